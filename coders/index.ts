@@ -1,0 +1,11 @@
+// The public coders API. Curated: named exports only; internals stay unexported.
+export { StatorError, CoderError, NonDeterministicCoderError } from './stator-error.ts';
+export { Context } from './context.ts';
+export { ByteReader } from './byte-reader.ts';
+export { ByteWriter } from './byte-writer.ts';
+export { BaseCoder, structuralBytes } from './coder.ts';
+export type { Coder, CoderType } from './coder.ts';
+export { CoderUtils } from './coder-utils.ts';
+export { StringUtf8Coder } from './string-utf8-coder.ts';
+export { VarLongCoder } from './var-long-coder.ts';
+export { KvCoder, KV } from './kv-coder.ts';

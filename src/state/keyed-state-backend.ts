@@ -1,0 +1,82 @@
+import type { Coder } from '../../coders/index.ts';
+
+/**
+ * CONTRACT between the state API (src/state), the checkpoint format (src/checkpoint) and the runtime.
+ *
+ * A KeyedStateBackend holds all keyed state of one partition of one stage (one actor): for every key,
+ * the two-level table namespace × tag → cell. The runtime sets the current key before each turn; the
+ * handles a task obtained in open() then read and write that key's cells.
+ *
+ * Checkpoints take only what changed: `captureChanges()` is O(keys changed since the last capture),
+ * never O(all state), and what it returns is immune to anything the processing loop does afterwards
+ * (no aliasing of user objects, no live collections). Encoding may be deferred to `encode()` calls
+ * made later, off the hot path, only where that is safe (immutable/persistent values).
+ *
+ * Restore is lazy per key group: the checkpoint reader hands over each key group's parts, and the
+ * backend decodes a key group the first time one of its keys (or an iteration over all keys) needs it,
+ * so restoring a large state costs about what reading its bytes costs.
+ */
+export interface KeyedStateBackend<K> {
+  readonly keyCoder: Coder<K>;
+  /** Total key groups (fixed for the job's lifetime, e.g. 128): a key's group is a stable hash of its key-coder bytes. */
+  readonly maxKeyGroups: number;
+
+  /** Sets the key whose state the bound handles see. Hot path: one Map lookup for a known key. */
+  setCurrentKey(key: K): void;
+  /** The current key; throws a StateError when no key is in scope. */
+  getCurrentKey(): K;
+
+  /** Keys that currently hold any state (materializing any key groups still pending from a restore). */
+  keys(): Iterable<K>;
+
+  /**
+   * What changed since the previous capture (or since restore/creation), grouped by key group, and
+   * resets change tracking. O(keys changed). The result does not change when processing continues.
+   */
+  captureChanges(): CapturedChanges;
+
+  /**
+   * Hands over restored state for one key group: `chain` is the encoded key-group parts oldest first
+   * (a base then increments); later entries for a key replace earlier ones, a tombstone deletes.
+   * Must be called before any key is used (before open()). Decoding happens lazily.
+   */
+  restoreKeyGroup(keyGroup: number, chain: readonly Uint8Array[]): void;
+}
+
+/** The changes captured by one `captureChanges()` call. */
+export interface CapturedChanges {
+  /** Number of keys whose state changed (including deleted ones). */
+  readonly changedKeys: number;
+  /** Key groups that have changes, ascending. */
+  readonly keyGroups: readonly number[];
+  /**
+   * Encodes the changes of one key group as a self-contained part (the format is the backend's own,
+   * opaque to the checkpoint layer, read back by `restoreKeyGroup`). May be called off the processing
+   * loop and at any later time; calling it twice gives the same bytes.
+   */
+  encodeKeyGroup(keyGroup: number): Uint8Array;
+}
+
+/**
+ * Compacts a key group's chain of parts (oldest first) into one equivalent part: for each key the
+ * newest entry wins, tombstones are dropped. Pure bytes-in, bytes-out (no coders needed), so the
+ * checkpoint layer can run it off the processing loop to write a full checkpoint.
+ * Implemented next to the part format in src/state; declared here as the contract.
+ */
+export type MergeKeyGroupParts = (chain: readonly Uint8Array[]) => Uint8Array;
+
+// Bound handles and timers, used by src/task (the runner and StatefulTask.state()/timer()).
+// These are declared on the backend implementation (src/state) as:
+//
+//   backend.boundState(namespace, tag): S
+//       a handle whose every call acts on the key current at that call (Beam's "current key"
+//       handles, as a Flink keyed state handle); cheap to call per message.
+//   backend.timerInternals: TimerInternals  (Beam runners-core's name)
+//       setTimer(TimerData) for the current key (one firing time per key + namespace + timerId +
+//       domain: setting again replaces), deleteTimer(namespace, timerId, domain),
+//       removeNextDueTimer(domain, upTo): TimerData | undefined — earliest first, ties in set order,
+//       minimumOutputTimestamp(): number — for output-watermark holds.
+//       Timers are captured and restored with the key's state (eagerly on restore: they are needed
+//       to fire in order), so they survive checkpoints.
+//
+// The precise TypeScript signatures are in the implementation files; src/task imports them.

@@ -1,0 +1,111 @@
+// CONTRACT: Beam's state kinds (org.apache.beam.sdk.state), as TypeScript interfaces.
+// Semantics follow Beam's javadoc; where Beam's runners disagree, stator's choice is documented on
+// the method and in docs/beam-compat.md.
+
+/** Any state cell. */
+export interface State {
+  /** Removes the cell's contents; reading it afterwards gives the empty value of its kind. */
+  clear(): void;
+}
+
+/** A value that can be read, possibly later (Beam's prefetch hint; stator's state is in memory, so it is a no-op). */
+export interface ReadableState<T> {
+  read(): T;
+  /** Hints that read() will be called; returns this. */
+  readLater(): ReadableState<T>;
+}
+
+/** A single value; `read()` is null when unset. */
+export interface ValueState<T> extends State, ReadableState<T | null> {
+  write(value: T): void;
+  readLater(): ValueState<T>;
+}
+
+/** Beam's GroupingState: accepts inputs, reads an output. */
+export interface GroupingState<In, Out> extends State, ReadableState<Out> {
+  add(value: In): void;
+  isEmpty(): ReadableState<boolean>;
+  readLater(): GroupingState<In, Out>;
+}
+
+/** An unordered multiset of values, read in insertion order. */
+export interface BagState<T> extends GroupingState<T, Iterable<T>> {
+  readLater(): BagState<T>;
+}
+
+/** A set of values, compared by their coder's structural value. */
+export interface SetState<T> extends GroupingState<T, Iterable<T>> {
+  contains(value: T): ReadableState<boolean>;
+  /** Adds `value` when absent; the result reads true when it was absent (it was added). */
+  addIfAbsent(value: T): ReadableState<boolean>;
+  remove(value: T): void;
+  readLater(): SetState<T>;
+}
+
+/** A map, keys compared by their coder's structural value. */
+export interface MapState<K, V> extends State {
+  put(key: K, value: V): void;
+  /** Puts `value` unless `key` is present; reads the value that was there before (null when absent). */
+  putIfAbsent(key: K, value: V): ReadableState<V | null>;
+  /** Computes and puts a value unless `key` is present; reads the value that was there before (null when absent). */
+  computeIfAbsent(key: K, mapping: (key: K) => V): ReadableState<V | null>;
+  remove(key: K): void;
+  get(key: K): ReadableState<V | null>;
+  getOrDefault(key: K, defaultValue: V | null): ReadableState<V | null>;
+  keys(): ReadableState<Iterable<K>>;
+  values(): ReadableState<Iterable<V>>;
+  entries(): ReadableState<Iterable<[K, V]>>;
+  isEmpty(): ReadableState<boolean>;
+}
+
+/** A map from a key to many values. */
+export interface MultimapState<K, V> extends State {
+  put(key: K, value: V): void;
+  get(key: K): ReadableState<Iterable<V>>;
+  /** Removes every value under `key`. */
+  remove(key: K): void;
+  keys(): ReadableState<Iterable<K>>;
+  entries(): ReadableState<Iterable<[K, V]>>;
+  containsKey(key: K): ReadableState<boolean>;
+  isEmpty(): ReadableState<boolean>;
+}
+
+/** A value with an event-time timestamp (re-exported from coders/). */
+export type { TimestampedValue } from '../../coders/index.ts';
+
+/** Values sorted by timestamp; equal timestamps keep insertion order. Ranges are half-open [min, limit). */
+export interface OrderedListState<T> extends GroupingState<import('../../coders/index.ts').TimestampedValue<T>, Iterable<import('../../coders/index.ts').TimestampedValue<T>>> {
+  readRange(minTimestamp: number, limitTimestamp: number): Iterable<import('../../coders/index.ts').TimestampedValue<T>>;
+  clearRange(minTimestamp: number, limitTimestamp: number): void;
+  readLater(): OrderedListState<T>;
+}
+
+/** Beam's CombineFn. */
+export interface CombineFn<In, Accum, Out> {
+  createAccumulator(): Accum;
+  addInput(accumulator: Accum, input: In): Accum;
+  mergeAccumulators(accumulators: Iterable<Accum>): Accum;
+  extractOutput(accumulator: Accum): Out;
+}
+
+/** A combining cell: inputs folded into an accumulator with a CombineFn. */
+export interface CombiningState<In, Accum, Out> extends GroupingState<In, Out> {
+  getAccum(): Accum;
+  addAccum(accumulator: Accum): void;
+  mergeAccumulators(accumulators: Iterable<Accum>): Accum;
+  readLater(): CombiningState<In, Accum, Out>;
+}
+
+/** How watermark holds (and output timestamps) combine (Beam's TimestampCombiner). */
+export const TimestampCombiner = {
+  EARLIEST: 'EARLIEST',
+  LATEST: 'LATEST',
+  END_OF_WINDOW: 'END_OF_WINDOW',
+} as const;
+export type TimestampCombiner = (typeof TimestampCombiner)[keyof typeof TimestampCombiner];
+
+/** A watermark hold: the output watermark may not pass the held timestamp while it is set. */
+export interface WatermarkHoldState extends GroupingState<number, number | null> {
+  getTimestampCombiner(): TimestampCombiner;
+  readLater(): WatermarkHoldState;
+}
