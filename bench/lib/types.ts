@@ -1,0 +1,39 @@
+/** What one metric reports: ours (`value`), the baseline run in the same process, and their ratio. */
+export interface MetricResult {
+  readonly value: number;
+  readonly unit: string;
+  readonly baseline: number;
+  readonly baselineUnit?: string;
+  /** value / baseline, unless the metric defines it otherwise (then `ratioMeaning` says how). */
+  readonly ratio: number;
+  /** Free text shown under the table: sizes, repetitions, what quick mode shrank. */
+  readonly note?: string;
+}
+
+/** A goal on one field of the result: `ratio >= 0.33`, `value <= 20`... */
+export interface Goal {
+  readonly field: 'ratio' | 'value';
+  readonly op: '>=' | '<=';
+  readonly target: number;
+}
+
+export interface BenchContext {
+  /** Smaller sizes and fewer repetitions: the whole quick run stays under a minute. */
+  readonly quick: boolean;
+  /** Reports progress of this metric in [0, 1] (drawn as a bar on a TTY). */
+  progress(fraction: number): void;
+}
+
+export interface Metric {
+  readonly name: string;
+  readonly description: string;
+  readonly goal?: Goal;
+  run(ctx: BenchContext): Promise<MetricResult>;
+}
+
+/** How far a result is from its goal: >= 1 means met, whichever the direction. */
+export function goalScore(goal: Goal, result: MetricResult): number {
+  const actual = goal.field === 'ratio' ? result.ratio : result.value;
+  if (goal.op === '>=') return actual / goal.target;
+  return actual === 0 ? Number.POSITIVE_INFINITY : goal.target / actual;
+}
