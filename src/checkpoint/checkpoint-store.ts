@@ -1,6 +1,11 @@
 // CONTRACT: where checkpoints are kept. Implementations: memory (src/checkpoint), file and NATS
 // JetStream (runtime/checkpoint). The checkpoint writer/reader (src/checkpoint) decides the format;
 // a store only keeps named immutable parts and one atomically swapped manifest per job+task.
+// The errors named below (FencedError, CheckpointPartMissingError, CheckpointStoreError) live in
+// ./errors.ts.
+
+/** What every part name matches (checked by the checkpoint writer, relied on by stores). */
+export const PART_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * The manifest: the document that says which checkpoints exist and which parts each uses. It is the
@@ -28,7 +33,12 @@ export interface CheckpointStore {
   /** A description for logs, e.g. `file:/var/lib/app/state/wordcount` or `jetstream:KV_stator_wordcount`. */
   readonly description: string;
 
-  /** Writes an immutable part under `name` (unique; never rewritten with other bytes). */
+  /**
+   * Writes an immutable part under `name` (unique; never rewritten with other bytes). Names match
+   * `/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/` (PART_NAME_PATTERN), so a store may use them directly as
+   * file or object names. Errors are FencedError-free: a failed put throws (preferably a retryable
+   * CheckpointStoreError) and may leave the part absent or complete, never partial under its name.
+   */
   putPart(name: string, bytes: Uint8Array): Promise<void>;
   /**
    * Reads a part.
