@@ -1,0 +1,20 @@
+// The NATS JetStream transport: connection, stream naming and setup, ordered source, deduplicating
+// sink, dead letters.
+export { connectNats } from './connection.ts';
+export type { NatsLink, NatsConnectionEvent, NatsConnectionState } from './connection.ts';
+export { DEFAULT_MAX_OUTAGE_MS, natsUrlFrom, parseDurationMs, resolveNatsSettings, toConnectionOptions } from './connection-options.ts';
+export type { NatsConnectionSettings, NatsFlags } from './connection-options.ts';
+export {
+  InvalidNameError,
+  NatsConfigError,
+  NatsConnectError,
+  NatsOutageError,
+  PublishError,
+  ServerFeatureError,
+  StreamConfigError,
+} from './errors.ts';
+export type { StreamConfigDifference } from './errors.ts';
+export { serverFeatures } from './server-features.ts';
+export type { ServerFeatures } from './server-features.ts';
+export { assertSubject, assertToken, jobStreamNames, subjectStreamName } from './stream-names.ts';
+export type { JobStreamNames } from './stream-names.ts';
