@@ -10,15 +10,26 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export class ByteReader {
   private readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  // Made on first use: most values (varints, strings) never need it, and a DataView per reader is
+  // a measurable part of decoding a small value.
+  private dataView: DataView | undefined;
   private pos: number;
   private readonly end: number;
 
+  /** @throws CoderError when [start, end) is not a range inside `bytes`. */
   constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+    if (!(bytes instanceof Uint8Array)) throw new CoderError(`ByteReader: expected a Uint8Array, got ${typeof bytes}`);
+    if (!(start >= 0 && start <= end && end <= bytes.length)) {
+      throw new CoderError(`ByteReader: range [${start}, ${end}) is outside the ${bytes.length} input bytes`);
+    }
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.dataView = undefined;
     this.pos = start;
     this.end = end;
+  }
+
+  private get view(): DataView {
+    return (this.dataView ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength));
   }
 
   /** Bytes not yet read. */
@@ -35,7 +46,7 @@ export class ByteReader {
   }
 
   private need(n: number, what: string): void {
-    if (n < 0 || this.pos + n > this.end) {
+    if (!(n >= 0 && this.pos + n <= this.end)) {
       throw new CoderError(`truncated input: ${what} needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`);
     }
   }
@@ -116,14 +127,32 @@ export class ByteReader {
     return value;
   }
 
-  /** A varint decoded as a Java int: the low 32 bits, signed. */
+  /**
+   * A varint decoded as a Java int, as Beam's VarInt.decodeInt: the unsigned 32-bit value
+   * reinterpreted as signed. A varint outside [0, 2^32) is malformed, as in Beam.
+   */
   readVarInt32(): number {
     const value = this.readVarLong();
-    if (typeof value === 'bigint') return Number(BigInt.asIntN(32, value));
-    if (value < 0 || value > 0xffffffff) {
-      throw new CoderError(`malformed varint: ${value} does not fit in 32 bits at offset ${this.pos}`);
+    if (typeof value === 'bigint' || value < 0 || value > 0xffffffff) {
+      throw new CoderError(`malformed varint: ${value} does not fit in 32 bits at offset ${this.pos}; was it written by a VarLongCoder?`);
     }
     return value | 0;
+  }
+
+  /**
+   * A signed 64-bit big-endian integer (Java's DataOutput.writeLong), by the number/bigint rule:
+   * a number when it is a safe integer, else a bigint.
+   */
+  readInt64BE(): number | bigint {
+    this.need(8, 'int64');
+    const view = this.view;
+    const hi = view.getInt32(this.pos);
+    const lo = view.getUint32(this.pos + 4);
+    this.pos += 8;
+    const value = hi * 0x1_0000_0000 + lo;
+    // The double sum is exact whenever the true value is a safe integer.
+    if (Number.isSafeInteger(value)) return value;
+    return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
   readInt16BE(): number {
@@ -181,11 +210,13 @@ export class ByteReader {
     const start = this.pos;
     const end = start + n;
     this.pos = end;
-    if (n < 64) {
-      // ASCII fast path: no decoder call for short keys and words.
+    if (n <= 16) {
+      // ASCII fast path: short keys and words skip the TextDecoder call, which costs more than
+      // building the string by hand at these lengths.
+      const bytes = this.bytes;
       let out = '';
       for (let i = start; i < end; i++) {
-        const c = this.bytes[i]!;
+        const c = bytes[i]!;
         if (c >= 0x80) return this.decodeUtf8(start, end);
         out += String.fromCharCode(c);
       }

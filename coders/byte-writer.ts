@@ -77,11 +77,9 @@ export class ByteWriter {
       if (!Number.isSafeInteger(value)) {
         throw new CoderError(`varint: ${value} is not a safe integer; pass a bigint for values beyond ±2^53`);
       }
-      if (value >= 0) {
-        this.writeVarUint64Parts(Math.floor(value / TWO_32), value >>> 0);
-        return;
-      }
-      this.writeVarUint64Big(BigInt(value) & UINT64_MASK);
+      // Two's complement halves without a bigint: ToUint32 (>>> 0) is exact modulo 2^32 for any safe
+      // integer, and floor division gives the (negative, for negative values) high word.
+      this.writeVarUint64Parts(Math.floor(value / TWO_32) >>> 0, value >>> 0);
       return;
     }
     if (typeof value !== 'bigint') throw new CoderError(`varint: expected a number or bigint, got ${typeof value}`);
@@ -141,20 +139,49 @@ export class ByteWriter {
     this.pos += 4;
   }
 
-  writeBigInt64BE(value: bigint): void {
+  /**
+   * A signed 64-bit big-endian integer (Java's DataOutput.writeLong). Numbers must be safe integers;
+   * bigints must fit in 64 signed bits.
+   */
+  writeInt64BE(value: number | bigint): void {
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value)) {
+        throw new CoderError(`int64: ${value} is not a safe integer; pass a bigint for values beyond ±2^53`);
+      }
+      this.ensure(8);
+      this.buf.writeUInt32BE(Math.floor(value / TWO_32) >>> 0, this.pos);
+      this.buf.writeUInt32BE(value >>> 0, this.pos + 4);
+      this.pos += 8;
+      return;
+    }
+    if (typeof value !== 'bigint') throw new CoderError(`int64: expected a number or bigint, got ${typeof value}`);
+    if (value < INT64_MIN || value > INT64_MAX) throw new CoderError(`int64: ${value} does not fit in a signed 64-bit integer`);
     this.ensure(8);
     this.buf.writeBigInt64BE(value, this.pos);
     this.pos += 8;
   }
 
+  /** IEEE 754 single precision; NaN is written as Java's canonical 0x7fc00000 (floatToIntBits). */
   writeFloat32BE(value: number): void {
     this.ensure(4);
+    if (value !== value) {
+      this.buf.writeUInt32BE(0x7fc00000, this.pos);
+      this.pos += 4;
+      return;
+    }
     this.buf.writeFloatBE(value, this.pos);
     this.pos += 4;
   }
 
+  /** IEEE 754 double precision; NaN is written as Java's canonical 0x7ff8000000000000 (doubleToLongBits). */
   writeFloat64BE(value: number): void {
     this.ensure(8);
+    if (value !== value) {
+      this.buf.writeUInt32BE(0x7ff80000, this.pos);
+      this.buf.writeUInt32BE(0, this.pos + 4);
+      this.pos += 8;
+      return;
+    }
     this.buf.writeDoubleBE(value, this.pos);
     this.pos += 8;
   }

@@ -68,8 +68,13 @@ export abstract class BaseCoder<T> implements Coder<T> {
 
   /** Deterministic unless a component coder is not; atomic coders that are not override this. */
   verifyDeterministic(): void {
+    this.verifyComponentsDeterministic('component coders must be deterministic', this.getCoderArguments());
+  }
+
+  /** Throws, naming this coder, `reason` and each component's own reason, if any component is not deterministic. */
+  protected verifyComponentsDeterministic(reason: string, components: readonly Coder<unknown>[]): void {
     const reasons: string[] = [];
-    for (const component of this.getCoderArguments()) {
+    for (const component of components) {
       try {
         component.verifyDeterministic();
       } catch (err) {
@@ -77,7 +82,16 @@ export abstract class BaseCoder<T> implements Coder<T> {
         else throw err;
       }
     }
-    if (reasons.length > 0) throw new NonDeterministicCoderError(this.toString(), reasons);
+    if (reasons.length > 0) throw new NonDeterministicCoderError(this.toString(), [`${reason} (${reasons.join('; ')})`]);
+  }
+
+  /**
+   * A lower bound on the size of one NESTED encoding. Decoders of counted collections use it to
+   * reject a count the remaining bytes cannot hold before allocating anything. 0 means "may be
+   * empty" (VoidCoder, GlobalWindowCoder), for which counts are capped instead.
+   */
+  minEncodedBytes(): number {
+    return 0;
   }
 
   consistentWithEquals(): boolean {
@@ -105,6 +119,11 @@ export abstract class BaseCoder<T> implements Coder<T> {
 // A nested call (a coder whose encode asks for a structural value) gets a writer of its own.
 const scratch = new ByteWriter(256);
 let scratchBusy = false;
+
+/** A coder's minimum NESTED size (0 when unknown: a Coder not built on BaseCoder). */
+export function minEncodedBytes(coder: Coder<unknown>): number {
+  return coder instanceof BaseCoder ? coder.minEncodedBytes() : 0;
+}
 
 /** The OUTER encoding of `value` as a Latin-1 string: one char per byte, usable as a Map key. */
 export function structuralBytes<T>(coder: Coder<T>, value: T): string {

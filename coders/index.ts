@@ -6,6 +6,8 @@ export { ByteWriter } from './byte-writer.ts';
 export { BaseCoder, structuralBytes } from './coder.ts';
 export type { Coder, CoderType } from './coder.ts';
 export { CoderUtils } from './coder-utils.ts';
+export { CoderRegistry } from './coder-registry.ts';
+export type { CoderSpec, CoderFactory } from './coder-registry.ts';
 
 // Time and windows.
 export { normalizeInstant, instantPlus, instantMinus, instantEquals } from './instant.ts';
@@ -15,7 +17,32 @@ export { GlobalWindow } from './global-window.ts';
 export { IntervalWindow } from './interval-window.ts';
 export { TimestampedValue } from './timestamped-value.ts';
 
-// Coders.
+// Beam's coders, by Beam Java's class names.
+export { ByteArrayCoder } from './byte-array-coder.ts';
 export { StringUtf8Coder } from './string-utf8-coder.ts';
+export { VarIntCoder } from './var-int-coder.ts';
 export { VarLongCoder } from './var-long-coder.ts';
+export { BigEndianShortCoder } from './big-endian-short-coder.ts';
+export { BigEndianIntegerCoder } from './big-endian-integer-coder.ts';
+export { BigEndianLongCoder } from './big-endian-long-coder.ts';
+export { ByteCoder } from './byte-coder.ts';
+export { BooleanCoder } from './boolean-coder.ts';
+export { FloatCoder } from './float-coder.ts';
+export { DoubleCoder } from './double-coder.ts';
+export { VoidCoder } from './void-coder.ts';
+export { InstantCoder } from './instant-coder.ts';
+export { DurationCoder } from './duration-coder.ts';
 export { KvCoder, KV } from './kv-coder.ts';
+export { IterableCoder } from './iterable-coder.ts';
+export { ListCoder } from './list-coder.ts';
+export { SetCoder } from './set-coder.ts';
+export { MapCoder } from './map-coder.ts';
+export { NullableCoder } from './nullable-coder.ts';
+export { LengthPrefixCoder } from './length-prefix-coder.ts';
+export { GlobalWindowCoder } from './global-window-coder.ts';
+export { IntervalWindowCoder } from './interval-window-coder.ts';
+export { TimestampedValueCoder } from './timestamped-value-coder.ts';
+
+// Not Beam: coders for arbitrary JavaScript values.
+export { MsgpackCoder } from './msgpack-coder.ts';
+export { JsonCoder } from './json-coder.ts';

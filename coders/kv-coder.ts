@@ -1,6 +1,6 @@
 import type { ByteReader } from './byte-reader.ts';
 import type { ByteWriter } from './byte-writer.ts';
-import { BaseCoder, type Coder } from './coder.ts';
+import { BaseCoder, minEncodedBytes, type Coder } from './coder.ts';
 import { Context } from './context.ts';
 
 /** A key and a value, as Beam's KV. */
@@ -41,6 +41,15 @@ export class KvCoder<K, V> extends BaseCoder<KV<K, V>> {
     const key = this.keyCoder.decode(reader, Context.NESTED);
     const value = this.valueCoder.decode(reader, context);
     return { key, value };
+  }
+
+  override verifyDeterministic(): void {
+    this.verifyComponentsDeterministic('Key coder must be deterministic', [this.keyCoder as Coder<unknown>]);
+    this.verifyComponentsDeterministic('Value coder must be deterministic', [this.valueCoder as Coder<unknown>]);
+  }
+
+  override minEncodedBytes(): number {
+    return minEncodedBytes(this.keyCoder as Coder<unknown>) + minEncodedBytes(this.valueCoder as Coder<unknown>);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {
