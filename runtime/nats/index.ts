@@ -18,3 +18,5 @@ export { serverFeatures } from './server-features.ts';
 export type { ServerFeatures } from './server-features.ts';
 export { assertSubject, assertToken, jobStreamNames, subjectStreamName } from './stream-names.ts';
 export type { JobStreamNames } from './stream-names.ts';
+export { ensureStream, ensureSubjectStream, streamConfigDifferences, subjectCovers } from './ensure-stream.ts';
+export type { EnsureStreamResult, StreamRequirements } from './ensure-stream.ts';
