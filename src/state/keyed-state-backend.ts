@@ -65,18 +65,18 @@ export interface CapturedChanges {
  */
 export type MergeKeyGroupParts = (chain: readonly Uint8Array[]) => Uint8Array;
 
-// Bound handles and timers, used by src/task (the runner and StatefulTask.state()/timer()).
-// These are declared on the backend implementation (src/state) as:
+// Bound handles and timers, used by src/task (the runner and StatefulTask.state()/timer()), are
+// declared on the implementation, HeapKeyedStateBackend (src/state/heap-keyed-state-backend.ts,
+// made by createKeyedStateBackend):
 //
 //   backend.boundState(namespace, tag): S
 //       a handle whose every call acts on the key current at that call (Beam's "current key"
-//       handles, as a Flink keyed state handle); cheap to call per message.
-//   backend.timerInternals: TimerInternals  (Beam runners-core's name)
-//       setTimer(TimerData) for the current key (one firing time per key + namespace + timerId +
-//       domain: setting again replaces), deleteTimer(namespace, timerId, domain),
-//       removeNextDueTimer(domain, upTo): TimerData | undefined — earliest first, ties in set order,
-//       minimumOutputTimestamp(): number — for output-watermark holds.
-//       Timers are captured and restored with the key's state (eagerly on restore: they are needed
-//       to fire in order), so they survive checkpoints.
-//
-// The precise TypeScript signatures are in the implementation files; src/task imports them.
+//       handles, as a Flink keyed state handle); cheap to call, meant to be obtained once in open().
+//   backend.stateInternalsForKey(key): StateInternals<K>   (Beam's StateInternalsFactory)
+//   backend.timerInternals: TimerInternals<K>  (src/state/timer-internals.ts; Beam runners-core's name)
+//       setTimer(TimerData) for the current key (or timer.key), deleteTimer, getTimer,
+//       removeNextDueTimer(domain, upTo) — inclusive of upTo, earliest first, ties in set order —
+//       nextTimerTimestamp(domain), minimumOutputTimestamp().
+//       Timers are captured and restored with the key's state (eagerly on restore), so they
+//       survive checkpoints.
+//   backend.minimumWatermarkHold(): the earliest WatermarkHoldState hold over all keys.

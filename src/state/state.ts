@@ -70,13 +70,14 @@ export interface MultimapState<K, V> extends State {
   isEmpty(): ReadableState<boolean>;
 }
 
+import type { Instant, TimestampedValue } from '../../coders/index.ts';
 /** A value with an event-time timestamp (re-exported from coders/). */
 export type { TimestampedValue } from '../../coders/index.ts';
 
 /** Values sorted by timestamp; equal timestamps keep insertion order. Ranges are half-open [min, limit). */
-export interface OrderedListState<T> extends GroupingState<import('../../coders/index.ts').TimestampedValue<T>, Iterable<import('../../coders/index.ts').TimestampedValue<T>>> {
-  readRange(minTimestamp: number, limitTimestamp: number): Iterable<import('../../coders/index.ts').TimestampedValue<T>>;
-  clearRange(minTimestamp: number, limitTimestamp: number): void;
+export interface OrderedListState<T> extends GroupingState<TimestampedValue<T>, Iterable<TimestampedValue<T>>> {
+  readRange(minTimestamp: Instant, limitTimestamp: Instant): Iterable<TimestampedValue<T>>;
+  clearRange(minTimestamp: Instant, limitTimestamp: Instant): void;
   readLater(): OrderedListState<T>;
 }
 
@@ -105,7 +106,7 @@ export const TimestampCombiner = {
 export type TimestampCombiner = (typeof TimestampCombiner)[keyof typeof TimestampCombiner];
 
 /** A watermark hold: the output watermark may not pass the held timestamp while it is set. */
-export interface WatermarkHoldState extends GroupingState<number, number | null> {
+export interface WatermarkHoldState extends GroupingState<Instant, Instant | null> {
   getTimestampCombiner(): TimestampCombiner;
   readLater(): WatermarkHoldState;
 }

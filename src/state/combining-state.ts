@@ -1,0 +1,63 @@
+import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
+import { immediate, type Cell, type CellSlot } from './cell.ts';
+import type { CombineFn, CombiningState, ReadableState } from './state.ts';
+
+export class CombiningCell<A> implements Cell {
+  readonly kind = 'combining';
+  pruned = false;
+  /** The declaring tag's signature, written with the cell so restore can check it. */
+  signature = '';
+  /** undefined while empty (never added to, or cleared). */
+  accum: A | undefined = undefined;
+  constructor(private readonly accumCoder: Coder<A>) {}
+  isEmpty(): boolean {
+    return this.accum === undefined;
+  }
+  encode(writer: ByteWriter): void {
+    this.accumCoder.encode(this.accum as A, writer, Context.OUTER);
+  }
+  static decode<A>(accumCoder: Coder<A>, reader: ByteReader): CombiningCell<A> {
+    const cell = new CombiningCell(accumCoder);
+    cell.accum = accumCoder.decode(reader, Context.OUTER);
+    return cell;
+  }
+}
+
+/**
+ * Beam's CombiningState over a CombineFn. Empty (isEmpty reads true) until the first add/addAccum,
+ * as Beam's in-memory state; reading an empty cell gives extractOutput(createAccumulator()).
+ * `getAccum()` returns the live accumulator (not a copy) when there is one.
+ */
+export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out> {
+  constructor(
+    private readonly slot: CellSlot<CombiningCell<A>>,
+    private readonly fn: CombineFn<In, A, Out>,
+  ) {}
+  add(value: In): void {
+    const cell = this.slot.touch();
+    cell.accum = this.fn.addInput(cell.accum === undefined ? this.fn.createAccumulator() : cell.accum, value);
+  }
+  addAccum(accumulator: A): void {
+    const cell = this.slot.touch();
+    cell.accum = cell.accum === undefined ? accumulator : this.fn.mergeAccumulators([cell.accum, accumulator]);
+  }
+  getAccum(): A {
+    const accum = this.slot.peek()?.accum;
+    return accum === undefined ? this.fn.createAccumulator() : accum;
+  }
+  mergeAccumulators(accumulators: Iterable<A>): A {
+    return this.fn.mergeAccumulators(accumulators);
+  }
+  read(): Out {
+    return this.fn.extractOutput(this.getAccum());
+  }
+  isEmpty(): ReadableState<boolean> {
+    return immediate(this.slot.peek()?.isEmpty() ?? true);
+  }
+  clear(): void {
+    if (this.slot.peek()?.isEmpty() === false) this.slot.touch().accum = undefined;
+  }
+  readLater(): CombiningState<In, A, Out> {
+    return this;
+  }
+}

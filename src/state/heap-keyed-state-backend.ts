@@ -1,0 +1,340 @@
+import { ByteWriter, CoderUtils, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import type { Cell, CellSlot } from './cell.ts';
+import { RawCell } from './cell.ts';
+import { decodeCells, decodeEager, encodeCells, encodeEager, KeyEntry } from './key-entry.ts';
+import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
+import { assemblePart, resolveChain, tombstoneRecord, writeRecord, type PartRecord } from './key-group-part.ts';
+import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
+import type { State } from './state.ts';
+import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
+import { StateError } from './state-errors.ts';
+import { TableSlot, type StateInternals } from './state-internals.ts';
+import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
+import type { StateTag } from './state-tag.ts';
+import { HeapTimerInternals, type TimerHost } from './timer-internals.ts';
+import { WatermarkHoldIndex } from './watermark-hold-index.ts';
+
+/** Options of createKeyedStateBackend. */
+export interface KeyedStateBackendOptions<K> {
+  /** The key coder: keys are equal exactly when their encodings are; must be deterministic. */
+  readonly keyCoder: Coder<K>;
+  /** Total key groups, fixed for the job's lifetime. @default 128 */
+  readonly maxKeyGroups?: number;
+  /**
+   * The window coder, used only to turn restored timers' namespaces back into window namespaces.
+   * Without it a restored window namespace is 'unresolved' (same stringKey, no window object).
+   */
+  readonly windowCoder?: Coder<BoundedWindow>;
+}
+
+interface ResolvedOptions<K> {
+  readonly keyCoder: Coder<K>;
+  readonly maxKeyGroups: number;
+  readonly windowCoder: Coder<BoundedWindow> | undefined;
+}
+
+function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOptions<K> {
+  const maxKeyGroups = options.maxKeyGroups ?? DEFAULT_MAX_KEY_GROUPS;
+  checkMaxKeyGroups(maxKeyGroups);
+  // Keys are compared by their bytes: a coder that can encode one key two ways would split its state.
+  options.keyCoder.verifyDeterministic();
+  return { keyCoder: options.keyCoder, maxKeyGroups, windowCoder: options.windowCoder };
+}
+
+/**
+ * Handles bound to the current key: every call acts on the key current at that call. The last
+ * (entry, cell) pair is cached, so a read followed by a write in one turn looks the cell up once.
+ */
+class CurrentKeySlot<K> implements CellSlot<Cell> {
+  private lastEntry: KeyEntry<K> | undefined = undefined;
+  private lastCell: Cell | undefined = undefined;
+  constructor(
+    private readonly backend: HeapKeyedStateBackend<K>,
+    private readonly namespace: string,
+    private readonly tag: StateTag<State>,
+  ) {}
+  peek(): Cell | undefined {
+    const entry = this.backend.currentEntry();
+    const cached = this.lastCell;
+    if (entry === this.lastEntry && cached !== undefined && !cached.pruned) return cached;
+    let cell = entry.table.get(this.namespace, this.tag.columnKey);
+    if (cell instanceof RawCell) {
+      cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
+      entry.table.put(this.namespace, this.tag.columnKey, cell);
+    }
+    if (cell !== undefined) {
+      this.lastEntry = entry;
+      this.lastCell = cell;
+    }
+    return cell;
+  }
+  touch(): Cell {
+    let cell = this.peek();
+    const entry = this.backend.currentEntry();
+    if (cell === undefined) {
+      cell = createCell(this.tag, this.backend.holds);
+      entry.table.put(this.namespace, this.tag.columnKey, cell);
+      this.lastEntry = entry;
+      this.lastCell = cell;
+    }
+    if (!entry.dirty) this.backend.markDirty(entry);
+    return cell;
+  }
+}
+
+/**
+ * The in-memory keyed state backend: a Map from key to the key's StateTable, with change tracking
+ * for incremental checkpoints, lazy restore, timers and watermark holds. See KeyedStateBackend.
+ *
+ * Keys whose coder is consistentWithEquals (strings) are their own Map key, so the hot path does no
+ * encoding; other keys are looked up by their coder's structural value.
+ */
+export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost<K> {
+  readonly keyCoder: Coder<K>;
+  readonly maxKeyGroups: number;
+  /** Timers of all keys; set/delete act on the current key. */
+  readonly timerInternals: HeapTimerInternals<K>;
+  /** @internal Watermark holds of all keys. */
+  readonly holds = new WatermarkHoldIndex();
+
+  private readonly windowCoder: Coder<BoundedWindow> | undefined;
+  private readonly identityKeys: boolean;
+  private readonly entries = new Map<unknown, KeyEntry<K>>();
+  private readonly registry = new TagRegistry();
+  private dirty: KeyEntry<K>[] = [];
+  private current: KeyEntry<K> | undefined = undefined;
+  private currentKey: { readonly key: K } | undefined = undefined;
+  /** Restored key groups not yet decoded: key group → records (newest per key, no tombstones). */
+  private readonly pending = new Map<number, PartRecord[]>();
+  private readonly namespaceCache = new Map<string, StateNamespace>();
+  private used = false;
+
+  constructor(options: KeyedStateBackendOptions<K>) {
+    const resolved = resolveOptions(options);
+    this.keyCoder = resolved.keyCoder;
+    this.maxKeyGroups = resolved.maxKeyGroups;
+    this.windowCoder = resolved.windowCoder;
+    this.identityKeys = this.keyCoder.consistentWithEquals();
+    this.timerInternals = new HeapTimerInternals(this);
+  }
+
+  setCurrentKey(key: K): void {
+    const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
+    const entry = this.entries.get(id);
+    if (entry !== undefined) {
+      this.current = entry;
+      this.currentKey = entry;
+    } else {
+      this.current = this.lookupMiss(key, id);
+      this.currentKey = this.current;
+    }
+  }
+
+  getCurrentKey(): K {
+    if (this.currentKey === undefined) throw new StateError('no current key: call setCurrentKey(key) before using keyed state or timers');
+    return this.currentKey.key;
+  }
+
+  /** @internal The entry of the current key (re-resolved when a capture dropped it). */
+  currentEntry(): KeyEntry<K> {
+    const entry = this.current;
+    if (entry !== undefined) return entry;
+    const key = this.getCurrentKey();
+    this.setCurrentKey(key);
+    return this.current!;
+  }
+
+  /** @internal The entry of any key. */
+  entryForKey(key: K): KeyEntry<K> {
+    const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
+    return this.entries.get(id) ?? this.lookupMiss(key, id);
+  }
+
+  /** A key not in memory: it may be in a restored key group still pending, else it is new (detached until written). */
+  private lookupMiss(key: K, id: unknown): KeyEntry<K> {
+    this.used = true;
+    let keyBytes: Uint8Array | undefined;
+    if (this.pending.size > 0) {
+      keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
+      const group = keyGroupFor(keyBytes, this.maxKeyGroups);
+      if (this.pending.has(group)) {
+        this.materializeGroup(group);
+        const restored = this.entries.get(id);
+        if (restored !== undefined) return restored;
+      }
+    }
+    const entry = new KeyEntry(key, id);
+    if (keyBytes !== undefined) entry.keyBytes = keyBytes;
+    return entry;
+  }
+
+  /** @internal Records a change of `entry` (attaching a new key). */
+  markDirty(entry: KeyEntry<K>): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    if (!entry.attached) {
+      entry.attached = true;
+      this.entries.set(entry.id, entry);
+    }
+    this.dirty.push(entry);
+  }
+
+  /**
+   * A state handle of `tag` in `namespace` that acts on the key current at each call (Flink-style
+   * keyed state). Obtain it once (in open()) and use it per message.
+   * @throws StateTagConflictError when the id was bound with another kind or coders.
+   */
+  boundState<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
+    this.registry.check(tag);
+    return bindState(tag, new CurrentKeySlot(this, namespace.stringKey(), tag));
+  }
+
+  /** The state of one given key, whatever the current key is (Beam's StateInternalsFactory). */
+  stateInternalsForKey(key: K): StateInternals<K> {
+    const backend = this;
+    const table = () => backend.entryForKey(key).table;
+    return {
+      getKey: () => key,
+      state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
+        backend.registry.check(tag);
+        return bindState(tag, new TableSlot(table, namespace.stringKey(), tag, backend.holds, () => backend.markDirty(backend.entryForKey(key))));
+      },
+    };
+  }
+
+  /** The earliest watermark hold (WatermarkHoldState) over all keys, or undefined when none: O(1) amortized. */
+  minimumWatermarkHold(): Instant | undefined {
+    return this.holds.minimum();
+  }
+
+  keys(): Iterable<K> {
+    for (const group of [...this.pending.keys()]) this.materializeGroup(group);
+    const entries = [...this.entries.values()];
+    return (function* () {
+      for (const e of entries) if (e.attached && e.hasState()) yield e.key;
+    })();
+  }
+
+  captureChanges(): CapturedChanges {
+    const groups = new Map<number, { writer: ByteWriter; count: number }>();
+    const eager = new ByteWriter(64);
+    const cells = new ByteWriter(256);
+    const scratch = new ByteWriter(256);
+    let changedKeys = 0;
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const entry of dirty) {
+      entry.dirty = false;
+      entry.table.prune();
+      const empty = !entry.hasState();
+      if (empty) {
+        this.entries.delete(entry.id);
+        entry.attached = false;
+        if (this.current === entry) this.current = undefined;
+        if (!entry.persisted) continue; // never checkpointed: nothing to delete
+      }
+      entry.keyBytes ??= CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
+      if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(entry.keyBytes, this.maxKeyGroups);
+      let group = groups.get(entry.keyGroup);
+      if (group === undefined) {
+        group = { writer: new ByteWriter(256), count: 0 };
+        groups.set(entry.keyGroup, group);
+      }
+      if (empty) {
+        writeRecord(group.writer, tombstoneRecord(entry.keyBytes));
+        entry.persisted = false;
+      } else {
+        eager.reset();
+        encodeEager(entry, eager);
+        cells.reset();
+        encodeCells(entry, cells, scratch);
+        writeRecord(group.writer, { keyBytes: entry.keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
+        entry.persisted = true;
+      }
+      group.count++;
+      changedKeys++;
+    }
+    const records = new Map<number, { bytes: Uint8Array; count: number }>();
+    for (const [kg, g] of groups) records.set(kg, { bytes: g.writer.toBytes(), count: g.count });
+    return new Captured(changedKeys, records);
+  }
+
+  restoreKeyGroup(keyGroup: number, chain: readonly Uint8Array[]): void {
+    if (this.used || this.currentKey !== undefined) {
+      throw new StateError('restoreKeyGroup after keys were used: restore every key group before open() and before the first setCurrentKey');
+    }
+    if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= this.maxKeyGroups) {
+      throw new StateError(`key group ${keyGroup} is outside [0, ${this.maxKeyGroups}): was the checkpoint taken with another maxKeyGroups?`);
+    }
+    if (chain.length === 0) return;
+    const { records } = resolveChain(chain, keyGroup);
+    const lazy: PartRecord[] = [];
+    for (const record of records.values()) {
+      if (record.tombstone) continue;
+      // Keys with timers or holds are decoded now: timers must fire in order and holds bound the watermark.
+      if (record.eager.length > 0) this.restoreEntry(record, keyGroup);
+      else lazy.push(record);
+    }
+    const existing = this.pending.get(keyGroup);
+    if (existing !== undefined) existing.push(...lazy);
+    else if (lazy.length > 0) this.pending.set(keyGroup, lazy);
+  }
+
+  private materializeGroup(keyGroup: number): void {
+    const records = this.pending.get(keyGroup);
+    if (records === undefined) return;
+    this.pending.delete(keyGroup);
+    for (const record of records) this.restoreEntry(record, keyGroup);
+  }
+
+  private restoreEntry(record: PartRecord, keyGroup: number): void {
+    const key = CoderUtils.decodeFromByteArray(this.keyCoder, record.keyBytes);
+    const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
+    const entry = new KeyEntry(key, id);
+    entry.keyBytes = record.keyBytes;
+    entry.keyGroup = keyGroup;
+    entry.persisted = true;
+    entry.attached = true;
+    decodeCells(record.cells, entry.table);
+    for (const t of decodeEager(record.eager, entry.table, this.holds)) {
+      this.timerInternals.add(entry, this.namespaceFor(t.namespace), t.timerId, t.domain, t.timestamp, t.outputTimestamp, t.seq);
+    }
+    this.entries.set(id, entry);
+  }
+
+  private namespaceFor(stringKey: string): StateNamespace {
+    let ns = this.namespaceCache.get(stringKey);
+    if (ns === undefined) {
+      ns = StateNamespaces.fromString(stringKey, this.windowCoder);
+      this.namespaceCache.set(stringKey, ns);
+    }
+    return ns;
+  }
+}
+
+/** Captured records per key group; parts are assembled (and cached) on demand. */
+class Captured implements CapturedChanges {
+  readonly keyGroups: readonly number[];
+  private readonly parts = new Map<number, Uint8Array>();
+  constructor(
+    readonly changedKeys: number,
+    private readonly records: ReadonlyMap<number, { bytes: Uint8Array; count: number }>,
+  ) {
+    this.keyGroups = [...records.keys()].sort((a, b) => a - b);
+  }
+  encodeKeyGroup(keyGroup: number): Uint8Array {
+    let part = this.parts.get(keyGroup);
+    if (part === undefined) {
+      const r = this.records.get(keyGroup);
+      if (r === undefined) throw new StateError(`key group ${keyGroup} has no captured changes; use one of keyGroups`);
+      part = assemblePart(keyGroup, r.count, [r.bytes]);
+      this.parts.set(keyGroup, part);
+    }
+    return part;
+  }
+}
+
+/** A keyed state backend holding state in memory, checkpointed incrementally by key group. */
+export function createKeyedStateBackend<K>(options: KeyedStateBackendOptions<K>): HeapKeyedStateBackend<K> {
+  return new HeapKeyedStateBackend(options);
+}

@@ -1,0 +1,78 @@
+import { StateError } from './state-errors.ts';
+
+/** The default number of key groups: the most partitions a job can ever be scaled to. */
+export const DEFAULT_MAX_KEY_GROUPS = 128;
+
+/** MurmurHash3 x86 32-bit of `bytes` (seed 0): stable across processes and versions. */
+export function murmur3(bytes: Uint8Array, seed = 0): number {
+  let h = seed >>> 0;
+  const n = bytes.length;
+  const blocks = n & ~3;
+  for (let i = 0; i < blocks; i += 4) {
+    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const tail = n & 3;
+  if (tail !== 0) {
+    let k = 0;
+    if (tail === 3) k ^= bytes[blocks + 2]! << 16;
+    if (tail >= 2) k ^= bytes[blocks + 1]! << 8;
+    k ^= bytes[blocks]!;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function checkMaxKeyGroups(maxKeyGroups: number): void {
+  if (!Number.isInteger(maxKeyGroups) || maxKeyGroups < 1 || maxKeyGroups > 32768) {
+    throw new StateError(`maxKeyGroups ${maxKeyGroups} must be an integer in [1, 32768]`);
+  }
+}
+
+/**
+ * The key group of a key: murmur3 of the key coder's OUTER bytes, modulo `maxKeyGroups`. The
+ * runtime routes keys to partitions with this function, and checkpoints are split by it, so it must
+ * never change.
+ */
+export function keyGroupFor(keyBytes: Uint8Array, maxKeyGroups: number): number {
+  return murmur3(keyBytes) % maxKeyGroups;
+}
+
+/**
+ * The partition that owns a key group: key groups are split into `parallelism` contiguous ranges
+ * (Flink's computeOperatorIndexForKeyGroup), so rescaling moves whole ranges.
+ */
+export function partitionForKeyGroup(keyGroup: number, maxKeyGroups: number, parallelism: number): number {
+  checkMaxKeyGroups(maxKeyGroups);
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > maxKeyGroups) {
+    throw new StateError(`parallelism ${parallelism} must be an integer in [1, maxKeyGroups=${maxKeyGroups}]`);
+  }
+  if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= maxKeyGroups) {
+    throw new StateError(`key group ${keyGroup} is outside [0, ${maxKeyGroups})`);
+  }
+  return Math.floor((keyGroup * parallelism) / maxKeyGroups);
+}
+
+/** The key groups [start, end) owned by `partition` (the inverse of partitionForKeyGroup). */
+export function keyGroupRangeForPartition(partition: number, maxKeyGroups: number, parallelism: number): { start: number; end: number } {
+  checkMaxKeyGroups(maxKeyGroups);
+  const start = Math.ceil((partition * maxKeyGroups) / parallelism);
+  const end = Math.ceil(((partition + 1) * maxKeyGroups) / parallelism);
+  return { start, end };
+}
+
+export { checkMaxKeyGroups };

@@ -1,0 +1,103 @@
+import { Context, TimestampedValue, type ByteReader, type ByteWriter, type Coder, type Instant } from '../../coders/index.ts';
+import { immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import type { OrderedListState, ReadableState } from './state.ts';
+import { checkTimestamp } from './timestamps.ts';
+
+/** First index whose timestamp is >= t (`strict`: > t). Binary search: O(log n). */
+function bound<T>(items: readonly TimestampedValue<T>[], t: Instant, strict: boolean): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const ts = items[mid]!.timestamp;
+    if (ts < t || (strict && ts <= t)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class OrderedListCell<T> implements Cell {
+  readonly kind = 'orderedList';
+  pruned = false;
+  /** The declaring tag's signature, written with the cell so restore can check it. */
+  signature = '';
+  /** Sorted by timestamp; equal timestamps in insertion order. */
+  items: TimestampedValue<T>[] = [];
+  shared = false;
+  constructor(private readonly coder: Coder<T>) {}
+  isEmpty(): boolean {
+    return this.items.length === 0;
+  }
+  writable(): TimestampedValue<T>[] {
+    if (this.shared) {
+      this.items = this.items.slice();
+      this.shared = false;
+    }
+    return this.items;
+  }
+  encode(writer: ByteWriter): void {
+    writer.writeVarLong(this.items.length);
+    for (const item of this.items) {
+      writer.writeVarLong(item.timestamp);
+      this.coder.encode(item.value, writer, Context.NESTED);
+    }
+  }
+  static decode<T>(coder: Coder<T>, reader: ByteReader): OrderedListCell<T> {
+    const cell = new OrderedListCell(coder);
+    const n = reader.readLength('ordered list size');
+    for (let i = 0; i < n; i++) {
+      const timestamp = reader.readVarLong();
+      cell.items.push(TimestampedValue.of(coder.decode(reader, Context.NESTED), timestamp));
+    }
+    return cell;
+  }
+}
+
+/**
+ * Beam's OrderedListState: values sorted by timestamp, equal timestamps in insertion order (a
+ * stable insert; Beam leaves the order of equal timestamps unspecified). Ranges are half-open
+ * [minTimestamp, limitTimestamp). Reads are snapshots. An add costs O(log n) to find the place and
+ * O(n) to insert, so appends in timestamp order are the cheap case.
+ */
+export class OrderedListStateImpl<T> implements OrderedListState<T> {
+  constructor(private readonly slot: CellSlot<OrderedListCell<T>>) {}
+  add(value: TimestampedValue<T>): void {
+    checkTimestamp(value.timestamp, 'OrderedListState.add');
+    const items = this.slot.touch().writable();
+    const last = items[items.length - 1];
+    if (last === undefined || last.timestamp <= value.timestamp) items.push(value);
+    else items.splice(bound(items, value.timestamp, true), 0, value);
+  }
+  read(): Iterable<TimestampedValue<T>> {
+    const cell = this.slot.peek();
+    if (cell === undefined || cell.items.length === 0) return [];
+    cell.shared = true;
+    const items = cell.items;
+    return iterableOf(() => items.values());
+  }
+  readRange(minTimestamp: Instant, limitTimestamp: Instant): Iterable<TimestampedValue<T>> {
+    const items = this.slot.peek()?.items;
+    if (items === undefined) return [];
+    return items.slice(bound(items, minTimestamp, false), bound(items, limitTimestamp, false));
+  }
+  clearRange(minTimestamp: Instant, limitTimestamp: Instant): void {
+    const items = this.slot.peek()?.items;
+    if (items === undefined) return;
+    const from = bound(items, minTimestamp, false);
+    const to = bound(items, limitTimestamp, false);
+    if (to > from) this.slot.touch().writable().splice(from, to - from);
+  }
+  isEmpty(): ReadableState<boolean> {
+    return immediate(this.slot.peek()?.isEmpty() ?? true);
+  }
+  clear(): void {
+    if (this.slot.peek()?.isEmpty() === false) {
+      const cell = this.slot.touch();
+      cell.items = [];
+      cell.shared = false;
+    }
+  }
+  readLater(): OrderedListState<T> {
+    return this;
+  }
+}

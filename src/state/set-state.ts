@@ -1,0 +1,88 @@
+import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
+import { immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import type { ReadableState, SetState } from './state.ts';
+
+export class SetCell<T> implements Cell {
+  readonly kind = 'set';
+  pruned = false;
+  /** The declaring tag's signature, written with the cell so restore can check it. */
+  signature = '';
+  /** structural value → element (the first added of equal elements). */
+  elements = new Map<unknown, T>();
+  shared = false;
+  constructor(readonly coder: Coder<T>) {}
+  isEmpty(): boolean {
+    return this.elements.size === 0;
+  }
+  writable(): Map<unknown, T> {
+    if (this.shared) {
+      this.elements = new Map(this.elements);
+      this.shared = false;
+    }
+    return this.elements;
+  }
+  encode(writer: ByteWriter): void {
+    writer.writeVarLong(this.elements.size);
+    for (const value of this.elements.values()) this.coder.encode(value, writer, Context.NESTED);
+  }
+  static decode<T>(coder: Coder<T>, reader: ByteReader): SetCell<T> {
+    const cell = new SetCell(coder);
+    const n = reader.readLength('set size');
+    for (let i = 0; i < n; i++) {
+      const value = coder.decode(reader, Context.NESTED);
+      cell.elements.set(coder.structuralValue(value), value);
+    }
+    return cell;
+  }
+}
+
+/**
+ * Beam's SetState. Elements are equal when their coder's structural values are (for objects: equal
+ * encodings), so two equal objects are one element. `read()` is a snapshot in insertion order.
+ * `addIfAbsent` reads true when the element was absent (and is now added), as Beam's javadoc says.
+ */
+export class SetStateImpl<T> implements SetState<T> {
+  constructor(
+    private readonly slot: CellSlot<SetCell<T>>,
+    private readonly coder: Coder<T>,
+  ) {}
+  add(value: T): void {
+    const key = this.coder.structuralValue(value);
+    const cell = this.slot.peek();
+    if (cell !== undefined && cell.elements.has(key)) return;
+    this.slot.touch().writable().set(key, value);
+  }
+  contains(value: T): ReadableState<boolean> {
+    return immediate(this.slot.peek()?.elements.has(this.coder.structuralValue(value)) ?? false);
+  }
+  addIfAbsent(value: T): ReadableState<boolean> {
+    const key = this.coder.structuralValue(value);
+    if (this.slot.peek()?.elements.has(key) === true) return immediate(false);
+    this.slot.touch().writable().set(key, value);
+    return immediate(true);
+  }
+  remove(value: T): void {
+    const key = this.coder.structuralValue(value);
+    if (this.slot.peek()?.elements.has(key) === true) this.slot.touch().writable().delete(key);
+  }
+  read(): Iterable<T> {
+    const cell = this.slot.peek();
+    if (cell === undefined || cell.elements.size === 0) return [];
+    cell.shared = true;
+    const elements = cell.elements;
+    return iterableOf(() => elements.values());
+  }
+  isEmpty(): ReadableState<boolean> {
+    return immediate(this.slot.peek()?.isEmpty() ?? true);
+  }
+  clear(): void {
+    if (this.slot.peek()?.isEmpty() === false) {
+      const cell = this.slot.touch();
+      cell.elements = new Map();
+      cell.shared = false;
+    }
+  }
+  readLater(): SetState<T> {
+    return this;
+  }
+}

@@ -1,0 +1,141 @@
+import { ByteReader } from '../../coders/index.ts';
+import { RawCell, type Cell, type CellSlot, type HoldListener } from './cell.ts';
+import { BagCell, BagStateImpl } from './bag-state.ts';
+import { CombiningCell, CombiningStateImpl } from './combining-state.ts';
+import { MapCell, MapStateImpl } from './map-state.ts';
+import { MultimapCell, MultimapStateImpl } from './multimap-state.ts';
+import { OrderedListCell, OrderedListStateImpl } from './ordered-list-state.ts';
+import { SetCell, SetStateImpl } from './set-state.ts';
+import type { State } from './state.ts';
+import { RestoredStateMismatchError, StateTagConflictError } from './state-errors.ts';
+import type { StateSpec, StateTag } from './state-tag.ts';
+import { ValueCell, ValueStateImpl } from './value-state.ts';
+import { WatermarkHoldCell, WatermarkHoldStateImpl } from './watermark-hold-state.ts';
+
+/** A new, empty cell for `spec`. */
+export function createCell(tag: StateTag<State>, holds: HoldListener | undefined): Cell {
+  const cell = newCell(tag.spec, holds);
+  cell.signature = tag.signature;
+  return cell;
+}
+
+function newCell(spec: StateSpec, holds: HoldListener | undefined): Cell {
+  switch (spec.kind) {
+    case 'value':
+      return new ValueCell(spec.coder);
+    case 'bag':
+      return new BagCell(spec.elemCoder);
+    case 'set':
+      return new SetCell(spec.elemCoder);
+    case 'map':
+      return new MapCell(spec.keyCoder, spec.valueCoder);
+    case 'multimap':
+      return new MultimapCell(spec.keyCoder, spec.valueCoder);
+    case 'orderedList':
+      return new OrderedListCell(spec.elemCoder);
+    case 'combining':
+      return new CombiningCell(spec.accumCoder);
+    case 'watermark':
+      return new WatermarkHoldCell(spec.timestampCombiner, holds);
+  }
+}
+
+/** Decodes a cell's checkpoint payload (all of `bytes`) with `spec`'s coders. */
+export function decodeCell(tag: StateTag<State>, bytes: Uint8Array, holds: HoldListener | undefined): Cell {
+  const spec = tag.spec;
+  const reader = new ByteReader(bytes);
+  let cell: Cell;
+  switch (spec.kind) {
+    case 'value':
+      cell = ValueCell.decode(spec.coder, reader);
+      break;
+    case 'bag':
+      cell = BagCell.decode(spec.elemCoder, reader);
+      break;
+    case 'set':
+      cell = SetCell.decode(spec.elemCoder, reader);
+      break;
+    case 'map':
+      cell = MapCell.decode(spec.keyCoder, spec.valueCoder, reader);
+      break;
+    case 'multimap':
+      cell = MultimapCell.decode(spec.keyCoder, spec.valueCoder, reader);
+      break;
+    case 'orderedList':
+      cell = OrderedListCell.decode(spec.elemCoder, reader);
+      break;
+    case 'combining':
+      cell = CombiningCell.decode(spec.accumCoder, reader);
+      break;
+    case 'watermark':
+      cell = WatermarkHoldCell.decode(spec.timestampCombiner, holds, reader);
+      break;
+  }
+  if (!reader.isAtEnd()) throw new RangeError(`${reader.remaining} trailing bytes after the cell`);
+  cell.signature = tag.signature;
+  return cell;
+}
+
+/**
+ * Turns restored bytes into a live cell for the tag now reading them.
+ * @throws RestoredStateMismatchError when the tag's kind or coders differ from the stored ones, or
+ *   the bytes do not decode with its coders.
+ */
+export function materialize(raw: RawCell, tag: StateTag<State>, namespace: string, holds: HoldListener | undefined): Cell {
+  if (raw.storedKind !== tag.spec.kind || raw.signature !== tag.signature) {
+    throw new RestoredStateMismatchError(tag.id, namespace, raw.signature, tag.signature);
+  }
+  try {
+    return decodeCell(tag, raw.bytes, holds);
+  } catch (cause) {
+    throw new RestoredStateMismatchError(tag.id, namespace, raw.signature, `${tag.signature} (its coders cannot read the stored bytes)`, { cause });
+  }
+}
+
+/** The state object of `tag`'s kind over `slot`. */
+export function bindState<S extends State>(tag: StateTag<S>, slot: CellSlot<Cell>): S {
+  const spec = tag.spec;
+  const s = slot as CellSlot<any>;
+  let state: State;
+  switch (spec.kind) {
+    case 'value':
+      state = new ValueStateImpl(s);
+      break;
+    case 'bag':
+      state = new BagStateImpl(s);
+      break;
+    case 'set':
+      state = new SetStateImpl(s, spec.elemCoder);
+      break;
+    case 'map':
+      state = new MapStateImpl(s, spec.keyCoder);
+      break;
+    case 'multimap':
+      state = new MultimapStateImpl(s, spec.keyCoder);
+      break;
+    case 'orderedList':
+      state = new OrderedListStateImpl(s);
+      break;
+    case 'combining':
+      state = new CombiningStateImpl(s, spec.combineFn);
+      break;
+    case 'watermark':
+      state = new WatermarkHoldStateImpl(s, spec.timestampCombiner);
+      break;
+  }
+  return state as S;
+}
+
+/**
+ * The tags bound in one table or backend, by column key: one id gets one kind and one set of coders.
+ * Coders are compared by their description (toString), so two instances of the same coder agree.
+ */
+export class TagRegistry {
+  private readonly signatures = new Map<string, string>();
+  check(tag: StateTag<State>): void {
+    const existing = this.signatures.get(tag.columnKey);
+    if (existing === undefined) this.signatures.set(tag.columnKey, tag.signature);
+    else if (existing !== tag.signature) throw new StateTagConflictError(tag.id, existing, tag.signature);
+  }
+}
+

@@ -1,0 +1,52 @@
+import { StatorError } from '../../coders/index.ts';
+
+/** Misuse of the state API: no current key, a bad timestamp, a closed backend. */
+export class StateError extends StatorError {
+  override name = 'StateError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STATE_ERROR', message, options);
+  }
+}
+
+/**
+ * One tag id was bound to two different state kinds or coders in the same table or backend.
+ * Beam lets the first binding win silently; stator refuses, because the second binding would read
+ * bytes written with another coder.
+ */
+export class StateTagConflictError extends StatorError {
+  override name = 'StateTagConflictError';
+  readonly tagId: string;
+  constructor(tagId: string, existing: string, requested: string) {
+    super(
+      'STATE_TAG_CONFLICT',
+      `state tag '${tagId}' is already bound as ${existing}; it cannot also be ${requested}: give the second state its own id`,
+    );
+    this.tagId = tagId;
+  }
+}
+
+/**
+ * A restored cell does not match the tag that now reads it (another kind or other coders): the
+ * task's state declarations changed incompatibly since the checkpoint was taken.
+ */
+export class RestoredStateMismatchError extends StatorError {
+  override name = 'RestoredStateMismatchError';
+  readonly tagId: string;
+  constructor(tagId: string, namespace: string, stored: string, declared: string, options?: { cause?: unknown }) {
+    super(
+      'RESTORED_STATE_MISMATCH',
+      `state tag '${tagId}' in namespace '${namespace}' was checkpointed as ${stored} but is now declared as ${declared}: ` +
+        'restore with the original declaration, or migrate the state under a new tag id',
+      options,
+    );
+    this.tagId = tagId;
+  }
+}
+
+/** A key-group part could not be read: wrong magic, version, key group or checksum, or truncated bytes. */
+export class StatePartCorruptError extends StatorError {
+  override name = 'StatePartCorruptError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STATE_PART_CORRUPT', `${message}: the checkpoint part is damaged; restore from an earlier checkpoint`, options);
+  }
+}

@@ -1,0 +1,91 @@
+import { RawCell, type Cell, type CellSlot, type HoldListener } from './cell.ts';
+import type { State } from './state.ts';
+import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
+import type { StateNamespace } from './state-namespace.ts';
+import type { StateTag } from './state-tag.ts';
+import { StateTable } from './state-table.ts';
+
+/**
+ * The state of one key (Beam runners-core's StateInternals): `state(namespace, tag)` gives the cell
+ * of that row and column as a state object of the tag's kind.
+ */
+export interface StateInternals<K = unknown> {
+  /** The key this state belongs to. */
+  getKey(): K;
+  /**
+   * The state of `tag` in `namespace`. Cheap; calling twice gives two objects over the same cell.
+   * @throws StateTagConflictError when the tag's id was bound with another kind or coders before.
+   * @throws RestoredStateMismatchError when restored state under this id has another kind or coders.
+   */
+  state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S;
+}
+
+/** Makes the StateInternals of any key (Beam's StateInternalsFactory). */
+export interface StateInternalsFactory<K> {
+  stateInternalsForKey(key: K): StateInternals<K>;
+}
+
+/**
+ * A slot over one table, for a table whose key is fixed. `changed` is called before every mutation
+ * (the backend uses it to mark the key dirty).
+ */
+export class TableSlot implements CellSlot<Cell> {
+  constructor(
+    private readonly table: () => StateTable,
+    private readonly namespace: string,
+    private readonly tag: StateTag<State>,
+    private readonly holds: HoldListener | undefined,
+    private readonly changed: () => void,
+  ) {}
+  peek(): Cell | undefined {
+    const table = this.table();
+    const entry = table.get(this.namespace, this.tag.columnKey);
+    if (entry instanceof RawCell) {
+      const cell = materialize(entry, this.tag, this.namespace, this.holds);
+      table.put(this.namespace, this.tag.columnKey, cell);
+      return cell;
+    }
+    return entry;
+  }
+  touch(): Cell {
+    let cell = this.peek();
+    if (cell === undefined) {
+      cell = createCell(this.tag, this.holds);
+      this.table().put(this.namespace, this.tag.columnKey, cell);
+    }
+    this.changed();
+    return cell;
+  }
+}
+
+/**
+ * Beam's InMemoryStateInternals: the state of one key in memory, for tests and tools. Not
+ * checkpointed; use a KeyedStateBackend for that.
+ */
+export class InMemoryStateInternals<K> implements StateInternals<K> {
+  private readonly table = new StateTable();
+  private readonly registry = new TagRegistry();
+  private constructor(private readonly key: K) {}
+
+  static forKey<K>(key: K): InMemoryStateInternals<K> {
+    return new InMemoryStateInternals(key);
+  }
+
+  getKey(): K {
+    return this.key;
+  }
+
+  state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
+    this.registry.check(tag);
+    const table = this.table;
+    return bindState(tag, new TableSlot(() => table, namespace.stringKey(), tag, undefined, noop));
+  }
+
+  /** True when no cell holds anything. */
+  isEmpty(): boolean {
+    return this.table.isEmpty();
+  }
+}
+
+function noop(): void {}
+

@@ -1,0 +1,52 @@
+import type { TableEntry } from './cell.ts';
+
+/**
+ * The state of one key: a two-level table, namespace (row, by stringKey) × tag (column, by
+ * columnKey) → cell, as Beam's StateTable. Rows and cells are created on first write and dropped by
+ * `prune()` once empty.
+ */
+export class StateTable {
+  private readonly rows = new Map<string, Map<string, TableEntry>>();
+
+  get(namespace: string, column: string): TableEntry | undefined {
+    return this.rows.get(namespace)?.get(column);
+  }
+
+  put(namespace: string, column: string, entry: TableEntry): void {
+    let row = this.rows.get(namespace);
+    if (row === undefined) {
+      row = new Map();
+      this.rows.set(namespace, row);
+    }
+    row.set(column, entry);
+  }
+
+  /** Every (namespace, column, entry), rows in creation order. */
+  *entries(): Generator<[string, string, TableEntry]> {
+    for (const [namespace, row] of this.rows) for (const [column, entry] of row) yield [namespace, column, entry];
+  }
+
+  /** The namespaces that have cells. */
+  namespaces(): Iterable<string> {
+    return this.rows.keys();
+  }
+
+  /** True when no cell holds anything. */
+  isEmpty(): boolean {
+    for (const row of this.rows.values()) for (const entry of row.values()) if (!entry.isEmpty()) return false;
+    return true;
+  }
+
+  /** Drops empty cells (marking them pruned, so cached handles look again) and empty rows. */
+  prune(): void {
+    for (const [namespace, row] of this.rows) {
+      for (const [column, entry] of row) {
+        if (entry.isEmpty()) {
+          entry.pruned = true;
+          row.delete(column);
+        }
+      }
+      if (row.size === 0) this.rows.delete(namespace);
+    }
+  }
+}
