@@ -1,7 +1,15 @@
 // CONTRACT between the task layer (src/task, which implements it) and its two drivers: TaskHarness
 // (tests, in memory) and the runtime's partition actors (runtime/). Signatures may grow, not change.
-import type { Coder } from '../../coders/index.ts';
+//
+// Times are epoch milliseconds as coders' `Instant` (number | bigint): ordinary times are numbers;
+// Beam's sentinels BoundedWindow.TIMESTAMP_MIN_VALUE / TIMESTAMP_MAX_VALUE (the initial and the final
+// watermark) and GlobalWindow.MAX_TIMESTAMP lie beyond 2^53 and are bigints. `<`/`>` compare the two
+// correctly. Drivers may pass plain numbers: a watermark at or below TIMESTAMP_MIN_VALUE (e.g.
+// -Number.MAX_VALUE) counts as TIMESTAMP_MIN_VALUE, one at or above TIMESTAMP_MAX_VALUE (e.g.
+// Number.MAX_VALUE, Infinity) as TIMESTAMP_MAX_VALUE: the end of input, which fires every event-time timer.
+import type { Coder, Instant } from '../../coders/index.ts';
 import type { CapturedChanges } from '../state/keyed-state-backend.ts';
+import type { FiredTimer } from './timer.ts';
 
 /** One output a task emitted. */
 export interface TaskOutput<Out, K> {
@@ -9,7 +17,7 @@ export interface TaskOutput<Out, K> {
   readonly key: K | undefined;
   readonly value: Out;
   /** Event time of the output (epoch millis). */
-  readonly timestamp: number;
+  readonly timestamp: Instant;
 }
 
 /** Receives outputs synchronously as the task emits them, in emission order. */
@@ -22,15 +30,15 @@ export type OutputReceiver<Out, K> = (output: TaskOutput<Out, K>) => void;
 export interface TaskCapture {
   readonly state: CapturedChanges;
   /** The input watermark (epoch millis) at capture. */
-  readonly watermark: number;
+  readonly watermark: Instant;
   /** Processing time at capture, so processing-time timers resume relative to it. */
-  readonly processingTime: number;
+  readonly processingTime: Instant;
 }
 
 /** What a restore hands to a fresh runner, before `open()`. */
 export interface TaskRestore {
-  readonly watermark: number;
-  readonly processingTime: number;
+  readonly watermark: Instant;
+  readonly processingTime: Instant;
   /** Each key group's chain of parts, oldest first (see KeyedStateBackend.restoreKeyGroup). */
   readonly keyGroups: ReadonlyMap<number, readonly Uint8Array[]>;
 }
@@ -50,23 +58,38 @@ export interface TaskRunner<In, Out, K> {
   restore(snapshot: TaskRestore): void;
   open(): void | Promise<void>;
 
-  /** One message with its key in scope, stamped with its event time. */
-  processElement(key: K, value: In, timestamp: number): void | Promise<void>;
+  /**
+   * One message with its key in scope, stamped with its event time.
+   *
+   * When the task throws (or its promise rejects) the error propagates as a TaskCallbackError (the
+   * task's error is its `cause`) and the runner stays usable: the driver may retry the same message
+   * or skip it. State changes the failed attempt made are rolled back when the state backend
+   * supports it (see docs/beam-compat.md, "Failures and retries"); timers it set or cleared, and
+   * outputs it emitted, are the driver's to discard (outputs go to the receiver as they happen).
+   */
+  processElement(key: K, value: In, timestamp: Instant): void | Promise<void>;
 
   /**
-   * Moves the input watermark forward (never back): fires due event-time timers in timestamp order
-   * (a timer set while firing fires in the same call if due), then calls `onWatermark`.
+   * Moves the input watermark forward: fires due event-time timers in timestamp order (due: set
+   * strictly before the watermark, as in Beam: an element at exactly the watermark may still come;
+   * a timer set while firing fires in the same call if due), then calls `onWatermark`.
+   * @throws WatermarkRegressionError when `watermark` is behind the current input watermark.
    * Returns the output watermark: the input watermark held back by watermark holds and pending
    * timers' output timestamps.
    */
-  advanceWatermark(watermark: number): number | Promise<number>;
+  advanceWatermark(watermark: Instant): Instant | Promise<Instant>;
 
-  /** Moves processing time forward and fires due processing-time timers. */
-  advanceProcessingTime(time: number): void | Promise<void>;
+  /**
+   * Moves processing time forward and fires due processing-time timers (those set strictly before
+   * `time`), in timestamp order. A time behind the current one is ignored (clocks may step back).
+   */
+  advanceProcessingTime(time: Instant): void | Promise<void>;
 
-  /** The current input watermark and the output watermark (holds applied). */
-  readonly inputWatermark: number;
-  readonly outputWatermark: number;
+  /** The current input watermark and the output watermark (holds applied; never moves back). */
+  readonly inputWatermark: Instant;
+  readonly outputWatermark: Instant;
+  /** The processing time as last advanced (or restored). */
+  readonly processingTime: Instant;
 
   /** Captures state changes and clocks since the previous capture (O(keys changed)). */
   capture(): TaskCapture;
@@ -82,4 +105,8 @@ export interface TaskRunnerOptions<Out, K> {
   readonly partition?: number;
   readonly parallelism?: number;
   readonly output: OutputReceiver<Out, K>;
+  /** Called as each timer fires, before `onTimer` (the TaskHarness records them; metrics may count them). */
+  readonly timerFired?: (timer: FiredTimer<K>) => void;
+  /** Processing time before the first `advanceProcessingTime` (and without a restore); default 0. */
+  readonly initialProcessingTime?: Instant;
 }

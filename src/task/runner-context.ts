@@ -1,0 +1,191 @@
+import { BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import type { StateNamespace } from '../state/state-namespace.ts';
+import type { StateInternals } from '../state/state-internals.ts';
+import type { TimeDomain } from '../state/time-domain.ts';
+import type { ProcessContext, TimerContext, WatermarkContext } from './task-context.ts';
+import { OutputTimestampError, TaskLifecycleError } from './task-errors.ts';
+import type { OutputReceiver } from './task-runner.ts';
+import { NO_OUTPUT_TIMESTAMP, skewedLowerBound, type FiredTimer } from './timer.ts';
+
+/** Which callback is running. */
+export type Scope = 'none' | 'open' | 'element' | 'timer' | 'watermark' | 'close';
+
+/** What the context reads from its runner. Internal. */
+export interface ContextHost {
+  readonly inputWatermark: Instant;
+  readonly processingTime: Instant;
+  readonly publishedOutputWatermark: Instant;
+  readonly allowedTimestampSkewMs: number;
+  stateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT>;
+}
+
+/**
+ * The one context object of a runner, serving every callback: the runner updates its scope fields
+ * at each turn instead of allocating a context per message.
+ */
+export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerContext<Out, K>, WatermarkContext<Out, K> {
+  scope: Scope = 'none';
+  private currentKey: K | undefined = undefined;
+  private inputTimestamp: Instant = 0;
+  private firing: FiredTimer<K> | undefined = undefined;
+
+  constructor(
+    private readonly host: ContextHost,
+    private readonly receiver: OutputReceiver<Out, K>,
+    readonly partition: number,
+    readonly parallelism: number,
+  ) {}
+
+  enter(scope: 'open' | 'close'): void {
+    this.scope = scope;
+  }
+
+  enterElement(key: K, timestamp: Instant): void {
+    this.scope = 'element';
+    this.currentKey = key;
+    this.inputTimestamp = timestamp;
+  }
+
+  enterTimer(timer: FiredTimer<K>): void {
+    this.scope = 'timer';
+    this.currentKey = timer.key;
+    this.inputTimestamp = timer.outputTimestamp;
+    this.firing = timer;
+  }
+
+  enterWatermark(watermark: Instant): void {
+    this.scope = 'watermark';
+    this.currentKey = undefined;
+    this.inputTimestamp = watermark;
+  }
+
+  leave(): void {
+    this.scope = 'none';
+    this.currentKey = undefined;
+    this.firing = undefined;
+  }
+
+  // ---- what the task reads ----------------------------------------------------------------------
+
+  get key(): K {
+    if (this.scope !== 'element' && this.scope !== 'timer') {
+      throw new TaskLifecycleError('ctx.key is defined in invoke() and onTimer() only: no key is in scope here');
+    }
+    return this.currentKey as K;
+  }
+
+  /** The element's timestamp, the timer's output timestamp, or the watermark in onWatermark. */
+  get timestamp(): Instant {
+    return this.inputTimestamp;
+  }
+
+  get watermark(): Instant {
+    return this.host.inputWatermark;
+  }
+
+  get fireTimestamp(): Instant {
+    return this.timerInScope().timestamp;
+  }
+
+  get timeDomain(): TimeDomain {
+    return this.timerInScope().domain;
+  }
+
+  get timerId(): string {
+    return this.timerInScope().timerId;
+  }
+
+  get namespace(): StateNamespace {
+    return this.timerInScope().namespace;
+  }
+
+  get inputWatermark(): Instant {
+    return this.host.inputWatermark;
+  }
+
+  get processingTime(): Instant {
+    return this.host.processingTime;
+  }
+
+  getStateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT> {
+    return this.host.stateInternals(keyCoder, key);
+  }
+
+  // ---- outputs --------------------------------------------------------------------------------
+
+  emit(value: Out): void;
+  emit(key: K, value: Out): void;
+  emit(a: K | Out, b?: Out): void {
+    this.checkCanEmit();
+    const timestamp = this.defaultTimestamp();
+    if (arguments.length === 1) this.receiver({ key: this.currentKey, value: a as Out, timestamp });
+    else this.receiver({ key: a as K, value: b as Out, timestamp });
+  }
+
+  emitWithTimestamp(value: Out, timestamp: Instant): void;
+  emitWithTimestamp(key: K, value: Out, timestamp: Instant): void;
+  emitWithTimestamp(a: K | Out, b: Out | Instant, c?: Instant): void {
+    this.checkCanEmit();
+    if (arguments.length === 2) {
+      this.receiver({ key: this.currentKey, value: a as Out, timestamp: this.checkTimestamp(b as Instant) });
+    } else {
+      this.receiver({ key: a as K, value: b as Out, timestamp: this.checkTimestamp(c as Instant) });
+    }
+  }
+
+  output(value: Out): void {
+    this.checkCanEmit();
+    this.receiver({ key: this.currentKey, value, timestamp: this.defaultTimestamp() });
+  }
+
+  outputWithTimestamp(value: Out, timestamp: Instant): void {
+    this.checkCanEmit();
+    this.receiver({ key: this.currentKey, value, timestamp: this.checkTimestamp(timestamp) });
+  }
+
+  private checkCanEmit(): void {
+    const scope = this.scope;
+    if (scope !== 'element' && scope !== 'timer' && scope !== 'watermark') {
+      throw new TaskLifecycleError(
+        scope === 'none'
+          ? 'emit() outside a turn: a callback emitted after it returned (an un-awaited promise?); await asynchronous work inside the callback'
+          : `emit() in ${scope}(): outputs can be emitted from invoke(), onTimer() and onWatermark() only`,
+      );
+    }
+  }
+
+  private defaultTimestamp(): Instant {
+    const t = this.inputTimestamp;
+    if (t === NO_OUTPUT_TIMESTAMP) {
+      throw new OutputTimestampError(
+        `timer '${this.firing?.timerId}' was set withNoOutputTimestamp(), so its outputs have no default timestamp: use emitWithTimestamp()`,
+      );
+    }
+    return t;
+  }
+
+  // Beam's rule: not before the input's timestamp minus the allowed skew (in onWatermark, not behind
+  // the output watermark already published, which downstream has been promised).
+  private checkTimestamp(timestamp: Instant): Instant {
+    const lower =
+      this.scope === 'watermark' ? this.host.publishedOutputWatermark : skewedLowerBound(this.inputTimestamp, this.host.allowedTimestampSkewMs);
+    const isInstant = (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) || typeof timestamp === 'bigint';
+    if (!isInstant || timestamp < lower || timestamp > BoundedWindow.TIMESTAMP_MAX_VALUE) {
+      const what =
+        this.scope === 'watermark'
+          ? `the output watermark already published (${lower})`
+          : `the ${this.scope === 'timer' ? "timer's output" : "element's"} timestamp (${this.inputTimestamp}) minus the allowed skew (${this.host.allowedTimestampSkewMs} ms)`;
+      throw new OutputTimestampError(
+        `cannot emit with timestamp ${String(timestamp)}: it must be an integer of epoch milliseconds no earlier than ${what} ` +
+          `and no later than ${BoundedWindow.TIMESTAMP_MAX_VALUE}; outputs earlier than that would be late downstream. ` +
+          'Raise allowedTimestampSkewMs on the task if you need earlier outputs',
+      );
+    }
+    return timestamp;
+  }
+
+  private timerInScope(): FiredTimer<K> {
+    if (this.firing === undefined) throw new TaskLifecycleError('this context property is defined in onTimer() only');
+    return this.firing;
+  }
+}
