@@ -36,8 +36,8 @@ export interface CheckpointStore {
   /**
    * Writes an immutable part under `name` (unique; never rewritten with other bytes). Names match
    * `/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/` (PART_NAME_PATTERN), so a store may use them directly as
-   * file or object names. Errors are FencedError-free: a failed put throws (preferably a retryable
-   * CheckpointStoreError) and may leave the part absent or complete, never partial under its name.
+   * file or object names. A failed put throws (preferably a retryable CheckpointStoreError) and
+   * leaves the part absent or complete, never partial under its name.
    */
   putPart(name: string, bytes: Uint8Array): Promise<void>;
   /**

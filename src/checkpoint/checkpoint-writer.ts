@@ -1,0 +1,207 @@
+import type { CapturedChanges } from '../state/keyed-state-backend.ts';
+import type { TaskCapture } from '../task/task-runner.ts';
+import type { CheckpointStore } from './checkpoint-store.ts';
+import type { CheckpointDescriptor, PartitionCheckpoint, SegmentRef } from './checkpoint-descriptor.ts';
+import { encodeDescriptor } from './checkpoint-descriptor.ts';
+import type { ResolvedCheckpointsOptions } from './checkpoint-options.ts';
+import type { EncodedEnvelope } from './envelope.ts';
+import { EnvelopeKind, concatEnvelopes, decodeEnvelope, encodeEnvelope, envelopeBytes } from './envelope.ts';
+import { CheckpointConfigError } from './errors.ts';
+
+/** One partition of one stage, as captured between two turns. */
+export interface PartitionSnapshot {
+  readonly stage: string;
+  readonly partition: number;
+  readonly capture: TaskCapture;
+}
+
+/**
+ * What the runtime captured for one checkpoint of the whole job, all at one instant between turns:
+ * every partition's changes, and the input positions those changes cover.
+ */
+export interface CheckpointSnapshot {
+  /** Last processed position per input partition; the input resumes at position + 1. */
+  readonly inputs: Readonly<Record<string, number>>;
+  /** Every partition of every stage of the job (one missing from the snapshot is dropped from the checkpoint). */
+  readonly partitions: readonly PartitionSnapshot[];
+  /** Opaque per-sink records for output dedupe, e.g. the committed output file length. */
+  readonly sinks?: Readonly<Record<string, Uint8Array>>;
+  /** Capture time (epoch millis); default: the clock at write. */
+  readonly createdAt?: number;
+}
+
+export function partitionKey(stage: string, partition: number): string {
+  return `${stage}\u0000${partition}`;
+}
+
+/** Gives the event loop a turn: encoding and compaction run between processing turns, not in one block. */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export interface WriteInput {
+  readonly store: CheckpointStore;
+  readonly options: ResolvedCheckpointsOptions;
+  readonly id: number;
+  /** Random per attempt, so a retried checkpoint id never rewrites a part name with other bytes. */
+  readonly nonce: string;
+  readonly createdAt: number;
+  readonly base: CheckpointDescriptor | undefined;
+  readonly snapshot: CheckpointSnapshot;
+  /** Per partition, the changes to write, oldest first: those of failed earlier attempts, then the snapshot's. */
+  readonly changes: ReadonlyMap<string, readonly CapturedChanges[]>;
+  readonly full: boolean;
+}
+
+export interface WriteOutput {
+  readonly descriptor: CheckpointDescriptor;
+  readonly descriptorPart: string;
+}
+
+/**
+ * Writes the parts of one checkpoint: per partition one part holding an envelope per changed key
+ * group (or per compacted key group), then the descriptor. Does not commit: the caller commits the
+ * manifest, so a failure here leaves only unreferenced parts.
+ */
+export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutput> {
+  const { store, options, id, nonce, base, snapshot } = input;
+  validateSnapshot(snapshot);
+  const prefix = `c${String(id).padStart(10, '0')}-${nonce}`;
+  const stages = [...new Set(snapshot.partitions.map((p) => p.stage))].sort();
+  const baseByKey = new Map(base?.partitions.map((p) => [partitionKey(p.stage, p.partition), p]) ?? []);
+  const ordered = [...snapshot.partitions].sort((a, b) =>
+    a.stage === b.stage ? a.partition - b.partition : a.stage < b.stage ? -1 : 1,
+  );
+
+  let partsWritten = 0;
+  let bytesWritten = 0;
+  let changedKeys = 0;
+  const partitions: PartitionCheckpoint[] = [];
+  for (const snap of ordered) {
+    const key = partitionKey(snap.stage, snap.partition);
+    const partName = `${prefix}-s${stages.indexOf(snap.stage)}-p${snap.partition}`;
+    const changes = input.changes.get(key) ?? [snap.capture.state];
+    for (const c of changes) changedKeys += c.changedKeys;
+    const baseChains = baseByKey.get(key)?.keyGroups ?? new Map<number, readonly SegmentRef[]>();
+    const keyGroups = new Set<number>(baseChains.keys());
+    for (const c of changes) for (const kg of c.keyGroups) keyGroups.add(kg);
+
+    // Base parts read for compaction, once per part: a part holds many key groups.
+    const baseParts = new Map<string, Promise<Uint8Array>>();
+    const readBase = async (ref: SegmentRef): Promise<Uint8Array> => {
+      let bytes = baseParts.get(ref.part);
+      if (bytes === undefined) {
+        bytes = store.getPart(ref.part);
+        baseParts.set(ref.part, bytes);
+      }
+      const where = base === undefined ? { part: ref.part } : { part: ref.part, checkpointId: base.id };
+      return (await decodeEnvelope(await bytes, EnvelopeKind.KEY_GROUP, where, ref.offset, ref.length)).payload;
+    };
+
+    const envelopes: EncodedEnvelope[] = [];
+    // Chains point into the part being written by envelope index until its offsets are known.
+    const chains = new Map<number, Array<SegmentRef | number>>();
+    for (const kg of [...keyGroups].sort((a, b) => a - b)) {
+      const baseChain = baseChains.get(kg) ?? [];
+      const fresh: Uint8Array[] = [];
+      for (const c of changes) if (c.keyGroups.includes(kg)) fresh.push(c.encodeKeyGroup(kg));
+      const length = baseChain.length + fresh.length;
+      // A chain of one is already complete on its own; a full checkpoint leaves it where it is.
+      const compact = length > 1 && (input.full || length > options.maxChainLength);
+      if (compact) {
+        const chain = [...(await Promise.all(baseChain.map(readBase))), ...fresh];
+        const merged = options.mergeKeyGroupParts(chain);
+        envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, merged, { compression: options.compression, keyGroup: kg }));
+        chains.set(kg, [envelopes.length - 1]);
+      } else {
+        const refs: Array<SegmentRef | number> = [...baseChain];
+        for (const payload of fresh) {
+          envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, payload, { compression: options.compression, keyGroup: kg }));
+          refs.push(envelopes.length - 1);
+        }
+        chains.set(kg, refs);
+      }
+      await yieldToLoop();
+    }
+
+    const resolved = new Map<number, readonly SegmentRef[]>();
+    if (envelopes.length > 0) {
+      const { bytes, offsets } = concatEnvelopes(envelopes);
+      await store.putPart(partName, bytes);
+      partsWritten++;
+      bytesWritten += bytes.length;
+      for (const [kg, chain] of chains) {
+        resolved.set(
+          kg,
+          chain.map((ref) =>
+            typeof ref === 'number' ? { part: partName, offset: offsets[ref]!, length: envelopes[ref]!.byteLength } : ref,
+          ),
+        );
+      }
+    } else {
+      for (const [kg, chain] of chains) resolved.set(kg, chain as SegmentRef[]);
+    }
+    partitions.push({
+      stage: snap.stage,
+      partition: snap.partition,
+      watermark: snap.capture.watermark,
+      processingTime: snap.capture.processingTime,
+      keyGroups: resolved,
+    });
+  }
+
+  let bytesReferenced = 0;
+  let keyGroupCount = 0;
+  let maxChainLength = 0;
+  let fullyCompacted = true;
+  for (const p of partitions) {
+    for (const chain of p.keyGroups.values()) {
+      keyGroupCount++;
+      maxChainLength = Math.max(maxChainLength, chain.length);
+      if (chain.length > 1) fullyCompacted = false;
+      for (const ref of chain) bytesReferenced += ref.length;
+    }
+  }
+  const kind = fullyCompacted ? 'full' : 'incremental';
+  const descriptorPart = `${prefix}-descriptor`;
+  const descriptorWithoutSize = {
+    jobId: options.jobId,
+    id,
+    createdAt: input.createdAt,
+    kind,
+    parentId: base?.id,
+    incrementsSinceFull: kind === 'full' ? 0 : (base?.incrementsSinceFull ?? 0) + 1,
+    inputs: { ...snapshot.inputs },
+    sinks: { ...(snapshot.sinks ?? {}) },
+    partitions,
+  } as const;
+  const descriptor: CheckpointDescriptor = {
+    ...descriptorWithoutSize,
+    stats: { changedKeys, partsWritten, bytesWritten, bytesReferenced, keyGroups: keyGroupCount, maxChainLength },
+  };
+  const descriptorBytes = envelopeBytes(
+    await encodeEnvelope(EnvelopeKind.DESCRIPTOR, encodeDescriptor(descriptor), { compression: options.compression }),
+  );
+  await store.putPart(descriptorPart, descriptorBytes);
+  return { descriptor, descriptorPart };
+}
+
+function validateSnapshot(snapshot: CheckpointSnapshot): void {
+  const seen = new Set<string>();
+  for (const p of snapshot.partitions) {
+    if (typeof p.stage !== 'string' || p.stage.length === 0) {
+      throw new CheckpointConfigError('a checkpoint snapshot has a partition with an empty stage name; name every stage');
+    }
+    if (!Number.isInteger(p.partition) || p.partition < 0) {
+      throw new CheckpointConfigError(`stage ${p.stage} has partition ${p.partition}; partitions are integers >= 0`);
+    }
+    const key = partitionKey(p.stage, p.partition);
+    if (seen.has(key)) throw new CheckpointConfigError(`stage ${p.stage} partition ${p.partition} appears twice in one snapshot`);
+    seen.add(key);
+  }
+  for (const [input, position] of Object.entries(snapshot.inputs)) {
+    if (!Number.isFinite(position)) {
+      throw new CheckpointConfigError(`input ${input} has position ${position}; positions are finite numbers`);
+    }
+  }
+}
