@@ -1,0 +1,325 @@
+// CheckpointStore on NATS JetStream: parts in an Object Store bucket (chunked, so snapshots larger
+// than the 1 MiB max payload are fine), the manifest under one key of a KV bucket, replaced with
+// compare-and-set on its revision. Both buckets are named by jetStreamBucketName(job, task).
+import { createHash, randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Base64UrlPaddedCodec, Objm, type ObjectStore } from '@nats-io/obj';
+import { StatorError } from '../../coders/index.ts';
+import { PART_NAME_PATTERN, type CheckpointStore, type StoredManifest } from '../../src/checkpoint/checkpoint-store.ts';
+import { CheckpointConfigError, CheckpointPartMissingError, CheckpointStoreError, FencedError } from '../../src/checkpoint/errors.ts';
+import { LifecycleError } from '../errors.ts';
+import { connectNats, type NatsLink } from '../nats/connection.ts';
+import { DEFAULT_RETRY_POLICY, isTransientNatsError, retryTransient, type RetryPolicy } from '../nats/retry.ts';
+import { jetStreamBucketName } from './jetstream-bucket-name.ts';
+
+/** Options of {@link openJetStreamCheckpointStore}. Give exactly one of `connection` and `servers`. */
+export interface JetStreamCheckpointStoreOptions {
+  readonly job: string;
+  readonly task: string;
+  /** A connection owned by the caller: the store uses it and never closes it. */
+  readonly connection?: NatsConnection;
+  /** Servers to connect to; the store owns that connection and closes it in `close()`. */
+  readonly servers?: string | readonly string[];
+  /** First part of the bucket names. @default 'stator' */
+  readonly bucketPrefix?: string;
+  /** Stream storage of both buckets. @default 'file' */
+  readonly storage?: 'file' | 'memory';
+  /** Stream replicas of both buckets (clustered servers only). @default 1 */
+  readonly replicas?: number;
+  /**
+   * Timeout of each JetStream request (each chunk published, each read); a read of a part also
+   * fails when no chunk arrives for this long.
+   * @default 5000
+   */
+  readonly requestTimeoutMs?: number;
+  /** Retries of transient failures (timeouts, server restarting). @default 10 attempts, 100 ms doubling to 2 s */
+  readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Size of the Object Store chunks a part is cut into; clamped to the server's max payload.
+   * @default 1048576 (1 MiB; see bench/jetstream-store.ts)
+   */
+  readonly chunkBytes?: number;
+}
+
+interface ResolvedOptions {
+  readonly job: string;
+  readonly task: string;
+  readonly bucket: string;
+  readonly storage: StorageType;
+  readonly replicas: number;
+  readonly requestTimeoutMs: number;
+  readonly retry: RetryPolicy;
+  readonly chunkBytes: number;
+}
+
+function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptions {
+  if ((options.connection === undefined) === (options.servers === undefined)) {
+    throw new CheckpointConfigError('JetStream checkpoint store: pass either `connection` (yours) or `servers` (the store connects), exactly one');
+  }
+  const positive = (value: number | undefined, fallback: number, name: string): number => {
+    const resolved = value ?? fallback;
+    if (!Number.isInteger(resolved) || resolved < 1) throw new CheckpointConfigError(`JetStream checkpoint store: ${name} must be a positive integer, got ${value}`);
+    return resolved;
+  };
+  const retry: RetryPolicy = {
+    maxAttempts: positive(options.retry?.maxAttempts, DEFAULT_RETRY_POLICY.maxAttempts, 'retry.maxAttempts'),
+    initialDelayMs: positive(options.retry?.initialDelayMs, DEFAULT_RETRY_POLICY.initialDelayMs, 'retry.initialDelayMs'),
+    maxDelayMs: positive(options.retry?.maxDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, 'retry.maxDelayMs'),
+  };
+  return {
+    job: options.job,
+    task: options.task,
+    bucket: jetStreamBucketName(options.job, options.task, options.bucketPrefix),
+    storage: (options.storage ?? 'file') === 'file' ? StorageType.File : StorageType.Memory,
+    replicas: positive(options.replicas, 1, 'replicas'),
+    requestTimeoutMs: positive(options.requestTimeoutMs, 5_000, 'requestTimeoutMs'),
+    retry,
+    chunkBytes: positive(options.chunkBytes, 1024 * 1024, 'chunkBytes'),
+  };
+}
+
+const MANIFEST_KEY = 'manifest';
+const WRONG_LAST_SEQUENCE = 10071;
+
+/** The digest the Object Store records for bytes (ADR-20: "SHA-256=" + padded base64url). */
+function objectDigest(bytes: Uint8Array): string {
+  return `SHA-256=${createHash('sha256').update(bytes).digest('base64').replace(/\+/g, '-').replace(/\//g, '_')}`;
+}
+
+/** A retryable failure of our own making (e.g. a stalled read); transient like a timeout. */
+class TransientStoreFailure extends StatorError {
+  override name = 'TransientStoreFailure';
+  constructor(message: string) {
+    super('CHECKPOINT_STORE_UNAVAILABLE', message, { retryable: true });
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  return error instanceof TransientStoreFailure || isTransientNatsError(error);
+}
+
+/** A CheckpointStore on JetStream; also disposable (`await using`). */
+export interface JetStreamCheckpointStore extends CheckpointStore, AsyncDisposable {
+  /** The name of both buckets (KV_<bucket> holds the manifest, OBJ_<bucket> the parts). */
+  readonly bucket: string;
+}
+
+class JetStreamStore implements JetStreamCheckpointStore {
+  readonly description: string;
+  readonly bucket: string;
+  private state: 'open' | 'closed' = 'open';
+  private closing: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  // Identifies this store instance in Nats-Msg-Id, so a commit retried after a lost ack is
+  // deduplicated by the server instead of failing its own compare-and-set.
+  private readonly writerId = randomUUID();
+  private commits = 0;
+
+  constructor(
+    /** The link the store opened itself (closed by `close()`); undefined when the caller's connection is used. */
+    private readonly ownLink: NatsLink | undefined,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly kv: KV,
+    private readonly os: ObjectStore,
+    private readonly options: ResolvedOptions,
+  ) {
+    this.bucket = options.bucket;
+    this.description = `jetstream:${options.bucket}`;
+  }
+
+  async putPart(name: string, bytes: Uint8Array): Promise<void> {
+    this.checkPartName(name);
+    const digest = objectDigest(bytes);
+    await this.retrying(`put part ${name}`, async () => {
+      // The Object Store writes every chunk (each acked) before the object's metadata: an upload cut
+      // short leaves the name absent or at its previous complete version, never partial.
+      await this.os.putBlob({ name, options: { max_chunk_size: this.options.chunkBytes } }, bytes, { timeout: this.options.requestTimeoutMs });
+      // Verify before resolving, so the manifest the caller commits next never names a part the
+      // server does not hold in full: the stored metadata must describe exactly these bytes.
+      const info = await this.os.info(name);
+      if (info === null || info.deleted || info.size !== bytes.length || info.digest !== digest) {
+        throw new TransientStoreFailure(`part ${name} did not read back as written (size ${info?.size}, expected ${bytes.length})`);
+      }
+    });
+  }
+
+  async getPart(name: string): Promise<Uint8Array> {
+    this.checkPartName(name);
+    return this.retrying(`get part ${name}`, async () => {
+      const result = await this.os.get(name);
+      if (result === null) throw new CheckpointPartMissingError(this.description, name);
+      return this.readAll(result.data, result.error, name);
+    });
+  }
+
+  async listParts(): Promise<string[]> {
+    return this.retrying('list parts', async () => {
+      // One request: the stream's metadata subjects ($O.<bucket>.M.<base64url(name)>, ADR-20). A
+      // deleted part has no metadata subject left (deletePart purges it), so every subject is a part.
+      const prefix = `$O.${this.options.bucket}.M.`;
+      const info = await this.jsm.streams.info(`OBJ_${this.options.bucket}`, { subjects_filter: `${prefix}>` });
+      return Object.keys(info.state.subjects ?? {})
+        .map((subject) => Base64UrlPaddedCodec.decode(subject.slice(prefix.length), false) as string)
+        .sort();
+    });
+  }
+
+  async deletePart(name: string): Promise<void> {
+    this.checkPartName(name);
+    const stream = `OBJ_${this.options.bucket}`;
+    // Purge the metadata first (the part disappears at once), then its chunks by the nuid read
+    // before, so a retry after a failure in between still finds the chunks to remove.
+    let nuid: string | undefined;
+    await this.retrying(`delete part ${name}`, async () => {
+      if (nuid === undefined) {
+        const info = await this.os.info(name);
+        if (info === null) return;
+        nuid = info.nuid;
+      }
+      await this.jsm.streams.purge(stream, { filter: this.metaSubject(name) });
+      await this.jsm.streams.purge(stream, { filter: `$O.${this.options.bucket}.C.${nuid}` });
+    });
+  }
+
+  async readManifest(): Promise<StoredManifest | undefined> {
+    return this.retrying('read manifest', async () => {
+      const entry = await this.kv.get(MANIFEST_KEY);
+      if (entry === null || entry.operation !== 'PUT') return undefined;
+      return { bytes: entry.value, revision: entry.revision };
+    });
+  }
+
+  async commitManifest(bytes: Uint8Array, expectedRevision: number | undefined): Promise<number> {
+    const msgID = `${this.writerId}.${++this.commits}`;
+    return this.retrying('commit manifest', async () => {
+      try {
+        // What kv.create (expected 0) / kv.update(key, value, revision) send, plus a Nats-Msg-Id:
+        // the server checks duplicates before the expected sequence, so when a retry follows an
+        // attempt whose ack was lost, it gets that attempt's ack instead of a false FencedError.
+        const ack = await this.js.publish(`$KV.${this.options.bucket}.${MANIFEST_KEY}`, bytes, {
+          msgID,
+          expect: { lastSubjectSequence: expectedRevision ?? 0 },
+          timeout: this.options.requestTimeoutMs,
+        });
+        return ack.seq;
+      } catch (error) {
+        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
+          const current = await this.kv.get(MANIFEST_KEY).catch(() => null);
+          throw new FencedError(this.description, {
+            expectedRevision,
+            actualRevision: current?.operation === 'PUT' ? current.revision : undefined,
+            cause: error,
+          });
+        }
+        throw error;
+      }
+    });
+  }
+
+  async clear(): Promise<void> {
+    await this.retrying('clear', async () => {
+      // Purging whole streams leaves no delete markers: afterwards the store reads as never used.
+      await this.jsm.streams.purge(`OBJ_${this.options.bucket}`);
+      await this.jsm.streams.purge(`KV_${this.options.bucket}`);
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.state = 'closed';
+      this.abort.abort(new LifecycleError(`${this.description} was closed`));
+      await this.ownLink?.close();
+    })();
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private metaSubject(name: string): string {
+    // The Object Store client's own encoding of names in subjects (padded base64url).
+    return `$O.${this.options.bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
+  }
+
+  private checkPartName(name: string): void {
+    if (!PART_NAME_PATTERN.test(name)) {
+      throw new CheckpointConfigError(`part name ${JSON.stringify(name)} does not match ${PART_NAME_PATTERN}`);
+    }
+  }
+
+  /** Reads a part's chunks; a read that makes no progress for requestTimeoutMs is abandoned (and retried). */
+  private async readAll(data: ReadableStream<Uint8Array>, error: Promise<Error | null>, name: string): Promise<Uint8Array> {
+    const reader = data.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = (): Promise<never> =>
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new TransientStoreFailure(`reading part ${name} stalled for ${this.options.requestTimeoutMs} ms`)), this.options.requestTimeoutMs);
+      });
+    try {
+      for (;;) {
+        const next = await Promise.race([reader.read(), stalled()]);
+        clearTimeout(timer);
+        if (next.done) break;
+        chunks.push(next.value);
+        total += next.value.length;
+      }
+    } catch (failure) {
+      clearTimeout(timer);
+      await reader.cancel().catch(() => {});
+      await error.catch(() => null);
+      throw failure;
+    }
+    const failed = await error;
+    if (failed !== null && failed !== undefined) throw failed;
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  }
+
+  /** Runs one store operation with retries of transient failures; maps what escapes to stator errors. */
+  private async retrying<T>(operation: string, attempt: () => Promise<T>): Promise<T> {
+    if (this.state !== 'open') throw new LifecycleError(`cannot ${operation}: ${this.description} is closed`);
+    try {
+      return await retryTransient(attempt, this.options.retry, this.abort.signal, isTransient);
+    } catch (error) {
+      if (error instanceof StatorError && !(error instanceof TransientStoreFailure)) throw error;
+      throw new CheckpointStoreError(this.description, operation, { cause: error });
+    }
+  }
+}
+
+/**
+ * Opens (creating when missing) the KV and Object Store buckets of a job+task and returns a
+ * CheckpointStore on them. Bucket names: see jetstream-bucket-name.ts (`stator-<job>-<task>`).
+ * Works with nats-server 2.9+ (uses KV compare-and-set, Object Store, publish dedupe only).
+ * @throws CheckpointConfigError for bad options; CheckpointStoreError when NATS cannot be reached.
+ */
+export async function openJetStreamCheckpointStore(options: JetStreamCheckpointStoreOptions): Promise<JetStreamCheckpointStore> {
+  const resolved = resolveOptions(options);
+  const description = `jetstream:${resolved.bucket}`;
+  let ownLink: NatsLink | undefined;
+  if (options.servers !== undefined) {
+    const servers = typeof options.servers === 'string' ? options.servers : options.servers.join(',');
+    // connectNats throws a retryable NatsConnectError (a StatorError) that says what to check.
+    ownLink = await connectNats({ nats: servers, name: `stator ${resolved.job}/${resolved.task} checkpoints` });
+  }
+  const nc = ownLink?.nc ?? options.connection!;
+  const abort = new AbortController(); // never aborted: opening is bounded by the retry policy alone
+  try {
+    const js = jetstream(nc, { timeout: resolved.requestTimeoutMs });
+    const jsm = await retryTransient(() => jetstreamManager(nc, { timeout: resolved.requestTimeoutMs }), resolved.retry, abort.signal);
+    const bucketOptions = { storage: resolved.storage, replicas: resolved.replicas };
+    const kv = await retryTransient(() => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: 1 }), resolved.retry, abort.signal);
+    const os = await retryTransient(() => new Objm(js).create(resolved.bucket, bucketOptions), resolved.retry, abort.signal);
+    const maxPayload = nc.info?.max_payload ?? resolved.chunkBytes;
+    return new JetStreamStore(ownLink, js, jsm, kv, os, { ...resolved, chunkBytes: Math.min(resolved.chunkBytes, maxPayload) });
+  } catch (error) {
+    await ownLink?.close().catch(() => {});
+    if (error instanceof StatorError) throw error;
+    throw new CheckpointStoreError(description, 'open its KV and Object Store buckets', { cause: error });
+  }
+}

@@ -1,0 +1,207 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { openJetStreamCheckpointStore, type JetStreamCheckpointStore, type JetStreamCheckpointStoreOptions } from '../../runtime/checkpoint/jetstream-store.ts';
+import { startNatsServer, type NatsServerHandle } from '../support/index.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as { code?: string }).code ?? `not a StatorError: ${String(error)}`;
+  }
+  return 'resolved';
+}
+
+function open(server: NatsServerHandle, extra: Partial<JetStreamCheckpointStoreOptions> = {}): Promise<JetStreamCheckpointStore> {
+  return openJetStreamCheckpointStore({ job: 'wordcount', task: 'counter', servers: server.url, ...extra });
+}
+
+const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
+const bytesOf = (value: string): Uint8Array => Buffer.from(value, 'utf8');
+
+test('jetstream store - puts, gets, lists and deletes parts, a 5 MB part included', async () => {
+  await using server = await startNatsServer();
+  await using store = await open(server);
+  const big = randomBytes(5 * 1024 * 1024);
+  await store.putPart('cp-1.state', big);
+  await store.putPart('cp-1.timers', bytesOf('timers'));
+  await store.putPart('empty', new Uint8Array(0));
+  assert.ok(Buffer.from(await store.getPart('cp-1.state')).equals(big), '5 MB part reads back byte for byte');
+  assert.is(text(await store.getPart('cp-1.timers')), 'timers');
+  assert.is((await store.getPart('empty')).length, 0);
+  assert.equal(await store.listParts(), ['cp-1.state', 'cp-1.timers', 'empty']);
+
+  await store.deletePart('cp-1.state');
+  await store.deletePart('cp-1.state');
+  await store.deletePart('never-written');
+  assert.equal(await store.listParts(), ['cp-1.timers', 'empty']);
+  assert.is(await codeOf(store.getPart('cp-1.state')), 'CHECKPOINT_PART_MISSING');
+  assert.is(await codeOf(store.getPart('never-written')), 'CHECKPOINT_PART_MISSING');
+});
+
+test('jetstream store - the manifest is committed with compare-and-set; a stale revision is fenced and writes nothing', async () => {
+  await using server = await startNatsServer();
+  await using store = await open(server);
+  assert.is(await store.readManifest(), undefined);
+
+  const first = await store.commitManifest(bytesOf('m1'), undefined);
+  let manifest = await store.readManifest();
+  assert.is(text(manifest!.bytes), 'm1');
+  assert.is(manifest!.revision, first);
+
+  const second = await store.commitManifest(bytesOf('m2'), first);
+  assert.ok(second > first);
+  assert.is(await codeOf(store.commitManifest(bytesOf('stale'), first)), 'CHECKPOINT_FENCED');
+  assert.is(await codeOf(store.commitManifest(bytesOf('as if first'), undefined)), 'CHECKPOINT_FENCED');
+  manifest = await store.readManifest();
+  assert.is(text(manifest!.bytes), 'm2', 'the fenced commits wrote nothing');
+  assert.is(manifest!.revision, second);
+});
+
+test('jetstream store - of two instances of the same task, the one committing on a stale revision is fenced', async () => {
+  await using server = await startNatsServer();
+  await using a = await open(server);
+  await using b = await open(server);
+  const r1 = await a.commitManifest(bytesOf('a1'), undefined);
+  const seenByB = await b.readManifest();
+  assert.is(seenByB?.revision, r1);
+  const r2 = await a.commitManifest(bytesOf('a2'), r1);
+  const fenced = await b.commitManifest(bytesOf('b2'), seenByB!.revision).then(
+    () => undefined,
+    (error: unknown) => error as { code: string; expectedRevision: number; actualRevision: number },
+  );
+  assert.is(fenced?.code, 'CHECKPOINT_FENCED');
+  assert.is(fenced?.expectedRevision, r1);
+  assert.is(fenced?.actualRevision, r2);
+  assert.is(text((await a.readManifest())!.bytes), 'a2');
+});
+
+test('jetstream store - different tasks of a job have separate buckets', async () => {
+  await using server = await startNatsServer();
+  await using counter = await open(server);
+  await using other = await open(server, { task: 'counter-2' });
+  await counter.putPart('p', bytesOf('counter'));
+  await counter.commitManifest(bytesOf('counter manifest'), undefined);
+  assert.equal(await other.listParts(), []);
+  assert.is(await other.readManifest(), undefined);
+  assert.is.not(counter.description, other.description);
+});
+
+test('jetstream store - writes retried across a server restart; every committed manifest names parts that are complete', async () => {
+  await using server = await startNatsServer();
+  await using store = await open(server);
+  const written = new Map<string, Buffer>();
+  let revision: number | undefined;
+  let restart: Promise<void> | undefined;
+  for (let checkpoint = 1; checkpoint <= 6; checkpoint++) {
+    const parts = [`cp-${checkpoint}.a`, `cp-${checkpoint}.b`];
+    const puts = parts.map((name, index) => {
+      const bytes = randomBytes(index === 0 ? 2 * 1024 * 1024 : 1000);
+      written.set(name, bytes);
+      return store.putPart(name, bytes);
+    });
+    // The server goes down while the 2 MB part is being uploaded: stopped at checkpoint 3, crashed at 5.
+    if (checkpoint === 3) restart = server.restart();
+    if (checkpoint === 5) restart = restart!.then(() => server.kill()).then(() => server.restart());
+    await Promise.all(puts);
+    revision = await store.commitManifest(bytesOf(JSON.stringify(parts)), revision);
+    // What a restoring reader sees now: the manifest, and every part it names, complete.
+    const manifest = await store.readManifest();
+    assert.is(manifest?.revision, revision);
+    for (const name of JSON.parse(text(manifest!.bytes)) as string[]) {
+      assert.ok(Buffer.from(await store.getPart(name)).equals(written.get(name)!), `${name} is complete`);
+    }
+  }
+  await restart;
+  assert.ok(server.log().filter((line) => line.includes('Server is ready')).length >= 3, 'the server was restarted twice');
+  assert.equal(await store.listParts(), [...written.keys()].sort());
+});
+
+test('jetstream store - an upload cut short by a crash leaves the part absent or complete, never partial', async () => {
+  await using server = await startNatsServer();
+  await using store = await open(server, { retry: { maxAttempts: 1 }, requestTimeoutMs: 1_000 });
+  const big = randomBytes(8 * 1024 * 1024);
+  const put = store.putPart('cp-1.state', big);
+  const killed = server.kill();
+  assert.is(await codeOf(put), 'CHECKPOINT_STORE_UNAVAILABLE');
+  await killed;
+  await server.restart();
+  await using reader = await open(server);
+  const read = await reader.getPart('cp-1.state').then(
+    (bytes) => (Buffer.from(bytes).equals(big) ? 'complete' : `partial (${bytes.length} bytes)`),
+    (error: { code?: string }) => error.code,
+  );
+  assert.ok(read === 'CHECKPOINT_PART_MISSING' || read === 'complete', read);
+  // The writer never committed a manifest for it, so none exists.
+  assert.is(await reader.readManifest(), undefined);
+});
+
+test('jetstream store - clear removes every part and the manifest; the store then reads as new', async () => {
+  await using server = await startNatsServer();
+  await using store = await open(server);
+  await store.putPart('a', bytesOf('a'));
+  await store.putPart('b', randomBytes(3 * 1024 * 1024));
+  await store.commitManifest(bytesOf('m'), undefined);
+  await store.clear();
+  assert.equal(await store.listParts(), []);
+  assert.is(await store.readManifest(), undefined);
+  assert.is(await codeOf(store.getPart('b')), 'CHECKPOINT_PART_MISSING');
+  const revision = await store.commitManifest(bytesOf('fresh'), undefined);
+  assert.is((await store.readManifest())?.revision, revision);
+});
+
+test('jetstream store - close is idempotent, later calls fail, and a connection passed in stays open', async () => {
+  await using server = await startNatsServer();
+  const nc = await connect({ servers: server.url });
+  try {
+    const store = await openJetStreamCheckpointStore({ job: 'wordcount', task: 'counter', connection: nc });
+    await store.putPart('a', bytesOf('a'));
+    await Promise.all([store.close(), store.close()]);
+    await store.close();
+    assert.is(await codeOf(store.getPart('a')), 'LIFECYCLE_ERROR');
+    assert.not.ok(nc.isClosed(), 'the caller owns its connection');
+  } finally {
+    await nc.close();
+  }
+});
+
+test('jetstream store - a process that used a store and closed it exits on its own (no handles left)', async () => {
+  await using server = await startNatsServer();
+  const script = `
+    import { openJetStreamCheckpointStore } from './runtime/checkpoint/jetstream-store.ts';
+    const store = await openJetStreamCheckpointStore({ job: 'wordcount', task: 'counter', servers: process.argv[1] });
+    await store.putPart('p', new Uint8Array(2_000_000));
+    await store.getPart('p');
+    await store.listParts();
+    const revision = await store.commitManifest(new Uint8Array([1]), undefined);
+    await store.commitManifest(new Uint8Array([2]), revision).then(() => store.commitManifest(new Uint8Array([3]), revision)).catch(() => {});
+    await store.readManifest();
+    await store.close();
+    console.log('closed');
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, server.url], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  // Not a timing assertion: a generous bound so a leaked handle fails the test instead of hanging it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  clearTimeout(timer);
+  assert.is(signal, null, `the process had to be killed: something kept it alive\n${output}`);
+  assert.is(code, 0, output);
+  assert.match(output, 'closed');
+});
+
+test('jetstream store - options are checked', async () => {
+  assert.is(await codeOf(openJetStreamCheckpointStore({ job: 'j', task: 't' })), 'CHECKPOINT_CONFIG');
+  assert.is(await codeOf(openJetStreamCheckpointStore({ job: '', task: 't', servers: 'nats://127.0.0.1:1' })), 'CHECKPOINT_CONFIG');
+  assert.is(await codeOf(openJetStreamCheckpointStore({ job: 'j', task: 't', servers: 'nats://127.0.0.1:1', bucketPrefix: 'a.b' })), 'CHECKPOINT_CONFIG');
+});
+
+test.run();
