@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 import type { ByteReader } from './byte-reader.ts';
 import type { ByteWriter } from './byte-writer.ts';
 import { BaseCoder } from './coder.ts';
@@ -45,11 +45,18 @@ export class MsgpackCoder<T = unknown> extends BaseCoder<T> {
   decode(reader: ByteReader, context: Context): T {
     const n = context === Context.NESTED ? reader.readLength('MessagePack length') : reader.remaining;
     const bytes = reader.readBytes(n);
+    let value: unknown;
     try {
-      return packr.unpack(bytes) as T;
+      value = packr.unpack(bytes);
     } catch (cause) {
       throw new CoderError(`MsgpackCoder: ${n} bytes are not one valid MessagePack value: ${(cause as Error).message}`, { cause });
     }
+    // msgpackr decodes the reserved byte 0xC1 to a marker object instead of failing. Only inputs
+    // that contain the byte at all need the walk.
+    if (bytes.includes(0xc1) && containsC1(value, 0)) {
+      throw new CoderError(`MsgpackCoder: ${n} bytes contain the reserved MessagePack byte 0xC1 as a value: corrupt input`);
+    }
+    return value as T;
   }
 
   override verifyDeterministic(): void {
@@ -61,4 +68,19 @@ export class MsgpackCoder<T = unknown> extends BaseCoder<T> {
   override minEncodedBytes(): number {
     return 1;
   }
+}
+
+function containsC1(value: unknown, depth: number): boolean {
+  if (value === C1) return true;
+  if (value === null || typeof value !== 'object' || depth > 1000 || ArrayBuffer.isView(value)) return false;
+  if (Array.isArray(value) || value instanceof Set) {
+    for (const v of value) if (containsC1(v, depth + 1)) return true;
+    return false;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (containsC1(k, depth + 1) || containsC1(v, depth + 1)) return true;
+    return false;
+  }
+  for (const v of Object.values(value)) if (containsC1(v, depth + 1)) return true;
+  return false;
 }
