@@ -99,3 +99,11 @@ export class InvalidNameError extends StatorError {
     super('NATS_INVALID_NAME', message);
   }
 }
+
+/** A NATS transport object ended unexpectedly or was used in a state that does not allow it. */
+export class LifecycleStateError extends StatorError {
+  override name = 'LifecycleStateError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NATS_LIFECYCLE', message, options);
+  }
+}

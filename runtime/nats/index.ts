@@ -6,6 +6,7 @@ export { DEFAULT_MAX_OUTAGE_MS, natsUrlFrom, parseDurationMs, resolveNatsSetting
 export type { NatsConnectionSettings, NatsFlags } from './connection-options.ts';
 export {
   InvalidNameError,
+  LifecycleStateError,
   NatsConfigError,
   NatsConnectError,
   NatsOutageError,
@@ -20,3 +21,5 @@ export { assertSubject, assertToken, jobStreamNames, subjectStreamName } from '.
 export type { JobStreamNames } from './stream-names.ts';
 export { ensureStream, ensureSubjectStream, streamConfigDifferences, subjectCovers } from './ensure-stream.ts';
 export type { EnsureStreamResult, StreamRequirements } from './ensure-stream.ts';
+export { openStreamSource } from './stream-source.ts';
+export type { SourceRecord, StreamSource, StreamSourceOptions, StreamSourceState } from './stream-source.ts';
