@@ -28,6 +28,7 @@ interface ResolvedOptions<Out, K> {
   readonly output: OutputReceiver<Out, K>;
   readonly timerFired: ((timer: FiredTimer<K>) => void) | undefined;
   readonly initialProcessingTime: Instant;
+  readonly windowCoder: Coder<BoundedWindow> | undefined;
 }
 
 function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): ResolvedOptions<Out, K> {
@@ -48,6 +49,7 @@ function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): ResolvedOpt
     output: options.output,
     timerFired: options.timerFired,
     initialProcessingTime: clampTime(options.initialProcessingTime ?? 0),
+    windowCoder: options.windowCoder,
   };
 }
 
@@ -80,6 +82,12 @@ function storedTimerId(timerFamilyId: string, timerId: string): string {
   return timerFamilyId === '' ? timerId : FAMILY_MARK + timerFamilyId + FAMILY_MARK + timerId;
 }
 
+/** The backend of a runner made by createTaskRunner (for the TaskHarness's inspection). Internal. */
+export function backendOf<K>(runner: TaskRunner<unknown, unknown, K>): TaskBackend<K> {
+  if (!(runner instanceof DefaultTaskRunner)) throw new TaskLifecycleError('not a runner made by createTaskRunner');
+  return runner.stateBackend as TaskBackend<K>;
+}
+
 class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost, TaskBinding {
   readonly keyCoder: Coder<K>;
   readonly maxKeyGroups: number;
@@ -90,6 +98,9 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   /** A turn is under way (set for sync turns too, so re-entrant calls from the task are refused). */
   private busy = false;
   private readonly backend: TaskBackend<K>;
+  get stateBackend(): TaskBackend<K> {
+    return this.backend;
+  }
   private readonly turns: TurnTransactions;
   private readonly ctx: RunnerContext<Out, K>;
   private readonly taskName: string;
@@ -109,7 +120,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
       throw new TaskLifecycleError(`${task.constructor.name}.allowedTimestampSkewMs is ${this.allowedTimestampSkewMs}: it must be >= 0 (Infinity allowed)`);
     }
     this.taskName = task.constructor.name;
-    this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups);
+    this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups, options.windowCoder);
     this.turns = turnTransactionsOf(this.backend as TaskBackend<unknown>);
     this.ctx = new RunnerContext(this, options.output, options.partition, options.parallelism);
     attachTask(task as StatefulTask<unknown, unknown, unknown>, this);

@@ -8,3 +8,5 @@ export type { Timer, TimerMap, TimerSpec, FiredTimer } from './timer.ts';
 export { createTaskRunner } from './create-task-runner.ts';
 export type { TaskRunner, TaskRunnerOptions, TaskOutput, OutputReceiver, TaskCapture, TaskRestore } from './task-runner.ts';
 export { TaskLifecycleError, TaskCallbackError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task-errors.ts';
+export { TaskHarness } from './task-harness.ts';
+export type { TaskHarnessOptions, TaskSnapshot } from './task-harness.ts';

@@ -1,5 +1,5 @@
-import type { Coder, Instant } from '../../coders/index.ts';
-import { createKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
+import type { BoundedWindow, Coder, Instant } from '../../coders/index.ts';
+import { createKeyedStateBackend } from '../state/index.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { State, WatermarkHoldState } from '../state/state.ts';
 import type { StateInternals } from '../state/state-internals.ts';
@@ -36,8 +36,8 @@ const NO_TRANSACTIONS: TurnTransactions = {
   rollbackTurn() {},
 };
 
-export function createTaskBackend<K>(keyCoder: Coder<K>, maxKeyGroups: number): TaskBackend<K> {
-  return createKeyedStateBackend({ keyCoder, maxKeyGroups });
+export function createTaskBackend<K>(keyCoder: Coder<K>, maxKeyGroups: number, windowCoder: Coder<BoundedWindow> | undefined): TaskBackend<K> {
+  return createKeyedStateBackend(windowCoder === undefined ? { keyCoder, maxKeyGroups } : { keyCoder, maxKeyGroups, windowCoder });
 }
 
 /**

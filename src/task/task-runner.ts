@@ -7,7 +7,7 @@
 // correctly. Drivers may pass plain numbers: a watermark at or below TIMESTAMP_MIN_VALUE (e.g.
 // -Number.MAX_VALUE) counts as TIMESTAMP_MIN_VALUE, one at or above TIMESTAMP_MAX_VALUE (e.g.
 // Number.MAX_VALUE, Infinity) as TIMESTAMP_MAX_VALUE: the end of input, which fires every event-time timer.
-import type { Coder, Instant } from '../../coders/index.ts';
+import type { BoundedWindow, Coder, Instant } from '../../coders/index.ts';
 import type { CapturedChanges } from '../state/keyed-state-backend.ts';
 import type { FiredTimer } from './timer.ts';
 
@@ -107,6 +107,11 @@ export interface TaskRunnerOptions<Out, K> {
   readonly output: OutputReceiver<Out, K>;
   /** Called as each timer fires, before `onTimer` (the TaskHarness records them; metrics may count them). */
   readonly timerFired?: (timer: FiredTimer<K>) => void;
+  /**
+   * The coder of the windows the task uses in StateNamespaces.window(...), if any: restored timers
+   * then carry their window in `timer.namespace.window` (without it the namespace is 'unresolved').
+   */
+  readonly windowCoder?: Coder<BoundedWindow>;
   /** Processing time before the first `advanceProcessingTime` (and without a restore); default 0. */
   readonly initialProcessingTime?: Instant;
 }
