@@ -38,7 +38,7 @@ export interface JetStreamCheckpointStoreOptions {
   readonly retry?: Partial<RetryPolicy>;
   /**
    * Size of the Object Store chunks a part is cut into; clamped to the server's max payload.
-   * @default 1048576 (1 MiB; see bench/jetstream-store.ts)
+   * @default 131072 (nats.js's default; 1 MiB chunks measured no faster, see bench/jetstream-store.ts)
    */
   readonly chunkBytes?: number;
 }
@@ -76,7 +76,7 @@ function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptio
     replicas: positive(options.replicas, 1, 'replicas'),
     requestTimeoutMs: positive(options.requestTimeoutMs, 5_000, 'requestTimeoutMs'),
     retry,
-    chunkBytes: positive(options.chunkBytes, 1024 * 1024, 'chunkBytes'),
+    chunkBytes: positive(options.chunkBytes, 128 * 1024, 'chunkBytes'),
   };
 }
 
