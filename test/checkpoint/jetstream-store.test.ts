@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { openJetStreamCheckpointStore, type JetStreamCheckpointStore, type JetStreamCheckpointStoreOptions } from '../../runtime/checkpoint/jetstream-store.ts';
+import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../support/index.ts';
+import { ToyState, toyMerge } from './support/toy-state.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -196,6 +198,30 @@ test('jetstream store - a process that used a store and closed it exits on its o
   assert.is(signal, null, `the process had to be killed: something kept it alive\n${output}`);
   assert.is(code, 0, output);
   assert.match(output, 'closed');
+});
+
+test('jetstream store - the checkpoint layer writes, restores in a new instance, and fences the stale writer', async () => {
+  await using server = await startNatsServer();
+  await using first = await open(server);
+  const options = { jobId: 'wordcount', mergeKeyGroupParts: toyMerge, fullEvery: 100, maxChainLength: 100 };
+  const writer = createCheckpoints(first, options);
+  const state = new ToyState();
+  for (let i = 0; i < 20_000; i++) state.set(`key-${i}-${'x'.repeat(40)}`, i);
+  await writer.write({ inputs: { in: 20_000 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  state.delete('key-7-' + 'x'.repeat(40));
+  state.set('extra', 1);
+  await writer.write({ inputs: { in: 20_002 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+
+  await using second = await open(server);
+  const reader = createCheckpoints(second, options);
+  const restored = await reader.load();
+  assert.is(restored?.descriptor.inputs['in'], 20_002);
+  assert.equal(ToyState.restore(restored!.restoreFor('s', 0)).values, state.values);
+
+  // The restored instance commits next; the old one, still holding the older revision, is fenced.
+  await reader.write({ inputs: { in: 20_003 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  state.set('late', 2);
+  assert.is(await codeOf(writer.write({ inputs: { in: 20_004 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })), 'CHECKPOINT_FENCED');
 });
 
 test('jetstream store - options are checked', async () => {
