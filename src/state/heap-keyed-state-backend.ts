@@ -41,41 +41,48 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
   return { keyCoder: options.keyCoder, maxKeyGroups, windowCoder: options.windowCoder };
 }
 
+/** Bound (namespace, tag) pairs beyond this many use table lookups instead of a slot (bounds per-key memory with many windows). */
+const MAX_SLOTS = 64;
+
 /**
- * Handles bound to the current key: every call acts on the key current at that call. The last
- * (entry, cell) pair is cached, so a read followed by a write in one turn looks the cell up once.
+ * Handles bound to the current key: every call acts on the key current at that call. A handle with
+ * a slot number finds its cell in the entry's slot array (one index), falling back to the table.
  */
 class CurrentKeySlot<K> implements CellSlot<Cell> {
-  private lastEntry: KeyEntry<K> | undefined = undefined;
-  private lastCell: Cell | undefined = undefined;
   constructor(
     private readonly backend: HeapKeyedStateBackend<K>,
     private readonly namespace: string,
     private readonly tag: StateTag<State>,
+    private readonly slot: number,
   ) {}
   peek(): Cell | undefined {
-    const entry = this.backend.currentEntry();
-    const cached = this.lastCell;
-    if (entry === this.lastEntry && cached !== undefined && !cached.pruned) return cached;
+    const entry = this.backend.current ?? this.backend.currentEntry();
+    if (this.slot >= 0) {
+      const cell = entry.getSlot(this.slot);
+      if (cell !== undefined) return cell;
+    }
+    return this.lookup(entry);
+  }
+  private lookup(entry: KeyEntry<K>): Cell | undefined {
     let cell = entry.table.get(this.namespace, this.tag.columnKey);
+    if (cell === undefined) return undefined;
     if (cell instanceof RawCell) {
       cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
       entry.table.put(this.namespace, this.tag.columnKey, cell);
     }
-    if (cell !== undefined) {
-      this.lastEntry = entry;
-      this.lastCell = cell;
-    }
+    this.cache(entry, cell);
     return cell;
   }
+  private cache(entry: KeyEntry<K>, cell: Cell): void {
+    if (this.slot >= 0) entry.setSlot(this.slot, cell);
+  }
   touch(): Cell {
+    const entry = this.backend.current ?? this.backend.currentEntry();
     let cell = this.peek();
-    const entry = this.backend.currentEntry();
     if (cell === undefined) {
       cell = createCell(this.tag, this.backend.holds);
       entry.table.put(this.namespace, this.tag.columnKey, cell);
-      this.lastEntry = entry;
-      this.lastCell = cell;
+      this.cache(entry, cell);
     }
     if (!entry.dirty) this.backend.markDirty(entry);
     return cell;
@@ -102,7 +109,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
   private readonly entries = new Map<unknown, KeyEntry<K>>();
   private readonly registry = new TagRegistry();
   private dirty: KeyEntry<K>[] = [];
-  private current: KeyEntry<K> | undefined = undefined;
+  /** @internal The current key's entry; undefined when none or after a capture dropped it. */
+  current: KeyEntry<K> | undefined = undefined;
+  private readonly slotNumbers = new Map<string, number>();
   private currentKey: { readonly key: K } | undefined = undefined;
   /** Restored key groups not yet decoded: key group → records (newest per key, no tombstones). */
   private readonly pending = new Map<number, PartRecord[]>();
@@ -186,7 +195,14 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
    */
   boundState<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
     this.registry.check(tag);
-    return bindState(tag, new CurrentKeySlot(this, namespace.stringKey(), tag));
+    const ns = namespace.stringKey();
+    const pair = `${ns}\u0000${tag.columnKey}`;
+    let slot = this.slotNumbers.get(pair);
+    if (slot === undefined && this.slotNumbers.size < MAX_SLOTS) {
+      slot = this.slotNumbers.size;
+      this.slotNumbers.set(pair, slot);
+    }
+    return bindState(tag, new CurrentKeySlot(this, ns, tag, slot ?? -1));
   }
 
   /** The state of one given key, whatever the current key is (Beam's StateInternalsFactory). */
@@ -225,7 +241,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
     this.dirty = [];
     for (const entry of dirty) {
       entry.dirty = false;
-      entry.table.prune();
+      if (entry.table.prune()) entry.clearSlots();
       const empty = !entry.hasState();
       if (empty) {
         this.entries.delete(entry.id);

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, type Instant } from '../../coders/index.ts';
-import { RawCell, type HoldListener } from './cell.ts';
+import { RawCell, type Cell, type HoldListener } from './cell.ts';
 import { TimestampCombiner } from './state.ts';
 import { StatePartCorruptError } from './state-errors.ts';
 import type { StateNamespace } from './state-namespace.ts';
@@ -40,6 +40,58 @@ export class KeyEntry<K> {
   persisted = false;
   keyBytes: Uint8Array | undefined = undefined;
   keyGroup = -1;
+  /**
+   * Cache of live cells by the backend's slot number of (namespace, tag), for bound handles: one
+   * array index instead of two Map lookups on the hot path. Reset whenever cells are pruned.
+   */
+  slots: (Cell | undefined)[] | undefined = undefined;
+  // The first slots live in the entry object itself: no separate array to reach on the hot path.
+  slot0: Cell | undefined = undefined;
+  slot1: Cell | undefined = undefined;
+  slot2: Cell | undefined = undefined;
+  slot3: Cell | undefined = undefined;
+
+  getSlot(slot: number): Cell | undefined {
+    switch (slot) {
+      case 0:
+        return this.slot0;
+      case 1:
+        return this.slot1;
+      case 2:
+        return this.slot2;
+      case 3:
+        return this.slot3;
+      default:
+        return this.slots?.[slot - 4];
+    }
+  }
+
+  setSlot(slot: number, cell: Cell): void {
+    switch (slot) {
+      case 0:
+        this.slot0 = cell;
+        return;
+      case 1:
+        this.slot1 = cell;
+        return;
+      case 2:
+        this.slot2 = cell;
+        return;
+      case 3:
+        this.slot3 = cell;
+        return;
+      default:
+        this.slots ??= [];
+        while (this.slots.length < slot - 4) this.slots.push(undefined);
+        this.slots[slot - 4] = cell;
+    }
+  }
+
+  /** Forgets every cached slot (after cells were pruned). */
+  clearSlots(): void {
+    this.slot0 = this.slot1 = this.slot2 = this.slot3 = undefined;
+    this.slots = undefined;
+  }
   constructor(
     readonly key: K,
     /** The key's identity in the key map: its key coder's structural value. */

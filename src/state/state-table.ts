@@ -37,16 +37,19 @@ export class StateTable {
     return true;
   }
 
-  /** Drops empty cells (marking them pruned, so cached handles look again) and empty rows. */
-  prune(): void {
+  /** Drops empty cells (marking them pruned) and empty rows; true when a cell was dropped. */
+  prune(): boolean {
+    let dropped = false;
     for (const [namespace, row] of this.rows) {
       for (const [column, entry] of row) {
         if (entry.isEmpty()) {
           entry.pruned = true;
           row.delete(column);
+          dropped = true;
         }
       }
       if (row.size === 0) this.rows.delete(namespace);
     }
+    return dropped;
   }
 }
