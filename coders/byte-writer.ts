@@ -22,6 +22,11 @@ export class ByteWriter {
     return this.pos;
   }
 
+  /** Bytes the writer can hold before it grows. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** Forgets what was written; the capacity is kept. */
   reset(): void {
     this.pos = 0;

@@ -117,7 +117,7 @@ export abstract class BaseCoder<T> implements Coder<T> {
 // One scratch writer for structural values: structuralValue is on the per-element path of
 // Set/Map state, and the string made from it is a copy, so the writer can be reused at once.
 // A nested call (a coder whose encode asks for a structural value) gets a writer of its own.
-const scratch = new ByteWriter(256);
+let scratch = new ByteWriter(256);
 let scratchBusy = false;
 
 /** A coder's minimum NESTED size (0 when unknown: a Coder not built on BaseCoder). */
@@ -139,5 +139,7 @@ export function structuralBytes<T>(coder: Coder<T>, value: T): string {
     return scratch.latin1();
   } finally {
     scratchBusy = false;
+    // Do not keep a buffer grown by one huge value alive for the life of the process.
+    if (scratch.capacity > 1 << 20) scratch = new ByteWriter(256);
   }
 }
