@@ -164,15 +164,16 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     return t;
   }
 
-  // Beam's rule: not before the input's timestamp minus the allowed skew (in onWatermark, not behind
-  // the output watermark already published, which downstream has been promised).
+  // Beam's rule: not before the input's timestamp minus the allowed skew. Where nothing bounds the
+  // output from below (onWatermark, or a timer set withNoOutputTimestamp()), not behind the output
+  // watermark already published: downstream has been promised nothing earlier will come.
   private checkTimestamp(timestamp: Instant): Instant {
-    const lower =
-      this.scope === 'watermark' ? this.host.publishedOutputWatermark : skewedLowerBound(this.inputTimestamp, this.host.allowedTimestampSkewMs);
+    const unbounded = this.scope === 'watermark' || this.inputTimestamp === NO_OUTPUT_TIMESTAMP;
+    const lower = unbounded ? this.host.publishedOutputWatermark : skewedLowerBound(this.inputTimestamp, this.host.allowedTimestampSkewMs);
     const isInstant = (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) || typeof timestamp === 'bigint';
     if (!isInstant || timestamp < lower || timestamp > BoundedWindow.TIMESTAMP_MAX_VALUE) {
       const what =
-        this.scope === 'watermark'
+        unbounded
           ? `the output watermark already published (${lower})`
           : `the ${this.scope === 'timer' ? "timer's output" : "element's"} timestamp (${this.inputTimestamp}) minus the allowed skew (${this.host.allowedTimestampSkewMs} ms)`;
       throw new OutputTimestampError(
