@@ -1,0 +1,100 @@
+// Checkpoint numbers at 1M keys (prints, not a test): `node --import tsx bench/checkpoint.ts [keys]`.
+//  1. capture pause on the processing loop with 1% of keys changed (p99 ms; goal <= 20)
+//  2. incremental bytes / full bytes at 1% changed (goal <= 0.05)
+//  3. restoring the state (read + verify + hand to the backend + materialize) vs reading the same
+//     bytes raw from the same store (goal <= 2x)
+// Plus, for context: the time the processing loop is blocked during the background write (longest
+// single event-loop stall), and full checkpoint write time.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { StringUtf8Coder, VarLongCoder } from '../coders/index.ts';
+import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../src/state/index.ts';
+import { createCheckpoints } from '../src/checkpoint/index.ts';
+import { createFileCheckpointStore } from '../runtime/checkpoint/index.ts';
+
+const n = Number(process.argv[2] ?? 1_000_000);
+const changed = Math.floor(n / 100);
+const rounds = 20;
+const keyCoder = StringUtf8Coder.of();
+const tag = StateTags.value('count', VarLongCoder.of());
+const global = StateNamespaces.global();
+const dir = mkdtempSync(join(tmpdir(), 'stator-bench-checkpoint-'));
+const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6;
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+try {
+  const backend = createKeyedStateBackend({ keyCoder });
+  const count = backend.boundState(global, tag);
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) {
+    backend.setCurrentKey(`key-${i}`);
+    count.write(i);
+  }
+  console.log(`populate ${n} keys: ${ms(t).toFixed(0)} ms`);
+  const store = createFileCheckpointStore({ stateDir: dir, job: 'bench' });
+  const checkpoints = createCheckpoints(store, { jobId: 'bench', mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 });
+  const snapshot = (capture: ReturnType<typeof backend.captureChanges>) => ({
+    inputs: { in: 0 },
+    partitions: [{ stage: 's', partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }],
+  });
+
+  t = process.hrtime.bigint();
+  const fullCapture = backend.captureChanges();
+  const fullCaptureMs = ms(t);
+  t = process.hrtime.bigint();
+  const full = await checkpoints.write(snapshot(fullCapture));
+  console.log(`full checkpoint: capture ${fullCaptureMs.toFixed(1)} ms, write ${ms(t).toFixed(0)} ms, ${full.info.stats.bytesWritten} bytes`);
+
+  const pauses: number[] = [];
+  const ratios: number[] = [];
+  const stalls = monitorEventLoopDelay({ resolution: 1 });
+  for (let round = 1; round <= rounds; round++) {
+    for (let j = 0; j < changed; j++) {
+      backend.setCurrentKey(`key-${(j * 97 + round * 7919) % n}`);
+      count.write(round * n + j);
+    }
+    t = process.hrtime.bigint();
+    const capture = backend.captureChanges();
+    pauses.push(ms(t));
+    stalls.enable();
+    const written = await checkpoints.write(snapshot(capture));
+    stalls.disable();
+    ratios.push(written.info.stats.bytesWritten / full.info.stats.bytesWritten);
+  }
+  console.log(`capture pause at ${n} keys, ${changed} changed: p50 ${pct(pauses, 50).toFixed(2)} ms, p99 ${pct(pauses, 99).toFixed(2)} ms (goal <= 20)`);
+  console.log(`incremental / full bytes at 1% changed: ${pct(ratios, 50).toFixed(4)} (goal <= 0.05)`);
+  console.log(`longest event-loop stall during incremental writes: ${(stalls.max / 1e6).toFixed(1)} ms`);
+
+  // Compact so the restore reads one chain of one part per key group (what a full checkpoint gives).
+  const compacted = await checkpoints.write(snapshot(backend.captureChanges()), { full: true });
+  const restoreBytes = compacted.info.stats.bytesReferenced;
+
+  const restoreRuns: number[] = [];
+  const rawRuns: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    // Raw: read the same part files from the same store, nothing else.
+    t = process.hrtime.bigint();
+    let raw = 0;
+    for (const name of await store.listParts()) raw += (await readFile(join(store.directory, 'parts', name))).length;
+    rawRuns.push(ms(t));
+
+    t = process.hrtime.bigint();
+    const restored = await createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'bench' }), { jobId: 'bench', mergeKeyGroupParts }).load();
+    const readVerifyMs = ms(t);
+    const target = createKeyedStateBackend({ keyCoder });
+    for (const [kg, chain] of restored!.restoreFor('s', 0)!.keyGroups) target.restoreKeyGroup(kg, chain);
+    const loadMs = ms(t);
+    let keys = 0;
+    for (const _ of target.keys()) keys++;
+    restoreRuns.push(ms(t));
+    if (run === 0) console.log(`restore: checkpoint read+verify ${readVerifyMs.toFixed(0)} ms, +restoreKeyGroup ${loadMs.toFixed(0)} ms, then materializing ${keys} keys; raw read ${raw} bytes (state ${restoreBytes})`);
+  }
+  const restoreMs = pct(restoreRuns, 50);
+  const rawMs = pct(rawRuns, 50);
+  console.log(`restore ${n} keys: ${restoreMs.toFixed(0)} ms vs raw read ${rawMs.toFixed(0)} ms = ${(restoreMs / rawMs).toFixed(2)}x (goal <= 2)`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

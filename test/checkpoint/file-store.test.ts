@@ -1,0 +1,133 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
+import { CheckpointPartMissingError, FencedError, createCheckpoints } from '../../src/checkpoint/index.ts';
+import { createFileCheckpointStore } from '../../runtime/checkpoint/index.ts';
+import { ToyState, toyMerge } from './support/toy-state.ts';
+
+const dirs: string[] = [];
+function stateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'stator-file-store-'));
+  dirs.push(dir);
+  return dir;
+}
+test.after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+test('file store - parts are written whole, read back, listed and deleted; a missing part is typed', async () => {
+  const store = createFileCheckpointStore({ stateDir: stateDir(), job: 'wc' });
+  await store.putPart('c1-a', new Uint8Array([1, 2, 3]));
+  await store.putPart('c1-b', new Uint8Array(0));
+  assert.equal([...(await store.getPart('c1-a'))], [1, 2, 3]);
+  assert.equal(await store.listParts(), ['c1-a', 'c1-b']);
+  assert.equal(readdirSync(join(store.directory, 'parts')).filter((n) => n.startsWith('.tmp')), []);
+  await store.deletePart('c1-a');
+  await store.deletePart('c1-a');
+  await store.getPart('c1-a').then(() => assert.unreachable(), (e) => assert.instance(e, CheckpointPartMissingError));
+  await store.close();
+  await store.close();
+});
+
+test('file store - the manifest is compare-and-set across two store instances (two processes)', async () => {
+  const dir = stateDir();
+  const a = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
+  const b = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
+  assert.is(await a.readManifest(), undefined);
+  const r1 = await a.commitManifest(new Uint8Array([1]), undefined);
+  const seen = await b.readManifest();
+  assert.is(seen!.revision, r1);
+  assert.equal([...seen!.bytes], [1]);
+  const r2 = await b.commitManifest(new Uint8Array([2]), r1);
+  await a.commitManifest(new Uint8Array([3]), r1).then(() => assert.unreachable(), (e) => assert.instance(e, FencedError));
+  assert.equal([...(await a.readManifest())!.bytes], [2]);
+  assert.is((await a.readManifest())!.revision, r2);
+});
+
+test('file store - of concurrent commits on the same revision exactly one wins', async () => {
+  const dir = stateDir();
+  const stores = Array.from({ length: 4 }, () => createFileCheckpointStore({ stateDir: dir, job: 'wc' }));
+  const r = await stores[0]!.commitManifest(new Uint8Array([0]), undefined);
+  const results = await Promise.allSettled(stores.map((s, i) => s.commitManifest(new Uint8Array([i + 1]), r)));
+  assert.is(results.filter((x) => x.status === 'fulfilled').length, 1);
+  for (const x of results) if (x.status === 'rejected') assert.instance(x.reason, FencedError);
+});
+
+test('file store - a commit lock left by a dead process is broken', async () => {
+  const store = createFileCheckpointStore({ stateDir: stateDir(), job: 'wc', lockTimeoutMs: 2000 });
+  await store.putPart('x', new Uint8Array([1]));
+  // pid 2^22+1 is above Linux's default pid_max, so no process has it.
+  writeFileSync(join(store.directory, 'LOCK'), `${2 ** 22 + 1} ${(await import('node:os')).hostname()} dead`);
+  assert.is(await store.commitManifest(new Uint8Array([1]), undefined), 1);
+});
+
+test('file store - clear removes everything, and a writer fenced before it stays fenced', async () => {
+  const store = createFileCheckpointStore({ stateDir: stateDir(), job: 'wc' });
+  const r = await store.commitManifest(new Uint8Array([1]), undefined);
+  await store.putPart('p', new Uint8Array([1]));
+  await store.clear();
+  assert.is(await store.readManifest(), undefined);
+  assert.equal(await store.listParts(), []);
+  await store.commitManifest(new Uint8Array([2]), r).then(() => assert.unreachable(), (e) => assert.instance(e, FencedError));
+  assert.ok((await store.commitManifest(new Uint8Array([2]), undefined)) > r, 'revisions keep growing across clear');
+});
+
+test('file store - checkpoints survive a new process and a corrupted file falls back to the previous checkpoint', async () => {
+  const dir = stateDir();
+  const write = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'wc' }), { jobId: 'wc', mergeKeyGroupParts: toyMerge });
+  const state = new ToyState();
+  for (let round = 1; round <= 2; round++) {
+    for (let i = 0; i < 50; i++) state.set(`k${i}`, round * i);
+    await write.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  }
+  const store = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
+  const latestPart = (await store.listParts()).filter((n) => n.startsWith('c0000000002-') && !n.endsWith('descriptor'))[0]!;
+  const path = join(store.directory, 'parts', latestPart);
+  const bytes = readFileSync(path);
+  bytes[30] = bytes[30]! ^ 0x55;
+  writeFileSync(path, bytes);
+  const restored = await createCheckpoints(store, { jobId: 'wc', mergeKeyGroupParts: toyMerge }).load();
+  assert.is(restored!.info.id, 1);
+  assert.is(restored!.skipped.length, 1);
+  assert.is(ToyState.restore(restored!.restoreFor('s', 0)).values.get('k10'), 10);
+});
+
+// 1M keys by default takes ~40 s on a busy 2-core machine (mostly populating and capturing state);
+// STATOR_CHECKPOINT_KEYS lowers it for quick local runs.
+const bigKeys = Number(process.env['STATOR_CHECKPOINT_KEYS'] ?? 1_000_000);
+test(`file store - ${bigKeys} keys of real keyed state round trip through a checkpoint`, async () => {
+  const keyCoder = StringUtf8Coder.of();
+  const tag = StateTags.value('count', VarLongCoder.of());
+  const global = StateNamespaces.global();
+  const source = createKeyedStateBackend({ keyCoder });
+  const count = source.boundState(global, tag);
+  const n = bigKeys;
+  for (let i = 0; i < n; i++) {
+    source.setCurrentKey(`key-${i}`);
+    count.write(i);
+  }
+  const capture = source.captureChanges();
+  assert.is(capture.changedKeys, n);
+  const dir = stateDir();
+  const checkpoints = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'big' }), { jobId: 'big', mergeKeyGroupParts });
+  const { info } = await checkpoints.write({ inputs: { in: n }, partitions: [{ stage: 's', partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }] });
+  assert.is(info.stats.keyGroups, source.maxKeyGroups);
+
+  const restored = await createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'big' }), { jobId: 'big', mergeKeyGroupParts }).load();
+  const target = createKeyedStateBackend({ keyCoder });
+  for (const [kg, chain] of restored!.restoreFor('s', 0)!.keyGroups) target.restoreKeyGroup(kg, chain);
+  const restoredCount = target.boundState(global, tag);
+  for (const i of [0, 1, Math.floor(n / 13), Math.floor(n / 2), n - 1]) {
+    target.setCurrentKey(`key-${i}`);
+    assert.is(restoredCount.read(), i);
+  }
+  let keys = 0;
+  for (const _ of target.keys()) keys++;
+  assert.is(keys, n);
+});
+
+test.run();
