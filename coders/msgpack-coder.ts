@@ -22,7 +22,8 @@ const packr = new Packr(options as unknown as ConstructorParameters<typeof Packr
  * Not deterministic: an object's bytes follow its key insertion order ({a, b} and {b, a} are equal
  * objects with different bytes), and likewise for Map and Set. Do not use it for keys or for Set/Map
  * state elements: build those from deterministic coders (StringUtf8Coder, VarLongCoder, KvCoder,
- * ListCoder...). Class instances lose their prototype.
+ * ListCoder...). Class instances lose their prototype, and msgpackr renames a `__proto__` key to
+ * `__proto_` on decoding (its guard against prototype pollution).
  */
 export class MsgpackCoder<T = unknown> extends BaseCoder<T> {
   private static readonly INSTANCE = new MsgpackCoder<unknown>();
