@@ -23,3 +23,7 @@ export { ensureStream, ensureSubjectStream, streamConfigDifferences, subjectCove
 export type { EnsureStreamResult, StreamRequirements } from './ensure-stream.ts';
 export { openStreamSource } from './stream-source.ts';
 export type { SourceRecord, StreamSource, StreamSourceOptions, StreamSourceState } from './stream-source.ts';
+export { createStreamSink } from './stream-sink.ts';
+export type { OutputMessage, StreamSink, StreamSinkOptions, StreamSinkState, StreamSinkStats } from './stream-sink.ts';
+export { MIN_DUPLICATE_WINDOW_MS, outputMsgId, replayIsDeduplicated, requiredDuplicateWindowMs } from './msg-id.ts';
+export type { DuplicateWindowInputs, OutputCoordinates } from './msg-id.ts';

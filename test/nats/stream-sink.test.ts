@@ -1,0 +1,167 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsServer } from '../support/nats-server.ts';
+import { startConfiguredNatsServer } from './support.ts';
+import {
+  connectNats,
+  createStreamSink,
+  ensureStream,
+  openStreamSource,
+  outputMsgId,
+  type NatsLink,
+  type OutputMessage,
+  type StreamSink,
+} from '../../runtime/nats/index.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const message = (i: number, subject = 'out.a'): OutputMessage => ({
+  subject,
+  data: encoder.encode(`o${i}`),
+  msgId: outputMsgId({ job: 'job', stage: 'count', partition: 0, position: i, index: 0 }),
+});
+
+/** Publishes i in from..to, waiting whenever the sink is congested (as the runtime does). */
+async function publishRange(sink: StreamSink, from: number, to: number, onEach?: (i: number) => void): Promise<void> {
+  for (let i = from; i <= to; i++) {
+    if (sink.congested) await sink.whenUncongested();
+    sink.publish(message(i));
+    onEach?.(i);
+  }
+}
+
+/** Every payload in the stream, in stream order. */
+async function readAll(link: NatsLink, stream: string): Promise<string[]> {
+  const jsm = await link.jetstreamManager();
+  const total = (await jsm.streams.info(stream)).state.messages;
+  const out: string[] = [];
+  if (total === 0) return out;
+  await using source = await openStreamSource(link, { stream, filterSubject: '>', startSeq: 1 });
+  while (out.length < total) for (const r of (await source.nextBatch()) ?? []) out.push(decoder.decode(r.data));
+  return out;
+}
+
+async function setup(server: { url: string }, maxOutage = '60s'): Promise<NatsLink> {
+  const link = await connectNats({ nats: server.url, maxOutage });
+  await ensureStream(await link.jetstreamManager(), { name: 'OUT', subjects: ['out.*'], minDuplicateWindowMs: 300_000 });
+  return link;
+}
+
+test('the same ids published twice are stored once, and the duplicates are counted', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  await using sink = createStreamSink(link, { window: 64 });
+  await publishRange(sink, 1, 500);
+  await sink.flush();
+  await publishRange(sink, 1, 500);
+  await sink.flush();
+  const stored = await readAll(link, 'OUT');
+  assert.equal(stored, Array.from({ length: 500 }, (_, i) => `o${i + 1}`));
+  assert.is(sink.stats.published, 1000);
+  assert.is(sink.stats.acknowledged, 1000);
+  assert.is(sink.stats.duplicates, 500);
+});
+
+test('flush resolves once everything published before it is stored', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  await using sink = createStreamSink(link, { window: 100 });
+  await sink.flush();
+  await publishRange(sink, 1, 3000);
+  await sink.flush();
+  const info = await (await link.jetstreamManager()).streams.info('OUT');
+  assert.is(info.state.messages, 3000);
+  assert.is(sink.stats.inFlight, 0);
+  assert.is(sink.stats.queued, 0);
+});
+
+test('a flush waits out a server restart, and nothing is lost or stored twice', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
+  let restarting: Promise<void> | undefined;
+  await publishRange(sink, 1, 20_000, (i) => {
+    if (i === 5000) restarting = server.restart();
+  });
+  await restarting;
+  await sink.flush();
+  const stored = await readAll(link, 'OUT');
+  assert.is(stored.length, 20_000, `stored ${stored.length}`);
+  assert.is(new Set(stored).size, 20_000);
+  assert.is(sink.stats.acknowledged, 20_000);
+});
+
+test('a server crash (SIGKILL) mid-publish loses nothing acknowledged and stores nothing twice', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
+  let crashing: Promise<void> | undefined;
+  await publishRange(sink, 1, 10_000, (i) => {
+    if (i === 4000) crashing = server.kill().then(() => server.restart());
+  });
+  await crashing;
+  await sink.flush();
+  const stored = await readAll(link, 'OUT');
+  assert.is(new Set(stored).size, stored.length, 'no message stored twice');
+  assert.is(stored.length, 10_000, `stored ${stored.length} of 10000`);
+});
+
+test('an outage beyond --max-outage fails the flush with the outage error', async () => {
+  await using server = await startNatsServer();
+  const link = await setup(server, '500ms');
+  const sink = createStreamSink(link, { window: 16, ackTimeoutMs: 200 });
+  await publishRange(sink, 1, 10);
+  await sink.flush();
+  await server.kill();
+  await publishRange(sink, 11, 20);
+  try {
+    await sink.flush();
+    assert.unreachable('flush must fail');
+  } catch (error) {
+    assert.is((error as { code?: string }).code, 'NATS_PUBLISH');
+    assert.is(((error as Error).cause as { code?: string } | undefined)?.code, 'NATS_OUTAGE');
+  }
+  assert.is(sink.state, 'failed');
+  assert.throws(() => sink.publish(message(21)));
+  await sink.close();
+  await link.close();
+});
+
+test('a subject no stream captures fails the sink once retries run out', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  await using sink = createStreamSink(link, { maxRetryMs: 300 });
+  sink.publish(message(1, 'nowhere.x'));
+  try {
+    await sink.flush();
+    assert.unreachable('flush must fail');
+  } catch (error) {
+    assert.is((error as { code?: string }).code, 'NATS_PUBLISH');
+    assert.match((error as Error).message, /nowhere\.x/);
+  }
+});
+
+test('an oversize message goes to onOversize, or fails the sink without it', async () => {
+  await using server = await startConfiguredNatsServer('max_payload: 4096\n');
+  await using link = await setup(server);
+  const seen: string[] = [];
+  await using sink = createStreamSink(link, { onOversize: (m, size, limit) => seen.push(`${m.msgId} ${size > limit}`) });
+  sink.publish(message(1));
+  sink.publish({ ...message(2), data: new Uint8Array(5000) });
+  sink.publish(message(3));
+  await sink.flush();
+  assert.equal(seen, ['job:count:0:2:0 true']);
+  assert.equal(await readAll(link, 'OUT'), ['o1', 'o3']);
+  const strict = createStreamSink(link);
+  strict.publish({ ...message(4), data: new Uint8Array(5000) });
+  try {
+    await strict.flush();
+    assert.unreachable('must fail');
+  } catch (error) {
+    assert.match((error as Error).message, /5\d\d\d bytes, more than the 4096 bytes allowed/);
+  }
+  await strict.close();
+});
+
+test.run();
