@@ -1,0 +1,432 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BoundedWindow, StringUtf8Coder, VarIntCoder, type Instant } from '../../coders/index.ts';
+import { StateNamespaces, StateTags, TimeDomain, TimestampCombiner, type BagState, type ValueState, type WatermarkHoldState } from '../../src/state/index.ts';
+import {
+  createTaskRunner,
+  OutputTimestampError,
+  StatefulTask,
+  TaskCallbackError,
+  TaskLifecycleError,
+  WatermarkRegressionError,
+  type FiredTimer,
+  type Message,
+  type ProcessContext,
+  type TaskContext,
+  type TaskOutput,
+  type TimerContext,
+  type WatermarkContext,
+} from '../../src/task/index.ts';
+
+const keyCoder = StringUtf8Coder.of();
+const COUNT = StateTags.value('count', VarIntCoder.of());
+const LOG = StateTags.bag('log', StringUtf8Coder.of());
+
+function runner<In, Out>(task: StatefulTask<In, Out, string>) {
+  const outputs: TaskOutput<Out, string>[] = [];
+  const r = createTaskRunner(task, { keyCoder, output: (o) => outputs.push(o) });
+  return { r, outputs };
+}
+
+class Counter extends StatefulTask<string, number, string> {
+  private count!: ValueState<number>;
+  override open(): void {
+    this.count = this.state(COUNT);
+  }
+  invoke(m: Message<string, string>, ctx: ProcessContext<number, string>): void {
+    const next = (this.count.read() ?? 0) + 1;
+    this.count.write(next);
+    if (m.value === 'boom') throw new Error('boom');
+    ctx.emit(next);
+  }
+}
+
+test('a synchronous task runs synchronously: processElement returns undefined, not a promise', () => {
+  const { r, outputs } = runner(new Counter());
+  assert.is(r.open(), undefined);
+  assert.is(r.processElement('a', 'x', 1), undefined);
+  assert.is(r.processElement('a', 'x', 2), undefined);
+  assert.equal(outputs, [
+    { key: 'a', value: 1, timestamp: 1 },
+    { key: 'a', value: 2, timestamp: 2 },
+  ]);
+});
+
+test('turns before open() or after close() are refused with what to do', () => {
+  const { r } = runner(new Counter());
+  assert.throws(() => r.processElement('a', 'x', 1), (e: Error) => e instanceof TaskLifecycleError && /call \(and await\) open\(\) first/.test(e.message));
+  r.open();
+  r.close();
+  r.close(); // idempotent
+  assert.throws(() => r.processElement('a', 'x', 1), (e: Error) => e instanceof TaskLifecycleError);
+});
+
+test('state() in a constructor is refused: handles are obtained in open()', () => {
+  class Eager extends StatefulTask<string, string, string> {
+    count = this.state(COUNT);
+    invoke(): void {}
+  }
+  assert.throws(() => new Eager(), (e: Error) => e instanceof TaskLifecycleError && /obtain handles in open\(\)/.test(e.message));
+});
+
+test('a task instance can be attached to one runner only', () => {
+  const task = new Counter();
+  runner(task);
+  assert.throws(() => runner(task), (e: Error) => e instanceof TaskLifecycleError);
+});
+
+test('a throwing invoke surfaces as TaskCallbackError and leaves the runner usable', () => {
+  const { r, outputs } = runner(new Counter());
+  r.open();
+  r.processElement('a', 'x', 1);
+  try {
+    r.processElement('a', 'boom', 2);
+    assert.unreachable('should throw');
+  } catch (err) {
+    assert.instance(err, TaskCallbackError);
+    assert.is((err as TaskCallbackError).callback, 'invoke');
+    assert.is(((err as TaskCallbackError).cause as Error).message, 'boom');
+    assert.is((err as TaskCallbackError).retryable, true);
+    assert.match((err as Error).message, /Counter\.invoke\(\) failed for key "a" at 2: boom/);
+  }
+  r.processElement('b', 'x', 3);
+  r.processElement('a', 'x', 4);
+  // Documented: without backend transactions, the failed attempt's write (count 2) is kept.
+  assert.equal(
+    outputs.map((o) => [o.key, o.value]),
+    [
+      ['a', 1],
+      ['b', 1],
+      ['a', 3],
+    ],
+  );
+});
+
+class SlowLog extends StatefulTask<string, string, string> {
+  private log!: BagState<string>;
+  override open(): void {
+    this.log = this.state(LOG);
+  }
+  async invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): Promise<void> {
+    this.log.add(`start ${m.value}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.log.add(`end ${m.value}`);
+    ctx.emit([...this.log.read()].join(','));
+  }
+}
+
+test('an async invoke keeps its key in scope across awaits and the next turn waits for it', async () => {
+  const { r, outputs } = runner(new SlowLog());
+  r.open();
+  const first = r.processElement('a', '1', 1);
+  assert.instance(first, Promise);
+  assert.throws(() => r.processElement('b', '2', 2), (e: Error) => e instanceof TaskLifecycleError && /still running/.test(e.message));
+  assert.throws(() => r.advanceWatermark(5), (e: Error) => e instanceof TaskLifecycleError);
+  assert.throws(() => r.capture(), (e: Error) => e instanceof TaskLifecycleError);
+  await first;
+  await r.processElement('b', '2', 2);
+  await r.processElement('a', '3', 3);
+  assert.equal(
+    outputs.map((o) => [o.key, o.value]),
+    [
+      ['a', 'start 1,end 1'],
+      ['b', 'start 2,end 2'],
+      ['a', 'start 1,end 1,start 3,end 3'],
+    ],
+  );
+});
+
+test('a rejected async invoke leaves the runner usable', async () => {
+  class AsyncFail extends StatefulTask<string, string, string> {
+    async invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): Promise<void> {
+      await Promise.resolve();
+      if (m.value === 'bad') throw new Error('rejected');
+      ctx.emit(m.value);
+    }
+  }
+  const { r, outputs } = runner(new AsyncFail());
+  r.open();
+  try {
+    await r.processElement('a', 'bad', 1);
+    assert.unreachable('should reject');
+  } catch (err) {
+    assert.instance(err, TaskCallbackError);
+  }
+  await r.processElement('a', 'good', 2);
+  assert.equal(outputs.map((o) => o.value), ['good']);
+});
+
+test('emit after the turn ended (a floating promise) is refused', async () => {
+  let late: Promise<void> | undefined;
+  class Floating extends StatefulTask<string, string, string> {
+    invoke(_m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      late = Promise.resolve().then(() => ctx.emit('late'));
+    }
+  }
+  const { r } = runner(new Floating());
+  r.open();
+  r.processElement('a', 'x', 1);
+  try {
+    await late;
+    assert.unreachable('should refuse');
+  } catch (err) {
+    assert.instance(err, TaskLifecycleError);
+    assert.match((err as Error).message, /un-awaited promise/);
+  }
+});
+
+test('emit variants: current key, explicit key, explicit timestamp, Beam names', () => {
+  class Emitter extends StatefulTask<string, string, string> {
+    invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      ctx.emit('plain');
+      ctx.emit('other-key', 'keyed');
+      ctx.emitWithTimestamp('later', (m.timestamp as number) + 5);
+      ctx.emitWithTimestamp('other-key', 'keyed-later', (m.timestamp as number) + 6);
+      ctx.output('beam');
+      ctx.outputWithTimestamp('beam-later', (m.timestamp as number) + 7);
+      ctx.emit('k', undefined as unknown as string);
+    }
+  }
+  const { r, outputs } = runner(new Emitter());
+  r.open();
+  r.processElement('a', 'x', 10);
+  assert.equal(outputs, [
+    { key: 'a', value: 'plain', timestamp: 10 },
+    { key: 'other-key', value: 'keyed', timestamp: 10 },
+    { key: 'a', value: 'later', timestamp: 15 },
+    { key: 'other-key', value: 'keyed-later', timestamp: 16 },
+    { key: 'a', value: 'beam', timestamp: 10 },
+    { key: 'a', value: 'beam-later', timestamp: 17 },
+    { key: 'k', value: undefined as unknown as string, timestamp: 10 },
+  ]);
+});
+
+test('an output timestamp before the element minus the allowed skew is refused; the skew widens it', () => {
+  class Back extends StatefulTask<string, string, string> {
+    invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      ctx.emitWithTimestamp('back', (m.timestamp as number) - 10);
+    }
+  }
+  const strict = runner(new Back());
+  strict.r.open();
+  assert.throws(
+    () => strict.r.processElement('a', 'x', 100),
+    (e: Error) => e instanceof TaskCallbackError && e.cause instanceof OutputTimestampError,
+  );
+  class Skewed extends Back {
+    override allowedTimestampSkewMs = 10;
+  }
+  const lenient = runner(new Skewed());
+  lenient.r.open();
+  lenient.r.processElement('a', 'x', 100);
+  assert.equal(lenient.outputs, [{ key: 'a', value: 'back', timestamp: 90 }]);
+});
+
+const HOLD = StateTags.watermarkStateInternal('hold', TimestampCombiner.EARLIEST);
+
+/** Buffers values under a watermark hold at the earliest buffered timestamp; "flush" releases it. */
+class HoldingTask extends StatefulTask<string, string, string> {
+  // The flush emits at the buffered elements' (earlier) timestamp, which the hold keeps on time.
+  override allowedTimestampSkewMs = Number.POSITIVE_INFINITY;
+  private hold!: WatermarkHoldState;
+  private log!: BagState<string>;
+  seen: Instant[] = [];
+  override open(): void {
+    this.hold = this.state(HOLD);
+    this.log = this.state(LOG);
+  }
+  invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+    if (m.value === 'flush') {
+      const at = this.hold.read();
+      if (at !== null) ctx.emitWithTimestamp([...this.log.read()].join('+'), at);
+      this.hold.clear();
+      this.log.clear();
+      return;
+    }
+    this.log.add(m.value);
+    this.hold.add(m.timestamp);
+  }
+  override onWatermark(watermark: Instant): void {
+    this.seen.push(watermark);
+  }
+}
+
+test('the output watermark is the input watermark held back by watermark holds, and never moves back', () => {
+  const task = new HoldingTask();
+  const { r, outputs } = runner(task);
+  r.open();
+  assert.is(r.outputWatermark, BoundedWindow.TIMESTAMP_MIN_VALUE);
+  r.processElement('a', 'x', 30);
+  r.processElement('b', 'y', 50);
+  r.processElement('a', 'z', 20);
+  assert.is(r.advanceWatermark(100), 20);
+  r.processElement('a', 'flush', 101);
+  assert.is(r.advanceWatermark(110), 50, 'b still holds');
+  r.processElement('b', 'flush', 111);
+  assert.is(r.advanceWatermark(120), 120);
+  assert.equal(outputs, [
+    { key: 'a', value: 'x+z', timestamp: 20 },
+    { key: 'b', value: 'y', timestamp: 50 },
+  ]);
+  assert.equal(task.seen, [100, 110, 120]);
+  r.processElement('c', 'late', 5); // a hold behind the published output watermark
+  assert.is(r.outputWatermark, 120, 'the published output watermark does not go back');
+});
+
+test('onWatermark emits unkeyed at the watermark by default, and not behind the published output watermark', () => {
+  const attempts: string[] = [];
+  class Ticker extends StatefulTask<string, string, string> {
+    invoke(): void {}
+    override onWatermark(watermark: Instant, ctx: WatermarkContext<string, string>): void {
+      ctx.emit(`tick ${watermark}`);
+      try {
+        ctx.emitWithTimestamp('behind', 15);
+        attempts.push('ok');
+      } catch (err) {
+        attempts.push((err as Error).name);
+      }
+    }
+  }
+  const { r, outputs } = runner(new Ticker());
+  r.open();
+  r.advanceWatermark(10);
+  r.advanceWatermark(20);
+  r.advanceWatermark(30);
+  assert.equal(outputs, [
+    { key: undefined, value: 'tick 10', timestamp: 10 },
+    { key: undefined, value: 'behind', timestamp: 15 },
+    { key: undefined, value: 'tick 20', timestamp: 20 },
+    { key: undefined, value: 'behind', timestamp: 15 },
+    { key: undefined, value: 'tick 30', timestamp: 30 },
+  ]);
+  assert.equal(attempts, ['ok', 'ok', 'OutputTimestampError'], 'only once 20 was published is 15 late');
+});
+
+test('the input watermark cannot move back; the same watermark again is allowed', () => {
+  const { r } = runner(new HoldingTask());
+  r.open();
+  r.advanceWatermark(100);
+  r.advanceWatermark(100);
+  assert.throws(() => r.advanceWatermark(99), (e: Error) => e instanceof WatermarkRegressionError);
+  assert.is(r.inputWatermark, 100);
+  r.advanceWatermark(101); // still usable
+});
+
+test('watermarks beyond Beam\'s range mean its ends (drivers may use ±Number.MAX_VALUE)', () => {
+  const { r } = runner(new HoldingTask());
+  r.open();
+  r.advanceWatermark(-Number.MAX_VALUE);
+  assert.is(r.inputWatermark, BoundedWindow.TIMESTAMP_MIN_VALUE);
+  r.advanceWatermark(Number.MAX_VALUE);
+  assert.is(r.inputWatermark, BoundedWindow.TIMESTAMP_MAX_VALUE);
+});
+
+test('a failing onTimer leaves the timer pending, so retrying the same advance fires it again', () => {
+  let fail = true;
+  class Flaky extends StatefulTask<string, string, string> {
+    invoke(): void {
+      this.timer('t', TimeDomain.EVENT_TIME).set(10);
+    }
+    override onTimer(_t: FiredTimer<string>, ctx: TimerContext<string, string>): void {
+      if (fail) throw new Error('flaky');
+      ctx.emit('fired');
+    }
+  }
+  const { r, outputs } = runner(new Flaky());
+  r.open();
+  r.processElement('a', 'x', 1);
+  assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError && (e as TaskCallbackError).callback === 'onTimer');
+  fail = false;
+  r.advanceWatermark(20);
+  assert.equal(outputs.map((o) => o.value), ['fired']);
+});
+
+test('async onTimer and onWatermark run in order and advanceWatermark resolves to the output watermark', async () => {
+  const events: string[] = [];
+  class AsyncTimers extends StatefulTask<string, string, string> {
+    invoke(m: Message<string, string>): void {
+      this.timer('t', TimeDomain.EVENT_TIME).set(Number(m.value));
+    }
+    override async onTimer(t: FiredTimer<string>): Promise<void> {
+      events.push(`timer ${t.key} start`);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      events.push(`timer ${t.key} end`);
+    }
+    override async onWatermark(w: Instant): Promise<void> {
+      await Promise.resolve();
+      events.push(`watermark ${w}`);
+    }
+  }
+  const { r } = runner(new AsyncTimers());
+  r.open();
+  r.processElement('a', '5', 1);
+  r.processElement('b', '3', 1);
+  const result = r.advanceWatermark(10);
+  assert.instance(result, Promise);
+  assert.is(await result, 10);
+  assert.equal(events, ['timer b start', 'timer b end', 'timer a start', 'timer a end', 'watermark 10']);
+});
+
+test('Gearpump style: open() takes getStateInternals for an explicit key, and it reads that key whatever is in scope', () => {
+  class GearpumpStyle extends StatefulTask<string, string, string> {
+    private total!: ValueState<number>;
+    override open(ctx: TaskContext): void {
+      const internals = ctx.getStateInternals(StringUtf8Coder.of(), 'totals');
+      this.total = internals.state(StateNamespaces.global(), COUNT);
+    }
+    invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      this.total.write((this.total.read() ?? 0) + m.value.length);
+      ctx.emit(`${m.key} -> total ${this.total.read()}`);
+    }
+    override onWatermark(_w: Instant, ctx: WatermarkContext<string, string>): void {
+      ctx.emit('totals', `at watermark: ${this.total.read()}`);
+    }
+  }
+  const { r, outputs } = runner(new GearpumpStyle());
+  r.open();
+  r.processElement('a', 'xx', 1);
+  r.processElement('b', 'yyy', 2);
+  r.advanceWatermark(10);
+  assert.equal(
+    outputs.map((o) => [o.key, o.value]),
+    [
+      ['a', 'a -> total 2'],
+      ['b', 'b -> total 5'],
+      ['totals', 'at watermark: 5'],
+    ],
+  );
+});
+
+test('getStateInternals refuses a key coder other than the runner\'s', () => {
+  class Wrong extends StatefulTask<string, string, string> {
+    override open(ctx: TaskContext): void {
+      ctx.getStateInternals(VarIntCoder.of(), 1);
+    }
+    invoke(): void {}
+  }
+  const { r } = runner(new Wrong());
+  assert.throws(() => r.open(), (e: Error) => e instanceof TaskCallbackError && e.cause instanceof TaskLifecycleError);
+});
+
+test('capture returns the changes and clocks; a restored runner continues from them', () => {
+  const first = runner(new Counter());
+  first.r.open();
+  first.r.processElement('a', 'x', 1);
+  first.r.processElement('a', 'x', 2);
+  first.r.advanceWatermark(7);
+  first.r.advanceProcessingTime(1_000);
+  const capture = first.r.capture();
+  assert.is(capture.state.changedKeys, 1);
+  assert.is(capture.watermark, 7);
+  assert.is(capture.processingTime, 1_000);
+  const keyGroups = new Map(capture.state.keyGroups.map((g) => [g, [capture.state.encodeKeyGroup(g)]] as const));
+  const second = runner(new Counter());
+  second.r.restore({ watermark: capture.watermark, processingTime: capture.processingTime, keyGroups });
+  second.r.open();
+  assert.is(second.r.inputWatermark, 7);
+  second.r.processElement('a', 'x', 8);
+  assert.equal(second.outputs.map((o) => o.value), [3]);
+  assert.throws(() => second.r.restore({ watermark: 0, processingTime: 0, keyGroups: new Map() }), (e: Error) => e instanceof TaskLifecycleError);
+});
+
+test.run();
