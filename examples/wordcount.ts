@@ -1,0 +1,40 @@
+// Word count: reads lines of text, splits them into words, keys by word, and emits
+// {"word": w, "count": n} each time a word's count changes.
+//
+//   npx stator run examples/wordcount.ts --input examples/data/sample.txt --output out/wordcount.jsonl
+import { StringUtf8Coder, VarLongCoder } from '../coders/index.ts';
+import { StateTags } from '../src/state/index.ts';
+import type { ValueState } from '../src/state/index.ts';
+import { StatefulTask } from '../src/task/index.ts';
+import type { Message, ProcessContext, TaskContext } from '../src/task/index.ts';
+import { defineJob, json, lines } from '../runtime/index.ts';
+
+export interface WordCountOutput {
+  readonly word: string;
+  readonly count: number;
+}
+
+/** Counts each word: one ValueState<number> per word (the key). */
+export class WordCount extends StatefulTask<string, WordCountOutput, string> {
+  private static readonly COUNT = StateTags.value('count', VarLongCoder.of());
+  private count!: ValueState<number | bigint>;
+
+  override open(_ctx: TaskContext): void {
+    this.count = this.state(WordCount.COUNT);
+  }
+
+  override invoke(message: Message<string, string>, ctx: ProcessContext<WordCountOutput, string>): void {
+    const count = Number(this.count.read() ?? 0) + 1;
+    this.count.write(count);
+    ctx.emit({ word: message.key, count });
+  }
+}
+
+export const job = defineJob({ name: 'wordcount' })
+  .source(lines())
+  .flatMap((line) => line.split(/\s+/).filter((word) => word.length > 0))
+  .keyBy((word) => word, StringUtf8Coder.of())
+  .process(() => new WordCount(), { name: 'count', parallelism: 2 })
+  .sink(json<WordCountOutput>());
+
+export default job;

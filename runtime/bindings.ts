@@ -1,0 +1,75 @@
+import type { CheckpointSnapshot } from '../src/checkpoint/checkpoint-writer.ts';
+import type { PartitionRestore } from '../src/checkpoint/checkpoint-reader.ts';
+import type { Outlet } from './engine/outlet.ts';
+
+/**
+ * A job's input as bound by a runtime mode (embedded: a file; NATS: a stream). The runtime drives
+ * it: open at a checkpoint's position, run, pause for checkpoints, stop.
+ */
+export interface SourceBinding {
+  readonly name: string;
+  /** Opens to resume after `position` (the last processed position; undefined: from the start). */
+  open(position: number | undefined): Promise<void>;
+  /** Pushes messages into the pipeline; resolves true when a bounded input ended, false when stopped. */
+  run(): Promise<boolean>;
+  /** Stops at the next message boundary; resolves with the last processed position. */
+  pause(): Promise<number>;
+  resume(): void;
+  stop(): void;
+  readonly lastPosition: number;
+  readonly messagesRead: number;
+  close(): Promise<void>;
+}
+
+/** A job's output (or the dead letters) as bound by a runtime mode. */
+export interface SinkBinding {
+  readonly name: string;
+  readonly outlet: Outlet;
+  /** Opens, rolling back anything written after the checkpoint's `record` (undefined: fresh start). */
+  open(record: Uint8Array | undefined): Promise<void>;
+  /** Makes everything written so far durable and returns the record a checkpoint stores for it. */
+  commit(): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** What a checkpoint write reports. */
+export interface CheckpointWritten {
+  readonly id: number;
+  readonly bytesWritten: number;
+  readonly changedKeys: number;
+  readonly kind: 'full' | 'incremental';
+}
+
+/** A checkpoint chosen for restore. */
+export interface RestoredCheckpoint {
+  readonly id: number;
+  readonly inputs: Readonly<Record<string, number>>;
+  readonly sinks: Readonly<Record<string, Uint8Array>>;
+  readonly partitions: readonly PartitionRestore[];
+}
+
+/** The checkpoints of one job, as the runtime uses them (the checkpoint service and coordinator). */
+export interface JobCheckpoints {
+  /** e.g. `file:./state/wordcount`. */
+  readonly description: string;
+  /**
+   * Takes the job's lease (another live process running the job makes this throw) and reads the
+   * newest usable checkpoint (undefined: none); `progress` gets bytes read / total.
+   */
+  restoreLatest(progress?: (done: number, total: number) => void): Promise<RestoredCheckpoint | undefined>;
+  /** Why a checkpoint is due at `watermark` now (the trigger policy), or undefined. */
+  due(watermark: number): string | undefined;
+  /** Resolves when no checkpoint write is in flight; rejects once fenced. */
+  ready(): Promise<void>;
+  /**
+   * Writes and commits a captured snapshot in the background. Resolves with what was written, or
+   * undefined when the write failed (the error went to the runtime's error callback).
+   */
+  start(snapshot: CheckpointSnapshot, reason: string): Promise<CheckpointWritten | undefined>;
+  /** The last write error (when `start` resolved undefined). */
+  readonly lastError: unknown;
+  /** Graceful stop: the next `due` says 'stop'. */
+  requestStop(): void;
+  /** Waits for the write in flight, releases the lease, closes the store. Idempotent. */
+  close(): Promise<void>;
+}

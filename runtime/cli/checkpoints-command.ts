@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import { createCheckpoints } from '../../src/checkpoint/index.ts';
+import type { CheckpointInfo, Checkpoints } from '../../src/checkpoint/index.ts';
+import { mergeKeyGroupParts } from '../../src/state/index.ts';
+import { createFileCheckpointStore } from '../checkpoint/index.ts';
+import { ConfigError, NotAvailableError } from '../errors.ts';
+import { loadJob } from '../job/load-job.ts';
+import { ExitCode } from './exit-codes.ts';
+import { checkpointsUsage } from './usage.ts';
+
+/** `stator checkpoints list|inspect|clear`: returns the exit code. */
+export async function checkpointsCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        job: { type: 'string' },
+        'state-dir': { type: 'string' },
+        nats: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new ConfigError(`stator checkpoints: ${(error as Error).message}; see stator checkpoints --help`, { cause: error });
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${checkpointsUsage}\n`);
+    return ExitCode.OK;
+  }
+  const [action, ...rest] = positionals;
+  if (action !== 'list' && action !== 'inspect' && action !== 'clear') {
+    throw new ConfigError(`stator checkpoints needs list, inspect or clear, got ${action === undefined ? 'nothing' : JSON.stringify(action)}`);
+  }
+  // The job is named by --job, or by a module path (which is loaded to read its name).
+  let jobName = values.job;
+  let idText: string | undefined;
+  for (const arg of rest) {
+    if (/^\d+$/.test(arg) && action === 'inspect' && idText === undefined) idText = arg;
+    else if (jobName === undefined) jobName = (await loadJob(arg)).name;
+    else throw new ConfigError(`stator checkpoints ${action}: unexpected argument ${JSON.stringify(arg)}`);
+  }
+  if (jobName === undefined) throw new ConfigError(`stator checkpoints ${action} needs --job <name> or a job module`);
+  if (values.nats !== undefined || (env.NATS_URL !== undefined && env.NATS_URL !== '')) {
+    throw new NotAvailableError('checkpoints in NATS are not available from the CLI in this build yet; use --state-dir (and unset NATS_URL)');
+  }
+  const store = createFileCheckpointStore({ stateDir: values['state-dir'] ?? './state', job: jobName });
+  const checkpoints = createCheckpoints(store, { jobId: jobName, mergeKeyGroupParts });
+  try {
+    switch (action) {
+      case 'list':
+        return await list(checkpoints, store.description, values.json ?? false);
+      case 'inspect':
+        return await inspect(checkpoints, idText === undefined ? undefined : Number(idText), values.json ?? false);
+      case 'clear':
+        await checkpoints.clear();
+        process.stdout.write(`cleared the checkpoints of ${jobName} in ${store.description}\n`);
+        return ExitCode.OK;
+    }
+  } finally {
+    await checkpoints.close();
+    await store.close();
+  }
+}
+
+function summary(info: CheckpointInfo): Record<string, unknown> {
+  return {
+    id: info.id,
+    createdAt: new Date(info.createdAt).toISOString(),
+    kind: info.kind,
+    parentId: info.parentId ?? null,
+    changedKeys: info.stats.changedKeys,
+    bytesWritten: info.stats.bytesWritten,
+    bytesReferenced: info.stats.bytesReferenced,
+    keyGroups: info.stats.keyGroups,
+  };
+}
+
+async function list(checkpoints: Checkpoints, where: string, asJson: boolean): Promise<number> {
+  const infos = await checkpoints.list();
+  if (asJson) {
+    process.stdout.write(`${JSON.stringify(infos.map(summary))}\n`);
+    return ExitCode.OK;
+  }
+  if (infos.length === 0) {
+    process.stdout.write(`no checkpoints in ${where}\n`);
+    return ExitCode.OK;
+  }
+  process.stdout.write(`${'id'.padStart(6)}  ${'created'.padEnd(24)}  ${'kind'.padEnd(11)}  ${'changed keys'.padStart(12)}  ${'bytes'.padStart(10)}\n`);
+  for (const info of infos) {
+    process.stdout.write(
+      `${String(info.id).padStart(6)}  ${new Date(info.createdAt).toISOString().padEnd(24)}  ${info.kind.padEnd(11)}  ${String(info.stats.changedKeys).padStart(12)}  ${String(info.stats.bytesReferenced).padStart(10)}\n`,
+    );
+  }
+  return ExitCode.OK;
+}
+
+async function inspect(checkpoints: Checkpoints, id: number | undefined, asJson: boolean): Promise<number> {
+  const loaded = await checkpoints.load(id);
+  if (loaded === undefined) {
+    process.stdout.write('no checkpoints\n');
+    return ExitCode.OK;
+  }
+  const { descriptor } = loaded;
+  const sinks = Object.fromEntries(Object.entries(descriptor.sinks).map(([name, record]) => [name, new TextDecoder().decode(record)]));
+  const detail = {
+    ...summary(loaded.info),
+    inputs: descriptor.inputs,
+    sinks,
+    partitions: descriptor.partitions.map((p) => ({
+      stage: p.stage,
+      partition: p.partition,
+      watermark: p.watermark,
+      keyGroups: p.keyGroups.size,
+    })),
+    skipped: loaded.skipped.map((e) => e.message),
+  };
+  process.stdout.write(asJson ? `${JSON.stringify(detail)}\n` : `${JSON.stringify(detail, null, 2)}\n`);
+  return ExitCode.OK;
+}

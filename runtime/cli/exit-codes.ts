@@ -1,0 +1,43 @@
+/**
+ * Exit codes of the `stator` command (documented in README.md, "Run a job"). Stable: scripts and
+ * supervisors branch on them.
+ */
+export const ExitCode = {
+  /** The job completed (bounded input) or stopped gracefully (SIGTERM/SIGINT). */
+  OK: 0,
+  /** The job failed while running (a task or timer error that cannot be dead-lettered, an I/O error). */
+  FAILED: 1,
+  /** Bad command-line arguments or options. */
+  USAGE: 2,
+  /** The job module was not found or failed to load. */
+  MODULE_NOT_FOUND: 3,
+  /** The job module loaded but exports no job. */
+  NO_JOB: 4,
+  /** Checkpoints unusable: corrupt, fenced by another writer, or the job is running elsewhere. */
+  CHECKPOINT: 5,
+  /** A feature that is not available in this build (NATS mode before its implementation lands). */
+  NOT_AVAILABLE: 6,
+  /** A second SIGTERM/SIGINT: exited at once, without the final checkpoint. */
+  INTERRUPTED: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+const byErrorCode: Readonly<Record<string, ExitCode>> = {
+  CONFIG_ERROR: ExitCode.USAGE,
+  JOB_DEFINITION_ERROR: ExitCode.USAGE,
+  JOB_MODULE_ERROR: ExitCode.MODULE_NOT_FOUND,
+  NO_JOB_EXPORTED: ExitCode.NO_JOB,
+  NOT_AVAILABLE: ExitCode.NOT_AVAILABLE,
+  CHECKPOINT_FENCED: ExitCode.CHECKPOINT,
+  CHECKPOINT_CORRUPT: ExitCode.CHECKPOINT,
+  CHECKPOINT_PART_MISSING: ExitCode.CHECKPOINT,
+  CHECKPOINT_NOT_FOUND: ExitCode.CHECKPOINT,
+  JOB_RUNNING: ExitCode.CHECKPOINT,
+  CHECKPOINT_CONFIG: ExitCode.USAGE,
+};
+
+/** The exit code for an error, by its stable `code`. */
+export function exitCodeFor(error: unknown): ExitCode {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? (byErrorCode[code] ?? ExitCode.FAILED) : ExitCode.FAILED;
+}

@@ -1,0 +1,164 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createFileCheckpointStore } from '../checkpoint/index.ts';
+import { createEmbeddedRuntime } from '../embedded/embedded-runtime.ts';
+import { ConfigError } from '../errors.ts';
+import { loadJob } from '../job/load-job.ts';
+import { createLogger, isLogLevel } from '../log.ts';
+import type { Logger } from '../log.ts';
+import { ExitCode } from './exit-codes.ts';
+import { loadNatsMode } from './nats-seam.ts';
+import { runUsage } from './usage.ts';
+
+/** Parsed options of `stator run`. */
+export interface RunArguments {
+  readonly modulePath: string;
+  readonly input: string | undefined;
+  readonly output: string | undefined;
+  readonly deadLetter: string | undefined;
+  readonly stateDir: string;
+  readonly follow: boolean;
+  readonly checkpointIntervalMs: number | undefined;
+  readonly maxRetries: number | undefined;
+  readonly natsUrl: string | undefined;
+  readonly logLevel: string;
+}
+
+/** @throws ConfigError on bad arguments; returns undefined for --help. */
+export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        input: { type: 'string' },
+        output: { type: 'string' },
+        'dead-letter': { type: 'string' },
+        'state-dir': { type: 'string' },
+        follow: { type: 'boolean' },
+        'checkpoint-interval': { type: 'string' },
+        'max-retries': { type: 'string' },
+        nats: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new ConfigError(`stator run: ${(error as Error).message}; see stator run --help`, { cause: error });
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return undefined;
+  if (positionals.length !== 1) {
+    throw new ConfigError(`stator run takes one job module, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}; e.g. stator run examples/wordcount.ts --input in.txt --output out.jsonl`);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw new ConfigError(`--log-level ${logLevel} is unknown; use debug, info, warn, error or silent`);
+  return {
+    modulePath: positionals[0]!,
+    input: values.input,
+    output: values.output,
+    deadLetter: values['dead-letter'],
+    stateDir: values['state-dir'] ?? './state',
+    follow: values.follow ?? false,
+    checkpointIntervalMs: integerOption('--checkpoint-interval', values['checkpoint-interval'], 1),
+    maxRetries: integerOption('--max-retries', values['max-retries'], 0),
+    natsUrl: values.nats ?? (env.NATS_URL === undefined || env.NATS_URL === '' ? undefined : env.NATS_URL),
+    logLevel,
+  };
+}
+
+function integerOption(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${name} ${value} is not an integer >= ${min}`);
+  return n;
+}
+
+/** `stator run`: returns the exit code. */
+export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = parseRunArguments(argv, env);
+  if (args === undefined) {
+    process.stdout.write(`${runUsage}\n`);
+    return ExitCode.OK;
+  }
+  const logger = createLogger(args.logLevel as Parameters<typeof createLogger>[0]);
+  if (args.natsUrl === undefined) {
+    if (args.input === undefined) throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
+    if (args.output === undefined) throw new ConfigError('embedded mode needs --output <file> (or run NATS mode with --nats <url>)');
+    if (args.follow && args.input === args.output) throw new ConfigError('--input and --output are the same file; the job would read its own output');
+  }
+  const job = await loadJob(args.modulePath);
+  if (args.natsUrl !== undefined) return runNats(args, job, logger);
+
+  const output = args.output!;
+  await mkdir(dirname(output), { recursive: true });
+  if (args.deadLetter !== undefined) await mkdir(dirname(args.deadLetter), { recursive: true });
+  const store = createFileCheckpointStore({ stateDir: args.stateDir, job: job.name });
+  logger.info(`running job ${job.name} (embedded): ${args.input} -> ${output}, checkpoints in ${store.description}`);
+  const runtime = createEmbeddedRuntime({
+    job,
+    input: args.input!,
+    output,
+    ...(args.deadLetter === undefined ? {} : { deadLetter: args.deadLetter }),
+    store,
+    follow: args.follow,
+    ...(args.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: args.checkpointIntervalMs }),
+    ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
+    logger,
+  });
+  const removeHandlers = onStopSignals(logger, () => {
+    void runtime.stop();
+  });
+  try {
+    const result = await runtime.run();
+    logger.info(
+      `job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`,
+    );
+    return ExitCode.OK;
+  } finally {
+    removeHandlers();
+  }
+}
+
+async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger): Promise<number> {
+  const runNatsJob = await loadNatsMode();
+  const controller = new AbortController();
+  const removeHandlers = onStopSignals(logger, () => controller.abort());
+  try {
+    await runNatsJob({
+      job,
+      natsUrl: args.natsUrl!,
+      checkpointIntervalMs: args.checkpointIntervalMs,
+      maxRetries: args.maxRetries,
+      logger,
+      signal: controller.signal,
+    });
+    return ExitCode.OK;
+  } finally {
+    removeHandlers();
+  }
+}
+
+/** First SIGTERM/SIGINT: graceful stop; a second one exits at once (130). */
+function onStopSignals(logger: Logger, stop: () => void): () => void {
+  let received = 0;
+  const handler = (signal: NodeJS.Signals): void => {
+    received++;
+    if (received === 1) {
+      logger.info(`${signal}: stopping (finishing in-flight messages, final checkpoint); send it again to exit at once`);
+      stop();
+    } else {
+      logger.warn(`${signal} again: exiting now, without a final checkpoint (the next run resumes from the last one)`);
+      process.exit(ExitCode.INTERRUPTED);
+    }
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}

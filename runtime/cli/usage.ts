@@ -1,0 +1,42 @@
+/** Help texts of the `stator` command. */
+export const mainUsage = `usage: stator <command> [options]
+
+Commands:
+  run <job-module>          run a job (embedded mode by default; NATS mode with --nats or NATS_URL)
+  checkpoints list          list a job's checkpoints
+  checkpoints inspect [id]  show one checkpoint (default: the latest)
+  checkpoints clear         delete a job's checkpoints (refused while the job runs)
+
+Run 'stator <command> --help' for the options of a command.`;
+
+export const runUsage = `usage: stator run <job-module> [options]
+
+Runs the job exported by <job-module> (a .ts or .js file with \`export default defineJob(...)\` or
+\`export const job = ...\`). Restores the latest checkpoint first, so a second run resumes where the
+first stopped. SIGTERM/SIGINT: stop reading, finish in-flight messages, write a final checkpoint, exit 0
+(a second signal exits at once with 130).
+
+Options:
+  --input <file>                 embedded mode: input file, one message per line (required)
+  --output <file>                embedded mode: output file, one message per line (required)
+  --dead-letter <file>           dead letters (JSON lines) [default: <output>.dead.jsonl]
+  --state-dir <dir>              checkpoints directory [default: ./state]
+  --follow                       keep reading as the input grows (until SIGTERM/SIGINT)
+  --checkpoint-interval <ms>     time between checkpoints [default: 5000]
+  --max-retries <n>              retries of a failing message before it is dead-lettered [default: 3]
+  --nats <url>                   NATS mode (also when NATS_URL is set)
+  --log-level <level>            debug, info, warn, error or silent [default: info]
+  -h, --help                     this help
+
+Exit codes: 0 done, 1 failed, 2 bad arguments, 3 module not found, 4 module exports no job,
+5 checkpoints unusable (corrupt, fenced, job running elsewhere), 6 not available, 130 second signal.`;
+
+export const checkpointsUsage = `usage: stator checkpoints <list|inspect [id]|clear> --job <name> [options]
+       stator checkpoints <list|inspect [id]|clear> <job-module> [options]
+
+Options:
+  --job <name>          the job's name (or pass its module, which names it)
+  --state-dir <dir>     checkpoints directory [default: ./state]
+  --nats <url>          checkpoints in NATS (also when NATS_URL is set)
+  --json                machine-readable output (list, inspect)
+  -h, --help            this help`;

@@ -1,0 +1,91 @@
+import type { CheckpointStore } from '../../src/checkpoint/index.ts';
+import { createCheckpoints, FencedError } from '../../src/checkpoint/index.ts';
+import { mergeKeyGroupParts } from '../../src/state/index.ts';
+import { createCheckpointCoordinator } from '../checkpoint/index.ts';
+import type { CheckpointCoordinator } from '../checkpoint/index.ts';
+import type { JobCheckpoints, RestoredCheckpoint } from '../bindings.ts';
+import type { Logger } from '../log.ts';
+
+export interface JobCheckpointsOptions {
+  readonly store: CheckpointStore;
+  readonly jobId: string;
+  readonly logger: Logger;
+  /** Wall-clock ceiling between checkpoints, and the event-time interval of the watermark trigger. */
+  readonly intervalMs: number;
+  /** Called when checkpointing cannot go on (fenced by another writer). */
+  readonly onFatal: (error: unknown) => void;
+}
+
+/**
+ * The runtime's view of a job's checkpoints over the checkpoint service and coordinator: holds the
+ * job's lease while running (a second process on the same state fails with JobRunningError),
+ * restores the newest readable checkpoint, writes one per captured snapshot in the background.
+ */
+export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
+  const { store, logger } = options;
+  const checkpoints = createCheckpoints(store, { jobId: options.jobId, mergeKeyGroupParts });
+  let coordinator: CheckpointCoordinator | undefined;
+  let leased = false;
+  let closed = false;
+  const coordinatorOf = (): CheckpointCoordinator => {
+    if (coordinator === undefined) throw new Error('checkpoints used before restoreLatest()');
+    return coordinator;
+  };
+  return {
+    description: store.description,
+    async restoreLatest(progress) {
+      await checkpoints.acquireLease();
+      leased = true;
+      const latest = await checkpoints.latest();
+      let restored: RestoredCheckpoint | undefined;
+      if (latest !== undefined) {
+        const total = latest.stats.bytesReferenced;
+        progress?.(0, total);
+        const loaded = await checkpoints.load();
+        if (loaded !== undefined) {
+          progress?.(total, total);
+          for (const skipped of loaded.skipped) logger.warn(`skipped an unreadable checkpoint: ${skipped.message}`);
+          restored = { id: loaded.info.id, inputs: loaded.descriptor.inputs, sinks: loaded.descriptor.sinks, partitions: loaded.partitions };
+        }
+      }
+      const watermarks = restored?.partitions.map((p) => Number(p.restore.watermark)) ?? [];
+      coordinator = createCheckpointCoordinator({
+        checkpoints,
+        trigger: {
+          eventTimeIntervalMs: options.intervalMs,
+          minSpacingMs: Math.min(1000, options.intervalMs),
+          maxSpacingMs: options.intervalMs,
+        },
+        ...(watermarks.length === 0 ? {} : { initialWatermark: Math.min(...watermarks) }),
+        onError: (error) => {
+          if (error instanceof FencedError) options.onFatal(error);
+          else logger.warn(`checkpoint failed (its changes go into the next one): ${(error as Error).message}`);
+        },
+      });
+      return restored;
+    },
+    due: (watermark) => coordinatorOf().due(watermark),
+    ready: () => coordinatorOf().ready(),
+    async start(snapshot, reason) {
+      const result = await coordinatorOf().start(snapshot, { reason: reason as never });
+      if (result === undefined) return undefined;
+      const { info } = result;
+      return { id: info.id, bytesWritten: info.stats.bytesWritten, changedKeys: info.stats.changedKeys, kind: info.kind };
+    },
+    get lastError() {
+      return coordinator?.lastError;
+    },
+    requestStop: () => coordinator?.requestStop(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await coordinator?.close();
+        if (leased) await checkpoints.releaseLease();
+      } finally {
+        await checkpoints.close();
+        await store.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,269 @@
+import type { TaskOutput, TaskRunner } from '../../src/task/task-runner.ts';
+import { EntryKind, Mailbox } from './mailbox.ts';
+import type { DeadLetterReceiver, Outlet } from './outlet.ts';
+import type { PartitionInbox } from './key-router.ts';
+import { WatermarkTracker } from './watermark-tracker.ts';
+
+/** What an actor needs from the engine that runs it. */
+export interface ActorHost {
+  /** Counts entries in all mailboxes, so the engine knows when everything is processed. */
+  pending: number;
+  /** Called after an actor ran out of work (or paused): the engine checks for quiescence. */
+  actorIdle(): void;
+  /** An unrecoverable error (a timer or lifecycle call threw): the job fails. */
+  fail(error: unknown): void;
+}
+
+export interface PartitionActorOptions {
+  readonly stage: string;
+  readonly partition: number;
+  /** Number of upstream inputs whose watermarks combine (the upstream stage's parallelism, or 1 for a source). */
+  readonly inputs: number;
+  readonly mailboxCapacity: number;
+  /** Messages taken per run before yielding to the event loop. */
+  readonly batchSize: number;
+  /** Retries after a first failed attempt before the message becomes a dead letter. */
+  readonly maxRetries: number;
+}
+
+// How often (in messages) a running actor checks whether downstream is over its bound.
+const CONGESTION_CHECK_MASK = 63;
+
+/**
+ * One partition of a stateful stage: a mailbox and a TaskRunner, run turn by turn. Messages are
+ * taken one at a time, in order, many per run (one setImmediate per batch, not per message), so the
+ * task's code never runs concurrently with itself and needs no locks.
+ *
+ * A turn's outputs are held until the turn succeeds: a failed attempt emits nothing, and its
+ * retry (or dead letter) is all downstream sees.
+ */
+export class PartitionActor<In, Out, K> implements PartitionInbox {
+  readonly mailbox: Mailbox;
+  readonly tracker: WatermarkTracker;
+  private readonly outputs: TaskOutput<Out, K>[] = [];
+  private scheduled = false;
+  private turnInProgress = false;
+  private waitingDownstream = false;
+  private lastOutputWatermark = -Number.MAX_VALUE;
+  private stopped = false;
+  /** Told the position of each entry processed (set when an OrderedMerge follows this stage). */
+  progress: ((position: number) => void) | undefined;
+
+  constructor(
+    private readonly options: PartitionActorOptions,
+    readonly runner: TaskRunner<In, Out, K>,
+    private readonly outlet: Outlet,
+    private readonly deadLetter: DeadLetterReceiver,
+    private readonly host: ActorHost,
+  ) {
+    this.mailbox = new Mailbox(options.mailboxCapacity);
+    this.tracker = new WatermarkTracker(options.inputs);
+  }
+
+  /** The receiver to give the runner: outputs are held until the turn completes. */
+  readonly receive = (output: TaskOutput<Out, K>): void => {
+    this.outputs.push(output);
+  };
+
+  /** True while a turn or a run is under way or messages wait. */
+  get busy(): boolean {
+    return this.turnInProgress || this.mailbox.size > 0;
+  }
+
+  /** Starts from a restored watermark (after `runner.restore`). */
+  restoreWatermark(watermark: number): void {
+    this.tracker.restore(watermark);
+    this.lastOutputWatermark = watermark;
+  }
+
+  enqueue(kind: EntryKind, key: unknown, value: unknown, timestamp: number, position: number): void {
+    this.mailbox.push(kind, key, value, timestamp, position);
+    this.host.pending++;
+    if (!this.scheduled && !this.turnInProgress && !this.waitingDownstream) this.schedule();
+  }
+
+  isFull(): boolean {
+    return this.mailbox.isFull();
+  }
+
+  whenWritable(): Promise<void> {
+    return this.mailbox.whenWritable();
+  }
+
+  /** Stops scheduling runs (after a failure); entries left are dropped with the process. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private schedule(): void {
+    this.scheduled = true;
+    setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    if (this.turnInProgress || this.stopped) return;
+    const mailbox = this.mailbox;
+    try {
+      let budget = this.options.batchSize;
+      while (mailbox.size > 0) {
+        if (budget === 0) {
+          this.schedule();
+          break;
+        }
+        if ((budget & CONGESTION_CHECK_MASK) === 0 && this.outlet.congested) {
+          this.awaitDownstream();
+          break;
+        }
+        budget--;
+        const pending = this.step();
+        if (pending !== undefined) {
+          // An async turn: the rest of this run continues once it settles.
+          this.turnInProgress = true;
+          pending.then(
+            () => {
+              this.turnInProgress = false;
+              this.finishEntry();
+              this.run();
+            },
+            (error: unknown) => this.host.fail(error),
+          );
+          mailbox.notifyIfWritable();
+          return;
+        }
+        this.finishEntry();
+      }
+    } catch (error) {
+      this.host.fail(error);
+      return;
+    }
+    mailbox.notifyIfWritable();
+    this.host.actorIdle();
+  };
+
+  private finishEntry(): void {
+    const progress = this.progress;
+    if (progress !== undefined) {
+      const position = this.mailbox.peekPosition();
+      if (position >= 0) progress(position);
+    }
+    this.mailbox.shift();
+    this.host.pending--;
+  }
+
+  private awaitDownstream(): void {
+    this.waitingDownstream = true;
+    this.outlet.whenUncongested().then(
+      () => {
+        this.waitingDownstream = false;
+        if (!this.scheduled) this.schedule();
+      },
+      (error: unknown) => this.host.fail(error),
+    );
+  }
+
+  /** Handles the head entry; returns a promise when the turn is asynchronous. */
+  private step(): Promise<void> | undefined {
+    const mailbox = this.mailbox;
+    switch (mailbox.peekKind()) {
+      case EntryKind.DATA:
+        return this.processData(mailbox.peekKey() as K, mailbox.peekValue() as In, mailbox.peekTimestamp(), mailbox.peekPosition(), 1);
+      case EntryKind.WATERMARK: {
+        const advanced = this.tracker.update(mailbox.peekKey() as number, mailbox.peekTimestamp());
+        return advanced === undefined ? undefined : this.advanceWatermark(advanced, mailbox.peekPosition());
+      }
+      case EntryKind.IDLE: {
+        const advanced = this.tracker.markIdle(mailbox.peekKey() as number);
+        const pending = advanced === undefined ? undefined : this.advanceWatermark(advanced, -1);
+        if (this.tracker.allIdle) {
+          if (pending === undefined) this.outlet.idle(this.options.partition);
+          else return pending.then(() => this.outlet.idle(this.options.partition));
+        }
+        return pending;
+      }
+      case EntryKind.PROCESSING_TIME: {
+        this.outputs.length = 0;
+        const result = this.runner.advanceProcessingTime(mailbox.peekTimestamp());
+        if (isPromise(result)) return result.then(() => this.flushOutputs(-1));
+        this.flushOutputs(-1);
+        return undefined;
+      }
+      default:
+        throw new Error(`mailbox entry of unknown kind ${mailbox.peekKind()}`);
+    }
+  }
+
+  private processData(key: K, value: In, timestamp: number, position: number, attempt: number): Promise<void> | undefined {
+    for (;;) {
+      this.outputs.length = 0;
+      try {
+        const result = this.runner.processElement(key, value, timestamp);
+        if (isPromise(result)) {
+          return result.then(
+            () => this.flushOutputs(position),
+            (error: unknown) => this.failedAttempt(key, value, timestamp, position, attempt, error),
+          );
+        }
+        this.flushOutputs(position);
+        return undefined;
+      } catch (error) {
+        if (attempt > this.options.maxRetries) {
+          this.giveUp(key, value, position, attempt, error);
+          return undefined;
+        }
+        attempt++;
+      }
+    }
+  }
+
+  private failedAttempt(key: K, value: In, timestamp: number, position: number, attempt: number, error: unknown): Promise<void> | undefined {
+    if (attempt > this.options.maxRetries) {
+      this.giveUp(key, value, position, attempt, error);
+      return undefined;
+    }
+    return this.processData(key, value, timestamp, position, attempt + 1);
+  }
+
+  private giveUp(key: K, value: In, position: number, attempts: number, error: unknown): void {
+    this.outputs.length = 0;
+    this.deadLetter({ stage: this.options.stage, partition: this.options.partition, position, error, attempts, key, value });
+  }
+
+  /** Fires due timers; their outputs and the output watermark carry the marker's `position`. */
+  private advanceWatermark(watermark: number, position: number): Promise<void> | undefined {
+    this.outputs.length = 0;
+    const result = this.runner.advanceWatermark(watermark);
+    if (isPromise(result)) {
+      return result.then((output) => {
+        this.flushOutputs(position);
+        this.emitWatermark(Number(output), position);
+      });
+    }
+    this.flushOutputs(position);
+    this.emitWatermark(Number(result), position);
+    return undefined;
+  }
+
+  private emitWatermark(output: number, position: number): void {
+    if (output > this.lastOutputWatermark) {
+      this.lastOutputWatermark = output;
+      this.outlet.watermark(this.options.partition, output, position);
+    }
+  }
+
+  private flushOutputs(position: number): void {
+    const outputs = this.outputs;
+    const outlet = this.outlet;
+    for (let i = 0; i < outputs.length; i++) {
+      const output = outputs[i]!;
+      // Instants are numbers except Beam's sentinels (bigints), which are far beyond any data time.
+      const timestamp = output.timestamp;
+      outlet.data(output.value, typeof timestamp === 'number' ? timestamp : Number(timestamp), position);
+    }
+    outputs.length = 0;
+  }
+}
+
+function isPromise(value: unknown): value is Promise<never> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

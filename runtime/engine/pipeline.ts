@@ -1,0 +1,161 @@
+import type { TaskOutput, TaskRunner } from '../../src/task/task-runner.ts';
+import type { Job, StepDefinition } from '../job/job.ts';
+import { KeyRouter } from './key-router.ts';
+import type { KeyGrouping } from './key-router.ts';
+import { EntryKind } from './mailbox.ts';
+import { statelessOutlet } from './outlet.ts';
+import type { DeadLetterReceiver, Outlet } from './outlet.ts';
+import { OrderedMerge } from './ordered-merge.ts';
+import { PartitionActor } from './partition-actor.ts';
+import type { ActorHost } from './partition-actor.ts';
+
+export type ProcessStep = Extract<StepDefinition, { kind: 'process' }>;
+
+/** Makes the runner of one partition of a stateful stage; `output` receives what the task emits. */
+export type RunnerFactory = (
+  step: ProcessStep,
+  partition: number,
+  output: (output: TaskOutput<unknown, unknown>) => void,
+) => TaskRunner<unknown, unknown, unknown>;
+
+export interface PipelineOptions {
+  readonly job: Job;
+  readonly grouping: KeyGrouping;
+  readonly createRunner: RunnerFactory;
+  /** The job's sink, bound by the runtime. */
+  readonly sink: Outlet;
+  readonly deadLetter: DeadLetterReceiver;
+  readonly mailboxCapacity: number;
+  readonly batchSize: number;
+  readonly maxRetries: number;
+  /** An actor hit an unrecoverable error. */
+  readonly onFailure: (error: unknown) => void;
+}
+
+/** A stateful stage as instantiated: its partitions. */
+export interface StageInstance {
+  readonly name: string;
+  readonly actors: readonly PartitionActor<unknown, unknown, unknown>[];
+}
+
+/**
+ * The job's steps as a running graph in one process: stateless steps fused into whatever feeds
+ * them, keyed exchanges routing to partition actors, and the sink at the end. `entry` is where the
+ * source pushes its messages.
+ */
+export class Pipeline implements ActorHost {
+  readonly entry: Outlet;
+  readonly stages: readonly StageInstance[];
+  pending = 0;
+  private drainWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: PipelineOptions) {
+    const { job } = options;
+    const stages: StageInstance[] = [];
+    // Built back to front: each step gets the outlet of the step after it.
+    let outlet: Outlet = options.sink;
+    const steps = job.steps;
+    // Inputs of each process stage: the parallelism of the stage before it (1 for the source).
+    const inputsOf = new Map<ProcessStep, number>();
+    let upstream = 1;
+    for (const step of steps) {
+      if (step.kind === 'process') {
+        inputsOf.set(step, upstream);
+        upstream = step.parallelism;
+      }
+    }
+    let pendingActors: PartitionActor<unknown, unknown, unknown>[] | undefined;
+    const merges: OrderedMerge[] = [];
+    for (let i = steps.length - 1; i >= 0; i--) {
+      const step = steps[i]!;
+      switch (step.kind) {
+        case 'process': {
+          const actors: PartitionActor<unknown, unknown, unknown>[] = [];
+          // The last stage's partitions merge in input order, so the output bytes do not depend
+          // on scheduling (see OrderedMerge). Stages feeding another keyed stage do not (yet).
+          const merge = merges.length === 0 && step.parallelism > 1 && stages.length === 0 ? new OrderedMerge(step.parallelism, outlet) : undefined;
+          if (merge !== undefined) merges.push(merge);
+          for (let partition = 0; partition < step.parallelism; partition++) {
+            let actor: PartitionActor<unknown, unknown, unknown> | undefined;
+            const runner = options.createRunner(step, partition, (output) => actor!.receive(output));
+            actor = new PartitionActor(
+              {
+                stage: step.name,
+                partition,
+                inputs: inputsOf.get(step)!,
+                mailboxCapacity: options.mailboxCapacity,
+                batchSize: options.batchSize,
+                maxRetries: options.maxRetries,
+              },
+              runner,
+              merge === undefined ? outlet : merge.lanes[partition]!,
+              options.deadLetter,
+              this,
+            );
+            if (merge !== undefined) actor.progress = (position) => merge.progress(partition, position);
+            actors.push(actor);
+          }
+          stages.unshift({ name: step.name, actors });
+          pendingActors = actors;
+          outlet = { data: () => {}, watermark: () => {}, idle: () => {}, congested: false, whenUncongested: () => Promise.resolve() };
+          break;
+        }
+        case 'keyBy': {
+          if (pendingActors === undefined) {
+            // keyBy not followed by process: routing has no effect in one process; pass through.
+            break;
+          }
+          outlet = new KeyRouter(step.name, step.fn, step.keyCoder, options.grouping, pendingActors, options.deadLetter);
+          pendingActors = undefined;
+          break;
+        }
+        default:
+          outlet = statelessOutlet(step, outlet, options.deadLetter);
+      }
+    }
+    this.entry = outlet;
+    this.stages = stages;
+    this.merges = merges;
+  }
+
+  private readonly merges: readonly OrderedMerge[];
+
+  /** Releases everything the ordered merges hold: call once drained (a checkpoint, the end). */
+  flushMerges(): void {
+    for (const merge of this.merges) merge.flush();
+  }
+
+  /** Every partition of every stage. */
+  *actors(): Iterable<PartitionActor<unknown, unknown, unknown>> {
+    for (const stage of this.stages) yield* stage.actors;
+  }
+
+  /** Sends a processing-time tick to every partition (fires due processing-time timers). */
+  tickProcessingTime(now: number): void {
+    for (const actor of this.actors()) actor.enqueue(EntryKind.PROCESSING_TIME, undefined, undefined, now, -1);
+  }
+
+  /** Resolves once every mailbox is empty and no turn is under way. */
+  drained(): Promise<void> {
+    if (this.isQuiescent()) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  actorIdle(): void {
+    if (this.drainWaiters.length === 0 || !this.isQuiescent()) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  fail(error: unknown): void {
+    for (const actor of this.actors()) actor.stop();
+    this.options.onFailure(error);
+  }
+
+  private isQuiescent(): boolean {
+    if (this.pending !== 0) return false;
+    for (const actor of this.actors()) if (actor.busy) return false;
+    return true;
+  }
+}

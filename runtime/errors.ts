@@ -1,0 +1,57 @@
+import { StatorError } from '../coders/index.ts';
+
+/** Bad options or arguments: the message names the option and what to pass instead. */
+export class ConfigError extends StatorError {
+  override name = 'ConfigError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG_ERROR', message, options);
+  }
+}
+
+/** A job module could not be found or failed to load (syntax error, missing import). */
+export class JobModuleError extends StatorError {
+  override name = 'JobModuleError';
+  readonly modulePath: string;
+  constructor(modulePath: string, message: string, options?: { cause?: unknown }) {
+    super('JOB_MODULE_ERROR', message, options);
+    this.modulePath = modulePath;
+  }
+}
+
+/** A job module loaded but exports no job (neither `export default` nor `export const job`). */
+export class NoJobExportedError extends StatorError {
+  override name = 'NoJobExportedError';
+  readonly modulePath: string;
+  constructor(modulePath: string, exportNames: readonly string[]) {
+    super(
+      'NO_JOB_EXPORTED',
+      `${modulePath} exports no job (exports: ${exportNames.length === 0 ? 'none' : exportNames.join(', ')}): ` +
+        `export the result of defineJob(...) as the default export or as \`export const job\``,
+    );
+    this.modulePath = modulePath;
+  }
+}
+
+/** A job definition is malformed (no source, no sink, process without keyBy...). */
+export class JobDefinitionError extends StatorError {
+  override name = 'JobDefinitionError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('JOB_DEFINITION_ERROR', message, options);
+  }
+}
+
+/** The runtime was asked to do something its lifecycle state does not allow. */
+export class LifecycleError extends StatorError {
+  override name = 'LifecycleError';
+  constructor(message: string) {
+    super('LIFECYCLE_ERROR', message);
+  }
+}
+
+/** A feature exists as a seam but its implementation is not in this build (e.g. NATS mode). */
+export class NotAvailableError extends StatorError {
+  override name = 'NotAvailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_AVAILABLE', message, options);
+  }
+}

@@ -1,0 +1,21 @@
+// The runtime's public API: defining jobs, and running them in this process. Curated exports.
+export { defineJob, lines, jsonLines, source, json, text } from './job/define-job.ts';
+export type { JobOptions, SourceOptions, ProcessOptions, Stream, KeyedStream } from './job/define-job.ts';
+export { linesCodec, jsonCodec } from './job/codecs.ts';
+export type { MessageCodec } from './job/codecs.ts';
+export { isJob } from './job/job.ts';
+export type { Job, SourceDefinition, SinkDefinition, StepDefinition, TimestampExtractor } from './job/job.ts';
+export type { TaskFactory } from './job/task-factory.ts';
+export { loadJob } from './job/load-job.ts';
+export { createJobRuntime } from './job-runtime.ts';
+export type { JobRuntime, JobRuntimeOptions, RunResult, DeadLetters } from './job-runtime.ts';
+export type { SourceBinding, SinkBinding, JobCheckpoints, RestoredCheckpoint, CheckpointWritten } from './bindings.ts';
+export { createEmbeddedRuntime, DEFAULT_CHECKPOINT_INTERVAL_MS } from './embedded/embedded-runtime.ts';
+export type { EmbeddedOptions } from './embedded/embedded-runtime.ts';
+export type { LifecycleState } from './lifecycle.ts';
+export { createLogger, isLogLevel } from './log.ts';
+export type { Logger, LogLevel } from './log.ts';
+export type { DeadLetter, DeadLetterReceiver, Outlet } from './engine/outlet.ts';
+export type { DeadLetterRecord } from './io/dead-letter-file.ts';
+export { FINAL_WATERMARK } from './io/file-source.ts';
+export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError, NotAvailableError } from './errors.ts';

@@ -1,0 +1,183 @@
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { ConfigError } from '../errors.ts';
+import type { MessageCodec } from '../job/codecs.ts';
+import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
+
+export interface FileSinkOptions {
+  /** The logical output's name (for dead letters and checkpoint records). */
+  readonly name: string;
+  readonly path: string;
+  /** Bytes buffered before a write starts. @default 256 KiB */
+  readonly writeThresholdBytes?: number;
+  /** Bytes buffered + being written above which producers are told to wait. @default 8 MiB */
+  readonly maxBufferedBytes?: number;
+  /** Called once when a write fails (the job must fail: output would be lost otherwise). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Appends one line per message to a file. Output is buffered and written in large writes; a
+ * checkpoint calls `flush()`, which writes everything buffered and fsyncs, and records the returned
+ * length as committed. On restore, `open(committedLength)` truncates the file back to it, so output
+ * written after the checkpoint (and replayed after a crash) is never duplicated.
+ */
+export class FileSink<T> implements Outlet {
+  private handle: FileHandle | undefined;
+  private buffered = '';
+  private bufferedChars = 0;
+  private length = 0;
+  private writing: Promise<void> | undefined;
+  private writingBytes = 0;
+  private failure: unknown;
+  private waiters: (() => void)[] = [];
+  private readonly writeThreshold: number;
+  private readonly maxBuffered: number;
+
+  constructor(
+    private readonly options: FileSinkOptions,
+    private readonly codec: MessageCodec<T>,
+    private readonly deadLetter: DeadLetterReceiver,
+  ) {
+    this.writeThreshold = options.writeThresholdBytes ?? 256 * 1024;
+    this.maxBuffered = options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  }
+
+  get path(): string {
+    return this.options.path;
+  }
+
+  /** Bytes in the file, flushed or being written (not counting the buffer). */
+  get writtenBytes(): number {
+    return this.length;
+  }
+
+  /**
+   * Opens (creating when missing) and truncates the file to `committedLength`: the length the
+   * restored checkpoint committed, or 0 on a fresh start (no checkpoint covers any of its lines, so
+   * keeping them would duplicate what the run writes again).
+   * @throws ConfigError when the file is shorter than `committedLength`: output the checkpoint
+   * covers is gone (the file was replaced or truncated by someone else).
+   */
+  async open(committedLength = 0): Promise<void> {
+    // 'a+' creates the file; reopen with r+ so writes go at explicit positions after a truncate.
+    await (await open(this.options.path, 'a+')).close();
+    const handle = await open(this.options.path, 'r+');
+    const { size } = await handle.stat();
+    if (size < committedLength) {
+      await handle.close();
+      throw new ConfigError(
+        `${this.options.path} has ${size} bytes but the checkpoint covers ${committedLength}: the output was truncated or replaced ` +
+          `since; restore the file, or start over with \`stator checkpoints clear\` and a fresh output file`,
+      );
+    }
+    if (size > committedLength) await handle.truncate(committedLength);
+    this.handle = handle;
+    this.length = committedLength;
+  }
+
+  data(value: unknown, _timestamp: number, position: number): void {
+    let line: string;
+    try {
+      line = this.codec.encode(value as T);
+    } catch (error) {
+      this.deadLetter({ stage: this.options.name, position, error, attempts: 1, value });
+      return;
+    }
+    this.append(line);
+  }
+
+  /** Appends one line (used directly by the dead-letter sink). */
+  append(line: string): void {
+    this.buffered += line + '\n';
+    this.bufferedChars += line.length + 1;
+    if (this.bufferedChars >= this.writeThreshold && this.writing === undefined) this.startWrite();
+  }
+
+  watermark(): void {}
+  idle(): void {}
+
+  get congested(): boolean {
+    return this.bufferedChars + this.writingBytes >= this.maxBuffered;
+  }
+
+  whenUncongested(): Promise<void> {
+    if (!this.congested) return Promise.resolve();
+    if (this.writing === undefined) this.startWrite();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Writes everything buffered, fsyncs when `durable`, and returns the file's length: the length a
+   * checkpoint may record as committed.
+   */
+  async flush(durable: boolean): Promise<number> {
+    while (this.writing !== undefined || this.bufferedChars > 0) {
+      if (this.writing === undefined) this.startWrite();
+      await this.writing;
+    }
+    this.throwIfFailed();
+    if (durable && this.handle !== undefined) await this.handle.sync();
+    return this.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.handle === undefined) return;
+    try {
+      await this.flush(true);
+    } finally {
+      const handle = this.handle;
+      this.handle = undefined;
+      await handle?.close();
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private startWrite(): void {
+    const handle = this.handle;
+    if (handle === undefined) {
+      this.failure ??= new Error(`output ${this.options.path} is not open`);
+      return;
+    }
+    const bytes = Buffer.from(this.buffered, 'utf8');
+    this.buffered = '';
+    this.bufferedChars = 0;
+    this.writingBytes = bytes.length;
+    const position = this.length;
+    this.length += bytes.length;
+    this.writing = writeFully(handle, bytes, position).then(
+      () => {
+        this.writing = undefined;
+        this.writingBytes = 0;
+        if (this.bufferedChars >= this.writeThreshold) this.startWrite();
+        this.wake();
+      },
+      (error: unknown) => {
+        this.writing = undefined;
+        this.writingBytes = 0;
+        if (this.failure === undefined) {
+          this.failure = error;
+          this.options.onError?.(error);
+        }
+      },
+    );
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0 || this.congested) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, position + offset);
+    offset += bytesWritten;
+  }
+}

@@ -1,0 +1,311 @@
+import { open, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { ConfigError } from '../errors.ts';
+import type { SourceDefinition } from '../job/job.ts';
+import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
+
+/**
+ * The watermark of a finished bounded input. Runners take any number at or above Beam's
+ * TIMESTAMP_MAX_VALUE as that value: the end of input, which fires every event-time timer.
+ */
+export const FINAL_WATERMARK = Number.MAX_VALUE;
+
+export interface FileSourceOptions {
+  readonly path: string;
+  /** Keep reading as the file grows, instead of ending at its end. */
+  readonly follow: boolean;
+  /** Bytes per read. @default 1 MiB */
+  readonly chunkBytes?: number;
+  /** Follow mode: poll interval (fs.watch wakes it earlier where it works). @default 250 */
+  readonly pollIntervalMs?: number;
+  /** Follow mode: after this long without input the source reports itself idle. @default 5000 */
+  readonly idleTimeoutMs?: number;
+}
+
+const NEWLINE = 0x0a;
+/** Watermark markers are sent when a line ends in a new block of this many bytes. */
+const MARKER_BLOCK_BYTES = 64 * 1024;
+
+/**
+ * Reads a file of one message per line, from a byte offset, and pushes each decoded message into
+ * the job's first outlet, synchronously, a whole read chunk at a time; it awaits only for I/O, for
+ * downstream capacity (backpressure) and while paused for a checkpoint.
+ *
+ * Position: the byte offset of the last processed line's `\n` (the "last processed position" of a
+ * checkpoint; -1 before any line); reading resumes at position + 1. A final line without `\n` is
+ * read when the file ends (bounded input) but waits for its `\n` in follow mode.
+ *
+ * Event time: the source's timestamp extractor, or else ingestion time (the wall clock at the
+ * read); the watermark is the greatest event time seen minus the allowed out-of-orderness, sent
+ * after each chunk. A bounded file ends with FINAL_WATERMARK.
+ */
+export class FileSource<T> {
+  private handle: FileHandle | undefined;
+  private position = -1;
+  private maxEventTime = -Number.MAX_VALUE;
+  private lastWatermark = -Number.MAX_VALUE;
+  private pauseRequested = false;
+  private paused: { resolve: (position: number) => void; promise: Promise<number> } | undefined;
+  private resumeGate: (() => void) | undefined;
+  private stopRequested = false;
+  private wakeFollower: (() => void) | undefined;
+  private watcher: FSWatcher | undefined;
+  private linesRead = 0;
+  private lastMarkerPosition = -1;
+
+  constructor(
+    private readonly definition: SourceDefinition<T>,
+    private readonly options: FileSourceOptions,
+    private readonly outlet: Outlet,
+    private readonly deadLetter: DeadLetterReceiver,
+  ) {}
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  /** Last processed position (see the class comment). */
+  get lastPosition(): number {
+    return this.position;
+  }
+
+  /** Messages read by this process. */
+  get messagesRead(): number {
+    return this.linesRead;
+  }
+
+  /**
+   * Opens the file to resume after `position`.
+   * @throws ConfigError when the file is missing, or shorter than the checkpoint's position (it was
+   * replaced or truncated: the checkpoint no longer describes it).
+   */
+  async open(position = -1): Promise<void> {
+    let size: number;
+    try {
+      size = (await stat(this.options.path)).size;
+    } catch (error) {
+      throw new ConfigError(`cannot read input ${this.options.path}: ${(error as Error).message}; pass an existing file with --input`, { cause: error });
+    }
+    if (size < position + 1) {
+      throw new ConfigError(
+        `input ${this.options.path} has ${size} bytes but the checkpoint has processed ${position + 1}: the file was truncated or replaced; ` +
+          `restore it, or start over with \`stator checkpoints clear\``,
+      );
+    }
+    this.handle = await open(this.options.path, 'r');
+    this.position = position;
+  }
+
+  /**
+   * Reads until the end (bounded) or until `stop()` (follow). Resolves true when a bounded input
+   * was read to its end (the final watermark was sent), false when stopped.
+   */
+  async run(): Promise<boolean> {
+    const handle = this.handle;
+    if (handle === undefined) throw new Error('FileSource.run before open');
+    const chunkBytes = this.options.chunkBytes ?? 1024 * 1024;
+    let buffer = Buffer.allocUnsafe(chunkBytes);
+    let carry = 0; // bytes of an incomplete line kept at the start of `buffer`
+    let readOffset = this.position + 1;
+    let idleSince = Date.now();
+    let idleReported = false;
+    const outlet = this.outlet;
+    for (;;) {
+      if (await this.checkpointOrStop()) return false;
+      if (carry === buffer.length) {
+        // A line longer than the buffer: grow it.
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, carry);
+        buffer = bigger;
+      }
+      const { bytesRead } = await handle.read(buffer, carry, buffer.length - carry, readOffset);
+      if (bytesRead === 0) {
+        if (!this.options.follow) {
+          if (carry > 0) {
+            // The last line has no terminator: it is a message all the same.
+            this.emitLine(buffer, 0, carry, readOffset - carry, this.ingestionTime());
+            this.position += carry;
+            carry = 0;
+          }
+          this.lastWatermark = FINAL_WATERMARK;
+          outlet.watermark(0, FINAL_WATERMARK, this.position);
+          return true;
+        }
+        const idleTimeout = this.options.idleTimeoutMs ?? 5000;
+        if (!idleReported && Date.now() - idleSince >= idleTimeout) {
+          idleReported = true;
+          this.reportIdle();
+        } else if (idleReported && this.definition.timestamp === undefined) {
+          this.emitWatermark(Date.now());
+        }
+        if (this.position !== this.lastMarkerPosition) {
+          // Caught up with a growing file: let timers and the ordered merge catch up too.
+          this.lastMarkerPosition = this.position;
+          this.sendMarker(Date.now());
+        }
+        await this.waitForGrowth();
+        continue;
+      }
+      idleSince = Date.now();
+      idleReported = false;
+      readOffset += bytesRead;
+      const end = carry + bytesRead;
+      const now = this.ingestionTime();
+      let start = 0;
+      // Byte offset in the file of buffer[0].
+      const base = readOffset - end;
+      for (;;) {
+        const newline = buffer.indexOf(NEWLINE, start);
+        if (newline === -1 || newline >= end) break;
+        this.emitLine(buffer, start, newline, base + start, now);
+        const position = base + newline;
+        // A watermark marker at every MARKER_BLOCK_BYTES boundary of the file: at the same lines
+        // in every run, whatever the read chunks and restore points, so timers fire at the same
+        // place in the output (and quiet partitions report progress to the ordered merge).
+        if (Math.floor(position / MARKER_BLOCK_BYTES) !== Math.floor(this.position / MARKER_BLOCK_BYTES)) {
+          this.position = position;
+          this.sendMarker(now);
+        }
+        this.position = position;
+        start = newline + 1;
+        if (outlet.congested) await outlet.whenUncongested();
+        if (this.pauseRequested || this.stopRequested) {
+          // Stop at this line boundary: keep the rest of the buffer as the carry for after the pause.
+          break;
+        }
+      }
+      carry = end - start;
+      if (carry > 0 && start > 0) buffer.copy(buffer, 0, start, end);
+      if (this.pauseRequested || this.stopRequested) {
+        // Re-read from after the last processed line once resumed (simpler than keeping a partial buffer).
+        readOffset = this.position + 1;
+        carry = 0;
+      }
+    }
+  }
+
+  /**
+   * Stops reading at the next line boundary and resolves with the last processed position; reading
+   * stays paused until `resume()`.
+   */
+  pause(): Promise<number> {
+    if (this.paused === undefined) {
+      let resolve!: (position: number) => void;
+      const promise = new Promise<number>((r) => (resolve = r));
+      this.paused = { resolve, promise };
+      this.pauseRequested = true;
+      this.wakeFollower?.();
+    }
+    return this.paused.promise;
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.paused = undefined;
+    const gate = this.resumeGate;
+    this.resumeGate = undefined;
+    gate?.();
+  }
+
+  /** Makes `run()` return at the next line boundary. */
+  stop(): void {
+    this.stopRequested = true;
+    this.wakeFollower?.();
+    this.resume();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    this.watcher?.close();
+    this.watcher = undefined;
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close();
+  }
+
+  private async checkpointOrStop(): Promise<boolean> {
+    while (this.pauseRequested && !this.stopRequested) {
+      this.paused?.resolve(this.position);
+      await new Promise<void>((resolve) => (this.resumeGate = resolve));
+    }
+    return this.stopRequested;
+  }
+
+  private ingestionTime(): number {
+    return this.definition.timestamp === undefined ? Date.now() : 0;
+  }
+
+  private emitLine(buffer: Buffer, start: number, end: number, offset: number, now: number): void {
+    this.linesRead++;
+    const raw = buffer.toString('utf8', start, end);
+    const definition = this.definition;
+    let message: T;
+    let timestamp = now;
+    try {
+      message = definition.codec.decode(raw);
+      if (definition.watermark !== undefined) {
+        const watermark = definition.watermark(message);
+        if (watermark !== undefined) {
+          this.emitWatermark(watermark);
+          return;
+        }
+      }
+      if (definition.timestamp !== undefined) {
+        timestamp = definition.timestamp(message);
+        if (typeof timestamp !== 'number' || Number.isNaN(timestamp)) throw new TypeError(`timestamp extractor returned ${String(timestamp)}, expected epoch millis`);
+        if (timestamp > this.maxEventTime) this.maxEventTime = timestamp;
+      }
+    } catch (error) {
+      // The position of a message is the offset of its first byte.
+      this.deadLetter({ stage: definition.name, position: offset, error, attempts: 1, raw });
+      return;
+    }
+    this.outlet.data(message, timestamp, offset);
+  }
+
+  private emitWatermark(watermark: number): void {
+    if (watermark > this.lastWatermark) this.lastWatermark = watermark;
+    this.outlet.watermark(0, this.lastWatermark, this.position);
+  }
+
+  /** Sends the current watermark (ingestion time: `now`; else greatest event time − out-of-orderness). */
+  private sendMarker(now: number): void {
+    this.emitWatermark(this.definition.timestamp === undefined ? now : this.maxEventTime - this.definition.maxOutOfOrdernessMs);
+  }
+
+  private reportIdle(): void {
+    if (this.definition.timestamp === undefined) {
+      // Ingestion time: no message can arrive with an earlier time than now, so time moves on.
+      this.emitWatermark(Date.now());
+    } else {
+      this.outlet.idle(0);
+    }
+  }
+
+  private waitForGrowth(): Promise<void> {
+    if (this.watcher === undefined) {
+      try {
+        this.watcher = watch(this.options.path, { persistent: false }, () => this.wakeFollower?.());
+        this.watcher.on('error', () => {
+          // Polling still works; fs.watch is only the fast path.
+          this.watcher?.close();
+        });
+      } catch {
+        // Some filesystems do not support fs.watch: polling alone.
+      }
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(wake, this.options.pollIntervalMs ?? 250);
+      function wake(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeFollower = () => {
+        this.wakeFollower = undefined;
+        wake();
+      };
+    });
+  }
+}

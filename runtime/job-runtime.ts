@@ -1,0 +1,405 @@
+import type { Observable } from 'rxjs';
+import type { TaskRestore } from '../src/task/task-runner.ts';
+import type { CheckpointSnapshot, PartitionSnapshot } from '../src/checkpoint/index.ts';
+import type { Job } from './job/job.ts';
+import type { KeyGrouping } from './engine/key-router.ts';
+import type { DeadLetterReceiver, Outlet } from './engine/outlet.ts';
+import { Pipeline } from './engine/pipeline.ts';
+import type { RunnerFactory } from './engine/pipeline.ts';
+import type { JobCheckpoints, RestoredCheckpoint, SinkBinding, SourceBinding } from './bindings.ts';
+import { Lifecycle } from './lifecycle.ts';
+import type { LifecycleState } from './lifecycle.ts';
+import type { Logger } from './log.ts';
+
+/** Options of `createJobRuntime`; see resolveJobRuntimeOptions for defaults. */
+export interface JobRuntimeOptions {
+  readonly job: Job;
+  readonly grouping: KeyGrouping;
+  readonly createRunner: RunnerFactory;
+  /** Binds the job's source, given the pipeline's entry outlet and the dead-letter receiver. */
+  readonly source: (entry: Outlet, deadLetter: DeadLetterReceiver) => SourceBinding;
+  /** Binds the job's sink; `fail` fails the job (a write error would otherwise lose output). */
+  readonly sink: (deadLetter: DeadLetterReceiver, fail: (error: unknown) => void) => SinkBinding;
+  /** Binds the dead-letter sink: the binding, the receiver that feeds it, and its count. */
+  readonly deadLetters: (fail: (error: unknown) => void) => DeadLetters;
+  readonly checkpoints: JobCheckpoints;
+  readonly logger: Logger;
+  /** Wall-clock floor between checkpoints while running. @default 5000 */
+  readonly checkpointIntervalMs?: number;
+  /** Retries of a failing message before it becomes a dead letter. @default 3 */
+  readonly maxRetries?: number;
+  /** Messages a partition's mailbox holds before its producers wait. @default 16384 */
+  readonly mailboxCapacity?: number;
+  /** Messages an actor takes per run before yielding to the event loop. @default 4096 */
+  readonly batchSize?: number;
+  /** Interval of processing-time ticks (processing-time timers). @default 200 */
+  readonly processingTimeTickMs?: number;
+  /** Interval of the throughput log line. @default 10000 */
+  readonly throughputLogIntervalMs?: number;
+}
+
+/** A dead-letter sink as the runtime uses it. */
+export interface DeadLetters {
+  readonly binding: SinkBinding;
+  readonly receive: DeadLetterReceiver;
+  readonly count: () => number;
+}
+
+type Resolved = Required<JobRuntimeOptions>;
+
+function resolveJobRuntimeOptions(options: JobRuntimeOptions): Resolved {
+  return {
+    checkpointIntervalMs: 5000,
+    maxRetries: 3,
+    mailboxCapacity: 16384,
+    batchSize: 4096,
+    processingTimeTickMs: 200,
+    throughputLogIntervalMs: 10_000,
+    ...stripUndefined(options),
+  } as Resolved;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** How a run ended. */
+export interface RunResult {
+  /** `completed`: a bounded input was processed to its end; `stopped`: stop() was called. */
+  readonly reason: 'completed' | 'stopped';
+  readonly messagesRead: number;
+  readonly deadLetters: number;
+  readonly checkpoints: number;
+  readonly restoredCheckpoint: number | undefined;
+}
+
+/** A job running in this process. */
+export interface JobRuntime {
+  readonly state: LifecycleState;
+  readonly stateChanges: Observable<LifecycleState>;
+  /** Restores, opens and runs until the input ends (bounded) or stop() is called. Call once. */
+  run(): Promise<RunResult>;
+  /** Stops intake, drains, writes the final checkpoint and closes; resolves when `run()` has finished. */
+  stop(): Promise<void>;
+  /** Writes a checkpoint now (between turns); resolves when it is committed. */
+  checkpoint(): Promise<void>;
+  /** Fails the run (e.g. checkpoints were fenced by another writer): `run()` rejects with `error`. */
+  fail(error: unknown): void;
+}
+
+export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
+  return new JobRuntimeImpl(resolveJobRuntimeOptions(options));
+}
+
+class JobRuntimeImpl implements JobRuntime {
+  private readonly lifecycle = new Lifecycle();
+  private readonly log: Logger;
+  private pipeline: Pipeline | undefined;
+  private source: SourceBinding | undefined;
+  private sink: SinkBinding | undefined;
+  private sourceActive = false;
+  private stopRequested = false;
+  private failure: { error: unknown } | undefined;
+  private failWaiters: ((error: unknown) => void)[] = [];
+  /** The capture under way (periodic or final): at most one at a time. */
+  private capturing: Promise<void> | undefined;
+  private checkpointsWritten = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private runPromise: Promise<RunResult> | undefined;
+  private readonly deadLetters: DeadLetters;
+
+  constructor(private readonly options: Resolved) {
+    this.log = options.logger;
+    this.deadLetters = options.deadLetters((error) => this.fail(error));
+  }
+
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  get stateChanges(): Observable<LifecycleState> {
+    return this.lifecycle.changes;
+  }
+
+  run(): Promise<RunResult> {
+    this.runPromise ??= this.runOnce();
+    return this.runPromise;
+  }
+
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    this.source?.stop();
+    if (this.runPromise !== undefined) {
+      try {
+        await this.runPromise;
+      } catch {
+        // run() reports the failure to its own caller.
+      }
+    } else {
+      this.lifecycle.tryTransition('stopped');
+    }
+  }
+
+  async checkpoint(): Promise<void> {
+    while (this.capturing !== undefined) await this.capturing.catch(() => {});
+    const capture = this.checkpointOnce('on-demand', true);
+    this.capturing = capture.finally(() => (this.capturing = undefined));
+    await capture;
+  }
+
+  fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = { error };
+    this.source?.stop();
+    for (const wake of this.failWaiters) wake(error);
+    this.failWaiters = [];
+  }
+
+  /** Rejects when the job fails, so every wait can race it. */
+  private failed(): Promise<never> {
+    if (this.failure !== undefined) return Promise.reject(this.failure.error);
+    return new Promise((_, reject) => this.failWaiters.push(reject));
+  }
+
+  private async orFail<T>(promise: Promise<T>): Promise<T> {
+    const failed = this.failed();
+    failed.catch(() => {});
+    return Promise.race([promise, failed]);
+  }
+
+  private async runOnce(): Promise<RunResult> {
+    const { job, checkpoints } = this.options;
+    const deadLetters = this.deadLetters;
+    this.lifecycle.transition('restoring');
+    let restored: RestoredCheckpoint | undefined;
+    try {
+      restored = await this.readLatest();
+      const sink = this.options.sink(deadLetters.receive, (error) => this.fail(error));
+      this.sink = sink;
+      const pipeline = new Pipeline({
+        job,
+        grouping: this.options.grouping,
+        createRunner: this.options.createRunner,
+        sink: sink.outlet,
+        deadLetter: deadLetters.receive,
+        mailboxCapacity: this.options.mailboxCapacity,
+        batchSize: this.options.batchSize,
+        maxRetries: this.options.maxRetries,
+        onFailure: (error) => this.fail(error),
+      });
+      this.pipeline = pipeline;
+      const source = this.options.source(pipeline.entry, deadLetters.receive);
+      this.source = source;
+      if (restored !== undefined) this.restoreRunners(pipeline, restored);
+      await sink.open(restored?.sinks[sink.name]);
+      await deadLetters.binding.open(restored?.sinks[deadLetters.binding.name]);
+      await source.open(restored?.inputs[source.name]);
+      for (const actor of pipeline.actors()) await actor.runner.open();
+      if (restored !== undefined) {
+        this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`);
+      } else {
+        this.log.info(`no checkpoint in ${checkpoints.description}: starting from the beginning`);
+      }
+      if (this.stopRequested) {
+        this.lifecycle.transition('draining');
+      } else {
+        this.lifecycle.transition('running');
+        this.startTimers();
+        this.sourceActive = true;
+        const started = Date.now();
+        let completed: boolean;
+        try {
+          completed = await this.orFail(source.run());
+        } finally {
+          this.sourceActive = false;
+        }
+        this.lifecycle.transition('draining');
+        this.log.info(
+          completed
+            ? `${source.name} ended after ${source.messagesRead} messages in ${Date.now() - started} ms: draining`
+            : `stopping: intake stopped after ${source.messagesRead} messages, draining`,
+        );
+      }
+      this.stopTimers();
+      checkpoints.requestStop();
+      // The final checkpoint runs after any periodic capture still under way.
+      while (this.capturing !== undefined) await this.orFail(this.capturing);
+      await this.orFail(pipeline.drained());
+      await this.checkpointOnce('stop', true);
+      for (const actor of pipeline.actors()) await actor.runner.close();
+      await this.closeBindings();
+      this.lifecycle.transition('stopped');
+      return {
+        reason: this.stopRequested ? 'stopped' : 'completed',
+        messagesRead: source.messagesRead,
+        deadLetters: deadLetters.count(),
+        checkpoints: this.checkpointsWritten,
+        restoredCheckpoint: restored?.id,
+      };
+    } catch (error) {
+      this.fail(error);
+      this.stopTimers();
+      await this.closeBindings().catch(() => {});
+      this.lifecycle.tryTransition('failed');
+      throw error;
+    }
+  }
+
+  private async readLatest(): Promise<RestoredCheckpoint | undefined> {
+    const log = this.log;
+    const started = Date.now();
+    const restored = await this.options.checkpoints.restoreLatest((done, total) => {
+      log.progress(`restoring checkpoint: ${formatBytes(done)} / ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`);
+    });
+    log.progress(undefined);
+    if (restored !== undefined) log.debug(`read checkpoint ${restored.id} in ${Date.now() - started} ms`);
+    return restored;
+  }
+
+  /**
+   * Hands each partition the key groups it owns now. Key groups, not partitions, are the unit:
+   * a stage whose parallelism changed since the checkpoint gets its state redistributed.
+   */
+  private restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint): void {
+    const { grouping } = this.options;
+    for (const stage of pipeline.stages) {
+      const parts = restored.partitions.filter((p) => p.stage === stage.name);
+      if (parts.length === 0) continue;
+      const parallelism = stage.actors.length;
+      const byPartition = stage.actors.map(() => new Map<number, readonly Uint8Array[]>());
+      let watermark = Number.POSITIVE_INFINITY;
+      let processingTime = -Number.MAX_VALUE;
+      for (const part of parts) {
+        watermark = Math.min(watermark, Number(part.restore.watermark));
+        processingTime = Math.max(processingTime, Number(part.restore.processingTime));
+        for (const [keyGroup, chain] of part.restore.keyGroups) {
+          byPartition[grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, parallelism)]!.set(keyGroup, chain);
+        }
+      }
+      stage.actors.forEach((actor, partition) => {
+        const restore: TaskRestore = { watermark, processingTime, keyGroups: byPartition[partition]! };
+        actor.runner.restore(restore);
+        actor.restoreWatermark(watermark);
+      });
+    }
+  }
+
+  /** The job's watermark for the checkpoint trigger: the minimum over all partitions. */
+  private watermark(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const actor of this.pipeline?.actors() ?? []) min = Math.min(min, actor.tracker.watermark);
+    return min === Number.POSITIVE_INFINITY ? -Number.MAX_VALUE : min;
+  }
+
+  /**
+   * The consistency rule in one process: stop the source at a message boundary, let every mailbox
+   * drain (everything read has been processed and handed to the sinks), make the sinks durable, and
+   * capture every partition. State, input position and committed output then describe one instant.
+   * The source resumes before the write, which runs in the background (`awaitWrite`: the final one
+   * is awaited, and its failure fails the run).
+   */
+  private async checkpointOnce(reason: string, awaitWrite: boolean): Promise<void> {
+    const pipeline = this.pipeline;
+    const source = this.source;
+    const sink = this.sink;
+    const { checkpoints } = this.options;
+    if (pipeline === undefined || source === undefined || sink === undefined || this.failure !== undefined) return;
+    // At most one write in flight: a slow store slows captures down rather than piling them up.
+    await this.orFail(checkpoints.ready());
+    const started = Date.now();
+    let paused = false;
+    let snapshot: CheckpointSnapshot;
+    try {
+      let position: number;
+      if (this.sourceActive) {
+        paused = true;
+        position = await this.orFail(source.pause());
+      } else {
+        position = source.lastPosition;
+      }
+      await this.orFail(pipeline.drained());
+      pipeline.flushMerges();
+      const sinks = {
+        [sink.name]: await this.orFail(sink.commit()),
+        [this.deadLetters.binding.name]: await this.orFail(this.deadLetters.binding.commit()),
+      };
+      const partitions: PartitionSnapshot[] = [];
+      for (const stage of pipeline.stages) {
+        for (const [partition, actor] of stage.actors.entries()) {
+          partitions.push({ stage: stage.name, partition, capture: actor.runner.capture() });
+        }
+      }
+      snapshot = { inputs: { [source.name]: position }, partitions, sinks, createdAt: Date.now() };
+    } finally {
+      if (paused) source.resume();
+    }
+    const pausedMs = Date.now() - started;
+    const written = checkpoints.start(snapshot, reason).then((result) => {
+      if (result === undefined) return false;
+      this.checkpointsWritten++;
+      this.log.info(
+        `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${snapshot.inputs[source.name]}: ` +
+          `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)} in ${Date.now() - started} ms (intake paused ${pausedMs} ms)`,
+      );
+      return true;
+    });
+    if (awaitWrite && !(await written)) {
+      throw checkpoints.lastError ?? new Error(`checkpoint (${reason}) failed`);
+    }
+  }
+
+  private startTimers(): void {
+    const { checkpointIntervalMs, processingTimeTickMs, throughputLogIntervalMs } = this.options;
+    const checkEveryMs = Math.max(10, Math.min(250, Math.floor(checkpointIntervalMs / 4)));
+    const trigger = setInterval(() => {
+      if (this.capturing !== undefined || this.failure !== undefined || this.lifecycle.state !== 'running') return;
+      const reason = this.options.checkpoints.due(this.watermark());
+      if (reason === undefined) return;
+      this.capturing = this.checkpointOnce(reason, false)
+        .catch((error: unknown) => this.fail(error))
+        .finally(() => (this.capturing = undefined));
+    }, checkEveryMs);
+    const ticker = setInterval(() => this.pipeline?.tickProcessingTime(Date.now()), processingTimeTickMs);
+    let lastCount = 0;
+    let lastTime = Date.now();
+    const throughput = setInterval(() => {
+      const count = this.source?.messagesRead ?? 0;
+      const now = Date.now();
+      const rate = ((count - lastCount) * 1000) / Math.max(1, now - lastTime);
+      this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${this.deadLetters.count()} dead letters)`);
+      lastCount = count;
+      lastTime = now;
+    }, throughputLogIntervalMs);
+    for (const timer of [trigger, ticker, throughput]) timer.unref();
+    this.timers.push(trigger, ticker, throughput);
+  }
+
+
+  private stopTimers(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  private async closeBindings(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const close of [
+      () => this.source?.close(),
+      () => this.sink?.close(),
+      () => this.deadLetters.binding.close(),
+      () => this.options.checkpoints.close(),
+    ]) {
+      try {
+        await close();
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

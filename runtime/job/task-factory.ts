@@ -1,0 +1,7 @@
+import type { StatefulTask } from '../../src/task/stateful-task.ts';
+
+/**
+ * Makes the task instance of one partition: each partition of a stage runs its own instance
+ * (a task's fields are per-partition; its state is per key).
+ */
+export type TaskFactory<K, In, Out> = () => StatefulTask<In, Out, K>;
