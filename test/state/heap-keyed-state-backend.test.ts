@@ -1,0 +1,370 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { BaseCoder, KV, KvCoder, StringUtf8Coder, TimestampedValue, VarLongCoder, type ByteReader, type ByteWriter, type Context } from '../../coders/index.ts';
+import {
+  createKeyedStateBackend,
+  mergeKeyGroupParts,
+  RestoredStateMismatchError,
+  StateError,
+  StateNamespaces,
+  StatePartCorruptError,
+  StateTags,
+  TimeDomain,
+  TimestampCombiner,
+  type CombineFn,
+  type HeapKeyedStateBackend,
+} from '../../src/state/index.ts';
+
+const g = StateNamespaces.global();
+const w = StateNamespaces.fromString('/AQI/');
+const str = StringUtf8Coder.of();
+const long = VarLongCoder.of();
+
+function restoreInto<K>(fresh: HeapKeyedStateBackend<K>, chains: Map<number, Uint8Array[]>): HeapKeyedStateBackend<K> {
+  for (const [kg, chain] of chains) fresh.restoreKeyGroup(kg, chain);
+  return fresh;
+}
+
+function appendCapture(b: HeapKeyedStateBackend<string>, chains: Map<number, Uint8Array[]>): void {
+  const captured = b.captureChanges();
+  for (const kg of captured.keyGroups) {
+    const part = captured.encodeKeyGroup(kg);
+    assert.equal(captured.encodeKeyGroup(kg), part, 'encoding twice gives the same bytes');
+    chains.set(kg, [...(chains.get(kg) ?? []), part]);
+  }
+}
+
+test('backend - keys are isolated; a handle follows the current key', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  b.setCurrentKey('a');
+  v.write(1);
+  b.setCurrentKey('b');
+  assert.is(v.read(), null);
+  v.write(2);
+  b.setCurrentKey('a');
+  assert.is(v.read(), 1);
+  assert.is(b.getCurrentKey(), 'a');
+  assert.equal([...b.keys()].sort(), ['a', 'b']);
+});
+
+test('backend - using keyed state without a current key is a StateError', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  assert.throws(() => v.read(), (e: unknown) => e instanceof StateError && /setCurrentKey/.test(e.message));
+});
+
+test('backend - keys compare by their coder bytes, not object identity', () => {
+  const keyCoder = KvCoder.of(str, long);
+  const b = createKeyedStateBackend({ keyCoder });
+  const v = b.boundState(g, StateTags.value('v', str));
+  b.setCurrentKey(KV('a', 1));
+  v.write('x');
+  b.setCurrentKey(KV('a', 1));
+  assert.is(v.read(), 'x');
+  b.setCurrentKey(KV('a', 2));
+  assert.is(v.read(), null);
+});
+
+test('backend - a non-deterministic key coder is rejected with a clear error', () => {
+  const keyCoder = Object.assign(Object.create(str), {
+    verifyDeterministic() {
+      throw Object.assign(new Error('FloatishCoder is not deterministic: floats'), { code: 'NON_DETERMINISTIC_CODER' });
+    },
+  });
+  assert.throws(() => createKeyedStateBackend({ keyCoder }), /not deterministic/);
+});
+
+test('backend - capture is O(changed keys): only keys written since the last capture', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  for (let i = 0; i < 100; i++) {
+    b.setCurrentKey(`k${i}`);
+    v.write(i);
+  }
+  assert.is(b.captureChanges().changedKeys, 100);
+  b.setCurrentKey('k7');
+  v.read();
+  assert.is(b.captureChanges().changedKeys, 0, 'reads are not changes');
+  v.write(70);
+  b.setCurrentKey('k8');
+  v.write(80);
+  const c = b.captureChanges();
+  assert.is(c.changedKeys, 2);
+  assert.ok(c.keyGroups.length >= 1 && c.keyGroups.length <= 2);
+});
+
+test('backend - a key written and cleared between captures leaves nothing; a persisted key becomes a tombstone', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  b.setCurrentKey('temp');
+  v.write(1);
+  v.clear();
+  assert.is(b.captureChanges().changedKeys, 0);
+  b.setCurrentKey('kept');
+  v.write(1);
+  const chains = new Map<number, Uint8Array[]>();
+  appendCapture(b, chains);
+  v.clear();
+  appendCapture(b, chains);
+  assert.equal([...b.keys()], []);
+  const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+  assert.equal([...restored.keys()], []);
+  const merged = new Map([...chains].map(([kg, chain]) => [kg, [mergeKeyGroupParts(chain)]]));
+  assert.equal([...restoreInto(createKeyedStateBackend({ keyCoder: str }), merged).keys()], []);
+  const [chain] = [...chains.values()];
+  assert.is(chain!.length, 2, 'the write and the tombstone');
+});
+
+test('backend - a capture never aliases a user object: mutation after write() does not reach it', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', KvCoder.of(str, long)));
+  const m = b.boundState(g, StateTags.map('m', str, KvCoder.of(str, long)));
+  b.setCurrentKey('k');
+  const obj = { key: 'x', value: 1 };
+  v.write(obj);
+  m.put('p', obj);
+  const chains = new Map<number, Uint8Array[]>();
+  appendCapture(b, chains);
+  obj.value = 999; // the user mutates after write()
+  const parts = new Map([...chains].map(([kg, c]) => [kg, [...c]]));
+  const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), parts);
+  const rv = restored.boundState(g, StateTags.value('v', KvCoder.of(str, long)));
+  const rm = restored.boundState(g, StateTags.map('m', str, KvCoder.of(str, long)));
+  restored.setCurrentKey('k');
+  assert.equal(rv.read(), { key: 'x', value: 1 });
+  assert.equal(rm.get('p').read(), { key: 'x', value: 1 });
+  // Reads after the capture see the current state.
+  assert.is(v.read()!.value, 999);
+});
+
+test('backend - restore is lazy: cell bytes are decoded at first access, with the tag declared later', () => {
+  let decodes = 0;
+  class CountingCoder extends BaseCoder<string> {
+    readonly urn = undefined;
+    encode(value: string, writer: ByteWriter, context: Context): void {
+      str.encode(value, writer, context);
+    }
+    decode(reader: ByteReader, context: Context): string {
+      decodes++;
+      return str.decode(reader, context);
+    }
+  }
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', new CountingCoder()));
+  for (const k of ['a', 'b', 'c']) {
+    b.setCurrentKey(k);
+    v.write(`value of ${k}`);
+  }
+  const chains = new Map<number, Uint8Array[]>();
+  appendCapture(b, chains);
+  const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+  assert.is(decodes, 0);
+  const rv = restored.boundState(g, StateTags.value('v', new CountingCoder()));
+  restored.setCurrentKey('b');
+  assert.is(decodes, 0, 'setting the key does not decode cells');
+  assert.is(rv.read(), 'value of b');
+  assert.is(decodes, 1);
+  assert.is(rv.read(), 'value of b');
+  assert.is(decodes, 1, 'decoded once');
+  assert.equal([...restored.keys()].sort(), ['a', 'b', 'c']);
+  assert.is(decodes, 1, 'listing keys decodes keys, not cells');
+});
+
+test('backend - a restored cell read with another kind or coder is a clear error naming the tag', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('count', long));
+  b.setCurrentKey('k');
+  v.write(3);
+  const chains = new Map<number, Uint8Array[]>();
+  appendCapture(b, chains);
+  const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+  const wrong = restored.boundState(g, StateTags.value('count', str));
+  restored.setCurrentKey('k');
+  try {
+    wrong.read();
+    assert.unreachable('expected a mismatch');
+  } catch (err) {
+    assert.instance(err, RestoredStateMismatchError);
+    assert.match((err as Error).message, /'count'/);
+    assert.match((err as Error).message, /value\(VarLongCoder\)/);
+  }
+});
+
+test('backend - restore after keys were used is refused', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  b.setCurrentKey('a');
+  assert.throws(() => b.restoreKeyGroup(0, []), (e: unknown) => e instanceof StateError);
+});
+
+test('backend - a corrupted part is a typed error', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  b.setCurrentKey('k');
+  v.write(1);
+  const captured = b.captureChanges();
+  const kg = captured.keyGroups[0]!;
+  const part = captured.encodeKeyGroup(kg);
+  const isCorrupt = (e: unknown) => e instanceof StatePartCorruptError && (e as StatePartCorruptError).code === 'STATE_PART_CORRUPT';
+  const flipped = Uint8Array.from(part);
+  flipped[flipped.length - 6]! ^= 0x40;
+  assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [flipped]), isCorrupt);
+  assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [part.subarray(0, part.length - 3)]), isCorrupt);
+  const otherGroup = (kg + 1) % 128;
+  assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(otherGroup, [part]), isCorrupt);
+  const badVersion = Uint8Array.from(part);
+  badVersion[4] = 9;
+  assert.throws(() => mergeKeyGroupParts([badVersion]), (e: unknown) => isCorrupt(e) && /version 9/.test((e as Error).message));
+});
+
+// ---- capture -> encode -> restore equals the live state, over random operations ----
+
+const sum: CombineFn<number, number | bigint, number> = {
+  createAccumulator: () => 0,
+  addInput: (a, x) => Number(a) + x,
+  mergeAccumulators: (as) => [...as].reduce<number>((x, y) => x + Number(y), 0),
+  extractOutput: (a) => Number(a),
+};
+
+const tags = {
+  value: StateTags.value('value', long),
+  bag: StateTags.bag('bag', str),
+  set: StateTags.set('set', long),
+  map: StateTags.map('map', str, long),
+  multimap: StateTags.multimap('multimap', str, long),
+  list: StateTags.orderedList('list', str),
+  sum: StateTags.combiningValue('sum', long, sum),
+  hold: StateTags.watermarkStateInternal('hold', TimestampCombiner.EARLIEST),
+};
+
+function handles(b: HeapKeyedStateBackend<string>) {
+  return {
+    value: b.boundState(g, tags.value),
+    windowValue: b.boundState(w, tags.value),
+    bag: b.boundState(g, tags.bag),
+    set: b.boundState(g, tags.set),
+    map: b.boundState(g, tags.map),
+    multimap: b.boundState(w, tags.multimap),
+    list: b.boundState(g, tags.list),
+    sum: b.boundState(g, tags.sum),
+    hold: b.boundState(w, tags.hold),
+  };
+}
+
+const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
+
+/** Everything observable about a backend, as plain data (drains its timers). */
+function dump(b: HeapKeyedStateBackend<string>): unknown {
+  const h = handles(b);
+  const perKey: Record<string, unknown> = {};
+  for (const key of [...b.keys()].sort()) {
+    b.setCurrentKey(key);
+    perKey[key] = {
+      value: h.value.read(),
+      windowValue: h.windowValue.read(),
+      bag: [...h.bag.read()],
+      set: [...h.set.read()].sort(),
+      map: [...h.map.entries().read()],
+      multimap: [...h.multimap.entries().read()],
+      list: [...h.list.read()].map((x) => [x.value, x.timestamp]),
+      sum: h.sum.isEmpty().read() ? null : h.sum.read(),
+      hold: h.hold.read(),
+    };
+  }
+  const timers: unknown[] = [];
+  const outputMin = b.timerInternals.minimumOutputTimestamp();
+  for (const domain of [TimeDomain.EVENT_TIME, TimeDomain.PROCESSING_TIME]) {
+    for (let t = b.timerInternals.removeNextDueTimer(domain, Number.MAX_SAFE_INTEGER); t !== undefined; t = b.timerInternals.removeNextDueTimer(domain, Number.MAX_SAFE_INTEGER)) {
+      timers.push([t.key, t.namespace.stringKey(), t.timerId, t.domain, t.timestamp, t.outputTimestamp]);
+    }
+  }
+  return { perKey, timers, outputMin, holdMin: b.minimumWatermarkHold() };
+}
+
+const opArb = fc.oneof(
+  fc.record({ op: fc.constant('value' as const), n: fc.integer({ min: -5, max: 5 }) }),
+  fc.record({ op: fc.constant('windowValue' as const), n: fc.integer({ min: 0, max: 5 }) }),
+  fc.record({ op: fc.constant('bag' as const), s: fc.string({ maxLength: 3 }) }),
+  fc.record({ op: fc.constant('set' as const), n: fc.integer({ min: 0, max: 4 }) }),
+  fc.record({ op: fc.constant('map' as const), s: fc.constantFrom('a', 'b'), n: fc.integer() }),
+  fc.record({ op: fc.constant('multimap' as const), s: fc.constantFrom('a', 'b'), n: fc.integer({ min: 0, max: 9 }) }),
+  fc.record({ op: fc.constant('list' as const), s: fc.string({ maxLength: 2 }), n: fc.integer({ min: 0, max: 20 }) }),
+  fc.record({ op: fc.constant('sum' as const), n: fc.integer({ min: 0, max: 9 }) }),
+  fc.record({ op: fc.constant('hold' as const), n: fc.integer({ min: 0, max: 100 }) }),
+  fc.record({ op: fc.constant('timer' as const), s: fc.constantFrom('t1', 't2'), n: fc.integer({ min: 0, max: 50 }), processing: fc.boolean() }),
+  fc.record({ op: fc.constant('deleteTimer' as const), s: fc.constantFrom('t1', 't2') }),
+  fc.record({ op: fc.constant('clearAll' as const) }),
+  fc.record({ op: fc.constant('capture' as const) }),
+);
+
+test('backend - restore(base + increments) == restore(merge(base + increments)) == live state', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 60 }), (ops) => {
+      const live = createKeyedStateBackend({ keyCoder: str });
+      const h = handles(live);
+      const chains = new Map<number, Uint8Array[]>();
+      for (const [key, o] of ops) {
+        if (o.op === 'capture') {
+          appendCapture(live, chains);
+          continue;
+        }
+        live.setCurrentKey(key);
+        switch (o.op) {
+          case 'value':
+            h.value.write(o.n);
+            break;
+          case 'windowValue':
+            h.windowValue.write(o.n);
+            break;
+          case 'bag':
+            h.bag.add(o.s);
+            break;
+          case 'set':
+            h.set.add(o.n);
+            break;
+          case 'map':
+            h.map.put(o.s, o.n);
+            break;
+          case 'multimap':
+            h.multimap.put(o.s, o.n);
+            break;
+          case 'list':
+            h.list.add(TimestampedValue.of(o.s, o.n));
+            break;
+          case 'sum':
+            h.sum.add(o.n);
+            break;
+          case 'hold':
+            h.hold.add(o.n);
+            break;
+          case 'timer':
+            live.timerInternals.setTimer({ namespace: g, timerId: o.s, domain: o.processing ? TimeDomain.PROCESSING_TIME : TimeDomain.EVENT_TIME, timestamp: o.n, outputTimestamp: o.n + 1 });
+            break;
+          case 'deleteTimer':
+            live.timerInternals.deleteTimer(g, o.s, TimeDomain.EVENT_TIME);
+            live.timerInternals.deleteTimer(g, o.s, TimeDomain.PROCESSING_TIME);
+            break;
+          case 'clearAll':
+            for (const s of Object.values(h)) s.clear();
+            live.timerInternals.deleteTimer(g, 't1', TimeDomain.EVENT_TIME);
+            live.timerInternals.deleteTimer(g, 't2', TimeDomain.EVENT_TIME);
+            live.timerInternals.deleteTimer(g, 't1', TimeDomain.PROCESSING_TIME);
+            live.timerInternals.deleteTimer(g, 't2', TimeDomain.PROCESSING_TIME);
+            break;
+        }
+      }
+      appendCapture(live, chains);
+      const fromChain = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+      const merged = new Map([...chains].map(([kg, chain]) => [kg, [mergeKeyGroupParts(chain)]]));
+      const fromMerged = restoreInto(createKeyedStateBackend({ keyCoder: str }), merged);
+      const expected = dump(live);
+      if (process.env.STATE_DUMP) console.log(JSON.stringify(expected));
+      assert.equal(dump(fromChain), expected);
+      assert.equal(dump(fromMerged), expected);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test.run();
