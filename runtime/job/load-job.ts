@@ -22,7 +22,12 @@ export async function loadJob(modulePath: string): Promise<Job> {
   try {
     exports = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new JobModuleError(modulePath, `job module ${modulePath} failed to load: ${(error as Error).message ?? String(error)}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint =
+      code === 'ERR_REQUIRE_CYCLE_MODULE' || code === 'ERR_REQUIRE_ESM'
+        ? ' (it was loaded as CommonJS: name it .mts, or put it in a package whose package.json has "type": "module")'
+        : '';
+    throw new JobModuleError(modulePath, `job module ${modulePath} failed to load: ${(error as Error).message ?? String(error)}${hint}`, { cause: error });
   }
   for (const candidate of [exports.default, exports.job]) {
     if (isJob(candidate)) return candidate;
