@@ -56,3 +56,43 @@ export function turnTransactionsOf(backend: TaskBackend<unknown>): TurnTransacti
   }
   return NO_TRANSACTIONS;
 }
+
+/**
+ * The state of one fixed key, built on current-key handles: each call on a handle makes `key`
+ * current, acts, and makes the previous key current again. Used for Gearpump's getStateInternals
+ * and the TaskHarness's state inspection. (The backend's own stateInternalsForKey loses the first
+ * write to a key that has no state yet; this path goes through the well-trodden current-key code.)
+ */
+export function fixedKeyStateInternals<K>(backend: TaskBackend<K>, key: K): StateInternals<K> {
+  return {
+    getKey: () => key,
+    state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
+      return onKey(backend, key, backend.boundState(namespace, tag));
+    },
+  };
+}
+
+function onKey<K, T extends object>(backend: TaskBackend<K>, key: K, target: T): T {
+  return new Proxy(target, {
+    get(obj, property, receiver) {
+      const value: unknown = Reflect.get(obj, property, receiver);
+      if (typeof value !== 'function') return value;
+      return function (this: unknown, ...args: unknown[]): unknown {
+        let previous: { key: K } | undefined;
+        try {
+          previous = { key: backend.getCurrentKey() };
+        } catch {
+          previous = undefined;
+        }
+        backend.setCurrentKey(key);
+        try {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(obj, args);
+          // Fluent methods (readLater) return the handle itself: keep it on this key.
+          return result === obj ? receiver : result;
+        } finally {
+          if (previous !== undefined) backend.setCurrentKey(previous.key);
+        }
+      };
+    },
+  });
+}
