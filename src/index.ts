@@ -1,0 +1,78 @@
+// stator's public API: what a task author imports (`import { StatefulTask, StateTags } from 'stator'`).
+// Curated: the state kinds, tags and namespaces, StatefulTask and timers, the TaskHarness for tests,
+// and the commonly used coders. Backend, checkpoint-format and runtime internals have their own
+// entry points (`stator/coders`, `stator/runtime`) or stay internal.
+
+// ---- tasks and timers ---------------------------------------------------------------------------
+export { StatefulTask, TimerSpecs, NO_OUTPUT_TIMESTAMP, TaskHarness, createTaskRunner } from './task/index.ts';
+export type {
+  Message,
+  TaskContext,
+  OutputContext,
+  ProcessContext,
+  TimerContext,
+  WatermarkContext,
+  Timer,
+  TimerMap,
+  TimerSpec,
+  FiredTimer,
+  TaskHarnessOptions,
+  TaskSnapshot,
+  TaskRunner,
+  TaskRunnerOptions,
+  TaskOutput,
+  OutputReceiver,
+  TaskCapture,
+  TaskRestore,
+} from './task/index.ts';
+export { TaskLifecycleError, TaskCallbackError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
+
+// ---- state ----------------------------------------------------------------------------------------
+export { StateTags, StateNamespaces, TimeDomain, TimestampCombiner, InMemoryStateInternals } from './state/index.ts';
+export type {
+  State,
+  ReadableState,
+  ValueState,
+  GroupingState,
+  BagState,
+  SetState,
+  MapState,
+  MultimapState,
+  OrderedListState,
+  CombineFn,
+  CombiningState,
+  WatermarkHoldState,
+  StateTag,
+  StateNamespace,
+  StateInternals,
+} from './state/index.ts';
+export { StateError, StateTagConflictError, RestoredStateMismatchError } from './state/index.ts';
+
+// ---- coders, time and windows (the full set is in 'stator/coders') ----------------------------
+export {
+  StatorError,
+  CoderError,
+  CoderUtils,
+  StringUtf8Coder,
+  VarIntCoder,
+  VarLongCoder,
+  BooleanCoder,
+  DoubleCoder,
+  ByteArrayCoder,
+  InstantCoder,
+  KvCoder,
+  KV,
+  ListCoder,
+  SetCoder,
+  MapCoder,
+  NullableCoder,
+  JsonCoder,
+  MsgpackCoder,
+  TimestampedValue,
+  BoundedWindow,
+  GlobalWindow,
+  IntervalWindow,
+  GlobalWindowCoder,
+  IntervalWindowCoder,
+} from '../coders/index.ts';
+export type { Coder, Instant } from '../coders/index.ts';
