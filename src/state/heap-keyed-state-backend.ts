@@ -1,14 +1,14 @@
 import { ByteWriter, CoderUtils, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
 import type { Cell, CellSlot } from './cell.ts';
 import { RawCell } from './cell.ts';
-import { decodeCells, decodeEager, encodeCells, encodeEager, KeyEntry } from './key-entry.ts';
+import { decodeCells, decodeEager, encodeSections, KeyEntry } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
 import { assemblePart, resolveChain, tombstoneRecord, writeRecord, type PartRecord } from './key-group-part.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import type { State } from './state.ts';
 import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
 import { StateError } from './state-errors.ts';
-import { TableSlot, type StateInternals } from './state-internals.ts';
+import type { StateInternals } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
 import { HeapTimerInternals, type TimerHost } from './timer-internals.ts';
@@ -85,6 +85,38 @@ class CurrentKeySlot<K> implements CellSlot<Cell> {
       this.cache(entry, cell);
     }
     if (!entry.dirty) this.backend.markDirty(entry);
+    return cell;
+  }
+}
+
+/** A handle on one given key's cell (stateInternalsForKey): resolves the key's entry at each call. */
+class FixedKeySlot<K> implements CellSlot<Cell> {
+  constructor(
+    private readonly backend: HeapKeyedStateBackend<K>,
+    private readonly key: K,
+    private readonly namespace: string,
+    private readonly tag: StateTag<State>,
+  ) {}
+  private cell(entry: KeyEntry<K>): Cell | undefined {
+    let cell = entry.table.get(this.namespace, this.tag.columnKey);
+    if (cell instanceof RawCell) {
+      cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
+      entry.table.put(this.namespace, this.tag.columnKey, cell);
+    }
+    return cell;
+  }
+  peek(): Cell | undefined {
+    return this.cell(this.backend.entryForKey(this.key));
+  }
+  touch(): Cell {
+    const entry = this.backend.entryForKey(this.key);
+    let cell = this.cell(entry);
+    if (cell === undefined) {
+      cell = createCell(this.tag, this.backend.holds);
+      entry.table.put(this.namespace, this.tag.columnKey, cell);
+    }
+    // Attaches a new key, so the next entryForKey finds this entry.
+    this.backend.markDirty(entry);
     return cell;
   }
 }
@@ -208,12 +240,11 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
   /** The state of one given key, whatever the current key is (Beam's StateInternalsFactory). */
   stateInternalsForKey(key: K): StateInternals<K> {
     const backend = this;
-    const table = () => backend.entryForKey(key).table;
     return {
       getKey: () => key,
       state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
         backend.registry.check(tag);
-        return bindState(tag, new TableSlot(table, namespace.stringKey(), tag, backend.holds, () => backend.markDirty(backend.entryForKey(key))));
+        return bindState(tag, new FixedKeySlot(backend, key, namespace.stringKey(), tag));
       },
     };
   }
@@ -241,9 +272,10 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
     this.dirty = [];
     for (const entry of dirty) {
       entry.dirty = false;
-      if (entry.table.prune()) entry.clearSlots();
-      const empty = !entry.hasState();
-      if (empty) {
+      eager.reset();
+      cells.reset();
+      const hasState = encodeSections(entry, eager, cells, scratch);
+      if (!hasState) {
         this.entries.delete(entry.id);
         entry.attached = false;
         if (this.current === entry) this.current = undefined;
@@ -253,19 +285,15 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
       if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(entry.keyBytes, this.maxKeyGroups);
       let group = groups.get(entry.keyGroup);
       if (group === undefined) {
-        group = { writer: new ByteWriter(256), count: 0 };
+        group = { writer: new ByteWriter(4096), count: 0 };
         groups.set(entry.keyGroup, group);
       }
-      if (empty) {
-        writeRecord(group.writer, tombstoneRecord(entry.keyBytes));
-        entry.persisted = false;
-      } else {
-        eager.reset();
-        encodeEager(entry, eager);
-        cells.reset();
-        encodeCells(entry, cells, scratch);
+      if (hasState) {
         writeRecord(group.writer, { keyBytes: entry.keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
         entry.persisted = true;
+      } else {
+        writeRecord(group.writer, tombstoneRecord(entry.keyBytes));
+        entry.persisted = false;
       }
       group.count++;
       changedKeys++;

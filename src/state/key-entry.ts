@@ -114,58 +114,73 @@ function readString(reader: ByteReader): string {
 }
 
 /**
- * Writes the eager section of a key: its timers (in set order) and its watermark holds. Writes
- * nothing when the key has neither, so restore can skip the key until it is used.
+ * Prunes the key's empty cells and writes its two sections: `eager` (timers in set order, then
+ * watermark holds; nothing at all when the key has neither, so restore can leave the key for
+ * later) and `cells` (every other non-empty cell; restored bytes are copied as they came).
+ * Returns false when the key holds no state at all (it becomes a tombstone).
  */
-export function encodeEager<K>(entry: KeyEntry<K>, writer: ByteWriter): void {
-  const timers = entry.timers === undefined ? [] : [...entry.timers.values()].sort((a, b) => a.seq - b.seq);
-  const holds: [string, string, WatermarkHoldCell][] = [];
-  for (const [ns, col, cell] of entry.table.entries()) {
-    if (cell instanceof WatermarkHoldCell && !cell.isEmpty()) holds.push([ns, col, cell]);
-  }
-  if (timers.length === 0 && holds.length === 0) return;
-  writer.writeVarLong(timers.length);
-  for (const t of timers) {
-    writeString(writer, t.namespace.stringKey());
-    writeString(writer, t.timerId);
-    writer.writeByte(t.domain === TimeDomain.EVENT_TIME ? 0 : 1);
-    writer.writeVarLong(t.timestamp);
-    writer.writeVarLong(t.outputTimestamp);
-    writer.writeVarLong(t.seq);
-  }
-  writer.writeVarLong(holds.length);
-  for (const [ns, col, cell] of holds) {
-    writeString(writer, ns);
-    writeString(writer, col);
-    writer.writeByte(COMBINER_CODES.indexOf(cell.combiner));
-    cell.encode(writer);
-  }
-}
-
-/** Writes the cells section: every non-empty cell but watermark holds, restored bytes as they came. */
-export function encodeCells<K>(entry: KeyEntry<K>, writer: ByteWriter, scratch: ByteWriter): void {
-  let count = 0;
-  for (const [, , cell] of entry.table.entries()) if (!cell.isEmpty() && !(cell instanceof WatermarkHoldCell)) count++;
-  writer.writeVarLong(count);
-  if (count === 0) return;
-  for (const [ns, col, cell] of entry.table.entries()) {
-    if (cell.isEmpty() || cell instanceof WatermarkHoldCell) continue;
-    writeString(writer, ns);
-    writeString(writer, col);
-    if (cell instanceof RawCell) {
-      writer.writeByte(KIND_CODES.indexOf(cell.storedKind));
-      writeString(writer, cell.signature);
-      writer.writeVarLong(cell.bytes.length);
-      writer.writeBytes(cell.bytes);
-    } else {
-      writer.writeByte(KIND_CODES.indexOf(cell.kind));
-      writeString(writer, cell.signature);
-      scratch.reset();
-      cell.encode(scratch);
-      writer.writeVarLong(scratch.length);
-      writer.writeBytes(scratch.view());
+export function encodeSections<K>(entry: KeyEntry<K>, eager: ByteWriter, cells: ByteWriter, scratch: ByteWriter): boolean {
+  if (entry.table.prune()) entry.clearSlots();
+  let cellCount = 0;
+  let holdCount = 0;
+  const rows = entry.table.rowMap();
+  for (const row of rows.values()) {
+    for (const cell of row.values()) {
+      if (cell instanceof WatermarkHoldCell) holdCount++;
+      else cellCount++;
     }
   }
+  const timerCount = entry.timers === undefined ? 0 : entry.timers.size;
+  if (cellCount === 0 && holdCount === 0 && timerCount === 0) return false;
+  if (timerCount > 0 || holdCount > 0) {
+    eager.writeVarLong(timerCount);
+    if (timerCount > 0) {
+      const timers = [...entry.timers!.values()].sort((a, b) => a.seq - b.seq);
+      for (const t of timers) {
+        writeString(eager, t.namespace.stringKey());
+        writeString(eager, t.timerId);
+        eager.writeByte(t.domain === TimeDomain.EVENT_TIME ? 0 : 1);
+        eager.writeVarLong(t.timestamp);
+        eager.writeVarLong(t.outputTimestamp);
+        eager.writeVarLong(t.seq);
+      }
+    }
+    eager.writeVarLong(holdCount);
+    if (holdCount > 0) {
+      for (const [ns, row] of rows) {
+        for (const [col, cell] of row) {
+          if (!(cell instanceof WatermarkHoldCell)) continue;
+          writeString(eager, ns);
+          writeString(eager, col);
+          eager.writeByte(COMBINER_CODES.indexOf(cell.combiner));
+          cell.encode(eager);
+        }
+      }
+    }
+  }
+  cells.writeVarLong(cellCount);
+  if (cellCount === 0) return true;
+  for (const [ns, row] of rows) {
+    for (const [col, cell] of row) {
+      if (cell instanceof WatermarkHoldCell) continue;
+      writeString(cells, ns);
+      writeString(cells, col);
+      if (cell instanceof RawCell) {
+        cells.writeByte(KIND_CODES.indexOf(cell.storedKind));
+        writeString(cells, cell.signature);
+        cells.writeVarLong(cell.bytes.length);
+        cells.writeBytes(cell.bytes);
+      } else {
+        cells.writeByte(KIND_CODES.indexOf(cell.kind));
+        writeString(cells, cell.signature);
+        scratch.reset();
+        cell.encode(scratch);
+        cells.writeVarLong(scratch.length);
+        cells.writeBytes(scratch.view());
+      }
+    }
+  }
+  return true;
 }
 
 /** A timer as stored in the eager section. */

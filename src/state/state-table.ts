@@ -21,6 +21,11 @@ export class StateTable {
     row.set(column, entry);
   }
 
+  /** The rows themselves, for single-pass loops on the capture path (read-only use). */
+  rowMap(): ReadonlyMap<string, ReadonlyMap<string, TableEntry>> {
+    return this.rows;
+  }
+
   /** Every (namespace, column, entry), rows in creation order. */
   *entries(): Generator<[string, string, TableEntry]> {
     for (const [namespace, row] of this.rows) for (const [column, entry] of row) yield [namespace, column, entry];

@@ -49,6 +49,22 @@ test('backend - keys are isolated; a handle follows the current key', () => {
   assert.equal([...b.keys()].sort(), ['a', 'b']);
 });
 
+test('backend - stateInternalsForKey reaches one key whatever the current key is', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const tag = StateTags.bag('b', str);
+  const handle = b.boundState(g, tag);
+  b.setCurrentKey('other');
+  const internals = b.stateInternalsForKey('fresh');
+  assert.is(internals.getKey(), 'fresh');
+  internals.state(g, tag).add('x');
+  internals.state(g, tag).add('y');
+  assert.equal([...internals.state(g, tag).read()], ['x', 'y']);
+  assert.equal([...handle.read()], [], 'the current key is untouched');
+  b.setCurrentKey('fresh');
+  assert.equal([...handle.read()], ['x', 'y']);
+  assert.is(b.captureChanges().changedKeys, 1);
+});
+
 test('backend - using keyed state without a current key is a StateError', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const v = b.boundState(g, StateTags.value('v', long));
