@@ -27,3 +27,7 @@ export { createStreamSink } from './stream-sink.ts';
 export type { OutputMessage, StreamSink, StreamSinkOptions, StreamSinkState, StreamSinkStats } from './stream-sink.ts';
 export { MIN_DUPLICATE_WINDOW_MS, outputMsgId, replayIsDeduplicated, requiredDuplicateWindowMs } from './msg-id.ts';
 export type { DuplicateWindowInputs, OutputCoordinates } from './msg-id.ts';
+export { createDeadLetterPublisher, DeadLetterHeaders } from './dead-letters.ts';
+export type { DeadLetterOptions, DeadLetterPublisher, DeadLetterRecord } from './dead-letters.ts';
+export { ensureJobStreams, trimConsumed } from './job-streams.ts';
+export type { JobStreams, JobStreamsSpec, StreamBinding } from './job-streams.ts';

@@ -13,7 +13,10 @@ import { isTransientNatsError } from './retry.ts';
 export interface OutputMessage {
   readonly subject: string;
   readonly data: Uint8Array;
-  /** Deterministic id (see outputMsgId): the same output gets the same id on every replay. */
+  /**
+   * Deterministic id (see outputMsgId): the same output gets the same id on every replay. The empty
+   * string publishes without an id (not deduplicated).
+   */
   readonly msgId: string;
   readonly headers?: MsgHdrs | undefined;
 }
@@ -210,7 +213,9 @@ class Sink implements StreamSink {
     this.inFlight++;
     entry.attempts++;
     const { subject, data, msgId, headers } = entry.message;
-    const options = headers === undefined ? { msgID: msgId, timeout: this.ackTimeoutMs } : { msgID: msgId, timeout: this.ackTimeoutMs, headers };
+    const options: { msgID?: string; timeout: number; headers?: MsgHdrs } = { timeout: this.ackTimeoutMs };
+    if (msgId !== '') options.msgID = msgId;
+    if (headers !== undefined) options.headers = headers;
     this.link.js.publish(subject, data, options).then(
       (ack) => this.onAck(entry, ack),
       (error: unknown) => this.onError(entry, error),

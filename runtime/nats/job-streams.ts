@@ -1,0 +1,106 @@
+// Sets up every stream a job uses, in one call the runtime makes at start: the input (a user
+// subject, possibly in the producer's own stream), one keyed exchange per stateful stage, the
+// output, and the dead letters. See docs/jetstream.md for the scheme.
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { NatsLink } from './connection.ts';
+import { ensureStream, ensureSubjectStream, type StreamRequirements } from './ensure-stream.ts';
+import { jobStreamNames, subjectStreamName, type JobStreamNames } from './stream-names.ts';
+
+export interface JobStreamsSpec {
+  readonly job: string;
+  /** The subject the job reads (e.g. `wordcount.in`). */
+  readonly inputSubject: string;
+  /** The subject the job writes (e.g. `wordcount.out`). */
+  readonly outputSubject: string;
+  /** Stages fed by a keyed exchange (one subject per partition). */
+  readonly exchangeStages: readonly string[];
+  /** Duplicate window for every stream stator publishes into (see requiredDuplicateWindowMs). */
+  readonly duplicateWindowMs: number;
+  /** @default 'file' */
+  readonly storage?: 'file' | 'memory';
+  /** Replicas for the streams stator creates (3 on a cluster). @default 1 */
+  readonly replicas?: number;
+}
+
+export interface StreamBinding {
+  readonly stream: string;
+  readonly subject: string;
+  readonly created: boolean;
+}
+
+export interface JobStreams {
+  readonly names: JobStreamNames;
+  readonly input: StreamBinding;
+  readonly output: StreamBinding;
+  /** Per stage: the exchange stream and its subject filter (`stator.<job>.<stage>.*`). */
+  readonly exchanges: ReadonlyMap<string, StreamBinding>;
+  readonly deadLetters: StreamBinding;
+}
+
+/**
+ * Creates missing streams and checks existing ones.
+ * @throws StreamConfigError when one exists and does not fit (the message says how to fix it).
+ */
+export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Promise<JobStreams> {
+  const jsm = await link.jetstreamManager();
+  const names = jobStreamNames(spec.job);
+  const features = link.features;
+  const common: Omit<StreamRequirements, 'name' | 'subjects'> = {
+    storage: spec.storage ?? 'file',
+    replicas: spec.replicas ?? 1,
+  };
+  const published = { ...common, minDuplicateWindowMs: spec.duplicateWindowMs };
+
+  const input = await ensureSubjectStream(
+    jsm,
+    spec.inputSubject,
+    { ...common, defaultName: subjectStreamName(spec.inputSubject), description: `input of stator job ${spec.job}` },
+    features,
+  );
+  const output = await ensureSubjectStream(
+    jsm,
+    spec.outputSubject,
+    { ...published, defaultName: subjectStreamName(spec.outputSubject), description: `output of stator job ${spec.job}` },
+    features,
+  );
+  const exchanges = new Map<string, StreamBinding>();
+  for (const stage of spec.exchangeStages) {
+    const stream = names.exchangeStream(stage);
+    const subjects = names.exchangeSubjects(stage);
+    const result = await ensureStream(
+      jsm,
+      { ...published, name: stream, subjects, description: `keyed exchange into stage ${stage} of stator job ${spec.job}` },
+      features,
+    );
+    exchanges.set(stage, { stream, subject: subjects[0]!, created: result.created });
+  }
+  const dlq = await ensureStream(
+    jsm,
+    { ...published, name: names.deadLetterStream, subjects: names.deadLetterSubjects, description: `dead letters of stator job ${spec.job}` },
+    features,
+  );
+  const binding = (result: { info: { config: { name: string } }; created: boolean }, subject: string): StreamBinding => ({
+    stream: result.info.config.name,
+    subject,
+    created: result.created,
+  });
+  return {
+    names,
+    input: binding(input, spec.inputSubject),
+    output: binding(output, spec.outputSubject),
+    exchanges,
+    deadLetters: binding(dlq, names.deadLetterSubjects[0]!),
+  };
+}
+
+/**
+ * Deletes the messages of one exchange subject below `keepFromSeq`: call it with the downstream
+ * partition's committed position + 1 once the checkpoint is committed, so exchange streams do not
+ * grow forever. Never trim above a committed position: a restore replays from there.
+ * @returns the number of messages purged.
+ */
+export async function trimConsumed(jsm: JetStreamManager, stream: string, subject: string, keepFromSeq: number): Promise<number> {
+  if (keepFromSeq <= 1) return 0;
+  const response = await jsm.streams.purge(stream, { filter: subject, seq: keepFromSeq });
+  return response.purged;
+}

@@ -1,0 +1,53 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { nanos } from '@nats-io/transport-node';
+import { startNatsServer } from '../support/nats-server.ts';
+import { connectNats, ensureJobStreams, trimConsumed } from '../../runtime/nats/index.ts';
+
+const spec = { job: 'wordcount', inputSubject: 'wordcount.in', outputSubject: 'wordcount.out', exchangeStages: ['count'], duplicateWindowMs: 900_000 };
+
+test('creates the input, exchange, output and dead-letter streams once, with the naming scheme', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const first = await ensureJobStreams(link, spec);
+  assert.equal(
+    [first.input.stream, first.output.stream, first.exchanges.get('count')?.stream, first.deadLetters.stream],
+    ['WORDCOUNT_IN', 'WORDCOUNT_OUT', 'STATOR_WORDCOUNT_COUNT', 'STATOR_WORDCOUNT_DLQ'],
+  );
+  assert.is(first.exchanges.get('count')?.subject, 'stator.wordcount.count.*');
+  assert.is(first.names.exchangeSubject('count', 3), 'stator.wordcount.count.p3');
+  assert.ok(first.input.created && first.output.created && first.deadLetters.created);
+  const jsm = await link.jetstreamManager();
+  assert.is((await jsm.streams.info('WORDCOUNT_OUT')).config.duplicate_window, nanos(900_000));
+  const second = await ensureJobStreams(link, spec);
+  assert.not.ok(second.input.created || second.output.created || second.deadLetters.created || second.exchanges.get('count')?.created);
+});
+
+test('an output stream with a too-short duplicate window stops the job with the fix', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const jsm = await link.jetstreamManager();
+  await jsm.streams.add({ name: 'RESULTS', subjects: ['wordcount.out'], duplicate_window: nanos(60_000) });
+  try {
+    await ensureJobStreams(link, spec);
+    assert.unreachable('must refuse');
+  } catch (error) {
+    assert.is((error as { code?: string }).code, 'STREAM_CONFIG');
+    assert.match((error as Error).message, /stream RESULTS exists but does not fit: duplicate_window is 1m, expected at least 15m \(raise it: nats stream edit RESULTS --dupe-window 15m\)/);
+  }
+});
+
+test('trimming an exchange subject keeps the messages from the given sequence on', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const streams = await ensureJobStreams(link, spec);
+  for (let i = 0; i < 10; i++) await link.js.publish(streams.names.exchangeSubject('count', i % 2), new Uint8Array([i]));
+  const jsm = await link.jetstreamManager();
+  const stream = streams.exchanges.get('count')!.stream;
+  // p0 holds sequences 1,3,5,7,9: keep from 6 on, so 1, 3 and 5 go.
+  assert.is(await trimConsumed(jsm, stream, 'stator.wordcount.count.p0', 6), 3);
+  assert.is((await jsm.streams.info(stream)).state.messages, 7);
+  assert.is(await trimConsumed(jsm, stream, 'stator.wordcount.count.p1', 1), 0);
+});
+
+test.run();
