@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { JsonCoder, StringUtf8Coder, TimestampedValue, VarIntCoder, VarLongCoder, type Instant } from '../../coders/index.ts';
+import { JsonCoder, StringUtf8Coder, TimestampedValue, VarIntCoder, type Instant } from '../../coders/index.ts';
+import * as Stator from '../../src/index.ts';
 import {
   StateTags,
   TimeDomain,
@@ -218,24 +219,27 @@ test('Beam-style buffering DoFn: state and timers survive a snapshot; the restor
   );
 });
 
-test('a counter in about ten lines, as in the README', async () => {
-  const COUNT = StateTags.value('count', VarLongCoder.of());
-  class CountPerKey extends StatefulTask<string, string, string> {
-    private count!: ValueState<number | bigint>;
+test('the README counter runs as shown, through the package barrel', async () => {
+  const COUNT = Stator.StateTags.value('count', Stator.VarLongCoder.of());
+  class CountPerKey extends Stator.StatefulTask<string, string, string> {
+    private count!: Stator.ValueState<number | bigint>;
     override open() {
       this.count = this.state(COUNT);
     }
-    invoke(message: Message<string, string>, ctx: ProcessContext<string, string>) {
+    invoke(message: Stator.Message<string, string>, ctx: Stator.ProcessContext<string, string>) {
       const n = Number(this.count.read() ?? 0) + 1;
       this.count.write(n);
       ctx.emit(`${message.key}: ${n}`);
     }
   }
-  const h = TaskHarness.of(() => new CountPerKey(), { keyCoder: StringUtf8Coder.of() });
+  const h = Stator.TaskHarness.of(() => new CountPerKey(), { keyCoder: Stator.StringUtf8Coder.of() });
   await h.open();
-  for (const word of ['to', 'be', 'or', 'not', 'to', 'be']) await h.process(word, word, 1);
+  for (const word of ['to', 'be', 'or', 'not', 'to', 'be']) await h.process(word, word, 1_000);
   assert.equal(h.outputValues(), ['to: 1', 'be: 1', 'or: 1', 'not: 1', 'to: 2', 'be: 2']);
   assert.is(h.state('to', COUNT).read(), 2);
+  const h2 = await Stator.TaskHarness.restore(() => new CountPerKey(), h.snapshot(), { keyCoder: Stator.StringUtf8Coder.of() });
+  await h2.process('to', 'to', 2_000);
+  assert.equal(h2.outputValues(), ['to: 3']);
 });
 
 test('handles act on the key in scope: one handle, many keys', async () => {
