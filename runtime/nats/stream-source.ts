@@ -75,6 +75,11 @@ class Source implements StreamSource {
   lag = 0;
   private buffer: SourceRecord[] = [];
   private wakeReader: (() => void) | undefined;
+  private wakeScheduled = false;
+  private readonly wakeSoon = (): void => {
+    this.wakeScheduled = false;
+    this.wake();
+  };
   private wakePump: (() => void) | undefined;
   private failure: unknown;
   private closing: Promise<void> | undefined;
@@ -109,7 +114,12 @@ class Source implements StreamSource {
       for await (const m of this.messages) {
         this.buffer.push(toRecord(m));
         this.lag = m.info.pending;
-        if (this.wakeReader !== undefined) this.wake();
+        // Wake the reader on the next macrotask, not now: the rest of the socket read being
+        // iterated joins the same batch, so batches grow with load instead of staying at one.
+        if (this.wakeReader !== undefined && !this.wakeScheduled) {
+          this.wakeScheduled = true;
+          setImmediate(this.wakeSoon);
+        }
         if (this.buffer.length >= this.maxBuffered) {
           await new Promise<void>((resolve) => (this.wakePump = resolve));
           if (this.state !== 'reading') break;
