@@ -66,6 +66,55 @@ export interface NatsConnectionSettings {
 
 export const DEFAULT_MAX_OUTAGE_MS = 60_000;
 
+/**
+ * The NATS flags as `node:util` parseArgs options, for CLIs: spread into the options and pass the
+ * parsed values to resolveNatsSettings (`--max-outage` arrives as `max-outage`, see natsFlagsFrom).
+ */
+export const NATS_CLI_OPTIONS = {
+  nats: { type: 'string' },
+  user: { type: 'string' },
+  password: { type: 'string' },
+  token: { type: 'string' },
+  creds: { type: 'string' },
+  nkey: { type: 'string' },
+  tlscert: { type: 'string' },
+  tlskey: { type: 'string' },
+  tlsca: { type: 'string' },
+  'max-outage': { type: 'string' },
+  'nats-name': { type: 'string' },
+} as const;
+
+/** NatsFlags from values parsed with NATS_CLI_OPTIONS. */
+export function natsFlagsFrom(values: Readonly<Record<string, unknown>>): NatsFlags {
+  const text = (key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  return {
+    nats: text('nats'),
+    user: text('user'),
+    password: text('password'),
+    token: text('token'),
+    creds: text('creds'),
+    nkey: text('nkey'),
+    tlscert: text('tlscert'),
+    tlskey: text('tlskey'),
+    tlsca: text('tlsca'),
+    maxOutage: text('max-outage'),
+    name: text('nats-name'),
+  };
+}
+
+/** Usage lines for the NATS flags, for a CLI's --help. */
+export const NATS_CLI_USAGE = `NATS options (defaults from the nats CLI's environment variables):
+  --nats <url[,url]>     server(s), may embed user:password@ or token@   (NATS_URL)
+  --user <name>          user; without --password it is a token          (NATS_USER)
+  --password <secret>                                                    (NATS_PASSWORD)
+  --token <token>                                                        (NATS_TOKEN)
+  --creds <file>         user credentials file (JWT + nkey)             (NATS_CREDS)
+  --nkey <file>          nkey seed file                                 (NATS_NKEY)
+  --tlscert <file>, --tlskey <file>   client certificate and key        (NATS_CERT, NATS_KEY)
+  --tlsca <file>         CA to verify the server                         (NATS_CA)
+  --max-outage <dur>     stop when NATS stays unreachable longer (default 60s)
+  --nats-name <name>     connection name shown by the server (default stator)`;
+
 /** The server URL from `--nats` or `NATS_URL`, or undefined when neither is set (embedded mode). */
 export function natsUrlFrom(flags: NatsFlags, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const url = flags.nats ?? env['NATS_URL'];
