@@ -194,13 +194,16 @@ export async function connectNats(settingsOrFlags: NatsConnectionSettings | Nats
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     const auth = /authori[sz]ation|authentication|permission/i.test(text);
+    const tls = /certificate|altnames|tls|ssl|self.signed/i.test(text);
     throw new NatsConnectError(
       settings.servers,
       `cannot connect to NATS at ${settings.servers.join(', ')}: ${text}. ` +
         (auth
           ? 'Check the credentials (--user/--password, --token, --creds, --nkey or NATS_* variables)'
-          : 'Check the URL (--nats or NATS_URL) and that the server is running and reachable'),
-      { cause: error, retryable: !auth },
+          : tls
+            ? 'Check the TLS options (--tlsca to trust the server, --tlscert/--tlskey for a client certificate; NATS_CA, NATS_CERT, NATS_KEY)'
+            : 'Check the URL (--nats or NATS_URL) and that the server is running and reachable'),
+      { cause: error, retryable: !auth && !tls },
     );
   }
   link = new Link(nc, settings);
