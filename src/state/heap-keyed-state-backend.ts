@@ -5,7 +5,8 @@ import { decodeCells, decodeEager, encodeSections, KeyEntry } from './key-entry.
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
 import { assemblePart, resolveChain, tombstoneRecord, writeRecord, type PartRecord } from './key-group-part.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
-import type { State } from './state.ts';
+import type { State, ValueState } from './state.ts';
+import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
 import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
 import { StateError } from './state-errors.ts';
 import type { StateInternals } from './state-internals.ts';
@@ -78,11 +79,14 @@ class CurrentKeySlot<K> implements CellSlot<Cell> {
   }
   touch(): Cell {
     const entry = this.backend.current ?? this.backend.currentEntry();
-    let cell = this.peek();
+    let cell = this.slot >= 0 ? entry.getSlot(this.slot) : undefined;
     if (cell === undefined) {
-      cell = createCell(this.tag, this.backend.holds);
-      entry.table.put(this.namespace, this.tag.columnKey, cell);
-      this.cache(entry, cell);
+      cell = this.lookup(entry);
+      if (cell === undefined) {
+        cell = createCell(this.tag, this.backend.holds);
+        entry.table.put(this.namespace, this.tag.columnKey, cell);
+        this.cache(entry, cell);
+      }
     }
     if (!entry.dirty) this.backend.markDirty(entry);
     return cell;
@@ -194,10 +198,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
   /** A key not in memory: it may be in a restored key group still pending, else it is new (detached until written). */
   private lookupMiss(key: K, id: unknown): KeyEntry<K> {
     this.used = true;
-    let keyBytes: Uint8Array | undefined;
+    let group = -1;
     if (this.pending.size > 0) {
-      keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
-      const group = keyGroupFor(keyBytes, this.maxKeyGroups);
+      group = keyGroupFor(CoderUtils.encodeToByteArray(this.keyCoder, key), this.maxKeyGroups);
       if (this.pending.has(group)) {
         this.materializeGroup(group);
         const restored = this.entries.get(id);
@@ -205,7 +208,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
       }
     }
     const entry = new KeyEntry(key, id);
-    if (keyBytes !== undefined) entry.keyBytes = keyBytes;
+    entry.keyGroup = group;
     return entry;
   }
 
@@ -233,6 +236,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
     if (slot === undefined && this.slotNumbers.size < MAX_SLOTS) {
       slot = this.slotNumbers.size;
       this.slotNumbers.set(pair, slot);
+    }
+    if (tag.spec.kind === 'value' && slot !== undefined && slot < INLINE_VALUE_SLOTS) {
+      return new BoundValueState(this, ns, tag as unknown as StateTag<ValueState<unknown>>, slot as 0 | 1) as unknown as S;
     }
     return bindState(tag, new CurrentKeySlot(this, ns, tag, slot ?? -1));
   }
@@ -281,18 +287,18 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
         if (this.current === entry) this.current = undefined;
         if (!entry.persisted) continue; // never checkpointed: nothing to delete
       }
-      entry.keyBytes ??= CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
-      if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(entry.keyBytes, this.maxKeyGroups);
+      const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
+      if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
       let group = groups.get(entry.keyGroup);
       if (group === undefined) {
         group = { writer: new ByteWriter(4096), count: 0 };
         groups.set(entry.keyGroup, group);
       }
       if (hasState) {
-        writeRecord(group.writer, { keyBytes: entry.keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
+        writeRecord(group.writer, { keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
         entry.persisted = true;
       } else {
-        writeRecord(group.writer, tombstoneRecord(entry.keyBytes));
+        writeRecord(group.writer, tombstoneRecord(keyBytes));
         entry.persisted = false;
       }
       group.count++;
@@ -335,7 +341,6 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
     const key = CoderUtils.decodeFromByteArray(this.keyCoder, record.keyBytes);
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
     const entry = new KeyEntry(key, id);
-    entry.keyBytes = record.keyBytes;
     entry.keyGroup = keyGroup;
     entry.persisted = true;
     entry.attached = true;

@@ -28,9 +28,15 @@ export function timerKey(namespace: string, timerId: string, domain: TimeDomain)
   return `${domain === TimeDomain.EVENT_TIME ? 'e' : 'p'}${namespace}\u0000${timerId}`;
 }
 
-/** Everything a backend keeps for one key. */
-export class KeyEntry<K> {
-  readonly table = new StateTable();
+/**
+ * Everything a backend keeps for one key. It is its own StateTable (one object less per key:
+ * with 100k keys, memory per key decides how many cache misses the hot path takes).
+ */
+export class KeyEntry<K> extends StateTable {
+  /** The key's state table (the entry itself). */
+  get table(): StateTable {
+    return this;
+  }
   timers: Map<string, TimerRecord<K>> | undefined = undefined;
   /** Changed since the last capture (then it is in the backend's dirty list). */
   dirty = false;
@@ -38,7 +44,7 @@ export class KeyEntry<K> {
   attached = false;
   /** Some checkpoint may hold state of this key, so deleting it needs a tombstone. */
   persisted = false;
-  keyBytes: Uint8Array | undefined = undefined;
+  /** The key group, once computed (the key bytes are not kept: a typed array per key costs ~150 bytes). */
   keyGroup = -1;
   /**
    * Cache of live cells by the backend's slot number of (namespace, tag), for bound handles: one
@@ -50,6 +56,9 @@ export class KeyEntry<K> {
   slot1: Cell | undefined = undefined;
   slot2: Cell | undefined = undefined;
   slot3: Cell | undefined = undefined;
+  /** Values of InlineValueCells in slots 0 and 1 (undefined when empty): a ValueState read is then one object access. */
+  value0: unknown = undefined;
+  value1: unknown = undefined;
 
   getSlot(slot: number): Cell | undefined {
     switch (slot) {
@@ -96,7 +105,9 @@ export class KeyEntry<K> {
     readonly key: K,
     /** The key's identity in the key map: its key coder's structural value. */
     readonly id: unknown,
-  ) {}
+  ) {
+    super();
+  }
 
   hasState(): boolean {
     return (this.timers !== undefined && this.timers.size > 0) || !this.table.isEmpty();
@@ -123,13 +134,11 @@ export function encodeSections<K>(entry: KeyEntry<K>, eager: ByteWriter, cells: 
   if (entry.table.prune()) entry.clearSlots();
   let cellCount = 0;
   let holdCount = 0;
-  const rows = entry.table.rowMap();
-  for (const row of rows.values()) {
-    for (const cell of row.values()) {
-      if (cell instanceof WatermarkHoldCell) holdCount++;
-      else cellCount++;
-    }
-  }
+  const table = entry.table;
+  table.forEach((_ns, _col, cell) => {
+    if (cell instanceof WatermarkHoldCell) holdCount++;
+    else cellCount++;
+  });
   const timerCount = entry.timers === undefined ? 0 : entry.timers.size;
   if (cellCount === 0 && holdCount === 0 && timerCount === 0) return false;
   if (timerCount > 0 || holdCount > 0) {
@@ -147,39 +156,35 @@ export function encodeSections<K>(entry: KeyEntry<K>, eager: ByteWriter, cells: 
     }
     eager.writeVarLong(holdCount);
     if (holdCount > 0) {
-      for (const [ns, row] of rows) {
-        for (const [col, cell] of row) {
-          if (!(cell instanceof WatermarkHoldCell)) continue;
-          writeString(eager, ns);
-          writeString(eager, col);
-          eager.writeByte(COMBINER_CODES.indexOf(cell.combiner));
-          cell.encode(eager);
-        }
-      }
+      table.forEach((ns, col, cell) => {
+        if (!(cell instanceof WatermarkHoldCell)) return;
+        writeString(eager, ns);
+        writeString(eager, col);
+        eager.writeByte(COMBINER_CODES.indexOf(cell.combiner));
+        cell.encode(eager);
+      });
     }
   }
   cells.writeVarLong(cellCount);
   if (cellCount === 0) return true;
-  for (const [ns, row] of rows) {
-    for (const [col, cell] of row) {
-      if (cell instanceof WatermarkHoldCell) continue;
-      writeString(cells, ns);
-      writeString(cells, col);
-      if (cell instanceof RawCell) {
-        cells.writeByte(KIND_CODES.indexOf(cell.storedKind));
-        writeString(cells, cell.signature);
-        cells.writeVarLong(cell.bytes.length);
-        cells.writeBytes(cell.bytes);
-      } else {
-        cells.writeByte(KIND_CODES.indexOf(cell.kind));
-        writeString(cells, cell.signature);
-        scratch.reset();
-        cell.encode(scratch);
-        cells.writeVarLong(scratch.length);
-        cells.writeBytes(scratch.view());
-      }
+  table.forEach((ns, col, cell) => {
+    if (cell instanceof WatermarkHoldCell) return;
+    writeString(cells, ns);
+    writeString(cells, col);
+    if (cell instanceof RawCell) {
+      cells.writeByte(KIND_CODES.indexOf(cell.storedKind));
+      writeString(cells, cell.signature);
+      cells.writeVarLong(cell.bytes.length);
+      cells.writeBytes(cell.bytes);
+    } else {
+      cells.writeByte(KIND_CODES.indexOf(cell.kind));
+      writeString(cells, cell.signature);
+      scratch.reset();
+      cell.encode(scratch);
+      cells.writeVarLong(scratch.length);
+      cells.writeBytes(scratch.view());
     }
-  }
+  });
   return true;
 }
 
