@@ -1,4 +1,5 @@
 import { BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import { mergeKeyGroupParts } from '../state/index.ts';
 import type { State } from '../state/state.ts';
 import { StateNamespaces, type StateNamespace } from '../state/state-namespace.ts';
 import type { StateTag } from '../state/state-tag.ts';
@@ -7,6 +8,9 @@ import type { StatefulTask } from './stateful-task.ts';
 import { fixedKeyStateInternals, type TaskBackend } from './task-backend.ts';
 import type { TaskOutput, TaskRunner } from './task-runner.ts';
 import type { FiredTimer } from './timer.ts';
+
+/** A key group's chain is merged into one part when it would reach this many parts. */
+const COMPACT_AT_PARTS = 4;
 
 /**
  * A task's state at one point, in memory: what a checkpoint holds for one partition (keyed state and
@@ -189,7 +193,9 @@ export class TaskHarness<In, Out, K> {
       const part = capture.state.encodeKeyGroup(group);
       const chain = this.chains.get(group);
       if (chain === undefined) this.chains.set(group, [part]);
-      else chain.push(part);
+      else if (chain.length + 1 < COMPACT_AT_PARTS) chain.push(part);
+      // Compact as the checkpoint layer does for a full checkpoint: newest entry per key wins.
+      else this.chains.set(group, [mergeKeyGroupParts([...chain, part])]);
     }
     const keyGroups = new Map<number, readonly Uint8Array[]>();
     for (const [group, chain] of this.chains) keyGroups.set(group, Object.freeze([...chain]));

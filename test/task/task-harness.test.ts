@@ -112,7 +112,7 @@ test('snapshot/restore is invisible: restore + continue gives the outputs, timer
   await fc.assert(
     fc.asyncProperty(
       fc.array(opArb, { minLength: 1, maxLength: 60 }),
-      fc.array(fc.nat(1_000), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.nat(1_000), { minLength: 1, maxLength: 6 }),
       async (ops, cutSeeds) => {
         const time = clocks(ops);
         // Uninterrupted.
@@ -121,8 +121,9 @@ test('snapshot/restore is invisible: restore + continue gives the outputs, timer
         await apply(whole, ops, 0, ops.length, time);
         await whole.advanceWatermarkToInfinity();
 
-        // Interrupted: snapshots at sorted cut points (the earlier ones make the chain incremental),
-        // a crash after the last one, and a restore into a fresh task instance.
+        // Interrupted: snapshots at sorted cut points (the earlier ones make the chain incremental,
+        // and from the fourth part on the harness compacts it), a crash after the last one, and a
+        // restore into a fresh task instance.
         const cuts = [...new Set(cutSeeds.map((s) => s % (ops.length + 1)))].sort((a, b) => a - b);
         const first = TaskHarness.of(() => new Model(), options);
         await first.open();
@@ -164,6 +165,20 @@ test('a snapshot is unaffected by processing after it', async () => {
   const restored = await TaskHarness.restore(() => new Model(), snap, options);
   assert.is(restored.state('a', COUNT).read(), 1);
   assert.equal([...restored.state('a', SEEN).read()], [1]);
+});
+
+test('long chains of snapshots are compacted, and still restore the latest state', async () => {
+  const h = TaskHarness.of(() => new Model(), options);
+  await h.open();
+  let snap: TaskSnapshot | undefined;
+  for (let i = 1; i <= 7; i++) {
+    await h.process('a', i * 10, 100 + i);
+    snap = h.snapshot();
+  }
+  for (const chain of snap!.keyGroups.values()) assert.ok(chain.length < 4, `chain of ${chain.length} parts`);
+  const restored = await TaskHarness.restore(() => new Model(), snap!, options);
+  assert.is(restored.state('a', COUNT).read(), 7);
+  assert.equal([...restored.state('a', SEEN).read()], [10, 20, 30, 40, 50, 60, 70]);
 });
 
 test('the harness records outputs, takes them in slices and reports clocks', async () => {
