@@ -152,6 +152,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
   /** Restored key groups not yet decoded: key group → records (newest per key, no tombstones). */
   private readonly pending = new Map<number, PartRecord[]>();
   private readonly namespaceCache = new Map<string, StateNamespace>();
+  private readonly restoredGroups = new Set<number>();
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -316,6 +317,10 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
     if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= this.maxKeyGroups) {
       throw new StateError(`key group ${keyGroup} is outside [0, ${this.maxKeyGroups}): was the checkpoint taken with another maxKeyGroups?`);
     }
+    if (this.restoredGroups.has(keyGroup)) {
+      throw new StateError(`key group ${keyGroup} was already restored: hand over its whole chain (base, then increments) in one call`);
+    }
+    this.restoredGroups.add(keyGroup);
     if (chain.length === 0) return;
     const { records } = resolveChain(chain, keyGroup);
     const lazy: PartRecord[] = [];
@@ -325,9 +330,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost
       if (record.eager.length > 0) this.restoreEntry(record, keyGroup);
       else lazy.push(record);
     }
-    const existing = this.pending.get(keyGroup);
-    if (existing !== undefined) existing.push(...lazy);
-    else if (lazy.length > 0) this.pending.set(keyGroup, lazy);
+    if (lazy.length > 0) this.pending.set(keyGroup, lazy);
   }
 
   private materializeGroup(keyGroup: number): void {

@@ -65,6 +65,33 @@ test('backend - stateInternalsForKey reaches one key whatever the current key is
   assert.is(b.captureChanges().changedKeys, 1);
 });
 
+test('backend - a value written through one path is read through the other (inline value slots)', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const tag = StateTags.value('v', str);
+  const bound = b.boundState(g, tag);
+  const other = b.boundState(g, StateTags.value('second', str));
+  b.stateInternalsForKey('a').state(g, tag).write('from internals');
+  b.setCurrentKey('a');
+  assert.is(bound.read(), 'from internals');
+  bound.write('from handle');
+  other.write('second');
+  assert.is(b.stateInternalsForKey('a').state(g, tag).read(), 'from handle');
+  b.stateInternalsForKey('a').state(g, tag).clear();
+  assert.is(bound.read(), null);
+  assert.is(other.read(), 'second');
+  bound.write('again');
+  bound.clear();
+  other.clear();
+  assert.is(b.captureChanges().changedKeys, 0, 'written and cleared before any capture: nothing to record');
+  assert.equal([...b.keys()], []);
+});
+
+test('backend - a key group can be restored only once', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  b.restoreKeyGroup(3, []);
+  assert.throws(() => b.restoreKeyGroup(3, []), (e: unknown) => e instanceof StateError && /already restored/.test(e.message));
+});
+
 test('backend - using keyed state without a current key is a StateError', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const v = b.boundState(g, StateTags.value('v', long));
