@@ -427,9 +427,11 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
 
   private timerFailed(data: TimerData<K>, fired: FiredTimer<K>, err: unknown): TaskCallbackError {
     this.turns.rollbackTurn();
-    // Re-arm the timer unless the failed attempt's own changes survive and replaced it: a retry of
-    // the same advance then fires it again.
-    this.backend.timerInternals.setTimer(data);
+    // Re-arm the timer, so a retry of the same advance fires it again; unless the failed attempt set
+    // it anew before throwing and that change survived (no rollback): the newer setting wins.
+    const timers = this.backend.timerInternals;
+    this.backend.setCurrentKey(data.key as K);
+    if (timers.getTimer(data.namespace, data.timerId, data.domain) === undefined) timers.setTimer(data);
     this.ctx.leave();
     this.busy = false;
     return new TaskCallbackError(this.taskName, 'onTimer', ` for timer '${fired.timerId}' of key ${describeKey(fired.key)} at ${fired.timestamp}`, err);

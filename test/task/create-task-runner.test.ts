@@ -341,6 +341,31 @@ test('a failing onTimer leaves the timer pending, so retrying the same advance f
   assert.equal(outputs.map((o) => o.value), ['fired']);
 });
 
+test('a failing onTimer that re-set its own timer keeps the newer time (its change survived)', () => {
+  let attempts = 0;
+  class Resets extends StatefulTask<string, string, string> {
+    invoke(): void {
+      this.timer('t', TimeDomain.EVENT_TIME).set(10);
+    }
+    override onTimer(t: FiredTimer<string>, ctx: TimerContext<string, string>): void {
+      attempts++;
+      if (attempts === 1) {
+        this.timer('t', TimeDomain.EVENT_TIME).set(50);
+        throw new Error('after re-setting');
+      }
+      ctx.emit(`fired@${t.timestamp}`);
+    }
+  }
+  const { r, outputs } = runner(new Resets());
+  r.open();
+  r.processElement('a', 'x', 1);
+  assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError);
+  r.advanceWatermark(20);
+  assert.equal(outputs, [], 'not re-armed at 10');
+  r.advanceWatermark(51);
+  assert.equal(outputs.map((o) => o.value), ['fired@50']);
+});
+
 test('async onTimer and onWatermark run in order and advanceWatermark resolves to the output watermark', async () => {
   const events: string[] = [];
   class AsyncTimers extends StatefulTask<string, string, string> {
