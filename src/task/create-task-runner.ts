@@ -5,7 +5,7 @@ import type { StateTag } from '../state/state-tag.ts';
 import { TimeDomain } from '../state/time-domain.ts';
 import type { TimerData } from '../state/timer-data.ts';
 import type { StateInternals } from '../state/state-internals.ts';
-import { createTaskBackend, fixedKeyStateInternals, turnTransactionsOf, type TaskBackend, type TurnTransactions } from './task-backend.ts';
+import { createTaskBackend, turnTransactionsOf, type TaskBackend, type TurnTransactions } from './task-backend.ts';
 import { attachTask, type StatefulTask, type TaskBinding } from './stateful-task.ts';
 import { RunnerContext, type Scope } from './runner-context.ts';
 import { TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
@@ -188,7 +188,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
         `getStateInternals was given ${keyCoder.toString()} but this task's keys use ${this.keyCoder.toString()}: pass the runner's key coder`,
       );
     }
-    return fixedKeyStateInternals(this.backend, key as unknown as K) as unknown as StateInternals<KT>;
+    return this.backend.stateInternalsForKey(key as unknown as K) as unknown as StateInternals<KT>;
   }
 
   setTimer(namespace: StateNamespace, timerId: string, timerFamilyId: string, target: Instant, outputTimestamp: Instant, domain: TimeDomain): void {

@@ -5,7 +5,7 @@ import { StateNamespaces, type StateNamespace } from '../state/state-namespace.t
 import type { StateTag } from '../state/state-tag.ts';
 import { backendOf, createTaskRunner } from './create-task-runner.ts';
 import type { StatefulTask } from './stateful-task.ts';
-import { fixedKeyStateInternals, type TaskBackend } from './task-backend.ts';
+import type { TaskBackend } from './task-backend.ts';
 import type { TaskOutput, TaskRunner } from './task-runner.ts';
 import type { FiredTimer } from './timer.ts';
 
@@ -174,7 +174,7 @@ export class TaskHarness<In, Out, K> {
   state<S extends State>(key: K, a: StateNamespace | StateTag<S>, b?: StateTag<S>): S {
     const namespace = b === undefined ? StateNamespaces.global() : (a as StateNamespace);
     const tag = b === undefined ? (a as StateTag<S>) : b;
-    return fixedKeyStateInternals(this.backend, key).state(namespace, tag);
+    return this.backend.stateInternalsForKey(key).state(namespace, tag);
   }
 
   /** Keys that hold any state or timer. */
