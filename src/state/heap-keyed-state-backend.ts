@@ -9,7 +9,7 @@ import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
 import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
 import { StateError } from './state-errors.ts';
-import type { StateInternals } from './state-internals.ts';
+import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
 import { HeapTimerInternals, type TimerHost } from './timer-internals.ts';
@@ -132,7 +132,7 @@ class FixedKeySlot<K> implements CellSlot<Cell> {
  * Keys whose coder is consistentWithEquals (strings) are their own Map key, so the hot path does no
  * encoding; other keys are looked up by their coder's structural value.
  */
-export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, TimerHost<K> {
+export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInternalsFactory<K>, TimerHost<K> {
   readonly keyCoder: Coder<K>;
   readonly maxKeyGroups: number;
   /** Timers of all keys; set/delete act on the current key. */

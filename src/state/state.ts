@@ -8,7 +8,14 @@ export interface State {
   clear(): void;
 }
 
-/** A value that can be read, possibly later (Beam's prefetch hint; stator's state is in memory, so it is a no-op). */
+/**
+ * A value that can be read, possibly later (Beam's prefetch hint; stator's state is in memory, so it is a no-op).
+ *
+ * stator's rule where Beam's runners disagree: a ReadableState returned by a state method (get,
+ * contains, isEmpty, keys, entries, putIfAbsent...) holds the value AT THE CALL, and an Iterable
+ * read from state is a snapshot: later writes never show in a result obtained earlier (Beam's
+ * in-memory state mostly behaves so; its portable harness defers lookups to read()).
+ */
 export interface ReadableState<T> {
   read(): T;
   /** Hints that read() will be called; returns this. */
