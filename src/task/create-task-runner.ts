@@ -1,4 +1,4 @@
-import { BoundedWindow, instantPlus, normalizeInstant, type Coder, type Instant } from '../../coders/index.ts';
+import { BoundedWindow, instantPlus, type Coder, type Instant } from '../../coders/index.ts';
 import type { State, WatermarkHoldState } from '../state/state.ts';
 import { StateNamespaces, type StateNamespace } from '../state/state-namespace.ts';
 import type { StateTag } from '../state/state-tag.ts';
@@ -9,7 +9,8 @@ import { createTaskBackend, turnTransactionsOf, type TaskBackend, type TurnTrans
 import { attachTask, type StatefulTask, type TaskBinding } from './stateful-task.ts';
 import { RunnerContext, type Scope } from './runner-context.ts';
 import { TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
-import type { OutputReceiver, TaskCapture, TaskRestore, TaskRunner, TaskRunnerOptions } from './task-runner.ts';
+import { clampTime, resolveOptions, type ResolvedOptions } from './task-runner-options.ts';
+import type { TaskCapture, TaskRestore, TaskRunner, TaskRunnerOptions } from './task-runner.ts';
 import { BoundTimer, BoundTimerMap, type FiredTimer, type Timer, type TimerHost, type TimerMap, type TimerSpec } from './timer.ts';
 
 /**
@@ -20,48 +21,7 @@ export function createTaskRunner<In, Out, K>(task: StatefulTask<In, Out, K>, opt
   return new DefaultTaskRunner(task, resolveOptions(options));
 }
 
-interface ResolvedOptions<Out, K> {
-  readonly keyCoder: Coder<K>;
-  readonly maxKeyGroups: number;
-  readonly partition: number;
-  readonly parallelism: number;
-  readonly output: OutputReceiver<Out, K>;
-  readonly timerFired: ((timer: FiredTimer<K>) => void) | undefined;
-  readonly initialProcessingTime: Instant;
-  readonly windowCoder: Coder<BoundedWindow> | undefined;
-}
-
-function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): ResolvedOptions<Out, K> {
-  const parallelism = options.parallelism ?? 1;
-  const partition = options.partition ?? 0;
-  if (!Number.isInteger(parallelism) || parallelism < 1) {
-    throw new TaskLifecycleError(`parallelism ${parallelism} is not a positive integer`);
-  }
-  if (!Number.isInteger(partition) || partition < 0 || partition >= parallelism) {
-    throw new TaskLifecycleError(`partition ${partition} is outside 0..${parallelism - 1}: pass a partition below the parallelism`);
-  }
-  if (typeof options.output !== 'function') throw new TaskLifecycleError('options.output must be a function receiving each TaskOutput');
-  return {
-    keyCoder: options.keyCoder,
-    maxKeyGroups: options.maxKeyGroups ?? 128,
-    partition,
-    parallelism,
-    output: options.output,
-    timerFired: options.timerFired,
-    initialProcessingTime: clampTime(options.initialProcessingTime ?? 0),
-    windowCoder: options.windowCoder,
-  };
-}
-
 type Phase = 'created' | 'restored' | 'opening' | 'open' | 'closing' | 'closed';
-
-/** Times beyond Beam's range (-Number.MAX_VALUE, Infinity) mean its ends. */
-function clampTime(t: Instant): Instant {
-  if (t <= BoundedWindow.TIMESTAMP_MIN_VALUE) return BoundedWindow.TIMESTAMP_MIN_VALUE;
-  if (t >= BoundedWindow.TIMESTAMP_MAX_VALUE) return BoundedWindow.TIMESTAMP_MAX_VALUE;
-  if (typeof t === 'number' && !Number.isInteger(t)) return Math.floor(t);
-  return normalizeInstant(t);
-}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== undefined && value !== null && typeof (value as { then?: unknown }).then === 'function';
