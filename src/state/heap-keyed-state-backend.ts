@@ -199,9 +199,10 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   /** A key not in memory: it may be in a restored key group still pending, else it is new (detached until written). */
   private lookupMiss(key: K, id: unknown): KeyEntry<K> {
     this.used = true;
-    let group = -1;
+    // Encoding a new key once checks its type early (a wrong key fails here, not at the checkpoint)
+    // and gives its key group.
+    const group = keyGroupFor(CoderUtils.encodeToByteArray(this.keyCoder, key), this.maxKeyGroups);
     if (this.pending.size > 0) {
-      group = keyGroupFor(CoderUtils.encodeToByteArray(this.keyCoder, key), this.maxKeyGroups);
       if (this.pending.has(group)) {
         this.materializeGroup(group);
         const restored = this.entries.get(id);
@@ -274,20 +275,18 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const eager = new ByteWriter(64);
     const cells = new ByteWriter(256);
     const scratch = new ByteWriter(256);
-    let changedKeys = 0;
     const dirty = this.dirty;
-    this.dirty = [];
-    for (const entry of dirty) {
-      entry.dirty = false;
+    const hasState: boolean[] = new Array(dirty.length);
+    let changedKeys = 0;
+    // Phase 1 encodes without changing the backend, so a value that fails to encode leaves every
+    // change in place for the next attempt instead of losing the keys already processed.
+    for (let i = 0; i < dirty.length; i++) {
+      const entry = dirty[i]!;
       eager.reset();
       cells.reset();
-      const hasState = encodeSections(entry, eager, cells, scratch);
-      if (!hasState) {
-        this.entries.delete(entry.id);
-        entry.attached = false;
-        if (this.current === entry) this.current = undefined;
-        if (!entry.persisted) continue; // never checkpointed: nothing to delete
-      }
+      const live = encodeSections(entry, eager, cells, scratch);
+      hasState[i] = live;
+      if (!live && !entry.persisted) continue; // never checkpointed: nothing to delete
       const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
       if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
       let group = groups.get(entry.keyGroup);
@@ -295,15 +294,24 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
         group = { writer: new ByteWriter(4096), count: 0 };
         groups.set(entry.keyGroup, group);
       }
-      if (hasState) {
-        writeRecord(group.writer, { keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
-        entry.persisted = true;
-      } else {
-        writeRecord(group.writer, tombstoneRecord(keyBytes));
-        entry.persisted = false;
-      }
+      if (live) writeRecord(group.writer, { keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
+      else writeRecord(group.writer, tombstoneRecord(keyBytes));
       group.count++;
       changedKeys++;
+    }
+    // Phase 2 cannot fail: reset change tracking and drop keys left without state.
+    this.dirty = [];
+    for (let i = 0; i < dirty.length; i++) {
+      const entry = dirty[i]!;
+      entry.dirty = false;
+      if (hasState[i]) {
+        entry.persisted = true;
+        continue;
+      }
+      entry.persisted = false;
+      this.entries.delete(entry.id);
+      entry.attached = false;
+      if (this.current === entry) this.current = undefined;
     }
     const records = new Map<number, { bytes: Uint8Array; count: number }>();
     for (const [kg, g] of groups) records.set(kg, { bytes: g.writer.toBytes(), count: g.count });

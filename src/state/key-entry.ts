@@ -1,7 +1,7 @@
 import { ByteReader, ByteWriter, type Instant } from '../../coders/index.ts';
 import { RawCell, type Cell, type HoldListener } from './cell.ts';
 import { TimestampCombiner } from './state.ts';
-import { StatePartCorruptError } from './state-errors.ts';
+import { StateError, StatePartCorruptError } from './state-errors.ts';
 import type { StateNamespace } from './state-namespace.ts';
 import type { StateKind } from './state-tag.ts';
 import { StateTable } from './state-table.ts';
@@ -180,7 +180,15 @@ export function encodeSections<K>(entry: KeyEntry<K>, eager: ByteWriter, cells: 
       cells.writeByte(KIND_CODES.indexOf(cell.kind));
       writeString(cells, cell.signature);
       scratch.reset();
-      cell.encode(scratch);
+      try {
+        cell.encode(scratch);
+      } catch (cause) {
+        throw new StateError(
+          `cannot checkpoint key ${String(entry.key)}: state '${col.slice(1)}' in namespace '${ns}' does not encode as ${cell.signature}; ` +
+            'write only values its coder accepts (the changes stay pending for the next capture)',
+          { cause },
+        );
+      }
       cells.writeVarLong(scratch.length);
       cells.writeBytes(scratch.view());
     }

@@ -86,6 +86,25 @@ test('backend - a value written through one path is read through the other (inli
   assert.equal([...b.keys()], []);
 });
 
+test('backend - a value its coder cannot encode fails the capture, names the state and loses no change', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  const name = b.boundState(g, StateTags.bag('names', str));
+  b.setCurrentKey('good');
+  v.write(1);
+  b.setCurrentKey('bad');
+  name.add(42 as unknown as string);
+  assert.throws(() => b.captureChanges(), (e: unknown) => e instanceof StateError && /'names'/.test(e.message) && /bad/.test(e.message));
+  name.clear();
+  const c = b.captureChanges();
+  assert.is(c.changedKeys, 1, "the good key's change is still captured");
+});
+
+test('backend - a key of the wrong type fails at setCurrentKey', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  assert.throws(() => b.setCurrentKey(7 as unknown as string), (e: unknown) => (e as { code?: string }).code === 'CODER_ERROR');
+});
+
 test('backend - a key group can be restored only once', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   b.restoreKeyGroup(3, []);
