@@ -129,6 +129,25 @@ test('backend - keys compare by their coder bytes, not object identity', () => {
   assert.is(v.read(), null);
 });
 
+test('backend - keys with a structural (byte) identity restore lazily and are found by equal objects', () => {
+  const keyCoder = KvCoder.of(str, long);
+  const b = createKeyedStateBackend({ keyCoder, maxKeyGroups: 4 });
+  const v = b.boundState(g, StateTags.value('v', str));
+  for (let i = 0; i < 20; i++) {
+    b.setCurrentKey(KV(`user-${i}`, i));
+    v.write(`state ${i}`);
+  }
+  const c = b.captureChanges();
+  const fresh = createKeyedStateBackend({ keyCoder, maxKeyGroups: 4 });
+  for (const kg of c.keyGroups) fresh.restoreKeyGroup(kg, [c.encodeKeyGroup(kg)]);
+  const rv = fresh.boundState(g, StateTags.value('v', str));
+  fresh.setCurrentKey(KV('user-7', 7));
+  assert.is(rv.read(), 'state 7');
+  fresh.setCurrentKey(KV('user-7', 8));
+  assert.is(rv.read(), null);
+  assert.is([...fresh.keys()].length, 20);
+});
+
 test('backend - a non-deterministic key coder is rejected with a clear error', () => {
   const keyCoder = Object.assign(Object.create(str), {
     verifyDeterministic() {

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { StringUtf8Coder, IntervalWindow, IntervalWindowCoder } from '../../coders/index.ts';
+import { BoundedWindow, GlobalWindow, StringUtf8Coder, IntervalWindow, IntervalWindowCoder } from '../../coders/index.ts';
 import { createKeyedStateBackend, StateNamespaces, TimeDomain, type HeapKeyedStateBackend, type TimerData } from '../../src/state/index.ts';
 
 const g = StateNamespaces.global();
@@ -87,6 +87,21 @@ test('timers - survive capture and restore, with window namespaces and set order
   set(fresh, 'a', 'late', 7);
   set(fresh, 'b', 'late', 7);
   assert.equal(drain(fresh, E, 7), [['a', 'late', 7], ['b', 'late', 7]]);
+});
+
+test('timers - bigint instants (end of the global window) order with numbers and survive restore', () => {
+  const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+  b.setCurrentKey('a');
+  b.timerInternals.setTimer({ namespace: g, timerId: 'end', domain: E, timestamp: GlobalWindow.MAX_TIMESTAMP, outputTimestamp: GlobalWindow.MAX_TIMESTAMP });
+  b.timerInternals.setTimer({ namespace: g, timerId: 'soon', domain: E, timestamp: 5, outputTimestamp: 5 });
+  const c = b.captureChanges();
+  const fresh = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+  for (const kg of c.keyGroups) fresh.restoreKeyGroup(kg, [c.encodeKeyGroup(kg)]);
+  assert.is(fresh.timerInternals.removeNextDueTimer(E, 1000)?.timerId, 'soon');
+  assert.is(fresh.timerInternals.removeNextDueTimer(E, 1000), undefined);
+  const end = fresh.timerInternals.removeNextDueTimer(E, BoundedWindow.TIMESTAMP_MAX_VALUE)!;
+  assert.is(end.timerId, 'end');
+  assert.is(end.timestamp, GlobalWindow.MAX_TIMESTAMP);
 });
 
 test('timers - match a sorted model under random sets, deletes and firings', () => {
