@@ -91,8 +91,21 @@ export class FileSink<T> implements Outlet {
   append(line: string): void {
     this.buffered += line + '\n';
     this.bufferedChars += line.length + 1;
-    if (this.bufferedChars >= this.writeThreshold && this.writing === undefined) this.startWrite();
+    if (this.writing !== undefined) return;
+    if (this.bufferedChars >= this.writeThreshold) this.startWrite();
+    else if (!this.writeScheduled) {
+      // Written at the end of this turn of the event loop: everything appended synchronously
+      // meanwhile goes in one write, and a quiet stream's output still appears promptly.
+      this.writeScheduled = true;
+      setImmediate(this.writeIfIdle);
+    }
   }
+
+  private writeScheduled = false;
+  private readonly writeIfIdle = (): void => {
+    this.writeScheduled = false;
+    if (this.writing === undefined && this.bufferedChars > 0 && this.handle !== undefined) this.startWrite();
+  };
 
   watermark(): void {}
   idle(): void {}
@@ -152,7 +165,7 @@ export class FileSink<T> implements Outlet {
       () => {
         this.writing = undefined;
         this.writingBytes = 0;
-        if (this.bufferedChars >= this.writeThreshold) this.startWrite();
+        if (this.bufferedChars > 0) this.startWrite();
         this.wake();
       },
       (error: unknown) => {

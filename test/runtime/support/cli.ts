@@ -28,6 +28,8 @@ export function startCli(args: readonly string[], options: { cwd?: string; env?:
   if (options.env?.NATS_URL !== undefined) env.NATS_URL = options.env.NATS_URL;
   const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
+  const trace = process.env.STATOR_TEST_TRACE === '1';
+  if (trace) process.stderr.write(`${new Date().toISOString()} start stator ${args.join(' ')}\n`);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -36,6 +38,7 @@ export function startCli(args: readonly string[], options: { cwd?: string; env?:
     child.on('error', reject);
     child.on('close', (code, signal) => {
       running.delete(child);
+      if (trace) process.stderr.write(`${new Date().toISOString()} exit ${code ?? signal}\n`);
       resolve({ code, signal, stdout, stderr });
     });
   });
