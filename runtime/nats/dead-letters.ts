@@ -106,7 +106,10 @@ export function createDeadLetterPublisher(options: DeadLetterOptions): DeadLette
     }
     const msgId = idFor(letter);
     count++;
-    sink.publish({ subject: names.deadLetterSubject(letter.stage), data, msgId: msgId ?? '', headers: h });
+    // The stage goes into the subject as one token: anything a token cannot hold becomes `_` (the
+    // Stator-Stage header keeps the exact name).
+    const token = letter.stage.replace(/[^A-Za-z0-9_-]/g, '_') || '_';
+    sink.publish({ subject: names.deadLetterSubject(token), data, msgId: msgId ?? '', headers: h });
   };
 
   return {

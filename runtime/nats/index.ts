@@ -31,3 +31,8 @@ export { createDeadLetterPublisher, DeadLetterHeaders } from './dead-letters.ts'
 export type { DeadLetterOptions, DeadLetterPublisher, DeadLetterRecord } from './dead-letters.ts';
 export { ensureJobStreams, trimConsumed } from './job-streams.ts';
 export type { JobStreams, JobStreamsSpec, StreamBinding } from './job-streams.ts';
+export { jobSubjects, NATS_CHECKPOINT_TASK, runNatsJob } from './run-nats-job.ts';
+export type { NatsRunOptions } from './run-nats-job.ts';
+export { natsSourceBinding } from './nats-source-binding.ts';
+export type { NatsSourceOptions } from './nats-source-binding.ts';
+export { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';

@@ -1,0 +1,248 @@
+// The job's source in NATS mode: one subject of a stream, read with StreamSource from the
+// checkpointed sequence + 1, decoded and pushed into the pipeline like the file source does with
+// lines. Positions are stream sequences, so a checkpoint's position is exactly where to resume.
+import type { SourceBinding } from '../bindings.ts';
+import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
+import type { SourceDefinition } from '../job/job.ts';
+import type { NatsLink } from './connection.ts';
+import { openStreamSource, type SourceRecord, type StreamSource } from './stream-source.ts';
+
+export interface NatsSourceOptions {
+  readonly stream: string;
+  readonly subject: string;
+  /**
+   * With ingestion time (no timestamp extractor), the watermark also advances while no message
+   * arrives, after this long: to now minus this (a margin for the server's clock against ours).
+   * With event time the source reports itself idle instead.
+   * @default 5000
+   */
+  readonly idleTimeoutMs?: number;
+  /** Records per batch taken from the stream. @default 512 */
+  readonly maxBatch?: number;
+}
+
+/**
+ * Watermark markers go out whenever the sequence enters a new block of this many messages: at the
+ * same messages in every run, whatever the batches and restore points, so timers fire at the same
+ * place in the output and the ordered merge sees quiet partitions progress.
+ */
+const MARKER_BLOCK = 1024;
+
+class NatsSource<T> {
+  private source: StreamSource | undefined;
+  private position = 0;
+  private maxEventTime = -Number.MAX_VALUE;
+  private lastWatermark = -Number.MAX_VALUE;
+  private messages = 0;
+  private pauseRequested = false;
+  private paused: { resolve: (position: number) => void; promise: Promise<number> } | undefined;
+  private resumeGate: (() => void) | undefined;
+  private stopRequested = false;
+  private wake: (() => void) | undefined;
+  private pending: Promise<readonly SourceRecord[] | undefined> | undefined;
+  private readonly decoder = new TextDecoder();
+
+  constructor(
+    private readonly link: NatsLink,
+    private readonly definition: SourceDefinition<T>,
+    private readonly options: NatsSourceOptions,
+    private readonly outlet: Outlet,
+    private readonly deadLetter: DeadLetterReceiver,
+  ) {}
+
+  get lastPosition(): number {
+    return this.position;
+  }
+
+  get messagesRead(): number {
+    return this.messages;
+  }
+
+  async open(position: number | undefined): Promise<void> {
+    this.position = Math.max(0, position ?? 0);
+    this.source = await openStreamSource(this.link, {
+      stream: this.options.stream,
+      filterSubject: this.options.subject,
+      startSeq: this.position + 1,
+      maxBatch: this.options.maxBatch ?? 512,
+    });
+  }
+
+  /** Reads until stop(); never ends by itself (a stream has no end). Rejects when reading fails. */
+  async run(): Promise<boolean> {
+    const source = this.source;
+    if (source === undefined) throw new Error('NatsSource.run before open');
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? 5000;
+    let idleReported = false;
+    for (;;) {
+      if (await this.checkpointOrStop()) return false;
+      this.pending ??= source.nextBatch();
+      const batch = await this.nextOrWake(this.pending, idleTimeoutMs);
+      if (batch === 'woken') continue;
+      if (batch === 'idle') {
+        if (!idleReported) {
+          idleReported = true;
+          this.reportIdle(idleTimeoutMs);
+        } else if (this.definition.timestamp === undefined) {
+          this.emitWatermark(Date.now() - idleTimeoutMs);
+        }
+        continue;
+      }
+      this.pending = undefined;
+      if (batch === undefined) return false;
+      idleReported = false;
+      for (let i = 0; i < batch.length; i++) {
+        // A checkpoint or a stop waits for a message boundary; the rest of the batch is kept.
+        if (this.pauseRequested || this.stopRequested) {
+          if (await this.checkpointOrStop()) return false;
+        }
+        const record = batch[i]!;
+        this.emit(record);
+        const previous = this.position;
+        this.position = record.seq;
+        if (Math.floor(record.seq / MARKER_BLOCK) !== Math.floor(previous / MARKER_BLOCK)) this.sendMarker();
+        if (this.outlet.congested) await this.outlet.whenUncongested();
+      }
+      // Caught up with the stream: let timers and the ordered merge catch up too.
+      if (source.lag === 0) this.sendMarker();
+    }
+  }
+
+  /** The pending batch, or 'woken' by pause/stop, or 'idle' after the timeout; the batch is never dropped. */
+  private nextOrWake(
+    pending: Promise<readonly SourceRecord[] | undefined>,
+    idleTimeoutMs: number,
+  ): Promise<readonly SourceRecord[] | undefined | 'woken' | 'idle'> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => finish('idle'), idleTimeoutMs);
+      const finish = (value: readonly SourceRecord[] | undefined | 'woken' | 'idle'): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve(value);
+      };
+      this.wake = () => finish('woken');
+      pending.then(finish, (error: unknown) => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        reject(error);
+      });
+    });
+  }
+
+  pause(): Promise<number> {
+    if (this.paused === undefined) {
+      let resolve!: (position: number) => void;
+      const promise = new Promise<number>((r) => (resolve = r));
+      this.paused = { resolve, promise };
+      this.pauseRequested = true;
+      this.wake?.();
+    }
+    return this.paused.promise;
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.paused = undefined;
+    const gate = this.resumeGate;
+    this.resumeGate = undefined;
+    gate?.();
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.wake?.();
+    this.resume();
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    await this.source?.close();
+    this.source = undefined;
+  }
+
+  private async checkpointOrStop(): Promise<boolean> {
+    while (this.pauseRequested && !this.stopRequested) {
+      this.paused?.resolve(this.position);
+      await new Promise<void>((resolve) => (this.resumeGate = resolve));
+    }
+    return this.stopRequested;
+  }
+
+  private emit(record: SourceRecord): void {
+    this.messages++;
+    const definition = this.definition;
+    let raw: string;
+    let message: T;
+    // Ingestion time is the time the stream stored the message: the same on every replay.
+    let timestamp = record.timestampMs;
+    try {
+      raw = this.decoder.decode(record.data);
+    } catch (error) {
+      this.deadLetter({ stage: definition.name, position: record.seq, error, attempts: 1 });
+      return;
+    }
+    try {
+      message = definition.codec.decode(raw);
+      if (definition.watermark !== undefined) {
+        const watermark = definition.watermark(message);
+        if (watermark !== undefined) {
+          this.emitWatermark(watermark);
+          return;
+        }
+      }
+      if (definition.timestamp !== undefined) {
+        timestamp = definition.timestamp(message);
+        if (typeof timestamp !== 'number' || Number.isNaN(timestamp)) {
+          throw new TypeError(`timestamp extractor returned ${String(timestamp)}, expected epoch millis`);
+        }
+      }
+    } catch (error) {
+      this.deadLetter({ stage: definition.name, position: record.seq, error, attempts: 1, raw });
+      return;
+    }
+    if (timestamp > this.maxEventTime) this.maxEventTime = timestamp;
+    this.outlet.data(message, timestamp, record.seq);
+  }
+
+  private emitWatermark(watermark: number): void {
+    if (watermark > this.lastWatermark) this.lastWatermark = watermark;
+    this.outlet.watermark(0, this.lastWatermark, this.position);
+  }
+
+  /** The greatest event time seen minus the allowed out-of-orderness (0 for ingestion time). */
+  private sendMarker(): void {
+    const lateness = this.definition.timestamp === undefined ? 0 : this.definition.maxOutOfOrdernessMs;
+    if (this.maxEventTime > -Number.MAX_VALUE) this.emitWatermark(this.maxEventTime - lateness);
+  }
+
+  private reportIdle(idleTimeoutMs: number): void {
+    if (this.definition.timestamp === undefined) this.emitWatermark(Date.now() - idleTimeoutMs);
+    else this.outlet.idle(0);
+  }
+}
+
+/** Binds a job's source to one subject of a JetStream stream (NATS mode). */
+export function natsSourceBinding<T>(
+  link: NatsLink,
+  definition: SourceDefinition<T>,
+  options: NatsSourceOptions,
+  entry: Outlet,
+  deadLetter: DeadLetterReceiver,
+): SourceBinding {
+  const source = new NatsSource(link, definition, options, entry, deadLetter);
+  return {
+    name: definition.name,
+    open: (position) => source.open(position),
+    run: () => source.run(),
+    pause: () => source.pause(),
+    resume: () => source.resume(),
+    stop: () => source.stop(),
+    get lastPosition() {
+      return source.lastPosition;
+    },
+    get messagesRead() {
+      return source.messagesRead;
+    },
+    close: () => source.close(),
+  };
+}

@@ -1,0 +1,129 @@
+// NATS mode: the same JobRuntime as embedded mode, with the job's input and output on JetStream
+// streams and its checkpoints in a JetStream KV + Object Store bucket pair. Loaded by the CLI
+// through runtime/cli/nats-seam.ts (`stator run <job> --nats <url>`).
+import { createTaskRunner, type StatefulTask } from '../../src/task/index.ts';
+import { keyGroupFor, partitionForKeyGroup } from '../../src/state/index.ts';
+import type { NatsRunRequest } from '../cli/nats-seam.ts';
+import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, stateRollsBackFailedTurns } from '../embedded/embedded-runtime.ts';
+import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
+import { createJobRuntime } from '../job-runtime.ts';
+import { connectNats } from './connection.ts';
+import { resolveNatsSettings, type NatsFlags } from './connection-options.ts';
+import { ensureJobStreams } from './job-streams.ts';
+import { requiredDuplicateWindowMs } from './msg-id.ts';
+import { natsSourceBinding } from './nats-source-binding.ts';
+import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
+
+/** The checkpoint task name of a job run in NATS mode: buckets `stator-<job>-main` (KV_ and OBJ_ streams). */
+export const NATS_CHECKPOINT_TASK = 'main';
+
+/** A job's input and output subjects: `<job>.<source name>` and `<job>.<sink name>`, e.g. wordcount.in / wordcount.out. */
+export function jobSubjects(job: { readonly name: string; readonly source: { readonly name: string }; readonly sink: { readonly name: string } }): {
+  input: string;
+  output: string;
+} {
+  return { input: `${job.name}.${job.source.name}`, output: `${job.name}.${job.sink.name}` };
+}
+
+/** NatsRunRequest plus the NATS flags a CLI may pass (auth, TLS, --max-outage); env fills the rest. */
+export interface NatsRunOptions extends NatsRunRequest {
+  readonly nats?: Omit<NatsFlags, 'nats'>;
+}
+
+/**
+ * Runs `request.job` against NATS until `request.signal` aborts (then drains, writes a final
+ * checkpoint and resolves) or something fails (rejects: NatsOutageError when NATS stays away longer
+ * than --max-outage, StreamConfigError when a stream does not fit, FencedError when another process
+ * took over the job...).
+ */
+export async function runNatsJob(request: NatsRunOptions): Promise<void> {
+  const { job, logger } = request;
+  const settings = resolveNatsSettings({ ...request.nats, nats: request.natsUrl });
+  const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator ${job.name}` : settings.name });
+  const events = link.events$.subscribe((event) => {
+    switch (event.type) {
+      case 'disconnected':
+        logger.warn(`NATS disconnected from ${event.server}; reconnecting (giving up after ${Math.round(settings.maxOutageMs / 1000)} s)`);
+        break;
+      case 'reconnected':
+        logger.info(`NATS reconnected to ${event.server} after ${event.outageMs} ms`);
+        break;
+      case 'outage-exceeded':
+        logger.error(event.error.message);
+        break;
+      case 'lame-duck':
+        logger.warn(`NATS server ${event.server} is shutting down (lame duck mode)`);
+        break;
+      case 'server-error':
+        logger.warn(`NATS server error: ${event.error.message}`);
+        break;
+      default:
+        break;
+    }
+  });
+  try {
+    const checkpointIntervalMs = request.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
+    const subjects = jobSubjects(job);
+    const streams = await ensureJobStreams(link, {
+      job: job.name,
+      inputSubject: subjects.input,
+      outputSubject: subjects.output,
+      // One process: the keyed exchanges stay in memory (exchange streams come with scale-out).
+      exchangeStages: [],
+      duplicateWindowMs,
+    });
+    for (const binding of [streams.input, streams.output, streams.deadLetters]) {
+      if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
+    }
+    await using store = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
+    let maxRetries = request.maxRetries;
+    if (!stateRollsBackFailedTurns() && maxRetries !== 0) maxRetries = 0;
+    let fatal: (error: unknown) => void = () => {};
+    const runtime = createJobRuntime({
+      job,
+      grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
+      createRunner: (step, partition, output) =>
+        createTaskRunner(step.factory() as StatefulTask<unknown, unknown, unknown>, {
+          keyCoder: step.keyCoder,
+          maxKeyGroups: job.maxKeyGroups,
+          partition,
+          parallelism: step.parallelism,
+          output,
+        }),
+      source: (entry, deadLetter) =>
+        natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: subjects.input }, entry, deadLetter),
+      sink: (deadLetter, fail) => natsSinkBinding(link, job.name, job.sink, subjects.output, deadLetter, fail),
+      deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail),
+      checkpoints: jobCheckpoints({ store, jobId: job.name, logger, intervalMs: checkpointIntervalMs, onFatal: (error) => fatal(error) }),
+      logger,
+      checkpointIntervalMs,
+      ...(maxRetries === undefined ? {} : { maxRetries }),
+    });
+    fatal = (error) => runtime.fail(error);
+    // An outage past --max-outage closes the connection: fail the run with that error (its code
+    // gives the exit code) rather than with whichever read or publish noticed first.
+    void link.closed().then((error) => {
+      if (error !== undefined) runtime.fail(error);
+    });
+    const stop = (): void => void runtime.stop();
+    if (request.signal.aborted) stop();
+    request.signal.addEventListener('abort', stop, { once: true });
+    logger.info(
+      `running job ${job.name} on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
+        `${streams.input.stream}/${subjects.input} -> ${streams.output.stream}/${subjects.output}, checkpoints in ${store.description}, ` +
+        `duplicate window ${Math.round(duplicateWindowMs / 60_000)} min`,
+    );
+    try {
+      const result = await runtime.run();
+      logger.info(`job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`);
+    } finally {
+      request.signal.removeEventListener('abort', stop);
+    }
+  } finally {
+    events.unsubscribe();
+    await link.close();
+  }
+}
+

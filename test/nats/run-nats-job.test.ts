@@ -1,0 +1,122 @@
+// NATS mode end to end: `stator run examples/wordcount.ts --nats <url>` as real processes against a
+// real nats-server, including a SIGKILL in the middle of the run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startNatsServer } from '../support/nats-server.ts';
+import { connectNats, createStreamSink, ensureSubjectStream, openStreamSource, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Deterministic text: `lines` lines of 5 words from a 300-word vocabulary. */
+function text(lines: number): string[] {
+  let seed = 7;
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const words: string[] = [];
+    for (let w = 0; w < 5; w++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      words.push(`w${seed % 300}`);
+    }
+    out.push(words.join(' '));
+  }
+  return out;
+}
+
+async function feed(link: NatsLink, lines: string[]): Promise<void> {
+  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: subjectStreamName('wordcount.in') });
+  const sink = createStreamSink(link, { window: 512 });
+  for (const line of lines) {
+    if (sink.congested) await sink.whenUncongested();
+    sink.publish({ subject: 'wordcount.in', data: encoder.encode(line), msgId: '' });
+  }
+  await sink.flush();
+  await sink.close();
+}
+
+function startJob(url: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/main.ts', 'run', 'examples/wordcount.ts', '--nats', url, '--checkpoint-interval', '200'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, NATS_URL: '' },
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stderr: () => stderr, exited };
+}
+
+async function outputCount(link: NatsLink): Promise<number> {
+  try {
+    return (await (await link.jetstreamManager()).streams.info('WORDCOUNT_OUT')).state.messages;
+  } catch {
+    return 0;
+  }
+}
+
+async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function readOutputs(link: NatsLink, count: number): Promise<{ word: string; count: number }[]> {
+  const out: { word: string; count: number }[] = [];
+  await using source = await openStreamSource(link, { stream: 'WORDCOUNT_OUT', filterSubject: 'wordcount.out', startSeq: 1 });
+  while (out.length < count) for (const r of (await source.nextBatch()) ?? []) out.push(JSON.parse(decoder.decode(r.data)) as { word: string; count: number });
+  return out;
+}
+
+/** Each word's counts must be exactly 1, 2, ..., n in order, n its number of occurrences. */
+function assertExactlyOnce(outputs: { word: string; count: number }[], lines: string[]): void {
+  const expected = new Map<string, number>();
+  for (const line of lines) for (const word of line.split(' ')) expected.set(word, (expected.get(word) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  for (const { word, count } of outputs) {
+    const previous = seen.get(word) ?? 0;
+    assert.is(count, previous + 1, `${word}: count ${count} after ${previous}`);
+    seen.set(word, count);
+  }
+  assert.equal(seen, expected);
+}
+
+test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run changes nothing in the output', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const lines = text(40_000);
+  const totalWords = lines.length * 5;
+  await feed(link, lines);
+
+  const first = startJob(server.url);
+  // Crash after a checkpoint was committed, with outputs published since (they will be replayed).
+  await waitFor(async () => /checkpoint 1 /.test(first.stderr()) || first.child.exitCode !== null, 'a committed checkpoint');
+  assert.is(first.child.exitCode, null, first.stderr());
+  assert.ok((await outputCount(link)) < totalWords, `the first run must not have finished: ${first.stderr()}`);
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const afterCrash = await outputCount(link);
+
+  const second = startJob(server.url);
+  try {
+    await waitFor(async () => (await outputCount(link)) >= totalWords || second.child.exitCode !== null, 'all outputs');
+    assert.is(second.child.exitCode, null, second.stderr());
+    const restored = /restored checkpoint (\d+) at position (\d+)/.exec(second.stderr());
+    assert.ok(restored !== null, second.stderr());
+    assert.ok(Number(restored[2]) > 0 && Number(restored[2]) < lines.length);
+  } finally {
+    second.child.kill('SIGTERM');
+  }
+  assert.is(await second.exited, 0, second.stderr());
+  const outputs = await readOutputs(link, await outputCount(link));
+  assert.is(outputs.length, totalWords, `output stream holds ${outputs.length} messages for ${totalWords} words (${afterCrash} before the crash)`);
+  assert.ok(afterCrash > 0);
+  assertExactlyOnce(outputs, lines);
+});
+
+test.run();
