@@ -38,6 +38,18 @@ function runBackend(): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+// The same inside a transactional turn per message, as the task runner drives it (undo journal on).
+function runBackendInTurns(): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < OPS; i++) {
+    backend.beginTurn();
+    backend.setCurrentKey(keys[order[i]!]!);
+    count.write(((count.read() as number | null) ?? 0) + 1);
+    backend.commitTurn();
+  }
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
 // Capture between repetitions, as a runtime would checkpoint: it clears dirty tracking.
 function captureAll(): { ms: number; keys: number } {
   const start = process.hrtime.bigint();
@@ -50,9 +62,11 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const nativeRates: number[] = [];
 const backendRates: number[] = [];
 const ratios: number[] = [];
+const turnRatios: number[] = [];
 const captures: number[] = [];
 runNative();
 runBackend();
+runBackendInTurns();
 captureAll();
 for (let r = 0; r < REPS; r++) {
   const n = OPS / runNative();
@@ -60,10 +74,12 @@ for (let r = 0; r < REPS; r++) {
   nativeRates.push(n);
   backendRates.push(b);
   ratios.push(b / n);
+  turnRatios.push(OPS / runBackendInTurns() / n);
   captures.push(captureAll().ms);
 }
 const fmt = (x: number): string => `${(x / 1e6).toFixed(2)} M ops/s`;
 console.log(`native Map get+set            ${fmt(median(nativeRates))}`);
 console.log(`setCurrentKey + read + write  ${fmt(median(backendRates))}`);
 console.log(`ratio backend/native (median of per-rep ratios) ${median(ratios).toFixed(2)}  (goal ≥ 0.33)`);
+console.log(`ratio with a transactional turn per message                ${median(turnRatios).toFixed(2)}`);
 console.log(`capture + encode of ${KEYS} changed keys: ${median(captures).toFixed(1)} ms`);

@@ -40,7 +40,11 @@ export class BagCell<T> implements Cell {
 export class BagStateImpl<T> implements BagState<T> {
   constructor(private readonly slot: CellSlot<BagCell<T>>) {}
   add(value: T): void {
-    this.slot.touch().writable().push(value);
+    const cell = this.slot.touch();
+    cell.writable().push(value);
+    this.slot.journal()?.push(() => {
+      cell.writable().pop();
+    });
   }
   read(): Iterable<T> {
     const cell = this.slot.peek();
@@ -55,6 +59,11 @@ export class BagStateImpl<T> implements BagState<T> {
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
       const cell = this.slot.touch();
+      const previous = cell.items;
+      this.slot.journal()?.push(() => {
+        cell.items = previous;
+        cell.shared = true;
+      });
       cell.items = [];
       cell.shared = false;
     }

@@ -1,5 +1,5 @@
 import { Context, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { RawCell, type Cell } from './cell.ts';
+import { RawCell, type Cell, type Undo } from './cell.ts';
 import type { KeyEntry } from './key-entry.ts';
 import type { State, ValueState } from './state.ts';
 import { materialize } from './state-binder.ts';
@@ -43,6 +43,7 @@ export class InlineValueCell<T> implements Cell {
 /** What the bound value state needs from its backend. */
 export interface InlineValueHost<K> {
   current: KeyEntry<K> | undefined;
+  readonly journal: Undo[] | undefined;
   currentEntry(): KeyEntry<K>;
   markDirty(entry: KeyEntry<K>): void;
 }
@@ -70,18 +71,35 @@ export class BoundValueState<K, T> implements ValueState<T> {
   write(value: T): void {
     const entry = this.backend.current ?? this.backend.currentEntry();
     if ((this.slot === 0 ? entry.slot0 : entry.slot1) === undefined) this.adopt(entry, true);
-    const stored = value === null ? undefined : value;
-    if (this.slot === 0) entry.value0 = stored;
-    else entry.value1 = stored;
-    if (!entry.dirty) this.backend.markDirty(entry as KeyEntry<K>);
+    this.set(entry, value === null ? undefined : value);
+  }
+
+  private set(entry: KeyEntry<K>, stored: unknown): void {
+    const journal = this.backend.journal;
+    if (this.slot === 0) {
+      if (journal !== undefined) {
+        const previous = entry.value0;
+        journal.push(() => {
+          entry.value0 = previous;
+        });
+      }
+      entry.value0 = stored;
+    } else {
+      if (journal !== undefined) {
+        const previous = entry.value1;
+        journal.push(() => {
+          entry.value1 = previous;
+        });
+      }
+      entry.value1 = stored;
+    }
+    if (!entry.dirty) this.backend.markDirty(entry);
   }
 
   clear(): void {
     const entry = this.backend.current ?? this.backend.currentEntry();
     if ((this.slot === 0 ? entry.value0 : entry.value1) === undefined && this.adopt(entry, false)?.isEmpty() !== false) return;
-    if (this.slot === 0) entry.value0 = undefined;
-    else entry.value1 = undefined;
-    if (!entry.dirty) this.backend.markDirty(entry as KeyEntry<K>);
+    this.set(entry, undefined);
   }
 
   readLater(): ValueState<T> {

@@ -37,8 +37,16 @@ export class RawCell {
 /** What the table holds at one (namespace, tag): a live cell or restored bytes. */
 export type TableEntry = Cell | RawCell;
 
+/** Undoes one mutation; a turn's undos run newest first. */
+export type Undo = () => void;
+
 /** How a state handle reaches its cell: the cell of the key in scope at the call. */
 export interface CellSlot<C extends Cell> {
+  /**
+   * The open turn's undo journal when the backend runs turns as transactions, else undefined.
+   * Mutations push the inverse of what they do, after touch().
+   */
+  journal(): Undo[] | undefined;
   /** The cell if it exists (decoding restored bytes on first access), else undefined. Never marks a change. */
   peek(): C | undefined;
   /** The cell, created when missing; records that the key's state changed. Call before every mutation. */

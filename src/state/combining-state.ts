@@ -1,4 +1,4 @@
-import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
+import { CoderUtils, Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { immediate, type Cell, type CellSlot } from './cell.ts';
 import type { CombineFn, CombiningState, ReadableState } from './state.ts';
 
@@ -15,6 +15,12 @@ export class CombiningCell<A> implements Cell {
   }
   encode(writer: ByteWriter): void {
     this.accumCoder.encode(this.accum as A, writer, Context.OUTER);
+  }
+  snapshot(): Uint8Array {
+    return CoderUtils.encodeToByteArray(this.accumCoder, this.accum as A);
+  }
+  restoreSnapshot(bytes: Uint8Array | undefined): void {
+    this.accum = bytes === undefined ? undefined : CoderUtils.decodeFromByteArray(this.accumCoder, bytes);
   }
   static decode<A>(accumCoder: Coder<A>, reader: ByteReader): CombiningCell<A> {
     const cell = new CombiningCell(accumCoder);
@@ -35,11 +41,20 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
   ) {}
   add(value: In): void {
     const cell = this.slot.touch();
+    this.remember(cell);
     cell.accum = this.fn.addInput(cell.accum === undefined ? this.fn.createAccumulator() : cell.accum, value);
   }
   addAccum(accumulator: A): void {
     const cell = this.slot.touch();
+    this.remember(cell);
     cell.accum = cell.accum === undefined ? accumulator : this.fn.mergeAccumulators([cell.accum, accumulator]);
+  }
+  /** addInput may mutate the accumulator in place, so a turn's undo keeps it encoded. */
+  private remember(cell: CombiningCell<A>): void {
+    const journal = this.slot.journal();
+    if (journal === undefined) return;
+    const bytes = cell.accum === undefined ? undefined : cell.snapshot();
+    journal.push(() => cell.restoreSnapshot(bytes));
   }
   getAccum(): A {
     const accum = this.slot.peek()?.accum;
@@ -55,7 +70,11 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
     return immediate(this.slot.peek()?.isEmpty() ?? true);
   }
   clear(): void {
-    if (this.slot.peek()?.isEmpty() === false) this.slot.touch().accum = undefined;
+    if (this.slot.peek()?.isEmpty() === false) {
+      const cell = this.slot.touch();
+      this.remember(cell);
+      cell.accum = undefined;
+    }
   }
   readLater(): CombiningState<In, A, Out> {
     return this;

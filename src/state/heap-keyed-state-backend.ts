@@ -1,5 +1,5 @@
 import { ByteWriter, CoderUtils, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
-import type { Cell, CellSlot } from './cell.ts';
+import type { Cell, CellSlot, Undo } from './cell.ts';
 import { RawCell } from './cell.ts';
 import { decodeCells, decodeEager, encodeSections, KeyEntry } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
@@ -74,6 +74,9 @@ class CurrentKeySlot<K> implements CellSlot<Cell> {
     this.cache(entry, cell);
     return cell;
   }
+  journal(): Undo[] | undefined {
+    return this.backend.journal;
+  }
   private cache(entry: KeyEntry<K>, cell: Cell): void {
     if (this.slot >= 0) entry.setSlot(this.slot, cell);
   }
@@ -108,6 +111,9 @@ class FixedKeySlot<K> implements CellSlot<Cell> {
       entry.table.put(this.namespace, this.tag.columnKey, cell);
     }
     return cell;
+  }
+  journal(): Undo[] | undefined {
+    return this.backend.journal;
   }
   peek(): Cell | undefined {
     return this.cell(this.backend.entryForKey(this.key));
@@ -153,6 +159,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   private readonly pending = new Map<number, PartRecord[]>();
   private readonly namespaceCache = new Map<string, StateNamespace>();
   private readonly restoredGroups = new Set<number>();
+  /** @internal The open turn's undo journal (undefined outside a turn). */
+  journal: Undo[] | undefined = undefined;
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -270,7 +278,37 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     })();
   }
 
+  /**
+   * Opens a turn: until commitTurn or rollbackTurn, every state and timer change is journaled so a
+   * failed callback can be undone. The task runner wraps each callback in a turn.
+   * @throws StateError when a turn is already open.
+   */
+  beginTurn(): void {
+    if (this.journal !== undefined) throw new StateError('beginTurn: a turn is already open; commit or roll it back first');
+    // A fresh array each turn: young-generation allocation is cheaper than storing new closures
+    // into a long-lived array (measured: reusing one halves the throughput, write barriers).
+    this.journal = [];
+  }
+
+  /** Keeps the open turn's changes. */
+  commitTurn(): void {
+    this.journal = undefined;
+  }
+
+  /**
+   * Undoes every state and timer change of the open turn, newest first. Values come back as they
+   * were; the one visible difference is that a Set/Map/Multimap key removed and restored moves to
+   * the end of the iteration order.
+   */
+  rollbackTurn(): void {
+    const journal = this.journal;
+    this.journal = undefined;
+    if (journal === undefined) return;
+    for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
+  }
+
   captureChanges(): CapturedChanges {
+    if (this.journal !== undefined) throw new StateError('captureChanges during a turn: capture between turns, after commitTurn or rollbackTurn');
     const groups = new Map<number, { writer: ByteWriter; count: number }>();
     const eager = new ByteWriter(64);
     const cells = new ByteWriter(256);

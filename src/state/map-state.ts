@@ -57,13 +57,25 @@ export class MapStateImpl<K, V> implements MapState<K, V> {
     private readonly keyCoder: Coder<K>,
   ) {}
   put(key: K, value: V): void {
-    this.slot.touch().writable().set(this.keyCoder.structuralValue(key), [key, value]);
+    this.set(this.keyCoder.structuralValue(key), [key, value]);
+  }
+  private set(sk: unknown, entry: readonly [K, V]): void {
+    const cell = this.slot.touch();
+    const journal = this.slot.journal();
+    if (journal !== undefined) {
+      const previous = cell.entries.get(sk);
+      journal.push(() => {
+        if (previous === undefined) cell.writable().delete(sk);
+        else cell.writable().set(sk, previous);
+      });
+    }
+    cell.writable().set(sk, entry);
   }
   putIfAbsent(key: K, value: V): ReadableState<V | null> {
     const sk = this.keyCoder.structuralValue(key);
     const existing = this.slot.peek()?.entries.get(sk);
     if (existing !== undefined) return immediate(existing[1]);
-    this.slot.touch().writable().set(sk, [key, value]);
+    this.set(sk, [key, value]);
     return immediate(null);
   }
   computeIfAbsent(key: K, mapping: (key: K) => V): ReadableState<V | null> {
@@ -71,12 +83,19 @@ export class MapStateImpl<K, V> implements MapState<K, V> {
     const existing = this.slot.peek()?.entries.get(sk);
     if (existing !== undefined) return immediate(existing[1]);
     const value = mapping(key);
-    this.slot.touch().writable().set(sk, [key, value]);
+    this.set(sk, [key, value]);
     return immediate(null);
   }
   remove(key: K): void {
     const sk = this.keyCoder.structuralValue(key);
-    if (this.slot.peek()?.entries.has(sk) === true) this.slot.touch().writable().delete(sk);
+    if (this.slot.peek()?.entries.has(sk) !== true) return;
+    const cell = this.slot.touch();
+    const previous = cell.entries.get(sk)!;
+    cell.writable().delete(sk);
+    // An undone removal puts the key back at the end of the iteration order.
+    this.slot.journal()?.push(() => {
+      cell.writable().set(sk, previous);
+    });
   }
   get(key: K): ReadableState<V | null> {
     const entry = this.slot.peek()?.entries.get(this.keyCoder.structuralValue(key));
@@ -114,6 +133,11 @@ export class MapStateImpl<K, V> implements MapState<K, V> {
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
       const cell = this.slot.touch();
+      const previous = cell.entries;
+      this.slot.journal()?.push(() => {
+        cell.entries = previous;
+        cell.shared = true;
+      });
       cell.entries = new Map();
       cell.shared = false;
     }

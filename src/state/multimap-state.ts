@@ -66,10 +66,16 @@ export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
   ) {}
   put(key: K, value: V): void {
     const sk = this.keyCoder.structuralValue(key);
-    const groups = this.slot.touch().writable();
+    const cell = this.slot.touch();
+    const groups = cell.writable();
     const group = groups.get(sk);
     if (group === undefined) groups.set(sk, { key, values: [value] });
     else group.values.push(value);
+    this.slot.journal()?.push(() => {
+      const now = cell.writable();
+      if (group === undefined) now.delete(sk);
+      else now.get(sk)!.values.pop();
+    });
   }
   get(key: K): ReadableState<Iterable<V>> {
     const group = this.slot.peek()?.groups.get(this.keyCoder.structuralValue(key));
@@ -77,7 +83,18 @@ export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
   }
   remove(key: K): void {
     const sk = this.keyCoder.structuralValue(key);
-    if (this.slot.peek()?.groups.has(sk) === true) this.slot.touch().writable().delete(sk);
+    if (this.slot.peek()?.groups.has(sk) !== true) return;
+    const cell = this.slot.touch();
+    const previous = cell.groups.get(sk)!;
+    const journal = this.slot.journal();
+    // A copy: the removed group may still be seen by an earlier snapshot.
+    if (journal !== undefined) {
+      const values = previous.values.slice();
+      journal.push(() => {
+        cell.writable().set(sk, { key: previous.key, values });
+      });
+    }
+    cell.writable().delete(sk);
   }
   containsKey(key: K): ReadableState<boolean> {
     return immediate(this.slot.peek()?.groups.has(this.keyCoder.structuralValue(key)) ?? false);
@@ -112,6 +129,11 @@ export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
       const cell = this.slot.touch();
+      const previous = cell.groups;
+      this.slot.journal()?.push(() => {
+        cell.groups = previous;
+        cell.shared = true;
+      });
       cell.groups = new Map();
       cell.shared = false;
     }

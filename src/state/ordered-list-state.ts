@@ -63,10 +63,15 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
   constructor(private readonly slot: CellSlot<OrderedListCell<T>>) {}
   add(value: TimestampedValue<T>): void {
     checkTimestamp(value.timestamp, 'OrderedListState.add');
-    const items = this.slot.touch().writable();
+    const cell = this.slot.touch();
+    const items = cell.writable();
     const last = items[items.length - 1];
-    if (last === undefined || last.timestamp <= value.timestamp) items.push(value);
-    else items.splice(bound(items, value.timestamp, true), 0, value);
+    const at = last === undefined || last.timestamp <= value.timestamp ? items.length : bound(items, value.timestamp, true);
+    if (at === items.length) items.push(value);
+    else items.splice(at, 0, value);
+    this.slot.journal()?.push(() => {
+      cell.writable().splice(at, 1);
+    });
   }
   read(): Iterable<TimestampedValue<T>> {
     const cell = this.slot.peek();
@@ -85,7 +90,12 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
     if (items === undefined) return;
     const from = bound(items, minTimestamp, false);
     const to = bound(items, limitTimestamp, false);
-    if (to > from) this.slot.touch().writable().splice(from, to - from);
+    if (to <= from) return;
+    const cell = this.slot.touch();
+    const removed = cell.writable().splice(from, to - from);
+    this.slot.journal()?.push(() => {
+      cell.writable().splice(from, 0, ...removed);
+    });
   }
   isEmpty(): ReadableState<boolean> {
     return immediate(this.slot.peek()?.isEmpty() ?? true);
@@ -93,6 +103,11 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
       const cell = this.slot.touch();
+      const previous = cell.items;
+      this.slot.journal()?.push(() => {
+        cell.items = previous;
+        cell.shared = true;
+      });
       cell.items = [];
       cell.shared = false;
     }

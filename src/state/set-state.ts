@@ -50,7 +50,14 @@ export class SetStateImpl<T> implements SetState<T> {
     const key = this.coder.structuralValue(value);
     const cell = this.slot.peek();
     if (cell !== undefined && cell.elements.has(key)) return;
-    this.slot.touch().writable().set(key, value);
+    this.put(key, value);
+  }
+  private put(key: unknown, value: T): void {
+    const cell = this.slot.touch();
+    cell.writable().set(key, value);
+    this.slot.journal()?.push(() => {
+      cell.writable().delete(key);
+    });
   }
   contains(value: T): ReadableState<boolean> {
     return immediate(this.slot.peek()?.elements.has(this.coder.structuralValue(value)) ?? false);
@@ -58,12 +65,19 @@ export class SetStateImpl<T> implements SetState<T> {
   addIfAbsent(value: T): ReadableState<boolean> {
     const key = this.coder.structuralValue(value);
     if (this.slot.peek()?.elements.has(key) === true) return immediate(false);
-    this.slot.touch().writable().set(key, value);
+    this.put(key, value);
     return immediate(true);
   }
   remove(value: T): void {
     const key = this.coder.structuralValue(value);
-    if (this.slot.peek()?.elements.has(key) === true) this.slot.touch().writable().delete(key);
+    if (this.slot.peek()?.elements.has(key) !== true) return;
+    const cell = this.slot.touch();
+    const previous = cell.elements.get(key)!;
+    cell.writable().delete(key);
+    // Undone elements come back at the end of the iteration order.
+    this.slot.journal()?.push(() => {
+      cell.writable().set(key, previous);
+    });
   }
   read(): Iterable<T> {
     const cell = this.slot.peek();
@@ -78,6 +92,11 @@ export class SetStateImpl<T> implements SetState<T> {
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
       const cell = this.slot.touch();
+      const previous = cell.elements;
+      this.slot.journal()?.push(() => {
+        cell.elements = previous;
+        cell.shared = true;
+      });
       cell.elements = new Map();
       cell.shared = false;
     }

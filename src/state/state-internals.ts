@@ -37,6 +37,9 @@ export class TableSlot implements CellSlot<Cell> {
     private readonly holds: HoldListener | undefined,
     private readonly changed: () => void,
   ) {}
+  journal(): undefined {
+    return undefined;
+  }
   peek(): Cell | undefined {
     const table = this.table();
     const entry = table.get(this.namespace, this.tag.columnKey);

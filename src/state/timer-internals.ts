@@ -1,4 +1,5 @@
 import type { Instant } from '../../coders/index.ts';
+import type { Undo } from './cell.ts';
 import { Heap } from './heap.ts';
 import { timerKey, TimerRecord, type KeyEntry } from './key-entry.ts';
 import { StateError } from './state-errors.ts';
@@ -41,6 +42,8 @@ export interface TimerHost<K> {
   currentEntry(): KeyEntry<K>;
   entryForKey(key: K): KeyEntry<K>;
   markDirty(entry: KeyEntry<K>): void;
+  /** The open turn's undo journal, if any. */
+  readonly journal: Undo[] | undefined;
 }
 
 const byTimestamp = <K>(a: TimerRecord<K>, b: TimerRecord<K>): boolean => a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
@@ -72,6 +75,7 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     if (timer.domain !== TimeDomain.EVENT_TIME && timer.domain !== TimeDomain.PROCESSING_TIME) {
       throw new StateError(`timer '${timer.timerId}': unknown time domain '${String(timer.domain)}'; use TimeDomain.EVENT_TIME or PROCESSING_TIME`);
     }
+    this.journalTimer(entry, timerKey(timer.namespace.stringKey(), timer.timerId, timer.domain));
     this.add(entry, timer.namespace, timer.timerId, timer.domain, timestamp, outputTimestamp, this.seq++);
     this.host.markDirty(entry);
   }
@@ -95,6 +99,7 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     const key = timerKey(namespace.stringKey(), timerId, domain);
     const record = entry.timers?.get(key);
     if (record === undefined) return;
+    this.journalTimer(entry, key);
     entry.timers!.delete(key);
     this.kill(record);
     this.host.markDirty(entry);
@@ -110,10 +115,28 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     const top = this.top(heap);
     if (top === undefined || top.timestamp > upTo) return undefined;
     heap.pop();
-    top.entry.timers!.delete(timerKey(top.namespace.stringKey(), top.timerId, top.domain));
+    const key = timerKey(top.namespace.stringKey(), top.timerId, top.domain);
+    this.journalTimer(top.entry, key);
+    top.entry.timers!.delete(key);
     this.kill(top, true);
     this.host.markDirty(top.entry);
     return toTimerData(top);
+  }
+
+  /** In a turn, remembers the key's timer `key` as it is now, to put it back on rollback. */
+  private journalTimer(entry: KeyEntry<K>, key: string): void {
+    const journal = this.host.journal;
+    if (journal === undefined) return;
+    const previous = entry.timers?.get(key);
+    journal.push(() => {
+      const now = entry.timers?.get(key);
+      if (now !== undefined) {
+        entry.timers!.delete(key);
+        this.kill(now);
+      }
+      // A fresh record with the old sequence number: it fires exactly where it would have.
+      if (previous !== undefined) this.add(entry, previous.namespace, previous.timerId, previous.domain, previous.timestamp, previous.outputTimestamp, previous.seq);
+    });
   }
 
   nextTimerTimestamp(domain: TimeDomain): Instant | undefined {

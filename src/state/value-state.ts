@@ -35,10 +35,21 @@ export class ValueStateImpl<T> implements ValueState<T> {
     return cell === undefined ? null : cell.value;
   }
   write(value: T): void {
-    this.slot.touch().value = value ?? null;
+    this.set(value ?? null);
   }
   clear(): void {
-    if (this.slot.peek()?.isEmpty() === false) this.slot.touch().value = null;
+    if (this.slot.peek()?.isEmpty() === false) this.set(null);
+  }
+  private set(value: T | null): void {
+    const cell = this.slot.touch();
+    const journal = this.slot.journal();
+    if (journal !== undefined) {
+      const previous = cell.value;
+      journal.push(() => {
+        cell.value = previous;
+      });
+    }
+    cell.value = value;
   }
   readLater(): ValueState<T> {
     return this;

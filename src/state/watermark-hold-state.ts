@@ -54,7 +54,7 @@ export class WatermarkHoldStateImpl implements WatermarkHoldState {
     else if (this.combiner === TimestampCombiner.EARLIEST) next = t < current ? t : current;
     else if (this.combiner === TimestampCombiner.LATEST) next = t > current ? t : current;
     else next = current;
-    if (next !== current) this.slot.touch().value = next;
+    if (next !== current) this.set(next);
   }
   read(): Instant | null {
     return this.slot.peek()?.value ?? null;
@@ -66,7 +66,15 @@ export class WatermarkHoldStateImpl implements WatermarkHoldState {
     return this.combiner;
   }
   clear(): void {
-    if (this.slot.peek()?.isEmpty() === false) this.slot.touch().value = undefined;
+    if (this.slot.peek()?.isEmpty() === false) this.set(undefined);
+  }
+  private set(next: Instant | undefined): void {
+    const cell = this.slot.touch();
+    const previous = cell.value;
+    this.slot.journal()?.push(() => {
+      cell.value = previous;
+    });
+    cell.value = next;
   }
   readLater(): WatermarkHoldState {
     return this;

@@ -336,7 +336,8 @@ function handles(b: HeapKeyedStateBackend<string>) {
 const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
 
 /** Everything observable about a backend, as plain data (drains its timers). */
-function dump(b: HeapKeyedStateBackend<string>): unknown {
+function dump(b: HeapKeyedStateBackend<string>, ignoreKeyOrder = false): unknown {
+  const order = <T,>(xs: T[]): T[] => (ignoreKeyOrder ? xs.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)) : xs);
   const h = handles(b);
   const perKey: Record<string, unknown> = {};
   for (const key of [...b.keys()].sort()) {
@@ -346,8 +347,8 @@ function dump(b: HeapKeyedStateBackend<string>): unknown {
       windowValue: h.windowValue.read(),
       bag: [...h.bag.read()],
       set: [...h.set.read()].sort(),
-      map: [...h.map.entries().read()],
-      multimap: [...h.multimap.entries().read()],
+      map: order([...h.map.entries().read()]),
+      multimap: ignoreKeyOrder ? order([...h.multimap.keys().read()].map((k) => [k, [...h.multimap.get(k).read()]])) : [...h.multimap.entries().read()],
       list: [...h.list.read()].map((x) => [x.value, x.timestamp]),
       sum: h.sum.isEmpty().read() ? null : h.sum.read(),
       hold: h.hold.read(),
@@ -373,11 +374,76 @@ const opArb = fc.oneof(
   fc.record({ op: fc.constant('list' as const), s: fc.string({ maxLength: 2 }), n: fc.integer({ min: 0, max: 20 }) }),
   fc.record({ op: fc.constant('sum' as const), n: fc.integer({ min: 0, max: 9 }) }),
   fc.record({ op: fc.constant('hold' as const), n: fc.integer({ min: 0, max: 100 }) }),
+  fc.record({ op: fc.constant('setRemove' as const), n: fc.integer({ min: 0, max: 4 }) }),
+  fc.record({ op: fc.constant('mapRemove' as const), s: fc.constantFrom('a', 'b') }),
+  fc.record({ op: fc.constant('multimapRemove' as const), s: fc.constantFrom('a', 'b') }),
+  fc.record({ op: fc.constant('listClearRange' as const), n: fc.integer({ min: 0, max: 20 }) }),
   fc.record({ op: fc.constant('timer' as const), s: fc.constantFrom('t1', 't2'), n: fc.integer({ min: 0, max: 50 }), processing: fc.boolean() }),
   fc.record({ op: fc.constant('deleteTimer' as const), s: fc.constantFrom('t1', 't2') }),
   fc.record({ op: fc.constant('clearAll' as const) }),
   fc.record({ op: fc.constant('capture' as const) }),
 );
+
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
+
+function applyOp(b: HeapKeyedStateBackend<string>, h: ReturnType<typeof handles>, key: string, o: Exclude<Op, { op: 'capture' }>): void {
+  b.setCurrentKey(key);
+  switch (o.op) {
+    case 'value':
+      h.value.write(o.n);
+      break;
+    case 'windowValue':
+      h.windowValue.write(o.n);
+      break;
+    case 'bag':
+      h.bag.add(o.s);
+      break;
+    case 'set':
+      h.set.add(o.n);
+      break;
+    case 'map':
+      h.map.put(o.s, o.n);
+      break;
+    case 'multimap':
+      h.multimap.put(o.s, o.n);
+      break;
+    case 'list':
+      h.list.add(TimestampedValue.of(o.s, o.n));
+      break;
+    case 'sum':
+      h.sum.add(o.n);
+      break;
+    case 'hold':
+      h.hold.add(o.n);
+      break;
+    case 'setRemove':
+      h.set.remove(o.n);
+      break;
+    case 'mapRemove':
+      h.map.remove(o.s);
+      break;
+    case 'multimapRemove':
+      h.multimap.remove(o.s);
+      break;
+    case 'listClearRange':
+      h.list.clearRange(o.n, o.n + 5);
+      break;
+    case 'timer':
+      b.timerInternals.setTimer({ namespace: g, timerId: o.s, domain: o.processing ? TimeDomain.PROCESSING_TIME : TimeDomain.EVENT_TIME, timestamp: o.n, outputTimestamp: o.n + 1 });
+      break;
+    case 'deleteTimer':
+      b.timerInternals.deleteTimer(g, o.s, TimeDomain.EVENT_TIME);
+      b.timerInternals.deleteTimer(g, o.s, TimeDomain.PROCESSING_TIME);
+      break;
+    case 'clearAll':
+      for (const s of Object.values(h)) s.clear();
+      b.timerInternals.deleteTimer(g, 't1', TimeDomain.EVENT_TIME);
+      b.timerInternals.deleteTimer(g, 't2', TimeDomain.EVENT_TIME);
+      b.timerInternals.deleteTimer(g, 't1', TimeDomain.PROCESSING_TIME);
+      b.timerInternals.deleteTimer(g, 't2', TimeDomain.PROCESSING_TIME);
+      break;
+  }
+}
 
 test('backend - restore(base + increments) == restore(merge(base + increments)) == live state', () => {
   fc.assert(
@@ -390,50 +456,7 @@ test('backend - restore(base + increments) == restore(merge(base + increments)) 
           appendCapture(live, chains);
           continue;
         }
-        live.setCurrentKey(key);
-        switch (o.op) {
-          case 'value':
-            h.value.write(o.n);
-            break;
-          case 'windowValue':
-            h.windowValue.write(o.n);
-            break;
-          case 'bag':
-            h.bag.add(o.s);
-            break;
-          case 'set':
-            h.set.add(o.n);
-            break;
-          case 'map':
-            h.map.put(o.s, o.n);
-            break;
-          case 'multimap':
-            h.multimap.put(o.s, o.n);
-            break;
-          case 'list':
-            h.list.add(TimestampedValue.of(o.s, o.n));
-            break;
-          case 'sum':
-            h.sum.add(o.n);
-            break;
-          case 'hold':
-            h.hold.add(o.n);
-            break;
-          case 'timer':
-            live.timerInternals.setTimer({ namespace: g, timerId: o.s, domain: o.processing ? TimeDomain.PROCESSING_TIME : TimeDomain.EVENT_TIME, timestamp: o.n, outputTimestamp: o.n + 1 });
-            break;
-          case 'deleteTimer':
-            live.timerInternals.deleteTimer(g, o.s, TimeDomain.EVENT_TIME);
-            live.timerInternals.deleteTimer(g, o.s, TimeDomain.PROCESSING_TIME);
-            break;
-          case 'clearAll':
-            for (const s of Object.values(h)) s.clear();
-            live.timerInternals.deleteTimer(g, 't1', TimeDomain.EVENT_TIME);
-            live.timerInternals.deleteTimer(g, 't2', TimeDomain.EVENT_TIME);
-            live.timerInternals.deleteTimer(g, 't1', TimeDomain.PROCESSING_TIME);
-            live.timerInternals.deleteTimer(g, 't2', TimeDomain.PROCESSING_TIME);
-            break;
-        }
+        applyOp(live, h, key, o);
       }
       appendCapture(live, chains);
       const fromChain = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
@@ -446,6 +469,48 @@ test('backend - restore(base + increments) == restore(merge(base + increments)) 
     }),
     { numRuns: 150 },
   );
+});
+
+test('backend - a rolled-back turn leaves state and timers as if it never ran', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ ops: fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 6 }), commit: fc.boolean(), capture: fc.boolean() }), { maxLength: 15 }),
+      (turns) => {
+        const live = createKeyedStateBackend({ keyCoder: str });
+        const model = createKeyedStateBackend({ keyCoder: str });
+        const h = handles(live);
+        const hm = handles(model);
+        const chains = new Map<number, Uint8Array[]>();
+        for (const turn of turns) {
+          live.beginTurn();
+          for (const [key, o] of turn.ops) if (o.op !== 'capture') applyOp(live, h, key, o);
+          if (turn.commit) {
+            live.commitTurn();
+            for (const [key, o] of turn.ops) if (o.op !== 'capture') applyOp(model, hm, key, o);
+          } else {
+            live.rollbackTurn();
+          }
+          if (turn.capture) appendCapture(live, chains);
+        }
+        appendCapture(live, chains);
+        const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+        // A key removed and restored by a rollback moves to the end of the iteration order (documented).
+        const expected = dump(model, true);
+        assert.equal(dump(restored, true), expected);
+        assert.equal(dump(live, true), expected);
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('backend - turns: capture inside a turn and nested turns are errors', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  b.beginTurn();
+  assert.throws(() => b.beginTurn(), (e: unknown) => e instanceof StateError);
+  assert.throws(() => b.captureChanges(), (e: unknown) => e instanceof StateError);
+  b.rollbackTurn();
+  b.captureChanges();
 });
 
 test.run();
