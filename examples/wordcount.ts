@@ -2,11 +2,8 @@
 // {"word": w, "count": n} each time a word's count changes.
 //
 //   npx stator run examples/wordcount.ts --input examples/data/sample.txt --output out/wordcount.jsonl
-import { StringUtf8Coder, VarLongCoder } from '../coders/index.ts';
-import { StateTags } from '../src/state/index.ts';
-import type { ValueState } from '../src/state/index.ts';
-import { StatefulTask } from '../src/task/index.ts';
-import type { Message, ProcessContext, TaskContext } from '../src/task/index.ts';
+import { StatefulTask, StateTags, StringUtf8Coder, VarLongCoder } from '../src/index.ts';
+import type { Message, ProcessContext, TaskContext, ValueState } from '../src/index.ts';
 import { defineJob, json, lines } from '../runtime/index.ts';
 
 export interface WordCountOutput {

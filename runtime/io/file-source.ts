@@ -38,8 +38,9 @@ const MARKER_BLOCK_BYTES = 64 * 1024;
  * read when the file ends (bounded input) but waits for its `\n` in follow mode.
  *
  * Event time: the source's timestamp extractor, or else ingestion time (the wall clock at the
- * read); the watermark is the greatest event time seen minus the allowed out-of-orderness, sent
- * after each chunk. A bounded file ends with FINAL_WATERMARK.
+ * read). With an extractor the watermark is the greatest event time seen minus the allowed
+ * out-of-orderness, sent after every message that advances it; with ingestion time it is sent at
+ * each 64 KiB block of the file. A bounded file ends with FINAL_WATERMARK.
  */
 export class FileSource<T> {
   private handle: FileHandle | undefined;
@@ -263,6 +264,12 @@ export class FileSource<T> {
       return;
     }
     this.outlet.data(message, timestamp, offset);
+    // Event time: the watermark follows every message that moves it, so event-time timers fire
+    // between the same messages in every run (and as early as the data allows).
+    if (definition.timestamp !== undefined) {
+      const watermark = this.maxEventTime - definition.maxOutOfOrdernessMs;
+      if (watermark > this.lastWatermark) this.emitWatermark(watermark);
+    }
   }
 
   private emitWatermark(watermark: number): void {
