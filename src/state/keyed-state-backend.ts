@@ -80,3 +80,6 @@ export type MergeKeyGroupParts = (chain: readonly Uint8Array[]) => Uint8Array;
 //       Timers are captured and restored with the key's state (eagerly on restore), so they
 //       survive checkpoints.
 //   backend.minimumWatermarkHold(): the earliest WatermarkHoldState hold over all keys.
+//   backend.beginTurn() / commitTurn() / rollbackTurn(): a turn as a transaction — rollback undoes
+//       every state and timer change since beginTurn (a Set/Map/Multimap key removed and restored
+//       moves to the end of the iteration order). captureChanges() between turns only.
