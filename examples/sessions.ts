@@ -2,12 +2,13 @@
 // (event time). Input: JSON lines {"user", "ts" (epoch millis), "page"}, up to 10 s out of order.
 // A BagState collects the session's pages, ValueStates its start and last view, and an event-time
 // timer at last view + gap closes it: when the watermark passes the timer, the session is emitted
-// as {"user", "start", "end", "pages"}. At the end of a bounded input the final watermark closes
-// every open session.
+// as {"user", "start", "end", "pages"}. (A view more than a gap after the last one also closes the
+// session, for when it arrives before the watermark passed the timer.) At the end of a bounded
+// input the final watermark closes every open session.
 //
 //   npx stator run examples/sessions.ts --input examples/data/clicks.jsonl --output out/sessions.jsonl
 import { StatefulTask, StateTags, StringUtf8Coder, TimeDomain, VarLongCoder } from '../src/index.ts';
-import type { BagState, FiredTimer, Message, ProcessContext, Timer, TimerContext, ValueState } from '../src/index.ts';
+import type { BagState, FiredTimer, Message, OutputContext, ProcessContext, Timer, TimerContext, ValueState } from '../src/index.ts';
 import { defineJob, json, jsonLines } from '../runtime/index.ts';
 
 export interface PageView {
@@ -42,8 +43,12 @@ export class Sessionize extends StatefulTask<PageView, Session, string> {
     this.gapTimer = this.timer('gap', TimeDomain.EVENT_TIME);
   }
 
-  override invoke(message: Message<PageView, string>, _ctx: ProcessContext<Session, string>): void {
+  override invoke(message: Message<PageView, string>, ctx: ProcessContext<Session, string>): void {
     const ts = message.value.ts;
+    // The watermark moves after a message, so a view can arrive before the timer of the session
+    // it ends has fired (nobody clicked in between): close that session here first.
+    const previous = this.last.read();
+    if (previous !== null && ts - Number(previous) >= SESSION_GAP_MS) this.closeSession(message.key, ctx);
     const start = this.start.read();
     const last = this.last.read();
     if (start === null || ts < Number(start)) this.start.write(ts);
@@ -55,8 +60,12 @@ export class Sessionize extends StatefulTask<PageView, Session, string> {
   }
 
   override onTimer(timer: FiredTimer<string>, ctx: TimerContext<Session, string>): void {
+    this.closeSession(timer.key, ctx);
+  }
+
+  private closeSession(user: string, ctx: OutputContext<Session, string>): void {
     ctx.emit({
-      user: timer.key,
+      user,
       start: Number(this.start.read()),
       end: Number(this.last.read()),
       pages: [...this.pages.read()],
