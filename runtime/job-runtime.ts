@@ -7,6 +7,7 @@ import type { DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 import { Pipeline } from './engine/pipeline.ts';
 import type { RunnerFactory } from './engine/pipeline.ts';
 import type { JobCheckpoints, RestoredCheckpoint, SinkBinding, SourceBinding } from './bindings.ts';
+import { ConfigError } from './errors.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
@@ -257,15 +258,30 @@ class JobRuntimeImpl implements JobRuntime {
   }
 
   /**
-   * Hands each partition the key groups it owns now. Key groups, not partitions, are the unit:
-   * a stage whose parallelism changed since the checkpoint gets its state redistributed.
+   * Hands each partition the key groups it owns. Routing is by key group, so state could move to
+   * another partition count; the checkpoint writer still chains increments per partition, though,
+   * so a changed parallelism (or a stage renamed away) is refused rather than risking lost state.
    */
   private restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint): void {
     const { grouping } = this.options;
+    const known = new Set(pipeline.stages.map((s) => s.name));
+    const orphaned = [...new Set(restored.partitions.map((p) => p.stage))].filter((name) => !known.has(name));
+    if (orphaned.length > 0) {
+      throw new ConfigError(
+        `checkpoint ${restored.id} holds state of stage(s) ${orphaned.join(', ')}, which the job no longer has (renamed?): ` +
+          `restore the stage name, or start over with \`stator checkpoints clear\``,
+      );
+    }
     for (const stage of pipeline.stages) {
       const parts = restored.partitions.filter((p) => p.stage === stage.name);
       if (parts.length === 0) continue;
       const parallelism = stage.actors.length;
+      if (parts.length !== parallelism || parts.some((p) => p.partition >= parallelism)) {
+        throw new ConfigError(
+          `stage ${stage.name} was checkpointed with parallelism ${parts.length} and now has ${parallelism}: changing a stage's ` +
+            `parallelism is not supported yet; keep ${parts.length}, or start over with \`stator checkpoints clear\``,
+        );
+      }
       const byPartition = stage.actors.map(() => new Map<number, readonly Uint8Array[]>());
       let watermark = Number.POSITIVE_INFINITY;
       let processingTime = -Number.MAX_VALUE;
