@@ -86,16 +86,16 @@ export class Mailbox {
     this.count--;
   }
 
-  /** Resolves once the mailbox is below half its capacity (at once when it already is). */
+  /** Resolves once the mailbox is at most half full (at once when it already is). */
   whenWritable(): Promise<void> {
-    if (this.count < this.capacity >> 1 || this.count === 0) return Promise.resolve();
+    if (this.count <= this.capacity >> 1) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Called by the consumer after taking messages: wakes producers once there is room again. */
   notifyIfWritable(): void {
     if (this.waiters.length === 0) return;
-    if (this.count >= this.capacity >> 1 && this.count !== 0) return;
+    if (this.count > this.capacity >> 1) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
