@@ -119,6 +119,8 @@ async function inspect(checkpoints: Checkpoints, id: number | undefined, asJson:
     })),
     skipped: loaded.skipped.map((e) => e.message),
   };
-  process.stdout.write(asJson ? `${JSON.stringify(detail)}\n` : `${JSON.stringify(detail, null, 2)}\n`);
+  // Watermarks at Beam's sentinels are bigints (beyond 2^53): shown as decimal strings.
+  const replacer = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? value.toString() : value);
+  process.stdout.write(asJson ? `${JSON.stringify(detail, replacer)}\n` : `${JSON.stringify(detail, replacer, 2)}\n`);
   return ExitCode.OK;
 }

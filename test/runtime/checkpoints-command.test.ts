@@ -1,0 +1,54 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killAll, runCli, startCli, tempDir, waitForOutput } from './support/cli.ts';
+
+const tmp = tempDir('checkpoints');
+test.after(() => {
+  killAll();
+  tmp.remove();
+});
+
+const input = join(tmp.dir, 'in.txt');
+const state = join(tmp.dir, 'state');
+writeFileSync(input, 'one two two\n');
+
+test('checkpoints list and inspect show what a run committed', async () => {
+  const run = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', state]);
+  assert.is(run.code, 0, run.stderr);
+  const list = await runCli(['checkpoints', 'list', '--job', 'wordcount', '--state-dir', state, '--json']);
+  assert.is(list.code, 0, list.stderr);
+  const infos = JSON.parse(list.stdout) as Array<{ id: number; changedKeys: number }>;
+  assert.is(infos.length, 1);
+  assert.is(infos[0]!.changedKeys, 2);
+  const inspect = await runCli(['checkpoints', 'inspect', 'examples/wordcount.ts', '--state-dir', state, '--json']);
+  assert.is(inspect.code, 0, inspect.stderr);
+  const detail = JSON.parse(inspect.stdout) as { inputs: Record<string, number>; sinks: Record<string, string>; partitions: unknown[] };
+  assert.equal(detail.inputs, { in: 11 }, 'the last processed position: the newline of the last line');
+  assert.is(detail.sinks.out, String('{"word":"one","count":1}\n{"word":"two","count":1}\n{"word":"two","count":2}\n'.length));
+  assert.is(detail.partitions.length, 2);
+});
+
+test('checkpoints clear is refused while the job runs, and works once it stopped', async () => {
+  const running = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out2.jsonl'), '--state-dir', join(tmp.dir, 'state2'), '--follow']);
+  await waitForOutput(running.child, 'starting from the beginning');
+  const refused = await runCli(['checkpoints', 'clear', '--job', 'wordcount', '--state-dir', join(tmp.dir, 'state2')]);
+  assert.is(refused.code, 5, refused.stderr);
+  running.child.kill('SIGTERM');
+  assert.is((await running.done).code, 0);
+  const cleared = await runCli(['checkpoints', 'clear', '--job', 'wordcount', '--state-dir', join(tmp.dir, 'state2')]);
+  assert.is(cleared.code, 0, cleared.stderr);
+  const list = await runCli(['checkpoints', 'list', '--job', 'wordcount', '--state-dir', join(tmp.dir, 'state2')]);
+  assert.match(list.stdout, /no checkpoints/);
+});
+
+test('checkpoints without an action or a job is exit code 2', async () => {
+  assert.is((await runCli(['checkpoints'])).code, 2);
+  assert.is((await runCli(['checkpoints', 'list'])).code, 2);
+  const help = await runCli(['checkpoints', '--help']);
+  assert.is(help.code, 0);
+  assert.match(help.stdout, /inspect/);
+});
+
+test.run();
