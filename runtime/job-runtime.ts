@@ -333,8 +333,7 @@ class JobRuntimeImpl implements JobRuntime {
       } else {
         position = source.lastPosition;
       }
-      await this.orFail(pipeline.drained());
-      pipeline.flushMerges();
+      await this.orFail(pipeline.drainedAndFlushed());
       const sinks = {
         [sink.name]: await this.orFail(sink.commit()),
         [this.deadLetters.binding.name]: await this.orFail(this.deadLetters.binding.commit()),

@@ -71,10 +71,10 @@ export class Pipeline implements ActorHost {
       switch (step.kind) {
         case 'process': {
           const actors: PartitionActor<unknown, unknown, unknown>[] = [];
-          // The last stage's partitions merge in input order, so the output bytes do not depend
-          // on scheduling (see OrderedMerge). Stages feeding another keyed stage do not (yet).
-          const merge = merges.length === 0 && step.parallelism > 1 && stages.length === 0 ? new OrderedMerge(step.parallelism, outlet) : undefined;
-          if (merge !== undefined) merges.push(merge);
+          // A parallel stage's partitions merge in input order, so what goes downstream (to the
+          // sink or the next exchange) does not depend on scheduling (see OrderedMerge).
+          const merge = step.parallelism > 1 ? new OrderedMerge(step.parallelism, outlet) : undefined;
+          if (merge !== undefined) merges.unshift(merge);
           for (let partition = 0; partition < step.parallelism; partition++) {
             let actor: PartitionActor<unknown, unknown, unknown> | undefined;
             const runner = options.createRunner(step, partition, (output) => actor!.receive(output));
@@ -120,9 +120,19 @@ export class Pipeline implements ActorHost {
 
   private readonly merges: readonly OrderedMerge[];
 
-  /** Releases everything the ordered merges hold: call once drained (a checkpoint, the end). */
-  flushMerges(): void {
-    for (const merge of this.merges) merge.flush();
+  /**
+   * Resolves once everything read has gone all the way through: every mailbox empty, no turn under
+   * way, and nothing held in an ordered merge (flushing a merge can give the next stage work, so
+   * this alternates until both hold). Call with the source paused (a checkpoint, the end).
+   */
+  async drainedAndFlushed(): Promise<void> {
+    for (;;) {
+      await this.drained();
+      let released = 0;
+      // Upstream first: its release may feed a merge further down.
+      for (const merge of this.merges) released += merge.flush();
+      if (released === 0) return;
+    }
   }
 
   /** Every partition of every stage. */
