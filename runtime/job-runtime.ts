@@ -152,6 +152,7 @@ class JobRuntimeImpl implements JobRuntime {
     if (this.failure !== undefined) return;
     this.failure = { error };
     this.source?.stop();
+    this.pipeline?.stop();
     for (const wake of this.failWaiters) wake(error);
     this.failWaiters = [];
   }

@@ -159,8 +159,13 @@ export class Pipeline implements ActorHost {
   }
 
   fail(error: unknown): void {
-    for (const actor of this.actors()) actor.stop();
+    this.stop();
     this.options.onFailure(error);
+  }
+
+  /** Stops every actor: nothing more is processed (after a failure). */
+  stop(): void {
+    for (const actor of this.actors()) actor.stop();
   }
 
   private isQuiescent(): boolean {

@@ -1,0 +1,97 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StatefulTask, StringUtf8Coder, TimeDomain } from '../../src/index.ts';
+import type { FiredTimer, Message, ProcessContext, Timer, TimerContext } from '../../src/index.ts';
+import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
+import { createEmbeddedRuntime, createLogger, defineJob, json, lines } from '../../runtime/index.ts';
+import type { LifecycleState } from '../../runtime/index.ts';
+import { job as wordcount } from '../../examples/wordcount.ts';
+import { tempDir } from './support/cli.ts';
+
+const tmp = tempDir('job-runtime');
+test.after(() => tmp.remove());
+
+const logger = createLogger('silent');
+
+test('job runtime - goes created → restoring → running → draining → stopped on a bounded input', async () => {
+  const input = join(tmp.dir, 'a.txt');
+  writeFileSync(input, 'x y x\n');
+  const runtime = createEmbeddedRuntime({ job: wordcount, input, output: join(tmp.dir, 'a.jsonl'), store: createMemoryCheckpointStore(), logger });
+  const states: LifecycleState[] = [];
+  const subscription = runtime.stateChanges.subscribe((state) => states.push(state));
+  const result = await runtime.run();
+  subscription.unsubscribe();
+  assert.equal(states, ['created', 'restoring', 'running', 'draining', 'stopped']);
+  assert.is(result.reason, 'completed');
+  assert.is(result.messagesRead, 1);
+  assert.is(result.checkpoints, 1);
+  assert.is(readFileSync(join(tmp.dir, 'a.jsonl'), 'utf8').trim().split('\n').length, 3);
+});
+
+test('job runtime - a second run on the same store restores and reads nothing again', async () => {
+  const input = join(tmp.dir, 'b.txt');
+  writeFileSync(input, 'x y x\n');
+  const store = createMemoryCheckpointStore();
+  const output = join(tmp.dir, 'b.jsonl');
+  await createEmbeddedRuntime({ job: wordcount, input, output, store, logger }).run();
+  const before = readFileSync(output, 'utf8');
+  const again = await createEmbeddedRuntime({ job: wordcount, input, output, store, logger }).run();
+  assert.is(again.restoredCheckpoint, 1);
+  assert.is(again.messagesRead, 0);
+  assert.is(readFileSync(output, 'utf8'), before);
+});
+
+test('job runtime - stop() in follow mode drains, checkpoints and resolves run() as stopped', async () => {
+  const input = join(tmp.dir, 'c.txt');
+  writeFileSync(input, 'p q\n');
+  const runtime = createEmbeddedRuntime({ job: wordcount, input, output: join(tmp.dir, 'c.jsonl'), store: createMemoryCheckpointStore(), follow: true, logger });
+  const running = runtime.run();
+  await new Promise<void>((resolve) => {
+    const s = runtime.stateChanges.subscribe((state) => {
+      if (state === 'running') {
+        queueMicrotask(() => s.unsubscribe());
+        resolve();
+      }
+    });
+  });
+  await runtime.stop();
+  const result = await running;
+  assert.is(result.reason, 'stopped');
+  assert.is(runtime.state, 'stopped');
+  assert.is(result.checkpoints, 1);
+});
+
+class FailingTimer extends StatefulTask<string, string, string> {
+  private t!: Timer;
+  override open(): void {
+    this.t = this.timer('t', TimeDomain.EVENT_TIME);
+  }
+  override invoke(message: Message<string, string>, _ctx: ProcessContext<string, string>): void {
+    this.t.set(Number(message.timestamp) + 1);
+  }
+  override onTimer(_timer: FiredTimer<string>, _ctx: TimerContext<string, string>): void {
+    throw new Error('timer broke');
+  }
+}
+
+test('job runtime - a failing event-time timer fails the run (state failed), keeping the last checkpoint', async () => {
+  const input = join(tmp.dir, 'd.txt');
+  writeFileSync(input, '1\n2\n');
+  const job = defineJob({ name: 'failing' })
+    .source(lines({ timestamp: (line) => Number(line) * 1000 }))
+    .keyBy((line) => line, StringUtf8Coder.of())
+    .process(() => new FailingTimer(), { name: 'fail' })
+    .sink(json());
+  const runtime = createEmbeddedRuntime({ job, input, output: join(tmp.dir, 'd.jsonl'), store: createMemoryCheckpointStore(), logger });
+  try {
+    await runtime.run();
+    assert.unreachable('run() resolved');
+  } catch (error) {
+    assert.match(String((error as Error).message) + String((error as Error).cause), /timer broke/);
+  }
+  assert.is(runtime.state, 'failed');
+});
+
+test.run();
