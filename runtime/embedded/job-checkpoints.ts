@@ -23,7 +23,26 @@ export interface JobCheckpointsOptions {
  */
 export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
   const { store, logger } = options;
-  const checkpoints = createCheckpoints(store, { jobId: options.jobId, mergeKeyGroupParts });
+  // Restore progress: bytes of parts read, reported while a restore is under way.
+  let onPartRead: ((bytes: number) => void) | undefined;
+  const observed: CheckpointStore = {
+    get description() {
+      return store.description;
+    },
+    putPart: (name, bytes) => store.putPart(name, bytes),
+    getPart: async (name) => {
+      const bytes = await store.getPart(name);
+      onPartRead?.(bytes.length);
+      return bytes;
+    },
+    listParts: () => store.listParts(),
+    deletePart: (name) => store.deletePart(name),
+    readManifest: () => store.readManifest(),
+    commitManifest: (bytes, expectedRevision) => store.commitManifest(bytes, expectedRevision),
+    clear: () => store.clear(),
+    close: () => store.close(),
+  };
+  const checkpoints = createCheckpoints(observed, { jobId: options.jobId, mergeKeyGroupParts });
   let coordinator: CheckpointCoordinator | undefined;
   let leased = false;
   let closed = false;
@@ -40,8 +59,13 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
       let restored: RestoredCheckpoint | undefined;
       if (latest !== undefined) {
         const total = latest.stats.bytesReferenced;
+        let done = 0;
         progress?.(0, total);
-        const loaded = await checkpoints.load();
+        onPartRead = (bytes) => {
+          done += bytes;
+          progress?.(Math.min(done, total), total);
+        };
+        const loaded = await checkpoints.load().finally(() => (onPartRead = undefined));
         if (loaded !== undefined) {
           progress?.(total, total);
           for (const skipped of loaded.skipped) logger.warn(`skipped an unreadable checkpoint: ${skipped.message}`);
