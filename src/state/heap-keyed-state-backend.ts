@@ -155,6 +155,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   current: KeyEntry<K> | undefined = undefined;
   private readonly slotNumbers = new Map<string, number>();
   private currentKey: { readonly key: K } | undefined = undefined;
+  /** Set by clearCurrentKey: the message for a missing key names the callbacks without one. */
+  private keyCleared = false;
   /** Restored key groups not yet decoded: key group → records (newest per key, no tombstones). */
   private readonly pending = new Map<number, PartRecord[]>();
   private readonly namespaceCache = new Map<string, StateNamespace>();
@@ -185,8 +187,26 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   }
 
   getCurrentKey(): K {
-    if (this.currentKey === undefined) throw new StateError('no current key: call setCurrentKey(key) before using keyed state or timers');
+    if (this.currentKey === undefined) {
+      throw new StateError(
+        this.keyCleared
+          ? 'no key in scope: keyed state handles and timers act on the key of the message or timer being processed; ' +
+            'use ctx.getStateInternals(keyCoder, key) in onWatermark/open/close'
+          : 'no current key: call setCurrentKey(key) before using keyed state or timers',
+      );
+    }
     return this.currentKey.key;
+  }
+
+  /**
+   * Leaves no key in scope: bound handles then throw a StateError ("no key in scope") instead of
+   * acting on the key of the previous turn. Off the hot path: handles only look at the key again
+   * when their cached entry is gone.
+   */
+  clearCurrentKey(): void {
+    this.current = undefined;
+    this.currentKey = undefined;
+    this.keyCleared = true;
   }
 
   /** @internal The entry of the current key (re-resolved when a capture dropped it). */

@@ -25,6 +25,26 @@ export interface KeyedStateBackend<K> {
   setCurrentKey(key: K): void;
   /** The current key; throws a StateError when no key is in scope. */
   getCurrentKey(): K;
+  /**
+   * Leaves no key in scope (the runner calls it around open(), onWatermark() and close()): bound
+   * handles and timers then throw a StateError instead of acting on whichever key came last.
+   */
+  clearCurrentKey(): void;
+
+  /**
+   * Opens a turn (one callback of the task) as a transaction: until commitTurn or rollbackTurn,
+   * every state and timer change is journaled. The task runner wraps every callback in a turn.
+   * @throws StateError when a turn is already open.
+   */
+  beginTurn(): void;
+  /** Keeps the open turn's changes. */
+  commitTurn(): void;
+  /**
+   * Undoes every state and timer change since beginTurn, newest first, so a retried message sees
+   * state as it was before the failed attempt (one visible difference: a Set/Map/Multimap key removed
+   * and restored moves to the end of the iteration order). No-op without an open turn.
+   */
+  rollbackTurn(): void;
 
   /** Keys that currently hold any state (materializing any key groups still pending from a restore). */
   keys(): Iterable<K>;
@@ -80,6 +100,5 @@ export type MergeKeyGroupParts = (chain: readonly Uint8Array[]) => Uint8Array;
 //       Timers are captured and restored with the key's state (eagerly on restore), so they
 //       survive checkpoints.
 //   backend.minimumWatermarkHold(): the earliest WatermarkHoldState hold over all keys.
-//   backend.beginTurn() / commitTurn() / rollbackTurn(): a turn as a transaction — rollback undoes
-//       every state and timer change since beginTurn (a Set/Map/Multimap key removed and restored
-//       moves to the end of the iteration order). captureChanges() between turns only.
+// Turns (beginTurn/commitTurn/rollbackTurn above) are part of the contract; captureChanges() runs
+// between turns only.

@@ -5,7 +5,7 @@ import type { StateTag } from '../state/state-tag.ts';
 import { TimeDomain } from '../state/time-domain.ts';
 import type { TimerData } from '../state/timer-data.ts';
 import type { StateInternals } from '../state/state-internals.ts';
-import { createTaskBackend, turnTransactionsOf, type TaskBackend, type TurnTransactions } from './task-backend.ts';
+import { createTaskBackend, type TaskBackend } from './task-backend.ts';
 import { attachTask, type StatefulTask, type TaskBinding } from './stateful-task.ts';
 import { RunnerContext, type Scope } from './runner-context.ts';
 import { TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
@@ -61,7 +61,6 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   get stateBackend(): TaskBackend<K> {
     return this.backend;
   }
-  private readonly turns: TurnTransactions;
   private readonly ctx: RunnerContext<Out, K>;
   private readonly taskName: string;
   private input: Instant = BoundedWindow.TIMESTAMP_MIN_VALUE;
@@ -81,7 +80,6 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     }
     this.taskName = task.constructor.name;
     this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups, options.windowCoder);
-    this.turns = turnTransactionsOf(this.backend as TaskBackend<unknown>);
     this.ctx = new RunnerContext(this, options.output, options.partition, options.parallelism);
     attachTask(task as StatefulTask<unknown, unknown, unknown>, this);
   }
@@ -188,13 +186,17 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     }
     this.phase = 'opening';
     this.busy = true;
+    this.beginKeylessTurn();
     this.ctx.enter('open');
     const done = (): void => {
+      this.backend.commitTurn();
       this.ctx.leave();
       this.busy = false;
       this.phase = 'open';
     };
     const failed = (err: unknown): never => {
+      // Undone, so open() can be called again on a clean slate.
+      this.backend.rollbackTurn();
       this.ctx.leave();
       this.busy = false;
       this.phase = 'created';
@@ -219,14 +221,19 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     }
     this.phase = 'closing';
     this.busy = true;
+    this.beginKeylessTurn();
     this.ctx.enter('close');
     const done = (): void => {
+      this.backend.commitTurn();
       this.ctx.leave();
       this.busy = false;
       this.phase = 'closed';
     };
     const failed = (err: unknown): never => {
-      done();
+      this.backend.rollbackTurn();
+      this.ctx.leave();
+      this.busy = false;
+      this.phase = 'closed';
       throw new TaskCallbackError(this.taskName, 'close', '', err);
     };
     let result: void | Promise<void>;
@@ -252,10 +259,16 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     this.busy = true;
     this.turn++;
     const backend = this.backend;
-    backend.setCurrentKey(key);
+    try {
+      backend.setCurrentKey(key);
+    } catch (err) {
+      // A key its coder cannot encode: refused before any callback ran.
+      this.busy = false;
+      throw err;
+    }
     const ctx = this.ctx;
     ctx.enterElement(key, timestamp);
-    this.turns.beginTurn();
+    backend.beginTurn();
     let result: void | Promise<void>;
     try {
       result = this.task.invoke({ key, value, timestamp }, ctx);
@@ -264,17 +277,19 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
       throw new TaskCallbackError(this.taskName, 'invoke', ` for key ${describeKey(key)} at ${timestamp}`, err);
     }
     if (isThenable(result)) return this.settleElement(result, key, timestamp);
-    this.turns.commitTurn();
+    backend.commitTurn();
     ctx.leave();
     this.busy = false;
+    ctx.releaseOutputs();
   }
 
   private settleElement(result: PromiseLike<unknown>, key: K, timestamp: Instant): Promise<void> {
     return Promise.resolve(result).then(
       () => {
-        this.turns.commitTurn();
+        this.backend.commitTurn();
         this.ctx.leave();
         this.busy = false;
+        this.ctx.releaseOutputs();
       },
       (err: unknown) => {
         this.abortTurn();
@@ -283,10 +298,18 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     );
   }
 
+  /** Undoes the failed turn: its state and timer changes, and its outputs (never released). */
   private abortTurn(): void {
-    this.turns.rollbackTurn();
+    this.backend.rollbackTurn();
+    this.ctx.discardOutputs();
     this.ctx.leave();
     this.busy = false;
+  }
+
+  /** A turn of a callback without a key in scope (open, onWatermark, close): bound handles throw. */
+  private beginKeylessTurn(): void {
+    this.backend.clearCurrentKey();
+    this.backend.beginTurn();
   }
 
   advanceWatermark(watermark: Instant): Instant | Promise<Instant> {
@@ -318,8 +341,14 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     const anyDue = upTo > BoundedWindow.TIMESTAMP_MIN_VALUE;
     const dueAtOrBefore = anyDue ? instantPlus(upTo, -1) : upTo;
     while (anyDue) {
+      // The turn starts before the timer is taken, so a rollback puts it back as it was (same
+      // place in the firing order): a retry of the same advance fires it again.
+      this.backend.beginTurn();
       const due = timers.removeNextDueTimer(domain, dueAtOrBefore);
-      if (due === undefined) break;
+      if (due === undefined) {
+        this.backend.commitTurn();
+        break;
+      }
       const result = this.fireTimer(due);
       if (isThenable(result)) return Promise.resolve(result).then(() => this.fireDue(domain, upTo));
     }
@@ -328,21 +357,20 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
       return this.processing;
     }
     this.turn++;
+    this.beginKeylessTurn();
     this.ctx.enterWatermark(upTo);
     let result: void | Promise<void>;
     try {
       result = this.task.onWatermark(upTo, this.ctx);
     } catch (err) {
-      this.ctx.leave();
-      this.busy = false;
+      this.abortTurn();
       throw new TaskCallbackError(this.taskName, 'onWatermark', ` at ${upTo}`, err);
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
         () => this.finishWatermark(),
         (err: unknown) => {
-          this.ctx.leave();
-          this.busy = false;
+          this.abortTurn();
           throw new TaskCallbackError(this.taskName, 'onWatermark', ` at ${upTo}`, err);
         },
       );
@@ -351,49 +379,49 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   }
 
   private finishWatermark(): Instant {
+    this.backend.commitTurn();
     this.ctx.leave();
     this.busy = false;
+    this.ctx.releaseOutputs();
     return this.outputWatermark;
   }
 
-  /** One timer turn: its key in scope, then onTimer. On failure the timer is put back, so a retry fires it again. */
+  /**
+   * One timer turn (opened by fireDue, which took the timer inside it): its key in scope, then
+   * onTimer. On failure the rollback re-arms the timer as it was and drops the attempt's changes
+   * (including a new setting of the same timer), so a retry fires it again at its original time.
+   */
   private fireTimer(data: TimerData<K>): void | Promise<void> {
     const fired = this.toFiredTimer(data);
     this.turn++;
     this.backend.setCurrentKey(fired.key);
     this.ctx.enterTimer(fired);
     this.options.timerFired?.(fired);
-    this.turns.beginTurn();
     let result: void | Promise<void>;
     try {
       result = this.task.onTimer(fired, this.ctx);
     } catch (err) {
-      throw this.timerFailed(data, fired, err);
+      throw this.timerFailed(fired, err);
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
-        () => {
-          this.turns.commitTurn();
-          this.ctx.leave();
-        },
+        () => this.finishTimer(),
         (err: unknown) => {
-          throw this.timerFailed(data, fired, err);
+          throw this.timerFailed(fired, err);
         },
       );
     }
-    this.turns.commitTurn();
-    this.ctx.leave();
+    this.finishTimer();
   }
 
-  private timerFailed(data: TimerData<K>, fired: FiredTimer<K>, err: unknown): TaskCallbackError {
-    this.turns.rollbackTurn();
-    // Re-arm the timer, so a retry of the same advance fires it again; unless the failed attempt set
-    // it anew before throwing and that change survived (no rollback): the newer setting wins.
-    const timers = this.backend.timerInternals;
-    this.backend.setCurrentKey(data.key as K);
-    if (timers.getTimer(data.namespace, data.timerId, data.domain) === undefined) timers.setTimer(data);
+  private finishTimer(): void {
+    this.backend.commitTurn();
     this.ctx.leave();
-    this.busy = false;
+    this.ctx.releaseOutputs();
+  }
+
+  private timerFailed(fired: FiredTimer<K>, err: unknown): TaskCallbackError {
+    this.abortTurn();
     return new TaskCallbackError(this.taskName, 'onTimer', ` for timer '${fired.timerId}' of key ${describeKey(fired.key)} at ${fired.timestamp}`, err);
   }
 

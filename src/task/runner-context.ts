@@ -4,7 +4,7 @@ import type { StateInternals } from '../state/state-internals.ts';
 import type { TimeDomain } from '../state/time-domain.ts';
 import type { ProcessContext, TimerContext, WatermarkContext } from './task-context.ts';
 import { OutputTimestampError, TaskLifecycleError } from './task-errors.ts';
-import type { OutputReceiver } from './task-runner.ts';
+import type { OutputReceiver, TaskOutput } from './task-runner.ts';
 import { NO_OUTPUT_TIMESTAMP, skewedLowerBound, type FiredTimer } from './timer.ts';
 
 /** Which callback is running. */
@@ -28,10 +28,20 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
   private currentKey: K | undefined = undefined;
   private inputTimestamp: Instant = 0;
   private firing: FiredTimer<K> | undefined = undefined;
+  /**
+   * The open turn's outputs: they reach the driver's receiver only when the turn commits, so a
+   * failed attempt's outputs never go downstream (its state changes are rolled back too).
+   */
+  private heldCount = 0;
+  private firstKey: K | undefined = undefined;
+  private firstValue: unknown = undefined;
+  private firstTimestamp: Instant = 0;
+  /** The turn's outputs after the first, in order. */
+  private moreOutputs: TaskOutput<Out, K>[] | undefined = undefined;
 
   constructor(
     private readonly host: ContextHost,
-    private readonly receiver: OutputReceiver<Out, K>,
+    private readonly downstream: OutputReceiver<Out, K>,
     readonly partition: number,
     readonly parallelism: number,
   ) {}
@@ -63,6 +73,43 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     this.scope = 'none';
     this.currentKey = undefined;
     this.firing = undefined;
+  }
+
+  /** Hands the committed turn's outputs to the receiver, in emission order. */
+  releaseOutputs(): void {
+    const n = this.heldCount;
+    if (n === 0) return;
+    this.heldCount = 0;
+    const more = this.moreOutputs;
+    this.moreOutputs = undefined;
+    const first: TaskOutput<Out, K> = { key: this.firstKey, value: this.firstValue as Out, timestamp: this.firstTimestamp };
+    this.firstKey = undefined;
+    this.firstValue = undefined;
+    this.downstream(first);
+    if (more !== undefined) for (let i = 0; i < more.length; i++) this.downstream(more[i]!);
+  }
+
+  /** Drops the failed turn's outputs. */
+  discardOutputs(): void {
+    this.heldCount = 0;
+    this.moreOutputs = undefined;
+    this.firstKey = undefined;
+    this.firstValue = undefined;
+  }
+
+  // The first output of a turn (the common case: one per message) is held in fields, not in an
+  // object: no allocation, and no old-to-young pointer store (write barrier) when its key and value
+  // are numbers or long-lived; measured ~1.5x faster per message than pushing onto a held array.
+  private hold(key: K | undefined, value: Out, timestamp: Instant): void {
+    if (this.heldCount++ === 0) {
+      this.firstKey = key;
+      this.firstValue = value;
+      this.firstTimestamp = timestamp;
+    } else {
+      const output: TaskOutput<Out, K> = { key, value, timestamp };
+      if (this.moreOutputs === undefined) this.moreOutputs = [output];
+      else this.moreOutputs.push(output);
+    }
   }
 
   // ---- what the task reads ----------------------------------------------------------------------
@@ -118,8 +165,8 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
   emit(a: K | Out, b?: Out): void {
     this.checkCanEmit();
     const timestamp = this.defaultTimestamp();
-    if (arguments.length === 1) this.receiver({ key: this.currentKey, value: a as Out, timestamp });
-    else this.receiver({ key: a as K, value: b as Out, timestamp });
+    if (arguments.length === 1) this.hold(this.currentKey, a as Out, timestamp);
+    else this.hold(a as K, b as Out, timestamp);
   }
 
   emitWithTimestamp(value: Out, timestamp: Instant): void;
@@ -127,20 +174,20 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
   emitWithTimestamp(a: K | Out, b: Out | Instant, c?: Instant): void {
     this.checkCanEmit();
     if (arguments.length === 2) {
-      this.receiver({ key: this.currentKey, value: a as Out, timestamp: this.checkTimestamp(b as Instant) });
+      this.hold(this.currentKey, a as Out, this.checkTimestamp(b as Instant));
     } else {
-      this.receiver({ key: a as K, value: b as Out, timestamp: this.checkTimestamp(c as Instant) });
+      this.hold(a as K, b as Out, this.checkTimestamp(c as Instant));
     }
   }
 
   output(value: Out): void {
     this.checkCanEmit();
-    this.receiver({ key: this.currentKey, value, timestamp: this.defaultTimestamp() });
+    this.hold(this.currentKey, value, this.defaultTimestamp());
   }
 
   outputWithTimestamp(value: Out, timestamp: Instant): void {
     this.checkCanEmit();
-    this.receiver({ key: this.currentKey, value, timestamp: this.checkTimestamp(timestamp) });
+    this.hold(this.currentKey, value, this.checkTimestamp(timestamp));
   }
 
   private checkCanEmit(): void {

@@ -20,7 +20,10 @@ export interface TaskOutput<Out, K> {
   readonly timestamp: Instant;
 }
 
-/** Receives outputs synchronously as the task emits them, in emission order. */
+/**
+ * Receives a task's outputs in emission order, synchronously when the turn (one callback) that
+ * emitted them commits: a failed turn's outputs are never delivered.
+ */
 export type OutputReceiver<Out, K> = (output: TaskOutput<Out, K>) => void;
 
 /**
@@ -63,9 +66,9 @@ export interface TaskRunner<In, Out, K> {
    *
    * When the task throws (or its promise rejects) the error propagates as a TaskCallbackError (the
    * task's error is its `cause`) and the runner stays usable: the driver may retry the same message
-   * or skip it. State changes the failed attempt made are rolled back when the state backend
-   * supports it (see docs/beam-compat.md, "Failures and retries"); timers it set or cleared, and
-   * outputs it emitted, are the driver's to discard (outputs go to the receiver as they happen).
+   * or skip it. The failed attempt leaves no trace: its state and timer changes are rolled back and
+   * its outputs are dropped (outputs reach the receiver only when a turn commits; see
+   * docs/beam-compat.md, "Failures and retries").
    */
   processElement(key: K, value: In, timestamp: Instant): void | Promise<void>;
 

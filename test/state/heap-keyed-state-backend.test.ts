@@ -117,6 +117,20 @@ test('backend - using keyed state without a current key is a StateError', () => 
   assert.throws(() => v.read(), (e: unknown) => e instanceof StateError && /setCurrentKey/.test(e.message));
 });
 
+test('backend - after clearCurrentKey bound handles and timers throw "no key in scope" until the next setCurrentKey', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const count = b.boundState(g, StateTags.value('count', long));
+  b.setCurrentKey('a');
+  count.write(1);
+  b.clearCurrentKey();
+  for (const use of [() => count.read(), () => count.write(2), () => b.timerInternals.getTimer(g, 't', TimeDomain.EVENT_TIME)]) {
+    assert.throws(use, (e: Error) => e instanceof StateError && /no key in scope: .*ctx\.getStateInternals\(keyCoder, key\)/.test(e.message));
+  }
+  assert.is(b.stateInternalsForKey('a').state(g, StateTags.value('count', long)).read(), 1);
+  b.setCurrentKey('a');
+  assert.is(count.read(), 1);
+});
+
 test('backend - keys compare by their coder bytes, not object identity', () => {
   const keyCoder = KvCoder.of(str, long);
   const b = createKeyedStateBackend({ keyCoder });

@@ -91,15 +91,128 @@ test('a throwing invoke surfaces as TaskCallbackError and leaves the runner usab
   }
   r.processElement('b', 'x', 3);
   r.processElement('a', 'x', 4);
-  // Documented: without backend transactions, the failed attempt's write (count 2) is kept.
+  // The failed attempt's write (count 2) was rolled back: the next message for 'a' counts 2.
   assert.equal(
     outputs.map((o) => [o.key, o.value]),
     [
       ['a', 1],
       ['b', 1],
-      ['a', 3],
+      ['a', 2],
     ],
   );
+});
+
+test('a retried message sees state as before the failed attempt, and the failed attempt\'s outputs never reach the receiver', () => {
+  let failures = 1;
+  class EmitsThenThrows extends StatefulTask<string, string, string> {
+    private count!: ValueState<number>;
+    private log!: BagState<string>;
+    override open(): void {
+      this.count = this.state(COUNT);
+      this.log = this.state(LOG);
+    }
+    invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      const n = (this.count.read() ?? 0) + 1;
+      this.count.write(n);
+      this.log.add(m.value);
+      this.timer('t', TimeDomain.EVENT_TIME).set(100);
+      ctx.emit(`${m.value}#${n}`);
+      if (m.value === 'flaky' && failures-- > 0) throw new Error('transient');
+    }
+  }
+  const outputs: TaskOutput<string, string>[] = [];
+  const task = new EmitsThenThrows();
+  const r = createTaskRunner(task, { keyCoder, output: (o) => outputs.push(o) });
+  r.open();
+  r.processElement('a', 'x', 1);
+  assert.throws(() => r.processElement('a', 'flaky', 2), (e: Error) => e instanceof TaskCallbackError);
+  assert.equal(outputs.map((o) => o.value), ['x#1'], 'the failed attempt emitted flaky#2 before throwing: dropped');
+  r.processElement('a', 'flaky', 2); // the retry
+  assert.equal(outputs.map((o) => o.value), ['x#1', 'flaky#2'], 'the retry counts from the state before the failed attempt');
+  const inspect = createTaskRunner(new EmitsThenThrows(), { keyCoder, output: () => {} });
+  const captured = r.capture();
+  const chain = new Map(captured.state.keyGroups.map((kg) => [kg, [captured.state.encodeKeyGroup(kg)]] as const));
+  inspect.restore({ watermark: captured.watermark, processingTime: captured.processingTime, keyGroups: chain });
+  const log = (inspect as unknown as { stateBackend: { stateInternalsForKey(k: string): { state(ns: unknown, tag: unknown): BagState<string> } } }).stateBackend
+    .stateInternalsForKey('a')
+    .state(StateNamespaces.global(), LOG);
+  assert.equal([...log.read()], ['x', 'flaky'], 'the bag holds the failed attempt\'s add once, from the retry');
+});
+
+test('a failing onTimer\'s outputs are dropped, those of timers that fired before it in the same advance are delivered', () => {
+  let fail = true;
+  class TwoTimers extends StatefulTask<string, string, string> {
+    invoke(m: Message<string, string>): void {
+      this.timer('t', TimeDomain.EVENT_TIME).set(m.value === 'early' ? 5 : 10);
+    }
+    override onTimer(t: FiredTimer<string>, ctx: TimerContext<string, string>): void {
+      ctx.emit(`${t.key}@${t.timestamp}`);
+      if (t.timestamp === 10 && fail) throw new Error('flaky');
+    }
+  }
+  const { r, outputs } = runner(new TwoTimers());
+  r.open();
+  r.processElement('a', 'early', 1);
+  r.processElement('b', 'late', 1);
+  assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError);
+  assert.equal(outputs.map((o) => o.value), ['a@5']);
+  fail = false;
+  r.advanceWatermark(20);
+  assert.equal(outputs.map((o) => o.value), ['a@5', 'b@10']);
+});
+
+test('no key is in scope in open(), onWatermark() and close(): a bound handle says to use getStateInternals', () => {
+  const seen: string[] = [];
+  class Keyless extends StatefulTask<string, string, string> {
+    private count!: ValueState<number>;
+    override open(): void {
+      this.count = this.state(COUNT);
+    }
+    invoke(): void {
+      this.count.write(1);
+    }
+    override onWatermark(_w: Instant, ctx: WatermarkContext<string, string>): void {
+      try {
+        this.count.read();
+        seen.push('read a key');
+      } catch (e) {
+        seen.push((e as Error).message);
+      }
+      seen.push(String(ctx.getStateInternals(keyCoder, 'a').state(StateNamespaces.global(), COUNT).read()));
+    }
+    override close(): void {
+      assert.throws(() => this.count.read(), /no key in scope/);
+      seen.push('close');
+    }
+  }
+  const { r } = runner(new Keyless());
+  r.open();
+  r.processElement('a', 'x', 1);
+  r.advanceWatermark(5);
+  r.close();
+  assert.equal(seen.length, 3);
+  assert.match(seen[0]!, /no key in scope: .*use ctx\.getStateInternals\(keyCoder, key\) in onWatermark\/open\/close/);
+  assert.equal(seen.slice(1), ['1', 'close']);
+});
+
+test('a failing onWatermark rolls back its changes and drops its outputs; the same watermark again retries it', () => {
+  let fail = true;
+  class Wm extends StatefulTask<string, string, string> {
+    invoke(): void {}
+    override onWatermark(w: Instant, ctx: WatermarkContext<string, string>): void {
+      const count = ctx.getStateInternals(keyCoder, 'global').state(StateNamespaces.global(), COUNT);
+      count.write((count.read() ?? 0) + 1);
+      ctx.emit(`wm ${w} #${count.read()}`);
+      if (fail) throw new Error('flaky');
+    }
+  }
+  const { r, outputs } = runner(new Wm());
+  r.open();
+  assert.throws(() => r.advanceWatermark(5), (e: Error) => e instanceof TaskCallbackError && (e as TaskCallbackError).callback === 'onWatermark');
+  assert.equal(outputs, []);
+  fail = false;
+  r.advanceWatermark(5);
+  assert.equal(outputs.map((o) => o.value), ['wm 5 #1']);
 });
 
 class SlowLog extends StatefulTask<string, string, string> {
@@ -341,7 +454,7 @@ test('a failing onTimer leaves the timer pending, so retrying the same advance f
   assert.equal(outputs.map((o) => o.value), ['fired']);
 });
 
-test('a failing onTimer that re-set its own timer keeps the newer time (its change survived)', () => {
+test('a failing onTimer that re-set its own timer is re-armed at its original time (the new setting is rolled back)', () => {
   let attempts = 0;
   class Resets extends StatefulTask<string, string, string> {
     invoke(): void {
@@ -360,10 +473,11 @@ test('a failing onTimer that re-set its own timer keeps the newer time (its chan
   r.open();
   r.processElement('a', 'x', 1);
   assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError);
+  assert.equal(outputs, []);
   r.advanceWatermark(20);
-  assert.equal(outputs, [], 'not re-armed at 10');
+  assert.equal(outputs.map((o) => o.value), ['fired@10'], 're-armed at 10: the retry fires it where it was');
   r.advanceWatermark(51);
-  assert.equal(outputs.map((o) => o.value), ['fired@50']);
+  assert.equal(outputs.map((o) => o.value), ['fired@10'], 'the failed attempt\'s setting to 50 did not survive');
 });
 
 test('async onTimer and onWatermark run in order and advanceWatermark resolves to the output watermark', async () => {
