@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAll, runCli, sleep, startCli, tempDir } from '../runtime/support/cli.ts';
+import { killAll, runCli, tempDir } from '../runtime/support/cli.ts';
+import { crashTest } from '../runtime/support/crash.ts';
 
 const tmp = tempDir('wordcount');
 test.after(() => {
@@ -73,32 +74,10 @@ function corpus(lineCount: number, seed: number): string {
 test('SIGKILL at random moments, then finishing, gives the same output bytes and state as a clean run', async () => {
   const input = join(tmp.dir, 'crash.txt');
   writeFileSync(input, corpus(150_000, 7));
-  const clean = join(tmp.dir, 'clean.jsonl');
-  const cleanState = join(tmp.dir, 'clean-state');
-  assert.is((await run(input, clean, cleanState)).code, 0);
-
-  const crashed = join(tmp.dir, 'crashed.jsonl');
-  const crashedState = join(tmp.dir, 'crashed-state');
-  let kills = 0;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const { child, done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', crashed, '--state-dir', crashedState, '--checkpoint-interval', '50']);
-    // Random moments: while starting, restoring, processing or checkpointing.
-    await sleep(400 + Math.floor(Math.random() * 1600));
-    if (child.exitCode === null) {
-      child.kill('SIGKILL');
-      kills++;
-    }
-    const result = await done;
-    assert.ok(result.signal === 'SIGKILL' || result.code === 0, result.stderr);
-  }
-  const final = await run(input, crashed, crashedState);
-  assert.is(final.code, 0, final.stderr);
-  assert.ok(kills > 0, 'at least one run was killed');
-  assert.ok(readFileSync(crashed).equals(readFileSync(clean)), 'output identical to the clean run, byte for byte');
-
+  const { clean, crashed, cleanState, crashedState, killed } = await crashTest({ module: 'examples/wordcount.ts', input, dir: tmp.dir, kills: 5 });
+  assert.ok(killed > 0, 'at least one run was killed');
   // State: one more line with every word of the vocabulary shows every count, in both.
-  const probe = Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ') + '\n';
-  appendFileSync(input, probe);
+  appendFileSync(input, Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ') + '\n');
   assert.is((await run(input, clean, cleanState)).code, 0);
   assert.is((await run(input, crashed, crashedState)).code, 0);
   assert.ok(readFileSync(crashed).equals(readFileSync(clean)), 'state identical: the probe line yields the same counts');

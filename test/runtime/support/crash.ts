@@ -11,23 +11,24 @@ export interface CrashTestOptions {
   readonly input: string;
   readonly dir: string;
   readonly kills: number;
-  /** Kill moments are drawn from [minDelayMs, maxDelayMs) after each start. */
-  readonly minDelayMs?: number;
-  readonly maxDelayMs?: number;
 }
 
 /** Returns the output paths (reference, crashed) and state dirs, after asserting equality. */
 export async function crashTest(options: CrashTestOptions): Promise<{ clean: string; crashed: string; cleanState: string; crashedState: string; killed: number }> {
   const clean = join(options.dir, 'clean.jsonl');
   const cleanState = join(options.dir, 'clean-state');
+  const started = Date.now();
   const reference = await runCli(['run', options.module, '--input', options.input, '--output', clean, '--state-dir', cleanState]);
+  const cleanMs = Date.now() - started;
   assert.is(reference.code, 0, reference.stderr);
 
   const crashed = join(options.dir, 'crashed.jsonl');
   const crashedState = join(options.dir, 'crashed-state');
   const args = ['run', options.module, '--input', options.input, '--output', crashed, '--state-dir', crashedState, '--checkpoint-interval', '50'];
-  const min = options.minDelayMs ?? 400;
-  const max = options.maxDelayMs ?? 2000;
+  // Kill moments spread over a clean run's duration (measured above, so the first kill lands
+  // before the end on a slow machine too): during start-up, restore, processing and checkpoints.
+  const min = Math.min(300, cleanMs / 4);
+  const max = Math.max(min + 1, cleanMs * 0.8);
   let killed = 0;
   for (let attempt = 0; attempt < options.kills; attempt++) {
     const { child, done } = startCli(args);
