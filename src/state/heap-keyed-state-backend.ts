@@ -1,14 +1,25 @@
-import { ByteWriter, CoderUtils, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import { ByteWriter, CoderUtils, Context, StringUtf8Coder, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import { CapturedParts } from './captured-parts.ts';
 import type { Cell, CellSlot, Undo } from './cell.ts';
 import { RawCell } from './cell.ts';
-import { decodeCells, decodeEager, encodeSections, KeyEntry } from './key-entry.ts';
+import { decodeCells, decodeEager, encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
-import { assemblePart, resolveChain, tombstoneRecord, writeRecord, type PartRecord } from './key-group-part.ts';
+import {
+  FLAG_STATE,
+  FLAG_STATE_EAGER,
+  FLAG_TOMBSTONE,
+  keyId,
+  PartCursor,
+  readPartSections,
+  readRecords,
+  type PartRecord,
+  type PartSections,
+} from './key-group-part.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
 import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
-import { StateError } from './state-errors.ts';
+import { StateError, StatePartCorruptError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
@@ -157,8 +168,13 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   private currentKey: { readonly key: K } | undefined = undefined;
   /** Set by clearCurrentKey: the message for a missing key names the callbacks without one. */
   private keyCleared = false;
-  /** Restored key groups not yet decoded: key group → records (newest per key, no tombstones). */
-  private readonly pending = new Map<number, PartRecord[]>();
+  /** Restored key groups whose lazy records are not decoded yet. */
+  private readonly pending = new Map<number, PendingGroup>();
+  /** Capture's scratch writers (a timer/hold section, one cell payload, a key), reused across captures. */
+  private readonly eagerScratch = new ByteWriter(64);
+  private readonly cellScratch = new ByteWriter(256);
+  private readonly keyScratch = new ByteWriter(64);
+  private readonly stringKeys: boolean;
   private readonly namespaceCache = new Map<string, StateNamespace>();
   private readonly restoredGroups = new Set<number>();
   /** @internal The open turn's undo journal (undefined outside a turn). */
@@ -171,6 +187,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     this.maxKeyGroups = resolved.maxKeyGroups;
     this.windowCoder = resolved.windowCoder;
     this.identityKeys = this.keyCoder.consistentWithEquals();
+    // A string key's record field (length + UTF-8) is exactly what writeUtf8 writes: no copy.
+    this.stringKeys = this.keyCoder instanceof StringUtf8Coder;
     this.timerInternals = new HeapTimerInternals(this);
   }
 
@@ -327,42 +345,59 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     for (let i = journal.length - 1; i >= 0; i--) journal[i]!();
   }
 
+  /**
+   * Swaps out the dirty list and writes each changed key's record into one buffer (no allocation per
+   * key beyond a cell payload's view); parts are assembled per key group later, off the loop.
+   */
   captureChanges(): CapturedChanges {
     if (this.journal !== undefined) throw new StateError('captureChanges during a turn: capture between turns, after commitTurn or rollbackTurn');
-    const groups = new Map<number, { writer: ByteWriter; count: number }>();
-    const eager = new ByteWriter(64);
-    const cells = new ByteWriter(256);
-    const scratch = new ByteWriter(256);
     const dirty = this.dirty;
-    const hasState: boolean[] = new Array(dirty.length);
+    const n = dirty.length;
+    const out = new ByteWriter(Math.max(256, n * 32));
+    const ends = new Int32Array(n);
+    const groups = new Int32Array(n);
+    const eagerFlags = new Uint8Array(n);
+    const shapes = new Uint8Array(n);
+    const eager = this.eagerScratch;
+    const scratch = this.cellScratch;
     let changedKeys = 0;
     // Phase 1 encodes without changing the backend, so a value that fails to encode leaves every
     // change in place for the next attempt instead of losing the keys already processed.
-    for (let i = 0; i < dirty.length; i++) {
+    for (let i = 0; i < n; i++) {
       const entry = dirty[i]!;
-      eager.reset();
-      cells.reset();
-      const live = encodeSections(entry, eager, cells, scratch);
-      hasState[i] = live;
-      if (!live && !entry.persisted) continue; // never checkpointed: nothing to delete
-      const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
-      if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
-      let group = groups.get(entry.keyGroup);
-      if (group === undefined) {
-        group = { writer: new ByteWriter(4096), count: 0 };
-        groups.set(entry.keyGroup, group);
+      const shape = inspectEntry(entry);
+      shapes[i] = shape;
+      if (shape === EntryShape.EMPTY && !entry.persisted) {
+        // Never checkpointed: nothing to delete.
+        groups[i] = -1;
+        ends[i] = out.length;
+        continue;
       }
-      if (live) writeRecord(group.writer, { keyBytes, tombstone: false, eager: eager.view(), cells: cells.view() });
-      else writeRecord(group.writer, tombstoneRecord(keyBytes));
-      group.count++;
+      this.writeKey(out, entry);
+      if (shape === EntryShape.EMPTY) {
+        out.writeByte(FLAG_TOMBSTONE);
+      } else if (shape === EntryShape.EAGER) {
+        out.writeByte(FLAG_STATE_EAGER);
+        eager.reset();
+        encodeEager(entry, eager);
+        out.writeVarLong(eager.length);
+        out.writeBytes(eager.view());
+        encodeCells(entry, out, scratch);
+        eagerFlags[i] = 1;
+      } else {
+        out.writeByte(FLAG_STATE);
+        encodeCells(entry, out, scratch);
+      }
+      ends[i] = out.length;
+      groups[i] = entry.keyGroup;
       changedKeys++;
     }
     // Phase 2 cannot fail: reset change tracking and drop keys left without state.
     this.dirty = [];
-    for (let i = 0; i < dirty.length; i++) {
+    for (let i = 0; i < n; i++) {
       const entry = dirty[i]!;
       entry.dirty = false;
-      if (hasState[i]) {
+      if (shapes[i] !== EntryShape.EMPTY) {
         entry.persisted = true;
         continue;
       }
@@ -371,11 +406,30 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       entry.attached = false;
       if (this.current === entry) this.current = undefined;
     }
-    const records = new Map<number, { bytes: Uint8Array; count: number }>();
-    for (const [kg, g] of groups) records.set(kg, { bytes: g.writer.toBytes(), count: g.count });
-    return new Captured(changedKeys, records);
+    return new CapturedParts(changedKeys, this.maxKeyGroups, out.view(), ends, groups, eagerFlags);
   }
 
+  /** Writes the key's record field (length-prefixed key-coder bytes) and makes sure its key group is known. */
+  private writeKey(out: ByteWriter, entry: KeyEntry<K>): void {
+    if (this.stringKeys && entry.keyGroup >= 0) {
+      out.writeUtf8(entry.key as string, true);
+      return;
+    }
+    const scratch = this.keyScratch;
+    scratch.reset();
+    this.keyCoder.encode(entry.key, scratch, Context.OUTER);
+    const keyBytes = scratch.view();
+    if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
+    out.writeVarLong(keyBytes.length);
+    out.writeBytes(keyBytes);
+  }
+
+  /**
+   * Verifies every part of the chain (checksums) and restores the keys with timers or holds now;
+   * the other keys stay as bytes until a key of the group is first used (or keys() iterates). The
+   * base part's lazy records are not even scanned here; newer parts (increments, small next to
+   * their base) are read in full, since their records override the base's.
+   */
   restoreKeyGroup(keyGroup: number, chain: readonly Uint8Array[]): void {
     if (this.used || this.currentKey !== undefined) {
       throw new StateError('restoreKeyGroup after keys were used: restore every key group before open() and before the first setCurrentKey');
@@ -386,24 +440,54 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     if (this.restoredGroups.has(keyGroup)) {
       throw new StateError(`key group ${keyGroup} was already restored: hand over its whole chain (base, then increments) in one call`);
     }
-    this.restoredGroups.add(keyGroup);
-    if (chain.length === 0) return;
-    const { records } = resolveChain(chain, keyGroup);
-    const lazy: PartRecord[] = [];
-    for (const record of records.values()) {
-      if (record.tombstone) continue;
-      // Keys with timers or holds are decoded now: timers must fire in order and holds bound the watermark.
-      if (record.eager.length > 0) this.restoreEntry(record, keyGroup);
-      else lazy.push(record);
+    if (chain.length === 0) {
+      this.restoredGroups.add(keyGroup);
+      return;
     }
-    if (lazy.length > 0) this.pending.set(keyGroup, lazy);
+    // Everything is verified before anything is restored: a damaged part fails the restore here,
+    // never later at a first use.
+    const parts = chain.map((bytes) => readPartSections(bytes, keyGroup));
+    let overrides: Map<string, PartRecord> | undefined;
+    if (parts.length > 1) {
+      overrides = new Map();
+      for (let p = 1; p < parts.length; p++) {
+        const s = parts[p]!;
+        const records = readRecords(s.bytes, s.eagerStart, s.eagerEnd, s.eagerCount);
+        readRecords(s.bytes, s.lazyStart, s.lazyEnd, s.lazyCount, records);
+        for (const r of records) overrides.set(keyId(r.keyBytes), r);
+      }
+    }
+    const base = parts[0]!;
+    const eager = readRecords(base.bytes, base.eagerStart, base.eagerEnd, base.eagerCount);
+    this.restoredGroups.add(keyGroup);
+    // Keys with timers or holds are decoded now: timers must fire in order and holds bound the watermark.
+    for (const record of eager) if (overrides === undefined || !overrides.has(keyId(record.keyBytes))) this.restoreEntry(record, keyGroup);
+    const extra: PartRecord[] = [];
+    if (overrides !== undefined) {
+      for (const record of overrides.values()) {
+        if (record.tombstone) continue;
+        if (record.eager.length > 0) this.restoreEntry(record, keyGroup);
+        else extra.push(record);
+      }
+    }
+    if (base.lazyCount > 0 || extra.length > 0) this.pending.set(keyGroup, { base, skip: overrides, extra });
   }
 
+  /** Decodes a restored key group's lazy records (the first use of one of its keys). */
   private materializeGroup(keyGroup: number): void {
-    const records = this.pending.get(keyGroup);
-    if (records === undefined) return;
+    const group = this.pending.get(keyGroup);
+    if (group === undefined) return;
     this.pending.delete(keyGroup);
-    for (const record of records) this.restoreEntry(record, keyGroup);
+    const { base, skip, extra } = group;
+    const cursor = new PartCursor(base.bytes, base.lazyStart, base.lazyEnd);
+    for (let i = 0; i < base.lazyCount; i++) {
+      const record = cursor.record();
+      if (record.tombstone) continue;
+      if (skip !== undefined && skip.has(keyId(record.keyBytes))) continue;
+      this.restoreEntry(record, keyGroup);
+    }
+    if (!cursor.atEnd()) throw new StatePartCorruptError(`${base.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`);
+    for (const record of extra) this.restoreEntry(record, keyGroup);
   }
 
   private restoreEntry(record: PartRecord, keyGroup: number): void {
@@ -430,26 +514,14 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   }
 }
 
-/** Captured records per key group; parts are assembled (and cached) on demand. */
-class Captured implements CapturedChanges {
-  readonly keyGroups: readonly number[];
-  private readonly parts = new Map<number, Uint8Array>();
-  constructor(
-    readonly changedKeys: number,
-    private readonly records: ReadonlyMap<number, { bytes: Uint8Array; count: number }>,
-  ) {
-    this.keyGroups = [...records.keys()].sort((a, b) => a - b);
-  }
-  encodeKeyGroup(keyGroup: number): Uint8Array {
-    let part = this.parts.get(keyGroup);
-    if (part === undefined) {
-      const r = this.records.get(keyGroup);
-      if (r === undefined) throw new StateError(`key group ${keyGroup} has no captured changes; use one of keyGroups`);
-      part = assemblePart(keyGroup, r.count, [r.bytes]);
-      this.parts.set(keyGroup, part);
-    }
-    return part;
-  }
+/** A restored key group waiting for its first use. */
+interface PendingGroup {
+  /** The chain's base part; its lazy section is scanned at materialization. */
+  readonly base: PartSections;
+  /** Keys the newer parts of the chain hold (their record wins over the base's), if any. */
+  readonly skip: ReadonlyMap<string, PartRecord> | undefined;
+  /** The newer parts' lazy records, restored after the base's. */
+  readonly extra: readonly PartRecord[];
 }
 
 /** A keyed state backend holding state in memory, checkpointed incrementally by key group. */

@@ -125,48 +125,86 @@ function readString(reader: ByteReader): string {
 }
 
 /**
- * Prunes the key's empty cells and writes its two sections: `eager` (timers in set order, then
- * watermark holds; nothing at all when the key has neither, so restore can leave the key for
- * later) and `cells` (every other non-empty cell; restored bytes are copied as they came).
- * Returns false when the key holds no state at all (it becomes a tombstone).
+ * Namespaces, columns and signatures repeat across keys: restored keys share one string each instead
+ * of a copy per key (memory per key, and table lookups that match on identity).
  */
-export function encodeSections<K>(entry: KeyEntry<K>, eager: ByteWriter, cells: ByteWriter, scratch: ByteWriter): boolean {
+const names = new Map<string, string>();
+const MAX_NAMES = 4096;
+function readName(reader: ByteReader): string {
+  const s = readString(reader);
+  const known = names.get(s);
+  if (known !== undefined) return known;
+  if (names.size < MAX_NAMES) names.set(s, s);
+  return s;
+}
+
+/**
+ * What capture found in a key (see inspectEntry): EMPTY, no state at all (the key becomes a
+ * tombstone, or is dropped when never checkpointed); CELLS, cells only; EAGER, timers or watermark
+ * holds (and maybe cells): the record has an eager section.
+ */
+export const EntryShape = { EMPTY: 0, CELLS: 1, EAGER: 2 } as const;
+export type EntryShape = (typeof EntryShape)[keyof typeof EntryShape];
+
+/** Prunes the key's empty cells and says what is left. */
+export function inspectEntry<K>(entry: KeyEntry<K>): EntryShape {
   if (entry.table.prune()) entry.clearSlots();
-  let cellCount = 0;
-  let holdCount = 0;
+  const hasTimers = entry.timers !== undefined && entry.timers.size > 0;
+  let any = false;
+  let holds = false;
+  entry.table.forEach((_ns, _col, cell) => {
+    any = true;
+    if (cell instanceof WatermarkHoldCell) holds = true;
+  });
+  if (hasTimers || holds) return EntryShape.EAGER;
+  return any ? EntryShape.CELLS : EntryShape.EMPTY;
+}
+
+/** Writes the eager section of a key with timers or holds: timers in set order, then watermark holds. */
+export function encodeEager<K>(entry: KeyEntry<K>, eager: ByteWriter): void {
   const table = entry.table;
+  let holdCount = 0;
   table.forEach((_ns, _col, cell) => {
     if (cell instanceof WatermarkHoldCell) holdCount++;
-    else cellCount++;
   });
   const timerCount = entry.timers === undefined ? 0 : entry.timers.size;
-  if (cellCount === 0 && holdCount === 0 && timerCount === 0) return false;
-  if (timerCount > 0 || holdCount > 0) {
-    eager.writeVarLong(timerCount);
-    if (timerCount > 0) {
-      const timers = [...entry.timers!.values()].sort((a, b) => a.seq - b.seq);
-      for (const t of timers) {
-        writeString(eager, t.namespace.stringKey());
-        writeString(eager, t.timerId);
-        eager.writeByte(t.domain === TimeDomain.EVENT_TIME ? 0 : 1);
-        eager.writeVarLong(t.timestamp);
-        eager.writeVarLong(t.outputTimestamp);
-        eager.writeVarLong(t.seq);
-      }
-    }
-    eager.writeVarLong(holdCount);
-    if (holdCount > 0) {
-      table.forEach((ns, col, cell) => {
-        if (!(cell instanceof WatermarkHoldCell)) return;
-        writeString(eager, ns);
-        writeString(eager, col);
-        eager.writeByte(COMBINER_CODES.indexOf(cell.combiner));
-        cell.encode(eager);
-      });
+  eager.writeVarLong(timerCount);
+  if (timerCount > 0) {
+    const timers = [...entry.timers!.values()].sort((a, b) => a.seq - b.seq);
+    for (const t of timers) {
+      writeString(eager, t.namespace.stringKey());
+      writeString(eager, t.timerId);
+      eager.writeByte(t.domain === TimeDomain.EVENT_TIME ? 0 : 1);
+      eager.writeVarLong(t.timestamp);
+      eager.writeVarLong(t.outputTimestamp);
+      eager.writeVarLong(t.seq);
     }
   }
+  eager.writeVarLong(holdCount);
+  if (holdCount > 0) {
+    table.forEach((ns, col, cell) => {
+      if (!(cell instanceof WatermarkHoldCell)) return;
+      writeString(eager, ns);
+      writeString(eager, col);
+      eager.writeByte(COMBINER_CODES.indexOf(cell.combiner));
+      cell.encode(eager);
+    });
+  }
+}
+
+/**
+ * Writes the cells section (count, then every cell but watermark holds; restored bytes are copied
+ * as they came). `scratch` holds one cell's payload at a time (its length comes first).
+ * @throws StateError naming the state when a value does not encode with its coder.
+ */
+export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: ByteWriter): void {
+  const table = entry.table;
+  let cellCount = 0;
+  table.forEach((_ns, _col, cell) => {
+    if (!(cell instanceof WatermarkHoldCell)) cellCount++;
+  });
   cells.writeVarLong(cellCount);
-  if (cellCount === 0) return true;
+  if (cellCount === 0) return;
   table.forEach((ns, col, cell) => {
     if (cell instanceof WatermarkHoldCell) return;
     writeString(cells, ns);
@@ -193,7 +231,6 @@ export function encodeSections<K>(entry: KeyEntry<K>, eager: ByteWriter, cells: 
       cells.writeBytes(scratch.view());
     }
   });
-  return true;
 }
 
 /** A timer as stored in the eager section. */
@@ -223,7 +260,7 @@ export function decodeEager(bytes: Uint8Array, table: StateTable, holds: HoldLis
     const timers: StoredTimer[] = [];
     const nTimers = reader.readLength('timer count');
     for (let i = 0; i < nTimers; i++) {
-      const namespace = readString(reader);
+      const namespace = readName(reader);
       const timerId = readString(reader);
       const d = reader.readByte();
       if (d > 1) throw new StatePartCorruptError(`unknown time domain code ${d}`);
@@ -234,8 +271,8 @@ export function decodeEager(bytes: Uint8Array, table: StateTable, holds: HoldLis
     }
     const nHolds = reader.readLength('hold count');
     for (let i = 0; i < nHolds; i++) {
-      const ns = readString(reader);
-      const col = readString(reader);
+      const ns = readName(reader);
+      const col = readName(reader);
       const combiner = COMBINER_CODES[reader.readByte()];
       if (combiner === undefined) throw new StatePartCorruptError('unknown timestamp combiner code');
       table.put(ns, col, WatermarkHoldCell.decode(combiner, holds, reader));
@@ -252,11 +289,11 @@ export function decodeCells(bytes: Uint8Array, table: StateTable): void {
     const reader = new ByteReader(bytes);
     const n = reader.readLength('cell count');
     for (let i = 0; i < n; i++) {
-      const ns = readString(reader);
-      const col = readString(reader);
+      const ns = readName(reader);
+      const col = readName(reader);
       const kind = KIND_CODES[reader.readByte()];
       if (kind === undefined) throw new StatePartCorruptError('unknown state kind code');
-      const signature = readString(reader);
+      const signature = readName(reader);
       const len = reader.readLength('cell length');
       const start = reader.position;
       reader.subReader(len);

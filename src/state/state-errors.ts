@@ -46,7 +46,25 @@ export class RestoredStateMismatchError extends StatorError {
 /** A key-group part could not be read: wrong magic, version, key group or checksum, or truncated bytes. */
 export class StatePartCorruptError extends StatorError {
   override name = 'StatePartCorruptError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('STATE_PART_CORRUPT', `${message}: the checkpoint part is damaged; restore from an earlier checkpoint`, options);
+  constructor(message: string, options?: { cause?: unknown }, code = 'STATE_PART_CORRUPT', advice = 'the checkpoint part is damaged; restore from an earlier checkpoint') {
+    super(code, `${message}: ${advice}`, options);
+  }
+}
+
+/**
+ * A key-group part in a format version this stator does not read (written by another stator
+ * version). A StatePartCorruptError too, so a restore treats the checkpoint as unusable.
+ */
+export class StatePartVersionError extends StatePartCorruptError {
+  override name = 'StatePartVersionError';
+  readonly version: number;
+  constructor(version: number, supported: number) {
+    super(
+      `key-group part version ${version} is not supported (this stator reads version ${supported})`,
+      undefined,
+      'STATE_PART_VERSION',
+      'restore it with the stator version that wrote it, or start from a checkpoint this version wrote',
+    );
+    this.version = version;
   }
 }

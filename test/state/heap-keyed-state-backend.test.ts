@@ -9,6 +9,7 @@ import {
   StateError,
   StateNamespaces,
   StatePartCorruptError,
+  StatePartVersionError,
   StateTags,
   TimeDomain,
   TimestampCombiner,
@@ -310,7 +311,12 @@ test('backend - a corrupted part is a typed error', () => {
   assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(otherGroup, [part]), isCorrupt);
   const badVersion = Uint8Array.from(part);
   badVersion[4] = 9;
-  assert.throws(() => mergeKeyGroupParts([badVersion]), (e: unknown) => isCorrupt(e) && /version 9/.test((e as Error).message));
+  // An unknown version is its own typed error (still a StatePartCorruptError: the checkpoint is unusable here).
+  assert.throws(
+    () => mergeKeyGroupParts([badVersion]),
+    (e: unknown) => e instanceof StatePartVersionError && e instanceof StatePartCorruptError && e.code === 'STATE_PART_VERSION' && /version 9/.test(e.message),
+  );
+  assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [badVersion]), (e: unknown) => e instanceof StatePartVersionError);
 });
 
 // ---- capture -> encode -> restore equals the live state, over random operations ----
