@@ -1,3 +1,4 @@
+import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { TaskRestore } from '../src/task/task-runner.ts';
 import type { CheckpointSnapshot, PartitionSnapshot } from '../src/checkpoint/index.ts';
@@ -64,6 +65,23 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** What a running job reports, besides its lifecycle (also logged, one line each). */
+export type RuntimeEvent =
+  | { readonly type: 'restored'; readonly checkpointId: number | undefined; readonly position: number }
+  | {
+      readonly type: 'checkpoint';
+      readonly checkpointId: number;
+      readonly reason: string;
+      readonly kind: 'full' | 'incremental';
+      readonly position: number;
+      readonly changedKeys: number;
+      readonly bytesWritten: number;
+      readonly durationMs: number;
+      /** How long intake was paused for the capture. */
+      readonly pausedMs: number;
+    }
+  | { readonly type: 'throughput'; readonly messagesPerSecond: number; readonly messagesRead: number; readonly deadLetters: number };
+
 /** How a run ended. */
 export interface RunResult {
   /** `completed`: a bounded input was processed to its end; `stopped`: stop() was called. */
@@ -78,6 +96,8 @@ export interface RunResult {
 export interface JobRuntime {
   readonly state: LifecycleState;
   readonly stateChanges: Observable<LifecycleState>;
+  /** Restores, checkpoints and throughput, as they happen; completes when the run ends. */
+  readonly events: Observable<RuntimeEvent>;
   /** Restores, opens and runs until the input ends (bounded) or stop() is called. Call once. */
   run(): Promise<RunResult>;
   /** Stops intake, drains, writes the final checkpoint and closes; resolves when `run()` has finished. */
@@ -108,6 +128,7 @@ class JobRuntimeImpl implements JobRuntime {
   private timers: NodeJS.Timeout[] = [];
   private runPromise: Promise<RunResult> | undefined;
   private readonly deadLetters: DeadLetters;
+  private readonly eventSubject = new Subject<RuntimeEvent>();
 
   constructor(private readonly options: Resolved) {
     this.log = options.logger;
@@ -120,6 +141,10 @@ class JobRuntimeImpl implements JobRuntime {
 
   get stateChanges(): Observable<LifecycleState> {
     return this.lifecycle.changes;
+  }
+
+  get events(): Observable<RuntimeEvent> {
+    return this.eventSubject.asObservable();
   }
 
   run(): Promise<RunResult> {
@@ -197,6 +222,7 @@ class JobRuntimeImpl implements JobRuntime {
       await deadLetters.binding.open(restored?.sinks[deadLetters.binding.name]);
       await source.open(restored?.inputs[source.name]);
       for (const actor of pipeline.actors()) await actor.runner.open();
+      this.eventSubject.next({ type: 'restored', checkpointId: restored?.id, position: restored?.inputs[source.name] ?? -1 });
       if (restored !== undefined) {
         this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`);
       } else {
@@ -231,6 +257,7 @@ class JobRuntimeImpl implements JobRuntime {
       for (const actor of pipeline.actors()) await actor.runner.close();
       await this.closeBindings();
       this.lifecycle.transition('stopped');
+      this.eventSubject.complete();
       return {
         reason: this.stopRequested ? 'stopped' : 'completed',
         messagesRead: source.messagesRead,
@@ -243,6 +270,7 @@ class JobRuntimeImpl implements JobRuntime {
       this.stopTimers();
       await this.closeBindings().catch(() => {});
       this.lifecycle.tryTransition('failed');
+      this.eventSubject.complete();
       throw error;
     }
   }
@@ -353,6 +381,18 @@ class JobRuntimeImpl implements JobRuntime {
     const written = checkpoints.start(snapshot, reason).then((result) => {
       if (result === undefined) return false;
       this.checkpointsWritten++;
+      const position = snapshot.inputs[source.name] ?? -1;
+      this.eventSubject.next({
+        type: 'checkpoint',
+        checkpointId: result.id,
+        reason,
+        kind: result.kind,
+        position,
+        changedKeys: result.changedKeys,
+        bytesWritten: result.bytesWritten,
+        durationMs: Date.now() - started,
+        pausedMs,
+      });
       this.log.info(
         `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${snapshot.inputs[source.name]}: ` +
           `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)} in ${Date.now() - started} ms (intake paused ${pausedMs} ms)`,
@@ -382,7 +422,9 @@ class JobRuntimeImpl implements JobRuntime {
       const count = this.source?.messagesRead ?? 0;
       const now = Date.now();
       const rate = ((count - lastCount) * 1000) / Math.max(1, now - lastTime);
-      this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${this.deadLetters.count()} dead letters)`);
+      const deadLetters = this.deadLetters.count();
+      this.eventSubject.next({ type: 'throughput', messagesPerSecond: rate, messagesRead: count, deadLetters });
+      this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${deadLetters} dead letters)`);
       lastCount = count;
       lastTime = now;
     }, throughputLogIntervalMs);

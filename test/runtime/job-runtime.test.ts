@@ -6,7 +6,7 @@ import { StatefulTask, StringUtf8Coder, TimeDomain } from '../../src/index.ts';
 import type { FiredTimer, Message, ProcessContext, Timer, TimerContext } from '../../src/index.ts';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { createEmbeddedRuntime, createLogger, defineJob, json, lines } from '../../runtime/index.ts';
-import type { LifecycleState } from '../../runtime/index.ts';
+import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { tempDir } from './support/cli.ts';
 
@@ -20,10 +20,17 @@ test('job runtime - goes created → restoring → running → draining → stop
   writeFileSync(input, 'x y x\n');
   const runtime = createEmbeddedRuntime({ job: wordcount, input, output: join(tmp.dir, 'a.jsonl'), store: createMemoryCheckpointStore(), logger });
   const states: LifecycleState[] = [];
+  const events: RuntimeEvent[] = [];
   const subscription = runtime.stateChanges.subscribe((state) => states.push(state));
+  runtime.events.subscribe((event) => events.push(event));
   const result = await runtime.run();
   subscription.unsubscribe();
   assert.equal(states, ['created', 'restoring', 'running', 'draining', 'stopped']);
+  assert.equal(events.map((e) => e.type), ['restored', 'checkpoint']);
+  const checkpoint = events[1] as Extract<RuntimeEvent, { type: 'checkpoint' }>;
+  assert.is(checkpoint.reason, 'stop');
+  assert.is(checkpoint.position, 5, 'the newline of the only line');
+  assert.is(checkpoint.changedKeys, 2);
   assert.is(result.reason, 'completed');
   assert.is(result.messagesRead, 1);
   assert.is(result.checkpoints, 1);
