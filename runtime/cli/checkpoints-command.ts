@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
-import type { CheckpointInfo, Checkpoints } from '../../src/checkpoint/index.ts';
+import type { CheckpointInfo, Checkpoints, CheckpointStore } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
-import { createFileCheckpointStore } from '../checkpoint/index.ts';
-import { ConfigError, NotAvailableError } from '../errors.ts';
+import { createFileCheckpointStore, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import { ConfigError } from '../errors.ts';
+import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
 import { loadJob } from '../job/load-job.ts';
 import { ExitCode } from './exit-codes.ts';
 import { checkpointsUsage } from './usage.ts';
@@ -45,10 +46,12 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
     else throw new ConfigError(`stator checkpoints ${action}: unexpected argument ${JSON.stringify(arg)}`);
   }
   if (jobName === undefined) throw new ConfigError(`stator checkpoints ${action} needs --job <name> or a job module`);
-  if (values.nats !== undefined || (env.NATS_URL !== undefined && env.NATS_URL !== '')) {
-    throw new NotAvailableError('checkpoints in NATS are not available from the CLI in this build yet; use --state-dir (and unset NATS_URL)');
-  }
-  const store = createFileCheckpointStore({ stateDir: values['state-dir'] ?? './state', job: jobName });
+  const natsUrl = values.nats ?? (env.NATS_URL === undefined || env.NATS_URL === '' ? undefined : env.NATS_URL);
+  // NATS mode keeps a job's checkpoints in its JetStream buckets (as `stator run --nats` does).
+  const store: CheckpointStore =
+    natsUrl === undefined
+      ? createFileCheckpointStore({ stateDir: values['state-dir'] ?? './state', job: jobName })
+      : await openJetStreamCheckpointStore({ job: jobName, task: NATS_CHECKPOINT_TASK, servers: natsUrl });
   const checkpoints = createCheckpoints(store, { jobId: jobName, mergeKeyGroupParts });
   try {
     switch (action) {

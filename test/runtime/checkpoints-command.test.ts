@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startNatsServer } from '../support/nats-server.ts';
 import { killAll, runCli, startCli, tempDir, waitForOutput } from './support/cli.ts';
 
 const tmp = tempDir('checkpoints');
@@ -49,6 +50,22 @@ test('checkpoints without an action or a job is exit code 2', async () => {
   const help = await runCli(['checkpoints', '--help']);
   assert.is(help.code, 0);
   assert.match(help.stdout, /inspect/);
+});
+
+test('with --nats, checkpoints lists the checkpoints a NATS-mode run wrote to JetStream', async () => {
+  const server = await startNatsServer();
+  try {
+    const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url]);
+    await waitForOutput(running.child, 'starting from the beginning');
+    running.child.kill('SIGTERM');
+    const stopped = await running.done;
+    assert.is(stopped.code, 0, stopped.stderr);
+    const list = await runCli(['checkpoints', 'list', '--job', 'wordcount', '--json'], { env: { NATS_URL: server.url } });
+    assert.is(list.code, 0, list.stderr);
+    assert.is((JSON.parse(list.stdout) as unknown[]).length, 1);
+  } finally {
+    await server.stop();
+  }
 });
 
 test.run();
