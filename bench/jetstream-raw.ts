@@ -3,11 +3,17 @@
 //   - publish: stator's StreamSink (acked, windowed, with Nats-Msg-Id) at several window sizes;
 //   - read: a raw ordered consumer counting words in a Map (the reference the keyed stateful
 //     pipeline must reach >= 50% of) vs stator's StreamSource doing the same, interleaved;
-//   - the naive alternative to checkpointing: a NATS KV get + put per message.
+//   - the naive alternative to checkpointing: a NATS KV get + put per message;
+//   - NATS mode end to end (runNatsJob): a keyed stateful count (ValueState per word, no output per
+//     message) over the same stream, checkpointed to JetStream, vs the raw consumer (goal >= 0.5).
 // Run: node --import tsx bench/jetstream-raw.ts [--quick]
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connectNats, createStreamSink, ensureStream, openStreamSource, type NatsLink } from '../runtime/nats/index.ts';
+import { StringUtf8Coder, VarLongCoder } from '../coders/index.ts';
+import { defineJob, json, lines, type Logger } from '../runtime/index.ts';
+import { connectNats, createStreamSink, ensureStream, openStreamSource, runNatsJob, type NatsLink } from '../runtime/nats/index.ts';
+import { StateTags, type ValueState } from '../src/state/index.ts';
+import { StatefulTask, type Message, type ProcessContext, type TaskContext } from '../src/task/index.ts';
 import { startNatsServer } from '../test/support/nats-server.ts';
 
 const quick = process.argv.includes('--quick');
@@ -99,6 +105,61 @@ async function kvCount(link: NatsLink, stream: string, count: number): Promise<n
   return rate(count, ms);
 }
 
+/** Counts words in keyed state and emits nothing per message: the pipeline's cost without the output's. */
+class SilentCount extends StatefulTask<string, never, string> {
+  private static readonly COUNT = StateTags.value('count', VarLongCoder.of());
+  private count!: ValueState<number | bigint>;
+  override open(_ctx: TaskContext): void {
+    this.count = this.state(SilentCount.COUNT);
+  }
+  override invoke(_message: Message<string, string>, _ctx: ProcessContext<never, string>): void {
+    this.count.write(Number(this.count.read() ?? 0) + 1);
+  }
+}
+
+/**
+ * Runs a keyed count over `bench.in` in NATS mode until a checkpoint covers all `count` messages;
+ * the time from "running" to that checkpoint's log line (its write included).
+ */
+async function natsModeCount(link: NatsLink, url: string, count: number): Promise<number> {
+  // A fresh start each run: drop the previous run's checkpoint buckets.
+  const jsm = await link.jetstreamManager();
+  for (const stream of ['KV_stator-bench-main', 'OBJ_stator-bench-main']) await jsm.streams.delete(stream).catch(() => false);
+  const job = defineJob({ name: 'bench' })
+    .source(lines({ name: 'in' }))
+    .keyBy((word) => word, StringUtf8Coder.of())
+    .process(() => new SilentCount(), { name: 'count', parallelism: 2 })
+    .sink(json<never>());
+  let started = 0;
+  let finished = 0;
+  const controller = new AbortController();
+  const done = new RegExp(`checkpoint \\d+ .* at position ${count}:`);
+  const logger: Logger = {
+    level: 'info',
+    interactive: false,
+    debug: () => {},
+    info: (line: string) => {
+      if (started === 0 && line.startsWith('no checkpoint')) started = now();
+      if (finished === 0 && done.test(line)) {
+        finished = now();
+        controller.abort();
+      }
+    },
+    warn: (line: string) => console.error(`  warn: ${line}`),
+    error: (line: string) => console.error(`  error: ${line}`),
+    progress: () => {},
+  } as unknown as Logger;
+  // A run that never reaches the last position must not hang the bench.
+  const guard = setTimeout(() => controller.abort(), 120_000);
+  try {
+    await runNatsJob({ job, natsUrl: url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+  } finally {
+    clearTimeout(guard);
+  }
+  if (finished === 0) throw new Error(`NATS mode did not checkpoint position ${count} within 120 s`);
+  return rate(count, finished - started);
+}
+
 await using server = await startNatsServer();
 await using link = await connectNats({ nats: server.url });
 const jsm = await link.jetstreamManager();
@@ -111,19 +172,24 @@ for (const window of [64, 256, 1024]) {
   console.log(`StreamSink publish, acked, window ${String(window).padStart(4)}: ${median(rates).toLocaleString('en-US')} msg/s`);
 }
 
-await ensureStream(jsm, { name: 'WORDS', subjects: ['words'] });
-const fillRate = await fill(link, 'words', MESSAGES, 1024);
+// The subject NATS mode reads for a job named bench with a source named in.
+await ensureStream(jsm, { name: 'WORDS', subjects: ['bench.in'] });
+const fillRate = await fill(link, 'bench.in', MESSAGES, 1024);
 console.log(`filled WORDS with ${MESSAGES} words at ${fillRate.toLocaleString('en-US')} msg/s`);
 
 const raw: number[] = [];
 const ours: number[] = [];
+const pipeline: number[] = [];
 await rawOrderedCount(link, 'WORDS', MESSAGES); // warm-up
 for (let rep = 0; rep < REPETITIONS; rep++) {
   raw.push(await rawOrderedCount(link, 'WORDS', MESSAGES));
   ours.push(await sourceCount(link, 'WORDS', MESSAGES));
+  pipeline.push(await natsModeCount(link, server.url, MESSAGES));
 }
 console.log(`raw ordered consumer, words counted in a Map: ${median(raw).toLocaleString('en-US')} msg/s  (runs: ${raw.join(', ')})`);
 console.log(`StreamSource batches, words counted in a Map: ${median(ours).toLocaleString('en-US')} msg/s  (runs: ${ours.join(', ')})`);
 console.log(`  ratio StreamSource / raw: ${(median(ours) / median(raw)).toFixed(2)}`);
+console.log(`NATS mode keyed stateful count (runNatsJob, 2 partitions, checkpoints to JetStream): ${median(pipeline).toLocaleString('en-US')} msg/s  (runs: ${pipeline.join(', ')})`);
+console.log(`  ratio NATS mode / raw: ${(median(pipeline) / median(raw)).toFixed(2)}  (goal >= 0.5)`);
 const kv = await kvCount(link, 'WORDS', KV_MESSAGES);
 console.log(`naive KV get + put per message (${KV_MESSAGES} messages): ${kv.toLocaleString('en-US')} msg/s  (raw / KV: ${(median(raw) / kv).toFixed(0)}x)`);

@@ -5,7 +5,9 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '../support/nats-server.ts';
-import { connectNats, createStreamSink, ensureSubjectStream, openStreamSource, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import { connectNats, createStreamSink, ensureSubjectStream, openStreamSource, runNatsJob, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import { job as wordcount } from '../../examples/wordcount.ts';
+import type { Logger } from '../../runtime/index.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const encoder = new TextEncoder();
@@ -117,6 +119,63 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
   assert.is(outputs.length, totalWords, `output stream holds ${outputs.length} messages for ${totalWords} words (${afterCrash} before the crash)`);
   assert.ok(afterCrash > 0);
   assertExactlyOnce(outputs, lines);
+});
+
+function collectingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (line: string): void => void lines.push(line);
+  return { level: 'info', interactive: false, lines, debug: () => {}, info: record, warn: record, error: record, progress: () => {} };
+}
+
+test('an outage longer than --max-outage fails the run with NatsOutageError', async () => {
+  await using server = await startNatsServer();
+  const link = await connectNats({ nats: server.url });
+  await feed(link, text(100));
+  await link.close();
+  const logger = collectingLogger();
+  const controller = new AbortController();
+  const running = runNatsJob({
+    job: wordcount,
+    natsUrl: server.url,
+    nats: { maxOutage: '1s' },
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    logger,
+    signal: controller.signal,
+  });
+  await waitFor(async () => logger.lines.some((line) => /checkpoint \d+ .* at position 100:/.test(line)), 'the first checkpoint');
+  await server.kill();
+  try {
+    await running;
+    assert.unreachable('the run must fail');
+  } catch (error) {
+    assert.is((error as { code?: string }).code, 'NATS_OUTAGE', String(error));
+  }
+  assert.ok(logger.lines.some((line) => /NATS disconnected/.test(line)));
+  assert.ok(logger.lines.some((line) => /unreachable for \d+ s/.test(line)));
+});
+
+test('a stopped run resumes from its final checkpoint and reads only what came after', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await feed(link, text(50));
+  const run = async (until: RegExp): Promise<string[]> => {
+    const logger = collectingLogger();
+    const controller = new AbortController();
+    const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+    await waitFor(async () => logger.lines.some((line) => until.test(line)), String(until));
+    controller.abort();
+    await running;
+    return logger.lines;
+  };
+  const first = await run(/checkpoint \d+ .* at position 50:/);
+  assert.ok(first.some((line) => /job wordcount stopped: 50 messages read/.test(line)), first.join('\n'));
+  await feed(link, text(60).slice(50));
+  const second = await run(/checkpoint \d+ .* at position 60:/);
+  assert.ok(second.some((line) => /restored checkpoint \d+ at position 50 of in/.test(line)), second.join('\n'));
+  assert.ok(second.some((line) => /job wordcount stopped: 10 messages read/.test(line)), second.join('\n'));
+  assert.is(await outputCount(link), 300);
+  assertExactlyOnce(await readOutputs(link, 300), text(60));
 });
 
 test.run();
