@@ -63,8 +63,8 @@ export function json<T = unknown>(name = 'out'): SinkDefinition<T> {
 }
 
 /** A sink writing each output as a line of text (`String(value)`). */
-export function text(name = 'out'): SinkDefinition<unknown> {
-  return { kind: 'sink', name, codec: linesCodec() as MessageCodec<unknown> };
+export function text<T = unknown>(name = 'out'): SinkDefinition<T> {
+  return { kind: 'sink', name, codec: linesCodec() as unknown as MessageCodec<T> };
 }
 
 /** A stream of values of type T, between a source and a sink. */

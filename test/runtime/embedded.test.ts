@@ -109,4 +109,19 @@ test('a second process on the same state directory is refused while the first ru
   assert.is((await first.done).code, 0);
 });
 
+test('a second SIGTERM while draining exits at once with 130, and the next run resumes from the last checkpoint', async () => {
+  const input = join(tmp.dir, 'slow.txt');
+  writeFileSync(input, Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
+  const output = join(tmp.dir, 'slow.txt.out');
+  const state = join(tmp.dir, 'slow-state');
+  const { child, done } = startCli(['run', 'test/runtime/fixtures/slow-job.ts', '--input', input, '--output', output, '--state-dir', state]);
+  await waitForOutput(child, 'starting from the beginning');
+  child.kill('SIGTERM');
+  await waitForOutput(child, 'send it again to exit at once');
+  child.kill('SIGTERM');
+  const result = await done;
+  assert.is(result.code, 130, result.stderr);
+  assert.match(result.stderr, /exiting now, without a final checkpoint/);
+});
+
 test.run();
