@@ -109,7 +109,7 @@ test('a second process on the same state directory is refused while the first ru
   assert.is((await first.done).code, 0);
 });
 
-test('a second SIGTERM while draining exits at once with 130, and the next run resumes from the last checkpoint', async () => {
+test('a second SIGTERM while draining exits at once with 130, without the final checkpoint', async () => {
   const input = join(tmp.dir, 'slow.txt');
   writeFileSync(input, Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
   const output = join(tmp.dir, 'slow.txt.out');
