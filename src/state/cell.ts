@@ -24,11 +24,20 @@ export interface Cell {
  */
 export class RawCell {
   pruned = false;
+  /**
+   * The payload is [start, end) of `source` (the restored part), kept as offsets: a typed-array view
+   * per restored key would cost more memory than the value it holds.
+   */
   constructor(
     readonly storedKind: StateKind,
     readonly signature: string,
-    readonly bytes: Uint8Array,
+    private readonly source: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
   ) {}
+  get bytes(): Uint8Array {
+    return this.source.subarray(this.start, this.end);
+  }
   isEmpty(): boolean {
     return false;
   }

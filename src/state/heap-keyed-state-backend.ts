@@ -2,24 +2,15 @@ import { ByteWriter, CoderUtils, Context, StringUtf8Coder, type BoundedWindow, t
 import { CapturedParts } from './captured-parts.ts';
 import type { Cell, CellSlot, Undo } from './cell.ts';
 import { RawCell } from './cell.ts';
-import { decodeCells, decodeEager, encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry } from './key-entry.ts';
+import { encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
-import {
-  FLAG_STATE,
-  FLAG_STATE_EAGER,
-  FLAG_TOMBSTONE,
-  keyId,
-  PartCursor,
-  readPartSections,
-  readRecords,
-  type PartRecord,
-  type PartSections,
-} from './key-group-part.ts';
+import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
+import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
 import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
-import { StateError, StatePartCorruptError } from './state-errors.ts';
+import { StateError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
@@ -169,7 +160,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   /** Set by clearCurrentKey: the message for a missing key names the callbacks without one. */
   private keyCleared = false;
   /** Restored key groups whose lazy records are not decoded yet. */
-  private readonly pending = new Map<number, PendingGroup>();
+  private readonly pending = new Map<number, RestoredKeyGroup<K>>();
   /** Capture's scratch writers (a timer/hold section, one cell payload, a key), reused across captures. */
   private readonly eagerScratch = new ByteWriter(64);
   private readonly cellScratch = new ByteWriter(256);
@@ -190,6 +181,17 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     // A string key's record field (length + UTF-8) is exactly what writeUtf8 writes: no copy.
     this.stringKeys = this.keyCoder instanceof StringUtf8Coder;
     this.timerInternals = new HeapTimerInternals(this);
+    this.restoreHost = {
+      keyCoder: this.keyCoder,
+      identityKeys: this.identityKeys,
+      holds: this.holds,
+      adopt: (entry, timers) => {
+        for (const t of timers) {
+          this.timerInternals.add(entry, this.namespaceFor(t.namespace), t.timerId, t.domain, t.timestamp, t.outputTimestamp, t.seq);
+        }
+        this.entries.set(entry.id, entry);
+      },
+    };
   }
 
   setCurrentKey(key: K): void {
@@ -426,9 +428,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
 
   /**
    * Verifies every part of the chain (checksums) and restores the keys with timers or holds now;
-   * the other keys stay as bytes until a key of the group is first used (or keys() iterates). The
-   * base part's lazy records are not even scanned here; newer parts (increments, small next to
-   * their base) are read in full, since their records override the base's.
+   * the other keys stay as bytes until a key of the group is first used (or keys() iterates).
    */
   restoreKeyGroup(keyGroup: number, chain: readonly Uint8Array[]): void {
     if (this.used || this.currentKey !== undefined) {
@@ -440,37 +440,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     if (this.restoredGroups.has(keyGroup)) {
       throw new StateError(`key group ${keyGroup} was already restored: hand over its whole chain (base, then increments) in one call`);
     }
-    if (chain.length === 0) {
-      this.restoredGroups.add(keyGroup);
-      return;
-    }
-    // Everything is verified before anything is restored: a damaged part fails the restore here,
-    // never later at a first use.
-    const parts = chain.map((bytes) => readPartSections(bytes, keyGroup));
-    let overrides: Map<string, PartRecord> | undefined;
-    if (parts.length > 1) {
-      overrides = new Map();
-      for (let p = 1; p < parts.length; p++) {
-        const s = parts[p]!;
-        const records = readRecords(s.bytes, s.eagerStart, s.eagerEnd, s.eagerCount);
-        readRecords(s.bytes, s.lazyStart, s.lazyEnd, s.lazyCount, records);
-        for (const r of records) overrides.set(keyId(r.keyBytes), r);
-      }
-    }
-    const base = parts[0]!;
-    const eager = readRecords(base.bytes, base.eagerStart, base.eagerEnd, base.eagerCount);
+    const group = RestoredKeyGroup.restore(this.restoreHost, keyGroup, chain);
     this.restoredGroups.add(keyGroup);
-    // Keys with timers or holds are decoded now: timers must fire in order and holds bound the watermark.
-    for (const record of eager) if (overrides === undefined || !overrides.has(keyId(record.keyBytes))) this.restoreEntry(record, keyGroup);
-    const extra: PartRecord[] = [];
-    if (overrides !== undefined) {
-      for (const record of overrides.values()) {
-        if (record.tombstone) continue;
-        if (record.eager.length > 0) this.restoreEntry(record, keyGroup);
-        else extra.push(record);
-      }
-    }
-    if (base.lazyCount > 0 || extra.length > 0) this.pending.set(keyGroup, { base, skip: overrides, extra });
+    if (group !== undefined) this.pending.set(keyGroup, group);
   }
 
   /** Decodes a restored key group's lazy records (the first use of one of its keys). */
@@ -478,31 +450,11 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const group = this.pending.get(keyGroup);
     if (group === undefined) return;
     this.pending.delete(keyGroup);
-    const { base, skip, extra } = group;
-    const cursor = new PartCursor(base.bytes, base.lazyStart, base.lazyEnd);
-    for (let i = 0; i < base.lazyCount; i++) {
-      const record = cursor.record();
-      if (record.tombstone) continue;
-      if (skip !== undefined && skip.has(keyId(record.keyBytes))) continue;
-      this.restoreEntry(record, keyGroup);
-    }
-    if (!cursor.atEnd()) throw new StatePartCorruptError(`${base.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`);
-    for (const record of extra) this.restoreEntry(record, keyGroup);
+    group.materialize();
   }
 
-  private restoreEntry(record: PartRecord, keyGroup: number): void {
-    const key = CoderUtils.decodeFromByteArray(this.keyCoder, record.keyBytes);
-    const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
-    const entry = new KeyEntry(key, id);
-    entry.keyGroup = keyGroup;
-    entry.persisted = true;
-    entry.attached = true;
-    decodeCells(record.cells, entry.table);
-    for (const t of decodeEager(record.eager, entry.table, this.holds)) {
-      this.timerInternals.add(entry, this.namespaceFor(t.namespace), t.timerId, t.domain, t.timestamp, t.outputTimestamp, t.seq);
-    }
-    this.entries.set(id, entry);
-  }
+  /** How restored keys enter the key map. */
+  private readonly restoreHost: RestoreHost<K>;
 
   private namespaceFor(stringKey: string): StateNamespace {
     let ns = this.namespaceCache.get(stringKey);
@@ -512,16 +464,6 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     }
     return ns;
   }
-}
-
-/** A restored key group waiting for its first use. */
-interface PendingGroup {
-  /** The chain's base part; its lazy section is scanned at materialization. */
-  readonly base: PartSections;
-  /** Keys the newer parts of the chain hold (their record wins over the base's), if any. */
-  readonly skip: ReadonlyMap<string, PartRecord> | undefined;
-  /** The newer parts' lazy records, restored after the base's. */
-  readonly extra: readonly PartRecord[];
 }
 
 /** A keyed state backend holding state in memory, checkpointed incrementally by key group. */

@@ -5,6 +5,7 @@ import { StateError, StatePartCorruptError } from './state-errors.ts';
 import type { StateNamespace } from './state-namespace.ts';
 import type { StateKind } from './state-tag.ts';
 import { StateTable } from './state-table.ts';
+import { PartCursor } from './key-group-part.ts';
 import { TimeDomain } from './time-domain.ts';
 import { WatermarkHoldCell } from './watermark-hold-state.ts';
 
@@ -285,20 +286,62 @@ export function decodeEager(bytes: Uint8Array, table: StateTable, holds: HoldLis
 /** Reads a cells section into `table` as RawCells (their payloads are decoded on first access). */
 export function decodeCells(bytes: Uint8Array, table: StateTable): void {
   if (bytes.length === 0) return;
-  corrupt('cells section', () => {
-    const reader = new ByteReader(bytes);
-    const n = reader.readLength('cell count');
-    for (let i = 0; i < n; i++) {
-      const ns = readName(reader);
-      const col = readName(reader);
-      const kind = KIND_CODES[reader.readByte()];
-      if (kind === undefined) throw new StatePartCorruptError('unknown state kind code');
-      const signature = readName(reader);
-      const len = reader.readLength('cell length');
-      const start = reader.position;
-      reader.subReader(len);
-      table.put(ns, col, new RawCell(kind, signature, bytes.subarray(start, start + len)));
-    }
-    if (!reader.isAtEnd()) throw new StatePartCorruptError(`${reader.remaining} unexpected bytes after the cells`);
-  });
+  const cursor = new PartCursor(bytes, 0, bytes.length);
+  decodeCellsAt(cursor, table);
+  if (!cursor.atEnd()) throw new StatePartCorruptError(`${bytes.length - cursor.pos} unexpected bytes after the cells`);
+}
+
+/**
+ * Reads the cells section at the cursor into `table` as RawCells that point into the cursor's bytes
+ * (no copy, no view per cell).
+ */
+export function decodeCellsAt(cursor: PartCursor, table: StateTable): void {
+  const n = cursor.length();
+  for (let i = 0; i < n; i++) {
+    const ns = readNameAt(cursor);
+    const col = readNameAt(cursor);
+    const kind = KIND_CODES[cursor.byte()];
+    if (kind === undefined) throw new StatePartCorruptError('unknown state kind code');
+    const signature = readNameAt(cursor);
+    const len = cursor.length();
+    const start = cursor.skip(len);
+    table.put(ns, col, new RawCell(kind, signature, cursor.bytes, start, start + len));
+  }
+}
+
+/**
+ * A namespace, column or signature at the cursor, as the one string already made for the same bytes
+ * when there is one: restoring a million keys then neither decodes nor keeps a million copies of
+ * the same few names.
+ */
+function readNameAt(cursor: PartCursor): string {
+  const n = cursor.length();
+  const start = cursor.skip(n);
+  const bytes = cursor.bytes;
+  let h = n;
+  for (let i = start; i < start + n; i++) h = (Math.imul(h, 31) + bytes[i]!) | 0;
+  let bucket = nameCache.get(h);
+  if (bucket !== undefined) {
+    for (const known of bucket) if (known.bytes.length === n && sameBytes(known.bytes, bytes, start)) return known.name;
+  }
+  let name: string;
+  try {
+    name = new ByteReader(bytes, start, start + n).readUtf8(n);
+  } catch (cause) {
+    throw new StatePartCorruptError('a state name is not UTF-8', { cause });
+  }
+  if (nameCacheSize < MAX_NAMES) {
+    if (bucket === undefined) nameCache.set(h, (bucket = []));
+    bucket.push({ bytes: bytes.slice(start, start + n), name });
+    nameCacheSize++;
+  }
+  return name;
+}
+
+const nameCache = new Map<number, { bytes: Uint8Array; name: string }[]>();
+let nameCacheSize = 0;
+
+function sameBytes(a: Uint8Array, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[at + i]) return false;
+  return true;
 }
