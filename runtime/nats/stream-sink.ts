@@ -78,7 +78,7 @@ export interface StreamSink {
   readonly stats: StreamSinkStats;
   /**
    * Accepts a message for publishing; never waits. Producers respect `congested` to bound memory.
-   * @throws the terminal error when the sink failed; LifecycleStateError-like PublishError when closed.
+   * @throws the terminal error when the sink failed; a PublishError when it was closed.
    */
   publish(message: OutputMessage): void;
   /** True when accepted but unacknowledged messages reached the high-water mark. */
