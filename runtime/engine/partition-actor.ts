@@ -40,7 +40,10 @@ const CONGESTION_CHECK_MASK = 63;
 export class PartitionActor<In, Out, K> implements PartitionInbox {
   readonly mailbox: Mailbox;
   readonly tracker: WatermarkTracker;
+  // Reused for every turn; `outputCount` marks its live part (resetting a counter is cheaper than
+  // truncating the array on every message).
   private readonly outputs: TaskOutput<Out, K>[] = [];
+  private outputCount = 0;
   private scheduled = false;
   private turnInProgress = false;
   private waitingDownstream = false;
@@ -62,7 +65,7 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
 
   /** The receiver to give the runner: outputs are held until the turn completes. */
   readonly receive = (output: TaskOutput<Out, K>): void => {
-    this.outputs.push(output);
+    this.outputs[this.outputCount++] = output;
   };
 
   /** True while a turn or a run is under way or messages wait. */
@@ -182,7 +185,7 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         return pending;
       }
       case EntryKind.PROCESSING_TIME: {
-        this.outputs.length = 0;
+        this.outputCount = 0;
         const result = this.runner.advanceProcessingTime(mailbox.peekTimestamp());
         if (isPromise(result)) return result.then(() => this.flushOutputs(-1));
         this.flushOutputs(-1);
@@ -195,7 +198,7 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
 
   private processData(key: K, value: In, timestamp: number, position: number, attempt: number): Promise<void> | undefined {
     for (;;) {
-      this.outputs.length = 0;
+      this.outputCount = 0;
       try {
         const result = this.runner.processElement(key, value, timestamp);
         if (isPromise(result)) {
@@ -225,13 +228,13 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   }
 
   private giveUp(key: K, value: In, position: number, attempts: number, error: unknown): void {
-    this.outputs.length = 0;
+    this.outputCount = 0;
     this.deadLetter({ stage: this.options.stage, partition: this.options.partition, position, error, attempts, key, value });
   }
 
   /** Fires due timers; their outputs and the output watermark carry the marker's `position`. */
   private advanceWatermark(watermark: number, position: number): Promise<void> | undefined {
-    this.outputs.length = 0;
+    this.outputCount = 0;
     const result = this.runner.advanceWatermark(watermark);
     if (isPromise(result)) {
       return result.then((output) => {
@@ -254,13 +257,16 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   private flushOutputs(position: number): void {
     const outputs = this.outputs;
     const outlet = this.outlet;
-    for (let i = 0; i < outputs.length; i++) {
+    const count = this.outputCount;
+    this.outputCount = 0;
+    for (let i = 0; i < count; i++) {
       const output = outputs[i]!;
       // Instants are numbers except Beam's sentinels (bigints), which are far beyond any data time.
       const timestamp = output.timestamp;
       outlet.data(output.value, typeof timestamp === 'number' ? timestamp : Number(timestamp), position);
     }
-    outputs.length = 0;
+    // A large turn's array is not kept at its peak size.
+    if (outputs.length > 1024) outputs.length = 0;
   }
 }
 
