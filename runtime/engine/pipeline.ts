@@ -1,4 +1,5 @@
 import type { TaskOutput, TaskRunner } from '../../src/task/task-runner.ts';
+import { JobDefinitionError } from '../errors.ts';
 import type { Job, StepDefinition } from '../job/job.ts';
 import { KeyRouter } from './key-router.ts';
 import type { KeyGrouping } from './key-router.ts';
@@ -51,6 +52,12 @@ export class Pipeline implements ActorHost {
 
   constructor(private readonly options: PipelineOptions) {
     const { job } = options;
+    // The builder guarantees this shape; a hand-made Job could break it and lose messages silently.
+    job.steps.forEach((step, i) => {
+      if (step.kind === 'process' && job.steps[i - 1]?.kind !== 'keyBy') {
+        throw new JobDefinitionError(`job ${job.name}: stage ${step.name} must follow a keyBy (build jobs with defineJob)`);
+      }
+    });
     const stages: StageInstance[] = [];
     // Built back to front: each step gets the outlet of the step after it.
     let outlet: Outlet = options.sink;
