@@ -8,6 +8,7 @@ import type { MsgHdrs } from '@nats-io/transport-node';
 import type { NatsLink } from './connection.ts';
 import { PublishError } from './errors.ts';
 import { isTransientNatsError } from './retry.ts';
+import type { Subscription } from 'rxjs';
 
 /** One message to publish. */
 export interface OutputMessage {
@@ -69,9 +70,10 @@ export type StreamSinkState = 'open' | 'failed' | 'closed';
 /**
  * A pipelined JetStream publisher.
  *
- * Ordering: messages are sent in publish() order and, without failures, stored in that order. A
- * message retried after a failure (a timeout during an outage) may be stored after messages
- * published later; with deterministic ids none is stored twice.
+ * Ordering: messages are sent in publish() order and, without failures, stored in that order. Nothing
+ * is sent while the connection is down, but a message lost with the old connection is retried after
+ * its timeout and may be stored after messages sent on the new one; with deterministic ids none is
+ * stored twice.
  */
 export interface StreamSink {
   readonly state: StreamSinkState;
@@ -188,7 +190,7 @@ class Sink implements StreamSink {
       return;
     }
     const entry: Entry = { message, ordinal: ++this.accepted, attempts: 0, firstFailureAt: 0 };
-    if (this.inFlight < this.window && this.queueHead === this.queue.length) this.send(entry);
+    if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected') this.send(entry);
     else this.queue.push(entry);
   }
 
@@ -270,17 +272,28 @@ class Sink implements StreamSink {
     this.retries++;
     this.inFlight++;
     const delay = Math.min(2000, 100 * 2 ** Math.min(entry.attempts - 1, 5));
+    this.retryLater(entry, delay);
+  }
+
+  private retryLater(entry: Entry, delayMs: number): void {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
       if (this.state === 'failed') return;
+      // Still disconnected: wait on, rather than hand nats.js a publish to buffer for the reconnect.
+      if (this.link.state !== 'connected' && !this.link.nc.isClosed()) {
+        this.retryLater(entry, delayMs);
+        return;
+      }
       this.inFlight--;
       this.send(entry);
-    }, delay);
+    }, delayMs);
     this.retryTimers.add(timer);
   }
 
   private pump(): void {
-    if (this.state === 'failed') return;
+    // While disconnected nothing new is sent: nats.js would buffer it and send it on reconnect,
+    // ahead of the retries of publishes the old connection lost, reordering the stream more.
+    if (this.state === 'failed' || this.link.state !== 'connected') return;
     while (this.inFlight < this.window && this.queueHead < this.queue.length) {
       const entry = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = undefined as unknown as Entry;
@@ -315,6 +328,7 @@ class Sink implements StreamSink {
     this.failure = error;
     for (const timer of this.retryTimers) clearTimeout(timer);
     this.retryTimers.clear();
+    this.stateSubscription?.unsubscribe();
     const waiters = [...this.flushWaiters, ...this.uncongestedWaiters];
     this.flushWaiters = [];
     this.uncongestedWaiters = [];
@@ -334,8 +348,13 @@ class Sink implements StreamSink {
     return new Promise((resolve, reject) => this.flushWaiters.push({ ordinal, resolve, reject }));
   }
 
-  /** Records why the connection ended, so publish failures name the outage rather than "closed". */
+  private stateSubscription: Subscription | undefined;
+
+  /** Resumes sending on reconnect; fails what is unacknowledged when the connection closes for good. */
   watchConnection(): void {
+    this.stateSubscription = this.link.state$.subscribe((state) => {
+      if (state === 'connected') this.pump();
+    });
     void this.link.closed().then((error) => {
       if (this.state !== 'failed' && this.accepted > this.ackedUpTo + this.ackedAbove.size) {
         const text = `${this.accepted - this.ackedUpTo - this.ackedAbove.size} publishes were unacknowledged when the NATS connection closed`;
@@ -352,6 +371,7 @@ class Sink implements StreamSink {
       }
       for (const timer of this.retryTimers) clearTimeout(timer);
       this.retryTimers.clear();
+      this.stateSubscription?.unsubscribe();
     })();
     return this.closing;
   }
