@@ -68,14 +68,6 @@ export class StreamConfigError extends StatorError {
   }
 }
 
-/** The server lacks a feature this operation needs (e.g. multi-filter consumers before 2.10). */
-export class ServerFeatureError extends StatorError {
-  override name = 'ServerFeatureError';
-  constructor(message: string) {
-    super('NATS_SERVER_FEATURE', message);
-  }
-}
-
 /**
  * A publish failed for a reason retrying with the same message id cannot fix (no stream captures the
  * subject, the stream refuses the message, the connection was closed). Retryable failures (timeouts,

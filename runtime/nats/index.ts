@@ -11,7 +11,6 @@ export {
   NatsConnectError,
   NatsOutageError,
   PublishError,
-  ServerFeatureError,
   StreamConfigError,
 } from './errors.ts';
 export type { StreamConfigDifference } from './errors.ts';
