@@ -8,20 +8,29 @@ const FLAT_LIMIT = 8;
  * columnKey) → cell, as Beam's StateTable. Cells are created on first write and dropped by
  * `prune()` once empty.
  *
- * Representation: up to FLAT_LIMIT cells sit in one flat array of (namespace, column, cell)
- * triples, scanned linearly (the strings are usually the same objects, so comparisons are pointer
- * checks); beyond that, a Map of rows of Maps. A key with one cell then costs two small objects
- * instead of four Maps, which is what makes 100k keys fit in cache-friendly memory.
+ * Representation: the first cell sits in three fields of the table itself (most keys have one cell:
+ * no array at all, so a million keys cost two objects fewer each, in memory and in GC marking);
+ * the next ones, up to FLAT_LIMIT in all, in one flat array of (namespace, column, cell) triples,
+ * scanned linearly (the strings are usually the same objects, so comparisons are pointer checks);
+ * beyond that, a Map of rows of Maps holding every cell. Invariant: `cell0` is undefined only when
+ * the table is empty or in Map mode.
  */
 export class StateTable {
+  private ns0: string | undefined = undefined;
+  private col0: string | undefined = undefined;
+  private cell0: TableEntry | undefined = undefined;
   private flat: (string | TableEntry)[] | undefined = undefined;
   private rows: Map<string, Map<string, TableEntry>> | undefined = undefined;
 
   get(namespace: string, column: string): TableEntry | undefined {
-    const flat = this.flat;
-    if (flat !== undefined) {
-      for (let i = 0; i < flat.length; i += 3) {
-        if (flat[i + 1] === column && flat[i] === namespace) return flat[i + 2] as TableEntry;
+    const cell0 = this.cell0;
+    if (cell0 !== undefined) {
+      if (this.col0 === column && this.ns0 === namespace) return cell0;
+      const flat = this.flat;
+      if (flat !== undefined) {
+        for (let i = 0; i < flat.length; i += 3) {
+          if (flat[i + 1] === column && flat[i] === namespace) return flat[i + 2] as TableEntry;
+        }
       }
       return undefined;
     }
@@ -29,27 +38,40 @@ export class StateTable {
   }
 
   put(namespace: string, column: string, entry: TableEntry): void {
-    if (this.rows === undefined) {
-      const flat = this.flat;
-      if (flat === undefined) {
-        // An exact-size literal: push() on [] would allocate room for 17 elements.
-        this.flat = [namespace, column, entry];
-        return;
-      }
-      for (let i = 0; i < flat.length; i += 3) {
-        if (flat[i + 1] === column && flat[i] === namespace) {
-          flat[i + 2] = entry;
-          return;
-        }
-      }
-      if (flat.length < FLAT_LIMIT * 3) {
-        flat.push(namespace, column, entry);
-        return;
-      }
-      this.rows = new Map();
-      for (let i = 0; i < flat.length; i += 3) this.putRow(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
-      this.flat = undefined;
+    if (this.rows !== undefined) {
+      this.putRow(namespace, column, entry);
+      return;
     }
+    if (this.cell0 === undefined) {
+      this.ns0 = namespace;
+      this.col0 = column;
+      this.cell0 = entry;
+      return;
+    }
+    if (this.col0 === column && this.ns0 === namespace) {
+      this.cell0 = entry;
+      return;
+    }
+    const flat = this.flat;
+    if (flat === undefined) {
+      // An exact-size literal: push() on [] would allocate room for 17 elements.
+      this.flat = [namespace, column, entry];
+      return;
+    }
+    for (let i = 0; i < flat.length; i += 3) {
+      if (flat[i + 1] === column && flat[i] === namespace) {
+        flat[i + 2] = entry;
+        return;
+      }
+    }
+    if (flat.length < (FLAT_LIMIT - 1) * 3) {
+      flat.push(namespace, column, entry);
+      return;
+    }
+    this.rows = new Map();
+    this.putRow(this.ns0!, this.col0!, this.cell0);
+    for (let i = 0; i < flat.length; i += 3) this.putRow(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
+    this.ns0 = this.col0 = this.cell0 = this.flat = undefined;
     this.putRow(namespace, column, entry);
   }
 
@@ -65,9 +87,11 @@ export class StateTable {
 
   /** Calls `f` for every (namespace, column, entry), in creation order (rows grouped once in Map mode). */
   forEach(f: (namespace: string, column: string, entry: TableEntry) => void): void {
-    const flat = this.flat;
-    if (flat !== undefined) {
-      for (let i = 0; i < flat.length; i += 3) f(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
+    const cell0 = this.cell0;
+    if (cell0 !== undefined) {
+      f(this.ns0!, this.col0!, cell0);
+      const flat = this.flat;
+      if (flat !== undefined) for (let i = 0; i < flat.length; i += 3) f(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
       return;
     }
     if (this.rows === undefined) return;
@@ -83,9 +107,11 @@ export class StateTable {
 
   /** True when no cell holds anything. */
   isEmpty(): boolean {
-    const flat = this.flat;
-    if (flat !== undefined) {
-      for (let i = 2; i < flat.length; i += 3) if (!(flat[i] as TableEntry).isEmpty()) return false;
+    const cell0 = this.cell0;
+    if (cell0 !== undefined) {
+      if (!cell0.isEmpty()) return false;
+      const flat = this.flat;
+      if (flat !== undefined) for (let i = 2; i < flat.length; i += 3) if (!(flat[i] as TableEntry).isEmpty()) return false;
       return true;
     }
     if (this.rows === undefined) return true;
@@ -95,28 +121,36 @@ export class StateTable {
 
   /** Drops empty cells (marking them pruned) and empty rows; true when a cell was dropped. */
   prune(): boolean {
-    let dropped = false;
-    const flat = this.flat;
-    if (flat !== undefined) {
-      let j = 0;
-      for (let i = 0; i < flat.length; i += 3) {
-        const entry = flat[i + 2] as TableEntry;
+    const cell0 = this.cell0;
+    if (cell0 !== undefined) {
+      const flat = this.flat;
+      if (!cell0.isEmpty() && flat === undefined) return false;
+      // Keep the live cells in order: the first moves into the fields, the rest stay flat.
+      const live: (string | TableEntry)[] = [];
+      let dropped = false;
+      const keep = (ns: string, col: string, entry: TableEntry): void => {
         if (entry.isEmpty()) {
           entry.pruned = true;
           dropped = true;
-          continue;
+        } else {
+          live.push(ns, col, entry);
         }
-        if (j !== i) {
-          flat[j] = flat[i]!;
-          flat[j + 1] = flat[i + 1]!;
-          flat[j + 2] = entry;
-        }
-        j += 3;
+      };
+      keep(this.ns0!, this.col0!, cell0);
+      if (flat !== undefined) for (let i = 0; i < flat.length; i += 3) keep(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
+      if (!dropped) return false;
+      if (live.length === 0) {
+        this.ns0 = this.col0 = this.cell0 = this.flat = undefined;
+        return true;
       }
-      flat.length = j;
-      return dropped;
+      this.ns0 = live[0] as string;
+      this.col0 = live[1] as string;
+      this.cell0 = live[2] as TableEntry;
+      this.flat = live.length > 3 ? live.slice(3) : undefined;
+      return true;
     }
     if (this.rows === undefined) return false;
+    let dropped = false;
     for (const [namespace, row] of this.rows) {
       for (const [column, entry] of row) {
         if (entry.isEmpty()) {
