@@ -12,14 +12,25 @@ export interface Interleaved {
   /** Median operations per second of each side. */
   readonly ours: number;
   readonly baseline: number;
+  /** ours / baseline (ratio of the medians). */
   readonly ratio: number;
+  /**
+   * Median of the per-repetition ratios (each repetition's pair ran back to back): less sensitive
+   * to a slow phase of the machine than the ratio of the medians. Reported next to it.
+   */
+  readonly pairedRatio: number;
   readonly repetitions: number;
+  /** Every repetition's rate, for the record. */
+  readonly oursSamples: readonly number[];
+  readonly baselineSamples: readonly number[];
 }
 
 export interface MeasureOptions {
   readonly repetitions: number;
   readonly warmup: number;
   readonly onRepetition?: (done: number, total: number) => void;
+  /** Stops between repetitions (throws the signal's reason) when aborted. */
+  readonly signal?: AbortSignal;
 }
 
 export function median(values: readonly number[]): number {
@@ -37,32 +48,80 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
-async function timed(side: Side): Promise<number> {
+/** Milliseconds since `from` (a `process.hrtime.bigint()` reading). */
+export function elapsedMs(from: bigint): number {
+  return Number(process.hrtime.bigint() - from) / 1e6;
+}
+
+async function rate(side: Side): Promise<number> {
   const start = process.hrtime.bigint();
   const ops = await side.run();
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   return ops / seconds;
 }
 
+/** Runs ours and the baseline alternately; medians of operations per second. */
 export async function interleave(ours: Side, baseline: Side, options: MeasureOptions): Promise<Interleaved> {
+  return alternate(() => rate(ours), () => rate(baseline), options);
+}
+
+/** A side whose repetitions are timed by the caller (e.g. excluding setup): returns milliseconds. */
+export interface TimedSide {
+  run(): number | Promise<number>;
+}
+
+export interface InterleavedMs {
+  /** Median milliseconds of each side. */
+  readonly ours: number;
+  readonly baseline: number;
+  /** ours / baseline. */
+  readonly ratio: number;
+  readonly pairedRatio: number;
+  readonly repetitions: number;
+  readonly oursSamples: readonly number[];
+  readonly baselineSamples: readonly number[];
+}
+
+/** Like {@link interleave} for durations: each side returns the milliseconds it measured itself. */
+export async function interleaveMs(ours: TimedSide, baseline: TimedSide, options: MeasureOptions): Promise<InterleavedMs> {
+  return alternate(async () => ours.run(), async () => baseline.run(), options);
+}
+
+async function alternate(
+  ours: () => Promise<number>,
+  baseline: () => Promise<number>,
+  options: MeasureOptions,
+): Promise<Interleaved> {
   for (let i = 0; i < options.warmup; i++) {
-    await timed(baseline);
-    await timed(ours);
+    options.signal?.throwIfAborted();
+    await baseline();
+    await ours();
   }
   const a: number[] = [];
   const b: number[] = [];
+  const ratios: number[] = [];
   for (let i = 0; i < options.repetitions; i++) {
+    options.signal?.throwIfAborted();
     // Alternate which side goes first so neither always runs on a warmer cache.
     if (i % 2 === 0) {
-      b.push(await timed(baseline));
-      a.push(await timed(ours));
+      b.push(await baseline());
+      a.push(await ours());
     } else {
-      a.push(await timed(ours));
-      b.push(await timed(baseline));
+      a.push(await ours());
+      b.push(await baseline());
     }
+    ratios.push(a[i]! / b[i]!);
     options.onRepetition?.(i + 1, options.repetitions);
   }
   const oursMedian = median(a);
   const baselineMedian = median(b);
-  return { ours: oursMedian, baseline: baselineMedian, ratio: oursMedian / baselineMedian, repetitions: options.repetitions };
+  return {
+    ours: oursMedian,
+    baseline: baselineMedian,
+    ratio: oursMedian / baselineMedian,
+    pairedRatio: median(ratios),
+    repetitions: options.repetitions,
+    oursSamples: a,
+    baselineSamples: b,
+  };
 }

@@ -6,8 +6,12 @@ export interface MetricResult {
   readonly baselineUnit?: string;
   /** value / baseline, unless the metric defines it otherwise (then `ratioMeaning` says how). */
   readonly ratio: number;
+  /** How `ratio` is computed when it is not value / baseline. */
+  readonly ratioMeaning?: string;
   /** Free text shown under the table: sizes, repetitions, what quick mode shrank. */
   readonly note?: string;
+  /** Further numbers written to the JSON (samples, secondary measurements); not in the table. */
+  readonly details?: Readonly<Record<string, number | string | readonly number[]>>;
 }
 
 /** A goal on one field of the result: `ratio >= 0.33`, `value <= 20`... */
@@ -22,6 +26,11 @@ export interface BenchContext {
   readonly quick: boolean;
   /** Reports progress of this metric in [0, 1] (drawn as a bar on a TTY). */
   progress(fraction: number): void;
+  /**
+   * Aborted when the metric exceeds its time limit: stop measuring, clean up (servers, temp
+   * directories, children) and return or throw.
+   */
+  readonly signal: AbortSignal;
 }
 
 export interface Metric {

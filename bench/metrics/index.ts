@@ -1,4 +1,5 @@
 // The metrics `npm run bench` runs, in order. Explicit list: no registration by import side effect.
 import type { Metric } from '../lib/types.ts';
+import { codersRatioToMsgpackr } from './coders.ts';
 
-export const metrics: readonly Metric[] = [];
+export const metrics: readonly Metric[] = [codersRatioToMsgpackr];
