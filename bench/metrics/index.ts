@@ -2,5 +2,14 @@
 import type { Metric } from '../lib/types.ts';
 import { codersRatioToMsgpackr } from './coders.ts';
 import { jetstreamRatioToNaiveKv, jetstreamRatioToRawOrdered } from './jetstream.ts';
+import { memoryBytesPerKey } from './memory.ts';
+import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
 
-export const metrics: readonly Metric[] = [codersRatioToMsgpackr, jetstreamRatioToRawOrdered, jetstreamRatioToNaiveKv];
+export const metrics: readonly Metric[] = [
+  stateValueRatioToMap,
+  stateMapRatioToMap,
+  memoryBytesPerKey,
+  codersRatioToMsgpackr,
+  jetstreamRatioToRawOrdered,
+  jetstreamRatioToNaiveKv,
+];
