@@ -1,5 +1,6 @@
 // The metrics `npm run bench` runs, in order. Explicit list: no registration by import side effect.
 import type { Metric } from '../lib/types.ts';
+import { checkpointIncrementalBytesRatio, checkpointPauseMs, restoreRatioToRawRead } from './checkpoint.ts';
 import { codersRatioToMsgpackr } from './coders.ts';
 import { jetstreamRatioToNaiveKv, jetstreamRatioToRawOrdered } from './jetstream.ts';
 import { memoryBytesPerKey } from './memory.ts';
@@ -10,6 +11,9 @@ export const metrics: readonly Metric[] = [
   stateMapRatioToMap,
   memoryBytesPerKey,
   codersRatioToMsgpackr,
+  checkpointPauseMs,
+  checkpointIncrementalBytesRatio,
+  restoreRatioToRawRead,
   jetstreamRatioToRawOrdered,
   jetstreamRatioToNaiveKv,
 ];

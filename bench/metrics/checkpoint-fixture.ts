@@ -1,0 +1,75 @@
+// What the checkpoint metrics share: a heap backend with `n` keys of ValueState<number>, a file
+// checkpoint store (fsync on, as in production) in a temp directory, and a full checkpoint of it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { createCheckpoints, type Checkpoints, type CheckpointSnapshot, type WriteResult } from '../../src/checkpoint/index.ts';
+import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags, type CapturedChanges, type HeapKeyedStateBackend, type ValueState } from '../../src/state/index.ts';
+import { createFileCheckpointStore, type FileCheckpointStore } from '../../runtime/checkpoint/index.ts';
+
+export const STAGE = 's';
+export const JOB = 'bench';
+export const keyCoder = StringUtf8Coder.of();
+export const COUNT = StateTags.value('count', VarLongCoder.of());
+
+export interface CheckpointFixture extends Disposable {
+  readonly keys: number;
+  readonly dir: string;
+  readonly backend: HeapKeyedStateBackend<string>;
+  readonly count: ValueState<number | bigint>;
+  readonly store: FileCheckpointStore;
+  readonly checkpoints: Checkpoints;
+  /** The full checkpoint written after populating. */
+  readonly full: WriteResult;
+  readonly populateMs: number;
+  snapshot(capture: CapturedChanges, position: number): CheckpointSnapshot;
+  /** A fresh store handle + checkpoint service on the same directory (what a restarted process opens). */
+  reopen(): Checkpoints;
+}
+
+/** `key-${i}` → i for i < keys, then a full checkpoint. Removes its directory on dispose. */
+export async function openCheckpointFixture(keys: number): Promise<CheckpointFixture> {
+  const dir = mkdtempSync(join(tmpdir(), 'stator-bench-checkpoint-'));
+  try {
+    const backend = createKeyedStateBackend({ keyCoder });
+    const count = backend.boundState(StateNamespaces.global(), COUNT);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < keys; i++) {
+      backend.setCurrentKey(`key-${i}`);
+      count.write(i);
+    }
+    const populateMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const store = createFileCheckpointStore({ stateDir: dir, job: JOB });
+    // Never compact on its own during a measurement: every write is an increment unless asked.
+    const checkpoints = createCheckpoints(store, { jobId: JOB, mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 });
+    const snapshot = (capture: CapturedChanges, position: number): CheckpointSnapshot => ({
+      inputs: { in: position },
+      partitions: [{ stage: STAGE, partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }],
+    });
+    const full = await checkpoints.write(snapshot(backend.captureChanges(), 0));
+    return {
+      keys,
+      dir,
+      backend,
+      count,
+      store,
+      checkpoints,
+      full,
+      populateMs,
+      snapshot,
+      reopen: () => createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: JOB }), { jobId: JOB, mergeKeyGroupParts }),
+      [Symbol.dispose]() {
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** The keys changed in interval `round`: 1% of all, spread over every key group, different each round. */
+export function changedKey(round: number, j: number, keys: number): string {
+  return `key-${(j * 97 + round * 7919) % keys}`;
+}
