@@ -208,16 +208,13 @@ export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: B
   if (cellCount === 0) return;
   table.forEach((ns, col, cell) => {
     if (cell instanceof WatermarkHoldCell) return;
-    writeString(cells, ns);
-    writeString(cells, col);
     if (cell instanceof RawCell) {
-      cells.writeByte(KIND_CODES.indexOf(cell.storedKind));
-      writeString(cells, cell.signature);
-      cells.writeVarLong(cell.bytes.length);
-      cells.writeBytes(cell.bytes);
+      writeCellHead(cells, ns, col, cell.storedKind, cell.signature);
+      const bytes = cell.bytes;
+      cells.writeVarLong(bytes.length);
+      cells.writeBytes(bytes);
     } else {
-      cells.writeByte(KIND_CODES.indexOf(cell.kind));
-      writeString(cells, cell.signature);
+      writeCellHead(cells, ns, col, cell.kind, cell.signature);
       scratch.reset();
       try {
         cell.encode(scratch);
@@ -232,6 +229,31 @@ export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: B
       cells.writeBytes(scratch.view());
     }
   });
+}
+
+// The head of a cell (namespace, column, kind, signature) is the same for most keys: the last one
+// written is kept encoded, so a capture copies it instead of encoding three strings per key.
+let headNs: string | undefined;
+let headCol: string | undefined;
+let headKind: StateKind | undefined;
+let headSignature: string | undefined;
+let headBytes: Uint8Array = new Uint8Array(0);
+const headWriter = new ByteWriter(64);
+
+function writeCellHead(cells: ByteWriter, ns: string, col: string, kind: StateKind, signature: string): void {
+  if (ns !== headNs || col !== headCol || kind !== headKind || signature !== headSignature) {
+    headWriter.reset();
+    writeString(headWriter, ns);
+    writeString(headWriter, col);
+    headWriter.writeByte(KIND_CODES.indexOf(kind));
+    writeString(headWriter, signature);
+    headBytes = headWriter.toBytes();
+    headNs = ns;
+    headCol = col;
+    headKind = kind;
+    headSignature = signature;
+  }
+  cells.writeBytes(headBytes);
 }
 
 /** A timer as stored in the eager section. */
