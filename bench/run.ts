@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { renderChart, type ChartRow } from './lib/chart.ts';
 import { ProgressBar } from './lib/progress.ts';
+import { runMetric } from './lib/run-metric.ts';
 import { goalScore, type Metric, type MetricResult } from './lib/types.ts';
 import { metrics } from './metrics/index.ts';
 
@@ -65,7 +66,12 @@ for (const [index, metric] of selected.entries()) {
   bar.update(label, 0);
   const metricStarted = Date.now();
   try {
-    const result = await runWithLimit(metric, (fraction) => bar.update(label, fraction));
+    const result = await runMetric(metric, {
+      quick,
+      timeLimitMs: metricTimeLimitMs,
+      cleanupGraceMs,
+      progress: (fraction) => bar.update(label, fraction),
+    });
     bar.done();
     rows.push({ name: metric.name, goal: metric.goal, result });
     const goalMet = metric.goal === undefined ? undefined : goalScore(metric.goal, result) >= 1;
@@ -97,35 +103,6 @@ writeFileSync(
   renderChart(rows, `stator bench${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}`),
 );
 console.log(`\nwrote bench/results/${outName}.json and ${outName}.svg in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-
-/**
- * Runs a metric; past the time limit its signal aborts and it fails, after waiting a grace period
- * for its own cleanup (servers, children, temp directories) so nothing of it is left running.
- */
-async function runWithLimit(metric: Metric, progress: (fraction: number) => void): Promise<MetricResult> {
-  const controller = new AbortController();
-  const running = metric.run({ quick, progress, signal: controller.signal });
-  let timer: NodeJS.Timeout | undefined;
-  const overrun = new Promise<'overrun'>((resolve) => {
-    timer = setTimeout(() => resolve('overrun'), metricTimeLimitMs);
-  });
-  try {
-    const first = await Promise.race([running, overrun]);
-    if (first !== 'overrun') return first;
-  } finally {
-    clearTimeout(timer);
-  }
-  controller.abort(new Error(`exceeded its time limit of ${metricTimeLimitMs / 1000} s`));
-  let grace: NodeJS.Timeout | undefined;
-  await Promise.race([
-    running.catch(() => undefined),
-    new Promise<void>((resolve) => {
-      grace = setTimeout(resolve, cleanupGraceMs);
-    }),
-  ]);
-  clearTimeout(grace);
-  throw new Error(`exceeded its time limit of ${metricTimeLimitMs / 1000} s${quick ? ' (quick mode)' : ''}`);
-}
 
 /** JSON replacer: integers above 1000, four significant digits below (the noise is larger anyway). */
 function roundNumbers(_key: string, value: unknown): unknown {
