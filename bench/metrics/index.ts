@@ -2,6 +2,7 @@
 import type { Metric } from '../lib/types.ts';
 import { checkpointIncrementalBytesRatio, checkpointPauseMs, restoreRatioToRawRead } from './checkpoint.ts';
 import { codersRatioToMsgpackr } from './coders.ts';
+import { embeddedMsgsPerSec } from './embedded.ts';
 import { jetstreamRatioToNaiveKv, jetstreamRatioToRawOrdered } from './jetstream.ts';
 import { memoryBytesPerKey } from './memory.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
@@ -14,6 +15,7 @@ export const metrics: readonly Metric[] = [
   checkpointPauseMs,
   checkpointIncrementalBytesRatio,
   restoreRatioToRawRead,
+  embeddedMsgsPerSec,
   jetstreamRatioToRawOrdered,
   jetstreamRatioToNaiveKv,
 ];
