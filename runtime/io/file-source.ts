@@ -141,6 +141,12 @@ export class FileSource<T> {
         } else if (idleReported && this.definition.timestamp === undefined) {
           this.emitWatermark(Date.now());
         }
+        if ((await handle.stat()).size < readOffset) {
+          throw new ConfigError(
+            `input ${this.options.path} was truncated while being followed (it had ${readOffset} bytes): an input is append-only; ` +
+              `start over with \`stator checkpoints clear\` to read it anew`,
+          );
+        }
         if (this.position !== this.lastMarkerPosition) {
           // Caught up with a growing file: let timers and the ordered merge catch up too.
           this.lastMarkerPosition = this.position;

@@ -124,4 +124,15 @@ test('a second SIGTERM while draining exits at once with 130, without the final 
   assert.match(result.stderr, /exiting now, without a final checkpoint/);
 });
 
+test('an input truncated while followed fails the run with exit 2 and says why', async () => {
+  const input = join(tmp.dir, 'shrink.txt');
+  writeFileSync(input, 'a b\nc d\n');
+  const { child, done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'shrink.jsonl'), '--state-dir', join(tmp.dir, 'shrink-state'), '--follow']);
+  await waitForOutput(child, 'starting from the beginning');
+  writeFileSync(input, '');
+  const result = await done;
+  assert.is(result.code, 2, result.stderr);
+  assert.match(result.stderr, /truncated while being followed/);
+});
+
 test.run();
