@@ -127,8 +127,10 @@ test('a second SIGTERM while draining exits at once with 130, without the final 
 test('an input truncated while followed fails the run with exit 2 and says why', async () => {
   const input = join(tmp.dir, 'shrink.txt');
   writeFileSync(input, 'a b\nc d\n');
-  const { child, done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'shrink.jsonl'), '--state-dir', join(tmp.dir, 'shrink-state'), '--follow']);
-  await waitForOutput(child, 'starting from the beginning');
+  const output = join(tmp.dir, 'shrink.jsonl');
+  const { done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'shrink-state'), '--follow']);
+  // Truncate only once the lines were read: truncating an unread file is not a truncation.
+  await waitUntil(() => existsSync(output) && readFileSync(output, 'utf8').includes('"d"'));
   writeFileSync(input, '');
   const result = await done;
   assert.is(result.code, 2, result.stderr);
