@@ -4,15 +4,18 @@ import type { KeyEntry } from './key-entry.ts';
 import type { State, ValueState } from './state.ts';
 import { materialize } from './state-binder.ts';
 import type { StateTag } from './state-tag.ts';
+import type { StateTable } from './state-table.ts';
 import { ValueCell } from './value-state.ts';
 
 /** Slots whose ValueState values live in the key entry itself (KeyEntry.value0/value1). */
 export const INLINE_VALUE_SLOTS = 2;
 
 /**
- * A ValueState cell whose value is stored in a field of its key entry, so the hot path reads it
- * without reaching a separate cell object (one cache miss less per message with many keys). Other
- * paths (capture, stateInternalsForKey) see an ordinary cell through the accessors.
+ * A ValueState cell whose value is stored in a field of its key entry (KeyEntry.value0/value1), so
+ * the hot path reads it without reaching a separate cell object (one cache miss less per message
+ * with many keys). One such cell is shared by every key's table (it holds no value itself: a million
+ * keys cost no cell object each); table-level calls pass the owning table, which is the key entry.
+ * Paths that need an ordinary cell (stateInternalsForKey) get a per-call view of one key.
  */
 export class InlineValueCell<T> implements Cell {
   readonly kind = 'value';
@@ -20,24 +23,56 @@ export class InlineValueCell<T> implements Cell {
   signature = '';
   constructor(
     private readonly coder: Coder<T>,
-    private readonly entry: KeyEntry<unknown>,
-    private readonly slot: 0 | 1,
+    readonly slot: 0 | 1,
   ) {}
+  isEmpty(owner?: StateTable): boolean {
+    const entry = owner as KeyEntry<unknown>;
+    return (this.slot === 0 ? entry.value0 : entry.value1) === undefined;
+  }
+  encode(writer: ByteWriter, owner?: StateTable): void {
+    const entry = owner as KeyEntry<unknown>;
+    this.coder.encode((this.slot === 0 ? entry.value0 : entry.value1) as T, writer, Context.OUTER);
+  }
+  /** The cell of one key, as an ordinary value cell (`value` reads and writes the key's field). */
+  viewOf(entry: KeyEntry<unknown>): InlineValueView<T> {
+    return new InlineValueView(this, entry);
+  }
+}
+
+/** One key's InlineValueCell as an ordinary value cell. */
+export class InlineValueView<T> implements Cell {
+  readonly kind = 'value';
+  pruned = false;
+  constructor(
+    private readonly shared: InlineValueCell<T>,
+    private readonly entry: KeyEntry<unknown>,
+  ) {}
+  get signature(): string {
+    return this.shared.signature;
+  }
+  set signature(s: string) {
+    this.shared.signature = s;
+  }
   get value(): T | null {
-    const v = this.slot === 0 ? this.entry.value0 : this.entry.value1;
+    const v = this.shared.slot === 0 ? this.entry.value0 : this.entry.value1;
     return v === undefined ? null : (v as T);
   }
   set value(v: T | null) {
     const stored = v === null ? undefined : v;
-    if (this.slot === 0) this.entry.value0 = stored;
+    if (this.shared.slot === 0) this.entry.value0 = stored;
     else this.entry.value1 = stored;
   }
   isEmpty(): boolean {
-    return (this.slot === 0 ? this.entry.value0 : this.entry.value1) === undefined;
+    return this.shared.isEmpty(this.entry);
   }
   encode(writer: ByteWriter): void {
-    this.coder.encode(this.value as T, writer, Context.OUTER);
+    this.shared.encode(writer, this.entry);
   }
+}
+
+/** A table entry as a cell for a handle of one key: shared inline cells become that key's view. */
+export function cellOfEntry(entry: KeyEntry<unknown>, cell: Cell): Cell {
+  return cell instanceof InlineValueCell ? cell.viewOf(entry) : cell;
 }
 
 /** What the bound value state needs from its backend. */
@@ -53,19 +88,26 @@ export interface InlineValueHost<K> {
  * slot, entry.slotN is undefined or this handle's InlineValueCell, and entry.valueN holds the value.
  */
 export class BoundValueState<K, T> implements ValueState<T> {
+  /** This handle's cell, shared by every key (see InlineValueCell). */
+  private readonly shared: InlineValueCell<T>;
+
   constructor(
     private readonly backend: InlineValueHost<K>,
     private readonly namespace: string,
     private readonly tag: StateTag<ValueState<T>>,
     private readonly slot: 0 | 1,
-  ) {}
+  ) {
+    this.shared = new InlineValueCell(tag.spec.kind === 'value' ? (tag.spec.coder as Coder<T>) : neverCoder(), slot);
+    this.shared.signature = tag.signature;
+  }
 
   read(): T | null {
     const entry = this.backend.current ?? this.backend.currentEntry();
     const v = this.slot === 0 ? entry.value0 : entry.value1;
     if (v !== undefined) return v as T;
     if ((this.slot === 0 ? entry.slot0 : entry.slot1) !== undefined) return null;
-    return this.adopt(entry, false)?.value ?? null;
+    if (this.adopt(entry, false) === undefined) return null;
+    return ((this.slot === 0 ? entry.value0 : entry.value1) as T | undefined) ?? null;
   }
 
   write(value: T): void {
@@ -98,7 +140,7 @@ export class BoundValueState<K, T> implements ValueState<T> {
 
   clear(): void {
     const entry = this.backend.current ?? this.backend.currentEntry();
-    if ((this.slot === 0 ? entry.value0 : entry.value1) === undefined && this.adopt(entry, false)?.isEmpty() !== false) return;
+    if ((this.slot === 0 ? entry.value0 : entry.value1) === undefined && this.adopt(entry, false)?.isEmpty(entry) !== false) return;
     this.set(entry, undefined);
   }
 
@@ -119,13 +161,13 @@ export class BoundValueState<K, T> implements ValueState<T> {
     }
     if (existing === undefined && !create) return undefined;
     if (existing instanceof RawCell) existing = materialize(existing, this.tag as StateTag<State>, this.namespace, undefined);
-    const cell = new InlineValueCell(this.tag.spec.kind === 'value' ? (this.tag.spec.coder as Coder<T>) : neverCoder(), entry as KeyEntry<unknown>, this.slot);
-    cell.signature = this.tag.signature;
-    cell.value = existing instanceof ValueCell ? (existing.value as T | null) : null;
+    const value = existing instanceof ValueCell ? (existing.value as T | null) : null;
+    if (this.slot === 0) entry.value0 = value ?? undefined;
+    else entry.value1 = value ?? undefined;
     if (existing !== undefined) existing.pruned = true;
-    entry.table.put(this.namespace, column, cell);
-    entry.setSlot(this.slot, cell);
-    return cell;
+    entry.table.put(this.namespace, column, this.shared);
+    entry.setSlot(this.slot, this.shared);
+    return this.shared;
   }
 }
 

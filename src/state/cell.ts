@@ -1,6 +1,7 @@
 import type { ByteWriter, Instant } from '../../coders/index.ts';
 import type { ReadableState } from './state.ts';
 import type { StateKind } from './state-tag.ts';
+import type { StateTable } from './state-table.ts';
 
 /**
  * One cell of the state table: the contents of one (key, namespace, tag). Cells are plain mutable
@@ -10,10 +11,13 @@ export interface Cell {
   readonly kind: StateKind;
   /** The declaring tag's signature (kind and coders), written with the cell. */
   signature: string;
-  /** Empty cells are not checkpointed, and are dropped from memory at the next capture. */
-  isEmpty(): boolean;
-  /** Writes the cell's contents (the checkpoint payload of this cell). */
-  encode(writer: ByteWriter): void;
+  /**
+   * Empty cells are not checkpointed, and are dropped from memory at the next capture. `owner` is
+   * the table holding the cell (a cell shared by many keys' tables keeps its value in the table).
+   */
+  isEmpty(owner?: StateTable): boolean;
+  /** Writes the cell's contents (the checkpoint payload of this cell); `owner` as for isEmpty. */
+  encode(writer: ByteWriter, owner?: StateTable): void;
   /** Set when the table dropped this cell; a handle caching it must look it up again. */
   pruned: boolean;
 }

@@ -8,7 +8,7 @@ import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.t
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import type { State, ValueState } from './state.ts';
-import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
+import { BoundValueState, cellOfEntry, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
 import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
 import { StateError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
@@ -73,6 +73,7 @@ class CurrentKeySlot<K> implements CellSlot<Cell> {
       cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
       entry.table.put(this.namespace, this.tag.columnKey, cell);
     }
+    cell = cellOfEntry(entry, cell);
     this.cache(entry, cell);
     return cell;
   }
@@ -108,11 +109,12 @@ class FixedKeySlot<K> implements CellSlot<Cell> {
   ) {}
   private cell(entry: KeyEntry<K>): Cell | undefined {
     let cell = entry.table.get(this.namespace, this.tag.columnKey);
+    if (cell === undefined) return undefined;
     if (cell instanceof RawCell) {
       cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
       entry.table.put(this.namespace, this.tag.columnKey, cell);
     }
-    return cell;
+    return cellOfEntry(entry, cell);
   }
   journal(): Undo[] | undefined {
     return this.backend.journal;

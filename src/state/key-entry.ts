@@ -217,7 +217,7 @@ export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: B
       writeCellHead(cells, ns, col, cell.kind, cell.signature);
       scratch.reset();
       try {
-        cell.encode(scratch);
+        cell.encode(scratch, entry);
       } catch (cause) {
         throw new StateError(
           `cannot checkpoint key ${String(entry.key)}: state '${col.slice(1)}' in namespace '${ns}' does not encode as ${cell.signature}; ` +

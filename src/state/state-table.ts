@@ -109,13 +109,13 @@ export class StateTable {
   isEmpty(): boolean {
     const cell0 = this.cell0;
     if (cell0 !== undefined) {
-      if (!cell0.isEmpty()) return false;
+      if (!cell0.isEmpty(this)) return false;
       const flat = this.flat;
-      if (flat !== undefined) for (let i = 2; i < flat.length; i += 3) if (!(flat[i] as TableEntry).isEmpty()) return false;
+      if (flat !== undefined) for (let i = 2; i < flat.length; i += 3) if (!(flat[i] as TableEntry).isEmpty(this)) return false;
       return true;
     }
     if (this.rows === undefined) return true;
-    for (const row of this.rows.values()) for (const entry of row.values()) if (!entry.isEmpty()) return false;
+    for (const row of this.rows.values()) for (const entry of row.values()) if (!entry.isEmpty(this)) return false;
     return true;
   }
 
@@ -124,12 +124,12 @@ export class StateTable {
     const cell0 = this.cell0;
     if (cell0 !== undefined) {
       const flat = this.flat;
-      if (!cell0.isEmpty() && flat === undefined) return false;
+      if (!cell0.isEmpty(this) && flat === undefined) return false;
       // Keep the live cells in order: the first moves into the fields, the rest stay flat.
       const live: (string | TableEntry)[] = [];
       let dropped = false;
       const keep = (ns: string, col: string, entry: TableEntry): void => {
-        if (entry.isEmpty()) {
+        if (entry.isEmpty(this)) {
           entry.pruned = true;
           dropped = true;
         } else {
@@ -153,7 +153,7 @@ export class StateTable {
     let dropped = false;
     for (const [namespace, row] of this.rows) {
       for (const [column, entry] of row) {
-        if (entry.isEmpty()) {
+        if (entry.isEmpty(this)) {
           entry.pruned = true;
           row.delete(column);
           dropped = true;
