@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateRollsBackFailedTurns } from '../../runtime/embedded/embedded-runtime.ts';
-import { killAll, runCli, startCli, tempDir, waitForOutput } from './support/cli.ts';
+import { killAll, runCli, startCli, tempDir, waitForOutput, waitUntil } from './support/cli.ts';
 
 const tmp = tempDir('embedded');
 test.after(() => {
@@ -80,7 +80,7 @@ test('SIGTERM in follow mode stops intake, writes a final checkpoint and exits 0
   await waitForOutput(child, 'checkpoint');
   // Not yet: the first checkpoint a follow run writes is at the interval or at stop. Feed more input.
   appendFileSync(input, 'beta gamma\n');
-  await waitUntil(() => existsSync(output) && readFileSync(output, 'utf8').includes('gamma'));
+  await waitUntil(() => existsSync(output) && readFileSync(output, 'utf8').includes('gamma'), 'gamma in the output');
   child.kill('SIGTERM');
   const result = await done;
   assert.is(result.code, 0, result.stderr);
@@ -92,10 +92,6 @@ test('SIGTERM in follow mode stops intake, writes a final checkpoint and exits 0
   assert.is(again.code, 0, again.stderr);
   assert.equal(JSON.parse(readFileSync(output, 'utf8').slice(before.length)), { word: 'alpha', count: 2 });
 });
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 test('a second process on the same state directory is refused while the first runs', async () => {
   const input = join(tmp.dir, 'lease.txt');
@@ -130,7 +126,7 @@ test('an input truncated while followed fails the run with exit 2 and says why',
   const output = join(tmp.dir, 'shrink.jsonl');
   const { done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'shrink-state'), '--follow']);
   // Truncate only once the lines were read: truncating an unread file is not a truncation.
-  await waitUntil(() => existsSync(output) && readFileSync(output, 'utf8').includes('"d"'));
+  await waitUntil(() => existsSync(output) && readFileSync(output, 'utf8').includes('"d"'), 'both lines in the output');
   writeFileSync(input, '');
   const result = await done;
   assert.is(result.code, 2, result.stderr);

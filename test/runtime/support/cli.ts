@@ -82,3 +82,15 @@ export function waitForOutput(child: ChildProcess, text: string): Promise<void> 
     child.once('close', () => reject(new Error(`process exited before printing ${JSON.stringify(text)}:\n${seen}`)));
   });
 }
+
+/**
+ * Resolves once `condition()` holds (polled every 20 ms). Rejects after `limitMs` so a broken run
+ * fails the test instead of hanging it (a guard, not a timing assertion).
+ */
+export async function waitUntil(condition: () => boolean, what: string, limitMs = 60_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
+    await sleep(20);
+  }
+}
