@@ -16,8 +16,14 @@ export const COUNT = StateTags.value('count', VarLongCoder.of());
 export interface CheckpointFixture extends Disposable {
   readonly keys: number;
   readonly dir: string;
+  /** The populated backend; throws after releaseState(). */
   readonly backend: HeapKeyedStateBackend<string>;
   readonly count: ValueState<number | bigint>;
+  /**
+   * Drops the fixture's reference to its backend, so a restore measured afterwards runs without the
+   * original's million keys in the heap (a restarting process has no such heap to trace in its GCs).
+   */
+  releaseState(): void;
   readonly store: FileCheckpointStore;
   readonly checkpoints: Checkpoints;
   /** The full checkpoint written after populating. */
@@ -32,7 +38,7 @@ export interface CheckpointFixture extends Disposable {
 export async function openCheckpointFixture(keys: number): Promise<CheckpointFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'stator-bench-checkpoint-'));
   try {
-    const backend = createKeyedStateBackend({ keyCoder });
+    let backend: HeapKeyedStateBackend<string> | undefined = createKeyedStateBackend({ keyCoder });
     const count = backend.boundState(StateNamespaces.global(), COUNT);
     const started = process.hrtime.bigint();
     for (let i = 0; i < keys; i++) {
@@ -51,7 +57,13 @@ export async function openCheckpointFixture(keys: number): Promise<CheckpointFix
     return {
       keys,
       dir,
-      backend,
+      get backend(): HeapKeyedStateBackend<string> {
+        if (backend === undefined) throw new Error('checkpoint fixture: state released');
+        return backend;
+      },
+      releaseState: () => {
+        backend = undefined;
+      },
       count,
       store,
       checkpoints,
