@@ -67,19 +67,25 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves once `stderr` of `child` contains `text`. */
-export function waitForOutput(child: ChildProcess, text: string): Promise<void> {
+/** Resolves once `stderr` of `child` contains `text`; rejects if it exits first or after `limitMs` (a guard against hangs). */
+export function waitForOutput(child: ChildProcess, text: string, limitMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
+    const finish = (error?: Error): void => {
+      clearTimeout(guard);
+      child.stderr!.off('data', onData);
+      child.off('close', onClose);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
     const onData = (chunk: Buffer | string): void => {
       seen += chunk.toString();
-      if (seen.includes(text)) {
-        child.stderr!.off('data', onData);
-        resolve();
-      }
+      if (seen.includes(text)) finish();
     };
+    const onClose = (): void => finish(new Error(`process exited before printing ${JSON.stringify(text)}:\n${seen}`));
+    const guard = setTimeout(() => finish(new Error(`gave up waiting for ${JSON.stringify(text)} after ${limitMs} ms:\n${seen}`)), limitMs);
     child.stderr!.on('data', onData);
-    child.once('close', () => reject(new Error(`process exited before printing ${JSON.stringify(text)}:\n${seen}`)));
+    child.once('close', onClose);
   });
 }
 
