@@ -4,6 +4,7 @@ import { median, percentile, interleave, interleaveMs } from '../../bench/lib/me
 import { MetricTimeoutError, runMetric } from '../../bench/lib/run-metric.ts';
 import { keyOrder, skewedWords, stringKeys } from '../../bench/lib/workload.ts';
 import type { Metric } from '../../bench/lib/types.ts';
+import { summarizeProfile } from '../../bench/lib/profile-summary.ts';
 import { goalScore } from '../../bench/lib/types.ts';
 import { renderChart } from '../../bench/lib/chart.ts';
 
@@ -135,6 +136,23 @@ test('runMetric aborts an overrunning metric and waits for its cleanup before fa
     (error: unknown) => assert.instance(error, MetricTimeoutError),
   );
   assert.ok(cleanedUp);
+});
+
+test('profile summary ranks frames by self time and merges the same frame', () => {
+  const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0 });
+  const rows = summarizeProfile({
+    nodes: [
+      { id: 1, callFrame: frame('(root)'), children: [2, 3, 4] },
+      { id: 2, callFrame: frame('hot') },
+      { id: 3, callFrame: frame('cold') },
+      { id: 4, callFrame: frame('hot') },
+    ],
+    samples: [2, 3, 4, 2],
+    timeDeltas: [1000, 1000, 1000, 1000],
+  });
+  assert.equal(rows.map((r) => r.frame), ['hot', 'cold']);
+  assert.is(rows[0]!.selfMs, 3);
+  assert.is(rows[0]!.share, 0.75);
 });
 
 test.run();
