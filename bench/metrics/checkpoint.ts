@@ -11,7 +11,7 @@ import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
 import { changedKey, keyCoder, openCheckpointFixture, STAGE } from './checkpoint-fixture.ts';
 
 const keysFor = (quick: boolean): number => (quick ? 200_000 : 1_000_000);
-const quickNote = (quick: boolean): string => (quick ? ' (quick: 200k keys instead of 1M, fewer intervals)' : '');
+const quickNote = (quick: boolean, more = ''): string => (quick ? ` (quick: 200k keys instead of 1M${more})` : '');
 
 /** Messages per processing turn (a mailbox batch): the loop yields to the event loop between turns. */
 const TURN_MESSAGES = 1000;
@@ -37,6 +37,7 @@ export const checkpointPauseMs: Metric = {
     const quiet: number[] = []; // iterations with no checkpoint in flight
     const pauses: number[] = []; // per checkpoint: its longest iteration (capture included)
     const captures: number[] = [];
+    const capturesCpu: number[] = [];
     const writes: number[] = [];
     let inFlight: Promise<void> | undefined;
     let current: { longest: number } | undefined;
@@ -64,10 +65,14 @@ export const checkpointPauseMs: Metric = {
         const waited = elapsedMs(start);
         pauses[pauses.length - 1] = Math.max(pauses[pauses.length - 1]!, waited);
       }
+      const cpuFrom = process.cpuUsage();
       const start = process.hrtime.bigint();
       const capture = backend.captureChanges();
       const captureMs = elapsedMs(start);
+      const cpu = process.cpuUsage(cpuFrom);
       captures.push(captureMs);
+      // CPU time too: unlike wall time, not inflated when a loaded machine deschedules the process.
+      capturesCpu.push((cpu.user + cpu.system) / 1000);
       const checkpoint = { longest: captureMs };
       current = checkpoint;
       const writeStart = process.hrtime.bigint();
@@ -90,10 +95,11 @@ export const checkpointPauseMs: Metric = {
       baseline,
       ratio: value / baseline,
       note:
-        `${keys} keys, ${changed} changed per ${intervalMs} ms interval, ${rounds} checkpoints${quickNote(ctx.quick)}; ` +
-        `pause p50 ${percentile(pauses, 0.5).toFixed(1)} ms, capture p50 ${percentile(captures, 0.5).toFixed(1)} / max ${Math.max(...captures).toFixed(1)} ms, ` +
+        `${keys} keys, ${changed} changed per ${intervalMs} ms interval, ${rounds} checkpoints${quickNote(ctx.quick, ', 250 ms intervals, 8 checkpoints')}; ` +
+        `pause p50 ${percentile(pauses, 0.5).toFixed(1)} ms; capture p50 ${percentile(captures, 0.5).toFixed(1)} / max ${Math.max(...captures).toFixed(1)} ms ` +
+        `(CPU time p50 ${percentile(capturesCpu, 0.5).toFixed(1)} / max ${Math.max(...capturesCpu).toFixed(1)} ms), ` +
         `write p50 ${percentile(writes, 0.5).toFixed(0)} ms (in the background); baseline: p99 loop iteration (${TURN_MESSAGES} messages) without a checkpoint`,
-      details: { pauses, captures, writes, quietIterations: quiet.length },
+      details: { pauses, captures, capturesCpu, writes, quietIterations: quiet.length },
     };
   },
 };
@@ -181,7 +187,7 @@ export const restoreRatioToRawRead: Metric = {
       baseline: result.baseline,
       ratio: result.ratio,
       note:
-        `${keys} keys, ${(rawBytes / 2 ** 20).toFixed(1)} MiB in ${needed.size} files (page cache warm), median of ${repetitions}${quickNote(ctx.quick)}; ` +
+        `${keys} keys, ${(rawBytes / 2 ** 20).toFixed(1)} MiB in ${needed.size} files (page cache warm), median of ${repetitions}${quickNote(ctx.quick, ', 3 repetitions')}; ` +
         `ready to process = load + verify + restoreKeyGroup (keys decode at first use); materializing every key takes ${materializeMs.toFixed(0)} ms more ` +
         `(${((result.ours + materializeMs) / result.baseline).toFixed(1)}x raw read in all)`,
       details: { materializeMs, rawBytes, files: needed.size, pairedRatio: result.pairedRatio, oursSamples: result.oursSamples, baselineSamples: result.baselineSamples },
