@@ -20,17 +20,19 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true },
     out: { type: 'string' },
+    'time-limit': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 
 if (values.help) {
-  console.log(`usage: npm run bench [-- --quick] [-- --only <metric-prefix> ...] [-- --out <name>]
+  console.log(`usage: npm run bench [-- --quick] [-- --only <metric-prefix> ...] [-- --out <name>] [-- --time-limit <s>]
 
 Runs each metric against its baseline in the same process (interleaved repetitions, median,
 warm-up excluded) and writes bench/results/<name>.json and <name>.svg: latest (full run of every
 metric), latest-quick (--quick: smaller sizes, under a minute), latest-partial (--only).
+A metric running longer than --time-limit seconds (default 30 quick, 600 full) is aborted and FAILED.
 Metrics: ${metrics.map((m) => m.name).join(', ')}`);
   process.exit(0);
 }
@@ -48,7 +50,11 @@ if (!/^[\w.-]+$/.test(outName)) {
   process.exit(2);
 }
 // A metric that overruns is aborted (it cleans up) and reported FAILED; the others still run.
-const metricTimeLimitMs = quick ? 30_000 : 600_000;
+const metricTimeLimitMs = values['time-limit'] === undefined ? (quick ? 30_000 : 600_000) : Number(values['time-limit']) * 1000;
+if (!(metricTimeLimitMs > 0)) {
+  console.error(`bench: --time-limit ${values['time-limit']}: give the seconds a metric may run, e.g. --time-limit 120`);
+  process.exit(2);
+}
 const cleanupGraceMs = 15_000;
 
 const bar = new ProgressBar();
