@@ -9,6 +9,15 @@ export interface ChartRow {
 
 const escapeXml = (s: string): string => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
+/** 5,195,473 -> 5.2M, 483,906 -> 484k, 15.6 -> 15.6. */
+function short(n: number): string {
+  const abs = Math.abs(n);
+  if (abs >= 1e6) return `${(n / 1e6).toPrecision(3)}M`;
+  if (abs >= 1e4) return `${Math.round(n / 1e3)}k`;
+  if (abs >= 100) return String(Math.round(n));
+  return n.toPrecision(3);
+}
+
 function describeGoal(goal: Goal): string {
   return `${goal.field} ${goal.op} ${goal.target}`;
 }
@@ -22,7 +31,7 @@ export function renderChart(rows: readonly ChartRow[], title: string): string {
   const rowHeight = 28;
   const labelWidth = 250;
   const plotWidth = 420;
-  const valueWidth = 230;
+  const valueWidth = 360;
   const top = 48;
   const width = labelWidth + plotWidth + valueWidth;
   const height = top + rows.length * rowHeight + 40;
@@ -56,9 +65,10 @@ export function renderChart(rows: readonly ChartRow[], title: string): string {
     const x0 = x(1);
     const x1 = x(score);
     parts.push(`<rect x="${Math.min(x0, x1)}" y="${y + 5}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowHeight - 10}" fill="${colour}"/>`);
+    const measured = `${short(row.result.value)} ${row.result.unit} vs ${short(row.result.baseline)}`;
     const label = row.goal === undefined
-      ? `ratio ${row.result.ratio.toPrecision(3)}`
-      : `${met ? 'met' : 'NOT met'}: ${describeGoal(row.goal)} (${(row.goal.field === 'ratio' ? row.result.ratio : row.result.value).toPrecision(3)})`;
+      ? `ratio ${row.result.ratio.toPrecision(3)} (${measured})`
+      : `${met ? 'met' : 'NOT met'}: ${describeGoal(row.goal)} (${(row.goal.field === 'ratio' ? row.result.ratio : row.result.value).toPrecision(3)}; ${measured})`;
     parts.push(`<text x="${labelWidth + plotWidth + 8}" y="${y + 17}" fill="${colour}">${escapeXml(label)}</text>`);
   });
   parts.push('</svg>');
