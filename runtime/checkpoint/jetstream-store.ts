@@ -41,6 +41,29 @@ export interface JetStreamCheckpointStoreOptions {
    * @default 131072 (nats.js's default; 1 MiB chunks measured no faster, see bench/jetstream-store.ts)
    */
   readonly chunkBytes?: number;
+  /**
+   * Create the buckets when they are missing. `false` opens existing buckets only, for readers such
+   * as `stator checkpoints` that must not leave buckets behind for a job that never ran: missing
+   * buckets reject with NoCheckpointBucketsError.
+   * @default true
+   */
+  readonly create?: boolean;
+}
+
+/** The job's checkpoint buckets do not exist (the job never ran in NATS mode on this server, or they were deleted). */
+export class NoCheckpointBucketsError extends StatorError {
+  override name = 'NoCheckpointBucketsError';
+  readonly job: string;
+  readonly bucket: string;
+  constructor(job: string, bucket: string, missing: readonly string[]) {
+    super(
+      'CHECKPOINT_BUCKETS_MISSING',
+      `no checkpoints for job ${job}: its buckets (${missing.join(', ')}) do not exist on this NATS server; ` +
+        'has the job run in NATS mode here? (check --nats and the job name)',
+    );
+    this.job = job;
+    this.bucket = bucket;
+  }
 }
 
 interface ResolvedOptions {
@@ -52,6 +75,7 @@ interface ResolvedOptions {
   readonly requestTimeoutMs: number;
   readonly retry: RetryPolicy;
   readonly chunkBytes: number;
+  readonly create: boolean;
 }
 
 function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptions {
@@ -77,11 +101,13 @@ function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptio
     requestTimeoutMs: positive(options.requestTimeoutMs, 5_000, 'requestTimeoutMs'),
     retry,
     chunkBytes: positive(options.chunkBytes, 128 * 1024, 'chunkBytes'),
+    create: options.create ?? true,
   };
 }
 
 const MANIFEST_KEY = 'manifest';
 const WRONG_LAST_SEQUENCE = 10071;
+const STREAM_NOT_FOUND = 10059;
 
 /** The digest the Object Store records for bytes (ADR-20: "SHA-256=" + padded base64url). */
 function objectDigest(bytes: Uint8Array): string {
@@ -293,7 +319,7 @@ class JetStreamStore implements JetStreamCheckpointStore {
 }
 
 /**
- * Opens (creating when missing) the KV and Object Store buckets of a job+task and returns a
+ * Opens (creating when missing, unless `create: false`) the KV and Object Store buckets of a job+task and returns a
  * CheckpointStore on them. Bucket names: see jetstream-bucket-name.ts (`stator-<job>-<task>`).
  * Works with nats-server 2.9+ (uses KV compare-and-set, Object Store, publish dedupe only).
  * @throws CheckpointConfigError for bad options; CheckpointStoreError when NATS cannot be reached.
@@ -313,8 +339,33 @@ export async function openJetStreamCheckpointStore(options: JetStreamCheckpointS
     const js = jetstream(nc, { timeout: resolved.requestTimeoutMs });
     const jsm = await retryTransient(() => jetstreamManager(nc, { timeout: resolved.requestTimeoutMs }), resolved.retry, abort.signal);
     const bucketOptions = { storage: resolved.storage, replicas: resolved.replicas };
-    const kv = await retryTransient(() => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: 1 }), resolved.retry, abort.signal);
-    const os = await retryTransient(() => new Objm(js).create(resolved.bucket, bucketOptions), resolved.retry, abort.signal);
+    let kv: KV;
+    let os: ObjectStore;
+    if (resolved.create) {
+      kv = await retryTransient(() => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: 1 }), resolved.retry, abort.signal);
+      os = await retryTransient(() => new Objm(js).create(resolved.bucket, bucketOptions), resolved.retry, abort.signal);
+    } else {
+      // Look before binding: the clients' open() would not tell a missing bucket from an empty one.
+      const missing: string[] = [];
+      for (const stream of [`KV_${resolved.bucket}`, `OBJ_${resolved.bucket}`]) {
+        const exists = await retryTransient(
+          () =>
+            jsm.streams.info(stream).then(
+              () => true,
+              (error: unknown) => {
+                if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
+                throw error;
+              },
+            ),
+          resolved.retry,
+          abort.signal,
+        );
+        if (!exists) missing.push(stream);
+      }
+      if (missing.length > 0) throw new NoCheckpointBucketsError(resolved.job, resolved.bucket, missing);
+      kv = await retryTransient(() => new Kvm(js).open(resolved.bucket), resolved.retry, abort.signal);
+      os = await retryTransient(() => new Objm(js).open(resolved.bucket), resolved.retry, abort.signal);
+    }
     const maxPayload = nc.info?.max_payload ?? resolved.chunkBytes;
     return new JetStreamStore(ownLink, js, jsm, kv, os, { ...resolved, chunkBytes: Math.min(resolved.chunkBytes, maxPayload) });
   } catch (error) {

@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import type { CheckpointInfo, Checkpoints, CheckpointStore } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
-import { createFileCheckpointStore, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import { createFileCheckpointStore, NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
+import { connectNats, type NatsLink } from '../nats/connection.ts';
+import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } from '../nats/connection-options.ts';
 import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
 import { loadJob } from '../job/load-job.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -20,7 +22,7 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
       options: {
         job: { type: 'string' },
         'state-dir': { type: 'string' },
-        nats: { type: 'string' },
+        ...NATS_CLI_OPTIONS,
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -46,12 +48,26 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
     else throw new ConfigError(`stator checkpoints ${action}: unexpected argument ${JSON.stringify(arg)}`);
   }
   if (jobName === undefined) throw new ConfigError(`stator checkpoints ${action} needs --job <name> or a job module`);
-  const natsUrl = values.nats ?? (env.NATS_URL === undefined || env.NATS_URL === '' ? undefined : env.NATS_URL);
+  const flags = natsFlagsFrom(values);
   // NATS mode keeps a job's checkpoints in its JetStream buckets (as `stator run --nats` does).
-  const store: CheckpointStore =
-    natsUrl === undefined
-      ? createFileCheckpointStore({ stateDir: values['state-dir'] ?? './state', job: jobName })
-      : await openJetStreamCheckpointStore({ job: jobName, task: NATS_CHECKPOINT_TASK, servers: natsUrl });
+  let link: NatsLink | undefined;
+  let store: CheckpointStore;
+  if (natsUrlFrom(flags, env) === undefined) {
+    store = createFileCheckpointStore({ stateDir: values['state-dir'] ?? './state', job: jobName });
+  } else {
+    const settings = resolveNatsSettings(flags, env);
+    link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator checkpoints ${jobName}` : settings.name });
+    try {
+      // Read-only: a job that never ran here gets no buckets created by looking at it.
+      store = await openJetStreamCheckpointStore({ job: jobName, task: NATS_CHECKPOINT_TASK, connection: link.nc, create: false });
+    } catch (error) {
+      await link.close();
+      if (!(error instanceof NoCheckpointBucketsError)) throw error;
+      if (action === 'list' && values.json === true) process.stdout.write('[]\n');
+      else process.stdout.write(`no checkpoints for job ${jobName} on ${settings.servers.join(',')}${action === 'clear' ? ': nothing to clear' : ''} (no buckets KV_${error.bucket}, OBJ_${error.bucket})\n`);
+      return ExitCode.OK;
+    }
+  }
   const checkpoints = createCheckpoints(store, { jobId: jobName, mergeKeyGroupParts });
   try {
     switch (action) {
@@ -59,7 +75,7 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
         return await list(checkpoints, store.description, values.json ?? false);
       case 'inspect':
         return await inspect(checkpoints, idText === undefined ? undefined : Number(idText), values.json ?? false);
-      case 'clear':
+      default:
         await checkpoints.clear();
         process.stdout.write(`cleared the checkpoints of ${jobName} in ${store.description}\n`);
         return ExitCode.OK;
@@ -67,6 +83,7 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
   } finally {
     await checkpoints.close();
     await store.close();
+    await link?.close();
   }
 }
 

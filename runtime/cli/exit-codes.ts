@@ -7,16 +7,29 @@ export const ExitCode = {
   OK: 0,
   /** The job failed while running (a task or timer error that cannot be dead-lettered, an I/O error). */
   FAILED: 1,
-  /** Bad command-line arguments or options. */
+  /** Bad command-line arguments or options, or NATS streams/options that do not fit the job. */
   USAGE: 2,
   /** The job module was not found or failed to load. */
   MODULE_NOT_FOUND: 3,
   /** The job module loaded but exports no job. */
   NO_JOB: 4,
-  /** Checkpoints unusable: corrupt, fenced by another writer, or the job is running elsewhere. */
+  /**
+   * Checkpoints unusable: corrupt, fenced by another writer (another process committed a checkpoint
+   * of the same job), or the job is running elsewhere (its lease is held).
+   */
   CHECKPOINT: 5,
   /** A feature that is not available in this build (NATS mode before its implementation lands). */
   NOT_AVAILABLE: 6,
+  /**
+   * NATS could not be reached at start (server down, wrong URL, authentication or TLS refused):
+   * sysexits' EX_UNAVAILABLE. The message says which.
+   */
+  NATS_UNAVAILABLE: 69,
+  /**
+   * NATS stayed unreachable longer than --max-outage while running: sysexits' EX_TEMPFAIL. Nothing
+   * acknowledged is lost; restart once NATS is back (a supervisor should).
+   */
+  NATS_OUTAGE: 75,
   /** A second SIGTERM/SIGINT: exited at once, without the final checkpoint. */
   INTERRUPTED: 130,
 } as const;
@@ -34,6 +47,11 @@ const byErrorCode: Readonly<Record<string, ExitCode>> = {
   CHECKPOINT_NOT_FOUND: ExitCode.CHECKPOINT,
   JOB_RUNNING: ExitCode.CHECKPOINT,
   CHECKPOINT_CONFIG: ExitCode.USAGE,
+  NATS_CONFIG: ExitCode.USAGE,
+  STREAM_CONFIG: ExitCode.USAGE,
+  NATS_INVALID_NAME: ExitCode.USAGE,
+  NATS_CONNECT: ExitCode.NATS_UNAVAILABLE,
+  NATS_OUTAGE: ExitCode.NATS_OUTAGE,
 };
 
 /** The exit code for an error, by its stable `code`. */

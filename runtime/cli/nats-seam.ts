@@ -1,5 +1,6 @@
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
+import type { NatsFlags } from '../nats/connection-options.ts';
 import { NotAvailableError } from '../errors.ts';
 
 /**
@@ -15,6 +16,12 @@ export interface NatsRunRequest {
   readonly job: Job;
   /** The server URL(s): --nats, else NATS_URL. */
   readonly natsUrl: string;
+  /**
+   * The other connection flags as the nats CLI names them (--user, --password, --token, --creds,
+   * --nkey, --tlscert, --tlskey, --tlsca, --max-outage, --nats-name); unset ones fall back to the
+   * NATS_* environment variables.
+   */
+  readonly nats?: Omit<NatsFlags, 'nats'>;
   readonly checkpointIntervalMs: number | undefined;
   readonly maxRetries: number | undefined;
   readonly logger: Logger;

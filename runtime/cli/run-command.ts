@@ -5,6 +5,8 @@ import { createFileCheckpointStore } from '../checkpoint/index.ts';
 import { createEmbeddedRuntime } from '../embedded/embedded-runtime.ts';
 import { ConfigError } from '../errors.ts';
 import { loadJob } from '../job/load-job.ts';
+import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom } from '../nats/connection-options.ts';
+import type { NatsFlags } from '../nats/connection-options.ts';
 import { createLogger, isLogLevel } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -22,6 +24,8 @@ export interface RunArguments {
   readonly checkpointIntervalMs: number | undefined;
   readonly maxRetries: number | undefined;
   readonly natsUrl: string | undefined;
+  /** The NATS connection flags besides the URL (auth, TLS, --max-outage, --nats-name); env fills the rest. */
+  readonly nats: Omit<NatsFlags, 'nats'>;
   readonly logLevel: string;
 }
 
@@ -41,7 +45,8 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
         follow: { type: 'boolean' },
         'checkpoint-interval': { type: 'string' },
         'max-retries': { type: 'string' },
-        nats: { type: 'string' },
+        // The nats CLI's connection flags (--nats, --user, --creds, --tlsca, --max-outage...).
+        ...NATS_CLI_OPTIONS,
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -65,9 +70,21 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     follow: values.follow ?? false,
     checkpointIntervalMs: integerOption('--checkpoint-interval', values['checkpoint-interval'], 1),
     maxRetries: integerOption('--max-retries', values['max-retries'], 0),
-    natsUrl: values.nats ?? (env.NATS_URL === undefined || env.NATS_URL === '' ? undefined : env.NATS_URL),
+    natsUrl: natsUrlFrom({ nats: values.nats }, env),
+    nats: natsConnectionFlags(values),
     logLevel,
   };
+}
+
+function natsConnectionFlags(values: Readonly<Record<string, unknown>>): Omit<NatsFlags, 'nats'> {
+  const { nats: _url, ...rest } = natsFlagsFrom(values);
+  // Only what was given: unset flags fall back to the nats CLI's environment variables.
+  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined)) as Omit<NatsFlags, 'nats'>;
+}
+
+/** The command-line spelling of a NatsFlags field. */
+function flagName(field: string): string {
+  return field === 'maxOutage' ? 'max-outage' : field === 'name' ? 'nats-name' : field;
 }
 
 function integerOption(name: string, value: string | undefined, min: number): number | undefined {
@@ -88,6 +105,10 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   if (args.natsUrl === undefined) {
     if (args.input === undefined) throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
     if (args.output === undefined) throw new ConfigError('embedded mode needs --output <file> (or run NATS mode with --nats <url>)');
+    const natsOnly = Object.keys(args.nats);
+    if (natsOnly.length > 0) {
+      throw new ConfigError(`--${natsOnly.map(flagName).join(', --')} ${natsOnly.length === 1 ? 'is a NATS option' : 'are NATS options'}: add --nats <url> (or set NATS_URL) to run in NATS mode`);
+    }
     if (args.follow && args.input === args.output) throw new ConfigError('--input and --output are the same file; the job would read its own output');
   }
   const job = await loadJob(args.modulePath);
@@ -131,6 +152,7 @@ async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJo
     await runNatsJob({
       job,
       natsUrl: args.natsUrl!,
+      nats: args.nats,
       checkpointIntervalMs: args.checkpointIntervalMs,
       maxRetries: args.maxRetries,
       logger,

@@ -1,4 +1,6 @@
 /** Help texts of the `stator` command. */
+import { NATS_CLI_USAGE } from '../nats/connection-options.ts';
+
 export const mainUsage = `usage: stator <command> [options]
 
 Commands:
@@ -24,12 +26,16 @@ Options:
   --follow                       keep reading as the input grows (until SIGTERM/SIGINT)
   --checkpoint-interval <ms>     time between checkpoints [default: 5000]
   --max-retries <n>              retries of a failing message before it is dead-lettered [default: 3]
-  --nats <url>                   NATS mode (also when NATS_URL is set)
   --log-level <level>            debug, info, warn, error or silent [default: info]
   -h, --help                     this help
 
-Exit codes: 0 done, 1 failed, 2 bad arguments, 3 module not found, 4 module exports no job,
-5 checkpoints unusable (corrupt, fenced, job running elsewhere), 6 not available, 130 second signal.`;
+With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and checkpoints in JetStream.
+${NATS_CLI_USAGE}
+
+Exit codes: 0 done, 1 failed, 2 bad arguments or options (also a NATS stream that does not fit the
+job), 3 module not found, 4 module exports no job, 5 checkpoints unusable (corrupt, fenced by another
+process, job running elsewhere), 6 not available, 69 NATS unreachable at start (or authentication
+refused), 75 NATS unreachable longer than --max-outage while running, 130 second signal.`;
 
 export const checkpointsUsage = `usage: stator checkpoints <list|inspect [id]|clear> --job <name> [options]
        stator checkpoints <list|inspect [id]|clear> <job-module> [options]
@@ -37,6 +43,7 @@ export const checkpointsUsage = `usage: stator checkpoints <list|inspect [id]|cl
 Options:
   --job <name>          the job's name (or pass its module, which names it)
   --state-dir <dir>     checkpoints directory [default: ./state]
-  --nats <url>          checkpoints in NATS (also when NATS_URL is set)
+  --nats <url>          checkpoints in NATS (also when NATS_URL is set); the NATS options of
+                        stator run (--user, --token, --creds, --tlsca...) apply too
   --json                machine-readable output (list, inspect)
   -h, --help            this help`;

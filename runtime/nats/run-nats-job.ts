@@ -9,7 +9,7 @@ import { DEFAULT_CHECKPOINT_INTERVAL_MS, stateRollsBackFailedTurns } from '../em
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime } from '../job-runtime.ts';
 import { connectNats } from './connection.ts';
-import { resolveNatsSettings, type NatsFlags } from './connection-options.ts';
+import { resolveNatsSettings } from './connection-options.ts';
 import { ensureJobStreams } from './job-streams.ts';
 import { requiredDuplicateWindowMs } from './msg-id.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
@@ -26,10 +26,8 @@ export function jobSubjects(job: { readonly name: string; readonly source: { rea
   return { input: `${job.name}.${job.source.name}`, output: `${job.name}.${job.sink.name}` };
 }
 
-/** NatsRunRequest plus the NATS flags a CLI may pass (auth, TLS, --max-outage); env fills the rest. */
-export interface NatsRunOptions extends NatsRunRequest {
-  readonly nats?: Omit<NatsFlags, 'nats'>;
-}
+/** What runNatsJob takes: the CLI's request, NATS flags included (auth, TLS, --max-outage); env fills the rest. */
+export type NatsRunOptions = NatsRunRequest;
 
 /**
  * Runs `request.job` against NATS until `request.signal` aborts (then drains, writes a final
