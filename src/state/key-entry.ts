@@ -24,6 +24,10 @@ export class TimerRecord<K> {
   ) {}
 }
 
+const DIRTY = 1;
+const ATTACHED = 2;
+const PERSISTED = 4;
+
 /** The identity of a timer within its key. */
 export function timerKey(namespace: string, timerId: string, domain: TimeDomain): string {
   return `${domain === TimeDomain.EVENT_TIME ? 'e' : 'p'}${namespace}\u0000${timerId}`;
@@ -39,24 +43,41 @@ export class KeyEntry<K> extends StateTable {
     return this;
   }
   timers: Map<string, TimerRecord<K>> | undefined = undefined;
+  // dirty, attached and persisted share one field: three booleans cost 24 bytes per key, one small
+  // integer 8 (the accessors inline to a bit test on the hot path).
+  private flags = 0;
   /** Changed since the last capture (then it is in the backend's dirty list). */
-  dirty = false;
+  get dirty(): boolean {
+    return (this.flags & DIRTY) !== 0;
+  }
+  set dirty(on: boolean) {
+    this.flags = on ? this.flags | DIRTY : this.flags & ~DIRTY;
+  }
   /** In the backend's key map (a key only read is never attached). */
-  attached = false;
+  get attached(): boolean {
+    return (this.flags & ATTACHED) !== 0;
+  }
+  set attached(on: boolean) {
+    this.flags = on ? this.flags | ATTACHED : this.flags & ~ATTACHED;
+  }
   /** Some checkpoint may hold state of this key, so deleting it needs a tombstone. */
-  persisted = false;
+  get persisted(): boolean {
+    return (this.flags & PERSISTED) !== 0;
+  }
+  set persisted(on: boolean) {
+    this.flags = on ? this.flags | PERSISTED : this.flags & ~PERSISTED;
+  }
   /** The key group, once computed (the key bytes are not kept: a typed array per key costs ~150 bytes). */
   keyGroup = -1;
   /**
    * Cache of live cells by the backend's slot number of (namespace, tag), for bound handles: one
    * array index instead of two Map lookups on the hot path. Reset whenever cells are pruned.
+   * Slots 0 and 1 (the inline ValueState slots, the common case) live in the entry itself; the
+   * others in `slots`, made when a task binds more than two handles.
    */
   slots: (Cell | undefined)[] | undefined = undefined;
-  // The first slots live in the entry object itself: no separate array to reach on the hot path.
   slot0: Cell | undefined = undefined;
   slot1: Cell | undefined = undefined;
-  slot2: Cell | undefined = undefined;
-  slot3: Cell | undefined = undefined;
   /** Values of InlineValueCells in slots 0 and 1 (undefined when empty): a ValueState read is then one object access. */
   value0: unknown = undefined;
   value1: unknown = undefined;
@@ -67,12 +88,8 @@ export class KeyEntry<K> extends StateTable {
         return this.slot0;
       case 1:
         return this.slot1;
-      case 2:
-        return this.slot2;
-      case 3:
-        return this.slot3;
       default:
-        return this.slots?.[slot - 4];
+        return this.slots?.[slot - 2];
     }
   }
 
@@ -84,22 +101,16 @@ export class KeyEntry<K> extends StateTable {
       case 1:
         this.slot1 = cell;
         return;
-      case 2:
-        this.slot2 = cell;
-        return;
-      case 3:
-        this.slot3 = cell;
-        return;
       default:
         this.slots ??= [];
-        while (this.slots.length < slot - 4) this.slots.push(undefined);
-        this.slots[slot - 4] = cell;
+        while (this.slots.length < slot - 2) this.slots.push(undefined);
+        this.slots[slot - 2] = cell;
     }
   }
 
   /** Forgets every cached slot (after cells were pruned). */
   clearSlots(): void {
-    this.slot0 = this.slot1 = this.slot2 = this.slot3 = undefined;
+    this.slot0 = this.slot1 = undefined;
     this.slots = undefined;
   }
   constructor(
