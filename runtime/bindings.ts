@@ -43,6 +43,8 @@ export interface CheckpointWritten {
 /** A checkpoint chosen for restore. */
 export interface RestoredCheckpoint {
   readonly id: number;
+  /** When its snapshot was captured (epoch millis): outputs after this instant are replayed. */
+  readonly createdAt: number;
   readonly inputs: Readonly<Record<string, number>>;
   readonly sinks: Readonly<Record<string, Uint8Array>>;
   readonly partitions: readonly PartitionRestore[];

@@ -1,17 +1,20 @@
 import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
-import type { TaskRestore } from '../src/task/task-runner.ts';
-import type { CheckpointSnapshot, PartitionSnapshot } from '../src/checkpoint/index.ts';
 import type { Job } from './job/job.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
 import type { DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 import { Pipeline } from './engine/pipeline.ts';
 import type { RunnerFactory } from './engine/pipeline.ts';
 import type { JobCheckpoints, RestoredCheckpoint, SinkBinding, SourceBinding } from './bindings.ts';
-import { ConfigError } from './errors.ts';
+import { CheckpointProcedure, formatBytes } from './checkpoint-procedure.ts';
+import type { CheckpointOutcome } from './checkpoint-procedure.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
+import { restoreRunners } from './restore-runners.ts';
+import type { RunResult, RuntimeEvent } from './runtime-events.ts';
+
+export type { RunResult, RuntimeEvent } from './runtime-events.ts';
 
 /** Options of `createJobRuntime`; see resolveJobRuntimeOptions for defaults. */
 export interface JobRuntimeOptions {
@@ -65,33 +68,6 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** What a running job reports, besides its lifecycle (also logged, one line each). */
-export type RuntimeEvent =
-  | { readonly type: 'restored'; readonly checkpointId: number | undefined; readonly position: number }
-  | {
-      readonly type: 'checkpoint';
-      readonly checkpointId: number;
-      readonly reason: string;
-      readonly kind: 'full' | 'incremental';
-      readonly position: number;
-      readonly changedKeys: number;
-      readonly bytesWritten: number;
-      readonly durationMs: number;
-      /** How long intake was paused for the capture. */
-      readonly pausedMs: number;
-    }
-  | { readonly type: 'throughput'; readonly messagesPerSecond: number; readonly messagesRead: number; readonly deadLetters: number };
-
-/** How a run ended. */
-export interface RunResult {
-  /** `completed`: a bounded input was processed to its end; `stopped`: stop() was called. */
-  readonly reason: 'completed' | 'stopped';
-  readonly messagesRead: number;
-  readonly deadLetters: number;
-  readonly checkpoints: number;
-  readonly restoredCheckpoint: number | undefined;
-}
-
 /** A job running in this process. */
 export interface JobRuntime {
   readonly state: LifecycleState;
@@ -124,7 +100,9 @@ class JobRuntimeImpl implements JobRuntime {
   private failWaiters: ((error: unknown) => void)[] = [];
   /** The capture under way (periodic or final): at most one at a time. */
   private capturing: Promise<void> | undefined;
-  private checkpointsWritten = 0;
+  private readonly procedure: CheckpointProcedure;
+  /** When a capture last found nothing to write: the next periodic one waits an interval from there. */
+  private skippedAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private runPromise: Promise<RunResult> | undefined;
   private readonly deadLetters: DeadLetters;
@@ -133,6 +111,12 @@ class JobRuntimeImpl implements JobRuntime {
   constructor(private readonly options: Resolved) {
     this.log = options.logger;
     this.deadLetters = options.deadLetters((error) => this.fail(error));
+    this.procedure = new CheckpointProcedure({
+      checkpoints: options.checkpoints,
+      log: this.log,
+      events: this.eventSubject,
+      orFail: (promise) => this.orFail(promise),
+    });
   }
 
   get state(): LifecycleState {
@@ -168,8 +152,11 @@ class JobRuntimeImpl implements JobRuntime {
 
   async checkpoint(): Promise<void> {
     while (this.capturing !== undefined) await this.capturing.catch(() => {});
-    const capture = this.checkpointOnce('on-demand', true);
-    this.capturing = capture.finally(() => (this.capturing = undefined));
+    const capture = this.checkpointOnce('on-demand', true, true);
+    this.capturing = capture.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => (this.capturing = undefined));
     await capture;
   }
 
@@ -217,12 +204,15 @@ class JobRuntimeImpl implements JobRuntime {
       this.pipeline = pipeline;
       const source = this.options.source(pipeline.entry, deadLetters.receive);
       this.source = source;
-      if (restored !== undefined) this.restoreRunners(pipeline, restored);
+      if (restored !== undefined) {
+        restoreRunners(pipeline, restored, this.options.grouping);
+        this.procedure.restoredFrom(restored);
+      }
       await sink.open(restored?.sinks[sink.name]);
       await deadLetters.binding.open(restored?.sinks[deadLetters.binding.name]);
       await source.open(restored?.inputs[source.name]);
       for (const actor of pipeline.actors()) await actor.runner.open();
-      this.eventSubject.next({ type: 'restored', checkpointId: restored?.id, position: restored?.inputs[source.name] ?? -1 });
+      this.eventSubject.next({ type: 'restored', checkpointId: restored?.id, createdAt: restored?.createdAt, position: restored?.inputs[source.name] ?? -1 });
       if (restored !== undefined) {
         this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`);
       } else {
@@ -262,7 +252,7 @@ class JobRuntimeImpl implements JobRuntime {
         reason: this.stopRequested ? 'stopped' : 'completed',
         messagesRead: source.messagesRead,
         deadLetters: deadLetters.count(),
-        checkpoints: this.checkpointsWritten,
+        checkpoints: this.procedure.written,
         restoredCheckpoint: restored?.id,
       };
     } catch (error) {
@@ -286,49 +276,6 @@ class JobRuntimeImpl implements JobRuntime {
     return restored;
   }
 
-  /**
-   * Hands each partition the key groups it owns. Routing is by key group, so state could move to
-   * another partition count; the checkpoint writer still chains increments per partition, though,
-   * so a changed parallelism (or a stage renamed away) is refused rather than risking lost state.
-   */
-  private restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint): void {
-    const { grouping } = this.options;
-    const known = new Set(pipeline.stages.map((s) => s.name));
-    const orphaned = [...new Set(restored.partitions.map((p) => p.stage))].filter((name) => !known.has(name));
-    if (orphaned.length > 0) {
-      throw new ConfigError(
-        `checkpoint ${restored.id} holds state of stage(s) ${orphaned.join(', ')}, which the job no longer has (renamed?): ` +
-          `restore the stage name, or start over with \`stator checkpoints clear\``,
-      );
-    }
-    for (const stage of pipeline.stages) {
-      const parts = restored.partitions.filter((p) => p.stage === stage.name);
-      if (parts.length === 0) continue;
-      const parallelism = stage.actors.length;
-      if (parts.length !== parallelism || parts.some((p) => p.partition >= parallelism)) {
-        throw new ConfigError(
-          `stage ${stage.name} was checkpointed with parallelism ${parts.length} and now has ${parallelism}: changing a stage's ` +
-            `parallelism is not supported yet; keep ${parts.length}, or start over with \`stator checkpoints clear\``,
-        );
-      }
-      const byPartition = stage.actors.map(() => new Map<number, readonly Uint8Array[]>());
-      let watermark = Number.POSITIVE_INFINITY;
-      let processingTime = -Number.MAX_VALUE;
-      for (const part of parts) {
-        watermark = Math.min(watermark, Number(part.restore.watermark));
-        processingTime = Math.max(processingTime, Number(part.restore.processingTime));
-        for (const [keyGroup, chain] of part.restore.keyGroups) {
-          byPartition[grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, parallelism)]!.set(keyGroup, chain);
-        }
-      }
-      stage.actors.forEach((actor, partition) => {
-        const restore: TaskRestore = { watermark, processingTime, keyGroups: byPartition[partition]! };
-        actor.runner.restore(restore);
-        actor.restoreWatermark(watermark);
-      });
-    }
-  }
-
   /** The job's watermark for the checkpoint trigger: the minimum over all partitions. */
   private watermark(): number {
     let min = Number.POSITIVE_INFINITY;
@@ -337,71 +284,18 @@ class JobRuntimeImpl implements JobRuntime {
   }
 
   /**
-   * The consistency rule in one process: stop the source at a message boundary, let every mailbox
-   * drain (everything read has been processed and handed to the sinks), make the sinks durable, and
-   * capture every partition. State, input position and committed output then describe one instant.
-   * The source resumes before the write, which runs in the background (`awaitWrite`: the final one
-   * is awaited, and its failure fails the run).
+   * The consistency rule in one process (see CheckpointProcedure): state, input position and
+   * committed output describe one instant. The source resumes before the write, which runs in the
+   * background unless `awaitWrite` (the final one is awaited, and its failure fails the run).
    */
-  private async checkpointOnce(reason: string, awaitWrite: boolean): Promise<void> {
-    const pipeline = this.pipeline;
-    const source = this.source;
-    const sink = this.sink;
-    const { checkpoints } = this.options;
-    if (pipeline === undefined || source === undefined || sink === undefined || this.failure !== undefined) return;
-    // At most one write in flight: a slow store slows captures down rather than piling them up.
-    await this.orFail(checkpoints.ready());
-    const started = Date.now();
-    let paused = false;
-    let snapshot: CheckpointSnapshot;
-    try {
-      let position: number;
-      if (this.sourceActive) {
-        paused = true;
-        position = await this.orFail(source.pause());
-      } else {
-        position = source.lastPosition;
-      }
-      await this.orFail(pipeline.drainedAndFlushed());
-      const sinks = {
-        [sink.name]: await this.orFail(sink.commit()),
-        [this.deadLetters.binding.name]: await this.orFail(this.deadLetters.binding.commit()),
-      };
-      const partitions: PartitionSnapshot[] = [];
-      for (const stage of pipeline.stages) {
-        for (const [partition, actor] of stage.actors.entries()) {
-          partitions.push({ stage: stage.name, partition, capture: actor.runner.capture() });
-        }
-      }
-      snapshot = { inputs: { [source.name]: position }, partitions, sinks, createdAt: Date.now() };
-    } finally {
-      if (paused) source.resume();
-    }
-    const pausedMs = Date.now() - started;
-    const written = checkpoints.start(snapshot, reason).then((result) => {
-      if (result === undefined) return false;
-      this.checkpointsWritten++;
-      const position = snapshot.inputs[source.name] ?? -1;
-      this.eventSubject.next({
-        type: 'checkpoint',
-        checkpointId: result.id,
-        reason,
-        kind: result.kind,
-        position,
-        changedKeys: result.changedKeys,
-        bytesWritten: result.bytesWritten,
-        durationMs: Date.now() - started,
-        pausedMs,
-      });
-      this.log.info(
-        `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${snapshot.inputs[source.name]}: ` +
-          `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)} in ${Date.now() - started} ms (intake paused ${pausedMs} ms)`,
-      );
-      return true;
-    });
-    if (awaitWrite && !(await written)) {
-      throw checkpoints.lastError ?? new Error(`checkpoint (${reason}) failed`);
-    }
+  private async checkpointOnce(reason: string, awaitWrite: boolean, force = false): Promise<CheckpointOutcome | undefined> {
+    const { pipeline, source, sink } = this;
+    if (pipeline === undefined || source === undefined || sink === undefined || this.failure !== undefined) return undefined;
+    return this.procedure.run(
+      { pipeline, source, sink, deadLetters: this.deadLetters.binding, sourceActive: () => this.sourceActive },
+      reason,
+      { awaitWrite, force },
+    );
   }
 
   private startTimers(): void {
@@ -411,7 +305,13 @@ class JobRuntimeImpl implements JobRuntime {
       if (this.capturing !== undefined || this.failure !== undefined || this.lifecycle.state !== 'running') return;
       const reason = this.options.checkpoints.due(this.watermark());
       if (reason === undefined) return;
+      // The trigger does not know a capture was skipped (nothing changed) and keeps saying a
+      // checkpoint is due: look again an interval later, not at every tick.
+      if (Date.now() - this.skippedAt < checkpointIntervalMs) return;
       this.capturing = this.checkpointOnce(reason, false)
+        .then((outcome) => {
+          if (outcome === 'skipped') this.skippedAt = Date.now();
+        })
         .catch((error: unknown) => this.fail(error))
         .finally(() => (this.capturing = undefined));
     }, checkEveryMs);
@@ -454,10 +354,4 @@ class JobRuntimeImpl implements JobRuntime {
     }
     if (errors.length > 0) throw errors[0];
   }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -69,7 +69,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
         if (loaded !== undefined) {
           progress?.(total, total);
           for (const skipped of loaded.skipped) logger.warn(`skipped an unreadable checkpoint: ${skipped.message}`);
-          restored = { id: loaded.info.id, inputs: loaded.descriptor.inputs, sinks: loaded.descriptor.sinks, partitions: loaded.partitions };
+          restored = { id: loaded.info.id, createdAt: loaded.descriptor.createdAt, inputs: loaded.descriptor.inputs, sinks: loaded.descriptor.sinks, partitions: loaded.partitions };
         }
       }
       const watermarks = restored?.partitions.map((p) => Number(p.restore.watermark)) ?? [];

@@ -8,10 +8,10 @@ import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, stateRollsBackFailedTurns } from '../embedded/embedded-runtime.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime } from '../job-runtime.ts';
-import { connectNats } from './connection.ts';
+import { connectNats, type NatsLink } from './connection.ts';
 import { resolveNatsSettings } from './connection-options.ts';
 import { ensureJobStreams } from './job-streams.ts';
-import { requiredDuplicateWindowMs } from './msg-id.ts';
+import { replayIsDeduplicated, requiredDuplicateWindowMs } from './msg-id.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
 
@@ -75,6 +75,7 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
     for (const binding of [streams.input, streams.output, streams.deadLetters]) {
       if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
     }
+    const outputWindowMs = await shortestDuplicateWindowMs(link, [streams.output.stream, streams.deadLetters.stream]);
     await using store = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
     let maxRetries = request.maxRetries;
     if (!stateRollsBackFailedTurns() && maxRetries !== 0) maxRetries = 0;
@@ -100,6 +101,18 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
       ...(maxRetries === undefined ? {} : { maxRetries }),
     });
     fatal = (error) => runtime.fail(error);
+    const restored = runtime.events.subscribe((event) => {
+      if (event.type !== 'restored' || event.createdAt === undefined) return;
+      const windowInputs = { checkpointIntervalMs, maxOutageMs: settings.maxOutageMs };
+      if (replayIsDeduplicated(event.createdAt, Date.now(), outputWindowMs.ms, windowInputs)) return;
+      const ageS = Math.round((Date.now() - event.createdAt) / 1000);
+      logger.warn(
+        `restored checkpoint ${event.checkpointId} was captured ${ageS} s ago, beyond what the duplicate window of ${outputWindowMs.stream} ` +
+          `(${Math.round(outputWindowMs.ms / 1000)} s) covers: outputs of the replayed range (after position ${event.position}) that the previous run ` +
+          `already published may be stored twice. To keep replays exactly-once, raise the duplicate window above the longest restart ` +
+          `(nats stream edit ${outputWindowMs.stream} --dupe-window 1h)`,
+      );
+    });
     // An outage past --max-outage closes the connection: fail the run with that error (its code
     // gives the exit code) rather than with whichever read or publish noticed first.
     void link.closed().then((error) => {
@@ -118,6 +131,7 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
       logger.info(`job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`);
     } finally {
       request.signal.removeEventListener('abort', stop);
+      restored.unsubscribe();
     }
   } finally {
     events.unsubscribe();
@@ -125,3 +139,13 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
   }
 }
 
+/** The shortest duplicate window among `streams` (the stream that bounds exactly-once replays). */
+async function shortestDuplicateWindowMs(link: NatsLink, streams: readonly string[]): Promise<{ stream: string; ms: number }> {
+  const jsm = await link.jetstreamManager();
+  let shortest = { stream: streams[0] ?? '', ms: Number.POSITIVE_INFINITY };
+  for (const stream of streams) {
+    const ms = ((await jsm.streams.info(stream)).config.duplicate_window ?? 0) / 1_000_000;
+    if (ms < shortest.ms) shortest = { stream, ms };
+  }
+  return shortest;
+}

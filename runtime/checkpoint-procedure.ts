@@ -1,0 +1,160 @@
+// The checkpoint procedure of a running job (one process): pause the source at a message boundary,
+// let every mailbox drain, make the sinks durable, capture every partition, resume, then write in
+// the background. Also decides when a capture is not worth writing: nothing changed since the last
+// checkpoint (an idle job would otherwise write one every interval: 97 in 20 s at 200 ms).
+import type { Subject } from 'rxjs';
+import type { CheckpointSnapshot, PartitionSnapshot } from '../src/checkpoint/index.ts';
+import type { Pipeline } from './engine/pipeline.ts';
+import type { JobCheckpoints, RestoredCheckpoint, SinkBinding, SourceBinding } from './bindings.ts';
+import type { Logger } from './log.ts';
+import type { RuntimeEvent } from './runtime-events.ts';
+
+/** What a checkpoint covers: the pipeline and its bindings, once the run has opened them. */
+export interface CheckpointParticipants {
+  readonly pipeline: Pipeline;
+  readonly source: SourceBinding;
+  /** Whether the source is running (it is paused for the capture) or not (read to its end, stopped). */
+  readonly sourceActive: () => boolean;
+  readonly sink: SinkBinding;
+  readonly deadLetters: SinkBinding;
+}
+
+export interface CheckpointProcedureOptions {
+  readonly checkpoints: JobCheckpoints;
+  readonly log: Logger;
+  readonly events: Subject<RuntimeEvent>;
+  /** Races a wait against the job's failure (rejects with it). */
+  readonly orFail: <T>(promise: Promise<T>) => Promise<T>;
+}
+
+/**
+ * What the last written (or restored) checkpoint recorded, to tell whether a new capture adds
+ * anything: input positions and every sink's record. Keyed state changes (timers included: setting,
+ * deleting or firing one marks its key changed) are counted by the capture itself.
+ *
+ * The watermark alone does not count. Without input it moves only with the wall clock (ingestion
+ * time while idle: embedded mode advances it on every poll), which a restored run re-derives the
+ * same way; whatever it made happen (a timer fired, an onWatermark output) changed state or a sink
+ * record and is written. Counting it would bring back a checkpoint every interval while idle.
+ */
+interface Recorded {
+  readonly inputs: Readonly<Record<string, number>>;
+  readonly sinks: Readonly<Record<string, Uint8Array>>;
+}
+
+export type CheckpointOutcome = 'written' | 'skipped' | 'failed';
+
+export class CheckpointProcedure {
+  /** Checkpoints written by this run. */
+  written = 0;
+  private recorded: Recorded | undefined;
+
+  constructor(private readonly options: CheckpointProcedureOptions) {}
+
+  /** The restored checkpoint is the baseline, so an idle restart writes nothing new. */
+  restoredFrom(restored: RestoredCheckpoint): void {
+    this.recorded = { inputs: restored.inputs, sinks: restored.sinks };
+  }
+
+  /**
+   * Captures a snapshot and writes it. `awaitWrite`: wait for the commit (the final checkpoint,
+   * on-demand ones) and throw when it failed; otherwise the write runs in the background and its
+   * failure goes to the checkpoints' error callback. `force`: write even when nothing changed.
+   * Resolves with what happened to the capture (a background write's outcome comes later).
+   */
+  async run(participants: CheckpointParticipants, reason: string, { awaitWrite, force }: { awaitWrite: boolean; force: boolean }): Promise<CheckpointOutcome> {
+    const { pipeline, source, sink, deadLetters, sourceActive } = participants;
+    const { checkpoints, orFail, log } = this.options;
+    // At most one write in flight: a slow store slows captures down rather than piling them up.
+    await orFail(checkpoints.ready());
+    const started = Date.now();
+    let paused = false;
+    let snapshot: CheckpointSnapshot;
+    let changedKeys = 0;
+    try {
+      let position: number;
+      if (sourceActive()) {
+        paused = true;
+        position = await orFail(source.pause());
+      } else {
+        position = source.lastPosition;
+      }
+      await orFail(pipeline.drainedAndFlushed());
+      const sinks = {
+        [sink.name]: await orFail(sink.commit()),
+        [deadLetters.name]: await orFail(deadLetters.commit()),
+      };
+      const partitions: PartitionSnapshot[] = [];
+      for (const stage of pipeline.stages) {
+        for (const [partition, actor] of stage.actors.entries()) {
+          const capture = actor.runner.capture();
+          changedKeys += capture.state.changedKeys;
+          partitions.push({ stage: stage.name, partition, capture });
+        }
+      }
+      snapshot = { inputs: { [source.name]: position }, partitions, sinks, createdAt: Date.now() };
+    } finally {
+      if (paused) source.resume();
+    }
+    // A capture with no changed key holds nothing the previous checkpoint lacks, so dropping it
+    // loses nothing; with the same positions and sink records it would restore the same run.
+    if (!force && changedKeys === 0 && this.unchanged(snapshot)) {
+      log.debug(`checkpoint skipped (${reason}): nothing changed since the last one`);
+      return 'skipped';
+    }
+    const pausedMs = Date.now() - started;
+    const sourceName = source.name;
+    const written = checkpoints.start(snapshot, reason).then((result) => {
+      if (result === undefined) return false;
+      this.written++;
+      this.recorded = recordedOf(snapshot);
+      const position = snapshot.inputs[sourceName] ?? -1;
+      this.options.events.next({
+        type: 'checkpoint',
+        checkpointId: result.id,
+        reason,
+        kind: result.kind,
+        position,
+        changedKeys: result.changedKeys,
+        bytesWritten: result.bytesWritten,
+        durationMs: Date.now() - started,
+        pausedMs,
+      });
+      log.info(
+        `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${position}: ` +
+          `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)} in ${Date.now() - started} ms (intake paused ${pausedMs} ms)`,
+      );
+      return true;
+    });
+    if (!awaitWrite) return 'written';
+    if (!(await written)) throw checkpoints.lastError ?? new Error(`checkpoint (${reason}) failed`);
+    return 'written';
+  }
+
+  private unchanged(snapshot: CheckpointSnapshot): boolean {
+    const recorded = this.recorded;
+    if (recorded === undefined) return false;
+    for (const [name, position] of Object.entries(snapshot.inputs)) if (recorded.inputs[name] !== position) return false;
+    for (const [name, record] of Object.entries(snapshot.sinks ?? {})) {
+      const previous = recorded.sinks[name];
+      if (previous === undefined || !sameBytes(previous, record)) return false;
+    }
+    return true;
+  }
+}
+
+function recordedOf(snapshot: CheckpointSnapshot): Recorded {
+  return { inputs: snapshot.inputs, sinks: snapshot.sinks ?? {} };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
