@@ -35,3 +35,4 @@ export type { NatsRunOptions } from './run-nats-job.ts';
 export { natsSourceBinding } from './nats-source-binding.ts';
 export type { NatsSourceOptions } from './nats-source-binding.ts';
 export { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
+export type { NatsDeadLetter } from './nats-sink-binding.ts';

@@ -15,6 +15,19 @@ import { createStreamSink, type StreamSinkOptions } from './stream-sink.ts';
 
 const encoder = new TextEncoder();
 
+/**
+ * A dead letter as NATS mode's bindings hand it over: the runtime's DeadLetter plus what only the
+ * transport knows. The runtime passes the receiver through unchanged, so the extra fields arrive.
+ */
+export interface NatsDeadLetter extends DeadLetter {
+  /** The original payload bytes (input that is not valid UTF-8 has no `raw` text). */
+  readonly bytes?: Uint8Array;
+  /** Where the message came from or was going; default: the input subject, or the output subject for the sink's letters. */
+  readonly originalSubject?: string;
+  /** A deterministic id (e.g. `dlq:<output id>` for an oversize output), so a replay stores it once. */
+  readonly msgId?: string;
+}
+
 function encodeOrdinal(ordinal: number): Uint8Array {
   return encoder.encode(String(ordinal));
 }
@@ -44,14 +57,19 @@ export function natsSinkBinding<T>(
   const sink = createStreamSink(link, {
     ...options,
     // Too large to publish: a dead letter (with the output's position unknown here) instead of a failed job.
-    onOversize: (message, size, limit) =>
-      deadLetter({
+    onOversize: (message, size, limit) => {
+      const letter: NatsDeadLetter = {
         stage: definition.name,
         position: -1,
         attempts: 1,
         error: new Error(`output ${message.msgId} of ${size} bytes exceeds the ${limit < 0 ? "stream's max_msg_size" : `${limit}-byte max_payload`}`),
-        raw: new TextDecoder().decode(message.data.subarray(0, 64 * 1024)),
-      }),
+        // The dead-letter publisher cuts it to fit (Stator-Truncated gives the original size).
+        bytes: message.data,
+        originalSubject: message.subject,
+        msgId: `dlq:${message.msgId}`,
+      };
+      deadLetter(letter);
+    },
   });
   const outlet: Outlet = {
     data(value, _timestamp, position) {
@@ -59,7 +77,8 @@ export function natsSinkBinding<T>(
       try {
         line = definition.codec.encode(value as T);
       } catch (error) {
-        deadLetter({ stage: definition.name, position, error, attempts: 1, value });
+        const letter: NatsDeadLetter = { stage: definition.name, position, error, attempts: 1, value, originalSubject: subject };
+        deadLetter(letter);
         return;
       }
       try {
@@ -108,20 +127,31 @@ export function natsDeadLetterBinding(
   link: NatsLink,
   names: JobStreamNames,
   onError: (error: unknown) => void,
-  options: StreamSinkOptions = {},
+  options: StreamSinkOptions & {
+    /** Stator-Original-Subject of letters that do not name one: the input subject (decode and stage failures). */
+    readonly inputSubject?: string;
+  } = {},
 ): DeadLetters {
-  const sink = createStreamSink(link, options);
+  const { inputSubject, ...sinkOptions } = options;
+  const sink = createStreamSink(link, sinkOptions);
   const publisher = createDeadLetterPublisher({ names, sink, maxPayloadBytes: link.nc.info?.max_payload ?? 1024 * 1024 });
-  const receive = (letter: DeadLetter): void => {
-    const payload = letter.raw ?? JSON.stringify({ ...('key' in letter ? { key: jsonSafe(letter.key) } : {}), ...('value' in letter ? { value: jsonSafe(letter.value) } : {}) });
+  const receive = (received: DeadLetter): void => {
+    const letter = received as NatsDeadLetter;
+    const data =
+      letter.bytes ??
+      encoder.encode(
+        letter.raw ?? JSON.stringify({ ...('key' in letter ? { key: jsonSafe(letter.key) } : {}), ...('value' in letter ? { value: jsonSafe(letter.value) } : {}) }),
+      );
     try {
       publisher.publish({
         stage: letter.stage,
         error: letter.error,
-        data: encoder.encode(payload),
+        data,
+        originalSubject: letter.originalSubject ?? inputSubject,
         position: letter.position,
         partition: letter.partition,
         attempts: letter.attempts,
+        msgId: letter.msgId,
       });
     } catch (error) {
       onError(error);

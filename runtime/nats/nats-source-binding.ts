@@ -5,6 +5,7 @@ import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import type { NatsLink } from './connection.ts';
+import type { NatsDeadLetter } from './nats-sink-binding.ts';
 import { openStreamSource, type SourceRecord, type StreamSource } from './stream-source.ts';
 
 export interface NatsSourceOptions {
@@ -40,7 +41,8 @@ class NatsSource<T> {
   private stopRequested = false;
   private wake: (() => void) | undefined;
   private pending: Promise<readonly SourceRecord[] | undefined> | undefined;
-  private readonly decoder = new TextDecoder();
+  // Fatal: input that is not UTF-8 is a dead letter (with its original bytes), not text with U+FFFD.
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
 
   constructor(
     private readonly link: NatsLink,
@@ -178,7 +180,15 @@ class NatsSource<T> {
     try {
       raw = this.decoder.decode(record.data);
     } catch (error) {
-      this.deadLetter({ stage: definition.name, position: record.seq, error, attempts: 1 });
+      const letter: NatsDeadLetter = {
+        stage: definition.name,
+        position: record.seq,
+        error: new TypeError(`message ${record.seq} of ${this.options.subject} is not valid UTF-8 text (${(error as Error).message})`),
+        attempts: 1,
+        bytes: record.data,
+        originalSubject: record.subject,
+      };
+      this.deadLetter(letter);
       return;
     }
     try {
@@ -197,7 +207,8 @@ class NatsSource<T> {
         }
       }
     } catch (error) {
-      this.deadLetter({ stage: definition.name, position: record.seq, error, attempts: 1, raw });
+      const letter: NatsDeadLetter = { stage: definition.name, position: record.seq, error, attempts: 1, raw, bytes: record.data, originalSubject: record.subject };
+      this.deadLetter(letter);
       return;
     }
     if (timestamp > this.maxEventTime) this.maxEventTime = timestamp;

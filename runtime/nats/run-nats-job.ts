@@ -94,7 +94,7 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
       source: (entry, deadLetter) =>
         natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: subjects.input }, entry, deadLetter),
       sink: (deadLetter, fail) => natsSinkBinding(link, job.name, job.sink, subjects.output, deadLetter, fail),
-      deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail),
+      deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail, { inputSubject: subjects.input }),
       checkpoints: jobCheckpoints({ store, jobId: job.name, logger, intervalMs: checkpointIntervalMs, onFatal: (error) => fatal(error) }),
       logger,
       checkpointIntervalMs,
