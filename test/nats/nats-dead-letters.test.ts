@@ -40,7 +40,7 @@ async function messages(link: NatsLink, stream: string): Promise<number> {
 }
 
 /** Runs `job` until its output stream holds `outputs` messages and its DLQ `letters`, then stops it gracefully. */
-async function runUntil(url: string, job: Job<unknown, unknown>, link: NatsLink, outputs: number, letters: number): Promise<string[]> {
+async function runUntil(url: string, job: Job, link: NatsLink, outputs: number, letters: number): Promise<string[]> {
   const logger = collectingLogger();
   const controller = new AbortController();
   const running = runNatsJob({ job, natsUrl: url, checkpointIntervalMs: 100, maxRetries: undefined, logger, signal: controller.signal });
@@ -71,7 +71,7 @@ test('undecodable JSON and oversize input are dead-lettered with reason, stage a
     encoder.encode('{"user":"ana","eventId":"e1","action":"view"}'),
     encoder.encode('{"user":"ana","eventId":"e3","action":"click"}'),
   ]);
-  const log = await runUntil(server.url, dedupe as Job<unknown, unknown>, link, 3, 2);
+  const log = await runUntil(server.url, dedupe as Job, link, 3, 2);
   const outputs = (await readStream(link, 'DEDUPE_OUT', 3)).map((r) => JSON.parse(decoder.decode(r.data)) as { eventId: string });
   assert.equal(outputs.map((o) => o.eventId), ['e1', 'e2', 'e3'], 'processing went on after the bad messages');
   const letters = await readStream(link, 'STATOR_DEDUPE_DLQ', 2);
@@ -101,7 +101,7 @@ test('input that is not UTF-8 and an output larger than max_payload are dead let
     encoder.encode(longWord),
     encoder.encode('alpha'),
   ]);
-  await runUntil(server.url, wordcount as Job<unknown, unknown>, link, 3, 2);
+  await runUntil(server.url, wordcount as Job, link, 3, 2);
   const outputs = (await readStream(link, 'WORDCOUNT_OUT', 3)).map((r) => decoder.decode(r.data));
   assert.equal(outputs, ['{"word":"alpha","count":1}', '{"word":"beta","count":1}', '{"word":"alpha","count":2}']);
   const [notText, oversize] = (await readStream(link, 'STATOR_WORDCOUNT_DLQ', 2)) as [SourceRecord, SourceRecord];
