@@ -1,0 +1,90 @@
+// NATS mode's checkpoints over time: an idle job writes none (the wall-clock watermark moving alone
+// is not a change), and a restore from a checkpoint older than the output stream's duplicate window
+// allows is logged with what it means and what to do.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsServer } from '../support/nats-server.ts';
+import { createCheckpoints } from '../../src/checkpoint/index.ts';
+import { mergeKeyGroupParts } from '../../src/state/index.ts';
+import { openJetStreamCheckpointStore } from '../../runtime/checkpoint/index.ts';
+import { connectNats, NATS_CHECKPOINT_TASK, runNatsJob } from '../../runtime/nats/index.ts';
+import type { Logger } from '../../runtime/index.ts';
+import { job as wordcount } from '../../examples/wordcount.ts';
+import { produce, streamMessages, text, waitFor } from './wordcount-support.ts';
+
+function collectingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const record = (line: string): void => void lines.push(line);
+  return { level: 'info', interactive: false, lines, debug: () => {}, info: record, warn: record, error: record, progress: () => {} };
+}
+
+const checkpointIds = (lines: readonly string[]): number[] =>
+  lines.flatMap((line) => {
+    const match = /^checkpoint (\d+) \(/.exec(line);
+    return match === null ? [] : [Number(match[1])];
+  });
+
+test('an idle NATS job at a 50 ms interval writes no new checkpoint, also past the source idle timeout', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(20));
+  const logger = collectingLogger();
+  const controller = new AbortController();
+  const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 50, maxRetries: undefined, logger, signal: controller.signal });
+  await waitFor(() => logger.lines.some((line) => /^checkpoint \d+ .* at position 20:/.test(line)), 'the checkpoint covering the input');
+  const before = checkpointIds(logger.lines);
+  // ~120 intervals; the source reports itself idle after 5 s and its watermark then follows the clock.
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  assert.equal(checkpointIds(logger.lines), before, logger.lines.join('\n'));
+  await produce(link, text(21).slice(20), 1, 0, 20);
+  await waitFor(() => logger.lines.some((line) => /^checkpoint \d+ .* at position 21:/.test(line)), 'a checkpoint covering the new message');
+  controller.abort();
+  await running;
+  assert.ok(logger.lines.some((line) => new RegExp(`stopped: 21 messages read, ${before.length + 1} checkpoints written`).test(line)), logger.lines.join('\n'));
+});
+
+test('a restore from a checkpoint older than the duplicate window covers warns that replayed outputs may be duplicated', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(10));
+  // A checkpoint captured two hours ago at position 4 (as if the job had been down since).
+  {
+    await using store = await openJetStreamCheckpointStore({ job: 'wordcount', task: NATS_CHECKPOINT_TASK, connection: link.nc });
+    const checkpoints = createCheckpoints(store, { jobId: 'wordcount', mergeKeyGroupParts });
+    await checkpoints.write({ inputs: { in: 4 }, partitions: [], sinks: {}, createdAt: Date.now() - 2 * 3_600_000 });
+    await checkpoints.close();
+  }
+  const logger = collectingLogger();
+  const controller = new AbortController();
+  const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+  await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= 30, 'the outputs of the 6 messages after position 4');
+  controller.abort();
+  await running;
+  const warning = logger.lines.find((line) => /duplicate window/.test(line) && /restored checkpoint 1/.test(line));
+  assert.ok(warning !== undefined, logger.lines.join('\n'));
+  assert.match(warning, /captured 720\d s ago/);
+  assert.match(warning, /WORDCOUNT_OUT \(480 s\)/);
+  assert.match(warning, /may be stored twice/);
+  assert.match(warning, /nats stream edit WORDCOUNT_OUT --dupe-window/);
+});
+
+test('a restore from a recent checkpoint does not warn', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(10));
+  const run = async (): Promise<string[]> => {
+    const logger = collectingLogger();
+    const controller = new AbortController();
+    const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+    await waitFor(() => logger.lines.some((line) => /position 10/.test(line)), 'position 10');
+    controller.abort();
+    await running;
+    return logger.lines;
+  };
+  await run();
+  const second = await run();
+  assert.ok(second.some((line) => /restored checkpoint \d+ at position 10/.test(line)), second.join('\n'));
+  assert.not.ok(second.some((line) => /duplicate window of/.test(line)), second.join('\n'));
+});
+
+test.run();
