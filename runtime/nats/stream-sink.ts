@@ -71,9 +71,11 @@ export type StreamSinkState = 'open' | 'failed' | 'closed';
  * A pipelined JetStream publisher.
  *
  * Ordering: messages are sent in publish() order and, without failures, stored in that order. Nothing
- * is sent while the connection is down, but a message lost with the old connection is retried after
- * its timeout and may be stored after messages sent on the new one; with deterministic ids none is
- * stored twice.
+ * is sent while the connection is down; on reconnect every unacknowledged message is sent again, in
+ * order, before any new one (those the server had already stored are dropped as duplicates), so an
+ * outage or a server restart keeps the order too. A publish that times out while the connection
+ * stays up (a server too slow to answer) is retried alone and may be stored after later ones; with
+ * deterministic ids none is stored twice.
  */
 export interface StreamSink {
   readonly state: StreamSinkState;
@@ -104,6 +106,12 @@ interface Entry {
   readonly ordinal: number;
   attempts: number;
   firstFailureAt: number;
+  /**
+   * The current attempt: an entry re-sent on reconnect has an older attempt still pending (until its
+   * timeout); only the current attempt's failure counts, any attempt's ack settles the entry.
+   */
+  generation: number;
+  settled: boolean;
 }
 
 interface Waiter {
@@ -150,6 +158,8 @@ class Sink implements StreamSink {
   private flushWaiters: Waiter[] = [];
   private uncongestedWaiters: Waiter[] = [];
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Sent and not yet settled, in ordinal order (sends happen in order; re-sends keep their place). */
+  private readonly unacked = new Map<number, Entry>();
   private failure: unknown;
   private closing: Promise<void> | undefined;
 
@@ -189,7 +199,7 @@ class Sink implements StreamSink {
       this.tooLarge(message, size, limit);
       return;
     }
-    const entry: Entry = { message, ordinal: ++this.accepted, attempts: 0, firstFailureAt: 0 };
+    const entry: Entry = { message, ordinal: ++this.accepted, attempts: 0, firstFailureAt: 0, generation: 0, settled: false };
     if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected') this.send(entry);
     else this.queue.push(entry);
   }
@@ -211,26 +221,46 @@ class Sink implements StreamSink {
     handler(message, size, limit);
   }
 
+  /** Sends an entry: its first attempt (it takes a slot of the window until settled) or a retry. */
   private send(entry: Entry): void {
-    this.inFlight++;
+    if (entry.generation === 0) {
+      this.inFlight++;
+      this.unacked.set(entry.ordinal, entry);
+    }
     entry.attempts++;
+    const generation = ++entry.generation;
     const { subject, data, msgId, headers } = entry.message;
     const options: { msgID?: string; timeout: number; headers?: MsgHdrs } = { timeout: this.ackTimeoutMs };
     if (msgId !== '') options.msgID = msgId;
     if (headers !== undefined) options.headers = headers;
     this.link.js.publish(subject, data, options).then(
       (ack) => this.onAck(entry, ack),
-      (error: unknown) => this.onError(entry, error),
+      (error: unknown) => this.onError(entry, generation, error),
     );
   }
 
   private onAck(entry: Entry, ack: PubAck): void {
-    this.inFlight--;
+    if (entry.settled) return;
     this.settle(entry, ack.duplicate);
+  }
+
+  /**
+   * After a reconnect: every unacknowledged entry again, in order, ahead of anything new. The old
+   * connection may have lost any of them; whichever the server stored comes back as a duplicate.
+   * Without this, the lost ones would be retried only after their timeout, behind newer messages.
+   */
+  private resendUnacknowledged(): void {
+    if (this.state === 'failed' || this.unacked.size === 0) return;
+    const entries = [...this.unacked.values()];
+    this.retries += entries.length;
+    for (const entry of entries) this.send(entry);
   }
 
   /** Marks the entry done (acknowledged, or handed to onOversize) and moves the window on. */
   private settle(entry: Entry, duplicate: boolean): void {
+    entry.settled = true;
+    this.unacked.delete(entry.ordinal);
+    this.inFlight--;
     this.acknowledged++;
     if (duplicate) this.duplicates++;
     if (entry.ordinal === this.ackedUpTo + 1) {
@@ -243,9 +273,9 @@ class Sink implements StreamSink {
     this.settleWaiters();
   }
 
-  private onError(entry: Entry, error: unknown): void {
-    this.inFlight--;
-    if (this.state === 'failed') return;
+  private onError(entry: Entry, generation: number, error: unknown): void {
+    // A superseded attempt (the entry was sent again on reconnect) or a settled entry: nothing to do.
+    if (this.state === 'failed' || entry.settled || generation !== entry.generation) return;
     if (error instanceof JetStreamApiError && error.code === MESSAGE_TOO_LARGE) {
       // The stream's max_msg_size is below the server's max_payload: same treatment as oversize.
       this.tooLarge(entry.message, entry.message.data.length, -1);
@@ -270,21 +300,20 @@ class Sink implements StreamSink {
     // Retry with the same id after a backoff; the entry keeps its slot in the window meanwhile, so
     // an outage stops new publishes instead of piling up timeouts.
     this.retries++;
-    this.inFlight++;
     const delay = Math.min(2000, 100 * 2 ** Math.min(entry.attempts - 1, 5));
-    this.retryLater(entry, delay);
+    this.retryLater(entry, generation, delay);
   }
 
-  private retryLater(entry: Entry, delayMs: number): void {
+  private retryLater(entry: Entry, generation: number, delayMs: number): void {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      if (this.state === 'failed') return;
-      // Still disconnected: wait on, rather than hand nats.js a publish to buffer for the reconnect.
+      // Settled meanwhile, or already sent again by the reconnect.
+      if (this.state === 'failed' || entry.settled || generation !== entry.generation) return;
+      // Still disconnected: wait on (the reconnect sends it again, in order).
       if (this.link.state !== 'connected' && !this.link.nc.isClosed()) {
-        this.retryLater(entry, delayMs);
+        this.retryLater(entry, generation, delayMs);
         return;
       }
-      this.inFlight--;
       this.send(entry);
     }, delayMs);
     this.retryTimers.add(timer);
@@ -352,8 +381,13 @@ class Sink implements StreamSink {
 
   /** Resumes sending on reconnect; fails what is unacknowledged when the connection closes for good. */
   watchConnection(): void {
+    let wasConnected = true;
     this.stateSubscription = this.link.state$.subscribe((state) => {
-      if (state === 'connected') this.pump();
+      if (state === 'connected') {
+        if (!wasConnected) this.resendUnacknowledged();
+        this.pump();
+      }
+      wasConnected = state === 'connected';
     });
     void this.link.closed().then((error) => {
       if (this.state !== 'failed' && this.accepted > this.ackedUpTo + this.ackedAbove.size) {

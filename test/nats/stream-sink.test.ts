@@ -76,7 +76,7 @@ test('flush resolves once everything published before it is stored', async () =>
   assert.is(sink.stats.queued, 0);
 });
 
-test('a flush waits out a server restart, and nothing is lost or stored twice', async () => {
+test('a flush waits out a server restart; nothing is lost or stored twice, and the order is kept', async () => {
   await using server = await startNatsServer();
   await using link = await setup(server);
   await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
@@ -90,9 +90,12 @@ test('a flush waits out a server restart, and nothing is lost or stored twice', 
   assert.is(stored.length, 20_000, `stored ${stored.length}`);
   assert.is(new Set(stored).size, 20_000);
   assert.is(sink.stats.acknowledged, 20_000);
+  // Unacknowledged messages are sent again, in order, before new ones once reconnected.
+  const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
+  assert.is(outOfOrder, -1, `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`);
 });
 
-test('a server crash (SIGKILL) mid-publish loses nothing acknowledged and stores nothing twice', async () => {
+test('a server crash (SIGKILL) mid-publish loses nothing acknowledged, stores nothing twice and keeps the order', async () => {
   await using server = await startNatsServer();
   await using link = await setup(server);
   await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
@@ -105,6 +108,8 @@ test('a server crash (SIGKILL) mid-publish loses nothing acknowledged and stores
   const stored = await readAll(link, 'OUT');
   assert.is(new Set(stored).size, stored.length, 'no message stored twice');
   assert.is(stored.length, 10_000, `stored ${stored.length} of 10000`);
+  const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
+  assert.is(outOfOrder, -1, `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`);
 });
 
 test('an outage beyond --max-outage fails the flush with the outage error', async () => {
