@@ -153,10 +153,7 @@ class JobRuntimeImpl implements JobRuntime {
   async checkpoint(): Promise<void> {
     while (this.capturing !== undefined) await this.capturing.catch(() => {});
     const capture = this.checkpointOnce('on-demand', true, true);
-    this.capturing = capture.then(
-      () => undefined,
-      () => undefined,
-    ).finally(() => (this.capturing = undefined));
+    this.capturing = capture.then(() => undefined).finally(() => (this.capturing = undefined));
     await capture;
   }
 
