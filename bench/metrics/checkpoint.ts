@@ -1,14 +1,15 @@
 // checkpoint.pauseMs, checkpoint.incrementalBytesRatio and restore.ratioToRawRead, at 1M keys of
 // ValueState<number> with 1% changed per interval, on the file checkpoint store (fsync on).
 // (Supersedes bench/checkpoint.ts.)
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { Checkpoints } from '../../src/checkpoint/index.ts';
-import { createKeyedStateBackend } from '../../src/state/index.ts';
-import { elapsedMs, interleaveMs, median, percentile } from '../lib/measure.ts';
+import { runChildJson } from '../lib/child.ts';
+import { elapsedMs, median, percentile } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
-import { changedKey, keyCoder, openCheckpointFixture, STAGE } from './checkpoint-fixture.ts';
+import { changedKey, openCheckpointFixture } from './checkpoint-fixture.ts';
+import type { RestoreProbeResult } from './restore-probe.ts';
+
+const restoreProbePath = fileURLToPath(new URL('./restore-probe.ts', import.meta.url));
 
 const keysFor = (quick: boolean): number => (quick ? 200_000 : 1_000_000);
 const quickNote = (quick: boolean, more = ''): string => (quick ? ` (quick: 200k keys instead of 1M${more})` : '');
@@ -146,60 +147,19 @@ export const restoreRatioToRawRead: Metric = {
     const keys = keysFor(ctx.quick);
     const repetitions = ctx.quick ? 3 : 7;
     using fixture = await openCheckpointFixture(keys);
-    ctx.progress(0.2);
-    const needed = await filesToRestore(fixture.reopen());
-    const partsDir = join(fixture.store.directory, 'parts');
     fixture.releaseState();
-    let rawBytes = 0;
-    // Ready to process: load + verify the checkpoint and hand every key group to a fresh backend
-    // (what a runner does before open()); keys decode lazily at first use.
-    const restore = async (): Promise<{ ms: number; backend: ReturnType<typeof createKeyedStateBackend<string>> }> => {
-      const start = process.hrtime.bigint();
-      const restored = await fixture.reopen().load();
-      const target = createKeyedStateBackend({ keyCoder });
-      for (const [kg, chain] of restored!.restoreFor(STAGE, 0)!.keyGroups) target.restoreKeyGroup(kg, chain);
-      return { ms: elapsedMs(start), backend: target };
-    };
-    const result = await interleaveMs(
-      { run: async () => (await restore()).ms },
-      {
-        run: async () => {
-          const start = process.hrtime.bigint();
-          let bytes = 0;
-          for (const name of needed) bytes += (await readFile(join(partsDir, name))).length;
-          rawBytes = bytes;
-          return elapsedMs(start);
-        },
-      },
-      { repetitions, warmup: 1, signal: ctx.signal, onRepetition: (done, total) => ctx.progress(0.2 + (0.7 * done) / total) },
-    );
-    // Then, once (outside the repetitions, whose garbage it would otherwise inflate): materializing
-    // every key of a restored backend, as iterating all keys or touching each key once does.
-    const { backend: target } = await restore();
-    const m = process.hrtime.bigint();
-    let n = 0;
-    for (const _ of target.keys()) n++;
-    const materializeMs = elapsedMs(m);
-    if (n !== keys) throw new Error(`restored ${n} keys, expected ${keys}`);
+    ctx.progress(0.3);
+    const r = await runChildJson<RestoreProbeResult>(restoreProbePath, [fixture.dir, String(keys), String(repetitions)], ctx.signal);
     return {
-      value: result.ours,
+      value: r.readyMs,
       unit: 'ms',
-      baseline: result.baseline,
-      ratio: result.ratio,
+      baseline: r.rawMs,
+      ratio: r.ratio,
       note:
-        `${keys} keys, ${(rawBytes / 2 ** 20).toFixed(1)} MiB in ${needed.size} files (page cache warm), median of ${repetitions}${quickNote(ctx.quick, ', 3 repetitions')}; ` +
-        `ready to process = load + verify + restoreKeyGroup (keys decode at first use); materializing every key takes ${materializeMs.toFixed(0)} ms more ` +
-        `(${((result.ours + materializeMs) / result.baseline).toFixed(1)}x raw read in all)`,
-      details: { materializeMs, rawBytes, files: needed.size, pairedRatio: result.pairedRatio, oursSamples: result.oursSamples, baselineSamples: result.baselineSamples },
+        `${keys} keys, ${(r.rawBytes / 2 ** 20).toFixed(1)} MiB in ${r.files} files (page cache warm), in a fresh process, gc before each side, median of ${repetitions}${quickNote(ctx.quick, ', 3 repetitions')}; ` +
+        `ready to process = load + verify + restoreKeyGroup (keys decode at first use); materializing every key takes ${r.materializeMs.toFixed(0)} ms more ` +
+        `(${((r.readyMs + r.materializeMs) / r.rawMs).toFixed(1)}x raw read in all); paired ratio ${r.pairedRatio.toFixed(2)}`,
+      details: { materializeMs: r.materializeMs, rawBytes: r.rawBytes, files: r.files, pairedRatio: r.pairedRatio, oursSamples: r.readySamples, baselineSamples: r.rawSamples },
     };
   },
 };
-
-/** The files a restore reads: the descriptor and the parts its segments point into. */
-async function filesToRestore(checkpoints: Checkpoints): Promise<Set<string>> {
-  const probe = await checkpoints.load();
-  if (probe === undefined) throw new Error('no checkpoint to restore');
-  const needed = new Set<string>([probe.info.descriptor]);
-  for (const p of probe.descriptor.partitions) for (const chain of p.keyGroups.values()) for (const ref of chain) needed.add(ref.part);
-  return needed;
-}
