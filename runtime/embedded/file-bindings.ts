@@ -27,22 +27,7 @@ export function fileSourceBinding<T>(
   entry: Outlet,
   deadLetter: DeadLetterReceiver,
 ): SourceBinding {
-  const source = new FileSource(definition, options, entry, deadLetter);
-  return {
-    name: definition.name,
-    open: (position) => source.open(position),
-    run: () => source.run(),
-    pause: () => source.pause(),
-    resume: () => source.resume(),
-    stop: () => source.stop(),
-    get lastPosition() {
-      return source.lastPosition;
-    },
-    get messagesRead() {
-      return source.messagesRead;
-    },
-    close: () => source.close(),
-  };
+  return new FileSource(definition, options, entry, deadLetter);
 }
 
 function sinkBinding(name: string, sink: FileSink<never>): SinkBinding {

@@ -3,8 +3,11 @@ import type { FileHandle } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { ConfigError } from '../errors.ts';
+import { eventTimeOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
+import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
+import { SourceControl } from '../engine/source-control.ts';
 
 /**
  * The watermark of a finished bounded input. Runners take any number at or above Beam's
@@ -42,16 +45,13 @@ const MARKER_BLOCK_BYTES = 64 * 1024;
  * out-of-orderness, sent after every message that advances it; with ingestion time it is sent at
  * each 64 KiB block of the file. A bounded file ends with FINAL_WATERMARK.
  */
-export class FileSource<T> {
+export class FileSource<T> implements SourceBinding {
   private handle: FileHandle | undefined;
   private position = -1;
   private maxEventTime = -Number.MAX_VALUE;
   private lastWatermark = -Number.MAX_VALUE;
-  private pauseRequested = false;
-  private paused: { resolve: (position: number) => void; promise: Promise<number> } | undefined;
-  private resumeGate: (() => void) | undefined;
-  private stopRequested = false;
   private wakeFollower: (() => void) | undefined;
+  private readonly control = new SourceControl(() => this.wakeFollower?.());
   private watcher: FSWatcher | undefined;
   private linesRead = 0;
   private lastMarkerPosition = -1;
@@ -114,7 +114,7 @@ export class FileSource<T> {
     let idleReported = false;
     const outlet = this.outlet;
     for (;;) {
-      if (await this.checkpointOrStop()) return false;
+      if (await this.control.holdOrStop(this.position)) return false;
       if (carry === buffer.length) {
         // A line longer than the buffer: grow it.
         const bigger = Buffer.allocUnsafe(buffer.length * 2);
@@ -178,14 +178,14 @@ export class FileSource<T> {
         this.position = position;
         start = newline + 1;
         if (outlet.congested) await outlet.whenUncongested();
-        if (this.pauseRequested || this.stopRequested) {
+        if (this.control.interrupted) {
           // Stop at this line boundary: keep the rest of the buffer as the carry for after the pause.
           break;
         }
       }
       carry = end - start;
       if (carry > 0 && start > 0) buffer.copy(buffer, 0, start, end);
-      if (this.pauseRequested || this.stopRequested) {
+      if (this.control.interrupted) {
         // Re-read from after the last processed line once resumed (simpler than keeping a partial buffer).
         readOffset = this.position + 1;
         carry = 0;
@@ -198,29 +198,16 @@ export class FileSource<T> {
    * stays paused until `resume()`.
    */
   pause(): Promise<number> {
-    if (this.paused === undefined) {
-      let resolve!: (position: number) => void;
-      const promise = new Promise<number>((r) => (resolve = r));
-      this.paused = { resolve, promise };
-      this.pauseRequested = true;
-      this.wakeFollower?.();
-    }
-    return this.paused.promise;
+    return this.control.pause();
   }
 
   resume(): void {
-    this.pauseRequested = false;
-    this.paused = undefined;
-    const gate = this.resumeGate;
-    this.resumeGate = undefined;
-    gate?.();
+    this.control.resume();
   }
 
   /** Makes `run()` return at the next line boundary. */
   stop(): void {
-    this.stopRequested = true;
-    this.wakeFollower?.();
-    this.resume();
+    this.control.stop();
   }
 
   async close(): Promise<void> {
@@ -230,14 +217,6 @@ export class FileSource<T> {
     const handle = this.handle;
     this.handle = undefined;
     await handle?.close();
-  }
-
-  private async checkpointOrStop(): Promise<boolean> {
-    while (this.pauseRequested && !this.stopRequested) {
-      this.paused?.resolve(this.position);
-      await new Promise<void>((resolve) => (this.resumeGate = resolve));
-    }
-    return this.stopRequested;
   }
 
   private ingestionTime(): number {
@@ -260,8 +239,7 @@ export class FileSource<T> {
         }
       }
       if (definition.timestamp !== undefined) {
-        timestamp = definition.timestamp(message);
-        if (typeof timestamp !== 'number' || Number.isNaN(timestamp)) throw new TypeError(`timestamp extractor returned ${String(timestamp)}, expected epoch millis`);
+        timestamp = eventTimeOf(definition.timestamp, message);
         if (timestamp > this.maxEventTime) this.maxEventTime = timestamp;
       }
     } catch (error) {

@@ -3,6 +3,8 @@
 // lines. Positions are stream sequences, so a checkpoint's position is exactly where to resume.
 import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
+import { SourceControl } from '../engine/source-control.ts';
+import { eventTimeOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import type { NatsLink } from './connection.ts';
 import type { NatsDeadLetter } from './nats-sink-binding.ts';
@@ -29,17 +31,14 @@ export interface NatsSourceOptions {
  */
 const MARKER_BLOCK = 1024;
 
-class NatsSource<T> {
+class NatsSource<T> implements SourceBinding {
   private source: StreamSource | undefined;
   private position = 0;
   private maxEventTime = -Number.MAX_VALUE;
   private lastWatermark = -Number.MAX_VALUE;
   private messages = 0;
-  private pauseRequested = false;
-  private paused: { resolve: (position: number) => void; promise: Promise<number> } | undefined;
-  private resumeGate: (() => void) | undefined;
-  private stopRequested = false;
   private wake: (() => void) | undefined;
+  private readonly control = new SourceControl(() => this.wake?.());
   private pending: Promise<readonly SourceRecord[] | undefined> | undefined;
   // Fatal: input that is not UTF-8 is a dead letter (with its original bytes), not text with U+FFFD.
   private readonly decoder = new TextDecoder('utf-8', { fatal: true });
@@ -51,6 +50,10 @@ class NatsSource<T> {
     private readonly outlet: Outlet,
     private readonly deadLetter: DeadLetterReceiver,
   ) {}
+
+  get name(): string {
+    return this.definition.name;
+  }
 
   get lastPosition(): number {
     return this.position;
@@ -77,7 +80,7 @@ class NatsSource<T> {
     const idleTimeoutMs = this.options.idleTimeoutMs ?? 5000;
     let idleReported = false;
     for (;;) {
-      if (await this.checkpointOrStop()) return false;
+      if (await this.control.holdOrStop(this.position)) return false;
       this.pending ??= source.nextBatch();
       const batch = await this.nextOrWake(this.pending, idleTimeoutMs);
       if (batch === 'woken') continue;
@@ -95,8 +98,8 @@ class NatsSource<T> {
       idleReported = false;
       for (let i = 0; i < batch.length; i++) {
         // A checkpoint or a stop waits for a message boundary; the rest of the batch is kept.
-        if (this.pauseRequested || this.stopRequested) {
-          if (await this.checkpointOrStop()) return false;
+        if (this.control.interrupted) {
+          if (await this.control.holdOrStop(this.position)) return false;
         }
         const record = batch[i]!;
         this.emit(record);
@@ -132,42 +135,21 @@ class NatsSource<T> {
   }
 
   pause(): Promise<number> {
-    if (this.paused === undefined) {
-      let resolve!: (position: number) => void;
-      const promise = new Promise<number>((r) => (resolve = r));
-      this.paused = { resolve, promise };
-      this.pauseRequested = true;
-      this.wake?.();
-    }
-    return this.paused.promise;
+    return this.control.pause();
   }
 
   resume(): void {
-    this.pauseRequested = false;
-    this.paused = undefined;
-    const gate = this.resumeGate;
-    this.resumeGate = undefined;
-    gate?.();
+    this.control.resume();
   }
 
   stop(): void {
-    this.stopRequested = true;
-    this.wake?.();
-    this.resume();
+    this.control.stop();
   }
 
   async close(): Promise<void> {
     this.stop();
     await this.source?.close();
     this.source = undefined;
-  }
-
-  private async checkpointOrStop(): Promise<boolean> {
-    while (this.pauseRequested && !this.stopRequested) {
-      this.paused?.resolve(this.position);
-      await new Promise<void>((resolve) => (this.resumeGate = resolve));
-    }
-    return this.stopRequested;
   }
 
   private emit(record: SourceRecord): void {
@@ -201,10 +183,7 @@ class NatsSource<T> {
         }
       }
       if (definition.timestamp !== undefined) {
-        timestamp = definition.timestamp(message);
-        if (typeof timestamp !== 'number' || Number.isNaN(timestamp)) {
-          throw new TypeError(`timestamp extractor returned ${String(timestamp)}, expected epoch millis`);
-        }
+        timestamp = eventTimeOf(definition.timestamp, message);
       }
     } catch (error) {
       const letter: NatsDeadLetter = { stage: definition.name, position: record.seq, error, attempts: 1, raw, bytes: record.data, originalSubject: record.subject };
@@ -240,20 +219,5 @@ export function natsSourceBinding<T>(
   entry: Outlet,
   deadLetter: DeadLetterReceiver,
 ): SourceBinding {
-  const source = new NatsSource(link, definition, options, entry, deadLetter);
-  return {
-    name: definition.name,
-    open: (position) => source.open(position),
-    run: () => source.run(),
-    pause: () => source.pause(),
-    resume: () => source.resume(),
-    stop: () => source.stop(),
-    get lastPosition() {
-      return source.lastPosition;
-    },
-    get messagesRead() {
-      return source.messagesRead;
-    },
-    close: () => source.close(),
-  };
+  return new NatsSource(link, definition, options, entry, deadLetter);
 }
