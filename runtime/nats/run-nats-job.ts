@@ -1,13 +1,12 @@
 // NATS mode: the same JobRuntime as embedded mode, with the job's input and output on JetStream
 // streams and its checkpoints in a JetStream KV + Object Store bucket pair. Loaded by the CLI
 // through runtime/cli/nats-seam.ts (`stator run <job> --nats <url>`).
-import { createTaskRunner, type StatefulTask } from '../../src/task/index.ts';
-import { keyGroupFor, partitionForKeyGroup } from '../../src/state/index.ts';
 import type { NatsRunRequest } from '../cli/nats-seam.ts';
 import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS, stateRollsBackFailedTurns } from '../embedded/embedded-runtime.ts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../embedded/embedded-runtime.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime } from '../job-runtime.ts';
+import { jobTaskRunners } from '../task-runners.ts';
 import { connectNats, type NatsLink } from './connection.ts';
 import { resolveNatsSettings } from './connection-options.ts';
 import { ensureJobStreams } from './job-streams.ts';
@@ -77,20 +76,10 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
     }
     const outputWindowMs = await shortestDuplicateWindowMs(link, [streams.output.stream, streams.deadLetters.stream]);
     await using store = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
-    let maxRetries = request.maxRetries;
-    if (!stateRollsBackFailedTurns() && maxRetries !== 0) maxRetries = 0;
     let fatal: (error: unknown) => void = () => {};
     const runtime = createJobRuntime({
       job,
-      grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
-      createRunner: (step, partition, output) =>
-        createTaskRunner(step.factory() as StatefulTask<unknown, unknown, unknown>, {
-          keyCoder: step.keyCoder,
-          maxKeyGroups: job.maxKeyGroups,
-          partition,
-          parallelism: step.parallelism,
-          output,
-        }),
+      ...jobTaskRunners(job),
       source: (entry, deadLetter) =>
         natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: subjects.input }, entry, deadLetter),
       sink: (deadLetter, fail) => natsSinkBinding(link, job.name, job.sink, subjects.output, deadLetter, fail),
@@ -98,7 +87,7 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
       checkpoints: jobCheckpoints({ store, jobId: job.name, logger, intervalMs: checkpointIntervalMs, onFatal: (error) => fatal(error) }),
       logger,
       checkpointIntervalMs,
-      ...(maxRetries === undefined ? {} : { maxRetries }),
+      ...(request.maxRetries === undefined ? {} : { maxRetries: request.maxRetries }),
     });
     fatal = (error) => runtime.fail(error);
     const restored = runtime.events.subscribe((event) => {

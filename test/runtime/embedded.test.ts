@@ -2,7 +2,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stateRollsBackFailedTurns } from '../../runtime/embedded/embedded-runtime.ts';
 import { killAll, runCli, startCli, tempDir, waitForOutput, waitUntil } from './support/cli.ts';
 
 const tmp = tempDir('embedded');
@@ -40,20 +39,13 @@ test('failing messages are retried (when state rolls back), then dead-lettered w
   assert.is(poison.stage, 'sum');
   assert.is(poison.position, offset(1));
   assert.match(JSON.stringify(poison.error), /poison pill/);
-  if (stateRollsBackFailedTurns()) {
-    assert.is(poison.attempts, 3);
-    assert.equal(out.filter((o) => o.id === 'flaky'), [
-      { id: 'flaky', sum: 5 },
-      { id: 'flaky', sum: 6 },
-    ]);
-    assert.is(dead.length, 2);
-  } else {
-    // No rollback: no retries (a retry would apply the write twice); the failing message is a dead letter.
-    assert.is(poison.attempts, 1);
-    assert.match(result.stderr, /retries are off/);
-    assert.equal(dead.find((d) => d.key === 'flaky')?.position, offset(3));
-    assert.is(dead.length, 3);
-  }
+  // A failed attempt is rolled back, so a message is retried (3 attempts) before it is a dead letter.
+  assert.is(poison.attempts, 3);
+  assert.equal(out.filter((o) => o.id === 'flaky'), [
+    { id: 'flaky', sum: 5 },
+    { id: 'flaky', sum: 6 },
+  ]);
+  assert.is(dead.length, 2);
   const undecodable = dead.find((d) => d.stage === 'in')!;
   assert.is(undecodable.raw, 'not json');
   assert.is(undecodable.position, offset(2));

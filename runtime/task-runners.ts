@@ -1,0 +1,24 @@
+import { keyGroupFor, partitionForKeyGroup } from '../src/state/index.ts';
+import { createTaskRunner } from '../src/task/index.ts';
+import type { StatefulTask } from '../src/task/index.ts';
+import type { KeyGrouping } from './engine/key-router.ts';
+import type { RunnerFactory } from './engine/pipeline.ts';
+import type { Job } from './job/job.ts';
+
+/**
+ * How both runtime modes run a job's stateful stages: Beam's key groups (murmur3 of the key's bytes,
+ * `maxKeyGroups` of the job) and one TaskRunner per partition with a fresh task instance.
+ */
+export function jobTaskRunners(job: Job): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory } {
+  return {
+    grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
+    createRunner: (step, partition, output) =>
+      createTaskRunner(step.factory() as StatefulTask<unknown, unknown, unknown>, {
+        keyCoder: step.keyCoder,
+        maxKeyGroups: job.maxKeyGroups,
+        partition,
+        parallelism: step.parallelism,
+        output,
+      }),
+  };
+}
