@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import type { CheckpointInfo, Checkpoints, CheckpointStore } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
@@ -9,28 +8,18 @@ import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } fro
 import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
 import { loadJob } from '../job/load-job.ts';
 import { ExitCode } from './exit-codes.ts';
+import { parseCommandLine } from './parse-command-line.ts';
 import { checkpointsUsage } from './usage.ts';
 
 /** `stator checkpoints list|inspect|clear`: returns the exit code. */
 export async function checkpointsCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        job: { type: 'string' },
-        'state-dir': { type: 'string' },
-        ...NATS_CLI_OPTIONS,
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new ConfigError(`stator checkpoints: ${(error as Error).message}; see stator checkpoints --help`, { cause: error });
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine('checkpoints', argv, {
+    job: { type: 'string' },
+    'state-dir': { type: 'string' },
+    ...NATS_CLI_OPTIONS,
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     process.stdout.write(`${checkpointsUsage}\n`);
     return ExitCode.OK;

@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createFileCheckpointStore } from '../checkpoint/index.ts';
 import { createEmbeddedRuntime } from '../embedded/embedded-runtime.ts';
 import { ConfigError } from '../errors.ts';
@@ -10,6 +9,7 @@ import type { NatsFlags } from '../nats/connection-options.ts';
 import { createLogger, isLogLevel } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { ExitCode } from './exit-codes.ts';
+import { parseCommandLine } from './parse-command-line.ts';
 import { loadNatsMode } from './nats-seam.ts';
 import { runUsage } from './usage.ts';
 
@@ -31,30 +31,19 @@ export interface RunArguments {
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        input: { type: 'string' },
-        output: { type: 'string' },
-        'dead-letter': { type: 'string' },
-        'state-dir': { type: 'string' },
-        follow: { type: 'boolean' },
-        'checkpoint-interval': { type: 'string' },
-        'max-retries': { type: 'string' },
-        // The nats CLI's connection flags (--nats, --user, --creds, --tlsca, --max-outage...).
-        ...NATS_CLI_OPTIONS,
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new ConfigError(`stator run: ${(error as Error).message}; see stator run --help`, { cause: error });
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandLine('run', argv, {
+    input: { type: 'string' },
+    output: { type: 'string' },
+    'dead-letter': { type: 'string' },
+    'state-dir': { type: 'string' },
+    follow: { type: 'boolean' },
+    'checkpoint-interval': { type: 'string' },
+    'max-retries': { type: 'string' },
+    // The nats CLI's connection flags (--nats, --user, --creds, --tlsca, --max-outage...).
+    ...NATS_CLI_OPTIONS,
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return undefined;
   if (positionals.length !== 1) {
     throw new ConfigError(`stator run takes one job module, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}; e.g. stator run examples/wordcount.ts --input in.txt --output out.jsonl`);
