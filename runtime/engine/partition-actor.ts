@@ -34,16 +34,15 @@ const CONGESTION_CHECK_MASK = 63;
  * taken one at a time, in order, many per run (one setImmediate per batch, not per message), so the
  * task's code never runs concurrently with itself and needs no locks.
  *
- * A turn's outputs are held until the turn succeeds: a failed attempt emits nothing, and its
- * retry (or dead letter) is all downstream sees.
+ * The runner releases a turn's outputs only once the turn committed (a failed attempt emits
+ * nothing; its retry or dead letter is all downstream sees), so the actor forwards them as they
+ * come, tagged with the position of the entry whose turn is under way.
  */
 export class PartitionActor<In, Out, K> implements PartitionInbox {
   readonly mailbox: Mailbox;
   readonly tracker: WatermarkTracker;
-  // Reused for every turn; `outputCount` marks its live part (resetting a counter is cheaper than
-  // truncating the array on every message).
-  private readonly outputs: TaskOutput<Out, K>[] = [];
-  private outputCount = 0;
+  /** The position the outputs of the turn under way carry (-1 for processing-time timers). */
+  private turnPosition = -1;
   private scheduled = false;
   private turnInProgress = false;
   private waitingDownstream = false;
@@ -63,9 +62,16 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     this.tracker = new WatermarkTracker(options.inputs);
   }
 
-  /** The receiver to give the runner: outputs are held until the turn completes. */
+  /** The receiver to give the runner: a committed turn's outputs, passed downstream. */
   readonly receive = (output: TaskOutput<Out, K>): void => {
-    this.outputs[this.outputCount++] = output;
+    // Instants are numbers except Beam's sentinels (bigints), which are far beyond any data time.
+    const timestamp = output.timestamp;
+    try {
+      this.outlet.data(output.value, typeof timestamp === 'number' ? timestamp : Number(timestamp), this.turnPosition);
+    } catch (error) {
+      // Thrown downstream, after the turn committed: not the task's failure, so never retried.
+      this.host.fail(error);
+    }
   };
 
   /** True while a turn or a run is under way or messages wait. */
@@ -109,7 +115,8 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     const mailbox = this.mailbox;
     try {
       let budget = this.options.batchSize;
-      while (mailbox.size > 0) {
+      // `stopped` also ends this run when a downstream error failed the job during a turn.
+      while (mailbox.size > 0 && !this.stopped) {
         if (budget === 0) {
           this.schedule();
           break;
@@ -185,11 +192,9 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         return pending;
       }
       case EntryKind.PROCESSING_TIME: {
-        this.outputCount = 0;
+        this.turnPosition = -1;
         const result = this.runner.advanceProcessingTime(mailbox.peekTimestamp());
-        if (isPromise(result)) return result.then(() => this.flushOutputs(-1));
-        this.flushOutputs(-1);
-        return undefined;
+        return isPromise(result) ? result : undefined;
       }
       default:
         throw new Error(`mailbox entry of unknown kind ${mailbox.peekKind()}`);
@@ -197,17 +202,13 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   }
 
   private processData(key: K, value: In, timestamp: number, position: number, attempt: number): Promise<void> | undefined {
+    this.turnPosition = position;
     for (;;) {
-      this.outputCount = 0;
       try {
         const result = this.runner.processElement(key, value, timestamp);
         if (isPromise(result)) {
-          return result.then(
-            () => this.flushOutputs(position),
-            (error: unknown) => this.failedAttempt(key, value, timestamp, position, attempt, error),
-          );
+          return result.then(undefined, (error: unknown) => this.failedAttempt(key, value, timestamp, position, attempt, error));
         }
-        this.flushOutputs(position);
         return undefined;
       } catch (error) {
         if (attempt > this.options.maxRetries) {
@@ -228,21 +229,14 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   }
 
   private giveUp(key: K, value: In, position: number, attempts: number, error: unknown): void {
-    this.outputCount = 0;
     this.deadLetter({ stage: this.options.stage, partition: this.options.partition, position, error, attempts, key, value });
   }
 
   /** Fires due timers; their outputs and the output watermark carry the marker's `position`. */
   private advanceWatermark(watermark: number, position: number): Promise<void> | undefined {
-    this.outputCount = 0;
+    this.turnPosition = position;
     const result = this.runner.advanceWatermark(watermark);
-    if (isPromise(result)) {
-      return result.then((output) => {
-        this.flushOutputs(position);
-        this.emitWatermark(Number(output), position);
-      });
-    }
-    this.flushOutputs(position);
+    if (isPromise(result)) return result.then((output) => this.emitWatermark(Number(output), position));
     this.emitWatermark(Number(result), position);
     return undefined;
   }
@@ -252,21 +246,6 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
       this.lastOutputWatermark = output;
       this.outlet.watermark(this.options.partition, output, position);
     }
-  }
-
-  private flushOutputs(position: number): void {
-    const outputs = this.outputs;
-    const outlet = this.outlet;
-    const count = this.outputCount;
-    this.outputCount = 0;
-    for (let i = 0; i < count; i++) {
-      const output = outputs[i]!;
-      // Instants are numbers except Beam's sentinels (bigints), which are far beyond any data time.
-      const timestamp = output.timestamp;
-      outlet.data(output.value, typeof timestamp === 'number' ? timestamp : Number(timestamp), position);
-    }
-    // A large turn's array is not kept at its peak size.
-    if (outputs.length > 1024) outputs.length = 0;
   }
 }
 
