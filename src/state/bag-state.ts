@@ -1,25 +1,15 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import { immediate, type Cell, type CellSlot } from './cell.ts';
+import { clearList, ListCell, readList } from './list-cell.ts';
 import type { BagState, ReadableState } from './state.ts';
 
-export class BagCell<T> implements Cell {
+export class BagCell<T> extends ListCell<T> implements Cell {
   readonly kind = 'bag';
   pruned = false;
   /** The declaring tag's signature, written with the cell so restore can check it. */
   signature = '';
-  items: T[] = [];
-  /** A read() handed out a view of `items`: copy before the next mutation (copy-on-write). */
-  shared = false;
-  constructor(private readonly coder: Coder<T>) {}
-  isEmpty(): boolean {
-    return this.items.length === 0;
-  }
-  writable(): T[] {
-    if (this.shared) {
-      this.items = this.items.slice();
-      this.shared = false;
-    }
-    return this.items;
+  constructor(private readonly coder: Coder<T>) {
+    super();
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.items.length);
@@ -47,26 +37,13 @@ export class BagStateImpl<T> implements BagState<T> {
     });
   }
   read(): Iterable<T> {
-    const cell = this.slot.peek();
-    if (cell === undefined || cell.items.length === 0) return [];
-    cell.shared = true;
-    const items = cell.items;
-    return iterableOf(() => items.values());
+    return readList(this.slot.peek());
   }
   isEmpty(): ReadableState<boolean> {
     return immediate(this.slot.peek()?.isEmpty() ?? true);
   }
   clear(): void {
-    if (this.slot.peek()?.isEmpty() === false) {
-      const cell = this.slot.touch();
-      const previous = cell.items;
-      this.slot.journal()?.push(() => {
-        cell.items = previous;
-        cell.shared = true;
-      });
-      cell.items = [];
-      cell.shared = false;
-    }
+    clearList(this.slot);
   }
   readLater(): BagState<T> {
     return this;

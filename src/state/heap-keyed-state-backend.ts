@@ -1,15 +1,15 @@
 import { ByteWriter, CoderUtils, Context, StringUtf8Coder, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
 import { CapturedParts } from './captured-parts.ts';
-import type { Cell, CellSlot, Undo } from './cell.ts';
-import { RawCell } from './cell.ts';
+import type { Undo } from './cell.ts';
 import { encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import type { State, ValueState } from './state.ts';
-import { BoundValueState, cellOfEntry, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
-import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
+import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
+import { bindState, TagRegistry } from './state-binder.ts';
+import { CurrentKeySlot, FixedKeySlot } from './key-slots.ts';
 import { StateError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
@@ -46,94 +46,6 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
 
 /** Bound (namespace, tag) pairs beyond this many use table lookups instead of a slot (bounds per-key memory with many windows). */
 const MAX_SLOTS = 64;
-
-/**
- * Handles bound to the current key: every call acts on the key current at that call. A handle with
- * a slot number finds its cell in the entry's slot array (one index), falling back to the table.
- */
-class CurrentKeySlot<K> implements CellSlot<Cell> {
-  constructor(
-    private readonly backend: HeapKeyedStateBackend<K>,
-    private readonly namespace: string,
-    private readonly tag: StateTag<State>,
-    private readonly slot: number,
-  ) {}
-  peek(): Cell | undefined {
-    const entry = this.backend.current ?? this.backend.currentEntry();
-    if (this.slot >= 0) {
-      const cell = entry.getSlot(this.slot);
-      if (cell !== undefined) return cell;
-    }
-    return this.lookup(entry);
-  }
-  private lookup(entry: KeyEntry<K>): Cell | undefined {
-    let cell = entry.table.get(this.namespace, this.tag.columnKey);
-    if (cell === undefined) return undefined;
-    if (cell instanceof RawCell) {
-      cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
-      entry.table.put(this.namespace, this.tag.columnKey, cell);
-    }
-    cell = cellOfEntry(entry, cell);
-    this.cache(entry, cell);
-    return cell;
-  }
-  journal(): Undo[] | undefined {
-    return this.backend.journal;
-  }
-  private cache(entry: KeyEntry<K>, cell: Cell): void {
-    if (this.slot >= 0) entry.setSlot(this.slot, cell);
-  }
-  touch(): Cell {
-    const entry = this.backend.current ?? this.backend.currentEntry();
-    let cell = this.slot >= 0 ? entry.getSlot(this.slot) : undefined;
-    if (cell === undefined) {
-      cell = this.lookup(entry);
-      if (cell === undefined) {
-        cell = createCell(this.tag, this.backend.holds);
-        entry.table.put(this.namespace, this.tag.columnKey, cell);
-        this.cache(entry, cell);
-      }
-    }
-    if (!entry.dirty) this.backend.markDirty(entry);
-    return cell;
-  }
-}
-
-/** A handle on one given key's cell (stateInternalsForKey): resolves the key's entry at each call. */
-class FixedKeySlot<K> implements CellSlot<Cell> {
-  constructor(
-    private readonly backend: HeapKeyedStateBackend<K>,
-    private readonly key: K,
-    private readonly namespace: string,
-    private readonly tag: StateTag<State>,
-  ) {}
-  private cell(entry: KeyEntry<K>): Cell | undefined {
-    let cell = entry.table.get(this.namespace, this.tag.columnKey);
-    if (cell === undefined) return undefined;
-    if (cell instanceof RawCell) {
-      cell = materialize(cell, this.tag, this.namespace, this.backend.holds);
-      entry.table.put(this.namespace, this.tag.columnKey, cell);
-    }
-    return cellOfEntry(entry, cell);
-  }
-  journal(): Undo[] | undefined {
-    return this.backend.journal;
-  }
-  peek(): Cell | undefined {
-    return this.cell(this.backend.entryForKey(this.key));
-  }
-  touch(): Cell {
-    const entry = this.backend.entryForKey(this.key);
-    let cell = this.cell(entry);
-    if (cell === undefined) {
-      cell = createCell(this.tag, this.backend.holds);
-      entry.table.put(this.namespace, this.tag.columnKey, cell);
-    }
-    // Attaches a new key, so the next entryForKey finds this entry.
-    this.backend.markDirty(entry);
-    return cell;
-  }
-}
 
 /**
  * The in-memory keyed state backend: a Map from key to the key's StateTable, with change tracking

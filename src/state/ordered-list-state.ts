@@ -1,5 +1,6 @@
 import { Context, TimestampedValue, type ByteReader, type ByteWriter, type Coder, type Instant } from '../../coders/index.ts';
-import { immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import { immediate, type Cell, type CellSlot } from './cell.ts';
+import { clearList, ListCell, readList } from './list-cell.ts';
 import type { OrderedListState, ReadableState } from './state.ts';
 import { checkTimestamp } from './timestamps.ts';
 
@@ -16,24 +17,14 @@ function bound<T>(items: readonly TimestampedValue<T>[], t: Instant, strict: boo
   return lo;
 }
 
-export class OrderedListCell<T> implements Cell {
+/** Items sorted by timestamp; equal timestamps in insertion order. */
+export class OrderedListCell<T> extends ListCell<TimestampedValue<T>> implements Cell {
   readonly kind = 'orderedList';
   pruned = false;
   /** The declaring tag's signature, written with the cell so restore can check it. */
   signature = '';
-  /** Sorted by timestamp; equal timestamps in insertion order. */
-  items: TimestampedValue<T>[] = [];
-  shared = false;
-  constructor(private readonly coder: Coder<T>) {}
-  isEmpty(): boolean {
-    return this.items.length === 0;
-  }
-  writable(): TimestampedValue<T>[] {
-    if (this.shared) {
-      this.items = this.items.slice();
-      this.shared = false;
-    }
-    return this.items;
+  constructor(private readonly coder: Coder<T>) {
+    super();
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.items.length);
@@ -74,11 +65,7 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
     });
   }
   read(): Iterable<TimestampedValue<T>> {
-    const cell = this.slot.peek();
-    if (cell === undefined || cell.items.length === 0) return [];
-    cell.shared = true;
-    const items = cell.items;
-    return iterableOf(() => items.values());
+    return readList(this.slot.peek());
   }
   readRange(minTimestamp: Instant, limitTimestamp: Instant): Iterable<TimestampedValue<T>> {
     const items = this.slot.peek()?.items;
@@ -101,16 +88,7 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
     return immediate(this.slot.peek()?.isEmpty() ?? true);
   }
   clear(): void {
-    if (this.slot.peek()?.isEmpty() === false) {
-      const cell = this.slot.touch();
-      const previous = cell.items;
-      this.slot.journal()?.push(() => {
-        cell.items = previous;
-        cell.shared = true;
-      });
-      cell.items = [];
-      cell.shared = false;
-    }
+    clearList(this.slot);
   }
   readLater(): OrderedListState<T> {
     return this;

@@ -1,0 +1,44 @@
+import { iterableOf, type Cell, type CellSlot } from './cell.ts';
+
+/**
+ * The item list of a bag or ordered-list cell, copy-on-write: a read hands out a view of `items`
+ * and marks it shared, and the next mutation copies it first, so a read costs O(1) and is a
+ * snapshot (later adds and clears do not show in it).
+ */
+export abstract class ListCell<T> {
+  items: T[] = [];
+  /** A read handed out a view of `items`: copy before the next mutation. */
+  shared = false;
+  isEmpty(): boolean {
+    return this.items.length === 0;
+  }
+  /** `items`, copied first if a read holds a view of it. */
+  writable(): T[] {
+    if (this.shared) {
+      this.items = this.items.slice();
+      this.shared = false;
+    }
+    return this.items;
+  }
+}
+
+/** A snapshot of the list (no copy: the cell copies at its next mutation instead). */
+export function readList<T>(cell: ListCell<T> | undefined): Iterable<T> {
+  if (cell === undefined || cell.items.length === 0) return [];
+  cell.shared = true;
+  const items = cell.items;
+  return iterableOf(() => items.values());
+}
+
+/** Empties the list of the slot's cell; the undo puts the old list back. */
+export function clearList<T, C extends ListCell<T> & Cell>(slot: CellSlot<C>): void {
+  if (slot.peek()?.isEmpty() !== false) return;
+  const cell = slot.touch();
+  const previous = cell.items;
+  slot.journal()?.push(() => {
+    cell.items = previous;
+    cell.shared = true;
+  });
+  cell.items = [];
+  cell.shared = false;
+}
