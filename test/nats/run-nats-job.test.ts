@@ -2,77 +2,17 @@
 // real nats-server, including a SIGKILL in the middle of the run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startNatsServer } from '../support/nats-server.ts';
-import { connectNats, createStreamSink, ensureSubjectStream, openStreamSource, runNatsJob, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import { connectNats, runNatsJob, type NatsLink } from '../../runtime/nats/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import type { Logger } from '../../runtime/index.ts';
+import { produce, readOutputs, startJob, streamMessages, text, waitFor } from './wordcount-support.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+const outputCount = (link: NatsLink): Promise<number> => streamMessages(link, 'WORDCOUNT_OUT');
 
-/** Deterministic text: `lines` lines of 5 words from a 300-word vocabulary. */
-function text(lines: number): string[] {
-  let seed = 7;
-  const out: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    const words: string[] = [];
-    for (let w = 0; w < 5; w++) {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      words.push(`w${seed % 300}`);
-    }
-    out.push(words.join(' '));
-  }
-  return out;
-}
-
-async function feed(link: NatsLink, lines: string[]): Promise<void> {
-  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: subjectStreamName('wordcount.in') });
-  const sink = createStreamSink(link, { window: 512 });
-  for (const line of lines) {
-    if (sink.congested) await sink.whenUncongested();
-    sink.publish({ subject: 'wordcount.in', data: encoder.encode(line), msgId: '' });
-  }
-  await sink.flush();
-  await sink.close();
-}
-
-function startJob(url: string): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/main.ts', 'run', 'examples/wordcount.ts', '--nats', url, '--checkpoint-interval', '200'], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NATS_URL: '' },
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
-
-async function outputCount(link: NatsLink): Promise<number> {
-  try {
-    return (await (await link.jetstreamManager()).streams.info('WORDCOUNT_OUT')).state.messages;
-  } catch {
-    return 0;
-  }
-}
-
-async function waitFor(condition: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function readOutputs(link: NatsLink, count: number): Promise<{ word: string; count: number }[]> {
-  const out: { word: string; count: number }[] = [];
-  await using source = await openStreamSource(link, { stream: 'WORDCOUNT_OUT', filterSubject: 'wordcount.out', startSeq: 1 });
-  while (out.length < count) for (const r of (await source.nextBatch()) ?? []) out.push(JSON.parse(decoder.decode(r.data)) as { word: string; count: number });
-  return out;
+/** The outputs in WORDCOUNT_OUT, parsed. */
+async function readCounts(link: NatsLink, count: number): Promise<{ word: string; count: number }[]> {
+  return (await readOutputs(link, count)).map((line) => JSON.parse(line) as { word: string; count: number });
 }
 
 /**
@@ -98,7 +38,7 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
   await using link = await connectNats({ nats: server.url });
   const lines = text(40_000);
   const totalWords = lines.length * 5;
-  await feed(link, lines);
+  await produce(link, lines);
 
   const first = startJob(server.url);
   // Crash after a checkpoint was committed, with outputs published since (they will be replayed).
@@ -119,8 +59,8 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
   } finally {
     second.child.kill('SIGTERM');
   }
-  assert.is(await second.exited, 0, second.stderr());
-  const outputs = await readOutputs(link, await outputCount(link));
+  assert.is((await second.exited).code, 0, second.stderr());
+  const outputs = await readCounts(link, await outputCount(link));
   assert.is(outputs.length, totalWords, `output stream holds ${outputs.length} messages for ${totalWords} words (${afterCrash} before the crash)`);
   assert.ok(afterCrash > 0);
   assertExactlyOnce(outputs, lines);
@@ -131,7 +71,7 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
   const lines = text(20_000);
   {
     await using link = await connectNats({ nats: server.url });
-    await feed(link, lines);
+    await produce(link, lines);
   }
   const logger = collectingLogger();
   const controller = new AbortController();
@@ -143,7 +83,7 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
   controller.abort();
   await running;
   assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));
-  const outputs = await readOutputs(link, await outputCount(link));
+  const outputs = await readCounts(link, await outputCount(link));
   assert.is(outputs.length, lines.length * 5);
   assertExactlyOnce(outputs, lines);
 });
@@ -157,7 +97,7 @@ function collectingLogger(): Logger & { lines: string[] } {
 test('an outage longer than --max-outage fails the run with NatsOutageError', async () => {
   await using server = await startNatsServer();
   const link = await connectNats({ nats: server.url });
-  await feed(link, text(100));
+  await produce(link, text(100));
   await link.close();
   const logger = collectingLogger();
   const controller = new AbortController();
@@ -185,7 +125,7 @@ test('an outage longer than --max-outage fails the run with NatsOutageError', as
 test('a stopped run resumes from its final checkpoint and reads only what came after', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
-  await feed(link, text(50));
+  await produce(link, text(50));
   const run = async (until: RegExp): Promise<string[]> => {
     const logger = collectingLogger();
     const controller = new AbortController();
@@ -197,12 +137,12 @@ test('a stopped run resumes from its final checkpoint and reads only what came a
   };
   const first = await run(/checkpoint \d+ .* at position 50:/);
   assert.ok(first.some((line) => /job wordcount stopped: 50 messages read/.test(line)), first.join('\n'));
-  await feed(link, text(60).slice(50));
+  await produce(link, text(60).slice(50), undefined, 0, 50);
   const second = await run(/checkpoint \d+ .* at position 60:/);
   assert.ok(second.some((line) => /restored checkpoint \d+ at position 50 of in/.test(line)), second.join('\n'));
   assert.ok(second.some((line) => /job wordcount stopped: 10 messages read/.test(line)), second.join('\n'));
   assert.is(await outputCount(link), 300);
-  assertExactlyOnce(await readOutputs(link, 300), text(60));
+  assertExactlyOnce(await readCounts(link, 300), text(60));
 });
 
 test.run();
