@@ -1,15 +1,25 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { immediate, type Cell, type CellSlot } from './cell.ts';
-import { clearList, ListCell, readList } from './list-cell.ts';
+import { clearList, readList, type ListCell } from './list-cell.ts';
 import type { BagState, ReadableState } from './state.ts';
 
-export class BagCell<T> extends ListCell<T> implements Cell {
+export class BagCell<T> implements Cell, ListCell<T> {
   readonly kind = 'bag';
   pruned = false;
   /** The declaring tag's signature, written with the cell so restore can check it. */
   signature = '';
-  constructor(private readonly coder: Coder<T>) {
-    super();
+  items: T[] = [];
+  shared = false;
+  constructor(private readonly coder: Coder<T>) {}
+  isEmpty(): boolean {
+    return this.items.length === 0;
+  }
+  writable(): T[] {
+    if (this.shared) {
+      this.items = this.items.slice();
+      this.shared = false;
+    }
+    return this.items;
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.items.length);

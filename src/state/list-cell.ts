@@ -2,24 +2,15 @@ import { iterableOf, type Cell, type CellSlot } from './cell.ts';
 
 /**
  * The item list of a bag or ordered-list cell, copy-on-write: a read hands out a view of `items`
- * and marks it shared, and the next mutation copies it first, so a read costs O(1) and is a
- * snapshot (later adds and clears do not show in it).
+ * and marks it shared, and the next mutation copies it first (the cell's `writable()`), so a read
+ * costs O(1) and is a snapshot (later adds and clears do not show in it). An interface, not a base
+ * class: each cell keeps its own `writable()`, so the per-add path sees one class only.
  */
-export abstract class ListCell<T> {
-  items: T[] = [];
+export interface ListCell<T> {
+  items: T[];
   /** A read handed out a view of `items`: copy before the next mutation. */
-  shared = false;
-  isEmpty(): boolean {
-    return this.items.length === 0;
-  }
-  /** `items`, copied first if a read holds a view of it. */
-  writable(): T[] {
-    if (this.shared) {
-      this.items = this.items.slice();
-      this.shared = false;
-    }
-    return this.items;
-  }
+  shared: boolean;
+  isEmpty(): boolean;
 }
 
 /** A snapshot of the list (no copy: the cell copies at its next mutation instead). */

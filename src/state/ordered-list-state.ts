@@ -1,6 +1,6 @@
 import { Context, TimestampedValue, type ByteReader, type ByteWriter, type Coder, type Instant } from '../../coders/index.ts';
 import { immediate, type Cell, type CellSlot } from './cell.ts';
-import { clearList, ListCell, readList } from './list-cell.ts';
+import { clearList, readList, type ListCell } from './list-cell.ts';
 import type { OrderedListState, ReadableState } from './state.ts';
 import { checkTimestamp } from './timestamps.ts';
 
@@ -18,13 +18,23 @@ function bound<T>(items: readonly TimestampedValue<T>[], t: Instant, strict: boo
 }
 
 /** Items sorted by timestamp; equal timestamps in insertion order. */
-export class OrderedListCell<T> extends ListCell<TimestampedValue<T>> implements Cell {
+export class OrderedListCell<T> implements Cell, ListCell<TimestampedValue<T>> {
   readonly kind = 'orderedList';
   pruned = false;
   /** The declaring tag's signature, written with the cell so restore can check it. */
   signature = '';
-  constructor(private readonly coder: Coder<T>) {
-    super();
+  items: TimestampedValue<T>[] = [];
+  shared = false;
+  constructor(private readonly coder: Coder<T>) {}
+  isEmpty(): boolean {
+    return this.items.length === 0;
+  }
+  writable(): TimestampedValue<T>[] {
+    if (this.shared) {
+      this.items = this.items.slice();
+      this.shared = false;
+    }
+    return this.items;
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.items.length);
