@@ -1,5 +1,5 @@
 // coders.ratioToMsgpackr: encode + decode of KvCoder(StringUtf8Coder, VarLongCoder) against msgpackr
-// pack + unpack of the same { key, value } objects. (Supersedes bench/coders.ts.)
+// pack + unpack of the same { key, value } objects.
 import { pack, unpack } from 'msgpackr';
 import { CoderUtils, KvCoder, StringUtf8Coder, VarLongCoder, type KV } from '../../coders/index.ts';
 import { interleave } from '../lib/measure.ts';

@@ -1,6 +1,6 @@
 // state.value.ratioToMap and state.map.ratioToMap: the state API's hot path (current-key handles on
 // the heap backend) against the native Map doing the same work on the same keys in the same order.
-// (Supersedes bench/state-value.ts; the map half of bench/state-collections.ts.)
+// (The map half of bench/state-collections.ts, as a metric.)
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createKeyedStateBackend, StateNamespaces, StateTags } from '../../src/state/index.ts';
 import { interleave } from '../lib/measure.ts';
