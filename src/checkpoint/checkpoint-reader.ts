@@ -1,6 +1,7 @@
 import type { TaskRestore } from '../task/task-runner.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
-import type { CheckpointDescriptor } from './checkpoint-descriptor.ts';
+import { markPartVerified } from '../state/key-group-part.ts';
+import type { CheckpointDescriptor, SegmentRef } from './checkpoint-descriptor.ts';
 import { decodeDescriptor } from './checkpoint-descriptor.ts';
 import { EnvelopeKind, decodeEnvelope } from './envelope.ts';
 import { CheckpointCorruptError, CheckpointPartMissingError } from './errors.ts';
@@ -55,11 +56,31 @@ export async function readCheckpoint(
     throw new CheckpointCorruptError(info.descriptor, `describes checkpoint ${descriptor.id}, the manifest lists it as ${info.id}`);
   }
 
-  const names = new Set<string>();
-  for (const p of descriptor.partitions) for (const chain of p.keyGroups.values()) for (const ref of chain) names.add(ref.part);
-  const queue = [...names];
+  // Segments grouped by part, so each part is verified as soon as it arrives: checksums of the
+  // parts already read overlap the reads still in flight instead of following all of them.
+  const refsByPart = new Map<string, SegmentRef[]>();
+  for (const p of descriptor.partitions) {
+    for (const chain of p.keyGroups.values()) {
+      for (const ref of chain) {
+        let refs = refsByPart.get(ref.part);
+        if (refs === undefined) refsByPart.set(ref.part, (refs = []));
+        refs.push(ref);
+      }
+    }
+  }
+  const payloads = new Map<SegmentRef, { payload: Uint8Array; keyGroup: number }>();
+  const verify = async (name: string): Promise<void> => {
+    const bytes = await fetch(name);
+    for (const ref of refsByPart.get(name)!) {
+      const decoded = await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, { part: name, checkpointId: info.id }, ref.offset, ref.length);
+      // The envelope's CRC covered exactly these bytes: the state layer need not checksum them again.
+      markPartVerified(decoded.payload);
+      payloads.set(ref, decoded);
+    }
+  };
+  const queue = [...refsByPart.keys()];
   const workers = Array.from({ length: Math.min(READ_CONCURRENCY, queue.length) }, async () => {
-    for (let name = queue.shift(); name !== undefined; name = queue.shift()) await fetch(name);
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) await verify(name);
   });
   await Promise.all(workers);
 
@@ -67,18 +88,17 @@ export async function readCheckpoint(
   for (const p of descriptor.partitions) {
     const keyGroups = new Map<number, readonly Uint8Array[]>();
     for (const [kg, chain] of p.keyGroups) {
-      const payloads: Uint8Array[] = [];
+      const chainPayloads: Uint8Array[] = [];
       for (const ref of chain) {
-        const bytes = await fetch(ref.part);
-        const decoded = await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, { part: ref.part, checkpointId: info.id }, ref.offset, ref.length);
+        const decoded = payloads.get(ref)!;
         if (decoded.keyGroup !== kg) {
           throw new CheckpointCorruptError(ref.part, `segment at offset ${ref.offset} holds key group ${decoded.keyGroup}, expected ${kg}`, {
             checkpointId: info.id,
           });
         }
-        payloads.push(decoded.payload);
+        chainPayloads.push(decoded.payload);
       }
-      keyGroups.set(kg, payloads);
+      keyGroups.set(kg, chainPayloads);
     }
     partitions.push({
       stage: p.stage,

@@ -193,8 +193,24 @@ export function encodePart(keyGroup: number, records: Iterable<PartRecord>): Uin
   return finishPart(writer);
 }
 
+/*
+ * Parts whose bytes a container already checksummed: a checkpoint envelope's CRC covers exactly a
+ * part's bytes, so checking the part's own CRC again would only read every byte a second time
+ * (about as long as reading the checkpoint from disk). Weak, so a mark never keeps bytes alive.
+ */
+const verifiedParts = new WeakSet<Uint8Array>();
+
 /**
- * Verifies a part (magic, version, checksum, key group) and finds its sections, without parsing any
+ * Records that `bytes` (this very view) was verified by a checksum over exactly these bytes, e.g. a
+ * checkpoint envelope's; readPartSections then checks structure, version and key group but not the
+ * part's own CRC. Only for bytes nobody writes to afterwards.
+ */
+export function markPartVerified(bytes: Uint8Array): void {
+  verifiedParts.add(bytes);
+}
+
+/**
+ * Verifies a part (magic, version, checksum unless markPartVerified vouched for it, key group) and finds its sections, without parsing any
  * record: O(bytes) for the checksum only.
  * @throws StatePartVersionError for a version other than PART_VERSION
  * @throws StatePartCorruptError on a bad magic, checksum, key group or truncation.
@@ -210,7 +226,7 @@ export function readPartSections(bytes: Uint8Array, expectedKeyGroup?: number): 
   if (version !== PART_VERSION) throw new StatePartVersionError(version, PART_VERSION);
   const bodyEnd = bytes.length - CRC_BYTES;
   const stored = ((bytes[bodyEnd]! << 24) | (bytes[bodyEnd + 1]! << 16) | (bytes[bodyEnd + 2]! << 8) | bytes[bodyEnd + 3]!) >>> 0;
-  if (crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new StatePartCorruptError('key-group part checksum mismatch');
+  if (!verifiedParts.has(bytes) && crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new StatePartCorruptError('key-group part checksum mismatch');
   const cursor = new PartCursor(bytes, HEADER_BYTES, bodyEnd);
   const keyGroup = cursor.length();
   if (expectedKeyGroup !== undefined && keyGroup !== expectedKeyGroup) {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createKeyedStateBackend, keyGroupFor, mergeKeyGroupParts, PART_VERSION, StateNamespaces, StatePartCorruptError, StateTags, TimeDomain } from '../../src/state/index.ts';
 import type { HeapKeyedStateBackend } from '../../src/state/index.ts';
-import { parsePart, readPartSections } from '../../src/state/key-group-part.ts';
+import { markPartVerified, parsePart, readPartSections } from '../../src/state/key-group-part.ts';
 import { crc32 } from 'node:zlib';
 
 const g = StateNamespaces.global();
@@ -175,6 +175,28 @@ test('part - in a chain, a newer record wins over the base whichever section eit
     fresh.setCurrentKey('k1');
     assert.is(rv.read(), 1);
   }
+});
+
+
+
+test('part - markPartVerified skips only the checksum: structure, version and key group are still checked', () => {
+  const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 1 });
+  const v = b.boundState(g, StateTags.value('v', VarLongCoder.of()));
+  b.setCurrentKey('a');
+  v.write(1);
+  const part = b.captureChanges().encodeKeyGroup(0);
+  const badCrc = part.slice();
+  badCrc[badCrc.length - 1]! ^= 0xff;
+  assert.throws(() => readPartSections(badCrc, 0), (e: unknown) => e instanceof StatePartCorruptError);
+  markPartVerified(badCrc);
+  assert.is(readPartSections(badCrc, 0).keyGroup, 0, 'a container vouched for these bytes');
+  assert.throws(() => readPartSections(badCrc, 1), (e: unknown) => e instanceof StatePartCorruptError);
+  const badMagic = part.slice();
+  badMagic[0] = 0;
+  markPartVerified(badMagic);
+  assert.throws(() => readPartSections(badMagic, 0), (e: unknown) => e instanceof StatePartCorruptError);
+  // The mark is per view: other bytes (even a copy) are checksummed as before.
+  assert.throws(() => readPartSections(badCrc.slice(), 0), (e: unknown) => e instanceof StatePartCorruptError);
 });
 
 test.run();
