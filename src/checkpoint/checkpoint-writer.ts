@@ -4,8 +4,9 @@ import type { CheckpointStore } from './checkpoint-store.ts';
 import type { CheckpointDescriptor, PartitionCheckpoint, SegmentRef } from './checkpoint-descriptor.ts';
 import { encodeDescriptor } from './checkpoint-descriptor.ts';
 import type { ResolvedCheckpointsOptions } from './checkpoint-options.ts';
-import type { EncodedEnvelope } from './envelope.ts';
-import { EnvelopeKind, concatEnvelopes, decodeEnvelope, encodeEnvelope, envelopeBytes } from './envelope.ts';
+import type { Compactor } from './compactor.ts';
+import { EnvelopeKind, encodeEnvelope, envelopeBytes } from './envelope.ts';
+import type { GroupJob } from './partition-compaction.ts';
 import { CheckpointConfigError } from './errors.ts';
 
 /** One partition of one stage, as captured between two turns. */
@@ -51,6 +52,8 @@ export interface WriteInput {
   /** Per partition, the changes to write, oldest first: those of failed earlier attempts, then the snapshot's. */
   readonly changes: ReadonlyMap<string, readonly CapturedChanges[]>;
   readonly full: boolean;
+  /** Builds each partition's part (merging chains when compacting). */
+  readonly compactor: Compactor;
 }
 
 export interface WriteOutput {
@@ -64,7 +67,7 @@ export interface WriteOutput {
  * manifest, so a failure here leaves only unreferenced parts.
  */
 export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutput> {
-  const { store, options, id, nonce, base, snapshot } = input;
+  const { store, options, id, nonce, base, snapshot, compactor } = input;
   validateSnapshot(snapshot);
   const prefix = `c${String(id).padStart(10, '0')}-${nonce}`;
   const stages = [...new Set(snapshot.partitions.map((p) => p.stage))].sort();
@@ -86,21 +89,11 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     const keyGroups = new Set<number>(baseChains.keys());
     for (const c of changes) for (const kg of c.keyGroups) keyGroups.add(kg);
 
-    // Base parts read for compaction, once per part: a part holds many key groups.
-    const baseParts = new Map<string, Promise<Uint8Array>>();
-    const readBase = async (ref: SegmentRef): Promise<Uint8Array> => {
-      let bytes = baseParts.get(ref.part);
-      if (bytes === undefined) {
-        bytes = store.getPart(ref.part);
-        baseParts.set(ref.part, bytes);
-      }
-      const where = base === undefined ? { part: ref.part } : { part: ref.part, checkpointId: base.id };
-      return (await decodeEnvelope(await bytes, EnvelopeKind.KEY_GROUP, where, ref.offset, ref.length)).payload;
-    };
-
-    const envelopes: EncodedEnvelope[] = [];
-    // Chains point into the part being written by envelope index until its offsets are known.
-    const chains = new Map<number, Array<SegmentRef | number>>();
+    // The processing thread only assembles the job (fresh payloads are the 1% that changed) and
+    // reads the base parts; verifying, merging and wrapping run in the compactor (a worker thread
+    // for the state layer's merge), so a full checkpoint neither blocks turns nor fills this heap.
+    const groups: GroupJob[] = [];
+    const baseNames = new Set<string>();
     for (const kg of [...keyGroups].sort((a, b) => a - b)) {
       const baseChain = baseChains.get(kg) ?? [];
       const fresh: Uint8Array[] = [];
@@ -108,38 +101,28 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       const length = baseChain.length + fresh.length;
       // A chain of one is already complete on its own; a full checkpoint leaves it where it is.
       const compact = length > 1 && (input.full || length > options.maxChainLength);
-      if (compact) {
-        const chain = [...(await Promise.all(baseChain.map(readBase))), ...fresh];
-        const merged = options.mergeKeyGroupParts(chain);
-        envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, merged, { compression: options.compression, keyGroup: kg }));
-        chains.set(kg, [envelopes.length - 1]);
-      } else {
-        const refs: Array<SegmentRef | number> = [...baseChain];
-        for (const payload of fresh) {
-          envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, payload, { compression: options.compression, keyGroup: kg }));
-          refs.push(envelopes.length - 1);
-        }
-        chains.set(kg, refs);
-      }
-      await yieldToLoop();
+      if (compact) for (const ref of baseChain) baseNames.add(ref.part);
+      groups.push({ keyGroup: kg, compact, base: baseChain, fresh });
+      if (fresh.length > 0) await yieldToLoop();
     }
+    const parts = new Map<string, Uint8Array>();
+    await Promise.all([...baseNames].map(async (name) => parts.set(name, await store.getPart(name))));
+    const built = await compactor.build({ compression: options.compression, baseCheckpointId: base?.id, parts, groups }, yieldToLoop);
 
     const resolved = new Map<number, readonly SegmentRef[]>();
-    if (envelopes.length > 0) {
-      const { bytes, offsets } = concatEnvelopes(envelopes);
-      await store.putPart(partName, bytes);
+    let next = 0;
+    const take = (): SegmentRef => {
+      const segment = built.segments[next++]!;
+      return { part: partName, offset: segment.offset, length: segment.length };
+    };
+    for (const group of groups) {
+      if (group.compact) resolved.set(group.keyGroup, [take()]);
+      else resolved.set(group.keyGroup, [...group.base, ...group.fresh.map(take)]);
+    }
+    if (built.segments.length > 0) {
+      await store.putPart(partName, built.bytes);
       partsWritten++;
-      bytesWritten += bytes.length;
-      for (const [kg, chain] of chains) {
-        resolved.set(
-          kg,
-          chain.map((ref) =>
-            typeof ref === 'number' ? { part: partName, offset: offsets[ref]!, length: envelopes[ref]!.byteLength } : ref,
-          ),
-        );
-      }
-    } else {
-      for (const [kg, chain] of chains) resolved.set(kg, chain as SegmentRef[]);
+      bytesWritten += built.bytes.length;
     }
     partitions.push({
       stage: snap.stage,

@@ -9,6 +9,7 @@ import type { VerifiedCheckpoint } from './checkpoint-reader.ts';
 import { isUnreadableCheckpoint, readCheckpoint, readDescriptor } from './checkpoint-reader.ts';
 import type { CheckpointSnapshot } from './checkpoint-writer.ts';
 import { partitionKey, writeCheckpointParts } from './checkpoint-writer.ts';
+import { createCompactor, type Compactor } from './compactor.ts';
 import type { CheckpointPartMissingError } from './errors.ts';
 import { CheckpointConfigError, CheckpointCorruptError, CheckpointNotFoundError, FencedError, JobRunningError } from './errors.ts';
 import { currentProcessIdentity, describeLease, isLeaseLive } from './lease.ts';
@@ -131,10 +132,12 @@ class CheckpointsImpl implements Checkpoints {
   private fenced: FencedError | undefined;
   private leaseHeld = false;
   private closed = false;
+  private readonly compactor: Compactor;
 
   constructor(store: CheckpointStore, options: ResolvedCheckpointsOptions) {
     this.store = store;
     this.options = options;
+    this.compactor = createCompactor(options.mergeKeyGroupParts);
     this.jobId = options.jobId;
     this.self = options.processIdentity ?? currentProcessIdentity();
     this.manifest = this.emptyManifest();
@@ -257,6 +260,7 @@ class CheckpointsImpl implements Checkpoints {
           snapshot,
           changes,
           full,
+          compactor: this.compactor,
         });
         descriptor = written.descriptor;
         info = {
@@ -395,6 +399,7 @@ class CheckpointsImpl implements Checkpoints {
     if (this.closed) return;
     if (this.leaseHeld && this.fenced === undefined) await this.releaseLease().catch(() => undefined);
     this.closed = true;
+    await this.compactor.close();
   }
 }
 

@@ -41,6 +41,8 @@ export class CheckpointCorruptError extends StatorError {
   readonly part: string;
   /** The checkpoint being read, when known. */
   readonly checkpointId: number | undefined;
+  /** What is wrong with the bytes (the message says it with advice around it). */
+  readonly problem: string;
   constructor(part: string, problem: string, options?: { checkpointId?: number; cause?: unknown }) {
     super(
       'CHECKPOINT_CORRUPT',
@@ -51,6 +53,7 @@ export class CheckpointCorruptError extends StatorError {
     );
     this.part = part;
     this.checkpointId = options?.checkpointId;
+    this.problem = problem;
   }
 }
 

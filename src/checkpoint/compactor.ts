@@ -1,0 +1,133 @@
+import { Worker } from 'node:worker_threads';
+import { mergeKeyGroupParts } from '../state/key-group-part.ts';
+import type { MergeKeyGroupParts } from '../state/keyed-state-backend.ts';
+import type { CompactionFailure, CompactionRequest, CompactionResponse } from './compaction-worker.ts';
+import { CheckpointCorruptError } from './errors.ts';
+import { buildPartitionPart, wholeBuffer, type PartitionJob, type PartitionPart } from './partition-compaction.ts';
+
+/** Builds partition parts for the checkpoint writer. */
+export interface Compactor {
+  /**
+   * Builds one partition's part. The job's part buffers may be transferred away (detached): the
+   * caller must not use them afterwards.
+   */
+  build(job: PartitionJob, between: () => Promise<void>): Promise<PartitionPart>;
+  /** Stops the worker, if one was started. Idempotent; a build after close runs on the calling thread. */
+  close(): Promise<void>;
+}
+
+/**
+ * A compactor for `merge`. The state layer's own merge runs in a worker thread: a full checkpoint
+ * reads back and merges the whole state (tens of MB at a million keys), and doing that on the
+ * processing thread both takes turns from it and fills its heap, which then pays for it with major
+ * GCs inside later turns. Any other merge (a test's, say) cannot be sent to a worker, so it runs on
+ * the calling thread, yielding between key groups. Both give the same bytes (buildPartitionPart).
+ */
+export function createCompactor(merge: MergeKeyGroupParts): Compactor {
+  return merge === mergeKeyGroupParts ? new WorkerCompactor() : new InlineCompactor(merge);
+}
+
+class InlineCompactor implements Compactor {
+  constructor(private readonly merge: MergeKeyGroupParts) {}
+  build(job: PartitionJob, between: () => Promise<void>): Promise<PartitionPart> {
+    return buildPartitionPart(job, this.merge, between);
+  }
+  async close(): Promise<void> {}
+}
+
+type WorkerState =
+  | { readonly kind: 'idle' }
+  | { readonly kind: 'running'; readonly worker: Worker; readonly exited: Promise<void> }
+  | { readonly kind: 'closed' };
+
+interface Pending {
+  resolve(part: PartitionPart): void;
+  reject(error: unknown): void;
+}
+
+class WorkerCompactor implements Compactor {
+  private state: WorkerState = { kind: 'idle' };
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+
+  async build(job: PartitionJob, between: () => Promise<void>): Promise<PartitionPart> {
+    // Nothing to merge: wrapping fresh payloads is cheap and small, not worth a round trip.
+    if (!job.groups.some((g) => g.compact)) return buildPartitionPart(job, mergeKeyGroupParts, between);
+    if (this.state.kind === 'closed') return buildPartitionPart(job, mergeKeyGroupParts, between);
+    const worker = this.start();
+    const id = this.nextId++;
+    const transfer: ArrayBuffer[] = [];
+    const parts: Array<readonly [string, Uint8Array]> = [];
+    for (const [name, bytes] of job.parts) {
+      parts.push([name, bytes]);
+      // Moved, not copied: the base parts are the bulk of a full checkpoint.
+      if (wholeBuffer(bytes)) transfer.push(bytes.buffer as ArrayBuffer);
+    }
+    const request: CompactionRequest = { id, job: { compression: job.compression, baseCheckpointId: job.baseCheckpointId, groups: job.groups, parts } };
+    const result = new Promise<PartitionPart>((resolve, reject) => this.pending.set(id, { resolve, reject }));
+    // Referenced only while a job is in flight: an idle worker never keeps the process alive.
+    worker.ref();
+    worker.postMessage(request, transfer);
+    try {
+      return await result;
+    } finally {
+      if (this.pending.size === 0 && this.state.kind === 'running') this.state.worker.unref();
+    }
+  }
+
+  private start(): Worker {
+    if (this.state.kind === 'running') return this.state.worker;
+    const worker = new Worker(workerSource(), { eval: true });
+    worker.unref();
+    worker.on('message', (response: CompactionResponse) => {
+      const pending = this.pending.get(response.id);
+      if (pending === undefined) return;
+      this.pending.delete(response.id);
+      if (response.ok) pending.resolve({ bytes: response.bytes, segments: response.segments });
+      else pending.reject(rebuild(response.failure));
+    });
+    const fail = (error: unknown) => {
+      for (const pending of this.pending.values()) pending.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    const exited = new Promise<void>((resolve) =>
+      worker.once('exit', (code) => {
+        fail(new Error(`the checkpoint compaction worker exited (code ${code}) with a job in flight; write the checkpoint again`));
+        if (this.state.kind === 'running' && this.state.worker === worker) this.state = { kind: 'idle' };
+        resolve();
+      }),
+    );
+    this.state = { kind: 'running', worker, exited };
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    const state = this.state;
+    this.state = { kind: 'closed' };
+    if (state.kind === 'running') {
+      await state.worker.terminate();
+      await state.exited;
+    }
+  }
+}
+
+/**
+ * The worker's bootstrap. Node 20 does not apply the loader hooks of `--import tsx` inside worker
+ * threads, so a TypeScript entry registers tsx (as the stator CLI does) before importing it.
+ */
+function workerSource(): string {
+  const entry = new URL('./compaction-worker.ts', import.meta.url).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+}
+
+function rebuild(failure: CompactionFailure): Error {
+  if (failure.name === 'CheckpointCorruptError' && failure.part !== undefined && failure.problem !== undefined) {
+    return new CheckpointCorruptError(failure.part, failure.problem, failure.checkpointId === undefined ? {} : { checkpointId: failure.checkpointId });
+  }
+  const error = new Error(failure.message);
+  error.name = failure.name;
+  if (failure.code !== undefined) Object.assign(error, { code: failure.code });
+  return error;
+}

@@ -1,0 +1,88 @@
+import type { MergeKeyGroupParts } from '../state/keyed-state-backend.ts';
+import type { SegmentRef } from './checkpoint-descriptor.ts';
+import type { Compression, EncodedEnvelope } from './envelope.ts';
+import { EnvelopeKind, concatEnvelopes, decodeEnvelope, encodeEnvelope } from './envelope.ts';
+
+/** One key group's share of a partition's new part. */
+export interface GroupJob {
+  readonly keyGroup: number;
+  /** Merge `base` (read from the job's parts) and `fresh` into one segment; otherwise append each fresh payload as its own segment. */
+  readonly compact: boolean;
+  /** The key group's chain in the base checkpoint (only read when compacting). */
+  readonly base: readonly SegmentRef[];
+  /** Payloads captured since the base, oldest first. */
+  readonly fresh: readonly Uint8Array[];
+}
+
+/**
+ * Everything needed to build one partition's part of a checkpoint: pure bytes in, bytes out, so it
+ * runs the same on the processing thread or in the compaction worker.
+ */
+export interface PartitionJob {
+  readonly compression: Compression;
+  /** The base checkpoint's id, for error messages. */
+  readonly baseCheckpointId: number | undefined;
+  /** The base parts the compacted groups' chains point into, by name. */
+  readonly parts: ReadonlyMap<string, Uint8Array>;
+  /** In key-group order. */
+  readonly groups: readonly GroupJob[];
+}
+
+/** One segment of the built part, in the order of the job's groups (a compacted group has one). */
+export interface BuiltSegment {
+  readonly keyGroup: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface PartitionPart {
+  /** The part's bytes (empty when no group has a segment in it). */
+  readonly bytes: Uint8Array;
+  readonly segments: readonly BuiltSegment[];
+}
+
+/**
+ * Builds a partition's part: compacted groups' chains verified (envelope CRC), merged and re-wrapped,
+ * other groups' fresh payloads wrapped as they are. `between` runs after each group (the processing
+ * thread yields there; a worker passes nothing).
+ */
+export async function buildPartitionPart(
+  job: PartitionJob,
+  merge: MergeKeyGroupParts,
+  between?: () => Promise<void>,
+): Promise<PartitionPart> {
+  const envelopes: EncodedEnvelope[] = [];
+  const keyGroups: number[] = [];
+  const options = (keyGroup: number) => ({ compression: job.compression, keyGroup });
+  for (const group of job.groups) {
+    if (group.compact) {
+      const chain: Uint8Array[] = [];
+      for (const ref of group.base) {
+        const bytes = job.parts.get(ref.part);
+        if (bytes === undefined) throw new Error(`compaction job for key group ${group.keyGroup} lacks base part ${ref.part}`);
+        const where = job.baseCheckpointId === undefined ? { part: ref.part } : { part: ref.part, checkpointId: job.baseCheckpointId };
+        chain.push((await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, where, ref.offset, ref.length)).payload);
+      }
+      chain.push(...group.fresh);
+      envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, merge(chain), options(group.keyGroup)));
+      keyGroups.push(group.keyGroup);
+    } else {
+      for (const payload of group.fresh) {
+        envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, payload, options(group.keyGroup)));
+        keyGroups.push(group.keyGroup);
+      }
+    }
+    if (between !== undefined) await between();
+  }
+  if (envelopes.length === 0) return { bytes: new Uint8Array(0), segments: [] };
+  const { bytes, offsets } = concatEnvelopes(envelopes);
+  return {
+    bytes,
+    segments: envelopes.map((e, i) => ({ keyGroup: keyGroups[i]!, offset: offsets[i]!, length: e.byteLength })),
+  };
+}
+
+/** Whether `bytes` spans its whole (non-shared) buffer, so transferring the buffer moves exactly these bytes. */
+export function wholeBuffer(bytes: Uint8Array): boolean {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+}

@@ -1,0 +1,111 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { createCompactor } from '../../src/checkpoint/compactor.ts';
+import { CheckpointCorruptError } from '../../src/checkpoint/index.ts';
+import { EnvelopeKind, concatEnvelopes, encodeEnvelope } from '../../src/checkpoint/envelope.ts';
+import { buildPartitionPart, type PartitionJob } from '../../src/checkpoint/partition-compaction.ts';
+import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
+
+const g = StateNamespaces.global();
+const noYield = async (): Promise<void> => {};
+
+/**
+ * A partition's job over real state parts: 4 key groups with a base part holding one segment each,
+ * then two captures of fresh changes; groups 0 and 2 compact, 1 and 3 append.
+ */
+async function job(): Promise<() => PartitionJob> {
+  const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 4 });
+  const v = backend.boundState(g, StateTags.value('v', VarLongCoder.of()));
+  const round = (n: number, keys: number) => {
+    for (let k = 0; k < keys; k++) {
+      backend.setCurrentKey(`k${k}`);
+      if (n === 2 && k % 5 === 0) v.clear();
+      else v.write(n * 1000 + k);
+    }
+    return backend.captureChanges();
+  };
+  const base = round(0, 200);
+  const envelopes: Awaited<ReturnType<typeof encodeEnvelope>>[] = [];
+  for (const kg of base.keyGroups) envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, base.encodeKeyGroup(kg), { compression: 'none', keyGroup: kg }));
+  const { bytes, offsets } = concatEnvelopes(envelopes);
+  const fresh = [round(1, 120), round(2, 60)];
+  // A fresh job each time: a build may transfer (detach) the job's part buffers.
+  return () => ({
+    compression: 'none',
+    baseCheckpointId: 7,
+    parts: new Map([['base', bytes.slice()]]),
+    groups: base.keyGroups.map((kg, i) => ({
+      keyGroup: kg,
+      compact: kg % 2 === 0,
+      base: [{ part: 'base', offset: offsets[i]!, length: envelopes[i]!.byteLength }],
+      fresh: fresh.filter((c) => c.keyGroups.includes(kg)).map((c) => c.encodeKeyGroup(kg)),
+    })),
+  });
+}
+
+test('compactor - the worker builds the same bytes and segments as the merge on the calling thread', async () => {
+  const make = await job();
+  const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
+  const compactor = createCompactor(mergeKeyGroupParts);
+  try {
+    const inWorker = await compactor.build(make(), noYield);
+    assert.ok(inline.bytes.length > 0);
+    assert.equal(Buffer.compare(Buffer.from(inWorker.bytes), Buffer.from(inline.bytes)), 0);
+    assert.equal(inWorker.segments, inline.segments);
+    // A second job reuses the worker.
+    const again = await compactor.build(make(), noYield);
+    assert.equal(Buffer.compare(Buffer.from(again.bytes), Buffer.from(inline.bytes)), 0);
+  } finally {
+    await compactor.close();
+  }
+});
+
+test('compactor - a corrupt base part found in the worker fails the build with CheckpointCorruptError naming the part', async () => {
+  const make = await job();
+  const compactor = createCompactor(mergeKeyGroupParts);
+  try {
+    const j = make();
+    const bytes = j.parts.get('base')!;
+    bytes[30] = bytes[30]! ^ 0xff; // a payload byte of the first segment (group 0 compacts)
+    const error = await compactor.build(j, noYield).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.instance(error, CheckpointCorruptError);
+    assert.is((error as CheckpointCorruptError).part, 'base');
+    assert.is((error as CheckpointCorruptError).checkpointId, 7);
+    assert.match((error as Error).message, /checksum mismatch/);
+  } finally {
+    await compactor.close();
+  }
+});
+
+test('compactor - close terminates the worker (no handle left) and is idempotent; later builds run on the calling thread', async () => {
+  const make = await job();
+  const before = process.getActiveResourcesInfo().length;
+  const compactor = createCompactor(mergeKeyGroupParts);
+  await compactor.build(make(), noYield);
+  await compactor.close();
+  await compactor.close();
+  assert.is(process.getActiveResourcesInfo().length, before, `left: ${process.getActiveResourcesInfo().join(', ')}`);
+  const after = await compactor.build(make(), noYield);
+  const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
+  assert.equal(Buffer.compare(Buffer.from(after.bytes), Buffer.from(inline.bytes)), 0);
+  assert.is(process.getActiveResourcesInfo().length, before);
+});
+
+test("compactor - a merge other than the state layer's runs on the calling thread", async () => {
+  const make = await job();
+  let calls = 0;
+  const counting = (chain: readonly Uint8Array[]): Uint8Array => {
+    calls++;
+    return mergeKeyGroupParts(chain);
+  };
+  const compactor = createCompactor(counting);
+  await compactor.build(make(), noYield);
+  await compactor.close();
+  assert.is(calls, 2, 'groups 0 and 2 merged here');
+});
+
+test.run();
