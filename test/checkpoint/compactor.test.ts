@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createCompactor } from '../../src/checkpoint/compactor.ts';
-import { CheckpointCorruptError } from '../../src/checkpoint/index.ts';
+import { CheckpointCorruptError, createCheckpoints, createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { EnvelopeKind, concatEnvelopes, encodeEnvelope } from '../../src/checkpoint/envelope.ts';
 import { buildPartitionPart, type PartitionJob } from '../../src/checkpoint/partition-compaction.ts';
 import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
@@ -106,6 +106,49 @@ test("compactor - a merge other than the state layer's runs on the calling threa
   await compactor.build(make(), noYield);
   await compactor.close();
   assert.is(calls, 2, 'groups 0 and 2 merged here');
+});
+
+test('compactor - a full checkpoint compacted in the worker restores the same state, and Checkpoints.close leaves no handle', async () => {
+  const before = process.getActiveResourcesInfo().length;
+  const store = createMemoryCheckpointStore();
+  const checkpoints = createCheckpoints(store, { jobId: 'job', mergeKeyGroupParts, fullEvery: 100 });
+  const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 8 });
+  const v = backend.boundState(g, StateTags.value('v', VarLongCoder.of()));
+  const expected = new Map<string, number>();
+  for (let round = 1; round <= 3; round++) {
+    for (let k = 0; k < 50 * round; k += round) {
+      backend.setCurrentKey(`k${k}`);
+      if (k % 7 === 3 && round === 3) {
+        v.clear();
+        expected.delete(`k${k}`);
+      } else {
+        v.write(round * 1000 + k);
+        expected.set(`k${k}`, round * 1000 + k);
+      }
+    }
+    const written = await checkpoints.write(
+      { inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: { state: backend.captureChanges(), watermark: 0, processingTime: 0 } }] },
+      { full: round === 3 },
+    );
+    if (round === 3) assert.is(written.info.kind, 'full');
+  }
+  await checkpoints.close();
+  assert.is(process.getActiveResourcesInfo().length, before, `left: ${process.getActiveResourcesInfo().join(', ')}`);
+  const reader = createCheckpoints(store, { jobId: 'job', mergeKeyGroupParts });
+  const restored = await reader.load();
+  await reader.close();
+  const fresh = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 8 });
+  for (const [kg, chain] of restored!.restoreFor('s', 0)!.keyGroups) {
+    assert.is(chain.length, 1, 'compacted');
+    fresh.restoreKeyGroup(kg, chain);
+  }
+  const rv = fresh.boundState(g, StateTags.value('v', VarLongCoder.of()));
+  const actual = new Map<string, number>();
+  for (const key of [...fresh.keys()]) {
+    fresh.setCurrentKey(key);
+    actual.set(key, Number(rv.read()));
+  }
+  assert.equal(actual, expected);
 });
 
 test.run();
