@@ -41,7 +41,8 @@ export interface CheckpointStore {
    */
   putPart(name: string, bytes: Uint8Array): Promise<void>;
   /**
-   * Reads a part.
+   * Reads a part. The returned bytes belong to the caller: the store keeps no reference to them
+   * (compaction transfers their buffer to a worker thread, which detaches it here).
    * @throws CheckpointPartMissingError when no such part exists.
    */
   getPart(name: string): Promise<Uint8Array>;
