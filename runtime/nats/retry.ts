@@ -36,6 +36,11 @@ export function isTransientNatsError(error: unknown): boolean {
     return true;
   }
   if (error instanceof JetStreamApiError) return TRANSIENT_API_CODES.has(error.code) || error.status === 503;
+  // nats.js reports "no responders" to a JetStream publish as JetStreamNotEnabled. Right after a
+  // server restart that is what a stream not yet loaded looks like, so it is worth retrying; a server
+  // without JetStream keeps answering it and the caller's retry limit ends with a clear message.
+  // (The class is not exported by @nats-io/jetstream; its constructor sets this name.)
+  if (error instanceof Error && error.name === 'JetStreamNotEnabled') return true;
   // JetStreamError without an API code: e.g. heartbeats missed by a consumer while the server restarted.
   if (error instanceof JetStreamError) return true;
   return false;
