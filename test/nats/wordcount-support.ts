@@ -2,6 +2,7 @@
 // process, reading the output stream back, and the exactly-once check against an uninterrupted
 // embedded run over the same input.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor as waitForCondition } from '../support/wait-for.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,13 +75,9 @@ export async function streamMessages(link: NatsLink, stream: string): Promise<nu
   }
 }
 
-/** Polls `condition` every 100 ms; the limit is a guard against a hang, not a timing assertion. */
-export async function waitFor(condition: () => Promise<boolean> | boolean, what: string, limitMs = 90_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Polls `condition` every 100 ms (90 s guard against a hang); see test/support/wait-for.ts. */
+export function waitFor(condition: () => Promise<boolean> | boolean, what: string, limitMs = 90_000): Promise<void> {
+  return waitForCondition(condition, what, { limitMs, intervalMs: 100 });
 }
 
 /** The first `count` messages of WORDCOUNT_OUT, as text. */

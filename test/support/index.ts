@@ -1,3 +1,4 @@
 // Shared helpers for tests. Tests needing NATS start their own real nats-server with these.
 export { startNatsServer, pickFreePort, findNatsServerBinary } from './nats-server.ts';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.ts';
+export { waitFor } from './wait-for.ts';

@@ -1,5 +1,6 @@
 // Runs the `stator` CLI as a child process (the real bin, tsx included), for end-to-end tests.
 import { spawn } from 'node:child_process';
+import { waitFor } from '../../support/wait-for.ts';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,14 +90,7 @@ export function waitForOutput(child: ChildProcess, text: string, limitMs = 60_00
   });
 }
 
-/**
- * Resolves once `condition()` holds (polled every 20 ms). Rejects after `limitMs` so a broken run
- * fails the test instead of hanging it (a guard, not a timing assertion).
- */
-export async function waitUntil(condition: () => boolean, what: string, limitMs = 60_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${limitMs} ms`);
-    await sleep(20);
-  }
+/** Resolves once `condition()` holds (polled every 20 ms); see test/support/wait-for.ts. */
+export function waitUntil(condition: () => boolean, what: string, limitMs = 60_000): Promise<void> {
+  return waitFor(condition, what, { limitMs });
 }
