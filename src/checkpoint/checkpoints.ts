@@ -246,6 +246,14 @@ class CheckpointsImpl implements Checkpoints {
         const key = partitionKey(p.stage, p.partition);
         changes.set(key, [...(this.carry.get(key) ?? []), p.capture.state]);
       }
+      // The captures' records are written while processing goes on. One whose values do not encode
+      // is void (its keys are changed again in their backend, for the next capture): no retry of
+      // this write may carry it.
+      const failed = await settleAll(changes);
+      if (failed !== undefined) {
+        this.carry = new Map([...changes].map(([key, list]) => [key, list.filter((c) => !failed.captures.has(c))]));
+        throw failed.error;
+      }
       const full = options?.full === true || (this.base !== undefined && this.base.incrementsSinceFull >= this.options.fullEvery);
       let info: CheckpointInfo;
       let descriptor: CheckpointDescriptor;
@@ -406,4 +414,20 @@ class CheckpointsImpl implements Checkpoints {
 /** Creates the checkpoint service of one job on `store`. */
 export function createCheckpoints(store: CheckpointStore, options: CheckpointsOptions): Checkpoints {
   return new CheckpointsImpl(store, resolveCheckpointsOptions(options));
+}
+
+/** Settles every capture; undefined when all did, else the failed ones and the first error. */
+async function settleAll(changes: ReadonlyMap<string, readonly CapturedChanges[]>): Promise<{ captures: Set<CapturedChanges>; error: unknown } | undefined> {
+  let failed: { captures: Set<CapturedChanges>; error: unknown } | undefined;
+  for (const list of changes.values()) {
+    for (const capture of list) {
+      try {
+        await capture.settle();
+      } catch (error) {
+        failed ??= { captures: new Set(), error };
+        failed.captures.add(capture);
+      }
+    }
+  }
+  return failed;
 }

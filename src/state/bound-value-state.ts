@@ -117,6 +117,7 @@ export class BoundValueState<K, T> implements ValueState<T> {
   }
 
   private set(entry: KeyEntry<K>, stored: unknown): void {
+    if (!entry.dirty) this.backend.markDirty(entry);
     const journal = this.backend.journal;
     if (this.slot === 0) {
       if (journal !== undefined) {
@@ -135,7 +136,6 @@ export class BoundValueState<K, T> implements ValueState<T> {
       }
       entry.value1 = stored;
     }
-    if (!entry.dirty) this.backend.markDirty(entry);
   }
 
   clear(): void {

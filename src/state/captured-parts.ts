@@ -1,23 +1,22 @@
 import { ByteWriter } from '../../coders/index.ts';
 import { finishPart, startPart } from './key-group-part.ts';
-import type { CapturedChanges } from './keyed-state-backend.ts';
 import { StateError } from './state-errors.ts';
 
 /**
- * The records of one capture, as capture wrote them: every changed key's record back to back in
- * one buffer, in change order, with typed arrays saying where each record ends, which key group it
- * belongs to and whether it goes into the eager section. Nothing per record is allocated on the
- * processing loop; parts are assembled per key group when the checkpoint layer asks, off the loop.
+ * The records of one capture, as PendingCapture wrote them: every changed key's record in one
+ * buffer, with typed arrays indexed by the key's place in the change list saying where its record
+ * lies, which key group it belongs to and whether it goes into the eager section. Nothing per record
+ * is allocated; parts are assembled per key group when the checkpoint layer asks, off the loop.
  */
-export class CapturedParts implements CapturedChanges {
+export class CapturedParts {
   readonly keyGroups: readonly number[];
   /** Record indices ordered by key group (counting sort), made at the first encodeKeyGroup. */
   private order: Int32Array | undefined = undefined;
   private groupStart: Int32Array | undefined = undefined;
 
   /**
-   * @param records every record's bytes, back to back
-   * @param ends record i spans [ends[i-1] (0 for i = 0), ends[i])
+   * @param records every record's bytes
+   * @param starts record i spans [starts[i], ends[i])
    * @param groups record i's key group, or -1 when the key left no record
    * @param eager 1 when record i has an eager section
    */
@@ -25,6 +24,7 @@ export class CapturedParts implements CapturedChanges {
     readonly changedKeys: number,
     private readonly maxKeyGroups: number,
     private readonly records: Uint8Array,
+    private readonly starts: Int32Array,
     private readonly ends: Int32Array,
     private readonly groups: Int32Array,
     private readonly eager: Uint8Array,
@@ -60,13 +60,13 @@ export class CapturedParts implements CapturedChanges {
     const from = groupStart[keyGroup]!;
     const to = groupStart[keyGroup + 1]!;
     if (from === to) throw new StateError(`key group ${keyGroup} has no captured changes; use one of keyGroups`);
-    const { ends, eager, records } = this;
+    const { starts, ends, eager, records } = this;
     let eagerCount = 0;
     let eagerLength = 0;
     let total = 0;
     for (let j = from; j < to; j++) {
       const i = order[j]!;
-      const length = ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
+      const length = ends[i]! - starts[i]!;
       total += length;
       if (eager[i] === 1) {
         eagerCount++;
@@ -78,7 +78,7 @@ export class CapturedParts implements CapturedChanges {
     if (eagerCount > 0) {
       for (let j = from; j < to; j++) {
         const i = order[j]!;
-        if (eager[i] === 1) writer.writeBytes(records.subarray(i === 0 ? 0 : ends[i - 1]!, ends[i]!));
+        if (eager[i] === 1) writer.writeBytes(records.subarray(starts[i]!, ends[i]!));
       }
     }
     writer.writeVarLong(to - from - eagerCount);
@@ -88,7 +88,7 @@ export class CapturedParts implements CapturedChanges {
     for (let j = from; j < to; j++) {
       const i = order[j]!;
       if (eager[i] === 1) continue;
-      const start = i === 0 ? 0 : ends[i - 1]!;
+      const start = starts[i]!;
       if (start === runEnd) {
         runEnd = ends[i]!;
         continue;

@@ -1,11 +1,11 @@
 import { ByteWriter, CoderUtils, Context, StringUtf8Coder, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
-import { CapturedParts } from './captured-parts.ts';
 import type { Undo } from './cell.ts';
-import { encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry } from './key-entry.ts';
+import { encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry, MAX_DEFERRED_CAPTURE } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
+import { PendingCapture, type CaptureHost } from './pending-capture.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
 import { bindState, TagRegistry } from './state-binder.ts';
@@ -54,7 +54,7 @@ const MAX_SLOTS = 64;
  * Keys whose coder is consistentWithEquals (strings) are their own Map key, so the hot path does no
  * encoding; other keys are looked up by their coder's structural value.
  */
-export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInternalsFactory<K>, TimerHost<K> {
+export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInternalsFactory<K>, TimerHost<K>, CaptureHost<K> {
   readonly keyCoder: Coder<K>;
   readonly maxKeyGroups: number;
   /** Timers of all keys; set/delete act on the current key. */
@@ -67,6 +67,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   private readonly entries = new Map<unknown, KeyEntry<K>>();
   private readonly registry = new TagRegistry();
   private dirty: KeyEntry<K>[] = [];
+  /** The last capture while its records are still being written (keys of it are `capturing`). */
+  private pendingCapture: PendingCapture<K> | undefined = undefined;
   /** @internal The current key's entry; undefined when none or after a capture dropped it. */
   current: KeyEntry<K> | undefined = undefined;
   private readonly slotNumbers = new Map<string, number>();
@@ -112,6 +114,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
     const entry = this.entries.get(id);
     if (entry !== undefined) {
+      if (entry.capturing) this.pendingCapture!.writeNow(entry);
       this.current = entry;
       this.currentKey = entry;
     } else {
@@ -155,7 +158,10 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   /** @internal The entry of any key. */
   entryForKey(key: K): KeyEntry<K> {
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
-    return this.entries.get(id) ?? this.lookupMiss(key, id);
+    const entry = this.entries.get(id);
+    if (entry === undefined) return this.lookupMiss(key, id);
+    if (entry.capturing) this.pendingCapture!.writeNow(entry);
+    return entry;
   }
 
   /** A key not in memory: it may be in a restored key group still pending, else it is new (detached until written). */
@@ -176,9 +182,14 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     return entry;
   }
 
-  /** @internal Records a change of `entry` (attaching a new key). */
+  /** @internal Records a change of `entry` (attaching a new key); call before changing it. */
   markDirty(entry: KeyEntry<K>): void {
     if (entry.dirty) return;
+    if (entry.capturing) {
+      // A key reached without setCurrentKey/entryForKey (a firing timer's) may still owe its record.
+      this.pendingCapture!.writeNow(entry);
+      if (entry.dirty) return; // the capture was abandoned, which marked its keys changed
+    }
     entry.dirty = true;
     if (!entry.attached) {
       entry.attached = true;
@@ -262,67 +273,91 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   }
 
   /**
-   * Swaps out the dirty list and writes each changed key's record into one buffer (no allocation per
-   * key beyond a cell payload's view); parts are assembled per key group later, off the loop.
+   * Swaps out the dirty list: O(keys changed), a flag per key. The records are written afterwards
+   * (see PendingCapture): in background slices once the checkpoint layer calls settle(), and for a
+   * key the task uses again, right before that use. A capture still pending when the next one is
+   * taken is finished first.
    */
   captureChanges(): CapturedChanges {
     if (this.journal !== undefined) throw new StateError('captureChanges during a turn: capture between turns, after commitTurn or rollbackTurn');
+    this.finishPendingCapture();
     const dirty = this.dirty;
-    const n = dirty.length;
-    const out = new ByteWriter(Math.max(256, n * 32));
-    const ends = new Int32Array(n);
-    const groups = new Int32Array(n);
-    const eagerFlags = new Uint8Array(n);
-    const shapes = new Uint8Array(n);
-    const eager = this.eagerScratch;
-    const scratch = this.cellScratch;
-    let changedKeys = 0;
-    // Phase 1 encodes without changing the backend, so a value that fails to encode leaves every
-    // change in place for the next attempt instead of losing the keys already processed.
-    for (let i = 0; i < n; i++) {
-      const entry = dirty[i]!;
-      const shape = inspectEntry(entry);
-      shapes[i] = shape;
-      if (shape === EntryShape.EMPTY && !entry.persisted) {
-        // Never checkpointed: nothing to delete.
-        groups[i] = -1;
-        ends[i] = out.length;
-        continue;
-      }
-      this.writeKey(out, entry);
-      if (shape === EntryShape.EMPTY) {
-        out.writeByte(FLAG_TOMBSTONE);
-      } else if (shape === EntryShape.EAGER) {
-        out.writeByte(FLAG_STATE_EAGER);
-        eager.reset();
-        encodeEager(entry, eager);
-        out.writeVarLong(eager.length);
-        out.writeBytes(eager.view());
-        encodeCells(entry, out, scratch);
-        eagerFlags[i] = 1;
-      } else {
-        out.writeByte(FLAG_STATE);
-        encodeCells(entry, out, scratch);
-      }
-      ends[i] = out.length;
-      groups[i] = entry.keyGroup;
-      changedKeys++;
-    }
-    // Phase 2 cannot fail: reset change tracking and drop keys left without state.
     this.dirty = [];
-    for (let i = 0; i < n; i++) {
-      const entry = dirty[i]!;
-      entry.dirty = false;
+    // Handles reach the current key through `current`: dropping it routes their next use through
+    // setCurrentKey, which writes the key's record first.
+    this.current = undefined;
+    const capture = new PendingCapture(this, dirty, this.maxKeyGroups);
+    if (dirty.length > MAX_DEFERRED_CAPTURE) {
+      this.pendingCapture = capture;
+      this.finishPendingCapture();
+      return capture;
+    }
+    if (!capture.done) this.pendingCapture = capture;
+    return capture;
+  }
+
+  /** Writes the rest of a pending capture now (its failure is reported by the capture itself). */
+  private finishPendingCapture(): void {
+    const pending = this.pendingCapture;
+    if (pending === undefined) return;
+    try {
+      pending.settleNow();
+    } catch {
+      // The capture was abandoned and its keys are changed again: the next capture includes them.
+    }
+  }
+
+  /** @internal CaptureHost: writes one key's record as the key is now (see PendingCapture). */
+  encodeRecord(entry: KeyEntry<K>, out: ByteWriter): EntryShape {
+    const shape = inspectEntry(entry);
+    // Never checkpointed and now empty: nothing to delete.
+    if (shape === EntryShape.EMPTY && !entry.persisted) return shape;
+    this.writeKey(out, entry);
+    if (shape === EntryShape.EMPTY) {
+      out.writeByte(FLAG_TOMBSTONE);
+    } else if (shape === EntryShape.EAGER) {
+      out.writeByte(FLAG_STATE_EAGER);
+      const eager = this.eagerScratch;
+      eager.reset();
+      encodeEager(entry, eager);
+      out.writeVarLong(eager.length);
+      out.writeBytes(eager.view());
+      encodeCells(entry, out, this.cellScratch);
+    } else {
+      out.writeByte(FLAG_STATE);
+      encodeCells(entry, out, this.cellScratch);
+    }
+    return shape;
+  }
+
+  /**
+   * @internal CaptureHost: every record is written. Keys captured with state are persisted; keys
+   * captured empty and not changed since leave the key map.
+   */
+  captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array): void {
+    if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
       if (shapes[i] !== EntryShape.EMPTY) {
         entry.persisted = true;
         continue;
       }
+      // Changed again since its record was written: it has pending changes (and maybe state).
+      if (entry.dirty) continue;
       entry.persisted = false;
       this.entries.delete(entry.id);
       entry.attached = false;
       if (this.current === entry) this.current = undefined;
     }
-    return new CapturedParts(changedKeys, this.maxKeyGroups, out.view(), ends, groups, eagerFlags);
+  }
+
+  /** @internal CaptureHost: a record failed to encode; every key of the capture is changed again. */
+  captureAbandoned(entries: readonly KeyEntry<K>[]): void {
+    if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
+    for (const entry of entries) {
+      entry.endCapture();
+      this.markDirty(entry);
+    }
   }
 
   /** Writes the key's record field (length-prefixed key-coder bytes) and makes sure its key group is known. */

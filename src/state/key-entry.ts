@@ -27,6 +27,11 @@ export class TimerRecord<K> {
 const DIRTY = 1;
 const ATTACHED = 2;
 const PERSISTED = 4;
+const CAPTURING = 8;
+/** While CAPTURING, the bits above the flags hold the key's index in its capture. */
+const INDEX_SHIFT = 4;
+/** Captures larger than this many keys encode at once (the index must fit a small integer). */
+export const MAX_DEFERRED_CAPTURE = 2 ** 26;
 
 /** The identity of a timer within its key. */
 export function timerKey(namespace: string, timerId: string, domain: TimeDomain): string {
@@ -66,6 +71,25 @@ export class KeyEntry<K> extends StateTable {
   }
   set persisted(on: boolean) {
     this.flags = on ? this.flags | PERSISTED : this.flags & ~PERSISTED;
+  }
+  /**
+   * In a capture whose record is not written yet (see PendingCapture): the record must be written
+   * before the key's state is used again. Implies not dirty.
+   */
+  get capturing(): boolean {
+    return (this.flags & CAPTURING) !== 0;
+  }
+  /** The key's index in its capture (only while capturing). */
+  get captureIndex(): number {
+    return this.flags >>> INDEX_SHIFT;
+  }
+  /** Leaves the dirty list for capture number `index` (< MAX_DEFERRED_CAPTURE). */
+  beginCapture(index: number): void {
+    this.flags = (this.flags & (ATTACHED | PERSISTED)) | CAPTURING | (index << INDEX_SHIFT);
+  }
+  /** The key's record is written (or the capture was abandoned). */
+  endCapture(): void {
+    this.flags &= DIRTY | ATTACHED | PERSISTED;
   }
   /** The key group, once computed (the key bytes are not kept: a typed array per key costs ~150 bytes). */
   keyGroup = -1;

@@ -9,8 +9,8 @@ import type { Coder } from '../../coders/index.ts';
  *
  * Checkpoints take only what changed: `captureChanges()` is O(keys changed since the last capture),
  * never O(all state), and what it returns is immune to anything the processing loop does afterwards
- * (no aliasing of user objects, no live collections). Encoding may be deferred to `encode()` calls
- * made later, off the hot path, only where that is safe (immutable/persistent values).
+ * (no aliasing of user objects, no live collections). Encoding is deferred: the records are written
+ * while processing goes on (`settle()`), and a captured key is written before the task next uses it.
  *
  * Restore is lazy per key group: the checkpoint reader hands over each key group's parts, and the
  * backend decodes a key group the first time one of its keys (or an iteration over all keys) needs it,
@@ -51,7 +51,8 @@ export interface KeyedStateBackend<K> {
 
   /**
    * What changed since the previous capture (or since restore/creation), grouped by key group, and
-   * resets change tracking. O(keys changed). The result does not change when processing continues.
+   * resets change tracking. O(keys changed), a flag per key: the records are written afterwards (see
+   * CapturedChanges.settle). The result does not change when processing continues.
    */
   captureChanges(): CapturedChanges;
 
@@ -63,8 +64,19 @@ export interface KeyedStateBackend<K> {
   restoreKeyGroup(keyGroup: number, chain: readonly Uint8Array[]): void;
 }
 
-/** The changes captured by one `captureChanges()` call. */
+/**
+ * The changes captured by one `captureChanges()` call. Its records may still be being written when
+ * captureChanges returns: `settle()` writes them in slices that yield to the event loop; reading
+ * `changedKeys`, `keyGroups` or calling `encodeKeyGroup` first writes whatever is left at once.
+ */
 export interface CapturedChanges {
+  /**
+   * Resolves when every record is written (then the members below are cheap). Rejects with a
+   * StateError naming the state when a value does not encode with its coder: the capture is then
+   * void (its members throw that error), every key of it is changed again in the backend so the
+   * next capture holds it, and a caller keeping captures to retry a write must drop this one.
+   */
+  settle(): Promise<void>;
   /** Number of keys whose state changed (including deleted ones). */
   readonly changedKeys: number;
   /** Key groups that have changes, ascending. */
@@ -101,4 +113,4 @@ export type MergeKeyGroupParts = (chain: readonly Uint8Array[]) => Uint8Array;
 //       survive checkpoints.
 //   backend.minimumWatermarkHold(): the earliest WatermarkHoldState hold over all keys.
 // Turns (beginTurn/commitTurn/rollbackTurn above) are part of the contract; captureChanges() runs
-// between turns only.
+// between turns only (settle() may run any time: it writes only keys nothing touched since).

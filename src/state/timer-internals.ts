@@ -75,9 +75,9 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     if (timer.domain !== TimeDomain.EVENT_TIME && timer.domain !== TimeDomain.PROCESSING_TIME) {
       throw new StateError(`timer '${timer.timerId}': unknown time domain '${String(timer.domain)}'; use TimeDomain.EVENT_TIME or PROCESSING_TIME`);
     }
+    this.host.markDirty(entry);
     this.journalTimer(entry, timerKey(timer.namespace.stringKey(), timer.timerId, timer.domain));
     this.add(entry, timer.namespace, timer.timerId, timer.domain, timestamp, outputTimestamp, this.seq++);
-    this.host.markDirty(entry);
   }
 
   /** Adds a timer record (also used by restore, with the stored sequence number). */
@@ -99,10 +99,10 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     const key = timerKey(namespace.stringKey(), timerId, domain);
     const record = entry.timers?.get(key);
     if (record === undefined) return;
+    this.host.markDirty(entry);
     this.journalTimer(entry, key);
     entry.timers!.delete(key);
     this.kill(record);
-    this.host.markDirty(entry);
   }
 
   getTimer(namespace: StateNamespace, timerId: string, domain: TimeDomain): TimerData<K> | undefined {
@@ -116,10 +116,11 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     if (top === undefined || top.timestamp > upTo) return undefined;
     heap.pop();
     const key = timerKey(top.namespace.stringKey(), top.timerId, top.domain);
+    // Before the change: a key of a capture still being written gets its record first.
+    this.host.markDirty(top.entry);
     this.journalTimer(top.entry, key);
     top.entry.timers!.delete(key);
     this.kill(top, true);
-    this.host.markDirty(top.entry);
     return toTimerData(top);
   }
 

@@ -10,6 +10,8 @@ import {
   createMemoryCheckpointStore,
 } from '../../src/checkpoint/index.ts';
 import type { CheckpointSnapshot, Checkpoints, CheckpointsOptions, CheckpointStore, MemoryCheckpointStore } from '../../src/checkpoint/index.ts';
+import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { createKeyedStateBackend, mergeKeyGroupParts, StateError, StateNamespaces, StateTags } from '../../src/state/index.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
 
 const base = { jobId: 'job', mergeKeyGroupParts: toyMerge } as const;
@@ -313,6 +315,42 @@ test('a failed write carries its changes into the next checkpoint', async () => 
   await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
   const restored = ToyState.restore((await open(store).load())!.restoreFor('s', 0));
   assert.equal(restored.values, new Map([['a', 1], ['b', 2], ['c', 3]]));
+});
+
+test('a capture whose values do not encode fails its write and is not carried; its keys go into the next', async () => {
+  const store = createMemoryCheckpointStore();
+  const checkpoints = open(store, { mergeKeyGroupParts });
+  const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+  const count = backend.boundState(StateNamespaces.global(), StateTags.value('count', VarLongCoder.of()));
+  const names = backend.boundState(StateNamespaces.global(), StateTags.bag('names', StringUtf8Coder.of()));
+  const capture = () => ({ state: backend.captureChanges(), watermark: 0, processingTime: 0 });
+  backend.setCurrentKey('a');
+  count.write(1);
+  await checkpoints.write({ inputs: { in: 1 }, partitions: [{ stage: 's', partition: 0, capture: capture() }] });
+  backend.setCurrentKey('b');
+  count.write(2);
+  names.add(3 as unknown as string);
+  try {
+    await checkpoints.write({ inputs: { in: 2 }, partitions: [{ stage: 's', partition: 0, capture: capture() }] });
+    assert.unreachable('the capture does not encode');
+  } catch (error) {
+    assert.instance(error, StateError);
+    assert.match((error as Error).message, /'names'/);
+  }
+  backend.setCurrentKey('b');
+  names.clear();
+  names.add('three');
+  const written = await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: capture() }] });
+  assert.is(written.info.stats.changedKeys, 1, 'b, once: the void capture is not carried');
+  const restored = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+  for (const [kg, chain] of (await open(store, { mergeKeyGroupParts }).load())!.restoreFor('s', 0)!.keyGroups) restored.restoreKeyGroup(kg, chain);
+  const restoredCount = restored.boundState(StateNamespaces.global(), StateTags.value('count', VarLongCoder.of()));
+  const restoredNames = restored.boundState(StateNamespaces.global(), StateTags.bag('names', StringUtf8Coder.of()));
+  restored.setCurrentKey('a');
+  assert.is(restoredCount.read(), 1);
+  restored.setCurrentKey('b');
+  assert.is(restoredCount.read(), 2);
+  assert.equal([...restoredNames.read()], ['three']);
 });
 
 test('beforeCommit failing - nothing is committed', async () => {

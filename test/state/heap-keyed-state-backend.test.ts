@@ -87,7 +87,7 @@ test('backend - a value written through one path is read through the other (inli
   assert.equal([...b.keys()], []);
 });
 
-test('backend - a value its coder cannot encode fails the capture, names the state and loses no change', () => {
+test('backend - a value its coder cannot encode fails the capture, names the state and loses no change', async () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const v = b.boundState(g, StateTags.value('v', long));
   const name = b.boundState(g, StateTags.bag('names', str));
@@ -95,7 +95,15 @@ test('backend - a value its coder cannot encode fails the capture, names the sta
   v.write(1);
   b.setCurrentKey('bad');
   name.add(42 as unknown as string);
-  assert.throws(() => b.captureChanges(), (e: unknown) => e instanceof StateError && /'names'/.test(e.message) && /bad/.test(e.message));
+  const failed = b.captureChanges();
+  const names = (e: unknown): boolean => e instanceof StateError && /'names'/.test(e.message) && /bad/.test(e.message);
+  try {
+    await failed.settle();
+    assert.unreachable('settle should reject');
+  } catch (error) {
+    assert.ok(names(error), String(error));
+  }
+  assert.throws(() => failed.keyGroups, names, 'the void capture keeps failing');
   name.clear();
   const c = b.captureChanges();
   assert.is(c.changedKeys, 1, "the good key's change is still captured");

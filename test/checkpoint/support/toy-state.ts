@@ -52,6 +52,7 @@ export class ToyState {
     const changedKeys = this.dirty.size;
     this.dirty = new Set();
     const state: CapturedChanges = {
+      settle: () => Promise.resolve(),
       changedKeys,
       keyGroups: [...byGroup.keys()].sort((a, b) => a - b),
       encodeKeyGroup: (kg) => packr.pack(byGroup.get(kg) ?? []),

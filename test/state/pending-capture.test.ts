@@ -1,0 +1,227 @@
+// Deferred capture: captureChanges() only flags the changed keys; their records are written later,
+// in background slices (settle) or right before the task uses a key again. Whatever the task does
+// after the capture, the capture must hold exactly the state at capture time.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import { ListCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import {
+  createKeyedStateBackend,
+  StateError,
+  StateNamespaces,
+  StateTags,
+  TimeDomain,
+  type CapturedChanges,
+  type HeapKeyedStateBackend,
+} from '../../src/state/index.ts';
+
+const g = StateNamespaces.global();
+const str = StringUtf8Coder.of();
+const long = VarLongCoder.of();
+
+const COUNT = StateTags.value('count', long);
+const LIST = StateTags.value('list', ListCoder.of(str));
+const BAG = StateTags.bag('bag', str);
+const SET = StateTags.set('set', str);
+const MAP = StateTags.map('map', str, long);
+
+type Op =
+  | { op: 'count'; key: string; n: number }
+  | { op: 'clearCount'; key: string }
+  | { op: 'appendInPlace'; key: string; s: string }
+  | { op: 'bag'; key: string; s: string }
+  | { op: 'clearBag'; key: string }
+  | { op: 'set'; key: string; s: string; remove: boolean }
+  | { op: 'map'; key: string; s: string; n: number; remove: boolean }
+  | { op: 'timer'; key: string; id: string; at: number }
+  | { op: 'deleteTimer'; key: string; id: string }
+  | { op: 'fire'; upTo: number }
+  | { op: 'forKey'; key: string; n: number };
+
+const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
+const word = fc.constantFrom('x', 'y', 'z');
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('count' as const), key, n: fc.integer({ min: 0, max: 1000 }) }),
+  fc.record({ op: fc.constant('clearCount' as const), key }),
+  fc.record({ op: fc.constant('appendInPlace' as const), key, s: word }),
+  fc.record({ op: fc.constant('bag' as const), key, s: word }),
+  fc.record({ op: fc.constant('clearBag' as const), key }),
+  fc.record({ op: fc.constant('set' as const), key, s: word, remove: fc.boolean() }),
+  fc.record({ op: fc.constant('map' as const), key, s: word, n: fc.integer({ min: 0, max: 9 }), remove: fc.boolean() }),
+  fc.record({ op: fc.constant('timer' as const), key, id: word, at: fc.integer({ min: 0, max: 100 }) }),
+  fc.record({ op: fc.constant('deleteTimer' as const), key, id: word }),
+  fc.record({ op: fc.constant('fire' as const), upTo: fc.integer({ min: 0, max: 100 }) }),
+  fc.record({ op: fc.constant('forKey' as const), key, n: fc.integer({ min: 0, max: 1000 }) }),
+);
+
+/** A backend with one handle per tag, and the ops applied to it as a task would (a turn each). */
+function subject(): { backend: HeapKeyedStateBackend<string>; apply(op: Op): void } {
+  const backend = createKeyedStateBackend({ keyCoder: str });
+  const count = backend.boundState(g, COUNT);
+  const list = backend.boundState(g, LIST);
+  const bag = backend.boundState(g, BAG);
+  const set = backend.boundState(g, SET);
+  const map = backend.boundState(g, MAP);
+  const apply = (o: Op): void => {
+    backend.beginTurn();
+    if (o.op === 'fire') {
+      for (let t = backend.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, o.upTo); t !== undefined; t = backend.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, o.upTo)) {
+        // A firing timer's callback runs with its key in scope and changes its state.
+        backend.setCurrentKey(t.key!);
+        count.write(Number(count.read() ?? 0) + 1);
+      }
+    } else if (o.op === 'forKey') {
+      backend.stateInternalsForKey(o.key).state(g, COUNT).write(o.n);
+    } else {
+      backend.setCurrentKey(o.key);
+      switch (o.op) {
+        case 'count':
+          count.write(o.n);
+          break;
+        case 'clearCount':
+          count.clear();
+          break;
+        case 'appendInPlace': {
+          // The common read-modify-write of a mutable value: the array read is changed in place
+          // before it is written back, so a capture must not alias it.
+          const values = list.read() ?? [];
+          values.push(o.s);
+          list.write(values);
+          break;
+        }
+        case 'bag':
+          bag.add(o.s);
+          break;
+        case 'clearBag':
+          bag.clear();
+          break;
+        case 'set':
+          if (o.remove) set.remove(o.s);
+          else set.add(o.s);
+          break;
+        case 'map':
+          if (o.remove) map.remove(o.s);
+          else map.put(o.s, o.n);
+          break;
+        case 'timer':
+          backend.timerInternals.setTimer({ namespace: g, timerId: o.id, domain: TimeDomain.EVENT_TIME, timestamp: o.at, outputTimestamp: o.at });
+          break;
+        case 'deleteTimer':
+          backend.timerInternals.deleteTimer(g, o.id, TimeDomain.EVENT_TIME);
+          break;
+      }
+    }
+    backend.commitTurn();
+  };
+  return { backend, apply };
+}
+
+function partsOf(capture: CapturedChanges): Map<number, Uint8Array> {
+  return new Map(capture.keyGroups.map((kg) => [kg, capture.encodeKeyGroup(kg)]));
+}
+
+test('deferred capture - holds the state at capture time whatever the task does before it settles', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), fc.array(opArb, { maxLength: 40 }), fc.array(opArb, { maxLength: 20 }), async (before, after, later) => {
+      // `now` writes its records at once; `deferred` lets the task run first.
+      const now = subject();
+      const deferred = subject();
+      for (const o of before) {
+        now.apply(o);
+        deferred.apply(o);
+      }
+      const expected = now.backend.captureChanges();
+      const expectedParts = partsOf(expected);
+      const capture = deferred.backend.captureChanges();
+      for (const o of after) {
+        now.apply(o);
+        deferred.apply(o);
+      }
+      await capture.settle();
+      assert.equal(capture.keyGroups, expected.keyGroups);
+      assert.is(capture.changedKeys, expected.changedKeys);
+      assert.equal(partsOf(capture), expectedParts);
+      // What capture decided (persisted keys, keys dropped) leaves both alike for the next one.
+      for (const o of later) {
+        now.apply(o);
+        deferred.apply(o);
+      }
+      assert.equal(partsOf(deferred.backend.captureChanges()), partsOf(now.backend.captureChanges()));
+      assert.equal([...deferred.backend.keys()].sort(), [...now.backend.keys()].sort());
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('deferred capture - taking it is a flag per key; settle writes in slices that let the event loop run', async () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const count = b.boundState(g, COUNT);
+  const keys = 200_000;
+  for (let i = 0; i < keys; i++) {
+    b.setCurrentKey(`key-${i}`);
+    count.write(i);
+  }
+  const capture = b.captureChanges();
+  let ticks = 0;
+  let settled = false;
+  const tick = (): void => {
+    ticks++;
+    if (!settled) setImmediate(tick);
+  };
+  setImmediate(tick);
+  await capture.settle();
+  settled = true;
+  assert.ok(ticks > 1, `the event loop ran ${ticks} times while ${keys} records were written`);
+  assert.is(capture.changedKeys, keys);
+});
+
+test('deferred capture - a key the task uses is written first; a value that does not encode voids the capture, not the task', async () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const count = b.boundState(g, COUNT);
+  const bag = b.boundState(g, BAG);
+  b.setCurrentKey('good');
+  count.write(1);
+  b.setCurrentKey('bad');
+  bag.add(7 as unknown as string);
+  const capture = b.captureChanges();
+  // Using the bad key writes its record first, which fails: the task's turn must not see that.
+  b.beginTurn();
+  b.setCurrentKey('bad');
+  bag.clear();
+  b.setCurrentKey('good');
+  count.write(2);
+  b.commitTurn();
+  try {
+    await capture.settle();
+    assert.unreachable('settle should reject');
+  } catch (error) {
+    assert.instance(error, StateError);
+    assert.match((error as Error).message, /'bag'/);
+  }
+  // Every key of the void capture is pending again: the next capture holds the newest state.
+  const next = b.captureChanges();
+  await next.settle();
+  assert.is(next.changedKeys, 1, 'good (2); bad never reached a checkpoint and is empty now');
+  const fresh = createKeyedStateBackend({ keyCoder: str });
+  for (const kg of next.keyGroups) fresh.restoreKeyGroup(kg, [next.encodeKeyGroup(kg)]);
+  const restored = fresh.boundState(g, COUNT);
+  fresh.setCurrentKey('good');
+  assert.is(restored.read(), 2);
+});
+
+test('deferred capture - a new capture finishes the pending one first', async () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const count = b.boundState(g, COUNT);
+  b.setCurrentKey('a');
+  count.write(1);
+  const first = b.captureChanges();
+  b.setCurrentKey('b');
+  count.write(2);
+  const second = b.captureChanges();
+  await Promise.all([first.settle(), second.settle()]);
+  assert.is(first.changedKeys, 1);
+  assert.is(second.changedKeys, 1);
+  assert.not.equal(partsOf(first), partsOf(second));
+});
+
+test.run();
