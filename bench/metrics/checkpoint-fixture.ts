@@ -34,8 +34,16 @@ export interface CheckpointFixture extends Disposable {
   reopen(): Checkpoints;
 }
 
+export interface CheckpointFixtureOptions {
+  /**
+   * Compact as the runtime does by default (a full checkpoint every 10 increments, chains of at most
+   * 8); otherwise every write is an increment unless asked, so increments are measured alone.
+   */
+  readonly compaction?: boolean;
+}
+
 /** `key-${i}` → i for i < keys, then a full checkpoint. Removes its directory on dispose. */
-export async function openCheckpointFixture(keys: number): Promise<CheckpointFixture> {
+export async function openCheckpointFixture(keys: number, options: CheckpointFixtureOptions = {}): Promise<CheckpointFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'stator-bench-checkpoint-'));
   try {
     let backend: HeapKeyedStateBackend<string> | undefined = createKeyedStateBackend({ keyCoder });
@@ -47,8 +55,10 @@ export async function openCheckpointFixture(keys: number): Promise<CheckpointFix
     }
     const populateMs = Number(process.hrtime.bigint() - started) / 1e6;
     const store = createFileCheckpointStore({ stateDir: dir, job: JOB });
-    // Never compact on its own during a measurement: every write is an increment unless asked.
-    const checkpoints = createCheckpoints(store, { jobId: JOB, mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 });
+    const checkpoints = createCheckpoints(
+      store,
+      options.compaction === true ? { jobId: JOB, mergeKeyGroupParts } : { jobId: JOB, mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 },
+    );
     const snapshot = (capture: CapturedChanges, position: number): CheckpointSnapshot => ({
       inputs: { in: position },
       partitions: [{ stage: STAGE, partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }],
