@@ -51,7 +51,8 @@ export class PendingCapture<K> implements CapturedChanges {
 
   constructor(
     private readonly host: CaptureHost<K>,
-    private readonly entries: readonly KeyEntry<K>[],
+    /** The captured keys; let go once done (a capture kept for a retry holds only bytes). */
+    private entries: readonly KeyEntry<K>[],
     private readonly maxKeyGroups: number,
   ) {
     const n = entries.length;
@@ -158,12 +159,14 @@ export class PendingCapture<K> implements CapturedChanges {
     for (let i = 0; i < this.groups.length; i++) if (this.groups[i]! >= 0) changedKeys++;
     this.parts = new CapturedParts(changedKeys, this.maxKeyGroups, this.out.view(), this.starts, this.ends, this.groups, this.eager);
     this.host.captureCompleted(this.entries, this.shapes);
+    this.entries = [];
   }
 
   private abandon(error: unknown): void {
     this.error = error;
     this.remaining = 0;
     this.host.captureAbandoned(this.entries);
+    this.entries = [];
   }
 
   private settled(): CapturedParts {
