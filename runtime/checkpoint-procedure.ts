@@ -87,14 +87,23 @@ export class CheckpointProcedure {
       const partitions: PartitionSnapshot[] = [];
       for (const stage of pipeline.stages) {
         for (const [partition, actor] of stage.actors.entries()) {
-          const capture = actor.runner.capture();
-          changedKeys += capture.state.changedKeys;
-          partitions.push({ stage: stage.name, partition, capture });
+          partitions.push({ stage: stage.name, partition, capture: actor.runner.capture() });
         }
       }
       snapshot = { inputs: { [source.name]: position }, partitions, sinks, createdAt: Date.now() };
     } finally {
       if (paused) source.resume();
+    }
+    // The captures' records are written while processing goes on (reading changedKeys first would
+    // write them all on the loop). A capture that fails to settle is counted as a change: the write
+    // then reports its error.
+    for (const p of snapshot.partitions) {
+      try {
+        await p.capture.state.settle();
+        changedKeys += p.capture.state.changedKeys;
+      } catch {
+        changedKeys++;
+      }
     }
     // A capture with no changed key holds nothing the previous checkpoint lacks, so dropping it
     // loses nothing; with the same positions and sink records it would restore the same run.
