@@ -1,7 +1,8 @@
 import { CoderError } from './stator-error.ts';
 
 const TWO_32 = 0x1_0000_0000;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the string (the default would drop it, so "\uFEFF" would not round trip).
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Reads coder bytes with bounds checks. Every read past the end, malformed varint or invalid UTF-8

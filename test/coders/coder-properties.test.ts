@@ -240,4 +240,13 @@ test('a value encoded into a reused writer gives the same bytes as a fresh one',
   );
 });
 
+test('a string starting with U+FEFF (a byte order mark) keeps it, alone and inside a map (found by a CI seed)', () => {
+  for (const v of ['\uFEFF', '\uFEFFa', 'a\uFEFF']) {
+    const coder = StringUtf8Coder.of();
+    assert.is(CoderUtils.decodeFromByteArray(coder, CoderUtils.encodeToByteArray(coder, v)), v);
+  }
+  const map = MapCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
+  assert.equal(CoderUtils.decodeFromByteArray(map, CoderUtils.encodeToByteArray(map, new Map([['', '\uFEFF']]))), new Map([['', '\uFEFF']]));
+});
+
 test.run();
