@@ -6,7 +6,7 @@
 //   node --import tsx examples/consume.ts --nats nats://127.0.0.1:4222 --subject wordcount.out
 //   node --import tsx examples/consume.ts --subject 'stator.wordcount.dlq.*' --headers
 import { parseArgs } from 'node:util';
-import { connectNats, NATS_CLI_OPTIONS, NATS_CLI_USAGE, natsFlagsFrom, openStreamSource } from '../runtime/nats/index.ts';
+import { connectNats, NATS_CLI_OPTIONS, NATS_CLI_USAGE, natsFlagsFrom, natsUrlFrom, openStreamSource } from '../runtime/nats/index.ts';
 
 const usage = `usage: consume --subject <subject> [--nats <url>] [--from <seq>] [--follow] [--headers]
 
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const flags = natsFlagsFrom(values);
-  const link = await connectNats({ ...flags, nats: flags.nats ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: flags.name ?? 'stator-consume' });
+  const link = await connectNats({ ...flags, nats: natsUrlFrom(flags) ?? 'nats://127.0.0.1:4222', name: flags.name ?? 'stator-consume' });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {

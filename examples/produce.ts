@@ -17,6 +17,7 @@ import {
   NATS_CLI_OPTIONS,
   NATS_CLI_USAGE,
   natsFlagsFrom,
+  natsUrlFrom,
   subjectStreamName,
 } from '../runtime/nats/index.ts';
 
@@ -52,7 +53,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const flags = natsFlagsFrom(values);
-  const link = await connectNats({ ...flags, nats: flags.nats ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: flags.name ?? 'stator-produce' });
+  const link = await connectNats({ ...flags, nats: natsUrlFrom(flags) ?? 'nats://127.0.0.1:4222', name: flags.name ?? 'stator-produce' });
   try {
     const { info, created } = await ensureSubjectStream(await link.jetstreamManager(), subject, { defaultName: subjectStreamName(subject) }, link.features);
     console.error(`${created ? 'created' : 'using'} stream ${info.config.name} for ${subject}`);
