@@ -1,4 +1,5 @@
 import type { Job } from '../job/job.ts';
+import type { HttpRoutes } from '../http/index.ts';
 import type { Logger } from '../log.ts';
 import type { NatsFlags } from '../nats/connection-options.ts';
 import { NotAvailableError } from '../errors.ts';
@@ -25,6 +26,8 @@ export interface NatsRunRequest {
   readonly checkpointIntervalMs: number | undefined;
   readonly maxRetries: number | undefined;
   readonly logger: Logger;
+  /** The process's HTTP server (--http), for the job's routes; undefined without --http. */
+  readonly http?: HttpRoutes;
   /** Aborted on the first SIGTERM/SIGINT: stop gracefully. */
   readonly signal: AbortSignal;
 }

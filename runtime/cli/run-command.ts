@@ -6,6 +6,8 @@ import { ConfigError } from '../errors.ts';
 import { loadJob } from '../job/load-job.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom } from '../nats/connection-options.ts';
 import type { NatsFlags } from '../nats/connection-options.ts';
+import { parseHttpAddress, startHttpServer } from '../http/index.ts';
+import type { HttpAddress, HttpServer } from '../http/index.ts';
 import { createLogger, isLogLevel } from '../log.ts';
 import type { Logger } from '../log.ts';
 import { ExitCode } from './exit-codes.ts';
@@ -27,6 +29,8 @@ export interface RunArguments {
   /** The NATS connection flags besides the URL (auth, TLS, --max-outage, --nats-name); env fills the rest. */
   readonly nats: Omit<NatsFlags, 'nats'>;
   readonly logLevel: string;
+  /** Where the HTTP server listens (--http); undefined: no server. */
+  readonly http: HttpAddress | undefined;
 }
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
@@ -42,6 +46,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     // The nats CLI's connection flags (--nats, --user, --creds, --tlsca, --max-outage...).
     ...NATS_CLI_OPTIONS,
     'log-level': { type: 'string' },
+    http: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -62,6 +67,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     natsUrl: natsUrlFrom({ nats: values.nats }, env),
     nats: natsConnectionFlags(values),
     logLevel,
+    http: values.http === undefined ? undefined : parseHttpAddress(values.http),
   };
 }
 
@@ -101,8 +107,18 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.follow && args.input === args.output) throw new ConfigError('--input and --output are the same file; the job would read its own output');
   }
   const job = await loadJob(args.modulePath);
-  if (args.natsUrl !== undefined) return runNats(args, job, logger);
+  const http = args.http === undefined ? undefined : await startHttpServer({ address: args.http, logger });
+  try {
+    if (http !== undefined) logger.info(`HTTP server listening on ${http.url}`);
+    if (args.natsUrl !== undefined) return await runNats(args, job, logger, http);
+    return await runEmbedded(args, job, logger, http);
+  } finally {
+    await http?.close();
+  }
+}
 
+/** Embedded mode; a job's HTTP routes (when --http is given) go on `_http`. */
+async function runEmbedded(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger, _http: HttpServer | undefined): Promise<number> {
   const output = args.output!;
   await mkdir(dirname(output), { recursive: true });
   if (args.deadLetter !== undefined) await mkdir(dirname(args.deadLetter), { recursive: true });
@@ -133,7 +149,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   }
 }
 
-async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger): Promise<number> {
+async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger, http: HttpServer | undefined): Promise<number> {
   const runNatsJob = await loadNatsMode();
   const controller = new AbortController();
   const removeHandlers = onStopSignals(logger, () => controller.abort());
@@ -145,6 +161,7 @@ async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJo
       checkpointIntervalMs: args.checkpointIntervalMs,
       maxRetries: args.maxRetries,
       logger,
+      ...(http === undefined ? {} : { http }),
       signal: controller.signal,
     });
     return ExitCode.OK;

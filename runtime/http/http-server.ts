@@ -1,0 +1,353 @@
+import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { formatHttpAuthority } from './http-address.ts';
+import type { HttpAddress } from './http-address.ts';
+import { HttpError } from './http-error.ts';
+import { startLoopMonitor } from './loop-monitor.ts';
+import { RouteTable } from './route-table.ts';
+import type { PathPattern } from './route-table.ts';
+
+/** A request as a route handler sees it. */
+export interface HttpRequest {
+  /** Upper case; a HEAD request reaches the GET handler with `method` 'HEAD' (its body is not sent). */
+  readonly method: string;
+  /** The path as sent (still percent-encoded), without the query. */
+  readonly path: string;
+  readonly query: URLSearchParams;
+  /** The pattern's `:name` and `*name` parameters, percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  /** Header names in lower case. */
+  readonly headers: IncomingHttpHeaders;
+  /** Aborts when the client goes away or the server closes: long work should stop then. */
+  readonly signal: AbortSignal;
+  /**
+   * The body (read once, then cached).
+   * @throws HttpError 413 ERR_BODY_TOO_LARGE beyond the route's body limit.
+   */
+  bytes(): Promise<Uint8Array>;
+  /** The body as UTF-8 text. @throws HttpError 413, or 400 ERR_MALFORMED_REQUEST when not UTF-8. */
+  text(): Promise<string>;
+  /** The body parsed as JSON. @throws HttpError 413, or 400 ERR_MALFORMED_REQUEST naming the parse error. */
+  json(): Promise<unknown>;
+}
+
+/**
+ * What a handler answers. `json` is serialized (bigints as decimal strings) with
+ * `Content-Type: application/json`; a string `body` defaults to `text/plain; charset=utf-8`.
+ */
+export interface HttpResponse {
+  /** @default 200 */
+  readonly status?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+  readonly json?: unknown;
+}
+
+/**
+ * Handles one request. Throw HttpError for an error answer; anything else thrown is a 500
+ * ERR_INTERNAL (logged with its message, never sent to the client).
+ */
+export type HttpHandler = (request: HttpRequest) => HttpResponse | Promise<HttpResponse>;
+
+export interface RouteOptions {
+  /** The largest request body this route reads. @default the server's maxBodyBytes */
+  readonly maxBodyBytes?: number;
+}
+
+/** Where features add their endpoints (the state API, /metrics, the status page). */
+export interface HttpRoutes {
+  /**
+   * Routes `method` requests for `pattern` (see PathPattern: `/v1.0/state/:store/:key`,
+   * `/files/*path`) to `handler`. Routes can be added while the server runs. Returns the route's
+   * removal (a removed route answers 404 again).
+   * @throws ConfigError on a malformed pattern, or when `method pattern` is already routed.
+   */
+  route(method: string, pattern: PathPattern, handler: HttpHandler, options?: RouteOptions): () => void;
+}
+
+/**
+ * The runtime's HTTP server: one per process (`stator run --http host:port`). Built in: `GET
+ * /healthz` (200 while the process runs and its event loop has not stalled lately, else 503).
+ * Unknown paths answer 404 ERR_NOT_FOUND, a known path with another method 405 (with `Allow`),
+ * a body over the limit 413, malformed input 400, all as JSON `{ "errorCode", "message" }`.
+ */
+export interface HttpServer extends HttpRoutes {
+  /** Where it listens, with the port it got (when 0 was asked for). */
+  readonly address: HttpAddress;
+  /** e.g. `http://127.0.0.1:9464`. */
+  readonly url: string;
+  /**
+   * Stops accepting connections, aborts handlers' signals, waits up to closeGraceMs for responses
+   * in flight, then closes every connection. Idempotent; resolves when no socket is left.
+   */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface HttpServerOptions {
+  readonly address: HttpAddress;
+  readonly logger: Logger;
+  /** The largest request body a route reads (Dapr's default limit). @default 4 MiB */
+  readonly maxBodyBytes?: number;
+  /** /healthz answers 503 after the event loop stalled longer than this in the last 30 s. @default 5000 */
+  readonly stallThresholdMs?: number;
+  /** How long close() lets responses in flight finish. @default 2000 */
+  readonly closeGraceMs?: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Starts listening; resolves once bound.
+ * @throws ConfigError when the address cannot be bound (in use, not local, not permitted).
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
+  const server = new RuntimeHttpServer(options);
+  await server.listen();
+  return server;
+}
+
+interface Route {
+  readonly handler: HttpHandler;
+  readonly maxBodyBytes: number;
+}
+
+class RuntimeHttpServer implements HttpServer {
+  private readonly routes = new RouteTable<Route>();
+  private readonly server: Server;
+  private readonly log: Logger;
+  private readonly maxBodyBytes: number;
+  private readonly closeGraceMs: number;
+  private readonly monitor = startLoopMonitor();
+  private readonly inFlight = new Set<AbortController>();
+  private bound: HttpAddress;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.log = options.logger;
+    this.bound = options.address;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.closeGraceMs = options.closeGraceMs ?? 2000;
+    this.server = createServer((req, res) => void this.handle(req, res));
+    const stallThresholdMs = options.stallThresholdMs ?? 5000;
+    this.route('GET', '/healthz', () => {
+      const loopDelayMaxMs = Math.round(this.monitor.recentMaxDelayMs());
+      const stalled = loopDelayMaxMs > stallThresholdMs;
+      return {
+        status: stalled ? 503 : 200,
+        headers: { 'Cache-Control': 'no-store' },
+        json: { status: stalled ? 'stalled' : 'ok', loopDelayMaxMs, stallThresholdMs, uptimeSeconds: Math.round(process.uptime()) },
+      };
+    });
+  }
+
+  get address(): HttpAddress {
+    return this.bound;
+  }
+
+  get url(): string {
+    return `http://${formatHttpAuthority(this.bound)}`;
+  }
+
+  route(method: string, pattern: PathPattern, handler: HttpHandler, options: RouteOptions = {}): () => void {
+    return this.routes.add(method, pattern, { handler, maxBodyBytes: options.maxBodyBytes ?? this.maxBodyBytes });
+  }
+
+  async listen(): Promise<void> {
+    const { host, port } = this.options.address;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject);
+        this.server.listen({ host, port }, () => {
+          this.server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.monitor.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      const where = formatHttpAuthority(this.options.address);
+      const why =
+        code === 'EADDRINUSE' ? 'the address is in use (another process listens there): pick another port'
+        : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges): pick a port above 1023'
+        : code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine: name a local address, 127.0.0.1 or 0.0.0.0'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name does not resolve: name an IP address'
+        : (error as Error).message;
+      throw new ConfigError(`--http ${where}: cannot listen: ${why}`, { cause: error });
+    }
+    const info = this.server.address() as AddressInfo;
+    this.bound = { host: this.options.address.host, port: info.port };
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      // Malformed HTTP (or a client that went away): answer 400 when the socket still takes it.
+      if (socket.writable && error.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private async closeOnce(): Promise<void> {
+    this.monitor.close();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const controller of this.inFlight) controller.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
+    this.server.closeIdleConnections();
+    const force = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
+    // Keep-alive connections that finish a response after close() began would otherwise linger.
+    const sweep = setInterval(() => this.server.closeIdleConnections(), 50);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(force);
+      clearInterval(sweep);
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    res.once('close', () => {
+      this.inFlight.delete(controller);
+      if (!res.writableFinished) controller.abort(new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+    });
+    const started = performance.now();
+    let response: HttpResponse;
+    try {
+      response = await this.dispatch(req, controller.signal);
+    } catch (error) {
+      response = this.errorResponse(error, req);
+    }
+    this.send(req, res, response);
+    if (this.log.level === 'debug') this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
+  }
+
+  private async dispatch(req: IncomingMessage, signal: AbortSignal): Promise<HttpResponse> {
+    if (this.closing !== undefined) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { headers: { Connection: 'close' } });
+    const target = req.url ?? '';
+    if (!target.startsWith('/')) throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `request target ${JSON.stringify(target)} is not a path`);
+    const queryAt = target.indexOf('?');
+    const path = queryAt < 0 ? target : target.slice(0, queryAt);
+    const method = (req.method ?? 'GET').toUpperCase();
+    let found: ReturnType<RouteTable<Route>['match']>;
+    try {
+      found = this.routes.match(method === 'HEAD' ? 'GET' : method, path);
+    } catch (error) {
+      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `path ${JSON.stringify(path)} has malformed percent-encoding`, { cause: error });
+    }
+    if (!('handler' in found)) {
+      if (found.allowed.length === 0) throw new HttpError(404, 'ERR_NOT_FOUND', `nothing at ${method} ${path}`);
+      const allowed = found.allowed.includes('GET') ? [...found.allowed, 'HEAD'] : found.allowed;
+      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${method}`, { headers: { Allow: allowed.join(', ') } });
+    }
+    const { handler, maxBodyBytes } = found.handler;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
+    let body: Promise<Uint8Array> | undefined;
+    const bytes = (): Promise<Uint8Array> => (body ??= readBody(req, maxBodyBytes));
+    const request: HttpRequest = {
+      method,
+      path,
+      query: new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)),
+      params: found.params,
+      headers: req.headers,
+      signal,
+      bytes,
+      async text() {
+        try {
+          return new TextDecoder('utf-8', { fatal: true }).decode(await bytes());
+        } catch (error) {
+          if (error instanceof HttpError) throw error;
+          throw new HttpError(400, 'ERR_MALFORMED_REQUEST', 'the request body is not UTF-8 text', { cause: error });
+        }
+      },
+      async json() {
+        const text = await this.text();
+        try {
+          return JSON.parse(text) as unknown;
+        } catch (error) {
+          throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `the request body is not JSON: ${(error as Error).message}`, { cause: error });
+        }
+      },
+    };
+    return await handler(request);
+  }
+
+  private errorResponse(error: unknown, req: IncomingMessage): HttpResponse {
+    if (error instanceof HttpError) {
+      return { status: error.status, headers: error.headers, json: { errorCode: error.code, message: error.message } };
+    }
+    this.log.error(`http: ${req.method} ${req.url} failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (error instanceof Error && error.stack !== undefined) this.log.debug(error.stack);
+    return { status: 500, json: { errorCode: 'ERR_INTERNAL', message: 'internal error (logged by the server)' } };
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, response: HttpResponse): void {
+    if (res.headersSent || res.destroyed) return;
+    let payload: string | Uint8Array = '';
+    const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
+    if (response.json !== undefined) {
+      payload = JSON.stringify(response.json, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+      headers['Content-Type'] = 'application/json; charset=utf-8';
+    } else if (response.body !== undefined) {
+      payload = response.body;
+      if (typeof payload === 'string') headers['Content-Type'] = 'text/plain; charset=utf-8';
+    }
+    Object.assign(headers, response.headers);
+    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
+    headers['Content-Length'] = String(bytes.byteLength);
+    // A request body the handler left unread (or over the limit) is not worth reading: close after.
+    if (!req.complete) headers.Connection = 'close';
+    res.writeHead(response.status ?? 200, headers);
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+}
+
+function tooLarge(maxBodyBytes: number): HttpError {
+  return new HttpError(413, 'ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { headers: { Connection: 'close' } });
+}
+
+/** Reads the body up to `maxBodyBytes`; beyond it stops reading and throws 413. */
+function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        cleanup();
+        req.pause();
+        reject(tooLarge(maxBodyBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(new HttpError(400, 'ERR_MALFORMED_REQUEST', `reading the request body failed: ${error.message}`, { cause: error }));
+    };
+    const onAborted = (): void => onError(new Error('the client went away'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
