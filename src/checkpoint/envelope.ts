@@ -56,15 +56,25 @@ async function compress(payload: Uint8Array, compression: Compression): Promise<
   }
 }
 
-async function decompress(stored: Uint8Array, compression: Compression): Promise<Uint8Array> {
+/**
+ * Inflates at most `maxBytes` (the header's declared length): zlib stops with ERR_BUFFER_TOO_LARGE
+ * past it, so a small payload that claims a small length cannot allocate gigabytes first.
+ */
+async function decompress(stored: Uint8Array, compression: Compression, maxBytes: number): Promise<Uint8Array> {
+  // zlib needs a positive bound; a declared 0 that inflates to 1 byte still fails the length check.
+  const bound = { maxOutputLength: Math.max(1, maxBytes) };
   switch (compression) {
     case 'none':
       return stored;
     case 'gzip':
-      return gunzipAsync(stored);
+      return gunzipAsync(stored, bound);
     case 'brotli':
-      return unbrotliAsync(stored);
+      return unbrotliAsync(stored, bound);
   }
+}
+
+function isOutputTooLarge(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ERR_BUFFER_TOO_LARGE';
 }
 
 /** An envelope as separate header and payload buffers, so containers concatenate them with one copy. */
@@ -125,7 +135,8 @@ export interface EnvelopeLocation {
 /**
  * Verifies and unwraps the envelope at `offset` (spanning `length` bytes when given) of `bytes`.
  * @throws CheckpointCorruptError on a wrong magic/version/kind/flags, truncation, a checksum
- * mismatch or a payload that does not decompress to its recorded length.
+ * mismatch or a payload that does not decompress to its recorded length (decompression stops
+ * at that length, so a forged payload cannot inflate beyond it).
  */
 export async function decodeEnvelope(
   bytes: Uint8Array,
@@ -171,8 +182,9 @@ export async function decodeEnvelope(
   if (flags !== 0) throw corrupt(`unknown flags ${flags}`);
   let payload: Uint8Array;
   try {
-    payload = await decompress(stored, compression);
+    payload = await decompress(stored, compression, uncompressedLength);
   } catch (error) {
+    if (isOutputTooLarge(error)) throw corrupt(`${compression} payload decompresses to more than the ${uncompressedLength} bytes the header records`, error);
     throw corrupt(`${compression} payload does not decompress`, error);
   }
   if (payload.length !== uncompressedLength) {

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
+import { brotliCompressSync, crc32, gzipSync } from 'node:zlib';
 import { EnvelopeKind, concatEnvelopes, decodeEnvelope, encodeEnvelope, envelopeBytes, ENVELOPE_HEADER_BYTES } from '../../src/checkpoint/envelope.ts';
 import type { Compression } from '../../src/checkpoint/envelope.ts';
 import { CheckpointCorruptError } from '../../src/checkpoint/index.ts';
@@ -71,5 +72,36 @@ test('envelope - concatenated envelopes are each extractable by offset and lengt
     assert.is(decoded.keyGroup, kg);
   }
 });
+
+/** An envelope whose header declares `declared` bytes around a stored payload that inflates to far more (valid checksum). */
+function bomb(compression: 'gzip' | 'brotli', declared: number, inflated: number): Uint8Array {
+  const zeros = new Uint8Array(inflated);
+  const stored = compression === 'gzip' ? gzipSync(zeros, { level: 9 }) : brotliCompressSync(zeros);
+  const bytes = new Uint8Array(ENVELOPE_HEADER_BYTES + stored.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 0x5354434b);
+  view.setUint8(4, 1);
+  view.setUint8(5, EnvelopeKind.KEY_GROUP);
+  view.setUint8(6, compression === 'gzip' ? 1 : 2);
+  view.setUint32(12, declared);
+  view.setUint32(16, stored.length);
+  bytes.set(stored, ENVELOPE_HEADER_BYTES);
+  view.setUint32(20, crc32(stored, crc32(bytes.subarray(0, 20))));
+  return bytes;
+}
+
+for (const compression of ['gzip', 'brotli'] as const) {
+  test(`envelope - a ${compression} payload inflating past its declared length stops at that length (decompression bomb)`, async () => {
+    // 16 MiB of zeros stored in ~16 KiB (gzip) or a few bytes (brotli), declared as 10 bytes.
+    const bytes = bomb(compression, 10, 16 * 1024 * 1024);
+    await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, where).then(
+      () => assert.unreachable(),
+      (error: Error) => {
+        assert.instance(error, CheckpointCorruptError);
+        assert.match(error.message, /decompresses to more than the 10 bytes the header records/);
+      },
+    );
+  });
+}
 
 test.run();
