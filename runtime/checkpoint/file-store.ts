@@ -1,4 +1,4 @@
-import { open, readFile, readdir, rename, rm, mkdir, unlink, stat } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, mkdir, unlink, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,18 @@ const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Writes all of `bytes`: write(2) may write fewer bytes than asked (a nearly full disk writes what
+ * fits, and only the next call fails with ENOSPC), so loop until every byte is written.
+ */
+async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let at = 0; at < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`write returned ${bytesWritten} of ${bytes.length - at} bytes`), { code: 'EIO' });
+    at += bytesWritten;
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -115,15 +127,20 @@ class FileStore implements FileCheckpointStore {
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
     const handle = await open(temp, 'w');
     try {
-      for (const chunk of chunks) await handle.write(chunk);
+      for (const chunk of chunks) await writeFully(handle, chunk);
       if (this.fsync) await handle.sync();
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    await handle.close();
-    await rename(temp, target);
+    try {
+      await handle.close();
+      await rename(temp, target);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
     await this.syncDir(dir);
   }
 
@@ -246,10 +263,14 @@ class FileStore implements FileCheckpointStore {
       try {
         const handle = await open(this.lockPath, 'wx');
         try {
-          await handle.write(mine);
-        } finally {
-          await handle.close();
+          await writeFully(handle, Buffer.from(mine));
+        } catch (error) {
+          // A LOCK we created but could not fill (full disk) would read as held by an unknown process.
+          await handle.close().catch(() => undefined);
+          await unlink(this.lockPath).catch(() => undefined);
+          throw error;
         }
+        await handle.close();
         break;
       } catch (error) {
         if (errno(error) !== 'EEXIST') throw new CheckpointStoreError(this.description, 'take the commit lock', { cause: error });

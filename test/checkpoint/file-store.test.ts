@@ -1,13 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, rmSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
-import { CheckpointPartMissingError, FencedError, createCheckpoints } from '../../src/checkpoint/index.ts';
+import { CheckpointPartMissingError, CheckpointStoreError, FencedError, createCheckpoints } from '../../src/checkpoint/index.ts';
 import { createFileCheckpointStore } from '../../runtime/checkpoint/index.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
+import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 
 const dirs: string[] = [];
 function stateDir(): string {
@@ -128,6 +129,50 @@ test(`file store - ${bigKeys} keys of real keyed state round trip through a chec
   let keys = 0;
   for (const _ of target.keys()) keys++;
   assert.is(keys, n);
+});
+
+test('file store - on a full disk a part is never renamed into place short, and no temp file is left', async () => {
+  const name = 'file store - full disk part';
+  const fs = mountSmallFilesystem(256 * 1024);
+  if (typeof fs === 'string') return reportSkipped(name, fs);
+  try {
+    const store = createFileCheckpointStore({ stateDir: fs.path, job: 'wc' });
+    // ~1 MiB on 256 KiB: the first write(2) is short, the next fails with ENOSPC.
+    const error = await store.putPart('c1-big', new Uint8Array(1024 * 1024).fill(7)).then(() => undefined, (e: unknown) => e);
+    assert.instance(error, CheckpointStoreError);
+    assert.match((error as Error).message, /ENOSPC|no space/i);
+    assert.equal(await store.listParts(), []);
+    assert.equal(readdirSync(join(store.directory, 'parts')), []);
+    await store.putPart('c1-small', new Uint8Array(1000).fill(1));
+    assert.is((await store.getPart('c1-small')).length, 1000);
+  } finally {
+    fs.unmount();
+  }
+});
+
+test('file store - a commit on a full disk leaves no empty LOCK behind, and the next commit after space is freed succeeds at once', async () => {
+  const name = 'file store - full disk lock';
+  const fs = mountSmallFilesystem(256 * 1024);
+  if (typeof fs === 'string') return reportSkipped(name, fs);
+  try {
+    const store = createFileCheckpointStore({ stateDir: fs.path, job: 'wc', lockTimeoutMs: 1000 });
+    await store.putPart('c1-a', new Uint8Array([1]));
+    const filler = join(fs.path, 'filler');
+    try {
+      writeFileSync(filler, new Uint8Array(1024 * 1024));
+    } catch {
+      // ENOSPC once the file system is full: what we want
+    }
+    const error = await store.commitManifest(new Uint8Array(100).fill(3), undefined).then(() => undefined, (e: unknown) => e);
+    assert.instance(error, CheckpointStoreError);
+    assert.not.ok(existsSync(join(store.directory, 'LOCK')), 'an empty LOCK was left behind');
+    rmSync(filler);
+    const revision = await store.commitManifest(new Uint8Array(100).fill(3), undefined);
+    assert.equal([...(await store.readManifest())!.bytes], [...new Uint8Array(100).fill(3)]);
+    assert.ok(revision >= 1);
+  } finally {
+    fs.unmount();
+  }
 });
 
 test.run();
