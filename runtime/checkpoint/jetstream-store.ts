@@ -220,27 +220,36 @@ class JetStreamStore implements JetStreamCheckpointStore {
 
   async commitManifest(bytes: Uint8Array, expectedRevision: number | undefined): Promise<number> {
     const msgID = `${this.writerId}.${++this.commits}`;
+    const publish = (lastSubjectSequence: number) =>
+      // What kv.create (expected 0) / kv.update(key, value, revision) send, plus a Nats-Msg-Id:
+      // the server checks duplicates before the expected sequence, so when a retry follows an
+      // attempt whose ack was lost, it gets that attempt's ack instead of a false FencedError.
+      this.js.publish(`$KV.${this.options.bucket}.${MANIFEST_KEY}`, bytes, {
+        msgID,
+        expect: { lastSubjectSequence },
+        timeout: this.options.requestTimeoutMs,
+      });
     return this.retrying('commit manifest', async () => {
       try {
-        // What kv.create (expected 0) / kv.update(key, value, revision) send, plus a Nats-Msg-Id:
-        // the server checks duplicates before the expected sequence, so when a retry follows an
-        // attempt whose ack was lost, it gets that attempt's ack instead of a false FencedError.
-        const ack = await this.js.publish(`$KV.${this.options.bucket}.${MANIFEST_KEY}`, bytes, {
-          msgID,
-          expect: { lastSubjectSequence: expectedRevision ?? 0 },
-          timeout: this.options.requestTimeoutMs,
-        });
-        return ack.seq;
+        return (await publish(expectedRevision ?? 0)).seq;
       } catch (error) {
-        if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) {
-          const current = await this.kv.get(MANIFEST_KEY).catch(() => null);
-          throw new FencedError(this.description, {
-            expectedRevision,
-            actualRevision: current?.operation === 'PUT' ? current.revision : undefined,
-            cause: error,
-          });
+        if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE)) throw error;
+        const current = await this.kv.get(MANIFEST_KEY).catch(() => null);
+        // "No manifest" is also a key whose last entry is a delete or purge marker (kv delete/purge
+        // outside stator): replace the marker, compare-and-set on its revision as kv.create does.
+        if (expectedRevision === undefined && current !== null && current.operation !== 'PUT') {
+          try {
+            return (await publish(current.revision)).seq;
+          } catch (retryError) {
+            if (!(retryError instanceof JetStreamApiError && retryError.code === WRONG_LAST_SEQUENCE)) throw retryError;
+          }
         }
-        throw error;
+        const latest = await this.kv.get(MANIFEST_KEY).catch(() => null);
+        throw new FencedError(this.description, {
+          expectedRevision,
+          actualRevision: latest?.operation === 'PUT' ? latest.revision : undefined,
+          cause: error,
+        });
       }
     });
   }

@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { openJetStreamCheckpointStore, type JetStreamCheckpointStore, type JetStreamCheckpointStoreOptions } from '../../runtime/checkpoint/jetstream-store.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../support/index.ts';
@@ -229,5 +231,39 @@ test('jetstream store - options are checked', async () => {
   assert.is(await codeOf(openJetStreamCheckpointStore({ job: '', task: 't', servers: 'nats://127.0.0.1:1' })), 'CHECKPOINT_CONFIG');
   assert.is(await codeOf(openJetStreamCheckpointStore({ job: 'j', task: 't', servers: 'nats://127.0.0.1:1', bucketPrefix: 'a.b' })), 'CHECKPOINT_CONFIG');
 });
+
+for (const how of ['delete', 'purge'] as const) {
+  test(`jetstream store - a manifest key removed by kv ${how} outside stator reads as new and the next commit succeeds (as with the file store)`, async () => {
+    await using server = await startNatsServer();
+    await using store = await open(server);
+    const options = { jobId: 'wordcount', mergeKeyGroupParts: toyMerge };
+    const before = createCheckpoints(store, options);
+    const state = new ToyState();
+    state.set('a', 1);
+    await before.write({ inputs: { in: 1 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+    await before.close();
+
+    const nc = await connect({ servers: server.url });
+    try {
+      const kv = await new Kvm(jetstream(nc)).open(store.bucket);
+      await (how === 'delete' ? kv.delete('manifest') : kv.purge('manifest'));
+    } finally {
+      await nc.close();
+    }
+    assert.is(await store.readManifest(), undefined);
+
+    // A start: lease, then checkpoints; no "changed by another writer (expected revision none, found none)".
+    const after = createCheckpoints(store, options);
+    assert.is(await after.load(), undefined);
+    await after.acquireLease();
+    state.set('b', 2);
+    await after.write({ inputs: { in: 2 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+    assert.equal((await after.list()).length, 1);
+
+    // Fencing still holds: a writer that also read "no manifest" before that commit is fenced.
+    assert.is(await codeOf(store.commitManifest(bytesOf('stale'), undefined)), 'CHECKPOINT_FENCED');
+    await after.close();
+  });
+}
 
 test.run();
