@@ -24,6 +24,8 @@ export type { StateTag, StateSpec, StateKind } from './state-tag.ts';
 
 export { InMemoryStateInternals } from './state-internals.ts';
 export type { StateInternals, StateInternalsFactory } from './state-internals.ts';
+export { StateMerging, createMergingStateAccessor } from './state-merging.ts';
+export type { MergingStateAccessor } from './state-merging.ts';
 
 export { TimeDomain } from './time-domain.ts';
 export type { TimerData } from './timer-data.ts';
