@@ -47,7 +47,6 @@ export function instantMinus(a: Instant, b: Instant): Instant {
 /** Whether two instants are the same millisecond, whichever of number/bigint each is. */
 export function instantEquals(a: Instant, b: Instant): boolean {
   // Loose equality compares a number and a bigint by mathematical value, exactly what is wanted here.
-  // eslint-disable-next-line eqeqeq
   return a == b;
 }
 

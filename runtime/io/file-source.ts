@@ -128,7 +128,6 @@ export class FileSource<T> implements SourceBinding {
             // The last line has no terminator: it is a message all the same.
             this.emitLine(buffer, 0, carry, readOffset - carry, this.ingestionTime());
             this.position += carry;
-            carry = 0;
           }
           this.lastWatermark = FINAL_WATERMARK;
           outlet.watermark(0, FINAL_WATERMARK, this.position);

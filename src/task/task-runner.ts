@@ -54,6 +54,7 @@ export interface TaskRestore {
  * Turns are synchronous when the task's method is; when it returns a promise the runner returns one
  * too and the driver must await it before the next call (the runner throws if a turn overlaps).
  */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- Out keeps the generics in StatefulTask's order
 export interface TaskRunner<In, Out, K> {
   readonly keyCoder: Coder<K>;
   readonly maxKeyGroups: number;

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-floating-promises -- the tasks here are synchronous, so the runner's turns
+   return void; this file checks that synchronous path (async tasks are awaited where they appear) */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BoundedWindow, StringUtf8Coder, VarIntCoder, type Instant } from '../../coders/index.ts';

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { StringUtf8Coder, VarIntCoder, type Instant } from '../../coders/index.ts';
+import { StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
 import { StateTags, TimeDomain, type BagState, type MapState, type ValueState } from '../../src/state/index.ts';
 import {
   StatefulTask,
