@@ -1,27 +1,93 @@
-// Runs every test file under test/ with uvu over TypeScript (tsx), and fails when none matched:
-// uvu itself exits 0 on an empty match, which would turn a broken pattern into a green run.
+// Runs every test file under test/ (uvu over TypeScript via tsx), each in its own process, several at a
+// time, and fails when none matched or any file failed. One process per file keeps a file's servers,
+// timers and globals from leaking into the next one, and lets the slow suites (NATS, crash tests)
+// overlap on a machine with more than one core. Each file's output is printed whole when it ends, so
+// parallel files do not interleave.
+//
+//   node test/run.js [pattern]     only files whose path (relative to test/) matches the regex
+//   STATOR_TEST_JOBS=N             files at a time (default: available cores, at least 1, at most 4)
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const pattern = /\.test\.ts$/;
+const testDir = join(root, 'test');
+const suffix = /\.test\.ts$/;
+const filter = process.argv[2] === undefined ? null : new RegExp(process.argv[2]);
 
 function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return walk(path);
-    return pattern.test(entry.name) ? [relative(root, path)] : [];
+    return suffix.test(entry.name) ? [path] : [];
   });
 }
 
-const files = walk(join(root, 'test'));
+// Slow folders first, so the longest files do not start last and leave a core idle at the end.
+const slowFirst = ['nats/', 'examples/', 'runtime/', 'checkpoint/'];
+const rank = (file) => {
+  const i = slowFirst.findIndex((prefix) => relative(testDir, file).startsWith(prefix));
+  return i < 0 ? slowFirst.length : i;
+};
+const files = walk(testDir)
+  .filter((file) => filter === null || filter.test(relative(testDir, file)))
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 if (files.length === 0) {
-  console.error('test/run.js: no test file matched /\\.test\\.ts$/ under test/');
+  console.error(`test/run.js: no test file matched ${filter ?? suffix} under test/`);
   process.exit(1);
 }
-const uvu = join(root, 'node_modules', 'uvu', 'bin.js');
-const args = ['--import', 'tsx', uvu, 'test', '\\.test\\.ts$', ...process.argv.slice(2)];
-const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+const requested = Number(process.env.STATOR_TEST_JOBS);
+const jobs = Number.isInteger(requested) && requested > 0 ? requested : Math.min(4, Math.max(1, availableParallelism()));
+
+/** Runs one file; resolves with its exit status and uvu's counts (absent when it died before its summary). */
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    const chunks = [];
+    child.stdout.on('data', (chunk) => chunks.push(chunk));
+    child.stderr.on('data', (chunk) => chunks.push(chunk));
+    child.on('close', (code, signal) => {
+      const output = Buffer.concat(chunks).toString('utf8');
+      const count = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
+      resolve({ file, code: code ?? 1, signal, output, seconds: (Date.now() - started) / 1000,
+        total: count('Total'), passed: count('Passed'), skipped: count('Skipped') });
+    });
+  });
+}
+
+const results = [];
+let next = 0;
+async function worker() {
+  while (next < files.length) {
+    const result = await runFile(files[next++]);
+    results.push(result);
+    const name = relative(root, result.file);
+    const status = result.code === 0 ? 'ok' : `FAILED (exit ${result.signal ?? result.code})`;
+    process.stdout.write(`\n# ${name}: ${status}, ${result.seconds.toFixed(1)} s\n${result.output}`);
+  }
+}
+const started = Date.now();
+await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, () => worker()));
+
+const failedFiles = results.filter((r) => r.code !== 0 || !Number.isFinite(r.total));
+const sum = (key) => results.reduce((n, r) => n + (Number.isFinite(r[key]) ? r[key] : 0), 0);
+const passed = sum('passed');
+const skipped = sum('skipped');
+// A file that failed without a failed test in its summary (it died, or threw after its tests) counts
+// as one failed test, so the closing count never hides it.
+const failed = results.reduce((n, r) => {
+  const inSummary = Number.isFinite(r.total) ? r.total - r.passed - r.skipped : 0;
+  return n + (failedFiles.includes(r) ? Math.max(1, inSummary) : inSummary);
+}, 0);
+console.log(`\n${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, ${jobs} at a time`);
+for (const r of failedFiles) console.log(`failed: ${relative(root, r.file)}${Number.isFinite(r.total) ? '' : ' (no uvu summary)'}`);
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+process.exit(failedFiles.length === 0 && failed === 0 ? 0 : 1);
