@@ -9,6 +9,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
+import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +43,15 @@ if (files.length === 0) {
 const requested = Number(process.env.STATOR_TEST_JOBS);
 const jobs = Number.isInteger(requested) && requested > 0 ? requested : Math.min(4, Math.max(1, availableParallelism()));
 
+// Interrupted (Ctrl-C, a CI timeout): stop the files still running, so their servers stop with them.
+const running = new Set();
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    for (const child of running) child.kill('SIGTERM');
+    process.exit(130);
+  });
+}
+
 /** Runs one file; resolves with its exit status and uvu's counts (absent when it died before its summary). */
 function runFile(file) {
   return new Promise((resolve) => {
@@ -51,10 +61,12 @@ function runFile(file) {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: '0' },
     });
+    running.add(child);
     const chunks = [];
     child.stdout.on('data', (chunk) => chunks.push(chunk));
     child.stderr.on('data', (chunk) => chunks.push(chunk));
     child.on('close', (code, signal) => {
+      running.delete(child);
       const output = Buffer.concat(chunks).toString('utf8');
       const count = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
       resolve({ file, code: code ?? 1, signal, output, seconds: (Date.now() - started) / 1000,
