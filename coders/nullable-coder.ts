@@ -8,10 +8,15 @@ import { CoderError } from './stator-error.ts';
  * Beam's NullableCoder (`beam:coder:nullable:v1`): one byte, 0 for null or 1 for a value, then the
  * value with the component coder in the same context. Deterministic when the component is.
  * `undefined` is encoded as null (and decodes as null).
+ *
+ * `NullableCoder.of(c)` returns `c` itself when `c` is already a NullableCoder, as Beam Java does
+ * (NullableCoderTest.testNestedNullableCoder): wrapping twice would write a second marker byte, bytes
+ * Beam never produces for the same coder.
  */
 export class NullableCoder<T> extends BaseCoder<T | null> {
   static readonly URN = 'beam:coder:nullable:v1';
   static of<T>(valueCoder: Coder<T>): NullableCoder<T> {
+    if (valueCoder instanceof NullableCoder) return valueCoder as NullableCoder<T>;
     return new NullableCoder(valueCoder);
   }
   readonly urn = NullableCoder.URN;
