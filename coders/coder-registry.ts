@@ -8,18 +8,26 @@ import { IterableCoder } from './iterable-coder.ts';
 import { KvCoder } from './kv-coder.ts';
 import { LengthPrefixCoder } from './length-prefix-coder.ts';
 import { NullableCoder } from './nullable-coder.ts';
+import { ParamWindowedValueCoder } from './param-windowed-value-coder.ts';
+import { ShardedKeyCoder } from './sharded-key-coder.ts';
+import { StateBackedIterableCoder } from './state-backed-iterable-coder.ts';
 import { CoderError } from './stator-error.ts';
 import { StringUtf8Coder } from './string-utf8-coder.ts';
+import { TimerCoder } from './timer-coder.ts';
+import { TimestampPrefixingWindowCoder } from './timestamp-prefixing-window-coder.ts';
 import { VarLongCoder } from './var-long-coder.ts';
+import { WindowedValueCoder } from './windowed-value-coder.ts';
 
 /** A coder described by URN and component coders, as in Beam's runner API (`RunnerApi.Coder`). */
 export interface CoderSpec {
   readonly urn: string;
   readonly components?: readonly CoderSpec[];
+  /** The coder's parameters, for URNs that take some (`param_windowed_value`: the fixed windowed value). */
+  readonly payload?: Uint8Array;
 }
 
-/** Builds a coder for one URN from its component coders (already built, in order). */
-export type CoderFactory = (components: readonly Coder<unknown>[]) => Coder<unknown>;
+/** Builds a coder for one URN from its component coders (already built, in order) and its payload. */
+export type CoderFactory = (components: readonly Coder<unknown>[], payload: Uint8Array | undefined) => Coder<unknown>;
 
 interface Entry {
   readonly componentCount: number;
@@ -44,9 +52,10 @@ export class CoderRegistry {
 
   /**
    * A registry with Beam's standard coders that stator implements: bytes, bool, string_utf8,
-   * varint, double, kv, iterable, nullable, length_prefix, global_window, interval_window. Not
-   * included (not implemented): timer, windowed_value, param_windowed_value, row, sharded_key,
-   * custom_window, state_backed_iterable.
+   * varint, double, kv, iterable, nullable, length_prefix, global_window, interval_window, timer,
+   * windowed_value, param_windowed_value (its payload required), sharded_key, custom_window and
+   * state_backed_iterable (without access to a state store: a decoded token cannot be iterated
+   * past its prefix; register your own factory with `readState` for that). Not included: row.
    */
   static withStandardCoders(): CoderRegistry {
     const registry = new CoderRegistry();
@@ -61,6 +70,15 @@ export class CoderRegistry {
     registry.register(IterableCoder.URN, 1, ([e]) => IterableCoder.of(e!));
     registry.register(NullableCoder.URN, 1, ([v]) => NullableCoder.of(v!));
     registry.register(LengthPrefixCoder.URN, 1, ([v]) => LengthPrefixCoder.of(v!));
+    registry.register(TimerCoder.URN, 2, ([k, w]) => TimerCoder.of(k!, w as never));
+    registry.register(WindowedValueCoder.URN, 2, ([v, w]) => WindowedValueCoder.of(v!, w as never));
+    registry.register(ParamWindowedValueCoder.URN, 2, ([v, w], payload) => {
+      if (payload === undefined) throw new CoderError(`coder URN ${ParamWindowedValueCoder.URN} needs a payload (the encoded timestamp, windows and pane)`);
+      return ParamWindowedValueCoder.of(v!, w as never, payload);
+    });
+    registry.register(ShardedKeyCoder.URN, 1, ([k]) => ShardedKeyCoder.of(k!));
+    registry.register(TimestampPrefixingWindowCoder.URN, 1, ([w]) => TimestampPrefixingWindowCoder.of(w as never));
+    registry.register(StateBackedIterableCoder.URN, 1, ([e]) => StateBackedIterableCoder.of(e!));
     return registry;
   }
 
@@ -91,7 +109,7 @@ export class CoderRegistry {
    * The coder for `urn` built from `components`.
    * @throws CoderError when the URN is unknown or the number of components is wrong.
    */
-  fromUrn(urn: string, components: readonly Coder<unknown>[] = []): Coder<unknown> {
+  fromUrn(urn: string, components: readonly Coder<unknown>[] = [], payload?: Uint8Array): Coder<unknown> {
     const entry = this.entries.get(urn);
     if (entry === undefined) {
       throw new CoderError(`no coder registered for URN ${urn}; known: ${this.urns().join(', ') || 'none'}. Register it with CoderRegistry.register`);
@@ -99,13 +117,13 @@ export class CoderRegistry {
     if (components.length !== entry.componentCount) {
       throw new CoderError(`coder URN ${urn} takes ${entry.componentCount} component coders, got ${components.length}`);
     }
-    return entry.factory(components);
+    return entry.factory(components, payload);
   }
 
   /** The coder a spec describes, components built recursively. */
   fromSpec(spec: CoderSpec): Coder<unknown> {
     const components = (spec.components ?? []).map((c) => this.fromSpec(c));
-    return this.fromUrn(spec.urn, components);
+    return this.fromUrn(spec.urn, components, spec.payload);
   }
 
   /**
@@ -118,6 +136,11 @@ export class CoderRegistry {
       throw new CoderError(`${coder.toString()} has no URN in this registry; only registered coders can be described by a spec`);
     }
     const args = coder.getCoderArguments();
-    return args.length === 0 ? { urn } : { urn, components: args.map((c) => this.toSpec(c)) };
+    const payload = (coder as { payload?: unknown }).payload;
+    return {
+      urn,
+      ...(args.length === 0 ? {} : { components: args.map((c) => this.toSpec(c)) }),
+      ...(payload instanceof Uint8Array ? { payload } : {}),
+    };
   }
 }

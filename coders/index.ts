@@ -16,6 +16,12 @@ export { BoundedWindow } from './bounded-window.ts';
 export { GlobalWindow } from './global-window.ts';
 export { IntervalWindow } from './interval-window.ts';
 export { TimestampedValue } from './timestamped-value.ts';
+export { PaneInfo, Timing } from './pane-info.ts';
+export { WindowedValue } from './windowed-value.ts';
+export { TimerValue } from './timer-value.ts';
+export { ShardedKey } from './sharded-key.ts';
+export { StateBackedIterable } from './state-backed-iterable.ts';
+export type { StateBackedIterableReader } from './state-backed-iterable.ts';
 
 // Beam's coders, by Beam Java's class names.
 export { ByteArrayCoder } from './byte-array-coder.ts';
@@ -42,6 +48,14 @@ export { LengthPrefixCoder } from './length-prefix-coder.ts';
 export { GlobalWindowCoder } from './global-window-coder.ts';
 export { IntervalWindowCoder } from './interval-window-coder.ts';
 export { TimestampedValueCoder } from './timestamped-value-coder.ts';
+export { PaneInfoCoder } from './pane-info-coder.ts';
+export { WindowedValueCoder } from './windowed-value-coder.ts';
+export { ParamWindowedValueCoder } from './param-windowed-value-coder.ts';
+export { TimerCoder } from './timer-coder.ts';
+export { ShardedKeyCoder } from './sharded-key-coder.ts';
+export { TimestampPrefixingWindowCoder } from './timestamp-prefixing-window-coder.ts';
+export { StateBackedIterableCoder } from './state-backed-iterable-coder.ts';
+export type { StateBackedIterableOptions } from './state-backed-iterable-coder.ts';
 
 // Not Beam: coders for arbitrary JavaScript values.
 export { MsgpackCoder } from './msgpack-coder.ts';

@@ -36,6 +36,7 @@ test('the standard registry knows exactly the standard URNs stator implements', 
   assert.equal(CoderRegistry.withStandardCoders().urns().sort(), [
     'beam:coder:bool:v1',
     'beam:coder:bytes:v1',
+    'beam:coder:custom_window:v1',
     'beam:coder:double:v1',
     'beam:coder:global_window:v1',
     'beam:coder:interval_window:v1',
@@ -43,9 +44,22 @@ test('the standard registry knows exactly the standard URNs stator implements', 
     'beam:coder:kv:v1',
     'beam:coder:length_prefix:v1',
     'beam:coder:nullable:v1',
+    'beam:coder:param_windowed_value:v1',
+    'beam:coder:sharded_key:v1',
+    'beam:coder:state_backed_iterable:v1',
     'beam:coder:string_utf8:v1',
+    'beam:coder:timer:v1',
     'beam:coder:varint:v1',
+    'beam:coder:windowed_value:v1',
   ]);
+});
+
+test('a param_windowed_value spec carries its payload both ways, and needs one', () => {
+  const registry = CoderRegistry.withStandardCoders();
+  const payload = Uint8Array.from(Buffer.from('\x7F\xdf;dZ\x1C\xac\t\x00\x00\x00\x01\x0F\x00', 'latin1'));
+  const spec = { urn: 'beam:coder:param_windowed_value:v1', components: [{ urn: 'beam:coder:varint:v1' }, { urn: 'beam:coder:global_window:v1' }], payload };
+  assert.equal(registry.toSpec(registry.fromSpec(spec)), spec);
+  assert.throws(() => registry.fromSpec({ urn: spec.urn, components: spec.components }), (e: unknown) => e instanceof CoderError && /needs a payload/.test((e as Error).message));
 });
 
 test('registries are independent: nothing is registered globally', () => {
