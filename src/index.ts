@@ -49,6 +49,10 @@ export type {
 } from './state/index.ts';
 export { StateError, StateTagConflictError, RestoredStateMismatchError } from './state/index.ts';
 
+// ---- windowing (Beam's WindowFns and a ReduceFnRunner-style windowed task) ----------------------
+export { WindowedTask, WindowingStrategy, FixedWindows, SlidingWindows, Sessions, GlobalWindows, WindowingError } from './windowing/index.ts';
+export type { WindowFn, WindowMerge, WindowContext, ProcessValueContext, OnMergeContext, OnTriggerContext, FiringTiming } from './windowing/index.ts';
+
 // ---- coders, time and windows (the full set is in 'stator/coders') ----------------------------
 export {
   StatorError,

@@ -50,6 +50,25 @@ test('sessions closes each user session after a 30-minute gap, in event time, vi
   assert.ok(actual.length > new Set(views.map((v) => v.user)).size, 'some user has more than one session');
 });
 
+// The bundled data's output, byte for byte: fixtures/sessions-expected.jsonl. Before the example
+// was written on Beam windows (a hand-kept start, last view and gap timer, closing a session early when
+// the user's next view came a gap later) it produced fixtures/sessions-before-windowing.jsonl: the same
+// 16 lines, byte for byte, one in another place — dara's first session came before ben's and chen's,
+// closed eagerly by dara's next view before the watermark passed its end; Beam's windowing emits it when
+// the watermark passes the end of its window, after ben's and chen's, whose windows end earlier.
+test('sessions over the bundled clicks: the expected output byte for byte, the same lines as before windowing', async () => {
+  const output = join(tmp.dir, 'golden.jsonl');
+  const result = await runCli(['run', 'examples/sessions.ts', '--input', join(root, 'examples/data/clicks.jsonl'), '--output', output, '--state-dir', join(tmp.dir, 'golden-state')]);
+  assert.is(result.code, 0, result.stderr);
+  const actual = readFileSync(output);
+  assert.ok(actual.equals(readFileSync(join(root, 'test/examples/fixtures/sessions-expected.jsonl'))), 'output differs from fixtures/sessions-expected.jsonl');
+  const lines = (b: Buffer): string[] => b.toString('utf8').trimEnd().split('\n');
+  const before = lines(readFileSync(join(root, 'test/examples/fixtures/sessions-before-windowing.jsonl')));
+  assert.equal([...lines(actual)].sort(), [...before].sort(), 'every line of the pre-windowing output, byte for byte');
+  const moved = lines(actual).findIndex((l, i) => l !== before[i]);
+  assert.ok(before[moved]!.startsWith('{"user":"dara"') && lines(actual)[moved + 2] === before[moved], 'only dara\'s first session moved, after two sessions that end earlier');
+});
+
 function generatedClicks(count: number): string {
   const pages = ['/', '/search', '/product/1', '/product/2', '/cart', '/checkout'];
   let x = 99;
