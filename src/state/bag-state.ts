@@ -1,5 +1,5 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { immediate, type Cell, type CellSlot } from './cell.ts';
+import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
 import { clearList, readList, type ListCell } from './list-cell.ts';
 import type { BagState, ReadableState } from './state.ts';
 
@@ -49,8 +49,9 @@ export class BagStateImpl<T> implements BagState<T> {
   read(): Iterable<T> {
     return readList(this.slot.peek());
   }
+  /** Deferred: reads whether the bag is empty at read(). */
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
   }
   clear(): void {
     clearList(this.slot);
@@ -58,4 +59,9 @@ export class BagStateImpl<T> implements BagState<T> {
   readLater(): BagState<T> {
     return this;
   }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof BagStateImpl && this.slot.sameCell(other.slot);
+  }
+
 }

@@ -148,6 +148,11 @@ export class BoundValueState<K, T> implements ValueState<T> {
     return this;
   }
 
+  /** Handles of one backend, namespace and tag id are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof BoundValueState && other.backend === this.backend && other.namespace === this.namespace && other.tag.columnKey === this.tag.columnKey;
+  }
+
   /**
    * Makes the table's cell for this key an InlineValueCell in this slot, taking over the value of a
    * restored or ordinary cell; creates it when `create`. Returns undefined when there is none.

@@ -64,6 +64,15 @@ export interface CellSlot<C extends Cell> {
   peek(): C | undefined;
   /** The cell, created when missing; records that the key's state changed. Call before every mutation. */
   touch(): C;
+  /**
+   * The key this slot acts on now, kept by a deferred ReadableState so that its read() reads that
+   * key; undefined for a slot whose key is fixed.
+   */
+  scope(): unknown;
+  /** peek() for the key `scope` named (the fast path when it is still the key in scope). */
+  peekIn(scope: unknown): C | undefined;
+  /** Whether `other` reaches the same cell: same table or backend, key, namespace and tag id. */
+  sameCell(other: CellSlot<Cell>): boolean;
 }
 
 /** Callbacks from watermark-hold cells so a backend can keep the minimum hold over all keys. */
@@ -71,7 +80,10 @@ export interface HoldListener {
   holdChanged(previous: Instant | undefined, next: Instant | undefined): void;
 }
 
-/** A ReadableState whose value was taken when it was made (stator's rule, see docs/beam-compat.md). */
+/**
+ * A ReadableState whose value was taken at the call. Beam's rule for the methods that change state
+ * and answer about it (SetState.contains/addIfAbsent, MapState.putIfAbsent/computeIfAbsent).
+ */
 export function immediate<T>(value: T): ReadableState<T> {
   return new ImmediateState(value);
 }
@@ -84,6 +96,40 @@ class ImmediateState<T> implements ReadableState<T> {
   readLater(): ReadableState<T> {
     return this;
   }
+}
+
+/**
+ * A ReadableState read at read(), not at the call (Beam's rule for isEmpty, MapState.get/keys/
+ * values/entries...): obtained before an add or put, its read() sees the change. It reads the key
+ * the handle acted on when it was made, even when another key is in scope at read(). `reader` is a
+ * plain function of the cell (no closure per call); `a` and `b` are its arguments.
+ */
+export class DeferredRead<C extends Cell, A, B, T> implements ReadableState<T> {
+  private readonly scope: unknown;
+  constructor(
+    private readonly slot: CellSlot<C>,
+    private readonly reader: (cell: C | undefined, a: A, b: B) => T,
+    private readonly a: A,
+    private readonly b: B,
+  ) {
+    this.scope = slot.scope();
+  }
+  read(): T {
+    return this.reader(this.slot.peekIn(this.scope), this.a, this.b);
+  }
+  /** A hint only: the read happens at read(). */
+  readLater(): ReadableState<T> {
+    return this;
+  }
+}
+
+function readIsEmpty(cell: Cell | undefined): boolean {
+  return cell === undefined || cell.isEmpty();
+}
+
+/** isEmpty() of any state kind, deferred. */
+export function deferredIsEmpty<C extends Cell>(slot: CellSlot<C>): ReadableState<boolean> {
+  return new DeferredRead<C, undefined, undefined, boolean>(slot, readIsEmpty, undefined, undefined);
 }
 
 /** A re-iterable, read-only view: iterating never exposes the array or map behind it. */

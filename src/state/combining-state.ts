@@ -1,5 +1,5 @@
 import { CoderUtils, Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { immediate, type Cell, type CellSlot } from './cell.ts';
+import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
 import type { CombineFn, CombiningState, ReadableState } from './state.ts';
 
 export class CombiningCell<A> implements Cell {
@@ -66,8 +66,9 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
   read(): Out {
     return this.fn.extractOutput(this.getAccum());
   }
+  /** Deferred: reads whether the cell is empty at read(). */
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
   }
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
@@ -79,4 +80,9 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
   readLater(): CombiningState<In, A, Out> {
     return this;
   }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof CombiningStateImpl && this.slot.sameCell(other.slot);
+  }
+
 }

@@ -8,7 +8,7 @@ import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.t
 import { PendingCapture, type CaptureHost } from './pending-capture.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
-import { bindState, TagRegistry } from './state-binder.ts';
+import { bindState, HandleCache, TagRegistry } from './state-binder.ts';
 import { CurrentKeySlot, FixedKeySlot } from './key-slots.ts';
 import { StateError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
@@ -72,6 +72,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   /** @internal The current key's entry; undefined when none or after a capture dropped it. */
   current: KeyEntry<K> | undefined = undefined;
   private readonly slotNumbers = new Map<string, number>();
+  /** boundState's handles: the same (namespace, tag) gives the same handle (the first MAX_SLOTS pairs). */
+  private readonly boundHandles = new HandleCache(MAX_SLOTS);
   private currentKey: { readonly key: K } | undefined = undefined;
   /** Set by clearCurrentKey: the message for a missing key names the callbacks without one. */
   private keyCleared = false;
@@ -155,6 +157,11 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     return this.current!;
   }
 
+  /** @internal Whether two keys are one (their encodings are equal). */
+  sameKey(a: K, b: K): boolean {
+    return a === b || (!this.identityKeys && this.keyCoder.structuralValue(a) === this.keyCoder.structuralValue(b));
+  }
+
   /** @internal The entry of any key. */
   entryForKey(key: K): KeyEntry<K> {
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
@@ -206,6 +213,14 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   boundState<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
     this.registry.check(tag);
     const ns = namespace.stringKey();
+    const cached = this.boundHandles.get(ns, tag);
+    if (cached !== undefined) return cached as S;
+    const state = this.newBoundState(ns, tag);
+    this.boundHandles.set(ns, tag, state);
+    return state;
+  }
+
+  private newBoundState<S extends State>(ns: string, tag: StateTag<S>): S {
     const pair = `${ns}\u0000${tag.columnKey}`;
     let slot = this.slotNumbers.get(pair);
     if (slot === undefined && this.slotNumbers.size < MAX_SLOTS) {
@@ -221,11 +236,17 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   /** The state of one given key, whatever the current key is (Beam's StateInternalsFactory). */
   stateInternalsForKey(key: K): StateInternals<K> {
     const backend = this;
+    const handles = new HandleCache(MAX_SLOTS);
     return {
       getKey: () => key,
       state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
         backend.registry.check(tag);
-        return bindState(tag, new FixedKeySlot(backend, key, namespace.stringKey(), tag));
+        const ns = namespace.stringKey();
+        const cached = handles.get(ns, tag);
+        if (cached !== undefined) return cached as S;
+        const state = bindState(tag, new FixedKeySlot(backend, key, ns, tag));
+        handles.set(ns, tag, state);
+        return state;
       },
     };
   }

@@ -14,6 +14,8 @@ export interface SlotHost<K> {
   currentEntry(): KeyEntry<K>;
   /** A given key's entry, created detached when the key has none. */
   entryForKey(key: K): KeyEntry<K>;
+  /** Whether two keys are one (equal encodings). */
+  sameKey(a: K, b: K): boolean;
   /** Records the entry as changed since the last capture (attaching a detached one). */
   markDirty(entry: KeyEntry<K>): void;
   readonly holds: HoldListener | undefined;
@@ -39,10 +41,22 @@ function cellIn<K>(entry: KeyEntry<K>, namespace: string, tag: StateTag<State>, 
 export class CurrentKeySlot<K> implements CellSlot<Cell> {
   constructor(
     private readonly backend: SlotHost<K>,
-    private readonly namespace: string,
-    private readonly tag: StateTag<State>,
+    readonly namespace: string,
+    readonly tag: StateTag<State>,
     private readonly slot: number,
   ) {}
+  scope(): unknown {
+    return (this.backend.current ?? this.backend.currentEntry()).key;
+  }
+  peekIn(scope: unknown): Cell | undefined {
+    const entry = this.backend.current;
+    if (entry !== undefined && entry.key === scope) return this.peek();
+    return cellIn(this.backend.entryForKey(scope as K), this.namespace, this.tag, this.backend.holds);
+  }
+  /** The same cell for every key: a current-key handle is the same state as another of its backend, namespace and tag. */
+  sameCell(other: CellSlot<Cell>): boolean {
+    return other instanceof CurrentKeySlot && other.backend === this.backend && other.namespace === this.namespace && other.tag.columnKey === this.tag.columnKey;
+  }
   peek(): Cell | undefined {
     const entry = this.backend.current ?? this.backend.currentEntry();
     if (this.slot >= 0) {
@@ -83,9 +97,24 @@ export class FixedKeySlot<K> implements CellSlot<Cell> {
   constructor(
     private readonly backend: SlotHost<K>,
     private readonly key: K,
-    private readonly namespace: string,
-    private readonly tag: StateTag<State>,
+    readonly namespace: string,
+    readonly tag: StateTag<State>,
   ) {}
+  scope(): unknown {
+    return undefined;
+  }
+  peekIn(): Cell | undefined {
+    return this.peek();
+  }
+  sameCell(other: CellSlot<Cell>): boolean {
+    return (
+      other instanceof FixedKeySlot &&
+      other.backend === this.backend &&
+      other.namespace === this.namespace &&
+      other.tag.columnKey === this.tag.columnKey &&
+      this.backend.sameKey(other.key, this.key)
+    );
+  }
   journal(): Undo[] | undefined {
     return this.backend.journal;
   }

@@ -1,5 +1,5 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { immediate, iterableOf, mapIterator, type Cell, type CellSlot } from './cell.ts';
+import { DeferredRead, deferredIsEmpty, immediate, iterableOf, mapIterator, type Cell, type CellSlot } from './cell.ts';
 import type { MapState, ReadableState } from './state.ts';
 
 export class MapCell<K, V> implements Cell {
@@ -43,13 +43,46 @@ export class MapCell<K, V> implements Cell {
   }
 }
 
+/** MapState.get / getOrDefault at read(): the value under structural key `sk`, else `fallback`. */
+function readGet<K, V>(cell: MapCell<K, V> | undefined, sk: unknown, fallback: V | null): V | null {
+  const entry = cell?.entries.get(sk);
+  return entry === undefined ? fallback : entry[1];
+}
+
+/** The cell's entries as they are now; later changes copy them first (copy-on-write). */
+function snapshotOf<K, V>(cell: MapCell<K, V> | undefined): Map<unknown, readonly [K, V]> | undefined {
+  if (cell === undefined || cell.entries.size === 0) return undefined;
+  cell.shared = true;
+  return cell.entries;
+}
+
+function readKeys<K, V>(cell: MapCell<K, V> | undefined): Iterable<K> {
+  const entries = snapshotOf(cell);
+  if (entries === undefined) return [];
+  return iterableOf(() => mapIterator(entries.values(), (e) => e[0]));
+}
+
+function readValues<K, V>(cell: MapCell<K, V> | undefined): Iterable<V> {
+  const entries = snapshotOf(cell);
+  if (entries === undefined) return [];
+  return iterableOf(() => mapIterator(entries.values(), (e) => e[1]));
+}
+
+function readEntries<K, V>(cell: MapCell<K, V> | undefined): Iterable<[K, V]> {
+  const entries = snapshotOf(cell);
+  if (entries === undefined) return [];
+  // Fresh tuples, so a caller mutating one cannot reach the cell.
+  return iterableOf(() => mapIterator(entries.values(), (e): [K, V] => [e[0], e[1]]));
+}
+
 /**
- * Beam's MapState. Keys are equal when their coder's structural values are. Every ReadableState
- * returned holds the value at the time of the call (Beam's in-memory runner; the portable harness
- * defers the lookup to read()). `putIfAbsent` and `computeIfAbsent` read the value that was present
- * BEFORE the call, null when there was none (Beam's MapState javadoc; Java's Map.computeIfAbsent
- * returns the new value instead). keys()/values()/entries() are snapshots in insertion order; a
- * put on an existing key keeps its position.
+ * Beam's MapState. Keys are equal when their coder's structural values are. `get`, `getOrDefault`,
+ * `keys`, `values`, `entries` and `isEmpty` are deferred, as Beam's: the lookup happens at read(),
+ * so a result obtained before a put sees it. `putIfAbsent` and `computeIfAbsent` answer at the call
+ * with the value that was present BEFORE it, null when there was none (Beam's MapState javadoc;
+ * Java's Map.computeIfAbsent returns the new value instead). The iterable a read of keys()/values()/
+ * entries() returns is a snapshot in insertion order (later changes do not show in it); a put on an
+ * existing key keeps its position.
  */
 export class MapStateImpl<K, V> implements MapState<K, V> {
   constructor(
@@ -98,37 +131,26 @@ export class MapStateImpl<K, V> implements MapState<K, V> {
     });
   }
   get(key: K): ReadableState<V | null> {
-    const entry = this.slot.peek()?.entries.get(this.keyCoder.structuralValue(key));
-    return immediate(entry === undefined ? null : entry[1]);
+    return new DeferredRead(this.slot, readGet<K, V>, this.keyCoder.structuralValue(key), null);
   }
   getOrDefault(key: K, defaultValue: V | null): ReadableState<V | null> {
-    const entry = this.slot.peek()?.entries.get(this.keyCoder.structuralValue(key));
-    return immediate(entry === undefined ? defaultValue : entry[1]);
-  }
-  private snapshot(): Map<unknown, readonly [K, V]> | undefined {
-    const cell = this.slot.peek();
-    if (cell === undefined || cell.entries.size === 0) return undefined;
-    cell.shared = true;
-    return cell.entries;
+    return new DeferredRead(this.slot, readGet<K, V>, this.keyCoder.structuralValue(key), defaultValue);
   }
   keys(): ReadableState<Iterable<K>> {
-    const entries = this.snapshot();
-    if (entries === undefined) return immediate([]);
-    return immediate(iterableOf(() => mapIterator(entries.values(), (e) => e[0])));
+    return new DeferredRead(this.slot, readKeys<K, V>, undefined, undefined);
   }
   values(): ReadableState<Iterable<V>> {
-    const entries = this.snapshot();
-    if (entries === undefined) return immediate([]);
-    return immediate(iterableOf(() => mapIterator(entries.values(), (e) => e[1])));
+    return new DeferredRead(this.slot, readValues<K, V>, undefined, undefined);
   }
   entries(): ReadableState<Iterable<[K, V]>> {
-    const entries = this.snapshot();
-    if (entries === undefined) return immediate([]);
-    // Fresh tuples, so a caller mutating one cannot reach the cell.
-    return immediate(iterableOf(() => mapIterator(entries.values(), (e): [K, V] => [e[0], e[1]])));
+    return new DeferredRead(this.slot, readEntries<K, V>, undefined, undefined);
   }
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
+  }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof MapStateImpl && this.slot.sameCell(other.slot);
   }
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {

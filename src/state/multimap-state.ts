@@ -1,5 +1,5 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import { DeferredRead, deferredIsEmpty, iterableOf, type Cell, type CellSlot } from './cell.ts';
 import type { MultimapState, ReadableState } from './state.ts';
 
 interface Group<K, V> {
@@ -54,10 +54,43 @@ export class MultimapCell<K, V> implements Cell {
   }
 }
 
+function readGroup<K, V>(cell: MultimapCell<K, V> | undefined, sk: unknown): Iterable<V> {
+  const group = cell?.groups.get(sk);
+  return group === undefined ? [] : group.values.slice();
+}
+
+function readContainsKey<K, V>(cell: MultimapCell<K, V> | undefined, sk: unknown): boolean {
+  return cell?.groups.has(sk) ?? false;
+}
+
+/** The cell's groups as they are now; later changes copy them first (copy-on-write). */
+function snapshotOf<K, V>(cell: MultimapCell<K, V> | undefined): Map<unknown, Group<K, V>> | undefined {
+  if (cell === undefined || cell.groups.size === 0) return undefined;
+  cell.shared = true;
+  return cell.groups;
+}
+
+function readKeys<K, V>(cell: MultimapCell<K, V> | undefined): Iterable<K> {
+  const groups = snapshotOf(cell);
+  if (groups === undefined) return [];
+  return iterableOf(function* () {
+    for (const g of groups.values()) yield g.key;
+  });
+}
+
+function readEntries<K, V>(cell: MultimapCell<K, V> | undefined): Iterable<[K, V]> {
+  const groups = snapshotOf(cell);
+  if (groups === undefined) return [];
+  return iterableOf(function* (): Generator<[K, V]> {
+    for (const g of groups.values()) for (const v of g.values) yield [g.key, v];
+  });
+}
+
 /**
  * Beam's MultimapState: a key maps to the values put under it, in insertion order, duplicates kept.
- * Reads are snapshots taken at the call; keys() lists each key once, in first-put order; entries()
- * lists (key, value) for every value, grouped by key.
+ * Every ReadableState is deferred (read at read(), as Beam's); the iterable a read returns is a
+ * snapshot. keys() lists each key once, in first-put order; entries() lists (key, value) for every
+ * value, grouped by key.
  */
 export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
   constructor(
@@ -78,8 +111,7 @@ export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
     });
   }
   get(key: K): ReadableState<Iterable<V>> {
-    const group = this.slot.peek()?.groups.get(this.keyCoder.structuralValue(key));
-    return immediate(group === undefined ? [] : group.values.slice());
+    return new DeferredRead(this.slot, readGroup<K, V>, this.keyCoder.structuralValue(key), undefined);
   }
   remove(key: K): void {
     const sk = this.keyCoder.structuralValue(key);
@@ -97,34 +129,20 @@ export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
     cell.writable().delete(sk);
   }
   containsKey(key: K): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.groups.has(this.keyCoder.structuralValue(key)) ?? false);
-  }
-  private snapshot(): Map<unknown, Group<K, V>> | undefined {
-    const cell = this.slot.peek();
-    if (cell === undefined || cell.groups.size === 0) return undefined;
-    cell.shared = true;
-    return cell.groups;
+    return new DeferredRead(this.slot, readContainsKey<K, V>, this.keyCoder.structuralValue(key), undefined);
   }
   keys(): ReadableState<Iterable<K>> {
-    const groups = this.snapshot();
-    if (groups === undefined) return immediate([]);
-    return immediate(
-      iterableOf(function* () {
-        for (const g of groups.values()) yield g.key;
-      }),
-    );
+    return new DeferredRead(this.slot, readKeys<K, V>, undefined, undefined);
   }
   entries(): ReadableState<Iterable<[K, V]>> {
-    const groups = this.snapshot();
-    if (groups === undefined) return immediate([]);
-    return immediate(
-      iterableOf(function* (): Generator<[K, V]> {
-        for (const g of groups.values()) for (const v of g.values) yield [g.key, v];
-      }),
-    );
+    return new DeferredRead(this.slot, readEntries<K, V>, undefined, undefined);
   }
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
+  }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof MultimapStateImpl && this.slot.sameCell(other.slot);
   }
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {

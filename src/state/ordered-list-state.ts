@@ -1,5 +1,5 @@
 import { Context, TimestampedValue, type ByteReader, type ByteWriter, type Coder, type Instant } from '../../coders/index.ts';
-import { immediate, type Cell, type CellSlot } from './cell.ts';
+import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
 import { clearList, readList, type ListCell } from './list-cell.ts';
 import type { OrderedListState, ReadableState } from './state.ts';
 import { checkTimestamp } from './timestamps.ts';
@@ -94,13 +94,18 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
       cell.writable().splice(from, 0, ...removed);
     });
   }
+  /** Deferred: reads whether the list is empty at read(). */
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
   }
   clear(): void {
     clearList(this.slot);
   }
   readLater(): OrderedListState<T> {
     return this;
+  }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof OrderedListStateImpl && this.slot.sameCell(other.slot);
   }
 }

@@ -1,5 +1,5 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
-import { immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import { deferredIsEmpty, immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
 import type { ReadableState, SetState } from './state.ts';
 
 export class SetCell<T> implements Cell {
@@ -59,6 +59,7 @@ export class SetStateImpl<T> implements SetState<T> {
       cell.writable().delete(key);
     });
   }
+  /** Answers at the call, as Beam (a later add does not show in it). */
   contains(value: T): ReadableState<boolean> {
     return immediate(this.slot.peek()?.elements.has(this.coder.structuralValue(value)) ?? false);
   }
@@ -86,8 +87,9 @@ export class SetStateImpl<T> implements SetState<T> {
     const elements = cell.elements;
     return iterableOf(() => elements.values());
   }
+  /** Deferred: reads whether the set is empty at read(). */
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
   }
   clear(): void {
     if (this.slot.peek()?.isEmpty() === false) {
@@ -104,4 +106,9 @@ export class SetStateImpl<T> implements SetState<T> {
   readLater(): SetState<T> {
     return this;
   }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof SetStateImpl && this.slot.sameCell(other.slot);
+  }
+
 }

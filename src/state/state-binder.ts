@@ -139,3 +139,29 @@ export class TagRegistry {
   }
 }
 
+
+/**
+ * Handles already made, by (namespace, tag id), so that `state(namespace, tag)` called twice gives
+ * the same handle (Beam's in-memory StateInternals caches them the same way). Holds at most `limit`
+ * handles: past that, new handles are made (equal to one another by equals(), not the same object),
+ * so memory does not grow with the number of namespaces (windows) ever used.
+ */
+export class HandleCache {
+  private readonly handles = new Map<string, { readonly tag: StateTag<State>; readonly state: State }>();
+  constructor(private readonly limit: number) {}
+  get(namespace: string, tag: StateTag<State>): State | undefined {
+    const hit = this.handles.get(`${namespace}\u0000${tag.columnKey}`);
+    if (hit === undefined) return undefined;
+    return hit.tag === tag || sameBinding(hit.tag, tag) ? hit.state : undefined;
+  }
+  set(namespace: string, tag: StateTag<State>, state: State): void {
+    if (this.handles.size < this.limit) this.handles.set(`${namespace}\u0000${tag.columnKey}`, { tag, state });
+  }
+}
+
+/** Whether a handle made for `a` serves `b`: same kind and coders, and for combining cells the same CombineFn. */
+function sameBinding(a: StateTag<State>, b: StateTag<State>): boolean {
+  if (a.signature !== b.signature) return false;
+  if (a.spec.kind === 'combining' && b.spec.kind === 'combining') return a.spec.combineFn === b.spec.combineFn;
+  return true;
+}

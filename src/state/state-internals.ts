@@ -1,6 +1,6 @@
 import { RawCell, type Cell, type CellSlot, type HoldListener } from './cell.ts';
 import type { State } from './state.ts';
-import { bindState, createCell, materialize, TagRegistry } from './state-binder.ts';
+import { bindState, createCell, HandleCache, materialize, TagRegistry } from './state-binder.ts';
 import type { StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
 import { StateTable } from './state-table.ts';
@@ -13,7 +13,9 @@ export interface StateInternals<K = unknown> {
   /** The key this state belongs to. */
   getKey(): K;
   /**
-   * The state of `tag` in `namespace`. Cheap; calling twice gives two objects over the same cell.
+   * The state of `tag` in `namespace`. Called twice with the same namespace and tag id, it gives the
+   * same handle (InMemoryStateInternals always; the runtime's internals for the first 64 pairs) or
+   * else handles that are `equals()`; handles of other namespaces or tag ids are never equal.
    * @throws StateTagConflictError when the tag's id was bound with another kind or coders before.
    * @throws RestoredStateMismatchError when restored state under this id has another kind or coders.
    */
@@ -32,11 +34,22 @@ export interface StateInternalsFactory<K> {
 export class TableSlot implements CellSlot<Cell> {
   constructor(
     private readonly table: () => StateTable,
-    private readonly namespace: string,
-    private readonly tag: StateTag<State>,
+    readonly namespace: string,
+    readonly tag: StateTag<State>,
     private readonly holds: HoldListener | undefined,
     private readonly changed: () => void,
+    /** What the table belongs to: slots of one owner, namespace and tag id reach one cell. */
+    private readonly owner: object,
   ) {}
+  scope(): unknown {
+    return undefined;
+  }
+  peekIn(): Cell | undefined {
+    return this.peek();
+  }
+  sameCell(other: CellSlot<Cell>): boolean {
+    return other instanceof TableSlot && other.owner === this.owner && other.namespace === this.namespace && other.tag.columnKey === this.tag.columnKey;
+  }
   journal(): undefined {
     return undefined;
   }
@@ -68,6 +81,7 @@ export class TableSlot implements CellSlot<Cell> {
 export class InMemoryStateInternals<K> implements StateInternals<K> {
   private readonly table = new StateTable();
   private readonly registry = new TagRegistry();
+  private readonly handles = new HandleCache(Infinity);
   private constructor(private readonly key: K) {}
 
   static forKey<K>(key: K): InMemoryStateInternals<K> {
@@ -80,8 +94,13 @@ export class InMemoryStateInternals<K> implements StateInternals<K> {
 
   state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
     this.registry.check(tag);
+    const ns = namespace.stringKey();
+    const cached = this.handles.get(ns, tag);
+    if (cached !== undefined) return cached as S;
     const table = this.table;
-    return bindState(tag, new TableSlot(() => table, namespace.stringKey(), tag, undefined, noop));
+    const state = bindState(tag, new TableSlot(() => table, ns, tag, undefined, noop, this));
+    this.handles.set(ns, tag, state);
+    return state;
   }
 
   /** True when no cell holds anything. */

@@ -9,16 +9,20 @@ export interface State {
 }
 
 /**
- * A value that can be read, possibly later (Beam's prefetch hint; stator's state is in memory, so it is a no-op).
+ * A value that can be read, possibly later (Beam's ReadableState).
  *
- * stator's rule where Beam's runners disagree: a ReadableState returned by a state method (get,
- * contains, isEmpty, keys, entries, putIfAbsent...) holds the value AT THE CALL, and an Iterable
- * read from state is a snapshot: later writes never show in a result obtained earlier (Beam's
- * in-memory state mostly behaves so; its portable harness defers lookups to read()).
+ * As in Beam, a ReadableState returned by isEmpty(), MapState.get/getOrDefault/keys/values/entries
+ * and the MultimapState reads is deferred: it is read at read(), so one obtained before an add or
+ * put sees the change. It reads the key its handle acted on when it was obtained, whatever key is in
+ * scope at read(). SetState.contains/addIfAbsent and MapState.putIfAbsent/computeIfAbsent answer at
+ * the call. An Iterable returned by read() is a snapshot: later writes do not show in it.
+ *
+ * `readLater()` is Beam's prefetch hint. stator's state is in memory, so it does nothing and
+ * returns the same object: it neither reads early nor fixes the value.
  */
 export interface ReadableState<T> {
   read(): T;
-  /** Hints that read() will be called; returns this. */
+  /** Hints that read() will be called (a no-op here); returns this. */
   readLater(): ReadableState<T>;
 }
 

@@ -54,4 +54,9 @@ export class ValueStateImpl<T> implements ValueState<T> {
   readLater(): ValueState<T> {
     return this;
   }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof ValueStateImpl && this.slot.sameCell(other.slot);
+  }
+
 }

@@ -1,5 +1,5 @@
 import type { ByteReader, ByteWriter, Instant } from '../../coders/index.ts';
-import { immediate, type Cell, type CellSlot, type HoldListener } from './cell.ts';
+import { deferredIsEmpty, type Cell, type CellSlot, type HoldListener } from './cell.ts';
 import { TimestampCombiner, type ReadableState, type WatermarkHoldState } from './state.ts';
 import { checkTimestamp } from './timestamps.ts';
 
@@ -59,8 +59,9 @@ export class WatermarkHoldStateImpl implements WatermarkHoldState {
   read(): Instant | null {
     return this.slot.peek()?.value ?? null;
   }
+  /** Deferred: reads whether a hold is set at read(). */
   isEmpty(): ReadableState<boolean> {
-    return immediate(this.slot.peek()?.isEmpty() ?? true);
+    return deferredIsEmpty(this.slot);
   }
   getTimestampCombiner(): TimestampCombiner {
     return this.combiner;
@@ -79,4 +80,9 @@ export class WatermarkHoldStateImpl implements WatermarkHoldState {
   readLater(): WatermarkHoldState {
     return this;
   }
+  /** Handles of one cell (same table or backend, key scope, namespace and tag id) are equal. */
+  equals(other: unknown): boolean {
+    return other instanceof WatermarkHoldStateImpl && this.slot.sameCell(other.slot);
+  }
+
 }

@@ -49,15 +49,17 @@ test('map state - keys equal by coder bytes are one key', () => {
   }
 });
 
-test('map state - entries() read earlier is a snapshot', () => {
+test('map state - entries() read earlier is a snapshot; get() and entries() obtained earlier read at read()', () => {
   for (const { state } of statesUnderTest(tag())) {
     state.put('a', 1);
     const entries = state.entries().read();
     const got = state.get('a');
+    const later = state.entries();
     state.put('a', 2);
     state.put('b', 3);
     assert.equal([...entries], [['a', 1]]);
-    assert.is(got.read(), 1);
+    assert.is(got.read(), 2);
+    assert.equal([...later.read()], [['a', 2], ['b', 3]]);
   }
 });
 
