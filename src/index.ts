@@ -40,6 +40,8 @@ export type {
   MultimapState,
   OrderedListState,
   CombineFn,
+  CombineFnWithContext,
+  StateContext,
   CombiningState,
   WatermarkHoldState,
   StateTag,

@@ -215,12 +215,12 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const ns = namespace.stringKey();
     const cached = this.boundHandles.get(ns, tag);
     if (cached !== undefined) return cached as S;
-    const state = this.newBoundState(ns, tag);
+    const state = this.newBoundState(namespace, ns, tag);
     this.boundHandles.set(ns, tag, state);
     return state;
   }
 
-  private newBoundState<S extends State>(ns: string, tag: StateTag<S>): S {
+  private newBoundState<S extends State>(namespace: StateNamespace, ns: string, tag: StateTag<S>): S {
     const pair = `${ns}\u0000${tag.columnKey}`;
     let slot = this.slotNumbers.get(pair);
     if (slot === undefined && this.slotNumbers.size < MAX_SLOTS) {
@@ -230,7 +230,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     if (tag.spec.kind === 'value' && slot !== undefined && slot < INLINE_VALUE_SLOTS) {
       return new BoundValueState(this, ns, tag as unknown as StateTag<ValueState<unknown>>, slot as 0 | 1) as unknown as S;
     }
-    return bindState(tag, new CurrentKeySlot(this, ns, tag, slot ?? -1));
+    return bindState(tag, new CurrentKeySlot(this, ns, tag, slot ?? -1), namespace);
   }
 
   /** The state of one given key, whatever the current key is (Beam's StateInternalsFactory). */
@@ -244,7 +244,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
         const ns = namespace.stringKey();
         const cached = handles.get(ns, tag);
         if (cached !== undefined) return cached as S;
-        const state = bindState(tag, new FixedKeySlot(backend, key, ns, tag));
+        const state = bindState(tag, new FixedKeySlot(backend, key, ns, tag), namespace);
         handles.set(ns, tag, state);
         return state;
       },

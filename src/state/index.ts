@@ -12,6 +12,8 @@ export type {
   MultimapState,
   OrderedListState,
   CombineFn,
+  CombineFnWithContext,
+  StateContext,
   CombiningState,
   WatermarkHoldState,
 } from './state.ts';

@@ -6,8 +6,10 @@ import { MapCell, MapStateImpl } from './map-state.ts';
 import { MultimapCell, MultimapStateImpl } from './multimap-state.ts';
 import { OrderedListCell, OrderedListStateImpl } from './ordered-list-state.ts';
 import { SetCell, SetStateImpl } from './set-state.ts';
-import type { State } from './state.ts';
-import { RestoredStateMismatchError, StateTagConflictError } from './state-errors.ts';
+import type { CombineFn, CombineFnWithContext, State, StateContext } from './state.ts';
+import { RestoredStateMismatchError, StateError, StateTagConflictError } from './state-errors.ts';
+import type { StateNamespace } from './state-namespace.ts';
+import type { BoundedWindow } from '../../coders/index.ts';
 import type { StateSpec, StateTag } from './state-tag.ts';
 import { ValueCell, ValueStateImpl } from './value-state.ts';
 import { WatermarkHoldCell, WatermarkHoldStateImpl } from './watermark-hold-state.ts';
@@ -92,8 +94,8 @@ export function materialize(raw: RawCell, tag: StateTag<State>, namespace: strin
   }
 }
 
-/** The state object of `tag`'s kind over `slot`. */
-export function bindState<S extends State>(tag: StateTag<S>, slot: CellSlot<Cell>): S {
+/** The state object of `tag`'s kind over `slot`, in `namespace` (the context of a CombineFnWithContext). */
+export function bindState<S extends State>(tag: StateTag<S>, slot: CellSlot<Cell>, namespace: StateNamespace): S {
   const spec = tag.spec;
   const s = slot as CellSlot<any>;
   let state: State;
@@ -117,13 +119,38 @@ export function bindState<S extends State>(tag: StateTag<S>, slot: CellSlot<Cell
       state = new OrderedListStateImpl(s);
       break;
     case 'combining':
-      state = new CombiningStateImpl(s, spec.combineFn);
+      state = new CombiningStateImpl(
+        s,
+        spec.withContext ? bindContext(spec.combineFn as CombineFnWithContext<any, any, any>, contextOf(namespace)) : (spec.combineFn as CombineFn<any, any, any>),
+      );
       break;
     case 'watermark':
       state = new WatermarkHoldStateImpl(s, spec.timestampCombiner);
       break;
   }
   return state as S;
+}
+
+/** Beam's StateContext for a namespace: its window, when it has one. */
+function contextOf(namespace: StateNamespace): StateContext {
+  return {
+    namespace,
+    window(): BoundedWindow {
+      const window = namespace.window;
+      if (window === undefined) throw new StateError(`state in namespace ${namespace.toString()} has no window`);
+      return window;
+    },
+  };
+}
+
+/** Beam's CombineFnUtil.bindContext: a CombineFn calling `fn` with `context`. */
+function bindContext<In, A, Out>(fn: CombineFnWithContext<In, A, Out>, context: StateContext): CombineFn<In, A, Out> {
+  return {
+    createAccumulator: () => fn.createAccumulator(context),
+    addInput: (accumulator, input) => fn.addInput(accumulator, input, context),
+    mergeAccumulators: (accumulators) => fn.mergeAccumulators(accumulators, context),
+    extractOutput: (accumulator) => fn.extractOutput(accumulator, context),
+  };
 }
 
 /**

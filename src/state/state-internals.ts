@@ -98,7 +98,7 @@ export class InMemoryStateInternals<K> implements StateInternals<K> {
     const cached = this.handles.get(ns, tag);
     if (cached !== undefined) return cached as S;
     const table = this.table;
-    const state = bindState(tag, new TableSlot(() => table, ns, tag, undefined, noop, this));
+    const state = bindState(tag, new TableSlot(() => table, ns, tag, undefined, noop, this), namespace);
     this.handles.set(ns, tag, state);
     return state;
   }

@@ -2,6 +2,7 @@ import type { Coder } from '../../coders/index.ts';
 import type {
   BagState,
   CombineFn,
+  CombineFnWithContext,
   CombiningState,
   MapState,
   MultimapState,
@@ -21,7 +22,13 @@ export type StateSpec =
   | { readonly kind: 'map'; readonly keyCoder: Coder<any>; readonly valueCoder: Coder<any> }
   | { readonly kind: 'multimap'; readonly keyCoder: Coder<any>; readonly valueCoder: Coder<any> }
   | { readonly kind: 'orderedList'; readonly elemCoder: Coder<any> }
-  | { readonly kind: 'combining'; readonly accumCoder: Coder<any>; readonly combineFn: CombineFn<any, any, any> }
+  | {
+      readonly kind: 'combining';
+      readonly accumCoder: Coder<any>;
+      /** A CombineFn, or a CombineFnWithContext when `withContext`. */
+      readonly combineFn: CombineFn<any, any, any> | CombineFnWithContext<any, any, any>;
+      readonly withContext: boolean;
+    }
   | { readonly kind: 'watermark'; readonly timestampCombiner: TimestampCombiner };
 
 export type StateKind = StateSpec['kind'];
@@ -48,6 +55,30 @@ export interface StateTag<S extends State | WatermarkHoldState = State> {
   readonly signature: string;
   /** Phantom field carrying `S`; never set. */
   readonly __state?: S;
+  /**
+   * Beam's StateTag.equals: the same id (and user/system origin), whatever the kind, coders or
+   * CombineFn. (Binding two such tags with different kinds or coders is still refused.)
+   */
+  equals(other: unknown): boolean;
+}
+
+class SimpleStateTag {
+  readonly columnKey: string;
+  readonly signature: string;
+  constructor(
+    readonly id: string,
+    readonly origin: 'user' | 'system',
+    readonly spec: StateSpec,
+  ) {
+    this.columnKey = (origin === 'user' ? 'u' : 's') + id;
+    this.signature = signatureOf(spec);
+  }
+  equals(other: unknown): boolean {
+    return other instanceof SimpleStateTag && other.columnKey === this.columnKey;
+  }
+  toString(): string {
+    return `StateTag(${this.origin === 'system' ? 'system:' : ''}${this.id}, ${this.signature})`;
+  }
 }
 
 function signatureOf(spec: StateSpec): string {
@@ -70,7 +101,7 @@ function signatureOf(spec: StateSpec): string {
 
 function makeTag<S extends State>(id: string, origin: 'user' | 'system', spec: StateSpec): StateTag<S> {
   if (typeof id !== 'string' || id.length === 0) throw new TypeError('a state tag id must be a non-empty string');
-  return Object.freeze({ id, origin, columnKey: (origin === 'user' ? 'u' : 's') + id, spec, signature: signatureOf(spec) });
+  return Object.freeze(new SimpleStateTag(id, origin, spec)) as StateTag<S>;
 }
 
 /** Factories for state tags, as Beam's runners-core StateTags. */
@@ -107,7 +138,28 @@ export const StateTags = {
     accumCoder: Coder<Accum>,
     combineFn: CombineFn<In, Accum, Out>,
   ): StateTag<CombiningState<In, Accum, Out>> {
-    return makeTag(id, 'user', { kind: 'combining', accumCoder, combineFn });
+    return makeTag(id, 'user', { kind: 'combining', accumCoder, combineFn, withContext: false });
+  },
+  /**
+   * A combining cell whose CombineFn gets the state's context (Beam's combiningValueWithContext):
+   * the namespace, and its window. Same cell and checkpoint format as combiningValue.
+   */
+  combiningValueWithContext<In, Accum, Out>(
+    id: string,
+    accumCoder: Coder<Accum>,
+    combineFn: CombineFnWithContext<In, Accum, Out>,
+  ): StateTag<CombiningState<In, Accum, Out>> {
+    return makeTag(id, 'user', { kind: 'combining', accumCoder, combineFn, withContext: true });
+  },
+  /**
+   * A bag of accumulators with the id of a combining tag (Beam's convertToBagTagInternal, for runners
+   * that keep a combining cell's accumulators unmerged). A user tag, as Beam's. Binding it and the
+   * combining tag on one StateInternals is refused (StateTagConflictError): they share the id.
+   */
+  convertToBagTagInternal<In, Accum, Out>(combiningTag: StateTag<CombiningState<In, Accum, Out>>): StateTag<BagState<Accum>> {
+    const spec = combiningTag.spec;
+    if (spec.kind !== 'combining') throw new TypeError(`convertToBagTagInternal needs a combining tag, got ${spec.kind} tag '${combiningTag.id}'`);
+    return makeTag(combiningTag.id, 'user', { kind: 'bag', elemCoder: spec.accumCoder });
   },
   /** A watermark hold combining added timestamps with `timestampCombiner`. */
   watermarkStateInternal(id: string, timestampCombiner: TimestampCombiner): StateTag<WatermarkHoldState> {

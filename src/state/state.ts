@@ -81,7 +81,8 @@ export interface MultimapState<K, V> extends State {
   isEmpty(): ReadableState<boolean>;
 }
 
-import type { Instant, TimestampedValue } from '../../coders/index.ts';
+import type { BoundedWindow, Instant, TimestampedValue } from '../../coders/index.ts';
+import type { StateNamespace } from './state-namespace.ts';
 /** A value with an event-time timestamp (re-exported from coders/). */
 export type { TimestampedValue } from '../../coders/index.ts';
 
@@ -98,6 +99,28 @@ export interface CombineFn<In, Accum, Out> {
   addInput(accumulator: Accum, input: In): Accum;
   mergeAccumulators(accumulators: Iterable<Accum>): Accum;
   extractOutput(accumulator: Accum): Out;
+}
+
+/**
+ * What a CombineFnWithContext sees of the state it combines for (Beam's StateContext, reduced to what
+ * stator has: no pipeline options, no side inputs).
+ */
+export interface StateContext {
+  /** The namespace of the combining cell. */
+  readonly namespace: StateNamespace;
+  /**
+   * The window of the cell's namespace (Beam's StateContext.window()).
+   * @throws StateError when the namespace has no window (global, or restored without a window coder).
+   */
+  window(): BoundedWindow;
+}
+
+/** Beam's CombineFnWithContext: a CombineFn whose every method also gets the state's context. */
+export interface CombineFnWithContext<In, Accum, Out> {
+  createAccumulator(c: StateContext): Accum;
+  addInput(accumulator: Accum, input: In, c: StateContext): Accum;
+  mergeAccumulators(accumulators: Iterable<Accum>, c: StateContext): Accum;
+  extractOutput(accumulator: Accum, c: StateContext): Out;
 }
 
 /** A combining cell: inputs folded into an accumulator with a CombineFn. */

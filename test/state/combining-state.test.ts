@@ -1,8 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { VarLongCoder, StringUtf8Coder } from '../../coders/index.ts';
-import { StateTags, type CombineFn } from '../../src/state/index.ts';
+import { IntervalWindow, IntervalWindowCoder, VarLongCoder, StringUtf8Coder } from '../../coders/index.ts';
+import {
+  createKeyedStateBackend,
+  InMemoryStateInternals,
+  StateError,
+  StateNamespaces,
+  StateTagConflictError,
+  StateTags,
+  type CombineFn,
+  type CombineFnWithContext,
+  type StateContext,
+} from '../../src/state/index.ts';
 import { statesUnderTest } from './support/state-under-test.ts';
 
 const sum: CombineFn<number, number, number> = {
@@ -75,6 +85,49 @@ test('combining state - matches folding a model array with the CombineFn', () =>
       }
     }),
   );
+});
+
+test('combiningValueWithContext - the CombineFn sees the namespace and window of the cell it combines for', () => {
+  const seen: StateContext[] = [];
+  const sumPlusWindowEnd: CombineFnWithContext<number, number, number> = {
+    createAccumulator: () => 0,
+    addInput: (a, x, c) => {
+      seen.push(c);
+      return a + x;
+    },
+    mergeAccumulators: (as) => [...as].reduce((x, y) => x + y, 0),
+    extractOutput: (a, c) => a + Number(c.window().maxTimestamp()),
+  };
+  const tag = StateTags.combiningValueWithContext('c', VarLongCoder.of(), sumPlusWindowEnd);
+  const window = new IntervalWindow(0, 100);
+  const ns = StateNamespaces.window(IntervalWindowCoder.of(), window);
+  const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+  backend.setCurrentKey('k');
+  for (const state of [InMemoryStateInternals.forKey('k').state(ns, tag), backend.stateInternalsForKey('k').state(ns, tag), backend.boundState(ns, tag)]) {
+    seen.length = 0;
+    state.add(5);
+    assert.is(state.read(), 5 + 99);
+    assert.ok(seen[0]!.namespace.equals(ns));
+    assert.ok(seen[0]!.window().equals(window));
+  }
+  const global = InMemoryStateInternals.forKey('k').state(StateNamespaces.global(), tag);
+  global.add(1);
+  assert.throws(() => global.read(), (e: unknown) => e instanceof StateError && /has no window/.test((e as Error).message));
+});
+
+test('convertToBagTagInternal - a bag of accumulators under the combining tag id; binding both on one key is refused', () => {
+  const tag = StateTags.combiningValue('c', VarLongCoder.of(), sum);
+  const bagTag = StateTags.convertToBagTagInternal(tag);
+  assert.is(bagTag.id, 'c');
+  assert.is(bagTag.spec.kind, 'bag');
+  assert.ok(bagTag.equals(tag));
+  const bags = InMemoryStateInternals.forKey('k');
+  const accums = bags.state(StateNamespaces.global(), bagTag);
+  accums.add(3);
+  accums.add(4);
+  assert.equal([...accums.read()], [3, 4]);
+  assert.throws(() => bags.state(StateNamespaces.global(), tag), (e: unknown) => e instanceof StateTagConflictError);
+  assert.throws(() => StateTags.convertToBagTagInternal(StateTags.bag('b', VarLongCoder.of()) as never), TypeError);
 });
 
 test.run();

@@ -1,0 +1,155 @@
+// A port of Apache Beam's runners-core StateTagTest, keeping Beam's test names. StateTag equality is
+// Beam's: by id (and user/system origin), whatever the kind, coders or CombineFn.
+//
+// Adapted, and why: combiningValueFromInputInternal(id, inputCoder, fn) derives the accumulator
+// coder from Beam's CombineFn (getAccumulatorCoder); stator's CombineFn has no coder inference, so
+// the ported tags are combiningValue(id, accumCoder, fn) with the accumulator coder the input coder
+// would give (a list of one int, as Max/Min.ofIntegers' int[1]). CombineFnUtil.toFnWithContext is
+// `toFnWithContext` below.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BigEndianIntegerCoder, ListCoder, StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
+import { StateTags, TimestampCombiner, type CombineFn, type CombineFnWithContext, type CombiningState, type StateTag } from '../../src/state/index.ts';
+
+const test = suite('StateTagTest');
+const assertEquals = (a: StateTag<any>, b: StateTag<any>): void => assert.ok(a.equals(b) && b.equals(a), `${String(a)} equals ${String(b)}`);
+const assertNotEquals = (a: StateTag<any>, b: StateTag<any>): void => assert.not.ok(a.equals(b) || b.equals(a), `${String(a)} differs from ${String(b)}`);
+
+/** Beam's Max.ofIntegers() / Min.ofIntegers(): BinaryCombineIntegerFns, accumulator int[1]. */
+const binaryIntegerFn = (identity: number, apply: (a: number, b: number) => number): CombineFn<number, number[], number> => ({
+  createAccumulator: () => [identity],
+  addInput: (a, x) => [apply(a[0]!, x)],
+  mergeAccumulators: (accs) => [[...accs].reduce((t, a) => apply(t, a[0]!), identity)],
+  extractOutput: (a) => a[0]!,
+});
+const maxFn = binaryIntegerFn(-0x80000000, Math.max);
+const minFn = binaryIntegerFn(0x7fffffff, Math.min);
+const toFnWithContext = <I, A, O>(fn: CombineFn<I, A, O>): CombineFnWithContext<I, A, O> => ({
+  createAccumulator: () => fn.createAccumulator(),
+  addInput: (a, x) => fn.addInput(a, x),
+  mergeAccumulators: (accs) => fn.mergeAccumulators(accs),
+  extractOutput: (a) => fn.extractOutput(a),
+});
+
+test('testValueEquality', () => {
+  const fooVarInt1 = StateTags.value('foo', VarIntCoder.of());
+  const fooVarInt2 = StateTags.value('foo', VarIntCoder.of());
+  const fooBigEndian = StateTags.value('foo', BigEndianIntegerCoder.of());
+  const barVarInt = StateTags.value('bar', VarIntCoder.of());
+
+  assertEquals(fooVarInt1, fooVarInt2);
+  assertEquals(fooVarInt1, fooBigEndian);
+  assertNotEquals(fooVarInt1, barVarInt);
+});
+
+test('testBagEquality', () => {
+  const fooVarInt1 = StateTags.bag('foo', VarIntCoder.of());
+  const fooVarInt2 = StateTags.bag('foo', VarIntCoder.of());
+  const fooBigEndian = StateTags.bag('foo', BigEndianIntegerCoder.of());
+  const barVarInt = StateTags.bag('bar', VarIntCoder.of());
+
+  assertEquals(fooVarInt1, fooVarInt2);
+  assertEquals(fooVarInt1, fooBigEndian);
+  assertNotEquals(fooVarInt1, barVarInt);
+});
+
+test('testSetEquality', () => {
+  const fooVarInt1 = StateTags.set('foo', VarIntCoder.of());
+  const fooVarInt2 = StateTags.set('foo', VarIntCoder.of());
+  const fooBigEndian = StateTags.set('foo', BigEndianIntegerCoder.of());
+  const barVarInt = StateTags.set('bar', VarIntCoder.of());
+
+  assertEquals(fooVarInt1, fooVarInt2);
+  assertEquals(fooVarInt1, fooBigEndian);
+  assertNotEquals(fooVarInt1, barVarInt);
+});
+
+test('testMapEquality', () => {
+  const fooStringVarInt1 = StateTags.map('foo', StringUtf8Coder.of(), VarIntCoder.of());
+  const fooStringVarInt2 = StateTags.map('foo', StringUtf8Coder.of(), VarIntCoder.of());
+  const fooStringBigEndian = StateTags.map('foo', StringUtf8Coder.of(), BigEndianIntegerCoder.of());
+  const fooVarIntBigEndian = StateTags.map('foo', VarIntCoder.of(), BigEndianIntegerCoder.of());
+  const barStringVarInt = StateTags.map('bar', StringUtf8Coder.of(), VarIntCoder.of());
+
+  assertEquals(fooStringVarInt1, fooStringVarInt2);
+  assertEquals(fooStringVarInt1, fooStringBigEndian);
+  assertEquals(fooStringBigEndian, fooVarIntBigEndian);
+  assertEquals(fooStringVarInt1, fooVarIntBigEndian);
+  assertNotEquals(fooStringVarInt1, barStringVarInt);
+});
+
+test('testWatermarkBagEquality', () => {
+  const foo1 = StateTags.watermarkStateInternal('foo', TimestampCombiner.EARLIEST);
+  const foo2 = StateTags.watermarkStateInternal('foo', TimestampCombiner.EARLIEST);
+  const bar = StateTags.watermarkStateInternal('bar', TimestampCombiner.EARLIEST);
+
+  const bar2 = StateTags.watermarkStateInternal('bar', TimestampCombiner.LATEST);
+
+  // Same id, same fn.
+  assertEquals(foo1, foo2);
+  // Different id, same fn.
+  assertNotEquals(foo1, bar);
+  // Same id, different fn.
+  assertEquals(bar, bar2);
+});
+
+test('testCombiningValueEquality', () => {
+  const input1 = ListCoder.of(VarIntCoder.of());
+  const input2 = ListCoder.of(BigEndianIntegerCoder.of());
+
+  const fooCoder1Max1 = StateTags.combiningValue('foo', input1, maxFn);
+  const fooCoder1Max2 = StateTags.combiningValue('foo', input1, maxFn);
+  const fooCoder1Min = StateTags.combiningValue('foo', input1, minFn);
+
+  const fooCoder2Max = StateTags.combiningValue('foo', input2, maxFn);
+  const barCoder1Max = StateTags.combiningValue('bar', input1, maxFn);
+
+  const bag = (t: StateTag<CombiningState<number, number[], number>>) => StateTags.convertToBagTagInternal(t);
+
+  // Same name, coder and combineFn
+  assertEquals(fooCoder1Max1, fooCoder1Max2);
+  assertEquals(bag(fooCoder1Max1), bag(fooCoder1Max2));
+
+  // Different combineFn, but we treat them as equal since we only serialize the bits.
+  assertEquals(fooCoder1Max1, fooCoder1Min);
+  assertEquals(bag(fooCoder1Max1), bag(fooCoder1Min));
+
+  // Different input coder coder.
+  assertEquals(fooCoder1Max1, fooCoder2Max);
+  assertEquals(bag(fooCoder1Max1), bag(fooCoder2Max));
+
+  // These StateTags have different IDs.
+  assertNotEquals(fooCoder1Max1, barCoder1Max);
+  assertNotEquals(bag(fooCoder1Max1), bag(barCoder1Max));
+});
+
+test('testCombiningValueWithContextEquality', () => {
+  const accum1 = ListCoder.of(VarIntCoder.of());
+  const accum2 = ListCoder.of(BigEndianIntegerCoder.of());
+
+  const fooCoder1Max1 = StateTags.combiningValueWithContext('foo', accum1, toFnWithContext(maxFn));
+  const fooCoder1Max2 = StateTags.combiningValueWithContext('foo', accum1, toFnWithContext(maxFn));
+  const fooCoder1Min = StateTags.combiningValueWithContext('foo', accum1, toFnWithContext(minFn));
+
+  const fooCoder2Max = StateTags.combiningValueWithContext('foo', accum2, toFnWithContext(maxFn));
+  const barCoder1Max = StateTags.combiningValueWithContext('bar', accum1, toFnWithContext(maxFn));
+
+  const bag = (t: StateTag<CombiningState<number, number[], number>>) => StateTags.convertToBagTagInternal(t);
+
+  // Same name, coder and combineFn
+  assertEquals(fooCoder1Max1, fooCoder1Max2);
+  assertEquals(bag(fooCoder1Max1), bag(fooCoder1Max2));
+  // Different combineFn, but we treat them as equal since we only serialize the bits.
+  assertEquals(fooCoder1Max1, fooCoder1Min);
+  assertEquals(bag(fooCoder1Max1), bag(fooCoder1Min));
+
+  // Different input coder coder.
+  assertEquals(fooCoder1Max1, fooCoder2Max);
+  assertEquals(bag(fooCoder1Max1), bag(fooCoder2Max));
+
+  // These StateTags have different IDs.
+  assertNotEquals(fooCoder1Max1, barCoder1Max);
+  assertNotEquals(bag(fooCoder1Max1), bag(barCoder1Max));
+});
+
+test.run();
