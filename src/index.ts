@@ -28,7 +28,7 @@ export type {
 export { TaskLifecycleError, TaskCallbackError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
 
 // ---- state ----------------------------------------------------------------------------------------
-export { StateTags, StateNamespaces, TimeDomain, TimestampCombiner, InMemoryStateInternals, StateMerging, createMergingStateAccessor } from './state/index.ts';
+export { StateTags, StateNamespaces, TimeDomain, TimestampCombiner, InMemoryStateInternals, StateMerging, createMergingStateAccessor, InMemoryTimerInternals } from './state/index.ts';
 export type {
   State,
   ReadableState,

@@ -32,6 +32,7 @@ export type { MergingStateAccessor } from './state-merging.ts';
 export { TimeDomain } from './time-domain.ts';
 export type { TimerData } from './timer-data.ts';
 export type { TimerInternals } from './timer-internals.ts';
+export { InMemoryTimerInternals, compareTimerData } from './in-memory-timer-internals.ts';
 
 export type { KeyedStateBackend, CapturedChanges, MergeKeyGroupParts } from './keyed-state-backend.ts';
 export { HeapKeyedStateBackend, createKeyedStateBackend } from './heap-keyed-state-backend.ts';

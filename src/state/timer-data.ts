@@ -12,6 +12,8 @@ export interface TimerData<K = unknown> {
   readonly key?: K;
   readonly namespace: StateNamespace;
   readonly timerId: string;
+  /** The timer family (Beam's timerFamilyId; '' or absent for a timer outside a family). */
+  readonly timerFamilyId?: string;
   readonly domain: TimeDomain;
   /** When it fires (epoch millis). */
   readonly timestamp: Instant;

@@ -73,7 +73,7 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
     const timestamp = checkTimestamp(timer.timestamp, `timer '${timer.timerId}'`);
     const outputTimestamp = checkTimestamp(timer.outputTimestamp ?? timestamp, `timer '${timer.timerId}' output timestamp`);
     if (timer.domain !== TimeDomain.EVENT_TIME && timer.domain !== TimeDomain.PROCESSING_TIME) {
-      throw new StateError(`timer '${timer.timerId}': unknown time domain '${String(timer.domain)}'; use TimeDomain.EVENT_TIME or PROCESSING_TIME`);
+      throw new StateError(`timer '${timer.timerId}': time domain '${String(timer.domain)}' is not supported by the runtime; use TimeDomain.EVENT_TIME or PROCESSING_TIME`);
     }
     this.host.markDirty(entry);
     this.journalTimer(entry, timerKey(timer.namespace.stringKey(), timer.timerId, timer.domain));

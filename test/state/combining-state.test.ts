@@ -127,7 +127,7 @@ test('convertToBagTagInternal - a bag of accumulators under the combining tag id
   accums.add(4);
   assert.equal([...accums.read()], [3, 4]);
   assert.throws(() => bags.state(StateNamespaces.global(), tag), (e: unknown) => e instanceof StateTagConflictError);
-  assert.throws(() => StateTags.convertToBagTagInternal(StateTags.bag('b', VarLongCoder.of()) as never), TypeError);
+  assert.throws(() => StateTags.convertToBagTagInternal(StateTags.bag('b', VarLongCoder.of()) as never), (e: unknown) => e instanceof TypeError);
 });
 
 test.run();
