@@ -51,9 +51,7 @@ function isAccessor(x: unknown): x is MergingStateAccessor<BoundedWindow> {
 
 /** Beam compares state handles with equals(): two handles of one cell are the same state. */
 function sameState(a: State, b: State): boolean {
-  if (a === b) return true;
-  const eq = (a as { equals?: (other: unknown) => boolean }).equals;
-  return typeof eq === 'function' && eq.call(a, b);
+  return a === b || a.equals(b);
 }
 
 function containsState(sources: readonly State[], state: State): boolean {

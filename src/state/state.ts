@@ -6,6 +6,11 @@
 export interface State {
   /** Removes the cell's contents; reading it afterwards gives the empty value of its kind. */
   clear(): void;
+  /**
+   * Whether `other` is a handle of the same cell (Beam compares state handles with equals()): same
+   * StateInternals or task, key, namespace and tag id.
+   */
+  equals(other: unknown): boolean;
 }
 
 /**
