@@ -47,11 +47,3 @@ export class LifecycleError extends StatorError {
     super('LIFECYCLE_ERROR', message);
   }
 }
-
-/** A feature exists as a seam but its implementation is not in this build (e.g. NATS mode). */
-export class NotAvailableError extends StatorError {
-  override name = 'NotAvailableError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('NOT_AVAILABLE', message, options);
-  }
-}

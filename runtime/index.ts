@@ -18,4 +18,4 @@ export type { Logger, LogLevel } from './log.ts';
 export type { DeadLetter, DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 export type { DeadLetterRecord } from './io/dead-letter-file.ts';
 export { FINAL_WATERMARK } from './io/file-source.ts';
-export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError, NotAvailableError } from './errors.ts';
+export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError } from './errors.ts';

@@ -1,14 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
-// The `stator` command. Registers tsx so job modules (and stator itself) can be TypeScript, then
-// hands over to main.ts.
-//
-// --max-semi-space-size=64 (MiB; Node's default is 16): a young generation large enough that what a
-// checkpoint allocates (capture buffers, descriptors, I/O) dies young instead of being promoted.
-// With 1M keys, the default let the old generation grow ~2 MB/s and forced a major GC of the whole
-// keyed state every ~8 s, and a major GC whose concurrent marking gets no spare core stops the loop
-// for 100-200 ms; with 64 MiB the old generation grows ~0.2 MB/s (docs/performance.md). The shebang
-// applies it when `stator` is run directly (npx stator, node_modules/.bin/stator); `node bin.js`
-// needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
+// The `stator` command run from stator's TypeScript sources (its own tests, npm start): registers tsx
+// so stator itself loads, then hands over to main.ts. The published package's bin is the compiled
+// dist/runtime/cli/main.js instead, which needs no loader (see main.ts, also for the heap flag).
 import { register } from 'tsx/esm/api';
 
 register();

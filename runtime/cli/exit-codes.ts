@@ -18,8 +18,6 @@ export const ExitCode = {
    * of the same job), or the job is running elsewhere (its lease is held).
    */
   CHECKPOINT: 5,
-  /** A feature that is not available in this build (NATS mode before its implementation lands). */
-  NOT_AVAILABLE: 6,
   /**
    * NATS could not be reached at start (server down, wrong URL, authentication or TLS refused):
    * sysexits' EX_UNAVAILABLE. The message says which.
@@ -40,7 +38,6 @@ const byErrorCode: Readonly<Record<string, ExitCode>> = {
   JOB_DEFINITION_ERROR: ExitCode.USAGE,
   JOB_MODULE_ERROR: ExitCode.MODULE_NOT_FOUND,
   NO_JOB_EXPORTED: ExitCode.NO_JOB,
-  NOT_AVAILABLE: ExitCode.NOT_AVAILABLE,
   CHECKPOINT_FENCED: ExitCode.CHECKPOINT,
   CHECKPOINT_CORRUPT: ExitCode.CHECKPOINT,
   CHECKPOINT_PART_MISSING: ExitCode.CHECKPOINT,

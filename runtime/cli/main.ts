@@ -1,5 +1,16 @@
-// Entry point of the `stator` command (see bin.js): dispatches to the commands, maps errors to one
-// line on stderr and a documented exit code.
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The `stator` command: dispatches to the commands, maps errors to one line on stderr and a
+// documented exit code. The package's bin is the compiled dist/runtime/cli/main.js, plain
+// JavaScript: tsx is loaded only to import a job module written in TypeScript (load-job.ts).
+// runtime/cli/bin.js runs this file from the TypeScript sources (stator's own tests and npm start).
+//
+// --max-semi-space-size=64 (MiB; Node's default is 16): a young generation large enough that what a
+// checkpoint allocates (capture buffers, descriptors, I/O) dies young instead of being promoted.
+// With 1M keys, the default let the old generation grow ~2 MB/s and forced a major GC of the whole
+// keyed state every ~8 s, and a major GC whose concurrent marking gets no spare core stops the loop
+// for 100-200 ms; with 64 MiB the old generation grows ~0.2 MB/s (docs/performance.md). The shebang
+// applies it when `stator` is run directly (npx stator, node_modules/.bin/stator); `node main.js`
+// needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
 import { checkpointsCommand } from './checkpoints-command.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { runCommand } from './run-command.ts';
@@ -32,6 +43,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
 }
 
-const code = await main(process.argv.slice(2), process.env);
+// Not a top-level await: this module must finish evaluating before the job module loads, so that a
+// job compiled to CommonJS (a .ts job in a package without "type": "module") can require() stator
+// (an ES module graph still evaluating cannot be required: ERR_REQUIRE_CYCLE_MODULE).
 // Exit explicitly: the run is over, and a stray handle (a user's timer) must not keep the process up.
-process.exit(code);
+void main(process.argv.slice(2), process.env).then((code) => process.exit(code));

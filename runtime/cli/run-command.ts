@@ -9,10 +9,10 @@ import type { NatsFlags } from '../nats/connection-options.ts';
 import { parseHttpAddress, startHttpServer } from '../http/index.ts';
 import type { HttpAddress, HttpServer } from '../http/index.ts';
 import { createLogger, isLogLevel } from '../log.ts';
+import { runNatsJob } from '../nats/run-nats-job.ts';
 import type { Logger } from '../log.ts';
 import { ExitCode } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
-import { loadNatsMode } from './nats-seam.ts';
 import { runUsage } from './usage.ts';
 
 /** Parsed options of `stator run`. */
@@ -150,7 +150,6 @@ async function runEmbedded(args: RunArguments, job: Awaited<ReturnType<typeof lo
 }
 
 async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger, http: HttpServer | undefined): Promise<number> {
-  const runNatsJob = await loadNatsMode();
   const controller = new AbortController();
   const removeHandlers = onStopSignals(logger, () => controller.abort());
   try {

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -5,11 +6,34 @@ import { JobModuleError, NoJobExportedError } from '../errors.ts';
 import { isJob } from './job.ts';
 import type { Job } from './job.ts';
 
+const TYPESCRIPT_MODULE = /\.(?:ts|mts|cts)$/;
+
+let typeScriptLoader: Promise<void> | undefined;
+
+/**
+ * Makes `import()` of a TypeScript file work: registers tsx's loader, once, and only when a job module
+ * is TypeScript. stator itself is JavaScript (dist/); when it runs from its own TypeScript sources
+ * (its tests, under tsx) a loader is already active.
+ */
+async function enableTypeScript(): Promise<void> {
+  if (import.meta.url.endsWith('.ts')) return;
+  // Both hooks: a .ts file in a package without "type": "module" is CommonJS, loaded through require.
+  typeScriptLoader ??= Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(([esm, cjs]) => {
+    esm.register();
+    cjs.register();
+  });
+  await typeScriptLoader;
+}
+
 /**
  * Imports a job module and returns its job: the default export, or the named export `job`.
- * TypeScript modules load when tsx is registered (the `stator` bin does that).
- * @throws JobModuleError when the file is missing or fails to load; NoJobExportedError when it
- * exports no job.
+ * `.ts`, `.mts` and `.cts` modules are loaded through tsx, registered on first use; `.js` and `.mjs`
+ * modules load as they are. A module compiled to CommonJS (a `.ts` or `.js` job in a package
+ * without `"type": "module"`) loads too: it gets stator by require(), which Node supports for ES
+ * modules since 20.19 and 22.12.
+ * @throws JobModuleError when the file is missing or fails to load (the message names the cause:
+ * the syntax error and its location, a module that is not found, ESM syntax in a CommonJS file);
+ * NoJobExportedError when it exports no job.
  */
 export async function loadJob(modulePath: string): Promise<Job> {
   const absolute = resolve(modulePath);
@@ -20,17 +44,57 @@ export async function loadJob(modulePath: string): Promise<Job> {
   }
   let exports: Record<string, unknown>;
   try {
+    if (TYPESCRIPT_MODULE.test(absolute)) await enableTypeScript();
     exports = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const hint =
-      code === 'ERR_REQUIRE_CYCLE_MODULE' || code === 'ERR_REQUIRE_ESM'
-        ? ' (it was loaded as CommonJS: name it .mts, or put it in a package whose package.json has "type": "module")'
-        : '';
-    throw new JobModuleError(modulePath, `job module ${modulePath} failed to load: ${(error as Error).message ?? String(error)}${hint}`, { cause: error });
+    throw new JobModuleError(modulePath, `job module ${modulePath} failed to load: ${loadFailure(error, absolute)}`, { cause: error });
   }
-  for (const candidate of [exports.default, exports.job]) {
+  // A module compiled to CommonJS arrives as { default: module.exports }, its exports one level down.
+  const commonJs = typeof exports.default === 'object' && exports.default !== null ? (exports.default as Record<string, unknown>) : {};
+  for (const candidate of [exports.default, exports.job, commonJs.default, commonJs.job]) {
     if (isJob(candidate)) return candidate;
   }
   throw new NoJobExportedError(modulePath, Object.keys(exports));
+}
+
+/** One line that names the real cause of a failed import. */
+function loadFailure(error: unknown, absolute: string): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  const lines = error.message.split('\n');
+  const firstLine = lines[0] ?? '';
+  // tsx (esbuild): "Transform failed with 1 error:\n/path/job.ts:2:10: ERROR: Unexpected ";"".
+  if (firstLine.startsWith('Transform failed')) {
+    const detail = /^(.*?:\d+:\d+): ERROR: (.*)$/.exec(lines[1] ?? '');
+    return detail === null ? lines.slice(0, 2).join(' ') : `syntax error: ${detail[2]} at ${detail[1]}`;
+  }
+  if (code === 'ERR_REQUIRE_ESM' || code === 'ERR_REQUIRE_CYCLE_MODULE') {
+    return `${firstLine} (it was loaded as CommonJS and requires an ES module, which needs Node >= 20.19: upgrade Node, name the job .mts or .mjs, or set "type": "module" in its package.json)`;
+  }
+  if (error instanceof SyntaxError) {
+    const where = syntaxErrorLocation(error);
+    if (/Cannot use import statement outside a module|Unexpected token 'export'/.test(error.message)) {
+      return `${firstLine}${where} (the file uses ES module syntax but was loaded as CommonJS: name it .mjs or .mts, or set "type": "module" in its package.json)`;
+    }
+    return `syntax error: ${firstLine}${where || checkedLocation(absolute)}`;
+  }
+  return firstLine;
+}
+
+/**
+ * ` at <file>:<line>` from `node --check`: Node 20 keeps an ES module's syntax error location off
+ * the error object (it prints it only for an uncaught error). Runs only on this failure path.
+ */
+function checkedLocation(absolute: string): string {
+  if (!/\.(?:js|mjs|cjs)$/.test(absolute)) return '';
+  const check = spawnSync(process.execPath, ['--check', absolute], { encoding: 'utf8', timeout: 10_000 });
+  const match = /^(?:file:\/\/)?(\/[^\n]+?):(\d+)\n/.exec(check.stderr ?? '');
+  return match === null ? '' : ` at ${match[1]}:${match[2]}`;
+}
+
+/** ` at <file>:<line>` for a SyntaxError, from its stack (Node puts the location on the stack's first line). */
+function syntaxErrorLocation(error: SyntaxError): string {
+  const match = /^(?:file:\/\/)?(\/[^\n:]+):(\d+)(?::(\d+))?\n/.exec(error.stack ?? '');
+  if (match === null || error.message.includes(match[1]!)) return '';
+  return ` at ${match[1]}:${match[2]}${match[3] === undefined ? '' : `:${match[3]}`}`;
 }

@@ -1,7 +1,9 @@
 // NATS mode: the same JobRuntime as embedded mode, with the job's input and output on JetStream
-// streams and its checkpoints in a JetStream KV + Object Store bucket pair. Loaded by the CLI
-// through runtime/cli/nats-seam.ts (`stator run <job> --nats <url>`).
-import type { NatsRunRequest } from '../cli/nats-seam.ts';
+// streams and its checkpoints in a JetStream KV + Object Store bucket pair (`stator run <job> --nats <url>`).
+import type { Job } from '../job/job.ts';
+import type { HttpRoutes } from '../http/index.ts';
+import type { Logger } from '../log.ts';
+import type { NatsFlags } from './connection-options.ts';
 import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../embedded/embedded-runtime.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
@@ -25,8 +27,25 @@ export function jobSubjects(job: { readonly name: string; readonly source: { rea
   return { input: `${job.name}.${job.source.name}`, output: `${job.name}.${job.sink.name}` };
 }
 
-/** What runNatsJob takes: the CLI's request, NATS flags included (auth, TLS, --max-outage); env fills the rest. */
-export type NatsRunOptions = NatsRunRequest;
+/** What runNatsJob takes: the job, the server and connection flags (auth, TLS, --max-outage), and a stop signal. */
+export interface NatsRunOptions {
+  readonly job: Job;
+  /** The server URL(s): --nats, else NATS_URL. */
+  readonly natsUrl: string;
+  /**
+   * The other connection flags as the nats CLI names them (--user, --password, --token, --creds,
+   * --nkey, --tlscert, --tlskey, --tlsca, --max-outage, --nats-name); unset ones fall back to the
+   * NATS_* environment variables.
+   */
+  readonly nats?: Omit<NatsFlags, 'nats'>;
+  readonly checkpointIntervalMs: number | undefined;
+  readonly maxRetries: number | undefined;
+  readonly logger: Logger;
+  /** The process's HTTP server (--http), for the job's routes; undefined without --http. */
+  readonly http?: HttpRoutes;
+  /** Aborted on the first SIGTERM/SIGINT: stop gracefully (drain, final checkpoint, then resolve). */
+  readonly signal: AbortSignal;
+}
 
 /**
  * Runs `request.job` against NATS until `request.signal` aborts (then drains, writes a final

@@ -77,7 +77,7 @@ class WorkerCompactor implements Compactor {
 
   private start(): Worker {
     if (this.state.kind === 'running') return this.state.worker;
-    const worker = new Worker(workerSource(), { eval: true });
+    const worker = createCompactionWorker();
     worker.unref();
     worker.on('message', (response: CompactionResponse) => {
       const pending = this.pending.get(response.id);
@@ -113,13 +113,18 @@ class WorkerCompactor implements Compactor {
 }
 
 /**
- * The worker's bootstrap. Node 20 does not apply the loader hooks of `--import tsx` inside worker
- * threads, so a TypeScript entry registers tsx (as the stator CLI does) before importing it.
+ * Starts the worker from the module next to this one: compaction-worker.js in the published build,
+ * plain JavaScript with no loader. Only when stator itself runs from its TypeScript sources (its own
+ * tests, under tsx) is the entry a .ts file; Node 20 does not apply `--import tsx` hooks inside worker
+ * threads, so that bootstrap registers tsx before importing it.
  */
-function workerSource(): string {
-  const entry = new URL('./compaction-worker.ts', import.meta.url).href;
+function createCompactionWorker(): Worker {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const entry = new URL(`./compaction-worker${extension}`, import.meta.url);
+  if (extension === '.js') return new Worker(entry);
   const tsx = import.meta.resolve('tsx/esm/api');
-  return `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  const source = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(source, { eval: true });
 }
 
 function rebuild(failure: CompactionFailure): Error {

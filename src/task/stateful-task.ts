@@ -22,7 +22,9 @@ export interface TaskBinding {
   timerFamily(timerFamilyId: string, domain: TimeDomain | TimerSpec, namespace: StateNamespace | undefined): TimerMap;
 }
 
-const binding = Symbol('stator.taskBinding');
+// Registered (Symbol.for), not module-private: a job compiled to CommonJS may get its own copy of
+// stator's modules (tsx transpiles what it requires), and its tasks must still attach to this runner.
+const binding = Symbol.for('stator.taskBinding');
 
 /**
  * A keyed, stateful task: extend it, obtain state handles and timers in `open()`, handle messages in
