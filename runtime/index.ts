@@ -19,3 +19,17 @@ export type { DeadLetter, DeadLetterReceiver, Outlet } from './engine/outlet.ts'
 export type { DeadLetterRecord } from './io/dead-letter-file.ts';
 export { FINAL_WATERMARK } from './io/file-source.ts';
 export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError } from './errors.ts';
+
+// Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over it).
+export { createRuntime } from './create-runtime.ts';
+export type { RuntimeOptions } from './create-runtime.ts';
+export { files, nats } from './transport.ts';
+export type { Transport, FilesTransport, FilesTransportOptions, NatsTransport, NatsTransportOptions } from './transport.ts';
+export { DEFAULT_STATE_DIR } from './defaults.ts';
+
+// Checkpoint stores and NATS connections, for running, inspecting or clearing a job's checkpoints from code.
+export type { CheckpointStore, StoredManifest } from '../src/checkpoint/index.ts';
+export { createFileCheckpointStore, openJetStreamCheckpointStore, NoCheckpointBucketsError, jetStreamBucketName } from './checkpoint/index.ts';
+export type { FileCheckpointStore, FileCheckpointStoreOptions, JetStreamCheckpointStore, JetStreamCheckpointStoreOptions } from './checkpoint/index.ts';
+export { connectNats, natsUrlFrom, runNatsJob, ensureJobStreams, jobSubjects } from './nats/index.ts';
+export type { NatsLink, NatsFlags, NatsConnectionSettings, NatsRunOptions, JobStreams, JobStreamsSpec } from './nats/index.ts';

@@ -1,5 +1,6 @@
 import { Subject } from 'rxjs';
 import type { Observable } from 'rxjs';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './defaults.ts';
 import type { Job } from './job/job.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
 import type { DeadLetterReceiver, Outlet } from './engine/outlet.ts';
@@ -54,7 +55,7 @@ type Resolved = Required<JobRuntimeOptions>;
 
 function resolveJobRuntimeOptions(options: JobRuntimeOptions): Resolved {
   return {
-    checkpointIntervalMs: 5000,
+    checkpointIntervalMs: DEFAULT_CHECKPOINT_INTERVAL_MS,
     maxRetries: 3,
     mailboxCapacity: 16384,
     batchSize: 4096,

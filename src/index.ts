@@ -4,7 +4,9 @@
 // entry points (`stator/coders`, `stator/runtime`) or stay internal.
 
 // ---- tasks and timers ---------------------------------------------------------------------------
-export { StatefulTask, TimerSpecs, NO_OUTPUT_TIMESTAMP, TaskHarness, createTaskRunner } from './task/index.ts';
+// The runner plumbing (createTaskRunner, TaskRunner, TaskCapture, TaskRestore, OutputReceiver) is the
+// runtime's, not a task author's: it stays internal. TaskHarness is also in 'stator/testing'.
+export { StatefulTask, TimerSpecs, NO_OUTPUT_TIMESTAMP, TaskHarness } from './task/index.ts';
 export type {
   Message,
   TaskContext,
@@ -18,12 +20,7 @@ export type {
   FiredTimer,
   TaskHarnessOptions,
   TaskSnapshot,
-  TaskRunner,
-  TaskRunnerOptions,
   TaskOutput,
-  OutputReceiver,
-  TaskCapture,
-  TaskRestore,
 } from './task/index.ts';
 export { TaskLifecycleError, TaskCallbackError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
 

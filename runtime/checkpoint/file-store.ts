@@ -1,3 +1,4 @@
+import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { open, readFile, readdir, rename, rm, mkdir, unlink, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,7 +93,7 @@ class FileStore implements FileCheckpointStore {
         throw new CheckpointConfigError(`file checkpoint store: ${what} name ${JSON.stringify(name)} must match ${NAME_PATTERN}`);
       }
     }
-    this.directory = resolve(options.stateDir ?? './state', options.job, task);
+    this.directory = resolve(options.stateDir ?? DEFAULT_STATE_DIR, options.job, task);
     this.description = `file:${this.directory}`;
     this.partsDir = join(this.directory, 'parts');
     this.manifestPath = join(this.directory, 'MANIFEST');

@@ -1,3 +1,4 @@
+import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import type { CheckpointInfo, Checkpoints, CheckpointStore } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
@@ -42,7 +43,7 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
   let link: NatsLink | undefined;
   let store: CheckpointStore;
   if (natsUrlFrom(flags, env) === undefined) {
-    store = createFileCheckpointStore({ stateDir: values['state-dir'] ?? './state', job: jobName });
+    store = createFileCheckpointStore({ stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, job: jobName });
   } else {
     const settings = resolveNatsSettings(flags, env);
     link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator checkpoints ${jobName}` : settings.name });

@@ -1,7 +1,5 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { createFileCheckpointStore } from '../checkpoint/index.ts';
-import { createEmbeddedRuntime } from '../embedded/embedded-runtime.ts';
+import { createRuntime } from '../create-runtime.ts';
+import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { loadJob } from '../job/load-job.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom } from '../nats/connection-options.ts';
@@ -9,7 +7,8 @@ import type { NatsFlags } from '../nats/connection-options.ts';
 import { parseHttpAddress, startHttpServer } from '../http/index.ts';
 import type { HttpAddress, HttpServer } from '../http/index.ts';
 import { createLogger, isLogLevel } from '../log.ts';
-import { runNatsJob } from '../nats/run-nats-job.ts';
+import { files, nats } from '../transport.ts';
+import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
 import { ExitCode } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
@@ -60,7 +59,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     input: values.input,
     output: values.output,
     deadLetter: values['dead-letter'],
-    stateDir: values['state-dir'] ?? './state',
+    stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
     follow: values.follow ?? false,
     checkpointIntervalMs: integerOption('--checkpoint-interval', values['checkpoint-interval'], 1),
     maxRetries: integerOption('--max-retries', values['max-retries'], 0),
@@ -110,59 +109,40 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
   const http = args.http === undefined ? undefined : await startHttpServer({ address: args.http, logger });
   try {
     if (http !== undefined) logger.info(`HTTP server listening on ${http.url}`);
-    if (args.natsUrl !== undefined) return await runNats(args, job, logger, http);
-    return await runEmbedded(args, job, logger, http);
+    return await runJob(args, job, logger, http);
   } finally {
     await http?.close();
   }
 }
 
-/** Embedded mode; a job's HTTP routes (when --http is given) go on `_http`. */
-async function runEmbedded(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger, _http: HttpServer | undefined): Promise<number> {
-  const output = args.output!;
-  await mkdir(dirname(output), { recursive: true });
-  if (args.deadLetter !== undefined) await mkdir(dirname(args.deadLetter), { recursive: true });
-  const store = createFileCheckpointStore({ stateDir: args.stateDir, job: job.name });
-  logger.info(`running job ${job.name} (embedded): ${args.input} -> ${output}, checkpoints in ${store.description}`);
-  const runtime = createEmbeddedRuntime({
-    job,
-    input: args.input!,
-    output,
-    ...(args.deadLetter === undefined ? {} : { deadLetter: args.deadLetter }),
-    store,
-    follow: args.follow,
-    ...(args.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: args.checkpointIntervalMs }),
-    ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
-    logger,
-  });
-  const removeHandlers = onStopSignals(logger, () => {
-    void runtime.stop();
-  });
+/** Runs the job through createRuntime, files or NATS; the first SIGTERM/SIGINT stops it gracefully. */
+async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpServer | undefined): Promise<number> {
+  const transport =
+    args.natsUrl === undefined
+      ? files({
+          input: args.input!,
+          output: args.output!,
+          stateDir: args.stateDir,
+          follow: args.follow,
+          ...(args.deadLetter === undefined ? {} : { deadLetter: args.deadLetter }),
+        })
+      : nats({ servers: args.natsUrl, connection: args.nats });
+  const controller = new AbortController();
+  const removeHandlers = onStopSignals(logger, () => controller.abort());
   try {
+    const runtime = createRuntime({
+      job,
+      transport,
+      signal: controller.signal,
+      logger,
+      ...(args.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: args.checkpointIntervalMs }),
+      ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
+      ...(http === undefined ? {} : { http }),
+    });
     const result = await runtime.run();
     logger.info(
       `job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`,
     );
-    return ExitCode.OK;
-  } finally {
-    removeHandlers();
-  }
-}
-
-async function runNats(args: RunArguments, job: Awaited<ReturnType<typeof loadJob>>, logger: Logger, http: HttpServer | undefined): Promise<number> {
-  const controller = new AbortController();
-  const removeHandlers = onStopSignals(logger, () => controller.abort());
-  try {
-    await runNatsJob({
-      job,
-      natsUrl: args.natsUrl!,
-      nats: args.nats,
-      checkpointIntervalMs: args.checkpointIntervalMs,
-      maxRetries: args.maxRetries,
-      logger,
-      ...(http === undefined ? {} : { http }),
-      signal: controller.signal,
-    });
     return ExitCode.OK;
   } finally {
     removeHandlers();

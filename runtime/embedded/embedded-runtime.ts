@@ -7,8 +7,9 @@ import { jobTaskRunners } from '../task-runners.ts';
 import { deadLetterFileBinding, fileSinkBinding, fileSourceBinding } from './file-bindings.ts';
 import { jobCheckpoints } from './job-checkpoints.ts';
 
-/** Default wall-clock spacing of checkpoints (and event-time interval of the watermark trigger). */
-export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
+import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../defaults.ts';
+
+export { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../defaults.ts';
 
 /** Options of embedded mode: files in, files out, checkpoints in a local store. */
 export interface EmbeddedOptions {

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_KEY_GROUPS } from '../../src/state/index.ts';
 import type { Coder } from '../../coders/index.ts';
 import { JobDefinitionError } from '../errors.ts';
 import { jsonCodec, linesCodec } from './codecs.ts';
@@ -89,7 +90,7 @@ export function defineJob(options: JobOptions): { source<T>(source: SourceDefini
   if (typeof options?.name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(options.name)) {
     throw new JobDefinitionError(`job name must be letters, digits, '-' or '_', got ${JSON.stringify(options?.name)}`);
   }
-  const maxKeyGroups = options.maxKeyGroups ?? 128;
+  const maxKeyGroups = options.maxKeyGroups ?? DEFAULT_MAX_KEY_GROUPS;
   if (!Number.isInteger(maxKeyGroups) || maxKeyGroups < 1 || maxKeyGroups > 32768) {
     throw new JobDefinitionError(`maxKeyGroups must be an integer in 1..32768, got ${maxKeyGroups}`);
   }

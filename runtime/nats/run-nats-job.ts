@@ -5,7 +5,11 @@ import type { HttpRoutes } from '../http/index.ts';
 import type { Logger } from '../log.ts';
 import type { NatsFlags } from './connection-options.ts';
 import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
-import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../embedded/embedded-runtime.ts';
+import type { JetStreamCheckpointStore } from '../checkpoint/index.ts';
+import { createRuntime } from '../create-runtime.ts';
+import type { PreparedRuntime } from '../create-runtime.ts';
+import { nats } from '../transport.ts';
+import type { NatsTransport } from '../transport.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime } from '../job-runtime.ts';
 import { jobTaskRunners } from '../task-runners.ts';
@@ -51,11 +55,40 @@ export interface NatsRunOptions {
  * Runs `request.job` against NATS until `request.signal` aborts (then drains, writes a final
  * checkpoint and resolves) or something fails (rejects: NatsOutageError when NATS stays away longer
  * than --max-outage, StreamConfigError when a stream does not fit, FencedError when another process
- * took over the job...).
+ * took over the job...). The same as `createRuntime({ job, transport: nats({...}), signal }).run()`.
  */
 export async function runNatsJob(request: NatsRunOptions): Promise<void> {
   const { job, logger } = request;
-  const settings = resolveNatsSettings({ ...request.nats, nats: request.natsUrl });
+  const runtime = createRuntime({
+    job,
+    transport: nats({ servers: request.natsUrl, ...(request.nats === undefined ? {} : { connection: request.nats }) }),
+    signal: request.signal,
+    logger,
+    ...(request.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: request.checkpointIntervalMs }),
+    ...(request.maxRetries === undefined ? {} : { maxRetries: request.maxRetries }),
+    ...(request.http === undefined ? {} : { http: request.http }),
+  });
+  const result = await runtime.run();
+  logger.info(`job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`);
+}
+
+/** What openNatsRuntime takes (createRuntime's options, resolved). */
+export interface NatsRuntimeOptions {
+  readonly job: Job;
+  readonly transport: NatsTransport;
+  readonly logger: Logger;
+  readonly checkpointIntervalMs: number;
+  readonly maxRetries: number | undefined;
+  readonly http: HttpRoutes | undefined;
+}
+
+/**
+ * Connects, creates the job's streams when missing, opens its checkpoint store and builds the
+ * JobRuntime over them; `close()` releases all of it (after the run). Used by createRuntime.
+ */
+export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<PreparedRuntime> {
+  const { job, logger, checkpointIntervalMs } = options;
+  const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
   const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator ${job.name}` : settings.name });
   const events = link.events$.subscribe((event) => {
     switch (event.type) {
@@ -78,8 +111,8 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
         break;
     }
   });
+  let store: JetStreamCheckpointStore | undefined;
   try {
-    const checkpointIntervalMs = request.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
     const subjects = jobSubjects(job);
     const streams = await ensureJobStreams(link, {
@@ -94,7 +127,8 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
       if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
     }
     const outputWindowMs = await shortestDuplicateWindowMs(link, [streams.output.stream, streams.deadLetters.stream]);
-    await using store = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
+    const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
+    store = checkpointStore;
     let fatal: (error: unknown) => void = () => {};
     const runtime = createJobRuntime({
       job,
@@ -103,10 +137,10 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
         natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: subjects.input }, entry, deadLetter),
       sink: (deadLetter, fail) => natsSinkBinding(link, job.name, job.sink, subjects.output, deadLetter, fail),
       deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail, { inputSubject: subjects.input }),
-      checkpoints: jobCheckpoints({ store, jobId: job.name, logger, intervalMs: checkpointIntervalMs, onFatal: (error) => fatal(error) }),
+      checkpoints: jobCheckpoints({ store: checkpointStore, jobId: job.name, logger, intervalMs: checkpointIntervalMs, onFatal: (error) => fatal(error) }),
       logger,
       checkpointIntervalMs,
-      ...(request.maxRetries === undefined ? {} : { maxRetries: request.maxRetries }),
+      ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     });
     fatal = (error) => runtime.fail(error);
     const restored = runtime.events.subscribe((event) => {
@@ -126,24 +160,25 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
     void link.closed().then((error) => {
       if (error !== undefined) runtime.fail(error);
     });
-    const stop = (): void => void runtime.stop();
-    if (request.signal.aborted) stop();
-    request.signal.addEventListener('abort', stop, { once: true });
     logger.info(
       `running job ${job.name} on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
-        `${streams.input.stream}/${subjects.input} -> ${streams.output.stream}/${subjects.output}, checkpoints in ${store.description}, ` +
+        `${streams.input.stream}/${subjects.input} -> ${streams.output.stream}/${subjects.output}, checkpoints in ${checkpointStore.description}, ` +
         `duplicate window ${Math.round(duplicateWindowMs / 60_000)} min`,
     );
-    try {
-      const result = await runtime.run();
-      logger.info(`job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`);
-    } finally {
-      request.signal.removeEventListener('abort', stop);
-      restored.unsubscribe();
-    }
-  } finally {
+    return {
+      runtime,
+      close: async () => {
+        restored.unsubscribe();
+        await checkpointStore.close();
+        events.unsubscribe();
+        await link.close();
+      },
+    };
+  } catch (error) {
+    await store?.close();
     events.unsubscribe();
     await link.close();
+    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
 import { BoundedWindow, normalizeInstant, type Coder, type Instant } from '../../coders/index.ts';
+import { DEFAULT_MAX_KEY_GROUPS } from '../state/key-group.ts';
 import { TaskLifecycleError } from './task-errors.ts';
 import type { OutputReceiver, TaskRunnerOptions } from './task-runner.ts';
 import type { FiredTimer } from './timer.ts';
@@ -27,7 +28,7 @@ export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): Reso
   if (typeof options.output !== 'function') throw new TaskLifecycleError('options.output must be a function receiving each TaskOutput');
   return {
     keyCoder: options.keyCoder,
-    maxKeyGroups: options.maxKeyGroups ?? 128,
+    maxKeyGroups: options.maxKeyGroups ?? DEFAULT_MAX_KEY_GROUPS,
     partition,
     parallelism,
     output: options.output,

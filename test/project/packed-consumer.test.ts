@@ -33,7 +33,7 @@ class CountPerKey extends StatefulTask {
 const APP_MJS = `
 import { StatefulTask, StateTags, StringUtf8Coder, VarLongCoder } from 'stator';
 import { CoderUtils, VarIntCoder } from 'stator/coders';
-import { defineJob, createEmbeddedRuntime } from 'stator/runtime';
+import { defineJob, createRuntime, files } from 'stator/runtime';
 import { TaskHarness } from 'stator/testing';
 ${COUNT_TASK}
 const h = TaskHarness.of(() => new CountPerKey(), { keyCoder: StringUtf8Coder.of() });
@@ -42,7 +42,7 @@ for (const word of ['to', 'be', 'to']) await h.process(word, word, 1000);
 console.log(JSON.stringify({
   outputs: h.outputValues(),
   varint300: [...CoderUtils.encodeToByteArray(VarIntCoder.of(), 300)],
-  runtime: [typeof defineJob, typeof createEmbeddedRuntime],
+  runtime: [typeof defineJob, typeof createRuntime, typeof files],
 }));
 `;
 
@@ -80,8 +80,8 @@ import { StatefulTask, StateTags, StringUtf8Coder, VarLongCoder } from 'stator';
 import type { Message, ProcessContext, TaskContext, ValueState } from 'stator';
 import { CoderUtils } from 'stator/coders';
 import type { Coder } from 'stator/coders';
-import { defineJob, json, lines } from 'stator/runtime';
-import type { Job } from 'stator/runtime';
+import { createRuntime, defineJob, files, json, lines } from 'stator/runtime';
+import type { CheckpointStore, Job, JobRuntime } from 'stator/runtime';
 import { TaskHarness } from 'stator/testing';
 
 export interface WordCount {
@@ -120,6 +120,10 @@ export async function typesOnly(): Promise<void> {
   await harness.open();
   await harness.process('a', 'a', 1);
   const counts: WordCount[] = harness.outputValues();
+  const runtime: JobRuntime = createRuntime({ job, transport: files({ input: 'in.txt', output: 'out.jsonl' }) });
+  await runtime.run();
+  const store: CheckpointStore | undefined = undefined;
+  void store;
   void bytes;
   void counts;
 }
@@ -176,7 +180,7 @@ test('the tarball ships dist/ with declarations and no test/, bench/, .ci/ or so
 
 test('plain node imports stator, stator/coders, stator/runtime and stator/testing and runs a TaskHarness', async () => {
   const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: app, env, timeout });
-  assert.equal(JSON.parse(stdout), { outputs: ['to: 1', 'be: 1', 'to: 2'], varint300: [172, 2], runtime: ['function', 'function'] });
+  assert.equal(JSON.parse(stdout), { outputs: ['to: 1', 'be: 1', 'to: 2'], varint300: [172, 2], runtime: ['function', 'function', 'function'] });
 });
 
 test('node --test runs a TaskHarness test', async () => {

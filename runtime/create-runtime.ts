@@ -1,0 +1,174 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Subject } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
+import { createFileCheckpointStore } from './checkpoint/index.ts';
+import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_STATE_DIR } from './defaults.ts';
+import { createEmbeddedRuntime } from './embedded/embedded-runtime.ts';
+import { LifecycleError } from './errors.ts';
+import type { HttpRoutes } from './http/index.ts';
+import type { JobRuntime, RunResult, RuntimeEvent } from './job-runtime.ts';
+import type { Job } from './job/job.ts';
+import { Lifecycle } from './lifecycle.ts';
+import type { LifecycleState } from './lifecycle.ts';
+import { createLogger } from './log.ts';
+import type { Logger } from './log.ts';
+import { openNatsRuntime } from './nats/run-nats-job.ts';
+import type { FilesTransport, Transport } from './transport.ts';
+
+/** Options of `createRuntime`. */
+export interface RuntimeOptions {
+  /** The job to run (`defineJob(...)`, or `loadJob(path)`). */
+  readonly job: Job;
+  /** Where input, output and checkpoints live: `files({...})` or `nats({...})`. */
+  readonly transport: Transport;
+  /** Aborting it stops the job gracefully, as `stop()` does: drain, final checkpoint, `run()` resolves. */
+  readonly signal?: AbortSignal;
+  /** One line per event. @default createLogger('info') (stderr) */
+  readonly logger?: Logger;
+  /** At most this long between checkpoints; also the event-time interval of the watermark trigger. @default 5000 */
+  readonly checkpointIntervalMs?: number;
+  /** Retries of a failing message before it becomes a dead letter. @default 3 */
+  readonly maxRetries?: number;
+  /** The process's HTTP server, for the job's routes. */
+  readonly http?: HttpRoutes;
+}
+
+/** What a transport's setup hands back: the runtime over it, and what to release after the run. */
+export interface PreparedRuntime {
+  readonly runtime: JobRuntime;
+  close(): Promise<void>;
+}
+
+/**
+ * A job runtime, the same `JobRuntime` in both modes: `run()` sets the transport up (creates the
+ * output directory and the file store, or connects to NATS and creates the job's streams and
+ * buckets), restores the latest checkpoint and runs until the input ends (bounded), `stop()` is
+ * called or `signal` aborts; then it releases what it set up. The `stator run` command is this
+ * function plus argument parsing and signal handling.
+ *
+ * ```ts
+ * const runtime = createRuntime({ job, transport: files({ input: 'in.txt', output: 'out.jsonl' }) });
+ * const result = await runtime.run();
+ * ```
+ */
+export function createRuntime(options: RuntimeOptions): JobRuntime {
+  const logger = options.logger ?? createLogger('info');
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+  const { job, transport } = options;
+  const prepare =
+    transport.kind === 'files'
+      ? () => openEmbeddedRuntime(job, transport, logger, options)
+      : () =>
+          openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http });
+  return new PreparingRuntime(prepare, options.signal);
+}
+
+async function openEmbeddedRuntime(job: Job, transport: FilesTransport, logger: Logger, options: RuntimeOptions): Promise<PreparedRuntime> {
+  await mkdir(dirname(transport.output), { recursive: true });
+  if (transport.deadLetter !== undefined) await mkdir(dirname(transport.deadLetter), { recursive: true });
+  const store = transport.store ?? createFileCheckpointStore({ stateDir: transport.stateDir ?? DEFAULT_STATE_DIR, job: job.name });
+  logger.info(`running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`);
+  const runtime = createEmbeddedRuntime({
+    job,
+    input: transport.input,
+    output: transport.output,
+    ...(transport.deadLetter === undefined ? {} : { deadLetter: transport.deadLetter }),
+    store,
+    follow: transport.follow ?? false,
+    ...(options.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: options.checkpointIntervalMs }),
+    ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+    logger,
+  });
+  return { runtime, close: async () => {} };
+}
+
+/**
+ * A JobRuntime whose transport is set up inside `run()`, so nothing is opened before the run and
+ * everything is released after it. Mirrors the inner runtime's lifecycle and events.
+ */
+class PreparingRuntime implements JobRuntime {
+  private readonly lifecycle = new Lifecycle();
+  private readonly eventSubject = new Subject<RuntimeEvent>();
+  private inner: JobRuntime | undefined;
+  private runPromise: Promise<RunResult> | undefined;
+  private stopRequested = false;
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly prepare: () => Promise<PreparedRuntime>,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  get stateChanges(): Observable<LifecycleState> {
+    return this.lifecycle.changes;
+  }
+
+  get events(): Observable<RuntimeEvent> {
+    return this.eventSubject.asObservable();
+  }
+
+  run(): Promise<RunResult> {
+    this.runPromise ??= this.runOnce();
+    return this.runPromise;
+  }
+
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    if (this.inner !== undefined) await this.inner.stop();
+    if (this.runPromise === undefined) {
+      this.lifecycle.tryTransition('stopped');
+      this.eventSubject.complete();
+      return;
+    }
+    await this.runPromise.catch(() => {});
+  }
+
+  checkpoint(): Promise<void> {
+    if (this.inner === undefined) return Promise.reject(new LifecycleError(`cannot write a checkpoint while ${this.state}: call it once run() has restored`));
+    return this.inner.checkpoint();
+  }
+
+  fail(error: unknown): void {
+    if (this.inner !== undefined) {
+      this.inner.fail(error);
+      return;
+    }
+    // Reported when the transport's setup returns.
+    this.failure ??= { error };
+  }
+
+  private async runOnce(): Promise<RunResult> {
+    if (this.lifecycle.state !== 'created') throw new LifecycleError(`cannot run from ${this.lifecycle.state}`);
+    const onAbort = (): void => void this.stop();
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    const subscriptions: Subscription[] = [];
+    let prepared: PreparedRuntime | undefined;
+    try {
+      if (this.signal?.aborted) this.stopRequested = true;
+      if (!this.stopRequested) prepared = await this.prepare();
+      if (this.failure !== undefined) throw this.failure.error;
+      if (prepared === undefined || this.stopRequested) {
+        this.lifecycle.tryTransition('stopped');
+        return { reason: 'stopped', messagesRead: 0, deadLetters: 0, checkpoints: 0, restoredCheckpoint: undefined };
+      }
+      const inner = prepared.runtime;
+      subscriptions.push(inner.events.subscribe((event) => this.eventSubject.next(event)));
+      subscriptions.push(inner.stateChanges.subscribe((state) => this.lifecycle.tryTransition(state)));
+      this.inner = inner;
+      return await inner.run();
+    } catch (error) {
+      this.lifecycle.tryTransition('failed');
+      throw error;
+    } finally {
+      this.signal?.removeEventListener('abort', onAbort);
+      for (const subscription of subscriptions) subscription.unsubscribe();
+      await prepared?.close();
+      this.eventSubject.complete();
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { CheckpointStore } from '../src/checkpoint/index.ts';
+import type { NatsFlags } from './nats/connection-options.ts';
+
+/**
+ * Where a job's input and output live, and its checkpoints: `files({...})` (embedded: no broker) or
+ * `nats({...})` (JetStream streams and buckets). Handed to `createRuntime`.
+ */
+export type Transport = FilesTransport | NatsTransport;
+
+/** Embedded mode: the input and output are files, one message per line. */
+export interface FilesTransportOptions {
+  /** The input file; read from the checkpointed offset on. */
+  readonly input: string;
+  /** The output file; truncated to the checkpointed length on restore. Its directory is created. */
+  readonly output: string;
+  /** Dead letters, JSON lines. @default `<output>.dead.jsonl` */
+  readonly deadLetter?: string;
+  /** Checkpoints go to `<stateDir>/<job name>/main`. @default './state' */
+  readonly stateDir?: string;
+  /**
+   * A checkpoint store of your own (memory, JetStream, ...) instead of the file store under `stateDir`.
+   * The caller keeps it: the runtime does not close it.
+   */
+  readonly store?: CheckpointStore;
+  /** Keep reading as the input grows, until stopped. @default false */
+  readonly follow?: boolean;
+}
+
+export interface FilesTransport extends FilesTransportOptions {
+  readonly kind: 'files';
+}
+
+/**
+ * NATS mode: input from the JetStream subject `<job>.<source name>`, output to `<job>.<sink name>`,
+ * checkpoints in the KV + Object Store buckets `stator-<job>-main`. Streams are created when missing.
+ */
+export interface NatsTransportOptions {
+  /** Server URL(s), comma-separated, as the nats CLI's --server: e.g. `nats://127.0.0.1:4222`. */
+  readonly servers: string;
+  /**
+   * The other connection settings by the nats CLI's flag names (user, password, token, creds, nkey,
+   * tlscert, tlskey, tlsca, maxOutage, name); unset ones fall back to the NATS_* environment variables.
+   */
+  readonly connection?: Omit<NatsFlags, 'nats'>;
+}
+
+export interface NatsTransport extends NatsTransportOptions {
+  readonly kind: 'nats';
+}
+
+/** Embedded mode: files in and out, checkpoints in a local store. */
+export function files(options: FilesTransportOptions): FilesTransport {
+  return { ...options, kind: 'files' };
+}
+
+/** NATS mode: JetStream streams in and out, checkpoints in JetStream buckets. */
+export function nats(options: NatsTransportOptions): NatsTransport {
+  return { ...options, kind: 'nats' };
+}

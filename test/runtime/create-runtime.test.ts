@@ -1,0 +1,102 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
+import { createLogger, createRuntime, files, LifecycleError } from '../../runtime/index.ts';
+import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
+import { job as wordcount } from '../../examples/wordcount.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'stator-create-runtime-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+const logger = createLogger('silent');
+
+function counts(path: string): Record<string, number> {
+  const last: Record<string, number> = {};
+  for (const line of readFileSync(path, 'utf8').trim().split('\n')) {
+    const { word, count } = JSON.parse(line) as { word: string; count: number };
+    last[word] = count;
+  }
+  return last;
+}
+
+test('files(): runs a bounded input to its end, reports its lifecycle and events, and a second run restores', async () => {
+  const input = join(dir, 'in.txt');
+  writeFileSync(input, 'to be or not to be\n');
+  const output = join(dir, 'nested', 'out.jsonl');
+  const stateDir = join(dir, 'state');
+  const runtime = createRuntime({ job: wordcount, transport: files({ input, output, stateDir }), logger });
+  const states: LifecycleState[] = [];
+  const events: RuntimeEvent['type'][] = [];
+  runtime.stateChanges.subscribe((state) => states.push(state));
+  runtime.events.subscribe((event) => events.push(event.type));
+  const result = await runtime.run();
+  assert.is(result.reason, 'completed');
+  assert.is(result.messagesRead, 1);
+  assert.is(result.restoredCheckpoint, undefined);
+  assert.equal(states, ['created', 'restoring', 'running', 'draining', 'stopped']);
+  assert.ok(events.includes('restored') && events.includes('checkpoint'), events.join(','));
+  assert.equal(counts(output), { to: 2, be: 2, or: 1, not: 1 });
+
+  writeFileSync(input, 'to be or not to be\nto\n');
+  const again = await createRuntime({ job: wordcount, transport: files({ input, output, stateDir }), logger }).run();
+  assert.ok(again.restoredCheckpoint !== undefined);
+  assert.is(again.messagesRead, 1);
+  assert.equal(counts(output), { to: 3, be: 2, or: 1, not: 1 });
+});
+
+test('files({ store }): checkpoints go to the given store', async () => {
+  const input = join(dir, 'store-in.txt');
+  writeFileSync(input, 'a b a\n');
+  const store = createMemoryCheckpointStore();
+  const result = await createRuntime({ job: wordcount, transport: files({ input, output: join(dir, 'store-out.jsonl'), store }), logger }).run();
+  assert.ok(result.checkpoints >= 1);
+  assert.ok((await store.readManifest()) !== undefined);
+});
+
+test('an aborted signal stops the job before it starts; checkpoint() before run() is refused', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const input = join(dir, 'abort-in.txt');
+  writeFileSync(input, 'x\n');
+  const output = join(dir, 'abort-out.jsonl');
+  const runtime = createRuntime({ job: wordcount, transport: files({ input, output, stateDir: join(dir, 'abort-state') }), signal: controller.signal, logger });
+  await runtime.checkpoint().then(
+    () => assert.unreachable('checkpoint() before run() resolved'),
+    (error: unknown) => assert.instance(error, LifecycleError),
+  );
+  const result = await runtime.run();
+  assert.is(result.reason, 'stopped');
+  assert.is(result.messagesRead, 0);
+  assert.is(runtime.state, 'stopped');
+});
+
+test('a follow run stops when its signal aborts: drains, writes the final checkpoint, run() resolves', async () => {
+  const input = join(dir, 'follow-in.txt');
+  writeFileSync(input, 'a b\n');
+  const output = join(dir, 'follow-out.jsonl');
+  const controller = new AbortController();
+  const runtime = createRuntime({
+    job: wordcount,
+    transport: files({ input, output, stateDir: join(dir, 'follow-state'), follow: true }),
+    signal: controller.signal,
+    logger,
+  });
+  const running = runtime.run();
+  await new Promise<void>((resolve) => {
+    const subscription = runtime.stateChanges.subscribe((state) => {
+      if (state === 'running') {
+        queueMicrotask(() => subscription.unsubscribe());
+        resolve();
+      }
+    });
+  });
+  controller.abort();
+  const result = await running;
+  assert.is(result.reason, 'stopped');
+  assert.is(runtime.state, 'stopped');
+  assert.ok(result.checkpoints >= 1);
+});
+
+test.run();
