@@ -46,7 +46,7 @@ export type {
   StateInternals,
   MergingStateAccessor,
 } from './state/index.ts';
-export { StateError, StateTagConflictError, RestoredStateMismatchError } from './state/index.ts';
+export { StateError, StateTagConflictError, RestoredStateMismatchError, StateValueNotEncodableError } from './state/index.ts';
 
 // ---- windowing (Beam's WindowFns and a ReduceFnRunner-style windowed task) ----------------------
 export { WindowedTask, WindowingStrategy, FixedWindows, SlidingWindows, Sessions, GlobalWindows, WindowingError } from './windowing/index.ts';

@@ -1,6 +1,7 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
 import { clearList, readList, type ListCell } from './list-cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { BagState, ReadableState } from './state.ts';
 
 export class BagCell<T> implements Cell, ListCell<T> {
@@ -20,6 +21,10 @@ export class BagCell<T> implements Cell, ListCell<T> {
       this.shared = false;
     }
     return this.items;
+  }
+  /** Throws StateValueNotEncodableError when `value` does not encode (see checkEncodable). */
+  check(value: T): void {
+    checkEncodable(this.coder, value, Context.NESTED, 'BagState element');
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.items.length);
@@ -41,6 +46,7 @@ export class BagStateImpl<T> implements BagState<T> {
   constructor(private readonly slot: CellSlot<BagCell<T>>) {}
   add(value: T): void {
     const cell = this.slot.touch();
+    cell.check(value);
     cell.writable().push(value);
     this.slot.journal()?.push(() => {
       cell.writable().pop();

@@ -1,5 +1,6 @@
 import { Context, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { RawCell, type Cell, type Undo } from './cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { KeyEntry } from './key-entry.ts';
 import type { State, ValueState } from './state.ts';
 import { materialize } from './state-binder.ts';
@@ -33,6 +34,10 @@ export class InlineValueCell<T> implements Cell {
     const entry = owner as KeyEntry<unknown>;
     this.coder.encode((this.slot === 0 ? entry.value0 : entry.value1) as T, writer, Context.OUTER);
   }
+  /** Throws StateValueNotEncodableError when `value` does not encode (see checkEncodable). */
+  check(value: T): void {
+    checkEncodable(this.coder, value, Context.OUTER, 'ValueState.write value');
+  }
   /** The cell of one key, as an ordinary value cell (`value` reads and writes the key's field). */
   viewOf(entry: KeyEntry<unknown>): InlineValueView<T> {
     return new InlineValueView(this, entry);
@@ -64,6 +69,9 @@ export class InlineValueView<T> implements Cell {
   }
   isEmpty(): boolean {
     return this.shared.isEmpty(this.entry);
+  }
+  check(value: T): void {
+    this.shared.check(value);
   }
   encode(writer: ByteWriter): void {
     this.shared.encode(writer, this.entry);
@@ -111,6 +119,7 @@ export class BoundValueState<K, T> implements ValueState<T> {
   }
 
   write(value: T): void {
+    if (value !== null && value !== undefined) this.shared.check(value);
     const entry = this.backend.current ?? this.backend.currentEntry();
     if ((this.slot === 0 ? entry.slot0 : entry.slot1) === undefined) this.adopt(entry, true);
     this.set(entry, value === null ? undefined : value);

@@ -1,5 +1,6 @@
 import { CoderUtils, Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { CombineFn, CombiningState, ReadableState } from './state.ts';
 
 export class CombiningCell<A> implements Cell {
@@ -15,6 +16,10 @@ export class CombiningCell<A> implements Cell {
   }
   encode(writer: ByteWriter): void {
     this.accumCoder.encode(this.accum as A, writer, Context.OUTER);
+  }
+  /** Throws StateValueNotEncodableError when `accum` does not encode (see checkEncodable). */
+  check(accum: A, what: string): void {
+    checkEncodable(this.accumCoder, accum, Context.OUTER, what);
   }
   snapshot(): Uint8Array {
     return CoderUtils.encodeToByteArray(this.accumCoder, this.accum as A);
@@ -41,20 +46,35 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
   ) {}
   add(value: In): void {
     const cell = this.slot.touch();
-    this.remember(cell);
-    cell.accum = this.fn.addInput(cell.accum === undefined ? this.fn.createAccumulator() : cell.accum, value);
+    const before = this.remember(cell);
+    this.update(cell, before, 'CombiningState.add: the accumulator', this.fn.addInput(cell.accum === undefined ? this.fn.createAccumulator() : cell.accum, value));
   }
   addAccum(accumulator: A): void {
     const cell = this.slot.touch();
-    this.remember(cell);
-    cell.accum = cell.accum === undefined ? accumulator : this.fn.mergeAccumulators([cell.accum, accumulator]);
+    const before = this.remember(cell);
+    this.update(cell, before, 'CombiningState.addAccum: the accumulator', cell.accum === undefined ? accumulator : this.fn.mergeAccumulators([cell.accum, accumulator]));
   }
-  /** addInput may mutate the accumulator in place, so a turn's undo keeps it encoded. */
-  private remember(cell: CombiningCell<A>): void {
-    const journal = this.slot.journal();
-    if (journal === undefined) return;
+  /**
+   * Stores `next` if it encodes; otherwise puts back the accumulator as it was (addInput may have
+   * changed it in place) and throws StateValueNotEncodableError.
+   */
+  private update(cell: CombiningCell<A>, before: Uint8Array | undefined, what: string, next: A): void {
+    try {
+      cell.check(next, what);
+    } catch (error) {
+      if (cell.accum !== undefined) cell.restoreSnapshot(before);
+      throw error;
+    }
+    cell.accum = next;
+  }
+  /**
+   * addInput may mutate the accumulator in place, so a turn's undo keeps it encoded. Returns those
+   * bytes (taken also outside a turn: a refused update puts them back).
+   */
+  private remember(cell: CombiningCell<A>): Uint8Array | undefined {
     const bytes = cell.accum === undefined ? undefined : cell.snapshot();
-    journal.push(() => cell.restoreSnapshot(bytes));
+    this.slot.journal()?.push(() => cell.restoreSnapshot(bytes));
+    return bytes;
   }
   getAccum(): A {
     const accum = this.slot.peek()?.accum;

@@ -40,4 +40,4 @@ export type { KeyedStateBackendOptions } from './heap-keyed-state-backend.ts';
 export { DEFAULT_MAX_KEY_GROUPS, keyGroupFor, partitionForKeyGroup, keyGroupRangeForPartition, murmur3 } from './key-group.ts';
 export { mergeKeyGroupParts, PART_VERSION } from './key-group-part.ts';
 
-export { StateError, StateTagConflictError, RestoredStateMismatchError, StatePartCorruptError, StatePartVersionError } from './state-errors.ts';
+export { StateError, StateTagConflictError, RestoredStateMismatchError, StatePartCorruptError, StatePartVersionError, StateValueNotEncodableError } from './state-errors.ts';

@@ -256,7 +256,7 @@ export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: B
       } catch (cause) {
         throw new StateError(
           `cannot checkpoint key ${String(entry.key)}: state '${col.slice(1)}' in namespace '${ns}' does not encode as ${cell.signature}; ` +
-            'write only values its coder accepts (the changes stay pending for the next capture)',
+            'state refuses such values at write, so one was changed in place after it was written: write a new value instead (the changes stay pending for the next capture)',
           { cause },
         );
       }

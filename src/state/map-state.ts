@@ -1,5 +1,6 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { DeferredRead, deferredIsEmpty, immediate, iterableOf, mapIterator, type Cell, type CellSlot } from './cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { MapState, ReadableState } from './state.ts';
 
 export class MapCell<K, V> implements Cell {
@@ -23,6 +24,11 @@ export class MapCell<K, V> implements Cell {
       this.shared = false;
     }
     return this.entries;
+  }
+  /** Throws StateValueNotEncodableError when the key or the value does not encode (see checkEncodable). */
+  check(key: K, value: V): void {
+    checkEncodable(this.keyCoder, key, Context.NESTED, 'MapState key');
+    checkEncodable(this.valueCoder, value, Context.NESTED, 'MapState value');
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.entries.size);
@@ -94,6 +100,7 @@ export class MapStateImpl<K, V> implements MapState<K, V> {
   }
   private set(sk: unknown, entry: readonly [K, V]): void {
     const cell = this.slot.touch();
+    cell.check(entry[0], entry[1]);
     const journal = this.slot.journal();
     if (journal !== undefined) {
       const previous = cell.entries.get(sk);

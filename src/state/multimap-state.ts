@@ -1,5 +1,6 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { DeferredRead, deferredIsEmpty, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { MultimapState, ReadableState } from './state.ts';
 
 interface Group<K, V> {
@@ -31,6 +32,11 @@ export class MultimapCell<K, V> implements Cell {
       this.shared = false;
     }
     return this.groups;
+  }
+  /** Throws StateValueNotEncodableError when the key or the value does not encode (see checkEncodable). */
+  check(key: K, value: V): void {
+    checkEncodable(this.keyCoder, key, Context.NESTED, 'MultimapState key');
+    checkEncodable(this.valueCoder, value, Context.NESTED, 'MultimapState value');
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.groups.size);
@@ -100,6 +106,7 @@ export class MultimapStateImpl<K, V> implements MultimapState<K, V> {
   put(key: K, value: V): void {
     const sk = this.keyCoder.structuralValue(key);
     const cell = this.slot.touch();
+    cell.check(key, value);
     const groups = cell.writable();
     const group = groups.get(sk);
     if (group === undefined) groups.set(sk, { key, values: [value] });

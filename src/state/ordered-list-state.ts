@@ -1,6 +1,7 @@
 import { Context, TimestampedValue, type ByteReader, type ByteWriter, type Coder, type Instant } from '../../coders/index.ts';
 import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
 import { clearList, readList, type ListCell } from './list-cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { OrderedListState, ReadableState } from './state.ts';
 import { checkTimestamp } from './timestamps.ts';
 
@@ -36,6 +37,10 @@ export class OrderedListCell<T> implements Cell, ListCell<TimestampedValue<T>> {
     }
     return this.items;
   }
+  /** Throws StateValueNotEncodableError when `value` does not encode (see checkEncodable). */
+  check(value: T): void {
+    checkEncodable(this.coder, value, Context.NESTED, 'OrderedListState value');
+  }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.items.length);
     for (const item of this.items) {
@@ -65,6 +70,7 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
   add(value: TimestampedValue<T>): void {
     checkTimestamp(value.timestamp, 'OrderedListState.add');
     const cell = this.slot.touch();
+    cell.check(value.value);
     const items = cell.writable();
     const last = items[items.length - 1];
     const at = last === undefined || last.timestamp <= value.timestamp ? items.length : bound(items, value.timestamp, true);

@@ -1,5 +1,6 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { deferredIsEmpty, immediate, iterableOf, type Cell, type CellSlot } from './cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { ReadableState, SetState } from './state.ts';
 
 export class SetCell<T> implements Cell {
@@ -20,6 +21,10 @@ export class SetCell<T> implements Cell {
       this.shared = false;
     }
     return this.elements;
+  }
+  /** Throws StateValueNotEncodableError when `value` does not encode (see checkEncodable). */
+  check(value: T): void {
+    checkEncodable(this.coder, value, Context.NESTED, 'SetState element');
   }
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.elements.size);
@@ -54,6 +59,7 @@ export class SetStateImpl<T> implements SetState<T> {
   }
   private put(key: unknown, value: T): void {
     const cell = this.slot.touch();
+    cell.check(value);
     cell.writable().set(key, value);
     this.slot.journal()?.push(() => {
       cell.writable().delete(key);

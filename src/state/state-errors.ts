@@ -68,3 +68,22 @@ export class StatePartVersionError extends StatePartCorruptError {
     this.version = version;
   }
 }
+
+/**
+ * A value written to state does not encode with the state's coder (a null where the coder needs a
+ * string, a fraction for VarLongCoder, a cycle for JsonCoder...). Thrown by the write itself, before
+ * anything changes, so the turn that wrote it fails (the runtime retries the message, then
+ * dead-letters it with this message) instead of every later checkpoint.
+ */
+export class StateValueNotEncodableError extends StatorError {
+  override name = 'StateValueNotEncodableError';
+  constructor(what: string, coder: string, options: { cause: unknown }) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(
+      'STATE_VALUE_NOT_ENCODABLE',
+      `${what} does not encode with ${coder} (${reason}): state holds only values its coder can encode, so nothing was written; ` +
+        'check the value before writing it, or declare the state with a coder that accepts it',
+      options,
+    );
+  }
+}

@@ -1,5 +1,6 @@
 import { Context, type ByteReader, type ByteWriter, type Coder } from '../../coders/index.ts';
 import type { Cell, CellSlot } from './cell.ts';
+import { checkEncodable } from './encodable.ts';
 import type { ValueState } from './state.ts';
 
 export class ValueCell<T> implements Cell {
@@ -15,6 +16,10 @@ export class ValueCell<T> implements Cell {
   encode(writer: ByteWriter): void {
     this.coder.encode(this.value as T, writer, Context.OUTER);
   }
+  /** Throws StateValueNotEncodableError when `value` does not encode (see checkEncodable). */
+  check(value: T): void {
+    checkEncodable(this.coder, value, Context.OUTER, 'ValueState.write value');
+  }
   static decode<T>(coder: Coder<T>, reader: ByteReader): ValueCell<T> {
     const cell = new ValueCell(coder);
     cell.value = coder.decode(reader, Context.OUTER);
@@ -26,7 +31,8 @@ export class ValueCell<T> implements Cell {
  * Beam's ValueState. `read()` returns the object written, not a copy (as Beam's in-memory state);
  * a checkpoint encodes it at capture, so mutating it afterwards never changes a taken checkpoint,
  * but a mutation without a following `write()` may not be checkpointed at all: write after mutating.
- * Writing null or undefined is the same as `clear()`.
+ * Writing null or undefined is the same as `clear()`. A value the coder cannot encode is refused
+ * (StateValueNotEncodableError, nothing written), so it fails the turn, not a later checkpoint.
  */
 export class ValueStateImpl<T> implements ValueState<T> {
   constructor(private readonly slot: CellSlot<ValueCell<T>>) {}
@@ -42,6 +48,7 @@ export class ValueStateImpl<T> implements ValueState<T> {
   }
   private set(value: T | null): void {
     const cell = this.slot.touch();
+    if (value !== null) cell.check(value);
     const journal = this.slot.journal();
     if (journal !== undefined) {
       const previous = cell.value;

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { ListCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { JsonCoder, ListCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import {
   createKeyedStateBackend,
   StateError,
@@ -178,11 +178,14 @@ test('deferred capture - taking it is a flag per key; settle writes in slices th
 test('deferred capture - a key the task uses is written first; a value that does not encode voids the capture, not the task', async () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const count = b.boundState(g, COUNT);
-  const bag = b.boundState(g, BAG);
+  const bag = b.boundState(g, StateTags.bag('bag', JsonCoder.of<{ n: unknown }>()));
   b.setCurrentKey('good');
   count.write(1);
   b.setCurrentKey('bad');
-  bag.add(7 as unknown as string);
+  // The write itself checks the value; a value changed in place afterwards is met only at capture.
+  const item = { n: 7 as unknown };
+  bag.add(item);
+  item.n = 7n;
   const capture = b.captureChanges();
   // Using the bad key writes its record first, which fails: the task's turn must not see that.
   b.beginTurn();
