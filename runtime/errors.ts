@@ -47,3 +47,16 @@ export class LifecycleError extends StatorError {
     super('LIFECYCLE_ERROR', message);
   }
 }
+
+
+/**
+ * An input message is not valid UTF-8 text. Sources dead-letter it with its original bytes, in both
+ * modes alike, instead of decoding it with U+FFFD in place of the bad bytes (which would merge
+ * different inputs into one key).
+ */
+export class InputNotUtf8Error extends StatorError {
+  override name = 'InputNotUtf8Error';
+  constructor(what: string) {
+    super('INPUT_NOT_UTF8', `${what} is not valid UTF-8 text: dead-lettered with its original bytes; fix the producer, or re-encode the input as UTF-8`);
+  }
+}

@@ -34,6 +34,8 @@ export interface DeadLetter {
   readonly attempts: number;
   /** The raw input text, when the message could not be decoded. */
   readonly raw?: string;
+  /** The original input bytes, when they are not valid UTF-8 text (there is no `raw` then). */
+  readonly bytes?: Uint8Array;
   readonly key?: unknown;
   readonly value?: unknown;
 }

@@ -12,6 +12,8 @@ export interface DeadLetterRecord {
   readonly key?: unknown;
   readonly value?: unknown;
   readonly raw?: string;
+  /** The input's bytes in base64, when they are not valid UTF-8 text (then there is no `raw`). */
+  readonly rawBase64?: string;
 }
 
 /** Turns a dead letter into a JSON-safe record (bigints and cycles become strings rather than failing). */
@@ -34,6 +36,7 @@ export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
     ...('key' in letter ? { key: jsonSafe(letter.key) } : {}),
     ...('value' in letter ? { value: jsonSafe(letter.value) } : {}),
     ...(letter.raw === undefined ? {} : { raw: letter.raw }),
+    ...(letter.raw === undefined && letter.bytes !== undefined ? { rawBase64: Buffer.from(letter.bytes.buffer, letter.bytes.byteOffset, letter.bytes.byteLength).toString('base64') } : {}),
   };
 }
 

@@ -20,7 +20,7 @@ const encoder = new TextEncoder();
  * transport knows. The runtime passes the receiver through unchanged, so the extra fields arrive.
  */
 export interface NatsDeadLetter extends DeadLetter {
-  /** The original payload bytes (input that is not valid UTF-8 has no `raw` text). */
+  /** The original payload bytes (set for every input message; input that is not valid UTF-8 has no `raw` text). */
   readonly bytes?: Uint8Array;
   /** Where the message came from or was going; default: the input subject, or the output subject for the sink's letters. */
   readonly originalSubject?: string;

@@ -4,6 +4,7 @@
 import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { SourceControl } from '../engine/source-control.ts';
+import { InputNotUtf8Error } from '../errors.ts';
 import { eventTimeOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import type { NatsLink } from './connection.ts';
@@ -41,7 +42,8 @@ class NatsSource<T> implements SourceBinding {
   private readonly control = new SourceControl(() => this.wake?.());
   private pending: Promise<readonly SourceRecord[] | undefined> | undefined;
   // Fatal: input that is not UTF-8 is a dead letter (with its original bytes), not text with U+FFFD.
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  // ignoreBOM keeps a leading U+FEFF as text, as the file source does: same input, same messages.
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   constructor(
     private readonly link: NatsLink,
@@ -161,11 +163,11 @@ class NatsSource<T> implements SourceBinding {
     let timestamp = record.timestampMs;
     try {
       raw = this.decoder.decode(record.data);
-    } catch (error) {
+    } catch {
       const letter: NatsDeadLetter = {
         stage: definition.name,
         position: record.seq,
-        error: new TypeError(`message ${record.seq} of ${this.options.subject} is not valid UTF-8 text (${(error as Error).message})`),
+        error: new InputNotUtf8Error(`message ${record.seq} of ${this.options.subject}`),
         attempts: 1,
         bytes: record.data,
         originalSubject: record.subject,

@@ -125,4 +125,37 @@ test('an input truncated while followed fails the run with exit 2 and says why',
   assert.match(result.stderr, /truncated while being followed/);
 });
 
+test('input lines that are not UTF-8 are dead letters with their original bytes, as in NATS mode; never merged into one U+FFFD key', async () => {
+  const input = join(tmp.dir, 'not-utf8.txt');
+  const bad = [
+    Buffer.from([0x61, 0x20, 0xc3, 0x28, 0x20, 0xff]), // "a " + an invalid 2-byte sequence + 0xff
+    Buffer.from('caf\xe9', 'latin1'), // two different Latin-1 words, both "caf\uFFFD" once replaced
+    Buffer.from('caf\xe8', 'latin1'),
+  ];
+  const lines = [Buffer.from('alpha beta \uFFFD'), ...bad, Buffer.from('alpha')];
+  writeFileSync(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+  const output = join(tmp.dir, 'not-utf8-out.jsonl');
+  const result = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'not-utf8-state')]);
+  assert.is(result.code, 0, result.stderr);
+  // A U+FFFD written as text (valid UTF-8) is an ordinary word.
+  assert.equal(jsonLinesOf(output), [
+    { word: 'alpha', count: 1 },
+    { word: 'beta', count: 1 },
+    { word: '\uFFFD', count: 1 },
+    { word: 'alpha', count: 2 },
+  ]);
+  const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<{ stage: string; position: number; error: { code: string; message: string }; raw?: string; rawBase64?: string }>;
+  assert.is(dead.length, 3);
+  let offset = lines[0]!.length + 1;
+  for (const [i, letter] of dead.entries()) {
+    assert.is(letter.stage, 'in');
+    assert.is(letter.position, offset);
+    assert.is(letter.error.code, 'INPUT_NOT_UTF8');
+    assert.match(letter.error.message, new RegExp(`line at byte ${offset} of .*not-utf8.txt is not valid UTF-8`));
+    assert.is(letter.raw, undefined);
+    assert.equal([...Buffer.from(letter.rawBase64!, 'base64')], [...bad[i]!], 'the original bytes');
+    offset += bad[i]!.length + 1;
+  }
+});
+
 test.run();
