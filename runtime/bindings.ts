@@ -10,8 +10,19 @@ export interface SourceBinding {
   readonly name: string;
   /** Opens to resume after `position` (the last processed position; undefined: from the start). */
   open(position: number | undefined): Promise<void>;
-  /** Pushes messages into the pipeline; resolves true when a bounded input ended, false when stopped. */
+  /**
+   * Pushes messages into the pipeline; resolves true when a bounded input ended, false when stopped.
+   * At the end of a bounded input it holds back what a checkpoint must not cover (see finishInput).
+   */
   run(): Promise<boolean>;
+  /**
+   * After run() resolved true and the final checkpoint: sends the end of a bounded input, which no
+   * checkpoint covers, so a later run over the grown input processes it as one run over the final
+   * input would: a last line without its newline (it may still be being written) and the final
+   * watermark (a rerun's new event-time timers fire as they would in one run). A no-op for an
+   * unbounded input.
+   */
+  finishInput(): void;
   /** Stops at the next message boundary; resolves with the last processed position. */
   pause(): Promise<number>;
   resume(): void;

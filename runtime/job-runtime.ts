@@ -216,6 +216,7 @@ class JobRuntimeImpl implements JobRuntime {
       } else {
         this.log.info(`no checkpoint in ${checkpoints.description}: starting from the beginning`);
       }
+      let completed = false;
       if (this.stopRequested) {
         this.lifecycle.transition('draining');
       } else {
@@ -223,7 +224,6 @@ class JobRuntimeImpl implements JobRuntime {
         this.startTimers();
         this.sourceActive = true;
         const started = Date.now();
-        let completed: boolean;
         try {
           completed = await this.orFail(source.run());
         } finally {
@@ -242,6 +242,16 @@ class JobRuntimeImpl implements JobRuntime {
       while (this.capturing !== undefined) await this.orFail(this.capturing);
       await this.orFail(pipeline.drained());
       await this.checkpointOnce('stop', true);
+      if (completed) {
+        // The end of a bounded input (a last line without newline, the final watermark) comes after
+        // the final checkpoint: a rerun over the grown input restores the state from before it and
+        // processes it as one run over the final input would. Its outputs are made durable, not
+        // committed: a rerun cuts them back and writes them again.
+        source.finishInput();
+        await this.orFail(pipeline.drainedAndFlushed());
+        await this.orFail(sink.commit());
+        await this.orFail(deadLetters.binding.commit());
+      }
       for (const actor of pipeline.actors()) await actor.runner.close();
       await this.closeBindings();
       this.lifecycle.transition('stopped');

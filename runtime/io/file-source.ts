@@ -39,12 +39,13 @@ const MARKER_BLOCK_BYTES = 64 * 1024;
  *
  * Position: the byte offset of the last processed line's `\n` (the "last processed position" of a
  * checkpoint; -1 before any line); reading resumes at position + 1. A final line without `\n` is
- * read when the file ends (bounded input) but waits for its `\n` in follow mode.
+ * read at the end of a bounded input, after the final checkpoint (see finishInput), and waits for
+ * its `\n` in follow mode.
  *
  * Event time: the source's timestamp extractor, or else ingestion time (the wall clock at the
  * read). With an extractor the watermark is the greatest event time seen minus the allowed
  * out-of-orderness, sent after every message that advances it; with ingestion time it is sent at
- * each 64 KiB block of the file. A bounded file ends with FINAL_WATERMARK.
+ * each 64 KiB block of the file. A bounded file ends with FINAL_WATERMARK (sent by finishInput).
  */
 export class FileSource<T> implements SourceBinding {
   private handle: FileHandle | undefined;
@@ -56,6 +57,10 @@ export class FileSource<T> implements SourceBinding {
   private watcher: FSWatcher | undefined;
   private linesRead = 0;
   private lastMarkerPosition = -1;
+  /** Bounded input read to its end: finishInput() may send the end. */
+  private ended = false;
+  /** A last line without `\n` (bounded input), held for finishInput(). */
+  private tail: { readonly bytes: Buffer; readonly offset: number } | undefined = undefined;
 
   constructor(
     private readonly definition: SourceDefinition<T>,
@@ -125,13 +130,12 @@ export class FileSource<T> implements SourceBinding {
       const { bytesRead } = await handle.read(buffer, carry, buffer.length - carry, readOffset);
       if (bytesRead === 0) {
         if (!this.options.follow) {
-          if (carry > 0) {
-            // The last line has no terminator: it is a message all the same.
-            this.emitLine(buffer, 0, carry, readOffset - carry, this.ingestionTime());
-            this.position += carry;
-          }
-          this.lastWatermark = FINAL_WATERMARK;
-          outlet.watermark(0, FINAL_WATERMARK, this.position);
+          // A checkpoint that asked for a pause during this last read is answered here (else it
+          // would wait for a boundary that never comes, and the run with it).
+          if (await this.control.holdOrStop(this.position)) return false;
+          // The end of the input waits for finishInput(), after the final checkpoint.
+          this.tail = carry > 0 ? { bytes: Buffer.from(buffer.subarray(0, carry)), offset: readOffset - carry } : undefined;
+          this.ended = true;
           return true;
         }
         const idleTimeout = this.options.idleTimeoutMs ?? 5000;
@@ -191,6 +195,27 @@ export class FileSource<T> implements SourceBinding {
         carry = 0;
       }
     }
+  }
+
+  /**
+   * The end of a bounded input, after run() resolved true (see SourceBinding.finishInput): a last
+   * line without `\n`, read as a message all the same, then the final watermark. Neither is in a
+   * checkpoint: the final checkpoint is at the last `\n`, before the final watermark. So a rerun
+   * after the file grew reads the line whole (`gam` + `ma delta\n` is `gamma delta`), and its
+   * event-time timers still fire; the outputs written after that checkpoint are cut back on restore
+   * and written again, as after a crash.
+   */
+  finishInput(): void {
+    if (!this.ended) throw new Error('FileSource.finishInput before run() read the input to its end');
+    this.ended = false;
+    const tail = this.tail;
+    this.tail = undefined;
+    if (tail !== undefined) {
+      this.emitLine(tail.bytes, 0, tail.bytes.length, tail.offset, this.ingestionTime());
+      this.position += tail.bytes.length;
+    }
+    this.lastWatermark = FINAL_WATERMARK;
+    this.outlet.watermark(0, FINAL_WATERMARK, this.position);
   }
 
   /**

@@ -136,6 +136,9 @@ class NatsSource<T> implements SourceBinding {
     });
   }
 
+  /** A stream has no end: nothing is held back. */
+  finishInput(): void {}
+
   pause(): Promise<number> {
     return this.control.pause();
   }

@@ -69,6 +69,23 @@ test('sessions over the bundled clicks: the expected output byte for byte, the s
   assert.ok(before[moved]!.startsWith('{"user":"dara"') && lines(actual)[moved + 2] === before[moved], 'only dara\'s first session moved, after two sessions that end earlier');
 });
 
+test('a rerun over a grown file writes what one run over the final file writes: sessions open at the first end go on, new timers fire', async () => {
+  const lines = readFileSync(join(root, 'examples/data/clicks.jsonl'), 'utf8').trim().split('\n');
+  const input = join(tmp.dir, 'grown.jsonl');
+  const output = join(tmp.dir, 'grown-out.jsonl');
+  const state = join(tmp.dir, 'grown-state');
+  writeFileSync(input, lines.slice(0, 30).join('\n') + '\n');
+  assert.is((await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', state])).code, 0);
+  writeFileSync(input, lines.join('\n') + '\n');
+  const second = await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', state]);
+  assert.is(second.code, 0, second.stderr);
+  assert.match(second.stderr, /restored checkpoint/);
+  const once = join(tmp.dir, 'grown-once.jsonl');
+  assert.is((await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', once, '--state-dir', join(tmp.dir, 'grown-once-state')])).code, 0);
+  assert.is(readFileSync(output, 'utf8'), readFileSync(once, 'utf8'));
+  assert.is(readFileSync(output, 'utf8').trim().split('\n').length, 16);
+});
+
 function generatedClicks(count: number): string {
   const pages = ['/', '/search', '/product/1', '/product/2', '/cart', '/checkout'];
   let x = 99;
