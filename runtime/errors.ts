@@ -60,3 +60,27 @@ export class InputNotUtf8Error extends StatorError {
     super('INPUT_NOT_UTF8', `${what} is not valid UTF-8 text: dead-lettered with its original bytes; fix the producer, or re-encode the input as UTF-8`);
   }
 }
+
+/**
+ * A message's event time (or an explicit watermark message's watermark) is not an integer of epoch
+ * milliseconds that stator can hold exactly: a safe integer, |t| <= 2^53 - 1 ms (about ±285,000
+ * years), inside Beam's timestamp range (TIMESTAMP_MIN_VALUE..TIMESTAMP_MAX_VALUE, ±2^63 µs). The
+ * source dead-letters the message before its time reaches the watermark: one `"ts": 1e999` would
+ * otherwise move event time to its end and fire every timer.
+ */
+export class InvalidEventTimeError extends StatorError {
+  override name = 'InvalidEventTimeError';
+  readonly value: unknown;
+  constructor(what: string, value: unknown) {
+    super(
+      'INVALID_EVENT_TIME',
+      `${what} returned ${describe(value)}, not an integer of epoch milliseconds within ±${Number.MAX_SAFE_INTEGER} ` +
+        "(inside Beam's timestamp range): the message is dead-lettered before it moves the watermark; fix the producer or the extractor",
+    );
+    this.value = value;
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : `${String(value)}${typeof value === 'number' ? '' : ` (${typeof value})`}`;
+}

@@ -18,7 +18,7 @@ export type { Logger, LogLevel } from './log.ts';
 export type { DeadLetter, DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 export type { DeadLetterRecord } from './io/dead-letter-file.ts';
 export { FINAL_WATERMARK } from './io/file-source.ts';
-export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError } from './errors.ts';
+export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError, InputNotUtf8Error, InvalidEventTimeError } from './errors.ts';
 
 // Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over it).
 export { createRuntime } from './create-runtime.ts';

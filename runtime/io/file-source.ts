@@ -4,7 +4,7 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { ConfigError, InputNotUtf8Error } from '../errors.ts';
-import { eventTimeOf } from '../job/event-time.ts';
+import { eventTimeOf, watermarkOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
@@ -264,7 +264,7 @@ export class FileSource<T> implements SourceBinding {
     try {
       message = definition.codec.decode(raw);
       if (definition.watermark !== undefined) {
-        const watermark = definition.watermark(message);
+        const watermark = watermarkOf(definition.watermark, message);
         if (watermark !== undefined) {
           this.emitWatermark(watermark);
           return;

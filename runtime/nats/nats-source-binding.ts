@@ -5,7 +5,7 @@ import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { SourceControl } from '../engine/source-control.ts';
 import { InputNotUtf8Error } from '../errors.ts';
-import { eventTimeOf } from '../job/event-time.ts';
+import { eventTimeOf, watermarkOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import type { NatsLink } from './connection.ts';
 import type { NatsDeadLetter } from './nats-sink-binding.ts';
@@ -181,7 +181,7 @@ class NatsSource<T> implements SourceBinding {
     try {
       message = definition.codec.decode(raw);
       if (definition.watermark !== undefined) {
-        const watermark = definition.watermark(message);
+        const watermark = watermarkOf(definition.watermark, message);
         if (watermark !== undefined) {
           this.emitWatermark(watermark);
           return;

@@ -86,6 +86,31 @@ test('a rerun over a grown file writes what one run over the final file writes: 
   assert.is(readFileSync(output, 'utf8').trim().split('\n').length, 16);
 });
 
+test('event times that are not finite or beyond an exact epoch-millis range are dead-lettered before they move the watermark', async () => {
+  const lines = readFileSync(join(root, 'examples/data/clicks.jsonl'), 'utf8').trim().split('\n');
+  const clean = join(tmp.dir, 'times-clean.jsonl');
+  const input = join(tmp.dir, 'times.jsonl');
+  writeFileSync(input, lines.join('\n') + '\n');
+  assert.is((await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', clean, '--state-dir', join(tmp.dir, 'times-clean-state')])).code, 0);
+  // 1e999 parses as Infinity; 1e300 is finite but far beyond Beam's timestamp range; a fraction
+  // and a string are not epoch millis either. Early in the file, each would have ended sessions.
+  const bad = ['{"user":"u1","ts":1e999,"page":"/"}', '{"user":"u2","ts":1e300,"page":"/"}', '{"user":"u3","ts":-1e300,"page":"/"}', '{"user":"u1","ts":1767225600000.5,"page":"/"}', '{"user":"u1","ts":"1767225600000","page":"/"}'];
+  writeFileSync(input, [lines[0], ...bad, ...lines.slice(1)].join('\n') + '\n');
+  const output = join(tmp.dir, 'times-out.jsonl');
+  const result = await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'times-state')]);
+  assert.is(result.code, 0, result.stderr);
+  assert.is(readFileSync(output, 'utf8'), readFileSync(clean, 'utf8'), 'the same 16 sessions as without the bad lines');
+  const dead = readFileSync(`${output}.dead.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: string; attempts: number; raw: string; error: { code: string; message: string } });
+  assert.equal(dead.map((d) => d.raw), bad);
+  for (const d of dead) {
+    assert.is(d.stage, 'in');
+    assert.is(d.attempts, 1);
+    assert.is(d.error.code, 'INVALID_EVENT_TIME');
+    assert.match(d.error.message, /not an integer of epoch milliseconds .* dead-lettered before it moves the watermark/);
+  }
+  assert.match(dead[0]!.error.message, /returned Infinity/);
+});
+
 function generatedClicks(count: number): string {
   const pages = ['/', '/search', '/product/1', '/product/2', '/cart', '/checkout'];
   let x = 99;
