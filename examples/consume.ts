@@ -1,7 +1,8 @@
 // Prints the messages of a subject's stream, one payload per line: a job's output
 // (wordcount.out), or its dead letters with their headers. Reads with an ordered consumer from the
-// first message (or --from), and stops once it has printed what the stream held when it started
-// (--follow keeps printing as messages arrive, until Ctrl-C).
+// first message (or --from), and stops once it has printed what the stream held when it started: up
+// to the stream's last sequence at that moment (--follow keeps printing as messages arrive, until
+// Ctrl-C).
 //
 //   node --import tsx examples/consume.ts --nats nats://127.0.0.1:4222 --subject wordcount.out
 //   node --import tsx examples/consume.ts --subject 'stator.wordcount.dlq.*' --headers
@@ -49,26 +50,32 @@ async function main(): Promise<number> {
       console.error(`no stream captures ${subject} (has the job run yet?)`);
       return 1;
     }
-    // What is there now: without --follow, stop after those.
-    const info = await jsm.streams.info(stream, { subjects_filter: subject });
-    let remaining = values.follow ? Number.POSITIVE_INFINITY : Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
-    if (!values.follow && info.state.last_seq < from) remaining = 0;
+    // Without --follow: what the stream holds now, up to its last sequence as of this moment.
+    const lastSeq = values.follow ? Number.POSITIVE_INFINITY : (await jsm.streams.info(stream)).state.last_seq;
     await using source = await openStreamSource(link, { stream, filterSubject: subject, startSeq: from });
     const decoder = new TextDecoder();
     const stop = new Promise<undefined>((resolve) => controller.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
     let printed = 0;
-    while (printed < remaining) {
+    // lag 0: nothing more on the subject (the stream's last message may be on another subject).
+    let done = lastSeq < from;
+    while (!done) {
       const batch = await Promise.race([source.nextBatch(), stop]);
       if (batch === undefined) break;
+      let out = '';
       for (const record of batch) {
-        if (values.headers && record.headers !== undefined) {
-          for (const [key, list] of record.headers) for (const value of list) process.stdout.write(`# ${key}: ${value}\n`);
+        if (record.seq > lastSeq) {
+          done = true;
+          break;
         }
-        process.stdout.write(`${decoder.decode(record.data)}\n`);
+        if (values.headers && record.headers !== undefined) {
+          for (const [key, list] of record.headers) for (const value of list) out += `# ${key}: ${value}\n`;
+        }
+        out += `${decoder.decode(record.data)}\n`;
         printed++;
       }
-      // Caught up without --follow: what arrived after the start is someone else's business.
-      if (!values.follow && source.lag === 0) break;
+      // Written before the next read: a slow reader of stdout slows the consumer, not memory.
+      if (!process.stdout.write(out)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      if (source.lastSeq >= lastSeq || (!values.follow && source.lag === 0)) done = true;
     }
     console.error(`${printed} messages from ${stream} (${subject})`);
     return 0;

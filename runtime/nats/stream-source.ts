@@ -54,8 +54,9 @@ export interface StreamSource extends AsyncIterable<readonly SourceRecord[]> {
   /** Sequence of the last record handed out by `nextBatch` (startSeq - 1 before the first). */
   readonly lastSeq: number;
   /**
-   * Messages on the subject after the last one received, as the server last reported it: 0 means
-   * caught up with the stream (for logs, metrics and "caught up" decisions).
+   * Messages on the subject after the last record handed out by `nextBatch`: those read ahead and
+   * buffered, plus those the server reported pending after the last one it delivered. 0 means caught
+   * up with the stream (for logs, metrics and "caught up" decisions).
    */
   readonly lag: number;
   /**
@@ -72,7 +73,8 @@ export interface StreamSource extends AsyncIterable<readonly SourceRecord[]> {
 class Source implements StreamSource {
   state: StreamSourceState = 'reading';
   lastSeq: number;
-  lag = 0;
+  /** The server's pending count after the last message delivered into the buffer. */
+  private pendingAfterBuffer = 0;
   private buffer: SourceRecord[] = [];
   private wakeReader: (() => void) | undefined;
   private wakeScheduled = false;
@@ -102,6 +104,10 @@ class Source implements StreamSource {
     return this.options.stream;
   }
 
+  get lag(): number {
+    return this.buffer.length + this.pendingAfterBuffer;
+  }
+
   get filterSubject(): string {
     return this.options.filterSubject;
   }
@@ -113,7 +119,7 @@ class Source implements StreamSource {
     try {
       for await (const m of this.messages) {
         this.buffer.push(toRecord(m));
-        this.lag = m.info.pending;
+        this.pendingAfterBuffer = m.info.pending;
         // Wake the reader on the next macrotask, not now: the rest of the socket read being
         // iterated joins the same batch, so batches grow with load instead of staying at one.
         if (this.wakeReader !== undefined && !this.wakeScheduled) {
