@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAll, runCli, tempDir } from '../runtime/support/cli.ts';
+import { killAll, root, runCli, tempDir } from '../runtime/support/cli.ts';
 import { crashTest } from '../runtime/support/crash.ts';
 
 const tmp = tempDir('wordcount');
@@ -32,6 +32,15 @@ test('wordcount appends {word, count} each time a word count changes', async () 
   }
   assert.equal(Object.fromEntries(last), { to: 2, be: 2, or: 1, not: 1 });
   assert.is(records.length, 6);
+});
+
+test('the sample gives as many outputs as examples/README.md says', async () => {
+  const output = join(tmp.dir, 'sample.jsonl');
+  const result = await run(join(root, 'examples/data/sample.txt'), output, join(tmp.dir, 'sample-state'));
+  assert.is(result.code, 0, result.stderr);
+  const stated = /\((\d+) outputs for the sample, the same as embedded\)/.exec(readFileSync(join(root, 'examples/README.md'), 'utf8'));
+  assert.ok(stated !== null, 'examples/README.md states the number of outputs for the sample');
+  assert.is(lines(output).length, Number(stated[1]));
 });
 
 test('a second run restores instead of recounting, and processes only lines added since', async () => {
