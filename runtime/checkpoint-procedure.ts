@@ -57,6 +57,14 @@ export class CheckpointProcedure {
   }
 
   /**
+   * A fresh start: the bindings as opened (input position, sink records) are the baseline, so a job
+   * that has read and written nothing yet writes no checkpoint (it would restore to the same start).
+   */
+  startedFresh(inputs: Readonly<Record<string, number>>, sinks: Readonly<Record<string, Uint8Array>>): void {
+    this.recorded = { inputs, sinks };
+  }
+
+  /**
    * Captures a snapshot and writes it. `awaitWrite`: wait for the commit (the final checkpoint,
    * on-demand ones) and throw when it failed; otherwise the write runs in the background and its
    * failure goes to the checkpoints' error callback. `force`: write even when nothing changed.

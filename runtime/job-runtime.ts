@@ -209,6 +209,12 @@ class JobRuntimeImpl implements JobRuntime {
       await sink.open(restored?.sinks[sink.name]);
       await deadLetters.binding.open(restored?.sinks[deadLetters.binding.name]);
       await source.open(restored?.inputs[source.name]);
+      if (restored === undefined) {
+        this.procedure.startedFresh(
+          { [source.name]: source.lastPosition },
+          { [sink.name]: await sink.commit(), [deadLetters.binding.name]: await deadLetters.binding.commit() },
+        );
+      }
       for (const actor of pipeline.actors()) await actor.runner.open();
       this.eventSubject.next({ type: 'restored', checkpointId: restored?.id, createdAt: restored?.createdAt, position: restored?.inputs[source.name] ?? -1 });
       if (restored !== undefined) {
@@ -325,6 +331,7 @@ class JobRuntimeImpl implements JobRuntime {
     }, checkEveryMs);
     const ticker = setInterval(() => this.pipeline?.tickProcessingTime(Date.now()), processingTimeTickMs);
     let lastCount = 0;
+    let lastDeadLetters = 0;
     let lastTime = Date.now();
     const throughput = setInterval(() => {
       const count = this.source?.messagesRead ?? 0;
@@ -332,8 +339,12 @@ class JobRuntimeImpl implements JobRuntime {
       const rate = ((count - lastCount) * 1000) / Math.max(1, now - lastTime);
       const deadLetters = this.deadLetters.count();
       this.eventSubject.next({ type: 'throughput', messagesPerSecond: rate, messagesRead: count, deadLetters });
-      this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${deadLetters} dead letters)`);
+      // An idle job stays quiet: a line only when something was read or dead-lettered since the last.
+      if (count !== lastCount || deadLetters !== lastDeadLetters) {
+        this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${deadLetters} dead letters)`);
+      }
       lastCount = count;
+      lastDeadLetters = deadLetters;
       lastTime = now;
     }, throughputLogIntervalMs);
     for (const timer of [trigger, ticker, throughput]) timer.unref();

@@ -83,4 +83,39 @@ test('checkpoint() on demand writes even when nothing changed', async () => {
   assert.is(ids.length, 2, 'the two on-demand ones; the stop after them had nothing new');
 });
 
+test('a fresh job with nothing to read writes no checkpoint and logs no throughput while idle; input brings both', async () => {
+  const input = join(tmp.dir, 'fresh.txt');
+  writeFileSync(input, '');
+  const lines: string[] = [];
+  const record = (line: string): void => void lines.push(line);
+  const runtime = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output: join(tmp.dir, 'fresh.jsonl'),
+    store: createMemoryCheckpointStore(),
+    follow: true,
+    checkpointIntervalMs: 20,
+    throughputLogIntervalMs: 20,
+    logger: { level: 'info', interactive: false, debug: () => {}, info: record, warn: record, error: record, progress: () => {} },
+  });
+  const checkpoints: CheckpointEvent[] = [];
+  let throughputEvents = 0;
+  runtime.events.subscribe((event) => {
+    if (event.type === 'checkpoint') checkpoints.push(event);
+    if (event.type === 'throughput') throughputEvents++;
+  });
+  const running = runtime.run();
+  try {
+    await waitUntil(() => throughputEvents >= 20, 'twenty throughput intervals');
+    assert.equal(checkpoints, [], 'a fresh job that read nothing has nothing to checkpoint');
+    assert.equal(lines.filter((l) => /throughput/.test(l)), [], 'idle: no throughput lines');
+    appendFileSync(input, 'a b\n');
+    await waitUntil(() => checkpoints.some((c) => c.position === 3), 'a checkpoint covering the line');
+    await waitUntil(() => lines.some((l) => /throughput: \d+ msg\/s \(1 messages read/.test(l)), 'a throughput line once input came');
+  } finally {
+    await runtime.stop();
+    await running;
+  }
+});
+
 test.run();
