@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
-import { connectNats } from '../../runtime/nats/index.ts';
+import { connectNats, ensureSubjectStream } from '../../runtime/nats/index.ts';
 import { killAll, runCli, startCli, waitForOutput } from './support/cli.ts';
 
 test.after(() => killAll());
@@ -87,8 +87,14 @@ test('checkpoints --nats reads without creating: a job that never ran has no che
 
 test('checkpoints --nats lists, inspects and clears what a NATS-mode run committed', async () => {
   await using server = await startNatsServer();
+  // A job that read nothing writes no checkpoint: give it one line.
+  {
+    await using link = await connectNats({ nats: server.url });
+    await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: 'WORDCOUNT_IN' });
+    await link.js.publish('wordcount.in', new TextEncoder().encode('a b'));
+  }
   const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--checkpoint-interval', '200']);
-  await waitForOutput(running.child, 'starting from the beginning');
+  await waitForOutput(running.child, 'checkpoint 1 ');
   running.child.kill('SIGTERM');
   assert.is((await running.done).code, 0);
   const env = { NATS_URL: server.url };
@@ -98,7 +104,7 @@ test('checkpoints --nats lists, inspects and clears what a NATS-mode run committ
   assert.is(infos.length, 1);
   const inspect = await runCli(['checkpoints', 'inspect', String(infos[0]!.id), '--job', 'wordcount', '--json'], { env });
   assert.is(inspect.code, 0, inspect.stderr);
-  assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, { in: 0 });
+  assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, { in: 1 });
   const clear = await runCli(['checkpoints', 'clear', '--job', 'wordcount'], { env });
   assert.is(clear.code, 0, clear.stderr);
   const after = await runCli(['checkpoints', 'list', '--job', 'wordcount'], { env });
