@@ -1,5 +1,5 @@
 import { DEFAULT_STATE_DIR } from '../defaults.ts';
-import { open, readFile, readdir, rename, rm, mkdir, unlink, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, link, open, readFile, readdir, rename, rm, mkdir, unlink, stat, type FileHandle } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,7 @@ import {
   CheckpointCorruptError,
   CheckpointPartMissingError,
   CheckpointStoreError,
+  envelopeIsIntact,
   FencedError,
   PART_NAME_PATTERN,
 } from '../../src/checkpoint/index.ts';
@@ -34,6 +35,7 @@ export interface FileCheckpointStore extends CheckpointStore {
 
 // Layout of <directory>:
 //   MANIFEST        'STMF' + u32 format + u64 revision + manifest bytes, replaced by rename
+//   MANIFEST.prev   the manifest MANIFEST replaced (a hard link to it), the fallback when MANIFEST is corrupt
 //   LOCK            exists while one process commits: "<pid> <hostname> <token>"
 //   parts/<name>    one immutable part per file
 //   parts/.tmp-*    a part being written (or left by a crash; removed after STALE_TEMP_MS)
@@ -78,6 +80,7 @@ class FileStore implements FileCheckpointStore {
   readonly description: string;
   private readonly partsDir: string;
   private readonly manifestPath: string;
+  private readonly previousPath: string;
   private readonly lockPath: string;
   private readonly fsync: boolean;
   private readonly lockTimeoutMs: number;
@@ -97,6 +100,7 @@ class FileStore implements FileCheckpointStore {
     this.description = `file:${this.directory}`;
     this.partsDir = join(this.directory, 'parts');
     this.manifestPath = join(this.directory, 'MANIFEST');
+    this.previousPath = join(this.directory, 'MANIFEST.prev');
     this.lockPath = join(this.directory, 'LOCK');
     this.fsync = options.fsync ?? true;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
@@ -199,19 +203,23 @@ class FileStore implements FileCheckpointStore {
     }
   }
 
-  private async readManifestFile(): Promise<StoredManifest | undefined> {
+  /**
+   * Reads MANIFEST (or MANIFEST.prev). A header that is not ours cannot give a revision: such a file
+   * reads as an empty manifest (which fails verification, so the reader falls back to MANIFEST.prev)
+   * with a revision computed from what else is on disk, the same for every reader and the committer.
+   */
+  private async readManifestFile(path = this.manifestPath): Promise<StoredManifest | undefined> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.manifestPath);
+      bytes = await readFile(path);
     } catch (error) {
       if (errno(error) === 'ENOENT') return undefined;
-      throw new CheckpointStoreError(this.description, 'read the manifest', { cause: error });
+      throw new CheckpointStoreError(this.description, `read the manifest ${path}`, { cause: error });
     }
-    if (bytes.length < MANIFEST_HEADER_BYTES || bytes.readUInt32BE(0) !== MANIFEST_MAGIC) {
-      throw new CheckpointCorruptError('manifest', `${this.manifestPath} has no STMF header`);
-    }
-    if (bytes.readUInt32BE(4) !== MANIFEST_FORMAT) {
-      throw new CheckpointCorruptError('manifest', `${this.manifestPath} has file format ${bytes.readUInt32BE(4)}, expected ${MANIFEST_FORMAT}`);
+    if (bytes.length < MANIFEST_HEADER_BYTES || bytes.readUInt32BE(0) !== MANIFEST_MAGIC || bytes.readUInt32BE(4) !== MANIFEST_FORMAT) {
+      if (path !== this.manifestPath) return { revision: 0, bytes: new Uint8Array(0) };
+      const previous = (await this.readManifestFile(this.previousPath))?.revision ?? 0;
+      return { revision: Math.max(previous, await this.readRevisionFloor()) + 1, bytes: new Uint8Array(0) };
     }
     return { revision: Number(bytes.readBigUInt64BE(8)), bytes: bytes.subarray(MANIFEST_HEADER_BYTES) };
   }
@@ -220,10 +228,40 @@ class FileStore implements FileCheckpointStore {
     return this.readManifestFile();
   }
 
+  async readPreviousManifests(): Promise<StoredManifest[]> {
+    const previous = await this.readManifestFile(this.previousPath);
+    return previous === undefined ? [] : [previous];
+  }
+
+  /**
+   * Makes MANIFEST.prev the current MANIFEST (a hard link, or a copy where links are not supported)
+   * before it is replaced. A corrupt MANIFEST is not kept: the good MANIFEST.prev stays the fallback.
+   */
+  private async keepPrevious(current: StoredManifest | undefined): Promise<void> {
+    if (current === undefined) {
+      // A MANIFEST.prev from before a deleted MANIFEST belongs to an older history: never fall back to it.
+      await rm(this.previousPath, { force: true });
+      return;
+    }
+    if (!envelopeIsIntact(current.bytes)) return;
+    const temp = join(this.directory, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    try {
+      await link(this.manifestPath, temp).catch((error: unknown) => {
+        if (errno(error) === 'EPERM' || errno(error) === 'ENOTSUP' || errno(error) === 'EOPNOTSUPP') return copyFile(this.manifestPath, temp);
+        throw error;
+      });
+      await rename(temp, this.previousPath);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+
   commitManifest(bytes: Uint8Array, expectedRevision: number | undefined): Promise<number> {
     const run = this.commitTail.then(() =>
       this.withLock(async () => {
-        const actual = (await this.readManifestFile())?.revision;
+        const current = await this.readManifestFile();
+        const actual = current?.revision;
         if (actual !== expectedRevision) throw new FencedError(this.description, { expectedRevision, actualRevision: actual });
         // Revisions keep growing across clear(): a writer fenced before a clear stays fenced after it.
         const revision = Math.max(actual ?? 0, await this.readRevisionFloor()) + 1;
@@ -232,6 +270,8 @@ class FileStore implements FileCheckpointStore {
         header.writeUInt32BE(MANIFEST_FORMAT, 4);
         header.writeBigUInt64BE(BigInt(revision), 8);
         try {
+          // The directory fsync of writeAtomically covers MANIFEST.prev's rename too.
+          await this.keepPrevious(current);
           await this.writeAtomically(this.directory, this.manifestPath, [header, bytes]);
         } catch (error) {
           throw new CheckpointStoreError(this.description, 'commit the manifest', { cause: error });
@@ -314,6 +354,7 @@ class FileStore implements FileCheckpointStore {
       try {
         await this.writeAtomically(this.directory, join(this.directory, 'REVISION'), [Buffer.from(`${last}\n`)]);
         await rm(this.manifestPath, { force: true });
+        await rm(this.previousPath, { force: true });
         await rm(this.partsDir, { recursive: true, force: true });
         await mkdir(this.partsDir, { recursive: true });
         await this.syncDir(this.directory);

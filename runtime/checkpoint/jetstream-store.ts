@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { Base64UrlPaddedCodec, Objm, type ObjectStore } from '@nats-io/obj';
 import { StatorError } from '../../coders/index.ts';
 import { PART_NAME_PATTERN, type CheckpointStore, type StoredManifest } from '../../src/checkpoint/checkpoint-store.ts';
@@ -106,6 +106,11 @@ function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptio
 }
 
 const MANIFEST_KEY = 'manifest';
+/**
+ * Manifests the KV bucket keeps (its history): the current one and earlier ones to fall back to
+ * when the current is corrupt. Lease renewals are commits too, so these are recent.
+ */
+const MANIFEST_HISTORY = 4;
 const WRONG_LAST_SEQUENCE = 10071;
 const STREAM_NOT_FOUND = 10059;
 
@@ -215,6 +220,20 @@ class JetStreamStore implements JetStreamCheckpointStore {
       const entry = await this.kv.get(MANIFEST_KEY);
       if (entry === null || entry.operation !== 'PUT') return undefined;
       return { bytes: entry.value, revision: entry.revision };
+    });
+  }
+
+  async readPreviousManifests(): Promise<StoredManifest[]> {
+    return this.retrying('read previous manifests', async () => {
+      const entries: KvEntry[] = [];
+      for await (const entry of await this.kv.history({ key: MANIFEST_KEY })) entries.push(entry);
+      const previous: StoredManifest[] = [];
+      // Newest first, after the current one; a delete or purge marker ends the job's history.
+      for (const entry of entries.reverse().slice(1)) {
+        if (entry.operation !== 'PUT') break;
+        previous.push({ bytes: entry.value, revision: entry.revision });
+      }
+      return previous;
     });
   }
 
@@ -351,7 +370,13 @@ export async function openJetStreamCheckpointStore(options: JetStreamCheckpointS
     let kv: KV;
     let os: ObjectStore;
     if (resolved.create) {
-      kv = await retryTransient(() => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: 1 }), resolved.retry, abort.signal);
+      kv = await retryTransient(() => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: MANIFEST_HISTORY }), resolved.retry, abort.signal);
+      // Buckets made by older versions kept one manifest: keep the history from now on.
+      const kvStream = `KV_${resolved.bucket}`;
+      const config = (await retryTransient(() => jsm.streams.info(kvStream), resolved.retry, abort.signal)).config;
+      if (config.max_msgs_per_subject < MANIFEST_HISTORY) {
+        await retryTransient(() => jsm.streams.update(kvStream, { max_msgs_per_subject: MANIFEST_HISTORY }), resolved.retry, abort.signal);
+      }
       os = await retryTransient(() => new Objm(js).create(resolved.bucket, bucketOptions), resolved.retry, abort.signal);
     } else {
       // Look before binding: the clients' open() would not tell a missing bucket from an empty one.

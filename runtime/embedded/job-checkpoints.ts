@@ -38,6 +38,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
     listParts: () => store.listParts(),
     deletePart: (name) => store.deletePart(name),
     readManifest: () => store.readManifest(),
+    readPreviousManifests: () => store.readPreviousManifests(),
     commitManifest: (bytes, expectedRevision) => store.commitManifest(bytes, expectedRevision),
     clear: () => store.clear(),
     close: () => store.close(),
@@ -55,6 +56,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
     async restoreLatest(progress) {
       await checkpoints.acquireLease();
       leased = true;
+      if (checkpoints.manifestFallback !== undefined) logger.warn(checkpoints.manifestFallback.message);
       const latest = await checkpoints.latest();
       let restored: RestoredCheckpoint | undefined;
       if (latest !== undefined) {

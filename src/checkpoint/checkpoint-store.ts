@@ -54,6 +54,12 @@ export interface CheckpointStore {
   /** The current manifest, or undefined when nothing was ever committed (or after clear). */
   readManifest(): Promise<StoredManifest | undefined>;
   /**
+   * Manifests committed before the current one that the store still keeps, newest first (the file
+   * store keeps one, JetStream the KV history): the fallback when the current one is corrupt. None
+   * from before a `clear()` or a deletion of the manifest. Commits stay fenced on the current revision.
+   */
+  readPreviousManifests(): Promise<StoredManifest[]>;
+  /**
    * Atomically replaces the manifest when its current revision is `expectedRevision` (undefined: no
    * manifest yet). Returns the new revision.
    * @throws FencedError when the revision differs (another writer committed): nothing is written.

@@ -65,6 +65,12 @@ export interface Checkpoints {
   readonly jobId: string;
   readonly store: CheckpointStore;
 
+  /**
+   * Set once the current manifest was found corrupt and an earlier one the store kept was used
+   * instead (log it: checkpoints committed only in the corrupt one are lost). Undefined otherwise.
+   */
+  readonly manifestFallback: CheckpointCorruptError | undefined;
+
   /** Retained checkpoints, oldest first, as currently committed in the store. */
   list(): Promise<readonly CheckpointInfo[]>;
   /** The newest retained checkpoint, or undefined. */
@@ -130,6 +136,7 @@ class CheckpointsImpl implements Checkpoints {
   /** Changes captured by snapshots whose write failed, per partition, oldest first. */
   private carry = new Map<string, CapturedChanges[]>();
   private fenced: FencedError | undefined;
+  manifestFallback: CheckpointCorruptError | undefined;
   private leaseHeld = false;
   private closed = false;
   private readonly compactor: Compactor;
@@ -160,13 +167,57 @@ class CheckpointsImpl implements Checkpoints {
   private async readStored(): Promise<{ manifest: Manifest; revision: number | undefined }> {
     const stored = await this.store.readManifest();
     if (stored === undefined) return { manifest: this.emptyManifest(), revision: undefined };
-    const manifest = await decodeManifest(stored.bytes);
+    let manifest: Manifest;
+    try {
+      manifest = this.checkJob(await decodeManifest(stored.bytes));
+    } catch (error) {
+      if (!(error instanceof CheckpointCorruptError)) throw error;
+      manifest = await this.previousManifest(error);
+    }
+    // After a fallback too: the next commit replaces the corrupt manifest, fenced on its revision.
+    return { manifest, revision: stored.revision };
+  }
+
+  private checkJob(manifest: Manifest): Manifest {
     if (manifest.jobId !== this.jobId) {
       throw new CheckpointConfigError(
         `${this.store.description} holds checkpoints of job ${manifest.jobId}, not ${this.jobId}; point the job at its own state directory or bucket`,
       );
     }
-    return { manifest, revision: stored.revision };
+    return manifest;
+  }
+
+  /**
+   * The newest readable manifest the store kept before the corrupt current one, as parts fall back
+   * to older checkpoints. Checkpoints committed only in the corrupt one are lost (their parts are
+   * orphans, pruned later); ids stay unique because nextId moves past every part present.
+   */
+  private async previousManifest(corrupt: CheckpointCorruptError): Promise<Manifest> {
+    const previous = await this.store.readPreviousManifests();
+    for (const candidate of previous) {
+      let manifest: Manifest;
+      try {
+        manifest = this.checkJob(await decodeManifest(candidate.bytes));
+      } catch (error) {
+        if (error instanceof CheckpointCorruptError) continue;
+        throw error;
+      }
+      const highestPart = Math.max(0, ...(await this.store.listParts()).map(checkpointIdOfPart));
+      this.manifestFallback = new CheckpointCorruptError('manifest', corrupt.problem, {
+        cause: corrupt,
+        outcome:
+          `used the previous manifest (revision ${candidate.revision}, checkpoints ${manifest.checkpoints.map((c) => c.id).join(', ') || 'none'}) ` +
+          'that the store keeps; checkpoints committed after it are lost and their input is processed again',
+      });
+      return { ...manifest, nextId: Math.max(manifest.nextId, highestPart + 1) };
+    }
+    throw new CheckpointCorruptError('manifest', corrupt.problem, {
+      cause: corrupt,
+      outcome:
+        previous.length === 0
+          ? 'the store keeps no earlier manifest to fall back to: restore the state from a backup, or clear the job state to start over'
+          : `none of the ${previous.length} earlier manifests the store keeps is readable either: restore the state from a backup, or clear the job state to start over`,
+    });
   }
 
   /** (Re)reads the manifest: the revision seen here is what the next commit is fenced against. */
@@ -414,6 +465,12 @@ class CheckpointsImpl implements Checkpoints {
 /** Creates the checkpoint service of one job on `store`. */
 export function createCheckpoints(store: CheckpointStore, options: CheckpointsOptions): Checkpoints {
   return new CheckpointsImpl(store, resolveCheckpointsOptions(options));
+}
+
+/** The checkpoint id in a part name (`c0000000042-...`), 0 for names of another form. */
+function checkpointIdOfPart(name: string): number {
+  const match = /^c(\d+)-/.exec(name);
+  return match === null ? 0 : Number(match[1]);
 }
 
 /** Settles every capture; undefined when all did, else the failed ones and the first error. */

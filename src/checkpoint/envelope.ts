@@ -193,6 +193,17 @@ export async function decodeEnvelope(
   return { payload, keyGroup };
 }
 
+/**
+ * Whether `bytes` are exactly one envelope whose checksum matches, without decompressing: what a
+ * store checks before it keeps a manifest as the fallback for the next one.
+ */
+export function envelopeIsIntact(bytes: Uint8Array): boolean {
+  if (bytes.length < ENVELOPE_HEADER_BYTES) return false;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, ENVELOPE_HEADER_BYTES);
+  if (view.getUint32(0) !== MAGIC || ENVELOPE_HEADER_BYTES + view.getUint32(16) !== bytes.length) return false;
+  return crc32(bytes.subarray(ENVELOPE_HEADER_BYTES), crc32(bytes.subarray(0, 20))) === view.getUint32(20);
+}
+
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }

@@ -43,12 +43,18 @@ export class CheckpointCorruptError extends StatorError {
   readonly checkpointId: number | undefined;
   /** What is wrong with the bytes (the message says it with advice around it). */
   readonly problem: string;
-  constructor(part: string, problem: string, options?: { checkpointId?: number; cause?: unknown }) {
+  /**
+   * @param options.outcome what happens next, when the default ("an older checkpoint is used when
+   * one is retained, otherwise ...") is not true, e.g. for the manifest.
+   */
+  constructor(part: string, problem: string, options?: { checkpointId?: number; cause?: unknown; outcome?: string }) {
     super(
       'CHECKPOINT_CORRUPT',
       `checkpoint part ${part}${options?.checkpointId === undefined ? '' : ` of checkpoint ${options.checkpointId}`} ` +
-        `is corrupt: ${problem}; an older checkpoint is used when one is retained, otherwise restore ` +
-        'the state directory from a backup or clear the job state to start over',
+        `is corrupt: ${problem}; ${
+          options?.outcome ??
+          'an older checkpoint is used when one is retained, otherwise restore the state directory from a backup or clear the job state to start over'
+        }`,
       options?.cause === undefined ? undefined : { cause: options.cause },
     );
     this.part = part;

@@ -16,6 +16,8 @@ export interface MemoryStoreFaults {
   corruptPart(name: string, index?: number): void;
   /** Cuts a stored part to `length` bytes. */
   truncatePart(name: string, length: number): void;
+  /** Flips one byte of the current manifest (default: its middle byte). */
+  corruptManifest(index?: number): void;
 }
 
 /** An in-memory CheckpointStore for tests and the TaskHarness: same contract, nothing durable. */
@@ -31,6 +33,8 @@ class MemoryStore implements MemoryCheckpointStore {
   readonly description: string;
   private readonly parts = new Map<string, Uint8Array>();
   private manifest: StoredManifest | undefined;
+  /** Earlier manifests, newest first (as many as a JetStream store's KV history keeps). */
+  private previous: StoredManifest[] = [];
   private revision = 0;
   private nextPutError: Error | undefined;
   private nextCommitError: Error | undefined;
@@ -67,6 +71,12 @@ class MemoryStore implements MemoryCheckpointStore {
     },
     truncatePart: (name, length) => {
       this.parts.set(name, this.partOrThrow(name).slice(0, length));
+    },
+    corruptManifest: (index) => {
+      if (this.manifest === undefined) throw new Error(`${this.description} has no manifest to corrupt`);
+      const bytes = this.manifest.bytes;
+      const at = index ?? Math.floor(bytes.length / 2);
+      bytes[at] = (bytes[at] ?? 0) ^ 0xff;
     },
   };
 
@@ -109,6 +119,10 @@ class MemoryStore implements MemoryCheckpointStore {
     return this.manifest === undefined ? undefined : { bytes: this.manifest.bytes.slice(), revision: this.manifest.revision };
   }
 
+  async readPreviousManifests(): Promise<StoredManifest[]> {
+    return this.previous.map((m) => ({ bytes: m.bytes.slice(), revision: m.revision }));
+  }
+
   async commitManifest(bytes: Uint8Array, expectedRevision: number | undefined): Promise<number> {
     if (this.gate !== undefined) await this.gate;
     const error = this.nextCommitError;
@@ -121,6 +135,7 @@ class MemoryStore implements MemoryCheckpointStore {
       throw new FencedError(this.description, { expectedRevision, actualRevision: actual });
     }
     this.revision++;
+    if (this.manifest !== undefined) this.previous = [this.manifest, ...this.previous].slice(0, 2);
     this.manifest = { bytes: bytes.slice(), revision: this.revision };
     return this.revision;
   }
@@ -128,6 +143,7 @@ class MemoryStore implements MemoryCheckpointStore {
   async clear(): Promise<void> {
     this.parts.clear();
     this.manifest = undefined;
+    this.previous = [];
   }
 
   async close(): Promise<void> {}

@@ -239,6 +239,40 @@ test('every checkpoint corrupt - load throws CheckpointCorruptError rather than 
   }
 });
 
+test('a corrupt manifest - load falls back to the previous manifest the store kept, says so, and ids stay unique', async () => {
+  const store = createMemoryCheckpointStore();
+  const states = await threeCheckpoints(store);
+  store.faults.corruptManifest();
+  const checkpoints = open(store, { retain: 5 });
+  const restored = await checkpoints.load();
+  // The previous manifest lists checkpoints 1 and 2; every part is intact.
+  assert.is(restored!.info.id, 2);
+  assert.equal(ToyState.restore(restored!.restoreFor('s', 0)).values, states[1]!.values);
+  assert.instance(checkpoints.manifestFallback, CheckpointCorruptError);
+  assert.match(checkpoints.manifestFallback!.message, /manifest is corrupt: .*used the previous manifest \(revision 2, checkpoints 1, 2\)/);
+  assert.not.match(checkpoints.manifestFallback!.message, /an older checkpoint is used/);
+  const state = ToyState.restore(restored!.restoreFor('s', 0));
+  state.set('k0', 7);
+  const written = await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  assert.is(written.info.id, 4, 'checkpoint 3 still has parts in the store: its id is not reused');
+  const again = open(store);
+  assert.equal(ToyState.restore((await again.load())!.restoreFor('s', 0)).values, state.values);
+  assert.is(again.manifestFallback, undefined);
+});
+
+test('a corrupt manifest and no readable earlier one - the error says so instead of promising an older checkpoint', async () => {
+  const store = createMemoryCheckpointStore();
+  const first = open(store);
+  const state = new ToyState();
+  state.set('a', 1);
+  await first.write({ inputs: { in: 1 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  store.faults.corruptManifest();
+  const error = await open(store).load().then(() => undefined, (e: unknown) => e);
+  assert.instance(error, CheckpointCorruptError);
+  assert.match((error as Error).message, /keeps no earlier manifest to fall back to: restore the state from a backup, or clear the job state/);
+  assert.not.match((error as Error).message, /an older checkpoint is used/);
+});
+
 test('fencing - a writer whose manifest revision is stale gets FencedError and writes nothing more', async () => {
   const store = createMemoryCheckpointStore();
   const a = open(store);

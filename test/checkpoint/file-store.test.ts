@@ -97,6 +97,57 @@ test('file store - checkpoints survive a new process and a corrupted file falls 
   assert.is(ToyState.restore(restored!.restoreFor('s', 0)).values.get('k10'), 10);
 });
 
+for (const where of ['body', 'header'] as const) {
+  test(`file store - a flipped bit in the MANIFEST ${where} falls back to MANIFEST.prev; the next commit repairs it and keeps the good one`, async () => {
+    const dir = stateDir();
+    const options = { jobId: 'wc', mergeKeyGroupParts: toyMerge };
+    const write = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'wc' }), options);
+    const state = new ToyState();
+    for (let round = 1; round <= 2; round++) {
+      for (let i = 0; i < 50; i++) state.set(`k${i}`, round * i);
+      await write.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+    }
+    const store = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
+    const path = join(store.directory, 'MANIFEST');
+    const bytes = readFileSync(path);
+    const at = where === 'body' ? bytes.length - 3 : 1; // under the envelope's checksum / the STMF magic
+    bytes[at] = bytes[at]! ^ 0x04;
+    writeFileSync(path, bytes);
+
+    const reader = createCheckpoints(store, options);
+    const restored = await reader.load();
+    assert.is(restored!.info.id, 1, 'MANIFEST.prev lists checkpoint 1 only');
+    assert.is(ToyState.restore(restored!.restoreFor('s', 0)).values.get('k10'), 10);
+    assert.match(reader.manifestFallback!.message, /used the previous manifest/);
+    // A commit that fails after the fallback must not replace the good MANIFEST.prev by the corrupt MANIFEST.
+    const prev = readFileSync(join(store.directory, 'MANIFEST.prev'));
+    await reader.acquireLease();
+    assert.ok(readFileSync(join(store.directory, 'MANIFEST.prev')).equals(prev), 'MANIFEST.prev kept');
+    const again = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'wc' }), options);
+    assert.is((await again.load())!.info.id, 1);
+    assert.is(again.manifestFallback, undefined, 'the commit replaced the corrupt MANIFEST');
+    await reader.close();
+  });
+}
+
+test('file store - clear() and a deleted MANIFEST leave no MANIFEST.prev to fall back to', async () => {
+  const dir = stateDir();
+  const store = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
+  const options = { jobId: 'wc', mergeKeyGroupParts: toyMerge };
+  const checkpoints = createCheckpoints(store, options);
+  const state = new ToyState();
+  state.set('a', 1);
+  await checkpoints.write({ inputs: { in: 1 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  await checkpoints.write({ inputs: { in: 2 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  assert.is((await store.readPreviousManifests()).length, 1);
+  rmSync(join(store.directory, 'MANIFEST'));
+  await store.commitManifest(new Uint8Array([1]), undefined);
+  assert.equal(await store.readPreviousManifests(), [], 'a MANIFEST.prev from before the deletion is gone');
+  await store.commitManifest(new Uint8Array([2]), (await store.readManifest())!.revision);
+  await store.clear();
+  assert.equal(await store.readPreviousManifests(), []);
+});
+
 // 1M keys by default takes ~40 s on a busy 2-core machine (mostly populating and capturing state);
 // STATOR_CHECKPOINT_KEYS lowers it for quick local runs.
 const bigKeys = Number(process.env['STATOR_CHECKPOINT_KEYS'] ?? 1_000_000);

@@ -266,4 +266,39 @@ for (const how of ['delete', 'purge'] as const) {
   });
 }
 
+test('jetstream store - a corrupt current manifest falls back to the KV history; a bucket of an older version gets that history', async () => {
+  await using server = await startNatsServer();
+  // A bucket as older versions created it: history 1.
+  const nc = await connect({ servers: server.url });
+  try {
+    const kvm = new Kvm(jetstream(nc));
+    await kvm.create('stator-wordcount-counter', { history: 1 });
+    await using store = await open(server);
+    const options = { jobId: 'wordcount', mergeKeyGroupParts: toyMerge };
+    const writer = createCheckpoints(store, options);
+    const state = new ToyState();
+    for (let round = 1; round <= 2; round++) {
+      state.set('k', round);
+      await writer.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+    }
+    // Bit rot in the current manifest (a new revision with one bit flipped: the server's files are not ours to edit).
+    const kv = await kvm.open(store.bucket);
+    const current = (await kv.get('manifest'))!;
+    const flipped = current.value.slice();
+    flipped[flipped.length - 2]! ^= 0x01;
+    await kv.put('manifest', flipped);
+
+    const reader = createCheckpoints(store, options);
+    const restored = await reader.load();
+    assert.is(restored!.info.id, 2, 'the previous revision lists both checkpoints');
+    assert.is(ToyState.restore(restored!.restoreFor('s', 0)).values.get('k'), 2);
+    assert.match(reader.manifestFallback!.message, /used the previous manifest \(revision \d+, checkpoints 1, 2\)/);
+    state.set('k', 3);
+    assert.is((await reader.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })).info.id, 3);
+    assert.is(await codeOf(writer.write({ inputs: { in: 4 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })), 'CHECKPOINT_FENCED');
+  } finally {
+    await nc.close();
+  }
+});
+
 test.run();

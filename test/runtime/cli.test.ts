@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAll, runCli, tempDir } from './support/cli.ts';
 
@@ -85,6 +85,23 @@ test('NATS_URL selects NATS mode, never embedded: an unreachable server is a non
   // Either NATS mode is not in this build (6), or it is and fails to connect (non-zero): never embedded.
   assert.ok(result.code !== 0);
   assert.not.match(result.stderr, /embedded mode needs --input/);
+});
+
+test('a flipped bit in the MANIFEST file: the rerun falls back to MANIFEST.prev, says so, and gives the same output (exit 0, not 5)', async () => {
+  const state = join(tmp.dir, 'flip-state');
+  const output = join(tmp.dir, 'flip.jsonl');
+  const args = ['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', output, '--state-dir', state];
+  const first = await runCli(args);
+  assert.is(first.code, 0, first.stderr);
+  const expected = readFileSync(output, 'utf8');
+  const manifest = join(state, 'wordcount', 'main', 'MANIFEST');
+  const bytes = readFileSync(manifest);
+  bytes[bytes.length - 5]! ^= 0x10; // a bit of the manifest's msgpack body, under its checksum
+  writeFileSync(manifest, bytes);
+  const second = await runCli(args);
+  assert.is(second.code, 0, second.stderr);
+  assert.match(second.stderr, /manifest is corrupt: checksum mismatch.*used the previous manifest/);
+  assert.is(readFileSync(output, 'utf8'), expected);
 });
 
 test.run();
