@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import type { CheckpointStore, StoredManifest } from '../../src/checkpoint/index.ts';
 import {
   CheckpointConfigError,
-  CheckpointCorruptError,
   CheckpointPartMissingError,
   CheckpointStoreError,
   envelopeIsIntact,
