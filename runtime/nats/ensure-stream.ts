@@ -33,6 +33,11 @@ export interface EnsureStreamResult {
   readonly info: StreamInfo;
   /** Whether this call created the stream. */
   readonly created: boolean;
+  /**
+   * Set when this call widened the duplicate window of a stream stator had created (recognised by
+   * its description) because a later run needs more (e.g. a larger --max-outage): log it.
+   */
+  readonly widenedDuplicateWindow?: { readonly fromMs: number; readonly toMs: number };
 }
 
 // JetStream API error code for "stream name already in use with a different configuration".
@@ -105,9 +110,9 @@ function remedy(name: string, difference: StreamConfigDifference, wanted: Stream
   }
 }
 
-function mismatchError(name: string, wanted: StreamRequirements, differences: StreamConfigDifference[], prefix: string): StreamConfigError {
+function mismatchError(name: string, wanted: StreamRequirements, differences: StreamConfigDifference[], prefix: string, cause?: unknown): StreamConfigError {
   const details = differences.map((d) => `${d.field} is ${d.actual}, expected ${d.expected} (${remedy(name, d, wanted)})`);
-  return new StreamConfigError(name, `${prefix}: ${details.join('; ')}`, differences);
+  return new StreamConfigError(name, `${prefix}: ${details.join('; ')}`, differences, cause === undefined ? undefined : { cause });
 }
 
 function configFor(wanted: StreamRequirements): Partial<StreamConfig> & { name: string } {
@@ -123,6 +128,28 @@ function configFor(wanted: StreamRequirements): Partial<StreamConfig> & { name: 
   if (wanted.minDuplicateWindowMs !== undefined) config.duplicate_window = nanos(wanted.minDuplicateWindowMs);
   if (wanted.maxAgeMs !== undefined) config.max_age = nanos(wanted.maxAgeMs);
   return config;
+}
+
+/** A stream stator created carries the description stator gives it (stream metadata needs nats-server 2.10). */
+function createdByStator(found: StreamInfo, wanted: StreamRequirements): boolean {
+  return wanted.description !== undefined && found.config.description === wanted.description;
+}
+
+/**
+ * The window a stream stator created was sized by an earlier run (say with a shorter --max-outage):
+ * widen it rather than refuse to start. Streams created by others are only reported, never edited.
+ */
+async function widenDuplicateWindow(jsm: JetStreamManager, found: StreamInfo, wanted: StreamRequirements): Promise<EnsureStreamResult> {
+  const fromMs = millis(found.config.duplicate_window ?? 0);
+  const toMs = wanted.minDuplicateWindowMs!;
+  let info: StreamInfo;
+  try {
+    info = await jsm.streams.update(wanted.name, { duplicate_window: nanos(toMs) });
+  } catch (error) {
+    const difference: StreamConfigDifference = { field: 'duplicate_window', actual: seconds(fromMs), expected: `at least ${seconds(toMs)}` };
+    throw mismatchError(wanted.name, wanted, [difference], `stream ${wanted.name} was created by stator, but widening its duplicate window failed (${(error as Error).message})`, error);
+  }
+  return { info, created: false, widenedDuplicateWindow: { fromMs, toMs } };
 }
 
 async function existing(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
@@ -150,6 +177,9 @@ export async function ensureStream(
   const found = await existing(jsm, wanted.name);
   if (found !== undefined) {
     const differences = streamConfigDifferences(found.config, wanted);
+    if (differences.length === 1 && differences[0]!.field === 'duplicate_window' && createdByStator(found, wanted)) {
+      return widenDuplicateWindow(jsm, found, wanted);
+    }
     if (differences.length > 0) throw mismatchError(wanted.name, wanted, differences, `stream ${wanted.name} exists but does not fit`);
     return { info: found, created: false };
   }

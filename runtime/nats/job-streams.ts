@@ -3,7 +3,7 @@
 // output, and the dead letters. See docs/jetstream.md for the scheme.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsLink } from './connection.ts';
-import { ensureStream, ensureSubjectStream, type StreamRequirements } from './ensure-stream.ts';
+import { ensureStream, ensureSubjectStream, type EnsureStreamResult, type StreamRequirements } from './ensure-stream.ts';
 import { jobStreamNames, subjectStreamName, type JobStreamNames } from './stream-names.ts';
 
 export interface JobStreamsSpec {
@@ -26,6 +26,8 @@ export interface StreamBinding {
   readonly stream: string;
   readonly subject: string;
   readonly created: boolean;
+  /** Set when this start widened the duplicate window of a stream stator created earlier (log it). */
+  readonly widenedDuplicateWindow?: { readonly fromMs: number; readonly toMs: number };
 }
 
 export interface JobStreams {
@@ -63,6 +65,12 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
     { ...published, defaultName: subjectStreamName(spec.outputSubject), description: `output of stator job ${spec.job}` },
     features,
   );
+  const binding = (result: EnsureStreamResult, subject: string): StreamBinding => ({
+    stream: result.info.config.name,
+    subject,
+    created: result.created,
+    ...(result.widenedDuplicateWindow === undefined ? {} : { widenedDuplicateWindow: result.widenedDuplicateWindow }),
+  });
   const exchanges = new Map<string, StreamBinding>();
   for (const stage of spec.exchangeStages) {
     const stream = names.exchangeStream(stage);
@@ -72,18 +80,13 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
       { ...published, name: stream, subjects, description: `keyed exchange into stage ${stage} of stator job ${spec.job}` },
       features,
     );
-    exchanges.set(stage, { stream, subject: subjects[0]!, created: result.created });
+    exchanges.set(stage, binding(result, subjects[0]!));
   }
   const dlq = await ensureStream(
     jsm,
     { ...published, name: names.deadLetterStream, subjects: names.deadLetterSubjects, description: `dead letters of stator job ${spec.job}` },
     features,
   );
-  const binding = (result: { info: { config: { name: string } }; created: boolean }, subject: string): StreamBinding => ({
-    stream: result.info.config.name,
-    subject,
-    created: result.created,
-  });
   return {
     names,
     input: binding(input, spec.inputSubject),

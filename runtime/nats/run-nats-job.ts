@@ -125,6 +125,13 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     });
     for (const binding of [streams.input, streams.output, streams.deadLetters]) {
       if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
+      const widened = binding.widenedDuplicateWindow;
+      if (widened !== undefined) {
+        logger.info(
+          `widened the duplicate window of stream ${binding.stream} (created by stator) from ${widened.fromMs / 1000} s to ${widened.toMs / 1000} s: ` +
+            'this run needs it for its checkpoint interval and --max-outage',
+        );
+      }
     }
     const outputWindowMs = await shortestDuplicateWindowMs(link, [streams.output.stream, streams.deadLetters.stream]);
     const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });

@@ -50,4 +50,28 @@ test('trimming an exchange subject keeps the messages from the given sequence on
   assert.is(await trimConsumed(jsm, stream, 'stator.wordcount.count.p1', 1), 0);
 });
 
+test('a later run needing a wider duplicate window widens the streams stator created, and refuses a stream someone else made', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  // The first run (say --max-outage 3s) sized the windows at 6 min; the next (defaults) needs 8 min.
+  await ensureJobStreams(link, { ...spec, duplicateWindowMs: 360_000 });
+  const later = await ensureJobStreams(link, { ...spec, duplicateWindowMs: 480_000 });
+  assert.equal(later.output.widenedDuplicateWindow, { fromMs: 360_000, toMs: 480_000 });
+  assert.equal(later.deadLetters.widenedDuplicateWindow, { fromMs: 360_000, toMs: 480_000 });
+  assert.equal(later.exchanges.get('count')?.widenedDuplicateWindow, { fromMs: 360_000, toMs: 480_000 });
+  assert.is(later.input.widenedDuplicateWindow, undefined);
+  const jsm = await link.jetstreamManager();
+  assert.is((await jsm.streams.info('WORDCOUNT_OUT')).config.duplicate_window, nanos(480_000));
+  const again = await ensureJobStreams(link, { ...spec, duplicateWindowMs: 360_000 });
+  assert.is(again.output.widenedDuplicateWindow, undefined, 'never narrowed');
+
+  await jsm.streams.add({ name: 'THEIRS', subjects: ['theirs.out'], duplicate_window: nanos(360_000) });
+  const refused = await ensureJobStreams(link, { ...spec, job: 'theirs', inputSubject: 'theirs.in', outputSubject: 'theirs.out', duplicateWindowMs: 480_000 }).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  );
+  assert.is(refused?.code, 'STREAM_CONFIG');
+  assert.match(refused!.message, /THEIRS exists but does not fit: duplicate_window is 6m, expected at least 8m/);
+});
+
 test.run();
