@@ -84,3 +84,18 @@ export class InvalidEventTimeError extends StatorError {
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${String(value)}${typeof value === 'number' ? '' : ` (${typeof value})`}`;
 }
+
+/** Writing a file the job produces (its output or dead letters) failed: the message names the file. */
+export class FileWriteError extends StatorError {
+  override name = 'FileWriteError';
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(
+      'FILE_WRITE',
+      `cannot write ${path}: ${reason}; fix that (free disk space, permissions) and run again: the job resumes from its last checkpoint`,
+      { cause },
+    );
+    this.path = path;
+  }
+}

@@ -43,6 +43,9 @@ const MANIFEST_FORMAT = 1;
 const MANIFEST_HEADER_BYTES = 16;
 const TEMP_PREFIX = '.tmp-';
 const STALE_TEMP_MS = 60 * 60 * 1000;
+/** Modes of what the store creates (the umask can only narrow them further). */
+const PRIVATE_DIR_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function errno(error: unknown): string | undefined {
@@ -106,7 +109,8 @@ class FileStore implements FileCheckpointStore {
   }
 
   private ensureDirs(): Promise<void> {
-    this.ready ??= mkdir(this.partsDir, { recursive: true }).then(
+    // Checkpoints hold the job's state (often derived from raw input): private to the user.
+    this.ready ??= mkdir(this.partsDir, { recursive: true, mode: PRIVATE_DIR_MODE }).then(
       () => undefined,
       (error: unknown) => {
         this.ready = undefined;
@@ -129,7 +133,7 @@ class FileStore implements FileCheckpointStore {
   /** Write to a temp file, fsync, rename over `target`, fsync the directory: all or nothing. */
   private async writeAtomically(dir: string, target: string, chunks: readonly Uint8Array[]): Promise<void> {
     const temp = join(dir, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
-    const handle = await open(temp, 'w');
+    const handle = await open(temp, 'w', PRIVATE_FILE_MODE);
     try {
       for (const chunk of chunks) await writeFully(handle, chunk);
       if (this.fsync) await handle.sync();
@@ -301,7 +305,7 @@ class FileStore implements FileCheckpointStore {
     const deadline = Date.now() + this.lockTimeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        const handle = await open(this.lockPath, 'wx');
+        const handle = await open(this.lockPath, 'wx', PRIVATE_FILE_MODE);
         try {
           await writeFully(handle, Buffer.from(mine));
         } catch (error) {
@@ -355,7 +359,7 @@ class FileStore implements FileCheckpointStore {
         await rm(this.manifestPath, { force: true });
         await rm(this.previousPath, { force: true });
         await rm(this.partsDir, { recursive: true, force: true });
-        await mkdir(this.partsDir, { recursive: true });
+        await mkdir(this.partsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
         await this.syncDir(this.directory);
       } catch (error) {
         throw new CheckpointStoreError(this.description, 'clear', { cause: error });

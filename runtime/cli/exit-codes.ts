@@ -41,7 +41,8 @@ const byErrorCode: Readonly<Record<string, ExitCode>> = {
   CHECKPOINT_FENCED: ExitCode.CHECKPOINT,
   CHECKPOINT_CORRUPT: ExitCode.CHECKPOINT,
   CHECKPOINT_PART_MISSING: ExitCode.CHECKPOINT,
-  CHECKPOINT_NOT_FOUND: ExitCode.CHECKPOINT,
+  // A checkpoint id that is not retained is a bad argument (checkpoints inspect <id>), not an unusable store.
+  CHECKPOINT_NOT_FOUND: ExitCode.USAGE,
   JOB_RUNNING: ExitCode.CHECKPOINT,
   CHECKPOINT_CONFIG: ExitCode.USAGE,
   NATS_CONFIG: ExitCode.USAGE,

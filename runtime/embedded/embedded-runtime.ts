@@ -44,8 +44,8 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
     ...jobTaskRunners(job),
     source: (entry, deadLetter) =>
       fileSourceBinding(job.source, { path: options.input, follow: options.follow ?? false }, entry, deadLetter),
-    sink: (deadLetter, fail) => fileSinkBinding(job.sink, options.output, deadLetter, fail),
-    deadLetters: (fail) => deadLetterFileBinding(deadLetterPath, fail),
+    sink: (deadLetter, fail) => fileSinkBinding(job.sink, options.output, deadLetter, fail, options.logger),
+    deadLetters: (fail) => deadLetterFileBinding(deadLetterPath, fail, options.logger),
     checkpoints: jobCheckpoints({
       store: options.store,
       jobId: job.name,

@@ -5,6 +5,7 @@ import type { SinkDefinition, SourceDefinition } from '../job/job.ts';
 import { DeadLetterFile } from '../io/dead-letter-file.ts';
 import { FileSink } from '../io/file-sink.ts';
 import { FileSource } from '../io/file-source.ts';
+import type { Logger } from '../log.ts';
 import type { FileSourceOptions } from '../io/file-source.ts';
 
 /** A file sink's checkpoint record: its committed length in bytes, as decimal text. */
@@ -34,7 +35,7 @@ function sinkBinding(name: string, sink: FileSink<never>): SinkBinding {
   return {
     name,
     outlet: sink,
-    open: (record) => sink.open(record === undefined ? 0 : decodeCommittedLength(record, name)),
+    open: (record) => (record === undefined ? sink.open(0, true) : sink.open(decodeCommittedLength(record, name), false)),
     commit: async () => encodeCommittedLength(await sink.flush(true)),
     close: () => sink.close(),
   };
@@ -46,8 +47,9 @@ export function fileSinkBinding<T>(
   path: string,
   deadLetter: DeadLetterReceiver,
   onError: (error: unknown) => void,
+  logger?: Logger,
 ): SinkBinding {
-  const sink = new FileSink<T>({ name: definition.name, path, onError }, definition.codec, deadLetter);
+  const sink = new FileSink<T>({ name: definition.name, path, onError, ...(logger === undefined ? {} : { logger }) }, definition.codec, deadLetter);
   return sinkBinding(definition.name, sink as FileSink<never>);
 }
 
@@ -55,7 +57,8 @@ export function fileSinkBinding<T>(
 export function deadLetterFileBinding(
   path: string,
   onError: (error: unknown) => void,
+  logger?: Logger,
 ): { binding: SinkBinding; receive: DeadLetterReceiver; count: () => number } {
-  const file = new DeadLetterFile(path, onError);
+  const file = new DeadLetterFile(path, onError, logger);
   return { binding: sinkBinding('dead-letter', file.sink as FileSink<never>), receive: file.receive, count: () => file.count };
 }

@@ -1,6 +1,7 @@
 import { jsonCodec } from '../job/codecs.ts';
 import type { DeadLetter, DeadLetterReceiver } from '../engine/outlet.ts';
 import { FileSink } from './file-sink.ts';
+import type { Logger } from '../log.ts';
 
 /** One dead letter as written to the JSON-lines file. */
 export interface DeadLetterRecord {
@@ -62,9 +63,10 @@ export class DeadLetterFile {
   /** Dead letters written by this process. */
   count = 0;
 
-  constructor(path: string, onError: (error: unknown) => void) {
+  constructor(path: string, onError: (error: unknown) => void, logger?: Logger) {
     this.sink = new FileSink<DeadLetterRecord>(
-      { name: 'dead-letter', path, onError },
+      // Dead letters hold raw input: private to the user, like the checkpoints.
+      { name: 'dead-letter', path, onError, mode: 0o600, ...(logger === undefined ? {} : { logger }) },
       jsonCodec<DeadLetterRecord>(),
       // A record that cannot be encoded cannot be dead-lettered either: jsonSafe makes that impossible.
       (letter) => onError(letter.error),

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, FileWriteError } from '../errors.ts';
+import type { Logger } from '../log.ts';
 import type { MessageCodec } from '../job/codecs.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 
@@ -14,6 +15,10 @@ export interface FileSinkOptions {
   readonly maxBufferedBytes?: number;
   /** Called once when a write fails (the job must fail: output would be lost otherwise). */
   readonly onError?: (error: unknown) => void;
+  /** Permission bits of the file when it is created (the umask applies). @default 0o666 */
+  readonly mode?: number;
+  /** Where `open` says what it removed from an existing file. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -59,10 +64,18 @@ export class FileSink<T> implements Outlet {
    * @throws ConfigError when the file is shorter than `committedLength`: output the checkpoint
    * covers is gone (the file was replaced or truncated by someone else).
    */
-  async open(committedLength = 0): Promise<void> {
-    // 'a+' creates the file; reopen with r+ so writes go at explicit positions after a truncate.
-    await (await open(this.options.path, 'a+')).close();
-    const handle = await open(this.options.path, 'r+');
+  async open(committedLength = 0, fresh = committedLength === 0): Promise<void> {
+    const path = this.options.path;
+    let handle: FileHandle;
+    try {
+      // 'a+' creates the file; reopen with r+ so writes go at explicit positions after a truncate.
+      await (await open(path, 'a+', this.options.mode ?? 0o666)).close();
+      handle = await open(path, 'r+');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EISDIR') throw new ConfigError(`${path} is a directory; pass a file path for the ${this.options.name} file`, { cause: error });
+      throw new FileWriteError(path, error);
+    }
     const { size } = await handle.stat();
     if (size < committedLength) {
       await handle.close();
@@ -71,7 +84,17 @@ export class FileSink<T> implements Outlet {
           `since; restore the file, or start over with \`stator checkpoints clear\` and a fresh output file`,
       );
     }
-    if (size > committedLength) await handle.truncate(committedLength);
+    if (size > committedLength) {
+      if (fresh) {
+        this.options.logger?.warn(
+          `${path} exists with ${size} bytes that no checkpoint covers (a first run, or the job's checkpoints were cleared): emptying it; ` +
+            'the job writes it again from its input',
+        );
+      } else {
+        this.options.logger?.info(`${path}: removed ${size - committedLength} bytes written after the restored checkpoint; they are written again`);
+      }
+      await handle.truncate(committedLength);
+    }
     this.handle = handle;
     this.length = committedLength;
   }
@@ -130,7 +153,13 @@ export class FileSink<T> implements Outlet {
       await this.writing;
     }
     this.throwIfFailed();
-    if (durable && this.handle !== undefined) await this.handle.sync();
+    if (durable && this.handle !== undefined) {
+      try {
+        await this.handle.sync();
+      } catch (error) {
+        throw new FileWriteError(this.options.path, error);
+      }
+    }
     return this.length;
   }
 
@@ -172,8 +201,8 @@ export class FileSink<T> implements Outlet {
         this.writing = undefined;
         this.writingBytes = 0;
         if (this.failure === undefined) {
-          this.failure = error;
-          this.options.onError?.(error);
+          this.failure = new FileWriteError(this.options.path, error);
+          this.options.onError?.(this.failure);
         }
       },
     );

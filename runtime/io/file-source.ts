@@ -91,8 +91,11 @@ export class FileSource<T> implements SourceBinding {
   async open(position = -1): Promise<void> {
     let size: number;
     try {
-      size = (await stat(this.options.path)).size;
+      const info = await stat(this.options.path);
+      if (info.isDirectory()) throw new ConfigError(`input ${this.options.path} is a directory; pass a file with --input`);
+      size = info.size;
     } catch (error) {
+      if (error instanceof ConfigError) throw error;
       throw new ConfigError(`cannot read input ${this.options.path}: ${(error as Error).message}; pass an existing file with --input`, { cause: error });
     }
     if (size < position + 1) {

@@ -29,6 +29,9 @@ test('checkpoints list and inspect show what a run committed', async () => {
   assert.equal(detail.inputs, { in: 11 }, 'the last processed position: the newline of the last line');
   assert.is(detail.sinks.out, String('{"word":"one","count":1}\n{"word":"two","count":1}\n{"word":"two","count":2}\n'.length));
   assert.is(detail.partitions.length, 2);
+  const notKept = await runCli(['checkpoints', 'inspect', 'examples/wordcount.ts', '42', '--state-dir', state]);
+  assert.is(notKept.code, 2, 'an id that is not retained is a bad argument, not unusable checkpoints');
+  assert.match(notKept.stderr, /checkpoint 42 is not retained \(retained: 1\)/);
 });
 
 test('checkpoints clear is refused while the job runs, and works once it stopped', async () => {

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
 import { killAll, runCli, tempDir } from './support/cli.ts';
 
@@ -102,6 +103,53 @@ test('a flipped bit in the MANIFEST file: the rerun falls back to MANIFEST.prev,
   assert.is(second.code, 0, second.stderr);
   assert.match(second.stderr, /manifest is corrupt: checksum mismatch.*used the previous manifest/);
   assert.is(readFileSync(output, 'utf8'), expected);
+});
+
+test('a directory given as --input is exit code 2 saying so', async () => {
+  const dir = join(tmp.dir, 'a-directory');
+  mkdirSync(dir, { recursive: true });
+  const result = await runCli(['run', 'examples/wordcount.ts', '--input', dir, '--output', join(tmp.dir, 'd.jsonl'), '--state-dir', join(tmp.dir, 'd-state')]);
+  assert.is(result.code, 2, result.stderr);
+  assert.match(result.stderr, /input .*a-directory is a directory; pass a file with --input/);
+  assert.not.match(result.stderr, /EISDIR/);
+});
+
+test('a full disk under --output fails the run with a message naming the output file', async () => {
+  const fs = mountSmallFilesystem(32 * 1024);
+  if (typeof fs === 'string') return reportSkipped('cli - full disk output', fs);
+  try {
+    // The sample's ~1,900 outputs are ~60 KB: more than the 32 KiB file system holds.
+    const output = join(fs.path, 'out.jsonl');
+    const result = await runCli(['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', output, '--state-dir', join(tmp.dir, 'enospc-state')]);
+    assert.is(result.code, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`cannot write ${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOSPC`));
+  } finally {
+    fs.unmount();
+  }
+});
+
+test('state, checkpoints and dead letters are private to the user (0700/0600); the output follows the umask; an existing output emptied at a first run is logged', async () => {
+  const state = join(tmp.dir, 'private-state');
+  const output = join(tmp.dir, 'private.jsonl');
+  const deadLetter = join(tmp.dir, 'private.dead.jsonl');
+  writeFileSync(output, 'left over from an earlier run\n');
+  const result = await runCli(['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', output, '--dead-letter', deadLetter, '--state-dir', state]);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, /private\.jsonl exists with 30 bytes that no checkpoint covers \(a first run, or the job's checkpoints were cleared\): emptying it/);
+  const mode = (path: string): number => statSync(path).mode & 0o777;
+  const umask = process.umask();
+  for (const dir of [state, join(state, 'wordcount'), join(state, 'wordcount', 'main'), join(state, 'wordcount', 'main', 'parts')]) assert.is(mode(dir), 0o700 & ~umask, dir);
+  assert.is(mode(join(state, 'wordcount', 'main', 'MANIFEST')), 0o600 & ~umask);
+  assert.is(mode(join(state, 'wordcount', 'main', 'MANIFEST.prev')), 0o600 & ~umask);
+  const parts = join(state, 'wordcount', 'main', 'parts');
+  for (const part of readdirSync(parts)) assert.is(mode(join(parts, part)), 0o600 & ~umask, part);
+  assert.is(mode(deadLetter), 0o600 & ~umask);
+  // A new output file is created as the umask says.
+  const fresh = join(tmp.dir, 'fresh.jsonl');
+  const second = await runCli(['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', fresh, '--state-dir', join(tmp.dir, 'fresh-state')]);
+  assert.is(second.code, 0, second.stderr);
+  assert.is(mode(fresh), 0o666 & ~umask);
+  assert.not.match(second.stderr, /emptying it/);
 });
 
 test.run();
