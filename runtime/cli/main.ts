@@ -11,10 +11,27 @@
 // for 100-200 ms; with 64 MiB the old generation grows ~0.2 MB/s (docs/performance.md). The shebang
 // applies it when `stator` is run directly (npx stator, node_modules/.bin/stator); `node main.js`
 // needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
+import { readFileSync } from 'node:fs';
 import { checkpointsCommand } from './checkpoints-command.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { runCommand } from './run-command.ts';
 import { mainUsage } from './usage.ts';
+
+/**
+ * The version in stator's package.json: the nearest one above this file whose name is stator (this
+ * file runs from runtime/cli/ in the sources and from dist/runtime/cli/ in the package).
+ */
+function statorVersion(): string {
+  for (let dir = new URL('./', import.meta.url); ; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'stator' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // no package.json here: look one folder up
+    }
+    if (dir.pathname === '/') return 'unknown';
+  }
+}
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...rest] = argv;
@@ -24,6 +41,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         return await runCommand(rest, env);
       case 'checkpoints':
         return await checkpointsCommand(rest, env);
+      case '--version':
+      case '-V':
+      case 'version':
+        process.stdout.write(`stator ${statorVersion()}\n`);
+        return ExitCode.OK;
       case undefined:
       case '-h':
       case '--help':

@@ -16,8 +16,37 @@ export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
   options: O,
 ): ReturnType<typeof parseArgs<CommandLineConfig<O>>> {
   try {
-    return parseArgs<CommandLineConfig<O>>({ args: [...argv], allowPositionals: true, strict: true, options });
+    return parseArgs<CommandLineConfig<O>>({ args: joinNegativeValues(argv, options), allowPositionals: true, strict: true, options });
   } catch (error) {
-    throw new ConfigError(`stator ${command}: ${(error as Error).message}; see stator ${command} --help`, { cause: error });
+    throw new ConfigError(`stator ${command}: ${describeParseError(error as Error & { code?: string })}; see stator ${command} --help`, { cause: error });
   }
+}
+
+/**
+ * `--max-retries -1` as `--max-retries=-1`: node's parser takes a value starting with '-' for an
+ * option, so the value's own check ("-1 is not an integer >= 0") can say what is wrong.
+ */
+function joinNegativeValues(argv: readonly string[], options: ParseArgsOptionsConfig): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const option = arg.startsWith('--') && !arg.includes('=') ? options[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
+}
+
+/** node's parse errors in one line of our own words (its are several lines, one with an unbalanced quote). */
+function describeParseError(error: Error & { code?: string }): string {
+  const unknown = /^Unknown option '([^']*)'/.exec(error.message);
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) return `unknown option ${unknown[1]}`;
+  const ambiguous = /^Option '(-[^ ']+)[^']*' argument is ambiguous/.exec(error.message);
+  if (ambiguous !== null) return `${ambiguous[1]} needs a value; write a value that starts with '-' as ${ambiguous[1]}=-value`;
+  return error.message.replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
 }

@@ -30,7 +30,14 @@ export interface RunArguments {
   readonly logLevel: string;
   /** Where the HTTP server listens (--http); undefined: no server. */
   readonly http: HttpAddress | undefined;
+  /** The embedded-mode options given (--input, --output, ...), refused in NATS mode. */
+  readonly embeddedFlags: readonly string[];
+  /** What selected NATS mode, for messages: `--nats` or `NATS_URL`. */
+  readonly natsSelectedBy: '--nats' | 'NATS_URL' | undefined;
 }
+
+/** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
+const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'state-dir', 'follow'] as const;
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
@@ -67,6 +74,8 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     nats: natsConnectionFlags(values),
     logLevel,
     http: values.http === undefined ? undefined : parseHttpAddress(values.http),
+    embeddedFlags: EMBEDDED_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`),
+    natsSelectedBy: values.nats !== undefined ? '--nats' : natsUrlFrom({ nats: undefined }, env) !== undefined ? 'NATS_URL' : undefined,
   };
 }
 
@@ -96,6 +105,14 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     return ExitCode.OK;
   }
   const logger = createLogger(args.logLevel as Parameters<typeof createLogger>[0]);
+  if (args.natsUrl !== undefined && args.embeddedFlags.length > 0) {
+    const flags = args.embeddedFlags.join(', ');
+    throw new ConfigError(
+      `${flags} ${args.embeddedFlags.length === 1 ? 'is an embedded-mode option' : 'are embedded-mode options'}, but ` +
+        `${args.natsSelectedBy === 'NATS_URL' ? 'NATS_URL is set, which selects' : '--nats selects'} NATS mode (input and output are the job's NATS subjects, checkpoints go to JetStream): ` +
+        `drop ${flags}, or ${args.natsSelectedBy === 'NATS_URL' ? 'unset NATS_URL' : 'drop --nats'} to run embedded`,
+    );
+  }
   if (args.natsUrl === undefined) {
     if (args.input === undefined) throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
     if (args.output === undefined) throw new ConfigError('embedded mode needs --output <file> (or run NATS mode with --nats <url>)');

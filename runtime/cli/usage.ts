@@ -9,7 +9,7 @@ Commands:
   checkpoints inspect [id]  show one checkpoint (default: the latest)
   checkpoints clear         delete a job's checkpoints (refused while the job runs)
 
-Run 'stator <command> --help' for the options of a command.`;
+Run 'stator <command> --help' for the options of a command; 'stator --version' prints the version.`;
 
 export const runUsage = `usage: stator run <job-module> [options]
 

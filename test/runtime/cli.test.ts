@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
-import { killAll, runCli, tempDir } from './support/cli.ts';
+import { killAll, root, runCli, tempDir } from './support/cli.ts';
 
 const tmp = tempDir('cli');
 // Job modules live in an ES module package, as in a user's project.
@@ -150,6 +150,35 @@ test('state, checkpoints and dead letters are private to the user (0700/0600); t
   assert.is(second.code, 0, second.stderr);
   assert.is(mode(fresh), 0o666 & ~umask);
   assert.not.match(second.stderr, /emptying it/);
+});
+
+test('stator --version prints the package version', async () => {
+  const result = await runCli(['--version']);
+  assert.is(result.code, 0, result.stderr);
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  assert.is(result.stdout, `stator ${version}\n`);
+});
+
+test('a negative --max-retries is one line saying what is wrong; an unknown option has no stray quotes', async () => {
+  const negative = await runCli(['run', 'examples/wordcount.ts', '--input', 'x', '--output', 'y', '--max-retries', '-1']);
+  assert.is(negative.code, 2);
+  assert.is(negative.stderr, 'stator: --max-retries -1 is not an integer >= 0\n');
+  const unknown = await runCli(['run', 'examples/wordcount.ts', '--bogus-flag']);
+  assert.is(unknown.code, 2);
+  assert.is(unknown.stderr, 'stator: stator run: unknown option --bogus-flag; see stator run --help\n');
+  const dash = await runCli(['run', 'examples/wordcount.ts', '--input', '-x']);
+  assert.is(dash.code, 2);
+  assert.is(dash.stderr.trim().split('\n').length, 1);
+  assert.match(dash.stderr, /--input needs a value; write a value that starts with '-' as --input=-value/);
+});
+
+test('--nats (or NATS_URL) together with --input/--output/--state-dir is refused, not silently ignored', async () => {
+  const flags = await runCli(['run', 'examples/wordcount.ts', '--nats', 'nats://127.0.0.1:1', '--input', 'in.txt', '--output', 'out.jsonl']);
+  assert.is(flags.code, 2, flags.stderr);
+  assert.match(flags.stderr, /--input, --output are embedded-mode options, but --nats selects NATS mode .*drop --input, --output, or drop --nats to run embedded/);
+  const env = await runCli(['run', 'examples/wordcount.ts', '--state-dir', 'state'], { env: { NATS_URL: 'nats://127.0.0.1:1' } });
+  assert.is(env.code, 2, env.stderr);
+  assert.match(env.stderr, /--state-dir is an embedded-mode option, but NATS_URL is set.*unset NATS_URL to run embedded/);
 });
 
 test.run();
