@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNatsServer } from '../support/nats-server.ts';
+import { connectNats, ensureSubjectStream } from '../../runtime/nats/index.ts';
 import { killAll, runCli, startCli, tempDir, waitForOutput } from './support/cli.ts';
 
 const tmp = tempDir('checkpoints');
@@ -58,8 +59,14 @@ test('checkpoints without an action or a job is exit code 2', async () => {
 test('with --nats, checkpoints lists the checkpoints a NATS-mode run wrote to JetStream', async () => {
   const server = await startNatsServer();
   try {
-    const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url]);
-    await waitForOutput(running.child, 'starting from the beginning');
+    // A job that read nothing writes no checkpoint: give it one line.
+    {
+      await using link = await connectNats({ nats: server.url });
+      await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: 'WORDCOUNT_IN' });
+      await link.js.publish('wordcount.in', new TextEncoder().encode('a b'));
+    }
+    const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--checkpoint-interval', '200']);
+    await waitForOutput(running.child, 'checkpoint 1 ');
     running.child.kill('SIGTERM');
     const stopped = await running.done;
     assert.is(stopped.code, 0, stopped.stderr);
