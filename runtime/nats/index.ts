@@ -24,7 +24,7 @@ export { openStreamSource } from './stream-source.ts';
 export type { SourceRecord, StreamSource, StreamSourceOptions, StreamSourceState } from './stream-source.ts';
 export { createStreamSink } from './stream-sink.ts';
 export type { OutputMessage, StreamSink, StreamSinkOptions, StreamSinkState, StreamSinkStats } from './stream-sink.ts';
-export { MIN_DUPLICATE_WINDOW_MS, outputMsgId, replayIsDeduplicated, requiredDuplicateWindowMs } from './msg-id.ts';
+export { MIN_DUPLICATE_WINDOW_MS, outputMsgId, replayExposure, requiredDuplicateWindowMs } from './msg-id.ts';
 export type { DuplicateWindowInputs, OutputCoordinates } from './msg-id.ts';
 export { createDeadLetterPublisher, DeadLetterHeaders } from './dead-letters.ts';
 export type { DeadLetterOptions, DeadLetterPublisher, DeadLetterRecord } from './dead-letters.ts';

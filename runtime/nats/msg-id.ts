@@ -54,17 +54,35 @@ export function requiredDuplicateWindowMs(inputs: DuplicateWindowInputs): number
   return Math.max(MIN_DUPLICATE_WINDOW_MS, Math.ceil(needed / 60_000) * 60_000);
 }
 
+/** What a restore knows about the replay it starts (all times epoch millis). */
+export interface ReplayExposureInputs {
+  /** When the restored checkpoint was captured: the previous run's outputs after it may be repeated. */
+  readonly capturedAtMs: number;
+  /** When the newest message of the output and dead-letter streams was stored; undefined when both are empty. */
+  readonly lastStoredAtMs: number | undefined;
+  readonly nowMs: number;
+  /** The shortest duplicate window among those streams. */
+  readonly duplicateWindowMs: number;
+  readonly checkpointIntervalMs: number;
+  readonly maxOutageMs: number;
+}
+
 /**
- * Whether a replay starting now from a checkpoint committed at `checkpointCommittedAtMs` is still
- * fully deduplicated: the oldest output it may repeat was published after that commit, so it must
- * still be inside the window when the replay re-publishes it (allowing one more interval + outage
- * for the replay itself). When false, outputs of that interval may be stored twice: log a warning.
+ * The span of the previous run's outputs that a replay starting now may store twice, or undefined
+ * when every output it can repeat is still deduplicated.
+ *
+ * A replay repeats only what the previous run stored after the restored checkpoint was captured,
+ * so when nothing was stored since (a clean stop, an idle job) it repeats nothing, however old the
+ * checkpoint. Otherwise an original stored at time s keeps its id for the duplicate window, and the
+ * replay re-publishes it within one interval + outage from now: originals stored before
+ * `now + interval + outage - window` are forgotten by then.
  */
-export function replayIsDeduplicated(
-  checkpointCommittedAtMs: number,
-  nowMs: number,
-  duplicateWindowMs: number,
-  inputs: Omit<DuplicateWindowInputs, 'restartAllowanceMs'>,
-): boolean {
-  return nowMs - checkpointCommittedAtMs + inputs.checkpointIntervalMs + inputs.maxOutageMs <= duplicateWindowMs;
+export function replayExposure(
+  inputs: ReplayExposureInputs,
+): { readonly fromMs: number; readonly toMs: number } | undefined {
+  const { capturedAtMs, lastStoredAtMs } = inputs;
+  if (lastStoredAtMs === undefined || lastStoredAtMs < capturedAtMs) return undefined;
+  const forgottenBefore = inputs.nowMs + inputs.checkpointIntervalMs + inputs.maxOutageMs - inputs.duplicateWindowMs;
+  if (forgottenBefore <= capturedAtMs) return undefined;
+  return { fromMs: capturedAtMs, toMs: Math.min(lastStoredAtMs, forgottenBefore) };
 }

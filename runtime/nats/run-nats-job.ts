@@ -16,7 +16,7 @@ import { jobTaskRunners } from '../task-runners.ts';
 import { connectNats, type NatsLink } from './connection.ts';
 import { resolveNatsSettings } from './connection-options.ts';
 import { ensureJobStreams } from './job-streams.ts';
-import { replayIsDeduplicated, requiredDuplicateWindowMs } from './msg-id.ts';
+import { replayExposure, requiredDuplicateWindowMs } from './msg-id.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
 
@@ -133,7 +133,8 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
         );
       }
     }
-    const outputWindowMs = await shortestDuplicateWindowMs(link, [streams.output.stream, streams.deadLetters.stream]);
+    // Read before this run publishes anything: what the previous run stored is what a replay may repeat.
+    const outputWindowMs = await replayedStreams(link, [streams.output.stream, streams.deadLetters.stream]);
     const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
     store = checkpointStore;
     let fatal: (error: unknown) => void = () => {};
@@ -152,13 +153,22 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     fatal = (error) => runtime.fail(error);
     const restored = runtime.events.subscribe((event) => {
       if (event.type !== 'restored' || event.createdAt === undefined) return;
-      const windowInputs = { checkpointIntervalMs, maxOutageMs: settings.maxOutageMs };
-      if (replayIsDeduplicated(event.createdAt, Date.now(), outputWindowMs.ms, windowInputs)) return;
-      const ageS = Math.round((Date.now() - event.createdAt) / 1000);
+      const now = Date.now();
+      const exposed = replayExposure({
+        capturedAtMs: event.createdAt,
+        lastStoredAtMs: outputWindowMs.lastStoredAtMs,
+        nowMs: now,
+        duplicateWindowMs: outputWindowMs.ms,
+        checkpointIntervalMs,
+        maxOutageMs: settings.maxOutageMs,
+      });
+      if (exposed === undefined) return;
+      const ago = (ms: number) => `${Math.round((now - ms) / 1000)} s ago`;
       logger.warn(
-        `restored checkpoint ${event.checkpointId} was captured ${ageS} s ago, beyond what the duplicate window of ${outputWindowMs.stream} ` +
-          `(${Math.round(outputWindowMs.ms / 1000)} s) covers: outputs of the replayed range (after position ${event.position}) that the previous run ` +
-          `already published may be stored twice. To keep replays exactly-once, raise the duplicate window above the longest restart ` +
+        `restored checkpoint ${event.checkpointId} was captured ${ago(event.createdAt)}; the previous run stored outputs until ${ago(outputWindowMs.lastStoredAtMs ?? now)}, ` +
+          `and the duplicate window of ${outputWindowMs.stream} (${Math.round(outputWindowMs.ms / 1000)} s) no longer covers those it stored from ` +
+          `${ago(exposed.fromMs)} to ${ago(exposed.toMs)} once the replay (after position ${event.position}, up to ${Math.round((checkpointIntervalMs + settings.maxOutageMs) / 1000)} s ` +
+          `for one checkpoint interval + --max-outage) re-publishes them: they may be stored twice. To keep replays exactly-once, raise the duplicate window above the longest restart ` +
           `(nats stream edit ${outputWindowMs.stream} --dupe-window 1h)`,
       );
     });
@@ -189,13 +199,19 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
   }
 }
 
-/** The shortest duplicate window among `streams` (the stream that bounds exactly-once replays). */
-async function shortestDuplicateWindowMs(link: NatsLink, streams: readonly string[]): Promise<{ stream: string; ms: number }> {
+/**
+ * The shortest duplicate window among `streams` (the stream that bounds exactly-once replays) and
+ * when the newest message among them was stored (server time; undefined when all are empty).
+ */
+async function replayedStreams(link: NatsLink, streams: readonly string[]): Promise<{ stream: string; ms: number; lastStoredAtMs: number | undefined }> {
   const jsm = await link.jetstreamManager();
   let shortest = { stream: streams[0] ?? '', ms: Number.POSITIVE_INFINITY };
+  let lastStoredAtMs: number | undefined;
   for (const stream of streams) {
-    const ms = ((await jsm.streams.info(stream)).config.duplicate_window ?? 0) / 1_000_000;
+    const info = await jsm.streams.info(stream);
+    const ms = (info.config.duplicate_window ?? 0) / 1_000_000;
     if (ms < shortest.ms) shortest = { stream, ms };
+    if (info.state.last_seq > 0) lastStoredAtMs = Math.max(lastStoredAtMs ?? 0, Date.parse(info.state.last_ts));
   }
-  return shortest;
+  return { ...shortest, lastStoredAtMs };
 }
