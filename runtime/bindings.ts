@@ -1,6 +1,7 @@
 import type { CheckpointSnapshot } from '../src/checkpoint/checkpoint-writer.ts';
 import type { PartitionRestore } from '../src/checkpoint/checkpoint-reader.ts';
 import type { Outlet } from './engine/outlet.ts';
+import type { InputLag } from './job-view.ts';
 
 /**
  * A job's input as bound by a runtime mode (embedded: a file; NATS: a stream). The runtime drives
@@ -29,6 +30,8 @@ export interface SourceBinding {
   stop(): void;
   readonly lastPosition: number;
   readonly messagesRead: number;
+  /** How far reading is behind the end of the input now; undefined when not known (e.g. closed). */
+  inputLag?(): Promise<InputLag | undefined>;
   close(): Promise<void>;
 }
 

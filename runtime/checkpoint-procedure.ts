@@ -122,7 +122,10 @@ export class CheckpointProcedure {
     const pausedMs = Date.now() - started;
     const sourceName = source.name;
     const written = checkpoints.start(snapshot, reason).then((result) => {
-      if (result === undefined) return false;
+      if (result === undefined) {
+        this.options.events.next({ type: 'checkpoint-failed', reason, error: checkpoints.lastError });
+        return false;
+      }
       this.written++;
       this.recorded = recordedOf(snapshot);
       const position = snapshot.inputs[sourceName] ?? -1;

@@ -7,6 +7,11 @@ import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_STATE_DIR } from './defaults.ts
 import { createEmbeddedRuntime } from './embedded/embedded-runtime.ts';
 import { LifecycleError } from './errors.ts';
 import type { HttpRoutes } from './http/index.ts';
+import { Registry } from 'prom-client';
+import type { TurnTimer } from './engine/turn-timer.ts';
+import { jobEndpoints } from './job-endpoints.ts';
+import type { RuntimeObservation, RuntimeObserver } from './job-endpoints.ts';
+import type { ConnectionView, JobView } from './job-view.ts';
 import type { JobRuntime, RunResult, RuntimeEvent } from './job-runtime.ts';
 import type { Job } from './job/job.ts';
 import { Lifecycle } from './lifecycle.ts';
@@ -30,13 +35,24 @@ export interface RuntimeOptions {
   readonly checkpointIntervalMs?: number;
   /** Retries of a failing message before it becomes a dead letter. @default 3 */
   readonly maxRetries?: number;
-  /** The process's HTTP server, for the job's routes. */
+  /**
+   * The process's HTTP server, for the job's routes: `/metrics` (Prometheus), `/readyz` and the
+   * state API, for the time of the run.
+   */
   readonly http?: HttpRoutes;
+  /**
+   * The prom-client registry the job's metrics go to (served at `/metrics` with `http`). Pass one
+   * with `collectDefaultMetrics({ register })` for the Node.js process metrics, as `stator run` does.
+   * @default a registry of the run's own
+   */
+  readonly registry?: Registry;
 }
 
 /** What a transport's setup hands back: the runtime over it, and what to release after the run. */
 export interface PreparedRuntime {
   readonly runtime: JobRuntime;
+  /** NATS mode: the connection (for metrics and /readyz). */
+  readonly connection?: ConnectionView;
   close(): Promise<void>;
 }
 
@@ -56,15 +72,21 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   const logger = options.logger ?? createLogger('info');
   const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
   const { job, transport } = options;
-  const prepare =
+  const prepare = (turnTimer: TurnTimer | undefined): Promise<PreparedRuntime> =>
     transport.kind === 'files'
-      ? () => openEmbeddedRuntime(job, transport, logger, options)
-      : () =>
-          openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http });
-  return new PreparingRuntime(prepare, options.signal);
+      ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
+      : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer });
+  const observer = options.http === undefined ? undefined : jobEndpoints({ http: options.http, registry: options.registry ?? new Registry(), jobName: job.name });
+  return new PreparingRuntime(prepare, options.signal, observer);
 }
 
-async function openEmbeddedRuntime(job: Job, transport: FilesTransport, logger: Logger, options: RuntimeOptions): Promise<PreparedRuntime> {
+async function openEmbeddedRuntime(
+  job: Job,
+  transport: FilesTransport,
+  logger: Logger,
+  options: RuntimeOptions,
+  turnTimer: TurnTimer | undefined,
+): Promise<PreparedRuntime> {
   await mkdir(dirname(transport.output), { recursive: true });
   if (transport.deadLetter !== undefined) await mkdir(dirname(transport.deadLetter), { recursive: true });
   const store = transport.store ?? createFileCheckpointStore({ stateDir: transport.stateDir ?? DEFAULT_STATE_DIR, job: job.name });
@@ -79,6 +101,7 @@ async function openEmbeddedRuntime(job: Job, transport: FilesTransport, logger: 
     ...(options.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: options.checkpointIntervalMs }),
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     logger,
+    turnTimer,
   });
   return { runtime, close: async () => {} };
 }
@@ -94,10 +117,12 @@ class PreparingRuntime implements JobRuntime {
   private runPromise: Promise<RunResult> | undefined;
   private stopRequested = false;
   private failure: { error: unknown } | undefined;
+  private link: ConnectionView | undefined;
 
   constructor(
-    private readonly prepare: () => Promise<PreparedRuntime>,
+    private readonly prepare: (turnTimer: TurnTimer | undefined) => Promise<PreparedRuntime>,
     private readonly signal: AbortSignal | undefined,
+    private readonly observer: RuntimeObserver | undefined,
   ) {}
 
   get state(): LifecycleState {
@@ -110,6 +135,15 @@ class PreparingRuntime implements JobRuntime {
 
   get events(): Observable<RuntimeEvent> {
     return this.eventSubject.asObservable();
+  }
+
+  get view(): JobView | undefined {
+    return this.inner?.view;
+  }
+
+  /** NATS mode: the connection, once set up. */
+  get connection(): ConnectionView | undefined {
+    return this.link;
   }
 
   run(): Promise<RunResult> {
@@ -148,9 +182,15 @@ class PreparingRuntime implements JobRuntime {
     this.signal?.addEventListener('abort', onAbort, { once: true });
     const subscriptions: Subscription[] = [];
     let prepared: PreparedRuntime | undefined;
+    let observation: RuntimeObservation | undefined;
     try {
+      observation = this.observer?.observe(this);
       if (this.signal?.aborted) this.stopRequested = true;
-      if (!this.stopRequested) prepared = await this.prepare();
+      if (!this.stopRequested) prepared = await this.prepare(observation?.turnTimer);
+      if (prepared?.connection !== undefined) {
+        this.link = prepared.connection;
+        observation?.connected(prepared.connection);
+      }
       if (this.failure !== undefined) throw this.failure.error;
       if (prepared === undefined || this.stopRequested) {
         this.lifecycle.tryTransition('stopped');
@@ -167,6 +207,7 @@ class PreparingRuntime implements JobRuntime {
     } finally {
       this.signal?.removeEventListener('abort', onAbort);
       for (const subscription of subscriptions) subscription.unsubscribe();
+      observation?.close();
       await prepared?.close();
       this.eventSubject.complete();
     }

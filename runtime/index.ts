@@ -33,3 +33,10 @@ export { createFileCheckpointStore, openJetStreamCheckpointStore, NoCheckpointBu
 export type { FileCheckpointStore, FileCheckpointStoreOptions, JetStreamCheckpointStore, JetStreamCheckpointStoreOptions } from './checkpoint/index.ts';
 export { connectNats, natsUrlFrom, runNatsJob, ensureJobStreams, jobSubjects } from './nats/index.ts';
 export type { NatsLink, NatsFlags, NatsConnectionSettings, NatsRunOptions, JobStreams, JobStreamsSpec } from './nats/index.ts';
+
+// Operating a job: the HTTP server (/metrics, /readyz, /healthz; pass it as RuntimeOptions.http) and
+// the process metrics registry `stator run --http` uses.
+export { startHttpServer, parseHttpAddress } from './http/index.ts';
+export type { HttpServer, HttpServerOptions, HttpRoutes, HttpAddress } from './http/index.ts';
+export { createProcessRegistry } from './metrics/index.ts';
+export type { JobView, StageView, PartitionView, SourceView, InputLag } from './job-view.ts';

@@ -3,6 +3,8 @@ import type { Observable } from 'rxjs';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './defaults.ts';
 import type { Job } from './job/job.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
+import type { TurnTimer } from './engine/turn-timer.ts';
+import type { JobView } from './job-view.ts';
 import type { DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 import { Pipeline } from './engine/pipeline.ts';
 import type { RunnerFactory } from './engine/pipeline.ts';
@@ -42,6 +44,8 @@ export interface JobRuntimeOptions {
   readonly processingTimeTickMs?: number;
   /** Interval of the throughput log line. @default 10000 */
   readonly throughputLogIntervalMs?: number;
+  /** Times a sample of turns (metrics on). @default none */
+  readonly turnTimer?: TurnTimer | undefined;
 }
 
 /** A dead-letter sink as the runtime uses it. */
@@ -83,6 +87,8 @@ export interface JobRuntime {
   checkpoint(): Promise<void>;
   /** Fails the run (e.g. checkpoints were fenced by another writer): `run()` rejects with `error`. */
   fail(error: unknown): void;
+  /** The running job's counters and partitions, for metrics and the status page; undefined until run() opened it. */
+  readonly view: JobView | undefined;
 }
 
 export function createJobRuntime(options: JobRuntimeOptions): JobRuntime {
@@ -108,10 +114,20 @@ class JobRuntimeImpl implements JobRuntime {
   private runPromise: Promise<RunResult> | undefined;
   private readonly deadLetters: DeadLetters;
   private readonly eventSubject = new Subject<RuntimeEvent>();
+  private jobView: JobView | undefined;
 
   constructor(private readonly options: Resolved) {
     this.log = options.logger;
-    this.deadLetters = options.deadLetters((error) => this.fail(error));
+    const deadLetters = options.deadLetters((error) => this.fail(error));
+    const events = this.eventSubject;
+    this.deadLetters = {
+      ...deadLetters,
+      receive: (letter) => {
+        deadLetters.receive(letter);
+        const { stage, partition, position, attempts, error } = letter;
+        events.next({ type: 'dead-letter', stage, partition, position, attempts, error, at: Date.now() });
+      },
+    };
     this.procedure = new CheckpointProcedure({
       checkpoints: options.checkpoints,
       log: this.log,
@@ -130,6 +146,10 @@ class JobRuntimeImpl implements JobRuntime {
 
   get events(): Observable<RuntimeEvent> {
     return this.eventSubject.asObservable();
+  }
+
+  get view(): JobView | undefined {
+    return this.jobView;
   }
 
   run(): Promise<RunResult> {
@@ -185,7 +205,9 @@ class JobRuntimeImpl implements JobRuntime {
     this.lifecycle.transition('restoring');
     let restored: RestoredCheckpoint | undefined;
     try {
-      restored = await this.readLatest();
+      const restoreStarted = Date.now();
+      let bytesRead = 0;
+      restored = await this.readLatest((done) => (bytesRead = done));
       const sink = this.options.sink(deadLetters.receive, (error) => this.fail(error));
       this.sink = sink;
       const pipeline = new Pipeline({
@@ -198,10 +220,19 @@ class JobRuntimeImpl implements JobRuntime {
         batchSize: this.options.batchSize,
         maxRetries: this.options.maxRetries,
         onFailure: (error) => this.fail(error),
+        turnTimer: this.options.turnTimer,
       });
       this.pipeline = pipeline;
       const source = this.options.source(pipeline.entry, deadLetters.receive);
       this.source = source;
+      this.jobView = {
+        job: job.name,
+        source,
+        stages: pipeline.stages.map((stage) => ({ name: stage.name, partitions: stage.actors })),
+        get deadLetters() {
+          return deadLetters.count();
+        },
+      };
       if (restored !== undefined) {
         restoreRunners(pipeline, restored, this.options.grouping);
         this.procedure.restoredFrom(restored);
@@ -216,7 +247,14 @@ class JobRuntimeImpl implements JobRuntime {
         );
       }
       for (const actor of pipeline.actors()) await actor.runner.open();
-      this.eventSubject.next({ type: 'restored', checkpointId: restored?.id, createdAt: restored?.createdAt, position: restored?.inputs[source.name] ?? -1 });
+      this.eventSubject.next({
+        type: 'restored',
+        checkpointId: restored?.id,
+        createdAt: restored?.createdAt,
+        position: restored?.inputs[source.name] ?? -1,
+        durationMs: Date.now() - restoreStarted,
+        bytesRead,
+      });
       if (restored !== undefined) {
         this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`);
       } else {
@@ -279,10 +317,11 @@ class JobRuntimeImpl implements JobRuntime {
     }
   }
 
-  private async readLatest(): Promise<RestoredCheckpoint | undefined> {
+  private async readLatest(read: (bytes: number) => void): Promise<RestoredCheckpoint | undefined> {
     const log = this.log;
     const started = Date.now();
     const restored = await this.options.checkpoints.restoreLatest((done, total) => {
+      read(done);
       log.progress(`restoring checkpoint: ${formatBytes(done)} / ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`);
     });
     log.progress(undefined);

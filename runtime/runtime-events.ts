@@ -6,6 +6,10 @@ export type RuntimeEvent =
       /** When the restored checkpoint was captured (epoch millis); undefined without one. */
       readonly createdAt: number | undefined;
       readonly position: number;
+      /** How long restoring took: reading the checkpoint, restoring the partitions, opening input and output. */
+      readonly durationMs: number;
+      /** Bytes of checkpoint parts read. */
+      readonly bytesRead: number;
     }
   | {
       readonly type: 'checkpoint';
@@ -19,7 +23,19 @@ export type RuntimeEvent =
       /** How long intake was paused for the capture. */
       readonly pausedMs: number;
     }
-  | { readonly type: 'throughput'; readonly messagesPerSecond: number; readonly messagesRead: number; readonly deadLetters: number };
+  | { readonly type: 'throughput'; readonly messagesPerSecond: number; readonly messagesRead: number; readonly deadLetters: number }
+  /** A checkpoint write failed; its changes go into the next one (a fenced write fails the job instead). */
+  | { readonly type: 'checkpoint-failed'; readonly reason: string; readonly error: unknown }
+  | {
+      readonly type: 'dead-letter';
+      readonly stage: string;
+      readonly partition: number | undefined;
+      readonly position: number;
+      readonly attempts: number;
+      readonly error: unknown;
+      /** Epoch millis. */
+      readonly at: number;
+    };
 
 /** How a run ended. */
 export interface RunResult {

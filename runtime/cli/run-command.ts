@@ -7,6 +7,7 @@ import type { NatsFlags } from '../nats/connection-options.ts';
 import { parseHttpAddress, startHttpServer } from '../http/index.ts';
 import type { HttpAddress, HttpServer } from '../http/index.ts';
 import { createLogger, isLogLevel } from '../log.ts';
+import { createProcessRegistry } from '../metrics/index.ts';
 import { files, nats } from '../transport.ts';
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
@@ -154,7 +155,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
       logger,
       ...(args.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: args.checkpointIntervalMs }),
       ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
-      ...(http === undefined ? {} : { http }),
+      ...(http === undefined ? {} : { http, registry: createProcessRegistry() }),
     });
     const result = await runtime.run();
     logger.info(

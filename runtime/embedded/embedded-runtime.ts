@@ -3,6 +3,7 @@ import { createJobRuntime } from '../job-runtime.ts';
 import type { JobRuntime } from '../job-runtime.ts';
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
+import type { TurnTimer } from '../engine/turn-timer.ts';
 import { jobTaskRunners } from '../task-runners.ts';
 import { deadLetterFileBinding, fileSinkBinding, fileSourceBinding } from './file-bindings.ts';
 import { jobCheckpoints } from './job-checkpoints.ts';
@@ -28,6 +29,8 @@ export interface EmbeddedOptions {
   readonly batchSize?: number;
   readonly throughputLogIntervalMs?: number;
   readonly logger: Logger;
+  /** Times a sample of turns (metrics on). */
+  readonly turnTimer?: TurnTimer | undefined;
 }
 
 /**
@@ -59,6 +62,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
     ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.throughputLogIntervalMs === undefined ? {} : { throughputLogIntervalMs: options.throughputLogIntervalMs }),
+    turnTimer: options.turnTimer,
   });
   fatal = (error) => runtime.fail(error);
   return runtime;

@@ -2,6 +2,7 @@ import type { TaskOutput, TaskRunner } from '../../src/task/task-runner.ts';
 import { EntryKind, Mailbox } from './mailbox.ts';
 import type { DeadLetterReceiver, Outlet } from './outlet.ts';
 import type { PartitionInbox } from './key-router.ts';
+import type { TurnTimer } from './turn-timer.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
 
 /** What an actor needs from the engine that runs it. */
@@ -24,6 +25,8 @@ export interface PartitionActorOptions {
   readonly batchSize: number;
   /** Retries after a first failed attempt before the message becomes a dead letter. */
   readonly maxRetries: number;
+  /** Times a sample of data turns (metrics on); undefined: no clock reads at all. */
+  readonly turnTimer?: TurnTimer | undefined;
 }
 
 // How often (in messages) a running actor checks whether downstream is over its bound.
@@ -50,6 +53,16 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   private stopped = false;
   /** Told the position of each entry processed (set when an OrderedMerge follows this stage). */
   progress: ((position: number) => void) | undefined;
+  // Counters for metrics and the status page: plain fields, read when scraped.
+  /** Data messages taken from the mailbox (once each, however often retried). */
+  messagesIn = 0;
+  /** Outputs of committed turns (timer outputs included). */
+  messagesOut = 0;
+  /** Attempts after a failed first one. */
+  retries = 0;
+  /** Messages given up on after maxRetries. */
+  deadLetters = 0;
+  private readonly sampleMask: number;
 
   constructor(
     private readonly options: PartitionActorOptions,
@@ -60,12 +73,37 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   ) {
     this.mailbox = new Mailbox(options.mailboxCapacity);
     this.tracker = new WatermarkTracker(options.inputs);
+    this.sampleMask = (options.turnTimer?.sampleEvery ?? 1) - 1;
+  }
+
+  get stage(): string {
+    return this.options.stage;
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  /** Entries waiting in the mailbox (data and control markers). */
+  get mailboxDepth(): number {
+    return this.mailbox.size;
+  }
+
+  /** The partition's input watermark (combined over its inputs). */
+  get watermark(): number {
+    return this.tracker.watermark;
+  }
+
+  /** Keys holding state in this partition (an estimate: see TaskRunner.keyCount). */
+  get keyCount(): number {
+    return this.runner.keyCount;
   }
 
   /** The receiver to give the runner: a committed turn's outputs, passed downstream. */
   readonly receive = (output: TaskOutput<Out, K>): void => {
     // Instants are numbers except Beam's sentinels (bigints), which are far beyond any data time.
     const timestamp = output.timestamp;
+    this.messagesOut++;
     try {
       this.outlet.data(output.value, typeof timestamp === 'number' ? timestamp : Number(timestamp), this.turnPosition);
     } catch (error) {
@@ -176,8 +214,14 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   private step(): Promise<void> | undefined {
     const mailbox = this.mailbox;
     switch (mailbox.peekKind()) {
-      case EntryKind.DATA:
+      case EntryKind.DATA: {
+        const timer = this.options.turnTimer;
+        this.messagesIn++;
+        if (timer !== undefined && (this.messagesIn & this.sampleMask) === 0) {
+          return this.timedTurn(timer, mailbox.peekKey() as K, mailbox.peekValue() as In, mailbox.peekTimestamp(), mailbox.peekPosition());
+        }
         return this.processData(mailbox.peekKey() as K, mailbox.peekValue() as In, mailbox.peekTimestamp(), mailbox.peekPosition(), 1);
+      }
       case EntryKind.WATERMARK: {
         const advanced = this.tracker.update(mailbox.peekKey() as number, mailbox.peekTimestamp());
         return advanced === undefined ? undefined : this.advanceWatermark(advanced, mailbox.peekPosition());
@@ -201,6 +245,17 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     }
   }
 
+  private timedTurn(timer: TurnTimer, key: K, value: In, timestamp: number, position: number): Promise<void> | undefined {
+    const started = performance.now();
+    const pending = this.processData(key, value, timestamp, position, 1);
+    const stage = this.options.stage;
+    if (pending === undefined) {
+      timer.record(stage, (performance.now() - started) / 1000);
+      return undefined;
+    }
+    return pending.then(() => timer.record(stage, (performance.now() - started) / 1000));
+  }
+
   private processData(key: K, value: In, timestamp: number, position: number, attempt: number): Promise<void> | undefined {
     this.turnPosition = position;
     for (;;) {
@@ -216,6 +271,7 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
           return undefined;
         }
         attempt++;
+        this.retries++;
       }
     }
   }
@@ -225,10 +281,12 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
       this.giveUp(key, value, position, attempt, error);
       return undefined;
     }
+    this.retries++;
     return this.processData(key, value, timestamp, position, attempt + 1);
   }
 
   private giveUp(key: K, value: In, position: number, attempts: number, error: unknown): void {
+    this.deadLetters++;
     this.deadLetter({ stage: this.options.stage, partition: this.options.partition, position, error, attempts, key, value });
   }
 

@@ -9,6 +9,7 @@ import type { DeadLetterReceiver, Outlet } from './outlet.ts';
 import { OrderedMerge } from './ordered-merge.ts';
 import { PartitionActor } from './partition-actor.ts';
 import type { ActorHost } from './partition-actor.ts';
+import type { TurnTimer } from './turn-timer.ts';
 
 export type ProcessStep = Extract<StepDefinition, { kind: 'process' }>;
 
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   readonly maxRetries: number;
   /** An actor hit an unrecoverable error. */
   readonly onFailure: (error: unknown) => void;
+  /** Times a sample of turns (metrics on). */
+  readonly turnTimer?: TurnTimer | undefined;
 }
 
 /** A stateful stage as instantiated: its partitions. */
@@ -93,6 +96,7 @@ export class Pipeline implements ActorHost {
                 mailboxCapacity: options.mailboxCapacity,
                 batchSize: options.batchSize,
                 maxRetries: options.maxRetries,
+                turnTimer: options.turnTimer,
               },
               runner,
               merge === undefined ? outlet : merge.lanes[partition]!,

@@ -7,6 +7,7 @@ import { ConfigError, InputNotUtf8Error } from '../errors.ts';
 import { eventTimeOf, watermarkOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import type { SourceBinding } from '../bindings.ts';
+import type { InputLag } from '../job-view.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { SourceControl } from '../engine/source-control.ts';
 
@@ -236,6 +237,18 @@ export class FileSource<T> implements SourceBinding {
   /** Makes `run()` return at the next line boundary. */
   stop(): void {
     this.control.stop();
+  }
+
+  /** Bytes after the last processed line (undefined once closed). */
+  async inputLag(): Promise<InputLag | undefined> {
+    const handle = this.handle;
+    if (handle === undefined) return undefined;
+    try {
+      const { size } = await handle.stat();
+      return { bytes: Math.max(0, size - (this.position + 1)) };
+    } catch {
+      return undefined;
+    }
   }
 
   async close(): Promise<void> {

@@ -2,6 +2,7 @@
 // checkpointed sequence + 1, decoded and pushed into the pipeline like the file source does with
 // lines. Positions are stream sequences, so a checkpoint's position is exactly where to resume.
 import type { SourceBinding } from '../bindings.ts';
+import type { InputLag } from '../job-view.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { SourceControl } from '../engine/source-control.ts';
 import { InputNotUtf8Error } from '../errors.ts';
@@ -134,6 +135,12 @@ class NatsSource<T> implements SourceBinding {
         reject(error);
       });
     });
+  }
+
+  /** Messages on the subject not yet read (undefined before open and after close). */
+  inputLag(): Promise<InputLag | undefined> {
+    const source = this.source;
+    return Promise.resolve(source === undefined ? undefined : { messages: source.lag });
   }
 
   /** A stream has no end: nothing is held back. */

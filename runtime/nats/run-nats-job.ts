@@ -3,6 +3,7 @@
 import type { Job } from '../job/job.ts';
 import type { HttpRoutes } from '../http/index.ts';
 import type { Logger } from '../log.ts';
+import type { TurnTimer } from '../engine/turn-timer.ts';
 import type { NatsFlags } from './connection-options.ts';
 import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import type { JetStreamCheckpointStore } from '../checkpoint/index.ts';
@@ -80,6 +81,8 @@ export interface NatsRuntimeOptions {
   readonly checkpointIntervalMs: number;
   readonly maxRetries: number | undefined;
   readonly http: HttpRoutes | undefined;
+  /** Times a sample of turns (metrics on). */
+  readonly turnTimer?: TurnTimer | undefined;
 }
 
 /**
@@ -149,6 +152,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
       logger,
       checkpointIntervalMs,
       ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
+      turnTimer: options.turnTimer,
     });
     fatal = (error) => runtime.fail(error);
     const restored = runtime.events.subscribe((event) => {
@@ -184,6 +188,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     );
     return {
       runtime,
+      connection: link,
       close: async () => {
         restored.unsubscribe();
         await checkpointStore.close();

@@ -256,6 +256,12 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     return this.holds.minimum();
   }
 
+  get keyCount(): number {
+    let count = this.entries.size;
+    for (const group of this.pending.values()) count += group.pendingKeys;
+    return count;
+  }
+
   keys(): Iterable<K> {
     for (const group of [...this.pending.keys()]) this.materializeGroup(group);
     const entries = [...this.entries.values()];

@@ -78,6 +78,11 @@ export class RestoredKeyGroup<K> {
     return new RestoredKeyGroup(host, keyGroup, base, overrides, extra);
   }
 
+  /** Keys still held as bytes (tombstones and overridden records included: an estimate). */
+  get pendingKeys(): number {
+    return this.base.lazyCount + this.extra.length;
+  }
+
   /**
    * Restores every remaining key of the group. One pass over the lazy records with no view or
    * record object per key: string keys are decoded straight from the part, cells stay as offsets

@@ -50,6 +50,13 @@ export interface KeyedStateBackend<K> {
   keys(): Iterable<K>;
 
   /**
+   * How many keys hold state, without materializing anything (for metrics): the keys in memory plus
+   * those of restored key groups not used yet. An estimate between checkpoints: a key whose state
+   * was cleared counts until the next capture; a restored key overwritten by a newer part may count twice.
+   */
+  readonly keyCount: number;
+
+  /**
    * What changed since the previous capture (or since restore/creation), grouped by key group, and
    * resets change tracking. O(keys changed), a flag per key: the records are written afterwards (see
    * CapturedChanges.settle). The result does not change when processing continues.

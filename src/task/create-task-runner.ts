@@ -94,6 +94,10 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     return this.processing;
   }
 
+  get keyCount(): number {
+    return this.backend.keyCount;
+  }
+
   /** The input watermark held back by holds and pending timers' output timestamps; monotonic. */
   get outputWatermark(): Instant {
     let wm = this.input;

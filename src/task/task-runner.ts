@@ -94,6 +94,8 @@ export interface TaskRunner<In, Out, K> {
   readonly outputWatermark: Instant;
   /** The processing time as last advanced (or restored). */
   readonly processingTime: Instant;
+  /** Keys holding state, an estimate read without materializing anything (see KeyedStateBackend.keyCount). */
+  readonly keyCount: number;
 
   /** Captures state changes and clocks since the previous capture (O(keys changed)). */
   capture(): TaskCapture;

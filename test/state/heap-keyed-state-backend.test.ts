@@ -50,6 +50,27 @@ test('backend - keys are isolated; a handle follows the current key', () => {
   assert.equal([...b.keys()].sort(), ['a', 'b']);
 });
 
+test('backend - keyCount counts keys with state, restored ones without materializing them', () => {
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const v = b.boundState(g, StateTags.value('v', long));
+  assert.is(b.keyCount, 0);
+  for (const key of ['a', 'b', 'c']) {
+    b.setCurrentKey(key);
+    v.write(1);
+  }
+  b.setCurrentKey('d');
+  v.read();
+  assert.is(b.keyCount, 3, 'a key only read holds no state');
+  const chains = new Map<number, Uint8Array[]>();
+  appendCapture(b, chains);
+  const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+  assert.is(restored.keyCount, 3);
+  const handle = restored.boundState(g, StateTags.value('v', long));
+  restored.setCurrentKey('a');
+  assert.is(handle.read(), 1);
+  assert.is(restored.keyCount, 3, 'materializing a group does not change the count');
+});
+
 test('backend - stateInternalsForKey reaches one key whatever the current key is', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const tag = StateTags.bag('b', str);

@@ -1,0 +1,12 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+/**
+ * A prom-client registry with prom-client's default Node.js metrics (CPU, memory, heap spaces,
+ * event-loop lag, GC, handles; their standard names, no `stator_` prefix). One per process: the
+ * event-loop and GC monitors it starts stay for the life of the process.
+ */
+export function createProcessRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
