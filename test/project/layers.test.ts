@@ -18,7 +18,7 @@ const packageAllowed: Record<Layer, RegExp> = {
   // coders/ is a leaf: only node built-ins and the serialization library.
   coders: /^(node:|msgpackr$)/,
   // src/ is the user-facing state API: no transports.
-  src: /^(node:|msgpackr$|immutable$|rxjs($|\/))/,
+  src: /^(node:|msgpackr$|rxjs($|\/))/,
   runtime: /.*/,
 };
 
