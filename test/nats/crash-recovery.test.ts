@@ -8,6 +8,7 @@ import { connectNats, runNatsJob } from '../../runtime/nats/index.ts';
 import type { Logger } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, type JobProcess } from './wordcount-support.ts';
+import { waitForProgress } from '../support/wait-for.ts';
 
 const running = new Set<JobProcess>();
 test.after(() => {
@@ -49,7 +50,7 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   const final = startJob(server.url);
   running.add(final);
   await producing;
-  await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || final.child.exitCode !== null, 'every output');
+  await waitForProgress(() => streamMessages(link, 'WORDCOUNT_OUT'), (count) => count >= reference.length || final.child.exitCode !== null, 'every output');
   final.child.kill('SIGTERM');
   const exit = await final.exited;
   running.delete(final);
@@ -82,7 +83,7 @@ test('nats-server SIGKILLed and restarted mid-run while the producer publishes: 
   await server.restart();
   await producing;
   await producerLink.close();
-  await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || failed !== undefined, 'every output');
+  await waitForProgress(() => streamMessages(link, 'WORDCOUNT_OUT'), (count) => count >= reference.length || failed !== undefined, 'every output');
   controller.abort();
   await job;
   assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));

@@ -7,6 +7,7 @@ import { connectNats, runNatsJob, type NatsLink } from '../../runtime/nats/index
 import { job as wordcount } from '../../examples/wordcount.ts';
 import type { Logger } from '../../runtime/index.ts';
 import { produce, readOutputs, startJob, streamMessages, text, waitFor } from './wordcount-support.ts';
+import { waitForProgress } from '../support/wait-for.ts';
 
 const outputCount = (link: NatsLink): Promise<number> => streamMessages(link, 'WORDCOUNT_OUT');
 
@@ -51,7 +52,7 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
 
   const second = startJob(server.url);
   try {
-    await waitFor(async () => (await outputCount(link)) >= totalWords || second.child.exitCode !== null, 'all outputs');
+    await waitForProgress(() => outputCount(link), (count) => count >= totalWords || second.child.exitCode !== null, 'all outputs');
     assert.is(second.child.exitCode, null, second.stderr());
     const restored = /restored checkpoint (\d+) at position (\d+)/.exec(second.stderr());
     assert.ok(restored !== null, second.stderr());
@@ -79,7 +80,7 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
   await using link = await connectNats({ nats: server.url });
   await waitFor(async () => (await outputCount(link)) > 20_000, 'outputs before the restart');
   await server.restart();
-  await waitFor(async () => (await outputCount(link)) >= lines.length * 5, 'all outputs');
+  await waitForProgress(() => outputCount(link), (count) => count >= lines.length * 5, 'all outputs');
   controller.abort();
   await running;
   assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));

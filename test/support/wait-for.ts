@@ -15,3 +15,29 @@ export async function waitFor(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Resolves once `done(progress())` holds, for long work that reports how far it got (outputs stored,
+ * messages read). Rejects only after `stallMs` without `progress()` growing: a slow machine makes it
+ * wait longer, a stuck run still fails the test.
+ */
+export async function waitForProgress(
+  progress: () => number | Promise<number>,
+  done: (value: number) => boolean,
+  what: string,
+  { stallMs = 60_000, intervalMs = 100 }: { stallMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  let best = Number.NEGATIVE_INFINITY;
+  let stalledSince = Date.now();
+  for (;;) {
+    const value = await progress();
+    if (done(value)) return;
+    if (value > best) {
+      best = value;
+      stalledSince = Date.now();
+    } else if (Date.now() - stalledSince > stallMs) {
+      throw new Error(`gave up waiting for ${what}: no progress for ${stallMs} ms (at ${value})`);
+    }
+    await sleep(intervalMs);
+  }
+}
