@@ -35,4 +35,11 @@ export default tseslint.config(
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
     },
   },
+  {
+    // The status page's script runs in the browser.
+    files: ['runtime/status/page/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', fetch: 'readonly', setTimeout: 'readonly', Intl: 'readonly' },
+    },
+  },
 );

@@ -69,14 +69,15 @@ export interface PreparedRuntime {
  * ```
  */
 export function createRuntime(options: RuntimeOptions): JobRuntime {
-  const logger = options.logger ?? createLogger('info');
-  const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
   const { job, transport } = options;
+  const observer = options.http === undefined ? undefined : jobEndpoints({ http: options.http, registry: options.registry ?? new Registry(), jobName: job.name });
+  const baseLogger = options.logger ?? createLogger('info');
+  const logger = observer?.recordingLogger(baseLogger) ?? baseLogger;
+  const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
   const prepare = (turnTimer: TurnTimer | undefined): Promise<PreparedRuntime> =>
     transport.kind === 'files'
       ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
       : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer });
-  const observer = options.http === undefined ? undefined : jobEndpoints({ http: options.http, registry: options.registry ?? new Registry(), jobName: job.name });
   return new PreparingRuntime(prepare, options.signal, observer);
 }
 

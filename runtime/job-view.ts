@@ -46,3 +46,11 @@ export interface ConnectionView {
   readonly state: 'connected' | 'reconnecting' | 'closed' | 'failed';
   readonly events$: Observable<{ readonly type: string }>;
 }
+
+/** Watermarks beyond the range of a JS Date (before any input, the end of input) are not times. */
+const LAST_TIME_MS = 8.64e15;
+
+/** A watermark as a time (epoch millis), or undefined before the first watermark and after the end of input. */
+export function watermarkTime(watermark: number): number | undefined {
+  return watermark > -LAST_TIME_MS && watermark < LAST_TIME_MS ? watermark : undefined;
+}

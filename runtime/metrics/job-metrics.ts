@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { TurnTimer } from '../engine/turn-timer.ts';
 import type { JobRuntime } from '../job-runtime.ts';
+import { watermarkTime } from '../job-view.ts';
 import type { ConnectionView, JobView } from '../job-view.ts';
 import type { LifecycleState } from '../lifecycle.ts';
 
@@ -11,8 +12,6 @@ const TURN_SAMPLE_EVERY = 16;
 
 const LIFECYCLE_STATES: readonly LifecycleState[] = ['created', 'restoring', 'running', 'draining', 'stopped', 'failed'];
 
-/** Watermarks beyond the range of a JS Date (before any input, the end of input) are not times. */
-const LAST_TIME_MS = 8.64e15;
 
 /**
  * A job's metrics in a prom-client registry, named by Prometheus' conventions (`stator_` prefix, base
@@ -88,8 +87,6 @@ class PrometheusJobMetrics implements JobMetrics {
     perPartition('stator_retries_total', 'Attempts of a message after its first failed one.', (p) => p.retries, 'counter');
     perPartition('stator_mailbox_depth', 'Entries waiting in a partition mailbox (bounded by the mailbox capacity).', (p) => p.mailboxDepth, 'gauge');
     perPartition('stator_state_keys', 'Keys holding state in a partition (an estimate between checkpoints).', (p) => p.keyCount, 'gauge');
-    const watermarkOf = (p: { watermark: number }): number | undefined =>
-      p.watermark > -LAST_TIME_MS && p.watermark < LAST_TIME_MS ? p.watermark : undefined;
     const perWatermark = (name: string, help: string, read: (watermarkMs: number) => number): void => {
       new Gauge({
         name,
@@ -100,7 +97,7 @@ class PrometheusJobMetrics implements JobMetrics {
           this.reset();
           for (const stage of view()?.stages ?? []) {
             for (const p of stage.partitions) {
-              const watermark = watermarkOf(p);
+              const watermark = watermarkTime(p.watermark);
               if (watermark !== undefined) this.set({ ...job, stage: stage.name, partition: String(p.partition) }, read(watermark));
             }
           }

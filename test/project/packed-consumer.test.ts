@@ -171,7 +171,7 @@ test.after(async () => {
 test('the tarball ships dist/ with declarations and no test/, bench/, .ci/ or sources', async () => {
   const { stdout } = await run('tar', ['-tzf', tarball], { maxBuffer });
   const paths = stdout.split('\n').filter((line) => line.length > 0);
-  for (const expected of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/testing.d.ts', 'package/dist/runtime/cli/main.js']) {
+  for (const expected of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/testing.d.ts', 'package/dist/runtime/cli/main.js', 'package/dist/runtime/status/page/index.html', 'package/dist/runtime/status/page/status.js', 'package/dist/runtime/status/page/status.css']) {
     assert.ok(paths.includes(expected), `${expected} missing from the tarball`);
   }
   const unwanted = paths.filter((path) => /^package\/(test|bench|\.ci|examples|docs|scratch)\//.test(path) || (/\.ts$/.test(path) && !/\.d\.ts$/.test(path)));
