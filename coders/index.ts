@@ -28,6 +28,7 @@ export { ByteArrayCoder } from './byte-array-coder.ts';
 export { StringUtf8Coder } from './string-utf8-coder.ts';
 export { VarIntCoder } from './var-int-coder.ts';
 export { VarLongCoder } from './var-long-coder.ts';
+export { VarLongNumberCoder } from './var-long-number-coder.ts';
 export { BigEndianShortCoder } from './big-endian-short-coder.ts';
 export { BigEndianIntegerCoder } from './big-endian-integer-coder.ts';
 export { BigEndianLongCoder } from './big-endian-long-coder.ts';

@@ -19,9 +19,9 @@ import {
   StringUtf8Coder,
   TimeDomain,
   TimestampedValue,
-  VarLongCoder,
+  VarLongNumberCoder,
 } from '../src/index.ts';
-import type { CombineFn, CombiningState, FiredTimer, MapState, Message, OrderedListState, ProcessContext, Timer, TimerContext } from '../src/index.ts';
+import type { CombineFn, FiredTimer, Message, ProcessContext, TimerContext } from '../src/index.ts';
 import { defineJob, json, jsonLines } from '../runtime/index.ts';
 
 export interface Transaction {
@@ -44,48 +44,42 @@ export const BURST_MIN_TOTAL = 1000;
 export const UNUSUAL_FACTOR = 5;
 
 /** Count and sum of amounts, combined into the mean (Beam's Mean.of() in spirit). */
-type MeanAccumulator = KV<number | bigint, number>;
+type MeanAccumulator = KV<number, number>;
 const meanFn: CombineFn<number, MeanAccumulator, number> = {
   createAccumulator: () => KV(0, 0),
-  addInput: (acc, amount) => KV(Number(acc.key) + 1, acc.value + amount),
+  addInput: (acc, amount) => KV(acc.key + 1, acc.value + amount),
   mergeAccumulators: (accs) => {
     let count = 0;
     let sum = 0;
     for (const acc of accs) {
-      count += Number(acc.key);
+      count += acc.key;
       sum += acc.value;
     }
     return KV(count, sum);
   },
-  extractOutput: (acc) => (Number(acc.key) === 0 ? 0 : acc.value / Number(acc.key)),
+  extractOutput: (acc) => (acc.key === 0 ? 0 : acc.value / acc.key),
 };
 
 export class FraudDetector extends StatefulTask<Transaction, Alert, string> {
   private static readonly RECENT = StateTags.orderedList('recent', JsonCoder.of<Transaction>());
-  private static readonly MEAN = StateTags.combiningValue('mean', KvCoder.of(VarLongCoder.of(), DoubleCoder.of()), meanFn);
-  private static readonly MERCHANTS = StateTags.map('merchants', StringUtf8Coder.of(), VarLongCoder.of());
-  private recent!: OrderedListState<Transaction>;
-  private mean!: CombiningState<number, MeanAccumulator, number>;
-  private merchants!: MapState<string, number | bigint>;
-  private expire!: Timer;
-
-  override open(): void {
-    this.recent = this.state(FraudDetector.RECENT);
-    this.mean = this.state(FraudDetector.MEAN);
-    this.merchants = this.state(FraudDetector.MERCHANTS);
-    this.expire = this.timer('expire', TimeDomain.EVENT_TIME);
-  }
+  private static readonly MEAN = StateTags.combiningValue('mean', KvCoder.of(VarLongNumberCoder.of(), DoubleCoder.of()), meanFn);
+  private static readonly MERCHANTS = StateTags.map('merchants', StringUtf8Coder.of(), VarLongNumberCoder.of());
+  // Handles declared once: each acts on the key of the message or timer being handled.
+  private readonly recent = this.state(FraudDetector.RECENT);
+  private readonly mean = this.state(FraudDetector.MEAN);
+  private readonly merchants = this.state(FraudDetector.MERCHANTS);
+  private readonly expire = this.timer('expire', TimeDomain.EVENT_TIME);
 
   override invoke(message: Message<Transaction, string>, ctx: ProcessContext<Alert, string>): void {
     const tx = message.value;
     // Unusual merchant: judged against the average before this transaction.
     const seenAt = this.merchants.get(tx.merchant).read();
-    const history = Number(this.mean.getAccum().key);
+    const history = this.mean.getAccum().key;
     const average = this.mean.read();
     if (seenAt === null && history >= BURST_MIN_COUNT && tx.amount > UNUSUAL_FACTOR * average) {
       ctx.emit({ card: tx.card, ts: tx.ts, rule: 'unusual-merchant', detail: `${tx.amount} at new merchant ${tx.merchant}, average ${average.toFixed(2)}` });
     }
-    this.merchants.put(tx.merchant, Number(seenAt ?? 0) + 1);
+    this.merchants.put(tx.merchant, (seenAt ?? 0) + 1);
     this.mean.add(tx.amount);
 
     // Burst: transactions in the last BURST_WINDOW_MS of event time, this one included. Entries

@@ -2,8 +2,8 @@
 // {"word": w, "count": n} each time a word's count changes.
 //
 //   npx stator run examples/wordcount.ts --input examples/data/sample.txt --output out/wordcount.jsonl
-import { StatefulTask, StateTags, StringUtf8Coder, VarLongCoder } from '../src/index.ts';
-import type { Message, ProcessContext, TaskContext, ValueState } from '../src/index.ts';
+import { StatefulTask, StateTags, StringUtf8Coder, VarLongNumberCoder } from '../src/index.ts';
+import type { Message, ProcessContext } from '../src/index.ts';
 import { defineJob, json, lines } from '../runtime/index.ts';
 
 export interface WordCountOutput {
@@ -13,15 +13,12 @@ export interface WordCountOutput {
 
 /** Counts each word: one ValueState<number> per word (the key). */
 export class WordCount extends StatefulTask<string, WordCountOutput, string> {
-  private static readonly COUNT = StateTags.value('count', VarLongCoder.of());
-  private count!: ValueState<number | bigint>;
-
-  override open(_ctx: TaskContext): void {
-    this.count = this.state(WordCount.COUNT);
-  }
+  private static readonly COUNT = StateTags.value('count', VarLongNumberCoder.of());
+  /** The count of the word (key) being handled. */
+  private readonly count = this.state(WordCount.COUNT);
 
   override invoke(message: Message<string, string>, ctx: ProcessContext<WordCountOutput, string>): void {
-    const count = Number(this.count.read() ?? 0) + 1;
+    const count = (this.count.read() ?? 0) + 1;
     this.count.write(count);
     ctx.emit({ word: message.key, count });
   }

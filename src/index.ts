@@ -60,6 +60,7 @@ export {
   StringUtf8Coder,
   VarIntCoder,
   VarLongCoder,
+  VarLongNumberCoder,
   BooleanCoder,
   DoubleCoder,
   ByteArrayCoder,

@@ -6,7 +6,7 @@ import { TimeDomain } from '../state/time-domain.ts';
 import type { TimerData } from '../state/timer-data.ts';
 import type { StateInternals } from '../state/state-internals.ts';
 import { createTaskBackend, type TaskBackend } from './task-backend.ts';
-import { attachTask, type StatefulTask, type TaskBinding } from './stateful-task.ts';
+import { attachTask, bindDeclaredHandles, type StatefulTask, type TaskBinding } from './stateful-task.ts';
 import { RunnerContext, type Scope } from './runner-context.ts';
 import { TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
 import { clampTime, resolveOptions, type ResolvedOptions } from './task-runner-options.ts';
@@ -208,6 +208,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     };
     let result: void | Promise<void>;
     try {
+      bindDeclaredHandles(this.task as StatefulTask<unknown, unknown, unknown>);
       result = this.task.open(this.ctx);
     } catch (err) {
       return failed(err);

@@ -25,6 +25,8 @@ export interface TaskBinding {
 // Registered (Symbol.for), not module-private: a job compiled to CommonJS may get its own copy of
 // stator's modules (tsx transpiles what it requires), and its tasks must still attach to this runner.
 const binding = Symbol.for('stator.taskBinding');
+// What a handle declared before attachment answers to: the function that binds it for real.
+const bindDeclared = Symbol.for('stator.bindDeclaredHandle');
 
 /**
  * A keyed, stateful task: extend it, obtain state handles and timers in `open()`, handle messages in
@@ -39,7 +41,8 @@ const binding = Symbol.for('stator.taskBinding');
  *
  * Handles from `this.state(tag)` and `this.timer(id, domain)` are bound to "the key in scope": one
  * handle obtained in open() reads and writes the cells of whichever key the current turn is for,
- * like a Beam state parameter or a Flink keyed state. Each method may return a promise; the runner
+ * like a Beam state parameter or a Flink keyed state. They may also be declared once, as fields
+ * (`private readonly count = this.state(COUNT)`): such a handle binds when the runner opens the task. Each method may return a promise; the runner
  * waits for it before the next message (the key stays in scope until it settles).
  *
  * Replays after a crash must produce the same outputs: keep the task deterministic. Reading
@@ -74,15 +77,16 @@ export abstract class StatefulTask<In, Out, K = string> {
 
   /**
    * The state cell `tag` in the global namespace (or `namespace`) of the key in scope at each call.
-   * Call it in open() (or later); the handle stays valid for the task's life.
-   * @throws TaskLifecycleError before the task is attached to a runner (e.g. in a constructor or
-   *   field initializer): declare tags as fields, obtain handles in open().
+   * Declare it as a field initializer or obtain it in open(); the handle stays valid for the task's
+   * life. A handle declared before the runner attaches the task binds just before open(); using it
+   * before then (in a constructor) throws TaskLifecycleError.
    */
   protected state<S extends State | WatermarkHoldState>(tag: StateTag<S>): S;
   protected state<S extends State | WatermarkHoldState>(namespace: StateNamespace, tag: StateTag<S>): S;
   protected state<S extends State | WatermarkHoldState>(a: StateNamespace | StateTag<S>, b?: StateTag<S>): S {
-    if (b === undefined) return this.bound().state(undefined, a as StateTag<S>);
-    return this.bound().state(a as StateNamespace, b);
+    const [namespace, tag] = b === undefined ? [undefined, a as StateTag<S>] : [a as StateNamespace, b];
+    if (this[binding] === undefined) return declaredHandle(() => this.bound().state(namespace, tag));
+    return this[binding].state(namespace, tag);
   }
 
   /**
@@ -90,20 +94,22 @@ export abstract class StatefulTask<In, Out, K = string> {
    * `namespace`. `domain` is a TimeDomain or a TimerSpec from TimerSpecs.timer(domain).
    */
   protected timer(timerId: string, domain: TimeDomain | TimerSpec, namespace?: StateNamespace): Timer {
-    return this.bound().timer(timerId, domain, namespace);
+    if (this[binding] === undefined) return declaredHandle(() => this.bound().timer(timerId, domain, namespace));
+    return this[binding].timer(timerId, domain, namespace);
   }
 
   /** A family of timers with dynamic ids (Beam's @TimerFamily / TimerMap). */
   protected timerFamily(timerFamilyId: string, domain: TimeDomain | TimerSpec, namespace?: StateNamespace): TimerMap {
-    return this.bound().timerFamily(timerFamilyId, domain, namespace);
+    if (this[binding] === undefined) return declaredHandle(() => this.bound().timerFamily(timerFamilyId, domain, namespace));
+    return this[binding].timerFamily(timerFamilyId, domain, namespace);
   }
 
   private bound(): TaskBinding {
     const b = this[binding];
     if (b === undefined) {
       throw new TaskLifecycleError(
-        `${this.constructor.name} asked for state or a timer before it was attached to a runner: ` +
-          'declare StateTags as fields and obtain handles in open()',
+        `${this.constructor.name} used a state or timer handle before it was attached to a runner (in a constructor?): ` +
+          'declare handles as fields or obtain them in open(), and use them from open() on',
       );
     }
     return b;
@@ -116,4 +122,38 @@ export function attachTask(task: StatefulTask<unknown, unknown, unknown>, b: Tas
     throw new TaskLifecycleError(`${task.constructor.name} is already attached to a runner: create a fresh task instance per runner`);
   }
   task[binding] = b;
+}
+
+/**
+ * A handle declared before the task was attached (a field initializer): it forwards to the handle
+ * `bind` returns, binding on first use. bindDeclaredHandles replaces such fields with the bound handle
+ * before open(), so the hot path never goes through the proxy; one kept elsewhere still works.
+ */
+function declaredHandle<T extends object>(bind: () => T): T {
+  let bound: T | undefined;
+  const target = (): T => (bound ??= bind());
+  return new Proxy(Object.create(null) as T, {
+    get(_, property) {
+      if (property === bindDeclared) return target;
+      const handle = target();
+      const value: unknown = Reflect.get(handle, property, handle);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(handle) : value;
+    },
+    has: (_, property) => property === bindDeclared || Reflect.has(target(), property),
+    getPrototypeOf: () => Reflect.getPrototypeOf(target()),
+  });
+}
+
+/** Binds the handles a task declared as fields, and puts the bound handles in those fields. */
+export function bindDeclaredHandles(task: StatefulTask<unknown, unknown, unknown>): void {
+  for (const field of Object.keys(task)) {
+    const value: unknown = (task as unknown as Record<string, unknown>)[field];
+    if (typeof value !== 'object' || value === null) continue;
+    const bind = (value as { [bindDeclared]?: unknown })[bindDeclared];
+    if (typeof bind !== 'function') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(task, field);
+    const handle: unknown = (bind as () => unknown)();
+    // A readonly field is still a writable own property at run time; a frozen one keeps its proxy.
+    if (descriptor?.writable === true) (task as unknown as Record<string, unknown>)[field] = handle;
+  }
 }

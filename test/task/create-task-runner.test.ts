@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-floating-promises -- the tasks here are synchronous, so the runner's turns
    return void; this file checks that synchronous path (async tasks are awaited where they appear) */
 import { test } from 'uvu';
+import { types } from 'node:util';
 import * as assert from 'uvu/assert';
 import { BoundedWindow, StringUtf8Coder, VarIntCoder, type Instant } from '../../coders/index.ts';
 import { StateNamespaces, StateTags, TimeDomain, TimestampCombiner, type BagState, type ValueState, type WatermarkHoldState } from '../../src/state/index.ts';
@@ -63,12 +64,65 @@ test('turns before open() or after close() are refused with what to do', () => {
   assert.throws(() => r.processElement('a', 'x', 1), (e: Error) => e instanceof TaskLifecycleError);
 });
 
-test('state() in a constructor is refused: handles are obtained in open()', () => {
+test('handles declared as field initializers bind when the task opens, and the fields then hold the bound handles', () => {
+  class Declared extends StatefulTask<string, string, string> {
+    private readonly count = this.state(COUNT);
+    private readonly log = this.state(StateNamespaces.global(), LOG);
+    private readonly flush = this.timer('flush', TimeDomain.EVENT_TIME);
+    readonly seenAtOpen: boolean[] = [];
+    override open(): void {
+      this.seenAtOpen.push(types.isProxy(this.count), types.isProxy(this.log), types.isProxy(this.flush));
+    }
+    invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      const n = (this.count.read() ?? 0) + 1;
+      this.count.write(n);
+      this.log.add(m.value);
+      this.flush.set(100);
+      ctx.emit(`${m.key}:${n}`);
+    }
+    override onTimer(_t: FiredTimer<string>, ctx: TimerContext<string, string>): void {
+      ctx.emit(`flush ${[...this.log.read()].join(',')}`);
+    }
+  }
+  const task = new Declared();
+  const { r, outputs } = runner(task);
+  r.open();
+  assert.equal(task.seenAtOpen, [false, false, false]);
+  r.processElement('a', 'x', 1);
+  r.processElement('b', 'y', 2);
+  r.processElement('a', 'z', 3);
+  r.advanceWatermark(200);
+  const values = outputs.map((o) => o.value);
+  assert.equal(values.slice(0, 3), ['a:1', 'b:1', 'a:2']);
+  // Both keys' timers are due at 100: their order across keys is the runner's.
+  assert.equal(values.slice(3).sort(), ['flush x,z', 'flush y']);
+});
+
+test('a declared handle kept outside a field still forwards to the bound handle', () => {
+  class Nested extends StatefulTask<string, number, string> {
+    private readonly handles = { count: this.state(COUNT) };
+    invoke(_m: Message<string, string>, ctx: ProcessContext<number, string>): void {
+      this.handles.count.write((this.handles.count.read() ?? 0) + 1);
+      ctx.emit(this.handles.count.read()!);
+    }
+  }
+  const { r, outputs } = runner(new Nested());
+  r.open();
+  r.processElement('a', 'x', 1);
+  r.processElement('a', 'x', 2);
+  assert.equal(outputs.map((o) => o.value), [1, 2]);
+});
+
+test('using a handle in a constructor, before the runner attached the task, is refused with what to do', () => {
   class Eager extends StatefulTask<string, string, string> {
     count = this.state(COUNT);
+    constructor() {
+      super();
+      this.count.read();
+    }
     invoke(): void {}
   }
-  assert.throws(() => new Eager(), (e: Error) => e instanceof TaskLifecycleError && /obtain handles in open\(\)/.test(e.message));
+  assert.throws(() => new Eager(), (e: Error) => e instanceof TaskLifecycleError && /declare handles as fields or obtain them in open\(\)/.test(e.message));
 });
 
 test('a task instance can be attached to one runner only', () => {
