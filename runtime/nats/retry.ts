@@ -35,7 +35,7 @@ export function isTransientNatsError(error: unknown): boolean {
   ) {
     return true;
   }
-  if (error instanceof JetStreamApiError) return TRANSIENT_API_CODES.has(error.code) || error.status === 503;
+  if (error instanceof JetStreamApiError) return isTransientJetStreamStatus(error.status, error.code);
   // nats.js reports "no responders" to a JetStream publish as JetStreamNotEnabled. Right after a
   // server restart that is what a stream not yet loaded looks like, so it is worth retrying; a server
   // without JetStream keeps answering it and the caller's retry limit ends with a clear message.
@@ -44,6 +44,11 @@ export function isTransientNatsError(error: unknown): boolean {
   // JetStreamError without an API code: e.g. heartbeats missed by a consumer while the server restarted.
   if (error instanceof JetStreamError) return true;
   return false;
+}
+
+/** True for a JetStream API error (HTTP-like `status`, JetStream `code`) that means "not now". */
+export function isTransientJetStreamStatus(status: number, code: number): boolean {
+  return TRANSIENT_API_CODES.has(code) || status === 503;
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when it aborts first; leaves no timer behind. */

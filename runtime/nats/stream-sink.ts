@@ -1,14 +1,15 @@
-// Publishes outputs into JetStream with deterministic message ids and a window of acknowledgements
-// in flight. The ids make a replay after a crash harmless (JetStream drops a repeated Nats-Msg-Id
-// inside the stream's duplicate window); the window keeps throughput at the server's pace instead of
-// one round trip per message; `flush()` is what a checkpoint waits for before it commits.
-import type { PubAck } from '@nats-io/jetstream';
-import { JetStreamApiError } from '@nats-io/jetstream';
-import type { MsgHdrs } from '@nats-io/transport-node';
+// Publishes outputs into JetStream as plain core-NATS messages with a deterministic Nats-Msg-Id
+// header, each carrying a reply subject on one inbox subscription shared by the sink: the stream's
+// acknowledgement (PubAck) arrives there asynchronously, so thousands of messages are in flight with
+// no request, promise or timer per message (acknowledged js.publish peaks near 20k msg/s from
+// nats.js; this keeps up with the server). The ids make every re-send harmless: JetStream drops a
+// repeated id inside the stream's duplicate window. `flush()` is what a checkpoint waits for.
+import { createInbox, headers as createHeaders } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, Subscription as NatsSubscription } from '@nats-io/transport-node';
+import type { Subscription } from 'rxjs';
 import type { NatsLink } from './connection.ts';
 import { PublishError } from './errors.ts';
-import { isTransientNatsError } from './retry.ts';
-import type { Subscription } from 'rxjs';
+import { isTransientJetStreamStatus, isTransientNatsError } from './retry.ts';
 
 /** One message to publish. */
 export interface OutputMessage {
@@ -24,8 +25,8 @@ export interface OutputMessage {
 
 export interface StreamSinkOptions {
   /**
-   * Publishes awaiting their acknowledgement at most (retries included).
-   * @default 512
+   * Publishes awaiting their acknowledgement at most (re-sends included).
+   * @default 4096
    */
   readonly window?: number;
   /**
@@ -33,7 +34,10 @@ export interface StreamSinkOptions {
    * @default 2 × window
    */
   readonly highWaterMark?: number;
-  /** How long to wait for one acknowledgement before retrying it with the same id. @default 5000 */
+  /**
+   * How long to wait for an acknowledgement before sending the message again with the same id
+   * (with every other one unacknowledged as long, in order). @default 5000
+   */
   readonly ackTimeoutMs?: number;
   /**
    * How long one message may keep failing with retryable errors before the sink fails. The
@@ -68,14 +72,16 @@ export interface StreamSinkStats {
 export type StreamSinkState = 'open' | 'failed' | 'closed';
 
 /**
- * A pipelined JetStream publisher.
+ * A pipelined JetStream publisher: plain publishes with a `Nats-Msg-Id` header, each acknowledged
+ * asynchronously by the stream (docs/jetstream.md, "Outputs", has the exactly-once argument).
  *
  * Ordering: messages are sent in publish() order and, without failures, stored in that order. Nothing
  * is sent while the connection is down; on reconnect every unacknowledged message is sent again, in
  * order, before any new one (those the server had already stored are dropped as duplicates), so an
- * outage or a server restart keeps the order too. A publish that times out while the connection
- * stays up (a server too slow to answer) is retried alone and may be stored after later ones; with
- * deterministic ids none is stored twice.
+ * outage or a server restart keeps the order too. Messages whose acknowledgement times out while the
+ * connection stays up (a server too slow to answer), or that the server answered with a retryable
+ * error, are sent again in order among themselves, and may be stored after later ones that had
+ * succeeded; with deterministic ids none is stored twice.
  */
 export interface StreamSink {
   readonly state: StreamSinkState;
@@ -102,16 +108,15 @@ export interface StreamSink {
 
 interface Entry {
   readonly message: OutputMessage;
-  /** 1-based order of acceptance. */
+  /** 1-based order of acceptance; also the last token of the entry's reply subject. */
   readonly ordinal: number;
+  /** Nats-Msg-Id plus the message's own headers, built once for every attempt. */
+  readonly headers: MsgHdrs | undefined;
+  /** When the current attempt was sent; 0 while it waits for a retry after a retryable error. */
+  sentAt: number;
   attempts: number;
+  /** When the entry first failed (an error or a timeout); 0 while it has not. */
   firstFailureAt: number;
-  /**
-   * The current attempt: an entry re-sent on reconnect has an older attempt still pending (until its
-   * timeout); only the current attempt's failure counts, any attempt's ack settles the entry.
-   */
-  generation: number;
-  settled: boolean;
 }
 
 interface Waiter {
@@ -120,10 +125,19 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** What JetStream answers on the reply subject: a PubAck, or an API error. */
+interface PubAckReply {
+  readonly duplicate?: boolean;
+  readonly error?: { readonly code?: number; readonly err_code?: number; readonly description?: string };
+}
+
 // JetStream API error code: "message size exceeds maximum allowed" (the stream's max_msg_size).
 const MESSAGE_TOO_LARGE = 10054;
 // Room for the Nats-Msg-Id header and the header preamble when checking a message against max_payload.
 const HEADER_OVERHEAD_BYTES = 64;
+const MSG_ID_HEADER = 'Nats-Msg-Id';
+
+const decoder = new TextDecoder();
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -137,12 +151,36 @@ function headerBytes(headers: MsgHdrs | undefined): number {
   return bytes;
 }
 
+/** The headers every attempt of a message carries: its id and its own headers (copied, not changed). */
+function headersOf(message: OutputMessage): MsgHdrs | undefined {
+  if (message.msgId === '' && message.headers === undefined) return undefined;
+  const headers = createHeaders();
+  if (message.headers !== undefined) for (const [key, values] of message.headers) for (const value of values) headers.append(key, value);
+  if (message.msgId !== '') headers.set(MSG_ID_HEADER, message.msgId);
+  return headers;
+}
+
+/** Parses an acknowledgement; the common PubAck (no error) is recognised without JSON.parse. */
+function parseReply(data: Uint8Array): PubAckReply {
+  const text = decoder.decode(data);
+  // nats-server 2.9 writes `"duplicate": true` (with a space); a JSON writer may not.
+  if (!text.includes('"error"')) return { duplicate: /"duplicate":\s*true/.test(text) };
+  try {
+    return JSON.parse(text) as PubAckReply;
+  } catch {
+    return { error: { description: `unreadable acknowledgement: ${text.slice(0, 200)}` } };
+  }
+}
+
 class Sink implements StreamSink {
   state: StreamSinkState = 'open';
   private readonly window: number;
   private readonly highWaterMark: number;
   private readonly ackTimeoutMs: number;
   private readonly maxRetryMs: number;
+  /** Reply subjects are `<inbox>.<ordinal>`. */
+  private readonly inbox: string;
+  private readonly replies: NatsSubscription;
   private queue: Entry[] = [];
   private queueHead = 0;
   private inFlight = 0;
@@ -157,9 +195,14 @@ class Sink implements StreamSink {
   private oversize = 0;
   private flushWaiters: Waiter[] = [];
   private uncongestedWaiters: Waiter[] = [];
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
-  /** Sent and not yet settled, in ordinal order (sends happen in order; re-sends keep their place). */
+  /** Sent and not yet acknowledged, in ordinal order (sends happen in order; re-sends keep their place). */
   private readonly unacked = new Map<number, Entry>();
+  /** Checks for acknowledgements overdue (one timer for the whole window). */
+  private readonly timeoutCheck: NodeJS.Timeout;
+  /** The pending re-send of entries that got a retryable error. */
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stateSubscription: Subscription | undefined;
+  private released = false;
   private failure: unknown;
   private closing: Promise<void> | undefined;
 
@@ -167,10 +210,14 @@ class Sink implements StreamSink {
     private readonly link: NatsLink,
     private readonly options: StreamSinkOptions,
   ) {
-    this.window = Math.max(1, options.window ?? 512);
+    this.window = Math.max(1, options.window ?? 4096);
     this.highWaterMark = Math.max(1, options.highWaterMark ?? 2 * this.window);
-    this.ackTimeoutMs = options.ackTimeoutMs ?? 5000;
+    this.ackTimeoutMs = Math.max(1, options.ackTimeoutMs ?? 5000);
     this.maxRetryMs = options.maxRetryMs ?? 120_000;
+    this.inbox = `${createInbox()}.`;
+    this.replies = link.nc.subscribe(`${this.inbox}*`, { callback: (error, msg) => (error === null ? this.onReply(msg) : this.fail(error)) });
+    this.timeoutCheck = setInterval(() => this.resendOverdue(), Math.max(10, Math.min(1000, Math.floor(this.ackTimeoutMs / 4))));
+    this.timeoutCheck.unref();
   }
 
   get stats(): StreamSinkStats {
@@ -199,8 +246,8 @@ class Sink implements StreamSink {
       this.tooLarge(message, size, limit);
       return;
     }
-    const entry: Entry = { message, ordinal: ++this.accepted, attempts: 0, firstFailureAt: 0, generation: 0, settled: false };
-    if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected') this.send(entry);
+    const entry: Entry = { message, ordinal: ++this.accepted, headers: headersOf(message), sentAt: 0, attempts: 0, firstFailureAt: 0 };
+    if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected') this.sendFirst(entry);
     else this.queue.push(entry);
   }
 
@@ -221,44 +268,136 @@ class Sink implements StreamSink {
     handler(message, size, limit);
   }
 
-  /** Sends an entry: its first attempt (it takes a slot of the window until settled) or a retry. */
-  private send(entry: Entry): void {
-    if (entry.generation === 0) {
-      this.inFlight++;
-      this.unacked.set(entry.ordinal, entry);
-    }
-    entry.attempts++;
-    const generation = ++entry.generation;
-    const { subject, data, msgId, headers } = entry.message;
-    const options: { msgID?: string; timeout: number; headers?: MsgHdrs } = { timeout: this.ackTimeoutMs };
-    if (msgId !== '') options.msgID = msgId;
-    if (headers !== undefined) options.headers = headers;
-    this.link.js.publish(subject, data, options).then(
-      (ack) => this.onAck(entry, ack),
-      (error: unknown) => this.onError(entry, generation, error),
-    );
+  /** The first attempt: the entry takes a slot of the window until it is acknowledged. */
+  private sendFirst(entry: Entry): void {
+    this.inFlight++;
+    this.unacked.set(entry.ordinal, entry);
+    this.send(entry, Date.now());
   }
 
-  private onAck(entry: Entry, ack: PubAck): void {
-    if (entry.settled) return;
-    this.settle(entry, ack.duplicate);
+  private send(entry: Entry, now: number): void {
+    entry.attempts++;
+    entry.sentAt = now;
+    const { subject, data } = entry.message;
+    try {
+      this.link.nc.publish(subject, data, entry.headers === undefined ? { reply: this.inbox + entry.ordinal } : { reply: this.inbox + entry.ordinal, headers: entry.headers });
+    } catch (error) {
+      // A closed connection (or one closing): the connection watch fails the sink with the reason.
+      this.onError(entry, error, describe(error));
+    }
+  }
+
+  private onReply(msg: Msg): void {
+    if (this.state === 'failed') return;
+    const entry = this.unacked.get(Number(msg.subject.slice(this.inbox.length)));
+    // An answer to an earlier attempt of an entry already acknowledged: nothing to do.
+    if (entry === undefined) return;
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      // No responders: no stream listens on the subject, or (after a server restart) not yet.
+      this.onError(entry, undefined, 'no stream captures the subject (no responders)');
+      return;
+    }
+    const reply = parseReply(msg.data);
+    const error = reply.error;
+    if (error === undefined) {
+      this.settle(entry, reply.duplicate === true);
+      return;
+    }
+    if (error.err_code === MESSAGE_TOO_LARGE) {
+      // The stream's max_msg_size is below the server's max_payload: same treatment as oversize.
+      this.tooLarge(entry.message, entry.message.data.length, -1);
+      if ((this.state as StreamSinkState) !== 'failed') this.settle(entry, false);
+      return;
+    }
+    const text = `${error.description ?? 'error'} (code ${error.code ?? '?'}, err_code ${error.err_code ?? '?'})`;
+    if (isTransientJetStreamStatus(error.code ?? 0, error.err_code ?? 0)) this.onError(entry, undefined, text);
+    else this.terminal(entry, `JetStream refused it: ${text}`, undefined);
+  }
+
+  /** A retryable failure of the entry's current attempt: sent again after a backoff, until maxRetryMs. */
+  private onError(entry: Entry, cause: unknown, text: string): void {
+    if (this.state === 'failed') return;
+    const { subject, msgId } = entry.message;
+    if (this.link.nc.isClosed()) {
+      // Name why the connection ended (e.g. the outage limit), which is known once it has closed.
+      void this.link.closed().then((reason) =>
+        this.fail(new PublishError(subject, msgId, `publishing ${msgId} to ${subject} failed: the NATS connection was closed`, { cause: reason ?? cause })),
+      );
+      return;
+    }
+    if (cause !== undefined && !isTransientNatsError(cause)) {
+      this.terminal(entry, text, cause);
+      return;
+    }
+    const now = Date.now();
+    if (entry.firstFailureAt === 0) entry.firstFailureAt = now;
+    if (now - entry.firstFailureAt > this.maxRetryMs) {
+      this.terminal(entry, `it kept failing for ${Math.round((now - entry.firstFailureAt) / 1000)} s (${text})`, cause);
+      return;
+    }
+    // It keeps its slot in the window meanwhile, so an outage stops new publishes instead of piling up.
+    entry.sentAt = 0;
+    if (this.retryTimer === undefined) {
+      const delayMs = Math.min(2000, 100 * 2 ** Math.min(entry.attempts - 1, 5));
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.resendFailed();
+      }, delayMs);
+    }
+  }
+
+  private terminal(entry: Entry, why: string, cause: unknown): void {
+    const { subject, msgId } = entry.message;
+    this.fail(new PublishError(subject, msgId, `publishing ${msgId} to ${subject} failed: ${why}`, cause === undefined ? undefined : { cause }));
+  }
+
+  /** Sends again, in order, the entries waiting after a retryable error (the reconnect does it when down). */
+  private resendFailed(): void {
+    if (this.state === 'failed' || this.link.state !== 'connected') return;
+    const now = Date.now();
+    for (const entry of this.unacked.values()) {
+      if (entry.sentAt !== 0) continue;
+      this.retries++;
+      this.send(entry, now);
+    }
+  }
+
+  /**
+   * Sends again, in order, every entry whose acknowledgement is overdue: the message or its
+   * acknowledgement was lost (a server restarting, a slow consumer cut off) while the connection
+   * stayed up, or the server is slow; an overdue entry counts as failing, up to maxRetryMs.
+   */
+  private resendOverdue(): void {
+    if (this.state === 'failed' || this.unacked.size === 0 || this.link.state !== 'connected') return;
+    const now = Date.now();
+    const deadline = now - this.ackTimeoutMs;
+    for (const entry of this.unacked.values()) {
+      if (entry.sentAt === 0 || entry.sentAt > deadline) continue;
+      if (entry.firstFailureAt === 0) entry.firstFailureAt = entry.sentAt;
+      if (now - entry.firstFailureAt > this.maxRetryMs) {
+        this.terminal(entry, `no acknowledgement for ${Math.round((now - entry.firstFailureAt) / 1000)} s`, undefined);
+        return;
+      }
+      this.retries++;
+      this.send(entry, now);
+    }
   }
 
   /**
    * After a reconnect: every unacknowledged entry again, in order, ahead of anything new. The old
    * connection may have lost any of them; whichever the server stored comes back as a duplicate.
-   * Without this, the lost ones would be retried only after their timeout, behind newer messages.
    */
   private resendUnacknowledged(): void {
     if (this.state === 'failed' || this.unacked.size === 0) return;
-    const entries = [...this.unacked.values()];
-    this.retries += entries.length;
-    for (const entry of entries) this.send(entry);
+    const now = Date.now();
+    for (const entry of this.unacked.values()) {
+      this.retries++;
+      this.send(entry, now);
+    }
   }
 
   /** Marks the entry done (acknowledged, or handed to onOversize) and moves the window on. */
   private settle(entry: Entry, duplicate: boolean): void {
-    entry.settled = true;
     this.unacked.delete(entry.ordinal);
     this.inFlight--;
     this.acknowledged++;
@@ -273,60 +412,14 @@ class Sink implements StreamSink {
     this.settleWaiters();
   }
 
-  private onError(entry: Entry, generation: number, error: unknown): void {
-    // A superseded attempt (the entry was sent again on reconnect) or a settled entry: nothing to do.
-    if (this.state === 'failed' || entry.settled || generation !== entry.generation) return;
-    if (error instanceof JetStreamApiError && error.code === MESSAGE_TOO_LARGE) {
-      // The stream's max_msg_size is below the server's max_payload: same treatment as oversize.
-      this.tooLarge(entry.message, entry.message.data.length, -1);
-      if ((this.state as StreamSinkState) !== 'failed') this.settle(entry, false);
-      return;
-    }
-    const now = Date.now();
-    if (entry.firstFailureAt === 0) entry.firstFailureAt = now;
-    const { subject, msgId } = entry.message;
-    if (this.link.nc.isClosed()) {
-      // Name why the connection ended (e.g. the outage limit), which is known once it has closed.
-      void this.link.closed().then((reason) =>
-        this.fail(new PublishError(subject, msgId, `publishing ${msgId} to ${subject} failed: the NATS connection was closed`, { cause: reason ?? error })),
-      );
-      return;
-    }
-    if (!isTransientNatsError(error) || now - entry.firstFailureAt > this.maxRetryMs) {
-      const why = isTransientNatsError(error) ? `it kept failing for ${Math.round((now - entry.firstFailureAt) / 1000)} s` : 'JetStream refused it';
-      this.fail(new PublishError(subject, msgId, `publishing ${msgId} to ${subject} failed: ${why} (${describe(error)})`, { cause: error }));
-      return;
-    }
-    // Retry with the same id after a backoff; the entry keeps its slot in the window meanwhile, so
-    // an outage stops new publishes instead of piling up timeouts.
-    this.retries++;
-    const delay = Math.min(2000, 100 * 2 ** Math.min(entry.attempts - 1, 5));
-    this.retryLater(entry, generation, delay);
-  }
-
-  private retryLater(entry: Entry, generation: number, delayMs: number): void {
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      // Settled meanwhile, or already sent again by the reconnect.
-      if (this.state === 'failed' || entry.settled || generation !== entry.generation) return;
-      // Still disconnected: wait on (the reconnect sends it again, in order).
-      if (this.link.state !== 'connected' && !this.link.nc.isClosed()) {
-        this.retryLater(entry, generation, delayMs);
-        return;
-      }
-      this.send(entry);
-    }, delayMs);
-    this.retryTimers.add(timer);
-  }
-
   private pump(): void {
     // While disconnected nothing new is sent: nats.js would buffer it and send it on reconnect,
-    // ahead of the retries of publishes the old connection lost, reordering the stream more.
+    // ahead of the re-sends of publishes the old connection lost, reordering the stream more.
     if (this.state === 'failed' || this.link.state !== 'connected') return;
     while (this.inFlight < this.window && this.queueHead < this.queue.length) {
       const entry = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = undefined as unknown as Entry;
-      this.send(entry);
+      this.sendFirst(entry);
     }
     if (this.queueHead === this.queue.length) {
       this.queue = [];
@@ -355,13 +448,22 @@ class Sink implements StreamSink {
     if (this.state === 'failed') return;
     this.state = 'failed';
     this.failure = error;
-    for (const timer of this.retryTimers) clearTimeout(timer);
-    this.retryTimers.clear();
-    this.stateSubscription?.unsubscribe();
+    this.release();
     const waiters = [...this.flushWaiters, ...this.uncongestedWaiters];
     this.flushWaiters = [];
     this.uncongestedWaiters = [];
     for (const waiter of waiters) waiter.reject(error);
+  }
+
+  /** Stops the timers, the connection watch and the inbox subscription. */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    clearInterval(this.timeoutCheck);
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stateSubscription?.unsubscribe();
+    if (!this.link.nc.isClosed()) this.replies.unsubscribe();
   }
 
   whenUncongested(): Promise<void> {
@@ -376,8 +478,6 @@ class Sink implements StreamSink {
     if (this.ackedUpTo >= ordinal) return Promise.resolve();
     return new Promise((resolve, reject) => this.flushWaiters.push({ ordinal, resolve, reject }));
   }
-
-  private stateSubscription: Subscription | undefined;
 
   /** Resumes sending on reconnect; fails what is unacknowledged when the connection closes for good. */
   watchConnection(): void {
@@ -403,9 +503,7 @@ class Sink implements StreamSink {
         await this.flush().catch(() => undefined);
         if (this.state === 'open') this.state = 'closed';
       }
-      for (const timer of this.retryTimers) clearTimeout(timer);
-      this.retryTimers.clear();
-      this.stateSubscription?.unsubscribe();
+      this.release();
     })();
     return this.closing;
   }
@@ -415,7 +513,7 @@ class Sink implements StreamSink {
   }
 }
 
-/** A pipelined publisher on the link's JetStream client. */
+/** A pipelined publisher on the link's connection. */
 export function createStreamSink(link: NatsLink, options: StreamSinkOptions = {}): StreamSink {
   const sink = new Sink(link, options);
   sink.watchConnection();

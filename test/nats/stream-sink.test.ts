@@ -133,6 +133,25 @@ test('an outage beyond --max-outage fails the flush with the outage error', asyn
   await link.close();
 });
 
+test('an acknowledgement that does not come is waited out: the messages are sent again, in order, and stored once', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  // A plain subscriber that never answers: the server has a responder, so no "no responders"
+  // comes back, and nothing acknowledges until the stream exists.
+  const silent = link.nc.subscribe('late.*');
+  await using sink = createStreamSink(link, { ackTimeoutMs: 200, window: 8 });
+  for (let i = 1; i <= 20; i++) sink.publish(message(i, 'late.a'));
+  const flushed = sink.flush();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.is(sink.stats.acknowledged, 0);
+  assert.ok(sink.stats.retries >= 8, `retries: ${sink.stats.retries}`);
+  await ensureStream(await link.jetstreamManager(), { name: 'LATE', subjects: ['late.*'], minDuplicateWindowMs: 300_000 });
+  await flushed;
+  silent.unsubscribe();
+  assert.equal(await readAll(link, 'LATE'), Array.from({ length: 20 }, (_, i) => `o${i + 1}`));
+  assert.is(sink.stats.acknowledged, 20);
+});
+
 test('a subject no stream captures fails the sink once retries run out', async () => {
   await using server = await startNatsServer();
   await using link = await setup(server);
