@@ -35,14 +35,32 @@ export interface SourceBinding {
   close(): Promise<void>;
 }
 
+/**
+ * A sink's part of a checkpoint, taken at the cut (Flink's pre-commit): what the checkpoint records
+ * for the sink, and when the outputs it covers are durable.
+ */
+export interface SinkCut {
+  /** Covers every output emitted before the cut and none after (a file length, an output count). */
+  readonly record: Uint8Array;
+  /**
+   * Resolves once every output before the cut is durable (fsynced, acknowledged by JetStream): the
+   * point from which a checkpoint holding `record` may commit. Rejects when the sink failed.
+   */
+  readonly durable: Promise<void>;
+}
+
 /** A job's output (or the dead letters) as bound by a runtime mode. */
 export interface SinkBinding {
   readonly name: string;
   readonly outlet: Outlet;
   /** Opens, rolling back anything written after the checkpoint's `record` (undefined: fresh start). */
   open(record: Uint8Array | undefined): Promise<void>;
-  /** Makes everything written so far durable and returns the record a checkpoint stores for it. */
-  commit(): Promise<Uint8Array>;
+  /**
+   * The cut, taken synchronously between outputs: the record of everything emitted so far, and a
+   * promise for its durability. Outputs emitted after the call are not covered and not waited for,
+   * so intake can resume while the sink drains.
+   */
+  cut(): SinkCut;
   close(): Promise<void>;
 }
 
@@ -78,10 +96,12 @@ export interface JobCheckpoints {
   /** Resolves when no checkpoint write is in flight; rejects once fenced. */
   ready(): Promise<void>;
   /**
-   * Writes and commits a captured snapshot in the background. Resolves with what was written, or
-   * undefined when the write failed (the error went to the runtime's error callback).
+   * Writes and commits a captured snapshot in the background, committing the manifest only once
+   * `beforeCommit` resolved (the sinks' cuts are durable; the parts are written meanwhile). Resolves
+   * with what was written, or undefined when the write failed (the error went to the runtime's error
+   * callback).
    */
-  start(snapshot: CheckpointSnapshot, reason: string): Promise<CheckpointWritten | undefined>;
+  start(snapshot: CheckpointSnapshot, reason: string, beforeCommit?: () => Promise<void>): Promise<CheckpointWritten | undefined>;
   /** The last write error (when `start` resolved undefined). */
   readonly lastError: unknown;
   /** Graceful stop: the next `due` says 'stop'. */

@@ -1,6 +1,6 @@
-// The checkpoint procedure of a running job (one process): pause the source at a message boundary,
-// let every mailbox drain, make the sinks durable, capture every partition, resume, then write in
-// the background. Also decides when a capture is not worth writing: nothing changed since the last
+// The checkpoint procedure of a running job (one process): the cut (pause the source at a message
+// boundary, let every mailbox drain, take the sinks' records, capture every partition, resume),
+// then the commit in the background once the sinks made the cut's outputs durable. Also decides when a capture is not worth writing: nothing changed since the last
 // checkpoint (an idle job would otherwise write one every interval: 97 in 20 s at 200 ms).
 import type { Subject } from 'rxjs';
 import type { CheckpointSnapshot, PartitionSnapshot } from '../src/checkpoint/index.ts';
@@ -25,6 +25,8 @@ export interface CheckpointProcedureOptions {
   readonly events: Subject<RuntimeEvent>;
   /** Races a wait against the job's failure (rejects with it). */
   readonly orFail: <T>(promise: Promise<T>) => Promise<T>;
+  /** Fails the job (a sink that cannot make a cut durable). */
+  readonly fail: (error: unknown) => void;
 }
 
 /**
@@ -65,20 +67,29 @@ export class CheckpointProcedure {
   }
 
   /**
-   * Captures a snapshot and writes it. `awaitWrite`: wait for the commit (the final checkpoint,
-   * on-demand ones) and throw when it failed; otherwise the write runs in the background and its
-   * failure goes to the checkpoints' error callback. `force`: write even when nothing changed.
-   * Resolves with what happened to the capture (a background write's outcome comes later).
+   * Takes a cut and commits it (Flink's pre-commit/commit). The cut pauses the source at a message
+   * boundary, drains the mailboxes (with the sink's backpressure lifted: the sink's backlog does not
+   * lengthen the pause), takes each sink's cut (its record and a promise of durability) and captures
+   * every partition, then resumes. The write runs while processing goes on: parts are written while
+   * the sinks make the cut's outputs durable, and the manifest is committed once they are.
+   *
+   * `awaitWrite`: wait for the commit (the final checkpoint, on-demand ones) and throw when it
+   * failed; otherwise the write runs in the background and its failure goes to the checkpoints'
+   * error callback. `force`: write even when nothing changed. Resolves with what happened to the cut
+   * (a background write's outcome comes later).
    */
   async run(participants: CheckpointParticipants, reason: string, { awaitWrite, force }: { awaitWrite: boolean; force: boolean }): Promise<CheckpointOutcome> {
     const { pipeline, source, sink, deadLetters, sourceActive } = participants;
     const { checkpoints, orFail, log } = this.options;
-    // At most one write in flight: a slow store slows captures down rather than piling them up.
+    const triggeredAt = Date.now();
+    // At most one write in flight: a slow store (or sink) slows cuts down rather than piling them up.
     await orFail(checkpoints.ready());
     const started = Date.now();
     let paused = false;
     let snapshot: CheckpointSnapshot;
+    let durable: Promise<unknown>;
     let changedKeys = 0;
+    pipeline.beginCut();
     try {
       let position: number;
       if (sourceActive()) {
@@ -88,20 +99,28 @@ export class CheckpointProcedure {
         position = source.lastPosition;
       }
       await orFail(pipeline.drainedAndFlushed());
-      const sinks = {
-        [sink.name]: await orFail(sink.commit()),
-        [deadLetters.name]: await orFail(deadLetters.commit()),
-      };
+      const sinkCut = sink.cut();
+      const deadLetterCut = deadLetters.cut();
+      durable = Promise.all([sinkCut.durable, deadLetterCut.durable]);
+      // Awaited by the commit, or not at all (a skipped cut): a failing sink fails the job either way.
+      durable.catch((error: unknown) => this.options.fail(error));
       const partitions: PartitionSnapshot[] = [];
       for (const stage of pipeline.stages) {
         for (const [partition, actor] of stage.actors.entries()) {
           partitions.push({ stage: stage.name, partition, capture: actor.runner.capture() });
         }
       }
-      snapshot = { inputs: { [source.name]: position }, partitions, sinks, createdAt: Date.now() };
+      snapshot = {
+        inputs: { [source.name]: position },
+        partitions,
+        sinks: { [sink.name]: sinkCut.record, [deadLetters.name]: deadLetterCut.record },
+        createdAt: Date.now(),
+      };
     } finally {
+      pipeline.endCut();
       if (paused) source.resume();
     }
+    const pausedMs = Date.now() - started;
     // The captures' records are written while processing goes on (reading changedKeys first would
     // write them all on the loop). A capture that fails to settle is counted as a change: the write
     // then reports its error.
@@ -119,33 +138,35 @@ export class CheckpointProcedure {
       log.debug(`checkpoint skipped (${reason}): nothing changed since the last one`);
       return 'skipped';
     }
-    const pausedMs = Date.now() - started;
     const sourceName = source.name;
-    const written = checkpoints.start(snapshot, reason).then((result) => {
-      if (result === undefined) {
-        this.options.events.next({ type: 'checkpoint-failed', reason, error: checkpoints.lastError });
-        return false;
-      }
-      this.written++;
-      this.recorded = recordedOf(snapshot);
-      const position = snapshot.inputs[sourceName] ?? -1;
-      this.options.events.next({
-        type: 'checkpoint',
-        checkpointId: result.id,
-        reason,
-        kind: result.kind,
-        position,
-        changedKeys: result.changedKeys,
-        bytesWritten: result.bytesWritten,
-        durationMs: Date.now() - started,
-        pausedMs,
+    const written = checkpoints
+      .start(snapshot, reason, () => durable.then(() => undefined))
+      .then((result) => {
+        if (result === undefined) {
+          this.options.events.next({ type: 'checkpoint-failed', reason, error: checkpoints.lastError });
+          return false;
+        }
+        this.written++;
+        this.recorded = recordedOf(snapshot);
+        const position = snapshot.inputs[sourceName] ?? -1;
+        const durationMs = Date.now() - triggeredAt;
+        this.options.events.next({
+          type: 'checkpoint',
+          checkpointId: result.id,
+          reason,
+          kind: result.kind,
+          position,
+          changedKeys: result.changedKeys,
+          bytesWritten: result.bytesWritten,
+          durationMs,
+          pausedMs,
+        });
+        log.info(
+          `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${position}: ` +
+            `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)}, committed ${durationMs} ms after the trigger (intake paused ${pausedMs} ms)`,
+        );
+        return true;
       });
-      log.info(
-        `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${position}: ` +
-          `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)} in ${Date.now() - started} ms (intake paused ${pausedMs} ms)`,
-      );
-      return true;
-    });
     if (!awaitWrite) return 'written';
     if (!(await written)) throw checkpoints.lastError ?? new Error(`checkpoint (${reason}) failed`);
     return 'written';

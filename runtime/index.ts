@@ -9,7 +9,7 @@ export type { TaskFactory } from './job/task-factory.ts';
 export { loadJob } from './job/load-job.ts';
 export { createJobRuntime } from './job-runtime.ts';
 export type { JobRuntime, JobRuntimeOptions, RunResult, RuntimeEvent, DeadLetters } from './job-runtime.ts';
-export type { SourceBinding, SinkBinding, JobCheckpoints, RestoredCheckpoint, CheckpointWritten } from './bindings.ts';
+export type { SourceBinding, SinkBinding, SinkCut, JobCheckpoints, RestoredCheckpoint, CheckpointWritten } from './bindings.ts';
 export { createEmbeddedRuntime, DEFAULT_CHECKPOINT_INTERVAL_MS } from './embedded/embedded-runtime.ts';
 export type { EmbeddedOptions } from './embedded/embedded-runtime.ts';
 export type { LifecycleState } from './lifecycle.ts';

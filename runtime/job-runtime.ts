@@ -36,7 +36,10 @@ export interface JobRuntimeOptions {
   readonly checkpointIntervalMs?: number;
   /** Retries of a failing message before it becomes a dead letter. @default 3 */
   readonly maxRetries?: number;
-  /** Messages a partition's mailbox holds before its producers wait. @default 16384 */
+  /**
+   * Messages a partition's mailbox holds before its producers wait. A checkpoint's cut drains the
+   * mailboxes with intake paused, so this bounds the pause. @default 1024
+   */
   readonly mailboxCapacity?: number;
   /** Messages an actor takes per run before yielding to the event loop. @default 4096 */
   readonly batchSize?: number;
@@ -61,7 +64,7 @@ function resolveJobRuntimeOptions(options: JobRuntimeOptions): Resolved {
   return {
     checkpointIntervalMs: DEFAULT_CHECKPOINT_INTERVAL_MS,
     maxRetries: 3,
-    mailboxCapacity: 16384,
+    mailboxCapacity: 1024,
     batchSize: 4096,
     processingTimeTickMs: 200,
     throughputLogIntervalMs: 10_000,
@@ -133,6 +136,7 @@ class JobRuntimeImpl implements JobRuntime {
       log: this.log,
       events: this.eventSubject,
       orFail: (promise) => this.orFail(promise),
+      fail: (error) => this.fail(error),
     });
   }
 
@@ -241,10 +245,10 @@ class JobRuntimeImpl implements JobRuntime {
       await deadLetters.binding.open(restored?.sinks[deadLetters.binding.name]);
       await source.open(restored?.inputs[source.name]);
       if (restored === undefined) {
-        this.procedure.startedFresh(
-          { [source.name]: source.lastPosition },
-          { [sink.name]: await sink.commit(), [deadLetters.binding.name]: await deadLetters.binding.commit() },
-        );
+        const sinkCut = sink.cut();
+        const deadLetterCut = deadLetters.binding.cut();
+        await this.orFail(Promise.all([sinkCut.durable, deadLetterCut.durable]));
+        this.procedure.startedFresh({ [source.name]: source.lastPosition }, { [sink.name]: sinkCut.record, [deadLetters.binding.name]: deadLetterCut.record });
       }
       for (const actor of pipeline.actors()) await actor.runner.open();
       this.eventSubject.next({
@@ -293,8 +297,8 @@ class JobRuntimeImpl implements JobRuntime {
         // committed: a rerun cuts them back and writes them again.
         source.finishInput();
         await this.orFail(pipeline.drainedAndFlushed());
-        await this.orFail(sink.commit());
-        await this.orFail(deadLetters.binding.commit());
+        await this.orFail(sink.cut().durable);
+        await this.orFail(deadLetters.binding.cut().durable);
       }
       for (const actor of pipeline.actors()) await actor.runner.close();
       await this.closeBindings();

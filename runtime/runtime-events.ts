@@ -19,8 +19,9 @@ export type RuntimeEvent =
       readonly position: number;
       readonly changedKeys: number;
       readonly bytesWritten: number;
+      /** From the trigger to the manifest committed (the sinks' outputs before the cut durable). */
       readonly durationMs: number;
-      /** How long intake was paused for the capture. */
+      /** How long intake was paused for the cut (state, positions and sink records captured). */
       readonly pausedMs: number;
     }
   | { readonly type: 'throughput'; readonly messagesPerSecond: number; readonly messagesRead: number; readonly deadLetters: number }

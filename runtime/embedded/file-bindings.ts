@@ -36,7 +36,10 @@ function sinkBinding(name: string, sink: FileSink<never>): SinkBinding {
     name,
     outlet: sink,
     open: (record) => (record === undefined ? sink.open(0, true) : sink.open(decodeCommittedLength(record, name), false)),
-    commit: async () => encodeCommittedLength(await sink.flush(true)),
+    cut: () => {
+      const length = sink.appendedLength;
+      return { record: encodeCommittedLength(length), durable: sink.durableTo(length) };
+    },
     close: () => sink.close(),
   };
 }

@@ -92,8 +92,8 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
     },
     due: (watermark) => coordinatorOf().due(watermark),
     ready: () => coordinatorOf().ready(),
-    async start(snapshot, reason) {
-      const result = await coordinatorOf().start(snapshot, { reason: reason as never });
+    async start(snapshot, reason, beforeCommit) {
+      const result = await coordinatorOf().start(snapshot, { reason: reason as never, ...(beforeCommit === undefined ? {} : { beforeCommit }) });
       if (result === undefined) return undefined;
       const { info } = result;
       return { id: info.id, bytesWritten: info.stats.bytesWritten, changedKeys: info.stats.changedKeys, kind: info.kind };

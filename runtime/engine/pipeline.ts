@@ -8,6 +8,7 @@ import { statelessOutlet } from './outlet.ts';
 import type { DeadLetterReceiver, Outlet } from './outlet.ts';
 import { OrderedMerge } from './ordered-merge.ts';
 import { PartitionActor } from './partition-actor.ts';
+import { SinkGate } from './sink-gate.ts';
 import type { ActorHost } from './partition-actor.ts';
 import type { TurnTimer } from './turn-timer.ts';
 
@@ -62,8 +63,9 @@ export class Pipeline implements ActorHost {
       }
     });
     const stages: StageInstance[] = [];
+    this.sinkGate = new SinkGate(options.sink);
     // Built back to front: each step gets the outlet of the step after it.
-    let outlet: Outlet = options.sink;
+    let outlet: Outlet = this.sinkGate;
     const steps = job.steps;
     // Inputs of each process stage: the parallelism of the stage before it (1 for the source).
     const inputsOf = new Map<ProcessStep, number>();
@@ -130,6 +132,20 @@ export class Pipeline implements ActorHost {
   }
 
   private readonly merges: readonly OrderedMerge[];
+  private readonly sinkGate: SinkGate;
+
+  /**
+   * A checkpoint's cut begins: the sink's backpressure is lifted until `endCut()`, so pausing the
+   * source and draining the mailboxes takes as long as processing what they hold, however far
+   * behind the sink is (see SinkGate).
+   */
+  beginCut(): void {
+    this.sinkGate.lift();
+  }
+
+  endCut(): void {
+    this.sinkGate.restore();
+  }
 
   /**
    * Resolves once everything read has gone all the way through: every mailbox empty, no turn under

@@ -143,6 +143,33 @@ export class FileSink<T> implements Outlet {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Bytes appended so far, written or still buffered: the length a checkpoint's cut records. */
+  get appendedLength(): number {
+    return this.length + (this.bufferedChars === 0 ? 0 : Buffer.byteLength(this.buffered, 'utf8'));
+  }
+
+  /**
+   * Resolves once the first `length` bytes are written and fsynced (a checkpoint's cut); what is
+   * appended meanwhile is written too but not waited for, so a busy sink cannot keep it waiting.
+   */
+  async durableTo(length: number): Promise<void> {
+    while (this.length - this.writingBytes < length) {
+      this.throwIfFailed();
+      if (this.writing === undefined) {
+        if (this.bufferedChars === 0) throw new Error(`${this.options.path}: ${length} bytes to make durable, only ${this.length} appended`);
+        this.startWrite();
+      }
+      await this.writing;
+    }
+    this.throwIfFailed();
+    if (this.handle === undefined) return;
+    try {
+      await this.handle.sync();
+    } catch (error) {
+      throw new FileWriteError(this.options.path, error);
+    }
+  }
+
   /**
    * Writes everything buffered, fsyncs when `durable`, and returns the file's length: the length a
    * checkpoint may record as committed.

@@ -100,12 +100,8 @@ export function natsSinkBinding<T>(
     open: async (record) => {
       ordinal = record === undefined ? 0 : decodeOrdinal(record, definition.name);
     },
-    commit: async () => {
-      // The count is taken now, before waiting: the pipeline is drained, so it matches the state.
-      const record = encodeOrdinal(ordinal);
-      await sink.flush();
-      return record;
-    },
+    // flush() waits for what was published before the call: exactly the outputs the count covers.
+    cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),
     close: () => sink.close(),
   };
 }
@@ -167,10 +163,7 @@ export function natsDeadLetterBinding(
       whenUncongested: () => Promise.resolve(),
     },
     open: async () => {},
-    commit: async () => {
-      await sink.flush();
-      return encodeOrdinal(publisher.count);
-    },
+    cut: () => ({ record: encodeOrdinal(publisher.count), durable: sink.flush() }),
     close: () => sink.close(),
   };
   return { binding, receive, count: () => publisher.count };

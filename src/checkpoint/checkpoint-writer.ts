@@ -40,6 +40,20 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+// Work between two yields of a long loop: yielding per item would cost a whole turn of a busy loop
+// per item (under backlog a runtime's turn takes tens of ms), making a checkpoint's write crawl.
+const SLICE_MS = 4;
+
+/** Yields to the event loop when `SLICE_MS` of work went by since the last yield, else resolves at once. */
+function timeSlicer(): () => Promise<void> {
+  let since = Date.now();
+  return async () => {
+    if (Date.now() - since < SLICE_MS) return;
+    await yieldToLoop();
+    since = Date.now();
+  };
+}
+
 export interface WriteInput {
   readonly store: CheckpointStore;
   readonly options: ResolvedCheckpointsOptions;
@@ -94,6 +108,7 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     // for the state layer's merge), so a full checkpoint neither blocks turns nor fills this heap.
     const groups: GroupJob[] = [];
     const baseNames = new Set<string>();
+    const slice = timeSlicer();
     for (const kg of [...keyGroups].sort((a, b) => a - b)) {
       const baseChain = baseChains.get(kg) ?? [];
       const fresh: Uint8Array[] = [];
@@ -103,11 +118,11 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       const compact = length > 1 && (input.full || length > options.maxChainLength);
       if (compact) for (const ref of baseChain) baseNames.add(ref.part);
       groups.push({ keyGroup: kg, compact, base: baseChain, fresh });
-      if (fresh.length > 0) await yieldToLoop();
+      if (fresh.length > 0) await slice();
     }
     const parts = new Map<string, Uint8Array>();
     await Promise.all([...baseNames].map(async (name) => parts.set(name, await store.getPart(name))));
-    const built = await compactor.build({ compression: options.compression, baseCheckpointId: base?.id, parts, groups }, yieldToLoop);
+    const built = await compactor.build({ compression: options.compression, baseCheckpointId: base?.id, parts, groups }, slice);
 
     const resolved = new Map<number, readonly SegmentRef[]>();
     let next = 0;
