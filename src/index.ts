@@ -22,7 +22,7 @@ export type {
   TaskSnapshot,
   TaskOutput,
 } from './task/index.ts';
-export { TaskLifecycleError, TaskCallbackError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
+export { TaskLifecycleError, TaskCallbackError, TaskAbandonedError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
 
 // ---- state ----------------------------------------------------------------------------------------
 export { StateTags, StateNamespaces, TimeDomain, TimestampCombiner, InMemoryStateInternals, StateMerging, createMergingStateAccessor, InMemoryTimerInternals } from './state/index.ts';

@@ -137,9 +137,13 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     return this.mailbox.whenWritable();
   }
 
-  /** Stops scheduling runs (after a failure); entries left are dropped with the process. */
+  /**
+   * Stops scheduling runs (after a failure); entries left are dropped with the process. A turn in
+   * progress is abandoned: its task's ctx.signal is aborted so its asynchronous work can end.
+   */
   stop(): void {
     this.stopped = true;
+    this.runner.abort('the job stopped after a failure, so the turn under way will not be used');
   }
 
   private schedule(): void {

@@ -8,7 +8,7 @@ import type { StateInternals } from '../state/state-internals.ts';
 import { createTaskBackend, type TaskBackend } from './task-backend.ts';
 import { attachTask, bindDeclaredHandles, type StatefulTask, type TaskBinding } from './stateful-task.ts';
 import { RunnerContext, type Scope } from './runner-context.ts';
-import { TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
+import { TaskAbandonedError, TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
 import { clampTime, resolveOptions, type ResolvedOptions } from './task-runner-options.ts';
 import type { TaskCapture, TaskRestore, TaskRunner, TaskRunnerOptions } from './task-runner.ts';
 import { BoundTimer, BoundTimerMap, type FiredTimer, type Timer, type TimerHost, type TimerMap, type TimerSpec } from './timer.ts';
@@ -66,6 +66,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   private input: Instant = BoundedWindow.TIMESTAMP_MIN_VALUE;
   private published: Instant = BoundedWindow.TIMESTAMP_MIN_VALUE;
   private processing: Instant;
+  private readonly abandoned = new AbortController();
 
   constructor(
     private readonly task: StatefulTask<In, Out, K>,
@@ -122,6 +123,14 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     const scope = this.ctx.scope;
     if (scope === 'element' || scope === 'timer') return this.ctx.timestamp;
     throw new TimerError('a timer can be set only in invoke() or onTimer(), where a key and an input timestamp are in scope');
+  }
+
+  get signal(): AbortSignal {
+    return this.abandoned.signal;
+  }
+
+  abort(reason: string): void {
+    if (!this.abandoned.signal.aborted) this.abandoned.abort(new TaskAbandonedError(`${this.taskName} was abandoned: ${reason}`));
   }
 
   // ---- TaskBinding: what the task's state()/timer() use --------------------------------------
@@ -222,6 +231,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     this.refuseIfBusy('close');
     if (this.phase !== 'open') {
       this.phase = 'closed';
+      this.abort('the runner closed');
       return;
     }
     this.phase = 'closing';
@@ -233,12 +243,14 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
       this.ctx.leave();
       this.busy = false;
       this.phase = 'closed';
+      this.abort('the runner closed');
     };
     const failed = (err: unknown): never => {
       this.backend.rollbackTurn();
       this.ctx.leave();
       this.busy = false;
       this.phase = 'closed';
+      this.abort('the runner closed');
       throw new TaskCallbackError(this.taskName, 'close', '', err);
     };
     let result: void | Promise<void>;

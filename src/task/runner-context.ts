@@ -17,6 +17,7 @@ export interface ContextHost {
   readonly publishedOutputWatermark: Instant;
   readonly allowedTimestampSkewMs: number;
   stateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT>;
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -152,6 +153,10 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
 
   get processingTime(): Instant {
     return this.host.processingTime;
+  }
+
+  get signal(): AbortSignal {
+    return this.host.signal;
   }
 
   getStateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT> {

@@ -16,6 +16,13 @@ export interface TaskContext {
   /** Processing time as the driver last advanced it (not Date.now(): replays see the same value). */
   readonly processingTime: Instant;
   /**
+   * For asynchronous task code (`fetch(url, { signal: ctx.signal })`): aborted, with a
+   * TaskAbandonedError as its reason, when the runner is abandoned — the job failed, or stopped
+   * without draining, or the runner closed — so a turn in progress can give up its work. A graceful
+   * stop drains: turns under way complete and the signal stays unaborted until the runner closes.
+   */
+  readonly signal: AbortSignal;
+  /**
    * Gearpump's getStateInternals: the state of one explicit key, whatever key is in scope. Handles
    * from `stateInternals.state(namespace, tag)` always act on `key`.
    * @param keyCoder must describe the same coder as the runner's key coder (checked by its toString()).

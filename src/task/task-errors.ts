@@ -12,6 +12,18 @@ export class TaskLifecycleError extends StatorError {
   }
 }
 
+/**
+ * The reason `ctx.signal` carries when a runner is abandoned: the job failed or stopped without
+ * draining, or the runner closed. Work a task awaits with that signal rejects with it (or with the
+ * AbortError its library makes of it); the turn's result is not used.
+ */
+export class TaskAbandonedError extends StatorError {
+  override name = 'TaskAbandonedError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TASK_ABANDONED', message, options);
+  }
+}
+
 /** The input watermark was moved backwards. Watermarks only advance; pass the same or a later time. */
 export class WatermarkRegressionError extends StatorError {
   override name = 'WatermarkRegressionError';

@@ -100,7 +100,16 @@ export interface TaskRunner<In, Out, K> {
   /** Captures state changes and clocks since the previous capture (O(keys changed)). */
   capture(): TaskCapture;
 
+  /**
+   * Closes the task (its close() runs) and then aborts `ctx.signal`. Idempotent.
+   */
   close(): void | Promise<void>;
+
+  /**
+   * Abandons the runner: aborts `ctx.signal` with a TaskAbandonedError naming `reason`, so a turn in
+   * progress can give up its asynchronous work (the driver will not use its result). Idempotent.
+   */
+  abort(reason: string): void;
 }
 
 /** Options to create a runner; the factory is `createTaskRunner` in src/task. */

@@ -9,6 +9,7 @@ import {
   createTaskRunner,
   OutputTimestampError,
   StatefulTask,
+  TaskAbandonedError,
   TaskCallbackError,
   TaskLifecycleError,
   WatermarkRegressionError,
@@ -622,6 +623,57 @@ test('capture returns the changes and clocks; a restored runner continues from t
   second.r.processElement('a', 'x', 8);
   assert.equal(second.outputs.map((o) => o.value), [3]);
   assert.throws(() => second.r.restore({ watermark: 0, processingTime: 0, keyGroups: new Map() }), (e: Error) => e instanceof TaskLifecycleError);
+});
+
+
+test('ctx.signal is aborted with a TaskAbandonedError when the runner is abandoned mid-turn, and not before', async () => {
+  const seen: AbortSignal[] = [];
+  class Waits extends StatefulTask<string, string, string> {
+    async invoke(_m: Message<string, string>, ctx: ProcessContext<string, string>): Promise<void> {
+      seen.push(ctx.signal);
+      // Work that only ends when the runner gives up on it.
+      await new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
+    }
+  }
+  const { r } = runner(new Waits());
+  r.open();
+  const turn = r.processElement('a', 'x', 1);
+  assert.ok(turn instanceof Promise);
+  assert.is(seen[0]!.aborted, false);
+  r.abort('the job failed');
+  r.abort('again'); // idempotent: the first reason stays
+  try {
+    await turn;
+    assert.unreachable('the abandoned turn should reject');
+  } catch (err) {
+    assert.instance(err, TaskCallbackError);
+    const reason = (err as TaskCallbackError).cause;
+    assert.instance(reason, TaskAbandonedError);
+    assert.match((reason as Error).message, /Waits was abandoned: the job failed/);
+    assert.is((reason as TaskAbandonedError).code, 'TASK_ABANDONED');
+  }
+});
+
+test('close() aborts ctx.signal after the task closed; a graceful run leaves it unaborted until then', async () => {
+  let signal: AbortSignal | undefined;
+  let abortedInClose: boolean | undefined;
+  class Closes extends StatefulTask<string, string, string> {
+    async invoke(_m: Message<string, string>, ctx: ProcessContext<string, string>): Promise<void> {
+      signal = ctx.signal;
+      await Promise.resolve();
+    }
+    override close(ctx: TaskContext): void {
+      abortedInClose = ctx.signal.aborted;
+    }
+  }
+  const { r } = runner(new Closes());
+  r.open();
+  await r.processElement('a', 'x', 1);
+  assert.is(signal!.aborted, false);
+  await r.close();
+  assert.is(abortedInClose, false);
+  assert.is(signal!.aborted, true);
+  assert.instance(signal!.reason, TaskAbandonedError);
 });
 
 test.run();
