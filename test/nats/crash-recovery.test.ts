@@ -50,7 +50,11 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   const final = startJob(server.url);
   running.add(final);
   await producing;
-  await waitForProgress(() => streamMessages(link, 'WORDCOUNT_OUT'), (count) => count >= reference.length || final.child.exitCode !== null, 'every output');
+  await waitForProgress(
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || final.child.exitCode !== null,
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + final.stderr().length,
+    'every output',
+  );
   final.child.kill('SIGTERM');
   const exit = await final.exited;
   running.delete(final);
@@ -83,7 +87,11 @@ test('nats-server SIGKILLed and restarted mid-run while the producer publishes: 
   await server.restart();
   await producing;
   await producerLink.close();
-  await waitForProgress(() => streamMessages(link, 'WORDCOUNT_OUT'), (count) => count >= reference.length || failed !== undefined, 'every output');
+  await waitForProgress(
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || failed !== undefined,
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + logger.lines.length,
+    'every output',
+  );
   controller.abort();
   await job;
   assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));

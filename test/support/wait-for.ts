@@ -17,21 +17,21 @@ export async function waitFor(
 }
 
 /**
- * Resolves once `done(progress())` holds, for long work that reports how far it got (outputs stored,
- * messages read). Rejects only after `stallMs` without `progress()` growing: a slow machine makes it
- * wait longer, a stuck run still fails the test.
+ * Resolves once `done()` holds, for long work that shows how far it got: `progress()` is any measure
+ * that grows while the work moves (outputs stored plus log lines written, say: a replay after a crash
+ * stores nothing new for a while but logs its checkpoints). Rejects only after `stallMs` without
+ * `progress()` growing: a slow machine makes it wait longer, a stuck run still fails the test.
  */
 export async function waitForProgress(
+  done: () => boolean | Promise<boolean>,
   progress: () => number | Promise<number>,
-  done: (value: number) => boolean,
   what: string,
   { stallMs = 60_000, intervalMs = 100 }: { stallMs?: number; intervalMs?: number } = {},
 ): Promise<void> {
   let best = Number.NEGATIVE_INFINITY;
   let stalledSince = Date.now();
-  for (;;) {
+  while (!(await done())) {
     const value = await progress();
-    if (done(value)) return;
     if (value > best) {
       best = value;
       stalledSince = Date.now();
