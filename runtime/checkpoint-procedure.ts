@@ -164,6 +164,7 @@ export class CheckpointProcedure {
         log.info(
           `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${position}: ` +
             `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)}, committed ${durationMs} ms after the trigger (intake paused ${pausedMs} ms)`,
+          { checkpointId: result.id, reason, kind: result.kind, position, changedKeys: result.changedKeys, bytesWritten: result.bytesWritten, durationMs, pausedMs },
         );
         return true;
       });

@@ -13,8 +13,8 @@ export type { SourceBinding, SinkBinding, SinkCut, JobCheckpoints, RestoredCheck
 export { createEmbeddedRuntime, DEFAULT_CHECKPOINT_INTERVAL_MS } from './embedded/embedded-runtime.ts';
 export type { EmbeddedOptions } from './embedded/embedded-runtime.ts';
 export type { LifecycleState } from './lifecycle.ts';
-export { createLogger, isLogLevel } from './log.ts';
-export type { Logger, LogLevel } from './log.ts';
+export { createLogger, isLogLevel, isLogFormat } from './log.ts';
+export type { Logger, LogLevel, LogFormat, LogFields, LoggerOptions } from './log.ts';
 export type { DeadLetter, DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 export type { DeadLetterRecord } from './io/dead-letter-file.ts';
 export { FINAL_WATERMARK } from './io/file-source.ts';

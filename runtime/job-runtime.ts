@@ -60,6 +60,9 @@ export interface DeadLetters {
 
 type Resolved = Required<JobRuntimeOptions>;
 
+/** Dead letters logged one by one per run; the rest are counted only. */
+const LOGGED_DEAD_LETTERS = 10;
+
 function resolveJobRuntimeOptions(options: JobRuntimeOptions): Resolved {
   return {
     checkpointIntervalMs: DEFAULT_CHECKPOINT_INTERVAL_MS,
@@ -123,12 +126,25 @@ class JobRuntimeImpl implements JobRuntime {
     this.log = options.logger;
     const deadLetters = options.deadLetters((error) => this.fail(error));
     const events = this.eventSubject;
+    const log = this.log;
+    let logged = 0;
     this.deadLetters = {
       ...deadLetters,
       receive: (letter) => {
         deadLetters.receive(letter);
         const { stage, partition, position, attempts, error } = letter;
         events.next({ type: 'dead-letter', stage, partition, position, attempts, error, at: Date.now() });
+        // The first few are logged one by one; the rest only counted (throughput line, /metrics): bad
+        // input in bulk must not flood the log.
+        if (logged < LOGGED_DEAD_LETTERS) {
+          logged++;
+          const why = error instanceof Error ? error.message : String(error);
+          log.warn(
+            `dead letter from ${stage}${partition === undefined ? '' : ` partition ${partition}`} at position ${position} after ${attempts} attempt(s): ${why}` +
+              (logged === LOGGED_DEAD_LETTERS ? ` (further dead letters are counted, not logged)` : ''),
+            { stage, ...(partition === undefined ? {} : { partition }), position, attempts },
+          );
+        }
       },
     };
     this.procedure = new CheckpointProcedure({
@@ -260,7 +276,11 @@ class JobRuntimeImpl implements JobRuntime {
         bytesRead,
       });
       if (restored !== undefined) {
-        this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`);
+        this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`, {
+          checkpointId: restored.id,
+          position: restored.inputs[source.name] ?? -1,
+          source: source.name,
+        });
       } else {
         this.log.info(`no checkpoint in ${checkpoints.description}: starting from the beginning`);
       }
@@ -384,7 +404,11 @@ class JobRuntimeImpl implements JobRuntime {
       this.eventSubject.next({ type: 'throughput', messagesPerSecond: rate, messagesRead: count, deadLetters });
       // An idle job stays quiet: a line only when something was read or dead-lettered since the last.
       if (count !== lastCount || deadLetters !== lastDeadLetters) {
-        this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${deadLetters} dead letters)`);
+        this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${deadLetters} dead letters)`, {
+          messagesPerSecond: Math.round(rate),
+          messagesRead: count,
+          deadLetters,
+        });
       }
       lastCount = count;
       lastDeadLetters = deadLetters;

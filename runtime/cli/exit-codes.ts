@@ -57,3 +57,13 @@ export function exitCodeFor(error: unknown): ExitCode {
   const code = (error as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? (byErrorCode[code] ?? ExitCode.FAILED) : ExitCode.FAILED;
 }
+
+/**
+ * An error the command already reported in its log (`--log-format json` writes it as a JSON line):
+ * main maps `cause` to the exit code without printing it again.
+ */
+export class ReportedError extends Error {
+  constructor(readonly reported: unknown) {
+    super('reported in the log', { cause: reported });
+  }
+}

@@ -13,7 +13,8 @@
 // needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
 import { readFileSync } from 'node:fs';
 import { checkpointsCommand } from './checkpoints-command.ts';
-import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
+import { redactCredentials } from '../redact.ts';
 import { runCommand } from './run-command.ts';
 import { mainUsage } from './usage.ts';
 
@@ -57,8 +58,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         return ExitCode.USAGE;
     }
   } catch (error) {
+    if (error instanceof ReportedError) return exitCodeFor(error.reported);
     const code = exitCodeFor(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = redactCredentials(error instanceof Error ? error.message : String(error));
     process.stderr.write(`stator: ${message}\n`);
     if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
     return code;

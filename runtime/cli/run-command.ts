@@ -6,12 +6,14 @@ import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom } from '../nats/connection
 import type { NatsFlags } from '../nats/connection-options.ts';
 import { parseHttpAddress, startHttpServer } from '../http/index.ts';
 import type { HttpAddress, HttpServer } from '../http/index.ts';
-import { createLogger, isLogLevel } from '../log.ts';
+import { createLogger, isLogFormat, isLogLevel } from '../log.ts';
+import type { LogFormat, LogLevel } from '../log.ts';
+import { StatorError } from '../../coders/index.ts';
 import { createProcessRegistry } from '../metrics/index.ts';
 import { files, nats } from '../transport.ts';
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
-import { ExitCode } from './exit-codes.ts';
+import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runUsage } from './usage.ts';
 
@@ -28,7 +30,8 @@ export interface RunArguments {
   readonly natsUrl: string | undefined;
   /** The NATS connection flags besides the URL (auth, TLS, --max-outage, --nats-name); env fills the rest. */
   readonly nats: Omit<NatsFlags, 'nats'>;
-  readonly logLevel: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /** Where the HTTP server listens (--http); undefined: no server. */
   readonly http: HttpAddress | undefined;
   /** The embedded-mode options given (--input, --output, ...), refused in NATS mode. */
@@ -53,6 +56,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     // The nats CLI's connection flags (--nats, --user, --creds, --tlsca, --max-outage...).
     ...NATS_CLI_OPTIONS,
     'log-level': { type: 'string' },
+    'log-format': { type: 'string' },
     http: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -62,6 +66,8 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
   }
   const logLevel = values['log-level'] ?? 'info';
   if (!isLogLevel(logLevel)) throw new ConfigError(`--log-level ${logLevel} is unknown; use debug, info, warn, error or silent`);
+  const logFormat = values['log-format'] ?? 'text';
+  if (!isLogFormat(logFormat)) throw new ConfigError(`--log-format ${logFormat} is unknown; use text (one line per event) or json (one JSON object per line)`);
   return {
     modulePath: positionals[0]!,
     input: values.input,
@@ -74,6 +80,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     natsUrl: natsUrlFrom({ nats: values.nats }, env),
     nats: natsConnectionFlags(values),
     logLevel,
+    logFormat,
     http: values.http === undefined ? undefined : parseHttpAddress(values.http),
     embeddedFlags: EMBEDDED_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`),
     natsSelectedBy: values.nats !== undefined ? '--nats' : natsUrlFrom({ nats: undefined }, env) !== undefined ? 'NATS_URL' : undefined,
@@ -105,7 +112,6 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     process.stdout.write(`${runUsage}\n`);
     return ExitCode.OK;
   }
-  const logger = createLogger(args.logLevel as Parameters<typeof createLogger>[0]);
   if (args.natsUrl !== undefined && args.embeddedFlags.length > 0) {
     const flags = args.embeddedFlags.join(', ');
     throw new ConfigError(
@@ -124,12 +130,21 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.follow && args.input === args.output) throw new ConfigError('--input and --output are the same file; the job would read its own output');
   }
   const job = await loadJob(args.modulePath);
-  const http = args.http === undefined ? undefined : await startHttpServer({ address: args.http, logger });
+  const logger = createLogger(args.logLevel, process.stderr, { format: args.logFormat, bindings: { job: job.name } });
   try {
-    if (http !== undefined) logger.info(`HTTP server listening on ${http.url}`);
-    return await runJob(args, job, logger, http);
-  } finally {
-    await http?.close();
+    const http = args.http === undefined ? undefined : await startHttpServer({ address: args.http, logger });
+    try {
+      if (http !== undefined) logger.info(`HTTP server listening on ${http.url}`, { url: http.url });
+      return await runJob(args, job, logger, http);
+    } finally {
+      await http?.close();
+    }
+  } catch (error) {
+    if (args.logFormat !== 'json') throw error;
+    // One JSON line, not a plain `stator:` line in the middle of a JSON log.
+    const exitCode = exitCodeFor(error);
+    logger.error(error instanceof Error ? error.message : String(error), { exitCode, ...(error instanceof StatorError ? { code: error.code } : {}) });
+    throw new ReportedError(error);
   }
 }
 

@@ -27,8 +27,11 @@ Options:
   --checkpoint-interval <ms>     time between checkpoints [default: 5000]
   --max-retries <n>              retries of a failing message before it is dead-lettered [default: 3]
   --log-level <level>            debug, info, warn, error or silent [default: info]
-  --http <host:port>             serve /healthz (and the job's HTTP routes) there; :port or a bare
-                                 port listens on 127.0.0.1, 0.0.0.0:port on every interface [default: off]
+  --log-format <format>          text (a line per event) or json (a JSON object per line:
+                                 time, level, msg, job, stage, partition, fields) [default: text]
+  --http <host:port>             serve the job there: / (status page), /status.json, /metrics
+                                 (Prometheus), /healthz, /readyz; :port or a bare port listens on
+                                 127.0.0.1, 0.0.0.0:port on every interface [default: off]
   -h, --help                     this help
 
 With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and checkpoints in JetStream.

@@ -4,6 +4,7 @@ import { watermarkTime } from '../job-view.ts';
 import type { ConnectionView, InputLag } from '../job-view.ts';
 import type { ObservedRuntime } from '../job-endpoints.ts';
 import type { Logger } from '../log.ts';
+import { redactCredentials } from '../redact.ts';
 import { readinessOf } from '../readiness.ts';
 import type { Readiness } from '../readiness.ts';
 
@@ -91,7 +92,7 @@ export class JobStatusModel {
 
   /** Tees `logger`: warnings and errors are kept for the status page too. */
   recordingLogger(logger: Logger): Logger {
-    const keep = (level: 'warn' | 'error', message: string): void => this.keep(this.problems, { at: Date.now(), level, message });
+    const keep = (level: 'warn' | 'error', message: string): void => this.keep(this.problems, { at: Date.now(), level, message: redactCredentials(message) });
     return {
       get level() {
         return logger.level;
@@ -99,15 +100,15 @@ export class JobStatusModel {
       get interactive() {
         return logger.interactive;
       },
-      debug: (message) => logger.debug(message),
-      info: (message) => logger.info(message),
-      warn(message) {
+      debug: (message, fields) => logger.debug(message, fields),
+      info: (message, fields) => logger.info(message, fields),
+      warn(message, fields) {
         keep('warn', message);
-        logger.warn(message);
+        logger.warn(message, fields);
       },
-      error(message) {
+      error(message, fields) {
         keep('error', message);
-        logger.error(message);
+        logger.error(message, fields);
       },
       progress: (text) => logger.progress(text),
     };
