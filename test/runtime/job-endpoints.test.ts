@@ -2,13 +2,13 @@
 // is parsed with a Prometheus text-format parser and its values must move as input is processed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNatsServer } from '../support/nats-server.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { connectNats, ensureSubjectStream } from '../../runtime/nats/index.ts';
 import { readinessOf } from '../../runtime/readiness.ts';
-import { killAll, startCli, tempDir } from './support/cli.ts';
+import { killAll, root, startCli, tempDir } from './support/cli.ts';
 import { httpUrlOf } from './support/http.ts';
 import { scrape } from './support/metrics.ts';
 import type { Scrape } from './support/metrics.ts';
@@ -53,6 +53,19 @@ function assertWellFormed(s: Scrape): void {
   assert.is(s.family('stator_checkpoint_duration_seconds').type, 'HISTOGRAM');
 }
 
+/** Every stator metric is in docs/operations.md, and the Grafana dashboard asks only for metrics that exist. */
+function assertDocumented(s: Scrape): void {
+  const docs = readFileSync(join(root, 'docs', 'operations.md'), 'utf8');
+  const names = [...s.families.keys()].filter((name) => name.startsWith('stator_'));
+  for (const name of names) assert.ok(docs.includes(`\`${name}`), `${name} is not documented in docs/operations.md`);
+  const dashboard = readFileSync(join(root, 'docs', 'grafana-dashboard.json'), 'utf8');
+  JSON.parse(dashboard);
+  for (const [used] of dashboard.matchAll(/stator_[a-z_]+/g)) {
+    const name = used.replace(/_(bucket|sum|count)$/, '');
+    assert.ok(s.families.has(name), `the dashboard uses ${used}, which /metrics does not have`);
+  }
+}
+
 test('embedded: /metrics moves with the input, /readyz is 200 while running', async () => {
   const input = join(tmp.dir, 'in.txt');
   writeFileSync(input, 'alpha beta\ngamma\n');
@@ -92,6 +105,8 @@ test('embedded: /metrics moves with the input, /readyz is 200 while running', as
   for (const w of watermarks) assert.ok(Math.abs(Number(w.value) - Date.now() / 1000) < 600, `watermark ${w.value}`);
   assert.ok(second.observations('stator_checkpoint_duration_seconds') > 0);
   assert.match(second.text, /^stator_turn_duration_seconds_count\{job_name="wordcount",stage="count"\} \d+$/m);
+
+  assertDocumented(second);
 
   run.child.kill('SIGTERM');
   const result = await run.done;
