@@ -169,14 +169,14 @@ class PrometheusJobMetrics implements JobMetrics {
     const checkpointBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     this.checkpointDuration = new Histogram({
       name: 'stator_checkpoint_duration_seconds',
-      help: 'From the start of a capture to the commit of its checkpoint.',
+      help: 'From the trigger of a checkpoint to its commit.',
       labelNames: ['job_name'],
       buckets: checkpointBuckets,
       registers,
     });
     this.checkpointPause = new Histogram({
       name: 'stator_checkpoint_pause_seconds',
-      help: 'How long intake was paused for a checkpoint capture.',
+      help: 'How long intake was paused for a checkpoint cut (drain the mailboxes, capture state and positions).',
       labelNames: ['job_name'],
       buckets: checkpointBuckets,
       registers,
