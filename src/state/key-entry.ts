@@ -340,14 +340,6 @@ export function decodeEager(bytes: Uint8Array, table: StateTable, holds: HoldLis
   });
 }
 
-/** Reads a cells section into `table` as RawCells (their payloads are decoded on first access). */
-export function decodeCells(bytes: Uint8Array, table: StateTable): void {
-  if (bytes.length === 0) return;
-  const cursor = new PartCursor(bytes, 0, bytes.length);
-  decodeCellsAt(cursor, table);
-  if (!cursor.atEnd()) throw new StatePartCorruptError(`${bytes.length - cursor.pos} unexpected bytes after the cells`);
-}
-
 /**
  * Reads the cells section at the cursor into `table` as RawCells that point into the cursor's bytes
  * (no copy, no view per cell).

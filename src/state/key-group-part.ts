@@ -125,10 +125,6 @@ export class PartCursor {
   }
 }
 
-export function tombstoneRecord(keyBytes: Uint8Array): PartRecord {
-  return { keyBytes, tombstone: true, eager: EMPTY, cells: EMPTY };
-}
-
 /** Writes one record. */
 export function writeRecord(writer: ByteWriter, record: PartRecord): void {
   writer.writeVarLong(record.keyBytes.length);
