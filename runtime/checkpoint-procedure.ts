@@ -17,6 +17,16 @@ export interface CheckpointParticipants {
   readonly sourceActive: () => boolean;
   readonly sink: SinkBinding;
   readonly deadLetters: SinkBinding;
+  /** An input besides the source (the state API's command log): paused with it, its position recorded under `name`. */
+  readonly sideInput?: SideInput;
+}
+
+/** An input a checkpoint records besides the source: stops taking input in while paused. */
+export interface SideInput {
+  readonly name: string;
+  /** Stops taking input in; returns the position everything up to which is in the pipeline. */
+  pause(): number;
+  resume(): void;
 }
 
 export interface CheckpointProcedureOptions {
@@ -79,7 +89,7 @@ export class CheckpointProcedure {
    * (a background write's outcome comes later).
    */
   async run(participants: CheckpointParticipants, reason: string, { awaitWrite, force }: { awaitWrite: boolean; force: boolean }): Promise<CheckpointOutcome> {
-    const { pipeline, source, sink, deadLetters, sourceActive } = participants;
+    const { pipeline, source, sink, deadLetters, sourceActive, sideInput } = participants;
     const { checkpoints, orFail, log } = this.options;
     const triggeredAt = Date.now();
     // At most one write in flight: a slow store (or sink) slows cuts down rather than piling them up.
@@ -90,6 +100,7 @@ export class CheckpointProcedure {
     let durable: Promise<unknown>;
     let changedKeys = 0;
     pipeline.beginCut();
+    let sidePosition: number | undefined;
     try {
       let position: number;
       if (sourceActive()) {
@@ -98,6 +109,7 @@ export class CheckpointProcedure {
       } else {
         position = source.lastPosition;
       }
+      sidePosition = sideInput?.pause();
       await orFail(pipeline.drainedAndFlushed());
       const sinkCut = sink.cut();
       const deadLetterCut = deadLetters.cut();
@@ -111,7 +123,7 @@ export class CheckpointProcedure {
         }
       }
       snapshot = {
-        inputs: { [source.name]: position },
+        inputs: sideInput === undefined ? { [source.name]: position } : { [source.name]: position, [sideInput.name]: sidePosition! },
         partitions,
         sinks: { [sink.name]: sinkCut.record, [deadLetters.name]: deadLetterCut.record },
         createdAt: Date.now(),
@@ -119,6 +131,7 @@ export class CheckpointProcedure {
     } finally {
       pipeline.endCut();
       if (paused) source.resume();
+      if (sidePosition !== undefined) sideInput?.resume();
     }
     const pausedMs = Date.now() - started;
     // The captures' records are written while processing goes on (reading changedKeys first would

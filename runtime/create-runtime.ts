@@ -19,6 +19,8 @@ import type { LifecycleState } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import type { Logger } from './log.ts';
 import { openNatsRuntime } from './nats/run-nats-job.ts';
+import { FileCommandLog, serveStateApi, stateCommandLogPath } from './state-api/index.ts';
+import type { StateApiOptions } from './state-api/index.ts';
 import type { FilesTransport, Transport } from './transport.ts';
 
 /** Options of `createRuntime`. */
@@ -46,6 +48,8 @@ export interface RuntimeOptions {
    * @default a registry of the run's own
    */
   readonly registry?: Registry;
+  /** The state API's token and timeout (served with `http`; docs/state-api.md). */
+  readonly stateApi?: StateApiOptions;
 }
 
 /** What a transport's setup hands back: the runtime over it, and what to release after the run. */
@@ -90,8 +94,21 @@ async function openEmbeddedRuntime(
 ): Promise<PreparedRuntime> {
   await mkdir(dirname(transport.output), { recursive: true });
   if (transport.deadLetter !== undefined) await mkdir(dirname(transport.deadLetter), { recursive: true });
-  const store = transport.store ?? createFileCheckpointStore({ stateDir: transport.stateDir ?? DEFAULT_STATE_DIR, job: job.name });
+  const stateDir = transport.stateDir ?? DEFAULT_STATE_DIR;
+  const store = transport.store ?? createFileCheckpointStore({ stateDir, job: job.name });
   logger.info(`running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`);
+  // The state API reads checkpoints through a store of its own: the runtime closes its store at the end.
+  const stateApi =
+    options.http === undefined
+      ? undefined
+      : serveStateApi({
+          http: options.http,
+          job,
+          log: new FileCommandLog(stateCommandLogPath(stateDir, job.name)),
+          checkpointStore: transport.store ?? createFileCheckpointStore({ stateDir, job: job.name }),
+          logger,
+          ...options.stateApi,
+        });
   const runtime = createEmbeddedRuntime({
     job,
     input: transport.input,
@@ -103,8 +120,9 @@ async function openEmbeddedRuntime(
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     logger,
     turnTimer,
+    ...(stateApi === undefined ? {} : { stateOwner: stateApi.owner }),
   });
-  return { runtime, close: async () => {} };
+  return { runtime, close: async () => await stateApi?.close() };
 }
 
 /**

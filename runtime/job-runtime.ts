@@ -15,6 +15,7 @@ import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { restoreRunners } from './restore-runners.ts';
+import { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-api/state-owner.ts';
 import type { RunResult, RuntimeEvent } from './runtime-events.ts';
 
 export type { RunResult, RuntimeEvent } from './runtime-events.ts';
@@ -49,6 +50,8 @@ export interface JobRuntimeOptions {
   readonly throughputLogIntervalMs?: number;
   /** Times a sample of turns (metrics on). @default none */
   readonly turnTimer?: TurnTimer | undefined;
+  /** The state API's access to this run's partitions (strong reads, logged writes), when it is served. */
+  readonly stateOwner?: LocalStateOwner;
 }
 
 /** A dead-letter sink as the runtime uses it. */
@@ -58,7 +61,7 @@ export interface DeadLetters {
   readonly count: () => number;
 }
 
-type Resolved = Required<JobRuntimeOptions>;
+type Resolved = Required<Omit<JobRuntimeOptions, 'stateOwner'>> & Pick<JobRuntimeOptions, 'stateOwner'>;
 
 /** Dead letters logged one by one per run; the rest are counted only. */
 const LOGGED_DEAD_LETTERS = 10;
@@ -243,7 +246,9 @@ class JobRuntimeImpl implements JobRuntime {
         turnTimer: this.options.turnTimer,
       });
       this.pipeline = pipeline;
-      const source = this.options.source(pipeline.entry, deadLetters.receive);
+      const owner = this.options.stateOwner;
+      owner?.attach(pipeline, this.options.grouping, () => this.source?.lastPosition ?? -1);
+      const source = this.options.source(owner === undefined ? pipeline.entry : owner.wrapEntry(pipeline.entry), deadLetters.receive);
       this.source = source;
       this.jobView = {
         job: job.name,
@@ -264,9 +269,13 @@ class JobRuntimeImpl implements JobRuntime {
         const sinkCut = sink.cut();
         const deadLetterCut = deadLetters.binding.cut();
         await this.orFail(Promise.all([sinkCut.durable, deadLetterCut.durable]));
-        this.procedure.startedFresh({ [source.name]: source.lastPosition }, { [sink.name]: sinkCut.record, [deadLetters.binding.name]: deadLetterCut.record });
+        this.procedure.startedFresh(
+          owner === undefined ? { [source.name]: source.lastPosition } : { [source.name]: source.lastPosition, [owner.name]: 0 },
+          { [sink.name]: sinkCut.record, [deadLetters.binding.name]: deadLetterCut.record },
+        );
       }
       for (const actor of pipeline.actors()) await actor.runner.open();
+      await owner?.open(restored?.inputs[STATE_COMMANDS_INPUT]);
       this.eventSubject.next({
         type: 'restored',
         checkpointId: restored?.id,
@@ -297,6 +306,8 @@ class JobRuntimeImpl implements JobRuntime {
         } finally {
           this.sourceActive = false;
         }
+        // Logged writes taken in after the last message are applied before the final checkpoint.
+        if (completed) owner?.sourceFinished();
         this.lifecycle.transition('draining');
         this.log.info(
           completed
@@ -310,6 +321,8 @@ class JobRuntimeImpl implements JobRuntime {
       while (this.capturing !== undefined) await this.orFail(this.capturing);
       await this.orFail(pipeline.drained());
       await this.checkpointOnce('stop', true);
+      // Writes arriving from now on are refused (503): the final checkpoint is taken.
+      owner?.detach();
       if (completed) {
         // The end of a bounded input (a last line without newline, the final watermark) comes after
         // the final checkpoint: a rerun over the grown input restores the state from before it and
@@ -332,6 +345,7 @@ class JobRuntimeImpl implements JobRuntime {
         restoredCheckpoint: restored?.id,
       };
     } catch (error) {
+      this.options.stateOwner?.detach();
       this.fail(error);
       this.stopTimers();
       await this.closeBindings().catch(() => {});
@@ -369,7 +383,14 @@ class JobRuntimeImpl implements JobRuntime {
     const { pipeline, source, sink } = this;
     if (pipeline === undefined || source === undefined || sink === undefined || this.failure !== undefined) return undefined;
     return this.procedure.run(
-      { pipeline, source, sink, deadLetters: this.deadLetters.binding, sourceActive: () => this.sourceActive },
+      {
+        pipeline,
+        source,
+        sink,
+        deadLetters: this.deadLetters.binding,
+        sourceActive: () => this.sourceActive,
+        ...(this.options.stateOwner === undefined ? {} : { sideInput: this.options.stateOwner }),
+      },
       reason,
       { awaitWrite, force },
     );

@@ -34,6 +34,8 @@ export interface RunArguments {
   readonly logFormat: LogFormat;
   /** Where the HTTP server listens (--http); undefined: no server. */
   readonly http: HttpAddress | undefined;
+  /** The state API's token (--http-token, else STATOR_HTTP_TOKEN); undefined: none required. */
+  readonly httpToken: string | undefined;
   /** The embedded-mode options given (--input, --output, ...), refused in NATS mode. */
   readonly embeddedFlags: readonly string[];
   /** What selected NATS mode, for messages: `--nats` or `NATS_URL`. */
@@ -58,9 +60,13 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     'log-level': { type: 'string' },
     'log-format': { type: 'string' },
     http: { type: 'string' },
+    'http-token': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
+  const httpToken = values['http-token'] ?? (env.STATOR_HTTP_TOKEN === '' ? undefined : env.STATOR_HTTP_TOKEN);
+  if (httpToken !== undefined && values.http === undefined) throw new ConfigError('--http-token (or STATOR_HTTP_TOKEN) protects the HTTP server: add --http <host:port>');
+  if (httpToken === '') throw new ConfigError('--http-token is empty: give a token, or leave the option out');
   if (positionals.length !== 1) {
     throw new ConfigError(`stator run takes one job module, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}; e.g. stator run examples/wordcount.ts --input in.txt --output out.jsonl`);
   }
@@ -82,6 +88,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     logLevel,
     logFormat,
     http: values.http === undefined ? undefined : parseHttpAddress(values.http),
+    httpToken,
     embeddedFlags: EMBEDDED_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`),
     natsSelectedBy: values.nats !== undefined ? '--nats' : natsUrlFrom({ nats: undefined }, env) !== undefined ? 'NATS_URL' : undefined,
   };
@@ -170,7 +177,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
       logger,
       ...(args.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: args.checkpointIntervalMs }),
       ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
-      ...(http === undefined ? {} : { http, registry: createProcessRegistry() }),
+      ...(http === undefined ? {} : { http, registry: createProcessRegistry(), stateApi: args.httpToken === undefined ? {} : { token: args.httpToken } }),
     });
     const result = await runtime.run();
     logger.info(

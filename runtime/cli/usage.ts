@@ -30,8 +30,11 @@ Options:
   --log-format <format>          text (a line per event) or json (a JSON object per line:
                                  time, level, msg, job, stage, partition, fields) [default: text]
   --http <host:port>             serve the job there: / (status page), /status.json, /metrics
-                                 (Prometheus), /healthz, /readyz; :port or a bare port listens on
-                                 127.0.0.1, 0.0.0.0:port on every interface [default: off]
+                                 (Prometheus), /healthz, /readyz, the state API (Dapr's
+                                 /v1.0/state/<job>, docs/state-api.md); :port or a bare port listens
+                                 on 127.0.0.1, 0.0.0.0:port on every interface [default: off]
+  --http-token <token>           require it in the dapr-api-token header of state API requests
+                                 [default: STATOR_HTTP_TOKEN, else none]
   -h, --help                     this help
 
 With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and checkpoints in JetStream.

@@ -7,6 +7,7 @@ import type { TurnTimer } from '../engine/turn-timer.ts';
 import { jobTaskRunners } from '../task-runners.ts';
 import { deadLetterFileBinding, fileSinkBinding, fileSourceBinding } from './file-bindings.ts';
 import { jobCheckpoints } from './job-checkpoints.ts';
+import type { LocalStateOwner } from '../state-api/index.ts';
 
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../defaults.ts';
 
@@ -31,6 +32,8 @@ export interface EmbeddedOptions {
   readonly logger: Logger;
   /** Times a sample of turns (metrics on). */
   readonly turnTimer?: TurnTimer | undefined;
+  /** The state API's access to the partitions, when it is served. */
+  readonly stateOwner?: LocalStateOwner;
 }
 
 /**
@@ -63,6 +66,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.throughputLogIntervalMs === undefined ? {} : { throughputLogIntervalMs: options.throughputLogIntervalMs }),
     turnTimer: options.turnTimer,
+    ...(options.stateOwner === undefined ? {} : { stateOwner: options.stateOwner }),
   });
   fatal = (error) => runtime.fail(error);
   return runtime;

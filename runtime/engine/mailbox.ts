@@ -7,6 +7,11 @@ export const EntryKind = {
   IDLE: 2,
   /** Processing time advanced to `timestamp`: fire due processing-time timers. */
   PROCESSING_TIME: 3,
+  /**
+   * A call from outside the task (the state API: a strong read, an external write), run between
+   * turns in order with the messages: `value` is an ActorCall.
+   */
+  CALL: 4,
 } as const;
 export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
 

@@ -29,6 +29,13 @@ export interface PartitionActorOptions {
   readonly turnTimer?: TurnTimer | undefined;
 }
 
+/**
+ * A mailbox entry of kind CALL: run with the partition's runner between turns. It must not throw or
+ * reject (a failure would fail the job): it answers its caller itself. A promise holds the partition
+ * until it settles.
+ */
+export type ActorCall = (runner: TaskRunner<unknown, unknown, unknown>) => void | Promise<void>;
+
 // How often (in messages) a running actor checks whether downstream is over its bound.
 const CONGESTION_CHECK_MASK = 63;
 
@@ -238,6 +245,11 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
           else return pending.then(() => this.outlet.idle(this.options.partition));
         }
         return pending;
+      }
+      case EntryKind.CALL: {
+        this.turnPosition = -1;
+        const result = (mailbox.peekValue() as ActorCall)(this.runner as TaskRunner<unknown, unknown, unknown>);
+        return isPromise(result) ? result : undefined;
       }
       case EntryKind.PROCESSING_TIME: {
         this.turnPosition = -1;

@@ -251,6 +251,29 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     };
   }
 
+  /** Every tag bound so far (by boundState or a StateInternals), the first of each id. */
+  boundTags(): StateTag<State>[] {
+    return this.registry.tags();
+  }
+
+  /**
+   * The cells of `key` (every namespace; timers and watermark holds excluded) as a checkpoint record
+   * holds them, or undefined when the key has no cell. Equal state gives equal bytes: tools outside
+   * the task (the state API's ETag) digest it. Call between turns.
+   */
+  encodeKeyCells(key: K): Uint8Array | undefined {
+    const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
+    if (!this.entries.has(id) && this.pending.size === 0) return undefined;
+    const entry = this.entryForKey(key);
+    if (!entry.attached || inspectEntry(entry) === EntryShape.EMPTY) return undefined;
+    let cells = 0;
+    entry.table.forEach(() => cells++);
+    if (cells === 0) return undefined;
+    const out = new ByteWriter(64);
+    encodeCells(entry, out, this.cellScratch);
+    return out.toBytes();
+  }
+
   /** The earliest watermark hold (WatermarkHoldState) over all keys, or undefined when none: O(1) amortized. */
   minimumWatermarkHold(): Instant | undefined {
     return this.holds.minimum();

@@ -158,11 +158,15 @@ function bindContext<In, A, Out>(fn: CombineFnWithContext<In, A, Out>, context: 
  * Coders are compared by their description (toString), so two instances of the same coder agree.
  */
 export class TagRegistry {
-  private readonly signatures = new Map<string, string>();
+  private readonly byColumn = new Map<string, StateTag<State>>();
   check(tag: StateTag<State>): void {
-    const existing = this.signatures.get(tag.columnKey);
-    if (existing === undefined) this.signatures.set(tag.columnKey, tag.signature);
-    else if (existing !== tag.signature) throw new StateTagConflictError(tag.id, existing, tag.signature);
+    const existing = this.byColumn.get(tag.columnKey);
+    if (existing === undefined) this.byColumn.set(tag.columnKey, tag);
+    else if (existing.signature !== tag.signature) throw new StateTagConflictError(tag.id, existing.signature, tag.signature);
+  }
+  /** Every tag bound so far, the first of each id, in binding order. */
+  tags(): StateTag<State>[] {
+    return [...this.byColumn.values()];
   }
 }
 

@@ -269,6 +269,44 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     return { state: this.backend.captureChanges(), watermark: this.input, processingTime: this.processing };
   }
 
+  // ---- state access from outside the task ------------------------------------------------------
+
+  boundTags(): readonly StateTag<State>[] {
+    return this.backend.boundTags();
+  }
+
+  inspectKey<R>(key: K, read: (state: StateInternals<K>) => R): R {
+    this.refuseOutsideTurns('inspectKey');
+    return read(this.backend.stateInternalsForKey(key));
+  }
+
+  changeState<R>(change: (stateOf: (key: K) => StateInternals<K>) => R): R {
+    this.refuseOutsideTurns('changeState');
+    this.busy = true;
+    const backend = this.backend;
+    backend.clearCurrentKey();
+    backend.beginTurn();
+    try {
+      const result = change((key) => backend.stateInternalsForKey(key));
+      backend.commitTurn();
+      return result;
+    } catch (error) {
+      backend.rollbackTurn();
+      throw error;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  encodeKeyCells(key: K): Uint8Array | undefined {
+    this.refuseOutsideTurns('encodeKeyCells');
+    return this.backend.encodeKeyCells(key);
+  }
+
+  private refuseOutsideTurns(method: string): void {
+    if (this.busy || this.phase !== 'open') this.refuseTurn(method);
+  }
+
   // ---- turns ----------------------------------------------------------------------------------
 
   processElement(key: K, value: In, timestamp: Instant): void | Promise<void> {

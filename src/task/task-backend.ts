@@ -21,6 +21,8 @@ export interface TaskBackend<K> extends KeyedStateBackend<K> {
   boundState<S extends State | WatermarkHoldState>(namespace: StateNamespace, tag: StateTag<S>): S;
   stateInternalsForKey(key: K): StateInternals<K>;
   minimumWatermarkHold(): Instant | undefined;
+  boundTags(): StateTag<State>[];
+  encodeKeyCells(key: K): Uint8Array | undefined;
 }
 
 export function createTaskBackend<K>(keyCoder: Coder<K>, maxKeyGroups: number, windowCoder: Coder<BoundedWindow> | undefined): TaskBackend<K> {

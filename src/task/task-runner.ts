@@ -10,6 +10,9 @@
 import type { BoundedWindow, Coder, Instant } from '../../coders/index.ts';
 import type { CapturedChanges } from '../state/keyed-state-backend.ts';
 import type { FiredTimer } from './timer.ts';
+import type { State } from '../state/state.ts';
+import type { StateInternals } from '../state/state-internals.ts';
+import type { StateTag } from '../state/state-tag.ts';
 
 /** One output a task emitted. */
 export interface TaskOutput<Out, K> {
@@ -99,6 +102,26 @@ export interface TaskRunner<In, Out, K> {
 
   /** Captures state changes and clocks since the previous capture (O(keys changed)). */
   capture(): TaskCapture;
+
+  // Access to keyed state from outside the task (the runtime's state API), between turns only. The
+  // driver orders these calls with the turns, like messages: a read sees every turn before it.
+
+  /** The state tags the task has bound so far (those obtained in open(), after open()), first of each id. */
+  boundTags(): readonly StateTag<State>[];
+  /**
+   * Calls `read` with `key`'s state, without a turn; what `read` changes is not undone (read only).
+   * @throws TaskLifecycleError during a turn, before open() or after close().
+   */
+  inspectKey<R>(key: K, read: (state: StateInternals<K>) => R): R;
+  /**
+   * Runs `change` as one turn over the state of the keys it asks for (`stateOf(key)`): committed when
+   * it returns, rolled back (every change undone) when it throws, and the error is rethrown as it is.
+   * The task is not called.
+   * @throws TaskLifecycleError during a turn, before open() or after close().
+   */
+  changeState<R>(change: (stateOf: (key: K) => StateInternals<K>) => R): R;
+  /** `key`'s cells encoded (all namespaces; timers and holds excluded), undefined when it has none; equal state, equal bytes. */
+  encodeKeyCells(key: K): Uint8Array | undefined;
 
   /**
    * Closes the task (its close() runs) and then aborts `ctx.signal`. Idempotent.

@@ -1,0 +1,96 @@
+import { mkdir, open, readFile, truncate } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { StateCommandLog, StateCommandRecord } from './state-command.ts';
+
+/**
+ * The embedded mode's command log: one JSON record per line in a private file, appended and
+ * fdatasync'ed before an append resolves. Appends that arrive while a sync runs are written and
+ * synced together (group commit), so concurrent writers share the cost of one sync.
+ */
+export class FileCommandLog implements StateCommandLog {
+  private handle: FileHandle | undefined;
+  private queue: { readonly line: string; readonly done: { resolve: () => void; reject: (error: unknown) => void } }[] = [];
+  private writing: Promise<void> | undefined;
+  private failure: unknown;
+  private closed = false;
+
+  constructor(readonly path: string) {}
+
+  get description(): string {
+    return `file:${this.path}`;
+  }
+
+  async readAfter(seq: number): Promise<StateCommandRecord[]> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const records: StateCommandRecord[] = [];
+    const lines = text.split('\n');
+    // The last element is '' after a complete last line, or a torn record of an append that never
+    // completed (never acknowledged): it is dropped, and cut off so the next append starts a line.
+    const torn = lines.pop()!;
+    if (torn.length > 0) await truncate(this.path, Buffer.byteLength(text) - Buffer.byteLength(torn));
+    lines.forEach((line, i) => {
+      let record: StateCommandRecord;
+      try {
+        record = JSON.parse(line) as StateCommandRecord;
+      } catch (error) {
+        throw new Error(`state command log ${this.path} line ${i + 1} is not a record (${(error as Error).message}): the file was changed by hand; restore it or move it away`, { cause: error });
+      }
+      if (record.seq > seq) records.push(record);
+    });
+    return records;
+  }
+
+  append(record: StateCommandRecord): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`state command log ${this.path} is closed`));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ line: `${JSON.stringify(record)}\n`, done: { resolve, reject } });
+      this.writing ??= this.writeLoop();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.writing !== undefined) await this.writing;
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close();
+  }
+
+  private async writeLoop(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          if (this.failure !== undefined) throw this.failure;
+          if (this.handle === undefined) {
+            await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+            this.handle = await open(this.path, 'a', 0o600);
+          }
+          await this.handle.write(batch.map((b) => b.line).join(''));
+          await this.handle.datasync();
+          for (const b of batch) b.done.resolve();
+        } catch (error) {
+          // A failed append may have written part of a line: nothing more goes after it.
+          this.failure ??= new Error(`cannot append to the state command log ${this.path}: ${(error as Error).message}`, { cause: error });
+          for (const b of batch) b.done.reject(this.failure);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+}
+
+/** Where embedded mode logs a job's state commands: `<stateDir>/<job>/state-commands.jsonl`, beside its checkpoints. */
+export function stateCommandLogPath(stateDir: string, job: string): string {
+  return resolve(stateDir, job, 'state-commands.jsonl');
+}

@@ -1,0 +1,15 @@
+// The state API: a job's keyed state from outside the job, Dapr's state API over HTTP.
+export { serveStateApi } from './serve-state-api.ts';
+export type { StateApiOptions, ServedStateApi, ServeStateApiOptions } from './serve-state-api.ts';
+export { FileCommandLog, stateCommandLogPath } from './file-command-log.ts';
+export type { StateCommand, StateCommandLog, StateCommandRecord, StateCommandResult, StateOperation } from './state-command.ts';
+export { StateService } from './state-service.ts';
+export type { Consistency, StateWrite, StateServiceOptions } from './state-service.ts';
+export { StateStores } from './state-stores.ts';
+export type { StateStore } from './state-stores.ts';
+export { CheckpointStateView } from './checkpoint-state-view.ts';
+export { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-owner.ts';
+export type { KeyRead } from './state-owner.ts';
+export { StateApiError, StateRequestError, StateValueError, ETagMismatchError, StateUnavailableError, StateTimeoutError } from './state-api-errors.ts';
+export { toJson, fromJson } from './state-json.ts';
+export type { Json } from './state-json.ts';

@@ -1,0 +1,56 @@
+import type { CheckpointStore } from '../../src/checkpoint/index.ts';
+import type { HttpRoutes } from '../http/index.ts';
+import type { Job } from '../job/job.ts';
+import type { Logger } from '../log.ts';
+import { CheckpointStateView } from './checkpoint-state-view.ts';
+import { addStateApiRoutes } from './dapr-routes.ts';
+import type { StateCommandLog } from './state-command.ts';
+import { LocalStateOwner } from './state-owner.ts';
+import { StateService } from './state-service.ts';
+import { StateStores } from './state-stores.ts';
+
+/** Options of the state API, as `createRuntime` and `stator run` take them. */
+export interface StateApiOptions {
+  /** Required in the `dapr-api-token` header when set (`--http-token`, or STATOR_HTTP_TOKEN). */
+  readonly token?: string;
+  /** How long a strong read or a write waits for the key's owner before 504. @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+/** The state API of a job served by this process. */
+export interface ServedStateApi {
+  /** Hand it to the job runtime: its partitions answer strong reads and apply writes. */
+  readonly owner: LocalStateOwner;
+  /** Removes the routes, closes the log and the checkpoint view. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServeStateApiOptions extends StateApiOptions {
+  readonly http: HttpRoutes;
+  readonly job: Job;
+  /** Where writes are made durable before they are applied. */
+  readonly log: StateCommandLog;
+  /** The job's checkpoints, for eventual reads. */
+  readonly checkpointStore: CheckpointStore;
+  readonly logger: Logger;
+}
+
+/** Adds the job's state API (Dapr's /v1.0/state routes) to the HTTP server. */
+export function serveStateApi(options: ServeStateApiOptions): ServedStateApi {
+  const stores = new StateStores(options.job);
+  const owner = new LocalStateOwner(stores, options.log, options.logger);
+  const view = new CheckpointStateView({ job: options.job, store: options.checkpointStore });
+  const service = new StateService({ stores, owner, view, logger: options.logger, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
+  const remove = addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });
+  let closing: Promise<void> | undefined;
+  return {
+    owner,
+    close: () =>
+      (closing ??= (async () => {
+        remove();
+        owner.detach();
+        await view.close();
+        await options.log.close();
+      })()),
+  };
+}

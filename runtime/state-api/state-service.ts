@@ -1,0 +1,113 @@
+import type { Logger } from '../log.ts';
+import type { CheckpointStateView } from './checkpoint-state-view.ts';
+import { ETagMismatchError, StateTimeoutError, StateUnavailableError, StateValueError } from './state-api-errors.ts';
+import type { StateCommand, StateCommandResult, StateOperation } from './state-command.ts';
+import type { Json } from './state-json.ts';
+import type { KeyRead, LocalStateOwner } from './state-owner.ts';
+import type { StateStores } from './state-stores.ts';
+
+/** Dapr's consistency option: `strong` reads from the key's owner, `eventual` from the latest checkpoint. */
+export type Consistency = 'strong' | 'eventual';
+
+/** One write of a save or a transaction, as the API takes it. */
+export interface StateWrite {
+  readonly op: 'upsert' | 'delete';
+  readonly key: string;
+  readonly value?: Json;
+  /** Checked unless `firstWrite` is false (Dapr's last-write concurrency ignores an ETag). */
+  readonly etag?: string;
+  readonly firstWrite: boolean;
+}
+
+export interface StateServiceOptions {
+  readonly stores: StateStores;
+  /** The partitions this process runs (undefined: none, e.g. the CLI on a stopped job). */
+  readonly owner?: LocalStateOwner;
+  /** Eventual reads from the job's checkpoints. */
+  readonly view?: CheckpointStateView;
+  /** How long a strong read or a write waits for the key's owner before 504. @default 5000 */
+  readonly timeoutMs?: number;
+  readonly logger: Logger;
+}
+
+/**
+ * The state API's operations, whatever carries them (HTTP, the CLI). Errors are StateApiErrors with
+ * the HTTP status to answer.
+ */
+export class StateService {
+  readonly stores: StateStores;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: StateServiceOptions) {
+    this.stores = options.stores;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /** The default consistency: strong where the job runs (read-your-writes), else eventual. */
+  get defaultConsistency(): Consistency {
+    return this.options.owner?.running === true ? 'strong' : 'eventual';
+  }
+
+  async get(storeName: string, keys: readonly string[], consistency: Consistency = this.defaultConsistency): Promise<readonly KeyRead[]> {
+    const store = this.stores.get(storeName);
+    for (const key of keys) store.parseKey(key);
+    if (consistency === 'strong') {
+      const owner = this.options.owner;
+      if (owner === undefined || !owner.running) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: a strong read needs its owner; read with consistency=eventual (from its checkpoints)`);
+      return this.withTimeout(owner.read(store, keys), `a strong read of ${store.name}`);
+    }
+    const view = this.options.view;
+    if (view === undefined) throw new StateUnavailableError('this process has no access to the job\'s checkpoints for an eventual read; read with consistency=strong');
+    return (await view.read(store, keys)).keys;
+  }
+
+  /**
+   * Applies writes: each partition's share as one command (a save is not atomic across keys, as in
+   * Dapr), or all of them as one atomic command (`atomic`: every key in one partition).
+   * @throws ETagMismatchError (409) naming the keys whose ETag did not match (not changed).
+   */
+  async write(storeName: string, writes: readonly StateWrite[], atomic: boolean): Promise<Readonly<Record<string, string | undefined>>> {
+    const store = this.stores.get(storeName);
+    const owner = this.options.owner;
+    if (owner === undefined || !owner.running) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: writes are applied by the running job`);
+    for (const w of writes) store.parseKey(w.key);
+    const ops: StateOperation[] = writes.map((w) => {
+      const etag = w.firstWrite ? w.etag : undefined;
+      if (w.op === 'delete') return etag === undefined ? { op: 'delete', key: w.key } : { op: 'delete', key: w.key, etag };
+      return etag === undefined ? { op: 'upsert', key: w.key, value: w.value ?? null } : { op: 'upsert', key: w.key, value: w.value ?? null, etag };
+    });
+    const commands: StateCommand[] = [];
+    if (atomic) {
+      commands.push({ stage: store.stage.name, atomic: true, ops });
+    } else {
+      const byPartition = new Map<number, StateOperation[]>();
+      for (const op of ops) {
+        const partition = owner.partitionOf(store, op.key);
+        byPartition.set(partition, [...(byPartition.get(partition) ?? []), op]);
+      }
+      for (const partOps of byPartition.values()) commands.push({ stage: store.stage.name, atomic: false, ops: partOps });
+    }
+    const results = await this.withTimeout(
+      Promise.all(commands.map((command) => owner.write(store, command))),
+      `a write to ${store.name} (it is logged and will be applied; read the key to see the outcome)`,
+    );
+    return settle(results);
+  }
+
+  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StateTimeoutError(`${what}: the key's owner did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+function settle(results: readonly StateCommandResult[]): Record<string, string | undefined> {
+  const mismatched = results.flatMap((r) => r.mismatched);
+  const rejected = results.flatMap((r) => r.rejected);
+  if (rejected.length > 0) throw new StateValueError(rejected.map((r) => `key ${JSON.stringify(r.key)}: ${r.reason}`).join('; '));
+  if (mismatched.length > 0) throw new ETagMismatchError(mismatched);
+  return Object.assign({}, ...results.map((r) => r.etags)) as Record<string, string | undefined>;
+}
+
