@@ -1,5 +1,6 @@
 // NATS mode: the same JobRuntime as embedded mode, with the job's input and output on JetStream
 // streams and its checkpoints in a JetStream KV + Object Store bucket pair (`stator run <job> --nats <url>`).
+import type { Subscription } from 'rxjs';
 import type { Job } from '../job/job.ts';
 import type { HttpRoutes } from '../http/index.ts';
 import type { Logger } from '../log.ts';
@@ -115,6 +116,8 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     }
   });
   let store: JetStreamCheckpointStore | undefined;
+  let checkpointLink: NatsLink | undefined;
+  let checkpointEvents: Subscription | undefined;
   try {
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
     const subjects = jobSubjects(job);
@@ -138,7 +141,11 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     }
     // Read before this run publishes anything: what the previous run stored is what a replay may repeat.
     const outputWindowMs = await replayedStreams(link, [streams.output.stream, streams.deadLetters.stream]);
-    const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc });
+    // Checkpoints get a connection of their own: on the job's connection each of their requests
+    // would queue behind the thousands of outputs and acknowledgements in flight, and a checkpoint's
+    // commit (a dozen round trips) would take seconds under a backlog.
+    checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
+    const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: checkpointLink.nc });
     store = checkpointStore;
     let fatal: (error: unknown) => void = () => {};
     const runtime = createJobRuntime({
@@ -178,9 +185,15 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     });
     // An outage past --max-outage closes the connection: fail the run with that error (its code
     // gives the exit code) rather than with whichever read or publish noticed first.
-    void link.closed().then((error) => {
-      if (error !== undefined) runtime.fail(error);
+    // The checkpoint connection's outage fails the run the same way (whichever connection gives up first).
+    checkpointEvents = checkpointLink.events$.subscribe((event) => {
+      if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
     });
+    for (const closing of [link, checkpointLink]) {
+      void closing.closed().then((error) => {
+        if (error !== undefined) runtime.fail(error);
+      });
+    }
     logger.info(
       `running job ${job.name} on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
         `${streams.input.stream}/${subjects.input} -> ${streams.output.stream}/${subjects.output}, checkpoints in ${checkpointStore.description}, ` +
@@ -193,12 +206,16 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
         restored.unsubscribe();
         await checkpointStore.close();
         events.unsubscribe();
+        checkpointEvents?.unsubscribe();
+        await checkpointLink?.close();
         await link.close();
       },
     };
   } catch (error) {
     await store?.close();
     events.unsubscribe();
+    checkpointEvents?.unsubscribe();
+    await checkpointLink?.close();
     await link.close();
     throw error;
   }

@@ -94,6 +94,7 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
   let bytesWritten = 0;
   let changedKeys = 0;
   const partitions: PartitionCheckpoint[] = [];
+  const uploads: Promise<void>[] = [];
   for (const snap of ordered) {
     const key = partitionKey(snap.stage, snap.partition);
     const partName = `${prefix}-s${stages.indexOf(snap.stage)}-p${snap.partition}`;
@@ -135,7 +136,8 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       else resolved.set(group.keyGroup, [...group.base, ...group.fresh.map(take)]);
     }
     if (built.segments.length > 0) {
-      await store.putPart(partName, built.bytes);
+      // Uploaded while the next partition is built; all are stored before the descriptor names them.
+      uploads.push(store.putPart(partName, built.bytes));
       partsWritten++;
       bytesWritten += built.bytes.length;
     }
@@ -147,6 +149,8 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       keyGroups: resolved,
     });
   }
+
+  await Promise.all(uploads);
 
   let bytesReferenced = 0;
   let keyGroupCount = 0;
