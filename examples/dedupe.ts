@@ -23,7 +23,7 @@ export class Dedupe extends StatefulTask<Event, Event, string> {
 
   override invoke(message: Message<Event, string>, ctx: ProcessContext<Event, string>): void {
     // addIfAbsent reads true when the id was absent, i.e. this is the first delivery.
-    if (this.seen.addIfAbsent(message.value.eventId).read()) ctx.emit(message.value);
+    if (this.seen.addIfAbsent(message.value.eventId).read()) ctx.output(message.value);
   }
 }
 

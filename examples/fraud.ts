@@ -77,7 +77,7 @@ export class FraudDetector extends StatefulTask<Transaction, Alert, string> {
     const history = this.mean.getAccum().key;
     const average = this.mean.read();
     if (seenAt === null && history >= BURST_MIN_COUNT && tx.amount > UNUSUAL_FACTOR * average) {
-      ctx.emit({ card: tx.card, ts: tx.ts, rule: 'unusual-merchant', detail: `${tx.amount} at new merchant ${tx.merchant}, average ${average.toFixed(2)}` });
+      ctx.output({ card: tx.card, ts: tx.ts, rule: 'unusual-merchant', detail: `${tx.amount} at new merchant ${tx.merchant}, average ${average.toFixed(2)}` });
     }
     this.merchants.put(tx.merchant, (seenAt ?? 0) + 1);
     this.mean.add(tx.amount);
@@ -93,7 +93,7 @@ export class FraudDetector extends StatefulTask<Transaction, Alert, string> {
       total += entry.value.amount;
     }
     if (count >= BURST_MIN_COUNT && total > BURST_MIN_TOTAL) {
-      ctx.emit({ card: tx.card, ts: tx.ts, rule: 'burst', detail: `${count} transactions totalling ${total} within ${BURST_WINDOW_MS / 1000} s` });
+      ctx.output({ card: tx.card, ts: tx.ts, rule: 'burst', detail: `${count} transactions totalling ${total} within ${BURST_WINDOW_MS / 1000} s` });
     }
     // A quiet card forgets its entries once the watermark is a window past the last one.
     this.expire.set(tx.ts + BURST_WINDOW_MS);

@@ -45,7 +45,7 @@ export class Sessionize extends WindowedTask<PageView, Session, string, Interval
 
   protected onTrigger(c: OnTriggerContext<Session, string, IntervalWindow>): void {
     // A session window runs from its first view to its last view + the gap.
-    c.emit({
+    c.output({
       user: c.key,
       start: Number(c.window.start),
       end: Number(c.window.end) - SESSION_GAP_MS,

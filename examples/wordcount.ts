@@ -20,7 +20,7 @@ export class WordCount extends StatefulTask<string, WordCountOutput, string> {
   override invoke(message: Message<string, string>, ctx: ProcessContext<WordCountOutput, string>): void {
     const count = (this.count.read() ?? 0) + 1;
     this.count.write(count);
-    ctx.emit({ word: message.key, count });
+    ctx.output({ word: message.key, count });
   }
 }
 

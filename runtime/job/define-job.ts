@@ -82,7 +82,7 @@ export interface Stream<T> {
 /** A stream keyed by K: ready for a stateful stage. */
 export interface KeyedStream<T, K> {
   /** A stateful stage: each partition runs its own task instance from `factory`, one message at a time per partition. */
-  process<Out>(factory: TaskFactory<K, T, Out>, options?: ProcessOptions): Stream<Out>;
+  process<Out>(factory: TaskFactory<T, Out, K>, options?: ProcessOptions): Stream<Out>;
 }
 
 /** Starts a job definition: `defineJob({ name }).source(lines())...sink(json())`. */
@@ -145,7 +145,7 @@ class StreamBuilder<T> implements Stream<T> {
       keyCoder: keyCoder as Coder<unknown>,
     });
     return {
-      process: <Out>(factory: TaskFactory<K, T, Out>, opts: ProcessOptions = {}): Stream<Out> => {
+      process: <Out>(factory: TaskFactory<T, Out, K>, opts: ProcessOptions = {}): Stream<Out> => {
         const parallelism = opts.parallelism ?? 1;
         if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > this.maxKeyGroups) {
           throw new JobDefinitionError(`job ${this.jobName}: parallelism must be an integer in 1..maxKeyGroups (${this.maxKeyGroups}), got ${parallelism}`);

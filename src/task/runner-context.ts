@@ -165,18 +165,18 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
 
   // ---- outputs --------------------------------------------------------------------------------
 
-  emit(value: Out): void;
-  emit(key: K, value: Out): void;
-  emit(a: K | Out, b?: Out): void {
+  output(value: Out): void;
+  output(key: K, value: Out): void;
+  output(a: K | Out, b?: Out): void {
     this.checkCanEmit();
     const timestamp = this.defaultTimestamp();
     if (arguments.length === 1) this.hold(this.currentKey, a as Out, timestamp);
     else this.hold(a as K, b as Out, timestamp);
   }
 
-  emitWithTimestamp(value: Out, timestamp: Instant): void;
-  emitWithTimestamp(key: K, value: Out, timestamp: Instant): void;
-  emitWithTimestamp(a: K | Out, b: Out | Instant, c?: Instant): void {
+  outputWithTimestamp(value: Out, timestamp: Instant): void;
+  outputWithTimestamp(key: K, value: Out, timestamp: Instant): void;
+  outputWithTimestamp(a: K | Out, b: Out | Instant, c?: Instant): void {
     this.checkCanEmit();
     if (arguments.length === 2) {
       this.hold(this.currentKey, a as Out, this.checkTimestamp(b as Instant));
@@ -185,14 +185,18 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     }
   }
 
-  output(value: Out): void {
-    this.checkCanEmit();
-    this.hold(this.currentKey, value, this.defaultTimestamp());
+  emit(value: Out): void;
+  emit(key: K, value: Out): void;
+  emit(a: K | Out, b?: Out): void {
+    if (arguments.length === 1) this.output(a as Out);
+    else this.output(a as K, b as Out);
   }
 
-  outputWithTimestamp(value: Out, timestamp: Instant): void {
-    this.checkCanEmit();
-    this.hold(this.currentKey, value, this.checkTimestamp(timestamp));
+  emitWithTimestamp(value: Out, timestamp: Instant): void;
+  emitWithTimestamp(key: K, value: Out, timestamp: Instant): void;
+  emitWithTimestamp(a: K | Out, b: Out | Instant, c?: Instant): void {
+    if (arguments.length === 2) this.outputWithTimestamp(a as Out, b as Instant);
+    else this.outputWithTimestamp(a as K, b as Out, c as Instant);
   }
 
   private checkCanEmit(): void {
@@ -200,8 +204,8 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     if (scope !== 'element' && scope !== 'timer' && scope !== 'watermark') {
       throw new TaskLifecycleError(
         scope === 'none'
-          ? 'emit() outside a turn: a callback emitted after it returned (an un-awaited promise?); await asynchronous work inside the callback'
-          : `emit() in ${scope}(): outputs can be emitted from invoke(), onTimer() and onWatermark() only`,
+          ? 'output() outside a turn: a callback output after it returned (an un-awaited promise?); await asynchronous work inside the callback'
+          : `output() in ${scope}(): outputs can be produced from invoke(), onTimer() and onWatermark() only`,
       );
     }
   }
@@ -210,7 +214,7 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     const t = this.inputTimestamp;
     if (t === NO_OUTPUT_TIMESTAMP) {
       throw new OutputTimestampError(
-        `timer '${this.firing?.timerId}' was set withNoOutputTimestamp(), so its outputs have no default timestamp: use emitWithTimestamp()`,
+        `timer '${this.firing?.timerId}' was set withNoOutputTimestamp(), so its outputs have no default timestamp: use outputWithTimestamp()`,
       );
     }
     return t;
@@ -229,7 +233,7 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
           ? `the output watermark already published (${lower})`
           : `the ${this.scope === 'timer' ? "timer's output" : "element's"} timestamp (${this.inputTimestamp}) minus the allowed skew (${this.host.allowedTimestampSkewMs} ms)`;
       throw new OutputTimestampError(
-        `cannot emit with timestamp ${String(timestamp)}: it must be an integer of epoch milliseconds no earlier than ${what} ` +
+        `cannot output with timestamp ${String(timestamp)}: it must be an integer of epoch milliseconds no earlier than ${what} ` +
           `and no later than ${BoundedWindow.TIMESTAMP_MAX_VALUE}; outputs earlier than that would be late downstream. ` +
           'Raise allowedTimestampSkewMs on the task if you need earlier outputs',
       );

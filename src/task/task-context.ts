@@ -31,28 +31,32 @@ export interface TaskContext {
   getStateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT>;
 }
 
-/** Emitting outputs; available in invoke, onTimer and onWatermark. */
+/** Producing outputs (Beam's OutputReceiver); available in invoke, onTimer and onWatermark. */
 export interface OutputContext<Out, K> extends TaskContext {
   /**
-   * Emits `value` under the key in scope (unkeyed in onWatermark) with the default timestamp: the
+   * Outputs `value` under the key in scope (unkeyed in onWatermark) with the default timestamp: the
    * element's timestamp in invoke, the timer's output timestamp in onTimer, the watermark in
-   * onWatermark.
+   * onWatermark. Outputs reach downstream only when the turn commits.
    */
-  emit(value: Out): void;
-  /** Emits `value` under an explicit key, with the default timestamp. */
-  emit(key: K, value: Out): void;
+  output(value: Out): void;
+  /** Outputs `value` under an explicit key, with the default timestamp. */
+  output(key: K, value: Out): void;
   /**
-   * Emits `value` with an explicit timestamp (Beam's outputWithTimestamp). The timestamp must not be
+   * Outputs `value` with an explicit timestamp (Beam's outputWithTimestamp). The timestamp must not be
    * earlier than the element's (or timer's output) timestamp minus the task's
    * `allowedTimestampSkewMs`, and in onWatermark not behind the output watermark already published.
    * @throws OutputTimestampError otherwise (the output would be silently late downstream).
    */
-  emitWithTimestamp(value: Out, timestamp: Instant): void;
-  emitWithTimestamp(key: K, value: Out, timestamp: Instant): void;
-  /** Beam's name for `emit(value)`. */
-  output(value: Out): void;
-  /** Beam's name for `emitWithTimestamp(value, timestamp)`. */
   outputWithTimestamp(value: Out, timestamp: Instant): void;
+  outputWithTimestamp(key: K, value: Out, timestamp: Instant): void;
+  /** @deprecated The same as `output`: use `output`, Beam's name. */
+  emit(value: Out): void;
+  /** @deprecated The same as `output(key, value)`: use `output`, Beam's name. */
+  emit(key: K, value: Out): void;
+  /** @deprecated The same as `outputWithTimestamp`: use `outputWithTimestamp`, Beam's name. */
+  emitWithTimestamp(value: Out, timestamp: Instant): void;
+  /** @deprecated The same as `outputWithTimestamp(key, value, timestamp)`: use `outputWithTimestamp`. */
+  emitWithTimestamp(key: K, value: Out, timestamp: Instant): void;
 }
 
 /** The context of `invoke`: one message, its key in scope. */

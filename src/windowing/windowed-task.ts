@@ -55,8 +55,12 @@ export interface OnTriggerContext<Out, K, W extends BoundedWindow> extends Windo
   readonly timing: FiringTiming;
   /** Whether the window can fire no more (no allowed lateness left). */
   readonly isLast: boolean;
-  /** Emits under the key, at the end of the window (ON_TIME) or the late element's timestamp (LATE). */
+  /** Outputs under the key, at the end of the window (ON_TIME) or the late element's timestamp (LATE). */
+  output(value: Out): void;
+  outputWithTimestamp(value: Out, timestamp: Instant): void;
+  /** @deprecated The same as `output`: use `output`, Beam's name. */
   emit(value: Out): void;
+  /** @deprecated The same as `outputWithTimestamp`: use `outputWithTimestamp`, Beam's name. */
   emitWithTimestamp(value: Out, timestamp: Instant): void;
 }
 
@@ -181,8 +185,10 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
       timing,
       isLast,
       state,
-      emit: (value) => ctx.emit(value),
-      emitWithTimestamp: (value, timestamp) => ctx.emitWithTimestamp(value, timestamp),
+      output: (value) => ctx.output(value),
+      outputWithTimestamp: (value, timestamp) => ctx.outputWithTimestamp(value, timestamp),
+      emit: (value) => ctx.output(value),
+      emitWithTimestamp: (value, timestamp) => ctx.outputWithTimestamp(value, timestamp),
     });
     // Discarding panes: a later firing holds only what arrived after this one.
     this.clearState({ key, window: active.window, state });

@@ -676,4 +676,29 @@ test('close() aborts ctx.signal after the task closed; a graceful run leaves it 
   assert.instance(signal!.reason, TaskAbandonedError);
 });
 
+test('output is the one name: the key overloads, and emit/emitWithTimestamp as deprecated aliases, give the same outputs', () => {
+  class Outputs extends StatefulTask<string, string, string> {
+    invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
+      ctx.output(m.value);
+      ctx.output('other', m.value);
+      ctx.outputWithTimestamp(`${m.value}@`, m.timestamp + 5);
+      ctx.outputWithTimestamp('other', `${m.value}@`, m.timestamp + 6);
+      ctx.emit(m.value);
+      ctx.emit('other', m.value);
+      ctx.emitWithTimestamp(`${m.value}@`, m.timestamp + 5);
+      ctx.emitWithTimestamp('other', `${m.value}@`, m.timestamp + 6);
+    }
+  }
+  const { r, outputs } = runner(new Outputs());
+  r.open();
+  r.processElement('a', 'x', 10);
+  const expected = [
+    { key: 'a', value: 'x', timestamp: 10 },
+    { key: 'other', value: 'x', timestamp: 10 },
+    { key: 'a', value: 'x@', timestamp: 15 },
+    { key: 'other', value: 'x@', timestamp: 16 },
+  ];
+  assert.equal(outputs, [...expected, ...expected]);
+});
+
 test.run();
