@@ -14,7 +14,8 @@ import { createEmbeddedRuntime, createLogger } from '../runtime/index.ts';
 import { job } from '../examples/wordcount.ts';
 import type { Metric, MetricResult } from './lib/types.ts';
 
-function writeInput(path: string, messages: number, keys: number): void {
+/** One word per line, `keys` distinct words in a fixed pseudo-random order (the same file every time). */
+export function writeInput(path: string, messages: number, keys: number): void {
   const words: string[] = [];
   for (let i = 0; i < keys; i++) words.push(`w${(i * 2654435761) >>> 0}`);
   const lines: string[] = new Array<string>(messages);

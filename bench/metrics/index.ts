@@ -5,6 +5,7 @@ import { codersRatioToMsgpackr } from './coders.ts';
 import { embeddedMsgsPerSec } from './embedded.ts';
 import { jetstreamRatioToNaiveKv, jetstreamRatioToRawOrdered } from './jetstream.ts';
 import { memoryBytesPerKey } from './memory.ts';
+import { opsMetricsOverheadRatio } from './ops.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
 
 export const metrics: readonly Metric[] = [
@@ -16,6 +17,7 @@ export const metrics: readonly Metric[] = [
   checkpointIncrementalBytesRatio,
   restoreRatioToRawRead,
   embeddedMsgsPerSec,
+  opsMetricsOverheadRatio,
   jetstreamRatioToRawOrdered,
   jetstreamRatioToNaiveKv,
 ];
