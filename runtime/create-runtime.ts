@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Subject } from 'rxjs';
 import type { Observable, Subscription } from 'rxjs';
 import { createFileCheckpointStore } from './checkpoint/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_STATE_DIR } from './defaults.ts';
+import { openDirectoryFiles } from './files/directory-files.ts';
 import { createEmbeddedRuntime } from './embedded/embedded-runtime.ts';
 import { LifecycleError } from './errors.ts';
 import type { HttpRoutes } from './http/index.ts';
@@ -50,6 +51,8 @@ export interface RuntimeOptions {
   readonly registry?: Registry;
   /** The state API's token and timeout (served with `http`; docs/state-api.md). */
   readonly stateApi?: StateApiOptions;
+  /** Size limit of the job's file area (`ctx.files`, docs/files.md), in bytes. @default 10 GiB */
+  readonly filesMaxBytes?: number;
 }
 
 /** What a transport's setup hands back: the runtime over it, and what to release after the run. */
@@ -96,6 +99,7 @@ async function openEmbeddedRuntime(
   if (transport.deadLetter !== undefined) await mkdir(dirname(transport.deadLetter), { recursive: true });
   const stateDir = transport.stateDir ?? DEFAULT_STATE_DIR;
   const store = transport.store ?? createFileCheckpointStore({ stateDir, job: job.name });
+  const files = await openDirectoryFiles({ dir: join(stateDir, job.name, 'files'), maxBytes: options.filesMaxBytes });
   logger.info(`running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`);
   // The state API reads checkpoints through a store of its own: the runtime closes its store at the end.
   const stateApi =
@@ -121,8 +125,15 @@ async function openEmbeddedRuntime(
     logger,
     turnTimer,
     ...(stateApi === undefined ? {} : { stateOwner: stateApi.owner }),
+    files,
   });
-  return { runtime, close: async () => await stateApi?.close() };
+  return {
+    runtime,
+    close: async () => {
+      await stateApi?.close();
+      await files.close();
+    },
+  };
 }
 
 /**

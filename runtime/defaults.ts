@@ -5,3 +5,6 @@ export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
 
 /** Where embedded mode keeps checkpoints: `<stateDir>/<job>/<task>`. */
 export const DEFAULT_STATE_DIR = './state';
+
+/** The size limit of a job's file area (ctx.files), in bytes: 10 GiB. */
+export const DEFAULT_FILES_MAX_BYTES = 10 * 1024 ** 3;

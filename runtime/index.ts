@@ -25,7 +25,11 @@ export { createRuntime } from './create-runtime.ts';
 export type { RuntimeOptions } from './create-runtime.ts';
 export { files, nats } from './transport.ts';
 export type { Transport, FilesTransport, FilesTransportOptions, NatsTransport, NatsTransportOptions } from './transport.ts';
-export { DEFAULT_STATE_DIR } from './defaults.ts';
+export { DEFAULT_STATE_DIR, DEFAULT_FILES_MAX_BYTES } from './defaults.ts';
+
+// The job's file area (ctx.files) from job code, tests and tools.
+export { openDirectoryFiles } from './files/index.ts';
+export type { DirectoryFilesOptions, ClosableJobFiles } from './files/index.ts';
 
 // Checkpoint stores and NATS connections, for running, inspecting or clearing a job's checkpoints from code.
 export type { CheckpointStore, StoredManifest } from '../src/checkpoint/index.ts';

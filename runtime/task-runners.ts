@@ -1,15 +1,17 @@
 import { keyGroupFor, partitionForKeyGroup } from '../src/state/index.ts';
 import { createTaskRunner } from '../src/task/index.ts';
 import type { StatefulTask } from '../src/task/index.ts';
+import type { JobFiles } from '../src/files/index.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
 import type { RunnerFactory } from './engine/pipeline.ts';
 import type { Job } from './job/job.ts';
 
 /**
  * How both runtime modes run a job's stateful stages: Beam's key groups (murmur3 of the key's bytes,
- * `maxKeyGroups` of the job) and one TaskRunner per partition with a fresh task instance.
+ * `maxKeyGroups` of the job) and one TaskRunner per partition with a fresh task instance, each
+ * seeing the job's file area as `ctx.files`.
  */
-export function jobTaskRunners(job: Job): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory } {
+export function jobTaskRunners(job: Job, files?: JobFiles): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory } {
   return {
     grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
     createRunner: (step, partition, output) =>
@@ -19,6 +21,7 @@ export function jobTaskRunners(job: Job): { readonly grouping: KeyGrouping; read
         partition,
         parallelism: step.parallelism,
         output,
+        ...(files === undefined ? {} : { files }),
       }),
   };
 }

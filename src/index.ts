@@ -24,6 +24,10 @@ export type {
 } from './task/index.ts';
 export { TaskLifecycleError, TaskCallbackError, TaskAbandonedError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
 
+// ---- the job's file area (ctx.files; implementations in stator/runtime) -------------------------
+export { FileNameError, FileNotFoundError, FileDigestMismatchError, FilesLimitExceededError, FileCorruptError, FilesClosedError, FilesUnavailableError } from './files/index.ts';
+export type { JobFiles, FileData, FileEntry, FileInfo, PutOptions } from './files/index.ts';
+
 // ---- state ----------------------------------------------------------------------------------------
 export { StateTags, StateNamespaces, TimeDomain, TimestampCombiner, InMemoryStateInternals, StateMerging, createMergingStateAccessor, InMemoryTimerInternals } from './state/index.ts';
 export type {

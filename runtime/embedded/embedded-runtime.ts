@@ -1,4 +1,5 @@
 import type { CheckpointStore } from '../../src/checkpoint/index.ts';
+import type { JobFiles } from '../../src/files/index.ts';
 import { createJobRuntime } from '../job-runtime.ts';
 import type { JobRuntime } from '../job-runtime.ts';
 import type { Job } from '../job/job.ts';
@@ -34,6 +35,8 @@ export interface EmbeddedOptions {
   readonly turnTimer?: TurnTimer | undefined;
   /** The state API's access to the partitions, when it is served. */
   readonly stateOwner?: LocalStateOwner;
+  /** The job's file area, seen by tasks as `ctx.files` (the caller opens and closes it). */
+  readonly files?: JobFiles;
 }
 
 /**
@@ -47,7 +50,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
   const deadLetterPath = options.deadLetter ?? `${options.output}.dead.jsonl`;
   const runtime = createJobRuntime({
     job,
-    ...jobTaskRunners(job),
+    ...jobTaskRunners(job, options.files),
     source: (entry, deadLetter) =>
       fileSourceBinding(job.source, { path: options.input, follow: options.follow ?? false }, entry, deadLetter),
     sink: (deadLetter, fail) => fileSinkBinding(job.sink, options.output, deadLetter, fail, options.logger),

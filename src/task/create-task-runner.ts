@@ -81,7 +81,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     }
     this.taskName = task.constructor.name;
     this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups, options.windowCoder);
-    this.ctx = new RunnerContext(this, options.output, options.partition, options.parallelism);
+    this.ctx = new RunnerContext(this, options.output, options.partition, options.parallelism, options.files);
     attachTask(task as StatefulTask<unknown, unknown, unknown>, this);
   }
 

@@ -5,6 +5,7 @@ import type { TimeDomain } from '../state/time-domain.ts';
 import type { ProcessContext, TimerContext, WatermarkContext } from './task-context.ts';
 import { OutputTimestampError, TaskLifecycleError } from './task-errors.ts';
 import type { OutputReceiver, TaskOutput } from './task-runner.ts';
+import type { JobFiles } from '../files/job-files.ts';
 import { NO_OUTPUT_TIMESTAMP, skewedLowerBound, type FiredTimer } from './timer.ts';
 
 /** Which callback is running. */
@@ -45,6 +46,7 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     private readonly downstream: OutputReceiver<Out, K>,
     readonly partition: number,
     readonly parallelism: number,
+    private readonly jobFiles: JobFiles | undefined = undefined,
   ) {}
 
   enter(scope: 'open' | 'close'): void {
@@ -161,6 +163,13 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
 
   getStateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT> {
     return this.host.stateInternals(keyCoder, key);
+  }
+
+  get files(): JobFiles {
+    if (this.jobFiles === undefined) {
+      throw new TaskLifecycleError('ctx.files: this runner has no file area; the runtime gives one to every job, a TaskHarness needs the `files` option (e.g. openJobFiles from stator/runtime)');
+    }
+    return this.jobFiles;
   }
 
   // ---- outputs --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import type { Coder, Instant } from '../../coders/index.ts';
 import type { StateNamespace } from '../state/state-namespace.ts';
 import type { TimeDomain } from '../state/time-domain.ts';
 import type { StateInternals } from '../state/state-internals.ts';
+import type { JobFiles } from '../files/job-files.ts';
 
 /**
  * What every task callback can see (Gearpump's RuntimeContext). One context object serves the whole
@@ -29,6 +30,12 @@ export interface TaskContext {
    * @throws TaskLifecycleError when the key coder differs from the runner's.
    */
   getStateInternals<KT>(keyCoder: Coder<KT>, key: KT): StateInternals<KT>;
+  /**
+   * The job's durable file area (see JobFiles and docs/files.md), from open() on: shared by every
+   * worker of the job, not part of checkpoints.
+   * @throws TaskLifecycleError when the runner was given no file area (a TaskHarness without `files`).
+   */
+  readonly files: JobFiles;
 }
 
 /** Producing outputs (Beam's OutputReceiver); available in invoke, onTimer and onWatermark. */

@@ -3,6 +3,7 @@ import { mergeKeyGroupParts } from '../state/index.ts';
 import type { State } from '../state/state.ts';
 import { StateNamespaces, type StateNamespace } from '../state/state-namespace.ts';
 import type { StateTag } from '../state/state-tag.ts';
+import type { JobFiles } from '../files/job-files.ts';
 import { backendOf, createTaskRunner } from './create-task-runner.ts';
 import type { StatefulTask } from './stateful-task.ts';
 import type { TaskBackend } from './task-backend.ts';
@@ -35,6 +36,8 @@ export interface TaskHarnessOptions<K> {
   readonly windowCoder?: Coder<BoundedWindow>;
   /** Processing time at the start; default 0. */
   readonly initialProcessingTime?: Instant;
+  /** The file area the task sees as `ctx.files` (e.g. `openJobFiles({ job, stateDir })` from stator/runtime). */
+  readonly files?: JobFiles;
 }
 
 /**

@@ -2,6 +2,7 @@ import { BoundedWindow, normalizeInstant, type Coder, type Instant } from '../..
 import { DEFAULT_MAX_KEY_GROUPS } from '../state/key-group.ts';
 import { TaskLifecycleError } from './task-errors.ts';
 import type { OutputReceiver, TaskRunnerOptions } from './task-runner.ts';
+import type { JobFiles } from '../files/job-files.ts';
 import type { FiredTimer } from './timer.ts';
 
 /** TaskRunnerOptions with defaults filled in and checked. Internal. */
@@ -14,6 +15,7 @@ export interface ResolvedOptions<Out, K> {
   readonly timerFired: ((timer: FiredTimer<K>) => void) | undefined;
   readonly initialProcessingTime: Instant;
   readonly windowCoder: Coder<BoundedWindow> | undefined;
+  readonly files: JobFiles | undefined;
 }
 
 export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): ResolvedOptions<Out, K> {
@@ -35,6 +37,7 @@ export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): Reso
     timerFired: options.timerFired,
     initialProcessingTime: clampTime(options.initialProcessingTime ?? 0),
     windowCoder: options.windowCoder,
+    files: options.files,
   };
 }
 

@@ -9,6 +9,7 @@
 // Number.MAX_VALUE, Infinity) as TIMESTAMP_MAX_VALUE: the end of input, which fires every event-time timer.
 import type { BoundedWindow, Coder, Instant } from '../../coders/index.ts';
 import type { CapturedChanges } from '../state/keyed-state-backend.ts';
+import type { JobFiles } from '../files/job-files.ts';
 import type { FiredTimer } from './timer.ts';
 import type { State } from '../state/state.ts';
 import type { StateInternals } from '../state/state-internals.ts';
@@ -152,4 +153,6 @@ export interface TaskRunnerOptions<Out, K> {
   readonly windowCoder?: Coder<BoundedWindow>;
   /** Processing time before the first `advanceProcessingTime` (and without a restore); default 0. */
   readonly initialProcessingTime?: Instant;
+  /** The job's file area, as `ctx.files`; without it `ctx.files` throws TaskLifecycleError. */
+  readonly files?: JobFiles;
 }
