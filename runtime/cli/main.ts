@@ -16,6 +16,7 @@ import { checkpointsCommand } from './checkpoints-command.ts';
 import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
 import { runCommand } from './run-command.ts';
+import { stateCommand } from './state-command.ts';
 import { mainUsage } from './usage.ts';
 
 /**
@@ -42,6 +43,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         return await runCommand(rest, env);
       case 'checkpoints':
         return await checkpointsCommand(rest, env);
+      case 'state':
+        return await stateCommand(rest, env);
       case '--version':
       case '-V':
       case 'version':
@@ -54,7 +57,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         (command === undefined ? process.stderr : process.stdout).write(`${mainUsage}\n`);
         return command === undefined ? ExitCode.USAGE : ExitCode.OK;
       default:
-        process.stderr.write(`stator: unknown command ${JSON.stringify(command)}; commands are run and checkpoints (stator --help)\n`);
+        process.stderr.write(`stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints and state (stator --help)\n`);
         return ExitCode.USAGE;
     }
   } catch (error) {

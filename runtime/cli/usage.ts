@@ -8,6 +8,7 @@ Commands:
   checkpoints list          list a job's checkpoints
   checkpoints inspect [id]  show one checkpoint (default: the latest)
   checkpoints clear         delete a job's checkpoints (refused while the job runs)
+  state get|put|delete      a key's state (docs/state-api.md)
 
 Run 'stator <command> --help' for the options of a command; 'stator --version' prints the version.`;
 
@@ -55,3 +56,24 @@ Options:
                         stator run (--user, --token, --creds, --tlsca...) apply too
   --json                machine-readable output (list, inspect)
   -h, --help            this help`;
+
+export const stateUsage = `usage: stator state get <job-module> --key <key> [options]
+       stator state put <job-module> --key <key> --value <json> [--etag <etag>] --url <server>
+       stator state delete <job-module> --key <key> [--etag <etag>] --url <server>
+
+A key's state (a JSON object of its cells by tag id; docs/state-api.md). With --url, calls the
+running job's state API (stator run ... --http host:port): reads are strong there, writes are applied
+by the job. Without --url, get reads the job's latest checkpoint (eventual; the job may be stopped).
+Prints one JSON line: {"key", "value", "etag"}.
+
+Options:
+  --key <key>             the key (string keys as they are, other keys as JSON)
+  --value <json>          put: cells by tag id, e.g. '{"count":0}'
+  --etag <etag>           put/delete: first-write (exit 1 when the key changed since)
+  --stage <stage>         the stateful stage, when the job has several
+  --consistency <c>       strong or eventual (with --url; without, eventual)
+  --url <url>             the running job's HTTP server [default: STATOR_URL]
+  --http-token <token>    its token [default: STATOR_HTTP_TOKEN]
+  --state-dir <dir>       checkpoints directory (embedded) [default: ./state]
+  --nats <url>            checkpoints in NATS (also when NATS_URL is set)
+  -h, --help              this help`;

@@ -1,0 +1,51 @@
+// `stator state get|put|delete`: a stopped job's state from its checkpoints; writes through a running job's server.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killAll, runCli, startCli, tempDir } from '../support/cli.ts';
+import { httpUrlOf } from '../support/http.ts';
+
+const tmp = tempDir('state-cli');
+test.after(() => {
+  killAll();
+  tmp.remove();
+});
+const input = join(tmp.dir, 'in.txt');
+const stateDir = join(tmp.dir, 'state');
+
+test('get reads a stopped job from its checkpoints; put and delete go through the running job', async () => {
+  writeFileSync(input, 'a b a\n');
+  const ran = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', stateDir]);
+  assert.is(ran.code, 0, ran.stderr);
+  const got = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'a', '--state-dir', stateDir]);
+  assert.is(got.code, 0, got.stderr);
+  const read = JSON.parse(got.stdout) as { key: string; value: unknown; etag: string };
+  assert.equal(read.value, { count: 2 });
+  assert.type(read.etag, 'string');
+  const absent = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'zzz', '--state-dir', stateDir]);
+  assert.equal(JSON.parse(absent.stdout), { key: 'zzz', value: null });
+  const put = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'a', '--value', '{"count":5}', '--state-dir', stateDir]);
+  assert.is(put.code, 2);
+  assert.match(put.stderr, /writes are applied by the running job; pass its server with --url/);
+
+  const { child, done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', stateDir, '--follow', '--http', '127.0.0.1:0']);
+  const url = await httpUrlOf(child);
+  const stale = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'a', '--value', '{"count":5}', '--etag', 'AAAAAAAAAAAAAAAAAAAAAA', '--url', url]);
+  assert.is(stale.code, 1, 'a first-write with an ETag that is not the key\'s: 409, exit 1');
+  assert.match(stale.stderr, /409: possible etag mismatch/);
+  const written = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'a', '--value', '{"count":5}', '--etag', read.etag, '--url', url]);
+  assert.is(written.code, 0, written.stderr);
+  const strong = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'a', '--url', url]);
+  assert.equal((JSON.parse(strong.stdout) as { value: unknown }).value, { count: 5 });
+  const deleted = await runCli(['state', 'delete', 'examples/wordcount.ts', '--key', 'b', '--url', url]);
+  assert.is(deleted.code, 0, deleted.stderr);
+  child.kill('SIGTERM');
+  await done;
+  const after = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'b', '--state-dir', stateDir]);
+  assert.equal(JSON.parse(after.stdout), { key: 'b', value: null }, 'the delete is in the final checkpoint');
+  const bad = await runCli(['state', 'frobnicate', 'examples/wordcount.ts']);
+  assert.is(bad.code, 2);
+});
+
+test.run();
