@@ -3,9 +3,10 @@ import type { Metric } from '../lib/types.ts';
 import { checkpointIncrementalBytesRatio, checkpointPauseMs, restoreRatioToRawRead } from './checkpoint.ts';
 import { codersRatioToMsgpackr } from './coders.ts';
 import { embeddedMsgsPerSec } from './embedded.ts';
-import { jetstreamRatioToNaiveKv, jetstreamRatioToRawOrdered } from './jetstream.ts';
+import { jetstreamNoOutputRatioToNaiveKv, jetstreamNoOutputRatioToRawOrdered } from './jetstream.ts';
 import { memoryBytesPerKey } from './memory.ts';
 import { opsMetricsOverheadRatio } from './ops.ts';
+import { checkpointCommitLatencyMs, jetstreamOutputsPerSec, jetstreamWordcountLinesPerSec, runtimeIntakePauseMs } from './output-path.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
 
 export const metrics: readonly Metric[] = [
@@ -18,6 +19,10 @@ export const metrics: readonly Metric[] = [
   restoreRatioToRawRead,
   embeddedMsgsPerSec,
   opsMetricsOverheadRatio,
-  jetstreamRatioToRawOrdered,
-  jetstreamRatioToNaiveKv,
+  jetstreamOutputsPerSec,
+  jetstreamWordcountLinesPerSec,
+  runtimeIntakePauseMs,
+  checkpointCommitLatencyMs,
+  jetstreamNoOutputRatioToRawOrdered,
+  jetstreamNoOutputRatioToNaiveKv,
 ];

@@ -29,12 +29,41 @@ export interface WordStream extends AsyncDisposable {
   readonly messages: number;
 }
 
-/** Starts a server, fills a stream with `messages` skewed words (20k-word vocabulary). */
-export async function openWordStream(messages: number): Promise<WordStream> {
+/** A nats-server of the bench's own and a connection to it; disposing closes both. */
+export interface BenchServer extends AsyncDisposable {
+  readonly server: NatsServerHandle;
+  readonly link: NatsLink;
+}
+
+/** Starts a server, connects, and lets `fill` put the metric's input in; stops it all when `fill` fails. */
+export async function openFilledServer(fill: (link: NatsLink) => Promise<void>): Promise<BenchServer> {
   const server = await startNatsServer();
   let link: NatsLink | undefined;
   try {
     link = await connectNats({ nats: server.url });
+    await fill(link);
+  } catch (error) {
+    await link?.close();
+    await server.stop();
+    throw error;
+  }
+  const opened = link;
+  return {
+    server,
+    link: opened,
+    async [Symbol.asyncDispose]() {
+      try {
+        await opened.close();
+      } finally {
+        await server.stop();
+      }
+    },
+  };
+}
+
+/** Starts a server, fills a stream with `messages` skewed words (20k-word vocabulary). */
+export async function openWordStream(messages: number): Promise<WordStream> {
+  const opened = await openFilledServer(async (link) => {
     const jsm = await link.jetstreamManager();
     await ensureStream(jsm, { name: STREAM, subjects: [SUBJECT] });
     const sink = createStreamSink(link, { window: 1024, highWaterMark: 2048 });
@@ -50,25 +79,8 @@ export async function openWordStream(messages: number): Promise<WordStream> {
     }
     const info = await jsm.streams.info(STREAM);
     if (info.state.messages !== messages) throw new Error(`stream ${STREAM} holds ${info.state.messages} messages, expected ${messages}`);
-  } catch (error) {
-    await link?.close();
-    await server.stop();
-    throw error;
-  }
-  const opened = link;
-  return {
-    server,
-    link: opened,
-    stream: STREAM,
-    messages,
-    async [Symbol.asyncDispose]() {
-      try {
-        await opened.close();
-      } finally {
-        await server.stop();
-      }
-    },
-  };
+  });
+  return { server: opened.server, link: opened.link, stream: STREAM, messages, [Symbol.asyncDispose]: () => opened[Symbol.asyncDispose]() };
 }
 
 /** Messages per second of a raw ordered consumer counting the stream's words in a Map. */

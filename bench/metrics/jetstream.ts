@@ -1,6 +1,7 @@
-// jetstream.ratioToRawOrdered and jetstream.ratioToNaiveKv: stator's NATS mode (keyed count,
-// checkpoints to JetStream every second) against a raw ordered consumer counting in a Map, and
-// against a NATS KV get + put per message, on the same stream of the metric's own nats-server.
+// jetstream.noOutput.*: stator's NATS mode running a keyed count that emits NOTHING (checkpoints to
+// JetStream every second) against a raw ordered consumer counting in a Map, and against a NATS KV
+// get + put per message, on the same stream of the metric's own nats-server. They measure the read
+// and state path alone; a job with outputs is measured by output-path.ts.
 import { median } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
 import { naiveKvCount, natsModeCount, openWordStream, rawOrderedCount, type NatsModeRun } from './jetstream-fixture.ts';
@@ -12,12 +13,12 @@ const sizes = (quick: boolean) => ({
 });
 
 function natsModeNote(runs: readonly NatsModeRun[]): string {
-  return `NATS mode: 2 partitions, checkpoints every 1 s (${median(runs.map((r) => r.checkpoints))} per run incl. the final one; stop + final checkpoint done ${Math.round(median(runs.map((r) => r.untilStoppedMs)))} ms after start)`;
+  return `NATS mode, no output per message: 2 partitions, checkpoints every 1 s (${median(runs.map((r) => r.checkpoints))} per run incl. the final one; stop + final checkpoint done ${Math.round(median(runs.map((r) => r.untilStoppedMs)))} ms after start)`;
 }
 
-export const jetstreamRatioToRawOrdered: Metric = {
-  name: 'jetstream.ratioToRawOrdered',
-  description: 'keyed count in NATS mode (checkpoints every second) vs a raw ordered consumer counting in a Map, same stream',
+export const jetstreamNoOutputRatioToRawOrdered: Metric = {
+  name: 'jetstream.noOutput.ratioToRawOrdered',
+  description: 'keyed count emitting nothing, in NATS mode (checkpoints every second) vs a raw ordered consumer counting in a Map, same stream',
   goal: { field: 'ratio', op: '>=', target: 0.5 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const { messages, repetitions } = sizes(ctx.quick);
@@ -53,9 +54,9 @@ export const jetstreamRatioToRawOrdered: Metric = {
   },
 };
 
-export const jetstreamRatioToNaiveKv: Metric = {
-  name: 'jetstream.ratioToNaiveKv',
-  description: 'keyed count in NATS mode (checkpoints every second) vs NATS KV get + put per message',
+export const jetstreamNoOutputRatioToNaiveKv: Metric = {
+  name: 'jetstream.noOutput.ratioToNaiveKv',
+  description: 'keyed count emitting nothing, in NATS mode (checkpoints every second) vs NATS KV get + put per message',
   goal: { field: 'ratio', op: '>=', target: 20 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const { messages, kvMessages } = sizes(ctx.quick);
