@@ -681,12 +681,12 @@ test('output is the one name: the key overloads, and emit/emitWithTimestamp as d
     invoke(m: Message<string, string>, ctx: ProcessContext<string, string>): void {
       ctx.output(m.value);
       ctx.output('other', m.value);
-      ctx.outputWithTimestamp(`${m.value}@`, m.timestamp + 5);
-      ctx.outputWithTimestamp('other', `${m.value}@`, m.timestamp + 6);
+      ctx.outputWithTimestamp(`${m.value}@`, Number(m.timestamp) + 5);
+      ctx.outputWithTimestamp('other', `${m.value}@`, Number(m.timestamp) + 6);
       ctx.emit(m.value);
       ctx.emit('other', m.value);
-      ctx.emitWithTimestamp(`${m.value}@`, m.timestamp + 5);
-      ctx.emitWithTimestamp('other', `${m.value}@`, m.timestamp + 6);
+      ctx.emitWithTimestamp(`${m.value}@`, Number(m.timestamp) + 5);
+      ctx.emitWithTimestamp('other', `${m.value}@`, Number(m.timestamp) + 6);
     }
   }
   const { r, outputs } = runner(new Outputs());
