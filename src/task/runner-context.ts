@@ -167,7 +167,7 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
 
   get files(): JobFiles {
     if (this.jobFiles === undefined) {
-      throw new TaskLifecycleError('ctx.files: this runner has no file area; the runtime gives one to every job, a TaskHarness needs the `files` option (e.g. openJobFiles from stator/runtime)');
+      throw new TaskLifecycleError('ctx.files: this runner was given no file area: embedded runs have one (NATS mode does not yet, see docs/files.md); a TaskHarness needs the `files` option (e.g. openDirectoryFiles from stator/runtime)');
     }
     return this.jobFiles;
   }
