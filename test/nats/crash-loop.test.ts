@@ -6,8 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { waitForProgress } from '../support/wait-for.ts';
-import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, type JobProcess } from './wordcount-support.ts';
+import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from './wordcount-support.ts';
 
 const running = new Set<JobProcess>();
 test.after(() => {
@@ -69,12 +68,7 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
   }
   assert.ok(advanced >= Math.ceil(kills / 2), `only ${advanced} of ${kills} killed runs committed a checkpoint: ${notes.join('; ')}`);
   assert.ok(positions[positions.length - 1]! < lines.length, `the backlog was worked off before the last kill: ${notes.join('; ')}`);
-  await waitForProgress(
-    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || final.child.exitCode !== null,
-    // A replay stores nothing new until it passes what the killed runs stored, but logs its checkpoints.
-    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + final.stderr().length,
-    'every output',
-  );
+  await waitForAllOutputs(link, reference.length, () => final.stderr().length, () => final.child.exitCode !== null);
   final.child.kill('SIGTERM');
   const exit = await final.exited;
   running.delete(final);

@@ -7,8 +7,7 @@ import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats, runNatsJob } from '../../runtime/nats/index.ts';
 import type { Logger } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
-import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, type JobProcess } from './wordcount-support.ts';
-import { waitForProgress } from '../support/wait-for.ts';
+import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from './wordcount-support.ts';
 
 const running = new Set<JobProcess>();
 test.after(() => {
@@ -50,11 +49,7 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   const final = startJob(server.url);
   running.add(final);
   await producing;
-  await waitForProgress(
-    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || final.child.exitCode !== null,
-    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + final.stderr().length,
-    'every output',
-  );
+  await waitForAllOutputs(link, reference.length, () => final.stderr().length, () => final.child.exitCode !== null);
   final.child.kill('SIGTERM');
   const exit = await final.exited;
   running.delete(final);
@@ -87,11 +82,7 @@ test('nats-server SIGKILLed and restarted mid-run while the producer publishes: 
   await server.restart();
   await producing;
   await producerLink.close();
-  await waitForProgress(
-    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length || failed !== undefined,
-    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + logger.lines.length,
-    'every output',
-  );
+  await waitForAllOutputs(link, reference.length, () => logger.lines.length, () => failed !== undefined);
   controller.abort();
   await job;
   assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));

@@ -2,7 +2,7 @@
 // process, reading the output stream back, and the exactly-once check against an uninterrupted
 // embedded run over the same input.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { waitFor as waitForCondition } from '../support/wait-for.ts';
+import { waitFor as waitForCondition, waitForProgress } from '../support/wait-for.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +78,19 @@ export async function streamMessages(link: NatsLink, stream: string): Promise<nu
 /** Polls `condition` every 100 ms (90 s guard against a hang); see test/support/wait-for.ts. */
 export function waitFor(condition: () => Promise<boolean> | boolean, what: string, limitMs = 90_000): Promise<void> {
   return waitForCondition(condition, what, { limitMs, intervalMs: 100 });
+}
+
+/**
+ * Waits until WORDCOUNT_OUT holds `count` messages, or `stopped()` says the job ended, for as long as
+ * the stream or the job's log keeps growing: a replay stores nothing new (its outputs are duplicates)
+ * until it passes what earlier runs stored, but logs its checkpoints.
+ */
+export function waitForAllOutputs(link: NatsLink, count: number, log: () => number, stopped: () => boolean): Promise<void> {
+  return waitForProgress(
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= count || stopped(),
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + log(),
+    'every output',
+  );
 }
 
 /** The first `count` messages of WORDCOUNT_OUT, as text. */
