@@ -2,3 +2,6 @@
 export { startNatsServer, pickFreePort, findNatsServerBinary } from './nats-server.ts';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.ts';
 export { waitFor } from './wait-for.ts';
+export { startNatsCluster } from './nats-cluster.ts';
+export type { NatsClusterHandle, NatsClusterNode, NatsClusterOptions } from './nats-cluster.ts';
+export { processExists } from './process-exists.ts';

@@ -4,16 +4,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { startNatsServer } from './index.ts';
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
+import { processExists, startNatsServer } from './index.ts';
 
 test('nats server - starts on 127.0.0.1 on its own port and a client reaches that very server', async () => {
   await using server = await startNatsServer();

@@ -76,7 +76,8 @@ export interface NatsServerHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-interface ResolvedOptions {
+/** @internal Resolved {@link NatsServerOptions} (shared with nats-cluster.ts). */
+export interface ResolvedOptions {
   readonly jetstream: boolean;
   readonly args: readonly string[];
   readonly binary: string;
@@ -107,7 +108,7 @@ export function findNatsServerBinary(): string {
   );
 }
 
-function resolveOptions(options: NatsServerOptions): ResolvedOptions {
+export function resolveOptions(options: NatsServerOptions): ResolvedOptions {
   return {
     jetstream: options.jetstream ?? true,
     args: options.args ?? [],
@@ -161,7 +162,7 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
-function installCleanup(): void {
+export function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
   process.on('exit', cleanupAllSync);
@@ -170,7 +171,8 @@ function installCleanup(): void {
 
 // ---- one server process ----------------------------------------------------------------------
 
-class StartFailure extends Error {
+/** A launch failed; `portTaken` when another process holds one of its ports (retry on others). */
+export class StartFailure extends Error {
   constructor(
     message: string,
     readonly portTaken: boolean,
@@ -209,7 +211,17 @@ async function readInfo(port: number, timeoutMs: number): Promise<{ serverId: st
   });
 }
 
-class NatsServer implements NatsServerHandle {
+/**
+ * What a cluster node adds to a plain server: its arguments (server name, cluster listen address,
+ * routes) and the log lines that prove it bound its other ports (the route listener is logged after
+ * "Server is ready").
+ */
+export interface LaunchExtras {
+  readonly args: readonly string[];
+  readonly mustLog: readonly string[];
+}
+
+export class NatsServer implements NatsServerHandle {
   readonly url: string;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -223,6 +235,7 @@ class NatsServer implements NatsServerHandle {
     readonly port: number,
     readonly storeDir: string,
     private readonly options: ResolvedOptions,
+    private readonly extras: LaunchExtras = { args: [], mustLog: [] },
   ) {
     this.url = `nats://127.0.0.1:${port}`;
     this.entry = { child: undefined, storeDir, keepStoreDir: options.keepStoreDir };
@@ -245,7 +258,7 @@ class NatsServer implements NatsServerHandle {
   async launch(): Promise<void> {
     const args = ['-a', '127.0.0.1', '-p', String(this.port)];
     if (this.options.jetstream) args.push('-js', '-sd', this.storeDir);
-    args.push(...this.options.args);
+    args.push(...this.extras.args, ...this.options.args);
     const child = spawn(this.options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.entry.child = child;
@@ -261,6 +274,7 @@ class NatsServer implements NatsServerHandle {
     let serverId: string | undefined;
     let listening = false;
     let ready = false;
+    const awaited = new Set(this.extras.mustLog);
     let notify: () => void = () => {};
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
@@ -275,6 +289,7 @@ class NatsServer implements NatsServerHandle {
         if (id !== null) serverId = id[1];
         if (line.includes(`Listening for client connections on 127.0.0.1:${this.port}`)) listening = true;
         if (line.includes('Server is ready')) ready = true;
+        for (const text of awaited) if (line.includes(text)) awaited.delete(text);
       }
       notify();
     });
@@ -296,7 +311,7 @@ class NatsServer implements NatsServerHandle {
           reject(failed(`could not be spawned: ${error.message}`));
         });
         notify = () => {
-          if (ready && listening && serverId !== undefined) {
+          if (ready && listening && awaited.size === 0 && serverId !== undefined) {
             clearTimeout(timer);
             child.removeListener('close', onExit);
             resolve();
@@ -348,6 +363,11 @@ class NatsServer implements NatsServerHandle {
 
   async kill(): Promise<void> {
     await this.terminate('SIGKILL');
+  }
+
+  /** Stops the process gracefully (SIGTERM, SIGKILL after the grace period), keeping the port and data for restart(). */
+  async shutdown(): Promise<void> {
+    await this.terminate('SIGTERM');
   }
 
   async restart(): Promise<void> {
