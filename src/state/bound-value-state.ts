@@ -98,6 +98,10 @@ export interface InlineValueHost<K> {
 export class BoundValueState<K, T> implements ValueState<T> {
   /** This handle's cell, shared by every key (see InlineValueCell). */
   private readonly shared: InlineValueCell<T>;
+  /** This handle's cell, shared by every key's table. */
+  get cell(): InlineValueCell<T> {
+    return this.shared;
+  }
 
   constructor(
     private readonly backend: InlineValueHost<K>,

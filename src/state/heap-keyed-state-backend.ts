@@ -7,7 +7,7 @@ import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import { PendingCapture, type CaptureHost } from './pending-capture.ts';
 import type { State, ValueState } from './state.ts';
-import { BoundValueState, INLINE_VALUE_SLOTS } from './bound-value-state.ts';
+import { BoundValueState, INLINE_VALUE_SLOTS, type InlineValueCell } from './bound-value-state.ts';
 import { bindState, HandleCache, TagRegistry } from './state-binder.ts';
 import { CurrentKeySlot, FixedKeySlot } from './key-slots.ts';
 import { StateError } from './state-errors.ts';
@@ -64,7 +64,14 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
 
   private readonly windowCoder: Coder<BoundedWindow> | undefined;
   private readonly identityKeys: boolean;
-  private readonly entries = new Map<unknown, KeyEntry<K>>();
+  /**
+   * Key → its KeyEntry, or, for a key at rest whose only state is the value of the slot-0 ValueState
+   * (see `compact`), that value itself: an entry object costs ~150 bytes, a Map slot ~30, and most
+   * keys of a large state are at rest. Such a key gets its entry back at its next use (inflate).
+   */
+  private readonly entries = new Map<unknown, unknown>();
+  /** The slot-0 ValueState's shared cell and its (namespace, column), once bound: what a compact value is. */
+  private compact: { readonly cell: InlineValueCell<unknown>; readonly ns: string; readonly column: string } | undefined = undefined;
   private readonly registry = new TagRegistry();
   private dirty: KeyEntry<K>[] = [];
   /** The last capture while its records are still being written (keys of it are `capturing`). */
@@ -88,6 +95,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   private readonly restoredGroups = new Set<number>();
   /** @internal The open turn's undo journal (undefined outside a turn). */
   journal: Undo[] | undefined = undefined;
+  /** An entry whose pending record is being written because it is about to be used (see compactable). */
+  private inUse: KeyEntry<K> | undefined = undefined;
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -114,15 +123,55 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
 
   setCurrentKey(key: K): void {
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
-    const entry = this.entries.get(id);
-    if (entry !== undefined) {
-      if (entry.capturing) this.pendingCapture!.writeNow(entry);
+    const found = this.entries.get(id);
+    if (found instanceof KeyEntry) {
+      const entry = found as KeyEntry<K>;
       this.current = entry;
       this.currentKey = entry;
+      if (entry.capturing) {
+        // Current while its record is written: a capture completing then keeps it an entry (and
+        // may detach it when it is left empty, which drops `current`).
+        this.pendingCapture!.writeNow(entry);
+        this.current = entry;
+      }
     } else {
-      this.current = this.lookupMiss(key, id);
+      this.current = found === undefined ? this.lookupMiss(key, id) : this.inflate(key, found);
       this.currentKey = this.current;
     }
+  }
+
+  /** The entry of a compact key (see `entries`), back in the key map. */
+  private inflate(key: K, value: unknown): KeyEntry<K> {
+    const { cell, ns, column } = this.compact!;
+    const entry = new KeyEntry(key, key);
+    entry.attached = true;
+    entry.persisted = true;
+    entry.value0 = value;
+    entry.table.put(ns, column, cell);
+    entry.slot0 = cell;
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /**
+   * Whether a key just captured can be kept as its value alone: its only state is the slot-0
+   * ValueState, and nothing holds its entry (not the current key, no timers, not changed since).
+   * Only keys that are their own identity: a compact key is its Map key.
+   */
+  private compactable(entry: KeyEntry<K>): boolean {
+    const compact = this.compact;
+    return (
+      compact !== undefined &&
+      this.identityKeys &&
+      entry !== this.current &&
+      entry !== this.inUse &&
+      !entry.dirty &&
+      entry.value0 !== undefined &&
+      entry.value1 === undefined &&
+      entry.slots === undefined &&
+      (entry.timers === undefined || entry.timers.size === 0) &&
+      entry.table.soleEntry() === compact.cell
+    );
   }
 
   getCurrentKey(): K {
@@ -165,10 +214,22 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   /** @internal The entry of any key. */
   entryForKey(key: K): KeyEntry<K> {
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
-    const entry = this.entries.get(id);
-    if (entry === undefined) return this.lookupMiss(key, id);
-    if (entry.capturing) this.pendingCapture!.writeNow(entry);
+    const found = this.entries.get(id);
+    if (found === undefined) return this.lookupMiss(key, id);
+    if (!(found instanceof KeyEntry)) return this.inflate(key, found);
+    const entry = found as KeyEntry<K>;
+    if (entry.capturing) this.writeBeforeUse(entry);
     return entry;
+  }
+
+  /** Writes the pending record of an entry about to be used; the capture's completion then leaves it an entry. */
+  private writeBeforeUse(entry: KeyEntry<K>): void {
+    this.inUse = entry;
+    try {
+      this.pendingCapture!.writeNow(entry);
+    } finally {
+      this.inUse = undefined;
+    }
   }
 
   /** A key not in memory: it may be in a restored key group still pending, else it is new (detached until written). */
@@ -181,7 +242,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       if (this.pending.has(group)) {
         this.materializeGroup(group);
         const restored = this.entries.get(id);
-        if (restored !== undefined) return restored;
+        if (restored !== undefined) return restored as KeyEntry<K>;
       }
     }
     const entry = new KeyEntry(key, id);
@@ -194,7 +255,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     if (entry.dirty) return;
     if (entry.capturing) {
       // A key reached without setCurrentKey/entryForKey (a firing timer's) may still owe its record.
-      this.pendingCapture!.writeNow(entry);
+      this.writeBeforeUse(entry);
       if (entry.dirty) return; // the capture was abandoned, which marked its keys changed
     }
     entry.dirty = true;
@@ -228,7 +289,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       this.slotNumbers.set(pair, slot);
     }
     if (tag.spec.kind === 'value' && slot !== undefined && slot < INLINE_VALUE_SLOTS) {
-      return new BoundValueState(this, ns, tag as unknown as StateTag<ValueState<unknown>>, slot as 0 | 1) as unknown as S;
+      const state = new BoundValueState(this, ns, tag as unknown as StateTag<ValueState<unknown>>, slot as 0 | 1);
+      if (slot === 0) this.compact = { cell: state.cell, ns, column: tag.columnKey };
+      return state as unknown as S;
     }
     return bindState(tag, new CurrentKeySlot(this, ns, tag, slot ?? -1), namespace);
   }
@@ -287,9 +350,12 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
 
   keys(): Iterable<K> {
     for (const group of [...this.pending.keys()]) this.materializeGroup(group);
-    const entries = [...this.entries.values()];
+    const entries = [...this.entries];
     return (function* () {
-      for (const e of entries) if (e.attached && e.hasState()) yield e.key;
+      for (const [id, e] of entries) {
+        if (!(e instanceof KeyEntry)) yield id as K;
+        else if (e.attached && e.hasState()) yield e.key as K;
+      }
     })();
   }
 
@@ -390,6 +456,11 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       const entry = entries[i]!;
       if (shapes[i] !== EntryShape.EMPTY) {
         entry.persisted = true;
+        if (shapes[i] === EntryShape.CELLS && this.compactable(entry)) {
+          this.entries.set(entry.id, entry.value0);
+          // A reference to it left anywhere re-enters the map if it is changed (markDirty).
+          entry.attached = false;
+        }
         continue;
       }
       // Changed again since its record was written: it has pending changes (and maybe state).

@@ -98,6 +98,11 @@ export class StateTable {
     for (const [namespace, row] of this.rows) for (const [column, entry] of row) f(namespace, column, entry);
   }
 
+  /** The table's one entry when it holds exactly one, else undefined. */
+  soleEntry(): TableEntry | undefined {
+    return this.flat === undefined ? this.cell0 : undefined;
+  }
+
   /** Every (namespace, column, entry). */
   entries(): [string, string, TableEntry][] {
     const out: [string, string, TableEntry][] = [];

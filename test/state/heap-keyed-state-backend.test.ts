@@ -108,6 +108,82 @@ test('backend - a value written through one path is read through the other (inli
   assert.equal([...b.keys()], []);
 });
 
+test('backend - keys at rest holding one ValueState (kept as their value alone) behave as a Map under random use', () => {
+  // Captures that complete while a key is used, stateInternalsForKey and a second
+  // value slot all reach keys that a capture turned back into a bare value.
+  const keyArb = fc.constantFrom('a', 'b', 'c', 'd');
+  const opArb = fc.oneof(
+    fc.record({ op: fc.constant('write' as const), key: keyArb, n: fc.integer({ min: 0, max: 9 }) }),
+    fc.record({ op: fc.constant('clear' as const), key: keyArb }),
+    fc.record({ op: fc.constant('read' as const), key: keyArb }),
+    fc.record({ op: fc.constant('writeForKey' as const), key: keyArb, n: fc.integer({ min: 0, max: 9 }) }),
+    fc.record({ op: fc.constant('second' as const), key: keyArb, n: fc.integer({ min: 0, max: 9 }) }),
+    fc.record({ op: fc.constant('capture' as const), settle: fc.boolean() }),
+  );
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 50 }), (ops) => {
+      const b = createKeyedStateBackend({ keyCoder: str });
+      const tag = StateTags.value('v', long);
+      const v = b.boundState(g, tag);
+      const second = b.boundState(g, StateTags.value('second', long));
+      const model = new Map<string, number>();
+      const secondModel = new Map<string, number>();
+      const chains = new Map<number, Uint8Array[]>();
+      for (const o of ops) {
+        switch (o.op) {
+          case 'write':
+            b.setCurrentKey(o.key);
+            v.write(o.n);
+            model.set(o.key, o.n);
+            break;
+          case 'clear':
+            b.setCurrentKey(o.key);
+            v.clear();
+            model.delete(o.key);
+            break;
+          case 'read':
+            b.setCurrentKey(o.key);
+            assert.is(v.read(), model.get(o.key) ?? null);
+            break;
+          case 'writeForKey':
+            b.stateInternalsForKey(o.key).state(g, tag).write(o.n);
+            model.set(o.key, o.n);
+            break;
+          case 'second':
+            b.setCurrentKey(o.key);
+            second.write(o.n);
+            secondModel.set(o.key, o.n);
+            break;
+          case 'capture':
+            if (o.settle) appendCapture(b, chains);
+            else {
+              // Left pending: its records are written as keys are used.
+              const captured = b.captureChanges();
+              b.setCurrentKey('a');
+              v.read();
+              for (const kg of captured.keyGroups) chains.set(kg, [...(chains.get(kg) ?? []), captured.encodeKeyGroup(kg)]);
+            }
+            break;
+        }
+      }
+      const holders = new Set([...model.keys(), ...secondModel.keys()]);
+      assert.equal([...b.keys()].sort(), [...holders].sort());
+      appendCapture(b, chains);
+      const restored = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+      const rv = restored.boundState(g, tag);
+      for (const backend of [b, restored]) {
+        for (const key of ['a', 'b', 'c', 'd']) {
+          backend.setCurrentKey(key);
+          assert.is(backend === b ? v.read() : rv.read(), model.get(key) ?? null);
+          assert.is(backend.stateInternalsForKey(key).state(g, tag).read(), model.get(key) ?? null);
+        }
+      }
+      assert.equal([...restored.keys()].sort(), [...holders].sort());
+    }),
+    { numRuns: 300 },
+  );
+});
+
 test('backend - a value changed in place into one its coder cannot encode fails the capture, names the state and loses no change', async () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const v = b.boundState(g, StateTags.value('v', long));
