@@ -52,6 +52,11 @@ export interface JobRuntimeOptions {
   readonly turnTimer?: TurnTimer | undefined;
   /** The state API's access to this run's partitions (strong reads, logged writes), when it is served. */
   readonly stateOwner?: LocalStateOwner;
+  /**
+   * A unit of a scaled-out job (runtime/nats/job-units.ts): the one partition of its stage it runs,
+   * and how many upstream units feed its input. @default the whole job, fed by its source
+   */
+  readonly unit?: { readonly onlyPartition?: number; readonly sourceInputs: number };
 }
 
 /** A dead-letter sink as the runtime uses it. */
@@ -61,7 +66,7 @@ export interface DeadLetters {
   readonly count: () => number;
 }
 
-type Resolved = Required<Omit<JobRuntimeOptions, 'stateOwner'>> & Pick<JobRuntimeOptions, 'stateOwner'>;
+type Resolved = Required<Omit<JobRuntimeOptions, 'stateOwner' | 'unit'>> & Pick<JobRuntimeOptions, 'stateOwner' | 'unit'>;
 
 /** Dead letters logged one by one per run; the rest are counted only. */
 const LOGGED_DEAD_LETTERS = 10;
@@ -244,6 +249,8 @@ class JobRuntimeImpl implements JobRuntime {
         maxRetries: this.options.maxRetries,
         onFailure: (error) => this.fail(error),
         turnTimer: this.options.turnTimer,
+        ...(this.options.unit?.onlyPartition === undefined ? {} : { onlyPartition: this.options.unit.onlyPartition }),
+        ...(this.options.unit === undefined ? {} : { sourceInputs: this.options.unit.sourceInputs }),
       });
       this.pipeline = pipeline;
       const owner = this.options.stateOwner;

@@ -24,27 +24,33 @@ export function restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint,
   for (const stage of pipeline.stages) {
     const parts = restored.partitions.filter((p) => p.stage === stage.name);
     if (parts.length === 0) continue;
-    const parallelism = stage.actors.length;
-    if (parts.length !== parallelism || parts.some((p) => p.partition >= parallelism)) {
+    const { parallelism } = stage;
+    // All partitions of the stage (one process), or exactly the unit's own (a scaled-out worker).
+    const expected = stage.actors.length === parallelism ? parallelism : 1;
+    if (parts.length !== expected || parts.some((p) => p.partition >= parallelism)) {
       throw new ConfigError(
         `stage ${stage.name} was checkpointed with parallelism ${parts.length} and now has ${parallelism}: changing a stage's ` +
           `parallelism is not supported yet; keep ${parts.length}, or start over with \`stator checkpoints clear\``,
       );
     }
-    const byPartition = stage.actors.map(() => new Map<number, readonly Uint8Array[]>());
+    const byPartition = new Map<number, Map<number, readonly Uint8Array[]>>(stage.actors.map((actor) => [actor.partition, new Map()]));
     let watermark = Number.POSITIVE_INFINITY;
     let processingTime = -Number.MAX_VALUE;
     for (const part of parts) {
       watermark = Math.min(watermark, Number(part.restore.watermark));
       processingTime = Math.max(processingTime, Number(part.restore.processingTime));
       for (const [keyGroup, chain] of part.restore.keyGroups) {
-        byPartition[grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, parallelism)]!.set(keyGroup, chain);
+        const owner = byPartition.get(grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, parallelism));
+        if (owner === undefined) {
+          throw new ConfigError(`checkpoint ${restored.id} holds key group ${keyGroup} of stage ${stage.name}, which this unit does not own: the checkpoint belongs to another partition`);
+        }
+        owner.set(keyGroup, chain);
       }
     }
-    stage.actors.forEach((actor, partition) => {
-      const restore: TaskRestore = { watermark, processingTime, keyGroups: byPartition[partition]! };
+    for (const actor of stage.actors) {
+      const restore: TaskRestore = { watermark, processingTime, keyGroups: byPartition.get(actor.partition)! };
       actor.runner.restore(restore);
       actor.restoreWatermark(watermark);
-    });
+    }
   }
 }

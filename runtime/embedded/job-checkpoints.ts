@@ -14,6 +14,12 @@ export interface JobCheckpointsOptions {
   readonly intervalMs: number;
   /** Called when checkpointing cannot go on (fenced by another writer). */
   readonly onFatal: (error: unknown) => void;
+  /**
+   * Take the lease even while another process holds it: the caller owns the job by other means (a
+   * scaled-out worker holds the unit's lease in the job's group), and replacing the lease fences the
+   * previous holder's commits. @default false
+   */
+  readonly takeover?: boolean;
 }
 
 /**
@@ -54,7 +60,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
   return {
     description: store.description,
     async restoreLatest(progress) {
-      await checkpoints.acquireLease();
+      await checkpoints.acquireLease({ takeover: options.takeover ?? false });
       leased = true;
       if (checkpoints.manifestFallback !== undefined) logger.warn(checkpoints.manifestFallback.message);
       const latest = await checkpoints.latest();

@@ -2,7 +2,7 @@ import type { TaskOutput, TaskRunner } from '../../src/task/task-runner.ts';
 import { JobDefinitionError } from '../errors.ts';
 import type { Job, StepDefinition } from '../job/job.ts';
 import { KeyRouter } from './key-router.ts';
-import type { KeyGrouping } from './key-router.ts';
+import type { KeyGrouping, PartitionInbox } from './key-router.ts';
 import { EntryKind } from './mailbox.ts';
 import { statelessOutlet } from './outlet.ts';
 import type { DeadLetterReceiver, Outlet } from './outlet.ts';
@@ -35,11 +35,23 @@ export interface PipelineOptions {
   readonly onFailure: (error: unknown) => void;
   /** Times a sample of turns (metrics on). */
   readonly turnTimer?: TurnTimer | undefined;
+  /**
+   * Runs one partition of each stateful stage instead of all of them: the one unit of a job that a
+   * worker of a scaled-out job runs (its input holds that partition's messages only).
+   */
+  readonly onlyPartition?: number;
+  /**
+   * Upstream inputs of the first stateful stage, whose watermarks combine: 1 for a source read by
+   * this pipeline; the number of upstream units when the input is a keyed exchange. @default 1
+   */
+  readonly sourceInputs?: number;
 }
 
-/** A stateful stage as instantiated: its partitions. */
+/** A stateful stage as instantiated: its partitions (all of them, or the one of a unit). */
 export interface StageInstance {
   readonly name: string;
+  /** The stage's partition count (key groups are split into this many ranges). */
+  readonly parallelism: number;
   readonly actors: readonly PartitionActor<unknown, unknown, unknown>[];
 }
 
@@ -69,7 +81,7 @@ export class Pipeline implements ActorHost {
     const steps = job.steps;
     // Inputs of each process stage: the parallelism of the stage before it (1 for the source).
     const inputsOf = new Map<ProcessStep, number>();
-    let upstream = 1;
+    let upstream = options.sourceInputs ?? 1;
     for (const step of steps) {
       if (step.kind === 'process') {
         inputsOf.set(step, upstream);
@@ -83,11 +95,16 @@ export class Pipeline implements ActorHost {
       switch (step.kind) {
         case 'process': {
           const actors: PartitionActor<unknown, unknown, unknown>[] = [];
+          const only = options.onlyPartition;
+          if (only !== undefined && !(Number.isInteger(only) && only >= 0 && only < step.parallelism)) {
+            throw new JobDefinitionError(`job ${job.name}: stage ${step.name} has no partition ${only} (parallelism ${step.parallelism})`);
+          }
           // A parallel stage's partitions merge in input order, so what goes downstream (to the
-          // sink or the next exchange) does not depend on scheduling (see OrderedMerge).
-          const merge = step.parallelism > 1 ? new OrderedMerge(step.parallelism, outlet) : undefined;
+          // sink or the next exchange) does not depend on scheduling (see OrderedMerge). A unit's
+          // single partition needs no merge.
+          const merge = step.parallelism > 1 && only === undefined ? new OrderedMerge(step.parallelism, outlet) : undefined;
           if (merge !== undefined) merges.unshift(merge);
-          for (let partition = 0; partition < step.parallelism; partition++) {
+          for (let partition = only ?? 0; partition < (only === undefined ? step.parallelism : only + 1); partition++) {
             let actor: PartitionActor<unknown, unknown, unknown> | undefined;
             const runner = options.createRunner(step, partition, (output) => actor!.receive(output));
             actor = new PartitionActor(
@@ -108,7 +125,7 @@ export class Pipeline implements ActorHost {
             if (merge !== undefined) actor.progress = (position) => merge.progress(partition, position);
             actors.push(actor);
           }
-          stages.unshift({ name: step.name, actors });
+          stages.unshift({ name: step.name, parallelism: step.parallelism, actors });
           pendingActors = actors;
           outlet = { data: () => {}, watermark: () => {}, idle: () => {}, congested: false, whenUncongested: () => Promise.resolve() };
           break;
@@ -118,7 +135,9 @@ export class Pipeline implements ActorHost {
             // keyBy not followed by process: routing has no effect in one process; pass through.
             break;
           }
-          outlet = new KeyRouter(step.name, step.fn, step.keyCoder, options.grouping, pendingActors, options.deadLetter);
+          const inboxes: PartitionInbox[] =
+            options.onlyPartition === undefined ? pendingActors : foreignPartitions(steps[i + 1]?.name ?? step.name, pendingActors[0]!, options.onlyPartition, stageParallelism(steps, i), options.deadLetter);
+          outlet = new KeyRouter(step.name, step.fn, step.keyCoder, options.grouping, inboxes, options.deadLetter);
           pendingActors = undefined;
           break;
         }
@@ -200,4 +219,51 @@ export class Pipeline implements ActorHost {
     for (const actor of this.actors()) if (actor.busy) return false;
     return true;
   }
+}
+
+function stageParallelism(steps: readonly StepDefinition[], keyByIndex: number): number {
+  const next = steps[keyByIndex + 1];
+  return next?.kind === 'process' ? next.parallelism : 1;
+}
+
+/**
+ * The inboxes a unit's key router sees: its own partition's actor, and in every other slot an inbox
+ * that refuses data. A message keyed to another partition reached this unit only if the exchange
+ * routed with another layout (maxKeyGroups or parallelism changed under running producers): it is a
+ * dead letter that says so, never silently processed by the wrong owner.
+ */
+function foreignPartitions(
+  stage: string,
+  own: PartitionInbox,
+  ownPartition: number,
+  parallelism: number,
+  deadLetter: DeadLetterReceiver,
+): PartitionInbox[] {
+  const inboxes: PartitionInbox[] = [];
+  for (let partition = 0; partition < parallelism; partition++) {
+    if (partition === ownPartition) {
+      inboxes.push(own);
+      continue;
+    }
+    inboxes.push({
+      enqueue(kind, key, value, _timestamp, position) {
+        if (kind !== EntryKind.DATA) return;
+        deadLetter({
+          stage,
+          partition: ownPartition,
+          position,
+          attempts: 1,
+          key,
+          value,
+          error: new JobDefinitionError(
+            `a message keyed to partition ${partition} of ${stage} reached partition ${ownPartition}: the exchange was routed with another ` +
+              'partition layout (was maxKeyGroups or the parallelism changed while old messages were in flight?)',
+          ),
+        });
+      },
+      isFull: () => false,
+      whenWritable: () => Promise.resolve(),
+    });
+  }
+  return inboxes;
 }

@@ -99,3 +99,21 @@ export class LifecycleStateError extends StatorError {
     super('NATS_LIFECYCLE', message, options);
   }
 }
+
+/** A message on a keyed exchange subject that does not decode (written by another version, or not by stator). */
+export class ExchangeMessageError extends StatorError {
+  override name = 'ExchangeMessageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NATS_EXCHANGE_MESSAGE', message, options);
+  }
+}
+
+/** A unit of a scaled-out job was abandoned: its lease expired or another worker holds it now. */
+export class UnitAbandonedError extends StatorError {
+  override name = 'UnitAbandonedError';
+  readonly unit: string;
+  constructor(unit: string, reason: string) {
+    super('NATS_UNIT_ABANDONED', `unit ${unit} abandoned: ${reason}`);
+    this.unit = unit;
+  }
+}

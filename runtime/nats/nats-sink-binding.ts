@@ -28,11 +28,12 @@ export interface NatsDeadLetter extends DeadLetter {
   readonly msgId?: string;
 }
 
-function encodeOrdinal(ordinal: number): Uint8Array {
+/** A sink's checkpoint record: the count of messages it numbered. */
+export function encodeOrdinal(ordinal: number): Uint8Array {
   return encoder.encode(String(ordinal));
 }
 
-function decodeOrdinal(record: Uint8Array, sink: string): number {
+export function decodeOrdinal(record: Uint8Array, sink: string): number {
   const ordinal = Number(new TextDecoder().decode(record));
   if (!Number.isSafeInteger(ordinal) || ordinal < 0) {
     throw new ConfigError(
@@ -50,12 +51,16 @@ export function natsSinkBinding<T>(
   subject: string,
   deadLetter: DeadLetterReceiver,
   onError: (error: unknown) => void,
-  options: StreamSinkOptions = {},
+  options: StreamSinkOptions & {
+    /** The unit of a scaled-out job writing this sink: ids become `<job>:<sink>:<unit>:<n>`, numbered per unit. */
+    readonly unit?: string;
+  } = {},
 ): SinkBinding {
   let ordinal = 0;
-  const prefix = `${job}:${definition.name}:`;
+  const { unit, ...sinkOptions } = options;
+  const prefix = unit === undefined ? `${job}:${definition.name}:` : `${job}:${definition.name}:${unit}:`;
   const sink = createStreamSink(link, {
-    ...options,
+    ...sinkOptions,
     // Too large to publish: a dead letter (with the output's position unknown here) instead of a failed job.
     onOversize: (message, size, limit) => {
       const letter: NatsDeadLetter = {

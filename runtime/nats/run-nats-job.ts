@@ -94,27 +94,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
   const { job, logger, checkpointIntervalMs } = options;
   const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
   const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator ${job.name}` : settings.name });
-  const events = link.events$.subscribe((event) => {
-    switch (event.type) {
-      case 'disconnected':
-        logger.warn(`NATS disconnected from ${event.server}; reconnecting (giving up after ${Math.round(settings.maxOutageMs / 1000)} s)`);
-        break;
-      case 'reconnected':
-        logger.info(`NATS reconnected to ${event.server} after ${event.outageMs} ms`);
-        break;
-      case 'outage-exceeded':
-        logger.error(event.error.message);
-        break;
-      case 'lame-duck':
-        logger.warn(`NATS server ${event.server} is shutting down (lame duck mode)`);
-        break;
-      case 'server-error':
-        logger.warn(`NATS server error: ${event.error.message}`);
-        break;
-      default:
-        break;
-    }
-  });
+  const events = logConnectionEvents(link, logger, settings.maxOutageMs);
   let store: JetStreamCheckpointStore | undefined;
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
@@ -236,4 +216,29 @@ async function replayedStreams(link: NatsLink, streams: readonly string[]): Prom
     if (info.state.last_seq > 0) lastStoredAtMs = Math.max(lastStoredAtMs ?? 0, Date.parse(info.state.last_ts));
   }
   return { ...shortest, lastStoredAtMs };
+}
+
+/** Logs the data connection's outages, reconnects and server notices; unsubscribe on close. */
+export function logConnectionEvents(link: NatsLink, logger: Logger, maxOutageMs: number): Subscription {
+  return link.events$.subscribe((event) => {
+    switch (event.type) {
+      case 'disconnected':
+        logger.warn(`NATS disconnected from ${event.server}; reconnecting (giving up after ${Math.round(maxOutageMs / 1000)} s)`);
+        break;
+      case 'reconnected':
+        logger.info(`NATS reconnected to ${event.server} after ${event.outageMs} ms`);
+        break;
+      case 'outage-exceeded':
+        logger.error(event.error.message);
+        break;
+      case 'lame-duck':
+        logger.warn(`NATS server ${event.server} is shutting down (lame duck mode)`);
+        break;
+      case 'server-error':
+        logger.warn(`NATS server error: ${event.error.message}`);
+        break;
+      default:
+        break;
+    }
+  });
 }

@@ -104,10 +104,12 @@ export interface Checkpoints {
   clear(): Promise<void>;
 
   /**
-   * Marks the job as running by this process (a lease in the manifest).
-   * @throws JobRunningError when another live process holds it.
+   * Marks the job as running by this process (a lease in the manifest). With `takeover`, a live
+   * lease of another process is replaced (the caller decided ownership elsewhere, e.g. a scaled-out
+   * job's group lease): the manifest's new revision fences that process's next commit.
+   * @throws JobRunningError when another live process holds it (without `takeover`).
    */
-  acquireLease(): Promise<void>;
+  acquireLease(options?: { readonly takeover?: boolean }): Promise<void>;
   /** Renews the lease; call every `leaseTtlMs / 3` or so. */
   renewLease(): Promise<void>;
   /** Releases the lease (graceful stop). */
@@ -420,12 +422,12 @@ class CheckpointsImpl implements Checkpoints {
     });
   }
 
-  acquireLease(): Promise<void> {
+  acquireLease(options: { readonly takeover?: boolean } = {}): Promise<void> {
     return this.serial(async () => {
       if (!this.opened) await this.sync();
       const current = this.manifest.lease;
       const now = this.options.clock();
-      if (current !== undefined && current.holder !== this.holder && isLeaseLive(current, now, this.self)) {
+      if (options.takeover !== true && current !== undefined && current.holder !== this.holder && isLeaseLive(current, now, this.self)) {
         throw new JobRunningError(this.store.description, describeLease(current), 'start the job');
       }
       await this.commit({

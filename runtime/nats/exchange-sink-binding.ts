@@ -1,0 +1,108 @@
+// The keyed hop between two units of a scaled-out job: each output of the upstream unit is keyed by
+// the downstream stage's keyBy, routed by key group to the downstream partition's subject
+// (`stator.<job>.<stage>.p<N>`) and published with the id `<job>:<unit>:<n>`, n counting this
+// unit's data messages. The unit's input is a stored log and its processing deterministic, so a
+// replay from a checkpoint (or a fenced zombie still running) re-emits the same messages with the
+// same ids, and JetStream keeps one of each. Watermarks and idleness go to every downstream
+// partition as markers without an id: a repeated marker changes nothing downstream, and markers may
+// depend on timing (an input that caught up, an idle timeout), so they cannot number the data.
+import type { SinkBinding } from '../bindings.ts';
+import { EntryKind } from '../engine/mailbox.ts';
+import { KeyRouter } from '../engine/key-router.ts';
+import type { KeyGrouping, PartitionInbox } from '../engine/key-router.ts';
+import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
+import type { StepDefinition } from '../job/job.ts';
+import type { NatsLink } from './connection.ts';
+import { encodeExchangeData, encodeExchangeIdle, encodeExchangeWatermark } from './exchange-message.ts';
+import type { NatsDeadLetter } from './nats-sink-binding.ts';
+import { decodeOrdinal, encodeOrdinal } from './nats-sink-binding.ts';
+import { createStreamSink, type StreamSinkOptions } from './stream-sink.ts';
+
+type KeyByStep = Extract<StepDefinition, { kind: 'keyBy' }>;
+
+export interface ExchangeSinkOptions {
+  readonly job: string;
+  /** The publishing unit (e.g. `in.i0`, `split.p2`): names its message ids. */
+  readonly unit: string;
+  /** This unit's index among the downstream stage's inputs (its partition, or the input partition). */
+  readonly from: number;
+  /** The downstream stage's keyBy, its partition count, and the subject of each partition. */
+  readonly keyBy: KeyByStep;
+  readonly parallelism: number;
+  readonly subjectOf: (partition: number) => string;
+  readonly grouping: KeyGrouping;
+  readonly sink?: StreamSinkOptions;
+}
+
+/** Binds a unit's output to the keyed exchange into the next stage (NATS mode, scaled out). */
+export function exchangeSinkBinding(
+  link: NatsLink,
+  options: ExchangeSinkOptions,
+  deadLetter: DeadLetterReceiver,
+  onError: (error: unknown) => void,
+): SinkBinding {
+  const sink = createStreamSink(link, options.sink ?? {});
+  const name = `exchange:${options.keyBy.name}`;
+  const prefix = `${options.job}:${options.unit}:`;
+  let ordinal = 0;
+  const publish = (subject: string, data: Uint8Array, msgId: string): void => {
+    try {
+      sink.publish({ subject, data, msgId });
+    } catch (error) {
+      onError(error);
+    }
+  };
+  const inboxes: PartitionInbox[] = [];
+  for (let partition = 0; partition < options.parallelism; partition++) {
+    const subject = options.subjectOf(partition);
+    inboxes.push({
+      enqueue(kind, key, value, timestamp) {
+        switch (kind) {
+          case EntryKind.DATA: {
+            let data: Uint8Array;
+            try {
+              data = encodeExchangeData(timestamp, value);
+            } catch (error) {
+              const letter: NatsDeadLetter = { stage: options.keyBy.name, position: -1, attempts: 1, key, value, error, originalSubject: subject };
+              deadLetter(letter);
+              return;
+            }
+            publish(subject, data, prefix + ordinal++);
+            return;
+          }
+          case EntryKind.WATERMARK:
+            publish(subject, encodeExchangeWatermark(options.from, timestamp), '');
+            return;
+          case EntryKind.IDLE:
+            publish(subject, encodeExchangeIdle(options.from), '');
+            return;
+          default:
+            return;
+        }
+      },
+      isFull: () => sink.congested,
+      whenWritable: () => sink.whenUncongested(),
+    });
+  }
+  const router = new KeyRouter(options.keyBy.name, options.keyBy.fn, options.keyBy.keyCoder, options.grouping, inboxes, deadLetter);
+  const outlet: Outlet = {
+    data: (value, timestamp, position) => router.data(value, timestamp, position),
+    // The marker names this unit, whichever upstream index the pipeline reported it under.
+    watermark: (_from, watermark, position) => router.watermark(options.from, watermark, position),
+    idle: () => router.idle(options.from),
+    get congested() {
+      return sink.congested;
+    },
+    whenUncongested: () => sink.whenUncongested().catch((error: unknown) => onError(error)),
+  };
+  return {
+    name,
+    outlet,
+    open: async (record) => {
+      ordinal = record === undefined ? 0 : decodeOrdinal(record, name);
+    },
+    // flush() waits for what was published before the call: exactly the messages the count covers.
+    cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),
+    close: () => sink.close(),
+  };
+}

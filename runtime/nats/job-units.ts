@@ -1,0 +1,63 @@
+// How a scaled-out job splits into units, the things workers own: one per input partition (the
+// source and the stateless steps up to the first keyed stage) and one per partition of each keyed
+// stage (that partition and the stateless steps after it, up to the next keyed stage or the sink).
+// Units talk through keyed exchange subjects only, so any worker can run any unit.
+import { JobDefinitionError } from '../errors.ts';
+import type { Job, StepDefinition } from '../job/job.ts';
+
+type KeyByStep = Extract<StepDefinition, { kind: 'keyBy' }>;
+
+/** Where a unit's outputs go: the keyed exchange into the next stage, or the job's sink. */
+export type UnitOutput =
+  | { readonly kind: 'exchange'; readonly keyBy: KeyByStep; readonly stage: string; readonly parallelism: number }
+  | { readonly kind: 'sink' };
+
+/** One unit of a job: a name (its checkpoints and lease), what it reads, runs and writes. */
+export interface JobUnit {
+  /** `<source>.i<N>` for an input partition, `<stage>.p<N>` for a partition of a keyed stage. */
+  readonly name: string;
+  readonly kind: 'source' | 'stage';
+  /** The input partition (source unit) or the stage's partition (stage unit). */
+  readonly partition: number;
+  /** Stage units: the stage, and how many upstream units feed its exchange (their watermarks combine). */
+  readonly stage?: string;
+  readonly inputs: number;
+  /** The part of the job this unit runs, as a job of its own (same name, source and sink definitions). */
+  readonly job: Job;
+  readonly output: UnitOutput;
+}
+
+/** Splits `job` into its units; `inputPartitions` is how many partitions its input subject has. */
+export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
+  if (!Number.isInteger(inputPartitions) || inputPartitions < 1) {
+    throw new JobDefinitionError(`input partitions must be a positive integer, got ${inputPartitions}`);
+  }
+  const steps = job.steps;
+  // Index of each keyBy that feeds a stateful stage: the cut points between segments.
+  const cuts: number[] = [];
+  steps.forEach((step, i) => {
+    if (step.kind === 'keyBy' && steps[i + 1]?.kind === 'process') cuts.push(i);
+  });
+  const segment = (from: number, to: number): Job => ({ ...job, steps: steps.slice(from, to) });
+  const outputAfter = (cut: number | undefined): UnitOutput => {
+    if (cut === undefined) return { kind: 'sink' };
+    const keyBy = steps[cut] as KeyByStep;
+    const stage = steps[cut + 1] as Extract<StepDefinition, { kind: 'process' }>;
+    return { kind: 'exchange', keyBy, stage: stage.name, parallelism: stage.parallelism };
+  };
+  const units: JobUnit[] = [];
+  const sourceJob = segment(0, cuts[0] ?? steps.length);
+  for (let partition = 0; partition < inputPartitions; partition++) {
+    units.push({ name: `${job.source.name}.i${partition}`, kind: 'source', partition, inputs: 1, job: sourceJob, output: outputAfter(cuts[0]) });
+  }
+  let inputs = inputPartitions;
+  cuts.forEach((cut, k) => {
+    const stage = steps[cut + 1] as Extract<StepDefinition, { kind: 'process' }>;
+    const stageJob = segment(cut, cuts[k + 1] ?? steps.length);
+    for (let partition = 0; partition < stage.parallelism; partition++) {
+      units.push({ name: `${stage.name}.p${partition}`, kind: 'stage', partition, stage: stage.name, inputs, job: stageJob, output: outputAfter(cuts[k + 1]) });
+    }
+    inputs = stage.parallelism;
+  });
+  return units;
+}

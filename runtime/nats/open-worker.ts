@@ -1,0 +1,93 @@
+// NATS mode scaled out: this process is one worker of the job's group. It connects, creates the
+// job's streams (input, one keyed exchange per stateful stage, output, dead letters) and runs the
+// units it is assigned (docs/scale-out.md).
+import type { Subscription } from 'rxjs';
+import type { PreparedRuntime } from '../create-runtime.ts';
+import type { NatsRuntimeOptions } from './run-nats-job.ts';
+import { jobSubjects, logConnectionEvents } from './run-nats-job.ts';
+import { connectNats, type NatsLink } from './connection.ts';
+import { resolveNatsSettings } from './connection-options.ts';
+import { planJobUnits } from './job-units.ts';
+import { ensureJobStreams } from './job-streams.ts';
+import { requiredDuplicateWindowMs } from './msg-id.ts';
+import { allUnits, WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
+import type { JobUnit } from './job-units.ts';
+import type { UnitEnvironment } from './unit-runtime.ts';
+
+/** How a worker joins its job's group, given its connection and the job's units. */
+export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => UnitAssignment;
+
+export interface WorkerOptions extends NatsRuntimeOptions {
+  /** Replicas of every stream and bucket the job creates (3 on a 3-node cluster). @default 1 */
+  readonly replicas?: number;
+  /** How units are assigned. @default every unit to this worker */
+  readonly assignment?: AssignmentFactory;
+}
+
+export async function openWorkerRuntime(options: WorkerOptions): Promise<PreparedRuntime> {
+  const { job, logger, checkpointIntervalMs } = options;
+  const replicas = options.replicas ?? 1;
+  const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
+  const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator ${job.name}` : settings.name });
+  const events = logConnectionEvents(link, logger, settings.maxOutageMs);
+  let checkpointLink: NatsLink | undefined;
+  let checkpointEvents: Subscription | undefined;
+  try {
+    const units = planJobUnits(job);
+    const stages = [...new Set(units.flatMap((unit) => (unit.stage === undefined ? [] : [unit.stage])))];
+    const subjects = jobSubjects(job);
+    const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
+    const streams = await ensureJobStreams(link, {
+      job: job.name,
+      inputSubject: subjects.input,
+      outputSubject: subjects.output,
+      exchangeStages: stages,
+      duplicateWindowMs,
+      replicas,
+    });
+    for (const binding of [streams.input, ...streams.exchanges.values(), streams.output, streams.deadLetters]) {
+      if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
+    }
+    checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
+    checkpointEvents = checkpointLink.events$.subscribe((event) => {
+      if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
+    });
+    const env: UnitEnvironment = {
+      job,
+      link,
+      checkpointLink,
+      streams,
+      logger,
+      checkpointIntervalMs,
+      maxRetries: options.maxRetries,
+      replicas,
+      turnTimer: options.turnTimer,
+    };
+    const runtime = new WorkerRuntime({ env, units, assignment: (options.assignment ?? ((_link, all) => allUnits(all)))(link, units), logger });
+    for (const closing of [link, checkpointLink]) {
+      void closing.closed().then((error) => {
+        if (error !== undefined) runtime.fail(error);
+      });
+    }
+    logger.info(
+      `running job ${job.name} as a worker on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
+        `${units.length} units (${units.map((unit) => unit.name).join(', ')}), ${streams.input.subject} -> ${streams.output.subject}`,
+    );
+    return {
+      runtime,
+      connection: link,
+      close: async () => {
+        events.unsubscribe();
+        checkpointEvents?.unsubscribe();
+        await checkpointLink?.close();
+        await link.close();
+      },
+    };
+  } catch (error) {
+    events.unsubscribe();
+    checkpointEvents?.unsubscribe();
+    await checkpointLink?.close();
+    await link.close();
+    throw error;
+  }
+}

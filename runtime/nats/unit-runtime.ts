@@ -1,0 +1,114 @@
+// One unit of a scaled-out job as a JobRuntime of its own: its input (the job's input subject, or
+// its partition of a keyed exchange), its part of the job's steps, its output (the next exchange or
+// the job's output subject) and its own checkpoint chain, so any worker can restore and run it.
+import type { Job } from '../job/job.ts';
+import type { Logger, LogFields } from '../log.ts';
+import type { TurnTimer } from '../engine/turn-timer.ts';
+import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
+import { createJobRuntime, type JobRuntime } from '../job-runtime.ts';
+import { jobTaskRunners } from '../task-runners.ts';
+import type { NatsLink } from './connection.ts';
+import { exchangeSinkBinding } from './exchange-sink-binding.ts';
+import { exchangeSourceBinding } from './exchange-source-binding.ts';
+import type { JobUnit } from './job-units.ts';
+import type { JobStreams } from './job-streams.ts';
+import { natsSourceBinding } from './nats-source-binding.ts';
+import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
+
+/** What every unit of a worker shares. */
+export interface UnitEnvironment {
+  readonly job: Job;
+  /** The worker's data connection (inputs, exchanges, outputs). */
+  readonly link: NatsLink;
+  /** The worker's checkpoint connection (see openNatsRuntime for why it is separate). */
+  readonly checkpointLink: NatsLink;
+  readonly streams: JobStreams;
+  readonly logger: Logger;
+  readonly checkpointIntervalMs: number;
+  readonly maxRetries: number | undefined;
+  /** Replicas of the checkpoint buckets a unit creates. */
+  readonly replicas: number;
+  readonly turnTimer?: TurnTimer | undefined;
+}
+
+/** The source name under which a stage unit's exchange position is checkpointed. */
+export const EXCHANGE_SOURCE = 'exchange';
+
+/**
+ * Opens `unit`'s runtime (not yet run). `takeover` replaces a live checkpoint lease of the unit's
+ * previous owner: the caller holds the unit's group lease, and the replaced lease fences that owner.
+ */
+export async function openUnitRuntime(env: UnitEnvironment, unit: JobUnit, options: { readonly takeover: boolean }): Promise<JobRuntime> {
+  const { job, link, streams } = env;
+  const logger = unitLogger(env.logger, unit.name);
+  const store = await openJetStreamCheckpointStore({ job: job.name, task: unit.name, connection: env.checkpointLink.nc, replicas: env.replicas });
+  let fatal: (error: unknown) => void = () => {};
+  const runtime = createJobRuntime({
+    job: unit.job,
+    ...jobTaskRunners(unit.job),
+    source: (entry, deadLetter) =>
+      unit.kind === 'source'
+        ? natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: streams.input.subject }, entry, deadLetter)
+        : exchangeSourceBinding(
+            link,
+            {
+              name: EXCHANGE_SOURCE,
+              stream: streams.names.exchangeStream(unit.stage!),
+              subject: streams.names.exchangeSubject(unit.stage!, unit.partition),
+              inputs: unit.inputs,
+            },
+            entry,
+            deadLetter,
+          ),
+    sink: (deadLetter, fail) => {
+      const output = unit.output;
+      if (output.kind === 'sink') return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, { unit: unit.name });
+      return exchangeSinkBinding(
+        link,
+        {
+          job: job.name,
+          unit: unit.name,
+          from: unit.partition,
+          keyBy: output.keyBy,
+          parallelism: output.parallelism,
+          subjectOf: (partition) => streams.names.exchangeSubject(output.stage, partition),
+          grouping: jobTaskRunners(job).grouping,
+        },
+        deadLetter,
+        fail,
+      );
+    },
+    deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail, { inputSubject: streams.input.subject }),
+    checkpoints: jobCheckpoints({
+      store,
+      jobId: `${job.name}/${unit.name}`,
+      logger,
+      intervalMs: env.checkpointIntervalMs,
+      onFatal: (error) => fatal(error),
+      takeover: options.takeover,
+    }),
+    logger,
+    checkpointIntervalMs: env.checkpointIntervalMs,
+    ...(env.maxRetries === undefined ? {} : { maxRetries: env.maxRetries }),
+    turnTimer: env.turnTimer,
+    unit: unit.kind === 'stage' ? { onlyPartition: unit.partition, sourceInputs: unit.inputs } : { sourceInputs: 1 },
+  });
+  fatal = (error) => runtime.fail(error);
+  return runtime;
+}
+
+/** The worker's logger with the unit named on every line (text) or as a field (JSON). */
+function unitLogger(logger: Logger, unit: string): Logger {
+  const fields = (extra: LogFields | undefined): LogFields => ({ ...extra, unit });
+  return {
+    level: logger.level,
+    interactive: logger.interactive,
+    debug: (message, extra) => logger.debug(`[${unit}] ${message}`, fields(extra)),
+    info: (message, extra) => logger.info(`[${unit}] ${message}`, fields(extra)),
+    warn: (message, extra) => logger.warn(`[${unit}] ${message}`, fields(extra)),
+    error: (message, extra) => logger.error(`[${unit}] ${message}`, fields(extra)),
+    // Units restore side by side: one progress line would flicker between them.
+    progress: () => {},
+  };
+}

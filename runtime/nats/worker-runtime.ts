@@ -1,0 +1,246 @@
+// One worker of a scaled-out job: it runs the units its group assigns it, each a JobRuntime with its
+// own checkpoints (unit-runtime.ts), and presents them to the CLI, metrics and the status page as
+// one JobRuntime. Units start when the worker gains them (restoring their last checkpoint first)
+// and stop when it hands them over (after a final checkpoint) or loses them (abandoned at once).
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { FencedError } from '../../src/checkpoint/index.ts';
+import type { JobRuntime, RunResult, RuntimeEvent } from '../job-runtime.ts';
+import type { JobView, PartitionView, SourceView, StageView } from '../job-view.ts';
+import { Lifecycle, type LifecycleState } from '../lifecycle.ts';
+import type { Logger } from '../log.ts';
+import { UnitAbandonedError } from './errors.ts';
+import type { JobUnit } from './job-units.ts';
+import { openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
+
+/** What the worker's group asks of it (runtime/group's UnitHost). */
+export interface UnitHost {
+  /** Restores `unit` and starts it; resolves once it runs. */
+  start(unit: string, lease: { readonly revision: number }): Promise<void>;
+  /** Stops `unit` after a final checkpoint (a handover). */
+  stop(unit: string): Promise<void>;
+  /** Abandons `unit` at once: another worker owns it now. */
+  abandon(unit: string, reason: string): void;
+}
+
+/** How a worker learns which units it owns. */
+export interface UnitAssignment {
+  /** Starts assigning units to `host`; resolves once joined. */
+  join(host: UnitHost): Promise<void>;
+  /** Hands every owned unit back (host.stop each) and leaves. Idempotent. */
+  leave(): Promise<void>;
+}
+
+/** Owns every unit of the job: one worker alone, without a group. */
+export function allUnits(units: readonly JobUnit[]): UnitAssignment {
+  let host: UnitHost | undefined;
+  const started: string[] = [];
+  return {
+    async join(h) {
+      host = h;
+      for (const unit of units) {
+        await h.start(unit.name, { revision: 0 });
+        started.push(unit.name);
+      }
+    },
+    async leave() {
+      // Upstream first: a stage unit's final checkpoint then covers what its upstream emitted last.
+      while (started.length > 0) await host!.stop(started.shift()!);
+    },
+  };
+}
+
+interface RunningUnit {
+  readonly unit: JobUnit;
+  readonly runtime: JobRuntime;
+  readonly done: Promise<RunResult | undefined>;
+  readonly events: Subscription;
+}
+
+export interface WorkerRuntimeOptions {
+  readonly env: UnitEnvironment;
+  readonly units: readonly JobUnit[];
+  readonly assignment: UnitAssignment;
+  readonly logger: Logger;
+}
+
+export class WorkerRuntime implements JobRuntime {
+  private readonly lifecycle = new Lifecycle();
+  private readonly eventSubject = new Subject<RuntimeEvent>();
+  private readonly running = new Map<string, RunningUnit>();
+  private readonly byName: ReadonlyMap<string, JobUnit>;
+  private runPromise: Promise<RunResult> | undefined;
+  private stopRequested = false;
+  private wakeStop: (() => void) | undefined;
+  private failure: { error: unknown } | undefined;
+  /** Counters of units that ran here and stopped, so totals do not drop when a unit leaves. */
+  private finished = { messagesRead: 0, deadLetters: 0, checkpoints: 0 };
+
+  constructor(private readonly options: WorkerRuntimeOptions) {
+    this.byName = new Map(options.units.map((unit) => [unit.name, unit]));
+  }
+
+  get state(): LifecycleState {
+    return this.lifecycle.state;
+  }
+
+  get stateChanges(): Observable<LifecycleState> {
+    return this.lifecycle.changes;
+  }
+
+  get events(): Observable<RuntimeEvent> {
+    return this.eventSubject.asObservable();
+  }
+
+  /** The units running in this worker now. */
+  get ownedUnits(): readonly string[] {
+    return [...this.running.keys()];
+  }
+
+  run(): Promise<RunResult> {
+    this.runPromise ??= this.runOnce();
+    return this.runPromise;
+  }
+
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    this.wakeStop?.();
+    if (this.runPromise === undefined) {
+      this.lifecycle.tryTransition('stopped');
+      return;
+    }
+    await this.runPromise.catch(() => undefined);
+  }
+
+  async checkpoint(): Promise<void> {
+    await Promise.all([...this.running.values()].map((running) => running.runtime.checkpoint()));
+  }
+
+  fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = { error };
+    for (const running of this.running.values()) running.runtime.fail(error);
+    this.wakeStop?.();
+  }
+
+  get view(): JobView | undefined {
+    if (this.lifecycle.state === 'created') return undefined;
+    const units = [...this.running.values()];
+    const stages = new Map<string, PartitionView[]>();
+    for (const { runtime } of units) {
+      for (const stage of runtime.view?.stages ?? []) stages.set(stage.name, [...(stages.get(stage.name) ?? []), ...stage.partitions]);
+    }
+    const sources = units.filter((u) => u.unit.kind === 'source').map((u) => u.runtime.view?.source).filter((s): s is SourceView => s !== undefined);
+    const finished = this.finished;
+    const source: SourceView = {
+      name: this.options.env.job.source.name,
+      lastPosition: Math.max(-1, ...sources.map((s) => s.lastPosition)),
+      messagesRead: finished.messagesRead + sources.reduce((sum, s) => sum + s.messagesRead, 0),
+      inputLag: async () => (sources.length === 0 ? undefined : await sources[0]!.inputLag?.()),
+    };
+    const stageViews: StageView[] = [...stages].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partition - b.partition) }));
+    return {
+      job: this.options.env.job.name,
+      source,
+      stages: stageViews,
+      deadLetters: finished.deadLetters + units.reduce((sum, u) => sum + (u.runtime.view?.deadLetters ?? 0), 0),
+    };
+  }
+
+  private async runOnce(): Promise<RunResult> {
+    const { logger, assignment } = this.options;
+    this.lifecycle.transition('restoring');
+    try {
+      await assignment.join({
+        start: (unit) => this.startUnit(unit),
+        stop: (unit) => this.stopUnit(unit),
+        abandon: (unit, reason) => this.abandonUnit(unit, reason),
+      });
+      if (!this.ended()) {
+        this.lifecycle.transition('running');
+        await new Promise<void>((resolve) => {
+          this.wakeStop = resolve;
+          if (this.ended()) resolve();
+        });
+      }
+      this.throwIfFailed();
+      this.lifecycle.transition('draining');
+      logger.info(`stopping: handing over ${this.running.size} unit(s) after a final checkpoint each`);
+      await assignment.leave();
+      this.throwIfFailed();
+      this.lifecycle.transition('stopped');
+      this.eventSubject.complete();
+      return { reason: 'stopped', ...this.finished, restoredCheckpoint: undefined };
+    } catch (error) {
+      this.fail(error);
+      await assignment.leave().catch(() => undefined);
+      await Promise.all([...this.running.values()].map((running) => running.done));
+      this.lifecycle.tryTransition('failed');
+      this.eventSubject.complete();
+      throw error;
+    }
+  }
+
+  private ended(): boolean {
+    return this.failure !== undefined || this.stopRequested;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
+  private async startUnit(name: string): Promise<void> {
+    const unit = this.byName.get(name);
+    if (unit === undefined) throw new Error(`no unit ${name} in job ${this.options.env.job.name}`);
+    if (this.running.has(name)) return;
+    const runtime = await openUnitRuntime(this.options.env, unit, { takeover: true });
+    const events = runtime.events.subscribe((event) => this.eventSubject.next(event));
+    const done = runtime.run().then(
+      (result) => result,
+      (error: unknown) => {
+        if (error instanceof FencedError || error instanceof UnitAbandonedError) {
+          this.options.logger.warn(`[${name}] ${error instanceof FencedError ? 'fenced: another worker committed a checkpoint of this unit' : error.message}; it runs elsewhere now`);
+        } else {
+          this.fail(error);
+        }
+        return undefined;
+      },
+    );
+    const running: RunningUnit = { unit, runtime, done, events };
+    this.running.set(name, running);
+    void done.then((result) => this.forget(running, result));
+    // Started once it runs (restored and reading), or ended trying.
+    await new Promise<void>((resolve) => {
+      const watch = runtime.stateChanges.subscribe((state) => {
+        if (state === 'running' || state === 'stopped' || state === 'failed') {
+          resolve();
+          queueMicrotask(() => watch.unsubscribe());
+        }
+      });
+      void done.then(() => resolve());
+    });
+    if (runtime.state === 'failed') throw new Error(`unit ${name} failed to start`);
+  }
+
+  private async stopUnit(name: string): Promise<void> {
+    const running = this.running.get(name);
+    if (running === undefined) return;
+    await running.runtime.stop();
+    await running.done;
+  }
+
+  private abandonUnit(name: string, reason: string): void {
+    this.running.get(name)?.runtime.fail(new UnitAbandonedError(name, reason));
+  }
+
+  private forget(running: RunningUnit, result: RunResult | undefined): void {
+    if (this.running.get(running.unit.name) !== running) return;
+    this.running.delete(running.unit.name);
+    running.events.unsubscribe();
+    const view = running.runtime.view;
+    this.finished = {
+      messagesRead: this.finished.messagesRead + (running.unit.kind === 'source' ? (view?.source.messagesRead ?? 0) : 0),
+      deadLetters: this.finished.deadLetters + (view?.deadLetters ?? 0),
+      checkpoints: this.finished.checkpoints + (result?.checkpoints ?? 0),
+    };
+  }
+}
