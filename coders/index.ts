@@ -1,5 +1,5 @@
 // The public coders API. Curated: named exports only; internals stay unexported.
-export { StatorError, CoderError, NonDeterministicCoderError } from './stator-error.ts';
+export { StatorError, CoderError, NonDeterministicCoderError, CannotProvideCoderError } from './stator-error.ts';
 export { Context } from './context.ts';
 export { ByteReader } from './byte-reader.ts';
 export { ByteWriter } from './byte-writer.ts';

@@ -36,3 +36,14 @@ export class NonDeterministicCoderError extends StatorError {
     this.reasons = reasons;
   }
 }
+
+/**
+ * A coder could not be derived (Beam's CannotProvideCoderException): e.g. a CombineFn without
+ * getAccumulatorCoder asked for its accumulator coder. The message says what to pass instead.
+ */
+export class CannotProvideCoderError extends StatorError {
+  override name = 'CannotProvideCoderError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CANNOT_PROVIDE_CODER', message, options);
+  }
+}

@@ -1,4 +1,4 @@
-import type { Coder } from '../../coders/index.ts';
+import { CannotProvideCoderError, CoderRegistry, type Coder } from '../../coders/index.ts';
 import type {
   BagState,
   CombineFn,
@@ -104,6 +104,25 @@ function makeTag<S extends State>(id: string, origin: 'user' | 'system', spec: S
   return Object.freeze(new SimpleStateTag(id, origin, spec)) as StateTag<S>;
 }
 
+let standardRegistry: CoderRegistry | undefined;
+
+function accumulatorCoderOf<In, Accum>(combineFn: CombineFn<In, Accum, unknown>, inputCoder: Coder<In>): Coder<Accum> {
+  const what = `the accumulator coder of ${combineFn.constructor.name === 'Object' ? 'a CombineFn' : combineFn.constructor.name} for input coder ${inputCoder.toString()}`;
+  if (typeof combineFn.getAccumulatorCoder !== 'function') {
+    throw new CannotProvideCoderError(`cannot determine ${what}: the CombineFn has no getAccumulatorCoder(registry, inputCoder); give it one, or use StateTags.combiningValue(id, accumCoder, combineFn)`);
+  }
+  let coder: Coder<Accum>;
+  try {
+    coder = combineFn.getAccumulatorCoder((standardRegistry ??= CoderRegistry.withStandardCoders()), inputCoder);
+  } catch (err) {
+    throw new CannotProvideCoderError(`cannot determine ${what}: getAccumulatorCoder threw (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  if (coder === null || typeof coder !== 'object' || typeof coder.encode !== 'function') {
+    throw new CannotProvideCoderError(`cannot determine ${what}: getAccumulatorCoder returned ${String(coder)}, not a Coder`);
+  }
+  return coder;
+}
+
 /** Factories for state tags, as Beam's runners-core StateTags. */
 export const StateTags = {
   value<T>(id: string, coder: Coder<T>): StateTag<ValueState<T>> {
@@ -139,6 +158,19 @@ export const StateTags = {
     combineFn: CombineFn<In, Accum, Out>,
   ): StateTag<CombiningState<In, Accum, Out>> {
     return makeTag(id, 'user', { kind: 'combining', accumCoder, combineFn, withContext: false });
+  },
+  /**
+   * A combining cell whose accumulator coder the CombineFn derives from the input coder (Beam's
+   * combiningValueFromInputInternal: `combineFn.getAccumulatorCoder(registry, inputCoder)` with the
+   * standard coders' registry). Same cell as combiningValue with that accumulator coder.
+   * @throws CannotProvideCoderError when the CombineFn has no getAccumulatorCoder, or it throws.
+   */
+  combiningValueFromInputInternal<In, Accum, Out>(
+    id: string,
+    inputCoder: Coder<In>,
+    combineFn: CombineFn<In, Accum, Out>,
+  ): StateTag<CombiningState<In, Accum, Out>> {
+    return StateTags.combiningValue(id, accumulatorCoderOf(combineFn, inputCoder), combineFn);
   },
   /**
    * A combining cell whose CombineFn gets the state's context (Beam's combiningValueWithContext):

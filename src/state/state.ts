@@ -86,7 +86,7 @@ export interface MultimapState<K, V> extends State {
   isEmpty(): ReadableState<boolean>;
 }
 
-import type { BoundedWindow, Instant, TimestampedValue } from '../../coders/index.ts';
+import type { BoundedWindow, Coder, CoderRegistry, Instant, TimestampedValue } from '../../coders/index.ts';
 import type { StateNamespace } from './state-namespace.ts';
 /** A value with an event-time timestamp (re-exported from coders/). */
 export type { TimestampedValue } from '../../coders/index.ts';
@@ -104,6 +104,13 @@ export interface CombineFn<In, Accum, Out> {
   addInput(accumulator: Accum, input: In): Accum;
   mergeAccumulators(accumulators: Iterable<Accum>): Accum;
   extractOutput(accumulator: Accum): Out;
+  /**
+   * The accumulator coder for inputs encoded with `inputCoder` (Beam's getAccumulatorCoder), used by
+   * StateTags.combiningValueFromInputInternal. Optional: Beam's default infers it from the Java
+   * type, which TypeScript does not have at run time, so a CombineFn without it needs an explicit
+   * accumulator coder (StateTags.combiningValue).
+   */
+  getAccumulatorCoder?(registry: CoderRegistry, inputCoder: Coder<In>): Coder<Accum>;
 }
 
 /**

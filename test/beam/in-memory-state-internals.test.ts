@@ -4,7 +4,7 @@
 // a task gets from this.state() (through a StateInternals view with the key in scope).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ListCoder, StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
+import { StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
 import {
   createKeyedStateBackend,
   InMemoryStateInternals,
@@ -15,7 +15,8 @@ import {
   type StateNamespace,
   type StateTag,
 } from '../../src/state/index.ts';
-import { stateInternalsTest, sumIntegers } from './state-internals-test.ts';
+import { Sum } from './binary-combine-integer-fn.ts';
+import { stateInternalsTest } from './state-internals-test.ts';
 import { StateNamespaceForTest } from './state-namespace-for-test.ts';
 
 // StandardStateInternalsTests
@@ -38,7 +39,7 @@ stateInternalsTest('HeapKeyedStateBackend.boundState (current-key handles)', () 
 const OtherTests = suite('InMemoryStateInternalsTest.OtherTests');
 const NAMESPACE = new StateNamespaceForTest('ns');
 const STRING_VALUE_ADDR = StateTags.value('stringValue', StringUtf8Coder.of());
-const SUM_INTEGER_ADDR = StateTags.combiningValue('sumInteger', ListCoder.of(VarIntCoder.of()), sumIntegers);
+const SUM_INTEGER_ADDR = StateTags.combiningValueFromInputInternal('sumInteger', VarIntCoder.of(), Sum.ofIntegers());
 const STRING_BAG_ADDR = StateTags.bag('stringBag', StringUtf8Coder.of());
 const STRING_SET_ADDR = StateTags.set('stringSet', StringUtf8Coder.of());
 const STRING_MAP_ADDR = StateTags.map('stringMap', StringUtf8Coder.of(), VarIntCoder.of());

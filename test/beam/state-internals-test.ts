@@ -7,46 +7,27 @@
 // - Hamcrest's containsInAnyOrder compares sorted copies; map entries are [key, value] tuples.
 // - `new Instant(t)` is the number t (epoch millis). `StateNamespaceForTest(key)` is a namespace whose
 //   stringKey() is `key`, as Beam's.
-// - combiningValueFromInputInternal(id, VarIntCoder, Sum.ofIntegers()) derives the accumulator coder
-//   from Beam's CombineFn; stator's CombineFn has no coder inference, so the tag is
-//   combiningValue(id, ListCoder(VarIntCoder), sumIntegers) with Sum.ofIntegers' int[1] accumulator.
+// - Sum.ofIntegers() is ./binary-combine-integer-fn.ts: Beam's BinaryCombineIntegerFn with its
+//   getAccumulatorCoder, which combiningValueFromInputInternal asks for the accumulator coder.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BaseCoder, Context, ListCoder, StringUtf8Coder, VarIntCoder, type ByteReader, type ByteWriter } from '../../coders/index.ts';
+import { BaseCoder, Context, StringUtf8Coder, VarIntCoder, type ByteReader, type ByteWriter } from '../../coders/index.ts';
 import {
   StateMerging,
   StateTags,
   TimestampCombiner,
-  type CombineFn,
   type CombineFnWithContext,
   type CombiningState,
   type ReadableState,
   type StateInternals,
   type StateTag,
 } from '../../src/state/index.ts';
+import { Sum } from './binary-combine-integer-fn.ts';
 import { StateNamespaceForTest } from './state-namespace-for-test.ts';
 
 const NAMESPACE_1 = new StateNamespaceForTest('ns1');
 const NAMESPACE_2 = new StateNamespaceForTest('ns2');
 const NAMESPACE_3 = new StateNamespaceForTest('ns3');
-
-/** Beam's Sum.ofIntegers(): a BinaryCombineIntegerFn, accumulator int[1]. */
-export const sumIntegers: CombineFn<number, number[], number> = {
-  createAccumulator: () => [0],
-  addInput: (accumulator, input) => {
-    accumulator[0]! += input;
-    return accumulator;
-  },
-  mergeAccumulators: (accumulators) => {
-    const it = accumulators[Symbol.iterator]();
-    const first = it.next();
-    if (first.done === true) return [0];
-    const running = first.value;
-    for (let r = it.next(); r.done !== true; r = it.next()) running[0]! += r.value[0]!;
-    return running;
-  },
-  extractOutput: (accumulator) => accumulator[0]!,
-};
 
 /** Beam's SummingContextFn (a CombineFnWithContext summing integers). */
 class SummingContextFn implements CombineFnWithContext<number, number, number> {
@@ -84,7 +65,7 @@ export class StringCoderWithIdentityEquality extends BaseCoder<string> {
 }
 
 const STRING_VALUE_ADDR = StateTags.value('stringValue', StringUtf8Coder.of());
-const SUM_INTEGER_ADDR = StateTags.combiningValue('sumInteger', ListCoder.of(VarIntCoder.of()), sumIntegers);
+const SUM_INTEGER_ADDR = StateTags.combiningValueFromInputInternal('sumInteger', VarIntCoder.of(), Sum.ofIntegers());
 const SUM_INTEGER_CONTEXT_ADDR = StateTags.combiningValueWithContext('sumIntegerWithContext', VarIntCoder.of(), new SummingContextFn());
 const STRING_BAG_ADDR = StateTags.bag('stringBag', StringUtf8Coder.of());
 const STRING_SET_ADDR = StateTags.set('stringSet', StringUtf8Coder.of());

@@ -1,29 +1,19 @@
 // A port of Apache Beam's runners-core StateTagTest, keeping Beam's test names. StateTag equality is
 // Beam's: by id (and user/system origin), whatever the kind, coders or CombineFn.
 //
-// Adapted, and why: combiningValueFromInputInternal(id, inputCoder, fn) derives the accumulator
-// coder from Beam's CombineFn (getAccumulatorCoder); stator's CombineFn has no coder inference, so
-// the ported tags are combiningValue(id, accumCoder, fn) with the accumulator coder the input coder
-// would give (a list of one int, as Max/Min.ofIntegers' int[1]). CombineFnUtil.toFnWithContext is
-// `toFnWithContext` below.
+// Max/Min.ofIntegers() are ./binary-combine-integer-fn.ts (Beam's BinaryCombineIntegerFns, with
+// getAccumulatorCoder); CombineFnUtil.toFnWithContext is `toFnWithContext` below. Beam's last test is
+// named testCombiningValueWithContextEqualityx (sic); the port keeps the name.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BigEndianIntegerCoder, ListCoder, StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
+import { BigEndianIntegerCoder, CoderRegistry, StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
 import { StateTags, TimestampCombiner, type CombineFn, type CombineFnWithContext, type CombiningState, type StateTag } from '../../src/state/index.ts';
+import { Max, Min } from './binary-combine-integer-fn.ts';
 
 const test = suite('StateTagTest');
 const assertEquals = (a: StateTag<any>, b: StateTag<any>): void => assert.ok(a.equals(b) && b.equals(a), `${String(a)} equals ${String(b)}`);
 const assertNotEquals = (a: StateTag<any>, b: StateTag<any>): void => assert.not.ok(a.equals(b) || b.equals(a), `${String(a)} differs from ${String(b)}`);
 
-/** Beam's Max.ofIntegers() / Min.ofIntegers(): BinaryCombineIntegerFns, accumulator int[1]. */
-const binaryIntegerFn = (identity: number, apply: (a: number, b: number) => number): CombineFn<number, number[], number> => ({
-  createAccumulator: () => [identity],
-  addInput: (a, x) => [apply(a[0]!, x)],
-  mergeAccumulators: (accs) => [[...accs].reduce((t, a) => apply(t, a[0]!), identity)],
-  extractOutput: (a) => a[0]!,
-});
-const maxFn = binaryIntegerFn(-0x80000000, Math.max);
-const minFn = binaryIntegerFn(0x7fffffff, Math.min);
 const toFnWithContext = <I, A, O>(fn: CombineFn<I, A, O>): CombineFnWithContext<I, A, O> => ({
   createAccumulator: () => fn.createAccumulator(),
   addInput: (a, x) => fn.addInput(a, x),
@@ -94,15 +84,17 @@ test('testWatermarkBagEquality', () => {
 });
 
 test('testCombiningValueEquality', () => {
-  const input1 = ListCoder.of(VarIntCoder.of());
-  const input2 = ListCoder.of(BigEndianIntegerCoder.of());
+  const maxFn = Max.ofIntegers();
+  const input1 = VarIntCoder.of();
+  const input2 = BigEndianIntegerCoder.of();
+  const minFn = Min.ofIntegers();
 
-  const fooCoder1Max1 = StateTags.combiningValue('foo', input1, maxFn);
-  const fooCoder1Max2 = StateTags.combiningValue('foo', input1, maxFn);
-  const fooCoder1Min = StateTags.combiningValue('foo', input1, minFn);
+  const fooCoder1Max1 = StateTags.combiningValueFromInputInternal('foo', input1, maxFn);
+  const fooCoder1Max2 = StateTags.combiningValueFromInputInternal('foo', input1, maxFn);
+  const fooCoder1Min = StateTags.combiningValueFromInputInternal('foo', input1, minFn);
 
-  const fooCoder2Max = StateTags.combiningValue('foo', input2, maxFn);
-  const barCoder1Max = StateTags.combiningValue('bar', input1, maxFn);
+  const fooCoder2Max = StateTags.combiningValueFromInputInternal('foo', input2, maxFn);
+  const barCoder1Max = StateTags.combiningValueFromInputInternal('bar', input1, maxFn);
 
   const bag = (t: StateTag<CombiningState<number, number[], number>>) => StateTags.convertToBagTagInternal(t);
 
@@ -123,9 +115,14 @@ test('testCombiningValueEquality', () => {
   assertNotEquals(bag(fooCoder1Max1), bag(barCoder1Max));
 });
 
-test('testCombiningValueWithContextEquality', () => {
-  const accum1 = ListCoder.of(VarIntCoder.of());
-  const accum2 = ListCoder.of(BigEndianIntegerCoder.of());
+test('testCombiningValueWithContextEqualityx', () => {
+  const registry = CoderRegistry.withStandardCoders();
+
+  const maxFn = Max.ofIntegers();
+  const minFn = Min.ofIntegers();
+
+  const accum1 = maxFn.getAccumulatorCoder!(registry, VarIntCoder.of());
+  const accum2 = minFn.getAccumulatorCoder!(registry, BigEndianIntegerCoder.of());
 
   const fooCoder1Max1 = StateTags.combiningValueWithContext('foo', accum1, toFnWithContext(maxFn));
   const fooCoder1Max2 = StateTags.combiningValueWithContext('foo', accum1, toFnWithContext(maxFn));

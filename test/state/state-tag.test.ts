@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KvCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import fc from 'fast-check';
+import { BaseCoder, CannotProvideCoderError, CoderRegistry, KvCoder, StringUtf8Coder, VarLongCoder, type ByteReader, type ByteWriter, type Coder, type Context } from '../../coders/index.ts';
 import {
   createKeyedStateBackend,
   InMemoryStateInternals,
@@ -8,6 +9,7 @@ import {
   StateTagConflictError,
   StateTags,
   TimestampCombiner,
+  type CombineFn,
 } from '../../src/state/index.ts';
 
 const g = StateNamespaces.global();
@@ -69,6 +71,92 @@ test('tags - set and map tags reject a non-deterministic element or key coder', 
   });
   assert.throws(() => StateTags.set('s', nonDeterministic), /not deterministic/);
   assert.throws(() => StateTags.map('m', nonDeterministic, VarLongCoder.of()), /not deterministic/);
+});
+
+/** A sum whose accumulator coder is the input coder itself (accumulator = the running sum). */
+const sumWithCoder = (seen: { registry?: CoderRegistry; input?: Coder<number> } = {}): CombineFn<number, number, number> => ({
+  createAccumulator: () => 0,
+  addInput: (a, x) => a + x,
+  mergeAccumulators: (accs) => [...accs].reduce((t, a) => t + a, 0),
+  extractOutput: (a) => a,
+  getAccumulatorCoder: (registry, input) => {
+    seen.registry = registry;
+    seen.input = input;
+    return input;
+  },
+});
+
+test('combiningValueFromInputInternal - the CombineFn derives the accumulator coder from the input coder, with the standard registry', () => {
+  const seen: { registry?: CoderRegistry; input?: Coder<number> } = {};
+  const input = VarLongCoder.of() as unknown as Coder<number>;
+  const tag = StateTags.combiningValueFromInputInternal('sum', input, sumWithCoder(seen));
+  assert.is(seen.input, input);
+  assert.instance(seen.registry, CoderRegistry);
+  assert.ok(seen.registry!.has('beam:coder:varint:v1'));
+  assert.ok(tag.spec.kind === 'combining' && tag.spec.accumCoder === input && !tag.spec.withContext);
+  // Same cell as combiningValue with the derived coder.
+  const s = InMemoryStateInternals.forKey('k');
+  s.state(g, tag).add(5);
+  assert.is(s.state(g, StateTags.combiningValue('sum', input, sumWithCoder())).read(), 5);
+});
+
+test('combiningValueFromInputInternal - a CombineFn without getAccumulatorCoder, or whose getAccumulatorCoder throws, is a typed error saying what to do', () => {
+  const plain: CombineFn<number, number, number> = { createAccumulator: () => 0, addInput: (a, x) => a + x, mergeAccumulators: (accs) => [...accs].reduce((t, a) => t + a, 0), extractOutput: (a) => a };
+  try {
+    StateTags.combiningValueFromInputInternal('sum', VarLongCoder.of() as unknown as Coder<number>, plain);
+    assert.unreachable('expected CannotProvideCoderError');
+  } catch (err) {
+    assert.instance(err, CannotProvideCoderError);
+    assert.is((err as CannotProvideCoderError).code, 'CANNOT_PROVIDE_CODER');
+    assert.match((err as Error).message, /VarLongCoder.*getAccumulatorCoder.*StateTags\.combiningValue\(id, accumCoder, combineFn\)/);
+  }
+  const cause = new Error('no coder for this input');
+  try {
+    StateTags.combiningValueFromInputInternal('sum', StringUtf8Coder.of(), { ...plain, getAccumulatorCoder: () => { throw cause; } } as unknown as CombineFn<string, number, number>);
+    assert.unreachable('expected CannotProvideCoderError');
+  } catch (err) {
+    assert.instance(err, CannotProvideCoderError);
+    assert.is((err as Error).cause, cause);
+    assert.match((err as Error).message, /no coder for this input/);
+  }
+});
+
+/** An int[1] accumulator over the input coder, as Beam's BinaryCombineIntegerFn.getAccumulatorCoder. */
+class BoxedCoder extends BaseCoder<number[]> {
+  readonly urn = undefined;
+  constructor(private readonly inner: Coder<bigint | number>) {
+    super();
+  }
+  encode(value: number[], writer: ByteWriter, context: Context): void {
+    this.inner.encode(value[0]!, writer, context);
+  }
+  decode(reader: ByteReader, context: Context): number[] {
+    return [Number(this.inner.decode(reader, context))];
+  }
+}
+
+test('combiningValueFromInputInternal - property: the derived-coder cell sums like a fold, and its accumulator survives a checkpoint and restore', () => {
+  const boxedSum: CombineFn<number, number[], number> = {
+    createAccumulator: () => [0],
+    addInput: (a, x) => [a[0]! + x],
+    mergeAccumulators: (accs) => [[...accs].reduce((t, a) => t + a[0]!, 0)],
+    extractOutput: (a) => a[0]!,
+    getAccumulatorCoder: (_registry, input) => new BoxedCoder(input as unknown as Coder<bigint | number>),
+  };
+  const tag = StateTags.combiningValueFromInputInternal('sum', VarLongCoder.of() as unknown as Coder<number>, boxedSum);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: -1_000_000, max: 1_000_000 }), { maxLength: 40 }), (inputs) => {
+      const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+      const cell = backend.stateInternalsForKey('k').state(g, tag);
+      for (const x of inputs) cell.add(x);
+      const expected = inputs.reduce((t, x) => t + x, 0);
+      assert.is(cell.read(), expected);
+      const captured = backend.captureChanges();
+      const restored = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+      for (const kg of captured.keyGroups) restored.restoreKeyGroup(kg, [captured.encodeKeyGroup(kg)]);
+      assert.is(restored.stateInternalsForKey('k').state(g, tag).read(), expected);
+    }),
+  );
 });
 
 test.run();
