@@ -17,15 +17,16 @@ export interface CheckpointParticipants {
   readonly sourceActive: () => boolean;
   readonly sink: SinkBinding;
   readonly deadLetters: SinkBinding;
-  /** An input besides the source (the state API's command log): paused with it, its position recorded under `name`. */
+  /** Inputs besides the source (the state API's command logs): paused with it, their positions recorded. */
   readonly sideInput?: SideInput;
 }
 
-/** An input a checkpoint records besides the source: stops taking input in while paused. */
+/** Inputs a checkpoint records besides the source: stop taking input in while paused. */
 export interface SideInput {
-  readonly name: string;
-  /** Stops taking input in; returns the position everything up to which is in the pipeline. */
-  pause(): number;
+  /** Stops taking input in. */
+  pause(): void;
+  /** Once the pipeline drained while paused: the positions to record, by input name. */
+  positions(): Readonly<Record<string, number>>;
   resume(): void;
 }
 
@@ -100,7 +101,7 @@ export class CheckpointProcedure {
     let durable: Promise<unknown>;
     let changedKeys = 0;
     pipeline.beginCut();
-    let sidePosition: number | undefined;
+    let sidePaused = false;
     try {
       let position: number;
       if (sourceActive()) {
@@ -109,7 +110,8 @@ export class CheckpointProcedure {
       } else {
         position = source.lastPosition;
       }
-      sidePosition = sideInput?.pause();
+      sideInput?.pause();
+      sidePaused = sideInput !== undefined;
       await orFail(pipeline.drainedAndFlushed());
       const sinkCut = sink.cut();
       const deadLetterCut = deadLetters.cut();
@@ -123,7 +125,7 @@ export class CheckpointProcedure {
         }
       }
       snapshot = {
-        inputs: sideInput === undefined ? { [source.name]: position } : { [source.name]: position, [sideInput.name]: sidePosition! },
+        inputs: { [source.name]: position, ...sideInput?.positions() },
         partitions,
         sinks: { [sink.name]: sinkCut.record, [deadLetters.name]: deadLetterCut.record },
         createdAt: Date.now(),
@@ -131,7 +133,7 @@ export class CheckpointProcedure {
     } finally {
       pipeline.endCut();
       if (paused) source.resume();
-      if (sidePosition !== undefined) sideInput?.resume();
+      if (sidePaused) sideInput?.resume();
     }
     const pausedMs = Date.now() - started;
     // The captures' records are written while processing goes on (reading changedKeys first would

@@ -84,7 +84,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   const prepare = (turnTimer: TurnTimer | undefined): Promise<PreparedRuntime> =>
     transport.kind === 'files'
       ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
-      : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer });
+      : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer, stateApi: options.stateApi });
   return new PreparingRuntime(prepare, options.signal, observer);
 }
 

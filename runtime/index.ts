@@ -46,5 +46,5 @@ export { createProcessRegistry } from './metrics/index.ts';
 export type { JobView, StageView, PartitionView, SourceView, InputLag } from './job-view.ts';
 
 // The state API (Dapr's /v1.0/state, served on RuntimeOptions.http; docs/state-api.md).
-export { CheckpointStateView, StateStores, StateApiError, StateRequestError, StateValueError, ETagMismatchError, StateUnavailableError, StateTimeoutError } from './state-api/index.ts';
+export { CheckpointStateView, StateStores, StateApiError, StateRequestError, StateValueError, ETagMismatchError, StateUnavailableError, StateTimeoutError, StateTooLargeError } from './state-api/index.ts';
 export type { StateApiOptions, LocalStateOwner, KeyRead, StateStore } from './state-api/index.ts';

@@ -15,7 +15,7 @@ import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { restoreRunners } from './restore-runners.ts';
-import { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-api/state-owner.ts';
+import type { LocalStateOwner } from './state-api/state-owner.ts';
 import type { RunResult, RuntimeEvent } from './runtime-events.ts';
 
 export type { RunResult, RuntimeEvent } from './runtime-events.ts';
@@ -277,12 +277,12 @@ class JobRuntimeImpl implements JobRuntime {
         const deadLetterCut = deadLetters.binding.cut();
         await this.orFail(Promise.all([sinkCut.durable, deadLetterCut.durable]));
         this.procedure.startedFresh(
-          owner === undefined ? { [source.name]: source.lastPosition } : { [source.name]: source.lastPosition, [owner.name]: 0 },
+          { [source.name]: source.lastPosition, ...owner?.positions() },
           { [sink.name]: sinkCut.record, [deadLetters.binding.name]: deadLetterCut.record },
         );
       }
       for (const actor of pipeline.actors()) await actor.runner.open();
-      await owner?.open(restored?.inputs[STATE_COMMANDS_INPUT]);
+      await owner?.open(restored?.inputs);
       this.eventSubject.next({
         type: 'restored',
         checkpointId: restored?.id,

@@ -9,7 +9,7 @@ import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } from '../nats/connection-options.ts';
 import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
 import { loadJob } from '../job/load-job.ts';
-import { stateCommandLogPath } from '../state-api/index.ts';
+import { clearStateCommands, stateCommandLogPath } from '../state-api/index.ts';
 import { ExitCode } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { checkpointsUsage } from './usage.ts';
@@ -71,6 +71,7 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
         await checkpoints.clear();
         // The state API's logged writes belong to the state cleared: a fresh start must not replay them.
         if (link === undefined) await rm(stateCommandLogPath(values['state-dir'] ?? DEFAULT_STATE_DIR, jobName), { force: true });
+        else await clearStateCommands(link, jobName);
         process.stdout.write(`cleared the checkpoints of ${jobName} in ${store.description}\n`);
         return ExitCode.OK;
     }

@@ -21,6 +21,9 @@ import { ensureJobStreams } from './job-streams.ts';
 import { replayExposure, requiredDuplicateWindowMs } from './msg-id.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
+import { serveNatsStateApi } from '../state-api/serve-nats-state-api.ts';
+import type { NatsStateApi } from '../state-api/serve-nats-state-api.ts';
+import type { StateApiOptions } from '../state-api/index.ts';
 
 /** The checkpoint task name of a job run in NATS mode: buckets `stator-<job>-main` (KV_ and OBJ_ streams). */
 export const NATS_CHECKPOINT_TASK = 'main';
@@ -84,6 +87,8 @@ export interface NatsRuntimeOptions {
   readonly http: HttpRoutes | undefined;
   /** Times a sample of turns (metrics on). */
   readonly turnTimer?: TurnTimer | undefined;
+  /** The state API's token and timeout (served with `http`). */
+  readonly stateApi?: StateApiOptions | undefined;
 }
 
 /**
@@ -98,6 +103,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
   let store: JetStreamCheckpointStore | undefined;
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
+  let stateApi: NatsStateApi | undefined;
   try {
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
     const subjects = jobSubjects(job);
@@ -127,6 +133,16 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
     const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: checkpointLink.nc });
     store = checkpointStore;
+    // The state API: logged writes are inputs of the partitions (always replayed), Dapr's routes with --http.
+    stateApi = await serveNatsStateApi({
+      job,
+      link,
+      checkpoints: { link: checkpointLink, task: NATS_CHECKPOINT_TASK },
+      http: options.http,
+      duplicateWindowMs,
+      logger,
+      ...options.stateApi,
+    });
     let fatal: (error: unknown) => void = () => {};
     const runtime = createJobRuntime({
       job,
@@ -140,6 +156,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
       checkpointIntervalMs,
       ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
       turnTimer: options.turnTimer,
+      stateOwner: stateApi.owner,
     });
     fatal = (error) => runtime.fail(error);
     const restored = runtime.events.subscribe((event) => {
@@ -184,6 +201,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
       connection: link,
       close: async () => {
         restored.unsubscribe();
+        await stateApi?.close();
         await checkpointStore.close();
         events.unsubscribe();
         checkpointEvents?.unsubscribe();
@@ -192,6 +210,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
       },
     };
   } catch (error) {
+    await stateApi?.close();
     await store?.close();
     events.unsubscribe();
     checkpointEvents?.unsubscribe();

@@ -64,12 +64,27 @@ export interface JobStreamNames {
   readonly deadLetterSubjects: string[];
   /** Subject of dead letters from `stage`: `stator.<job>.dlq.<stage>`. */
   deadLetterSubject(stage: string): string;
+  /** The stream of the state API's logged writes: `STATOR_<JOB>_STATE`, subjects `stator.<job>.state.*.*`. */
+  readonly stateCommandStream: string;
+  readonly stateCommandSubjects: string[];
+  /** The logged writes to one partition of `stage`: `stator.<job>.state.<stage>.p<N>`. */
+  stateCommandSubject(stage: string, partition: number): string;
+  /**
+   * Where the owner of one partition of `stage` answers state API requests (request/reply, no
+   * stream): `stator.<job>.state-api.<stage>.p<N>`.
+   */
+  stateRequestSubject(stage: string, partition: number): string;
 }
 
-// `dlq` names the dead-letter subjects of a job, so no exchange may use it.
+// `dlq` names the dead-letter subjects of a job, `state` the state API's stream, so no exchange may use them.
 function assertStage(stage: string): void {
   assertToken('stage', stage);
   if (stage.toLowerCase() === 'dlq') throw new InvalidNameError('stage name "dlq" is reserved for dead letters: rename the stage');
+  if (stage.toLowerCase() === 'state') throw new InvalidNameError('stage name "state" is reserved for the state API\'s stream: rename the stage');
+}
+
+function assertPartition(partition: number): void {
+  if (!Number.isInteger(partition) || partition < 0) throw new InvalidNameError(`partition ${partition} must be an integer >= 0`);
 }
 
 /** The naming scheme for `job`. @throws InvalidNameError when the job name is not a valid token. */
@@ -86,11 +101,15 @@ export function jobStreamNames(job: string): JobStreamNames {
     exchangeSubjects: (stage) => (assertStage(stage), [`stator.${job}.${stage}.*`]),
     exchangeSubject: (stage, partition) => {
       assertStage(stage);
-      if (!Number.isInteger(partition) || partition < 0) throw new InvalidNameError(`partition ${partition} must be an integer >= 0`);
+      assertPartition(partition);
       return `stator.${job}.${stage}.p${partition}`;
     },
     deadLetterStream: `STATOR_${upperJob}_DLQ`,
     deadLetterSubjects: [`stator.${job}.dlq.*`],
     deadLetterSubject: (stage) => (assertToken('stage', stage), `stator.${job}.dlq.${stage}`),
+    stateCommandStream: `STATOR_${upperJob}_STATE`,
+    stateCommandSubjects: [`stator.${job}.state.*.*`],
+    stateCommandSubject: (stage, partition) => (assertToken('stage', stage), assertPartition(partition), `stator.${job}.state.${stage}.p${partition}`),
+    stateRequestSubject: (stage, partition) => (assertToken('stage', stage), assertPartition(partition), `stator.${job}.state-api.${stage}.p${partition}`),
   };
 }

@@ -1,7 +1,7 @@
 import { mkdir, open, readFile, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { StateCommandLog, StateCommandRecord } from './state-command.ts';
+import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
 
 /**
  * The embedded mode's command log: one JSON record per line in a private file, appended and
@@ -21,7 +21,8 @@ export class FileCommandLog implements StateCommandLog {
     return `file:${this.path}`;
   }
 
-  async readAfter(seq: number): Promise<StateCommandRecord[]> {
+  /** Positions in this log are the records' `seq`. */
+  async readAfter(seq: number): Promise<LoggedCommand[]> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -29,7 +30,7 @@ export class FileCommandLog implements StateCommandLog {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    const records: StateCommandRecord[] = [];
+    const records: LoggedCommand[] = [];
     const lines = text.split('\n');
     // The last element is '' after a complete last line, or a torn record of an append that never
     // completed (never acknowledged): it is dropped, and cut off so the next append starts a line.
@@ -42,18 +43,19 @@ export class FileCommandLog implements StateCommandLog {
       } catch (error) {
         throw new Error(`state command log ${this.path} line ${i + 1} is not a record (${(error as Error).message}): the file was changed by hand; restore it or move it away`, { cause: error });
       }
-      if (record.seq > seq) records.push(record);
+      if (record.seq > seq) records.push({ position: record.seq, record });
     });
     return records;
   }
 
-  append(record: StateCommandRecord): Promise<void> {
+  /** One process appends (the job's lease): a record is never a retry of another here. */
+  append(record: StateCommandRecord): Promise<AppendedCommand> {
     if (this.closed) return Promise.reject(new Error(`state command log ${this.path} is closed`));
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       this.queue.push({ line: `${JSON.stringify(record)}\n`, done: { resolve, reject } });
       this.writing ??= this.writeLoop();
-    });
+    }).then(() => ({ position: record.seq, duplicate: false }));
   }
 
   async close(): Promise<void> {

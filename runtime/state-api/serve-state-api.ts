@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { CheckpointStateView } from './checkpoint-state-view.ts';
 import { addStateApiRoutes } from './dapr-routes.ts';
 import type { StateCommandLog } from './state-command.ts';
-import { LocalStateOwner } from './state-owner.ts';
+import { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-owner.ts';
 import { StateService } from './state-service.ts';
 import { StateStores } from './state-stores.ts';
 
@@ -38,7 +38,8 @@ export interface ServeStateApiOptions extends StateApiOptions {
 /** Adds the job's state API (Dapr's /v1.0/state routes) to the HTTP server. */
 export function serveStateApi(options: ServeStateApiOptions): ServedStateApi {
   const stores = new StateStores(options.job);
-  const owner = new LocalStateOwner(stores, options.log, options.logger);
+  const lane = { name: STATE_COMMANDS_INPUT, log: options.log };
+  const owner = new LocalStateOwner(stores, () => lane, options.logger);
   const view = new CheckpointStateView({ job: options.job, store: options.checkpointStore });
   const service = new StateService({ stores, owner, view, logger: options.logger, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
   const remove = addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });

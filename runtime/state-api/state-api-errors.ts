@@ -55,3 +55,11 @@ export class StateTimeoutError extends StateApiError {
     super(504, 'ERR_TIMEOUT', message);
   }
 }
+
+/** A request or answer larger than a NATS message may be (NATS mode: the server's max_payload): 413. */
+export class StateTooLargeError extends StateApiError {
+  override name = 'StateTooLargeError';
+  constructor(code: 'ERR_REQUEST_TOO_LARGE' | 'ERR_RESPONSE_TOO_LARGE', message: string) {
+    super(413, code, message);
+  }
+}

@@ -18,14 +18,30 @@ export interface StateCommand {
 }
 
 /**
- * A command in the log: `seq` orders commands (1, 2, ...), `after` is the source position the
- * command came after (the last input position handed to the pipeline when it was taken in), so a
- * replay applies it at the same place among the messages.
+ * A command in the log: `seq` orders a lane's commands in the order they were taken in (1, 2, ...),
+ * `after` is the source position the command came after (the last input position handed to the
+ * pipeline when it was taken in), so a replay applies it at the same place among the messages.
+ * `id` identifies the request (a retried request has the same): a log stores one record per id.
  */
 export interface StateCommandRecord {
   readonly seq: number;
   readonly after: number;
   readonly command: StateCommand;
+  readonly id?: string;
+}
+
+/** A record as the log holds it, at its position in the log. */
+export interface LoggedCommand {
+  /** The log's own position of the record (embedded: `seq`; JetStream: the stream sequence). */
+  readonly position: number;
+  readonly record: StateCommandRecord;
+}
+
+/** What an append made durable. */
+export interface AppendedCommand {
+  readonly position: number;
+  /** The log already held a record with this id (a retried request): it stored nothing new. */
+  readonly duplicate: boolean;
 }
 
 /** What applying a command did. */
@@ -40,15 +56,27 @@ export interface StateCommandResult {
 
 /**
  * Where commands are made durable before they are applied: an fsynced file (embedded mode) or a
- * JetStream stream (NATS mode). Appends are in `seq` order.
+ * JetStream subject per stage partition (NATS mode).
  */
 export interface StateCommandLog {
   /** e.g. `file:./state/wordcount/state-commands.jsonl`. */
   readonly description: string;
-  /** The records after `seq`, in order (a torn last record of a crashed append is dropped). */
-  readAfter(seq: number): Promise<StateCommandRecord[]>;
-  /** Resolves once the record is durable (and every record before it). @throws on a write failure: the log takes no more. */
-  append(record: StateCommandRecord): Promise<void>;
+  /** The records at positions after `position`, in log order (a torn last record of a crashed append is dropped). */
+  readAfter(position: number): Promise<LoggedCommand[]>;
+  /** Resolves once the record is durable. @throws on a write failure: the log takes no more. */
+  append(record: StateCommandRecord): Promise<AppendedCommand>;
   /** Waits for appends in flight, releases the file or subscription. Idempotent. */
   close(): Promise<void>;
 }
+
+/**
+ * A log and the name its position has among a checkpoint's inputs. Partitions may share one
+ * (embedded mode: one file) or each have their own (NATS mode: one subject per partition).
+ */
+export interface CommandLane {
+  readonly name: string;
+  readonly log: StateCommandLog;
+}
+
+/** The lane of each partition of each stateful stage. */
+export type CommandLanes = (stage: string, partition: number) => CommandLane;

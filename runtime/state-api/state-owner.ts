@@ -11,8 +11,8 @@ import type { PartitionActor } from '../engine/partition-actor.ts';
 import type { Pipeline } from '../engine/pipeline.ts';
 import type { SideInput } from '../checkpoint-procedure.ts';
 import type { Logger } from '../log.ts';
-import { StateRequestError, StateUnavailableError } from './state-api-errors.ts';
-import type { StateCommand, StateCommandLog, StateCommandRecord, StateCommandResult } from './state-command.ts';
+import { StateRequestError, StateTimeoutError, StateUnavailableError } from './state-api-errors.ts';
+import type { CommandLanes, LoggedCommand, StateCommand, StateCommandLog, StateCommandRecord, StateCommandResult } from './state-command.ts';
 import { etagOf } from './etag.ts';
 import { applyKeyWrite, clearKey, parseKeyWrite, readKeyJson } from './state-json.ts';
 import type { Json } from './state-json.ts';
@@ -25,8 +25,30 @@ export interface KeyRead {
   readonly etag?: string;
 }
 
-/** The name under which checkpoints record the command log's position (an input position). */
+/** The name under which checkpoints record the embedded command log's position (an input position). */
 export const STATE_COMMANDS_INPUT = 'state-commands';
+
+/**
+ * How the state API reaches the owners of keys: the partitions of this process (LocalStateOwner),
+ * or, in NATS mode, whichever process runs each partition.
+ */
+export interface StateOwners {
+  /** Whether the keys' owners run in this process (strong reads are then the default). */
+  readonly running: boolean;
+  /** Strong reads: each key answered by its partition after every entry before it. */
+  read(store: StateStore, keyTexts: readonly string[]): Promise<KeyRead[]>;
+  /**
+   * Logs a command (keys of one partition) durably, then applies it in a turn of the partition.
+   * `id` names the request: a retry with the same id is answered, not applied, again.
+   * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
+   */
+  write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult>;
+  /** The partition of a key, to split a save of keys of several partitions (one command each). */
+  partitionOf(store: StateStore, keyText: string): number;
+}
+
+/** Answers kept for retried requests (by id); the oldest are dropped first. */
+const RECENT_ANSWERS = 10_000;
 
 type Actor = PartitionActor<unknown, unknown, unknown>;
 type Runner = TaskRunner<unknown, unknown, unknown>;
@@ -35,7 +57,9 @@ type Runner = TaskRunner<unknown, unknown, unknown>;
 interface PendingWrite {
   readonly store: StateStore;
   readonly command: StateCommand;
+  readonly id: string;
   readonly actor: Actor;
+  readonly partition: number;
   readonly resolve: (result: StateCommandResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -92,27 +116,45 @@ export function applyCommand(runner: Runner, store: StateStore, command: StateCo
 }
 
 /**
+ * One command log as a checkpoint input. `seq` counts the commands taken in (the order they are
+ * applied in); the position to record is `readFrom`, below which every record was applied, plus
+ * `seq` when they differ. Log positions may not follow `seq` (a JetStream publish retried after a
+ * lost acknowledgement is stored after later ones), so a replay reads after `readFrom` and keeps
+ * only records with a larger `seq`, in `seq` order.
+ */
+interface Lane {
+  readonly name: string;
+  readonly log: StateCommandLog;
+  seq: number;
+  readFrom: number;
+  /** The largest log position of the records taken in (durable once the partition drained). */
+  maxPosition: number;
+  /** Logged records the restored checkpoint does not cover, in `seq` order, not yet injected. */
+  replay: LoggedCommand[];
+}
+
+/**
  * The state API's access to the partitions of a running pipeline. Attached by the job runtime once
  * the pipeline exists, opened after restore (replaying the commands the checkpoint does not cover),
  * paused and resumed around each checkpoint capture, detached when the run ends.
  */
-export class LocalStateOwner implements SideInput {
-  readonly name = STATE_COMMANDS_INPUT;
+export class LocalStateOwner implements SideInput, StateOwners {
   private pipeline: Pipeline | undefined;
   private grouping: KeyGrouping | undefined;
   private sourcePosition: () => number = () => -1;
-  /** Commands logged but not applied when the checkpoint was taken: injected at their place among the messages. */
-  private replay: StateCommandRecord[] = [];
+  private readonly lanes = new Map<string, Lane>();
+  /** The lane of each stage's partitions, once attached. */
+  private laneOf = new Map<string, Lane[]>();
   private opened = false;
   private paused = false;
   private held: PendingWrite[] = [];
-  /** The last command taken in (enqueued to its partition): the position a checkpoint records. */
-  private lastSeq = 0;
   private readonly waiting = new Set<(error: unknown) => void>();
+  /** Answers by request id, so a retried request gets the first answer instead of a second application. */
+  private readonly answers = new Map<string, Promise<StateCommandResult>>();
 
   constructor(
     private readonly stores: StateStores,
-    private readonly log: StateCommandLog | undefined,
+    private readonly logs: CommandLanes | undefined,
     private readonly logger: Logger,
   ) {}
 
@@ -121,15 +163,33 @@ export class LocalStateOwner implements SideInput {
     return this.pipeline !== undefined && this.opened;
   }
 
-  /** The position of the command log a checkpoint records (every command up to it is applied once drained). */
-  get position(): number {
-    return this.lastSeq;
+  /** Whether this process runs partition `partition` of `stage` now. */
+  runs(stage: string, partition: number): boolean {
+    if (!this.running) return false;
+    const actors = this.pipeline!.stages.find((s) => s.name === stage)?.actors;
+    return actors !== undefined && partition < actors.length;
   }
 
   attach(pipeline: Pipeline, grouping: KeyGrouping, sourcePosition: () => number): void {
     this.pipeline = pipeline;
     this.grouping = grouping;
     this.sourcePosition = sourcePosition;
+    this.lanes.clear();
+    this.laneOf = new Map();
+    if (this.logs === undefined) return;
+    for (const stage of pipeline.stages) {
+      if (this.stores.forStage(stage.name) === undefined) continue;
+      const lanes = stage.actors.map((_, partition) => {
+        const { name, log } = this.logs!(stage.name, partition);
+        let lane = this.lanes.get(name);
+        if (lane === undefined) {
+          lane = { name, log, seq: 0, readFrom: 0, maxPosition: 0, replay: [] };
+          this.lanes.set(name, lane);
+        }
+        return lane;
+      });
+      this.laneOf.set(stage.name, lanes);
+    }
   }
 
   /**
@@ -139,16 +199,16 @@ export class LocalStateOwner implements SideInput {
   wrapEntry(entry: Outlet): Outlet {
     return {
       data: (value, timestamp, position) => {
-        if (this.replay.length > 0) this.injectReplay(position - 1);
+        if (this.replaying) this.injectReplay(position - 1);
         entry.data(value, timestamp, position);
       },
       watermark: (from, watermark, position) => {
         entry.watermark(from, watermark, position);
-        if (this.replay.length > 0) this.injectReplay(this.sourcePosition());
+        if (this.replaying) this.injectReplay(this.sourcePosition());
       },
       idle: (from) => {
         entry.idle(from);
-        if (this.replay.length > 0) this.injectReplay(this.sourcePosition());
+        if (this.replaying) this.injectReplay(this.sourcePosition());
       },
       get congested() {
         return entry.congested;
@@ -158,15 +218,19 @@ export class LocalStateOwner implements SideInput {
   }
 
   /**
-   * After restore and the runners' open: reads the commands after `afterSeq` (the checkpoint's
-   * position) and injects those taken in at or before the source's position now.
+   * After restore and the runners' open: reads the commands the checkpoint's `inputs` do not cover
+   * and injects those taken in at or before the source's position now.
    */
-  async open(afterSeq: number | undefined): Promise<void> {
-    this.lastSeq = afterSeq ?? 0;
-    if (this.log !== undefined) {
-      const records = await this.log.readAfter(this.lastSeq);
-      this.replay = records;
-      if (records.length > 0) this.logger.info(`state API: replaying ${records.length} write(s) the last checkpoint does not cover (from ${this.log.description})`);
+  async open(inputs: Readonly<Record<string, number>> | undefined): Promise<void> {
+    for (const lane of this.lanes.values()) {
+      const readFrom = inputs?.[lane.name] ?? 0;
+      const seq = inputs?.[`${lane.name}.seq`] ?? readFrom;
+      const records = (await lane.log.readAfter(readFrom)).filter((logged) => logged.record.seq > seq).sort((a, b) => a.record.seq - b.record.seq);
+      lane.readFrom = readFrom;
+      lane.maxPosition = readFrom;
+      lane.seq = Math.max(seq, ...records.map((logged) => logged.record.seq));
+      lane.replay = records;
+      if (records.length > 0) this.logger.info(`state API: replaying ${records.length} write(s) the last checkpoint does not cover (from ${lane.log.description})`);
     }
     this.opened = true;
     this.injectReplay(this.sourcePosition());
@@ -174,13 +238,27 @@ export class LocalStateOwner implements SideInput {
 
   /** The source reached its end (or stopped): the rest of the replay is applied now. */
   sourceFinished(): void {
-    if (this.replay.length > 0) this.injectReplay(Number.POSITIVE_INFINITY);
+    if (this.replaying) this.injectReplay(Number.POSITIVE_INFINITY);
   }
 
-  /** Stops taking writes in (for a checkpoint capture); returns the position to record. */
-  pause(): number {
+  /** Stops taking writes in (for a checkpoint capture). */
+  pause(): void {
     this.paused = true;
-    return this.lastSeq;
+  }
+
+  /**
+   * The positions a checkpoint records (once the partitions drained, every write taken in is
+   * durable and applied): per lane, where a replay reads from, and the last `seq` taken in when
+   * it differs.
+   */
+  positions(): Readonly<Record<string, number>> {
+    const positions: Record<string, number> = {};
+    for (const lane of this.lanes.values()) {
+      const readFrom = lane.replay.length > 0 ? lane.readFrom : Math.max(lane.readFrom, lane.maxPosition);
+      positions[lane.name] = readFrom;
+      if (lane.seq !== readFrom) positions[`${lane.name}.seq`] = lane.seq;
+    }
+    return positions;
   }
 
   resume(): void {
@@ -212,23 +290,28 @@ export class LocalStateOwner implements SideInput {
 
   /**
    * Checks a command against the partition's tags (400 before anything is logged), then logs it
-   * and applies it in a turn of the partition once it is durable.
+   * and applies it in a turn of the partition once it is durable. A request id seen before gets the
+   * answer of its first attempt.
    * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
    */
-  write(store: StateStore, command: StateCommand): Promise<StateCommandResult> {
-    if (this.log === undefined) throw new StateUnavailableError('this process takes no writes (no command log)');
-    const actor = this.ownerOfAll(store, command.ops.map((op) => op.key));
+  write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult> {
+    if (this.logs === undefined) throw new StateUnavailableError('this process takes no writes (no command log)');
+    const { actor, partition } = this.ownerOfAll(store, command.ops.map((op) => op.key));
     const tags = actor.runner.boundTags();
     for (const op of command.ops) if (op.op === 'upsert') parseKeyWrite(op.value, tags);
-    return new Promise<StateCommandResult>((resolve, reject) => {
-      const pending: PendingWrite = { store, command, actor, resolve, reject };
+    const known = this.answers.get(id);
+    if (known !== undefined) return known;
+    const answer = new Promise<StateCommandResult>((resolve, reject) => {
+      const pending: PendingWrite = { store, command, id, actor, partition, resolve, reject };
       if (this.pipeline === undefined) {
         reject(new StateUnavailableError(`job is not running here: writes need the job running (stator run)`));
         return;
       }
-      if (!this.opened || this.paused || this.replay.length > 0) this.held.push(pending);
+      if (!this.opened || this.paused || this.replaying) this.held.push(pending);
       else this.takeIn(pending);
     });
+    this.remember(id, answer);
+    return answer;
   }
 
   /** Splits keys by partition, for a save of keys of several partitions (one command each). */
@@ -236,21 +319,50 @@ export class LocalStateOwner implements SideInput {
     return this.partitionIndex(store, store.parseKey(keyText));
   }
 
+  private get replaying(): boolean {
+    for (const lane of this.lanes.values()) if (lane.replay.length > 0) return true;
+    return false;
+  }
+
+  private remember(id: string, answer: Promise<StateCommandResult>): void {
+    this.answers.set(id, answer);
+    // A failed attempt (not taken in, or not durable) may be retried for real.
+    answer.catch(() => {
+      if (this.answers.get(id) === answer) this.answers.delete(id);
+    });
+    if (this.answers.size > RECENT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+  }
+
+  private lane(stage: string, partition: number): Lane {
+    const lane = this.laneOf.get(stage)?.[partition];
+    if (lane === undefined) throw new StateUnavailableError(`stage ${stage} partition ${partition} has no command log in this process`);
+    return lane;
+  }
+
   private releaseHeld(): void {
-    if (this.paused || !this.opened || this.replay.length > 0) return;
+    if (this.paused || !this.opened || this.replaying) return;
     const held = this.held;
     this.held = [];
     for (const pending of held) this.takeIn(pending);
   }
 
   private takeIn(pending: PendingWrite): void {
-    const log = this.log!;
-    const record: StateCommandRecord = { seq: ++this.lastSeq, after: this.sourcePosition(), command: pending.command };
-    const durable = log.append(record);
+    const lane = this.lane(pending.store.stage.name, pending.partition);
+    const record: StateCommandRecord = { seq: ++lane.seq, after: this.sourcePosition(), command: pending.command, id: pending.id };
+    const durable = lane.log.append(record).then((appended) => {
+      lane.maxPosition = Math.max(lane.maxPosition, appended.position);
+      return appended;
+    });
     durable.catch(() => {});
     const run = (runner: Runner): Promise<void> =>
       durable.then(
-        () => {
+        (appended) => {
+          if (appended.duplicate) {
+            // The log holds this request from an attempt answered before this process's answers
+            // begin (an earlier run): it was applied then, once.
+            pending.reject(new StateTimeoutError(`the write was applied by an earlier attempt of the same request (log position ${appended.position}), whose answer was lost: read the key to see its outcome`));
+            return;
+          }
           try {
             pending.resolve(applyCommand(runner, pending.store, pending.command));
           } catch (error) {
@@ -262,35 +374,45 @@ export class LocalStateOwner implements SideInput {
     pending.actor.enqueue(EntryKind.CALL, undefined, run, 0, -1);
   }
 
-
   private injectReplay(upTo: number): void {
     if (!this.opened) return;
-    while (this.replay.length > 0 && this.replay[0]!.after <= upTo) {
-      const record = this.replay.shift()!;
-      this.lastSeq = record.seq;
-      const store = this.stores.forStage(record.command.stage);
-      if (store === undefined) {
-        this.logger.warn(`state API: skipped logged write ${record.seq} to stage ${record.command.stage}, which the job no longer has`);
-        continue;
+    for (const lane of this.lanes.values()) {
+      while (lane.replay.length > 0 && lane.replay[0]!.record.after <= upTo) {
+        const { position, record } = lane.replay.shift()!;
+        lane.maxPosition = Math.max(lane.maxPosition, position);
+        this.inject(record);
       }
-      let actor: Actor;
-      try {
-        actor = this.ownerOfAll(store, record.command.ops.map((op) => op.key));
-      } catch (error) {
-        this.logger.warn(`state API: skipped logged write ${record.seq}: ${(error as Error).message}`);
-        continue;
-      }
-      const run = (runner: Runner): void => {
-        try {
-          const result = applyCommand(runner, store, record.command);
-          if (result.rejected.length > 0) this.logger.warn(`state API: replayed write ${record.seq}: ${result.rejected.map((r) => r.reason).join('; ')}`);
-        } catch (error) {
-          this.logger.warn(`state API: replayed write ${record.seq} failed: ${(error as Error).message}`);
-        }
-      };
-      actor.enqueue(EntryKind.CALL, undefined, run, 0, -1);
     }
-    if (this.replay.length === 0) this.releaseHeld();
+    if (!this.replaying) this.releaseHeld();
+  }
+
+  /** Enqueues a replayed record to its partition; its answer is kept for a retry of its request. */
+  private inject(record: StateCommandRecord): void {
+    const store = this.stores.forStage(record.command.stage);
+    if (store === undefined) {
+      this.logger.warn(`state API: skipped logged write ${record.seq} to stage ${record.command.stage}, which the job no longer has`);
+      return;
+    }
+    let actor: Actor;
+    try {
+      actor = this.ownerOfAll(store, record.command.ops.map((op) => op.key)).actor;
+    } catch (error) {
+      this.logger.warn(`state API: skipped logged write ${record.seq}: ${(error as Error).message}`);
+      return;
+    }
+    let answer: { resolve: (result: StateCommandResult) => void; reject: (error: unknown) => void } | undefined;
+    if (record.id !== undefined) this.remember(record.id, new Promise((resolve, reject) => (answer = { resolve, reject })));
+    const run = (runner: Runner): void => {
+      try {
+        const result = applyCommand(runner, store, record.command);
+        answer?.resolve(result);
+        if (result.rejected.length > 0) this.logger.warn(`state API: replayed write ${record.seq}: ${result.rejected.map((r) => r.reason).join('; ')}`);
+      } catch (error) {
+        answer?.reject(error);
+        this.logger.warn(`state API: replayed write ${record.seq} failed: ${(error as Error).message}`);
+      }
+    };
+    actor.enqueue(EntryKind.CALL, undefined, run, 0, -1);
   }
 
   /** Runs `body` on the actor between turns; rejects when the run ends first. */
@@ -329,18 +451,21 @@ export class LocalStateOwner implements SideInput {
   }
 
   /** The one partition owning every key. @throws StateRequestError naming the keys when they span partitions. */
-  private ownerOfAll(store: StateStore, keyTexts: readonly string[]): Actor {
+  private ownerOfAll(store: StateStore, keyTexts: readonly string[]): { actor: Actor; partition: number } {
     if (this.pipeline === undefined) throw new StateUnavailableError('job is not running here: writes need the job running (stator run)');
     const byPartition = new Map<number, string[]>();
     for (const text of keyTexts) {
       const partition = this.partitionIndex(store, store.parseKey(text));
       byPartition.set(partition, [...(byPartition.get(partition) ?? []), text]);
     }
-    if (byPartition.size > 1) {
-      const spans = [...byPartition].map(([p, keys]) => `partition ${p}: ${keys.map((k) => JSON.stringify(k)).join(', ')}`).join('; ');
-      throw new StateRequestError('ERR_STATE_TRANSACTION', `a transaction is atomic within one partition of ${store.name}, and its keys fall in ${byPartition.size} (${spans}): split it by partition`);
-    }
-    return this.stageActors(store)[[...byPartition.keys()][0] ?? 0]!;
+    if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
+    const partition = [...byPartition.keys()][0] ?? 0;
+    return { actor: this.stageActors(store)[partition]!, partition };
   }
 }
 
+/** A transaction whose keys fall in several partitions: 400 naming the keys of each. */
+export function spanningPartitions(store: StateStore, byPartition: ReadonlyMap<number, readonly string[]>): StateRequestError {
+  const spans = [...byPartition].map(([p, keys]) => `partition ${p}: ${keys.map((k) => JSON.stringify(k)).join(', ')}`).join('; ');
+  return new StateRequestError('ERR_STATE_TRANSACTION', `a transaction is atomic within one partition of ${store.name}, and its keys fall in ${byPartition.size} (${spans}): split it by partition`);
+}

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { CheckpointStateView } from './checkpoint-state-view.ts';
 import { ETagMismatchError, StateTimeoutError, StateUnavailableError, StateValueError } from './state-api-errors.ts';
 import type { StateCommand, StateCommandResult, StateOperation } from './state-command.ts';
 import type { Json } from './state-json.ts';
-import type { KeyRead, LocalStateOwner } from './state-owner.ts';
+import type { KeyRead, StateOwners } from './state-owner.ts';
 import type { StateStores } from './state-stores.ts';
 
 /** Dapr's consistency option: `strong` reads from the key's owner, `eventual` from the latest checkpoint. */
@@ -21,8 +22,8 @@ export interface StateWrite {
 
 export interface StateServiceOptions {
   readonly stores: StateStores;
-  /** The partitions this process runs (undefined: none, e.g. the CLI on a stopped job). */
-  readonly owner?: LocalStateOwner;
+  /** The keys' owners: this process's partitions, or in NATS mode whichever process runs each (undefined: none, e.g. the CLI on a stopped job). */
+  readonly owner?: StateOwners;
   /** Eventual reads from the job's checkpoints. */
   readonly view?: CheckpointStateView;
   /** How long a strong read or a write waits for the key's owner before 504. @default 5000 */
@@ -53,7 +54,7 @@ export class StateService {
     for (const key of keys) store.parseKey(key);
     if (consistency === 'strong') {
       const owner = this.options.owner;
-      if (owner === undefined || !owner.running) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: a strong read needs its owner; read with consistency=eventual (from its checkpoints)`);
+      if (owner === undefined) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: a strong read needs its owner; read with consistency=eventual (from its checkpoints)`);
       return this.withTimeout(owner.read(store, keys), `a strong read of ${store.name}`);
     }
     const view = this.options.view;
@@ -69,7 +70,7 @@ export class StateService {
   async write(storeName: string, writes: readonly StateWrite[], atomic: boolean): Promise<Readonly<Record<string, string | undefined>>> {
     const store = this.stores.get(storeName);
     const owner = this.options.owner;
-    if (owner === undefined || !owner.running) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: writes are applied by the running job`);
+    if (owner === undefined) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: writes are applied by the running job`);
     for (const w of writes) store.parseKey(w.key);
     const ops: StateOperation[] = writes.map((w) => {
       const etag = w.firstWrite ? w.etag : undefined;
@@ -88,7 +89,8 @@ export class StateService {
       for (const partOps of byPartition.values()) commands.push({ stage: store.stage.name, atomic: false, ops: partOps });
     }
     const results = await this.withTimeout(
-      Promise.all(commands.map((command) => owner.write(store, command))),
+      // One id per command: a forwarded command retried after a lost answer is applied once.
+      Promise.all(commands.map((command) => owner.write(store, command, randomUUID()))),
       `a write to ${store.name} (it is logged and will be applied; read the key to see the outcome)`,
     );
     return settle(results);

@@ -19,13 +19,18 @@ test('a job names its exchange, dead-letter streams and subjects from the job an
   assert.is(names.exchangeSubject('count', 7), 'stator.word-count.count.p7');
   assert.is(names.deadLetterStream, 'STATOR_WORD_COUNT_DLQ');
   assert.is(names.deadLetterSubject('count'), 'stator.word-count.dlq.count');
+  assert.is(names.stateCommandStream, 'STATOR_WORD_COUNT_STATE');
+  assert.equal(names.stateCommandSubjects, ['stator.word-count.state.*.*']);
+  assert.is(names.stateCommandSubject('count', 1), 'stator.word-count.state.count.p1');
+  assert.is(names.stateRequestSubject('count', 1), 'stator.word-count.state-api.count.p1');
 });
 
-test('names that would break subjects are refused: dots, wildcards, spaces, the reserved stage "dlq"', () => {
+test('names that would break subjects are refused: dots, wildcards, spaces, the reserved stages "dlq" and "state"', () => {
   assert.is(codeOf(() => jobStreamNames('word.count')), 'NATS_INVALID_NAME');
   assert.is(codeOf(() => jobStreamNames('a b')), 'NATS_INVALID_NAME');
   assert.is(codeOf(() => jobStreamNames('ok').exchangeStream('x*')), 'NATS_INVALID_NAME');
   assert.is(codeOf(() => jobStreamNames('ok').exchangeStream('dlq')), 'NATS_INVALID_NAME');
+  assert.is(codeOf(() => jobStreamNames('ok').exchangeStream('State')), 'NATS_INVALID_NAME');
   assert.is(codeOf(() => jobStreamNames('ok').exchangeSubject('count', -1)), 'NATS_INVALID_NAME');
 });
 

@@ -104,7 +104,8 @@ test('checkpoints --nats lists, inspects and clears what a NATS-mode run committ
   assert.is(infos.length, 1);
   const inspect = await runCli(['checkpoints', 'inspect', String(infos[0]!.id), '--job', 'wordcount', '--json'], { env });
   assert.is(inspect.code, 0, inspect.stderr);
-  assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, { in: 1 });
+  // The input's position, and each partition's position in the state API's stream of writes.
+  assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, { in: 1, 'state-commands.count.p0': 0, 'state-commands.count.p1': 0 });
   const clear = await runCli(['checkpoints', 'clear', '--job', 'wordcount'], { env });
   assert.is(clear.code, 0, clear.stderr);
   const after = await runCli(['checkpoints', 'list', '--job', 'wordcount'], { env });

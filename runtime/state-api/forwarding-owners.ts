@@ -1,0 +1,89 @@
+// NATS mode's way to a key's owner: the partition this process runs, called directly, or the process
+// that runs it, asked over NATS request/reply. So any process's HTTP server answers any key.
+import { CoderUtils } from '../../coders/index.ts';
+import { keyGroupFor, partitionForKeyGroup } from '../../src/state/index.ts';
+import type { Job } from '../job/job.ts';
+import type { JobStreamNames } from '../nats/stream-names.ts';
+import type { NatsLink } from '../nats/connection.ts';
+import { askOwner, assertFitsNatsMessage } from './owner-requests.ts';
+import type { StateCommand, StateCommandResult } from './state-command.ts';
+import type { KeyRead, LocalStateOwner, StateOwners } from './state-owner.ts';
+import { spanningPartitions } from './state-owner.ts';
+import type { StateStore } from './state-stores.ts';
+
+export interface ForwardingStateOwnersOptions {
+  readonly job: Job;
+  readonly link: NatsLink;
+  readonly names: JobStreamNames;
+  /** The partitions this process runs (undefined: none, e.g. the CLI). */
+  readonly local?: LocalStateOwner;
+  /** How long a forwarded request waits for an owner. @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+export class ForwardingStateOwners implements StateOwners {
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: ForwardingStateOwnersOptions) {
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  get running(): boolean {
+    return this.options.local?.running ?? false;
+  }
+
+  /** The key's partition, computed as the job routes its messages (key group, then partition). */
+  partitionOf(store: StateStore, keyText: string): number {
+    const { maxKeyGroups } = this.options.job;
+    const keyGroup = keyGroupFor(CoderUtils.encodeToByteArray(store.stage.keyCoder, store.parseKey(keyText)), maxKeyGroups);
+    return partitionForKeyGroup(keyGroup, maxKeyGroups, store.stage.parallelism);
+  }
+
+  async read(store: StateStore, keyTexts: readonly string[]): Promise<KeyRead[]> {
+    const byPartition = this.byPartition(store, keyTexts);
+    const reads = new Map<string, KeyRead>();
+    await Promise.all(
+      [...byPartition].map(async ([partition, keys]) => {
+        const answered = this.options.local?.runs(store.stage.name, partition)
+          ? await this.options.local.read(store, keys)
+          : await askOwner<KeyRead[]>(this.options.link, this.subject(store, partition), { op: 'read', store: store.name, keys }, Date.now() + this.timeoutMs, `a strong read of ${store.name}`);
+        for (const read of answered) reads.set(read.key, read);
+      }),
+    );
+    return keyTexts.map((key) => reads.get(key) ?? { key });
+  }
+
+  write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult> {
+    const byPartition = this.byPartition(store, command.ops.map((op) => op.key));
+    if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
+    const partition = [...byPartition.keys()][0] ?? 0;
+    if (this.options.local?.runs(store.stage.name, partition)) {
+      // The same bound as a forwarded request: the logged record is about this size.
+      assertFitsNatsMessage(this.options.link, Buffer.byteLength(JSON.stringify(command)) + RECORD_OVERHEAD_BYTES, 'write');
+      return this.options.local.write(store, command, id);
+    }
+    return askOwner<StateCommandResult>(
+      this.options.link,
+      this.subject(store, partition),
+      { op: 'write', store: store.name, id, command },
+      Date.now() + this.timeoutMs,
+      `a write to ${store.name}`,
+    );
+  }
+
+  private subject(store: StateStore, partition: number): string {
+    return this.options.names.stateRequestSubject(store.stage.name, partition);
+  }
+
+  private byPartition(store: StateStore, keyTexts: readonly string[]): Map<number, string[]> {
+    const byPartition = new Map<number, string[]>();
+    for (const key of keyTexts) {
+      const partition = this.partitionOf(store, key);
+      byPartition.set(partition, [...(byPartition.get(partition) ?? []), key]);
+    }
+    return byPartition;
+  }
+}
+
+/** Room for a record's other fields and headers besides the command. */
+const RECORD_OVERHEAD_BYTES = 1024;
