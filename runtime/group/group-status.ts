@@ -1,0 +1,95 @@
+// A job's group as its bucket shows it now, for `stator status` and scripts. Read-only: looking at a
+// job that has no group creates nothing.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { KvEntry } from '@nats-io/kv';
+import { decodeRecord, groupBucketName, isLeaseKey, isWorkerKey, openGroupBucket, type HeartbeatRecord, type LeaseRecord } from './group-bucket.ts';
+import type { UnitProgress } from './unit-host.ts';
+
+export interface WorkerStatus {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly state: 'active' | 'leaving' | 'fenced';
+  /** When the server stored its last heartbeat (the server's clock). */
+  readonly lastSeen: string;
+  /** now − lastSeen on this machine's clock: only as exact as the two clocks agree. */
+  readonly lastSeenAgoMs: number;
+  /** lastSeenAgoMs exceeds its lease TTL: the others take (or took) its units. */
+  readonly stale: boolean;
+  readonly leaseTtlMs: number;
+  /** The units it holds leases of, in the job's order. */
+  readonly units: readonly string[];
+}
+
+export interface UnitStatus {
+  readonly unit: string;
+  /** The worker holding its lease; undefined when nobody does. */
+  readonly owner: string | undefined;
+  /** The lease's revision (its fencing token). */
+  readonly revision: number | undefined;
+  readonly since: string | undefined;
+  /** What the owner last published about it (with its heartbeat). */
+  readonly progress: UnitProgress | undefined;
+}
+
+export interface GroupStatus {
+  readonly job: string;
+  readonly bucket: string;
+  /** False when the job has no group bucket (it never ran as a group on this NATS). */
+  readonly exists: boolean;
+  readonly workers: readonly WorkerStatus[];
+  /** Every unit the workers know of (the job's order) and any other unit with a lease. */
+  readonly units: readonly UnitStatus[];
+}
+
+/** Reads the group of `job` once: every worker's last heartbeat and every lease. */
+export async function readGroupStatus(nc: NatsConnection, job: string, now: () => number = Date.now): Promise<GroupStatus> {
+  const bucket = groupBucketName(job);
+  const kv = await openGroupBucket(nc, job);
+  if (kv === undefined) return { job, bucket, exists: false, workers: [], units: [] };
+  const entries: KvEntry[] = [];
+  for await (const key of await kv.keys()) {
+    const entry = await kv.get(key);
+    if (entry !== null && entry.operation === 'PUT') entries.push(entry);
+  }
+  const heartbeats: { record: HeartbeatRecord; entry: KvEntry }[] = [];
+  const leases = new Map<string, { record: LeaseRecord; entry: KvEntry }>();
+  for (const entry of entries) {
+    if (isWorkerKey(entry.key)) {
+      const record = decodeRecord<HeartbeatRecord>(entry.value, 'worker');
+      if (record !== undefined) heartbeats.push({ record, entry });
+    } else if (isLeaseKey(entry.key)) {
+      const record = decodeRecord<LeaseRecord>(entry.value, 'worker');
+      if (record !== undefined) leases.set(record.unit, { record, entry });
+    }
+  }
+  heartbeats.sort((a, b) => (a.record.worker < b.record.worker ? -1 : a.record.worker > b.record.worker ? 1 : 0));
+  // The job's units in its order, as the freshest heartbeat lists them, then units only a lease names.
+  const freshest = [...heartbeats].sort((a, b) => b.entry.revision - a.entry.revision)[0];
+  const order = [...(freshest?.record.units ?? [])];
+  for (const unit of [...leases.keys()].sort()) if (!order.includes(unit)) order.push(unit);
+  const at = now();
+  const workers = heartbeats.map(({ record, entry }): WorkerStatus => {
+    const ago = Math.max(0, at - entry.created.getTime());
+    return {
+      id: record.worker,
+      host: record.host,
+      pid: record.pid,
+      startedAt: record.startedAt,
+      state: record.state,
+      lastSeen: entry.created.toISOString(),
+      lastSeenAgoMs: ago,
+      stale: ago > record.leaseTtlMs,
+      leaseTtlMs: record.leaseTtlMs,
+      units: order.filter((unit) => leases.get(unit)?.record.worker === record.worker),
+    };
+  });
+  const units = order.map((unit): UnitStatus => {
+    const lease = leases.get(unit);
+    const owner = lease?.record.worker;
+    const progress = heartbeats.find((h) => h.record.worker === owner && h.record.instance === lease?.record.instance)?.record.progress[unit];
+    return { unit, owner, revision: lease?.entry.revision, since: lease?.record.takenAt, progress };
+  });
+  return { job, bucket, exists: true, workers, units };
+}

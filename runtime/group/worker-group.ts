@@ -1,0 +1,630 @@
+// A worker of a job's group: heartbeats, unit leases taken by compare-and-set, the balanced sticky
+// assignment, and self-fencing. The protocol is written down in docs/scale-out.md ("Membership and
+// leases"); in short:
+//
+// - Each worker puts `worker.<id>` every leaseTtl/3. Nobody compares clocks: a worker is dead for an
+//   observer when its entry's revision has not changed for leaseTtl on the observer's own clock.
+// - Every worker computes the same balanced assignment from its view (assignment.ts) and acts only
+//   for itself: it releases units assigned elsewhere (host.stop, then deletes the lease) and claims
+//   units assigned to it that are free, or whose holder is dead, by writing `lease.<unit>` with the
+//   revision it saw (create when absent). The winning write's revision is the unit's fencing token.
+// - A lease is valid as long as its holder heartbeats; it is not renewed on its own. Before taking a
+//   unit from a dead holder, the taker reads the holder's heartbeat once more from the server.
+// - Self-fencing: when no heartbeat of this worker was acknowledged for 2/3 of the TTL (counted from
+//   when it was sent), it abandons every unit before anything else, since others may take them after
+//   the TTL; it rejoins once a heartbeat is acknowledged again.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { KV, KvEntry } from '@nats-io/kv';
+import { Subject, type Observable } from 'rxjs';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { balancedAssignment } from './assignment.ts';
+import {
+  createGroupBucket,
+  decodeRecord,
+  encodeRecord,
+  groupBucketName,
+  isLeaseKey,
+  isWorkerKey,
+  leaseKey,
+  workerKey,
+  type HeartbeatRecord,
+  type LeaseRecord,
+} from './group-bucket.ts';
+import type { UnitHost, UnitLease, UnitProgress } from './unit-host.ts';
+
+/** Default lease TTL: a dead worker's units move after about this long. */
+export const DEFAULT_LEASE_TTL_MS = 5_000;
+
+export interface WorkerGroupOptions {
+  /** The connection the group writes through (the worker's own: its outage fences the worker). */
+  readonly connection: NatsConnection;
+  readonly job: string;
+  /**
+   * This worker's id, unique among the job's live workers (two live processes with one id would both
+   * believe they hold the same leases).
+   * @default `<hostname>-<pid>`
+   */
+  readonly workerId?: string;
+  /** Every unit of the job, the same list in every worker. */
+  readonly units: readonly string[];
+  /**
+   * How long a worker may stay silent before the others take its units.
+   * @default 5000
+   */
+  readonly leaseTtlMs?: number;
+  /**
+   * Replicas of the group's bucket (3 on a 3-node cluster survives the loss of a server).
+   * @default 1
+   */
+  readonly replicas?: number;
+  readonly logger: Logger;
+  readonly host: UnitHost;
+}
+
+/**
+ * Why a worker took a unit: nobody held it, its holder stopped heartbeating for the TTL, its holder
+ * said it fenced itself, or this worker held it before it fenced itself and now claims it afresh.
+ */
+export type TookReason = 'free' | 'lease expired' | 'holder fenced' | 'rejoined';
+
+/** What a group did, for tests, metrics and the runtime's own log. */
+export type GroupEvent =
+  | { readonly type: 'joined'; readonly worker: string }
+  | { readonly type: 'took'; readonly unit: string; readonly lease: UnitLease; readonly from: string | undefined; readonly reason: TookReason }
+  | { readonly type: 'started'; readonly unit: string; readonly lease: UnitLease }
+  | { readonly type: 'start-failed'; readonly unit: string; readonly error: unknown }
+  | { readonly type: 'released'; readonly units: readonly string[]; readonly reason: 'rebalance' | 'leave' }
+  | { readonly type: 'lost'; readonly unit: string; readonly reason: string }
+  | { readonly type: 'fenced'; readonly units: readonly string[]; readonly silentMs: number }
+  | { readonly type: 'rejoined' }
+  | { readonly type: 'worker-expired'; readonly worker: string }
+  | { readonly type: 'closed' };
+
+/** A joined worker. Lifecycle: `joining` → `active` ⇄ `fenced` → `leaving` → `closed`. */
+export interface WorkerGroup {
+  readonly workerId: string;
+  readonly bucket: string;
+  /** The units this worker runs now (started and not stopped or abandoned). */
+  readonly owned: ReadonlySet<string>;
+  readonly state: GroupState;
+  readonly events: Observable<GroupEvent>;
+  /**
+   * Leaves gracefully: stops every owned unit (host.stop), deletes its leases, then its heartbeat, so
+   * the others take the units at once instead of after the TTL. When the connection is gone it can
+   * only abandon them. Stops every timer and the watch. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+export type GroupState = 'joining' | 'active' | 'fenced' | 'leaving' | 'closed';
+
+interface Seen<T> {
+  readonly revision: number;
+  /** performance.now() when this revision was first seen here: liveness is judged from it. */
+  readonly seenAt: number;
+  /** Undefined for a deleted entry. */
+  readonly record: T | undefined;
+}
+
+/** This worker's part in one unit. `lease` is set once the claim succeeded. */
+interface LocalUnit {
+  phase: 'claiming' | 'starting' | 'running' | 'stopping' | 'releasing';
+  lease?: UnitLease;
+}
+
+const FENCE_FRACTION = 2 / 3;
+const MAX_START_BACKOFF_MS = 30_000;
+
+function validate(options: WorkerGroupOptions): { workerId: string; leaseTtlMs: number; replicas: number } {
+  const workerId = options.workerId ?? `${hostname()}-${process.pid}`;
+  if (workerId === '') throw new ConfigError('workerId must not be empty: pass a name unique among the job\'s workers, or none for <hostname>-<pid>');
+  if (options.job === '') throw new ConfigError('job must not be empty');
+  if (options.units.length === 0) throw new ConfigError(`job ${options.job} has no units to share: a group needs at least one`);
+  const seen = new Set<string>();
+  for (const unit of options.units) {
+    if (unit === '' || seen.has(unit)) throw new ConfigError(`unit names must be distinct and not empty, got ${JSON.stringify(unit)} in ${JSON.stringify(options.units)}`);
+    seen.add(unit);
+  }
+  const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
+  if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 300) throw new ConfigError(`leaseTtlMs must be an integer of at least 300 ms, got ${leaseTtlMs}`);
+  const replicas = options.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new ConfigError(`replicas must be an integer from 1 to 5, got ${replicas}`);
+  return { workerId, leaseTtlMs, replicas };
+}
+
+/**
+ * Joins the group of `job` as `workerId` and resolves once this worker heartbeats and sees the group
+ * (claims start right after). The bucket is created on first use.
+ */
+export async function joinWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGroup> {
+  const { workerId, leaseTtlMs, replicas } = validate(options);
+  const kv = await createGroupBucket(options.connection, options.job, replicas);
+  const group = new Group(options, kv, workerId, leaseTtlMs);
+  try {
+    await group.join();
+  } catch (error) {
+    await group.close();
+    throw error;
+  }
+  return group;
+}
+
+class Group implements WorkerGroup {
+  readonly bucket: string;
+  readonly owned = new Set<string>();
+  state: GroupState = 'joining';
+  private readonly subject = new Subject<GroupEvent>();
+  readonly events: Observable<GroupEvent> = this.subject.asObservable();
+  private readonly instance = randomUUID();
+  private readonly startedAt = new Date().toISOString();
+  private readonly fenceAfterMs: number;
+  private readonly workers = new Map<string, Seen<HeartbeatRecord>>();
+  private readonly leases = new Map<string, Seen<LeaseRecord>>();
+  private readonly local = new Map<string, LocalUnit>();
+  private readonly backoff = new Map<string, { until: number; delayMs: number }>();
+  private readonly expiredLogged = new Set<string>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private firstHeartbeatRevision = 0;
+  private lastWatchedRevision = 0;
+  private lastAckedSentAt = Number.NEGATIVE_INFINITY;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
+  private fenceTimer: NodeJS.Timeout | undefined;
+  private reconcileScheduled = false;
+  private watcher: { stop(): void } | undefined;
+  private watching: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+  private watchSettled: (() => void) | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: WorkerGroupOptions,
+    private readonly kv: KV,
+    readonly workerId: string,
+    private readonly leaseTtlMs: number,
+  ) {
+    this.bucket = groupBucketName(options.job);
+    this.fenceAfterMs = Math.floor(leaseTtlMs * FENCE_FRACTION);
+    this.log = options.logger;
+  }
+
+  // ---- joining and the view ----------------------------------------------------------------------
+
+  async join(): Promise<void> {
+    this.watching = this.watch();
+    // The view is complete once the watch delivered this worker's own first heartbeat (in order).
+    const seen = new Promise<void>((resolve) => (this.watchSettled = resolve));
+    const sentAt = performance.now();
+    this.firstHeartbeatRevision = await this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat('active')));
+    this.acknowledged(sentAt);
+    if (this.lastWatchedRevision >= this.firstHeartbeatRevision) this.watchSettled?.();
+    await seen;
+    if (this.state !== 'joining') return; // closed meanwhile
+    this.state = 'active';
+    this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
+    this.livenessTimer = setInterval(() => this.checkLiveness(), Math.max(25, Math.floor(this.leaseTtlMs / 6)));
+    this.log.info(`joined the group of job ${this.options.job} as worker ${this.workerId} (${this.options.units.length} partitions, lease TTL ${this.leaseTtlMs} ms)`);
+    this.emit({ type: 'joined', worker: this.workerId });
+    // A closed connection never comes back: nothing this worker holds can be handed over any more.
+    void this.options.connection.closed().then(() => {
+      if (this.state === 'active' || this.state === 'fenced') this.fence('the NATS connection closed');
+    });
+    this.schedule();
+  }
+
+  /** Follows the bucket until close; a watch that ends early is opened again (the view is kept). */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  private async watch(): Promise<void> {
+    while (!this.isClosed()) {
+      try {
+        const watch = await this.kv.watch();
+        this.watcher = watch;
+        if (this.isClosed()) watch.stop();
+        for await (const entry of watch) this.onEntry(entry);
+      } catch (error) {
+        if (!this.isClosed()) this.log.warn(`group ${this.bucket}: the watch failed (${String(error)}); watching again`);
+      }
+      if (this.isClosed() || this.options.connection.isClosed()) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    this.watchSettled?.();
+  }
+
+  private heartbeat(state: HeartbeatRecord['state']): HeartbeatRecord {
+    const progress: Record<string, UnitProgress> = {};
+    for (const unit of this.owned) {
+      const described = this.options.host.describe?.(unit);
+      if (described !== undefined) progress[unit] = described;
+    }
+    return {
+      worker: this.workerId,
+      instance: this.instance,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: this.startedAt,
+      state,
+      leaseTtlMs: this.leaseTtlMs,
+      units: this.options.units,
+      progress,
+    };
+  }
+
+  private onEntry(entry: KvEntry): void {
+    // A worker woken from a stall may find news here first: it fences itself before reading them.
+    this.guard();
+    this.lastWatchedRevision = Math.max(this.lastWatchedRevision, entry.revision);
+    const now = performance.now();
+    const deleted = entry.operation !== 'PUT';
+    if (isWorkerKey(entry.key)) {
+      const record = deleted ? undefined : decodeRecord<HeartbeatRecord>(entry.value, 'worker');
+      if (record !== undefined) {
+        // A watch opened again replays entries already seen: their age must not restart.
+        if (this.workers.get(record.worker)?.revision === entry.revision) return;
+        this.workers.set(record.worker, { revision: entry.revision, seenAt: now, record });
+        this.expiredLogged.delete(record.worker);
+        if (record.worker === this.workerId && record.instance !== this.instance && entry.revision > this.firstHeartbeatRevision) {
+          this.log.error(`another process (pid ${record.pid} on ${record.host}) heartbeats as worker ${this.workerId}: worker ids must be unique`);
+        }
+      } else {
+        for (const id of this.workers.keys()) if (workerKey(id) === entry.key) this.workers.set(id, { revision: entry.revision, seenAt: now, record: undefined });
+      }
+    } else if (isLeaseKey(entry.key)) {
+      const record = deleted ? undefined : decodeRecord<LeaseRecord>(entry.value, 'worker');
+      const unit = record?.unit ?? this.options.units.find((u) => leaseKey(u) === entry.key);
+      if (unit !== undefined) {
+        this.leases.set(unit, { revision: entry.revision, seenAt: now, record });
+        this.checkLease(unit, entry.revision, record);
+      }
+    }
+    if (this.watchSettled !== undefined && this.lastWatchedRevision >= this.firstHeartbeatRevision && this.firstHeartbeatRevision > 0) {
+      this.watchSettled();
+      this.watchSettled = undefined;
+    }
+    this.schedule();
+  }
+
+  /** A lease entry changed: when it was ours and the change is not our own, the unit is lost. */
+  private checkLease(unit: string, revision: number, record: LeaseRecord | undefined): void {
+    const mine = this.local.get(unit);
+    if (mine?.lease === undefined || revision <= mine.lease.revision) return;
+    if (mine.phase === 'releasing' && record === undefined) return; // our own delete
+    if (record?.instance === this.instance) return;
+    this.lose(unit, record === undefined ? 'its lease was deleted by another worker' : `worker ${record.worker} holds its lease now`);
+  }
+
+  private isAlive(worker: string, now: number): boolean {
+    if (worker === this.workerId) return this.state === 'active' || this.state === 'leaving';
+    const seen = this.workers.get(worker);
+    return seen?.record !== undefined && now - seen.seenAt < this.leaseTtlMs;
+  }
+
+  /** Whether `worker` may still run what it holds leases of: alive and not fenced. */
+  private holds(worker: string, now: number): boolean {
+    return this.isAlive(worker, now) && (worker === this.workerId || this.workers.get(worker)?.record?.state !== 'fenced');
+  }
+
+  // ---- heartbeats and self-fencing --------------------------------------------------------------
+
+  private sendHeartbeat(): void {
+    if (!this.guard()) {
+      if (this.state !== 'fenced') return;
+    }
+    const sentAt = performance.now();
+    const state = this.state === 'leaving' ? 'leaving' : this.state === 'fenced' ? 'fenced' : 'active';
+    this.track(
+      this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat(state))).then(
+        () => this.acknowledged(sentAt),
+        (error: unknown) => this.log.debug(`heartbeat of worker ${this.workerId} failed: ${String(error)}`),
+      ),
+    );
+  }
+
+  /** A heartbeat sent at `sentAt` was stored: the others see this worker alive from then on. */
+  private acknowledged(sentAt: number): void {
+    if (sentAt <= this.lastAckedSentAt || this.state === 'closed') return;
+    this.lastAckedSentAt = sentAt;
+    if (this.state === 'fenced' && performance.now() - sentAt < this.fenceAfterMs) {
+      this.state = 'active';
+      this.log.info(`worker ${this.workerId} rejoined the group of job ${this.options.job}: its heartbeats are acknowledged again`);
+      this.emit({ type: 'rejoined' });
+      // Say so before claiming anything: the others may take leases of a worker heartbeating "fenced".
+      this.sendHeartbeat();
+      this.schedule();
+    }
+    clearTimeout(this.fenceTimer);
+    if (this.state === 'active' || this.state === 'leaving') {
+      this.fenceTimer = setTimeout(() => this.guard(), Math.max(0, sentAt + this.fenceAfterMs - performance.now()) + 1);
+    }
+  }
+
+  /**
+   * Checked before every action: false when this worker may not act. Fences it first when its last
+   * acknowledged heartbeat is too old (it stalled, or NATS is out of reach), since the others may
+   * already judge it dead.
+   */
+  private guard(): boolean {
+    if (this.state === 'active' || this.state === 'leaving') {
+      const silentMs = performance.now() - this.lastAckedSentAt;
+      if (silentMs >= this.fenceAfterMs) this.fence(`no heartbeat acknowledged for ${Math.round(silentMs)} ms`, silentMs);
+    }
+    return this.state === 'active' || this.state === 'leaving';
+  }
+
+  private fence(reason: string, silentMs = 0): void {
+    const units = [...this.local.keys()];
+    this.state = this.state === 'leaving' ? 'leaving' : 'fenced';
+    for (const unit of units) this.abandon(unit, `${reason}: this worker may no longer hold it`);
+    if (this.state === 'leaving') return;
+    this.log.warn(
+      `worker ${this.workerId} fenced itself (${reason}): abandoned ${units.length === 0 ? 'no partitions' : units.join(',')}; it rejoins once a heartbeat is acknowledged`,
+    );
+    this.emit({ type: 'fenced', units, silentMs });
+  }
+
+  private abandon(unit: string, reason: string): void {
+    if (!this.local.delete(unit)) return;
+    this.owned.delete(unit);
+    try {
+      this.options.host.abandon(unit, reason);
+    } catch (error) {
+      this.log.error(`abandoning partition ${unit} threw: ${String(error)}`);
+    }
+  }
+
+  private lose(unit: string, reason: string): void {
+    this.log.warn(`lost partition ${unit}: ${reason}`);
+    this.abandon(unit, reason);
+    this.emit({ type: 'lost', unit, reason });
+    this.schedule();
+  }
+
+  private checkLiveness(): void {
+    if (!this.guard()) return;
+    const now = performance.now();
+    for (const [id, seen] of this.workers) {
+      if (id === this.workerId || seen.record === undefined || now - seen.seenAt < this.leaseTtlMs || this.expiredLogged.has(id)) continue;
+      this.expiredLogged.add(id);
+      this.log.info(`worker ${id} expired: no heartbeat for ${this.leaseTtlMs} ms`);
+      this.emit({ type: 'worker-expired', worker: id });
+      // Its entry goes, unless it heartbeat meanwhile (compare-and-set on the revision seen).
+      this.track(this.kv.delete(workerKey(id), { previousSeq: seen.revision }).catch(() => undefined));
+    }
+    this.schedule();
+  }
+
+  // ---- reconciling ownership with the assignment -------------------------------------------------
+
+  private schedule(): void {
+    if (this.reconcileScheduled || this.state === 'closed') return;
+    this.reconcileScheduled = true;
+    setImmediate(() => {
+      this.reconcileScheduled = false;
+      this.reconcile();
+    });
+  }
+
+  private reconcile(): void {
+    if (!this.guard()) return;
+    const now = performance.now();
+    const leaving = this.state === 'leaving';
+    const active = [...this.workers]
+      .filter(([id, seen]) => id !== this.workerId && seen.record?.state === 'active' && this.isAlive(id, now))
+      .map(([id]) => id);
+    if (!leaving) active.push(this.workerId);
+    const owners = new Map<string, string>();
+    for (const [unit, seen] of this.leases) if (seen.record !== undefined) owners.set(unit, seen.record.worker);
+    const plan = balancedAssignment({ units: this.options.units, workers: active, owners });
+    const release: string[] = [];
+    for (const unit of this.options.units) {
+      const mine = this.local.get(unit);
+      if (mine !== undefined) {
+        if (mine.phase === 'running' && plan.get(unit) !== this.workerId) release.push(unit);
+        continue;
+      }
+      const seen = this.leases.get(unit);
+      const holder = seen?.record?.worker;
+      if (plan.get(unit) !== this.workerId) {
+        // A lease naming this worker that it does not run (it was fenced, or is an earlier process with
+        // this id): give it back so the unit's next owner need not wait for the TTL.
+        if (holder === this.workerId) this.deleteLease(unit, seen!.revision);
+        continue;
+      }
+      const wait = this.backoff.get(unit);
+      if (wait !== undefined && now < wait.until) continue;
+      if (holder === undefined) this.claim(unit, seen?.revision ?? 0, undefined, 'free');
+      else if (holder === this.workerId) this.claim(unit, seen!.revision, undefined, 'rejoined');
+      else if (!this.holds(holder, now)) this.takeFromDead(unit, seen!.revision, holder);
+    }
+    if (release.length > 0) this.release(release, leaving ? 'leave' : 'rebalance');
+  }
+
+  private claim(unit: string, previousRevision: number, from: string | undefined, reason: TookReason): void {
+    const mine: LocalUnit = { phase: 'claiming' };
+    this.local.set(unit, mine);
+    const record: LeaseRecord = { unit, worker: this.workerId, instance: this.instance, takenAt: new Date().toISOString() };
+    this.track(
+      this.kv.put(leaseKey(unit), encodeRecord(record), { previousSeq: previousRevision }).then(
+        (revision) => {
+          if (this.local.get(unit) !== mine) return this.schedule(); // fenced meanwhile: reconcile returns the lease
+          if (!this.guard()) return;
+          const lease: UnitLease = { unit, worker: this.workerId, revision };
+          mine.lease = lease;
+          mine.phase = 'starting';
+          this.log.info(`took partition ${unit}${from === undefined ? '' : ` from ${from}`} (${reason}), lease revision ${revision}`);
+          this.emit({ type: 'took', unit, lease, from, reason });
+          this.start(unit, mine, lease);
+        },
+        (error: unknown) => {
+          // Most often another worker was faster (the revision moved): the watch shows who.
+          if (this.local.get(unit) === mine) this.local.delete(unit);
+          this.log.debug(`could not take partition ${unit}: ${String(error)}`);
+          this.schedule();
+        },
+      ),
+    );
+  }
+
+  private takeFromDead(unit: string, leaseRevision: number, holder: string): void {
+    const seen = this.workers.get(holder);
+    const mine: LocalUnit = { phase: 'claiming' };
+    this.local.set(unit, mine);
+    // The watch may lag: ask the server whether the holder's heartbeat really stopped.
+    this.track(
+      this.kv.get(workerKey(holder)).then(
+        (entry) => {
+          if (this.local.get(unit) !== mine) return;
+          this.local.delete(unit);
+          const record = entry?.operation === 'PUT' ? decodeRecord<HeartbeatRecord>(entry.value, 'worker') : undefined;
+          if (record !== undefined && record.state === 'fenced') return this.claim(unit, leaseRevision, holder, 'holder fenced');
+          if (record !== undefined && entry!.revision !== seen?.revision) {
+            this.workers.set(holder, { revision: entry!.revision, seenAt: performance.now(), record });
+            return this.schedule();
+          }
+          this.claim(unit, leaseRevision, holder, 'lease expired');
+        },
+        (error: unknown) => {
+          if (this.local.get(unit) === mine) this.local.delete(unit);
+          this.log.debug(`could not read the heartbeat of ${holder}: ${String(error)}`);
+          this.schedule();
+        },
+      ),
+    );
+  }
+
+  private start(unit: string, mine: LocalUnit, lease: UnitLease): void {
+    let started: Promise<void>;
+    try {
+      started = this.options.host.start(unit, lease);
+    } catch (error) {
+      started = Promise.reject(error);
+    }
+    this.track(
+      started.then(
+        () => {
+          if (this.local.get(unit) !== mine) return;
+          mine.phase = 'running';
+          this.owned.add(unit);
+          this.backoff.delete(unit);
+          this.emit({ type: 'started', unit, lease });
+          this.schedule();
+        },
+        (error: unknown) => {
+          if (this.local.get(unit) !== mine) return;
+          const delayMs = Math.min(MAX_START_BACKOFF_MS, (this.backoff.get(unit)?.delayMs ?? this.leaseTtlMs / 2) * 2);
+          this.backoff.set(unit, { until: performance.now() + delayMs, delayMs });
+          this.log.warn(`partition ${unit} could not start: ${error instanceof Error ? error.message : String(error)}; released it, retrying in ${delayMs} ms`);
+          this.emit({ type: 'start-failed', unit, error });
+          mine.phase = 'releasing';
+          this.finishRelease(unit, mine, lease);
+        },
+      ),
+    );
+  }
+
+  private release(units: readonly string[], reason: 'rebalance' | 'leave'): void {
+    this.log.info(`released ${units.join(',')} ${reason === 'rebalance' ? 'to rebalance' : '(leaving the group)'}`);
+    this.emit({ type: 'released', units, reason });
+    for (const unit of units) {
+      const mine = this.local.get(unit)!;
+      const lease = mine.lease!;
+      mine.phase = 'stopping';
+      this.owned.delete(unit);
+      let stopped: Promise<void>;
+      try {
+        stopped = this.options.host.stop(unit);
+      } catch (error) {
+        stopped = Promise.reject(error);
+      }
+      this.track(
+        stopped.then(
+          () => {
+            if (this.local.get(unit) !== mine) return;
+            mine.phase = 'releasing';
+            this.finishRelease(unit, mine, lease);
+          },
+          (error: unknown) => {
+            if (this.local.get(unit) !== mine) return;
+            this.log.warn(`partition ${unit} did not stop cleanly (${error instanceof Error ? error.message : String(error)}): abandoned it; its next owner replays from its last checkpoint`);
+            this.options.host.abandon(unit, 'its graceful stop failed');
+            mine.phase = 'releasing';
+            this.finishRelease(unit, mine, lease);
+          },
+        ),
+      );
+    }
+  }
+
+  /** Deletes a lease this worker no longer runs, if it is still the one it holds. */
+  private finishRelease(unit: string, mine: LocalUnit, lease: UnitLease): void {
+    this.track(
+      this.kv.delete(leaseKey(unit), { previousSeq: lease.revision }).then(
+        () => undefined,
+        (error: unknown) => this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`),
+      ).finally(() => {
+        if (this.local.get(unit) === mine) this.local.delete(unit);
+        this.schedule();
+      }),
+    );
+  }
+
+  private deleteLease(unit: string, revision: number): void {
+    const mine: LocalUnit = { phase: 'releasing', lease: { unit, worker: this.workerId, revision } };
+    this.local.set(unit, mine);
+    this.finishRelease(unit, mine, mine.lease!);
+  }
+
+  // ---- leaving --------------------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.closing ??= this.leave();
+    return this.closing;
+  }
+
+  private async leave(): Promise<void> {
+    const wasActive = this.state === 'active';
+    const connected = !this.options.connection.isClosed();
+    this.state = 'leaving';
+    this.watchSettled?.();
+    if (wasActive && connected) {
+      // Tell the others first, so they stop assigning units to this worker while it hands them over.
+      await this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat('leaving'))).catch(() => undefined);
+      for (;;) {
+        this.reconcile();
+        if (this.local.size === 0 || this.state !== 'leaving' || this.inFlight.size === 0) break;
+        await Promise.race([...this.inFlight]);
+      }
+    }
+    // Anything left (the connection is gone, or the worker was fenced): abandon without writing.
+    for (const unit of [...this.local.keys()]) this.abandon(unit, 'the worker left the group without a connection to hand it over');
+    this.state = 'closed';
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.livenessTimer);
+    clearTimeout(this.fenceTimer);
+    if (connected && !this.options.connection.isClosed()) await this.kv.delete(workerKey(this.workerId)).catch(() => undefined);
+    this.watcher?.stop();
+    this.watchSettled?.();
+    await this.watching;
+    await Promise.allSettled([...this.inFlight]);
+    if (wasActive) this.log.info(`worker ${this.workerId} left the group of job ${this.options.job}`);
+    this.emit({ type: 'closed' });
+    this.subject.complete();
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------------
+
+  private emit(event: GroupEvent): void {
+    this.subject.next(event);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((error: unknown) => this.log.error(`group ${this.bucket}: ${String(error)}`)).finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+}

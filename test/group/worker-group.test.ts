@@ -1,0 +1,269 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import { startNatsServer, waitFor, type NatsServerHandle } from '../support/index.ts';
+import { createLogger } from '../../runtime/log.ts';
+import { groupBucketName, joinWorkerGroup, readGroupStatus, type GroupEvent, type WorkerGroup } from '../../runtime/group/index.ts';
+import { RecordingHost, UnitRegistry, type HostCall } from './recording-host.ts';
+
+const UNITS = Array.from({ length: 8 }, (_, i) => `count.p${i}`);
+// Long enough that the loaded test machine never misses two heartbeats in a row by accident.
+const TTL_MS = 4_000;
+const logger = createLogger(process.env.STATOR_TEST_TRACE === '1' ? 'debug' : 'silent');
+
+interface Member {
+  readonly name: string;
+  readonly nc: NatsConnection;
+  readonly host: RecordingHost;
+  readonly group: WorkerGroup;
+  readonly events: GroupEvent[];
+}
+
+async function join(server: NatsServerHandle, job: string, name: string, registry: UnitRegistry, units = UNITS): Promise<Member> {
+  const nc = await connect({ servers: server.url });
+  const host = new RecordingHost(name, registry);
+  const group = await joinWorkerGroup({ connection: nc, job, workerId: name, units, leaseTtlMs: TTL_MS, logger, host });
+  const events: GroupEvent[] = [];
+  group.events.subscribe((event) => events.push(event));
+  return { name, nc, host, group, events };
+}
+
+async function leave(member: Member): Promise<void> {
+  await member.group.close();
+  if (!member.nc.isClosed()) await member.nc.close();
+}
+
+/** unit → member name, from what each host runs (throws on a unit run twice). */
+function ownership(members: readonly Member[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const member of members) {
+    for (const unit of member.host.running) {
+      assert.not.ok(owners.has(unit), `${unit} runs on ${owners.get(unit)} and ${member.name}`);
+      owners.set(unit, member.name);
+    }
+  }
+  return owners;
+}
+
+/** Every unit runs somewhere, among `members` only, floor/ceil each. */
+function balanced(members: readonly Member[], units = UNITS): boolean {
+  const owners = ownership(members);
+  if (owners.size !== units.length) return false;
+  const floor = Math.floor(units.length / members.length);
+  return members.every((m) => m.host.running.size === floor || m.host.running.size === floor + 1) && members.every((m) => m.group.owned.size === m.host.running.size);
+}
+
+const moved = (before: Map<string, string>, after: Map<string, string>): string[] => [...after].filter(([unit, owner]) => before.get(unit) !== owner).map(([unit]) => unit);
+
+test('group - workers joining one by one share the units, moving only the ones they must; close hands over', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const a = await join(server, 'join-test', 'worker-a', registry);
+  const members = [a];
+  try {
+    await waitFor(() => balanced([a]), 'worker-a to run all 8 units');
+    const one = ownership([a]);
+
+    const b = await join(server, 'join-test', 'worker-b', registry);
+    members.push(b);
+    await waitFor(() => balanced([a, b]), '4 units each');
+    const two = ownership([a, b]);
+    assert.is(moved(one, two).length, 4, 'a second worker takes 4 units');
+
+    const c = await join(server, 'join-test', 'worker-c', registry);
+    members.push(c);
+    await waitFor(() => balanced([a, b, c]), '3/3/2');
+    const three = ownership([a, b, c]);
+    assert.equal(moved(two, three).sort(), [...c.host.running].sort(), 'only the units worker-c runs moved');
+    assert.is(moved(two, three).length, c.host.running.size);
+    assert.ok(c.host.running.size === 2 || c.host.running.size === 3);
+    // Handovers were graceful: each moved unit was stopped by its previous owner before it started again.
+    assert.equal(registry.violations, []);
+    const stops = [...a.host.calls, ...b.host.calls].filter((call) => call.call === 'stop').length;
+    assert.is(stops, 4 + moved(two, three).length);
+    assert.ok(a.events.some((e) => e.type === 'released' && e.reason === 'rebalance'));
+
+    // The status a script reads agrees with what the hosts run.
+    const status = await readGroupStatus(a.nc, 'join-test');
+    assert.equal(status.workers.map((w) => w.id), ['worker-a', 'worker-b', 'worker-c']);
+    assert.equal(new Map(status.units.map((u) => [u.unit, u.owner])), three);
+
+    // Graceful leave: worker-c's units go to the others without waiting for its lease to expire.
+    const cUnits = [...c.host.running];
+    await leave(c);
+    members.pop();
+    assert.equal(c.host.calls.filter((call) => call.call === 'abandon'), [], 'a leave stops, never abandons');
+    assert.equal(new Set(c.host.calls.filter((call) => call.call === 'stop').map((call) => call.unit)), new Set(cUnits));
+    assert.is(c.group.state, 'closed');
+    await c.group.close(); // idempotent
+    await waitFor(() => balanced([a, b]), 'the two left to run all 8 again');
+    assert.equal(registry.violations, []);
+    const after = await readGroupStatus(a.nc, 'join-test');
+    assert.equal(after.workers.map((w) => w.id), ['worker-a', 'worker-b'], 'the leaver deleted its heartbeat');
+    assert.not.ok(after.units.some((u) => u.owner === 'worker-c'), 'and its leases');
+  } finally {
+    for (const member of members) await leave(member);
+  }
+  assert.equal(registry.violations, []);
+});
+
+test('group - a worker whose connection dies loses its units to the others once its lease expires', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const a = await join(server, 'crash-test', 'worker-a', registry);
+  const b = await join(server, 'crash-test', 'worker-b', registry);
+  const c = await join(server, 'crash-test', 'worker-c', registry);
+  try {
+    await waitFor(() => balanced([a, b, c]), '3/3/2');
+    const lost = [...b.host.running];
+    const leaseRevisions = new Map(b.host.calls.filter((call): call is Extract<HostCall, { call: 'start' }> => call.call === 'start').map((call) => [call.unit, call.revision]));
+    const before = { a: a.events.length, c: c.events.length };
+    // A crash as the others see it: the connection goes, no graceful leave.
+    await b.nc.close();
+    await waitFor(() => b.host.running.size === 0, 'worker-b to give its units up');
+    assert.ok(b.host.calls.filter((call) => call.call === 'abandon').length === lost.length);
+    await waitFor(() => balanced([a, c]), 'worker-a and worker-c to run all 8');
+    const took = [...a.events.slice(before.a), ...c.events.slice(before.c)].filter((e): e is Extract<GroupEvent, { type: 'took' }> => e.type === 'took' && lost.includes(e.unit));
+    assert.is(took.length, lost.length);
+    for (const event of took) {
+      assert.is(event.from, 'worker-b');
+      assert.is(event.reason, 'lease expired');
+      assert.ok(event.lease.revision > leaseRevisions.get(event.unit)!, 'the new lease has a higher revision: the fencing token grew');
+    }
+    assert.equal(registry.violations, []);
+  } finally {
+    for (const member of [a, b, c]) await leave(member);
+  }
+});
+
+test('group - a unit whose start fails is released and retried', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const nc = await connect({ servers: server.url });
+  let refusals = 2;
+  const host = new RecordingHost('worker-a', registry, (unit) => unit === 'count.p1' && refusals-- > 0);
+  const group = await joinWorkerGroup({ connection: nc, job: 'retry-test', workerId: 'worker-a', units: UNITS.slice(0, 3), leaseTtlMs: 600, logger, host });
+  const events: GroupEvent[] = [];
+  group.events.subscribe((event) => events.push(event));
+  try {
+    await waitFor(() => host.running.size === 3, 'all three units, count.p1 after two failed starts');
+    assert.is(events.filter((e) => e.type === 'start-failed').length, 2);
+  } finally {
+    await group.close();
+    await group.close();
+    await nc.close();
+  }
+});
+
+test('group - bad options are refused with a clear error', async () => {
+  await using server = await startNatsServer();
+  const nc = await connect({ servers: server.url });
+  const host = new RecordingHost('x', new UnitRegistry());
+  try {
+    for (const [options, message] of [
+      [{ units: [] }, /at least one/],
+      [{ units: ['a', 'a'] }, /distinct/],
+      [{ units: ['a'], leaseTtlMs: 10 }, /leaseTtlMs/],
+      [{ units: ['a'], replicas: 0 }, /replicas/],
+    ] as const) {
+      try {
+        await joinWorkerGroup({ connection: nc, job: 'bad', workerId: 'w', logger, host, ...options });
+        assert.unreachable('must throw');
+      } catch (error) {
+        assert.is((error as { code?: string }).code, 'CONFIG_ERROR');
+        assert.match((error as Error).message, message);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+});
+
+// ---- a worker in its own process, stalled with SIGSTOP ---------------------------------------------
+
+interface ChildWorker {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[];
+  readonly exited: Promise<void>;
+}
+
+function startChild(server: NatsServerHandle, job: string, worker: string): ChildWorker {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/group/fixtures/group-worker.ts'], {
+    env: { ...process.env, GROUP_NATS: server.url, GROUP_JOB: job, GROUP_WORKER: worker, GROUP_UNITS: UNITS.join(','), GROUP_TTL_MS: String(TTL_MS) },
+    stdio: ['ignore', 'pipe', process.env.STATOR_TEST_TRACE === '1' ? 'inherit' : 'ignore'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buffer.slice(0, newline)) as Record<string, unknown>);
+      buffer = buffer.slice(newline + 1);
+    }
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return { child, lines, exited };
+}
+
+/** What a child runs, replaying its host calls. */
+function childRunning(lines: readonly Record<string, unknown>[]): Set<string> {
+  const running = new Set<string>();
+  for (const line of lines) {
+    if (line.call === 'start') running.add(line.unit as string);
+    else if (line.call === 'stop' || line.call === 'abandon') running.delete(line.unit as string);
+  }
+  return running;
+}
+
+test('group - a stalled worker (SIGSTOP past its TTL) abandons everything on waking, before anything else, then rejoins', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const zombie = startChild(server, 'stall-test', 'worker-z');
+  const members: Member[] = [];
+  try {
+    await waitFor(() => childRunning(zombie.lines).size === 8, 'the child worker to run all 8 units', { limitMs: 60_000 });
+    members.push(await join(server, 'stall-test', 'worker-a', registry));
+    members.push(await join(server, 'stall-test', 'worker-b', registry));
+    const sharing = (): boolean => {
+      const z = childRunning(zombie.lines);
+      const owners = ownership(members);
+      return z.size + owners.size === 8 && [...z].every((unit) => !owners.has(unit)) && z.size >= 2 && z.size <= 3;
+    };
+    await waitFor(sharing, 'three workers sharing 8 units');
+    const frozen = childRunning(zombie.lines);
+    const seenBeforeStop = zombie.lines.length;
+    const eventsBefore = members.map((m) => m.events.length);
+
+    zombie.child.kill('SIGSTOP');
+    // The others take the stalled worker's units after its lease expires; its state meanwhile is frozen.
+    await waitFor(() => balanced(members), 'worker-a and worker-b to run all 8');
+    const taken = [...members[0]!.events.slice(eventsBefore[0]), ...members[1]!.events.slice(eventsBefore[1])].filter((e) => e.type === 'took' && frozen.has(e.unit));
+    assert.is(taken.length, frozen.size);
+    assert.ok(taken.every((e) => e.type === 'took' && e.from === 'worker-z' && e.reason === 'lease expired'));
+
+    zombie.child.kill('SIGCONT');
+    await waitFor(() => childRunning(zombie.lines).size >= 2 && sharing(), 'the woken worker to rejoin and get its share back');
+    const afterWake = zombie.lines.slice(seenBeforeStop).filter((line) => line.call !== undefined);
+    const firstCalls = afterWake.slice(0, frozen.size);
+    assert.ok(firstCalls.every((line) => line.call === 'abandon'), `the first host calls after waking abandon: ${JSON.stringify(afterWake)}`);
+    assert.equal(new Set(firstCalls.map((line) => line.unit)), frozen, 'every unit it ran is abandoned');
+    // The in-process hosts never overlapped, and the units the zombie runs again were handed back gracefully.
+    assert.equal(registry.violations, []);
+    const handedBack = [...childRunning(zombie.lines)];
+    for (const unit of handedBack) assert.ok(!ownership(members).has(unit));
+    const lease = await (await new Kvm(jetstream(members[0]!.nc)).open(groupBucketName('stall-test'))).get(`lease.${handedBack[0]!}`);
+    assert.is(lease?.json<{ worker: string }>().worker, 'worker-z');
+  } finally {
+    zombie.child.kill('SIGCONT');
+    zombie.child.kill('SIGTERM');
+    await zombie.exited;
+    for (const member of members) await leave(member);
+  }
+  assert.equal(registry.violations, []);
+});
+
+test.run();
