@@ -17,6 +17,7 @@ import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
 import { runCommand } from './run-command.ts';
 import { stateCommand } from './state-command.ts';
+import { statusCommand } from './status-command.ts';
 import { mainUsage } from './usage.ts';
 
 /**
@@ -45,6 +46,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         return await checkpointsCommand(rest, env);
       case 'state':
         return await stateCommand(rest, env);
+      case 'status':
+        return await statusCommand(rest, env);
       case '--version':
       case '-V':
       case 'version':
@@ -57,7 +60,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         (command === undefined ? process.stderr : process.stdout).write(`${mainUsage}\n`);
         return command === undefined ? ExitCode.USAGE : ExitCode.OK;
       default:
-        process.stderr.write(`stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints and state (stator --help)\n`);
+        process.stderr.write(`stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints, state and status (stator --help)\n`);
         return ExitCode.USAGE;
     }
   } catch (error) {

@@ -9,6 +9,7 @@ Commands:
   checkpoints inspect [id]  show one checkpoint (default: the latest)
   checkpoints clear         delete a job's checkpoints (refused while the job runs)
   state get|put|delete      a key's state (docs/state-api.md)
+  status                    a job's workers and who owns each partition (NATS mode)
 
 Run 'stator <command> --help' for the options of a command; 'stator --version' prints the version.`;
 
@@ -56,6 +57,19 @@ Options:
                         stator run (--user, --token, --creds, --tlsca...) apply too
   --json                machine-readable output (list, inspect)
   -h, --help            this help`;
+
+export const statusUsage = `usage: stator status --job <name> --nats <url[,url]> [--json]
+       stator status <job-module> --nats <url[,url]> [--json]
+
+The workers of a job (every \`stator run\` of it against this NATS) and each partition's owner,
+lease revision and progress (position, lag, watermark, last checkpoint) as the owner last published
+it with its heartbeat (docs/scale-out.md). Reads the job's group bucket; changes nothing.
+
+Options:
+  --job <name>          the job's name (or pass its module, which names it)
+  --json                one JSON object: {job, bucket, exists, workers[], units[]}
+  -h, --help            this help
+${NATS_CLI_USAGE}`;
 
 export const stateUsage = `usage: stator state get <job-module> --key <key> [options]
        stator state put <job-module> --key <key> --value <json> [--etag <etag>] --url <server>

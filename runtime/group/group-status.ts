@@ -1,7 +1,9 @@
 // A job's group as its bucket shows it now, for `stator status` and scripts. Read-only: looking at a
 // job that has no group creates nothing.
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { KvEntry } from '@nats-io/kv';
+import type { KV, KvEntry } from '@nats-io/kv';
+
+const READ_LIMIT_MS = 10_000;
 import { decodeRecord, groupBucketName, isLeaseKey, isWorkerKey, openGroupBucket, type HeartbeatRecord, type LeaseRecord } from './group-bucket.ts';
 import type { UnitProgress } from './unit-host.ts';
 
@@ -43,16 +45,38 @@ export interface GroupStatus {
   readonly units: readonly UnitStatus[];
 }
 
+/**
+ * The last value of every key, read through a watch up to the bucket's last revision when the read
+ * began (listing keys, then getting each, misses a key rewritten in between: heartbeats are).
+ */
+async function readLastValues(kv: KV, bucket: string): Promise<KvEntry[]> {
+  const lastRevision = (await kv.status()).streamInfo.state.last_seq;
+  const latest = new Map<string, KvEntry>();
+  if (lastRevision > 0) {
+    const watch = await kv.watch();
+    const guard = setTimeout(() => watch.stop(), READ_LIMIT_MS);
+    try {
+      for await (const entry of watch) {
+        latest.set(entry.key, entry);
+        if (entry.revision >= lastRevision) break;
+      }
+    } finally {
+      clearTimeout(guard);
+      watch.stop();
+    }
+    if ([...latest.values()].every((entry) => entry.revision < lastRevision)) {
+      throw new Error(`reading bucket ${bucket} did not reach revision ${lastRevision} within ${READ_LIMIT_MS} ms`);
+    }
+  }
+  return [...latest.values()].filter((entry) => entry.operation === 'PUT');
+}
+
 /** Reads the group of `job` once: every worker's last heartbeat and every lease. */
 export async function readGroupStatus(nc: NatsConnection, job: string, now: () => number = Date.now): Promise<GroupStatus> {
   const bucket = groupBucketName(job);
   const kv = await openGroupBucket(nc, job);
   if (kv === undefined) return { job, bucket, exists: false, workers: [], units: [] };
-  const entries: KvEntry[] = [];
-  for await (const key of await kv.keys()) {
-    const entry = await kv.get(key);
-    if (entry !== null && entry.operation === 'PUT') entries.push(entry);
-  }
+  const entries = await readLastValues(kv, bucket);
   const heartbeats: { record: HeartbeatRecord; entry: KvEntry }[] = [];
   const leases = new Map<string, { record: LeaseRecord; entry: KvEntry }>();
   for (const entry of entries) {
