@@ -101,18 +101,16 @@ async function openEmbeddedRuntime(
   const store = transport.store ?? createFileCheckpointStore({ stateDir, job: job.name });
   const files = await openDirectoryFiles({ dir: join(stateDir, job.name, 'files'), maxBytes: options.filesMaxBytes });
   logger.info(`running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`);
-  // The state API reads checkpoints through a store of its own: the runtime closes its store at the end.
-  const stateApi =
-    options.http === undefined
-      ? undefined
-      : serveStateApi({
-          http: options.http,
-          job,
-          log: new FileCommandLog(stateCommandLogPath(stateDir, job.name)),
-          checkpointStore: transport.store ?? createFileCheckpointStore({ stateDir, job: job.name }),
-          logger,
-          ...options.stateApi,
-        });
+  // Logged writes are inputs: replayed on every run, served or not. Eventual reads go through a
+  // checkpoint store of their own: the runtime closes its store at the end.
+  const stateApi = serveStateApi({
+    http: options.http,
+    job,
+    log: new FileCommandLog(stateCommandLogPath(stateDir, job.name)),
+    checkpointStore: () => transport.store ?? createFileCheckpointStore({ stateDir, job: job.name }),
+    logger,
+    ...options.stateApi,
+  });
   const runtime = createEmbeddedRuntime({
     job,
     input: transport.input,
@@ -124,13 +122,13 @@ async function openEmbeddedRuntime(
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     logger,
     turnTimer,
-    ...(stateApi === undefined ? {} : { stateOwner: stateApi.owner }),
+    stateOwner: stateApi.owner,
     files,
   });
   return {
     runtime,
     close: async () => {
-      await stateApi?.close();
+      await stateApi.close();
       await files.close();
     },
   };

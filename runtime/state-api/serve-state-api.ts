@@ -26,23 +26,27 @@ export interface ServedStateApi {
 }
 
 export interface ServeStateApiOptions extends StateApiOptions {
-  readonly http: HttpRoutes;
+  /** The process's HTTP server; without it the partitions still replay the logged writes (they are inputs). */
+  readonly http: HttpRoutes | undefined;
   readonly job: Job;
   /** Where writes are made durable before they are applied. */
   readonly log: StateCommandLog;
-  /** The job's checkpoints, for eventual reads. */
-  readonly checkpointStore: CheckpointStore;
+  /** The job's checkpoints, for eventual reads (opened when `http` is given). */
+  readonly checkpointStore: () => CheckpointStore;
   readonly logger: Logger;
 }
 
-/** Adds the job's state API (Dapr's /v1.0/state routes) to the HTTP server. */
+/**
+ * The job's state API: its partitions' command log (replayed on every run, with or without a server:
+ * logged writes are inputs), and Dapr's /v1.0/state routes on the HTTP server when there is one.
+ */
 export function serveStateApi(options: ServeStateApiOptions): ServedStateApi {
   const stores = new StateStores(options.job);
   const lane = { name: STATE_COMMANDS_INPUT, log: options.log };
   const owner = new LocalStateOwner(stores, () => lane, options.logger);
-  const view = new CheckpointStateView({ job: options.job, store: options.checkpointStore });
-  const service = new StateService({ stores, owner, view, logger: options.logger, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
-  const remove = addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });
+  const view = options.http === undefined ? undefined : new CheckpointStateView({ job: options.job, store: options.checkpointStore() });
+  const service = new StateService({ stores, owner, ...(view === undefined ? {} : { view }), logger: options.logger, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
+  const remove = options.http === undefined ? () => {} : addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });
   let closing: Promise<void> | undefined;
   return {
     owner,
@@ -50,7 +54,7 @@ export function serveStateApi(options: ServeStateApiOptions): ServedStateApi {
       (closing ??= (async () => {
         remove();
         owner.detach();
-        await view.close();
+        await view?.close();
         await options.log.close();
       })()),
   };
