@@ -6,7 +6,12 @@ import { loadJob } from '../job/load-job.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } from '../nats/connection-options.ts';
 import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
-import { CheckpointStateView, StateStores } from '../state-api/index.ts';
+import { CheckpointStateView, ForwardingStateOwners, StateApiError, StateService, StateStores } from '../state-api/index.ts';
+import type { Json, StateWrite } from '../state-api/index.ts';
+import { parseETag } from '../state-api/etag.ts';
+import { jobStreamNames } from '../nats/stream-names.ts';
+import { createLogger } from '../log.ts';
+import type { Job } from '../job/job.ts';
 import { ExitCode } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { stateUsage } from './usage.ts';
@@ -47,13 +52,23 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
   const storeName = values.stage === undefined ? job.name : `${job.name}.${values.stage}`;
   const url = values.url ?? env.STATOR_URL;
   if (url !== undefined) return await overHttp(url, values['http-token'] ?? env.STATOR_HTTP_TOKEN, action, storeName, key, values.value, values.etag, consistency);
-  if (action !== 'get') {
-    throw new ConfigError(`stator state ${action}: writes are applied by the running job; pass its server with --url http://host:port (stator run ... --http host:port)`);
+  const flags = natsFlagsFrom(values);
+  const natsMode = natsUrlFrom(flags, env) !== undefined;
+  if (action !== 'get' && !natsMode) {
+    throw new ConfigError(`stator state ${action}: writes are applied by the running job; pass its server with --url http://host:port (stator run ... --http host:port), or its NATS server with --nats`);
   }
-  if (consistency === 'strong') throw new ConfigError('--consistency strong reads from the running job: pass its server with --url http://host:port');
+  if (consistency === 'strong' && !natsMode) throw new ConfigError('--consistency strong reads from the running job: pass its server with --url http://host:port, or its NATS server with --nats');
+  if (natsMode && (action !== 'get' || consistency === 'strong')) {
+    const settings = resolveNatsSettings(flags, env);
+    const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator state ${job.name}` : settings.name });
+    try {
+      return await viaOwner(link, job, action, storeName, key, values.value, values.etag);
+    } finally {
+      await link.close();
+    }
+  }
   const stores = new StateStores(job);
   const store = stores.get(storeName);
-  const flags = natsFlagsFrom(values);
   let link: NatsLink | undefined;
   let checkpointStore: CheckpointStore;
   if (natsUrlFrom(flags, env) === undefined) {
@@ -79,6 +94,39 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
     await view.close();
     await checkpointStore.close();
     await link?.close();
+  }
+}
+
+/**
+ * NATS mode without an HTTP server: the request goes to the process that runs the key's partition
+ * (request/reply on its subject), the same way a worker's HTTP server forwards it.
+ */
+async function viaOwner(link: NatsLink, job: Job, action: 'get' | 'put' | 'delete', storeName: string, key: string, value: string | undefined, etagText: string | undefined): Promise<number> {
+  const service = new StateService({ stores: new StateStores(job), owner: new ForwardingStateOwners({ job, link, names: jobStreamNames(job.name) }), logger: createLogger('silent') });
+  const etag = etagText === undefined ? undefined : parseETag(etagText);
+  if (etagText !== undefined && etag === undefined) throw new ConfigError(`--etag ${JSON.stringify(etagText)} is not an ETag this store gave out: read the key for its ETag (stator state get)`);
+  try {
+    if (action === 'get') {
+      const [read] = await service.get(storeName, [key], 'strong');
+      process.stdout.write(`${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`);
+      return ExitCode.OK;
+    }
+    let parsed: Json | undefined;
+    if (action === 'put') {
+      try {
+        parsed = JSON.parse(value!) as Json;
+      } catch (error) {
+        throw new ConfigError(`--value is not JSON (${(error as Error).message}); e.g. --value '{"count":0}'`);
+      }
+    }
+    const write: StateWrite = { op: action === 'put' ? 'upsert' : 'delete', key, firstWrite: true, ...(parsed === undefined ? {} : { value: parsed }), ...(etag === undefined ? {} : { etag }) };
+    await service.write(storeName, [write], false);
+    return ExitCode.OK;
+  } catch (error) {
+    if (!(error instanceof StateApiError)) throw error;
+    // As over HTTP: the status and the one-line reason; a refused first-write exits 1.
+    process.stderr.write(`stator: ${error.status}: ${error.message}\n`);
+    return error.status === 409 ? ExitCode.FAILED : ExitCode.USAGE;
   }
 }
 

@@ -72,22 +72,24 @@ Options:
 ${NATS_CLI_USAGE}`;
 
 export const stateUsage = `usage: stator state get <job-module> --key <key> [options]
-       stator state put <job-module> --key <key> --value <json> [--etag <etag>] --url <server>
-       stator state delete <job-module> --key <key> [--etag <etag>] --url <server>
+       stator state put <job-module> --key <key> --value <json> [--etag <etag>] --url <server> | --nats <url>
+       stator state delete <job-module> --key <key> [--etag <etag>] --url <server> | --nats <url>
 
 A key's state (a JSON object of its cells by tag id; docs/state-api.md). With --url, calls the
 running job's state API (stator run ... --http host:port): reads are strong there, writes are applied
-by the job. Without --url, get reads the job's latest checkpoint (eventual; the job may be stopped).
-Prints one JSON line: {"key", "value", "etag"}.
+by the job. With --nats (a job run in NATS mode), put, delete and --consistency strong go over NATS
+to the process that runs the key's partition. Otherwise get reads the job's latest checkpoint
+(eventual; the job may be stopped). get prints one JSON line: {"key", "value", "etag"}.
 
 Options:
   --key <key>             the key (string keys as they are, other keys as JSON)
   --value <json>          put: cells by tag id, e.g. '{"count":0}'
   --etag <etag>           put/delete: first-write (exit 1 when the key changed since)
   --stage <stage>         the stateful stage, when the job has several
-  --consistency <c>       strong or eventual (with --url; without, eventual)
+  --consistency <c>       strong or eventual (with --url or --nats; otherwise eventual) [default: strong
+                          with --url, eventual with --nats]
   --url <url>             the running job's HTTP server [default: STATOR_URL]
   --http-token <token>    its token [default: STATOR_HTTP_TOKEN]
   --state-dir <dir>       checkpoints directory (embedded) [default: ./state]
-  --nats <url>            checkpoints in NATS (also when NATS_URL is set)
+  --nats <url>            the job runs in NATS mode there (also when NATS_URL is set)
   -h, --help              this help`;
