@@ -20,6 +20,7 @@ import type { LifecycleState } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import type { Logger } from './log.ts';
 import { openNatsRuntime } from './nats/run-nats-job.ts';
+import { openWorkerRuntime } from './nats/open-worker.ts';
 import { FileCommandLog, serveStateApi, stateCommandLogPath } from './state-api/index.ts';
 import type { StateApiOptions } from './state-api/index.ts';
 import type { FilesTransport, Transport } from './transport.ts';
@@ -84,7 +85,18 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   const prepare = (turnTimer: TurnTimer | undefined): Promise<PreparedRuntime> =>
     transport.kind === 'files'
       ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
-      : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer, stateApi: options.stateApi });
+      : transport.scaleOut !== undefined
+        ? openWorkerRuntime({
+            job,
+            transport,
+            logger,
+            checkpointIntervalMs,
+            maxRetries: options.maxRetries,
+            http: options.http,
+            turnTimer,
+            ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
+          })
+        : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer, stateApi: options.stateApi });
   return new PreparingRuntime(prepare, options.signal, observer);
 }
 

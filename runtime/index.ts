@@ -24,7 +24,7 @@ export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, Li
 export { createRuntime } from './create-runtime.ts';
 export type { RuntimeOptions } from './create-runtime.ts';
 export { files, nats } from './transport.ts';
-export type { Transport, FilesTransport, FilesTransportOptions, NatsTransport, NatsTransportOptions } from './transport.ts';
+export type { Transport, FilesTransport, FilesTransportOptions, NatsTransport, NatsTransportOptions, ScaleOutOptions } from './transport.ts';
 export { DEFAULT_STATE_DIR, DEFAULT_FILES_MAX_BYTES } from './defaults.ts';
 
 // The job's file area (ctx.files) from job code, tests and tools.

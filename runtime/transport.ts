@@ -42,6 +42,19 @@ export interface NatsTransportOptions {
    * tlscert, tlskey, tlsca, maxOutage, name); unset ones fall back to the NATS_* environment variables.
    */
   readonly connection?: Omit<NatsFlags, 'nats'>;
+  /**
+   * Run as one worker of the job's group (docs/scale-out.md): every process started with this on
+   * the same NATS shares the job's units, taking over those of a worker that stops or dies.
+   */
+  readonly scaleOut?: ScaleOutOptions;
+}
+
+/** A worker's options in a scaled-out job. */
+export interface ScaleOutOptions {
+  /** Replicas of every stream and bucket the job creates: 3 on a 3-node cluster keeps the job through the loss of a server. @default 1 */
+  readonly replicas?: number;
+  /** How long a silent worker keeps its units before the others take them over. @default 5000 */
+  readonly leaseTtlMs?: number;
 }
 
 export interface NatsTransport extends NatsTransportOptions {

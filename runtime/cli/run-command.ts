@@ -40,6 +40,12 @@ export interface RunArguments {
   readonly embeddedFlags: readonly string[];
   /** What selected NATS mode, for messages: `--nats` or `NATS_URL`. */
   readonly natsSelectedBy: '--nats' | 'NATS_URL' | undefined;
+  /** --scale-out: run as one worker of the job's group (NATS mode). */
+  readonly scaleOut: boolean;
+  /** --replicas: replicas of the job's streams and buckets (with --scale-out). */
+  readonly replicas: number | undefined;
+  /** --lease-ttl: how long a silent worker keeps its units (with --scale-out). */
+  readonly leaseTtlMs: number | undefined;
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
@@ -61,6 +67,9 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     'log-format': { type: 'string' },
     http: { type: 'string' },
     'http-token': { type: 'string' },
+    'scale-out': { type: 'boolean' },
+    replicas: { type: 'string' },
+    'lease-ttl': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -91,6 +100,9 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     httpToken,
     embeddedFlags: EMBEDDED_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`),
     natsSelectedBy: values.nats !== undefined ? '--nats' : natsUrlFrom({ nats: undefined }, env) !== undefined ? 'NATS_URL' : undefined,
+    scaleOut: values['scale-out'] ?? false,
+    replicas: integerOption('--replicas', values.replicas, 1),
+    leaseTtlMs: integerOption('--lease-ttl', values['lease-ttl'], 100),
   };
 }
 
@@ -127,7 +139,11 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
         `drop ${flags}, or ${args.natsSelectedBy === 'NATS_URL' ? 'unset NATS_URL' : 'drop --nats'} to run embedded`,
     );
   }
+  if (!args.scaleOut && (args.replicas !== undefined || args.leaseTtlMs !== undefined)) {
+    throw new ConfigError(`${args.replicas !== undefined ? '--replicas' : '--lease-ttl'} configures a scaled-out job: add --scale-out (and --nats <url>)`);
+  }
   if (args.natsUrl === undefined) {
+    if (args.scaleOut) throw new ConfigError('--scale-out runs the job as one worker of a group on NATS: add --nats <url> (or set NATS_URL)');
     if (args.input === undefined) throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
     if (args.output === undefined) throw new ConfigError('embedded mode needs --output <file> (or run NATS mode with --nats <url>)');
     const natsOnly = Object.keys(args.nats);
@@ -166,7 +182,18 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
           follow: args.follow,
           ...(args.deadLetter === undefined ? {} : { deadLetter: args.deadLetter }),
         })
-      : nats({ servers: args.natsUrl, connection: args.nats });
+      : nats({
+          servers: args.natsUrl,
+          connection: args.nats,
+          ...(args.scaleOut
+            ? {
+                scaleOut: {
+                  ...(args.replicas === undefined ? {} : { replicas: args.replicas }),
+                  ...(args.leaseTtlMs === undefined ? {} : { leaseTtlMs: args.leaseTtlMs }),
+                },
+              }
+            : {}),
+        });
   const controller = new AbortController();
   const removeHandlers = onStopSignals(logger, () => controller.abort());
   try {

@@ -12,7 +12,7 @@ import type { NatsLink } from './connection.ts';
 import { exchangeSinkBinding } from './exchange-sink-binding.ts';
 import { exchangeSourceBinding } from './exchange-source-binding.ts';
 import type { JobUnit } from './job-units.ts';
-import type { JobStreams } from './job-streams.ts';
+import { trimConsumed, type JobStreams } from './job-streams.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
 
@@ -95,7 +95,34 @@ export async function openUnitRuntime(env: UnitEnvironment, unit: JobUnit, optio
     unit: unit.kind === 'stage' ? { onlyPartition: unit.partition, sourceInputs: unit.inputs } : { sourceInputs: 1 },
   });
   fatal = (error) => runtime.fail(error);
+  if (unit.kind === 'stage') trimExchangeBehind(env, unit, runtime, logger);
   return runtime;
+}
+
+/**
+ * Purges the unit's exchange subject behind its checkpoints, so exchange streams hold only what a
+ * restore may replay. It trims below the checkpoint before the latest committed one: a restore that
+ * falls back from an unreadable newest checkpoint to the one before still finds its input.
+ */
+function trimExchangeBehind(env: UnitEnvironment, unit: JobUnit, runtime: JobRuntime, logger: Logger): void {
+  const stream = env.streams.names.exchangeStream(unit.stage!);
+  const subject = env.streams.names.exchangeSubject(unit.stage!, unit.partition);
+  let previous: number | undefined;
+  let trimming: Promise<void> = Promise.resolve();
+  runtime.events.subscribe((event) => {
+    if (event.type !== 'checkpoint') return;
+    const keepFrom = previous === undefined ? undefined : previous + 1;
+    previous = event.position;
+    if (keepFrom === undefined) return;
+    trimming = trimming.then(async () => {
+      try {
+        await trimConsumed(await env.link.jetstreamManager(), stream, subject, keepFrom);
+      } catch (error) {
+        // Not fatal: the next checkpoint trims further.
+        logger.debug(`could not trim ${subject} below ${keepFrom}: ${(error as Error).message}`);
+      }
+    });
+  });
 }
 
 /** The worker's logger with the unit named on every line (text) or as a field (JSON). */

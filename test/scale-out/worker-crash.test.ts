@@ -1,0 +1,50 @@
+// A scaled-out worker as a real process (`stator run --scale-out`), SIGKILLed at random points while
+// a producer publishes, restarted each time: every word counted once, in order per word, as in an
+// uninterrupted embedded run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsServer } from '../support/nats-server.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { assertSamePerKey } from './per-key.ts';
+
+test('a worker killed 4 times at random points loses and repeats nothing', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const lines = text(6000);
+  const reference = await referenceOutputs(lines);
+  const producing = produce(link, lines, 200, 150);
+  let job: JobProcess | undefined;
+  let log = '';
+  try {
+    for (let kill = 0; kill < 4; kill++) {
+      job = startJob(server.url, ['--scale-out']);
+      const before = await streamMessages(link, 'WORDCOUNT_OUT');
+      // Some progress, then a kill at a random point of the next stretch.
+      const started = job;
+      await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before || started.child.exitCode !== null, `progress after kill ${kill}`).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; the worker's log:\n${started.stderr().slice(-4000)}`);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 1500)));
+      assert.is(job.child.exitCode, null, job.stderr());
+      job.child.kill('SIGKILL');
+      await job.exited;
+      log += job.stderr();
+    }
+    await producing;
+    job = startJob(server.url, ['--scale-out']);
+    const last = job;
+    await waitForAllOutputs(link, reference.length, () => last.stderr().length, () => last.child.exitCode !== null);
+    assert.is(last.child.exitCode, null, last.stderr());
+    last.child.kill('SIGTERM');
+    const exit = await last.exited;
+    assert.is(exit.code, 0, last.stderr());
+  } finally {
+    job?.child.kill('SIGKILL');
+    await producing.catch(() => undefined);
+  }
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as { word: string }).word, log);
+});
+
+test.run();
