@@ -95,6 +95,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
             http: options.http,
             turnTimer,
             ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
+            ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
           })
         : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer, stateApi: options.stateApi });
   return new PreparingRuntime(prepare, options.signal, observer);

@@ -11,6 +11,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
+import { DEFAULT_RETRY_POLICY, retryTransient } from '../nats/retry.ts';
 import { jetStreamBucketName } from '../checkpoint/jetstream-bucket-name.ts';
 import type { UnitProgress } from './unit-host.ts';
 
@@ -85,9 +86,12 @@ export function decodeRecord<T extends HeartbeatRecord | LeaseRecord>(value: Uin
   }
 }
 
-/** Creates the bucket if it is missing (one value per key: the history is not needed). */
+/**
+ * Creates the bucket if it is missing (one value per key: the history is not needed). Retried while
+ * JetStream says "not now": workers starting together on a fresh cluster race its meta leader.
+ */
 export async function createGroupBucket(nc: NatsConnection, job: string, replicas: number): Promise<KV> {
-  return new Kvm(jetstream(nc)).create(groupBucketName(job), { replicas, history: 1 });
+  return retryTransient(() => new Kvm(jetstream(nc)).create(groupBucketName(job), { replicas, history: 1 }), DEFAULT_RETRY_POLICY, new AbortController().signal);
 }
 
 /** Opens the bucket without creating it; undefined when the job has no group there. */

@@ -10,7 +10,9 @@ import { resolveNatsSettings } from './connection-options.ts';
 import { planJobUnits } from './job-units.ts';
 import { ensureJobStreams } from './job-streams.ts';
 import { requiredDuplicateWindowMs } from './msg-id.ts';
-import { allUnits, WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
+import { joinWorkerGroup, type WorkerGroup } from '../group/index.ts';
+import type { Logger } from '../log.ts';
+import { WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
 import type { JobUnit } from './job-units.ts';
 import type { UnitEnvironment } from './unit-runtime.ts';
 
@@ -20,8 +22,35 @@ export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => U
 export interface WorkerOptions extends NatsRuntimeOptions {
   /** Replicas of every stream and bucket the job creates (3 on a 3-node cluster). @default 1 */
   readonly replicas?: number;
-  /** How units are assigned. @default every unit to this worker */
+  /** How long a silent worker keeps its units before the others take them over. @default 5000 */
+  readonly leaseTtlMs?: number;
+  /** How units are assigned. @default the job's worker group on NATS (runtime/group) */
   readonly assignment?: AssignmentFactory;
+}
+
+/** Units assigned by the job's worker group: membership and leases in its KV bucket. */
+export function groupAssignment(
+  link: NatsLink,
+  units: readonly JobUnit[],
+  options: { readonly job: string; readonly logger: Logger; readonly replicas: number; readonly leaseTtlMs: number | undefined },
+): UnitAssignment {
+  let group: WorkerGroup | undefined;
+  return {
+    async join(host) {
+      group = await joinWorkerGroup({
+        connection: link.nc,
+        job: options.job,
+        units: units.map((unit) => unit.name),
+        replicas: options.replicas,
+        ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+        logger: options.logger,
+        host,
+      });
+    },
+    leave: async () => {
+      await group?.close();
+    },
+  };
 }
 
 export async function openWorkerRuntime(options: WorkerOptions): Promise<PreparedRuntime> {
@@ -63,7 +92,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       replicas,
       turnTimer: options.turnTimer,
     };
-    const runtime = new WorkerRuntime({ env, units, assignment: (options.assignment ?? ((_link, all) => allUnits(all)))(link, units), logger });
+    const assignment = (options.assignment ?? ((joined, all) => groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs })))(link, units);
+    const runtime = new WorkerRuntime({ env, units, assignment, logger });
     for (const closing of [link, checkpointLink]) {
       void closing.closed().then((error) => {
         if (error !== undefined) runtime.fail(error);

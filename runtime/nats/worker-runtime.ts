@@ -5,22 +5,14 @@
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import { FencedError } from '../../src/checkpoint/index.ts';
 import type { JobRuntime, RunResult, RuntimeEvent } from '../job-runtime.ts';
-import type { JobView, PartitionView, SourceView, StageView } from '../job-view.ts';
+import { watermarkTime, type JobView, type PartitionView, type SourceView, type StageView } from '../job-view.ts';
 import { Lifecycle, type LifecycleState } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { UnitAbandonedError } from './errors.ts';
+import type { UnitHost, UnitProgress } from '../group/index.ts';
 import type { JobUnit } from './job-units.ts';
 import { openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
 
-/** What the worker's group asks of it (runtime/group's UnitHost). */
-export interface UnitHost {
-  /** Restores `unit` and starts it; resolves once it runs. */
-  start(unit: string, lease: { readonly revision: number }): Promise<void>;
-  /** Stops `unit` after a final checkpoint (a handover). */
-  stop(unit: string): Promise<void>;
-  /** Abandons `unit` at once: another worker owns it now. */
-  abandon(unit: string, reason: string): void;
-}
 
 /** How a worker learns which units it owns. */
 export interface UnitAssignment {
@@ -30,30 +22,14 @@ export interface UnitAssignment {
   leave(): Promise<void>;
 }
 
-/** Owns every unit of the job: one worker alone, without a group. */
-export function allUnits(units: readonly JobUnit[]): UnitAssignment {
-  let host: UnitHost | undefined;
-  const started: string[] = [];
-  return {
-    async join(h) {
-      host = h;
-      for (const unit of units) {
-        await h.start(unit.name, { revision: 0 });
-        started.push(unit.name);
-      }
-    },
-    async leave() {
-      // Upstream first: a stage unit's final checkpoint then covers what its upstream emitted last.
-      while (started.length > 0) await host!.stop(started.shift()!);
-    },
-  };
-}
-
 interface RunningUnit {
   readonly unit: JobUnit;
   readonly runtime: JobRuntime;
   readonly done: Promise<RunResult | undefined>;
   readonly events: Subscription;
+  readonly progress: { lastCheckpoint?: { readonly id: number; readonly at: string } };
+  /** Being stopped or abandoned: a new start waits for it to close. */
+  ending: boolean;
 }
 
 export interface WorkerRuntimeOptions {
@@ -154,6 +130,7 @@ export class WorkerRuntime implements JobRuntime {
         start: (unit) => this.startUnit(unit),
         stop: (unit) => this.stopUnit(unit),
         abandon: (unit, reason) => this.abandonUnit(unit, reason),
+        describe: (unit) => this.describeUnit(unit),
       });
       if (!this.ended()) {
         this.lifecycle.transition('running');
@@ -191,9 +168,19 @@ export class WorkerRuntime implements JobRuntime {
   private async startUnit(name: string): Promise<void> {
     const unit = this.byName.get(name);
     if (unit === undefined) throw new Error(`no unit ${name} in job ${this.options.env.job.name}`);
-    if (this.running.has(name)) return;
+    const previous = this.running.get(name);
+    if (previous !== undefined) {
+      if (!previous.ending) return;
+      // Abandoned or handed over, and now assigned here again: the new incarnation restores what
+      // the old one committed, so it starts once the old one has closed.
+      await previous.done;
+    }
     const runtime = await openUnitRuntime(this.options.env, unit, { takeover: true });
-    const events = runtime.events.subscribe((event) => this.eventSubject.next(event));
+    const progress: { lastCheckpoint?: { readonly id: number; readonly at: string } } = {};
+    const events = runtime.events.subscribe((event) => {
+      if (event.type === 'checkpoint') progress.lastCheckpoint = { id: event.checkpointId, at: new Date().toISOString() };
+      this.eventSubject.next(event);
+    });
     const done = runtime.run().then(
       (result) => result,
       (error: unknown) => {
@@ -205,7 +192,7 @@ export class WorkerRuntime implements JobRuntime {
         return undefined;
       },
     );
-    const running: RunningUnit = { unit, runtime, done, events };
+    const running: RunningUnit = { unit, runtime, done, events, progress, ending: false };
     this.running.set(name, running);
     void done.then((result) => this.forget(running, result));
     // Started once it runs (restored and reading), or ended trying.
@@ -224,12 +211,30 @@ export class WorkerRuntime implements JobRuntime {
   private async stopUnit(name: string): Promise<void> {
     const running = this.running.get(name);
     if (running === undefined) return;
+    running.ending = true;
     await running.runtime.stop();
     await running.done;
   }
 
+  /** How far an owned unit got, for `stator status`. */
+  private describeUnit(name: string): UnitProgress | undefined {
+    const running = this.running.get(name);
+    const view = running?.runtime.view;
+    if (running === undefined || view === undefined) return undefined;
+    const watermarks = view.stages.flatMap((stage) => stage.partitions.map((p) => p.watermark));
+    const watermark = watermarks.length === 0 ? undefined : watermarkTime(Math.min(...watermarks));
+    return {
+      position: view.source.lastPosition,
+      ...(watermark === undefined ? {} : { watermark }),
+      ...(running.progress.lastCheckpoint === undefined ? {} : { lastCheckpoint: running.progress.lastCheckpoint }),
+    };
+  }
+
   private abandonUnit(name: string, reason: string): void {
-    this.running.get(name)?.runtime.fail(new UnitAbandonedError(name, reason));
+    const running = this.running.get(name);
+    if (running === undefined) return;
+    running.ending = true;
+    running.runtime.fail(new UnitAbandonedError(name, reason));
   }
 
   private forget(running: RunningUnit, result: RunResult | undefined): void {

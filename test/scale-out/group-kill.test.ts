@@ -1,0 +1,54 @@
+// Issue 14, test 1: three workers on a 3-node cluster share the job while a producer publishes; a
+// random worker is SIGKILLed five times and restarted. Its units move to the others after the lease
+// TTL and come back on rebalance; every word is counted once, in order per word.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsCluster } from '../support/nats-cluster.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { assertSamePerKey } from './per-key.ts';
+import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
+
+test('3 workers, a random one SIGKILLed 5 times and restarted: nothing lost, nothing repeated', async () => {
+  await using cluster = await startNatsCluster();
+  await using link = await connectNats({ nats: cluster.urls });
+  await createInputStream(link, 3);
+  const lines = text(6000);
+  const reference = await referenceOutputs(lines);
+  const workers: JobProcess[] = [startWorker(cluster.urls), startWorker(cluster.urls), startWorker(cluster.urls)];
+  const everyone: JobProcess[] = [...workers];
+  const producing = produce(link, lines, 100, 100);
+  try {
+    for (let kill = 0; kill < 5; kill++) {
+      const before = await streamMessages(link, 'WORDCOUNT_OUT');
+      await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before, `progress before kill ${kill}`).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}\n${logsOf(workers)}`);
+      });
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
+      const victim = Math.floor(Math.random() * workers.length);
+      assert.is(workers[victim]!.child.exitCode, null, logsOf(workers));
+      workers[victim]!.child.kill('SIGKILL');
+      await workers[victim]!.exited;
+      workers[victim] = startWorker(cluster.urls);
+      everyone.push(workers[victim]!);
+    }
+    await producing;
+    await waitForAllOutputs(
+      link,
+      reference.length,
+      () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
+      () => workers.some((w) => w.child.exitCode !== null),
+    );
+    for (const worker of workers) assert.is(worker.child.exitCode, null, logsOf(workers));
+    // A graceful stop of all: each hands its units over or writes their final checkpoints.
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(workers));
+  } finally {
+    await killAll(everyone);
+    await producing.catch(() => undefined);
+  }
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as { word: string }).word, logsOf(workers));
+});
+
+test.run();

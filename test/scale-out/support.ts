@@ -1,0 +1,56 @@
+// Shared by the multi-worker tests: workers as real `stator run --scale-out` processes against a
+// 3-node cluster, with R3 streams and buckets, a short lease TTL, and the exactly-once verdict.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import type { JobProcess } from '../nats/wordcount-support.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The lease TTL of the test workers: a killed worker's units move after about this long. */
+export const LEASE_TTL_MS = 5000;
+
+/** A worker of test/scale-out/wordcount4.ts: `stator run --scale-out` against `urls`. */
+export function startWorker(urls: string, replicas = 3): JobProcess {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'runtime/cli/main.ts',
+      'run',
+      'test/scale-out/wordcount4.ts',
+      '--nats',
+      urls,
+      '--scale-out',
+      '--replicas',
+      String(replicas),
+      '--lease-ttl',
+      String(LEASE_TTL_MS),
+      '--checkpoint-interval',
+      '300',
+    ],
+    { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NATS_URL: '' } },
+  );
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, stderr: () => stderr, exited };
+}
+
+/** Creates wordcount.in as an R`replicas` stream before the producer does (it would make an R1). */
+export async function createInputStream(link: NatsLink, replicas: number): Promise<void> {
+  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: subjectStreamName('wordcount.in'), replicas });
+}
+
+/** Every worker's log, for a failure message. */
+export function logsOf(workers: readonly JobProcess[]): string {
+  return workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.stderr().slice(-3000)}`).join('\n');
+}
+
+/** SIGKILLs whatever still runs (a failed test must not leave workers behind). */
+export async function killAll(workers: readonly JobProcess[]): Promise<void> {
+  for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  await Promise.all(workers.map((worker) => worker.exited));
+}
