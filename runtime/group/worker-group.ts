@@ -170,6 +170,11 @@ class Group implements WorkerGroup {
   private readonly inFlight = new Set<Promise<unknown>>();
   private firstHeartbeatRevision = 0;
   private lastWatchedRevision = 0;
+  /** Acknowledged heartbeats the watch has not delivered yet: the watch is stuck when one waits too long. */
+  private readonly unseenHeartbeats: { revision: number; at: number }[] = [];
+  private readonly retryAt = new Map<string, number>();
+  private readonly retryDelayMs: number;
+  private readonly watchStaleMs: number;
   private lastAckedSentAt = Number.NEGATIVE_INFINITY;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private livenessTimer: NodeJS.Timeout | undefined;
@@ -189,6 +194,8 @@ class Group implements WorkerGroup {
   ) {
     this.bucket = groupBucketName(options.job);
     this.fenceAfterMs = Math.floor(leaseTtlMs * FENCE_FRACTION);
+    this.retryDelayMs = Math.max(50, Math.floor(leaseTtlMs / 10));
+    this.watchStaleMs = Math.floor(leaseTtlMs / 2);
     this.log = options.logger;
   }
 
@@ -216,11 +223,11 @@ class Group implements WorkerGroup {
     this.schedule();
   }
 
-  /** Follows the bucket until close; a watch that ends early is opened again (the view is kept). */
   private isClosed(): boolean {
     return this.state === 'closed';
   }
 
+  /** Follows the bucket until close; a watch that ends early is opened again (the view is kept). */
   private async watch(): Promise<void> {
     while (!this.isClosed()) {
       try {
@@ -256,38 +263,61 @@ class Group implements WorkerGroup {
     };
   }
 
+  /** An entry from the watch. */
   private onEntry(entry: KvEntry): void {
     // A worker woken from a stall may find news here first: it fences itself before reading them.
     this.guard();
     this.lastWatchedRevision = Math.max(this.lastWatchedRevision, entry.revision);
-    const now = performance.now();
-    const deleted = entry.operation !== 'PUT';
-    if (isWorkerKey(entry.key)) {
-      const record = deleted ? undefined : decodeRecord<HeartbeatRecord>(entry.value, 'worker');
-      if (record !== undefined) {
-        // A watch opened again replays entries already seen: their age must not restart.
-        if (this.workers.get(record.worker)?.revision === entry.revision) return;
-        this.workers.set(record.worker, { revision: entry.revision, seenAt: now, record });
-        this.expiredLogged.delete(record.worker);
-        if (record.worker === this.workerId && record.instance !== this.instance && entry.revision > this.firstHeartbeatRevision) {
-          this.log.error(`another process (pid ${record.pid} on ${record.host}) heartbeats as worker ${this.workerId}: worker ids must be unique`);
-        }
-      } else {
-        for (const id of this.workers.keys()) if (workerKey(id) === entry.key) this.workers.set(id, { revision: entry.revision, seenAt: now, record: undefined });
-      }
-    } else if (isLeaseKey(entry.key)) {
-      const record = deleted ? undefined : decodeRecord<LeaseRecord>(entry.value, 'worker');
-      const unit = record?.unit ?? this.options.units.find((u) => leaseKey(u) === entry.key);
-      if (unit !== undefined) {
-        this.leases.set(unit, { revision: entry.revision, seenAt: now, record });
-        this.checkLease(unit, entry.revision, record);
-      }
-    }
+    this.apply(entry);
     if (this.watchSettled !== undefined && this.lastWatchedRevision >= this.firstHeartbeatRevision && this.firstHeartbeatRevision > 0) {
       this.watchSettled();
       this.watchSettled = undefined;
     }
     this.schedule();
+  }
+
+  /**
+   * Brings the view of one key up to `entry` (from the watch, or read after a failed compare-and-set).
+   * Older revisions than the view's are ignored: a watch opened again replays entries already seen, and
+   * their age must not restart.
+   */
+  private apply(entry: KvEntry): void {
+    const now = performance.now();
+    const deleted = entry.operation !== 'PUT';
+    if (isWorkerKey(entry.key)) {
+      const record = deleted ? undefined : decodeRecord<HeartbeatRecord>(entry.value, 'worker');
+      const id = record?.worker ?? [...this.workers.keys()].find((known) => workerKey(known) === entry.key);
+      if (id === undefined || (this.workers.get(id)?.revision ?? 0) >= entry.revision) return;
+      this.workers.set(id, { revision: entry.revision, seenAt: now, record });
+      if (record === undefined) return;
+      this.expiredLogged.delete(id);
+      if (id === this.workerId && record.instance !== this.instance && entry.revision > this.firstHeartbeatRevision) {
+        this.log.error(`another process (pid ${record.pid} on ${record.host}) heartbeats as worker ${this.workerId}: worker ids must be unique`);
+      }
+    } else if (isLeaseKey(entry.key)) {
+      const record = deleted ? undefined : decodeRecord<LeaseRecord>(entry.value, 'worker');
+      const unit = record?.unit ?? this.options.units.find((u) => leaseKey(u) === entry.key);
+      if (unit === undefined || (this.leases.get(unit)?.revision ?? 0) >= entry.revision) return;
+      this.leases.set(unit, { revision: entry.revision, seenAt: now, record });
+      this.checkLease(unit, entry.revision, record);
+    }
+  }
+
+  /**
+   * After a compare-and-set on `key` failed, this worker's view of it is behind: read it from the
+   * server, and leave the unit alone for a moment so a lagging view cannot make it retry in a loop.
+   */
+  private refresh(unit: string, key: string): void {
+    this.retryAt.set(unit, performance.now() + this.retryDelayMs);
+    this.track(
+      this.kv.get(key).then(
+        (entry) => {
+          if (entry !== null) this.apply(entry);
+          this.schedule();
+        },
+        (error: unknown) => this.log.debug(`could not read ${key}: ${String(error)}`),
+      ),
+    );
   }
 
   /** A lease entry changed: when it was ours and the change is not our own, the unit is lost. */
@@ -320,7 +350,10 @@ class Group implements WorkerGroup {
     const state = this.state === 'leaving' ? 'leaving' : this.state === 'fenced' ? 'fenced' : 'active';
     this.track(
       this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat(state))).then(
-        () => this.acknowledged(sentAt),
+        (revision) => {
+          this.acknowledged(sentAt);
+          if (revision > this.lastWatchedRevision) this.unseenHeartbeats.push({ revision, at: performance.now() });
+        },
         (error: unknown) => this.log.debug(`heartbeat of worker ${this.workerId} failed: ${String(error)}`),
       ),
     );
@@ -388,6 +421,7 @@ class Group implements WorkerGroup {
   private checkLiveness(): void {
     if (!this.guard()) return;
     const now = performance.now();
+    this.checkWatch(now);
     for (const [id, seen] of this.workers) {
       if (id === this.workerId || seen.record === undefined || now - seen.seenAt < this.leaseTtlMs || this.expiredLogged.has(id)) continue;
       this.expiredLogged.add(id);
@@ -397,6 +431,21 @@ class Group implements WorkerGroup {
       this.track(this.kv.delete(workerKey(id), { previousSeq: seen.revision }).catch(() => undefined));
     }
     this.schedule();
+  }
+
+  /**
+   * The watch must deliver this worker's own heartbeats soon after they are stored; when one is
+   * overdue the watch is stuck (it happens after a stream leader change) and the view is stale, so it
+   * is opened again. Until then this worker takes nothing from workers it believes dead (it reads the
+   * holder's heartbeat from the server first).
+   */
+  private checkWatch(now: number): void {
+    while (this.unseenHeartbeats.length > 0 && this.unseenHeartbeats[0]!.revision <= this.lastWatchedRevision) this.unseenHeartbeats.shift();
+    const overdue = this.unseenHeartbeats[0];
+    if (overdue === undefined || now - overdue.at < this.watchStaleMs) return;
+    this.log.warn(`group ${this.bucket}: the watch did not deliver revision ${overdue.revision} within ${this.watchStaleMs} ms; watching again`);
+    this.unseenHeartbeats.length = 0;
+    this.watcher?.stop();
   }
 
   // ---- reconciling ownership with the assignment -------------------------------------------------
@@ -428,6 +477,7 @@ class Group implements WorkerGroup {
         if (mine.phase === 'running' && plan.get(unit) !== this.workerId) release.push(unit);
         continue;
       }
+      if ((this.retryAt.get(unit) ?? 0) > now) continue;
       const seen = this.leases.get(unit);
       const holder = seen?.record?.worker;
       if (plan.get(unit) !== this.workerId) {
@@ -462,10 +512,10 @@ class Group implements WorkerGroup {
           this.start(unit, mine, lease);
         },
         (error: unknown) => {
-          // Most often another worker was faster (the revision moved): the watch shows who.
+          // Most often another worker was faster (the revision moved): read who.
           if (this.local.get(unit) === mine) this.local.delete(unit);
           this.log.debug(`could not take partition ${unit}: ${String(error)}`);
-          this.schedule();
+          this.refresh(unit, leaseKey(unit));
         },
       ),
     );
@@ -566,7 +616,10 @@ class Group implements WorkerGroup {
     this.track(
       this.kv.delete(leaseKey(unit), { previousSeq: lease.revision }).then(
         () => undefined,
-        (error: unknown) => this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`),
+        (error: unknown) => {
+          this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`);
+          this.refresh(unit, leaseKey(unit));
+        },
       ).finally(() => {
         if (this.local.get(unit) === mine) this.local.delete(unit);
         this.schedule();

@@ -260,7 +260,10 @@ test('group - a stalled worker (SIGSTOP past its TTL) abandons everything on wak
   } finally {
     zombie.child.kill('SIGCONT');
     zombie.child.kill('SIGTERM');
+    // A graceful leave; should it hang, the child must not outlive the test.
+    const guard = setTimeout(() => zombie.child.kill('SIGKILL'), 20_000);
     await zombie.exited;
+    clearTimeout(guard);
     for (const member of members) await leave(member);
   }
   assert.equal(registry.violations, []);
