@@ -3,10 +3,14 @@ import * as assert from 'uvu/assert';
 import {
   BigEndianIntegerCoder,
   BigEndianLongCoder,
+  BooleanCoder,
   ByteArrayCoder,
+  ByteCoder,
   CoderError,
   CoderUtils,
   DoubleCoder,
+  DurationCoder,
+  FloatCoder,
   InstantCoder,
   StringUtf8Coder,
   VarIntCoder,
@@ -17,9 +21,10 @@ import { coderDecodeEncodeEqual, coderEncodesBase64, structuralValueConsistentWi
 
 // Ports of Beam Java's tests of the atomic coders (sdks/java/core/.../coders): VarIntCoderTest,
 // VarLongCoderTest, StringUtf8CoderTest, InstantCoderTest, BigEndianIntegerCoderTest,
-// BigEndianLongCoderTest, DoubleCoderTest, ByteArrayCoderTest, test names kept (Class.test). Their
+// BigEndianLongCoderTest, DoubleCoderTest, FloatCoderTest, ByteCoderTest, DurationCoderTest,
+// BooleanCoderTest, ByteArrayCoderTest, test names kept (Class.test). Their
 // values and wire-format encodings (PrintBase64Encodings' unpadded base64url) are Beam's.
-// Adapted: Java's Long/Instant beyond ±2^53 are bigints; encodeNullThrowsCoderException expects a
+// Adapted: Java's Long/Instant/Duration beyond ±2^53 are bigints, Java floats are Math.fround values; encodeNullThrowsCoderException expects a
 // CoderError saying what was expected (not Java's "cannot encode a null Integer"). Not ported:
 // testEncodingId (older Beam only), testEncodedTypeDescriptor (Java type tokens),
 // ByteArrayCoderTest.testRegisterByteSizeObserver and testEncodeAndOwn (Java streams).
@@ -127,3 +132,27 @@ byteArrays('ByteArrayCoderTest.testEncodeThenMutate', () => {
   assert.not.equal([...input], [...decoded]);
 });
 byteArrays.run();
+
+atomicCoderTest(
+  'FloatCoderTest',
+  FloatCoder.of(),
+  [0.0, -0.5, 0.5, 0.3, -0.3, 1.0, -43.895687, Math.PI, 3.4028234663852886e38, 1.401298464324817e-45, Infinity, -Infinity, NaN].map(Math.fround),
+  ['AAAAAA', 'vwAAAA', 'PwAAAA', 'PpmZmg', 'vpmZmg', 'P4AAAA', 'wi-VLw', 'QEkP2w', 'f3___w', 'AAAAAQ', 'f4AAAA', '_4AAAA', 'f8AAAA'],
+).run();
+
+atomicCoderTest('ByteCoderTest', ByteCoder.of(), [1, 4, 6, 50, 124, 127, -128], ['AQ', 'BA', 'Bg', 'Mg', 'fA', 'fw', 'gA']).run();
+
+atomicCoderTest<number | bigint>(
+  'DurationCoderTest',
+  DurationCoder.of(),
+  [0, 1, -1, -255, 256, LONG_MIN, LONG_MAX],
+  ['AA', 'AQ', '____________AQ', 'gf7_________AQ', 'gAI', 'gICAgICAgICAAQ', '__________9_'],
+  'testBasicEncoding',
+).run();
+
+const booleans = suite('BooleanCoderTest');
+booleans('BooleanCoderTest.testStructuralValueReturnTheSameValue', () => {
+  const expected = true;
+  assert.is(BooleanCoder.of().structuralValue(expected), expected);
+});
+booleans.run();
