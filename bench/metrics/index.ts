@@ -8,6 +8,7 @@ import { memoryBytesPerKey } from './memory.ts';
 import { opsMetricsOverheadRatio } from './ops.ts';
 import { checkpointCommitLatencyMs, jetstreamOutputsPerSec, jetstreamWordcountLinesPerSec, runtimeIntakePauseMs } from './output-path.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
+import { stateApiEventualGetPerSec, stateApiStrongGetPerSec, stateApiWritePerSec } from './state-api.ts';
 
 export const metrics: readonly Metric[] = [
   stateValueRatioToMap,
@@ -25,4 +26,7 @@ export const metrics: readonly Metric[] = [
   checkpointCommitLatencyMs,
   jetstreamNoOutputRatioToRawOrdered,
   jetstreamNoOutputRatioToNaiveKv,
+  stateApiStrongGetPerSec,
+  stateApiEventualGetPerSec,
+  stateApiWritePerSec,
 ];
