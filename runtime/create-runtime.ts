@@ -5,8 +5,9 @@ import type { Observable, Subscription } from 'rxjs';
 import { createFileCheckpointStore } from './checkpoint/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_STATE_DIR } from './defaults.ts';
 import { openDirectoryFiles } from './files/directory-files.ts';
+import { LocalState, type StateBackendKind } from './state-backends/local-state.ts';
 import { createEmbeddedRuntime } from './embedded/embedded-runtime.ts';
-import { LifecycleError } from './errors.ts';
+import { ConfigError, LifecycleError } from './errors.ts';
 import type { HttpRoutes } from './http/index.ts';
 import { Registry } from 'prom-client';
 import type { TurnTimer } from './engine/turn-timer.ts';
@@ -54,6 +55,14 @@ export interface RuntimeOptions {
   readonly stateApi?: StateApiOptions;
   /** Size limit of the job's file area (`ctx.files`, docs/files.md), in bytes. @default 10 GiB */
   readonly filesMaxBytes?: number;
+  /**
+   * Where keyed state lives (embedded mode): 'heap', or 'disk' (a bounded heap cache over a local
+   * store in `<state-dir>/<job>/local/`, docs/state-backends.md). @default 'heap', or 'disk' when
+   * stateMemoryBytes is given
+   */
+  readonly stateBackend?: StateBackendKind;
+  /** The disk backend's heap budget for keyed state, in bytes, for all partitions. @default 256 MiB */
+  readonly stateMemoryBytes?: number;
 }
 
 /** What a transport's setup hands back: the runtime over it, and what to release after the run. */
@@ -85,7 +94,9 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   const prepare = (turnTimer: TurnTimer | undefined): Promise<PreparedRuntime> =>
     transport.kind === 'files'
       ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
-      : transport.scaleOut !== undefined
+      : options.stateBackend === 'disk' || options.stateMemoryBytes !== undefined
+        ? Promise.reject(new ConfigError('the disk state backend (--state-backend disk, --state-memory) runs in embedded mode only for now: drop it, or run embedded'))
+        : transport.scaleOut !== undefined
         ? openWorkerRuntime({
             job,
             transport,
@@ -113,6 +124,9 @@ async function openEmbeddedRuntime(
   const stateDir = transport.stateDir ?? DEFAULT_STATE_DIR;
   const store = transport.store ?? createFileCheckpointStore({ stateDir, job: job.name });
   const files = await openDirectoryFiles({ dir: join(stateDir, job.name, 'files'), maxBytes: options.filesMaxBytes });
+  const backend = options.stateBackend ?? (options.stateMemoryBytes === undefined ? 'heap' : 'disk');
+  const localState = new LocalState({ stateDir, job, backend, ...(options.stateMemoryBytes === undefined ? {} : { memoryBytes: options.stateMemoryBytes }) });
+  if (backend === 'disk') logger.info(`keyed state: disk backend, working copies in ${localState.dir}`);
   logger.info(`running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`);
   // Logged writes are inputs: replayed on every run, served or not. Eventual reads go through a
   // checkpoint store of their own: the runtime closes its store at the end.
@@ -137,12 +151,14 @@ async function openEmbeddedRuntime(
     turnTimer,
     stateOwner: stateApi.owner,
     files,
+    localState,
   });
   return {
     runtime,
     close: async () => {
       await stateApi.close();
       await files.close();
+      await localState.close();
     },
   };
 }

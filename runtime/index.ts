@@ -23,6 +23,9 @@ export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, Li
 // Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over it).
 export { createRuntime } from './create-runtime.ts';
 export type { RuntimeOptions } from './create-runtime.ts';
+// Where keyed state lives (docs/state-backends.md): RuntimeOptions.stateBackend, EmbeddedOptions.localState.
+export { LocalState, DEFAULT_STATE_MEMORY_BYTES } from './state-backends/local-state.ts';
+export type { StateBackendKind, LocalStateOptions } from './state-backends/local-state.ts';
 export { files, nats } from './transport.ts';
 export type { Transport, FilesTransport, FilesTransportOptions, NatsTransport, NatsTransportOptions, ScaleOutOptions } from './transport.ts';
 export { DEFAULT_STATE_DIR, DEFAULT_FILES_MAX_BYTES } from './defaults.ts';

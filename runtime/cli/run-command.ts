@@ -6,6 +6,7 @@ import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom } from '../nats/connection
 import type { NatsFlags } from '../nats/connection-options.ts';
 import { parseHttpAddress, startHttpServer } from '../http/index.ts';
 import type { HttpAddress, HttpServer } from '../http/index.ts';
+import type { StateBackendKind } from '../state-backends/local-state.ts';
 import { createLogger, isLogFormat, isLogLevel } from '../log.ts';
 import type { LogFormat, LogLevel } from '../log.ts';
 import { StatorError } from '../../coders/index.ts';
@@ -38,6 +39,10 @@ export interface RunArguments {
   readonly httpToken: string | undefined;
   /** The embedded-mode options given (--input, --output, ...), refused in NATS mode. */
   readonly embeddedFlags: readonly string[];
+  /** --state-backend (undefined: heap, or disk when --state-memory is given). */
+  readonly stateBackend: StateBackendKind | undefined;
+  /** --state-memory in bytes. */
+  readonly stateMemoryBytes: number | undefined;
   /** What selected NATS mode, for messages: `--nats` or `NATS_URL`. */
   readonly natsSelectedBy: '--nats' | 'NATS_URL' | undefined;
   /** --scale-out: run as one worker of the job's group (NATS mode). */
@@ -49,7 +54,7 @@ export interface RunArguments {
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
-const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'state-dir', 'follow'] as const;
+const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'state-dir', 'follow', 'state-backend', 'state-memory'] as const;
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
@@ -61,6 +66,8 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     follow: { type: 'boolean' },
     'checkpoint-interval': { type: 'string' },
     'max-retries': { type: 'string' },
+    'state-backend': { type: 'string' },
+    'state-memory': { type: 'string' },
     // The nats CLI's connection flags (--nats, --user, --creds, --tlsca, --max-outage...).
     ...NATS_CLI_OPTIONS,
     'log-level': { type: 'string' },
@@ -83,6 +90,14 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
   if (!isLogLevel(logLevel)) throw new ConfigError(`--log-level ${logLevel} is unknown; use debug, info, warn, error or silent`);
   const logFormat = values['log-format'] ?? 'text';
   if (!isLogFormat(logFormat)) throw new ConfigError(`--log-format ${logFormat} is unknown; use text (one line per event) or json (one JSON object per line)`);
+  const stateBackend = values['state-backend'];
+  if (stateBackend !== undefined && stateBackend !== 'heap' && stateBackend !== 'disk') {
+    throw new ConfigError(`--state-backend ${stateBackend} is unknown; use heap (all keyed state in memory) or disk (a bounded heap cache over a local store)`);
+  }
+  const stateMemoryBytes = values['state-memory'] === undefined ? undefined : parseByteSize('--state-memory', values['state-memory']);
+  if (stateBackend === 'heap' && stateMemoryBytes !== undefined) {
+    throw new ConfigError('--state-memory bounds the disk backend\'s heap cache; the heap backend keeps all state in memory: drop one of --state-backend heap and --state-memory');
+  }
   return {
     modulePath: positionals[0]!,
     input: values.input,
@@ -99,6 +114,8 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     http: values.http === undefined ? undefined : parseHttpAddress(values.http),
     httpToken,
     embeddedFlags: EMBEDDED_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`),
+    stateBackend,
+    stateMemoryBytes,
     natsSelectedBy: values.nats !== undefined ? '--nats' : natsUrlFrom({ nats: undefined }, env) !== undefined ? 'NATS_URL' : undefined,
     scaleOut: values['scale-out'] ?? false,
     replicas: integerOption('--replicas', values.replicas, 1),
@@ -115,6 +132,17 @@ function natsConnectionFlags(values: Readonly<Record<string, unknown>>): Omit<Na
 /** The command-line spelling of a NatsFlags field. */
 function flagName(field: string): string {
   return field === 'maxOutage' ? 'max-outage' : field === 'name' ? 'nats-name' : field;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+
+/** A size such as 268435456, 256MiB, 1.5GiB or 512MB. */
+export function parseByteSize(name: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(value.trim());
+  const unit = match === null ? undefined : BYTE_UNITS[match[2]!];
+  const bytes = match === null || unit === undefined ? NaN : Math.floor(Number(match[1]) * unit);
+  if (!(bytes >= 1)) throw new ConfigError(`${name} ${value} is not a size; give bytes or a number with KiB, MiB, GiB (or KB, MB, GB), e.g. 256MiB`);
+  return bytes;
 }
 
 function integerOption(name: string, value: string | undefined, min: number): number | undefined {
@@ -204,6 +232,8 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
       logger,
       ...(args.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: args.checkpointIntervalMs }),
       ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
+      ...(args.stateBackend === undefined ? {} : { stateBackend: args.stateBackend }),
+      ...(args.stateMemoryBytes === undefined ? {} : { stateMemoryBytes: args.stateMemoryBytes }),
       ...(http === undefined ? {} : { http, registry: createProcessRegistry(), stateApi: args.httpToken === undefined ? {} : { token: args.httpToken } }),
     });
     const result = await runtime.run();

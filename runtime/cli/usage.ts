@@ -28,6 +28,11 @@ Options:
   --follow                       keep reading as the input grows (until SIGTERM/SIGINT)
   --checkpoint-interval <ms>     time between checkpoints [default: 5000]
   --max-retries <n>              retries of a failing message before it is dead-lettered [default: 3]
+  --state-backend <heap|disk>    where keyed state lives: heap (all in memory) or disk (a bounded
+                                 heap cache over a local store in <state-dir>/<job>/local/)
+                                 [default: heap, or disk with --state-memory]
+  --state-memory <size>          the disk backend's heap budget for keyed state, e.g. 256MiB, 1GiB
+                                 [default: 256MiB]
   --log-level <level>            debug, info, warn, error or silent [default: info]
   --log-format <format>          text (a line per event) or json (a JSON object per line:
                                  time, level, msg, job, stage, partition, fields) [default: text]

@@ -9,6 +9,7 @@ import { jobTaskRunners } from '../task-runners.ts';
 import { deadLetterFileBinding, fileSinkBinding, fileSourceBinding } from './file-bindings.ts';
 import { jobCheckpoints } from './job-checkpoints.ts';
 import type { LocalStateOwner } from '../state-api/index.ts';
+import type { LocalState } from '../state-backends/local-state.ts';
 
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../defaults.ts';
 
@@ -37,6 +38,8 @@ export interface EmbeddedOptions {
   readonly stateOwner?: LocalStateOwner;
   /** The job's file area, seen by tasks as `ctx.files` (the caller opens and closes it). */
   readonly files?: JobFiles;
+  /** The partitions' local stores under the disk backend (the caller closes it). */
+  readonly localState?: LocalState;
 }
 
 /**
@@ -50,7 +53,7 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
   const deadLetterPath = options.deadLetter ?? `${options.output}.dead.jsonl`;
   const runtime = createJobRuntime({
     job,
-    ...jobTaskRunners(job, options.files),
+    ...jobTaskRunners(job, options.files, options.localState),
     source: (entry, deadLetter) =>
       fileSourceBinding(job.source, { path: options.input, follow: options.follow ?? false }, entry, deadLetter),
     sink: (deadLetter, fail) => fileSinkBinding(job.sink, options.output, deadLetter, fail, options.logger),

@@ -1,16 +1,19 @@
 import { ByteWriter, CoderUtils, Context, StringUtf8Coder, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
 import type { Undo } from './cell.ts';
-import { encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry, MAX_DEFERRED_CAPTURE } from './key-entry.ts';
+import { decodeCellsAt, encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry, MAX_DEFERRED_CAPTURE } from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
-import { PendingCapture, type CaptureHost } from './pending-capture.ts';
+import { PendingCapture, type CaptureHost, type SpilledRecord } from './pending-capture.ts';
+import { HeapCacheBudget } from './heap-cache-budget.ts';
+import { storeKey, storeKeyGroup, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
+import { PartCursor } from './key-group-part.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS, type InlineValueCell } from './bound-value-state.ts';
 import { bindState, HandleCache, TagRegistry } from './state-binder.ts';
 import { CurrentKeySlot, FixedKeySlot } from './key-slots.ts';
-import { StateError } from './state-errors.ts';
+import { StateError, StatePartCorruptError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
@@ -28,6 +31,28 @@ export interface KeyedStateBackendOptions<K> {
    * Without it a restored window namespace is 'unresolved' (same stringKey, no window object).
    */
   readonly windowCoder?: Coder<BoundedWindow>;
+  /**
+   * Makes the backend tiered: the heap holds at most about `memoryBytes` of keys (a cache, CLOCK
+   * eviction between turns) and evicted keys live in `store`, read back at their next use. Without
+   * it all state is on the heap.
+   */
+  readonly tier?: StateTierOptions;
+}
+
+/** A tiered backend's local store and heap budget (see KeyedStateBackendOptions.tier). */
+export interface StateTierOptions {
+  /** Where evicted keys are kept (a working copy: checkpoints stay the source of truth). */
+  readonly store: LocalStateStore;
+  /** Heap budget of the cached keys, in bytes (estimated per key, see HeapCacheBudget). */
+  readonly memoryBytes: number;
+}
+
+/** Longest key the local store takes (LMDB's default limit, less the key group): longer keys stay in memory. */
+const MAX_STORE_KEY_BYTES = 1976;
+
+interface Tier {
+  readonly store: LocalStateStore;
+  readonly budget: HeapCacheBudget;
 }
 
 interface ResolvedOptions<K> {
@@ -41,6 +66,9 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
   checkMaxKeyGroups(maxKeyGroups);
   // Keys are compared by their bytes: a coder that can encode one key two ways would split its state.
   options.keyCoder.verifyDeterministic();
+  if (options.tier !== undefined && !(Number.isFinite(options.tier.memoryBytes) && options.tier.memoryBytes > 0)) {
+    throw new StateError(`tier.memoryBytes ${options.tier.memoryBytes} is not a positive number of bytes`);
+  }
   return { keyCoder: options.keyCoder, maxKeyGroups, windowCoder: options.windowCoder };
 }
 
@@ -97,6 +125,12 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   journal: Undo[] | undefined = undefined;
   /** An entry whose pending record is being written because it is about to be used (see compactable). */
   private inUse: KeyEntry<K> | undefined = undefined;
+  /** The local tier, when tiered. */
+  private readonly tier: Tier | undefined;
+  /** The eviction clock's hand: an iterator over the key map, restarted when it ends. */
+  private clockHand: Iterator<unknown> | undefined = undefined;
+  /** A capture's scratch for one evicted key's cells. */
+  private readonly spillScratch = new ByteWriter(256);
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -104,6 +138,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     this.keyCoder = resolved.keyCoder;
     this.maxKeyGroups = resolved.maxKeyGroups;
     this.windowCoder = resolved.windowCoder;
+    this.tier = options.tier === undefined ? undefined : { store: options.tier.store, budget: new HeapCacheBudget(options.tier.memoryBytes) };
     this.identityKeys = this.keyCoder.consistentWithEquals();
     // A string key's record field (length + UTF-8) is exactly what writeUtf8 writes: no copy.
     this.stringKeys = this.keyCoder instanceof StringUtf8Coder;
@@ -126,6 +161,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const found = this.entries.get(id);
     if (found instanceof KeyEntry) {
       const entry = found as KeyEntry<K>;
+      entry.referenced = true;
       this.current = entry;
       this.currentKey = entry;
       if (entry.capturing) {
@@ -162,6 +198,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const compact = this.compact;
     return (
       compact !== undefined &&
+      this.tier === undefined &&
       this.identityKeys &&
       entry !== this.current &&
       entry !== this.inUse &&
@@ -218,6 +255,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     if (found === undefined) return this.lookupMiss(key, id);
     if (!(found instanceof KeyEntry)) return this.inflate(key, found);
     const entry = found as KeyEntry<K>;
+    entry.referenced = true;
     if (entry.capturing) this.writeBeforeUse(entry);
     return entry;
   }
@@ -237,13 +275,20 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     this.used = true;
     // Encoding a new key once checks its type early (a wrong key fails here, not at the checkpoint)
     // and gives its key group.
-    const group = keyGroupFor(CoderUtils.encodeToByteArray(this.keyCoder, key), this.maxKeyGroups);
+    const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
+    const group = keyGroupFor(keyBytes, this.maxKeyGroups);
     if (this.pending.size > 0) {
       if (this.pending.has(group)) {
         this.materializeGroup(group);
         const restored = this.entries.get(id);
         if (restored !== undefined) return restored as KeyEntry<K>;
       }
+    }
+    if (this.tier !== undefined) {
+      // Outside a turn nothing holds an entry but `current`: a good time to make room.
+      if (this.journal === undefined) this.evictIfOver();
+      const loaded = this.load(key, id, group, keyBytes);
+      if (loaded !== undefined) return loaded;
     }
     const entry = new KeyEntry(key, id);
     entry.keyGroup = group;
@@ -259,6 +304,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       if (entry.dirty) return; // the capture was abandoned, which marked its keys changed
     }
     entry.dirty = true;
+    entry.stored = false;
     if (!entry.attached) {
       entry.attached = true;
       this.entries.set(entry.id, entry);
@@ -326,7 +372,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    */
   encodeKeyCells(key: K): Uint8Array | undefined {
     const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
-    if (!this.entries.has(id) && this.pending.size === 0) return undefined;
+    if (!this.entries.has(id) && this.pending.size === 0 && this.tier === undefined) return undefined;
     const entry = this.entryForKey(key);
     if (!entry.attached || inspectEntry(entry) === EntryShape.EMPTY) return undefined;
     let cells = 0;
@@ -345,17 +391,21 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   get keyCount(): number {
     let count = this.entries.size;
     for (const group of this.pending.values()) count += group.pendingKeys;
+    // Keys both cached and stored count twice: an estimate, as the contract allows.
+    if (this.tier !== undefined) count += this.tier.store.size;
     return count;
   }
 
   keys(): Iterable<K> {
     for (const group of [...this.pending.keys()]) this.materializeGroup(group);
     const entries = [...this.entries];
+    const stored = this.tier === undefined ? [] : this.storedKeys();
     return (function* () {
       for (const [id, e] of entries) {
         if (!(e instanceof KeyEntry)) yield id as K;
         else if (e.attached && e.hasState()) yield e.key as K;
       }
+      yield* stored;
     })();
   }
 
@@ -366,6 +416,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    */
   beginTurn(): void {
     if (this.journal !== undefined) throw new StateError('beginTurn: a turn is already open; commit or roll it back first');
+    if (this.tier !== undefined) this.evictIfOver();
     // A fresh array each turn: young-generation allocation is cheaper than storing new closures
     // into a long-lived array (measured: reusing one halves the throughput, write barriers).
     this.journal = [];
@@ -397,12 +448,13 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
   captureChanges(): CapturedChanges {
     if (this.journal !== undefined) throw new StateError('captureChanges during a turn: capture between turns, after commitTurn or rollbackTurn');
     this.finishPendingCapture();
-    const dirty = this.dirty;
+    // Evicted keys stay in the dirty list, no longer dirty: their records come from the store.
+    const dirty = this.tier === undefined ? this.dirty : this.dirty.filter((e) => e.dirty);
     this.dirty = [];
     // Handles reach the current key through `current`: dropping it routes their next use through
     // setCurrentKey, which writes the key's record first.
     this.current = undefined;
-    const capture = new PendingCapture(this, dirty, this.maxKeyGroups);
+    const capture = new PendingCapture(this, dirty, this.maxKeyGroups, this.tier === undefined ? [] : this.spilledRecords());
     if (dirty.length > MAX_DEFERRED_CAPTURE) {
       this.pendingCapture = capture;
       this.finishPendingCapture();
@@ -428,6 +480,13 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const shape = inspectEntry(entry);
     // Never checkpointed and now empty: nothing to delete.
     if (shape === EntryShape.EMPTY && !entry.persisted) return shape;
+    const start = out.length;
+    this.writeRecord(entry, shape, out);
+    this.tier?.budget.observe(out.length - start);
+    return shape;
+  }
+
+  private writeRecord(entry: KeyEntry<K>, shape: EntryShape, out: ByteWriter): void {
     this.writeKey(out, entry);
     if (shape === EntryShape.EMPTY) {
       out.writeByte(FLAG_TOMBSTONE);
@@ -443,7 +502,6 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       out.writeByte(FLAG_STATE);
       encodeCells(entry, out, this.cellScratch);
     }
-    return shape;
   }
 
   /**
@@ -452,6 +510,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    */
   captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array): void {
     if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
+    let deletes: LocalStoreWrite[] | undefined;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       if (shapes[i] !== EntryShape.EMPTY) {
@@ -465,16 +524,29 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       }
       // Changed again since its record was written: it has pending changes (and maybe state).
       if (entry.dirty) continue;
+      // Evicted since (a tiered backend): the key's entry, if any, is another one now.
+      if (!entry.attached) continue;
+      // The store may hold an older copy (`stored` only says whether it holds the current one).
+      if (this.tier !== undefined) (deletes ??= []).push({ key: this.storeKeyOf(entry), value: undefined, changed: false });
       entry.persisted = false;
       this.entries.delete(entry.id);
       entry.attached = false;
       if (this.current === entry) this.current = undefined;
     }
+    if (deletes !== undefined) this.tier!.store.write(deletes);
+  }
+
+  /** The key's key in the local store. */
+  private storeKeyOf(entry: KeyEntry<K>): Uint8Array {
+    const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
+    if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
+    return storeKey(entry.keyGroup, keyBytes);
   }
 
   /** @internal CaptureHost: a record failed to encode; every key of the capture is changed again. */
-  captureAbandoned(entries: readonly KeyEntry<K>[]): void {
+  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: readonly SpilledRecord[]): void {
     if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
+    if (spilled.length > 0) this.tier!.store.markChanged(spilled.map((r) => r.storeKey));
     for (const entry of entries) {
       entry.endCapture();
       this.markDirty(entry);
@@ -513,6 +585,134 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const group = RestoredKeyGroup.restore(this.restoreHost, keyGroup, chain);
     this.restoredGroups.add(keyGroup);
     if (group !== undefined) this.pending.set(keyGroup, group);
+  }
+
+  /**
+   * Evicts keys until the cache is within 90 % of its key limit (a CLOCK: the hand walks the key map
+   * in insertion order; a key used since the hand last passed gets a second chance). Keys with
+   * timers or watermark holds, the current key and keys whose capture record is pending stay. An
+   * evicted key's cells go to the store when it has none or an older copy, in one batch.
+   * Only between turns: an open turn's undo journal holds entries.
+   */
+  private evictIfOver(): void {
+    const tier = this.tier!;
+    const entries = this.entries;
+    const limit = tier.budget.keyLimit;
+    if (entries.size <= limit) return;
+    let toEvict = entries.size - Math.floor(limit * 0.9);
+    const batch: LocalStoreWrite[] = [];
+    let hand = this.clockHand ?? entries.values();
+    // Two turns of the clock at most: the first may only clear second chances.
+    for (let budget = 2 * entries.size + 1; toEvict > 0 && budget > 0; budget--) {
+      let next = hand.next();
+      if (next.done === true) {
+        hand = entries.values();
+        next = hand.next();
+        if (next.done === true) break;
+      }
+      const entry = next.value as KeyEntry<K>;
+      if (entry === this.current || entry.capturing) continue;
+      if (entry.referenced) {
+        entry.referenced = false;
+        continue;
+      }
+      if (this.spill(entry, batch)) toEvict--;
+    }
+    this.clockHand = hand;
+    if (batch.length > 0) tier.store.write(batch);
+  }
+
+  /** Takes one key out of the cache, adding its write (if any) to `batch`; false when it must stay. */
+  private spill(entry: KeyEntry<K>, batch: LocalStoreWrite[]): boolean {
+    if (entry.timers !== undefined && entry.timers.size > 0) return false;
+    const shape = inspectEntry(entry);
+    if (shape === EntryShape.EAGER) return false;
+    const scratch = this.keyScratch;
+    scratch.reset();
+    this.keyCoder.encode(entry.key, scratch, Context.OUTER);
+    if (scratch.length > MAX_STORE_KEY_BYTES) return false;
+    const keyBytes = scratch.view();
+    if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
+    const changed = entry.dirty;
+    if (shape === EntryShape.EMPTY) {
+      // Any older copy goes; a checkpoint holding the key needs the next capture's tombstone.
+      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: undefined, changed: changed && entry.persisted });
+    } else if (changed || !entry.stored) {
+      const cells = this.spillScratch;
+      cells.reset();
+      try {
+        encodeCells(entry, cells, this.cellScratch);
+      } catch {
+        // A value changed in place into one its coder refuses: the capture reports it; keep the key.
+        return false;
+      }
+      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: cells.toBytes(), changed });
+    }
+    this.entries.delete(entry.id);
+    entry.attached = false;
+    // It stays in the dirty list until the next capture, which skips it (no longer dirty).
+    entry.dirty = false;
+    return true;
+  }
+
+  /** A key the store holds, back in the cache; undefined when the store has none. */
+  private load(key: K, id: unknown, keyGroup: number, keyBytes: Uint8Array): KeyEntry<K> | undefined {
+    const store = this.tier!.store;
+    const skey = storeKey(keyGroup, keyBytes);
+    const cells = store.get(skey);
+    if (cells === undefined) {
+      if (!store.takeChanged(skey)) return undefined;
+      // Evicted empty with a tombstone owed to the next capture: the key's entry owes it now.
+      const owed = new KeyEntry(key, id);
+      owed.keyGroup = keyGroup;
+      owed.persisted = true;
+      this.markDirty(owed);
+      return owed;
+    }
+    const entry = new KeyEntry(key, id);
+    entry.keyGroup = keyGroup;
+    entry.persisted = true;
+    const cursor = new PartCursor(cells, 0, cells.length);
+    decodeCellsAt(cursor, entry.table);
+    if (!cursor.atEnd()) throw new StatePartCorruptError(`the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`);
+    entry.attached = true;
+    this.entries.set(id, entry);
+    if (store.takeChanged(skey)) this.markDirty(entry);
+    else entry.stored = true;
+    return entry;
+  }
+
+  /** The records of changed keys that were evicted since the last capture, read back from the store. */
+  private spilledRecords(): SpilledRecord[] {
+    const store = this.tier!.store;
+    const out: SpilledRecord[] = [];
+    const writer = new ByteWriter(64);
+    for (const skey of store.takeAllChanged()) {
+      const keyBytes = skey.subarray(2);
+      const cells = store.get(skey);
+      writer.reset();
+      writer.writeVarLong(keyBytes.length);
+      writer.writeBytes(keyBytes);
+      if (cells === undefined) {
+        writer.writeByte(FLAG_TOMBSTONE);
+      } else {
+        writer.writeByte(FLAG_STATE);
+        writer.writeBytes(cells);
+      }
+      out.push({ keyGroup: storeKeyGroup(skey), record: writer.toBytes(), storeKey: skey });
+    }
+    return out;
+  }
+
+  /** Keys only the store holds (not cached now). */
+  private storedKeys(): K[] {
+    const out: K[] = [];
+    for (const skey of this.tier!.store.keys()) {
+      const key = CoderUtils.decodeFromByteArray(this.keyCoder, skey.subarray(2));
+      const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
+      if (!this.entries.has(id)) out.push(key);
+    }
+    return out;
   }
 
   /** Decodes a restored key group's lazy records (the first use of one of its keys). */

@@ -36,7 +36,8 @@ export { InMemoryTimerInternals, compareTimerData } from './in-memory-timer-inte
 
 export type { KeyedStateBackend, CapturedChanges, MergeKeyGroupParts } from './keyed-state-backend.ts';
 export { HeapKeyedStateBackend, createKeyedStateBackend } from './heap-keyed-state-backend.ts';
-export type { KeyedStateBackendOptions } from './heap-keyed-state-backend.ts';
+export type { KeyedStateBackendOptions, StateTierOptions } from './heap-keyed-state-backend.ts';
+export type { LocalStateStore, LocalStoreWrite } from './local-state-store.ts';
 export { DEFAULT_MAX_KEY_GROUPS, keyGroupFor, partitionForKeyGroup, keyGroupRangeForPartition, murmur3 } from './key-group.ts';
 export { mergeKeyGroupParts, PART_VERSION } from './key-group-part.ts';
 

@@ -28,10 +28,14 @@ const DIRTY = 1;
 const ATTACHED = 2;
 const PERSISTED = 4;
 const CAPTURING = 8;
+const STORED = 16;
+const REFERENCED = 32;
+/** Flags a capture keeps. */
+const KEPT = ATTACHED | PERSISTED | STORED | REFERENCED;
 /** While CAPTURING, the bits above the flags hold the key's index in its capture. */
-const INDEX_SHIFT = 4;
+const INDEX_SHIFT = 6;
 /** Captures larger than this many keys encode at once (the index must fit a small integer). */
-export const MAX_DEFERRED_CAPTURE = 2 ** 26;
+export const MAX_DEFERRED_CAPTURE = 2 ** 24;
 
 /** The identity of a timer within its key. */
 export function timerKey(namespace: string, timerId: string, domain: TimeDomain): string {
@@ -85,11 +89,25 @@ export class KeyEntry<K> extends StateTable {
   }
   /** Leaves the dirty list for capture number `index` (< MAX_DEFERRED_CAPTURE). */
   beginCapture(index: number): void {
-    this.flags = (this.flags & (ATTACHED | PERSISTED)) | CAPTURING | (index << INDEX_SHIFT);
+    this.flags = (this.flags & KEPT) | CAPTURING | (index << INDEX_SHIFT);
   }
   /** The key's record is written (or the capture was abandoned). */
   endCapture(): void {
-    this.flags &= DIRTY | ATTACHED | PERSISTED;
+    this.flags &= DIRTY | KEPT;
+  }
+  /** The local store of a tiered backend holds the key's state as it is now (cleared by any change). */
+  get stored(): boolean {
+    return (this.flags & STORED) !== 0;
+  }
+  set stored(on: boolean) {
+    this.flags = on ? this.flags | STORED : this.flags & ~STORED;
+  }
+  /** Used since the eviction clock last passed it (a tiered backend's second chance). */
+  get referenced(): boolean {
+    return (this.flags & REFERENCED) !== 0;
+  }
+  set referenced(on: boolean) {
+    this.flags = on ? this.flags | REFERENCED : this.flags & ~REFERENCED;
   }
   /** The key group, once computed (the key bytes are not kept: a typed array per key costs ~150 bytes). */
   keyGroup = -1;

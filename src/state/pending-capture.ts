@@ -18,8 +18,20 @@ export interface CaptureHost<K> {
   encodeRecord(entry: KeyEntry<K>, out: ByteWriter): EntryShape;
   /** Every record is written: apply what capture decided (persisted flags, keys left without state). */
   captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array): void;
-  /** A record failed to encode: every key of the capture must be changed again, for the next one. */
-  captureAbandoned(entries: readonly KeyEntry<K>[]): void;
+  /**
+   * A record failed to encode: every key of the capture must be changed again, for the next one
+   * (`spilled`: the store keys of the capture's spilled records).
+   */
+  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: readonly SpilledRecord[]): void;
+}
+
+/** A changed key's record already written, by a tiered backend's eviction (no entry in memory). */
+export interface SpilledRecord {
+  readonly keyGroup: number;
+  /** The whole record, key field first. */
+  readonly record: Uint8Array;
+  /** The key in the local store, to mark it changed again if the capture fails. */
+  readonly storeKey: Uint8Array;
 }
 
 /**
@@ -54,16 +66,27 @@ export class PendingCapture<K> implements CapturedChanges {
     /** The captured keys; let go once done (a capture kept for a retry holds only bytes). */
     private entries: readonly KeyEntry<K>[],
     private readonly maxKeyGroups: number,
+    /** Records of changed keys evicted since the last capture: written now, after the entries' places. */
+    private spilled: readonly SpilledRecord[] = [],
   ) {
     const n = entries.length;
-    this.out = new ByteWriter(Math.max(256, n * 32));
-    this.starts = new Int32Array(n);
-    this.ends = new Int32Array(n);
-    this.groups = new Int32Array(n);
-    this.eager = new Uint8Array(n);
-    this.shapes = new Uint8Array(n);
+    const total = n + spilled.length;
+    this.out = new ByteWriter(Math.max(256, total * 32));
+    this.starts = new Int32Array(total);
+    this.ends = new Int32Array(total);
+    this.groups = new Int32Array(total);
+    this.eager = new Uint8Array(total);
+    this.shapes = new Uint8Array(total);
     this.remaining = n;
     for (let i = 0; i < n; i++) entries[i]!.beginCapture(i);
+    for (let j = 0; j < spilled.length; j++) {
+      const { keyGroup, record } = spilled[j]!;
+      this.starts[n + j] = this.out.length;
+      this.out.writeBytes(record);
+      this.ends[n + j] = this.out.length;
+      this.groups[n + j] = keyGroup;
+      this.shapes[n + j] = EntryShape.CELLS;
+    }
     if (n === 0) this.complete();
   }
 
@@ -160,13 +183,15 @@ export class PendingCapture<K> implements CapturedChanges {
     this.parts = new CapturedParts(changedKeys, this.maxKeyGroups, this.out.view(), this.starts, this.ends, this.groups, this.eager);
     this.host.captureCompleted(this.entries, this.shapes);
     this.entries = [];
+    this.spilled = [];
   }
 
   private abandon(error: unknown): void {
     this.error = error;
     this.remaining = 0;
-    this.host.captureAbandoned(this.entries);
+    this.host.captureAbandoned(this.entries, this.spilled);
     this.entries = [];
+    this.spilled = [];
   }
 
   private settled(): CapturedParts {

@@ -80,7 +80,7 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
       throw new TaskLifecycleError(`${task.constructor.name}.allowedTimestampSkewMs is ${this.allowedTimestampSkewMs}: it must be >= 0 (Infinity allowed)`);
     }
     this.taskName = task.constructor.name;
-    this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups, options.windowCoder);
+    this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups, options.windowCoder, options.stateTier);
     this.ctx = new RunnerContext(this, options.output, options.partition, options.parallelism, options.files);
     attachTask(task as StatefulTask<unknown, unknown, unknown>, this);
   }

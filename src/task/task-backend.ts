@@ -1,5 +1,5 @@
 import type { BoundedWindow, Coder, Instant } from '../../coders/index.ts';
-import { createKeyedStateBackend } from '../state/index.ts';
+import { createKeyedStateBackend, type StateTierOptions } from '../state/index.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { State, WatermarkHoldState } from '../state/state.ts';
 import type { StateInternals } from '../state/state-internals.ts';
@@ -25,6 +25,11 @@ export interface TaskBackend<K> extends KeyedStateBackend<K> {
   encodeKeyCells(key: K): Uint8Array | undefined;
 }
 
-export function createTaskBackend<K>(keyCoder: Coder<K>, maxKeyGroups: number, windowCoder: Coder<BoundedWindow> | undefined): TaskBackend<K> {
-  return createKeyedStateBackend(windowCoder === undefined ? { keyCoder, maxKeyGroups } : { keyCoder, maxKeyGroups, windowCoder });
+export function createTaskBackend<K>(
+  keyCoder: Coder<K>,
+  maxKeyGroups: number,
+  windowCoder: Coder<BoundedWindow> | undefined,
+  tier: StateTierOptions | undefined,
+): TaskBackend<K> {
+  return createKeyedStateBackend({ keyCoder, maxKeyGroups, ...(windowCoder === undefined ? {} : { windowCoder }), ...(tier === undefined ? {} : { tier }) });
 }

@@ -3,6 +3,7 @@ import { DEFAULT_MAX_KEY_GROUPS } from '../state/key-group.ts';
 import { TaskLifecycleError } from './task-errors.ts';
 import type { OutputReceiver, TaskRunnerOptions } from './task-runner.ts';
 import type { JobFiles } from '../files/job-files.ts';
+import type { StateTierOptions } from '../state/heap-keyed-state-backend.ts';
 import type { FiredTimer } from './timer.ts';
 
 /** TaskRunnerOptions with defaults filled in and checked. Internal. */
@@ -16,6 +17,7 @@ export interface ResolvedOptions<Out, K> {
   readonly initialProcessingTime: Instant;
   readonly windowCoder: Coder<BoundedWindow> | undefined;
   readonly files: JobFiles | undefined;
+  readonly stateTier: StateTierOptions | undefined;
 }
 
 export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): ResolvedOptions<Out, K> {
@@ -38,6 +40,7 @@ export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): Reso
     initialProcessingTime: clampTime(options.initialProcessingTime ?? 0),
     windowCoder: options.windowCoder,
     files: options.files,
+    stateTier: options.stateTier,
   };
 }
 

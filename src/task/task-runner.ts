@@ -10,6 +10,7 @@
 import type { BoundedWindow, Coder, Instant } from '../../coders/index.ts';
 import type { CapturedChanges } from '../state/keyed-state-backend.ts';
 import type { JobFiles } from '../files/job-files.ts';
+import type { StateTierOptions } from '../state/heap-keyed-state-backend.ts';
 import type { FiredTimer } from './timer.ts';
 import type { State } from '../state/state.ts';
 import type { StateInternals } from '../state/state-internals.ts';
@@ -155,4 +156,9 @@ export interface TaskRunnerOptions<Out, K> {
   readonly initialProcessingTime?: Instant;
   /** The job's file area, as `ctx.files`; without it `ctx.files` throws TaskLifecycleError. */
   readonly files?: JobFiles;
+  /**
+   * Keeps keyed state in a bounded heap cache over a local store (the disk backend,
+   * docs/state-backends.md); without it all keyed state is on the heap.
+   */
+  readonly stateTier?: StateTierOptions;
 }

@@ -16,6 +16,7 @@ import {
   type CombineFn,
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
+import { BACKENDS, backendOf } from './support/local-store.ts';
 
 const g = StateNamespaces.global();
 const w = StateNamespaces.fromString('/AQI/');
@@ -573,10 +574,11 @@ function applyOp(b: HeapKeyedStateBackend<string>, h: ReturnType<typeof handles>
   }
 }
 
-test('backend - restore(base + increments) == restore(merge(base + increments)) == live state', () => {
+for (const [liveKind, restoredKind] of BACKENDS.flatMap((a) => BACKENDS.map((b) => [a, b] as const))) {
+test(`backend - restore(base + increments) == restore(merge(base + increments)) == live state (${liveKind} -> ${restoredKind})`, () => {
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 60 }), (ops) => {
-      const live = createKeyedStateBackend({ keyCoder: str });
+      const live = backendOf(liveKind, str, 0);
       const h = handles(live);
       const chains = new Map<number, Uint8Array[]>();
       for (const [key, o] of ops) {
@@ -587,9 +589,9 @@ test('backend - restore(base + increments) == restore(merge(base + increments)) 
         applyOp(live, h, key, o);
       }
       appendCapture(live, chains);
-      const fromChain = restoreInto(createKeyedStateBackend({ keyCoder: str }), chains);
+      const fromChain = restoreInto(backendOf(restoredKind, str, 1), chains);
       const merged = new Map([...chains].map(([kg, chain]) => [kg, [mergeKeyGroupParts(chain)]]));
-      const fromMerged = restoreInto(createKeyedStateBackend({ keyCoder: str }), merged);
+      const fromMerged = restoreInto(backendOf(restoredKind, str, 2), merged);
       const expected = dump(live);
       if (process.env.STATE_DUMP) console.log(JSON.stringify(expected));
       assert.equal(dump(fromChain), expected);
@@ -598,6 +600,7 @@ test('backend - restore(base + increments) == restore(merge(base + increments)) 
     { numRuns: 150 },
   );
 });
+}
 
 test('backend - a rolled-back turn leaves state and timers as if it never ran', () => {
   fc.assert(

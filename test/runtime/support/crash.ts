@@ -11,6 +11,8 @@ export interface CrashTestOptions {
   readonly input: string;
   readonly dir: string;
   readonly kills: number;
+  /** More arguments for the killed runs (not the reference), e.g. another state backend. */
+  readonly crashedArgs?: readonly string[];
 }
 
 /** Returns the output paths (reference, crashed) and state dirs, after asserting equality. */
@@ -24,7 +26,7 @@ export async function crashTest(options: CrashTestOptions): Promise<{ clean: str
 
   const crashed = join(options.dir, 'crashed.jsonl');
   const crashedState = join(options.dir, 'crashed-state');
-  const args = ['run', options.module, '--input', options.input, '--output', crashed, '--state-dir', crashedState, '--checkpoint-interval', '50'];
+  const args = ['run', options.module, '--input', options.input, '--output', crashed, '--state-dir', crashedState, '--checkpoint-interval', '50', ...(options.crashedArgs ?? [])];
   // Kill moments spread over a clean run's duration (measured above, so the first kill lands
   // before the end on a slow machine too): during start-up, restore, processing and checkpoints.
   const min = Math.min(300, cleanMs / 4);

@@ -1,0 +1,57 @@
+/**
+ * CONTRACT of the local tier under a tiered keyed state backend: a synchronous, ordered byte store
+ * (an embedded key-value store on local disk) holding the keys the heap cache evicted. It is a
+ * working copy, never the source of truth: checkpoints are. Anything it holds can be thrown away
+ * and rebuilt from the latest checkpoint.
+ *
+ * Keys are `storeKey(keyGroup, keyBytes)` (the key group first, big-endian, so one key group's keys
+ * are one range); values are a record without its key field (see key-group-part.ts): the flag byte,
+ * then the cells section. The store also keeps a set of "changed" keys: keys evicted with changes
+ * the next checkpoint capture must include.
+ *
+ * Reads are synchronous (state reads are: `ValueState.read()` returns the value), so the store must
+ * serve a read from the calling thread; a write batch is visible to the next read.
+ */
+export interface LocalStateStore {
+  /** The value of `key`, or undefined. The bytes are the caller's (not reused by the store). */
+  get(key: Uint8Array): Uint8Array | undefined;
+  /** Applies one batch atomically: every put (value) or delete (undefined), and every key marked changed. */
+  write(batch: readonly LocalStoreWrite[]): void;
+  /** Whether `key` is marked changed; unmarks it. */
+  takeChanged(key: Uint8Array): boolean;
+  /** Every key marked changed, in key order, all unmarked. */
+  takeAllChanged(): Uint8Array[];
+  /** Marks keys changed again (a capture that took them failed). */
+  markChanged(keys: readonly Uint8Array[]): void;
+  /** Every key held, in key order. */
+  keys(): Iterable<Uint8Array>;
+  /** How many keys it holds. */
+  readonly size: number;
+  /** Drops everything (a fresh working copy before a restore). */
+  clear(): void;
+  /** Releases the store; idempotent. */
+  close(): Promise<void>;
+}
+
+/** One write of a LocalStateStore batch. */
+export interface LocalStoreWrite {
+  readonly key: Uint8Array;
+  /** The new value; undefined deletes the key. */
+  readonly value: Uint8Array | undefined;
+  /** Marks the key changed (the next capture must include it). */
+  readonly changed: boolean;
+}
+
+/** The store key of a key: its key group (2 bytes, big-endian), then its key-coder bytes. */
+export function storeKey(keyGroup: number, keyBytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + keyBytes.length);
+  out[0] = keyGroup >>> 8;
+  out[1] = keyGroup & 0xff;
+  out.set(keyBytes, 2);
+  return out;
+}
+
+/** The key group of a store key. */
+export function storeKeyGroup(key: Uint8Array): number {
+  return (key[0]! << 8) | key[1]!;
+}
