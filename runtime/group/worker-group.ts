@@ -20,6 +20,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { Subject, type Observable } from 'rxjs';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_RETRY_POLICY, retryTransient } from '../nats/retry.ts';
 import type { Logger } from '../log.ts';
 import { balancedAssignment } from './assignment.ts';
 import {
@@ -205,8 +206,17 @@ class Group implements WorkerGroup {
     this.watching = this.watch();
     // The view is complete once the watch delivered this worker's own first heartbeat (in order).
     const seen = new Promise<void>((resolve) => (this.watchSettled = resolve));
-    const sentAt = performance.now();
-    this.firstHeartbeatRevision = await this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat('active')));
+    let sentAt = performance.now();
+    // A bucket just created on a cluster may not answer yet (nats.js says "jetstream is not enabled"
+    // for the no-responders reply): retried like any "not now".
+    this.firstHeartbeatRevision = await retryTransient(
+      () => {
+        sentAt = performance.now();
+        return this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat('active')));
+      },
+      DEFAULT_RETRY_POLICY,
+      new AbortController().signal,
+    );
     this.acknowledged(sentAt);
     if (this.lastWatchedRevision >= this.firstHeartbeatRevision) this.watchSettled?.();
     await seen;

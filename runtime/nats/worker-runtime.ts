@@ -181,11 +181,17 @@ export class WorkerRuntime implements JobRuntime {
       if (event.type === 'checkpoint') progress.lastCheckpoint = { id: event.checkpointId, at: new Date().toISOString() };
       this.eventSubject.next(event);
     });
+    let started = false;
+    let startError: unknown;
     const done = runtime.run().then(
       (result) => result,
       (error: unknown) => {
         if (error instanceof FencedError || error instanceof UnitAbandonedError) {
           this.options.logger.warn(`[${name}] ${error instanceof FencedError ? 'fenced: another worker committed a checkpoint of this unit' : error.message}; it runs elsewhere now`);
+        } else if (!started) {
+          // Restoring failed (e.g. a server of the cluster is down): the group releases the unit and
+          // tries again later, here or elsewhere.
+          startError = error;
         } else {
           this.fail(error);
         }
@@ -205,7 +211,11 @@ export class WorkerRuntime implements JobRuntime {
       });
       void done.then(() => resolve());
     });
-    if (runtime.state === 'failed') throw new Error(`unit ${name} failed to start`);
+    if (runtime.state !== 'running') {
+      const why = startError instanceof Error ? startError.message : String(startError ?? runtime.state);
+      throw new Error(`unit ${name} did not start: ${why}`, { cause: startError });
+    }
+    started = true;
   }
 
   private async stopUnit(name: string): Promise<void> {

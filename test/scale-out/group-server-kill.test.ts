@@ -1,0 +1,52 @@
+// Issue 14, test 3: the NATS server leading the job's exchange stream is SIGKILLed mid-run and
+// restarted later. Everything is R3, so the cluster keeps the job; workers reconnect to the other
+// servers. Every word is counted once (in any order per word: publishes retried across the crash
+// may be stored after later ones).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsCluster } from '../support/nats-cluster.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { assertSamePerKey } from './per-key.ts';
+import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
+
+test('the server leading the exchange stream killed mid-run and restarted: nothing lost, nothing repeated', async () => {
+  await using cluster = await startNatsCluster();
+  await using link = await connectNats({ nats: cluster.urls });
+  await createInputStream(link, 3);
+  const lines = text(6000);
+  const reference = await referenceOutputs(lines);
+  const workers: JobProcess[] = [startWorker(cluster.urls), startWorker(cluster.urls)];
+  const producing = produce(link, lines, 100, 150);
+  const fail = (e: unknown): never => {
+    throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
+  };
+  try {
+    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > 2000, 'progress').catch(fail);
+    const leader = await cluster.streamLeader('STATOR_WORDCOUNT_COUNT');
+    assert.ok(leader !== undefined, 'the exchange stream has a leader');
+    const node = cluster.nodes[leader]!;
+    await node.kill();
+    const afterKill = await streamMessages(link, 'WORDCOUNT_OUT');
+    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > afterKill, 'progress without the killed server').catch(fail);
+    await node.restart();
+    await producing;
+    await waitForAllOutputs(
+      link,
+      reference.length,
+      () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
+      () => workers.some((w) => w.child.exitCode !== null),
+    );
+    for (const worker of workers) {
+      worker.child.kill('SIGTERM');
+      assert.is((await worker.exited).code, 0, logsOf(workers));
+    }
+  } finally {
+    await killAll(workers);
+    await producing.catch(() => undefined);
+  }
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as { word: string }).word, logsOf(workers), true);
+});
+
+test.run();

@@ -1,0 +1,59 @@
+// Issue 14, test 4: a zombie. A worker is SIGSTOPped past its lease TTL; the others take its units
+// over (restoring their checkpoints, fencing its checkpoint commits); on SIGCONT it must notice it
+// was fenced before it writes anything that survives dedupe, then rejoin. Every word once, in order.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsCluster } from '../support/nats-cluster.ts';
+import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
+import { readGroupStatus } from '../../runtime/group/index.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { assertSamePerKey } from './per-key.ts';
+import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
+
+async function leasesOf(link: NatsLink, worker: JobProcess): Promise<number> {
+  const status = await readGroupStatus(link.nc, 'wordcount');
+  return status.units.filter((unit) => unit.owner?.endsWith(`-${worker.child.pid}`) === true).length;
+}
+
+test('a worker stopped past its lease TTL is fenced, writes nothing that survives, and rejoins', async () => {
+  await using cluster = await startNatsCluster();
+  await using link = await connectNats({ nats: cluster.urls });
+  await createInputStream(link, 3);
+  const lines = text(6000);
+  const reference = await referenceOutputs(lines);
+  const workers: JobProcess[] = [startWorker(cluster.urls), startWorker(cluster.urls), startWorker(cluster.urls)];
+  const producing = produce(link, lines, 100, 150);
+  const fail = (e: unknown): never => {
+    throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
+  };
+  try {
+    const zombie = workers[0]!;
+    await waitFor(async () => (await leasesOf(link, zombie)) >= 1 && (await streamMessages(link, 'WORDCOUNT_OUT')) > 0, 'the zombie-to-be runs a unit').catch(fail);
+    zombie.child.kill('SIGSTOP');
+    // Its units move to the other two once its lease expires.
+    await waitFor(async () => (await leasesOf(link, zombie)) === 0, 'the others took its units').catch(fail);
+    const movedAt = await streamMessages(link, 'WORDCOUNT_OUT');
+    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > movedAt, 'progress without it').catch(fail);
+    zombie.child.kill('SIGCONT');
+    await waitFor(() => /fenced itself/.test(zombie.stderr()), 'the zombie notices it was fenced').catch(fail);
+    await waitFor(() => /rejoined the group/.test(zombie.stderr()), 'the zombie rejoins').catch(fail);
+    await producing;
+    await waitForAllOutputs(
+      link,
+      reference.length,
+      () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
+      () => workers.some((w) => w.child.exitCode !== null),
+    );
+    for (const worker of workers) {
+      worker.child.kill('SIGTERM');
+      assert.is((await worker.exited).code, 0, logsOf(workers));
+    }
+  } finally {
+    await killAll(workers);
+    await producing.catch(() => undefined);
+  }
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as { word: string }).word, logsOf(workers));
+});
+
+test.run();
