@@ -1,13 +1,31 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ByteArrayCoder, CoderError, CoderUtils, IterableCoder, LengthPrefixCoder, ListCoder, VarIntCoder, VoidCoder, type Coder } from '../../coders/index.ts';
-import { coderDecodeEncodeEqual, coderEncodesBase64, structuralValueConsistentWithEquals } from './support/coder-properties.ts';
+import {
+  BigEndianLongCoder,
+  ByteArrayCoder,
+  CoderError,
+  CoderUtils,
+  IterableCoder,
+  KV,
+  KvCoder,
+  LengthPrefixCoder,
+  ListCoder,
+  MapCoder,
+  SetCoder,
+  StringUtf8Coder,
+  VarIntCoder,
+  VarLongCoder,
+  VoidCoder,
+  type Coder,
+} from '../../coders/index.ts';
+import { coderDecodeEncodeEqual, coderEncodesBase64, structuralValueConsistentWithEquals, structuralValueDecodeEncodeEqual } from './support/coder-properties.ts';
 
-// Ports of Beam Java's ListCoderTest, IterableCoderTest, LengthPrefixCoderTest and VoidCoderTest
-// (sdks/java/core/.../coders), test names kept (Class.test), Beam's values and wire-format encodings.
-// Java's LinkedList is an array; a null the element coder cannot encode is a CoderError. Not ported:
+// Ports of Beam Java's ListCoderTest, IterableCoderTest, LengthPrefixCoderTest, VoidCoderTest,
+// KvCoderTest, SetCoderTest and MapCoderTest (sdks/java/core/.../coders), test names kept
+// (Class.test), Beam's values and wire-format encodings. Java's LinkedList is an array, its
+// TreeSet/TreeMap a Set/Map built in the tree's (sorted) order, Long.MAX/MIN bigints; a null the element coder cannot encode is a CoderError. Not ported:
 // Java serialization (testCoderSerializable...), type descriptors, byte-size observers and
-// getEncodedElementByteSize, IterableCoder.getInstanceComponents (Java's cloud-object helper),
+// getEncodedElementByteSize, Iterable/MapCoder.getInstanceComponents (Java's cloud-object helper),
 // ListCoderTest.testListWithNullsAndSerializableCoder (no SerializableCoder).
 
 /** CoderProperties.coderDecodeEncodeContentsInSameOrder: the elements come back in the same order, in both contexts. */
@@ -81,3 +99,74 @@ voids('VoidCoderTest.testStructuralValueSharesSameObject', () => {
   assert.ok(Object.is(coder.structuralValue(null), coder.structuralValue(null)));
 });
 voids.run();
+
+const kv = suite('KvCoderTest');
+const KV_TEST_DATA: [Coder<any>, unknown[]][] = [
+  [VarIntCoder.of(), [-1, 0, 1, 13, 2147483647, -2147483648]],
+  [BigEndianLongCoder.of(), [-1, 0, 1, 13, 9223372036854775807n, -9223372036854775808n]],
+  [StringUtf8Coder.of(), ['', 'hello', 'goodbye', '1']],
+  [KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()), [KV('', -1), KV('hello', 0), KV('goodbye', 2147483647)]],
+  [ListCoder.of(VarLongCoder.of()), [[1, 2, 3], []]],
+];
+kv('KvCoderTest.testDecodeEncodeEqual', () => {
+  for (const [keyCoder, keys] of KV_TEST_DATA) {
+    for (const key of keys) {
+      for (const [valueCoder, values] of KV_TEST_DATA) {
+        for (const value of values) coderDecodeEncodeEqual(KvCoder.of(keyCoder, valueCoder), KV(key, value));
+      }
+    }
+  }
+});
+kv('KvCoderTest.testWireFormatEncode', () => {
+  coderEncodesBase64(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()), [KV('', -1), KV('hello', 0), KV('goodbye', 2147483647)], ['AP____8P', 'BWhlbGxvAA', 'B2dvb2RieWX_____Bw']);
+});
+kv('KvCoderTest.encodeNullThrowsCoderException', () => {
+  expectCoderError(() => CoderUtils.encodeToByteArray(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()) as Coder<unknown>, null));
+});
+kv.run();
+
+const set = suite('SetCoderTest');
+const SET_CODER = SetCoder.of(VarIntCoder.of());
+const SETS = [new Set<number>(), new Set([13]), new Set([-5, 31, 83])];
+set('SetCoderTest.testDecodeEncodeContentsEqual', () => {
+  for (const value of SETS) coderDecodeEncodeEqual(SET_CODER, value);
+});
+set('SetCoderTest.testWireFormatEncode', () => {
+  coderEncodesBase64(SET_CODER, SETS, ['AAAAAA', 'AAAAAQ0', 'AAAAA_v___8PH1M']);
+});
+set('SetCoderTest.encodeNullThrowsCoderException', () => {
+  expectCoderError(() => CoderUtils.encodeToByteArray(SET_CODER as Coder<unknown>, null));
+});
+set.run();
+
+const map = suite('MapCoderTest');
+const MAP_CODER = MapCoder.of(VarIntCoder.of(), StringUtf8Coder.of());
+const MAPS = [
+  new Map<number, string>(),
+  new Map([
+    [-1, 'foo'],
+    [1, 'hello'],
+  ]),
+];
+map('MapCoderTest.testDecodeEncodeContentsInSameOrder', () => {
+  for (const value of MAPS) coderDecodeEncodeEqual(MAP_CODER, value);
+});
+map('MapCoderTest.testWireFormatEncode', () => {
+  coderEncodesBase64(MAP_CODER, MAPS, ['AAAAAA', 'AAAAAv____8PA2ZvbwFoZWxsbw']);
+});
+map('MapCoderTest.encodeNullThrowsCoderException', () => {
+  expectCoderError(() => CoderUtils.encodeToByteArray(MAP_CODER as Coder<unknown>, null));
+});
+map('MapCoderTest.testStructuralValueDecodeEncodeEqual', () => {
+  const coder = MapCoder.of(ByteArrayCoder.of(), VarIntCoder.of());
+  structuralValueDecodeEncodeEqual(coder, new Map([[new Uint8Array([1, 2, 3, 4]), 1]]));
+});
+map('MapCoderTest.testNotConsistentWithEquals', () => {
+  assert.is(MapCoder.of(VarIntCoder.of(), ByteArrayCoder.of()).consistentWithEquals(), false);
+});
+// Deliberate difference: Beam's MapCoder of consistent coders is consistent with Java's Map.equals;
+// here consistentWithEquals means JavaScript's SameValueZero, which compares Map objects by identity.
+map('MapCoderTest.testConsistentWithEquals', () => {
+  assert.is(MapCoder.of(VarIntCoder.of(), VarIntCoder.of()).consistentWithEquals(), false);
+});
+map.run();
