@@ -139,6 +139,33 @@ test('group - a worker whose connection dies loses its units to the others once 
   }
 });
 
+test('group - a worker abandons a unit at once when its lease names another worker, and takes back a lease whose holder has no heartbeat', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const a = await join(server, 'intrude-test', 'worker-a', registry, UNITS.slice(0, 2));
+  try {
+    await waitFor(() => a.host.running.size === 2, 'worker-a to run both units');
+    const kv = await new Kvm(jetstream(a.nc)).open(groupBucketName('intrude-test'));
+    const current = await kv.get('lease.count.p1');
+    // Another writer wins the lease (as a worker that judged worker-a dead would).
+    const record = { unit: 'count.p1', worker: 'intruder', instance: 'x', takenAt: new Date().toISOString() };
+    const intruded = await kv.update('lease.count.p1', JSON.stringify(record), current!.revision);
+    await waitFor(() => a.host.calls.some((call) => call.call === 'abandon' && call.unit === 'count.p1'), 'worker-a to abandon count.p1');
+    const abandon = a.host.calls.find((call) => call.call === 'abandon')!;
+    assert.match(abandon.call === 'abandon' ? abandon.reason : '', /worker intruder holds its lease now/);
+    assert.ok(a.events.some((e) => e.type === 'lost' && e.unit === 'count.p1'));
+    // "intruder" never heartbeats: one TTL later worker-a takes the unit back, under a higher revision.
+    await waitFor(() => a.host.running.has('count.p1'), 'worker-a to take count.p1 back');
+    const again = a.host.calls.filter((call): call is Extract<HostCall, { call: 'start' }> => call.call === 'start' && call.unit === 'count.p1').at(-1)!;
+    assert.ok(again.revision > intruded);
+    assert.ok(a.events.some((e) => e.type === 'took' && e.unit === 'count.p1' && e.from === 'intruder' && e.reason === 'lease expired'));
+    assert.ok(a.host.running.has('count.p0'), 'the other unit was never disturbed');
+    assert.is(a.host.calls.filter((call) => call.unit === 'count.p0').length, 1);
+  } finally {
+    await leave(a);
+  }
+});
+
 test('group - a unit whose start fails is released and retried', async () => {
   await using server = await startNatsServer();
   const registry = new UnitRegistry();
