@@ -8,12 +8,16 @@ import { memoryBytesPerKey } from './memory.ts';
 import { opsMetricsOverheadRatio } from './ops.ts';
 import { checkpointCommitLatencyMs, jetstreamOutputsPerSec, jetstreamWordcountLinesPerSec, runtimeIntakePauseMs } from './output-path.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
+import { restoreDiskReadyMs, stateDiskKeysPerGiB, stateDiskZipfRatioToHeap } from './state-disk.ts';
 import { stateApiEventualGetPerSec, stateApiStrongGetPerSec, stateApiWritePerSec } from './state-api.ts';
 
 export const metrics: readonly Metric[] = [
   stateValueRatioToMap,
   stateMapRatioToMap,
   memoryBytesPerKey,
+  stateDiskZipfRatioToHeap,
+  stateDiskKeysPerGiB,
+  restoreDiskReadyMs,
   codersRatioToMsgpackr,
   checkpointPauseMs,
   checkpointIncrementalBytesRatio,

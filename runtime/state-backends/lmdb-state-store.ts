@@ -43,10 +43,8 @@ export class LmdbStateStore implements LocalStateStore {
     });
   }
 
-  takeChanged(key: Uint8Array): boolean {
-    if (!this.changed.doesExist(key)) return false;
-    this.changed.removeSync(key);
-    return true;
+  isChanged(key: Uint8Array): boolean {
+    return this.changed.doesExist(key);
   }
 
   takeAllChanged(): Uint8Array[] {

@@ -661,7 +661,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const skey = storeKey(keyGroup, keyBytes);
     const cells = store.get(skey);
     if (cells === undefined) {
-      if (!store.takeChanged(skey)) return undefined;
+      if (!store.isChanged(skey)) return undefined;
       // Evicted empty with a tombstone owed to the next capture: the key's entry owes it now.
       const owed = new KeyEntry(key, id);
       owed.keyGroup = keyGroup;
@@ -677,7 +677,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     if (!cursor.atEnd()) throw new StatePartCorruptError(`the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`);
     entry.attached = true;
     this.entries.set(id, entry);
-    if (store.takeChanged(skey)) this.markDirty(entry);
+    // Still marked changed: the key is changed in the cache now (the next capture takes it from
+    // its entry, skipping the mark).
+    if (store.isChanged(skey)) this.markDirty(entry);
     else entry.stored = true;
     return entry;
   }
@@ -689,6 +691,9 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     const writer = new ByteWriter(64);
     for (const skey of store.takeAllChanged()) {
       const keyBytes = skey.subarray(2);
+      // Back in the cache since: changed there (loading a marked key marks it dirty), captured from its entry.
+      const key = CoderUtils.decodeFromByteArray(this.keyCoder, keyBytes);
+      if (this.entries.get(this.identityKeys ? key : this.keyCoder.structuralValue(key)) instanceof KeyEntry) continue;
       const cells = store.get(skey);
       writer.reset();
       writer.writeVarLong(keyBytes.length);

@@ -17,8 +17,8 @@ export interface LocalStateStore {
   get(key: Uint8Array): Uint8Array | undefined;
   /** Applies one batch atomically: every put (value) or delete (undefined), and every key marked changed. */
   write(batch: readonly LocalStoreWrite[]): void;
-  /** Whether `key` is marked changed; unmarks it. */
-  takeChanged(key: Uint8Array): boolean;
+  /** Whether `key` is marked changed (a read: the mark stays until takeAllChanged). */
+  isChanged(key: Uint8Array): boolean;
   /** Every key marked changed, in key order, all unmarked. */
   takeAllChanged(): Uint8Array[];
   /** Marks keys changed again (a capture that took them failed). */
