@@ -7,6 +7,7 @@ import { jetstreamNoOutputRatioToNaiveKv, jetstreamNoOutputRatioToRawOrdered } f
 import { memoryBytesPerKey } from './memory.ts';
 import { opsMetricsOverheadRatio } from './ops.ts';
 import { checkpointCommitLatencyMs, jetstreamOutputsPerSec, jetstreamWordcountLinesPerSec, runtimeIntakePauseMs } from './output-path.ts';
+import { scaleoutCpuPerMessageUs, scaleoutFailoverMs, scaleoutRatioToSingle } from './scale-out.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
 import { restoreDiskReadyMs, stateDiskKeysPerGiB, stateDiskZipfRatioToHeap } from './state-disk.ts';
 import { stateApiEventualGetPerSec, stateApiStrongGetPerSec, stateApiWritePerSec } from './state-api.ts';
@@ -33,4 +34,7 @@ export const metrics: readonly Metric[] = [
   stateApiStrongGetPerSec,
   stateApiEventualGetPerSec,
   stateApiWritePerSec,
+  scaleoutRatioToSingle,
+  scaleoutFailoverMs,
+  scaleoutCpuPerMessageUs,
 ];
