@@ -27,7 +27,7 @@ function walk(dir) {
 }
 
 // Slow folders first, so the longest files do not start last and leave a core idle at the end.
-const slowFirst = ['nats/', 'examples/', 'runtime/', 'checkpoint/'];
+const slowFirst = ['scale-out/', 'nats/', 'examples/', 'group/', 'runtime/', 'checkpoint/'];
 const rank = (file) => {
   const i = slowFirst.findIndex((prefix) => relative(testDir, file).startsWith(prefix));
   return i < 0 ? slowFirst.length : i;
