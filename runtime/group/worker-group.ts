@@ -625,7 +625,8 @@ class Group implements WorkerGroup {
   private finishRelease(unit: string, mine: LocalUnit, lease: UnitLease): void {
     this.track(
       this.kv.delete(leaseKey(unit), { previousSeq: lease.revision }).then(
-        () => undefined,
+        // The view shows the lease as ours until the watch delivers the delete: not an orphan to delete again.
+        () => void this.retryAt.set(unit, performance.now() + this.retryDelayMs),
         (error: unknown) => {
           this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`);
           this.refresh(unit, leaseKey(unit));
