@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LocalStateStore, LocalStoreWrite } from '../../src/state/index.ts';
 
@@ -26,6 +26,9 @@ export class LmdbStateStore implements LocalStateStore {
   /** Opens a fresh (empty) store in `path`, removing whatever was there. */
   static openFresh(path: string): LmdbStateStore {
     rmSync(path, { recursive: true, force: true });
+    // State is the user's data: private directories, as the rest of --state-dir (LMDB's files inside
+    // follow the umask, but nobody else can reach them).
+    mkdirSync(path, { recursive: true, mode: 0o700 });
     return new LmdbStateStore(path);
   }
 

@@ -3,7 +3,7 @@
 // across a switch of backend between runs (both ways) and across SIGKILLs at random moments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAll, runCli, tempDir } from '../runtime/support/cli.ts';
 import { crashTest } from '../runtime/support/crash.ts';
@@ -66,7 +66,9 @@ test('a disk run gives a heap run\'s output; switching backend between runs (bot
   result = await run(whole, disk, join(tmp.dir, 'disk-state'), DISK);
   assert.is(result.code, 0, result.stderr);
   assert.ok(readFileSync(disk).equals(readFileSync(reference)), 'disk output differs from heap output');
-  assert.ok(existsSync(join(tmp.dir, 'disk-state', 'wordcount', 'local', 'count-0')), 'working copy under <state-dir>/<job>/local/');
+  const local = join(tmp.dir, 'disk-state', 'wordcount', 'local');
+  assert.ok(existsSync(join(local, 'count-0')), 'working copy under <state-dir>/<job>/local/');
+  for (const path of [local, join(local, 'count-0')]) assert.is(statSync(path).mode & 0o777, 0o700, `${path} is private to the user`);
 
   for (const [name, firstArgs, secondArgs] of [
     ['heap-then-disk', [], DISK],
