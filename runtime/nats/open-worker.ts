@@ -10,6 +10,7 @@ import { resolveNatsSettings } from './connection-options.ts';
 import { planJobUnits } from './job-units.ts';
 import { ensureJobStreams } from './job-streams.ts';
 import { requiredDuplicateWindowMs } from './msg-id.ts';
+import { DEFAULT_RETRY_POLICY, retryTransient } from './retry.ts';
 import { joinWorkerGroup, type WorkerGroup } from '../group/index.ts';
 import type { Logger } from '../log.ts';
 import { WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
@@ -66,14 +67,21 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     const stages = [...new Set(units.flatMap((unit) => (unit.stage === undefined ? [] : [unit.stage])))];
     const subjects = jobSubjects(job);
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
-    const streams = await ensureJobStreams(link, {
-      job: job.name,
-      inputSubject: subjects.input,
-      outputSubject: subjects.output,
-      exchangeStages: stages,
-      duplicateWindowMs,
-      replicas,
-    });
+    // Workers starting together on a cluster race to create the streams, and an R3 creation can
+    // time out while the cluster is busy: retried like any "not now" (creating is idempotent).
+    const streams = await retryTransient(
+      () =>
+        ensureJobStreams(link, {
+          job: job.name,
+          inputSubject: subjects.input,
+          outputSubject: subjects.output,
+          exchangeStages: stages,
+          duplicateWindowMs,
+          replicas,
+        }),
+      DEFAULT_RETRY_POLICY,
+      new AbortController().signal,
+    );
     for (const binding of [streams.input, ...streams.exchanges.values(), streams.output, streams.deadLetters]) {
       if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
     }
