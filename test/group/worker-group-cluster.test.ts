@@ -24,11 +24,15 @@ test('group on a 3-node cluster - an R3 bucket keeps the group through the loss 
     const sharing = (): boolean => registry.running.size === UNITS.length && members.every((m) => m.host.running.size === 3 && m.group.owned.size === 3);
     await waitFor(sharing, '3 units each');
     const stream = `KV_${groupBucketName('cluster-test')}`;
-    const info = await (await jetstreamManager(members[0]!.nc)).streams.info(stream);
-    assert.is(info.config.num_replicas, 3, 'the bucket has 3 replicas');
+    const jsm = await jetstreamManager(members[0]!.nc);
+    let replicas: number | undefined;
+    await waitFor(async () => (replicas = (await jsm.streams.info(stream).catch(() => undefined))?.config.num_replicas) !== undefined, 'the bucket info');
+    assert.is(replicas, 3, 'the bucket has 3 replicas');
 
-    const leader = await cluster.streamLeader(stream);
-    assert.ok(leader !== undefined);
+    // The JetStream API may time out on this loaded machine: ask again until the leader is known.
+    let leader: number | undefined;
+    await waitFor(async () => (leader = await cluster.streamLeader(stream).catch(() => undefined)) !== undefined, 'the leader of the bucket');
+    if (leader === undefined) throw new Error('unreachable: waitFor returned without a leader');
     await cluster.nodes[leader]!.kill();
     // Workers may fence themselves while the bucket elects a new leader; they must come back to 3 each.
     await waitFor(async () => (await cluster.streamLeader(stream).catch(() => undefined)) !== undefined, 'a new leader of the bucket');
