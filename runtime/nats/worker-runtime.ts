@@ -13,7 +13,6 @@ import type { UnitHost, UnitProgress } from '../group/index.ts';
 import type { JobUnit } from './job-units.ts';
 import { openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
 
-
 /** How a worker learns which units it owns. */
 export interface UnitAssignment {
   /** Starts assigning units to `host`; resolves once joined. */

@@ -10,8 +10,10 @@ import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, 
 import { assertSamePerKey } from './per-key.ts';
 import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
 
+/** Unit leases `worker` holds, by the group's bucket; -1 when the read failed (a busy cluster: ask again). */
 async function leasesOf(link: NatsLink, worker: JobProcess): Promise<number> {
-  const status = await readGroupStatus(link.nc, 'wordcount');
+  const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
+  if (status === undefined) return -1;
   return status.units.filter((unit) => unit.owner?.endsWith(`-${worker.child.pid}`) === true).length;
 }
 
