@@ -8,18 +8,17 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { readGroupStatus } from '../../runtime/group/index.ts';
-import { createRuntime, nats, type Logger } from '../../runtime/index.ts';
+import { createRuntime, nats } from '../../runtime/index.ts';
 import { connectNats, createStreamSink, ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
 import { startNatsCluster } from '../../test/support/nats-cluster.ts';
 import { startNatsServer } from '../../test/support/nats-server.ts';
 import { median } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
-import { natsWordcount, openWordcountServer, sampleWorkload, type WordcountWorkload } from './wordcount-runs.ts';
+import { natsWordcount, openWordcountServer, quietLogger, sampleWorkload, storedOutputs, type WordcountWorkload } from './wordcount-runs.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const encoder = new TextEncoder();
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-const quietLogger: Logger = { level: 'warn', interactive: false, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, progress: () => {} };
 const LEASE_TTL_MS = 5000;
 
 async function fillInput(link: NatsLink, workload: WordcountWorkload, replicas: number, from = 0, to = workload.lines.length): Promise<void> {
@@ -32,19 +31,11 @@ async function fillInput(link: NatsLink, workload: WordcountWorkload, replicas: 
   await sink.flush();
 }
 
-async function stored(link: NatsLink): Promise<number> {
-  try {
-    return (await (await link.jetstreamManager()).streams.info('WORDCOUNT_OUT')).state.messages;
-  } catch {
-    return 0;
-  }
-}
-
 async function waitStored(link: NatsLink, count: number, signal: AbortSignal, limitMs = 300_000): Promise<void> {
   const deadline = Date.now() + limitMs;
-  while ((await stored(link)) < count) {
+  while ((await storedOutputs(link)) < count) {
     signal.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`wordcount stored ${await stored(link)} of ${count} outputs within ${limitMs / 1000} s`);
+    if (Date.now() > deadline) throw new Error(`wordcount stored ${await storedOutputs(link)} of ${count} outputs within ${limitMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -65,7 +56,7 @@ async function workerLinesPerSec(urls: string, link: NatsLink, workload: Wordcou
     controller.abort();
     await running.catch(() => undefined);
   }
-  if ((await stored(link)) !== workload.outputs) throw new Error(`the output stream holds ${await stored(link)} messages, expected ${workload.outputs}`);
+  if ((await storedOutputs(link)) !== workload.outputs) throw new Error(`the output stream holds ${await storedOutputs(link)} messages, expected ${workload.outputs}`);
   return (workload.lines.length / (now() - started)) * 1000;
 }
 
@@ -247,7 +238,7 @@ export const scaleoutCpuPerMessageUs: Metric = {
       baseline,
       ratio: value / baseline,
       note:
-        `wordcount over examples/data/sample.txt × ${workload.repeat} (${workload.lines.length} lines), CLI workers on one server, input already in the stream, ` +
+        `wordcount over examples/data/sample.txt × ${workload.repeat} (${workload.lines.length} lines), CLI workers on one server, ` +
         `CPU (user + system) of the worker processes from every unit running (startup and restore excluded) to the last output stored, ` +
         `lines published meanwhile; median of ${one.length}`,
       details: { oneWorker: one, threeWorkers: three },

@@ -65,7 +65,8 @@ export interface EmbeddedWordcountRun {
   readonly checkpoints: readonly CheckpointSample[];
 }
 
-const quietLogger: Logger = { level: 'warn', interactive: false, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, progress: () => {} };
+/** A logger that keeps the bench's output to its table. */
+export const quietLogger: Logger = { level: 'warn', interactive: false, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, progress: () => {} };
 
 function checkpointsOf(events: readonly RuntimeEvent[]): CheckpointSample[] {
   const samples: CheckpointSample[] = [];
@@ -100,7 +101,8 @@ async function resetJob(link: NatsLink): Promise<void> {
   for await (const name of jsm.streams.names()) if (name !== input) await jsm.streams.delete(name);
 }
 
-async function storedOutputs(link: NatsLink): Promise<number> {
+/** Messages in WORDCOUNT_OUT (0 while it does not exist). */
+export async function storedOutputs(link: NatsLink): Promise<number> {
   try {
     return (await (await link.jetstreamManager()).streams.info(OUTPUT_STREAM)).state.messages;
   } catch {

@@ -42,6 +42,12 @@ Options:
                                  on 127.0.0.1, 0.0.0.0:port on every interface [default: off]
   --http-token <token>           require it in the dapr-api-token header of state API requests
                                  [default: STATOR_HTTP_TOKEN, else none]
+  --scale-out                    NATS mode: run as one worker of the job's group; every process started
+                                 so shares the job's partitions and takes over those of a worker that
+                                 stops or dies (docs/scale-out.md)
+  --replicas <n>                 with --scale-out: replicas of the job's streams and buckets [default: 1]
+  --lease-ttl <ms>               with --scale-out: how long a silent worker keeps its partitions
+                                 [default: 5000]
   -h, --help                     this help
 
 With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and checkpoints in JetStream.

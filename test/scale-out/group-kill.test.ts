@@ -5,9 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, type JobProcess } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
-import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
+import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
 
 test('3 workers, a random one SIGKILLed 5 times and restarted: nothing lost, nothing repeated', async () => {
   await using cluster = await startNatsCluster();
@@ -33,16 +33,7 @@ test('3 workers, a random one SIGKILLed 5 times and restarted: nothing lost, not
       everyone.push(workers[victim]!);
     }
     await producing;
-    await waitForAllOutputs(
-      link,
-      reference.length,
-      () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
-      () => workers.some((w) => w.child.exitCode !== null),
-    );
-    for (const worker of workers) assert.is(worker.child.exitCode, null, logsOf(workers));
-    // A graceful stop of all: each hands its units over or writes their final checkpoints.
-    for (const worker of workers) worker.child.kill('SIGTERM');
-    for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(workers));
+    await finishGracefully(link, reference.length, workers);
   } finally {
     await killAll(everyone);
     await producing.catch(() => undefined);

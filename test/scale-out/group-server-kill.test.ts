@@ -6,9 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, type JobProcess } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
-import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
+import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
 
 test('the server leading the exchange stream killed mid-run and restarted: nothing lost, nothing repeated', async () => {
   await using cluster = await startNatsCluster();
@@ -31,16 +31,7 @@ test('the server leading the exchange stream killed mid-run and restarted: nothi
     await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > afterKill, 'progress without the killed server').catch(fail);
     await node.restart();
     await producing;
-    await waitForAllOutputs(
-      link,
-      reference.length,
-      () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
-      () => workers.some((w) => w.child.exitCode !== null),
-    );
-    for (const worker of workers) {
-      worker.child.kill('SIGTERM');
-      assert.is((await worker.exited).code, 0, logsOf(workers));
-    }
+    await finishGracefully(link, reference.length, workers);
   } finally {
     await killAll(workers);
     await producing.catch(() => undefined);

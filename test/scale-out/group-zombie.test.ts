@@ -2,13 +2,12 @@
 // over (restoring their checkpoints, fencing its checkpoint commits); on SIGCONT it must notice it
 // was fenced before it writes anything that survives dedupe, then rejoin. Every word once, in order.
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
 import { readGroupStatus } from '../../runtime/group/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, type JobProcess } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
-import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
+import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
 
 /** Unit leases `worker` holds, by the group's bucket; -1 when the read failed (a busy cluster: ask again). */
 async function leasesOf(link: NatsLink, worker: JobProcess): Promise<number> {
@@ -40,16 +39,7 @@ test('a worker stopped past its lease TTL is fenced, writes nothing that survive
     await waitFor(() => /fenced itself/.test(zombie.stderr()), 'the zombie notices it was fenced').catch(fail);
     await waitFor(() => /rejoined the group/.test(zombie.stderr()), 'the zombie rejoins').catch(fail);
     await producing;
-    await waitForAllOutputs(
-      link,
-      reference.length,
-      () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
-      () => workers.some((w) => w.child.exitCode !== null),
-    );
-    for (const worker of workers) {
-      worker.child.kill('SIGTERM');
-      assert.is((await worker.exited).code, 0, logsOf(workers));
-    }
+    await finishGracefully(link, reference.length, workers);
   } finally {
     await killAll(workers);
     await producing.catch(() => undefined);

@@ -2,8 +2,9 @@
 // 3-node cluster, with R3 streams and buckets, a short lease TTL, and the exactly-once verdict.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
 import { ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
-import type { JobProcess } from '../nats/wordcount-support.ts';
+import { waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -53,4 +54,21 @@ export function logsOf(workers: readonly JobProcess[]): string {
 export async function killAll(workers: readonly JobProcess[]): Promise<void> {
   for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.exited));
+}
+
+/**
+ * Waits until the output stream holds `count` outputs (while the workers' logs keep growing), then
+ * stops every worker with SIGTERM, each handing its units over or writing their final checkpoints:
+ * each must exit 0.
+ */
+export async function finishGracefully(link: NatsLink, count: number, workers: readonly JobProcess[]): Promise<void> {
+  await waitForAllOutputs(
+    link,
+    count,
+    () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
+    () => workers.some((w) => w.child.exitCode !== null),
+  );
+  for (const worker of workers) assert.is(worker.child.exitCode, null, logsOf(workers));
+  for (const worker of workers) worker.child.kill('SIGTERM');
+  for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(workers));
 }
