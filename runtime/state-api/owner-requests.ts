@@ -112,8 +112,12 @@ export function assertFitsNatsMessage(link: NatsLink, bytes: number, what: 'read
   );
 }
 
+/** The shortest time an attempt waits for an answer. */
+const MIN_ATTEMPT_MS = 1000;
+
 /**
- * Asks the owner of a partition, waiting until `deadline` (epoch ms). While no process answers the
+ * Asks the owner of a partition, waiting until `deadline` (epoch ms; the last attempt may run up to
+ * MIN_ATTEMPT_MS past it). While no process answers the
  * subject (the partition is between owners, or its owner is still restoring) the request is sent
  * again; a write keeps its id, so the owner applies it once however often it arrives.
  * @throws StateUnavailableError when nobody answered by the deadline, StateTimeoutError when the
@@ -130,7 +134,9 @@ export async function askOwner<T>(link: NatsLink, subject: string, request: Owne
     if (remaining <= 0) throw unavailable ?? new StateTimeoutError(`${what}: the partition's owner did not answer in time`);
     let msg: Msg;
     try {
-      msg = await link.nc.request(subject, data, { timeout: remaining });
+      // An attempt gets at least MIN_ATTEMPT_MS, past the deadline if need be: with less, a loaded
+      // machine reports the server's slow "no responders" as a timeout, as if an owner had taken it.
+      msg = await link.nc.request(subject, data, { timeout: Math.max(remaining, MIN_ATTEMPT_MS) });
     } catch (error) {
       if (error instanceof errors.NoRespondersError || (error instanceof errors.RequestError && error.isNoResponders())) {
         unavailable = new StateUnavailableError(`${what}: no process runs this partition of job ${subject.split('.')[1]} now; start the job (stator run --nats) or read with consistency=eventual`);
