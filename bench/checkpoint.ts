@@ -26,7 +26,8 @@ const tag = StateTags.value('count', VarLongCoder.of());
 const global = StateNamespaces.global();
 const dir = restoreMode ? process.argv[3]! : mkdtempSync(join(tmpdir(), 'stator-bench-checkpoint-'));
 const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6;
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 if (restoreMode) {
   await measureRestore(dir, n, Number(process.argv[5]));
@@ -42,7 +43,13 @@ try {
   }
   console.log(`populate ${n} keys: ${ms(t).toFixed(0)} ms`);
   const store = createFileCheckpointStore({ stateDir: dir, job: 'bench' });
-  const checkpoints = createCheckpoints(store, { jobId: 'bench', mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 });
+  const checkpoints = createCheckpoints(store, {
+    jobId: 'bench',
+    mergeKeyGroupParts,
+    fullEvery: 1000,
+    maxChainLength: 1000,
+    retain: 2,
+  });
   const snapshot = (capture: ReturnType<typeof backend.captureChanges>) => ({
     inputs: { in: 0 },
     partitions: [{ stage: 's', partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }],
@@ -53,7 +60,9 @@ try {
   const fullCaptureMs = ms(t);
   t = process.hrtime.bigint();
   const full = await checkpoints.write(snapshot(fullCapture));
-  console.log(`full checkpoint: capture ${fullCaptureMs.toFixed(1)} ms, write ${ms(t).toFixed(0)} ms, ${full.info.stats.bytesWritten} bytes`);
+  console.log(
+    `full checkpoint: capture ${fullCaptureMs.toFixed(1)} ms, write ${ms(t).toFixed(0)} ms, ${full.info.stats.bytesWritten} bytes`,
+  );
 
   // GC pauses, to tell the checkpoint's own work from a major GC of the 1M-key heap that happens to
   // fall into a measured window.
@@ -98,11 +107,22 @@ try {
     pausesWithoutGc.push(to - from - gcWithin(from, to));
     ratios.push(written.info.stats.bytesWritten / full.info.stats.bytesWritten);
   }
-  const longestGcInWrites = Math.max(0, ...windows.map((win) => Math.max(0, ...gcs.filter((g) => g.end > win.from && g.start < win.to).map((g) => g.end - g.start))));
+  const longestGcInWrites = Math.max(
+    0,
+    ...windows.map((win) =>
+      Math.max(0, ...gcs.filter((g) => g.end > win.from && g.start < win.to).map((g) => g.end - g.start)),
+    ),
+  );
   observer.disconnect();
-  console.log(`capture pause at ${n} keys, ${changed} changed: p50 ${pct(pauses, 50).toFixed(2)} ms, p99 ${pct(pauses, 99).toFixed(2)} ms (goal <= 20)`);
-  console.log(`  the same without GC pauses inside the capture: p50 ${pct(pausesWithoutGc, 50).toFixed(2)} ms, p99 ${pct(pausesWithoutGc, 99).toFixed(2)} ms`);
-  console.log(`  process CPU time during the capture (main thread + concurrent GC threads): p50 ${pct(capturesCpu, 50).toFixed(2)} ms, p99 ${pct(capturesCpu, 99).toFixed(2)} ms`);
+  console.log(
+    `capture pause at ${n} keys, ${changed} changed: p50 ${pct(pauses, 50).toFixed(2)} ms, p99 ${pct(pauses, 99).toFixed(2)} ms (goal <= 20)`,
+  );
+  console.log(
+    `  the same without GC pauses inside the capture: p50 ${pct(pausesWithoutGc, 50).toFixed(2)} ms, p99 ${pct(pausesWithoutGc, 99).toFixed(2)} ms`,
+  );
+  console.log(
+    `  process CPU time during the capture (main thread + concurrent GC threads): p50 ${pct(capturesCpu, 50).toFixed(2)} ms, p99 ${pct(capturesCpu, 99).toFixed(2)} ms`,
+  );
   console.log(`incremental / full bytes at 1% changed: ${pct(ratios, 50).toFixed(4)} (goal <= 0.05)`);
   console.log(
     `longest event-loop stall during an incremental write: p50 over writes ${pct(roundStalls, 50).toFixed(1)} ms, max ${pct(roundStalls, 100).toFixed(1)} ms ` +
@@ -113,9 +133,21 @@ try {
   const compacted = await checkpoints.write(snapshot(backend.captureChanges()), { full: true });
   // The restore runs in a fresh process, as after a crash: this one's 1M-key heap (and its GC) would
   // otherwise be measured with it.
-  const child = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, process.argv[1]!, '--restore', dir, String(n), String(compacted.info.stats.bytesReferenced)], {
-    stdio: 'inherit',
-  });
+  const child = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      ...process.execArgv,
+      process.argv[1]!,
+      '--restore',
+      dir,
+      String(n),
+      String(compacted.info.stats.bytesReferenced),
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (child.status !== 0) throw new Error(`restore measurement failed (exit ${child.status})`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -128,7 +160,8 @@ async function measureRestore(dir: string, n: number, restoreBytes: number): Pro
   // The bytes a restore needs: the descriptor and the parts its segments point into.
   const probe = await createCheckpoints(store, { jobId: 'bench', mergeKeyGroupParts }).load();
   const needed = new Set<string>([probe!.info.descriptor]);
-  for (const p of probe!.descriptor.partitions) for (const chain of p.keyGroups.values()) for (const ref of chain) needed.add(ref.part);
+  for (const p of probe!.descriptor.partitions)
+    for (const chain of p.keyGroups.values()) for (const ref of chain) needed.add(ref.part);
 
   const readyRuns: number[] = [];
   const allRuns: number[] = [];
@@ -143,7 +176,10 @@ async function measureRestore(dir: string, n: number, restoreBytes: number): Pro
     gc();
 
     t = process.hrtime.bigint();
-    const restored = await createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'bench' }), { jobId: 'bench', mergeKeyGroupParts }).load();
+    const restored = await createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'bench' }), {
+      jobId: 'bench',
+      mergeKeyGroupParts,
+    }).load();
     const readVerifyMs = ms(t);
     const target = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
     for (const [kg, chain] of restored!.restoreFor('s', 0)!.keyGroups) target.restoreKeyGroup(kg, chain);
@@ -160,6 +196,10 @@ async function measureRestore(dir: string, n: number, restoreBytes: number): Pro
     );
   }
   const rawMs = pct(rawRuns, 50);
-  console.log(`restore ${n} keys until ready to process: ${pct(readyRuns, 50).toFixed(0)} ms vs raw read ${rawMs.toFixed(0)} ms = ${(pct(readyRuns, 50) / rawMs).toFixed(2)}x (goal <= 2)`);
-  console.log(`restore ${n} keys and materialize every key: ${pct(allRuns, 50).toFixed(0)} ms = ${(pct(allRuns, 50) / rawMs).toFixed(2)}x raw read`);
+  console.log(
+    `restore ${n} keys until ready to process: ${pct(readyRuns, 50).toFixed(0)} ms vs raw read ${rawMs.toFixed(0)} ms = ${(pct(readyRuns, 50) / rawMs).toFixed(2)}x (goal <= 2)`,
+  );
+  console.log(
+    `restore ${n} keys and materialize every key: ${pct(allRuns, 50).toFixed(0)} ms = ${(pct(allRuns, 50) / rawMs).toFixed(2)}x raw read`,
+  );
 }

@@ -27,7 +27,11 @@ export function writeInput(path: string, messages: number, keys: number): void {
   writeFileSync(path, lines.join('\n') + '\n');
 }
 
-async function runOnce(dir: string, input: string, checkpointIntervalMs: number): Promise<{ seconds: number; messages: number; checkpoints: number }> {
+async function runOnce(
+  dir: string,
+  input: string,
+  checkpointIntervalMs: number,
+): Promise<{ seconds: number; messages: number; checkpoints: number }> {
   const stateDir = join(dir, `state-${Date.now()}`);
   const store = createFileCheckpointStore({ stateDir, job: job.name });
   const runtime = createEmbeddedRuntime({
@@ -72,7 +76,12 @@ export const embeddedMetric: Metric = {
   },
 };
 
-async function measure(messages: number, keys: number, repetitions: number, progress: (f: number) => void = () => {}): Promise<MetricResult> {
+async function measure(
+  messages: number,
+  keys: number,
+  repetitions: number,
+  progress: (f: number) => void = () => {},
+): Promise<MetricResult> {
   const dir = mkdtempSync(join(tmpdir(), 'stator-bench-embedded-'));
   try {
     const input = join(dir, 'in.txt');
@@ -103,7 +112,13 @@ async function measure(messages: number, keys: number, repetitions: number, prog
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { messages: { type: 'string' }, keys: { type: 'string' }, repetitions: { type: 'string' } } });
-  const result = await measure(Number(values.messages ?? 3_000_000), Number(values.keys ?? 10_000), Number(values.repetitions ?? 1));
+  const { values } = parseArgs({
+    options: { messages: { type: 'string' }, keys: { type: 'string' }, repetitions: { type: 'string' } },
+  });
+  const result = await measure(
+    Number(values.messages ?? 3_000_000),
+    Number(values.keys ?? 10_000),
+    Number(values.repetitions ?? 1),
+  );
   console.log(JSON.stringify(result));
 }

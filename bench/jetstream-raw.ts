@@ -11,7 +11,14 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { StringUtf8Coder, VarLongCoder } from '../coders/index.ts';
 import { defineJob, json, lines, type Logger } from '../runtime/index.ts';
-import { connectNats, createStreamSink, ensureStream, openStreamSource, runNatsJob, type NatsLink } from '../runtime/nats/index.ts';
+import {
+  connectNats,
+  createStreamSink,
+  ensureStream,
+  openStreamSource,
+  runNatsJob,
+  type NatsLink,
+} from '../runtime/nats/index.ts';
 import { StateTags, type ValueState } from '../src/state/index.ts';
 import { StatefulTask, type Message, type ProcessContext, type TaskContext } from '../src/task/index.ts';
 import { startNatsServer } from '../test/support/nats-server.ts';
@@ -54,7 +61,10 @@ async function fill(link: NatsLink, subject: string, count: number, window: numb
 async function rawOrderedCount(link: NatsLink, stream: string, count: number): Promise<number> {
   const counts = new Map<string, number>();
   const start = now();
-  const consumer = await link.js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
+  const consumer = await link.js.consumers.get(stream, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: 1,
+  });
   const messages = await consumer.consume({ max_messages: 512 });
   let seen = 0;
   for await (const m of messages) {
@@ -124,7 +134,8 @@ class SilentCount extends StatefulTask<string, never, string> {
 async function natsModeCount(link: NatsLink, url: string, count: number): Promise<number> {
   // A fresh start each run: drop the previous run's checkpoint buckets.
   const jsm = await link.jetstreamManager();
-  for (const stream of ['KV_stator-bench-main', 'OBJ_stator-bench-main']) await jsm.streams.delete(stream).catch(() => false);
+  for (const stream of ['KV_stator-bench-main', 'OBJ_stator-bench-main'])
+    await jsm.streams.delete(stream).catch(() => false);
   const job = defineJob({ name: 'bench' })
     .source(lines({ name: 'in' }))
     .keyBy((word) => word, StringUtf8Coder.of())
@@ -152,7 +163,14 @@ async function natsModeCount(link: NatsLink, url: string, count: number): Promis
   // A run that never reaches the last position must not hang the bench.
   const guard = setTimeout(() => controller.abort(), 120_000);
   try {
-    await runNatsJob({ job, natsUrl: url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+    await runNatsJob({
+      job,
+      natsUrl: url,
+      checkpointIntervalMs: 200,
+      maxRetries: undefined,
+      logger,
+      signal: controller.signal,
+    });
   } finally {
     clearTimeout(guard);
   }
@@ -163,13 +181,18 @@ async function natsModeCount(link: NatsLink, url: string, count: number): Promis
 await using server = await startNatsServer();
 await using link = await connectNats({ nats: server.url });
 const jsm = await link.jetstreamManager();
-console.log(`nats-server ${link.features.version} at ${server.url}; ${MESSAGES} messages, ${REPETITIONS} repetitions, median`);
+console.log(
+  `nats-server ${link.features.version} at ${server.url}; ${MESSAGES} messages, ${REPETITIONS} repetitions, median`,
+);
 
 await ensureStream(jsm, { name: 'PUB', subjects: ['pub.*'], minDuplicateWindowMs: 120_000 });
 for (const window of [64, 256, 1024]) {
   const rates: number[] = [];
-  for (let rep = 0; rep < Math.max(1, REPETITIONS - 2); rep++) rates.push(await fill(link, `pub.w${window}r${rep}`, PUBLISH_MESSAGES, window));
-  console.log(`StreamSink publish, acked, window ${String(window).padStart(4)}: ${median(rates).toLocaleString('en-US')} msg/s`);
+  for (let rep = 0; rep < Math.max(1, REPETITIONS - 2); rep++)
+    rates.push(await fill(link, `pub.w${window}r${rep}`, PUBLISH_MESSAGES, window));
+  console.log(
+    `StreamSink publish, acked, window ${String(window).padStart(4)}: ${median(rates).toLocaleString('en-US')} msg/s`,
+  );
 }
 
 // The subject NATS mode reads for a job named bench with a source named in.
@@ -186,10 +209,18 @@ for (let rep = 0; rep < REPETITIONS; rep++) {
   ours.push(await sourceCount(link, 'WORDS', MESSAGES));
   pipeline.push(await natsModeCount(link, server.url, MESSAGES));
 }
-console.log(`raw ordered consumer, words counted in a Map: ${median(raw).toLocaleString('en-US')} msg/s  (runs: ${raw.join(', ')})`);
-console.log(`StreamSource batches, words counted in a Map: ${median(ours).toLocaleString('en-US')} msg/s  (runs: ${ours.join(', ')})`);
+console.log(
+  `raw ordered consumer, words counted in a Map: ${median(raw).toLocaleString('en-US')} msg/s  (runs: ${raw.join(', ')})`,
+);
+console.log(
+  `StreamSource batches, words counted in a Map: ${median(ours).toLocaleString('en-US')} msg/s  (runs: ${ours.join(', ')})`,
+);
 console.log(`  ratio StreamSource / raw: ${(median(ours) / median(raw)).toFixed(2)}`);
-console.log(`NATS mode keyed stateful count (runNatsJob, 2 partitions, checkpoints to JetStream): ${median(pipeline).toLocaleString('en-US')} msg/s  (runs: ${pipeline.join(', ')})`);
+console.log(
+  `NATS mode keyed stateful count (runNatsJob, 2 partitions, checkpoints to JetStream): ${median(pipeline).toLocaleString('en-US')} msg/s  (runs: ${pipeline.join(', ')})`,
+);
 console.log(`  ratio NATS mode / raw: ${(median(pipeline) / median(raw)).toFixed(2)}  (goal >= 0.5)`);
 const kv = await kvCount(link, 'WORDS', KV_MESSAGES);
-console.log(`naive KV get + put per message (${KV_MESSAGES} messages): ${kv.toLocaleString('en-US')} msg/s  (raw / KV: ${(median(raw) / kv).toFixed(0)}x)`);
+console.log(
+  `naive KV get + put per message (${KV_MESSAGES} messages): ${kv.toLocaleString('en-US')} msg/s  (raw / KV: ${(median(raw) / kv).toFixed(0)}x)`,
+);

@@ -24,15 +24,28 @@ async function timeMs(run: () => Promise<unknown>): Promise<number> {
 
 await using server = await startNatsServer();
 const stores = new Map<string, JetStreamCheckpointStore>();
-for (const [label, chunkBytes] of [['1 MiB chunks', 1024 * 1024], ['128 KiB chunks', 128 * 1024]] as const) {
-  stores.set(label, await openJetStreamCheckpointStore({ job: 'bench', task: label.replace(/\W/g, ''), servers: server.url, chunkBytes }));
+for (const [label, chunkBytes] of [
+  ['1 MiB chunks', 1024 * 1024],
+  ['128 KiB chunks', 128 * 1024],
+] as const) {
+  stores.set(
+    label,
+    await openJetStreamCheckpointStore({
+      job: 'bench',
+      task: label.replace(/\W/g, ''),
+      servers: server.url,
+      chunkBytes,
+    }),
+  );
 }
 
 try {
   const big = randomBytes(5 * 1024 * 1024);
   const mb = big.length / 2 ** 20;
   console.log(`nats-server ${server.url}, ${repetitions} repetitions, median`);
-  const bigTimes = new Map<string, { put: number[]; get: number[] }>([...stores.keys()].map((k) => [k, { put: [], get: [] }]));
+  const bigTimes = new Map<string, { put: number[]; get: number[] }>(
+    [...stores.keys()].map((k) => [k, { put: [], get: [] }]),
+  );
   for (let rep = 0; rep <= repetitions; rep++) {
     for (const [label, store] of stores) {
       const name = `big-${rep}`;
@@ -75,8 +88,12 @@ try {
   const putConcurrent = await timeMs(() => inWaves((name) => store.putPart(name, small)));
   const getConcurrent = await timeMs(() => inWaves((name) => store.getPart(name)));
   const rate = (ms: number): string => `${((smallParts / ms) * 1000).toFixed(0)}/s`;
-  console.log(`${smallParts} parts of 200 B, one at a time : put ${putSequential.toFixed(0)} ms (${rate(putSequential)}), get ${getSequential.toFixed(0)} ms (${rate(getSequential)}), delete ${deleteSequential.toFixed(0)} ms (${rate(deleteSequential)})`);
-  console.log(`${smallParts} parts of 200 B, ${concurrency} in flight : put ${putConcurrent.toFixed(0)} ms (${rate(putConcurrent)}), get ${getConcurrent.toFixed(0)} ms (${rate(getConcurrent)})`);
+  console.log(
+    `${smallParts} parts of 200 B, one at a time : put ${putSequential.toFixed(0)} ms (${rate(putSequential)}), get ${getSequential.toFixed(0)} ms (${rate(getSequential)}), delete ${deleteSequential.toFixed(0)} ms (${rate(deleteSequential)})`,
+  );
+  console.log(
+    `${smallParts} parts of 200 B, ${concurrency} in flight : put ${putConcurrent.toFixed(0)} ms (${rate(putConcurrent)}), get ${getConcurrent.toFixed(0)} ms (${rate(getConcurrent)})`,
+  );
   console.log(`listParts over ${smallParts} parts: ${list.toFixed(1)} ms`);
 
   let revision: number | undefined;
@@ -85,7 +102,9 @@ try {
   const commitMs = await timeMs(async () => {
     for (let i = 0; i < commits; i++) revision = await store.commitManifest(manifest, revision);
   });
-  console.log(`commitManifest (2 KB, CAS): ${((commits / commitMs) * 1000).toFixed(0)}/s, ${(commitMs / commits).toFixed(2)} ms each`);
+  console.log(
+    `commitManifest (2 KB, CAS): ${((commits / commitMs) * 1000).toFixed(0)}/s, ${(commitMs / commits).toFixed(2)} ms each`,
+  );
 } finally {
   for (const store of stores.values()) await store.close();
 }

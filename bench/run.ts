@@ -50,9 +50,12 @@ if (!/^[\w.-]+$/.test(outName)) {
   process.exit(2);
 }
 // A metric that overruns is aborted (it cleans up) and reported FAILED; the others still run.
-const metricTimeLimitMs = values['time-limit'] === undefined ? (quick ? 30_000 : 600_000) : Number(values['time-limit']) * 1000;
+const metricTimeLimitMs =
+  values['time-limit'] === undefined ? (quick ? 30_000 : 600_000) : Number(values['time-limit']) * 1000;
 if (!(metricTimeLimitMs > 0)) {
-  console.error(`bench: --time-limit ${values['time-limit']}: give the seconds a metric may run, e.g. --time-limit 120`);
+  console.error(
+    `bench: --time-limit ${values['time-limit']}: give the seconds a metric may run, e.g. --time-limit 120`,
+  );
   process.exit(2);
 }
 const cleanupGraceMs = 15_000;
@@ -83,20 +86,25 @@ for (const [index, metric] of selected.entries()) {
     const goalMet = metric.goal === undefined ? undefined : goalScore(metric.goal, result) >= 1;
     json[metric.name] = {
       ...result,
-      ...(metric.goal === undefined ? {} : { goal: `${metric.goal.field} ${metric.goal.op} ${metric.goal.target}`, goalMet: goalMet! }),
+      ...(metric.goal === undefined
+        ? {}
+        : { goal: `${metric.goal.field} ${metric.goal.op} ${metric.goal.target}`, goalMet: goalMet! }),
     };
     const verdict = goalMet === undefined ? '' : goalMet ? '  goal met' : '  GOAL NOT MET';
-    const goalText = metric.goal === undefined ? '' : ` (goal ${metric.goal.field} ${metric.goal.op} ${metric.goal.target})`;
+    const goalText =
+      metric.goal === undefined ? '' : ` (goal ${metric.goal.field} ${metric.goal.op} ${metric.goal.target})`;
     console.log(
       `  ${metric.name.padEnd(34)} ${fmt(result.value).padStart(12)} ${result.unit.padEnd(9)} baseline ${fmt(result.baseline).padStart(12)} ${(result.baselineUnit ?? result.unit).padEnd(9)} ratio ${fmt(result.ratio).padStart(7)}${verdict}${goalText}`,
     );
-    if (result.note !== undefined) console.log(`  ${''.padEnd(34)} ${result.note} [${((Date.now() - metricStarted) / 1000).toFixed(1)} s]`);
+    if (result.note !== undefined)
+      console.log(`  ${''.padEnd(34)} ${result.note} [${((Date.now() - metricStarted) / 1000).toFixed(1)} s]`);
   } catch (err) {
     bar.done();
     const message = err instanceof Error ? err.message : String(err);
     rows.push({ name: metric.name, goal: metric.goal, result: undefined, error: message });
     console.log(`  ${metric.name.padEnd(34)} FAILED: ${message}`);
-    if (err instanceof Error && err.stack !== undefined && process.env.BENCH_DEBUG !== undefined) console.log(err.stack);
+    if (err instanceof Error && err.stack !== undefined && process.env.BENCH_DEBUG !== undefined)
+      console.log(err.stack);
     process.exitCode = 1;
   }
 }
@@ -106,9 +114,14 @@ mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}${outName}.json`, JSON.stringify(json, roundNumbers, 2) + '\n');
 writeFileSync(
   `${dir}${outName}.svg`,
-  renderChart(rows, `stator bench${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}`),
+  renderChart(
+    rows,
+    `stator bench${quick ? ' (quick)' : ''}, ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores, Node ${process.version}`,
+  ),
 );
-console.log(`\nwrote bench/results/${outName}.json and ${outName}.svg in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `\nwrote bench/results/${outName}.json and ${outName}.svg in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 
 /** JSON replacer: integers above 1000, four significant digits below (the noise is larger anyway). */
 function roundNumbers(_key: string, value: unknown): unknown {

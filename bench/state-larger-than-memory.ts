@@ -5,7 +5,8 @@
 // uninterrupted; another is SIGKILLed at `--kills` random moments and finished; their outputs must be
 // byte for byte identical.
 //
-//   node --import tsx bench/state-larger-than-memory.ts [--keys 50000000] [--kills 2] [--dir /tmp/...] [--state-memory 512MiB] [--checkpoint-interval 2000]
+//   node --import tsx bench/state-larger-than-memory.ts [--keys 50000000] [--kills 2] [--dir /tmp/...] [--state-memory
+// 512MiB] [--checkpoint-interval 2000]
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
@@ -28,7 +29,8 @@ const { values } = parseArgs({
 const keys = Number(values.keys);
 const kills = Number(values.kills);
 const dir = values.dir;
-if (!Number.isSafeInteger(keys) || keys < 10 || !Number.isSafeInteger(kills) || kills < 0) throw new Error('--keys >= 10 and --kills >= 0, integers');
+if (!Number.isSafeInteger(keys) || keys < 10 || !Number.isSafeInteger(kills) || kills < 0)
+  throw new Error('--keys >= 10 and --kills >= 0, integers');
 
 /** Writes the input: 10 words a line, every word w0..w(keys-1) in order, then all again scrambled. */
 async function writeInput(path: string): Promise<void> {
@@ -59,17 +61,27 @@ function runArgs(output: string, state: string): string[] {
     join(root, 'runtime', 'cli', 'bin.js'),
     'run',
     join(root, 'examples', 'wordcount.ts'),
-    '--input', join(dir, 'input.txt'),
-    '--output', output,
-    '--state-dir', state,
-    '--state-backend', 'disk',
-    '--state-memory', values['state-memory'],
-    '--checkpoint-interval', values['checkpoint-interval'],
-    '--log-level', 'warn',
+    '--input',
+    join(dir, 'input.txt'),
+    '--output',
+    output,
+    '--state-dir',
+    state,
+    '--state-backend',
+    'disk',
+    '--state-memory',
+    values['state-memory'],
+    '--checkpoint-interval',
+    values['checkpoint-interval'],
+    '--log-level',
+    'warn',
   ];
 }
 
-function run(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+function run(
+  args: string[],
+  killAfterMs?: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
   const started = Date.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
@@ -102,7 +114,9 @@ for (let k = 0; k < kills; k++) {
   const at = Math.floor(clean.ms * (0.2 + 0.6 * Math.random()));
   const result = await run(runArgs(join(dir, 'crashed.jsonl'), join(dir, 'crashed-state')), at);
   if (result.signal === 'SIGKILL') killed++;
-  console.log(`run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(at / 1000).toFixed(0)} s` : `exit ${result.code} before the kill`}`);
+  console.log(
+    `run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(at / 1000).toFixed(0)} s` : `exit ${result.code} before the kill`}`,
+  );
 }
 const final = await run(runArgs(join(dir, 'crashed.jsonl'), join(dir, 'crashed-state')));
 if (final.code !== 0) throw new Error('the run finishing after the kills failed');

@@ -47,9 +47,16 @@ for (const _ of restored.keys()) k++;
 const restoredBytes = (heap() - before) / n;
 
 console.log(`native Map<string, number>: ${nativeBytes.toFixed(0)} bytes/key (key strings excluded)`);
-console.log(`ValueState<number> via current-key handle: ${liveBytes.toFixed(0)} bytes/key (${(liveBytes / nativeBytes).toFixed(1)}x native)`);
+console.log(
+  `ValueState<number> via current-key handle: ${liveBytes.toFixed(0)} bytes/key (${(liveBytes / nativeBytes).toFixed(1)}x native)`,
+);
 console.log(`  after a capture: ${capturedBytes.toFixed(0)} bytes/key`);
-console.log(`restored, before first use: ${readyBytes.toFixed(0)} bytes/key of heap (the parts' bytes, ${(partBytes / n).toFixed(0)} bytes/key, are ArrayBuffers outside heapUsed)`);
-console.log(`restored ${k} keys, all materialized: ${restoredBytes.toFixed(0)} bytes/key (key strings included: they are decoded; part bytes stay referenced by the cells: ${(partBytes / n).toFixed(0)} bytes/key)`);
+console.log(
+  `restored, before first use: ${readyBytes.toFixed(0)} bytes/key of heap (the parts' bytes, ${(partBytes / n).toFixed(0)} bytes/key, are ArrayBuffers outside heapUsed)`,
+);
+console.log(
+  `restored ${k} keys, all materialized: ${restoredBytes.toFixed(0)} bytes/key (key strings included: they are decoded; part bytes stay referenced by the cells: ${(partBytes / n).toFixed(0)} bytes/key)`,
+);
 // Keep everything measured alive until here.
-if (native.size + [...backend.keys()].length + [...restored.keys()].length + keys.length < 0) console.log(count, parts.size);
+if (native.size + [...backend.keys()].length + [...restored.keys()].length + keys.length < 0)
+  console.log(count, parts.size);

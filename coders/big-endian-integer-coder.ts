@@ -13,7 +13,8 @@ export class BigEndianIntegerCoder extends BaseCoder<number> {
   readonly urn = undefined;
 
   encode(value: number, writer: ByteWriter, _context: Context): void {
-    if ((value | 0) !== value) throw new CoderError(`BigEndianIntegerCoder: ${String(value)} is not a 32-bit signed integer`);
+    if ((value | 0) !== value)
+      throw new CoderError(`BigEndianIntegerCoder: ${String(value)} is not a 32-bit signed integer`);
     writer.writeInt32BE(value);
   }
 

@@ -24,7 +24,10 @@ export class BooleanCoder extends BaseCoder<boolean> {
 
   decode(reader: ByteReader, _context: Context): boolean {
     const b = reader.readByte();
-    if (b > 1) throw new CoderError(`BooleanCoder: byte ${b} at offset ${reader.position - 1} is neither 0 (false) nor 1 (true)`);
+    if (b > 1)
+      throw new CoderError(
+        `BooleanCoder: byte ${b} at offset ${reader.position - 1} is neither 0 (false) nor 1 (true)`,
+      );
     return b === 1;
   }
 

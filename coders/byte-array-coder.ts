@@ -18,7 +18,8 @@ export class ByteArrayCoder extends BaseCoder<Uint8Array> {
   readonly urn = ByteArrayCoder.URN;
 
   encode(value: Uint8Array, writer: ByteWriter, context: Context): void {
-    if (!(value instanceof Uint8Array)) throw new CoderError(`ByteArrayCoder: expected a Uint8Array, got ${describe(value)}`);
+    if (!(value instanceof Uint8Array))
+      throw new CoderError(`ByteArrayCoder: expected a Uint8Array, got ${describe(value)}`);
     if (context === Context.NESTED) writer.writeVarUint32(value.length);
     writer.writeBytes(value);
   }

@@ -48,7 +48,9 @@ export class ByteReader {
 
   private need(n: number, what: string): void {
     if (!(n >= 0 && this.pos + n <= this.end)) {
-      throw new CoderError(`truncated input: ${what} needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`);
+      throw new CoderError(
+        `truncated input: ${what} needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`,
+      );
     }
   }
 
@@ -135,7 +137,9 @@ export class ByteReader {
   readVarInt32(): number {
     const value = this.readVarLong();
     if (typeof value === 'bigint' || value < 0 || value > 0xffffffff) {
-      throw new CoderError(`malformed varint: ${value} does not fit in 32 bits at offset ${this.pos}; was it written by a VarLongCoder?`);
+      throw new CoderError(
+        `malformed varint: ${value} does not fit in 32 bits at offset ${this.pos}; was it written by a VarLongCoder?`,
+      );
     }
     return value | 0;
   }

@@ -160,7 +160,8 @@ export class ByteWriter {
       return;
     }
     if (typeof value !== 'bigint') throw new CoderError(`int64: expected a number or bigint, got ${typeof value}`);
-    if (value < INT64_MIN || value > INT64_MAX) throw new CoderError(`int64: ${value} does not fit in a signed 64-bit integer`);
+    if (value < INT64_MIN || value > INT64_MAX)
+      throw new CoderError(`int64: ${value} does not fit in a signed 64-bit integer`);
     this.ensure(8);
     this.buf.writeBigInt64BE(value, this.pos);
     this.pos += 8;

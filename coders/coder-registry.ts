@@ -73,7 +73,10 @@ export class CoderRegistry {
     registry.register(TimerCoder.URN, 2, ([k, w]) => TimerCoder.of(k!, w as never));
     registry.register(WindowedValueCoder.URN, 2, ([v, w]) => WindowedValueCoder.of(v!, w as never));
     registry.register(ParamWindowedValueCoder.URN, 2, ([v, w], payload) => {
-      if (payload === undefined) throw new CoderError(`coder URN ${ParamWindowedValueCoder.URN} needs a payload (the encoded timestamp, windows and pane)`);
+      if (payload === undefined)
+        throw new CoderError(
+          `coder URN ${ParamWindowedValueCoder.URN} needs a payload (the encoded timestamp, windows and pane)`,
+        );
       return ParamWindowedValueCoder.of(v!, w as never, payload);
     });
     registry.register(ShardedKeyCoder.URN, 1, ([k]) => ShardedKeyCoder.of(k!));
@@ -87,7 +90,8 @@ export class CoderRegistry {
    * @returns this registry, for chaining.
    */
   register(urn: string, componentCount: number, factory: CoderFactory): this {
-    if (typeof urn !== 'string' || urn.length === 0) throw new CoderError('CoderRegistry.register: the URN must be a non-empty string');
+    if (typeof urn !== 'string' || urn.length === 0)
+      throw new CoderError('CoderRegistry.register: the URN must be a non-empty string');
     if (!Number.isInteger(componentCount) || componentCount < 0) {
       throw new CoderError(`CoderRegistry.register: componentCount for ${urn} must be a non-negative integer`);
     }
@@ -112,7 +116,9 @@ export class CoderRegistry {
   fromUrn(urn: string, components: readonly Coder<unknown>[] = [], payload?: Uint8Array): Coder<unknown> {
     const entry = this.entries.get(urn);
     if (entry === undefined) {
-      throw new CoderError(`no coder registered for URN ${urn}; known: ${this.urns().join(', ') || 'none'}. Register it with CoderRegistry.register`);
+      throw new CoderError(
+        `no coder registered for URN ${urn}; known: ${this.urns().join(', ') || 'none'}. Register it with CoderRegistry.register`,
+      );
     }
     if (components.length !== entry.componentCount) {
       throw new CoderError(`coder URN ${urn} takes ${entry.componentCount} component coders, got ${components.length}`);
@@ -133,7 +139,9 @@ export class CoderRegistry {
   toSpec(coder: Coder<unknown>): CoderSpec {
     const urn = coder.urn;
     if (urn === undefined || !this.entries.has(urn)) {
-      throw new CoderError(`${coder.toString()} has no URN in this registry; only registered coders can be described by a spec`);
+      throw new CoderError(
+        `${coder.toString()} has no URN in this registry; only registered coders can be described by a spec`,
+      );
     }
     const args = coder.getCoderArguments();
     const payload = (coder as { payload?: unknown }).payload;

@@ -39,7 +39,9 @@ export const CoderUtils = {
     const reader = new ByteReader(bytes);
     const value = coder.decode(reader, context);
     if (!reader.isAtEnd()) {
-      throw new CoderError(`${coder.toString()}: ${reader.remaining} trailing bytes after the value (${bytes.length} bytes in all)`);
+      throw new CoderError(
+        `${coder.toString()}: ${reader.remaining} trailing bytes after the value (${bytes.length} bytes in all)`,
+      );
     }
     return value;
   },

@@ -82,7 +82,8 @@ export abstract class BaseCoder<T> implements Coder<T> {
         else throw err;
       }
     }
-    if (reasons.length > 0) throw new NonDeterministicCoderError(this.toString(), [`${reason} (${reasons.join('; ')})`]);
+    if (reasons.length > 0)
+      throw new NonDeterministicCoderError(this.toString(), [`${reason} (${reasons.join('; ')})`]);
   }
 
   /**

@@ -29,7 +29,9 @@ export class FloatCoder extends BaseCoder<number> {
   }
 
   override verifyDeterministic(): void {
-    throw new NonDeterministicCoderError(this.toString(), ['Floating point encodings are not guaranteed to be deterministic.']);
+    throw new NonDeterministicCoderError(this.toString(), [
+      'Floating point encodings are not guaranteed to be deterministic.',
+    ]);
   }
 
   override structuralValue(value: number): unknown {

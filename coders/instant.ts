@@ -54,7 +54,9 @@ export function instantEquals(a: Instant, b: Instant): boolean {
 export function checkInstant(t: unknown, what: string): asserts t is Instant {
   if (typeof t === 'number') {
     if (!Number.isSafeInteger(t)) {
-      throw new CoderError(`${what}: ${t} is not a safe integer of milliseconds; pass a bigint for times beyond ±2^53 ms`);
+      throw new CoderError(
+        `${what}: ${t} is not a safe integer of milliseconds; pass a bigint for times beyond ±2^53 ms`,
+      );
     }
     return;
   }

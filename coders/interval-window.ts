@@ -51,7 +51,8 @@ export class IntervalWindow implements BoundedWindow {
 
   /** Beam's compareTo: by start, then by end. */
   compareTo(other: IntervalWindow): number {
-    if (instantEquals(this.start, other.start)) return instantEquals(this.end, other.end) ? 0 : this.end < other.end ? -1 : 1;
+    if (instantEquals(this.start, other.start))
+      return instantEquals(this.end, other.end) ? 0 : this.end < other.end ? -1 : 1;
     return this.start < other.start ? -1 : 1;
   }
 
@@ -68,7 +69,9 @@ export class IntervalWindow implements BoundedWindow {
   }
 
   equals(other: unknown): boolean {
-    return other instanceof IntervalWindow && instantEquals(this.start, other.start) && instantEquals(this.end, other.end);
+    return (
+      other instanceof IntervalWindow && instantEquals(this.start, other.start) && instantEquals(this.end, other.end)
+    );
   }
 
   toString(): string {

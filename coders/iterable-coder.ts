@@ -36,7 +36,9 @@ export class IterableCoder<T> extends BaseCoder<Iterable<T>> {
   }
 
   override verifyDeterministic(): void {
-    throw new NonDeterministicCoderError(this.toString(), ['IterableLikeCoder can not guarantee deterministic ordering.']);
+    throw new NonDeterministicCoderError(this.toString(), [
+      'IterableLikeCoder can not guarantee deterministic ordering.',
+    ]);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {

@@ -75,7 +75,9 @@ export function decodeIterable<T>(coder: Coder<T>, reader: ByteReader, who: stri
     return;
   }
   if (size !== -1) {
-    throw new CoderError(`${who}: element count ${size} at offset ${reader.position - 4} is negative (only -1, for unknown length, is valid)`);
+    throw new CoderError(
+      `${who}: element count ${size} at offset ${reader.position - 4} is negative (only -1, for unknown length, is valid)`,
+    );
   }
   let total = 0;
   for (;;) {

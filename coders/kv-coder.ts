@@ -35,7 +35,8 @@ export class KvCoder<K, V> extends BaseCoder<KV<K, V>> {
 
   encode(value: KV<K, V>, writer: ByteWriter, context: Context): void {
     // A typed error, not a TypeError from reading `.key` of null (Beam: "cannot encode a null KV").
-    if (typeof value !== 'object' || value === null) throw new CoderError(`KvCoder: expected a KV ({ key, value }), got ${value === null ? 'null' : typeof value}`);
+    if (typeof value !== 'object' || value === null)
+      throw new CoderError(`KvCoder: expected a KV ({ key, value }), got ${value === null ? 'null' : typeof value}`);
     this.keyCoder.encode(value.key, writer, Context.NESTED);
     this.valueCoder.encode(value.value, writer, context);
   }

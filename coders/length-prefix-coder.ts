@@ -41,7 +41,9 @@ export class LengthPrefixCoder<T> extends BaseCoder<T> {
     const sub = reader.subReader(n);
     const value = this.valueCoder.decode(sub, Context.OUTER);
     if (!sub.isAtEnd()) {
-      throw new CoderError(`LengthPrefixCoder: ${sub.remaining} of the ${n} prefixed bytes left after decoding ${this.valueCoder.toString()}`);
+      throw new CoderError(
+        `LengthPrefixCoder: ${sub.remaining} of the ${n} prefixed bytes left after decoding ${this.valueCoder.toString()}`,
+      );
     }
     return value;
   }

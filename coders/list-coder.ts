@@ -20,7 +20,8 @@ export class ListCoder<T> extends BaseCoder<T[]> {
   }
 
   encode(value: T[], writer: ByteWriter, _context: Context): void {
-    if (!Array.isArray(value)) throw new CoderError(`ListCoder: expected an array, got ${value === null ? 'null' : typeof value}`);
+    if (!Array.isArray(value))
+      throw new CoderError(`ListCoder: expected an array, got ${value === null ? 'null' : typeof value}`);
     encodeIterable(this.elementCoder, value, writer, 'ListCoder');
   }
 
@@ -31,7 +32,9 @@ export class ListCoder<T> extends BaseCoder<T[]> {
   }
 
   override verifyDeterministic(): void {
-    this.verifyComponentsDeterministic('ListCoder.elemCoder must be deterministic', [this.elementCoder as Coder<unknown>]);
+    this.verifyComponentsDeterministic('ListCoder.elemCoder must be deterministic', [
+      this.elementCoder as Coder<unknown>,
+    ]);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {

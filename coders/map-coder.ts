@@ -26,7 +26,8 @@ export class MapCoder<K, V> extends BaseCoder<Map<K, V>> {
   }
 
   encode(value: Map<K, V>, writer: ByteWriter, context: Context): void {
-    if (!(value instanceof Map)) throw new CoderError(`MapCoder: expected a Map, got ${value === null ? 'null' : typeof value}`);
+    if (!(value instanceof Map))
+      throw new CoderError(`MapCoder: expected a Map, got ${value === null ? 'null' : typeof value}`);
     const size = value.size;
     writer.writeInt32BE(size);
     let i = 0;

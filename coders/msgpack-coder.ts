@@ -50,12 +50,17 @@ export class MsgpackCoder<T = unknown> extends BaseCoder<T> {
     try {
       value = packr.unpack(bytes);
     } catch (cause) {
-      throw new CoderError(`MsgpackCoder: ${n} bytes are not one valid MessagePack value: ${(cause as Error).message}`, { cause });
+      throw new CoderError(
+        `MsgpackCoder: ${n} bytes are not one valid MessagePack value: ${(cause as Error).message}`,
+        { cause },
+      );
     }
     // msgpackr decodes the reserved byte 0xC1 to a marker object instead of failing. Only inputs
     // that contain the byte at all need the walk.
     if (bytes.includes(0xc1) && containsC1(value, 0)) {
-      throw new CoderError(`MsgpackCoder: ${n} bytes contain the reserved MessagePack byte 0xC1 as a value: corrupt input`);
+      throw new CoderError(
+        `MsgpackCoder: ${n} bytes contain the reserved MessagePack byte 0xC1 as a value: corrupt input`,
+      );
     }
     return value as T;
   }

@@ -38,7 +38,9 @@ export class NullableCoder<T> extends BaseCoder<T | null> {
     const marker = reader.readByte();
     if (marker === 0) return null;
     if (marker !== 1) {
-      throw new CoderError(`NullableCoder expects either a byte valued 0 (null) or 1 (present), got ${marker} at offset ${reader.position - 1}`);
+      throw new CoderError(
+        `NullableCoder expects either a byte valued 0 (null) or 1 (present), got ${marker} at offset ${reader.position - 1}`,
+      );
     }
     return this.valueCoder.decode(reader, context);
   }

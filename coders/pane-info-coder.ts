@@ -24,7 +24,8 @@ export class PaneInfoCoder extends BaseCoder<PaneInfo> {
   readonly urn = undefined;
 
   encode(value: PaneInfo, writer: ByteWriter, _context: Context): void {
-    if (!(value instanceof PaneInfo)) throw new CoderError('PaneInfoCoder: expected a PaneInfo (PaneInfo.createPane(...))');
+    if (!(value instanceof PaneInfo))
+      throw new CoderError('PaneInfoCoder: expected a PaneInfo (PaneInfo.createPane(...))');
     if ((value.index === 0 && value.nonSpeculativeIndex === 0) || value.timing === Timing.UNKNOWN) {
       writer.writeByte(value.encodedByte | FIRST);
     } else if (value.index === value.nonSpeculativeIndex || value.timing === Timing.EARLY) {
@@ -53,7 +54,9 @@ export class PaneInfoCoder extends BaseCoder<PaneInfo> {
         return PaneInfo.withIndices(base, index, readIndex(reader));
       }
       default:
-        throw new CoderError(`PaneInfoCoder: unknown pane encoding ${(first & 0xf0) >> 4} in byte 0x${first.toString(16)} at offset ${offset} (expected 0, 1 or 2)`);
+        throw new CoderError(
+          `PaneInfoCoder: unknown pane encoding ${(first & 0xf0) >> 4} in byte 0x${first.toString(16)} at offset ${offset} (expected 0, 1 or 2)`,
+        );
     }
   }
 
@@ -64,6 +67,7 @@ export class PaneInfoCoder extends BaseCoder<PaneInfo> {
 
 function readIndex(reader: ByteReader): number {
   const index = reader.readVarLong();
-  if (typeof index !== 'number') throw new CoderError(`PaneInfoCoder: pane index ${index} at offset ${reader.position} is beyond 2^53`);
+  if (typeof index !== 'number')
+    throw new CoderError(`PaneInfoCoder: pane index ${index} at offset ${reader.position} is beyond 2^53`);
   return index;
 }

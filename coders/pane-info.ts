@@ -66,9 +66,11 @@ export class PaneInfo {
    * not a safe integer.
    */
   static createPane(isFirst: boolean, isLast: boolean, timing: Timing, index?: number, onTimeIndex?: number): PaneInfo {
-    if (!PANE_TIMINGS.includes(timing)) throw new CoderError(`PaneInfo: unknown timing ${String(timing)}; use one of ${PANE_TIMINGS.join(', ')}`);
+    if (!PANE_TIMINGS.includes(timing))
+      throw new CoderError(`PaneInfo: unknown timing ${String(timing)}; use one of ${PANE_TIMINGS.join(', ')}`);
     if (index === undefined || onTimeIndex === undefined) {
-      if (!isFirst) throw new CoderError('PaneInfo.createPane: indices must be provided for a pane that is not the first');
+      if (!isFirst)
+        throw new CoderError('PaneInfo.createPane: indices must be provided for a pane that is not the first');
       return PaneInfo.BY_BYTE.get(encodedByteOf(true, isLast, timing))!;
     }
     if (isFirst || timing === Timing.UNKNOWN) return PaneInfo.BY_BYTE.get(encodedByteOf(isFirst, isLast, timing))!;
@@ -104,7 +106,12 @@ export class PaneInfo {
 
   toString(): string {
     if (this === PaneInfo.NO_FIRING) return 'PaneInfo.NO_FIRING';
-    const parts = [this.isFirst ? 'isFirst=true' : '', this.isLast ? 'isLast=true' : '', `timing=${this.timing}`, `index=${this.index}`];
+    const parts = [
+      this.isFirst ? 'isFirst=true' : '',
+      this.isLast ? 'isLast=true' : '',
+      `timing=${this.timing}`,
+      `index=${this.index}`,
+    ];
     if (this.nonSpeculativeIndex !== -1) parts.push(`onTimeIndex=${this.nonSpeculativeIndex}`);
     return `PaneInfo{${parts.filter((p) => p !== '').join(', ')}}`;
   }

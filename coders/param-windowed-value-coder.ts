@@ -21,10 +21,22 @@ export class ParamWindowedValueCoder<T, W extends BoundedWindow = BoundedWindow>
   static readonly URN = 'beam:coder:param_windowed_value:v1';
 
   /** The coder whose fixed timestamp, windows and pane are read from `payload` (see the class doc). */
-  static of<T, W extends BoundedWindow>(valueCoder: Coder<T>, windowCoder: Coder<W>, payload: Uint8Array): ParamWindowedValueCoder<T, W> {
-    if (!(payload instanceof Uint8Array)) throw new CoderError('ParamWindowedValueCoder: the payload must be a Uint8Array');
+  static of<T, W extends BoundedWindow>(
+    valueCoder: Coder<T>,
+    windowCoder: Coder<W>,
+    payload: Uint8Array,
+  ): ParamWindowedValueCoder<T, W> {
+    if (!(payload instanceof Uint8Array))
+      throw new CoderError('ParamWindowedValueCoder: the payload must be a Uint8Array');
     const header = readWindowedHeader(windowCoder as Coder<BoundedWindow>, new ByteReader(payload));
-    return new ParamWindowedValueCoder(valueCoder, windowCoder, header.timestamp, header.windows, header.pane, payload.slice());
+    return new ParamWindowedValueCoder(
+      valueCoder,
+      windowCoder,
+      header.timestamp,
+      header.windows,
+      header.pane,
+      payload.slice(),
+    );
   }
 
   /** The coder for a fixed timestamp, windows and pane (Beam Java's ParamWindowedValueCoder.of with parameters). */
@@ -39,7 +51,14 @@ export class ParamWindowedValueCoder<T, W extends BoundedWindow = BoundedWindow>
     const writer = new ByteWriter(32);
     writeWindowedHeader(params, windowCoder as Coder<BoundedWindow>, writer);
     writer.writeByte(0); // the empty byte array, NESTED
-    return new ParamWindowedValueCoder(valueCoder, windowCoder, params.timestamp, params.windows, params.pane, writer.toBytes());
+    return new ParamWindowedValueCoder(
+      valueCoder,
+      windowCoder,
+      params.timestamp,
+      params.windows,
+      params.pane,
+      writer.toBytes(),
+    );
   }
 
   readonly urn = ParamWindowedValueCoder.URN;
@@ -61,7 +80,8 @@ export class ParamWindowedValueCoder<T, W extends BoundedWindow = BoundedWindow>
   }
 
   encode(value: WindowedValue<T>, writer: ByteWriter, context: Context): void {
-    if (!(value instanceof WindowedValue)) throw new CoderError('ParamWindowedValueCoder: expected a WindowedValue (WindowedValue.of(...))');
+    if (!(value instanceof WindowedValue))
+      throw new CoderError('ParamWindowedValueCoder: expected a WindowedValue (WindowedValue.of(...))');
     this.valueCoder.encode(value.value, writer, context);
   }
 
@@ -70,7 +90,9 @@ export class ParamWindowedValueCoder<T, W extends BoundedWindow = BoundedWindow>
   }
 
   override verifyDeterministic(): void {
-    this.verifyComponentsDeterministic('ParamWindowedValueCoder requires a deterministic value coder', [this.valueCoder as Coder<unknown>]);
+    this.verifyComponentsDeterministic('ParamWindowedValueCoder requires a deterministic value coder', [
+      this.valueCoder as Coder<unknown>,
+    ]);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {

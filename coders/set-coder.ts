@@ -23,7 +23,8 @@ export class SetCoder<T> extends BaseCoder<Set<T>> {
   }
 
   encode(value: Set<T>, writer: ByteWriter, _context: Context): void {
-    if (!(value instanceof Set)) throw new CoderError(`SetCoder: expected a Set, got ${value === null ? 'null' : typeof value}`);
+    if (!(value instanceof Set))
+      throw new CoderError(`SetCoder: expected a Set, got ${value === null ? 'null' : typeof value}`);
     encodeIterable(this.elementCoder, value, writer, 'SetCoder');
   }
 

@@ -22,7 +22,8 @@ export class ShardedKeyCoder<K> extends BaseCoder<ShardedKey<K>> {
   }
 
   encode(value: ShardedKey<K>, writer: ByteWriter, _context: Context): void {
-    if (!(value instanceof ShardedKey)) throw new CoderError('ShardedKeyCoder: expected a ShardedKey (ShardedKey.of(key, shardId))');
+    if (!(value instanceof ShardedKey))
+      throw new CoderError('ShardedKeyCoder: expected a ShardedKey (ShardedKey.of(key, shardId))');
     const shard = value.shardId;
     writer.writeVarLong(shard.length);
     writer.writeBytes(shard);
@@ -35,7 +36,9 @@ export class ShardedKeyCoder<K> extends BaseCoder<ShardedKey<K>> {
   }
 
   override verifyDeterministic(): void {
-    this.verifyComponentsDeterministic('ShardedKey.Coder requires a deterministic key coder', [this.keyCoder as Coder<unknown>]);
+    this.verifyComponentsDeterministic('ShardedKey.Coder requires a deterministic key coder', [
+      this.keyCoder as Coder<unknown>,
+    ]);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {

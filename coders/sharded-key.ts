@@ -13,7 +13,8 @@ export class ShardedKey<K> {
 
   /** @throws CoderError when `shardId` is not a Uint8Array. The bytes are copied. */
   static of<K>(key: K, shardId: Uint8Array): ShardedKey<K> {
-    if (!(shardId instanceof Uint8Array)) throw new CoderError('ShardedKey: the shard id must be a Uint8Array (an empty one for no shard)');
+    if (!(shardId instanceof Uint8Array))
+      throw new CoderError('ShardedKey: the shard id must be a Uint8Array (an empty one for no shard)');
     return new ShardedKey(key, shardId.slice());
   }
 

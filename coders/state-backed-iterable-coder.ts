@@ -39,7 +39,9 @@ export class StateBackedIterableCoder<T> extends BaseCoder<Iterable<T>> {
   static of<T>(elementCoder: Coder<T>, options: StateBackedIterableOptions<T> = {}): StateBackedIterableCoder<T> {
     const threshold = options.writeStateThreshold ?? BLOCK_BYTES;
     if (!Number.isSafeInteger(threshold) || threshold < 0) {
-      throw new CoderError(`StateBackedIterableCoder: writeStateThreshold must be a non-negative integer of bytes, got ${threshold}`);
+      throw new CoderError(
+        `StateBackedIterableCoder: writeStateThreshold must be a non-negative integer of bytes, got ${threshold}`,
+      );
     }
     return new StateBackedIterableCoder(elementCoder, options.readState, options.writeState, threshold);
   }
@@ -66,7 +68,9 @@ export class StateBackedIterableCoder<T> extends BaseCoder<Iterable<T>> {
       return;
     }
     if (value == null || typeof (value as Iterable<T>)[Symbol.iterator] !== 'function') {
-      throw new CoderError(`StateBackedIterableCoder: expected an iterable, got ${value === null ? 'null' : typeof value}`);
+      throw new CoderError(
+        `StateBackedIterableCoder: expected an iterable, got ${value === null ? 'null' : typeof value}`,
+      );
     }
     writer.writeInt32BE(-1);
     const iterator = value[Symbol.iterator]();
@@ -78,7 +82,8 @@ export class StateBackedIterableCoder<T> extends BaseCoder<Iterable<T>> {
     const rest: T[] = [];
     for (let next = iterator.next(); next.done !== true; next = iterator.next()) rest.push(next.value);
     const token = this.writeState(rest);
-    if (!(token instanceof Uint8Array)) throw new CoderError('StateBackedIterableCoder: writeState must return the token as a Uint8Array');
+    if (!(token instanceof Uint8Array))
+      throw new CoderError('StateBackedIterableCoder: writeState must return the token as a Uint8Array');
     writeToken(writer, token);
   }
 
@@ -122,7 +127,9 @@ export class StateBackedIterableCoder<T> extends BaseCoder<Iterable<T>> {
       return prefix;
     }
     if (size !== -1) {
-      throw new CoderError(`StateBackedIterableCoder: element count ${size} at offset ${reader.position - 4} is negative (only -1, for unknown length, is valid)`);
+      throw new CoderError(
+        `StateBackedIterableCoder: element count ${size} at offset ${reader.position - 4} is negative (only -1, for unknown length, is valid)`,
+      );
     }
     for (;;) {
       const offset = reader.position;
@@ -133,7 +140,9 @@ export class StateBackedIterableCoder<T> extends BaseCoder<Iterable<T>> {
         return new StateBackedIterable(prefix, token, this.readState);
       }
       if (typeof count !== 'number' || count < 0) {
-        throw new CoderError(`StateBackedIterableCoder: block count ${count} at offset ${offset} is not an element count, 0 or -1 (a state token follows)`);
+        throw new CoderError(
+          `StateBackedIterableCoder: block count ${count} at offset ${offset} is not an element count, 0 or -1 (a state token follows)`,
+        );
       }
       checkCount(count, prefix.length, minBytes, reader, 'StateBackedIterableCoder');
       for (let i = 0; i < count; i++) prefix.push(this.elementCoder.decode(reader, Context.NESTED));
@@ -141,7 +150,9 @@ export class StateBackedIterableCoder<T> extends BaseCoder<Iterable<T>> {
   }
 
   override verifyDeterministic(): void {
-    throw new NonDeterministicCoderError(this.toString(), ['IterableLikeCoder can not guarantee deterministic ordering.']);
+    throw new NonDeterministicCoderError(this.toString(), [
+      'IterableLikeCoder can not guarantee deterministic ordering.',
+    ]);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {

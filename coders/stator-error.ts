@@ -17,7 +17,10 @@ export class StatorError extends Error {
   }
 }
 
-/** Bytes could not be decoded (truncated, trailing bytes, malformed varint, invalid UTF-8...) or a value could not be encoded. */
+/**
+ * Bytes could not be decoded (truncated, trailing bytes, malformed varint, invalid UTF-8...) or a value could not be
+ * encoded.
+ */
 export class CoderError extends StatorError {
   override name = 'CoderError';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -32,10 +32,16 @@ export class TimerCoder<K, W extends BoundedWindow = BoundedWindow> extends Base
   }
 
   encode(value: TimerValue<K>, writer: ByteWriter, _context: Context): void {
-    if (!(value instanceof TimerValue)) throw new CoderError('TimerCoder: expected a TimerValue (TimerValue.of or TimerValue.cleared)');
+    if (!(value instanceof TimerValue))
+      throw new CoderError('TimerCoder: expected a TimerValue (TimerValue.of or TimerValue.cleared)');
     this.keyCoder.encode(value.userKey, writer, Context.NESTED);
     StringUtf8Coder.of().encode(value.dynamicTimerTag, writer, Context.NESTED);
-    encodeIterable(this.windowCoder as Coder<BoundedWindow>, value.windows as BoundedWindow[], writer, 'TimerCoder windows');
+    encodeIterable(
+      this.windowCoder as Coder<BoundedWindow>,
+      value.windows as BoundedWindow[],
+      writer,
+      'TimerCoder windows',
+    );
     writer.writeByte(value.clearBit ? 1 : 0);
     if (!value.clearBit) {
       writeInstant(writer, value.fireTimestamp!);
@@ -52,7 +58,8 @@ export class TimerCoder<K, W extends BoundedWindow = BoundedWindow> extends Base
     const offset = reader.position;
     const clearBit = reader.readByte();
     if (clearBit === 1) return TimerValue.cleared(userKey, tag, windows);
-    if (clearBit !== 0) throw new CoderError(`TimerCoder: clear bit ${clearBit} at offset ${offset} is neither 0 nor 1`);
+    if (clearBit !== 0)
+      throw new CoderError(`TimerCoder: clear bit ${clearBit} at offset ${offset} is neither 0 nor 1`);
     const fire = readInstant(reader);
     const hold = readInstant(reader);
     return TimerValue.of(userKey, tag, windows, fire, hold, PaneInfoCoder.of().decode(reader, Context.NESTED));

@@ -34,7 +34,15 @@ export class TimerValue<K> {
     checkInstant(fireTimestamp, 'Timer fire timestamp');
     checkInstant(holdTimestamp, 'Timer hold timestamp');
     if (!(pane instanceof PaneInfo)) throw new CoderError('Timer: pane must be a PaneInfo');
-    return new TimerValue(userKey, dynamicTimerTag, Object.freeze([...windows]), false, normalizeInstant(fireTimestamp), normalizeInstant(holdTimestamp), pane);
+    return new TimerValue(
+      userKey,
+      dynamicTimerTag,
+      Object.freeze([...windows]),
+      false,
+      normalizeInstant(fireTimestamp),
+      normalizeInstant(holdTimestamp),
+      pane,
+    );
   }
 
   /** A cleared timer: no timestamps, no pane (Beam's Timer.cleared). */
@@ -59,5 +67,6 @@ export class TimerValue<K> {
 }
 
 function checkTag(tag: unknown): void {
-  if (typeof tag !== 'string') throw new CoderError('Timer: the dynamic timer tag must be a string ("" for a timer without one)');
+  if (typeof tag !== 'string')
+    throw new CoderError('Timer: the dynamic timer tag must be a string ("" for a timer without one)');
 }

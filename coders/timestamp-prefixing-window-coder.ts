@@ -37,7 +37,9 @@ export class TimestampPrefixingWindowCoder<W extends BoundedWindow> extends Base
   }
 
   override verifyDeterministic(): void {
-    this.verifyComponentsDeterministic('TimestampPrefixingWindowCoder requires a deterministic window coder', [this.windowCoder as Coder<unknown>]);
+    this.verifyComponentsDeterministic('TimestampPrefixingWindowCoder requires a deterministic window coder', [
+      this.windowCoder as Coder<unknown>,
+    ]);
   }
 
   override consistentWithEquals(): boolean {

@@ -21,7 +21,10 @@ export class TimestampedValueCoder<T> extends BaseCoder<TimestampedValue<T>> {
   }
 
   encode(value: TimestampedValue<T>, writer: ByteWriter, _context: Context): void {
-    if (!(value instanceof TimestampedValue)) throw new CoderError('TimestampedValueCoder: expected a TimestampedValue (TimestampedValue.of(value, timestamp))');
+    if (!(value instanceof TimestampedValue))
+      throw new CoderError(
+        'TimestampedValueCoder: expected a TimestampedValue (TimestampedValue.of(value, timestamp))',
+      );
     this.valueCoder.encode(value.value, writer, Context.NESTED);
     writeInstant(writer, value.timestamp);
   }
@@ -32,7 +35,9 @@ export class TimestampedValueCoder<T> extends BaseCoder<TimestampedValue<T>> {
   }
 
   override verifyDeterministic(): void {
-    this.verifyComponentsDeterministic('TimestampedValueCoder requires a deterministic valueCoder', [this.valueCoder as Coder<unknown>]);
+    this.verifyComponentsDeterministic('TimestampedValueCoder requires a deterministic valueCoder', [
+      this.valueCoder as Coder<unknown>,
+    ]);
   }
 
   override getCoderArguments(): readonly Coder<unknown>[] {

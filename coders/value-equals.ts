@@ -7,7 +7,8 @@ import { instantEquals } from './instant.ts';
  */
 export function valueEquals(a: unknown, b: unknown): boolean {
   if (Object.is(a, b)) return true;
-  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint')) return instantEquals(a, b);
+  if ((typeof a === 'number' || typeof a === 'bigint') && (typeof b === 'number' || typeof b === 'bigint'))
+    return instantEquals(a, b);
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   const withEquals = a as { equals?: (o: unknown) => boolean };
   if (typeof withEquals.equals === 'function') return withEquals.equals(b);

@@ -18,7 +18,9 @@ export class VarIntCoder extends BaseCoder<number> {
 
   encode(value: number, writer: ByteWriter, _context: Context): void {
     if ((value | 0) !== value) {
-      throw new CoderError(`VarIntCoder: ${String(value)} is not a 32-bit signed integer; use VarLongCoder for larger values`);
+      throw new CoderError(
+        `VarIntCoder: ${String(value)} is not a 32-bit signed integer; use VarLongCoder for larger values`,
+      );
     }
     writer.writeVarUint32(value);
   }

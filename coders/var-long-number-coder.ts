@@ -22,7 +22,9 @@ export class VarLongNumberCoder extends BaseCoder<number> {
 
   encode(value: number, writer: ByteWriter, _context: Context): void {
     if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-      throw new CoderError(`VarLongNumberCoder: ${String(value)} is not a safe integer (|v| <= 2^53 - 1); use VarLongCoder with a bigint for larger values`);
+      throw new CoderError(
+        `VarLongNumberCoder: ${String(value)} is not a safe integer (|v| <= 2^53 - 1); use VarLongCoder with a bigint for larger values`,
+      );
     }
     writer.writeVarLong(value);
   }
@@ -30,7 +32,9 @@ export class VarLongNumberCoder extends BaseCoder<number> {
   decode(reader: ByteReader, _context: Context): number {
     const value = reader.readVarLong();
     if (typeof value === 'bigint') {
-      throw new CoderError(`VarLongNumberCoder: decoded ${value}, beyond the safe integer range of a number; decode this state with VarLongCoder (number | bigint)`);
+      throw new CoderError(
+        `VarLongNumberCoder: decoded ${value}, beyond the safe integer range of a number; decode this state with VarLongCoder (number | bigint)`,
+      );
     }
     return value;
   }

@@ -32,7 +32,8 @@ export class WindowedValueCoder<T, W extends BoundedWindow = BoundedWindow> exte
   }
 
   encode(value: WindowedValue<T>, writer: ByteWriter, context: Context): void {
-    if (!(value instanceof WindowedValue)) throw new CoderError('WindowedValueCoder: expected a WindowedValue (WindowedValue.of(...))');
+    if (!(value instanceof WindowedValue))
+      throw new CoderError('WindowedValueCoder: expected a WindowedValue (WindowedValue.of(...))');
     writeWindowedHeader(value, this.windowCoder as Coder<BoundedWindow>, writer);
     this.valueCoder.encode(value.value, writer, context);
   }
@@ -59,7 +60,11 @@ export class WindowedValueCoder<T, W extends BoundedWindow = BoundedWindow> exte
 }
 
 /** Timestamp, windows and pane: everything of a windowed value but the value. */
-export function writeWindowedHeader(value: WindowedValue<unknown>, windowCoder: Coder<BoundedWindow>, writer: ByteWriter): void {
+export function writeWindowedHeader(
+  value: WindowedValue<unknown>,
+  windowCoder: Coder<BoundedWindow>,
+  writer: ByteWriter,
+): void {
   writeInstant(writer, value.timestamp);
   encodeIterable(windowCoder, value.windows as BoundedWindow[], writer, 'WindowedValueCoder windows');
   PaneInfoCoder.of().encode(value.pane, writer, 'nested');

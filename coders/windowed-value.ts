@@ -21,7 +21,12 @@ export class WindowedValue<T> {
    * Beam's WindowedValue.of.
    * @throws CoderError when the timestamp is not an integer millisecond or the pane is not a PaneInfo.
    */
-  static of<T>(value: T, timestamp: Instant, windows: Iterable<BoundedWindow>, pane: PaneInfo = PaneInfo.NO_FIRING): WindowedValue<T> {
+  static of<T>(
+    value: T,
+    timestamp: Instant,
+    windows: Iterable<BoundedWindow>,
+    pane: PaneInfo = PaneInfo.NO_FIRING,
+  ): WindowedValue<T> {
     checkInstant(timestamp, 'WindowedValue timestamp');
     if (!(pane instanceof PaneInfo)) throw new CoderError('WindowedValue: pane must be a PaneInfo');
     return new WindowedValue(value, normalizeInstant(timestamp), Object.freeze([...windows]), pane);

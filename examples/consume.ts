@@ -7,7 +7,14 @@
 //   node --import tsx examples/consume.ts --nats nats://127.0.0.1:4222 --subject wordcount.out
 //   node --import tsx examples/consume.ts --subject 'stator.wordcount.dlq.*' --headers
 import { parseArgs } from 'node:util';
-import { connectNats, NATS_CLI_OPTIONS, NATS_CLI_USAGE, natsFlagsFrom, natsUrlFrom, openStreamSource } from '../runtime/nats/index.ts';
+import {
+  connectNats,
+  NATS_CLI_OPTIONS,
+  NATS_CLI_USAGE,
+  natsFlagsFrom,
+  natsUrlFrom,
+  openStreamSource,
+} from '../runtime/nats/index.ts';
 
 const usage = `usage: consume --subject <subject> [--nats <url>] [--from <seq>] [--follow] [--headers]
 
@@ -40,7 +47,11 @@ async function main(): Promise<number> {
     return 2;
   }
   const flags = natsFlagsFrom(values);
-  const link = await connectNats({ ...flags, nats: natsUrlFrom(flags) ?? 'nats://127.0.0.1:4222', name: flags.name ?? 'stator-consume' });
+  const link = await connectNats({
+    ...flags,
+    nats: natsUrlFrom(flags) ?? 'nats://127.0.0.1:4222',
+    name: flags.name ?? 'stator-consume',
+  });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {
@@ -54,7 +65,9 @@ async function main(): Promise<number> {
     const lastSeq = values.follow ? Number.POSITIVE_INFINITY : (await jsm.streams.info(stream)).state.last_seq;
     await using source = await openStreamSource(link, { stream, filterSubject: subject, startSeq: from });
     const decoder = new TextDecoder();
-    const stop = new Promise<undefined>((resolve) => controller.signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+    const stop = new Promise<undefined>((resolve) =>
+      controller.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+    );
     let printed = 0;
     // lag 0: nothing more on the subject (the stream's last message may be on another subject).
     let done = lastSeq < from;

@@ -62,7 +62,11 @@ const meanFn: CombineFn<number, MeanAccumulator, number> = {
 
 export class FraudDetector extends StatefulTask<Transaction, Alert, string> {
   private static readonly RECENT = StateTags.orderedList('recent', JsonCoder.of<Transaction>());
-  private static readonly MEAN = StateTags.combiningValue('mean', KvCoder.of(VarLongNumberCoder.of(), DoubleCoder.of()), meanFn);
+  private static readonly MEAN = StateTags.combiningValue(
+    'mean',
+    KvCoder.of(VarLongNumberCoder.of(), DoubleCoder.of()),
+    meanFn,
+  );
   private static readonly MERCHANTS = StateTags.map('merchants', StringUtf8Coder.of(), VarLongNumberCoder.of());
   // Handles declared once: each acts on the key of the message or timer being handled.
   private readonly recent = this.state(FraudDetector.RECENT);
@@ -77,7 +81,12 @@ export class FraudDetector extends StatefulTask<Transaction, Alert, string> {
     const history = this.mean.getAccum().key;
     const average = this.mean.read();
     if (seenAt === null && history >= BURST_MIN_COUNT && tx.amount > UNUSUAL_FACTOR * average) {
-      ctx.output({ card: tx.card, ts: tx.ts, rule: 'unusual-merchant', detail: `${tx.amount} at new merchant ${tx.merchant}, average ${average.toFixed(2)}` });
+      ctx.output({
+        card: tx.card,
+        ts: tx.ts,
+        rule: 'unusual-merchant',
+        detail: `${tx.amount} at new merchant ${tx.merchant}, average ${average.toFixed(2)}`,
+      });
     }
     this.merchants.put(tx.merchant, (seenAt ?? 0) + 1);
     this.mean.add(tx.amount);
@@ -93,7 +102,12 @@ export class FraudDetector extends StatefulTask<Transaction, Alert, string> {
       total += entry.value.amount;
     }
     if (count >= BURST_MIN_COUNT && total > BURST_MIN_TOTAL) {
-      ctx.output({ card: tx.card, ts: tx.ts, rule: 'burst', detail: `${count} transactions totalling ${total} within ${BURST_WINDOW_MS / 1000} s` });
+      ctx.output({
+        card: tx.card,
+        ts: tx.ts,
+        rule: 'burst',
+        detail: `${count} transactions totalling ${total} within ${BURST_WINDOW_MS / 1000} s`,
+      });
     }
     // A quiet card forgets its entries once the watermark is a window past the last one.
     this.expire.set(tx.ts + BURST_WINDOW_MS);

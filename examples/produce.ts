@@ -2,7 +2,8 @@
 // with acknowledgements in a window (so it is fast and nothing is lost). Creates the subject's stream
 // when none captures it yet, with the same naming as `stator run` (wordcount.in → WORDCOUNT_IN).
 //
-//   node --import tsx examples/produce.ts --nats nats://127.0.0.1:4222 --subject wordcount.in < examples/data/sample.txt
+//   node --import tsx examples/produce.ts --nats nats://127.0.0.1:4222 --subject wordcount.in <
+// examples/data/sample.txt
 //   node --import tsx examples/produce.ts --subject wordcount.in --file examples/data/sample.txt --id-prefix sample
 //
 // With --id-prefix, message i gets the id `<prefix>:<i>`: running the same command again within the
@@ -53,9 +54,18 @@ async function main(): Promise<number> {
     return 2;
   }
   const flags = natsFlagsFrom(values);
-  const link = await connectNats({ ...flags, nats: natsUrlFrom(flags) ?? 'nats://127.0.0.1:4222', name: flags.name ?? 'stator-produce' });
+  const link = await connectNats({
+    ...flags,
+    nats: natsUrlFrom(flags) ?? 'nats://127.0.0.1:4222',
+    name: flags.name ?? 'stator-produce',
+  });
   try {
-    const { info, created } = await ensureSubjectStream(await link.jetstreamManager(), subject, { defaultName: subjectStreamName(subject) }, link.features);
+    const { info, created } = await ensureSubjectStream(
+      await link.jetstreamManager(),
+      subject,
+      { defaultName: subjectStreamName(subject) },
+      link.features,
+    );
     console.error(`${created ? 'created' : 'using'} stream ${info.config.name} for ${subject}`);
     const sink = createStreamSink(link, { window, highWaterMark: window * 2 });
     const input = values.file === undefined ? process.stdin : createReadStream(values.file);
@@ -68,7 +78,11 @@ async function main(): Promise<number> {
       lineNumber++;
       if (values['skip-empty'] && line === '') continue;
       if (sink.congested) await sink.whenUncongested();
-      sink.publish({ subject, data: encoder.encode(line), msgId: prefix === undefined ? '' : `${prefix}:${lineNumber}` });
+      sink.publish({
+        subject,
+        data: encoder.encode(line),
+        msgId: prefix === undefined ? '' : `${prefix}:${lineNumber}`,
+      });
     }
     await sink.flush();
     const { published, duplicates } = sink.stats;

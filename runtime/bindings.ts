@@ -101,7 +101,11 @@ export interface JobCheckpoints {
    * with what was written, or undefined when the write failed (the error went to the runtime's error
    * callback).
    */
-  start(snapshot: CheckpointSnapshot, reason: string, beforeCommit?: () => Promise<void>): Promise<CheckpointWritten | undefined>;
+  start(
+    snapshot: CheckpointSnapshot,
+    reason: string,
+    beforeCommit?: () => Promise<void>,
+  ): Promise<CheckpointWritten | undefined>;
   /** The last write error (when `start` resolved undefined). */
   readonly lastError: unknown;
   /** Graceful stop: the next `due` says 'stop'. */

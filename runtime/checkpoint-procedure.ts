@@ -1,7 +1,8 @@
 // The checkpoint procedure of a running job (one process): the cut (pause the source at a message
 // boundary, let every mailbox drain, take the sinks' records, capture every partition, resume),
-// then the commit in the background once the sinks made the cut's outputs durable. Also decides when a capture is not worth writing: nothing changed since the last
-// checkpoint (an idle job would otherwise write one every interval: 97 in 20 s at 200 ms).
+// then the commit in the background once the sinks made the cut's outputs durable. Also decides when a capture is not
+// worth writing: nothing changed since the last checkpoint (an idle job would otherwise write one every interval: 97 in
+// 20 s at 200 ms).
 import type { Subject } from 'rxjs';
 import type { CheckpointSnapshot, PartitionSnapshot } from '../src/checkpoint/index.ts';
 import type { Pipeline } from './engine/pipeline.ts';
@@ -89,7 +90,11 @@ export class CheckpointProcedure {
    * error callback. `force`: write even when nothing changed. Resolves with what happened to the cut
    * (a background write's outcome comes later).
    */
-  async run(participants: CheckpointParticipants, reason: string, { awaitWrite, force }: { awaitWrite: boolean; force: boolean }): Promise<CheckpointOutcome> {
+  async run(
+    participants: CheckpointParticipants,
+    reason: string,
+    { awaitWrite, force }: { awaitWrite: boolean; force: boolean },
+  ): Promise<CheckpointOutcome> {
     const { pipeline, source, sink, deadLetters, sourceActive, sideInput } = participants;
     const { checkpoints, orFail, log } = this.options;
     const triggeredAt = Date.now();
@@ -179,7 +184,16 @@ export class CheckpointProcedure {
         log.info(
           `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${position}: ` +
             `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)}, committed ${durationMs} ms after the trigger (intake paused ${pausedMs} ms)`,
-          { checkpointId: result.id, reason, kind: result.kind, position, changedKeys: result.changedKeys, bytesWritten: result.bytesWritten, durationMs, pausedMs },
+          {
+            checkpointId: result.id,
+            reason,
+            kind: result.kind,
+            position,
+            changedKeys: result.changedKeys,
+            bytesWritten: result.bytesWritten,
+            durationMs,
+            pausedMs,
+          },
         );
         return true;
       });
@@ -191,7 +205,8 @@ export class CheckpointProcedure {
   private unchanged(snapshot: CheckpointSnapshot): boolean {
     const recorded = this.recorded;
     if (recorded === undefined) return false;
-    for (const [name, position] of Object.entries(snapshot.inputs)) if (recorded.inputs[name] !== position) return false;
+    for (const [name, position] of Object.entries(snapshot.inputs))
+      if (recorded.inputs[name] !== position) return false;
     for (const [name, record] of Object.entries(snapshot.sinks ?? {})) {
       const previous = recorded.sinks[name];
       if (previous === undefined || !sameBytes(previous, record)) return false;

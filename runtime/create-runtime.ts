@@ -87,7 +87,10 @@ export interface PreparedRuntime {
  */
 export function createRuntime(options: RuntimeOptions): JobRuntime {
   const { job, transport } = options;
-  const observer = options.http === undefined ? undefined : jobEndpoints({ http: options.http, registry: options.registry ?? new Registry(), jobName: job.name });
+  const observer =
+    options.http === undefined
+      ? undefined
+      : jobEndpoints({ http: options.http, registry: options.registry ?? new Registry(), jobName: job.name });
   const baseLogger = options.logger ?? createLogger('info');
   const logger = observer?.recordingLogger(baseLogger) ?? baseLogger;
   const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
@@ -95,20 +98,33 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
     transport.kind === 'files'
       ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
       : options.stateBackend === 'disk' || options.stateMemoryBytes !== undefined
-        ? Promise.reject(new ConfigError('the disk state backend (--state-backend disk, --state-memory) runs in embedded mode only for now: drop it, or run embedded'))
+        ? Promise.reject(
+            new ConfigError(
+              'the disk state backend (--state-backend disk, --state-memory) runs in embedded mode only for now: drop it, or run embedded',
+            ),
+          )
         : transport.scaleOut !== undefined
-        ? openWorkerRuntime({
-            job,
-            transport,
-            logger,
-            checkpointIntervalMs,
-            maxRetries: options.maxRetries,
-            http: options.http,
-            turnTimer,
-            ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
-            ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
-          })
-        : openNatsRuntime({ job, transport, logger, checkpointIntervalMs, maxRetries: options.maxRetries, http: options.http, turnTimer, stateApi: options.stateApi });
+          ? openWorkerRuntime({
+              job,
+              transport,
+              logger,
+              checkpointIntervalMs,
+              maxRetries: options.maxRetries,
+              http: options.http,
+              turnTimer,
+              ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
+              ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
+            })
+          : openNatsRuntime({
+              job,
+              transport,
+              logger,
+              checkpointIntervalMs,
+              maxRetries: options.maxRetries,
+              http: options.http,
+              turnTimer,
+              stateApi: options.stateApi,
+            });
   return new PreparingRuntime(prepare, options.signal, observer);
 }
 
@@ -125,9 +141,16 @@ async function openEmbeddedRuntime(
   const store = transport.store ?? createFileCheckpointStore({ stateDir, job: job.name });
   const files = await openDirectoryFiles({ dir: join(stateDir, job.name, 'files'), maxBytes: options.filesMaxBytes });
   const backend = options.stateBackend ?? (options.stateMemoryBytes === undefined ? 'heap' : 'disk');
-  const localState = new LocalState({ stateDir, job, backend, ...(options.stateMemoryBytes === undefined ? {} : { memoryBytes: options.stateMemoryBytes }) });
+  const localState = new LocalState({
+    stateDir,
+    job,
+    backend,
+    ...(options.stateMemoryBytes === undefined ? {} : { memoryBytes: options.stateMemoryBytes }),
+  });
   if (backend === 'disk') logger.info(`keyed state: disk backend, working copies in ${localState.dir}`);
-  logger.info(`running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`);
+  logger.info(
+    `running job ${job.name} (embedded): ${transport.input} -> ${transport.output}, checkpoints in ${store.description}`,
+  );
   // Logged writes are inputs: replayed on every run, served or not. Eventual reads go through a
   // checkpoint store of their own: the runtime closes its store at the end.
   const stateApi = serveStateApi({
@@ -220,7 +243,10 @@ class PreparingRuntime implements JobRuntime {
   }
 
   checkpoint(): Promise<void> {
-    if (this.inner === undefined) return Promise.reject(new LifecycleError(`cannot write a checkpoint while ${this.state}: call it once run() has restored`));
+    if (this.inner === undefined)
+      return Promise.reject(
+        new LifecycleError(`cannot write a checkpoint while ${this.state}: call it once run() has restored`),
+      );
     return this.inner.checkpoint();
   }
 

@@ -48,7 +48,6 @@ export class LifecycleError extends StatorError {
   }
 }
 
-
 /**
  * An input message is not valid UTF-8 text. Sources dead-letter it with its original bytes, in both
  * modes alike, instead of decoding it with U+FFFD in place of the bad bytes (which would merge
@@ -57,7 +56,10 @@ export class LifecycleError extends StatorError {
 export class InputNotUtf8Error extends StatorError {
   override name = 'InputNotUtf8Error';
   constructor(what: string) {
-    super('INPUT_NOT_UTF8', `${what} is not valid UTF-8 text: dead-lettered with its original bytes; fix the producer, or re-encode the input as UTF-8`);
+    super(
+      'INPUT_NOT_UTF8',
+      `${what} is not valid UTF-8 text: dead-lettered with its original bytes; fix the producer, or re-encode the input as UTF-8`,
+    );
   }
 }
 
@@ -82,7 +84,9 @@ export class InvalidEventTimeError extends StatorError {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : `${String(value)}${typeof value === 'number' ? '' : ` (${typeof value})`}`;
+  return typeof value === 'string'
+    ? JSON.stringify(value)
+    : `${String(value)}${typeof value === 'number' ? '' : ` (${typeof value})`}`;
 }
 
 /** Writing a file the job produces (its output or dead letters) failed: the message names the file. */

@@ -9,7 +9,14 @@ export type { TaskFactory } from './job/task-factory.ts';
 export { loadJob } from './job/load-job.ts';
 export { createJobRuntime } from './job-runtime.ts';
 export type { JobRuntime, JobRuntimeOptions, RunResult, RuntimeEvent, DeadLetters } from './job-runtime.ts';
-export type { SourceBinding, SinkBinding, SinkCut, JobCheckpoints, RestoredCheckpoint, CheckpointWritten } from './bindings.ts';
+export type {
+  SourceBinding,
+  SinkBinding,
+  SinkCut,
+  JobCheckpoints,
+  RestoredCheckpoint,
+  CheckpointWritten,
+} from './bindings.ts';
 export { createEmbeddedRuntime, DEFAULT_CHECKPOINT_INTERVAL_MS } from './embedded/embedded-runtime.ts';
 export type { EmbeddedOptions } from './embedded/embedded-runtime.ts';
 export type { LifecycleState } from './lifecycle.ts';
@@ -18,16 +25,32 @@ export type { Logger, LogLevel, LogFormat, LogFields, LoggerOptions } from './lo
 export type { DeadLetter, DeadLetterReceiver, Outlet } from './engine/outlet.ts';
 export type { DeadLetterRecord } from './io/dead-letter-file.ts';
 export { FINAL_WATERMARK } from './io/file-source.ts';
-export { ConfigError, JobModuleError, NoJobExportedError, JobDefinitionError, LifecycleError, InputNotUtf8Error, InvalidEventTimeError } from './errors.ts';
+export {
+  ConfigError,
+  JobModuleError,
+  NoJobExportedError,
+  JobDefinitionError,
+  LifecycleError,
+  InputNotUtf8Error,
+  InvalidEventTimeError,
+} from './errors.ts';
 
-// Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over it).
+// Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over
+// it).
 export { createRuntime } from './create-runtime.ts';
 export type { RuntimeOptions } from './create-runtime.ts';
 // Where keyed state lives (docs/state-backends.md): RuntimeOptions.stateBackend, EmbeddedOptions.localState.
 export { LocalState, DEFAULT_STATE_MEMORY_BYTES } from './state-backends/local-state.ts';
 export type { StateBackendKind, LocalStateOptions } from './state-backends/local-state.ts';
 export { files, nats } from './transport.ts';
-export type { Transport, FilesTransport, FilesTransportOptions, NatsTransport, NatsTransportOptions, ScaleOutOptions } from './transport.ts';
+export type {
+  Transport,
+  FilesTransport,
+  FilesTransportOptions,
+  NatsTransport,
+  NatsTransportOptions,
+  ScaleOutOptions,
+} from './transport.ts';
 export { DEFAULT_STATE_DIR, DEFAULT_FILES_MAX_BYTES } from './defaults.ts';
 
 // The job's file area (ctx.files) from job code, tests and tools.
@@ -36,10 +59,27 @@ export type { DirectoryFilesOptions, ClosableJobFiles } from './files/index.ts';
 
 // Checkpoint stores and NATS connections, for running, inspecting or clearing a job's checkpoints from code.
 export type { CheckpointStore, StoredManifest } from '../src/checkpoint/index.ts';
-export { createFileCheckpointStore, openJetStreamCheckpointStore, NoCheckpointBucketsError, jetStreamBucketName } from './checkpoint/index.ts';
-export type { FileCheckpointStore, FileCheckpointStoreOptions, JetStreamCheckpointStore, JetStreamCheckpointStoreOptions } from './checkpoint/index.ts';
+export {
+  createFileCheckpointStore,
+  openJetStreamCheckpointStore,
+  NoCheckpointBucketsError,
+  jetStreamBucketName,
+} from './checkpoint/index.ts';
+export type {
+  FileCheckpointStore,
+  FileCheckpointStoreOptions,
+  JetStreamCheckpointStore,
+  JetStreamCheckpointStoreOptions,
+} from './checkpoint/index.ts';
 export { connectNats, natsUrlFrom, runNatsJob, ensureJobStreams, jobSubjects } from './nats/index.ts';
-export type { NatsLink, NatsFlags, NatsConnectionSettings, NatsRunOptions, JobStreams, JobStreamsSpec } from './nats/index.ts';
+export type {
+  NatsLink,
+  NatsFlags,
+  NatsConnectionSettings,
+  NatsRunOptions,
+  JobStreams,
+  JobStreamsSpec,
+} from './nats/index.ts';
 
 // Operating a job: the HTTP server (/metrics, /readyz, /healthz; pass it as RuntimeOptions.http) and
 // the process metrics registry `stator run --http` uses.
@@ -49,5 +89,15 @@ export { createProcessRegistry } from './metrics/index.ts';
 export type { JobView, StageView, PartitionView, SourceView, InputLag } from './job-view.ts';
 
 // The state API (Dapr's /v1.0/state, served on RuntimeOptions.http; docs/state-api.md).
-export { CheckpointStateView, StateStores, StateApiError, StateRequestError, StateValueError, ETagMismatchError, StateUnavailableError, StateTimeoutError, StateTooLargeError } from './state-api/index.ts';
+export {
+  CheckpointStateView,
+  StateStores,
+  StateApiError,
+  StateRequestError,
+  StateValueError,
+  ETagMismatchError,
+  StateUnavailableError,
+  StateTimeoutError,
+  StateTooLargeError,
+} from './state-api/index.ts';
 export type { StateApiOptions, LocalStateOwner, KeyRead, StateStore } from './state-api/index.ts';

@@ -67,10 +67,16 @@ export function jobEndpoints(options: JobEndpointsOptions): RuntimeObserver {
         removals.push(
           http.route('GET', '/readyz', () => {
             const readiness = readinessOf(runtime.state, runtime.connection);
-            return { status: readiness.ready ? 200 : 503, headers: noStore, json: { status: readiness.status, message: readiness.message } };
+            return {
+              status: readiness.ready ? 200 : 503,
+              headers: noStore,
+              json: { status: readiness.status, message: readiness.message },
+            };
           }),
         );
-        removals.push(http.route('GET', '/status.json', async () => ({ headers: noStore, json: await status.status() })));
+        removals.push(
+          http.route('GET', '/status.json', async () => ({ headers: noStore, json: await status.status() })),
+        );
         for (const path of STATUS_PAGE_PATHS) removals.push(http.route('GET', path, () => page.respond(path)));
       } catch (error) {
         for (const remove of removals.splice(0).reverse()) remove();

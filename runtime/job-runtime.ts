@@ -66,7 +66,8 @@ export interface DeadLetters {
   readonly count: () => number;
 }
 
-type Resolved = Required<Omit<JobRuntimeOptions, 'stateOwner' | 'unit'>> & Pick<JobRuntimeOptions, 'stateOwner' | 'unit'>;
+type Resolved = Required<Omit<JobRuntimeOptions, 'stateOwner' | 'unit'>> &
+  Pick<JobRuntimeOptions, 'stateOwner' | 'unit'>;
 
 /** Dead letters logged one by one per run; the rest are counted only. */
 const LOGGED_DEAD_LETTERS = 10;
@@ -255,7 +256,10 @@ class JobRuntimeImpl implements JobRuntime {
       this.pipeline = pipeline;
       const owner = this.options.stateOwner;
       owner?.attach(pipeline, this.options.grouping, () => this.source?.lastPosition ?? -1);
-      const source = this.options.source(owner === undefined ? pipeline.entry : owner.wrapEntry(pipeline.entry), deadLetters.receive);
+      const source = this.options.source(
+        owner === undefined ? pipeline.entry : owner.wrapEntry(pipeline.entry),
+        deadLetters.receive,
+      );
       this.source = source;
       this.jobView = {
         job: job.name,
@@ -292,11 +296,14 @@ class JobRuntimeImpl implements JobRuntime {
         bytesRead,
       });
       if (restored !== undefined) {
-        this.log.info(`restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`, {
-          checkpointId: restored.id,
-          position: restored.inputs[source.name] ?? -1,
-          source: source.name,
-        });
+        this.log.info(
+          `restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`,
+          {
+            checkpointId: restored.id,
+            position: restored.inputs[source.name] ?? -1,
+            source: source.name,
+          },
+        );
       } else {
         this.log.info(`no checkpoint in ${checkpoints.description}: starting from the beginning`);
       }
@@ -367,7 +374,9 @@ class JobRuntimeImpl implements JobRuntime {
     const started = Date.now();
     const restored = await this.options.checkpoints.restoreLatest((done, total) => {
       read(done);
-      log.progress(`restoring checkpoint: ${formatBytes(done)} / ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`);
+      log.progress(
+        `restoring checkpoint: ${formatBytes(done)} / ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`,
+      );
     });
     log.progress(undefined);
     if (restored !== undefined) log.debug(`read checkpoint ${restored.id} in ${Date.now() - started} ms`);
@@ -386,9 +395,14 @@ class JobRuntimeImpl implements JobRuntime {
    * committed output describe one instant. The source resumes before the write, which runs in the
    * background unless `awaitWrite` (the final one is awaited, and its failure fails the run).
    */
-  private async checkpointOnce(reason: string, awaitWrite: boolean, force = false): Promise<CheckpointOutcome | undefined> {
+  private async checkpointOnce(
+    reason: string,
+    awaitWrite: boolean,
+    force = false,
+  ): Promise<CheckpointOutcome | undefined> {
     const { pipeline, source, sink } = this;
-    if (pipeline === undefined || source === undefined || sink === undefined || this.failure !== undefined) return undefined;
+    if (pipeline === undefined || source === undefined || sink === undefined || this.failure !== undefined)
+      return undefined;
     return this.procedure.run(
       {
         pipeline,
@@ -445,7 +459,6 @@ class JobRuntimeImpl implements JobRuntime {
     for (const timer of [trigger, ticker, throughput]) timer.unref();
     this.timers.push(trigger, ticker, throughput);
   }
-
 
   private stopTimers(): void {
     for (const timer of this.timers) clearInterval(timer);

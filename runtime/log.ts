@@ -45,7 +45,11 @@ export interface LoggerOptions {
 }
 
 /** A logger to `stream` (stderr): text lines, or JSON lines with `options.format: 'json'`. */
-export function createLogger(level: LogLevel = 'info', stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr, options: LoggerOptions = {}): Logger {
+export function createLogger(
+  level: LogLevel = 'info',
+  stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
+  options: LoggerOptions = {},
+): Logger {
   return options.format === 'json' ? jsonLogger(level, stream, options.bindings ?? {}) : textLogger(level, stream);
 }
 
@@ -114,6 +118,7 @@ function jsonLogger(level: LogLevel, stream: NodeJS.WritableStream, bindings: Lo
 
 function redactFields(fields: LogFields): LogFields {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(fields)) out[key] = typeof value === 'string' ? redactCredentials(value) : value;
+  for (const [key, value] of Object.entries(fields))
+    out[key] = typeof value === 'string' ? redactCredentials(value) : value;
   return out;
 }

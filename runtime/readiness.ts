@@ -17,15 +17,23 @@ export interface Readiness {
 export function readinessOf(state: LifecycleState, connection: ConnectionView | undefined): Readiness {
   if (state !== 'running') {
     const message =
-      state === 'created' ? 'starting: connecting and setting up'
-      : state === 'restoring' ? 'restoring the latest checkpoint'
-      : state === 'draining' ? 'stopping: draining and writing the final checkpoint'
-      : state === 'stopped' ? 'the job has stopped'
-      : 'the job has failed (see the log)';
+      state === 'created'
+        ? 'starting: connecting and setting up'
+        : state === 'restoring'
+          ? 'restoring the latest checkpoint'
+          : state === 'draining'
+            ? 'stopping: draining and writing the final checkpoint'
+            : state === 'stopped'
+              ? 'the job has stopped'
+              : 'the job has failed (see the log)';
     return { ready: false, status: state, message };
   }
   if (connection !== undefined && connection.state !== 'connected') {
-    return { ready: false, status: `nats-${connection.state}`, message: `NATS connection ${connection.state}: reading and checkpoints wait for it` };
+    return {
+      ready: false,
+      status: `nats-${connection.state}`,
+      message: `NATS connection ${connection.state}: reading and checkpoints wait for it`,
+    };
   }
   return { ready: true, status: 'running', message: 'restored and processing' };
 }

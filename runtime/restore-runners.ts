@@ -33,7 +33,9 @@ export function restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint,
           `parallelism is not supported yet; keep ${parts.length}, or start over with \`stator checkpoints clear\``,
       );
     }
-    const byPartition = new Map<number, Map<number, readonly Uint8Array[]>>(stage.actors.map((actor) => [actor.partition, new Map()]));
+    const byPartition = new Map<number, Map<number, readonly Uint8Array[]>>(
+      stage.actors.map((actor) => [actor.partition, new Map()]),
+    );
     let watermark = Number.POSITIVE_INFINITY;
     let processingTime = -Number.MAX_VALUE;
     for (const part of parts) {
@@ -42,7 +44,9 @@ export function restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint,
       for (const [keyGroup, chain] of part.restore.keyGroups) {
         const owner = byPartition.get(grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, parallelism));
         if (owner === undefined) {
-          throw new ConfigError(`checkpoint ${restored.id} holds key group ${keyGroup} of stage ${stage.name}, which this unit does not own: the checkpoint belongs to another partition`);
+          throw new ConfigError(
+            `checkpoint ${restored.id} holds key group ${keyGroup} of stage ${stage.name}, which this unit does not own: the checkpoint belongs to another partition`,
+          );
         }
         owner.set(keyGroup, chain);
       }

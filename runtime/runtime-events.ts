@@ -24,7 +24,12 @@ export type RuntimeEvent =
       /** How long intake was paused for the cut (state, positions and sink records captured). */
       readonly pausedMs: number;
     }
-  | { readonly type: 'throughput'; readonly messagesPerSecond: number; readonly messagesRead: number; readonly deadLetters: number }
+  | {
+      readonly type: 'throughput';
+      readonly messagesPerSecond: number;
+      readonly messagesRead: number;
+      readonly deadLetters: number;
+    }
   /** A checkpoint write failed; its changes go into the next one (a fenced write fails the job instead). */
   | { readonly type: 'checkpoint-failed'; readonly reason: string; readonly error: unknown }
   | {

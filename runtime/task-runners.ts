@@ -13,7 +13,11 @@ import type { LocalState } from './state-backends/local-state.ts';
  * seeing the job's file area as `ctx.files`, its keyed state on the heap or (with `localState`
  * under the disk backend) in a heap cache over its local store.
  */
-export function jobTaskRunners(job: Job, files?: JobFiles, localState?: LocalState): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory } {
+export function jobTaskRunners(
+  job: Job,
+  files?: JobFiles,
+  localState?: LocalState,
+): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory } {
   return {
     grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
     createRunner: (step, partition, output) => {

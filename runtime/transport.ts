@@ -51,7 +51,10 @@ export interface NatsTransportOptions {
 
 /** A worker's options in a scaled-out job. */
 export interface ScaleOutOptions {
-  /** Replicas of every stream and bucket the job creates: 3 on a 3-node cluster keeps the job through the loss of a server. @default 1 */
+  /**
+   * Replicas of every stream and bucket the job creates: 3 on a 3-node cluster keeps the job through the loss of a
+   * server. @default 1
+   */
   readonly replicas?: number;
   /** How long a silent worker keeps its units before the others take them over. @default 5000 */
   readonly leaseTtlMs?: number;

@@ -22,14 +22,38 @@ export type {
   TaskSnapshot,
   TaskOutput,
 } from './task/index.ts';
-export { TaskLifecycleError, TaskCallbackError, TaskAbandonedError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task/index.ts';
+export {
+  TaskLifecycleError,
+  TaskCallbackError,
+  TaskAbandonedError,
+  WatermarkRegressionError,
+  OutputTimestampError,
+  TimerError,
+} from './task/index.ts';
 
 // ---- the job's file area (ctx.files; implementations in stator/runtime) -------------------------
-export { FileNameError, FileNotFoundError, FileDigestMismatchError, FilesLimitExceededError, FileCorruptError, FilesClosedError, FilesUnavailableError } from './files/index.ts';
+export {
+  FileNameError,
+  FileNotFoundError,
+  FileDigestMismatchError,
+  FilesLimitExceededError,
+  FileCorruptError,
+  FilesClosedError,
+  FilesUnavailableError,
+} from './files/index.ts';
 export type { JobFiles, FileData, FileEntry, FileInfo, PutOptions } from './files/index.ts';
 
 // ---- state ----------------------------------------------------------------------------------------
-export { StateTags, StateNamespaces, TimeDomain, TimestampCombiner, InMemoryStateInternals, StateMerging, createMergingStateAccessor, InMemoryTimerInternals } from './state/index.ts';
+export {
+  StateTags,
+  StateNamespaces,
+  TimeDomain,
+  TimestampCombiner,
+  InMemoryStateInternals,
+  StateMerging,
+  createMergingStateAccessor,
+  InMemoryTimerInternals,
+} from './state/index.ts';
 export type {
   State,
   ReadableState,
@@ -50,11 +74,32 @@ export type {
   StateInternals,
   MergingStateAccessor,
 } from './state/index.ts';
-export { StateError, StateTagConflictError, RestoredStateMismatchError, StateValueNotEncodableError } from './state/index.ts';
+export {
+  StateError,
+  StateTagConflictError,
+  RestoredStateMismatchError,
+  StateValueNotEncodableError,
+} from './state/index.ts';
 
 // ---- windowing (Beam's WindowFns and a ReduceFnRunner-style windowed task) ----------------------
-export { WindowedTask, WindowingStrategy, FixedWindows, SlidingWindows, Sessions, GlobalWindows, WindowingError } from './windowing/index.ts';
-export type { WindowFn, WindowMerge, WindowContext, ProcessValueContext, OnMergeContext, OnTriggerContext, FiringTiming } from './windowing/index.ts';
+export {
+  WindowedTask,
+  WindowingStrategy,
+  FixedWindows,
+  SlidingWindows,
+  Sessions,
+  GlobalWindows,
+  WindowingError,
+} from './windowing/index.ts';
+export type {
+  WindowFn,
+  WindowMerge,
+  WindowContext,
+  ProcessValueContext,
+  OnMergeContext,
+  OnTriggerContext,
+  FiringTiming,
+} from './windowing/index.ts';
 
 // ---- coders, time and windows (the full set is in 'stator/coders') ----------------------------
 export {

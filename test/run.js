@@ -41,7 +41,8 @@ if (files.length === 0) {
 }
 
 const requested = Number(process.env.STATOR_TEST_JOBS);
-const jobs = Number.isInteger(requested) && requested > 0 ? requested : Math.min(4, Math.max(1, availableParallelism()));
+const jobs =
+  Number.isInteger(requested) && requested > 0 ? requested : Math.min(4, Math.max(1, availableParallelism()));
 
 // Interrupted (Ctrl-C, a CI timeout): stop the files still running, so their servers stop with them.
 const running = new Set();
@@ -69,8 +70,16 @@ function runFile(file) {
       running.delete(child);
       const output = Buffer.concat(chunks).toString('utf8');
       const count = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
-      resolve({ file, code: code ?? 1, signal, output, seconds: (Date.now() - started) / 1000,
-        total: count('Total'), passed: count('Passed'), skipped: count('Skipped') });
+      resolve({
+        file,
+        code: code ?? 1,
+        signal,
+        output,
+        seconds: (Date.now() - started) / 1000,
+        total: count('Total'),
+        passed: count('Passed'),
+        skipped: count('Skipped'),
+      });
     });
   });
 }
@@ -100,6 +109,7 @@ const failed = results.reduce((n, r) => {
   return n + (failedFiles.includes(r) ? Math.max(1, inSummary) : inSummary);
 }, 0);
 console.log(`\n${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)} s, ${jobs} at a time`);
-for (const r of failedFiles) console.log(`failed: ${relative(root, r.file)}${Number.isFinite(r.total) ? '' : ' (no uvu summary)'}`);
+for (const r of failedFiles)
+  console.log(`failed: ${relative(root, r.file)}${Number.isFinite(r.total) ? '' : ' (no uvu summary)'}`);
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
 process.exit(failedFiles.length === 0 && failed === 0 ? 0 : 1);

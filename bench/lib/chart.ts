@@ -7,7 +7,8 @@ export interface ChartRow {
   readonly error?: string;
 }
 
-const escapeXml = (s: string): string => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
+const escapeXml = (s: string): string =>
+  s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
 /** 5,195,473 -> 5.2M, 483,906 -> 484k, 15.6 -> 15.6. */
 function short(n: number): string {
@@ -43,14 +44,22 @@ export function renderChart(rows: readonly ChartRow[], title: string): string {
     return labelWidth + ((clamped - minLog) / (maxLog - minLog)) * plotWidth;
   };
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   parts.push(`<text x="12" y="22" font-size="15" font-weight="bold">${escapeXml(title)}</text>`);
-  parts.push(`<text x="12" y="38" fill="#555">bar = result / goal (log scale); right of the line = goal met. Grey: no goal, ratio to baseline.</text>`);
+  parts.push(
+    `<text x="12" y="38" fill="#555">bar = result / goal (log scale); right of the line = goal met. Grey: no goal, ratio to baseline.</text>`,
+  );
   for (const tick of [0.01, 0.1, 1, 10, 100]) {
     const tx = x(tick);
-    parts.push(`<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${top + rows.length * rowHeight}" stroke="${tick === 1 ? '#222' : '#ddd'}" stroke-width="${tick === 1 ? 1.5 : 1}"/>`);
-    parts.push(`<text x="${tx}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" fill="#555">${tick}x</text>`);
+    parts.push(
+      `<line x1="${tx}" y1="${top - 4}" x2="${tx}" y2="${top + rows.length * rowHeight}" stroke="${tick === 1 ? '#222' : '#ddd'}" stroke-width="${tick === 1 ? 1.5 : 1}"/>`,
+    );
+    parts.push(
+      `<text x="${tx}" y="${top + rows.length * rowHeight + 16}" text-anchor="middle" fill="#555">${tick}x</text>`,
+    );
   }
   rows.forEach((row, i) => {
     const y = top + i * rowHeight;
@@ -64,11 +73,14 @@ export function renderChart(rows: readonly ChartRow[], title: string): string {
     const colour = met === undefined ? '#9aa0a6' : met ? '#2e7d32' : '#c62828';
     const x0 = x(1);
     const x1 = x(score);
-    parts.push(`<rect x="${Math.min(x0, x1)}" y="${y + 5}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowHeight - 10}" fill="${colour}"/>`);
+    parts.push(
+      `<rect x="${Math.min(x0, x1)}" y="${y + 5}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowHeight - 10}" fill="${colour}"/>`,
+    );
     const measured = `${short(row.result.value)} ${row.result.unit} vs ${short(row.result.baseline)}`;
-    const label = row.goal === undefined
-      ? `ratio ${row.result.ratio.toPrecision(3)} (${measured})`
-      : `${met ? 'met' : 'NOT met'}: ${describeGoal(row.goal)} (${(row.goal.field === 'ratio' ? row.result.ratio : row.result.value).toPrecision(3)}; ${measured})`;
+    const label =
+      row.goal === undefined
+        ? `ratio ${row.result.ratio.toPrecision(3)} (${measured})`
+        : `${met ? 'met' : 'NOT met'}: ${describeGoal(row.goal)} (${(row.goal.field === 'ratio' ? row.result.ratio : row.result.value).toPrecision(3)}; ${measured})`;
     parts.push(`<text x="${labelWidth + plotWidth + 8}" y="${y + 17}" fill="${colour}">${escapeXml(label)}</text>`);
   });
   parts.push('</svg>');

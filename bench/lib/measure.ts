@@ -62,7 +62,11 @@ async function rate(side: Side): Promise<number> {
 
 /** Runs ours and the baseline alternately; medians of operations per second. */
 export async function interleave(ours: Side, baseline: Side, options: MeasureOptions): Promise<Interleaved> {
-  return alternate(() => rate(ours), () => rate(baseline), options);
+  return alternate(
+    () => rate(ours),
+    () => rate(baseline),
+    options,
+  );
 }
 
 /** A side whose repetitions are timed by the caller (e.g. excluding setup): returns milliseconds. */
@@ -83,8 +87,16 @@ export interface InterleavedMs {
 }
 
 /** Like {@link interleave} for durations: each side returns the milliseconds it measured itself. */
-export async function interleaveMs(ours: TimedSide, baseline: TimedSide, options: MeasureOptions): Promise<InterleavedMs> {
-  return alternate(async () => ours.run(), async () => baseline.run(), options);
+export async function interleaveMs(
+  ours: TimedSide,
+  baseline: TimedSide,
+  options: MeasureOptions,
+): Promise<InterleavedMs> {
+  return alternate(
+    async () => ours.run(),
+    async () => baseline.run(),
+    options,
+  );
 }
 
 async function alternate(

@@ -16,7 +16,9 @@ export function resultsTable(results: Readonly<Record<string, Row>>): string {
   const lines = ['| metric | stator | baseline | ratio | goal | met |', '|---|---:|---:|---:|---|---|'];
   for (const [name, r] of Object.entries(results)) {
     const met = r.goalMet === undefined ? '–' : r.goalMet ? 'yes' : '**no**';
-    lines.push(`| \`${name}\` | ${fmt(r.value)} ${r.unit} | ${fmt(r.baseline)} ${r.baselineUnit ?? r.unit} | ${fmt(r.ratio)} | ${r.goal ?? '–'} | ${met} |`);
+    lines.push(
+      `| \`${name}\` | ${fmt(r.value)} ${r.unit} | ${fmt(r.baseline)} ${r.baselineUnit ?? r.unit} | ${fmt(r.ratio)} | ${r.goal ?? '–'} | ${met} |`,
+    );
   }
   return lines.join('\n');
 }

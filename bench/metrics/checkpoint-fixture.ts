@@ -4,8 +4,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
-import { createCheckpoints, type Checkpoints, type CheckpointSnapshot, type WriteResult } from '../../src/checkpoint/index.ts';
-import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags, type CapturedChanges, type HeapKeyedStateBackend, type ValueState } from '../../src/state/index.ts';
+import {
+  createCheckpoints,
+  type Checkpoints,
+  type CheckpointSnapshot,
+  type WriteResult,
+} from '../../src/checkpoint/index.ts';
+import {
+  createKeyedStateBackend,
+  mergeKeyGroupParts,
+  StateNamespaces,
+  StateTags,
+  type CapturedChanges,
+  type HeapKeyedStateBackend,
+  type ValueState,
+} from '../../src/state/index.ts';
 import { createFileCheckpointStore, type FileCheckpointStore } from '../../runtime/checkpoint/index.ts';
 
 export const STAGE = 's';
@@ -43,7 +56,10 @@ export interface CheckpointFixtureOptions {
 }
 
 /** `key-${i}` → i for i < keys, then a full checkpoint. Removes its directory on dispose. */
-export async function openCheckpointFixture(keys: number, options: CheckpointFixtureOptions = {}): Promise<CheckpointFixture> {
+export async function openCheckpointFixture(
+  keys: number,
+  options: CheckpointFixtureOptions = {},
+): Promise<CheckpointFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'stator-bench-checkpoint-'));
   try {
     let backend: HeapKeyedStateBackend<string> | undefined = createKeyedStateBackend({ keyCoder });
@@ -57,7 +73,9 @@ export async function openCheckpointFixture(keys: number, options: CheckpointFix
     const store = createFileCheckpointStore({ stateDir: dir, job: JOB });
     const checkpoints = createCheckpoints(
       store,
-      options.compaction === true ? { jobId: JOB, mergeKeyGroupParts } : { jobId: JOB, mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 },
+      options.compaction === true
+        ? { jobId: JOB, mergeKeyGroupParts }
+        : { jobId: JOB, mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 },
     );
     const snapshot = (capture: CapturedChanges, position: number): CheckpointSnapshot => ({
       inputs: { in: position },
@@ -80,7 +98,8 @@ export async function openCheckpointFixture(keys: number, options: CheckpointFix
       full,
       populateMs,
       snapshot,
-      reopen: () => createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: JOB }), { jobId: JOB, mergeKeyGroupParts }),
+      reopen: () =>
+        createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: JOB }), { jobId: JOB, mergeKeyGroupParts }),
       [Symbol.dispose]() {
         rmSync(dir, { recursive: true, force: true });
       },

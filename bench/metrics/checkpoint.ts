@@ -28,7 +28,8 @@ interface Iteration {
 
 export const checkpointPauseMs: Metric = {
   name: 'checkpoint.pauseMs',
-  description: 'p99 pause of the processing loop during checkpoints (capture + event-loop time the background write takes), 1M keys, 1% changed per interval',
+  description:
+    'p99 pause of the processing loop during checkpoints (capture + event-loop time the background write takes), 1M keys, 1% changed per interval',
   goal: { field: 'value', op: '<=', target: 20 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const keys = keysFor(ctx.quick);
@@ -86,7 +87,12 @@ export const checkpointPauseMs: Metric = {
             quiet.push(to - from);
           } else {
             const cpu = process.cpuUsage(cpuFrom);
-            current.longest = longer(current.longest, { ms: to - from, cpuMs: (cpu.user + cpu.system) / 1000, from, to });
+            current.longest = longer(current.longest, {
+              ms: to - from,
+              cpuMs: (cpu.user + cpu.system) / 1000,
+              from,
+              to,
+            });
           }
         }
         const cpuFrom = process.cpuUsage();
@@ -117,14 +123,17 @@ export const checkpointPauseMs: Metric = {
     }
     const gcWithin = (it: Iteration): number => {
       let total = 0;
-      for (const g of gcs) if (g.end > it.from && g.start < it.to) total += Math.min(g.end, it.to) - Math.max(g.start, it.from);
+      for (const g of gcs)
+        if (g.end > it.from && g.start < it.to) total += Math.min(g.end, it.to) - Math.max(g.start, it.from);
       return total;
     };
     const pauseMs = pauses.map((p) => p.ms);
     const value = percentile(pauseMs, 0.99);
     const baseline = percentile(quiet, 0.99);
     // The pause at the p99 rank, taken apart.
-    const p99 = [...pauses].sort((a, b) => a.ms - b.ms)[Math.min(pauses.length - 1, Math.max(0, Math.ceil(0.99 * pauses.length) - 1))]!;
+    const p99 = [...pauses].sort((a, b) => a.ms - b.ms)[
+      Math.min(pauses.length - 1, Math.max(0, Math.ceil(0.99 * pauses.length) - 1))
+    ]!;
     const withoutGc = pauses.map((p) => p.ms - gcWithin(p));
     return {
       value,
@@ -201,7 +210,11 @@ export const restoreRatioToRawRead: Metric = {
     using fixture = await openCheckpointFixture(keys);
     fixture.releaseState();
     ctx.progress(0.3);
-    const r = await runChildJson<RestoreProbeResult>(restoreProbePath, [fixture.dir, String(keys), String(repetitions)], ctx.signal);
+    const r = await runChildJson<RestoreProbeResult>(
+      restoreProbePath,
+      [fixture.dir, String(keys), String(repetitions)],
+      ctx.signal,
+    );
     return {
       value: r.readyMs,
       unit: 'ms',
@@ -211,7 +224,14 @@ export const restoreRatioToRawRead: Metric = {
         `${keys} keys, ${(r.rawBytes / 2 ** 20).toFixed(1)} MiB in ${r.files} files (page cache warm), in a fresh process, gc before each side, median of ${repetitions}${quickNote(ctx.quick, ', 3 repetitions')}; ` +
         `ready to process = load + verify + restoreKeyGroup (keys decode at first use); materializing every key takes ${r.materializeMs.toFixed(0)} ms more ` +
         `(${((r.readyMs + r.materializeMs) / r.rawMs).toFixed(1)}x raw read in all); paired ratio ${r.pairedRatio.toFixed(2)}`,
-      details: { materializeMs: r.materializeMs, rawBytes: r.rawBytes, files: r.files, pairedRatio: r.pairedRatio, oursSamples: r.readySamples, baselineSamples: r.rawSamples },
+      details: {
+        materializeMs: r.materializeMs,
+        rawBytes: r.rawBytes,
+        files: r.files,
+        pairedRatio: r.pairedRatio,
+        oursSamples: r.readySamples,
+        baselineSamples: r.rawSamples,
+      },
     };
   },
 };

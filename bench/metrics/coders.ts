@@ -52,7 +52,11 @@ export const codersRatioToMsgpackr: Metric = {
       baseline: result.baseline,
       ratio: result.ratio,
       note: `${valuesCount} KVs x ${passes} passes per repetition, median of ${repetitions}${ctx.quick ? ' (quick: fewer passes and repetitions)' : ''}; paired ratio ${result.pairedRatio.toFixed(2)}`,
-      details: { pairedRatio: result.pairedRatio, oursSamples: result.oursSamples, baselineSamples: result.baselineSamples },
+      details: {
+        pairedRatio: result.pairedRatio,
+        oursSamples: result.oursSamples,
+        baselineSamples: result.baselineSamples,
+      },
     };
   },
 };

@@ -11,6 +11,9 @@ export const embeddedMsgsPerSec: Metric = {
   async run(ctx: BenchContext): Promise<MetricResult> {
     ctx.signal.throwIfAborted();
     const result = await embeddedMetric.run(ctx);
-    return { ...result, ...(ctx.quick ? { note: `${result.note ?? ''} (quick: fewer messages and repetitions)` } : {}) };
+    return {
+      ...result,
+      ...(ctx.quick ? { note: `${result.note ?? ''} (quick: fewer messages and repetitions)` } : {}),
+    };
   },
 };

@@ -6,7 +6,12 @@ import { embeddedMsgsPerSec } from './embedded.ts';
 import { jetstreamNoOutputRatioToNaiveKv, jetstreamNoOutputRatioToRawOrdered } from './jetstream.ts';
 import { memoryBytesPerKey } from './memory.ts';
 import { opsMetricsOverheadRatio } from './ops.ts';
-import { checkpointCommitLatencyMs, jetstreamOutputsPerSec, jetstreamWordcountLinesPerSec, runtimeIntakePauseMs } from './output-path.ts';
+import {
+  checkpointCommitLatencyMs,
+  jetstreamOutputsPerSec,
+  jetstreamWordcountLinesPerSec,
+  runtimeIntakePauseMs,
+} from './output-path.ts';
 import { scaleoutCpuPerMessageUs, scaleoutFailoverMs, scaleoutRatioToSingle } from './scale-out.ts';
 import { stateMapRatioToMap, stateValueRatioToMap } from './state.ts';
 import { restoreDiskReadyMs, stateDiskKeysPerGiB, stateDiskZipfRatioToHeap } from './state-disk.ts';

@@ -6,7 +6,14 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { defineJob, json, lines, type Logger } from '../../runtime/index.ts';
-import { connectNats, createStreamSink, ensureStream, openStreamSource, runNatsJob, type NatsLink } from '../../runtime/nats/index.ts';
+import {
+  connectNats,
+  createStreamSink,
+  ensureStream,
+  openStreamSource,
+  runNatsJob,
+  type NatsLink,
+} from '../../runtime/nats/index.ts';
 import { StateTags, type ValueState } from '../../src/state/index.ts';
 import { StatefulTask, type Message, type ProcessContext, type TaskContext } from '../../src/task/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../../test/support/nats-server.ts';
@@ -78,16 +85,26 @@ export async function openWordStream(messages: number): Promise<WordStream> {
       await sink.close();
     }
     const info = await jsm.streams.info(STREAM);
-    if (info.state.messages !== messages) throw new Error(`stream ${STREAM} holds ${info.state.messages} messages, expected ${messages}`);
+    if (info.state.messages !== messages)
+      throw new Error(`stream ${STREAM} holds ${info.state.messages} messages, expected ${messages}`);
   });
-  return { server: opened.server, link: opened.link, stream: STREAM, messages, [Symbol.asyncDispose]: () => opened[Symbol.asyncDispose]() };
+  return {
+    server: opened.server,
+    link: opened.link,
+    stream: STREAM,
+    messages,
+    [Symbol.asyncDispose]: () => opened[Symbol.asyncDispose](),
+  };
 }
 
 /** Messages per second of a raw ordered consumer counting the stream's words in a Map. */
 export async function rawOrderedCount(words: WordStream): Promise<number> {
   const counts = new Map<string, number>();
   const start = now();
-  const consumer = await words.link.js.consumers.get(words.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: 1 });
+  const consumer = await words.link.js.consumers.get(words.stream, {
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: 1,
+  });
   const messages = await consumer.consume({ max_messages: 512 });
   let seen = 0;
   try {
@@ -134,7 +151,10 @@ export async function naiveKvCount(words: WordStream, count: number): Promise<nu
 export interface NatsModeRun {
   /** Messages per second from the run's start to the last message's invoke. */
   readonly msgsPerSec: number;
-  /** From the run's start until runNatsJob resolved (stop requested at the last message: drain and final checkpoint included). */
+  /**
+   * From the run's start until runNatsJob resolved (stop requested at the last message: drain and final checkpoint
+   * included).
+   */
   readonly untilStoppedMs: number;
   /** Checkpoint log lines seen (interval 1 s, plus the final one). */
   readonly checkpoints: number;
@@ -147,7 +167,8 @@ export interface NatsModeRun {
  */
 export async function natsModeCount(words: WordStream, signal: AbortSignal): Promise<NatsModeRun> {
   const jsm = await words.link.jetstreamManager();
-  for (const stream of [`KV_stator-${JOB}-main`, `OBJ_stator-${JOB}-main`]) await jsm.streams.delete(stream).catch(() => false);
+  for (const stream of [`KV_stator-${JOB}-main`, `OBJ_stator-${JOB}-main`])
+    await jsm.streams.delete(stream).catch(() => false);
   const controller = new AbortController();
   let processed = 0;
   let started = 0;
@@ -170,7 +191,8 @@ export async function natsModeCount(words: WordStream, signal: AbortSignal): Pro
     interactive: false,
     debug: () => {},
     info: (line) => {
-      if (started === 0 && (line.startsWith('no checkpoint') || line.startsWith('restored checkpoint'))) started = now();
+      if (started === 0 && (line.startsWith('no checkpoint') || line.startsWith('restored checkpoint')))
+        started = now();
       if (/^checkpoint \d+ /.test(line)) checkpoints++;
     },
     warn: (line) => problems.push(line),
@@ -182,14 +204,24 @@ export async function natsModeCount(words: WordStream, signal: AbortSignal): Pro
   // A run that never reaches the last message must not hang the bench.
   const guard = setTimeout(() => controller.abort(), 120_000);
   try {
-    await runNatsJob({ job, natsUrl: words.server.url, checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, maxRetries: undefined, logger, signal: controller.signal });
+    await runNatsJob({
+      job,
+      natsUrl: words.server.url,
+      checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+      maxRetries: undefined,
+      logger,
+      signal: controller.signal,
+    });
   } finally {
     clearTimeout(guard);
     signal.removeEventListener('abort', abortOuter);
   }
   const stopped = now();
   signal.throwIfAborted();
-  if (finished === 0) throw new Error(`NATS mode processed ${processed} of ${words.messages} messages within 120 s${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`);
+  if (finished === 0)
+    throw new Error(
+      `NATS mode processed ${processed} of ${words.messages} messages within 120 s${problems.length > 0 ? `: ${problems.join('; ')}` : ''}`,
+    );
   if (started === 0) throw new Error('NATS mode never logged its start (no checkpoint / restored checkpoint line)');
   return { msgsPerSec: (words.messages / (finished - started)) * 1000, untilStoppedMs: stopped - started, checkpoints };
 }

@@ -18,7 +18,8 @@ function natsModeNote(runs: readonly NatsModeRun[]): string {
 
 export const jetstreamNoOutputRatioToRawOrdered: Metric = {
   name: 'jetstream.noOutput.ratioToRawOrdered',
-  description: 'keyed count emitting nothing, in NATS mode (checkpoints every second) vs a raw ordered consumer counting in a Map, same stream',
+  description:
+    'keyed count emitting nothing, in NATS mode (checkpoints every second) vs a raw ordered consumer counting in a Map, same stream',
   goal: { field: 'ratio', op: '>=', target: 0.5 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const { messages, repetitions } = sizes(ctx.quick);

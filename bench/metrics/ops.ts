@@ -13,7 +13,11 @@ import type { HttpServer } from '../../runtime/index.ts';
 import { writeInput } from '../embedded.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
 
-async function runOnce(dir: string, input: string, http: { server: HttpServer; registry: Registry } | undefined): Promise<number> {
+async function runOnce(
+  dir: string,
+  input: string,
+  http: { server: HttpServer; registry: Registry } | undefined,
+): Promise<number> {
   const stateDir = join(dir, `state-${Date.now()}`);
   const output = join(dir, `out-${Date.now()}.jsonl`);
   const runtime = createRuntime({
@@ -36,7 +40,10 @@ async function runOnce(dir: string, input: string, http: { server: HttpServer; r
         () => {},
       );
     };
-    scrapers.push(setInterval(() => get('/metrics'), 1000), setInterval(() => get('/status.json'), 2000));
+    scrapers.push(
+      setInterval(() => get('/metrics'), 1000),
+      setInterval(() => get('/status.json'), 2000),
+    );
   }
   const started = process.hrtime.bigint();
   try {

@@ -22,7 +22,8 @@ const fmt = (n: number): string => String(Math.round(n));
 
 export const jetstreamOutputsPerSec: Metric = {
   name: 'jetstream.outputsPerSec',
-  description: 'NATS-mode wordcount outputs stored per second vs plain nats.js publishes with Nats-Msg-Id into a stream, same server',
+  description:
+    'NATS-mode wordcount outputs stored per second vs plain nats.js publishes with Nats-Msg-Id into a stream, same server',
   goal: { field: 'ratio', op: '>=', target: 0.5 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const runs = await wordcountRuns(ctx.quick, ctx.signal, ctx.progress);
@@ -58,27 +59,43 @@ export const jetstreamWordcountLinesPerSec: Metric = {
       note:
         `${workloadNote(runs, ctx.quick)}; NATS: start → every output stored (${runs.nats.map((r) => `${(r.ms / 1000).toFixed(1)} s`).join(', ')}). ` +
         `Baseline: embedded mode, the same lines from a file to a file, checkpoints with fsync every ${runs.embeddedCheckpointIntervalMs} ms`,
-      details: { oursSamples: runs.nats.map((r) => r.linesPerSec), baselineSamples: runs.embedded.map((r) => r.linesPerSec) },
+      details: {
+        oursSamples: runs.nats.map((r) => r.linesPerSec),
+        baselineSamples: runs.embedded.map((r) => r.linesPerSec),
+      },
     };
   },
 };
 
 export const runtimeIntakePauseMs: Metric = {
   name: 'runtime.intakePauseMs',
-  description: "p99 intake pause per checkpoint in the real runtime, NATS and embedded, under a backlog with outputs (the worse of the two) vs the checkpoints' cut → commit time",
+  description:
+    "p99 intake pause per checkpoint in the real runtime, NATS and embedded, under a backlog with outputs (the worse of the two) vs the checkpoints' cut → commit time",
   goal: { field: 'value', op: '<=', target: 50 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const runs = await wordcountRuns(ctx.quick, ctx.signal, ctx.progress);
     const nats = underBacklog(runs.nats.flatMap((r) => r.checkpoints));
     const embedded = underBacklog(runs.embedded.flatMap((r) => r.checkpoints));
-    if (nats.length === 0 || embedded.length === 0) throw new Error(`no checkpoint under backlog (NATS ${nats.length}, embedded ${embedded.length}): a larger input is needed`);
-    const natsP99 = percentile(nats.map((s) => s.pausedMs), 0.99);
-    const embeddedP99 = percentile(embedded.map((s) => s.pausedMs), 0.99);
+    if (nats.length === 0 || embedded.length === 0)
+      throw new Error(
+        `no checkpoint under backlog (NATS ${nats.length}, embedded ${embedded.length}): a larger input is needed`,
+      );
+    const natsP99 = percentile(
+      nats.map((s) => s.pausedMs),
+      0.99,
+    );
+    const embeddedP99 = percentile(
+      embedded.map((s) => s.pausedMs),
+      0.99,
+    );
     const value = Math.max(natsP99, embeddedP99);
     // The baseline is what the intake would wait if the checkpoint held it until the commit (as
     // when a checkpoint waited for the sink to drain): the same checkpoints' cut → commit time.
     const all = [...nats, ...embedded];
-    const baseline = percentile(all.map((s) => s.commitMs), 0.99);
+    const baseline = percentile(
+      all.map((s) => s.commitMs),
+      0.99,
+    );
     return {
       value,
       unit: 'ms',
@@ -100,7 +117,8 @@ export const runtimeIntakePauseMs: Metric = {
 
 export const checkpointCommitLatencyMs: Metric = {
   name: 'checkpoint.commitLatencyMs',
-  description: 'NATS mode: p99 checkpoint cut → manifest committed under a backlog with outputs, at the default interval, vs the interval',
+  description:
+    'NATS mode: p99 checkpoint cut → manifest committed under a backlog with outputs, at the default interval, vs the interval',
   goal: { field: 'value', op: '<=', target: 1000 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const runs = await wordcountRuns(ctx.quick, ctx.signal, ctx.progress);

@@ -26,18 +26,21 @@ export interface RestoreProbeResult {
 const [stateDir, keysArg, repetitionsArg] = process.argv.slice(2);
 const keys = Number(keysArg);
 const repetitions = Number(repetitionsArg);
-if (stateDir === undefined || !(keys > 0) || !(repetitions > 0)) throw new Error('usage: restore-probe.ts <stateDir> <keys> <repetitions>');
+if (stateDir === undefined || !(keys > 0) || !(repetitions > 0))
+  throw new Error('usage: restore-probe.ts <stateDir> <keys> <repetitions>');
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('restore-probe: run with node --expose-gc');
 
-const open = () => createCheckpoints(createFileCheckpointStore({ stateDir, job: JOB }), { jobId: JOB, mergeKeyGroupParts });
+const open = () =>
+  createCheckpoints(createFileCheckpointStore({ stateDir, job: JOB }), { jobId: JOB, mergeKeyGroupParts });
 
 // The files a restore reads: the descriptor and the parts its segments point into.
 const needed = await (async () => {
   const probe = await open().load();
   if (probe === undefined) throw new Error(`no checkpoint under ${stateDir}`);
   const names = new Set<string>([probe.info.descriptor]);
-  for (const p of probe.descriptor.partitions) for (const chain of p.keyGroups.values()) for (const ref of chain) names.add(ref.part);
+  for (const p of probe.descriptor.partitions)
+    for (const chain of p.keyGroups.values()) for (const ref of chain) names.add(ref.part);
   return names;
 })();
 const partsDir = join(createFileCheckpointStore({ stateDir, job: JOB }).directory, 'parts');

@@ -9,20 +9,44 @@ import { fileURLToPath } from 'node:url';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { readGroupStatus } from '../../runtime/group/index.ts';
 import { createRuntime, nats } from '../../runtime/index.ts';
-import { connectNats, createStreamSink, ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import {
+  connectNats,
+  createStreamSink,
+  ensureSubjectStream,
+  subjectStreamName,
+  type NatsLink,
+} from '../../runtime/nats/index.ts';
 import { startNatsCluster } from '../../test/support/nats-cluster.ts';
 import { startNatsServer } from '../../test/support/nats-server.ts';
 import { median } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
-import { natsWordcount, openWordcountServer, quietLogger, sampleWorkload, storedOutputs, type WordcountWorkload } from './wordcount-runs.ts';
+import {
+  natsWordcount,
+  openWordcountServer,
+  quietLogger,
+  sampleWorkload,
+  storedOutputs,
+  type WordcountWorkload,
+} from './wordcount-runs.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const encoder = new TextEncoder();
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const LEASE_TTL_MS = 5000;
 
-async function fillInput(link: NatsLink, workload: WordcountWorkload, replicas: number, from = 0, to = workload.lines.length): Promise<void> {
-  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: subjectStreamName('wordcount.in'), replicas }, link.features);
+async function fillInput(
+  link: NatsLink,
+  workload: WordcountWorkload,
+  replicas: number,
+  from = 0,
+  to = workload.lines.length,
+): Promise<void> {
+  await ensureSubjectStream(
+    await link.jetstreamManager(),
+    'wordcount.in',
+    { defaultName: subjectStreamName('wordcount.in'), replicas },
+    link.features,
+  );
   await using sink = createStreamSink(link);
   for (let i = from; i < to; i++) {
     if (sink.congested) await sink.whenUncongested();
@@ -35,15 +59,27 @@ async function waitStored(link: NatsLink, count: number, signal: AbortSignal, li
   const deadline = Date.now() + limitMs;
   while ((await storedOutputs(link)) < count) {
     signal.throwIfAborted();
-    if (Date.now() > deadline) throw new Error(`wordcount stored ${await storedOutputs(link)} of ${count} outputs within ${limitMs / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`wordcount stored ${await storedOutputs(link)} of ${count} outputs within ${limitMs / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 /** One in-process worker (--scale-out) over `urls`: first unit restored → every output stored, lines/s. */
-async function workerLinesPerSec(urls: string, link: NatsLink, workload: WordcountWorkload, replicas: number, signal: AbortSignal): Promise<number> {
+async function workerLinesPerSec(
+  urls: string,
+  link: NatsLink,
+  workload: WordcountWorkload,
+  replicas: number,
+  signal: AbortSignal,
+): Promise<number> {
   const controller = new AbortController();
-  const runtime = createRuntime({ job: wordcount, transport: nats({ servers: urls, scaleOut: { replicas } }), signal: controller.signal, logger: quietLogger });
+  const runtime = createRuntime({
+    job: wordcount,
+    transport: nats({ servers: urls, scaleOut: { replicas } }),
+    signal: controller.signal,
+    logger: quietLogger,
+  });
   let started = 0;
   runtime.events.subscribe((event) => {
     if (event.type === 'restored' && started === 0) started = now();
@@ -56,13 +92,15 @@ async function workerLinesPerSec(urls: string, link: NatsLink, workload: Wordcou
     controller.abort();
     await running.catch(() => undefined);
   }
-  if ((await storedOutputs(link)) !== workload.outputs) throw new Error(`the output stream holds ${await storedOutputs(link)} messages, expected ${workload.outputs}`);
+  if ((await storedOutputs(link)) !== workload.outputs)
+    throw new Error(`the output stream holds ${await storedOutputs(link)} messages, expected ${workload.outputs}`);
   return (workload.lines.length / (now() - started)) * 1000;
 }
 
 export const scaleoutRatioToSingle: Metric = {
   name: 'scaleout.ratioToSingle',
-  description: 'one --scale-out worker over a 3-node cluster (everything R3) vs single-process NATS mode on one server, wordcount lines/s with every output stored',
+  description:
+    'one --scale-out worker over a 3-node cluster (everything R3) vs single-process NATS mode on one server, wordcount lines/s with every output stored',
   goal: { field: 'ratio', op: '>=', target: 0.7 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const workload = sampleWorkload(ctx.quick ? 5 : 40);
@@ -109,14 +147,28 @@ interface Worker {
 function startWorker(url: string): Worker {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'runtime/cli/main.ts', 'run', 'examples/wordcount.ts', '--nats', url, '--scale-out', '--lease-ttl', String(LEASE_TTL_MS), '--log-level', 'warn'],
+    [
+      '--import',
+      'tsx',
+      'runtime/cli/main.ts',
+      'run',
+      'examples/wordcount.ts',
+      '--nats',
+      url,
+      '--scale-out',
+      '--lease-ttl',
+      String(LEASE_TTL_MS),
+      '--log-level',
+      'warn',
+    ],
     { cwd: root, stdio: ['ignore', 'ignore', 'ignore'], env: { ...process.env, NATS_URL: '' } },
   );
   return { child, exited: new Promise((resolve) => child.once('exit', () => resolve())) };
 }
 
 async function stopAll(workers: readonly Worker[]): Promise<void> {
-  for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  for (const worker of workers)
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.exited));
 }
 
@@ -128,7 +180,8 @@ function cpuSeconds(pid: number): number {
 
 export const scaleoutFailoverMs: Metric = {
   name: 'scaleout.failoverMs',
-  description: "SIGKILL of a worker → the first output stored from a partition it owned (2 workers, lease TTL 5 s), vs the lease TTL",
+  description:
+    'SIGKILL of a worker → the first output stored from a partition it owned (2 workers, lease TTL 5 s), vs the lease TTL',
   goal: { field: 'value', op: '<=', target: LEASE_TTL_MS + 2000 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const workload = sampleWorkload(ctx.quick ? 5 : 20);
@@ -141,20 +194,25 @@ export const scaleoutFailoverMs: Metric = {
       for (;;) {
         ctx.signal.throwIfAborted();
         const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
-        const owners = new Set(status?.units.filter((u) => u.unit.startsWith('count.') && u.owner !== undefined).map((u) => u.owner));
+        const owners = new Set(
+          status?.units.filter((u) => u.unit.startsWith('count.') && u.owner !== undefined).map((u) => u.owner),
+        );
         if (owners.size === 2) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const status = await readGroupStatus(link.nc, 'wordcount');
       const victim = workers[0]!;
-      const moved = status.units.filter((u) => u.unit.startsWith('count.') && u.owner?.endsWith(`-${victim.child.pid}`) === true).map((u) => u.unit);
+      const moved = status.units
+        .filter((u) => u.unit.startsWith('count.') && u.owner?.endsWith(`-${victim.child.pid}`) === true)
+        .map((u) => u.unit);
       if (moved.length === 0) throw new Error('the first worker owns no partition of the stage');
       // Outputs of the moved partitions carry ids wordcount:out:<unit>:<n>.
       let firstMovedOutput = 0;
       const sub = link.nc.subscribe('wordcount.out', {
         callback: (_error, msg) => {
           const id = msg.headers?.get('Nats-Msg-Id') ?? '';
-          if (firstMovedOutput === 0 && moved.some((unit) => id.startsWith(`wordcount:out:${unit}:`))) firstMovedOutput = now();
+          if (firstMovedOutput === 0 && moved.some((unit) => id.startsWith(`wordcount:out:${unit}:`)))
+            firstMovedOutput = now();
         },
       });
       await link.nc.flush();
@@ -192,7 +250,13 @@ async function allOwned(link: NatsLink, count: number, signal: AbortSignal): Pro
     if (Date.now() > deadline) throw new Error(`${count} workers did not take every unit within 120 s`);
     const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
     const owners = new Set(status?.units.map((u) => u.owner));
-    if (status !== undefined && status.units.length > 0 && !owners.has(undefined) && owners.size === Math.min(count, status.units.length)) return;
+    if (
+      status !== undefined &&
+      status.units.length > 0 &&
+      !owners.has(undefined) &&
+      owners.size === Math.min(count, status.units.length)
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -220,7 +284,8 @@ async function cpuPerLine(count: number, workload: WordcountWorkload, signal: Ab
 
 export const scaleoutCpuPerMessageUs: Metric = {
   name: 'scaleout.cpuPerMessageUs',
-  description: 'CPU µs per input line summed over the worker processes: 3 workers vs 1 (the cost of spreading a job, for projecting beyond 2 cores)',
+  description:
+    'CPU µs per input line summed over the worker processes: 3 workers vs 1 (the cost of spreading a job, for projecting beyond 2 cores)',
   async run(ctx: BenchContext): Promise<MetricResult> {
     const workload = sampleWorkload(ctx.quick ? 5 : 20);
     const one: number[] = [];

@@ -57,7 +57,12 @@ async function expectOk(response: Response, what: string): Promise<void> {
 async function openFixture(): Promise<Fixture> {
   const logger = createLogger('warn');
   const opened = await openFilledServer(async (link) => {
-    await ensureSubjectStream(await link.jetstreamManager(), INPUT, { defaultName: subjectStreamName(INPUT) }, link.features);
+    await ensureSubjectStream(
+      await link.jetstreamManager(),
+      INPUT,
+      { defaultName: subjectStreamName(INPUT) },
+      link.features,
+    );
   });
   let http: HttpServer | undefined;
   let runtime: JobRuntime | undefined;
@@ -83,11 +88,18 @@ async function openFixture(): Promise<Fixture> {
     running.catch(() => {});
     const url = `${http.url}/v1.0/state/wordcount`;
     await untilServing(url, runtime);
-    producer = produce(opened.link, () => producing, () => produced++);
+    producer = produce(
+      opened.link,
+      () => producing,
+      () => produced++,
+    );
     kv = await kvm.create('stateapi_bench', { history: 1 });
     // The same values under the same keys on both sides; a checkpoint so eventual reads find them.
     for (let start = 0; start < KEYS; start += 100) {
-      const batch = Array.from({ length: Math.min(100, KEYS - start) }, (_, j) => ({ key: `key${start + j}`, value: { count: start + j } }));
+      const batch = Array.from({ length: Math.min(100, KEYS - start) }, (_, j) => ({
+        key: `key${start + j}`,
+        value: { count: start + j },
+      }));
       await expectOk(await fetch(url, { method: 'POST', body: JSON.stringify(batch) }), 'seeding the keys');
       for (const item of batch) await kv.put(item.key, encoder.encode(JSON.stringify(item.value)));
     }
@@ -131,7 +143,10 @@ function ours(fixture: Fixture, operation: Operation, n: number): () => Promise<
     loops(n, async (i) => {
       const key = `key${i % KEYS}`;
       if (operation === 'write') {
-        await expectOk(await fetch(fixture.url, { method: 'POST', body: JSON.stringify([{ key, value: { count: i } }]) }), 'a save');
+        await expectOk(
+          await fetch(fixture.url, { method: 'POST', body: JSON.stringify([{ key, value: { count: i } }]) }),
+          'a save',
+        );
       } else {
         const response = await fetch(`${fixture.url}/${key}${operation === 'eventual' ? '?consistency=eventual' : ''}`);
         if (response.status !== 200) throw new Error(`a ${operation} read of ${key}: HTTP ${response.status}`);
@@ -190,7 +205,14 @@ function stateApiMetric(name: string, operation: Operation, description: string,
           `${CLIENTS} concurrent clients in this process, ${n} operations per repetition over ${KEYS} keys, ${repetitions} interleaved repetitions (median); ` +
           `paired ratio ${measured.pairedRatio.toFixed(2)}; the HTTP round trip alone (GET /healthz, same clients) ${Math.round(httpFloor)}/s, ` +
           `so the state API runs at ${(measured.ours / httpFloor).toFixed(2)}x of bare HTTP and HTTP alone at ${(httpFloor / measured.baseline).toFixed(2)}x of the KV baseline${ctx.quick ? '; QUICK sizes' : ''}`,
-        details: { pairedRatio: measured.pairedRatio, oursSamples: measured.oursSamples, baselineSamples: measured.baselineSamples, inputLinesPerSec: inputPerSec, httpFloorPerSec: httpFloor, ratioToHttpFloor: measured.ours / httpFloor },
+        details: {
+          pairedRatio: measured.pairedRatio,
+          oursSamples: measured.oursSamples,
+          baselineSamples: measured.baselineSamples,
+          inputLinesPerSec: inputPerSec,
+          httpFloorPerSec: httpFloor,
+          ratioToHttpFloor: measured.ours / httpFloor,
+        },
       };
     },
   };

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts';
-import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags, type HeapKeyedStateBackend } from '../../src/state/index.ts';
+import {
+  createKeyedStateBackend,
+  mergeKeyGroupParts,
+  StateNamespaces,
+  StateTags,
+  type HeapKeyedStateBackend,
+} from '../../src/state/index.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('state-disk-probe: run with node --expose-gc');
@@ -15,7 +21,11 @@ const dir = mkdtempSync(join(tmpdir(), 'stator-disk-probe-'));
 const tag = StateTags.value('count', VarLongCoder.of());
 const key = (i: number): string => `key-${i}`;
 
-function backend(kind: string, memoryBytes: number, storeName: string): { b: HeapKeyedStateBackend<string>; store: LmdbStateStore | undefined } {
+function backend(
+  kind: string,
+  memoryBytes: number,
+  storeName: string,
+): { b: HeapKeyedStateBackend<string>; store: LmdbStateStore | undefined } {
   if (kind === 'heap') return { b: createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() }), store: undefined };
   const store = LmdbStateStore.openFresh(join(dir, storeName));
   return { b: createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), tier: { store, memoryBytes } }), store };
@@ -57,14 +67,25 @@ async function main(): Promise<void> {
       b.setCurrentKey(key(i));
       if (count.read() !== i) throw new Error(`key ${i} reads ${String(count.read())}`);
     }
-    process.stdout.write(JSON.stringify({ keys: n, rss: usage.rss, rssBefore, heapUsed: usage.heapUsed, external: usage.external, stored: store?.size ?? 0 }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        keys: n,
+        rss: usage.rss,
+        rssBefore,
+        heapUsed: usage.heapUsed,
+        external: usage.external,
+        stored: store?.size ?? 0,
+      }) + '\n',
+    );
     await store?.close();
   } else if (mode === 'restore') {
     const n = Number(args[0]);
     const chains = new Map<number, Uint8Array[]>();
     const source = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
     fill(source, n, chains);
-    const merged = new Map([...chains].map(([kg, chain]) => [kg, chain.length === 1 ? chain : [mergeKeyGroupParts(chain)]] as const));
+    const merged = new Map(
+      [...chains].map(([kg, chain]) => [kg, chain.length === 1 ? chain : [mergeKeyGroupParts(chain)]] as const),
+    );
     const ready: Record<string, number[]> = { heap: [], disk: [] };
     for (let rep = 0; rep < 3; rep++) {
       for (const kind of rep % 2 === 0 ? ['heap', 'disk'] : ['disk', 'heap']) {

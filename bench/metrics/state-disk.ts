@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts';
-import { createKeyedStateBackend, StateNamespaces, StateTags, type HeapKeyedStateBackend } from '../../src/state/index.ts';
+import {
+  createKeyedStateBackend,
+  StateNamespaces,
+  StateTags,
+  type HeapKeyedStateBackend,
+} from '../../src/state/index.ts';
 import { runChildJson } from '../lib/child.ts';
 import { interleave, median } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
@@ -49,7 +54,8 @@ function zipfOrder(n: number, ops: number, s: number, seed: number): Uint32Array
 
 export const stateDiskZipfRatioToHeap: Metric = {
   name: 'state.disk.zipfRatioToHeap',
-  description: 'ValueState read + write per turn on Zipf(1.1) keys: disk backend caching 10% of the keys vs the heap backend holding all',
+  description:
+    'ValueState read + write per turn on Zipf(1.1) keys: disk backend caching 10% of the keys vs the heap backend holding all',
   goal: { field: 'ratio', op: '>=', target: 0.5 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const n = keyCount(ctx, 1_000_000, 200_000);
@@ -122,7 +128,12 @@ export const stateDiskZipfRatioToHeap: Metric = {
         note:
           `${n} keys (Zipf s=1.1, ranks scattered), ${ops} read+write turns per repetition, median of ${repetitions}; disk budget ` +
           `${(memoryBytes / 2 ** 20).toFixed(1)} MiB (~10% of the keys at ${CACHED_KEY_BYTES} B each), ${store.size} keys in its store at the end; paired ratio ${result.pairedRatio.toFixed(2)}`,
-        details: { keys: n, pairedRatio: result.pairedRatio, oursSamples: result.oursSamples, baselineSamples: result.baselineSamples },
+        details: {
+          keys: n,
+          pairedRatio: result.pairedRatio,
+          oursSamples: result.oursSamples,
+          baselineSamples: result.baselineSamples,
+        },
       };
     } finally {
       await store.close();
@@ -140,7 +151,8 @@ interface KeysProbe {
 
 export const stateDiskKeysPerGiB: Metric = {
   name: 'state.disk.keysPerGiB',
-  description: 'ValueState<number> keys held per GiB of process RSS: disk backend (64 MiB budget) vs heap backend, each in a fresh child process',
+  description:
+    'ValueState<number> keys held per GiB of process RSS: disk backend (64 MiB budget) vs heap backend, each in a fresh child process',
   goal: { field: 'value', op: '>=', target: 20_000_000 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const n = keyCount(ctx, 2_000_000, 300_000);
@@ -158,7 +170,13 @@ export const stateDiskKeysPerGiB: Metric = {
       note:
         `${n} keys written in turns with a capture every 100k; RSS after gc: disk ${(disk.rss / 2 ** 20).toFixed(0)} MiB (heap used ${(disk.heapUsed / 2 ** 20).toFixed(0)} MiB, ` +
         `${disk.stored} keys in the store, its mapped pages count in RSS), heap ${(heap.rss / 2 ** 20).toFixed(0)} MiB`,
-      details: { keys: n, diskRss: disk.rss, heapRss: heap.rss, diskHeapUsed: disk.heapUsed, heapHeapUsed: heap.heapUsed },
+      details: {
+        keys: n,
+        diskRss: disk.rss,
+        heapRss: heap.rss,
+        diskHeapUsed: disk.heapUsed,
+        heapHeapUsed: heap.heapUsed,
+      },
     };
   },
 };
@@ -171,7 +189,8 @@ interface RestoreProbe {
 
 export const restoreDiskReadyMs: Metric = {
   name: 'restore.disk.readyMs',
-  description: 'restore of a checkpointed ValueState<number> state to its first processed message: disk backend vs heap backend',
+  description:
+    'restore of a checkpointed ValueState<number> state to its first processed message: disk backend vs heap backend',
   goal: { field: 'ratio', op: '<=', target: 0.1 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const n = keyCount(ctx, 2_000_000, 500_000);

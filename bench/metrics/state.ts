@@ -80,11 +80,20 @@ export const stateValueRatioToMap: Metric = {
           return ops;
         },
       },
-      { repetitions: Math.max(3, repetitions >> 1), warmup: 1, signal: ctx.signal, onRepetition: (done, total) => { capture(); ctx.progress(0.8 + (0.2 * done) / total); } },
+      {
+        repetitions: Math.max(3, repetitions >> 1),
+        warmup: 1,
+        signal: ctx.signal,
+        onRepetition: (done, total) => {
+          capture();
+          ctx.progress(0.8 + (0.2 * done) / total);
+        },
+      },
     );
     // Both sides counted every op: the state and the Map agree (a guard against measuring nothing).
     backend.setCurrentKey(keys[order[0]!]!);
-    if (count.read() !== native.get(keys[order[0]!]!)) throw new Error(`state and Map disagree: ${String(count.read())} vs ${native.get(keys[order[0]!]!)}`);
+    if (count.read() !== native.get(keys[order[0]!]!))
+      throw new Error(`state and Map disagree: ${String(count.read())} vs ${native.get(keys[order[0]!]!)}`);
 
     return {
       value: result.ours,
@@ -121,7 +130,10 @@ export const stateMapRatioToMap: Metric = {
 
     const native = new Map<string, Map<string, number>>();
     const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
-    const map = backend.boundState(StateNamespaces.global(), StateTags.map('fields', StringUtf8Coder.of(), VarLongCoder.of()));
+    const map = backend.boundState(
+      StateNamespaces.global(),
+      StateTags.map('fields', StringUtf8Coder.of(), VarLongCoder.of()),
+    );
 
     const result = await interleave(
       {
@@ -162,7 +174,11 @@ export const stateMapRatioToMap: Metric = {
       baseline: result.baseline,
       ratio: result.ratio,
       note: `${keyCount} keys x ${fieldCount} map keys, ${ops} random get+put per repetition, median of ${repetitions}${ctx.quick ? ' (quick: fewer ops and repetitions)' : ''}; paired ratio ${result.pairedRatio.toFixed(2)}`,
-      details: { pairedRatio: result.pairedRatio, oursSamples: result.oursSamples, baselineSamples: result.baselineSamples },
+      details: {
+        pairedRatio: result.pairedRatio,
+        oursSamples: result.oursSamples,
+        baselineSamples: result.baselineSamples,
+      },
     };
   },
 };

@@ -12,7 +12,13 @@ import { headers } from '@nats-io/transport-node';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { createRuntime, files, nats, type Logger, type RuntimeEvent } from '../../runtime/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../../runtime/defaults.ts';
-import { createStreamSink, ensureStream, ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import {
+  createStreamSink,
+  ensureStream,
+  ensureSubjectStream,
+  subjectStreamName,
+  type NatsLink,
+} from '../../runtime/nats/index.ts';
 import { openFilledServer, type BenchServer } from './jetstream-fixture.ts';
 
 const INPUT_SUBJECT = 'wordcount.in';
@@ -66,12 +72,21 @@ export interface EmbeddedWordcountRun {
 }
 
 /** A logger that keeps the bench's output to its table. */
-export const quietLogger: Logger = { level: 'warn', interactive: false, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, progress: () => {} };
+export const quietLogger: Logger = {
+  level: 'warn',
+  interactive: false,
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  progress: () => {},
+};
 
 function checkpointsOf(events: readonly RuntimeEvent[]): CheckpointSample[] {
   const samples: CheckpointSample[] = [];
   for (const event of events) {
-    if (event.type === 'checkpoint') samples.push({ reason: event.reason, pausedMs: event.pausedMs, commitMs: event.durationMs });
+    if (event.type === 'checkpoint')
+      samples.push({ reason: event.reason, pausedMs: event.pausedMs, commitMs: event.durationMs });
   }
   return samples;
 }
@@ -83,7 +98,12 @@ export interface WordcountServer extends BenchServer {
 
 export async function openWordcountServer(workload: WordcountWorkload): Promise<WordcountServer> {
   const opened = await openFilledServer(async (link) => {
-    await ensureSubjectStream(await link.jetstreamManager(), INPUT_SUBJECT, { defaultName: subjectStreamName(INPUT_SUBJECT) }, link.features);
+    await ensureSubjectStream(
+      await link.jetstreamManager(),
+      INPUT_SUBJECT,
+      { defaultName: subjectStreamName(INPUT_SUBJECT) },
+      link.features,
+    );
     await using sink = createStreamSink(link);
     for (let i = 0; i < workload.lines.length; i++) {
       if (sink.congested) await sink.whenUncongested();
@@ -91,7 +111,12 @@ export async function openWordcountServer(workload: WordcountWorkload): Promise<
     }
     await sink.flush();
   });
-  return { server: opened.server, link: opened.link, workload, [Symbol.asyncDispose]: () => opened[Symbol.asyncDispose]() };
+  return {
+    server: opened.server,
+    link: opened.link,
+    workload,
+    [Symbol.asyncDispose]: () => opened[Symbol.asyncDispose](),
+  };
 }
 
 /** Deletes every stream but the input: the next run starts from scratch (no checkpoint, empty output). */
@@ -114,12 +139,22 @@ export async function storedOutputs(link: NatsLink): Promise<number> {
  * examples/wordcount.ts in NATS mode over the stream, at the default checkpoint interval, from its
  * start (restored) until every output is stored; then stopped (drain, final checkpoint).
  */
-export async function natsWordcount(target: WordcountServer, signal: AbortSignal, checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS): Promise<NatsWordcountRun> {
+export async function natsWordcount(
+  target: WordcountServer,
+  signal: AbortSignal,
+  checkpointIntervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS,
+): Promise<NatsWordcountRun> {
   await resetJob(target.link);
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   signal.addEventListener('abort', abort, { once: true });
-  const runtime = createRuntime({ job: wordcount, transport: nats({ servers: target.server.url }), signal: controller.signal, logger: quietLogger, checkpointIntervalMs });
+  const runtime = createRuntime({
+    job: wordcount,
+    transport: nats({ servers: target.server.url }),
+    signal: controller.signal,
+    logger: quietLogger,
+    checkpointIntervalMs,
+  });
   const events: RuntimeEvent[] = [];
   let started = 0;
   runtime.events.subscribe((event) => {
@@ -143,9 +178,11 @@ export async function natsWordcount(target: WordcountServer, signal: AbortSignal
     signal.removeEventListener('abort', abort);
     await running;
   }
-  if (finished === 0 || started === 0) throw new Error(`NATS-mode wordcount ended (${runtime.state}) before storing every output`);
+  if (finished === 0 || started === 0)
+    throw new Error(`NATS-mode wordcount ended (${runtime.state}) before storing every output`);
   const stored = await storedOutputs(target.link);
-  if (stored !== target.workload.outputs) throw new Error(`the output stream holds ${stored} messages, expected ${target.workload.outputs}`);
+  if (stored !== target.workload.outputs)
+    throw new Error(`the output stream holds ${stored} messages, expected ${target.workload.outputs}`);
   const ms = finished - started;
   return {
     ms,
@@ -187,7 +224,10 @@ export async function rawPublishWithMsgId(target: WordcountServer): Promise<numb
 }
 
 /** The same lines through embedded mode (file in, file out, file checkpoints with fsync). */
-export async function embeddedWordcount(workload: WordcountWorkload, checkpointIntervalMs = EMBEDDED_CHECKPOINT_INTERVAL_MS): Promise<EmbeddedWordcountRun> {
+export async function embeddedWordcount(
+  workload: WordcountWorkload,
+  checkpointIntervalMs = EMBEDDED_CHECKPOINT_INTERVAL_MS,
+): Promise<EmbeddedWordcountRun> {
   const dir = mkdtempSync(join(tmpdir(), 'stator-bench-wordcount-'));
   try {
     const input = join(dir, 'in.txt');
@@ -230,7 +270,11 @@ let shared: { quick: boolean; runs: Promise<WordcountRuns> } | undefined;
  * times in each mode and three raw publish runs, interleaved; quick, × 20 once, NATS checkpoints
  * every second.
  */
-export function wordcountRuns(quick: boolean, signal: AbortSignal, progress: (fraction: number) => void): Promise<WordcountRuns> {
+export function wordcountRuns(
+  quick: boolean,
+  signal: AbortSignal,
+  progress: (fraction: number) => void,
+): Promise<WordcountRuns> {
   if (shared === undefined || shared.quick !== quick) {
     const runs = makeRuns(quick, signal, progress);
     shared = { quick, runs };
@@ -242,7 +286,11 @@ export function wordcountRuns(quick: boolean, signal: AbortSignal, progress: (fr
   return shared.runs;
 }
 
-async function makeRuns(quick: boolean, signal: AbortSignal, progress: (fraction: number) => void): Promise<WordcountRuns> {
+async function makeRuns(
+  quick: boolean,
+  signal: AbortSignal,
+  progress: (fraction: number) => void,
+): Promise<WordcountRuns> {
   const workload = sampleWorkload(quick ? 20 : 200);
   const repetitions = quick ? 1 : 3;
   const natsCheckpointIntervalMs = quick ? 1000 : DEFAULT_CHECKPOINT_INTERVAL_MS;
@@ -259,5 +307,12 @@ async function makeRuns(quick: boolean, signal: AbortSignal, progress: (fraction
     embeddedRuns.push(await embeddedWordcount(workload, embeddedCheckpointIntervalMs));
     progress(0.1 + (0.9 * (rep + 1)) / repetitions);
   }
-  return { workload, nats: natsRuns, embedded: embeddedRuns, rawPublish, natsCheckpointIntervalMs, embeddedCheckpointIntervalMs };
+  return {
+    workload,
+    nats: natsRuns,
+    embedded: embeddedRuns,
+    rawPublish,
+    natsCheckpointIntervalMs,
+    embeddedCheckpointIntervalMs,
+  };
 }

@@ -140,12 +140,16 @@ class Coordinator implements CheckpointCoordinator {
     if (this.current !== undefined) throw new CheckpointInProgressError();
     let watermark = options.watermark;
     if (watermark === undefined) {
-      for (const p of snapshot.partitions) if (watermark === undefined || p.capture.watermark < watermark) watermark = p.capture.watermark;
+      for (const p of snapshot.partitions)
+        if (watermark === undefined || p.capture.watermark < watermark) watermark = p.capture.watermark;
     }
     // Recorded at capture: the trigger's next boundary follows what this snapshot covers.
     this.trigger.checkpointed(watermark ?? -Infinity);
     this.state = 'writing';
-    const write = this.checkpoints.write(snapshot, options.beforeCommit === undefined ? {} : { beforeCommit: options.beforeCommit });
+    const write = this.checkpoints.write(
+      snapshot,
+      options.beforeCommit === undefined ? {} : { beforeCommit: options.beforeCommit },
+    );
     const current = write.then(
       (result) => {
         this.lastError = undefined;

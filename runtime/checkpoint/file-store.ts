@@ -1,5 +1,17 @@
 import { DEFAULT_STATE_DIR } from '../defaults.ts';
-import { copyFile, link, open, readFile, readdir, rename, rm, mkdir, unlink, stat, type FileHandle } from 'node:fs/promises';
+import {
+  copyFile,
+  link,
+  open,
+  readFile,
+  readdir,
+  rename,
+  rm,
+  mkdir,
+  unlink,
+  stat,
+  type FileHandle,
+} from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -57,9 +69,10 @@ function errno(error: unknown): string | undefined {
  * fits, and only the next call fails with ENOSPC), so loop until every byte is written.
  */
 async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
-    if (bytesWritten <= 0) throw Object.assign(new Error(`write returned ${bytesWritten} of ${bytes.length - at} bytes`), { code: 'EIO' });
+    if (bytesWritten <= 0)
+      throw Object.assign(new Error(`write returned ${bytesWritten} of ${bytes.length - at} bytes`), { code: 'EIO' });
     at += bytesWritten;
   }
 }
@@ -93,9 +106,14 @@ class FileStore implements FileCheckpointStore {
 
   constructor(options: FileCheckpointStoreOptions) {
     const task = options.task ?? 'main';
-    for (const [what, name] of [['job', options.job], ['task', task]] as const) {
+    for (const [what, name] of [
+      ['job', options.job],
+      ['task', task],
+    ] as const) {
       if (!NAME_PATTERN.test(name)) {
-        throw new CheckpointConfigError(`file checkpoint store: ${what} name ${JSON.stringify(name)} must match ${NAME_PATTERN}`);
+        throw new CheckpointConfigError(
+          `file checkpoint store: ${what} name ${JSON.stringify(name)} must match ${NAME_PATTERN}`,
+        );
       }
     }
     this.directory = resolve(options.stateDir ?? DEFAULT_STATE_DIR, options.job, task);
@@ -219,7 +237,11 @@ class FileStore implements FileCheckpointStore {
       if (errno(error) === 'ENOENT') return undefined;
       throw new CheckpointStoreError(this.description, `read the manifest ${path}`, { cause: error });
     }
-    if (bytes.length < MANIFEST_HEADER_BYTES || bytes.readUInt32BE(0) !== MANIFEST_MAGIC || bytes.readUInt32BE(4) !== MANIFEST_FORMAT) {
+    if (
+      bytes.length < MANIFEST_HEADER_BYTES ||
+      bytes.readUInt32BE(0) !== MANIFEST_MAGIC ||
+      bytes.readUInt32BE(4) !== MANIFEST_FORMAT
+    ) {
       if (path !== this.manifestPath) return { revision: 0, bytes: new Uint8Array(0) };
       const previous = (await this.readManifestFile(this.previousPath))?.revision ?? 0;
       return { revision: Math.max(previous, await this.readRevisionFloor()) + 1, bytes: new Uint8Array(0) };
@@ -250,7 +272,8 @@ class FileStore implements FileCheckpointStore {
     const temp = join(this.directory, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
     try {
       await link(this.manifestPath, temp).catch((error: unknown) => {
-        if (errno(error) === 'EPERM' || errno(error) === 'ENOTSUP' || errno(error) === 'EOPNOTSUPP') return copyFile(this.manifestPath, temp);
+        if (errno(error) === 'EPERM' || errno(error) === 'ENOTSUP' || errno(error) === 'EOPNOTSUPP')
+          return copyFile(this.manifestPath, temp);
         throw error;
       });
       await rename(temp, this.previousPath);
@@ -265,7 +288,8 @@ class FileStore implements FileCheckpointStore {
       this.withLock(async () => {
         const current = await this.readManifestFile();
         const actual = current?.revision;
-        if (actual !== expectedRevision) throw new FencedError(this.description, { expectedRevision, actualRevision: actual });
+        if (actual !== expectedRevision)
+          throw new FencedError(this.description, { expectedRevision, actualRevision: actual });
         // Revisions keep growing across clear(): a writer fenced before a clear stays fenced after it.
         const revision = Math.max(actual ?? 0, await this.readRevisionFloor()) + 1;
         const header = Buffer.alloc(MANIFEST_HEADER_BYTES);
@@ -317,12 +341,16 @@ class FileStore implements FileCheckpointStore {
         await handle.close();
         break;
       } catch (error) {
-        if (errno(error) !== 'EEXIST') throw new CheckpointStoreError(this.description, 'take the commit lock', { cause: error });
+        if (errno(error) !== 'EEXIST')
+          throw new CheckpointStoreError(this.description, 'take the commit lock', { cause: error });
       }
       if (await this.breakStaleLock()) continue;
       if (Date.now() > deadline) {
         const holder = await readFile(this.lockPath, 'utf8').catch(() => '?');
-        throw new CheckpointStoreError(this.description, `take the commit lock ${this.lockPath} within ${this.lockTimeoutMs} ms (held by ${holder})`);
+        throw new CheckpointStoreError(
+          this.description,
+          `take the commit lock ${this.lockPath} within ${this.lockTimeoutMs} ms (held by ${holder})`,
+        );
       }
       await sleep(Math.min(50, 2 + attempt * 2));
     }
@@ -345,7 +373,8 @@ class FileStore implements FileCheckpointStore {
     const [pidText, host] = content.split(' ');
     const pid = Number(pidText);
     // An empty lock is a holder that died between create and write; give it a moment first.
-    const stale = Number.isInteger(pid) && pid > 0 ? host === hostname() && !isAlive(pid) : Date.now() - mtimeMs > 5_000;
+    const stale =
+      Number.isInteger(pid) && pid > 0 ? host === hostname() && !isAlive(pid) : Date.now() - mtimeMs > 5_000;
     if (!stale) return false;
     await unlink(this.lockPath).catch(() => undefined);
     return true;
@@ -353,7 +382,10 @@ class FileStore implements FileCheckpointStore {
 
   async clear(): Promise<void> {
     await this.withLock(async () => {
-      const last = Math.max((await this.readManifestFile().catch(() => undefined))?.revision ?? 0, await this.readRevisionFloor());
+      const last = Math.max(
+        (await this.readManifestFile().catch(() => undefined))?.revision ?? 0,
+        await this.readRevisionFloor(),
+      );
       try {
         await this.writeAtomically(this.directory, join(this.directory, 'REVISION'), [Buffer.from(`${last}\n`)]);
         await rm(this.manifestPath, { force: true });

@@ -29,7 +29,9 @@ function escapeName(text: string): string {
 export function jetStreamBucketName(job: string, task: string, prefix = 'stator'): string {
   if (job === '' || task === '') throw new CheckpointConfigError('job and task names must not be empty');
   if (!PREFIX_PATTERN.test(prefix)) {
-    throw new CheckpointConfigError(`bucket prefix ${JSON.stringify(prefix)} must match ${PREFIX_PATTERN}: use letters, digits and _`);
+    throw new CheckpointConfigError(
+      `bucket prefix ${JSON.stringify(prefix)} must match ${PREFIX_PATTERN}: use letters, digits and _`,
+    );
   }
   const name = `${prefix}-${escapeName(job)}-${escapeName(task)}`;
   if (name.length <= MAX_BUCKET_NAME_LENGTH) return name;

@@ -3,12 +3,24 @@
 // compare-and-set on its revision. Both buckets are named by jetStreamBucketName(job, task).
 import { createHash, randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  jetstreamManager,
+  JetStreamApiError,
+  StorageType,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { Base64UrlPaddedCodec, Objm, type ObjectStore } from '@nats-io/obj';
 import { StatorError } from '../../coders/index.ts';
 import { PART_NAME_PATTERN, type CheckpointStore, type StoredManifest } from '../../src/checkpoint/checkpoint-store.ts';
-import { CheckpointConfigError, CheckpointPartMissingError, CheckpointStoreError, FencedError } from '../../src/checkpoint/errors.ts';
+import {
+  CheckpointConfigError,
+  CheckpointPartMissingError,
+  CheckpointStoreError,
+  FencedError,
+} from '../../src/checkpoint/errors.ts';
 import { LifecycleError } from '../errors.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { DEFAULT_RETRY_POLICY, isTransientNatsError, retryTransient, type RetryPolicy } from '../nats/retry.ts';
@@ -80,16 +92,23 @@ interface ResolvedOptions {
 
 function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptions {
   if ((options.connection === undefined) === (options.servers === undefined)) {
-    throw new CheckpointConfigError('JetStream checkpoint store: pass either `connection` (yours) or `servers` (the store connects), exactly one');
+    throw new CheckpointConfigError(
+      'JetStream checkpoint store: pass either `connection` (yours) or `servers` (the store connects), exactly one',
+    );
   }
   const positive = (value: number | undefined, fallback: number, name: string): number => {
     const resolved = value ?? fallback;
-    if (!Number.isInteger(resolved) || resolved < 1) throw new CheckpointConfigError(`JetStream checkpoint store: ${name} must be a positive integer, got ${value}`);
+    if (!Number.isInteger(resolved) || resolved < 1)
+      throw new CheckpointConfigError(`JetStream checkpoint store: ${name} must be a positive integer, got ${value}`);
     return resolved;
   };
   const retry: RetryPolicy = {
     maxAttempts: positive(options.retry?.maxAttempts, DEFAULT_RETRY_POLICY.maxAttempts, 'retry.maxAttempts'),
-    initialDelayMs: positive(options.retry?.initialDelayMs, DEFAULT_RETRY_POLICY.initialDelayMs, 'retry.initialDelayMs'),
+    initialDelayMs: positive(
+      options.retry?.initialDelayMs,
+      DEFAULT_RETRY_POLICY.initialDelayMs,
+      'retry.initialDelayMs',
+    ),
     maxDelayMs: positive(options.retry?.maxDelayMs, DEFAULT_RETRY_POLICY.maxDelayMs, 'retry.maxDelayMs'),
   };
   return {
@@ -167,12 +186,16 @@ class JetStreamStore implements JetStreamCheckpointStore {
     await this.retrying(`put part ${name}`, async () => {
       // The Object Store writes every chunk (each acked) before the object's metadata: an upload cut
       // short leaves the name absent or at its previous complete version, never partial.
-      await this.os.putBlob({ name, options: { max_chunk_size: this.options.chunkBytes } }, bytes, { timeout: this.options.requestTimeoutMs });
+      await this.os.putBlob({ name, options: { max_chunk_size: this.options.chunkBytes } }, bytes, {
+        timeout: this.options.requestTimeoutMs,
+      });
       // Verify before resolving, so the manifest the caller commits next never names a part the
       // server does not hold in full: the stored metadata must describe exactly these bytes.
       const info = await this.os.info(name);
       if (info === null || info.deleted || info.size !== bytes.length || info.digest !== digest) {
-        throw new TransientStoreFailure(`part ${name} did not read back as written (size ${info?.size}, expected ${bytes.length})`);
+        throw new TransientStoreFailure(
+          `part ${name} did not read back as written (size ${info?.size}, expected ${bytes.length})`,
+        );
       }
     });
   }
@@ -306,14 +329,22 @@ class JetStreamStore implements JetStreamCheckpointStore {
   }
 
   /** Reads a part's chunks; a read that makes no progress for requestTimeoutMs is abandoned (and retried). */
-  private async readAll(data: ReadableStream<Uint8Array>, error: Promise<Error | null>, name: string): Promise<Uint8Array> {
+  private async readAll(
+    data: ReadableStream<Uint8Array>,
+    error: Promise<Error | null>,
+    name: string,
+  ): Promise<Uint8Array> {
     const reader = data.getReader();
     const chunks: Uint8Array[] = [];
     let total = 0;
     let timer: NodeJS.Timeout | undefined;
     const stalled = (): Promise<never> =>
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new TransientStoreFailure(`reading part ${name} stalled for ${this.options.requestTimeoutMs} ms`)), this.options.requestTimeoutMs);
+        timer = setTimeout(
+          () =>
+            reject(new TransientStoreFailure(`reading part ${name} stalled for ${this.options.requestTimeoutMs} ms`)),
+          this.options.requestTimeoutMs,
+        );
       });
     try {
       for (;;) {
@@ -352,7 +383,9 @@ class JetStreamStore implements JetStreamCheckpointStore {
  * Works with nats-server 2.9+ (uses KV compare-and-set, Object Store, publish dedupe only).
  * @throws CheckpointConfigError for bad options; CheckpointStoreError when NATS cannot be reached.
  */
-export async function openJetStreamCheckpointStore(options: JetStreamCheckpointStoreOptions): Promise<JetStreamCheckpointStore> {
+export async function openJetStreamCheckpointStore(
+  options: JetStreamCheckpointStoreOptions,
+): Promise<JetStreamCheckpointStore> {
   const resolved = resolveOptions(options);
   const description = `jetstream:${resolved.bucket}`;
   let ownLink: NatsLink | undefined;
@@ -365,19 +398,35 @@ export async function openJetStreamCheckpointStore(options: JetStreamCheckpointS
   const abort = new AbortController(); // never aborted: opening is bounded by the retry policy alone
   try {
     const js = jetstream(nc, { timeout: resolved.requestTimeoutMs });
-    const jsm = await retryTransient(() => jetstreamManager(nc, { timeout: resolved.requestTimeoutMs }), resolved.retry, abort.signal);
+    const jsm = await retryTransient(
+      () => jetstreamManager(nc, { timeout: resolved.requestTimeoutMs }),
+      resolved.retry,
+      abort.signal,
+    );
     const bucketOptions = { storage: resolved.storage, replicas: resolved.replicas };
     let kv: KV;
     let os: ObjectStore;
     if (resolved.create) {
-      kv = await retryTransient(() => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: MANIFEST_HISTORY }), resolved.retry, abort.signal);
+      kv = await retryTransient(
+        () => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: MANIFEST_HISTORY }),
+        resolved.retry,
+        abort.signal,
+      );
       // Buckets made by older versions kept one manifest: keep the history from now on.
       const kvStream = `KV_${resolved.bucket}`;
       const config = (await retryTransient(() => jsm.streams.info(kvStream), resolved.retry, abort.signal)).config;
       if (config.max_msgs_per_subject < MANIFEST_HISTORY) {
-        await retryTransient(() => jsm.streams.update(kvStream, { max_msgs_per_subject: MANIFEST_HISTORY }), resolved.retry, abort.signal);
+        await retryTransient(
+          () => jsm.streams.update(kvStream, { max_msgs_per_subject: MANIFEST_HISTORY }),
+          resolved.retry,
+          abort.signal,
+        );
       }
-      os = await retryTransient(() => new Objm(js).create(resolved.bucket, bucketOptions), resolved.retry, abort.signal);
+      os = await retryTransient(
+        () => new Objm(js).create(resolved.bucket, bucketOptions),
+        resolved.retry,
+        abort.signal,
+      );
     } else {
       // Look before binding: the clients' open() would not tell a missing bucket from an empty one.
       const missing: string[] = [];
@@ -401,7 +450,10 @@ export async function openJetStreamCheckpointStore(options: JetStreamCheckpointS
       os = await retryTransient(() => new Objm(js).open(resolved.bucket), resolved.retry, abort.signal);
     }
     const maxPayload = nc.info?.max_payload ?? resolved.chunkBytes;
-    return new JetStreamStore(ownLink, js, jsm, kv, os, { ...resolved, chunkBytes: Math.min(resolved.chunkBytes, maxPayload) });
+    return new JetStreamStore(ownLink, js, jsm, kv, os, {
+      ...resolved,
+      chunkBytes: Math.min(resolved.chunkBytes, maxPayload),
+    });
   } catch (error) {
     await ownLink?.close().catch(() => {});
     if (error instanceof StatorError) throw error;

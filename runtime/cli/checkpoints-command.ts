@@ -3,7 +3,11 @@ import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import type { CheckpointInfo, Checkpoints, CheckpointStore } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
-import { createFileCheckpointStore, NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import {
+  createFileCheckpointStore,
+  NoCheckpointBucketsError,
+  openJetStreamCheckpointStore,
+} from '../checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } from '../nats/connection-options.ts';
@@ -29,7 +33,9 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
   }
   const [action, ...rest] = positionals;
   if (action !== 'list' && action !== 'inspect' && action !== 'clear') {
-    throw new ConfigError(`stator checkpoints needs list, inspect or clear, got ${action === undefined ? 'nothing' : JSON.stringify(action)}`);
+    throw new ConfigError(
+      `stator checkpoints needs list, inspect or clear, got ${action === undefined ? 'nothing' : JSON.stringify(action)}`,
+    );
   }
   // The job is named by --job, or by a module path (which is loaded to read its name).
   let jobName = values.job;
@@ -48,15 +54,26 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
     store = createFileCheckpointStore({ stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, job: jobName });
   } else {
     const settings = resolveNatsSettings(flags, env);
-    link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator checkpoints ${jobName}` : settings.name });
+    link = await connectNats({
+      ...settings,
+      name: settings.name === 'stator' ? `stator checkpoints ${jobName}` : settings.name,
+    });
     try {
       // Read-only: a job that never ran here gets no buckets created by looking at it.
-      store = await openJetStreamCheckpointStore({ job: jobName, task: NATS_CHECKPOINT_TASK, connection: link.nc, create: false });
+      store = await openJetStreamCheckpointStore({
+        job: jobName,
+        task: NATS_CHECKPOINT_TASK,
+        connection: link.nc,
+        create: false,
+      });
     } catch (error) {
       await link.close();
       if (!(error instanceof NoCheckpointBucketsError)) throw error;
       if (action === 'list' && values.json === true) process.stdout.write('[]\n');
-      else process.stdout.write(`no checkpoints for job ${jobName} on ${settings.servers.join(',')}${action === 'clear' ? ': nothing to clear' : ''} (no buckets KV_${error.bucket}, OBJ_${error.bucket})\n`);
+      else
+        process.stdout.write(
+          `no checkpoints for job ${jobName} on ${settings.servers.join(',')}${action === 'clear' ? ': nothing to clear' : ''} (no buckets KV_${error.bucket}, OBJ_${error.bucket})\n`,
+        );
       return ExitCode.OK;
     }
   }
@@ -70,7 +87,8 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
       default:
         await checkpoints.clear();
         // The state API's logged writes belong to the state cleared: a fresh start must not replay them.
-        if (link === undefined) await rm(stateCommandLogPath(values['state-dir'] ?? DEFAULT_STATE_DIR, jobName), { force: true });
+        if (link === undefined)
+          await rm(stateCommandLogPath(values['state-dir'] ?? DEFAULT_STATE_DIR, jobName), { force: true });
         else await clearStateCommands(link, jobName);
         process.stdout.write(`cleared the checkpoints of ${jobName} in ${store.description}\n`);
         return ExitCode.OK;
@@ -105,7 +123,9 @@ async function list(checkpoints: Checkpoints, where: string, asJson: boolean): P
     process.stdout.write(`no checkpoints in ${where}\n`);
     return ExitCode.OK;
   }
-  process.stdout.write(`${'id'.padStart(6)}  ${'created'.padEnd(24)}  ${'kind'.padEnd(11)}  ${'changed keys'.padStart(12)}  ${'bytes'.padStart(10)}\n`);
+  process.stdout.write(
+    `${'id'.padStart(6)}  ${'created'.padEnd(24)}  ${'kind'.padEnd(11)}  ${'changed keys'.padStart(12)}  ${'bytes'.padStart(10)}\n`,
+  );
   for (const info of infos) {
     process.stdout.write(
       `${String(info.id).padStart(6)}  ${new Date(info.createdAt).toISOString().padEnd(24)}  ${info.kind.padEnd(11)}  ${String(info.stats.changedKeys).padStart(12)}  ${String(info.stats.bytesReferenced).padStart(10)}\n`,
@@ -121,7 +141,9 @@ async function inspect(checkpoints: Checkpoints, id: number | undefined, asJson:
     return ExitCode.OK;
   }
   const { descriptor } = loaded;
-  const sinks = Object.fromEntries(Object.entries(descriptor.sinks).map(([name, record]) => [name, new TextDecoder().decode(record)]));
+  const sinks = Object.fromEntries(
+    Object.entries(descriptor.sinks).map(([name, record]) => [name, new TextDecoder().decode(record)]),
+  );
   const detail = {
     ...summary(loaded.info),
     inputs: descriptor.inputs,

@@ -60,7 +60,9 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         (command === undefined ? process.stderr : process.stdout).write(`${mainUsage}\n`);
         return command === undefined ? ExitCode.USAGE : ExitCode.OK;
       default:
-        process.stderr.write(`stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints, state and status (stator --help)\n`);
+        process.stderr.write(
+          `stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints, state and status (stator --help)\n`,
+        );
         return ExitCode.USAGE;
     }
   } catch (error) {
@@ -68,7 +70,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const code = exitCodeFor(error);
     const message = redactCredentials(error instanceof Error ? error.message : String(error));
     process.stderr.write(`stator: ${message}\n`);
-    if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+    if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
+      process.stderr.write(`${error.stack}\n`);
     return code;
   }
 }

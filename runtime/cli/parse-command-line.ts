@@ -4,7 +4,12 @@ import type { ParseArgsConfig } from 'node:util';
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 import { ConfigError } from '../errors.ts';
 
-type CommandLineConfig<O extends ParseArgsOptionsConfig> = { args: string[]; allowPositionals: true; strict: true; options: O };
+type CommandLineConfig<O extends ParseArgsOptionsConfig> = {
+  args: string[];
+  allowPositionals: true;
+  strict: true;
+  options: O;
+};
 
 /**
  * Parses a `stator <command>` command line (strict, positionals allowed).
@@ -16,9 +21,17 @@ export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
   options: O,
 ): ReturnType<typeof parseArgs<CommandLineConfig<O>>> {
   try {
-    return parseArgs<CommandLineConfig<O>>({ args: joinNegativeValues(argv, options), allowPositionals: true, strict: true, options });
+    return parseArgs<CommandLineConfig<O>>({
+      args: joinNegativeValues(argv, options),
+      allowPositionals: true,
+      strict: true,
+      options,
+    });
   } catch (error) {
-    throw new ConfigError(`stator ${command}: ${describeParseError(error as Error & { code?: string })}; see stator ${command} --help`, { cause: error });
+    throw new ConfigError(
+      `stator ${command}: ${describeParseError(error as Error & { code?: string })}; see stator ${command} --help`,
+      { cause: error },
+    );
   }
 }
 
@@ -47,6 +60,7 @@ function describeParseError(error: Error & { code?: string }): string {
   const unknown = /^Unknown option '([^']*)'/.exec(error.message);
   if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown !== null) return `unknown option ${unknown[1]}`;
   const ambiguous = /^Option '(-[^ ']+)[^']*' argument is ambiguous/.exec(error.message);
-  if (ambiguous !== null) return `${ambiguous[1]} needs a value; write a value that starts with '-' as ${ambiguous[1]}=-value`;
+  if (ambiguous !== null)
+    return `${ambiguous[1]} needs a value; write a value that starts with '-' as ${ambiguous[1]}=-value`;
   return error.message.replace(/\s*\n\s*/g, ' ').replace(/\.$/, '');
 }

@@ -54,7 +54,15 @@ export interface RunArguments {
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
-const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'state-dir', 'follow', 'state-backend', 'state-memory'] as const;
+const EMBEDDED_ONLY_FLAGS = [
+  'input',
+  'output',
+  'dead-letter',
+  'state-dir',
+  'follow',
+  'state-backend',
+  'state-memory',
+] as const;
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
@@ -81,22 +89,34 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
   });
   if (values.help) return undefined;
   const httpToken = values['http-token'] ?? (env.STATOR_HTTP_TOKEN === '' ? undefined : env.STATOR_HTTP_TOKEN);
-  if (httpToken !== undefined && values.http === undefined) throw new ConfigError('--http-token (or STATOR_HTTP_TOKEN) protects the HTTP server: add --http <host:port>');
+  if (httpToken !== undefined && values.http === undefined)
+    throw new ConfigError('--http-token (or STATOR_HTTP_TOKEN) protects the HTTP server: add --http <host:port>');
   if (httpToken === '') throw new ConfigError('--http-token is empty: give a token, or leave the option out');
   if (positionals.length !== 1) {
-    throw new ConfigError(`stator run takes one job module, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}; e.g. stator run examples/wordcount.ts --input in.txt --output out.jsonl`);
+    throw new ConfigError(
+      `stator run takes one job module, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}; e.g. stator run examples/wordcount.ts --input in.txt --output out.jsonl`,
+    );
   }
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new ConfigError(`--log-level ${logLevel} is unknown; use debug, info, warn, error or silent`);
+  if (!isLogLevel(logLevel))
+    throw new ConfigError(`--log-level ${logLevel} is unknown; use debug, info, warn, error or silent`);
   const logFormat = values['log-format'] ?? 'text';
-  if (!isLogFormat(logFormat)) throw new ConfigError(`--log-format ${logFormat} is unknown; use text (one line per event) or json (one JSON object per line)`);
+  if (!isLogFormat(logFormat))
+    throw new ConfigError(
+      `--log-format ${logFormat} is unknown; use text (one line per event) or json (one JSON object per line)`,
+    );
   const stateBackend = values['state-backend'];
   if (stateBackend !== undefined && stateBackend !== 'heap' && stateBackend !== 'disk') {
-    throw new ConfigError(`--state-backend ${stateBackend} is unknown; use heap (all keyed state in memory) or disk (a bounded heap cache over a local store)`);
+    throw new ConfigError(
+      `--state-backend ${stateBackend} is unknown; use heap (all keyed state in memory) or disk (a bounded heap cache over a local store)`,
+    );
   }
-  const stateMemoryBytes = values['state-memory'] === undefined ? undefined : parseByteSize('--state-memory', values['state-memory']);
+  const stateMemoryBytes =
+    values['state-memory'] === undefined ? undefined : parseByteSize('--state-memory', values['state-memory']);
   if (stateBackend === 'heap' && stateMemoryBytes !== undefined) {
-    throw new ConfigError('--state-memory bounds the disk backend\'s heap cache; the heap backend keeps all state in memory: drop one of --state-backend heap and --state-memory');
+    throw new ConfigError(
+      "--state-memory bounds the disk backend's heap cache; the heap backend keeps all state in memory: drop one of --state-backend heap and --state-memory",
+    );
   }
   return {
     modulePath: positionals[0]!,
@@ -116,7 +136,12 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     embeddedFlags: EMBEDDED_ONLY_FLAGS.filter((flag) => values[flag] !== undefined).map((flag) => `--${flag}`),
     stateBackend,
     stateMemoryBytes,
-    natsSelectedBy: values.nats !== undefined ? '--nats' : natsUrlFrom({ nats: undefined }, env) !== undefined ? 'NATS_URL' : undefined,
+    natsSelectedBy:
+      values.nats !== undefined
+        ? '--nats'
+        : natsUrlFrom({ nats: undefined }, env) !== undefined
+          ? 'NATS_URL'
+          : undefined,
     scaleOut: values['scale-out'] ?? false,
     replicas: integerOption('--replicas', values.replicas, 1),
     leaseTtlMs: integerOption('--lease-ttl', values['lease-ttl'], 100),
@@ -134,14 +159,28 @@ function flagName(field: string): string {
   return field === 'maxOutage' ? 'max-outage' : field === 'name' ? 'nats-name' : field;
 }
 
-const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  '': 1,
+  B: 1,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+};
 
 /** A size such as 268435456, 256MiB, 1.5GiB or 512MB. */
 export function parseByteSize(name: string, value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(value.trim());
   const unit = match === null ? undefined : BYTE_UNITS[match[2]!];
   const bytes = match === null || unit === undefined ? NaN : Math.floor(Number(match[1]) * unit);
-  if (!(bytes >= 1)) throw new ConfigError(`${name} ${value} is not a size; give bytes or a number with KiB, MiB, GiB (or KB, MB, GB), e.g. 256MiB`);
+  if (!(bytes >= 1))
+    throw new ConfigError(
+      `${name} ${value} is not a size; give bytes or a number with KiB, MiB, GiB (or KB, MB, GB), e.g. 256MiB`,
+    );
   return bytes;
 }
 
@@ -168,17 +207,27 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     );
   }
   if (!args.scaleOut && (args.replicas !== undefined || args.leaseTtlMs !== undefined)) {
-    throw new ConfigError(`${args.replicas !== undefined ? '--replicas' : '--lease-ttl'} configures a scaled-out job: add --scale-out (and --nats <url>)`);
+    throw new ConfigError(
+      `${args.replicas !== undefined ? '--replicas' : '--lease-ttl'} configures a scaled-out job: add --scale-out (and --nats <url>)`,
+    );
   }
   if (args.natsUrl === undefined) {
-    if (args.scaleOut) throw new ConfigError('--scale-out runs the job as one worker of a group on NATS: add --nats <url> (or set NATS_URL)');
-    if (args.input === undefined) throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
-    if (args.output === undefined) throw new ConfigError('embedded mode needs --output <file> (or run NATS mode with --nats <url>)');
+    if (args.scaleOut)
+      throw new ConfigError(
+        '--scale-out runs the job as one worker of a group on NATS: add --nats <url> (or set NATS_URL)',
+      );
+    if (args.input === undefined)
+      throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
+    if (args.output === undefined)
+      throw new ConfigError('embedded mode needs --output <file> (or run NATS mode with --nats <url>)');
     const natsOnly = Object.keys(args.nats);
     if (natsOnly.length > 0) {
-      throw new ConfigError(`--${natsOnly.map(flagName).join(', --')} ${natsOnly.length === 1 ? 'is a NATS option' : 'are NATS options'}: add --nats <url> (or set NATS_URL) to run in NATS mode`);
+      throw new ConfigError(
+        `--${natsOnly.map(flagName).join(', --')} ${natsOnly.length === 1 ? 'is a NATS option' : 'are NATS options'}: add --nats <url> (or set NATS_URL) to run in NATS mode`,
+      );
     }
-    if (args.follow && args.input === args.output) throw new ConfigError('--input and --output are the same file; the job would read its own output');
+    if (args.follow && args.input === args.output)
+      throw new ConfigError('--input and --output are the same file; the job would read its own output');
   }
   const job = await loadJob(args.modulePath);
   const logger = createLogger(args.logLevel, process.stderr, { format: args.logFormat, bindings: { job: job.name } });
@@ -194,7 +243,10 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.logFormat !== 'json') throw error;
     // One JSON line, not a plain `stator:` line in the middle of a JSON log.
     const exitCode = exitCodeFor(error);
-    logger.error(error instanceof Error ? error.message : String(error), { exitCode, ...(error instanceof StatorError ? { code: error.code } : {}) });
+    logger.error(error instanceof Error ? error.message : String(error), {
+      exitCode,
+      ...(error instanceof StatorError ? { code: error.code } : {}),
+    });
     throw new ReportedError(error);
   }
 }
@@ -234,7 +286,13 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
       ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
       ...(args.stateBackend === undefined ? {} : { stateBackend: args.stateBackend }),
       ...(args.stateMemoryBytes === undefined ? {} : { stateMemoryBytes: args.stateMemoryBytes }),
-      ...(http === undefined ? {} : { http, registry: createProcessRegistry(), stateApi: args.httpToken === undefined ? {} : { token: args.httpToken } }),
+      ...(http === undefined
+        ? {}
+        : {
+            http,
+            registry: createProcessRegistry(),
+            stateApi: args.httpToken === undefined ? {} : { token: args.httpToken },
+          }),
     });
     const result = await runtime.run();
     logger.info(
@@ -252,7 +310,9 @@ function onStopSignals(logger: Logger, stop: () => void): () => void {
   const handler = (signal: NodeJS.Signals): void => {
     received++;
     if (received === 1) {
-      logger.info(`${signal}: stopping (finishing in-flight messages, final checkpoint); send it again to exit at once`);
+      logger.info(
+        `${signal}: stopping (finishing in-flight messages, final checkpoint); send it again to exit at once`,
+      );
       stop();
     } else {
       logger.warn(`${signal} again: exiting now, without a final checkpoint (the next run resumes from the last one)`);

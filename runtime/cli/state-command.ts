@@ -1,12 +1,22 @@
 import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { ConfigError } from '../errors.ts';
-import { createFileCheckpointStore, NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import {
+  createFileCheckpointStore,
+  NoCheckpointBucketsError,
+  openJetStreamCheckpointStore,
+} from '../checkpoint/index.ts';
 import type { CheckpointStore } from '../../src/checkpoint/index.ts';
 import { loadJob } from '../job/load-job.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } from '../nats/connection-options.ts';
 import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
-import { CheckpointStateView, ForwardingStateOwners, StateApiError, StateService, StateStores } from '../state-api/index.ts';
+import {
+  CheckpointStateView,
+  ForwardingStateOwners,
+  StateApiError,
+  StateService,
+  StateStores,
+} from '../state-api/index.ts';
 import type { Json, StateWrite } from '../state-api/index.ts';
 import { parseETag } from '../state-api/etag.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
@@ -40,27 +50,54 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
   }
   const [action, modulePath, ...rest] = positionals;
   if (action !== 'get' && action !== 'put' && action !== 'delete') {
-    throw new ConfigError(`stator state needs get, put or delete, got ${action === undefined ? 'nothing' : JSON.stringify(action)}`);
+    throw new ConfigError(
+      `stator state needs get, put or delete, got ${action === undefined ? 'nothing' : JSON.stringify(action)}`,
+    );
   }
-  if (modulePath === undefined || rest.length > 0) throw new ConfigError(`stator state ${action} takes one job module, e.g. stator state ${action} examples/wordcount.ts --key the`);
+  if (modulePath === undefined || rest.length > 0)
+    throw new ConfigError(
+      `stator state ${action} takes one job module, e.g. stator state ${action} examples/wordcount.ts --key the`,
+    );
   const key = values.key;
   if (key === undefined || key === '') throw new ConfigError(`stator state ${action} needs --key <key>`);
-  if (action === 'put' && values.value === undefined) throw new ConfigError('stator state put needs --value <json object of cells by tag id>, e.g. --value \'{"count":0}\'');
+  if (action === 'put' && values.value === undefined)
+    throw new ConfigError(
+      'stator state put needs --value <json object of cells by tag id>, e.g. --value \'{"count":0}\'',
+    );
   const consistency = values.consistency;
-  if (consistency !== undefined && consistency !== 'strong' && consistency !== 'eventual') throw new ConfigError(`--consistency ${consistency} is unknown: use strong or eventual`);
+  if (consistency !== undefined && consistency !== 'strong' && consistency !== 'eventual')
+    throw new ConfigError(`--consistency ${consistency} is unknown: use strong or eventual`);
   const job = await loadJob(modulePath);
   const storeName = values.stage === undefined ? job.name : `${job.name}.${values.stage}`;
   const url = values.url ?? env.STATOR_URL;
-  if (url !== undefined) return await overHttp(url, values['http-token'] ?? env.STATOR_HTTP_TOKEN, action, storeName, key, values.value, values.etag, consistency);
+  if (url !== undefined)
+    return await overHttp(
+      url,
+      values['http-token'] ?? env.STATOR_HTTP_TOKEN,
+      action,
+      storeName,
+      key,
+      values.value,
+      values.etag,
+      consistency,
+    );
   const flags = natsFlagsFrom(values);
   const natsMode = natsUrlFrom(flags, env) !== undefined;
   if (action !== 'get' && !natsMode) {
-    throw new ConfigError(`stator state ${action}: writes are applied by the running job; pass its server with --url http://host:port (stator run ... --http host:port), or its NATS server with --nats`);
+    throw new ConfigError(
+      `stator state ${action}: writes are applied by the running job; pass its server with --url http://host:port (stator run ... --http host:port), or its NATS server with --nats`,
+    );
   }
-  if (consistency === 'strong' && !natsMode) throw new ConfigError('--consistency strong reads from the running job: pass its server with --url http://host:port, or its NATS server with --nats');
+  if (consistency === 'strong' && !natsMode)
+    throw new ConfigError(
+      '--consistency strong reads from the running job: pass its server with --url http://host:port, or its NATS server with --nats',
+    );
   if (natsMode && (action !== 'get' || consistency === 'strong')) {
     const settings = resolveNatsSettings(flags, env);
-    const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator state ${job.name}` : settings.name });
+    const link = await connectNats({
+      ...settings,
+      name: settings.name === 'stator' ? `stator state ${job.name}` : settings.name,
+    });
     try {
       return await viaOwner(link, job, action, storeName, key, values.value, values.etag);
     } finally {
@@ -75,9 +112,17 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
     checkpointStore = createFileCheckpointStore({ stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, job: job.name });
   } else {
     const settings = resolveNatsSettings(flags, env);
-    link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator state ${job.name}` : settings.name });
+    link = await connectNats({
+      ...settings,
+      name: settings.name === 'stator' ? `stator state ${job.name}` : settings.name,
+    });
     try {
-      checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: link.nc, create: false });
+      checkpointStore = await openJetStreamCheckpointStore({
+        job: job.name,
+        task: NATS_CHECKPOINT_TASK,
+        connection: link.nc,
+        create: false,
+      });
     } catch (error) {
       await link.close();
       if (!(error instanceof NoCheckpointBucketsError)) throw error;
@@ -88,7 +133,9 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
   const view = new CheckpointStateView({ job, store: checkpointStore });
   try {
     const [read] = (await view.read(store, [key])).keys;
-    process.stdout.write(`${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`,
+    );
     return ExitCode.OK;
   } finally {
     await view.close();
@@ -101,14 +148,31 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
  * NATS mode without an HTTP server: the request goes to the process that runs the key's partition
  * (request/reply on its subject), the same way a worker's HTTP server forwards it.
  */
-async function viaOwner(link: NatsLink, job: Job, action: 'get' | 'put' | 'delete', storeName: string, key: string, value: string | undefined, etagText: string | undefined): Promise<number> {
-  const service = new StateService({ stores: new StateStores(job), owner: new ForwardingStateOwners({ job, link, names: jobStreamNames(job.name) }), logger: createLogger('silent') });
+async function viaOwner(
+  link: NatsLink,
+  job: Job,
+  action: 'get' | 'put' | 'delete',
+  storeName: string,
+  key: string,
+  value: string | undefined,
+  etagText: string | undefined,
+): Promise<number> {
+  const service = new StateService({
+    stores: new StateStores(job),
+    owner: new ForwardingStateOwners({ job, link, names: jobStreamNames(job.name) }),
+    logger: createLogger('silent'),
+  });
   const etag = etagText === undefined ? undefined : parseETag(etagText);
-  if (etagText !== undefined && etag === undefined) throw new ConfigError(`--etag ${JSON.stringify(etagText)} is not an ETag this store gave out: read the key for its ETag (stator state get)`);
+  if (etagText !== undefined && etag === undefined)
+    throw new ConfigError(
+      `--etag ${JSON.stringify(etagText)} is not an ETag this store gave out: read the key for its ETag (stator state get)`,
+    );
   try {
     if (action === 'get') {
       const [read] = await service.get(storeName, [key], 'strong');
-      process.stdout.write(`${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`,
+      );
       return ExitCode.OK;
     }
     let parsed: Json | undefined;
@@ -119,7 +183,13 @@ async function viaOwner(link: NatsLink, job: Job, action: 'get' | 'put' | 'delet
         throw new ConfigError(`--value is not JSON (${(error as Error).message}); e.g. --value '{"count":0}'`);
       }
     }
-    const write: StateWrite = { op: action === 'put' ? 'upsert' : 'delete', key, firstWrite: true, ...(parsed === undefined ? {} : { value: parsed }), ...(etag === undefined ? {} : { etag }) };
+    const write: StateWrite = {
+      op: action === 'put' ? 'upsert' : 'delete',
+      key,
+      firstWrite: true,
+      ...(parsed === undefined ? {} : { value: parsed }),
+      ...(etag === undefined ? {} : { etag }),
+    };
     await service.write(storeName, [write], false);
     return ExitCode.OK;
   } catch (error) {
@@ -145,9 +215,15 @@ async function overHttp(
   let response: Response;
   try {
     if (action === 'get') {
-      response = await fetch(`${base}/${encodeURIComponent(key)}${consistency === undefined ? '' : `?consistency=${consistency}`}`, { headers });
+      response = await fetch(
+        `${base}/${encodeURIComponent(key)}${consistency === undefined ? '' : `?consistency=${consistency}`}`,
+        { headers },
+      );
     } else if (action === 'delete') {
-      response = await fetch(`${base}/${encodeURIComponent(key)}`, { method: 'DELETE', headers: etag === undefined ? headers : { ...headers, 'If-Match': etag } });
+      response = await fetch(`${base}/${encodeURIComponent(key)}`, {
+        method: 'DELETE',
+        headers: etag === undefined ? headers : { ...headers, 'If-Match': etag },
+      });
     } else {
       let parsed: unknown;
       try {
@@ -155,11 +231,17 @@ async function overHttp(
       } catch (error) {
         throw new ConfigError(`--value is not JSON (${(error as Error).message}); e.g. --value '{"count":0}'`);
       }
-      response = await fetch(base, { method: 'POST', headers, body: JSON.stringify([{ key, value: parsed, ...(etag === undefined ? {} : { etag }) }]) });
+      response = await fetch(base, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify([{ key, value: parsed, ...(etag === undefined ? {} : { etag }) }]),
+      });
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`cannot reach ${url}: ${(error as Error).message}; is the job running with --http there?`, { cause: error });
+    throw new ConfigError(`cannot reach ${url}: ${(error as Error).message}; is the job running with --http there?`, {
+      cause: error,
+    });
   }
   const text = await response.text();
   if (response.status >= 400) {
@@ -173,7 +255,10 @@ async function overHttp(
     return response.status === 409 ? ExitCode.FAILED : ExitCode.USAGE;
   }
   if (action === 'get') {
-    const out = response.status === 204 ? { key, value: null } : { key, value: JSON.parse(text) as unknown, etag: response.headers.get('etag') ?? undefined };
+    const out =
+      response.status === 204
+        ? { key, value: null }
+        : { key, value: JSON.parse(text) as unknown, etag: response.headers.get('etag') ?? undefined };
     process.stdout.write(`${JSON.stringify(out)}\n`);
   }
   return ExitCode.OK;

@@ -27,13 +27,20 @@ export async function statusCommand(argv: readonly string[], env: NodeJS.Process
   if (jobName === undefined) throw new ConfigError('stator status needs --job <name> or a job module');
   const flags = natsFlagsFrom(values);
   if (natsUrlFrom(flags, env) === undefined) {
-    throw new ConfigError('stator status needs --nats <url> (or NATS_URL): the workers of a job meet in NATS, where their group is kept');
+    throw new ConfigError(
+      'stator status needs --nats <url> (or NATS_URL): the workers of a job meet in NATS, where their group is kept',
+    );
   }
   const settings = resolveNatsSettings(flags, env);
-  const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator status ${jobName}` : settings.name });
+  const link = await connectNats({
+    ...settings,
+    name: settings.name === 'stator' ? `stator status ${jobName}` : settings.name,
+  });
   try {
     const status = await readGroupStatus(link.nc, jobName);
-    process.stdout.write(values.json === true ? `${JSON.stringify(status)}\n` : render(status, settings.servers.join(',')));
+    process.stdout.write(
+      values.json === true ? `${JSON.stringify(status)}\n` : render(status, settings.servers.join(',')),
+    );
     return ExitCode.OK;
   } finally {
     await link.close();
@@ -41,17 +48,30 @@ export async function statusCommand(argv: readonly string[], env: NodeJS.Process
 }
 
 function render(status: GroupStatus, servers: string): string {
-  if (!status.exists) return `no group for job ${status.job} on ${servers}: no worker of it ran there (no bucket KV_${status.bucket})\n`;
+  if (!status.exists)
+    return `no group for job ${status.job} on ${servers}: no worker of it ran there (no bucket KV_${status.bucket})\n`;
   const owned = status.units.filter((unit) => unit.owner !== undefined).length;
   let out = `job ${status.job}: ${status.workers.length} worker${status.workers.length === 1 ? '' : 's'}, ${owned} of ${status.units.length} partitions owned\n\n`;
   out += table(
     ['WORKER', 'HOST', 'PID', 'STATE', 'LAST SEEN', 'PARTITIONS'],
-    status.workers.map((w) => [w.id, w.host, String(w.pid), w.state, `${(w.lastSeenAgoMs / 1000).toFixed(1)}s ago${w.stale ? ' (stale)' : ''}`, String(w.units.length)]),
+    status.workers.map((w) => [
+      w.id,
+      w.host,
+      String(w.pid),
+      w.state,
+      `${(w.lastSeenAgoMs / 1000).toFixed(1)}s ago${w.stale ? ' (stale)' : ''}`,
+      String(w.units.length),
+    ]),
   );
   out += '\n';
   out += table(
     ['PARTITION', 'OWNER', 'LEASE', 'POSITION', 'LAG', 'WATERMARK', 'LAST CHECKPOINT'],
-    status.units.map((u) => [u.unit, u.owner ?? '-', u.revision === undefined ? '-' : String(u.revision), ...progressCells(u.progress)]),
+    status.units.map((u) => [
+      u.unit,
+      u.owner ?? '-',
+      u.revision === undefined ? '-' : String(u.revision),
+      ...progressCells(u.progress),
+    ]),
   );
   return out;
 }
@@ -63,7 +83,11 @@ function progressCells(progress: UnitProgress | undefined): string[] {
   return [
     cell(progress?.position),
     cell(progress?.lag),
-    watermark === undefined ? '-' : Number.isSafeInteger(watermark) && Math.abs(watermark) <= 8.64e15 ? new Date(watermark).toISOString() : String(watermark),
+    watermark === undefined
+      ? '-'
+      : Number.isSafeInteger(watermark) && Math.abs(watermark) <= 8.64e15
+        ? new Date(watermark).toISOString()
+        : String(watermark),
     checkpoint === undefined ? '-' : `${checkpoint.id} at ${checkpoint.at}`,
   ];
 }
@@ -72,6 +96,7 @@ function progressCells(progress: UnitProgress | undefined): string[] {
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   if (rows.length === 0) return `(no ${header[0]!.toLowerCase()}s)\n`;
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string => `${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`;
+  const line = (cells: readonly string[]): string =>
+    `${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')}\n`;
   return line(header) + rows.map(line).join('');
 }

@@ -70,7 +70,9 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     ...(options.mailboxCapacity === undefined ? {} : { mailboxCapacity: options.mailboxCapacity }),
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-    ...(options.throughputLogIntervalMs === undefined ? {} : { throughputLogIntervalMs: options.throughputLogIntervalMs }),
+    ...(options.throughputLogIntervalMs === undefined
+      ? {}
+      : { throughputLogIntervalMs: options.throughputLogIntervalMs }),
     turnTimer: options.turnTimer,
     ...(options.stateOwner === undefined ? {} : { stateOwner: options.stateOwner }),
   });

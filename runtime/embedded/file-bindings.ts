@@ -16,7 +16,9 @@ export function encodeCommittedLength(length: number): Uint8Array {
 export function decodeCommittedLength(record: Uint8Array, sink: string): number {
   const length = Number(new TextDecoder().decode(record));
   if (!Number.isSafeInteger(length) || length < 0) {
-    throw new ConfigError(`the checkpoint's record for sink ${sink} is not a file length; was the job's sink changed? clear its checkpoints to start over`);
+    throw new ConfigError(
+      `the checkpoint's record for sink ${sink} is not a file length; was the job's sink changed? clear its checkpoints to start over`,
+    );
   }
   return length;
 }
@@ -35,7 +37,8 @@ function sinkBinding(name: string, sink: FileSink<never>): SinkBinding {
   return {
     name,
     outlet: sink,
-    open: (record) => (record === undefined ? sink.open(0, true) : sink.open(decodeCommittedLength(record, name), false)),
+    open: (record) =>
+      record === undefined ? sink.open(0, true) : sink.open(decodeCommittedLength(record, name), false),
     cut: () => {
       const length = sink.appendedLength;
       return { record: encodeCommittedLength(length), durable: sink.durableTo(length) };
@@ -52,7 +55,11 @@ export function fileSinkBinding<T>(
   onError: (error: unknown) => void,
   logger?: Logger,
 ): SinkBinding {
-  const sink = new FileSink<T>({ name: definition.name, path, onError, ...(logger === undefined ? {} : { logger }) }, definition.codec, deadLetter);
+  const sink = new FileSink<T>(
+    { name: definition.name, path, onError, ...(logger === undefined ? {} : { logger }) },
+    definition.codec,
+    deadLetter,
+  );
   return sinkBinding(definition.name, sink as FileSink<never>);
 }
 
@@ -63,5 +70,9 @@ export function deadLetterFileBinding(
   logger?: Logger,
 ): { binding: SinkBinding; receive: DeadLetterReceiver; count: () => number } {
   const file = new DeadLetterFile(path, onError, logger);
-  return { binding: sinkBinding('dead-letter', file.sink as FileSink<never>), receive: file.receive, count: () => file.count };
+  return {
+    binding: sinkBinding('dead-letter', file.sink as FileSink<never>),
+    receive: file.receive,
+    count: () => file.count,
+  };
 }

@@ -77,7 +77,13 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
         if (loaded !== undefined) {
           progress?.(total, total);
           for (const skipped of loaded.skipped) logger.warn(`skipped an unreadable checkpoint: ${skipped.message}`);
-          restored = { id: loaded.info.id, createdAt: loaded.descriptor.createdAt, inputs: loaded.descriptor.inputs, sinks: loaded.descriptor.sinks, partitions: loaded.partitions };
+          restored = {
+            id: loaded.info.id,
+            createdAt: loaded.descriptor.createdAt,
+            inputs: loaded.descriptor.inputs,
+            sinks: loaded.descriptor.sinks,
+            partitions: loaded.partitions,
+          };
         }
       }
       const watermarks = restored?.partitions.map((p) => Number(p.restore.watermark)) ?? [];
@@ -99,10 +105,18 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
     due: (watermark) => coordinatorOf().due(watermark),
     ready: () => coordinatorOf().ready(),
     async start(snapshot, reason, beforeCommit) {
-      const result = await coordinatorOf().start(snapshot, { reason: reason as never, ...(beforeCommit === undefined ? {} : { beforeCommit }) });
+      const result = await coordinatorOf().start(snapshot, {
+        reason: reason as never,
+        ...(beforeCommit === undefined ? {} : { beforeCommit }),
+      });
       if (result === undefined) return undefined;
       const { info } = result;
-      return { id: info.id, bytesWritten: info.stats.bytesWritten, changedKeys: info.stats.changedKeys, kind: info.kind };
+      return {
+        id: info.id,
+        bytesWritten: info.stats.bytesWritten,
+        changedKeys: info.stats.changedKeys,
+        kind: info.kind,
+      };
     },
     get lastError() {
       return coordinator?.lastError;

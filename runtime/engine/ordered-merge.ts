@@ -90,7 +90,8 @@ export class OrderedMerge {
 
   private minProgress(): number {
     let min = Infinity;
-    for (let lane = 0; lane < this.progressOf.length; lane++) if (this.progressOf[lane]! < min) min = this.progressOf[lane]!;
+    for (let lane = 0; lane < this.progressOf.length; lane++)
+      if (this.progressOf[lane]! < min) min = this.progressOf[lane]!;
     return min;
   }
 

@@ -229,9 +229,21 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         const timer = this.options.turnTimer;
         this.messagesIn++;
         if (timer !== undefined && (this.messagesIn & this.sampleMask) === 0) {
-          return this.timedTurn(timer, mailbox.peekKey() as K, mailbox.peekValue() as In, mailbox.peekTimestamp(), mailbox.peekPosition());
+          return this.timedTurn(
+            timer,
+            mailbox.peekKey() as K,
+            mailbox.peekValue() as In,
+            mailbox.peekTimestamp(),
+            mailbox.peekPosition(),
+          );
         }
-        return this.processData(mailbox.peekKey() as K, mailbox.peekValue() as In, mailbox.peekTimestamp(), mailbox.peekPosition(), 1);
+        return this.processData(
+          mailbox.peekKey() as K,
+          mailbox.peekValue() as In,
+          mailbox.peekTimestamp(),
+          mailbox.peekPosition(),
+          1,
+        );
       }
       case EntryKind.WATERMARK: {
         const advanced = this.tracker.update(mailbox.peekKey() as number, mailbox.peekTimestamp());
@@ -261,7 +273,13 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     }
   }
 
-  private timedTurn(timer: TurnTimer, key: K, value: In, timestamp: number, position: number): Promise<void> | undefined {
+  private timedTurn(
+    timer: TurnTimer,
+    key: K,
+    value: In,
+    timestamp: number,
+    position: number,
+  ): Promise<void> | undefined {
     const started = performance.now();
     const pending = this.processData(key, value, timestamp, position, 1);
     const stage = this.options.stage;
@@ -272,13 +290,21 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     return pending.then(() => timer.record(stage, (performance.now() - started) / 1000));
   }
 
-  private processData(key: K, value: In, timestamp: number, position: number, attempt: number): Promise<void> | undefined {
+  private processData(
+    key: K,
+    value: In,
+    timestamp: number,
+    position: number,
+    attempt: number,
+  ): Promise<void> | undefined {
     this.turnPosition = position;
     for (;;) {
       try {
         const result = this.runner.processElement(key, value, timestamp);
         if (isPromise(result)) {
-          return result.then(undefined, (error: unknown) => this.failedAttempt(key, value, timestamp, position, attempt, error));
+          return result.then(undefined, (error: unknown) =>
+            this.failedAttempt(key, value, timestamp, position, attempt, error),
+          );
         }
         return undefined;
       } catch (error) {
@@ -292,7 +318,14 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     }
   }
 
-  private failedAttempt(key: K, value: In, timestamp: number, position: number, attempt: number, error: unknown): Promise<void> | undefined {
+  private failedAttempt(
+    key: K,
+    value: In,
+    timestamp: number,
+    position: number,
+    attempt: number,
+    error: unknown,
+  ): Promise<void> | undefined {
     if (attempt > this.options.maxRetries) {
       this.giveUp(key, value, position, attempt, error);
       return undefined;
@@ -303,7 +336,15 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
 
   private giveUp(key: K, value: In, position: number, attempts: number, error: unknown): void {
     this.deadLetters++;
-    this.deadLetter({ stage: this.options.stage, partition: this.options.partition, position, error, attempts, key, value });
+    this.deadLetter({
+      stage: this.options.stage,
+      partition: this.options.partition,
+      position,
+      error,
+      attempts,
+      key,
+      value,
+    });
   }
 
   /** Fires due timers; their outputs and the output watermark carry the marker's `position`. */

@@ -71,7 +71,9 @@ export class Pipeline implements ActorHost {
     // The builder guarantees this shape; a hand-made Job could break it and lose messages silently.
     job.steps.forEach((step, i) => {
       if (step.kind === 'process' && job.steps[i - 1]?.kind !== 'keyBy') {
-        throw new JobDefinitionError(`job ${job.name}: stage ${step.name} must follow a keyBy (build jobs with defineJob)`);
+        throw new JobDefinitionError(
+          `job ${job.name}: stage ${step.name} must follow a keyBy (build jobs with defineJob)`,
+        );
       }
     });
     const stages: StageInstance[] = [];
@@ -97,12 +99,15 @@ export class Pipeline implements ActorHost {
           const actors: PartitionActor<unknown, unknown, unknown>[] = [];
           const only = options.onlyPartition;
           if (only !== undefined && !(Number.isInteger(only) && only >= 0 && only < step.parallelism)) {
-            throw new JobDefinitionError(`job ${job.name}: stage ${step.name} has no partition ${only} (parallelism ${step.parallelism})`);
+            throw new JobDefinitionError(
+              `job ${job.name}: stage ${step.name} has no partition ${only} (parallelism ${step.parallelism})`,
+            );
           }
           // A parallel stage's partitions merge in input order, so what goes downstream (to the
           // sink or the next exchange) does not depend on scheduling (see OrderedMerge). A unit's
           // single partition needs no merge.
-          const merge = step.parallelism > 1 && only === undefined ? new OrderedMerge(step.parallelism, outlet) : undefined;
+          const merge =
+            step.parallelism > 1 && only === undefined ? new OrderedMerge(step.parallelism, outlet) : undefined;
           if (merge !== undefined) merges.unshift(merge);
           for (let partition = only ?? 0; partition < (only === undefined ? step.parallelism : only + 1); partition++) {
             let actor: PartitionActor<unknown, unknown, unknown> | undefined;
@@ -127,7 +132,13 @@ export class Pipeline implements ActorHost {
           }
           stages.unshift({ name: step.name, parallelism: step.parallelism, actors });
           pendingActors = actors;
-          outlet = { data: () => {}, watermark: () => {}, idle: () => {}, congested: false, whenUncongested: () => Promise.resolve() };
+          outlet = {
+            data: () => {},
+            watermark: () => {},
+            idle: () => {},
+            congested: false,
+            whenUncongested: () => Promise.resolve(),
+          };
           break;
         }
         case 'keyBy': {
@@ -136,7 +147,15 @@ export class Pipeline implements ActorHost {
             break;
           }
           const inboxes: PartitionInbox[] =
-            options.onlyPartition === undefined ? pendingActors : foreignPartitions(steps[i + 1]?.name ?? step.name, pendingActors[0]!, options.onlyPartition, stageParallelism(steps, i), options.deadLetter);
+            options.onlyPartition === undefined
+              ? pendingActors
+              : foreignPartitions(
+                  steps[i + 1]?.name ?? step.name,
+                  pendingActors[0]!,
+                  options.onlyPartition,
+                  stageParallelism(steps, i),
+                  options.deadLetter,
+                );
           outlet = new KeyRouter(step.name, step.fn, step.keyCoder, options.grouping, inboxes, options.deadLetter);
           pendingActors = undefined;
           break;

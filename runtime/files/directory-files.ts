@@ -48,7 +48,10 @@ export async function openDirectoryFiles(options: DirectoryFilesOptions): Promis
     await rm(tempDir, { recursive: true, force: true });
     await mkdir(tempDir, { mode: 0o700 });
   } catch (error) {
-    throw new ConfigError(`cannot create the file area ${dir}: ${(error as Error).message}; check --state-dir and its permissions`, { cause: error });
+    throw new ConfigError(
+      `cannot create the file area ${dir}: ${(error as Error).message}; check --state-dir and its permissions`,
+      { cause: error },
+    );
   }
   return new DirectoryFiles(dir, tempDir, maxBytes, options.fsync ?? true);
 }
@@ -168,7 +171,12 @@ class DirectoryFiles implements ClosableJobFiles {
         for await (const chunk of chunksOf(data)) {
           size += chunk.length;
           if (size > allowance) {
-            throw new FilesLimitExceededError(name, this.dir, this.maxBytes, `the area holds ${used} bytes${current === undefined ? '' : ` (${current.size} of them this file's current version)`} and this file has more than ${size} bytes`);
+            throw new FilesLimitExceededError(
+              name,
+              this.dir,
+              this.maxBytes,
+              `the area holds ${used} bytes${current === undefined ? '' : ` (${current.size} of them this file's current version)`} and this file has more than ${size} bytes`,
+            );
           }
           hash.update(chunk);
           await handle.write(chunk);
@@ -226,7 +234,8 @@ class DirectoryFiles implements ClosableJobFiles {
       const name = base === '' ? entry.name : `${base}/${entry.name}`;
       // A folder is walked when names under it can still match the prefix.
       if (entry.isDirectory()) {
-        if (name.startsWith(prefix) || prefix.startsWith(`${name}/`)) await this.walk(join(folder, entry.name), name, prefix, into);
+        if (name.startsWith(prefix) || prefix.startsWith(`${name}/`))
+          await this.walk(join(folder, entry.name), name, prefix, into);
       } else if (entry.isFile() && name.startsWith(prefix)) {
         const info = await lstat(join(folder, entry.name));
         into.push({ name, size: info.size, modifiedMs: Math.floor(info.mtimeMs) });
@@ -236,7 +245,8 @@ class DirectoryFiles implements ClosableJobFiles {
 
   private async digestOf(path: string, info: Stats): Promise<string> {
     const known = this.digests.get(path);
-    if (known !== undefined && known.ino === info.ino && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.digest;
+    if (known !== undefined && known.ino === info.ino && known.size === info.size && known.mtimeMs === info.mtimeMs)
+      return known.digest;
     const digest = await this.io('read', () => digestOfFile(path));
     this.digests.set(path, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, digest });
     return digest;
@@ -297,5 +307,8 @@ async function statFile(path: string): Promise<Stats | undefined> {
 
 function unavailable(what: string, dir: string, error: unknown): FilesUnavailableError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new FilesUnavailableError(`file area ${dir}: cannot ${what}: ${reason}; fix that (free disk space, permissions) and try again`, { cause: error });
+  return new FilesUnavailableError(
+    `file area ${dir}: cannot ${what}: ${reason}; fix that (free disk space, permissions) and try again`,
+    { cause: error },
+  );
 }

@@ -20,7 +20,9 @@ export async function* chunksOf(data: FileData): AsyncGenerator<Uint8Array> {
   } else if (data !== null && typeof data === 'object' && Symbol.asyncIterator in data) {
     for await (const chunk of data) yield checkChunk(chunk);
   } else {
-    throw new TypeError(`put() takes a Uint8Array, a string, a ReadableStream or an async iterable of Uint8Array, got ${data === null ? 'null' : typeof data}`);
+    throw new TypeError(
+      `put() takes a Uint8Array, a string, a ReadableStream or an async iterable of Uint8Array, got ${data === null ? 'null' : typeof data}`,
+    );
   }
 }
 

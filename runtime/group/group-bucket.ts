@@ -53,7 +53,13 @@ export function groupBucketName(job: string): string {
 }
 
 function isPlain(code: number | undefined): boolean {
-  return code !== undefined && ((code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a) || (code >= 0x61 && code <= 0x7a) || code === 0x2d);
+  return (
+    code !== undefined &&
+    ((code >= 0x30 && code <= 0x39) ||
+      (code >= 0x41 && code <= 0x5a) ||
+      (code >= 0x61 && code <= 0x7a) ||
+      code === 0x2d)
+  );
 }
 
 /** One KV key token sequence for free text (see the rule at the top of this file). */
@@ -74,13 +80,21 @@ export const isWorkerKey = (key: string): boolean => key.startsWith(WORKER_PREFI
 export const isLeaseKey = (key: string): boolean => key.startsWith(LEASE_PREFIX);
 
 const encoder = new TextEncoder();
-export const encodeRecord = (record: HeartbeatRecord | LeaseRecord): Uint8Array => encoder.encode(JSON.stringify(record));
+export const encodeRecord = (record: HeartbeatRecord | LeaseRecord): Uint8Array =>
+  encoder.encode(JSON.stringify(record));
 
 /** Decodes an entry's JSON; undefined when it is not a record of ours (someone else wrote the bucket). */
-export function decodeRecord<T extends HeartbeatRecord | LeaseRecord>(value: Uint8Array, field: 'worker'): T | undefined {
+export function decodeRecord<T extends HeartbeatRecord | LeaseRecord>(
+  value: Uint8Array,
+  field: 'worker',
+): T | undefined {
   try {
     const record = JSON.parse(new TextDecoder().decode(value)) as unknown;
-    return typeof record === 'object' && record !== null && typeof (record as Record<string, unknown>)[field] === 'string' ? (record as T) : undefined;
+    return typeof record === 'object' &&
+      record !== null &&
+      typeof (record as Record<string, unknown>)[field] === 'string'
+      ? (record as T)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -91,7 +105,11 @@ export function decodeRecord<T extends HeartbeatRecord | LeaseRecord>(value: Uin
  * JetStream says "not now": workers starting together on a fresh cluster race its meta leader.
  */
 export async function createGroupBucket(nc: NatsConnection, job: string, replicas: number): Promise<KV> {
-  return retryTransient(() => new Kvm(jetstream(nc)).create(groupBucketName(job), { replicas, history: 1 }), DEFAULT_RETRY_POLICY, new AbortController().signal);
+  return retryTransient(
+    () => new Kvm(jetstream(nc)).create(groupBucketName(job), { replicas, history: 1 }),
+    DEFAULT_RETRY_POLICY,
+    new AbortController().signal,
+  );
 }
 
 /** Opens the bucket without creating it; undefined when the job has no group there. */

@@ -4,7 +4,15 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
 
 const READ_LIMIT_MS = 10_000;
-import { decodeRecord, groupBucketName, isLeaseKey, isWorkerKey, openGroupBucket, type HeartbeatRecord, type LeaseRecord } from './group-bucket.ts';
+import {
+  decodeRecord,
+  groupBucketName,
+  isLeaseKey,
+  isWorkerKey,
+  openGroupBucket,
+  type HeartbeatRecord,
+  type LeaseRecord,
+} from './group-bucket.ts';
 import type { UnitProgress } from './unit-host.ts';
 
 export interface WorkerStatus {
@@ -72,7 +80,11 @@ async function readLastValues(kv: KV, bucket: string): Promise<KvEntry[]> {
 }
 
 /** Reads the group of `job` once: every worker's last heartbeat and every lease. */
-export async function readGroupStatus(nc: NatsConnection, job: string, now: () => number = Date.now): Promise<GroupStatus> {
+export async function readGroupStatus(
+  nc: NatsConnection,
+  job: string,
+  now: () => number = Date.now,
+): Promise<GroupStatus> {
   const bucket = groupBucketName(job);
   const kv = await openGroupBucket(nc, job);
   if (kv === undefined) return { job, bucket, exists: false, workers: [], units: [] };
@@ -112,7 +124,8 @@ export async function readGroupStatus(nc: NatsConnection, job: string, now: () =
   const units = order.map((unit): UnitStatus => {
     const lease = leases.get(unit);
     const owner = lease?.record.worker;
-    const progress = heartbeats.find((h) => h.record.worker === owner && h.record.instance === lease?.record.instance)?.record.progress[unit];
+    const progress = heartbeats.find((h) => h.record.worker === owner && h.record.instance === lease?.record.instance)
+      ?.record.progress[unit];
     return { unit, owner, revision: lease?.entry.revision, since: lease?.record.takenAt, progress };
   });
   return { job, bucket, exists: true, workers, units };

@@ -75,7 +75,13 @@ export type TookReason = 'free' | 'lease expired' | 'holder fenced' | 'rejoined'
 /** What a group did, for tests, metrics and the runtime's own log. */
 export type GroupEvent =
   | { readonly type: 'joined'; readonly worker: string }
-  | { readonly type: 'took'; readonly unit: string; readonly lease: UnitLease; readonly from: string | undefined; readonly reason: TookReason }
+  | {
+      readonly type: 'took';
+      readonly unit: string;
+      readonly lease: UnitLease;
+      readonly from: string | undefined;
+      readonly reason: TookReason;
+    }
   | { readonly type: 'started'; readonly unit: string; readonly lease: UnitLease }
   | { readonly type: 'start-failed'; readonly unit: string; readonly error: unknown }
   | { readonly type: 'released'; readonly units: readonly string[]; readonly reason: 'rebalance' | 'leave' }
@@ -122,18 +128,27 @@ const MAX_START_BACKOFF_MS = 30_000;
 
 function validate(options: WorkerGroupOptions): { workerId: string; leaseTtlMs: number; replicas: number } {
   const workerId = options.workerId ?? `${hostname()}-${process.pid}`;
-  if (workerId === '') throw new ConfigError('workerId must not be empty: pass a name unique among the job\'s workers, or none for <hostname>-<pid>');
+  if (workerId === '')
+    throw new ConfigError(
+      "workerId must not be empty: pass a name unique among the job's workers, or none for <hostname>-<pid>",
+    );
   if (options.job === '') throw new ConfigError('job must not be empty');
-  if (options.units.length === 0) throw new ConfigError(`job ${options.job} has no units to share: a group needs at least one`);
+  if (options.units.length === 0)
+    throw new ConfigError(`job ${options.job} has no units to share: a group needs at least one`);
   const seen = new Set<string>();
   for (const unit of options.units) {
-    if (unit === '' || seen.has(unit)) throw new ConfigError(`unit names must be distinct and not empty, got ${JSON.stringify(unit)} in ${JSON.stringify(options.units)}`);
+    if (unit === '' || seen.has(unit))
+      throw new ConfigError(
+        `unit names must be distinct and not empty, got ${JSON.stringify(unit)} in ${JSON.stringify(options.units)}`,
+      );
     seen.add(unit);
   }
   const leaseTtlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
-  if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 300) throw new ConfigError(`leaseTtlMs must be an integer of at least 300 ms, got ${leaseTtlMs}`);
+  if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 300)
+    throw new ConfigError(`leaseTtlMs must be an integer of at least 300 ms, got ${leaseTtlMs}`);
   const replicas = options.replicas ?? 1;
-  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new ConfigError(`replicas must be an integer from 1 to 5, got ${replicas}`);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
+    throw new ConfigError(`replicas must be an integer from 1 to 5, got ${replicas}`);
   return { workerId, leaseTtlMs, replicas };
 }
 
@@ -224,7 +239,9 @@ class Group implements WorkerGroup {
     this.state = 'active';
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
     this.livenessTimer = setInterval(() => this.checkLiveness(), Math.max(25, Math.floor(this.leaseTtlMs / 6)));
-    this.log.info(`joined the group of job ${this.options.job} as worker ${this.workerId} (${this.options.units.length} partitions, lease TTL ${this.leaseTtlMs} ms)`);
+    this.log.info(
+      `joined the group of job ${this.options.job} as worker ${this.workerId} (${this.options.units.length} partitions, lease TTL ${this.leaseTtlMs} ms)`,
+    );
     this.emit({ type: 'joined', worker: this.workerId });
     // A closed connection never comes back: nothing this worker holds can be handed over any more.
     void this.options.connection.closed().then(() => {
@@ -246,7 +263,8 @@ class Group implements WorkerGroup {
         if (this.isClosed()) watch.stop();
         for await (const entry of watch) this.onEntry(entry);
       } catch (error) {
-        if (!this.isClosed()) this.log.warn(`group ${this.bucket}: the watch failed (${String(error)}); watching again`);
+        if (!this.isClosed())
+          this.log.warn(`group ${this.bucket}: the watch failed (${String(error)}); watching again`);
       }
       if (this.isClosed() || this.options.connection.isClosed()) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -279,7 +297,11 @@ class Group implements WorkerGroup {
     this.guard();
     this.lastWatchedRevision = Math.max(this.lastWatchedRevision, entry.revision);
     this.apply(entry);
-    if (this.watchSettled !== undefined && this.lastWatchedRevision >= this.firstHeartbeatRevision && this.firstHeartbeatRevision > 0) {
+    if (
+      this.watchSettled !== undefined &&
+      this.lastWatchedRevision >= this.firstHeartbeatRevision &&
+      this.firstHeartbeatRevision > 0
+    ) {
       this.watchSettled();
       this.watchSettled = undefined;
     }
@@ -302,7 +324,9 @@ class Group implements WorkerGroup {
       if (record === undefined) return;
       this.expiredLogged.delete(id);
       if (id === this.workerId && record.instance !== this.instance && entry.revision > this.firstHeartbeatRevision) {
-        this.log.error(`another process (pid ${record.pid} on ${record.host}) heartbeats as worker ${this.workerId}: worker ids must be unique`);
+        this.log.error(
+          `another process (pid ${record.pid} on ${record.host}) heartbeats as worker ${this.workerId}: worker ids must be unique`,
+        );
       }
     } else if (isLeaseKey(entry.key)) {
       const record = deleted ? undefined : decodeRecord<LeaseRecord>(entry.value, 'worker');
@@ -336,7 +360,10 @@ class Group implements WorkerGroup {
     if (mine?.lease === undefined || revision <= mine.lease.revision) return;
     if (mine.phase === 'releasing' && record === undefined) return; // our own delete
     if (record?.instance === this.instance) return;
-    this.lose(unit, record === undefined ? 'its lease was deleted by another worker' : `worker ${record.worker} holds its lease now`);
+    this.lose(
+      unit,
+      record === undefined ? 'its lease was deleted by another worker' : `worker ${record.worker} holds its lease now`,
+    );
   }
 
   private isAlive(worker: string, now: number): boolean {
@@ -347,7 +374,9 @@ class Group implements WorkerGroup {
 
   /** Whether `worker` may still run what it holds leases of: alive and not fenced. */
   private holds(worker: string, now: number): boolean {
-    return this.isAlive(worker, now) && (worker === this.workerId || this.workers.get(worker)?.record?.state !== 'fenced');
+    return (
+      this.isAlive(worker, now) && (worker === this.workerId || this.workers.get(worker)?.record?.state !== 'fenced')
+    );
   }
 
   // ---- heartbeats and self-fencing --------------------------------------------------------------
@@ -375,7 +404,9 @@ class Group implements WorkerGroup {
     this.lastAckedSentAt = sentAt;
     if (this.state === 'fenced' && performance.now() - sentAt < this.fenceAfterMs) {
       this.state = 'active';
-      this.log.info(`worker ${this.workerId} rejoined the group of job ${this.options.job}: its heartbeats are acknowledged again`);
+      this.log.info(
+        `worker ${this.workerId} rejoined the group of job ${this.options.job}: its heartbeats are acknowledged again`,
+      );
       this.emit({ type: 'rejoined' });
       // Say so before claiming anything: the others may take leases of a worker heartbeating "fenced".
       this.sendHeartbeat();
@@ -395,7 +426,8 @@ class Group implements WorkerGroup {
   private guard(): boolean {
     if (this.state === 'active' || this.state === 'leaving') {
       const silentMs = performance.now() - this.lastAckedSentAt;
-      if (silentMs >= this.fenceAfterMs) this.fence(`no heartbeat acknowledged for ${Math.round(silentMs)} ms`, silentMs);
+      if (silentMs >= this.fenceAfterMs)
+        this.fence(`no heartbeat acknowledged for ${Math.round(silentMs)} ms`, silentMs);
     }
     return this.state === 'active' || this.state === 'leaving';
   }
@@ -433,7 +465,13 @@ class Group implements WorkerGroup {
     const now = performance.now();
     this.checkWatch(now);
     for (const [id, seen] of this.workers) {
-      if (id === this.workerId || seen.record === undefined || now - seen.seenAt < this.leaseTtlMs || this.expiredLogged.has(id)) continue;
+      if (
+        id === this.workerId ||
+        seen.record === undefined ||
+        now - seen.seenAt < this.leaseTtlMs ||
+        this.expiredLogged.has(id)
+      )
+        continue;
       this.expiredLogged.add(id);
       this.log.info(`worker ${id} expired: no heartbeat for ${this.leaseTtlMs} ms`);
       this.emit({ type: 'worker-expired', worker: id });
@@ -450,10 +488,13 @@ class Group implements WorkerGroup {
    * holder's heartbeat from the server first).
    */
   private checkWatch(now: number): void {
-    while (this.unseenHeartbeats.length > 0 && this.unseenHeartbeats[0]!.revision <= this.lastWatchedRevision) this.unseenHeartbeats.shift();
+    while (this.unseenHeartbeats.length > 0 && this.unseenHeartbeats[0]!.revision <= this.lastWatchedRevision)
+      this.unseenHeartbeats.shift();
     const overdue = this.unseenHeartbeats[0];
     if (overdue === undefined || now - overdue.at < this.watchStaleMs) return;
-    this.log.warn(`group ${this.bucket}: the watch did not deliver revision ${overdue.revision} within ${this.watchStaleMs} ms; watching again`);
+    this.log.warn(
+      `group ${this.bucket}: the watch did not deliver revision ${overdue.revision} within ${this.watchStaleMs} ms; watching again`,
+    );
     this.unseenHeartbeats.length = 0;
     this.watcher?.stop();
   }
@@ -508,7 +549,12 @@ class Group implements WorkerGroup {
   private claim(unit: string, previousRevision: number, from: string | undefined, reason: TookReason): void {
     const mine: LocalUnit = { phase: 'claiming' };
     this.local.set(unit, mine);
-    const record: LeaseRecord = { unit, worker: this.workerId, instance: this.instance, takenAt: new Date().toISOString() };
+    const record: LeaseRecord = {
+      unit,
+      worker: this.workerId,
+      instance: this.instance,
+      takenAt: new Date().toISOString(),
+    };
     this.track(
       this.kv.put(leaseKey(unit), encodeRecord(record), { previousSeq: previousRevision }).then(
         (revision) => {
@@ -517,7 +563,9 @@ class Group implements WorkerGroup {
           const lease: UnitLease = { unit, worker: this.workerId, revision };
           mine.lease = lease;
           mine.phase = 'starting';
-          this.log.info(`took partition ${unit}${from === undefined ? '' : ` from ${from}`} (${reason}), lease revision ${revision}`);
+          this.log.info(
+            `took partition ${unit}${from === undefined ? '' : ` from ${from}`} (${reason}), lease revision ${revision}`,
+          );
           this.emit({ type: 'took', unit, lease, from, reason });
           this.start(unit, mine, lease);
         },
@@ -542,7 +590,8 @@ class Group implements WorkerGroup {
           if (this.local.get(unit) !== mine) return;
           this.local.delete(unit);
           const record = entry?.operation === 'PUT' ? decodeRecord<HeartbeatRecord>(entry.value, 'worker') : undefined;
-          if (record !== undefined && record.state === 'fenced') return this.claim(unit, leaseRevision, holder, 'holder fenced');
+          if (record !== undefined && record.state === 'fenced')
+            return this.claim(unit, leaseRevision, holder, 'holder fenced');
           if (record !== undefined && entry!.revision !== seen?.revision) {
             this.workers.set(holder, { revision: entry!.revision, seenAt: performance.now(), record });
             return this.schedule();
@@ -579,7 +628,9 @@ class Group implements WorkerGroup {
           if (this.local.get(unit) !== mine) return;
           const delayMs = Math.min(MAX_START_BACKOFF_MS, (this.backoff.get(unit)?.delayMs ?? this.leaseTtlMs / 2) * 2);
           this.backoff.set(unit, { until: performance.now() + delayMs, delayMs });
-          this.log.warn(`partition ${unit} could not start: ${error instanceof Error ? error.message : String(error)}; released it, retrying in ${delayMs} ms`);
+          this.log.warn(
+            `partition ${unit} could not start: ${error instanceof Error ? error.message : String(error)}; released it, retrying in ${delayMs} ms`,
+          );
           this.emit({ type: 'start-failed', unit, error });
           mine.phase = 'releasing';
           this.finishRelease(unit, mine, lease);
@@ -611,7 +662,9 @@ class Group implements WorkerGroup {
           },
           (error: unknown) => {
             if (this.local.get(unit) !== mine) return;
-            this.log.warn(`partition ${unit} did not stop cleanly (${error instanceof Error ? error.message : String(error)}): abandoned it; its next owner replays from its last checkpoint`);
+            this.log.warn(
+              `partition ${unit} did not stop cleanly (${error instanceof Error ? error.message : String(error)}): abandoned it; its next owner replays from its last checkpoint`,
+            );
             this.options.host.abandon(unit, 'its graceful stop failed');
             mine.phase = 'releasing';
             this.finishRelease(unit, mine, lease);
@@ -624,17 +677,20 @@ class Group implements WorkerGroup {
   /** Deletes a lease this worker no longer runs, if it is still the one it holds. */
   private finishRelease(unit: string, mine: LocalUnit, lease: UnitLease): void {
     this.track(
-      this.kv.delete(leaseKey(unit), { previousSeq: lease.revision }).then(
-        // The view shows the lease as ours until the watch delivers the delete: not an orphan to delete again.
-        () => void this.retryAt.set(unit, performance.now() + this.retryDelayMs),
-        (error: unknown) => {
-          this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`);
-          this.refresh(unit, leaseKey(unit));
-        },
-      ).finally(() => {
-        if (this.local.get(unit) === mine) this.local.delete(unit);
-        this.schedule();
-      }),
+      this.kv
+        .delete(leaseKey(unit), { previousSeq: lease.revision })
+        .then(
+          // The view shows the lease as ours until the watch delivers the delete: not an orphan to delete again.
+          () => void this.retryAt.set(unit, performance.now() + this.retryDelayMs),
+          (error: unknown) => {
+            this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`);
+            this.refresh(unit, leaseKey(unit));
+          },
+        )
+        .finally(() => {
+          if (this.local.get(unit) === mine) this.local.delete(unit);
+          this.schedule();
+        }),
     );
   }
 
@@ -666,12 +722,14 @@ class Group implements WorkerGroup {
       }
     }
     // Anything left (the connection is gone, or the worker was fenced): abandon without writing.
-    for (const unit of [...this.local.keys()]) this.abandon(unit, 'the worker left the group without a connection to hand it over');
+    for (const unit of [...this.local.keys()])
+      this.abandon(unit, 'the worker left the group without a connection to hand it over');
     this.state = 'closed';
     clearInterval(this.heartbeatTimer);
     clearInterval(this.livenessTimer);
     clearTimeout(this.fenceTimer);
-    if (connected && !this.options.connection.isClosed()) await this.kv.delete(workerKey(this.workerId)).catch(() => undefined);
+    if (connected && !this.options.connection.isClosed())
+      await this.kv.delete(workerKey(this.workerId)).catch(() => undefined);
     this.watcher?.stop();
     this.watchSettled?.();
     await this.watching;
@@ -688,7 +746,9 @@ class Group implements WorkerGroup {
   }
 
   private track(promise: Promise<unknown>): void {
-    const tracked = promise.catch((error: unknown) => this.log.error(`group ${this.bucket}: ${String(error)}`)).finally(() => this.inFlight.delete(tracked));
+    const tracked = promise
+      .catch((error: unknown) => this.log.error(`group ${this.bucket}: ${String(error)}`))
+      .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
   }
 }

@@ -12,7 +12,8 @@ export interface HttpAddress {
 /** The host of `--http <port>` or `--http :<port>`: loopback only, unless a host is named. */
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 
-const hostName = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const hostName =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * Parses `--http` text: `port`, `:port`, `host:port` or `[ipv6]:port` (port 0..65535; 0 picks a
@@ -21,7 +22,9 @@ const hostName = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
  */
 export function parseHttpAddress(text: string, flag = '--http'): HttpAddress {
   const fail = (why: string): never => {
-    throw new ConfigError(`${flag} ${JSON.stringify(text)}: ${why}; use host:port or :port, e.g. ${flag} 127.0.0.1:9464 (loopback), ${flag} 0.0.0.0:9464 (every interface)`);
+    throw new ConfigError(
+      `${flag} ${JSON.stringify(text)}: ${why}; use host:port or :port, e.g. ${flag} 127.0.0.1:9464 (loopback), ${flag} 0.0.0.0:9464 (every interface)`,
+    );
   };
   let host: string;
   let portText: string;
@@ -42,7 +45,8 @@ export function parseHttpAddress(text: string, flag = '--http'): HttpAddress {
     else if (host.includes(':')) fail('an IPv6 address needs brackets, as in [::1]:9464');
     else if (isIP(host) === 0 && !hostName.test(host)) fail(`${JSON.stringify(host)} is not a host name or IP address`);
   }
-  if (!/^\d{1,5}$/.test(portText)) fail(portText === '' ? 'no port' : `${JSON.stringify(portText)} is not a port number`);
+  if (!/^\d{1,5}$/.test(portText))
+    fail(portText === '' ? 'no port' : `${JSON.stringify(portText)} is not a port number`);
   const port = Number(portText);
   if (port > 65_535) fail(`port ${port} is above 65535`);
   return { host, port };

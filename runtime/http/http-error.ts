@@ -9,7 +9,12 @@ export class HttpError extends StatorError {
   override name = 'HttpError';
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: string, message: string, options?: { cause?: unknown; headers?: Readonly<Record<string, string>> }) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    options?: { cause?: unknown; headers?: Readonly<Record<string, string>> },
+  ) {
     super(code, message, options);
     this.status = status;
     this.headers = options?.headers ?? {};

@@ -139,7 +139,12 @@ class RuntimeHttpServer implements HttpServer {
       return {
         status: stalled ? 503 : 200,
         headers: { 'Cache-Control': 'no-store' },
-        json: { status: stalled ? 'stalled' : 'ok', loopDelayMaxMs, stallThresholdMs, uptimeSeconds: Math.round(process.uptime()) },
+        json: {
+          status: stalled ? 'stalled' : 'ok',
+          loopDelayMaxMs,
+          stallThresholdMs,
+          uptimeSeconds: Math.round(process.uptime()),
+        },
       };
     });
   }
@@ -171,18 +176,23 @@ class RuntimeHttpServer implements HttpServer {
       const code = (error as NodeJS.ErrnoException).code;
       const where = formatHttpAuthority(this.options.address);
       const why =
-        code === 'EADDRINUSE' ? 'the address is in use (another process listens there): pick another port'
-        : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges): pick a port above 1023'
-        : code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine: name a local address, 127.0.0.1 or 0.0.0.0'
-        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name does not resolve: name an IP address'
-        : (error as Error).message;
+        code === 'EADDRINUSE'
+          ? 'the address is in use (another process listens there): pick another port'
+          : code === 'EACCES'
+            ? 'permission denied (ports below 1024 need privileges): pick a port above 1023'
+            : code === 'EADDRNOTAVAIL'
+              ? 'the address is not one of this machine: name a local address, 127.0.0.1 or 0.0.0.0'
+              : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+                ? 'the host name does not resolve: name an IP address'
+                : (error as Error).message;
       throw new ConfigError(`--http ${where}: cannot listen: ${why}`, { cause: error });
     }
     const info = this.server.address() as AddressInfo;
     this.bound = { host: this.options.address.host, port: info.port };
     this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       // Malformed HTTP (or a client that went away): answer 400 when the socket still takes it.
-      if (socket.writable && error.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (socket.writable && error.code !== 'ECONNRESET')
+        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       else socket.destroy();
     });
   }
@@ -199,7 +209,8 @@ class RuntimeHttpServer implements HttpServer {
   private async closeOnce(): Promise<void> {
     this.monitor.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const controller of this.inFlight) controller.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
+    for (const controller of this.inFlight)
+      controller.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
     this.server.closeIdleConnections();
     const force = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
     // Keep-alive connections that finish a response after close() began would otherwise linger.
@@ -217,7 +228,8 @@ class RuntimeHttpServer implements HttpServer {
     this.inFlight.add(controller);
     res.once('close', () => {
       this.inFlight.delete(controller);
-      if (!res.writableFinished) controller.abort(new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+      if (!res.writableFinished)
+        controller.abort(new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
     });
     const started = performance.now();
     let response: HttpResponse;
@@ -227,13 +239,18 @@ class RuntimeHttpServer implements HttpServer {
       response = this.errorResponse(error, req);
     }
     this.send(req, res, response);
-    if (this.log.level === 'debug') this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
+    if (this.log.level === 'debug')
+      this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
   }
 
   private async dispatch(req: IncomingMessage, signal: AbortSignal): Promise<HttpResponse> {
-    if (this.closing !== undefined) throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', { headers: { Connection: 'close' } });
+    if (this.closing !== undefined)
+      throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', {
+        headers: { Connection: 'close' },
+      });
     const target = req.url ?? '';
-    if (!target.startsWith('/')) throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `request target ${JSON.stringify(target)} is not a path`);
+    if (!target.startsWith('/'))
+      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `request target ${JSON.stringify(target)} is not a path`);
     const queryAt = target.indexOf('?');
     const path = queryAt < 0 ? target : target.slice(0, queryAt);
     const method = (req.method ?? 'GET').toUpperCase();
@@ -241,12 +258,16 @@ class RuntimeHttpServer implements HttpServer {
     try {
       found = this.routes.match(method === 'HEAD' ? 'GET' : method, path);
     } catch (error) {
-      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `path ${JSON.stringify(path)} has malformed percent-encoding`, { cause: error });
+      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `path ${JSON.stringify(path)} has malformed percent-encoding`, {
+        cause: error,
+      });
     }
     if (!('handler' in found)) {
       if (found.allowed.length === 0) throw new HttpError(404, 'ERR_NOT_FOUND', `nothing at ${method} ${path}`);
       const allowed = found.allowed.includes('GET') ? [...found.allowed, 'HEAD'] : found.allowed;
-      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${method}`, { headers: { Allow: allowed.join(', ') } });
+      throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${method}`, {
+        headers: { Allow: allowed.join(', ') },
+      });
     }
     const { handler, maxBodyBytes } = found.handler;
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -274,7 +295,12 @@ class RuntimeHttpServer implements HttpServer {
         try {
           return JSON.parse(text) as unknown;
         } catch (error) {
-          throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `the request body is not JSON: ${(error as Error).message}`, { cause: error });
+          throw new HttpError(
+            400,
+            'ERR_MALFORMED_REQUEST',
+            `the request body is not JSON: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
       },
     };
@@ -295,7 +321,9 @@ class RuntimeHttpServer implements HttpServer {
     let payload: string | Uint8Array = '';
     const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
     if (response.json !== undefined) {
-      payload = JSON.stringify(response.json, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+      payload = JSON.stringify(response.json, (_key, value: unknown) =>
+        typeof value === 'bigint' ? value.toString() : value,
+      );
       headers['Content-Type'] = 'application/json; charset=utf-8';
     } else if (response.body !== undefined) {
       payload = response.body;
@@ -312,7 +340,9 @@ class RuntimeHttpServer implements HttpServer {
 }
 
 function tooLarge(maxBodyBytes: number): HttpError {
-  return new HttpError(413, 'ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, { headers: { Connection: 'close' } });
+  return new HttpError(413, 'ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`, {
+    headers: { Connection: 'close' },
+  });
 }
 
 /** Reads the body up to `maxBodyBytes`; beyond it stops reading and throws 413. */
@@ -342,7 +372,11 @@ function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Arra
     };
     const onError = (error: Error): void => {
       cleanup();
-      reject(new HttpError(400, 'ERR_MALFORMED_REQUEST', `reading the request body failed: ${error.message}`, { cause: error }));
+      reject(
+        new HttpError(400, 'ERR_MALFORMED_REQUEST', `reading the request body failed: ${error.message}`, {
+          cause: error,
+        }),
+      );
     };
     const onAborted = (): void => onError(new Error('the client went away'));
     req.on('data', onData);

@@ -10,7 +10,10 @@ export interface LoopMonitor {
   close(): void;
 }
 
-export function startLoopMonitor({ intervalMs = 250, windowMs = 30_000 }: { intervalMs?: number; windowMs?: number } = {}): LoopMonitor {
+export function startLoopMonitor({
+  intervalMs = 250,
+  windowMs = 30_000,
+}: { intervalMs?: number; windowMs?: number } = {}): LoopMonitor {
   // Two half-windows: the previous one and the current one, so the answer covers at least windowMs/2.
   const halfMs = windowMs / 2;
   let current = 0;

@@ -9,7 +9,8 @@ import { ConfigError } from '../errors.ts';
  */
 export type PathPattern = string;
 
-type Segment = { readonly kind: 'literal'; readonly text: string } | { readonly kind: 'param' | 'rest'; readonly name: string };
+type Segment =
+  { readonly kind: 'literal'; readonly text: string } | { readonly kind: 'param' | 'rest'; readonly name: string };
 
 const rank = { literal: 0, param: 1, rest: 2 } as const;
 
@@ -39,9 +40,13 @@ export class RouteTable<H> {
     const segments = compile(pattern);
     const shape = shapeOf(segments);
     const upper = method.toUpperCase();
-    if (!/^[A-Z]+$/.test(upper)) throw new ConfigError(`HTTP route ${method} ${pattern}: ${JSON.stringify(method)} is not a method name`);
+    if (!/^[A-Z]+$/.test(upper))
+      throw new ConfigError(`HTTP route ${method} ${pattern}: ${JSON.stringify(method)} is not a method name`);
     const clash = this.entries.find((e) => e.method === upper && shapeOf(e.segments) === shape);
-    if (clash !== undefined) throw new ConfigError(`HTTP route ${upper} ${pattern} is already routed (as ${clash.pattern}): one handler per method and path`);
+    if (clash !== undefined)
+      throw new ConfigError(
+        `HTTP route ${upper} ${pattern} is already routed (as ${clash.pattern}): one handler per method and path`,
+      );
     const entry: Entry<H> = { method: upper, pattern, segments, handler };
     this.entries.push(entry);
     return () => {

@@ -24,7 +24,9 @@ export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
     error instanceof Error
       ? {
           name: error.name,
-          ...(typeof (error as unknown as { code?: unknown }).code === 'string' ? { code: (error as unknown as { code: string }).code } : {}),
+          ...(typeof (error as unknown as { code?: unknown }).code === 'string'
+            ? { code: (error as unknown as { code: string }).code }
+            : {}),
           message: error.message,
         }
       : { name: 'Error', message: String(error) };
@@ -37,7 +39,13 @@ export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
     ...('key' in letter ? { key: jsonSafe(letter.key) } : {}),
     ...('value' in letter ? { value: jsonSafe(letter.value) } : {}),
     ...(letter.raw === undefined ? {} : { raw: letter.raw }),
-    ...(letter.raw === undefined && letter.bytes !== undefined ? { rawBase64: Buffer.from(letter.bytes.buffer, letter.bytes.byteOffset, letter.bytes.byteLength).toString('base64') } : {}),
+    ...(letter.raw === undefined && letter.bytes !== undefined
+      ? {
+          rawBase64: Buffer.from(letter.bytes.buffer, letter.bytes.byteOffset, letter.bytes.byteLength).toString(
+            'base64',
+          ),
+        }
+      : {}),
   };
 }
 

@@ -73,7 +73,10 @@ export class FileSink<T> implements Outlet {
       handle = await open(path, 'r+');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EISDIR') throw new ConfigError(`${path} is a directory; pass a file path for the ${this.options.name} file`, { cause: error });
+      if (code === 'EISDIR')
+        throw new ConfigError(`${path} is a directory; pass a file path for the ${this.options.name} file`, {
+          cause: error,
+        });
       throw new FileWriteError(path, error);
     }
     const { size } = await handle.stat();
@@ -91,7 +94,9 @@ export class FileSink<T> implements Outlet {
             'the job writes it again from its input',
         );
       } else {
-        this.options.logger?.info(`${path}: removed ${size - committedLength} bytes written after the restored checkpoint; they are written again`);
+        this.options.logger?.info(
+          `${path}: removed ${size - committedLength} bytes written after the restored checkpoint; they are written again`,
+        );
       }
       await handle.truncate(committedLength);
     }
@@ -156,7 +161,8 @@ export class FileSink<T> implements Outlet {
     while (this.length - this.writingBytes < length) {
       this.throwIfFailed();
       if (this.writing === undefined) {
-        if (this.bufferedChars === 0) throw new Error(`${this.options.path}: ${length} bytes to make durable, only ${this.length} appended`);
+        if (this.bufferedChars === 0)
+          throw new Error(`${this.options.path}: ${length} bytes to make durable, only ${this.length} appended`);
         this.startWrite();
       }
       await this.writing;

@@ -93,11 +93,15 @@ export class FileSource<T> implements SourceBinding {
     let size: number;
     try {
       const info = await stat(this.options.path);
-      if (info.isDirectory()) throw new ConfigError(`input ${this.options.path} is a directory; pass a file with --input`);
+      if (info.isDirectory())
+        throw new ConfigError(`input ${this.options.path} is a directory; pass a file with --input`);
       size = info.size;
     } catch (error) {
       if (error instanceof ConfigError) throw error;
-      throw new ConfigError(`cannot read input ${this.options.path}: ${(error as Error).message}; pass an existing file with --input`, { cause: error });
+      throw new ConfigError(
+        `cannot read input ${this.options.path}: ${(error as Error).message}; pass an existing file with --input`,
+        { cause: error },
+      );
     }
     if (size < position + 1) {
       throw new ConfigError(
@@ -138,7 +142,8 @@ export class FileSource<T> implements SourceBinding {
           // would wait for a boundary that never comes, and the run with it).
           if (await this.control.holdOrStop(this.position)) return false;
           // The end of the input waits for finishInput(), after the final checkpoint.
-          this.tail = carry > 0 ? { bytes: Buffer.from(buffer.subarray(0, carry)), offset: readOffset - carry } : undefined;
+          this.tail =
+            carry > 0 ? { bytes: Buffer.from(buffer.subarray(0, carry)), offset: readOffset - carry } : undefined;
           this.ended = true;
           return true;
         }
@@ -272,7 +277,13 @@ export class FileSource<T> implements SourceBinding {
     // (a U+FFFD in the text itself is valid UTF-8), so valid lines pay one string scan.
     if (raw.includes('\uFFFD') && !isUtf8(buffer.subarray(start, end))) {
       const error = new InputNotUtf8Error(`the line at byte ${offset} of ${this.options.path}`);
-      this.deadLetter({ stage: definition.name, position: offset, error, attempts: 1, bytes: Uint8Array.from(buffer.subarray(start, end)) });
+      this.deadLetter({
+        stage: definition.name,
+        position: offset,
+        error,
+        attempts: 1,
+        bytes: Uint8Array.from(buffer.subarray(start, end)),
+      });
       return;
     }
     let message: T;
@@ -311,7 +322,9 @@ export class FileSource<T> implements SourceBinding {
 
   /** Sends the current watermark (ingestion time: `now`; else greatest event time − out-of-orderness). */
   private sendMarker(now: number): void {
-    this.emitWatermark(this.definition.timestamp === undefined ? now : this.maxEventTime - this.definition.maxOutOfOrdernessMs);
+    this.emitWatermark(
+      this.definition.timestamp === undefined ? now : this.maxEventTime - this.definition.maxOutOfOrdernessMs,
+    );
   }
 
   private reportIdle(): void {

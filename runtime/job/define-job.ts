@@ -47,7 +47,8 @@ export function jsonLines<T = unknown>(options: SourceOptions<T> = {}): SourceDe
 /** A source with any codec. */
 export function source<T>(codec: MessageCodec<T>, options: SourceOptions<T> = {}): SourceDefinition<T> {
   const maxOutOfOrdernessMs = options.maxOutOfOrdernessMs ?? 0;
-  if (!(maxOutOfOrdernessMs >= 0)) throw new JobDefinitionError(`maxOutOfOrdernessMs must be >= 0, got ${maxOutOfOrdernessMs}`);
+  if (!(maxOutOfOrdernessMs >= 0))
+    throw new JobDefinitionError(`maxOutOfOrdernessMs must be >= 0, got ${maxOutOfOrdernessMs}`);
   return {
     kind: 'source',
     name: options.name ?? 'in',
@@ -81,7 +82,9 @@ export interface Stream<T> {
 
 /** A stream keyed by K: ready for a stateful stage. */
 export interface KeyedStream<T, K> {
-  /** A stateful stage: each partition runs its own task instance from `factory`, one message at a time per partition. */
+  /**
+   * A stateful stage: each partition runs its own task instance from `factory`, one message at a time per partition.
+   */
   process<Out>(factory: TaskFactory<T, Out, K>, options?: ProcessOptions): Stream<Out>;
 }
 
@@ -112,7 +115,10 @@ class StreamBuilder<T> implements Stream<T> {
 
   private with<U>(step: StepDefinition): StreamBuilder<U> {
     const taken = this.steps.some((s) => s.name === step.name);
-    if (taken) throw new JobDefinitionError(`job ${this.jobName}: two steps are named ${JSON.stringify(step.name)}; give each a unique name`);
+    if (taken)
+      throw new JobDefinitionError(
+        `job ${this.jobName}: two steps are named ${JSON.stringify(step.name)}; give each a unique name`,
+      );
     return new StreamBuilder<U>(this.jobName, this.maxKeyGroups, this.src, [...this.steps, step]);
   }
 
@@ -125,18 +131,29 @@ class StreamBuilder<T> implements Stream<T> {
   }
 
   flatMap<U>(fn: (value: T) => Iterable<U>, name?: string): Stream<U> {
-    return this.with<U>({ kind: 'flatMap', name: name ?? this.defaultName('flatMap'), fn: fn as (value: unknown) => Iterable<unknown> });
+    return this.with<U>({
+      kind: 'flatMap',
+      name: name ?? this.defaultName('flatMap'),
+      fn: fn as (value: unknown) => Iterable<unknown>,
+    });
   }
 
   filter(fn: (value: T) => boolean, name?: string): Stream<T> {
-    return this.with<T>({ kind: 'filter', name: name ?? this.defaultName('filter'), fn: fn as (value: unknown) => boolean });
+    return this.with<T>({
+      kind: 'filter',
+      name: name ?? this.defaultName('filter'),
+      fn: fn as (value: unknown) => boolean,
+    });
   }
 
   keyBy<K>(fn: (value: T) => K, keyCoder: Coder<K>, name?: string): KeyedStream<T, K> {
     try {
       keyCoder.verifyDeterministic();
     } catch (err) {
-      throw new JobDefinitionError(`job ${this.jobName}: keyBy needs a deterministic key coder (keys are compared by their bytes)`, { cause: err });
+      throw new JobDefinitionError(
+        `job ${this.jobName}: keyBy needs a deterministic key coder (keys are compared by their bytes)`,
+        { cause: err },
+      );
     }
     const keyed = this.with<T>({
       kind: 'keyBy',
@@ -148,9 +165,12 @@ class StreamBuilder<T> implements Stream<T> {
       process: <Out>(factory: TaskFactory<T, Out, K>, opts: ProcessOptions = {}): Stream<Out> => {
         const parallelism = opts.parallelism ?? 1;
         if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > this.maxKeyGroups) {
-          throw new JobDefinitionError(`job ${this.jobName}: parallelism must be an integer in 1..maxKeyGroups (${this.maxKeyGroups}), got ${parallelism}`);
+          throw new JobDefinitionError(
+            `job ${this.jobName}: parallelism must be an integer in 1..maxKeyGroups (${this.maxKeyGroups}), got ${parallelism}`,
+          );
         }
-        if (typeof factory !== 'function') throw new JobDefinitionError(`job ${this.jobName}: process() takes a factory, e.g. () => new MyTask()`);
+        if (typeof factory !== 'function')
+          throw new JobDefinitionError(`job ${this.jobName}: process() takes a factory, e.g. () => new MyTask()`);
         return keyed.with<Out>({
           kind: 'process',
           name: opts.name ?? keyed.defaultName('process'),
@@ -163,7 +183,8 @@ class StreamBuilder<T> implements Stream<T> {
   }
 
   sink(sink: SinkDefinition<T>): Job {
-    if (sink?.kind !== 'sink') throw new JobDefinitionError(`job ${this.jobName}: sink() takes a sink such as json() or text()`);
+    if (sink?.kind !== 'sink')
+      throw new JobDefinitionError(`job ${this.jobName}: sink() takes a sink such as json() or text()`);
     return Object.freeze({
       kind: 'stator.job',
       name: this.jobName,

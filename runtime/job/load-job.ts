@@ -40,17 +40,23 @@ export async function loadJob(modulePath: string): Promise<Job> {
   try {
     await stat(absolute);
   } catch {
-    throw new JobModuleError(modulePath, `job module ${modulePath} not found (resolved to ${absolute}); pass the path of a .ts or .js file that exports a job`);
+    throw new JobModuleError(
+      modulePath,
+      `job module ${modulePath} not found (resolved to ${absolute}); pass the path of a .ts or .js file that exports a job`,
+    );
   }
   let exports: Record<string, unknown>;
   try {
     if (TYPESCRIPT_MODULE.test(absolute)) await enableTypeScript();
     exports = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new JobModuleError(modulePath, `job module ${modulePath} failed to load: ${loadFailure(error, absolute)}`, { cause: error });
+    throw new JobModuleError(modulePath, `job module ${modulePath} failed to load: ${loadFailure(error, absolute)}`, {
+      cause: error,
+    });
   }
   // A module compiled to CommonJS arrives as { default: module.exports }, its exports one level down.
-  const commonJs = typeof exports.default === 'object' && exports.default !== null ? (exports.default as Record<string, unknown>) : {};
+  const commonJs =
+    typeof exports.default === 'object' && exports.default !== null ? (exports.default as Record<string, unknown>) : {};
   for (const candidate of [exports.default, exports.job, commonJs.default, commonJs.job]) {
     if (isJob(candidate)) return candidate;
   }

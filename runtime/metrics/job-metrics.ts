@@ -14,8 +14,14 @@ import type { LifecycleState } from '../lifecycle.ts';
  */
 const TURN_SAMPLE_EVERY = 64;
 
-const LIFECYCLE_STATES: readonly LifecycleState[] = ['created', 'restoring', 'running', 'draining', 'stopped', 'failed'];
-
+const LIFECYCLE_STATES: readonly LifecycleState[] = [
+  'created',
+  'restoring',
+  'running',
+  'draining',
+  'stopped',
+  'failed',
+];
 
 /**
  * A job's metrics in a prom-client registry, named by Prometheus' conventions (`stator_` prefix, base
@@ -71,7 +77,12 @@ class PrometheusJobMetrics implements JobMetrics {
     const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
     // Collected at scrape time from the view (reads of plain fields).
     const view = (): JobView | undefined => runtime.view;
-    const perPartition = (name: string, help: string, read: (p: JobView['stages'][number]['partitions'][number]) => number, type: 'counter' | 'gauge'): void => {
+    const perPartition = (
+      name: string,
+      help: string,
+      read: (p: JobView['stages'][number]['partitions'][number]) => number,
+      type: 'counter' | 'gauge',
+    ): void => {
       const collect = function (this: Counter | Gauge): void {
         this.reset();
         for (const stage of view()?.stages ?? []) {
@@ -86,11 +97,36 @@ class PrometheusJobMetrics implements JobMetrics {
       if (type === 'counter') new Counter(config);
       else new Gauge(config);
     };
-    perPartition('stator_messages_in_total', 'Messages a stage partition took from its mailbox (once each, however often retried).', (p) => p.messagesIn, 'counter');
-    perPartition('stator_messages_out_total', 'Messages a stage partition emitted (outputs of committed turns, timer outputs included).', (p) => p.messagesOut, 'counter');
-    perPartition('stator_retries_total', 'Attempts of a message after its first failed one.', (p) => p.retries, 'counter');
-    perPartition('stator_mailbox_depth', 'Entries waiting in a partition mailbox (bounded by the mailbox capacity).', (p) => p.mailboxDepth, 'gauge');
-    perPartition('stator_state_keys', 'Keys holding state in a partition (an estimate between checkpoints).', (p) => p.keyCount, 'gauge');
+    perPartition(
+      'stator_messages_in_total',
+      'Messages a stage partition took from its mailbox (once each, however often retried).',
+      (p) => p.messagesIn,
+      'counter',
+    );
+    perPartition(
+      'stator_messages_out_total',
+      'Messages a stage partition emitted (outputs of committed turns, timer outputs included).',
+      (p) => p.messagesOut,
+      'counter',
+    );
+    perPartition(
+      'stator_retries_total',
+      'Attempts of a message after its first failed one.',
+      (p) => p.retries,
+      'counter',
+    );
+    perPartition(
+      'stator_mailbox_depth',
+      'Entries waiting in a partition mailbox (bounded by the mailbox capacity).',
+      (p) => p.mailboxDepth,
+      'gauge',
+    );
+    perPartition(
+      'stator_state_keys',
+      'Keys holding state in a partition (an estimate between checkpoints).',
+      (p) => p.keyCount,
+      'gauge',
+    );
     const perWatermark = (name: string, help: string, read: (watermarkMs: number) => number): void => {
       new Gauge({
         name,
@@ -102,14 +138,21 @@ class PrometheusJobMetrics implements JobMetrics {
           for (const stage of view()?.stages ?? []) {
             for (const p of stage.partitions) {
               const watermark = watermarkTime(p.watermark);
-              if (watermark !== undefined) this.set({ ...job, stage: stage.name, partition: String(p.partition) }, read(watermark));
+              if (watermark !== undefined)
+                this.set({ ...job, stage: stage.name, partition: String(p.partition) }, read(watermark));
             }
           }
         },
       });
     };
-    perWatermark('stator_watermark_timestamp_seconds', 'Event-time watermark of a partition, as a Unix time (absent before the first watermark and after the end of input).', (ms) => ms / 1000);
-    perWatermark('stator_watermark_lag_seconds', 'How far a partition watermark is behind the wall clock.', (ms) => Math.max(0, (Date.now() - ms) / 1000));
+    perWatermark(
+      'stator_watermark_timestamp_seconds',
+      'Event-time watermark of a partition, as a Unix time (absent before the first watermark and after the end of input).',
+      (ms) => ms / 1000,
+    );
+    perWatermark('stator_watermark_lag_seconds', 'How far a partition watermark is behind the wall clock.', (ms) =>
+      Math.max(0, (Date.now() - ms) / 1000),
+    );
     new Counter({
       name: 'stator_input_messages_total',
       help: 'Messages read from the input by this process.',
@@ -159,7 +202,12 @@ class PrometheusJobMetrics implements JobMetrics {
         for (const [stage, count] of deadLetters) this.inc({ ...job, stage }, count);
       },
     });
-    this.checkpoints = new Counter({ name: 'stator_checkpoints_total', help: 'Checkpoints committed by this process.', labelNames: ['job_name', 'kind'], registers });
+    this.checkpoints = new Counter({
+      name: 'stator_checkpoints_total',
+      help: 'Checkpoints committed by this process.',
+      labelNames: ['job_name', 'kind'],
+      registers,
+    });
     for (const kind of ['full', 'incremental']) this.checkpoints.inc({ ...job, kind }, 0);
     this.checkpointFailures = new Counter({
       name: 'stator_checkpoint_failures_total',
@@ -168,7 +216,12 @@ class PrometheusJobMetrics implements JobMetrics {
       registers,
     });
     this.checkpointFailures.inc(job, 0);
-    this.checkpointBytes = new Counter({ name: 'stator_checkpoint_written_bytes_total', help: 'Bytes of checkpoint parts written.', labelNames: ['job_name'], registers });
+    this.checkpointBytes = new Counter({
+      name: 'stator_checkpoint_written_bytes_total',
+      help: 'Bytes of checkpoint parts written.',
+      labelNames: ['job_name'],
+      registers,
+    });
     this.checkpointBytes.inc(job, 0);
     const checkpointBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
     this.checkpointDuration = new Histogram({
@@ -217,7 +270,12 @@ class PrometheusJobMetrics implements JobMetrics {
       labelNames: ['job_name'],
       registers,
     });
-    this.restoreBytes = new Gauge({ name: 'stator_restore_bytes', help: 'Bytes of checkpoint parts the last restore read.', labelNames: ['job_name'], registers });
+    this.restoreBytes = new Gauge({
+      name: 'stator_restore_bytes',
+      help: 'Bytes of checkpoint parts the last restore read.',
+      labelNames: ['job_name'],
+      registers,
+    });
     const state = (): LifecycleState => runtime.state;
     new Gauge({
       name: 'stator_lifecycle_state',
@@ -257,7 +315,9 @@ class PrometheusJobMetrics implements JobMetrics {
       name: 'stator_turn_duration_seconds',
       help: `Duration of a sample of turns (one data message in ${TURN_SAMPLE_EVERY} per partition): user code and state access.`,
       labelNames: ['job_name', 'stage'],
-      buckets: [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025, 0.1, 0.5, 2.5],
+      buckets: [
+        0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.005, 0.025, 0.1, 0.5, 2.5,
+      ],
       registers,
       collect() {
         // Every stage has a series from the start, sampled turns or not.

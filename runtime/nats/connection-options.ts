@@ -2,7 +2,12 @@
 // variable names follow the `nats` CLI (--user, --password, --creds, --nkey, --tlscert, --tlskey,
 // --tlsca; NATS_URL, NATS_USER, ...), so an operator's existing NATS setup carries over unchanged.
 import { readFileSync } from 'node:fs';
-import { credsAuthenticator, nkeyAuthenticator, type Authenticator, type ConnectionOptions } from '@nats-io/transport-node';
+import {
+  credsAuthenticator,
+  nkeyAuthenticator,
+  type Authenticator,
+  type ConnectionOptions,
+} from '@nats-io/transport-node';
 import { NatsConfigError } from './errors.ts';
 
 /**
@@ -10,7 +15,10 @@ import { NatsConfigError } from './errors.ts';
  * is optional; unset fields fall back to the `nats` CLI's environment variables.
  */
 export interface NatsFlags {
-  /** `--nats`: server URL(s), comma-separated (`nats://h1:4222,nats://h2:4222`). Env `NATS_URL`. May embed `user:password@` or `token@`. */
+  /**
+   * `--nats`: server URL(s), comma-separated (`nats://h1:4222,nats://h2:4222`). Env `NATS_URL`. May embed
+   * `user:password@` or `token@`.
+   */
   readonly nats?: string | undefined;
   /** `--user` (env `NATS_USER`). Without a password it is used as a token, like the `nats` CLI. */
   readonly user?: string | undefined;
@@ -27,7 +35,10 @@ export interface NatsFlags {
   readonly tlskey?: string | undefined;
   /** `--tlsca`: CA certificate file to verify the server (env `NATS_CA`). */
   readonly tlsca?: string | undefined;
-  /** `--max-outage`: how long NATS may stay unreachable before the process stops (`60s`, `2m`, `500ms`; a bare number is seconds). */
+  /**
+   * `--max-outage`: how long NATS may stay unreachable before the process stops (`60s`, `2m`, `500ms`; a bare number is
+   * seconds).
+   */
   readonly maxOutage?: string | number | undefined;
   /** `--nats-name`: the connection name shown by `nats server report connections`. */
   readonly name?: string | undefined;
@@ -86,7 +97,8 @@ export const NATS_CLI_OPTIONS = {
 
 /** NatsFlags from values parsed with NATS_CLI_OPTIONS. */
 export function natsFlagsFrom(values: Readonly<Record<string, unknown>>): NatsFlags {
-  const text = (key: string): string | undefined => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
+  const text = (key: string): string | undefined =>
+    typeof values[key] === 'string' ? (values[key] as string) : undefined;
   return {
     nats: text('nats'),
     user: text('user'),
@@ -141,7 +153,10 @@ function readable(file: string, flag: string): string {
     readFileSync(file);
     return file;
   } catch (error) {
-    throw new NatsConfigError(`${flag} ${file} cannot be read (${(error as Error).message}): check the path and its permissions`, { cause: error });
+    throw new NatsConfigError(
+      `${flag} ${file} cannot be read (${(error as Error).message}): check the path and its permissions`,
+      { cause: error },
+    );
   }
 }
 
@@ -156,7 +171,11 @@ function splitUrlCredentials(url: string): { url: string; user?: string; passwor
   const colon = info.indexOf(':');
   const bare = `${scheme}${rest}`;
   if (colon < 0) return { url: bare, token: decodeURIComponent(info) };
-  return { url: bare, user: decodeURIComponent(info.slice(0, colon)), password: decodeURIComponent(info.slice(colon + 1)) };
+  return {
+    url: bare,
+    user: decodeURIComponent(info.slice(0, colon)),
+    password: decodeURIComponent(info.slice(colon + 1)),
+  };
 }
 
 /**
@@ -169,12 +188,16 @@ export function resolveNatsSettings(flags: NatsFlags, env: NodeJS.ProcessEnv = p
     return value === undefined || value === '' ? undefined : value;
   };
   const url = natsUrlFrom(flags, env);
-  if (url === undefined) throw new NatsConfigError('no NATS server given: pass --nats nats://host:4222 or set NATS_URL');
+  if (url === undefined)
+    throw new NatsConfigError('no NATS server given: pass --nats nats://host:4222 or set NATS_URL');
   let user = pick(flags.user, 'NATS_USER');
   let password = pick(flags.password, 'NATS_PASSWORD');
   let token = pick(flags.token, 'NATS_TOKEN');
   const servers: string[] = [];
-  for (const part of url.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const part of url
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const split = splitUrlCredentials(part);
     servers.push(split.url);
     user ??= split.user;
@@ -186,8 +209,10 @@ export function resolveNatsSettings(flags: NatsFlags, env: NodeJS.ProcessEnv = p
     token = user;
     user = undefined;
   }
-  if (password !== undefined && user === undefined) throw new NatsConfigError('--password (NATS_PASSWORD) needs --user (NATS_USER)');
-  if (token !== undefined && user !== undefined) throw new NatsConfigError('give either --user/--password or --token, not both');
+  if (password !== undefined && user === undefined)
+    throw new NatsConfigError('--password (NATS_PASSWORD) needs --user (NATS_USER)');
+  if (token !== undefined && user !== undefined)
+    throw new NatsConfigError('give either --user/--password or --token, not both');
   const credsFile = pick(flags.creds, 'NATS_CREDS');
   const nkeySeedFile = pick(flags.nkey, 'NATS_NKEY');
   if (credsFile !== undefined && nkeySeedFile !== undefined) {
@@ -211,7 +236,8 @@ export function resolveNatsSettings(flags: NatsFlags, env: NodeJS.ProcessEnv = p
     tlsCaFile: tlsCaFile === undefined ? undefined : readable(tlsCaFile, '--tlsca'),
     tls: servers.some((s) => /^tls:\/\//i.test(s)) || tlsCertFile !== undefined || tlsCaFile !== undefined,
     name: flags.name ?? 'stator',
-    maxOutageMs: flags.maxOutage === undefined ? DEFAULT_MAX_OUTAGE_MS : parseDurationMs(flags.maxOutage, '--max-outage'),
+    maxOutageMs:
+      flags.maxOutage === undefined ? DEFAULT_MAX_OUTAGE_MS : parseDurationMs(flags.maxOutage, '--max-outage'),
     pingIntervalMs: 10_000,
     connectTimeoutMs: 5_000,
   };
@@ -223,7 +249,10 @@ function readSeed(file: string): Uint8Array {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .find((l) => l.startsWith('S'));
-  if (line === undefined) throw new NatsConfigError(`--nkey ${file} holds no nkey seed (a line starting with "S"): generate one with \`nk -gen user\``);
+  if (line === undefined)
+    throw new NatsConfigError(
+      `--nkey ${file} holds no nkey seed (a line starting with "S"): generate one with \`nk -gen user\``,
+    );
   return new TextEncoder().encode(line);
 }
 
@@ -234,7 +263,10 @@ function readSeed(file: string): Uint8Array {
  *
  * `reconnectDelayMs` receives how long the connection has been down and returns the next delay.
  */
-export function toConnectionOptions(settings: NatsConnectionSettings, reconnectDelayMs?: () => number): ConnectionOptions {
+export function toConnectionOptions(
+  settings: NatsConnectionSettings,
+  reconnectDelayMs?: () => number,
+): ConnectionOptions {
   const authenticators: Authenticator[] = [];
   if (settings.credsFile !== undefined) {
     const file = settings.credsFile;

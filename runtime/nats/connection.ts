@@ -5,7 +5,12 @@ import { connect, type NatsConnection, type Status } from '@nats-io/transport-no
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { NatsConnectError, NatsOutageError } from './errors.ts';
-import { resolveNatsSettings, toConnectionOptions, type NatsConnectionSettings, type NatsFlags } from './connection-options.ts';
+import {
+  resolveNatsSettings,
+  toConnectionOptions,
+  type NatsConnectionSettings,
+  type NatsFlags,
+} from './connection-options.ts';
 import { serverFeatures, type ServerFeatures } from './server-features.ts';
 
 /** What happened to the connection, for logs and metrics. */

@@ -71,26 +71,40 @@ export function streamConfigDifferences(config: StreamConfig, wanted: StreamRequ
   const differences: StreamConfigDifference[] = [];
   const subjects = config.subjects ?? [];
   const uncovered = wanted.subjects.filter((subject) => !subjects.some((pattern) => subjectCovers(pattern, subject)));
-  if (uncovered.length > 0) differences.push({ field: 'subjects', actual: list(subjects), expected: list(wanted.subjects) });
+  if (uncovered.length > 0)
+    differences.push({ field: 'subjects', actual: list(subjects), expected: list(wanted.subjects) });
   if (config.retention !== RetentionPolicy.Limits) {
     differences.push({ field: 'retention', actual: String(config.retention), expected: RetentionPolicy.Limits });
   }
   const storage = wanted.storage ?? 'file';
-  if (config.storage !== storage) differences.push({ field: 'storage', actual: String(config.storage), expected: storage });
+  if (config.storage !== storage)
+    differences.push({ field: 'storage', actual: String(config.storage), expected: storage });
   if (wanted.minDuplicateWindowMs !== undefined) {
     const windowMs = millis(config.duplicate_window ?? 0);
     if (windowMs < wanted.minDuplicateWindowMs) {
-      differences.push({ field: 'duplicate_window', actual: seconds(windowMs), expected: `at least ${seconds(wanted.minDuplicateWindowMs)}` });
+      differences.push({
+        field: 'duplicate_window',
+        actual: seconds(windowMs),
+        expected: `at least ${seconds(wanted.minDuplicateWindowMs)}`,
+      });
     }
   }
   if (wanted.minMaxMsgSize !== undefined) {
     const max = config.max_msg_size ?? -1;
     if (max >= 0 && max < wanted.minMaxMsgSize) {
-      differences.push({ field: 'max_msg_size', actual: `${max} bytes`, expected: `at least ${wanted.minMaxMsgSize} bytes` });
+      differences.push({
+        field: 'max_msg_size',
+        actual: `${max} bytes`,
+        expected: `at least ${wanted.minMaxMsgSize} bytes`,
+      });
     }
   }
   if (config.mirror !== undefined && config.mirror !== null) {
-    differences.push({ field: 'mirror', actual: `mirror of ${config.mirror.name}`, expected: 'a stream that accepts publishes' });
+    differences.push({
+      field: 'mirror',
+      actual: `mirror of ${config.mirror.name}`,
+      expected: 'a stream that accepts publishes',
+    });
   }
   if (config.sealed === true) differences.push({ field: 'sealed', actual: 'true', expected: 'false' });
   return differences;
@@ -104,15 +118,36 @@ function remedy(name: string, difference: StreamConfigDifference, wanted: Stream
     case 'max_msg_size':
       return `raise it: nats stream edit ${name} --max-msg-size ${wanted.minMaxMsgSize ?? -1}`;
     case 'subjects':
-      return `add them: nats stream edit ${name} --subjects ${[...new Set([...difference.actual.slice(1, -1).split(', ').filter((s) => s !== ''), ...wanted.subjects])].join(',')}`;
+      return `add them: nats stream edit ${name} --subjects ${[
+        ...new Set([
+          ...difference.actual
+            .slice(1, -1)
+            .split(', ')
+            .filter((s) => s !== ''),
+          ...wanted.subjects,
+        ]),
+      ].join(',')}`;
     default:
       return `it cannot be changed in place: delete the stream (nats stream rm ${name}, which deletes its messages) and let stator create it, or point the job at another stream`;
   }
 }
 
-function mismatchError(name: string, wanted: StreamRequirements, differences: StreamConfigDifference[], prefix: string, cause?: unknown): StreamConfigError {
-  const details = differences.map((d) => `${d.field} is ${d.actual}, expected ${d.expected} (${remedy(name, d, wanted)})`);
-  return new StreamConfigError(name, `${prefix}: ${details.join('; ')}`, differences, cause === undefined ? undefined : { cause });
+function mismatchError(
+  name: string,
+  wanted: StreamRequirements,
+  differences: StreamConfigDifference[],
+  prefix: string,
+  cause?: unknown,
+): StreamConfigError {
+  const details = differences.map(
+    (d) => `${d.field} is ${d.actual}, expected ${d.expected} (${remedy(name, d, wanted)})`,
+  );
+  return new StreamConfigError(
+    name,
+    `${prefix}: ${details.join('; ')}`,
+    differences,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function configFor(wanted: StreamRequirements): Partial<StreamConfig> & { name: string } {
@@ -139,15 +174,29 @@ function createdByStator(found: StreamInfo, wanted: StreamRequirements): boolean
  * The window a stream stator created was sized by an earlier run (say with a shorter --max-outage):
  * widen it rather than refuse to start. Streams created by others are only reported, never edited.
  */
-async function widenDuplicateWindow(jsm: JetStreamManager, found: StreamInfo, wanted: StreamRequirements): Promise<EnsureStreamResult> {
+async function widenDuplicateWindow(
+  jsm: JetStreamManager,
+  found: StreamInfo,
+  wanted: StreamRequirements,
+): Promise<EnsureStreamResult> {
   const fromMs = millis(found.config.duplicate_window ?? 0);
   const toMs = wanted.minDuplicateWindowMs!;
   let info: StreamInfo;
   try {
     info = await jsm.streams.update(wanted.name, { duplicate_window: nanos(toMs) });
   } catch (error) {
-    const difference: StreamConfigDifference = { field: 'duplicate_window', actual: seconds(fromMs), expected: `at least ${seconds(toMs)}` };
-    throw mismatchError(wanted.name, wanted, [difference], `stream ${wanted.name} was created by stator, but widening its duplicate window failed (${(error as Error).message})`, error);
+    const difference: StreamConfigDifference = {
+      field: 'duplicate_window',
+      actual: seconds(fromMs),
+      expected: `at least ${seconds(toMs)}`,
+    };
+    throw mismatchError(
+      wanted.name,
+      wanted,
+      [difference],
+      `stream ${wanted.name} was created by stator, but widening its duplicate window failed (${(error as Error).message})`,
+      error,
+    );
   }
   return { info, created: false, widenedDuplicateWindow: { fromMs, toMs } };
 }
@@ -180,7 +229,8 @@ export async function ensureStream(
     if (differences.length === 1 && differences[0]!.field === 'duplicate_window' && createdByStator(found, wanted)) {
       return widenDuplicateWindow(jsm, found, wanted);
     }
-    if (differences.length > 0) throw mismatchError(wanted.name, wanted, differences, `stream ${wanted.name} exists but does not fit`);
+    if (differences.length > 0)
+      throw mismatchError(wanted.name, wanted, differences, `stream ${wanted.name} exists but does not fit`);
     return { info: found, created: false };
   }
   let info: StreamInfo;
@@ -211,7 +261,12 @@ export async function ensureStream(
   const differences = streamConfigDifferences(stored.config, wanted);
   if (differences.length > 0) {
     const server = features === undefined ? '' : ` (nats-server ${features.version})`;
-    throw mismatchError(wanted.name, wanted, differences, `stream ${wanted.name} was created but the server${server} stored a different configuration`);
+    throw mismatchError(
+      wanted.name,
+      wanted,
+      differences,
+      `stream ${wanted.name} was created but the server${server} stored a different configuration`,
+    );
   }
   return { info: stored, created };
 }

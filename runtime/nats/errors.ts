@@ -61,7 +61,12 @@ export class StreamConfigError extends StatorError {
   override name = 'StreamConfigError';
   readonly stream: string;
   readonly differences: readonly StreamConfigDifference[];
-  constructor(stream: string, message: string, differences: readonly StreamConfigDifference[], options?: { cause?: unknown }) {
+  constructor(
+    stream: string,
+    message: string,
+    differences: readonly StreamConfigDifference[],
+    options?: { cause?: unknown },
+  ) {
     super('STREAM_CONFIG', message, options);
     this.stream = stream;
     this.differences = differences;

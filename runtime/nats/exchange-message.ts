@@ -5,7 +5,9 @@
 import { Packr } from 'msgpackr';
 import { ExchangeMessageError } from './errors.ts';
 
-const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' } as unknown as ConstructorParameters<typeof Packr>[0]);
+const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'auto' } as unknown as ConstructorParameters<
+  typeof Packr
+>[0]);
 
 const DATA = 0;
 const WATERMARK = 1;
@@ -35,13 +37,19 @@ export function decodeExchangeMessage(bytes: Uint8Array): ExchangeMessage {
   try {
     decoded = packr.unpack(bytes);
   } catch (cause) {
-    throw new ExchangeMessageError(`an exchange message of ${bytes.length} bytes is not MessagePack: ${(cause as Error).message}`, { cause });
+    throw new ExchangeMessageError(
+      `an exchange message of ${bytes.length} bytes is not MessagePack: ${(cause as Error).message}`,
+      { cause },
+    );
   }
   if (Array.isArray(decoded)) {
     const [kind, a, b] = decoded as [unknown, unknown, unknown];
     if (kind === DATA && typeof a === 'number' && decoded.length === 3) return { kind: 'data', timestamp: a, value: b };
-    if (kind === WATERMARK && typeof a === 'number' && typeof b === 'number') return { kind: 'watermark', from: a, watermark: b };
+    if (kind === WATERMARK && typeof a === 'number' && typeof b === 'number')
+      return { kind: 'watermark', from: a, watermark: b };
     if (kind === IDLE && typeof a === 'number') return { kind: 'idle', from: a };
   }
-  throw new ExchangeMessageError('an exchange message is not [kind, ...] as stator writes it: was it published by something other than a stator worker?');
+  throw new ExchangeMessageError(
+    'an exchange message is not [kind, ...] as stator writes it: was it published by something other than a stator worker?',
+  );
 }

@@ -63,7 +63,15 @@ export function exchangeSinkBinding(
             try {
               data = encodeExchangeData(timestamp, value);
             } catch (error) {
-              const letter: NatsDeadLetter = { stage: options.keyBy.name, position: -1, attempts: 1, key, value, error, originalSubject: subject };
+              const letter: NatsDeadLetter = {
+                stage: options.keyBy.name,
+                position: -1,
+                attempts: 1,
+                key,
+                value,
+                error,
+                originalSubject: subject,
+              };
               deadLetter(letter);
               return;
             }
@@ -84,7 +92,14 @@ export function exchangeSinkBinding(
       whenWritable: () => sink.whenUncongested(),
     });
   }
-  const router = new KeyRouter(options.keyBy.name, options.keyBy.fn, options.keyBy.keyCoder, options.grouping, inboxes, deadLetter);
+  const router = new KeyRouter(
+    options.keyBy.name,
+    options.keyBy.fn,
+    options.keyBy.keyCoder,
+    options.grouping,
+    inboxes,
+    deadLetter,
+  );
   const outlet: Outlet = {
     data: (value, timestamp, position) => router.data(value, timestamp, position),
     // The marker names this unit, whichever upstream index the pipeline reported it under.

@@ -19,17 +19,34 @@ export interface ExchangeSourceOptions {
 }
 
 /** Binds a unit's input to its partition of a keyed exchange stream. */
-export function exchangeSourceBinding(link: NatsLink, options: ExchangeSourceOptions, entry: Outlet, deadLetter: DeadLetterReceiver): SourceBinding {
+export function exchangeSourceBinding(
+  link: NatsLink,
+  options: ExchangeSourceOptions,
+  entry: Outlet,
+  deadLetter: DeadLetterReceiver,
+): SourceBinding {
   return new StreamReaderBinding(options.name, link, { stream: options.stream, subject: options.subject }, entry, {
     record(record, previous) {
       let message;
       try {
         message = decodeExchangeMessage(record.data);
-        if (message.kind !== 'data' && !(Number.isInteger(message.from) && message.from >= 0 && message.from < options.inputs)) {
-          throw new RangeError(`a ${message.kind} marker names upstream input ${message.from}, but ${options.subject} has ${options.inputs} (was the job's layout changed?)`);
+        if (
+          message.kind !== 'data' &&
+          !(Number.isInteger(message.from) && message.from >= 0 && message.from < options.inputs)
+        ) {
+          throw new RangeError(
+            `a ${message.kind} marker names upstream input ${message.from}, but ${options.subject} has ${options.inputs} (was the job's layout changed?)`,
+          );
         }
       } catch (error) {
-        const letter: NatsDeadLetter = { stage: options.name, position: record.seq, error, attempts: 1, bytes: record.data, originalSubject: record.subject };
+        const letter: NatsDeadLetter = {
+          stage: options.name,
+          position: record.seq,
+          error,
+          attempts: 1,
+          bytes: record.data,
+          originalSubject: record.subject,
+        };
         deadLetter(letter);
         return;
       }

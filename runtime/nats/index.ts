@@ -2,7 +2,16 @@
 // sink, dead letters.
 export { connectNats } from './connection.ts';
 export type { NatsLink, NatsConnectionEvent, NatsConnectionState } from './connection.ts';
-export { DEFAULT_MAX_OUTAGE_MS, NATS_CLI_OPTIONS, NATS_CLI_USAGE, natsFlagsFrom, natsUrlFrom, parseDurationMs, resolveNatsSettings, toConnectionOptions } from './connection-options.ts';
+export {
+  DEFAULT_MAX_OUTAGE_MS,
+  NATS_CLI_OPTIONS,
+  NATS_CLI_USAGE,
+  natsFlagsFrom,
+  natsUrlFrom,
+  parseDurationMs,
+  resolveNatsSettings,
+  toConnectionOptions,
+} from './connection-options.ts';
 export type { NatsConnectionSettings, NatsFlags } from './connection-options.ts';
 export {
   InvalidNameError,

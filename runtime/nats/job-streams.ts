@@ -3,7 +3,12 @@
 // output, and the dead letters. See docs/jetstream.md for the scheme.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsLink } from './connection.ts';
-import { ensureStream, ensureSubjectStream, type EnsureStreamResult, type StreamRequirements } from './ensure-stream.ts';
+import {
+  ensureStream,
+  ensureSubjectStream,
+  type EnsureStreamResult,
+  type StreamRequirements,
+} from './ensure-stream.ts';
 import { jobStreamNames, subjectStreamName, type JobStreamNames } from './stream-names.ts';
 
 export interface JobStreamsSpec {
@@ -62,7 +67,11 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
   const output = await ensureSubjectStream(
     jsm,
     spec.outputSubject,
-    { ...published, defaultName: subjectStreamName(spec.outputSubject), description: `output of stator job ${spec.job}` },
+    {
+      ...published,
+      defaultName: subjectStreamName(spec.outputSubject),
+      description: `output of stator job ${spec.job}`,
+    },
     features,
   );
   const binding = (result: EnsureStreamResult, subject: string): StreamBinding => ({
@@ -77,14 +86,24 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
     const subjects = names.exchangeSubjects(stage);
     const result = await ensureStream(
       jsm,
-      { ...published, name: stream, subjects, description: `keyed exchange into stage ${stage} of stator job ${spec.job}` },
+      {
+        ...published,
+        name: stream,
+        subjects,
+        description: `keyed exchange into stage ${stage} of stator job ${spec.job}`,
+      },
       features,
     );
     exchanges.set(stage, binding(result, subjects[0]!));
   }
   const dlq = await ensureStream(
     jsm,
-    { ...published, name: names.deadLetterStream, subjects: names.deadLetterSubjects, description: `dead letters of stator job ${spec.job}` },
+    {
+      ...published,
+      name: names.deadLetterStream,
+      subjects: names.deadLetterSubjects,
+      description: `dead letters of stator job ${spec.job}`,
+    },
     features,
   );
   return {
@@ -102,7 +121,12 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
  * grow forever. Never trim above a committed position: a restore replays from there.
  * @returns the number of messages purged.
  */
-export async function trimConsumed(jsm: JetStreamManager, stream: string, subject: string, keepFromSeq: number): Promise<number> {
+export async function trimConsumed(
+  jsm: JetStreamManager,
+  stream: string,
+  subject: string,
+  keepFromSeq: number,
+): Promise<number> {
   if (keepFromSeq <= 1) return 0;
   const response = await jsm.streams.purge(stream, { filter: subject, seq: keepFromSeq });
   return response.purged;

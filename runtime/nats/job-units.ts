@@ -48,14 +48,29 @@ export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
   const units: JobUnit[] = [];
   const sourceJob = segment(0, cuts[0] ?? steps.length);
   for (let partition = 0; partition < inputPartitions; partition++) {
-    units.push({ name: `${job.source.name}.i${partition}`, kind: 'source', partition, inputs: 1, job: sourceJob, output: outputAfter(cuts[0]) });
+    units.push({
+      name: `${job.source.name}.i${partition}`,
+      kind: 'source',
+      partition,
+      inputs: 1,
+      job: sourceJob,
+      output: outputAfter(cuts[0]),
+    });
   }
   let inputs = inputPartitions;
   cuts.forEach((cut, k) => {
     const stage = steps[cut + 1] as Extract<StepDefinition, { kind: 'process' }>;
     const stageJob = segment(cut, cuts[k + 1] ?? steps.length);
     for (let partition = 0; partition < stage.parallelism; partition++) {
-      units.push({ name: `${stage.name}.p${partition}`, kind: 'stage', partition, stage: stage.name, inputs, job: stageJob, output: outputAfter(cuts[k + 1]) });
+      units.push({
+        name: `${stage.name}.p${partition}`,
+        kind: 'stage',
+        partition,
+        stage: stage.name,
+        inputs,
+        job: stageJob,
+        output: outputAfter(cuts[k + 1]),
+      });
     }
     inputs = stage.parallelism;
   });

@@ -22,7 +22,9 @@ const encoder = new TextEncoder();
 export interface NatsDeadLetter extends DeadLetter {
   /** The original payload bytes (set for every input message; input that is not valid UTF-8 has no `raw` text). */
   readonly bytes?: Uint8Array;
-  /** Where the message came from or was going; default: the input subject, or the output subject for the sink's letters. */
+  /**
+   * Where the message came from or was going; default: the input subject, or the output subject for the sink's letters.
+   */
   readonly originalSubject?: string;
   /** A deterministic id (e.g. `dlq:<output id>` for an oversize output), so a replay stores it once. */
   readonly msgId?: string;
@@ -67,7 +69,9 @@ export function natsSinkBinding<T>(
         stage: definition.name,
         position: -1,
         attempts: 1,
-        error: new Error(`output ${message.msgId} of ${size} bytes exceeds the ${limit < 0 ? "stream's max_msg_size" : `${limit}-byte max_payload`}`),
+        error: new Error(
+          `output ${message.msgId} of ${size} bytes exceeds the ${limit < 0 ? "stream's max_msg_size" : `${limit}-byte max_payload`}`,
+        ),
         // The dead-letter publisher cuts it to fit (Stator-Truncated gives the original size).
         bytes: message.data,
         originalSubject: message.subject,
@@ -82,7 +86,14 @@ export function natsSinkBinding<T>(
       try {
         line = definition.codec.encode(value as T);
       } catch (error) {
-        const letter: NatsDeadLetter = { stage: definition.name, position, error, attempts: 1, value, originalSubject: subject };
+        const letter: NatsDeadLetter = {
+          stage: definition.name,
+          position,
+          error,
+          attempts: 1,
+          value,
+          originalSubject: subject,
+        };
         deadLetter(letter);
         return;
       }
@@ -113,7 +124,9 @@ export function natsSinkBinding<T>(
 
 function jsonSafe(value: unknown): unknown {
   try {
-    return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null') as unknown;
+    return JSON.parse(
+      JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null',
+    ) as unknown;
   } catch {
     return String(value);
   }
@@ -135,13 +148,21 @@ export function natsDeadLetterBinding(
 ): DeadLetters {
   const { inputSubject, ...sinkOptions } = options;
   const sink = createStreamSink(link, sinkOptions);
-  const publisher = createDeadLetterPublisher({ names, sink, maxPayloadBytes: link.nc.info?.max_payload ?? 1024 * 1024 });
+  const publisher = createDeadLetterPublisher({
+    names,
+    sink,
+    maxPayloadBytes: link.nc.info?.max_payload ?? 1024 * 1024,
+  });
   const receive = (received: DeadLetter): void => {
     const letter = received as NatsDeadLetter;
     const data =
       letter.bytes ??
       encoder.encode(
-        letter.raw ?? JSON.stringify({ ...('key' in letter ? { key: jsonSafe(letter.key) } : {}), ...('value' in letter ? { value: jsonSafe(letter.value) } : {}) }),
+        letter.raw ??
+          JSON.stringify({
+            ...('key' in letter ? { key: jsonSafe(letter.key) } : {}),
+            ...('value' in letter ? { value: jsonSafe(letter.value) } : {}),
+          }),
       );
     try {
       publisher.publish({

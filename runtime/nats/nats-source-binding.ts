@@ -104,7 +104,15 @@ class InputDecoder<T> implements StreamRecordHandler {
         timestamp = eventTimeOf(definition.timestamp, message);
       }
     } catch (error) {
-      const letter: NatsDeadLetter = { stage: definition.name, position: record.seq, error, attempts: 1, raw, bytes: record.data, originalSubject: record.subject };
+      const letter: NatsDeadLetter = {
+        stage: definition.name,
+        position: record.seq,
+        error,
+        attempts: 1,
+        raw,
+        bytes: record.data,
+        originalSubject: record.subject,
+      };
       this.deadLetter(letter);
       return;
     }

@@ -33,7 +33,12 @@ export interface WorkerOptions extends NatsRuntimeOptions {
 export function groupAssignment(
   link: NatsLink,
   units: readonly JobUnit[],
-  options: { readonly job: string; readonly logger: Logger; readonly replicas: number; readonly leaseTtlMs: number | undefined },
+  options: {
+    readonly job: string;
+    readonly logger: Logger;
+    readonly replicas: number;
+    readonly leaseTtlMs: number | undefined;
+  },
 ): UnitAssignment {
   let group: WorkerGroup | undefined;
   return {
@@ -58,7 +63,10 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
   const { job, logger, checkpointIntervalMs } = options;
   const replicas = options.replicas ?? 1;
   const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
-  const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator ${job.name}` : settings.name });
+  const link = await connectNats({
+    ...settings,
+    name: settings.name === 'stator' ? `stator ${job.name}` : settings.name,
+  });
   const events = logConnectionEvents(link, logger, settings.maxOutageMs);
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
@@ -100,7 +108,11 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       replicas,
       turnTimer: options.turnTimer,
     };
-    const assignment = (options.assignment ?? ((joined, all) => groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs })))(link, units);
+    const assignment = (
+      options.assignment ??
+      ((joined, all) =>
+        groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs }))
+    )(link, units);
     const runtime = new WorkerRuntime({ env, units, assignment, logger });
     for (const closing of [link, checkpointLink]) {
       void closing.closed().then((error) => {

@@ -28,8 +28,14 @@ import type { StateApiOptions } from '../state-api/index.ts';
 /** The checkpoint task name of a job run in NATS mode: buckets `stator-<job>-main` (KV_ and OBJ_ streams). */
 export const NATS_CHECKPOINT_TASK = 'main';
 
-/** A job's input and output subjects: `<job>.<source name>` and `<job>.<sink name>`, e.g. wordcount.in / wordcount.out. */
-export function jobSubjects(job: { readonly name: string; readonly source: { readonly name: string }; readonly sink: { readonly name: string } }): {
+/**
+ * A job's input and output subjects: `<job>.<source name>` and `<job>.<sink name>`, e.g. wordcount.in / wordcount.out.
+ */
+export function jobSubjects(job: {
+  readonly name: string;
+  readonly source: { readonly name: string };
+  readonly sink: { readonly name: string };
+}): {
   input: string;
   output: string;
 } {
@@ -74,7 +80,9 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
     ...(request.http === undefined ? {} : { http: request.http }),
   });
   const result = await runtime.run();
-  logger.info(`job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`);
+  logger.info(
+    `job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`,
+  );
 }
 
 /** What openNatsRuntime takes (createRuntime's options, resolved). */
@@ -98,7 +106,10 @@ export interface NatsRuntimeOptions {
 export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<PreparedRuntime> {
   const { job, logger, checkpointIntervalMs } = options;
   const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
-  const link = await connectNats({ ...settings, name: settings.name === 'stator' ? `stator ${job.name}` : settings.name });
+  const link = await connectNats({
+    ...settings,
+    name: settings.name === 'stator' ? `stator ${job.name}` : settings.name,
+  });
   const events = logConnectionEvents(link, logger, settings.maxOutageMs);
   let store: JetStreamCheckpointStore | undefined;
   let checkpointLink: NatsLink | undefined;
@@ -131,7 +142,11 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     // would queue behind the thousands of outputs and acknowledgements in flight, and a checkpoint's
     // commit (a dozen round trips) would take seconds under a backlog.
     checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
-    const checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: NATS_CHECKPOINT_TASK, connection: checkpointLink.nc });
+    const checkpointStore = await openJetStreamCheckpointStore({
+      job: job.name,
+      task: NATS_CHECKPOINT_TASK,
+      connection: checkpointLink.nc,
+    });
     store = checkpointStore;
     // The state API: logged writes are inputs of the partitions (always replayed), Dapr's routes with --http.
     stateApi = await serveNatsStateApi({
@@ -148,10 +163,22 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
       job,
       ...jobTaskRunners(job),
       source: (entry, deadLetter) =>
-        natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: subjects.input }, entry, deadLetter),
+        natsSourceBinding(
+          link,
+          job.source,
+          { stream: streams.input.stream, subject: subjects.input },
+          entry,
+          deadLetter,
+        ),
       sink: (deadLetter, fail) => natsSinkBinding(link, job.name, job.sink, subjects.output, deadLetter, fail),
       deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail, { inputSubject: subjects.input }),
-      checkpoints: jobCheckpoints({ store: checkpointStore, jobId: job.name, logger, intervalMs: checkpointIntervalMs, onFatal: (error) => fatal(error) }),
+      checkpoints: jobCheckpoints({
+        store: checkpointStore,
+        jobId: job.name,
+        logger,
+        intervalMs: checkpointIntervalMs,
+        onFatal: (error) => fatal(error),
+      }),
       logger,
       checkpointIntervalMs,
       ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
@@ -224,7 +251,10 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
  * The shortest duplicate window among `streams` (the stream that bounds exactly-once replays) and
  * when the newest message among them was stored (server time; undefined when all are empty).
  */
-async function replayedStreams(link: NatsLink, streams: readonly string[]): Promise<{ stream: string; ms: number; lastStoredAtMs: number | undefined }> {
+async function replayedStreams(
+  link: NatsLink,
+  streams: readonly string[],
+): Promise<{ stream: string; ms: number; lastStoredAtMs: number | undefined }> {
   const jsm = await link.jetstreamManager();
   let shortest = { stream: streams[0] ?? '', ms: Number.POSITIVE_INFINITY };
   let lastStoredAtMs: number | undefined;
@@ -242,7 +272,9 @@ export function logConnectionEvents(link: NatsLink, logger: Logger, maxOutageMs:
   return link.events$.subscribe((event) => {
     switch (event.type) {
       case 'disconnected':
-        logger.warn(`NATS disconnected from ${event.server}; reconnecting (giving up after ${Math.round(maxOutageMs / 1000)} s)`);
+        logger.warn(
+          `NATS disconnected from ${event.server}; reconnecting (giving up after ${Math.round(maxOutageMs / 1000)} s)`,
+        );
         break;
       case 'reconnected':
         logger.info(`NATS reconnected to ${event.server} after ${event.outageMs} ms`);

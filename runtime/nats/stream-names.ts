@@ -79,12 +79,15 @@ export interface JobStreamNames {
 // `dlq` names the dead-letter subjects of a job, `state` the state API's stream, so no exchange may use them.
 function assertStage(stage: string): void {
   assertToken('stage', stage);
-  if (stage.toLowerCase() === 'dlq') throw new InvalidNameError('stage name "dlq" is reserved for dead letters: rename the stage');
-  if (stage.toLowerCase() === 'state') throw new InvalidNameError('stage name "state" is reserved for the state API\'s stream: rename the stage');
+  if (stage.toLowerCase() === 'dlq')
+    throw new InvalidNameError('stage name "dlq" is reserved for dead letters: rename the stage');
+  if (stage.toLowerCase() === 'state')
+    throw new InvalidNameError('stage name "state" is reserved for the state API\'s stream: rename the stage');
 }
 
 function assertPartition(partition: number): void {
-  if (!Number.isInteger(partition) || partition < 0) throw new InvalidNameError(`partition ${partition} must be an integer >= 0`);
+  if (!Number.isInteger(partition) || partition < 0)
+    throw new InvalidNameError(`partition ${partition} must be an integer >= 0`);
 }
 
 /** The naming scheme for `job`. @throws InvalidNameError when the job name is not a valid token. */
@@ -109,7 +112,15 @@ export function jobStreamNames(job: string): JobStreamNames {
     deadLetterSubject: (stage) => (assertToken('stage', stage), `stator.${job}.dlq.${stage}`),
     stateCommandStream: `STATOR_${upperJob}_STATE`,
     stateCommandSubjects: [`stator.${job}.state.*.*`],
-    stateCommandSubject: (stage, partition) => (assertToken('stage', stage), assertPartition(partition), `stator.${job}.state.${stage}.p${partition}`),
-    stateRequestSubject: (stage, partition) => (assertToken('stage', stage), assertPartition(partition), `stator.${job}.state-api.${stage}.p${partition}`),
+    stateCommandSubject: (stage, partition) => (
+      assertToken('stage', stage),
+      assertPartition(partition),
+      `stator.${job}.state.${stage}.p${partition}`
+    ),
+    stateRequestSubject: (stage, partition) => (
+      assertToken('stage', stage),
+      assertPartition(partition),
+      `stator.${job}.state-api.${stage}.p${partition}`
+    ),
   };
 }

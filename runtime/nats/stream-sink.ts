@@ -155,7 +155,8 @@ function headerBytes(headers: MsgHdrs | undefined): number {
 function headersOf(message: OutputMessage): MsgHdrs | undefined {
   if (message.msgId === '' && message.headers === undefined) return undefined;
   const headers = createHeaders();
-  if (message.headers !== undefined) for (const [key, values] of message.headers) for (const value of values) headers.append(key, value);
+  if (message.headers !== undefined)
+    for (const [key, values] of message.headers) for (const value of values) headers.append(key, value);
   if (message.msgId !== '') headers.set(MSG_ID_HEADER, message.msgId);
   return headers;
 }
@@ -215,8 +216,13 @@ class Sink implements StreamSink {
     this.ackTimeoutMs = Math.max(1, options.ackTimeoutMs ?? 5000);
     this.maxRetryMs = options.maxRetryMs ?? 120_000;
     this.inbox = `${createInbox()}.`;
-    this.replies = link.nc.subscribe(`${this.inbox}*`, { callback: (error, msg) => (error === null ? this.onReply(msg) : this.fail(error)) });
-    this.timeoutCheck = setInterval(() => this.resendOverdue(), Math.max(10, Math.min(1000, Math.floor(this.ackTimeoutMs / 4))));
+    this.replies = link.nc.subscribe(`${this.inbox}*`, {
+      callback: (error, msg) => (error === null ? this.onReply(msg) : this.fail(error)),
+    });
+    this.timeoutCheck = setInterval(
+      () => this.resendOverdue(),
+      Math.max(10, Math.min(1000, Math.floor(this.ackTimeoutMs / 4))),
+    );
     this.timeoutCheck.unref();
   }
 
@@ -238,7 +244,10 @@ class Sink implements StreamSink {
 
   publish(message: OutputMessage): void {
     if (this.state !== 'open') {
-      throw this.failure ?? new PublishError(message.subject, message.msgId, `cannot publish ${message.msgId}: the sink is closed`);
+      throw (
+        this.failure ??
+        new PublishError(message.subject, message.msgId, `cannot publish ${message.msgId}: the sink is closed`)
+      );
     }
     const size = message.data.length + message.msgId.length + HEADER_OVERHEAD_BYTES + headerBytes(message.headers);
     const limit = this.link.nc.info?.max_payload ?? Number.MAX_SAFE_INTEGER;
@@ -246,8 +255,16 @@ class Sink implements StreamSink {
       this.tooLarge(message, size, limit);
       return;
     }
-    const entry: Entry = { message, ordinal: ++this.accepted, headers: headersOf(message), sentAt: 0, attempts: 0, firstFailureAt: 0 };
-    if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected') this.sendFirst(entry);
+    const entry: Entry = {
+      message,
+      ordinal: ++this.accepted,
+      headers: headersOf(message),
+      sentAt: 0,
+      attempts: 0,
+      firstFailureAt: 0,
+    };
+    if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected')
+      this.sendFirst(entry);
     else this.queue.push(entry);
   }
 
@@ -280,7 +297,13 @@ class Sink implements StreamSink {
     entry.sentAt = now;
     const { subject, data } = entry.message;
     try {
-      this.link.nc.publish(subject, data, entry.headers === undefined ? { reply: this.inbox + entry.ordinal } : { reply: this.inbox + entry.ordinal, headers: entry.headers });
+      this.link.nc.publish(
+        subject,
+        data,
+        entry.headers === undefined
+          ? { reply: this.inbox + entry.ordinal }
+          : { reply: this.inbox + entry.ordinal, headers: entry.headers },
+      );
     } catch (error) {
       // A closed connection (or one closing): the connection watch fails the sink with the reason.
       this.onError(entry, error, describe(error));
@@ -320,9 +343,18 @@ class Sink implements StreamSink {
     const { subject, msgId } = entry.message;
     if (this.link.nc.isClosed()) {
       // Name why the connection ended (e.g. the outage limit), which is known once it has closed.
-      void this.link.closed().then((reason) =>
-        this.fail(new PublishError(subject, msgId, `publishing ${msgId} to ${subject} failed: the NATS connection was closed`, { cause: reason ?? cause })),
-      );
+      void this.link
+        .closed()
+        .then((reason) =>
+          this.fail(
+            new PublishError(
+              subject,
+              msgId,
+              `publishing ${msgId} to ${subject} failed: the NATS connection was closed`,
+              { cause: reason ?? cause },
+            ),
+          ),
+        );
       return;
     }
     if (cause !== undefined && !isTransientNatsError(cause)) {
@@ -348,7 +380,14 @@ class Sink implements StreamSink {
 
   private terminal(entry: Entry, why: string, cause: unknown): void {
     const { subject, msgId } = entry.message;
-    this.fail(new PublishError(subject, msgId, `publishing ${msgId} to ${subject} failed: ${why}`, cause === undefined ? undefined : { cause }));
+    this.fail(
+      new PublishError(
+        subject,
+        msgId,
+        `publishing ${msgId} to ${subject} failed: ${why}`,
+        cause === undefined ? undefined : { cause },
+      ),
+    );
   }
 
   /** Sends again, in order, the entries waiting after a retryable error (the reconnect does it when down). */

@@ -137,7 +137,8 @@ class Source implements StreamSource {
     // The iterator ends without an error when the connection closes: find out why.
     if (this.state === 'reading') {
       const closedWith = this.link.nc.isClosed() ? await this.link.closed() : undefined;
-      this.failure ??= closedWith ?? new LifecycleStateError(`the consumer of ${this.options.stream} stopped unexpectedly`);
+      this.failure ??=
+        closedWith ?? new LifecycleStateError(`the consumer of ${this.options.stream} stopped unexpectedly`);
       this.state = 'failed';
     }
     this.wake();

@@ -39,17 +39,32 @@ export const EXCHANGE_SOURCE = 'exchange';
  * Opens `unit`'s runtime (not yet run). `takeover` replaces a live checkpoint lease of the unit's
  * previous owner: the caller holds the unit's group lease, and the replaced lease fences that owner.
  */
-export async function openUnitRuntime(env: UnitEnvironment, unit: JobUnit, options: { readonly takeover: boolean }): Promise<JobRuntime> {
+export async function openUnitRuntime(
+  env: UnitEnvironment,
+  unit: JobUnit,
+  options: { readonly takeover: boolean },
+): Promise<JobRuntime> {
   const { job, link, streams } = env;
   const logger = unitLogger(env.logger, unit.name);
-  const store = await openJetStreamCheckpointStore({ job: job.name, task: unit.name, connection: env.checkpointLink.nc, replicas: env.replicas });
+  const store = await openJetStreamCheckpointStore({
+    job: job.name,
+    task: unit.name,
+    connection: env.checkpointLink.nc,
+    replicas: env.replicas,
+  });
   let fatal: (error: unknown) => void = () => {};
   const runtime = createJobRuntime({
     job: unit.job,
     ...jobTaskRunners(unit.job),
     source: (entry, deadLetter) =>
       unit.kind === 'source'
-        ? natsSourceBinding(link, job.source, { stream: streams.input.stream, subject: streams.input.subject }, entry, deadLetter)
+        ? natsSourceBinding(
+            link,
+            job.source,
+            { stream: streams.input.stream, subject: streams.input.subject },
+            entry,
+            deadLetter,
+          )
         : exchangeSourceBinding(
             link,
             {
@@ -63,7 +78,8 @@ export async function openUnitRuntime(env: UnitEnvironment, unit: JobUnit, optio
           ),
     sink: (deadLetter, fail) => {
       const output = unit.output;
-      if (output.kind === 'sink') return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, { unit: unit.name });
+      if (output.kind === 'sink')
+        return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, { unit: unit.name });
       return exchangeSinkBinding(
         link,
         {

@@ -102,9 +102,13 @@ export class WorkerRuntime implements JobRuntime {
     const units = [...this.running.values()];
     const stages = new Map<string, PartitionView[]>();
     for (const { runtime } of units) {
-      for (const stage of runtime.view?.stages ?? []) stages.set(stage.name, [...(stages.get(stage.name) ?? []), ...stage.partitions]);
+      for (const stage of runtime.view?.stages ?? [])
+        stages.set(stage.name, [...(stages.get(stage.name) ?? []), ...stage.partitions]);
     }
-    const sources = units.filter((u) => u.unit.kind === 'source').map((u) => u.runtime.view?.source).filter((s): s is SourceView => s !== undefined);
+    const sources = units
+      .filter((u) => u.unit.kind === 'source')
+      .map((u) => u.runtime.view?.source)
+      .filter((s): s is SourceView => s !== undefined);
     const finished = this.finished;
     const source: SourceView = {
       name: this.options.env.job.source.name,
@@ -112,7 +116,10 @@ export class WorkerRuntime implements JobRuntime {
       messagesRead: finished.messagesRead + sources.reduce((sum, s) => sum + s.messagesRead, 0),
       inputLag: async () => (sources.length === 0 ? undefined : await sources[0]!.inputLag?.()),
     };
-    const stageViews: StageView[] = [...stages].map(([name, partitions]) => ({ name, partitions: partitions.sort((a, b) => a.partition - b.partition) }));
+    const stageViews: StageView[] = [...stages].map(([name, partitions]) => ({
+      name,
+      partitions: partitions.sort((a, b) => a.partition - b.partition),
+    }));
     return {
       job: this.options.env.job.name,
       source,
@@ -177,7 +184,8 @@ export class WorkerRuntime implements JobRuntime {
     const runtime = await openUnitRuntime(this.options.env, unit, { takeover: true });
     const progress: { lastCheckpoint?: { readonly id: number; readonly at: string } } = {};
     const events = runtime.events.subscribe((event) => {
-      if (event.type === 'checkpoint') progress.lastCheckpoint = { id: event.checkpointId, at: new Date().toISOString() };
+      if (event.type === 'checkpoint')
+        progress.lastCheckpoint = { id: event.checkpointId, at: new Date().toISOString() };
       this.eventSubject.next(event);
     });
     let started = false;
@@ -186,7 +194,9 @@ export class WorkerRuntime implements JobRuntime {
       (result) => result,
       (error: unknown) => {
         if (error instanceof FencedError || error instanceof UnitAbandonedError) {
-          this.options.logger.warn(`[${name}] ${error instanceof FencedError ? 'fenced: another worker committed a checkpoint of this unit' : error.message}; it runs elsewhere now`);
+          this.options.logger.warn(
+            `[${name}] ${error instanceof FencedError ? 'fenced: another worker committed a checkpoint of this unit' : error.message}; it runs elsewhere now`,
+          );
         } else if (!started) {
           // Restoring failed (e.g. a server of the cluster is down): the group releases the unit and
           // tries again later, here or elsewhere.
@@ -252,7 +262,8 @@ export class WorkerRuntime implements JobRuntime {
     running.events.unsubscribe();
     const view = running.runtime.view;
     this.finished = {
-      messagesRead: this.finished.messagesRead + (running.unit.kind === 'source' ? (view?.source.messagesRead ?? 0) : 0),
+      messagesRead:
+        this.finished.messagesRead + (running.unit.kind === 'source' ? (view?.source.messagesRead ?? 0) : 0),
       deadLetters: this.finished.deadLetters + (view?.deadLetters ?? 0),
       checkpoints: this.finished.checkpoints + (result?.checkpoints ?? 0),
     };

@@ -92,19 +92,25 @@ export class CheckpointStateView {
     const before = await previous?.catch(() => undefined);
     if (before !== undefined && before.id === latest?.id) return before;
     if (before !== undefined) void closeRunners(before);
-    if (latest === undefined) return { id: undefined, stages: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
+    if (latest === undefined)
+      return { id: undefined, stages: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
     const restored = await this.checkpoints.load();
-    if (restored === undefined) return { id: undefined, stages: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
+    if (restored === undefined)
+      return { id: undefined, stages: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
     return {
       id: restored.info.id,
       stages: new Map(),
       restoreFor: (step) => {
         const keyGroups = new Map<number, readonly Uint8Array[]>();
-        for (const part of restored.partitions) if (part.stage === step.name) for (const [group, chain] of part.restore.keyGroups) keyGroups.set(group, chain);
+        for (const part of restored.partitions)
+          if (part.stage === step.name)
+            for (const [group, chain] of part.restore.keyGroups) keyGroups.set(group, chain);
         return keyGroups;
       },
       watermarks: (step) => {
-        const watermarks = restored.partitions.filter((p) => p.stage === step.name).map((p) => Number(p.restore.watermark));
+        const watermarks = restored.partitions
+          .filter((p) => p.stage === step.name)
+          .map((p) => Number(p.restore.watermark));
         return watermarks.length === 0 ? -Number.MAX_VALUE : Math.min(...watermarks);
       },
     };

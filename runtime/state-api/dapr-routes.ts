@@ -14,22 +14,35 @@ export interface StateApiRoutesOptions {
 }
 
 /** Dapr's errorCode of each operation, for errors the service reports. */
-type Operation = 'ERR_STATE_GET' | 'ERR_STATE_SAVE' | 'ERR_STATE_DELETE' | 'ERR_STATE_BULK_GET' | 'ERR_STATE_TRANSACTION';
+type Operation =
+  'ERR_STATE_GET' | 'ERR_STATE_SAVE' | 'ERR_STATE_DELETE' | 'ERR_STATE_BULK_GET' | 'ERR_STATE_TRANSACTION';
 
 /**
  * Adds the state API's routes (and Dapr's /v1.0/metadata, which Dapr's clients call to see that
  * the "sidecar" is up, and /v1.0/healthz) to the server; returns their removal.
  */
-export function addStateApiRoutes(http: HttpRoutes, service: StateService, options: StateApiRoutesOptions = {}): () => void {
+export function addStateApiRoutes(
+  http: HttpRoutes,
+  service: StateService,
+  options: StateApiRoutesOptions = {},
+): () => void {
   const guard = tokenGuard(options.token);
-  const route = (method: string, pattern: string, operation: Operation | undefined, handler: HttpHandler): (() => void) =>
+  const route = (
+    method: string,
+    pattern: string,
+    operation: Operation | undefined,
+    handler: HttpHandler,
+  ): (() => void) =>
     http.route(method, pattern, async (request) => {
       guard(request);
       try {
         return await handler(request);
       } catch (error) {
         if (error instanceof StateApiError) {
-          const code = error.status === 409 || error.status === 504 || error.status === 503 ? (operation ?? error.code) : error.code;
+          const code =
+            error.status === 409 || error.status === 504 || error.status === 503
+              ? (operation ?? error.code)
+              : error.code;
           throw new HttpError(error.status, code, error.message, { cause: error });
         }
         throw error;
@@ -41,17 +54,24 @@ export function addStateApiRoutes(http: HttpRoutes, service: StateService, optio
       json: {
         id: service.stores.job.name,
         runtimeVersion: 'stator',
-        components: service.stores.names().map((name) => ({ name, type: 'state.stator', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL'] })),
+        components: service.stores
+          .names()
+          .map((name) => ({ name, type: 'state.stator', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL'] })),
       },
     })),
     route('GET', '/v1.0/state/:store/:key', 'ERR_STATE_GET', async (request) => {
-      const [read] = await service.get(request.params.store!, [request.params.key!], consistencyOf(request.query.get('consistency')));
+      const [read] = await service.get(
+        request.params.store!,
+        [request.params.key!],
+        consistencyOf(request.query.get('consistency')),
+      );
       if (read?.value === undefined) return { status: 204 };
       return { headers: read.etag === undefined ? {} : { ETag: read.etag }, json: read.value };
     }),
     route('POST', '/v1.0/state/:store', 'ERR_STATE_SAVE', async (request) => {
       const body = await request.json();
-      if (!Array.isArray(body)) throw malformed('the body must be a JSON array of {"key", "value", "etag"?, "options"?} objects');
+      if (!Array.isArray(body))
+        throw malformed('the body must be a JSON array of {"key", "value", "etag"?, "options"?} objects');
       const writes = body.map((item, i) => writeOf(item, `item ${i}`, 'upsert'));
       await service.write(request.params.store!, writes, false);
       return { status: 204 };
@@ -59,24 +79,40 @@ export function addStateApiRoutes(http: HttpRoutes, service: StateService, optio
     route('DELETE', '/v1.0/state/:store/:key', 'ERR_STATE_DELETE', async (request) => {
       const ifMatch = request.headers['if-match'];
       const concurrency = concurrencyOf(request.query.get('concurrency') ?? undefined, 'the concurrency parameter');
-      const write: StateWrite = { op: 'delete', key: request.params.key!, firstWrite: concurrency !== 'last-write', ...(ifMatch === undefined ? {} : { etag: etagOf(ifMatch, 'If-Match') }) };
+      const write: StateWrite = {
+        op: 'delete',
+        key: request.params.key!,
+        firstWrite: concurrency !== 'last-write',
+        ...(ifMatch === undefined ? {} : { etag: etagOf(ifMatch, 'If-Match') }),
+      };
       await service.write(request.params.store!, [write], false);
       return { status: 204 };
     }),
     route('POST', '/v1.0/state/:store/bulk', 'ERR_STATE_BULK_GET', async (request) => {
       const body = await request.json();
       const keys = (body as { keys?: unknown } | null)?.keys;
-      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw malformed('the body must be {"keys": ["key", ...]}');
-      const reads = await service.get(request.params.store!, keys as string[], consistencyOf(request.query.get('consistency')));
-      return { json: reads.map((r) => (r.value === undefined ? { key: r.key } : { key: r.key, data: r.value, etag: r.etag })) };
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+        throw malformed('the body must be {"keys": ["key", ...]}');
+      const reads = await service.get(
+        request.params.store!,
+        keys as string[],
+        consistencyOf(request.query.get('consistency')),
+      );
+      return {
+        json: reads.map((r) => (r.value === undefined ? { key: r.key } : { key: r.key, data: r.value, etag: r.etag })),
+      };
     }),
     route('POST', '/v1.0/state/:store/transaction', 'ERR_STATE_TRANSACTION', async (request) => {
       const body = await request.json();
       const operations = (body as { operations?: unknown } | null)?.operations;
-      if (!Array.isArray(operations) || operations.length === 0) throw malformed('the body must be {"operations": [{"operation": "upsert"|"delete", "request": {"key", ...}}, ...]}');
+      if (!Array.isArray(operations) || operations.length === 0)
+        throw malformed(
+          'the body must be {"operations": [{"operation": "upsert"|"delete", "request": {"key", ...}}, ...]}',
+        );
       const writes = operations.map((entry, i) => {
         const { operation, request: item } = (entry ?? {}) as { operation?: unknown; request?: unknown };
-        if (operation !== 'upsert' && operation !== 'delete') throw malformed(`operation ${i}: "operation" must be "upsert" or "delete", got ${JSON.stringify(operation)}`);
+        if (operation !== 'upsert' && operation !== 'delete')
+          throw malformed(`operation ${i}: "operation" must be "upsert" or "delete", got ${JSON.stringify(operation)}`);
         return writeOf(item, `operation ${i}`, operation);
       });
       await service.write(request.params.store!, writes, true);
@@ -106,20 +142,29 @@ function concurrencyOf(value: unknown, what: string): 'first-write' | 'last-writ
 
 function etagOf(value: unknown, what: string): string {
   const etag = typeof value === 'string' ? parseETag(value) : undefined;
-  if (etag === undefined) throw new HttpError(400, 'ERR_STATE_SAVE', `${what} ${JSON.stringify(value)} is not an ETag this store gave out: read the key for its ETag`);
+  if (etag === undefined)
+    throw new HttpError(
+      400,
+      'ERR_STATE_SAVE',
+      `${what} ${JSON.stringify(value)} is not an ETag this store gave out: read the key for its ETag`,
+    );
   return etag;
 }
 
 /** One save item or transaction request: {key, value, etag?, options?: {concurrency, consistency}}. */
 function writeOf(item: unknown, what: string, op: 'upsert' | 'delete'): StateWrite {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw malformed(`${what}: expected an object {"key", "value", "etag"?, "options"?}`);
+  if (typeof item !== 'object' || item === null || Array.isArray(item))
+    throw malformed(`${what}: expected an object {"key", "value", "etag"?, "options"?}`);
   const { key, value, etag, options } = item as { key?: unknown; value?: unknown; etag?: unknown; options?: unknown };
   if (typeof key !== 'string' || key.length === 0) throw malformed(`${what}: "key" must be a non-empty string`);
-  if (op === 'upsert' && value === undefined) throw malformed(`${what} (key ${JSON.stringify(key)}): "value" is missing`);
-  if (options !== undefined && (typeof options !== 'object' || options === null)) throw malformed(`${what}: "options" must be an object`);
+  if (op === 'upsert' && value === undefined)
+    throw malformed(`${what} (key ${JSON.stringify(key)}): "value" is missing`);
+  if (options !== undefined && (typeof options !== 'object' || options === null))
+    throw malformed(`${what}: "options" must be an object`);
   const opts = (options ?? {}) as { concurrency?: unknown; consistency?: unknown };
   const concurrency = concurrencyOf(opts.concurrency, `${what}: options.concurrency`);
-  if (opts.consistency !== undefined && opts.consistency !== null && opts.consistency !== '') consistencyOf(String(opts.consistency));
+  if (opts.consistency !== undefined && opts.consistency !== null && opts.consistency !== '')
+    consistencyOf(String(opts.consistency));
   const hasETag = etag !== undefined && etag !== null && etag !== '';
   return {
     op,
@@ -136,10 +181,17 @@ function tokenGuard(token: string | undefined): (request: HttpRequest) => void {
   const expected = createHash('sha256').update(token).digest();
   return (request) => {
     const given = request.headers['dapr-api-token'];
-    const digest = createHash('sha256').update(typeof given === 'string' ? given : '').digest();
+    const digest = createHash('sha256')
+      .update(typeof given === 'string' ? given : '')
+      .digest();
     if (typeof given !== 'string' || !timingSafeEqual(digest, expected)) {
-      throw new HttpError(401, 'ERR_UNAUTHORIZED', given === undefined ? 'this API needs the dapr-api-token header (the token given with --http-token)' : 'the dapr-api-token header does not match the token given with --http-token');
+      throw new HttpError(
+        401,
+        'ERR_UNAUTHORIZED',
+        given === undefined
+          ? 'this API needs the dapr-api-token header (the token given with --http-token)'
+          : 'the dapr-api-token header does not match the token given with --http-token',
+      );
     }
   };
 }
-

@@ -15,7 +15,10 @@ export function etagOf(keyBytes: Uint8Array, cells: Uint8Array | undefined): str
 
 const ETAG = /^[A-Za-z0-9_-]{22}$/;
 
-/** An ETag as a client sent it (body field or If-Match: quotes and a weak W/ prefix dropped), or undefined when it is not one of ours. */
+/**
+ * An ETag as a client sent it (body field or If-Match: quotes and a weak W/ prefix dropped), or undefined when it is
+ * not one of ours.
+ */
 export function parseETag(text: string): string | undefined {
   let t = text.trim();
   if (t.startsWith('W/')) t = t.slice(2);

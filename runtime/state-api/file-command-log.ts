@@ -10,7 +10,8 @@ import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecor
  */
 export class FileCommandLog implements StateCommandLog {
   private handle: FileHandle | undefined;
-  private queue: { readonly line: string; readonly done: { resolve: () => void; reject: (error: unknown) => void } }[] = [];
+  private queue: { readonly line: string; readonly done: { resolve: () => void; reject: (error: unknown) => void } }[] =
+    [];
   private writing: Promise<void> | undefined;
   private failure: unknown;
   private closed = false;
@@ -41,7 +42,10 @@ export class FileCommandLog implements StateCommandLog {
       try {
         record = JSON.parse(line) as StateCommandRecord;
       } catch (error) {
-        throw new Error(`state command log ${this.path} line ${i + 1} is not a record (${(error as Error).message}): the file was changed by hand; restore it or move it away`, { cause: error });
+        throw new Error(
+          `state command log ${this.path} line ${i + 1} is not a record (${(error as Error).message}): the file was changed by hand; restore it or move it away`,
+          { cause: error },
+        );
       }
       if (record.seq > seq) records.push({ position: record.seq, record });
     });
@@ -82,7 +86,10 @@ export class FileCommandLog implements StateCommandLog {
           for (const b of batch) b.done.resolve();
         } catch (error) {
           // A failed append may have written part of a line: nothing more goes after it.
-          this.failure ??= new Error(`cannot append to the state command log ${this.path}: ${(error as Error).message}`, { cause: error });
+          this.failure ??= new Error(
+            `cannot append to the state command log ${this.path}: ${(error as Error).message}`,
+            { cause: error },
+          );
           for (const b of batch) b.done.reject(this.failure);
         }
       }

@@ -35,7 +35,10 @@ export class ForwardingStateOwners implements StateOwners {
   /** The key's partition, computed as the job routes its messages (key group, then partition). */
   partitionOf(store: StateStore, keyText: string): number {
     const { maxKeyGroups } = this.options.job;
-    const keyGroup = keyGroupFor(CoderUtils.encodeToByteArray(store.stage.keyCoder, store.parseKey(keyText)), maxKeyGroups);
+    const keyGroup = keyGroupFor(
+      CoderUtils.encodeToByteArray(store.stage.keyCoder, store.parseKey(keyText)),
+      maxKeyGroups,
+    );
     return partitionForKeyGroup(keyGroup, maxKeyGroups, store.stage.parallelism);
   }
 
@@ -46,7 +49,13 @@ export class ForwardingStateOwners implements StateOwners {
       [...byPartition].map(async ([partition, keys]) => {
         const answered = this.options.local?.runs(store.stage.name, partition)
           ? await this.options.local.read(store, keys)
-          : await askOwner<KeyRead[]>(this.options.link, this.subject(store, partition), { op: 'read', store: store.name, keys }, Date.now() + this.timeoutMs, `a strong read of ${store.name}`);
+          : await askOwner<KeyRead[]>(
+              this.options.link,
+              this.subject(store, partition),
+              { op: 'read', store: store.name, keys },
+              Date.now() + this.timeoutMs,
+              `a strong read of ${store.name}`,
+            );
         for (const read of answered) reads.set(read.key, read);
       }),
     );
@@ -54,12 +63,19 @@ export class ForwardingStateOwners implements StateOwners {
   }
 
   write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult> {
-    const byPartition = this.byPartition(store, command.ops.map((op) => op.key));
+    const byPartition = this.byPartition(
+      store,
+      command.ops.map((op) => op.key),
+    );
     if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
     const partition = [...byPartition.keys()][0] ?? 0;
     if (this.options.local?.runs(store.stage.name, partition)) {
       // The same bound as a forwarded request: the logged record is about this size.
-      assertFitsNatsMessage(this.options.link, Buffer.byteLength(JSON.stringify(command)) + RECORD_OVERHEAD_BYTES, 'write');
+      assertFitsNatsMessage(
+        this.options.link,
+        Buffer.byteLength(JSON.stringify(command)) + RECORD_OVERHEAD_BYTES,
+        'write',
+      );
       return this.options.local.write(store, command, id);
     }
     return askOwner<StateCommandResult>(

@@ -6,7 +6,17 @@ export { JetStreamCommandLog, clearStateCommands } from './jetstream-command-log
 export { serveNatsStateApi, stateCommandsInput } from './serve-nats-state-api.ts';
 export type { NatsStateApi, NatsStateApiOptions } from './serve-nats-state-api.ts';
 export { ForwardingStateOwners } from './forwarding-owners.ts';
-export type { AppendedCommand, CommandLane, CommandLanes, LoggedCommand, StateCommand, StateCommandLog, StateCommandRecord, StateCommandResult, StateOperation } from './state-command.ts';
+export type {
+  AppendedCommand,
+  CommandLane,
+  CommandLanes,
+  LoggedCommand,
+  StateCommand,
+  StateCommandLog,
+  StateCommandRecord,
+  StateCommandResult,
+  StateOperation,
+} from './state-command.ts';
 export { StateService } from './state-service.ts';
 export type { Consistency, StateWrite, StateServiceOptions } from './state-service.ts';
 export { StateStores } from './state-stores.ts';
@@ -14,6 +24,14 @@ export type { StateStore } from './state-stores.ts';
 export { CheckpointStateView } from './checkpoint-state-view.ts';
 export { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-owner.ts';
 export type { KeyRead, StateOwners } from './state-owner.ts';
-export { StateApiError, StateRequestError, StateValueError, ETagMismatchError, StateUnavailableError, StateTimeoutError, StateTooLargeError } from './state-api-errors.ts';
+export {
+  StateApiError,
+  StateRequestError,
+  StateValueError,
+  ETagMismatchError,
+  StateUnavailableError,
+  StateTimeoutError,
+  StateTooLargeError,
+} from './state-api-errors.ts';
 export { toJson, fromJson } from './state-json.ts';
 export type { Json } from './state-json.ts';

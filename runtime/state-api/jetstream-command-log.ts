@@ -96,10 +96,14 @@ export class JetStreamCommandLog implements StateCommandLog {
 function parseRecord(data: Uint8Array, what: string): StateCommandRecord {
   try {
     const record = JSON.parse(new TextDecoder().decode(data)) as StateCommandRecord;
-    if (typeof record.seq !== 'number' || typeof record.after !== 'number' || typeof record.command !== 'object') throw new Error('not a state command record');
+    if (typeof record.seq !== 'number' || typeof record.after !== 'number' || typeof record.command !== 'object')
+      throw new Error('not a state command record');
     return record;
   } catch (error) {
-    throw new Error(`${what} is not a state command record (${(error as Error).message}): something else published to the job's state stream; remove it (nats stream rmm)`, { cause: error });
+    throw new Error(
+      `${what} is not a state command record (${(error as Error).message}): something else published to the job's state stream; remove it (nats stream rmm)`,
+      { cause: error },
+    );
   }
 }
 

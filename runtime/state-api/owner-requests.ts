@@ -7,7 +7,14 @@ import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import type { Logger } from '../log.ts';
 import { sleep } from '../nats/retry.ts';
-import { StateApiError, StateRequestError, StateTimeoutError, StateTooLargeError, StateUnavailableError, StateValueError } from './state-api-errors.ts';
+import {
+  StateApiError,
+  StateRequestError,
+  StateTimeoutError,
+  StateTooLargeError,
+  StateUnavailableError,
+  StateValueError,
+} from './state-api-errors.ts';
 import type { StateCommand, StateCommandResult } from './state-command.ts';
 import type { KeyRead, LocalStateOwner } from './state-owner.ts';
 import type { StateStores } from './state-stores.ts';
@@ -17,7 +24,9 @@ export type OwnerRequest =
   | { readonly op: 'read'; readonly store: string; readonly keys: readonly string[] }
   | { readonly op: 'write'; readonly store: string; readonly id: string; readonly command: StateCommand };
 
-type OwnerReply = { readonly ok: unknown } | { readonly error: { readonly status: number; readonly code: string; readonly message: string } };
+type OwnerReply =
+  | { readonly ok: unknown }
+  | { readonly error: { readonly status: number; readonly code: string; readonly message: string } };
 
 /** Answers state API requests for the partitions `local` runs, on each partition's request subject. */
 export class OwnerResponder {
@@ -67,7 +76,9 @@ export class OwnerResponder {
       const request = JSON.parse(new TextDecoder().decode(msg.data)) as OwnerRequest;
       const store = this.stores.get(request.store);
       const result: KeyRead[] | StateCommandResult =
-        request.op === 'read' ? await this.local.read(store, request.keys) : await this.local.write(store, request.command, request.id);
+        request.op === 'read'
+          ? await this.local.read(store, request.keys)
+          : await this.local.write(store, request.command, request.id);
       reply = { ok: result };
     } catch (error) {
       reply = { error: errorFields(error) };
@@ -75,7 +86,10 @@ export class OwnerResponder {
     let data = new TextEncoder().encode(JSON.stringify(reply));
     const maxPayload = this.link.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
     if (data.length > maxPayload) {
-      const tooLarge = new StateTooLargeError('ERR_RESPONSE_TOO_LARGE', `the answer (${data.length} bytes) exceeds the NATS server's max_payload (${maxPayload} bytes): ask for fewer keys at a time`);
+      const tooLarge = new StateTooLargeError(
+        'ERR_RESPONSE_TOO_LARGE',
+        `the answer (${data.length} bytes) exceeds the NATS server's max_payload (${maxPayload} bytes): ask for fewer keys at a time`,
+      );
       data = new TextEncoder().encode(JSON.stringify({ error: errorFields(tooLarge) }));
     }
     try {
@@ -98,11 +112,14 @@ function revive(fields: { status: number; code: string; message: string }): Stat
   if (status === 400) return new StateRequestError(code, message);
   if (status === 503) return new StateUnavailableError(message);
   if (status === 504) return new StateTimeoutError(message);
-  if (code === 'ERR_REQUEST_TOO_LARGE' || code === 'ERR_RESPONSE_TOO_LARGE') return new StateTooLargeError(code, message);
+  if (code === 'ERR_REQUEST_TOO_LARGE' || code === 'ERR_RESPONSE_TOO_LARGE')
+    return new StateTooLargeError(code, message);
   return new StateApiError(status, code, message);
 }
 
-/** @throws StateTooLargeError (413) when `bytes` exceed the server's max_payload, which bounds a request in NATS mode. */
+/**
+ * @throws StateTooLargeError (413) when `bytes` exceed the server's max_payload, which bounds a request in NATS mode.
+ */
 export function assertFitsNatsMessage(link: NatsLink, bytes: number, what: 'read' | 'write'): void {
   const maxPayload = link.nc.info?.max_payload;
   if (maxPayload === undefined || bytes <= maxPayload) return;
@@ -123,7 +140,13 @@ const MIN_ATTEMPT_MS = 1000;
  * @throws StateUnavailableError when nobody answered by the deadline, StateTimeoutError when the
  * owner took the request and did not answer in time, or the error the owner answered with.
  */
-export async function askOwner<T>(link: NatsLink, subject: string, request: OwnerRequest, deadline: number, what: string): Promise<T> {
+export async function askOwner<T>(
+  link: NatsLink,
+  subject: string,
+  request: OwnerRequest,
+  deadline: number,
+  what: string,
+): Promise<T> {
   const data = new TextEncoder().encode(JSON.stringify(request));
   assertFitsNatsMessage(link, data.length, request.op);
   const stop = new AbortController();
@@ -131,19 +154,29 @@ export async function askOwner<T>(link: NatsLink, subject: string, request: Owne
   let unavailable: StateApiError | undefined;
   for (;;) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0) throw unavailable ?? new StateTimeoutError(`${what}: the partition's owner did not answer in time`);
+    if (remaining <= 0)
+      throw unavailable ?? new StateTimeoutError(`${what}: the partition's owner did not answer in time`);
     let msg: Msg;
     try {
       // An attempt gets at least MIN_ATTEMPT_MS, past the deadline if need be: with less, a loaded
       // machine reports the server's slow "no responders" as a timeout, as if an owner had taken it.
       msg = await link.nc.request(subject, data, { timeout: Math.max(remaining, MIN_ATTEMPT_MS) });
     } catch (error) {
-      if (error instanceof errors.NoRespondersError || (error instanceof errors.RequestError && error.isNoResponders())) {
-        unavailable = new StateUnavailableError(`${what}: no process runs this partition of job ${subject.split('.')[1]} now; start the job (stator run --nats) or read with consistency=eventual`);
+      if (
+        error instanceof errors.NoRespondersError ||
+        (error instanceof errors.RequestError && error.isNoResponders())
+      ) {
+        unavailable = new StateUnavailableError(
+          `${what}: no process runs this partition of job ${subject.split('.')[1]} now; start the job (stator run --nats) or read with consistency=eventual`,
+        );
       } else if (error instanceof errors.TimeoutError) {
-        throw new StateTimeoutError(`${what}: the partition's owner did not answer in time${request.op === 'write' ? ' (the write may be applied: read the key to see)' : ''}`);
+        throw new StateTimeoutError(
+          `${what}: the partition's owner did not answer in time${request.op === 'write' ? ' (the write may be applied: read the key to see)' : ''}`,
+        );
       } else {
-        throw new StateUnavailableError(`${what}: the request to the partition's owner failed: ${(error as Error).message}`);
+        throw new StateUnavailableError(
+          `${what}: the request to the partition's owner failed: ${(error as Error).message}`,
+        );
       }
       await sleep(Math.min(delayMs, Math.max(0, deadline - Date.now())), stop.signal);
       delayMs = Math.min(delayMs * 2, 500);

@@ -70,7 +70,8 @@ export async function serveNatsStateApi(options: NatsStateApiOptions): Promise<N
     },
     link.features,
   );
-  if (stream.created) logger.info(`created stream ${names.stateCommandStream} for ${names.stateCommandSubjects.join(', ')}`);
+  if (stream.created)
+    logger.info(`created stream ${names.stateCommandStream} for ${names.stateCommandSubjects.join(', ')}`);
   const logs = new Map<string, JetStreamCommandLog>();
   const lanes: CommandLanes = (stage, partition) => {
     const subject = names.stateCommandSubject(stage, partition);
@@ -87,7 +88,8 @@ export async function serveNatsStateApi(options: NatsStateApiOptions): Promise<N
   // partition's subject is served by the worker that owns the partition.
   for (const stage of job.steps) {
     if (stage.kind !== 'process') continue;
-    for (let partition = 0; partition < stage.parallelism; partition++) responder.serve(names.stateRequestSubject(stage.name, partition));
+    for (let partition = 0; partition < stage.parallelism; partition++)
+      responder.serve(names.stateRequestSubject(stage.name, partition));
   }
   let checkpointStore: CheckpointStore | undefined;
   let view: CheckpointStateView | undefined;
@@ -95,11 +97,32 @@ export async function serveNatsStateApi(options: NatsStateApiOptions): Promise<N
   try {
     if (options.http !== undefined) {
       // Eventual reads through a store of their own: the runtime closes its store when the run ends.
-      checkpointStore = await openJetStreamCheckpointStore({ job: job.name, task: options.checkpoints.task, connection: options.checkpoints.link.nc, create: false });
+      checkpointStore = await openJetStreamCheckpointStore({
+        job: job.name,
+        task: options.checkpoints.task,
+        connection: options.checkpoints.link.nc,
+        create: false,
+      });
       view = new CheckpointStateView({ job, store: checkpointStore });
-      const owners = new ForwardingStateOwners({ job, link, names, local: owner, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
-      const service = new StateService({ stores, owner: owners, view, logger, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
-      removeRoutes = addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });
+      const owners = new ForwardingStateOwners({
+        job,
+        link,
+        names,
+        local: owner,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      });
+      const service = new StateService({
+        stores,
+        owner: owners,
+        view,
+        logger,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      });
+      removeRoutes = addStateApiRoutes(
+        options.http,
+        service,
+        options.token === undefined ? {} : { token: options.token },
+      );
     }
   } catch (error) {
     await responder.close();

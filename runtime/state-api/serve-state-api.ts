@@ -44,9 +44,21 @@ export function serveStateApi(options: ServeStateApiOptions): ServedStateApi {
   const stores = new StateStores(options.job);
   const lane = { name: STATE_COMMANDS_INPUT, log: options.log };
   const owner = new LocalStateOwner(stores, () => lane, options.logger);
-  const view = options.http === undefined ? undefined : new CheckpointStateView({ job: options.job, store: options.checkpointStore() });
-  const service = new StateService({ stores, owner, ...(view === undefined ? {} : { view }), logger: options.logger, ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) });
-  const remove = options.http === undefined ? () => {} : addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });
+  const view =
+    options.http === undefined
+      ? undefined
+      : new CheckpointStateView({ job: options.job, store: options.checkpointStore() });
+  const service = new StateService({
+    stores,
+    owner,
+    ...(view === undefined ? {} : { view }),
+    logger: options.logger,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  const remove =
+    options.http === undefined
+      ? () => {}
+      : addStateApiRoutes(options.http, service, options.token === undefined ? {} : { token: options.token });
   let closing: Promise<void> | undefined;
   return {
     owner,

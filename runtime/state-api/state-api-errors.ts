@@ -36,7 +36,11 @@ export class StateValueError extends StateApiError {
 export class ETagMismatchError extends StateApiError {
   override name = 'ETagMismatchError';
   constructor(readonly keys: readonly string[]) {
-    super(409, 'ERR_ETAG_MISMATCH', `possible etag mismatch for key${keys.length === 1 ? '' : 's'} ${keys.map((k) => JSON.stringify(k)).join(', ')}: read the key again for its current ETag and retry`);
+    super(
+      409,
+      'ERR_ETAG_MISMATCH',
+      `possible etag mismatch for key${keys.length === 1 ? '' : 's'} ${keys.map((k) => JSON.stringify(k)).join(', ')}: read the key again for its current ETag and retry`,
+    );
   }
 }
 

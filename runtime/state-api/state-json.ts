@@ -49,7 +49,10 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  * coder (see toJson). Tags the task has not bound (in open()) are unknown and not shown. Undefined
  * when no known cell holds anything.
  */
-export function readKeyJson(state: StateInternals<unknown>, tags: readonly StateTag<State>[]): Record<string, Json> | undefined {
+export function readKeyJson(
+  state: StateInternals<unknown>,
+  tags: readonly StateTag<State>[],
+): Record<string, Json> | undefined {
   const global = StateNamespaces.global();
   const out: Record<string, Json> = {};
   let any = false;
@@ -78,13 +81,16 @@ function readCell(tag: StateTag<State>, cell: State): Json | undefined {
     }
     case 'orderedList': {
       const items = [...(cell as OrderedListState<unknown>).read()];
-      return items.length === 0 ? undefined : items.map((item) => ({ value: toJson(item.value), timestamp: toJson(item.timestamp) }));
+      return items.length === 0
+        ? undefined
+        : items.map((item) => ({ value: toJson(item.value), timestamp: toJson(item.timestamp) }));
     }
     case 'map':
     case 'multimap': {
       const map = cell as MapState<unknown, unknown> | MultimapState<unknown, unknown>;
       if (map.isEmpty().read()) return undefined;
-      if (spec.kind === 'map') return entriesJson([...(map as MapState<unknown, unknown>).entries().read()].map(([k, v]) => [k, toJson(v)]));
+      if (spec.kind === 'map')
+        return entriesJson([...(map as MapState<unknown, unknown>).entries().read()].map(([k, v]) => [k, toJson(v)]));
       const multimap = map as MultimapState<unknown, unknown>;
       return entriesJson([...multimap.keys().read()].map((k) => [k, [...multimap.get(k).read()].map(toJson)]));
     }
@@ -127,12 +133,14 @@ export function toJson(value: unknown): Json {
     default:
       return String(value);
   }
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   if (Array.isArray(value) || value instanceof Set) return [...(value as Iterable<unknown>)].map(toJson);
   if (value instanceof Map) return entriesJson([...(value as Map<unknown, unknown>)].map(([k, v]) => [k, toJson(v)]));
   if (value instanceof TimestampedValue) return { value: toJson(value.value), timestamp: toJson(value.timestamp) };
   if (value instanceof Date) return value.toISOString();
-  if (typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function') return [...(value as Iterable<unknown>)].map(toJson);
+  if (typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function')
+    return [...(value as Iterable<unknown>)].map(toJson);
   const out: Record<string, Json> = {};
   for (const [k, v] of Object.entries(value)) out[k] = toJson(v);
   return out;
@@ -151,14 +159,19 @@ export function fromJson(json: unknown, coder: Coder<unknown>, what: string): un
     CoderUtils.encodeToByteArray(coder, value);
   } catch (error) {
     if (error instanceof StateValueError) throw error;
-    throw new StateValueError(`${what}: ${JSON.stringify(json)?.slice(0, 80)} is not a value of ${coder.toString()} (${(error as Error).message})`, { cause: error });
+    throw new StateValueError(
+      `${what}: ${JSON.stringify(json)?.slice(0, 80)} is not a value of ${coder.toString()} (${(error as Error).message})`,
+      { cause: error },
+    );
   }
   return value;
 }
 
 function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
   const fail = (expected: string): never => {
-    throw new StateValueError(`${what}: expected ${expected} for ${coder.toString()}, got ${JSON.stringify(json)?.slice(0, 80)}`);
+    throw new StateValueError(
+      `${what}: expected ${expected} for ${coder.toString()}, got ${JSON.stringify(json)?.slice(0, 80)}`,
+    );
   };
   if (coder instanceof NullableCoder) return json === null ? null : convert(json, coder.getCoderArguments()[0]!, what);
   if (coder instanceof VarLongCoder || coder instanceof BigEndianLongCoder || coder instanceof InstantCoder) {
@@ -169,7 +182,13 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
     }
     return fail('an integer (or a decimal string beyond 2^53)');
   }
-  if (coder instanceof VarLongNumberCoder || coder instanceof VarIntCoder || coder instanceof BigEndianIntegerCoder || coder instanceof BigEndianShortCoder || coder instanceof ByteCoder) {
+  if (
+    coder instanceof VarLongNumberCoder ||
+    coder instanceof VarIntCoder ||
+    coder instanceof BigEndianIntegerCoder ||
+    coder instanceof BigEndianShortCoder ||
+    coder instanceof ByteCoder
+  ) {
     return typeof json === 'number' && Number.isInteger(json) ? json : fail('an integer');
   }
   if (coder instanceof DoubleCoder || coder instanceof FloatCoder) {
@@ -192,10 +211,16 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
   }
   if (coder instanceof MapCoder) {
     const [keyCoder, valueCoder] = coder.getCoderArguments() as [Coder<unknown>, Coder<unknown>];
-    return new Map(jsonEntries(json, what, fail).map(([k, v]) => [convert(k, keyCoder, `${what} key`), convert(v, valueCoder, `${what}[${JSON.stringify(k)}]`)]));
+    return new Map(
+      jsonEntries(json, what, fail).map(([k, v]) => [
+        convert(k, keyCoder, `${what} key`),
+        convert(v, valueCoder, `${what}[${JSON.stringify(k)}]`),
+      ]),
+    );
   }
   if (coder instanceof KvCoder) {
-    if (typeof json !== 'object' || json === null || !('key' in json) || !('value' in json)) return fail('{"key": ..., "value": ...}');
+    if (typeof json !== 'object' || json === null || !('key' in json) || !('value' in json))
+      return fail('{"key": ..., "value": ...}');
     const [keyCoder, valueCoder] = coder.getCoderArguments() as [Coder<unknown>, Coder<unknown>];
     const kv = json as { key: unknown; value: unknown };
     return KV(convert(kv.key, keyCoder, `${what}.key`), convert(kv.value, valueCoder, `${what}.value`));
@@ -208,7 +233,8 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
 function jsonEntries(json: unknown, what: string, fail: (expected: string) => never): [unknown, unknown][] {
   if (Array.isArray(json)) {
     return json.map((pair, i) => {
-      if (!Array.isArray(pair) || pair.length !== 2) throw new StateValueError(`${what}[${i}]: expected a [key, value] pair`);
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw new StateValueError(`${what}[${i}]: expected a [key, value] pair`);
       return [pair[0], pair[1]] as [unknown, unknown];
     });
   }
@@ -226,13 +252,18 @@ export type KeyWrite = readonly { readonly tag: StateTag<State>; readonly value:
  */
 export function parseKeyWrite(json: unknown, tags: readonly StateTag<State>[]): KeyWrite {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new StateValueError(`the value must be a JSON object of state cells by tag id (${describeTags(tags)}), got ${JSON.stringify(json)?.slice(0, 80)}`);
+    throw new StateValueError(
+      `the value must be a JSON object of state cells by tag id (${describeTags(tags)}), got ${JSON.stringify(json)?.slice(0, 80)}`,
+    );
   }
   const byId = new Map(tags.filter((t) => t.origin === 'user').map((t) => [t.id, t]));
   const write: { tag: StateTag<State>; value: unknown }[] = [];
   for (const [id, cellJson] of Object.entries(json as Record<string, unknown>)) {
     const tag = byId.get(id);
-    if (tag === undefined) throw new StateValueError(`the value names tag ${JSON.stringify(id)}, which the task does not have (${describeTags(tags)})`);
+    if (tag === undefined)
+      throw new StateValueError(
+        `the value names tag ${JSON.stringify(id)}, which the task does not have (${describeTags(tags)})`,
+      );
     write.push({ tag, value: cellJson === null ? null : convertCell(tag, cellJson) });
   }
   return write;
@@ -240,14 +271,19 @@ export function parseKeyWrite(json: unknown, tags: readonly StateTag<State>[]): 
 
 function describeTags(tags: readonly StateTag<State>[]): string {
   const user = tags.filter((t) => t.origin === 'user');
-  return user.length === 0 ? 'it has none bound in open()' : `its tags: ${user.map((t) => `${t.id} ${t.signature}`).join(', ')}`;
+  return user.length === 0
+    ? 'it has none bound in open()'
+    : `its tags: ${user.map((t) => `${t.id} ${t.signature}`).join(', ')}`;
 }
 
 function convertCell(tag: StateTag<State>, json: unknown): unknown {
   const spec = tag.spec;
   const what = `tag ${tag.id}`;
   const list = (expected: string): unknown[] => {
-    if (!Array.isArray(json)) throw new StateValueError(`${what} (${tag.signature}): expected ${expected}, got ${JSON.stringify(json)?.slice(0, 80)}`);
+    if (!Array.isArray(json))
+      throw new StateValueError(
+        `${what} (${tag.signature}): expected ${expected}, got ${JSON.stringify(json)?.slice(0, 80)}`,
+      );
     return json as unknown[];
   };
   switch (spec.kind) {
@@ -267,13 +303,19 @@ function convertCell(tag: StateTag<State>, json: unknown): unknown {
     case 'map':
       return jsonEntries(json, what, (expected) => {
         throw new StateValueError(`${what}: expected ${expected}`);
-      }).map(([k, v]) => [fromJson(k, spec.keyCoder, `${what} key`), fromJson(v, spec.valueCoder, `${what}[${JSON.stringify(k)}]`)]);
+      }).map(([k, v]) => [
+        fromJson(k, spec.keyCoder, `${what} key`),
+        fromJson(v, spec.valueCoder, `${what}[${JSON.stringify(k)}]`),
+      ]);
     case 'multimap':
       return jsonEntries(json, what, (expected) => {
         throw new StateValueError(`${what}: expected ${expected}`);
       }).map(([k, vs]) => {
         if (!Array.isArray(vs)) throw new StateValueError(`${what}[${JSON.stringify(k)}]: expected an array of values`);
-        return [fromJson(k, spec.keyCoder, `${what} key`), vs.map((v, i) => fromJson(v, spec.valueCoder, `${what}[${JSON.stringify(k)}][${i}]`))];
+        return [
+          fromJson(k, spec.keyCoder, `${what} key`),
+          vs.map((v, i) => fromJson(v, spec.valueCoder, `${what}[${JSON.stringify(k)}][${i}]`)),
+        ];
       });
     case 'combining':
       return fromJson(json, spec.accumCoder, `${what} (its accumulator)`);
@@ -302,7 +344,8 @@ export function applyKeyWrite(state: StateInternals<unknown>, write: KeyWrite): 
         for (const [k, v] of value as [unknown, unknown][]) (cell as MapState<unknown, unknown>).put(k, v);
         break;
       case 'multimap':
-        for (const [k, vs] of value as [unknown, unknown[]][]) for (const v of vs) (cell as MultimapState<unknown, unknown>).put(k, v);
+        for (const [k, vs] of value as [unknown, unknown[]][])
+          for (const v of vs) (cell as MultimapState<unknown, unknown>).put(k, v);
         break;
       case 'combining':
         (cell as CombiningState<unknown, unknown, unknown>).addAccum(value);

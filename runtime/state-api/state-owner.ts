@@ -12,7 +12,14 @@ import type { Pipeline } from '../engine/pipeline.ts';
 import type { SideInput } from '../checkpoint-procedure.ts';
 import type { Logger } from '../log.ts';
 import { StateRequestError, StateTimeoutError, StateUnavailableError } from './state-api-errors.ts';
-import type { CommandLanes, LoggedCommand, StateCommand, StateCommandLog, StateCommandRecord, StateCommandResult } from './state-command.ts';
+import type {
+  CommandLanes,
+  LoggedCommand,
+  StateCommand,
+  StateCommandLog,
+  StateCommandRecord,
+  StateCommandResult,
+} from './state-command.ts';
 import { etagOf } from './etag.ts';
 import { applyKeyWrite, clearKey, parseKeyWrite, readKeyJson } from './state-json.ts';
 import type { Json } from './state-json.ts';
@@ -225,12 +232,17 @@ export class LocalStateOwner implements SideInput, StateOwners {
     for (const lane of this.lanes.values()) {
       const readFrom = inputs?.[lane.name] ?? 0;
       const seq = inputs?.[`${lane.name}.seq`] ?? readFrom;
-      const records = (await lane.log.readAfter(readFrom)).filter((logged) => logged.record.seq > seq).sort((a, b) => a.record.seq - b.record.seq);
+      const records = (await lane.log.readAfter(readFrom))
+        .filter((logged) => logged.record.seq > seq)
+        .sort((a, b) => a.record.seq - b.record.seq);
       lane.readFrom = readFrom;
       lane.maxPosition = readFrom;
       lane.seq = Math.max(seq, ...records.map((logged) => logged.record.seq));
       lane.replay = records;
-      if (records.length > 0) this.logger.info(`state API: replaying ${records.length} write(s) the last checkpoint does not cover (from ${lane.log.description})`);
+      if (records.length > 0)
+        this.logger.info(
+          `state API: replaying ${records.length} write(s) the last checkpoint does not cover (from ${lane.log.description})`,
+        );
     }
     this.opened = true;
     this.injectReplay(this.sourcePosition());
@@ -296,7 +308,10 @@ export class LocalStateOwner implements SideInput, StateOwners {
    */
   write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult> {
     if (this.logs === undefined) throw new StateUnavailableError('this process takes no writes (no command log)');
-    const { actor, partition } = this.ownerOfAll(store, command.ops.map((op) => op.key));
+    const { actor, partition } = this.ownerOfAll(
+      store,
+      command.ops.map((op) => op.key),
+    );
     const tags = actor.runner.boundTags();
     for (const op of command.ops) if (op.op === 'upsert') parseKeyWrite(op.value, tags);
     const known = this.answers.get(id);
@@ -335,7 +350,8 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   private lane(stage: string, partition: number): Lane {
     const lane = this.laneOf.get(stage)?.[partition];
-    if (lane === undefined) throw new StateUnavailableError(`stage ${stage} partition ${partition} has no command log in this process`);
+    if (lane === undefined)
+      throw new StateUnavailableError(`stage ${stage} partition ${partition} has no command log in this process`);
     return lane;
   }
 
@@ -348,7 +364,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   private takeIn(pending: PendingWrite): void {
     const lane = this.lane(pending.store.stage.name, pending.partition);
-    const record: StateCommandRecord = { seq: ++lane.seq, after: this.sourcePosition(), command: pending.command, id: pending.id };
+    const record: StateCommandRecord = {
+      seq: ++lane.seq,
+      after: this.sourcePosition(),
+      command: pending.command,
+      id: pending.id,
+    };
     const durable = lane.log.append(record).then((appended) => {
       lane.maxPosition = Math.max(lane.maxPosition, appended.position);
       return appended;
@@ -360,7 +381,11 @@ export class LocalStateOwner implements SideInput, StateOwners {
           if (appended.duplicate) {
             // The log holds this request from an attempt answered before this process's answers
             // begin (an earlier run): it was applied then, once.
-            pending.reject(new StateTimeoutError(`the write was applied by an earlier attempt of the same request (log position ${appended.position}), whose answer was lost: read the key to see its outcome`));
+            pending.reject(
+              new StateTimeoutError(
+                `the write was applied by an earlier attempt of the same request (log position ${appended.position}), whose answer was lost: read the key to see its outcome`,
+              ),
+            );
             return;
           }
           try {
@@ -390,23 +415,32 @@ export class LocalStateOwner implements SideInput, StateOwners {
   private inject(record: StateCommandRecord): void {
     const store = this.stores.forStage(record.command.stage);
     if (store === undefined) {
-      this.logger.warn(`state API: skipped logged write ${record.seq} to stage ${record.command.stage}, which the job no longer has`);
+      this.logger.warn(
+        `state API: skipped logged write ${record.seq} to stage ${record.command.stage}, which the job no longer has`,
+      );
       return;
     }
     let actor: Actor;
     try {
-      actor = this.ownerOfAll(store, record.command.ops.map((op) => op.key)).actor;
+      actor = this.ownerOfAll(
+        store,
+        record.command.ops.map((op) => op.key),
+      ).actor;
     } catch (error) {
       this.logger.warn(`state API: skipped logged write ${record.seq}: ${(error as Error).message}`);
       return;
     }
     let answer: { resolve: (result: StateCommandResult) => void; reject: (error: unknown) => void } | undefined;
-    if (record.id !== undefined) this.remember(record.id, new Promise((resolve, reject) => (answer = { resolve, reject })));
+    if (record.id !== undefined)
+      this.remember(record.id, new Promise((resolve, reject) => (answer = { resolve, reject })));
     const run = (runner: Runner): void => {
       try {
         const result = applyCommand(runner, store, record.command);
         answer?.resolve(result);
-        if (result.rejected.length > 0) this.logger.warn(`state API: replayed write ${record.seq}: ${result.rejected.map((r) => r.reason).join('; ')}`);
+        if (result.rejected.length > 0)
+          this.logger.warn(
+            `state API: replayed write ${record.seq}: ${result.rejected.map((r) => r.reason).join('; ')}`,
+          );
       } catch (error) {
         answer?.reject(error);
         this.logger.warn(`state API: replayed write ${record.seq} failed: ${(error as Error).message}`);
@@ -417,7 +451,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   /** Runs `body` on the actor between turns; rejects when the run ends first. */
   private call<T>(actor: Actor, body: (runner: Runner, settle: (f: () => T) => void) => void): Promise<T> {
-    if (!this.running) return Promise.reject(new StateUnavailableError('job is not running here: a strong read needs the job running; read with consistency=eventual (from its checkpoints)'));
+    if (!this.running)
+      return Promise.reject(
+        new StateUnavailableError(
+          'job is not running here: a strong read needs the job running; read with consistency=eventual (from its checkpoints)',
+        ),
+      );
     return new Promise<T>((resolve, reject) => {
       this.waiting.add(reject);
       const settle = (f: () => T): void => {
@@ -434,25 +473,35 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   private stageActors(store: StateStore): readonly Actor[] {
     const stage = this.pipeline?.stages.find((s) => s.name === store.stage.name);
-    if (stage === undefined) throw new StateUnavailableError(`job is not running here: stage ${store.stage.name} has no partitions in this process`);
+    if (stage === undefined)
+      throw new StateUnavailableError(
+        `job is not running here: stage ${store.stage.name} has no partitions in this process`,
+      );
     return stage.actors;
   }
 
   private partitionIndex(store: StateStore, key: unknown): number {
     const grouping = this.grouping!;
     const actors = this.stageActors(store);
-    const keyGroup = grouping.keyGroupFor(CoderUtils.encodeToByteArray(store.stage.keyCoder, key), grouping.maxKeyGroups);
+    const keyGroup = grouping.keyGroupFor(
+      CoderUtils.encodeToByteArray(store.stage.keyCoder, key),
+      grouping.maxKeyGroups,
+    );
     return grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, actors.length);
   }
 
   private ownerOf(store: StateStore, key: unknown): Actor {
-    if (this.pipeline === undefined) throw new StateUnavailableError('job is not running here: a strong read needs the job running; read with consistency=eventual (from its checkpoints)');
+    if (this.pipeline === undefined)
+      throw new StateUnavailableError(
+        'job is not running here: a strong read needs the job running; read with consistency=eventual (from its checkpoints)',
+      );
     return this.stageActors(store)[this.partitionIndex(store, key)]!;
   }
 
   /** The one partition owning every key. @throws StateRequestError naming the keys when they span partitions. */
   private ownerOfAll(store: StateStore, keyTexts: readonly string[]): { actor: Actor; partition: number } {
-    if (this.pipeline === undefined) throw new StateUnavailableError('job is not running here: writes need the job running (stator run)');
+    if (this.pipeline === undefined)
+      throw new StateUnavailableError('job is not running here: writes need the job running (stator run)');
     const byPartition = new Map<number, string[]>();
     for (const text of keyTexts) {
       const partition = this.partitionIndex(store, store.parseKey(text));
@@ -465,7 +514,15 @@ export class LocalStateOwner implements SideInput, StateOwners {
 }
 
 /** A transaction whose keys fall in several partitions: 400 naming the keys of each. */
-export function spanningPartitions(store: StateStore, byPartition: ReadonlyMap<number, readonly string[]>): StateRequestError {
-  const spans = [...byPartition].map(([p, keys]) => `partition ${p}: ${keys.map((k) => JSON.stringify(k)).join(', ')}`).join('; ');
-  return new StateRequestError('ERR_STATE_TRANSACTION', `a transaction is atomic within one partition of ${store.name}, and its keys fall in ${byPartition.size} (${spans}): split it by partition`);
+export function spanningPartitions(
+  store: StateStore,
+  byPartition: ReadonlyMap<number, readonly string[]>,
+): StateRequestError {
+  const spans = [...byPartition]
+    .map(([p, keys]) => `partition ${p}: ${keys.map((k) => JSON.stringify(k)).join(', ')}`)
+    .join('; ');
+  return new StateRequestError(
+    'ERR_STATE_TRANSACTION',
+    `a transaction is atomic within one partition of ${store.name}, and its keys fall in ${byPartition.size} (${spans}): split it by partition`,
+  );
 }

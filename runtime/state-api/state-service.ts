@@ -22,7 +22,10 @@ export interface StateWrite {
 
 export interface StateServiceOptions {
   readonly stores: StateStores;
-  /** The keys' owners: this process's partitions, or in NATS mode whichever process runs each (undefined: none, e.g. the CLI on a stopped job). */
+  /**
+   * The keys' owners: this process's partitions, or in NATS mode whichever process runs each (undefined: none, e.g. the
+   * CLI on a stopped job).
+   */
   readonly owner?: StateOwners;
   /** Eventual reads from the job's checkpoints. */
   readonly view?: CheckpointStateView;
@@ -49,16 +52,26 @@ export class StateService {
     return this.options.owner?.running === true ? 'strong' : 'eventual';
   }
 
-  async get(storeName: string, keys: readonly string[], consistency: Consistency = this.defaultConsistency): Promise<readonly KeyRead[]> {
+  async get(
+    storeName: string,
+    keys: readonly string[],
+    consistency: Consistency = this.defaultConsistency,
+  ): Promise<readonly KeyRead[]> {
     const store = this.stores.get(storeName);
     for (const key of keys) store.parseKey(key);
     if (consistency === 'strong') {
       const owner = this.options.owner;
-      if (owner === undefined) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: a strong read needs its owner; read with consistency=eventual (from its checkpoints)`);
+      if (owner === undefined)
+        throw new StateUnavailableError(
+          `job ${this.stores.job.name} is not running in this process: a strong read needs its owner; read with consistency=eventual (from its checkpoints)`,
+        );
       return this.withTimeout(owner.read(store, keys), `a strong read of ${store.name}`);
     }
     const view = this.options.view;
-    if (view === undefined) throw new StateUnavailableError('this process has no access to the job\'s checkpoints for an eventual read; read with consistency=strong');
+    if (view === undefined)
+      throw new StateUnavailableError(
+        "this process has no access to the job's checkpoints for an eventual read; read with consistency=strong",
+      );
     return (await view.read(store, keys)).keys;
   }
 
@@ -67,15 +80,25 @@ export class StateService {
    * Dapr), or all of them as one atomic command (`atomic`: every key in one partition).
    * @throws ETagMismatchError (409) naming the keys whose ETag did not match (not changed).
    */
-  async write(storeName: string, writes: readonly StateWrite[], atomic: boolean): Promise<Readonly<Record<string, string | undefined>>> {
+  async write(
+    storeName: string,
+    writes: readonly StateWrite[],
+    atomic: boolean,
+  ): Promise<Readonly<Record<string, string | undefined>>> {
     const store = this.stores.get(storeName);
     const owner = this.options.owner;
-    if (owner === undefined) throw new StateUnavailableError(`job ${this.stores.job.name} is not running in this process: writes are applied by the running job`);
+    if (owner === undefined)
+      throw new StateUnavailableError(
+        `job ${this.stores.job.name} is not running in this process: writes are applied by the running job`,
+      );
     for (const w of writes) store.parseKey(w.key);
     const ops: StateOperation[] = writes.map((w) => {
       const etag = w.firstWrite ? w.etag : undefined;
-      if (w.op === 'delete') return etag === undefined ? { op: 'delete', key: w.key } : { op: 'delete', key: w.key, etag };
-      return etag === undefined ? { op: 'upsert', key: w.key, value: w.value ?? null } : { op: 'upsert', key: w.key, value: w.value ?? null, etag };
+      if (w.op === 'delete')
+        return etag === undefined ? { op: 'delete', key: w.key } : { op: 'delete', key: w.key, etag };
+      return etag === undefined
+        ? { op: 'upsert', key: w.key, value: w.value ?? null }
+        : { op: 'upsert', key: w.key, value: w.value ?? null, etag };
     });
     const commands: StateCommand[] = [];
     if (atomic) {
@@ -86,7 +109,8 @@ export class StateService {
         const partition = owner.partitionOf(store, op.key);
         byPartition.set(partition, [...(byPartition.get(partition) ?? []), op]);
       }
-      for (const partOps of byPartition.values()) commands.push({ stage: store.stage.name, atomic: false, ops: partOps });
+      for (const partOps of byPartition.values())
+        commands.push({ stage: store.stage.name, atomic: false, ops: partOps });
     }
     const results = await this.withTimeout(
       // One id per command: a forwarded command retried after a lost answer is applied once.
@@ -99,7 +123,10 @@ export class StateService {
   private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StateTimeoutError(`${what}: the key's owner did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(
+        () => reject(new StateTimeoutError(`${what}: the key's owner did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
     });
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   }
@@ -108,8 +135,8 @@ export class StateService {
 function settle(results: readonly StateCommandResult[]): Record<string, string | undefined> {
   const mismatched = results.flatMap((r) => r.mismatched);
   const rejected = results.flatMap((r) => r.rejected);
-  if (rejected.length > 0) throw new StateValueError(rejected.map((r) => `key ${JSON.stringify(r.key)}: ${r.reason}`).join('; '));
+  if (rejected.length > 0)
+    throw new StateValueError(rejected.map((r) => `key ${JSON.stringify(r.key)}: ${r.reason}`).join('; '));
   if (mismatched.length > 0) throw new ETagMismatchError(mismatched);
   return Object.assign({}, ...results.map((r) => r.etags)) as Record<string, string | undefined>;
 }
-

@@ -27,7 +27,11 @@ export class StateStores {
   constructor(readonly job: Job) {
     this.stages = job.steps.filter((s): s is ProcessStep => s.kind === 'process');
     for (const stage of this.stages) {
-      const store: StateStore = { name: `${job.name}.${stage.name}`, stage, parseKey: (text) => parseKey(text, stage.keyCoder, store.name) };
+      const store: StateStore = {
+        name: `${job.name}.${stage.name}`,
+        stage,
+        parseKey: (text) => parseKey(text, stage.keyCoder, store.name),
+      };
       this.byName.set(store.name, store);
     }
     if (this.stages.length === 1) this.byName.set(job.name, this.byName.get(`${job.name}.${this.stages[0]!.name}`)!);
@@ -52,7 +56,10 @@ export class StateStores {
       name === this.job.name && this.stages.length > 1
         ? `job ${this.job.name} has ${this.stages.length} stateful stages: name one as <job>.<stage>`
         : `this process serves ${known.length === 0 ? 'none (the job has no stateful stage)' : known.join(', ')}`;
-    throw new StateRequestError('ERR_STATE_STORE_NOT_FOUND', `state store ${JSON.stringify(name)} is not found: ${hint}`);
+    throw new StateRequestError(
+      'ERR_STATE_STORE_NOT_FOUND',
+      `state store ${JSON.stringify(name)} is not found: ${hint}`,
+    );
   }
 }
 
@@ -63,12 +70,16 @@ function parseKey(text: string, coder: Coder<unknown>, store: string): unknown {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new StateRequestError('ERR_MALFORMED_REQUEST', `store ${store}: key ${JSON.stringify(text)} is not a ${coder.toString()} key; its keys are written as JSON (a number, or e.g. ["a",1])`);
+    throw new StateRequestError(
+      'ERR_MALFORMED_REQUEST',
+      `store ${store}: key ${JSON.stringify(text)} is not a ${coder.toString()} key; its keys are written as JSON (a number, or e.g. ["a",1])`,
+    );
   }
   try {
     return fromJson(json, coder, `key ${JSON.stringify(text)}`);
   } catch (error) {
-    if (error instanceof StateValueError) throw new StateRequestError('ERR_MALFORMED_REQUEST', `store ${store}: ${error.message}`, { cause: error });
+    if (error instanceof StateValueError)
+      throw new StateRequestError('ERR_MALFORMED_REQUEST', `store ${store}: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -18,9 +18,25 @@ export class LmdbStateStore implements LocalStateStore {
   private closed: Promise<void> | undefined = undefined;
 
   private constructor(readonly path: string) {
-    this.root = open<Uint8Array, Uint8Array>({ path, encoding: 'binary', keyEncoding: 'binary', compression: false, noSync: true, noMetaSync: true, maxDbs: 4 });
-    this.records = this.root.openDB<Uint8Array, Uint8Array>('records', { encoding: 'binary', keyEncoding: 'binary', compression: false });
-    this.changed = this.root.openDB<Uint8Array, Uint8Array>('changed', { encoding: 'binary', keyEncoding: 'binary', compression: false });
+    this.root = open<Uint8Array, Uint8Array>({
+      path,
+      encoding: 'binary',
+      keyEncoding: 'binary',
+      compression: false,
+      noSync: true,
+      noMetaSync: true,
+      maxDbs: 4,
+    });
+    this.records = this.root.openDB<Uint8Array, Uint8Array>('records', {
+      encoding: 'binary',
+      keyEncoding: 'binary',
+      compression: false,
+    });
+    this.changed = this.root.openDB<Uint8Array, Uint8Array>('changed', {
+      encoding: 'binary',
+      keyEncoding: 'binary',
+      compression: false,
+    });
   }
 
   /** Opens a fresh (empty) store in `path`, removing whatever was there. */

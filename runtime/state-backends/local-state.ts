@@ -44,7 +44,8 @@ export class LocalState {
   /** The tier of a partition's backend (undefined under the heap backend), with a fresh store. */
   tierFor(stage: string, partition: number): StateTierOptions | undefined {
     if ((this.options.backend ?? 'heap') === 'heap') return undefined;
-    if (this.closed) throw new LifecycleError('the local state stores are closed: make a new LocalState for another run');
+    if (this.closed)
+      throw new LifecycleError('the local state stores are closed: make a new LocalState for another run');
     const name = `${encodeURIComponent(stage)}-${partition}`;
     let store = this.stores.get(name);
     if (store === undefined) {

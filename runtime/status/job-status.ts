@@ -42,14 +42,32 @@ export interface JobStatus {
   readonly checkpoint: {
     readonly count: number;
     readonly failures: number;
-    readonly last: { readonly id: number; readonly capturedAt: number; readonly ageMs: number; readonly bytes: number; readonly durationMs: number; readonly kind: string } | null;
+    readonly last: {
+      readonly id: number;
+      readonly capturedAt: number;
+      readonly ageMs: number;
+      readonly bytes: number;
+      readonly durationMs: number;
+      readonly kind: string;
+    } | null;
   };
-  readonly restore: { readonly checkpointId: number | null; readonly durationMs: number; readonly bytes: number } | null;
+  readonly restore: {
+    readonly checkpointId: number | null;
+    readonly durationMs: number;
+    readonly bytes: number;
+  } | null;
   /** Messages read per second, one point per sample interval, oldest first. */
   readonly throughput: readonly { readonly at: number; readonly messagesPerSecond: number }[];
   readonly deadLetters: {
     readonly total: number;
-    readonly recent: readonly { readonly at: number; readonly stage: string; readonly partition: number | null; readonly position: number; readonly attempts: number; readonly error: string }[];
+    readonly recent: readonly {
+      readonly at: number;
+      readonly stage: string;
+      readonly partition: number | null;
+      readonly position: number;
+      readonly attempts: number;
+      readonly error: string;
+    }[];
   };
   /** Recent warnings and errors of the log. */
   readonly problems: readonly { readonly at: number; readonly level: 'warn' | 'error'; readonly message: string }[];
@@ -77,7 +95,8 @@ export class JobStatusModel {
   private readonly problems: JobStatus['problems'][number][] = [];
   private checkpoints = 0;
   private failures = 0;
-  private lastCheckpoint: { id: number; capturedAt: number; bytes: number; durationMs: number; kind: string } | null = null;
+  private lastCheckpoint: { id: number; capturedAt: number; bytes: number; durationMs: number; kind: string } | null =
+    null;
   private restore: JobStatus['restore'] = null;
   private reconnects = 0;
   private runtime: ObservedRuntime | undefined;
@@ -92,7 +111,8 @@ export class JobStatusModel {
 
   /** Tees `logger`: warnings and errors are kept for the status page too. */
   recordingLogger(logger: Logger): Logger {
-    const keep = (level: 'warn' | 'error', message: string): void => this.keep(this.problems, { at: Date.now(), level, message: redactCredentials(message) });
+    const keep = (level: 'warn' | 'error', message: string): void =>
+      this.keep(this.problems, { at: Date.now(), level, message: redactCredentials(message) });
     return {
       get level() {
         return logger.level;
@@ -121,14 +141,30 @@ export class JobStatusModel {
       runtime.events.subscribe((event) => {
         switch (event.type) {
           case 'restored':
-            this.restore = { checkpointId: event.checkpointId ?? null, durationMs: event.durationMs, bytes: event.bytesRead };
+            this.restore = {
+              checkpointId: event.checkpointId ?? null,
+              durationMs: event.durationMs,
+              bytes: event.bytesRead,
+            };
             if (event.checkpointId !== undefined && event.createdAt !== undefined) {
-              this.lastCheckpoint = { id: event.checkpointId, capturedAt: event.createdAt, bytes: event.bytesRead, durationMs: 0, kind: 'restored' };
+              this.lastCheckpoint = {
+                id: event.checkpointId,
+                capturedAt: event.createdAt,
+                bytes: event.bytesRead,
+                durationMs: 0,
+                kind: 'restored',
+              };
             }
             break;
           case 'checkpoint':
             this.checkpoints++;
-            this.lastCheckpoint = { id: event.checkpointId, capturedAt: Date.now() - event.durationMs, bytes: event.bytesWritten, durationMs: event.durationMs, kind: event.kind };
+            this.lastCheckpoint = {
+              id: event.checkpointId,
+              capturedAt: Date.now() - event.durationMs,
+              bytes: event.bytesWritten,
+              durationMs: event.durationMs,
+              kind: event.kind,
+            };
             break;
           case 'checkpoint-failed':
             this.failures++;
@@ -177,7 +213,8 @@ export class JobStatusModel {
   /** Stops following the runtime and sampling. Idempotent. */
   close(): void {
     clearInterval(this.sampler);
-    this.sampler = undefined;    for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
+    this.sampler = undefined;
+    for (const subscription of this.subscriptions.splice(0)) subscription.unsubscribe();
   }
 
   async status(): Promise<JobStatus> {
@@ -197,7 +234,12 @@ export class JobStatusModel {
       source:
         view === undefined
           ? null
-          : { name: view.source.name, position: view.source.lastPosition, messagesRead: view.source.messagesRead, lag: (await view.source.inputLag?.()) ?? null },
+          : {
+              name: view.source.name,
+              position: view.source.lastPosition,
+              messagesRead: view.source.messagesRead,
+              lag: (await view.source.inputLag?.()) ?? null,
+            },
       stages: (view?.stages ?? []).map((stage) => ({
         name: stage.name,
         partitions: stage.partitions.map((p) => {
@@ -215,7 +257,11 @@ export class JobStatusModel {
           };
         }),
       })),
-      checkpoint: { count: this.checkpoints, failures: this.failures, last: last === null ? null : { ...last, ageMs: Math.max(0, now - last.capturedAt) } },
+      checkpoint: {
+        count: this.checkpoints,
+        failures: this.failures,
+        last: last === null ? null : { ...last, ageMs: Math.max(0, now - last.capturedAt) },
+      },
       restore: this.restore,
       throughput: this.throughput,
       deadLetters: { total: view?.deadLetters ?? 0, recent: this.deadLetters },

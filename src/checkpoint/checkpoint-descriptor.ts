@@ -125,7 +125,9 @@ export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
         watermark: p.watermark,
         processingTime: p.processingTime,
         keyGroups,
-        chains: keyGroups.map((kg) => p.keyGroups.get(kg)!.flatMap((ref) => [intern(ref.part), ref.offset, ref.length])),
+        chains: keyGroups.map((kg) =>
+          p.keyGroups.get(kg)!.flatMap((ref) => [intern(ref.part), ref.offset, ref.length]),
+        ),
       };
     }),
     stats: descriptor.stats,
@@ -135,7 +137,11 @@ export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
 
 export function decodeDescriptor(bytes: Uint8Array, partName: string): CheckpointDescriptor {
   const corrupt = (problem: string, cause?: unknown): CheckpointCorruptError =>
-    new CheckpointCorruptError(partName, `checkpoint descriptor ${problem}`, cause === undefined ? undefined : { cause });
+    new CheckpointCorruptError(
+      partName,
+      `checkpoint descriptor ${problem}`,
+      cause === undefined ? undefined : { cause },
+    );
   let raw: StoredDescriptor;
   try {
     raw = packr.unpack(bytes) as StoredDescriptor;
@@ -159,7 +165,8 @@ export function decodeDescriptor(bytes: Uint8Array, partName: string): Checkpoin
       const chain: SegmentRef[] = [];
       for (let j = 0; j < flat.length; j += 3) {
         const part = raw.parts[flat[j]!];
-        if (part === undefined) throw corrupt(`chain of key group ${kg} names part #${flat[j]}, which is not in its table`);
+        if (part === undefined)
+          throw corrupt(`chain of key group ${kg} names part #${flat[j]}, which is not in its table`);
         chain.push({ part, offset: flat[j + 1]!, length: flat[j + 2]! });
       }
       keyGroups.set(kg, chain);

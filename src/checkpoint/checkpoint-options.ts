@@ -60,11 +60,15 @@ export function resolveCheckpointsOptions(options: CheckpointsOptions): Resolved
     throw new CheckpointConfigError('checkpoint option jobId is empty; pass the job name');
   }
   if (typeof options.mergeKeyGroupParts !== 'function') {
-    throw new CheckpointConfigError('checkpoint option mergeKeyGroupParts is missing; pass the state layer\'s mergeKeyGroupParts');
+    throw new CheckpointConfigError(
+      "checkpoint option mergeKeyGroupParts is missing; pass the state layer's mergeKeyGroupParts",
+    );
   }
   const compression = options.compression ?? 'none';
   if (!['none', 'gzip', 'brotli'].includes(compression)) {
-    throw new CheckpointConfigError(`checkpoint compression ${String(compression)} is unknown; use none, gzip or brotli`);
+    throw new CheckpointConfigError(
+      `checkpoint compression ${String(compression)} is unknown; use none, gzip or brotli`,
+    );
   }
   return {
     jobId: options.jobId,

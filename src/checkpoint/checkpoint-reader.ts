@@ -50,10 +50,16 @@ export async function readCheckpoint(
     return bytes;
   };
   const descriptorBytes = await fetch(info.descriptor);
-  const { payload } = await decodeEnvelope(descriptorBytes, EnvelopeKind.DESCRIPTOR, { part: info.descriptor, checkpointId: info.id });
+  const { payload } = await decodeEnvelope(descriptorBytes, EnvelopeKind.DESCRIPTOR, {
+    part: info.descriptor,
+    checkpointId: info.id,
+  });
   const descriptor = decodeDescriptor(payload, info.descriptor);
   if (descriptor.id !== info.id) {
-    throw new CheckpointCorruptError(info.descriptor, `describes checkpoint ${descriptor.id}, the manifest lists it as ${info.id}`);
+    throw new CheckpointCorruptError(
+      info.descriptor,
+      `describes checkpoint ${descriptor.id}, the manifest lists it as ${info.id}`,
+    );
   }
 
   // Segments grouped by part, so each part is verified as soon as it arrives: checksums of the
@@ -72,7 +78,13 @@ export async function readCheckpoint(
   const verify = async (name: string): Promise<void> => {
     const bytes = await fetch(name);
     for (const ref of refsByPart.get(name)!) {
-      const decoded = await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, { part: name, checkpointId: info.id }, ref.offset, ref.length);
+      const decoded = await decodeEnvelope(
+        bytes,
+        EnvelopeKind.KEY_GROUP,
+        { part: name, checkpointId: info.id },
+        ref.offset,
+        ref.length,
+      );
       // The envelope's CRC covered exactly these bytes: the state layer need not checksum them again.
       markPartVerified(decoded.payload);
       payloads.set(ref, decoded);
@@ -92,9 +104,13 @@ export async function readCheckpoint(
       for (const ref of chain) {
         const decoded = payloads.get(ref)!;
         if (decoded.keyGroup !== kg) {
-          throw new CheckpointCorruptError(ref.part, `segment at offset ${ref.offset} holds key group ${decoded.keyGroup}, expected ${kg}`, {
-            checkpointId: info.id,
-          });
+          throw new CheckpointCorruptError(
+            ref.part,
+            `segment at offset ${ref.offset} holds key group ${decoded.keyGroup}, expected ${kg}`,
+            {
+              checkpointId: info.id,
+            },
+          );
         }
         chainPayloads.push(decoded.payload);
       }
@@ -112,6 +128,9 @@ export async function readCheckpoint(
 /** Reads just the descriptor of a checkpoint (verified), for retention and listing. */
 export async function readDescriptor(store: CheckpointStore, info: CheckpointInfo): Promise<CheckpointDescriptor> {
   const bytes = await store.getPart(info.descriptor);
-  const { payload } = await decodeEnvelope(bytes, EnvelopeKind.DESCRIPTOR, { part: info.descriptor, checkpointId: info.id });
+  const { payload } = await decodeEnvelope(bytes, EnvelopeKind.DESCRIPTOR, {
+    part: info.descriptor,
+    checkpointId: info.id,
+  });
   return decodeDescriptor(payload, info.descriptor);
 }

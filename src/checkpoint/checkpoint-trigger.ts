@@ -24,7 +24,9 @@ export interface CheckpointTriggerOptions {
   readonly eventTimeIntervalMs?: number | undefined;
   /** Wall-clock floor: no watermark-triggered checkpoint sooner than this after the previous one. @default 1000 */
   readonly minSpacingMs?: number;
-  /** Wall-clock ceiling: a checkpoint is due this long after the previous one, whatever the watermark. @default 60000 */
+  /**
+   * Wall-clock ceiling: a checkpoint is due this long after the previous one, whatever the watermark. @default 60000
+   */
   readonly maxSpacingMs?: number;
   /** Wall clock (epoch millis), injected for tests. @default Date.now */
   readonly clock?: () => number;
@@ -53,7 +55,9 @@ export class CheckpointTrigger {
   constructor(options: CheckpointTriggerOptions = {}, initialWatermark?: Instant) {
     const interval = 'eventTimeIntervalMs' in options ? options.eventTimeIntervalMs : 60_000;
     if (interval !== undefined && !(Number.isFinite(interval) && interval > 0)) {
-      throw new CheckpointConfigError(`checkpoint eventTimeIntervalMs is ${interval}; it must be > 0 (or undefined for wall clock only)`);
+      throw new CheckpointConfigError(
+        `checkpoint eventTimeIntervalMs is ${interval}; it must be > 0 (or undefined for wall clock only)`,
+      );
     }
     this.intervalMs = interval;
     this.minSpacingMs = options.minSpacingMs ?? 1000;

@@ -123,7 +123,10 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     }
     const parts = new Map<string, Uint8Array>();
     await Promise.all([...baseNames].map(async (name) => parts.set(name, await store.getPart(name))));
-    const built = await compactor.build({ compression: options.compression, baseCheckpointId: base?.id, parts, groups }, slice);
+    const built = await compactor.build(
+      { compression: options.compression, baseCheckpointId: base?.id, parts, groups },
+      slice,
+    );
 
     const resolved = new Map<number, readonly SegmentRef[]>();
     let next = 0;
@@ -192,13 +195,16 @@ function validateSnapshot(snapshot: CheckpointSnapshot): void {
   const seen = new Set<string>();
   for (const p of snapshot.partitions) {
     if (typeof p.stage !== 'string' || p.stage.length === 0) {
-      throw new CheckpointConfigError('a checkpoint snapshot has a partition with an empty stage name; name every stage');
+      throw new CheckpointConfigError(
+        'a checkpoint snapshot has a partition with an empty stage name; name every stage',
+      );
     }
     if (!Number.isInteger(p.partition) || p.partition < 0) {
       throw new CheckpointConfigError(`stage ${p.stage} has partition ${p.partition}; partitions are integers >= 0`);
     }
     const key = partitionKey(p.stage, p.partition);
-    if (seen.has(key)) throw new CheckpointConfigError(`stage ${p.stage} partition ${p.partition} appears twice in one snapshot`);
+    if (seen.has(key))
+      throw new CheckpointConfigError(`stage ${p.stage} partition ${p.partition} appears twice in one snapshot`);
     seen.add(key);
   }
   for (const [input, position] of Object.entries(snapshot.inputs)) {

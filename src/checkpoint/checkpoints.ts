@@ -11,7 +11,13 @@ import type { CheckpointSnapshot } from './checkpoint-writer.ts';
 import { partitionKey, writeCheckpointParts } from './checkpoint-writer.ts';
 import { createCompactor, type Compactor } from './compactor.ts';
 import type { CheckpointPartMissingError } from './errors.ts';
-import { CheckpointConfigError, CheckpointCorruptError, CheckpointNotFoundError, FencedError, JobRunningError } from './errors.ts';
+import {
+  CheckpointConfigError,
+  CheckpointCorruptError,
+  CheckpointNotFoundError,
+  FencedError,
+  JobRunningError,
+} from './errors.ts';
 import { currentProcessIdentity, describeLease, isLeaseLive } from './lease.ts';
 import type { CheckpointInfo, Manifest } from './manifest.ts';
 import { decodeManifest, encodeManifest } from './manifest.ts';
@@ -158,7 +164,8 @@ class CheckpointsImpl implements Checkpoints {
 
   private serial<T>(operation: () => Promise<T>): Promise<T> {
     const run = this.tail.then(() => {
-      if (this.closed) throw new CheckpointConfigError(`checkpoints of job ${this.jobId} were closed; create a new instance`);
+      if (this.closed)
+        throw new CheckpointConfigError(`checkpoints of job ${this.jobId} were closed; create a new instance`);
       if (this.fenced !== undefined) throw this.fenced;
       return operation();
     });
@@ -253,7 +260,10 @@ class CheckpointsImpl implements Checkpoints {
       await this.sync();
       const all = this.manifest.checkpoints;
       if (id !== undefined && !all.some((c) => c.id === id)) {
-        throw new CheckpointNotFoundError(id, all.map((c) => c.id));
+        throw new CheckpointNotFoundError(
+          id,
+          all.map((c) => c.id),
+        );
       }
       const candidates = all.filter((c) => id === undefined || c.id <= id).sort((a, b) => b.id - a.id);
       this.carry.clear();
@@ -307,7 +317,8 @@ class CheckpointsImpl implements Checkpoints {
         this.carry = new Map([...changes].map(([key, list]) => [key, list.filter((c) => !failed.captures.has(c))]));
         throw failed.error;
       }
-      const full = options?.full === true || (this.base !== undefined && this.base.incrementsSinceFull >= this.options.fullEvery);
+      const full =
+        options?.full === true || (this.base !== undefined && this.base.incrementsSinceFull >= this.options.fullEvery);
       let info: CheckpointInfo;
       let descriptor: CheckpointDescriptor;
       try {
@@ -356,7 +367,9 @@ class CheckpointsImpl implements Checkpoints {
   prune(keep?: number): Promise<PruneResult> {
     const count = keep ?? this.options.retain;
     if (!Number.isInteger(count) || count < 1) {
-      return Promise.reject(new CheckpointConfigError(`prune(keep) needs keep >= 1, got ${count}; use clear() to remove every checkpoint`));
+      return Promise.reject(
+        new CheckpointConfigError(`prune(keep) needs keep >= 1, got ${count}; use clear() to remove every checkpoint`),
+      );
     }
     return this.serial(async () => {
       if (!this.opened) await this.sync();
@@ -427,12 +440,24 @@ class CheckpointsImpl implements Checkpoints {
       if (!this.opened) await this.sync();
       const current = this.manifest.lease;
       const now = this.options.clock();
-      if (options.takeover !== true && current !== undefined && current.holder !== this.holder && isLeaseLive(current, now, this.self)) {
+      if (
+        options.takeover !== true &&
+        current !== undefined &&
+        current.holder !== this.holder &&
+        isLeaseLive(current, now, this.self)
+      ) {
         throw new JobRunningError(this.store.description, describeLease(current), 'start the job');
       }
       await this.commit({
         ...this.manifest,
-        lease: { holder: this.holder, pid: this.self.pid, hostname: this.self.hostname, acquiredAt: now, heartbeatAt: now, ttlMs: this.options.leaseTtlMs },
+        lease: {
+          holder: this.holder,
+          pid: this.self.pid,
+          hostname: this.self.hostname,
+          acquiredAt: now,
+          heartbeatAt: now,
+          ttlMs: this.options.leaseTtlMs,
+        },
       });
       this.leaseHeld = true;
     });
@@ -476,7 +501,9 @@ function checkpointIdOfPart(name: string): number {
 }
 
 /** Settles every capture; undefined when all did, else the failed ones and the first error. */
-async function settleAll(changes: ReadonlyMap<string, readonly CapturedChanges[]>): Promise<{ captures: Set<CapturedChanges>; error: unknown } | undefined> {
+async function settleAll(
+  changes: ReadonlyMap<string, readonly CapturedChanges[]>,
+): Promise<{ captures: Set<CapturedChanges>; error: unknown } | undefined> {
   let failed: { captures: Set<CapturedChanges>; error: unknown } | undefined;
   for (const list of changes.values()) {
     for (const capture of list) {

@@ -63,7 +63,10 @@ class WorkerCompactor implements Compactor {
       // Moved, not copied: the base parts are the bulk of a full checkpoint.
       if (wholeBuffer(bytes)) transfer.push(bytes.buffer as ArrayBuffer);
     }
-    const request: CompactionRequest = { id, job: { compression: job.compression, baseCheckpointId: job.baseCheckpointId, groups: job.groups, parts } };
+    const request: CompactionRequest = {
+      id,
+      job: { compression: job.compression, baseCheckpointId: job.baseCheckpointId, groups: job.groups, parts },
+    };
     const result = new Promise<PartitionPart>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     // Referenced only while a job is in flight: an idle worker never keeps the process alive.
     worker.ref();
@@ -93,7 +96,11 @@ class WorkerCompactor implements Compactor {
     worker.on('error', fail);
     const exited = new Promise<void>((resolve) =>
       worker.once('exit', (code) => {
-        fail(new Error(`the checkpoint compaction worker exited (code ${code}) with a job in flight; write the checkpoint again`));
+        fail(
+          new Error(
+            `the checkpoint compaction worker exited (code ${code}) with a job in flight; write the checkpoint again`,
+          ),
+        );
         if (this.state.kind === 'running' && this.state.worker === worker) this.state = { kind: 'idle' };
         resolve();
       }),
@@ -129,7 +136,11 @@ function createCompactionWorker(): Worker {
 
 function rebuild(failure: CompactionFailure): Error {
   if (failure.name === 'CheckpointCorruptError' && failure.part !== undefined && failure.problem !== undefined) {
-    return new CheckpointCorruptError(failure.part, failure.problem, failure.checkpointId === undefined ? {} : { checkpointId: failure.checkpointId });
+    return new CheckpointCorruptError(
+      failure.part,
+      failure.problem,
+      failure.checkpointId === undefined ? {} : { checkpointId: failure.checkpointId },
+    );
   }
   const error = new Error(failure.message);
   error.name = failure.name;

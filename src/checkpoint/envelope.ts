@@ -151,13 +151,17 @@ export async function decodeEnvelope(
       ...(cause === undefined ? {} : { cause }),
     });
   if (offset + ENVELOPE_HEADER_BYTES > bytes.length) {
-    throw corrupt(`truncated: ${bytes.length} bytes, an envelope header at offset ${offset} needs ${ENVELOPE_HEADER_BYTES}`);
+    throw corrupt(
+      `truncated: ${bytes.length} bytes, an envelope header at offset ${offset} needs ${ENVELOPE_HEADER_BYTES}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset + offset, ENVELOPE_HEADER_BYTES);
   if (view.getUint32(0) !== MAGIC) throw corrupt(`no STCK magic at offset ${offset}`);
   const version = view.getUint8(4);
   if (version !== ENVELOPE_FORMAT_VERSION) {
-    throw corrupt(`format version ${version} at offset ${offset}; this stator reads version ${ENVELOPE_FORMAT_VERSION} (upgrade stator to read newer checkpoints)`);
+    throw corrupt(
+      `format version ${version} at offset ${offset}; this stator reads version ${ENVELOPE_FORMAT_VERSION} (upgrade stator to read newer checkpoints)`,
+    );
   }
   const kind = view.getUint8(5);
   const compression = compressionByCode[view.getUint8(6)];
@@ -167,7 +171,8 @@ export async function decodeEnvelope(
   const storedLength = view.getUint32(16);
   const checksum = view.getUint32(20);
   const end = offset + ENVELOPE_HEADER_BYTES + storedLength;
-  if (end > bytes.length) throw corrupt(`truncated: envelope at offset ${offset} needs ${end} bytes, the part has ${bytes.length}`);
+  if (end > bytes.length)
+    throw corrupt(`truncated: envelope at offset ${offset} needs ${end} bytes, the part has ${bytes.length}`);
   if (length !== undefined && end - offset !== length) {
     throw corrupt(`envelope at offset ${offset} spans ${end - offset} bytes, the manifest records ${length}`);
   }
@@ -184,7 +189,11 @@ export async function decodeEnvelope(
   try {
     payload = await decompress(stored, compression, uncompressedLength);
   } catch (error) {
-    if (isOutputTooLarge(error)) throw corrupt(`${compression} payload decompresses to more than the ${uncompressedLength} bytes the header records`, error);
+    if (isOutputTooLarge(error))
+      throw corrupt(
+        `${compression} payload decompresses to more than the ${uncompressedLength} bytes the header records`,
+        error,
+      );
     throw corrupt(`${compression} payload does not decompress`, error);
   }
   if (payload.length !== uncompressedLength) {

@@ -13,7 +13,12 @@ export {
 } from './errors.ts';
 export type { Compression } from './envelope.ts';
 export { envelopeIsIntact } from './envelope.ts';
-export type { CheckpointDescriptor, PartitionCheckpoint, SegmentRef, CheckpointStats } from './checkpoint-descriptor.ts';
+export type {
+  CheckpointDescriptor,
+  PartitionCheckpoint,
+  SegmentRef,
+  CheckpointStats,
+} from './checkpoint-descriptor.ts';
 export type { CheckpointInfo, Lease } from './manifest.ts';
 export type { CheckpointsOptions, ProcessIdentity } from './checkpoint-options.ts';
 export type { CheckpointSnapshot, PartitionSnapshot } from './checkpoint-writer.ts';

@@ -73,7 +73,12 @@ export async function decodeManifest(bytes: Uint8Array): Promise<Manifest> {
   } catch (error) {
     throw new CheckpointCorruptError('manifest', 'is not valid msgpack', { cause: error });
   }
-  if (raw.format !== MANIFEST_FORMAT || typeof raw.jobId !== 'string' || typeof raw.nextId !== 'number' || !Array.isArray(raw.checkpoints)) {
+  if (
+    raw.format !== MANIFEST_FORMAT ||
+    typeof raw.jobId !== 'string' ||
+    typeof raw.nextId !== 'number' ||
+    !Array.isArray(raw.checkpoints)
+  ) {
     throw new CheckpointCorruptError('manifest', `is not a format ${MANIFEST_FORMAT} manifest`);
   }
   const checkpoints = (raw.checkpoints as Array<CheckpointInfo & { parentId: number | null }>).map(

@@ -51,7 +51,8 @@ class MemoryStore implements MemoryCheckpointStore {
       this.nextPutError = error ?? new CheckpointStoreError(this.description, 'put a part (injected fault)');
     },
     failNextCommit: (error) => {
-      this.nextCommitError = error ?? new CheckpointStoreError(this.description, 'commit the manifest (injected fault)');
+      this.nextCommitError =
+        error ?? new CheckpointStoreError(this.description, 'commit the manifest (injected fault)');
     },
     hold: () => {
       let release!: () => void;
@@ -116,7 +117,9 @@ class MemoryStore implements MemoryCheckpointStore {
   }
 
   async readManifest(): Promise<StoredManifest | undefined> {
-    return this.manifest === undefined ? undefined : { bytes: this.manifest.bytes.slice(), revision: this.manifest.revision };
+    return this.manifest === undefined
+      ? undefined
+      : { bytes: this.manifest.bytes.slice(), revision: this.manifest.revision };
   }
 
   async readPreviousManifests(): Promise<StoredManifest[]> {

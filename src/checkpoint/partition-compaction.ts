@@ -6,7 +6,10 @@ import { EnvelopeKind, concatEnvelopes, decodeEnvelope, encodeEnvelope } from '.
 /** One key group's share of a partition's new part. */
 export interface GroupJob {
   readonly keyGroup: number;
-  /** Merge `base` (read from the job's parts) and `fresh` into one segment; otherwise append each fresh payload as its own segment. */
+  /**
+   * Merge `base` (read from the job's parts) and `fresh` into one segment; otherwise append each fresh payload as its
+   * own segment.
+   */
   readonly compact: boolean;
   /** The key group's chain in the base checkpoint (only read when compacting). */
   readonly base: readonly SegmentRef[];
@@ -59,8 +62,12 @@ export async function buildPartitionPart(
       const chain: Uint8Array[] = [];
       for (const ref of group.base) {
         const bytes = job.parts.get(ref.part);
-        if (bytes === undefined) throw new Error(`compaction job for key group ${group.keyGroup} lacks base part ${ref.part}`);
-        const where = job.baseCheckpointId === undefined ? { part: ref.part } : { part: ref.part, checkpointId: job.baseCheckpointId };
+        if (bytes === undefined)
+          throw new Error(`compaction job for key group ${group.keyGroup} lacks base part ${ref.part}`);
+        const where =
+          job.baseCheckpointId === undefined
+            ? { part: ref.part }
+            : { part: ref.part, checkpointId: job.baseCheckpointId };
         chain.push((await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, where, ref.offset, ref.length)).payload);
       }
       chain.push(...group.fresh);

@@ -12,9 +12,11 @@ const MAX_SEGMENT_BYTES = 255;
  * @throws FileNameError saying which rule the name breaks.
  */
 export function checkFileName(name: unknown): string {
-  if (typeof name !== 'string') throw new FileNameError(name, `it is a ${name === null ? 'null' : typeof name}, not a string`);
+  if (typeof name !== 'string')
+    throw new FileNameError(name, `it is a ${name === null ? 'null' : typeof name}, not a string`);
   if (name === '') throw new FileNameError(name, 'it is empty');
-  if (Buffer.byteLength(name, 'utf8') > MAX_FILE_NAME_BYTES) throw new FileNameError(name, `it is longer than ${MAX_FILE_NAME_BYTES} bytes`);
+  if (Buffer.byteLength(name, 'utf8') > MAX_FILE_NAME_BYTES)
+    throw new FileNameError(name, `it is longer than ${MAX_FILE_NAME_BYTES} bytes`);
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\u0000-\u001f\u007f]/.test(name)) throw new FileNameError(name, 'it contains NUL or a control character');
   if (name.includes('\\')) throw new FileNameError(name, "it contains '\\' (use '/' between folders)");
@@ -25,8 +27,10 @@ export function checkFileName(name: unknown): string {
   }
   for (const segment of name.split('/')) {
     if (segment === '') throw new FileNameError(name, "it has an empty segment ('//' or a trailing '/')");
-    if (segment === '.' || segment === '..') throw new FileNameError(name, `it has a '${segment}' segment (names cannot leave or re-enter folders)`);
-    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) throw new FileNameError(name, `a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
+    if (segment === '.' || segment === '..')
+      throw new FileNameError(name, `it has a '${segment}' segment (names cannot leave or re-enter folders)`);
+    if (Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES)
+      throw new FileNameError(name, `a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
   }
   return name;
 }

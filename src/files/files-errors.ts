@@ -21,12 +21,17 @@ export class FileNotFoundError extends StatorError {
   override name = 'FileNotFoundError';
   readonly fileName: string;
   constructor(fileName: string, where: string) {
-    super('FILE_NOT_FOUND', `no file ${JSON.stringify(fileName)} in ${where}: put it first, or check the name (list shows what is there)`);
+    super(
+      'FILE_NOT_FOUND',
+      `no file ${JSON.stringify(fileName)} in ${where}: put it first, or check the name (list shows what is there)`,
+    );
     this.fileName = fileName;
   }
 }
 
-/** `put` with `expectedDigest`: the file's current version is another one (or exists / does not). Nothing was written. */
+/**
+ * `put` with `expectedDigest`: the file's current version is another one (or exists / does not). Nothing was written.
+ */
 export class FileDigestMismatchError extends StatorError {
   override name = 'FileDigestMismatchError';
   readonly fileName: string;
@@ -66,7 +71,11 @@ export class FileCorruptError extends StatorError {
   override name = 'FileCorruptError';
   readonly fileName: string;
   constructor(fileName: string, detail: string, options?: { cause?: unknown }) {
-    super('FILE_CORRUPT', `file ${JSON.stringify(fileName)} is corrupt: ${detail}; put it again from its source`, options);
+    super(
+      'FILE_CORRUPT',
+      `file ${JSON.stringify(fileName)} is corrupt: ${detail}; put it again from its source`,
+      options,
+    );
     this.fileName = fileName;
   }
 }
@@ -75,7 +84,10 @@ export class FileCorruptError extends StatorError {
 export class FilesClosedError extends StatorError {
   override name = 'FilesClosedError';
   constructor(where: string) {
-    super('FILES_CLOSED', `the file area ${where} is closed: use it from open() until close() of the task, not after the job stopped`);
+    super(
+      'FILES_CLOSED',
+      `the file area ${where} is closed: use it from open() until close() of the task, not after the job stopped`,
+    );
   }
 }
 

@@ -69,5 +69,4 @@ export class BagStateImpl<T> implements BagState<T> {
   equals(other: unknown): boolean {
     return other instanceof BagStateImpl && this.slot.sameCell(other.slot);
   }
-
 }

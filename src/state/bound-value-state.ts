@@ -153,7 +153,11 @@ export class BoundValueState<K, T> implements ValueState<T> {
 
   clear(): void {
     const entry = this.backend.current ?? this.backend.currentEntry();
-    if ((this.slot === 0 ? entry.value0 : entry.value1) === undefined && this.adopt(entry, false)?.isEmpty(entry) !== false) return;
+    if (
+      (this.slot === 0 ? entry.value0 : entry.value1) === undefined &&
+      this.adopt(entry, false)?.isEmpty(entry) !== false
+    )
+      return;
     this.set(entry, undefined);
   }
 
@@ -163,7 +167,12 @@ export class BoundValueState<K, T> implements ValueState<T> {
 
   /** Handles of one backend, namespace and tag id are equal. */
   equals(other: unknown): boolean {
-    return other instanceof BoundValueState && other.backend === this.backend && other.namespace === this.namespace && other.tag.columnKey === this.tag.columnKey;
+    return (
+      other instanceof BoundValueState &&
+      other.backend === this.backend &&
+      other.namespace === this.namespace &&
+      other.tag.columnKey === this.tag.columnKey
+    );
   }
 
   /**
@@ -178,7 +187,8 @@ export class BoundValueState<K, T> implements ValueState<T> {
       return existing as InlineValueCell<T>;
     }
     if (existing === undefined && !create) return undefined;
-    if (existing instanceof RawCell) existing = materialize(existing, this.tag as StateTag<State>, this.namespace, undefined);
+    if (existing instanceof RawCell)
+      existing = materialize(existing, this.tag as StateTag<State>, this.namespace, undefined);
     const value = existing instanceof ValueCell ? (existing.value as T | null) : null;
     if (this.slot === 0) entry.value0 = value ?? undefined;
     else entry.value1 = value ?? undefined;

@@ -37,7 +37,8 @@ export class CapturedParts {
   }
 
   private index(): { order: Int32Array; groupStart: Int32Array } {
-    if (this.order !== undefined && this.groupStart !== undefined) return { order: this.order, groupStart: this.groupStart };
+    if (this.order !== undefined && this.groupStart !== undefined)
+      return { order: this.order, groupStart: this.groupStart };
     const groups = this.groups;
     const groupStart = new Int32Array(this.maxKeyGroups + 1);
     for (let i = 0; i < groups.length; i++) if (groups[i]! >= 0) groupStart[groups[i]! + 1]!++;

@@ -47,12 +47,22 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
   add(value: In): void {
     const cell = this.slot.touch();
     const before = this.remember(cell);
-    this.update(cell, before, 'CombiningState.add: the accumulator', this.fn.addInput(cell.accum === undefined ? this.fn.createAccumulator() : cell.accum, value));
+    this.update(
+      cell,
+      before,
+      'CombiningState.add: the accumulator',
+      this.fn.addInput(cell.accum === undefined ? this.fn.createAccumulator() : cell.accum, value),
+    );
   }
   addAccum(accumulator: A): void {
     const cell = this.slot.touch();
     const before = this.remember(cell);
-    this.update(cell, before, 'CombiningState.addAccum: the accumulator', cell.accum === undefined ? accumulator : this.fn.mergeAccumulators([cell.accum, accumulator]));
+    this.update(
+      cell,
+      before,
+      'CombiningState.addAccum: the accumulator',
+      cell.accum === undefined ? accumulator : this.fn.mergeAccumulators([cell.accum, accumulator]),
+    );
   }
   /**
    * Stores `next` if it encodes; otherwise puts back the accumulator as it was (addInput may have
@@ -104,5 +114,4 @@ export class CombiningStateImpl<In, A, Out> implements CombiningState<In, A, Out
   equals(other: unknown): boolean {
     return other instanceof CombiningStateImpl && this.slot.sameCell(other.slot);
   }
-
 }

@@ -1,6 +1,22 @@
-import { ByteWriter, CoderUtils, Context, StringUtf8Coder, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import {
+  ByteWriter,
+  CoderUtils,
+  Context,
+  StringUtf8Coder,
+  type BoundedWindow,
+  type Coder,
+  type Instant,
+} from '../../coders/index.ts';
 import type { Undo } from './cell.ts';
-import { decodeCellsAt, encodeCells, encodeEager, EntryShape, inspectEntry, KeyEntry, MAX_DEFERRED_CAPTURE } from './key-entry.ts';
+import {
+  decodeCellsAt,
+  encodeCells,
+  encodeEager,
+  EntryShape,
+  inspectEntry,
+  KeyEntry,
+  MAX_DEFERRED_CAPTURE,
+} from './key-entry.ts';
 import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
@@ -72,7 +88,10 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
   return { keyCoder: options.keyCoder, maxKeyGroups, windowCoder: options.windowCoder };
 }
 
-/** Bound (namespace, tag) pairs beyond this many use table lookups instead of a slot (bounds per-key memory with many windows). */
+/**
+ * Bound (namespace, tag) pairs beyond this many use table lookups instead of a slot (bounds per-key memory with many
+ * windows).
+ */
 const MAX_SLOTS = 64;
 
 /**
@@ -82,7 +101,9 @@ const MAX_SLOTS = 64;
  * Keys whose coder is consistentWithEquals (strings) are their own Map key, so the hot path does no
  * encoding; other keys are looked up by their coder's structural value.
  */
-export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInternalsFactory<K>, TimerHost<K>, CaptureHost<K> {
+export class HeapKeyedStateBackend<K>
+  implements KeyedStateBackend<K>, StateInternalsFactory<K>, TimerHost<K>, CaptureHost<K>
+{
   readonly keyCoder: Coder<K>;
   readonly maxKeyGroups: number;
   /** Timers of all keys; set/delete act on the current key. */
@@ -99,7 +120,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    */
   private readonly entries = new Map<unknown, unknown>();
   /** The slot-0 ValueState's shared cell and its (namespace, column), once bound: what a compact value is. */
-  private compact: { readonly cell: InlineValueCell<unknown>; readonly ns: string; readonly column: string } | undefined = undefined;
+  private compact:
+    { readonly cell: InlineValueCell<unknown>; readonly ns: string; readonly column: string } | undefined = undefined;
   private readonly registry = new TagRegistry();
   private dirty: KeyEntry<K>[] = [];
   /** The last capture while its records are still being written (keys of it are `capturing`). */
@@ -138,7 +160,10 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     this.keyCoder = resolved.keyCoder;
     this.maxKeyGroups = resolved.maxKeyGroups;
     this.windowCoder = resolved.windowCoder;
-    this.tier = options.tier === undefined ? undefined : { store: options.tier.store, budget: new HeapCacheBudget(options.tier.memoryBytes) };
+    this.tier =
+      options.tier === undefined
+        ? undefined
+        : { store: options.tier.store, budget: new HeapCacheBudget(options.tier.memoryBytes) };
     this.identityKeys = this.keyCoder.consistentWithEquals();
     // A string key's record field (length + UTF-8) is exactly what writeUtf8 writes: no copy.
     this.stringKeys = this.keyCoder instanceof StringUtf8Coder;
@@ -149,7 +174,15 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       holds: this.holds,
       adopt: (entry, timers) => {
         for (const t of timers) {
-          this.timerInternals.add(entry, this.namespaceFor(t.namespace), t.timerId, t.domain, t.timestamp, t.outputTimestamp, t.seq);
+          this.timerInternals.add(
+            entry,
+            this.namespaceFor(t.namespace),
+            t.timerId,
+            t.domain,
+            t.timestamp,
+            t.outputTimestamp,
+            t.seq,
+          );
         }
         this.entries.set(entry.id, entry);
       },
@@ -216,7 +249,7 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       throw new StateError(
         this.keyCleared
           ? 'no key in scope: keyed state handles and timers act on the key of the message or timer being processed; ' +
-            'use ctx.getStateInternals(keyCoder, key) in onWatermark/open/close'
+              'use ctx.getStateInternals(keyCoder, key) in onWatermark/open/close'
           : 'no current key: call setCurrentKey(key) before using keyed state or timers',
       );
     }
@@ -415,7 +448,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    * @throws StateError when a turn is already open.
    */
   beginTurn(): void {
-    if (this.journal !== undefined) throw new StateError('beginTurn: a turn is already open; commit or roll it back first');
+    if (this.journal !== undefined)
+      throw new StateError('beginTurn: a turn is already open; commit or roll it back first');
     if (this.tier !== undefined) this.evictIfOver();
     // A fresh array each turn: young-generation allocation is cheaper than storing new closures
     // into a long-lived array (measured: reusing one halves the throughput, write barriers).
@@ -446,7 +480,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    * taken is finished first.
    */
   captureChanges(): CapturedChanges {
-    if (this.journal !== undefined) throw new StateError('captureChanges during a turn: capture between turns, after commitTurn or rollbackTurn');
+    if (this.journal !== undefined)
+      throw new StateError('captureChanges during a turn: capture between turns, after commitTurn or rollbackTurn');
     this.finishPendingCapture();
     // Evicted keys stay in the dirty list, no longer dirty: their records come from the store.
     const dirty = this.tier === undefined ? this.dirty : this.dirty.filter((e) => e.dirty);
@@ -454,7 +489,12 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     // Handles reach the current key through `current`: dropping it routes their next use through
     // setCurrentKey, which writes the key's record first.
     this.current = undefined;
-    const capture = new PendingCapture(this, dirty, this.maxKeyGroups, this.tier === undefined ? [] : this.spilledRecords());
+    const capture = new PendingCapture(
+      this,
+      dirty,
+      this.maxKeyGroups,
+      this.tier === undefined ? [] : this.spilledRecords(),
+    );
     if (dirty.length > MAX_DEFERRED_CAPTURE) {
       this.pendingCapture = capture;
       this.finishPendingCapture();
@@ -527,7 +567,8 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
       // Evicted since (a tiered backend): the key's entry, if any, is another one now.
       if (!entry.attached) continue;
       // The store may hold an older copy (`stored` only says whether it holds the current one).
-      if (this.tier !== undefined) (deletes ??= []).push({ key: this.storeKeyOf(entry), value: undefined, changed: false });
+      if (this.tier !== undefined)
+        (deletes ??= []).push({ key: this.storeKeyOf(entry), value: undefined, changed: false });
       entry.persisted = false;
       this.entries.delete(entry.id);
       entry.attached = false;
@@ -574,13 +615,19 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
    */
   restoreKeyGroup(keyGroup: number, chain: readonly Uint8Array[]): void {
     if (this.used || this.currentKey !== undefined) {
-      throw new StateError('restoreKeyGroup after keys were used: restore every key group before open() and before the first setCurrentKey');
+      throw new StateError(
+        'restoreKeyGroup after keys were used: restore every key group before open() and before the first setCurrentKey',
+      );
     }
     if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= this.maxKeyGroups) {
-      throw new StateError(`key group ${keyGroup} is outside [0, ${this.maxKeyGroups}): was the checkpoint taken with another maxKeyGroups?`);
+      throw new StateError(
+        `key group ${keyGroup} is outside [0, ${this.maxKeyGroups}): was the checkpoint taken with another maxKeyGroups?`,
+      );
     }
     if (this.restoredGroups.has(keyGroup)) {
-      throw new StateError(`key group ${keyGroup} was already restored: hand over its whole chain (base, then increments) in one call`);
+      throw new StateError(
+        `key group ${keyGroup} was already restored: hand over its whole chain (base, then increments) in one call`,
+      );
     }
     const group = RestoredKeyGroup.restore(this.restoreHost, keyGroup, chain);
     this.restoredGroups.add(keyGroup);
@@ -674,7 +721,10 @@ export class HeapKeyedStateBackend<K> implements KeyedStateBackend<K>, StateInte
     entry.persisted = true;
     const cursor = new PartCursor(cells, 0, cells.length);
     decodeCellsAt(cursor, entry.table);
-    if (!cursor.atEnd()) throw new StatePartCorruptError(`the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`);
+    if (!cursor.atEnd())
+      throw new StatePartCorruptError(
+        `the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`,
+      );
     entry.attached = true;
     this.entries.set(id, entry);
     // Still marked changed: the key is changed in the cache now (the next capture takes it from

@@ -69,7 +69,14 @@ export class InMemoryTimerInternals {
    * @throws StateError when the timer is set in another domain already, or on a bad timestamp or domain.
    */
   setTimer(timer: TimerData): void;
-  setTimer(namespace: StateNamespace, timerId: string, timerFamilyId: string, target: Instant, outputTimestamp: Instant, timeDomain: TimeDomain): void;
+  setTimer(
+    namespace: StateNamespace,
+    timerId: string,
+    timerFamilyId: string,
+    target: Instant,
+    outputTimestamp: Instant,
+    timeDomain: TimeDomain,
+  ): void;
   setTimer(
     a: TimerData | StateNamespace,
     timerId?: string,
@@ -81,8 +88,16 @@ export class InMemoryTimerInternals {
     const given: TimerData =
       timerId === undefined
         ? (a as TimerData)
-        : { namespace: a as StateNamespace, timerId, timerFamilyId: timerFamilyId ?? '', timestamp: target!, outputTimestamp: outputTimestamp!, domain: timeDomain! };
-    if (!(given.domain in DOMAIN_ORDINAL)) throw new StateError(`timer '${given.timerId}': unknown time domain '${String(given.domain)}'`);
+        : {
+            namespace: a as StateNamespace,
+            timerId,
+            timerFamilyId: timerFamilyId ?? '',
+            timestamp: target!,
+            outputTimestamp: outputTimestamp!,
+            domain: timeDomain!,
+          };
+    if (!(given.domain in DOMAIN_ORDINAL))
+      throw new StateError(`timer '${given.timerId}': unknown time domain '${String(given.domain)}'`);
     const timestamp = checkTimestamp(given.timestamp, `timer '${given.timerId}'`);
     const timer: TimerData = {
       ...given,
@@ -98,7 +113,9 @@ export class InMemoryTimerInternals {
       return;
     }
     if (existing.domain !== timer.domain) {
-      throw new StateError(`Attempt to set ${timer.timerId} for time domain ${timer.domain}, but it is already set for time domain ${existing.domain}`);
+      throw new StateError(
+        `Attempt to set ${timer.timerId} for time domain ${timer.domain}, but it is already set for time domain ${existing.domain}`,
+      );
     }
     if (existing.timestamp !== timer.timestamp) {
       this.remove(existing);
@@ -158,7 +175,9 @@ export class InMemoryTimerInternals {
     let adjusted = checkTimestamp(newOutputWatermark, 'output watermark');
     if (adjusted > this.inputWatermarkTime) adjusted = this.inputWatermarkTime;
     if (this.outputWatermarkTime !== null && adjusted < this.outputWatermarkTime) {
-      throw new StateError(`Cannot move output watermark time backwards from ${this.outputWatermarkTime} to ${adjusted}`);
+      throw new StateError(
+        `Cannot move output watermark time backwards from ${this.outputWatermarkTime} to ${adjusted}`,
+      );
     }
     this.outputWatermarkTime = adjusted;
   }
@@ -170,7 +189,11 @@ export class InMemoryTimerInternals {
 
   /** @throws StateError when it would move synchronized processing time backwards. */
   advanceSynchronizedProcessingTime(newSynchronizedProcessingTime: Instant): void {
-    this.synchronizedProcessingTime = this.advance('synchronized processing time', this.synchronizedProcessingTime, newSynchronizedProcessingTime);
+    this.synchronizedProcessingTime = this.advance(
+      'synchronized processing time',
+      this.synchronizedProcessingTime,
+      newSynchronizedProcessingTime,
+    );
   }
 
   /** The next event-time timer the input watermark has passed, removed; null when none. */

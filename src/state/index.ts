@@ -38,7 +38,20 @@ export type { KeyedStateBackend, CapturedChanges, MergeKeyGroupParts } from './k
 export { HeapKeyedStateBackend, createKeyedStateBackend } from './heap-keyed-state-backend.ts';
 export type { KeyedStateBackendOptions, StateTierOptions } from './heap-keyed-state-backend.ts';
 export type { LocalStateStore, LocalStoreWrite } from './local-state-store.ts';
-export { DEFAULT_MAX_KEY_GROUPS, keyGroupFor, partitionForKeyGroup, keyGroupRangeForPartition, murmur3 } from './key-group.ts';
+export {
+  DEFAULT_MAX_KEY_GROUPS,
+  keyGroupFor,
+  partitionForKeyGroup,
+  keyGroupRangeForPartition,
+  murmur3,
+} from './key-group.ts';
 export { mergeKeyGroupParts, PART_VERSION } from './key-group-part.ts';
 
-export { StateError, StateTagConflictError, RestoredStateMismatchError, StatePartCorruptError, StatePartVersionError, StateValueNotEncodableError } from './state-errors.ts';
+export {
+  StateError,
+  StateTagConflictError,
+  RestoredStateMismatchError,
+  StatePartCorruptError,
+  StatePartVersionError,
+  StateValueNotEncodableError,
+} from './state-errors.ts';

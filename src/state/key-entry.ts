@@ -120,7 +120,9 @@ export class KeyEntry<K> extends StateTable {
   slots: (Cell | undefined)[] | undefined = undefined;
   slot0: Cell | undefined = undefined;
   slot1: Cell | undefined = undefined;
-  /** Values of InlineValueCells in slots 0 and 1 (undefined when empty): a ValueState read is then one object access. */
+  /**
+   * Values of InlineValueCells in slots 0 and 1 (undefined when empty): a ValueState read is then one object access.
+   */
   value0: unknown = undefined;
   value1: unknown = undefined;
 
@@ -168,8 +170,21 @@ export class KeyEntry<K> extends StateTable {
   }
 }
 
-const KIND_CODES: readonly StateKind[] = ['value', 'bag', 'set', 'map', 'multimap', 'orderedList', 'combining', 'watermark'];
-const COMBINER_CODES: readonly TimestampCombiner[] = [TimestampCombiner.EARLIEST, TimestampCombiner.LATEST, TimestampCombiner.END_OF_WINDOW];
+const KIND_CODES: readonly StateKind[] = [
+  'value',
+  'bag',
+  'set',
+  'map',
+  'multimap',
+  'orderedList',
+  'combining',
+  'watermark',
+];
+const COMBINER_CODES: readonly TimestampCombiner[] = [
+  TimestampCombiner.EARLIEST,
+  TimestampCombiner.LATEST,
+  TimestampCombiner.END_OF_WINDOW,
+];
 
 function writeString(writer: ByteWriter, s: string): void {
   writer.writeUtf8(s, true);
@@ -343,7 +358,14 @@ export function decodeEager(bytes: Uint8Array, table: StateTable, holds: HoldLis
       const timestamp = reader.readVarLong();
       const outputTimestamp = reader.readVarLong();
       const seq = reader.readLength('timer sequence');
-      timers.push({ namespace, timerId, domain: d === 0 ? TimeDomain.EVENT_TIME : TimeDomain.PROCESSING_TIME, timestamp, outputTimestamp, seq });
+      timers.push({
+        namespace,
+        timerId,
+        domain: d === 0 ? TimeDomain.EVENT_TIME : TimeDomain.PROCESSING_TIME,
+        timestamp,
+        outputTimestamp,
+        seq,
+      });
     }
     const nHolds = reader.readLength('hold count');
     for (let i = 0; i < nHolds; i++) {
@@ -416,7 +438,15 @@ function readNameAt(cursor: PartCursor): string {
   return name;
 }
 
-let lastHead: { readonly bytes: Uint8Array; readonly ns: string; readonly col: string; readonly kind: StateKind; readonly signature: string } | undefined;
+let lastHead:
+  | {
+      readonly bytes: Uint8Array;
+      readonly ns: string;
+      readonly col: string;
+      readonly kind: StateKind;
+      readonly signature: string;
+    }
+  | undefined;
 const nameCache = new Map<number, { bytes: Uint8Array; name: string }[]>();
 let nameCacheSize = 0;
 

@@ -206,8 +206,8 @@ export function markPartVerified(bytes: Uint8Array): void {
 }
 
 /**
- * Verifies a part (magic, version, checksum unless markPartVerified vouched for it, key group) and finds its sections, without parsing any
- * record: O(bytes) for the checksum only.
+ * Verifies a part (magic, version, checksum unless markPartVerified vouched for it, key group) and finds its sections,
+ * without parsing any record: O(bytes) for the checksum only.
  * @throws StatePartVersionError for a version other than PART_VERSION
  * @throws StatePartCorruptError on a bad magic, checksum, key group or truncation.
  */
@@ -221,12 +221,16 @@ export function readPartSections(bytes: Uint8Array, expectedKeyGroup?: number): 
   const version = bytes[MAGIC.length]!;
   if (version !== PART_VERSION) throw new StatePartVersionError(version, PART_VERSION);
   const bodyEnd = bytes.length - CRC_BYTES;
-  const stored = ((bytes[bodyEnd]! << 24) | (bytes[bodyEnd + 1]! << 16) | (bytes[bodyEnd + 2]! << 8) | bytes[bodyEnd + 3]!) >>> 0;
-  if (!verifiedParts.has(bytes) && crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new StatePartCorruptError('key-group part checksum mismatch');
+  const stored =
+    ((bytes[bodyEnd]! << 24) | (bytes[bodyEnd + 1]! << 16) | (bytes[bodyEnd + 2]! << 8) | bytes[bodyEnd + 3]!) >>> 0;
+  if (!verifiedParts.has(bytes) && crc32(bytes.subarray(0, bodyEnd)) !== stored)
+    throw new StatePartCorruptError('key-group part checksum mismatch');
   const cursor = new PartCursor(bytes, HEADER_BYTES, bodyEnd);
   const keyGroup = cursor.length();
   if (expectedKeyGroup !== undefined && keyGroup !== expectedKeyGroup) {
-    throw new StatePartCorruptError(`part is for key group ${keyGroup}, but was handed over as key group ${expectedKeyGroup}`);
+    throw new StatePartCorruptError(
+      `part is for key group ${keyGroup}, but was handed over as key group ${expectedKeyGroup}`,
+    );
   }
   const eagerCount = cursor.length();
   const eagerLength = cursor.length();
@@ -237,7 +241,13 @@ export function readPartSections(bytes: Uint8Array, expectedKeyGroup?: number): 
 }
 
 /** Reads `count` records of [start, end), which they must fill exactly. */
-export function readRecords(bytes: Uint8Array, start: number, end: number, count: number, into: PartRecord[] = []): PartRecord[] {
+export function readRecords(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  count: number,
+  into: PartRecord[] = [],
+): PartRecord[] {
   const cursor = new PartCursor(bytes, start, end);
   for (let i = 0; i < count; i++) into.push(cursor.record());
   if (!cursor.atEnd()) throw new StatePartCorruptError(`${end - cursor.pos} unexpected bytes after the records`);
@@ -261,7 +271,10 @@ export function keyId(keyBytes: Uint8Array): string {
  * The newest record per key over a chain of parts (oldest first), tombstones kept (the caller
  * decides whether to drop them).
  */
-export function resolveChain(chain: readonly Uint8Array[], expectedKeyGroup?: number): { keyGroup: number; records: Map<string, PartRecord> } {
+export function resolveChain(
+  chain: readonly Uint8Array[],
+  expectedKeyGroup?: number,
+): { keyGroup: number; records: Map<string, PartRecord> } {
   let keyGroup = expectedKeyGroup;
   const records = new Map<string, PartRecord>();
   for (const bytes of chain) {

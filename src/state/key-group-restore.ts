@@ -48,7 +48,11 @@ export class RestoredKeyGroup<K> {
    * Returns the group still to materialize, or undefined when nothing is left.
    * @throws StatePartCorruptError (StatePartVersionError for another format version)
    */
-  static restore<K>(host: RestoreHost<K>, keyGroup: number, chain: readonly Uint8Array[]): RestoredKeyGroup<K> | undefined {
+  static restore<K>(
+    host: RestoreHost<K>,
+    keyGroup: number,
+    chain: readonly Uint8Array[],
+  ): RestoredKeyGroup<K> | undefined {
     if (chain.length === 0) return undefined;
     const parts = chain.map((bytes) => readPartSections(bytes, keyGroup));
     let overrides: Map<string, PartRecord> | undefined;
@@ -112,9 +116,10 @@ export class RestoredKeyGroup<K> {
           cursor.skipCells();
           continue;
         }
-        const key = stringKeys && isAscii(bytes, keyStart, keyLength)
-          ? (text.toString('latin1', keyStart, keyStart + keyLength) as K)
-          : CoderUtils.decodeFromByteArray(host.keyCoder, bytes.subarray(keyStart, keyStart + keyLength));
+        const key =
+          stringKeys && isAscii(bytes, keyStart, keyLength)
+            ? (text.toString('latin1', keyStart, keyStart + keyLength) as K)
+            : CoderUtils.decodeFromByteArray(host.keyCoder, bytes.subarray(keyStart, keyStart + keyLength));
         const entry = newEntry(host, key, keyGroup);
         decodeCellsAt(cursor, entry.table);
         host.adopt(entry, eager === undefined ? none : decodeEager(eager, entry.table, host.holds));
@@ -123,7 +128,10 @@ export class RestoredKeyGroup<K> {
       if (cause instanceof StatePartCorruptError) throw cause;
       throw new StatePartCorruptError(`the records of key group ${keyGroup} are malformed`, { cause });
     }
-    if (!cursor.atEnd()) throw new StatePartCorruptError(`${base.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`);
+    if (!cursor.atEnd())
+      throw new StatePartCorruptError(
+        `${base.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`,
+      );
     for (const record of this.extra) restoreRecord(host, record, keyGroup);
   }
 }
@@ -146,6 +154,7 @@ function restoreRecord<K>(host: RestoreHost<K>, record: PartRecord, keyGroup: nu
   const entry = newEntry(host, key, keyGroup);
   const cursor = new PartCursor(record.cells, 0, record.cells.length);
   decodeCellsAt(cursor, entry.table);
-  if (!cursor.atEnd()) throw new StatePartCorruptError(`${record.cells.length - cursor.pos} unexpected bytes after the cells`);
+  if (!cursor.atEnd())
+    throw new StatePartCorruptError(`${record.cells.length - cursor.pos} unexpected bytes after the cells`);
   host.adopt(entry, decodeEager(record.eager, entry.table, host.holds));
 }

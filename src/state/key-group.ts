@@ -68,7 +68,11 @@ export function partitionForKeyGroup(keyGroup: number, maxKeyGroups: number, par
 }
 
 /** The key groups [start, end) owned by `partition` (the inverse of partitionForKeyGroup). */
-export function keyGroupRangeForPartition(partition: number, maxKeyGroups: number, parallelism: number): { start: number; end: number } {
+export function keyGroupRangeForPartition(
+  partition: number,
+  maxKeyGroups: number,
+  parallelism: number,
+): { start: number; end: number } {
   checkMaxKeyGroups(maxKeyGroups);
   const start = Math.ceil((partition * maxKeyGroups) / parallelism);
   const end = Math.ceil(((partition + 1) * maxKeyGroups) / parallelism);

@@ -24,7 +24,12 @@ export interface SlotHost<K> {
 }
 
 /** The entry's cell at (namespace, tag), decoding restored bytes at first access. */
-function cellIn<K>(entry: KeyEntry<K>, namespace: string, tag: StateTag<State>, holds: HoldListener | undefined): Cell | undefined {
+function cellIn<K>(
+  entry: KeyEntry<K>,
+  namespace: string,
+  tag: StateTag<State>,
+  holds: HoldListener | undefined,
+): Cell | undefined {
   let cell = entry.table.get(namespace, tag.columnKey);
   if (cell === undefined) return undefined;
   if (cell instanceof RawCell) {
@@ -53,9 +58,16 @@ export class CurrentKeySlot<K> implements CellSlot<Cell> {
     if (entry !== undefined && entry.key === scope) return this.peek();
     return cellIn(this.backend.entryForKey(scope as K), this.namespace, this.tag, this.backend.holds);
   }
-  /** The same cell for every key: a current-key handle is the same state as another of its backend, namespace and tag. */
+  /**
+   * The same cell for every key: a current-key handle is the same state as another of its backend, namespace and tag.
+   */
   sameCell(other: CellSlot<Cell>): boolean {
-    return other instanceof CurrentKeySlot && other.backend === this.backend && other.namespace === this.namespace && other.tag.columnKey === this.tag.columnKey;
+    return (
+      other instanceof CurrentKeySlot &&
+      other.backend === this.backend &&
+      other.namespace === this.namespace &&
+      other.tag.columnKey === this.tag.columnKey
+    );
   }
   peek(): Cell | undefined {
     const entry = this.backend.current ?? this.backend.currentEntry();

@@ -18,7 +18,9 @@ import type { Coder } from '../../coders/index.ts';
  */
 export interface KeyedStateBackend<K> {
   readonly keyCoder: Coder<K>;
-  /** Total key groups (fixed for the job's lifetime, e.g. 128): a key's group is a stable hash of its key-coder bytes. */
+  /**
+   * Total key groups (fixed for the job's lifetime, e.g. 128): a key's group is a stable hash of its key-coder bytes.
+   */
   readonly maxKeyGroups: number;
 
   /** Sets the key whose state the bound handles see. Hot path: one Map lookup for a known key. */

@@ -1,4 +1,11 @@
-import { Context, TimestampedValue, type ByteReader, type ByteWriter, type Coder, type Instant } from '../../coders/index.ts';
+import {
+  Context,
+  TimestampedValue,
+  type ByteReader,
+  type ByteWriter,
+  type Coder,
+  type Instant,
+} from '../../coders/index.ts';
 import { deferredIsEmpty, type Cell, type CellSlot } from './cell.ts';
 import { clearList, readList, type ListCell } from './list-cell.ts';
 import { checkEncodable } from './encodable.ts';
@@ -73,7 +80,8 @@ export class OrderedListStateImpl<T> implements OrderedListState<T> {
     cell.check(value.value);
     const items = cell.writable();
     const last = items[items.length - 1];
-    const at = last === undefined || last.timestamp <= value.timestamp ? items.length : bound(items, value.timestamp, true);
+    const at =
+      last === undefined || last.timestamp <= value.timestamp ? items.length : bound(items, value.timestamp, true);
     if (at === items.length) items.push(value);
     else items.splice(at, 0, value);
     this.slot.journal()?.push(() => {

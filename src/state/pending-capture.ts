@@ -180,7 +180,15 @@ export class PendingCapture<K> implements CapturedChanges {
   private complete(): void {
     let changedKeys = 0;
     for (let i = 0; i < this.groups.length; i++) if (this.groups[i]! >= 0) changedKeys++;
-    this.parts = new CapturedParts(changedKeys, this.maxKeyGroups, this.out.view(), this.starts, this.ends, this.groups, this.eager);
+    this.parts = new CapturedParts(
+      changedKeys,
+      this.maxKeyGroups,
+      this.out.view(),
+      this.starts,
+      this.ends,
+      this.groups,
+      this.eager,
+    );
     this.host.captureCompleted(this.entries, this.shapes);
     this.entries = [];
     this.spilled = [];

@@ -116,5 +116,4 @@ export class SetStateImpl<T> implements SetState<T> {
   equals(other: unknown): boolean {
     return other instanceof SetStateImpl && this.slot.sameCell(other.slot);
   }
-
 }

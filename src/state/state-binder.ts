@@ -83,14 +83,25 @@ export function decodeCell(tag: StateTag<State>, bytes: Uint8Array, holds: HoldL
  * @throws RestoredStateMismatchError when the tag's kind or coders differ from the stored ones, or
  *   the bytes do not decode with its coders.
  */
-export function materialize(raw: RawCell, tag: StateTag<State>, namespace: string, holds: HoldListener | undefined): Cell {
+export function materialize(
+  raw: RawCell,
+  tag: StateTag<State>,
+  namespace: string,
+  holds: HoldListener | undefined,
+): Cell {
   if (raw.storedKind !== tag.spec.kind || raw.signature !== tag.signature) {
     throw new RestoredStateMismatchError(tag.id, namespace, raw.signature, tag.signature);
   }
   try {
     return decodeCell(tag, raw.bytes, holds);
   } catch (cause) {
-    throw new RestoredStateMismatchError(tag.id, namespace, raw.signature, `${tag.signature} (its coders cannot read the stored bytes)`, { cause });
+    throw new RestoredStateMismatchError(
+      tag.id,
+      namespace,
+      raw.signature,
+      `${tag.signature} (its coders cannot read the stored bytes)`,
+      { cause },
+    );
   }
 }
 
@@ -121,7 +132,9 @@ export function bindState<S extends State>(tag: StateTag<S>, slot: CellSlot<Cell
     case 'combining':
       state = new CombiningStateImpl(
         s,
-        spec.withContext ? bindContext(spec.combineFn as CombineFnWithContext<any, any, any>, contextOf(namespace)) : (spec.combineFn as CombineFn<any, any, any>),
+        spec.withContext
+          ? bindContext(spec.combineFn as CombineFnWithContext<any, any, any>, contextOf(namespace))
+          : (spec.combineFn as CombineFn<any, any, any>),
       );
       break;
     case 'watermark':
@@ -162,14 +175,14 @@ export class TagRegistry {
   check(tag: StateTag<State>): void {
     const existing = this.byColumn.get(tag.columnKey);
     if (existing === undefined) this.byColumn.set(tag.columnKey, tag);
-    else if (existing.signature !== tag.signature) throw new StateTagConflictError(tag.id, existing.signature, tag.signature);
+    else if (existing.signature !== tag.signature)
+      throw new StateTagConflictError(tag.id, existing.signature, tag.signature);
   }
   /** Every tag bound so far, the first of each id, in binding order. */
   tags(): StateTag<State>[] {
     return [...this.byColumn.values()];
   }
 }
-
 
 /**
  * Handles already made, by (namespace, tag id), so that `state(namespace, tag)` called twice gives

@@ -46,7 +46,12 @@ export class RestoredStateMismatchError extends StatorError {
 /** A key-group part could not be read: wrong magic, version, key group or checksum, or truncated bytes. */
 export class StatePartCorruptError extends StatorError {
   override name = 'StatePartCorruptError';
-  constructor(message: string, options?: { cause?: unknown }, code = 'STATE_PART_CORRUPT', advice = 'the checkpoint part is damaged; restore from an earlier checkpoint') {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    code = 'STATE_PART_CORRUPT',
+    advice = 'the checkpoint part is damaged; restore from an earlier checkpoint',
+  ) {
     super(code, `${message}: ${advice}`, options);
   }
 }

@@ -48,7 +48,12 @@ export class TableSlot implements CellSlot<Cell> {
     return this.peek();
   }
   sameCell(other: CellSlot<Cell>): boolean {
-    return other instanceof TableSlot && other.owner === this.owner && other.namespace === this.namespace && other.tag.columnKey === this.tag.columnKey;
+    return (
+      other instanceof TableSlot &&
+      other.owner === this.owner &&
+      other.namespace === this.namespace &&
+      other.tag.columnKey === this.tag.columnKey
+    );
   }
   journal(): undefined {
     return undefined;
@@ -110,4 +115,3 @@ export class InMemoryStateInternals<K> implements StateInternals<K> {
 }
 
 function noop(): void {}
-

@@ -1,11 +1,5 @@
 import { BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
-import type {
-  BagState,
-  CombiningState,
-  SetState,
-  State,
-  WatermarkHoldState,
-} from './state.ts';
+import type { BagState, CombiningState, SetState, State, WatermarkHoldState } from './state.ts';
 import { TimestampCombiner } from './state.ts';
 import { StateError } from './state-errors.ts';
 import type { StateInternals } from './state-internals.ts';
@@ -98,7 +92,10 @@ export const StateMerging = {
    * Moves every element of the `sources` bags into `result` (appended after its own, source by
    * source in the order given) and clears the sources other than `result`.
    */
-  mergeBags<T>(sourcesOrContext: Iterable<BagState<T>> | MergingStateAccessor, resultOrTag: BagState<T> | StateTag<BagState<T>>): void {
+  mergeBags<T>(
+    sourcesOrContext: Iterable<BagState<T>> | MergingStateAccessor,
+    resultOrTag: BagState<T> | StateTag<BagState<T>>,
+  ): void {
     if (isAccessor(sourcesOrContext)) {
       const tag = resultOrTag as StateTag<BagState<T>>;
       StateMerging.mergeBags(sourcesOrContext.accessInEachMergingWindow(tag).values(), sourcesOrContext.access(tag));
@@ -108,7 +105,10 @@ export const StateMerging = {
   },
 
   /** As mergeBags, for sets: `result` ends up with the union, the other sources empty. */
-  mergeSets<T>(sourcesOrContext: Iterable<SetState<T>> | MergingStateAccessor, resultOrTag: SetState<T> | StateTag<SetState<T>>): void {
+  mergeSets<T>(
+    sourcesOrContext: Iterable<SetState<T>> | MergingStateAccessor,
+    resultOrTag: SetState<T> | StateTag<SetState<T>>,
+  ): void {
     if (isAccessor(sourcesOrContext)) {
       const tag = resultOrTag as StateTag<SetState<T>>;
       StateMerging.mergeSets(sourcesOrContext.accessInEachMergingWindow(tag).values(), sourcesOrContext.access(tag));
@@ -118,7 +118,10 @@ export const StateMerging = {
   },
 
   /** Prefetch hint for the combining values of every merging window. */
-  prefetchCombiningValues<S extends CombiningState<any, any, any>>(context: MergingStateAccessor, tag: StateTag<S>): void {
+  prefetchCombiningValues<S extends CombiningState<any, any, any>>(
+    context: MergingStateAccessor,
+    tag: StateTag<S>,
+  ): void {
     for (const state of context.accessInEachMergingWindow(tag).values()) state.readLater();
   },
 
@@ -133,7 +136,10 @@ export const StateMerging = {
   ): void {
     if (isAccessor(sourcesOrContext)) {
       const tag = resultOrTag as StateTag<CombiningState<In, A, Out>>;
-      StateMerging.mergeCombiningValues(sourcesOrContext.accessInEachMergingWindow(tag).values(), sourcesOrContext.access(tag));
+      StateMerging.mergeCombiningValues(
+        sourcesOrContext.accessInEachMergingWindow(tag).values(),
+        sourcesOrContext.access(tag),
+      );
       return;
     }
     const sources = [...sourcesOrContext];
@@ -174,7 +180,11 @@ export const StateMerging = {
   ): void {
     if (isAccessor(sourcesOrContext)) {
       const tag = resultOrTag as StateTag<WatermarkHoldState>;
-      StateMerging.mergeWatermarks(sourcesOrContext.accessInEachMergingWindow(tag).values(), sourcesOrContext.access(tag), resultWindow);
+      StateMerging.mergeWatermarks(
+        sourcesOrContext.accessInEachMergingWindow(tag).values(),
+        sourcesOrContext.access(tag),
+        resultWindow,
+      );
       return;
     }
     const sources = [...sourcesOrContext];
@@ -186,7 +196,10 @@ export const StateMerging = {
       for (const source of sources) source.clear();
       // Beam: END_OF_WINDOW.assign(window, TIMESTAMP_MIN_VALUE), checked to lie after TIMESTAMP_MIN_VALUE.
       const hold = resultWindow.maxTimestamp();
-      if (!(hold > BoundedWindow.TIMESTAMP_MIN_VALUE)) throw new StateError(`cannot merge END_OF_WINDOW holds: window ${String(resultWindow)} ends at or before TIMESTAMP_MIN_VALUE`);
+      if (!(hold > BoundedWindow.TIMESTAMP_MIN_VALUE))
+        throw new StateError(
+          `cannot merge END_OF_WINDOW holds: window ${String(resultWindow)} ends at or before TIMESTAMP_MIN_VALUE`,
+        );
       result.add(hold);
       return;
     }

@@ -83,7 +83,9 @@ export const StateNamespaces = {
     if (stringKey === '/') return GLOBAL;
     const parts = stringKey.split('/');
     if (!stringKey.startsWith('/') || !stringKey.endsWith('/') || (parts.length !== 3 && parts.length !== 4)) {
-      throw new StateError(`invalid namespace string '${stringKey}': expected '/', '/<window>/' or '/<window>/<index>/'`);
+      throw new StateError(
+        `invalid namespace string '${stringKey}': expected '/', '/<window>/' or '/<window>/<index>/'`,
+      );
     }
     if (windowCoder === undefined) return new Namespace('unresolved', stringKey, undefined, undefined);
     try {

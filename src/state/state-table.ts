@@ -70,7 +70,8 @@ export class StateTable {
     }
     this.rows = new Map();
     this.putRow(this.ns0!, this.col0!, this.cell0);
-    for (let i = 0; i < flat.length; i += 3) this.putRow(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
+    for (let i = 0; i < flat.length; i += 3)
+      this.putRow(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
     this.ns0 = this.col0 = this.cell0 = this.flat = undefined;
     this.putRow(namespace, column, entry);
   }
@@ -91,7 +92,8 @@ export class StateTable {
     if (cell0 !== undefined) {
       f(this.ns0!, this.col0!, cell0);
       const flat = this.flat;
-      if (flat !== undefined) for (let i = 0; i < flat.length; i += 3) f(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
+      if (flat !== undefined)
+        for (let i = 0; i < flat.length; i += 3) f(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
       return;
     }
     if (this.rows === undefined) return;
@@ -116,7 +118,8 @@ export class StateTable {
     if (cell0 !== undefined) {
       if (!cell0.isEmpty(this)) return false;
       const flat = this.flat;
-      if (flat !== undefined) for (let i = 2; i < flat.length; i += 3) if (!(flat[i] as TableEntry).isEmpty(this)) return false;
+      if (flat !== undefined)
+        for (let i = 2; i < flat.length; i += 3) if (!(flat[i] as TableEntry).isEmpty(this)) return false;
       return true;
     }
     if (this.rows === undefined) return true;
@@ -142,7 +145,9 @@ export class StateTable {
         }
       };
       keep(this.ns0!, this.col0!, cell0);
-      if (flat !== undefined) for (let i = 0; i < flat.length; i += 3) keep(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
+      if (flat !== undefined)
+        for (let i = 0; i < flat.length; i += 3)
+          keep(flat[i] as string, flat[i + 1] as string, flat[i + 2] as TableEntry);
       if (!dropped) return false;
       if (live.length === 0) {
         this.ns0 = this.col0 = this.cell0 = this.flat = undefined;

@@ -45,7 +45,9 @@ export interface StateTag<S extends State | WatermarkHoldState = State> {
   readonly id: string;
   /** 'user' for tags made by StateTags factories, 'system' after makeSystemTagInternal. */
   readonly origin: 'user' | 'system';
-  /** The column key: Beam's structured id, 'u' or 's' followed by the id, so system tags never collide with user tags. */
+  /**
+   * The column key: Beam's structured id, 'u' or 's' followed by the id, so system tags never collide with user tags.
+   */
   readonly columnKey: string;
   readonly spec: StateSpec;
   /**
@@ -109,16 +111,23 @@ let standardRegistry: CoderRegistry | undefined;
 function accumulatorCoderOf<In, Accum>(combineFn: CombineFn<In, Accum, unknown>, inputCoder: Coder<In>): Coder<Accum> {
   const what = `the accumulator coder of ${combineFn.constructor.name === 'Object' ? 'a CombineFn' : combineFn.constructor.name} for input coder ${inputCoder.toString()}`;
   if (typeof combineFn.getAccumulatorCoder !== 'function') {
-    throw new CannotProvideCoderError(`cannot determine ${what}: the CombineFn has no getAccumulatorCoder(registry, inputCoder); give it one, or use StateTags.combiningValue(id, accumCoder, combineFn)`);
+    throw new CannotProvideCoderError(
+      `cannot determine ${what}: the CombineFn has no getAccumulatorCoder(registry, inputCoder); give it one, or use StateTags.combiningValue(id, accumCoder, combineFn)`,
+    );
   }
   let coder: Coder<Accum>;
   try {
     coder = combineFn.getAccumulatorCoder((standardRegistry ??= CoderRegistry.withStandardCoders()), inputCoder);
   } catch (err) {
-    throw new CannotProvideCoderError(`cannot determine ${what}: getAccumulatorCoder threw (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new CannotProvideCoderError(
+      `cannot determine ${what}: getAccumulatorCoder threw (${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
   }
   if (coder === null || typeof coder !== 'object' || typeof coder.encode !== 'function') {
-    throw new CannotProvideCoderError(`cannot determine ${what}: getAccumulatorCoder returned ${String(coder)}, not a Coder`);
+    throw new CannotProvideCoderError(
+      `cannot determine ${what}: getAccumulatorCoder returned ${String(coder)}, not a Coder`,
+    );
   }
   return coder;
 }
@@ -188,9 +197,12 @@ export const StateTags = {
    * that keep a combining cell's accumulators unmerged). A user tag, as Beam's. Binding it and the
    * combining tag on one StateInternals is refused (StateTagConflictError): they share the id.
    */
-  convertToBagTagInternal<In, Accum, Out>(combiningTag: StateTag<CombiningState<In, Accum, Out>>): StateTag<BagState<Accum>> {
+  convertToBagTagInternal<In, Accum, Out>(
+    combiningTag: StateTag<CombiningState<In, Accum, Out>>,
+  ): StateTag<BagState<Accum>> {
     const spec = combiningTag.spec;
-    if (spec.kind !== 'combining') throw new TypeError(`convertToBagTagInternal needs a combining tag, got ${spec.kind} tag '${combiningTag.id}'`);
+    if (spec.kind !== 'combining')
+      throw new TypeError(`convertToBagTagInternal needs a combining tag, got ${spec.kind} tag '${combiningTag.id}'`);
     return makeTag(combiningTag.id, 'user', { kind: 'bag', elemCoder: spec.accumCoder });
   },
   /** A watermark hold combining added timestamps with `timestampCombiner`. */

@@ -31,7 +31,10 @@ export interface TimerInternals<K = unknown> {
   removeNextDueTimer(domain: TimeDomain, upTo: Instant): TimerData<K> | undefined;
   /** The earliest firing time of `domain` over all keys, or undefined when no timer is set. */
   nextTimerTimestamp(domain: TimeDomain): Instant | undefined;
-  /** The earliest output timestamp of any pending timer (both domains): a hold on the output watermark. undefined when none. */
+  /**
+   * The earliest output timestamp of any pending timer (both domains): a hold on the output watermark. undefined when
+   * none.
+   */
   minimumOutputTimestamp(): Instant | undefined;
   /** Number of pending timers over all keys. */
   readonly size: number;
@@ -46,7 +49,8 @@ export interface TimerHost<K> {
   readonly journal: Undo[] | undefined;
 }
 
-const byTimestamp = <K>(a: TimerRecord<K>, b: TimerRecord<K>): boolean => a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
+const byTimestamp = <K>(a: TimerRecord<K>, b: TimerRecord<K>): boolean =>
+  a.timestamp < b.timestamp || (a.timestamp === b.timestamp && a.seq < b.seq);
 const byOutput = <K>(a: TimerRecord<K>, b: TimerRecord<K>): boolean =>
   a.outputTimestamp < b.outputTimestamp || (a.outputTimestamp === b.outputTimestamp && a.seq < b.seq);
 
@@ -71,9 +75,14 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
   setTimer(timer: TimerData<K>): void {
     const entry = timer.key === undefined ? this.host.currentEntry() : this.host.entryForKey(timer.key);
     const timestamp = checkTimestamp(timer.timestamp, `timer '${timer.timerId}'`);
-    const outputTimestamp = checkTimestamp(timer.outputTimestamp ?? timestamp, `timer '${timer.timerId}' output timestamp`);
+    const outputTimestamp = checkTimestamp(
+      timer.outputTimestamp ?? timestamp,
+      `timer '${timer.timerId}' output timestamp`,
+    );
     if (timer.domain !== TimeDomain.EVENT_TIME && timer.domain !== TimeDomain.PROCESSING_TIME) {
-      throw new StateError(`timer '${timer.timerId}': time domain '${String(timer.domain)}' is not supported by the runtime; use TimeDomain.EVENT_TIME or PROCESSING_TIME`);
+      throw new StateError(
+        `timer '${timer.timerId}': time domain '${String(timer.domain)}' is not supported by the runtime; use TimeDomain.EVENT_TIME or PROCESSING_TIME`,
+      );
     }
     this.host.markDirty(entry);
     this.journalTimer(entry, timerKey(timer.namespace.stringKey(), timer.timerId, timer.domain));
@@ -81,7 +90,15 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
   }
 
   /** Adds a timer record (also used by restore, with the stored sequence number). */
-  add(entry: KeyEntry<K>, namespace: StateNamespace, timerId: string, domain: TimeDomain, timestamp: Instant, outputTimestamp: Instant, seq: number): void {
+  add(
+    entry: KeyEntry<K>,
+    namespace: StateNamespace,
+    timerId: string,
+    domain: TimeDomain,
+    timestamp: Instant,
+    outputTimestamp: Instant,
+    seq: number,
+  ): void {
     const key = timerKey(namespace.stringKey(), timerId, domain);
     entry.timers ??= new Map();
     const previous = entry.timers.get(key);
@@ -136,7 +153,16 @@ export class HeapTimerInternals<K> implements TimerInternals<K> {
         this.kill(now);
       }
       // A fresh record with the old sequence number: it fires exactly where it would have.
-      if (previous !== undefined) this.add(entry, previous.namespace, previous.timerId, previous.domain, previous.timestamp, previous.outputTimestamp, previous.seq);
+      if (previous !== undefined)
+        this.add(
+          entry,
+          previous.namespace,
+          previous.timerId,
+          previous.domain,
+          previous.timestamp,
+          previous.outputTimestamp,
+          previous.seq,
+        );
     });
   }
 

@@ -65,5 +65,4 @@ export class ValueStateImpl<T> implements ValueState<T> {
   equals(other: unknown): boolean {
     return other instanceof ValueStateImpl && this.slot.sameCell(other.slot);
   }
-
 }

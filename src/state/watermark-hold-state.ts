@@ -27,7 +27,11 @@ export class WatermarkHoldCell implements Cell {
   encode(writer: ByteWriter): void {
     writer.writeVarLong(this.hold ?? 0);
   }
-  static decode(combiner: TimestampCombiner, listener: HoldListener | undefined, reader: ByteReader): WatermarkHoldCell {
+  static decode(
+    combiner: TimestampCombiner,
+    listener: HoldListener | undefined,
+    reader: ByteReader,
+  ): WatermarkHoldCell {
     const cell = new WatermarkHoldCell(combiner, listener);
     cell.signature = `watermark(${combiner})`;
     cell.value = reader.readVarLong();
@@ -84,5 +88,4 @@ export class WatermarkHoldStateImpl implements WatermarkHoldState {
   equals(other: unknown): boolean {
     return other instanceof WatermarkHoldStateImpl && this.slot.sameCell(other.slot);
   }
-
 }

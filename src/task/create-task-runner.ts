@@ -8,16 +8,33 @@ import type { StateInternals } from '../state/state-internals.ts';
 import { createTaskBackend, type TaskBackend } from './task-backend.ts';
 import { attachTask, bindDeclaredHandles, type StatefulTask, type TaskBinding } from './stateful-task.ts';
 import { RunnerContext, type Scope } from './runner-context.ts';
-import { TaskAbandonedError, TaskCallbackError, TaskLifecycleError, TimerError, WatermarkRegressionError } from './task-errors.ts';
+import {
+  TaskAbandonedError,
+  TaskCallbackError,
+  TaskLifecycleError,
+  TimerError,
+  WatermarkRegressionError,
+} from './task-errors.ts';
 import { clampTime, resolveOptions, type ResolvedOptions } from './task-runner-options.ts';
 import type { TaskCapture, TaskRestore, TaskRunner, TaskRunnerOptions } from './task-runner.ts';
-import { BoundTimer, BoundTimerMap, type FiredTimer, type Timer, type TimerHost, type TimerMap, type TimerSpec } from './timer.ts';
+import {
+  BoundTimer,
+  BoundTimerMap,
+  type FiredTimer,
+  type Timer,
+  type TimerHost,
+  type TimerMap,
+  type TimerSpec,
+} from './timer.ts';
 
 /**
  * Creates the runner of one task instance for one partition. The task must be fresh (never attached
  * to another runner). See TaskRunner for the calling protocol.
  */
-export function createTaskRunner<In, Out, K>(task: StatefulTask<In, Out, K>, options: TaskRunnerOptions<Out, K>): TaskRunner<In, Out, K> {
+export function createTaskRunner<In, Out, K>(
+  task: StatefulTask<In, Out, K>,
+  options: TaskRunnerOptions<Out, K>,
+): TaskRunner<In, Out, K> {
   return new DefaultTaskRunner(task, resolveOptions(options));
 }
 
@@ -77,7 +94,9 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     this.processing = options.initialProcessingTime;
     this.allowedTimestampSkewMs = task.allowedTimestampSkewMs;
     if (!(this.allowedTimestampSkewMs >= 0)) {
-      throw new TaskLifecycleError(`${task.constructor.name}.allowedTimestampSkewMs is ${this.allowedTimestampSkewMs}: it must be >= 0 (Infinity allowed)`);
+      throw new TaskLifecycleError(
+        `${task.constructor.name}.allowedTimestampSkewMs is ${this.allowedTimestampSkewMs}: it must be >= 0 (Infinity allowed)`,
+      );
     }
     this.taskName = task.constructor.name;
     this.backend = createTaskBackend(options.keyCoder, options.maxKeyGroups, options.windowCoder, options.stateTier);
@@ -122,7 +141,9 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   inputTimestampForTimer(): Instant {
     const scope = this.ctx.scope;
     if (scope === 'element' || scope === 'timer') return this.ctx.timestamp;
-    throw new TimerError('a timer can be set only in invoke() or onTimer(), where a key and an input timestamp are in scope');
+    throw new TimerError(
+      'a timer can be set only in invoke() or onTimer(), where a key and an input timestamp are in scope',
+    );
   }
 
   get signal(): AbortSignal {
@@ -130,7 +151,8 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   }
 
   abort(reason: string): void {
-    if (!this.abandoned.signal.aborted) this.abandoned.abort(new TaskAbandonedError(`${this.taskName} was abandoned: ${reason}`));
+    if (!this.abandoned.signal.aborted)
+      this.abandoned.abort(new TaskAbandonedError(`${this.taskName} was abandoned: ${reason}`));
   }
 
   // ---- TaskBinding: what the task's state()/timer() use --------------------------------------
@@ -141,14 +163,18 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
 
   timer(timerId: string, domain: TimeDomain | TimerSpec, namespace: StateNamespace | undefined): Timer {
     if (typeof timerId !== 'string' || timerId.length === 0 || timerId.startsWith(FAMILY_MARK)) {
-      throw new TimerError(`timer id ${JSON.stringify(timerId)} is not allowed: use a non-empty string not starting with \\0`);
+      throw new TimerError(
+        `timer id ${JSON.stringify(timerId)} is not allowed: use a non-empty string not starting with \\0`,
+      );
     }
     return new BoundTimer(this, namespace ?? StateNamespaces.global(), timerId, '', domainOf(domain));
   }
 
   timerFamily(timerFamilyId: string, domain: TimeDomain | TimerSpec, namespace: StateNamespace | undefined): TimerMap {
     if (typeof timerFamilyId !== 'string' || timerFamilyId.length === 0 || timerFamilyId.includes(FAMILY_MARK)) {
-      throw new TimerError(`timer family id ${JSON.stringify(timerFamilyId)} is not allowed: use a non-empty string without \\0`);
+      throw new TimerError(
+        `timer family id ${JSON.stringify(timerFamilyId)} is not allowed: use a non-empty string without \\0`,
+      );
     }
     return new BoundTimerMap(this, namespace ?? StateNamespaces.global(), timerFamilyId, domainOf(domain));
   }
@@ -162,9 +188,22 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     return this.backend.stateInternalsForKey(key as unknown as K) as unknown as StateInternals<KT>;
   }
 
-  setTimer(namespace: StateNamespace, timerId: string, timerFamilyId: string, target: Instant, outputTimestamp: Instant, domain: TimeDomain): void {
+  setTimer(
+    namespace: StateNamespace,
+    timerId: string,
+    timerFamilyId: string,
+    target: Instant,
+    outputTimestamp: Instant,
+    domain: TimeDomain,
+  ): void {
     this.requireKeyForTimer();
-    this.backend.timerInternals.setTimer({ namespace, timerId: storedTimerId(timerFamilyId, timerId), domain, timestamp: target, outputTimestamp });
+    this.backend.timerInternals.setTimer({
+      namespace,
+      timerId: storedTimerId(timerFamilyId, timerId),
+      domain,
+      timestamp: target,
+      outputTimestamp,
+    });
   }
 
   deleteTimer(namespace: StateNamespace, timerId: string, timerFamilyId: string, domain: TimeDomain): void {
@@ -175,7 +214,9 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
   private requireKeyForTimer(): void {
     const scope = this.ctx.scope;
     if (scope !== 'element' && scope !== 'timer') {
-      throw new TimerError(`timers belong to a key: set or clear them in invoke() or onTimer(), not in ${scopeName(scope)}`);
+      throw new TimerError(
+        `timers belong to a key: set or clear them in invoke() or onTimer(), not in ${scopeName(scope)}`,
+      );
     }
   }
 
@@ -265,7 +306,8 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
 
   capture(): TaskCapture {
     this.refuseIfBusy('capture');
-    if (this.phase === 'closed') throw new TaskLifecycleError('capture() after close(): capture before closing the runner');
+    if (this.phase === 'closed')
+      throw new TaskLifecycleError('capture() after close(): capture before closing the runner');
     return { state: this.backend.captureChanges(), watermark: this.input, processingTime: this.processing };
   }
 
@@ -477,7 +519,12 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
 
   private timerFailed(fired: FiredTimer<K>, err: unknown): TaskCallbackError {
     this.abortTurn();
-    return new TaskCallbackError(this.taskName, 'onTimer', ` for timer '${fired.timerId}' of key ${describeKey(fired.key)} at ${fired.timestamp}`, err);
+    return new TaskCallbackError(
+      this.taskName,
+      'onTimer',
+      ` for timer '${fired.timerId}' of key ${describeKey(fired.key)} at ${fired.timestamp}`,
+      err,
+    );
   }
 
   private toFiredTimer(data: TimerData<K>): FiredTimer<K> {
@@ -501,7 +548,9 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
 
   private refuseIfBusy(method: string): void {
     if (this.busy) {
-      throw new TaskLifecycleError(`${method}() was called while a turn is still running: await the previous call's promise first`);
+      throw new TaskLifecycleError(
+        `${method}() was called while a turn is still running: await the previous call's promise first`,
+      );
     }
   }
 

@@ -6,7 +6,21 @@ export type { TaskContext, OutputContext, ProcessContext, TimerContext, Watermar
 export { TimerSpecs, NO_OUTPUT_TIMESTAMP } from './timer.ts';
 export type { Timer, TimerMap, TimerSpec, FiredTimer } from './timer.ts';
 export { createTaskRunner } from './create-task-runner.ts';
-export type { TaskRunner, TaskRunnerOptions, TaskOutput, OutputReceiver, TaskCapture, TaskRestore } from './task-runner.ts';
-export { TaskLifecycleError, TaskCallbackError, TaskAbandonedError, WatermarkRegressionError, OutputTimestampError, TimerError } from './task-errors.ts';
+export type {
+  TaskRunner,
+  TaskRunnerOptions,
+  TaskOutput,
+  OutputReceiver,
+  TaskCapture,
+  TaskRestore,
+} from './task-runner.ts';
+export {
+  TaskLifecycleError,
+  TaskCallbackError,
+  TaskAbandonedError,
+  WatermarkRegressionError,
+  OutputTimestampError,
+  TimerError,
+} from './task-errors.ts';
 export { TaskHarness } from './task-harness.ts';
 export type { TaskHarnessOptions, TaskSnapshot } from './task-harness.ts';

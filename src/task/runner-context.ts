@@ -85,7 +85,11 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
     this.heldCount = 0;
     const more = this.moreOutputs;
     this.moreOutputs = undefined;
-    const first: TaskOutput<Out, K> = { key: this.firstKey, value: this.firstValue as Out, timestamp: this.firstTimestamp };
+    const first: TaskOutput<Out, K> = {
+      key: this.firstKey,
+      value: this.firstValue as Out,
+      timestamp: this.firstTimestamp,
+    };
     this.firstKey = undefined;
     this.firstValue = undefined;
     this.downstream(first);
@@ -167,7 +171,9 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
 
   get files(): JobFiles {
     if (this.jobFiles === undefined) {
-      throw new TaskLifecycleError('ctx.files: this runner was given no file area: embedded runs have one (NATS mode does not yet, see docs/files.md); a TaskHarness needs the `files` option (e.g. openDirectoryFiles from stator/runtime)');
+      throw new TaskLifecycleError(
+        'ctx.files: this runner was given no file area: embedded runs have one (NATS mode does not yet, see docs/files.md); a TaskHarness needs the `files` option (e.g. openDirectoryFiles from stator/runtime)',
+      );
     }
     return this.jobFiles;
   }
@@ -234,13 +240,15 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
   // watermark already published: downstream has been promised nothing earlier will come.
   private checkTimestamp(timestamp: Instant): Instant {
     const unbounded = this.scope === 'watermark' || this.inputTimestamp === NO_OUTPUT_TIMESTAMP;
-    const lower = unbounded ? this.host.publishedOutputWatermark : skewedLowerBound(this.inputTimestamp, this.host.allowedTimestampSkewMs);
-    const isInstant = (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) || typeof timestamp === 'bigint';
+    const lower = unbounded
+      ? this.host.publishedOutputWatermark
+      : skewedLowerBound(this.inputTimestamp, this.host.allowedTimestampSkewMs);
+    const isInstant =
+      (typeof timestamp === 'number' && Number.isSafeInteger(timestamp)) || typeof timestamp === 'bigint';
     if (!isInstant || timestamp < lower || timestamp > BoundedWindow.TIMESTAMP_MAX_VALUE) {
-      const what =
-        unbounded
-          ? `the output watermark already published (${lower})`
-          : `the ${this.scope === 'timer' ? "timer's output" : "element's"} timestamp (${this.inputTimestamp}) minus the allowed skew (${this.host.allowedTimestampSkewMs} ms)`;
+      const what = unbounded
+        ? `the output watermark already published (${lower})`
+        : `the ${this.scope === 'timer' ? "timer's output" : "element's"} timestamp (${this.inputTimestamp}) minus the allowed skew (${this.host.allowedTimestampSkewMs} ms)`;
       throw new OutputTimestampError(
         `cannot output with timestamp ${String(timestamp)}: it must be an integer of epoch milliseconds no earlier than ${what} ` +
           `and no later than ${BoundedWindow.TIMESTAMP_MAX_VALUE}; outputs earlier than that would be late downstream. ` +

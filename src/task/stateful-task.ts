@@ -42,8 +42,8 @@ const bindDeclared = Symbol.for('stator.bindDeclaredHandle');
  * Handles from `this.state(tag)` and `this.timer(id, domain)` are bound to "the key in scope": one
  * handle obtained in open() reads and writes the cells of whichever key the current turn is for,
  * like a Beam state parameter or a Flink keyed state. They may also be declared once, as fields
- * (`private readonly count = this.state(COUNT)`): such a handle binds when the runner opens the task. Each method may return a promise; the runner
- * waits for it before the next message (the key stays in scope until it settles).
+ * (`private readonly count = this.state(COUNT)`): such a handle binds when the runner opens the task. Each method may
+ * return a promise; the runner waits for it before the next message (the key stays in scope until it settles).
  *
  * Replays after a crash must produce the same outputs: keep the task deterministic. Reading
  * Date.now() or Math.random(), or relying on processing-time timers, makes a replayed run differ from
@@ -100,7 +100,8 @@ export abstract class StatefulTask<In, Out, K = string> {
 
   /** A family of timers with dynamic ids (Beam's @TimerFamily / TimerMap). */
   protected timerFamily(timerFamilyId: string, domain: TimeDomain | TimerSpec, namespace?: StateNamespace): TimerMap {
-    if (this[binding] === undefined) return declaredHandle(() => this.bound().timerFamily(timerFamilyId, domain, namespace));
+    if (this[binding] === undefined)
+      return declaredHandle(() => this.bound().timerFamily(timerFamilyId, domain, namespace));
     return this[binding].timerFamily(timerFamilyId, domain, namespace);
   }
 
@@ -119,7 +120,9 @@ export abstract class StatefulTask<In, Out, K = string> {
 /** Attaches a task to its runner (internal to src/task). */
 export function attachTask(task: StatefulTask<unknown, unknown, unknown>, b: TaskBinding): void {
   if (task[binding] !== undefined) {
-    throw new TaskLifecycleError(`${task.constructor.name} is already attached to a runner: create a fresh task instance per runner`);
+    throw new TaskLifecycleError(
+      `${task.constructor.name} is already attached to a runner: create a fresh task instance per runner`,
+    );
   }
   task[binding] = b;
 }

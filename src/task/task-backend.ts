@@ -31,5 +31,10 @@ export function createTaskBackend<K>(
   windowCoder: Coder<BoundedWindow> | undefined,
   tier: StateTierOptions | undefined,
 ): TaskBackend<K> {
-  return createKeyedStateBackend({ keyCoder, maxKeyGroups, ...(windowCoder === undefined ? {} : { windowCoder }), ...(tier === undefined ? {} : { tier }) });
+  return createKeyedStateBackend({
+    keyCoder,
+    maxKeyGroups,
+    ...(windowCoder === undefined ? {} : { windowCoder }),
+    ...(tier === undefined ? {} : { tier }),
+  });
 }

@@ -49,7 +49,9 @@ export class OutputTimestampError extends StatorError {
   }
 }
 
-/** A timer was used in a way stator (or Beam) does not allow: no key in scope, a bad period, a time beyond its window. */
+/**
+ * A timer was used in a way stator (or Beam) does not allow: no key in scope, a bad period, a time beyond its window.
+ */
 export class TimerError extends StatorError {
   override name = 'TimerError';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -89,11 +89,16 @@ export class TaskHarness<In, Out, K> {
   }
 
   /** A harness over a fresh task from `factory`; call `open()` before feeding it. */
-  static of<In, Out, K>(factory: () => StatefulTask<In, Out, K>, options: TaskHarnessOptions<K>): TaskHarness<In, Out, K> {
+  static of<In, Out, K>(
+    factory: () => StatefulTask<In, Out, K>,
+    options: TaskHarnessOptions<K>,
+  ): TaskHarness<In, Out, K> {
     return new TaskHarness(factory(), options, undefined);
   }
 
-  /** A fresh task from `factory`, restored from `snapshot` and opened: the task resumes where the snapshot was taken. */
+  /**
+   * A fresh task from `factory`, restored from `snapshot` and opened: the task resumes where the snapshot was taken.
+   */
   static async restore<In, Out, K>(
     factory: () => StatefulTask<In, Out, K>,
     snapshot: TaskSnapshot,
@@ -115,7 +120,9 @@ export class TaskHarness<In, Out, K> {
   }
 
   /** Feeds messages in order. */
-  async processAll(messages: Iterable<{ readonly key: K; readonly value: In; readonly timestamp?: Instant }>): Promise<void> {
+  async processAll(
+    messages: Iterable<{ readonly key: K; readonly value: In; readonly timestamp?: Instant }>,
+  ): Promise<void> {
     for (const m of messages) await this.runner.processElement(m.key, m.value, m.timestamp ?? 0);
   }
 

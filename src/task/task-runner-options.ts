@@ -27,9 +27,12 @@ export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): Reso
     throw new TaskLifecycleError(`parallelism ${parallelism} is not a positive integer`);
   }
   if (!Number.isInteger(partition) || partition < 0 || partition >= parallelism) {
-    throw new TaskLifecycleError(`partition ${partition} is outside 0..${parallelism - 1}: pass a partition below the parallelism`);
+    throw new TaskLifecycleError(
+      `partition ${partition} is outside 0..${parallelism - 1}: pass a partition below the parallelism`,
+    );
   }
-  if (typeof options.output !== 'function') throw new TaskLifecycleError('options.output must be a function receiving each TaskOutput');
+  if (typeof options.output !== 'function')
+    throw new TaskLifecycleError('options.output must be a function receiving each TaskOutput');
   return {
     keyCoder: options.keyCoder,
     maxKeyGroups: options.maxKeyGroups ?? DEFAULT_MAX_KEY_GROUPS,
@@ -43,7 +46,6 @@ export function resolveOptions<Out, K>(options: TaskRunnerOptions<Out, K>): Reso
     stateTier: options.stateTier,
   };
 }
-
 
 /** Times beyond Beam's range (-Number.MAX_VALUE, Infinity) mean its ends. */
 export function clampTime(t: Instant): Instant {

@@ -122,7 +122,10 @@ export interface TaskRunner<In, Out, K> {
    * @throws TaskLifecycleError during a turn, before open() or after close().
    */
   changeState<R>(change: (stateOf: (key: K) => StateInternals<K>) => R): R;
-  /** `key`'s cells encoded (all namespaces; timers and holds excluded), undefined when it has none; equal state, equal bytes. */
+  /**
+   * `key`'s cells encoded (all namespaces; timers and holds excluded), undefined when it has none; equal state, equal
+   * bytes.
+   */
   encodeKeyCells(key: K): Uint8Array | undefined;
 
   /**

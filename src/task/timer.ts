@@ -56,7 +56,9 @@ export interface TimerSpec {
 export const TimerSpecs = {
   timer(timeDomain: TimeDomain): TimerSpec {
     if (timeDomain !== TimeDomain.EVENT_TIME && timeDomain !== TimeDomain.PROCESSING_TIME) {
-      throw new TimerError(`unknown time domain '${String(timeDomain)}': use TimeDomain.EVENT_TIME or TimeDomain.PROCESSING_TIME`);
+      throw new TimerError(
+        `unknown time domain '${String(timeDomain)}': use TimeDomain.EVENT_TIME or TimeDomain.PROCESSING_TIME`,
+      );
     }
     return Object.freeze({ timeDomain });
   },
@@ -89,7 +91,14 @@ export interface TimerHost {
   currentTime(domain: TimeDomain): Instant;
   /** The element's timestamp, or the firing timer's output timestamp; throws TimerError when neither is in scope. */
   inputTimestampForTimer(): Instant;
-  setTimer(namespace: StateNamespace, timerId: string, timerFamilyId: string, target: Instant, outputTimestamp: Instant, domain: TimeDomain): void;
+  setTimer(
+    namespace: StateNamespace,
+    timerId: string,
+    timerFamilyId: string,
+    target: Instant,
+    outputTimestamp: Instant,
+    domain: TimeDomain,
+  ): void;
   deleteTimer(namespace: StateNamespace, timerId: string, timerFamilyId: string, domain: TimeDomain): void;
 }
 
@@ -144,7 +153,8 @@ export class BoundTimer implements Timer {
 
   align(periodMs: number): Timer {
     checkMillis(periodMs, 'align period');
-    if (periodMs < 0) throw new TimerError(`align period ${periodMs} ms is negative: pass a positive period, or 0 for none`);
+    if (periodMs < 0)
+      throw new TimerError(`align period ${periodMs} ms is negative: pass a positive period, or 0 for none`);
     this.freshSettings();
     this.periodMs = periodMs;
     return this;

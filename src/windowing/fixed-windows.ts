@@ -1,4 +1,12 @@
-import { IntervalWindow, IntervalWindowCoder, instantPlus, normalizeInstant, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import {
+  IntervalWindow,
+  IntervalWindowCoder,
+  instantPlus,
+  normalizeInstant,
+  type BoundedWindow,
+  type Coder,
+  type Instant,
+} from '../../coders/index.ts';
 import type { WindowFn, WindowMerge } from './window-fn.ts';
 import { END_OF_GLOBAL_WINDOW, alignedStart, checkDurationMs } from './window-time.ts';
 import { WindowingError } from './windowing-error.ts';
@@ -21,21 +29,29 @@ export class FixedWindows implements WindowFn<IntervalWindow> {
     return FixedWindows.create(sizeMs, 0);
   }
 
-  /** The same size, windows starting `offsetMs` after the multiples. @throws WindowingError unless 0 <= offset < size. */
+  /**
+   * The same size, windows starting `offsetMs` after the multiples. @throws WindowingError unless 0 <= offset < size.
+   */
   withOffset(offsetMs: number): FixedWindows {
     return FixedWindows.create(this.sizeMs, offsetMs);
   }
 
   private static create(sizeMs: number, offsetMs: number): FixedWindows {
     const valid = Number.isSafeInteger(sizeMs) && Number.isSafeInteger(offsetMs) && offsetMs >= 0 && offsetMs < sizeMs;
-    if (!valid) throw new WindowingError(`FixedWindows WindowingStrategies must have 0 <= offset < size (got size ${sizeMs} ms, offset ${offsetMs} ms)`);
+    if (!valid)
+      throw new WindowingError(
+        `FixedWindows WindowingStrategies must have 0 <= offset < size (got size ${sizeMs} ms, offset ${offsetMs} ms)`,
+      );
     return new FixedWindows(checkDurationMs(sizeMs, 'FixedWindows size'), offsetMs);
   }
 
   /** The one window containing `timestamp` (Beam's assignWindow). */
   assignWindow(timestamp: Instant): IntervalWindow {
     const start = alignedStart(timestamp, this.sizeMs, this.offsetMs);
-    const end = BigInt(start) > END_OF_GLOBAL_WINDOW - BigInt(this.sizeMs) ? normalizeInstant(END_OF_GLOBAL_WINDOW) : instantPlus(start, this.sizeMs);
+    const end =
+      BigInt(start) > END_OF_GLOBAL_WINDOW - BigInt(this.sizeMs)
+        ? normalizeInstant(END_OF_GLOBAL_WINDOW)
+        : instantPlus(start, this.sizeMs);
     return new IntervalWindow(start, end);
   }
 

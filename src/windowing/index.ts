@@ -8,4 +8,10 @@ export { mergeOverlappingIntervalWindows } from './merge-overlapping-interval-wi
 export { WindowingStrategy } from './windowing-strategy.ts';
 export { WindowingError } from './windowing-error.ts';
 export { WindowedTask, END_OF_WINDOW_TIMER, GARBAGE_COLLECTION_TIMERS } from './windowed-task.ts';
-export type { WindowContext, ProcessValueContext, OnMergeContext, OnTriggerContext, FiringTiming } from './windowed-task.ts';
+export type {
+  WindowContext,
+  ProcessValueContext,
+  OnMergeContext,
+  OnTriggerContext,
+  FiringTiming,
+} from './windowed-task.ts';

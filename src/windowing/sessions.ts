@@ -1,4 +1,11 @@
-import { IntervalWindow, IntervalWindowCoder, instantPlus, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import {
+  IntervalWindow,
+  IntervalWindowCoder,
+  instantPlus,
+  type BoundedWindow,
+  type Coder,
+  type Instant,
+} from '../../coders/index.ts';
 import { mergeOverlappingIntervalWindows } from './merge-overlapping-interval-windows.ts';
 import type { WindowFn, WindowMerge } from './window-fn.ts';
 import { checkDurationMs } from './window-time.ts';

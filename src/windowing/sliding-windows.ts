@@ -1,4 +1,11 @@
-import { IntervalWindow, IntervalWindowCoder, instantPlus, type BoundedWindow, type Coder, type Instant } from '../../coders/index.ts';
+import {
+  IntervalWindow,
+  IntervalWindowCoder,
+  instantPlus,
+  type BoundedWindow,
+  type Coder,
+  type Instant,
+} from '../../coders/index.ts';
 import type { WindowFn, WindowMerge } from './window-fn.ts';
 import { alignedStart } from './window-time.ts';
 import { WindowingError } from './windowing-error.ts';
@@ -86,7 +93,12 @@ export class SlidingWindows implements WindowFn<IntervalWindow> {
   }
 
   equals(other: unknown): boolean {
-    return other instanceof SlidingWindows && other.periodMs === this.periodMs && other.sizeMs === this.sizeMs && other.offsetMs === this.offsetMs;
+    return (
+      other instanceof SlidingWindows &&
+      other.periodMs === this.periodMs &&
+      other.sizeMs === this.sizeMs &&
+      other.offsetMs === this.offsetMs
+    );
   }
 
   toString(): string {

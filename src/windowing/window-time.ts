@@ -7,7 +7,9 @@ export const END_OF_GLOBAL_WINDOW: bigint = BigInt(GlobalWindow.MAX_TIMESTAMP) +
 /** Checks a duration in milliseconds: a safe integer, positive unless `allowZero`. */
 export function checkDurationMs(value: unknown, what: string, allowZero = false): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new WindowingError(`${what} must be a ${allowZero ? 'non-negative' : 'positive'} integer of milliseconds, got ${String(value)}`);
+    throw new WindowingError(
+      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} integer of milliseconds, got ${String(value)}`,
+    );
   }
   return value;
 }

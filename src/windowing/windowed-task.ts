@@ -1,4 +1,12 @@
-import { KvCoder, ListCoder, instantPlus, type BoundedWindow, type Coder, type Instant, type KV } from '../../coders/index.ts';
+import {
+  KvCoder,
+  ListCoder,
+  instantPlus,
+  type BoundedWindow,
+  type Coder,
+  type Instant,
+  type KV,
+} from '../../coders/index.ts';
 import type { State, ValueState } from '../state/state.ts';
 import { StateNamespaces, type StateNamespace } from '../state/state-namespace.ts';
 import { StateTags, type StateTag } from '../state/state-tag.ts';
@@ -12,7 +20,10 @@ import { WindowingError } from './windowing-error.ts';
 
 /** The timer id of the end-of-window timer, in the window's namespace. */
 export const END_OF_WINDOW_TIMER = 'beam:end-of-window';
-/** The timer family of garbage-collection timers (window end + allowed lateness), in the global namespace, one timer per window. */
+/**
+ * The timer family of garbage-collection timers (window end + allowed lateness), in the global namespace, one timer per
+ * window.
+ */
 export const GARBAGE_COLLECTION_TIMERS = 'beam:gc';
 
 /** When a pane fires relative to the watermark (Beam's PaneInfo.Timing, the two a default trigger produces). */
@@ -130,7 +141,9 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
         this.droppedDueToLateness++;
         continue;
       }
-      const active = fn.isNonMerging() ? { window: assigned, address: assigned } : this.mergeInto(assigned, message.key);
+      const active = fn.isNonMerging()
+        ? { window: assigned, address: assigned }
+        : this.mergeInto(assigned, message.key);
       this.processValue({
         key: message.key,
         window: active.window,
@@ -142,10 +155,15 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
         // The watermark already passed the end of the window: a late element fires it at once.
         this.fire(active, message.key, 'LATE', ctx);
       } else {
-        this.timer(END_OF_WINDOW_TIMER, TimeDomain.EVENT_TIME, this.namespace(active.window)).set(active.window.maxTimestamp());
+        this.timer(END_OF_WINDOW_TIMER, TimeDomain.EVENT_TIME, this.namespace(active.window)).set(
+          active.window.maxTimestamp(),
+        );
       }
       if (this.windowing.allowedLatenessMs > 0) {
-        this.timerFamily(GARBAGE_COLLECTION_TIMERS, TimeDomain.EVENT_TIME).set(this.namespace(active.window).stringKey(), this.garbageCollectionTime(active.window));
+        this.timerFamily(GARBAGE_COLLECTION_TIMERS, TimeDomain.EVENT_TIME).set(
+          this.namespace(active.window).stringKey(),
+          this.garbageCollectionTime(active.window),
+        );
       }
     }
   }
@@ -173,7 +191,9 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
 
   private garbageCollectionTime(window: W): Instant {
     const t = BigInt(window.maxTimestamp()) + BigInt(this.windowing.allowedLatenessMs);
-    return t >= END_OF_GLOBAL_WINDOW ? instantPlus(END_OF_GLOBAL_WINDOW, -1) : instantPlus(window.maxTimestamp(), this.windowing.allowedLatenessMs);
+    return t >= END_OF_GLOBAL_WINDOW
+      ? instantPlus(END_OF_GLOBAL_WINDOW, -1)
+      : instantPlus(window.maxTimestamp(), this.windowing.allowedLatenessMs);
   }
 
   private fire(active: ActiveWindow<W>, key: K, timing: FiringTiming, ctx: OutputContext<Out, K>): void {
@@ -211,7 +231,9 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
   private mergeInto(assigned: W, key: K): ActiveWindow<W> {
     let active = this.readActive();
     // The element's own window, when not active yet, holds no state: a merge need not merge it.
-    const fresh: ActiveWindow<W> | undefined = active.some((a) => a.window.equals(assigned)) ? undefined : { window: assigned, address: assigned };
+    const fresh: ActiveWindow<W> | undefined = active.some((a) => a.window.equals(assigned))
+      ? undefined
+      : { window: assigned, address: assigned };
     if (fresh !== undefined) active.push(fresh);
     let target = assigned;
     for (const merge of this.windowing.windowFn.mergeWindows(active.map((a) => a.window))) {
@@ -234,13 +256,17 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
           window: merge.mergeResult,
           mergingWindows: merge.toBeMerged,
           access: (tag) => handle(address, tag),
-          accessInEachMergingWindow: <S extends State>(tag: StateTag<S>) => new Map(addresses.map((w) => [w, handle(w, tag)] as [W, S])),
+          accessInEachMergingWindow: <S extends State>(tag: StateTag<S>) =>
+            new Map(addresses.map((w) => [w, handle(w, tag)] as [W, S])),
         });
       }
       for (const part of holders) {
         if (part.window.equals(merge.mergeResult)) continue;
         this.timer(END_OF_WINDOW_TIMER, TimeDomain.EVENT_TIME, this.namespace(part.window)).clear();
-        if (this.windowing.allowedLatenessMs > 0) this.timerFamily(GARBAGE_COLLECTION_TIMERS, TimeDomain.EVENT_TIME).get(this.namespace(part.window).stringKey()).clear();
+        if (this.windowing.allowedLatenessMs > 0)
+          this.timerFamily(GARBAGE_COLLECTION_TIMERS, TimeDomain.EVENT_TIME)
+            .get(this.namespace(part.window).stringKey())
+            .clear();
       }
       if (merge.toBeMerged.some((w) => w.equals(target))) target = merge.mergeResult;
       active = active.filter((a) => !parts.includes(a));
@@ -280,7 +306,8 @@ export abstract class WindowedTask<In, Out, K, W extends BoundedWindow> extends 
   /** The window of a namespace string key (restored timers may not carry the decoded window). */
   private windowOf(stringKey: string): W {
     const window = StateNamespaces.fromString(stringKey, this.windowCoder).window;
-    if (window === undefined) throw new WindowingError(`timer namespace ${stringKey} is not a window namespace of ${this.windowing.windowFn}`);
+    if (window === undefined)
+      throw new WindowingError(`timer namespace ${stringKey} is not a window namespace of ${this.windowing.windowFn}`);
     return window as W;
   }
 }

@@ -19,7 +19,10 @@ export class WindowingStrategy<W extends BoundedWindow> {
     return new WindowingStrategy(windowFn, 0);
   }
 
-  /** The same WindowFn with `allowedLatenessMs` of allowed lateness. @throws WindowingError unless a non-negative integer. */
+  /**
+   * The same WindowFn with `allowedLatenessMs` of allowed lateness. @throws WindowingError unless a non-negative
+   * integer.
+   */
   withAllowedLateness(allowedLatenessMs: number): WindowingStrategy<W> {
     return new WindowingStrategy(this.windowFn, checkDurationMs(allowedLatenessMs, 'allowed lateness', true));
   }

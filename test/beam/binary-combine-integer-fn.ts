@@ -29,7 +29,10 @@ class IntArrayDelegateCoder extends BaseCoder<number[]> {
 }
 
 /** Beam's BinaryCombineIntegerFn: `apply` folds ints (Java int arithmetic), from `identity`. */
-export function binaryCombineIntegerFn(identity: number, apply: (left: number, right: number) => number): CombineFn<number, number[], number> {
+export function binaryCombineIntegerFn(
+  identity: number,
+  apply: (left: number, right: number) => number,
+): CombineFn<number, number[], number> {
   return {
     createAccumulator: () => [identity],
     addInput: (accumulator, input) => {

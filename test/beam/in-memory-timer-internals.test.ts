@@ -8,7 +8,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { StringUtf8Coder, type Instant } from '../../coders/index.ts';
-import { createKeyedStateBackend, InMemoryTimerInternals, StateError, TimeDomain, type StateNamespace, type TimerData } from '../../src/state/index.ts';
+import {
+  createKeyedStateBackend,
+  InMemoryTimerInternals,
+  StateError,
+  TimeDomain,
+  type StateNamespace,
+  type TimerData,
+} from '../../src/state/index.ts';
 import { StateNamespaceForTest } from './state-namespace-for-test.ts';
 
 const test = suite('InMemoryTimerInternalsTest');
@@ -17,19 +24,50 @@ const ID1 = 'id1';
 const ID2 = 'id2';
 const ORDINAL = { EVENT_TIME: 0, PROCESSING_TIME: 1, SYNCHRONIZED_PROCESSING_TIME: 2 };
 
-function timerData(namespace: StateNamespace, timestamp: Instant, outputTimestamp: Instant, domain: TimeDomain): TimerData;
-function timerData(timerId: string, namespace: StateNamespace, timestamp: Instant, outputTimestamp: Instant, domain: TimeDomain): TimerData;
-function timerData(timerId: string, timerFamilyId: string, namespace: StateNamespace, timestamp: Instant, outputTimestamp: Instant, domain: TimeDomain): TimerData;
+function timerData(
+  namespace: StateNamespace,
+  timestamp: Instant,
+  outputTimestamp: Instant,
+  domain: TimeDomain,
+): TimerData;
+function timerData(
+  timerId: string,
+  namespace: StateNamespace,
+  timestamp: Instant,
+  outputTimestamp: Instant,
+  domain: TimeDomain,
+): TimerData;
+function timerData(
+  timerId: string,
+  timerFamilyId: string,
+  namespace: StateNamespace,
+  timestamp: Instant,
+  outputTimestamp: Instant,
+  domain: TimeDomain,
+): TimerData;
 function timerData(...args: unknown[]): TimerData {
   if (args.length === 4) {
     const [namespace, timestamp, outputTimestamp, domain] = args as [StateNamespace, Instant, Instant, TimeDomain];
     return timerData(`${ORDINAL[domain]}:${timestamp}`, namespace, timestamp, outputTimestamp, domain);
   }
   if (args.length === 5) {
-    const [timerId, namespace, timestamp, outputTimestamp, domain] = args as [string, StateNamespace, Instant, Instant, TimeDomain];
+    const [timerId, namespace, timestamp, outputTimestamp, domain] = args as [
+      string,
+      StateNamespace,
+      Instant,
+      Instant,
+      TimeDomain,
+    ];
     return { timerId, timerFamilyId: '', namespace, timestamp, outputTimestamp, domain };
   }
-  const [timerId, timerFamilyId, namespace, timestamp, outputTimestamp, domain] = args as [string, string, StateNamespace, Instant, Instant, TimeDomain];
+  const [timerId, timerFamilyId, namespace, timestamp, outputTimestamp, domain] = args as [
+    string,
+    string,
+    StateNamespace,
+    Instant,
+    Instant,
+    TimeDomain,
+  ];
   return { timerId, timerFamilyId, namespace, timestamp, outputTimestamp, domain };
 }
 
@@ -87,7 +125,10 @@ test('testResetById', () => {
   assertTimer(underTest.removeNextEventTimer(), null);
 
   underTest.advanceInputWatermark(laterTimestamp + 1);
-  assertTimer(underTest.removeNextEventTimer(), timerData(ID1, '', NS1, laterTimestamp, laterTimestamp, TimeDomain.EVENT_TIME));
+  assertTimer(
+    underTest.removeNextEventTimer(),
+    timerData(ID1, '', NS1, laterTimestamp, laterTimestamp, TimeDomain.EVENT_TIME),
+  );
 });
 
 test('testDeletionIdempotent', () => {
@@ -195,25 +236,40 @@ test.run();
 // ---- beyond Beam's suite ---------------------------------------------------------------------------
 const more = suite('InMemoryTimerInternals (stator)');
 
-more('clocks start at TIMESTAMP_MIN_VALUE, never move back; the output watermark is clipped to the input watermark', () => {
-  const t = new InMemoryTimerInternals();
-  assert.is(t.currentInputWatermarkTime(), -9223372036854775n);
-  assert.is(t.currentProcessingTime(), -9223372036854775n);
-  assert.is(t.currentSynchronizedProcessingTime(), -9223372036854775n);
-  assert.is(t.currentOutputWatermarkTime(), null);
-  t.advanceInputWatermark(10);
-  assert.throws(() => t.advanceInputWatermark(9), (e: unknown) => e instanceof StateError && /backwards/.test((e as Error).message));
-  t.advanceOutputWatermark(50);
-  assert.is(t.currentOutputWatermarkTime(), 10);
-  assert.throws(() => t.advanceOutputWatermark(5), (e: unknown) => e instanceof StateError);
-  t.advanceProcessingTime(7);
-  assert.throws(() => t.advanceProcessingTime(6), (e: unknown) => e instanceof StateError);
-  assert.is(t.getNextTimer(TimeDomain.EVENT_TIME), null);
-  t.setTimer(NS1, ID1, '', 30, 30, TimeDomain.EVENT_TIME);
-  t.setTimer(NS1, ID2, '', 20, 20, TimeDomain.EVENT_TIME);
-  assert.is(t.getNextTimer(TimeDomain.EVENT_TIME), 20);
-  assert.throws(() => t.setTimer(NS1, ID1, '', 30, 30, TimeDomain.PROCESSING_TIME), /already set for time domain EVENT_TIME/);
-});
+more(
+  'clocks start at TIMESTAMP_MIN_VALUE, never move back; the output watermark is clipped to the input watermark',
+  () => {
+    const t = new InMemoryTimerInternals();
+    assert.is(t.currentInputWatermarkTime(), -9223372036854775n);
+    assert.is(t.currentProcessingTime(), -9223372036854775n);
+    assert.is(t.currentSynchronizedProcessingTime(), -9223372036854775n);
+    assert.is(t.currentOutputWatermarkTime(), null);
+    t.advanceInputWatermark(10);
+    assert.throws(
+      () => t.advanceInputWatermark(9),
+      (e: unknown) => e instanceof StateError && /backwards/.test((e as Error).message),
+    );
+    t.advanceOutputWatermark(50);
+    assert.is(t.currentOutputWatermarkTime(), 10);
+    assert.throws(
+      () => t.advanceOutputWatermark(5),
+      (e: unknown) => e instanceof StateError,
+    );
+    t.advanceProcessingTime(7);
+    assert.throws(
+      () => t.advanceProcessingTime(6),
+      (e: unknown) => e instanceof StateError,
+    );
+    assert.is(t.getNextTimer(TimeDomain.EVENT_TIME), null);
+    t.setTimer(NS1, ID1, '', 30, 30, TimeDomain.EVENT_TIME);
+    t.setTimer(NS1, ID2, '', 20, 20, TimeDomain.EVENT_TIME);
+    assert.is(t.getNextTimer(TimeDomain.EVENT_TIME), 20);
+    assert.throws(
+      () => t.setTimer(NS1, ID1, '', 30, 30, TimeDomain.PROCESSING_TIME),
+      /already set for time domain EVENT_TIME/,
+    );
+  },
+);
 
 more('a timer at exactly the watermark is not due (Beam: the clock must be after it)', () => {
   const t = new InMemoryTimerInternals();
@@ -234,7 +290,13 @@ more('the runtime timers fire as InMemoryTimerInternals does (property)', () => 
   const namespaces = [new StateNamespaceForTest('/a/'), new StateNamespaceForTest('/b/')];
   const domains = [TimeDomain.EVENT_TIME, TimeDomain.PROCESSING_TIME] as const;
   const op = fc.oneof(
-    fc.record({ kind: fc.constant('set' as const), ns: fc.nat(1), id: fc.nat(3), domain: fc.nat(1), t: fc.integer({ min: 0, max: 60 }) }),
+    fc.record({
+      kind: fc.constant('set' as const),
+      ns: fc.nat(1),
+      id: fc.nat(3),
+      domain: fc.nat(1),
+      t: fc.integer({ min: 0, max: 60 }),
+    }),
     fc.record({ kind: fc.constant('delete' as const), ns: fc.nat(1), id: fc.nat(3), domain: fc.nat(1) }),
     fc.record({ kind: fc.constant('advance' as const), domain: fc.nat(1), by: fc.integer({ min: 0, max: 15 }) }),
   );
@@ -249,7 +311,8 @@ more('the runtime timers fire as InMemoryTimerInternals does (property)', () => 
       beam.advanceProcessingTime(0);
       const firedBeam: string[] = [];
       const firedRuntime: string[] = [];
-      const describe = (t: TimerData): string => `${t.domain}@${String(t.timestamp)}:${t.namespace.stringKey()}:${t.timerId}`;
+      const describe = (t: TimerData): string =>
+        `${t.domain}@${String(t.timestamp)}:${t.namespace.stringKey()}:${t.timerId}`;
       for (const o of ops) {
         const domain = domains[o.domain]!;
         if (o.kind === 'set') {

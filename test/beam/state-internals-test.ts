@@ -11,7 +11,14 @@
 //   getAccumulatorCoder, which combiningValueFromInputInternal asks for the accumulator coder.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BaseCoder, Context, StringUtf8Coder, VarIntCoder, type ByteReader, type ByteWriter } from '../../coders/index.ts';
+import {
+  BaseCoder,
+  Context,
+  StringUtf8Coder,
+  VarIntCoder,
+  type ByteReader,
+  type ByteWriter,
+} from '../../coders/index.ts';
 import {
   StateMerging,
   StateTags,
@@ -37,7 +44,10 @@ class SummingContextFn implements CombineFnWithContext<number, number, number> {
   addInput(accumulator: number, input: number): number {
     return accumulator + input;
   }
-  mergeAccumulators(accumulators: Iterable<number>, c: Parameters<CombineFnWithContext<number, number, number>['mergeAccumulators']>[1]): number {
+  mergeAccumulators(
+    accumulators: Iterable<number>,
+    c: Parameters<CombineFnWithContext<number, number, number>['mergeAccumulators']>[1],
+  ): number {
     let sum = this.createAccumulator();
     void c;
     for (const accumulator of accumulators) sum += accumulator;
@@ -66,7 +76,11 @@ export class StringCoderWithIdentityEquality extends BaseCoder<string> {
 
 const STRING_VALUE_ADDR = StateTags.value('stringValue', StringUtf8Coder.of());
 const SUM_INTEGER_ADDR = StateTags.combiningValueFromInputInternal('sumInteger', VarIntCoder.of(), Sum.ofIntegers());
-const SUM_INTEGER_CONTEXT_ADDR = StateTags.combiningValueWithContext('sumIntegerWithContext', VarIntCoder.of(), new SummingContextFn());
+const SUM_INTEGER_CONTEXT_ADDR = StateTags.combiningValueWithContext(
+  'sumIntegerWithContext',
+  VarIntCoder.of(),
+  new SummingContextFn(),
+);
 const STRING_BAG_ADDR = StateTags.bag('stringBag', StringUtf8Coder.of());
 const STRING_SET_ADDR = StateTags.set('stringSet', StringUtf8Coder.of());
 const STRING_MAP_ADDR = StateTags.map('stringMap', StringUtf8Coder.of(), VarIntCoder.of());
@@ -79,7 +93,10 @@ const STRING_BAG_ADDR2 = StateTags.bag('badStringBag', new StringCoderWithIdenti
 
 /** Java's equals() on state handles. */
 export function sameState(a: unknown, b: unknown): boolean {
-  return a === b || (typeof (a as { equals?: unknown })?.equals === 'function' && (a as { equals(o: unknown): boolean }).equals(b));
+  return (
+    a === b ||
+    (typeof (a as { equals?: unknown })?.equals === 'function' && (a as { equals(o: unknown): boolean }).equals(b))
+  );
 }
 
 const sorted = <T>(xs: Iterable<T>): T[] => [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
@@ -393,9 +410,12 @@ export function stateInternalsTest(name: string, createStateInternals: () => Sta
   }
 
   test('testMergeCombiningValueIntoSource', ({ underTest }) => mergeIntoSource(underTest, SUM_INTEGER_ADDR));
-  test('testMergeCombiningValueIntoNewNamespace', ({ underTest }) => mergeIntoNewNamespace(underTest, SUM_INTEGER_ADDR));
-  test('testMergeCombiningWithContextValueIntoSource', ({ underTest }) => mergeIntoSource(underTest, SUM_INTEGER_CONTEXT_ADDR));
-  test('testMergeCombiningWithContextValueIntoNewNamespace', ({ underTest }) => mergeIntoNewNamespace(underTest, SUM_INTEGER_CONTEXT_ADDR));
+  test('testMergeCombiningValueIntoNewNamespace', ({ underTest }) =>
+    mergeIntoNewNamespace(underTest, SUM_INTEGER_ADDR));
+  test('testMergeCombiningWithContextValueIntoSource', ({ underTest }) =>
+    mergeIntoSource(underTest, SUM_INTEGER_CONTEXT_ADDR));
+  test('testMergeCombiningWithContextValueIntoNewNamespace', ({ underTest }) =>
+    mergeIntoNewNamespace(underTest, SUM_INTEGER_CONTEXT_ADDR));
 
   test('testWatermarkEarliestState', ({ underTest }) => {
     const value = underTest.state(NAMESPACE_1, WATERMARK_EARLIEST_ADDR);

@@ -1,7 +1,14 @@
 // A port of Apache Beam's runners-core StateNamespacesTest, keeping Beam's test names.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GlobalWindow, GlobalWindowCoder, IntervalWindow, IntervalWindowCoder, type BoundedWindow, type Coder } from '../../coders/index.ts';
+import {
+  GlobalWindow,
+  GlobalWindowCoder,
+  IntervalWindow,
+  IntervalWindowCoder,
+  type BoundedWindow,
+  type Coder,
+} from '../../coders/index.ts';
 import { StateNamespaces, type StateNamespace } from '../../src/state/index.ts';
 
 const test = suite('StateNamespacesTest');

@@ -7,12 +7,21 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BigEndianIntegerCoder, CoderRegistry, StringUtf8Coder, VarIntCoder } from '../../coders/index.ts';
-import { StateTags, TimestampCombiner, type CombineFn, type CombineFnWithContext, type CombiningState, type StateTag } from '../../src/state/index.ts';
+import {
+  StateTags,
+  TimestampCombiner,
+  type CombineFn,
+  type CombineFnWithContext,
+  type CombiningState,
+  type StateTag,
+} from '../../src/state/index.ts';
 import { Max, Min } from './binary-combine-integer-fn.ts';
 
 const test = suite('StateTagTest');
-const assertEquals = (a: StateTag<any>, b: StateTag<any>): void => assert.ok(a.equals(b) && b.equals(a), `${String(a)} equals ${String(b)}`);
-const assertNotEquals = (a: StateTag<any>, b: StateTag<any>): void => assert.not.ok(a.equals(b) || b.equals(a), `${String(a)} differs from ${String(b)}`);
+const assertEquals = (a: StateTag<any>, b: StateTag<any>): void =>
+  assert.ok(a.equals(b) && b.equals(a), `${String(a)} equals ${String(b)}`);
+const assertNotEquals = (a: StateTag<any>, b: StateTag<any>): void =>
+  assert.not.ok(a.equals(b) || b.equals(a), `${String(a)} differs from ${String(b)}`);
 
 const toFnWithContext = <I, A, O>(fn: CombineFn<I, A, O>): CombineFnWithContext<I, A, O> => ({
   createAccumulator: () => fn.createAccumulator(),

@@ -33,8 +33,18 @@ test('interleave runs both sides the same number of times after warm-up', async 
   let ours = 0;
   let baseline = 0;
   const result = await interleave(
-    { run: () => { ours++; return 1000; } },
-    { run: () => { baseline++; return 1000; } },
+    {
+      run: () => {
+        ours++;
+        return 1000;
+      },
+    },
+    {
+      run: () => {
+        baseline++;
+        return 1000;
+      },
+    },
     { repetitions: 5, warmup: 2 },
   );
   assert.is(ours, 7);
@@ -46,8 +56,16 @@ test('interleave runs both sides the same number of times after warm-up', async 
 test('chart marks met and unmet goals and failed metrics', () => {
   const svg = renderChart(
     [
-      { name: 'a.met', goal: { field: 'ratio', op: '>=', target: 0.5 }, result: { value: 1, unit: 'x', baseline: 1, ratio: 0.8 } },
-      { name: 'b.unmet', goal: { field: 'value', op: '<=', target: 20 }, result: { value: 40, unit: 'ms', baseline: 1, ratio: 40 } },
+      {
+        name: 'a.met',
+        goal: { field: 'ratio', op: '>=', target: 0.5 },
+        result: { value: 1, unit: 'x', baseline: 1, ratio: 0.8 },
+      },
+      {
+        name: 'b.unmet',
+        goal: { field: 'value', op: '<=', target: 20 },
+        result: { value: 40, unit: 'ms', baseline: 1, ratio: 40 },
+      },
       { name: 'c.failed', goal: undefined, result: undefined, error: 'boom' },
     ],
     'title',
@@ -61,8 +79,18 @@ test('chart marks met and unmet goals and failed metrics', () => {
 test('interleave alternates which side goes first and reports paired ratios', async () => {
   const calls: string[] = [];
   const result = await interleave(
-    { run: () => { calls.push('ours'); return 1; } },
-    { run: () => { calls.push('base'); return 1; } },
+    {
+      run: () => {
+        calls.push('ours');
+        return 1;
+      },
+    },
+    {
+      run: () => {
+        calls.push('base');
+        return 1;
+      },
+    },
     { repetitions: 4, warmup: 0 },
   );
   assert.equal(calls, ['base', 'ours', 'ours', 'base', 'base', 'ours', 'ours', 'base']);
@@ -74,7 +102,11 @@ test('interleave alternates which side goes first and reports paired ratios', as
 test('interleaveMs takes medians of the durations each side reports', async () => {
   const ours = [5, 1, 3];
   const base = [2, 4, 6];
-  const result = await interleaveMs({ run: () => ours.shift()! }, { run: () => base.shift()! }, { repetitions: 3, warmup: 0 });
+  const result = await interleaveMs(
+    { run: () => ours.shift()! },
+    { run: () => base.shift()! },
+    { repetitions: 3, warmup: 0 },
+  );
   assert.is(result.ours, 3);
   assert.is(result.baseline, 4);
   assert.is(result.ratio, 0.75);
@@ -83,7 +115,12 @@ test('interleaveMs takes medians of the durations each side reports', async () =
 test('interleave stops between repetitions once its signal aborts', async () => {
   const controller = new AbortController();
   let runs = 0;
-  const side = { run: () => { if (++runs === 3) controller.abort(new Error('stop')); return 1; } };
+  const side = {
+    run: () => {
+      if (++runs === 3) controller.abort(new Error('stop'));
+      return 1;
+    },
+  };
   await interleave(side, side, { repetitions: 10, warmup: 0, signal: controller.signal }).then(
     () => assert.unreachable('should have thrown'),
     (error: unknown) => assert.is((error as Error).message, 'stop'),
@@ -106,9 +143,19 @@ test('workloads are deterministic and stay in range', () => {
 const limits = { quick: true, timeLimitMs: 50, cleanupGraceMs: 1000, progress: () => {} };
 
 test('runMetric returns a metric result and rethrows a metric failure', async () => {
-  const ok: Metric = { name: 'ok', description: '', run: async () => ({ value: 1, unit: 'x', baseline: 2, ratio: 0.5 }) };
+  const ok: Metric = {
+    name: 'ok',
+    description: '',
+    run: async () => ({ value: 1, unit: 'x', baseline: 2, ratio: 0.5 }),
+  };
   assert.is((await runMetric(ok, limits)).ratio, 0.5);
-  const failing: Metric = { name: 'bad', description: '', run: async () => { throw new Error('broken'); } };
+  const failing: Metric = {
+    name: 'bad',
+    description: '',
+    run: async () => {
+      throw new Error('broken');
+    },
+  };
   await runMetric(failing, limits).then(
     () => assert.unreachable('should have thrown'),
     (error: unknown) => assert.is((error as Error).message, 'broken'),
@@ -150,7 +197,10 @@ test('profile summary ranks frames by self time and merges the same frame', () =
     samples: [2, 3, 4, 2],
     timeDeltas: [1000, 1000, 1000, 1000],
   });
-  assert.equal(rows.map((r) => r.frame), ['hot', 'cold']);
+  assert.equal(
+    rows.map((r) => r.frame),
+    ['hot', 'cold'],
+  );
   assert.is(rows[0]!.selfMs, 3);
   assert.is(rows[0]!.share, 0.75);
 });

@@ -1,6 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CheckpointInProgressError, FencedError, createCheckpoints, createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
+import {
+  CheckpointInProgressError,
+  FencedError,
+  createCheckpoints,
+  createMemoryCheckpointStore,
+} from '../../src/checkpoint/index.ts';
 import type { CheckpointSnapshot } from '../../src/checkpoint/index.ts';
 import { createCheckpointCoordinator } from '../../runtime/checkpoint/index.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
@@ -34,7 +39,10 @@ test('coordinator - a slow store makes the next capture wait: one checkpoint in 
         await coordinator.ready();
         captures++;
         void coordinator.start(snapshotOf(state, position), { reason: 'watermark' });
-        assert.throws(() => coordinator.start(snapshotOf(state, position), { reason: 'watermark' }), (e: unknown) => e instanceof CheckpointInProgressError);
+        assert.throws(
+          () => coordinator.start(snapshotOf(state, position), { reason: 'watermark' }),
+          (e: unknown) => e instanceof CheckpointInProgressError,
+        );
       }
     }
   })();
@@ -59,7 +67,11 @@ test('coordinator - a retryable failure is reported and the next checkpoint stil
   const store = createMemoryCheckpointStore();
   const checkpoints = createCheckpoints(store, { jobId: 'j', mergeKeyGroupParts: toyMerge });
   const errors: unknown[] = [];
-  const coordinator = createCheckpointCoordinator({ checkpoints, leaseRenewIntervalMs: 0, onError: (e) => errors.push(e) });
+  const coordinator = createCheckpointCoordinator({
+    checkpoints,
+    leaseRenewIntervalMs: 0,
+    onError: (e) => errors.push(e),
+  });
   const state = new ToyState();
   state.set('a', 1);
   store.faults.failNextPut();
@@ -85,7 +97,10 @@ test('coordinator - fenced: state failed, ready() rejects, nothing more is due',
   assert.is(coordinator.due(0), 'on-demand');
   await coordinator.start(snapshotOf(new ToyState(), 1), { reason: 'on-demand' });
   assert.is(coordinator.state, 'failed');
-  await coordinator.ready().then(() => assert.unreachable(), (e) => assert.instance(e, FencedError));
+  await coordinator.ready().then(
+    () => assert.unreachable(),
+    (e) => assert.instance(e, FencedError),
+  );
   assert.is(coordinator.due(1e12), undefined);
   await coordinator.close();
 });

@@ -21,7 +21,9 @@ async function twoCheckpoints(store: MemoryCheckpointStore): Promise<string[]> {
     }
     await checkpoints.write({
       inputs: { in: round },
-      partitions: [{ stage: 's', partition: 0, capture: { state: backend.captureChanges(), watermark: 0, processingTime: 0 } }],
+      partitions: [
+        { stage: 's', partition: 0, capture: { state: backend.captureChanges(), watermark: 0, processingTime: 0 } },
+      ],
     });
   }
   await checkpoints.close();

@@ -3,9 +3,15 @@ import * as assert from 'uvu/assert';
 import { BoundedWindow } from '../../coders/index.ts';
 import { CheckpointConfigError, CheckpointTrigger } from '../../src/checkpoint/index.ts';
 
-function trigger(options: { eventTimeIntervalMs?: number | undefined; minSpacingMs?: number; maxSpacingMs?: number } = {}, initial?: number) {
+function trigger(
+  options: { eventTimeIntervalMs?: number | undefined; minSpacingMs?: number; maxSpacingMs?: number } = {},
+  initial?: number,
+) {
   const clock = { now: 0 };
-  const t = new CheckpointTrigger({ eventTimeIntervalMs: 1000, minSpacingMs: 100, maxSpacingMs: 10_000, ...options, clock: () => clock.now }, initial);
+  const t = new CheckpointTrigger(
+    { eventTimeIntervalMs: 1000, minSpacingMs: 100, maxSpacingMs: 10_000, ...options, clock: () => clock.now },
+    initial,
+  );
   return { t, clock };
 }
 
@@ -89,8 +95,14 @@ test('trigger - the end-of-input watermark triggers once, then never by watermar
 });
 
 test('trigger - invalid spacing or interval is a CheckpointConfigError', () => {
-  assert.throws(() => new CheckpointTrigger({ eventTimeIntervalMs: 0 }), (e: unknown) => e instanceof CheckpointConfigError);
-  assert.throws(() => new CheckpointTrigger({ minSpacingMs: 10, maxSpacingMs: 5 }), (e: unknown) => e instanceof CheckpointConfigError);
+  assert.throws(
+    () => new CheckpointTrigger({ eventTimeIntervalMs: 0 }),
+    (e: unknown) => e instanceof CheckpointConfigError,
+  );
+  assert.throws(
+    () => new CheckpointTrigger({ minSpacingMs: 10, maxSpacingMs: 5 }),
+    (e: unknown) => e instanceof CheckpointConfigError,
+  );
 });
 
 test.run();

@@ -9,9 +9,21 @@ import {
   createCheckpoints,
   createMemoryCheckpointStore,
 } from '../../src/checkpoint/index.ts';
-import type { CheckpointSnapshot, Checkpoints, CheckpointsOptions, CheckpointStore, MemoryCheckpointStore } from '../../src/checkpoint/index.ts';
+import type {
+  CheckpointSnapshot,
+  Checkpoints,
+  CheckpointsOptions,
+  CheckpointStore,
+  MemoryCheckpointStore,
+} from '../../src/checkpoint/index.ts';
 import { JsonCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
-import { createKeyedStateBackend, mergeKeyGroupParts, StateError, StateNamespaces, StateTags } from '../../src/state/index.ts';
+import {
+  createKeyedStateBackend,
+  mergeKeyGroupParts,
+  StateError,
+  StateNamespaces,
+  StateTags,
+} from '../../src/state/index.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
 
 const base = { jobId: 'job', mergeKeyGroupParts: toyMerge } as const;
@@ -60,7 +72,10 @@ async function restoreJob(checkpoints: Checkpoints, n: number): Promise<ToyJob> 
   return job;
 }
 
-const eventsArb = fc.array(fc.record({ key: fc.nat(40), add: fc.integer({ min: 1, max: 9 }), del: fc.nat(9).map((n) => n === 0) }), { minLength: 1, maxLength: 120 });
+const eventsArb = fc.array(
+  fc.record({ key: fc.nat(40), add: fc.integer({ min: 1, max: 9 }), del: fc.nat(9).map((n) => n === 0) }),
+  { minLength: 1, maxLength: 120 },
+);
 
 test('restart equivalence - restoring at any checkpoint and replaying from position + 1 gives the uninterrupted state', async () => {
   await fc.assert(
@@ -68,7 +83,11 @@ test('restart equivalence - restoring at any checkpoint and replaying from posit
       eventsArb,
       fc.array(fc.nat(120)),
       fc.array(fc.nat(120)),
-      fc.record({ fullEvery: fc.integer({ min: 1, max: 4 }), maxChainLength: fc.integer({ min: 1, max: 4 }), retain: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({
+        fullEvery: fc.integer({ min: 1, max: 4 }),
+        maxChainLength: fc.integer({ min: 1, max: 4 }),
+        retain: fc.integer({ min: 1, max: 3 }),
+      }),
       async (events, checkpointAt, crashAt, options) => {
         const uninterrupted = ToyJob.fresh(3);
         events.forEach((e, i) => uninterrupted.apply(e, i + 1));
@@ -100,15 +119,24 @@ test('incremental chains - a delete in a later increment removes the key on rest
   const checkpoints = open(store, { fullEvery: 100, maxChainLength: 100 });
   const state = new ToyState();
   for (let i = 0; i < 100; i++) state.set(`k${i}`, i);
-  const first = await checkpoints.write({ inputs: { in: 100 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  const first = await checkpoints.write({
+    inputs: { in: 100 },
+    partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+  });
   state.delete('k7');
   state.set('k8', 800);
-  const second = await checkpoints.write({ inputs: { in: 102 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  const second = await checkpoints.write({
+    inputs: { in: 102 },
+    partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+  });
   assert.is(first.info.kind, 'full');
   assert.is(second.info.kind, 'incremental');
   assert.is(second.info.parentId, first.info.id);
   assert.is(second.info.stats.changedKeys, 2);
-  assert.ok(second.info.stats.bytesWritten < first.info.stats.bytesWritten / 5, 'the increment writes only what changed');
+  assert.ok(
+    second.info.stats.bytesWritten < first.info.stats.bytesWritten / 5,
+    'the increment writes only what changed',
+  );
   assert.is(second.info.stats.maxChainLength, 2);
 
   const restored = await open(store).load();
@@ -133,9 +161,16 @@ test('compaction - a full checkpoint restores the same state as the chain it rep
     for (let round = 0; round < 7; round++) {
       for (let i = 0; i < 30; i++) if ((i + round) % 3 === 0) state.set(`k${i}`, round * 100 + i);
       if (round % 2 === 1) state.delete(`k${round}`);
-      last = await checkpoints.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+      last = await checkpoints.write({
+        inputs: { in: round },
+        partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+      });
     }
-    if (options.fullEvery === 2) assert.ok((await checkpoints.list()).some((c) => c.kind === 'full' && c.id > 1), 'a compacted full checkpoint was written');
+    if (options.fullEvery === 2)
+      assert.ok(
+        (await checkpoints.list()).some((c) => c.kind === 'full' && c.id > 1),
+        'a compacted full checkpoint was written',
+      );
     if (options.maxChainLength === 2) assert.ok(last!.info.stats.maxChainLength <= 2);
     const restored = ToyState.restore((await open(store).load())!.restoreFor('s', 0));
     assert.equal(restored.values, state.values);
@@ -153,7 +188,10 @@ test('forced full checkpoint - every chain has length one', async () => {
     for (let i = 0; i < 20; i++) state.set(`k${i}`, round);
     await checkpoints.write({ inputs: {}, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
   }
-  const full = await checkpoints.write({ inputs: {}, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] }, { full: true });
+  const full = await checkpoints.write(
+    { inputs: {}, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] },
+    { full: true },
+  );
   assert.is(full.info.kind, 'full');
   assert.is(full.info.stats.maxChainLength, 1);
   assert.equal(ToyState.restore((await open(store).load())!.restoreFor('s', 0)).values, state.values);
@@ -165,7 +203,10 @@ async function threeCheckpoints(store: MemoryCheckpointStore): Promise<ToyState[
   const states: ToyState[] = [];
   for (let round = 1; round <= 3; round++) {
     for (let i = 0; i < 10; i++) state.set(`k${i}`, round);
-    await checkpoints.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+    await checkpoints.write({
+      inputs: { in: round },
+      partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+    });
     states.push(ToyState.restore({ watermark: 0, processingTime: 0, keyGroups: new Map() }));
     for (const [k, v] of state.values) states.at(-1)!.values.set(k, v);
   }
@@ -219,10 +260,16 @@ test('after falling back, the next write builds on the restored checkpoint and d
   const state = ToyState.restore(restored!.restoreFor('s', 0));
   assert.equal(state.values, states[1]!.values);
   state.set('k0', 42);
-  const written = await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  const written = await checkpoints.write({
+    inputs: { in: 3 },
+    partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+  });
   assert.is(written.info.id, 4, 'ids never repeat');
   assert.is(written.info.parentId, 2);
-  assert.equal((await checkpoints.list()).map((c) => c.id), [1, 2, 4]);
+  assert.equal(
+    (await checkpoints.list()).map((c) => c.id),
+    [1, 2, 4],
+  );
   assert.equal(ToyState.restore((await open(store).load())!.restoreFor('s', 0)).values, state.values);
 });
 
@@ -249,11 +296,17 @@ test('a corrupt manifest - load falls back to the previous manifest the store ke
   assert.is(restored!.info.id, 2);
   assert.equal(ToyState.restore(restored!.restoreFor('s', 0)).values, states[1]!.values);
   assert.instance(checkpoints.manifestFallback, CheckpointCorruptError);
-  assert.match(checkpoints.manifestFallback!.message, /manifest is corrupt: .*used the previous manifest \(revision 2, checkpoints 1, 2\)/);
+  assert.match(
+    checkpoints.manifestFallback!.message,
+    /manifest is corrupt: .*used the previous manifest \(revision 2, checkpoints 1, 2\)/,
+  );
   assert.not.match(checkpoints.manifestFallback!.message, /an older checkpoint is used/);
   const state = ToyState.restore(restored!.restoreFor('s', 0));
   state.set('k0', 7);
-  const written = await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+  const written = await checkpoints.write({
+    inputs: { in: 3 },
+    partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+  });
   assert.is(written.info.id, 4, 'checkpoint 3 still has parts in the store: its id is not reused');
   const again = open(store);
   assert.equal(ToyState.restore((await again.load())!.restoreFor('s', 0)).values, state.values);
@@ -267,9 +320,17 @@ test('a corrupt manifest and no readable earlier one - the error says so instead
   state.set('a', 1);
   await first.write({ inputs: { in: 1 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
   store.faults.corruptManifest();
-  const error = await open(store).load().then(() => undefined, (e: unknown) => e);
+  const error = await open(store)
+    .load()
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   assert.instance(error, CheckpointCorruptError);
-  assert.match((error as Error).message, /keeps no earlier manifest to fall back to: restore the state from a backup, or clear the job state/);
+  assert.match(
+    (error as Error).message,
+    /keeps no earlier manifest to fall back to: restore the state from a backup, or clear the job state/,
+  );
   assert.not.match((error as Error).message, /an older checkpoint is used/);
 });
 
@@ -296,7 +357,10 @@ test('fencing - a writer whose manifest revision is stale gets FencedError and w
   } catch (error) {
     assert.instance(error, FencedError);
   }
-  assert.equal((await b.list()).map((c) => c.id), [1]);
+  assert.equal(
+    (await b.list()).map((c) => c.id),
+    [1],
+  );
 });
 
 test('retention - deletes exactly the parts no retained checkpoint references, orphans included', async () => {
@@ -311,20 +375,29 @@ test('retention - deletes exactly the parts no retained checkpoint references, o
   await store.putPart('c0000000099-dead00-s0-p0', new Uint8Array([1, 2, 3]));
   state.set('k1', 99);
   store.faults.failNextCommit();
-  await checkpoints.write({ inputs: {}, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] }).catch(() => undefined);
+  await checkpoints
+    .write({ inputs: {}, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })
+    .catch(() => undefined);
   const result = await checkpoints.prune();
   assert.ok(result.deletedParts.includes('c0000000099-dead00-s0-p0'));
-  assert.ok(result.deletedParts.some((p) => p.startsWith('c0000000005-')), 'parts of the failed write are deleted');
+  assert.ok(
+    result.deletedParts.some((p) => p.startsWith('c0000000005-')),
+    'parts of the failed write are deleted',
+  );
 
   const retained = await checkpoints.list();
-  assert.equal(retained.map((c) => c.id), [3, 4]);
+  assert.equal(
+    retained.map((c) => c.id),
+    [3, 4],
+  );
   // Expected live set, computed independently from the retained descriptors.
   const live = new Set<string>();
   const fresh = open(store);
   for (const info of retained) {
     live.add(info.descriptor);
     const restoredCheckpoint = await fresh.load(info.id);
-    for (const p of restoredCheckpoint!.descriptor.partitions) for (const chain of p.keyGroups.values()) for (const ref of chain) live.add(ref.part);
+    for (const p of restoredCheckpoint!.descriptor.partitions)
+      for (const chain of p.keyGroups.values()) for (const ref of chain) live.add(ref.part);
   }
   assert.equal(await store.listParts(), [...live].sort());
   // Both retained checkpoints still load.
@@ -340,7 +413,10 @@ test('a failed write carries its changes into the next checkpoint', async () => 
   state.set('b', 2);
   store.faults.failNextPut();
   try {
-    await checkpoints.write({ inputs: { in: 2 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+    await checkpoints.write({
+      inputs: { in: 2 },
+      partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+    });
     assert.unreachable('put fails');
   } catch (error) {
     assert.is((error as { retryable?: boolean }).retryable, true);
@@ -348,7 +424,14 @@ test('a failed write carries its changes into the next checkpoint', async () => 
   state.set('c', 3);
   await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
   const restored = ToyState.restore((await open(store).load())!.restoreFor('s', 0));
-  assert.equal(restored.values, new Map([['a', 1], ['b', 2], ['c', 3]]));
+  assert.equal(
+    restored.values,
+    new Map([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]),
+  );
 });
 
 test('a capture whose values do not encode fails its write and is not carried; its keys go into the next', async () => {
@@ -377,10 +460,14 @@ test('a capture whose values do not encode fails its write and is not carried; i
   backend.setCurrentKey('b');
   names.clear();
   names.add('three');
-  const written = await checkpoints.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: capture() }] });
+  const written = await checkpoints.write({
+    inputs: { in: 3 },
+    partitions: [{ stage: 's', partition: 0, capture: capture() }],
+  });
   assert.is(written.info.stats.changedKeys, 1, 'b, once: the void capture is not carried');
   const restored = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
-  for (const [kg, chain] of (await open(store, { mergeKeyGroupParts }).load())!.restoreFor('s', 0)!.keyGroups) restored.restoreKeyGroup(kg, chain);
+  for (const [kg, chain] of (await open(store, { mergeKeyGroupParts }).load())!.restoreFor('s', 0)!.keyGroups)
+    restored.restoreKeyGroup(kg, chain);
   const restoredCount = restored.boundState(StateNamespaces.global(), StateTags.value('count', VarLongCoder.of()));
   const restoredNames = restored.boundState(StateNamespaces.global(), StateTags.bag('names', JsonCoder.of<unknown>()));
   restored.setCurrentKey('a');
@@ -399,7 +486,10 @@ test('beforeCommit failing - nothing is committed', async () => {
     { inputs: { in: 1 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] },
     { beforeCommit: () => Promise.reject(new Error('output not acknowledged')) },
   );
-  await failed.then(() => assert.unreachable(), (error: Error) => assert.match(error.message, /not acknowledged/));
+  await failed.then(
+    () => assert.unreachable(),
+    (error: Error) => assert.match(error.message, /not acknowledged/),
+  );
   assert.equal(await checkpoints.list(), []);
 });
 
@@ -464,20 +554,35 @@ test('lease - a dead local holder or an expired heartbeat frees the job, and the
   // Same host, pid not alive: free at once.
   await open(store, { clock, processIdentity: { pid: 1, hostname: 'this-host', isAlive: () => false } }).clear();
 
-  const remote = open(store, { clock, leaseTtlMs: 5_000, processIdentity: { pid: 5, hostname: 'other-host', isAlive: () => true } });
+  const remote = open(store, {
+    clock,
+    leaseTtlMs: 5_000,
+    processIdentity: { pid: 5, hostname: 'other-host', isAlive: () => true },
+  });
   await remote.acquireLease();
   const local = open(store, { clock, processIdentity: { pid: 6, hostname: 'this-host', isAlive: () => true } });
-  await local.acquireLease().then(() => assert.unreachable(), (error) => assert.instance(error, JobRunningError));
+  await local.acquireLease().then(
+    () => assert.unreachable(),
+    (error) => assert.instance(error, JobRunningError),
+  );
   now += 5_000;
   const successor = open(store, { clock, processIdentity: { pid: 6, hostname: 'this-host', isAlive: () => true } });
   await successor.acquireLease();
-  await remote.renewLease().then(() => assert.unreachable(), (error) => assert.instance(error, FencedError));
+  await remote.renewLease().then(
+    () => assert.unreachable(),
+    (error) => assert.instance(error, FencedError),
+  );
 });
 
 test('load(id) of a pruned checkpoint - CheckpointNotFoundError', async () => {
   const store = createMemoryCheckpointStore();
   await threeCheckpoints(store);
-  await open(store).load(7).then(() => assert.unreachable(), (error: Error) => assert.is((error as { code?: string }).code, 'CHECKPOINT_NOT_FOUND'));
+  await open(store)
+    .load(7)
+    .then(
+      () => assert.unreachable(),
+      (error: Error) => assert.is((error as { code?: string }).code, 'CHECKPOINT_NOT_FOUND'),
+    );
 });
 
 test.run();

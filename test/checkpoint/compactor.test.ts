@@ -27,7 +27,10 @@ async function job(): Promise<() => PartitionJob> {
   };
   const base = round(0, 200);
   const envelopes: Awaited<ReturnType<typeof encodeEnvelope>>[] = [];
-  for (const kg of base.keyGroups) envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, base.encodeKeyGroup(kg), { compression: 'none', keyGroup: kg }));
+  for (const kg of base.keyGroups)
+    envelopes.push(
+      await encodeEnvelope(EnvelopeKind.KEY_GROUP, base.encodeKeyGroup(kg), { compression: 'none', keyGroup: kg }),
+    );
   const { bytes, offsets } = concatEnvelopes(envelopes);
   const fresh = [round(1, 120), round(2, 60)];
   // A fresh job each time: a build may transfer (detach) the job's part buffers.
@@ -127,7 +130,12 @@ test('compactor - a full checkpoint compacted in the worker restores the same st
       }
     }
     const written = await checkpoints.write(
-      { inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: { state: backend.captureChanges(), watermark: 0, processingTime: 0 } }] },
+      {
+        inputs: { in: round },
+        partitions: [
+          { stage: 's', partition: 0, capture: { state: backend.captureChanges(), watermark: 0, processingTime: 0 } },
+        ],
+      },
       { full: round === 3 },
     );
     if (round === 3) assert.is(written.info.kind, 'full');

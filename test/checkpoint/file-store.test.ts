@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
-import { CheckpointPartMissingError, CheckpointStoreError, FencedError, createCheckpoints } from '../../src/checkpoint/index.ts';
+import {
+  CheckpointPartMissingError,
+  CheckpointStoreError,
+  FencedError,
+  createCheckpoints,
+} from '../../src/checkpoint/index.ts';
 import { createFileCheckpointStore } from '../../runtime/checkpoint/index.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
 import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
@@ -26,10 +31,16 @@ test('file store - parts are written whole, read back, listed and deleted; a mis
   await store.putPart('c1-b', new Uint8Array(0));
   assert.equal([...(await store.getPart('c1-a'))], [1, 2, 3]);
   assert.equal(await store.listParts(), ['c1-a', 'c1-b']);
-  assert.equal(readdirSync(join(store.directory, 'parts')).filter((n) => n.startsWith('.tmp')), []);
+  assert.equal(
+    readdirSync(join(store.directory, 'parts')).filter((n) => n.startsWith('.tmp')),
+    [],
+  );
   await store.deletePart('c1-a');
   await store.deletePart('c1-a');
-  await store.getPart('c1-a').then(() => assert.unreachable(), (e) => assert.instance(e, CheckpointPartMissingError));
+  await store.getPart('c1-a').then(
+    () => assert.unreachable(),
+    (e) => assert.instance(e, CheckpointPartMissingError),
+  );
   await store.close();
   await store.close();
 });
@@ -44,7 +55,10 @@ test('file store - the manifest is compare-and-set across two store instances (t
   assert.is(seen!.revision, r1);
   assert.equal([...seen!.bytes], [1]);
   const r2 = await b.commitManifest(new Uint8Array([2]), r1);
-  await a.commitManifest(new Uint8Array([3]), r1).then(() => assert.unreachable(), (e) => assert.instance(e, FencedError));
+  await a.commitManifest(new Uint8Array([3]), r1).then(
+    () => assert.unreachable(),
+    (e) => assert.instance(e, FencedError),
+  );
   assert.equal([...(await a.readManifest())!.bytes], [2]);
   assert.is((await a.readManifest())!.revision, r2);
 });
@@ -73,20 +87,28 @@ test('file store - clear removes everything, and a writer fenced before it stays
   await store.clear();
   assert.is(await store.readManifest(), undefined);
   assert.equal(await store.listParts(), []);
-  await store.commitManifest(new Uint8Array([2]), r).then(() => assert.unreachable(), (e) => assert.instance(e, FencedError));
+  await store.commitManifest(new Uint8Array([2]), r).then(
+    () => assert.unreachable(),
+    (e) => assert.instance(e, FencedError),
+  );
   assert.ok((await store.commitManifest(new Uint8Array([2]), undefined)) > r, 'revisions keep growing across clear');
 });
 
 test('file store - checkpoints survive a new process and a corrupted file falls back to the previous checkpoint', async () => {
   const dir = stateDir();
-  const write = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'wc' }), { jobId: 'wc', mergeKeyGroupParts: toyMerge });
+  const write = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'wc' }), {
+    jobId: 'wc',
+    mergeKeyGroupParts: toyMerge,
+  });
   const state = new ToyState();
   for (let round = 1; round <= 2; round++) {
     for (let i = 0; i < 50; i++) state.set(`k${i}`, round * i);
     await write.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
   }
   const store = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
-  const latestPart = (await store.listParts()).filter((n) => n.startsWith('c0000000002-') && !n.endsWith('descriptor'))[0]!;
+  const latestPart = (await store.listParts()).filter(
+    (n) => n.startsWith('c0000000002-') && !n.endsWith('descriptor'),
+  )[0]!;
   const path = join(store.directory, 'parts', latestPart);
   const bytes = readFileSync(path);
   bytes[30] = bytes[30]! ^ 0x55;
@@ -105,7 +127,10 @@ for (const where of ['body', 'header'] as const) {
     const state = new ToyState();
     for (let round = 1; round <= 2; round++) {
       for (let i = 0; i < 50; i++) state.set(`k${i}`, round * i);
-      await write.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+      await write.write({
+        inputs: { in: round },
+        partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+      });
     }
     const store = createFileCheckpointStore({ stateDir: dir, job: 'wc' });
     const path = join(store.directory, 'MANIFEST');
@@ -165,11 +190,20 @@ test(`file store - ${bigKeys} keys of real keyed state round trip through a chec
   const capture = source.captureChanges();
   assert.is(capture.changedKeys, n);
   const dir = stateDir();
-  const checkpoints = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'big' }), { jobId: 'big', mergeKeyGroupParts });
-  const { info } = await checkpoints.write({ inputs: { in: n }, partitions: [{ stage: 's', partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }] });
+  const checkpoints = createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'big' }), {
+    jobId: 'big',
+    mergeKeyGroupParts,
+  });
+  const { info } = await checkpoints.write({
+    inputs: { in: n },
+    partitions: [{ stage: 's', partition: 0, capture: { state: capture, watermark: 0, processingTime: 0 } }],
+  });
   assert.is(info.stats.keyGroups, source.maxKeyGroups);
 
-  const restored = await createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'big' }), { jobId: 'big', mergeKeyGroupParts }).load();
+  const restored = await createCheckpoints(createFileCheckpointStore({ stateDir: dir, job: 'big' }), {
+    jobId: 'big',
+    mergeKeyGroupParts,
+  }).load();
   const target = createKeyedStateBackend({ keyCoder });
   for (const [kg, chain] of restored!.restoreFor('s', 0)!.keyGroups) target.restoreKeyGroup(kg, chain);
   const restoredCount = target.boundState(global, tag);
@@ -189,7 +223,10 @@ test('file store - on a full disk a part is never renamed into place short, and 
   try {
     const store = createFileCheckpointStore({ stateDir: fs.path, job: 'wc' });
     // ~1 MiB on 256 KiB: the first write(2) is short, the next fails with ENOSPC.
-    const error = await store.putPart('c1-big', new Uint8Array(1024 * 1024).fill(7)).then(() => undefined, (e: unknown) => e);
+    const error = await store.putPart('c1-big', new Uint8Array(1024 * 1024).fill(7)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(error, CheckpointStoreError);
     assert.match((error as Error).message, /ENOSPC|no space/i);
     assert.equal(await store.listParts(), []);
@@ -214,7 +251,10 @@ test('file store - a commit on a full disk leaves no empty LOCK behind, and the 
     } catch {
       // ENOSPC once the file system is full: what we want
     }
-    const error = await store.commitManifest(new Uint8Array(100).fill(3), undefined).then(() => undefined, (e: unknown) => e);
+    const error = await store.commitManifest(new Uint8Array(100).fill(3), undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.instance(error, CheckpointStoreError);
     assert.not.ok(existsSync(join(store.directory, 'LOCK')), 'an empty LOCK was left behind');
     rmSync(filler);

@@ -30,7 +30,14 @@ test('bucket name - different job+task pairs never share a bucket', () => {
     ),
   );
   // Separators and escapes cannot be confused: these would collide under a naive "_"-joined scheme.
-  const names = [['a', 'b_c'], ['a_b', 'c'], ['a-b', 'c'], ['a', 'b-c'], ['a.', '2e'], ['a', '2e.']].map(([j, t]) => jetStreamBucketName(j!, t!));
+  const names = [
+    ['a', 'b_c'],
+    ['a_b', 'c'],
+    ['a-b', 'c'],
+    ['a', 'b-c'],
+    ['a.', '2e'],
+    ['a', '2e.'],
+  ].map(([j, t]) => jetStreamBucketName(j!, t!));
   assert.is(new Set(names).size, names.length);
 });
 
@@ -43,8 +50,14 @@ test('bucket name - long names are cut and keep apart by a hash', () => {
 });
 
 test('bucket name - empty names and bad prefixes are refused', () => {
-  assert.throws(() => jetStreamBucketName('', 't'), (error: { code?: string }) => error.code === 'CHECKPOINT_CONFIG');
-  assert.throws(() => jetStreamBucketName('j', 't', 'with.dot'), (error: { code?: string }) => error.code === 'CHECKPOINT_CONFIG');
+  assert.throws(
+    () => jetStreamBucketName('', 't'),
+    (error: { code?: string }) => error.code === 'CHECKPOINT_CONFIG',
+  );
+  assert.throws(
+    () => jetStreamBucketName('j', 't', 'with.dot'),
+    (error: { code?: string }) => error.code === 'CHECKPOINT_CONFIG',
+  );
 });
 
 test.run();

@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { openJetStreamCheckpointStore, type JetStreamCheckpointStore, type JetStreamCheckpointStoreOptions } from '../../runtime/checkpoint/jetstream-store.ts';
+import {
+  openJetStreamCheckpointStore,
+  type JetStreamCheckpointStore,
+  type JetStreamCheckpointStoreOptions,
+} from '../../runtime/checkpoint/jetstream-store.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../support/index.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
@@ -22,7 +26,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return 'resolved';
 }
 
-function open(server: NatsServerHandle, extra: Partial<JetStreamCheckpointStoreOptions> = {}): Promise<JetStreamCheckpointStore> {
+function open(
+  server: NatsServerHandle,
+  extra: Partial<JetStreamCheckpointStoreOptions> = {},
+): Promise<JetStreamCheckpointStore> {
   return openJetStreamCheckpointStore({ job: 'wordcount', task: 'counter', servers: server.url, ...extra });
 }
 
@@ -123,7 +130,10 @@ test('jetstream store - writes retried across a server restart; every committed 
     }
   }
   await restart;
-  assert.ok(server.log().filter((line) => line.includes('Server is ready')).length >= 3, 'the server was restarted twice');
+  assert.ok(
+    server.log().filter((line) => line.includes('Server is ready')).length >= 3,
+    'the server was restarted twice',
+  );
   assert.equal(await store.listParts(), [...written.keys()].sort());
 });
 
@@ -189,13 +199,18 @@ test('jetstream store - a process that used a store and closed it exits on its o
     await store.close();
     console.log('closed');
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, server.url], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, server.url], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   // Not a timing assertion: a generous bound so a leaked handle fails the test instead of hanging it.
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, s) => resolve([c, s])));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (c, s) => resolve([c, s])),
+  );
   clearTimeout(timer);
   assert.is(signal, null, `the process had to be killed: something kept it alive\n${output}`);
   assert.is(code, 0, output);
@@ -223,13 +238,26 @@ test('jetstream store - the checkpoint layer writes, restores in a new instance,
   // The restored instance commits next; the old one, still holding the older revision, is fenced.
   await reader.write({ inputs: { in: 20_003 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
   state.set('late', 2);
-  assert.is(await codeOf(writer.write({ inputs: { in: 20_004 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })), 'CHECKPOINT_FENCED');
+  assert.is(
+    await codeOf(
+      writer.write({ inputs: { in: 20_004 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] }),
+    ),
+    'CHECKPOINT_FENCED',
+  );
 });
 
 test('jetstream store - options are checked', async () => {
   assert.is(await codeOf(openJetStreamCheckpointStore({ job: 'j', task: 't' })), 'CHECKPOINT_CONFIG');
-  assert.is(await codeOf(openJetStreamCheckpointStore({ job: '', task: 't', servers: 'nats://127.0.0.1:1' })), 'CHECKPOINT_CONFIG');
-  assert.is(await codeOf(openJetStreamCheckpointStore({ job: 'j', task: 't', servers: 'nats://127.0.0.1:1', bucketPrefix: 'a.b' })), 'CHECKPOINT_CONFIG');
+  assert.is(
+    await codeOf(openJetStreamCheckpointStore({ job: '', task: 't', servers: 'nats://127.0.0.1:1' })),
+    'CHECKPOINT_CONFIG',
+  );
+  assert.is(
+    await codeOf(
+      openJetStreamCheckpointStore({ job: 'j', task: 't', servers: 'nats://127.0.0.1:1', bucketPrefix: 'a.b' }),
+    ),
+    'CHECKPOINT_CONFIG',
+  );
 });
 
 for (const how of ['delete', 'purge'] as const) {
@@ -279,7 +307,10 @@ test('jetstream store - a corrupt current manifest falls back to the KV history;
     const state = new ToyState();
     for (let round = 1; round <= 2; round++) {
       state.set('k', round);
-      await writer.write({ inputs: { in: round }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] });
+      await writer.write({
+        inputs: { in: round },
+        partitions: [{ stage: 's', partition: 0, capture: state.capture() }],
+      });
     }
     // Bit rot in the current manifest (a new revision with one bit flipped: the server's files are not ours to edit).
     const kv = await kvm.open(store.bucket);
@@ -294,8 +325,17 @@ test('jetstream store - a corrupt current manifest falls back to the KV history;
     assert.is(ToyState.restore(restored!.restoreFor('s', 0)).values.get('k'), 2);
     assert.match(reader.manifestFallback!.message, /used the previous manifest \(revision \d+, checkpoints 1, 2\)/);
     state.set('k', 3);
-    assert.is((await reader.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })).info.id, 3);
-    assert.is(await codeOf(writer.write({ inputs: { in: 4 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] })), 'CHECKPOINT_FENCED');
+    assert.is(
+      (await reader.write({ inputs: { in: 3 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] }))
+        .info.id,
+      3,
+    );
+    assert.is(
+      await codeOf(
+        writer.write({ inputs: { in: 4 }, partitions: [{ stage: 's', partition: 0, capture: state.capture() }] }),
+      ),
+      'CHECKPOINT_FENCED',
+    );
   } finally {
     await nc.close();
   }

@@ -49,18 +49,30 @@ const int64 = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }),
   fc.maxSafeInteger(),
   fc.bigInt({ min: INT64_MIN, max: INT64_MAX }),
-  fc.constantFrom(INT64_MIN, INT64_MAX, 2n ** 53n, -(2n ** 53n), 2 ** 53 - 1, -(2 ** 53 - 1), 0x7fffffff, -0x80000000, 0xffffffff),
+  fc.constantFrom(
+    INT64_MIN,
+    INT64_MAX,
+    2n ** 53n,
+    -(2n ** 53n),
+    2 ** 53 - 1,
+    -(2 ** 53 - 1),
+    0x7fffffff,
+    -0x80000000,
+    0xffffffff,
+  ),
 );
 const text = fc.string({ unit: 'binary', maxLength: 40 });
 const longText = fc.string({ unit: 'binary', minLength: 40, maxLength: 300 });
-const instant = fc.oneof(fc.integer({ min: -(2 ** 45), max: 2 ** 45 }), fc.maxSafeInteger(), fc.bigInt({ min: -9223372036854775n, max: 9223372036854775n }));
-const intervalWindow = fc
-  .tuple(instant, fc.oneof(fc.nat(100_000), fc.maxSafeNat()))
-  .map(([start, span]) => {
-    const s = BigInt(start);
-    const e = s + BigInt(span) > 9223372036854775n ? 9223372036854775n : s + BigInt(span);
-    return new IntervalWindow(canonicalInt64(s), canonicalInt64(e));
-  });
+const instant = fc.oneof(
+  fc.integer({ min: -(2 ** 45), max: 2 ** 45 }),
+  fc.maxSafeInteger(),
+  fc.bigInt({ min: -9223372036854775n, max: 9223372036854775n }),
+);
+const intervalWindow = fc.tuple(instant, fc.oneof(fc.nat(100_000), fc.maxSafeNat())).map(([start, span]) => {
+  const s = BigInt(start);
+  const e = s + BigInt(span) > 9223372036854775n ? 9223372036854775n : s + BigInt(span);
+  return new IntervalWindow(canonicalInt64(s), canonicalInt64(e));
+});
 
 interface Case {
   name: string;
@@ -78,7 +90,11 @@ const cases: Case[] = [
   { name: 'StringUtf8Coder', coder: StringUtf8Coder.of() as Coder<unknown>, values: fc.oneof(text, longText) },
   { name: 'VarIntCoder', coder: VarIntCoder.of() as Coder<unknown>, values: fc.integer() },
   { name: 'VarLongCoder', coder: VarLongCoder.of() as Coder<unknown>, values: int64, expected: asInt64 },
-  { name: 'BigEndianShortCoder', coder: BigEndianShortCoder.of() as Coder<unknown>, values: fc.integer({ min: -32768, max: 32767 }) },
+  {
+    name: 'BigEndianShortCoder',
+    coder: BigEndianShortCoder.of() as Coder<unknown>,
+    values: fc.integer({ min: -32768, max: 32767 }),
+  },
   { name: 'BigEndianIntegerCoder', coder: BigEndianIntegerCoder.of() as Coder<unknown>, values: fc.integer() },
   { name: 'BigEndianLongCoder', coder: BigEndianLongCoder.of() as Coder<unknown>, values: int64, expected: asInt64 },
   { name: 'ByteCoder', coder: ByteCoder.of() as Coder<unknown>, values: fc.integer({ min: -128, max: 127 }) },
@@ -92,7 +108,10 @@ const cases: Case[] = [
     name: 'KvCoder(StringUtf8Coder, VarLongCoder)',
     coder: KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()) as Coder<unknown>,
     values: fc.record({ key: text, value: int64 }),
-    expected: (v) => ({ key: (v as { key: string }).key, value: canonicalInt64((v as { value: number | bigint }).value) }),
+    expected: (v) => ({
+      key: (v as { key: string }).key,
+      value: canonicalInt64((v as { value: number | bigint }).value),
+    }),
   },
   {
     name: 'KvCoder(StringUtf8Coder, ListCoder(NullableCoder(VarLongCoder)))',
@@ -108,16 +127,35 @@ const cases: Case[] = [
     coder: KvCoder.of(ByteArrayCoder.of(), ByteArrayCoder.of()) as Coder<unknown>,
     values: fc.record({ key: fc.uint8Array({ maxLength: 20 }), value: fc.uint8Array({ maxLength: 20 }) }),
   },
-  { name: 'IterableCoder(StringUtf8Coder)', coder: IterableCoder.of(StringUtf8Coder.of()) as Coder<unknown>, values: fc.array(text, { maxLength: 10 }) },
+  {
+    name: 'IterableCoder(StringUtf8Coder)',
+    coder: IterableCoder.of(StringUtf8Coder.of()) as Coder<unknown>,
+    values: fc.array(text, { maxLength: 10 }),
+  },
   {
     name: 'IterableCoder(VarIntCoder) from a generator (block form)',
     coder: IterableCoder.of(VarIntCoder.of()) as Coder<unknown>,
-    values: fc.array(fc.integer(), { maxLength: 10 }).map((xs) => ({ [Symbol.iterator]: () => xs[Symbol.iterator](), xs })),
+    values: fc
+      .array(fc.integer(), { maxLength: 10 })
+      .map((xs) => ({ [Symbol.iterator]: () => xs[Symbol.iterator](), xs })),
     expected: (v) => (v as { xs: number[] }).xs,
   },
-  { name: 'ListCoder(NullableCoder(VarLongCoder))', coder: ListCoder.of(NullableCoder.of(VarLongCoder.of())) as Coder<unknown>, values: nullableVarLongs, expected: (v) => (v as (number | bigint | null)[]).map((x) => (x === null ? null : canonicalInt64(x))) },
-  { name: 'ListCoder(VoidCoder)', coder: ListCoder.of(VoidCoder.of()) as Coder<unknown>, values: fc.array(fc.constant(null), { maxLength: 50 }) },
-  { name: 'SetCoder(StringUtf8Coder)', coder: SetCoder.of(StringUtf8Coder.of()) as Coder<unknown>, values: fc.uniqueArray(text, { maxLength: 10 }).map((xs) => new Set(xs)) },
+  {
+    name: 'ListCoder(NullableCoder(VarLongCoder))',
+    coder: ListCoder.of(NullableCoder.of(VarLongCoder.of())) as Coder<unknown>,
+    values: nullableVarLongs,
+    expected: (v) => (v as (number | bigint | null)[]).map((x) => (x === null ? null : canonicalInt64(x))),
+  },
+  {
+    name: 'ListCoder(VoidCoder)',
+    coder: ListCoder.of(VoidCoder.of()) as Coder<unknown>,
+    values: fc.array(fc.constant(null), { maxLength: 50 }),
+  },
+  {
+    name: 'SetCoder(StringUtf8Coder)',
+    coder: SetCoder.of(StringUtf8Coder.of()) as Coder<unknown>,
+    values: fc.uniqueArray(text, { maxLength: 10 }).map((xs) => new Set(xs)),
+  },
   {
     name: 'MapCoder(StringUtf8Coder, StringUtf8Coder)',
     coder: MapCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()) as Coder<unknown>,
@@ -126,17 +164,38 @@ const cases: Case[] = [
   {
     name: 'MapCoder(VarIntCoder, ListCoder(DoubleCoder))',
     coder: MapCoder.of(VarIntCoder.of(), ListCoder.of(DoubleCoder.of())) as Coder<unknown>,
-    values: fc.uniqueArray(fc.tuple(fc.integer(), fc.array(fc.double(), { maxLength: 3 })), { maxLength: 6, selector: ([k]) => k }).map((es) => new Map(es)),
+    values: fc
+      .uniqueArray(fc.tuple(fc.integer(), fc.array(fc.double(), { maxLength: 3 })), {
+        maxLength: 6,
+        selector: ([k]) => k,
+      })
+      .map((es) => new Map(es)),
   },
-  { name: 'NullableCoder(StringUtf8Coder)', coder: NullableCoder.of(StringUtf8Coder.of()) as Coder<unknown>, values: fc.option(text, { nil: null }) },
-  { name: 'NullableCoder(ByteArrayCoder)', coder: NullableCoder.of(ByteArrayCoder.of()) as Coder<unknown>, values: fc.option(fc.uint8Array({ maxLength: 10 }), { nil: null }) },
-  { name: 'LengthPrefixCoder(StringUtf8Coder)', coder: LengthPrefixCoder.of(StringUtf8Coder.of()) as Coder<unknown>, values: fc.oneof(text, longText) },
+  {
+    name: 'NullableCoder(StringUtf8Coder)',
+    coder: NullableCoder.of(StringUtf8Coder.of()) as Coder<unknown>,
+    values: fc.option(text, { nil: null }),
+  },
+  {
+    name: 'NullableCoder(ByteArrayCoder)',
+    coder: NullableCoder.of(ByteArrayCoder.of()) as Coder<unknown>,
+    values: fc.option(fc.uint8Array({ maxLength: 10 }), { nil: null }),
+  },
+  {
+    name: 'LengthPrefixCoder(StringUtf8Coder)',
+    coder: LengthPrefixCoder.of(StringUtf8Coder.of()) as Coder<unknown>,
+    values: fc.oneof(text, longText),
+  },
   {
     name: 'LengthPrefixCoder(KvCoder(StringUtf8Coder, ByteArrayCoder))',
     coder: LengthPrefixCoder.of(KvCoder.of(StringUtf8Coder.of(), ByteArrayCoder.of())) as Coder<unknown>,
     values: fc.record({ key: text, value: fc.uint8Array({ maxLength: 200 }) }),
   },
-  { name: 'GlobalWindowCoder', coder: GlobalWindowCoder.of() as Coder<unknown>, values: fc.constant(GlobalWindow.INSTANCE) },
+  {
+    name: 'GlobalWindowCoder',
+    coder: GlobalWindowCoder.of() as Coder<unknown>,
+    values: fc.constant(GlobalWindow.INSTANCE),
+  },
   { name: 'IntervalWindowCoder', coder: IntervalWindowCoder.of() as Coder<unknown>, values: intervalWindow },
   {
     name: 'TimestampedValueCoder(StringUtf8Coder)',
@@ -154,7 +213,12 @@ const cases: Case[] = [
     ),
     expected: (v) => (typeof v === 'bigint' ? canonicalInt64(v) : normalizeJsonNumbers(v)),
   },
-  { name: 'JsonCoder', coder: JsonCoder.of() as Coder<unknown>, values: fc.jsonValue(), expected: (v) => JSON.parse(JSON.stringify(v)) },
+  {
+    name: 'JsonCoder',
+    coder: JsonCoder.of() as Coder<unknown>,
+    values: fc.jsonValue(),
+    expected: (v) => JSON.parse(JSON.stringify(v)),
+  },
 ];
 
 /** -0 survives neither JSON nor MessagePack integers; JSON.stringify gives the canonical form. */
@@ -222,7 +286,10 @@ for (const c of cases) {
 }
 
 test('MsgpackCoder renames a "__proto__" key to "__proto_" rather than setting a prototype (msgpackr)', () => {
-  const back = CoderUtils.clone(MsgpackCoder.of(), JSON.parse('{"__proto__": {"polluted": true}, "a": 1}')) as Record<string, unknown>;
+  const back = CoderUtils.clone(MsgpackCoder.of(), JSON.parse('{"__proto__": {"polluted": true}, "a": 1}')) as Record<
+    string,
+    unknown
+  >;
   assert.equal(Object.keys(back), ['__proto_', 'a']);
   assert.is(Object.getPrototypeOf(back), Object.prototype);
   assert.is(({} as Record<string, unknown>)['polluted'], undefined);
@@ -246,7 +313,10 @@ test('a string starting with U+FEFF (a byte order mark) keeps it, alone and insi
     assert.is(CoderUtils.decodeFromByteArray(coder, CoderUtils.encodeToByteArray(coder, v)), v);
   }
   const map = MapCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of());
-  assert.equal(CoderUtils.decodeFromByteArray(map, CoderUtils.encodeToByteArray(map, new Map([['', '\uFEFF']]))), new Map([['', '\uFEFF']]));
+  assert.equal(
+    CoderUtils.decodeFromByteArray(map, CoderUtils.encodeToByteArray(map, new Map([['', '\uFEFF']]))),
+    new Map([['', '\uFEFF']]),
+  );
 });
 
 test.run();

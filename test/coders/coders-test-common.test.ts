@@ -45,7 +45,8 @@ const registry = CoderRegistry.withStandardCoders();
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
 
 /** Whether the coder and all its components have URNs the standard registry knows (a runner-API form). */
-const describable = (coder: Coder<unknown>): boolean => coder.urn !== undefined && registry.has(coder.urn) && coder.getCoderArguments().every(describable);
+const describable = (coder: Coder<unknown>): boolean =>
+  coder.urn !== undefined && registry.has(coder.urn) && coder.getCoderArguments().every(describable);
 
 function checkCoder<T>(coder: Coder<T>, ...values: T[]): void {
   for (const value of values) coderDecodeEncodeEqual(coder, value);
@@ -59,7 +60,10 @@ function checkCoder<T>(coder: Coder<T>, ...values: T[]): void {
   }
   for (const value of values) {
     const bytes = CoderUtils.encodeToByteArray(copy, value);
-    assert.ok(same(value, CoderUtils.decodeFromByteArray(coder, bytes)), `${coder}: the spec copy's bytes of ${String(value)} decode with the original`);
+    assert.ok(
+      same(value, CoderUtils.decodeFromByteArray(coder, bytes)),
+      `${coder}: the spec copy's bytes of ${String(value)} decode with the original`,
+    );
     if (deterministic) assert.equal(bytes, CoderUtils.encodeToByteArray(coder, value));
   }
 }
@@ -82,7 +86,9 @@ test('test_varint_coder', () => {
   checkCoder(VarIntCoder.of(), ...range(120, 140));
   // Large values: int(math.pow(-1, k) * math.exp(k)) for k in range(0, int(math.log(MAX_64_BIT_INT)))
   const MAX_64_BIT_INT = 0x7fffffffffffffffn;
-  const large = range(0, Math.trunc(Math.log(Number(MAX_64_BIT_INT)))).map((k) => canonicalInt64(BigInt(Math.trunc((-1) ** k * Math.exp(k)))));
+  const large = range(0, Math.trunc(Math.log(Number(MAX_64_BIT_INT)))).map((k) =>
+    canonicalInt64(BigInt(Math.trunc((-1) ** k * Math.exp(k)))),
+  );
   assert.is(large.length, 43);
   checkCoder(VarLongCoder.of(), ...large);
 });

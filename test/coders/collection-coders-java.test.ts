@@ -18,13 +18,19 @@ import {
   VoidCoder,
   type Coder,
 } from '../../coders/index.ts';
-import { coderDecodeEncodeEqual, coderEncodesBase64, structuralValueConsistentWithEquals, structuralValueDecodeEncodeEqual } from './support/coder-properties.ts';
+import {
+  coderDecodeEncodeEqual,
+  coderEncodesBase64,
+  structuralValueConsistentWithEquals,
+  structuralValueDecodeEncodeEqual,
+} from './support/coder-properties.ts';
 
 // Ports of Beam Java's ListCoderTest, IterableCoderTest, LengthPrefixCoderTest, VoidCoderTest,
 // KvCoderTest, SetCoderTest and MapCoderTest (sdks/java/core/.../coders), test names kept
 // (Class.test), Beam's values and wire-format encodings. Java's LinkedList is an array, its
-// TreeSet/TreeMap a Set/Map built in the tree's (sorted) order, Long.MAX/MIN bigints; a null the element coder cannot encode is a CoderError. Not ported:
-// Java serialization (testCoderSerializable...), type descriptors, byte-size observers and
+// TreeSet/TreeMap a Set/Map built in the tree's (sorted) order, Long.MAX/MIN bigints; a null the element coder cannot
+// encode is a CoderError. Not ported: Java serialization (testCoderSerializable...), type descriptors,
+// byte-size observers and
 // getEncodedElementByteSize, Iterable/MapCoder.getInstanceComponents (Java's cloud-object helper),
 // ListCoderTest.testListWithNullsAndSerializableCoder (no SerializableCoder).
 
@@ -79,12 +85,18 @@ iterable.run();
 
 const lengthPrefix = suite('LengthPrefixCoderTest');
 const LENGTH_PREFIX_CODER = LengthPrefixCoder.of(ByteArrayCoder.of());
-const BYTE_ARRAYS = [new Uint8Array([0xa, 0xb, 0xc]), new Uint8Array([0xd, 0x3]), new Uint8Array([0xd, 0xe]), new Uint8Array([])];
+const BYTE_ARRAYS = [
+  new Uint8Array([0xa, 0xb, 0xc]),
+  new Uint8Array([0xd, 0x3]),
+  new Uint8Array([0xd, 0xe]),
+  new Uint8Array([]),
+];
 lengthPrefix('LengthPrefixCoderTest.testDecodeEncodeEquals', () => {
   for (const value of BYTE_ARRAYS) coderDecodeEncodeEqual(LENGTH_PREFIX_CODER, value);
 });
 lengthPrefix('LengthPrefixCoderTest.testStructuralValueConsistentWithEquals', () => {
-  for (const value1 of BYTE_ARRAYS) for (const value2 of BYTE_ARRAYS) structuralValueConsistentWithEquals(LENGTH_PREFIX_CODER, value1, value2);
+  for (const value1 of BYTE_ARRAYS)
+    for (const value2 of BYTE_ARRAYS) structuralValueConsistentWithEquals(LENGTH_PREFIX_CODER, value1, value2);
 });
 lengthPrefix('LengthPrefixCoderTest.testWireFormatEncode', () => {
   coderEncodesBase64(LENGTH_PREFIX_CODER, BYTE_ARRAYS, ['AwoLDA', 'Ag0D', 'Ag0O', 'AA']);
@@ -118,10 +130,16 @@ kv('KvCoderTest.testDecodeEncodeEqual', () => {
   }
 });
 kv('KvCoderTest.testWireFormatEncode', () => {
-  coderEncodesBase64(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()), [KV('', -1), KV('hello', 0), KV('goodbye', 2147483647)], ['AP____8P', 'BWhlbGxvAA', 'B2dvb2RieWX_____Bw']);
+  coderEncodesBase64(
+    KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()),
+    [KV('', -1), KV('hello', 0), KV('goodbye', 2147483647)],
+    ['AP____8P', 'BWhlbGxvAA', 'B2dvb2RieWX_____Bw'],
+  );
 });
 kv('KvCoderTest.encodeNullThrowsCoderException', () => {
-  expectCoderError(() => CoderUtils.encodeToByteArray(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()) as Coder<unknown>, null));
+  expectCoderError(() =>
+    CoderUtils.encodeToByteArray(KvCoder.of(StringUtf8Coder.of(), VarIntCoder.of()) as Coder<unknown>, null),
+  );
 });
 kv.run();
 

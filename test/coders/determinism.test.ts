@@ -82,7 +82,10 @@ const never: [Coder<unknown>, RegExp][] = [
   [DoubleCoder.of() as Coder<unknown>, /Floating point encodings are not guaranteed to be deterministic/],
   [IterableCoder.of(VarLongCoder.of()) as Coder<unknown>, /IterableLikeCoder can not guarantee deterministic ordering/],
   [SetCoder.of(StringUtf8Coder.of()) as Coder<unknown>, /Ordering of elements in a set may be non-deterministic/],
-  [MapCoder.of(StringUtf8Coder.of(), VarLongCoder.of()) as Coder<unknown>, /Ordering of entries in a Map may be non-deterministic/],
+  [
+    MapCoder.of(StringUtf8Coder.of(), VarLongCoder.of()) as Coder<unknown>,
+    /Ordering of entries in a Map may be non-deterministic/,
+  ],
   [MsgpackCoder.of() as Coder<unknown>, /insertion order/],
   [JsonCoder.of() as Coder<unknown>, /insertion order/],
 ];
@@ -94,13 +97,25 @@ for (const [coder, why] of never) {
 }
 
 const propagated: [Coder<unknown>, RegExp][] = [
-  [KvCoder.of(DoubleCoder.of(), StringUtf8Coder.of()) as Coder<unknown>, /Key coder must be deterministic.*DoubleCoder is not deterministic/],
-  [KvCoder.of(StringUtf8Coder.of(), MsgpackCoder.of()) as Coder<unknown>, /Value coder must be deterministic.*MsgpackCoder/],
+  [
+    KvCoder.of(DoubleCoder.of(), StringUtf8Coder.of()) as Coder<unknown>,
+    /Key coder must be deterministic.*DoubleCoder is not deterministic/,
+  ],
+  [
+    KvCoder.of(StringUtf8Coder.of(), MsgpackCoder.of()) as Coder<unknown>,
+    /Value coder must be deterministic.*MsgpackCoder/,
+  ],
   [ListCoder.of(FloatCoder.of()) as Coder<unknown>, /ListCoder.elemCoder must be deterministic/],
   [NullableCoder.of(SetCoder.of(VarIntCoder.of())) as Coder<unknown>, /Value coder must be deterministic.*SetCoder/],
   [LengthPrefixCoder.of(JsonCoder.of()) as Coder<unknown>, /Value coder must be deterministic.*JsonCoder/],
-  [TimestampedValueCoder.of(DoubleCoder.of()) as Coder<unknown>, /TimestampedValueCoder requires a deterministic valueCoder/],
-  [KvCoder.of(StringUtf8Coder.of(), ListCoder.of(NullableCoder.of(DoubleCoder.of()))) as Coder<unknown>, /KvCoder.*ListCoder.*NullableCoder.*DoubleCoder.*Floating point/],
+  [
+    TimestampedValueCoder.of(DoubleCoder.of()) as Coder<unknown>,
+    /TimestampedValueCoder requires a deterministic valueCoder/,
+  ],
+  [
+    KvCoder.of(StringUtf8Coder.of(), ListCoder.of(NullableCoder.of(DoubleCoder.of()))) as Coder<unknown>,
+    /KvCoder.*ListCoder.*NullableCoder.*DoubleCoder.*Floating point/,
+  ],
 ];
 
 for (const [coder, why] of propagated) {
@@ -110,10 +125,24 @@ for (const [coder, why] of propagated) {
 }
 
 test('consistentWithEquals holds only where JavaScript equality matches the bytes', () => {
-  for (const c of [StringUtf8Coder.of(), VarIntCoder.of(), BooleanCoder.of(), VoidCoder.of(), ByteCoder.of(), NullableCoder.of(StringUtf8Coder.of())] as Coder<unknown>[]) {
+  for (const c of [
+    StringUtf8Coder.of(),
+    VarIntCoder.of(),
+    BooleanCoder.of(),
+    VoidCoder.of(),
+    ByteCoder.of(),
+    NullableCoder.of(StringUtf8Coder.of()),
+  ] as Coder<unknown>[]) {
     assert.ok(c.consistentWithEquals(), c.toString());
   }
-  for (const c of [VarLongCoder.of(), DoubleCoder.of(), FloatCoder.of(), ByteArrayCoder.of(), KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()), ListCoder.of(StringUtf8Coder.of())] as Coder<unknown>[]) {
+  for (const c of [
+    VarLongCoder.of(),
+    DoubleCoder.of(),
+    FloatCoder.of(),
+    ByteArrayCoder.of(),
+    KvCoder.of(StringUtf8Coder.of(), StringUtf8Coder.of()),
+    ListCoder.of(StringUtf8Coder.of()),
+  ] as Coder<unknown>[]) {
     assert.not.ok(c.consistentWithEquals(), c.toString());
   }
 });

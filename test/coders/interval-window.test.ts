@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CoderUtils, Context, InstantCoder, IntervalWindow, IntervalWindowCoder, KvCoder, VarLongCoder, instantMinus } from '../../coders/index.ts';
+import {
+  CoderUtils,
+  Context,
+  InstantCoder,
+  IntervalWindow,
+  IntervalWindowCoder,
+  KvCoder,
+  VarLongCoder,
+  instantMinus,
+} from '../../coders/index.ts';
 import { coderDecodeEncodeEqual } from './support/coder-properties.ts';
 
 // Ports of Beam Java's IntervalWindowTest (names kept) and Python's coders_test_common.py
@@ -31,7 +40,8 @@ test('IntervalWindowTest.testLengthsOfEncodingChoices', () => {
   const hourEnd = iso('2015-04-01T01:00:00Z');
   const dayEnd = iso('2015-04-02T00:00:00Z');
   const len = (t: number): number => CoderUtils.encodeToByteArray(InstantCoder.of(), t).length;
-  const windowLen = (end: number): number => CoderUtils.encodeToByteArray(TEST_CODER, new IntervalWindow(start, end)).length;
+  const windowLen = (end: number): number =>
+    CoderUtils.encodeToByteArray(TEST_CODER, new IntervalWindow(start, end)).length;
   assert.is(windowLen(minuteEnd), len(start) + len(minuteEnd) - 5);
   assert.is(windowLen(hourEnd), len(start) + len(hourEnd) - 4);
   assert.is(windowLen(dayEnd), len(start) + len(dayEnd) - 4);
@@ -61,12 +71,21 @@ const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
 test('property: any two instants make a window that round-trips in both contexts (Beam Java and Python accept any span)', () => {
-  const instant = fc.oneof(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.bigInt({ min: -9223372036854775n, max: 9223372036854775n }));
+  const instant = fc.oneof(
+    fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+    fc.bigInt({ min: -9223372036854775n, max: 9223372036854775n }),
+  );
   fc.assert(
     fc.property(instant, instant, (start, end) => {
       const w = new IntervalWindow(start, end);
       for (const context of [Context.OUTER, Context.NESTED]) {
-        assert.ok(CoderUtils.decodeFromByteArray(TEST_CODER, CoderUtils.encodeToByteArray(TEST_CODER, w, context), context).equals(w));
+        assert.ok(
+          CoderUtils.decodeFromByteArray(
+            TEST_CODER,
+            CoderUtils.encodeToByteArray(TEST_CODER, w, context),
+            context,
+          ).equals(w),
+        );
       }
       // The span is exactly end - start as a varint (DurationCoder), after the 8 end bytes.
       const bytes = CoderUtils.encodeToByteArray(TEST_CODER, w);
@@ -77,10 +96,17 @@ test('property: any two instants make a window that round-trips in both contexts
 
 test('property: a span that puts the start outside int64 is a CoderError, never a wrong window', () => {
   fc.assert(
-    fc.property(fc.bigInt({ min: INT64_MIN, max: INT64_MIN + 1000n }), fc.bigInt({ min: 1001n, max: INT64_MAX }), (end, span) => {
-      const bytes = Buffer.concat([CoderUtils.encodeToByteArray(InstantCoder.of(), end), CoderUtils.encodeToByteArray(VarLongCoder.of(), span)]);
-      assert.throws(() => CoderUtils.decodeFromByteArray(TEST_CODER, bytes), /outside the signed 64-bit/);
-    }),
+    fc.property(
+      fc.bigInt({ min: INT64_MIN, max: INT64_MIN + 1000n }),
+      fc.bigInt({ min: 1001n, max: INT64_MAX }),
+      (end, span) => {
+        const bytes = Buffer.concat([
+          CoderUtils.encodeToByteArray(InstantCoder.of(), end),
+          CoderUtils.encodeToByteArray(VarLongCoder.of(), span),
+        ]);
+        assert.throws(() => CoderUtils.decodeFromByteArray(TEST_CODER, bytes), /outside the signed 64-bit/);
+      },
+    ),
   );
 });
 

@@ -58,10 +58,22 @@ function decodeFails(coder: Coder<unknown>, input: Uint8Array, context: Context,
 const nestedCoders: [Coder<unknown>, fc.Arbitrary<unknown>][] = [
   [StringUtf8Coder.of() as Coder<unknown>, fc.string({ unit: 'binary', maxLength: 30 })],
   [ByteArrayCoder.of() as Coder<unknown>, fc.uint8Array({ maxLength: 30 })],
-  [VarLongCoder.of() as Coder<unknown>, fc.oneof(fc.maxSafeInteger(), fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }))],
-  [KvCoder.of(StringUtf8Coder.of(), ListCoder.of(NullableCoder.of(VarLongCoder.of()))) as Coder<unknown>, fc.record({ key: fc.string(), value: fc.array(fc.option(fc.integer(), { nil: null }), { maxLength: 5 }) })],
-  [MapCoder.of(StringUtf8Coder.of(), DoubleCoder.of()) as Coder<unknown>, fc.array(fc.tuple(fc.string(), fc.double()), { maxLength: 5 }).map((es) => new Map(es))],
-  [TimestampedValueCoder.of(StringUtf8Coder.of()) as Coder<unknown>, fc.tuple(fc.string(), fc.maxSafeInteger()).map(([v, t]) => ({ value: v, timestamp: t }))],
+  [
+    VarLongCoder.of() as Coder<unknown>,
+    fc.oneof(fc.maxSafeInteger(), fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n })),
+  ],
+  [
+    KvCoder.of(StringUtf8Coder.of(), ListCoder.of(NullableCoder.of(VarLongCoder.of()))) as Coder<unknown>,
+    fc.record({ key: fc.string(), value: fc.array(fc.option(fc.integer(), { nil: null }), { maxLength: 5 }) }),
+  ],
+  [
+    MapCoder.of(StringUtf8Coder.of(), DoubleCoder.of()) as Coder<unknown>,
+    fc.array(fc.tuple(fc.string(), fc.double()), { maxLength: 5 }).map((es) => new Map(es)),
+  ],
+  [
+    TimestampedValueCoder.of(StringUtf8Coder.of()) as Coder<unknown>,
+    fc.tuple(fc.string(), fc.maxSafeInteger()).map(([v, t]) => ({ value: v, timestamp: t })),
+  ],
   [LengthPrefixCoder.of(MsgpackCoder.of()) as Coder<unknown>, fc.jsonValue()],
   [JsonCoder.of() as Coder<unknown>, fc.jsonValue()],
 ];
@@ -120,8 +132,18 @@ test('a varint longer than 10 bytes, or one beyond 64 bits, is a CoderError', ()
 });
 
 test('VarIntCoder rejects varints outside 32 bits instead of truncating them', () => {
-  decodeFails(VarIntCoder.of() as Coder<unknown>, CoderUtils.encodeToByteArray(VarLongCoder.of(), 2 ** 32), Context.OUTER, /32 bits/);
-  decodeFails(VarIntCoder.of() as Coder<unknown>, CoderUtils.encodeToByteArray(VarLongCoder.of(), -1), Context.OUTER, /32 bits/);
+  decodeFails(
+    VarIntCoder.of() as Coder<unknown>,
+    CoderUtils.encodeToByteArray(VarLongCoder.of(), 2 ** 32),
+    Context.OUTER,
+    /32 bits/,
+  );
+  decodeFails(
+    VarIntCoder.of() as Coder<unknown>,
+    CoderUtils.encodeToByteArray(VarLongCoder.of(), -1),
+    Context.OUTER,
+    /32 bits/,
+  );
   assert.is(CoderUtils.decodeFromByteArray(VarIntCoder.of(), bytes(0xff, 0xff, 0xff, 0xff, 0x0f)), -1);
 });
 
@@ -139,14 +161,29 @@ test('a negative length is a CoderError', () => {
   decodeFails(ByteArrayCoder.of() as Coder<unknown>, Buffer.concat([minusOne, bytes(1, 2)]), Context.NESTED, /length/);
   decodeFails(StringUtf8Coder.of() as Coder<unknown>, Buffer.concat([minusOne, bytes(0x61)]), Context.NESTED, /length/);
   decodeFails(LengthPrefixCoder.of(StringUtf8Coder.of()) as Coder<unknown>, minusOne, Context.OUTER, /length/);
-  decodeFails(MapCoder.of(VoidCoder.of(), VoidCoder.of()) as Coder<unknown>, bytes(0xff, 0xff, 0xff, 0xfe), Context.OUTER, /negative/);
-  decodeFails(IterableCoder.of(VoidCoder.of()) as Coder<unknown>, bytes(0xff, 0xff, 0xff, 0xfe), Context.OUTER, /negative/);
+  decodeFails(
+    MapCoder.of(VoidCoder.of(), VoidCoder.of()) as Coder<unknown>,
+    bytes(0xff, 0xff, 0xff, 0xfe),
+    Context.OUTER,
+    /negative/,
+  );
+  decodeFails(
+    IterableCoder.of(VoidCoder.of()) as Coder<unknown>,
+    bytes(0xff, 0xff, 0xff, 0xfe),
+    Context.OUTER,
+    /negative/,
+  );
 });
 
 test('a length larger than the input is a CoderError before anything is allocated', () => {
   const before = process.memoryUsage().arrayBuffers;
   const huge = CoderUtils.encodeToByteArray(VarLongCoder.of(), 2 ** 52);
-  decodeFails(ByteArrayCoder.of() as Coder<unknown>, Buffer.concat([huge, bytes(1, 2, 3)]), Context.NESTED, /truncated/);
+  decodeFails(
+    ByteArrayCoder.of() as Coder<unknown>,
+    Buffer.concat([huge, bytes(1, 2, 3)]),
+    Context.NESTED,
+    /truncated/,
+  );
   decodeFails(StringUtf8Coder.of() as Coder<unknown>, Buffer.concat([huge, bytes(0x61)]), Context.NESTED, /truncated/);
   decodeFails(MsgpackCoder.of() as Coder<unknown>, Buffer.concat([huge, bytes(0xc0)]), Context.NESTED, /truncated/);
   const bigInt64 = CoderUtils.encodeToByteArray(VarLongCoder.of(), 1n << 62n);
@@ -156,31 +193,63 @@ test('a length larger than the input is a CoderError before anything is allocate
 
 test('a huge iterable count is a CoderError, for elements of any width', () => {
   const count = bytes(0x7f, 0xff, 0xff, 0xff);
-  decodeFails(IterableCoder.of(VarLongCoder.of()) as Coder<unknown>, Buffer.concat([count, bytes(1, 2, 3)]), Context.OUTER, /cannot fit/);
+  decodeFails(
+    IterableCoder.of(VarLongCoder.of()) as Coder<unknown>,
+    Buffer.concat([count, bytes(1, 2, 3)]),
+    Context.OUTER,
+    /cannot fit/,
+  );
   decodeFails(ListCoder.of(VoidCoder.of()) as Coder<unknown>, count, Context.OUTER, /exceed the limit/);
   decodeFails(SetCoder.of(GlobalWindowCoder.of()) as Coder<unknown>, count, Context.OUTER, /exceed the limit/);
-  decodeFails(MapCoder.of(VarLongCoder.of(), VarLongCoder.of()) as Coder<unknown>, Buffer.concat([count, bytes(1, 2)]), Context.OUTER, /cannot fit/);
+  decodeFails(
+    MapCoder.of(VarLongCoder.of(), VarLongCoder.of()) as Coder<unknown>,
+    Buffer.concat([count, bytes(1, 2)]),
+    Context.OUTER,
+    /cannot fit/,
+  );
   // Block form: -1, then a block claiming 2^62 elements.
-  const block = Buffer.concat([bytes(0xff, 0xff, 0xff, 0xff), CoderUtils.encodeToByteArray(VarLongCoder.of(), 2 ** 50), bytes(0)]);
+  const block = Buffer.concat([
+    bytes(0xff, 0xff, 0xff, 0xff),
+    CoderUtils.encodeToByteArray(VarLongCoder.of(), 2 ** 50),
+    bytes(0),
+  ]);
   decodeFails(IterableCoder.of(VarLongCoder.of()) as Coder<unknown>, block, Context.OUTER, /cannot fit/);
   decodeFails(IterableCoder.of(VoidCoder.of()) as Coder<unknown>, block, Context.OUTER, /exceed the limit/);
   // Many small blocks of zero-width elements add up to the same limit.
   const blocks: number[] = [0xff, 0xff, 0xff, 0xff];
   for (let i = 0; i < 20; i++) blocks.push(0x80, 0x80, 0x08); // 2^17 each
   blocks.push(0);
-  decodeFails(IterableCoder.of(VoidCoder.of()) as Coder<unknown>, new Uint8Array(blocks), Context.OUTER, /exceed the limit/);
+  decodeFails(
+    IterableCoder.of(VoidCoder.of()) as Coder<unknown>,
+    new Uint8Array(blocks),
+    Context.OUTER,
+    /exceed the limit/,
+  );
 });
 
 test('bytes that are not a valid marker or flag are CoderErrors', () => {
   decodeFails(BooleanCoder.of() as Coder<unknown>, bytes(2), Context.OUTER, /neither 0/);
-  decodeFails(NullableCoder.of(VarLongCoder.of()) as Coder<unknown>, bytes(2, 1), Context.OUTER, /either a byte valued 0/);
+  decodeFails(
+    NullableCoder.of(VarLongCoder.of()) as Coder<unknown>,
+    bytes(2, 1),
+    Context.OUTER,
+    /either a byte valued 0/,
+  );
   // A negative span is a valid window (end before start, as in Beam); a start beyond int64 is not.
-  const startBeyondInt64 = Buffer.concat([CoderUtils.encodeToByteArray(InstantCoder.of(), -(1n << 63n)), CoderUtils.encodeToByteArray(VarLongCoder.of(), 5)]);
+  const startBeyondInt64 = Buffer.concat([
+    CoderUtils.encodeToByteArray(InstantCoder.of(), -(1n << 63n)),
+    CoderUtils.encodeToByteArray(VarLongCoder.of(), 5),
+  ]);
   decodeFails(IntervalWindowCoder.of() as Coder<unknown>, startBeyondInt64, Context.OUTER, /outside the signed 64-bit/);
   decodeFails(JsonCoder.of() as Coder<unknown>, Buffer.from('{"a":'), Context.OUTER, /not valid JSON/);
   decodeFails(MsgpackCoder.of() as Coder<unknown>, bytes(0xc1), Context.OUTER, /MessagePack/);
   decodeFails(MsgpackCoder.of() as Coder<unknown>, bytes(0x92, 0x01, 0xc1), Context.OUTER, /MessagePack/);
-  decodeFails(LengthPrefixCoder.of(VarLongCoder.of()) as Coder<unknown>, bytes(2, 1, 1), Context.OUTER, /left after decoding/);
+  decodeFails(
+    LengthPrefixCoder.of(VarLongCoder.of()) as Coder<unknown>,
+    bytes(2, 1, 1),
+    Context.OUTER,
+    /left after decoding/,
+  );
 });
 
 test('random bytes never decode to anything but a value or a CoderError', () => {
@@ -199,20 +268,28 @@ test('random bytes never decode to anything but a value or a CoderError', () => 
     ParamWindowedValueCoder.withParams(ByteArrayCoder.of(), GlobalWindowCoder.of(), 0, [], PaneInfo.NO_FIRING),
   ] as Coder<unknown>[];
   fc.assert(
-    fc.property(fc.constantFrom(...coders), fc.uint8Array({ maxLength: 64 }), fc.constantFrom(Context.OUTER, Context.NESTED), (coder, input, context) => {
-      try {
-        CoderUtils.decodeFromByteArray(coder, input, context);
-      } catch (err) {
-        if (!(err instanceof CoderError)) throw err;
-      }
-    }),
+    fc.property(
+      fc.constantFrom(...coders),
+      fc.uint8Array({ maxLength: 64 }),
+      fc.constantFrom(Context.OUTER, Context.NESTED),
+      (coder, input, context) => {
+        try {
+          CoderUtils.decodeFromByteArray(coder, input, context);
+        } catch (err) {
+          if (!(err instanceof CoderError)) throw err;
+        }
+      },
+    ),
     { numRuns: 2000 },
   );
 });
 
 test('values a coder cannot encode are CoderErrors that say what to do', () => {
   const fails = (coder: Coder<unknown>, value: unknown, message: RegExp) => {
-    assert.throws(() => CoderUtils.encodeToByteArray(coder, value), (err: unknown) => err instanceof CoderError && message.test((err as Error).message));
+    assert.throws(
+      () => CoderUtils.encodeToByteArray(coder, value),
+      (err: unknown) => err instanceof CoderError && message.test((err as Error).message),
+    );
   };
   fails(VarLongCoder.of() as Coder<unknown>, 2 ** 60, /pass a bigint/);
   fails(VarLongCoder.of() as Coder<unknown>, 1n << 63n, /64-bit/);

@@ -16,7 +16,11 @@ import {
   VarLongCoder,
   type Coder,
 } from '../../coders/index.ts';
-import { coderDecodeEncodeEqual, coderEncodesBase64, structuralValueConsistentWithEquals } from './support/coder-properties.ts';
+import {
+  coderDecodeEncodeEqual,
+  coderEncodesBase64,
+  structuralValueConsistentWithEquals,
+} from './support/coder-properties.ts';
 
 // Ports of Beam Java's NullableCoderTest (names kept) and Python's coders_test_common.py
 // test_nullable_coder. Not ported: testCoderSerializable and testCoderIsSerializableWithWellKnownCoderType
@@ -25,7 +29,16 @@ import { coderDecodeEncodeEqual, coderEncodesBase64, structuralValueConsistentWi
 const test = suite('NullableCoder (Beam NullableCoderTest)');
 
 const TEST_CODER = NullableCoder.of(StringUtf8Coder.of());
-const TEST_VALUES = ['', 'a', '13', 'hello', null, 'a longer string with spaces and all that', 'a string with a \n newline', 'スタリング'];
+const TEST_VALUES = [
+  '',
+  'a',
+  '13',
+  'hello',
+  null,
+  'a longer string with spaces and all that',
+  'a string with a \n newline',
+  'スタリング',
+];
 const TEST_ENCODINGS = [
   'AQ',
   'AWE',
@@ -64,7 +77,9 @@ test('NullableCoderTest.testStructuralValueConsistentWithEquals', () => {
 test('NullableCoderTest.testDecodingError', () => {
   assert.throws(
     () => TEST_CODER.decode(new ByteReader(new Uint8Array([5])), Context.OUTER),
-    (e: unknown) => e instanceof CoderError && /NullableCoder expects either a byte valued 0 \(null\) or 1 \(present\), got 5/.test(e.message),
+    (e: unknown) =>
+      e instanceof CoderError &&
+      /NullableCoder expects either a byte valued 0 \(null\) or 1 \(present\), got 5/.test(e.message),
   );
 });
 
@@ -84,7 +99,10 @@ class EntireStreamExpectingCoder extends BaseCoder<string> {
 test('NullableCoderTest.testSubcoderRecievesEntireStream', () => {
   const coder = NullableCoder.of(new EntireStreamExpectingCoder());
   for (const value of [null, 'foo']) {
-    assert.is(CoderUtils.decodeFromByteArray(coder, CoderUtils.encodeToByteArray(coder, value, Context.OUTER), Context.OUTER), value);
+    assert.is(
+      CoderUtils.decodeFromByteArray(coder, CoderUtils.encodeToByteArray(coder, value, Context.OUTER), Context.OUTER),
+      value,
+    );
   }
 });
 

@@ -39,17 +39,39 @@ test('the three encodings: first byte only, one index, two indices', () => {
   assert.is(hex(PaneInfo.NO_FIRING), '0f');
   assert.is(hex(PaneInfo.createPane(false, false, Timing.ON_TIME, 3, 3)), '1403');
   assert.is(hex(PaneInfo.createPane(false, true, Timing.ON_TIME, 30, 40)), '261e28'); // standard_coders.yaml's param_windowed_value pane
-  assert.throws(() => CoderUtils.decodeFromByteArray(PaneInfoCoder.of(), new Uint8Array([0x3f])), (e: unknown) => e instanceof CoderError);
-  assert.throws(() => PaneInfo.createPane(false, false, Timing.LATE), (e: unknown) => e instanceof CoderError);
+  assert.throws(
+    () => CoderUtils.decodeFromByteArray(PaneInfoCoder.of(), new Uint8Array([0x3f])),
+    (e: unknown) => e instanceof CoderError,
+  );
+  assert.throws(
+    () => PaneInfo.createPane(false, false, Timing.LATE),
+    (e: unknown) => e instanceof CoderError,
+  );
 });
 
 test('property: every pane a runner can produce round-trips (a pane after the first has index >= 1)', () => {
   // As in Beam Java, a non-first pane with index 0 and on-time index 0 is written as its first byte
   // only and reads back with index -1; no trigger produces one (the first firing is the first pane).
   fc.assert(
-    fc.property(fc.boolean(), fc.boolean(), fc.constantFrom(...PANE_TIMINGS), fc.integer({ min: 1, max: 1_000_000 }), fc.nat(1_000_000), (first, last, timing, index, onTime) => {
-      coderDecodeEncodeEqual(PaneInfoCoder.of(), PaneInfo.createPane(first, last, timing, first ? 0 : index, timing === Timing.EARLY ? -1 : first ? 0 : onTime));
-    }),
+    fc.property(
+      fc.boolean(),
+      fc.boolean(),
+      fc.constantFrom(...PANE_TIMINGS),
+      fc.integer({ min: 1, max: 1_000_000 }),
+      fc.nat(1_000_000),
+      (first, last, timing, index, onTime) => {
+        coderDecodeEncodeEqual(
+          PaneInfoCoder.of(),
+          PaneInfo.createPane(
+            first,
+            last,
+            timing,
+            first ? 0 : index,
+            timing === Timing.EARLY ? -1 : first ? 0 : onTime,
+          ),
+        );
+      },
+    ),
   );
 });
 

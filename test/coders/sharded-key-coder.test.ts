@@ -1,7 +1,16 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ByteArrayCoder, CoderUtils, KvCoder, ShardedKey, ShardedKeyCoder, StringUtf8Coder, VarLongCoder, type Coder } from '../../coders/index.ts';
+import {
+  ByteArrayCoder,
+  CoderUtils,
+  KvCoder,
+  ShardedKey,
+  ShardedKeyCoder,
+  StringUtf8Coder,
+  VarLongCoder,
+  type Coder,
+} from '../../coders/index.ts';
 import {
   coderConsistentWithEquals,
   coderDecodeEncodeEqual,
@@ -27,22 +36,42 @@ const coder = ShardedKeyCoder.of(StringUtf8Coder.of());
 test('ShardedKeyTest.testStructuralValueEqual', () => {
   structuralValueDecodeEncodeEqual(coder, ShardedKey.of(KEY, SHARD));
   structuralValueDecodeEncodeEqual(coder, ShardedKey.of(KEY, EMPTY_SHARD));
-  structuralValueConsistentWithEquals(coder, ShardedKey.of(KEY, new TextEncoder().encode('shard_id')), ShardedKey.of(KEY, new TextEncoder().encode('shard_id')));
-  structuralValueConsistentWithEquals(coder, ShardedKey.of(KEY, new Uint8Array(0)), ShardedKey.of(KEY, new Uint8Array(0)));
+  structuralValueConsistentWithEquals(
+    coder,
+    ShardedKey.of(KEY, new TextEncoder().encode('shard_id')),
+    ShardedKey.of(KEY, new TextEncoder().encode('shard_id')),
+  );
+  structuralValueConsistentWithEquals(
+    coder,
+    ShardedKey.of(KEY, new Uint8Array(0)),
+    ShardedKey.of(KEY, new Uint8Array(0)),
+  );
 });
 
 test('ShardedKeyTest.testDecodeEncodeEqual', () => {
   coderDecodeEncodeEqual(coder, ShardedKey.of(KEY, SHARD));
   coderDecodeEncodeEqual(coder, ShardedKey.of(KEY, EMPTY_SHARD));
-  coderConsistentWithEquals(coder, ShardedKey.of(KEY, new TextEncoder().encode('shard_id')), ShardedKey.of(KEY, new TextEncoder().encode('shard_id')));
+  coderConsistentWithEquals(
+    coder,
+    ShardedKey.of(KEY, new TextEncoder().encode('shard_id')),
+    ShardedKey.of(KEY, new TextEncoder().encode('shard_id')),
+  );
   coderConsistentWithEquals(coder, ShardedKey.of(KEY, new Uint8Array(0)), ShardedKey.of(KEY, new Uint8Array(0)));
-  coderDeterministic(coder, ShardedKey.of(KEY, new TextEncoder().encode('shard_id')), ShardedKey.of(KEY, new TextEncoder().encode('shard_id')));
+  coderDeterministic(
+    coder,
+    ShardedKey.of(KEY, new TextEncoder().encode('shard_id')),
+    ShardedKey.of(KEY, new TextEncoder().encode('shard_id')),
+  );
   coderDeterministic(coder, ShardedKey.of(KEY, new Uint8Array(0)), ShardedKey.of(KEY, new Uint8Array(0)));
 });
 
 test('ShardedKeyTest.testEquality', () => {
   assert.ok(ShardedKey.of('key', new Uint8Array(0)).equals(ShardedKey.of('key', new Uint8Array(0))));
-  assert.ok(ShardedKey.of('key', new TextEncoder().encode('shard_id')).equals(ShardedKey.of('key', new TextEncoder().encode('shard_id'))));
+  assert.ok(
+    ShardedKey.of('key', new TextEncoder().encode('shard_id')).equals(
+      ShardedKey.of('key', new TextEncoder().encode('shard_id')),
+    ),
+  );
   assert.not.ok(ShardedKey.of('key', new Uint8Array([1])).equals(ShardedKey.of('key', new Uint8Array([2]))));
 });
 
@@ -55,12 +84,20 @@ test('coders_test_common.test_sharded_key_coder', () => {
     ['key', '\x03\x6b\x65\x79', StringUtf8Coder.of() as Coder<unknown>],
     [{ key: 'k', value: 1 }, '\x01\x6b\x01', KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of()) as Coder<unknown>],
   ];
-  const same = (a: ShardedKey<unknown>, b: ShardedKey<unknown>): void => assert.equal([a.key, a.shardId], [b.key, b.shardId]);
+  const same = (a: ShardedKey<unknown>, b: ShardedKey<unknown>): void =>
+    assert.equal([a.key, a.shardId], [b.key, b.shardId]);
   for (const [key, bytesRepr, keyCoder] of keyAndCoders) {
     const c = ShardedKeyCoder.of(keyCoder);
-    assert.is(Buffer.from(CoderUtils.encodeToByteArray(c, ShardedKey.of(key, new Uint8Array(0)))).toString('latin1'), '\x00' + bytesRepr);
-    assert.is(Buffer.from(CoderUtils.encodeToByteArray(c, ShardedKey.of(key, latin1('123')))).toString('latin1'), '\x03123' + bytesRepr);
-    for (const shard of [new Uint8Array(0), latin1('123')]) same(CoderUtils.clone(c, ShardedKey.of(key, shard)), ShardedKey.of(key, shard));
+    assert.is(
+      Buffer.from(CoderUtils.encodeToByteArray(c, ShardedKey.of(key, new Uint8Array(0)))).toString('latin1'),
+      '\x00' + bytesRepr,
+    );
+    assert.is(
+      Buffer.from(CoderUtils.encodeToByteArray(c, ShardedKey.of(key, latin1('123')))).toString('latin1'),
+      '\x03123' + bytesRepr,
+    );
+    for (const shard of [new Uint8Array(0), latin1('123')])
+      same(CoderUtils.clone(c, ShardedKey.of(key, shard)), ShardedKey.of(key, shard));
     for (const [otherKey, , otherCoder] of keyAndCoders) {
       const pair = KvCoder.of(c, ShardedKeyCoder.of(otherCoder));
       for (const shard of [new Uint8Array(0), latin1('123')]) {

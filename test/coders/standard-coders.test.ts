@@ -71,7 +71,15 @@ function toJs(spec: GoldenSpec, value: unknown): unknown {
       return WindowedValue.of(toJs(components[0]!, wv.value), wv.timestamp, windows, toPane(wv.pane));
     }
     case 'beam:coder:timer:v1': {
-      const t = value as { userKey: unknown; dynamicTimerTag: string; windows: unknown[]; clearBit: boolean; fireTimestamp: number; holdTimestamp: number; pane: YamlPane };
+      const t = value as {
+        userKey: unknown;
+        dynamicTimerTag: string;
+        windows: unknown[];
+        clearBit: boolean;
+        fireTimestamp: number;
+        holdTimestamp: number;
+        pane: YamlPane;
+      };
       const windows = t.windows.map((w) => toJs(components[1]!, w) as BoundedWindow);
       const key = toJs(components[0]!, t.userKey);
       return t.clearBit
@@ -87,7 +95,10 @@ function toJs(spec: GoldenSpec, value: unknown): unknown {
     case 'beam:coder:state_backed_iterable:v1': {
       if (Array.isArray(value)) return value.map((v) => toJs(components[0]!, v));
       const sbi = value as { prefix: unknown[]; token: string };
-      return new StateBackedIterable(sbi.prefix.map((v) => toJs(components[0]!, v)), latin1(sbi.token));
+      return new StateBackedIterable(
+        sbi.prefix.map((v) => toJs(components[0]!, v)),
+        latin1(sbi.token),
+      );
     }
     default:
       throw new Error(`fixture has no converter for ${spec.urn}`);
@@ -102,7 +113,8 @@ interface YamlPane {
   on_time_index: number;
 }
 
-const toPane = (p: YamlPane): PaneInfo => PaneInfo.createPane(p.is_first, p.is_last, p.timing, p.index, p.on_time_index);
+const toPane = (p: YamlPane): PaneInfo =>
+  PaneInfo.createPane(p.is_first, p.is_last, p.timing, p.index, p.on_time_index);
 
 function specName(spec: GoldenSpec): string {
   const c = spec.components ?? [];
@@ -113,11 +125,20 @@ function specName(spec: GoldenSpec): string {
 function same(actual: unknown, expected: unknown): boolean {
   if (typeof expected === 'number') return Object.is(actual, expected);
   if (expected instanceof Uint8Array) return actual instanceof Uint8Array && hex(actual) === hex(expected);
-  if (expected instanceof IntervalWindow || expected instanceof GlobalWindow || expected instanceof PaneInfo || expected instanceof ShardedKey) {
+  if (
+    expected instanceof IntervalWindow ||
+    expected instanceof GlobalWindow ||
+    expected instanceof PaneInfo ||
+    expected instanceof ShardedKey
+  ) {
     return expected.equals(actual);
   }
   if (expected instanceof StateBackedIterable) {
-    return actual instanceof StateBackedIterable && same(actual.prefix, expected.prefix) && same(actual.token, expected.token);
+    return (
+      actual instanceof StateBackedIterable &&
+      same(actual.prefix, expected.prefix) &&
+      same(actual.token, expected.token)
+    );
   }
   if (expected instanceof WindowedValue) {
     return (
@@ -135,7 +156,10 @@ function same(actual: unknown, expected: unknown): boolean {
   if (expected !== null && typeof expected === 'object') {
     if (actual === null || typeof actual !== 'object') return false;
     const keys = Object.keys(expected);
-    return keys.length === Object.keys(actual).length && keys.every((k) => same((actual as never)[k], (expected as never)[k]));
+    return (
+      keys.length === Object.keys(actual).length &&
+      keys.every((k) => same((actual as never)[k], (expected as never)[k]))
+    );
   }
   return actual === expected;
 }
@@ -150,7 +174,8 @@ function toRegistrySpec(spec: GoldenSpec): CoderSpec {
 
 let checked = 0;
 for (const section of standardCoders) {
-  const contexts = section.nested === undefined ? [Context.OUTER, Context.NESTED] : [section.nested ? Context.NESTED : Context.OUTER];
+  const contexts =
+    section.nested === undefined ? [Context.OUTER, Context.NESTED] : [section.nested ? Context.NESTED : Context.OUTER];
   const coder = registry.fromSpec(toRegistrySpec(section.coder)) as Coder<unknown>;
   for (const context of contexts) {
     for (const [encoded, yamlValue] of section.examples) {

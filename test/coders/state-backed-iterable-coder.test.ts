@@ -27,10 +27,14 @@ function store(): { state: Map<string, Uint8Array[]>; coder: StateBackedIterable
   const coder = StateBackedIterableCoder.of<number>(elem, {
     writeState: (values) => {
       const token = `state_token_${state.size}`;
-      state.set(token, values.map((v) => CoderUtils.encodeToByteArray(elem, v)));
+      state.set(
+        token,
+        values.map((v) => CoderUtils.encodeToByteArray(elem, v)),
+      );
       return new TextEncoder().encode(token);
     },
-    readState: (token) => state.get(new TextDecoder().decode(token))!.map((b) => CoderUtils.decodeFromByteArray(elem, b) as number),
+    readState: (token) =>
+      state.get(new TextDecoder().decode(token))!.map((b) => CoderUtils.decodeFromByteArray(elem, b) as number),
     writeStateThreshold: 1,
   });
   return { state, coder };
@@ -49,7 +53,10 @@ test('the spilled form: -1, inline blocks, then varint -1, the token length and 
   const { coder } = store();
   const bytes = CoderUtils.encodeToByteArray(coder, [1, 2, 3]);
   // Python's IterableCoderImpl with threshold 1: a block of two elements (2 bytes > 1), then the tail to state.
-  assert.is(Buffer.from(bytes).toString('hex'), 'ffffffff' + '020102' + 'ffffffffffffffffff01' + '0d' + Buffer.from('state_token_0').toString('hex'));
+  assert.is(
+    Buffer.from(bytes).toString('hex'),
+    'ffffffff' + '020102' + 'ffffffffffffffffff01' + '0d' + Buffer.from('state_token_0').toString('hex'),
+  );
   const decoded = CoderUtils.decodeFromByteArray(coder, bytes);
   assert.ok(decoded instanceof StateBackedIterable);
   assert.equal((decoded as StateBackedIterable<number>).prefix, [1, 2]);
@@ -68,13 +75,23 @@ test('without readState, iterating past the prefix is a CoderError that says wha
   const plain = StateBackedIterableCoder.of(VarLongCoder.of());
   const decoded = CoderUtils.decodeFromByteArray(plain, bytes) as StateBackedIterable<number>;
   assert.equal(decoded.prefix, [1, 2]);
-  assert.throws(() => [...decoded], (e: unknown) => e instanceof CoderError && /readState/.test(e.message));
+  assert.throws(
+    () => [...decoded],
+    (e: unknown) => e instanceof CoderError && /readState/.test(e.message),
+  );
 });
 
 test('without writeState it writes exactly what IterableCoder writes, and is not deterministic', () => {
   const plain = StateBackedIterableCoder.of(StringUtf8Coder.of());
-  for (const v of [[], ['a'], ['a', 'bc']]) assert.equal(CoderUtils.encodeToByteArray(plain, v), CoderUtils.encodeToByteArray(IterableCoder.of(StringUtf8Coder.of()), v));
-  assert.throws(() => plain.verifyDeterministic(), (e: unknown) => e instanceof NonDeterministicCoderError);
+  for (const v of [[], ['a'], ['a', 'bc']])
+    assert.equal(
+      CoderUtils.encodeToByteArray(plain, v),
+      CoderUtils.encodeToByteArray(IterableCoder.of(StringUtf8Coder.of()), v),
+    );
+  assert.throws(
+    () => plain.verifyDeterministic(),
+    (e: unknown) => e instanceof NonDeterministicCoderError,
+  );
 });
 
 test('property: any elements and threshold round-trip through the state store', () => {
@@ -97,7 +114,10 @@ test('property: any elements and threshold round-trip through the state store', 
 
 test('a block count below -1 is a CoderError', () => {
   const bad = Uint8Array.from([0xff, 0xff, 0xff, 0xff, ...CoderUtils.encodeToByteArray(VarLongCoder.of(), -2)]);
-  assert.throws(() => CoderUtils.decodeFromByteArray(StateBackedIterableCoder.of(VarLongCoder.of()), bad), (e: unknown) => e instanceof CoderError);
+  assert.throws(
+    () => CoderUtils.decodeFromByteArray(StateBackedIterableCoder.of(VarLongCoder.of()), bad),
+    (e: unknown) => e instanceof CoderError,
+  );
 });
 
 test.run();

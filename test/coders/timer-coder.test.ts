@@ -1,7 +1,17 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CoderUtils, GlobalWindow, GlobalWindowCoder, IntervalWindow, IntervalWindowCoder, PaneInfo, StringUtf8Coder, TimerCoder, TimerValue } from '../../coders/index.ts';
+import {
+  CoderUtils,
+  GlobalWindow,
+  GlobalWindowCoder,
+  IntervalWindow,
+  IntervalWindowCoder,
+  PaneInfo,
+  StringUtf8Coder,
+  TimerCoder,
+  TimerValue,
+} from '../../coders/index.ts';
 import {
   coderConsistentWithEquals,
   coderDecodeEncodeEqual,
@@ -72,12 +82,24 @@ test('a clear bit other than 0 or 1 is a CoderError', () => {
 test('property: timers with any key, tag, windows and times round-trip', () => {
   const windowed = TimerCoder.of(StringUtf8Coder.of(), IntervalWindowCoder.of());
   const instant = fc.integer({ min: -(2 ** 45), max: 2 ** 45 });
-  const windows = fc.array(fc.tuple(instant, instant).map(([a, b]) => new IntervalWindow(a, b)), { maxLength: 3 });
+  const windows = fc.array(
+    fc.tuple(instant, instant).map(([a, b]) => new IntervalWindow(a, b)),
+    { maxLength: 3 },
+  );
   fc.assert(
-    fc.property(fc.string(), fc.string(), windows, fc.option(fc.tuple(instant, instant), { nil: null }), (key, tag, ws, times) => {
-      const timer = times === null ? TimerValue.cleared(key, tag, ws) : TimerValue.of(key, tag, ws, times[0], times[1], PaneInfo.NO_FIRING);
-      coderDecodeEncodeEqual(windowed, timer);
-    }),
+    fc.property(
+      fc.string(),
+      fc.string(),
+      windows,
+      fc.option(fc.tuple(instant, instant), { nil: null }),
+      (key, tag, ws, times) => {
+        const timer =
+          times === null
+            ? TimerValue.cleared(key, tag, ws)
+            : TimerValue.of(key, tag, ws, times[0], times[1], PaneInfo.NO_FIRING);
+        coderDecodeEncodeEqual(windowed, timer);
+      },
+    ),
   );
 });
 

@@ -55,12 +55,21 @@ class CustomWindowCoder extends BaseCoder<CustomWindow> {
   }
 }
 
-const CUSTOM_WINDOW_LIST = [new CustomWindow(0, 1, true), new CustomWindow(100, 200, false), new CustomWindow(0, BoundedWindow.TIMESTAMP_MAX_VALUE, true)];
+const CUSTOM_WINDOW_LIST = [
+  new CustomWindow(0, 1, true),
+  new CustomWindow(100, 200, false),
+  new CustomWindow(0, BoundedWindow.TIMESTAMP_MAX_VALUE, true),
+];
 const TEST_CODER = TimestampPrefixingWindowCoder.of(new CustomWindowCoder());
 
 test('TimestampPrefixingWindowCoderTest.testEncodeAndDecode', () => {
   const coder1 = TimestampPrefixingWindowCoder.of(IntervalWindowCoder.of());
-  for (const w of [new IntervalWindow(0, 1), new IntervalWindow(100, 200), new IntervalWindow(0, BoundedWindow.TIMESTAMP_MAX_VALUE)]) coderDecodeEncodeEqual(coder1, w);
+  for (const w of [
+    new IntervalWindow(0, 1),
+    new IntervalWindow(100, 200),
+    new IntervalWindow(0, BoundedWindow.TIMESTAMP_MAX_VALUE),
+  ])
+    coderDecodeEncodeEqual(coder1, w);
   coderDecodeEncodeEqual(TimestampPrefixingWindowCoder.of(GlobalWindowCoder.of()), GlobalWindow.INSTANCE);
   for (const w of CUSTOM_WINDOW_LIST) coderDecodeEncodeEqual(TEST_CODER, w);
 });
@@ -76,7 +85,9 @@ test('coders_test_common.test_timestamp_prefixing_window_coder', () => {
     for (let y = -100; y < 100; y++) coderDecodeEncodeEqual(coder, new IntervalWindow(x, y * 1000));
   }
   const tuple = KvCoder.of(coder, VarLongCoder.of());
-  assert.ok(CoderUtils.clone(tuple, { key: new IntervalWindow(0, 10_000), value: 0 }).key.equals(new IntervalWindow(0, 10_000)));
+  assert.ok(
+    CoderUtils.clone(tuple, { key: new IntervalWindow(0, 10_000), value: 0 }).key.equals(new IntervalWindow(0, 10_000)),
+  );
 });
 
 test('the prefix is the window max timestamp as InstantCoder, then the window NESTED', () => {

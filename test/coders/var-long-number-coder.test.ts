@@ -18,7 +18,10 @@ test("a safe integer encodes to VarLongCoder's bytes and decodes back as a numbe
     }),
   );
   assert.equal([...CoderUtils.encodeToByteArray(numbers, 300)], [0xac, 0x02]);
-  assert.equal([...CoderUtils.encodeToByteArray(numbers, -1)], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+  assert.equal(
+    [...CoderUtils.encodeToByteArray(numbers, -1)],
+    [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+  );
 });
 
 test('a number that is not a safe integer is refused, naming the way out', () => {
@@ -28,15 +31,26 @@ test('a number that is not a safe integer is refused, naming the way out', () =>
       (e: Error) => e instanceof CoderError && /not a safe integer/.test(e.message) && /VarLongCoder/.test(e.message),
     );
   }
-  assert.throws(() => CoderUtils.encodeToByteArray(numbers, 5n as unknown as number), (e: Error) => e instanceof CoderError);
+  assert.throws(
+    () => CoderUtils.encodeToByteArray(numbers, 5n as unknown as number),
+    (e: Error) => e instanceof CoderError,
+  );
 });
 
 test('a varint beyond the safe range (written as a bigint by VarLongCoder) fails to decode with a CoderError', () => {
   fc.assert(
-    fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).filter((v) => v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)), (value) => {
-      const bytes = CoderUtils.encodeToByteArray(longs, value);
-      assert.throws(() => CoderUtils.decodeFromByteArray(numbers, bytes), (e: Error) => e instanceof CoderError && /beyond the safe integer range/.test(e.message));
-    }),
+    fc.property(
+      fc
+        .bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+        .filter((v) => v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)),
+      (value) => {
+        const bytes = CoderUtils.encodeToByteArray(longs, value);
+        assert.throws(
+          () => CoderUtils.decodeFromByteArray(numbers, bytes),
+          (e: Error) => e instanceof CoderError && /beyond the safe integer range/.test(e.message),
+        );
+      },
+    ),
   );
 });
 

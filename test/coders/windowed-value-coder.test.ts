@@ -34,7 +34,12 @@ const test = suite('WindowedValueCoder (Beam WindowedValueTest, coders_test_comm
 
 test('WindowedValueTest.testWindowedValueCoder', () => {
   const timestamp = 1234;
-  const value = WindowedValue.of('abc', timestamp, [new IntervalWindow(timestamp, timestamp + 1000), new IntervalWindow(timestamp + 1000, timestamp + 2000)], PaneInfo.NO_FIRING);
+  const value = WindowedValue.of(
+    'abc',
+    timestamp,
+    [new IntervalWindow(timestamp, timestamp + 1000), new IntervalWindow(timestamp + 1000, timestamp + 2000)],
+    PaneInfo.NO_FIRING,
+  );
   const coder = WindowedValueCoder.of(StringUtf8Coder.of(), IntervalWindowCoder.of());
   const decoded = CoderUtils.decodeFromByteArray(coder, CoderUtils.encodeToByteArray(coder, value));
   assert.is(decoded.value, value.value);
@@ -48,7 +53,12 @@ test('WindowedValueTest.testExplodeWindowsInNoWindowsEmptyIterable', () => {
 
 test('WindowedValueTest.testExplodeWindowsInOneWindowEquals', () => {
   const now = Date.now();
-  const value = WindowedValue.of('foo', now, [new IntervalWindow(now - 1000, now + 1000)], PaneInfo.ON_TIME_AND_ONLY_FIRING);
+  const value = WindowedValue.of(
+    'foo',
+    now,
+    [new IntervalWindow(now - 1000, now + 1000)],
+    PaneInfo.ON_TIME_AND_ONLY_FIRING,
+  );
   const exploded = value.explodeWindows();
   assert.is(exploded.length, 1);
   assert.ok(exploded[0]!.equals(value));
@@ -64,7 +74,11 @@ test('WindowedValueTest.testExplodeWindowsManyWindowsMultipleWindowedValues', ()
   const exploded = WindowedValue.of('foo', now, [past, center, future, futureFuture], pane).explodeWindows();
   const expected = [futureFuture, future, center, past].map((w) => WindowedValue.of('foo', now, [w], pane));
   assert.is(exploded.length, expected.length);
-  for (const e of expected) assert.ok(exploded.some((x) => x.equals(e)), `missing ${e}`);
+  for (const e of expected)
+    assert.ok(
+      exploded.some((x) => x.equals(e)),
+      `missing ${e}`,
+    );
 });
 
 const globalCoder = WindowedValueCoder.of(VarLongCoder.of(), GlobalWindowCoder.of());
@@ -73,18 +87,30 @@ const MIN_TIMESTAMP_PYTHON = -9223372036854776n; // Python's MIN_TIMESTAMP, -2^6
 test('coders_test_common.test_windowed_value_coder', () => {
   // Test binary representation: GlobalWindows.windowed_value(1) is at TIMESTAMP_MIN_VALUE.
   const inGlobal = WindowedValue.of(1, BoundedWindow.TIMESTAMP_MIN_VALUE, [GlobalWindow.INSTANCE]);
-  assert.is(Buffer.from(CoderUtils.encodeToByteArray(globalCoder, inGlobal)).toString('latin1'), '\x7f\xdf;dZ\x1c\xac\t\x00\x00\x00\x01\x0f\x01');
+  assert.is(
+    Buffer.from(CoderUtils.encodeToByteArray(globalCoder, inGlobal)).toString('latin1'),
+    '\x7f\xdf;dZ\x1c\xac\t\x00\x00\x00\x01\x0f\x01',
+  );
   // Test decoding large timestamp.
-  const decoded = CoderUtils.decodeFromByteArray(globalCoder, Buffer.from('\x7f\xdf;dZ\x1c\xac\x08\x00\x00\x00\x01\x0f\x00', 'latin1'));
+  const decoded = CoderUtils.decodeFromByteArray(
+    globalCoder,
+    Buffer.from('\x7f\xdf;dZ\x1c\xac\x08\x00\x00\x00\x01\x0f\x00', 'latin1'),
+  );
   assert.ok(decoded.equals(WindowedValue.of(0, MIN_TIMESTAMP_PYTHON, [GlobalWindow.INSTANCE])));
   // Test unnested.
   const intervalCoder = WindowedValueCoder.of(VarLongCoder.of(), IntervalWindowCoder.of());
   coderDecodeEncodeEqual(intervalCoder, WindowedValue.of(3, -100, []));
-  coderDecodeEncodeEqual(intervalCoder, WindowedValue.of(-1, 100, [new IntervalWindow(1, 2), new IntervalWindow(2, 3), new IntervalWindow(3, 4)]));
+  coderDecodeEncodeEqual(
+    intervalCoder,
+    WindowedValue.of(-1, 100, [new IntervalWindow(1, 2), new IntervalWindow(2, 3), new IntervalWindow(3, 4)]),
+  );
   // Test Global Window.
   coderDecodeEncodeEqual(globalCoder, inGlobal);
   // Test nested.
-  const nested = KvCoder.of(WindowedValueCoder.of(DoubleCoder.of(), IntervalWindowCoder.of()), WindowedValueCoder.of(StringUtf8Coder.of(), IntervalWindowCoder.of()));
+  const nested = KvCoder.of(
+    WindowedValueCoder.of(DoubleCoder.of(), IntervalWindowCoder.of()),
+    WindowedValueCoder.of(StringUtf8Coder.of(), IntervalWindowCoder.of()),
+  );
   const pair = { key: WindowedValue.of(1.5, 0, []), value: WindowedValue.of('abc', 10, [new IntervalWindow(0, 10)]) };
   const back = CoderUtils.clone(nested, pair);
   assert.ok(back.key.equals(pair.key) && back.value.equals(pair.value));
@@ -115,10 +141,21 @@ test('coders_test_common.test_windowedvalue_coder_paneinfo', () => {
 test('coders_test_common.test_param_windowed_value_coder', () => {
   const pane = PaneInfo.createPane(true, false, Timing.ON_TIME, 2, 3);
   const windows = [new IntervalWindow(11_000, 21_000)];
-  const payload = CoderUtils.encodeToByteArray(WindowedValueCoder.of(ByteArrayCoder.of(), IntervalWindowCoder.of()), WindowedValue.of(new Uint8Array(0), 1000, windows, pane));
+  const payload = CoderUtils.encodeToByteArray(
+    WindowedValueCoder.of(ByteArrayCoder.of(), IntervalWindowCoder.of()),
+    WindowedValue.of(new Uint8Array(0), 1000, windows, pane),
+  );
   const coder = ParamWindowedValueCoder.of(VarLongCoder.of(), IntervalWindowCoder.of(), payload);
   // Test binary representation: only the value is written.
-  assert.equal([...CoderUtils.encodeToByteArray(coder, WindowedValue.of(1, BoundedWindow.TIMESTAMP_MIN_VALUE, [GlobalWindow.INSTANCE]))], [1]);
+  assert.equal(
+    [
+      ...CoderUtils.encodeToByteArray(
+        coder,
+        WindowedValue.of(1, BoundedWindow.TIMESTAMP_MIN_VALUE, [GlobalWindow.INSTANCE]),
+      ),
+    ],
+    [1],
+  );
   // Test unnested: every decoded value carries the coder's timestamp, windows and pane.
   for (const v of [3, 1]) coderDecodeEncodeEqual(coder, WindowedValue.of(v, 1000, windows, pane));
   // Test nested.
@@ -132,13 +169,25 @@ test('coders_test_common.test_param_windowed_value_coder', () => {
 });
 
 test('ParamWindowedValueCoder.withParams writes the payload Beam Java writes (as in standard_coders.yaml)', () => {
-  const coder = ParamWindowedValueCoder.withParams(VarLongCoder.of(), IntervalWindowCoder.of(), 1000, [new IntervalWindow(10, 20)], PaneInfo.createPane(false, true, Timing.ON_TIME, 30, 40));
-  assert.is(Buffer.from(coder.payload).toString('latin1'), '\x80\x00\x00\x00\x00\x00\x03\xe8\x00\x00\x00\x01\x80\x00\x00\x00\x00\x00\x00\x14\n&\x1E(\x00');
+  const coder = ParamWindowedValueCoder.withParams(
+    VarLongCoder.of(),
+    IntervalWindowCoder.of(),
+    1000,
+    [new IntervalWindow(10, 20)],
+    PaneInfo.createPane(false, true, Timing.ON_TIME, 30, 40),
+  );
+  assert.is(
+    Buffer.from(coder.payload).toString('latin1'),
+    '\x80\x00\x00\x00\x00\x00\x03\xe8\x00\x00\x00\x01\x80\x00\x00\x00\x00\x00\x00\x14\n&\x1E(\x00',
+  );
 });
 
 test('determinism follows the value and window coders, as FullWindowedValueCoder.verifyDeterministic', () => {
   globalCoder.verifyDeterministic();
-  assert.throws(() => WindowedValueCoder.of(DoubleCoder.of(), GlobalWindowCoder.of()).verifyDeterministic(), (e: unknown) => e instanceof NonDeterministicCoderError);
+  assert.throws(
+    () => WindowedValueCoder.of(DoubleCoder.of(), GlobalWindowCoder.of()).verifyDeterministic(),
+    (e: unknown) => e instanceof NonDeterministicCoderError,
+  );
 });
 
 test('property: windowed values of any timestamp, windows and pane round-trip in both contexts', () => {

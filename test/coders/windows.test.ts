@@ -19,11 +19,18 @@ test("Beam's timestamp bounds and the global window's max timestamp are exact", 
   assert.is(BoundedWindow.TIMESTAMP_MIN_VALUE, -9223372036854775n);
   assert.is(BoundedWindow.TIMESTAMP_MAX_VALUE, 9223372036854775n);
   assert.is(GlobalWindow.INSTANCE.maxTimestamp(), 9223372036854775n - 86_400_000n);
-  assert.ok(Date.now() < BoundedWindow.TIMESTAMP_MAX_VALUE && Date.now() > BoundedWindow.TIMESTAMP_MIN_VALUE, 'numbers compare with the bigint bounds');
+  assert.ok(
+    Date.now() < BoundedWindow.TIMESTAMP_MAX_VALUE && Date.now() > BoundedWindow.TIMESTAMP_MIN_VALUE,
+    'numbers compare with the bigint bounds',
+  );
 });
 
 test('the bounds round-trip through InstantCoder', () => {
-  for (const t of [BoundedWindow.TIMESTAMP_MIN_VALUE, BoundedWindow.TIMESTAMP_MAX_VALUE, GlobalWindow.INSTANCE.maxTimestamp()]) {
+  for (const t of [
+    BoundedWindow.TIMESTAMP_MIN_VALUE,
+    BoundedWindow.TIMESTAMP_MAX_VALUE,
+    GlobalWindow.INSTANCE.maxTimestamp(),
+  ]) {
     assert.is(CoderUtils.clone(InstantCoder.of(), t), t);
   }
   assert.is(CoderUtils.clone(InstantCoder.of(), 5n), 5, 'a bigint inside the safe range comes back as a number');
@@ -53,8 +60,14 @@ test('windows near the bounds keep exact bigint times', () => {
 });
 
 test('a fractional time is rejected', () => {
-  assert.throws(() => new IntervalWindow(0.5, 1000), (e: unknown) => e instanceof CoderError);
-  assert.throws(() => TimestampedValue.of('x', Number.NaN), (e: unknown) => e instanceof CoderError);
+  assert.throws(
+    () => new IntervalWindow(0.5, 1000),
+    (e: unknown) => e instanceof CoderError,
+  );
+  assert.throws(
+    () => TimestampedValue.of('x', Number.NaN),
+    (e: unknown) => e instanceof CoderError,
+  );
 });
 
 test('TimestampedValue.of exposes value and timestamp', () => {

@@ -16,12 +16,25 @@ interface Event {
   action: string;
 }
 
-const parse = (text: string): Event[] => text.trim().split('\n').map((l) => JSON.parse(l) as Event);
+const parse = (text: string): Event[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Event);
 
 test('dedupe emits each event id once per user, first delivery first, in input order', async () => {
   const input = join(root, 'examples/data/events.jsonl');
   const output = join(tmp.dir, 'out.jsonl');
-  const result = await runCli(['run', 'examples/dedupe.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'state')]);
+  const result = await runCli([
+    'run',
+    'examples/dedupe.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'state'),
+  ]);
   assert.is(result.code, 0, result.stderr);
   const events = parse(readFileSync(input, 'utf8'));
   const seen = new Set<string>();

@@ -40,12 +40,28 @@ const sortSessions = (list: Session[]): Session[] => [...list].sort((a, b) => ke
 test('sessions closes each user session after a 30-minute gap, in event time, via timers', async () => {
   const input = join(root, 'examples/data/clicks.jsonl');
   const output = join(tmp.dir, 'out.jsonl');
-  const result = await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'state')]);
+  const result = await runCli([
+    'run',
+    'examples/sessions.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'state'),
+  ]);
   assert.is(result.code, 0, result.stderr);
-  const views = readFileSync(input, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as PageView);
-  const actual = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Session);
+  const views = readFileSync(input, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as PageView);
+  const actual = readFileSync(output, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Session);
   // Pages within a session are in arrival order; compare them as sorted multisets.
-  const normalize = (list: Session[]): Session[] => sortSessions(list).map((s) => ({ ...s, pages: [...s.pages].sort() }));
+  const normalize = (list: Session[]): Session[] =>
+    sortSessions(list).map((s) => ({ ...s, pages: [...s.pages].sort() }));
   assert.equal(normalize(actual), normalize(expectedSessions(views)));
   assert.ok(actual.length > new Set(views.map((v) => v.user)).size, 'some user has more than one session');
 });
@@ -58,15 +74,30 @@ test('sessions closes each user session after a 30-minute gap, in event time, vi
 // the watermark passes the end of its window, after ben's and chen's, whose windows end earlier.
 test('sessions over the bundled clicks: the expected output byte for byte, the same lines as before windowing', async () => {
   const output = join(tmp.dir, 'golden.jsonl');
-  const result = await runCli(['run', 'examples/sessions.ts', '--input', join(root, 'examples/data/clicks.jsonl'), '--output', output, '--state-dir', join(tmp.dir, 'golden-state')]);
+  const result = await runCli([
+    'run',
+    'examples/sessions.ts',
+    '--input',
+    join(root, 'examples/data/clicks.jsonl'),
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'golden-state'),
+  ]);
   assert.is(result.code, 0, result.stderr);
   const actual = readFileSync(output);
-  assert.ok(actual.equals(readFileSync(join(root, 'test/examples/fixtures/sessions-expected.jsonl'))), 'output differs from fixtures/sessions-expected.jsonl');
+  assert.ok(
+    actual.equals(readFileSync(join(root, 'test/examples/fixtures/sessions-expected.jsonl'))),
+    'output differs from fixtures/sessions-expected.jsonl',
+  );
   const lines = (b: Buffer): string[] => b.toString('utf8').trimEnd().split('\n');
   const before = lines(readFileSync(join(root, 'test/examples/fixtures/sessions-before-windowing.jsonl')));
   assert.equal([...lines(actual)].sort(), [...before].sort(), 'every line of the pre-windowing output, byte for byte');
   const moved = lines(actual).findIndex((l, i) => l !== before[i]);
-  assert.ok(before[moved]!.startsWith('{"user":"dara"') && lines(actual)[moved + 2] === before[moved], 'only dara\'s first session moved, after two sessions that end earlier');
+  assert.ok(
+    before[moved]!.startsWith('{"user":"dara"') && lines(actual)[moved + 2] === before[moved],
+    "only dara's first session moved, after two sessions that end earlier",
+  );
 });
 
 test('a rerun over a grown file writes what one run over the final file writes: sessions open at the first end go on, new timers fire', async () => {
@@ -75,13 +106,39 @@ test('a rerun over a grown file writes what one run over the final file writes: 
   const output = join(tmp.dir, 'grown-out.jsonl');
   const state = join(tmp.dir, 'grown-state');
   writeFileSync(input, lines.slice(0, 30).join('\n') + '\n');
-  assert.is((await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', state])).code, 0);
+  assert.is(
+    (await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', state])).code,
+    0,
+  );
   writeFileSync(input, lines.join('\n') + '\n');
-  const second = await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', state]);
+  const second = await runCli([
+    'run',
+    'examples/sessions.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    state,
+  ]);
   assert.is(second.code, 0, second.stderr);
   assert.match(second.stderr, /restored checkpoint/);
   const once = join(tmp.dir, 'grown-once.jsonl');
-  assert.is((await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', once, '--state-dir', join(tmp.dir, 'grown-once-state')])).code, 0);
+  assert.is(
+    (
+      await runCli([
+        'run',
+        'examples/sessions.ts',
+        '--input',
+        input,
+        '--output',
+        once,
+        '--state-dir',
+        join(tmp.dir, 'grown-once-state'),
+      ])
+    ).code,
+    0,
+  );
   assert.is(readFileSync(output, 'utf8'), readFileSync(once, 'utf8'));
   assert.is(readFileSync(output, 'utf8').trim().split('\n').length, 16);
 });
@@ -91,22 +148,63 @@ test('event times that are not finite or beyond an exact epoch-millis range are 
   const clean = join(tmp.dir, 'times-clean.jsonl');
   const input = join(tmp.dir, 'times.jsonl');
   writeFileSync(input, lines.join('\n') + '\n');
-  assert.is((await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', clean, '--state-dir', join(tmp.dir, 'times-clean-state')])).code, 0);
+  assert.is(
+    (
+      await runCli([
+        'run',
+        'examples/sessions.ts',
+        '--input',
+        input,
+        '--output',
+        clean,
+        '--state-dir',
+        join(tmp.dir, 'times-clean-state'),
+      ])
+    ).code,
+    0,
+  );
   // 1e999 parses as Infinity; 1e300 is finite but far beyond Beam's timestamp range; a fraction
   // and a string are not epoch millis either. Early in the file, each would have ended sessions.
-  const bad = ['{"user":"u1","ts":1e999,"page":"/"}', '{"user":"u2","ts":1e300,"page":"/"}', '{"user":"u3","ts":-1e300,"page":"/"}', '{"user":"u1","ts":1767225600000.5,"page":"/"}', '{"user":"u1","ts":"1767225600000","page":"/"}'];
+  const bad = [
+    '{"user":"u1","ts":1e999,"page":"/"}',
+    '{"user":"u2","ts":1e300,"page":"/"}',
+    '{"user":"u3","ts":-1e300,"page":"/"}',
+    '{"user":"u1","ts":1767225600000.5,"page":"/"}',
+    '{"user":"u1","ts":"1767225600000","page":"/"}',
+  ];
   writeFileSync(input, [lines[0], ...bad, ...lines.slice(1)].join('\n') + '\n');
   const output = join(tmp.dir, 'times-out.jsonl');
-  const result = await runCli(['run', 'examples/sessions.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'times-state')]);
+  const result = await runCli([
+    'run',
+    'examples/sessions.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'times-state'),
+  ]);
   assert.is(result.code, 0, result.stderr);
   assert.is(readFileSync(output, 'utf8'), readFileSync(clean, 'utf8'), 'the same 16 sessions as without the bad lines');
-  const dead = readFileSync(`${output}.dead.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stage: string; attempts: number; raw: string; error: { code: string; message: string } });
-  assert.equal(dead.map((d) => d.raw), bad);
+  const dead = readFileSync(`${output}.dead.jsonl`, 'utf8')
+    .trim()
+    .split('\n')
+    .map(
+      (l) =>
+        JSON.parse(l) as { stage: string; attempts: number; raw: string; error: { code: string; message: string } },
+    );
+  assert.equal(
+    dead.map((d) => d.raw),
+    bad,
+  );
   for (const d of dead) {
     assert.is(d.stage, 'in');
     assert.is(d.attempts, 1);
     assert.is(d.error.code, 'INVALID_EVENT_TIME');
-    assert.match(d.error.message, /not an integer of epoch milliseconds .* dead-lettered before it moves the watermark/);
+    assert.match(
+      d.error.message,
+      /not an integer of epoch milliseconds .* dead-lettered before it moves the watermark/,
+    );
   }
   assert.match(dead[0]!.error.message, /returned Infinity/);
 });

@@ -12,7 +12,17 @@ test.after(() => {
 });
 
 function run(input: string, output: string, stateDir: string, extra: string[] = []) {
-  return runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', stateDir, ...extra]);
+  return runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    stateDir,
+    ...extra,
+  ]);
 }
 
 function lines(path: string): string[] {
@@ -38,7 +48,9 @@ test('the sample gives as many outputs as examples/README.md says', async () => 
   const output = join(tmp.dir, 'sample.jsonl');
   const result = await run(join(root, 'examples/data/sample.txt'), output, join(tmp.dir, 'sample-state'));
   assert.is(result.code, 0, result.stderr);
-  const stated = /\((\d+) outputs for the sample, the same as embedded\)/.exec(readFileSync(join(root, 'examples/README.md'), 'utf8'));
+  const stated = /\((\d+) outputs for the sample, the same as embedded\)/.exec(
+    readFileSync(join(root, 'examples/README.md'), 'utf8'),
+  );
   assert.ok(stated !== null, 'examples/README.md states the number of outputs for the sample');
   assert.is(lines(output).length, Number(stated[1]));
 });
@@ -56,7 +68,11 @@ test('a second run restores instead of recounting, and processes only lines adde
   assert.is(readFileSync(output, 'utf8'), first, 'nothing new: nothing written');
   appendFileSync(input, 'c d\n');
   assert.is((await run(input, output, state)).code, 0);
-  const added = readFileSync(output, 'utf8').slice(first.length).trim().split('\n').map((l) => JSON.parse(l) as { word: string; count: number });
+  const added = readFileSync(output, 'utf8')
+    .slice(first.length)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { word: string; count: number });
   added.sort((x, y) => x.word.localeCompare(y.word));
   assert.equal(added, [
     { word: 'c', count: 2 },
@@ -83,13 +99,21 @@ function corpus(lineCount: number, seed: number): string {
 test('SIGKILL at random moments, then finishing, gives the same output bytes and state as a clean run', async () => {
   const input = join(tmp.dir, 'crash.txt');
   writeFileSync(input, corpus(150_000, 7));
-  const { clean, crashed, cleanState, crashedState, killed } = await crashTest({ module: 'examples/wordcount.ts', input, dir: tmp.dir, kills: 5 });
+  const { clean, crashed, cleanState, crashedState, killed } = await crashTest({
+    module: 'examples/wordcount.ts',
+    input,
+    dir: tmp.dir,
+    kills: 5,
+  });
   assert.ok(killed > 0, 'at least one run was killed');
   // State: one more line with every word of the vocabulary shows every count, in both.
   appendFileSync(input, Array.from({ length: 500 }, (_, i) => `w${i}`).join(' ') + '\n');
   assert.is((await run(input, clean, cleanState)).code, 0);
   assert.is((await run(input, crashed, crashedState)).code, 0);
-  assert.ok(readFileSync(crashed).equals(readFileSync(clean)), 'state identical: the probe line yields the same counts');
+  assert.ok(
+    readFileSync(crashed).equals(readFileSync(clean)),
+    'state identical: the probe line yields the same counts',
+  );
 });
 
 test.run();

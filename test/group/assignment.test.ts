@@ -46,7 +46,11 @@ test('assignment - over random join/leave sequences: balanced, one owner per uni
           for (const unit of units) assert.ok(live.has(next.get(unit)!), `${unit} is owned by a live worker`);
           const counts = workers.map((w) => units.filter((u) => next.get(u) === w).length);
           const floor = Math.floor(units.length / workers.length);
-          for (const count of counts) assert.ok(count === floor || count === floor + 1, `${count} is floor or ceil of ${units.length}/${workers.length}`);
+          for (const count of counts)
+            assert.ok(
+              count === floor || count === floor + 1,
+              `${count} is floor or ceil of ${units.length}/${workers.length}`,
+            );
           const moved = units.filter((u) => next.get(u) !== owners.get(u)).length;
           assert.is(moved, units.length - maxKept(units, workers, owners), 'moves are minimal');
           owners = next;

@@ -31,7 +31,8 @@ export class RecordingHost implements UnitHost {
     await yieldOnce();
     if (this.failStart(unit)) throw new Error(`test host ${this.name} refuses ${unit}`);
     const other = this.registry.running.get(unit);
-    if (other !== undefined && other !== this.name) this.registry.violations.push(`${this.name} started ${unit} while ${other} runs it`);
+    if (other !== undefined && other !== this.name)
+      this.registry.violations.push(`${this.name} started ${unit} while ${other} runs it`);
     this.registry.running.set(unit, this.name);
     this.registry.history.set(unit, [...(this.registry.history.get(unit) ?? []), this.name]);
     this.running.add(unit);
@@ -50,7 +51,14 @@ export class RecordingHost implements UnitHost {
   }
 
   describe(unit: string): UnitProgress | undefined {
-    return this.running.has(unit) ? { position: 42, lag: 3, watermark: 1_700_000_000_000, lastCheckpoint: { id: 7, at: '2026-01-01T00:00:00.000Z' } } : undefined;
+    return this.running.has(unit)
+      ? {
+          position: 42,
+          lag: 3,
+          watermark: 1_700_000_000_000,
+          lastCheckpoint: { id: 7, at: '2026-01-01T00:00:00.000Z' },
+        }
+      : undefined;
   }
 
   private forget(unit: string): void {

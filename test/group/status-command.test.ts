@@ -20,9 +20,24 @@ test('stator status - shows the workers and each partition owner of a running gr
     for (const name of ['worker-a', 'worker-b']) {
       const nc = await connect({ servers: server.url });
       const host = new RecordingHost(name, registry);
-      members.push({ nc, host, group: await joinWorkerGroup({ connection: nc, job: 'status job', workerId: name, units: UNITS, leaseTtlMs: 4_000, logger, host }) });
+      members.push({
+        nc,
+        host,
+        group: await joinWorkerGroup({
+          connection: nc,
+          job: 'status job',
+          workerId: name,
+          units: UNITS,
+          leaseTtlMs: 4_000,
+          logger,
+          host,
+        }),
+      });
     }
-    await waitFor(() => registry.running.size === UNITS.length && members.every((m) => m.host.running.size === 3), '3 partitions each');
+    await waitFor(
+      () => registry.running.size === UNITS.length && members.every((m) => m.host.running.size === 3),
+      '3 partitions each',
+    );
     // Progress travels with the heartbeats: wait until both published it for what they run.
     const json = async (): Promise<GroupStatus> => {
       const result = await runCli(['status', '--job', 'status job', '--nats', server.url, '--json']);
@@ -37,20 +52,36 @@ test('stator status - shows the workers and each partition owner of a running gr
 
     assert.is(status.exists, true, JSON.stringify(status));
     assert.is(status.bucket, 'stator-status_20job-group');
-    assert.equal(status.workers.map((w) => w.id), ['worker-a', 'worker-b'], JSON.stringify(status));
+    assert.equal(
+      status.workers.map((w) => w.id),
+      ['worker-a', 'worker-b'],
+      JSON.stringify(status),
+    );
     for (const worker of status.workers) {
       assert.is(worker.pid, process.pid);
       assert.is(worker.state, 'active');
       assert.is(worker.stale, false);
     }
-    assert.equal(status.units.map((u) => u.unit), UNITS, 'every partition, in the job order');
+    assert.equal(
+      status.units.map((u) => u.unit),
+      UNITS,
+      'every partition, in the job order',
+    );
     for (const unit of status.units) {
       assert.is(unit.owner, registry.running.get(unit.unit), `${unit.unit}'s owner`);
       assert.ok(unit.revision !== undefined && unit.revision > 0);
-      assert.equal(unit.progress, { position: 42, lag: 3, watermark: 1_700_000_000_000, lastCheckpoint: { id: 7, at: '2026-01-01T00:00:00.000Z' } });
+      assert.equal(unit.progress, {
+        position: 42,
+        lag: 3,
+        watermark: 1_700_000_000_000,
+        lastCheckpoint: { id: 7, at: '2026-01-01T00:00:00.000Z' },
+      });
     }
     const byWorker = Object.fromEntries(status.workers.map((w) => [w.id, [...w.units].sort()]));
-    assert.equal(byWorker, { 'worker-a': [...members[0]!.host.running].sort(), 'worker-b': [...members[1]!.host.running].sort() });
+    assert.equal(byWorker, {
+      'worker-a': [...members[0]!.host.running].sort(),
+      'worker-b': [...members[1]!.host.running].sort(),
+    });
 
     const table = await runCli(['status', '--job', 'status job', '--nats', server.url]);
     assert.is(table.code, 0, table.stderr);
@@ -58,14 +89,25 @@ test('stator status - shows the workers and each partition owner of a running gr
     assert.match(table.stdout, /WORKER\s+HOST\s+PID\s+STATE\s+LAST SEEN\s+PARTITIONS/);
     assert.match(table.stdout, new RegExp(`worker-a\\s+\\S+\\s+${process.pid}\\s+active\\s+\\d+\\.\\ds ago\\s+3\\n`));
     for (const unit of UNITS) {
-      assert.match(table.stdout, new RegExp(`\\n${unit.replace('.', '\\.')}\\s+${registry.running.get(unit)}\\s+\\d+\\s+42\\s+3\\s+2023-11-14T22:13:20.000Z\\s+7 at 2026-01-01T00:00:00.000Z\\n`));
+      assert.match(
+        table.stdout,
+        new RegExp(
+          `\\n${unit.replace('.', '\\.')}\\s+${registry.running.get(unit)}\\s+\\d+\\s+42\\s+3\\s+2023-11-14T22:13:20.000Z\\s+7 at 2026-01-01T00:00:00.000Z\\n`,
+        ),
+      );
     }
 
     // A worker that left is gone from the status; its partitions show the new owner.
     await members[1]!.group.close();
-    await waitFor(() => registry.running.size === UNITS.length && members[0]!.host.running.size === UNITS.length, 'worker-a to run all 6');
+    await waitFor(
+      () => registry.running.size === UNITS.length && members[0]!.host.running.size === UNITS.length,
+      'worker-a to run all 6',
+    );
     status = await json();
-    assert.equal(status.workers.map((w) => w.id), ['worker-a']);
+    assert.equal(
+      status.workers.map((w) => w.id),
+      ['worker-a'],
+    );
     assert.ok(status.units.every((u) => u.owner === 'worker-a'));
   } finally {
     for (const member of members) {
@@ -81,7 +123,13 @@ test('stator status - a job that never ran as a group, and bad arguments', async
   assert.is(none.code, 0, none.stderr);
   assert.match(none.stdout, /no group for job never-ran on .*no bucket KV_stator-never_2dran-group/);
   const noneJson = await runCli(['status', '--job', 'never-ran', '--nats', server.url, '--json']);
-  assert.equal(JSON.parse(noneJson.stdout), { job: 'never-ran', bucket: 'stator-never_2dran-group', exists: false, workers: [], units: [] });
+  assert.equal(JSON.parse(noneJson.stdout), {
+    job: 'never-ran',
+    bucket: 'stator-never_2dran-group',
+    exists: false,
+    workers: [],
+    units: [],
+  });
 
   const noNats = await runCli(['status', '--job', 'x']);
   assert.is(noNats.code, 2);

@@ -6,7 +6,13 @@ import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../support/index.ts';
 import { createLogger } from '../../runtime/log.ts';
-import { groupBucketName, joinWorkerGroup, readGroupStatus, type GroupEvent, type WorkerGroup } from '../../runtime/group/index.ts';
+import {
+  groupBucketName,
+  joinWorkerGroup,
+  readGroupStatus,
+  type GroupEvent,
+  type WorkerGroup,
+} from '../../runtime/group/index.ts';
 import { RecordingHost, UnitRegistry, type HostCall } from './recording-host.ts';
 
 const UNITS = Array.from({ length: 8 }, (_, i) => `count.p${i}`);
@@ -22,7 +28,13 @@ interface Member {
   readonly events: GroupEvent[];
 }
 
-async function join(server: NatsServerHandle, job: string, name: string, registry: UnitRegistry, units = UNITS): Promise<Member> {
+async function join(
+  server: NatsServerHandle,
+  job: string,
+  name: string,
+  registry: UnitRegistry,
+  units = UNITS,
+): Promise<Member> {
   const nc = await connect({ servers: server.url });
   const host = new RecordingHost(name, registry);
   const group = await joinWorkerGroup({ connection: nc, job, workerId: name, units, leaseTtlMs: TTL_MS, logger, host });
@@ -53,10 +65,14 @@ function balanced(members: readonly Member[], units = UNITS): boolean {
   const owners = ownership(members);
   if (owners.size !== units.length) return false;
   const floor = Math.floor(units.length / members.length);
-  return members.every((m) => m.host.running.size === floor || m.host.running.size === floor + 1) && members.every((m) => m.group.owned.size === m.host.running.size);
+  return (
+    members.every((m) => m.host.running.size === floor || m.host.running.size === floor + 1) &&
+    members.every((m) => m.group.owned.size === m.host.running.size)
+  );
 }
 
-const moved = (before: Map<string, string>, after: Map<string, string>): string[] => [...after].filter(([unit, owner]) => before.get(unit) !== owner).map(([unit]) => unit);
+const moved = (before: Map<string, string>, after: Map<string, string>): string[] =>
+  [...after].filter(([unit, owner]) => before.get(unit) !== owner).map(([unit]) => unit);
 
 test('group - workers joining one by one share the units, moving only the ones they must; close hands over', async () => {
   await using server = await startNatsServer();
@@ -88,22 +104,39 @@ test('group - workers joining one by one share the units, moving only the ones t
 
     // The status a script reads agrees with what the hosts run.
     const status = await readGroupStatus(a.nc, 'join-test');
-    assert.equal(status.workers.map((w) => w.id), ['worker-a', 'worker-b', 'worker-c']);
+    assert.equal(
+      status.workers.map((w) => w.id),
+      ['worker-a', 'worker-b', 'worker-c'],
+    );
     assert.equal(new Map(status.units.map((u) => [u.unit, u.owner])), three);
 
     // Graceful leave: worker-c's units go to the others without waiting for its lease to expire.
     const cUnits = [...c.host.running];
     await leave(c);
     members.pop();
-    assert.equal(c.host.calls.filter((call) => call.call === 'abandon'), [], 'a leave stops, never abandons');
-    assert.equal(new Set(c.host.calls.filter((call) => call.call === 'stop').map((call) => call.unit)), new Set(cUnits));
+    assert.equal(
+      c.host.calls.filter((call) => call.call === 'abandon'),
+      [],
+      'a leave stops, never abandons',
+    );
+    assert.equal(
+      new Set(c.host.calls.filter((call) => call.call === 'stop').map((call) => call.unit)),
+      new Set(cUnits),
+    );
     assert.is(c.group.state, 'closed');
     await c.group.close(); // idempotent
     await waitFor(() => balanced([a, b]), 'the two left to run all 8 again');
     assert.equal(registry.violations, []);
     const after = await readGroupStatus(a.nc, 'join-test');
-    assert.equal(after.workers.map((w) => w.id), ['worker-a', 'worker-b'], 'the leaver deleted its heartbeat');
-    assert.not.ok(after.units.some((u) => u.owner === 'worker-c'), 'and its leases');
+    assert.equal(
+      after.workers.map((w) => w.id),
+      ['worker-a', 'worker-b'],
+      'the leaver deleted its heartbeat',
+    );
+    assert.not.ok(
+      after.units.some((u) => u.owner === 'worker-c'),
+      'and its leases',
+    );
   } finally {
     for (const member of members) await leave(member);
   }
@@ -119,19 +152,28 @@ test('group - a worker whose connection dies loses its units to the others once 
   try {
     await waitFor(() => balanced([a, b, c]), '3/3/2');
     const lost = [...b.host.running];
-    const leaseRevisions = new Map(b.host.calls.filter((call): call is Extract<HostCall, { call: 'start' }> => call.call === 'start').map((call) => [call.unit, call.revision]));
+    const leaseRevisions = new Map(
+      b.host.calls
+        .filter((call): call is Extract<HostCall, { call: 'start' }> => call.call === 'start')
+        .map((call) => [call.unit, call.revision]),
+    );
     const before = { a: a.events.length, c: c.events.length };
     // A crash as the others see it: the connection goes, no graceful leave.
     await b.nc.close();
     await waitFor(() => b.host.running.size === 0, 'worker-b to give its units up');
     assert.ok(b.host.calls.filter((call) => call.call === 'abandon').length === lost.length);
     await waitFor(() => balanced([a, c]), 'worker-a and worker-c to run all 8');
-    const took = [...a.events.slice(before.a), ...c.events.slice(before.c)].filter((e): e is Extract<GroupEvent, { type: 'took' }> => e.type === 'took' && lost.includes(e.unit));
+    const took = [...a.events.slice(before.a), ...c.events.slice(before.c)].filter(
+      (e): e is Extract<GroupEvent, { type: 'took' }> => e.type === 'took' && lost.includes(e.unit),
+    );
     assert.is(took.length, lost.length);
     for (const event of took) {
       assert.is(event.from, 'worker-b');
       assert.is(event.reason, 'lease expired');
-      assert.ok(event.lease.revision > leaseRevisions.get(event.unit)!, 'the new lease has a higher revision: the fencing token grew');
+      assert.ok(
+        event.lease.revision > leaseRevisions.get(event.unit)!,
+        'the new lease has a higher revision: the fencing token grew',
+      );
     }
     assert.equal(registry.violations, []);
   } finally {
@@ -150,15 +192,24 @@ test('group - a worker abandons a unit at once when its lease names another work
     // Another writer wins the lease (as a worker that judged worker-a dead would).
     const record = { unit: 'count.p1', worker: 'intruder', instance: 'x', takenAt: new Date().toISOString() };
     const intruded = await kv.update('lease.count.p1', JSON.stringify(record), current!.revision);
-    await waitFor(() => a.host.calls.some((call) => call.call === 'abandon' && call.unit === 'count.p1'), 'worker-a to abandon count.p1');
+    await waitFor(
+      () => a.host.calls.some((call) => call.call === 'abandon' && call.unit === 'count.p1'),
+      'worker-a to abandon count.p1',
+    );
     const abandon = a.host.calls.find((call) => call.call === 'abandon')!;
     assert.match(abandon.call === 'abandon' ? abandon.reason : '', /worker intruder holds its lease now/);
     assert.ok(a.events.some((e) => e.type === 'lost' && e.unit === 'count.p1'));
     // "intruder" never heartbeats: one TTL later worker-a takes the unit back, under a higher revision.
     await waitFor(() => a.host.running.has('count.p1'), 'worker-a to take count.p1 back');
-    const again = a.host.calls.filter((call): call is Extract<HostCall, { call: 'start' }> => call.call === 'start' && call.unit === 'count.p1').at(-1)!;
+    const again = a.host.calls
+      .filter((call): call is Extract<HostCall, { call: 'start' }> => call.call === 'start' && call.unit === 'count.p1')
+      .at(-1)!;
     assert.ok(again.revision > intruded);
-    assert.ok(a.events.some((e) => e.type === 'took' && e.unit === 'count.p1' && e.from === 'intruder' && e.reason === 'lease expired'));
+    assert.ok(
+      a.events.some(
+        (e) => e.type === 'took' && e.unit === 'count.p1' && e.from === 'intruder' && e.reason === 'lease expired',
+      ),
+    );
     assert.ok(a.host.running.has('count.p0'), 'the other unit was never disturbed');
     assert.is(a.host.calls.filter((call) => call.unit === 'count.p0').length, 1);
   } finally {
@@ -172,7 +223,15 @@ test('group - a unit whose start fails is released and retried', async () => {
   const nc = await connect({ servers: server.url });
   let refusals = 2;
   const host = new RecordingHost('worker-a', registry, (unit) => unit === 'count.p1' && refusals-- > 0);
-  const group = await joinWorkerGroup({ connection: nc, job: 'retry-test', workerId: 'worker-a', units: UNITS.slice(0, 3), leaseTtlMs: 600, logger, host });
+  const group = await joinWorkerGroup({
+    connection: nc,
+    job: 'retry-test',
+    workerId: 'worker-a',
+    units: UNITS.slice(0, 3),
+    leaseTtlMs: 600,
+    logger,
+    host,
+  });
   const events: GroupEvent[] = [];
   group.events.subscribe((event) => events.push(event));
   try {
@@ -219,7 +278,14 @@ interface ChildWorker {
 
 function startChild(server: NatsServerHandle, job: string, worker: string): ChildWorker {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/group/fixtures/group-worker.ts'], {
-    env: { ...process.env, GROUP_NATS: server.url, GROUP_JOB: job, GROUP_WORKER: worker, GROUP_UNITS: UNITS.join(','), GROUP_TTL_MS: String(TTL_MS) },
+    env: {
+      ...process.env,
+      GROUP_NATS: server.url,
+      GROUP_JOB: job,
+      GROUP_WORKER: worker,
+      GROUP_UNITS: UNITS.join(','),
+      GROUP_TTL_MS: String(TTL_MS),
+    },
     stdio: ['ignore', 'pipe', process.env.STATOR_TEST_TRACE === '1' ? 'inherit' : 'ignore'],
   });
   const lines: Record<string, unknown>[] = [];
@@ -252,7 +318,9 @@ test('group - a stalled worker (SIGSTOP past its TTL) abandons everything on wak
   const zombie = startChild(server, 'stall-test', 'worker-z');
   const members: Member[] = [];
   try {
-    await waitFor(() => childRunning(zombie.lines).size === 8, 'the child worker to run all 8 units', { limitMs: 60_000 });
+    await waitFor(() => childRunning(zombie.lines).size === 8, 'the child worker to run all 8 units', {
+      limitMs: 60_000,
+    });
     members.push(await join(server, 'stall-test', 'worker-a', registry));
     members.push(await join(server, 'stall-test', 'worker-b', registry));
     const sharing = (): boolean => {
@@ -268,21 +336,31 @@ test('group - a stalled worker (SIGSTOP past its TTL) abandons everything on wak
     zombie.child.kill('SIGSTOP');
     // The others take the stalled worker's units after its lease expires; its state meanwhile is frozen.
     await waitFor(() => balanced(members), 'worker-a and worker-b to run all 8');
-    const taken = [...members[0]!.events.slice(eventsBefore[0]), ...members[1]!.events.slice(eventsBefore[1])].filter((e) => e.type === 'took' && frozen.has(e.unit));
+    const taken = [...members[0]!.events.slice(eventsBefore[0]), ...members[1]!.events.slice(eventsBefore[1])].filter(
+      (e) => e.type === 'took' && frozen.has(e.unit),
+    );
     assert.is(taken.length, frozen.size);
     assert.ok(taken.every((e) => e.type === 'took' && e.from === 'worker-z' && e.reason === 'lease expired'));
 
     zombie.child.kill('SIGCONT');
-    await waitFor(() => childRunning(zombie.lines).size >= 2 && sharing(), 'the woken worker to rejoin and get its share back');
+    await waitFor(
+      () => childRunning(zombie.lines).size >= 2 && sharing(),
+      'the woken worker to rejoin and get its share back',
+    );
     const afterWake = zombie.lines.slice(seenBeforeStop).filter((line) => line.call !== undefined);
     const firstCalls = afterWake.slice(0, frozen.size);
-    assert.ok(firstCalls.every((line) => line.call === 'abandon'), `the first host calls after waking abandon: ${JSON.stringify(afterWake)}`);
+    assert.ok(
+      firstCalls.every((line) => line.call === 'abandon'),
+      `the first host calls after waking abandon: ${JSON.stringify(afterWake)}`,
+    );
     assert.equal(new Set(firstCalls.map((line) => line.unit)), frozen, 'every unit it ran is abandoned');
     // The in-process hosts never overlapped, and the units the zombie runs again were handed back gracefully.
     assert.equal(registry.violations, []);
     const handedBack = [...childRunning(zombie.lines)];
     for (const unit of handedBack) assert.ok(!ownership(members).has(unit));
-    const lease = await (await new Kvm(jetstream(members[0]!.nc)).open(groupBucketName('stall-test'))).get(`lease.${handedBack[0]!}`);
+    const lease = await (
+      await new Kvm(jetstream(members[0]!.nc)).open(groupBucketName('stall-test'))
+    ).get(`lease.${handedBack[0]!}`);
     assert.is(lease?.json<{ worker: string }>().worker, 'worker-z');
   } finally {
     zombie.child.kill('SIGCONT');

@@ -28,7 +28,10 @@ test('flags win over the nats CLI environment variables', () => {
   assert.equal(fromEnv.servers, ['nats://env:4222']);
   assert.is(fromEnv.user, 'envuser');
   assert.is(fromEnv.password, 'envpass');
-  const fromFlags = resolveNatsSettings({ nats: 'nats://a:1,nats://b:2', user: 'u', password: 'p', maxOutage: '2m' }, env);
+  const fromFlags = resolveNatsSettings(
+    { nats: 'nats://a:1,nats://b:2', user: 'u', password: 'p', maxOutage: '2m' },
+    env,
+  );
   assert.equal(fromFlags.servers, ['nats://a:1', 'nats://b:2']);
   assert.is(fromFlags.user, 'u');
   assert.is(fromFlags.maxOutageMs, 120_000);
@@ -50,12 +53,30 @@ test('a user without a password is a token, as in the nats CLI; URL credentials 
 });
 
 test('inconsistent or unreadable options are configuration errors', () => {
-  assert.is(codeOf(() => resolveNatsSettings({}, {})), 'NATS_CONFIG');
-  assert.is(codeOf(() => resolveNatsSettings({ nats: 'nats://h', password: 'p' }, {})), 'NATS_CONFIG');
-  assert.is(codeOf(() => resolveNatsSettings({ nats: 'nats://h', user: 'u', password: 'p', token: 't' }, {})), 'NATS_CONFIG');
-  assert.is(codeOf(() => resolveNatsSettings({ nats: 'nats://h', creds: '/nonexistent/user.creds' }, {})), 'NATS_CONFIG');
-  assert.is(codeOf(() => resolveNatsSettings({ nats: 'nats://h', tlscert: '/etc/hostname' }, {})), 'NATS_CONFIG');
-  assert.is(codeOf(() => resolveNatsSettings({ nats: 'nats://h', maxOutage: 'soon' }, {})), 'NATS_CONFIG');
+  assert.is(
+    codeOf(() => resolveNatsSettings({}, {})),
+    'NATS_CONFIG',
+  );
+  assert.is(
+    codeOf(() => resolveNatsSettings({ nats: 'nats://h', password: 'p' }, {})),
+    'NATS_CONFIG',
+  );
+  assert.is(
+    codeOf(() => resolveNatsSettings({ nats: 'nats://h', user: 'u', password: 'p', token: 't' }, {})),
+    'NATS_CONFIG',
+  );
+  assert.is(
+    codeOf(() => resolveNatsSettings({ nats: 'nats://h', creds: '/nonexistent/user.creds' }, {})),
+    'NATS_CONFIG',
+  );
+  assert.is(
+    codeOf(() => resolveNatsSettings({ nats: 'nats://h', tlscert: '/etc/hostname' }, {})),
+    'NATS_CONFIG',
+  );
+  assert.is(
+    codeOf(() => resolveNatsSettings({ nats: 'nats://h', maxOutage: 'soon' }, {})),
+    'NATS_CONFIG',
+  );
 });
 
 test('durations accept ms, s, m, h and bare seconds', () => {
@@ -64,7 +85,10 @@ test('durations accept ms, s, m, h and bare seconds', () => {
   assert.is(parseDurationMs('1.5m', 'x'), 90_000);
   assert.is(parseDurationMs('1h', 'x'), 3_600_000);
   assert.is(parseDurationMs(250, 'x'), 250);
-  assert.is(codeOf(() => parseDurationMs('0s', 'x')), 'NATS_CONFIG');
+  assert.is(
+    codeOf(() => parseDurationMs('0s', 'x')),
+    'NATS_CONFIG',
+  );
 });
 
 test('connects with an nkey seed file (--nkey)', async () => {
@@ -72,7 +96,9 @@ test('connects with an nkey seed file (--nkey)', async () => {
   const user = nkeys.createUser();
   const seedFile = join(tmp.dir, 'user.nk');
   writeFileSync(seedFile, `# stator test user\n${new TextDecoder().decode(user.getSeed())}\n`);
-  await using server = await startConfiguredNatsServer(`authorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`);
+  await using server = await startConfiguredNatsServer(
+    `authorization { users = [ { nkey: ${user.getPublicKey()} } ] }\n`,
+  );
   const link = await connectNats({ nats: server.url, nkey: seedFile });
   await link.nc.flush();
   await link.close();
@@ -91,11 +117,54 @@ test('connects over TLS, verifying the server with --tlsca', async () => {
   using tmp = tempDir();
   const file = (name: string): string => join(tmp.dir, name);
   const openssl = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'ignore' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=stator test CA', '-keyout', file('ca.key'), '-out', file('ca.pem'));
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', file('server.key'), '-out', file('server.csr'));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=stator test CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+  );
   writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('x509', '-req', '-in', file('server.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', file('san.ext'), '-out', file('server.pem'));
-  await using server = await startConfiguredNatsServer(`tls { cert_file: "${file('server.pem')}", key_file: "${file('server.key')}" }\n`);
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    file('san.ext'),
+    '-out',
+    file('server.pem'),
+  );
+  await using server = await startConfiguredNatsServer(
+    `tls { cert_file: "${file('server.pem')}", key_file: "${file('server.key')}" }\n`,
+  );
   const link = await connectNats({ nats: server.url, tlsca: file('ca.pem') });
   assert.ok(link.nc.info?.tls_required);
   await link.nc.flush();

@@ -33,7 +33,9 @@ function consume(args: string[]): Promise<{ code: number | null; lines: number; 
   });
 }
 
-/** Publishes `count` messages to `subject` (core publishes, flushed in chunks) and waits until the stream holds them. */
+/**
+ * Publishes `count` messages to `subject` (core publishes, flushed in chunks) and waits until the stream holds them.
+ */
 async function fill(link: NatsLink, stream: string, subject: string, from: number, count: number): Promise<void> {
   for (let i = from; i < from + count; i++) {
     link.nc.publish(subject, encoder.encode(`{"word":"w${i % 5000}","count":${i}}`));
@@ -41,7 +43,11 @@ async function fill(link: NatsLink, stream: string, subject: string, from: numbe
   }
   await link.nc.flush();
   const jsm = await link.jetstreamManager();
-  await waitFor(async () => (await jsm.streams.info(stream)).state.messages >= from + count - 1, `${count} messages in ${stream}`, { limitMs: 120_000 });
+  await waitFor(
+    async () => (await jsm.streams.info(stream)).state.messages >= from + count - 1,
+    `${count} messages in ${stream}`,
+    { limitMs: 120_000 },
+  );
 }
 
 test('consume prints every message of a 400k-message stream, as it was at the start, and says how many', async () => {
@@ -64,7 +70,13 @@ test('stream source - lag counts the records read ahead but not yet handed out',
   await using link = await connectNats({ nats: server.url });
   await ensureSubjectStream(await link.jetstreamManager(), 'lag.in', { defaultName: 'LAG_IN' });
   await fill(link, 'LAG_IN', 'lag.in', 1, 3000);
-  await using source = await openStreamSource(link, { stream: 'LAG_IN', filterSubject: 'lag.in', startSeq: 1, maxBatch: 100, maxBuffered: 1000 });
+  await using source = await openStreamSource(link, {
+    stream: 'LAG_IN',
+    filterSubject: 'lag.in',
+    startSeq: 1,
+    maxBatch: 100,
+    maxBuffered: 1000,
+  });
   let taken = 0;
   while (taken < 3000) {
     const batch = (await source.nextBatch()) ?? [];

@@ -6,7 +6,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from './wordcount-support.ts';
+import {
+  assertSameOutputs,
+  produce,
+  readOutputs,
+  referenceOutputs,
+  startJob,
+  streamMessages,
+  text,
+  waitFor,
+  waitForAllOutputs,
+  type JobProcess,
+} from './wordcount-support.ts';
 
 const running = new Set<JobProcess>();
 test.after(() => {
@@ -59,7 +70,9 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
     assert.is(exit.signal, 'SIGKILL', `run ${i} ended on its own: ${job.stderr()}`);
     const restored = /restored checkpoint (\d+) at position (\d+)/.exec(job.stderr());
     positions.push(restored === null ? 0 : Number(restored[2]));
-    notes.push(`run ${i} (${life} ms): ${restored === null ? 'fresh' : `restored ${restored[1]} at ${restored[2]}`}, ${await streamMessages(link, 'WORDCOUNT_OUT')} outputs stored`);
+    notes.push(
+      `run ${i} (${life} ms): ${restored === null ? 'fresh' : `restored ${restored[1]} at ${restored[2]}`}, ${await streamMessages(link, 'WORDCOUNT_OUT')} outputs stored`,
+    );
   }
   const final = startJob(server.url);
   running.add(final);
@@ -71,11 +84,25 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
   // before it, and the killed runs moved it on, most of them each time (every one on a quiet machine).
   const advanced = positions.filter((p, i) => i > 0 && p > positions[i - 1]!).length;
   for (let i = 1; i < positions.length; i++) {
-    assert.ok(positions[i]! >= positions[i - 1]!, `run ${i} restored position ${positions[i]} after ${positions[i - 1]} (${notes.join('; ')})`);
+    assert.ok(
+      positions[i]! >= positions[i - 1]!,
+      `run ${i} restored position ${positions[i]} after ${positions[i - 1]} (${notes.join('; ')})`,
+    );
   }
-  assert.ok(advanced >= Math.ceil(kills / 2), `only ${advanced} of ${kills} killed runs committed a checkpoint: ${notes.join('; ')}`);
-  assert.ok(positions[positions.length - 1]! < lines.length, `the backlog was worked off before the last kill: ${notes.join('; ')}`);
-  await waitForAllOutputs(link, reference.length, () => final.stderr().length, () => final.child.exitCode !== null);
+  assert.ok(
+    advanced >= Math.ceil(kills / 2),
+    `only ${advanced} of ${kills} killed runs committed a checkpoint: ${notes.join('; ')}`,
+  );
+  assert.ok(
+    positions[positions.length - 1]! < lines.length,
+    `the backlog was worked off before the last kill: ${notes.join('; ')}`,
+  );
+  await waitForAllOutputs(
+    link,
+    reference.length,
+    () => final.stderr().length,
+    () => final.child.exitCode !== null,
+  );
   final.child.kill('SIGTERM');
   const exit = await final.exited;
   running.delete(final);

@@ -7,7 +7,18 @@ import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats, runNatsJob } from '../../runtime/nats/index.ts';
 import type { Logger } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
-import { assertSameOutputs, produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from './wordcount-support.ts';
+import {
+  assertSameOutputs,
+  produce,
+  readOutputs,
+  referenceOutputs,
+  startJob,
+  streamMessages,
+  text,
+  waitFor,
+  waitForAllOutputs,
+  type JobProcess,
+} from './wordcount-support.ts';
 
 const running = new Set<JobProcess>();
 test.after(() => {
@@ -23,7 +34,8 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   // The input arrives in one slice per run, 100 lines per 100 ms from the moment the run is
   // spawned: it keeps coming while the job starts, restores, runs and is killed.
   const slice = Math.ceil(lines.length / (kills + 1));
-  const publishSlice = (i: number): Promise<void> => produce(link, lines.slice(i * slice, (i + 1) * slice), 100, 100, i * slice);
+  const publishSlice = (i: number): Promise<void> =>
+    produce(link, lines.slice(i * slice, (i + 1) * slice), 100, 100, i * slice);
   const notes: string[] = [];
   for (let i = 0; i < kills; i++) {
     let sliceDone = false;
@@ -33,8 +45,10 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
     // A third of the kills land at any moment from spawn (start-up, restore, the first batches), a
     // third once the job is running, a third after it committed a checkpoint (processing, the next
     // capture, a write under way): random moments spread over the run.
-    if (i % 3 === 1) await waitFor(() => /running job wordcount/.test(job.stderr()) || job.child.exitCode !== null, 'the job to run');
-    if (i % 3 === 2) await waitFor(() => /checkpoint \d+ \(/.test(job.stderr()) || job.child.exitCode !== null, 'a checkpoint');
+    if (i % 3 === 1)
+      await waitFor(() => /running job wordcount/.test(job.stderr()) || job.child.exitCode !== null, 'the job to run');
+    if (i % 3 === 2)
+      await waitFor(() => /checkpoint \d+ \(/.test(job.stderr()) || job.child.exitCode !== null, 'a checkpoint');
     await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * (i % 3 === 0 ? 1500 : 800))));
     const flowing = !sliceDone;
     job.child.kill('SIGKILL');
@@ -42,14 +56,21 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
     running.delete(job);
     assert.is(exit.signal, 'SIGKILL', `run ${i} ended on its own: ${job.stderr()}`);
     const restored = /restored checkpoint (\d+) at position (\d+)/.exec(job.stderr());
-    notes.push(`kill ${i}: ${restored === null ? 'no restore logged' : `restored ${restored[1]} at ${restored[2]}`}, ${await streamMessages(link, 'WORDCOUNT_OUT')} outputs stored, input ${flowing ? 'still flowing' : 'all published'}`);
+    notes.push(
+      `kill ${i}: ${restored === null ? 'no restore logged' : `restored ${restored[1]} at ${restored[2]}`}, ${await streamMessages(link, 'WORDCOUNT_OUT')} outputs stored, input ${flowing ? 'still flowing' : 'all published'}`,
+    );
     await producing;
   }
   const producing = publishSlice(kills);
   const final = startJob(server.url);
   running.add(final);
   await producing;
-  await waitForAllOutputs(link, reference.length, () => final.stderr().length, () => final.child.exitCode !== null);
+  await waitForAllOutputs(
+    link,
+    reference.length,
+    () => final.stderr().length,
+    () => final.child.exitCode !== null,
+  );
   final.child.kill('SIGTERM');
   const exit = await final.exited;
   running.delete(final);
@@ -62,7 +83,16 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
 function collectingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const record = (line: string): void => void lines.push(line);
-  return { level: 'info', interactive: false, lines, debug: () => {}, info: record, warn: record, error: record, progress: () => {} };
+  return {
+    level: 'info',
+    interactive: false,
+    lines,
+    debug: () => {},
+    info: record,
+    warn: record,
+    error: record,
+    progress: () => {},
+  };
 }
 
 test('nats-server SIGKILLed and restarted mid-run while the producer publishes: no loss, no duplicate, same order', async () => {
@@ -73,22 +103,45 @@ test('nats-server SIGKILLed and restarted mid-run while the producer publishes: 
   const producing = produce(producerLink, lines, 200, 50);
   const logger = collectingLogger();
   const controller = new AbortController();
-  const job = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+  const job = runNatsJob({
+    job: wordcount,
+    natsUrl: server.url,
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    logger,
+    signal: controller.signal,
+  });
   let failed: unknown;
   job.catch((error: unknown) => (failed = error));
   await using link = await connectNats({ nats: server.url });
-  await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > 5_000 || failed !== undefined, 'outputs before the crash');
+  await waitFor(
+    async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > 5_000 || failed !== undefined,
+    'outputs before the crash',
+  );
   await server.kill();
   await server.restart();
   await producing;
   await producerLink.close();
-  await waitForAllOutputs(link, reference.length, () => logger.lines.length, () => failed !== undefined);
+  await waitForAllOutputs(
+    link,
+    reference.length,
+    () => logger.lines.length,
+    () => failed !== undefined,
+  );
   controller.abort();
   await job;
-  assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));
+  assert.ok(
+    logger.lines.some((line) => /NATS reconnected/.test(line)),
+    logger.lines.join('\n'),
+  );
   // Publishes lost with the crashed server are sent again in order on reconnect, before new ones:
   // the stream holds the uninterrupted run's outputs, in its order.
-  assertSameOutputs(await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT')), reference, true, logger.lines.filter((l) => /NATS|restored/.test(l)).join('; '));
+  assertSameOutputs(
+    await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT')),
+    reference,
+    true,
+    logger.lines.filter((l) => /NATS|restored/.test(l)).join('; '),
+  );
 });
 
 test.run();

@@ -51,8 +51,18 @@ test('a malformed input message becomes a dead letter with the error, stage, sub
     }
   }
   // A replay of the same input (by a restarted process) produces the same dead letter id: stored once.
-  const afterRestart = createDeadLetterPublisher({ names: streams.names, sink, maxPayloadBytes: link.nc.info!.max_payload });
-  afterRestart.publish({ stage: 'in', error: new Error('again'), data: encoder.encode('{not json'), originalSubject: 'wc.in', position: 2 });
+  const afterRestart = createDeadLetterPublisher({
+    names: streams.names,
+    sink,
+    maxPayloadBytes: link.nc.info!.max_payload,
+  });
+  afterRestart.publish({
+    stage: 'in',
+    error: new Error('again'),
+    data: encoder.encode('{not json'),
+    originalSubject: 'wc.in',
+    position: 2,
+  });
   await sink.flush();
   assert.equal(parsed, [{ ok: 1 }]);
   assert.is(sink.stats.duplicates, 1);
@@ -84,10 +94,16 @@ test('an output too large for the server becomes a truncated dead letter instead
   assert.is(letter?.subject, 'stator.wc.dlq.out');
   assert.is(letter!.headers!.get(DeadLetterHeaders.TRUNCATED), '20000');
   assert.is(letter!.headers!.get(DeadLetterHeaders.ORIGINAL_SUBJECT), 'wc.out');
-  assert.match(letter!.headers!.get(DeadLetterHeaders.ERROR), /20\d\d\d bytes to wc\.out exceeds the 8192-byte max_payload/);
+  assert.match(
+    letter!.headers!.get(DeadLetterHeaders.ERROR),
+    /20\d\d\d bytes to wc\.out exceeds the 8192-byte max_payload/,
+  );
   assert.ok(letter!.data.length < 8192 && letter!.data.every((b) => b === 65));
   const outputs = await readStream(link, streams.output.stream, 1);
-  assert.equal(outputs.map((r) => decoder.decode(r.data)), ['small']);
+  assert.equal(
+    outputs.map((r) => decoder.decode(r.data)),
+    ['small'],
+  );
   await sinkWithDeadLetters.close();
   await sink.close();
   await link.close();

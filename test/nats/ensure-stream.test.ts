@@ -3,7 +3,13 @@ import * as assert from 'uvu/assert';
 import { nanos } from '@nats-io/transport-node';
 import { RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { startNatsServer } from '../support/nats-server.ts';
-import { connectNats, ensureStream, ensureSubjectStream, subjectCovers, type StreamConfigError } from '../../runtime/nats/index.ts';
+import {
+  connectNats,
+  ensureStream,
+  ensureSubjectStream,
+  subjectCovers,
+  type StreamConfigError,
+} from '../../runtime/nats/index.ts';
 
 test('subject coverage follows NATS wildcards', () => {
   assert.ok(subjectCovers('wordcount.in', 'wordcount.in'));
@@ -43,7 +49,10 @@ test('an existing stream with other subjects is refused with what differs and wh
     const e = error as StreamConfigError;
     assert.is(e.code, 'STREAM_CONFIG');
     assert.is(e.stream, 'WORDCOUNT_IN');
-    assert.equal(e.differences.map((d) => d.field), ['subjects']);
+    assert.equal(
+      e.differences.map((d) => d.field),
+      ['subjects'],
+    );
     assert.match(e.message, /subjects is \[x\], expected \[wordcount\.in\]/);
     assert.match(e.message, /nats stream edit WORDCOUNT_IN --subjects x,wordcount\.in/);
   }
@@ -66,7 +75,12 @@ test('retention, storage, a short duplicate window and a small max message size 
     assert.unreachable('must refuse');
   } catch (error) {
     const e = error as StreamConfigError;
-    assert.equal(e.differences.map((d) => d.field).sort(), ['duplicate_window', 'max_msg_size', 'retention', 'storage']);
+    assert.equal(e.differences.map((d) => d.field).sort(), [
+      'duplicate_window',
+      'max_msg_size',
+      'retention',
+      'storage',
+    ]);
     assert.match(e.message, /nats stream edit OUT --dupe-window 2m/);
     assert.match(e.message, /nats stream rm OUT/);
   }
@@ -77,7 +91,11 @@ test('a stream whose subjects cover the wanted ones (wildcards) with a longer wi
   await using link = await connectNats({ nats: server.url });
   const jsm = await link.jetstreamManager();
   await jsm.streams.add({ name: 'EVENTS', subjects: ['events.>'], duplicate_window: nanos(600_000) });
-  const result = await ensureStream(jsm, { name: 'EVENTS', subjects: ['events.clicks'], minDuplicateWindowMs: 120_000 });
+  const result = await ensureStream(jsm, {
+    name: 'EVENTS',
+    subjects: ['events.clicks'],
+    minDuplicateWindowMs: 120_000,
+  });
   assert.is(result.created, false);
 });
 

@@ -4,7 +4,13 @@ import { nanos } from '@nats-io/transport-node';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats, ensureJobStreams, trimConsumed } from '../../runtime/nats/index.ts';
 
-const spec = { job: 'wordcount', inputSubject: 'wordcount.in', outputSubject: 'wordcount.out', exchangeStages: ['count'], duplicateWindowMs: 900_000 };
+const spec = {
+  job: 'wordcount',
+  inputSubject: 'wordcount.in',
+  outputSubject: 'wordcount.out',
+  exchangeStages: ['count'],
+  duplicateWindowMs: 900_000,
+};
 
 test('creates the input, exchange, output and dead-letter streams once, with the naming scheme', async () => {
   await using server = await startNatsServer();
@@ -20,7 +26,12 @@ test('creates the input, exchange, output and dead-letter streams once, with the
   const jsm = await link.jetstreamManager();
   assert.is((await jsm.streams.info('WORDCOUNT_OUT')).config.duplicate_window, nanos(900_000));
   const second = await ensureJobStreams(link, spec);
-  assert.not.ok(second.input.created || second.output.created || second.deadLetters.created || second.exchanges.get('count')?.created);
+  assert.not.ok(
+    second.input.created ||
+      second.output.created ||
+      second.deadLetters.created ||
+      second.exchanges.get('count')?.created,
+  );
 });
 
 test('an output stream with a too-short duplicate window stops the job with the fix', async () => {
@@ -33,7 +44,10 @@ test('an output stream with a too-short duplicate window stops the job with the 
     assert.unreachable('must refuse');
   } catch (error) {
     assert.is((error as { code?: string }).code, 'STREAM_CONFIG');
-    assert.match((error as Error).message, /stream RESULTS exists but does not fit: duplicate_window is 1m, expected at least 15m \(raise it: nats stream edit RESULTS --dupe-window 15m\)/);
+    assert.match(
+      (error as Error).message,
+      /stream RESULTS exists but does not fit: duplicate_window is 1m, expected at least 15m \(raise it: nats stream edit RESULTS --dupe-window 15m\)/,
+    );
   }
 });
 
@@ -41,7 +55,8 @@ test('trimming an exchange subject keeps the messages from the given sequence on
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   const streams = await ensureJobStreams(link, spec);
-  for (let i = 0; i < 10; i++) await link.js.publish(streams.names.exchangeSubject('count', i % 2), new Uint8Array([i]));
+  for (let i = 0; i < 10; i++)
+    await link.js.publish(streams.names.exchangeSubject('count', i % 2), new Uint8Array([i]));
   const jsm = await link.jetstreamManager();
   const stream = streams.exchanges.get('count')!.stream;
   // p0 holds sequences 1,3,5,7,9: keep from 6 on, so 1, 3 and 5 go.
@@ -66,7 +81,13 @@ test('a later run needing a wider duplicate window widens the streams stator cre
   assert.is(again.output.widenedDuplicateWindow, undefined, 'never narrowed');
 
   await jsm.streams.add({ name: 'THEIRS', subjects: ['theirs.out'], duplicate_window: nanos(360_000) });
-  const refused = await ensureJobStreams(link, { ...spec, job: 'theirs', inputSubject: 'theirs.in', outputSubject: 'theirs.out', duplicateWindowMs: 480_000 }).then(
+  const refused = await ensureJobStreams(link, {
+    ...spec,
+    job: 'theirs',
+    inputSubject: 'theirs.in',
+    outputSubject: 'theirs.out',
+    duplicateWindowMs: 480_000,
+  }).then(
     () => undefined,
     (e: unknown) => e as Error & { code?: string },
   );

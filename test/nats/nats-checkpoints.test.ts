@@ -15,7 +15,16 @@ import { produce, streamMessages, text, waitFor } from './wordcount-support.ts';
 function collectingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const record = (line: string): void => void lines.push(line);
-  return { level: 'info', interactive: false, lines, debug: () => {}, info: record, warn: record, error: record, progress: () => {} };
+  return {
+    level: 'info',
+    interactive: false,
+    lines,
+    debug: () => {},
+    info: record,
+    warn: record,
+    error: record,
+    progress: () => {},
+  };
 }
 
 const checkpointIds = (lines: readonly string[]): number[] =>
@@ -30,22 +39,48 @@ test('an idle NATS job at a 50 ms interval writes no new checkpoint, also past t
   await produce(link, text(20));
   const logger = collectingLogger();
   const controller = new AbortController();
-  const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 50, maxRetries: undefined, logger, signal: controller.signal });
-  await waitFor(() => logger.lines.some((line) => /^checkpoint \d+ .* at position 20:/.test(line)), 'the checkpoint covering the input');
+  const running = runNatsJob({
+    job: wordcount,
+    natsUrl: server.url,
+    checkpointIntervalMs: 50,
+    maxRetries: undefined,
+    logger,
+    signal: controller.signal,
+  });
+  await waitFor(
+    () => logger.lines.some((line) => /^checkpoint \d+ .* at position 20:/.test(line)),
+    'the checkpoint covering the input',
+  );
   const before = checkpointIds(logger.lines);
   // ~120 intervals; the source reports itself idle after 5 s and its watermark then follows the clock.
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   assert.equal(checkpointIds(logger.lines), before, logger.lines.join('\n'));
   await produce(link, text(21).slice(20), 1, 0, 20);
-  await waitFor(() => logger.lines.some((line) => /^checkpoint \d+ .* at position 21:/.test(line)), 'a checkpoint covering the new message');
+  await waitFor(
+    () => logger.lines.some((line) => /^checkpoint \d+ .* at position 21:/.test(line)),
+    'a checkpoint covering the new message',
+  );
   controller.abort();
   await running;
-  assert.ok(logger.lines.some((line) => new RegExp(`stopped: 21 messages read, ${before.length + 1} checkpoints written`).test(line)), logger.lines.join('\n'));
+  assert.ok(
+    logger.lines.some((line) =>
+      new RegExp(`stopped: 21 messages read, ${before.length + 1} checkpoints written`).test(line),
+    ),
+    logger.lines.join('\n'),
+  );
 });
 
 /** Commits a checkpoint of wordcount at `position` (no state), as if captured `ageMs` ago. */
-async function writeOldCheckpoint(link: Awaited<ReturnType<typeof connectNats>>, position: number, ageMs: number): Promise<void> {
-  await using store = await openJetStreamCheckpointStore({ job: 'wordcount', task: NATS_CHECKPOINT_TASK, connection: link.nc });
+async function writeOldCheckpoint(
+  link: Awaited<ReturnType<typeof connectNats>>,
+  position: number,
+  ageMs: number,
+): Promise<void> {
+  await using store = await openJetStreamCheckpointStore({
+    job: 'wordcount',
+    task: NATS_CHECKPOINT_TASK,
+    connection: link.nc,
+  });
   const checkpoints = createCheckpoints(store, { jobId: 'wordcount', mergeKeyGroupParts });
   await checkpoints.write({ inputs: { in: position }, partitions: [], sinks: {}, createdAt: Date.now() - ageMs });
   await checkpoints.close();
@@ -54,8 +89,18 @@ async function writeOldCheckpoint(link: Awaited<ReturnType<typeof connectNats>>,
 async function runUntilPosition(serverUrl: string, position: number): Promise<string[]> {
   const logger = collectingLogger();
   const controller = new AbortController();
-  const running = runNatsJob({ job: wordcount, natsUrl: serverUrl, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
-  await waitFor(() => logger.lines.some((line) => new RegExp(`at position ${position}\\b`).test(line)), `position ${position}`);
+  const running = runNatsJob({
+    job: wordcount,
+    natsUrl: serverUrl,
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    logger,
+    signal: controller.signal,
+  });
+  await waitFor(
+    () => logger.lines.some((line) => new RegExp(`at position ${position}\\b`).test(line)),
+    `position ${position}`,
+  );
   controller.abort();
   await running;
   return logger.lines;
@@ -71,7 +116,9 @@ test('a restore from a checkpoint older than the duplicate window covers warns w
   const stored = await streamMessages(link, 'WORDCOUNT_OUT');
   await writeOldCheckpoint(link, 4, 2 * 3_600_000);
   const lines = await runUntilPosition(server.url, 10);
-  const warning = lines.find((line) => /duplicate window/.test(line) && /restored checkpoint \d+ was captured/.test(line));
+  const warning = lines.find(
+    (line) => /duplicate window/.test(line) && /restored checkpoint \d+ was captured/.test(line),
+  );
   assert.ok(warning !== undefined, lines.join('\n'));
   assert.match(warning, /captured 720\d s ago; the previous run stored outputs until \d s ago/);
   assert.match(warning, /WORDCOUNT_OUT \(480 s\)/);
@@ -91,8 +138,14 @@ test('a restore from an old checkpoint does not warn when nothing was stored aft
   // nothing since it was captured, so the replay has nothing it could store twice.
   await writeOldCheckpoint(link, 10, 2 * 3_600_000);
   const lines = await runUntilPosition(server.url, 10);
-  assert.ok(lines.some((line) => /restored checkpoint \d+ at position 10/.test(line)), lines.join('\n'));
-  assert.not.ok(lines.some((line) => /duplicate window of/.test(line)), lines.join('\n'));
+  assert.ok(
+    lines.some((line) => /restored checkpoint \d+ at position 10/.test(line)),
+    lines.join('\n'),
+  );
+  assert.not.ok(
+    lines.some((line) => /duplicate window of/.test(line)),
+    lines.join('\n'),
+  );
 });
 
 test('a restore from a recent checkpoint does not warn', async () => {
@@ -102,7 +155,14 @@ test('a restore from a recent checkpoint does not warn', async () => {
   const run = async (): Promise<string[]> => {
     const logger = collectingLogger();
     const controller = new AbortController();
-    const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+    const running = runNatsJob({
+      job: wordcount,
+      natsUrl: server.url,
+      checkpointIntervalMs: 200,
+      maxRetries: undefined,
+      logger,
+      signal: controller.signal,
+    });
     await waitFor(() => logger.lines.some((line) => /position 10/.test(line)), 'position 10');
     controller.abort();
     await running;
@@ -110,8 +170,14 @@ test('a restore from a recent checkpoint does not warn', async () => {
   };
   await run();
   const second = await run();
-  assert.ok(second.some((line) => /restored checkpoint \d+ at position 10/.test(line)), second.join('\n'));
-  assert.not.ok(second.some((line) => /duplicate window of/.test(line)), second.join('\n'));
+  assert.ok(
+    second.some((line) => /restored checkpoint \d+ at position 10/.test(line)),
+    second.join('\n'),
+  );
+  assert.not.ok(
+    second.some((line) => /duplicate window of/.test(line)),
+    second.join('\n'),
+  );
 });
 
 test.run();

@@ -5,7 +5,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startConfiguredNatsServer } from './support.ts';
-import { connectNats, DeadLetterHeaders, ensureSubjectStream, openStreamSource, runNatsJob, subjectStreamName, type NatsLink, type SourceRecord } from '../../runtime/nats/index.ts';
+import {
+  connectNats,
+  DeadLetterHeaders,
+  ensureSubjectStream,
+  openStreamSource,
+  runNatsJob,
+  subjectStreamName,
+  type NatsLink,
+  type SourceRecord,
+} from '../../runtime/nats/index.ts';
 import type { Job, Logger } from '../../runtime/index.ts';
 import { job as dedupe } from '../../examples/dedupe.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
@@ -16,7 +25,16 @@ const decoder = new TextDecoder();
 function collectingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const record = (line: string): void => void lines.push(line);
-  return { level: 'info', interactive: false, lines, debug: () => {}, info: record, warn: record, error: record, progress: () => {} };
+  return {
+    level: 'info',
+    interactive: false,
+    lines,
+    debug: () => {},
+    info: record,
+    warn: record,
+    error: record,
+    progress: () => {},
+  };
 }
 
 async function publishAll(link: NatsLink, subject: string, payloads: readonly Uint8Array[]): Promise<void> {
@@ -43,7 +61,14 @@ async function messages(link: NatsLink, stream: string): Promise<number> {
 async function runUntil(url: string, job: Job, link: NatsLink, outputs: number, letters: number): Promise<string[]> {
   const logger = collectingLogger();
   const controller = new AbortController();
-  const running = runNatsJob({ job, natsUrl: url, checkpointIntervalMs: 100, maxRetries: undefined, logger, signal: controller.signal });
+  const running = runNatsJob({
+    job,
+    natsUrl: url,
+    checkpointIntervalMs: 100,
+    maxRetries: undefined,
+    logger,
+    signal: controller.signal,
+  });
   const out = subjectStreamName(`${job.name}.out`);
   const dlq = `STATOR_${job.name.toUpperCase()}_DLQ`;
   const deadline = Date.now() + 60_000;
@@ -51,7 +76,10 @@ async function runUntil(url: string, job: Job, link: NatsLink, outputs: number, 
   running.catch((error: unknown) => (failed = error));
   while ((await messages(link, out)) < outputs || (await messages(link, dlq)) < letters) {
     if (failed !== undefined) throw failed;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${outputs} outputs and ${letters} dead letters:\n${logger.lines.join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `gave up waiting for ${outputs} outputs and ${letters} dead letters:\n${logger.lines.join('\n')}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   controller.abort();
@@ -72,8 +100,14 @@ test('undecodable JSON and oversize input are dead-lettered with reason, stage a
     encoder.encode('{"user":"ana","eventId":"e3","action":"click"}'),
   ]);
   const log = await runUntil(server.url, dedupe as Job, link, 3, 2);
-  const outputs = (await readStream(link, 'DEDUPE_OUT', 3)).map((r) => JSON.parse(decoder.decode(r.data)) as { eventId: string });
-  assert.equal(outputs.map((o) => o.eventId), ['e1', 'e2', 'e3'], 'processing went on after the bad messages');
+  const outputs = (await readStream(link, 'DEDUPE_OUT', 3)).map(
+    (r) => JSON.parse(decoder.decode(r.data)) as { eventId: string },
+  );
+  assert.equal(
+    outputs.map((o) => o.eventId),
+    ['e1', 'e2', 'e3'],
+    'processing went on after the bad messages',
+  );
   const letters = await readStream(link, 'STATOR_DEDUPE_DLQ', 2);
   assert.is(await messages(link, 'STATOR_DEDUPE_DLQ'), 2);
   const [bad, big] = letters as [SourceRecord, SourceRecord];
@@ -86,9 +120,16 @@ test('undecodable JSON and oversize input are dead-lettered with reason, stage a
   assert.is(bad.headers?.get(DeadLetterHeaders.POSITION), '2');
   assert.is(decoder.decode(bad.data), '{"user":"ana","eventId":', 'the payload is the original input');
   assert.is(big.headers?.get(DeadLetterHeaders.POSITION), '3');
-  assert.is(big.headers?.get(DeadLetterHeaders.TRUNCATED), String(huge.length), 'cut to fit, the original size in a header');
+  assert.is(
+    big.headers?.get(DeadLetterHeaders.TRUNCATED),
+    String(huge.length),
+    'cut to fit, the original size in a header',
+  );
   assert.ok(big.data.length < huge.length && huge.startsWith(decoder.decode(big.data)));
-  assert.ok(log.some((line) => /2 dead letters/.test(line)), log.join('\n'));
+  assert.ok(
+    log.some((line) => /2 dead letters/.test(line)),
+    log.join('\n'),
+  );
 });
 
 test('input that is not UTF-8 and an output larger than max_payload are dead letters; wordcount goes on', async () => {

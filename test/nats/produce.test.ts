@@ -39,7 +39,11 @@ test('produce publishes each stdin line to the subject, creating its stream; a r
 
   await using link = await connectNats({ nats: server.url });
   assert.is((await (await link.jetstreamManager()).streams.info('WORDCOUNT_IN')).state.messages, 1000);
-  await using source = await openStreamSource(link, { stream: 'WORDCOUNT_IN', filterSubject: 'wordcount.in', startSeq: 1 });
+  await using source = await openStreamSource(link, {
+    stream: 'WORDCOUNT_IN',
+    filterSubject: 'wordcount.in',
+    startSeq: 1,
+  });
   const read: string[] = [];
   const decoder = new TextDecoder();
   while (read.length < 1000) for (const r of (await source.nextBatch()) ?? []) read.push(decoder.decode(r.data));

@@ -43,7 +43,10 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
 
   const first = startJob(server.url);
   // Crash after a checkpoint was committed, with outputs published since (they will be replayed).
-  await waitFor(async () => /checkpoint 1 /.test(first.stderr()) || first.child.exitCode !== null, 'a committed checkpoint');
+  await waitFor(
+    async () => /checkpoint 1 /.test(first.stderr()) || first.child.exitCode !== null,
+    'a committed checkpoint',
+  );
   assert.is(first.child.exitCode, null, first.stderr());
   assert.ok((await outputCount(link)) < totalWords, `the first run must not have finished: ${first.stderr()}`);
   first.child.kill('SIGKILL');
@@ -66,7 +69,11 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
   }
   assert.is((await second.exited).code, 0, second.stderr());
   const outputs = await readCounts(link, await outputCount(link));
-  assert.is(outputs.length, totalWords, `output stream holds ${outputs.length} messages for ${totalWords} words (${afterCrash} before the crash)`);
+  assert.is(
+    outputs.length,
+    totalWords,
+    `output stream holds ${outputs.length} messages for ${totalWords} words (${afterCrash} before the crash)`,
+  );
   assert.ok(afterCrash > 0);
   assertExactlyOnce(outputs, lines);
 });
@@ -80,7 +87,14 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
   }
   const logger = collectingLogger();
   const controller = new AbortController();
-  const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+  const running = runNatsJob({
+    job: wordcount,
+    natsUrl: server.url,
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    logger,
+    signal: controller.signal,
+  });
   await using link = await connectNats({ nats: server.url });
   await waitFor(async () => (await outputCount(link)) > 20_000, 'outputs before the restart');
   await server.restart();
@@ -91,7 +105,10 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
   );
   controller.abort();
   await running;
-  assert.ok(logger.lines.some((line) => /NATS reconnected/.test(line)), logger.lines.join('\n'));
+  assert.ok(
+    logger.lines.some((line) => /NATS reconnected/.test(line)),
+    logger.lines.join('\n'),
+  );
   const outputs = await readCounts(link, await outputCount(link));
   assert.is(outputs.length, lines.length * 5);
   assertExactlyOnce(outputs, lines);
@@ -100,7 +117,16 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
 function collectingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const record = (line: string): void => void lines.push(line);
-  return { level: 'info', interactive: false, lines, debug: () => {}, info: record, warn: record, error: record, progress: () => {} };
+  return {
+    level: 'info',
+    interactive: false,
+    lines,
+    debug: () => {},
+    info: record,
+    warn: record,
+    error: record,
+    progress: () => {},
+  };
 }
 
 test('an outage longer than --max-outage fails the run with NatsOutageError', async () => {
@@ -119,7 +145,10 @@ test('an outage longer than --max-outage fails the run with NatsOutageError', as
     logger,
     signal: controller.signal,
   });
-  await waitFor(async () => logger.lines.some((line) => /checkpoint \d+ .* at position 100:/.test(line)), 'the first checkpoint');
+  await waitFor(
+    async () => logger.lines.some((line) => /checkpoint \d+ .* at position 100:/.test(line)),
+    'the first checkpoint',
+  );
   await server.kill();
   try {
     await running;
@@ -138,18 +167,34 @@ test('a stopped run resumes from its final checkpoint and reads only what came a
   const run = async (until: RegExp): Promise<string[]> => {
     const logger = collectingLogger();
     const controller = new AbortController();
-    const running = runNatsJob({ job: wordcount, natsUrl: server.url, checkpointIntervalMs: 200, maxRetries: undefined, logger, signal: controller.signal });
+    const running = runNatsJob({
+      job: wordcount,
+      natsUrl: server.url,
+      checkpointIntervalMs: 200,
+      maxRetries: undefined,
+      logger,
+      signal: controller.signal,
+    });
     await waitFor(async () => logger.lines.some((line) => until.test(line)), String(until));
     controller.abort();
     await running;
     return logger.lines;
   };
   const first = await run(/checkpoint \d+ .* at position 50:/);
-  assert.ok(first.some((line) => /job wordcount stopped: 50 messages read/.test(line)), first.join('\n'));
+  assert.ok(
+    first.some((line) => /job wordcount stopped: 50 messages read/.test(line)),
+    first.join('\n'),
+  );
   await produce(link, text(60).slice(50), undefined, 0, 50);
   const second = await run(/checkpoint \d+ .* at position 60:/);
-  assert.ok(second.some((line) => /restored checkpoint \d+ at position 50 of in/.test(line)), second.join('\n'));
-  assert.ok(second.some((line) => /job wordcount stopped: 10 messages read/.test(line)), second.join('\n'));
+  assert.ok(
+    second.some((line) => /restored checkpoint \d+ at position 50 of in/.test(line)),
+    second.join('\n'),
+  );
+  assert.ok(
+    second.some((line) => /job wordcount stopped: 10 messages read/.test(line)),
+    second.join('\n'),
+  );
   assert.is(await outputCount(link), 300);
   assertExactlyOnce(await readCounts(link, 300), text(60));
 });

@@ -26,21 +26,51 @@ test('a job names its exchange, dead-letter streams and subjects from the job an
 });
 
 test('names that would break subjects are refused: dots, wildcards, spaces, the reserved stages "dlq" and "state"', () => {
-  assert.is(codeOf(() => jobStreamNames('word.count')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => jobStreamNames('a b')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => jobStreamNames('ok').exchangeStream('x*')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => jobStreamNames('ok').exchangeStream('dlq')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => jobStreamNames('ok').exchangeStream('State')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => jobStreamNames('ok').exchangeSubject('count', -1)), 'NATS_INVALID_NAME');
+  assert.is(
+    codeOf(() => jobStreamNames('word.count')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => jobStreamNames('a b')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => jobStreamNames('ok').exchangeStream('x*')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => jobStreamNames('ok').exchangeStream('dlq')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => jobStreamNames('ok').exchangeStream('State')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => jobStreamNames('ok').exchangeSubject('count', -1)),
+    'NATS_INVALID_NAME',
+  );
 });
 
 test('a subject maps to an upper-case stream name', () => {
   assert.is(subjectStreamName('wordcount.in'), 'WORDCOUNT_IN');
   assert.is(subjectStreamName('orders.*.created'), 'ORDERS_CREATED');
-  assert.is(codeOf(() => assertSubject('a..b')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => assertSubject('a.>')), 'NATS_INVALID_NAME');
-  assert.is(codeOf(() => assertSubject('a.>', true)), undefined);
-  assert.is(codeOf(() => assertSubject('a.>.b', true)), 'NATS_INVALID_NAME');
+  assert.is(
+    codeOf(() => assertSubject('a..b')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => assertSubject('a.>')),
+    'NATS_INVALID_NAME',
+  );
+  assert.is(
+    codeOf(() => assertSubject('a.>', true)),
+    undefined,
+  );
+  assert.is(
+    codeOf(() => assertSubject('a.>.b', true)),
+    'NATS_INVALID_NAME',
+  );
 });
 
 test('stream names derived from valid subjects never contain characters JetStream forbids', () => {

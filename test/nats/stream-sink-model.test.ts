@@ -7,7 +7,10 @@ import fc from 'fast-check';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats, createStreamSink, ensureStream, openStreamSource } from '../../runtime/nats/index.ts';
 
-type Step = { readonly kind: 'new'; readonly count: number } | { readonly kind: 'repeat'; readonly pick: number; readonly count: number } | { readonly kind: 'flush' };
+type Step =
+  | { readonly kind: 'new'; readonly count: number }
+  | { readonly kind: 'repeat'; readonly pick: number; readonly count: number }
+  | { readonly kind: 'flush' };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('new' as const), count: fc.integer({ min: 1, max: 300 }) }),
@@ -22,45 +25,51 @@ test('after each flush the stream holds every distinct id once, in first-publica
   const decoder = new TextDecoder();
   let run = 0;
   await fc.assert(
-    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 64 }), async (steps, window) => {
-      run++;
-      const stream = `MODEL_${run}`;
-      const subject = `model.${run}`;
-      await ensureStream(jsm, { name: stream, subjects: [subject], minDuplicateWindowMs: 120_000 });
-      const sink = createStreamSink(link, { window });
-      const model: string[] = [];
-      let published = 0;
-      const check = async (): Promise<void> => {
-        await sink.flush();
-        const info = await jsm.streams.info(stream);
-        assert.is(info.state.messages, model.length);
-        if (model.length > 0) {
-          const stored: string[] = [];
-          await using source = await openStreamSource(link, { stream, filterSubject: subject, startSeq: 1 });
-          while (stored.length < model.length) for (const r of (await source.nextBatch()) ?? []) stored.push(decoder.decode(r.data));
-          assert.equal(stored, model);
+    fc.asyncProperty(
+      fc.array(step, { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 64 }),
+      async (steps, window) => {
+        run++;
+        const stream = `MODEL_${run}`;
+        const subject = `model.${run}`;
+        await ensureStream(jsm, { name: stream, subjects: [subject], minDuplicateWindowMs: 120_000 });
+        const sink = createStreamSink(link, { window });
+        const model: string[] = [];
+        let published = 0;
+        const check = async (): Promise<void> => {
+          await sink.flush();
+          const info = await jsm.streams.info(stream);
+          assert.is(info.state.messages, model.length);
+          if (model.length > 0) {
+            const stored: string[] = [];
+            await using source = await openStreamSource(link, { stream, filterSubject: subject, startSeq: 1 });
+            while (stored.length < model.length)
+              for (const r of (await source.nextBatch()) ?? []) stored.push(decoder.decode(r.data));
+            assert.equal(stored, model);
+          }
+          assert.is(sink.stats.acknowledged, published);
+          assert.is(sink.stats.duplicates, published - model.length);
+        };
+        for (const s of steps) {
+          if (s.kind === 'flush') {
+            await check();
+            continue;
+          }
+          for (let i = 0; i < s.count; i++) {
+            // A repeat re-publishes an earlier id with its payload, as a replay would.
+            const id =
+              s.kind === 'new' || model.length === 0 ? `id-${model.length}` : model[(s.pick + i) % model.length]!;
+            if (!model.includes(id)) model.push(id);
+            if (sink.congested) await sink.whenUncongested();
+            sink.publish({ subject, data: new TextEncoder().encode(id), msgId: id });
+            published++;
+          }
         }
-        assert.is(sink.stats.acknowledged, published);
-        assert.is(sink.stats.duplicates, published - model.length);
-      };
-      for (const s of steps) {
-        if (s.kind === 'flush') {
-          await check();
-          continue;
-        }
-        for (let i = 0; i < s.count; i++) {
-          // A repeat re-publishes an earlier id with its payload, as a replay would.
-          const id = s.kind === 'new' || model.length === 0 ? `id-${model.length}` : model[(s.pick + i) % model.length]!;
-          if (!model.includes(id)) model.push(id);
-          if (sink.congested) await sink.whenUncongested();
-          sink.publish({ subject, data: new TextEncoder().encode(id), msgId: id });
-          published++;
-        }
-      }
-      await check();
-      await sink.close();
-      await jsm.streams.delete(stream);
-    }),
+        await check();
+        await sink.close();
+        await jsm.streams.delete(stream);
+      },
+    ),
     { numRuns: 25 },
   );
 });

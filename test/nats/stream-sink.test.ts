@@ -44,7 +44,11 @@ async function readAll(link: NatsLink, stream: string): Promise<string[]> {
 
 async function setup(server: { url: string }, maxOutage = '60s'): Promise<NatsLink> {
   const link = await connectNats({ nats: server.url, maxOutage });
-  await ensureStream(await link.jetstreamManager(), { name: 'OUT', subjects: ['out.*'], minDuplicateWindowMs: 300_000 });
+  await ensureStream(await link.jetstreamManager(), {
+    name: 'OUT',
+    subjects: ['out.*'],
+    minDuplicateWindowMs: 300_000,
+  });
   return link;
 }
 
@@ -57,7 +61,10 @@ test('the same ids published twice are stored once, and the duplicates are count
   await publishRange(sink, 1, 500);
   await sink.flush();
   const stored = await readAll(link, 'OUT');
-  assert.equal(stored, Array.from({ length: 500 }, (_, i) => `o${i + 1}`));
+  assert.equal(
+    stored,
+    Array.from({ length: 500 }, (_, i) => `o${i + 1}`),
+  );
   assert.is(sink.stats.published, 1000);
   assert.is(sink.stats.acknowledged, 1000);
   assert.is(sink.stats.duplicates, 500);
@@ -92,7 +99,11 @@ test('a flush waits out a server restart; nothing is lost or stored twice, and t
   assert.is(sink.stats.acknowledged, 20_000);
   // Unacknowledged messages are sent again, in order, before new ones once reconnected.
   const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
-  assert.is(outOfOrder, -1, `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`);
+  assert.is(
+    outOfOrder,
+    -1,
+    `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`,
+  );
 });
 
 test('a server crash (SIGKILL) mid-publish loses nothing acknowledged, stores nothing twice and keeps the order', async () => {
@@ -109,7 +120,11 @@ test('a server crash (SIGKILL) mid-publish loses nothing acknowledged, stores no
   assert.is(new Set(stored).size, stored.length, 'no message stored twice');
   assert.is(stored.length, 10_000, `stored ${stored.length} of 10000`);
   const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
-  assert.is(outOfOrder, -1, `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`);
+  assert.is(
+    outOfOrder,
+    -1,
+    `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`,
+  );
 });
 
 test('an outage beyond --max-outage fails the flush with the outage error', async () => {
@@ -145,10 +160,17 @@ test('an acknowledgement that does not come is waited out: the messages are sent
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.is(sink.stats.acknowledged, 0);
   assert.ok(sink.stats.retries >= 8, `retries: ${sink.stats.retries}`);
-  await ensureStream(await link.jetstreamManager(), { name: 'LATE', subjects: ['late.*'], minDuplicateWindowMs: 300_000 });
+  await ensureStream(await link.jetstreamManager(), {
+    name: 'LATE',
+    subjects: ['late.*'],
+    minDuplicateWindowMs: 300_000,
+  });
   await flushed;
   silent.unsubscribe();
-  assert.equal(await readAll(link, 'LATE'), Array.from({ length: 20 }, (_, i) => `o${i + 1}`));
+  assert.equal(
+    await readAll(link, 'LATE'),
+    Array.from({ length: 20 }, (_, i) => `o${i + 1}`),
+  );
   assert.is(sink.stats.acknowledged, 20);
 });
 
@@ -170,7 +192,9 @@ test('an oversize message goes to onOversize, or fails the sink without it', asy
   await using server = await startConfiguredNatsServer('max_payload: 4096\n');
   await using link = await setup(server);
   const seen: string[] = [];
-  await using sink = createStreamSink(link, { onOversize: (m, size, limit) => seen.push(`${m.msgId} ${size > limit}`) });
+  await using sink = createStreamSink(link, {
+    onOversize: (m, size, limit) => seen.push(`${m.msgId} ${size > limit}`),
+  });
   sink.publish(message(1));
   sink.publish({ ...message(2), data: new Uint8Array(5000) });
   sink.publish(message(3));

@@ -1,7 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
-import { connectNats, ensureStream, openStreamSource, type NatsLink, type SourceRecord } from '../../runtime/nats/index.ts';
+import {
+  connectNats,
+  ensureStream,
+  openStreamSource,
+  type NatsLink,
+  type SourceRecord,
+} from '../../runtime/nats/index.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -14,7 +20,10 @@ async function fill(link: NatsLink, to: number, from = 1): Promise<void> {
   const publish = async (i: number): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await link.js.publish(i % 2 === 0 ? 'in.b' : 'in.a', encoder.encode(`m${i}`), { msgID: `m${i}`, timeout: 2000 });
+        await link.js.publish(i % 2 === 0 ? 'in.b' : 'in.a', encoder.encode(`m${i}`), {
+          msgID: `m${i}`,
+          timeout: 2000,
+        });
         return;
       } catch (error) {
         if (attempt >= 10) throw error;
@@ -29,7 +38,10 @@ async function fill(link: NatsLink, to: number, from = 1): Promise<void> {
   await Promise.all(window);
 }
 
-async function readUntil(source: { nextBatch(): Promise<readonly SourceRecord[] | undefined> }, count: number): Promise<SourceRecord[]> {
+async function readUntil(
+  source: { nextBatch(): Promise<readonly SourceRecord[] | undefined> },
+  count: number,
+): Promise<SourceRecord[]> {
   const out: SourceRecord[] = [];
   while (out.length < count) {
     const batch = await source.nextBatch();
@@ -45,10 +57,18 @@ test('reads one subject of a stream in order from a given sequence', async () =>
   await ensureStream(await link.jetstreamManager(), { name: 'IN', subjects: ['in.*'] });
   await fill(link, 1000);
   // Sequence 501 is m501 on in.a; from there in.a holds the odd messages 501..999.
-  await using source = await openStreamSource(link, { stream: 'IN', filterSubject: 'in.a', startSeq: 501, maxBatch: 64 });
+  await using source = await openStreamSource(link, {
+    stream: 'IN',
+    filterSubject: 'in.a',
+    startSeq: 501,
+    maxBatch: 64,
+  });
   const records = await readUntil(source, 250);
   assert.is(records.length, 250);
-  assert.equal(records.map((r) => r.seq), Array.from({ length: 250 }, (_, i) => 501 + 2 * i));
+  assert.equal(
+    records.map((r) => r.seq),
+    Array.from({ length: 250 }, (_, i) => 501 + 2 * i),
+  );
   assert.ok(records.every((r) => r.subject === 'in.a' && decoder.decode(r.data) === `m${r.seq}`));
   assert.ok(records.every((r) => r.timestampMs > 1_600_000_000_000));
   assert.is(source.lastSeq, 999);
@@ -60,13 +80,21 @@ test('batches never exceed maxBatch and new messages arrive after the source cau
   await using link = await connectNats({ nats: server.url });
   await ensureStream(await link.jetstreamManager(), { name: 'IN', subjects: ['in.*'] });
   await fill(link, 300);
-  await using source = await openStreamSource(link, { stream: 'IN', filterSubject: 'in.>', startSeq: 1, maxBatch: 100 });
+  await using source = await openStreamSource(link, {
+    stream: 'IN',
+    filterSubject: 'in.>',
+    startSeq: 1,
+    maxBatch: 100,
+  });
   const first = await readUntil(source, 300);
   assert.is(first.length, 300);
   const later = source.nextBatch();
   await link.js.publish('in.a', encoder.encode('late'));
   const batch = await later;
-  assert.equal(batch?.map((r) => [r.seq, decoder.decode(r.data)]), [[301, 'late']]);
+  assert.equal(
+    batch?.map((r) => [r.seq, decoder.decode(r.data)]),
+    [[301, 'late']],
+  );
 });
 
 test('stops pulling while its buffer is full (backpressure), then delivers everything', async () => {
@@ -75,7 +103,14 @@ test('stops pulling while its buffer is full (backpressure), then delivers every
   const jsm = await link.jetstreamManager();
   await ensureStream(jsm, { name: 'IN', subjects: ['in.*'] });
   await fill(link, 5000);
-  await using source = await openStreamSource(link, { stream: 'IN', filterSubject: 'in.>', startSeq: 1, maxBatch: 50, maxBuffered: 200, pullSize: 100 });
+  await using source = await openStreamSource(link, {
+    stream: 'IN',
+    filterSubject: 'in.>',
+    startSeq: 1,
+    maxBatch: 50,
+    maxBuffered: 200,
+    pullSize: 100,
+  });
   const one = await source.nextBatch();
   assert.ok(one !== undefined && one.length > 0);
   // Give an unbounded reader ample time to run away, then check what the server delivered.
@@ -94,14 +129,24 @@ test('a server restart while reading loses and repeats nothing', async () => {
   await using link = await connectNats({ nats: server.url });
   await ensureStream(await link.jetstreamManager(), { name: 'IN', subjects: ['in.*'] });
   await fill(link, 5000);
-  await using source = await openStreamSource(link, { stream: 'IN', filterSubject: 'in.>', startSeq: 1, maxBatch: 100, maxBuffered: 500, pullSize: 200 });
+  await using source = await openStreamSource(link, {
+    stream: 'IN',
+    filterSubject: 'in.>',
+    startSeq: 1,
+    maxBatch: 100,
+    maxBuffered: 500,
+    pullSize: 200,
+  });
   const before = await readUntil(source, 1000);
   await server.restart();
   await fill(link, 6000, 5001);
   const after = await readUntil(source, 6000 - before.length);
   const seqs = [...before, ...after].map((r) => r.seq);
   assert.is(seqs.length, 6000);
-  assert.ok(seqs.every((seq, i) => seq === i + 1), 'sequences must be contiguous from 1');
+  assert.ok(
+    seqs.every((seq, i) => seq === i + 1),
+    'sequences must be contiguous from 1',
+  );
 });
 
 test('the source fails with the outage error when the connection gives up', async () => {

@@ -9,7 +9,10 @@ import { startNatsServer, type NatsServerHandle, type NatsServerOptions } from '
  * Starts a nats-server with `config` (nats-server configuration syntax) as its config file, on top
  * of the usual port and JetStream flags. The file is removed when the server stops.
  */
-export async function startConfiguredNatsServer(config: string, options: NatsServerOptions = {}): Promise<NatsServerHandle> {
+export async function startConfiguredNatsServer(
+  config: string,
+  options: NatsServerOptions = {},
+): Promise<NatsServerHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'stator-nats-conf-'));
   const file = join(dir, 'server.conf');
   writeFileSync(file, config);

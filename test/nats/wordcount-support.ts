@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { createEmbeddedRuntime, createLogger } from '../../runtime/index.ts';
-import { createStreamSink, ensureSubjectStream, openStreamSource, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import {
+  createStreamSink,
+  ensureSubjectStream,
+  openStreamSource,
+  subjectStreamName,
+  type NatsLink,
+} from '../../runtime/nats/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,8 +42,16 @@ export function text(lines: number, seed = 7): string[] {
  * keeps flowing while a test kills things), line i with id `in:<firstIndex + i>`: the producer's own retries
  * across a server restart are deduplicated too.
  */
-export async function produce(link: NatsLink, lines: readonly string[], chunk = lines.length, pauseMs = 0, firstIndex = 0): Promise<void> {
-  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: subjectStreamName('wordcount.in') });
+export async function produce(
+  link: NatsLink,
+  lines: readonly string[],
+  chunk = lines.length,
+  pauseMs = 0,
+  firstIndex = 0,
+): Promise<void> {
+  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', {
+    defaultName: subjectStreamName('wordcount.in'),
+  });
   await using sink = createStreamSink(link, { window: 256 });
   for (let i = 0; i < lines.length; i++) {
     if (sink.congested) await sink.whenUncongested();
@@ -55,15 +69,32 @@ export interface JobProcess {
 
 /** `stator run examples/wordcount.ts --nats <url>` as a child process. */
 export function startJob(url: string, extra: readonly string[] = []): JobProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'runtime/cli/main.ts', 'run', 'examples/wordcount.ts', '--nats', url, '--checkpoint-interval', '200', ...extra], {
-    cwd: root,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NATS_URL: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'runtime/cli/main.ts',
+      'run',
+      'examples/wordcount.ts',
+      '--nats',
+      url,
+      '--checkpoint-interval',
+      '200',
+      ...extra,
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NATS_URL: '' },
+    },
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stderr: () => stderr, exited };
 }
 
@@ -85,7 +116,12 @@ export function waitFor(condition: () => Promise<boolean> | boolean, what: strin
  * the stream or the job's log keeps growing: a replay stores nothing new (its outputs are duplicates)
  * until it passes what earlier runs stored, but logs its checkpoints.
  */
-export function waitForAllOutputs(link: NatsLink, count: number, log: () => number, stopped: () => boolean): Promise<void> {
+export function waitForAllOutputs(
+  link: NatsLink,
+  count: number,
+  log: () => number,
+  stopped: () => boolean,
+): Promise<void> {
   return waitForProgress(
     async () => (await streamMessages(link, 'WORDCOUNT_OUT')) >= count || stopped(),
     async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + log(),
@@ -96,7 +132,11 @@ export function waitForAllOutputs(link: NatsLink, count: number, log: () => numb
 /** The first `count` messages of WORDCOUNT_OUT, as text. */
 export async function readOutputs(link: NatsLink, count: number): Promise<string[]> {
   const out: string[] = [];
-  await using source = await openStreamSource(link, { stream: 'WORDCOUNT_OUT', filterSubject: 'wordcount.out', startSeq: 1 });
+  await using source = await openStreamSource(link, {
+    stream: 'WORDCOUNT_OUT',
+    filterSubject: 'wordcount.out',
+    startSeq: 1,
+  });
   while (out.length < count) for (const r of (await source.nextBatch()) ?? []) out.push(decoder.decode(r.data));
   return out;
 }
@@ -108,7 +148,13 @@ export async function referenceOutputs(lines: readonly string[]): Promise<string
     const input = join(dir, 'in.txt');
     const output = join(dir, 'out.jsonl');
     writeFileSync(input, `${lines.join('\n')}\n`);
-    await createEmbeddedRuntime({ job: wordcount, input, output, store: createMemoryCheckpointStore(), logger: createLogger('silent') }).run();
+    await createEmbeddedRuntime({
+      job: wordcount,
+      input,
+      output,
+      store: createMemoryCheckpointStore(),
+      logger: createLogger('silent'),
+    }).run();
     return readFileSync(output, 'utf8').trimEnd().split('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -119,7 +165,12 @@ export async function referenceOutputs(lines: readonly string[]): Promise<string
  * The output stream holds exactly the reference run's outputs: each once, each word's counts
  * 1..n in order (so every input word was counted once); with `sameOrder`, in the very same order.
  */
-export function assertSameOutputs(actual: readonly string[], reference: readonly string[], sameOrder: boolean, context: string): void {
+export function assertSameOutputs(
+  actual: readonly string[],
+  reference: readonly string[],
+  sameOrder: boolean,
+  context: string,
+): void {
   assert.is(actual.length, reference.length, `${actual.length} outputs for ${reference.length} expected (${context})`);
   const perWord = (outputs: readonly string[]): Map<string, number[]> => {
     const map = new Map<string, number[]>();
@@ -140,5 +191,9 @@ export function assertSameOutputs(actual: readonly string[], reference: readonly
     assert.equal(seen, counts, `${word}: counts ${seen.join(',')} stored, ${counts.join(',')} expected (${context})`);
   }
   assert.is(got.size, want.size, `words without an expected count were output (${context})`);
-  if (sameOrder) assert.ok(actual.every((line, i) => line === reference[i]), `output order differs from the uninterrupted run (${context})`);
+  if (sameOrder)
+    assert.ok(
+      actual.every((line, i) => line === reference[i]),
+      `output order differs from the uninterrupted run (${context})`,
+    );
 }

@@ -12,9 +12,14 @@ test('every entry point in package.json exports has a report', async () => {
 
 test('the API reports in docs/api/ are up to date, and API Extractor finds no problems', async () => {
   const reports = await apiReports({ update: false });
-  const stale = reports.filter((report) => !report.upToDate).map((report) => `docs/api/${report.entry.reportName}.api.md`);
+  const stale = reports
+    .filter((report) => !report.upToDate)
+    .map((report) => `docs/api/${report.entry.reportName}.api.md`);
   assert.equal(stale, [], `stale API reports: run 'npm run api-report' and commit docs/api/`);
-  assert.equal(reports.flatMap((report) => report.problems), []);
+  assert.equal(
+    reports.flatMap((report) => report.problems),
+    [],
+  );
 });
 
 test.run();

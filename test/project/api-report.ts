@@ -48,10 +48,24 @@ export async function apiReports(options: { readonly update: boolean }): Promise
   const work = await mkdtemp(join(tmpdir(), 'stator-api-'));
   try {
     const outDir = join(work, 'dist');
-    await promisify(execFile)(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir, '--sourceMap', 'false', '--inlineSources', 'false'], {
-      cwd: root,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+        '-p',
+        join(root, 'tsconfig.build.json'),
+        '--outDir',
+        outDir,
+        '--sourceMap',
+        'false',
+        '--inlineSources',
+        'false',
+      ],
+      {
+        cwd: root,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     const reports: EntryReport[] = [];
     for (const entry of await entryPoints()) {
       const problems: string[] = [];
@@ -59,8 +73,23 @@ export async function apiReports(options: { readonly update: boolean }): Promise
         configObject: {
           projectFolder: root,
           mainEntryPointFilePath: join(outDir, entry.types.replace(/^\.\/dist\//, '')),
-          compiler: { overrideTsconfig: { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, types: ['node'] } } },
-          apiReport: { enabled: true, reportFileName: entry.reportName, reportFolder, reportTempFolder: join(work, 'reports') },
+          compiler: {
+            overrideTsconfig: {
+              compilerOptions: {
+                module: 'nodenext',
+                moduleResolution: 'nodenext',
+                target: 'es2022',
+                strict: true,
+                types: ['node'],
+              },
+            },
+          },
+          apiReport: {
+            enabled: true,
+            reportFileName: entry.reportName,
+            reportFolder,
+            reportTempFolder: join(work, 'reports'),
+          },
           docModel: { enabled: false },
           dtsRollup: { enabled: false },
           tsdocMetadata: { enabled: false },
@@ -94,7 +123,11 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const update = process.argv.includes('--update');
   const reports = await apiReports({ update });
   for (const report of reports) {
-    const state = update ? 'written' : report.upToDate ? 'up to date' : 'STALE (run npm run api-report and commit docs/api/)';
+    const state = update
+      ? 'written'
+      : report.upToDate
+        ? 'up to date'
+        : 'STALE (run npm run api-report and commit docs/api/)';
     console.log(`${report.entry.subpath}: docs/api/${report.entry.reportName}.api.md ${state}`);
     for (const problem of report.problems) console.log(`  ${problem}`);
   }

@@ -32,7 +32,8 @@ function sourceFiles(dir: string): string[] {
 
 export function importSpecifiers(text: string): string[] {
   const found: string[] = [];
-  const re = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
+  const re =
+    /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;
   for (const match of text.matchAll(re)) found.push((match[1] ?? match[2] ?? match[3])!);
   return found;
 }

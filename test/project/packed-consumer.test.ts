@@ -149,13 +149,27 @@ test.before(async () => {
   work = await mkdtemp(join(tmpdir(), 'stator-packed-'));
   app = join(work, 'app');
   // --ignore-scripts=false: prepack (the build) must run even where a user's npm config disables scripts.
-  const packed = await run(npm, ['pack', '--json', '--pack-destination', work, '--ignore-scripts=false'], { cwd: root, env, timeout, maxBuffer });
+  const packed = await run(npm, ['pack', '--json', '--pack-destination', work, '--ignore-scripts=false'], {
+    cwd: root,
+    env,
+    timeout,
+    maxBuffer,
+  });
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string }];
   tarball = join(work, info.filename);
-  const typesNode = JSON.parse(await readFile(join(root, 'node_modules/@types/node/package.json'), 'utf8')) as { version: string };
+  const typesNode = JSON.parse(await readFile(join(root, 'node_modules/@types/node/package.json'), 'utf8')) as {
+    version: string;
+  };
   await mkdir(app);
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'stator-consumer', private: true, type: 'module' }, null, 2));
-  await run(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, `@types/node@${typesNode.version}`], { cwd: app, env, timeout, maxBuffer });
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'stator-consumer', private: true, type: 'module' }, null, 2),
+  );
+  await run(
+    npm,
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, `@types/node@${typesNode.version}`],
+    { cwd: app, env, timeout, maxBuffer },
+  );
   await writeFile(join(app, 'app.mjs'), APP_MJS);
   await writeFile(join(app, 'count.test.mjs'), NODE_TEST_MJS);
   await writeFile(join(app, 'job.mjs'), JOB_MJS);
@@ -171,16 +185,32 @@ test.after(async () => {
 test('the tarball ships dist/ with declarations and no test/, bench/, .ci/ or sources', async () => {
   const { stdout } = await run('tar', ['-tzf', tarball], { maxBuffer });
   const paths = stdout.split('\n').filter((line) => line.length > 0);
-  for (const expected of ['package/dist/src/index.js', 'package/dist/src/index.d.ts', 'package/dist/src/testing.d.ts', 'package/dist/runtime/cli/main.js', 'package/dist/runtime/status/page/index.html', 'package/dist/runtime/status/page/status.js', 'package/dist/runtime/status/page/status.css']) {
+  for (const expected of [
+    'package/dist/src/index.js',
+    'package/dist/src/index.d.ts',
+    'package/dist/src/testing.d.ts',
+    'package/dist/runtime/cli/main.js',
+    'package/dist/runtime/status/page/index.html',
+    'package/dist/runtime/status/page/status.js',
+    'package/dist/runtime/status/page/status.css',
+  ]) {
     assert.ok(paths.includes(expected), `${expected} missing from the tarball`);
   }
-  const unwanted = paths.filter((path) => /^package\/(test|bench|\.ci|examples|docs|scratch)\//.test(path) || (/\.ts$/.test(path) && !/\.d\.ts$/.test(path)));
+  const unwanted = paths.filter(
+    (path) =>
+      /^package\/(test|bench|\.ci|examples|docs|scratch)\//.test(path) ||
+      (/\.ts$/.test(path) && !/\.d\.ts$/.test(path)),
+  );
   assert.equal(unwanted, []);
 });
 
 test('plain node imports stator, stator/coders, stator/runtime and stator/testing and runs a TaskHarness', async () => {
   const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: app, env, timeout });
-  assert.equal(JSON.parse(stdout), { outputs: ['to: 1', 'be: 1', 'to: 2'], varint300: [172, 2], runtime: ['function', 'function', 'function'] });
+  assert.equal(JSON.parse(stdout), {
+    outputs: ['to: 1', 'be: 1', 'to: 2'],
+    varint300: [172, 2],
+    runtime: ['function', 'function', 'function'],
+  });
 });
 
 test('node --test runs a TaskHarness test', async () => {
@@ -191,16 +221,51 @@ test('node --test runs a TaskHarness test', async () => {
 
 test('tsc --noEmit passes over a TypeScript consumer (module nodenext, skipLibCheck false)', async () => {
   const tsc = join(root, 'node_modules/typescript/bin/tsc');
-  const result = await run(process.execPath, [tsc, '--noEmit', '-p', 'tsconfig.json'], { cwd: app, env, timeout, maxBuffer }).catch((error: { stdout?: string }) => {
+  const result = await run(process.execPath, [tsc, '--noEmit', '-p', 'tsconfig.json'], {
+    cwd: app,
+    env,
+    timeout,
+    maxBuffer,
+  }).catch((error: { stdout?: string }) => {
     assert.unreachable(`tsc reported errors:\n${error.stdout ?? String(error)}`);
   });
   assert.equal(result?.stdout, '');
 });
 
 test('npx stator run runs a .mjs job and a .ts job embedded', async () => {
-  await run('npx', ['--no-install', 'stator', 'run', 'job.mjs', '--input', 'in.txt', '--output', 'out-mjs.txt', '--state-dir', 'state'], { cwd: app, env, timeout });
+  await run(
+    'npx',
+    [
+      '--no-install',
+      'stator',
+      'run',
+      'job.mjs',
+      '--input',
+      'in.txt',
+      '--output',
+      'out-mjs.txt',
+      '--state-dir',
+      'state',
+    ],
+    { cwd: app, env, timeout },
+  );
   assert.equal((await readFile(join(app, 'out-mjs.txt'), 'utf8')).split('\n'), ['to be or not to be: 1', 'to: 1', '']);
-  await run('npx', ['--no-install', 'stator', 'run', 'job.ts', '--input', 'in.txt', '--output', 'out-ts.jsonl', '--state-dir', 'state'], { cwd: app, env, timeout });
+  await run(
+    'npx',
+    [
+      '--no-install',
+      'stator',
+      'run',
+      'job.ts',
+      '--input',
+      'in.txt',
+      '--output',
+      'out-ts.jsonl',
+      '--state-dir',
+      'state',
+    ],
+    { cwd: app, env, timeout },
+  );
   const counts = (await readFile(join(app, 'out-ts.jsonl'), 'utf8'))
     .trim()
     .split('\n')
@@ -217,13 +282,21 @@ test('a .ts job in a package without "type": "module" (npm init -y writes common
   await writeFile(join(cjs, 'in.txt'), 'a b a\n');
   // The app's stator: node resolves it from the first app's node_modules through a symlink.
   await run('ln', ['-s', join(app, 'node_modules'), join(cjs, 'node_modules')]);
-  await run(join(cjs, 'node_modules/.bin/stator'), ['run', 'job.ts', '--input', 'in.txt', '--output', 'out.jsonl', '--state-dir', 'state'], { cwd: cjs, env, timeout });
+  await run(
+    join(cjs, 'node_modules/.bin/stator'),
+    ['run', 'job.ts', '--input', 'in.txt', '--output', 'out.jsonl', '--state-dir', 'state'],
+    { cwd: cjs, env, timeout },
+  );
   assert.equal((await readFile(join(cjs, 'out.jsonl'), 'utf8')).trim().split('\n').length, 3);
 });
 
 test('a job module with a syntax error fails with one line naming the error and its location', async () => {
   await writeFile(join(app, 'broken.mjs'), "import { defineJob } from 'stator/runtime';\nconst x = ;\n");
-  const failure = await run('npx', ['--no-install', 'stator', 'run', 'broken.mjs', '--input', 'in.txt', '--output', 'x.txt'], { cwd: app, env, timeout }).then(
+  const failure = await run(
+    'npx',
+    ['--no-install', 'stator', 'run', 'broken.mjs', '--input', 'in.txt', '--output', 'x.txt'],
+    { cwd: app, env, timeout },
+  ).then(
     () => ({ code: 0, stderr: 'a broken job ran' }),
     (error: { code: number; stderr: string }) => error,
   );
@@ -236,8 +309,13 @@ test('a job module with a syntax error fails with one line naming the error and 
 test('attw finds no problem with the packed types', async () => {
   const attw = join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js');
   // esm-only: stator is an ES module package (CommonJS callers use require(esm) or import()).
-  const result = await run(process.execPath, [attw, tarball, '--profile', 'esm-only', '--format', 'ascii'], { cwd: root, env, timeout, maxBuffer }).catch(
-    (error: { stdout?: string }) => assert.unreachable(`attw reported problems:\n${error.stdout ?? String(error)}`),
+  const result = await run(process.execPath, [attw, tarball, '--profile', 'esm-only', '--format', 'ascii'], {
+    cwd: root,
+    env,
+    timeout,
+    maxBuffer,
+  }).catch((error: { stdout?: string }) =>
+    assert.unreachable(`attw reported problems:\n${error.stdout ?? String(error)}`),
   );
   // Exit code 0 is attw's verdict (it exits 1 on any problem the profile counts); it checked every entry point.
   for (const entry of ['stator', 'stator/coders', 'stator/runtime', 'stator/testing']) {

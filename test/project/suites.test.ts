@@ -19,7 +19,10 @@ test('every test file calls .run()', () => {
   const files = testFiles(join(root, 'test'));
   assert.ok(files.length > 0, 'no test files found');
   const silent = files.filter((file) => !/\.run\(\)/.test(readFileSync(file, 'utf8')));
-  assert.equal(silent.map((file) => relative(root, file)), []);
+  assert.equal(
+    silent.map((file) => relative(root, file)),
+    [],
+  );
 });
 
 test.run();

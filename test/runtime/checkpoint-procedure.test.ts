@@ -40,7 +40,11 @@ test('an idle job in follow mode writes no new checkpoint, at a 20 ms interval, 
   // follows the wall clock at every poll, which alone is no reason to write (see
   // runtime/checkpoint-procedure.ts).
   await sleep(6000);
-  assert.is(checkpoints.length, idleFrom, `checkpoints written while idle: ${JSON.stringify(checkpoints.slice(idleFrom))}`);
+  assert.is(
+    checkpoints.length,
+    idleFrom,
+    `checkpoints written while idle: ${JSON.stringify(checkpoints.slice(idleFrom))}`,
+  );
   appendFileSync(input, 'c\n');
   await waitUntil(() => checkpoints.some((c) => c.position === 7), 'a checkpoint covering the new line');
   await runtime.stop();
@@ -56,7 +60,15 @@ test('a restart with nothing new writes no checkpoint at all, and the stop after
   const output = join(tmp.dir, 'again.jsonl');
   const first = await createEmbeddedRuntime({ job: wordcount, input, output, store, logger }).run();
   assert.is(first.checkpoints, 1);
-  const second = createEmbeddedRuntime({ job: wordcount, input, output, store, follow: true, checkpointIntervalMs: 20, logger });
+  const second = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output,
+    store,
+    follow: true,
+    checkpointIntervalMs: 20,
+    logger,
+  });
   const running = second.run();
   await waitUntil(() => second.state === 'running', 'running');
   await sleep(300);
@@ -69,7 +81,15 @@ test('a restart with nothing new writes no checkpoint at all, and the stop after
 test('checkpoint() on demand writes even when nothing changed', async () => {
   const input = join(tmp.dir, 'demand.txt');
   writeFileSync(input, 'x\n');
-  const runtime = createEmbeddedRuntime({ job: wordcount, input, output: join(tmp.dir, 'demand.jsonl'), store: createMemoryCheckpointStore(), follow: true, checkpointIntervalMs: 60_000, logger });
+  const runtime = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output: join(tmp.dir, 'demand.jsonl'),
+    store: createMemoryCheckpointStore(),
+    follow: true,
+    checkpointIntervalMs: 60_000,
+    logger,
+  });
   const ids: number[] = [];
   runtime.events.subscribe((event) => {
     if (event.type === 'checkpoint') ids.push(event.checkpointId);
@@ -96,7 +116,15 @@ test('a fresh job with nothing to read writes no checkpoint and logs no throughp
     follow: true,
     checkpointIntervalMs: 20,
     throughputLogIntervalMs: 20,
-    logger: { level: 'info', interactive: false, debug: () => {}, info: record, warn: record, error: record, progress: () => {} },
+    logger: {
+      level: 'info',
+      interactive: false,
+      debug: () => {},
+      info: record,
+      warn: record,
+      error: record,
+      progress: () => {},
+    },
   });
   const checkpoints: CheckpointEvent[] = [];
   let throughputEvents = 0;
@@ -108,10 +136,17 @@ test('a fresh job with nothing to read writes no checkpoint and logs no throughp
   try {
     await waitUntil(() => throughputEvents >= 20, 'twenty throughput intervals');
     assert.equal(checkpoints, [], 'a fresh job that read nothing has nothing to checkpoint');
-    assert.equal(lines.filter((l) => /throughput/.test(l)), [], 'idle: no throughput lines');
+    assert.equal(
+      lines.filter((l) => /throughput/.test(l)),
+      [],
+      'idle: no throughput lines',
+    );
     appendFileSync(input, 'a b\n');
     await waitUntil(() => checkpoints.some((c) => c.position === 3), 'a checkpoint covering the line');
-    await waitUntil(() => lines.some((l) => /throughput: \d+ msg\/s \(1 messages read/.test(l)), 'a throughput line once input came');
+    await waitUntil(
+      () => lines.some((l) => /throughput: \d+ msg\/s \(1 messages read/.test(l)),
+      'a throughput line once input came',
+    );
   } finally {
     await runtime.stop();
     await running;

@@ -17,7 +17,16 @@ const state = join(tmp.dir, 'state');
 writeFileSync(input, 'one two two\n');
 
 test('checkpoints list and inspect show what a run committed', async () => {
-  const run = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', state]);
+  const run = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out.jsonl'),
+    '--state-dir',
+    state,
+  ]);
   assert.is(run.code, 0, run.stderr);
   const list = await runCli(['checkpoints', 'list', '--job', 'wordcount', '--state-dir', state, '--json']);
   assert.is(list.code, 0, list.stderr);
@@ -26,10 +35,17 @@ test('checkpoints list and inspect show what a run committed', async () => {
   assert.is(infos[0]!.changedKeys, 2);
   const inspect = await runCli(['checkpoints', 'inspect', 'examples/wordcount.ts', '--state-dir', state, '--json']);
   assert.is(inspect.code, 0, inspect.stderr);
-  const detail = JSON.parse(inspect.stdout) as { inputs: Record<string, number>; sinks: Record<string, string>; partitions: unknown[] };
+  const detail = JSON.parse(inspect.stdout) as {
+    inputs: Record<string, number>;
+    sinks: Record<string, string>;
+    partitions: unknown[];
+  };
   // The last processed position (the newline of the last line), and the state API's command log's (no writes).
   assert.equal(detail.inputs, { in: 11, 'state-commands': 0 });
-  assert.is(detail.sinks.out, String('{"word":"one","count":1}\n{"word":"two","count":1}\n{"word":"two","count":2}\n'.length));
+  assert.is(
+    detail.sinks.out,
+    String('{"word":"one","count":1}\n{"word":"two","count":1}\n{"word":"two","count":2}\n'.length),
+  );
   assert.is(detail.partitions.length, 2);
   const notKept = await runCli(['checkpoints', 'inspect', 'examples/wordcount.ts', '42', '--state-dir', state]);
   assert.is(notKept.code, 2, 'an id that is not retained is a bad argument, not unusable checkpoints');
@@ -37,7 +53,17 @@ test('checkpoints list and inspect show what a run committed', async () => {
 });
 
 test('checkpoints clear is refused while the job runs, and works once it stopped', async () => {
-  const running = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out2.jsonl'), '--state-dir', join(tmp.dir, 'state2'), '--follow']);
+  const running = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out2.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 'state2'),
+    '--follow',
+  ]);
   await waitForOutput(running.child, 'starting from the beginning');
   const refused = await runCli(['checkpoints', 'clear', '--job', 'wordcount', '--state-dir', join(tmp.dir, 'state2')]);
   assert.is(refused.code, 5, refused.stderr);
@@ -71,7 +97,9 @@ test('with --nats, checkpoints lists the checkpoints a NATS-mode run wrote to Je
     running.child.kill('SIGTERM');
     const stopped = await running.done;
     assert.is(stopped.code, 0, stopped.stderr);
-    const list = await runCli(['checkpoints', 'list', '--job', 'wordcount', '--json'], { env: { NATS_URL: server.url } });
+    const list = await runCli(['checkpoints', 'list', '--job', 'wordcount', '--json'], {
+      env: { NATS_URL: server.url },
+    });
     assert.is(list.code, 0, list.stderr);
     assert.is((JSON.parse(list.stdout) as unknown[]).length, 1);
   } finally {

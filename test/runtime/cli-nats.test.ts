@@ -11,7 +11,17 @@ test.after(() => killAll());
 test('stator run --help lists the NATS connection flags and exit codes', async () => {
   const help = await runCli(['run', '--help']);
   assert.is(help.code, 0);
-  for (const flag of ['--user', '--password', '--token', '--creds', '--nkey', '--tlscert', '--tlskey', '--tlsca', '--max-outage']) {
+  for (const flag of [
+    '--user',
+    '--password',
+    '--token',
+    '--creds',
+    '--nkey',
+    '--tlscert',
+    '--tlskey',
+    '--tlsca',
+    '--max-outage',
+  ]) {
     assert.ok(help.stdout.includes(flag), `${flag} missing from --help`);
   }
   assert.match(help.stdout, /75 NATS unreachable longer than --max-outage/);
@@ -19,7 +29,16 @@ test('stator run --help lists the NATS connection flags and exit codes', async (
 
 test('--token reaches the connection: with it the run starts, without it exit code 69 and one clear line', async () => {
   await using server = await startNatsServer({ args: ['--auth', 'tok-42'] });
-  const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--token', 'tok-42', '--checkpoint-interval', '200']);
+  const running = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    server.url,
+    '--token',
+    'tok-42',
+    '--checkpoint-interval',
+    '200',
+  ]);
   await waitForOutput(running.child, 'starting from the beginning');
   running.child.kill('SIGTERM');
   const stopped = await running.done;
@@ -37,17 +56,40 @@ test('--token reaches the connection: with it the run starts, without it exit co
 
 test('--user and --password reach the connection', async () => {
   await using server = await startNatsServer({ args: ['--user', 'app', '--pass', 's3cret'] });
-  const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--user', 'app', '--password', 's3cret']);
+  const running = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    server.url,
+    '--user',
+    'app',
+    '--password',
+    's3cret',
+  ]);
   await waitForOutput(running.child, 'starting from the beginning');
   running.child.kill('SIGTERM');
   assert.is((await running.done).code, 0);
 });
 
 test('NATS options are checked: a bad --max-outage, an unreadable --creds, a NATS flag without --nats are exit code 2', async () => {
-  const badOutage = await runCli(['run', 'examples/wordcount.ts', '--nats', 'nats://127.0.0.1:1', '--max-outage', 'forever']);
+  const badOutage = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    'nats://127.0.0.1:1',
+    '--max-outage',
+    'forever',
+  ]);
   assert.is(badOutage.code, 2, badOutage.stderr);
   assert.match(badOutage.stderr, /--max-outage "forever"/);
-  const badCreds = await runCli(['run', 'examples/wordcount.ts', '--nats', 'nats://127.0.0.1:1', '--creds', '/nonexistent/user.creds']);
+  const badCreds = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    'nats://127.0.0.1:1',
+    '--creds',
+    '/nonexistent/user.creds',
+  ]);
   assert.is(badCreds.code, 2, badCreds.stderr);
   assert.match(badCreds.stderr, /--creds \/nonexistent\/user.creds cannot be read/);
   const embedded = await runCli(['run', 'examples/wordcount.ts', '--input', 'x', '--output', 'y', '--token', 't']);
@@ -102,10 +144,16 @@ test('checkpoints --nats lists, inspects and clears what a NATS-mode run committ
   assert.is(list.code, 0, list.stderr);
   const infos = JSON.parse(list.stdout) as { id: number }[];
   assert.is(infos.length, 1);
-  const inspect = await runCli(['checkpoints', 'inspect', String(infos[0]!.id), '--job', 'wordcount', '--json'], { env });
+  const inspect = await runCli(['checkpoints', 'inspect', String(infos[0]!.id), '--job', 'wordcount', '--json'], {
+    env,
+  });
   assert.is(inspect.code, 0, inspect.stderr);
   // The input's position, and each partition's position in the state API's stream of writes.
-  assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, { in: 1, 'state-commands.count.p0': 0, 'state-commands.count.p1': 0 });
+  assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, {
+    in: 1,
+    'state-commands.count.p0': 0,
+    'state-commands.count.p1': 0,
+  });
   const clear = await runCli(['checkpoints', 'clear', '--job', 'wordcount'], { env });
   assert.is(clear.code, 0, clear.stderr);
   const after = await runCli(['checkpoints', 'list', '--job', 'wordcount'], { env });

@@ -35,7 +35,16 @@ test('an unknown option is one line on stderr and exit code 2', async () => {
 });
 
 test('a bad --checkpoint-interval is exit code 2', async () => {
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', 'x', '--output', 'y', '--checkpoint-interval', 'soon']);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    'x',
+    '--output',
+    'y',
+    '--checkpoint-interval',
+    'soon',
+  ]);
   assert.is(result.code, 2);
   assert.match(result.stderr, /--checkpoint-interval soon/);
 });
@@ -70,7 +79,16 @@ test('a module that fails to load is exit code 3 with the reason', async () => {
 });
 
 test('a missing input file is exit code 2 naming the file', async () => {
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', join(tmp.dir, 'missing.txt'), '--output', join(tmp.dir, 'o.jsonl'), '--state-dir', join(tmp.dir, 's')]);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    join(tmp.dir, 'missing.txt'),
+    '--output',
+    join(tmp.dir, 'o.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 's'),
+  ]);
   assert.is(result.code, 2);
   assert.match(result.stderr, /missing\.txt/);
 });
@@ -91,7 +109,16 @@ test('NATS_URL selects NATS mode, never embedded: an unreachable server is a non
 test('a flipped bit in the MANIFEST file: the rerun falls back to MANIFEST.prev, says so, and gives the same output (exit 0, not 5)', async () => {
   const state = join(tmp.dir, 'flip-state');
   const output = join(tmp.dir, 'flip.jsonl');
-  const args = ['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', output, '--state-dir', state];
+  const args = [
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    'examples/data/sample.txt',
+    '--output',
+    output,
+    '--state-dir',
+    state,
+  ];
   const first = await runCli(args);
   assert.is(first.code, 0, first.stderr);
   const expected = readFileSync(output, 'utf8');
@@ -108,7 +135,16 @@ test('a flipped bit in the MANIFEST file: the rerun falls back to MANIFEST.prev,
 test('a directory given as --input is exit code 2 saying so', async () => {
   const dir = join(tmp.dir, 'a-directory');
   mkdirSync(dir, { recursive: true });
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', dir, '--output', join(tmp.dir, 'd.jsonl'), '--state-dir', join(tmp.dir, 'd-state')]);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    dir,
+    '--output',
+    join(tmp.dir, 'd.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 'd-state'),
+  ]);
   assert.is(result.code, 2, result.stderr);
   assert.match(result.stderr, /input .*a-directory is a directory; pass a file with --input/);
   assert.not.match(result.stderr, /EISDIR/);
@@ -120,7 +156,16 @@ test('a full disk under --output fails the run with a message naming the output 
   try {
     // The sample's ~1,900 outputs are ~60 KB: more than the 32 KiB file system holds.
     const output = join(fs.path, 'out.jsonl');
-    const result = await runCli(['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', output, '--state-dir', join(tmp.dir, 'enospc-state')]);
+    const result = await runCli([
+      'run',
+      'examples/wordcount.ts',
+      '--input',
+      'examples/data/sample.txt',
+      '--output',
+      output,
+      '--state-dir',
+      join(tmp.dir, 'enospc-state'),
+    ]);
     assert.is(result.code, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`cannot write ${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOSPC`));
   } finally {
@@ -133,12 +178,32 @@ test('state, checkpoints and dead letters are private to the user (0700/0600); t
   const output = join(tmp.dir, 'private.jsonl');
   const deadLetter = join(tmp.dir, 'private.dead.jsonl');
   writeFileSync(output, 'left over from an earlier run\n');
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', output, '--dead-letter', deadLetter, '--state-dir', state]);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    'examples/data/sample.txt',
+    '--output',
+    output,
+    '--dead-letter',
+    deadLetter,
+    '--state-dir',
+    state,
+  ]);
   assert.is(result.code, 0, result.stderr);
-  assert.match(result.stderr, /private\.jsonl exists with 30 bytes that no checkpoint covers \(a first run, or the job's checkpoints were cleared\): emptying it/);
+  assert.match(
+    result.stderr,
+    /private\.jsonl exists with 30 bytes that no checkpoint covers \(a first run, or the job's checkpoints were cleared\): emptying it/,
+  );
   const mode = (path: string): number => statSync(path).mode & 0o777;
   const umask = process.umask();
-  for (const dir of [state, join(state, 'wordcount'), join(state, 'wordcount', 'main'), join(state, 'wordcount', 'main', 'parts')]) assert.is(mode(dir), 0o700 & ~umask, dir);
+  for (const dir of [
+    state,
+    join(state, 'wordcount'),
+    join(state, 'wordcount', 'main'),
+    join(state, 'wordcount', 'main', 'parts'),
+  ])
+    assert.is(mode(dir), 0o700 & ~umask, dir);
   assert.is(mode(join(state, 'wordcount', 'main', 'MANIFEST')), 0o600 & ~umask);
   assert.is(mode(join(state, 'wordcount', 'main', 'MANIFEST.prev')), 0o600 & ~umask);
   const parts = join(state, 'wordcount', 'main', 'parts');
@@ -146,7 +211,16 @@ test('state, checkpoints and dead letters are private to the user (0700/0600); t
   assert.is(mode(deadLetter), 0o600 & ~umask);
   // A new output file is created as the umask says.
   const fresh = join(tmp.dir, 'fresh.jsonl');
-  const second = await runCli(['run', 'examples/wordcount.ts', '--input', 'examples/data/sample.txt', '--output', fresh, '--state-dir', join(tmp.dir, 'fresh-state')]);
+  const second = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    'examples/data/sample.txt',
+    '--output',
+    fresh,
+    '--state-dir',
+    join(tmp.dir, 'fresh-state'),
+  ]);
   assert.is(second.code, 0, second.stderr);
   assert.is(mode(fresh), 0o666 & ~umask);
   assert.not.match(second.stderr, /emptying it/);
@@ -160,7 +234,16 @@ test('stator --version prints the package version', async () => {
 });
 
 test('a negative --max-retries is one line saying what is wrong; an unknown option has no stray quotes', async () => {
-  const negative = await runCli(['run', 'examples/wordcount.ts', '--input', 'x', '--output', 'y', '--max-retries', '-1']);
+  const negative = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    'x',
+    '--output',
+    'y',
+    '--max-retries',
+    '-1',
+  ]);
   assert.is(negative.code, 2);
   assert.is(negative.stderr, 'stator: --max-retries -1 is not an integer >= 0\n');
   const unknown = await runCli(['run', 'examples/wordcount.ts', '--bogus-flag']);
@@ -173,12 +256,29 @@ test('a negative --max-retries is one line saying what is wrong; an unknown opti
 });
 
 test('--nats (or NATS_URL) together with --input/--output/--state-dir is refused, not silently ignored', async () => {
-  const flags = await runCli(['run', 'examples/wordcount.ts', '--nats', 'nats://127.0.0.1:1', '--input', 'in.txt', '--output', 'out.jsonl']);
+  const flags = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    'nats://127.0.0.1:1',
+    '--input',
+    'in.txt',
+    '--output',
+    'out.jsonl',
+  ]);
   assert.is(flags.code, 2, flags.stderr);
-  assert.match(flags.stderr, /--input, --output are embedded-mode options, but --nats selects NATS mode .*drop --input, --output, or drop --nats to run embedded/);
-  const env = await runCli(['run', 'examples/wordcount.ts', '--state-dir', 'state'], { env: { NATS_URL: 'nats://127.0.0.1:1' } });
+  assert.match(
+    flags.stderr,
+    /--input, --output are embedded-mode options, but --nats selects NATS mode .*drop --input, --output, or drop --nats to run embedded/,
+  );
+  const env = await runCli(['run', 'examples/wordcount.ts', '--state-dir', 'state'], {
+    env: { NATS_URL: 'nats://127.0.0.1:1' },
+  });
   assert.is(env.code, 2, env.stderr);
-  assert.match(env.stderr, /--state-dir is an embedded-mode option, but NATS_URL is set.*unset NATS_URL to run embedded/);
+  assert.match(
+    env.stderr,
+    /--state-dir is an embedded-mode option, but NATS_URL is set.*unset NATS_URL to run embedded/,
+  );
 });
 
 test.run();

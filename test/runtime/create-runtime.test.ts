@@ -50,7 +50,11 @@ test('files({ store }): checkpoints go to the given store', async () => {
   const input = join(dir, 'store-in.txt');
   writeFileSync(input, 'a b a\n');
   const store = createMemoryCheckpointStore();
-  const result = await createRuntime({ job: wordcount, transport: files({ input, output: join(dir, 'store-out.jsonl'), store }), logger }).run();
+  const result = await createRuntime({
+    job: wordcount,
+    transport: files({ input, output: join(dir, 'store-out.jsonl'), store }),
+    logger,
+  }).run();
   assert.ok(result.checkpoints >= 1);
   assert.ok((await store.readManifest()) !== undefined);
 });
@@ -61,7 +65,12 @@ test('an aborted signal stops the job before it starts; checkpoint() before run(
   const input = join(dir, 'abort-in.txt');
   writeFileSync(input, 'x\n');
   const output = join(dir, 'abort-out.jsonl');
-  const runtime = createRuntime({ job: wordcount, transport: files({ input, output, stateDir: join(dir, 'abort-state') }), signal: controller.signal, logger });
+  const runtime = createRuntime({
+    job: wordcount,
+    transport: files({ input, output, stateDir: join(dir, 'abort-state') }),
+    signal: controller.signal,
+    logger,
+  });
   await runtime.checkpoint().then(
     () => assert.unreachable('checkpoint() before run() resolved'),
     (error: unknown) => assert.instance(error, LifecycleError),

@@ -19,20 +19,41 @@ function jsonLinesOf(path: string): unknown[] {
 
 test('failing messages are retried (when state rolls back), then dead-lettered with error, stage and position; undecodable input too; the rest goes on', async () => {
   const input = join(tmp.dir, 'flaky.jsonl');
-  const lines = ['{"id":"a","n":1}', '{"id":"poison","n":1}', 'not json', '{"id":"flaky","n":5}', '{"id":"a","n":2}', '{"id":"flaky","n":1}'];
+  const lines = [
+    '{"id":"a","n":1}',
+    '{"id":"poison","n":1}',
+    'not json',
+    '{"id":"flaky","n":5}',
+    '{"id":"a","n":2}',
+    '{"id":"flaky","n":1}',
+  ];
   writeFileSync(input, lines.join('\n') + '\n');
   const output = join(tmp.dir, 'flaky-out.jsonl');
-  const result = await runCli(['run', flakyJob, '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'flaky-state'), '--max-retries', '2']);
+  const result = await runCli([
+    'run',
+    flakyJob,
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'flaky-state'),
+    '--max-retries',
+    '2',
+  ]);
   assert.is(result.code, 0, result.stderr);
   const out = jsonLinesOf(output) as Array<{ id: string; sum: number }>;
   const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<Record<string, unknown>>;
   const offset = (index: number): number => Buffer.byteLength(lines.slice(0, index).join('\n') + '\n');
   // Outputs of a failed attempt never reach the sink.
   assert.not.ok(out.some((o) => o.id === 'must-not-appear'));
-  assert.equal(out.filter((o) => o.id === 'a'), [
-    { id: 'a', sum: 1 },
-    { id: 'a', sum: 3 },
-  ]);
+  assert.equal(
+    out.filter((o) => o.id === 'a'),
+    [
+      { id: 'a', sum: 1 },
+      { id: 'a', sum: 3 },
+    ],
+  );
   // The failed attempt's write is applied once, never twice: the second "flaky" message sees 5 + 1.
   assert.equal(out.filter((o) => o.id === 'flaky').at(-1), { id: 'flaky', sum: 6 });
   const poison = dead.find((d) => d.key === 'poison')!;
@@ -41,10 +62,13 @@ test('failing messages are retried (when state rolls back), then dead-lettered w
   assert.match(JSON.stringify(poison.error), /poison pill/);
   // A failed attempt is rolled back, so a message is retried (3 attempts) before it is a dead letter.
   assert.is(poison.attempts, 3);
-  assert.equal(out.filter((o) => o.id === 'flaky'), [
-    { id: 'flaky', sum: 5 },
-    { id: 'flaky', sum: 6 },
-  ]);
+  assert.equal(
+    out.filter((o) => o.id === 'flaky'),
+    [
+      { id: 'flaky', sum: 5 },
+      { id: 'flaky', sum: 6 },
+    ],
+  );
   assert.is(dead.length, 2);
   const undecodable = dead.find((d) => d.stage === 'in')!;
   assert.is(undecodable.raw, 'not json');
@@ -57,7 +81,18 @@ test('--dead-letter chooses the dead-letter file', async () => {
   writeFileSync(input, '{"id":"poison","n":1}\n');
   const deadLetter = join(tmp.dir, 'elsewhere', 'dead.jsonl');
   const output = join(tmp.dir, 'dl-out.jsonl');
-  const result = await runCli(['run', flakyJob, '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'dl-state'), '--dead-letter', deadLetter]);
+  const result = await runCli([
+    'run',
+    flakyJob,
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'dl-state'),
+    '--dead-letter',
+    deadLetter,
+  ]);
   assert.is(result.code, 0, result.stderr);
   assert.is(jsonLinesOf(deadLetter).length, 1);
   assert.not.ok(existsSync(`${output}.dead.jsonl`));
@@ -68,7 +103,19 @@ test('SIGTERM in follow mode stops intake, writes a final checkpoint and exits 0
   const output = join(tmp.dir, 'follow.jsonl');
   const state = join(tmp.dir, 'follow-state');
   writeFileSync(input, 'alpha beta\n');
-  const { child, done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', state, '--follow', '--checkpoint-interval', '100000']);
+  const { child, done } = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    state,
+    '--follow',
+    '--checkpoint-interval',
+    '100000',
+  ]);
   await waitForOutput(child, 'checkpoint');
   // Not yet: the first checkpoint a follow run writes is at the interval or at stop. Feed more input.
   appendFileSync(input, 'beta gamma\n');
@@ -80,7 +127,16 @@ test('SIGTERM in follow mode stops intake, writes a final checkpoint and exits 0
   const before = readFileSync(output, 'utf8');
   assert.is(jsonLinesOf(output).length, 4);
   appendFileSync(input, 'alpha\n');
-  const again = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', state]);
+  const again = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    state,
+  ]);
   assert.is(again.code, 0, again.stderr);
   assert.equal(JSON.parse(readFileSync(output, 'utf8').slice(before.length)), { word: 'alpha', count: 2 });
 });
@@ -89,9 +145,28 @@ test('a second process on the same state directory is refused while the first ru
   const input = join(tmp.dir, 'lease.txt');
   writeFileSync(input, 'x\n');
   const state = join(tmp.dir, 'lease-state');
-  const first = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'lease1.jsonl'), '--state-dir', state, '--follow']);
+  const first = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'lease1.jsonl'),
+    '--state-dir',
+    state,
+    '--follow',
+  ]);
   await waitForOutput(first.child, 'starting from the beginning');
-  const second = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'lease2.jsonl'), '--state-dir', state]);
+  const second = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'lease2.jsonl'),
+    '--state-dir',
+    state,
+  ]);
   assert.is(second.code, 5, second.stderr);
   first.child.kill('SIGTERM');
   assert.is((await first.done).code, 0);
@@ -102,7 +177,16 @@ test('a second SIGTERM while draining exits at once with 130, without the final 
   writeFileSync(input, Array.from({ length: 2000 }, (_, i) => `line ${i}`).join('\n') + '\n');
   const output = join(tmp.dir, 'slow.txt.out');
   const state = join(tmp.dir, 'slow-state');
-  const { child, done } = startCli(['run', 'test/runtime/fixtures/slow-job.ts', '--input', input, '--output', output, '--state-dir', state]);
+  const { child, done } = startCli([
+    'run',
+    'test/runtime/fixtures/slow-job.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    state,
+  ]);
   await waitForOutput(child, 'starting from the beginning');
   child.kill('SIGTERM');
   await waitForOutput(child, 'send it again to exit at once');
@@ -116,7 +200,17 @@ test('an input truncated while followed fails the run with exit 2 and says why',
   const input = join(tmp.dir, 'shrink.txt');
   writeFileSync(input, 'a b\nc d\n');
   const output = join(tmp.dir, 'shrink.jsonl');
-  const { done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'shrink-state'), '--follow']);
+  const { done } = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'shrink-state'),
+    '--follow',
+  ]);
   // Truncate only once the lines were read: truncating an unread file is not a truncation.
   await waitUntil(() => existsSync(output) && readFileSync(output, 'utf8').includes('"d"'), 'both lines in the output');
   writeFileSync(input, '');
@@ -135,7 +229,16 @@ test('input lines that are not UTF-8 are dead letters with their original bytes,
   const lines = [Buffer.from('alpha beta \uFFFD'), ...bad, Buffer.from('alpha')];
   writeFileSync(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
   const output = join(tmp.dir, 'not-utf8-out.jsonl');
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', join(tmp.dir, 'not-utf8-state')]);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'not-utf8-state'),
+  ]);
   assert.is(result.code, 0, result.stderr);
   // A U+FFFD written as text (valid UTF-8) is an ordinary word.
   assert.equal(jsonLinesOf(output), [
@@ -144,7 +247,13 @@ test('input lines that are not UTF-8 are dead letters with their original bytes,
     { word: '\uFFFD', count: 1 },
     { word: 'alpha', count: 2 },
   ]);
-  const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<{ stage: string; position: number; error: { code: string; message: string }; raw?: string; rawBase64?: string }>;
+  const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<{
+    stage: string;
+    position: number;
+    error: { code: string; message: string };
+    raw?: string;
+    rawBase64?: string;
+  }>;
   assert.is(dead.length, 3);
   let offset = lines[0]!.length + 1;
   for (const [i, letter] of dead.entries()) {
@@ -163,16 +272,52 @@ test('a last line without newline is not committed as a line: a rerun after it g
   const state = join(tmp.dir, 'grown-line-state');
   const output = join(tmp.dir, 'grown-line.jsonl');
   writeFileSync(input, 'alpha beta\ngam');
-  const first = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', state]);
+  const first = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    state,
+  ]);
   assert.is(first.code, 0, first.stderr);
   // One run over this file reads the unterminated line as a message, as before.
-  assert.equal(jsonLinesOf(output), [{ word: 'alpha', count: 1 }, { word: 'beta', count: 1 }, { word: 'gam', count: 1 }]);
+  assert.equal(jsonLinesOf(output), [
+    { word: 'alpha', count: 1 },
+    { word: 'beta', count: 1 },
+    { word: 'gam', count: 1 },
+  ]);
   appendFileSync(input, 'ma delta\n');
-  const second = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', state]);
+  const second = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    state,
+  ]);
   assert.is(second.code, 0, second.stderr);
   assert.match(second.stderr, /restored checkpoint \d+ at position 10 /);
   const once = join(tmp.dir, 'grown-line-once.jsonl');
-  assert.is((await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', once, '--state-dir', join(tmp.dir, 'grown-line-once')])).code, 0);
+  assert.is(
+    (
+      await runCli([
+        'run',
+        'examples/wordcount.ts',
+        '--input',
+        input,
+        '--output',
+        once,
+        '--state-dir',
+        join(tmp.dir, 'grown-line-once'),
+      ])
+    ).code,
+    0,
+  );
   assert.is(readFileSync(output, 'utf8'), readFileSync(once, 'utf8'));
   // The words of one line come out by partition: compare them as a set.
   const added = (jsonLinesOf(output).slice(2) as { word: string }[]).map((r) => r.word).sort();

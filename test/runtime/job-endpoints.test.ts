@@ -42,7 +42,10 @@ function assertWellFormed(s: Scrape): void {
     if (family.type === 'HISTOGRAM') continue; // the parser drops a histogram's labels (support/metrics.ts)
     for (const sample of family.metrics) {
       assert.is(sample.labels?.job_name, 'wordcount', `${name} lacks job_name`);
-      assert.not.ok(sample.labels !== undefined && 'job' in sample.labels, `${name} uses the label job, which Prometheus overwrites`);
+      assert.not.ok(
+        sample.labels !== undefined && 'job' in sample.labels,
+        `${name} uses the label job, which Prometheus overwrites`,
+      );
     }
   }
   // prom-client's default Node.js metrics are there too.
@@ -70,14 +73,29 @@ test('embedded: /metrics moves with the input, /readyz is 200 while running', as
   const input = join(tmp.dir, 'in.txt');
   writeFileSync(input, 'alpha beta\ngamma\n');
   const run = startCli([
-    'run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', join(tmp.dir, 'state'),
-    '--follow', '--checkpoint-interval', '200', '--http', '127.0.0.1:0',
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 'state'),
+    '--follow',
+    '--checkpoint-interval',
+    '200',
+    '--http',
+    '127.0.0.1:0',
   ]);
   const url = await httpUrlOf(run.child);
   await waitFor(async () => (await readyz(url)).status === 200, '/readyz 200');
   assert.equal((await readyz(url)).body.status, 'running');
 
-  const first = await scrapeUntil(url, 'two lines counted', (s) => s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 3);
+  const first = await scrapeUntil(
+    url,
+    'two lines counted',
+    (s) => s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 3,
+  );
   assertWellFormed(first);
   assert.is(first.value('stator_input_messages_total', { ...job, source: 'in' }), 2);
 
@@ -86,18 +104,25 @@ test('embedded: /metrics moves with the input, /readyz is 200 while running', as
   const second = await scrapeUntil(
     url,
     'four lines read and a checkpoint of them',
-    (s) => s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 6 && s.value('stator_checkpoints_total', job)! > 0 && s.value('stator_input_lag_bytes', job) === 0,
+    (s) =>
+      s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 6 &&
+      s.value('stator_checkpoints_total', job)! > 0 &&
+      s.value('stator_input_lag_bytes', job) === 0,
   );
   assertWellFormed(second);
   assert.is(second.value('stator_input_messages_total', job), 4);
-  assert.ok(second.value('stator_messages_out_total', { ...job, stage: 'count' })! > first.value('stator_messages_out_total', { ...job, stage: 'count' })!);
+  assert.ok(
+    second.value('stator_messages_out_total', { ...job, stage: 'count' })! >
+      first.value('stator_messages_out_total', { ...job, stage: 'count' })!,
+  );
   assert.is(second.value('stator_dead_letters_total', { ...job, stage: 'in' }), 1);
   assert.is(second.value('stator_state_keys', { ...job, stage: 'count' }), 5, 'alpha beta gamma delta epsilon');
   assert.ok(second.value('stator_input_position', job)! > first.value('stator_input_position', job)!);
   // Processing-time ticks pass through the mailboxes too: a scrape may see one waiting.
   const depths = second.samples('stator_mailbox_depth', { ...job, stage: 'count' });
   assert.equal(depths.map((d) => d.labels?.partition).sort(), ['0', '1']);
-  for (const depth of depths) assert.ok(Number(depth.value) >= 0 && Number(depth.value) <= 2, `mailbox depth ${depth.value}`);
+  for (const depth of depths)
+    assert.ok(Number(depth.value) >= 0 && Number(depth.value) <= 2, `mailbox depth ${depth.value}`);
   assert.is(second.value('stator_checkpoint_failures_total', job), 0);
   assert.ok(second.value('stator_checkpoint_written_bytes_total', job)! > 0);
   const age = second.value('stator_checkpoint_age_seconds', job)!;
@@ -122,15 +147,31 @@ test('NATS: /metrics moves with published input; NATS away makes /readyz 503 and
     await using link = await connectNats({ nats: server.url });
     await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: 'WORDCOUNT_IN' });
   }
-  const run = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--checkpoint-interval', '200', '--max-outage', '60s', '--http', '127.0.0.1:0']);
+  const run = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    server.url,
+    '--checkpoint-interval',
+    '200',
+    '--max-outage',
+    '60s',
+    '--http',
+    '127.0.0.1:0',
+  ]);
   const url = await httpUrlOf(run.child);
   await waitFor(async () => (await readyz(url)).status === 200, '/readyz 200');
   const publish = async (lines: (string | Uint8Array)[]): Promise<void> => {
     await using link = await connectNats({ nats: server.url });
-    for (const line of lines) await link.js.publish('wordcount.in', typeof line === 'string' ? new TextEncoder().encode(line) : line);
+    for (const line of lines)
+      await link.js.publish('wordcount.in', typeof line === 'string' ? new TextEncoder().encode(line) : line);
   };
   await publish(['alpha beta', 'gamma']);
-  const first = await scrapeUntil(url, 'two messages counted', (s) => s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 3);
+  const first = await scrapeUntil(
+    url,
+    'two messages counted',
+    (s) => s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 3,
+  );
   assertWellFormed(first);
   assert.is(first.value('stator_nats_connected', job), 1);
   assert.is(first.value('stator_nats_reconnects_total', job), 0);
@@ -140,7 +181,10 @@ test('NATS: /metrics moves with published input; NATS away makes /readyz 503 and
   const second = await scrapeUntil(
     url,
     'four messages read and checkpointed',
-    (s) => s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 6 && s.value('stator_checkpoints_total', job)! > 0 && s.value('stator_input_lag_messages', job) === 0,
+    (s) =>
+      s.value('stator_messages_in_total', { ...job, stage: 'count' }) === 6 &&
+      s.value('stator_checkpoints_total', job)! > 0 &&
+      s.value('stator_input_lag_messages', job) === 0,
   );
   assertWellFormed(second);
   assert.is(second.value('stator_input_messages_total', job), 4);
@@ -154,7 +198,11 @@ test('NATS: /metrics moves with published input; NATS away makes /readyz 503 and
   assert.is((await scrape(url)).value('stator_nats_connected', job), 0);
   await server.restart();
   await waitFor(async () => (await readyz(url)).status === 200, '/readyz 200 after the reconnect');
-  const third = await scrapeUntil(url, 'the reconnect counted', (s) => s.value('stator_nats_reconnects_total', job) === 1);
+  const third = await scrapeUntil(
+    url,
+    'the reconnect counted',
+    (s) => s.value('stator_nats_reconnects_total', job) === 1,
+  );
   assert.is(third.value('stator_nats_connected', job), 1);
 
   run.child.kill('SIGTERM');

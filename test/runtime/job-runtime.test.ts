@@ -18,7 +18,13 @@ const logger = createLogger('silent');
 test('job runtime - goes created → restoring → running → draining → stopped on a bounded input', async () => {
   const input = join(tmp.dir, 'a.txt');
   writeFileSync(input, 'x y x\n');
-  const runtime = createEmbeddedRuntime({ job: wordcount, input, output: join(tmp.dir, 'a.jsonl'), store: createMemoryCheckpointStore(), logger });
+  const runtime = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output: join(tmp.dir, 'a.jsonl'),
+    store: createMemoryCheckpointStore(),
+    logger,
+  });
   const states: LifecycleState[] = [];
   const events: RuntimeEvent[] = [];
   const subscription = runtime.stateChanges.subscribe((state) => states.push(state));
@@ -26,7 +32,10 @@ test('job runtime - goes created → restoring → running → draining → stop
   const result = await runtime.run();
   subscription.unsubscribe();
   assert.equal(states, ['created', 'restoring', 'running', 'draining', 'stopped']);
-  assert.equal(events.map((e) => e.type), ['restored', 'checkpoint']);
+  assert.equal(
+    events.map((e) => e.type),
+    ['restored', 'checkpoint'],
+  );
   const checkpoint = events[1] as Extract<RuntimeEvent, { type: 'checkpoint' }>;
   assert.is(checkpoint.reason, 'stop');
   assert.is(checkpoint.position, 5, 'the newline of the only line');
@@ -53,7 +62,14 @@ test('job runtime - a second run on the same store restores and reads nothing ag
 test('job runtime - stop() in follow mode drains, checkpoints and resolves run() as stopped', async () => {
   const input = join(tmp.dir, 'c.txt');
   writeFileSync(input, 'p q\n');
-  const runtime = createEmbeddedRuntime({ job: wordcount, input, output: join(tmp.dir, 'c.jsonl'), store: createMemoryCheckpointStore(), follow: true, logger });
+  const runtime = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output: join(tmp.dir, 'c.jsonl'),
+    store: createMemoryCheckpointStore(),
+    follow: true,
+    logger,
+  });
   const running = runtime.run();
   await new Promise<void>((resolve) => {
     const s = runtime.stateChanges.subscribe((state) => {
@@ -91,7 +107,13 @@ test('job runtime - a failing event-time timer fails the run (state failed), kee
     .keyBy((line) => line, StringUtf8Coder.of())
     .process(() => new FailingTimer(), { name: 'fail' })
     .sink(json());
-  const runtime = createEmbeddedRuntime({ job, input, output: join(tmp.dir, 'd.jsonl'), store: createMemoryCheckpointStore(), logger });
+  const runtime = createEmbeddedRuntime({
+    job,
+    input,
+    output: join(tmp.dir, 'd.jsonl'),
+    store: createMemoryCheckpointStore(),
+    logger,
+  });
   try {
     await runtime.run();
     assert.unreachable('run() resolved');

@@ -45,13 +45,19 @@ function jsonLines(text: string): JsonLine[] {
 }
 
 test('redactCredentials hides the userinfo of every URL and nothing else', () => {
-  assert.is(redactCredentials('on NATS nats://app:s3cret@h1:4222,tls://tok@h2:4222 ok'), 'on NATS nats://***@h1:4222,tls://***@h2:4222 ok');
+  assert.is(
+    redactCredentials('on NATS nats://app:s3cret@h1:4222,tls://tok@h2:4222 ok'),
+    'on NATS nats://***@h1:4222,tls://***@h2:4222 ok',
+  );
   assert.is(redactCredentials('mail me at a@b.c; nats://h:4222'), 'mail me at a@b.c; nats://h:4222');
 });
 
 test('json: one object per line with time, level, msg, bindings and fields; below the level nothing', () => {
   const out = capture();
-  const log = createLogger('info', out.stream as unknown as NodeJS.WriteStream, { format: 'json', bindings: { job: 'wordcount' } });
+  const log = createLogger('info', out.stream as unknown as NodeJS.WriteStream, {
+    format: 'json',
+    bindings: { job: 'wordcount' },
+  });
   log.debug('not shown');
   log.info('checkpoint 3 written', { checkpointId: 3, stage: 'count', partition: 1 });
   log.warn('connecting to nats://app:s3cret@127.0.0.1:4222', { url: 'nats://app:s3cret@127.0.0.1:4222' });
@@ -80,8 +86,22 @@ test('text: the line as before, credentials redacted', () => {
 
 test('stator run --log-format json: JSON lines only, a dead letter with its stage, the job on every line', async () => {
   const input = join(tmp.dir, 'in.txt');
-  writeFileSync(input, Buffer.concat([Buffer.from('alpha beta\n'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), Buffer.from('gamma\n')]));
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', join(tmp.dir, 'state'), '--log-format', 'json']);
+  writeFileSync(
+    input,
+    Buffer.concat([Buffer.from('alpha beta\n'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]), Buffer.from('gamma\n')]),
+  );
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 'state'),
+    '--log-format',
+    'json',
+  ]);
   assert.is(result.code, 0, result.stderr);
   const lines = jsonLines(result.stderr);
   assert.ok(lines.length > 3);
@@ -96,7 +116,18 @@ test('stator run --log-format json: JSON lines only, a dead letter with its stag
 });
 
 test('stator run --log-format json: a fatal error is one JSON line with its exit code, not a plain line', async () => {
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', join(tmp.dir, 'missing.txt'), '--output', join(tmp.dir, 'o.jsonl'), '--state-dir', join(tmp.dir, 's2'), '--log-format', 'json']);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    join(tmp.dir, 'missing.txt'),
+    '--output',
+    join(tmp.dir, 'o.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 's2'),
+    '--log-format',
+    'json',
+  ]);
   assert.is(result.code, 2, result.stderr);
   const lines = jsonLines(result.stderr);
   const fatal = lines.at(-1)!;
@@ -107,7 +138,16 @@ test('stator run --log-format json: a fatal error is one JSON line with its exit
 });
 
 test('a bad --log-format is exit code 2 naming the choices', async () => {
-  const result = await runCli(['run', 'examples/wordcount.ts', '--input', 'x', '--output', join(tmp.dir, 'o3.jsonl'), '--log-format', 'yaml']);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    'x',
+    '--output',
+    join(tmp.dir, 'o3.jsonl'),
+    '--log-format',
+    'yaml',
+  ]);
   assert.is(result.code, 2);
   assert.match(result.stderr, /--log-format yaml is unknown; use text .* or json/);
 });
@@ -116,7 +156,16 @@ test('NATS credentials in --nats never reach the log, text or json', async () =>
   await using server = await startNatsServer({ args: ['--user', 'app', '--pass', 's3cret'] });
   const url = server.url.replace('nats://', 'nats://app:s3cret@');
   for (const format of ['text', 'json']) {
-    const run = startCli(['run', 'examples/wordcount.ts', '--nats', url, '--log-format', format, '--http', '127.0.0.1:0']);
+    const run = startCli([
+      'run',
+      'examples/wordcount.ts',
+      '--nats',
+      url,
+      '--log-format',
+      format,
+      '--http',
+      '127.0.0.1:0',
+    ]);
     await waitForOutput(run.child, 'starting from the beginning');
     run.child.kill('SIGTERM');
     const result = await run.done;

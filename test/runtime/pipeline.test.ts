@@ -28,7 +28,12 @@ function corpus(lineCount: number): string {
 test('two parallel keyed stages: SIGKILL at random moments, then finishing, gives the clean run output byte for byte', async () => {
   const input = join(tmp.dir, 'in.txt');
   writeFileSync(input, corpus(100_000));
-  const { killed } = await crashTest({ module: 'test/runtime/fixtures/two-stage-job.ts', input, dir: tmp.dir, kills: 4 });
+  const { killed } = await crashTest({
+    module: 'test/runtime/fixtures/two-stage-job.ts',
+    input,
+    dir: tmp.dir,
+    kills: 4,
+  });
   assert.ok(killed > 0);
 });
 

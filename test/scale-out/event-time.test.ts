@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { StringUtf8Coder } from '../../src/index.ts';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { createEmbeddedRuntime, createLogger, defineJob, json, jsonLines } from '../../runtime/index.ts';
-import { connectNats, createStreamSink, ensureSubjectStream, openStreamSource, subjectStreamName } from '../../runtime/nats/index.ts';
+import {
+  connectNats,
+  createStreamSink,
+  ensureSubjectStream,
+  openStreamSource,
+  subjectStreamName,
+} from '../../runtime/nats/index.ts';
 import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
 import { nats } from '../../runtime/transport.ts';
 import { Sessionize, type PageView, type Session } from '../../examples/sessions.ts';
@@ -58,7 +64,13 @@ test('sessions over a scaled-out job close exactly as in one embedded process, p
   let reference: string[];
   try {
     writeFileSync(join(dir, 'in.jsonl'), input.map((v) => JSON.stringify(v)).join('\n') + '\n');
-    await createEmbeddedRuntime({ job, input: join(dir, 'in.jsonl'), output: join(dir, 'out.jsonl'), store: createMemoryCheckpointStore(), logger: createLogger('silent') }).run();
+    await createEmbeddedRuntime({
+      job,
+      input: join(dir, 'in.jsonl'),
+      output: join(dir, 'out.jsonl'),
+      store: createMemoryCheckpointStore(),
+      logger: createLogger('silent'),
+    }).run();
     reference = readFileSync(join(dir, 'out.jsonl'), 'utf8').trimEnd().split('\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -67,13 +79,19 @@ test('sessions over a scaled-out job close exactly as in one embedded process, p
 
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
-  await ensureSubjectStream(await link.jetstreamManager(), 'sessions_scaled.in', { defaultName: subjectStreamName('sessions_scaled.in') });
+  await ensureSubjectStream(await link.jetstreamManager(), 'sessions_scaled.in', {
+    defaultName: subjectStreamName('sessions_scaled.in'),
+  });
   {
     await using sink = createStreamSink(link);
     // The end of the input as a watermark message: a stream never ends by itself.
     for (const [i, line] of [...input, { watermark: 8.64e15 }].entries()) {
       if (sink.congested) await sink.whenUncongested();
-      sink.publish({ subject: 'sessions_scaled.in', data: new TextEncoder().encode(JSON.stringify(line)), msgId: `v${i}` });
+      sink.publish({
+        subject: 'sessions_scaled.in',
+        data: new TextEncoder().encode(JSON.stringify(line)),
+        msgId: `v${i}`,
+      });
     }
     await sink.flush();
   }
@@ -95,15 +113,24 @@ test('sessions over a scaled-out job close exactly as in one embedded process, p
     }
   };
   try {
-    await waitForProgress(async () => (await stored()) >= reference.length, async () => (await stored()) + logs.length, 'every session');
+    await waitForProgress(
+      async () => (await stored()) >= reference.length,
+      async () => (await stored()) + logs.length,
+      'every session',
+    );
   } finally {
     await prepared.runtime.stop();
     await run.catch(() => undefined);
     await prepared.close();
   }
   const actual: string[] = [];
-  await using source = await openStreamSource(link, { stream: 'SESSIONS_SCALED_OUT', filterSubject: 'sessions_scaled.out', startSeq: 1 });
-  while (actual.length < (await stored())) for (const record of (await source.nextBatch()) ?? []) actual.push(new TextDecoder().decode(record.data));
+  await using source = await openStreamSource(link, {
+    stream: 'SESSIONS_SCALED_OUT',
+    filterSubject: 'sessions_scaled.out',
+    startSeq: 1,
+  });
+  while (actual.length < (await stored()))
+    for (const record of (await source.nextBatch()) ?? []) actual.push(new TextDecoder().decode(record.data));
   assert.is(actual.length, reference.length);
   assert.equal(perUser(actual), perUser(reference));
 });

@@ -5,7 +5,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, type JobProcess } from '../nats/wordcount-support.ts';
+import {
+  produce,
+  readOutputs,
+  referenceOutputs,
+  streamMessages,
+  text,
+  waitFor,
+  type JobProcess,
+} from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
 import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
 
@@ -21,7 +29,10 @@ test('3 workers, a random one SIGKILLed 5 times and restarted: nothing lost, not
   try {
     for (let kill = 0; kill < 5; kill++) {
       const before = await streamMessages(link, 'WORDCOUNT_OUT');
-      await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before, `progress before kill ${kill}`).catch((error: unknown) => {
+      await waitFor(
+        async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before,
+        `progress before kill ${kill}`,
+      ).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}\n${logsOf(workers)}`);
       });
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));

@@ -6,7 +6,16 @@ import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
 import { readGroupStatus } from '../../runtime/group/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import {
+  produce,
+  readOutputs,
+  referenceOutputs,
+  streamMessages,
+  text,
+  waitFor,
+  waitForAllOutputs,
+  type JobProcess,
+} from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
 import { createInputStream, killAll, logsOf, startWorker } from './support.ts';
 
@@ -15,7 +24,10 @@ async function leasesOf(link: NatsLink, workers: readonly JobProcess[]): Promise
   // A read that fails on a busy cluster counts as no answer yet (-1 each): the caller asks again.
   const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
   if (status === undefined) return workers.map(() => -1);
-  return workers.map((worker) => status.units.filter((unit) => unit.owner !== undefined && unit.owner.endsWith(`-${worker.child.pid}`)).length);
+  return workers.map(
+    (worker) =>
+      status.units.filter((unit) => unit.owner !== undefined && unit.owner.endsWith(`-${worker.child.pid}`)).length,
+  );
 }
 
 test('workers joining and leaving while the job runs: units spread and hand over, nothing lost or repeated', async () => {
@@ -31,32 +43,50 @@ test('workers joining and leaving while the job runs: units spread and hand over
     await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > 0, 'first outputs');
     assert.equal(await leasesOf(link, workers), [5], logsOf(workers));
     workers.push(startWorker(cluster.urls));
-    await waitFor(async () => (await leasesOf(link, workers)).join() === [3, 2].join() || (await leasesOf(link, workers)).join() === [2, 3].join(), 'the second worker took units').catch((e: unknown) => {
+    await waitFor(
+      async () =>
+        (await leasesOf(link, workers)).join() === [3, 2].join() ||
+        (await leasesOf(link, workers)).join() === [2, 3].join(),
+      'the second worker took units',
+    ).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
     });
     workers.push(startWorker(cluster.urls));
-    await waitFor(async () => (await leasesOf(link, workers)).sort().join() === [1, 2, 2].join(), 'the units spread over 3 workers').catch(
-      (e: unknown) => {
-        throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
-      },
-    );
+    await waitFor(
+      async () => (await leasesOf(link, workers)).sort().join() === [1, 2, 2].join(),
+      'the units spread over 3 workers',
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
+    });
     // Two leave gracefully: their units go to the one left, from their final checkpoints.
     for (const leaving of [workers[0]!, workers[1]!]) {
       leaving.child.kill('SIGTERM');
       assert.is((await leaving.exited).code, 0, logsOf(workers));
     }
     const last = workers[2]!;
-    await waitFor(async () => (await leasesOf(link, [last]))[0] === 5, 'the last worker runs every unit').catch((e: unknown) => {
-      throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
-    });
+    await waitFor(async () => (await leasesOf(link, [last]))[0] === 5, 'the last worker runs every unit').catch(
+      (e: unknown) => {
+        throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
+      },
+    );
     await producing;
-    await waitForAllOutputs(link, reference.length, () => last.stderr().length, () => last.child.exitCode !== null);
+    await waitForAllOutputs(
+      link,
+      reference.length,
+      () => last.stderr().length,
+      () => last.child.exitCode !== null,
+    );
     last.child.kill('SIGTERM');
     assert.is((await last.exited).code, 0, logsOf(workers));
     // A graceful handover never has two owners of a unit at once: nobody's checkpoint was fenced by
     // another owner's. (A worker may still fence itself when the machine is too loaded to send its
     // heartbeats in time; its units then move as after a crash, which the output check covers.)
-    const overlaps = workers.flatMap((worker) => worker.stderr().split('\n').filter((line) => /\] fenced: another worker/.test(line)));
+    const overlaps = workers.flatMap((worker) =>
+      worker
+        .stderr()
+        .split('\n')
+        .filter((line) => /\] fenced: another worker/.test(line)),
+    );
     assert.equal(overlaps, [], 'a graceful handover fences nobody');
   } finally {
     await killAll(workers);

@@ -6,7 +6,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, type JobProcess } from '../nats/wordcount-support.ts';
+import {
+  produce,
+  readOutputs,
+  referenceOutputs,
+  streamMessages,
+  text,
+  waitFor,
+  type JobProcess,
+} from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
 import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
 
@@ -28,7 +36,10 @@ test('the server leading the exchange stream killed mid-run and restarted: nothi
     const node = cluster.nodes[leader]!;
     await node.kill();
     const afterKill = await streamMessages(link, 'WORDCOUNT_OUT');
-    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > afterKill, 'progress without the killed server').catch(fail);
+    await waitFor(
+      async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > afterKill,
+      'progress without the killed server',
+    ).catch(fail);
     await node.restart();
     await producing;
     await finishGracefully(link, reference.length, workers);

@@ -5,7 +5,15 @@ import { test } from 'uvu';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
 import { readGroupStatus } from '../../runtime/group/index.ts';
-import { produce, readOutputs, referenceOutputs, streamMessages, text, waitFor, type JobProcess } from '../nats/wordcount-support.ts';
+import {
+  produce,
+  readOutputs,
+  referenceOutputs,
+  streamMessages,
+  text,
+  waitFor,
+  type JobProcess,
+} from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
 import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
 
@@ -29,12 +37,17 @@ test('a worker stopped past its lease TTL is fenced, writes nothing that survive
   };
   try {
     const zombie = workers[0]!;
-    await waitFor(async () => (await leasesOf(link, zombie)) >= 1 && (await streamMessages(link, 'WORDCOUNT_OUT')) > 0, 'the zombie-to-be runs a unit').catch(fail);
+    await waitFor(
+      async () => (await leasesOf(link, zombie)) >= 1 && (await streamMessages(link, 'WORDCOUNT_OUT')) > 0,
+      'the zombie-to-be runs a unit',
+    ).catch(fail);
     zombie.child.kill('SIGSTOP');
     // Its units move to the other two once its lease expires.
     await waitFor(async () => (await leasesOf(link, zombie)) === 0, 'the others took its units').catch(fail);
     const movedAt = await streamMessages(link, 'WORDCOUNT_OUT');
-    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > movedAt, 'progress without it').catch(fail);
+    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > movedAt, 'progress without it').catch(
+      fail,
+    );
     zombie.child.kill('SIGCONT');
     await waitFor(() => /fenced itself/.test(zombie.stderr()), 'the zombie notices it was fenced').catch(fail);
     await waitFor(() => /rejoined the group/.test(zombie.stderr()), 'the zombie rejoins').catch(fail);

@@ -6,7 +6,13 @@ import * as assert from 'uvu/assert';
  * With `anyOrder`, each key's outputs are compared as sorted lists: publishes retried across a server
  * crash may be stored after later ones (docs/jetstream.md, "Output order"), exactly once still.
  */
-export function assertSamePerKey(actual: readonly string[], reference: readonly string[], keyOf: (line: string) => string, context = '', anyOrder = false): void {
+export function assertSamePerKey(
+  actual: readonly string[],
+  reference: readonly string[],
+  keyOf: (line: string) => string,
+  context = '',
+  anyOrder = false,
+): void {
   const group = (lines: readonly string[]): Map<string, string[]> => {
     const map = new Map<string, string[]>();
     for (const line of lines) {
@@ -25,7 +31,11 @@ export function assertSamePerKey(actual: readonly string[], reference: readonly 
       seen.sort();
       lines.sort();
     }
-    assert.equal(seen, lines, `key ${key}: outputs differ from the reference run${context === '' ? '' : ` (${context.slice(-2000)})`}`);
+    assert.equal(
+      seen,
+      lines,
+      `key ${key}: outputs differ from the reference run${context === '' ? '' : ` (${context.slice(-2000)})`}`,
+    );
   }
   assert.is(got.size, want.size, 'outputs for keys the reference run has none for');
   assert.is(actual.length, reference.length, `${actual.length} outputs for ${reference.length} expected`);

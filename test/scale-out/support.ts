@@ -36,13 +36,18 @@ export function startWorker(urls: string, replicas = 3): JobProcess {
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, stderr: () => stderr, exited };
 }
 
 /** Creates wordcount.in as an R`replicas` stream before the producer does (it would make an R1). */
 export async function createInputStream(link: NatsLink, replicas: number): Promise<void> {
-  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: subjectStreamName('wordcount.in'), replicas });
+  await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', {
+    defaultName: subjectStreamName('wordcount.in'),
+    replicas,
+  });
 }
 
 /** Every worker's log, for a failure message. */
@@ -52,7 +57,8 @@ export function logsOf(workers: readonly JobProcess[]): string {
 
 /** SIGKILLs whatever still runs (a failed test must not leave workers behind). */
 export async function killAll(workers: readonly JobProcess[]): Promise<void> {
-  for (const worker of workers) if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  for (const worker of workers)
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
   await Promise.all(workers.map((worker) => worker.exited));
 }
 

@@ -5,7 +5,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, readOutputs, referenceOutputs, startJob, streamMessages, text, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import {
+  produce,
+  readOutputs,
+  referenceOutputs,
+  startJob,
+  streamMessages,
+  text,
+  waitFor,
+  waitForAllOutputs,
+  type JobProcess,
+} from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
 
 test('a worker killed 4 times at random points loses and repeats nothing', async () => {
@@ -22,7 +32,10 @@ test('a worker killed 4 times at random points loses and repeats nothing', async
       const before = await streamMessages(link, 'WORDCOUNT_OUT');
       // Some progress, then a kill at a random point of the next stretch.
       const started = job;
-      await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before || started.child.exitCode !== null, `progress after kill ${kill}`).catch((error: unknown) => {
+      await waitFor(
+        async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before || started.child.exitCode !== null,
+        `progress after kill ${kill}`,
+      ).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; the worker's log:\n${started.stderr().slice(-4000)}`);
       });
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 1500)));
@@ -34,7 +47,12 @@ test('a worker killed 4 times at random points loses and repeats nothing', async
     await producing;
     job = startJob(server.url, ['--scale-out']);
     const last = job;
-    await waitForAllOutputs(link, reference.length, () => last.stderr().length, () => last.child.exitCode !== null);
+    await waitForAllOutputs(
+      link,
+      reference.length,
+      () => last.stderr().length,
+      () => last.child.exitCode !== null,
+    );
     assert.is(last.child.exitCode, null, last.stderr());
     last.child.kill('SIGTERM');
     const exit = await last.exited;

@@ -23,7 +23,9 @@ function perWord(outputs: readonly string[]): Map<string, number[]> {
 
 async function runWorkerUntil(url: string, link: NatsLink, outputs: number): Promise<void> {
   const logs: string[] = [];
-  const logger = createLogger('info', { write: (line: string) => logs.push(line) && true } as unknown as NodeJS.WritableStream);
+  const logger = createLogger('info', {
+    write: (line: string) => logs.push(line) && true,
+  } as unknown as NodeJS.WritableStream);
   const prepared = await openWorkerRuntime({
     job: wordcount,
     transport: nats({ servers: url }),

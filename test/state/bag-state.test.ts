@@ -33,7 +33,10 @@ test('bag state - an earlier read() is a snapshot: later adds and clears do not 
 });
 
 test('bag state - matches an array under random adds, clears and reads', () => {
-  const op = fc.oneof({ weight: 5, arbitrary: fc.record({ add: fc.string({ maxLength: 3 }) }) }, { weight: 1, arbitrary: fc.constant({ clear: true as const }) });
+  const op = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ add: fc.string({ maxLength: 3 }) }) },
+    { weight: 1, arbitrary: fc.constant({ clear: true as const }) },
+  );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
       for (const { state, disturb } of statesUnderTest(StateTags.bag('b', StringUtf8Coder.of()))) {

@@ -64,7 +64,10 @@ test('combining state - folds inputs; empty until the first add; clear resets', 
 });
 
 test('combining state - matches folding a model array with the CombineFn', () => {
-  const op = fc.oneof({ weight: 5, arbitrary: fc.record({ add: fc.integer({ min: -100, max: 100 }) }) }, { weight: 1, arbitrary: fc.record({ clear: fc.constant(true) }) });
+  const op = fc.oneof(
+    { weight: 5, arbitrary: fc.record({ add: fc.integer({ min: -100, max: 100 }) }) },
+    { weight: 1, arbitrary: fc.record({ clear: fc.constant(true) }) },
+  );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
       for (const { state, disturb } of statesUnderTest(StateTags.combiningValue('c', StringUtf8Coder.of(), mean))) {
@@ -103,7 +106,11 @@ test('combiningValueWithContext - the CombineFn sees the namespace and window of
   const ns = StateNamespaces.window(IntervalWindowCoder.of(), window);
   const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
   backend.setCurrentKey('k');
-  for (const state of [InMemoryStateInternals.forKey('k').state(ns, tag), backend.stateInternalsForKey('k').state(ns, tag), backend.boundState(ns, tag)]) {
+  for (const state of [
+    InMemoryStateInternals.forKey('k').state(ns, tag),
+    backend.stateInternalsForKey('k').state(ns, tag),
+    backend.boundState(ns, tag),
+  ]) {
     seen.length = 0;
     state.add(5);
     assert.is(state.read(), 5 + 99);
@@ -112,7 +119,10 @@ test('combiningValueWithContext - the CombineFn sees the namespace and window of
   }
   const global = InMemoryStateInternals.forKey('k').state(StateNamespaces.global(), tag);
   global.add(1);
-  assert.throws(() => global.read(), (e: unknown) => e instanceof StateError && /has no window/.test((e as Error).message));
+  assert.throws(
+    () => global.read(),
+    (e: unknown) => e instanceof StateError && /has no window/.test((e as Error).message),
+  );
 });
 
 test('convertToBagTagInternal - a bag of accumulators under the combining tag id; binding both on one key is refused', () => {
@@ -126,8 +136,14 @@ test('convertToBagTagInternal - a bag of accumulators under the combining tag id
   accums.add(3);
   accums.add(4);
   assert.equal([...accums.read()], [3, 4]);
-  assert.throws(() => bags.state(StateNamespaces.global(), tag), (e: unknown) => e instanceof StateTagConflictError);
-  assert.throws(() => StateTags.convertToBagTagInternal(StateTags.bag('b', VarLongCoder.of()) as never), (e: unknown) => e instanceof TypeError);
+  assert.throws(
+    () => bags.state(StateNamespaces.global(), tag),
+    (e: unknown) => e instanceof StateTagConflictError,
+  );
+  assert.throws(
+    () => StateTags.convertToBagTagInternal(StateTags.bag('b', VarLongCoder.of()) as never),
+    (e: unknown) => e instanceof TypeError,
+  );
 });
 
 test.run();

@@ -18,7 +18,17 @@ test.after(() => {
 const DISK = ['--state-backend', 'disk', '--state-memory', '32KiB'];
 
 function run(input: string, output: string, stateDir: string, extra: readonly string[] = []) {
-  return runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', stateDir, ...extra]);
+  return runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    stateDir,
+    ...extra,
+  ]);
 }
 
 // Deterministic lines of words from a vocabulary of `words` (skewed: low numbers come more often).
@@ -53,7 +63,7 @@ test('bad --state-backend and --state-memory are exit code 2 saying what to give
   assert.match(result.stderr, /--state-backend is an embedded-mode option/);
 });
 
-test('a disk run gives a heap run\'s output; switching backend between runs (both ways) restores the same state', async () => {
+test("a disk run gives a heap run's output; switching backend between runs (both ways) restores the same state", async () => {
   const first = corpus(3000, 11);
   const second = corpus(3000, 12);
   const whole = join(tmp.dir, 'whole.txt');
@@ -68,7 +78,8 @@ test('a disk run gives a heap run\'s output; switching backend between runs (bot
   assert.ok(readFileSync(disk).equals(readFileSync(reference)), 'disk output differs from heap output');
   const local = join(tmp.dir, 'disk-state', 'wordcount', 'local');
   assert.ok(existsSync(join(local, 'count-0')), 'working copy under <state-dir>/<job>/local/');
-  for (const path of [local, join(local, 'count-0')]) assert.is(statSync(path).mode & 0o777, 0o700, `${path} is private to the user`);
+  for (const path of [local, join(local, 'count-0')])
+    assert.is(statSync(path).mode & 0o777, 0o700, `${path} is private to the user`);
 
   for (const [name, firstArgs, secondArgs] of [
     ['heap-then-disk', [], DISK],
@@ -83,14 +94,23 @@ test('a disk run gives a heap run\'s output; switching backend between runs (bot
     appendFileSync(input, second);
     result = await run(input, output, state, secondArgs);
     assert.is(result.code, 0, result.stderr);
-    assert.ok(readFileSync(output).equals(readFileSync(reference)), `${name}: output differs from one heap run over the whole input`);
+    assert.ok(
+      readFileSync(output).equals(readFileSync(reference)),
+      `${name}: output differs from one heap run over the whole input`,
+    );
   }
 });
 
-test('SIGKILL of a disk-backend run at random moments, then finishing, gives a clean heap run\'s output', async () => {
+test("SIGKILL of a disk-backend run at random moments, then finishing, gives a clean heap run's output", async () => {
   const input = join(tmp.dir, 'crash.txt');
   writeFileSync(input, corpus(25_000, 7));
-  const { killed } = await crashTest({ module: 'examples/wordcount.ts', input, dir: tmp.dir, kills: 3, crashedArgs: DISK });
+  const { killed } = await crashTest({
+    module: 'examples/wordcount.ts',
+    input,
+    dir: tmp.dir,
+    kills: 3,
+    crashedArgs: DISK,
+  });
   assert.ok(killed > 0, 'at least one run was killed');
 });
 

@@ -1,7 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BaseCoder, JsonCoder, KV, KvCoder, StringUtf8Coder, TimestampedValue, VarLongCoder, type ByteReader, type ByteWriter, type Context } from '../../coders/index.ts';
+import {
+  BaseCoder,
+  JsonCoder,
+  KV,
+  KvCoder,
+  StringUtf8Coder,
+  TimestampedValue,
+  VarLongCoder,
+  type ByteReader,
+  type ByteWriter,
+  type Context,
+} from '../../coders/index.ts';
 import {
   createKeyedStateBackend,
   mergeKeyGroupParts,
@@ -162,7 +173,8 @@ test('backend - keys at rest holding one ValueState (kept as their value alone) 
               const captured = b.captureChanges();
               b.setCurrentKey('a');
               v.read();
-              for (const kg of captured.keyGroups) chains.set(kg, [...(chains.get(kg) ?? []), captured.encodeKeyGroup(kg)]);
+              for (const kg of captured.keyGroups)
+                chains.set(kg, [...(chains.get(kg) ?? []), captured.encodeKeyGroup(kg)]);
             }
             break;
         }
@@ -192,7 +204,8 @@ test('backend - a value changed in place into one its coder cannot encode fails 
   b.setCurrentKey('good');
   v.write(1);
   b.setCurrentKey('bad');
-  // add() refuses a value that does not encode (unencodable-values.test.ts); changed afterwards, it reaches the capture.
+  // add() refuses a value that does not encode (unencodable-values.test.ts); changed afterwards, it reaches the
+  // capture.
   const item: { n: unknown } = { n: 42 };
   name.add(item);
   item.n = 42n;
@@ -212,19 +225,28 @@ test('backend - a value changed in place into one its coder cannot encode fails 
 
 test('backend - a key of the wrong type fails at setCurrentKey', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
-  assert.throws(() => b.setCurrentKey(7 as unknown as string), (e: unknown) => (e as { code?: string }).code === 'CODER_ERROR');
+  assert.throws(
+    () => b.setCurrentKey(7 as unknown as string),
+    (e: unknown) => (e as { code?: string }).code === 'CODER_ERROR',
+  );
 });
 
 test('backend - a key group can be restored only once', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   b.restoreKeyGroup(3, []);
-  assert.throws(() => b.restoreKeyGroup(3, []), (e: unknown) => e instanceof StateError && /already restored/.test(e.message));
+  assert.throws(
+    () => b.restoreKeyGroup(3, []),
+    (e: unknown) => e instanceof StateError && /already restored/.test(e.message),
+  );
 });
 
 test('backend - using keyed state without a current key is a StateError', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const v = b.boundState(g, StateTags.value('v', long));
-  assert.throws(() => v.read(), (e: unknown) => e instanceof StateError && /setCurrentKey/.test(e.message));
+  assert.throws(
+    () => v.read(),
+    (e: unknown) => e instanceof StateError && /setCurrentKey/.test(e.message),
+  );
 });
 
 test('backend - after clearCurrentKey bound handles and timers throw "no key in scope" until the next setCurrentKey', () => {
@@ -233,8 +255,16 @@ test('backend - after clearCurrentKey bound handles and timers throw "no key in 
   b.setCurrentKey('a');
   count.write(1);
   b.clearCurrentKey();
-  for (const use of [() => count.read(), () => count.write(2), () => b.timerInternals.getTimer(g, 't', TimeDomain.EVENT_TIME)]) {
-    assert.throws(use, (e: Error) => e instanceof StateError && /no key in scope: .*ctx\.getStateInternals\(keyCoder, key\)/.test(e.message));
+  for (const use of [
+    () => count.read(),
+    () => count.write(2),
+    () => b.timerInternals.getTimer(g, 't', TimeDomain.EVENT_TIME),
+  ]) {
+    assert.throws(
+      use,
+      (e: Error) =>
+        e instanceof StateError && /no key in scope: .*ctx\.getStateInternals\(keyCoder, key\)/.test(e.message),
+    );
   }
   assert.is(b.stateInternalsForKey('a').state(g, StateTags.value('count', long)).read(), 1);
   b.setCurrentKey('a');
@@ -400,7 +430,10 @@ test('backend - a restored cell read with another kind or coder is a clear error
 test('backend - restore after keys were used is refused', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   b.setCurrentKey('a');
-  assert.throws(() => b.restoreKeyGroup(0, []), (e: unknown) => e instanceof StateError);
+  assert.throws(
+    () => b.restoreKeyGroup(0, []),
+    (e: unknown) => e instanceof StateError,
+  );
 });
 
 test('backend - a corrupted part is a typed error', () => {
@@ -411,11 +444,15 @@ test('backend - a corrupted part is a typed error', () => {
   const captured = b.captureChanges();
   const kg = captured.keyGroups[0]!;
   const part = captured.encodeKeyGroup(kg);
-  const isCorrupt = (e: unknown) => e instanceof StatePartCorruptError && (e as StatePartCorruptError).code === 'STATE_PART_CORRUPT';
+  const isCorrupt = (e: unknown) =>
+    e instanceof StatePartCorruptError && (e as StatePartCorruptError).code === 'STATE_PART_CORRUPT';
   const flipped = Uint8Array.from(part);
   flipped[flipped.length - 6]! ^= 0x40;
   assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [flipped]), isCorrupt);
-  assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [part.subarray(0, part.length - 3)]), isCorrupt);
+  assert.throws(
+    () => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [part.subarray(0, part.length - 3)]),
+    isCorrupt,
+  );
   const otherGroup = (kg + 1) % 128;
   assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(otherGroup, [part]), isCorrupt);
   const badVersion = Uint8Array.from(part);
@@ -423,9 +460,16 @@ test('backend - a corrupted part is a typed error', () => {
   // An unknown version is its own typed error (still a StatePartCorruptError: the checkpoint is unusable here).
   assert.throws(
     () => mergeKeyGroupParts([badVersion]),
-    (e: unknown) => e instanceof StatePartVersionError && e instanceof StatePartCorruptError && e.code === 'STATE_PART_VERSION' && /version 9/.test(e.message),
+    (e: unknown) =>
+      e instanceof StatePartVersionError &&
+      e instanceof StatePartCorruptError &&
+      e.code === 'STATE_PART_VERSION' &&
+      /version 9/.test(e.message),
   );
-  assert.throws(() => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [badVersion]), (e: unknown) => e instanceof StatePartVersionError);
+  assert.throws(
+    () => createKeyedStateBackend({ keyCoder: str }).restoreKeyGroup(kg, [badVersion]),
+    (e: unknown) => e instanceof StatePartVersionError,
+  );
 });
 
 // ---- capture -> encode -> restore equals the live state, over random operations ----
@@ -466,7 +510,8 @@ const KEYS = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
 
 /** Everything observable about a backend, as plain data (drains its timers). */
 function dump(b: HeapKeyedStateBackend<string>, ignoreKeyOrder = false): unknown {
-  const order = <T,>(xs: T[]): T[] => (ignoreKeyOrder ? xs.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)) : xs);
+  const order = <T>(xs: T[]): T[] =>
+    ignoreKeyOrder ? xs.sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)) : xs;
   const h = handles(b);
   const perKey: Record<string, unknown> = {};
   for (const key of [...b.keys()].sort()) {
@@ -477,7 +522,9 @@ function dump(b: HeapKeyedStateBackend<string>, ignoreKeyOrder = false): unknown
       bag: [...h.bag.read()],
       set: [...h.set.read()].sort(),
       map: order([...h.map.entries().read()]),
-      multimap: ignoreKeyOrder ? order([...h.multimap.keys().read()].map((k) => [k, [...h.multimap.get(k).read()]])) : [...h.multimap.entries().read()],
+      multimap: ignoreKeyOrder
+        ? order([...h.multimap.keys().read()].map((k) => [k, [...h.multimap.get(k).read()]]))
+        : [...h.multimap.entries().read()],
       list: [...h.list.read()].map((x) => [x.value, x.timestamp]),
       sum: h.sum.isEmpty().read() ? null : h.sum.read(),
       hold: h.hold.read(),
@@ -486,7 +533,11 @@ function dump(b: HeapKeyedStateBackend<string>, ignoreKeyOrder = false): unknown
   const timers: unknown[] = [];
   const outputMin = b.timerInternals.minimumOutputTimestamp();
   for (const domain of [TimeDomain.EVENT_TIME, TimeDomain.PROCESSING_TIME]) {
-    for (let t = b.timerInternals.removeNextDueTimer(domain, Number.MAX_SAFE_INTEGER); t !== undefined; t = b.timerInternals.removeNextDueTimer(domain, Number.MAX_SAFE_INTEGER)) {
+    for (
+      let t = b.timerInternals.removeNextDueTimer(domain, Number.MAX_SAFE_INTEGER);
+      t !== undefined;
+      t = b.timerInternals.removeNextDueTimer(domain, Number.MAX_SAFE_INTEGER)
+    ) {
       timers.push([t.key, t.namespace.stringKey(), t.timerId, t.domain, t.timestamp, t.outputTimestamp]);
     }
   }
@@ -507,7 +558,12 @@ const opArb = fc.oneof(
   fc.record({ op: fc.constant('mapRemove' as const), s: fc.constantFrom('a', 'b') }),
   fc.record({ op: fc.constant('multimapRemove' as const), s: fc.constantFrom('a', 'b') }),
   fc.record({ op: fc.constant('listClearRange' as const), n: fc.integer({ min: 0, max: 20 }) }),
-  fc.record({ op: fc.constant('timer' as const), s: fc.constantFrom('t1', 't2'), n: fc.integer({ min: 0, max: 50 }), processing: fc.boolean() }),
+  fc.record({
+    op: fc.constant('timer' as const),
+    s: fc.constantFrom('t1', 't2'),
+    n: fc.integer({ min: 0, max: 50 }),
+    processing: fc.boolean(),
+  }),
   fc.record({ op: fc.constant('deleteTimer' as const), s: fc.constantFrom('t1', 't2') }),
   fc.record({ op: fc.constant('clearAll' as const) }),
   fc.record({ op: fc.constant('capture' as const) }),
@@ -515,7 +571,12 @@ const opArb = fc.oneof(
 
 type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never;
 
-function applyOp(b: HeapKeyedStateBackend<string>, h: ReturnType<typeof handles>, key: string, o: Exclude<Op, { op: 'capture' }>): void {
+function applyOp(
+  b: HeapKeyedStateBackend<string>,
+  h: ReturnType<typeof handles>,
+  key: string,
+  o: Exclude<Op, { op: 'capture' }>,
+): void {
   b.setCurrentKey(key);
   switch (o.op) {
     case 'value':
@@ -558,7 +619,13 @@ function applyOp(b: HeapKeyedStateBackend<string>, h: ReturnType<typeof handles>
       h.list.clearRange(o.n, o.n + 5);
       break;
     case 'timer':
-      b.timerInternals.setTimer({ namespace: g, timerId: o.s, domain: o.processing ? TimeDomain.PROCESSING_TIME : TimeDomain.EVENT_TIME, timestamp: o.n, outputTimestamp: o.n + 1 });
+      b.timerInternals.setTimer({
+        namespace: g,
+        timerId: o.s,
+        domain: o.processing ? TimeDomain.PROCESSING_TIME : TimeDomain.EVENT_TIME,
+        timestamp: o.n,
+        outputTimestamp: o.n + 1,
+      });
       break;
     case 'deleteTimer':
       b.timerInternals.deleteTimer(g, o.s, TimeDomain.EVENT_TIME);
@@ -575,37 +642,44 @@ function applyOp(b: HeapKeyedStateBackend<string>, h: ReturnType<typeof handles>
 }
 
 for (const [liveKind, restoredKind] of BACKENDS.flatMap((a) => BACKENDS.map((b) => [a, b] as const))) {
-test(`backend - restore(base + increments) == restore(merge(base + increments)) == live state (${liveKind} -> ${restoredKind})`, () => {
-  fc.assert(
-    fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 60 }), (ops) => {
-      const live = backendOf(liveKind, str, 0);
-      const h = handles(live);
-      const chains = new Map<number, Uint8Array[]>();
-      for (const [key, o] of ops) {
-        if (o.op === 'capture') {
-          appendCapture(live, chains);
-          continue;
+  test(`backend - restore(base + increments) == restore(merge(base + increments)) == live state (${liveKind} -> ${restoredKind})`, () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 60 }), (ops) => {
+        const live = backendOf(liveKind, str, 0);
+        const h = handles(live);
+        const chains = new Map<number, Uint8Array[]>();
+        for (const [key, o] of ops) {
+          if (o.op === 'capture') {
+            appendCapture(live, chains);
+            continue;
+          }
+          applyOp(live, h, key, o);
         }
-        applyOp(live, h, key, o);
-      }
-      appendCapture(live, chains);
-      const fromChain = restoreInto(backendOf(restoredKind, str, 1), chains);
-      const merged = new Map([...chains].map(([kg, chain]) => [kg, [mergeKeyGroupParts(chain)]]));
-      const fromMerged = restoreInto(backendOf(restoredKind, str, 2), merged);
-      const expected = dump(live);
-      if (process.env.STATE_DUMP) console.log(JSON.stringify(expected));
-      assert.equal(dump(fromChain), expected);
-      assert.equal(dump(fromMerged), expected);
-    }),
-    { numRuns: 150 },
-  );
-});
+        appendCapture(live, chains);
+        const fromChain = restoreInto(backendOf(restoredKind, str, 1), chains);
+        const merged = new Map([...chains].map(([kg, chain]) => [kg, [mergeKeyGroupParts(chain)]]));
+        const fromMerged = restoreInto(backendOf(restoredKind, str, 2), merged);
+        const expected = dump(live);
+        if (process.env.STATE_DUMP) console.log(JSON.stringify(expected));
+        assert.equal(dump(fromChain), expected);
+        assert.equal(dump(fromMerged), expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
 }
 
 test('backend - a rolled-back turn leaves state and timers as if it never ran', () => {
   fc.assert(
     fc.property(
-      fc.array(fc.record({ ops: fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 6 }), commit: fc.boolean(), capture: fc.boolean() }), { maxLength: 15 }),
+      fc.array(
+        fc.record({
+          ops: fc.array(fc.tuple(fc.constantFrom(...KEYS), opArb), { maxLength: 6 }),
+          commit: fc.boolean(),
+          capture: fc.boolean(),
+        }),
+        { maxLength: 15 },
+      ),
       (turns) => {
         const live = createKeyedStateBackend({ keyCoder: str });
         const model = createKeyedStateBackend({ keyCoder: str });
@@ -638,8 +712,14 @@ test('backend - a rolled-back turn leaves state and timers as if it never ran', 
 test('backend - turns: capture inside a turn and nested turns are errors', () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   b.beginTurn();
-  assert.throws(() => b.beginTurn(), (e: unknown) => e instanceof StateError);
-  assert.throws(() => b.captureChanges(), (e: unknown) => e instanceof StateError);
+  assert.throws(
+    () => b.beginTurn(),
+    (e: unknown) => e instanceof StateError,
+  );
+  assert.throws(
+    () => b.captureChanges(),
+    (e: unknown) => e instanceof StateError,
+  );
   b.rollbackTurn();
   b.captureChanges();
 });

@@ -1,7 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
-import { createKeyedStateBackend, keyGroupFor, mergeKeyGroupParts, PART_VERSION, StateNamespaces, StatePartCorruptError, StateTags, TimeDomain } from '../../src/state/index.ts';
+import {
+  createKeyedStateBackend,
+  keyGroupFor,
+  mergeKeyGroupParts,
+  PART_VERSION,
+  StateNamespaces,
+  StatePartCorruptError,
+  StateTags,
+  TimeDomain,
+} from '../../src/state/index.ts';
 import type { HeapKeyedStateBackend } from '../../src/state/index.ts';
 import { markPartVerified, parsePart, readPartSections } from '../../src/state/key-group-part.ts';
 import { crc32 } from 'node:zlib';
@@ -54,8 +63,14 @@ test('part - parts of different key groups cannot be merged', () => {
     () => mergeKeyGroupParts(c.keyGroups.map((kg) => c.encodeKeyGroup(kg))),
     (e: unknown) => e instanceof StatePartCorruptError,
   );
-  assert.throws(() => mergeKeyGroupParts([]), (e: unknown) => e instanceof StatePartCorruptError);
-  assert.throws(() => mergeKeyGroupParts([new Uint8Array([1, 2, 3])]), (e: unknown) => e instanceof StatePartCorruptError);
+  assert.throws(
+    () => mergeKeyGroupParts([]),
+    (e: unknown) => e instanceof StatePartCorruptError,
+  );
+  assert.throws(
+    () => mergeKeyGroupParts([new Uint8Array([1, 2, 3])]),
+    (e: unknown) => e instanceof StatePartCorruptError,
+  );
 });
 
 /** One key group, keys 'k0'..'k<n-1>' with a value each; keys listed in `timed` also get a timer at their index. */
@@ -65,7 +80,14 @@ function oneGroup(n: number, timed: readonly number[]) {
   for (let i = 0; i < n; i++) {
     b.setCurrentKey(`k${i}`);
     v.write(i);
-    if (timed.includes(i)) b.timerInternals.setTimer({ namespace: g, timerId: 't', domain: TimeDomain.EVENT_TIME, timestamp: 100 + i, outputTimestamp: 100 + i });
+    if (timed.includes(i))
+      b.timerInternals.setTimer({
+        namespace: g,
+        timerId: 't',
+        domain: TimeDomain.EVENT_TIME,
+        timestamp: 100 + i,
+        outputTimestamp: 100 + i,
+      });
   }
   return { b, v };
 }
@@ -78,7 +100,11 @@ function capturePart(b: HeapKeyedStateBackend<string>): Uint8Array {
 
 function firedKeys(b: HeapKeyedStateBackend<string>): string[] {
   const fired: string[] = [];
-  for (let t = b.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, 10_000); t !== undefined; t = b.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, 10_000)) {
+  for (
+    let t = b.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, 10_000);
+    t !== undefined;
+    t = b.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, 10_000)
+  ) {
     fired.push(`${t.key}@${t.timestamp}`);
   }
   return fired;
@@ -157,7 +183,13 @@ test('part - in a chain, a newer record wins over the base whichever section eit
   b.setCurrentKey('k1');
   b.timerInternals.deleteTimer(g, 't', TimeDomain.EVENT_TIME);
   b.setCurrentKey('k4');
-  b.timerInternals.setTimer({ namespace: g, timerId: 't', domain: TimeDomain.EVENT_TIME, timestamp: 500, outputTimestamp: 500 });
+  b.timerInternals.setTimer({
+    namespace: g,
+    timerId: 't',
+    domain: TimeDomain.EVENT_TIME,
+    timestamp: 500,
+    outputTimestamp: 500,
+  });
   b.setCurrentKey('k2');
   v.clear();
   b.timerInternals.deleteTimer(g, 't', TimeDomain.EVENT_TIME);
@@ -177,8 +209,6 @@ test('part - in a chain, a newer record wins over the base whichever section eit
   }
 });
 
-
-
 test('part - markPartVerified skips only the checksum: structure, version and key group are still checked', () => {
   const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 1 });
   const v = b.boundState(g, StateTags.value('v', VarLongCoder.of()));
@@ -187,16 +217,28 @@ test('part - markPartVerified skips only the checksum: structure, version and ke
   const part = b.captureChanges().encodeKeyGroup(0);
   const badCrc = part.slice();
   badCrc[badCrc.length - 1]! ^= 0xff;
-  assert.throws(() => readPartSections(badCrc, 0), (e: unknown) => e instanceof StatePartCorruptError);
+  assert.throws(
+    () => readPartSections(badCrc, 0),
+    (e: unknown) => e instanceof StatePartCorruptError,
+  );
   markPartVerified(badCrc);
   assert.is(readPartSections(badCrc, 0).keyGroup, 0, 'a container vouched for these bytes');
-  assert.throws(() => readPartSections(badCrc, 1), (e: unknown) => e instanceof StatePartCorruptError);
+  assert.throws(
+    () => readPartSections(badCrc, 1),
+    (e: unknown) => e instanceof StatePartCorruptError,
+  );
   const badMagic = part.slice();
   badMagic[0] = 0;
   markPartVerified(badMagic);
-  assert.throws(() => readPartSections(badMagic, 0), (e: unknown) => e instanceof StatePartCorruptError);
+  assert.throws(
+    () => readPartSections(badMagic, 0),
+    (e: unknown) => e instanceof StatePartCorruptError,
+  );
   // The mark is per view: other bytes (even a copy) are checksummed as before.
-  assert.throws(() => readPartSections(badCrc.slice(), 0), (e: unknown) => e instanceof StatePartCorruptError);
+  assert.throws(
+    () => readPartSections(badCrc.slice(), 0),
+    (e: unknown) => e instanceof StatePartCorruptError,
+  );
 });
 
 test.run();

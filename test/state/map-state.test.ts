@@ -15,7 +15,13 @@ test('map state - put, get, getOrDefault, remove, isEmpty', () => {
     state.put('b', 2);
     state.put('a', 3);
     assert.is(state.get('a').read(), 3);
-    assert.equal([...state.entries().read()], [['a', 3], ['b', 2]]);
+    assert.equal(
+      [...state.entries().read()],
+      [
+        ['a', 3],
+        ['b', 2],
+      ],
+    );
     assert.equal([...state.keys().read()], ['a', 'b']);
     assert.equal([...state.values().read()], [3, 2]);
     state.remove('a');
@@ -59,7 +65,13 @@ test('map state - entries() read earlier is a snapshot; get() and entries() obta
     state.put('b', 3);
     assert.equal([...entries], [['a', 1]]);
     assert.is(got.read(), 2);
-    assert.equal([...later.read()], [['a', 2], ['b', 3]]);
+    assert.equal(
+      [...later.read()],
+      [
+        ['a', 2],
+        ['b', 3],
+      ],
+    );
   }
 });
 
@@ -84,7 +96,10 @@ test('map state - matches a Map under random operations', () => {
             assert.is(state.putIfAbsent(o.putIfAbsent, o.value).read(), model.get(o.putIfAbsent) ?? null);
             if (!model.has(o.putIfAbsent)) model.set(o.putIfAbsent, o.value);
           } else if ('computeIfAbsent' in o) {
-            assert.is(state.computeIfAbsent(o.computeIfAbsent, () => o.value).read(), model.get(o.computeIfAbsent) ?? null);
+            assert.is(
+              state.computeIfAbsent(o.computeIfAbsent, () => o.value).read(),
+              model.get(o.computeIfAbsent) ?? null,
+            );
             if (!model.has(o.computeIfAbsent)) model.set(o.computeIfAbsent, o.value);
           } else if ('remove' in o) {
             state.remove(o.remove);

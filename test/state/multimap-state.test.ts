@@ -14,7 +14,14 @@ test('multimap state - keeps every value per key, duplicates included; remove dr
     state.put('b', 2);
     assert.equal([...state.get('a').read()], [1, 1]);
     assert.equal([...state.keys().read()], ['a', 'b']);
-    assert.equal([...state.entries().read()], [['a', 1], ['a', 1], ['b', 2]]);
+    assert.equal(
+      [...state.entries().read()],
+      [
+        ['a', 1],
+        ['a', 1],
+        ['b', 2],
+      ],
+    );
     assert.is(state.containsKey('a').read(), true);
     state.remove('a');
     assert.is(state.containsKey('a').read(), false);
@@ -26,7 +33,11 @@ test('multimap state - keeps every value per key, duplicates included; remove dr
 
 test('multimap state - matches a Map of arrays under random operations, snapshots stay put', () => {
   const k = fc.constantFrom('a', 'b', 'c');
-  const op = fc.oneof(fc.record({ put: k, value: fc.integer({ min: 0, max: 3 }) }), fc.record({ remove: k }), fc.record({ clear: fc.constant(true) }));
+  const op = fc.oneof(
+    fc.record({ put: k, value: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ remove: k }),
+    fc.record({ clear: fc.constant(true) }),
+  );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
       for (const { state, disturb } of statesUnderTest(tag())) {

@@ -15,17 +15,29 @@ test('ordered list state - sorted by timestamp, equal timestamps in insertion or
     state.add(tv('b1', 20));
     state.add(tv('b2', 20));
     state.add(tv('a0', 10));
-    assert.equal(plain(state.read()), [['a', 10], ['a0', 10], ['b1', 20], ['b2', 20], ['c', 30]]);
+    assert.equal(plain(state.read()), [
+      ['a', 10],
+      ['a0', 10],
+      ['b1', 20],
+      ['b2', 20],
+      ['c', 30],
+    ]);
   }
 });
 
 test('ordered list state - readRange and clearRange are half-open [min, limit)', () => {
   for (const { state } of statesUnderTest(StateTags.orderedList('o', StringUtf8Coder.of()))) {
     for (const t of [10, 20, 30, 40]) state.add(tv(`v${t}`, t));
-    assert.equal(plain(state.readRange(20, 40)), [['v20', 20], ['v30', 30]]);
+    assert.equal(plain(state.readRange(20, 40)), [
+      ['v20', 20],
+      ['v30', 30],
+    ]);
     assert.equal(plain(state.readRange(21, 30)), []);
     state.clearRange(20, 40);
-    assert.equal(plain(state.read()), [['v10', 10], ['v40', 40]]);
+    assert.equal(plain(state.read()), [
+      ['v10', 10],
+      ['v40', 40],
+    ]);
     state.clear();
     assert.is(state.isEmpty().read(), true);
   }
@@ -43,7 +55,11 @@ test('ordered list state - matches a stably sorted array under random operations
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
       for (const { state, disturb } of statesUnderTest(StateTags.orderedList('o', StringUtf8Coder.of()))) {
         let model: [string, number][] = [];
-        const sorted = () => model.map((x, i) => [x, i] as const).sort((a, b) => a[0][1] - b[0][1] || a[1] - b[1]).map(([x]) => x);
+        const sorted = () =>
+          model
+            .map((x, i) => [x, i] as const)
+            .sort((a, b) => a[0][1] - b[0][1] || a[1] - b[1])
+            .map(([x]) => x);
         const snapshots: [Iterable<TimestampedValue<string>>, unknown][] = [];
         ops.forEach((o, i) => {
           if ('add' in o) {
@@ -53,7 +69,10 @@ test('ordered list state - matches a stably sorted array under random operations
             state.clearRange(o.clearFrom, o.to);
             model = model.filter(([, ts]) => !(ts >= o.clearFrom && ts < o.to));
           } else if ('readFrom' in o) {
-            assert.equal(plain(state.readRange(o.readFrom, o.to)), sorted().filter(([, ts]) => ts >= o.readFrom && ts < o.to));
+            assert.equal(
+              plain(state.readRange(o.readFrom, o.to)),
+              sorted().filter(([, ts]) => ts >= o.readFrom && ts < o.to),
+            );
           } else {
             state.clear();
             model = [];

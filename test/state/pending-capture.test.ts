@@ -65,7 +65,11 @@ function subject(): { backend: HeapKeyedStateBackend<string>; apply(op: Op): voi
   const apply = (o: Op): void => {
     backend.beginTurn();
     if (o.op === 'fire') {
-      for (let t = backend.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, o.upTo); t !== undefined; t = backend.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, o.upTo)) {
+      for (
+        let t = backend.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, o.upTo);
+        t !== undefined;
+        t = backend.timerInternals.removeNextDueTimer(TimeDomain.EVENT_TIME, o.upTo)
+      ) {
         // A firing timer's callback runs with its key in scope and changes its state.
         backend.setCurrentKey(t.key!);
         count.write(Number(count.read() ?? 0) + 1);
@@ -104,7 +108,13 @@ function subject(): { backend: HeapKeyedStateBackend<string>; apply(op: Op): voi
           else map.put(o.s, o.n);
           break;
         case 'timer':
-          backend.timerInternals.setTimer({ namespace: g, timerId: o.id, domain: TimeDomain.EVENT_TIME, timestamp: o.at, outputTimestamp: o.at });
+          backend.timerInternals.setTimer({
+            namespace: g,
+            timerId: o.id,
+            domain: TimeDomain.EVENT_TIME,
+            timestamp: o.at,
+            outputTimestamp: o.at,
+          });
           break;
         case 'deleteTimer':
           backend.timerInternals.deleteTimer(g, o.id, TimeDomain.EVENT_TIME);
@@ -122,33 +132,38 @@ function partsOf(capture: CapturedChanges): Map<number, Uint8Array> {
 
 test('deferred capture - holds the state at capture time whatever the task does before it settles', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), fc.array(opArb, { maxLength: 40 }), fc.array(opArb, { maxLength: 20 }), async (before, after, later) => {
-      // `now` writes its records at once; `deferred` lets the task run first.
-      const now = subject();
-      const deferred = subject();
-      for (const o of before) {
-        now.apply(o);
-        deferred.apply(o);
-      }
-      const expected = now.backend.captureChanges();
-      const expectedParts = partsOf(expected);
-      const capture = deferred.backend.captureChanges();
-      for (const o of after) {
-        now.apply(o);
-        deferred.apply(o);
-      }
-      await capture.settle();
-      assert.equal(capture.keyGroups, expected.keyGroups);
-      assert.is(capture.changedKeys, expected.changedKeys);
-      assert.equal(partsOf(capture), expectedParts);
-      // What capture decided (persisted keys, keys dropped) leaves both alike for the next one.
-      for (const o of later) {
-        now.apply(o);
-        deferred.apply(o);
-      }
-      assert.equal(partsOf(deferred.backend.captureChanges()), partsOf(now.backend.captureChanges()));
-      assert.equal([...deferred.backend.keys()].sort(), [...now.backend.keys()].sort());
-    }),
+    fc.asyncProperty(
+      fc.array(opArb, { maxLength: 40 }),
+      fc.array(opArb, { maxLength: 40 }),
+      fc.array(opArb, { maxLength: 20 }),
+      async (before, after, later) => {
+        // `now` writes its records at once; `deferred` lets the task run first.
+        const now = subject();
+        const deferred = subject();
+        for (const o of before) {
+          now.apply(o);
+          deferred.apply(o);
+        }
+        const expected = now.backend.captureChanges();
+        const expectedParts = partsOf(expected);
+        const capture = deferred.backend.captureChanges();
+        for (const o of after) {
+          now.apply(o);
+          deferred.apply(o);
+        }
+        await capture.settle();
+        assert.equal(capture.keyGroups, expected.keyGroups);
+        assert.is(capture.changedKeys, expected.changedKeys);
+        assert.equal(partsOf(capture), expectedParts);
+        // What capture decided (persisted keys, keys dropped) leaves both alike for the next one.
+        for (const o of later) {
+          now.apply(o);
+          deferred.apply(o);
+        }
+        assert.equal(partsOf(deferred.backend.captureChanges()), partsOf(now.backend.captureChanges()));
+        assert.equal([...deferred.backend.keys()].sort(), [...now.backend.keys()].sort());
+      },
+    ),
     { numRuns: 300 },
   );
 });

@@ -107,7 +107,14 @@ test('multimap get/containsKey/keys/entries are deferred', () => {
     assert.equal([...get.read()], [1, 2], name);
     assert.is(has.read(), true, name);
     assert.equal([...keys.read()], ['a'], name);
-    assert.equal([...entries.read()], [['a', 1], ['a', 2]], name);
+    assert.equal(
+      [...entries.read()],
+      [
+        ['a', 1],
+        ['a', 2],
+      ],
+      name,
+    );
   }
 });
 
@@ -152,8 +159,14 @@ test('handle identity: the same (namespace, tag) gives the same handle; other na
   const ns1 = StateNamespaces.fromString('/ns1/');
   const ns2 = StateNamespaces.fromString('/ns2/');
   const paths = [
-    { name: 'InMemoryStateInternals', state: <S extends State>(ns: typeof ns1, tag: StateTag<S>) => inMemory.state(ns, tag) },
-    { name: 'stateInternalsForKey', state: <S extends State>(ns: typeof ns1, tag: StateTag<S>) => forKey.state(ns, tag) },
+    {
+      name: 'InMemoryStateInternals',
+      state: <S extends State>(ns: typeof ns1, tag: StateTag<S>) => inMemory.state(ns, tag),
+    },
+    {
+      name: 'stateInternalsForKey',
+      state: <S extends State>(ns: typeof ns1, tag: StateTag<S>) => forKey.state(ns, tag),
+    },
     { name: 'boundState', state: <S extends State>(ns: typeof ns1, tag: StateTag<S>) => backend.boundState(ns, tag) },
   ];
   const inMemory = InMemoryStateInternals.forKey('k');

@@ -43,7 +43,12 @@ test('set state - a contains() result does not change with later writes', () => 
 
 test('set state - matches a Set under random operations', () => {
   const v = fc.integer({ min: 0, max: 6 });
-  const op = fc.oneof(fc.record({ add: v }), fc.record({ addIfAbsent: v }), fc.record({ remove: v }), fc.record({ clear: fc.constant(true) }));
+  const op = fc.oneof(
+    fc.record({ add: v }),
+    fc.record({ addIfAbsent: v }),
+    fc.record({ remove: v }),
+    fc.record({ clear: fc.constant(true) }),
+  );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
       for (const { state, disturb } of statesUnderTest(StateTags.set('s', VarLongCoder.of()))) {

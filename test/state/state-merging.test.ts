@@ -50,7 +50,11 @@ function internalsUnderTest(): { name: string; internals: StateInternals }[] {
 
 test('StateMerging.mergeBags - into a source and into a new window; sources cleared', () => {
   for (const { name, internals } of internalsUnderTest()) {
-    const [a, b, c] = [internals.state(ns(w(0, 10)), BAG), internals.state(ns(w(5, 15)), BAG), internals.state(ns(w(0, 15)), BAG)];
+    const [a, b, c] = [
+      internals.state(ns(w(0, 10)), BAG),
+      internals.state(ns(w(5, 15)), BAG),
+      internals.state(ns(w(0, 15)), BAG),
+    ];
     a.add('Hello');
     b.add('World');
     a.add('!');
@@ -67,7 +71,11 @@ test('StateMerging.mergeBags - into a source and into a new window; sources clea
 
 test('StateMerging.mergeSets - the union lands in the result, duplicates once', () => {
   for (const { name, internals } of internalsUnderTest()) {
-    const [a, b, c] = [internals.state(ns(w(0, 10)), SET), internals.state(ns(w(5, 15)), SET), internals.state(ns(w(0, 15)), SET)];
+    const [a, b, c] = [
+      internals.state(ns(w(0, 10)), SET),
+      internals.state(ns(w(5, 15)), SET),
+      internals.state(ns(w(0, 15)), SET),
+    ];
     a.add('Hello');
     b.add('Hello');
     b.add('World');
@@ -81,7 +89,11 @@ test('StateMerging.mergeSets - the union lands in the result, duplicates once', 
 
 test('StateMerging.mergeCombiningValues - merged accumulator in the result, sources empty; a lone result is left alone', () => {
   for (const { name, internals } of internalsUnderTest()) {
-    const [a, b, c] = [internals.state(ns(w(0, 10)), SUM), internals.state(ns(w(5, 15)), SUM), internals.state(ns(w(0, 15)), SUM)];
+    const [a, b, c] = [
+      internals.state(ns(w(0, 10)), SUM),
+      internals.state(ns(w(5, 15)), SUM),
+      internals.state(ns(w(0, 15)), SUM),
+    ];
     a.add(5);
     b.add(10);
     a.add(6);
@@ -186,25 +198,29 @@ test('StateMerging - a merge inside a failed turn is undone; the backend holds f
 
 test('StateMerging.mergeBags - property: the result holds every element of every source, the others none', () => {
   fc.assert(
-    fc.property(fc.array(fc.array(fc.string({ maxLength: 2 }), { maxLength: 5 }), { minLength: 1, maxLength: 5 }), fc.nat(), (contents, pick) => {
-      const internals = InMemoryStateInternals.forKey('k');
-      const bags = contents.map((items, i) => {
-        const bag = internals.state(ns(w(i, i + 1)), BAG);
-        for (const item of items) bag.add(item);
-        return bag;
-      });
-      const resultIndex = pick % (bags.length + 1);
-      const result = resultIndex < bags.length ? bags[resultIndex]! : internals.state(ns(w(-1, 0)), BAG);
-      StateMerging.mergeBags(bags, result);
-      const expected = [...(contents[resultIndex] ?? [])];
-      contents.forEach((items, i) => {
-        if (i !== resultIndex) expected.push(...items);
-      });
-      assert.equal([...result.read()], expected);
-      bags.forEach((bag, i) => {
-        if (i !== resultIndex) assert.equal([...bag.read()], []);
-      });
-    }),
+    fc.property(
+      fc.array(fc.array(fc.string({ maxLength: 2 }), { maxLength: 5 }), { minLength: 1, maxLength: 5 }),
+      fc.nat(),
+      (contents, pick) => {
+        const internals = InMemoryStateInternals.forKey('k');
+        const bags = contents.map((items, i) => {
+          const bag = internals.state(ns(w(i, i + 1)), BAG);
+          for (const item of items) bag.add(item);
+          return bag;
+        });
+        const resultIndex = pick % (bags.length + 1);
+        const result = resultIndex < bags.length ? bags[resultIndex]! : internals.state(ns(w(-1, 0)), BAG);
+        StateMerging.mergeBags(bags, result);
+        const expected = [...(contents[resultIndex] ?? [])];
+        contents.forEach((items, i) => {
+          if (i !== resultIndex) expected.push(...items);
+        });
+        assert.equal([...result.read()], expected);
+        bags.forEach((bag, i) => {
+          if (i !== resultIndex) assert.equal([...bag.read()], []);
+        });
+      },
+    ),
   );
 });
 

@@ -42,7 +42,11 @@ test('namespace - equal windows give equal namespaces; different trigger indexes
 test('namespace - fromString round-trips with a window coder and stays unresolved without one', () => {
   const coder = IntervalWindowCoder.of();
   const w = new IntervalWindow(5000, 65000);
-  for (const ns of [StateNamespaces.global(), StateNamespaces.window(coder, w), StateNamespaces.windowAndTrigger(coder, w, 77)]) {
+  for (const ns of [
+    StateNamespaces.global(),
+    StateNamespaces.window(coder, w),
+    StateNamespaces.windowAndTrigger(coder, w, 77),
+  ]) {
     const back = StateNamespaces.fromString(ns.stringKey(), coder);
     assert.is(back.stringKey(), ns.stringKey());
     assert.is(back.type, ns.type);
@@ -50,7 +54,10 @@ test('namespace - fromString round-trips with a window coder and stays unresolve
   const unresolved = StateNamespaces.fromString(StateNamespaces.window(coder, w).stringKey());
   assert.is(unresolved.type, 'unresolved');
   assert.ok(unresolved.equals(StateNamespaces.fromString(StateNamespaces.window(coder, w).stringKey())));
-  assert.throws(() => StateNamespaces.fromString('nope'), (e: { code: string }) => e.code === 'STATE_ERROR');
+  assert.throws(
+    () => StateNamespaces.fromString('nope'),
+    (e: { code: string }) => e.code === 'STATE_ERROR',
+  );
 });
 
 test.run();

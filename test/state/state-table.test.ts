@@ -6,11 +6,23 @@ import { StateTable } from '../../src/state/state-table.ts';
 
 /** A cell whose emptiness the test controls. */
 function cell(id: number, empty = false): TableEntry {
-  return { kind: 'value', signature: '', pruned: false, isEmpty: () => empty, encode() {}, id } as unknown as TableEntry;
+  return {
+    kind: 'value',
+    signature: '',
+    pruned: false,
+    isEmpty: () => empty,
+    encode() {},
+    id,
+  } as unknown as TableEntry;
 }
 
 const op = fc.oneof(
-  fc.record({ kind: fc.constant('put' as const), ns: fc.constantFrom('', 'w1', 'w2'), col: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'), empty: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('put' as const),
+    ns: fc.constantFrom('', 'w1', 'w2'),
+    col: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'),
+    empty: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('prune' as const) }),
 );
 
@@ -44,7 +56,10 @@ test('state table - get/put/forEach/prune/isEmpty agree with an insertion-ordere
         }
         for (const v of model.values()) assert.is(table.get(v.ns, v.col), v.cell);
         assert.is(table.get('nope', 'a'), undefined);
-        assert.is(table.isEmpty(), [...model.values()].every((v) => v.empty));
+        assert.is(
+          table.isEmpty(),
+          [...model.values()].every((v) => v.empty),
+        );
         const seen = table.entries().map(([ns, col, c]) => [ns, col, c] as const);
         const expected = [...model.values()].map((v) => [v.ns, v.col, v.cell] as const);
         if (mapMode) {
@@ -69,7 +84,10 @@ test('state table - a pruned cell is marked pruned; the cells after it keep thei
   table.put('', 'c', c);
   assert.ok(table.prune());
   assert.ok(a.pruned);
-  assert.equal(table.entries().map((e) => e[1]), ['b', 'c']);
+  assert.equal(
+    table.entries().map((e) => e[1]),
+    ['b', 'c'],
+  );
   assert.is(table.get('', 'a'), undefined);
   assert.not.ok(table.prune());
 });

@@ -1,7 +1,18 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BaseCoder, CannotProvideCoderError, CoderRegistry, KvCoder, StringUtf8Coder, VarLongCoder, type ByteReader, type ByteWriter, type Coder, type Context } from '../../coders/index.ts';
+import {
+  BaseCoder,
+  CannotProvideCoderError,
+  CoderRegistry,
+  KvCoder,
+  StringUtf8Coder,
+  VarLongCoder,
+  type ByteReader,
+  type ByteWriter,
+  type Coder,
+  type Context,
+} from '../../coders/index.ts';
 import {
   createKeyedStateBackend,
   InMemoryStateInternals,
@@ -37,7 +48,10 @@ test('tags - binding one id to another kind is a typed error naming the tag', ()
 test('tags - binding one id with other coders is an error in a backend too', () => {
   const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
   b.boundState(g, StateTags.map('m', StringUtf8Coder.of(), VarLongCoder.of()));
-  assert.throws(() => b.boundState(g, StateTags.map('m', StringUtf8Coder.of(), StringUtf8Coder.of())), (e: unknown) => e instanceof StateTagConflictError);
+  assert.throws(
+    () => b.boundState(g, StateTags.map('m', StringUtf8Coder.of(), StringUtf8Coder.of())),
+    (e: unknown) => e instanceof StateTagConflictError,
+  );
   // Same coders from other instances agree.
   b.boundState(g, StateTags.map('m', StringUtf8Coder.of(), VarLongCoder.of()));
   const kv = () => KvCoder.of(StringUtf8Coder.of(), VarLongCoder.of());
@@ -48,7 +62,10 @@ test('tags - binding one id with other coders is an error in a backend too', () 
 test('tags - watermark holds with another combiner conflict', () => {
   const s = InMemoryStateInternals.forKey('k');
   s.state(g, StateTags.watermarkStateInternal('h', TimestampCombiner.EARLIEST));
-  assert.throws(() => s.state(g, StateTags.watermarkStateInternal('h', TimestampCombiner.LATEST)), (e: unknown) => e instanceof StateTagConflictError);
+  assert.throws(
+    () => s.state(g, StateTags.watermarkStateInternal('h', TimestampCombiner.LATEST)),
+    (e: unknown) => e instanceof StateTagConflictError,
+  );
 });
 
 test('tags - a system tag never collides with the user tag of the same id', () => {
@@ -74,7 +91,9 @@ test('tags - set and map tags reject a non-deterministic element or key coder', 
 });
 
 /** A sum whose accumulator coder is the input coder itself (accumulator = the running sum). */
-const sumWithCoder = (seen: { registry?: CoderRegistry; input?: Coder<number> } = {}): CombineFn<number, number, number> => ({
+const sumWithCoder = (
+  seen: { registry?: CoderRegistry; input?: Coder<number> } = {},
+): CombineFn<number, number, number> => ({
   createAccumulator: () => 0,
   addInput: (a, x) => a + x,
   mergeAccumulators: (accs) => [...accs].reduce((t, a) => t + a, 0),
@@ -101,18 +120,31 @@ test('combiningValueFromInputInternal - the CombineFn derives the accumulator co
 });
 
 test('combiningValueFromInputInternal - a CombineFn without getAccumulatorCoder, or whose getAccumulatorCoder throws, is a typed error saying what to do', () => {
-  const plain: CombineFn<number, number, number> = { createAccumulator: () => 0, addInput: (a, x) => a + x, mergeAccumulators: (accs) => [...accs].reduce((t, a) => t + a, 0), extractOutput: (a) => a };
+  const plain: CombineFn<number, number, number> = {
+    createAccumulator: () => 0,
+    addInput: (a, x) => a + x,
+    mergeAccumulators: (accs) => [...accs].reduce((t, a) => t + a, 0),
+    extractOutput: (a) => a,
+  };
   try {
     StateTags.combiningValueFromInputInternal('sum', VarLongCoder.of() as unknown as Coder<number>, plain);
     assert.unreachable('expected CannotProvideCoderError');
   } catch (err) {
     assert.instance(err, CannotProvideCoderError);
     assert.is((err as CannotProvideCoderError).code, 'CANNOT_PROVIDE_CODER');
-    assert.match((err as Error).message, /VarLongCoder.*getAccumulatorCoder.*StateTags\.combiningValue\(id, accumCoder, combineFn\)/);
+    assert.match(
+      (err as Error).message,
+      /VarLongCoder.*getAccumulatorCoder.*StateTags\.combiningValue\(id, accumCoder, combineFn\)/,
+    );
   }
   const cause = new Error('no coder for this input');
   try {
-    StateTags.combiningValueFromInputInternal('sum', StringUtf8Coder.of(), { ...plain, getAccumulatorCoder: () => { throw cause; } } as unknown as CombineFn<string, number, number>);
+    StateTags.combiningValueFromInputInternal('sum', StringUtf8Coder.of(), {
+      ...plain,
+      getAccumulatorCoder: () => {
+        throw cause;
+      },
+    } as unknown as CombineFn<string, number, number>);
     assert.unreachable('expected CannotProvideCoderError');
   } catch (err) {
     assert.instance(err, CannotProvideCoderError);

@@ -1,21 +1,41 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { BoundedWindow, GlobalWindow, StringUtf8Coder, IntervalWindow, IntervalWindowCoder } from '../../coders/index.ts';
-import { createKeyedStateBackend, StateNamespaces, TimeDomain, type HeapKeyedStateBackend, type TimerData } from '../../src/state/index.ts';
+import {
+  BoundedWindow,
+  GlobalWindow,
+  StringUtf8Coder,
+  IntervalWindow,
+  IntervalWindowCoder,
+} from '../../coders/index.ts';
+import {
+  createKeyedStateBackend,
+  StateNamespaces,
+  TimeDomain,
+  type HeapKeyedStateBackend,
+  type TimerData,
+} from '../../src/state/index.ts';
 
 const g = StateNamespaces.global();
 const E = TimeDomain.EVENT_TIME;
 const P = TimeDomain.PROCESSING_TIME;
 
-function set(b: HeapKeyedStateBackend<string>, key: string, timerId: string, timestamp: number, domain: TimeDomain = E, outputTimestamp = timestamp): void {
+function set(
+  b: HeapKeyedStateBackend<string>,
+  key: string,
+  timerId: string,
+  timestamp: number,
+  domain: TimeDomain = E,
+  outputTimestamp = timestamp,
+): void {
   b.setCurrentKey(key);
   b.timerInternals.setTimer({ namespace: g, timerId, domain, timestamp, outputTimestamp });
 }
 
 function drain(b: HeapKeyedStateBackend<string>, domain: TimeDomain, upTo: number): [unknown, string, number][] {
   const out: [unknown, string, number][] = [];
-  for (let t: TimerData<string> | undefined; (t = b.timerInternals.removeNextDueTimer(domain, upTo)) !== undefined; ) out.push([t.key, t.timerId, Number(t.timestamp)]);
+  for (let t: TimerData<string> | undefined; (t = b.timerInternals.removeNextDueTimer(domain, upTo)) !== undefined;)
+    out.push([t.key, t.timerId, Number(t.timestamp)]);
   return out;
 }
 
@@ -25,7 +45,11 @@ test('timers - fire earliest first over all keys; ties in set order; upTo is inc
   set(b, 'b', 't', 10);
   set(b, 'c', 't', 20);
   set(b, 'a', 'u', 20);
-  assert.equal(drain(b, E, 20), [['b', 't', 10], ['c', 't', 20], ['a', 'u', 20]]);
+  assert.equal(drain(b, E, 20), [
+    ['b', 't', 10],
+    ['c', 't', 20],
+    ['a', 'u', 20],
+  ]);
   assert.equal(drain(b, E, 29), []);
   assert.is(b.timerInternals.nextTimerTimestamp(E), 30);
   assert.equal(drain(b, E, 30), [['a', 't', 30]]);
@@ -79,20 +103,33 @@ test('timers - survive capture and restore, with window namespaces and set order
   const fresh = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), windowCoder });
   for (const kg of captured.keyGroups) fresh.restoreKeyGroup(kg, [captured.encodeKeyGroup(kg)]);
   assert.is(fresh.timerInternals.size, 4, 'timers are restored eagerly');
-  assert.equal(drain(fresh, E, 8), [['x', 'tie', 7], ['y', 'tie', 7], ['z', 'tie', 7]]);
+  assert.equal(drain(fresh, E, 8), [
+    ['x', 'tie', 7],
+    ['y', 'tie', 7],
+    ['z', 'tie', 7],
+  ]);
   const t = fresh.timerInternals.removeNextDueTimer(E, 9)!;
   assert.ok(t.namespace.equals(win));
   assert.ok(t.namespace.window?.equals(new IntervalWindow(0, 10)));
   // A timer set after restore fires after restored ties (the set order continues).
   set(fresh, 'a', 'late', 7);
   set(fresh, 'b', 'late', 7);
-  assert.equal(drain(fresh, E, 7), [['a', 'late', 7], ['b', 'late', 7]]);
+  assert.equal(drain(fresh, E, 7), [
+    ['a', 'late', 7],
+    ['b', 'late', 7],
+  ]);
 });
 
 test('timers - bigint instants (end of the global window) order with numbers and survive restore', () => {
   const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
   b.setCurrentKey('a');
-  b.timerInternals.setTimer({ namespace: g, timerId: 'end', domain: E, timestamp: GlobalWindow.MAX_TIMESTAMP, outputTimestamp: GlobalWindow.MAX_TIMESTAMP });
+  b.timerInternals.setTimer({
+    namespace: g,
+    timerId: 'end',
+    domain: E,
+    timestamp: GlobalWindow.MAX_TIMESTAMP,
+    outputTimestamp: GlobalWindow.MAX_TIMESTAMP,
+  });
   b.timerInternals.setTimer({ namespace: g, timerId: 'soon', domain: E, timestamp: 5, outputTimestamp: 5 });
   const c = b.captureChanges();
   const fresh = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
@@ -106,7 +143,11 @@ test('timers - bigint instants (end of the global window) order with numbers and
 
 test('timers - match a sorted model under random sets, deletes and firings', () => {
   const op = fc.oneof(
-    fc.record({ set: fc.constantFrom('a', 'b', 'c'), id: fc.constantFrom('t1', 't2'), t: fc.integer({ min: 0, max: 30 }) }),
+    fc.record({
+      set: fc.constantFrom('a', 'b', 'c'),
+      id: fc.constantFrom('t1', 't2'),
+      t: fc.integer({ min: 0, max: 30 }),
+    }),
     fc.record({ del: fc.constantFrom('a', 'b', 'c'), id: fc.constantFrom('t1', 't2') }),
     fc.record({ fire: fc.integer({ min: 0, max: 30 }) }),
   );
@@ -126,7 +167,10 @@ test('timers - match a sorted model under random sets, deletes and firings', () 
         } else {
           const due = [...model.values()].filter((x) => x.t <= o.fire).sort((x, y) => x.t - y.t || x.seq - y.seq);
           for (const x of due) model.delete(`${x.key}/${x.id}`);
-          assert.equal(drain(b, E, o.fire), due.map((x) => [x.key, x.id, x.t]));
+          assert.equal(
+            drain(b, E, o.fire),
+            due.map((x) => [x.key, x.id, x.t]),
+          );
         }
         assert.is(b.timerInternals.size, model.size);
       }

@@ -36,7 +36,10 @@ test('value state - a value the coder cannot encode is refused and the old value
 test('map state - a null key or a bad value is refused (put, putIfAbsent, computeIfAbsent) and the map is unchanged', () => {
   for (const { name, state } of statesUnderTest(StateTags.map('m', StringUtf8Coder.of(), VarLongCoder.of()))) {
     state.put('a', 1);
-    assertRefused(() => state.put(null as unknown as string, 1), /MapState key null does not encode with StringUtf8Coder/);
+    assertRefused(
+      () => state.put(null as unknown as string, 1),
+      /MapState key null does not encode with StringUtf8Coder/,
+    );
     assertRefused(() => state.put('b', Number.NaN), /MapState value \(number\) NaN/);
     assertRefused(() => state.putIfAbsent('c', 0.5), /MapState value/);
     assertRefused(() => state.computeIfAbsent('d', () => Infinity), /MapState value/);
@@ -51,7 +54,10 @@ test('multimap, set, bag and ordered list - an element the coder cannot encode i
     assert.is(state.isEmpty().read(), true, name);
   }
   for (const { name, state } of statesUnderTest(StateTags.set('s', StringUtf8Coder.of()))) {
-    assertRefused(() => state.add(42 as unknown as string), /SetState element \(number\) 42 does not encode with StringUtf8Coder/);
+    assertRefused(
+      () => state.add(42 as unknown as string),
+      /SetState element \(number\) 42 does not encode with StringUtf8Coder/,
+    );
     assertRefused(() => state.addIfAbsent(null as unknown as string), /SetState element null/);
     assert.is(state.isEmpty().read(), true, name);
   }
@@ -87,17 +93,23 @@ test('combining state - an accumulator that does not encode is refused and the o
   for (const { name, state } of statesUnderTest(StateTags.combiningValue('c', strict, fn))) {
     state.add(1);
     state.add(1);
-    assertRefused(() => state.add(Number.NaN), /CombiningState.add: the accumulator \(object\) does not encode.*n must be an integer/);
+    assertRefused(
+      () => state.add(Number.NaN),
+      /CombiningState.add: the accumulator \(object\) does not encode.*n must be an integer/,
+    );
     assert.is(state.read(), 2, name);
     state.add(1);
     assert.is(state.read(), 3, name);
   }
-  for (const { name, state } of statesUnderTest(StateTags.combiningValue('kv', KvCoder.of(VarLongCoder.of(), VarLongCoder.of()), {
-    createAccumulator: () => KV(0, 0),
-    addInput: (acc, x: number) => KV(Number(acc.key) + 1, Number(acc.value) + x),
-    mergeAccumulators: (accs) => [...accs].reduce((a, b) => KV(Number(a.key) + Number(b.key), Number(a.value) + Number(b.value)), KV(0, 0)),
-    extractOutput: (acc) => Number(acc.value),
-  }))) {
+  for (const { name, state } of statesUnderTest(
+    StateTags.combiningValue('kv', KvCoder.of(VarLongCoder.of(), VarLongCoder.of()), {
+      createAccumulator: () => KV(0, 0),
+      addInput: (acc, x: number) => KV(Number(acc.key) + 1, Number(acc.value) + x),
+      mergeAccumulators: (accs) =>
+        [...accs].reduce((a, b) => KV(Number(a.key) + Number(b.key), Number(a.value) + Number(b.value)), KV(0, 0)),
+      extractOutput: (acc) => Number(acc.value),
+    }),
+  )) {
     assertRefused(() => state.add(0.25), /CombiningState.add/);
     assert.is(state.isEmpty().read(), true, name);
   }
@@ -105,7 +117,10 @@ test('combining state - an accumulator that does not encode is refused and the o
 
 test('heap backend - after a refused write in a rolled-back turn, the next capture succeeds', async () => {
   const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
-  const merchants = backend.boundState(StateNamespaces.global(), StateTags.map('merchants', StringUtf8Coder.of(), VarLongCoder.of()));
+  const merchants = backend.boundState(
+    StateNamespaces.global(),
+    StateTags.map('merchants', StringUtf8Coder.of(), VarLongCoder.of()),
+  );
   const total = backend.boundState(StateNamespaces.global(), StateTags.value('total', VarLongCoder.of()));
   backend.beginTurn();
   backend.setCurrentKey('card-1');

@@ -25,13 +25,19 @@ test('watermark hold - EARLIEST keeps the minimum, LATEST the maximum, END_OF_WI
 
 test('watermark hold - a non-integer timestamp is a StateError', () => {
   for (const { state } of statesUnderTest(StateTags.watermarkStateInternal('h', TimestampCombiner.EARLIEST))) {
-    assert.throws(() => state.add(1.5), (e: { code: string }) => e.code === 'STATE_ERROR');
+    assert.throws(
+      () => state.add(1.5),
+      (e: { code: string }) => e.code === 'STATE_ERROR',
+    );
   }
 });
 
 test('watermark hold - the backend knows the minimum hold over all keys', () => {
   const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
-  const hold = b.boundState(StateNamespaces.global(), StateTags.watermarkStateInternal('h', TimestampCombiner.EARLIEST));
+  const hold = b.boundState(
+    StateNamespaces.global(),
+    StateTags.watermarkStateInternal('h', TimestampCombiner.EARLIEST),
+  );
   assert.is(b.minimumWatermarkHold(), undefined);
   b.setCurrentKey('a');
   hold.add(50);

@@ -49,7 +49,14 @@ test('nats cluster - 3 nodes on their own ports, one cluster; an R3 stream survi
     const next = await leaderOf(cluster, 'R3');
     assert.is.not(next, leader, 'another node leads the stream');
     // Writes go on with two of three nodes, and nothing acknowledged before is lost.
-    await waitFor(async () => js.publish('r3.x', 'after').then(() => true, () => false), 'a publish acknowledged after the leader loss');
+    await waitFor(
+      async () =>
+        js.publish('r3.x', 'after').then(
+          () => true,
+          () => false,
+        ),
+      'a publish acknowledged after the leader loss',
+    );
     assert.ok((await jsm.streams.info('R3')).state.messages >= 11);
 
     await cluster.nodes[leader]!.restart();

@@ -138,7 +138,8 @@ class NatsCluster implements NatsClusterHandle {
     });
     if (leader === undefined || leader === '') return undefined;
     const index = this.nodes.findIndex((node) => node.serverName === leader);
-    if (index < 0) throw new Error(`stream ${stream} is led by ${leader}, which is not a node of cluster ${this.clusterName}`);
+    if (index < 0)
+      throw new Error(`stream ${stream} is led by ${leader}, which is not a node of cluster ${this.clusterName}`);
     return index;
   }
 
@@ -166,7 +167,9 @@ class NatsCluster implements NatsClusterHandle {
         return;
       } catch (error) {
         if (Date.now() > deadline) {
-          throw new Error(`JetStream of cluster ${this.clusterName} not ready within ${this.readyTimeoutMs} ms`, { cause: error });
+          throw new Error(`JetStream of cluster ${this.clusterName} not ready within ${this.readyTimeoutMs} ms`, {
+            cause: error,
+          });
         }
         await sleep(200);
       }
@@ -214,7 +217,14 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     const nodes = clientPorts.map((port, i) => {
       const serverName = `n${i}-${port}`;
       const routes = routePorts.filter((_, j) => j !== i).map((p) => `nats://127.0.0.1:${p}`);
-      const args = ['--server_name', serverName, '--cluster_name', clusterName, '--cluster', `nats://127.0.0.1:${routePorts[i]}`];
+      const args = [
+        '--server_name',
+        serverName,
+        '--cluster_name',
+        clusterName,
+        '--cluster',
+        `nats://127.0.0.1:${routePorts[i]}`,
+      ];
       if (routes.length > 0) args.push('--routes', routes.join(','));
       const storeDir = mkdtempSync(join(tmpdir(), 'stator-nats-cluster-'));
       const server = new NatsServer(port, storeDir, resolved, {
@@ -237,8 +247,12 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     }
     await cluster.stop();
     lastError = failure.reason;
-    const portTaken = launched.some((result) => result.status === 'rejected' && result.reason instanceof StartFailure && result.reason.portTaken);
+    const portTaken = launched.some(
+      (result) => result.status === 'rejected' && result.reason instanceof StartFailure && result.reason.portTaken,
+    );
     if (!portTaken) throw failure.reason;
   }
-  throw new Error(`could not start a nats-server cluster on free ports after ${resolved.portAttempts} attempts`, { cause: lastError });
+  throw new Error(`could not start a nats-server cluster on free ports after ${resolved.portAttempts} attempts`, {
+    cause: lastError,
+  });
 }

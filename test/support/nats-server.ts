@@ -91,7 +91,10 @@ const LOG_LINES_KEPT = 200;
 
 export function findNatsServerBinary(): string {
   const candidates = [
-    ...(process.env['PATH'] ?? '').split(delimiter).filter((dir) => dir !== '').map((dir) => join(dir, 'nats-server')),
+    ...(process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter((dir) => dir !== '')
+      .map((dir) => join(dir, 'nats-server')),
     '/usr/sbin/nats-server',
   ];
   for (const candidate of candidates) {
@@ -186,7 +189,10 @@ async function readInfo(port: number, timeoutMs: number): Promise<{ serverId: st
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     let buffer = '';
-    const timer = setTimeout(() => finish(new Error(`no INFO from 127.0.0.1:${port} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no INFO from 127.0.0.1:${port} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     function finish(error: Error | undefined, info?: { serverId: string; port: number }): void {
       clearTimeout(timer);
       socket.destroy();
@@ -298,7 +304,10 @@ export class NatsServer implements NatsServerHandle {
 
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(failed(`not ready within ${this.options.startTimeoutMs} ms`)), this.options.startTimeoutMs);
+        const timer = setTimeout(
+          () => reject(failed(`not ready within ${this.options.startTimeoutMs} ms`)),
+          this.options.startTimeoutMs,
+        );
         const onExit = (): void => {
           clearTimeout(timer);
           const taken = this.lines.some((line) => line.includes('address already in use'));
@@ -365,7 +374,9 @@ export class NatsServer implements NatsServerHandle {
     await this.terminate('SIGKILL');
   }
 
-  /** Stops the process gracefully (SIGTERM, SIGKILL after the grace period), keeping the port and data for restart(). */
+  /**
+   * Stops the process gracefully (SIGTERM, SIGKILL after the grace period), keeping the port and data for restart().
+   */
   async shutdown(): Promise<void> {
     await this.terminate('SIGTERM');
   }
@@ -429,5 +440,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       if (!(error instanceof StartFailure && error.portTaken)) throw error;
     }
   }
-  throw new Error(`could not start nats-server on a free port after ${resolved.portAttempts} attempts`, { cause: lastError });
+  throw new Error(`could not start nats-server on a free port after ${resolved.portAttempts} attempts`, {
+    cause: lastError,
+  });
 }

@@ -16,7 +16,9 @@ export interface SmallFilesystem {
 /** Mounts a tmpfs of `sizeBytes` (rounded up to pages); a string says why it could not. */
 export function mountSmallFilesystem(sizeBytes: number): SmallFilesystem | string {
   const path = mkdtempSync(join(tmpdir(), 'stator-small-fs-'));
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'tmpfs', path], { encoding: 'utf8' });
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes},mode=0755`, 'tmpfs', path], {
+    encoding: 'utf8',
+  });
   if (mounted.status !== 0) {
     rmSync(path, { recursive: true, force: true });
     return `cannot mount a tmpfs (needs root): ${(mounted.stderr || mounted.error?.message || '').trim()}`;

@@ -4,7 +4,15 @@ import { test } from 'uvu';
 import { types } from 'node:util';
 import * as assert from 'uvu/assert';
 import { BoundedWindow, StringUtf8Coder, VarIntCoder, type Instant } from '../../coders/index.ts';
-import { StateNamespaces, StateTags, TimeDomain, TimestampCombiner, type BagState, type ValueState, type WatermarkHoldState } from '../../src/state/index.ts';
+import {
+  StateNamespaces,
+  StateTags,
+  TimeDomain,
+  TimestampCombiner,
+  type BagState,
+  type ValueState,
+  type WatermarkHoldState,
+} from '../../src/state/index.ts';
 import {
   createTaskRunner,
   OutputTimestampError,
@@ -58,11 +66,17 @@ test('a synchronous task runs synchronously: processElement returns undefined, n
 
 test('turns before open() or after close() are refused with what to do', () => {
   const { r } = runner(new Counter());
-  assert.throws(() => r.processElement('a', 'x', 1), (e: Error) => e instanceof TaskLifecycleError && /call \(and await\) open\(\) first/.test(e.message));
+  assert.throws(
+    () => r.processElement('a', 'x', 1),
+    (e: Error) => e instanceof TaskLifecycleError && /call \(and await\) open\(\) first/.test(e.message),
+  );
   r.open();
   r.close();
   r.close(); // idempotent
-  assert.throws(() => r.processElement('a', 'x', 1), (e: Error) => e instanceof TaskLifecycleError);
+  assert.throws(
+    () => r.processElement('a', 'x', 1),
+    (e: Error) => e instanceof TaskLifecycleError,
+  );
 });
 
 test('handles declared as field initializers bind when the task opens, and the fields then hold the bound handles', () => {
@@ -111,7 +125,10 @@ test('a declared handle kept outside a field still forwards to the bound handle'
   r.open();
   r.processElement('a', 'x', 1);
   r.processElement('a', 'x', 2);
-  assert.equal(outputs.map((o) => o.value), [1, 2]);
+  assert.equal(
+    outputs.map((o) => o.value),
+    [1, 2],
+  );
 });
 
 test('using a handle in a constructor, before the runner attached the task, is refused with what to do', () => {
@@ -123,13 +140,20 @@ test('using a handle in a constructor, before the runner attached the task, is r
     }
     invoke(): void {}
   }
-  assert.throws(() => new Eager(), (e: Error) => e instanceof TaskLifecycleError && /declare handles as fields or obtain them in open\(\)/.test(e.message));
+  assert.throws(
+    () => new Eager(),
+    (e: Error) =>
+      e instanceof TaskLifecycleError && /declare handles as fields or obtain them in open\(\)/.test(e.message),
+  );
 });
 
 test('a task instance can be attached to one runner only', () => {
   const task = new Counter();
   runner(task);
-  assert.throws(() => runner(task), (e: Error) => e instanceof TaskLifecycleError);
+  assert.throws(
+    () => runner(task),
+    (e: Error) => e instanceof TaskLifecycleError,
+  );
 });
 
 test('a throwing invoke surfaces as TaskCallbackError and leaves the runner usable', () => {
@@ -159,7 +183,7 @@ test('a throwing invoke surfaces as TaskCallbackError and leaves the runner usab
   );
 });
 
-test('a retried message sees state as before the failed attempt, and the failed attempt\'s outputs never reach the receiver', () => {
+test("a retried message sees state as before the failed attempt, and the failed attempt's outputs never reach the receiver", () => {
   let failures = 1;
   class EmitsThenThrows extends StatefulTask<string, string, string> {
     private count!: ValueState<number>;
@@ -182,21 +206,36 @@ test('a retried message sees state as before the failed attempt, and the failed 
   const r = createTaskRunner(task, { keyCoder, output: (o) => outputs.push(o) });
   r.open();
   r.processElement('a', 'x', 1);
-  assert.throws(() => r.processElement('a', 'flaky', 2), (e: Error) => e instanceof TaskCallbackError);
-  assert.equal(outputs.map((o) => o.value), ['x#1'], 'the failed attempt emitted flaky#2 before throwing: dropped');
+  assert.throws(
+    () => r.processElement('a', 'flaky', 2),
+    (e: Error) => e instanceof TaskCallbackError,
+  );
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['x#1'],
+    'the failed attempt emitted flaky#2 before throwing: dropped',
+  );
   r.processElement('a', 'flaky', 2); // the retry
-  assert.equal(outputs.map((o) => o.value), ['x#1', 'flaky#2'], 'the retry counts from the state before the failed attempt');
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['x#1', 'flaky#2'],
+    'the retry counts from the state before the failed attempt',
+  );
   const inspect = createTaskRunner(new EmitsThenThrows(), { keyCoder, output: () => {} });
   const captured = r.capture();
   const chain = new Map(captured.state.keyGroups.map((kg) => [kg, [captured.state.encodeKeyGroup(kg)]] as const));
   inspect.restore({ watermark: captured.watermark, processingTime: captured.processingTime, keyGroups: chain });
-  const log = (inspect as unknown as { stateBackend: { stateInternalsForKey(k: string): { state(ns: unknown, tag: unknown): BagState<string> } } }).stateBackend
+  const log = (
+    inspect as unknown as {
+      stateBackend: { stateInternalsForKey(k: string): { state(ns: unknown, tag: unknown): BagState<string> } };
+    }
+  ).stateBackend
     .stateInternalsForKey('a')
     .state(StateNamespaces.global(), LOG);
-  assert.equal([...log.read()], ['x', 'flaky'], 'the bag holds the failed attempt\'s add once, from the retry');
+  assert.equal([...log.read()], ['x', 'flaky'], "the bag holds the failed attempt's add once, from the retry");
 });
 
-test('a failing onTimer\'s outputs are dropped, those of timers that fired before it in the same advance are delivered', () => {
+test("a failing onTimer's outputs are dropped, those of timers that fired before it in the same advance are delivered", () => {
   let fail = true;
   class TwoTimers extends StatefulTask<string, string, string> {
     invoke(m: Message<string, string>): void {
@@ -211,11 +250,20 @@ test('a failing onTimer\'s outputs are dropped, those of timers that fired befor
   r.open();
   r.processElement('a', 'early', 1);
   r.processElement('b', 'late', 1);
-  assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError);
-  assert.equal(outputs.map((o) => o.value), ['a@5']);
+  assert.throws(
+    () => r.advanceWatermark(20),
+    (e: Error) => e instanceof TaskCallbackError,
+  );
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['a@5'],
+  );
   fail = false;
   r.advanceWatermark(20);
-  assert.equal(outputs.map((o) => o.value), ['a@5', 'b@10']);
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['a@5', 'b@10'],
+  );
 });
 
 test('no key is in scope in open(), onWatermark() and close(): a bound handle says to use getStateInternals', () => {
@@ -265,11 +313,17 @@ test('a failing onWatermark rolls back its changes and drops its outputs; the sa
   }
   const { r, outputs } = runner(new Wm());
   r.open();
-  assert.throws(() => r.advanceWatermark(5), (e: Error) => e instanceof TaskCallbackError && (e as TaskCallbackError).callback === 'onWatermark');
+  assert.throws(
+    () => r.advanceWatermark(5),
+    (e: Error) => e instanceof TaskCallbackError && (e as TaskCallbackError).callback === 'onWatermark',
+  );
   assert.equal(outputs, []);
   fail = false;
   r.advanceWatermark(5);
-  assert.equal(outputs.map((o) => o.value), ['wm 5 #1']);
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['wm 5 #1'],
+  );
 });
 
 class SlowLog extends StatefulTask<string, string, string> {
@@ -290,9 +344,18 @@ test('an async invoke keeps its key in scope across awaits and the next turn wai
   r.open();
   const first = r.processElement('a', '1', 1);
   assert.instance(first, Promise);
-  assert.throws(() => r.processElement('b', '2', 2), (e: Error) => e instanceof TaskLifecycleError && /still running/.test(e.message));
-  assert.throws(() => r.advanceWatermark(5), (e: Error) => e instanceof TaskLifecycleError);
-  assert.throws(() => r.capture(), (e: Error) => e instanceof TaskLifecycleError);
+  assert.throws(
+    () => r.processElement('b', '2', 2),
+    (e: Error) => e instanceof TaskLifecycleError && /still running/.test(e.message),
+  );
+  assert.throws(
+    () => r.advanceWatermark(5),
+    (e: Error) => e instanceof TaskLifecycleError,
+  );
+  assert.throws(
+    () => r.capture(),
+    (e: Error) => e instanceof TaskLifecycleError,
+  );
   await first;
   await r.processElement('b', '2', 2);
   await r.processElement('a', '3', 3);
@@ -323,7 +386,10 @@ test('a rejected async invoke leaves the runner usable', async () => {
     assert.instance(err, TaskCallbackError);
   }
   await r.processElement('a', 'good', 2);
-  assert.equal(outputs.map((o) => o.value), ['good']);
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['good'],
+  );
 });
 
 test('emit after the turn ended (a floating promise) is refused', async () => {
@@ -477,12 +543,15 @@ test('the input watermark cannot move back; the same watermark again is allowed'
   r.open();
   r.advanceWatermark(100);
   r.advanceWatermark(100);
-  assert.throws(() => r.advanceWatermark(99), (e: Error) => e instanceof WatermarkRegressionError);
+  assert.throws(
+    () => r.advanceWatermark(99),
+    (e: Error) => e instanceof WatermarkRegressionError,
+  );
   assert.is(r.inputWatermark, 100);
   r.advanceWatermark(101); // still usable
 });
 
-test('watermarks beyond Beam\'s range mean its ends (drivers may use ±Number.MAX_VALUE)', () => {
+test("watermarks beyond Beam's range mean its ends (drivers may use ±Number.MAX_VALUE)", () => {
   const { r } = runner(new HoldingTask());
   r.open();
   r.advanceWatermark(-Number.MAX_VALUE);
@@ -505,10 +574,16 @@ test('a failing onTimer leaves the timer pending, so retrying the same advance f
   const { r, outputs } = runner(new Flaky());
   r.open();
   r.processElement('a', 'x', 1);
-  assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError && (e as TaskCallbackError).callback === 'onTimer');
+  assert.throws(
+    () => r.advanceWatermark(20),
+    (e: Error) => e instanceof TaskCallbackError && (e as TaskCallbackError).callback === 'onTimer',
+  );
   fail = false;
   r.advanceWatermark(20);
-  assert.equal(outputs.map((o) => o.value), ['fired']);
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['fired'],
+  );
 });
 
 test('a failing onTimer that re-set its own timer is re-armed at its original time (the new setting is rolled back)', () => {
@@ -529,12 +604,23 @@ test('a failing onTimer that re-set its own timer is re-armed at its original ti
   const { r, outputs } = runner(new Resets());
   r.open();
   r.processElement('a', 'x', 1);
-  assert.throws(() => r.advanceWatermark(20), (e: Error) => e instanceof TaskCallbackError);
+  assert.throws(
+    () => r.advanceWatermark(20),
+    (e: Error) => e instanceof TaskCallbackError,
+  );
   assert.equal(outputs, []);
   r.advanceWatermark(20);
-  assert.equal(outputs.map((o) => o.value), ['fired@10'], 're-armed at 10: the retry fires it where it was');
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['fired@10'],
+    're-armed at 10: the retry fires it where it was',
+  );
   r.advanceWatermark(51);
-  assert.equal(outputs.map((o) => o.value), ['fired@10'], 'the failed attempt\'s setting to 50 did not survive');
+  assert.equal(
+    outputs.map((o) => o.value),
+    ['fired@10'],
+    "the failed attempt's setting to 50 did not survive",
+  );
 });
 
 test('async onTimer and onWatermark run in order and advanceWatermark resolves to the output watermark', async () => {
@@ -593,7 +679,7 @@ test('Gearpump style: open() takes getStateInternals for an explicit key, and it
   );
 });
 
-test('getStateInternals refuses a key coder other than the runner\'s', () => {
+test("getStateInternals refuses a key coder other than the runner's", () => {
   class Wrong extends StatefulTask<string, string, string> {
     override open(ctx: TaskContext): void {
       ctx.getStateInternals(VarIntCoder.of(), 1);
@@ -601,7 +687,10 @@ test('getStateInternals refuses a key coder other than the runner\'s', () => {
     invoke(): void {}
   }
   const { r } = runner(new Wrong());
-  assert.throws(() => r.open(), (e: Error) => e instanceof TaskCallbackError && e.cause instanceof TaskLifecycleError);
+  assert.throws(
+    () => r.open(),
+    (e: Error) => e instanceof TaskCallbackError && e.cause instanceof TaskLifecycleError,
+  );
 });
 
 test('capture returns the changes and clocks; a restored runner continues from them', () => {
@@ -621,10 +710,15 @@ test('capture returns the changes and clocks; a restored runner continues from t
   second.r.open();
   assert.is(second.r.inputWatermark, 7);
   second.r.processElement('a', 'x', 8);
-  assert.equal(second.outputs.map((o) => o.value), [3]);
-  assert.throws(() => second.r.restore({ watermark: 0, processingTime: 0, keyGroups: new Map() }), (e: Error) => e instanceof TaskLifecycleError);
+  assert.equal(
+    second.outputs.map((o) => o.value),
+    [3],
+  );
+  assert.throws(
+    () => second.r.restore({ watermark: 0, processingTime: 0, keyGroups: new Map() }),
+    (e: Error) => e instanceof TaskLifecycleError,
+  );
 });
-
 
 test('ctx.signal is aborted with a TaskAbandonedError when the runner is abandoned mid-turn, and not before', async () => {
   const seen: AbortSignal[] = [];
@@ -632,7 +726,9 @@ test('ctx.signal is aborted with a TaskAbandonedError when the runner is abandon
     async invoke(_m: Message<string, string>, ctx: ProcessContext<string, string>): Promise<void> {
       seen.push(ctx.signal);
       // Work that only ends when the runner gives up on it.
-      await new Promise<void>((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }));
+      await new Promise<void>((_, reject) =>
+        ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error), { once: true }),
+      );
     }
   }
   const { r } = runner(new Waits());

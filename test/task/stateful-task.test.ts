@@ -124,7 +124,10 @@ class EnrichEvents extends StatefulTask<Event, Summary, string> {
       case 'stale':
         if (!this.bufferState.isEmpty().read()) {
           const at = this.hold.read() ?? context.timestamp;
-          context.outputWithTimestamp(this.summarize(context.key, timer.timerId === 'expiry' ? 'expired' : 'stale'), at);
+          context.outputWithTimestamp(
+            this.summarize(context.key, timer.timerId === 'expiry' ? 'expired' : 'stale'),
+            at,
+          );
           this.clearAll();
         }
         break;
@@ -174,7 +177,15 @@ test('Beam-style buffering DoFn: flushes when the buffer is full, with every sta
     {
       key: 'ann',
       timestamp: 2_000,
-      value: { user: 'ann', reason: 'full', events: 3, pages: ['/a', '/b'], hitsPerPage: { '/b': 2, '/a': 1 }, inOrder: ['/a', '/b', '/b'], totalMs: 23 },
+      value: {
+        user: 'ann',
+        reason: 'full',
+        events: 3,
+        pages: ['/a', '/b'],
+        hitsPerPage: { '/b': 2, '/a': 1 },
+        inOrder: ['/a', '/b', '/b'],
+        totalMs: 23,
+      },
     },
   ]);
   assert.equal(h.keys(), [], 'everything cleared, timers too');
@@ -192,7 +203,15 @@ test('Beam-style buffering DoFn: the stale timer flushes early; the hold keeps t
     {
       key: 'bob',
       timestamp: 1_200,
-      value: { user: 'bob', reason: 'stale', events: 2, pages: ['/x', '/y'], hitsPerPage: { '/x': 1, '/y': 1 }, inOrder: ['/y', '/x'], totalMs: 3 },
+      value: {
+        user: 'bob',
+        reason: 'stale',
+        events: 2,
+        pages: ['/x', '/y'],
+        hitsPerPage: { '/x': 1, '/y': 1 },
+        inOrder: ['/y', '/x'],
+        totalMs: 3,
+      },
     },
   ]);
   assert.equal(
@@ -237,7 +256,9 @@ test('the README counter runs as shown, through the package barrel', async () =>
   for (const word of ['to', 'be', 'or', 'not', 'to', 'be']) await h.process(word, word, 1_000);
   assert.equal(h.outputValues(), ['to: 1', 'be: 1', 'or: 1', 'not: 1', 'to: 2', 'be: 2']);
   assert.is(h.state('to', COUNT).read(), 2);
-  const h2 = await Stator.TaskHarness.restore(() => new CountPerKey(), h.snapshot(), { keyCoder: Stator.StringUtf8Coder.of() });
+  const h2 = await Stator.TaskHarness.restore(() => new CountPerKey(), h.snapshot(), {
+    keyCoder: Stator.StringUtf8Coder.of(),
+  });
   await h2.process('to', 'to', 2_000);
   assert.equal(h2.outputValues(), ['to: 3']);
 });

@@ -56,12 +56,18 @@ class Model extends StatefulTask<number, string, string> {
 }
 
 type Op =
-  | { kind: 'msg'; key: string; value: number; dt: number }
-  | { kind: 'wm'; dt: number }
-  | { kind: 'pt'; dt: number };
+  { kind: 'msg'; key: string; value: number; dt: number } | { kind: 'wm'; dt: number } | { kind: 'pt'; dt: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('msg' as const), key: fc.constantFrom('a', 'b', 'c', 'd'), value: fc.nat(40), dt: fc.integer({ min: -20, max: 30 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('msg' as const),
+      key: fc.constantFrom('a', 'b', 'c', 'd'),
+      value: fc.nat(40),
+      dt: fc.integer({ min: -20, max: 30 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('wm' as const), dt: fc.nat(50) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('pt' as const), dt: fc.nat(6) }) },
 );
@@ -85,7 +91,13 @@ function clocks(ops: readonly Op[]): { ts: number[]; wm: number[]; pt: number[] 
   return { ts, wm: wms, pt: pts };
 }
 
-async function apply(h: TaskHarness<number, string, string>, ops: readonly Op[], from: number, to: number, time: ReturnType<typeof clocks>): Promise<void> {
+async function apply(
+  h: TaskHarness<number, string, string>,
+  ops: readonly Op[],
+  from: number,
+  to: number,
+  time: ReturnType<typeof clocks>,
+): Promise<void> {
   for (let i = from; i < to; i++) {
     const op = ops[i]!;
     if (op.kind === 'msg') await h.process(op.key, op.value, time.ts[i]!);
@@ -143,7 +155,11 @@ test('snapshot/restore is invisible: restore + continue gives the outputs, timer
 
         assert.equal([...before, ...second.outputValues()], whole.outputValues());
         assert.equal(
-          [...first.firedTimers.slice(0, beforeTimers), ...second.firedTimers].map((t) => [t.key, t.timerId, t.timestamp]),
+          [...first.firedTimers.slice(0, beforeTimers), ...second.firedTimers].map((t) => [
+            t.key,
+            t.timerId,
+            t.timestamp,
+          ]),
           whole.firedTimers.map((t) => [t.key, t.timerId, t.timestamp]),
         );
         assert.equal(stateOf(second), stateOf(whole));
@@ -186,9 +202,15 @@ test('the harness records outputs, takes them in slices and reports clocks', asy
   await h.open();
   assert.is(h.processingTime, 50);
   await h.process('a', 3, 100);
-  assert.equal(h.takeOutputs().map((o) => o.value), ['a#1']);
+  assert.equal(
+    h.takeOutputs().map((o) => o.value),
+    ['a#1'],
+  );
   await h.process('b', 4, 100);
-  assert.equal(h.takeOutputs().map((o) => o.value), ['b#1']);
+  assert.equal(
+    h.takeOutputs().map((o) => o.value),
+    ['b#1'],
+  );
   assert.equal(h.takeOutputs(), []);
   assert.equal(h.outputValues(), ['a#1', 'b#1']);
   await h.advanceProcessingTime(60);

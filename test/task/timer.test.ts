@@ -1,6 +1,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BoundedWindow, GlobalWindow, IntervalWindow, IntervalWindowCoder, StringUtf8Coder, VarIntCoder, type Instant } from '../../coders/index.ts';
+import {
+  BoundedWindow,
+  GlobalWindow,
+  IntervalWindow,
+  IntervalWindowCoder,
+  StringUtf8Coder,
+  VarIntCoder,
+  type Instant,
+} from '../../coders/index.ts';
 import { StateNamespaces, StateTags, TimeDomain, type ValueState } from '../../src/state/index.ts';
 import {
   OutputTimestampError,
@@ -76,7 +84,11 @@ test('timers fire in timestamp order across keys, once the watermark passes them
   await h.process('a', { op: 'set', id: 't', at: 10 }, 1);
   await h.process('c', { op: 'set', id: 't', at: 20 }, 1);
   await h.advanceWatermark(20);
-  assert.equal(h.outputValues(), ['a:t@10'], 'a timer at exactly the watermark has not fired yet (Beam: fires once passed)');
+  assert.equal(
+    h.outputValues(),
+    ['a:t@10'],
+    'a timer at exactly the watermark has not fired yet (Beam: fires once passed)',
+  );
   await h.advanceWatermark(31);
   assert.equal(h.outputValues(), ['a:t@10', 'c:t@20', 'b:t@30']);
   assert.equal(
@@ -146,7 +158,10 @@ test('align rounds the relative target up to the next period boundary, offset sh
   assert.is(alignedTarget(-70, 0, 60), -60);
   const min = BoundedWindow.TIMESTAMP_MIN_VALUE;
   const aligned = alignedTarget(min, 0, 1_000);
-  assert.ok(aligned >= min && BigInt(aligned) % 1000n === 0n && BigInt(aligned) - BigInt(min) < 1000n, 'works on bigint instants');
+  assert.ok(
+    aligned >= min && BigInt(aligned) % 1000n === 0n && BigInt(aligned) - BigInt(min) < 1000n,
+    'works on bigint instants',
+  );
 });
 
 test('align and offset apply to one turn only, as a Beam Timer lives for one invocation', async () => {
@@ -169,7 +184,11 @@ test('processing-time timers fire when processing time passes them, not on the w
   await h.advanceProcessingTime(5_101);
   assert.equal(h.outputValues(), ['a:p@5100']);
   assert.is(h.firedTimers[0]?.domain, TimeDomain.PROCESSING_TIME);
-  assert.is(h.firedTimers[0]?.outputTimestamp, 1, "a processing-time timer's output timestamp defaults to the element's");
+  assert.is(
+    h.firedTimers[0]?.outputTimestamp,
+    1,
+    "a processing-time timer's output timestamp defaults to the element's",
+  );
   await h.advanceProcessingTime(10); // clocks may step back: ignored
   assert.is(h.processingTime, 5_101);
 });

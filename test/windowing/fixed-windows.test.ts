@@ -47,7 +47,8 @@ test('FixedWindowsTest.testInvalidInput', () => {
   ] as const) {
     assert.throws(
       () => FixedWindows.of(size * 1000).withOffset(offset * 1000),
-      (e: unknown) => e instanceof WindowingError && /FixedWindows WindowingStrategies must have 0 <= offset < size/.test(e.message),
+      (e: unknown) =>
+        e instanceof WindowingError && /FixedWindows WindowingStrategies must have 0 <= offset < size/.test(e.message),
     );
   }
 });
@@ -60,13 +61,18 @@ test('FixedWindowsTest.testEquality', () => {
 
 test('property: the one window of a timestamp contains it, has the size, and starts on the offset grid (before 1970 too)', () => {
   fc.assert(
-    fc.property(fc.integer({ min: -(2 ** 50), max: 2 ** 50 }), fc.integer({ min: 1, max: 10 ** 9 }), fc.nat(), (ts, size, rawOffset) => {
-      const offset = rawOffset % size;
-      const [w] = FixedWindows.of(size).withOffset(offset).assignWindows(ts);
-      assert.ok(w!.contains(ts), `${w} contains ${ts}`);
-      assert.is(w!.durationMs(), size);
-      assert.is((((Number(w!.start) - offset) % size) + size) % size, 0);
-    }),
+    fc.property(
+      fc.integer({ min: -(2 ** 50), max: 2 ** 50 }),
+      fc.integer({ min: 1, max: 10 ** 9 }),
+      fc.nat(),
+      (ts, size, rawOffset) => {
+        const offset = rawOffset % size;
+        const [w] = FixedWindows.of(size).withOffset(offset).assignWindows(ts);
+        assert.ok(w!.contains(ts), `${w} contains ${ts}`);
+        assert.is(w!.durationMs(), size);
+        assert.is((((Number(w!.start) - offset) % size) + size) % size, 0);
+      },
+    ),
   );
 });
 

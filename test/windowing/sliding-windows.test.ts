@@ -42,7 +42,12 @@ test('SlidingWindowsTest.testTimeUnit', () => {
   assert.equal(
     sorted(runWindowFn(SlidingWindows.of(10_000).every(5_000), [1, 2, 1000, 5000, 5001, 10000])),
     sorted(
-      expected([-5000, 5000, set(1, 2, 1000)], [0, 10000, set(1, 2, 1000, 5000, 5001)], [5000, 15000, set(5000, 5001, 10000)], [10000, 20000, set(10000)]),
+      expected(
+        [-5000, 5000, set(1, 2, 1000)],
+        [0, 10000, set(1, 2, 1000, 5000, 5001)],
+        [5000, 15000, set(5000, 5001, 10000)],
+        [10000, 20000, set(10000)],
+      ),
     ),
   );
 });
@@ -67,24 +72,36 @@ test('SlidingWindowsTest.testEquality', () => {
 });
 
 test('invalid size, period or offset is a WindowingError with Beam message', () => {
-  for (const make of [() => SlidingWindows.of(0), () => SlidingWindows.of(10).every(5).withOffset(5), () => SlidingWindows.of(10).every(5).withOffset(-1)]) {
-    assert.throws(make, (e: unknown) => e instanceof WindowingError && /0 <= offset < period and 0 < size/.test(e.message));
+  for (const make of [
+    () => SlidingWindows.of(0),
+    () => SlidingWindows.of(10).every(5).withOffset(5),
+    () => SlidingWindows.of(10).every(5).withOffset(-1),
+  ]) {
+    assert.throws(
+      make,
+      (e: unknown) => e instanceof WindowingError && /0 <= offset < period and 0 < size/.test(e.message),
+    );
   }
 });
 
 test('property: the windows of a timestamp are exactly those on the grid that contain it', () => {
   fc.assert(
-    fc.property(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 }), (ts, size, period) => {
-      const windows = SlidingWindows.of(size).every(period).assignWindows(ts);
-      for (const w of windows) {
-        assert.ok(w.contains(ts));
-        assert.is(w.durationMs(), size);
-        assert.is(((Number(w.start) % period) + period) % period, 0);
-      }
-      // Every grid start s with s <= ts < s + size is there: count = #multiples of period in (ts - size, ts].
-      const count = Math.floor(ts / period) - Math.floor((ts - size) / period);
-      assert.is(windows.length, count);
-    }),
+    fc.property(
+      fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      fc.integer({ min: 1, max: 1000 }),
+      fc.integer({ min: 1, max: 1000 }),
+      (ts, size, period) => {
+        const windows = SlidingWindows.of(size).every(period).assignWindows(ts);
+        for (const w of windows) {
+          assert.ok(w.contains(ts));
+          assert.is(w.durationMs(), size);
+          assert.is(((Number(w.start) % period) + period) % period, 0);
+        }
+        // Every grid start s with s <= ts < s + size is there: count = #multiples of period in (ts - size, ts].
+        const count = Math.floor(ts / period) - Math.floor((ts - size) / period);
+        assert.is(windows.length, count);
+      },
+    ),
   );
 });
 

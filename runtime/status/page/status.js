@@ -67,7 +67,9 @@ function renderChart(points) {
   base.setAttribute('y2', String(height - 1));
   svg.append(base);
   const line = document.createElementNS(ns, 'polyline');
-  const coords = points.map((p, i) => `${(i * step).toFixed(1)},${(height - 4 - (p.messagesPerSecond / max) * (height - 12)).toFixed(1)}`);
+  const coords = points.map(
+    (p, i) => `${(i * step).toFixed(1)},${(height - 4 - (p.messagesPerSecond / max) * (height - 12)).toFixed(1)}`,
+  );
   if (coords.length === 1) coords.push(`${width},${coords[0].split(',')[1]}`);
   line.setAttribute('points', coords.join(' '));
   svg.append(line);
@@ -100,7 +102,8 @@ function render(status) {
   const last = status.checkpoint.last;
   $('checkpoint').textContent = last === null ? 'none yet' : `#${last.id}, ${duration(last.ageMs)} ago`;
   $('dead-letter-total').textContent = number.format(status.deadLetters.total);
-  $('nats').textContent = status.nats === null ? 'not used (embedded)' : `${status.nats.state}, ${status.nats.reconnects} reconnects`;
+  $('nats').textContent =
+    status.nats === null ? 'not used (embedded)' : `${status.nats.state}, ${status.nats.reconnects} reconnects`;
 
   renderChart(status.throughput);
 
@@ -126,14 +129,16 @@ function render(status) {
   }
   fillRows($('partitions').tBodies[0], rows, 13, 'Waiting for the job to open its partitions…');
 
-  const letters = [...status.deadLetters.recent].reverse().map((d) => [
-    [time(d.at)],
-    [d.stage],
-    [d.partition === null ? '–' : String(d.partition), 'num'],
-    [number.format(d.position), 'num'],
-    [String(d.attempts), 'num'],
-    [d.error, 'wrap'],
-  ]);
+  const letters = [...status.deadLetters.recent]
+    .reverse()
+    .map((d) => [
+      [time(d.at)],
+      [d.stage],
+      [d.partition === null ? '–' : String(d.partition), 'num'],
+      [number.format(d.position), 'num'],
+      [String(d.attempts), 'num'],
+      [d.error, 'wrap'],
+    ]);
   fillRows($('dead-letters').tBodies[0], letters, 6, 'None.');
 
   const problems = $('problems');

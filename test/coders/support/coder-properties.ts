@@ -6,7 +6,8 @@ import { ByteReader, ByteWriter, CoderUtils, Context, type Coder } from '../../.
 
 const same = (a: unknown, b: unknown): boolean => {
   const withEquals = a as { equals?: (o: unknown) => boolean } | null;
-  if (withEquals !== null && typeof withEquals === 'object' && typeof withEquals.equals === 'function') return withEquals.equals(b);
+  if (withEquals !== null && typeof withEquals === 'object' && typeof withEquals.equals === 'function')
+    return withEquals.equals(b);
   try {
     assert.equal(a, b);
     return true;
@@ -43,22 +44,39 @@ export function coderDeterministic<T>(coder: Coder<T>, a: T, b: T): void {
 
 /** CoderProperties.coderConsistentWithEquals: equal values have equal bytes, unequal ones different bytes. */
 export function coderConsistentWithEquals<T>(coder: Coder<T>, a: T, b: T): void {
-  const equalBytes = Buffer.from(CoderUtils.encodeToByteArray(coder, a)).equals(Buffer.from(CoderUtils.encodeToByteArray(coder, b)));
+  const equalBytes = Buffer.from(CoderUtils.encodeToByteArray(coder, a)).equals(
+    Buffer.from(CoderUtils.encodeToByteArray(coder, b)),
+  );
   assert.is(equalBytes, same(a, b), `${coder}: equality of values and of bytes agree`);
 }
 
 /** CoderProperties.structuralValueConsistentWithEquals: equal values have equal structural values. */
 export function structuralValueConsistentWithEquals<T>(coder: Coder<T>, a: T, b: T): void {
-  assert.is(Object.is(coder.structuralValue(a), coder.structuralValue(b)), same(a, b), `${coder}: structural values agree with equals`);
+  assert.is(
+    Object.is(coder.structuralValue(a), coder.structuralValue(b)),
+    same(a, b),
+    `${coder}: structural values agree with equals`,
+  );
 }
 
 /** CoderProperties.structuralValueDecodeEncodeEqual: a value and its round trip have the same structural value. */
 export function structuralValueDecodeEncodeEqual<T>(coder: Coder<T>, value: T): void {
-  assert.ok(Object.is(coder.structuralValue(value), coder.structuralValue(CoderUtils.clone(coder, value))), `${coder}: structural value survives a round trip`);
+  assert.ok(
+    Object.is(coder.structuralValue(value), coder.structuralValue(CoderUtils.clone(coder, value))),
+    `${coder}: structural value survives a round trip`,
+  );
 }
 
-/** CoderProperties.coderEncodesBase64: OUTER bytes as unpadded base64url, as Beam's PrintBase64Encodings writes them. */
+/**
+ * CoderProperties.coderEncodesBase64: OUTER bytes as unpadded base64url, as Beam's PrintBase64Encodings writes them.
+ */
 export function coderEncodesBase64<T>(coder: Coder<T>, values: readonly T[], encodings: readonly string[]): void {
   assert.is(values.length, encodings.length);
-  values.forEach((v, i) => assert.is(Buffer.from(CoderUtils.encodeToByteArray(coder, v)).toString('base64url'), encodings[i], `${coder}: ${String(v)}`));
+  values.forEach((v, i) =>
+    assert.is(
+      Buffer.from(CoderUtils.encodeToByteArray(coder, v)).toString('base64url'),
+      encodings[i],
+      `${coder}: ${String(v)}`,
+    ),
+  );
 }

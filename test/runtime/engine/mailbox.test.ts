@@ -17,7 +17,10 @@ test('mailbox - first in, first out across wrap-around and growth', () => {
     taken.push(m.peekValue());
     m.shift();
   }
-  assert.equal(taken, Array.from({ length: 100 }, (_, i) => i));
+  assert.equal(
+    taken,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
 });
 
 test('mailbox - a full mailbox wakes its producer once half drained', async () => {

@@ -8,7 +8,13 @@ function collector(): { outlet: Outlet; values: unknown[] } {
   const values: unknown[] = [];
   return {
     values,
-    outlet: { data: (v) => values.push(v), watermark: () => {}, idle: () => {}, congested: false, whenUncongested: () => Promise.resolve() },
+    outlet: {
+      data: (v) => values.push(v),
+      watermark: () => {},
+      idle: () => {},
+      congested: false,
+      whenUncongested: () => Promise.resolve(),
+    },
   };
 }
 
@@ -17,27 +23,32 @@ function collector(): { outlet: Outlet; values: unknown[] } {
 test('ordered merge - output order depends only on positions, never on how lanes interleave', () => {
   const laneWork = fc.array(fc.array(fc.nat({ max: 3 }), { maxLength: 20 }), { minLength: 2, maxLength: 4 });
   fc.assert(
-    fc.property(laneWork, fc.array(fc.nat(), { maxLength: 200 }), fc.array(fc.nat(), { maxLength: 200 }), (lanes, scheduleA, scheduleB) => {
-      const run = (schedule: number[]): unknown[] => {
-        const { outlet, values } = collector();
-        const merge = new OrderedMerge(lanes.length, outlet);
-        const next = lanes.map(() => 0);
-        const step = (lane: number): boolean => {
-          const i = next[lane]!;
-          if (i >= lanes[lane]!.length) return false;
-          const position = i * 10 + 5;
-          for (let k = 0; k < lanes[lane]![i]!; k++) merge.lanes[lane]!.data(`${position}:${lane}:${k}`, 0, position);
-          merge.progress(lane, position);
-          next[lane] = i + 1;
-          return true;
+    fc.property(
+      laneWork,
+      fc.array(fc.nat(), { maxLength: 200 }),
+      fc.array(fc.nat(), { maxLength: 200 }),
+      (lanes, scheduleA, scheduleB) => {
+        const run = (schedule: number[]): unknown[] => {
+          const { outlet, values } = collector();
+          const merge = new OrderedMerge(lanes.length, outlet);
+          const next = lanes.map(() => 0);
+          const step = (lane: number): boolean => {
+            const i = next[lane]!;
+            if (i >= lanes[lane]!.length) return false;
+            const position = i * 10 + 5;
+            for (let k = 0; k < lanes[lane]![i]!; k++) merge.lanes[lane]!.data(`${position}:${lane}:${k}`, 0, position);
+            merge.progress(lane, position);
+            next[lane] = i + 1;
+            return true;
+          };
+          for (const pick of schedule) step(pick % lanes.length);
+          for (let lane = 0; lane < lanes.length; lane++) while (step(lane));
+          merge.flush();
+          return values;
         };
-        for (const pick of schedule) step(pick % lanes.length);
-        for (let lane = 0; lane < lanes.length; lane++) while (step(lane));
-        merge.flush();
-        return values;
-      };
-      assert.equal(run(scheduleA), run(scheduleB));
-    }),
+        assert.equal(run(scheduleA), run(scheduleB));
+      },
+    ),
   );
 });
 

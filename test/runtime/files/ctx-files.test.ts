@@ -39,7 +39,8 @@ test('ctx.files in an embedded run: the file put in open() is under <state-dir>/
   writeFileSync(input, 'ann\nbob\n');
   const stateDir = join(dir, 'state');
   const output = join(dir, 'out.jsonl');
-  const run = () => createRuntime({ job, transport: files({ input, output, stateDir }), logger: createLogger('silent') }).run();
+  const run = () =>
+    createRuntime({ job, transport: files({ input, output, stateDir }), logger: createLogger('silent') }).run();
   await run();
   assert.is(Greeter.builds, 1);
   assert.is(readFileSync(join(stateDir, 'greeter', 'files', 'greeting.txt'), 'utf8'), 'hello');

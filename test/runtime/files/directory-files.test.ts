@@ -16,22 +16,28 @@ contract.run();
 
 const own = suite('directory files (embedded mode)');
 
-own('files are plain private files under the folder; a crashed write leaves no partial file and its temp file is removed on open', async () => {
-  const dir = join(root, 'plain', 'files');
-  {
+own(
+  'files are plain private files under the folder; a crashed write leaves no partial file and its temp file is removed on open',
+  async () => {
+    const dir = join(root, 'plain', 'files');
+    {
+      await using files = await openDirectoryFiles({ dir });
+      await files.put('tables/zip.json', 'x');
+      assert.is(readFileSync(join(dir, 'tables', 'zip.json'), 'utf8'), 'x');
+      assert.is(statSync(join(dir, 'tables', 'zip.json')).mode & 0o777, 0o600);
+      assert.is(statSync(dir).mode & 0o777, 0o700);
+      assert.is(await files.path('tables/zip.json'), join(dir, 'tables', 'zip.json'));
+    }
+    // What a crash mid-put leaves: a temp file in files.tmp, the old version in place.
+    writeFileSync(join(`${dir}.tmp`, 'deadbeef'), 'half a file');
     await using files = await openDirectoryFiles({ dir });
-    await files.put('tables/zip.json', 'x');
-    assert.is(readFileSync(join(dir, 'tables', 'zip.json'), 'utf8'), 'x');
-    assert.is(statSync(join(dir, 'tables', 'zip.json')).mode & 0o777, 0o600);
-    assert.is(statSync(dir).mode & 0o777, 0o700);
-    assert.is(await files.path('tables/zip.json'), join(dir, 'tables', 'zip.json'));
-  }
-  // What a crash mid-put leaves: a temp file in files.tmp, the old version in place.
-  writeFileSync(join(`${dir}.tmp`, 'deadbeef'), 'half a file');
-  await using files = await openDirectoryFiles({ dir });
-  assert.equal(readdirSync(`${dir}.tmp`), []);
-  assert.equal((await files.list()).map((e) => e.name), ['tables/zip.json']);
-});
+    assert.equal(readdirSync(`${dir}.tmp`), []);
+    assert.equal(
+      (await files.list()).map((e) => e.name),
+      ['tables/zip.json'],
+    );
+  },
+);
 
 own('a file cannot also be a folder; a deleted file takes its empty folders with it', async () => {
   await using files = await openDirectoryFiles({ dir: join(root, 'folders', 'files') });
@@ -54,16 +60,19 @@ own('a file cannot also be a folder; a deleted file takes its empty folders with
   assert.equal(readdirSync(join(root, 'folders', 'files')), ['a']);
 });
 
-own('a file changed behind the area gets a fresh digest (versions are told apart by inode, size and time)', async () => {
-  const dir = join(root, 'outside', 'files');
-  await using files = await openDirectoryFiles({ dir });
-  const first = await files.put('t.txt', 'one');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 't.txt'), 'two, longer');
-  const second = await files.stat('t.txt');
-  assert.is.not(second?.digest, first.digest);
-  assert.is(second?.size, 11);
-});
+own(
+  'a file changed behind the area gets a fresh digest (versions are told apart by inode, size and time)',
+  async () => {
+    const dir = join(root, 'outside', 'files');
+    await using files = await openDirectoryFiles({ dir });
+    const first = await files.put('t.txt', 'one');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 't.txt'), 'two, longer');
+    const second = await files.stat('t.txt');
+    assert.is.not(second?.digest, first.digest);
+    assert.is(second?.size, 11);
+  },
+);
 
 own('a folder that cannot be created is a ConfigError naming it', async () => {
   const blocker = join(root, 'blocker');

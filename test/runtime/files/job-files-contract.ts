@@ -47,7 +47,10 @@ export function jobFilesContract(suite: Test, open: (maxBytes?: number) => Promi
     for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
     await files.put('bytes.bin', new Uint8Array(big));
     assert.ok(Buffer.from(await files.get('bytes.bin')).equals(big));
-    await files.put('web.bin', Readable.toWeb(Readable.from([big.subarray(0, 1000), big.subarray(1000)])) as ReadableStream<Uint8Array>);
+    await files.put(
+      'web.bin',
+      Readable.toWeb(Readable.from([big.subarray(0, 1000), big.subarray(1000)])) as ReadableStream<Uint8Array>,
+    );
     assert.ok((await readAll(await files.getStream('web.bin'))).equals(big));
     await files.put('node.txt', Readable.from([Buffer.from('a'), Buffer.from('b')]));
     assert.is(Buffer.from(await files.get('node.txt')).toString(), 'ab');
@@ -60,10 +63,22 @@ export function jobFilesContract(suite: Test, open: (maxBytes?: number) => Promi
   suite('list filters by prefix and sorts by name; delete removes a file and says whether it existed', async () => {
     await using files = await open();
     for (const name of ['b.txt', 'models/en.bin', 'models/de.bin', 'more.txt', 'a.txt']) await files.put(name, name);
-    assert.equal((await files.list()).map((e) => e.name), ['a.txt', 'b.txt', 'models/de.bin', 'models/en.bin', 'more.txt']);
-    assert.equal((await files.list('models/')).map((e) => e.name), ['models/de.bin', 'models/en.bin']);
-    assert.equal((await files.list('mo')).map((e) => e.name), ['models/de.bin', 'models/en.bin', 'more.txt']);
-    assert.equal((await files.list('zzz')).map((e) => e.name), []);
+    assert.equal(
+      (await files.list()).map((e) => e.name),
+      ['a.txt', 'b.txt', 'models/de.bin', 'models/en.bin', 'more.txt'],
+    );
+    assert.equal(
+      (await files.list('models/')).map((e) => e.name),
+      ['models/de.bin', 'models/en.bin'],
+    );
+    assert.equal(
+      (await files.list('mo')).map((e) => e.name),
+      ['models/de.bin', 'models/en.bin', 'more.txt'],
+    );
+    assert.equal(
+      (await files.list('zzz')).map((e) => e.name),
+      [],
+    );
     assert.is((await files.list('models/en'))[0]?.size, 'models/en.bin'.length);
     assert.is(await files.delete('models/en.bin'), true);
     assert.is(await files.delete('models/en.bin'), false);
@@ -71,7 +86,10 @@ export function jobFilesContract(suite: Test, open: (maxBytes?: number) => Promi
     await rejects(files.get('models/en.bin'), 'FILE_NOT_FOUND');
     await rejects(files.getStream('models/en.bin'), 'FILE_NOT_FOUND');
     await rejects(files.path('models/en.bin'), 'FILE_NOT_FOUND');
-    assert.equal((await files.list('models/')).map((e) => e.name), ['models/de.bin']);
+    assert.equal(
+      (await files.list('models/')).map((e) => e.name),
+      ['models/de.bin'],
+    );
   });
 
   suite('a put replaces the previous version; expectedDigest works like an ETag', async () => {
@@ -79,7 +97,10 @@ export function jobFilesContract(suite: Test, open: (maxBytes?: number) => Promi
     const v1 = await files.put('model.bin', 'version 1');
     const v2 = await files.put('model.bin', 'version 2', { expectedDigest: v1.digest });
     assert.is.not(v2.digest, v1.digest);
-    const stale = await rejects(files.put('model.bin', 'version 3', { expectedDigest: v1.digest }), 'FILE_DIGEST_MISMATCH');
+    const stale = await rejects(
+      files.put('model.bin', 'version 3', { expectedDigest: v1.digest }),
+      'FILE_DIGEST_MISMATCH',
+    );
     assert.match(stale.message, /another writer/);
     assert.is(Buffer.from(await files.get('model.bin')).toString(), 'version 2');
     await rejects(files.put('model.bin', 'again', { expectedDigest: null }), 'FILE_DIGEST_MISMATCH');
@@ -113,8 +134,14 @@ export function jobFilesContract(suite: Test, open: (maxBytes?: number) => Promi
     assert.match(error.message, /over the limit of 1000 bytes/);
     assert.match(error.message, /delete files you no longer need, or raise the limit/);
     // Streams are counted as they are written.
-    await rejects(files.put('c.bin', Readable.from([new Uint8Array(300), new Uint8Array(300)])), 'FILES_LIMIT_EXCEEDED');
-    assert.equal((await files.list()).map((e) => e.name), ['a.bin']);
+    await rejects(
+      files.put('c.bin', Readable.from([new Uint8Array(300), new Uint8Array(300)])),
+      'FILES_LIMIT_EXCEEDED',
+    );
+    assert.equal(
+      (await files.list()).map((e) => e.name),
+      ['a.bin'],
+    );
     // Replacing a file counts its new size instead of its old one.
     await files.put('a.bin', new Uint8Array(1000));
     assert.is((await files.stat('a.bin'))?.size, 1000);
@@ -124,7 +151,13 @@ export function jobFilesContract(suite: Test, open: (maxBytes?: number) => Promi
     const files = await open();
     await files.close();
     await files.close();
-    await rejects(Promise.resolve().then(() => files.put('a', 'x')), 'FILES_CLOSED');
-    await rejects(Promise.resolve().then(() => files.list()), 'FILES_CLOSED');
+    await rejects(
+      Promise.resolve().then(() => files.put('a', 'x')),
+      'FILES_CLOSED',
+    );
+    await rejects(
+      Promise.resolve().then(() => files.list()),
+      'FILES_CLOSED',
+    );
   });
 }

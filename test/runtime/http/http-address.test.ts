@@ -13,10 +13,24 @@ test('http address - a bare port or :port listens on loopback; a named host is k
 });
 
 test('http address - malformed text is a ConfigError that names the flag and the forms', () => {
-  for (const bad of ['', 'localhost', 'host:', 'host:http', '1.2.3.4:70000', '::1:80', '[nothost]:80', 'bad host:80', '-x:80', '1:2:3']) {
+  for (const bad of [
+    '',
+    'localhost',
+    'host:',
+    'host:http',
+    '1.2.3.4:70000',
+    '::1:80',
+    '[nothost]:80',
+    'bad host:80',
+    '-x:80',
+    '1:2:3',
+  ]) {
     assert.throws(
       () => parseHttpAddress(bad),
-      (e: Error & { code?: string }) => e.code === 'CONFIG_ERROR' && e.message.startsWith(`--http ${JSON.stringify(bad)}`) && /host:port/.test(e.message),
+      (e: Error & { code?: string }) =>
+        e.code === 'CONFIG_ERROR' &&
+        e.message.startsWith(`--http ${JSON.stringify(bad)}`) &&
+        /host:port/.test(e.message),
       JSON.stringify(bad),
     );
   }

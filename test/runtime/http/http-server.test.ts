@@ -16,19 +16,31 @@ interface Answer {
 }
 
 /** One request over node:http (no global pool); `agent` to reuse a keep-alive connection. */
-function send(server: HttpServer, method: string, path: string, options: { body?: string | Buffer; agent?: Agent; headers?: Record<string, string> } = {}): Promise<Answer> {
+function send(
+  server: HttpServer,
+  method: string,
+  path: string,
+  options: { body?: string | Buffer; agent?: Agent; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(`${server.url}${path}`, { method, agent: options.agent ?? false, headers: options.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = request(
+      `${server.url}${path}`,
+      { method, agent: options.agent ?? false, headers: options.headers },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(options.body);
   });
 }
 
-async function withServer(run: (server: HttpServer) => Promise<void>, options: { maxBodyBytes?: number } = {}): Promise<void> {
+async function withServer(
+  run: (server: HttpServer) => Promise<void>,
+  options: { maxBodyBytes?: number } = {},
+): Promise<void> {
   const server = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger, ...options });
   try {
     await run(server);
@@ -72,12 +84,23 @@ test('http server - routes get parameters, query and JSON bodies; responses carr
   await withServer(async (server) => {
     server.route('POST', '/v1.0/state/:store', async (req) => {
       const body = await req.json();
-      return { status: 201, headers: { ETag: '"1"' }, json: { store: req.params.store, consistency: req.query.get('consistency'), body, big: 2n ** 64n } };
+      return {
+        status: 201,
+        headers: { ETag: '"1"' },
+        json: { store: req.params.store, consistency: req.query.get('consistency'), body, big: 2n ** 64n },
+      };
     });
-    const answer = await send(server, 'POST', '/v1.0/state/counts?consistency=strong', { body: '[{"key":"a","value":1}]' });
+    const answer = await send(server, 'POST', '/v1.0/state/counts?consistency=strong', {
+      body: '[{"key":"a","value":1}]',
+    });
     assert.is(answer.status, 201);
     assert.is(answer.headers.etag, '"1"');
-    assert.equal(JSON.parse(answer.body), { store: 'counts', consistency: 'strong', body: [{ key: 'a', value: 1 }], big: '18446744073709551616' });
+    assert.equal(JSON.parse(answer.body), {
+      store: 'counts',
+      consistency: 'strong',
+      body: [{ key: 'a', value: 1 }],
+      big: '18446744073709551616',
+    });
   });
 });
 
@@ -121,23 +144,33 @@ test('http server - a body over the limit is 413, declared or streamed, and the 
         reached++;
         return { body: String((await req.bytes()).length) };
       });
-      server.route('POST', '/big', async (req) => ({ body: String((await req.bytes()).length) }), { maxBodyBytes: 4096 });
+      server.route('POST', '/big', async (req) => ({ body: String((await req.bytes()).length) }), {
+        maxBodyBytes: 4096,
+      });
       assert.is((await send(server, 'POST', '/in', { body: Buffer.alloc(1024) })).body, '1024');
       const declared = await send(server, 'POST', '/in', { body: Buffer.alloc(2048) });
       assert.is(declared.status, 413);
       assert.is((JSON.parse(declared.body) as { errorCode: string }).errorCode, 'ERR_BODY_TOO_LARGE');
       assert.is(reached, 1, 'a declared oversize body never reaches the handler');
       const streamed = await new Promise<number>((resolve, reject) => {
-        const req = request(`${server.url}/in`, { method: 'POST', agent: false, headers: { 'Transfer-Encoding': 'chunked' } }, (res) => {
-          res.resume();
-          resolve(res.statusCode!);
-        });
+        const req = request(
+          `${server.url}/in`,
+          { method: 'POST', agent: false, headers: { 'Transfer-Encoding': 'chunked' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
         req.on('error', reject);
         req.write(Buffer.alloc(700));
         req.end(Buffer.alloc(700));
       });
       assert.is(streamed, 413);
-      assert.is((await send(server, 'POST', '/big', { body: Buffer.alloc(3000) })).body, '3000', 'a route can raise its limit');
+      assert.is(
+        (await send(server, 'POST', '/big', { body: Buffer.alloc(3000) })).body,
+        '3000',
+        'a route can raise its limit',
+      );
     },
     { maxBodyBytes: 1024 },
   );
@@ -151,7 +184,14 @@ test('http server - close is idempotent, ends keep-alive connections and leaves 
     agent.on('free', (socket) => socket.once('close', () => (socketClosed = true)));
     assert.is((await send(server, 'GET', '/healthz', { agent })).status, 200);
     let aborted = false;
-    server.route('GET', '/slow', (req) => new Promise((resolve) => req.signal.addEventListener('abort', () => ((aborted = true), resolve({ status: 503 })))));
+    server.route(
+      'GET',
+      '/slow',
+      (req) =>
+        new Promise((resolve) =>
+          req.signal.addEventListener('abort', () => ((aborted = true), resolve({ status: 503 }))),
+        ),
+    );
     const slow = send(server, 'GET', '/slow').catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await Promise.all([server.close(), server.close()]);

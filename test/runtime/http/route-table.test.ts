@@ -43,9 +43,16 @@ test('route table - another method on a known path lists the allowed methods', (
 test('route table - a duplicate route or a malformed pattern is a ConfigError; removal frees the route', () => {
   const routes = new RouteTable<string>();
   const remove = routes.add('GET', '/a/:x', 'one');
-  assert.throws(() => routes.add('GET', '/a/:y', 'two'), (e: Error & { code?: string }) => e.code === 'CONFIG_ERROR' && /already routed/.test(e.message));
+  assert.throws(
+    () => routes.add('GET', '/a/:y', 'two'),
+    (e: Error & { code?: string }) => e.code === 'CONFIG_ERROR' && /already routed/.test(e.message),
+  );
   for (const bad of ['a', '/a/*rest/b', '/a/:', '/a//b', '/:x/:x']) {
-    assert.throws(() => routes.add('GET', bad, 'x'), (e: Error & { code?: string }) => e.code === 'CONFIG_ERROR', bad);
+    assert.throws(
+      () => routes.add('GET', bad, 'x'),
+      (e: Error & { code?: string }) => e.code === 'CONFIG_ERROR',
+      bad,
+    );
   }
   remove();
   assert.is(handlerOf(routes.match('GET', '/a/1')), undefined);

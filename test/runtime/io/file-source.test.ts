@@ -36,10 +36,19 @@ test('file source - a bounded input ends at its last newline; the unterminated l
   await file.open(-1);
   assert.is(await file.run(), true);
   assert.is(file.lastPosition, 10, 'the last newline');
-  assert.equal(outlet.sent.filter((s) => s[0] === 'data'), [['data', 'alpha beta', 0]]);
-  assert.ok(outlet.sent.every((s) => s[0] !== 'watermark' || s[1] !== FINAL_WATERMARK), 'no final watermark yet');
+  assert.equal(
+    outlet.sent.filter((s) => s[0] === 'data'),
+    [['data', 'alpha beta', 0]],
+  );
+  assert.ok(
+    outlet.sent.every((s) => s[0] !== 'watermark' || s[1] !== FINAL_WATERMARK),
+    'no final watermark yet',
+  );
   file.finishInput();
-  assert.equal(outlet.sent.slice(-2), [['data', 'gam', 11], ['watermark', FINAL_WATERMARK, 13]]);
+  assert.equal(outlet.sent.slice(-2), [
+    ['data', 'gam', 11],
+    ['watermark', FINAL_WATERMARK, 13],
+  ]);
   assert.is(file.lastPosition, 13);
   await file.close();
   assert.equal(letters, []);

@@ -8,7 +8,10 @@ test('defineJob - builds a job with its steps in order', () => {
   assert.ok(isJob(wordcount));
   assert.is(wordcount.name, 'wordcount');
   assert.is(wordcount.maxKeyGroups, 128);
-  assert.equal(wordcount.steps.map((s) => s.kind), ['flatMap', 'keyBy', 'process']);
+  assert.equal(
+    wordcount.steps.map((s) => s.kind),
+    ['flatMap', 'keyBy', 'process'],
+  );
   assert.equal(wordcount.source.name, 'in');
   assert.equal(wordcount.sink.name, 'out');
 });
@@ -17,7 +20,10 @@ test('defineJob - rejects a bad name, a non-deterministic key coder and a bad pa
   assert.throws(() => defineJob({ name: 'has space' }), /job name/);
   const stream = defineJob({ name: 'x' }).source(lines());
   assert.throws(() => stream.keyBy((l) => ({ l }), JsonCoder.of()), /deterministic/);
-  assert.throws(() => stream.keyBy((l) => l, StringUtf8Coder.of()).process(() => undefined as never, { parallelism: 0 }), /parallelism/);
+  assert.throws(
+    () => stream.keyBy((l) => l, StringUtf8Coder.of()).process(() => undefined as never, { parallelism: 0 }),
+    /parallelism/,
+  );
   assert.throws(() => stream.map((l) => l, 'same').map((l) => l, 'same'), /unique name/);
 });
 
@@ -25,8 +31,14 @@ test('defineJob - a partial chain can be reused: builders are immutable', () => 
   const base = defineJob({ name: 'x' }).source(lines());
   const a = base.map((l) => l.length).sink(json());
   const b = base.filter((l) => l !== '').sink(json());
-  assert.equal(a.steps.map((s) => s.kind), ['map']);
-  assert.equal(b.steps.map((s) => s.kind), ['filter']);
+  assert.equal(
+    a.steps.map((s) => s.kind),
+    ['map'],
+  );
+  assert.equal(
+    b.steps.map((s) => s.kind),
+    ['filter'],
+  );
 });
 
 test.run();

@@ -18,7 +18,12 @@ const input = join(dir, 'in.txt');
 const output = join(dir, 'out.jsonl');
 
 async function withRun(http: HttpServer | undefined, body: () => Promise<void>): Promise<void> {
-  const runtime = createRuntime({ job: wordcount, transport: files({ input, output, stateDir: join(dir, 'state'), follow: true }), logger, ...(http === undefined ? {} : { http }) });
+  const runtime = createRuntime({
+    job: wordcount,
+    transport: files({ input, output, stateDir: join(dir, 'state'), follow: true }),
+    logger,
+    ...(http === undefined ? {} : { http }),
+  });
   const running = runtime.run();
   try {
     await body();
@@ -44,7 +49,10 @@ test('a write, a run without the HTTP server, then one with it: the write is app
     });
     await withRun(undefined, async () => {
       appendFileSync(input, 'w\n');
-      await waitFor(() => readFileSync(output, 'utf8').includes('"count":101'), 'the second message counted after the write');
+      await waitFor(
+        () => readFileSync(output, 'utf8').includes('"count":101'),
+        'the second message counted after the write',
+      );
     });
     await withRun(http, async () => {
       await waitFor(async () => (await count()) !== undefined, 'the third run to answer');

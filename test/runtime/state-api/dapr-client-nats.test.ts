@@ -40,7 +40,14 @@ test.before(async () => {
   await feed('the cat the dog\nthe end\n');
   http = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger });
   port = String(http.address.port);
-  runtime = createRuntime({ job: wordcount, transport: nats({ servers: server.url }), logger, http, stateApi: { token: TOKEN }, checkpointIntervalMs: 60_000 });
+  runtime = createRuntime({
+    job: wordcount,
+    transport: nats({ servers: server.url }),
+    logger,
+    http,
+    stateApi: { token: TOKEN },
+    checkpointIntervalMs: 60_000,
+  });
   running = runtime.run();
   await untilCounted(daprClient(port));
 });
@@ -63,15 +70,24 @@ test('writes are logged in the job state stream, one subject per stage partition
   await daprClient(port).state.save('wordcount', [{ key: 'logged', value: { count: 1 } }]);
   const info = await jsm.streams.info(names.stateCommandStream, { subjects_filter: '>' });
   assert.is(info.state.messages, before + 1);
-  assert.ok(Object.keys(info.state.subjects ?? {}).every((subject) => /^stator\.wordcount\.state\.count\.p[01]$/.test(subject)), JSON.stringify(info.state.subjects));
+  assert.ok(
+    Object.keys(info.state.subjects ?? {}).every((subject) => /^stator\.wordcount\.state\.count\.p[01]$/.test(subject)),
+    JSON.stringify(info.state.subjects),
+  );
 });
 
 test('another connection that runs no partition forwards strong reads and writes to the owner, with the same errors', async () => {
   await using gateway = await connectNats({ nats: server.url });
   const stores = new StateStores(wordcount);
-  const service = new StateService({ stores, owner: new ForwardingStateOwners({ job: wordcount, link: gateway, names: jobStreamNames('wordcount') }), logger });
+  const service = new StateService({
+    stores,
+    owner: new ForwardingStateOwners({ job: wordcount, link: gateway, names: jobStreamNames('wordcount') }),
+    logger,
+  });
   const [the] = await service.get('wordcount', ['the'], 'strong');
-  const direct = await (await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, { headers: { 'dapr-api-token': TOKEN } })).json();
+  const direct = await (
+    await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, { headers: { 'dapr-api-token': TOKEN } })
+  ).json();
   assert.equal(the?.value, direct);
   await service.write('wordcount', [{ op: 'upsert', key: 'forwarded', value: { count: 7 }, firstWrite: true }], false);
   assert.equal(await daprClient(port).state.get('wordcount', 'forwarded'), { count: 7 });
@@ -79,13 +95,21 @@ test('another connection that runs no partition forwards strong reads and writes
   // A stale ETag through the forwarder: 409 like a local write.
   await service.write('wordcount', [{ op: 'upsert', key: 'forwarded', value: { count: 8 }, firstWrite: true }], false);
   try {
-    await service.write('wordcount', [{ op: 'upsert', key: 'forwarded', value: { count: 9 }, etag: read!.etag!, firstWrite: true }], false);
+    await service.write(
+      'wordcount',
+      [{ op: 'upsert', key: 'forwarded', value: { count: 9 }, etag: read!.etag!, firstWrite: true }],
+      false,
+    );
     assert.unreachable('a stale ETag must be refused');
   } catch (error) {
     assert.is((error as { status?: number }).status, 409);
   }
   try {
-    await service.write('wordcount', [{ op: 'upsert', key: 'forwarded', value: { count: 'many' }, firstWrite: true }], false);
+    await service.write(
+      'wordcount',
+      [{ op: 'upsert', key: 'forwarded', value: { count: 'many' }, firstWrite: true }],
+      false,
+    );
     assert.unreachable('a value the coder rejects must be refused');
   } catch (error) {
     assert.instance(error, StateValueError);
@@ -97,7 +121,11 @@ test('another connection that runs no partition forwards strong reads and writes
 test('a request for a job that no process runs is a 503 after the timeout, naming what to do', async () => {
   await using gateway = await connectNats({ nats: server.url });
   const job = { ...wordcount, name: 'nobody' };
-  const service = new StateService({ stores: new StateStores(job), owner: new ForwardingStateOwners({ job, link: gateway, names: jobStreamNames('nobody'), timeoutMs: 300 }), logger });
+  const service = new StateService({
+    stores: new StateStores(job),
+    owner: new ForwardingStateOwners({ job, link: gateway, names: jobStreamNames('nobody'), timeoutMs: 300 }),
+    logger,
+  });
   try {
     await service.get('nobody', ['x'], 'strong');
     assert.unreachable('nobody answers');

@@ -17,12 +17,19 @@ export interface DaprTarget {
 }
 
 export function daprClient(port: string): DaprClient {
-  return new DaprClient({ daprHost: '127.0.0.1', daprPort: port, daprApiToken: TOKEN, logger: { level: LogLevel.Error } });
+  return new DaprClient({
+    daprHost: '127.0.0.1',
+    daprPort: port,
+    daprApiToken: TOKEN,
+    logger: { level: LogLevel.Error },
+  });
 }
 
 /** Waits for the initial input to be counted. */
 export async function untilCounted(client: DaprClient): Promise<void> {
-  await waitFor(async () => (await client.state.get('wordcount', 'end')) !== '', 'the input to be counted', { limitMs: 60_000 });
+  await waitFor(async () => (await client.state.get('wordcount', 'end')) !== '', 'the input to be counted', {
+    limitMs: 60_000,
+  });
 }
 
 /** Adds the cases to `suite`; `target()` is called once the suite's `before` hook has started the job. */
@@ -62,7 +69,10 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
     const afterSave = await etagOf('cat');
     assert.is.not(afterSave, before);
     await feed('cat\n');
-    await waitFor(async () => ((await client.state.get('wordcount', 'cat')) as { count?: number }).count === 11, 'the message to reach cat');
+    await waitFor(
+      async () => ((await client.state.get('wordcount', 'cat')) as { count?: number }).count === 11,
+      'the message to reach cat',
+    );
     assert.is.not(await etagOf('cat'), afterSave, 'a message changed the key: a new ETag');
     assert.equal(await client.state.delete('wordcount', 'cat'), {});
     assert.is(await client.state.get('wordcount', 'cat'), '');
@@ -72,7 +82,17 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
   test('first-write-wins: a stale ETag is refused with 409 and changes nothing; the current one succeeds', async () => {
     const stale = await etagOf('dog');
     assert.equal(await client.state.save('wordcount', [{ key: 'dog', value: { count: 5 }, etag: stale! }]), {});
-    const refused = await client.state.save('wordcount', [{ key: 'dog', value: { count: 99 }, etag: stale!, options: { concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE, consistency: StateConsistencyEnum.CONSISTENCY_STRONG } }]);
+    const refused = await client.state.save('wordcount', [
+      {
+        key: 'dog',
+        value: { count: 99 },
+        etag: stale!,
+        options: {
+          concurrency: StateConcurrencyEnum.CONCURRENCY_FIRST_WRITE,
+          consistency: StateConsistencyEnum.CONSISTENCY_STRONG,
+        },
+      },
+    ]);
     assert.is(status(refused.error), 409);
     assert.equal(await client.state.get('wordcount', 'dog'), { count: 5 });
     const deleteRefused = await client.state.delete('wordcount', 'dog', { etag: stale! });
@@ -85,7 +105,20 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
   test('last-write-wins: without an ETag (or with last-write concurrency) a write always applies', async () => {
     const stale = await etagOf('end');
     assert.equal(await client.state.save('wordcount', [{ key: 'end', value: { count: 7 } }]), {});
-    assert.equal(await client.state.save('wordcount', [{ key: 'end', value: { count: 8 }, etag: stale!, options: { concurrency: StateConcurrencyEnum.CONCURRENCY_LAST_WRITE, consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL } }]), {});
+    assert.equal(
+      await client.state.save('wordcount', [
+        {
+          key: 'end',
+          value: { count: 8 },
+          etag: stale!,
+          options: {
+            concurrency: StateConcurrencyEnum.CONCURRENCY_LAST_WRITE,
+            consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL,
+          },
+        },
+      ]),
+      {},
+    );
     assert.equal(await client.state.get('wordcount', 'end'), { count: 8 });
   });
 
@@ -111,7 +144,12 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
     const response = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/transaction`, {
       method: 'POST',
       headers: { 'dapr-api-token': TOKEN },
-      body: JSON.stringify({ operations: [{ operation: 'delete', request: { key: 'b' } }, { operation: 'upsert', request: { key: 'a', value: { count: 5 }, etag: staleA } }] }),
+      body: JSON.stringify({
+        operations: [
+          { operation: 'delete', request: { key: 'b' } },
+          { operation: 'upsert', request: { key: 'a', value: { count: 5 }, etag: staleA } },
+        ],
+      }),
     });
     assert.is(response.status, 409);
     assert.equal(await client.state.get('wordcount', 'b'), { count: 2 }, 'the delete of b did not happen either');
@@ -119,7 +157,12 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
     const spanning = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/transaction`, {
       method: 'POST',
       headers: { 'dapr-api-token': TOKEN },
-      body: JSON.stringify({ operations: [{ operation: 'upsert', request: { key: 'a', value: { count: 1 } } }, { operation: 'upsert', request: { key: 'c', value: { count: 1 } } }] }),
+      body: JSON.stringify({
+        operations: [
+          { operation: 'upsert', request: { key: 'a', value: { count: 1 } } },
+          { operation: 'upsert', request: { key: 'c', value: { count: 1 } } },
+        ],
+      }),
     });
     assert.is(spanning.status, 400);
     const body = (await spanning.json()) as { errorCode: string; message: string };
@@ -129,15 +172,32 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
 
   test('eventual reads come from the latest committed checkpoint', async () => {
     await client.state.save('wordcount', [{ key: 'eventual', value: { count: 1 } }]);
-    assert.is(await client.state.get('wordcount', 'eventual', { consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL }), '', 'not checkpointed yet');
+    assert.is(
+      await client.state.get('wordcount', 'eventual', { consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL }),
+      '',
+      'not checkpointed yet',
+    );
     await target().checkpoint();
-    await waitFor(async () => (await client.state.get('wordcount', 'eventual', { consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL })) !== '', 'the checkpoint to be read');
-    assert.equal(await client.state.get('wordcount', 'eventual', { consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL }), { count: 1 });
+    await waitFor(
+      async () =>
+        (await client.state.get('wordcount', 'eventual', {
+          consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL,
+        })) !== '',
+      'the checkpoint to be read',
+    );
+    assert.equal(
+      await client.state.get('wordcount', 'eventual', { consistency: StateConsistencyEnum.CONSISTENCY_EVENTUAL }),
+      { count: 1 },
+    );
   });
 
   test('bad input is a 400 with a one-line reason, and nothing changes', async () => {
     const post = (path: string, body: string, headers: Record<string, string> = {}): Promise<Response> =>
-      fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'dapr-api-token': TOKEN, ...headers }, body });
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        method: 'POST',
+        headers: { 'dapr-api-token': TOKEN, ...headers },
+        body,
+      });
     const cases: [string, string, RegExp][] = [
       ['/v1.0/state/wordcount', '{not json', /not JSON/],
       ['/v1.0/state/wordcount', '{"key":"x"}', /JSON array/],
@@ -145,8 +205,16 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
       ['/v1.0/state/wordcount', '[{"key":"the","value":{"count":"many"}}]', /tag count: expected an integer/],
       ['/v1.0/state/wordcount', '[{"key":"the","value":{"total":1}}]', /tag "total", which the task does not have/],
       ['/v1.0/state/wordcount', '[{"key":"the","value":[1]}]', /must be a JSON object of state cells/],
-      ['/v1.0/state/wordcount', '[{"key":"the","value":{"count":1},"etag":"nonsense"}]', /not an ETag this store gave out/],
-      ['/v1.0/state/nowhere', '[{"key":"the","value":{"count":1}}]', /state store "nowhere" is not found: this process serves wordcount.count, wordcount/],
+      [
+        '/v1.0/state/wordcount',
+        '[{"key":"the","value":{"count":1},"etag":"nonsense"}]',
+        /not an ETag this store gave out/,
+      ],
+      [
+        '/v1.0/state/nowhere',
+        '[{"key":"the","value":{"count":1}}]',
+        /state store "nowhere" is not found: this process serves wordcount.count, wordcount/,
+      ],
       ['/v1.0/state/wordcount/bulk', '{"keys":"the"}', /"keys"/],
     ];
     for (const [path, body, reason] of cases) {
@@ -158,16 +226,22 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
       assert.not.match(parsed.message, /\n/);
     }
     assert.equal(await client.state.get('wordcount', 'the'), { count: 3 });
-    const badConsistency = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the?consistency=linear`, { headers: { 'dapr-api-token': TOKEN } });
+    const badConsistency = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the?consistency=linear`, {
+      headers: { 'dapr-api-token': TOKEN },
+    });
     assert.is(badConsistency.status, 400);
   });
 
   test('the API token is required (401) and compared in full', async () => {
     const none = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`);
     assert.is(none.status, 401);
-    const wrong = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, { headers: { 'dapr-api-token': `${TOKEN}x` } });
+    const wrong = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, {
+      headers: { 'dapr-api-token': `${TOKEN}x` },
+    });
     assert.is(wrong.status, 401);
-    const prefix = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, { headers: { 'dapr-api-token': TOKEN.slice(0, -1) } });
+    const prefix = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, {
+      headers: { 'dapr-api-token': TOKEN.slice(0, -1) },
+    });
     assert.is(prefix.status, 401);
     const health = await fetch(`http://127.0.0.1:${port}/v1.0/healthz`);
     assert.is(health.status, 204, "Dapr's health endpoint needs no token");

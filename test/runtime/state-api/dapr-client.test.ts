@@ -45,13 +45,20 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-daprClientCases(test, () => ({ port, feed: async (lines) => appendFileSync(input, lines), checkpoint: () => runtime.checkpoint() }));
+daprClientCases(test, () => ({
+  port,
+  feed: async (lines) => appendFileSync(input, lines),
+  checkpoint: () => runtime.checkpoint(),
+}));
 
 test('eventual reads of a stopped job, from its checkpoints, by another reader', async () => {
   await daprClient(port).state.save('wordcount', [{ key: 'final', value: { count: 42 } }]);
   await runtime.stop();
   await running;
-  const view = new CheckpointStateView({ job: wordcount, store: createFileCheckpointStore({ stateDir, job: 'wordcount' }) });
+  const view = new CheckpointStateView({
+    job: wordcount,
+    store: createFileCheckpointStore({ stateDir, job: 'wordcount' }),
+  });
   try {
     const store = new StateStores(wordcount).get('wordcount');
     const read = await view.read(store, ['final', 'the', 'absent']);
@@ -62,7 +69,9 @@ test('eventual reads of a stopped job, from its checkpoints, by another reader',
   } finally {
     await view.close();
   }
-  const afterStop = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, { headers: { 'dapr-api-token': TOKEN } });
+  const afterStop = await fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/the`, {
+    headers: { 'dapr-api-token': TOKEN },
+  });
   assert.is(afterStop.status, 404, 'the routes leave with the run');
 });
 

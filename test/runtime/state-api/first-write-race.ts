@@ -21,7 +21,10 @@ export async function raceFirstWrites(url: string, feed: (messages: number) => P
     return { count: ((await response.json()) as { count: number }).count, etag: response.headers.get('etag')! };
   };
   const write = async (count: number, etag: string): Promise<number> => {
-    const response = await fetch(url, { method: 'POST', body: JSON.stringify([{ key: 'k', value: { count }, etag, options: { concurrency: 'first-write' } }]) });
+    const response = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify([{ key: 'k', value: { count }, etag, options: { concurrency: 'first-write' } }]),
+    });
     await response.arrayBuffer();
     return response.status;
   };
@@ -49,7 +52,7 @@ export async function raceFirstWrites(url: string, feed: (messages: number) => P
   try {
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
-        for (let won = 0; won < WINS_EACH; ) {
+        for (let won = 0; won < WINS_EACH;) {
           const { count, etag } = await read();
           if (etag === '') throw new Error('a strong read failed');
           const status = await write(count + STEP, etag);
@@ -65,6 +68,10 @@ export async function raceFirstWrites(url: string, feed: (messages: number) => P
   }
   wins += CLIENTS * WINS_EACH;
   const expected = messages + wins * STEP;
-  await waitFor(async () => (await read()).count === expected, `count ${expected} (${messages} messages + ${wins} writes of +${STEP})`, { limitMs: 30_000 });
+  await waitFor(
+    async () => (await read()).count === expected,
+    `count ${expected} (${messages} messages + ${wins} writes of +${STEP})`,
+    { limitMs: 30_000 },
+  );
   assert.ok(conflicts > 0, 'the race produced conflicts');
 }

@@ -15,7 +15,13 @@ test('first-write races in NATS mode: exactly the expected writes succeed, none 
   const logger = createLogger('silent');
   let produced = 0;
   const feed = async (messages: number): Promise<void> => {
-    await produce(link, Array.from({ length: messages }, () => 'k'), messages, 0, produced);
+    await produce(
+      link,
+      Array.from({ length: messages }, () => 'k'),
+      messages,
+      0,
+      produced,
+    );
     produced += messages;
   };
   await feed(1);

@@ -1,4 +1,5 @@
-// 20 clients race first-write updates of one key while messages for it stream in (embedded mode; the race: first-write-race.ts).
+// 20 clients race first-write updates of one key while messages for it stream in (embedded mode; the race:
+// first-write-race.ts).
 import { test } from 'uvu';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,10 +17,17 @@ test('first-write races: exactly the expected writes succeed, none is lost, coun
   const input = join(dir, 'in.txt');
   writeFileSync(input, 'k\n');
   const http = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger });
-  const runtime = createRuntime({ job: wordcount, transport: files({ input, output: join(dir, 'out.jsonl'), stateDir: join(dir, 'state'), follow: true }), logger, http });
+  const runtime = createRuntime({
+    job: wordcount,
+    transport: files({ input, output: join(dir, 'out.jsonl'), stateDir: join(dir, 'state'), follow: true }),
+    logger,
+    http,
+  });
   const running = runtime.run();
   try {
-    await raceFirstWrites(`${http.url}/v1.0/state/wordcount`, async (messages) => appendFileSync(input, 'k\n'.repeat(messages)));
+    await raceFirstWrites(`${http.url}/v1.0/state/wordcount`, async (messages) =>
+      appendFileSync(input, 'k\n'.repeat(messages)),
+    );
   } finally {
     await runtime.stop();
     await running;

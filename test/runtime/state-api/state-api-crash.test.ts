@@ -20,8 +20,19 @@ const input = join(tmp.dir, 'in.txt');
 function start(): { child: ChildProcess; url: Promise<string>; done: Promise<unknown> } {
   // No periodic checkpoint: everything after the start is replayed from the input and the command log.
   const { child, done } = startCli([
-    'run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', join(tmp.dir, 'state'),
-    '--follow', '--http', '127.0.0.1:0', '--checkpoint-interval', '600000',
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out.jsonl'),
+    '--state-dir',
+    join(tmp.dir, 'state'),
+    '--follow',
+    '--http',
+    '127.0.0.1:0',
+    '--checkpoint-interval',
+    '600000',
   ]);
   return { child, url: httpUrlOf(child), done };
 }
@@ -58,7 +69,9 @@ test('acknowledged writes survive SIGKILL exactly once, in order with the messag
 
   run = start();
   url = await run.url;
-  await waitFor(async () => (await count(url, 'w')) === 1005, 'the replay of the input and the write', { limitMs: 30_000 });
+  await waitFor(async () => (await count(url, 'w')) === 1005, 'the replay of the input and the write', {
+    limitMs: 30_000,
+  });
 
   // SIGKILL right after the acknowledgement.
   const etag = (await fetch(`${url}/v1.0/state/wordcount/x`)).headers.get('etag');
@@ -67,7 +80,9 @@ test('acknowledged writes survive SIGKILL exactly once, in order with the messag
 
   run = start();
   url = await run.url;
-  await waitFor(async () => (await count(url, 'x')) === 2000, 'the acknowledged write after the restart', { limitMs: 30_000 });
+  await waitFor(async () => (await count(url, 'x')) === 2000, 'the acknowledged write after the restart', {
+    limitMs: 30_000,
+  });
   assert.is(await count(url, 'w'), 1005, 'w applied once');
   // The ETag check replayed to the same answer: the stale ETag is refused now.
   assert.is(await save(url, [{ key: 'x', value: { count: 3 }, etag }]), 409);

@@ -39,7 +39,16 @@ interface Run {
 }
 
 function start(): Run {
-  const { child, done } = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--http', `127.0.0.1:${port}`, '--checkpoint-interval', '200']);
+  const { child, done } = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    server.url,
+    '--http',
+    `127.0.0.1:${port}`,
+    '--checkpoint-interval',
+    '200',
+  ]);
   return { child, url: httpUrlOf(child), done };
 }
 
@@ -61,7 +70,10 @@ async function readK(): Promise<{ count: number; etag: string } | undefined> {
 /** 'acked' (204), 'refused' (409, or never sent: the server was down), or 'unknown' (sent, no answer). */
 async function writeK(count: number, etag: string): Promise<'acked' | 'refused' | 'unknown'> {
   try {
-    const response = await fetch(base(), { method: 'POST', body: JSON.stringify([{ key: 'k', value: { count }, etag }]) });
+    const response = await fetch(base(), {
+      method: 'POST',
+      body: JSON.stringify([{ key: 'k', value: { count }, etag }]),
+    });
     await response.arrayBuffer();
     if (response.status === 204) return 'acked';
     if (response.status === 409) return 'refused';
@@ -105,9 +117,17 @@ test('acknowledged writes survive SIGKILLs exactly once, refused ones never appl
   try {
     for (let kill = 0; kill < KILLS; kill++) {
       const ackedBefore = acked;
-      await waitFor(() => acked >= ackedBefore + 5 + Math.floor(Math.random() * 20), 'writes acknowledged by this run', { limitMs: 60_000 });
+      await waitFor(
+        () => acked >= ackedBefore + 5 + Math.floor(Math.random() * 20),
+        'writes acknowledged by this run',
+        { limitMs: 60_000 },
+      );
       run.child.kill('SIGKILL');
-      replays.push(...((await run.done) as { stderr: string }).stderr.split('\n').filter((line) => /state API: replaying/.test(line)));
+      replays.push(
+        ...((await run.done) as { stderr: string }).stderr
+          .split('\n')
+          .filter((line) => /state API: replaying/.test(line)),
+      );
       run = start();
       await run.url;
     }
@@ -118,23 +138,70 @@ test('acknowledged writes survive SIGKILLs exactly once, refused ones never appl
     await producer;
     await Promise.all(writers);
   }
-  await waitFor(async () => ((await readK())?.count ?? 0) % STEP === published, `all ${published} messages counted`, { limitMs: 60_000 });
+  await waitFor(async () => ((await readK())?.count ?? 0) % STEP === published, `all ${published} messages counted`, {
+    limitMs: 60_000,
+  });
   const final = (await readK())!.count;
   const applied = Math.floor(final / STEP);
-  assert.ok(applied >= acked && applied <= acked + unknown, `${applied} writes applied; ${acked} acknowledged, ${unknown} without an answer`);
+  assert.ok(
+    applied >= acked && applied <= acked + unknown,
+    `${applied} writes applied; ${acked} acknowledged, ${unknown} without an answer`,
+  );
   assert.ok(replays.length > 0, 'a restart replayed logged writes the checkpoint did not cover');
 
   // Another process over NATS: a write and a strong read through the job's partition.
-  const put = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'cli', '--value', '{"count":5}', '--nats', server.url]);
+  const put = await runCli([
+    'state',
+    'put',
+    'examples/wordcount.ts',
+    '--key',
+    'cli',
+    '--value',
+    '{"count":5}',
+    '--nats',
+    server.url,
+  ]);
   assert.is(put.code, 0, put.stderr);
-  const get = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'cli', '--consistency', 'strong', '--nats', server.url]);
+  const get = await runCli([
+    'state',
+    'get',
+    'examples/wordcount.ts',
+    '--key',
+    'cli',
+    '--consistency',
+    'strong',
+    '--nats',
+    server.url,
+  ]);
   assert.is(get.code, 0, get.stderr);
   const read = JSON.parse(get.stdout) as { value: unknown; etag: string };
   assert.equal(read.value, { count: 5 });
-  const stale = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'k', '--value', '{"count":0}', '--etag', read.etag, '--nats', server.url]);
+  const stale = await runCli([
+    'state',
+    'put',
+    'examples/wordcount.ts',
+    '--key',
+    'k',
+    '--value',
+    '{"count":0}',
+    '--etag',
+    read.etag,
+    '--nats',
+    server.url,
+  ]);
   assert.is(stale.code, 1, `a stale ETag: exit 1 (${stale.stderr})`);
   assert.match(stale.stderr, /409: possible etag mismatch/);
-  const bad = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'cli', '--value', '{"count":"many"}', '--nats', server.url]);
+  const bad = await runCli([
+    'state',
+    'put',
+    'examples/wordcount.ts',
+    '--key',
+    'cli',
+    '--value',
+    '{"count":"many"}',
+    '--nats',
+    server.url,
+  ]);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /400: .*tag count: expected an integer/);
 
@@ -144,7 +211,17 @@ test('acknowledged writes survive SIGKILLs exactly once, refused ones never appl
   const eventual = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'k', '--nats', server.url]);
   assert.is(eventual.code, 0, eventual.stderr);
   assert.equal((JSON.parse(eventual.stdout) as { value: unknown }).value, { count: final });
-  const gone = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'k', '--consistency', 'strong', '--nats', server.url]);
+  const gone = await runCli([
+    'state',
+    'get',
+    'examples/wordcount.ts',
+    '--key',
+    'k',
+    '--consistency',
+    'strong',
+    '--nats',
+    server.url,
+  ]);
   assert.is(gone.code, 2);
   assert.match(gone.stderr, /503: .*no process runs this partition/);
 });

@@ -16,7 +16,16 @@ const stateDir = join(tmp.dir, 'state');
 
 test('get reads a stopped job from its checkpoints; put and delete go through the running job', async () => {
   writeFileSync(input, 'a b a\n');
-  const ran = await runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', stateDir]);
+  const ran = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out.jsonl'),
+    '--state-dir',
+    stateDir,
+  ]);
   assert.is(ran.code, 0, ran.stderr);
   const got = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'a', '--state-dir', stateDir]);
   assert.is(got.code, 0, got.stderr);
@@ -25,16 +34,62 @@ test('get reads a stopped job from its checkpoints; put and delete go through th
   assert.type(read.etag, 'string');
   const absent = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'zzz', '--state-dir', stateDir]);
   assert.equal(JSON.parse(absent.stdout), { key: 'zzz', value: null });
-  const put = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'a', '--value', '{"count":5}', '--state-dir', stateDir]);
+  const put = await runCli([
+    'state',
+    'put',
+    'examples/wordcount.ts',
+    '--key',
+    'a',
+    '--value',
+    '{"count":5}',
+    '--state-dir',
+    stateDir,
+  ]);
   assert.is(put.code, 2);
   assert.match(put.stderr, /writes are applied by the running job; pass its server with --url/);
 
-  const { child, done } = startCli(['run', 'examples/wordcount.ts', '--input', input, '--output', join(tmp.dir, 'out.jsonl'), '--state-dir', stateDir, '--follow', '--http', '127.0.0.1:0']);
+  const { child, done } = startCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(tmp.dir, 'out.jsonl'),
+    '--state-dir',
+    stateDir,
+    '--follow',
+    '--http',
+    '127.0.0.1:0',
+  ]);
   const url = await httpUrlOf(child);
-  const stale = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'a', '--value', '{"count":5}', '--etag', 'AAAAAAAAAAAAAAAAAAAAAA', '--url', url]);
-  assert.is(stale.code, 1, 'a first-write with an ETag that is not the key\'s: 409, exit 1');
+  const stale = await runCli([
+    'state',
+    'put',
+    'examples/wordcount.ts',
+    '--key',
+    'a',
+    '--value',
+    '{"count":5}',
+    '--etag',
+    'AAAAAAAAAAAAAAAAAAAAAA',
+    '--url',
+    url,
+  ]);
+  assert.is(stale.code, 1, "a first-write with an ETag that is not the key's: 409, exit 1");
   assert.match(stale.stderr, /409: possible etag mismatch/);
-  const written = await runCli(['state', 'put', 'examples/wordcount.ts', '--key', 'a', '--value', '{"count":5}', '--etag', read.etag, '--url', url]);
+  const written = await runCli([
+    'state',
+    'put',
+    'examples/wordcount.ts',
+    '--key',
+    'a',
+    '--value',
+    '{"count":5}',
+    '--etag',
+    read.etag,
+    '--url',
+    url,
+  ]);
   assert.is(written.code, 0, written.stderr);
   const strong = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'a', '--url', url]);
   assert.equal((JSON.parse(strong.stdout) as { value: unknown }).value, { count: 5 });

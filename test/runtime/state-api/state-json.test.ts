@@ -17,7 +17,14 @@ import {
 import type { Coder } from '../../../coders/index.ts';
 import { InMemoryStateInternals, StateNamespaces, StateTags } from '../../../src/index.ts';
 import type { State, StateTag } from '../../../src/index.ts';
-import { applyKeyWrite, clearKey, fromJson, parseKeyWrite, readKeyJson, toJson } from '../../../runtime/state-api/state-json.ts';
+import {
+  applyKeyWrite,
+  clearKey,
+  fromJson,
+  parseKeyWrite,
+  readKeyJson,
+  toJson,
+} from '../../../runtime/state-api/state-json.ts';
 import { StateValueError } from '../../../runtime/state-api/index.ts';
 
 /** A value survives toJson then fromJson: the same bytes through the coder. */
@@ -28,20 +35,43 @@ function roundTrips<T>(coder: Coder<T>, value: T): void {
 }
 
 test('toJson/fromJson round-trip through the coders (property)', () => {
-  const long = fc.oneof(fc.integer(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map((b) => (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b)));
+  const long = fc.oneof(
+    fc.integer(),
+    fc
+      .bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+      .map((b) => (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b)),
+  );
   fc.assert(fc.property(long, (v) => roundTrips(VarLongCoder.of() as Coder<number | bigint>, v)));
   fc.assert(fc.property(fc.string(), (v) => roundTrips(StringUtf8Coder.of(), v)));
   fc.assert(fc.property(fc.uint8Array(), (v) => roundTrips(ByteArrayCoder.of(), v)));
   // JSON has no negative zero: -0 reads as 0 (documented), everything else round-trips, NaN and ±Infinity as text.
-  fc.assert(fc.property(fc.double().filter((v) => !Object.is(v, -0)), (v) => roundTrips(DoubleCoder.of(), v)));
+  fc.assert(
+    fc.property(
+      fc.double().filter((v) => !Object.is(v, -0)),
+      (v) => roundTrips(DoubleCoder.of(), v),
+    ),
+  );
   assert.is(toJson(-0), 0);
-  fc.assert(fc.property(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })), (v) => roundTrips(ListCoder.of(VarIntCoder.of()), v)));
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })), (v) =>
+      roundTrips(ListCoder.of(VarIntCoder.of()), v),
+    ),
+  );
   fc.assert(fc.property(fc.uniqueArray(fc.string()), (v) => roundTrips(SetCoder.of(StringUtf8Coder.of()), new Set(v))));
-  fc.assert(fc.property(fc.dictionary(fc.string(), long), (v) => roundTrips(MapCoder.of(StringUtf8Coder.of(), VarLongCoder.of()) as Coder<Map<string, unknown>>, new Map(Object.entries(v)))));
-  fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.boolean())), (pairs) => {
-    const map = new Map(pairs);
-    roundTrips(MapCoder.of(VarIntCoder.of(), BooleanCoder.of()), map);
-  }));
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), long), (v) =>
+      roundTrips(
+        MapCoder.of(StringUtf8Coder.of(), VarLongCoder.of()) as Coder<Map<string, unknown>>,
+        new Map(Object.entries(v)),
+      ),
+    ),
+  );
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.boolean())), (pairs) => {
+      const map = new Map(pairs);
+      roundTrips(MapCoder.of(VarIntCoder.of(), BooleanCoder.of()), map);
+    }),
+  );
   roundTrips(NullableCoder.of(StringUtf8Coder.of()), null);
 });
 
@@ -97,7 +127,10 @@ test('a key as JSON: every kind of cell written and read back the same', () => {
     seen: ['x', 'y'],
     byDay: { mon: 1, tue: '9007199254740993' },
     tags: { red: ['a', 'b'], blue: ['c'] },
-    timeline: [{ value: 'first', timestamp: 10 }, { value: 'second', timestamp: 20 }],
+    timeline: [
+      { value: 'first', timestamp: 10 },
+      { value: 'second', timestamp: 20 },
+    ],
     sum: 7,
   };
   applyKeyWrite(state, parseKeyWrite(value, tags));
@@ -114,9 +147,20 @@ test('a key as JSON: every kind of cell written and read back the same', () => {
 });
 
 test('a write naming an unknown tag, or not an object, is refused before anything changes', () => {
-  assert.throws(() => parseKeyWrite({ nope: 1 }, tags), (e: Error) => e instanceof StateValueError && /tag "nope", which the task does not have \(its tags: total value\(VarLongCoder\)/.test(e.message));
-  assert.throws(() => parseKeyWrite([1], tags), (e: Error) => e instanceof StateValueError && /JSON object of state cells/.test(e.message));
-  assert.throws(() => parseKeyWrite({ timeline: [{ value: 'x' }] }, tags), (e: Error) => /timestamp/.test(e.message));
+  assert.throws(
+    () => parseKeyWrite({ nope: 1 }, tags),
+    (e: Error) =>
+      e instanceof StateValueError &&
+      /tag "nope", which the task does not have \(its tags: total value\(VarLongCoder\)/.test(e.message),
+  );
+  assert.throws(
+    () => parseKeyWrite([1], tags),
+    (e: Error) => e instanceof StateValueError && /JSON object of state cells/.test(e.message),
+  );
+  assert.throws(
+    () => parseKeyWrite({ timeline: [{ value: 'x' }] }, tags),
+    (e: Error) => /timestamp/.test(e.message),
+  );
 });
 
 test.run();

@@ -20,12 +20,16 @@ test.after(async () => {
   await context?.close();
   killAll();
   // The screenshot stays for a look; everything else goes.
-  for (const name of ['in.txt', 'out.jsonl', 'out.jsonl.dead.jsonl', 'state', 'profile']) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of ['in.txt', 'out.jsonl', 'out.jsonl.dead.jsonl', 'state', 'profile'])
+    rmSync(join(dir, name), { recursive: true, force: true });
 });
 
 /** The numbers in the partitions table's "In" column, by stage and partition. */
 async function messagesIn(page: Page): Promise<number> {
-  const cells = await page.getByRole('table', { name: 'Partitions' }).locator('tbody tr td:nth-child(5)').allTextContents();
+  const cells = await page
+    .getByRole('table', { name: 'Partitions' })
+    .locator('tbody tr td:nth-child(5)')
+    .allTextContents();
   return cells.reduce((sum, text) => sum + Number(text.replace(/[^\d]/g, '')), 0);
 }
 
@@ -34,24 +38,46 @@ test('the status page shows a running job: partitions, moving numbers, a dead le
   const input = join(dir, 'in.txt');
   writeFileSync(input, 'alpha beta\ngamma alpha\n');
   const run = startCli([
-    'run', 'examples/wordcount.ts', '--input', input, '--output', join(dir, 'out.jsonl'), '--state-dir', join(dir, 'state'),
-    '--follow', '--checkpoint-interval', '200', '--http', '127.0.0.1:0',
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    join(dir, 'out.jsonl'),
+    '--state-dir',
+    join(dir, 'state'),
+    '--follow',
+    '--checkpoint-interval',
+    '200',
+    '--http',
+    '127.0.0.1:0',
   ]);
   const url = await httpUrlOf(run.child);
 
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1280, height: 900 },
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
   page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
+    if (message.type() === 'error' || message.type() === 'warning')
+      problems.push(`console ${message.type()}: ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (request) =>
+    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`),
+  );
 
   const response = await page.goto(url);
   assert.is(response?.status(), 200);
@@ -59,21 +85,36 @@ test('the status page shows a running job: partitions, moving numbers, a dead le
   const partitions = page.getByRole('table', { name: 'Partitions' });
   // wordcount's counting stage has two partitions; four words reached them.
   const messagesRead = page.locator('#messages-read');
-  await waitFor(async () => (await partitions.getByRole('cell', { name: 'count', exact: true }).count()) === 2, 'two partitions of count');
-  await waitFor(async () => (await messagesRead.textContent()) === '2' && (await messagesIn(page)) === 4, 'two lines, four words');
+  await waitFor(
+    async () => (await partitions.getByRole('cell', { name: 'count', exact: true }).count()) === 2,
+    'two partitions of count',
+  );
+  await waitFor(
+    async () => (await messagesRead.textContent()) === '2' && (await messagesIn(page)) === 4,
+    'two lines, four words',
+  );
   assert.is(await page.getByRole('status').textContent(), 'running');
 
   appendFileSync(input, 'delta epsilon alpha\n');
   appendFileSync(input, Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])); // latin-1 "café": not UTF-8, a dead letter
-  await waitFor(async () => (await messagesRead.textContent()) === '4' && (await messagesIn(page)) === 7, 'the numbers moved with the input');
+  await waitFor(
+    async () => (await messagesRead.textContent()) === '4' && (await messagesIn(page)) === 7,
+    'the numbers moved with the input',
+  );
 
   const deadLetters = page.getByRole('table', { name: 'Recent dead letters' });
   await deadLetters.getByRole('cell', { name: /not valid UTF-8/ }).waitFor();
   assert.is(await page.locator('#dead-letter-total').textContent(), '1');
-  await waitFor(async () => /^#\d+/.test((await page.locator('#checkpoint').textContent()) ?? ''), 'a checkpoint shown');
+  await waitFor(
+    async () => /^#\d+/.test((await page.locator('#checkpoint').textContent()) ?? ''),
+    'a checkpoint shown',
+  );
 
   const caption = page.locator('#throughput-caption');
-  await waitFor(async () => /^Messages read per second/.test((await caption.textContent()) ?? ''), 'a throughput sample');
+  await waitFor(
+    async () => /^Messages read per second/.test((await caption.textContent()) ?? ''),
+    'a throughput sample',
+  );
   assert.ok((await page.locator('#throughput-chart polyline').count()) === 1, 'the chart is drawn');
   const screenshot = join(dir, 'status-page.png');
   await page.screenshot({ path: screenshot, fullPage: true });

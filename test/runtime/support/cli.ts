@@ -20,14 +20,21 @@ export interface CliResult {
 const running = new Set<ChildProcess>();
 
 /** Starts `stator <args>`; the returned child is killed by `killAll` if a test forgets it. */
-export function startCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): {
+export function startCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): {
   child: ChildProcess;
   done: Promise<CliResult>;
 } {
   const env = { ...process.env, ...options.env };
   delete env.NATS_URL;
   if (options.env?.NATS_URL !== undefined) env.NATS_URL = options.env.NATS_URL;
-  const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd ?? root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: options.cwd ?? root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   const trace = process.env.STATOR_TEST_TRACE === '1';
   if (trace) process.stderr.write(`${new Date().toISOString()} start stator ${args.join(' ')}\n`);
@@ -47,7 +54,10 @@ export function startCli(args: readonly string[], options: { cwd?: string; env?:
 }
 
 /** Runs `stator <args>` to completion. */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return startCli(args, options).done;
 }
 
@@ -68,7 +78,10 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Resolves once `stderr` of `child` contains `text`; rejects if it exits first or after `limitMs` (a guard against hangs). */
+/**
+ * Resolves once `stderr` of `child` contains `text`; rejects if it exits first or after `limitMs` (a guard against
+ * hangs).
+ */
 export function waitForOutput(child: ChildProcess, text: string, limitMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -84,7 +97,10 @@ export function waitForOutput(child: ChildProcess, text: string, limitMs = 60_00
       if (seen.includes(text)) finish();
     };
     const onClose = (): void => finish(new Error(`process exited before printing ${JSON.stringify(text)}:\n${seen}`));
-    const guard = setTimeout(() => finish(new Error(`gave up waiting for ${JSON.stringify(text)} after ${limitMs} ms:\n${seen}`)), limitMs);
+    const guard = setTimeout(
+      () => finish(new Error(`gave up waiting for ${JSON.stringify(text)} after ${limitMs} ms:\n${seen}`)),
+      limitMs,
+    );
     child.stderr!.on('data', onData);
     child.once('close', onClose);
   });

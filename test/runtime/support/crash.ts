@@ -16,17 +16,40 @@ export interface CrashTestOptions {
 }
 
 /** Returns the output paths (reference, crashed) and state dirs, after asserting equality. */
-export async function crashTest(options: CrashTestOptions): Promise<{ clean: string; crashed: string; cleanState: string; crashedState: string; killed: number }> {
+export async function crashTest(
+  options: CrashTestOptions,
+): Promise<{ clean: string; crashed: string; cleanState: string; crashedState: string; killed: number }> {
   const clean = join(options.dir, 'clean.jsonl');
   const cleanState = join(options.dir, 'clean-state');
   const started = Date.now();
-  const reference = await runCli(['run', options.module, '--input', options.input, '--output', clean, '--state-dir', cleanState]);
+  const reference = await runCli([
+    'run',
+    options.module,
+    '--input',
+    options.input,
+    '--output',
+    clean,
+    '--state-dir',
+    cleanState,
+  ]);
   const cleanMs = Date.now() - started;
   assert.is(reference.code, 0, reference.stderr);
 
   const crashed = join(options.dir, 'crashed.jsonl');
   const crashedState = join(options.dir, 'crashed-state');
-  const args = ['run', options.module, '--input', options.input, '--output', crashed, '--state-dir', crashedState, '--checkpoint-interval', '50', ...(options.crashedArgs ?? [])];
+  const args = [
+    'run',
+    options.module,
+    '--input',
+    options.input,
+    '--output',
+    crashed,
+    '--state-dir',
+    crashedState,
+    '--checkpoint-interval',
+    '50',
+    ...(options.crashedArgs ?? []),
+  ];
   // Kill moments spread over a clean run's duration (measured above, so the first kill lands
   // before the end on a slow machine too): during start-up, restore, processing and checkpoints.
   const min = Math.min(300, cleanMs / 4);
@@ -44,6 +67,9 @@ export async function crashTest(options: CrashTestOptions): Promise<{ clean: str
   }
   const final = await runCli(args);
   assert.is(final.code, 0, final.stderr);
-  assert.ok(readFileSync(crashed).equals(readFileSync(clean)), `${options.module}: output after ${killed} SIGKILLs differs from the clean run`);
+  assert.ok(
+    readFileSync(crashed).equals(readFileSync(clean)),
+    `${options.module}: output after ${killed} SIGKILLs differs from the clean run`,
+  );
   return { clean, crashed, cleanState, crashedState, killed };
 }

@@ -19,7 +19,9 @@ export class Scrape {
 
   /** The samples of `name` whose labels include `labels`. */
   samples(name: string, labels: Readonly<Record<string, string>> = {}): ParsedSample[] {
-    return this.family(name).metrics.filter((sample) => Object.entries(labels).every(([k, v]) => sample.labels?.[k] === v));
+    return this.family(name).metrics.filter((sample) =>
+      Object.entries(labels).every(([k, v]) => sample.labels?.[k] === v),
+    );
   }
 
   /** The sum of the values of `name` over samples matching `labels` (undefined when none matches). */
@@ -32,7 +34,8 @@ export class Scrape {
   /** The observations of a histogram with one series (its `+Inf` bucket). */
   observations(name: string): number {
     const family = this.family(name);
-    if (family.type !== 'HISTOGRAM' || family.metrics.length !== 1) throw new Error(`${name} is not a histogram with one series`);
+    if (family.type !== 'HISTOGRAM' || family.metrics.length !== 1)
+      throw new Error(`${name} is not a histogram with one series`);
     return Number(family.metrics[0]!.buckets?.['+Inf']);
   }
 }

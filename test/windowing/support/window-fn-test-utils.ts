@@ -7,7 +7,10 @@ import type { WindowFn } from '../../../src/windowing/index.ts';
  * windows). The result maps each final window (by toString) to the timestamps in it, as strings in
  * ascending order, like Beam's `set(...)`.
  */
-export function runWindowFn<W extends BoundedWindow>(windowFn: WindowFn<W>, timestamps: readonly Instant[]): Map<string, string[]> {
+export function runWindowFn<W extends BoundedWindow>(
+  windowFn: WindowFn<W>,
+  timestamps: readonly Instant[],
+): Map<string, string[]> {
   const windows = new Map<string, { window: W; elements: Set<string> }>();
   for (const ts of timestamps) {
     for (const window of windowFn.assignWindows(ts)) {
