@@ -54,8 +54,8 @@ export type {
 export { DEFAULT_STATE_DIR, DEFAULT_FILES_MAX_BYTES } from './defaults.ts';
 
 // The job's file area (ctx.files) from job code, tests and tools.
-export { openDirectoryFiles } from './files/index.ts';
-export type { DirectoryFilesOptions, ClosableJobFiles } from './files/index.ts';
+export { openDirectoryFiles, openObjectStoreFiles, filesBucketName } from './files/index.ts';
+export type { DirectoryFilesOptions, ObjectStoreFilesOptions, ClosableJobFiles } from './files/index.ts';
 
 // Checkpoint stores and NATS connections, for running, inspecting or clearing a job's checkpoints from code.
 export type { CheckpointStore, StoredManifest } from '../src/checkpoint/index.ts';
