@@ -4,8 +4,8 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { ConfigError, InputNotUtf8Error } from '../errors.ts';
-import { eventTimeOf, watermarkOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
+import { SourceWatermarks } from '../job/source-watermarks.ts';
 import type { SourceBinding } from '../bindings.ts';
 import type { InputLag } from '../job-view.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
@@ -51,8 +51,7 @@ const MARKER_BLOCK_BYTES = 64 * 1024;
 export class FileSource<T> implements SourceBinding {
   private handle: FileHandle | undefined;
   private position = -1;
-  private maxEventTime = -Number.MAX_VALUE;
-  private lastWatermark = -Number.MAX_VALUE;
+  private readonly watermarks: SourceWatermarks<T>;
   private wakeFollower: (() => void) | undefined;
   private readonly control = new SourceControl(() => this.wakeFollower?.());
   private watcher: FSWatcher | undefined;
@@ -68,7 +67,9 @@ export class FileSource<T> implements SourceBinding {
     private readonly options: FileSourceOptions,
     private readonly outlet: Outlet,
     private readonly deadLetter: DeadLetterReceiver,
-  ) {}
+  ) {
+    this.watermarks = new SourceWatermarks(definition, outlet);
+  }
 
   get name(): string {
     return this.definition.name;
@@ -150,9 +151,9 @@ export class FileSource<T> implements SourceBinding {
         const idleTimeout = this.options.idleTimeoutMs ?? 5000;
         if (!idleReported && Date.now() - idleSince >= idleTimeout) {
           idleReported = true;
-          this.reportIdle();
-        } else if (idleReported && this.definition.timestamp === undefined) {
-          this.emitWatermark(Date.now());
+          this.watermarks.idle(this.position, Date.now());
+        } else if (idleReported && !this.watermarks.eventTime) {
+          this.watermarks.mark(this.position, Date.now());
         }
         if ((await handle.stat()).size < readOffset) {
           throw new ConfigError(
@@ -223,8 +224,7 @@ export class FileSource<T> implements SourceBinding {
       this.emitLine(tail.bytes, 0, tail.bytes.length, tail.offset, this.ingestionTime());
       this.position += tail.bytes.length;
     }
-    this.lastWatermark = FINAL_WATERMARK;
-    this.outlet.watermark(0, FINAL_WATERMARK, this.position);
+    this.watermarks.finish(FINAL_WATERMARK, this.position);
   }
 
   /**
@@ -287,53 +287,26 @@ export class FileSource<T> implements SourceBinding {
       return;
     }
     let message: T;
-    let timestamp = now;
+    let timestamp: number | undefined;
     try {
       message = definition.codec.decode(raw);
-      if (definition.watermark !== undefined) {
-        const watermark = watermarkOf(definition.watermark, message);
-        if (watermark !== undefined) {
-          this.emitWatermark(watermark);
-          return;
-        }
-      }
-      if (definition.timestamp !== undefined) {
-        timestamp = eventTimeOf(definition.timestamp, message);
-        if (timestamp > this.maxEventTime) this.maxEventTime = timestamp;
-      }
+      timestamp = this.watermarks.timeOf(message, now, this.position);
     } catch (error) {
       // The position of a message is the offset of its first byte.
       this.deadLetter({ stage: definition.name, position: offset, error, attempts: 1, raw });
       return;
     }
+    if (timestamp === undefined) return; // a watermark message, sent
     this.outlet.data(message, timestamp, offset);
     // Event time: the watermark follows every message that moves it, so event-time timers fire
     // between the same messages in every run (and as early as the data allows).
-    if (definition.timestamp !== undefined) {
-      const watermark = this.maxEventTime - definition.maxOutOfOrdernessMs;
-      if (watermark > this.lastWatermark) this.emitWatermark(watermark);
-    }
-  }
-
-  private emitWatermark(watermark: number): void {
-    if (watermark > this.lastWatermark) this.lastWatermark = watermark;
-    this.outlet.watermark(0, this.lastWatermark, this.position);
+    if (this.watermarks.eventTime) this.watermarks.advance(this.position);
   }
 
   /** Sends the current watermark (ingestion time: `now`; else greatest event time − out-of-orderness). */
   private sendMarker(now: number): void {
-    this.emitWatermark(
-      this.definition.timestamp === undefined ? now : this.maxEventTime - this.definition.maxOutOfOrdernessMs,
-    );
-  }
-
-  private reportIdle(): void {
-    if (this.definition.timestamp === undefined) {
-      // Ingestion time: no message can arrive with an earlier time than now, so time moves on.
-      this.emitWatermark(Date.now());
-    } else {
-      this.outlet.idle(0);
-    }
+    if (this.watermarks.eventTime) this.watermarks.mark(this.position);
+    else this.watermarks.mark(this.position, now);
   }
 
   private waitForGrowth(): Promise<void> {

@@ -4,8 +4,8 @@
 import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { InputNotUtf8Error } from '../errors.ts';
-import { eventTimeOf, watermarkOf } from '../job/event-time.ts';
 import type { SourceDefinition } from '../job/job.ts';
+import { SourceWatermarks } from '../job/source-watermarks.ts';
 import type { NatsLink } from './connection.ts';
 import type { NatsDeadLetter } from './nats-sink-binding.ts';
 import { StreamReaderBinding, type StreamRecordHandler } from './stream-reader-binding.ts';
@@ -34,9 +34,8 @@ const MARKER_BLOCK = 1024;
 
 /** Decodes the job's input messages: data, explicit watermarks, event times, dead letters. */
 class InputDecoder<T> implements StreamRecordHandler {
-  private maxEventTime = -Number.MAX_VALUE;
-  private lastWatermark = -Number.MAX_VALUE;
   private position = 0;
+  private readonly watermarks: SourceWatermarks<T>;
   // Fatal: input that is not UTF-8 is a dead letter (with its original bytes), not text with U+FFFD.
   // ignoreBOM keeps a leading U+FEFF as text, as the file source does: same input, same messages.
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -47,7 +46,9 @@ class InputDecoder<T> implements StreamRecordHandler {
     private readonly idleTimeoutMs: number,
     private readonly outlet: Outlet,
     private readonly deadLetter: DeadLetterReceiver,
-  ) {}
+  ) {
+    this.watermarks = new SourceWatermarks(definition, outlet);
+  }
 
   record(record: SourceRecord, previous: number): void {
     // A watermark message's marker carries the position before it, as the file source's do.
@@ -67,16 +68,15 @@ class InputDecoder<T> implements StreamRecordHandler {
    * input reports itself idle once, so it stops holding back downstream watermarks.
    */
   idle(first: boolean): void {
-    if (this.definition.timestamp === undefined) this.emitWatermark(Date.now() - this.idleTimeoutMs);
-    else if (first) this.outlet.idle(0);
+    // Ingestion time: the margin is for the server's clock against ours.
+    if (first || !this.watermarks.eventTime) this.watermarks.idle(this.position, Date.now() - this.idleTimeoutMs);
   }
 
   private emit(record: SourceRecord): void {
     const definition = this.definition;
     let raw: string;
     let message: T;
-    // Ingestion time is the time the stream stored the message: the same on every replay.
-    let timestamp = record.timestampMs;
+    let timestamp: number | undefined;
     try {
       raw = this.decoder.decode(record.data);
     } catch {
@@ -93,16 +93,8 @@ class InputDecoder<T> implements StreamRecordHandler {
     }
     try {
       message = definition.codec.decode(raw);
-      if (definition.watermark !== undefined) {
-        const watermark = watermarkOf(definition.watermark, message);
-        if (watermark !== undefined) {
-          this.emitWatermark(watermark);
-          return;
-        }
-      }
-      if (definition.timestamp !== undefined) {
-        timestamp = eventTimeOf(definition.timestamp, message);
-      }
+      // Ingestion time is the time the stream stored the message: the same on every replay.
+      timestamp = this.watermarks.timeOf(message, record.timestampMs, this.position);
     } catch (error) {
       const letter: NatsDeadLetter = {
         stage: definition.name,
@@ -116,19 +108,12 @@ class InputDecoder<T> implements StreamRecordHandler {
       this.deadLetter(letter);
       return;
     }
-    if (timestamp > this.maxEventTime) this.maxEventTime = timestamp;
+    if (timestamp === undefined) return; // a watermark message, sent
     this.outlet.data(message, timestamp, record.seq);
   }
 
-  private emitWatermark(watermark: number): void {
-    if (watermark > this.lastWatermark) this.lastWatermark = watermark;
-    this.outlet.watermark(0, this.lastWatermark, this.position);
-  }
-
-  /** The greatest event time seen minus the allowed out-of-orderness (0 for ingestion time). */
   private sendMarker(): void {
-    const lateness = this.definition.timestamp === undefined ? 0 : this.definition.maxOutOfOrdernessMs;
-    if (this.maxEventTime > -Number.MAX_VALUE) this.emitWatermark(this.maxEventTime - lateness);
+    if (this.watermarks.seen) this.watermarks.mark(this.position);
   }
 }
 
