@@ -18,8 +18,11 @@ export const DeadLetterHeaders = {
   TRUNCATED: 'Stator-Truncated',
 } as const;
 
-/** A message that could not be processed, and why. */
-export interface DeadLetterRecord {
+/**
+ * A message that could not be processed, and why, as published to the dead-letter stream (the
+ * embedded mode's file holds DeadLetterRecords).
+ */
+export interface DeadLetterMessage {
   /** The step that failed: the source (undecodable input), a stage, or a sink (oversize output). */
   readonly stage: string;
   readonly error: unknown;
@@ -42,7 +45,7 @@ export interface DeadLetterRecord {
 /** Publishes dead letters through a StreamSink, so a checkpoint's flush covers them too. */
 export interface DeadLetterPublisher {
   /** Queues a dead letter; never throws for a bad error value. */
-  publish(letter: DeadLetterRecord): void;
+  publish(letter: DeadLetterMessage): void;
   /** Dead letters published so far. */
   readonly count: number;
   /**
@@ -77,7 +80,7 @@ export function createDeadLetterPublisher(options: DeadLetterOptions): DeadLette
   const lastAt = new Map<string, { position: number; index: number }>();
   let count = 0;
 
-  const idFor = (letter: DeadLetterRecord): string | undefined => {
+  const idFor = (letter: DeadLetterMessage): string | undefined => {
     if (letter.msgId !== undefined) return letter.msgId;
     if (letter.position < 0) return undefined;
     const key = `${letter.stage}:${letter.partition ?? 0}`;
@@ -87,7 +90,7 @@ export function createDeadLetterPublisher(options: DeadLetterOptions): DeadLette
     return `dlq:${names.job}:${key}:${letter.position}:${index}`;
   };
 
-  const publish = (letter: DeadLetterRecord): void => {
+  const publish = (letter: DeadLetterMessage): void => {
     const h = createHeaders();
     const error = letter.error;
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

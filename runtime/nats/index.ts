@@ -36,7 +36,7 @@ export type { OutputMessage, StreamSink, StreamSinkOptions, StreamSinkState, Str
 export { MIN_DUPLICATE_WINDOW_MS, outputMsgId, replayExposure, requiredDuplicateWindowMs } from './msg-id.ts';
 export type { DuplicateWindowInputs, OutputCoordinates } from './msg-id.ts';
 export { createDeadLetterPublisher, DeadLetterHeaders } from './dead-letters.ts';
-export type { DeadLetterOptions, DeadLetterPublisher, DeadLetterRecord } from './dead-letters.ts';
+export type { DeadLetterOptions, DeadLetterPublisher, DeadLetterMessage } from './dead-letters.ts';
 export { ensureJobStreams, trimConsumed } from './job-streams.ts';
 export type { JobStreams, JobStreamsSpec, StreamBinding } from './job-streams.ts';
 export { jobSubjects, NATS_CHECKPOINT_TASK, runNatsJob } from './run-nats-job.ts';

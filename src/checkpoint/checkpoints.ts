@@ -23,8 +23,11 @@ import type { CheckpointInfo, Manifest } from './manifest.ts';
 import { decodeManifest, encodeManifest } from './manifest.ts';
 import { newestCheckpoints, unreferencedParts } from './retention.ts';
 
-/** A restored checkpoint, verified, with the newer ones that had to be skipped. */
-export interface RestoredCheckpoint extends VerifiedCheckpoint {
+/**
+ * A loaded checkpoint, verified, with the newer ones that had to be skipped (the runtime turns it into
+ * its RestoredCheckpoint).
+ */
+export interface LoadedCheckpoint extends VerifiedCheckpoint {
   /** Newer checkpoints that failed verification and were skipped, newest first (log them). */
   readonly skipped: readonly (CheckpointCorruptError | CheckpointPartMissingError)[];
   /** The restore of one partition, or undefined when the checkpoint has none for it (a new partition). */
@@ -90,7 +93,7 @@ export interface Checkpoints {
    * @throws CheckpointNotFoundError when `id` is not retained; CheckpointCorruptError when no
    * retained checkpoint at or before it is readable.
    */
-  load(id?: number): Promise<RestoredCheckpoint | undefined>;
+  load(id?: number): Promise<LoadedCheckpoint | undefined>;
 
   /**
    * Writes a checkpoint of `snapshot` and commits it (compare-and-set), then deletes the parts no
@@ -255,7 +258,7 @@ class CheckpointsImpl implements Checkpoints {
     return (await this.list()).at(-1);
   }
 
-  load(id?: number): Promise<RestoredCheckpoint | undefined> {
+  load(id?: number): Promise<LoadedCheckpoint | undefined> {
     return this.serial(async () => {
       await this.sync();
       const all = this.manifest.checkpoints;

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createCheckpoints, createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
-import type { MemoryCheckpointStore, RestoredCheckpoint } from '../../src/checkpoint/index.ts';
+import type { MemoryCheckpointStore, LoadedCheckpoint } from '../../src/checkpoint/index.ts';
 import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
 
 const g = StateNamespaces.global();
@@ -30,7 +30,7 @@ async function twoCheckpoints(store: MemoryCheckpointStore): Promise<string[]> {
   return (await store.listParts()).filter((p) => p.startsWith('c0000000002-') && !p.endsWith('descriptor'));
 }
 
-function restoredValues(restore: RestoredCheckpoint['restoreFor']): Map<string, number | bigint> {
+function restoredValues(restore: LoadedCheckpoint['restoreFor']): Map<string, number | bigint> {
   const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 4 });
   for (const [kg, chain] of restore('s', 0)!.keyGroups) backend.restoreKeyGroup(kg, chain);
   const v = backend.boundState(g, tag);
