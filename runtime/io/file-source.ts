@@ -10,6 +10,7 @@ import type { SourceBinding } from '../bindings.ts';
 import type { InputLag } from '../job-view.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { SourceControl } from '../engine/source-control.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../defaults.ts';
 
 /**
  * The watermark of a finished bounded input. Runners take any number at or above Beam's
@@ -148,7 +149,7 @@ export class FileSource<T> implements SourceBinding {
           this.ended = true;
           return true;
         }
-        const idleTimeout = this.options.idleTimeoutMs ?? 5000;
+        const idleTimeout = this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
         if (!idleReported && Date.now() - idleSince >= idleTimeout) {
           idleReported = true;
           this.watermarks.idle(this.position, Date.now());

@@ -10,6 +10,7 @@ import type { NatsLink } from './connection.ts';
 import type { NatsDeadLetter } from './nats-sink-binding.ts';
 import { StreamReaderBinding, type StreamRecordHandler } from './stream-reader-binding.ts';
 import type { SourceRecord } from './stream-source.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../defaults.ts';
 
 export interface NatsSourceOptions {
   readonly stream: string;
@@ -125,6 +126,12 @@ export function natsSourceBinding<T>(
   entry: Outlet,
   deadLetter: DeadLetterReceiver,
 ): SourceBinding {
-  const decoder = new InputDecoder(definition, options.subject, options.idleTimeoutMs ?? 5000, entry, deadLetter);
+  const decoder = new InputDecoder(
+    definition,
+    options.subject,
+    options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    entry,
+    deadLetter,
+  );
   return new StreamReaderBinding(definition.name, link, options, entry, decoder);
 }

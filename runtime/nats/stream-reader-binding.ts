@@ -8,6 +8,7 @@ import type { Outlet } from '../engine/outlet.ts';
 import { SourceControl } from '../engine/source-control.ts';
 import type { NatsLink } from './connection.ts';
 import { openStreamSource, type SourceRecord, type StreamSource } from './stream-source.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS } from '../defaults.ts';
 
 /** What a stream reader binding does with the records it reads. */
 export interface StreamRecordHandler {
@@ -71,7 +72,8 @@ export class StreamReaderBinding implements SourceBinding {
     const source = this.source;
     if (source === undefined) throw new Error(`source ${this.name}: run() before open()`);
     const { handler } = this;
-    const idleTimeoutMs = handler.idle === undefined ? undefined : (this.options.idleTimeoutMs ?? 5000);
+    const idleTimeoutMs =
+      handler.idle === undefined ? undefined : (this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
     let quiet = false;
     for (;;) {
       if (await this.control.holdOrStop(this.position)) return false;
