@@ -11,11 +11,10 @@ import {
   referenceOutputs,
   streamMessages,
   text,
-  waitFor,
   type JobProcess,
 } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
-import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
+import { createInputStream, finishGracefully, killAll, logsOf, startWorker, waitForMoreOutputs } from './support.ts';
 
 test('3 workers, a random one SIGKILLed 5 times and restarted: nothing lost, nothing repeated', async () => {
   await using cluster = await startNatsCluster();
@@ -25,16 +24,12 @@ test('3 workers, a random one SIGKILLed 5 times and restarted: nothing lost, not
   const reference = await referenceOutputs(lines);
   const workers: JobProcess[] = [startWorker(cluster.urls), startWorker(cluster.urls), startWorker(cluster.urls)];
   const everyone: JobProcess[] = [...workers];
-  const producing = produce(link, lines, 100, 100);
+  // Paced over ~18 s so most kills fall while the job has work.
+  const producing = produce(link, lines, 100, 300);
   try {
     for (let kill = 0; kill < 5; kill++) {
       const before = await streamMessages(link, 'WORDCOUNT_OUT');
-      await waitFor(
-        async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before,
-        `progress before kill ${kill}`,
-      ).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}\n${logsOf(workers)}`);
-      });
+      await waitForMoreOutputs(link, before, reference.length, `progress before kill ${kill}`, workers);
       await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 1500)));
       const victim = Math.floor(Math.random() * workers.length);
       assert.is(workers[victim]!.child.exitCode, null, logsOf(workers));

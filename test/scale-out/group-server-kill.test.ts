@@ -16,7 +16,7 @@ import {
   type JobProcess,
 } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
-import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
+import { createInputStream, finishGracefully, killAll, logsOf, startWorker, waitForMoreOutputs } from './support.ts';
 
 test('the server leading the exchange stream killed mid-run and restarted: nothing lost, nothing repeated', async () => {
   await using cluster = await startNatsCluster();
@@ -36,10 +36,7 @@ test('the server leading the exchange stream killed mid-run and restarted: nothi
     const node = cluster.nodes[leader]!;
     await node.kill();
     const afterKill = await streamMessages(link, 'WORDCOUNT_OUT');
-    await waitFor(
-      async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > afterKill,
-      'progress without the killed server',
-    ).catch(fail);
+    await waitForMoreOutputs(link, afterKill, reference.length, 'progress without the killed server', workers);
     await node.restart();
     await producing;
     await finishGracefully(link, reference.length, workers);

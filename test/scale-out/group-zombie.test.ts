@@ -15,7 +15,7 @@ import {
   type JobProcess,
 } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
-import { createInputStream, finishGracefully, killAll, logsOf, startWorker } from './support.ts';
+import { createInputStream, finishGracefully, killAll, logsOf, startWorker, waitForMoreOutputs } from './support.ts';
 
 /** Unit leases `worker` holds, by the group's bucket; -1 when the read failed (a busy cluster: ask again). */
 async function leasesOf(link: NatsLink, worker: JobProcess): Promise<number> {
@@ -45,9 +45,7 @@ test('a worker stopped past its lease TTL is fenced, writes nothing that survive
     // Its units move to the other two once its lease expires.
     await waitFor(async () => (await leasesOf(link, zombie)) === 0, 'the others took its units').catch(fail);
     const movedAt = await streamMessages(link, 'WORDCOUNT_OUT');
-    await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > movedAt, 'progress without it').catch(
-      fail,
-    );
+    await waitForMoreOutputs(link, movedAt, reference.length, 'progress without it', workers);
     zombie.child.kill('SIGCONT');
     await waitFor(() => /fenced itself/.test(zombie.stderr()), 'the zombie notices it was fenced').catch(fail);
     await waitFor(() => /rejoined the group/.test(zombie.stderr()), 'the zombie rejoins').catch(fail);

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
-import { waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { streamMessages, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -63,6 +63,27 @@ export async function killAll(workers: readonly JobProcess[]): Promise<void> {
 }
 
 /**
+ * Waits until the output stream holds more than `before` outputs, or all `total` of them: once the
+ * job has caught up with its input there is no progress left to see (on a quiet machine it can catch
+ * up before a test's next step), and that is not a failure. Rejects with the workers' logs.
+ */
+export async function waitForMoreOutputs(
+  link: NatsLink,
+  before: number,
+  total: number,
+  what: string,
+  workers: readonly JobProcess[],
+): Promise<void> {
+  await waitFor(async () => {
+    const stored = await streamMessages(link, 'WORDCOUNT_OUT');
+    return stored > before || stored >= total;
+  }, what).catch(async (error: unknown) => {
+    const stored = await streamMessages(link, 'WORDCOUNT_OUT');
+    throw new Error(`${(error as Error).message} (${stored} of ${total} outputs stored)\n${logsOf(workers)}`);
+  });
+}
+
+/**
  * Waits until the output stream holds `count` outputs (while the workers' logs keep growing), then
  * stops every worker with SIGTERM, each handing its units over or writing their final checkpoints:
  * each must exit 0.
@@ -73,7 +94,10 @@ export async function finishGracefully(link: NatsLink, count: number, workers: r
     count,
     () => workers.reduce((sum, w) => sum + w.stderr().length, 0),
     () => workers.some((w) => w.child.exitCode !== null),
-  );
+  ).catch(async (error: unknown) => {
+    const stored = await streamMessages(link, 'WORDCOUNT_OUT');
+    throw new Error(`${(error as Error).message} (${stored} of ${count} outputs stored)\n${logsOf(workers)}`);
+  });
   for (const worker of workers) assert.is(worker.child.exitCode, null, logsOf(workers));
   for (const worker of workers) worker.child.kill('SIGTERM');
   for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(workers));
