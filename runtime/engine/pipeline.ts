@@ -217,6 +217,11 @@ export class Pipeline implements ActorHost {
   }
 
   actorIdle(): void {
+    if (!this.isQuiescent()) return;
+    // Every input read so far is processed: what an ordered merge still holds (the outputs of the
+    // last input, waiting for a lane to pass its position) can go now, as at a checkpoint's cut,
+    // instead of waiting for the next input or checkpoint. Later entries sort after them anyway.
+    for (const merge of this.merges) merge.flush();
     if (this.drainWaiters.length === 0 || !this.isQuiescent()) return;
     const waiters = this.drainWaiters;
     this.drainWaiters = [];

@@ -78,6 +78,28 @@ test('wordcount in NATS mode counts every word once, and a SIGKILL mid-run chang
   assertExactlyOnce(outputs, lines);
 });
 
+test('the outputs of the last input are stored while the job runs, without waiting for a checkpoint', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  // wordcount's count stage runs two partitions, whose outputs an ordered merge puts in input order.
+  const lines = text(50);
+  await produce(link, lines);
+  // No checkpoint while it runs: the interval is an hour.
+  const job = startJob(server.url, ['--checkpoint-interval', '3600000']);
+  try {
+    await waitFor(
+      async () => (await outputCount(link)) >= lines.length * 5 || job.child.exitCode !== null,
+      'every output while the job runs',
+    );
+    assert.is(job.child.exitCode, null, job.stderr());
+    assert.not.match(job.stderr(), /checkpoint 1 /);
+  } finally {
+    job.child.kill('SIGTERM');
+  }
+  assert.is((await job.exited).code, 0, job.stderr());
+  assertExactlyOnce(await readCounts(link, lines.length * 5), lines);
+});
+
 test('a nats-server restart in the middle of a run loses, duplicates and reorders nothing', async () => {
   await using server = await startNatsServer();
   const lines = text(20_000);
