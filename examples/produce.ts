@@ -7,7 +7,8 @@
 //   node --import tsx examples/produce.ts --subject wordcount.in --file examples/data/sample.txt --id-prefix sample
 //
 // With --id-prefix, message i gets the id `<prefix>:<i>`: running the same command again within the
-// stream's duplicate window stores nothing twice.
+// stream's duplicate window stores nothing twice. With --partitions N, each line goes to
+// `<subject>.<partitionOf(key, N)>`, for a job run with `--scale-out --input-partitions N`.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ import {
   natsUrlFrom,
   subjectStreamName,
 } from '../runtime/nats/index.ts';
+import { partitionOf } from '../runtime/client.ts';
 
 const usage = `usage: produce --subject <subject> [--file <path>] [--nats <url>] [--window 256] [--id-prefix <p>] [--skip-empty]
 
@@ -28,6 +30,8 @@ Publishes each line of --file (default: stdin) as one message on --subject.
   --window <n>        publishes awaiting acknowledgement at most (default 256)
   --id-prefix <p>     Nats-Msg-Id "<p>:<line number>", so a re-run is deduplicated
   --skip-empty        do not publish empty lines
+  --partitions <n>    publish each line to <subject>.<partitionOf(key, n)> (a pre-partitioned input)
+  --key-field <f>     with --partitions: the key is this field of the line's JSON object [default: the line]
 ${NATS_CLI_USAGE}`;
 
 async function main(): Promise<number> {
@@ -39,6 +43,8 @@ async function main(): Promise<number> {
       window: { type: 'string', default: '256' },
       'id-prefix': { type: 'string' },
       'skip-empty': { type: 'boolean', default: false },
+      partitions: { type: 'string' },
+      'key-field': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -49,7 +55,16 @@ async function main(): Promise<number> {
   }
   const subject = values.subject;
   const window = Number(values.window);
-  if (subject === undefined || !Number.isInteger(window) || window < 1) {
+  const partitions = values.partitions === undefined ? undefined : Number(values.partitions);
+  const badPartitions = partitions !== undefined && !(Number.isSafeInteger(partitions) && partitions >= 1);
+  const keyField = values['key-field'];
+  if (
+    subject === undefined ||
+    !Number.isInteger(window) ||
+    window < 1 ||
+    badPartitions ||
+    (keyField !== undefined && partitions === undefined)
+  ) {
     console.error(usage);
     return 2;
   }
@@ -63,7 +78,10 @@ async function main(): Promise<number> {
     const { info, created } = await ensureSubjectStream(
       await link.jetstreamManager(),
       subject,
-      { defaultName: subjectStreamName(subject) },
+      {
+        defaultName: subjectStreamName(subject),
+        ...(partitions === undefined ? {} : { alsoSubjects: [`${subject}.>`] }),
+      },
       link.features,
     );
     console.error(`${created ? 'created' : 'using'} stream ${info.config.name} for ${subject}`);
@@ -79,7 +97,7 @@ async function main(): Promise<number> {
       if (values['skip-empty'] && line === '') continue;
       if (sink.congested) await sink.whenUncongested();
       sink.publish({
-        subject,
+        subject: partitions === undefined ? subject : `${subject}.${partitionOf(keyOf(line, keyField), partitions)}`,
         data: encoder.encode(line),
         msgId: prefix === undefined ? '' : `${prefix}:${lineNumber}`,
       });
@@ -96,6 +114,20 @@ async function main(): Promise<number> {
   } finally {
     await link.close();
   }
+}
+
+/** The key a line is partitioned by: the line, or a field of it as JSON (a string, or its JSON text). */
+function keyOf(line: string, field: string | undefined): string {
+  if (field === undefined) return line;
+  let value: unknown;
+  try {
+    value = (JSON.parse(line) as Record<string, unknown> | null)?.[field];
+  } catch {
+    // reported below
+  }
+  if (value === undefined)
+    throw new Error(`--key-field ${field}: not a JSON object with that field: ${line.slice(0, 80)}`);
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 main().then(

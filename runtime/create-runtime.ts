@@ -114,6 +114,9 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
               turnTimer,
               ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
               ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
+              ...(transport.scaleOut.inputPartitions === undefined
+                ? {}
+                : { inputPartitions: transport.scaleOut.inputPartitions }),
             })
           : openNatsRuntime({
               job,

@@ -58,6 +58,11 @@ export interface ScaleOutOptions {
   readonly replicas?: number;
   /** How long a silent worker keeps its units before the others take them over. @default 5000 */
   readonly leaseTtlMs?: number;
+  /**
+   * The input is pre-partitioned into this many subjects `<job>.<source>.<p>`, one unit reading each
+   * (docs/scale-out.md). @default the source's `partitions`, else one input subject `<job>.<source>`
+   */
+  readonly inputPartitions?: number;
 }
 
 export interface NatsTransport extends NatsTransportOptions {

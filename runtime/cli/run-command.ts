@@ -51,6 +51,8 @@ export interface RunArguments {
   readonly replicas: number | undefined;
   /** --lease-ttl: how long a silent worker keeps its units (with --scale-out). */
   readonly leaseTtlMs: number | undefined;
+  /** --input-partitions: the input is pre-partitioned into this many subjects (with --scale-out). */
+  readonly inputPartitions: number | undefined;
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
@@ -85,6 +87,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     'scale-out': { type: 'boolean' },
     replicas: { type: 'string' },
     'lease-ttl': { type: 'string' },
+    'input-partitions': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -145,6 +148,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     scaleOut: values['scale-out'] ?? false,
     replicas: integerOption('--replicas', values.replicas, 1),
     leaseTtlMs: integerOption('--lease-ttl', values['lease-ttl'], 100),
+    inputPartitions: integerOption('--input-partitions', values['input-partitions'], 1),
   };
 }
 
@@ -206,10 +210,14 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
         `drop ${flags}, or ${args.natsSelectedBy === 'NATS_URL' ? 'unset NATS_URL' : 'drop --nats'} to run embedded`,
     );
   }
-  if (!args.scaleOut && (args.replicas !== undefined || args.leaseTtlMs !== undefined)) {
-    throw new ConfigError(
-      `${args.replicas !== undefined ? '--replicas' : '--lease-ttl'} configures a scaled-out job: add --scale-out (and --nats <url>)`,
-    );
+  if (!args.scaleOut) {
+    const given = [
+      args.replicas === undefined ? undefined : '--replicas',
+      args.leaseTtlMs === undefined ? undefined : '--lease-ttl',
+      args.inputPartitions === undefined ? undefined : '--input-partitions',
+    ].find((flag) => flag !== undefined);
+    if (given !== undefined)
+      throw new ConfigError(`${given} configures a scaled-out job: add --scale-out (and --nats <url>)`);
   }
   if (args.natsUrl === undefined) {
     if (args.scaleOut)
@@ -270,6 +278,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
                 scaleOut: {
                   ...(args.replicas === undefined ? {} : { replicas: args.replicas }),
                   ...(args.leaseTtlMs === undefined ? {} : { leaseTtlMs: args.leaseTtlMs }),
+                  ...(args.inputPartitions === undefined ? {} : { inputPartitions: args.inputPartitions }),
                 },
               }
             : {}),

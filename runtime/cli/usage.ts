@@ -48,6 +48,9 @@ Options:
   --replicas <n>                 with --scale-out: replicas of the job's streams and buckets [default: 1]
   --lease-ttl <ms>               with --scale-out: how long a silent worker keeps its partitions
                                  [default: 5000]
+  --input-partitions <n>         with --scale-out: the input is pre-partitioned into <job>.<source>.0 ..
+                                 <job>.<source>.<n-1>, one partition each (partitionOf in stator/client)
+                                 [default: the source's partitions option, else one subject <job>.<source>]
   -h, --help                     this help
 
 With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and checkpoints in JetStream.

@@ -24,6 +24,12 @@ export interface SourceOptions<T> {
   readonly maxOutOfOrdernessMs?: number;
   /** Recognizes explicit watermark messages (returns their watermark; undefined for data). */
   readonly watermark?: (message: T) => number | undefined;
+  /**
+   * NATS mode with `--scale-out`: the input is pre-partitioned into `<job>.<name>.0` ...
+   * `<job>.<name>.<partitions-1>` (producers pick the subject with `partitionOf` from `stator/client`),
+   * one unit reading each. `stator run --input-partitions` overrides it. Default: one subject `<job>.<name>`.
+   */
+  readonly partitions?: number;
 }
 
 /** Options of a keyed processing stage. */
@@ -49,6 +55,9 @@ export function source<T>(codec: MessageCodec<T>, options: SourceOptions<T> = {}
   const maxOutOfOrdernessMs = options.maxOutOfOrdernessMs ?? 0;
   if (!(maxOutOfOrdernessMs >= 0))
     throw new JobDefinitionError(`maxOutOfOrdernessMs must be >= 0, got ${maxOutOfOrdernessMs}`);
+  const partitions = options.partitions;
+  if (partitions !== undefined && !(Number.isSafeInteger(partitions) && partitions >= 1))
+    throw new JobDefinitionError(`source partitions must be an integer >= 1, got ${partitions}`);
   return {
     kind: 'source',
     name: options.name ?? 'in',
@@ -56,6 +65,7 @@ export function source<T>(codec: MessageCodec<T>, options: SourceOptions<T> = {}
     timestamp: options.timestamp,
     maxOutOfOrdernessMs,
     watermark: options.watermark,
+    ...(partitions === undefined ? {} : { partitions }),
   };
 }
 

@@ -26,6 +26,11 @@ export interface SourceDefinition<T> {
    * that is a watermark (it is not processed as data), undefined for data.
    */
   readonly watermark: ((message: T) => number | undefined) | undefined;
+  /**
+   * NATS mode, scaled out: the input is pre-partitioned into this many subjects `<job>.<name>.<p>`
+   * (p in 0..partitions-1), each read by its own unit; undefined: the one subject `<job>.<name>`.
+   */
+  readonly partitions?: number;
 }
 
 /** A logical output of a job: bound by the runtime (embedded: the `--output` file; NATS: a subject). */

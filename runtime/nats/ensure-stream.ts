@@ -38,6 +38,11 @@ export interface EnsureStreamResult {
    * its description) because a later run needs more (e.g. a larger --max-outage): log it.
    */
   readonly widenedDuplicateWindow?: { readonly fromMs: number; readonly toMs: number };
+  /**
+   * Set when this call added subjects to a stream stator had created (e.g. `wordcount.in.>` for a
+   * job whose input became pre-partitioned): log it.
+   */
+  readonly addedSubjects?: readonly string[];
 }
 
 // JetStream API error code for "stream name already in use with a different configuration".
@@ -171,34 +176,42 @@ function createdByStator(found: StreamInfo, wanted: StreamRequirements): boolean
 }
 
 /**
- * The window a stream stator created was sized by an earlier run (say with a shorter --max-outage):
- * widen it rather than refuse to start. Streams created by others are only reported, never edited.
+ * A stream stator created was set up by an earlier run: its duplicate window sized for, say, a
+ * shorter --max-outage, its subjects for an input that was not yet pre-partitioned. Widen it rather
+ * than refuse to start. Streams created by others are only reported, never edited.
  */
-async function widenDuplicateWindow(
+async function widenStream(
   jsm: JetStreamManager,
   found: StreamInfo,
   wanted: StreamRequirements,
+  differences: readonly StreamConfigDifference[],
 ): Promise<EnsureStreamResult> {
   const fromMs = millis(found.config.duplicate_window ?? 0);
-  const toMs = wanted.minDuplicateWindowMs!;
+  const toMs = wanted.minDuplicateWindowMs;
+  const widenWindow = toMs !== undefined && differences.some((d) => d.field === 'duplicate_window');
+  const subjects = found.config.subjects ?? [];
+  const added = wanted.subjects.filter((subject) => !subjects.some((pattern) => subjectCovers(pattern, subject)));
   let info: StreamInfo;
   try {
-    info = await jsm.streams.update(wanted.name, { duplicate_window: nanos(toMs) });
+    info = await jsm.streams.update(wanted.name, {
+      ...(widenWindow ? { duplicate_window: nanos(toMs) } : {}),
+      ...(added.length > 0 ? { subjects: [...subjects, ...added] } : {}),
+    });
   } catch (error) {
-    const difference: StreamConfigDifference = {
-      field: 'duplicate_window',
-      actual: seconds(fromMs),
-      expected: `at least ${seconds(toMs)}`,
-    };
     throw mismatchError(
       wanted.name,
       wanted,
-      [difference],
-      `stream ${wanted.name} was created by stator, but widening its duplicate window failed (${(error as Error).message})`,
+      [...differences],
+      `stream ${wanted.name} was created by stator, but widening it failed (${(error as Error).message})`,
       error,
     );
   }
-  return { info, created: false, widenedDuplicateWindow: { fromMs, toMs } };
+  return {
+    info,
+    created: false,
+    ...(widenWindow ? { widenedDuplicateWindow: { fromMs, toMs } } : {}),
+    ...(added.length > 0 ? { addedSubjects: added } : {}),
+  };
 }
 
 async function existing(jsm: JetStreamManager, name: string): Promise<StreamInfo | undefined> {
@@ -226,8 +239,9 @@ export async function ensureStream(
   const found = await existing(jsm, wanted.name);
   if (found !== undefined) {
     const differences = streamConfigDifferences(found.config, wanted);
-    if (differences.length === 1 && differences[0]!.field === 'duplicate_window' && createdByStator(found, wanted)) {
-      return widenDuplicateWindow(jsm, found, wanted);
+    const widenable = differences.every((d) => d.field === 'duplicate_window' || d.field === 'subjects');
+    if (differences.length > 0 && widenable && createdByStator(found, wanted)) {
+      return widenStream(jsm, found, wanted, differences);
     }
     if (differences.length > 0)
       throw mismatchError(wanted.name, wanted, differences, `stream ${wanted.name} exists but does not fit`);
@@ -275,16 +289,20 @@ export async function ensureStream(
  * For a user subject (a job's input or output): uses the stream that already captures `subject`
  * when there is one (checked against the requirements), else creates `defaultName`
  * (see subjectStreamName). So a producer's own stream, e.g. `EVENTS` on `events.>`, is used as is.
+ * `alsoSubjects` must be captured by that same stream too (a pre-partitioned input's `<subject>.>`).
  */
 export async function ensureSubjectStream(
   jsm: JetStreamManager,
   subject: string,
-  wanted: Omit<StreamRequirements, 'name' | 'subjects'> & { readonly defaultName: string },
+  wanted: Omit<StreamRequirements, 'name' | 'subjects'> & {
+    readonly defaultName: string;
+    readonly alsoSubjects?: readonly string[];
+  },
   features?: ServerFeatures,
 ): Promise<EnsureStreamResult> {
   const names: string[] = [];
   for await (const name of jsm.streams.names(subject)) names.push(name);
-  const { defaultName, ...rest } = wanted;
+  const { defaultName, alsoSubjects = [], ...rest } = wanted;
   if (names.length > 1) {
     throw new StreamConfigError(
       names[0] ?? defaultName,
@@ -293,5 +311,5 @@ export async function ensureSubjectStream(
       [{ field: 'subjects', actual: `captured by ${names.join(', ')}`, expected: 'captured by one stream' }],
     );
   }
-  return ensureStream(jsm, { ...rest, name: names[0] ?? defaultName, subjects: [subject] }, features);
+  return ensureStream(jsm, { ...rest, name: names[0] ?? defaultName, subjects: [subject, ...alsoSubjects] }, features);
 }

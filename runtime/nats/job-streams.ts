@@ -15,6 +15,11 @@ export interface JobStreamsSpec {
   readonly job: string;
   /** The subject the job reads (e.g. `wordcount.in`). */
   readonly inputSubject: string;
+  /**
+   * The input stream also captures `<inputSubject>.>`, where a pre-partitioned input is published
+   * (`wordcount.in.0`, `wordcount.in.1`, ...). A stream stator created without it gets it added.
+   */
+  readonly partitionedInput?: boolean;
   /** The subject the job writes (e.g. `wordcount.out`). */
   readonly outputSubject: string;
   /** Stages fed by a keyed exchange (one subject per partition). */
@@ -33,6 +38,8 @@ export interface StreamBinding {
   readonly created: boolean;
   /** Set when this start widened the duplicate window of a stream stator created earlier (log it). */
   readonly widenedDuplicateWindow?: { readonly fromMs: number; readonly toMs: number };
+  /** Set when this start added subjects to a stream stator created earlier (log it). */
+  readonly addedSubjects?: readonly string[];
 }
 
 export interface JobStreams {
@@ -61,7 +68,12 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
   const input = await ensureSubjectStream(
     jsm,
     spec.inputSubject,
-    { ...common, defaultName: subjectStreamName(spec.inputSubject), description: `input of stator job ${spec.job}` },
+    {
+      ...common,
+      defaultName: subjectStreamName(spec.inputSubject),
+      description: `input of stator job ${spec.job}`,
+      ...(spec.partitionedInput === true ? { alsoSubjects: [`${spec.inputSubject}.>`] } : {}),
+    },
     features,
   );
   const output = await ensureSubjectStream(
@@ -79,6 +91,7 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
     subject,
     created: result.created,
     ...(result.widenedDuplicateWindow === undefined ? {} : { widenedDuplicateWindow: result.widenedDuplicateWindow }),
+    ...(result.addedSubjects === undefined ? {} : { addedSubjects: result.addedSubjects }),
   });
   const exchanges = new Map<string, StreamBinding>();
   for (const stage of spec.exchangeStages) {

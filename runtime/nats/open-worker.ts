@@ -25,6 +25,11 @@ export interface WorkerOptions extends NatsRuntimeOptions {
   readonly replicas?: number;
   /** How long a silent worker keeps its units before the others take them over. @default 5000 */
   readonly leaseTtlMs?: number;
+  /**
+   * Subjects the input is pre-partitioned into (`<job>.<source>.<p>`). @default the source's
+   * `partitions`, else one unpartitioned input subject
+   */
+  readonly inputPartitions?: number;
   /** How units are assigned. @default the job's worker group on NATS (runtime/group) */
   readonly assignment?: AssignmentFactory;
 }
@@ -71,7 +76,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
   try {
-    const units = planJobUnits(job);
+    const inputPartitions = options.inputPartitions ?? job.source.partitions;
+    const units = planJobUnits(job, inputPartitions ?? 1);
     const stages = [...new Set(units.flatMap((unit) => (unit.stage === undefined ? [] : [unit.stage])))];
     const subjects = jobSubjects(job);
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
@@ -82,6 +88,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
         ensureJobStreams(link, {
           job: job.name,
           inputSubject: subjects.input,
+          partitionedInput: inputPartitions !== undefined,
           outputSubject: subjects.output,
           exchangeStages: stages,
           duplicateWindowMs,
@@ -92,6 +99,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     );
     for (const binding of [streams.input, ...streams.exchanges.values(), streams.output, streams.deadLetters]) {
       if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
+      if (binding.addedSubjects !== undefined)
+        logger.info(`added ${binding.addedSubjects.join(', ')} to stream ${binding.stream} (created by stator)`);
     }
     checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
     checkpointEvents = checkpointLink.events$.subscribe((event) => {
@@ -102,6 +111,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       link,
       checkpointLink,
       streams,
+      inputPartitions,
       logger,
       checkpointIntervalMs,
       maxRetries: options.maxRetries,
@@ -121,7 +131,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     }
     logger.info(
       `running job ${job.name} as a worker on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
-        `${units.length} units (${units.map((unit) => unit.name).join(', ')}), ${streams.input.subject} -> ${streams.output.subject}`,
+        `${units.length} units (${units.map((unit) => unit.name).join(', ')}), ` +
+        `${streams.input.subject}${inputPartitions === undefined ? '' : `.{0..${inputPartitions - 1}}`} -> ${streams.output.subject}`,
     );
     return {
       runtime,

@@ -2,6 +2,7 @@
 // streams and its checkpoints in a JetStream KV + Object Store bucket pair (`stator run <job> --nats <url>`).
 import type { Subscription } from 'rxjs';
 import type { Job } from '../job/job.ts';
+import { ConfigError } from '../errors.ts';
 import type { HttpRoutes } from '../http/index.ts';
 import type { Logger } from '../log.ts';
 import type { TurnTimer } from '../engine/turn-timer.ts';
@@ -105,6 +106,12 @@ export interface NatsRuntimeOptions {
  */
 export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<PreparedRuntime> {
   const { job, logger, checkpointIntervalMs } = options;
+  if (job.source.partitions !== undefined) {
+    throw new ConfigError(
+      `job ${job.name} reads a pre-partitioned input (source ${job.source.name}: ${job.source.partitions} partitions), ` +
+        'which a scaled-out job reads, one unit per partition: add --scale-out',
+    );
+  }
   const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
   const link = await connectNats({
     ...settings,

@@ -24,6 +24,11 @@ export interface UnitEnvironment {
   /** The worker's checkpoint connection (see openNatsRuntime for why it is separate). */
   readonly checkpointLink: NatsLink;
   readonly streams: JobStreams;
+  /**
+   * How many subjects the input is pre-partitioned into (`<input>.<p>`, one source unit each);
+   * undefined: the one input subject.
+   */
+  readonly inputPartitions: number | undefined;
   readonly logger: Logger;
   readonly checkpointIntervalMs: number;
   readonly maxRetries: number | undefined;
@@ -61,7 +66,7 @@ export async function openUnitRuntime(
         ? natsSourceBinding(
             link,
             job.source,
-            { stream: streams.input.stream, subject: streams.input.subject },
+            { stream: streams.input.stream, subject: inputSubjectOf(env, unit) },
             entry,
             deadLetter,
           )
@@ -113,6 +118,12 @@ export async function openUnitRuntime(
   fatal = (error) => runtime.fail(error);
   if (unit.kind === 'stage') trimExchangeBehind(env, unit, runtime, logger);
   return runtime;
+}
+
+/** What a source unit reads: the input subject, or its partition `<input>.<p>` of a pre-partitioned one. */
+export function inputSubjectOf(env: Pick<UnitEnvironment, 'streams' | 'inputPartitions'>, unit: JobUnit): string {
+  const subject = env.streams.input.subject;
+  return env.inputPartitions === undefined ? subject : `${subject}.${unit.partition}`;
 }
 
 /**

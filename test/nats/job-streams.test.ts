@@ -95,4 +95,40 @@ test('a later run needing a wider duplicate window widens the streams stator cre
   assert.match(refused!.message, /THEIRS exists but does not fit: duplicate_window is 6m, expected at least 8m/);
 });
 
+test('a pre-partitioned input: the input stream captures <in> and <in>.>, added to a stream stator created, refused on one it did not', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const jsm = await link.jetstreamManager();
+  // A first run with one input subject; the next reads partitions too: the subjects are added.
+  await ensureJobStreams(link, spec);
+  assert.equal((await jsm.streams.info('WORDCOUNT_IN')).config.subjects, ['wordcount.in']);
+  const partitioned = await ensureJobStreams(link, { ...spec, partitionedInput: true });
+  assert.equal(partitioned.input.addedSubjects, ['wordcount.in.>']);
+  assert.equal((await jsm.streams.info('WORDCOUNT_IN')).config.subjects, ['wordcount.in', 'wordcount.in.>']);
+  const again = await ensureJobStreams(link, { ...spec, partitionedInput: true });
+  assert.is(again.input.addedSubjects, undefined);
+  // Plain <in> still lands in the same stream, next to a partition's subject.
+  await link.js.publish('wordcount.in', new Uint8Array([1]));
+  await link.js.publish('wordcount.in.2', new Uint8Array([2]));
+  assert.is((await jsm.streams.info('WORDCOUNT_IN')).state.messages, 2);
+
+  // A producer's own stream on the plain subject only is reported with the command that fixes it.
+  await jsm.streams.add({ name: 'ORDERS', subjects: ['orders.in'] });
+  const refused = await ensureJobStreams(link, {
+    ...spec,
+    job: 'orders',
+    inputSubject: 'orders.in',
+    outputSubject: 'orders.out',
+    partitionedInput: true,
+  }).then(
+    () => undefined,
+    (e: unknown) => e as Error & { code?: string },
+  );
+  assert.is(refused?.code, 'STREAM_CONFIG');
+  assert.match(
+    refused!.message,
+    /ORDERS exists but does not fit: subjects is \[orders\.in\], expected \[orders\.in, orders\.in\.>\] \(add them: nats stream edit ORDERS --subjects orders\.in,orders\.in\.>\)/,
+  );
+});
+
 test.run();

@@ -1,13 +1,13 @@
 // The committed API reports (docs/api/*.api.md) describe the public surface the declarations really
-// have: a change to what `stator`, `stator/coders`, `stator/runtime` or `stator/testing` export must come
-// with its report (`npm run api-report`), so reviewers see it.
+// have: a change to what `stator`, `stator/coders`, `stator/runtime`, `stator/testing` or `stator/client`
+// export must come with its report (`npm run api-report`), so reviewers see it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { apiReports, entryPoints } from './api-report.ts';
 
 test('every entry point in package.json exports has a report', async () => {
   const names = (await entryPoints()).map((entry) => entry.reportName);
-  assert.equal(names, ['stator', 'stator-coders', 'stator-runtime', 'stator-testing']);
+  assert.equal(names, ['stator', 'stator-coders', 'stator-runtime', 'stator-testing', 'stator-client']);
 });
 
 test('the API reports in docs/api/ are up to date, and API Extractor finds no problems', async () => {

@@ -35,6 +35,7 @@ import { StatefulTask, StateTags, StringUtf8Coder, VarLongCoder } from 'stator';
 import { CoderUtils, VarIntCoder } from 'stator/coders';
 import { defineJob, createRuntime, files } from 'stator/runtime';
 import { TaskHarness } from 'stator/testing';
+import { partitionOf } from 'stator/client';
 ${COUNT_TASK}
 const h = TaskHarness.of(() => new CountPerKey(), { keyCoder: StringUtf8Coder.of() });
 await h.open();
@@ -43,6 +44,7 @@ console.log(JSON.stringify({
   outputs: h.outputValues(),
   varint300: [...CoderUtils.encodeToByteArray(VarIntCoder.of(), 300)],
   runtime: [typeof defineJob, typeof createRuntime, typeof files],
+  partitions: ['alice', 'zoë'].map((key) => partitionOf(key, 3)),
 }));
 `;
 
@@ -83,6 +85,7 @@ import type { Coder } from 'stator/coders';
 import { createRuntime, defineJob, files, json, lines } from 'stator/runtime';
 import type { CheckpointStore, Job, JobRuntime } from 'stator/runtime';
 import { TaskHarness } from 'stator/testing';
+import { partitionOf } from 'stator/client';
 
 export interface WordCount {
   readonly word: string;
@@ -124,6 +127,8 @@ export async function typesOnly(): Promise<void> {
   await runtime.run();
   const store: CheckpointStore | undefined = undefined;
   void store;
+  const partition: number = partitionOf(new TextEncoder().encode('key'), 8);
+  void partition;
   void bytes;
   void counts;
 }
@@ -189,6 +194,7 @@ test('the tarball ships dist/ with declarations and no test/, bench/, .ci/ or so
     'package/dist/src/index.js',
     'package/dist/src/index.d.ts',
     'package/dist/src/testing.d.ts',
+    'package/dist/runtime/client.d.ts',
     'package/dist/runtime/cli/main.js',
     'package/dist/runtime/status/page/index.html',
     'package/dist/runtime/status/page/status.js',
@@ -204,12 +210,14 @@ test('the tarball ships dist/ with declarations and no test/, bench/, .ci/ or so
   assert.equal(unwanted, []);
 });
 
-test('plain node imports stator, stator/coders, stator/runtime and stator/testing and runs a TaskHarness', async () => {
+test('plain node imports stator, stator/coders, stator/runtime, stator/testing and stator/client and runs a TaskHarness', async () => {
   const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: app, env, timeout });
   assert.equal(JSON.parse(stdout), {
     outputs: ['to: 1', 'be: 1', 'to: 2'],
     varint300: [172, 2],
     runtime: ['function', 'function', 'function'],
+    // FNV-1a 32 of the UTF-8 bytes, modulo 3 (what nats-server's {{partition(3,1)}} gives these keys).
+    partitions: [2, 1],
   });
 });
 
@@ -318,7 +326,7 @@ test('attw finds no problem with the packed types', async () => {
     assert.unreachable(`attw reported problems:\n${error.stdout ?? String(error)}`),
   );
   // Exit code 0 is attw's verdict (it exits 1 on any problem the profile counts); it checked every entry point.
-  for (const entry of ['stator', 'stator/coders', 'stator/runtime', 'stator/testing']) {
+  for (const entry of ['stator', 'stator/coders', 'stator/runtime', 'stator/testing', 'stator/client']) {
     assert.ok((result?.stdout ?? '').includes(`"${entry}"`), `attw did not check ${entry}:\n${result?.stdout ?? ''}`);
   }
 });

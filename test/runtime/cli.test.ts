@@ -281,4 +281,28 @@ test('--nats (or NATS_URL) together with --input/--output/--state-dir is refused
   );
 });
 
+test('--input-partitions needs --scale-out and a positive integer', async () => {
+  const noScaleOut = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    'nats://127.0.0.1:1',
+    '--input-partitions',
+    '3',
+  ]);
+  assert.is(noScaleOut.code, 2, noScaleOut.stderr);
+  assert.match(noScaleOut.stderr, /--input-partitions configures a scaled-out job: add --scale-out/);
+  const zero = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--nats',
+    'nats://127.0.0.1:1',
+    '--scale-out',
+    '--input-partitions',
+    '0',
+  ]);
+  assert.is(zero.code, 2, zero.stderr);
+  assert.match(zero.stderr, /--input-partitions 0 is not an integer >= 1/);
+});
+
 test.run();

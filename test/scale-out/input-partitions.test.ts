@@ -1,0 +1,93 @@
+// Pre-partitioned input: a producer publishes each page view to sessions_parts.in.<p>, p being
+// partitionOf(user, 3) from stator/client; the scaled-out job reads each partition in its own unit
+// (in.i0..in.i2) and the stage's watermark is the minimum over the three, so session windows close
+// per user exactly as in one embedded process over the same views.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createLogger } from '../../runtime/index.ts';
+import { partitionOf } from '../../runtime/client.ts';
+import {
+  connectNats,
+  createStreamSink,
+  ensureSubjectStream,
+  subjectStreamName,
+  type NatsLink,
+} from '../../runtime/nats/index.ts';
+import { openNatsRuntime } from '../../runtime/nats/run-nats-job.ts';
+import { nats } from '../../runtime/transport.ts';
+import type { PageView } from '../../examples/sessions.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import {
+  END,
+  embeddedSessions,
+  perUser,
+  runWorkerUntilStored,
+  sessionsJob,
+  views,
+  type Line,
+} from './sessions-support.ts';
+
+const PARTITIONS = 3;
+const job = sessionsJob('sessions_parts', 2, PARTITIONS);
+
+/** Each view to its user's partition; then the end of input as a watermark message on every partition. */
+async function producePartitioned(link: NatsLink, input: readonly PageView[]): Promise<number[]> {
+  await ensureSubjectStream(await link.jetstreamManager(), 'sessions_parts.in', {
+    defaultName: subjectStreamName('sessions_parts.in'),
+    alsoSubjects: ['sessions_parts.in.>'],
+  });
+  const perPartition = new Array<number>(PARTITIONS).fill(0);
+  await using sink = createStreamSink(link);
+  const publish = (partition: number, line: Line, msgId: string): void => {
+    perPartition[partition]!++;
+    sink.publish({
+      subject: `sessions_parts.in.${partition}`,
+      data: new TextEncoder().encode(JSON.stringify(line)),
+      msgId,
+    });
+  };
+  for (const [i, view] of input.entries()) {
+    if (sink.congested) await sink.whenUncongested();
+    publish(partitionOf(view.user, PARTITIONS), view, `v${i}`);
+  }
+  for (let p = 0; p < PARTITIONS; p++) publish(p, END, `end${p}`);
+  await sink.flush();
+  return perPartition;
+}
+
+test('3 input partitions fed by partitionOf: sessions close per user exactly as in one embedded process', async () => {
+  const input = views(2500);
+  const reference = await embeddedSessions(job, input);
+  assert.ok(reference.length > 100, `the data must make many sessions (${reference.length})`);
+
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const perPartition = await producePartitioned(link, input);
+  // partitionOf spreads the 40 users over all three partitions.
+  assert.ok(
+    perPartition.every((n) => n > 1),
+    `views per partition: ${perPartition.join(', ')}`,
+  );
+  const { outputs, units, logs } = await runWorkerUntilStored(server.url, link, job, reference.length);
+  assert.equal(units, ['in.i0', 'in.i1', 'in.i2', 'sessionize.p0', 'sessionize.p1'], logs.join(''));
+  assert.is(outputs.length, reference.length, logs.join(''));
+  assert.equal(perUser(outputs), perUser(reference));
+});
+
+test('a pre-partitioned input needs --scale-out: one NATS process refuses it with a clear error', async () => {
+  const failure = await openNatsRuntime({
+    job,
+    transport: nats({ servers: 'nats://127.0.0.1:1' }),
+    logger: createLogger('silent'),
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    http: undefined,
+  }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.instance(failure, Error);
+  assert.match((failure as Error).message, /pre-partitioned input .*3 partitions.*add --scale-out/);
+});
+
+test.run();
