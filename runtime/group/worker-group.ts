@@ -84,6 +84,7 @@ export type GroupEvent =
     }
   | { readonly type: 'started'; readonly unit: string; readonly lease: UnitLease }
   | { readonly type: 'start-failed'; readonly unit: string; readonly error: unknown }
+  | { readonly type: 'ended'; readonly unit: string; readonly reason: string }
   | { readonly type: 'released'; readonly units: readonly string[]; readonly reason: 'rebalance' | 'leave' }
   | { readonly type: 'lost'; readonly unit: string; readonly reason: string }
   | { readonly type: 'fenced'; readonly units: readonly string[]; readonly silentMs: number }
@@ -99,6 +100,13 @@ export interface WorkerGroup {
   readonly owned: ReadonlySet<string>;
   readonly state: GroupState;
   readonly events: Observable<GroupEvent>;
+  /**
+   * The host's unit stopped although the group did not ask it to (its checkpoint lease was taken
+   * over, or it failed after it started). Unless the group already moved it, the lease is released
+   * (compare-and-set on its revision) and the unit is planned again after a back-off, here or
+   * elsewhere: the group must never keep a lease for a unit nobody runs.
+   */
+  unitEnded(unit: string, reason: string): void;
   /**
    * Leaves gracefully: stops every owned unit (host.stop), deletes its leases, then its heartbeat, so
    * the others take the units at once instead of after the TTL. When the connection is gone it can
@@ -626,8 +634,7 @@ class Group implements WorkerGroup {
         },
         (error: unknown) => {
           if (this.local.get(unit) !== mine) return;
-          const delayMs = Math.min(MAX_START_BACKOFF_MS, (this.backoff.get(unit)?.delayMs ?? this.leaseTtlMs / 2) * 2);
-          this.backoff.set(unit, { until: performance.now() + delayMs, delayMs });
+          const delayMs = this.backOff(unit);
           this.log.warn(
             `partition ${unit} could not start: ${error instanceof Error ? error.message : String(error)}; released it, retrying in ${delayMs} ms`,
           );
@@ -637,6 +644,24 @@ class Group implements WorkerGroup {
         },
       ),
     );
+  }
+
+  unitEnded(unit: string, reason: string): void {
+    const mine = this.local.get(unit);
+    if (mine === undefined || mine.phase !== 'running' || mine.lease === undefined) return;
+    this.owned.delete(unit);
+    const delayMs = this.backOff(unit);
+    this.log.warn(`partition ${unit} stopped on its own (${reason}); released it, retrying in ${delayMs} ms`);
+    this.emit({ type: 'ended', unit, reason });
+    mine.phase = 'releasing';
+    this.finishRelease(unit, mine, mine.lease);
+  }
+
+  /** Doubles the unit's back-off before it may be started here again; returns the delay. */
+  private backOff(unit: string): number {
+    const delayMs = Math.min(MAX_START_BACKOFF_MS, (this.backoff.get(unit)?.delayMs ?? this.leaseTtlMs / 2) * 2);
+    this.backoff.set(unit, { until: performance.now() + delayMs, delayMs });
+    return delayMs;
   }
 
   private release(units: readonly string[], reason: 'rebalance' | 'leave'): void {

@@ -61,6 +61,7 @@ export function groupAssignment(
     leave: async () => {
       await group?.close();
     },
+    unitEnded: (unit, reason) => group?.unitEnded(unit, reason),
   };
 }
 

@@ -19,6 +19,8 @@ export interface UnitAssignment {
   join(host: UnitHost): Promise<void>;
   /** Hands every owned unit back (host.stop each) and leaves. Idempotent. */
   leave(): Promise<void>;
+  /** A unit stopped without being asked to: the group must release it so that it runs again. */
+  unitEnded(unit: string, reason: string): void;
 }
 
 interface RunningUnit {
@@ -191,12 +193,18 @@ export class WorkerRuntime implements JobRuntime {
     let started = false;
     let startError: unknown;
     const done = runtime.run().then(
-      (result) => result,
+      (result) => {
+        if (started) this.endedOnItsOwn(running, 'it finished');
+        return result;
+      },
       (error: unknown) => {
         if (error instanceof FencedError || error instanceof UnitAbandonedError) {
           this.options.logger.warn(
             `[${name}] ${error instanceof FencedError ? 'fenced: another worker committed a checkpoint of this unit' : error.message}; it runs elsewhere now`,
           );
+          // Usually the group has moved it already; if not (it took this worker's checkpoint lease
+          // without the group knowing yet), holding on to its lease would leave it unowned.
+          if (started) this.endedOnItsOwn(running, error.message);
         } else if (!started) {
           // Restoring failed (e.g. a server of the cluster is down): the group releases the unit and
           // tries again later, here or elsewhere.
@@ -254,6 +262,13 @@ export class WorkerRuntime implements JobRuntime {
     if (running === undefined) return;
     running.ending = true;
     running.runtime.fail(new UnitAbandonedError(name, reason));
+  }
+
+  /** The unit stopped while the group thinks it runs here: let the group release and re-plan it. */
+  private endedOnItsOwn(running: RunningUnit, reason: string): void {
+    if (running.ending || this.ended()) return;
+    running.ending = true;
+    this.options.assignment.unitEnded(running.unit.name, reason);
   }
 
   private forget(running: RunningUnit, result: RunResult | undefined): void {

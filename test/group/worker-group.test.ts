@@ -244,6 +244,47 @@ test('group - a unit whose start fails is released and retried', async () => {
   }
 });
 
+test('group - a unit that stops on its own (fenced, failed) is released and started again', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const nc = await connect({ servers: server.url });
+  const host = new RecordingHost('worker-a', registry);
+  const group = await joinWorkerGroup({
+    connection: nc,
+    job: 'ended-test',
+    workerId: 'worker-a',
+    units: UNITS.slice(0, 2),
+    leaseTtlMs: 600,
+    logger,
+    host,
+  });
+  const events: GroupEvent[] = [];
+  group.events.subscribe((event) => events.push(event));
+  try {
+    await waitFor(() => host.running.size === 2, 'both units');
+    const startsBefore = host.calls.filter((c) => c.call === 'start' && c.unit === 'count.p1').length;
+    // What the worker does when a unit's runtime ends without the group asking: the host no longer
+    // runs it, and the group is told.
+    host.abandon('count.p1', 'test: its runtime ended');
+    group.unitEnded('count.p1', 'fenced: another worker committed a checkpoint of this unit');
+    assert.not.ok(group.owned.has('count.p1'), 'no longer counted as owned');
+    await waitFor(
+      () => host.calls.filter((c) => c.call === 'start' && c.unit === 'count.p1').length === startsBefore + 1,
+      'count.p1 started again after the back-off',
+    );
+    assert.ok(host.running.has('count.p1'));
+    assert.ok(group.owned.has('count.p1'));
+    assert.is(events.filter((e) => e.type === 'ended').length, 1);
+    // A unit the group does not hold (already moved, never owned) is left alone.
+    group.unitEnded('count.p7', 'not ours');
+    assert.is(events.filter((e) => e.type === 'ended').length, 1);
+    assert.equal(registry.violations, []);
+  } finally {
+    await group.close();
+    await nc.close();
+  }
+});
+
 test('group - bad options are refused with a clear error', async () => {
   await using server = await startNatsServer();
   const nc = await connect({ servers: server.url });
@@ -329,6 +370,15 @@ test('group - a stalled worker (SIGSTOP past its TTL) abandons everything on wak
       return z.size + owners.size === 8 && [...z].every((unit) => !owners.has(unit)) && z.size >= 2 && z.size <= 3;
     };
     await waitFor(sharing, 'three workers sharing 8 units');
+    // The child's host calls reach us through its stdout: wait until they stop coming (a rebalance
+    // step may still be on its way), so `frozen` is what it runs when it is stopped.
+    let linesSeen = zombie.lines.length;
+    await waitFor(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const quiet = zombie.lines.length === linesSeen;
+      linesSeen = zombie.lines.length;
+      return quiet && sharing();
+    }, 'the child worker to settle');
     const frozen = childRunning(zombie.lines);
     const seenBeforeStop = zombie.lines.length;
     const eventsBefore = members.map((m) => m.events.length);
