@@ -1,5 +1,6 @@
 import type { CheckpointSnapshot } from '../src/checkpoint/checkpoint-writer.ts';
 import type { PartitionRestore } from '../src/checkpoint/checkpoint-reader.ts';
+import type { PartitionSeed } from '../src/checkpoint/checkpoints.ts';
 import type { Outlet } from './engine/outlet.ts';
 import type { InputLag } from './job-view.ts';
 
@@ -62,6 +63,12 @@ export interface SinkBinding {
    */
   cut(): SinkCut;
   close(): Promise<void>;
+  /**
+   * Outputs are deduped by their ordinal (the n-th output keeps its id on a replay), which holds only
+   * when a replay emits them in the same order: in the same layout. A job whose previous run died
+   * cannot then restore into another parallelism. @default false (a file sink rolls back instead)
+   */
+  readonly dedupesByOrdinal?: boolean;
 }
 
 /** What a checkpoint write reports. */
@@ -80,6 +87,8 @@ export interface RestoredCheckpoint {
   readonly inputs: Readonly<Record<string, number>>;
   readonly sinks: Readonly<Record<string, Uint8Array>>;
   readonly partitions: readonly PartitionRestore[];
+  /** The job's maxKeyGroups when it was taken (undefined: a checkpoint of an older version). */
+  readonly maxKeyGroups?: number;
 }
 
 /** The checkpoints of one job, as the runtime uses them (the checkpoint service and coordinator). */
@@ -110,6 +119,15 @@ export interface JobCheckpoints {
   readonly lastError: unknown;
   /** Graceful stop: the next `due` says 'stop'. */
   requestStop(): void;
+  /** After `restoreLatest`: whether the run before this one stopped at a final checkpoint (see `stoppedCleanly`). */
+  readonly previousRunStopped: boolean | undefined;
+  /**
+   * The final checkpoint covers every output this run emitted: `close` releases the lease. Without
+   * this call `close` leaves it expired, and the next run counts this one as crashed.
+   */
+  stoppedCleanly(): void;
+  /** After a restore into another layout: the next checkpoint is a new base of `partitions` (Checkpoints.rebase). */
+  rebase(partitions: readonly PartitionSeed[]): Promise<void>;
   /** Waits for the write in flight, releases the lease, closes the store. Idempotent. */
   close(): Promise<void>;
 }

@@ -39,6 +39,8 @@ export interface CheckpointProcedureOptions {
   readonly orFail: <T>(promise: Promise<T>) => Promise<T>;
   /** Fails the job (a sink that cannot make a cut durable). */
   readonly fail: (error: unknown) => void;
+  /** The job's key groups per keyed stage, recorded in each checkpoint. */
+  readonly maxKeyGroups?: number;
 }
 
 /**
@@ -134,6 +136,7 @@ export class CheckpointProcedure {
         partitions,
         sinks: { [sink.name]: sinkCut.record, [deadLetters.name]: deadLetterCut.record },
         createdAt: Date.now(),
+        ...(this.options.maxKeyGroups === undefined ? {} : { maxKeyGroups: this.options.maxKeyGroups }),
       };
     } finally {
       pipeline.endCut();

@@ -34,6 +34,7 @@ export {
   InputNotUtf8Error,
   InvalidEventTimeError,
 } from './errors.ts';
+export { RescaleError, KeyGroupsChangedError, RescaleAfterCrashError } from './rescale-errors.ts';
 
 // Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over
 // it).
@@ -58,7 +59,7 @@ export { openDirectoryFiles, openObjectStoreFiles, filesBucketName } from './fil
 export type { DirectoryFilesOptions, ObjectStoreFilesOptions, ClosableJobFiles } from './files/index.ts';
 
 // Checkpoint stores and NATS connections, for running, inspecting or clearing a job's checkpoints from code.
-export type { CheckpointStore, StoredManifest } from '../src/checkpoint/index.ts';
+export type { CheckpointStore, StoredManifest, PartitionSeed } from '../src/checkpoint/index.ts';
 export {
   createFileCheckpointStore,
   openJetStreamCheckpointStore,

@@ -14,7 +14,8 @@ import type { CheckpointOutcome } from './checkpoint-procedure.ts';
 import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
-import { restoreRunners } from './restore-runners.ts';
+import { restoreRunners, type Rescale } from './restore-runners.ts';
+import { RescaleAfterCrashError } from './rescale-errors.ts';
 import type { LocalStateOwner } from './state-api/state-owner.ts';
 import type { RunResult, RuntimeEvent } from './runtime-events.ts';
 
@@ -162,6 +163,7 @@ class JobRuntimeImpl implements JobRuntime {
       events: this.eventSubject,
       orFail: (promise) => this.orFail(promise),
       fail: (error) => this.fail(error),
+      maxKeyGroups: options.grouping.maxKeyGroups,
     });
   }
 
@@ -270,7 +272,8 @@ class JobRuntimeImpl implements JobRuntime {
         },
       };
       if (restored !== undefined) {
-        restoreRunners(pipeline, restored, this.options.grouping);
+        const rescale = restoreRunners(pipeline, restored, this.options.grouping);
+        if (rescale !== undefined) await this.rebase(rescale, sink);
         this.procedure.restoredFrom(restored);
       }
       await sink.open(restored?.sinks[sink.name]);
@@ -335,6 +338,8 @@ class JobRuntimeImpl implements JobRuntime {
       while (this.capturing !== undefined) await this.orFail(this.capturing);
       await this.orFail(pipeline.drained());
       await this.checkpointOnce('stop', true);
+      // A bounded input's end is emitted after it (below): rolled back by a rerun, not covered.
+      if (!completed) checkpoints.stoppedCleanly();
       // Writes arriving from now on are refused (503): the final checkpoint is taken.
       owner?.detach();
       if (completed) {
@@ -367,6 +372,22 @@ class JobRuntimeImpl implements JobRuntime {
       this.eventSubject.complete();
       throw error;
     }
+  }
+
+  /** After a restore into another layout: the next checkpoint starts a new chain in the new layout. */
+  private async rebase(rescale: Rescale, sink: SinkBinding): Promise<void> {
+    const { checkpoints } = this.options;
+    if (sink.dedupesByOrdinal === true && checkpoints.previousRunStopped === false) {
+      const first = rescale.stages[0]!;
+      throw new RescaleAfterCrashError(first.stage, first.from, first.to);
+    }
+    await checkpoints.rebase(rescale.seeds);
+    const keyGroups = rescale.seeds.reduce((sum, seed) => sum + seed.keyGroups.size, 0);
+    const stages = rescale.stages.map((s) => `stage ${s.stage} from ${s.from} to ${s.to} partitions`).join(', ');
+    this.log.info(
+      `rescaled ${stages}: ${keyGroups} key groups restored into the new layout; the next checkpoint is a full one`,
+      { rescaled: rescale.stages.map((s) => ({ ...s })), keyGroups },
+    );
   }
 
   private async readLatest(read: (bytes: number) => void): Promise<RestoredCheckpoint | undefined> {

@@ -1,18 +1,43 @@
-// Hands a restored checkpoint's state to a fresh pipeline's partitions.
+// Hands a restored checkpoint's state to a fresh pipeline's partitions, in the job's current layout.
 import type { TaskRestore } from '../src/task/task-runner.ts';
+import type { PartitionSeed } from '../src/checkpoint/index.ts';
 import type { RestoredCheckpoint } from './bindings.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
 import type { Pipeline } from './engine/pipeline.ts';
 import { ConfigError } from './errors.ts';
+import { KeyGroupsChangedError } from './rescale-errors.ts';
+
+/** A stage whose checkpointed layout differs from the job's: its key groups moved between partitions. */
+export interface StageRescale {
+  readonly stage: string;
+  /** Partitions in the checkpoint (those holding state or a watermark). */
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What a restore into another layout did; the checkpoints must start a new chain from `seeds`. */
+export interface Rescale {
+  readonly stages: readonly StageRescale[];
+  /** Every partition's restored key groups in the new layout (all stages: the next checkpoint is a new base). */
+  readonly seeds: readonly PartitionSeed[];
+}
 
 /**
- * Hands each partition the key groups it owns. Routing is by key group, so state could move to
- * another partition count; the checkpoint writer still chains increments per partition, though,
- * so a changed parallelism (or a stage renamed away) is refused rather than risking lost state.
- * Every partition of a stage gets the stage's minimum watermark.
- * @throws ConfigError when the checkpoint does not fit the job.
+ * Hands each partition the key groups it owns in the job's layout. Routing is by key group, so state
+ * moves with its key group when a stage's parallelism changed: each key group goes whole to its new
+ * partition. Every partition of a stage gets the stage's minimum watermark (the same with or without
+ * a rescale: a partition's watermark is the minimum over its inputs, which all partitions share).
+ * @returns the rescale when a key group moved (undefined otherwise): the checkpoint chains were
+ * per partition of the old layout, so the caller must `rebase` its checkpoints on `seeds`.
+ * @throws ConfigError when the checkpoint does not fit the job; KeyGroupsChangedError when it was
+ * taken with another maxKeyGroups.
  */
-export function restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint, grouping: KeyGrouping): void {
+export function restoreRunners(
+  pipeline: Pipeline,
+  restored: RestoredCheckpoint,
+  grouping: KeyGrouping,
+): Rescale | undefined {
+  const { maxKeyGroups } = grouping;
   const known = new Set(pipeline.stages.map((s) => s.name));
   const orphaned = [...new Set(restored.partitions.map((p) => p.stage))].filter((name) => !known.has(name));
   if (orphaned.length > 0) {
@@ -21,16 +46,20 @@ export function restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint,
         `restore the stage name, or start over with \`stator checkpoints clear\``,
     );
   }
+  if (restored.maxKeyGroups !== undefined && restored.maxKeyGroups !== maxKeyGroups) {
+    throw new KeyGroupsChangedError(restored.id, restored.maxKeyGroups, maxKeyGroups);
+  }
+  const stages: StageRescale[] = [];
+  const restores: { stage: string; partition: number; restore: TaskRestore }[] = [];
   for (const stage of pipeline.stages) {
     const parts = restored.partitions.filter((p) => p.stage === stage.name);
     if (parts.length === 0) continue;
     const { parallelism } = stage;
     // All partitions of the stage (one process), or exactly the unit's own (a scaled-out worker).
-    const expected = stage.actors.length === parallelism ? parallelism : 1;
-    if (parts.length !== expected || parts.some((p) => p.partition >= parallelism)) {
+    const whole = stage.actors.length === parallelism;
+    if (!whole && parts.length !== 1) {
       throw new ConfigError(
-        `stage ${stage.name} was checkpointed with parallelism ${parts.length} and now has ${parallelism}: changing a stage's ` +
-          `parallelism is not supported yet; keep ${parts.length}, or start over with \`stator checkpoints clear\``,
+        `checkpoint ${restored.id} holds ${parts.length} partitions of stage ${stage.name}; a unit of a scaled-out job restores its own one`,
       );
     }
     const byPartition = new Map<number, Map<number, readonly Uint8Array[]>>(
@@ -38,23 +67,37 @@ export function restoreRunners(pipeline: Pipeline, restored: RestoredCheckpoint,
     );
     let watermark = Number.POSITIVE_INFINITY;
     let processingTime = -Number.MAX_VALUE;
+    let moved = whole && parts.some((p) => p.partition >= parallelism);
     for (const part of parts) {
       watermark = Math.min(watermark, Number(part.restore.watermark));
       processingTime = Math.max(processingTime, Number(part.restore.processingTime));
       for (const [keyGroup, chain] of part.restore.keyGroups) {
-        const owner = byPartition.get(grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, parallelism));
+        if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= maxKeyGroups) {
+          throw new KeyGroupsChangedError(restored.id, `at least ${keyGroup + 1}`, maxKeyGroups);
+        }
+        const partition = grouping.partitionForKeyGroup(keyGroup, maxKeyGroups, parallelism);
+        const owner = byPartition.get(partition);
         if (owner === undefined) {
           throw new ConfigError(
-            `checkpoint ${restored.id} holds key group ${keyGroup} of stage ${stage.name}, which this unit does not own: the checkpoint belongs to another partition`,
+            `checkpoint ${restored.id} holds key group ${keyGroup} of stage ${stage.name}, which this unit does not own: ` +
+              `the checkpoint belongs to another partition (was the stage's parallelism changed?)`,
           );
         }
+        if (whole && partition !== part.partition) moved = true;
         owner.set(keyGroup, chain);
       }
     }
+    if (moved) stages.push({ stage: stage.name, from: parts.length, to: parallelism });
     for (const actor of stage.actors) {
       const restore: TaskRestore = { watermark, processingTime, keyGroups: byPartition.get(actor.partition)! };
+      restores.push({ stage: stage.name, partition: actor.partition, restore });
       actor.runner.restore(restore);
       actor.restoreWatermark(watermark);
     }
   }
+  if (stages.length === 0) return undefined;
+  return {
+    stages,
+    seeds: restores.map(({ stage, partition, restore }) => ({ stage, partition, keyGroups: restore.keyGroups })),
+  };
 }

@@ -50,6 +50,10 @@ const byErrorCode: Readonly<Record<string, ExitCode>> = {
   NATS_INVALID_NAME: ExitCode.USAGE,
   NATS_CONNECT: ExitCode.NATS_UNAVAILABLE,
   NATS_OUTAGE: ExitCode.NATS_OUTAGE,
+  // The job's layout does not fit its checkpoints: an option to change back (the message says which).
+  RESCALE_KEY_GROUPS: ExitCode.USAGE,
+  RESCALE_AFTER_CRASH: ExitCode.USAGE,
+  RESCALE_SCALE_OUT: ExitCode.USAGE,
 };
 
 /** The exit code for an error, by its stable `code`. */

@@ -2,6 +2,7 @@ import { createRuntime } from '../create-runtime.ts';
 import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { loadJob } from '../job/load-job.ts';
+import { parseParallelism, withParallelism, type ParallelismOverride } from '../job/parallelism-override.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom } from '../nats/connection-options.ts';
 import type { NatsFlags } from '../nats/connection-options.ts';
 import { parseHttpAddress, startHttpServer } from '../http/index.ts';
@@ -53,6 +54,8 @@ export interface RunArguments {
   readonly leaseTtlMs: number | undefined;
   /** --input-partitions: the input is pre-partitioned into this many subjects (with --scale-out). */
   readonly inputPartitions: number | undefined;
+  /** --parallelism: partitions per stage instead of the job module's (undefined: as defined). */
+  readonly parallelism: ParallelismOverride | undefined;
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
@@ -88,6 +91,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     replicas: { type: 'string' },
     'lease-ttl': { type: 'string' },
     'input-partitions': { type: 'string' },
+    parallelism: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return undefined;
@@ -149,6 +153,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     replicas: integerOption('--replicas', values.replicas, 1),
     leaseTtlMs: integerOption('--lease-ttl', values['lease-ttl'], 100),
     inputPartitions: integerOption('--input-partitions', values['input-partitions'], 1),
+    parallelism: values.parallelism === undefined ? undefined : parseParallelism(values.parallelism),
   };
 }
 
@@ -237,7 +242,8 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.follow && args.input === args.output)
       throw new ConfigError('--input and --output are the same file; the job would read its own output');
   }
-  const job = await loadJob(args.modulePath);
+  const loaded = await loadJob(args.modulePath);
+  const job = args.parallelism === undefined ? loaded : withParallelism(loaded, args.parallelism);
   const logger = createLogger(args.logLevel, process.stderr, { format: args.logFormat, bindings: { job: job.name } });
   try {
     const http = args.http === undefined ? undefined : await startHttpServer({ address: args.http, logger });

@@ -27,6 +27,9 @@ Options:
   --state-dir <dir>              checkpoints directory [default: ./state]
   --follow                       keep reading as the input grows (until SIGTERM/SIGINT)
   --checkpoint-interval <ms>     time between checkpoints [default: 5000]
+  --parallelism <[stage=]n>      partitions of a keyed stage (or of every one) instead of the job's
+                                 own; between runs this rescales: state moves by key group
+                                 (docs/checkpoints.md, "Rescaling") [default: as the job defines]
   --max-retries <n>              retries of a failing message before it is dead-lettered [default: 3]
   --state-backend <heap|disk>    where keyed state lives: heap (all in memory) or disk (a bounded
                                  heap cache over a local store in <state-dir>/<job>/local/)

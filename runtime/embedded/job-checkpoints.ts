@@ -52,6 +52,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
   const checkpoints = createCheckpoints(observed, { jobId: options.jobId, mergeKeyGroupParts });
   let coordinator: CheckpointCoordinator | undefined;
   let leased = false;
+  let clean = false;
   let closed = false;
   const coordinatorOf = (): CheckpointCoordinator => {
     if (coordinator === undefined) throw new Error('checkpoints used before restoreLatest()');
@@ -83,6 +84,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
             inputs: loaded.descriptor.inputs,
             sinks: loaded.descriptor.sinks,
             partitions: loaded.partitions,
+            ...(loaded.descriptor.maxKeyGroups === undefined ? {} : { maxKeyGroups: loaded.descriptor.maxKeyGroups }),
           };
         }
       }
@@ -122,12 +124,17 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
       return coordinator?.lastError;
     },
     requestStop: () => coordinator?.requestStop(),
+    get previousRunStopped() {
+      return checkpoints.previousRunStopped;
+    },
+    rebase: (partitions) => checkpoints.rebase(partitions),
+    stoppedCleanly: () => void (clean = true),
     async close() {
       if (closed) return;
       closed = true;
       try {
         await coordinator?.close();
-        if (leased) await checkpoints.releaseLease();
+        if (leased) await checkpoints.releaseLease({ replayPending: !clean });
       } finally {
         await checkpoints.close();
         await store.close();

@@ -119,5 +119,6 @@ export function exchangeSinkBinding(
     // flush() waits for what was published before the call: exactly the messages the count covers.
     cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),
     close: () => sink.close(),
+    dedupesByOrdinal: true,
   };
 }

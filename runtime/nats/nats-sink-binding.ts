@@ -119,6 +119,7 @@ export function natsSinkBinding<T>(
     // flush() waits for what was published before the call: exactly the outputs the count covers.
     cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),
     close: () => sink.close(),
+    dedupesByOrdinal: true,
   };
 }
 

@@ -64,6 +64,8 @@ export interface CheckpointDescriptor {
   readonly sinks: Readonly<Record<string, Uint8Array>>;
   readonly partitions: readonly PartitionCheckpoint[];
   readonly stats: CheckpointStats;
+  /** Key groups per keyed stage when the state was captured (absent in checkpoints of older versions). */
+  readonly maxKeyGroups?: number;
 }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -92,6 +94,7 @@ interface StoredDescriptor {
     chains: number[][];
   }>;
   stats: CheckpointStats;
+  maxKeyGroups?: number;
 }
 
 export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
@@ -131,6 +134,7 @@ export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
       };
     }),
     stats: descriptor.stats,
+    ...(descriptor.maxKeyGroups === undefined ? {} : { maxKeyGroups: descriptor.maxKeyGroups }),
   };
   return packr.pack(stored);
 }
@@ -192,6 +196,7 @@ export function decodeDescriptor(bytes: Uint8Array, partName: string): Checkpoin
     sinks,
     partitions,
     stats: raw.stats,
+    ...(typeof raw.maxKeyGroups === 'number' ? { maxKeyGroups: raw.maxKeyGroups } : {}),
   };
 }
 

@@ -29,6 +29,8 @@ export interface CheckpointSnapshot {
   readonly sinks?: Readonly<Record<string, Uint8Array>>;
   /** Capture time (epoch millis); default: the clock at write. */
   readonly createdAt?: number;
+  /** Key groups per keyed stage (recorded, so a restore can refuse state hashed into another count). */
+  readonly maxKeyGroups?: number;
 }
 
 export function partitionKey(stage: string, partition: number): string {
@@ -68,6 +70,11 @@ export interface WriteInput {
   readonly full: boolean;
   /** Builds each partition's part (merging chains when compacting). */
   readonly compactor: Compactor;
+  /**
+   * Per partition, whole key groups restored from another layout (a rescale), as payload chains: written
+   * as this checkpoint's own segments, before the partition's changes, since `base` no longer fits.
+   */
+  readonly seeds?: ReadonlyMap<string, ReadonlyMap<number, readonly Uint8Array[]>>;
 }
 
 export interface WriteOutput {
@@ -101,7 +108,9 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     const changes = input.changes.get(key) ?? [snap.capture.state];
     for (const c of changes) changedKeys += c.changedKeys;
     const baseChains = baseByKey.get(key)?.keyGroups ?? new Map<number, readonly SegmentRef[]>();
+    const seeded = input.seeds?.get(key);
     const keyGroups = new Set<number>(baseChains.keys());
+    for (const kg of seeded?.keys() ?? []) keyGroups.add(kg);
     for (const c of changes) for (const kg of c.keyGroups) keyGroups.add(kg);
 
     // The processing thread only assembles the job (fresh payloads are the 1% that changed) and
@@ -112,7 +121,7 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     const slice = timeSlicer();
     for (const kg of [...keyGroups].sort((a, b) => a - b)) {
       const baseChain = baseChains.get(kg) ?? [];
-      const fresh: Uint8Array[] = [];
+      const fresh: Uint8Array[] = [...(seeded?.get(kg) ?? [])];
       for (const c of changes) if (c.keyGroups.includes(kg)) fresh.push(c.encodeKeyGroup(kg));
       const length = baseChain.length + fresh.length;
       // A chain of one is already complete on its own; a full checkpoint leaves it where it is.
@@ -179,6 +188,7 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     inputs: { ...snapshot.inputs },
     sinks: { ...(snapshot.sinks ?? {}) },
     partitions,
+    ...(snapshot.maxKeyGroups === undefined ? {} : { maxKeyGroups: snapshot.maxKeyGroups }),
   } as const;
   const descriptor: CheckpointDescriptor = {
     ...descriptorWithoutSize,

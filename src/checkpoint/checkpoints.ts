@@ -121,11 +121,37 @@ export interface Checkpoints {
   acquireLease(options?: { readonly takeover?: boolean }): Promise<void>;
   /** Renews the lease; call every `leaseTtlMs / 3` or so. */
   renewLease(): Promise<void>;
-  /** Releases the lease (graceful stop). */
-  releaseLease(): Promise<void>;
+  /**
+   * Releases the lease (graceful stop). With `replayPending`, the run may have emitted outputs its
+   * last checkpoint does not cover (it failed, or stopped without a final checkpoint): the lease is
+   * left in the manifest, expired, so the next run sees `previousRunStopped` false, as after a crash.
+   */
+  releaseLease(options?: { readonly replayPending?: boolean }): Promise<void>;
+
+  /**
+   * Whether the lease `acquireLease` replaced was released by its holder (true: the previous run
+   * stopped at a final checkpoint, or there was none), or left behind by a run that died or failed
+   * (false; see `releaseLease`). Undefined before `acquireLease`.
+   */
+  readonly previousRunStopped: boolean | undefined;
+
+  /**
+   * Restarts the chain after a restore into another layout (a stage's parallelism changed): the
+   * next write builds on nothing and writes `partitions`' key groups (payload chains, as restored)
+   * as its own segments, compacted, together with the changes since. Partitions are in the new
+   * layout; a write that fails keeps them for the next one.
+   */
+  rebase(partitions: readonly PartitionSeed[]): Promise<void>;
 
   /** Releases the lease when held; the store stays open (its owner closes it). Idempotent. */
   close(): Promise<void>;
+}
+
+/** One partition's restored key groups in a new layout (see `Checkpoints.rebase`). */
+export interface PartitionSeed {
+  readonly stage: string;
+  readonly partition: number;
+  readonly keyGroups: ReadonlyMap<number, readonly Uint8Array[]>;
 }
 
 const emptyPrune: PruneResult = { removedCheckpoints: [], deletedParts: [], failures: [] };
@@ -149,6 +175,9 @@ class CheckpointsImpl implements Checkpoints {
   private fenced: FencedError | undefined;
   manifestFallback: CheckpointCorruptError | undefined;
   private leaseHeld = false;
+  previousRunStopped: boolean | undefined;
+  /** Restored key groups the next write must write whole (after a rebase), per partition. */
+  private seeds: Map<string, ReadonlyMap<number, readonly Uint8Array[]>> | undefined;
   private closed = false;
   private readonly compactor: Compactor;
 
@@ -270,6 +299,7 @@ class CheckpointsImpl implements Checkpoints {
       }
       const candidates = all.filter((c) => id === undefined || c.id <= id).sort((a, b) => b.id - a.id);
       this.carry.clear();
+      this.seeds = undefined;
       if (candidates.length === 0) {
         this.base = undefined;
         this.cutoff = 0;
@@ -321,7 +351,9 @@ class CheckpointsImpl implements Checkpoints {
         throw failed.error;
       }
       const full =
-        options?.full === true || (this.base !== undefined && this.base.incrementsSinceFull >= this.options.fullEvery);
+        options?.full === true ||
+        this.seeds !== undefined ||
+        (this.base !== undefined && this.base.incrementsSinceFull >= this.options.fullEvery);
       let info: CheckpointInfo;
       let descriptor: CheckpointDescriptor;
       try {
@@ -336,6 +368,7 @@ class CheckpointsImpl implements Checkpoints {
           changes,
           full,
           compactor: this.compactor,
+          ...(this.seeds === undefined ? {} : { seeds: this.seeds }),
         });
         descriptor = written.descriptor;
         info = {
@@ -360,6 +393,7 @@ class CheckpointsImpl implements Checkpoints {
         throw error;
       }
       this.carry = new Map();
+      this.seeds = undefined;
       this.base = descriptor;
       this.cutoff = id;
       this.descriptors.set(id, descriptor);
@@ -435,6 +469,15 @@ class CheckpointsImpl implements Checkpoints {
       this.cutoff = Infinity;
       this.descriptors.clear();
       this.carry = new Map();
+      this.seeds = undefined;
+    });
+  }
+
+  rebase(partitions: readonly PartitionSeed[]): Promise<void> {
+    return this.serial(async () => {
+      this.base = undefined;
+      this.carry = new Map();
+      this.seeds = new Map(partitions.map((p) => [partitionKey(p.stage, p.partition), p.keyGroups]));
     });
   }
 
@@ -451,6 +494,7 @@ class CheckpointsImpl implements Checkpoints {
       ) {
         throw new JobRunningError(this.store.description, describeLease(current), 'start the job');
       }
+      this.previousRunStopped = current === undefined || current.holder === this.holder;
       await this.commit({
         ...this.manifest,
         lease: {
@@ -476,10 +520,12 @@ class CheckpointsImpl implements Checkpoints {
     });
   }
 
-  releaseLease(): Promise<void> {
+  releaseLease(options: { readonly replayPending?: boolean } = {}): Promise<void> {
     return this.serial(async () => {
       if (!this.leaseHeld) return;
-      await this.commit({ ...this.manifest, lease: undefined });
+      const lease = this.manifest.lease;
+      const expired = lease === undefined ? undefined : { ...lease, heartbeatAt: 0 };
+      await this.commit({ ...this.manifest, lease: options.replayPending === true ? expired : undefined });
       this.leaseHeld = false;
     });
   }

@@ -23,7 +23,14 @@ export type { CheckpointInfo, Lease } from './manifest.ts';
 export type { CheckpointsOptions, ProcessIdentity } from './checkpoint-options.ts';
 export type { CheckpointSnapshot, PartitionSnapshot } from './checkpoint-writer.ts';
 export type { PartitionRestore } from './checkpoint-reader.ts';
-export type { Checkpoints, LoadedCheckpoint, WriteOptions, WriteResult, PruneResult } from './checkpoints.ts';
+export type {
+  Checkpoints,
+  LoadedCheckpoint,
+  PartitionSeed,
+  WriteOptions,
+  WriteResult,
+  PruneResult,
+} from './checkpoints.ts';
 export { createCheckpoints } from './checkpoints.ts';
 export { CheckpointTrigger, CheckpointReason } from './checkpoint-trigger.ts';
 export type { CheckpointTriggerOptions } from './checkpoint-trigger.ts';

@@ -1,0 +1,119 @@
+// Rescaling a job in NATS mode (one process) between runs: 4 partitions, stopped with SIGTERM,
+// restarted with 6 (`--parallelism count=6`) while input keeps flowing; the output stream must hold
+// what one uninterrupted run writes, per word the same counts in the same order, each once. After a
+// SIGKILL the rescale is refused (the replayed outputs' ids only match in the old layout) until a run
+// in the old layout stops gracefully.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsServer } from '../support/nats-server.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { assertSamePerKey } from '../scale-out/per-key.ts';
+import {
+  produce,
+  readOutputs,
+  referenceOutputs,
+  startJob,
+  streamMessages,
+  text,
+  waitFor,
+  waitForAllOutputs,
+  type JobProcess,
+} from './wordcount-support.ts';
+
+const running = new Set<JobProcess>();
+test.after(() => {
+  for (const job of running) job.child.kill('SIGKILL');
+});
+
+const wordOf = (line: string): string => (JSON.parse(line) as { word: string }).word;
+
+function start(url: string, parallelism: number): JobProcess {
+  const job = startJob(url, ['--parallelism', `count=${parallelism}`]);
+  running.add(job);
+  return job;
+}
+
+async function end(job: JobProcess, signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }> {
+  job.child.kill(signal);
+  const exit = await job.exited;
+  running.delete(job);
+  return exit;
+}
+
+/** Waits until the job committed a checkpoint after processing some input (or exited). */
+function checkpointed(job: JobProcess): Promise<void> {
+  return waitFor(
+    () => /checkpoint \d+ \(periodic|checkpoint \d+ \(watermark/.test(job.stderr()) || job.child.exitCode !== null,
+    'a checkpoint',
+  );
+}
+
+test('4 -> 6 after a SIGTERM while input flows: every count once, per word in order', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const lines = text(8_000, 21);
+  const reference = await referenceOutputs(lines);
+  const first = start(server.url, 4);
+  await waitFor(() => /running job wordcount/.test(first.stderr()), 'the job to run');
+  const producing = produce(link, lines, 100, 100);
+  await checkpointed(first);
+  const stopped = await end(first, 'SIGTERM');
+  assert.is(stopped.code, 0, `first run: ${first.stderr()}`);
+  const stoppedAt = await streamMessages(link, 'WORDCOUNT_OUT');
+  const second = start(server.url, 6);
+  await waitFor(() => /running job wordcount/.test(second.stderr()), 'the job to run');
+  await producing;
+  await waitForAllOutputs(
+    link,
+    reference.length,
+    () => second.stderr().length,
+    () => second.child.exitCode !== null,
+  );
+  const exit = await end(second, 'SIGTERM');
+  assert.is(exit.code, 0, `second run: ${second.stderr()}`);
+  assert.ok(stoppedAt < reference.length, `the first run stopped before the end of the input (${stoppedAt} outputs)`);
+  if (stoppedAt > 0) assert.match(second.stderr(), /rescaled stage count from 4 to 6 partitions/);
+  const stored = await streamMessages(link, 'WORDCOUNT_OUT');
+  assertSamePerKey(await readOutputs(link, stored), reference, wordOf, `stopped at ${stoppedAt} outputs`);
+});
+
+test('after a SIGKILL a rescale is refused until a run in the old layout stops gracefully; then exact', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const lines = text(8_000, 23);
+  const reference = await referenceOutputs(lines);
+  await produce(link, lines.slice(0, 4_000));
+  const first = start(server.url, 4);
+  await checkpointed(first);
+  assert.is((await end(first, 'SIGKILL')).signal, 'SIGKILL');
+
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const refused = start(server.url, 6);
+    const exit = await refused.exited;
+    running.delete(refused);
+    assert.is(exit.code, 2, refused.stderr());
+    assert.match(
+      refused.stderr(),
+      /stage count was checkpointed with parallelism 4 and now has 6, but the previous run did not stop gracefully.*run once more with parallelism 4 and stop it with SIGTERM/,
+    );
+  }
+
+  const old = start(server.url, 4);
+  await waitFor(() => /running job wordcount/.test(old.stderr()), 'the job to run');
+  assert.is((await end(old, 'SIGTERM')).code, 0, old.stderr());
+  const producing = produce(link, lines.slice(4_000), 200, 100, 4_000);
+  const rescaled = start(server.url, 6);
+  await producing;
+  await waitForAllOutputs(
+    link,
+    reference.length,
+    () => rescaled.stderr().length,
+    () => rescaled.child.exitCode !== null,
+  );
+  assert.is((await end(rescaled, 'SIGTERM')).code, 0, rescaled.stderr());
+  assert.match(rescaled.stderr(), /rescaled stage count from 4 to 6 partitions/);
+  const stored = await streamMessages(link, 'WORDCOUNT_OUT');
+  assertSamePerKey(await readOutputs(link, stored), reference, wordOf);
+});
+
+test.run();
