@@ -99,6 +99,13 @@ export async function finishGracefully(link: NatsLink, count: number, workers: r
     throw new Error(`${(error as Error).message} (${stored} of ${count} outputs stored)\n${logsOf(workers)}`);
   });
   for (const worker of workers) assert.is(worker.child.exitCode, null, logsOf(workers));
+  // A worker restarted late may still be loading when the outputs are complete: SIGTERM before its
+  // handler is installed would kill it outright. Stop each once it has joined the group.
+  await waitFor(() => workers.every((w) => /joined the group/.test(w.stderr())), 'every worker joined').catch(
+    (error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${logsOf(workers)}`);
+    },
+  );
   for (const worker of workers) worker.child.kill('SIGTERM');
   for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(workers));
 }
