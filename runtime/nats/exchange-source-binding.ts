@@ -2,7 +2,6 @@
 // stream, read from the checkpointed sequence + 1. Data goes to the unit's pipeline; the upstream
 // units' markers become its watermark inputs. Nothing here depends on time: the unit's input is the
 // stored log alone, so a replay sees the same messages and markers in the same order.
-import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import type { NatsLink } from './connection.ts';
 import { decodeExchangeMessage } from './exchange-message.ts';
@@ -24,7 +23,7 @@ export function exchangeSourceBinding(
   options: ExchangeSourceOptions,
   entry: Outlet,
   deadLetter: DeadLetterReceiver,
-): SourceBinding {
+): StreamReaderBinding {
   return new StreamReaderBinding(options.name, link, { stream: options.stream, subject: options.subject }, entry, {
     record(record, previous) {
       let message;

@@ -1,7 +1,6 @@
 // The job's source in NATS mode: one subject of a stream, read with StreamSource from the
 // checkpointed sequence + 1, decoded and pushed into the pipeline like the file source does with
 // lines. Positions are stream sequences, so a checkpoint's position is exactly where to resume.
-import type { SourceBinding } from '../bindings.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
 import { InputNotUtf8Error } from '../errors.ts';
 import type { SourceDefinition } from '../job/job.ts';
@@ -125,7 +124,7 @@ export function natsSourceBinding<T>(
   options: NatsSourceOptions,
   entry: Outlet,
   deadLetter: DeadLetterReceiver,
-): SourceBinding {
+): StreamReaderBinding {
   const decoder = new InputDecoder(
     definition,
     options.subject,

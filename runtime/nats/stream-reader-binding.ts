@@ -40,6 +40,8 @@ export class StreamReaderBinding implements SourceBinding {
   private wake: (() => void) | undefined;
   private readonly control = new SourceControl(() => this.wake?.());
   private pending: Promise<readonly SourceRecord[] | undefined> | undefined;
+  /** Records of the batch taken from the source that are not handed to the handler yet. */
+  private unhandled = 0;
 
   constructor(
     readonly name: string,
@@ -77,7 +79,10 @@ export class StreamReaderBinding implements SourceBinding {
     let quiet = false;
     for (;;) {
       if (await this.control.holdOrStop(this.position)) return false;
-      this.pending ??= source.nextBatch();
+      this.pending ??= source.nextBatch().then((batch) => {
+        this.unhandled = batch?.length ?? 0;
+        return batch;
+      });
       const batch = await this.nextOrWake(this.pending, idleTimeoutMs);
       if (batch === 'woken') continue;
       if (batch === 'idle') {
@@ -97,6 +102,7 @@ export class StreamReaderBinding implements SourceBinding {
         this.messages++;
         const previous = this.position;
         this.position = record.seq;
+        this.unhandled--;
         handler.record(record, previous);
         if (this.outlet.congested) await this.outlet.whenUncongested();
       }
@@ -125,10 +131,20 @@ export class StreamReaderBinding implements SourceBinding {
     });
   }
 
+  /**
+   * Messages on the subject after the last one handed to the handler (`lastPosition`): those taken
+   * from the stream and not handled yet, plus those the server reports pending. Undefined before
+   * open and after close.
+   */
+  get pendingMessages(): number | undefined {
+    const source = this.source;
+    return source === undefined ? undefined : source.lag + this.unhandled;
+  }
+
   /** Messages on the subject not yet read (undefined before open and after close). */
   inputLag(): Promise<InputLag | undefined> {
-    const source = this.source;
-    return Promise.resolve(source === undefined ? undefined : { messages: source.lag });
+    const pending = this.pendingMessages;
+    return Promise.resolve(pending === undefined ? undefined : { messages: pending });
   }
 
   /** A stream has no end: nothing is held back. */

@@ -14,6 +14,7 @@ import { exchangeSourceBinding } from './exchange-source-binding.ts';
 import type { JobUnit } from './job-units.ts';
 import { trimConsumed, type JobStreams } from './job-streams.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
+import type { StreamReaderBinding } from './stream-reader-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
 
 /** What every unit of a worker shares. */
@@ -40,6 +41,13 @@ export interface UnitEnvironment {
 /** The source name under which a stage unit's exchange position is checkpointed. */
 export const EXCHANGE_SOURCE = 'exchange';
 
+/** A unit's runtime, and how far its reading is behind the end of its input subject. */
+export interface UnitRuntime {
+  readonly runtime: JobRuntime;
+  /** Messages on the unit's input subject after its position; undefined while its input is not open. */
+  inputLag(): number | undefined;
+}
+
 /**
  * Opens `unit`'s runtime (not yet run). `takeover` replaces a live checkpoint lease of the unit's
  * previous owner: the caller holds the unit's group lease, and the replaced lease fences that owner.
@@ -48,7 +56,7 @@ export async function openUnitRuntime(
   env: UnitEnvironment,
   unit: JobUnit,
   options: { readonly takeover: boolean },
-): Promise<JobRuntime> {
+): Promise<UnitRuntime> {
   const { job, link, streams } = env;
   const logger = unitLogger(env.logger, unit.name);
   const store = await openJetStreamCheckpointStore({
@@ -58,29 +66,31 @@ export async function openUnitRuntime(
     replicas: env.replicas,
   });
   let fatal: (error: unknown) => void = () => {};
+  let input: StreamReaderBinding | undefined;
   const runtime = createJobRuntime({
     job: unit.job,
     ...jobTaskRunners(unit.job),
     source: (entry, deadLetter) =>
-      unit.kind === 'source'
-        ? natsSourceBinding(
-            link,
-            job.source,
-            { stream: streams.input.stream, subject: inputSubjectOf(env, unit) },
-            entry,
-            deadLetter,
-          )
-        : exchangeSourceBinding(
-            link,
-            {
-              name: EXCHANGE_SOURCE,
-              stream: streams.names.exchangeStream(unit.stage!),
-              subject: streams.names.exchangeSubject(unit.stage!, unit.partition),
-              inputs: unit.inputs,
-            },
-            entry,
-            deadLetter,
-          ),
+      (input =
+        unit.kind === 'source'
+          ? natsSourceBinding(
+              link,
+              job.source,
+              { stream: streams.input.stream, subject: inputSubjectOf(env, unit) },
+              entry,
+              deadLetter,
+            )
+          : exchangeSourceBinding(
+              link,
+              {
+                name: EXCHANGE_SOURCE,
+                stream: streams.names.exchangeStream(unit.stage!),
+                subject: streams.names.exchangeSubject(unit.stage!, unit.partition),
+                inputs: unit.inputs,
+              },
+              entry,
+              deadLetter,
+            )),
     sink: (deadLetter, fail) => {
       const output = unit.output;
       if (output.kind === 'sink')
@@ -117,7 +127,7 @@ export async function openUnitRuntime(
   });
   fatal = (error) => runtime.fail(error);
   if (unit.kind === 'stage') trimExchangeBehind(env, unit, runtime, logger);
-  return runtime;
+  return { runtime, inputLag: () => input?.pendingMessages };
 }
 
 /** What a source unit reads: the input subject, or its partition `<input>.<p>` of a pre-partitioned one. */

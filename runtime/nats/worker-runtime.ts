@@ -26,6 +26,8 @@ export interface UnitAssignment {
 interface RunningUnit {
   readonly unit: JobUnit;
   readonly runtime: JobRuntime;
+  /** Messages on the unit's input subject after its position. */
+  readonly inputLag: () => number | undefined;
   readonly done: Promise<RunResult | undefined>;
   readonly events: Subscription;
   readonly progress: { lastCheckpoint?: { readonly id: number; readonly at: string } };
@@ -116,7 +118,12 @@ export class WorkerRuntime implements JobRuntime {
       name: this.options.env.job.source.name,
       lastPosition: Math.max(-1, ...sources.map((s) => s.lastPosition)),
       messagesRead: finished.messagesRead + sources.reduce((sum, s) => sum + s.messagesRead, 0),
-      inputLag: async () => (sources.length === 0 ? undefined : await sources[0]!.inputLag?.()),
+      // Summed over the input partitions this worker reads.
+      inputLag: async () => {
+        if (sources.length === 0) return undefined;
+        const lags = await Promise.all(sources.map((s) => s.inputLag?.() ?? Promise.resolve(undefined)));
+        return { messages: lags.reduce((sum, lag) => sum + (lag?.messages ?? 0), 0) };
+      },
     };
     const stageViews: StageView[] = [...stages].map(([name, partitions]) => ({
       name,
@@ -183,7 +190,7 @@ export class WorkerRuntime implements JobRuntime {
       // the old one committed, so it starts once the old one has closed.
       await previous.done;
     }
-    const runtime = await openUnitRuntime(this.options.env, unit, { takeover: true });
+    const { runtime, inputLag } = await openUnitRuntime(this.options.env, unit, { takeover: true });
     const progress: { lastCheckpoint?: { readonly id: number; readonly at: string } } = {};
     const events = runtime.events.subscribe((event) => {
       if (event.type === 'checkpoint')
@@ -215,7 +222,7 @@ export class WorkerRuntime implements JobRuntime {
         return undefined;
       },
     );
-    const running: RunningUnit = { unit, runtime, done, events, progress, ending: false };
+    const running: RunningUnit = { unit, runtime, inputLag, done, events, progress, ending: false };
     this.running.set(name, running);
     void done.then((result) => this.forget(running, result));
     // Started once it runs (restored and reading), or ended trying.
@@ -250,8 +257,10 @@ export class WorkerRuntime implements JobRuntime {
     if (running === undefined || view === undefined) return undefined;
     const watermarks = view.stages.flatMap((stage) => stage.partitions.map((p) => p.watermark));
     const watermark = watermarks.length === 0 ? undefined : watermarkTime(Math.min(...watermarks));
+    const lag = running.inputLag();
     return {
       position: view.source.lastPosition,
+      ...(lag === undefined ? {} : { lag }),
       ...(watermark === undefined ? {} : { watermark }),
       ...(running.progress.lastCheckpoint === undefined ? {} : { lastCheckpoint: running.progress.lastCheckpoint }),
     };

@@ -1,7 +1,8 @@
 // Pre-partitioned input: a producer publishes each page view to sessions_parts.in.<p>, p being
 // partitionOf(user, 3) from stator/client; the scaled-out job reads each partition in its own unit
 // (in.i0..in.i2) and the stage's watermark is the minimum over the three, so session windows close
-// per user exactly as in one embedded process over the same views.
+// per user exactly as in one embedded process over the same views; `stator status` shows each unit's
+// position at the end of its own subject and LAG 0.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../runtime/index.ts';
@@ -16,7 +17,10 @@ import {
 import { openNatsRuntime } from '../../runtime/nats/run-nats-job.ts';
 import { nats } from '../../runtime/transport.ts';
 import type { PageView } from '../../examples/sessions.ts';
+import type { GroupStatus } from '../../runtime/group/index.ts';
 import { startNatsServer } from '../support/nats-server.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { killAll, runCli } from '../runtime/support/cli.ts';
 import {
   END,
   embeddedSessions,
@@ -26,6 +30,8 @@ import {
   views,
   type Line,
 } from './sessions-support.ts';
+
+test.after(killAll);
 
 const PARTITIONS = 3;
 const job = sessionsJob('sessions_parts', 2, PARTITIONS);
@@ -55,6 +61,46 @@ async function producePartitioned(link: NatsLink, input: readonly PageView[]): P
   return perPartition;
 }
 
+/**
+ * `stator status` of the running worker, once it has worked off everything: each unit's POSITION is
+ * the last sequence of its own subject (its input partition, or its partition of the exchange) and
+ * its LAG 0, in the table and in --json.
+ */
+async function statusShowsEveryUnitCaughtUp(url: string, link: NatsLink): Promise<void> {
+  const jsm = await link.jetstreamManager();
+  const lastSeq = async (stream: string, subject: string): Promise<number> =>
+    (await jsm.streams.getMessage(stream, { last_by_subj: subject }))!.seq;
+  const expected: Record<string, { position: number; lag: number }> = {};
+  for (let p = 0; p < PARTITIONS; p++)
+    expected[`in.i${p}`] = { position: await lastSeq('SESSIONS_PARTS_IN', `sessions_parts.in.${p}`), lag: 0 };
+  for (let p = 0; p < 2; p++) {
+    const subject = `stator.sessions_parts.sessionize.p${p}`;
+    expected[`sessionize.p${p}`] = { position: await lastSeq('STATOR_SESSIONS_PARTS_SESSIONIZE', subject), lag: 0 };
+  }
+  const shown = (status: GroupStatus): Record<string, { position: number | undefined; lag: number | undefined }> =>
+    Object.fromEntries(status.units.map((u) => [u.unit, { position: u.progress?.position, lag: u.progress?.lag }]));
+  let status: GroupStatus | undefined;
+  // Progress travels with the heartbeats (every TTL/3): wait for one sent after the last message.
+  await waitFor(
+    async () => {
+      const result = await runCli(['status', '--job', 'sessions_parts', '--nats', url, '--json']);
+      assert.is(result.code, 0, result.stderr);
+      status = JSON.parse(result.stdout) as GroupStatus;
+      return JSON.stringify(shown(status)) === JSON.stringify(expected);
+    },
+    'every unit at the end of its subject in the status',
+    { limitMs: 60_000, intervalMs: 500 },
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}: expected ${JSON.stringify(expected)}, shown ${JSON.stringify(status)}`);
+  });
+  const table = await runCli(['status', '--job', 'sessions_parts', '--nats', url]);
+  assert.is(table.code, 0, table.stderr);
+  for (const [unit, { position }] of Object.entries(expected)) {
+    // PARTITION OWNER LEASE POSITION LAG ...
+    assert.match(table.stdout, new RegExp(`\\n${unit.replace('.', '\\.')}\\s+\\S+\\s+\\d+\\s+${position}\\s+0\\s`));
+  }
+}
+
 test('3 input partitions fed by partitionOf: sessions close per user exactly as in one embedded process', async () => {
   const input = views(2500);
   const reference = await embeddedSessions(job, input);
@@ -68,7 +114,9 @@ test('3 input partitions fed by partitionOf: sessions close per user exactly as 
     perPartition.every((n) => n > 1),
     `views per partition: ${perPartition.join(', ')}`,
   );
-  const { outputs, units, logs } = await runWorkerUntilStored(server.url, link, job, reference.length);
+  const { outputs, units, logs } = await runWorkerUntilStored(server.url, link, job, reference.length, () =>
+    statusShowsEveryUnitCaughtUp(server.url, link),
+  );
   assert.equal(units, ['in.i0', 'in.i1', 'in.i2', 'sessionize.p0', 'sessionize.p1'], logs.join(''));
   assert.is(outputs.length, reference.length, logs.join(''));
   assert.equal(perUser(outputs), perUser(reference));

@@ -79,13 +79,14 @@ export async function embeddedSessions(job: Job, input: readonly PageView[]): Pr
 
 /**
  * Runs one worker of `job` (it owns every unit) until its output stream holds `count` messages, then
- * stops it; returns the output lines, the units it ran and its log.
+ * `whileRunning`, then stops it; returns the output lines, the units it ran and its log.
  */
 export async function runWorkerUntilStored(
   url: string,
   link: NatsLink,
   job: Job,
   count: number,
+  whileRunning: () => Promise<void> = async () => {},
 ): Promise<{ outputs: string[]; units: string[]; logs: string[] }> {
   const stream = `${job.name.toUpperCase()}_OUT`;
   const stored = async (): Promise<number> => {
@@ -114,6 +115,7 @@ export async function runWorkerUntilStored(
       'every session',
     );
     units = [...runtime.ownedUnits].sort();
+    await whileRunning();
   } finally {
     await runtime.stop();
     await run.catch(() => undefined);
