@@ -112,6 +112,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
               maxRetries: options.maxRetries,
               http: options.http,
               turnTimer,
+              filesMaxBytes: options.filesMaxBytes,
               ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
               ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
               ...(transport.scaleOut.inputPartitions === undefined
@@ -127,6 +128,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
               http: options.http,
               turnTimer,
               stateApi: options.stateApi,
+              filesMaxBytes: options.filesMaxBytes,
             });
   return new PreparingRuntime(prepare, options.signal, observer);
 }

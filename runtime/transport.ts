@@ -43,6 +43,11 @@ export interface NatsTransportOptions {
    */
   readonly connection?: Omit<NatsFlags, 'nats'>;
   /**
+   * Local directory of this process: the job's file area (ctx.files) keeps the copies `path()`
+   * hands out in `<stateDir>/<job>/files-cache`. @default './state'
+   */
+  readonly stateDir?: string;
+  /**
    * Run as one worker of the job's group (docs/scale-out.md): every process started with this on
    * the same NATS shares the job's units, taking over those of a worker that stops or dies.
    */

@@ -56,18 +56,12 @@ export interface RunArguments {
   readonly inputPartitions: number | undefined;
   /** --parallelism: partitions per stage instead of the job module's (undefined: as defined). */
   readonly parallelism: ParallelismOverride | undefined;
+  /** --files-max-bytes: the size limit of the job's file area (ctx.files). */
+  readonly filesMaxBytes: number | undefined;
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
-const EMBEDDED_ONLY_FLAGS = [
-  'input',
-  'output',
-  'dead-letter',
-  'state-dir',
-  'follow',
-  'state-backend',
-  'state-memory',
-] as const;
+const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'follow', 'state-backend', 'state-memory'] as const;
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
@@ -89,6 +83,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     'http-token': { type: 'string' },
     'scale-out': { type: 'boolean' },
     replicas: { type: 'string' },
+    'files-max-bytes': { type: 'string' },
     'lease-ttl': { type: 'string' },
     'input-partitions': { type: 'string' },
     parallelism: { type: 'string', multiple: true },
@@ -154,6 +149,10 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     leaseTtlMs: integerOption('--lease-ttl', values['lease-ttl'], 100),
     inputPartitions: integerOption('--input-partitions', values['input-partitions'], 1),
     parallelism: values.parallelism === undefined ? undefined : parseParallelism(values.parallelism),
+    filesMaxBytes:
+      values['files-max-bytes'] === undefined
+        ? undefined
+        : parseByteSize('--files-max-bytes', values['files-max-bytes']),
   };
 }
 
@@ -279,6 +278,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
       : nats({
           servers: args.natsUrl,
           connection: args.nats,
+          stateDir: args.stateDir,
           ...(args.scaleOut
             ? {
                 scaleOut: {
@@ -301,6 +301,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
       ...(args.maxRetries === undefined ? {} : { maxRetries: args.maxRetries }),
       ...(args.stateBackend === undefined ? {} : { stateBackend: args.stateBackend }),
       ...(args.stateMemoryBytes === undefined ? {} : { stateMemoryBytes: args.stateMemoryBytes }),
+      ...(args.filesMaxBytes === undefined ? {} : { filesMaxBytes: args.filesMaxBytes }),
       ...(http === undefined
         ? {}
         : {

@@ -24,7 +24,10 @@ Options:
   --input <file>                 embedded mode: input file, one message per line (required)
   --output <file>                embedded mode: output file, one message per line (required)
   --dead-letter <file>           dead letters (JSON lines) [default: <output>.dead.jsonl]
-  --state-dir <dir>              checkpoints directory [default: ./state]
+  --state-dir <dir>              checkpoints directory; in NATS mode, where ctx.files.path() keeps
+                                 its local cache (<state-dir>/<job>/files-cache) [default: ./state]
+  --files-max-bytes <size>       size limit of the job's file area (ctx.files), e.g. 500MiB
+                                 [default: 10GiB]
   --follow                       keep reading as the input grows (until SIGTERM/SIGINT)
   --checkpoint-interval <ms>     time between checkpoints [default: 5000]
   --parallelism <[stage=]n>      partitions of a keyed stage (or of every one) instead of the job's

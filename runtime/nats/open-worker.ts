@@ -16,6 +16,7 @@ import type { Logger } from '../log.ts';
 import { WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
 import type { JobUnit } from './job-units.ts';
 import type { UnitEnvironment } from './unit-runtime.ts';
+import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
 
 /** How a worker joins its job's group, given its connection and the job's units. */
 export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => UnitAssignment;
@@ -76,6 +77,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
   const events = logConnectionEvents(link, logger, settings.maxOutageMs);
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
+  let jobFiles: NatsJobFiles | undefined;
   try {
     const inputPartitions = options.inputPartitions ?? job.source.partitions;
     const units = planJobUnits(job, inputPartitions ?? 1);
@@ -107,6 +109,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     checkpointEvents = checkpointLink.events$.subscribe((event) => {
       if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
     });
+    // Every unit of this worker shares one area; every worker of the job shares its bucket.
+    jobFiles = await openNatsJobFiles(options, settings, link, replicas);
     const env: UnitEnvironment = {
       job,
       link,
@@ -118,6 +122,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       maxRetries: options.maxRetries,
       replicas,
       turnTimer: options.turnTimer,
+      files: jobFiles.files,
     };
     const assignment = (
       options.assignment ??
@@ -125,7 +130,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
         groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs }))
     )(link, units);
     const runtime = new WorkerRuntime({ env, units, assignment, logger });
-    for (const closing of [link, checkpointLink]) {
+    for (const closing of [link, checkpointLink, jobFiles.link]) {
       void closing.closed().then((error) => {
         if (error !== undefined) runtime.fail(error);
       });
@@ -139,6 +144,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       runtime,
       connection: link,
       close: async () => {
+        await jobFiles?.close();
         events.unsubscribe();
         checkpointEvents?.unsubscribe();
         await checkpointLink?.close();
@@ -146,6 +152,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       },
     };
   } catch (error) {
+    await jobFiles?.close();
     events.unsubscribe();
     checkpointEvents?.unsubscribe();
     await checkpointLink?.close();

@@ -25,6 +25,7 @@ import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
 import { serveNatsStateApi } from '../state-api/serve-nats-state-api.ts';
 import type { NatsStateApi } from '../state-api/serve-nats-state-api.ts';
 import type { StateApiOptions } from '../state-api/index.ts';
+import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
 
 /** The checkpoint task name of a job run in NATS mode: buckets `stator-<job>-main` (KV_ and OBJ_ streams). */
 export const NATS_CHECKPOINT_TASK = 'main';
@@ -98,6 +99,8 @@ export interface NatsRuntimeOptions {
   readonly turnTimer?: TurnTimer | undefined;
   /** The state API's token and timeout (served with `http`). */
   readonly stateApi?: StateApiOptions | undefined;
+  /** Size limit of the job's file area (ctx.files). @default 10 GiB */
+  readonly filesMaxBytes?: number | undefined;
 }
 
 /**
@@ -122,6 +125,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
   let stateApi: NatsStateApi | undefined;
+  let jobFiles: NatsJobFiles | undefined;
   try {
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
     const subjects = jobSubjects(job);
@@ -155,6 +159,8 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
       connection: checkpointLink.nc,
     });
     store = checkpointStore;
+    jobFiles = await openNatsJobFiles(options, settings, link, 1);
+    const files = jobFiles.files;
     // The state API: logged writes are inputs of the partitions (always replayed), Dapr's routes with --http.
     stateApi = await serveNatsStateApi({
       job,
@@ -168,7 +174,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     let fatal: (error: unknown) => void = () => {};
     const runtime = createJobRuntime({
       job,
-      ...jobTaskRunners(job),
+      ...jobTaskRunners(job, files),
       source: (entry, deadLetter) =>
         natsSourceBinding(
           link,
@@ -220,7 +226,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     checkpointEvents = checkpointLink.events$.subscribe((event) => {
       if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
     });
-    for (const closing of [link, checkpointLink]) {
+    for (const closing of [link, checkpointLink, jobFiles.link]) {
       void closing.closed().then((error) => {
         if (error !== undefined) runtime.fail(error);
       });
@@ -237,6 +243,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
         restored.unsubscribe();
         await stateApi?.close();
         await checkpointStore.close();
+        await jobFiles?.close();
         events.unsubscribe();
         checkpointEvents?.unsubscribe();
         await checkpointLink?.close();
@@ -246,6 +253,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
   } catch (error) {
     await stateApi?.close();
     await store?.close();
+    await jobFiles?.close();
     events.unsubscribe();
     checkpointEvents?.unsubscribe();
     await checkpointLink?.close();

@@ -4,6 +4,7 @@
 import type { Job } from '../job/job.ts';
 import type { Logger, LogFields } from '../log.ts';
 import type { TurnTimer } from '../engine/turn-timer.ts';
+import type { JobFiles } from '../../src/files/index.ts';
 import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime, type JobRuntime } from '../job-runtime.ts';
@@ -36,6 +37,8 @@ export interface UnitEnvironment {
   /** Replicas of the checkpoint buckets a unit creates. */
   readonly replicas: number;
   readonly turnTimer?: TurnTimer | undefined;
+  /** The job's file area (ctx.files), shared by every unit of the worker. */
+  readonly files?: JobFiles | undefined;
 }
 
 /** The source name under which a stage unit's exchange position is checkpointed. */
@@ -69,7 +72,7 @@ export async function openUnitRuntime(
   let input: StreamReaderBinding | undefined;
   const runtime = createJobRuntime({
     job: unit.job,
-    ...jobTaskRunners(unit.job),
+    ...jobTaskRunners(unit.job, env.files),
     source: (entry, deadLetter) =>
       (input =
         unit.kind === 'source'

@@ -172,7 +172,7 @@ export class RunnerContext<Out, K> implements ProcessContext<Out, K>, TimerConte
   get files(): JobFiles {
     if (this.jobFiles === undefined) {
       throw new TaskLifecycleError(
-        'ctx.files: this runner was given no file area: embedded runs have one (NATS mode does not yet, see docs/files.md); a TaskHarness needs the `files` option (e.g. openDirectoryFiles from stator/runtime)',
+        'ctx.files: this runner was given no file area: runs of createRuntime and `stator run` have one (docs/files.md); a TaskHarness needs the `files` option (e.g. openDirectoryFiles from stator/runtime)',
       );
     }
     return this.jobFiles;

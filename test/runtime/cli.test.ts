@@ -255,7 +255,7 @@ test('a negative --max-retries is one line saying what is wrong; an unknown opti
   assert.match(dash.stderr, /--input needs a value; write a value that starts with '-' as --input=-value/);
 });
 
-test('--nats (or NATS_URL) together with --input/--output/--state-dir is refused, not silently ignored', async () => {
+test('--nats (or NATS_URL) together with --input/--output/--follow is refused, not silently ignored', async () => {
   const flags = await runCli([
     'run',
     'examples/wordcount.ts',
@@ -271,14 +271,16 @@ test('--nats (or NATS_URL) together with --input/--output/--state-dir is refused
     flags.stderr,
     /--input, --output are embedded-mode options, but --nats selects NATS mode .*drop --input, --output, or drop --nats to run embedded/,
   );
-  const env = await runCli(['run', 'examples/wordcount.ts', '--state-dir', 'state'], {
+  const env = await runCli(['run', 'examples/wordcount.ts', '--follow'], {
     env: { NATS_URL: 'nats://127.0.0.1:1' },
   });
   assert.is(env.code, 2, env.stderr);
-  assert.match(
-    env.stderr,
-    /--state-dir is an embedded-mode option, but NATS_URL is set.*unset NATS_URL to run embedded/,
-  );
+  assert.match(env.stderr, /--follow is an embedded-mode option, but NATS_URL is set.*unset NATS_URL to run embedded/);
+  // --state-dir is read in NATS mode too (the file area's local cache): accepted, so the run goes on to connect.
+  const stateDir = await runCli(['run', 'examples/wordcount.ts', '--state-dir', 'state'], {
+    env: { NATS_URL: 'nats://127.0.0.1:1' },
+  });
+  assert.is(stateDir.code, 69, stateDir.stderr);
 });
 
 test('--input-partitions needs --scale-out and a positive integer', async () => {
