@@ -98,7 +98,15 @@ export function natsSinkBinding<T>(
         return;
       }
       try {
-        sink.publish({ subject, data: encoder.encode(line), msgId: prefix + ordinal++ });
+        const n = ordinal++;
+        sink.publish({
+          subject,
+          data: encoder.encode(line),
+          msgId: prefix + n,
+          // A job's outputs are numbered alike on every run: chained, they need no PubAck each. A
+          // scaled-out job's units share the output stream, so theirs ask for one each.
+          previousMsgId: unit === undefined && n > 0 ? prefix + (n - 1) : undefined,
+        });
       } catch (error) {
         onError(error);
       }

@@ -1,10 +1,12 @@
 // Publishes outputs into JetStream as plain core-NATS messages with a deterministic Nats-Msg-Id
-// header, each carrying a reply subject on one inbox subscription shared by the sink: the stream's
-// acknowledgement (PubAck) arrives there asynchronously, so thousands of messages are in flight with
-// no request, promise or timer per message (acknowledged js.publish peaks near 20k msg/s from
-// nats.js; this keeps up with the server). The ids make every re-send harmless: JetStream drops a
-// repeated id inside the stream's duplicate window. `flush()` is what a checkpoint waits for.
-import { createInbox, headers as createHeaders } from '@nats-io/transport-node';
+// header. A message that asks for an acknowledgement carries a reply subject on one inbox
+// subscription shared by the sink: the stream's PubAck arrives there asynchronously, with no request,
+// promise or timer per message. Messages of a deterministic sequence (`previousMsgId`) are chained
+// with Nats-Expected-Last-Msg-Id and only every few hundredth asks for a PubAck: the server then
+// stores none of them out of turn, so one acknowledgement confirms every message before it
+// (docs/jetstream.md, "Outputs", has the argument). The ids make every re-send harmless: JetStream
+// drops a repeated id inside the stream's duplicate window. `flush()` is what a checkpoint waits for.
+import { createInbox, headers as createHeaders, MsgHdrsImpl } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import type { Subscription } from 'rxjs';
 import type { NatsLink } from './connection.ts';
@@ -20,6 +22,14 @@ export interface OutputMessage {
    * string publishes without an id (not deduplicated).
    */
   readonly msgId: string;
+  /**
+   * The id of the message this one follows in a sequence that every run of the job repeats
+   * identically (output n - 1 for output n), when the sink is the only writer of the stream's
+   * messages with such ids. Given, the message is sent with `Nats-Expected-Last-Msg-Id: <previousMsgId>`
+   * and without asking for its own acknowledgement: a later acknowledged message of the chain
+   * confirms it. Undefined: the message asks for its own acknowledgement (and is not chained).
+   */
+  readonly previousMsgId?: string | undefined;
   readonly headers?: MsgHdrs | undefined;
 }
 
@@ -46,6 +56,11 @@ export interface StreamSinkOptions {
    */
   readonly maxRetryMs?: number;
   /**
+   * Chained messages (`previousMsgId`) sent in a row without asking for an acknowledgement, at most;
+   * the last message of a burst always asks. @default 256
+   */
+  readonly confirmEvery?: number;
+  /**
    * Receives messages too large for the server (max_payload) or refused as too large by the stream.
    * It may publish a replacement (e.g. a truncated dead letter) through this sink. Without it, an
    * oversize message fails the sink.
@@ -56,9 +71,15 @@ export interface StreamSinkOptions {
 export interface StreamSinkStats {
   /** Messages accepted by publish(). */
   readonly published: number;
-  /** Messages acknowledged by JetStream (stored or recognised as duplicates). */
+  /**
+   * Messages acknowledged by JetStream (stored or recognised as duplicates), or confirmed by a later
+   * one of their chain.
+   */
   readonly acknowledged: number;
-  /** Acknowledgements that said `duplicate`: a replayed id JetStream dropped. */
+  /**
+   * Acknowledgements that said `duplicate`: a replayed id JetStream dropped (among the messages that
+   * asked for an acknowledgement; a chained message confirmed by a later one is not counted).
+   */
   readonly duplicates: number;
   /** Publish attempts repeated after a retryable failure (timeouts, a restarting server). */
   readonly retries: number;
@@ -78,10 +99,11 @@ export type StreamSinkState = 'open' | 'failed' | 'closed';
  * Ordering: messages are sent in publish() order and, without failures, stored in that order. Nothing
  * is sent while the connection is down; on reconnect every unacknowledged message is sent again, in
  * order, before any new one (those the server had already stored are dropped as duplicates), so an
- * outage or a server restart keeps the order too. Messages whose acknowledgement times out while the
- * connection stays up (a server too slow to answer), or that the server answered with a retryable
- * error, are sent again in order among themselves, and may be stored after later ones that had
- * succeeded; with deterministic ids none is stored twice.
+ * outage or a server restart keeps the order too. Chained messages are stored in order in every case.
+ * Other messages whose acknowledgement times out while the connection stays up (a server too slow
+ * to answer), or that the server answered with a retryable error, are sent again in order among
+ * themselves, and may be stored after later ones that had succeeded; with deterministic ids none is
+ * stored twice.
  */
 export interface StreamSink {
   readonly state: StreamSinkState;
@@ -108,16 +130,19 @@ export interface StreamSink {
 
 interface Entry {
   readonly message: OutputMessage;
-  /** 1-based order of acceptance; also the last token of the entry's reply subject. */
+  /** 1-based order of acceptance; its reply subject is `<inbox><ordinal>.<attempt>`. */
   readonly ordinal: number;
-  /** Nats-Msg-Id plus the message's own headers, built once for every attempt. */
-  readonly headers: MsgHdrs | undefined;
+  /** Sent with Nats-Expected-Last-Msg-Id (message.previousMsgId): a later acknowledged entry confirms it. */
+  readonly chained: boolean;
   /** When the current attempt was sent; 0 while it waits for a retry after a retryable error. */
   sentAt: number;
   attempts: number;
   /** When the entry first failed (an error or a timeout); 0 while it has not. */
   firstFailureAt: number;
 }
+
+/** `confirm` asks for a PubAck, `silent` not (chained only), `anchor` asks and drops the chain's expectation. */
+type SendMode = 'confirm' | 'silent' | 'anchor';
 
 interface Waiter {
   readonly ordinal: number;
@@ -133,11 +158,29 @@ interface PubAckReply {
 
 // JetStream API error code: "message size exceeds maximum allowed" (the stream's max_msg_size).
 const MESSAGE_TOO_LARGE = 10054;
+// JetStream API error code: "wrong last msg ID" (Nats-Expected-Last-Msg-Id did not match).
+const WRONG_LAST_MSG_ID = 10070;
 // Room for the Nats-Msg-Id header and the header preamble when checking a message against max_payload.
 const HEADER_OVERHEAD_BYTES = 64;
 const MSG_ID_HEADER = 'Nats-Msg-Id';
+const EXPECTED_LAST_MSG_ID_HEADER = 'Nats-Expected-Last-Msg-Id';
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Headers handed to nats.js already encoded: its publish() only asks them for encode(). Spares the
+ * generic headers object (a Map, a validation and a string per header) on every message.
+ */
+class EncodedHeaders extends MsgHdrsImpl {
+  bytes: Uint8Array = new Uint8Array(0);
+
+  override encode(): Uint8Array {
+    return this.bytes;
+  }
+}
+
+const unsafeHeaderValue = /[\r\n]/;
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -151,13 +194,28 @@ function headerBytes(headers: MsgHdrs | undefined): number {
   return bytes;
 }
 
-/** The headers every attempt of a message carries: its id and its own headers (copied, not changed). */
-function headersOf(message: OutputMessage): MsgHdrs | undefined {
+/**
+ * The headers of a message: its id, the id it must follow when chained, and its own headers (copied,
+ * not changed). `wire` is reused for the common case, a message with an id and no headers of its own.
+ */
+function headersOf(message: OutputMessage, chained: boolean, wire: EncodedHeaders): MsgHdrs | undefined {
   if (message.msgId === '' && message.headers === undefined) return undefined;
+  if (
+    message.headers === undefined &&
+    !unsafeHeaderValue.test(chained ? message.msgId + message.previousMsgId! : message.msgId)
+  ) {
+    wire.bytes = encoder.encode(
+      chained
+        ? `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n${EXPECTED_LAST_MSG_ID_HEADER}: ${message.previousMsgId!}\r\n\r\n`
+        : `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n\r\n`,
+    );
+    return wire;
+  }
   const headers = createHeaders();
   if (message.headers !== undefined)
     for (const [key, values] of message.headers) for (const value of values) headers.append(key, value);
   if (message.msgId !== '') headers.set(MSG_ID_HEADER, message.msgId);
+  if (chained) headers.set(EXPECTED_LAST_MSG_ID_HEADER, message.previousMsgId!);
   return headers;
 }
 
@@ -179,7 +237,8 @@ class Sink implements StreamSink {
   private readonly highWaterMark: number;
   private readonly ackTimeoutMs: number;
   private readonly maxRetryMs: number;
-  /** Reply subjects are `<inbox>.<ordinal>`. */
+  private readonly confirmEvery: number;
+  /** Reply subjects are `<inbox><ordinal>.<attempt>`. */
   private readonly inbox: string;
   private readonly replies: NatsSubscription;
   private queue: Entry[] = [];
@@ -202,6 +261,11 @@ class Sink implements StreamSink {
   private readonly timeoutCheck: NodeJS.Timeout;
   /** The pending re-send of entries that got a retryable error. */
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Sends what publish() queued once the current burst of publishes is over. */
+  private drainTimer: NodeJS.Immediate | undefined;
+  /** Chained entries sent without asking for an acknowledgement since the last one that asked. */
+  private sinceConfirm = 0;
+  private readonly wire = new EncodedHeaders();
   private stateSubscription: Subscription | undefined;
   private released = false;
   private failure: unknown;
@@ -215,8 +279,9 @@ class Sink implements StreamSink {
     this.highWaterMark = Math.max(1, options.highWaterMark ?? 2 * this.window);
     this.ackTimeoutMs = Math.max(1, options.ackTimeoutMs ?? 5000);
     this.maxRetryMs = options.maxRetryMs ?? 120_000;
+    this.confirmEvery = Math.max(1, Math.min(options.confirmEvery ?? 256, this.window));
     this.inbox = `${createInbox()}.`;
-    this.replies = link.nc.subscribe(`${this.inbox}*`, {
+    this.replies = link.nc.subscribe(`${this.inbox}>`, {
       callback: (error, msg) => (error === null ? this.onReply(msg) : this.fail(error)),
     });
     this.timeoutCheck = setInterval(
@@ -255,17 +320,20 @@ class Sink implements StreamSink {
       this.tooLarge(message, size, limit);
       return;
     }
-    const entry: Entry = {
+    const chained = message.previousMsgId !== undefined && message.msgId !== '';
+    this.queue.push({
       message,
       ordinal: ++this.accepted,
-      headers: headersOf(message),
+      chained,
       sentAt: 0,
       attempts: 0,
       firstFailureAt: 0,
-    };
-    if (this.inFlight < this.window && this.queueHead === this.queue.length && this.link.state === 'connected')
-      this.sendFirst(entry);
-    else this.queue.push(entry);
+    });
+    // Sent at the end of the burst, so that the burst's last message is the one asking for a PubAck.
+    this.drainTimer ??= setImmediate(() => {
+      this.drainTimer = undefined;
+      this.pump();
+    });
   }
 
   private tooLarge(message: OutputMessage, size: number, limit: number): void {
@@ -285,24 +353,42 @@ class Sink implements StreamSink {
     handler(message, size, limit);
   }
 
-  /** The first attempt: the entry takes a slot of the window until it is acknowledged. */
-  private sendFirst(entry: Entry): void {
-    this.inFlight++;
-    this.unacked.set(entry.ordinal, entry);
-    this.send(entry, Date.now());
+  /**
+   * How an attempt of a chained entry asks: every `confirmEvery`-th and the last of a run ask for a
+   * PubAck (`confirm`), the others not (`silent`). An unchained entry always asks.
+   */
+  private modeOf(entry: Entry, last: boolean): SendMode {
+    if (!entry.chained) return 'confirm';
+    if (last || ++this.sinceConfirm >= this.confirmEvery) {
+      this.sinceConfirm = 0;
+      return 'confirm';
+    }
+    return 'silent';
   }
 
-  private send(entry: Entry, now: number): void {
+  /**
+   * Sends an attempt. `anchor` sends a chained entry without Nats-Expected-Last-Msg-Id (asking for its
+   * PubAck), to start the chain again: only for the first unacknowledged entry, every entry before it
+   * being acknowledged (the argument in docs/jetstream.md rests on this).
+   */
+  private send(entry: Entry, now: number, mode: SendMode): void {
     entry.attempts++;
     entry.sentAt = now;
     const { subject, data } = entry.message;
+    // nats.js encodes the headers at once: one object serves every publish.
+    const headers = headersOf(entry.message, entry.chained && mode !== 'anchor', this.wire);
+    const reply = mode === 'silent' ? undefined : `${this.inbox}${entry.ordinal}.${entry.attempts}`;
     try {
       this.link.nc.publish(
         subject,
         data,
-        entry.headers === undefined
-          ? { reply: this.inbox + entry.ordinal }
-          : { reply: this.inbox + entry.ordinal, headers: entry.headers },
+        reply === undefined
+          ? headers === undefined
+            ? undefined
+            : { headers }
+          : headers === undefined
+            ? { reply }
+            : { reply, headers },
       );
     } catch (error) {
       // A closed connection (or one closing): the connection watch fails the sink with the reason.
@@ -312,24 +398,38 @@ class Sink implements StreamSink {
 
   private onReply(msg: Msg): void {
     if (this.state === 'failed') return;
-    const entry = this.unacked.get(Number(msg.subject.slice(this.inbox.length)));
+    const token = msg.subject.slice(this.inbox.length);
+    const dot = token.indexOf('.');
+    const entry = this.unacked.get(Number(token.slice(0, dot)));
     // An answer to an earlier attempt of an entry already acknowledged: nothing to do.
     if (entry === undefined) return;
+    // An error answers one attempt: it says nothing of a later one under way.
+    const current = Number(token.slice(dot + 1)) === entry.attempts;
     if (msg.data.length === 0 && msg.headers?.code === 503) {
       // No responders: no stream listens on the subject, or (after a server restart) not yet.
-      this.onError(entry, undefined, 'no stream captures the subject (no responders)');
+      if (current) this.onError(entry, undefined, 'no stream captures the subject (no responders)');
       return;
     }
     const reply = parseReply(msg.data);
     const error = reply.error;
     if (error === undefined) {
-      this.settle(entry, reply.duplicate === true);
+      this.confirm(entry, reply.duplicate === true);
       return;
     }
+    if (!current) return;
     if (error.err_code === MESSAGE_TOO_LARGE) {
       // The stream's max_msg_size is below the server's max_payload: same treatment as oversize.
       this.tooLarge(entry.message, entry.message.data.length, -1);
-      if ((this.state as StreamSinkState) !== 'failed') this.settle(entry, false);
+      if ((this.state as StreamSinkState) !== 'failed') {
+        this.settle(entry, false);
+        this.afterSettle();
+      }
+      return;
+    }
+    if (entry.chained && (error.err_code === WRONG_LAST_MSG_ID || error.description?.startsWith('wrong last msg ID'))) {
+      // The chain broke at or before this entry (a message lost or refused, another writer, a
+      // restarted server): everything unacknowledged again, from a new anchor.
+      this.resendAll();
       return;
     }
     const text = `${error.description ?? 'error'} (code ${error.code ?? '?'}, err_code ${error.err_code ?? '?'})`;
@@ -396,15 +496,21 @@ class Sink implements StreamSink {
     const now = Date.now();
     for (const entry of this.unacked.values()) {
       if (entry.sentAt !== 0) continue;
+      // A chained entry that failed may have taken unconfirmed ones before it along.
+      if (entry.chained) {
+        this.resendAll();
+        return;
+      }
       this.retries++;
-      this.send(entry, now);
+      this.send(entry, now, 'confirm');
     }
   }
 
   /**
    * Sends again, in order, every entry whose acknowledgement is overdue: the message or its
    * acknowledgement was lost (a server restarting, a slow consumer cut off) while the connection
-   * stayed up, or the server is slow; an overdue entry counts as failing, up to maxRetryMs.
+   * stayed up, or the server is slow; an overdue entry counts as failing, up to maxRetryMs. Overdue
+   * chained entries send every unacknowledged entry again.
    */
   private resendOverdue(): void {
     if (this.state === 'failed' || this.unacked.size === 0 || this.link.state !== 'connected') return;
@@ -417,25 +523,51 @@ class Sink implements StreamSink {
         this.terminal(entry, `no acknowledgement for ${Math.round((now - entry.firstFailureAt) / 1000)} s`, undefined);
         return;
       }
+      if (entry.chained) {
+        this.resendAll();
+        return;
+      }
       this.retries++;
-      this.send(entry, now);
+      this.send(entry, now, 'confirm');
     }
   }
 
   /**
-   * After a reconnect: every unacknowledged entry again, in order, ahead of anything new. The old
-   * connection may have lost any of them; whichever the server stored comes back as a duplicate.
+   * Every unacknowledged entry again, in order, the first one as the chain's new anchor (every entry
+   * before it is acknowledged). Also after a reconnect: the old connection may have lost any of them;
+   * whichever the server stored comes back as a duplicate.
    */
-  private resendUnacknowledged(): void {
+  private resendAll(): void {
     if (this.state === 'failed' || this.unacked.size === 0) return;
     const now = Date.now();
+    let remaining = this.unacked.size;
+    let first = true;
+    this.sinceConfirm = 0;
     for (const entry of this.unacked.values()) {
       this.retries++;
-      this.send(entry, now);
+      remaining--;
+      this.send(entry, now, first ? 'anchor' : this.modeOf(entry, remaining === 0));
+      first = false;
     }
   }
 
-  /** Marks the entry done (acknowledged, or handed to onOversize) and moves the window on. */
+  /**
+   * A successful PubAck (stored, or a duplicate: a copy is stored). For a chained entry it confirms
+   * every chained entry before it too: a chained message is stored only right after the one it names.
+   */
+  private confirm(entry: Entry, duplicate: boolean): void {
+    if (entry.chained) {
+      for (const earlier of this.unacked.values()) {
+        if (earlier.ordinal > entry.ordinal) break;
+        if (earlier.chained) this.settle(earlier, earlier === entry && duplicate);
+      }
+    } else {
+      this.settle(entry, duplicate);
+    }
+    this.afterSettle();
+  }
+
+  /** Marks the entry done (acknowledged, or handed to onOversize); afterSettle() moves the window on. */
   private settle(entry: Entry, duplicate: boolean): void {
     this.unacked.delete(entry.ordinal);
     this.inFlight--;
@@ -447,6 +579,9 @@ class Sink implements StreamSink {
     } else {
       this.ackedAbove.add(entry.ordinal);
     }
+  }
+
+  private afterSettle(): void {
     this.pump();
     this.settleWaiters();
   }
@@ -455,10 +590,17 @@ class Sink implements StreamSink {
     // While disconnected nothing new is sent: nats.js would buffer it and send it on reconnect,
     // ahead of the re-sends of publishes the old connection lost, reordering the stream more.
     if (this.state === 'failed' || this.link.state !== 'connected') return;
+    const now = Date.now();
     while (this.inFlight < this.window && this.queueHead < this.queue.length) {
       const entry = this.queue[this.queueHead]!;
       this.queue[this.queueHead++] = undefined as unknown as Entry;
-      this.sendFirst(entry);
+      // The entry takes a slot of the window until it is acknowledged. With nothing unacknowledged
+      // it may start the chain anew: cheaper than a failed expectation after another writer.
+      const anchor = this.unacked.size === 0;
+      this.inFlight++;
+      this.unacked.set(entry.ordinal, entry);
+      const last = this.inFlight >= this.window || this.queueHead === this.queue.length;
+      this.send(entry, now, anchor ? 'anchor' : this.modeOf(entry, last));
     }
     if (this.queueHead === this.queue.length) {
       this.queue = [];
@@ -501,6 +643,8 @@ class Sink implements StreamSink {
     clearInterval(this.timeoutCheck);
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    if (this.drainTimer !== undefined) clearImmediate(this.drainTimer);
+    this.drainTimer = undefined;
     this.stateSubscription?.unsubscribe();
     if (!this.link.nc.isClosed()) this.replies.unsubscribe();
   }
@@ -523,7 +667,7 @@ class Sink implements StreamSink {
     let wasConnected = true;
     this.stateSubscription = this.link.state$.subscribe((state) => {
       if (state === 'connected') {
-        if (!wasConnected) this.resendUnacknowledged();
+        if (!wasConnected) this.resendAll();
         this.pump();
       }
       wasConnected = state === 'connected';

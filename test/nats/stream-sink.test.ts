@@ -16,20 +16,55 @@ import {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const message = (i: number, subject = 'out.a'): OutputMessage => ({
+const idOf = (i: number): string => outputMsgId({ job: 'job', stage: 'count', partition: 0, position: i, index: 0 });
+
+/** Message i; `chained`, it names message i - 1 as the one it follows (as a job's outputs do). */
+const message = (i: number, subject = 'out.a', chained = false): OutputMessage => ({
   subject,
   data: encoder.encode(`o${i}`),
-  msgId: outputMsgId({ job: 'job', stage: 'count', partition: 0, position: i, index: 0 }),
+  msgId: idOf(i),
+  previousMsgId: chained && i > 1 ? idOf(i - 1) : undefined,
 });
 
 /** Publishes i in from..to, waiting whenever the sink is congested (as the runtime does). */
-async function publishRange(sink: StreamSink, from: number, to: number, onEach?: (i: number) => void): Promise<void> {
+async function publishRange(
+  sink: StreamSink,
+  from: number,
+  to: number,
+  onEach?: (i: number) => void,
+  chained = false,
+): Promise<void> {
   for (let i = from; i <= to; i++) {
     if (sink.congested) await sink.whenUncongested();
-    sink.publish(message(i));
+    sink.publish(message(i, 'out.a', chained));
     onEach?.(i);
   }
 }
+
+/** Publishes 1..count (chained or not), starting `fault` once message `at` is accepted; waits for both. */
+async function publishAcross(
+  sink: StreamSink,
+  count: number,
+  at: number,
+  fault: () => Promise<void>,
+  chained: boolean,
+): Promise<void> {
+  let faulted = Promise.resolve();
+  await publishRange(
+    sink,
+    1,
+    count,
+    (i) => {
+      if (i === at) faulted = fault();
+    },
+    chained,
+  );
+  await faulted;
+}
+
+/** The index of the first payload that is not o<from + i>, or -1. */
+const firstOutOfOrder = (stored: readonly string[], from = 1): number =>
+  stored.findIndex((payload, i) => payload !== `o${i + from}`);
 
 /** Every payload in the stream, in stream order. */
 async function readAll(link: NatsLink, stream: string): Promise<string[]> {
@@ -83,48 +118,101 @@ test('flush resolves once everything published before it is stored', async () =>
   assert.is(sink.stats.queued, 0);
 });
 
-test('a flush waits out a server restart; nothing is lost or stored twice, and the order is kept', async () => {
+for (const chained of [false, true]) {
+  const mode = chained ? 'chained' : 'each acknowledged';
+  test(`${mode}: a flush waits out a server restart; nothing is lost or stored twice, and the order is kept`, async () => {
+    await using server = await startNatsServer();
+    await using link = await setup(server);
+    await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
+    await publishAcross(sink, 20_000, 5000, () => server.restart(), chained);
+    await sink.flush();
+    const stored = await readAll(link, 'OUT');
+    assert.is(stored.length, 20_000, `stored ${stored.length}`);
+    assert.is(new Set(stored).size, 20_000);
+    assert.is(sink.stats.acknowledged, 20_000);
+    // Unacknowledged messages are sent again, in order, before new ones once reconnected.
+    const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
+    assert.is(
+      outOfOrder,
+      -1,
+      `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`,
+    );
+  });
+
+  test(`${mode}: a server crash (SIGKILL) mid-publish loses nothing acknowledged, stores nothing twice and keeps the order`, async () => {
+    await using server = await startNatsServer();
+    await using link = await setup(server);
+    await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
+    await publishAcross(sink, 10_000, 4000, () => server.kill().then(() => server.restart()), chained);
+    await sink.flush();
+    const stored = await readAll(link, 'OUT');
+    assert.is(new Set(stored).size, stored.length, 'no message stored twice');
+    assert.is(stored.length, 10_000, `stored ${stored.length} of 10000`);
+    const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
+    assert.is(
+      outOfOrder,
+      -1,
+      `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`,
+    );
+  });
+}
+
+test('chained: every message is stored once and in order, and a replay from an earlier one stores nothing twice', async () => {
   await using server = await startNatsServer();
   await using link = await setup(server);
-  await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
-  let restarting: Promise<void> | undefined;
-  await publishRange(sink, 1, 20_000, (i) => {
-    if (i === 5000) restarting = server.restart();
-  });
-  await restarting;
-  await sink.flush();
+  {
+    await using sink = createStreamSink(link, { window: 512 });
+    await publishRange(sink, 1, 5000, undefined, true);
+    await sink.flush();
+    assert.is(sink.stats.acknowledged, 5000);
+  }
+  // A restarted job replays from its checkpoint (here: after message 2999) and goes on past the end.
+  await using replay = createStreamSink(link, { window: 512 });
+  await publishRange(replay, 3000, 8000, undefined, true);
+  await replay.flush();
   const stored = await readAll(link, 'OUT');
-  assert.is(stored.length, 20_000, `stored ${stored.length}`);
-  assert.is(new Set(stored).size, 20_000);
-  assert.is(sink.stats.acknowledged, 20_000);
-  // Unacknowledged messages are sent again, in order, before new ones once reconnected.
-  const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
-  assert.is(
-    outOfOrder,
-    -1,
-    `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`,
-  );
+  assert.is(stored.length, 8000, `stored ${stored.length}`);
+  assert.is(firstOutOfOrder(stored), -1, `out of order at ${firstOutOfOrder(stored)}`);
+  assert.is(replay.stats.acknowledged, 5001);
 });
 
-test('a server crash (SIGKILL) mid-publish loses nothing acknowledged, stores nothing twice and keeps the order', async () => {
+test('chained: another writer on the stream breaks the chain; every message is still stored once and in order', async () => {
   await using server = await startNatsServer();
   await using link = await setup(server);
-  await using sink = createStreamSink(link, { window: 256, ackTimeoutMs: 1000 });
-  let crashing: Promise<void> | undefined;
-  await publishRange(sink, 1, 10_000, (i) => {
-    if (i === 4000) crashing = server.kill().then(() => server.restart());
-  });
-  await crashing;
-  await sink.flush();
-  const stored = await readAll(link, 'OUT');
-  assert.is(new Set(stored).size, stored.length, 'no message stored twice');
-  assert.is(stored.length, 10_000, `stored ${stored.length} of 10000`);
-  const outOfOrder = stored.findIndex((payload, i) => payload !== `o${i + 1}`);
-  assert.is(
-    outOfOrder,
-    -1,
-    `stored out of order from seq ${outOfOrder + 1}: ${stored.slice(Math.max(0, outOfOrder - 2), outOfOrder + 3).join(' ')}`,
+  await using other = await connectNats({ nats: server.url });
+  await using sink = createStreamSink(link, { window: 256 });
+  let foreign = 0;
+  await publishRange(
+    sink,
+    1,
+    5000,
+    (i) => {
+      // Another process writes to the same stream, between the chained messages.
+      if (i % 700 === 0) other.nc.publish('out.b', encoder.encode(`x${foreign++}`));
+    },
+    true,
   );
+  await sink.flush();
+  const stored = (await readAll(link, 'OUT')).filter((payload) => payload.startsWith('o'));
+  assert.is(stored.length, 5000, `stored ${stored.length}`);
+  assert.is(firstOutOfOrder(stored), -1, `out of order at ${firstOutOfOrder(stored)}`);
+  assert.ok(sink.stats.retries > 0, 'the broken chain was sent again from a new anchor');
+});
+
+test('chained: a message the stream refuses as too large goes to onOversize; the rest is stored in order', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await (await link.jetstreamManager()).streams.add({ name: 'OUT', subjects: ['out.*'], max_msg_size: 1024 });
+  const seen: string[] = [];
+  await using sink = createStreamSink(link, { onOversize: (m) => seen.push(m.msgId) });
+  for (let i = 1; i <= 2000; i++)
+    sink.publish(i === 1500 ? { ...message(i, 'out.a', true), data: new Uint8Array(2000) } : message(i, 'out.a', true));
+  await sink.flush();
+  assert.equal(seen, [idOf(1500)]);
+  const stored = await readAll(link, 'OUT');
+  assert.is(stored.length, 1999);
+  assert.is(firstOutOfOrder(stored.slice(0, 1499)), -1);
+  assert.is(firstOutOfOrder(stored.slice(1499), 1501), -1);
 });
 
 test('an outage beyond --max-outage fails the flush with the outage error', async () => {
