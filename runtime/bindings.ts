@@ -89,6 +89,8 @@ export interface RestoredCheckpoint {
   readonly partitions: readonly PartitionRestore[];
   /** The job's maxKeyGroups when it was taken (undefined: a checkpoint of an older version). */
   readonly maxKeyGroups?: number;
+  /** Partitions of each keyed stage when it was taken (undefined: a checkpoint of an older version). */
+  readonly parallelism?: Readonly<Record<string, number>>;
 }
 
 /** The checkpoints of one job, as the runtime uses them (the checkpoint service and coordinator). */

@@ -41,6 +41,8 @@ export interface CheckpointProcedureOptions {
   readonly fail: (error: unknown) => void;
   /** The job's key groups per keyed stage, recorded in each checkpoint. */
   readonly maxKeyGroups?: number;
+  /** Partitions of each keyed stage, recorded in each checkpoint. */
+  readonly parallelism?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -137,6 +139,7 @@ export class CheckpointProcedure {
         sinks: { [sink.name]: sinkCut.record, [deadLetters.name]: deadLetterCut.record },
         createdAt: Date.now(),
         ...(this.options.maxKeyGroups === undefined ? {} : { maxKeyGroups: this.options.maxKeyGroups }),
+        ...(this.options.parallelism === undefined ? {} : { parallelism: this.options.parallelism }),
       };
     } finally {
       pipeline.endCut();

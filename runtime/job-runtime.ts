@@ -164,6 +164,9 @@ class JobRuntimeImpl implements JobRuntime {
       orFail: (promise) => this.orFail(promise),
       fail: (error) => this.fail(error),
       maxKeyGroups: options.grouping.maxKeyGroups,
+      parallelism: Object.fromEntries(
+        options.job.steps.flatMap((step) => (step.kind === 'process' ? [[step.name, step.parallelism]] : [])),
+      ),
     });
   }
 
@@ -272,7 +275,7 @@ class JobRuntimeImpl implements JobRuntime {
         },
       };
       if (restored !== undefined) {
-        const rescale = restoreRunners(pipeline, restored, this.options.grouping);
+        const rescale = restoreRunners(pipeline, restored, this.options.grouping, job.name);
         if (rescale !== undefined) await this.rebase(rescale, sink);
         this.procedure.restoredFrom(restored);
       }

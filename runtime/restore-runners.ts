@@ -5,7 +5,7 @@ import type { RestoredCheckpoint } from './bindings.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
 import type { Pipeline } from './engine/pipeline.ts';
 import { ConfigError } from './errors.ts';
-import { KeyGroupsChangedError } from './rescale-errors.ts';
+import { KeyGroupsChangedError, ScaleOutRescaleError } from './rescale-errors.ts';
 
 /** A stage whose checkpointed layout differs from the job's: its key groups moved between partitions. */
 export interface StageRescale {
@@ -30,12 +30,14 @@ export interface Rescale {
  * @returns the rescale when a key group moved (undefined otherwise): the checkpoint chains were
  * per partition of the old layout, so the caller must `rebase` its checkpoints on `seeds`.
  * @throws ConfigError when the checkpoint does not fit the job; KeyGroupsChangedError when it was
- * taken with another maxKeyGroups.
+ * taken with another maxKeyGroups; ScaleOutRescaleError when a scaled-out unit's was taken in
+ * another layout.
  */
 export function restoreRunners(
   pipeline: Pipeline,
   restored: RestoredCheckpoint,
   grouping: KeyGrouping,
+  job = 'this job',
 ): Rescale | undefined {
   const { maxKeyGroups } = grouping;
   const known = new Set(pipeline.stages.map((s) => s.name));
@@ -57,6 +59,10 @@ export function restoreRunners(
     const { parallelism } = stage;
     // All partitions of the stage (one process), or exactly the unit's own (a scaled-out worker).
     const whole = stage.actors.length === parallelism;
+    const checkpointed = restored.parallelism?.[stage.name];
+    if (!whole && checkpointed !== undefined && checkpointed !== parallelism) {
+      throw new ScaleOutRescaleError(job, stage.name, checkpointed, parallelism);
+    }
     if (!whole && parts.length !== 1) {
       throw new ConfigError(
         `checkpoint ${restored.id} holds ${parts.length} partitions of stage ${stage.name}; a unit of a scaled-out job restores its own one`,
@@ -77,12 +83,8 @@ export function restoreRunners(
         }
         const partition = grouping.partitionForKeyGroup(keyGroup, maxKeyGroups, parallelism);
         const owner = byPartition.get(partition);
-        if (owner === undefined) {
-          throw new ConfigError(
-            `checkpoint ${restored.id} holds key group ${keyGroup} of stage ${stage.name}, which this unit does not own: ` +
-              `the checkpoint belongs to another partition (was the stage's parallelism changed?)`,
-          );
-        }
+        // A unit's own checkpoint with a key group it does not own: written in another layout.
+        if (owner === undefined) throw new ScaleOutRescaleError(job, stage.name, checkpointed, parallelism);
         if (whole && partition !== part.partition) moved = true;
         owner.set(keyGroup, chain);
       }

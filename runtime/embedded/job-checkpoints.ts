@@ -85,6 +85,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
             sinks: loaded.descriptor.sinks,
             partitions: loaded.partitions,
             ...(loaded.descriptor.maxKeyGroups === undefined ? {} : { maxKeyGroups: loaded.descriptor.maxKeyGroups }),
+            ...(loaded.descriptor.parallelism === undefined ? {} : { parallelism: loaded.descriptor.parallelism }),
           };
         }
       }

@@ -17,6 +17,7 @@ import { WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
 import type { JobUnit } from './job-units.ts';
 import type { UnitEnvironment } from './unit-runtime.ts';
 import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
+import { checkUnitLayout } from './unit-layout.ts';
 
 /** How a worker joins its job's group, given its connection and the job's units. */
 export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => UnitAssignment;
@@ -109,6 +110,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     checkpointEvents = checkpointLink.events$.subscribe((event) => {
       if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
     });
+    // Before joining: a worker in another layout must not take units whose checkpoints do not fit.
+    await checkUnitLayout(checkpointLink, job.name, units);
     // Every unit of this worker shares one area; every worker of the job shares its bucket.
     jobFiles = await openNatsJobFiles(options, settings, link, replicas);
     const env: UnitEnvironment = {

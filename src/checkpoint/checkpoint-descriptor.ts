@@ -66,6 +66,8 @@ export interface CheckpointDescriptor {
   readonly stats: CheckpointStats;
   /** Key groups per keyed stage when the state was captured (absent in checkpoints of older versions). */
   readonly maxKeyGroups?: number;
+  /** Partitions of each keyed stage when the state was captured (absent in checkpoints of older versions). */
+  readonly parallelism?: Readonly<Record<string, number>>;
 }
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -95,6 +97,7 @@ interface StoredDescriptor {
   }>;
   stats: CheckpointStats;
   maxKeyGroups?: number;
+  parallelism?: Record<string, number>;
 }
 
 export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
@@ -135,6 +138,7 @@ export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
     }),
     stats: descriptor.stats,
     ...(descriptor.maxKeyGroups === undefined ? {} : { maxKeyGroups: descriptor.maxKeyGroups }),
+    ...(descriptor.parallelism === undefined ? {} : { parallelism: { ...descriptor.parallelism } }),
   };
   return packr.pack(stored);
 }
@@ -197,6 +201,7 @@ export function decodeDescriptor(bytes: Uint8Array, partName: string): Checkpoin
     partitions,
     stats: raw.stats,
     ...(typeof raw.maxKeyGroups === 'number' ? { maxKeyGroups: raw.maxKeyGroups } : {}),
+    ...(typeof raw.parallelism === 'object' && raw.parallelism !== null ? { parallelism: raw.parallelism } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface CheckpointSnapshot {
   readonly createdAt?: number;
   /** Key groups per keyed stage (recorded, so a restore can refuse state hashed into another count). */
   readonly maxKeyGroups?: number;
+  /** Partitions of each keyed stage (recorded, so a unit of a scaled-out job can tell a changed layout). */
+  readonly parallelism?: Readonly<Record<string, number>>;
 }
 
 export function partitionKey(stage: string, partition: number): string {
@@ -189,6 +191,7 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     sinks: { ...(snapshot.sinks ?? {}) },
     partitions,
     ...(snapshot.maxKeyGroups === undefined ? {} : { maxKeyGroups: snapshot.maxKeyGroups }),
+    ...(snapshot.parallelism === undefined ? {} : { parallelism: { ...snapshot.parallelism } }),
   } as const;
   const descriptor: CheckpointDescriptor = {
     ...descriptorWithoutSize,

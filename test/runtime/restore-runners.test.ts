@@ -13,7 +13,7 @@ import type { RestoredCheckpoint } from '../../runtime/bindings.ts';
 import type { KeyGrouping } from '../../runtime/engine/key-router.ts';
 import type { Pipeline } from '../../runtime/engine/pipeline.ts';
 import { restoreRunners } from '../../runtime/restore-runners.ts';
-import { KeyGroupsChangedError } from '../../runtime/rescale-errors.ts';
+import { KeyGroupsChangedError, ScaleOutRescaleError } from '../../runtime/rescale-errors.ts';
 import { ToyState, keyGroupOf, toyMerge } from '../checkpoint/support/toy-state.ts';
 
 function grouping(maxKeyGroups: number): KeyGrouping {
@@ -168,6 +168,50 @@ test('a checkpoint taken with another maxKeyGroups is refused with what to do', 
   assert.is((error as KeyGroupsChangedError).code, 'RESCALE_KEY_GROUPS');
   assert.match((error as Error).message, /maxKeyGroups 32.*set maxKeyGroups back/);
   await checkpoints.close();
+});
+
+test("a scaled-out unit's checkpoint from another layout is refused, not restored in part", () => {
+  const restore = ToyState.restore(undefined, 16);
+  restore.set('a', 1);
+  const unitOf = (parallelism: number, partition: number): Pipeline => {
+    const actor = { partition, runner: { restore: () => {} }, restoreWatermark: () => {} };
+    return { stages: [{ name: 'count', parallelism, actors: [actor] }] } as unknown as Pipeline;
+  };
+  const capture = restore.capture();
+  const keyGroup = capture.state.keyGroups[0]!;
+  const restored = (parallelism: Record<string, number> | undefined): RestoredCheckpoint => ({
+    id: 7,
+    createdAt: 0,
+    inputs: {},
+    sinks: {},
+    partitions: [
+      {
+        stage: 'count',
+        partition: 0,
+        restore: {
+          watermark: 0,
+          processingTime: 0,
+          keyGroups: new Map([[keyGroup, [capture.state.encodeKeyGroup(keyGroup)]]]),
+        },
+      },
+    ],
+    maxKeyGroups: 16,
+    ...(parallelism === undefined ? {} : { parallelism }),
+  });
+  const owner = partitionForKeyGroup(keyGroup, 16, 6);
+  assert.throws(
+    () => restoreRunners(unitOf(6, owner), restored({ count: 4 }), grouping(16), 'wordcount'),
+    (error: unknown) =>
+      error instanceof ScaleOutRescaleError &&
+      error.code === 'RESCALE_SCALE_OUT' &&
+      /checkpointed by its scaled-out units with parallelism 4 and now has 6/.test(error.message),
+  );
+  // An older checkpoint without the record: the key group the unit does not own gives it away.
+  assert.throws(
+    () => restoreRunners(unitOf(6, (owner + 1) % 6), restored(undefined), grouping(16), 'wordcount'),
+    (error: unknown) => error instanceof ScaleOutRescaleError,
+  );
+  assert.is(restoreRunners(unitOf(6, owner), restored({ count: 6 }), grouping(16)), undefined);
 });
 
 test.run();

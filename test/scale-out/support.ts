@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const LEASE_TTL_MS = 5000;
 
 /** A worker of test/scale-out/wordcount4.ts: `stator run --scale-out` against `urls`. */
-export function startWorker(urls: string, replicas = 3): JobProcess {
+export function startWorker(urls: string, replicas = 3, extra: readonly string[] = []): JobProcess {
   const child = spawn(
     process.execPath,
     [
@@ -30,6 +30,7 @@ export function startWorker(urls: string, replicas = 3): JobProcess {
       String(LEASE_TTL_MS),
       '--checkpoint-interval',
       '300',
+      ...extra,
     ],
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NATS_URL: '' } },
   );
