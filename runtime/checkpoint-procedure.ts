@@ -29,6 +29,8 @@ export interface SideInput {
   /** Once the pipeline drained while paused: the positions to record, by input name. */
   positions(): Readonly<Record<string, number>>;
   resume(): void;
+  /** A checkpoint recording `inputs` (positions() among them) is committed. */
+  committed?(inputs: Readonly<Record<string, number>>): void;
 }
 
 export interface CheckpointProcedureOptions {
@@ -174,6 +176,7 @@ export class CheckpointProcedure {
         }
         this.written++;
         this.recorded = recordedOf(snapshot);
+        sideInput?.committed?.(snapshot.inputs);
         const position = snapshot.inputs[sourceName] ?? -1;
         const durationMs = Date.now() - triggeredAt;
         this.options.events.next({

@@ -70,6 +70,19 @@ export class JetStreamCommandLog implements StateCommandLog {
     return appended;
   }
 
+  /** Purges this partition's subject up to `position` (a stream sequence); close() waits for it. */
+  trimThrough(position: number): Promise<void> {
+    if (position < 1 || this.abort.signal.aborted) return Promise.resolve();
+    const { link, stream, subject } = this.options;
+    const trimmed = link
+      .jetstreamManager()
+      .then((jsm) => jsm.streams.purge(stream, { filter: subject, seq: position + 1 }))
+      .then(() => undefined);
+    this.inFlight.add(trimmed);
+    void trimmed.catch(() => undefined).finally(() => this.inFlight.delete(trimmed));
+    return trimmed;
+  }
+
   async close(): Promise<void> {
     this.abort.abort(new Error(`state command log ${this.description} closed while a write was being published`));
     await Promise.allSettled([...this.inFlight]);

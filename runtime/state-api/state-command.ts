@@ -65,6 +65,11 @@ export interface StateCommandLog {
   readAfter(position: number): Promise<LoggedCommand[]>;
   /** Resolves once the record is durable. @throws on a write failure: the log takes no more. */
   append(record: StateCommandRecord): Promise<AppendedCommand>;
+  /**
+   * Removes the records at positions up to `position`, which no restore reads again; a log that
+   * cannot drop its head (the embedded mode's one file) leaves this out and keeps them.
+   */
+  trimThrough?(position: number): Promise<void>;
   /** Waits for appends in flight, releases the file or subscription. Idempotent. */
   close(): Promise<void>;
 }

@@ -156,6 +156,8 @@ export class LocalStateOwner implements SideInput, StateOwners {
   private paused = false;
   private held: PendingWrite[] = [];
   private readonly waiting = new Set<(error: unknown) => void>();
+  /** The lane positions of the newest committed checkpoint: records up to them are trimmed at the next commit. */
+  private committedInputs: Readonly<Record<string, number>> | undefined;
   /** Answers by request id, so a retried request gets the first answer instead of a second application. */
   private readonly answers = new Map<string, Promise<StateCommandResult>>();
 
@@ -229,6 +231,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
    * and injects those taken in at or before the source's position now.
    */
   async open(inputs: Readonly<Record<string, number>> | undefined): Promise<void> {
+    this.committedInputs = inputs;
     for (const lane of this.lanes.values()) {
       const readFrom = inputs?.[lane.name] ?? 0;
       const seq = inputs?.[`${lane.name}.seq`] ?? readFrom;
@@ -276,6 +279,25 @@ export class LocalStateOwner implements SideInput, StateOwners {
   resume(): void {
     this.paused = false;
     if (this.pipeline !== undefined) this.releaseHeld();
+  }
+
+  /**
+   * Trims each lane's log up to what the checkpoint before this one recorded: a restore reads after
+   * the newest checkpoint's positions, or after the previous one's when it falls back from an
+   * unreadable newest, never before.
+   */
+  committed(inputs: Readonly<Record<string, number>>): void {
+    const previous = this.committedInputs;
+    this.committedInputs = inputs;
+    if (previous === undefined) return;
+    for (const lane of this.lanes.values()) {
+      const through = previous[lane.name];
+      if (through === undefined || lane.log.trimThrough === undefined) continue;
+      lane.log.trimThrough(through).catch((error: unknown) => {
+        // Not fatal: the next checkpoint trims further.
+        this.logger.debug(`state API: could not trim ${lane.log.description} through ${through}: ${String(error)}`);
+      });
+    }
   }
 
   /** The run ended: what still waits is answered 503. */

@@ -148,6 +148,13 @@ test('acknowledged writes survive SIGKILLs exactly once, refused ones never appl
     `${applied} writes applied; ${acked} acknowledged, ${unknown} without an answer`,
   );
   assert.ok(replays.length > 0, 'a restart replayed logged writes the checkpoint did not cover');
+  // Each commit trims the log up to the checkpoint before it (refused writes are logged too): the
+  // stream no longer holds every record it was given.
+  const { state } = await (await link.jetstreamManager()).streams.info('STATOR_WORDCOUNT_STATE');
+  assert.ok(
+    state.first_seq > 1 && state.messages < state.last_seq,
+    `the state stream was trimmed: ${JSON.stringify(state)}`,
+  );
 
   // Another process over NATS: a write and a strong read through the job's partition.
   const put = await runCli([
