@@ -46,6 +46,8 @@ const byErrorCode: Readonly<Record<string, ExitCode>> = {
   JOB_RUNNING: ExitCode.CHECKPOINT,
   CHECKPOINT_CONFIG: ExitCode.USAGE,
   NATS_CONFIG: ExitCode.USAGE,
+  // A file name that is not a safe relative path (stator files).
+  FILE_NAME_INVALID: ExitCode.USAGE,
   STREAM_CONFIG: ExitCode.USAGE,
   NATS_INVALID_NAME: ExitCode.USAGE,
   NATS_CONNECT: ExitCode.NATS_UNAVAILABLE,

@@ -13,6 +13,7 @@
 // needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
 import { readFileSync } from 'node:fs';
 import { checkpointsCommand } from './checkpoints-command.ts';
+import { filesCommand } from './files-command.ts';
 import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
 import { runCommand } from './run-command.ts';
@@ -46,6 +47,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         return await checkpointsCommand(rest, env);
       case 'state':
         return await stateCommand(rest, env);
+      case 'files':
+        return await filesCommand(rest, env);
       case 'status':
         return await statusCommand(rest, env);
       case '--version':
@@ -61,7 +64,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
         return command === undefined ? ExitCode.USAGE : ExitCode.OK;
       default:
         process.stderr.write(
-          `stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints, state and status (stator --help)\n`,
+          `stator: unknown command ${JSON.stringify(command)}; commands are run, checkpoints, state, files and status (stator --help)\n`,
         );
         return ExitCode.USAGE;
     }

@@ -9,6 +9,7 @@ Commands:
   checkpoints inspect [id]  show one checkpoint (default: the latest)
   checkpoints clear         delete a job's checkpoints (refused while the job runs)
   state get|put|delete      a key's state (docs/state-api.md)
+  files list|get|put|delete  the job's file area, ctx.files (docs/files.md)
   status                    a job's workers and who owns each partition (NATS mode)
 
 Run 'stator <command> --help' for the options of a command; 'stator --version' prints the version.`;
@@ -113,3 +114,28 @@ Options:
   --state-dir <dir>       checkpoints directory (embedded) [default: ./state]
   --nats <url>            the job runs in NATS mode there (also when NATS_URL is set)
   -h, --help              this help`;
+
+export const filesUsage = `usage: stator files list [prefix] --job <name> [options]
+       stator files get <name> --job <name> [--output <file>] [options]
+       stator files put <name> --job <name> [--input <file>] [--expected-digest <digest|none>] [options]
+       stator files delete <name> --job <name> [options]
+
+The job's durable file area, as its tasks see it as ctx.files (docs/files.md): the folder
+<state-dir>/<job>/files (embedded), or the job's JetStream Object Store bucket stator-<job>-files with
+--nats (or NATS_URL). list prints size, time and name per file (sorted); get writes the contents to
+stdout or --output; put reads stdin or --input and prints the new digest; delete exits 1 when there
+was no such file. A job module may stand for --job.
+
+Options:
+  --job <name>                 the job's name (or pass its module, which names it)
+  --state-dir <dir>            embedded: where the job's files are [default: ./state]
+  --output <file>              get: write here instead of stdout
+  --input <file>               put: read this instead of stdin
+  --expected-digest <d|none>   put: replace only the version with this digest (as list --json or a
+                               previous put printed it); none: only when the file does not exist.
+                               Another version: exit 1, nothing written
+  --files-max-bytes <size>     put: the area's size limit, e.g. 500MiB [default: 10GiB]
+  --replicas <n>               put with --nats: replicas of the bucket if this put creates it [default: 1]
+  --json                       list, put: JSON output
+  -h, --help                   this help
+${NATS_CLI_USAGE}`;
