@@ -7,7 +7,7 @@ import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_STATE_DIR } from './defaults.ts
 import { openDirectoryFiles } from './files/directory-files.ts';
 import { LocalState, type StateBackendKind } from './state-backends/local-state.ts';
 import { createEmbeddedRuntime } from './embedded/embedded-runtime.ts';
-import { ConfigError, LifecycleError } from './errors.ts';
+import { LifecycleError } from './errors.ts';
 import type { HttpRoutes } from './http/index.ts';
 import { Registry } from 'prom-client';
 import type { TurnTimer } from './engine/turn-timer.ts';
@@ -56,9 +56,9 @@ export interface RuntimeOptions {
   /** Size limit of the job's file area (`ctx.files`, docs/files.md), in bytes. @default 10 GiB */
   readonly filesMaxBytes?: number;
   /**
-   * Where keyed state lives (embedded mode): 'heap', or 'disk' (a bounded heap cache over a local
-   * store in `<state-dir>/<job>/local/`, docs/state-backends.md). @default 'heap', or 'disk' when
-   * stateMemoryBytes is given
+   * Where keyed state lives: 'heap', or 'disk' (a bounded heap cache over a local store in
+   * `<state-dir>/<job>/local/`, a scaled-out worker's in `local/workers/<host>-<pid>/`,
+   * docs/state-backends.md). @default 'heap', or 'disk' when stateMemoryBytes is given
    */
   readonly stateBackend?: StateBackendKind;
   /** The disk backend's heap budget for keyed state, in bytes, for all partitions. @default 256 MiB */
@@ -97,40 +97,74 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   const prepare = (turnTimer: TurnTimer | undefined): Promise<PreparedRuntime> =>
     transport.kind === 'files'
       ? openEmbeddedRuntime(job, transport, logger, options, turnTimer)
-      : options.stateBackend === 'disk' || options.stateMemoryBytes !== undefined
-        ? Promise.reject(
-            new ConfigError(
-              'the disk state backend (--state-backend disk, --state-memory) runs in embedded mode only for now: drop it, or run embedded',
-            ),
-          )
-        : transport.scaleOut !== undefined
-          ? openWorkerRuntime({
-              job,
-              transport,
-              logger,
-              checkpointIntervalMs,
-              maxRetries: options.maxRetries,
-              http: options.http,
-              turnTimer,
-              filesMaxBytes: options.filesMaxBytes,
-              ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
-              ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
-              ...(transport.scaleOut.inputPartitions === undefined
-                ? {}
-                : { inputPartitions: transport.scaleOut.inputPartitions }),
-            })
-          : openNatsRuntime({
-              job,
-              transport,
-              logger,
-              checkpointIntervalMs,
-              maxRetries: options.maxRetries,
-              http: options.http,
-              turnTimer,
-              stateApi: options.stateApi,
-              filesMaxBytes: options.filesMaxBytes,
-            });
+      : withLocalState(
+          new LocalState({
+            stateDir: transport.stateDir ?? DEFAULT_STATE_DIR,
+            job,
+            backend: backendOf(options),
+            perWorker: transport.scaleOut !== undefined,
+            ...(options.stateMemoryBytes === undefined ? {} : { memoryBytes: options.stateMemoryBytes }),
+          }),
+          logger,
+          (localState) =>
+            transport.scaleOut !== undefined
+              ? openWorkerRuntime({
+                  job,
+                  transport,
+                  logger,
+                  checkpointIntervalMs,
+                  maxRetries: options.maxRetries,
+                  http: options.http,
+                  turnTimer,
+                  filesMaxBytes: options.filesMaxBytes,
+                  ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
+                  ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
+                  ...(transport.scaleOut.inputPartitions === undefined
+                    ? {}
+                    : { inputPartitions: transport.scaleOut.inputPartitions }),
+                  localState,
+                })
+              : openNatsRuntime({
+                  job,
+                  transport,
+                  logger,
+                  checkpointIntervalMs,
+                  maxRetries: options.maxRetries,
+                  http: options.http,
+                  turnTimer,
+                  stateApi: options.stateApi,
+                  filesMaxBytes: options.filesMaxBytes,
+                  localState,
+                }),
+        );
   return new PreparingRuntime(prepare, options.signal, observer);
+}
+
+function backendOf(options: RuntimeOptions): StateBackendKind {
+  return options.stateBackend ?? (options.stateMemoryBytes === undefined ? 'heap' : 'disk');
+}
+
+/** Opens a NATS-mode runtime over `localState`, which it closes after the run (or when opening fails). */
+async function withLocalState(
+  localState: LocalState,
+  logger: Logger,
+  open: (localState: LocalState) => Promise<PreparedRuntime>,
+): Promise<PreparedRuntime> {
+  if (localState.backend === 'disk') logger.info(`keyed state: disk backend, working copies in ${localState.dir}`);
+  let prepared: PreparedRuntime;
+  try {
+    prepared = await open(localState);
+  } catch (error) {
+    await localState.close();
+    throw error;
+  }
+  return {
+    ...prepared,
+    close: async () => {
+      await prepared.close();
+      await localState.close();
+    },
+  };
 }
 
 async function openEmbeddedRuntime(
@@ -145,7 +179,7 @@ async function openEmbeddedRuntime(
   const stateDir = transport.stateDir ?? DEFAULT_STATE_DIR;
   const store = transport.store ?? createFileCheckpointStore({ stateDir, job: job.name });
   const files = await openDirectoryFiles({ dir: join(stateDir, job.name, 'files'), maxBytes: options.filesMaxBytes });
-  const backend = options.stateBackend ?? (options.stateMemoryBytes === undefined ? 'heap' : 'disk');
+  const backend = backendOf(options);
   const localState = new LocalState({
     stateDir,
     job,

@@ -61,7 +61,7 @@ export interface RunArguments {
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
-const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'follow', 'state-backend', 'state-memory'] as const;
+const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'follow'] as const;
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {

@@ -126,6 +126,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       replicas,
       turnTimer: options.turnTimer,
       files: jobFiles.files,
+      localState: options.localState,
     };
     const assignment = (
       options.assignment ??

@@ -16,6 +16,7 @@ import type { NatsTransport } from '../transport.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime } from '../job-runtime.ts';
 import { jobTaskRunners } from '../task-runners.ts';
+import type { LocalState } from '../state-backends/local-state.ts';
 import { connectNats, type NatsLink } from './connection.ts';
 import { resolveNatsSettings } from './connection-options.ts';
 import { ensureJobStreams } from './job-streams.ts';
@@ -101,6 +102,8 @@ export interface NatsRuntimeOptions {
   readonly stateApi?: StateApiOptions | undefined;
   /** Size limit of the job's file area (ctx.files). @default 10 GiB */
   readonly filesMaxBytes?: number | undefined;
+  /** Where the partitions keep keyed state (the disk backend's working copies). @default all on the heap */
+  readonly localState?: LocalState | undefined;
 }
 
 /**
@@ -174,7 +177,7 @@ export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<Prep
     let fatal: (error: unknown) => void = () => {};
     const runtime = createJobRuntime({
       job,
-      ...jobTaskRunners(job, files),
+      ...jobTaskRunners(job, files, options.localState),
       source: (entry, deadLetter) =>
         natsSourceBinding(
           link,

@@ -9,6 +9,7 @@ import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
 import { createJobRuntime, type JobRuntime } from '../job-runtime.ts';
 import { jobTaskRunners } from '../task-runners.ts';
+import type { LocalState } from '../state-backends/local-state.ts';
 import type { NatsLink } from './connection.ts';
 import { exchangeSinkBinding } from './exchange-sink-binding.ts';
 import { exchangeSourceBinding } from './exchange-source-binding.ts';
@@ -39,6 +40,8 @@ export interface UnitEnvironment {
   readonly turnTimer?: TurnTimer | undefined;
   /** The job's file area (ctx.files), shared by every unit of the worker. */
   readonly files?: JobFiles | undefined;
+  /** Where the units keep keyed state (the disk backend's working copies). @default all on the heap */
+  readonly localState?: LocalState | undefined;
 }
 
 /** The source name under which a stage unit's exchange position is checkpointed. */
@@ -72,7 +75,7 @@ export async function openUnitRuntime(
   let input: StreamReaderBinding | undefined;
   const runtime = createJobRuntime({
     job: unit.job,
-    ...jobTaskRunners(unit.job, env.files),
+    ...jobTaskRunners(unit.job, env.files, env.localState),
     source: (entry, deadLetter) =>
       (input =
         unit.kind === 'source'

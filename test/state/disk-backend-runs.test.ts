@@ -58,9 +58,6 @@ test('bad --state-backend and --state-memory are exit code 2 saying what to give
   result = await runCli([...base, '--state-backend', 'heap', '--state-memory', '1GiB']);
   assert.is(result.code, 2);
   assert.match(result.stderr, /drop one of --state-backend heap and --state-memory/);
-  result = await runCli(['run', 'examples/wordcount.ts', '--nats', 'nats://127.0.0.1:1', '--state-backend', 'disk']);
-  assert.is(result.code, 2);
-  assert.match(result.stderr, /--state-backend is an embedded-mode option/);
 });
 
 test("a disk run gives a heap run's output; switching backend between runs (both ways) restores the same state", async () => {
