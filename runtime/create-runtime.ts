@@ -106,36 +106,27 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
             ...(options.stateMemoryBytes === undefined ? {} : { memoryBytes: options.stateMemoryBytes }),
           }),
           logger,
-          (localState) =>
-            transport.scaleOut !== undefined
-              ? openWorkerRuntime({
-                  job,
-                  transport,
-                  logger,
-                  checkpointIntervalMs,
-                  maxRetries: options.maxRetries,
-                  http: options.http,
-                  turnTimer,
-                  filesMaxBytes: options.filesMaxBytes,
-                  ...(transport.scaleOut.replicas === undefined ? {} : { replicas: transport.scaleOut.replicas }),
-                  ...(transport.scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: transport.scaleOut.leaseTtlMs }),
-                  ...(transport.scaleOut.inputPartitions === undefined
-                    ? {}
-                    : { inputPartitions: transport.scaleOut.inputPartitions }),
-                  localState,
-                })
-              : openNatsRuntime({
-                  job,
-                  transport,
-                  logger,
-                  checkpointIntervalMs,
-                  maxRetries: options.maxRetries,
-                  http: options.http,
-                  turnTimer,
-                  stateApi: options.stateApi,
-                  filesMaxBytes: options.filesMaxBytes,
-                  localState,
-                }),
+          (localState) => {
+            const nats = {
+              job,
+              transport,
+              logger,
+              checkpointIntervalMs,
+              maxRetries: options.maxRetries,
+              http: options.http,
+              turnTimer,
+              filesMaxBytes: options.filesMaxBytes,
+              localState,
+            };
+            const scaleOut = transport.scaleOut;
+            if (scaleOut === undefined) return openNatsRuntime({ ...nats, stateApi: options.stateApi });
+            return openWorkerRuntime({
+              ...nats,
+              ...(scaleOut.replicas === undefined ? {} : { replicas: scaleOut.replicas }),
+              ...(scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: scaleOut.leaseTtlMs }),
+              ...(scaleOut.inputPartitions === undefined ? {} : { inputPartitions: scaleOut.inputPartitions }),
+            });
+          },
         );
   return new PreparingRuntime(prepare, options.signal, observer);
 }
