@@ -217,7 +217,12 @@ export class WorkerRuntime implements JobRuntime {
           // tries again later, here or elsewhere.
           startError = error;
         } else {
-          this.fail(error);
+          // Failed while running (an error past the retries, e.g. publishes refused): the other units
+          // run on; the group releases this one and starts it again after a back-off, here or
+          // elsewhere, from its last checkpoint.
+          const why = error instanceof Error ? error.message : String(error);
+          this.options.logger.error(`[${name}] failed: ${why}; handing it back to the group`);
+          this.endedOnItsOwn(running, `failed: ${why}`);
         }
         return undefined;
       },
@@ -235,6 +240,8 @@ export class WorkerRuntime implements JobRuntime {
       });
       void done.then(() => resolve());
     });
+    // A failed start settles `done` (which records why) just after the state change.
+    if (runtime.state !== 'running') await done;
     if (runtime.state !== 'running') {
       const why = startError instanceof Error ? startError.message : String(startError ?? runtime.state);
       throw new Error(`unit ${name} did not start: ${why}`, { cause: startError });

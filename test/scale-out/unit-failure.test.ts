@@ -1,0 +1,149 @@
+// A unit that fails after it started is handed back to the group, not the end of its worker: the
+// output stream refuses publishes (max_msgs reached, discard new) so the units writing it fail past
+// their retries; the worker keeps running, the group releases them and starts them again after a
+// back-off; once the stream takes messages again they restore their last checkpoints and replay,
+// and every word is counted once, in order, as in an embedded run.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DiscardPolicy } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { createLogger, type Job } from '../../runtime/index.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
+import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
+import { nats } from '../../runtime/transport.ts';
+import { StringUtf8Coder, type TaskContext } from '../../src/index.ts';
+import { defineJob, json, lines } from '../../runtime/index.ts';
+import { job, WordCount, type WordCountOutput } from '../../examples/wordcount.ts';
+import { produce, readOutputs, referenceOutputs, streamMessages, text } from '../nats/wordcount-support.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+import { waitFor, waitForProgress } from '../support/wait-for.ts';
+import { assertSamePerKey } from './per-key.ts';
+
+/** One worker of `job` in this process, its log, whether its run ended (it must not), and how to stop it. */
+async function startWorker(
+  url: string,
+  job: Job,
+): Promise<{
+  runtime: WorkerRuntime;
+  logs: string[];
+  state: { ended: unknown };
+  finish: () => Promise<void>;
+}> {
+  const logs: string[] = [];
+  const prepared = await openWorkerRuntime({
+    job,
+    transport: nats({ servers: url }),
+    logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    http: undefined,
+    leaseTtlMs: 2000,
+  });
+  const runtime = prepared.runtime as WorkerRuntime;
+  const state: { ended: unknown } = { ended: undefined };
+  const run = runtime.run().then(
+    (result) => (state.ended = result),
+    (error: unknown) => (state.ended = error),
+  );
+  return {
+    runtime,
+    logs,
+    state,
+    finish: async () => {
+      await runtime.stop();
+      await run;
+      await prepared.close();
+    },
+  };
+}
+
+let opened = 0;
+
+/** WordCount whose first open() in this process throws. */
+class OpenFailsOnce extends WordCount {
+  override open(ctx: TaskContext): void | Promise<void> {
+    if (opened++ === 0) throw new Error('the first open() fails (test)');
+    return super.open(ctx);
+  }
+}
+
+const openFailsOnce = defineJob({ name: 'wordcount' })
+  .source(lines())
+  .flatMap((line) => line.split(/\s+/).filter((word) => word.length > 0))
+  .keyBy((word) => word, StringUtf8Coder.of())
+  .process(() => new OpenFailsOnce(), { name: 'count', parallelism: 2 })
+  .sink(json<WordCountOutput>());
+
+test('a stage whose open() fails on its first attempt is released and started again; nothing lost or repeated', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const input = text(1000);
+  const reference = await referenceOutputs(input);
+  await produce(link, input);
+  const { runtime, logs, state, finish } = await startWorker(server.url, openFailsOnce);
+  try {
+    await waitForProgress(
+      async () => state.ended !== undefined || (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length,
+      async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + logs.length,
+      'every count',
+    );
+    assert.is(state.ended, undefined, `the worker ended: ${String(state.ended)}\n${logs.join('')}`);
+    assert.ok(opened >= 3, `open() ran ${opened} times`);
+    assert.match(
+      logs.join(''),
+      /partition count\.p\d could not start: unit count\.p\d did not start: .*the first open\(\) fails \(test\); released it, retrying in \d+ ms/,
+    );
+    assert.equal([...runtime.ownedUnits].sort(), ['count.p0', 'count.p1', 'in.i0'], logs.join(''));
+  } finally {
+    await finish();
+  }
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as WordCountOutput).word, logs.join(''));
+});
+
+test('a unit failing after it started is handed back and started again; the worker runs on; nothing lost or repeated', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const input = text(1000);
+  const reference = await referenceOutputs(input);
+  await produce(link, input);
+  // The output stream takes 100 messages, then refuses publishes (discard new): a real, terminal
+  // JetStream error for the units writing the output, after they started.
+  const jsm = await link.jetstreamManager();
+  await jsm.streams.add({
+    name: 'WORDCOUNT_OUT',
+    subjects: ['wordcount.out'],
+    duplicate_window: nanos(30 * 60_000),
+    max_msgs: 100,
+    discard: DiscardPolicy.New,
+  });
+  const { runtime, logs, state, finish } = await startWorker(server.url, job);
+  const log = (): string => logs.join('');
+  try {
+    // A refused publish is retried for 2 minutes (the stream sink's limit) before the unit fails.
+    await waitFor(() => /\[count\.p\d\] failed: .*; handing it back to the group/.test(log()), 'a unit to fail', {
+      limitMs: 400_000,
+      intervalMs: 500,
+    }).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${log()}`);
+    });
+    assert.match(log(), /partition count\.p\d stopped on its own \(failed: .*\); released it, retrying in \d+ ms/);
+    assert.is(state.ended, undefined, `the worker ended: ${String(state.ended)}`);
+    // The operator fixes the stream: the released units start again and catch up.
+    await jsm.streams.update('WORDCOUNT_OUT', { max_msgs: -1, discard: DiscardPolicy.Old });
+    await waitForProgress(
+      async () => state.ended !== undefined || (await streamMessages(link, 'WORDCOUNT_OUT')) >= reference.length,
+      async () => (await streamMessages(link, 'WORDCOUNT_OUT')) + logs.length,
+      'every count',
+    );
+    assert.is(state.ended, undefined, `the worker ended: ${String(state.ended)}\n${log()}`);
+    assert.equal([...runtime.ownedUnits].sort(), ['count.p0', 'count.p1', 'in.i0'], log());
+  } finally {
+    await finish();
+  }
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as WordCountOutput).word, log());
+});
+
+test.run();
