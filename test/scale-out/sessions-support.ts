@@ -8,11 +8,9 @@ import { StringUtf8Coder } from '../../src/index.ts';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { createEmbeddedRuntime, createLogger, defineJob, json, jsonLines, type Job } from '../../runtime/index.ts';
 import { openStreamSource, type NatsLink } from '../../runtime/nats/index.ts';
-import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
-import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
-import { nats } from '../../runtime/transport.ts';
 import { Sessionize, type PageView, type Session } from '../../examples/sessions.ts';
 import { waitForProgress } from '../support/wait-for.ts';
+import { startWorker } from './in-process-worker.ts';
 
 export type Line = PageView | { readonly watermark: number };
 
@@ -96,17 +94,7 @@ export async function runWorkerUntilStored(
       return 0;
     }
   };
-  const logs: string[] = [];
-  const prepared = await openWorkerRuntime({
-    job,
-    transport: nats({ servers: url }),
-    logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),
-    checkpointIntervalMs: 200,
-    maxRetries: undefined,
-    http: undefined,
-  });
-  const runtime = prepared.runtime as WorkerRuntime;
-  const run = runtime.run();
+  const { runtime, logs, finish } = await startWorker(url, job, 5000);
   let units: string[];
   try {
     await waitForProgress(
@@ -117,9 +105,7 @@ export async function runWorkerUntilStored(
     units = [...runtime.ownedUnits].sort();
     await whileRunning();
   } finally {
-    await runtime.stop();
-    await run.catch(() => undefined);
-    await prepared.close();
+    await finish();
   }
   const outputs: string[] = [];
   await using source = await openStreamSource(link, { stream, filterSubject: `${job.name}.out`, startSeq: 1 });

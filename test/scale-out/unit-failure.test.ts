@@ -7,11 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DiscardPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
-import { createLogger, type Job } from '../../runtime/index.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
-import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
-import { nats } from '../../runtime/transport.ts';
 import { StringUtf8Coder, type TaskContext } from '../../src/index.ts';
 import { defineJob, json, lines } from '../../runtime/index.ts';
 import { job, WordCount, type WordCountOutput } from '../../examples/wordcount.ts';
@@ -19,44 +15,7 @@ import { produce, readOutputs, referenceOutputs, streamMessages, text } from '..
 import { startNatsServer } from '../support/nats-server.ts';
 import { waitFor, waitForProgress } from '../support/wait-for.ts';
 import { assertSamePerKey } from './per-key.ts';
-
-/** One worker of `job` in this process, its log, whether its run ended (it must not), and how to stop it. */
-async function startWorker(
-  url: string,
-  job: Job,
-): Promise<{
-  runtime: WorkerRuntime;
-  logs: string[];
-  state: { ended: unknown };
-  finish: () => Promise<void>;
-}> {
-  const logs: string[] = [];
-  const prepared = await openWorkerRuntime({
-    job,
-    transport: nats({ servers: url }),
-    logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),
-    checkpointIntervalMs: 200,
-    maxRetries: undefined,
-    http: undefined,
-    leaseTtlMs: 2000,
-  });
-  const runtime = prepared.runtime as WorkerRuntime;
-  const state: { ended: unknown } = { ended: undefined };
-  const run = runtime.run().then(
-    (result) => (state.ended = result),
-    (error: unknown) => (state.ended = error),
-  );
-  return {
-    runtime,
-    logs,
-    state,
-    finish: async () => {
-      await runtime.stop();
-      await run;
-      await prepared.close();
-    },
-  };
-}
+import { startWorker } from './in-process-worker.ts';
 
 let opened = 0;
 
