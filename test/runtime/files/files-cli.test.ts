@@ -74,9 +74,35 @@ test('stator files, NATS mode: the same session on the bucket stator-<job>-files
     const jsm = await jetstreamManager(nc);
     const names: string[] = [];
     for await (const name of jsm.streams.names()) names.push(name);
-    assert.equal(names.sort(), ['OBJ_stator-cli_2djob-files']);
+    assert.ok(!names.includes('OBJ_stator-never_2dran-files'), names.join(', '));
+    assert.ok(names.includes('OBJ_stator-cli_2djob-files'), names.join(', '));
   } finally {
     await nc.close();
+  }
+});
+
+test('two processes putting one name with --expected-digest none at the same time: exactly one wins', async () => {
+  const source = join(tmp.dir, 'race.bin');
+  writeFileSync(source, Buffer.alloc(400_000, 1));
+  for (let round = 0; round < 3; round++) {
+    const name = `race-${round}.bin`;
+    const put = () =>
+      runCli([
+        'files',
+        'put',
+        name,
+        '--input',
+        source,
+        '--expected-digest',
+        'none',
+        '--job',
+        'race',
+        '--nats',
+        server.url,
+      ]);
+    const results = await Promise.all([put(), put()]);
+    assert.equal(results.map((r) => r.code).sort(), [0, 1], results.map((r) => r.stderr).join('\n'));
+    assert.match(results.find((r) => r.code === 1)!.stderr, /was not written: expected no file, found digest SHA-256=/);
   }
 });
 
