@@ -129,15 +129,20 @@ export function assertFitsNatsMessage(link: NatsLink, bytes: number, what: 'read
   );
 }
 
-/** The shortest time an attempt waits for an answer. */
+/**
+ * Once nobody has answered, a new attempt is made only with at least this long left: with less, a
+ * loaded machine could report the server's late "no responders" as a timeout, as if an owner had
+ * taken the request.
+ */
 const MIN_ATTEMPT_MS = 1000;
 
 /**
- * Asks the owner of a partition, waiting until `deadline` (epoch ms; the last attempt may run up to
- * MIN_ATTEMPT_MS past it). While no process answers the
- * subject (the partition is between owners, or its owner is still restoring) the request is sent
+ * Asks the owner of a partition, waiting until `deadline` (epoch ms) at the latest. While no process
+ * answers the subject (the partition is between owners, or its owner is still restoring) the request is sent
  * again; a write keeps its id, so the owner applies it once however often it arrives.
- * @throws StateUnavailableError when nobody answered by the deadline, StateTimeoutError when the
+ * @throws StateUnavailableError when nobody answered by the deadline (given up as much as
+ * MIN_ATTEMPT_MS before it, so the caller's own timeout of the same length does not answer first),
+ * StateTimeoutError when the
  * owner took the request and did not answer in time, or the error the owner answered with.
  */
 export async function askOwner<T>(
@@ -154,13 +159,11 @@ export async function askOwner<T>(
   let unavailable: StateApiError | undefined;
   for (;;) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0)
+    if (remaining <= 0 || (unavailable !== undefined && remaining < MIN_ATTEMPT_MS))
       throw unavailable ?? new StateTimeoutError(`${what}: the partition's owner did not answer in time`);
     let msg: Msg;
     try {
-      // An attempt gets at least MIN_ATTEMPT_MS, past the deadline if need be: with less, a loaded
-      // machine reports the server's slow "no responders" as a timeout, as if an owner had taken it.
-      msg = await link.nc.request(subject, data, { timeout: Math.max(remaining, MIN_ATTEMPT_MS) });
+      msg = await link.nc.request(subject, data, { timeout: remaining });
     } catch (error) {
       if (
         error instanceof errors.NoRespondersError ||

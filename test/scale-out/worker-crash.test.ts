@@ -23,19 +23,21 @@ test('a worker killed 4 times at random points loses and repeats nothing', async
   await using link = await connectNats({ nats: server.url });
   const lines = text(6000);
   const reference = await referenceOutputs(lines);
-  const producing = produce(link, lines, 200, 150);
+  // Paced over ~18 s so the kills fall while there is work (the job keeps up with a faster producer).
+  const producing = produce(link, lines, 200, 600);
   let job: JobProcess | undefined;
   let log = '';
   try {
     for (let kill = 0; kill < 4; kill++) {
       job = startJob(server.url, ['--scale-out']);
       const before = await streamMessages(link, 'WORDCOUNT_OUT');
-      // Some progress, then a kill at a random point of the next stretch.
+      // Some progress (or none left to make: every output stored), then a kill at a random point of
+      // the next stretch.
       const started = job;
-      await waitFor(
-        async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > before || started.child.exitCode !== null,
-        `progress after kill ${kill}`,
-      ).catch((error: unknown) => {
+      await waitFor(async () => {
+        const stored = await streamMessages(link, 'WORDCOUNT_OUT');
+        return stored > before || stored >= reference.length || started.child.exitCode !== null;
+      }, `progress after kill ${kill}`).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; the worker's log:\n${started.stderr().slice(-4000)}`);
       });
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(Math.random() * 1500)));
@@ -54,6 +56,9 @@ test('a worker killed 4 times at random points loses and repeats nothing', async
       () => last.child.exitCode !== null,
     );
     assert.is(last.child.exitCode, null, last.stderr());
+    // The outputs may all be stored before this worker finished loading: SIGTERM it once it has
+    // joined (before its handler is installed the signal would kill it outright).
+    await waitFor(() => /joined the group/.test(last.stderr()) || last.child.exitCode !== null, 'the worker to join');
     last.child.kill('SIGTERM');
     const exit = await last.exited;
     assert.is(exit.code, 0, last.stderr());
