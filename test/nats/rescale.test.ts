@@ -40,10 +40,14 @@ async function end(job: JobProcess, signal: NodeJS.Signals): Promise<{ code: num
   return exit;
 }
 
-/** Waits until the job committed a checkpoint after processing some input (or exited). */
+/**
+ * Waits until the job committed a checkpoint while running (any trigger but the final stop: a job
+ * that has worked off its input before the first watermark trigger checkpoints for max-spacing), or
+ * exited.
+ */
 function checkpointed(job: JobProcess): Promise<void> {
   return waitFor(
-    () => /checkpoint \d+ \(periodic|checkpoint \d+ \(watermark/.test(job.stderr()) || job.child.exitCode !== null,
+    () => /checkpoint \d+ \((?!stop)[a-z-]+,/.test(job.stderr()) || job.child.exitCode !== null,
     'a checkpoint',
   );
 }
