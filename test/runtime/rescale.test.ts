@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAll, runCli, startCli, tempDir, waitForOutput, waitUntil } from './support/cli.ts';
+import { embeddedRunArgs, killAll, runCli, startCli, tempDir, waitForOutput, waitUntil } from './support/cli.ts';
 import { assertSamePerKey } from '../scale-out/per-key.ts';
 import { text } from '../nats/wordcount-support.ts';
 
@@ -29,19 +29,7 @@ function lines(path: string): string[] {
 const wordOf = (line: string): string => (JSON.parse(line) as { word: string }).word;
 
 function args(input: string, output: string, state: string, parallelism: number, extra: string[] = []): string[] {
-  return [
-    'run',
-    'examples/wordcount.ts',
-    '--input',
-    input,
-    '--output',
-    output,
-    '--state-dir',
-    state,
-    '--parallelism',
-    `count=${parallelism}`,
-    ...extra,
-  ];
+  return embeddedRunArgs({ input, output, stateDir: state }, ['--parallelism', `count=${parallelism}`, ...extra]);
 }
 
 async function reference(name: string, text: string): Promise<{ input: string; outputs: string[] }> {

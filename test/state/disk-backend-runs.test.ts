@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killAll, runCli, tempDir } from '../runtime/support/cli.ts';
+import { embeddedRunArgs, killAll, runCli, tempDir } from '../runtime/support/cli.ts';
 import { crashTest } from '../runtime/support/crash.ts';
 
 const tmp = tempDir('disk-backend');
@@ -18,17 +18,7 @@ test.after(() => {
 const DISK = ['--state-backend', 'disk', '--state-memory', '32KiB'];
 
 function run(input: string, output: string, stateDir: string, extra: readonly string[] = []) {
-  return runCli([
-    'run',
-    'examples/wordcount.ts',
-    '--input',
-    input,
-    '--output',
-    output,
-    '--state-dir',
-    stateDir,
-    ...extra,
-  ]);
+  return runCli(embeddedRunArgs({ input, output, stateDir }, extra));
 }
 
 // Deterministic lines of words from a vocabulary of `words` (skewed: low numbers come more often).

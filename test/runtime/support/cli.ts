@@ -53,6 +53,15 @@ export function startCli(
   return { child, done };
 }
 
+/** `stator run` arguments of an embedded run of `job` (default examples/wordcount.ts), then `extra`. */
+export function embeddedRunArgs(
+  files: { readonly input: string; readonly output: string; readonly stateDir: string; readonly job?: string },
+  extra: readonly string[] = [],
+): string[] {
+  const job = files.job ?? 'examples/wordcount.ts';
+  return ['run', job, '--input', files.input, '--output', files.output, '--state-dir', files.stateDir, ...extra];
+}
+
 /** Runs `stator <args>` to completion. */
 export function runCli(
   args: readonly string[],
