@@ -122,6 +122,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
             if (scaleOut === undefined) return openNatsRuntime({ ...nats, stateApi: options.stateApi });
             return openWorkerRuntime({
               ...nats,
+              stateApi: options.stateApi,
               ...(scaleOut.replicas === undefined ? {} : { replicas: scaleOut.replicas }),
               ...(scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: scaleOut.leaseTtlMs }),
               ...(scaleOut.inputPartitions === undefined ? {} : { inputPartitions: scaleOut.inputPartitions }),

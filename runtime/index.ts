@@ -101,4 +101,4 @@ export {
   StateTimeoutError,
   StateTooLargeError,
 } from './state-api/index.ts';
-export type { StateApiOptions, LocalStateOwner, KeyRead, StateStore } from './state-api/index.ts';
+export type { StateApiOptions, LocalStateOwner, KeyRead, StateStore, EventualStateView } from './state-api/index.ts';

@@ -16,8 +16,9 @@ import {
   StateApiError,
   StateService,
   StateStores,
+  UnitCheckpointViews,
 } from '../state-api/index.ts';
-import type { Json, StateWrite } from '../state-api/index.ts';
+import type { EventualStateView, Json, StateWrite } from '../state-api/index.ts';
 import { parseETag } from '../state-api/etag.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import { createLogger } from '../log.ts';
@@ -107,9 +108,11 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
   const stores = new StateStores(job);
   const store = stores.get(storeName);
   let link: NatsLink | undefined;
-  let checkpointStore: CheckpointStore;
+  let checkpointStore: CheckpointStore | undefined;
+  let view: EventualStateView;
   if (natsUrlFrom(flags, env) === undefined) {
     checkpointStore = createFileCheckpointStore({ stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR, job: job.name });
+    view = new CheckpointStateView({ job, store: checkpointStore });
   } else {
     const settings = resolveNatsSettings(flags, env);
     link = await connectNats({
@@ -123,14 +126,16 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
         connection: link.nc,
         create: false,
       });
+      view = new CheckpointStateView({ job, store: checkpointStore });
     } catch (error) {
-      await link.close();
-      if (!(error instanceof NoCheckpointBucketsError)) throw error;
-      process.stdout.write(`${JSON.stringify({ key, value: null })}\n`);
-      return ExitCode.OK;
+      if (!(error instanceof NoCheckpointBucketsError)) {
+        await link.close();
+        throw error;
+      }
+      // No single-process checkpoints: a scaled-out job's are per unit (none at all: every key is absent).
+      view = new UnitCheckpointViews({ job, connection: link.nc });
     }
   }
-  const view = new CheckpointStateView({ job, store: checkpointStore });
   try {
     const [read] = (await view.read(store, [key])).keys;
     process.stdout.write(
@@ -139,7 +144,7 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
     return ExitCode.OK;
   } finally {
     await view.close();
-    await checkpointStore.close();
+    await checkpointStore?.close();
     await link?.close();
   }
 }

@@ -27,6 +27,11 @@ export interface JobUnit {
   readonly output: UnitOutput;
 }
 
+/** The unit that runs partition `partition` of stage `stage`: `<stage>.p<N>` (its checkpoints' task name). */
+export function stageUnitName(stage: string, partition: number): string {
+  return `${stage}.p${partition}`;
+}
+
 /** Splits `job` into its units; `inputPartitions` is how many partitions its input subject has. */
 export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
   if (!Number.isInteger(inputPartitions) || inputPartitions < 1) {
@@ -63,7 +68,7 @@ export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
     const stageJob = segment(cut, cuts[k + 1] ?? steps.length);
     for (let partition = 0; partition < stage.parallelism; partition++) {
       units.push({
-        name: `${stage.name}.p${partition}`,
+        name: stageUnitName(stage.name, partition),
         kind: 'stage',
         partition,
         stage: stage.name,

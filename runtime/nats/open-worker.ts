@@ -18,6 +18,7 @@ import type { JobUnit } from './job-units.ts';
 import type { UnitEnvironment } from './unit-runtime.ts';
 import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
 import { checkUnitLayout } from './unit-layout.ts';
+import { serveWorkerStateApi, type WorkerStateApi } from '../state-api/serve-nats-state-api.ts';
 
 /** How a worker joins its job's group, given its connection and the job's units. */
 export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => UnitAssignment;
@@ -79,6 +80,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
   let checkpointLink: NatsLink | undefined;
   let checkpointEvents: Subscription | undefined;
   let jobFiles: NatsJobFiles | undefined;
+  let stateApi: WorkerStateApi | undefined;
   try {
     const inputPartitions = options.inputPartitions ?? job.source.partitions;
     const units = planJobUnits(job, inputPartitions ?? 1);
@@ -114,6 +116,17 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     await checkUnitLayout(checkpointLink, job.name, units);
     // Every unit of this worker shares one area; every worker of the job shares its bucket.
     jobFiles = await openNatsJobFiles(options, settings, link, replicas);
+    // Dapr's routes for every key (with --http); each stage unit logs and applies its partition's writes.
+    stateApi = await serveWorkerStateApi({
+      job,
+      link,
+      checkpointLink,
+      http: options.http,
+      duplicateWindowMs,
+      replicas,
+      logger,
+      ...options.stateApi,
+    });
     const env: UnitEnvironment = {
       job,
       link,
@@ -127,6 +140,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       turnTimer: options.turnTimer,
       files: jobFiles.files,
       localState: options.localState,
+      stateApi,
     };
     const assignment = (
       options.assignment ??
@@ -148,6 +162,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       runtime,
       connection: link,
       close: async () => {
+        await stateApi?.close();
         await jobFiles?.close();
         events.unsubscribe();
         checkpointEvents?.unsubscribe();
@@ -156,6 +171,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       },
     };
   } catch (error) {
+    await stateApi?.close();
     await jobFiles?.close();
     events.unsubscribe();
     checkpointEvents?.unsubscribe();

@@ -18,6 +18,8 @@ import { trimConsumed, type JobStreams } from './job-streams.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
 import type { StreamReaderBinding } from './stream-reader-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
+import { UnitAbandonedError } from './errors.ts';
+import type { UnitStateApi, WorkerStateApi } from '../state-api/serve-nats-state-api.ts';
 
 /** What every unit of a worker shares. */
 export interface UnitEnvironment {
@@ -42,6 +44,8 @@ export interface UnitEnvironment {
   readonly files?: JobFiles | undefined;
   /** Where the units keep keyed state (the disk backend's working copies). @default all on the heap */
   readonly localState?: LocalState | undefined;
+  /** The worker's state API: each stage unit's partition owner, command log and request subject. */
+  readonly stateApi?: WorkerStateApi | undefined;
 }
 
 /** The source name under which a stage unit's exchange position is checkpointed. */
@@ -73,6 +77,11 @@ export async function openUnitRuntime(
   });
   let fatal: (error: unknown) => void = () => {};
   let input: StreamReaderBinding | undefined;
+  // A former owner of the partition that still runs it finds its appends refused once this unit
+  // claims the command log; its own unit then fails here with the same message.
+  const unitState = env.stateApi?.forUnit(unit.stage, unit.partition, (error) =>
+    fatal(new UnitAbandonedError(unit.name, error.message)),
+  );
   const runtime = createJobRuntime({
     job: unit.job,
     ...jobTaskRunners(unit.job, env.files, env.localState),
@@ -130,10 +139,23 @@ export async function openUnitRuntime(
     ...(env.maxRetries === undefined ? {} : { maxRetries: env.maxRetries }),
     turnTimer: env.turnTimer,
     unit: unit.kind === 'stage' ? { onlyPartition: unit.partition, sourceInputs: unit.inputs } : { sourceInputs: 1 },
+    ...(unitState === undefined ? {} : { stateOwner: unitState.owner }),
   });
   fatal = (error) => runtime.fail(error);
+  if (unitState !== undefined) serveWhileRunning(runtime, unitState);
   if (unit.kind === 'stage') trimExchangeBehind(env, unit, runtime, logger);
   return { runtime, inputLag: () => input?.pendingMessages };
+}
+
+/** The unit answers state API requests for its partition from when it runs until it ends. */
+function serveWhileRunning(runtime: JobRuntime, unitState: UnitStateApi): void {
+  const watch = runtime.stateChanges.subscribe((state) => {
+    if (state === 'running') unitState.serve();
+    if (state === 'stopped' || state === 'failed') {
+      void unitState.close();
+      queueMicrotask(() => watch.unsubscribe());
+    }
+  });
 }
 
 /** What a source unit reads: the input subject, or its partition `<input>.<p>` of a pre-partitioned one. */

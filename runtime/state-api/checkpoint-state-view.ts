@@ -17,8 +17,18 @@ export interface CheckpointRead {
   readonly keys: readonly KeyRead[];
 }
 
+/** Where eventual reads come from: the job's checkpoints (one chain, or one per unit of a scaled-out job). */
+export interface EventualStateView {
+  /** The keys as of the latest committed checkpoint that holds them. */
+  read(store: StateStore, keyTexts: readonly string[]): Promise<{ readonly keys: readonly KeyRead[] }>;
+  /** Drops what it restored. Idempotent. */
+  close(): Promise<void>;
+}
+
 export interface CheckpointStateViewOptions {
   readonly job: Job;
+  /** The id the checkpoints were written under. @default the job's name */
+  readonly jobId?: string;
   /** The job's checkpoint store (read only: no lease is taken, so the job may run meanwhile). */
   readonly store: CheckpointStore;
   /** How old the answer to "which checkpoint is the latest" may be. @default 250 */
@@ -38,7 +48,7 @@ interface Loaded {
  * a runner of a fresh task instance (restore is lazy per key group, so this costs about reading the
  * checkpoint's bytes); which checkpoint is the latest is looked up at most every `refreshMs`.
  */
-export class CheckpointStateView {
+export class CheckpointStateView implements EventualStateView {
   private readonly checkpoints: Checkpoints;
   private readonly refreshMs: number;
   private loaded: Promise<Loaded> | undefined;
@@ -46,7 +56,10 @@ export class CheckpointStateView {
   private closed = false;
 
   constructor(private readonly options: CheckpointStateViewOptions) {
-    this.checkpoints = createCheckpoints(options.store, { jobId: options.job.name, mergeKeyGroupParts });
+    this.checkpoints = createCheckpoints(options.store, {
+      jobId: options.jobId ?? options.job.name,
+      mergeKeyGroupParts,
+    });
     this.refreshMs = options.refreshMs ?? 250;
   }
 

@@ -16,9 +16,17 @@ export interface ForwardingStateOwnersOptions {
   readonly link: NatsLink;
   readonly names: JobStreamNames;
   /** The partitions this process runs (undefined: none, e.g. the CLI). */
-  readonly local?: LocalStateOwner;
+  readonly local?: LocalPartitions;
   /** How long a forwarded request waits for an owner. @default 5000 */
   readonly timeoutMs?: number;
+}
+
+/** The partitions a process runs, each reached through the LocalStateOwner that runs it. */
+export interface LocalPartitions {
+  /** Whether the job runs in this process (strong reads are then the default). */
+  readonly running: boolean;
+  /** The owner running `partition` of `stage` here now, if any. */
+  owning(stage: string, partition: number): LocalStateOwner | undefined;
 }
 
 export class ForwardingStateOwners implements StateOwners {
@@ -32,14 +40,8 @@ export class ForwardingStateOwners implements StateOwners {
     return this.options.local?.running ?? false;
   }
 
-  /** The key's partition, computed as the job routes its messages (key group, then partition). */
   partitionOf(store: StateStore, keyText: string): number {
-    const { maxKeyGroups } = this.options.job;
-    const keyGroup = keyGroupFor(
-      CoderUtils.encodeToByteArray(store.stage.keyCoder, store.parseKey(keyText)),
-      maxKeyGroups,
-    );
-    return partitionForKeyGroup(keyGroup, maxKeyGroups, store.stage.parallelism);
+    return keyPartition(this.options.job, store, keyText);
   }
 
   async read(store: StateStore, keyTexts: readonly string[]): Promise<KeyRead[]> {
@@ -47,15 +49,17 @@ export class ForwardingStateOwners implements StateOwners {
     const reads = new Map<string, KeyRead>();
     await Promise.all(
       [...byPartition].map(async ([partition, keys]) => {
-        const answered = this.options.local?.runs(store.stage.name, partition)
-          ? await this.options.local.read(store, keys)
-          : await askOwner<KeyRead[]>(
-              this.options.link,
-              this.subject(store, partition),
-              { op: 'read', store: store.name, keys },
-              Date.now() + this.timeoutMs,
-              `a strong read of ${store.name}`,
-            );
+        const local = this.options.local?.owning(store.stage.name, partition);
+        const answered =
+          local !== undefined
+            ? await local.read(store, keys)
+            : await askOwner<KeyRead[]>(
+                this.options.link,
+                this.subject(store, partition),
+                { op: 'read', store: store.name, keys },
+                Date.now() + this.timeoutMs,
+                `a strong read of ${store.name}`,
+              );
         for (const read of answered) reads.set(read.key, read);
       }),
     );
@@ -69,14 +73,15 @@ export class ForwardingStateOwners implements StateOwners {
     );
     if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
     const partition = [...byPartition.keys()][0] ?? 0;
-    if (this.options.local?.runs(store.stage.name, partition)) {
+    const local = this.options.local?.owning(store.stage.name, partition);
+    if (local !== undefined) {
       // The same bound as a forwarded request: the logged record is about this size.
       assertFitsNatsMessage(
         this.options.link,
         Buffer.byteLength(JSON.stringify(command)) + RECORD_OVERHEAD_BYTES,
         'write',
       );
-      return this.options.local.write(store, command, id);
+      return local.write(store, command, id);
     }
     return askOwner<StateCommandResult>(
       this.options.link,
@@ -92,13 +97,28 @@ export class ForwardingStateOwners implements StateOwners {
   }
 
   private byPartition(store: StateStore, keyTexts: readonly string[]): Map<number, string[]> {
-    const byPartition = new Map<number, string[]>();
-    for (const key of keyTexts) {
-      const partition = this.partitionOf(store, key);
-      byPartition.set(partition, [...(byPartition.get(partition) ?? []), key]);
-    }
-    return byPartition;
+    return keysByPartition(this.options.job, store, keyTexts);
   }
+}
+
+/** Keys grouped by their partition. */
+export function keysByPartition(job: Job, store: StateStore, keyTexts: readonly string[]): Map<number, string[]> {
+  const byPartition = new Map<number, string[]>();
+  for (const key of keyTexts) {
+    const partition = keyPartition(job, store, key);
+    byPartition.set(partition, [...(byPartition.get(partition) ?? []), key]);
+  }
+  return byPartition;
+}
+
+/** The key's partition, computed as the job routes its messages (key group, then partition). */
+export function keyPartition(job: Job, store: StateStore, keyText: string): number {
+  const { maxKeyGroups } = job;
+  const keyGroup = keyGroupFor(
+    CoderUtils.encodeToByteArray(store.stage.keyCoder, store.parseKey(keyText)),
+    maxKeyGroups,
+  );
+  return partitionForKeyGroup(keyGroup, maxKeyGroups, store.stage.parallelism);
 }
 
 /** Room for a record's other fields and headers besides the command. */

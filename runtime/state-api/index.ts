@@ -3,9 +3,16 @@ export { serveStateApi } from './serve-state-api.ts';
 export type { StateApiOptions, ServedStateApi, ServeStateApiOptions } from './serve-state-api.ts';
 export { FileCommandLog, stateCommandLogPath } from './file-command-log.ts';
 export { JetStreamCommandLog, clearStateCommands } from './jetstream-command-log.ts';
-export { serveNatsStateApi, stateCommandsInput } from './serve-nats-state-api.ts';
-export type { NatsStateApi, NatsStateApiOptions } from './serve-nats-state-api.ts';
+export { serveNatsStateApi, serveWorkerStateApi, stateCommandsInput } from './serve-nats-state-api.ts';
+export type {
+  NatsStateApi,
+  NatsStateApiOptions,
+  UnitStateApi,
+  WorkerStateApi,
+  WorkerStateApiOptions,
+} from './serve-nats-state-api.ts';
 export { ForwardingStateOwners } from './forwarding-owners.ts';
+export type { LocalPartitions } from './forwarding-owners.ts';
 export type {
   AppendedCommand,
   CommandLane,
@@ -22,6 +29,8 @@ export type { Consistency, StateWrite, StateServiceOptions } from './state-servi
 export { StateStores } from './state-stores.ts';
 export type { StateStore } from './state-stores.ts';
 export { CheckpointStateView } from './checkpoint-state-view.ts';
+export type { EventualStateView } from './checkpoint-state-view.ts';
+export { UnitCheckpointViews } from './unit-checkpoint-views.ts';
 export { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-owner.ts';
 export type { KeyRead, StateOwners } from './state-owner.ts';
 export {

@@ -1,12 +1,17 @@
 // NATS mode's command log: one subject of the job's state stream per stage partition, so whoever
-// owns a partition reads exactly its own writes. A record is published with its request id as
-// Nats-Msg-Id, and a publish whose acknowledgement is lost is sent again with the same id until
-// JetStream acknowledges it: the stream holds each request once (within its duplicate window).
+// owns a partition reads exactly its own writes. The owner first claims the subject (a claim record
+// published expecting the subject's last sequence), then appends only expecting its own last one:
+// once a new owner has claimed, a former owner's append fails instead of being acknowledged for a
+// partition that moved (fencing). Appends are serialized per subject and, while one publish is in
+// flight, the next writes queue and go out together as one batch message: durable before
+// acknowledged, at one JetStream round trip per batch rather than per write.
+import { randomUUID } from 'node:crypto';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { NatsLink } from '../nats/connection.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
+import { StateUnavailableError } from './state-api-errors.ts';
 import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
 
 export interface JetStreamCommandLogOptions {
@@ -17,14 +22,36 @@ export interface JetStreamCommandLogOptions {
   readonly subject: string;
   /** How long one publish waits for its acknowledgement before it is sent again. @default 5000 */
   readonly ackTimeoutMs?: number;
+  /** Records in one batch message at most. @default 256 */
+  readonly maxBatch?: number;
+  /** Another owner claimed the subject: this log takes no more appends (the partition moved). */
+  readonly onFenced?: (error: StateUnavailableError) => void;
 }
 
 /** Records per pull while reading the records a checkpoint does not cover. */
 const READ_BATCH = 512;
+/** Room for a batch message's headers and envelope besides its records. */
+const BATCH_OVERHEAD_BYTES = 1024;
+/** JetStream's error code for a failed Nats-Expected-Last-Subject-Sequence. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+/** A message on a partition's subject: a claim, a batch of records, or one record (as logs before batching wrote). */
+type LogMessage = { readonly claim: string } | { readonly batch: readonly StateCommandRecord[] } | StateCommandRecord;
+
+interface QueuedAppend {
+  readonly data: string;
+  readonly resolve: (appended: AppendedCommand) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 export class JetStreamCommandLog implements StateCommandLog {
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly queue: QueuedAppend[] = [];
+  private publishing: Promise<void> | undefined;
+  /** This owner's claim: its token (batch ids derive from it) and the subject's last sequence it wrote. */
+  private claimed: { readonly token: string; last: number; batches: number } | undefined;
+  private fenced: StateUnavailableError | undefined;
 
   constructor(private readonly options: JetStreamCommandLogOptions) {}
 
@@ -32,7 +59,28 @@ export class JetStreamCommandLog implements StateCommandLog {
     return `jetstream:${this.options.stream}/${this.options.subject}`;
   }
 
-  /** Positions are stream sequences. */
+  /**
+   * Takes the subject over for this owner: publishes a claim record expecting the subject's last
+   * sequence (read again and retried while another writer gets in between), so an earlier owner's
+   * later appends fail. Call before readAfter: every record a former owner got stored is then below
+   * the claim and read back.
+   */
+  async claim(): Promise<void> {
+    const token = randomUUID();
+    const data = JSON.stringify({ claim: token });
+    for (;;) {
+      const last = await this.lastSequence();
+      try {
+        const ack = await this.publishRetrying(data, `claim:${token}`, last);
+        this.claimed = { token, last: ack.seq, batches: 0 };
+        return;
+      } catch (error) {
+        if (!isWrongLastSequence(error)) throw error;
+      }
+    }
+  }
+
+  /** Positions are stream sequences; claim records are skipped, a batch gives each of its records its position. */
   async readAfter(position: number): Promise<LoggedCommand[]> {
     const { link, stream, subject } = this.options;
     const jsm = await link.jetstreamManager();
@@ -47,7 +95,8 @@ export class JetStreamCommandLog implements StateCommandLog {
     const messages = await consumer.consume({ max_messages: READ_BATCH });
     try {
       for await (const m of messages) {
-        records.push({ position: m.seq, record: parseRecord(m.data, `${stream} message ${m.seq}`) });
+        for (const record of parseMessage(m.data, `${stream} message ${m.seq}`))
+          records.push({ position: m.seq, record });
         if (m.seq >= last.seq) break;
       }
     } finally {
@@ -57,46 +106,117 @@ export class JetStreamCommandLog implements StateCommandLog {
   }
 
   /**
-   * Publishes the record and resolves with its stream sequence once JetStream stored it (or knew
-   * its id already: `duplicate`). Transient failures (timeout, reconnecting, no responders while a
-   * server restarts) are retried with the same id for as long as the log is open: the connection's
-   * own outage limit ends the run, and with it the retries.
+   * Resolves with the stream sequence of the batch message that holds the record, once JetStream
+   * stored it. Transient failures (timeout, reconnecting, no responders while a server restarts) are
+   * retried with the same message id and expectation for as long as the log is open: the
+   * connection's own outage limit ends the run, and with it the retries.
+   * @throws StateUnavailableError when another owner claimed the subject (nothing stored).
    */
   append(record: StateCommandRecord): Promise<AppendedCommand> {
     if (this.abort.signal.aborted) return Promise.reject(new Error(`state command log ${this.description} is closed`));
-    const appended = this.publish(record);
-    this.inFlight.add(appended);
-    void appended.catch(() => undefined).finally(() => this.inFlight.delete(appended));
-    return appended;
+    if (this.fenced !== undefined) return Promise.reject(this.fenced);
+    if (this.claimed === undefined)
+      return Promise.reject(new Error(`state command log ${this.description}: append before claim`));
+    return new Promise<AppendedCommand>((resolve, reject) => {
+      this.queue.push({ data: JSON.stringify(record), resolve, reject });
+      this.pump();
+    });
   }
 
-  /** Purges this partition's subject up to `position` (a stream sequence); close() waits for it. */
+  /**
+   * Purges this partition's subject up to `position` (a stream sequence), keeping this owner's last
+   * message: the subject's last sequence is what its next append expects. close() waits for it.
+   */
   trimThrough(position: number): Promise<void> {
-    if (position < 1 || this.abort.signal.aborted) return Promise.resolve();
+    const keepFrom = Math.min(position + 1, this.claimed?.last ?? position + 1);
+    if (keepFrom <= 1 || this.abort.signal.aborted) return Promise.resolve();
     const { link, stream, subject } = this.options;
     const trimmed = link
       .jetstreamManager()
-      .then((jsm) => jsm.streams.purge(stream, { filter: subject, seq: position + 1 }))
+      .then((jsm) => jsm.streams.purge(stream, { filter: subject, seq: keepFrom }))
       .then(() => undefined);
-    this.inFlight.add(trimmed);
-    void trimmed.catch(() => undefined).finally(() => this.inFlight.delete(trimmed));
+    this.track(trimmed);
     return trimmed;
   }
 
   async close(): Promise<void> {
     this.abort.abort(new Error(`state command log ${this.description} closed while a write was being published`));
     await Promise.allSettled([...this.inFlight]);
+    const closed = new Error(`state command log ${this.description} closed before the write was published`);
+    for (const queued of this.queue.splice(0)) queued.reject(closed);
   }
 
-  private async publish(record: StateCommandRecord): Promise<AppendedCommand> {
+  private track(promise: Promise<unknown>): void {
+    this.inFlight.add(promise);
+    void promise.catch(() => undefined).finally(() => this.inFlight.delete(promise));
+  }
+
+  /** Publishes what is queued, one batch at a time, each expecting the sequence the previous one got. */
+  private pump(): void {
+    if (this.publishing !== undefined) return;
+    const publishing = (async () => {
+      const maxPayload = this.options.link.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+      while (this.queue.length > 0 && this.fenced === undefined && !this.abort.signal.aborted) {
+        const claimed = this.claimed!;
+        const batch: QueuedAppend[] = [];
+        let bytes = BATCH_OVERHEAD_BYTES;
+        while (batch.length < (this.options.maxBatch ?? 256) && this.queue.length > 0) {
+          const next = this.queue[0]!;
+          // A record alone always goes (its size was checked against max_payload when it was taken in).
+          if (batch.length > 0 && bytes + next.data.length + 1 > maxPayload) break;
+          bytes += next.data.length + 1;
+          batch.push(this.queue.shift()!);
+        }
+        const data = batch.length === 1 ? batch[0]!.data : `{"batch":[${batch.map((b) => b.data).join(',')}]}`;
+        try {
+          const ack = await this.publishRetrying(data, `${claimed.token}:${++claimed.batches}`, claimed.last);
+          claimed.last = ack.seq;
+          for (const queued of batch) queued.resolve({ position: ack.seq, duplicate: false });
+        } catch (error) {
+          if (isWrongLastSequence(error)) this.fence(error);
+          for (const queued of batch) queued.reject(this.fenced ?? error);
+        }
+      }
+      if (this.fenced !== undefined) for (const queued of this.queue.splice(0)) queued.reject(this.fenced);
+    })().finally(() => {
+      this.publishing = undefined;
+      if (this.queue.length > 0 && !this.abort.signal.aborted) this.pump();
+    });
+    this.publishing = publishing;
+    this.track(publishing);
+  }
+
+  private fence(cause: unknown): void {
+    if (this.fenced !== undefined) return;
+    this.fenced = new StateUnavailableError(
+      `the partition of ${this.options.subject} moved to another owner (it claimed the partition's state command log): the write was not applied`,
+    );
+    this.fenced.cause = cause;
+    this.options.onFenced?.(this.fenced);
+  }
+
+  private async lastSequence(): Promise<number> {
+    const { link, stream, subject } = this.options;
+    const jsm = await link.jetstreamManager();
+    return (await jsm.streams.getMessage(stream, { last_by_subj: subject }))?.seq ?? 0;
+  }
+
+  /**
+   * One message, expecting the subject's last sequence to be `last`; sent again with the same id
+   * after a transient failure (JetStream's duplicate check comes before the expectation, so a retry
+   * of a message that was stored is acknowledged with its sequence).
+   */
+  private async publishRetrying(data: string, msgID: string, last: number): Promise<{ seq: number }> {
     const { link, subject } = this.options;
-    const data = new TextEncoder().encode(JSON.stringify(record));
-    const msgID = record.id ?? `${subject}:${record.seq}:${record.after}`;
+    const payload = new TextEncoder().encode(data);
     let delayMs = 50;
     for (;;) {
       try {
-        const ack = await link.js.publish(subject, data, { msgID, timeout: this.options.ackTimeoutMs ?? 5000 });
-        return { position: ack.seq, duplicate: ack.duplicate };
+        return await link.js.publish(subject, payload, {
+          msgID,
+          expect: { lastSubjectSequence: last },
+          timeout: this.options.ackTimeoutMs ?? 5000,
+        });
       } catch (error) {
         if (!isTransientNatsError(error) || this.abort.signal.aborted) throw error;
       }
@@ -106,18 +226,33 @@ export class JetStreamCommandLog implements StateCommandLog {
   }
 }
 
-function parseRecord(data: Uint8Array, what: string): StateCommandRecord {
+function isWrongLastSequence(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
+}
+
+function parseMessage(data: Uint8Array, what: string): StateCommandRecord[] {
+  let message: LogMessage;
   try {
-    const record = JSON.parse(new TextDecoder().decode(data)) as StateCommandRecord;
-    if (typeof record.seq !== 'number' || typeof record.after !== 'number' || typeof record.command !== 'object')
-      throw new Error('not a state command record');
-    return record;
+    message = JSON.parse(new TextDecoder().decode(data)) as LogMessage;
   } catch (error) {
-    throw new Error(
-      `${what} is not a state command record (${(error as Error).message}): something else published to the job's state stream; remove it (nats stream rmm)`,
-      { cause: error },
-    );
+    throw notARecord(what, error);
   }
+  if ('claim' in message) return [];
+  const records = 'batch' in message ? message.batch : [message];
+  for (const record of records) checkRecord(record, what);
+  return [...records];
+}
+
+function checkRecord(record: StateCommandRecord, what: string): void {
+  if (typeof record.seq !== 'number' || typeof record.after !== 'number' || typeof record.command !== 'object')
+    throw notARecord(what, new Error('not a state command record'));
+}
+
+function notARecord(what: string, error: unknown): Error {
+  return new Error(
+    `${what} is not a state command record (${(error as Error).message}): something else published to the job's state stream; remove it (nats stream rmm)`,
+    { cause: error },
+  );
 }
 
 /**

@@ -61,9 +61,18 @@ export interface StateCommandResult {
 export interface StateCommandLog {
   /** e.g. `file:./state/wordcount/state-commands.jsonl`. */
   readonly description: string;
+  /**
+   * Makes this process the log's only writer, before it reads the log and appends (NATS mode: a
+   * claim record, after which a former owner's appends fail). A log with one possible writer (the
+   * embedded mode's file, locked with the job's checkpoints) leaves this out.
+   */
+  claim?(): Promise<void>;
   /** The records at positions after `position`, in log order (a torn last record of a crashed append is dropped). */
   readAfter(position: number): Promise<LoggedCommand[]>;
-  /** Resolves once the record is durable. @throws on a write failure: the log takes no more. */
+  /**
+   * Resolves once the record is durable. @throws on a write failure: the log takes no more
+   * (StateUnavailableError when another owner claimed the log: the record was not stored).
+   */
   append(record: StateCommandRecord): Promise<AppendedCommand>;
   /**
    * Removes the records at positions up to `position`, which no restore reads again; a log that

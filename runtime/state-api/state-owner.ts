@@ -8,7 +8,7 @@ import type { KeyGrouping } from '../engine/key-router.ts';
 import { EntryKind } from '../engine/mailbox.ts';
 import type { Outlet } from '../engine/outlet.ts';
 import type { PartitionActor } from '../engine/partition-actor.ts';
-import type { Pipeline } from '../engine/pipeline.ts';
+import type { Pipeline, StageInstance } from '../engine/pipeline.ts';
 import type { SideInput } from '../checkpoint-procedure.ts';
 import type { Logger } from '../log.ts';
 import { StateRequestError, StateTimeoutError, StateUnavailableError } from './state-api-errors.ts';
@@ -151,7 +151,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
   private sourcePosition: () => number = () => -1;
   private readonly lanes = new Map<string, Lane>();
   /** The lane of each stage's partitions, once attached. */
-  private laneOf = new Map<string, Lane[]>();
+  private laneOf = new Map<string, Map<number, Lane>>();
   private opened = false;
   private paused = false;
   private held: PendingWrite[] = [];
@@ -172,11 +172,16 @@ export class LocalStateOwner implements SideInput, StateOwners {
     return this.pipeline !== undefined && this.opened;
   }
 
+  /** This owner when it runs partition `partition` of `stage` now (LocalPartitions of one process). */
+  owning(stage: string, partition: number): LocalStateOwner | undefined {
+    return this.runs(stage, partition) ? this : undefined;
+  }
+
   /** Whether this process runs partition `partition` of `stage` now. */
   runs(stage: string, partition: number): boolean {
     if (!this.running) return false;
     const actors = this.pipeline!.stages.find((s) => s.name === stage)?.actors;
-    return actors !== undefined && partition < actors.length;
+    return actors?.some((actor) => actor.partition === partition) ?? false;
   }
 
   attach(pipeline: Pipeline, grouping: KeyGrouping, sourcePosition: () => number): void {
@@ -188,15 +193,16 @@ export class LocalStateOwner implements SideInput, StateOwners {
     if (this.logs === undefined) return;
     for (const stage of pipeline.stages) {
       if (this.stores.forStage(stage.name) === undefined) continue;
-      const lanes = stage.actors.map((_, partition) => {
-        const { name, log } = this.logs!(stage.name, partition);
+      const lanes = new Map<number, Lane>();
+      for (const { partition } of stage.actors) {
+        const { name, log } = this.logs(stage.name, partition);
         let lane = this.lanes.get(name);
         if (lane === undefined) {
           lane = { name, log, seq: 0, readFrom: 0, maxPosition: 0, replay: [] };
           this.lanes.set(name, lane);
         }
-        return lane;
-      });
+        lanes.set(partition, lane);
+      }
       this.laneOf.set(stage.name, lanes);
     }
   }
@@ -233,6 +239,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
   async open(inputs: Readonly<Record<string, number>> | undefined): Promise<void> {
     this.committedInputs = inputs;
     for (const lane of this.lanes.values()) {
+      await lane.log.claim?.();
       const readFrom = inputs?.[lane.name] ?? 0;
       const seq = inputs?.[`${lane.name}.seq`] ?? readFrom;
       const records = (await lane.log.readAfter(readFrom))
@@ -371,7 +378,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
   }
 
   private lane(stage: string, partition: number): Lane {
-    const lane = this.laneOf.get(stage)?.[partition];
+    const lane = this.laneOf.get(stage)?.get(partition);
     if (lane === undefined)
       throw new StateUnavailableError(`stage ${stage} partition ${partition} has no command log in this process`);
     return lane;
@@ -493,23 +500,33 @@ export class LocalStateOwner implements SideInput, StateOwners {
     });
   }
 
-  private stageActors(store: StateStore): readonly Actor[] {
+  /** The stage's partitions in this process (all of them, or a scaled-out unit's one). */
+  private stageInstance(store: StateStore): StageInstance {
     const stage = this.pipeline?.stages.find((s) => s.name === store.stage.name);
     if (stage === undefined)
       throw new StateUnavailableError(
         `job is not running here: stage ${store.stage.name} has no partitions in this process`,
       );
-    return stage.actors;
+    return stage;
   }
 
   private partitionIndex(store: StateStore, key: unknown): number {
     const grouping = this.grouping!;
-    const actors = this.stageActors(store);
     const keyGroup = grouping.keyGroupFor(
       CoderUtils.encodeToByteArray(store.stage.keyCoder, key),
       grouping.maxKeyGroups,
     );
-    return grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, actors.length);
+    return grouping.partitionForKeyGroup(keyGroup, grouping.maxKeyGroups, this.stageInstance(store).parallelism);
+  }
+
+  /** The actor of `partition`. @throws StateUnavailableError when this process does not run it. */
+  private actorOf(store: StateStore, partition: number): Actor {
+    const actor = this.stageInstance(store).actors.find((a) => a.partition === partition);
+    if (actor === undefined)
+      throw new StateUnavailableError(
+        `partition ${partition} of ${store.name} does not run in this process (it moved to another worker)`,
+      );
+    return actor;
   }
 
   private ownerOf(store: StateStore, key: unknown): Actor {
@@ -517,7 +534,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
       throw new StateUnavailableError(
         'job is not running here: a strong read needs the job running; read with consistency=eventual (from its checkpoints)',
       );
-    return this.stageActors(store)[this.partitionIndex(store, key)]!;
+    return this.actorOf(store, this.partitionIndex(store, key));
   }
 
   /** The one partition owning every key. @throws StateRequestError naming the keys when they span partitions. */
@@ -531,7 +548,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
     }
     if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
     const partition = [...byPartition.keys()][0] ?? 0;
-    return { actor: this.stageActors(store)[partition]!, partition };
+    return { actor: this.actorOf(store, partition), partition };
   }
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import type { CheckpointStateView } from './checkpoint-state-view.ts';
+import type { EventualStateView } from './checkpoint-state-view.ts';
 import { ETagMismatchError, StateTimeoutError, StateUnavailableError, StateValueError } from './state-api-errors.ts';
 import type { StateCommand, StateCommandResult, StateOperation } from './state-command.ts';
 import type { Json } from './state-json.ts';
@@ -28,7 +28,7 @@ export interface StateServiceOptions {
    */
   readonly owner?: StateOwners;
   /** Eventual reads from the job's checkpoints. */
-  readonly view?: CheckpointStateView;
+  readonly view?: EventualStateView;
   /** How long a strong read or a write waits for the key's owner before 504. @default 5000 */
   readonly timeoutMs?: number;
   readonly logger: Logger;

@@ -1,0 +1,83 @@
+// Eventual reads of a scaled-out job: each unit `<stage>.p<N>` keeps its own checkpoint chain
+// (buckets `stator-<job>-<stage>.p<N>`), so a key is read from the latest checkpoint of its
+// partition's unit. Any process can read them, also when no worker runs.
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CheckpointStore } from '../../src/checkpoint/index.ts';
+import { NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
+import type { Job } from '../job/job.ts';
+import { stageUnitName } from '../nats/job-units.ts';
+import { CheckpointStateView, type EventualStateView } from './checkpoint-state-view.ts';
+import { keysByPartition } from './forwarding-owners.ts';
+import type { KeyRead } from './state-owner.ts';
+import type { StateStore } from './state-stores.ts';
+
+export interface UnitCheckpointViewsOptions {
+  readonly job: Job;
+  /** A connection to read the units' checkpoint buckets on (read only: no lease is taken). */
+  readonly connection: NatsConnection;
+}
+
+interface UnitView {
+  readonly store: CheckpointStore;
+  readonly view: CheckpointStateView;
+}
+
+export class UnitCheckpointViews implements EventualStateView {
+  /** By unit; undefined while the unit has no checkpoint buckets (looked for again at the next read). */
+  private readonly views = new Map<string, Promise<UnitView | undefined>>();
+  private closed = false;
+
+  constructor(private readonly options: UnitCheckpointViewsOptions) {}
+
+  async read(store: StateStore, keyTexts: readonly string[]): Promise<{ readonly keys: readonly KeyRead[] }> {
+    const reads = new Map<string, KeyRead>();
+    await Promise.all(
+      [...keysByPartition(this.options.job, store, keyTexts)].map(async ([partition, keys]) => {
+        const unit = await this.viewOf(stageUnitName(store.stage.name, partition));
+        if (unit === undefined) return;
+        for (const read of (await unit.view.read(store, keys)).keys) reads.set(read.key, read);
+      }),
+    );
+    return { keys: keyTexts.map((key) => reads.get(key) ?? { key }) };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const opened of this.views.values()) {
+      const unit = await opened.catch(() => undefined);
+      await unit?.view.close();
+      await unit?.store.close();
+    }
+    this.views.clear();
+  }
+
+  private viewOf(unit: string): Promise<UnitView | undefined> {
+    let opened = this.views.get(unit);
+    if (opened === undefined) {
+      opened = this.open(unit);
+      this.views.set(unit, opened);
+      void opened.then(
+        (view) => {
+          if (view === undefined && this.views.get(unit) === opened) this.views.delete(unit);
+        },
+        () => {
+          if (this.views.get(unit) === opened) this.views.delete(unit);
+        },
+      );
+    }
+    return opened;
+  }
+
+  private async open(unit: string): Promise<UnitView | undefined> {
+    const { job, connection } = this.options;
+    let store: CheckpointStore;
+    try {
+      store = await openJetStreamCheckpointStore({ job: job.name, task: unit, connection, create: false });
+    } catch (error) {
+      if (error instanceof NoCheckpointBucketsError) return undefined;
+      throw error;
+    }
+    return { store, view: new CheckpointStateView({ job, jobId: `${job.name}/${unit}`, store }) };
+  }
+}
