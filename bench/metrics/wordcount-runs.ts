@@ -263,28 +263,34 @@ export interface WordcountRuns {
   readonly rawPublish: readonly number[];
 }
 
-let shared: { quick: boolean; runs: Promise<WordcountRuns> } | undefined;
+type MakeRuns<T> = (quick: boolean, signal: AbortSignal, progress: (fraction: number) => void) => Promise<T>;
+
+/**
+ * Makes the runs once per bench process (per quick/full) for every metric that reads them; a failed
+ * attempt is not kept, so the next metric tries again.
+ */
+function sharedRuns<T>(make: MakeRuns<T>): MakeRuns<T> {
+  let shared: { quick: boolean; runs: Promise<T> } | undefined;
+  return (quick, signal, progress) => {
+    if (shared === undefined || shared.quick !== quick) {
+      const runs = make(quick, signal, progress);
+      shared = { quick, runs };
+      runs.catch(() => {
+        if (shared?.runs === runs) shared = undefined;
+      });
+    }
+    return shared.runs;
+  };
+}
 
 /**
  * The shared runs (made on first use): full, the sample × 200 (the issue's 41,400 lines) three
  * times in each mode and three raw publish runs, interleaved; quick, × 20 once, NATS checkpoints
  * every second.
  */
-export function wordcountRuns(
-  quick: boolean,
-  signal: AbortSignal,
-  progress: (fraction: number) => void,
-): Promise<WordcountRuns> {
-  if (shared === undefined || shared.quick !== quick) {
-    const runs = makeRuns(quick, signal, progress);
-    shared = { quick, runs };
-    // A failed attempt is not cached: the next metric tries again.
-    runs.catch(() => {
-      if (shared?.runs === runs) shared = undefined;
-    });
-  }
-  return shared.runs;
-}
+export const wordcountRuns: MakeRuns<WordcountRuns> = sharedRuns((quick, signal, progress) =>
+  makeRuns(quick, signal, progress),
+);
 
 async function makeRuns(
   quick: boolean,
@@ -315,4 +321,47 @@ async function makeRuns(
     natsCheckpointIntervalMs,
     embeddedCheckpointIntervalMs,
   };
+}
+
+/** The runs runtime.intakePauseMs reads: enough checkpoints under a backlog in each mode. */
+export interface IntakePauseRuns {
+  readonly workload: WordcountWorkload;
+  readonly nats: readonly NatsWordcountRun[];
+  readonly natsCheckpointIntervalMs: number;
+  /** Embedded mode over a longer input: it works off the NATS runs' input in well under a second. */
+  readonly embeddedWorkload: WordcountWorkload;
+  readonly embedded: readonly EmbeddedWordcountRun[];
+  readonly embeddedCheckpointIntervalMs: number;
+}
+
+/**
+ * Runs for the intake pause (made on first use): NATS mode over the sample × 200 with a checkpoint
+ * every second (about five per run under the backlog), embedded mode over the sample × 2,000 with one
+ * every 500 ms; three runs of each (quick: × 20 and × 200, once).
+ */
+export const intakePauseRuns: MakeRuns<IntakePauseRuns> = sharedRuns((quick, signal, progress) =>
+  makeIntakePauseRuns(quick, signal, progress),
+);
+
+async function makeIntakePauseRuns(
+  quick: boolean,
+  signal: AbortSignal,
+  progress: (fraction: number) => void,
+): Promise<IntakePauseRuns> {
+  const workload = sampleWorkload(quick ? 20 : 200);
+  const embeddedWorkload = sampleWorkload(quick ? 200 : 2000);
+  const repetitions = quick ? 1 : 3;
+  const natsCheckpointIntervalMs = quick ? 200 : 1000;
+  const embeddedCheckpointIntervalMs = quick ? 100 : EMBEDDED_CHECKPOINT_INTERVAL_MS;
+  await using target = await openWordcountServer(workload);
+  progress(0.1);
+  const nats: NatsWordcountRun[] = [];
+  const embedded: EmbeddedWordcountRun[] = [];
+  for (let rep = 0; rep < repetitions; rep++) {
+    signal.throwIfAborted();
+    nats.push(await natsWordcount(target, signal, natsCheckpointIntervalMs));
+    embedded.push(await embeddedWordcount(embeddedWorkload, embeddedCheckpointIntervalMs));
+    progress(0.1 + (0.9 * (rep + 1)) / repetitions);
+  }
+  return { workload, nats, natsCheckpointIntervalMs, embeddedWorkload, embedded, embeddedCheckpointIntervalMs };
 }

@@ -9,6 +9,8 @@ export class SourceControl {
   private paused: { resolve: (position: number) => void; promise: Promise<number> } | undefined;
   private resumeGate: (() => void) | undefined;
   private stopRequested = false;
+  /** Ends the loop's wait in `whenWritableOrInterrupted`, if it is waiting there. */
+  private interruptWait: (() => void) | undefined;
 
   /** @param wake cuts short the loop's wait for input (new data, a poll, the idle timeout). */
   constructor(private readonly wake: () => void) {}
@@ -26,6 +28,7 @@ export class SourceControl {
       this.paused = { resolve, promise };
       this.pauseRequested = true;
       this.wake();
+      this.interruptWait?.();
     }
     return this.paused.promise;
   }
@@ -45,9 +48,31 @@ export class SourceControl {
   stop(): void {
     this.stopRequested = true;
     this.wake();
+    this.interruptWait?.();
     const gate = this.resumeGate;
     this.resumeGate = undefined;
     gate?.();
+  }
+
+  /**
+   * Waits for `writable` (the pipeline taking input again), or for a pause or a stop, whichever
+   * comes first. The loop calls it at a message boundary, so a checkpoint's cut need not wait for a
+   * congested pipeline (a backed-up sink) to drain: the cut drains the mailboxes itself with the
+   * sink's backpressure lifted, and the intake pause does not grow with the sink's backlog.
+   */
+  whenWritableOrInterrupted(writable: Promise<void>): Promise<void> {
+    if (this.interrupted) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        if (this.interruptWait === done) this.interruptWait = undefined;
+        resolve();
+      };
+      this.interruptWait = done;
+      writable.then(done, (error: unknown) => {
+        if (this.interruptWait === done) this.interruptWait = undefined;
+        reject(error);
+      });
+    });
   }
 
   /**

@@ -192,7 +192,7 @@ export class FileSource<T> implements SourceBinding {
         }
         this.position = position;
         start = newline + 1;
-        if (outlet.congested) await outlet.whenUncongested();
+        if (outlet.congested) await this.control.whenWritableOrInterrupted(outlet.whenUncongested());
         if (this.control.interrupted) {
           // Stop at this line boundary: keep the rest of the buffer as the carry for after the pause.
           break;

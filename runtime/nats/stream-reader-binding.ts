@@ -104,7 +104,7 @@ export class StreamReaderBinding implements SourceBinding {
         this.position = record.seq;
         this.unhandled--;
         handler.record(record, previous);
-        if (this.outlet.congested) await this.outlet.whenUncongested();
+        if (this.outlet.congested) await this.control.whenWritableOrInterrupted(this.outlet.whenUncongested());
       }
       if (source.lag === 0) handler.caughtUp?.();
     }

@@ -68,4 +68,45 @@ test('file source - a pause asked for during the last read of a bounded input is
   await file.close();
 });
 
+test('file source - a pause while the pipeline is congested is answered at once, at the last line handed over', async () => {
+  const path = join(tmp.dir, 'congested.txt');
+  writeFileSync(path, 'one\ntwo\nthree\n');
+  // A pipeline that takes one line and then stays congested (a sink that never catches up).
+  const outlet = recorder();
+  let released = false;
+  const waiting: (() => void)[] = [];
+  const congestedOutlet: Outlet = {
+    ...outlet,
+    data: (value, timestamp, position) => outlet.data(value, timestamp, position),
+    get congested() {
+      return !released && outlet.sent.some((s) => s[0] === 'data');
+    },
+    whenUncongested: () => (released ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve))),
+  };
+  const file = new FileSource(source, { path, follow: false }, congestedOutlet, () => {});
+  await file.open(-1);
+  const running = file.run();
+  while (!outlet.sent.some((s) => s[0] === 'data')) await new Promise((resolve) => setImmediate(resolve));
+  const answer = await Promise.race([
+    file.pause(),
+    new Promise((resolve) => setTimeout(() => resolve('no answer while congested'), 5000)),
+  ]);
+  assert.is(answer, 3, 'paused after "one" (bytes 0..3), without waiting for the pipeline');
+  assert.equal(
+    outlet.sent.filter((s) => s[0] === 'data').map((s) => s[1]),
+    ['one'],
+    'nothing more was handed over during the pause',
+  );
+  file.resume();
+  released = true;
+  for (const resolve of waiting) resolve();
+  assert.is(await running, true);
+  assert.equal(
+    outlet.sent.filter((s) => s[0] === 'data').map((s) => s[1]),
+    ['one', 'two', 'three'],
+    'the rest once the pipeline took input again',
+  );
+  await file.close();
+});
+
 test.run();
