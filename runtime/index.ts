@@ -34,7 +34,14 @@ export {
   InputNotUtf8Error,
   InvalidEventTimeError,
 } from './errors.ts';
-export { RescaleError, KeyGroupsChangedError, RescaleAfterCrashError, ScaleOutRescaleError } from './rescale-errors.ts';
+export {
+  RescaleError,
+  KeyGroupsChangedError,
+  RescaleAfterCrashError,
+  ScaleOutRescaleError,
+  LayoutMismatchError,
+  PendingStateWritesError,
+} from './rescale-errors.ts';
 
 // Running a job from your own code: one runtime shape for both modes (the `stator run` command is a thin layer over
 // it).

@@ -24,9 +24,8 @@ export class KeyGroupsChangedError extends RescaleError {
 }
 
 /**
- * A scaled-out job's stage has another partition count than its units' checkpoints: each unit keeps
- * its own checkpoint chain and reads its own exchange subject, so moving key groups between units
- * is not done (yet); see docs/scale-out.md, "Rescaling".
+ * A unit of a scaled-out job found a checkpoint from another layout than the one its worker planned:
+ * the job's layout record (which rescales go through) and the units' checkpoints disagree.
  */
 export class ScaleOutRescaleError extends RescaleError {
   override name = 'ScaleOutRescaleError';
@@ -39,10 +38,56 @@ export class ScaleOutRescaleError extends RescaleError {
     const was = checkpointed === undefined ? 'another partition count' : `parallelism ${checkpointed}`;
     super(
       'RESCALE_SCALE_OUT',
-      `stage ${stage} of job ${job} was checkpointed by its scaled-out units with ${was} and now has ${now}: a ` +
-        `scaled-out job cannot change a stage's parallelism yet (docs/scale-out.md, "Rescaling"); run every worker ` +
-        `with ${checkpointed === undefined ? 'the old parallelism' : `--parallelism ${stage}=${checkpointed}`}, or ` +
-        `start over: stop every worker and delete the units' checkpoint buckets (stator-${job}-<unit>)`,
+      `stage ${stage} of job ${job} was checkpointed by its scaled-out units with ${was} and now has ${now}, which ` +
+        `the job's layout record (key layout in the bucket stator-${job}-group) does not say: stop every worker and ` +
+        `delete that key (the next worker then reads the layout from the checkpoints and rescales the job; ` +
+        `docs/scale-out.md, "Rescaling")`,
+    );
+  }
+}
+
+/**
+ * A scaled-out worker was started with another layout (input partitions, a stage's parallelism) than
+ * the job's workers run with, as the layout record in the group's bucket says: every worker of a
+ * group must plan the same units, or two of them would run different units on the same subjects.
+ */
+export class LayoutMismatchError extends RescaleError {
+  override name = 'LayoutMismatchError';
+  constructor(
+    readonly job: string,
+    /** e.g. `--input-partitions`, `--parallelism count=`. */
+    readonly option: string,
+    readonly recorded: string,
+    readonly now: string,
+    advice: string,
+  ) {
+    super(
+      'LAYOUT_MISMATCH',
+      `job ${job} runs with ${option}${recorded} (its layout record in the bucket stator-${job}-group) and this worker ` +
+        `was started with ${option}${now}: ${advice}`,
+    );
+  }
+}
+
+/**
+ * A scaled-out job's rescale would lose state API writes: a partition of the old layout logged
+ * writes after its last input message, which are applied only once its next input message arrives
+ * (they wait for the input position they were taken in at), so the drain could not apply them.
+ */
+export class PendingStateWritesError extends RescaleError {
+  override name = 'PendingStateWritesError';
+  constructor(
+    readonly job: string,
+    readonly unit: string,
+    readonly writes: number,
+    readonly stage: string,
+    readonly checkpointed: number,
+  ) {
+    super(
+      'RESCALE_PENDING_WRITES',
+      `partition ${unit} of job ${job} holds ${writes} state API write(s) logged after its last input message, which ` +
+        `are applied only when its next input message arrives: nothing was rescaled; start the workers with ` +
+        `--parallelism ${stage}=${checkpointed} until the job has read more input, stop them, then rescale`,
     );
   }
 }

@@ -56,6 +56,8 @@ const byErrorCode: Readonly<Record<string, ExitCode>> = {
   RESCALE_KEY_GROUPS: ExitCode.USAGE,
   RESCALE_AFTER_CRASH: ExitCode.USAGE,
   RESCALE_SCALE_OUT: ExitCode.USAGE,
+  LAYOUT_MISMATCH: ExitCode.USAGE,
+  RESCALE_PENDING_WRITES: ExitCode.USAGE,
 };
 
 /** The exit code for an error, by its stable `code`. */

@@ -64,7 +64,8 @@ With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and che
 ${NATS_CLI_USAGE}
 
 Exit codes: 0 done, 1 failed, 2 bad arguments or options (also a NATS stream that does not fit the
-job, or a parallelism its checkpoints cannot be rescaled to), 3 module not found, 4 module exports no job, 5 checkpoints unusable (corrupt, fenced by another
+job, a parallelism its checkpoints cannot be rescaled to, or a --scale-out worker whose layout differs
+from the running workers'), 3 module not found, 4 module exports no job, 5 checkpoints unusable (corrupt, fenced by another
 process, job running elsewhere), 6 not available, 69 NATS unreachable at start (or authentication
 refused), 75 NATS unreachable longer than --max-outage while running, 130 second signal.`;
 

@@ -17,8 +17,14 @@ import { WorkerRuntime, type UnitAssignment } from './worker-runtime.ts';
 import type { JobUnit } from './job-units.ts';
 import type { UnitEnvironment } from './unit-runtime.ts';
 import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
-import { checkUnitLayout } from './unit-layout.ts';
 import { serveWorkerStateApi, type WorkerStateApi } from '../state-api/serve-nats-state-api.ts';
+import { checkpointedParallelism } from './unit-layout.ts';
+import { DEFAULT_LEASE_TTL_MS } from '../group/index.ts';
+import { createGroupBucket } from '../group/group-bucket.ts';
+import { describeLayout, LAYOUT_KEY, settleJobLayout, type SettledLayout } from './job-layout.ts';
+import { rescaleUnits } from './rescale-units.ts';
+import { LayoutMismatchError } from '../rescale-errors.ts';
+import { hostname } from 'node:os';
 
 /** How a worker joins its job's group, given its connection and the job's units. */
 export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => UnitAssignment;
@@ -46,6 +52,8 @@ export function groupAssignment(
     readonly logger: Logger;
     readonly replicas: number;
     readonly leaseTtlMs: number | undefined;
+    /** The layout record this worker checked before joining (see settleJobLayout). */
+    readonly layout?: SettledLayout;
   },
 ): UnitAssignment {
   let group: WorkerGroup | undefined;
@@ -60,6 +68,22 @@ export function groupAssignment(
         logger: options.logger,
         host,
       });
+      const { layout } = options;
+      if (layout === undefined) return;
+      // A worker that began rescaling between this worker's check and its first heartbeat did not
+      // see it alive: this one must not run the old layout beside the rescale.
+      const kv = await createGroupBucket(link.nc, options.job, options.replicas);
+      const entry = await retryTransient(() => kv.get(LAYOUT_KEY), DEFAULT_RETRY_POLICY, new AbortController().signal);
+      if (entry?.revision !== layout.revision) {
+        await group.close();
+        throw new LayoutMismatchError(
+          options.job,
+          'the layout ',
+          'being changed',
+          describeLayout(layout.record),
+          'another worker started rescaling the job while this one joined; start this one again once it is done',
+        );
+      }
     },
     leave: async () => {
       await group?.close();
@@ -112,8 +136,6 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     checkpointEvents = checkpointLink.events$.subscribe((event) => {
       if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
     });
-    // Before joining: a worker in another layout must not take units whose checkpoints do not fit.
-    await checkUnitLayout(checkpointLink, job.name, units);
     // Every unit of this worker shares one area; every worker of the job shares its bucket.
     jobFiles = await openNatsJobFiles(options, settings, link, replicas);
     // Dapr's routes for every key (with --http); each stage unit logs and applies its partition's writes.
@@ -127,7 +149,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       logger,
       ...options.stateApi,
     });
-    const env: UnitEnvironment = {
+    const baseEnv: UnitEnvironment = {
       job,
       link,
       checkpointLink,
@@ -142,10 +164,25 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       localState: options.localState,
       stateApi,
     };
+    // Before joining: every worker of the job runs one layout (a different one is refused while the
+    // job runs, and rescales it while none runs).
+    const stageParallelism: Record<string, number> = {};
+    for (const unit of units) if (unit.stage !== undefined) stageParallelism[unit.stage] = unit.partition + 1;
+    const layout = await settleJobLayout({
+      kv: await createGroupBucket(checkpointLink.nc, job.name, replicas),
+      job: job.name,
+      worker: `${hostname()}-${process.pid}`,
+      wanted: { inputPartitions: inputPartitions ?? null, parallelism: stageParallelism },
+      checkpointed: () => checkpointedParallelism(checkpointLink!, job.name, units),
+      leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+      logger,
+      rescale: (lock) => rescaleUnits({ env: baseEnv, inputPartitions: inputPartitions ?? 1, lock, logger }),
+    });
+    const env: UnitEnvironment = { ...baseEnv, generations: layout.record.generations };
     const assignment = (
       options.assignment ??
       ((joined, all) =>
-        groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs }))
+        groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs, layout }))
     )(link, units);
     const runtime = new WorkerRuntime({ env, units, assignment, logger });
     for (const closing of [link, checkpointLink, jobFiles.link]) {

@@ -1,31 +1,36 @@
-// A scaled-out worker's check, before it joins the group, that the job's layout is the one its
-// stage units checkpointed: each unit keeps its own checkpoint chain and reads its own exchange
-// subject, so a changed parallelism would leave key groups in units that no longer own them.
+// The layout a scaled-out job's stage units checkpointed: each unit keeps its own checkpoint chain
+// and reads its own exchange subject, so a changed parallelism must go through a rescale
+// (rescale-units.ts) or key groups would stay in units that no longer own them.
 import { createCheckpoints, type CheckpointStore } from '../../src/checkpoint/index.ts';
 import { isUnreadableCheckpoint, readDescriptor } from '../../src/checkpoint/checkpoint-reader.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
 import { NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
-import { ScaleOutRescaleError } from '../rescale-errors.ts';
 import type { NatsLink } from './connection.ts';
 import type { JobUnit } from './job-units.ts';
 
 /**
  * Reads, per keyed stage, the newest checkpoint of its first unit that has one (partition 0 exists
- * in every layout) and compares the parallelism it recorded with the job's.
- * @throws ScaleOutRescaleError when they differ.
+ * in every layout): the parallelism it recorded is the layout the job ran with, for a job whose
+ * group has no layout record yet (job-layout.ts).
  */
-export async function checkUnitLayout(link: NatsLink, job: string, units: readonly JobUnit[]): Promise<void> {
+export async function checkpointedParallelism(
+  link: NatsLink,
+  job: string,
+  units: readonly JobUnit[],
+): Promise<Record<string, number>> {
   const stages = new Map<string, JobUnit[]>();
   for (const unit of units)
     if (unit.stage !== undefined) stages.set(unit.stage, [...(stages.get(unit.stage) ?? []), unit]);
+  const recorded: Record<string, number> = {};
   for (const [stage, stageUnits] of stages) {
     for (const unit of stageUnits) {
-      const recorded = await recordedParallelism(link, job, unit.name, stage);
-      if (recorded === undefined) continue;
-      if (recorded !== stageUnits.length) throw new ScaleOutRescaleError(job, stage, recorded, stageUnits.length);
+      const parallelism = await recordedParallelism(link, job, unit.name, stage);
+      if (parallelism === undefined) continue;
+      recorded[stage] = parallelism;
       break;
     }
   }
+  return recorded;
 }
 
 /** The stage's parallelism the unit's newest checkpoint recorded; undefined when it has none (or not readable). */

@@ -46,6 +46,8 @@ export interface UnitEnvironment {
   readonly localState?: LocalState | undefined;
   /** The worker's state API: each stage unit's partition owner, command log and request subject. */
   readonly stateApi?: WorkerStateApi | undefined;
+  /** Per keyed stage, how many times it was rescaled (the job's layout record). @default none */
+  readonly generations?: Readonly<Record<string, number>>;
 }
 
 /** The source name under which a stage unit's exchange position is checkpointed. */
@@ -109,12 +111,14 @@ export async function openUnitRuntime(
     sink: (deadLetter, fail) => {
       const output = unit.output;
       if (output.kind === 'sink')
-        return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, { unit: unit.name });
+        return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, {
+          unit: unitIdName(env, unit),
+        });
       return exchangeSinkBinding(
         link,
         {
           job: job.name,
-          unit: unit.name,
+          unit: unitIdName(env, unit),
           from: unit.partition,
           keyBy: output.keyBy,
           parallelism: output.parallelism,
@@ -162,6 +166,15 @@ function serveWhileRunning(runtime: JobRuntime, unitState: UnitStateApi): void {
 export function inputSubjectOf(env: Pick<UnitEnvironment, 'streams' | 'inputPartitions'>, unit: JobUnit): string {
   const subject = env.streams.input.subject;
   return env.inputPartitions === undefined ? subject : `${subject}.${unit.partition}`;
+}
+
+/**
+ * The unit as its message ids name it: `<unit>@<g>` once its stage was rescaled g times, so the ids
+ * of a unit name that an earlier layout also had (numbered from 0 again) never repeat that layout's.
+ */
+export function unitIdName(env: Pick<UnitEnvironment, 'generations'>, unit: JobUnit): string {
+  const generation = unit.stage === undefined ? 0 : (env.generations?.[unit.stage] ?? 0);
+  return generation === 0 ? unit.name : `${unit.name}@${generation}`;
 }
 
 /**

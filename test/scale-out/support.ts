@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
-import { streamMessages, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { readOutputs, streamMessages, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
+import { assertSamePerKey } from './per-key.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -100,13 +101,32 @@ export async function finishGracefully(link: NatsLink, count: number, workers: r
     throw new Error(`${(error as Error).message} (${stored} of ${count} outputs stored)\n${logsOf(workers)}`);
   });
   for (const worker of workers) assert.is(worker.child.exitCode, null, logsOf(workers));
+  await stopWorkers(workers);
+}
+
+/** Stops `workers` with SIGTERM once each has joined the group; each must exit 0. */
+export async function stopWorkers(workers: readonly JobProcess[], context = workers): Promise<void> {
   // A worker restarted late may still be loading when the outputs are complete: SIGTERM before its
   // handler is installed would kill it outright. Stop each once it has joined the group.
   await waitFor(() => workers.every((w) => /joined the group/.test(w.stderr())), 'every worker joined').catch(
     (error: unknown) => {
-      throw new Error(`${(error as Error).message}\n${logsOf(workers)}`);
+      throw new Error(`${(error as Error).message}\n${logsOf(context)}`);
     },
   );
   for (const worker of workers) worker.child.kill('SIGTERM');
-  for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(workers));
+  for (const worker of workers) assert.is((await worker.exited).code, 0, logsOf(context));
+}
+
+/**
+ * The verdict of the wordcount tests: the output stream holds, per word, the reference run's counts,
+ * each once and in order (with `anyOrder`, compared as sets: see assertSamePerKey).
+ */
+export async function assertWordCountsOnce(
+  link: NatsLink,
+  reference: readonly string[],
+  context: string,
+  anyOrder = false,
+): Promise<void> {
+  const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as { word: string }).word, context, anyOrder);
 }

@@ -1,0 +1,55 @@
+// Every worker of a job must run its layout: a worker started with another stage parallelism or
+// another number of input partitions than the job's running workers exits with a clear message
+// (exit 2) before it joins the group, naming both values, and the running worker goes on.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startNatsServer } from '../support/nats-server.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { produce, streamMessages, text, waitFor } from '../nats/wordcount-support.ts';
+import { killAll, logsOf, startWorker, stopWorkers } from './support.ts';
+import type { JobProcess } from '../nats/wordcount-support.ts';
+
+const workers: JobProcess[] = [];
+test.after(() => killAll(workers));
+
+test('a worker with another layout than the running workers is refused before it joins', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  // Both subjects, so that the worker with input partitions is refused for its layout, not its stream.
+  await (
+    await link.jetstreamManager()
+  ).streams.add({
+    name: 'WORDCOUNT_IN',
+    subjects: ['wordcount.in', 'wordcount.in.>'],
+  });
+  await produce(link, text(2_000, 31));
+  const running = startWorker(server.url, 1);
+  workers.push(running);
+  await waitFor(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > 0, 'outputs');
+
+  const cases: { args: string[]; message: RegExp }[] = [
+    {
+      args: ['--parallelism', 'count=6'],
+      message:
+        /job wordcount runs with --parallelism count=4 \(its layout record in the bucket stator-wordcount-group\) and this worker was started with --parallelism count=6: worker\(s\) \S+ of the job run with the recorded layout; start this one with --parallelism count=4, or stop every worker \(SIGTERM\) to rescale the job/,
+    },
+    {
+      args: ['--input-partitions', '2'],
+      message:
+        /job wordcount runs with --input-partitions none .* and this worker was started with --input-partitions 2: every worker must read the input in the same partitions; start this one with no --input-partitions/,
+    },
+  ];
+  for (const { args, message } of cases) {
+    const refused = startWorker(server.url, 1, args);
+    workers.push(refused);
+    const exit = await refused.exited;
+    assert.is(exit.code, 2, refused.stderr());
+    assert.match(refused.stderr(), message, refused.stderr());
+    assert.not.match(refused.stderr(), /took partition|joined the group/, 'it never joined the group');
+  }
+  assert.is(running.child.exitCode, null, logsOf(workers));
+  assert.not.match(running.stderr(), /released|rescal/, 'the running worker kept its units');
+  await stopWorkers([running], workers);
+});
+
+test.run();
