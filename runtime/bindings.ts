@@ -1,5 +1,5 @@
 import type { CheckpointSnapshot } from '../src/checkpoint/checkpoint-writer.ts';
-import type { PartitionRestore } from '../src/checkpoint/checkpoint-reader.ts';
+import type { PartitionRestore, ReadOptions } from '../src/checkpoint/checkpoint-reader.ts';
 import type { PartitionSeed } from '../src/checkpoint/checkpoints.ts';
 import type { Outlet } from './engine/outlet.ts';
 import type { InputLag } from './job-view.ts';
@@ -99,9 +99,18 @@ export interface JobCheckpoints {
   readonly description: string;
   /**
    * Takes the job's lease (another live process running the job makes this throw) and reads the
-   * newest usable checkpoint (undefined: none); `progress` gets bytes read / total.
+   * newest usable checkpoint (undefined: none); `progress` gets bytes read / total. With
+   * `read.reuseLocal`, partitions a warm local copy serves are not read (PartitionRestore.reusesLocalCopy).
    */
-  restoreLatest(progress?: (done: number, total: number) => void): Promise<RestoredCheckpoint | undefined>;
+  restoreLatest(
+    progress?: (done: number, total: number) => void,
+    read?: ReadOptions,
+  ): Promise<RestoredCheckpoint | undefined>;
+  /**
+   * The digest of one partition's state in the checkpoint that holds exactly the state captured so
+   * far (Checkpoints.committedDigest): what a warm local copy of that state records.
+   */
+  committedDigest(stage: string, partition: number): string | undefined;
   /** Why a checkpoint is due at `watermark` now (the trigger policy), or undefined. */
   due(watermark: number): string | undefined;
   /** Resolves when no checkpoint write is in flight; rejects once fenced. */

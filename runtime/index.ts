@@ -49,7 +49,7 @@ export { createRuntime } from './create-runtime.ts';
 export type { RuntimeOptions } from './create-runtime.ts';
 // Where keyed state lives (docs/state-backends.md): RuntimeOptions.stateBackend, EmbeddedOptions.localState.
 export { LocalState, DEFAULT_STATE_MEMORY_BYTES } from './state-backends/local-state.ts';
-export type { StateBackendKind, LocalStateOptions } from './state-backends/local-state.ts';
+export type { StateBackendKind, LocalStateOptions, WarmCopy } from './state-backends/local-state.ts';
 export { files, nats } from './transport.ts';
 export type {
   Transport,
@@ -66,7 +66,7 @@ export { openDirectoryFiles, openObjectStoreFiles, filesBucketName } from './fil
 export type { DirectoryFilesOptions, ObjectStoreFilesOptions, ClosableJobFiles } from './files/index.ts';
 
 // Checkpoint stores and NATS connections, for running, inspecting or clearing a job's checkpoints from code.
-export type { CheckpointStore, StoredManifest, PartitionSeed } from '../src/checkpoint/index.ts';
+export type { CheckpointStore, StoredManifest, PartitionSeed, ReadOptions } from '../src/checkpoint/index.ts';
 export {
   createFileCheckpointStore,
   openJetStreamCheckpointStore,

@@ -17,6 +17,7 @@ import type { Logger } from './log.ts';
 import { restoreRunners, type Rescale } from './restore-runners.ts';
 import { RescaleAfterCrashError } from './rescale-errors.ts';
 import type { LocalStateOwner } from './state-api/state-owner.ts';
+import type { LocalState, WarmCopy } from './state-backends/local-state.ts';
 import type { RunResult, RuntimeEvent } from './runtime-events.ts';
 
 export type { RunResult, RuntimeEvent } from './runtime-events.ts';
@@ -58,6 +59,12 @@ export interface JobRuntimeOptions {
    * and how many upstream units feed its input. @default the whole job, fed by its source
    */
   readonly unit?: { readonly onlyPartition?: number; readonly sourceInputs: number };
+  /**
+   * The partitions' local copies under the disk backend (the runners' tiers come from it): a warm
+   * copy of the restored state is reused instead of reading its parts, and after the final
+   * checkpoint each partition's copy is left warm for the next run.
+   */
+  readonly localState?: LocalState;
 }
 
 /** A dead-letter sink as the runtime uses it. */
@@ -242,6 +249,7 @@ class JobRuntimeImpl implements JobRuntime {
       const restoreStarted = Date.now();
       let bytesRead = 0;
       restored = await this.readLatest((done) => (bytesRead = done));
+      this.options.localState?.reuse(restored?.partitions.filter((p) => p.reusesLocalCopy === true) ?? []);
       const sink = this.options.sink(deadLetters.receive, (error) => this.fail(error));
       this.sink = sink;
       const pipeline = new Pipeline({
@@ -356,6 +364,7 @@ class JobRuntimeImpl implements JobRuntime {
         await this.orFail(deadLetters.binding.cut().durable);
       }
       for (const actor of pipeline.actors()) await actor.runner.close();
+      await this.keepLocalCopies(pipeline);
       await this.closeBindings();
       this.lifecycle.transition('stopped');
       this.eventSubject.complete();
@@ -396,15 +405,47 @@ class JobRuntimeImpl implements JobRuntime {
   private async readLatest(read: (bytes: number) => void): Promise<RestoredCheckpoint | undefined> {
     const log = this.log;
     const started = Date.now();
-    const restored = await this.options.checkpoints.restoreLatest((done, total) => {
-      read(done);
-      log.progress(
-        `restoring checkpoint: ${formatBytes(done)} / ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`,
-      );
-    });
+    const local = this.options.localState;
+    const restored = await this.options.checkpoints.restoreLatest(
+      (done, total) => {
+        read(done);
+        log.progress(
+          `restoring checkpoint: ${formatBytes(done)} / ${formatBytes(total)} (${total === 0 ? 100 : Math.floor((done / total) * 100)}%)`,
+        );
+      },
+      local === undefined
+        ? {}
+        : { reuseLocal: (partition, digest, descriptor) => local.holdsState(partition, digest, descriptor) },
+    );
+    const reused = restored?.partitions.filter((p) => p.reusesLocalCopy === true).length ?? 0;
+    if (reused > 0) log.info(`${reused} partition(s) restored from their warm local copy, without reading their parts`);
     log.progress(undefined);
     if (restored !== undefined) log.debug(`read checkpoint ${restored.id} in ${Date.now() - started} ms`);
     return restored;
+  }
+
+  /**
+   * Under the disk backend, once the final checkpoint is committed and the runners closed: each
+   * partition whose state is still exactly that checkpoint's writes it whole into its local copy,
+   * which is then marked warm for the next run. A copy that cannot be is left unmarked (the next
+   * run rebuilds it from the checkpoint): a warm copy saves the next start time, nothing more.
+   */
+  private async keepLocalCopies(pipeline: Pipeline): Promise<void> {
+    const local = this.options.localState;
+    if (local === undefined || local.backend !== 'disk') return;
+    try {
+      const copies: WarmCopy[] = [];
+      for (const stage of pipeline.stages) {
+        for (const actor of stage.actors) {
+          const digest = this.options.checkpoints.committedDigest(stage.name, actor.partition);
+          if (digest !== undefined && actor.runner.writeStateToLocalStore())
+            copies.push({ stage: stage.name, partition: actor.partition, digest });
+        }
+      }
+      await local.markWarm(copies);
+    } catch (error) {
+      this.log.warn(`the local state copies are not kept for the next run: ${(error as Error).message}`);
+    }
   }
 
   /** The job's watermark for the checkpoint trigger: the minimum over all partitions. */

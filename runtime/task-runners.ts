@@ -17,8 +17,9 @@ export function jobTaskRunners(
   job: Job,
   files?: JobFiles,
   localState?: LocalState,
-): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory } {
+): { readonly grouping: KeyGrouping; readonly createRunner: RunnerFactory; readonly localState?: LocalState } {
   return {
+    ...(localState === undefined ? {} : { localState }),
     grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
     createRunner: (step, partition, output) => {
       const stateTier = localState?.tierFor(step.name, partition);

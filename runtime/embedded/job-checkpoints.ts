@@ -60,7 +60,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
   };
   return {
     description: store.description,
-    async restoreLatest(progress) {
+    async restoreLatest(progress, read) {
       await checkpoints.acquireLease({ takeover: options.takeover ?? false });
       leased = true;
       if (checkpoints.manifestFallback !== undefined) logger.warn(checkpoints.manifestFallback.message);
@@ -74,7 +74,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
           done += bytes;
           progress?.(Math.min(done, total), total);
         };
-        const loaded = await checkpoints.load().finally(() => (onPartRead = undefined));
+        const loaded = await checkpoints.load(undefined, read).finally(() => (onPartRead = undefined));
         if (loaded !== undefined) {
           progress?.(total, total);
           for (const skipped of loaded.skipped) logger.warn(`skipped an unreadable checkpoint: ${skipped.message}`);
@@ -105,6 +105,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
       });
       return restored;
     },
+    committedDigest: (stage, partition) => checkpoints.committedDigest(stage, partition),
     due: (watermark) => coordinatorOf().due(watermark),
     ready: () => coordinatorOf().ready(),
     async start(snapshot, reason, beforeCommit) {

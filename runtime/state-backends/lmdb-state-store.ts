@@ -1,20 +1,28 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LocalStateStore, LocalStoreWrite } from '../../src/state/index.ts';
 
 const EMPTY = new Uint8Array(0);
+/**
+ * The warm-copy marker, next to LMDB's files: present only while the environment, synced to disk,
+ * holds exactly the state of the checkpoint partition it names (see markWarm).
+ */
+const MARKER = 'reflects.json';
+const MARKER_FORMAT = 1;
 
 /**
  * A LocalStateStore in an LMDB environment (lmdb-js): reads are synchronous memory-mapped lookups
  * on the calling thread, which state reads need (`ValueState.read()` returns the value); writes come
- * in synchronous batches (one transaction per eviction batch). The environment is a working copy:
- * no fsync (a crash may lose it, and the next run starts from the checkpoint anyway) and it is
- * removed when opened, so nothing from an earlier run is ever read as current.
+ * in synchronous batches (one transaction per eviction batch). The environment is a working copy,
+ * written without fsync: a crash may leave it anywhere, so it is trusted only through its marker
+ * (a warm copy, see markWarm), and otherwise removed and made afresh.
  */
 export class LmdbStateStore implements LocalStateStore {
   private readonly root: RootDatabase<Uint8Array, Uint8Array>;
   private readonly records: Database<Uint8Array, Uint8Array>;
   private readonly changed: Database<Uint8Array, Uint8Array>;
+  private readonly eager: Database<Uint8Array, Uint8Array>;
   private closed: Promise<void> | undefined = undefined;
 
   private constructor(readonly path: string) {
@@ -27,16 +35,10 @@ export class LmdbStateStore implements LocalStateStore {
       noMetaSync: true,
       maxDbs: 4,
     });
-    this.records = this.root.openDB<Uint8Array, Uint8Array>('records', {
-      encoding: 'binary',
-      keyEncoding: 'binary',
-      compression: false,
-    });
-    this.changed = this.root.openDB<Uint8Array, Uint8Array>('changed', {
-      encoding: 'binary',
-      keyEncoding: 'binary',
-      compression: false,
-    });
+    const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
+    this.records = this.root.openDB<Uint8Array, Uint8Array>('records', binary);
+    this.changed = this.root.openDB<Uint8Array, Uint8Array>('changed', binary);
+    this.eager = this.root.openDB<Uint8Array, Uint8Array>('eager', binary);
   }
 
   /** Opens a fresh (empty) store in `path`, removing whatever was there. */
@@ -48,11 +50,67 @@ export class LmdbStateStore implements LocalStateStore {
     return new LmdbStateStore(path);
   }
 
+  /**
+   * The digest of the checkpoint state the copy in `path` holds (written by markWarm), or undefined
+   * when it has no valid marker. Reads the marker only: nothing is opened or changed.
+   */
+  static warmDigest(path: string): string | undefined {
+    let text: string;
+    try {
+      text = readFileSync(join(path, MARKER), 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const marker = JSON.parse(text) as { format?: unknown; digest?: unknown };
+      return marker.format === MARKER_FORMAT && typeof marker.digest === 'string' ? marker.digest : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Opens the warm copy in `path` for use, after its marker (see markWarm) matched the checkpoint
+   * being restored. The marker is removed durably first: from the first write on, the copy holds
+   * state after the checkpoint, and a crash must leave it unmarked (the next run then rebuilds it).
+   */
+  static openWarm(path: string): LmdbStateStore {
+    rmSync(join(path, MARKER), { force: true });
+    syncDirectory(path);
+    return new LmdbStateStore(path);
+  }
+
+  /**
+   * Marks the copy as holding exactly the checkpoint state named by `digest`: syncs the environment
+   * to disk, then writes the marker (temp file, fsync, rename, directory fsync). Call only when the
+   * store alone holds that state and nothing writes to it afterwards (the backend's writeBack, then
+   * close).
+   */
+  async markWarm(digest: string): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      // lmdb-js's env.sync (mdb_env_sync, forced), missing from its type declarations.
+      (this.root as unknown as { sync(done: (error?: unknown) => void): void }).sync((error) =>
+        error ? reject(error as Error) : resolve(),
+      );
+    });
+    const temp = join(this.path, `${MARKER}.tmp`);
+    writeFileSync(temp, JSON.stringify({ format: MARKER_FORMAT, digest }), { mode: 0o600 });
+    const fd = openSync(temp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, join(this.path, MARKER));
+    syncDirectory(this.path);
+  }
+
   get(key: Uint8Array): Uint8Array | undefined {
     return this.records.getBinary(key);
   }
 
   write(batch: readonly LocalStoreWrite[]): void {
+    if (batch.length === 0) return;
     this.root.transactionSync(() => {
       for (const w of batch) {
         if (w.value === undefined) this.records.removeSync(w.key);
@@ -64,6 +122,11 @@ export class LmdbStateStore implements LocalStateStore {
 
   isChanged(key: Uint8Array): boolean {
     return this.changed.doesExist(key);
+  }
+
+  hasChanged(): boolean {
+    for (const _ of this.changed.getKeys({ limit: 1 })) return true;
+    return false;
   }
 
   takeAllChanged(): Uint8Array[] {
@@ -78,6 +141,21 @@ export class LmdbStateStore implements LocalStateStore {
     });
   }
 
+  writeEager(records: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): void {
+    if (records.length === 0) return;
+    this.root.transactionSync(() => {
+      for (const r of records) this.eager.putSync(r.key, r.value);
+    });
+  }
+
+  takeEager(): { key: Uint8Array; value: Uint8Array }[] {
+    const out: { key: Uint8Array; value: Uint8Array }[] = [];
+    for (const { key, value } of this.eager.getRange())
+      out.push({ key: key as Uint8Array, value: value as Uint8Array });
+    if (out.length > 0) this.eager.clearSync();
+    return out;
+  }
+
   keys(): Iterable<Uint8Array> {
     return this.records.getKeys() as Iterable<Uint8Array>;
   }
@@ -87,12 +165,24 @@ export class LmdbStateStore implements LocalStateStore {
   }
 
   clear(): void {
+    rmSync(join(this.path, MARKER), { force: true });
     this.records.clearSync();
     this.changed.clearSync();
+    this.eager.clearSync();
   }
 
   close(): Promise<void> {
     this.closed ??= this.root.close();
     return this.closed;
+  }
+}
+
+/** fsync of a directory, so a rename or unlink in it survives a host crash. */
+function syncDirectory(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,7 +1,8 @@
 import type { TaskRestore } from '../task/task-runner.ts';
 import type { CheckpointStore } from './checkpoint-store.ts';
 import { markPartVerified } from '../state/key-group-part.ts';
-import type { CheckpointDescriptor, SegmentRef } from './checkpoint-descriptor.ts';
+import type { CheckpointDescriptor, PartitionCheckpoint, SegmentRef } from './checkpoint-descriptor.ts';
+import { partitionStateDigest } from './partition-state-digest.ts';
 import { decodeDescriptor } from './checkpoint-descriptor.ts';
 import { EnvelopeKind, decodeEnvelope } from './envelope.ts';
 import { CheckpointCorruptError, CheckpointPartMissingError } from './errors.ts';
@@ -11,7 +12,22 @@ import type { CheckpointInfo } from './manifest.ts';
 export interface PartitionRestore {
   readonly stage: string;
   readonly partition: number;
+  /**
+   * Its state is served by a local copy that holds exactly this checkpoint's state of the partition
+   * (see ReadOptions.reuseLocal): none of its parts were read, and `restore.keyGroups` is empty.
+   */
+  readonly reusesLocalCopy?: boolean;
   readonly restore: TaskRestore;
+}
+
+/** Options of readCheckpoint and Checkpoints.load. */
+export interface ReadOptions {
+  /**
+   * Asked once per partition of the checkpoint, with the digest of its state
+   * (partitionStateDigest): true when a local copy holding exactly that state will serve it, so its
+   * parts are not read.
+   */
+  readonly reuseLocal?: (partition: PartitionCheckpoint, digest: string, descriptor: CheckpointDescriptor) => boolean;
 }
 
 /** A verified checkpoint: every part it references was read and its checksum checked. */
@@ -38,6 +54,7 @@ export async function readCheckpoint(
   store: CheckpointStore,
   info: CheckpointInfo,
   cache: Map<string, Promise<Uint8Array>> = new Map(),
+  options: ReadOptions = {},
 ): Promise<VerifiedCheckpoint> {
   const fetch = (name: string): Promise<Uint8Array> => {
     let bytes = cache.get(name);
@@ -65,7 +82,12 @@ export async function readCheckpoint(
   // Segments grouped by part, so each part is verified as soon as it arrives: checksums of the
   // parts already read overlap the reads still in flight instead of following all of them.
   const refsByPart = new Map<string, SegmentRef[]>();
+  const reused = new Set<PartitionCheckpoint>();
   for (const p of descriptor.partitions) {
+    if (options.reuseLocal?.(p, partitionStateDigest(descriptor, p), descriptor) === true) {
+      reused.add(p);
+      continue;
+    }
     for (const chain of p.keyGroups.values()) {
       for (const ref of chain) {
         let refs = refsByPart.get(ref.part);
@@ -99,6 +121,15 @@ export async function readCheckpoint(
   const partitions: PartitionRestore[] = [];
   for (const p of descriptor.partitions) {
     const keyGroups = new Map<number, readonly Uint8Array[]>();
+    if (reused.has(p)) {
+      partitions.push({
+        stage: p.stage,
+        partition: p.partition,
+        reusesLocalCopy: true,
+        restore: { watermark: p.watermark, processingTime: p.processingTime, keyGroups },
+      });
+      continue;
+    }
     for (const [kg, chain] of p.keyGroups) {
       const chainPayloads: Uint8Array[] = [];
       for (const ref of chain) {

@@ -5,7 +5,7 @@ import type { CheckpointStore } from './checkpoint-store.ts';
 import type { CheckpointDescriptor } from './checkpoint-descriptor.ts';
 import type { CheckpointsOptions, ProcessIdentity, ResolvedCheckpointsOptions } from './checkpoint-options.ts';
 import { resolveCheckpointsOptions } from './checkpoint-options.ts';
-import type { VerifiedCheckpoint } from './checkpoint-reader.ts';
+import type { ReadOptions, VerifiedCheckpoint } from './checkpoint-reader.ts';
 import { isUnreadableCheckpoint, readCheckpoint, readDescriptor } from './checkpoint-reader.ts';
 import type { CheckpointSnapshot } from './checkpoint-writer.ts';
 import { partitionKey, writeCheckpointParts } from './checkpoint-writer.ts';
@@ -22,6 +22,7 @@ import { currentProcessIdentity, describeLease, isLeaseLive } from './lease.ts';
 import type { CheckpointInfo, Manifest } from './manifest.ts';
 import { decodeManifest, encodeManifest } from './manifest.ts';
 import { newestCheckpoints, unreferencedParts } from './retention.ts';
+import { partitionStateDigest } from './partition-state-digest.ts';
 
 /**
  * A loaded checkpoint, verified, with the newer ones that had to be skipped (the runtime turns it into
@@ -93,7 +94,15 @@ export interface Checkpoints {
    * @throws CheckpointNotFoundError when `id` is not retained; CheckpointCorruptError when no
    * retained checkpoint at or before it is readable.
    */
-  load(id?: number): Promise<LoadedCheckpoint | undefined>;
+  load(id?: number, options?: ReadOptions): Promise<LoadedCheckpoint | undefined>;
+
+  /**
+   * The digest (partitionStateDigest) of one partition's state in the checkpoint that holds exactly
+   * the state captured so far: the one loaded or last committed, when every capture written since
+   * went into a committed checkpoint. Undefined when changes wait for the next write (a failed
+   * write, a rebase), before a load, or when that checkpoint has no such partition.
+   */
+  committedDigest(stage: string, partition: number): string | undefined;
 
   /**
    * Writes a checkpoint of `snapshot` and commits it (compare-and-set), then deletes the parts no
@@ -180,6 +189,8 @@ class CheckpointsImpl implements Checkpoints {
   private seeds: Map<string, ReadonlyMap<number, readonly Uint8Array[]>> | undefined;
   private closed = false;
   private readonly compactor: Compactor;
+  /** Writes called and not finished (queued or under way): their captures are not committed yet. */
+  private writes = 0;
 
   constructor(store: CheckpointStore, options: ResolvedCheckpointsOptions) {
     this.store = store;
@@ -287,7 +298,7 @@ class CheckpointsImpl implements Checkpoints {
     return (await this.list()).at(-1);
   }
 
-  load(id?: number): Promise<LoadedCheckpoint | undefined> {
+  load(id?: number, options: ReadOptions = {}): Promise<LoadedCheckpoint | undefined> {
     return this.serial(async () => {
       await this.sync();
       const all = this.manifest.checkpoints;
@@ -309,7 +320,7 @@ class CheckpointsImpl implements Checkpoints {
       const cache = new Map<string, Promise<Uint8Array>>();
       for (const info of candidates) {
         try {
-          const verified = await readCheckpoint(this.store, info, cache);
+          const verified = await readCheckpoint(this.store, info, cache, options);
           this.base = verified.descriptor;
           this.cutoff = info.id;
           this.descriptors.set(info.id, verified.descriptor);
@@ -332,7 +343,29 @@ class CheckpointsImpl implements Checkpoints {
     });
   }
 
+  committedDigest(stage: string, partition: number): string | undefined {
+    const base = this.base;
+    if (
+      base === undefined ||
+      this.writes > 0 ||
+      this.carry.size > 0 ||
+      this.seeds !== undefined ||
+      this.fenced !== undefined
+    )
+      return undefined;
+    const p = base.partitions.find((c) => c.stage === stage && c.partition === partition);
+    return p === undefined ? undefined : partitionStateDigest(base, p);
+  }
+
   write(snapshot: CheckpointSnapshot, options?: WriteOptions): Promise<WriteResult> {
+    this.writes++;
+    const written = this.writeSerially(snapshot, options);
+    const done = (): void => void this.writes--;
+    written.then(done, done);
+    return written;
+  }
+
+  private writeSerially(snapshot: CheckpointSnapshot, options: WriteOptions | undefined): Promise<WriteResult> {
     return this.serial(async () => {
       if (!this.opened) await this.sync();
       const manifest = this.manifest;

@@ -22,7 +22,8 @@ export type {
 export type { CheckpointInfo, Lease } from './manifest.ts';
 export type { CheckpointsOptions, ProcessIdentity } from './checkpoint-options.ts';
 export type { CheckpointSnapshot, PartitionSnapshot } from './checkpoint-writer.ts';
-export type { PartitionRestore } from './checkpoint-reader.ts';
+export type { PartitionRestore, ReadOptions } from './checkpoint-reader.ts';
+export { partitionStateDigest } from './partition-state-digest.ts';
 export type {
   Checkpoints,
   LoadedCheckpoint,

@@ -10,6 +10,7 @@ import {
 import type { Undo } from './cell.ts';
 import {
   decodeCellsAt,
+  decodeEager,
   encodeCells,
   encodeEager,
   EntryShape,
@@ -61,6 +62,13 @@ export interface StateTierOptions {
   readonly store: LocalStateStore;
   /** Heap budget of the cached keys, in bytes (estimated per key, see HeapCacheBudget). */
   readonly memoryBytes: number;
+  /**
+   * The store is a warm copy: it holds exactly the partition's state of the checkpoint being
+   * restored, as `writeBack` left it (the caller verified which checkpoint it reflects). The backend
+   * serves that state from it, restoring its keys with timers or holds now and the others at their
+   * first use, and takes no key-group parts. @default false
+   */
+  readonly reused?: boolean;
 }
 
 /** Longest key the local store takes (LMDB's default limit, less the key group): longer keys stay in memory. */
@@ -69,6 +77,7 @@ const MAX_STORE_KEY_BYTES = 1976;
 interface Tier {
   readonly store: LocalStateStore;
   readonly budget: HeapCacheBudget;
+  readonly reused: boolean;
 }
 
 interface ResolvedOptions<K> {
@@ -163,7 +172,11 @@ export class HeapKeyedStateBackend<K>
     this.tier =
       options.tier === undefined
         ? undefined
-        : { store: options.tier.store, budget: new HeapCacheBudget(options.tier.memoryBytes) };
+        : {
+            store: options.tier.store,
+            budget: new HeapCacheBudget(options.tier.memoryBytes),
+            reused: options.tier.reused ?? false,
+          };
     this.identityKeys = this.keyCoder.consistentWithEquals();
     // A string key's record field (length + UTF-8) is exactly what writeUtf8 writes: no copy.
     this.stringKeys = this.keyCoder instanceof StringUtf8Coder;
@@ -187,6 +200,25 @@ export class HeapKeyedStateBackend<K>
         this.entries.set(entry.id, entry);
       },
     };
+    if (options.tier?.reused === true) this.adoptWarmEager();
+  }
+
+  /** A warm copy's keys with timers or holds, restored now (timers fire in order, holds bound the watermark). */
+  private adoptWarmEager(): void {
+    for (const { key: skey, value } of this.tier!.store.takeEager()) {
+      const key = CoderUtils.decodeFromByteArray(this.keyCoder, skey.subarray(2));
+      const entry = new KeyEntry(key, this.identityKeys ? key : this.keyCoder.structuralValue(key));
+      entry.keyGroup = storeKeyGroup(skey);
+      entry.persisted = true;
+      entry.attached = true;
+      const cursor = new PartCursor(value, 0, value.length);
+      const eagerStart = cursor.skip(cursor.length());
+      const eager = value.subarray(eagerStart, cursor.pos);
+      decodeCellsAt(cursor, entry.table);
+      if (!cursor.atEnd())
+        throw new StatePartCorruptError(`the local state store's eager record of key ${String(key)} is malformed`);
+      this.restoreHost.adopt(entry, decodeEager(eager, entry.table, this.holds));
+    }
   }
 
   setCurrentKey(key: K): void {
@@ -619,6 +651,11 @@ export class HeapKeyedStateBackend<K>
         'restoreKeyGroup after keys were used: restore every key group before open() and before the first setCurrentKey',
       );
     }
+    if (this.tier?.reused === true) {
+      throw new StateError(
+        `restoreKeyGroup on a backend over a warm copy: its store already holds the checkpoint's state (key group ${keyGroup} would apply twice)`,
+      );
+    }
     if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= this.maxKeyGroups) {
       throw new StateError(
         `key group ${keyGroup} is outside [0, ${this.maxKeyGroups}): was the checkpoint taken with another maxKeyGroups?`,
@@ -770,12 +807,77 @@ export class HeapKeyedStateBackend<K>
     return out;
   }
 
-  /** Decodes a restored key group's lazy records (the first use of one of its keys). */
+  /**
+   * Decodes a restored key group's lazy records (the first use of one of its keys). A tiered
+   * backend copies them into its local store instead, as bytes, in one batch: the key group's keys
+   * are then read from there at their use, like evicted keys, and the heap holds none of them.
+   */
   private materializeGroup(keyGroup: number): void {
     const group = this.pending.get(keyGroup);
     if (group === undefined) return;
     this.pending.delete(keyGroup);
-    group.materialize();
+    const tier = this.tier;
+    if (tier === undefined) {
+      group.materialize();
+      return;
+    }
+    const batch: LocalStoreWrite[] = [];
+    group.materialize((keyBytes, cells) => {
+      if (keyBytes.length > MAX_STORE_KEY_BYTES) return false;
+      batch.push({ key: storeKey(keyGroup, keyBytes), value: cells, changed: false });
+      return true;
+    });
+    tier.store.write(batch);
+  }
+
+  /**
+   * Writes the whole state into the local store, so that the store alone holds it (a warm copy the
+   * next run can reuse, see StateTierOptions.reused): every cached key not stored as it is, every
+   * restored key group not used yet, and the keys with timers or holds as eager records. Only when
+   * nothing changed since the last capture, so that the store then holds exactly the state that
+   * capture took; returns false, writing nothing, otherwise (and when not tiered, or a key is too
+   * long for the store). Call between turns, after the last capture was written.
+   */
+  writeBack(): boolean {
+    const tier = this.tier;
+    if (tier === undefined || this.journal !== undefined) return false;
+    this.finishPendingCapture();
+    if (this.dirty.length > 0 || tier.store.hasChanged()) return false;
+    // Copying restored key groups into the store changes no state: they are the checkpoint's.
+    for (const group of [...this.pending.keys()]) this.materializeGroup(group);
+    const cached: { entry: KeyEntry<K>; key: Uint8Array }[] = [];
+    for (const found of this.entries.values()) {
+      if (!(found instanceof KeyEntry)) return false;
+      const entry = found as KeyEntry<K>;
+      const key = this.storeKeyOf(entry);
+      if (key.length - 2 > MAX_STORE_KEY_BYTES) return false;
+      cached.push({ entry, key });
+    }
+    const writes: LocalStoreWrite[] = [];
+    const eager: { key: Uint8Array; value: Uint8Array }[] = [];
+    for (const { entry, key } of cached) {
+      const shape = inspectEntry(entry);
+      if (shape === EntryShape.EAGER) {
+        const record = new ByteWriter(64);
+        this.eagerScratch.reset();
+        encodeEager(entry, this.eagerScratch);
+        record.writeVarLong(this.eagerScratch.length);
+        record.writeBytes(this.eagerScratch.view());
+        encodeCells(entry, record, this.cellScratch);
+        eager.push({ key, value: record.toBytes() });
+        writes.push({ key, value: undefined, changed: false });
+      } else if (shape === EntryShape.EMPTY) {
+        writes.push({ key, value: undefined, changed: false });
+      } else if (!entry.stored) {
+        const cells = new ByteWriter(64);
+        encodeCells(entry, cells, this.cellScratch);
+        writes.push({ key, value: cells.toBytes(), changed: false });
+        entry.stored = true;
+      }
+    }
+    tier.store.write(writes);
+    tier.store.writeEager(eager);
+    return true;
   }
 
   /** How restored keys enter the key map. */

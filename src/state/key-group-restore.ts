@@ -90,9 +90,11 @@ export class RestoredKeyGroup<K> {
   /**
    * Restores every remaining key of the group. One pass over the lazy records with no view or
    * record object per key: string keys are decoded straight from the part, cells stay as offsets
-   * into it (RawCell).
+   * into it (RawCell). With `toStore` (a tiered backend) a key without timers or holds is not
+   * decoded at all: its key bytes and cells section go to `toStore`, for the local store (a key
+   * it refuses, returning false, is restored in memory).
    */
-  materialize(): void {
+  materialize(toStore?: (keyBytes: Uint8Array, cells: Uint8Array) => boolean): void {
     const { host, base, skip, keyGroup } = this;
     const bytes = base.bytes;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -116,6 +118,11 @@ export class RestoredKeyGroup<K> {
           cursor.skipCells();
           continue;
         }
+        if (toStore !== undefined && eager === undefined) {
+          const cellsStart = cursor.skipCells();
+          if (toStore(bytes.subarray(keyStart, keyStart + keyLength), bytes.subarray(cellsStart, cursor.pos))) continue;
+          cursor.pos = cellsStart;
+        }
         const key =
           stringKeys && isAscii(bytes, keyStart, keyLength)
             ? (text.toString('latin1', keyStart, keyStart + keyLength) as K)
@@ -132,7 +139,9 @@ export class RestoredKeyGroup<K> {
       throw new StatePartCorruptError(
         `${base.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`,
       );
-    for (const record of this.extra) restoreRecord(host, record, keyGroup);
+    for (const record of this.extra) {
+      if (toStore?.(record.keyBytes, record.cells) !== true) restoreRecord(host, record, keyGroup);
+    }
   }
 }
 

@@ -5,9 +5,8 @@
  * and rebuilt from the latest checkpoint.
  *
  * Keys are `storeKey(keyGroup, keyBytes)` (the key group first, big-endian, so one key group's keys
- * are one range); values are a record without its key field (see key-group-part.ts): the flag byte,
- * then the cells section. The store also keeps a set of "changed" keys: keys evicted with changes
- * the next checkpoint capture must include.
+ * are one range); values are a record's cells section (see key-group-part.ts). The store also
+ * keeps a set of "changed" keys: keys evicted with changes the next checkpoint capture must include.
  *
  * Reads are synchronous (state reads are: `ValueState.read()` returns the value), so the store must
  * serve a read from the calling thread; a write batch is visible to the next read.
@@ -19,10 +18,20 @@ export interface LocalStateStore {
   write(batch: readonly LocalStoreWrite[]): void;
   /** Whether `key` is marked changed (a read: the mark stays until takeAllChanged). */
   isChanged(key: Uint8Array): boolean;
+  /** Whether any key is marked changed. */
+  hasChanged(): boolean;
   /** Every key marked changed, in key order, all unmarked. */
   takeAllChanged(): Uint8Array[];
   /** Marks keys changed again (a capture that took them failed). */
   markChanged(keys: readonly Uint8Array[]): void;
+  /**
+   * Keeps the records of keys with timers or watermark holds (a record's eager section length, the
+   * eager section, then its cells), apart from the others: they are restored eagerly from a warm
+   * copy (takeEager) while the others are read at their first use.
+   */
+  writeEager(records: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): void;
+  /** Every record writeEager kept, removed from the store. */
+  takeEager(): { key: Uint8Array; value: Uint8Array }[];
   /** Every key held, in key order. */
   keys(): Iterable<Uint8Array>;
   /** How many keys it holds. */

@@ -345,6 +345,11 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     return this.backend.encodeKeyCells(key);
   }
 
+  writeStateToLocalStore(): boolean {
+    if (this.busy) this.refuseTurn('writeStateToLocalStore');
+    return this.backend.writeBack();
+  }
+
   private refuseOutsideTurns(method: string): void {
     if (this.busy || this.phase !== 'open') this.refuseTurn(method);
   }

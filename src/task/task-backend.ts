@@ -23,6 +23,11 @@ export interface TaskBackend<K> extends KeyedStateBackend<K> {
   minimumWatermarkHold(): Instant | undefined;
   boundTags(): StateTag<State>[];
   encodeKeyCells(key: K): Uint8Array | undefined;
+  /**
+   * Under a tiered backend: the whole state into the local store, when unchanged since the last
+   * capture (see HeapKeyedStateBackend.writeBack).
+   */
+  writeBack(): boolean;
 }
 
 export function createTaskBackend<K>(

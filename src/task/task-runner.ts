@@ -127,6 +127,13 @@ export interface TaskRunner<In, Out, K> {
    * bytes.
    */
   encodeKeyCells(key: K): Uint8Array | undefined;
+  /**
+   * Under the disk backend, after the last checkpoint: writes the whole keyed state into the local
+   * store, so it can be reused as a warm copy of that checkpoint's state. Returns false, writing
+   * nothing, when the state changed since the last capture (or the backend is not tiered). Not
+   * during a turn; allowed after close().
+   */
+  writeStateToLocalStore(): boolean;
 
   /**
    * Closes the task (its close() runs) and then aborts `ctx.signal`. Idempotent.

@@ -585,4 +585,51 @@ test('load(id) of a pruned checkpoint - CheckpointNotFoundError', async () => {
     );
 });
 
+test('load with reuseLocal - a partition a local copy serves is not read; committedDigest names the state it must hold', async () => {
+  const store = createMemoryCheckpointStore();
+  const writer = open(store);
+  const job = ToyJob.fresh(2);
+  job.apply({ key: 0, add: 1, del: false }, 1);
+  job.apply({ key: 1, add: 2, del: false }, 2);
+  await writer.write(job.snapshot());
+  const digests = [writer.committedDigest('count', 0), writer.committedDigest('count', 1)];
+  assert.ok(digests[0] !== undefined && digests[1] !== undefined && digests[0] !== digests[1]);
+  assert.is(writer.committedDigest('count', 2), undefined, 'no such partition');
+  await writer.close();
+
+  const read: string[] = [];
+  const observed: CheckpointStore = Object.assign(Object.create(store) as CheckpointStore, {
+    getPart: (name: string) => (read.push(name), store.getPart(name)),
+  });
+  const reader = open(observed);
+  assert.is(reader.committedDigest('count', 0), undefined, 'before a load');
+  const seen: string[] = [];
+  const loaded = await reader.load(undefined, {
+    reuseLocal: (p, digest) => (seen.push(digest), p.partition === 0 && digest === digests[0]),
+  });
+  assert.equal(seen, digests);
+  assert.ok(loaded?.partitions[0]?.reusesLocalCopy === true);
+  assert.is(loaded.partitions[0]!.restore.keyGroups.size, 0);
+  assert.is(loaded.partitions[1]!.reusesLocalCopy, undefined);
+  assert.ok(loaded.partitions[1]!.restore.keyGroups.size > 0);
+  assert.not.ok(
+    read.some((name) => name.endsWith('-p0')),
+    `partition 0's part was read: ${read.join(', ')}`,
+  );
+  assert.is(reader.committedDigest('count', 0), digests[0]);
+
+  // A write moves the digest of a changed partition only, once committed.
+  const next = new ToyJob([
+    ToyState.restore(loaded.restoreFor('count', 0)),
+    ToyState.restore(loaded.restoreFor('count', 1)),
+  ]);
+  next.apply({ key: 1, add: 5, del: false }, 3);
+  const writing = reader.write(next.snapshot());
+  assert.is(reader.committedDigest('count', 1), undefined, 'while a write is under way');
+  await writing;
+  assert.is(reader.committedDigest('count', 0), digests[0]);
+  assert.ok(reader.committedDigest('count', 1) !== digests[1]);
+  await reader.close();
+});
+
 test.run();

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { embeddedRunArgs, killAll, runCli, tempDir } from '../runtime/support/cli.ts';
+import { embeddedRunArgs, killAll, runCli, sleep, startCli, tempDir } from '../runtime/support/cli.ts';
 import { crashTest } from '../runtime/support/crash.ts';
 
 const tmp = tempDir('disk-backend');
@@ -37,6 +37,16 @@ function corpus(lineCount: number, seed: number, words = 5000): string {
   return out.join('\n') + '\n';
 }
 
+/** One heap run over `text` (written to `<name>-whole.txt`): the output every disk run over it must give. */
+async function heapReference(name: string, text: string): Promise<{ whole: string; reference: string }> {
+  const whole = join(tmp.dir, `${name}-whole.txt`);
+  writeFileSync(whole, text);
+  const reference = join(tmp.dir, `${name}-reference.jsonl`);
+  const result = await run(whole, reference, join(tmp.dir, `${name}-reference-state`));
+  assert.is(result.code, 0, result.stderr);
+  return { whole, reference };
+}
+
 test('bad --state-backend and --state-memory are exit code 2 saying what to give', async () => {
   const base = ['run', 'examples/wordcount.ts', '--input', 'x', '--output', 'y'];
   let result = await runCli([...base, '--state-backend', 'rocks']);
@@ -53,14 +63,10 @@ test('bad --state-backend and --state-memory are exit code 2 saying what to give
 test("a disk run gives a heap run's output; switching backend between runs (both ways) restores the same state", async () => {
   const first = corpus(3000, 11);
   const second = corpus(3000, 12);
-  const whole = join(tmp.dir, 'whole.txt');
-  writeFileSync(whole, first + second);
-  const reference = join(tmp.dir, 'reference.jsonl');
-  let result = await run(whole, reference, join(tmp.dir, 'reference-state'));
-  assert.is(result.code, 0, result.stderr);
+  const { whole, reference } = await heapReference('switch', first + second);
 
   const disk = join(tmp.dir, 'disk.jsonl');
-  result = await run(whole, disk, join(tmp.dir, 'disk-state'), DISK);
+  let result = await run(whole, disk, join(tmp.dir, 'disk-state'), DISK);
   assert.is(result.code, 0, result.stderr);
   assert.ok(readFileSync(disk).equals(readFileSync(reference)), 'disk output differs from heap output');
   const local = join(tmp.dir, 'disk-state', 'wordcount', 'local');
@@ -86,6 +92,80 @@ test("a disk run gives a heap run's output; switching backend between runs (both
       `${name}: output differs from one heap run over the whole input`,
     );
   }
+});
+
+const WARM = /partition\(s\) restored from their warm local copy/;
+
+/** The warm-copy marks of a wordcount state directory's two partitions. */
+function marks(stateDir: string): boolean[] {
+  return [0, 1].map((p) => existsSync(join(stateDir, 'wordcount', 'local', `count-${p}`, 'reflects.json')));
+}
+
+test('a stopped disk run leaves warm copies the next run reuses; a heap run in between or a changed mark makes it rebuild', async () => {
+  const parts = [corpus(3000, 21), corpus(1000, 22), corpus(1000, 23), corpus(1000, 24), corpus(1000, 25)];
+  const { reference } = await heapReference('warm', parts.join(''));
+
+  const input = join(tmp.dir, 'warm.txt');
+  const output = join(tmp.dir, 'warm.jsonl');
+  const state = join(tmp.dir, 'warm-state');
+  writeFileSync(input, parts[0]!);
+  let result = await run(input, output, state, DISK);
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(marks(state), [true, true], 'both copies marked after the final checkpoint');
+
+  appendFileSync(input, parts[1]!);
+  result = await run(input, output, state, DISK);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, WARM);
+
+  // A heap run moves the checkpoint on: the copies no longer hold its state.
+  appendFileSync(input, parts[2]!);
+  result = await run(input, output, state);
+  assert.is(result.code, 0, result.stderr);
+  appendFileSync(input, parts[3]!);
+  result = await run(input, output, state, DISK);
+  assert.is(result.code, 0, result.stderr);
+  assert.not.match(result.stderr, WARM);
+  assert.equal(marks(state), [true, true]);
+
+  // A mark naming other state is not trusted.
+  const mark = join(state, 'wordcount', 'local', 'count-0', 'reflects.json');
+  writeFileSync(mark, readFileSync(mark, 'utf8').replace(/"digest":"./, '"digest":"x'));
+  appendFileSync(input, parts[4]!);
+  result = await run(input, output, state, DISK);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, /1 partition\(s\) restored from their warm local copy/);
+  assert.ok(readFileSync(output).equals(readFileSync(reference)), 'output differs from one heap run');
+});
+
+test('a copy a SIGKILLed run wrote to is never reused: the next run rebuilds it and gives the exact output', async () => {
+  const first = corpus(3000, 31);
+  const second = corpus(40_000, 32);
+  const { reference } = await heapReference('killed', first + second);
+
+  const input = join(tmp.dir, 'killed.txt');
+  const output = join(tmp.dir, 'killed.jsonl');
+  const state = join(tmp.dir, 'killed-state');
+  writeFileSync(input, first);
+  let result = await run(input, output, state, DISK);
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(marks(state), [true, true]);
+
+  appendFileSync(input, second);
+  const before = statSync(output).size;
+  const { child, done } = startCli(embeddedRunArgs({ input, output, stateDir: state }, DISK));
+  // Killed once it has written output past the first run's: it reused the copies and changed them.
+  while (statSync(output).size <= before && child.exitCode === null) await sleep(5);
+  child.kill('SIGKILL');
+  const killed = await done;
+  assert.is(killed.signal, 'SIGKILL', 'the run was killed before it finished');
+  assert.match(killed.stderr, WARM);
+  assert.equal(marks(state), [false, false], 'the marks went before the first write');
+
+  result = await run(input, output, state, DISK);
+  assert.is(result.code, 0, result.stderr);
+  assert.not.match(result.stderr, WARM);
+  assert.ok(readFileSync(output).equals(readFileSync(reference)), 'output differs from one heap run');
 });
 
 test("SIGKILL of a disk-backend run at random moments, then finishing, gives a clean heap run's output", async () => {

@@ -27,7 +27,7 @@ import {
   type CombineFn,
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
-import { BACKENDS, backendOf } from './support/local-store.ts';
+import { BACKENDS, backendOf, warmTieredBackend } from './support/local-store.ts';
 
 const g = StateNamespaces.global();
 const w = StateNamespaces.fromString('/AQI/');
@@ -656,18 +656,57 @@ for (const [liveKind, restoredKind] of BACKENDS.flatMap((a) => BACKENDS.map((b) 
           applyOp(live, h, key, o);
         }
         appendCapture(live, chains);
+        // A disk backend's warm copy: its whole state written back to its store after the last
+        // capture, then served by a new backend over that store without any part.
+        if (liveKind === 'disk') assert.ok(live.writeBack(), 'nothing changed since the capture');
         const fromChain = restoreInto(backendOf(restoredKind, str, 1), chains);
         const merged = new Map([...chains].map(([kg, chain]) => [kg, [mergeKeyGroupParts(chain)]]));
         const fromMerged = restoreInto(backendOf(restoredKind, str, 2), merged);
+        // A restored disk backend written back before any key was used: the parts go to its store whole.
+        let fromRestoredWarm: HeapKeyedStateBackend<string> | undefined;
+        if (restoredKind === 'disk') {
+          assert.ok(restoreInto(backendOf('disk', str, 3), chains).writeBack());
+          fromRestoredWarm = warmTieredBackend(str, 3);
+        }
+        const fromWarm = liveKind === 'disk' ? warmTieredBackend(str, 0) : undefined;
         const expected = dump(live);
         if (process.env.STATE_DUMP) console.log(JSON.stringify(expected));
         assert.equal(dump(fromChain), expected);
         assert.equal(dump(fromMerged), expected);
+        if (fromWarm !== undefined) assert.equal(dump(fromWarm), expected, 'warm copy');
+        if (fromRestoredWarm !== undefined) assert.equal(dump(fromRestoredWarm), expected, 'warm copy of a restore');
       }),
       { numRuns: 150 },
     );
   });
 }
+
+test('backend - writeBack makes a warm copy only of state unchanged since the last capture', () => {
+  const live = backendOf('disk', str, 0);
+  const v = live.boundState(g, StateTags.value('v', long));
+  for (const key of ['a', 'b', 'c']) {
+    live.setCurrentKey(key);
+    v.write(key.charCodeAt(0));
+  }
+  assert.not.ok(live.writeBack(), 'changes not captured yet');
+  void live.captureChanges().changedKeys;
+  live.setCurrentKey('b');
+  v.write(0);
+  assert.not.ok(live.writeBack(), 'a change after the capture');
+  void live.captureChanges().changedKeys;
+  assert.ok(live.writeBack());
+  const warm = warmTieredBackend(str, 0);
+  const w = warm.boundState(g, StateTags.value('v', long));
+  assert.equal(
+    ['a', 'b', 'c'].map((key) => (warm.setCurrentKey(key), w.read())),
+    [97, 0, 99],
+  );
+  assert.throws(
+    () => warmTieredBackend(str, 0).restoreKeyGroup(0, []),
+    (e: unknown) => e instanceof StateError && /warm copy/.test(e.message),
+  );
+  assert.not.ok(createKeyedStateBackend({ keyCoder: str }).writeBack(), 'the heap backend has no store');
+});
 
 test('backend - a rolled-back turn leaves state and timers as if it never ran', () => {
   fc.assert(

@@ -30,6 +30,16 @@ export function tinyTieredBackend<K>(keyCoder: Coder<K>, slot = 0): HeapKeyedSta
   return createKeyedStateBackend({ keyCoder, tier: { store: freshLocalStore(slot), memoryBytes: 1 } });
 }
 
+/**
+ * A tiered backend over store `slot` as another backend's writeBack left it, reused as a warm copy
+ * (not emptied), with the same one-key cache.
+ */
+export function warmTieredBackend<K>(keyCoder: Coder<K>, slot: number): HeapKeyedStateBackend<K> {
+  const store = stores[slot];
+  if (store === undefined) throw new Error(`no local store in slot ${slot}: make a tiered backend there first`);
+  return createKeyedStateBackend({ keyCoder, tier: { store, memoryBytes: 1, reused: true } });
+}
+
 /** The backends every model test runs against. */
 export const BACKENDS = ['heap', 'disk'] as const;
 export type BackendKind = (typeof BACKENDS)[number];
