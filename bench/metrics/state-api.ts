@@ -1,11 +1,14 @@
 // stateapi.*: the state API as a Dapr client uses it, against what a Dapr-on-NATS user would use: a
-// NATS KV bucket. One process runs examples/wordcount.ts in NATS mode (HTTP server, own nats-server)
-// while a producer keeps publishing input to it; from the same process, CLIENTS concurrent loops do
-// the operations over HTTP (fetch, keep-alive) against the job's state API, and the same number of
-// get/put of the same JSON values by the same keys on a KV bucket of the same server (the baseline),
+// NATS KV bucket. This process runs examples/wordcount.ts in NATS mode (HTTP server, own nats-server)
+// while a producer keeps publishing input to it. The load comes from a process of its own, as a real
+// client's does (state-api-client.ts): CLIENTS concurrent loops over a keep-alive node:http agent
+// (the transport of @dapr/dapr's HTTP client) against the job's state API, and the same loops doing
+// KV get/put of the same JSON values by the same keys on a bucket of the same server (the baseline),
 // interleaved. Reads: a strong read (the key's partition answers in a mailbox turn), an eventual read
 // (from the latest committed checkpoint), vs kv.get. Writes: a last-write-wins save (logged in the
 // job's state stream, acknowledged by JetStream, then applied by the partition) vs kv.put.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { job as wordcount } from '../../examples/wordcount.ts';
@@ -13,13 +16,14 @@ import { createLogger, createRuntime, nats, startHttpServer } from '../../runtim
 import type { HttpServer, JobRuntime } from '../../runtime/index.ts';
 import { ensureSubjectStream, subjectStreamName } from '../../runtime/nats/index.ts';
 import type { NatsLink } from '../../runtime/nats/index.ts';
-import { interleave, median } from '../lib/measure.ts';
-import type { Interleaved } from '../lib/measure.ts';
+import { runChildJson } from '../lib/child.ts';
+import type { ClientOptions, ClientResult, Operation } from './state-api-client.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
 import { openFilledServer } from './jetstream-fixture.ts';
 
 const INPUT = 'wordcount.in';
 const CLIENTS = 16;
+const BUCKET = 'stateapi_bench';
 const KEYS = 1000;
 /** Input lines per producer tick (one word each), a tick every TICK_MS: 2,000 lines/s offered. */
 const LINES_PER_TICK = 20;
@@ -27,26 +31,16 @@ const TICK_MS = 10;
 
 const encoder = new TextEncoder();
 
-type Operation = 'strong' | 'eventual' | 'write';
-
 interface Fixture extends AsyncDisposable {
   readonly url: string;
+  readonly natsUrl: string;
   /** The server's cheapest route (GET /healthz): the HTTP round trip alone, for where the cost goes. */
   readonly floorUrl: string;
+  /** A bare node:http server in this process answering a constant: Node's HTTP floor on this machine. */
+  readonly bareUrl: string;
   readonly kv: KV;
   /** Input lines published while the fixture ran (the job's load). */
   readonly produced: () => number;
-}
-
-/** Runs `op` for keys 0..n-1 (mod KEYS) from CLIENTS loops; resolves with n. */
-async function loops(n: number, op: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      for (let i = next++; i < n; i = next++) await op(i);
-    }),
-  );
-  return n;
 }
 
 async function expectOk(response: Response, what: string): Promise<void> {
@@ -65,6 +59,7 @@ async function openFixture(): Promise<Fixture> {
     );
   });
   let http: HttpServer | undefined;
+  let bare: Server | undefined;
   let runtime: JobRuntime | undefined;
   let running: Promise<unknown> | undefined;
   let producing = true;
@@ -78,11 +73,18 @@ async function openFixture(): Promise<Fixture> {
     await runtime?.stop();
     await running?.catch(() => {});
     await http?.close();
+    if (bare !== undefined) await new Promise((resolve) => bare!.close(resolve));
     await kv?.destroy().catch(() => {});
     await opened[Symbol.asyncDispose]();
   };
   try {
     http = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger });
+    const bareServer = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    bare = bareServer;
+    await new Promise<void>((resolve) => bareServer.listen(0, '127.0.0.1', resolve));
     runtime = createRuntime({ job: wordcount, transport: nats({ servers: opened.server.url }), logger, http });
     running = runtime.run();
     running.catch(() => {});
@@ -93,7 +95,7 @@ async function openFixture(): Promise<Fixture> {
       () => producing,
       () => produced++,
     );
-    kv = await kvm.create('stateapi_bench', { history: 1 });
+    kv = await kvm.create(BUCKET, { history: 1 });
     // The same values under the same keys on both sides; a checkpoint so eventual reads find them.
     for (let start = 0; start < KEYS; start += 100) {
       const batch = Array.from({ length: Math.min(100, KEYS - start) }, (_, j) => ({
@@ -105,7 +107,15 @@ async function openFixture(): Promise<Fixture> {
     }
     await runtime.checkpoint();
     const bucket = kv;
-    return { url, floorUrl: `${http.url}/healthz`, kv: bucket, produced: () => produced, [Symbol.asyncDispose]: close };
+    return {
+      url,
+      natsUrl: opened.server.url,
+      floorUrl: `${http.url}/healthz`,
+      bareUrl: `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/`,
+      kv: bucket,
+      produced: () => produced,
+      [Symbol.asyncDispose]: close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -138,37 +148,6 @@ async function produce(link: NatsLink, going: () => boolean, count: () => void):
   await link.nc.flush();
 }
 
-function ours(fixture: Fixture, operation: Operation, n: number): () => Promise<number> {
-  return () =>
-    loops(n, async (i) => {
-      const key = `key${i % KEYS}`;
-      if (operation === 'write') {
-        await expectOk(
-          await fetch(fixture.url, { method: 'POST', body: JSON.stringify([{ key, value: { count: i } }]) }),
-          'a save',
-        );
-      } else {
-        const response = await fetch(`${fixture.url}/${key}${operation === 'eventual' ? '?consistency=eventual' : ''}`);
-        if (response.status !== 200) throw new Error(`a ${operation} read of ${key}: HTTP ${response.status}`);
-        await response.json();
-      }
-    });
-}
-
-function baseline(fixture: Fixture, operation: Operation, n: number): () => Promise<number> {
-  return () =>
-    loops(n, async (i) => {
-      const key = `key${i % KEYS}`;
-      if (operation === 'write') {
-        await fixture.kv.put(key, encoder.encode(JSON.stringify({ count: i })));
-      } else {
-        const entry = await fixture.kv.get(key);
-        if (entry === null) throw new Error(`kv.get ${key}: missing`);
-        JSON.parse(entry.string());
-      }
-    });
-}
-
 function stateApiMetric(name: string, operation: Operation, description: string, target: number, what: string): Metric {
   return {
     name,
@@ -180,20 +159,24 @@ function stateApiMetric(name: string, operation: Operation, description: string,
       await using fixture = await openFixture();
       const producedBefore = fixture.produced();
       const started = Date.now();
-      const measured: Interleaved = await interleave(
-        { run: ours(fixture, operation, n) },
-        { run: baseline(fixture, operation, n) },
-        { repetitions, warmup: 1, signal: ctx.signal, onRepetition: (done, total) => ctx.progress(done / total) },
+      const client: ClientOptions = {
+        url: fixture.url,
+        floorUrl: fixture.floorUrl,
+        bareUrl: fixture.bareUrl,
+        natsUrl: fixture.natsUrl,
+        bucket: BUCKET,
+        operation,
+        clients: CLIENTS,
+        keys: KEYS,
+        n,
+        repetitions,
+      };
+      const { measured, httpFloor, bareFloor } = await runChildJson<ClientResult>(
+        'bench/metrics/state-api-client.ts',
+        [JSON.stringify(client)],
+        ctx.signal,
       );
       const inputPerSec = ((fixture.produced() - producedBefore) * 1000) / (Date.now() - started);
-      // The HTTP round trip alone, same clients and server: how much of the gap is HTTP's.
-      const floor: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const t = process.hrtime.bigint();
-        await loops(n, async () => expectOk(await fetch(fixture.floorUrl), 'GET /healthz'));
-        floor.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
-      }
-      const httpFloor = median(floor);
       return {
         value: measured.ours,
         unit: 'ops/s',
@@ -202,15 +185,17 @@ function stateApiMetric(name: string, operation: Operation, description: string,
         ratio: measured.ratio,
         note:
           `${what}; wordcount in NATS mode in this process (2 partitions) taking ~${Math.round(inputPerSec)} input lines/s meanwhile; ` +
-          `${CLIENTS} concurrent clients in this process, ${n} operations per repetition over ${KEYS} keys, ${repetitions} interleaved repetitions (median); ` +
+          `${CLIENTS} concurrent clients (keep-alive node:http agent; NATS connection for the baseline) in a process of their own, ${n} operations per repetition over ${KEYS} keys, ${repetitions} interleaved repetitions (median); ` +
           `paired ratio ${measured.pairedRatio.toFixed(2)}; the HTTP round trip alone (GET /healthz, same clients) ${Math.round(httpFloor)}/s, ` +
-          `so the state API runs at ${(measured.ours / httpFloor).toFixed(2)}x of bare HTTP and HTTP alone at ${(httpFloor / measured.baseline).toFixed(2)}x of the KV baseline${ctx.quick ? '; QUICK sizes' : ''}`,
+          `so the state API runs at ${(measured.ours / httpFloor).toFixed(2)}x of bare HTTP and HTTP alone at ${(httpFloor / measured.baseline).toFixed(2)}x of the KV baseline; ` +
+          `a bare node:http server answering a constant (same clients) ${Math.round(bareFloor)}/s, ${(bareFloor / measured.baseline).toFixed(2)}x of the KV baseline${ctx.quick ? '; QUICK sizes' : ''}`,
         details: {
           pairedRatio: measured.pairedRatio,
           oursSamples: measured.oursSamples,
           baselineSamples: measured.baselineSamples,
           inputLinesPerSec: inputPerSec,
           httpFloorPerSec: httpFloor,
+          bareNodeHttpPerSec: bareFloor,
           ratioToHttpFloor: measured.ours / httpFloor,
         },
       };

@@ -122,7 +122,7 @@ class RuntimeHttpServer implements HttpServer {
   private readonly maxBodyBytes: number;
   private readonly closeGraceMs: number;
   private readonly monitor = startLoopMonitor();
-  private readonly inFlight = new Set<AbortController>();
+  private readonly inFlight = new Set<LazyAbort>();
   private bound: HttpAddress;
   private closing: Promise<void> | undefined;
 
@@ -209,8 +209,8 @@ class RuntimeHttpServer implements HttpServer {
   private async closeOnce(): Promise<void> {
     this.monitor.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const controller of this.inFlight)
-      controller.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
+    for (const cancel of this.inFlight)
+      cancel.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
     this.server.closeIdleConnections();
     const force = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
     // Keep-alive connections that finish a response after close() began would otherwise linger.
@@ -224,17 +224,17 @@ class RuntimeHttpServer implements HttpServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const controller = new AbortController();
-    this.inFlight.add(controller);
+    const cancel = new LazyAbort();
+    this.inFlight.add(cancel);
     res.once('close', () => {
-      this.inFlight.delete(controller);
+      this.inFlight.delete(cancel);
       if (!res.writableFinished)
-        controller.abort(new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
+        cancel.abort(new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
     });
-    const started = performance.now();
+    const started = this.log.level === 'debug' ? performance.now() : 0;
     let response: HttpResponse;
     try {
-      response = await this.dispatch(req, controller.signal);
+      response = await this.dispatch(req, cancel);
     } catch (error) {
       response = this.errorResponse(error, req);
     }
@@ -243,7 +243,7 @@ class RuntimeHttpServer implements HttpServer {
       this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
   }
 
-  private async dispatch(req: IncomingMessage, signal: AbortSignal): Promise<HttpResponse> {
+  private async dispatch(req: IncomingMessage, cancel: LazyAbort): Promise<HttpResponse> {
     if (this.closing !== undefined)
       throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', {
         headers: { Connection: 'close' },
@@ -274,13 +274,18 @@ class RuntimeHttpServer implements HttpServer {
     if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
     let body: Promise<Uint8Array> | undefined;
     const bytes = (): Promise<Uint8Array> => (body ??= readBody(req, maxBodyBytes));
+    let query: URLSearchParams | undefined;
     const request: HttpRequest = {
       method,
       path,
-      query: new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)),
+      get query() {
+        return (query ??= new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)));
+      },
       params: found.params,
       headers: req.headers,
-      signal,
+      get signal() {
+        return cancel.signal;
+      },
       bytes,
       async text() {
         try {
@@ -321,9 +326,7 @@ class RuntimeHttpServer implements HttpServer {
     let payload: string | Uint8Array = '';
     const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
     if (response.json !== undefined) {
-      payload = JSON.stringify(response.json, (_key, value: unknown) =>
-        typeof value === 'bigint' ? value.toString() : value,
-      );
+      payload = stringifyJson(response.json);
       headers['Content-Type'] = 'application/json; charset=utf-8';
     } else if (response.body !== undefined) {
       payload = response.body;
@@ -336,6 +339,41 @@ class RuntimeHttpServer implements HttpServer {
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(response.status ?? 200, headers);
     res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+}
+
+/**
+ * A request's AbortSignal, made only when a handler asks for it (most never do): aborting before
+ * that makes the signal born aborted.
+ */
+class LazyAbort {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/** JSON text with bigints as decimal strings; the replacer (slow) only for values that hold one. */
+function stringifyJson(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner));
   }
 }
 

@@ -10,6 +10,9 @@ import type { ProcessStep, StateStore } from './state-stores.ts';
 
 type Runner = TaskRunner<unknown, unknown, unknown>;
 
+/** Decoded keys kept per checkpoint; past this many the cache starts over. */
+const CACHED_READS = 100_000;
+
 /** What an eventual read answers: the keys as of the latest committed checkpoint. */
 export interface CheckpointRead {
   /** The checkpoint read (undefined: the job has none yet, every key is absent). */
@@ -38,6 +41,8 @@ export interface CheckpointStateViewOptions {
 interface Loaded {
   readonly id: number | undefined;
   readonly stages: Map<string, Promise<Runner>>;
+  /** Keys already read from this checkpoint (its state never changes), by store and key. */
+  readonly reads: Map<string, KeyRead>;
   readonly restoreFor: (step: ProcessStep) => Map<number, readonly Uint8Array[]>;
   readonly watermarks: (step: ProcessStep) => number;
 }
@@ -51,7 +56,9 @@ interface Loaded {
 export class CheckpointStateView implements EventualStateView {
   private readonly checkpoints: Checkpoints;
   private readonly refreshMs: number;
-  private loaded: Promise<Loaded> | undefined;
+  private ready: Loaded | undefined;
+  private refreshing: Promise<void> | undefined;
+  private lastError: unknown;
   private checkedAt = 0;
   private closed = false;
 
@@ -72,47 +79,86 @@ export class CheckpointStateView implements EventualStateView {
       loaded.stages.set(store.stage.name, runner);
     }
     const ready = await runner;
-    return { checkpointId: loaded.id, keys: keyTexts.map((key) => readKey(ready, store, key)) };
+    return { checkpointId: loaded.id, keys: keyTexts.map((key) => this.cachedRead(loaded, ready, store, key)) };
+  }
+
+  /** A key as this checkpoint holds it: decoded (value and ETag) once, then answered from memory. */
+  private cachedRead(loaded: Loaded, runner: Runner, store: StateStore, key: string): KeyRead {
+    const cacheKey = `${store.stage.name}\u0000${key}`;
+    let read = loaded.reads.get(cacheKey);
+    if (read === undefined) {
+      read = readKey(runner, store, key);
+      if (loaded.reads.size >= CACHED_READS) loaded.reads.clear();
+      loaded.reads.set(cacheKey, read);
+    }
+    return read;
   }
 
   /** Drops the restored state. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const loaded = await this.loaded?.catch(() => undefined);
-    if (loaded !== undefined) await closeRunners(loaded);
+    await this.refreshing;
+    if (this.ready !== undefined) await closeRunners(this.ready);
   }
 
+  /**
+   * The newest checkpoint loaded. Once one is, reads never wait for the next: the lookup (every
+   * refreshMs) and the load of a newer checkpoint run in the background, and reads are answered
+   * from the one before until it is ready (both are committed: an eventual read may lag).
+   */
   private async current(): Promise<Loaded> {
-    const now = Date.now();
-    if (this.loaded !== undefined && now - this.checkedAt < this.refreshMs) return this.loaded;
-    this.checkedAt = now;
-    const previous = this.loaded;
-    const next = this.refresh(previous);
-    this.loaded = next;
-    try {
-      return await next;
-    } catch (error) {
-      // Look again at the next read, not after refreshMs.
-      if (this.loaded === next) this.loaded = previous;
-      this.checkedAt = 0;
-      throw error;
+    if (this.ready === undefined) {
+      await this.startRefresh();
+      if (this.ready === undefined) throw this.lastError;
+      return this.ready;
     }
+    if (this.refreshing === undefined && Date.now() - this.checkedAt >= this.refreshMs) void this.startRefresh();
+    return this.ready;
   }
 
-  private async refresh(previous: Promise<Loaded> | undefined): Promise<Loaded> {
+  private startRefresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      this.checkedAt = Date.now();
+      try {
+        const previous = this.ready;
+        const next = await this.refresh(previous);
+        if (next !== previous && previous !== undefined) {
+          // The stages read so far are restored before the switch, so no read waits for it.
+          for (const stage of previous.stages.keys()) {
+            const step = this.options.job.steps.find((s): s is ProcessStep => s.kind === 'process' && s.name === stage);
+            if (step !== undefined) next.stages.set(stage, this.openRunner(step, next));
+          }
+          await Promise.all(next.stages.values());
+        }
+        if (this.closed) {
+          if (next !== previous) await closeRunners(next);
+          return;
+        }
+        this.ready = next;
+        if (previous !== undefined && previous !== next) void closeRunners(previous);
+      } catch (error) {
+        // Answered from the checkpoint loaded before; looked up again after refreshMs.
+        this.lastError = error;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async refresh(before: Loaded | undefined): Promise<Loaded> {
     const latest = await this.checkpoints.latest();
-    const before = await previous?.catch(() => undefined);
     if (before !== undefined && before.id === latest?.id) return before;
-    if (before !== undefined) void closeRunners(before);
     if (latest === undefined)
-      return { id: undefined, stages: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
+      return { id: undefined, stages: new Map(), reads: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
     const restored = await this.checkpoints.load();
     if (restored === undefined)
-      return { id: undefined, stages: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
+      return { id: undefined, stages: new Map(), reads: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
     return {
       id: restored.info.id,
       stages: new Map(),
+      reads: new Map(),
       restoreFor: (step) => {
         const keyGroups = new Map<number, readonly Uint8Array[]>();
         for (const part of restored.partitions)
