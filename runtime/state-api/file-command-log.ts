@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
@@ -6,13 +6,17 @@ import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecor
 /**
  * The embedded mode's command log: one JSON record per line in a private file, appended and
  * fdatasync'ed before an append resolves. Appends that arrive while a sync runs are written and
- * synced together (group commit), so concurrent writers share the cost of one sync.
+ * synced together (group commit), so concurrent writers share the cost of one sync. A trim rewrites
+ * the file without its head (a copy renamed over it) between two such writes, so appends never race
+ * it.
  */
 export class FileCommandLog implements StateCommandLog {
   private handle: FileHandle | undefined;
   private queue: { readonly line: string; readonly done: { resolve: () => void; reject: (error: unknown) => void } }[] =
     [];
   private writing: Promise<void> | undefined;
+  /** The greatest position a trim asked for and its callers, until the write loop has done it. */
+  private trim: { through: number; done: { resolve: () => void; reject: (error: unknown) => void }[] } | undefined;
   private failure: unknown;
   private closed = false;
 
@@ -62,6 +66,21 @@ export class FileCommandLog implements StateCommandLog {
     }).then(() => ({ position: record.seq, duplicate: false }));
   }
 
+  /**
+   * Drops the records at positions up to `through` (no restore reads them again): the remaining
+   * records are copied to `<path>.trim`, synced, and renamed over the log. A crash before the rename
+   * leaves the log whole. A failed trim changes nothing and leaves appends working.
+   */
+  trimThrough(through: number): Promise<void> {
+    if (this.closed || this.failure !== undefined) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.trim ??= { through, done: [] };
+      this.trim.through = Math.max(this.trim.through, through);
+      this.trim.done.push({ resolve, reject });
+      this.writing ??= this.writeLoop();
+    });
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     while (this.writing !== undefined) await this.writing;
@@ -72,7 +91,18 @@ export class FileCommandLog implements StateCommandLog {
 
   private async writeLoop(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
+      while (this.queue.length > 0 || this.trim !== undefined) {
+        if (this.trim !== undefined) {
+          const trim = this.trim;
+          this.trim = undefined;
+          try {
+            await this.rewriteAfter(trim.through);
+            for (const done of trim.done) done.resolve();
+          } catch (error) {
+            for (const done of trim.done) done.reject(error);
+          }
+          continue;
+        }
         const batch = this.queue;
         this.queue = [];
         try {
@@ -95,6 +125,33 @@ export class FileCommandLog implements StateCommandLog {
       }
     } finally {
       this.writing = undefined;
+    }
+  }
+
+  private async rewriteAfter(through: number): Promise<void> {
+    const kept = (await this.readAfter(through)).map((c) => `${JSON.stringify(c.record)}\n`).join('');
+    const copy = `${this.path}.trim`;
+    try {
+      const handle = await open(copy, 'w', 0o600);
+      try {
+        await handle.write(kept);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      // The next append opens the new file.
+      await this.handle?.close();
+      this.handle = undefined;
+      await rename(copy, this.path);
+      const dir = await open(dirname(this.path), 'r');
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (error) {
+      await rm(copy, { force: true });
+      throw new Error(`cannot trim the state command log ${this.path}: ${(error as Error).message}`, { cause: error });
     }
   }
 }

@@ -2,7 +2,7 @@
 // acknowledged write is there exactly once, at its place among the messages.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { killAll, startCli, tempDir } from '../support/cli.ts';
@@ -92,13 +92,23 @@ test('acknowledged writes survive SIGKILL exactly once, in order with the messag
   run.child.kill('SIGTERM');
   await run.done;
 
+  const commandLog = join(tmp.dir, 'state', 'wordcount', 'state-commands.jsonl');
+  const records = (): number => readFileSync(commandLog, 'utf8').split('\n').length - 1;
+  // Three commands: the two writes and the refused one (logged before its ETag check, which replays).
+  assert.is(records(), 3, 'no checkpoint before the final one to trim through');
+
   // A graceful restart (from the final checkpoint, nothing to replay) has the same state.
   run = start();
   url = await run.url;
   await waitFor(async () => (await count(url, 'x')) === 2001, 'the state after a clean restart', { limitMs: 30_000 });
   assert.is(await count(url, 'w'), 1006);
+  // A message, so that the final checkpoint has something to write.
+  appendFileSync(input, 'x\n');
+  await waitFor(async () => (await count(url, 'x')) === 2002, 'a message after the clean restart');
   run.child.kill('SIGTERM');
   await run.done;
+  // Its final checkpoint trimmed the log through the checkpoint it restored, which covers all three.
+  assert.is(records(), 0, 'the command log trimmed');
 });
 
 test.run();
