@@ -139,16 +139,23 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     // Every unit of this worker shares one area; every worker of the job shares its bucket.
     jobFiles = await openNatsJobFiles(options, settings, link, replicas);
     // Dapr's routes for every key (with --http); each stage unit logs and applies its partition's writes.
-    stateApi = await serveWorkerStateApi({
-      job,
-      link,
-      checkpointLink,
-      http: options.http,
-      duplicateWindowMs,
-      replicas,
-      logger,
-      ...options.stateApi,
-    });
+    // Its state stream is created like the job's others (an R3 creation may time out: retried).
+    const stateLink = checkpointLink;
+    stateApi = await retryTransient(
+      () =>
+        serveWorkerStateApi({
+          job,
+          link,
+          checkpointLink: stateLink,
+          http: options.http,
+          duplicateWindowMs,
+          replicas,
+          logger,
+          ...options.stateApi,
+        }),
+      DEFAULT_RETRY_POLICY,
+      new AbortController().signal,
+    );
     const baseEnv: UnitEnvironment = {
       job,
       link,
