@@ -125,6 +125,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
               stateApi: options.stateApi,
               ...(scaleOut.replicas === undefined ? {} : { replicas: scaleOut.replicas }),
               ...(scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: scaleOut.leaseTtlMs }),
+              ...(scaleOut.maxUnitFailures === undefined ? {} : { maxUnitFailures: scaleOut.maxUnitFailures }),
               ...(scaleOut.inputPartitions === undefined ? {} : { inputPartitions: scaleOut.inputPartitions }),
             });
           },

@@ -30,6 +30,11 @@ export type RuntimeEvent =
       readonly messagesRead: number;
       readonly deadLetters: number;
     }
+  /**
+   * A scaled-out job's record of a unit's failures in a row changed (docs/scale-out.md, "A unit that
+   * fails"): `failures` 0 once forgotten or cleared; `failed` once no worker starts it any more.
+   */
+  | { readonly type: 'unit-failures'; readonly unit: string; readonly failures: number; readonly failed: boolean }
   /** A checkpoint write failed; its changes go into the next one (a fenced write fails the job instead). */
   | { readonly type: 'checkpoint-failed'; readonly reason: string; readonly error: unknown }
   | {

@@ -64,6 +64,11 @@ export interface ScaleOutOptions {
   /** How long a silent worker keeps its units before the others take them over. @default 5000 */
   readonly leaseTtlMs?: number;
   /**
+   * Failures of a unit in a row after which it is marked failed and no worker starts it until its
+   * record is cleared (docs/scale-out.md, "A unit that fails"). @default 8
+   */
+  readonly maxUnitFailures?: number;
+  /**
    * The input is pre-partitioned into this many subjects `<job>.<source>.<p>`, one unit reading each
    * (docs/scale-out.md). @default the source's `partitions`, else one input subject `<job>.<source>`
    */

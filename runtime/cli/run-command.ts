@@ -52,6 +52,8 @@ export interface RunArguments {
   readonly replicas: number | undefined;
   /** --lease-ttl: how long a silent worker keeps its units (with --scale-out). */
   readonly leaseTtlMs: number | undefined;
+  /** --max-unit-failures: failures in a row after which a unit is marked failed (with --scale-out). */
+  readonly maxUnitFailures: number | undefined;
   /** --input-partitions: the input is pre-partitioned into this many subjects (with --scale-out). */
   readonly inputPartitions: number | undefined;
   /** --parallelism: partitions per stage instead of the job module's (undefined: as defined). */
@@ -85,6 +87,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     replicas: { type: 'string' },
     'files-max-bytes': { type: 'string' },
     'lease-ttl': { type: 'string' },
+    'max-unit-failures': { type: 'string' },
     'input-partitions': { type: 'string' },
     parallelism: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
@@ -147,6 +150,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     scaleOut: values['scale-out'] ?? false,
     replicas: integerOption('--replicas', values.replicas, 1),
     leaseTtlMs: integerOption('--lease-ttl', values['lease-ttl'], 100),
+    maxUnitFailures: integerOption('--max-unit-failures', values['max-unit-failures'], 1),
     inputPartitions: integerOption('--input-partitions', values['input-partitions'], 1),
     parallelism: values.parallelism === undefined ? undefined : parseParallelism(values.parallelism),
     filesMaxBytes:
@@ -218,6 +222,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     const given = [
       args.replicas === undefined ? undefined : '--replicas',
       args.leaseTtlMs === undefined ? undefined : '--lease-ttl',
+      args.maxUnitFailures === undefined ? undefined : '--max-unit-failures',
       args.inputPartitions === undefined ? undefined : '--input-partitions',
     ].find((flag) => flag !== undefined);
     if (given !== undefined)
@@ -284,6 +289,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
                 scaleOut: {
                   ...(args.replicas === undefined ? {} : { replicas: args.replicas }),
                   ...(args.leaseTtlMs === undefined ? {} : { leaseTtlMs: args.leaseTtlMs }),
+                  ...(args.maxUnitFailures === undefined ? {} : { maxUnitFailures: args.maxUnitFailures }),
                   ...(args.inputPartitions === undefined ? {} : { inputPartitions: args.inputPartitions }),
                 },
               }

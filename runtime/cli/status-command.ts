@@ -73,6 +73,20 @@ function render(status: GroupStatus, servers: string): string {
       ...progressCells(u.progress),
     ]),
   );
+  const failing = status.units.filter((u) => u.failure !== undefined);
+  if (failing.length > 0) {
+    out += '\n';
+    out += table(
+      ['FAILING', 'STATE', 'FAILURES', 'LAST FAILURE', 'ERROR'],
+      failing.map((u) => [
+        u.unit,
+        u.failure!.failed ? 'FAILED (not started until cleared)' : 'retrying',
+        String(u.failure!.failures),
+        `${u.failure!.at} on ${u.failure!.worker}`,
+        u.failure!.error.replace(/\s+/g, ' '),
+      ]),
+    );
+  }
   return out;
 }
 

@@ -55,6 +55,8 @@ Options:
   --replicas <n>                 with --scale-out: replicas of the job's streams and buckets [default: 1]
   --lease-ttl <ms>               with --scale-out: how long a silent worker keeps its partitions
                                  [default: 5000]
+  --max-unit-failures <n>        with --scale-out: failures in a row after which a partition is marked
+                                 failed and not started again until its record is cleared [default: 8]
   --input-partitions <n>         with --scale-out: the input is pre-partitioned into <job>.<source>.0 ..
                                  <job>.<source>.<n-1>, one partition each (partitionOf in stator/client)
                                  [default: the source's partitions option, else one subject <job>.<source>]

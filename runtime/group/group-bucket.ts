@@ -4,6 +4,8 @@
 //   bucket  stator-<job>-group   (escaped like the checkpoint buckets: jetstream-bucket-name.ts)
 //   worker.<id>    HeartbeatRecord, rewritten every leaseTtl/3 by its worker; deleted on leave
 //   lease.<unit>   LeaseRecord, written by compare-and-set only; deleted on release
+//   failure.<unit> FailureRecord: the unit's failures in a row; deleted after a stable run (or by an operator)
+//   layout         the job's layout (runtime/nats/job-layout.ts)
 //
 // Ids and unit names are free text; in keys, bytes other than [A-Za-z0-9-] (and "." between two such
 // characters) are written as "_" + 2 hex digits, so the key names stay valid and distinct. The records
@@ -43,9 +45,26 @@ export interface LeaseRecord {
   readonly takenAt: string;
 }
 
+/**
+ * A unit's failures in a row (its start failed, or it failed while running), written by the worker
+ * where it failed. Every worker backs off from starting it for a time growing with `failures`; once
+ * `failed`, no worker starts it until the record is deleted.
+ */
+export interface FailureRecord {
+  readonly unit: string;
+  readonly failures: number;
+  /** Why it failed last. */
+  readonly error: string;
+  /** The worker where it failed last. */
+  readonly worker: string;
+  readonly at: string;
+  readonly failed: boolean;
+}
+
 const STREAM_NOT_FOUND = 10059;
 const WORKER_PREFIX = 'worker.';
 const LEASE_PREFIX = 'lease.';
+const FAILURE_PREFIX = 'failure.';
 
 /** The bucket of a job's group. The checkpoint task name "group" is reserved by it. */
 export function groupBucketName(job: string): string {
@@ -78,13 +97,15 @@ export const workerKey = (worker: string): string => `${WORKER_PREFIX}${keyPart(
 export const leaseKey = (unit: string): string => `${LEASE_PREFIX}${keyPart(unit)}`;
 export const isWorkerKey = (key: string): boolean => key.startsWith(WORKER_PREFIX);
 export const isLeaseKey = (key: string): boolean => key.startsWith(LEASE_PREFIX);
+export const failureKey = (unit: string): string => `${FAILURE_PREFIX}${keyPart(unit)}`;
+export const isFailureKey = (key: string): boolean => key.startsWith(FAILURE_PREFIX);
 
 const encoder = new TextEncoder();
-export const encodeRecord = (record: HeartbeatRecord | LeaseRecord): Uint8Array =>
+export const encodeRecord = (record: HeartbeatRecord | LeaseRecord | FailureRecord): Uint8Array =>
   encoder.encode(JSON.stringify(record));
 
 /** Decodes an entry's JSON; undefined when it is not a record of ours (someone else wrote the bucket). */
-export function decodeRecord<T extends HeartbeatRecord | LeaseRecord>(
+export function decodeRecord<T extends HeartbeatRecord | LeaseRecord | FailureRecord>(
   value: Uint8Array,
   field: 'worker',
 ): T | undefined {

@@ -7,13 +7,15 @@ const READ_LIMIT_MS = 10_000;
 import {
   decodeRecord,
   groupBucketName,
+  isFailureKey,
   isLeaseKey,
   isWorkerKey,
   openGroupBucket,
+  type FailureRecord,
   type HeartbeatRecord,
   type LeaseRecord,
 } from './group-bucket.ts';
-import type { UnitProgress } from './unit-host.ts';
+import type { UnitFailure, UnitProgress } from './unit-host.ts';
 
 export interface WorkerStatus {
   readonly id: string;
@@ -41,6 +43,8 @@ export interface UnitStatus {
   readonly since: string | undefined;
   /** What the owner last published about it (with its heartbeat). */
   readonly progress: UnitProgress | undefined;
+  /** Its failures in a row, when it failed since its last stable run; `failed`: no worker starts it. */
+  readonly failure?: UnitFailure;
 }
 
 export interface GroupStatus {
@@ -91,6 +95,7 @@ export async function readGroupStatus(
   const entries = await readLastValues(kv, bucket);
   const heartbeats: { record: HeartbeatRecord; entry: KvEntry }[] = [];
   const leases = new Map<string, { record: LeaseRecord; entry: KvEntry }>();
+  const failures = new Map<string, FailureRecord>();
   for (const entry of entries) {
     if (isWorkerKey(entry.key)) {
       const record = decodeRecord<HeartbeatRecord>(entry.value, 'worker');
@@ -98,6 +103,9 @@ export async function readGroupStatus(
     } else if (isLeaseKey(entry.key)) {
       const record = decodeRecord<LeaseRecord>(entry.value, 'worker');
       if (record !== undefined) leases.set(record.unit, { record, entry });
+    } else if (isFailureKey(entry.key)) {
+      const record = decodeRecord<FailureRecord>(entry.value, 'worker');
+      if (record !== undefined) failures.set(record.unit, record);
     }
   }
   heartbeats.sort((a, b) => (a.record.worker < b.record.worker ? -1 : a.record.worker > b.record.worker ? 1 : 0));
@@ -126,7 +134,25 @@ export async function readGroupStatus(
     const owner = lease?.record.worker;
     const progress = heartbeats.find((h) => h.record.worker === owner && h.record.instance === lease?.record.instance)
       ?.record.progress[unit];
-    return { unit, owner, revision: lease?.entry.revision, since: lease?.record.takenAt, progress };
+    const failed = failures.get(unit);
+    return {
+      unit,
+      owner,
+      revision: lease?.entry.revision,
+      since: lease?.record.takenAt,
+      progress,
+      ...(failed === undefined
+        ? {}
+        : {
+            failure: {
+              failures: failed.failures,
+              error: failed.error,
+              worker: failed.worker,
+              at: failed.at,
+              failed: failed.failed,
+            },
+          }),
+    };
   });
   return { job, bucket, exists: true, workers, units };
 }

@@ -24,6 +24,17 @@ export interface UnitProgress {
   readonly lastCheckpoint?: { readonly id: number | string; readonly at: string };
 }
 
+/** A unit's failures in a row as the group records them (docs/scale-out.md, "A unit that fails"). */
+export interface UnitFailure {
+  readonly failures: number;
+  /** Why it failed last, and where. */
+  readonly error: string;
+  readonly worker: string;
+  readonly at: string;
+  /** No worker starts it until an operator clears the record. */
+  readonly failed: boolean;
+}
+
 /**
  * What runs the units a worker owns. The group calls these one at a time per unit: `start`, then
  * either `stop` (a graceful handover) or `abandon` (the lease was lost). `abandon` may come while a
@@ -52,4 +63,6 @@ export interface UnitHost {
   abandon(unit: string, reason: string): void;
   /** How far an owned unit got, published with the worker's heartbeats for `stator status`. */
   describe?(unit: string): UnitProgress | undefined;
+  /** The group's record of a unit's failures changed (undefined: cleared), for metrics. */
+  failuresChanged?(unit: string, failure: UnitFailure | undefined): void;
 }

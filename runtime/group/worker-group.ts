@@ -27,18 +27,24 @@ import {
   createGroupBucket,
   decodeRecord,
   encodeRecord,
+  failureKey,
   groupBucketName,
+  isFailureKey,
   isLeaseKey,
   isWorkerKey,
   leaseKey,
   workerKey,
+  type FailureRecord,
   type HeartbeatRecord,
   type LeaseRecord,
 } from './group-bucket.ts';
-import type { UnitHost, UnitLease, UnitProgress } from './unit-host.ts';
+import type { UnitFailure, UnitHost, UnitLease, UnitProgress } from './unit-host.ts';
 
 /** Default lease TTL: a dead worker's units move after about this long. */
 export const DEFAULT_LEASE_TTL_MS = 5_000;
+
+/** Default number of failures in a row after which a unit is marked failed and no longer started. */
+export const DEFAULT_MAX_UNIT_FAILURES = 8;
 
 export interface WorkerGroupOptions {
   /** The connection the group writes through (the worker's own: its outage fences the worker). */
@@ -62,6 +68,13 @@ export interface WorkerGroupOptions {
    * @default 1
    */
   readonly replicas?: number;
+  /**
+   * Failures in a row (a start that failed, or a unit that failed while running, with no stable run
+   * of 10 TTLs in between) after which a unit is marked failed: no worker starts it again until the
+   * record is deleted. Between failures every worker waits TTL × 2^(failures−1), at most 5 minutes.
+   * @default 8
+   */
+  readonly maxUnitFailures?: number;
   readonly logger: Logger;
   readonly host: UnitHost;
 }
@@ -85,6 +98,7 @@ export type GroupEvent =
   | { readonly type: 'started'; readonly unit: string; readonly lease: UnitLease }
   | { readonly type: 'start-failed'; readonly unit: string; readonly error: unknown }
   | { readonly type: 'ended'; readonly unit: string; readonly reason: string }
+  | { readonly type: 'unit-failed'; readonly unit: string; readonly failures: number; readonly failed: boolean }
   | { readonly type: 'released'; readonly units: readonly string[]; readonly reason: 'rebalance' | 'leave' }
   | { readonly type: 'lost'; readonly unit: string; readonly reason: string }
   | { readonly type: 'fenced'; readonly units: readonly string[]; readonly silentMs: number }
@@ -106,7 +120,7 @@ export interface WorkerGroup {
    * (compare-and-set on its revision) and the unit is planned again after a back-off, here or
    * elsewhere: the group must never keep a lease for a unit nobody runs.
    */
-  unitEnded(unit: string, reason: string): void;
+  unitEnded(unit: string, reason: string, failure?: boolean): void;
   /**
    * Leaves gracefully: stops every owned unit (host.stop), deletes its leases, then its heartbeat, so
    * the others take the units at once instead of after the TTL. When the connection is gone it can
@@ -129,12 +143,21 @@ interface Seen<T> {
 interface LocalUnit {
   phase: 'claiming' | 'starting' | 'running' | 'stopping' | 'releasing';
   lease?: UnitLease;
+  /** performance.now() when it started running here. */
+  runningSince?: number;
 }
 
 const FENCE_FRACTION = 2 / 3;
-const MAX_START_BACKOFF_MS = 30_000;
+const MAX_FAILURE_BACKOFF_MS = 300_000;
+/** A unit that ran this many TTLs without failing has its failures forgotten. */
+const STABLE_RUN_TTLS = 10;
 
-function validate(options: WorkerGroupOptions): { workerId: string; leaseTtlMs: number; replicas: number } {
+function validate(options: WorkerGroupOptions): {
+  workerId: string;
+  leaseTtlMs: number;
+  replicas: number;
+  maxUnitFailures: number;
+} {
   const workerId = options.workerId ?? `${hostname()}-${process.pid}`;
   if (workerId === '')
     throw new ConfigError(
@@ -157,7 +180,10 @@ function validate(options: WorkerGroupOptions): { workerId: string; leaseTtlMs: 
   const replicas = options.replicas ?? 1;
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
     throw new ConfigError(`replicas must be an integer from 1 to 5, got ${replicas}`);
-  return { workerId, leaseTtlMs, replicas };
+  const maxUnitFailures = options.maxUnitFailures ?? DEFAULT_MAX_UNIT_FAILURES;
+  if (!Number.isInteger(maxUnitFailures) || maxUnitFailures < 1)
+    throw new ConfigError(`maxUnitFailures must be a positive integer, got ${maxUnitFailures}`);
+  return { workerId, leaseTtlMs, replicas, maxUnitFailures };
 }
 
 /**
@@ -165,9 +191,9 @@ function validate(options: WorkerGroupOptions): { workerId: string; leaseTtlMs: 
  * (claims start right after). The bucket is created on first use.
  */
 export async function joinWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGroup> {
-  const { workerId, leaseTtlMs, replicas } = validate(options);
+  const { workerId, leaseTtlMs, replicas, maxUnitFailures } = validate(options);
   const kv = await createGroupBucket(options.connection, options.job, replicas);
-  const group = new Group(options, kv, workerId, leaseTtlMs);
+  const group = new Group(options, kv, workerId, leaseTtlMs, maxUnitFailures);
   try {
     await group.join();
   } catch (error) {
@@ -188,6 +214,9 @@ class Group implements WorkerGroup {
   private readonly fenceAfterMs: number;
   private readonly workers = new Map<string, Seen<HeartbeatRecord>>();
   private readonly leases = new Map<string, Seen<LeaseRecord>>();
+  private readonly failures = new Map<string, Seen<FailureRecord>>();
+  /** Units whose failure record this worker is deleting after a stable run. */
+  private readonly forgetting = new Set<string>();
   private readonly local = new Map<string, LocalUnit>();
   private readonly backoff = new Map<string, { until: number; delayMs: number }>();
   private readonly expiredLogged = new Set<string>();
@@ -215,6 +244,7 @@ class Group implements WorkerGroup {
     private readonly kv: KV,
     readonly workerId: string,
     private readonly leaseTtlMs: number,
+    private readonly maxUnitFailures: number,
   ) {
     this.bucket = groupBucketName(options.job);
     this.fenceAfterMs = Math.floor(leaseTtlMs * FENCE_FRACTION);
@@ -342,6 +372,12 @@ class Group implements WorkerGroup {
       if (unit === undefined || (this.leases.get(unit)?.revision ?? 0) >= entry.revision) return;
       this.leases.set(unit, { revision: entry.revision, seenAt: now, record });
       this.checkLease(unit, entry.revision, record);
+    } else if (isFailureKey(entry.key)) {
+      const record = deleted ? undefined : decodeRecord<FailureRecord>(entry.value, 'worker');
+      const unit = record?.unit ?? this.options.units.find((u) => failureKey(u) === entry.key);
+      if (unit === undefined || (this.failures.get(unit)?.revision ?? 0) >= entry.revision) return;
+      this.failures.set(unit, { revision: entry.revision, seenAt: now, record });
+      this.options.host.failuresChanged?.(unit, record === undefined ? undefined : unitFailure(record));
     }
   }
 
@@ -472,6 +508,7 @@ class Group implements WorkerGroup {
     if (!this.guard()) return;
     const now = performance.now();
     this.checkWatch(now);
+    this.forgetStableFailures(now);
     for (const [id, seen] of this.workers) {
       if (
         id === this.workerId ||
@@ -528,7 +565,9 @@ class Group implements WorkerGroup {
     if (!leaving) active.push(this.workerId);
     const owners = new Map<string, string>();
     for (const [unit, seen] of this.leases) if (seen.record !== undefined) owners.set(unit, seen.record.worker);
-    const plan = balancedAssignment({ units: this.options.units, workers: active, owners });
+    // A unit marked failed is left out: it would take a worker's share without running.
+    const units = this.options.units.filter((unit) => this.failures.get(unit)?.record?.failed !== true);
+    const plan = balancedAssignment({ units, workers: active, owners });
     const release: string[] = [];
     for (const unit of this.options.units) {
       const mine = this.local.get(unit);
@@ -547,6 +586,9 @@ class Group implements WorkerGroup {
       }
       const wait = this.backoff.get(unit);
       if (wait !== undefined && now < wait.until) continue;
+      // The group's back-off, whichever worker it failed on (counted from when this one saw it).
+      const failure = this.failures.get(unit);
+      if (failure?.record !== undefined && now < failure.seenAt + this.failureDelay(failure.record.failures)) continue;
       if (holder === undefined) this.claim(unit, seen?.revision ?? 0, undefined, 'free');
       else if (holder === this.workerId) this.claim(unit, seen!.revision, undefined, 'rejoined');
       else if (!this.holds(holder, now)) this.takeFromDead(unit, seen!.revision, holder);
@@ -627,6 +669,7 @@ class Group implements WorkerGroup {
         () => {
           if (this.local.get(unit) !== mine) return;
           mine.phase = 'running';
+          mine.runningSince = performance.now();
           this.owned.add(unit);
           this.backoff.delete(unit);
           this.emit({ type: 'started', unit, lease });
@@ -634,10 +677,8 @@ class Group implements WorkerGroup {
         },
         (error: unknown) => {
           if (this.local.get(unit) !== mine) return;
-          const delayMs = this.backOff(unit);
-          this.log.warn(
-            `partition ${unit} could not start: ${error instanceof Error ? error.message : String(error)}; released it, retrying in ${delayMs} ms`,
-          );
+          const why = error instanceof Error ? error.message : String(error);
+          this.failed(unit, `partition ${unit} could not start: ${why}`, why);
           this.emit({ type: 'start-failed', unit, error });
           mine.phase = 'releasing';
           this.finishRelease(unit, mine, lease);
@@ -646,22 +687,95 @@ class Group implements WorkerGroup {
     );
   }
 
-  unitEnded(unit: string, reason: string): void {
+  unitEnded(unit: string, reason: string, failure = false): void {
     const mine = this.local.get(unit);
     if (mine === undefined || mine.phase !== 'running' || mine.lease === undefined) return;
     this.owned.delete(unit);
-    const delayMs = this.backOff(unit);
-    this.log.warn(`partition ${unit} stopped on its own (${reason}); released it, retrying in ${delayMs} ms`);
+    const what = `partition ${unit} stopped on its own (${reason})`;
+    if (failure) this.failed(unit, what, reason);
+    else {
+      const delayMs = this.failureDelay(1);
+      this.backoff.set(unit, { until: performance.now() + delayMs, delayMs });
+      this.log.warn(`${what}; released it, retrying in ${delayMs} ms`);
+    }
     this.emit({ type: 'ended', unit, reason });
     mine.phase = 'releasing';
     this.finishRelease(unit, mine, mine.lease);
   }
 
-  /** Doubles the unit's back-off before it may be started here again; returns the delay. */
-  private backOff(unit: string): number {
-    const delayMs = Math.min(MAX_START_BACKOFF_MS, (this.backoff.get(unit)?.delayMs ?? this.leaseTtlMs / 2) * 2);
+  /** How long every worker waits before starting a unit that failed `failures` times in a row. */
+  private failureDelay(failures: number): number {
+    return Math.min(MAX_FAILURE_BACKOFF_MS, this.leaseTtlMs * 2 ** Math.min(30, failures - 1));
+  }
+
+  /**
+   * The unit failed here: its failures in a row grow in the group's bucket (so the back-off holds on
+   * every worker), and at the limit it is marked failed. Logs what happens next.
+   */
+  private failed(unit: string, what: string, why: string): void {
+    const seen = this.failures.get(unit);
+    const failures = (seen?.record?.failures ?? 0) + 1;
+    const failed = failures >= this.maxUnitFailures;
+    const delayMs = this.failureDelay(failures);
     this.backoff.set(unit, { until: performance.now() + delayMs, delayMs });
-    return delayMs;
+    if (failed)
+      this.log.error(
+        `${what}; released it. It failed ${failures} times in a row: marked it failed, no worker starts it again until ` +
+          `its record is cleared (nats kv del ${this.bucket} ${failureKey(unit)}; docs/scale-out.md, "A unit that fails")`,
+      );
+    else
+      this.log.warn(`${what}; released it, retrying in ${delayMs} ms (failure ${failures} of ${this.maxUnitFailures})`);
+    this.emit({ type: 'unit-failed', unit, failures, failed });
+    const record: FailureRecord = {
+      unit,
+      failures,
+      error: why,
+      worker: this.workerId,
+      at: new Date().toISOString(),
+      failed,
+    };
+    this.track(
+      this.kv.put(failureKey(unit), encodeRecord(record), { previousSeq: seen?.revision ?? 0 }).then(
+        (revision) => {
+          if ((this.failures.get(unit)?.revision ?? 0) >= revision) return;
+          this.failures.set(unit, { revision, seenAt: performance.now(), record });
+          this.options.host.failuresChanged?.(unit, unitFailure(record));
+        },
+        (error: unknown) => {
+          this.log.debug(`could not record the failure of ${unit}: ${String(error)}`);
+          this.refresh(unit, failureKey(unit));
+        },
+      ),
+    );
+  }
+
+  /** Units that ran here for STABLE_RUN_TTLS without failing: their failures are forgotten. */
+  private forgetStableFailures(now: number): void {
+    for (const [unit, seen] of this.failures) {
+      const mine = this.local.get(unit);
+      if (
+        seen.record === undefined ||
+        seen.record.failed ||
+        mine?.phase !== 'running' ||
+        mine.runningSince === undefined ||
+        now - mine.runningSince < STABLE_RUN_TTLS * this.leaseTtlMs ||
+        this.forgetting.has(unit)
+      )
+        continue;
+      this.forgetting.add(unit);
+      this.track(
+        this.kv
+          .delete(failureKey(unit), { previousSeq: seen.revision })
+          .then(
+            () =>
+              this.log.info(
+                `partition ${unit} ran ${STABLE_RUN_TTLS} lease TTLs without failing: its failures are forgotten`,
+              ),
+            (error: unknown) => this.log.debug(`could not forget the failures of ${unit}: ${String(error)}`),
+          )
+          .finally(() => this.forgetting.delete(unit)),
+      );
+    }
   }
 
   private release(units: readonly string[], reason: 'rebalance' | 'leave'): void {
@@ -776,4 +890,9 @@ class Group implements WorkerGroup {
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
   }
+}
+
+function unitFailure(record: FailureRecord): UnitFailure {
+  const { failures, error, worker, at, failed } = record;
+  return { failures, error, worker, at, failed };
 }

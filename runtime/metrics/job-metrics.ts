@@ -56,6 +56,8 @@ class PrometheusJobMetrics implements JobMetrics {
   /** When the last committed checkpoint was captured (epoch millis). */
   private lastCheckpointAt: number | undefined;
   private readonly deadLetters = new Map<string, number>();
+  /** Scaled-out workers: each unit's failures in a row, and whether it is marked failed. */
+  private readonly unitFailures = new Map<string, { failures: number; failed: boolean }>();
   private readonly checkpoints: Counter;
   private readonly checkpointFailures: Counter;
   private readonly checkpointBytes: Counter;
@@ -276,6 +278,27 @@ class PrometheusJobMetrics implements JobMetrics {
       labelNames: ['job_name'],
       registers,
     });
+    const unitFailures = this.unitFailures;
+    new Gauge({
+      name: 'stator_unit_failures',
+      help: "Scaled out: a unit's failures in a row (start or run failed), as the job's group records them.",
+      labelNames: ['job_name', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [unit, { failures }] of unitFailures) this.set({ ...job, unit }, failures);
+      },
+    });
+    new Gauge({
+      name: 'stator_unit_failed',
+      help: 'Scaled out: 1 for a unit marked failed (no worker starts it until its record is cleared).',
+      labelNames: ['job_name', 'unit'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [unit, { failed }] of unitFailures) this.set({ ...job, unit }, failed ? 1 : 0);
+      },
+    });
     const state = (): LifecycleState => runtime.state;
     new Gauge({
       name: 'stator_lifecycle_state',
@@ -361,6 +384,9 @@ class PrometheusJobMetrics implements JobMetrics {
             break;
           case 'dead-letter':
             this.deadLetters.set(event.stage, (this.deadLetters.get(event.stage) ?? 0) + 1);
+            break;
+          case 'unit-failures':
+            this.unitFailures.set(event.unit, { failures: event.failures, failed: event.failed });
             break;
           default:
             break;

@@ -39,6 +39,8 @@ export interface WorkerOptions extends NatsRuntimeOptions {
    * `partitions`, else one unpartitioned input subject
    */
   readonly inputPartitions?: number;
+  /** Failures in a row after which a unit is marked failed (WorkerGroupOptions.maxUnitFailures). @default 8 */
+  readonly maxUnitFailures?: number;
   /** How units are assigned. @default the job's worker group on NATS (runtime/group) */
   readonly assignment?: AssignmentFactory;
 }
@@ -52,6 +54,7 @@ export function groupAssignment(
     readonly logger: Logger;
     readonly replicas: number;
     readonly leaseTtlMs: number | undefined;
+    readonly maxUnitFailures?: number | undefined;
     /** The layout record this worker checked before joining (see settleJobLayout). */
     readonly layout?: SettledLayout;
   },
@@ -65,6 +68,7 @@ export function groupAssignment(
         units: units.map((unit) => unit.name),
         replicas: options.replicas,
         ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+        ...(options.maxUnitFailures === undefined ? {} : { maxUnitFailures: options.maxUnitFailures }),
         logger: options.logger,
         host,
       });
@@ -88,7 +92,7 @@ export function groupAssignment(
     leave: async () => {
       await group?.close();
     },
-    unitEnded: (unit, reason) => group?.unitEnded(unit, reason),
+    unitEnded: (unit, reason, failure) => group?.unitEnded(unit, reason, failure),
   };
 }
 
@@ -189,7 +193,14 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     const assignment = (
       options.assignment ??
       ((joined, all) =>
-        groupAssignment(joined, all, { job: job.name, logger, replicas, leaseTtlMs: options.leaseTtlMs, layout }))
+        groupAssignment(joined, all, {
+          job: job.name,
+          logger,
+          replicas,
+          leaseTtlMs: options.leaseTtlMs,
+          maxUnitFailures: options.maxUnitFailures,
+          layout,
+        }))
     )(link, units);
     const runtime = new WorkerRuntime({ env, units, assignment, logger });
     for (const closing of [link, checkpointLink, jobFiles.link]) {

@@ -19,8 +19,11 @@ export interface UnitAssignment {
   join(host: UnitHost): Promise<void>;
   /** Hands every owned unit back (host.stop each) and leaves. Idempotent. */
   leave(): Promise<void>;
-  /** A unit stopped without being asked to: the group must release it so that it runs again. */
-  unitEnded(unit: string, reason: string): void;
+  /**
+   * A unit stopped without being asked to: the group must release it so that it runs again.
+   * `failure`: it failed (counted towards marking it failed), not fenced or finished.
+   */
+  unitEnded(unit: string, reason: string, failure?: boolean): void;
 }
 
 interface RunningUnit {
@@ -146,6 +149,13 @@ export class WorkerRuntime implements JobRuntime {
         stop: (unit) => this.stopUnit(unit),
         abandon: (unit, reason) => this.abandonUnit(unit, reason),
         describe: (unit) => this.describeUnit(unit),
+        failuresChanged: (unit, failure) =>
+          this.eventSubject.next({
+            type: 'unit-failures',
+            unit,
+            failures: failure?.failures ?? 0,
+            failed: failure?.failed ?? false,
+          }),
       });
       if (!this.ended()) {
         this.lifecycle.transition('running');
@@ -222,7 +232,7 @@ export class WorkerRuntime implements JobRuntime {
           // elsewhere, from its last checkpoint.
           const why = error instanceof Error ? error.message : String(error);
           this.options.logger.error(`[${name}] failed: ${why}; handing it back to the group`);
-          this.endedOnItsOwn(running, `failed: ${why}`);
+          this.endedOnItsOwn(running, `failed: ${why}`, true);
         }
         return undefined;
       },
@@ -281,10 +291,10 @@ export class WorkerRuntime implements JobRuntime {
   }
 
   /** The unit stopped while the group thinks it runs here: let the group release and re-plan it. */
-  private endedOnItsOwn(running: RunningUnit, reason: string): void {
+  private endedOnItsOwn(running: RunningUnit, reason: string, failure = false): void {
     if (running.ending || this.ended()) return;
     running.ending = true;
-    this.options.assignment.unitEnded(running.unit.name, reason);
+    this.options.assignment.unitEnded(running.unit.name, reason, failure);
   }
 
   private forget(running: RunningUnit, result: RunResult | undefined): void {

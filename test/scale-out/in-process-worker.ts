@@ -10,6 +10,7 @@ export async function startWorker(
   url: string,
   job: Job,
   leaseTtlMs = 2000,
+  maxUnitFailures?: number,
 ): Promise<{
   runtime: WorkerRuntime;
   logs: string[];
@@ -25,6 +26,7 @@ export async function startWorker(
     maxRetries: undefined,
     http: undefined,
     leaseTtlMs,
+    ...(maxUnitFailures === undefined ? {} : { maxUnitFailures }),
   });
   const runtime = prepared.runtime as WorkerRuntime;
   const state: { ended: unknown } = { ended: undefined };
