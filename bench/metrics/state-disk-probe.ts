@@ -1,6 +1,5 @@
-// Child process of state.disk.keysPerGiB and restore.disk.readyMs:
+// Child process of state.disk.keysPerGiB:
 //   node --expose-gc --import tsx bench/metrics/state-disk-probe.ts keys <heap|disk> <keys> <memoryBytes>
-//   node --expose-gc --import tsx bench/metrics/state-disk-probe.ts restore <keys>
 // Prints one JSON line. A fresh process, so its RSS is this workload's and nothing else's.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,6 @@ import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts';
 import {
   createKeyedStateBackend,
-  mergeKeyGroupParts,
   StateNamespaces,
   StateTags,
   type HeapKeyedStateBackend,
@@ -32,7 +30,7 @@ function backend(
 }
 
 /** Writes `n` keys in turns, as a task does, with a checkpoint capture every 100k keys (dropped). */
-function fill(b: HeapKeyedStateBackend<string>, n: number, keep?: Map<number, Uint8Array[]>): void {
+function fill(b: HeapKeyedStateBackend<string>, n: number): void {
   const count = b.boundState(StateNamespaces.global(), tag);
   for (let i = 0; i < n; i++) {
     b.beginTurn();
@@ -41,10 +39,7 @@ function fill(b: HeapKeyedStateBackend<string>, n: number, keep?: Map<number, Ui
     b.commitTurn();
     if ((i + 1) % 100_000 === 0 || i === n - 1) {
       const captured = b.captureChanges();
-      for (const kg of captured.keyGroups) {
-        const part = captured.encodeKeyGroup(kg);
-        if (keep !== undefined) keep.set(kg, [...(keep.get(kg) ?? []), part]);
-      }
+      for (const kg of captured.keyGroups) captured.encodeKeyGroup(kg);
     }
   }
 }
@@ -78,32 +73,6 @@ async function main(): Promise<void> {
       }) + '\n',
     );
     await store?.close();
-  } else if (mode === 'restore') {
-    const n = Number(args[0]);
-    const chains = new Map<number, Uint8Array[]>();
-    const source = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
-    fill(source, n, chains);
-    const merged = new Map(
-      [...chains].map(([kg, chain]) => [kg, chain.length === 1 ? chain : [mergeKeyGroupParts(chain)]] as const),
-    );
-    const ready: Record<string, number[]> = { heap: [], disk: [] };
-    for (let rep = 0; rep < 3; rep++) {
-      for (const kind of rep % 2 === 0 ? ['heap', 'disk'] : ['disk', 'heap']) {
-        gc!();
-        const started = performance.now();
-        const { b, store } = backend(kind, 64 * 2 ** 20, `restore-${rep}`);
-        for (const [kg, chain] of merged) b.restoreKeyGroup(kg, chain);
-        // The first message: one key read and written in a turn.
-        const count = b.boundState(StateNamespaces.global(), tag);
-        b.beginTurn();
-        b.setCurrentKey(key(n >> 1));
-        count.write((count.read() as number) + 1);
-        b.commitTurn();
-        ready[kind]!.push(performance.now() - started);
-        await store?.close();
-      }
-    }
-    process.stdout.write(JSON.stringify({ keys: n, heapMs: ready.heap, diskMs: ready.disk }) + '\n');
   } else {
     throw new Error(`state-disk-probe: unknown mode ${mode}`);
   }
