@@ -102,8 +102,9 @@ export const stateUsage = `usage: stator state get <job-module> --key <key> [opt
 A key's state (a JSON object of its cells by tag id; docs/state-api.md). With --url, calls the
 running job's state API (stator run ... --http host:port): reads are strong there, writes are applied
 by the job. With --nats (a job run in NATS mode), put, delete and --consistency strong go over NATS
-to the process that runs the key's partition. Otherwise get reads the job's latest checkpoint
-(eventual; the job may be stopped). get prints one JSON line: {"key", "value", "etag"}.
+to the process that runs the key's partition (a --scale-out job's: the worker running it).
+Otherwise get reads the job's latest checkpoint (eventual; the job may be stopped; a --scale-out
+job's: the latest checkpoint of the key's unit). get prints one JSON line: {"key", "value", "etag"}.
 
 Options:
   --key <key>             the key (string keys as they are, other keys as JSON)
