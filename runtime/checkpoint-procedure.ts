@@ -206,7 +206,12 @@ export class CheckpointProcedure {
         );
         return true;
       });
-    if (!awaitWrite) return 'written';
+    if (!awaitWrite) {
+      // Not awaited here: a write refused outright (fenced, or the coordinator closed while a
+      // scaled-out unit is abandoned) fails the run instead of rejecting unhandled (it crashed the worker).
+      written.catch((error: unknown) => this.options.fail(error));
+      return 'written';
+    }
     if (!(await written)) throw checkpoints.lastError ?? new Error(`checkpoint (${reason}) failed`);
     return 'written';
   }
