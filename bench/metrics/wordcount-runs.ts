@@ -365,3 +365,31 @@ async function makeIntakePauseRuns(
   }
   return { workload, nats, natsCheckpointIntervalMs, embeddedWorkload, embedded, embeddedCheckpointIntervalMs };
 }
+
+/** The runs checkpoint.commitLatencyMs reads: NATS mode at the default interval, long enough for several cuts. */
+export interface CommitLatencyRuns {
+  readonly workload: WordcountWorkload;
+  readonly nats: readonly NatsWordcountRun[];
+  readonly natsCheckpointIntervalMs: number;
+}
+
+/**
+ * Runs for the commit latency (made on first use): NATS mode over the sample × 1,000 (207,000 lines,
+ * about 20 s on a quiet machine: several checkpoints at the default interval under the backlog), two
+ * runs; quick: × 20 with a checkpoint every second, once. The shared × 200 runs end before the
+ * default interval's first trigger on a quiet machine.
+ */
+export const commitLatencyRuns: MakeRuns<CommitLatencyRuns> = sharedRuns(async (quick, signal, progress) => {
+  const workload = sampleWorkload(quick ? 20 : 1000);
+  const repetitions = quick ? 1 : 2;
+  const natsCheckpointIntervalMs = quick ? 1000 : DEFAULT_CHECKPOINT_INTERVAL_MS;
+  await using target = await openWordcountServer(workload);
+  progress(0.1);
+  const nats: NatsWordcountRun[] = [];
+  for (let rep = 0; rep < repetitions; rep++) {
+    signal.throwIfAborted();
+    nats.push(await natsWordcount(target, signal, natsCheckpointIntervalMs));
+    progress(0.1 + (0.9 * (rep + 1)) / repetitions);
+  }
+  return { workload, nats, natsCheckpointIntervalMs };
+});
