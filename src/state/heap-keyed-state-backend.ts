@@ -160,6 +160,8 @@ export class HeapKeyedStateBackend<K>
   private readonly tier: Tier | undefined;
   /** The eviction clock's hand: an iterator over the key map, restarted when it ends. */
   private clockHand: Iterator<unknown> | undefined = undefined;
+  /** The cache size below which no eviction walk runs again (after one that fell short). */
+  private nextEvictionAt = 0;
   /** A capture's scratch for one evicted key's cells. */
   private readonly spillScratch = new ByteWriter(256);
   private used = false;
@@ -674,15 +676,16 @@ export class HeapKeyedStateBackend<K>
   /**
    * Evicts keys until the cache is within 90 % of its key limit (a CLOCK: the hand walks the key map
    * in insertion order; a key used since the hand last passed gets a second chance). Keys with
-   * timers or watermark holds, the current key and keys whose capture record is pending stay. An
-   * evicted key's cells go to the store when it has none or an older copy, in one batch.
+   * timers or watermark holds and the current key stay; a key whose capture record is pending has
+   * it written first. An evicted key's cells go to the store when it has none or an older copy, in
+   * one batch.
    * Only between turns: an open turn's undo journal holds entries.
    */
   private evictIfOver(): void {
     const tier = this.tier!;
     const entries = this.entries;
     const limit = tier.budget.keyLimit;
-    if (entries.size <= limit) return;
+    if (entries.size <= limit || entries.size < this.nextEvictionAt) return;
     let toEvict = entries.size - Math.floor(limit * 0.9);
     const batch: LocalStoreWrite[] = [];
     let hand = this.clockHand ?? entries.values();
@@ -695,14 +698,20 @@ export class HeapKeyedStateBackend<K>
         if (next.done === true) break;
       }
       const entry = next.value as KeyEntry<K>;
-      if (entry === this.current || entry.capturing) continue;
+      if (entry === this.current) continue;
       if (entry.referenced) {
         entry.referenced = false;
         continue;
       }
+      // Its capture record is written first (as before a use), so a capture still being written
+      // in the background does not pin every key it took in the cache.
+      if (entry.capturing) this.writeBeforeUse(entry);
       if (this.spill(entry, batch)) toEvict--;
     }
     this.clockHand = hand;
+    // Keys that must stay (timers, holds, keys too long for the store) may keep the cache over its
+    // limit: the next walk waits until another tenth of the limit was added, not the next miss.
+    this.nextEvictionAt = toEvict > 0 ? entries.size + Math.max(1, Math.floor(limit * 0.1)) : 0;
     if (batch.length > 0) tier.store.write(batch);
   }
 

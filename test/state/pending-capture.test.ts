@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { JsonCoder, ListCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { CoderUtils, JsonCoder, ListCoder, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import {
   createKeyedStateBackend,
   StateError,
@@ -14,6 +14,7 @@ import {
   type CapturedChanges,
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
+import { freshLocalStore } from './support/local-store.ts';
 
 const g = StateNamespaces.global();
 const str = StringUtf8Coder.of();
@@ -240,6 +241,55 @@ test('deferred capture - a new capture finishes the pending one first', async ()
   assert.is(first.changedKeys, 1);
   assert.is(second.changedKeys, 1);
   assert.not.equal(partsOf(first), partsOf(second));
+});
+
+test('deferred capture - a tiered backend evicts keys of a capture still being written, their records written first', async () => {
+  const store = freshLocalStore();
+  // A cache of about 50 keys (the budget's first estimate is 264 B a key).
+  const b = createKeyedStateBackend({ keyCoder: str, tier: { store, memoryBytes: 50 * 264 } });
+  const count = b.boundState(g, COUNT);
+  const use = (key: string, value: (old: number | null) => number): void => {
+    b.beginTurn();
+    b.setCurrentKey(key);
+    count.write(value(count.read() as number | null));
+    b.commitTurn();
+  };
+  for (let i = 0; i < 500; i++) use(`k${i}`, () => i);
+  const capture = b.captureChanges();
+  // Before the capture settles: changes to keys it took, then new keys enough to cycle the cache.
+  for (let i = 0; i < 100; i++) use(`k${i}`, (old) => old! + 1000);
+  for (let i = 0; i < 1000; i++) use(`n${i}`, () => 1);
+  const stored = new Set([...store.keys()].map((k) => CoderUtils.decodeFromByteArray(str, k.subarray(2))));
+  const pinned = Array.from({ length: 500 }, (_, i) => `k${i}`).filter((k) => !stored.has(k));
+  assert.equal(pinned, [], 'keys of the pending capture left the cache like any other');
+  await capture.settle();
+  const next = b.captureChanges();
+  await next.settle();
+  // The first capture holds the state at its time; with the second on top, the state now.
+  const restore = (captures: CapturedChanges[]) => {
+    const fresh = createKeyedStateBackend({ keyCoder: str });
+    const groups = new Set(captures.flatMap((c) => c.keyGroups));
+    for (const kg of groups)
+      fresh.restoreKeyGroup(
+        kg,
+        captures.filter((c) => c.keyGroups.includes(kg)).map((c) => c.encodeKeyGroup(kg)),
+      );
+    const restored = fresh.boundState(g, COUNT);
+    return (key: string): unknown => {
+      fresh.setCurrentKey(key);
+      return restored.read();
+    };
+  };
+  const atCapture = restore([capture]);
+  const now = restore([capture, next]);
+  for (let i = 0; i < 500; i++) {
+    assert.is(atCapture(`k${i}`), i);
+    assert.is(now(`k${i}`), i < 100 ? i + 1000 : i);
+  }
+  for (let i = 0; i < 1000; i++) {
+    assert.is(atCapture(`n${i}`), null);
+    assert.is(now(`n${i}`), 1);
+  }
 });
 
 test.run();
