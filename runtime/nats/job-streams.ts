@@ -1,7 +1,8 @@
 // Sets up every stream a job uses, in one call the runtime makes at start: the input (a user
 // subject, possibly in the producer's own stream), one keyed exchange per stateful stage, the
 // output, and the dead letters. See docs/jetstream.md for the scheme.
-import type { JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
+import { millis } from '@nats-io/transport-node';
 import type { NatsLink } from './connection.ts';
 import {
   ensureStream,
@@ -36,6 +37,8 @@ export interface StreamBinding {
   readonly stream: string;
   readonly subject: string;
   readonly created: boolean;
+  /** The stream's duplicate window (ms) as this start left it. */
+  readonly duplicateWindowMs: number;
   /** Set when this start widened the duplicate window of a stream stator created earlier (log it). */
   readonly widenedDuplicateWindow?: { readonly fromMs: number; readonly toMs: number };
   /** Set when this start added subjects to a stream stator created earlier (log it). */
@@ -90,6 +93,7 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
     stream: result.info.config.name,
     subject,
     created: result.created,
+    duplicateWindowMs: millis(result.info.config.duplicate_window ?? 0),
     ...(result.widenedDuplicateWindow === undefined ? {} : { widenedDuplicateWindow: result.widenedDuplicateWindow }),
     ...(result.addedSubjects === undefined ? {} : { addedSubjects: result.addedSubjects }),
   });
@@ -131,7 +135,10 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
 /**
  * Deletes the messages of one exchange subject below `keepFromSeq`: call it with the downstream
  * partition's committed position + 1 once the checkpoint is committed, so exchange streams do not
- * grow forever. Never trim above a committed position: a restore replays from there.
+ * grow forever. Never trim above a committed position: a restore replays from there. Never trim a
+ * message stored within the stream's duplicate window either: a restarted nats-server rebuilds its
+ * dedupe memory from the messages it still stores, so a purged message's id is forgotten there, and
+ * an upstream replay re-publishing it would be stored (and consumed) a second time.
  * @returns the number of messages purged.
  */
 export async function trimConsumed(
@@ -141,6 +148,34 @@ export async function trimConsumed(
   keepFromSeq: number,
 ): Promise<number> {
   if (keepFromSeq <= 1) return 0;
-  const response = await jsm.streams.purge(stream, { filter: subject, seq: keepFromSeq });
+  const response = await jsm.streams.purge(stream, {
+    ...(subject === '>' ? {} : { filter: subject }),
+    seq: keepFromSeq,
+  });
   return response.purged;
+}
+
+/**
+ * Purges `stream` below `keepFromSeq`, but none of the messages stored within `windowMs` (the
+ * stream's duplicate window) before its last one: see trimConsumed. Times are the server's own.
+ * @returns the number of messages purged.
+ */
+export async function trimConsumedOutsideWindow(
+  link: NatsLink,
+  stream: string,
+  keepFromSeq: number,
+  windowMs: number,
+): Promise<number> {
+  const jsm = await link.jetstreamManager();
+  const { state } = await jsm.streams.info(stream);
+  if (state.messages === 0 || keepFromSeq <= 1) return 0;
+  const last = await jsm.streams.getMessage(stream, { seq: state.last_seq });
+  if (last === null) return 0;
+  // The first message stored at most windowMs before the last one: it and every later one stay.
+  const reader = await link.js.consumers.get(stream, {
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: new Date(last.time.getTime() - windowMs).toISOString(),
+  });
+  const first = await reader.next({ expires: 5000 });
+  return trimConsumed(jsm, stream, '>', Math.min(keepFromSeq, first?.seq ?? 1));
 }

@@ -25,6 +25,8 @@ import { JetStreamCommandLog } from '../state-api/jetstream-command-log.ts';
 import { stateCommandsInput } from '../state-api/serve-nats-state-api.ts';
 import { jobTaskRunners } from '../task-runners.ts';
 import { planJobUnits, type JobUnit } from './job-units.ts';
+import { trimConsumedOutsideWindow } from './job-streams.ts';
+import { MIN_DUPLICATE_WINDOW_MS } from './msg-id.ts';
 import { describeLayout, rescaledStages, type LayoutLock, type LayoutRecord } from './job-layout.ts';
 import { EXCHANGE_SOURCE, openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
 
@@ -69,14 +71,19 @@ export async function rescaleUnits(options: RescaleUnitsOptions): Promise<void> 
     drained = { boundary, checkpoints };
     await lock.update({ ...target, rescale: { ...progress, drained } });
   }
-  const jsm = await env.link.jetstreamManager();
   // Refused before anything is written: the job then runs in the old layout as before.
   for (const stage of stages) await checkNoPendingWrites(env, stage, from, drained.checkpoints);
   for (const stage of stages) {
     const boundary = drained.boundary[stage]!;
     await repartitionStage(env, stage, from, target, boundary, drained.checkpoints, logger);
-    // The old layout read everything up to the boundary, and the new one reads after it.
-    await jsm.streams.purge(env.streams.names.exchangeStream(stage), { seq: boundary + 1 });
+    // The old layout read everything up to the boundary, and the new one reads after it. What the
+    // duplicate window covers stays: an upstream unit that replays re-publishes those ids.
+    await trimConsumedOutsideWindow(
+      env.link,
+      env.streams.names.exchangeStream(stage),
+      boundary + 1,
+      env.streams.exchanges.get(stage)?.duplicateWindowMs ?? MIN_DUPLICATE_WINDOW_MS,
+    );
   }
   // Units the new layout does not have keep no state: a later layout with them starts from its own.
   for (const unit of oldUnits) {

@@ -15,6 +15,7 @@ import { exchangeSinkBinding } from './exchange-sink-binding.ts';
 import { exchangeSourceBinding } from './exchange-source-binding.ts';
 import type { JobUnit } from './job-units.ts';
 import { trimConsumed, type JobStreams } from './job-streams.ts';
+import { MIN_DUPLICATE_WINDOW_MS } from './msg-id.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
 import type { StreamReaderBinding } from './stream-reader-binding.ts';
 import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
@@ -179,19 +180,32 @@ export function unitIdName(env: Pick<UnitEnvironment, 'generations'>, unit: JobU
 
 /**
  * Purges the unit's exchange subject behind its checkpoints, so exchange streams hold only what a
- * restore may replay. It trims below the checkpoint before the latest committed one: a restore that
- * falls back from an unreadable newest checkpoint to the one before still finds its input.
+ * restore may replay or a replay may re-publish. It trims below the checkpoint before the latest
+ * committed one (a restore that falls back from an unreadable newest checkpoint to the one before
+ * still finds its input), and only messages stored longer ago than the stream's duplicate window: an
+ * upstream unit that replays re-publishes its messages with their ids, and nats-server (2.9.10
+ * checked) forgets the id of a purged message when it restarts, as it rebuilds its dedupe memory from
+ * the messages it stores. A message read before a checkpoint committed at local time t was stored
+ * before t, so it is older than the window once the window has passed since t (clocks running at the
+ * same rate, as leases assume).
  */
 function trimExchangeBehind(env: UnitEnvironment, unit: JobUnit, runtime: JobRuntime, logger: Logger): void {
   const stream = env.streams.names.exchangeStream(unit.stage!);
   const subject = env.streams.names.exchangeSubject(unit.stage!, unit.partition);
-  let previous: number | undefined;
+  const windowMs = env.streams.exchanges.get(unit.stage!)?.duplicateWindowMs ?? MIN_DUPLICATE_WINDOW_MS;
+  // Committed checkpoints not trimmed below yet, oldest first, with when this unit saw them commit.
+  const committed: { readonly position: number; readonly at: number }[] = [];
   let trimming: Promise<void> = Promise.resolve();
   runtime.events.subscribe((event) => {
     if (event.type !== 'checkpoint') return;
-    const keepFrom = previous === undefined ? undefined : previous + 1;
-    previous = event.position;
-    if (keepFrom === undefined) return;
+    const now = performance.now();
+    committed.push({ position: event.position, at: now });
+    // The newest checkpoint but the latest whose messages all left the duplicate window.
+    let below = -1;
+    for (let i = 0; i < committed.length - 1 && now - committed[i]!.at >= windowMs; i++) below = i;
+    if (below < 0) return;
+    const keepFrom = committed[below]!.position + 1;
+    committed.splice(0, below + 1);
     trimming = trimming.then(async () => {
       try {
         await trimConsumed(await env.link.jetstreamManager(), stream, subject, keepFrom);

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { nanos } from '@nats-io/transport-node';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats, ensureJobStreams, trimConsumed } from '../../runtime/nats/index.ts';
+import { trimConsumedOutsideWindow } from '../../runtime/nats/job-streams.ts';
 
 const spec = {
   job: 'wordcount',
@@ -63,6 +64,23 @@ test('trimming an exchange subject keeps the messages from the given sequence on
   assert.is(await trimConsumed(jsm, stream, 'stator.wordcount.count.p0', 6), 3);
   assert.is((await jsm.streams.info(stream)).state.messages, 7);
   assert.is(await trimConsumed(jsm, stream, 'stator.wordcount.count.p1', 1), 0);
+  assert.is(streams.exchanges.get('count')!.duplicateWindowMs, 900_000);
+});
+
+test('trimming after a rescale keeps what the duplicate window covers: a restarted server remembers only stored ids', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const streams = await ensureJobStreams(link, spec);
+  const stream = streams.exchanges.get('count')!.stream;
+  for (let i = 0; i < 3; i++) await link.js.publish(streams.names.exchangeSubject('count', i), new Uint8Array([i]));
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await link.js.publish(streams.names.exchangeSubject('count', 0), new Uint8Array([3]));
+  // All four were read (keep from 5), but all are within a 15-minute window of the last: none goes.
+  assert.is(await trimConsumedOutsideWindow(link, stream, 5, 900_000), 0);
+  // Within a one-second window of the last message is only the last one.
+  assert.is(await trimConsumedOutsideWindow(link, stream, 5, 1000), 3);
+  const jsm = await link.jetstreamManager();
+  assert.is((await jsm.streams.info(stream)).state.messages, 1);
 });
 
 test('a later run needing a wider duplicate window widens the streams stator created, and refuses a stream someone else made', async () => {
