@@ -122,7 +122,7 @@ class RuntimeHttpServer implements HttpServer {
   private readonly maxBodyBytes: number;
   private readonly closeGraceMs: number;
   private readonly monitor = startLoopMonitor();
-  private readonly inFlight = new Set<LazyAbort>();
+  private readonly inFlight = new Set<AbortController>();
   private bound: HttpAddress;
   private closing: Promise<void> | undefined;
 
@@ -131,7 +131,7 @@ class RuntimeHttpServer implements HttpServer {
     this.bound = options.address;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.closeGraceMs = options.closeGraceMs ?? 2000;
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => this.handle(req, res));
     const stallThresholdMs = options.stallThresholdMs ?? 5000;
     this.route('GET', '/healthz', () => {
       const loopDelayMaxMs = Math.round(this.monitor.recentMaxDelayMs());
@@ -209,8 +209,8 @@ class RuntimeHttpServer implements HttpServer {
   private async closeOnce(): Promise<void> {
     this.monitor.close();
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const cancel of this.inFlight)
-      cancel.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
+    for (const controller of this.inFlight)
+      controller.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
     this.server.closeIdleConnections();
     const force = setTimeout(() => this.server.closeAllConnections(), this.closeGraceMs);
     // Keep-alive connections that finish a response after close() began would otherwise linger.
@@ -223,27 +223,50 @@ class RuntimeHttpServer implements HttpServer {
     }
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const cancel = new LazyAbort();
-    this.inFlight.add(cancel);
-    res.once('close', () => {
-      this.inFlight.delete(cancel);
-      if (!res.writableFinished)
-        cancel.abort(new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection'));
-    });
+  /** Answers one request. */
+  private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = this.log.level === 'debug' ? performance.now() : 0;
-    let response: HttpResponse;
+    let response: HttpResponse | Promise<HttpResponse>;
     try {
-      response = await this.dispatch(req, cancel);
+      response = this.dispatch(req, res);
     } catch (error) {
       response = this.errorResponse(error, req);
     }
+    // Answered after the request event, never in it: a response finished inside it leaves a
+    // keep-alive connection that server.closeIdleConnections() does not see as idle.
+    Promise.resolve(response).then(
+      (answer) => this.finish(req, res, answer, started),
+      (error: unknown) => this.finish(req, res, this.errorResponse(error, req), started),
+    );
+  }
+
+  private finish(req: IncomingMessage, res: ServerResponse, response: HttpResponse, started: number): void {
     this.send(req, res, response);
     if (this.log.level === 'debug')
       this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
   }
 
-  private async dispatch(req: IncomingMessage, cancel: LazyAbort): Promise<HttpResponse> {
+  /**
+   * The request's AbortSignal, made when a handler first asks (most never do): aborted when the
+   * client goes away or the server closes, born aborted when either happened already.
+   */
+  signalOf(res: ServerResponse): AbortSignal {
+    const controller = new AbortController();
+    if (this.closing !== undefined) {
+      controller.abort(new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down'));
+    } else if (res.destroyed && !res.writableFinished) {
+      controller.abort(clientGone());
+    } else {
+      this.inFlight.add(controller);
+      res.once('close', () => {
+        this.inFlight.delete(controller);
+        if (!res.writableFinished) controller.abort(clientGone());
+      });
+    }
+    return controller.signal;
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): HttpResponse | Promise<HttpResponse> {
     if (this.closing !== undefined)
       throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', {
         headers: { Connection: 'close' },
@@ -253,7 +276,7 @@ class RuntimeHttpServer implements HttpServer {
       throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `request target ${JSON.stringify(target)} is not a path`);
     const queryAt = target.indexOf('?');
     const path = queryAt < 0 ? target : target.slice(0, queryAt);
-    const method = (req.method ?? 'GET').toUpperCase();
+    const method = req.method === undefined ? 'GET' : req.method.toUpperCase();
     let found: ReturnType<RouteTable<Route>['match']>;
     try {
       found = this.routes.match(method === 'HEAD' ? 'GET' : method, path);
@@ -272,44 +295,7 @@ class RuntimeHttpServer implements HttpServer {
     const { handler, maxBodyBytes } = found.handler;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
-    let body: Promise<Uint8Array> | undefined;
-    const bytes = (): Promise<Uint8Array> => (body ??= readBody(req, maxBodyBytes));
-    let query: URLSearchParams | undefined;
-    const request: HttpRequest = {
-      method,
-      path,
-      get query() {
-        return (query ??= new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)));
-      },
-      params: found.params,
-      headers: req.headers,
-      get signal() {
-        return cancel.signal;
-      },
-      bytes,
-      async text() {
-        try {
-          return new TextDecoder('utf-8', { fatal: true }).decode(await bytes());
-        } catch (error) {
-          if (error instanceof HttpError) throw error;
-          throw new HttpError(400, 'ERR_MALFORMED_REQUEST', 'the request body is not UTF-8 text', { cause: error });
-        }
-      },
-      async json() {
-        const text = await this.text();
-        try {
-          return JSON.parse(text) as unknown;
-        } catch (error) {
-          throw new HttpError(
-            400,
-            'ERR_MALFORMED_REQUEST',
-            `the request body is not JSON: ${(error as Error).message}`,
-            { cause: error },
-          );
-        }
-      },
-    };
-    return await handler(request);
+    return handler(new IncomingRequest(this, req, res, method, path, target, queryAt, found.params, maxBodyBytes));
   }
 
   private errorResponse(error: unknown, req: IncomingMessage): HttpResponse {
@@ -324,47 +310,86 @@ class RuntimeHttpServer implements HttpServer {
   private send(req: IncomingMessage, res: ServerResponse, response: HttpResponse): void {
     if (res.headersSent || res.destroyed) return;
     let payload: string | Uint8Array = '';
-    const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
+    let contentType: string | undefined;
     if (response.json !== undefined) {
       payload = stringifyJson(response.json);
-      headers['Content-Type'] = 'application/json; charset=utf-8';
+      contentType = 'application/json; charset=utf-8';
     } else if (response.body !== undefined) {
       payload = response.body;
-      if (typeof payload === 'string') headers['Content-Type'] = 'text/plain; charset=utf-8';
+      if (typeof payload === 'string') contentType = 'text/plain; charset=utf-8';
     }
-    Object.assign(headers, response.headers);
-    const bytes = typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload;
-    headers['Content-Length'] = String(bytes.byteLength);
+    const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
+    if (contentType !== undefined) headers['Content-Type'] = contentType;
+    if (response.headers !== undefined) Object.assign(headers, response.headers);
+    headers['Content-Length'] = String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength);
     // A request body the handler left unread (or over the limit) is not worth reading: close after.
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(response.status ?? 200, headers);
-    res.end(req.method === 'HEAD' ? undefined : bytes);
+    if (req.method === 'HEAD' || payload.length === 0) res.end();
+    else res.end(payload);
   }
 }
 
-/**
- * A request's AbortSignal, made only when a handler asks for it (most never do): aborting before
- * that makes the signal born aborted.
- */
-class LazyAbort {
-  private controller: AbortController | undefined;
-  private reason: unknown;
-  private aborted = false;
+/** A request as handlers see it: query, signal and body are made only when asked for. */
+class IncomingRequest implements HttpRequest {
+  private queryParams: URLSearchParams | undefined;
+  private abortSignal: AbortSignal | undefined;
+  private body: Promise<Uint8Array> | undefined;
+
+  constructor(
+    private readonly server: { signalOf(res: ServerResponse): AbortSignal },
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    readonly method: string,
+    readonly path: string,
+    private readonly target: string,
+    private readonly queryAt: number,
+    readonly params: Readonly<Record<string, string>>,
+    private readonly maxBodyBytes: number,
+  ) {}
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  get query(): URLSearchParams {
+    return (this.queryParams ??= new URLSearchParams(this.queryAt < 0 ? '' : this.target.slice(this.queryAt + 1)));
+  }
 
   get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
+    return (this.abortSignal ??= this.server.signalOf(this.res));
   }
 
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
+  bytes(): Promise<Uint8Array> {
+    return (this.body ??= readBody(this.req, this.maxBodyBytes));
   }
+
+  async text(): Promise<string> {
+    try {
+      return utf8.decode(await this.bytes());
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', 'the request body is not UTF-8 text', { cause: error });
+    }
+  }
+
+  async json(): Promise<unknown> {
+    const text = await this.text();
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `the request body is not JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+/** Strict UTF-8 (a decoder without `stream` keeps no state between calls, so one serves every request). */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function clientGone(): HttpError {
+  return new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection');
 }
 
 /** JSON text with bigints as decimal strings; the replacer (slow) only for values that hold one. */

@@ -62,19 +62,22 @@ export class RouteTable<H> {
    */
   match(method: string, path: string): RouteMatch<H> | { readonly allowed: readonly string[] } {
     const parts = path.split('/').slice(1);
-    let best: { entry: Entry<H>; params: Record<string, string> } | undefined;
-    const allowed = new Set<string>();
+    let best: Entry<H> | undefined;
+    let bestParams: Record<string, string> | undefined;
     for (const entry of this.entries) {
+      if (entry.method !== method || (best !== undefined && !moreSpecific(entry.segments, best.segments))) continue;
       const params = matchSegments(entry.segments, parts);
       if (params === undefined) continue;
-      if (entry.method !== method) {
-        allowed.add(entry.method);
-        continue;
-      }
-      if (best === undefined || moreSpecific(entry.segments, best.entry.segments)) best = { entry, params };
+      best = entry;
+      bestParams = params;
     }
-    if (best === undefined) return { allowed: [...allowed].sort() };
-    return { handler: best.entry.handler, pattern: best.entry.pattern, params: best.params };
+    if (best === undefined) {
+      const allowed = new Set<string>();
+      for (const entry of this.entries)
+        if (matchSegments(entry.segments, parts) !== undefined) allowed.add(entry.method);
+      return { allowed: [...allowed].sort() };
+    }
+    return { handler: best.handler, pattern: best.pattern, params: bestParams! };
   }
 }
 
@@ -120,17 +123,22 @@ function matchSegments(segments: readonly Segment[], parts: readonly string[]): 
         break;
       case 'param':
         if (part === '') return undefined;
-        params[segment.name] = decodeURIComponent(part);
+        params[segment.name] = decode(part);
         break;
       case 'rest': {
         const rest = parts.slice(i);
         if (rest.every((p) => p === '')) return undefined;
-        params[segment.name] = rest.map(decodeURIComponent).join('/');
+        params[segment.name] = rest.map(decode).join('/');
         return params;
       }
     }
   }
   return parts.length === segments.length ? params : undefined;
+}
+
+/** Percent-decodes a segment (most have nothing to decode). @throws URIError on malformed encoding. */
+function decode(part: string): string {
+  return part.includes('%') ? decodeURIComponent(part) : part;
 }
 
 function moreSpecific(a: readonly Segment[], b: readonly Segment[]): boolean {
