@@ -6,12 +6,25 @@
 // byte for byte identical.
 //
 //   node --import tsx bench/state-larger-than-memory.ts [--keys 50000000] [--kills 2] [--dir /tmp/...] [--state-memory
-// 512MiB] [--checkpoint-interval 2000]
-import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+// 512MiB] [--checkpoint-interval 2000] [--out bench/results/state-larger-than-memory-50m.json]
+//
+// --out writes what was measured as JSON: wall time, messages/s and peak RSS of every process, when
+// the kills came, the sizes on disk, the machine's load, and whether the outputs are identical.
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  createReadStream,
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -24,11 +37,13 @@ const { values } = parseArgs({
     dir: { type: 'string', default: join(tmpdir(), 'stator-larger-than-memory') },
     'state-memory': { type: 'string', default: '512MiB' },
     'checkpoint-interval': { type: 'string', default: '2000' },
+    out: { type: 'string' },
   },
 });
 const keys = Number(values.keys);
 const kills = Number(values.kills);
 const dir = values.dir;
+const HEAP_LIMIT_MIB = 1536;
 if (!Number.isSafeInteger(keys) || keys < 10 || !Number.isSafeInteger(kills) || kills < 0)
   throw new Error('--keys >= 10 and --kills >= 0, integers');
 
@@ -57,7 +72,7 @@ async function writeInput(path: string): Promise<void> {
 
 function runArgs(output: string, state: string): string[] {
   return [
-    '--max-old-space-size=1536',
+    `--max-old-space-size=${HEAP_LIMIT_MIB}`,
     join(root, 'runtime', 'cli', 'bin.js'),
     'run',
     join(root, 'examples', 'wordcount.ts'),
@@ -78,20 +93,81 @@ function runArgs(output: string, state: string): string[] {
   ];
 }
 
-function run(
-  args: string[],
-  killAfterMs?: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }> {
+interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly ms: number;
+  /** The highest VmHWM (peak resident set) read from /proc while the process ran, in bytes; 0 off Linux. */
+  readonly peakRssBytes: number;
+}
+
+/** The process's peak resident set so far (VmHWM), in bytes; 0 when /proc cannot tell. */
+function peakRss(pid: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? 0 : Number(match[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The machine's 1-minute load average, sampled while the runs go (the machine may be shared). */
+const loads: number[] = [loadavg()[0]!];
+const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 30_000);
+
+function run(args: string[], killAfterMs?: number): Promise<RunResult> {
   const started = Date.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  // VmHWM only grows: the last sample before the exit is within one interval of the peak's time.
+  let peak = 0;
+  const sample = (): void => {
+    if (child.pid !== undefined) peak = Math.max(peak, peakRss(child.pid));
+  };
+  const sampler = setInterval(sample, 200);
   return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
+    child.on('error', (error) => {
+      clearInterval(sampler);
       if (timer !== undefined) clearTimeout(timer);
-      resolve({ code, signal, ms: Date.now() - started });
+      reject(error);
+    });
+    child.on('exit', sample);
+    child.on('close', (code, signal) => {
+      clearInterval(sampler);
+      if (timer !== undefined) clearTimeout(timer);
+      resolve({ code, signal, ms: Date.now() - started, peakRssBytes: peak });
     });
   });
+}
+
+/** Bytes a directory tree takes on disk (allocated blocks: LMDB's map file is sparse). */
+function diskBytes(path: string): number {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch {
+    return 0;
+  }
+  if (!stat.isDirectory()) return stat.blocks * 512;
+  let total = stat.blocks * 512;
+  for (const name of readdirSync(path)) total += diskBytes(join(path, name));
+  return total;
+}
+
+/** Sizes of a run's state directory: the local working copies and the checkpoint store (the rest). */
+function stateSizes(state: string): { localStoreBytes: number; checkpointStoreBytes: number } {
+  const local = diskBytes(join(state, 'wordcount', 'local'));
+  return { localStoreBytes: local, checkpointStoreBytes: diskBytes(state) - local };
+}
+
+function described(r: RunResult, messages?: number) {
+  return {
+    exitCode: r.code,
+    signal: r.signal,
+    wallSeconds: r.ms / 1000,
+    ...(messages === undefined ? {} : { messagesPerSec: Math.round(messages / (r.ms / 1000)) }),
+    peakRssMiB: Math.round(r.peakRssBytes / 2 ** 20),
+  };
 }
 
 async function digest(path: string): Promise<string> {
@@ -102,27 +178,88 @@ async function digest(path: string): Promise<string> {
 
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
+const startedAt = new Date();
+const loadAtStart = loadavg();
 console.log(`writing ${keys} distinct words, each twice, to ${dir}/input.txt`);
 await writeInput(join(dir, 'input.txt'));
+const messages = 2 * keys;
 
 const clean = await run(runArgs(join(dir, 'clean.jsonl'), join(dir, 'clean-state')));
-console.log(`uninterrupted run: exit ${clean.code} in ${(clean.ms / 1000).toFixed(0)} s`);
+console.log(
+  `uninterrupted run: exit ${clean.code} in ${(clean.ms / 1000).toFixed(0)} s, peak RSS ${(clean.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+);
 if (clean.code !== 0) throw new Error('the uninterrupted run failed');
+const cleanSizes = stateSizes(join(dir, 'clean-state'));
 
+const interrupted: { killAfterSeconds: number; run: RunResult }[] = [];
 let killed = 0;
 for (let k = 0; k < kills; k++) {
   const at = Math.floor(clean.ms * (0.2 + 0.6 * Math.random()));
   const result = await run(runArgs(join(dir, 'crashed.jsonl'), join(dir, 'crashed-state')), at);
+  interrupted.push({ killAfterSeconds: at / 1000, run: result });
   if (result.signal === 'SIGKILL') killed++;
   console.log(
-    `run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(at / 1000).toFixed(0)} s` : `exit ${result.code} before the kill`}`,
+    `run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(at / 1000).toFixed(0)} s` : `exit ${result.code} before the kill`}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
   );
 }
 const final = await run(runArgs(join(dir, 'crashed.jsonl'), join(dir, 'crashed-state')));
+console.log(`finishing run: exit ${final.code} in ${(final.ms / 1000).toFixed(0)} s`);
 if (final.code !== 0) throw new Error('the run finishing after the kills failed');
 const [a, b] = await Promise.all([digest(join(dir, 'clean.jsonl')), digest(join(dir, 'crashed.jsonl'))]);
-console.log(JSON.stringify({ keys, killed, cleanSeconds: Math.round(clean.ms / 1000), identical: a === b, sha256: a }));
+clearInterval(loadSampler);
+const summary = { keys, killed, cleanSeconds: Math.round(clean.ms / 1000), identical: a === b, sha256: a };
+console.log(JSON.stringify(summary));
+if (values.out !== undefined) {
+  const all = [clean, ...interrupted.map((i) => i.run), final];
+  const record = {
+    name: 'state-larger-than-memory',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    commit: gitCommit(),
+    machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    load: {
+      atStart: loadAtStart.map((l) => Number(l.toFixed(2))),
+      atEnd: loadavg().map((l) => Number(l.toFixed(2))),
+      oneMinuteSamples: { count: loads.length, min: Math.min(...loads), max: Math.max(...loads), mean: mean(loads) },
+    },
+    workload: {
+      keys,
+      messages,
+      inputBytes: statSync(join(dir, 'input.txt')).size,
+      heapLimitMiB: HEAP_LIMIT_MIB,
+      stateBackend: 'disk',
+      stateMemory: values['state-memory'],
+      checkpointIntervalMs: Number(values['checkpoint-interval']),
+    },
+    uninterrupted: { ...described(clean, messages), ...cleanSizes },
+    interrupted: {
+      kills: interrupted.map((i) => ({ killAfterSeconds: i.killAfterSeconds, ...described(i.run) })),
+      killed,
+      finishing: described(final),
+      totalWallSeconds: (interrupted.reduce((n, i) => n + i.run.ms, 0) + final.ms) / 1000,
+      ...stateSizes(join(dir, 'crashed-state')),
+    },
+    peakRssMiB: Math.round(Math.max(...all.map((r) => r.peakRssBytes)) / 2 ** 20),
+    outputBytes: statSync(join(dir, 'clean.jsonl')).size,
+    outputsIdentical: a === b,
+    sha256: { uninterrupted: a, interrupted: b },
+  };
+  writeFileSync(values.out, JSON.stringify(record, null, 2) + '\n');
+  console.log(`wrote ${values.out}`);
+}
 if (a !== b) {
   console.error('outputs differ');
   process.exitCode = 1;
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? NaN : Number((xs.reduce((n, x) => n + x, 0) / xs.length).toFixed(2));
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
 }
