@@ -10,6 +10,7 @@ import {
   StorageType,
   type JetStreamClient,
   type JetStreamManager,
+  type StoredMsg,
 } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { Base64UrlPaddedCodec, Objm, type ObjectStore } from '@nats-io/obj';
@@ -262,11 +263,13 @@ class JetStreamStore implements JetStreamCheckpointStore {
 
   async commitManifest(bytes: Uint8Array, expectedRevision: number | undefined): Promise<number> {
     const msgID = `${this.writerId}.${++this.commits}`;
+    const subject = `$KV.${this.options.bucket}.${MANIFEST_KEY}`;
     const publish = (lastSubjectSequence: number) =>
-      // What kv.create (expected 0) / kv.update(key, value, revision) send, plus a Nats-Msg-Id:
-      // the server checks duplicates before the expected sequence, so when a retry follows an
-      // attempt whose ack was lost, it gets that attempt's ack instead of a false FencedError.
-      this.js.publish(`$KV.${this.options.bucket}.${MANIFEST_KEY}`, bytes, {
+      // What kv.create (expected 0) / kv.update(key, value, revision) send, plus a Nats-Msg-Id. A
+      // single server checks duplicates before the expected sequence, so a retry after an attempt
+      // whose ack was lost gets that attempt's ack; a clustered stream (2.9.10) checks the expected
+      // sequence first and refuses the retry: see whether the key's last write is that attempt.
+      this.js.publish(subject, bytes, {
         msgID,
         expect: { lastSubjectSequence },
         timeout: this.options.requestTimeoutMs,
@@ -276,6 +279,8 @@ class JetStreamStore implements JetStreamCheckpointStore {
         return (await publish(expectedRevision ?? 0)).seq;
       } catch (error) {
         if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE)) throw error;
+        const stored = await this.lastWriteOf(subject);
+        if (stored?.header.get('Nats-Msg-Id') === msgID) return stored.seq;
         const current = await this.kv.get(MANIFEST_KEY).catch(() => null);
         // "No manifest" is also a key whose last entry is a delete or purge marker (kv delete/purge
         // outside stator): replace the marker, compare-and-set on its revision as kv.create does.
@@ -294,6 +299,15 @@ class JetStreamStore implements JetStreamCheckpointStore {
         });
       }
     });
+  }
+
+  /** The last message on a subject of the manifest's stream, or undefined when there is none (or it cannot be read). */
+  private async lastWriteOf(subject: string): Promise<StoredMsg | undefined> {
+    try {
+      return (await this.jsm.streams.getMessage(`KV_${this.options.bucket}`, { last_by_subj: subject })) ?? undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async clear(): Promise<void> {

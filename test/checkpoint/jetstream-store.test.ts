@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
+import { connect, errors as natsErrors } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import {
@@ -13,6 +13,7 @@ import {
 } from '../../runtime/checkpoint/jetstream-store.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../support/index.ts';
+import { startNatsCluster } from '../support/nats-cluster.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -91,6 +92,35 @@ test('jetstream store - of two instances of the same task, the one committing on
   assert.is(fenced?.expectedRevision, r1);
   assert.is(fenced?.actualRevision, r2);
   assert.is(text((await a.readManifest())!.bytes), 'a2');
+});
+
+test('jetstream store - a commit whose acknowledgement was lost is retried and succeeds, on a 3-node cluster too', async () => {
+  // A clustered stream (nats-server 2.9.10) checks the expected last sequence before duplicates: the
+  // retry of a stored write is refused as "wrong last sequence", which is not another writer.
+  for (const replicas of [1, 3]) {
+    await using servers = replicas === 1 ? await startNatsServer() : await startNatsCluster();
+    await using store = await openJetStreamCheckpointStore({
+      job: 'wordcount',
+      task: 'counter',
+      servers: 'urls' in servers ? servers.urls : servers.url,
+      replicas,
+    });
+    const first = await store.commitManifest(bytesOf('m1'), undefined);
+    // The next publish is stored, but its acknowledgement never arrives.
+    const js = (store as unknown as { js: { publish: (...args: unknown[]) => Promise<unknown> } }).js;
+    const publish = js.publish.bind(js);
+    let attempts = 0;
+    js.publish = async (...args: unknown[]) => {
+      if (attempts++ > 0) return publish(...args);
+      await publish(...args);
+      throw new natsErrors.TimeoutError();
+    };
+    const second = await store.commitManifest(bytesOf('m2'), first);
+    assert.is(attempts, 2, `R${replicas}: one attempt lost its ack, one retry`);
+    const manifest = await store.readManifest();
+    assert.is(text(manifest!.bytes), 'm2', `R${replicas}`);
+    assert.is(manifest!.revision, second, `R${replicas}`);
+  }
 });
 
 test('jetstream store - different tasks of a job have separate buckets', async () => {
