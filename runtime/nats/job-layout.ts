@@ -156,8 +156,10 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
         if (waitingFor === undefined)
           logger.info(`waiting: worker ${record.rescale.by} is rescaling job ${job} (${describeRescale(record)})`);
         waitingFor = { revision: entry.revision, since: now };
-      } else if (now - waitingFor.since > 3 * options.leaseTtlMs && sameLayout(record, wanted)) {
-        // Its worker stopped refreshing the record (it died): this one takes the rescale over.
+      } else if (now - waitingFor.since > 3 * options.leaseTtlMs) {
+        // Its worker stopped refreshing the record (it died). Only a worker of the target layout can
+        // finish the rescale: another one would wait for ever, so it says what to start instead.
+        if (!sameLayout(record, wanted)) throw staleRescaleError(job, record, wanted);
         logger.warn(`worker ${record.rescale.by} stopped rescaling job ${job}; taking the rescale over`);
         const taken: LayoutRecord = {
           ...record,
@@ -211,6 +213,33 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
     }
     await runLocked(options, target, revision);
   }
+}
+
+/** A rescale to `target` whose worker stopped, seen by a worker started with another layout. */
+function staleRescaleError(job: string, target: LayoutRecord, wanted: JobLayout): LayoutMismatchError {
+  const by = target.rescale!.by;
+  const advice = (option: string): string =>
+    `worker ${by} started rescaling the job to this layout and stopped before it finished (its record unchanged ` +
+    `for 3 lease TTLs); only a worker started with ${option} can finish the rescale: start one so, then this ` +
+    `one with the same layout`;
+  if (target.inputPartitions !== wanted.inputPartitions) {
+    const recorded = target.inputPartitions === null ? 'none' : String(target.inputPartitions);
+    return new LayoutMismatchError(
+      job,
+      '--input-partitions ',
+      recorded,
+      String(wanted.inputPartitions ?? 'none'),
+      advice(target.inputPartitions === null ? 'no --input-partitions' : `--input-partitions ${recorded}`),
+    );
+  }
+  const stage = rescaledStages(wanted, target)[0] ?? rescaledStages(target, wanted)[0]!;
+  return new LayoutMismatchError(
+    job,
+    `--parallelism ${stage}=`,
+    String(target.parallelism[stage]),
+    String(wanted.parallelism[stage]),
+    advice(`--parallelism ${stage}=${target.parallelism[stage]}`),
+  );
 }
 
 /** Runs the rescale while refreshing the lock, then commits the new layout (a new generation per rescaled stage). */
