@@ -289,6 +289,10 @@ export function toConnectionOptions(
     // A restarted server must not make the client give up on a refused authentication it will
     // accept again once the server has loaded its configuration.
     ignoreAuthErrorAbort: true,
+    // The client otherwise builds two errors with stack traces for every request (a JetStream
+    // publish included) in case it fails: a large share of a state API write's CPU. Failures still
+    // carry the client's message and cause; stator's own errors say what was asked.
+    noAsyncTraces: true,
   };
   if (reconnectDelayMs !== undefined) options.reconnectDelayHandler = reconnectDelayMs;
   if (authenticators.length > 0) options.authenticator = authenticators;

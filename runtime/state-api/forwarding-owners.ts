@@ -52,7 +52,7 @@ export class ForwardingStateOwners implements StateOwners {
         const local = this.options.local?.owning(store.stage.name, partition);
         const answered =
           local !== undefined
-            ? await local.read(store, keys)
+            ? await local.read(store, keys, partition)
             : await askOwner<KeyRead[]>(
                 this.options.link,
                 this.subject(store, partition),
@@ -81,7 +81,7 @@ export class ForwardingStateOwners implements StateOwners {
         Buffer.byteLength(JSON.stringify(command)) + RECORD_OVERHEAD_BYTES,
         'write',
       );
-      return local.write(store, command, id);
+      return local.write(store, command, id, partition);
     }
     return askOwner<StateCommandResult>(
       this.options.link,

@@ -152,6 +152,8 @@ export class LocalStateOwner implements SideInput, StateOwners {
   private readonly lanes = new Map<string, Lane>();
   /** The lane of each stage's partitions, once attached. */
   private laneOf = new Map<string, Map<number, Lane>>();
+  /** The actor of each stage's partitions in this process, once attached. */
+  private actors = new Map<string, Map<number, Actor>>();
   private opened = false;
   private paused = false;
   private held: PendingWrite[] = [];
@@ -179,15 +181,16 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   /** Whether this process runs partition `partition` of `stage` now. */
   runs(stage: string, partition: number): boolean {
-    if (!this.running) return false;
-    const actors = this.pipeline!.stages.find((s) => s.name === stage)?.actors;
-    return actors?.some((actor) => actor.partition === partition) ?? false;
+    return this.running && this.actors.get(stage)?.has(partition) === true;
   }
 
   attach(pipeline: Pipeline, grouping: KeyGrouping, sourcePosition: () => number): void {
     this.pipeline = pipeline;
     this.grouping = grouping;
     this.sourcePosition = sourcePosition;
+    this.actors = new Map(
+      pipeline.stages.map((stage) => [stage.name, new Map(stage.actors.map((actor) => [actor.partition, actor]))]),
+    );
     this.lanes.clear();
     this.laneOf = new Map();
     if (this.logs === undefined) return;
@@ -319,8 +322,17 @@ export class LocalStateOwner implements SideInput, StateOwners {
     this.waiting.clear();
   }
 
-  /** Strong reads: each key answered by its partition after every entry before it. */
-  read(store: StateStore, keyTexts: readonly string[]): Promise<KeyRead[]> {
+  /**
+   * Strong reads: each key answered by its partition after every entry before it. `partition`, when
+   * the caller knows it holds every key, saves finding it again (the keys are read in one turn).
+   */
+  read(store: StateStore, keyTexts: readonly string[], partition?: number): Promise<KeyRead[]> {
+    const actor = partition === undefined ? undefined : this.liveActorOf(store, partition);
+    if (actor !== undefined) {
+      return this.call<KeyRead[]>(actor, (runner, settle) =>
+        settle(() => keyTexts.map((keyText) => readKey(runner, store, keyText))),
+      );
+    }
     return Promise.all(
       keyTexts.map((keyText) => {
         const actor = this.ownerOf(store, store.parseKey(keyText));
@@ -332,15 +344,19 @@ export class LocalStateOwner implements SideInput, StateOwners {
   /**
    * Checks a command against the partition's tags (400 before anything is logged), then logs it
    * and applies it in a turn of the partition once it is durable. A request id seen before gets the
-   * answer of its first attempt.
+   * answer of its first attempt. `knownPartition`: the caller found the one partition of the keys.
    * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
    */
-  write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult> {
+  write(store: StateStore, command: StateCommand, id: string, knownPartition?: number): Promise<StateCommandResult> {
     if (this.logs === undefined) throw new StateUnavailableError('this process takes no writes (no command log)');
-    const { actor, partition } = this.ownerOfAll(
-      store,
-      command.ops.map((op) => op.key),
-    );
+    const live = knownPartition === undefined ? undefined : this.liveActorOf(store, knownPartition);
+    const { actor, partition } =
+      live !== undefined
+        ? { actor: live, partition: knownPartition! }
+        : this.ownerOfAll(
+            store,
+            command.ops.map((op) => op.key),
+          );
     const tags = actor.runner.boundTags();
     for (const op of command.ops) if (op.op === 'upsert') parseKeyWrite(op.value, tags);
     const known = this.answers.get(id);
@@ -521,12 +537,17 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   /** The actor of `partition`. @throws StateUnavailableError when this process does not run it. */
   private actorOf(store: StateStore, partition: number): Actor {
-    const actor = this.stageInstance(store).actors.find((a) => a.partition === partition);
+    const actor = this.actors.get(this.stageInstance(store).name)?.get(partition);
     if (actor === undefined)
       throw new StateUnavailableError(
         `partition ${partition} of ${store.name} does not run in this process (it moved to another worker)`,
       );
     return actor;
+  }
+
+  /** The actor of `partition` while the job runs here and has it (else the callers' usual checks explain why not). */
+  private liveActorOf(store: StateStore, partition: number): Actor | undefined {
+    return this.running ? this.actors.get(store.stage.name)?.get(partition) : undefined;
   }
 
   private ownerOf(store: StateStore, key: unknown): Actor {
