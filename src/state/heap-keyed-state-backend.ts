@@ -621,11 +621,20 @@ export class HeapKeyedStateBackend<K>
   /** @internal CaptureHost: a record failed to encode; every key of the capture is changed again. */
   captureAbandoned(entries: readonly KeyEntry<K>[], spilled: readonly SpilledRecord[]): void {
     if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
-    if (spilled.length > 0) this.tier!.store.markChanged(spilled.map((r) => r.storeKey));
+    const marks = spilled.map((r) => r.storeKey);
     for (const entry of entries) {
       entry.endCapture();
-      this.markDirty(entry);
+      if (entry.attached || this.tier === undefined) {
+        this.markDirty(entry);
+        continue;
+      }
+      // Evicted since its record was written: the key's state is in the store, or read back into
+      // another entry (re-attaching this one would hide that entry's newer state).
+      const now = this.entries.get(entry.id);
+      if (now instanceof KeyEntry) this.markDirty(now as KeyEntry<K>);
+      else marks.push(this.storeKeyOf(entry));
     }
+    if (marks.length > 0) this.tier!.store.markChanged(marks);
   }
 
   /** Writes the key's record field (length-prefixed key-coder bytes) and makes sure its key group is known. */
@@ -703,9 +712,6 @@ export class HeapKeyedStateBackend<K>
         entry.referenced = false;
         continue;
       }
-      // Its capture record is written first (as before a use), so a capture still being written
-      // in the background does not pin every key it took in the cache.
-      if (entry.capturing) this.writeBeforeUse(entry);
       if (this.spill(entry, batch)) toEvict--;
     }
     this.clockHand = hand;
@@ -720,6 +726,9 @@ export class HeapKeyedStateBackend<K>
     if (entry.timers !== undefined && entry.timers.size > 0) return false;
     const shape = inspectEntry(entry);
     if (shape === EntryShape.EAGER) return false;
+    // Its capture record is written first (as before a use), so a capture still being written in
+    // the background does not pin every key it took in the cache.
+    if (entry.capturing) this.writeBeforeUse(entry);
     const scratch = this.keyScratch;
     scratch.reset();
     this.keyCoder.encode(entry.key, scratch, Context.OUTER);

@@ -14,7 +14,7 @@ import {
   type CapturedChanges,
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
-import { freshLocalStore } from './support/local-store.ts';
+import { freshLocalStore, tinyTieredBackend } from './support/local-store.ts';
 
 const g = StateNamespaces.global();
 const str = StringUtf8Coder.of();
@@ -289,6 +289,58 @@ test('deferred capture - a tiered backend evicts keys of a capture still being w
   for (let i = 0; i < 1000; i++) {
     assert.is(atCapture(`n${i}`), null);
     assert.is(now(`n${i}`), 1);
+  }
+});
+
+test('deferred capture - a void capture leaves a key evicted and used again since with its newest state', async () => {
+  // A one-key cache: every key the task leaves is evicted at the next key switch.
+  const b = tinyTieredBackend(str);
+  const count = b.boundState(g, COUNT);
+  const bag = b.boundState(g, StateTags.bag('bag', JsonCoder.of<{ n: unknown }>()));
+  const turn = (key: string, body: () => void): void => {
+    b.beginTurn();
+    b.setCurrentKey(key);
+    body();
+    b.commitTurn();
+  };
+  const item = { n: 7 as unknown };
+  // A timer keeps 'bad' in the cache, so its record (which fails) is written only when the capture settles.
+  turn('bad', () => {
+    bag.add(item);
+    b.timerInternals.setTimer({
+      namespace: g,
+      timerId: 't',
+      domain: TimeDomain.EVENT_TIME,
+      timestamp: 1,
+      outputTimestamp: 1,
+    });
+  });
+  item.n = 7n;
+  turn('good', () => count.write(1));
+  const capture = b.captureChanges();
+  turn('x', () => count.write(1)); // evicts 'good', its record written first
+  turn('good', () => count.write((count.read() as number) + 1)); // read back from the store
+  turn('y', () => count.write(1));
+  try {
+    await capture.settle();
+    assert.unreachable('settle should reject');
+  } catch (error) {
+    assert.instance(error, StateError);
+  }
+  turn('good', () => assert.is(count.read(), 2, 'the task sees its newest value'));
+  turn('bad', () => bag.clear());
+  const next = b.captureChanges();
+  await next.settle();
+  const fresh = createKeyedStateBackend({ keyCoder: str });
+  for (const kg of next.keyGroups) fresh.restoreKeyGroup(kg, [next.encodeKeyGroup(kg)]);
+  const restored = fresh.boundState(g, COUNT);
+  for (const [key, value] of [
+    ['good', 2],
+    ['x', 1],
+    ['y', 1],
+  ] as const) {
+    fresh.setCurrentKey(key);
+    assert.is(restored.read(), value, key);
   }
 });
 
