@@ -41,6 +41,8 @@ export interface WorkerOptions extends NatsRuntimeOptions {
   readonly inputPartitions?: number;
   /** Failures in a row after which a unit is marked failed (WorkerGroupOptions.maxUnitFailures). @default 8 */
   readonly maxUnitFailures?: number;
+  /** UnitEnvironment.publishRetryMs: how long a unit's publishes are retried before it fails. @default 120000 */
+  readonly publishRetryMs?: number;
   /** How units are assigned. @default the job's worker group on NATS (runtime/group) */
   readonly assignment?: AssignmentFactory;
 }
@@ -169,6 +171,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       logger,
       checkpointIntervalMs,
       maxRetries: options.maxRetries,
+      publishRetryMs: options.publishRetryMs,
       replicas,
       turnTimer: options.turnTimer,
       files: jobFiles.files,

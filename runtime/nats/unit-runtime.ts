@@ -38,6 +38,11 @@ export interface UnitEnvironment {
   readonly logger: Logger;
   readonly checkpointIntervalMs: number;
   readonly maxRetries: number | undefined;
+  /**
+   * How long a unit's output or exchange publish keeps failing with retryable errors (a stream
+   * refusing messages, no acknowledgement) before the unit fails. @default the stream sink's 120000
+   */
+  readonly publishRetryMs?: number | undefined;
   /** Replicas of the checkpoint buckets a unit creates. */
   readonly replicas: number;
   readonly turnTimer?: TurnTimer | undefined;
@@ -114,6 +119,7 @@ export async function openUnitRuntime(
       if (output.kind === 'sink')
         return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, {
           unit: unitIdName(env, unit),
+          ...(env.publishRetryMs === undefined ? {} : { maxRetryMs: env.publishRetryMs }),
         });
       return exchangeSinkBinding(
         link,
@@ -125,6 +131,7 @@ export async function openUnitRuntime(
           parallelism: output.parallelism,
           subjectOf: (partition) => streams.names.exchangeSubject(output.stage, partition),
           grouping: jobTaskRunners(job).grouping,
+          ...(env.publishRetryMs === undefined ? {} : { sink: { maxRetryMs: env.publishRetryMs } }),
         },
         deadLetter,
         fail,

@@ -11,6 +11,7 @@ export async function startWorker(
   job: Job,
   leaseTtlMs = 2000,
   maxUnitFailures?: number,
+  publishRetryMs?: number,
 ): Promise<{
   runtime: WorkerRuntime;
   logs: string[];
@@ -27,6 +28,7 @@ export async function startWorker(
     http: undefined,
     leaseTtlMs,
     ...(maxUnitFailures === undefined ? {} : { maxUnitFailures }),
+    ...(publishRetryMs === undefined ? {} : { publishRetryMs }),
   });
   const runtime = prepared.runtime as WorkerRuntime;
   const state: { ended: unknown } = { ended: undefined };

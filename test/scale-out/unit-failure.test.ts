@@ -2,7 +2,7 @@
 // output stream refuses publishes (max_msgs reached, discard new) so the units writing it fail past
 // their retries; the worker keeps running, the group releases them and starts them again after a
 // back-off; once the stream takes messages again they restore their last checkpoints and replay,
-// and every word is counted once, in order, as in an embedded run.
+// and every word is counted once, as in an embedded run (each word's counts in any order: see the end).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DiscardPolicy } from '@nats-io/jetstream';
@@ -75,10 +75,10 @@ test('a unit failing after it started is handed back and started again; the work
   });
   // A 5 s TTL: with 2 s, a loaded machine (load 20 on 2 cores) delayed heartbeats past 2/3 of it, the
   // worker fenced itself and the failing incarnation was an abandoned one, which the group never hears of.
-  const { runtime, logs, state, finish } = await startWorker(server.url, job, 5000);
+  // A refused publish is retried for 5 s here (2 minutes by default) before the unit fails.
+  const { runtime, logs, state, finish } = await startWorker(server.url, job, 5000, undefined, 5000);
   const log = (): string => logs.join('');
   try {
-    // A refused publish is retried for 2 minutes (the stream sink's limit) before the unit fails.
     await waitFor(() => /\[count\.p\d\] failed: .*; handing it back to the group/.test(log()), 'a unit to fail', {
       limitMs: 400_000,
       intervalMs: 500,
@@ -103,8 +103,11 @@ test('a unit failing after it started is handed back and started again; the work
   } finally {
     await finish();
   }
+  // In any order per key: the failed unit's last re-send of refused outputs may be stored once the
+  // stream takes messages again, before the restarted unit's replay of earlier ones (docs/jetstream.md,
+  // "Output order"). Every output once all the same.
   const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
-  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as WordCountOutput).word, log());
+  assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as WordCountOutput).word, log(), true);
 });
 
 test.run();
