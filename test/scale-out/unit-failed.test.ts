@@ -64,9 +64,10 @@ test('a unit failing every time is marked failed after 3 failures; the others ru
       log(),
       /partition count\.p1 could not start: .*; released it\. It failed 3 times in a row: marked it failed, no worker starts it again until its record is cleared \(nats kv del stator-wordcount-group failure\.count\.p1;/,
     );
-    assert.ok(
-      events.some((e) => e.type === 'unit-failures' && e.unit === 'count.p1' && e.failed && e.failures === 3),
-      'the runtime reported the failed unit',
+    // Reported once the failure record is stored, which is after the log line.
+    await waitFor(
+      () => events.some((e) => e.type === 'unit-failures' && e.unit === 'count.p1' && e.failed && e.failures === 3),
+      'the runtime to report the failed unit',
     );
     // The healthy units run on: partition 0's words are counted.
     assert.is(state.ended, undefined, `the worker ended: ${String(state.ended)}`);
