@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LocalStateStore, LocalStoreWrite } from '../../src/state/index.ts';
 
+const EMPTY = new Uint8Array(0);
 /**
  * The warm-copy marker, next to LMDB's files: present only while the environment, synced to disk,
  * holds exactly the state of the checkpoint partition it names (see markWarm).
@@ -16,17 +17,11 @@ const MARKER_FORMAT = 1;
  * in synchronous batches (one transaction per eviction batch). The environment is a working copy,
  * written without fsync: a crash may leave it anywhere, so it is trusted only through its marker
  * (a warm copy, see markWarm), and otherwise removed and made afresh.
- *
- * The keys marked changed are kept on the heap, not in the environment: they are the keys evicted
- * with changes since the last capture, which reads them all back at once anyway, and a copy with
- * any of them is never reused (markWarm needs none), so they need not outlive the process. Kept in
- * LMDB they cost a second B-tree insert per evicted key and a lookup per key read back.
  */
 export class LmdbStateStore implements LocalStateStore {
   private readonly root: RootDatabase<Uint8Array, Uint8Array>;
   private readonly records: Database<Uint8Array, Uint8Array>;
-  /** The keys marked changed, each as a latin1 string of its bytes (see changedId). */
-  private readonly changed = new Set<string>();
+  private readonly changed: Database<Uint8Array, Uint8Array>;
   private readonly eager: Database<Uint8Array, Uint8Array>;
   private closed: Promise<void> | undefined = undefined;
 
@@ -42,6 +37,7 @@ export class LmdbStateStore implements LocalStateStore {
     });
     const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
     this.records = this.root.openDB<Uint8Array, Uint8Array>('records', binary);
+    this.changed = this.root.openDB<Uint8Array, Uint8Array>('changed', binary);
     this.eager = this.root.openDB<Uint8Array, Uint8Array>('eager', binary);
   }
 
@@ -119,29 +115,30 @@ export class LmdbStateStore implements LocalStateStore {
       for (const w of batch) {
         if (w.value === undefined) this.records.removeSync(w.key);
         else this.records.putSync(w.key, w.value);
+        if (w.changed) this.changed.putSync(w.key, EMPTY);
       }
     });
-    // After the commit: a batch that failed marks nothing.
-    for (const w of batch) if (w.changed) this.changed.add(changedId(w.key));
   }
 
   isChanged(key: Uint8Array): boolean {
-    return this.changed.size > 0 && this.changed.has(changedId(key));
+    return this.changed.doesExist(key);
   }
 
   hasChanged(): boolean {
-    return this.changed.size > 0;
+    for (const _ of this.changed.getKeys({ limit: 1 })) return true;
+    return false;
   }
 
   takeAllChanged(): Uint8Array[] {
-    // latin1 strings compare by code unit, which is byte order here: key order.
-    const ids = [...this.changed].sort();
-    this.changed.clear();
-    return ids.map((id) => new Uint8Array(Buffer.from(id, 'latin1')));
+    const keys = [...this.changed.getKeys()] as Uint8Array[];
+    if (keys.length > 0) this.changed.clearSync();
+    return keys;
   }
 
   markChanged(keys: readonly Uint8Array[]): void {
-    for (const key of keys) this.changed.add(changedId(key));
+    this.root.transactionSync(() => {
+      for (const key of keys) this.changed.putSync(key, EMPTY);
+    });
   }
 
   writeEager(records: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): void {
@@ -170,7 +167,7 @@ export class LmdbStateStore implements LocalStateStore {
   clear(): void {
     rmSync(join(this.path, MARKER), { force: true });
     this.records.clearSync();
-    this.changed.clear();
+    this.changed.clearSync();
     this.eager.clearSync();
   }
 
@@ -178,11 +175,6 @@ export class LmdbStateStore implements LocalStateStore {
     this.closed ??= this.root.close();
     return this.closed;
   }
-}
-
-/** A key as a Set member: its bytes as a latin1 string (one char per byte). */
-function changedId(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
 /** fsync of a directory, so a rename or unlink in it survives a host crash. */
