@@ -162,6 +162,8 @@ export class HeapKeyedStateBackend<K>
   private clockHand: Iterator<unknown> | undefined = undefined;
   /** The cache size below which no eviction walk runs again (after one that fell short). */
   private nextEvictionAt = 0;
+  /** The dirty list's length above which eviction drops the evicted keys from it. */
+  private dirtyCompactionAt = 0;
   /** A capture's scratch for one evicted key's cells. */
   private readonly spillScratch = new ByteWriter(256);
   private used = false;
@@ -719,6 +721,13 @@ export class HeapKeyedStateBackend<K>
     // limit: the next walk waits until another tenth of the limit was added, not the next miss.
     this.nextEvictionAt = toEvict > 0 ? entries.size + Math.max(1, Math.floor(limit * 0.1)) : 0;
     if (batch.length > 0) tier.store.write(batch);
+    // Evicted keys stay in the dirty list, no longer dirty, for the next capture to skip: dropped
+    // once the list outgrows the cache, else a long checkpoint keeps every key evicted since the
+    // last capture on the heap (the budget would bound nothing).
+    if (this.dirty.length > this.dirtyCompactionAt) {
+      this.dirty = this.dirty.filter((e) => e.dirty);
+      this.dirtyCompactionAt = Math.max(2 * limit, 2 * this.dirty.length);
+    }
   }
 
   /** Takes one key out of the cache, adding its write (if any) to `batch`; false when it must stay. */
@@ -752,7 +761,7 @@ export class HeapKeyedStateBackend<K>
     }
     this.entries.delete(entry.id);
     entry.attached = false;
-    // It stays in the dirty list until the next capture, which skips it (no longer dirty).
+    // It stays in the dirty list until the next capture or compaction skips it (no longer dirty).
     entry.dirty = false;
     return true;
   }
