@@ -122,6 +122,13 @@ export interface WorkerGroup {
    */
   unitEnded(unit: string, reason: string, failure?: boolean): void;
   /**
+   * Whether no other worker can have taken this worker's units yet: it is active (or leaving) and
+   * a heartbeat it sent less than 2/3 of the lease TTL ago was acknowledged (the others wait a whole
+   * TTL of silence). A check only: a worker stalled past that fences itself on its own timer, which
+   * may run after work already queued.
+   */
+  confirmed(): boolean;
+  /**
    * Leaves gracefully: stops every owned unit (host.stop), deletes its leases, then its heartbeat, so
    * the others take the units at once instead of after the TTL. When the connection is gone it can
    * only abandon them. Stops every timer and the watch. Idempotent.
@@ -684,6 +691,13 @@ class Group implements WorkerGroup {
           this.finishRelease(unit, mine, lease);
         },
       ),
+    );
+  }
+
+  confirmed(): boolean {
+    return (
+      (this.state === 'active' || this.state === 'leaving') &&
+      performance.now() - this.lastAckedSentAt < this.fenceAfterMs
     );
   }
 

@@ -95,6 +95,7 @@ export function groupAssignment(
       await group?.close();
     },
     unitEnded: (unit, reason, failure) => group?.unitEnded(unit, reason, failure),
+    confirmed: () => group?.confirmed() ?? false,
   };
 }
 
@@ -111,6 +112,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
   let checkpointEvents: Subscription | undefined;
   let jobFiles: NatsJobFiles | undefined;
   let stateApi: WorkerStateApi | undefined;
+  let assignment: UnitAssignment | undefined;
   try {
     const inputPartitions = options.inputPartitions ?? job.source.partitions;
     const units = planJobUnits(job, inputPartitions ?? 1);
@@ -157,6 +159,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
           duplicateWindowMs,
           replicas,
           logger,
+          confirmed: () => assignment?.confirmed?.() ?? true,
           ...options.stateApi,
         }),
       DEFAULT_RETRY_POLICY,
@@ -193,7 +196,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       rescale: (lock) => rescaleUnits({ env: baseEnv, inputPartitions: inputPartitions ?? 1, lock, logger }),
     });
     const env: UnitEnvironment = { ...baseEnv, generations: layout.record.generations };
-    const assignment = (
+    assignment = (
       options.assignment ??
       ((joined, all) =>
         groupAssignment(joined, all, {

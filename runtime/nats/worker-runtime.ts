@@ -24,6 +24,11 @@ export interface UnitAssignment {
    * `failure`: it failed (counted towards marking it failed), not fenced or finished.
    */
   unitEnded(unit: string, reason: string, failure?: boolean): void;
+  /**
+   * Whether the units this worker runs are still its own for sure (see WorkerGroup.confirmed):
+   * strong reads are answered only then. @default always
+   */
+  confirmed?(): boolean;
 }
 
 interface RunningUnit {

@@ -165,6 +165,11 @@ function serveRoutes(
 export interface WorkerStateApiOptions extends Omit<NatsStateApiOptions, 'checkpoints'> {
   /** The worker's checkpoint connection: eventual reads of the units' checkpoint buckets. */
   readonly checkpointLink: NatsLink;
+  /**
+   * Whether the worker still holds its units for sure (its group membership is confirmed): a unit
+   * answers strong reads only then, since a worker stalled past its lease may have lost them. @default always
+   */
+  readonly confirmed?: () => boolean;
 }
 
 /** The state API of a `--scale-out` worker: one owner per unit it runs, Dapr's routes for every key. */
@@ -224,7 +229,7 @@ export async function serveWorkerStateApi(options: WorkerStateApiOptions): Promi
         onFenced,
       });
       const lane = { name: stateCommandsInput(stage, partition), log };
-      const owner = new LocalStateOwner(stores, () => lane, logger);
+      const owner = new LocalStateOwner(stores, () => lane, logger, options.confirmed);
       const responder = new OwnerResponder(link, stores, owner, logger);
       let unitClosing: Promise<void> | undefined;
       return {

@@ -163,10 +163,17 @@ export class LocalStateOwner implements SideInput, StateOwners {
   /** Answers by request id, so a retried request gets the first answer instead of a second application. */
   private readonly answers = new Map<string, Promise<StateCommandResult>>();
 
+  /**
+   * @param confirmed whether this process surely still owns its partitions (a scaled-out worker:
+   * its group membership is confirmed); strong reads are refused (503) otherwise, since another
+   * owner may have taken a partition and changed its keys. Writes need no such check: a former
+   * owner's appends are refused by the new owner's claim of the command log.
+   */
   constructor(
     private readonly stores: StateStores,
     private readonly logs: CommandLanes | undefined,
     private readonly logger: Logger,
+    private readonly confirmed: () => boolean = () => true,
   ) {}
 
   /** Whether a pipeline is attached and open: strong reads and writes are answered. */
@@ -330,13 +337,22 @@ export class LocalStateOwner implements SideInput, StateOwners {
     const actor = partition === undefined ? undefined : this.liveActorOf(store, partition);
     if (actor !== undefined) {
       return this.call<KeyRead[]>(actor, (runner, settle) =>
-        settle(() => keyTexts.map((keyText) => readKey(runner, store, keyText))),
+        settle(() => {
+          this.assertConfirmed(store, partition!);
+          return keyTexts.map((keyText) => readKey(runner, store, keyText));
+        }),
       );
     }
     return Promise.all(
       keyTexts.map((keyText) => {
-        const actor = this.ownerOf(store, store.parseKey(keyText));
-        return this.call<KeyRead>(actor, (runner, settle) => settle(() => readKey(runner, store, keyText)));
+        const key = store.parseKey(keyText);
+        const actor = this.ownerOf(store, key);
+        return this.call<KeyRead>(actor, (runner, settle) =>
+          settle(() => {
+            this.assertConfirmed(store, actor.partition);
+            return readKey(runner, store, keyText);
+          }),
+        );
       }),
     );
   }
@@ -372,6 +388,14 @@ export class LocalStateOwner implements SideInput, StateOwners {
     });
     this.remember(id, answer);
     return answer;
+  }
+
+  /** Checked in the turn that reads: a worker that stalled past its lease may no longer own the partition. */
+  private assertConfirmed(store: StateStore, partition: number): void {
+    if (!this.confirmed())
+      throw new StateUnavailableError(
+        `partition ${partition} of ${store.name} may have moved: this worker's hold on it is not confirmed (no heartbeat acknowledged lately); ask again`,
+      );
   }
 
   /** Splits keys by partition, for a save of keys of several partitions (one command each). */
