@@ -129,10 +129,14 @@ export class LmdbStateStore implements LocalStateStore {
     return false;
   }
 
-  takeAllChanged(): Uint8Array[] {
-    const keys = [...this.changed.getKeys()] as Uint8Array[];
-    if (keys.length > 0) this.changed.clearSync();
-    return keys;
+  *takeAllChanged(): Iterable<Uint8Array> {
+    // Read one at a time: there may be many more of them than the heap should hold at once.
+    let any = false;
+    for (const key of this.changed.getKeys()) {
+      any = true;
+      yield key as Uint8Array;
+    }
+    if (any) this.changed.clearSync();
   }
 
   markChanged(keys: readonly Uint8Array[]): void {

@@ -22,7 +22,7 @@ import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-gr
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
-import { PendingCapture, type CaptureHost, type SpilledRecord } from './pending-capture.ts';
+import { PendingCapture, SpilledRecords, type CaptureHost } from './pending-capture.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
 import { storeKey, storeKeyGroup, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
 import { PartCursor } from './key-group-part.ts';
@@ -529,7 +529,7 @@ export class HeapKeyedStateBackend<K>
       this,
       dirty,
       this.maxKeyGroups,
-      this.tier === undefined ? [] : this.spilledRecords(),
+      this.tier === undefined ? SpilledRecords.NONE : this.spilledRecords(),
     );
     if (dirty.length > MAX_DEFERRED_CAPTURE) {
       this.pendingCapture = capture;
@@ -621,9 +621,9 @@ export class HeapKeyedStateBackend<K>
   }
 
   /** @internal CaptureHost: a record failed to encode; every key of the capture is changed again. */
-  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: readonly SpilledRecord[]): void {
+  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: SpilledRecords): void {
     if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
-    const marks = spilled.map((r) => r.storeKey);
+    const marks = spilled.storeKeys();
     for (const entry of entries) {
       entry.endCapture();
       if (entry.attached || this.tier === undefined) {
@@ -799,17 +799,17 @@ export class HeapKeyedStateBackend<K>
   }
 
   /** The records of changed keys that were evicted since the last capture, read back from the store. */
-  private spilledRecords(): SpilledRecord[] {
+  private spilledRecords(): SpilledRecords {
     const store = this.tier!.store;
-    const out: SpilledRecord[] = [];
-    const writer = new ByteWriter(64);
+    const writer = new ByteWriter(256);
+    const ends: number[] = [];
+    const groups: number[] = [];
     for (const skey of store.takeAllChanged()) {
       const keyBytes = skey.subarray(2);
       // Back in the cache since: changed there (loading a marked key marks it dirty), captured from its entry.
       const key = CoderUtils.decodeFromByteArray(this.keyCoder, keyBytes);
       if (this.entries.get(this.identityKeys ? key : this.keyCoder.structuralValue(key)) instanceof KeyEntry) continue;
       const cells = store.get(skey);
-      writer.reset();
       writer.writeVarLong(keyBytes.length);
       writer.writeBytes(keyBytes);
       if (cells === undefined) {
@@ -818,9 +818,10 @@ export class HeapKeyedStateBackend<K>
         writer.writeByte(FLAG_STATE);
         writer.writeBytes(cells);
       }
-      out.push({ keyGroup: storeKeyGroup(skey), record: writer.toBytes(), storeKey: skey });
+      ends.push(writer.length);
+      groups.push(storeKeyGroup(skey));
     }
-    return out;
+    return new SpilledRecords(writer.view(), Int32Array.from(ends), Int32Array.from(groups));
   }
 
   /** Keys only the store holds (not cached now). */

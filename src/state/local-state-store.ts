@@ -20,8 +20,11 @@ export interface LocalStateStore {
   isChanged(key: Uint8Array): boolean;
   /** Whether any key is marked changed. */
   hasChanged(): boolean;
-  /** Every key marked changed, in key order, all unmarked. */
-  takeAllChanged(): Uint8Array[];
+  /**
+   * Every key marked changed, in key order, read as the iteration goes (there may be more than the
+   * heap holds at once); all are unmarked when it ends. Iterate it to its end.
+   */
+  takeAllChanged(): Iterable<Uint8Array>;
   /** Marks keys changed again (a capture that took them failed). */
   markChanged(keys: readonly Uint8Array[]): void;
   /**

@@ -2,6 +2,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ByteWriter } from '../../coders/index.ts';
 import { CapturedParts } from './captured-parts.ts';
 import { EntryShape, type KeyEntry } from './key-entry.ts';
+import { PartCursor } from './key-group-part.ts';
+import { storeKey } from './local-state-store.ts';
 import type { CapturedChanges } from './keyed-state-backend.ts';
 
 /** How long one background slice may encode before it gives the event loop back. */
@@ -20,18 +22,45 @@ export interface CaptureHost<K> {
   captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array): void;
   /**
    * A record failed to encode: every key of the capture must be changed again, for the next one
-   * (`spilled`: the store keys of the capture's spilled records).
+   * (`spilled`: the capture's spilled records, whose store keys are to be marked again).
    */
-  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: readonly SpilledRecord[]): void;
+  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: SpilledRecords): void;
 }
 
-/** A changed key's record already written, by a tiered backend's eviction (no entry in memory). */
-export interface SpilledRecord {
-  readonly keyGroup: number;
-  /** The whole record, key field first. */
-  readonly record: Uint8Array;
-  /** The key in the local store, to mark it changed again if the capture fails. */
-  readonly storeKey: Uint8Array;
+/**
+ * The records of changed keys a tiered backend evicted since the last capture (no entry in
+ * memory), read back from its store, back to back in one buffer: no object per key, since there
+ * may be many more of them than the cache holds (every key evicted during a long checkpoint).
+ */
+export class SpilledRecords {
+  static readonly NONE = new SpilledRecords(new Uint8Array(0), new Int32Array(0), new Int32Array(0));
+
+  constructor(
+    /** The records, each whole (its key field first). */
+    readonly bytes: Uint8Array,
+    /** Where each record ends in `bytes` (each starts where the one before ended). */
+    readonly ends: Int32Array,
+    /** Each record's key group. */
+    readonly groups: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  /** The local-store key of each record, to mark it changed again if the capture fails. */
+  storeKeys(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let start = 0;
+    for (let j = 0; j < this.ends.length; j++) {
+      const cursor = new PartCursor(this.bytes, start, this.ends[j]!);
+      const length = cursor.length();
+      const from = cursor.skip(length);
+      out.push(storeKey(this.groups[j]!, this.bytes.subarray(from, from + length)));
+      start = this.ends[j]!;
+    }
+    return out;
+  }
 }
 
 /**
@@ -67,7 +96,7 @@ export class PendingCapture<K> implements CapturedChanges {
     private entries: readonly KeyEntry<K>[],
     private readonly maxKeyGroups: number,
     /** Records of changed keys evicted since the last capture: written now, after the entries' places. */
-    private spilled: readonly SpilledRecord[] = [],
+    private spilled: SpilledRecords = SpilledRecords.NONE,
   ) {
     const n = entries.length;
     const total = n + spilled.length;
@@ -79,12 +108,12 @@ export class PendingCapture<K> implements CapturedChanges {
     this.shapes = new Uint8Array(total);
     this.remaining = n;
     for (let i = 0; i < n; i++) entries[i]!.beginCapture(i);
-    for (let j = 0; j < spilled.length; j++) {
-      const { keyGroup, record } = spilled[j]!;
-      this.starts[n + j] = this.out.length;
-      this.out.writeBytes(record);
-      this.ends[n + j] = this.out.length;
-      this.groups[n + j] = keyGroup;
+    const base = this.out.length;
+    this.out.writeBytes(spilled.bytes);
+    for (let j = 0, start = base; j < spilled.length; j++) {
+      this.starts[n + j] = start;
+      start = this.ends[n + j] = base + spilled.ends[j]!;
+      this.groups[n + j] = spilled.groups[j]!;
       this.shapes[n + j] = EntryShape.CELLS;
     }
     if (n === 0) this.complete();
@@ -191,7 +220,7 @@ export class PendingCapture<K> implements CapturedChanges {
     );
     this.host.captureCompleted(this.entries, this.shapes);
     this.entries = [];
-    this.spilled = [];
+    this.spilled = SpilledRecords.NONE;
   }
 
   private abandon(error: unknown): void {
@@ -199,7 +228,7 @@ export class PendingCapture<K> implements CapturedChanges {
     this.remaining = 0;
     this.host.captureAbandoned(this.entries, this.spilled);
     this.entries = [];
-    this.spilled = [];
+    this.spilled = SpilledRecords.NONE;
   }
 
   private settled(): CapturedParts {

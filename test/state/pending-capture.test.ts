@@ -316,7 +316,9 @@ test('deferred capture - a void capture leaves a key evicted and used again sinc
     });
   });
   item.n = 7n;
+  turn('z', () => count.write(5));
   turn('good', () => count.write(1));
+  turn('w', () => count.write(1)); // evicts 'z': the capture reads its record back from the store
   const capture = b.captureChanges();
   turn('x', () => count.write(1)); // evicts 'good', its record written first
   turn('good', () => count.write((count.read() as number) + 1)); // read back from the store
@@ -336,6 +338,8 @@ test('deferred capture - a void capture leaves a key evicted and used again sinc
   const restored = fresh.boundState(g, COUNT);
   for (const [key, value] of [
     ['good', 2],
+    ['z', 5],
+    ['w', 1],
     ['x', 1],
     ['y', 1],
   ] as const) {
