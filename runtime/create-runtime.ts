@@ -20,7 +20,6 @@ import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import type { Logger } from './log.ts';
-import { openNatsRuntime } from './nats/run-nats-job.ts';
 import { openWorkerRuntime } from './nats/open-worker.ts';
 import { FileCommandLog, serveStateApi, stateCommandLogPath } from './state-api/index.ts';
 import type { StateApiOptions } from './state-api/index.ts';
@@ -118,15 +117,18 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
               filesMaxBytes: options.filesMaxBytes,
               localState,
             };
-            const scaleOut = transport.scaleOut;
-            if (scaleOut === undefined) return openNatsRuntime({ ...nats, stateApi: options.stateApi });
+            // Every NATS-mode process is a worker of the job's group; --scale-out splits the job into units.
+            const group = { ...transport.group, ...transport.scaleOut };
             return openWorkerRuntime({
               ...nats,
               stateApi: options.stateApi,
-              ...(scaleOut.replicas === undefined ? {} : { replicas: scaleOut.replicas }),
-              ...(scaleOut.leaseTtlMs === undefined ? {} : { leaseTtlMs: scaleOut.leaseTtlMs }),
-              ...(scaleOut.maxUnitFailures === undefined ? {} : { maxUnitFailures: scaleOut.maxUnitFailures }),
-              ...(scaleOut.inputPartitions === undefined ? {} : { inputPartitions: scaleOut.inputPartitions }),
+              split: transport.scaleOut !== undefined,
+              ...(group.replicas === undefined ? {} : { replicas: group.replicas }),
+              ...(group.leaseTtlMs === undefined ? {} : { leaseTtlMs: group.leaseTtlMs }),
+              ...(group.maxUnitFailures === undefined ? {} : { maxUnitFailures: group.maxUnitFailures }),
+              ...(transport.scaleOut?.inputPartitions === undefined
+                ? {}
+                : { inputPartitions: transport.scaleOut.inputPartitions }),
             });
           },
         );

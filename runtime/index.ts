@@ -57,6 +57,7 @@ export type {
   FilesTransportOptions,
   NatsTransport,
   NatsTransportOptions,
+  GroupOptions,
   ScaleOutOptions,
 } from './transport.ts';
 export { DEFAULT_STATE_DIR, DEFAULT_FILES_MAX_BYTES } from './defaults.ts';

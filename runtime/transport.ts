@@ -48,14 +48,20 @@ export interface NatsTransportOptions {
    */
   readonly stateDir?: string;
   /**
-   * Run as one worker of the job's group (docs/scale-out.md): every process started with this on
-   * the same NATS shares the job's units, taking over those of a worker that stops or dies.
+   * How this process takes part in the job's group. Every NATS-mode process of a job is a worker of
+   * its group: without `scaleOut` the job is one unit, run by one worker while the others stand by
+   * to take it over when it stops or dies (docs/scale-out.md).
+   */
+  readonly group?: GroupOptions;
+  /**
+   * Split the job into units at its keyed exchanges (docs/scale-out.md): every worker of the job
+   * shares its units, taking over those of a worker that stops or dies. Its group options override `group`'s.
    */
   readonly scaleOut?: ScaleOutOptions;
 }
 
-/** A worker's options in a scaled-out job. */
-export interface ScaleOutOptions {
+/** A worker's options in its job's group. */
+export interface GroupOptions {
   /**
    * Replicas of every stream and bucket the job creates: 3 on a 3-node cluster keeps the job through the loss of a
    * server. @default 1
@@ -68,6 +74,10 @@ export interface ScaleOutOptions {
    * record is cleared (docs/scale-out.md, "A unit that fails"). @default 8
    */
   readonly maxUnitFailures?: number;
+}
+
+/** A worker's options in a scaled-out job. */
+export interface ScaleOutOptions extends GroupOptions {
   /**
    * The input is pre-partitioned into this many subjects `<job>.<source>.<p>`, one unit reading each
    * (docs/scale-out.md). @default the source's `partitions`, else one input subject `<job>.<source>`

@@ -181,7 +181,7 @@ function cpuSeconds(pid: number): number {
 export const scaleoutFailoverMs: Metric = {
   name: 'scaleout.failoverMs',
   description:
-    'SIGKILL of a worker → the first output stored from a partition it owned (2 workers, lease TTL 5 s), vs the lease TTL',
+    'SIGKILL of a worker → the first output stored from a partition it owned (2 workers on one host, lease TTL 5 s), vs the lease TTL',
   goal: { field: 'value', op: '<=', target: LEASE_TTL_MS + 2000 },
   async run(ctx: BenchContext): Promise<MetricResult> {
     const workload = sampleWorkload(ctx.quick ? 5 : 20);
@@ -234,7 +234,7 @@ export const scaleoutFailoverMs: Metric = {
         unit: 'ms',
         baseline: LEASE_TTL_MS,
         ratio: value / LEASE_TTL_MS,
-        note: `2 workers (CLI processes) on one server, wordcount; moved: ${moved.join(', ')}; baseline: the lease TTL, the time the survivor must wait before it may take over`,
+        note: `2 workers (CLI processes) on one server, wordcount; moved: ${moved.join(', ')}; baseline: the lease TTL, what a survivor on another host waits before it may take over (on one host it sees the killed process gone at once)`,
       };
     } finally {
       await stopAll(workers);

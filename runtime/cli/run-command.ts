@@ -46,13 +46,13 @@ export interface RunArguments {
   readonly stateMemoryBytes: number | undefined;
   /** What selected NATS mode, for messages: `--nats` or `NATS_URL`. */
   readonly natsSelectedBy: '--nats' | 'NATS_URL' | undefined;
-  /** --scale-out: run as one worker of the job's group (NATS mode). */
+  /** --scale-out: split the job into units that its workers share (NATS mode). */
   readonly scaleOut: boolean;
-  /** --replicas: replicas of the job's streams and buckets (with --scale-out). */
+  /** --replicas: replicas of the job's streams and buckets (NATS mode). */
   readonly replicas: number | undefined;
-  /** --lease-ttl: how long a silent worker keeps its units (with --scale-out). */
+  /** --lease-ttl: how long a silent worker keeps its units (NATS mode). */
   readonly leaseTtlMs: number | undefined;
-  /** --max-unit-failures: failures in a row after which a unit is marked failed (with --scale-out). */
+  /** --max-unit-failures: failures in a row after which a unit is marked failed (NATS mode). */
   readonly maxUnitFailures: number | undefined;
   /** --input-partitions: the input is pre-partitioned into this many subjects (with --scale-out). */
   readonly inputPartitions: number | undefined;
@@ -218,20 +218,21 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
         `drop ${flags}, or ${args.natsSelectedBy === 'NATS_URL' ? 'unset NATS_URL' : 'drop --nats'} to run embedded`,
     );
   }
-  if (!args.scaleOut) {
-    const given = [
-      args.replicas === undefined ? undefined : '--replicas',
-      args.leaseTtlMs === undefined ? undefined : '--lease-ttl',
-      args.maxUnitFailures === undefined ? undefined : '--max-unit-failures',
-      args.inputPartitions === undefined ? undefined : '--input-partitions',
-    ].find((flag) => flag !== undefined);
-    if (given !== undefined)
-      throw new ConfigError(`${given} configures a scaled-out job: add --scale-out (and --nats <url>)`);
-  }
+  if (!args.scaleOut && args.inputPartitions !== undefined)
+    throw new ConfigError('--input-partitions configures a scaled-out job: add --scale-out (and --nats <url>)');
   if (args.natsUrl === undefined) {
     if (args.scaleOut)
       throw new ConfigError(
         '--scale-out runs the job as one worker of a group on NATS: add --nats <url> (or set NATS_URL)',
+      );
+    const given = [
+      args.replicas === undefined ? undefined : '--replicas',
+      args.leaseTtlMs === undefined ? undefined : '--lease-ttl',
+      args.maxUnitFailures === undefined ? undefined : '--max-unit-failures',
+    ].find((flag) => flag !== undefined);
+    if (given !== undefined)
+      throw new ConfigError(
+        `${given} configures the workers of a job on NATS: add --nats <url> (or set NATS_URL), or drop it to run embedded`,
       );
     if (args.input === undefined)
       throw new ConfigError('embedded mode needs --input <file> (or run NATS mode with --nats <url>)');
@@ -284,15 +285,13 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
           servers: args.natsUrl,
           connection: args.nats,
           stateDir: args.stateDir,
+          group: {
+            ...(args.replicas === undefined ? {} : { replicas: args.replicas }),
+            ...(args.leaseTtlMs === undefined ? {} : { leaseTtlMs: args.leaseTtlMs }),
+            ...(args.maxUnitFailures === undefined ? {} : { maxUnitFailures: args.maxUnitFailures }),
+          },
           ...(args.scaleOut
-            ? {
-                scaleOut: {
-                  ...(args.replicas === undefined ? {} : { replicas: args.replicas }),
-                  ...(args.leaseTtlMs === undefined ? {} : { leaseTtlMs: args.leaseTtlMs }),
-                  ...(args.maxUnitFailures === undefined ? {} : { maxUnitFailures: args.maxUnitFailures }),
-                  ...(args.inputPartitions === undefined ? {} : { inputPartitions: args.inputPartitions }),
-                },
-              }
+            ? { scaleOut: args.inputPartitions === undefined ? {} : { inputPartitions: args.inputPartitions } }
             : {}),
         });
   const controller = new AbortController();

@@ -49,26 +49,28 @@ Options:
                                  on 127.0.0.1, 0.0.0.0:port on every interface [default: off]
   --http-token <token>           require it in the dapr-api-token header of state API requests
                                  [default: STATOR_HTTP_TOKEN, else none]
-  --scale-out                    NATS mode: run as one worker of the job's group; every process started
-                                 so shares the job's partitions and takes over those of a worker that
-                                 stops or dies (docs/scale-out.md)
-  --replicas <n>                 with --scale-out: replicas of the job's streams and buckets [default: 1]
-  --lease-ttl <ms>               with --scale-out: how long a silent worker keeps its partitions
-                                 [default: 5000]
-  --max-unit-failures <n>        with --scale-out: failures in a row after which a partition is marked
-                                 failed and not started again until its record is cleared [default: 8]
+  --scale-out                    NATS mode: split the job into units (one per input partition and
+                                 per partition of each keyed stage) that its workers share; without
+                                 it the job is one unit, run by one worker while the others stand by
+                                 (docs/scale-out.md)
+  --replicas <n>                 NATS mode: replicas of the job's streams and buckets [default: 1]
+  --lease-ttl <ms>               NATS mode: how long a silent worker keeps its units [default: 5000]
+  --max-unit-failures <n>        NATS mode: failures in a row after which a unit is marked failed and
+                                 not started again until its record is cleared [default: 8]
   --input-partitions <n>         with --scale-out: the input is pre-partitioned into <job>.<source>.0 ..
                                  <job>.<source>.<n-1>, one partition each (partitionOf in stator/client)
                                  [default: the source's partitions option, else one subject <job>.<source>]
   -h, --help                     this help
 
 With --nats <url> (or NATS_URL) the job runs in NATS mode: input, output and checkpoints in JetStream.
+Every process started so is a worker of the job's group: a second one joins it (and stands by, or
+with --scale-out takes its share), and takes over from a worker that stops or dies.
 ${NATS_CLI_USAGE}
 
 Exit codes: 0 done, 1 failed, 2 bad arguments or options (also a NATS stream that does not fit the
-job, a parallelism its checkpoints cannot be rescaled to, or a --scale-out worker whose layout differs
-from the running workers'), 3 module not found, 4 module exports no job, 5 checkpoints unusable (corrupt, fenced by another
-process, job running elsewhere), 6 not available, 69 NATS unreachable at start (or authentication
+job, a parallelism its checkpoints cannot be rescaled to, or a worker whose layout differs from the
+job's), 3 module not found, 4 module exports no job, 5 checkpoints unusable (corrupt, or embedded
+mode's state used by another process), 6 not available, 69 NATS unreachable at start (or authentication
 refused), 75 NATS unreachable longer than --max-outage while running, 130 second signal.`;
 
 export const checkpointsUsage = `usage: stator checkpoints <list|inspect [id]|clear> --job <name> [options]

@@ -15,6 +15,7 @@
 //   the TTL; it rejoins once a heartbeat is acknowledged again.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { currentProcessIdentity } from '../../src/checkpoint/lease.ts';
 import { performance } from 'node:perf_hooks';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
@@ -420,7 +421,7 @@ class Group implements WorkerGroup {
   private isAlive(worker: string, now: number): boolean {
     if (worker === this.workerId) return this.state === 'active' || this.state === 'leaving';
     const seen = this.workers.get(worker);
-    return seen?.record !== undefined && now - seen.seenAt < this.leaseTtlMs;
+    return seen?.record !== undefined && now - seen.seenAt < this.leaseTtlMs && !exitedHere(seen.record);
   }
 
   /** Whether `worker` may still run what it holds leases of: alive and not fenced. */
@@ -520,12 +521,16 @@ class Group implements WorkerGroup {
       if (
         id === this.workerId ||
         seen.record === undefined ||
-        now - seen.seenAt < this.leaseTtlMs ||
+        (now - seen.seenAt < this.leaseTtlMs && !exitedHere(seen.record)) ||
         this.expiredLogged.has(id)
       )
         continue;
       this.expiredLogged.add(id);
-      this.log.info(`worker ${id} expired: no heartbeat for ${this.leaseTtlMs} ms`);
+      this.log.info(
+        exitedHere(seen.record)
+          ? `worker ${id} exited: its process (pid ${seen.record.pid} on this host) is gone`
+          : `worker ${id} expired: no heartbeat for ${this.leaseTtlMs} ms`,
+      );
       this.emit({ type: 'worker-expired', worker: id });
       // Its entry goes, unless it heartbeat meanwhile (compare-and-set on the revision seen).
       this.track(this.kv.delete(workerKey(id), { previousSeq: seen.revision }).catch(() => undefined));
@@ -909,4 +914,14 @@ class Group implements WorkerGroup {
 function unitFailure(record: FailureRecord): UnitFailure {
   const { failures, error, worker, at, failed } = record;
   return { failures, error, worker, at, failed };
+}
+
+const self = currentProcessIdentity();
+
+/**
+ * A worker of this host whose process is gone (a crash, SIGKILL): its units are free at once, as a
+ * restarted process expects, rather than after the lease TTL. Elsewhere only the TTL tells.
+ */
+function exitedHere(record: HeartbeatRecord): boolean {
+  return record.host === self.hostname && record.pid !== self.pid && !self.isAlive(record.pid);
 }

@@ -20,6 +20,11 @@ export interface JobLayout {
   readonly inputPartitions: number | null;
   /** Partitions of each keyed stage. */
   readonly parallelism: Readonly<Record<string, number>>;
+  /**
+   * The job runs as one unit (`main`, no --scale-out): its partitions restore by key group within
+   * it, so their counts are not part of the layout. @default false
+   */
+  readonly wholeJob?: boolean;
 }
 
 /** A rescale under way: its worker holds the record (refreshing it) until the new layout is committed. */
@@ -61,6 +66,7 @@ export function decodeLayout(bytes: Uint8Array): LayoutRecord | undefined {
     return {
       inputPartitions: typeof record.inputPartitions === 'number' ? record.inputPartitions : null,
       parallelism: record.parallelism,
+      ...(record.wholeJob === true ? { wholeJob: true } : {}),
       generations: record.generations ?? {},
       ...(record.rescale === undefined ? {} : { rescale: record.rescale }),
     };
@@ -115,6 +121,8 @@ function read<T>(operation: () => Promise<T>): Promise<T> {
 }
 
 function sameLayout(a: JobLayout, b: JobLayout): boolean {
+  if ((a.wholeJob === true) !== (b.wholeJob === true)) return false;
+  if (a.wholeJob === true) return true;
   return (
     a.inputPartitions === b.inputPartitions && rescaledStages(a, b).length === 0 && rescaledStages(b, a).length === 0
   );
@@ -139,6 +147,7 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
       const initial: LayoutRecord = {
         inputPartitions: wanted.inputPartitions,
         parallelism: { ...wanted.parallelism, ...checkpointed },
+        ...(wanted.wholeJob === true ? { wholeJob: true } : {}),
         generations: {},
       };
       try {
@@ -175,6 +184,18 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
     }
     waitingFor = undefined;
     if (sameLayout(record, wanted)) return { record, revision: entry.revision };
+    if ((record.wholeJob === true) !== (wanted.wholeJob === true)) {
+      // No rescale between the two: a whole job's state is one checkpoint chain, a split job's one per unit.
+      throw new LayoutMismatchError(
+        job,
+        '',
+        record.wholeJob === true ? 'one unit (no --scale-out)' : '--scale-out',
+        wanted.wholeJob === true ? 'one unit (no --scale-out)' : '--scale-out',
+        record.wholeJob === true
+          ? `start this worker without --scale-out (a job's state cannot move from its one checkpoint chain, stator-${job}-main, into units yet)`
+          : `start this worker with --scale-out (a scaled-out job's units cannot be merged into one yet)`,
+      );
+    }
     if (record.inputPartitions !== wanted.inputPartitions) {
       throw new LayoutMismatchError(
         job,
@@ -326,6 +347,7 @@ async function liveWorkers(kv: KV, leaseTtlMs: number): Promise<string[]> {
 const stamp = (): string => new Date().toISOString();
 
 export function describeLayout(layout: JobLayout): string {
+  if (layout.wholeJob === true) return 'one unit';
   const stages = Object.entries(layout.parallelism).map(([stage, n]) => `${stage}=${n}`);
   return `${stages.length === 0 ? 'no keyed stage' : `parallelism ${stages.join(',')}`}${layout.inputPartitions === null ? '' : `, ${layout.inputPartitions} input partitions`}`;
 }

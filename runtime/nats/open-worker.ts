@@ -1,13 +1,15 @@
-// NATS mode scaled out: this process is one worker of the job's group. It connects, creates the
-// job's streams (input, one keyed exchange per stateful stage, output, dead letters) and runs the
-// units it is assigned (docs/scale-out.md).
+// NATS mode: this process is one worker of the job's group. It connects, creates the job's streams
+// (input, output, dead letters, and with --scale-out one keyed exchange per stateful stage) and runs
+// the units it is assigned (docs/scale-out.md): the job's one unit `main`, or its share of a
+// scaled-out job's units.
 import type { Subscription } from 'rxjs';
 import type { PreparedRuntime } from '../create-runtime.ts';
 import type { NatsRuntimeOptions } from './run-nats-job.ts';
-import { jobSubjects, logConnectionEvents } from './run-nats-job.ts';
+import { jobSubjects, logConnectionEvents, replayedStreams, warnOfReplayExposure } from './run-nats-job.ts';
 import { connectNats, type NatsLink } from './connection.ts';
 import { resolveNatsSettings } from './connection-options.ts';
-import { planJobUnits } from './job-units.ts';
+import { planJobUnits, planWholeJob, WHOLE_JOB_UNIT } from './job-units.ts';
+import { ConfigError } from '../errors.ts';
 import { ensureJobStreams } from './job-streams.ts';
 import { requiredDuplicateWindowMs } from './msg-id.ts';
 import { DEFAULT_RETRY_POLICY, retryTransient } from './retry.ts';
@@ -30,6 +32,11 @@ import { hostname } from 'node:os';
 export type AssignmentFactory = (link: NatsLink, units: readonly JobUnit[]) => UnitAssignment;
 
 export interface WorkerOptions extends NatsRuntimeOptions {
+  /**
+   * Split the job into units at its keyed exchanges (--scale-out), which the group's workers share;
+   * false: the whole job is one unit that one worker runs while the others stand by. @default false
+   */
+  readonly split?: boolean;
   /** Replicas of every stream and bucket the job creates (3 on a 3-node cluster). @default 1 */
   readonly replicas?: number;
   /** How long a silent worker keeps its units before the others take them over. @default 5000 */
@@ -102,6 +109,13 @@ export function groupAssignment(
 export async function openWorkerRuntime(options: WorkerOptions): Promise<PreparedRuntime> {
   const { job, logger, checkpointIntervalMs } = options;
   const replicas = options.replicas ?? 1;
+  const split = options.split === true;
+  if (!split && (options.inputPartitions ?? job.source.partitions) !== undefined) {
+    throw new ConfigError(
+      `job ${job.name} reads a pre-partitioned input (source ${job.source.name}: ${options.inputPartitions ?? job.source.partitions} partitions), ` +
+        'which a scaled-out job reads, one unit per partition: add --scale-out',
+    );
+  }
   const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
   const link = await connectNats({
     ...settings,
@@ -113,9 +127,10 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
   let jobFiles: NatsJobFiles | undefined;
   let stateApi: WorkerStateApi | undefined;
   let assignment: UnitAssignment | undefined;
+  let replayWatch: Subscription | undefined;
   try {
-    const inputPartitions = options.inputPartitions ?? job.source.partitions;
-    const units = planJobUnits(job, inputPartitions ?? 1);
+    const inputPartitions = split ? (options.inputPartitions ?? job.source.partitions) : undefined;
+    const units = split ? planJobUnits(job, inputPartitions ?? 1) : planWholeJob(job);
     const stages = [...new Set(units.flatMap((unit) => (unit.stage === undefined ? [] : [unit.stage])))];
     const subjects = jobSubjects(job);
     const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
@@ -140,6 +155,8 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       if (binding.addedSubjects !== undefined)
         logger.info(`added ${binding.addedSubjects.join(', ')} to stream ${binding.stream} (created by stator)`);
     }
+    // Read before this worker publishes anything: what earlier runs stored is what a replay may repeat.
+    const stored = await replayedStreams(link, [streams.output.stream, streams.deadLetters.stream]);
     checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
     checkpointEvents = checkpointLink.events$.subscribe((event) => {
       if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
@@ -160,6 +177,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
           replicas,
           logger,
           confirmed: () => assignment?.confirmed?.() ?? true,
+          ...(split ? {} : { unitOf: () => WHOLE_JOB_UNIT }),
           ...options.stateApi,
         }),
       DEFAULT_RETRY_POLICY,
@@ -189,8 +207,10 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
       kv: await createGroupBucket(checkpointLink.nc, job.name, replicas),
       job: job.name,
       worker: `${hostname()}-${process.pid}`,
-      wanted: { inputPartitions: inputPartitions ?? null, parallelism: stageParallelism },
-      checkpointed: () => checkpointedParallelism(checkpointLink!, job.name, units),
+      wanted: split
+        ? { inputPartitions: inputPartitions ?? null, parallelism: stageParallelism }
+        : { inputPartitions: null, parallelism: {}, wholeJob: true },
+      checkpointed: () => (split ? checkpointedParallelism(checkpointLink!, job.name, units) : Promise.resolve({})),
       leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
       logger,
       rescale: (lock) => rescaleUnits({ env: baseEnv, inputPartitions: inputPartitions ?? 1, lock, logger }),
@@ -209,6 +229,11 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
         }))
     )(link, units);
     const runtime = new WorkerRuntime({ env, units, assignment, logger });
+    replayWatch = warnOfReplayExposure(runtime, stored, {
+      checkpointIntervalMs,
+      maxOutageMs: settings.maxOutageMs,
+      logger,
+    });
     for (const closing of [link, checkpointLink, jobFiles.link]) {
       void closing.closed().then((error) => {
         if (error !== undefined) runtime.fail(error);
@@ -216,13 +241,14 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     }
     logger.info(
       `running job ${job.name} as a worker on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
-        `${units.length} units (${units.map((unit) => unit.name).join(', ')}), ` +
+        `${split ? `${units.length} units (${units.map((unit) => unit.name).join(', ')})` : `one unit, ${WHOLE_JOB_UNIT} (checkpoints in stator-${job.name}-${WHOLE_JOB_UNIT})`}, ` +
         `${streams.input.subject}${inputPartitions === undefined ? '' : `.{0..${inputPartitions - 1}}`} -> ${streams.output.subject}`,
     );
     return {
       runtime,
       connection: link,
       close: async () => {
+        replayWatch?.unsubscribe();
         await stateApi?.close();
         await jobFiles?.close();
         events.unsubscribe();

@@ -1,35 +1,27 @@
-// NATS mode: the same JobRuntime as embedded mode, with the job's input and output on JetStream
-// streams and its checkpoints in a JetStream KV + Object Store bucket pair (`stator run <job> --nats <url>`).
+// NATS mode (`stator run <job> --nats <url>`): the job's input and output on JetStream streams, its
+// checkpoints in JetStream KV + Object Store bucket pairs, each process a worker of the job's group
+// (open-worker.ts).
 import type { Subscription } from 'rxjs';
 import type { Job } from '../job/job.ts';
-import { ConfigError } from '../errors.ts';
 import type { HttpRoutes } from '../http/index.ts';
 import type { Logger } from '../log.ts';
 import type { TurnTimer } from '../engine/turn-timer.ts';
 import type { NatsFlags } from './connection-options.ts';
-import { openJetStreamCheckpointStore } from '../checkpoint/index.ts';
-import type { JetStreamCheckpointStore } from '../checkpoint/index.ts';
 import { createRuntime } from '../create-runtime.ts';
-import type { PreparedRuntime } from '../create-runtime.ts';
 import { nats } from '../transport.ts';
 import type { NatsTransport } from '../transport.ts';
-import { jobCheckpoints } from '../embedded/job-checkpoints.ts';
-import { createJobRuntime } from '../job-runtime.ts';
-import { jobTaskRunners } from '../task-runners.ts';
+import type { JobRuntime } from '../job-runtime.ts';
+import { WHOLE_JOB_UNIT } from './job-units.ts';
 import type { LocalState } from '../state-backends/local-state.ts';
-import { connectNats, type NatsLink } from './connection.ts';
-import { resolveNatsSettings } from './connection-options.ts';
-import { ensureJobStreams } from './job-streams.ts';
-import { replayExposure, requiredDuplicateWindowMs } from './msg-id.ts';
-import { natsSourceBinding } from './nats-source-binding.ts';
-import { natsDeadLetterBinding, natsSinkBinding } from './nats-sink-binding.ts';
-import { serveNatsStateApi } from '../state-api/serve-nats-state-api.ts';
-import type { NatsStateApi } from '../state-api/serve-nats-state-api.ts';
+import type { NatsLink } from './connection.ts';
+import { replayExposure } from './msg-id.ts';
 import type { StateApiOptions } from '../state-api/index.ts';
-import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
 
-/** The checkpoint task name of a job run in NATS mode: buckets `stator-<job>-main` (KV_ and OBJ_ streams). */
-export const NATS_CHECKPOINT_TASK = 'main';
+/**
+ * The checkpoint task name of a job run in NATS mode as one unit: buckets `stator-<job>-main` (KV_
+ * and OBJ_ streams).
+ */
+export const NATS_CHECKPOINT_TASK = WHOLE_JOB_UNIT;
 
 /**
  * A job's input and output subjects: `<job>.<source name>` and `<job>.<sink name>`, e.g. wordcount.in / wordcount.out.
@@ -88,7 +80,7 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
   );
 }
 
-/** What openNatsRuntime takes (createRuntime's options, resolved). */
+/** What openWorkerRuntime takes (createRuntime's options, resolved). */
 export interface NatsRuntimeOptions {
   readonly job: Job;
   readonly transport: NatsTransport;
@@ -107,172 +99,51 @@ export interface NatsRuntimeOptions {
 }
 
 /**
- * Connects, creates the job's streams when missing, opens its checkpoint store and builds the
- * JobRuntime over them; `close()` releases all of it (after the run). Used by createRuntime.
+ * Warns when a restored checkpoint is so old that the replay after it re-publishes outputs the
+ * duplicate window of the output streams no longer covers (they may be stored twice). `stored` is
+ * what replayedStreams read before this run published anything. Returns what stops watching.
  */
-export async function openNatsRuntime(options: NatsRuntimeOptions): Promise<PreparedRuntime> {
-  const { job, logger, checkpointIntervalMs } = options;
-  if (job.source.partitions !== undefined) {
-    throw new ConfigError(
-      `job ${job.name} reads a pre-partitioned input (source ${job.source.name}: ${job.source.partitions} partitions), ` +
-        'which a scaled-out job reads, one unit per partition: add --scale-out',
-    );
-  }
-  const settings = resolveNatsSettings({ ...options.transport.connection, nats: options.transport.servers });
-  const link = await connectNats({
-    ...settings,
-    name: settings.name === 'stator' ? `stator ${job.name}` : settings.name,
-  });
-  const events = logConnectionEvents(link, logger, settings.maxOutageMs);
-  let store: JetStreamCheckpointStore | undefined;
-  let checkpointLink: NatsLink | undefined;
-  let checkpointEvents: Subscription | undefined;
-  let stateApi: NatsStateApi | undefined;
-  let jobFiles: NatsJobFiles | undefined;
-  try {
-    const duplicateWindowMs = requiredDuplicateWindowMs({ checkpointIntervalMs, maxOutageMs: settings.maxOutageMs });
-    const subjects = jobSubjects(job);
-    const streams = await ensureJobStreams(link, {
-      job: job.name,
-      inputSubject: subjects.input,
-      outputSubject: subjects.output,
-      // One process: the keyed exchanges stay in memory (exchange streams come with scale-out).
-      exchangeStages: [],
-      duplicateWindowMs,
-    });
-    for (const binding of [streams.input, streams.output, streams.deadLetters]) {
-      if (binding.created) logger.info(`created stream ${binding.stream} for ${binding.subject}`);
-      const widened = binding.widenedDuplicateWindow;
-      if (widened !== undefined) {
-        logger.info(
-          `widened the duplicate window of stream ${binding.stream} (created by stator) from ${widened.fromMs / 1000} s to ${widened.toMs / 1000} s: ` +
-            'this run needs it for its checkpoint interval and --max-outage',
-        );
-      }
-    }
-    // Read before this run publishes anything: what the previous run stored is what a replay may repeat.
-    const outputWindowMs = await replayedStreams(link, [streams.output.stream, streams.deadLetters.stream]);
-    // Checkpoints get a connection of their own: on the job's connection each of their requests
-    // would queue behind the thousands of outputs and acknowledgements in flight, and a checkpoint's
-    // commit (a dozen round trips) would take seconds under a backlog.
-    checkpointLink = await connectNats({ ...settings, name: `${link.settings.name} checkpoints` });
-    const checkpointStore = await openJetStreamCheckpointStore({
-      job: job.name,
-      task: NATS_CHECKPOINT_TASK,
-      connection: checkpointLink.nc,
-    });
-    store = checkpointStore;
-    jobFiles = await openNatsJobFiles(options, settings, link, 1);
-    const files = jobFiles.files;
-    // The state API: logged writes are inputs of the partitions (always replayed), Dapr's routes with --http.
-    stateApi = await serveNatsStateApi({
-      job,
-      link,
-      checkpoints: { link: checkpointLink, task: NATS_CHECKPOINT_TASK },
-      http: options.http,
-      duplicateWindowMs,
-      logger,
-      ...options.stateApi,
-    });
-    let fatal: (error: unknown) => void = () => {};
-    const runtime = createJobRuntime({
-      job,
-      ...jobTaskRunners(job, files, options.localState),
-      source: (entry, deadLetter) =>
-        natsSourceBinding(
-          link,
-          job.source,
-          { stream: streams.input.stream, subject: subjects.input },
-          entry,
-          deadLetter,
-        ),
-      sink: (deadLetter, fail) => natsSinkBinding(link, job.name, job.sink, subjects.output, deadLetter, fail),
-      deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail, { inputSubject: subjects.input }),
-      checkpoints: jobCheckpoints({
-        store: checkpointStore,
-        jobId: job.name,
-        logger,
-        intervalMs: checkpointIntervalMs,
-        onFatal: (error) => fatal(error),
-      }),
-      logger,
+export function warnOfReplayExposure(
+  runtime: JobRuntime,
+  stored: ReplayedStreams,
+  options: { readonly checkpointIntervalMs: number; readonly maxOutageMs: number; readonly logger: Logger },
+): Subscription {
+  const { checkpointIntervalMs, maxOutageMs, logger } = options;
+  return runtime.events.subscribe((event) => {
+    if (event.type !== 'restored' || event.createdAt === undefined) return;
+    const now = Date.now();
+    const exposed = replayExposure({
+      capturedAtMs: event.createdAt,
+      lastStoredAtMs: stored.lastStoredAtMs,
+      nowMs: now,
+      duplicateWindowMs: stored.ms,
       checkpointIntervalMs,
-      ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
-      turnTimer: options.turnTimer,
-      stateOwner: stateApi.owner,
+      maxOutageMs,
     });
-    fatal = (error) => runtime.fail(error);
-    const restored = runtime.events.subscribe((event) => {
-      if (event.type !== 'restored' || event.createdAt === undefined) return;
-      const now = Date.now();
-      const exposed = replayExposure({
-        capturedAtMs: event.createdAt,
-        lastStoredAtMs: outputWindowMs.lastStoredAtMs,
-        nowMs: now,
-        duplicateWindowMs: outputWindowMs.ms,
-        checkpointIntervalMs,
-        maxOutageMs: settings.maxOutageMs,
-      });
-      if (exposed === undefined) return;
-      const ago = (ms: number) => `${Math.round((now - ms) / 1000)} s ago`;
-      logger.warn(
-        `restored checkpoint ${event.checkpointId} was captured ${ago(event.createdAt)}; the previous run stored outputs until ${ago(outputWindowMs.lastStoredAtMs ?? now)}, ` +
-          `and the duplicate window of ${outputWindowMs.stream} (${Math.round(outputWindowMs.ms / 1000)} s) no longer covers those it stored from ` +
-          `${ago(exposed.fromMs)} to ${ago(exposed.toMs)} once the replay (after position ${event.position}, up to ${Math.round((checkpointIntervalMs + settings.maxOutageMs) / 1000)} s ` +
-          `for one checkpoint interval + --max-outage) re-publishes them: they may be stored twice. To keep replays exactly-once, raise the duplicate window above the longest restart ` +
-          `(nats stream edit ${outputWindowMs.stream} --dupe-window 1h)`,
-      );
-    });
-    // An outage past --max-outage closes the connection: fail the run with that error (its code
-    // gives the exit code) rather than with whichever read or publish noticed first.
-    // The checkpoint connection's outage fails the run the same way (whichever connection gives up first).
-    checkpointEvents = checkpointLink.events$.subscribe((event) => {
-      if (event.type === 'outage-exceeded') logger.error(`checkpoint connection: ${event.error.message}`);
-    });
-    for (const closing of [link, checkpointLink, jobFiles.link]) {
-      void closing.closed().then((error) => {
-        if (error !== undefined) runtime.fail(error);
-      });
-    }
-    logger.info(
-      `running job ${job.name} on NATS ${settings.servers.join(',')} (server ${link.features.version}): ` +
-        `${streams.input.stream}/${subjects.input} -> ${streams.output.stream}/${subjects.output}, checkpoints in ${checkpointStore.description}, ` +
-        `duplicate window ${Math.round(duplicateWindowMs / 60_000)} min`,
+    if (exposed === undefined) return;
+    const ago = (ms: number) => `${Math.round((now - ms) / 1000)} s ago`;
+    logger.warn(
+      `restored checkpoint ${event.checkpointId} was captured ${ago(event.createdAt)}; the previous run stored outputs until ${ago(stored.lastStoredAtMs ?? now)}, ` +
+        `and the duplicate window of ${stored.stream} (${Math.round(stored.ms / 1000)} s) no longer covers those it stored from ` +
+        `${ago(exposed.fromMs)} to ${ago(exposed.toMs)} once the replay (after position ${event.position}, up to ${Math.round((checkpointIntervalMs + maxOutageMs) / 1000)} s ` +
+        `for one checkpoint interval + --max-outage) re-publishes them: they may be stored twice. To keep replays exactly-once, raise the duplicate window above the longest restart ` +
+        `(nats stream edit ${stored.stream} --dupe-window 1h)`,
     );
-    return {
-      runtime,
-      connection: link,
-      close: async () => {
-        restored.unsubscribe();
-        await stateApi?.close();
-        await checkpointStore.close();
-        await jobFiles?.close();
-        events.unsubscribe();
-        checkpointEvents?.unsubscribe();
-        await checkpointLink?.close();
-        await link.close();
-      },
-    };
-  } catch (error) {
-    await stateApi?.close();
-    await store?.close();
-    await jobFiles?.close();
-    events.unsubscribe();
-    checkpointEvents?.unsubscribe();
-    await checkpointLink?.close();
-    await link.close();
-    throw error;
-  }
+  });
+}
+
+/** The output streams' shortest duplicate window, and when their newest message was stored. */
+export interface ReplayedStreams {
+  readonly stream: string;
+  readonly ms: number;
+  readonly lastStoredAtMs: number | undefined;
 }
 
 /**
  * The shortest duplicate window among `streams` (the stream that bounds exactly-once replays) and
  * when the newest message among them was stored (server time; undefined when all are empty).
  */
-async function replayedStreams(
-  link: NatsLink,
-  streams: readonly string[],
-): Promise<{ stream: string; ms: number; lastStoredAtMs: number | undefined }> {
+export async function replayedStreams(link: NatsLink, streams: readonly string[]): Promise<ReplayedStreams> {
   const jsm = await link.jetstreamManager();
   let shortest = { stream: streams[0] ?? '', ms: Number.POSITIVE_INFINITY };
   let lastStoredAtMs: number | undefined;

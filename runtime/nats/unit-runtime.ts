@@ -13,7 +13,7 @@ import type { LocalState } from '../state-backends/local-state.ts';
 import type { NatsLink } from './connection.ts';
 import { exchangeSinkBinding } from './exchange-sink-binding.ts';
 import { exchangeSourceBinding } from './exchange-source-binding.ts';
-import type { JobUnit } from './job-units.ts';
+import { unitJobId, unitPartitions, type JobUnit } from './job-units.ts';
 import { trimConsumed, type JobStreams } from './job-streams.ts';
 import { MIN_DUPLICATE_WINDOW_MS } from './msg-id.ts';
 import { natsSourceBinding } from './nats-source-binding.ts';
@@ -76,7 +76,8 @@ export async function openUnitRuntime(
   options: { readonly takeover: boolean },
 ): Promise<UnitRuntime> {
   const { job, link, streams } = env;
-  const logger = unitLogger(env.logger, unit.name);
+  // A whole job logs as NATS mode did before it ran as a group: without the unit on every line.
+  const logger = unit.kind === 'job' ? env.logger : unitLogger(env.logger, unit.name);
   const store = await openJetStreamCheckpointStore({
     job: job.name,
     task: unit.name,
@@ -87,7 +88,7 @@ export async function openUnitRuntime(
   let input: StreamReaderBinding | undefined;
   // A former owner of the partition that still runs it finds its appends refused once this unit
   // claims the command log; its own unit then fails here with the same message.
-  const unitState = env.stateApi?.forUnit(unit.stage, unit.partition, (error) =>
+  const unitState = env.stateApi?.forUnit(unitPartitions(unit), (error) =>
     fatal(new UnitAbandonedError(unit.name, error.message)),
   );
   const runtime = createJobRuntime({
@@ -95,7 +96,7 @@ export async function openUnitRuntime(
     ...jobTaskRunners(unit.job, env.files, env.localState),
     source: (entry, deadLetter) =>
       (input =
-        unit.kind === 'source'
+        unit.kind !== 'stage'
           ? natsSourceBinding(
               link,
               job.source,
@@ -118,7 +119,8 @@ export async function openUnitRuntime(
       const output = unit.output;
       if (output.kind === 'sink')
         return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, {
-          unit: unitIdName(env, unit),
+          // A whole job's outputs keep the ids `<job>:<sink>:<n>` they had before NATS mode ran as a group.
+          ...(unit.kind === 'job' ? {} : { unit: unitIdName(env, unit) }),
           ...(env.publishRetryMs === undefined ? {} : { maxRetryMs: env.publishRetryMs }),
         });
       return exchangeSinkBinding(
@@ -140,7 +142,7 @@ export async function openUnitRuntime(
     deadLetters: (fail) => natsDeadLetterBinding(link, streams.names, fail, { inputSubject: streams.input.subject }),
     checkpoints: jobCheckpoints({
       store,
-      jobId: `${job.name}/${unit.name}`,
+      jobId: unitJobId(job.name, unit.name),
       logger,
       intervalMs: env.checkpointIntervalMs,
       onFatal: (error) => fatal(error),
@@ -150,7 +152,12 @@ export async function openUnitRuntime(
     checkpointIntervalMs: env.checkpointIntervalMs,
     ...(env.maxRetries === undefined ? {} : { maxRetries: env.maxRetries }),
     turnTimer: env.turnTimer,
-    unit: unit.kind === 'stage' ? { onlyPartition: unit.partition, sourceInputs: unit.inputs } : { sourceInputs: 1 },
+    ...(unit.kind === 'job'
+      ? {}
+      : {
+          unit:
+            unit.kind === 'stage' ? { onlyPartition: unit.partition, sourceInputs: unit.inputs } : { sourceInputs: 1 },
+        }),
     ...(unitState === undefined ? {} : { stateOwner: unitState.owner }),
   });
   fatal = (error) => runtime.fail(error);

@@ -9,6 +9,8 @@ import { watermarkTime, type JobView, type PartitionView, type SourceView, type 
 import { Lifecycle, type LifecycleState } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
 import { UnitAbandonedError } from './errors.ts';
+import { ConfigError } from '../errors.ts';
+import { RescaleError } from '../rescale-errors.ts';
 import type { UnitHost, UnitProgress } from '../group/index.ts';
 import type { JobUnit } from './job-units.ts';
 import { openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
@@ -118,7 +120,7 @@ export class WorkerRuntime implements JobRuntime {
         stages.set(stage.name, [...(stages.get(stage.name) ?? []), ...stage.partitions]);
     }
     const sources = units
-      .filter((u) => u.unit.kind === 'source')
+      .filter((u) => u.unit.kind !== 'stage')
       .map((u) => u.runtime.view?.source)
       .filter((s): s is SourceView => s !== undefined);
     const finished = this.finished;
@@ -229,8 +231,11 @@ export class WorkerRuntime implements JobRuntime {
           if (started) this.endedOnItsOwn(running, error.message);
         } else if (!started) {
           // Restoring failed (e.g. a server of the cluster is down): the group releases the unit and
-          // tries again later, here or elsewhere.
+          // tries again later, here or elsewhere. Not when the job's own configuration refuses its
+          // checkpoints (a rescale that cannot be done): every worker would fail alike, so this one
+          // stops with the message that says what to do.
           startError = error;
+          if (error instanceof RescaleError || error instanceof ConfigError) this.fail(error);
         } else {
           // Failed while running (an error past the retries, e.g. publishes refused): the other units
           // run on; the group releases this one and starts it again after a back-off, here or
@@ -258,6 +263,9 @@ export class WorkerRuntime implements JobRuntime {
     // A failed start settles `done` (which records why) just after the state change.
     if (runtime.state !== 'running') await done;
     if (runtime.state !== 'running') {
+      // This worker stops for it (a configuration refusal, above): not a failure of the unit for the
+      // group to count and back off from, since it would keep the next worker waiting.
+      if (this.failure !== undefined && this.failure.error === startError) return;
       const why = startError instanceof Error ? startError.message : String(startError ?? runtime.state);
       throw new Error(`unit ${name} did not start: ${why}`, { cause: startError });
     }
@@ -308,8 +316,7 @@ export class WorkerRuntime implements JobRuntime {
     running.events.unsubscribe();
     const view = running.runtime.view;
     this.finished = {
-      messagesRead:
-        this.finished.messagesRead + (running.unit.kind === 'source' ? (view?.source.messagesRead ?? 0) : 0),
+      messagesRead: this.finished.messagesRead + (running.unit.kind !== 'stage' ? (view?.source.messagesRead ?? 0) : 0),
       deadLetters: this.finished.deadLetters + (view?.deadLetters ?? 0),
       checkpoints: this.finished.checkpoints + (result?.checkpoints ?? 0),
     };

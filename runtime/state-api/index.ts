@@ -3,14 +3,8 @@ export { serveStateApi } from './serve-state-api.ts';
 export type { StateApiOptions, ServedStateApi, ServeStateApiOptions } from './serve-state-api.ts';
 export { FileCommandLog, stateCommandLogPath } from './file-command-log.ts';
 export { JetStreamCommandLog, clearStateCommands } from './jetstream-command-log.ts';
-export { serveNatsStateApi, serveWorkerStateApi, stateCommandsInput } from './serve-nats-state-api.ts';
-export type {
-  NatsStateApi,
-  NatsStateApiOptions,
-  UnitStateApi,
-  WorkerStateApi,
-  WorkerStateApiOptions,
-} from './serve-nats-state-api.ts';
+export { serveWorkerStateApi, stateCommandsInput } from './serve-nats-state-api.ts';
+export type { UnitStateApi, WorkerStateApi, WorkerStateApiOptions } from './serve-nats-state-api.ts';
 export { ForwardingStateOwners } from './forwarding-owners.ts';
 export type { LocalPartitions } from './forwarding-owners.ts';
 export type {

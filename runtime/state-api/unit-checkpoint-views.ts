@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { CheckpointStore } from '../../src/checkpoint/index.ts';
 import { NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../checkpoint/index.ts';
 import type { Job } from '../job/job.ts';
-import { stageUnitName } from '../nats/job-units.ts';
+import { stageUnitName, unitJobId } from '../nats/job-units.ts';
 import { CheckpointStateView, type EventualStateView } from './checkpoint-state-view.ts';
 import { keysByPartition } from './forwarding-owners.ts';
 import type { KeyRead } from './state-owner.ts';
@@ -15,6 +15,8 @@ export interface UnitCheckpointViewsOptions {
   readonly job: Job;
   /** A connection to read the units' checkpoint buckets on (read only: no lease is taken). */
   readonly connection: NatsConnection;
+  /** The unit whose checkpoints hold a stage's partition. @default `<stage>.p<N>` (a scaled-out job) */
+  readonly unitOf?: (stage: string, partition: number) => string;
 }
 
 interface UnitView {
@@ -33,7 +35,7 @@ export class UnitCheckpointViews implements EventualStateView {
     const reads = new Map<string, KeyRead>();
     await Promise.all(
       [...keysByPartition(this.options.job, store, keyTexts)].map(async ([partition, keys]) => {
-        const unit = await this.viewOf(stageUnitName(store.stage.name, partition));
+        const unit = await this.viewOf((this.options.unitOf ?? stageUnitName)(store.stage.name, partition));
         if (unit === undefined) return;
         for (const read of (await unit.view.read(store, keys)).keys) reads.set(read.key, read);
       }),
@@ -78,6 +80,6 @@ export class UnitCheckpointViews implements EventualStateView {
       if (error instanceof NoCheckpointBucketsError) return undefined;
       throw error;
     }
-    return { store, view: new CheckpointStateView({ job, jobId: `${job.name}/${unit}`, store }) };
+    return { store, view: new CheckpointStateView({ job, jobId: unitJobId(job.name, unit), store }) };
   }
 }

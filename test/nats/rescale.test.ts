@@ -1,4 +1,4 @@
-// Rescaling a job in NATS mode (one process) between runs: 4 partitions, stopped with SIGTERM,
+// Rescaling a job in NATS mode (one unit) between runs: 4 partitions, stopped with SIGTERM,
 // restarted with 6 (`--parallelism count=6`) while input keeps flowing; the output stream must hold
 // what one uninterrupted run writes, per word the same counts in the same order, each once. After a
 // SIGKILL the rescale is refused (the replayed outputs' ids only match in the old layout) until a run
@@ -103,7 +103,7 @@ test('after a SIGKILL a rescale is refused until a run in the old layout stops g
   }
 
   const old = start(server.url, 4);
-  await waitFor(() => /running job wordcount/.test(old.stderr()), 'the job to run');
+  await waitFor(() => /took partition main/.test(old.stderr()), 'the job to run');
   assert.is((await end(old, 'SIGTERM')).code, 0, old.stderr());
   const producing = produce(link, lines.slice(4_000), 200, 100, 4_000);
   const rescaled = start(server.url, 6);

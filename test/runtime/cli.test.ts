@@ -283,6 +283,31 @@ test('--nats (or NATS_URL) together with --input/--output/--follow is refused, n
   assert.is(stateDir.code, 69, stateDir.stderr);
 });
 
+test('--replicas, --lease-ttl and --max-unit-failures configure the workers of a NATS-mode job: refused embedded', async () => {
+  for (const [flag, value] of [
+    ['--replicas', '3'],
+    ['--lease-ttl', '3000'],
+    ['--max-unit-failures', '3'],
+  ] as const) {
+    const embedded = await runCli([
+      'run',
+      'examples/wordcount.ts',
+      '--input',
+      'in.txt',
+      '--output',
+      'out.txt',
+      flag,
+      value,
+    ]);
+    assert.is(embedded.code, 2, embedded.stderr);
+    assert.match(
+      embedded.stderr,
+      new RegExp(`${flag} configures the workers of a job on NATS: add --nats <url>`),
+      embedded.stderr,
+    );
+  }
+});
+
 test('--input-partitions needs --scale-out and a positive integer', async () => {
   const noScaleOut = await runCli([
     'run',

@@ -20,6 +20,7 @@ export async function startWorker(
 }> {
   const logs: string[] = [];
   const prepared = await openWorkerRuntime({
+    split: true,
     job,
     transport: nats({ servers: url }),
     logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),

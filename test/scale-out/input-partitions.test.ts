@@ -14,7 +14,7 @@ import {
   subjectStreamName,
   type NatsLink,
 } from '../../runtime/nats/index.ts';
-import { openNatsRuntime } from '../../runtime/nats/run-nats-job.ts';
+import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
 import { nats } from '../../runtime/transport.ts';
 import type { PageView } from '../../examples/sessions.ts';
 import type { GroupStatus } from '../../runtime/group/index.ts';
@@ -122,8 +122,8 @@ test('3 input partitions fed by partitionOf: sessions close per user exactly as 
   assert.equal(perUser(outputs), perUser(reference));
 });
 
-test('a pre-partitioned input needs --scale-out: one NATS process refuses it with a clear error', async () => {
-  const failure = await openNatsRuntime({
+test('a pre-partitioned input needs --scale-out: a worker of the job as one unit refuses it with a clear error', async () => {
+  const failure = await openWorkerRuntime({
     job,
     transport: nats({ servers: 'nats://127.0.0.1:1' }),
     logger: createLogger('silent'),

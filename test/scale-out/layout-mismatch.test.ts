@@ -1,11 +1,12 @@
-// Every worker of a job must run its layout: a worker started with another stage parallelism or
-// another number of input partitions than the job's running workers exits with a clear message
-// (exit 2) before it joins the group, naming both values, and the running worker goes on.
+// Every worker of a job must run its layout: a worker started with another stage parallelism,
+// another number of input partitions, or without --scale-out beside the job's running workers
+// exits with a clear message (exit 2) before it joins the group, naming both values, and the
+// running worker goes on.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, streamMessages, text, waitFor } from '../nats/wordcount-support.ts';
+import { produce, startJob, streamMessages, text, waitFor } from '../nats/wordcount-support.ts';
 import { killAll, logsOf, startWorker, stopWorkers } from './support.ts';
 import type { JobProcess } from '../nats/wordcount-support.ts';
 
@@ -47,6 +48,16 @@ test('a worker with another layout than the running workers is refused before it
     assert.match(refused.stderr(), message, refused.stderr());
     assert.not.match(refused.stderr(), /took partition|joined the group/, 'it never joined the group');
   }
+  // Without --scale-out a worker would run the whole job as one unit beside the running units.
+  const whole = startJob(server.url);
+  workers.push(whole);
+  const exit = await whole.exited;
+  assert.is(exit.code, 2, whole.stderr());
+  assert.match(
+    whole.stderr(),
+    /job wordcount runs with --scale-out \(its layout record in the bucket stator-wordcount-group\) and this worker was started with one unit \(no --scale-out\): start this worker with --scale-out/,
+  );
+  assert.not.match(whole.stderr(), /took partition|joined the group/, 'it never joined the group');
   assert.is(running.child.exitCode, null, logsOf(workers));
   assert.not.match(running.stderr(), /released|rescal/, 'the running worker kept its units');
   await stopWorkers([running], workers);

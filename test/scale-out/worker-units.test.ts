@@ -27,6 +27,7 @@ async function runWorkerUntil(url: string, link: NatsLink, outputs: number): Pro
     write: (line: string) => logs.push(line) && true,
   } as unknown as NodeJS.WritableStream);
   const prepared = await openWorkerRuntime({
+    split: true,
     job: wordcount,
     transport: nats({ servers: url }),
     logger,
