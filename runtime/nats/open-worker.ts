@@ -5,7 +5,8 @@
 import type { Subscription } from 'rxjs';
 import type { PreparedRuntime } from '../create-runtime.ts';
 import type { NatsRuntimeOptions } from './run-nats-job.ts';
-import { jobSubjects, logConnectionEvents, replayedStreams, warnOfReplayExposure } from './run-nats-job.ts';
+import { jobSubjects, logConnectionEvents } from './run-nats-job.ts';
+import { replayedStreams, warnOfReplayExposure } from './replay-warning.ts';
 import { connectNats, type NatsLink } from './connection.ts';
 import { resolveNatsSettings } from './connection-options.ts';
 import { planJobUnits, planWholeJob, WHOLE_JOB_UNIT } from './job-units.ts';

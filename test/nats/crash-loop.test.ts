@@ -11,18 +11,14 @@ import {
   produce,
   readOutputs,
   referenceOutputs,
-  startJob,
+  killedAfterTests,
   streamMessages,
   text,
   waitFor,
   waitForAllOutputs,
-  type JobProcess,
 } from './wordcount-support.ts';
 
-const running = new Set<JobProcess>();
-test.after(() => {
-  for (const job of running) job.child.kill('SIGKILL');
-});
+const startJob = killedAfterTests((hook) => test.after(hook));
 
 const RESTORED = /restored checkpoint (\d+) at position (\d+)|no checkpoint in /;
 
@@ -50,7 +46,6 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
     // The default interval's trigger also checkpoints at the watermark: stream timestamps of a
     // backlog cross event-time boundaries quickly. 500 ms keeps a run's 2 s well above it.
     const job = startJob(server.url, ['--checkpoint-interval', '500']);
-    running.add(job);
     // The 2 s count from the moment the run has restored (process start-up under a loaded machine
     // is not what this test is about).
     await waitFor(() => RESTORED.test(job.stderr()) || job.child.exitCode !== null, 'the run to restore');
@@ -66,7 +61,6 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
     }
     job.child.kill('SIGKILL');
     const exit = await job.exited;
-    running.delete(job);
     assert.is(exit.signal, 'SIGKILL', `run ${i} ended on its own: ${job.stderr()}`);
     const restored = /restored checkpoint (\d+) at position (\d+)/.exec(job.stderr());
     positions.push(restored === null ? 0 : Number(restored[2]));
@@ -75,7 +69,6 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
     );
   }
   const final = startJob(server.url);
-  running.add(final);
   await waitFor(() => RESTORED.test(final.stderr()) || final.child.exitCode !== null, 'the last run to restore');
   const restored = /restored checkpoint (\d+) at position (\d+)/.exec(final.stderr());
   positions.push(restored === null ? 0 : Number(restored[2]));
@@ -105,7 +98,6 @@ test('a worker killed every 2 s under a backlog still advances its checkpoints, 
   );
   final.child.kill('SIGTERM');
   const exit = await final.exited;
-  running.delete(final);
   assert.is(exit.code, 0, final.stderr());
   const stored = await streamMessages(link, 'WORDCOUNT_OUT');
   assertSameOutputs(await readOutputs(link, stored), reference, true, notes.join('; '));

@@ -12,18 +12,14 @@ import {
   produce,
   readOutputs,
   referenceOutputs,
-  startJob,
+  killedAfterTests,
   streamMessages,
   text,
   waitFor,
   waitForAllOutputs,
-  type JobProcess,
 } from './wordcount-support.ts';
 
-const running = new Set<JobProcess>();
-test.after(() => {
-  for (const job of running) job.child.kill('SIGKILL');
-});
+const startJob = killedAfterTests((hook) => test.after(hook));
 
 test('SIGKILLed 6 times at random moments while input flows, the job still outputs every count exactly once', async () => {
   await using server = await startNatsServer();
@@ -41,7 +37,6 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
     let sliceDone = false;
     const producing = publishSlice(i).then(() => void (sliceDone = true));
     const job = startJob(server.url);
-    running.add(job);
     // A third of the kills land at any moment from spawn (start-up, restore, the first batches), a
     // third once the job is running, a third after it committed a checkpoint (processing, the next
     // capture, a write under way): random moments spread over the run.
@@ -53,7 +48,6 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
     const flowing = !sliceDone;
     job.child.kill('SIGKILL');
     const exit = await job.exited;
-    running.delete(job);
     assert.is(exit.signal, 'SIGKILL', `run ${i} ended on its own: ${job.stderr()}`);
     const restored = /restored checkpoint (\d+) at position (\d+)/.exec(job.stderr());
     notes.push(
@@ -63,7 +57,6 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   }
   const producing = publishSlice(kills);
   const final = startJob(server.url);
-  running.add(final);
   await producing;
   await waitForAllOutputs(
     link,
@@ -73,7 +66,6 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   );
   final.child.kill('SIGTERM');
   const exit = await final.exited;
-  running.delete(final);
   assert.is(exit.code, 0, final.stderr());
   assert.match(final.stderr(), /restored checkpoint \d+/, 'runs killed after a checkpoint leave one to restore');
   const stored = await streamMessages(link, 'WORDCOUNT_OUT');

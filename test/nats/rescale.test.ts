@@ -12,7 +12,7 @@ import {
   produce,
   readOutputs,
   referenceOutputs,
-  startJob,
+  killedAfterTests,
   streamMessages,
   text,
   waitFor,
@@ -20,23 +20,17 @@ import {
   type JobProcess,
 } from './wordcount-support.ts';
 
-const running = new Set<JobProcess>();
-test.after(() => {
-  for (const job of running) job.child.kill('SIGKILL');
-});
+const startJob = killedAfterTests((hook) => test.after(hook));
 
 const wordOf = (line: string): string => (JSON.parse(line) as { word: string }).word;
 
 function start(url: string, parallelism: number): JobProcess {
-  const job = startJob(url, ['--parallelism', `count=${parallelism}`]);
-  running.add(job);
-  return job;
+  return startJob(url, ['--parallelism', `count=${parallelism}`]);
 }
 
 async function end(job: JobProcess, signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }> {
   job.child.kill(signal);
   const exit = await job.exited;
-  running.delete(job);
   return exit;
 }
 
@@ -94,7 +88,6 @@ test('after a SIGKILL a rescale is refused until a run in the old layout stops g
   for (let attempt = 0; attempt < 2; attempt++) {
     const refused = start(server.url, 6);
     const exit = await refused.exited;
-    running.delete(refused);
     assert.is(exit.code, 2, refused.stderr());
     assert.match(
       refused.stderr(),

@@ -11,24 +11,14 @@ import {
   produce,
   readOutputs,
   referenceOutputs,
-  startJob,
+  killedAfterTests,
   streamMessages,
   text,
   waitFor,
   type JobProcess,
 } from './wordcount-support.ts';
 
-const running = new Set<JobProcess>();
-test.after(() => {
-  for (const job of running) job.child.kill('SIGKILL');
-});
-
-function start(url: string): JobProcess {
-  const job = startJob(url);
-  running.add(job);
-  void job.exited.then(() => running.delete(job));
-  return job;
-}
+const start = killedAfterTests((hook) => test.after(hook));
 
 const TOOK = /took partition main\b/;
 

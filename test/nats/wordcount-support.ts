@@ -98,6 +98,25 @@ export function startJob(url: string, extra: readonly string[] = []): JobProcess
   return { child, stderr: () => stderr, exited };
 }
 
+/**
+ * Starts wordcount jobs (as startJob) that are SIGKILLed when the test file's tests end, also
+ * after a failure; a job that exited is forgotten. `after` registers the hook (uvu's test.after).
+ */
+export function killedAfterTests(
+  after: (hook: () => void) => void,
+): (url: string, extra?: readonly string[]) => JobProcess {
+  const running = new Set<JobProcess>();
+  after(() => {
+    for (const job of running) job.child.kill('SIGKILL');
+  });
+  return (url, extra = []) => {
+    const job = startJob(url, extra);
+    running.add(job);
+    void job.exited.then(() => running.delete(job));
+    return job;
+  };
+}
+
 export async function streamMessages(link: NatsLink, stream: string): Promise<number> {
   try {
     return (await (await link.jetstreamManager()).streams.info(stream)).state.messages;
