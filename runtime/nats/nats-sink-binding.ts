@@ -12,6 +12,7 @@ import type { NatsLink } from './connection.ts';
 import { createDeadLetterPublisher } from './dead-letters.ts';
 import type { JobStreamNames } from './stream-names.ts';
 import { createStreamSink, type StreamSinkOptions } from './stream-sink.ts';
+import { Utf8Slab } from './utf8-slab.ts';
 
 const encoder = new TextEncoder();
 
@@ -59,6 +60,8 @@ export function natsSinkBinding<T>(
   } = {},
 ): SinkBinding {
   let ordinal = 0;
+  /** The id of output ordinal - 1 when this process published it (the next output names it). */
+  let previousMsgId: string | undefined;
   const { unit, ...sinkOptions } = options;
   const prefix = unit === undefined ? `${job}:${definition.name}:` : `${job}:${definition.name}:${unit}:`;
   const sink = createStreamSink(link, {
@@ -80,6 +83,8 @@ export function natsSinkBinding<T>(
       deadLetter(letter);
     },
   });
+  // Outputs live until their publish is acknowledged: short and alike, what a slab suits.
+  const slab = new Utf8Slab();
   const outlet: Outlet = {
     data(value, _timestamp, position) {
       let line: string;
@@ -99,14 +104,12 @@ export function natsSinkBinding<T>(
       }
       try {
         const n = ordinal++;
-        sink.publish({
-          subject,
-          data: encoder.encode(line),
-          msgId: prefix + n,
-          // A job's outputs are numbered alike on every run: chained, they need no PubAck each. A
-          // scaled-out job's units share the output stream, so theirs ask for one each.
-          previousMsgId: unit === undefined && n > 0 ? prefix + (n - 1) : undefined,
-        });
+        const msgId = prefix + n;
+        // A job's outputs are numbered alike on every run: chained, they need no PubAck each. A
+        // scaled-out job's units share the output stream, so theirs ask for one each.
+        const previous = unit === undefined && n > 0 ? (previousMsgId ?? prefix + (n - 1)) : undefined;
+        previousMsgId = msgId;
+        sink.publish({ subject, data: slab.encode(line), msgId, previousMsgId: previous });
       } catch (error) {
         onError(error);
       }
@@ -123,6 +126,7 @@ export function natsSinkBinding<T>(
     outlet,
     open: async (record) => {
       ordinal = record === undefined ? 0 : decodeOrdinal(record, definition.name);
+      previousMsgId = undefined;
     },
     // flush() waits for what was published before the call: exactly the outputs the count covers.
     cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),

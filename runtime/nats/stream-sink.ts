@@ -7,11 +7,12 @@
 // (docs/jetstream.md, "Outputs", has the argument). The ids make every re-send harmless: JetStream
 // drops a repeated id inside the stream's duplicate window. `flush()` is what a checkpoint waits for.
 import { createInbox, headers as createHeaders, MsgHdrsImpl } from '@nats-io/transport-node';
-import type { Msg, MsgHdrs, Subscription as NatsSubscription } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, PublishOptions, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import type { Subscription } from 'rxjs';
 import type { NatsLink } from './connection.ts';
 import { PublishError } from './errors.ts';
 import { isTransientJetStreamStatus, isTransientNatsError } from './retry.ts';
+import { Utf8Slab } from './utf8-slab.ts';
 
 /** One message to publish. */
 export interface OutputMessage {
@@ -166,7 +167,6 @@ const MSG_ID_HEADER = 'Nats-Msg-Id';
 const EXPECTED_LAST_MSG_ID_HEADER = 'Nats-Expected-Last-Msg-Id';
 
 const decoder = new TextDecoder();
-const encoder = new TextEncoder();
 
 /**
  * Headers handed to nats.js already encoded: its publish() only asks them for encode(). Spares the
@@ -198,13 +198,18 @@ function headerBytes(headers: MsgHdrs | undefined): number {
  * The headers of a message: its id, the id it must follow when chained, and its own headers (copied,
  * not changed). `wire` is reused for the common case, a message with an id and no headers of its own.
  */
-function headersOf(message: OutputMessage, chained: boolean, wire: EncodedHeaders): MsgHdrs | undefined {
+function headersOf(
+  message: OutputMessage,
+  chained: boolean,
+  wire: EncodedHeaders,
+  slab: Utf8Slab,
+): MsgHdrs | undefined {
   if (message.msgId === '' && message.headers === undefined) return undefined;
   if (
     message.headers === undefined &&
     !unsafeHeaderValue.test(chained ? message.msgId + message.previousMsgId! : message.msgId)
   ) {
-    wire.bytes = encoder.encode(
+    wire.bytes = slab.encode(
       chained
         ? `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n${EXPECTED_LAST_MSG_ID_HEADER}: ${message.previousMsgId!}\r\n\r\n`
         : `NATS/1.0\r\n${MSG_ID_HEADER}: ${message.msgId}\r\n\r\n`,
@@ -266,6 +271,10 @@ class Sink implements StreamSink {
   /** Chained entries sent without asking for an acknowledgement since the last one that asked. */
   private sinceConfirm = 0;
   private readonly wire = new EncodedHeaders();
+  /** The options of most publishes: no reply, the reused headers (nats.js reads them at once). */
+  private readonly wireOnly: PublishOptions = { headers: this.wire };
+  /** The header bytes of the messages in flight (nats.js copies them at its next socket write). */
+  private readonly headerSlab = new Utf8Slab();
   private stateSubscription: Subscription | undefined;
   private released = false;
   private failure: unknown;
@@ -376,16 +385,18 @@ class Sink implements StreamSink {
     entry.sentAt = now;
     const { subject, data } = entry.message;
     // nats.js encodes the headers at once: one object serves every publish.
-    const headers = headersOf(entry.message, entry.chained && mode !== 'anchor', this.wire);
+    const headers = headersOf(entry.message, entry.chained && mode !== 'anchor', this.wire, this.headerSlab);
     const reply = mode === 'silent' ? undefined : `${this.inbox}${entry.ordinal}.${entry.attempts}`;
     try {
       this.link.nc.publish(
         subject,
         data,
         reply === undefined
-          ? headers === undefined
-            ? undefined
-            : { headers }
+          ? headers === this.wire
+            ? this.wireOnly
+            : headers === undefined
+              ? undefined
+              : { headers }
           : headers === undefined
             ? { reply }
             : { reply, headers },
