@@ -95,7 +95,7 @@ test('workers joining and leaving while the job runs: units spread and hand over
         .filter((line) => /\] fenced: another worker/.test(line))
         .filter((line) => !movedAsAfterCrash(workers, worker, /\[(\S+)\]/.exec(line)![1]!)),
     );
-    assert.equal(overlaps, [], 'a graceful handover fences nobody');
+    assert.equal(overlaps, [], `a graceful handover fences nobody\n${logsOf(workers)}`);
   } finally {
     await killAll(workers);
     await producing.catch(() => undefined);
