@@ -196,6 +196,27 @@ class FileStore implements FileCheckpointStore {
     }
   }
 
+  async getPartRange(name: string, offset: number, length: number): Promise<Uint8Array> {
+    this.checkName(name);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(join(this.partsDir, name), 'r');
+      const bytes = new Uint8Array(length);
+      let read = 0;
+      while (read < length) {
+        const { bytesRead } = await handle.read(bytes, read, length - read, offset + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return read === length ? bytes : bytes.slice(0, read);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') throw new CheckpointPartMissingError(this.description, name, { cause: error });
+      throw new CheckpointStoreError(this.description, `read part ${name}`, { cause: error });
+    } finally {
+      await handle?.close();
+    }
+  }
+
   async listParts(): Promise<string[]> {
     let names: string[];
     try {

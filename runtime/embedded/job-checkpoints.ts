@@ -41,6 +41,15 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
       onPartRead?.(bytes.length);
       return bytes;
     },
+    ...(store.getPartRange === undefined
+      ? {}
+      : {
+          getPartRange: async (name: string, offset: number, length: number) => {
+            const bytes = await store.getPartRange!(name, offset, length);
+            onPartRead?.(bytes.length);
+            return bytes;
+          },
+        }),
     listParts: () => store.listParts(),
     deletePart: (name) => store.deletePart(name),
     readManifest: () => store.readManifest(),

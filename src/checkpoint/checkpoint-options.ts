@@ -24,9 +24,24 @@ export interface CheckpointsOptions {
   readonly compression?: Compression;
   /** Complete checkpoints kept; older ones and the parts only they use are deleted. @default 3 */
   readonly retain?: number;
-  /** Write a full (compacted) checkpoint after this many incremental ones. @default 10 */
+  /**
+   * Write a full (compacted) checkpoint after this many incremental ones. A full checkpoint rewrites
+   * the whole state: by default none is written by count, key groups are compacted by size instead
+   * (`compactionRatio`). @default undefined (never by count)
+   */
   readonly fullEvery?: number;
-  /** Compact a key group whose chain would grow longer than this, even between full checkpoints. @default 8 */
+  /**
+   * Compact a key group (merge its chain into one segment) once the bytes of its increments reach
+   * this fraction of its base segment's, as an LSM tree does: rewriting a large base is paid for by
+   * as many bytes of changes. Bounds what a restore reads to about (1 + ratio) times the state.
+   * @default 1
+   */
+  readonly compactionRatio?: number;
+  /**
+   * A key group whose chain would grow longer than this has its newer increments merged into one
+   * (tiered by size, the base left in place), so a restore reads at most this many segments per
+   * key group. @default 8
+   */
   readonly maxChainLength?: number;
   /** A lease not renewed for this long is expired (another host may take over). @default 30000 */
   readonly leaseTtlMs?: number;
@@ -41,7 +56,8 @@ export interface ResolvedCheckpointsOptions {
   readonly mergeKeyGroupParts: MergeKeyGroupParts;
   readonly compression: Compression;
   readonly retain: number;
-  readonly fullEvery: number;
+  readonly fullEvery: number | undefined;
+  readonly compactionRatio: number;
   readonly maxChainLength: number;
   readonly leaseTtlMs: number;
   readonly clock: () => number;
@@ -51,6 +67,13 @@ export interface ResolvedCheckpointsOptions {
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
     throw new CheckpointConfigError(`checkpoint option ${name} is ${value}; it must be an integer >= 1`);
+  }
+  return value;
+}
+
+function positiveNumber(name: string, value: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new CheckpointConfigError(`checkpoint option ${name} is ${value}; it must be a number > 0`);
   }
   return value;
 }
@@ -75,7 +98,8 @@ export function resolveCheckpointsOptions(options: CheckpointsOptions): Resolved
     mergeKeyGroupParts: options.mergeKeyGroupParts,
     compression,
     retain: positiveInteger('retain', options.retain ?? 3),
-    fullEvery: positiveInteger('fullEvery', options.fullEvery ?? 10),
+    fullEvery: options.fullEvery === undefined ? undefined : positiveInteger('fullEvery', options.fullEvery),
+    compactionRatio: positiveNumber('compactionRatio', options.compactionRatio ?? 1),
     maxChainLength: positiveInteger('maxChainLength', options.maxChainLength ?? 8),
     leaseTtlMs: positiveInteger('leaseTtlMs', options.leaseTtlMs ?? 30_000),
     clock: options.clock ?? Date.now,

@@ -56,10 +56,10 @@ export async function readCheckpoint(
   cache: Map<string, Promise<Uint8Array>> = new Map(),
   options: ReadOptions = {},
 ): Promise<VerifiedCheckpoint> {
-  const fetch = (name: string): Promise<Uint8Array> => {
+  const fetch = (name: string, read = () => store.getPart(name)): Promise<Uint8Array> => {
     let bytes = cache.get(name);
     if (bytes === undefined) {
-      bytes = store.getPart(name);
+      bytes = read();
       cache.set(name, bytes);
       // A failed read must not poison a retry of the same part in a later attempt.
       void bytes.catch(() => cache.delete(name));
@@ -97,19 +97,33 @@ export async function readCheckpoint(
     }
   }
   const payloads = new Map<SegmentRef, { payload: Uint8Array; keyGroup: number }>();
+  const decode = async (bytes: Uint8Array, ref: SegmentRef, at: number): Promise<void> => {
+    const decoded = await decodeEnvelope(
+      bytes,
+      EnvelopeKind.KEY_GROUP,
+      { part: ref.part, checkpointId: info.id },
+      at,
+      ref.length,
+    );
+    // The envelope's CRC covered exactly these bytes: the state layer need not checksum them again.
+    markPartVerified(decoded.payload);
+    payloads.set(ref, decoded);
+  };
   const verify = async (name: string): Promise<void> => {
-    const bytes = await fetch(name);
-    for (const ref of refsByPart.get(name)!) {
-      const decoded = await decodeEnvelope(
-        bytes,
-        EnvelopeKind.KEY_GROUP,
-        { part: name, checkpointId: info.id },
-        ref.offset,
-        ref.length,
+    const refs = refsByPart.get(name)!;
+    const readRange = store.getPartRange?.bind(store);
+    if (readRange === undefined) {
+      const bytes = await fetch(name);
+      for (const ref of refs) await decode(bytes, ref, ref.offset);
+      return;
+    }
+    // Only the referenced ranges: size-triggered compaction leaves parts of which a checkpoint
+    // references a few segments.
+    for (const span of spans(refs)) {
+      const bytes = await fetch(`${name}@${span.offset}+${span.length}`, () =>
+        readRange(name, span.offset, span.length),
       );
-      // The envelope's CRC covered exactly these bytes: the state layer need not checksum them again.
-      markPartVerified(decoded.payload);
-      payloads.set(ref, decoded);
+      for (const ref of span.refs) await decode(bytes, ref, ref.offset - span.offset);
     }
   };
   const queue = [...refsByPart.keys()];
@@ -117,7 +131,6 @@ export async function readCheckpoint(
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) await verify(name);
   });
   await Promise.all(workers);
-
   const partitions: PartitionRestore[] = [];
   for (const p of descriptor.partitions) {
     const keyGroups = new Map<number, readonly Uint8Array[]>();
@@ -154,6 +167,24 @@ export async function readCheckpoint(
     });
   }
   return { info, descriptor, partitions };
+}
+
+// Referenced ranges of a part closer than this are read as one span.
+const SPAN_GAP_BYTES = 256 * 1024;
+
+/** A part's referenced segments as spans to read: in offset order, neighbours closer than SPAN_GAP_BYTES joined. */
+function spans(refs: readonly SegmentRef[]): { offset: number; length: number; refs: SegmentRef[] }[] {
+  const out: { offset: number; length: number; refs: SegmentRef[] }[] = [];
+  for (const ref of [...refs].sort((a, b) => a.offset - b.offset)) {
+    const last = out.at(-1);
+    if (last !== undefined && ref.offset - (last.offset + last.length) <= SPAN_GAP_BYTES) {
+      last.length = Math.max(last.length, ref.offset + ref.length - last.offset);
+      last.refs.push(ref);
+    } else {
+      out.push({ offset: ref.offset, length: ref.length, refs: [ref] });
+    }
+  }
+  return out;
 }
 
 /** Reads just the descriptor of a checkpoint (verified), for retention and listing. */

@@ -46,6 +46,14 @@ export interface CheckpointStore {
    * @throws CheckpointPartMissingError when no such part exists.
    */
   getPart(name: string): Promise<Uint8Array>;
+  /**
+   * Reads `length` bytes of a part from `offset` (a segment, for compaction), when the store can
+   * read less than a whole part; the bytes belong to the caller, as with getPart. Optional: without
+   * it a compaction reads whole parts.
+   * A part shorter than the range gives the bytes it has (the envelope check then reports it).
+   * @throws CheckpointPartMissingError when no such part exists.
+   */
+  getPartRange?(name: string, offset: number, length: number): Promise<Uint8Array>;
   /** Names of all parts present, referenced or not. */
   listParts(): Promise<string[]>;
   /** Deletes a part; deleting a missing part is not an error. */

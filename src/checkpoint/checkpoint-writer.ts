@@ -6,7 +6,8 @@ import { encodeDescriptor } from './checkpoint-descriptor.ts';
 import type { ResolvedCheckpointsOptions } from './checkpoint-options.ts';
 import type { Compactor } from './compactor.ts';
 import { EnvelopeKind, encodeEnvelope, envelopeBytes } from './envelope.ts';
-import type { GroupJob } from './partition-compaction.ts';
+import { planCompaction, type GroupChain } from './compaction-plan.ts';
+import { segmentKey, type GroupJob } from './partition-compaction.ts';
 import { CheckpointConfigError } from './errors.ts';
 
 /** One partition of one stage, as captured between two turns. */
@@ -116,26 +117,46 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
     for (const c of changes) for (const kg of c.keyGroups) keyGroups.add(kg);
 
     // The processing thread only assembles the job (fresh payloads are the 1% that changed) and
-    // reads the base parts; verifying, merging and wrapping run in the compactor (a worker thread
-    // for the state layer's merge), so a full checkpoint neither blocks turns nor fills this heap.
-    const groups: GroupJob[] = [];
-    const baseNames = new Set<string>();
+    // reads the segments to merge; verifying, merging and wrapping run in the compactor (a worker
+    // thread for the state layer's merge), so a compaction neither blocks turns nor fills this heap.
+    const chains: GroupChain[] = [];
     const slice = timeSlicer();
     for (const kg of [...keyGroups].sort((a, b) => a - b)) {
-      const baseChain = baseChains.get(kg) ?? [];
       const fresh: Uint8Array[] = [...(seeded?.get(kg) ?? [])];
       for (const c of changes) if (c.keyGroups.includes(kg)) fresh.push(c.encodeKeyGroup(kg));
-      const length = baseChain.length + fresh.length;
-      // A chain of one is already complete on its own; a full checkpoint leaves it where it is.
-      const compact = length > 1 && (input.full || length > options.maxChainLength);
-      if (compact) for (const ref of baseChain) baseNames.add(ref.part);
-      groups.push({ keyGroup: kg, compact, base: baseChain, fresh });
+      chains.push({ keyGroup: kg, base: baseChains.get(kg) ?? [], fresh });
       if (fresh.length > 0) await slice();
     }
-    const parts = new Map<string, Uint8Array>();
-    await Promise.all([...baseNames].map(async (name) => parts.set(name, await store.getPart(name))));
+    const plans = planCompaction(chains, {
+      full: input.full,
+      compactionRatio: options.compactionRatio,
+      maxChainLength: options.maxChainLength,
+    });
+    const groups: GroupJob[] = [];
+    const toRead: SegmentRef[] = [];
+    chains.forEach((chain, i) => {
+      const plan = plans[i]!;
+      if (!plan.merge) {
+        groups.push({ keyGroup: chain.keyGroup, compact: false, base: chain.base, fresh: chain.fresh });
+        return;
+      }
+      const merged = chain.base.slice(plan.from);
+      toRead.push(...merged);
+      groups.push({
+        keyGroup: chain.keyGroup,
+        compact: true,
+        base: merged,
+        fresh: chain.fresh,
+        ...(plan.from > 0 ? { keepTombstones: true } : {}),
+      });
+    });
     const built = await compactor.build(
-      { compression: options.compression, baseCheckpointId: base?.id, parts, groups },
+      {
+        compression: options.compression,
+        baseCheckpointId: base?.id,
+        parts: await readSegments(store, toRead),
+        groups,
+      },
       slice,
     );
 
@@ -145,10 +166,11 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       const segment = built.segments[next++]!;
       return { part: partName, offset: segment.offset, length: segment.length };
     };
-    for (const group of groups) {
-      if (group.compact) resolved.set(group.keyGroup, [take()]);
+    groups.forEach((group, i) => {
+      const plan = plans[i]!;
+      if (plan.merge) resolved.set(group.keyGroup, [...chains[i]!.base.slice(0, plan.from), take()]);
       else resolved.set(group.keyGroup, [...group.base, ...group.fresh.map(take)]);
-    }
+    });
     if (built.segments.length > 0) {
       // Uploaded while the next partition is built; all are stored before the descriptor names them.
       uploads.push(store.putPart(partName, built.bytes));
@@ -203,6 +225,31 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
   await store.putPart(descriptorPart, descriptorBytes);
   return { descriptor, descriptorPart };
 }
+
+/**
+ * Reads the segments a compaction merges, each alone (by `segmentKey`) when the store reads ranges,
+ * so compacting a few key groups does not read the whole parts they were written in; otherwise each
+ * part once, whole (by name).
+ */
+async function readSegments(store: CheckpointStore, refs: readonly SegmentRef[]): Promise<Map<string, Uint8Array>> {
+  const parts = new Map<string, Uint8Array>();
+  const readRange = store.getPartRange?.bind(store);
+  if (readRange === undefined) {
+    const names = new Set(refs.map((r) => r.part));
+    await Promise.all([...names].map(async (name) => parts.set(name, await store.getPart(name))));
+    return parts;
+  }
+  // A few at a time: a compaction may read thousands of segments.
+  const queue = [...refs];
+  const reader = async (): Promise<void> => {
+    for (let ref = queue.pop(); ref !== undefined; ref = queue.pop())
+      parts.set(segmentKey(ref), await readRange(ref.part, ref.offset, ref.length));
+  };
+  await Promise.all(Array.from({ length: Math.min(RANGE_READERS, queue.length) }, reader));
+  return parts;
+}
+
+const RANGE_READERS = 8;
 
 function validateSnapshot(snapshot: CheckpointSnapshot): void {
   const seen = new Set<string>();

@@ -65,8 +65,11 @@ export interface WriteResult {
  * The checkpoints of one job in one store: atomic commit, latest, list, load, prune, clear.
  *
  * Writes are incremental: each builds on the checkpoint `load` restored (or on the previous write),
- * writing only the key groups that changed; every `fullEvery` increments (or when a key group's
- * chain grows past `maxChainLength`) chains are compacted. Operations are serialized in call order.
+ * writing only the key groups that changed. A key group's chain is compacted when its increments'
+ * bytes reach `compactionRatio` of its base (within a per-checkpoint budget, so a large state is
+ * rewritten a little at a time), its newer increments are merged when it would grow past
+ * `maxChainLength`, and every chain when `fullEvery` is set and reached. Operations are serialized
+ * in call order.
  *
  * Fencing: the instance remembers the manifest revision it read or last committed; when another
  * writer committed in between, `write` (and every later call) throws FencedError: stop the job.
@@ -386,7 +389,9 @@ class CheckpointsImpl implements Checkpoints {
       const full =
         options?.full === true ||
         this.seeds !== undefined ||
-        (this.base !== undefined && this.base.incrementsSinceFull >= this.options.fullEvery);
+        (this.base !== undefined &&
+          this.options.fullEvery !== undefined &&
+          this.base.incrementsSinceFull >= this.options.fullEvery);
       let info: CheckpointInfo;
       let descriptor: CheckpointDescriptor;
       try {

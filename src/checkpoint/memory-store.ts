@@ -108,6 +108,10 @@ class MemoryStore implements MemoryCheckpointStore {
     return this.partOrThrow(name).slice();
   }
 
+  async getPartRange(name: string, offset: number, length: number): Promise<Uint8Array> {
+    return this.partOrThrow(name).slice(offset, offset + length);
+  }
+
   async listParts(): Promise<string[]> {
     return [...this.parts.keys()].sort();
   }

@@ -11,10 +11,23 @@ export interface GroupJob {
    * own segment.
    */
   readonly compact: boolean;
-  /** The key group's chain in the base checkpoint (only read when compacting). */
+  /**
+   * When compacting: the segments of the key group's chain in the base checkpoint that are merged
+   * (all of them, or the newer ones above a base segment that stays); otherwise the whole chain, unread.
+   */
   readonly base: readonly SegmentRef[];
   /** Payloads captured since the base, oldest first. */
   readonly fresh: readonly Uint8Array[];
+  /**
+   * The merge keeps tombstones: it leaves older segments of the chain below it, whose keys a
+   * tombstone must still delete at restore. @default false (the merge is the whole chain)
+   */
+  readonly keepTombstones?: boolean;
+}
+
+/** The key under which a job holds one segment read alone (a range of its part), see `PartitionJob.parts`. */
+export function segmentKey(ref: SegmentRef): string {
+  return `${ref.part}@${ref.offset}`;
 }
 
 /**
@@ -25,7 +38,10 @@ export interface PartitionJob {
   readonly compression: Compression;
   /** The base checkpoint's id, for error messages. */
   readonly baseCheckpointId: number | undefined;
-  /** The base parts the compacted groups' chains point into, by name. */
+  /**
+   * The bytes the compacted groups' segments are read from: a whole part by its name, or one
+   * segment alone (read as a range of its part) by `segmentKey(ref)`.
+   */
   readonly parts: ReadonlyMap<string, Uint8Array>;
   /** In key-group order. */
   readonly groups: readonly GroupJob[];
@@ -61,17 +77,20 @@ export async function buildPartitionPart(
     if (group.compact) {
       const chain: Uint8Array[] = [];
       for (const ref of group.base) {
-        const bytes = job.parts.get(ref.part);
+        const alone = job.parts.get(segmentKey(ref));
+        const bytes = alone ?? job.parts.get(ref.part);
         if (bytes === undefined)
           throw new Error(`compaction job for key group ${group.keyGroup} lacks base part ${ref.part}`);
         const where =
           job.baseCheckpointId === undefined
             ? { part: ref.part }
             : { part: ref.part, checkpointId: job.baseCheckpointId };
-        chain.push((await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, where, ref.offset, ref.length)).payload);
+        const offset = alone === undefined ? ref.offset : 0;
+        chain.push((await decodeEnvelope(bytes, EnvelopeKind.KEY_GROUP, where, offset, ref.length)).payload);
       }
       chain.push(...group.fresh);
-      envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, merge(chain), options(group.keyGroup)));
+      const merged = merge(chain, { keepTombstones: group.keepTombstones === true });
+      envelopes.push(await encodeEnvelope(EnvelopeKind.KEY_GROUP, merged, options(group.keyGroup)));
       keyGroups.push(group.keyGroup);
     } else {
       for (const payload of group.fresh) {

@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { ByteWriter } from '../../coders/index.ts';
+import type { MergeOptions } from './keyed-state-backend.ts';
 import { StatePartCorruptError, StatePartVersionError } from './state-errors.ts';
 
 /*
@@ -288,11 +289,13 @@ export function resolveChain(
 
 /**
  * Compacts a key group's chain of parts (oldest first) into one equivalent part: per key the newest
- * record wins and tombstones are dropped. Bytes in, bytes out: no coders needed.
+ * record wins and tombstones are dropped, unless `keepTombstones` (the chain is the newer end of a
+ * longer one, restored on top of older parts). Bytes in, bytes out: no coders needed.
  * @throws StatePartCorruptError when a part is damaged or the parts disagree on the key group.
  */
-export function mergeKeyGroupParts(chain: readonly Uint8Array[]): Uint8Array {
+export function mergeKeyGroupParts(chain: readonly Uint8Array[], options?: MergeOptions): Uint8Array {
   const { keyGroup, records } = resolveChain(chain);
+  if (options?.keepTombstones === true) return encodePart(keyGroup, records.values());
   const live: PartRecord[] = [];
   for (const r of records.values()) if (!r.tombstone) live.push(r);
   return encodePart(keyGroup, live);

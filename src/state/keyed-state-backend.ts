@@ -104,7 +104,15 @@ export interface CapturedChanges {
  * checkpoint layer can run it off the processing loop to write a full checkpoint.
  * Implemented next to the part format in src/state; declared here as the contract.
  */
-export type MergeKeyGroupParts = (chain: readonly Uint8Array[]) => Uint8Array;
+export type MergeKeyGroupParts = (chain: readonly Uint8Array[], options?: MergeOptions) => Uint8Array;
+
+export interface MergeOptions {
+  /**
+   * Keep tombstones in the merged part: the chain is only the newer end of a key group's chain, and
+   * its tombstones must still delete the keys of the older segments it is restored on. @default false
+   */
+  readonly keepTombstones?: boolean;
+}
 
 // Bound handles and timers, used by src/task (the runner and StatefulTask.state()/timer()), are
 // declared on the implementation, HeapKeyedStateBackend (src/state/heap-keyed-state-backend.ts,

@@ -83,11 +83,16 @@ test('restart equivalence - restoring at any checkpoint and replaying from posit
       eventsArb,
       fc.array(fc.nat(120)),
       fc.array(fc.nat(120)),
-      fc.record({
-        fullEvery: fc.integer({ min: 1, max: 4 }),
-        maxChainLength: fc.integer({ min: 1, max: 4 }),
-        retain: fc.integer({ min: 1, max: 3 }),
-      }),
+      fc.record(
+        {
+          fullEvery: fc.integer({ min: 1, max: 4 }),
+          // Tiny ratios compact at every change, huge ones never: only the chain length limit merges.
+          compactionRatio: fc.constantFrom(0.01, 0.5, 2, 1e9),
+          maxChainLength: fc.integer({ min: 1, max: 4 }),
+          retain: fc.integer({ min: 1, max: 3 }),
+        },
+        { requiredKeys: ['maxChainLength', 'retain'] },
+      ),
       async (events, checkpointAt, crashAt, options) => {
         const uninterrupted = ToyJob.fresh(3);
         events.forEach((e, i) => uninterrupted.apply(e, i + 1));
@@ -110,7 +115,7 @@ test('restart equivalence - restoring at any checkpoint and replaying from posit
         assert.equal(job.state(), uninterrupted.state());
       },
     ),
-    { numRuns: 60 },
+    { numRuns: 100 },
   );
 });
 
@@ -600,6 +605,10 @@ test('load with reuseLocal - a partition a local copy serves is not read; commit
   const read: string[] = [];
   const observed: CheckpointStore = Object.assign(Object.create(store) as CheckpointStore, {
     getPart: (name: string) => (read.push(name), store.getPart(name)),
+    getPartRange: (name: string, offset: number, length: number) => (
+      read.push(name),
+      store.getPartRange!(name, offset, length)
+    ),
   });
   const reader = open(observed);
   assert.is(reader.committedDigest('count', 0), undefined, 'before a load');

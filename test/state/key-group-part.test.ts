@@ -47,6 +47,44 @@ test('part - merge keeps the newest entry per key and drops tombstones', () => {
   assert.ok(merged.length < chain[0]!.length + chain[1]!.length);
 });
 
+test('part - a merge of the newer parts that keeps tombstones restores on the base as the whole chain does', () => {
+  const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 1 });
+  const v = b.boundState(g, StateTags.value('v', VarLongCoder.of()));
+  const chain: Uint8Array[] = [];
+  const capture = () => chain.push(b.captureChanges().encodeKeyGroup(0));
+  for (const k of ['a', 'b', 'c', 'd']) {
+    b.setCurrentKey(k);
+    v.write(1);
+  }
+  capture();
+  b.setCurrentKey('b');
+  v.clear();
+  b.setCurrentKey('c');
+  v.write(3);
+  capture();
+  b.setCurrentKey('c');
+  v.clear();
+  b.setCurrentKey('e');
+  v.write(5);
+  capture();
+  const restored = (parts: Uint8Array[]) => {
+    const r = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 1 });
+    r.restoreKeyGroup(0, parts);
+    const rv = r.boundState(g, StateTags.value('v', VarLongCoder.of()));
+    return [...r.keys()].sort().map((k) => (r.setCurrentKey(k), [k, rv.read()]));
+  };
+  const newer = mergeKeyGroupParts(chain.slice(1), { keepTombstones: true });
+  assert.equal(restored([chain[0]!, newer]), restored(chain));
+  assert.equal(restored([chain[0]!, newer]), [
+    ['a', 1],
+    ['d', 1],
+    ['e', 5],
+  ]);
+  // Without the tombstones the base's deleted keys would come back.
+  assert.equal(restored([chain[0]!, mergeKeyGroupParts(chain.slice(1))]).length, 5);
+  assert.equal(mergeKeyGroupParts([chain[0]!, newer]), mergeKeyGroupParts(chain));
+});
+
 test('part - parts of different key groups cannot be merged', () => {
   const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 1024 });
   const v = b.boundState(g, StateTags.value('v', VarLongCoder.of()));

@@ -13,11 +13,11 @@ export function keyGroupOf(key: string, maxKeyGroups: number): number {
   return h % maxKeyGroups;
 }
 
-export function toyMerge(chain: readonly Uint8Array[]): Uint8Array {
-  const merged = new Map<string, number>();
+export function toyMerge(chain: readonly Uint8Array[], options?: { readonly keepTombstones?: boolean }): Uint8Array {
+  const merged = new Map<string, number | null>();
   for (const part of chain) {
     for (const [key, value] of packr.unpack(part) as [string, number | null][]) {
-      if (value === null) merged.delete(key);
+      if (value === null && options?.keepTombstones !== true) merged.delete(key);
       else merged.set(key, value);
     }
   }
