@@ -21,8 +21,9 @@ import { NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../check
 import { withParallelism } from '../job/parallelism-override.ts';
 import type { Logger } from '../log.ts';
 import { KeyGroupsChangedError, PendingStateWritesError } from '../rescale-errors.ts';
-import { JetStreamCommandLog } from '../state-api/jetstream-command-log.ts';
-import { stateCommandsInput } from '../state-api/serve-nats-state-api.ts';
+import { partitionCommandLane, stateLogInput } from '../state-api/serve-nats-state-api.ts';
+import { unappliedRecords } from '../state-api/state-command.ts';
+import type { CommandLane } from '../state-api/state-command.ts';
 import { jobTaskRunners } from '../task-runners.ts';
 import { planJobUnits, type JobUnit } from './job-units.ts';
 import { trimConsumedOutsideWindow } from './job-streams.ts';
@@ -182,7 +183,7 @@ async function repartitionStage(
           // The state API's log of partition q holds the old layout's writes: the new unit reads after them.
           inputs: {
             [EXCHANGE_SOURCE]: boundary,
-            ...(stateLog === undefined ? {} : { [stateCommandsInput(stage, q)]: await stateLog.lastSequence(q) }),
+            ...(stateLog === undefined ? {} : { [stateLogInput(stage, q)]: await stateLog.lastSequence(q) }),
           },
           partitions: [
             {
@@ -211,32 +212,26 @@ async function repartitionStage(
   );
 }
 
-/** The stage's partitions' state API logs (undefined: the job has no state stream). */
+/** The stage's partitions' state API logs (undefined: the job has none, in either layout). */
 async function stateLogOf(
   env: UnitEnvironment,
   stage: string,
-): Promise<
-  { lastSequence(partition: number): Promise<number>; log(partition: number): JetStreamCommandLog } | undefined
-> {
+): Promise<{ lastSequence(partition: number): Promise<number>; lane(partition: number): CommandLane } | undefined> {
   const { names } = env.streams;
   const jsm = await env.link.jetstreamManager();
-  const exists = await jsm.streams.info(names.stateCommandStream).then(
+  const former = await jsm.streams.info(names.stateCommandStream).then(
     () => true,
     () => false,
   );
-  if (!exists) return undefined;
+  const own = (await jsm.streams.names(names.stateLogSubjects).next()).length > 0;
+  if (!former && !own) return undefined;
   return {
     async lastSequence(partition) {
-      const subject = names.stateCommandSubject(stage, partition);
-      const last = await jsm.streams.getMessage(names.stateCommandStream, { last_by_subj: subject }).catch(() => null);
-      return last?.seq ?? 0;
+      const info = await jsm.streams.info(names.stateLogStream(stage, partition)).catch(() => undefined);
+      return info?.state.last_seq ?? 0;
     },
-    log: (partition) =>
-      new JetStreamCommandLog({
-        link: env.link,
-        stream: names.stateCommandStream,
-        subject: names.stateCommandSubject(stage, partition),
-      }),
+    lane: (partition) =>
+      partitionCommandLane({ link: env.link, job: env.job.name, duplicateWindowMs: 0 }, stage, partition),
   };
 }
 
@@ -264,10 +259,7 @@ async function checkNoPendingWrites(
             const info = (await c.list()).find((checkpoint) => checkpoint.id === id);
             return info === undefined ? undefined : (await readDescriptor(store, info)).inputs;
           });
-    const lane = stateCommandsInput(stage, p);
-    const readFrom = inputs?.[lane] ?? 0;
-    const seq = inputs?.[`${lane}.seq`] ?? readFrom;
-    const pending = (await stateLog.log(p).readAfter(readFrom)).filter((logged) => logged.record.seq > seq);
+    const pending = (await unappliedRecords(stateLog.lane(p), inputs)).records;
     if (pending.length > 0)
       throw new PendingStateWritesError(env.job.name, unit, pending.length, stage, oldParallelism);
   }

@@ -64,10 +64,22 @@ export interface JobStreamNames {
   readonly deadLetterSubjects: string[];
   /** Subject of dead letters from `stage`: `stator.<job>.dlq.<stage>`. */
   deadLetterSubject(stage: string): string;
-  /** The stream of the state API's logged writes: `STATOR_<JOB>_STATE`, subjects `stator.<job>.state.*.*`. */
+  /**
+   * The stream of one partition's state API writes: `STATOR_<JOB>_STATE_<STAGE>_P<N>`, a stream of
+   * its own so each append can name the one before it (`Nats-Expected-Last-Msg-Id`).
+   */
+  stateLogStream(stage: string, partition: number): string;
+  /** Its one subject: `stator.<job>.state-log.<stage>.p<N>`. */
+  stateLogSubject(stage: string, partition: number): string;
+  /** Every partition's subject (what finds the job's state log streams): `stator.<job>.state-log.>`. */
+  readonly stateLogSubjects: string;
+  /**
+   * The one stream all partitions' writes went to before (`STATOR_<JOB>_STATE`, subjects
+   * `stator.<job>.state.*.*`): read for the writes a checkpoint of that layout does not cover.
+   */
   readonly stateCommandStream: string;
   readonly stateCommandSubjects: string[];
-  /** The logged writes to one partition of `stage`: `stator.<job>.state.<stage>.p<N>`. */
+  /** A partition's subject in that former stream: `stator.<job>.state.<stage>.p<N>`. */
   stateCommandSubject(stage: string, partition: number): string;
   /**
    * Where the owner of one partition of `stage` answers state API requests (request/reply, no
@@ -110,6 +122,17 @@ export function jobStreamNames(job: string): JobStreamNames {
     deadLetterStream: `STATOR_${upperJob}_DLQ`,
     deadLetterSubjects: [`stator.${job}.dlq.*`],
     deadLetterSubject: (stage) => (assertToken('stage', stage), `stator.${job}.dlq.${stage}`),
+    stateLogStream: (stage, partition) => (
+      assertToken('stage', stage),
+      assertPartition(partition),
+      `STATOR_${upperJob}_STATE_${stage.toUpperCase().replace(/-/g, '_')}_P${partition}`
+    ),
+    stateLogSubject: (stage, partition) => (
+      assertToken('stage', stage),
+      assertPartition(partition),
+      `stator.${job}.state-log.${stage}.p${partition}`
+    ),
+    stateLogSubjects: `stator.${job}.state-log.>`,
     stateCommandStream: `STATOR_${upperJob}_STATE`,
     stateCommandSubjects: [`stator.${job}.state.*.*`],
     stateCommandSubject: (stage, partition) => (

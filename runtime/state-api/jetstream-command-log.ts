@@ -1,14 +1,17 @@
-// NATS mode's command log: one subject of the job's state stream per stage partition, so whoever
-// owns a partition reads exactly its own writes. The owner first claims the subject (a claim record
-// published expecting the subject's last sequence), then appends only expecting its own last one:
-// once a new owner has claimed, a former owner's append fails instead of being acknowledged for a
-// partition that moved (fencing). Appends are serialized per subject and, while one publish is in
-// flight, the next writes queue and go out together as one batch message: durable before
-// acknowledged, at one JetStream round trip per batch rather than per write.
+// NATS mode's command log: one stream per stage partition, so whoever owns a partition reads exactly
+// its own writes, and each append can name the one before it. The owner first claims the stream (a
+// claim record published expecting the stream's last sequence), then appends in a chain: each batch
+// message expects the id of the batch before it (Nats-Expected-Last-Msg-Id), so batches go out
+// without waiting for each other's acknowledgements, and once a new owner has claimed, a former
+// owner's next append is refused instead of acknowledged for a partition that moved (fencing). See
+// docs/state-api.md, "NATS mode".
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
+import type { PubAck } from '@nats-io/jetstream';
 import type { NatsLink } from '../nats/connection.ts';
+import { ensureStream } from '../nats/ensure-stream.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
 import { StateUnavailableError } from './state-api-errors.ts';
@@ -16,15 +19,27 @@ import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecor
 
 export interface JetStreamCommandLogOptions {
   readonly link: NatsLink;
-  /** The job's state stream (`STATOR_<JOB>_STATE`). */
+  /** This partition's stream (`STATOR_<JOB>_STATE_<STAGE>_P<N>`), created by claim() when missing. */
   readonly stream: string;
-  /** This partition's subject (`stator.<job>.state.<stage>.p<N>`). */
+  /** Its one subject (`stator.<job>.state-log.<stage>.p<N>`). */
   readonly subject: string;
+  /** The stream's duplicate window when claim() creates it (a retried write is stored once in it). @default 120000 */
+  readonly duplicateWindowMs?: number;
+  /** Replicas of the stream when claim() creates it. @default 1 */
+  readonly replicas?: number;
+  /**
+   * This partition's subject in the job's former state stream (one stream for every partition,
+   * `STATOR_<JOB>_STATE`): claimed too when that stream exists, so a process of an earlier version
+   * that still runs the partition is fenced as well, and read by readFormerAfter.
+   */
+  readonly former?: { readonly stream: string; readonly subject: string };
   /** How long one publish waits for its acknowledgement before it is sent again. @default 5000 */
   readonly ackTimeoutMs?: number;
   /** Records in one batch message at most. @default 256 */
   readonly maxBatch?: number;
-  /** Another owner claimed the subject: this log takes no more appends (the partition moved). */
+  /** Batch messages published and not yet acknowledged at most. @default 16 */
+  readonly maxInFlight?: number;
+  /** Another owner claimed the stream: this log takes no more appends (the partition moved). */
   readonly onFenced?: (error: StateUnavailableError) => void;
 }
 
@@ -32,10 +47,14 @@ export interface JetStreamCommandLogOptions {
 const READ_BATCH = 512;
 /** Room for a batch message's headers and envelope besides its records. */
 const BATCH_OVERHEAD_BYTES = 1024;
-/** JetStream's error code for a failed Nats-Expected-Last-Subject-Sequence. */
+/** JetStream's error code for a failed Nats-Expected-Last-Subject-Sequence or Nats-Expected-Last-Sequence. */
 const WRONG_LAST_SEQUENCE = 10071;
+/** JetStream's error code for a failed Nats-Expected-Last-Msg-Id. */
+const WRONG_LAST_MSG_ID = 10070;
+/** JetStream's error code for "stream not found". */
+const STREAM_NOT_FOUND = 10059;
 
-/** A message on a partition's subject: a claim, a batch of records, or one record (as logs before batching wrote). */
+/** A message of the log: a claim, a batch of records, or one record (as logs before batching wrote). */
 type LogMessage = { readonly claim: string } | { readonly batch: readonly StateCommandRecord[] } | StateCommandRecord;
 
 interface QueuedAppend {
@@ -44,35 +63,86 @@ interface QueuedAppend {
   readonly reject: (error: unknown) => void;
 }
 
+/**
+ * One batch message on its way. `sent`: an attempt is out and unanswered; `retry`: the last attempt
+ * failed for a transient reason and is sent again after a pause; `refused`: JetStream refused it
+ * because the message before it is not the stream's last (nothing stored); `acked`: stored.
+ */
+interface Batch {
+  readonly id: string;
+  readonly payload: Uint8Array;
+  readonly appends: readonly QueuedAppend[];
+  state: 'sent' | 'retry' | 'refused' | 'acked';
+  attempt: number;
+  delayMs: number;
+  seq: number;
+}
+
 export class JetStreamCommandLog implements StateCommandLog {
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly queue: QueuedAppend[] = [];
-  private publishing: Promise<void> | undefined;
-  /** This owner's claim: its token (batch ids derive from it) and the subject's last sequence it wrote. */
-  private claimed: { readonly token: string; last: number; batches: number } | undefined;
+  /** Batches published and not all acknowledged, in log order (the acknowledged prefix is removed). */
+  private readonly pending: Batch[] = [];
+  /** This owner's claim: its token (batch ids derive from it) and the last message it knows stored. */
+  private claimed: { readonly token: string; batches: number; last: { seq: number; id: string } } | undefined;
+  /** A batch was refused: nothing new goes out until every pending batch has its answer (see recover()). */
+  private broken = false;
+  private flushScheduled = false;
   private fenced: StateUnavailableError | undefined;
+  private readonly encoder = new TextEncoder();
 
-  constructor(private readonly options: JetStreamCommandLogOptions) {}
+  constructor(private readonly options: JetStreamCommandLogOptions) {
+    // Each batch waiting to be sent again listens for the close.
+    setMaxListeners(10 + (options.maxInFlight ?? 16), this.abort.signal);
+  }
 
   get description(): string {
-    return `jetstream:${this.options.stream}/${this.options.subject}`;
+    return `jetstream:${this.options.stream}`;
   }
 
   /**
-   * Takes the subject over for this owner: publishes a claim record expecting the subject's last
-   * sequence (read again and retried while another writer gets in between), so an earlier owner's
-   * later appends fail. Call before readAfter: every record a former owner got stored is then below
-   * the claim and read back.
+   * Takes the stream over for this owner: creates it when missing, then publishes a claim record
+   * expecting the stream's last sequence (read again and retried while another writer gets in
+   * between), so an earlier owner's later appends fail; claims the partition's subject of the former
+   * state stream the same way when that stream exists. Call before readAfter: every record a
+   * former owner got stored is then below the claim and read back.
    */
   async claim(): Promise<void> {
+    const { link, stream, subject } = this.options;
+    const jsm = await link.jetstreamManager();
+    await ensureStream(
+      jsm,
+      {
+        name: stream,
+        subjects: [subject],
+        description: `state API writes of one partition of a stator job (${subject})`,
+        storage: 'file',
+        replicas: this.options.replicas ?? 1,
+        minDuplicateWindowMs: this.options.duplicateWindowMs ?? 120_000,
+      },
+      link.features,
+    );
     const token = randomUUID();
+    const id = `claim:${token}`;
     const data = JSON.stringify({ claim: token });
+    const former = this.options.former;
+    if (former !== undefined && (await streamExists(link, former.stream))) {
+      for (;;) {
+        const last = (await jsm.streams.getMessage(former.stream, { last_by_subj: former.subject }))?.seq ?? 0;
+        try {
+          await this.publishRetrying(former.subject, data, id, { lastSubjectSequence: last });
+          break;
+        } catch (error) {
+          if (!isWrongLastSequence(error)) throw error;
+        }
+      }
+    }
     for (;;) {
-      const last = await this.lastSequence();
+      const last = (await jsm.streams.info(stream)).state.last_seq;
       try {
-        const ack = await this.publishRetrying(data, `claim:${token}`, last);
-        this.claimed = { token, last: ack.seq, batches: 0 };
+        const ack = await this.publishRetrying(subject, data, id, { lastSequence: last });
+        this.claimed = { token, batches: 0, last: { seq: ack.seq, id } };
         return;
       } catch (error) {
         if (!isWrongLastSequence(error)) throw error;
@@ -81,36 +151,27 @@ export class JetStreamCommandLog implements StateCommandLog {
   }
 
   /** Positions are stream sequences; claim records are skipped, a batch gives each of its records its position. */
-  async readAfter(position: number): Promise<LoggedCommand[]> {
-    const { link, stream, subject } = this.options;
-    const jsm = await link.jetstreamManager();
-    const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
-    if (last === null || last.seq <= position) return [];
-    const consumer = await link.js.consumers.get(stream, {
-      filter_subjects: subject,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: position + 1,
-    });
-    const records: LoggedCommand[] = [];
-    const messages = await consumer.consume({ max_messages: READ_BATCH });
-    try {
-      for await (const m of messages) {
-        for (const record of parseMessage(m.data, `${stream} message ${m.seq}`))
-          records.push({ position: m.seq, record });
-        if (m.seq >= last.seq) break;
-      }
-    } finally {
-      await messages.close().catch(() => undefined);
-    }
-    return records;
+  readAfter(position: number): Promise<LoggedCommand[]> {
+    return readSubjectAfter(this.options.link, this.options.stream, this.options.subject, position);
+  }
+
+  /**
+   * The records of this partition after `position` in the former state stream (none when that
+   * stream does not exist): what a checkpoint taken before the partition had a stream of its own
+   * does not cover.
+   */
+  async readFormerAfter(position: number): Promise<LoggedCommand[]> {
+    const former = this.options.former;
+    if (former === undefined || !(await streamExists(this.options.link, former.stream))) return [];
+    return readSubjectAfter(this.options.link, former.stream, former.subject, position);
   }
 
   /**
    * Resolves with the stream sequence of the batch message that holds the record, once JetStream
    * stored it. Transient failures (timeout, reconnecting, no responders while a server restarts) are
-   * retried with the same message id and expectation for as long as the log is open: the
-   * connection's own outage limit ends the run, and with it the retries.
-   * @throws StateUnavailableError when another owner claimed the subject (nothing stored).
+   * retried with the same message id for as long as the log is open: the connection's own outage
+   * limit ends the run, and with it the retries.
+   * @throws StateUnavailableError when another owner claimed the stream (nothing stored).
    */
   append(record: StateCommandRecord): Promise<AppendedCommand> {
     if (this.abort.signal.aborted) return Promise.reject(new Error(`state command log ${this.description} is closed`));
@@ -119,21 +180,21 @@ export class JetStreamCommandLog implements StateCommandLog {
       return Promise.reject(new Error(`state command log ${this.description}: append before claim`));
     return new Promise<AppendedCommand>((resolve, reject) => {
       this.queue.push({ data: JSON.stringify(record), resolve, reject });
-      this.pump();
+      this.scheduleFlush();
     });
   }
 
   /**
-   * Purges this partition's subject up to `position` (a stream sequence), keeping this owner's last
-   * message: the subject's last sequence is what its next append expects. close() waits for it.
+   * Purges this partition's stream up to `position` (a stream sequence), keeping the last message
+   * this owner knows stored. close() waits for it.
    */
   trimThrough(position: number): Promise<void> {
-    const keepFrom = Math.min(position + 1, this.claimed?.last ?? position + 1);
+    const keepFrom = Math.min(position + 1, this.claimed?.last.seq ?? position + 1);
     if (keepFrom <= 1 || this.abort.signal.aborted) return Promise.resolve();
-    const { link, stream, subject } = this.options;
+    const { link, stream } = this.options;
     const trimmed = link
       .jetstreamManager()
-      .then((jsm) => jsm.streams.purge(stream, { filter: subject, seq: keepFrom }))
+      .then((jsm) => jsm.streams.purge(stream, { seq: keepFrom }))
       .then(() => undefined);
     this.track(trimmed);
     return trimmed;
@@ -143,6 +204,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     this.abort.abort(new Error(`state command log ${this.description} closed while a write was being published`));
     await Promise.allSettled([...this.inFlight]);
     const closed = new Error(`state command log ${this.description} closed before the write was published`);
+    for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(closed);
     for (const queued of this.queue.splice(0)) queued.reject(closed);
   }
 
@@ -151,70 +213,169 @@ export class JetStreamCommandLog implements StateCommandLog {
     void promise.catch(() => undefined).finally(() => this.inFlight.delete(promise));
   }
 
-  /** Publishes what is queued, one batch at a time, each expecting the sequence the previous one got. */
-  private pump(): void {
-    if (this.publishing !== undefined) return;
-    const publishing = (async () => {
-      const maxPayload = this.options.link.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
-      while (this.queue.length > 0 && this.fenced === undefined && !this.abort.signal.aborted) {
-        const claimed = this.claimed!;
-        const batch: QueuedAppend[] = [];
-        let bytes = BATCH_OVERHEAD_BYTES;
-        while (batch.length < (this.options.maxBatch ?? 256) && this.queue.length > 0) {
-          const next = this.queue[0]!;
-          // A record alone always goes (its size was checked against max_payload when it was taken in).
-          if (batch.length > 0 && bytes + next.data.length + 1 > maxPayload) break;
-          bytes += next.data.length + 1;
-          batch.push(this.queue.shift()!);
-        }
-        const data = batch.length === 1 ? batch[0]!.data : `{"batch":[${batch.map((b) => b.data).join(',')}]}`;
-        try {
-          const ack = await this.publishRetrying(data, `${claimed.token}:${++claimed.batches}`, claimed.last);
-          claimed.last = ack.seq;
-          for (const queued of batch) queued.resolve({ position: ack.seq, duplicate: false });
-        } catch (error) {
-          if (isWrongLastSequence(error)) this.fence(error);
-          for (const queued of batch) queued.reject(this.fenced ?? error);
-        }
-      }
-      if (this.fenced !== undefined) for (const queued of this.queue.splice(0)) queued.reject(this.fenced);
-    })().finally(() => {
-      this.publishing = undefined;
-      if (this.queue.length > 0 && !this.abort.signal.aborted) this.pump();
+  /** Appends taken in during one turn of the event loop go out together, after it. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
     });
-    this.publishing = publishing;
-    this.track(publishing);
+  }
+
+  /** Publishes what is queued as batch messages, each chained to the one before, up to maxInFlight unacknowledged. */
+  private flush(): void {
+    if (this.broken || this.fenced !== undefined || this.abort.signal.aborted) return;
+    const claimed = this.claimed!;
+    const maxPayload = this.options.link.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+    const maxBatch = this.options.maxBatch ?? 256;
+    while (this.queue.length > 0 && this.pending.length < (this.options.maxInFlight ?? 16)) {
+      const appends: QueuedAppend[] = [];
+      let bytes = BATCH_OVERHEAD_BYTES;
+      while (appends.length < maxBatch && this.queue.length > 0) {
+        const next = this.queue[0]!;
+        // A record alone always goes (its size was checked against max_payload when it was taken in).
+        if (appends.length > 0 && bytes + next.data.length + 1 > maxPayload) break;
+        bytes += next.data.length + 1;
+        appends.push(this.queue.shift()!);
+      }
+      const data = appends.length === 1 ? appends[0]!.data : `{"batch":[${appends.map((a) => a.data).join(',')}]}`;
+      const batch: Batch = {
+        id: `${claimed.token}:${++claimed.batches}`,
+        payload: this.encoder.encode(data),
+        appends,
+        state: 'sent',
+        attempt: 0,
+        delayMs: 50,
+        seq: 0,
+      };
+      this.pending.push(batch);
+      this.send(batch);
+    }
+  }
+
+  /**
+   * One attempt of a batch. The first pending batch (every batch before it acknowledged) is an
+   * anchor: it expects the stream's last sequence to be that of the last acknowledged message;
+   * any other expects the id of the pending batch before it. A batch stored before (a retry after
+   * a lost acknowledgement) is acknowledged as a duplicate whatever it expects: JetStream's
+   * duplicate check comes first.
+   */
+  private send(batch: Batch): void {
+    const index = this.pending.indexOf(batch);
+    const expect = index === 0 ? { lastSequence: this.claimed!.last.seq } : { lastMsgID: this.pending[index - 1]!.id };
+    const attempt = ++batch.attempt;
+    batch.state = 'sent';
+    const published = this.options.link.js
+      .publish(this.options.subject, batch.payload, {
+        msgID: batch.id,
+        expect,
+        timeout: this.options.ackTimeoutMs ?? 5000,
+      })
+      .then(
+        (ack) => this.acknowledged(batch, attempt, ack),
+        (error: unknown) => this.failed(batch, attempt, error, index === 0),
+      );
+    this.track(published);
+  }
+
+  private acknowledged(batch: Batch, attempt: number, ack: PubAck): void {
+    if (attempt !== batch.attempt || batch.state === 'acked') return;
+    batch.state = 'acked';
+    batch.seq = ack.seq;
+    // Resolved in log order: a batch is acknowledged only after the one before it was stored anyway.
+    while (this.pending[0]?.state === 'acked') {
+      const done = this.pending.shift()!;
+      this.claimed!.last = { seq: done.seq, id: done.id };
+      for (const append of done.appends) append.resolve({ position: done.seq, duplicate: false });
+    }
+    this.afterAnswer();
+  }
+
+  private failed(batch: Batch, attempt: number, error: unknown, anchor: boolean): void {
+    if (attempt !== batch.attempt || batch.state === 'acked' || this.fenced !== undefined) return;
+    if (anchor && isWrongLastSequence(error)) {
+      // Every batch before it is stored and nothing of this owner's came after: another owner claimed.
+      this.fence(error);
+      return;
+    }
+    if (isWrongLastMsgId(error)) {
+      // The batch before it was not stored (refused, lost, still retried) or another owner claimed:
+      // sent again once every batch before it has its answer (recover()).
+      batch.state = 'refused';
+      this.broken = true;
+    } else if (isTransientNatsError(error) && !this.abort.signal.aborted) {
+      batch.state = 'retry';
+      const delayMs = batch.delayMs;
+      batch.delayMs = Math.min(delayMs * 2, 1000);
+      this.track(
+        sleep(delayMs, this.abort.signal).then(
+          () => {
+            if (batch.state === 'retry' && this.fenced === undefined) this.send(batch);
+          },
+          () => undefined,
+        ),
+      );
+      return;
+    } else {
+      // Not stored and never will be (the log closed, or JetStream refused it for good): the batches
+      // after it expect it, so they are refused and sent again from a new anchor.
+      this.pending.splice(this.pending.indexOf(batch), 1);
+      for (const append of batch.appends) append.reject(error);
+      this.broken = this.pending.length > 0;
+    }
+    this.afterAnswer();
+  }
+
+  private afterAnswer(): void {
+    if (this.broken) this.recover();
+    if (!this.broken && this.queue.length > 0) this.scheduleFlush();
+  }
+
+  /**
+   * After a refusal: once every pending batch was refused (those before them acknowledged, none
+   * unanswered), sends them all again, the first as an anchor expecting the last acknowledged
+   * sequence, the others chained to it. A refusal of that anchor means another owner claimed.
+   */
+  private recover(): void {
+    if (this.abort.signal.aborted || this.fenced !== undefined) return;
+    if (!this.pending.every((batch) => batch.state === 'refused')) return;
+    this.broken = false;
+    for (const batch of this.pending) {
+      batch.delayMs = 50;
+      this.send(batch);
+    }
   }
 
   private fence(cause: unknown): void {
     if (this.fenced !== undefined) return;
     this.fenced = new StateUnavailableError(
-      `the partition of ${this.options.subject} moved to another owner (it claimed the partition's state command log): the write was not applied`,
+      `the partition of ${this.options.stream} moved to another owner (it claimed the partition's state command log): the write was not applied`,
     );
     this.fenced.cause = cause;
+    for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(this.fenced);
+    for (const queued of this.queue.splice(0)) queued.reject(this.fenced);
     this.options.onFenced?.(this.fenced);
   }
 
-  private async lastSequence(): Promise<number> {
-    const { link, stream, subject } = this.options;
-    const jsm = await link.jetstreamManager();
-    return (await jsm.streams.getMessage(stream, { last_by_subj: subject }))?.seq ?? 0;
-  }
-
   /**
-   * One message, expecting the subject's last sequence to be `last`; sent again with the same id
-   * after a transient failure (JetStream's duplicate check comes before the expectation, so a retry
-   * of a message that was stored is acknowledged with its sequence).
+   * One message with its expectation, sent again with the same id after a transient failure
+   * (JetStream's duplicate check comes before the expectation, so a retry of a message that was
+   * stored is acknowledged with its sequence).
    */
-  private async publishRetrying(data: string, msgID: string, last: number): Promise<{ seq: number }> {
-    const { link, subject } = this.options;
-    const payload = new TextEncoder().encode(data);
+  private async publishRetrying(
+    subject: string,
+    data: string,
+    msgID: string,
+    expect: { lastSequence: number } | { lastSubjectSequence: number },
+  ): Promise<PubAck> {
+    const payload = this.encoder.encode(data);
     let delayMs = 50;
     for (;;) {
       try {
-        return await link.js.publish(subject, payload, {
+        return await this.options.link.js.publish(subject, payload, {
           msgID,
-          expect: { lastSubjectSequence: last },
+          expect,
           timeout: this.options.ackTimeoutMs ?? 5000,
         });
       } catch (error) {
@@ -224,6 +385,50 @@ export class JetStreamCommandLog implements StateCommandLog {
       delayMs = Math.min(delayMs * 2, 1000);
     }
   }
+}
+
+async function streamExists(link: NatsLink, stream: string): Promise<boolean> {
+  const jsm = await link.jetstreamManager();
+  try {
+    await jsm.streams.info(stream);
+    return true;
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
+    throw error;
+  }
+}
+
+/** The state command records of `subject` in `stream` after `position`, each at its message's sequence. */
+async function readSubjectAfter(
+  link: NatsLink,
+  stream: string,
+  subject: string,
+  position: number,
+): Promise<LoggedCommand[]> {
+  const jsm = await link.jetstreamManager();
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  if (last === null || last.seq <= position) return [];
+  const consumer = await link.js.consumers.get(stream, {
+    filter_subjects: subject,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: position + 1,
+  });
+  const records: LoggedCommand[] = [];
+  const messages = await consumer.consume({ max_messages: READ_BATCH });
+  try {
+    for await (const m of messages) {
+      for (const record of parseMessage(m.data, `${stream} message ${m.seq}`))
+        records.push({ position: m.seq, record });
+      if (m.seq >= last.seq) break;
+    }
+  } finally {
+    await messages.close().catch(() => undefined);
+  }
+  return records;
+}
+
+function isWrongLastMsgId(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === WRONG_LAST_MSG_ID;
 }
 
 function isWrongLastSequence(error: unknown): boolean {
@@ -257,17 +462,21 @@ function notARecord(what: string, error: unknown): Error {
 
 /**
  * Removes a job's logged writes (with its checkpoints, by `stator checkpoints clear`): they belong
- * to the state cleared, and a fresh start must not replay them. @returns the records removed.
+ * to the state cleared, and a fresh start must not replay them. Purges every partition's stream and
+ * the former one-stream log. @returns the records removed.
  */
 export async function clearStateCommands(link: NatsLink, job: string): Promise<number> {
   const jsm = await link.jetstreamManager();
-  try {
-    return (await jsm.streams.purge(jobStreamNames(job).stateCommandStream)).purged;
-  } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return 0;
-    throw error;
+  const names = jobStreamNames(job);
+  const streams = [names.stateCommandStream];
+  for await (const name of jsm.streams.names(names.stateLogSubjects)) streams.push(name);
+  let purged = 0;
+  for (const stream of new Set(streams)) {
+    try {
+      purged += (await jsm.streams.purge(stream)).purged;
+    } catch (error) {
+      if (!(error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND)) throw error;
+    }
   }
+  return purged;
 }
-
-/** JetStream's error code for "stream not found". */
-const STREAM_NOT_FOUND = 10059;

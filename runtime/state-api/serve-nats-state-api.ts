@@ -1,16 +1,16 @@
-// The state API of a job run in NATS mode: writes logged in the job's state stream (one subject per
-// stage partition), applied by the partition's owner, strong reads and writes forwarded over NATS to
+// The state API of a job run in NATS mode: writes logged in a stream per stage partition, applied by
+// the partition's owner, strong reads and writes forwarded over NATS to
 // whichever process runs the key's partition, eventual reads from the checkpoints in JetStream.
 import type { HttpRoutes } from '../http/index.ts';
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
 import type { NatsLink } from '../nats/connection.ts';
-import { ensureStream } from '../nats/ensure-stream.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import type { EventualStateView } from './checkpoint-state-view.ts';
 import { addStateApiRoutes } from './dapr-routes.ts';
 import { ForwardingStateOwners, type LocalPartitions } from './forwarding-owners.ts';
 import { JetStreamCommandLog } from './jetstream-command-log.ts';
+import type { CommandLane } from './state-command.ts';
 import { OwnerResponder } from './owner-requests.ts';
 import type { StateApiOptions } from './serve-state-api.ts';
 import { LocalStateOwner, STATE_COMMANDS_INPUT } from './state-owner.ts';
@@ -28,9 +28,9 @@ export interface WorkerStateApiOptions extends StateApiOptions {
   readonly checkpointLink: NatsLink;
   /** The process's HTTP server; without it the partitions still log, replay and answer forwarded requests. */
   readonly http: HttpRoutes | undefined;
-  /** The state stream's duplicate window (as long as the output's: a retried write is stored once within it). */
+  /** The state streams' duplicate window (as long as the output's: a retried write is stored once within it). */
   readonly duplicateWindowMs: number;
-  /** Replicas of the state stream when this call creates it. @default 1 */
+  /** Replicas of the partitions' state streams when they are created. @default 1 */
   readonly replicas?: number;
   readonly logger: Logger;
   /** The unit whose checkpoints hold a stage's partition. @default `<stage>.p<N>` (a scaled-out job) */
@@ -42,31 +42,43 @@ export interface WorkerStateApiOptions extends StateApiOptions {
   readonly confirmed?: () => boolean;
 }
 
-/** The checkpoint input name of one partition's command log: `state-commands.<stage>.p<N>`. */
+/** The checkpoint input name of one partition's command log: `state-log.<stage>.p<N>`. */
+export function stateLogInput(stage: string, partition: number): string {
+  return `state-log.${stage}.p${partition}`;
+}
+
+/**
+ * The input name checkpoints recorded for one partition's position in the job's former state stream
+ * (one stream for every partition): `state-commands.<stage>.p<N>`.
+ */
 export function stateCommandsInput(stage: string, partition: number): string {
   return `${STATE_COMMANDS_INPUT}.${stage}.p${partition}`;
 }
 
-/** Ensures the job's state stream (one subject per stage partition). */
-async function ensureStateStream(
-  options: Pick<WorkerStateApiOptions, 'job' | 'link' | 'duplicateWindowMs' | 'replicas' | 'logger'>,
-): Promise<void> {
-  const { job, link, logger } = options;
-  const names = jobStreamNames(job.name);
-  const stream = await ensureStream(
-    await link.jetstreamManager(),
-    {
-      name: names.stateCommandStream,
-      subjects: names.stateCommandSubjects,
-      description: `state API writes of stator job ${job.name}`,
-      storage: 'file',
-      replicas: options.replicas ?? 1,
-      minDuplicateWindowMs: options.duplicateWindowMs,
-    },
-    link.features,
-  );
-  if (stream.created)
-    logger.info(`created stream ${names.stateCommandStream} for ${names.stateCommandSubjects.join(', ')}`);
+/** One partition's command log: its own stream, and its subject of the former one-stream log. */
+export function partitionCommandLane(
+  options: Pick<WorkerStateApiOptions, 'link' | 'duplicateWindowMs' | 'replicas'> & {
+    readonly job: string;
+    readonly onFenced?: (error: Error) => void;
+  },
+  stage: string,
+  partition: number,
+): CommandLane & { readonly log: JetStreamCommandLog } {
+  const names = jobStreamNames(options.job);
+  const log = new JetStreamCommandLog({
+    link: options.link,
+    stream: names.stateLogStream(stage, partition),
+    subject: names.stateLogSubject(stage, partition),
+    duplicateWindowMs: options.duplicateWindowMs,
+    ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
+    former: { stream: names.stateCommandStream, subject: names.stateCommandSubject(stage, partition) },
+    ...(options.onFenced === undefined ? {} : { onFenced: options.onFenced }),
+  });
+  return {
+    name: stateLogInput(stage, partition),
+    log,
+    former: { name: stateCommandsInput(stage, partition), read: (position) => log.readFormerAfter(position) },
+  };
 }
 
 /** Dapr's routes on `options.http`, every key reached locally or over NATS; returns what removes them. */
@@ -119,7 +131,8 @@ export interface UnitStateApi {
 }
 
 /**
- * Sets up a worker's state API: ensures the job's state stream and serves Dapr's routes on `http`
+ * Sets up a worker's state API (each unit's partitions create their state streams when they claim
+ * them) and serves Dapr's routes on `http`
  * (when given) for every key, answered by the unit that runs the key's partition, here or in
  * another worker (over NATS), and eventual reads from the units' checkpoints (`unitOf` names the
  * unit whose checkpoints hold a partition).
@@ -128,7 +141,6 @@ export async function serveWorkerStateApi(options: WorkerStateApiOptions): Promi
   const { job, link, logger } = options;
   const names = jobStreamNames(job.name);
   const stores = new StateStores(job);
-  await ensureStateStream(options);
   const served = new Map<string, LocalStateOwner>();
   let open = true;
   const partitions: LocalPartitions = {
@@ -157,15 +169,7 @@ export async function serveWorkerStateApi(options: WorkerStateApiOptions): Promi
       const lanes = new Map(
         stateful.map(({ stage, partition }) => [
           stageUnitName(stage, partition),
-          {
-            name: stateCommandsInput(stage, partition),
-            log: new JetStreamCommandLog({
-              link,
-              stream: names.stateCommandStream,
-              subject: names.stateCommandSubject(stage, partition),
-              onFenced,
-            }),
-          },
+          partitionCommandLane({ ...options, job: job.name, onFenced }, stage, partition),
         ]),
       );
       const owner = new LocalStateOwner(

@@ -90,6 +90,51 @@ export interface StateCommandLog {
 export interface CommandLane {
   readonly name: string;
   readonly log: StateCommandLog;
+  /**
+   * Where the lane's records were logged before it had a log of its own (NATS mode: the job's one
+   * state stream of earlier versions), under the input name checkpoints of that layout recorded.
+   * Read on restore from a checkpoint that records `name` and not the lane's own.
+   */
+  readonly former?: { readonly name: string; read(position: number): Promise<LoggedCommand[]> };
+}
+
+/** The records a checkpoint's `inputs` do not cover, in `seq` order, and where the lane stands after them. */
+export interface UnappliedRecords {
+  /** The lane's own log position that a replay reads after. */
+  readonly readFrom: number;
+  /** The last `seq` the checkpoint covers. */
+  readonly seq: number;
+  /** Records of the former log carry position 0: they are before every record of the lane's own. */
+  readonly records: LoggedCommand[];
+}
+
+/**
+ * Reads what a restore replays: the lane's records after the checkpoint's position with a `seq`
+ * above its recorded one (log positions may not follow `seq`: see state-owner.ts), and, for a
+ * checkpoint that records only the former log's position, the former log's records after that
+ * position first.
+ */
+export async function unappliedRecords(
+  lane: CommandLane,
+  inputs: Readonly<Record<string, number>> | undefined,
+): Promise<UnappliedRecords> {
+  let readFrom = inputs?.[lane.name];
+  let seq = inputs?.[`${lane.name}.seq`];
+  const records: LoggedCommand[] = [];
+  if (readFrom === undefined && lane.former !== undefined) {
+    const formerFrom = inputs?.[lane.former.name] ?? 0;
+    seq = inputs?.[`${lane.former.name}.seq`] ?? formerFrom;
+    for (const { record } of await lane.former.read(formerFrom)) records.push({ position: 0, record });
+  }
+  readFrom ??= 0;
+  seq ??= readFrom;
+  records.push(...(await lane.log.readAfter(readFrom)));
+  const covered = seq;
+  return {
+    readFrom,
+    seq,
+    records: records.filter((logged) => logged.record.seq > covered).sort((a, b) => a.record.seq - b.record.seq),
+  };
 }
 
 /** The lane of each partition of each stateful stage. */

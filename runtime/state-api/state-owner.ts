@@ -13,13 +13,14 @@ import type { SideInput } from '../checkpoint-procedure.ts';
 import type { Logger } from '../log.ts';
 import { StateRequestError, StateTimeoutError, StateUnavailableError } from './state-api-errors.ts';
 import type {
+  CommandLane,
   CommandLanes,
   LoggedCommand,
   StateCommand,
-  StateCommandLog,
   StateCommandRecord,
   StateCommandResult,
 } from './state-command.ts';
+import { unappliedRecords } from './state-command.ts';
 import { etagOf } from './etag.ts';
 import { applyKeyWrite, clearKey, parseKeyWrite, readKeyJson } from './state-json.ts';
 import type { Json } from './state-json.ts';
@@ -129,9 +130,7 @@ export function applyCommand(runner: Runner, store: StateStore, command: StateCo
  * lost acknowledgement is stored after later ones), so a replay reads after `readFrom` and keeps
  * only records with a larger `seq`, in `seq` order.
  */
-interface Lane {
-  readonly name: string;
-  readonly log: StateCommandLog;
+interface Lane extends CommandLane {
   seq: number;
   readFrom: number;
   /** The largest log position of the records taken in (durable once the partition drained). */
@@ -205,11 +204,11 @@ export class LocalStateOwner implements SideInput, StateOwners {
       if (this.stores.forStage(stage.name) === undefined) continue;
       const lanes = new Map<number, Lane>();
       for (const { partition } of stage.actors) {
-        const { name, log } = this.logs(stage.name, partition);
-        let lane = this.lanes.get(name);
+        const commandLane = this.logs(stage.name, partition);
+        let lane = this.lanes.get(commandLane.name);
         if (lane === undefined) {
-          lane = { name, log, seq: 0, readFrom: 0, maxPosition: 0, replay: [] };
-          this.lanes.set(name, lane);
+          lane = { ...commandLane, seq: 0, readFrom: 0, maxPosition: 0, replay: [] };
+          this.lanes.set(commandLane.name, lane);
         }
         lanes.set(partition, lane);
       }
@@ -250,11 +249,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
     this.committedInputs = inputs;
     for (const lane of this.lanes.values()) {
       await lane.log.claim?.();
-      const readFrom = inputs?.[lane.name] ?? 0;
-      const seq = inputs?.[`${lane.name}.seq`] ?? readFrom;
-      const records = (await lane.log.readAfter(readFrom))
-        .filter((logged) => logged.record.seq > seq)
-        .sort((a, b) => a.record.seq - b.record.seq);
+      const { readFrom, seq, records } = await unappliedRecords(lane, inputs);
       lane.readFrom = readFrom;
       lane.maxPosition = readFrom;
       lane.seq = Math.max(seq, ...records.map((logged) => logged.record.seq));

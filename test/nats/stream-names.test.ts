@@ -19,6 +19,9 @@ test('a job names its exchange, dead-letter streams and subjects from the job an
   assert.is(names.exchangeSubject('count', 7), 'stator.word-count.count.p7');
   assert.is(names.deadLetterStream, 'STATOR_WORD_COUNT_DLQ');
   assert.is(names.deadLetterSubject('count'), 'stator.word-count.dlq.count');
+  assert.is(names.stateLogStream('count-x', 1), 'STATOR_WORD_COUNT_STATE_COUNT_X_P1');
+  assert.is(names.stateLogSubject('count', 1), 'stator.word-count.state-log.count.p1');
+  assert.is(names.stateLogSubjects, 'stator.word-count.state-log.>');
   assert.is(names.stateCommandStream, 'STATOR_WORD_COUNT_STATE');
   assert.equal(names.stateCommandSubjects, ['stator.word-count.state.*.*']);
   assert.is(names.stateCommandSubject('count', 1), 'stator.word-count.state.count.p1');

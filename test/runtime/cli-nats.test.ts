@@ -148,11 +148,11 @@ test('checkpoints --nats lists, inspects and clears what a NATS-mode run committ
     env,
   });
   assert.is(inspect.code, 0, inspect.stderr);
-  // The input's position, and each partition's position in the state API's stream of writes.
+  // The input's position, and each partition's position in its state API stream of writes.
   assert.equal((JSON.parse(inspect.stdout) as { inputs: unknown }).inputs, {
     in: 1,
-    'state-commands.count.p0': 0,
-    'state-commands.count.p1': 0,
+    'state-log.count.p0': 0,
+    'state-log.count.p1': 0,
   });
   const clear = await runCli(['checkpoints', 'clear', '--job', 'wordcount'], { env });
   assert.is(clear.code, 0, clear.stderr);

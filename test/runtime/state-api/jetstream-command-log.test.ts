@@ -1,6 +1,8 @@
-// NATS mode's command log against a real nats-server: positions as stream sequences, reads after a
-// position of one partition's subject only, writes queued during a publish batched into one
-// message, and fencing: once another owner claims the subject, a former owner's appends fail.
+// NATS mode's command log against a real nats-server: a stream per partition, positions as stream
+// sequences, writes taken in together batched into one message and batches pipelined (each chained
+// to the one before), fencing: once another owner claims the stream, a former owner's appends fail,
+// also those in flight; acknowledgements lost in a server crash retried without a false fence; and
+// the former one-stream layout claimed and read.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectNats, ensureStream } from '../../../runtime/nats/index.ts';
@@ -8,6 +10,8 @@ import type { NatsLink } from '../../../runtime/nats/index.ts';
 import { jobStreamNames } from '../../../runtime/nats/stream-names.ts';
 import { JetStreamCommandLog, StateUnavailableError, clearStateCommands } from '../../../runtime/state-api/index.ts';
 import type { StateCommandRecord } from '../../../runtime/state-api/index.ts';
+import { partitionCommandLane } from '../../../runtime/state-api/serve-nats-state-api.ts';
+import { unappliedRecords } from '../../../runtime/state-api/state-command.ts';
 import { startNatsServer } from '../../support/index.ts';
 
 const record = (seq: number, id: string): StateCommandRecord => ({
@@ -19,75 +23,87 @@ const record = (seq: number, id: string): StateCommandRecord => ({
 
 const names = jobStreamNames('job');
 
-async function stateStream(link: NatsLink): Promise<void> {
-  await ensureStream(await link.jetstreamManager(), {
-    name: names.stateCommandStream,
-    subjects: names.stateCommandSubjects,
-    minDuplicateWindowMs: 120_000,
-  });
-}
+const encoder = new TextEncoder();
 
-function log(link: NatsLink, partition: number, onFenced?: (error: Error) => void): JetStreamCommandLog {
+function log(
+  link: NatsLink,
+  partition: number,
+  onFenced?: (error: Error) => void,
+  options: { maxBatch?: number; maxInFlight?: number; ackTimeoutMs?: number } = {},
+): JetStreamCommandLog {
   return new JetStreamCommandLog({
     link,
-    stream: names.stateCommandStream,
-    subject: names.stateCommandSubject('count', partition),
+    stream: names.stateLogStream('count', partition),
+    subject: names.stateLogSubject('count', partition),
     ...(onFenced === undefined ? {} : { onFenced }),
+    ...options,
   });
 }
 
-test('appends after a claim, read back after a position, per partition subject; trimming keeps the last', async () => {
+/** Settles every append: its position, or the error it was refused with. */
+function settle(appends: readonly Promise<{ position: number }>[]): Promise<(number | unknown)[]> {
+  return Promise.all(
+    appends.map((a) =>
+      a.then(
+        (appended) => appended.position,
+        (error: unknown) => error,
+      ),
+    ),
+  );
+}
+
+test('appends after a claim, read back after a position, a stream per partition; trimming keeps the last', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
-  await stateStream(link);
   const p0 = log(link, 0);
   const p1 = log(link, 1);
   try {
     let early: unknown;
     await p0.append(record(1, 'x')).catch((error: unknown) => (early = error));
     assert.match(String(early), /before claim/);
-    await p0.claim(); // seq 1
-    await p1.claim(); // seq 2
+    await p0.claim(); // seq 1 of its stream, created by the claim
+    await p1.claim(); // seq 1 of the other
     assert.equal(await p0.readAfter(0), [], 'a claim is not a record');
-    assert.equal(await p0.append(record(1, 'a')), { position: 3, duplicate: false });
-    assert.equal(await p1.append(record(1, 'b')), { position: 4, duplicate: false });
-    assert.equal(await p0.append(record(2, 'c')), { position: 5, duplicate: false });
+    assert.equal(await p0.append(record(1, 'a')), { position: 2, duplicate: false });
+    assert.equal(await p1.append(record(1, 'b')), { position: 2, duplicate: false });
+    assert.equal(await p0.append(record(2, 'c')), { position: 3, duplicate: false });
     const all = await p0.readAfter(0);
     assert.equal(
       all.map((r) => [r.position, r.record.id]),
       [
-        [3, 'a'],
-        [5, 'c'],
+        [2, 'a'],
+        [3, 'c'],
       ],
     );
     assert.equal(all[1]!.record, record(2, 'c'));
     assert.equal(
-      (await p0.readAfter(3)).map((r) => r.position),
-      [5],
+      (await p0.readAfter(2)).map((r) => r.position),
+      [3],
     );
-    assert.equal(await p0.readAfter(5), []);
+    assert.equal(await p0.readAfter(3), []);
     assert.equal(
       (await p1.readAfter(0)).map((r) => r.record.id),
       ['b'],
     );
     // Trimmed through a checkpoint's position: later records stay, the other partition's too.
+    await p0.trimThrough(2);
+    assert.equal(
+      (await p0.readAfter(0)).map((r) => r.position),
+      [3],
+    );
+    // Through the last record: the last stays, and appends go on, chained as before.
     await p0.trimThrough(3);
     assert.equal(
       (await p0.readAfter(0)).map((r) => r.position),
-      [5],
+      [3],
     );
-    // Through the last record: the last stays (the next append expects it), and appends go on.
-    await p0.trimThrough(5);
-    assert.equal(
-      (await p0.readAfter(0)).map((r) => r.position),
-      [5],
-    );
-    assert.equal(await p0.append(record(3, 'd')), { position: 6, duplicate: false });
+    assert.equal(await p0.append(record(3, 'd')), { position: 4, duplicate: false });
+    assert.equal(await p0.append(record(4, 'e')), { position: 5, duplicate: false });
     assert.equal(
       (await p1.readAfter(0)).map((r) => r.record.id),
       ['b'],
     );
-    assert.is(await clearStateCommands(link, 'job'), 4);
+    assert.is(await clearStateCommands(link, 'job'), 5, 'p0: d, e (c was trimmed); p1: its claim and b');
     assert.is(await clearStateCommands(link, 'nothing-here'), 0, 'a job without a state stream: nothing to clear');
   } finally {
     await p0.close();
@@ -99,11 +115,10 @@ test('appends after a claim, read back after a position, per partition subject; 
   assert.match(String(refused), /closed/);
 });
 
-test('writes made while a publish is in flight go out together, in order, each durable before it resolves', async () => {
+test('writes taken in together go out together, batches pipelined, in order, each durable before it resolves', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
-  await stateStream(link);
-  const p0 = log(link, 0);
+  const p0 = log(link, 0, undefined, { maxBatch: 4 });
   try {
     await p0.claim();
     const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => p0.append(record(i + 1, `w${i}`))));
@@ -129,10 +144,9 @@ test('writes made while a publish is in flight go out together, in order, each d
   }
 });
 
-test("a former owner's appends fail once another owner claimed the subject: nothing of them is stored", async () => {
+test("a former owner's appends fail once another owner claimed the stream: nothing of them is stored", async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
-  await stateStream(link);
   const fenced: Error[] = [];
   const former = log(link, 0, (error) => fenced.push(error));
   const next = log(link, 0);
@@ -155,6 +169,191 @@ test("a former owner's appends fail once another owner claimed the subject: noth
   } finally {
     await former.close();
     await next.close();
+  }
+});
+
+test("a claim that lands between a former owner's pipelined batches: the later ones are refused, not stored", async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const fenced: Error[] = [];
+  // One record per batch, two batches in flight: batch 3 goes out once batch 1 is acknowledged.
+  const former = log(link, 0, (error) => fenced.push(error), { maxBatch: 1, maxInFlight: 2 });
+  try {
+    await former.claim();
+    const appends = Array.from({ length: 6 }, (_, i) => former.append(record(i + 1, `w${i + 1}`)));
+    // Once batch 1 is acknowledged (batch 2 is on the wire, batch 3 not yet), another owner's claim
+    // record goes out on the same connection, so the server sees: 1, 2, claim, 3 (chained to 2).
+    await appends[0];
+    const claim = link.js.publish(names.stateLogSubject('count', 0), encoder.encode('{"claim":"next"}'), {
+      msgID: 'claim:next',
+    });
+    const settled = await settle(appends);
+    const claimed = (await claim).seq;
+    assert.equal(settled.slice(0, 2), [2, 3], 'the batches stored before the claim are acknowledged');
+    for (const outcome of settled.slice(2))
+      assert.ok(outcome instanceof StateUnavailableError, `refused after the claim: ${String(outcome)}`);
+    assert.is(claimed, 4);
+    assert.is(fenced.length, 1, 'onFenced was called once');
+    assert.equal(
+      (await former.readAfter(0)).map((r) => r.record.id),
+      ['w1', 'w2'],
+      'nothing of the former owner after the claim',
+    );
+  } finally {
+    await former.close();
+  }
+});
+
+test('a claim racing a pipelined owner: every acknowledged write is below the claim, no refused one is stored', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await using other = await connectNats({ nats: server.url });
+  const former = log(link, 0, undefined, { maxBatch: 2, maxInFlight: 8 });
+  const next = log(other, 0);
+  try {
+    await former.claim();
+    const appends: Promise<{ position: number }>[] = [];
+    for (let i = 0; i < 400; i++) {
+      appends.push(former.append(record(i + 1, `w${i + 1}`)));
+      if (i % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
+      if (i === 100) void next.claim();
+    }
+    const settled = await settle(appends);
+    await next.claim(); // a second claim: the first one's position is then below it
+    const stored = (await next.readAfter(0)).map((r) => r.record.id);
+    const acknowledged = settled.flatMap((outcome, i) => (typeof outcome === 'number' ? [`w${i + 1}`] : []));
+    for (const outcome of settled)
+      assert.ok(typeof outcome === 'number' || outcome instanceof StateUnavailableError, String(outcome));
+    assert.equal(stored, acknowledged, 'exactly the acknowledged writes are stored, in order');
+    assert.ok(acknowledged.length < 400, 'the claim came before the last write');
+  } finally {
+    await former.close();
+    await next.close();
+  }
+});
+
+test('acknowledgements lost when the server is killed mid-pipeline: retried, each write stored once, no false fence', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const fenced: Error[] = [];
+  const p0 = log(link, 0, (error) => fenced.push(error), { maxBatch: 3, maxInFlight: 16, ackTimeoutMs: 500 });
+  try {
+    await p0.claim();
+    const appends = Array.from({ length: 300 }, (_, i) => p0.append(record(i + 1, `w${i + 1}`)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await server.kill();
+    await server.restart();
+    const settled = await settle(appends);
+    for (const outcome of settled) assert.type(outcome, 'number', `acknowledged after the restart: ${String(outcome)}`);
+    assert.is(fenced.length, 0, 'no false fence');
+    const stored = await p0.readAfter(0);
+    assert.equal(
+      stored.map((r) => r.record.id),
+      Array.from({ length: 300 }, (_, i) => `w${i + 1}`),
+      'each write once, in order',
+    );
+    assert.equal(
+      stored.map((r) => r.position),
+      settled,
+      'each write at the position it was acknowledged with',
+    );
+    // The fencing still holds after the restart.
+    const next = log(link, 0);
+    await next.claim();
+    let refused: unknown;
+    await p0.append(record(301, 'zombie')).catch((error: unknown) => (refused = error));
+    assert.ok(refused instanceof StateUnavailableError, String(refused));
+    await next.close();
+  } finally {
+    await p0.close();
+  }
+});
+
+test('acknowledgements that come too late (a stalled server): the batches are sent again, acknowledged as duplicates, stored once', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const fenced: Error[] = [];
+  const p0 = log(link, 0, (error) => fenced.push(error), { maxBatch: 2, maxInFlight: 8, ackTimeoutMs: 300 });
+  try {
+    await p0.claim();
+    // The server stops reading while the batches are on the wire; it stores them once it goes on,
+    // after their publishes timed out and were sent again with the same ids.
+    process.kill(server.pid!, 'SIGSTOP');
+    const appends = Array.from({ length: 40 }, (_, i) => p0.append(record(i + 1, `w${i + 1}`)));
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    process.kill(server.pid!, 'SIGCONT');
+    const settled = await settle(appends);
+    for (const outcome of settled) assert.type(outcome, 'number', `acknowledged: ${String(outcome)}`);
+    assert.is(fenced.length, 0, 'no false fence');
+    const stored = await p0.readAfter(0);
+    assert.equal(
+      stored.map((r) => r.record.id),
+      Array.from({ length: 40 }, (_, i) => `w${i + 1}`),
+      'each write once, in order',
+    );
+    assert.equal(
+      stored.map((r) => r.position),
+      settled,
+    );
+  } finally {
+    process.kill(server.pid!, 'SIGCONT');
+    await p0.close();
+  }
+});
+
+test("the former one-stream layout: claimed too (fencing an earlier version's owner) and read for old checkpoints", async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await ensureStream(await link.jetstreamManager(), {
+    name: names.stateCommandStream,
+    subjects: names.stateCommandSubjects,
+    minDuplicateWindowMs: 120_000,
+  });
+  // An earlier version's owner of partition 0: a claim, a record, a batch; partition 1's record between.
+  const formerSubject = names.stateCommandSubject('count', 0);
+  const publish = (subject: string, data: unknown): Promise<{ seq: number }> =>
+    link.js.publish(subject, encoder.encode(JSON.stringify(data)));
+  await publish(formerSubject, { claim: 'old' }); // 1
+  await publish(formerSubject, record(1, 'a')); // 2
+  await publish(names.stateCommandSubject('count', 1), record(1, 'other')); // 3
+  await publish(formerSubject, { batch: [record(2, 'b'), record(3, 'c')] }); // 4
+  const lane = partitionCommandLane({ link, job: 'job', duplicateWindowMs: 120_000 }, 'count', 0);
+  try {
+    await lane.log.claim();
+    // The earlier version appends expecting its subject's last sequence (4): refused after the claim.
+    let refused: unknown;
+    await link.js
+      .publish(formerSubject, encoder.encode(JSON.stringify(record(4, 'zombie'))), {
+        expect: { lastSubjectSequence: 4 },
+      })
+      .catch((error: unknown) => (refused = error));
+    assert.match(String(refused), /wrong last sequence/);
+    await lane.log.append(record(4, 'd'));
+    // A checkpoint of the former layout that covered write 1: writes 2 and 3 from the former stream, then d.
+    const fromFormer = await unappliedRecords(lane, { 'state-commands.count.p0': 2, 'state-commands.count.p0.seq': 1 });
+    assert.equal(
+      fromFormer.records.map((r) => [r.position, r.record.id]),
+      [
+        [0, 'b'],
+        [0, 'c'],
+        [2, 'd'],
+      ],
+    );
+    assert.equal([fromFormer.readFrom, fromFormer.seq], [0, 1]);
+    // A checkpoint of the new layout: the former stream is not read.
+    const own = await unappliedRecords(lane, { 'state-log.count.p0': 1, 'state-log.count.p0.seq': 3 });
+    assert.equal(
+      own.records.map((r) => r.record.id),
+      ['d'],
+    );
+    // No checkpoint: everything, the former stream's first.
+    assert.equal(
+      (await unappliedRecords(lane, undefined)).records.map((r) => r.record.id),
+      ['a', 'b', 'c', 'd'],
+    );
+    assert.is(await clearStateCommands(link, 'job'), 7, 'the former stream (5 with the claim) and p0 (claim, d)');
+  } finally {
+    await lane.log.close();
   }
 });
 
