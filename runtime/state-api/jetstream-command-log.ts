@@ -180,7 +180,9 @@ export class JetStreamCommandLog implements StateCommandLog {
       return Promise.reject(new Error(`state command log ${this.description}: append before claim`));
     return new Promise<AppendedCommand>((resolve, reject) => {
       this.queue.push({ data: JSON.stringify(record), resolve, reject });
-      this.scheduleFlush();
+      // Nothing in flight: out at once (the lowest latency); otherwise with the others of this turn.
+      if (this.pending.length === 0 && !this.broken) this.flush();
+      else this.scheduleFlush();
     });
   }
 
@@ -213,7 +215,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     void promise.catch(() => undefined).finally(() => this.inFlight.delete(promise));
   }
 
-  /** Appends taken in during one turn of the event loop go out together, after it. */
+  /** Appends taken in while batches are in flight go out together, after this turn of the event loop. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
