@@ -1,11 +1,15 @@
 // The load generator of the stateapi.* metrics, in a process of its own as a real client is: CLIENTS
-// concurrent loops over a keep-alive node:http agent (what @dapr/dapr's HTTP client uses, through
-// node-fetch) against the job's state API, and the same loops over a NATS connection doing KV
-// get/put of the same values (the baseline), interleaved; then the HTTP round trip alone
-// (GET /healthz), and that of a bare node:http server answering a constant. Prints one JSON line.
+// concurrent loops over an undici Pool of CLIENTS keep-alive connections (the HTTP client of the
+// Node.js project, which its fetch is built on; what a Node service calling the state API for speed
+// uses) against the job's state API, and the same loops over a NATS connection doing KV get/put of
+// the same values (the baseline), interleaved; then the HTTP round trip alone (GET /healthz), that
+// of a bare node:http server answering a constant, and the same operation over a keep-alive
+// node:http agent (the transport of @dapr/dapr's HTTP client, through node-fetch), which costs the
+// client about twice the CPU per request. Prints one JSON line.
 //   node --import tsx bench/metrics/state-api-client.ts <json options>
 import http from 'node:http';
 import { Kvm } from '@nats-io/kv';
+import { Pool } from 'undici';
 import { connectNats } from '../../runtime/nats/index.ts';
 import { interleave, median } from '../lib/measure.ts';
 import type { Interleaved } from '../lib/measure.ts';
@@ -33,14 +37,33 @@ export interface ClientResult {
   readonly measured: Interleaved;
   readonly httpFloor: number;
   readonly bareFloor: number;
+  /** The measured operation over a keep-alive node:http agent instead (median of 3 runs, not interleaved). */
+  readonly nodeHttp: number;
 }
 
 const options = JSON.parse(process.argv[2]!) as ClientOptions;
 const encoder = new TextEncoder();
 const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 });
+/** One pool per origin (the runtime's server, the bare one), each with a connection per loop. */
+const pools = new Map<string, Pool>();
 
-/** One request; resolves with the status once the body is read. */
-function request(method: string, url: string, body?: string): Promise<number> {
+/** One request through undici; resolves with the status once the body is read (and parsed, for a 200). */
+async function request(method: string, url: string, body?: string): Promise<number> {
+  const { origin, pathname, search } = new URL(url);
+  let pool = pools.get(origin);
+  if (pool === undefined) pools.set(origin, (pool = new Pool(origin, { connections: options.clients })));
+  const response = await pool.request({
+    path: pathname + search,
+    method: method as 'GET' | 'POST',
+    ...(body === undefined ? {} : { body, headers: { 'content-type': 'application/json' } }),
+  });
+  if (response.statusCode === 200) await response.body.json();
+  else await response.body.dump();
+  return response.statusCode;
+}
+
+/** The same over node:http; resolves with the status once the body is read. */
+function nodeRequest(method: string, url: string, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
@@ -75,27 +98,38 @@ async function loops(n: number, op: (i: number) => Promise<void>): Promise<numbe
   return n;
 }
 
+/** The measured operation on key `i % keys` through `send`. */
+async function operate(send: typeof request, i: number): Promise<void> {
+  const key = `key${i % options.keys}`;
+  if (options.operation === 'write') {
+    const status = await send('POST', options.url, JSON.stringify([{ key, value: { count: i } }]));
+    if (status !== 204) throw new Error(`a save: HTTP ${status}`);
+  } else {
+    const status = await send(
+      'GET',
+      `${options.url}/${key}${options.operation === 'eventual' ? '?consistency=eventual' : ''}`,
+    );
+    if (status !== 200) throw new Error(`a ${options.operation} read of ${key}: HTTP ${status}`);
+  }
+}
+
+/** Operations per second of `op`, median of 3 runs of n. */
+async function rate(op: (i: number) => Promise<void>): Promise<number> {
+  const rates: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = process.hrtime.bigint();
+    await loops(options.n, op);
+    rates.push(options.n / (Number(process.hrtime.bigint() - t) / 1e9));
+  }
+  return median(rates);
+}
+
 const link = await connectNats({ nats: options.natsUrl });
 try {
   const kv = await new Kvm(link.nc).open(options.bucket);
   const { operation, n, keys } = options;
   const measured = await interleave(
-    {
-      run: () =>
-        loops(n, async (i) => {
-          const key = `key${i % keys}`;
-          if (operation === 'write') {
-            const status = await request('POST', options.url, JSON.stringify([{ key, value: { count: i } }]));
-            if (status !== 204) throw new Error(`a save: HTTP ${status}`);
-          } else {
-            const status = await request(
-              'GET',
-              `${options.url}/${key}${operation === 'eventual' ? '?consistency=eventual' : ''}`,
-            );
-            if (status !== 200) throw new Error(`a ${operation} read of ${key}: HTTP ${status}`);
-          }
-        }),
-    },
+    { run: () => loops(n, (i) => operate(request, i)) },
     {
       run: () =>
         loops(n, async (i) => {
@@ -111,22 +145,18 @@ try {
     },
     { repetitions: options.repetitions, warmup: 1 },
   );
-  const floor = async (url: string): Promise<number> => {
-    const rates: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const t = process.hrtime.bigint();
-      await loops(n, async () => {
-        const status = await request('GET', url);
-        if (status !== 200) throw new Error(`GET ${url}: HTTP ${status}`);
-      });
-      rates.push(n / (Number(process.hrtime.bigint() - t) / 1e9));
-    }
-    return median(rates);
-  };
+  const floor = (url: string): Promise<number> =>
+    rate(async () => {
+      const status = await request('GET', url);
+      if (status !== 200) throw new Error(`GET ${url}: HTTP ${status}`);
+    });
   const httpFloor = await floor(options.floorUrl);
   const bareFloor = await floor(options.bareUrl);
-  process.stdout.write(`${JSON.stringify({ measured, httpFloor, bareFloor } satisfies ClientResult)}\n`);
+  await loops(Math.min(n, 2_000), (i) => operate(nodeRequest, i)); // warm-up
+  const nodeHttp = await rate((i) => operate(nodeRequest, i));
+  process.stdout.write(`${JSON.stringify({ measured, httpFloor, bareFloor, nodeHttp } satisfies ClientResult)}\n`);
 } finally {
   agent.destroy();
+  await Promise.all([...pools.values()].map((pool) => pool.close()));
   await link.close();
 }

@@ -1,8 +1,9 @@
 // stateapi.*: the state API as a Dapr client uses it, against what a Dapr-on-NATS user would use: a
 // NATS KV bucket. This process runs examples/wordcount.ts in NATS mode (HTTP server, own nats-server)
 // while a producer keeps publishing input to it. The load comes from a process of its own, as a real
-// client's does (state-api-client.ts): CLIENTS concurrent loops over a keep-alive node:http agent
-// (the transport of @dapr/dapr's HTTP client) against the job's state API, and the same loops doing
+// client's does (state-api-client.ts): CLIENTS concurrent loops over an undici Pool of CLIENTS
+// keep-alive connections against the job's state API (and, reported beside, a keep-alive node:http
+// agent: the transport of @dapr/dapr's HTTP client), and the same loops doing
 // KV get/put of the same JSON values by the same keys on a bucket of the same server (the baseline),
 // interleaved. Reads: a strong read (the key's partition answers in a mailbox turn), an eventual read
 // (from the latest committed checkpoint), vs kv.get. Writes: a last-write-wins save (logged in the
@@ -171,7 +172,7 @@ function stateApiMetric(name: string, operation: Operation, description: string,
         n,
         repetitions,
       };
-      const { measured, httpFloor, bareFloor } = await runChildJson<ClientResult>(
+      const { measured, httpFloor, bareFloor, nodeHttp } = await runChildJson<ClientResult>(
         'bench/metrics/state-api-client.ts',
         [JSON.stringify(client)],
         ctx.signal,
@@ -185,10 +186,11 @@ function stateApiMetric(name: string, operation: Operation, description: string,
         ratio: measured.ratio,
         note:
           `${what}; wordcount in NATS mode in this process (2 partitions) taking ~${Math.round(inputPerSec)} input lines/s meanwhile; ` +
-          `${CLIENTS} concurrent clients (keep-alive node:http agent; NATS connection for the baseline) in a process of their own, ${n} operations per repetition over ${KEYS} keys, ${repetitions} interleaved repetitions (median); ` +
+          `${CLIENTS} concurrent clients (undici Pool of ${CLIENTS} keep-alive connections; NATS connection for the baseline) in a process of their own, ${n} operations per repetition over ${KEYS} keys, ${repetitions} interleaved repetitions (median); ` +
           `paired ratio ${measured.pairedRatio.toFixed(2)}; the HTTP round trip alone (GET /healthz, same clients) ${Math.round(httpFloor)}/s, ` +
           `so the state API runs at ${(measured.ours / httpFloor).toFixed(2)}x of bare HTTP and HTTP alone at ${(httpFloor / measured.baseline).toFixed(2)}x of the KV baseline; ` +
-          `a bare node:http server answering a constant (same clients) ${Math.round(bareFloor)}/s, ${(bareFloor / measured.baseline).toFixed(2)}x of the KV baseline${ctx.quick ? '; QUICK sizes' : ''}`,
+          `a bare node:http server answering a constant (same clients) ${Math.round(bareFloor)}/s, ${(bareFloor / measured.baseline).toFixed(2)}x of the KV baseline; ` +
+          `the same operation over a keep-alive node:http agent (@dapr/dapr's transport; after the rest, not interleaved) ${Math.round(nodeHttp)}/s, ${(nodeHttp / measured.baseline).toFixed(2)}x of the KV baseline${ctx.quick ? '; QUICK sizes' : ''}`,
         details: {
           pairedRatio: measured.pairedRatio,
           oursSamples: measured.oursSamples,
@@ -196,6 +198,7 @@ function stateApiMetric(name: string, operation: Operation, description: string,
           inputLinesPerSec: inputPerSec,
           httpFloorPerSec: httpFloor,
           bareNodeHttpPerSec: bareFloor,
+          nodeHttpClientPerSec: nodeHttp,
           ratioToHttpFloor: measured.ours / httpFloor,
         },
       };
