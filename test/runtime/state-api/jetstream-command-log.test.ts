@@ -40,6 +40,28 @@ function log(
   });
 }
 
+/** Every append acknowledged, no fence, each write (`w1`, `w2`...) stored once, in order, where acknowledged. */
+async function assertEachStoredOnce(
+  log: JetStreamCommandLog,
+  appends: readonly Promise<{ position: number }>[],
+  fenced: readonly Error[],
+): Promise<void> {
+  const settled = await settle(appends);
+  for (const outcome of settled) assert.type(outcome, 'number', `acknowledged: ${String(outcome)}`);
+  assert.is(fenced.length, 0, 'no false fence');
+  const stored = await log.readAfter(0);
+  assert.equal(
+    stored.map((r) => r.record.id),
+    Array.from({ length: appends.length }, (_, i) => `w${i + 1}`),
+    'each write once, in order',
+  );
+  assert.equal(
+    stored.map((r) => r.position),
+    settled,
+    'each write at the position it was acknowledged with',
+  );
+}
+
 /** Settles every append: its position, or the error it was refused with. */
 function settle(appends: readonly Promise<{ position: number }>[]): Promise<(number | unknown)[]> {
   return Promise.all(
@@ -243,20 +265,7 @@ test('acknowledgements lost when the server is killed mid-pipeline: retried, eac
     await new Promise((resolve) => setImmediate(resolve));
     await server.kill();
     await server.restart();
-    const settled = await settle(appends);
-    for (const outcome of settled) assert.type(outcome, 'number', `acknowledged after the restart: ${String(outcome)}`);
-    assert.is(fenced.length, 0, 'no false fence');
-    const stored = await p0.readAfter(0);
-    assert.equal(
-      stored.map((r) => r.record.id),
-      Array.from({ length: 300 }, (_, i) => `w${i + 1}`),
-      'each write once, in order',
-    );
-    assert.equal(
-      stored.map((r) => r.position),
-      settled,
-      'each write at the position it was acknowledged with',
-    );
+    await assertEachStoredOnce(p0, appends, fenced);
     // The fencing still holds after the restart.
     const next = log(link, 0);
     await next.claim();
@@ -282,19 +291,7 @@ test('acknowledgements that come too late (a stalled server): the batches are se
     const appends = Array.from({ length: 40 }, (_, i) => p0.append(record(i + 1, `w${i + 1}`)));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     process.kill(server.pid!, 'SIGCONT');
-    const settled = await settle(appends);
-    for (const outcome of settled) assert.type(outcome, 'number', `acknowledged: ${String(outcome)}`);
-    assert.is(fenced.length, 0, 'no false fence');
-    const stored = await p0.readAfter(0);
-    assert.equal(
-      stored.map((r) => r.record.id),
-      Array.from({ length: 40 }, (_, i) => `w${i + 1}`),
-      'each write once, in order',
-    );
-    assert.equal(
-      stored.map((r) => r.position),
-      settled,
-    );
+    await assertEachStoredOnce(p0, appends, fenced);
   } finally {
     process.kill(server.pid!, 'SIGCONT');
     await p0.close();
