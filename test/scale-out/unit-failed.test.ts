@@ -53,7 +53,14 @@ test('a unit failing every time is marked failed after 3 failures; the others ru
         throw new Error(`${String(error)}\n${log()}`);
       },
     );
-    assert.is(attempts, 3, log());
+    // Each attempt that ran to its end counted as one failure. On a loaded machine the worker may
+    // fence itself (its heartbeats late for the 1 s lease) while an attempt runs: that attempt is
+    // abandoned with the unit, not counted against it.
+    const counted = attempts;
+    const abandonedWithP1 = log()
+      .split('\n')
+      .filter((line) => /fenced itself .*abandoned .*count\.p1/.test(line)).length;
+    assert.ok(counted >= 3 && counted <= 3 + abandonedWithP1, `${counted} attempts\n${log()}`);
     // Growing back-off: 1000 ms after the first failure, 2000 ms after the second.
     assert.match(
       log(),
@@ -88,7 +95,7 @@ test('a unit failing every time is marked failed after 3 failures; the others ru
     );
     // Waiting longer starts nothing: it stays failed.
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    assert.is(attempts, 3, log());
+    assert.is(attempts, counted, log());
 
     // The operator fixes the cause and clears the record: it starts, and the job catches up.
     broken = false;
