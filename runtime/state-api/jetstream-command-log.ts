@@ -10,6 +10,8 @@ import { setMaxListeners } from 'node:events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { PubAck } from '@nats-io/jetstream';
+import { createInbox, errors, headers as createHeaders } from '@nats-io/transport-node';
+import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import { ensureStream } from '../nats/ensure-stream.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
@@ -63,6 +65,8 @@ interface QueuedAppend {
   readonly reject: (error: unknown) => void;
 }
 
+const decoder = new TextDecoder();
+
 /**
  * One batch message on its way. `sent`: an attempt is out and unanswered; `retry`: the last attempt
  * failed for a transient reason and is sent again after a pause; `refused`: JetStream refused it
@@ -70,10 +74,16 @@ interface QueuedAppend {
  */
 interface Batch {
   readonly id: string;
+  /** Its number in this owner's chain: its acknowledgements come to `<inbox><ordinal>.<attempt>`. */
+  readonly ordinal: number;
   readonly payload: Uint8Array;
   readonly appends: readonly QueuedAppend[];
   state: 'sent' | 'retry' | 'refused' | 'acked';
   attempt: number;
+  /** Whether the attempt out is an anchor (expects the last acknowledged sequence). */
+  anchor: boolean;
+  /** When the attempt out was sent (performance.now()): it times out ackTimeoutMs later. */
+  sentAt: number;
   delayMs: number;
   seq: number;
 }
@@ -91,6 +101,16 @@ export class JetStreamCommandLog implements StateCommandLog {
   private flushScheduled = false;
   private fenced: StateUnavailableError | undefined;
   private readonly encoder = new TextEncoder();
+  /**
+   * Batches are plain publishes whose JetStream acknowledgement comes to a reply subject of this
+   * inbox (one subscription, as the output sink does): no request, promise or timer per batch.
+   */
+  private readonly inbox = `${createInbox()}.`;
+  private replies: Subscription | undefined;
+  /** Checks the attempts out for a missing acknowledgement; armed while one is out. */
+  private ackTimer: NodeJS.Timeout | undefined;
+  /** close() waits for the attempts out to be answered (or to time out). */
+  private whenAnswered: (() => void) | undefined;
 
   constructor(private readonly options: JetStreamCommandLogOptions) {
     // Each batch waiting to be sent again listens for the close.
@@ -143,6 +163,7 @@ export class JetStreamCommandLog implements StateCommandLog {
       try {
         const ack = await this.publishRetrying(subject, data, id, { lastSequence: last });
         this.claimed = { token, batches: 0, last: { seq: ack.seq, id } };
+        this.replies ??= link.nc.subscribe(`${this.inbox}>`, { callback: (error, msg) => this.onReply(error, msg) });
         return;
       } catch (error) {
         if (!isWrongLastSequence(error)) throw error;
@@ -204,6 +225,11 @@ export class JetStreamCommandLog implements StateCommandLog {
 
   async close(): Promise<void> {
     this.abort.abort(new Error(`state command log ${this.description} closed while a write was being published`));
+    // The attempts out get their answers (stored, or not), as long as they may take.
+    if (this.pending.some((batch) => batch.state === 'sent'))
+      await new Promise<void>((resolve) => (this.whenAnswered = resolve));
+    clearTimeout(this.ackTimer);
+    this.replies?.unsubscribe();
     await Promise.allSettled([...this.inFlight]);
     const closed = new Error(`state command log ${this.description} closed before the write was published`);
     for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(closed);
@@ -244,10 +270,13 @@ export class JetStreamCommandLog implements StateCommandLog {
       const data = appends.length === 1 ? appends[0]!.data : `{"batch":[${appends.map((a) => a.data).join(',')}]}`;
       const batch: Batch = {
         id: `${claimed.token}:${++claimed.batches}`,
+        ordinal: claimed.batches,
         payload: this.encoder.encode(data),
         appends,
         state: 'sent',
         attempt: 0,
+        anchor: false,
+        sentAt: 0,
         delayMs: 50,
         seq: 0,
       };
@@ -265,26 +294,74 @@ export class JetStreamCommandLog implements StateCommandLog {
    */
   private send(batch: Batch): void {
     const index = this.pending.indexOf(batch);
-    const expect = index === 0 ? { lastSequence: this.claimed!.last.seq } : { lastMsgID: this.pending[index - 1]!.id };
     const attempt = ++batch.attempt;
     batch.state = 'sent';
-    const published = this.options.link.js
-      .publish(this.options.subject, batch.payload, {
-        msgID: batch.id,
-        expect,
-        timeout: this.options.ackTimeoutMs ?? 5000,
-      })
-      .then(
-        (ack) => this.acknowledged(batch, attempt, ack),
-        (error: unknown) => this.failed(batch, attempt, error, index === 0),
-      );
-    this.track(published);
+    batch.anchor = index === 0;
+    batch.sentAt = performance.now();
+    const headers = createHeaders();
+    headers.set('Nats-Msg-Id', batch.id);
+    if (batch.anchor) headers.set('Nats-Expected-Last-Sequence', String(this.claimed!.last.seq));
+    else headers.set('Nats-Expected-Last-Msg-Id', this.pending[index - 1]!.id);
+    try {
+      this.options.link.nc.publish(this.options.subject, batch.payload, {
+        reply: `${this.inbox}${batch.ordinal}.${attempt}`,
+        headers,
+      });
+    } catch (error) {
+      // The connection is closed or closing: nothing was sent.
+      this.failed(batch, attempt, error);
+      return;
+    }
+    this.ackTimer ??= setTimeout(this.checkOverdue, this.ackTimeoutMs);
   }
 
-  private acknowledged(batch: Batch, attempt: number, ack: PubAck): void {
+  private get ackTimeoutMs(): number {
+    return this.options.ackTimeoutMs ?? 5000;
+  }
+
+  /** Attempts unanswered for ackTimeoutMs fail as timeouts (sent again with the same id). */
+  private readonly checkOverdue = (): void => {
+    this.ackTimer = undefined;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const batch of [...this.pending]) {
+      if (batch.state !== 'sent') continue;
+      const dueAt = batch.sentAt + this.ackTimeoutMs;
+      if (dueAt <= now) this.failed(batch, batch.attempt, new errors.TimeoutError());
+      else next = Math.min(next, dueAt);
+    }
+    if (next !== Number.POSITIVE_INFINITY && this.ackTimer === undefined)
+      this.ackTimer = setTimeout(this.checkOverdue, Math.max(1, next - now));
+  };
+
+  /** JetStream's answer to an attempt: a PubAck, an API error, or no responders (no stream listens, yet). */
+  private onReply(error: Error | null, msg: Msg): void {
+    if (error !== null) return;
+    const token = msg.subject.slice(this.inbox.length);
+    const dot = token.indexOf('.');
+    const ordinal = Number(token.slice(0, dot));
+    const batch = this.pending.find((b) => b.ordinal === ordinal);
+    // An answer to an earlier attempt, or to a batch already settled: the current attempt decides.
+    if (batch === undefined || Number(token.slice(dot + 1)) !== batch.attempt || batch.state !== 'sent') return;
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      this.failed(batch, batch.attempt, new errors.NoRespondersError(this.options.subject));
+      return;
+    }
+    let reply: { seq?: number; error?: { code: number; err_code: number; description: string } };
+    try {
+      reply = JSON.parse(decoder.decode(msg.data)) as typeof reply;
+    } catch (cause) {
+      this.failed(batch, batch.attempt, new Error('JetStream sent an unreadable acknowledgement', { cause }));
+      return;
+    }
+    if (reply.error !== undefined) this.failed(batch, batch.attempt, new JetStreamApiError(reply.error));
+    else this.acknowledged(batch, batch.attempt, reply.seq!);
+  }
+
+  private acknowledged(batch: Batch, attempt: number, seq: number): void {
     if (attempt !== batch.attempt || batch.state === 'acked') return;
     batch.state = 'acked';
-    batch.seq = ack.seq;
+    batch.seq = seq;
     // Resolved in log order: a batch is acknowledged only after the one before it was stored anyway.
     while (this.pending[0]?.state === 'acked') {
       const done = this.pending.shift()!;
@@ -294,9 +371,9 @@ export class JetStreamCommandLog implements StateCommandLog {
     this.afterAnswer();
   }
 
-  private failed(batch: Batch, attempt: number, error: unknown, anchor: boolean): void {
+  private failed(batch: Batch, attempt: number, error: unknown): void {
     if (attempt !== batch.attempt || batch.state === 'acked' || this.fenced !== undefined) return;
-    if (anchor && isWrongLastSequence(error)) {
+    if (batch.anchor && isWrongLastSequence(error)) {
       // Every batch before it is stored and nothing of this owner's came after: another owner claimed.
       this.fence(error);
       return;
@@ -330,6 +407,10 @@ export class JetStreamCommandLog implements StateCommandLog {
   }
 
   private afterAnswer(): void {
+    if (this.whenAnswered !== undefined && !this.pending.some((batch) => batch.state === 'sent')) {
+      this.whenAnswered();
+      this.whenAnswered = undefined;
+    }
     if (this.broken) this.recover();
     if (!this.broken && this.queue.length > 0) this.scheduleFlush();
   }
@@ -358,6 +439,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(this.fenced);
     for (const queued of this.queue.splice(0)) queued.reject(this.fenced);
     this.options.onFenced?.(this.fenced);
+    this.afterAnswer();
   }
 
   /**
