@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A key's ETag: a digest of the key and its cells as a checkpoint stores them (every namespace; timers and
@@ -9,8 +9,12 @@ import { createHash } from 'node:crypto';
  */
 export function etagOf(keyBytes: Uint8Array, cells: Uint8Array | undefined): string | undefined {
   if (cells === undefined) return undefined;
-  // The key is digested too: two keys with equal state do not share an ETag.
-  return createHash('sha256').update(keyBytes).update(cells).digest('base64url').slice(0, 22);
+  // The key is digested too: two keys with equal state do not share an ETag. One-shot (no Hash
+  // object): the digest of the concatenation is that of the two updates.
+  const bytes = new Uint8Array(keyBytes.length + cells.length);
+  bytes.set(keyBytes);
+  bytes.set(cells, keyBytes.length);
+  return hash('sha256', bytes, 'base64url').slice(0, 22);
 }
 
 const ETAG = /^[A-Za-z0-9_-]{22}$/;

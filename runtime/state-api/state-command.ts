@@ -50,8 +50,6 @@ export interface StateCommandResult {
   readonly mismatched: readonly string[];
   /** Keys whose value was rejected when applied (the job's tags changed since it was logged), with why. */
   readonly rejected: readonly { readonly key: string; readonly reason: string }[];
-  /** The ETag of each key after the command (absent: the key has no state). */
-  readonly etags: Readonly<Record<string, string | undefined>>;
 }
 
 /**

@@ -114,13 +114,11 @@ export function applyCommand(runner: Runner, store: StateStore, command: StateCo
       rejected.push({ key: op.key, reason: (error as Error).message });
     }
   }
-  const etags: Record<string, string | undefined> = {};
-  if (command.atomic && (mismatched.length > 0 || rejected.length > 0)) return { mismatched, rejected, etags };
+  if (command.atomic && (mismatched.length > 0 || rejected.length > 0)) return { mismatched, rejected };
   runner.changeState((stateOf) => {
     for (const { key, apply } of planned) apply(stateOf(key));
   });
-  for (const op of command.ops) etags[op.key] = keyETag(runner, store, store.parseKey(op.key));
-  return { mismatched, rejected, etags };
+  return { mismatched, rejected };
 }
 
 /**

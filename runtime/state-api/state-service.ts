@@ -80,11 +80,7 @@ export class StateService {
    * Dapr), or all of them as one atomic command (`atomic`: every key in one partition).
    * @throws ETagMismatchError (409) naming the keys whose ETag did not match (not changed).
    */
-  async write(
-    storeName: string,
-    writes: readonly StateWrite[],
-    atomic: boolean,
-  ): Promise<Readonly<Record<string, string | undefined>>> {
+  async write(storeName: string, writes: readonly StateWrite[], atomic: boolean): Promise<void> {
     const store = this.stores.get(storeName);
     const owner = this.options.owner;
     if (owner === undefined)
@@ -117,7 +113,7 @@ export class StateService {
       Promise.all(commands.map((command) => owner.write(store, command, randomUUID()))),
       `a write to ${store.name} (it is logged and will be applied; read the key to see the outcome)`,
     );
-    return settle(results);
+    settle(results);
   }
 
   private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -140,11 +136,10 @@ export class StateService {
   }
 }
 
-function settle(results: readonly StateCommandResult[]): Record<string, string | undefined> {
+function settle(results: readonly StateCommandResult[]): void {
   const mismatched = results.flatMap((r) => r.mismatched);
   const rejected = results.flatMap((r) => r.rejected);
   if (rejected.length > 0)
     throw new StateValueError(rejected.map((r) => `key ${JSON.stringify(r.key)}: ${r.reason}`).join('; '));
   if (mismatched.length > 0) throw new ETagMismatchError(mismatched);
-  return Object.assign({}, ...results.map((r) => r.etags)) as Record<string, string | undefined>;
 }
