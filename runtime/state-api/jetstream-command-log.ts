@@ -201,9 +201,9 @@ export class JetStreamCommandLog implements StateCommandLog {
       return Promise.reject(new Error(`state command log ${this.description}: append before claim`));
     return new Promise<AppendedCommand>((resolve, reject) => {
       this.queue.push({ data: JSON.stringify(record), resolve, reject });
-      // Nothing in flight: out at once (the lowest latency); otherwise with the others of this turn.
-      if (this.pending.length === 0 && !this.broken) this.flush();
-      else this.scheduleFlush();
+      // Out with the others taken in during this turn of the event loop (group commit): one publish,
+      // one socket write for the requests that arrived together.
+      this.scheduleFlush();
     });
   }
 
@@ -241,7 +241,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     void promise.catch(() => undefined).finally(() => this.inFlight.delete(promise));
   }
 
-  /** Appends taken in while batches are in flight go out together, after this turn of the event loop. */
+  /** Appends go out together, after this turn of the event loop. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
