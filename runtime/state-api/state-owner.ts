@@ -159,6 +159,14 @@ export class LocalStateOwner implements SideInput, StateOwners {
   private committedInputs: Readonly<Record<string, number>> | undefined;
   /** Answers by request id, so a retried request gets the first answer instead of a second application. */
   private readonly answers = new Map<string, Promise<StateCommandResult>>();
+  /**
+   * The answers in the order they were remembered, oldest first from `answersHead` (an entry whose
+   * id was forgotten or remembered again since is skipped). Dropping the oldest through this queue
+   * costs the same whatever the map's size; `answers.keys().next()` walks the holes that deletions
+   * leave at the map's front, thousands per call with 10,000 answers.
+   */
+  private answerOrder: { readonly id: string; readonly answer: Promise<StateCommandResult> }[] = [];
+  private answersHead = 0;
 
   /**
    * @param confirmed whether this process surely still owns its partitions (a scaled-out worker:
@@ -407,7 +415,21 @@ export class LocalStateOwner implements SideInput, StateOwners {
     answer.catch(() => {
       if (this.answers.get(id) === answer) this.answers.delete(id);
     });
-    if (this.answers.size > RECENT_ANSWERS) this.answers.delete(this.answers.keys().next().value!);
+    this.answerOrder.push({ id, answer });
+    while (this.answers.size > RECENT_ANSWERS && this.answersHead < this.answerOrder.length) {
+      const oldest = this.answerOrder[this.answersHead++]!;
+      if (this.answers.get(oldest.id) === oldest.answer) this.answers.delete(oldest.id);
+    }
+    if (this.answerOrder.length - this.answersHead > 2 * RECENT_ANSWERS) {
+      // Mostly forgotten ones (failed attempts): keep the entries still remembered.
+      this.answerOrder = this.answerOrder
+        .slice(this.answersHead)
+        .filter((entry) => this.answers.get(entry.id) === entry.answer);
+      this.answersHead = 0;
+    } else if (this.answersHead > 1024 && this.answersHead * 2 > this.answerOrder.length) {
+      this.answerOrder = this.answerOrder.slice(this.answersHead);
+      this.answersHead = 0;
+    }
   }
 
   private lane(stage: string, partition: number): Lane {
