@@ -43,6 +43,28 @@ export interface JetStreamCommandLogOptions {
   readonly maxInFlight?: number;
   /** Another owner claimed the stream: this log takes no more appends (the partition moved). */
   readonly onFenced?: (error: StateUnavailableError) => void;
+  /** Where it schedules its publishes; share one between the logs of a connection. @default its own */
+  readonly publishTurn?: PublishTurn;
+}
+
+/**
+ * Where command logs schedule their publishes: the flushes asked for during one turn of the event
+ * loop run together in one setImmediate, so nats.js writes the batches of every log sharing it to
+ * the socket at once (one write instead of one per partition).
+ */
+export class PublishTurn {
+  private due: (() => void)[] = [];
+
+  schedule(flush: () => void): void {
+    this.due.push(flush);
+    if (this.due.length === 1) setImmediate(this.run);
+  }
+
+  private readonly run = (): void => {
+    const due = this.due;
+    this.due = [];
+    for (const flush of due) flush();
+  };
 }
 
 /** Records per pull while reading the records a checkpoint does not cover. */
@@ -111,10 +133,12 @@ export class JetStreamCommandLog implements StateCommandLog {
   private ackTimer: NodeJS.Timeout | undefined;
   /** close() waits for the attempts out to be answered (or to time out). */
   private whenAnswered: (() => void) | undefined;
+  private readonly publishTurn: PublishTurn;
 
   constructor(private readonly options: JetStreamCommandLogOptions) {
     // Each batch waiting to be sent again listens for the close.
     setMaxListeners(10 + (options.maxInFlight ?? 16), this.abort.signal);
+    this.publishTurn = options.publishTurn ?? new PublishTurn();
   }
 
   get description(): string {
@@ -245,11 +269,13 @@ export class JetStreamCommandLog implements StateCommandLog {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    this.publishTurn.schedule(this.scheduledFlush);
   }
+
+  private readonly scheduledFlush = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   /** Publishes what is queued as batch messages, each chained to the one before, up to maxInFlight unacknowledged. */
   private flush(): void {

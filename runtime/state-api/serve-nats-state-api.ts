@@ -9,7 +9,7 @@ import { jobStreamNames } from '../nats/stream-names.ts';
 import type { EventualStateView } from './checkpoint-state-view.ts';
 import { addStateApiRoutes } from './dapr-routes.ts';
 import { ForwardingStateOwners, type LocalPartitions } from './forwarding-owners.ts';
-import { JetStreamCommandLog } from './jetstream-command-log.ts';
+import { JetStreamCommandLog, PublishTurn } from './jetstream-command-log.ts';
 import type { CommandLane } from './state-command.ts';
 import { OwnerResponder } from './owner-requests.ts';
 import type { StateApiOptions } from './serve-state-api.ts';
@@ -60,6 +60,8 @@ export function partitionCommandLane(
   options: Pick<WorkerStateApiOptions, 'link' | 'duplicateWindowMs' | 'replicas'> & {
     readonly job: string;
     readonly onFenced?: (error: Error) => void;
+    /** Shared by the partitions' logs of one connection (see PublishTurn). @default one per log */
+    readonly publishTurn?: PublishTurn;
   },
   stage: string,
   partition: number,
@@ -73,6 +75,7 @@ export function partitionCommandLane(
     ...(options.replicas === undefined ? {} : { replicas: options.replicas }),
     former: { stream: names.stateCommandStream, subject: names.stateCommandSubject(stage, partition) },
     ...(options.onFenced === undefined ? {} : { onFenced: options.onFenced }),
+    ...(options.publishTurn === undefined ? {} : { publishTurn: options.publishTurn }),
   });
   return {
     name: stateLogInput(stage, partition),
@@ -142,6 +145,8 @@ export async function serveWorkerStateApi(options: WorkerStateApiOptions): Promi
   const names = jobStreamNames(job.name);
   const stores = new StateStores(job);
   const served = new Map<string, LocalStateOwner>();
+  // The worker's partitions publish to the state streams on one connection: together, once a turn.
+  const publishTurn = new PublishTurn();
   let open = true;
   const partitions: LocalPartitions = {
     get running() {
@@ -169,7 +174,7 @@ export async function serveWorkerStateApi(options: WorkerStateApiOptions): Promi
       const lanes = new Map(
         stateful.map(({ stage, partition }) => [
           stageUnitName(stage, partition),
-          partitionCommandLane({ ...options, job: job.name, onFenced }, stage, partition),
+          partitionCommandLane({ ...options, job: job.name, onFenced, publishTurn }, stage, partition),
         ]),
       );
       const owner = new LocalStateOwner(
