@@ -69,6 +69,12 @@ export interface SinkBinding {
    * cannot then restore into another parallelism. @default false (a file sink rolls back instead)
    */
   readonly dedupesByOrdinal?: boolean;
+  /**
+   * With `dedupesByOrdinal`, after `open`: how many outputs an earlier run stored beyond those this
+   * run has numbered so far (it died after its last checkpoint; this run's replay re-emits them
+   * under the same ids, and counts them down to 0). Undefined when the sink cannot tell.
+   */
+  replayBacklog?(): number | undefined;
 }
 
 /** What a checkpoint write reports. */

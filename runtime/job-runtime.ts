@@ -133,6 +133,8 @@ class JobRuntimeImpl implements JobRuntime {
   private readonly procedure: CheckpointProcedure;
   /** When a capture last found nothing to write: the next periodic one waits an interval from there. */
   private skippedAt = 0;
+  /** Outputs an earlier run stored past the restored checkpoint, which this run's replay re-emits (0: none/done). */
+  private replayed = 0;
   private timers: NodeJS.Timeout[] = [];
   private runPromise: Promise<RunResult> | undefined;
   private readonly deadLetters: DeadLetters;
@@ -282,12 +284,12 @@ class JobRuntimeImpl implements JobRuntime {
           return deadLetters.count();
         },
       };
-      if (restored !== undefined) {
-        const rescale = restoreRunners(pipeline, restored, this.options.grouping, job.name);
-        if (rescale !== undefined) await this.rebase(rescale, sink);
-        this.procedure.restoredFrom(restored);
-      }
+      const rescale =
+        restored === undefined ? undefined : restoreRunners(pipeline, restored, this.options.grouping, job.name);
       await sink.open(restored?.sinks[sink.name]);
+      this.replayed = sink.replayBacklog?.() ?? 0;
+      if (rescale !== undefined) await this.rebase(rescale, sink);
+      if (restored !== undefined) this.procedure.restoredFrom(restored);
       await deadLetters.binding.open(restored?.sinks[deadLetters.binding.name]);
       await source.open(restored?.inputs[source.name]);
       if (restored === undefined) {
@@ -311,15 +313,24 @@ class JobRuntimeImpl implements JobRuntime {
       });
       if (restored !== undefined) {
         this.log.info(
-          `restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}`,
+          `restored checkpoint ${restored.id} at position ${restored.inputs[source.name] ?? -1} of ${source.name}` +
+            (this.replayed === 0
+              ? ''
+              : `; the replay re-emits ${this.replayed} outputs an earlier run stored after it (deduplicated by id)`),
           {
             checkpointId: restored.id,
             position: restored.inputs[source.name] ?? -1,
             source: source.name,
+            ...(this.replayed === 0 ? {} : { replayBacklog: this.replayed }),
           },
         );
       } else {
-        this.log.info(`no checkpoint in ${checkpoints.description}: starting from the beginning`);
+        this.log.info(
+          `no checkpoint in ${checkpoints.description}: starting from the beginning` +
+            (this.replayed === 0
+              ? ''
+              : `; the replay re-emits ${this.replayed} outputs an earlier run stored (deduplicated by id)`),
+        );
       }
       let completed = false;
       if (this.stopRequested) {
@@ -350,7 +361,7 @@ class JobRuntimeImpl implements JobRuntime {
       await this.orFail(pipeline.drained());
       await this.checkpointOnce('stop', true);
       // A bounded input's end is emitted after it (below): rolled back by a rerun, not covered.
-      if (!completed) checkpoints.stoppedCleanly();
+      if (!completed) this.stoppedCleanly(sink);
       // Writes arriving from now on are refused (503): the final checkpoint is taken.
       owner?.detach();
       if (completed) {
@@ -386,12 +397,19 @@ class JobRuntimeImpl implements JobRuntime {
     }
   }
 
-  /** After a restore into another layout: the next checkpoint starts a new chain in the new layout. */
+  /**
+   * After a restore into another layout: the next checkpoint starts a new chain in the new layout.
+   * Refused while outputs numbered in the old layout are still to be replayed: the sink's count of
+   * stored outputs past the checkpoint when it knows it, else whether the previous run crashed.
+   */
   private async rebase(rescale: Rescale, sink: SinkBinding): Promise<void> {
     const { checkpoints } = this.options;
-    if (sink.dedupesByOrdinal === true && checkpoints.previousRunStopped === false) {
-      const first = rescale.stages[0]!;
-      throw new RescaleAfterCrashError(first.stage, first.from, first.to);
+    if (sink.dedupesByOrdinal === true) {
+      const backlog = sink.replayBacklog?.() ?? (checkpoints.previousRunStopped === false ? undefined : 0);
+      if (backlog !== 0) {
+        const first = rescale.stages[0]!;
+        throw new RescaleAfterCrashError(first.stage, first.from, first.to, backlog);
+      }
     }
     await checkpoints.rebase(rescale.seeds);
     const keyGroups = rescale.seeds.reduce((sum, seed) => sum + seed.keyGroups.size, 0);
@@ -456,6 +474,35 @@ class JobRuntimeImpl implements JobRuntime {
   }
 
   /**
+   * Releases the lease as a clean stop unless the replay of an earlier run's outputs is unfinished:
+   * the next run must then replay the rest in this layout, as after a crash.
+   */
+  private stoppedCleanly(sink: SinkBinding): void {
+    this.noticeReplayDone();
+    const backlog = sink.replayBacklog?.() ?? 0;
+    if (backlog === 0) {
+      this.options.checkpoints.stoppedCleanly();
+      return;
+    }
+    this.log.warn(
+      `stopped ${backlog} outputs short of the ${this.replayed} an earlier run published after the restored checkpoint: ` +
+        `the next run replays them and must keep this parallelism until it logs that the replay is done`,
+      { replayBacklog: backlog },
+    );
+  }
+
+  /** Logs once when the replay has re-emitted what an earlier run published after the checkpoint. */
+  private noticeReplayDone(): void {
+    if (this.replayed === 0 || this.sink?.replayBacklog?.() !== 0) return;
+    this.log.info(
+      `replay done: re-emitted the ${this.replayed} outputs an earlier run published after the restored checkpoint ` +
+        `(from now on a graceful stop allows a change of parallelism)`,
+      { replayed: this.replayed },
+    );
+    this.replayed = 0;
+  }
+
+  /**
    * The consistency rule in one process (see CheckpointProcedure): state, input position and
    * committed output describe one instant. The source resumes before the write, which runs in the
    * background unless `awaitWrite` (the final one is awaited, and its failure fails the run).
@@ -486,6 +533,7 @@ class JobRuntimeImpl implements JobRuntime {
     const { checkpointIntervalMs, processingTimeTickMs, throughputLogIntervalMs } = this.options;
     const checkEveryMs = Math.max(10, Math.min(250, Math.floor(checkpointIntervalMs / 4)));
     const trigger = setInterval(() => {
+      this.noticeReplayDone();
       if (this.capturing !== undefined || this.failure !== undefined || this.lifecycle.state !== 'running') return;
       const reason = this.options.checkpoints.due(this.watermark());
       if (reason === undefined) return;

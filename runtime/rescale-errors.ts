@@ -103,13 +103,20 @@ export class RescaleAfterCrashError extends RescaleError {
     readonly stage: string,
     readonly checkpointed: number,
     readonly now: number,
+    /** Outputs stored past the checkpoint that a replay re-emits; undefined when the sink cannot tell. */
+    readonly replayBacklog?: number,
   ) {
     super(
       'RESCALE_AFTER_CRASH',
-      `stage ${stage} was checkpointed with parallelism ${checkpointed} and now has ${now}, but the previous run did not ` +
-        `stop gracefully: outputs it published after its last checkpoint are replayed, and their ids only match in the ` +
-        `old layout; run once more with parallelism ${checkpointed} and stop it with SIGTERM (a final checkpoint), ` +
-        `then restart with ${now}`,
+      `stage ${stage} was checkpointed with parallelism ${checkpointed} and now has ${now}, but ` +
+        (replayBacklog === undefined
+          ? `the previous run did not stop gracefully: outputs it published after its last checkpoint are replayed, ` +
+            `and their ids only match in the old layout; run once more with parallelism ${checkpointed}, let it work ` +
+            `off its backlog, stop it with SIGTERM (a final checkpoint), then restart with ${now}`
+          : `the output stream holds ${replayBacklog} outputs published after the last checkpoint (by a run that crashed, ` +
+            `or that stopped before its replay was done), which a replay re-emits, and their ids only match in the old ` +
+            `layout; run once more with parallelism ${checkpointed} until it logs "replay done", stop it with SIGTERM ` +
+            `(a final checkpoint), then restart with ${now}`),
     );
   }
 }

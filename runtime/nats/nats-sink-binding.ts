@@ -57,12 +57,19 @@ export function natsSinkBinding<T>(
   options: StreamSinkOptions & {
     /** The unit of a scaled-out job writing this sink: ids become `<job>:<sink>:<unit>:<n>`, numbered per unit. */
     readonly unit?: string;
+    /**
+     * The stream that stores `subject`. With it (and no `unit`), `open` reads the id of the last
+     * output stored, so `replayBacklog` can tell how many outputs of an earlier run a replay re-emits.
+     */
+    readonly stream?: string;
   } = {},
 ): SinkBinding {
   let ordinal = 0;
   /** The id of output ordinal - 1 when this process published it (the next output names it). */
   let previousMsgId: string | undefined;
-  const { unit, ...sinkOptions } = options;
+  /** One past the highest ordinal the stream held at open; undefined when unknown. */
+  let storedEnd: number | undefined;
+  const { unit, stream, ...sinkOptions } = options;
   const prefix = unit === undefined ? `${job}:${definition.name}:` : `${job}:${definition.name}:${unit}:`;
   const sink = createStreamSink(link, {
     ...sinkOptions,
@@ -127,12 +134,35 @@ export function natsSinkBinding<T>(
     open: async (record) => {
       ordinal = record === undefined ? 0 : decodeOrdinal(record, definition.name);
       previousMsgId = undefined;
+      storedEnd =
+        stream === undefined || unit !== undefined ? undefined : await storedOrdinalEnd(link, stream, subject, prefix);
     },
+    replayBacklog: () => (storedEnd === undefined ? undefined : Math.max(0, storedEnd - ordinal)),
     // flush() waits for what was published before the call: exactly the outputs the count covers.
     cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),
     close: () => sink.close(),
     dedupesByOrdinal: true,
   };
+}
+
+/**
+ * One past the ordinal in the id of the last message stored on `subject` (0 when there is none), or
+ * undefined when that message was not numbered by `prefix` (another publisher wrote last). Outputs
+ * are chained, so the stream stores them in ordinal order and the last one is the highest.
+ */
+async function storedOrdinalEnd(
+  link: NatsLink,
+  stream: string,
+  subject: string,
+  prefix: string,
+): Promise<number | undefined> {
+  const jsm = await link.jetstreamManager();
+  const last = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+  if (last === null) return 0;
+  const id = last.header?.get('Nats-Msg-Id') ?? '';
+  if (!id.startsWith(prefix)) return undefined;
+  const n = Number(id.slice(prefix.length));
+  return Number.isSafeInteger(n) && n >= 0 ? n + 1 : undefined;
 }
 
 function jsonSafe(value: unknown): unknown {

@@ -120,7 +120,7 @@ export async function openUnitRuntime(
       if (output.kind === 'sink')
         return natsSinkBinding(link, job.name, job.sink, streams.output.subject, deadLetter, fail, {
           // A whole job's outputs keep the ids `<job>:<sink>:<n>` they had before NATS mode ran as a group.
-          ...(unit.kind === 'job' ? {} : { unit: unitIdName(env, unit) }),
+          ...(unit.kind === 'job' ? { stream: streams.output.stream } : { unit: unitIdName(env, unit) }),
           ...(env.publishRetryMs === undefined ? {} : { maxRetryMs: env.publishRetryMs }),
         });
       return exchangeSinkBinding(

@@ -2,7 +2,7 @@
 // restarted with 6 (`--parallelism count=6`) while input keeps flowing; the output stream must hold
 // what one uninterrupted run writes, per word the same counts in the same order, each once. After a
 // SIGKILL the rescale is refused (the replayed outputs' ids only match in the old layout) until a run
-// in the old layout stops gracefully.
+// in the old layout has replayed what the killed run published and stopped gracefully.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
@@ -24,8 +24,8 @@ const startJob = killedAfterTests((hook) => test.after(hook));
 
 const wordOf = (line: string): string => (JSON.parse(line) as { word: string }).word;
 
-function start(url: string, parallelism: number): JobProcess {
-  return startJob(url, ['--parallelism', `count=${parallelism}`]);
+function start(url: string, parallelism: number, extra: readonly string[] = []): JobProcess {
+  return startJob(url, ['--parallelism', `count=${parallelism}`, ...extra]);
 }
 
 async function end(job: JobProcess, signal: NodeJS.Signals): Promise<{ code: number | null; signal: string | null }> {
@@ -75,32 +75,63 @@ test('4 -> 6 after a SIGTERM while input flows: every count once, per word in or
   assertSamePerKey(await readOutputs(link, stored), reference, wordOf, `stopped at ${stoppedAt} outputs`);
 });
 
-test('after a SIGKILL a rescale is refused until a run in the old layout stops gracefully; then exact', async () => {
+/** The input position of the last checkpoint `job` logged (-1: none yet). */
+function lastCheckpointPosition(job: JobProcess): number {
+  const positions = [...job.stderr().matchAll(/checkpoint \d+ \([a-z-]+, [a-z]+\) at position (\d+)/g)];
+  return positions.length === 0 ? -1 : Number(positions.at(-1)![1]);
+}
+
+/** Starts the job with parallelism 6 and checks that it refuses to rescale; returns the replay backlog it names. */
+async function refusedRescale(url: string): Promise<number> {
+  const refused = start(url, 6);
+  const exit = await refused.exited;
+  assert.is(exit.code, 2, refused.stderr());
+  const match =
+    /stage count was checkpointed with parallelism 4 and now has 6, but the output stream holds (\d+) outputs published after the last checkpoint.*run once more with parallelism 4 until it logs "replay done", stop it with SIGTERM/.exec(
+      refused.stderr(),
+    );
+  assert.ok(match, refused.stderr());
+  return Number(match[1]);
+}
+
+test('after a SIGKILL a rescale is refused until a run in the old layout has replayed and stopped gracefully; then exact', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   const lines = text(8_000, 23);
   const reference = await referenceOutputs(lines);
-  await produce(link, lines.slice(0, 4_000));
-  const first = start(server.url, 4);
+  // Input keeps coming (for 8 s) while the first run is killed, once the stream holds outputs (5 per
+  // line) past its last checkpoint: outputs a replay re-emits, more than a run reads in its first
+  // batch (512 lines) when it is checkpointed every 4 s.
+  const first = start(server.url, 4, ['--checkpoint-interval', '4000']);
+  const producing = produce(link, lines.slice(0, 4_000), 50, 100);
   await checkpointed(first);
+  await waitFor(
+    async () =>
+      (await streamMessages(link, 'WORDCOUNT_OUT')) > 5 * (lastCheckpointPosition(first) + 600) ||
+      first.child.exitCode !== null,
+    'outputs past the last checkpoint',
+  );
   assert.is((await end(first, 'SIGKILL')).signal, 'SIGKILL');
+  await producing;
 
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const refused = start(server.url, 6);
-    const exit = await refused.exited;
-    assert.is(exit.code, 2, refused.stderr());
-    assert.match(
-      refused.stderr(),
-      /stage count was checkpointed with parallelism 4 and now has 6, but the previous run did not stop gracefully.*run once more with parallelism 4 and stop it with SIGTERM/,
-    );
+  for (let attempt = 0; attempt < 2; attempt++) assert.ok((await refusedRescale(server.url)) > 0);
+
+  // Stopped before its replay is done (here at once), a run in the old layout leaves the rescale refused.
+  const early = start(server.url, 4);
+  await waitFor(() => /took partition main/.test(early.stderr()), 'the job to run');
+  assert.is((await end(early, 'SIGTERM')).code, 0, early.stderr());
+  if (!/replay done/.test(early.stderr())) {
+    assert.ok(/stopped \d+ outputs short of the \d+ an earlier run published/.test(early.stderr()), early.stderr());
+    assert.ok((await refusedRescale(server.url)) > 0);
   }
 
   const old = start(server.url, 4);
-  await waitFor(() => /took partition main/.test(old.stderr()), 'the job to run');
+  await waitFor(() => /restored checkpoint/.test(old.stderr()), 'the restore');
+  if (/replay re-emits/.test(old.stderr())) await waitFor(() => /replay done/.test(old.stderr()), 'the replay');
   assert.is((await end(old, 'SIGTERM')).code, 0, old.stderr());
-  const producing = produce(link, lines.slice(4_000), 200, 100, 4_000);
+  const rest = produce(link, lines.slice(4_000), 200, 100, 4_000);
   const rescaled = start(server.url, 6);
-  await producing;
+  await rest;
   await waitForAllOutputs(
     link,
     reference.length,
