@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import type { LocalStateStore, LocalStoreWrite } from '../../src/state/index.ts';
 
-const EMPTY = new Uint8Array(0);
 /**
  * The warm-copy marker, next to LMDB's files: present only while the environment, synced to disk,
  * holds exactly the state of the checkpoint partition it names (see markWarm).
@@ -21,7 +20,6 @@ const MARKER_FORMAT = 1;
 export class LmdbStateStore implements LocalStateStore {
   private readonly root: RootDatabase<Uint8Array, Uint8Array>;
   private readonly records: Database<Uint8Array, Uint8Array>;
-  private readonly changed: Database<Uint8Array, Uint8Array>;
   private readonly eager: Database<Uint8Array, Uint8Array>;
   private closed: Promise<void> | undefined = undefined;
 
@@ -37,7 +35,6 @@ export class LmdbStateStore implements LocalStateStore {
     });
     const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
     this.records = this.root.openDB<Uint8Array, Uint8Array>('records', binary);
-    this.changed = this.root.openDB<Uint8Array, Uint8Array>('changed', binary);
     this.eager = this.root.openDB<Uint8Array, Uint8Array>('eager', binary);
   }
 
@@ -115,33 +112,7 @@ export class LmdbStateStore implements LocalStateStore {
       for (const w of batch) {
         if (w.value === undefined) this.records.removeSync(w.key);
         else this.records.putSync(w.key, w.value);
-        if (w.changed) this.changed.putSync(w.key, EMPTY);
       }
-    });
-  }
-
-  isChanged(key: Uint8Array): boolean {
-    return this.changed.doesExist(key);
-  }
-
-  hasChanged(): boolean {
-    for (const _ of this.changed.getKeys({ limit: 1 })) return true;
-    return false;
-  }
-
-  *takeAllChanged(): Iterable<Uint8Array> {
-    // Read one at a time: there may be many more of them than the heap should hold at once.
-    let any = false;
-    for (const key of this.changed.getKeys()) {
-      any = true;
-      yield key as Uint8Array;
-    }
-    if (any) this.changed.clearSync();
-  }
-
-  markChanged(keys: readonly Uint8Array[]): void {
-    this.root.transactionSync(() => {
-      for (const key of keys) this.changed.putSync(key, EMPTY);
     });
   }
 
@@ -171,7 +142,6 @@ export class LmdbStateStore implements LocalStateStore {
   clear(): void {
     rmSync(join(this.path, MARKER), { force: true });
     this.records.clearSync();
-    this.changed.clearSync();
     this.eager.clearSync();
   }
 

@@ -18,11 +18,12 @@ import {
   KeyEntry,
   MAX_DEFERRED_CAPTURE,
 } from './key-entry.ts';
-import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor } from './key-group.ts';
+import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor, murmur3 } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
-import { PendingCapture, SpilledRecords, type CaptureHost } from './pending-capture.ts';
+import { PendingCapture, type CaptureHost, type SpilledChanges } from './pending-capture.ts';
+import { SpillLog } from './spill-log.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
 import { storeKey, storeKeyGroup, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
 import { PartCursor } from './key-group-part.ts';
@@ -166,6 +167,16 @@ export class HeapKeyedStateBackend<K>
   private dirtyCompactionAt = 0;
   /** A capture's scratch for one evicted key's cells. */
   private readonly spillScratch = new ByteWriter(256);
+  /** Records of keys evicted with changes since the last capture (a tiered backend's; see SpillLog). */
+  private spillLog = new SpillLog();
+  /**
+   * Entries of keys the spill log may hold, made since the last capture (read back from the store,
+   * or re-attached): the capture drops the log's older records of those keys. With their hashes.
+   */
+  private reloaded: KeyEntry<K>[] = [];
+  private reloadedHashes = new Set<number>();
+  /** The next capture checks every record of the log for older duplicates (a capture failed). */
+  private resolveAll = false;
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -345,7 +356,8 @@ export class HeapKeyedStateBackend<K>
     // Encoding a new key once checks its type early (a wrong key fails here, not at the checkpoint)
     // and gives its key group.
     const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
-    const group = keyGroupFor(keyBytes, this.maxKeyGroups);
+    const hash = murmur3(keyBytes);
+    const group = hash % this.maxKeyGroups;
     if (this.pending.size > 0) {
       if (this.pending.has(group)) {
         this.materializeGroup(group);
@@ -357,7 +369,20 @@ export class HeapKeyedStateBackend<K>
       // Outside a turn nothing holds an entry but `current`: a good time to make room.
       if (this.journal === undefined) this.evictIfOver();
       const loaded = this.load(key, id, group, keyBytes);
-      if (loaded !== undefined) return loaded;
+      const logged = this.spillLog.mayHold(hash);
+      if (loaded !== undefined) {
+        if (logged) this.noteReloaded(loaded, hash);
+        return loaded;
+      }
+      if (logged) {
+        // Maybe evicted empty with a tombstone in the log: the key's entry owes it now, should it
+        // be captured (and it drops the log's record then).
+        const owed = new KeyEntry(key, id);
+        owed.keyGroup = group;
+        owed.persisted = true;
+        this.noteReloaded(owed, hash);
+        return owed;
+      }
     }
     const entry = new KeyEntry(key, id);
     entry.keyGroup = group;
@@ -372,11 +397,18 @@ export class HeapKeyedStateBackend<K>
       this.writeBeforeUse(entry);
       if (entry.dirty) return; // the capture was abandoned, which marked its keys changed
     }
+    // Detached and stored: an evicted entry something still held, changed now.
+    const evicted = !entry.attached && entry.stored;
     entry.dirty = true;
     entry.stored = false;
     if (!entry.attached) {
       entry.attached = true;
       this.entries.set(entry.id, entry);
+      if (evicted && this.spillLog.length > 0) {
+        // An evicted entry something still held, changed: the log may hold an older record of it.
+        const hash = murmur3(CoderUtils.encodeToByteArray(this.keyCoder, entry.key));
+        if (this.spillLog.mayHold(hash)) this.noteReloaded(entry, hash);
+      }
     }
     this.dirty.push(entry);
   }
@@ -525,12 +557,20 @@ export class HeapKeyedStateBackend<K>
     // Handles reach the current key through `current`: dropping it routes their next use through
     // setCurrentKey, which writes the key's record first.
     this.current = undefined;
-    const capture = new PendingCapture(
-      this,
-      dirty,
-      this.maxKeyGroups,
-      this.tier === undefined ? SpilledRecords.NONE : this.spilledRecords(),
-    );
+    // The keys evicted changed since the last capture come with the spill log, taken whole.
+    let spilled: SpilledChanges<K> | undefined;
+    if (this.tier !== undefined && this.spillLog.length > 0) {
+      spilled = {
+        log: this.spillLog,
+        candidates: this.resolveAll ? 'all' : this.reloadedHashes,
+        superseding: this.resolveAll ? dirty : this.reloaded.filter((e) => e.dirty),
+      };
+      this.spillLog = new SpillLog();
+    }
+    this.reloaded = [];
+    this.reloadedHashes = new Set();
+    this.resolveAll = false;
+    const capture = new PendingCapture(this, dirty, this.maxKeyGroups, spilled);
     if (dirty.length > MAX_DEFERRED_CAPTURE) {
       this.pendingCapture = capture;
       this.finishPendingCapture();
@@ -603,8 +643,7 @@ export class HeapKeyedStateBackend<K>
       // Evicted since (a tiered backend): the key's entry, if any, is another one now.
       if (!entry.attached) continue;
       // The store may hold an older copy (`stored` only says whether it holds the current one).
-      if (this.tier !== undefined)
-        (deletes ??= []).push({ key: this.storeKeyOf(entry), value: undefined, changed: false });
+      if (this.tier !== undefined) (deletes ??= []).push({ key: this.storeKeyOf(entry), value: undefined });
       entry.persisted = false;
       this.entries.delete(entry.id);
       entry.attached = false;
@@ -621,22 +660,35 @@ export class HeapKeyedStateBackend<K>
   }
 
   /** @internal CaptureHost: a record failed to encode; every key of the capture is changed again. */
-  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: SpilledRecords): void {
+  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: SpillLog | undefined): void {
     if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
-    const marks = spilled.storeKeys();
+    // The log's records are owed to the next capture, before those logged since; which of its keys
+    // were read back since is not known, so that capture checks them all.
+    if (spilled !== undefined) this.spillLog = spilled.concat(this.spillLog);
+    this.resolveAll = true;
     for (const entry of entries) {
       entry.endCapture();
       if (entry.attached || this.tier === undefined) {
         this.markDirty(entry);
         continue;
       }
-      // Evicted since its record was written: the key's state is in the store, or read back into
-      // another entry (re-attaching this one would hide that entry's newer state).
+      // Evicted since its record was written: the key's state is in the store (the log holds its
+      // record if it was changed since), or read back into another entry.
       const now = this.entries.get(entry.id);
-      if (now instanceof KeyEntry) this.markDirty(now as KeyEntry<K>);
-      else marks.push(this.storeKeyOf(entry));
+      if (now instanceof KeyEntry) {
+        this.markDirty(now as KeyEntry<K>);
+        continue;
+      }
+      const skey = this.storeKeyOf(entry);
+      const keyBytes = skey.subarray(2);
+      this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, this.tier!.store.get(skey));
     }
-    if (marks.length > 0) this.tier!.store.markChanged(marks);
+  }
+
+  /** A key's entry made while the spill log may hold a record of it (see `reloaded`). */
+  private noteReloaded(entry: KeyEntry<K>, hash: number): void {
+    this.reloaded.push(entry);
+    this.reloadedHashes.add(hash | 0);
   }
 
   /** Writes the key's record field (length-prefixed key-coder bytes) and makes sure its key group is known. */
@@ -747,7 +799,8 @@ export class HeapKeyedStateBackend<K>
     const changed = entry.dirty;
     if (shape === EntryShape.EMPTY) {
       // Any older copy goes; a checkpoint holding the key needs the next capture's tombstone.
-      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: undefined, changed: changed && entry.persisted });
+      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: undefined });
+      if (changed && entry.persisted) this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, undefined);
     } else if (changed || !entry.stored) {
       const cells = this.spillScratch;
       cells.reset();
@@ -757,12 +810,16 @@ export class HeapKeyedStateBackend<K>
         // A value changed in place into one its coder refuses: the capture reports it; keep the key.
         return false;
       }
-      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: cells.toBytes(), changed });
+      const value = cells.toBytes();
+      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value });
+      // Its record for the next capture, as it is now (the capture does not read the store).
+      if (changed) this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, value);
     }
     this.entries.delete(entry.id);
     entry.attached = false;
     // It stays in the dirty list until the next capture or compaction skips it (no longer dirty).
     entry.dirty = false;
+    entry.stored = true;
     return true;
   }
 
@@ -771,15 +828,7 @@ export class HeapKeyedStateBackend<K>
     const store = this.tier!.store;
     const skey = storeKey(keyGroup, keyBytes);
     const cells = store.get(skey);
-    if (cells === undefined) {
-      if (!store.isChanged(skey)) return undefined;
-      // Evicted empty with a tombstone owed to the next capture: the key's entry owes it now.
-      const owed = new KeyEntry(key, id);
-      owed.keyGroup = keyGroup;
-      owed.persisted = true;
-      this.markDirty(owed);
-      return owed;
-    }
+    if (cells === undefined) return undefined;
     const entry = new KeyEntry(key, id);
     entry.keyGroup = keyGroup;
     entry.persisted = true;
@@ -791,37 +840,8 @@ export class HeapKeyedStateBackend<K>
       );
     entry.attached = true;
     this.entries.set(id, entry);
-    // Still marked changed: the key is changed in the cache now (the next capture takes it from
-    // its entry, skipping the mark).
-    if (store.isChanged(skey)) this.markDirty(entry);
-    else entry.stored = true;
+    entry.stored = true;
     return entry;
-  }
-
-  /** The records of changed keys that were evicted since the last capture, read back from the store. */
-  private spilledRecords(): SpilledRecords {
-    const store = this.tier!.store;
-    const writer = new ByteWriter(256);
-    const ends: number[] = [];
-    const groups: number[] = [];
-    for (const skey of store.takeAllChanged()) {
-      const keyBytes = skey.subarray(2);
-      // Back in the cache since: changed there (loading a marked key marks it dirty), captured from its entry.
-      const key = CoderUtils.decodeFromByteArray(this.keyCoder, keyBytes);
-      if (this.entries.get(this.identityKeys ? key : this.keyCoder.structuralValue(key)) instanceof KeyEntry) continue;
-      const cells = store.get(skey);
-      writer.writeVarLong(keyBytes.length);
-      writer.writeBytes(keyBytes);
-      if (cells === undefined) {
-        writer.writeByte(FLAG_TOMBSTONE);
-      } else {
-        writer.writeByte(FLAG_STATE);
-        writer.writeBytes(cells);
-      }
-      ends.push(writer.length);
-      groups.push(storeKeyGroup(skey));
-    }
-    return new SpilledRecords(writer.view(), Int32Array.from(ends), Int32Array.from(groups));
   }
 
   /** Keys only the store holds (not cached now). */
@@ -852,7 +872,7 @@ export class HeapKeyedStateBackend<K>
     const batch: LocalStoreWrite[] = [];
     group.materialize((keyBytes, cells) => {
       if (keyBytes.length > MAX_STORE_KEY_BYTES) return false;
-      batch.push({ key: storeKey(keyGroup, keyBytes), value: cells, changed: false });
+      batch.push({ key: storeKey(keyGroup, keyBytes), value: cells });
       return true;
     });
     tier.store.write(batch);
@@ -870,7 +890,7 @@ export class HeapKeyedStateBackend<K>
     const tier = this.tier;
     if (tier === undefined || this.journal !== undefined) return false;
     this.finishPendingCapture();
-    if (this.dirty.length > 0 || tier.store.hasChanged()) return false;
+    if (this.dirty.length > 0 || this.spillLog.length > 0) return false;
     // Copying restored key groups into the store changes no state: they are the checkpoint's.
     for (const group of [...this.pending.keys()]) this.materializeGroup(group);
     const cached: { entry: KeyEntry<K>; key: Uint8Array }[] = [];
@@ -893,13 +913,13 @@ export class HeapKeyedStateBackend<K>
         record.writeBytes(this.eagerScratch.view());
         encodeCells(entry, record, this.cellScratch);
         eager.push({ key, value: record.toBytes() });
-        writes.push({ key, value: undefined, changed: false });
+        writes.push({ key, value: undefined });
       } else if (shape === EntryShape.EMPTY) {
-        writes.push({ key, value: undefined, changed: false });
+        writes.push({ key, value: undefined });
       } else if (!entry.stored) {
         const cells = new ByteWriter(64);
         encodeCells(entry, cells, this.cellScratch);
-        writes.push({ key, value: cells.toBytes(), changed: false });
+        writes.push({ key, value: cells.toBytes() });
         entry.stored = true;
       }
     }

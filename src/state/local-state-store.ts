@@ -5,8 +5,9 @@
  * and rebuilt from the latest checkpoint.
  *
  * Keys are `storeKey(keyGroup, keyBytes)` (the key group first, big-endian, so one key group's keys
- * are one range); values are a record's cells section (see key-group-part.ts). The store also
- * keeps a set of "changed" keys: keys evicted with changes the next checkpoint capture must include.
+ * are one range); values are a record's cells section (see key-group-part.ts). Which keys were
+ * evicted with changes the next checkpoint must include is the backend's business (its spill log
+ * keeps their records), not the store's.
  *
  * Reads are synchronous (state reads are: `ValueState.read()` returns the value), so the store must
  * serve a read from the calling thread; a write batch is visible to the next read.
@@ -14,19 +15,8 @@
 export interface LocalStateStore {
   /** The value of `key`, or undefined. The bytes are the caller's (not reused by the store). */
   get(key: Uint8Array): Uint8Array | undefined;
-  /** Applies one batch atomically: every put (value) or delete (undefined), and every key marked changed. */
+  /** Applies one batch atomically: every put (value) or delete (undefined). */
   write(batch: readonly LocalStoreWrite[]): void;
-  /** Whether `key` is marked changed (a read: the mark stays until takeAllChanged). */
-  isChanged(key: Uint8Array): boolean;
-  /** Whether any key is marked changed. */
-  hasChanged(): boolean;
-  /**
-   * Every key marked changed, in key order, read as the iteration goes (there may be more than the
-   * heap holds at once); all are unmarked when it ends. Iterate it to its end.
-   */
-  takeAllChanged(): Iterable<Uint8Array>;
-  /** Marks keys changed again (a capture that took them failed). */
-  markChanged(keys: readonly Uint8Array[]): void;
   /**
    * Keeps the records of keys with timers or watermark holds (a record's eager section length, the
    * eager section, then its cells), apart from the others: they are restored eagerly from a warm
@@ -50,8 +40,6 @@ export interface LocalStoreWrite {
   readonly key: Uint8Array;
   /** The new value; undefined deletes the key. */
   readonly value: Uint8Array | undefined;
-  /** Marks the key changed (the next capture must include it). */
-  readonly changed: boolean;
 }
 
 /** The store key of a key: its key group (2 bytes, big-endian), then its key-coder bytes. */

@@ -2,8 +2,8 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { ByteWriter } from '../../coders/index.ts';
 import { CapturedParts } from './captured-parts.ts';
 import { EntryShape, type KeyEntry } from './key-entry.ts';
-import { PartCursor } from './key-group-part.ts';
-import { storeKey } from './local-state-store.ts';
+import { keyId, PartCursor } from './key-group-part.ts';
+import type { SpillLog } from './spill-log.ts';
 import type { CapturedChanges } from './keyed-state-backend.ts';
 
 /** How long one background slice may encode before it gives the event loop back. */
@@ -22,45 +22,21 @@ export interface CaptureHost<K> {
   captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array): void;
   /**
    * A record failed to encode: every key of the capture must be changed again, for the next one
-   * (`spilled`: the capture's spilled records, whose store keys are to be marked again).
+   * (`spilled`: the capture's spill log, owed to the next capture).
    */
-  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: SpilledRecords): void;
+  captureAbandoned(entries: readonly KeyEntry<K>[], spilled: SpillLog | undefined): void;
 }
 
-/**
- * The records of changed keys a tiered backend evicted since the last capture (no entry in
- * memory), read back from its store, back to back in one buffer: no object per key, since there
- * may be many more of them than the cache holds (every key evicted during a long checkpoint).
- */
-export class SpilledRecords {
-  static readonly NONE = new SpilledRecords(new Uint8Array(0), new Int32Array(0), new Int32Array(0));
-
-  constructor(
-    /** The records, each whole (its key field first). */
-    readonly bytes: Uint8Array,
-    /** Where each record ends in `bytes` (each starts where the one before ended). */
-    readonly ends: Int32Array,
-    /** Each record's key group. */
-    readonly groups: Int32Array,
-  ) {}
-
-  get length(): number {
-    return this.ends.length;
-  }
-
-  /** The local-store key of each record, to mark it changed again if the capture fails. */
-  storeKeys(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    let start = 0;
-    for (let j = 0; j < this.ends.length; j++) {
-      const cursor = new PartCursor(this.bytes, start, this.ends[j]!);
-      const length = cursor.length();
-      const from = cursor.skip(length);
-      out.push(storeKey(this.groups[j]!, this.bytes.subarray(from, from + length)));
-      start = this.ends[j]!;
-    }
-    return out;
-  }
+/** A tiered backend's spill log as a capture takes it (see SpillLog). */
+export interface SpilledChanges<K> {
+  readonly log: SpillLog;
+  /**
+   * Hashes (murmur3 | 0) of the keys that may have more than one record between the log and the
+   * capture's entries (keys read back since they were logged), or 'all' when any key may.
+   */
+  readonly candidates: ReadonlySet<number> | 'all';
+  /** The capture's entries whose key may also be in the log (all of them with 'all'). */
+  readonly superseding: readonly KeyEntry<K>[];
 }
 
 /**
@@ -84,6 +60,10 @@ export class PendingCapture<K> implements CapturedChanges {
   private readonly eager: Uint8Array;
   private readonly shapes: Uint8Array;
   private remaining: number;
+  /** The spill log's older records of a key are still to be dropped (after every entry is written). */
+  private resolving: boolean;
+  /** The places of the spill's superseding entries; undefined: every entry's. */
+  private supersedingPlaces: Int32Array | undefined = undefined;
   /** Keys before it are written (scanned by the slices; keys used by the task are written out of turn). */
   private cursor = 0;
   private error: unknown = undefined;
@@ -95,33 +75,33 @@ export class PendingCapture<K> implements CapturedChanges {
     /** The captured keys; let go once done (a capture kept for a retry holds only bytes). */
     private entries: readonly KeyEntry<K>[],
     private readonly maxKeyGroups: number,
-    /** Records of changed keys evicted since the last capture: written now, after the entries' places. */
-    private spilled: SpilledRecords = SpilledRecords.NONE,
+    /**
+     * Records of changed keys evicted since the last capture (a tiered backend's spill log, taken
+     * whole at the cut): their places follow the entries'. Older records of a key are dropped in
+     * the background once the entries are written (see SpillLog.resolve).
+     */
+    private spilled: SpilledChanges<K> | undefined = undefined,
   ) {
     const n = entries.length;
-    const total = n + spilled.length;
-    this.out = new ByteWriter(Math.max(256, total * 32));
-    this.starts = new Int32Array(total);
-    this.ends = new Int32Array(total);
-    this.groups = new Int32Array(total);
-    this.eager = new Uint8Array(total);
-    this.shapes = new Uint8Array(total);
+    this.out = new ByteWriter(Math.max(256, n * 32));
+    this.starts = new Int32Array(n);
+    this.ends = new Int32Array(n);
+    this.groups = new Int32Array(n);
+    this.eager = new Uint8Array(n);
+    this.shapes = new Uint8Array(n);
     this.remaining = n;
+    this.resolving =
+      spilled !== undefined && spilled.log.length > 0 && (spilled.candidates === 'all' || spilled.candidates.size > 0);
     for (let i = 0; i < n; i++) entries[i]!.beginCapture(i);
-    const base = this.out.length;
-    this.out.writeBytes(spilled.bytes);
-    for (let j = 0, start = base; j < spilled.length; j++) {
-      this.starts[n + j] = start;
-      start = this.ends[n + j] = base + spilled.ends[j]!;
-      this.groups[n + j] = spilled.groups[j]!;
-      this.shapes[n + j] = EntryShape.CELLS;
-    }
-    if (n === 0) this.complete();
+    // Their places, while they are known (writing a record clears it).
+    if (this.resolving && spilled!.candidates !== 'all')
+      this.supersedingPlaces = Int32Array.from(spilled!.superseding, (e) => e.captureIndex);
+    if (n === 0 && !this.resolving) this.complete();
   }
 
   /** True once every record is written, or the capture was abandoned. */
   get done(): boolean {
-    return this.remaining === 0 || this.error !== undefined;
+    return (this.remaining === 0 && !this.resolving) || this.error !== undefined;
   }
 
   /**
@@ -136,11 +116,10 @@ export class PendingCapture<K> implements CapturedChanges {
     }
     try {
       this.write(entry.captureIndex);
+      if (this.remaining === 0 && !this.resolving) this.complete();
     } catch (error) {
       this.abandon(error);
-      return;
     }
-    if (this.remaining === 0) this.complete();
   }
 
   /** Writes every record still pending, in this call. */
@@ -181,14 +160,38 @@ export class PendingCapture<K> implements CapturedChanges {
         this.write(i);
         if (++sinceClock === CLOCK_EVERY) {
           sinceClock = 0;
-          if (performance.now() >= deadline) break;
+          if (performance.now() >= deadline) return;
         }
       }
+      if (this.resolving) {
+        // One step, proportional to the log's records whose key was read back (all of them after a
+        // failed capture): rare.
+        this.resolveSpilled();
+        this.resolving = false;
+      }
+      this.complete();
     } catch (error) {
       this.abandon(error);
-      return;
     }
-    if (this.remaining === 0) this.complete();
+  }
+
+  /** Drops the spill log's records that are not their key's newest (see SpillLog.resolve). */
+  private resolveSpilled(): void {
+    const { log, candidates } = this.spilled!;
+    const superseded = new Set<string>();
+    const view = this.out.view();
+    const places = this.supersedingPlaces;
+    const count = places === undefined ? this.groups.length : places.length;
+    for (let p = 0; p < count; p++) {
+      const i = places === undefined ? p : places[p]!;
+      // An entry that left no record leaves the log's record of its key standing.
+      if (this.groups[i]! < 0) continue;
+      const cursor = new PartCursor(view, this.starts[i]!, this.ends[i]!);
+      const length = cursor.length();
+      const from = cursor.skip(length);
+      superseded.add(keyId(view.subarray(from, from + length)));
+    }
+    log.resolve(candidates, superseded);
   }
 
   private write(i: number): void {
@@ -209,6 +212,8 @@ export class PendingCapture<K> implements CapturedChanges {
   private complete(): void {
     let changedKeys = 0;
     for (let i = 0; i < this.groups.length; i++) if (this.groups[i]! >= 0) changedKeys++;
+    const log = this.spilled?.log;
+    if (log !== undefined) for (let j = 0; j < log.length; j++) if (log.group(j) >= 0) changedKeys++;
     this.parts = new CapturedParts(
       changedKeys,
       this.maxKeyGroups,
@@ -217,18 +222,20 @@ export class PendingCapture<K> implements CapturedChanges {
       this.ends,
       this.groups,
       this.eager,
+      log,
     );
     this.host.captureCompleted(this.entries, this.shapes);
     this.entries = [];
-    this.spilled = SpilledRecords.NONE;
+    this.spilled = undefined;
   }
 
   private abandon(error: unknown): void {
     this.error = error;
     this.remaining = 0;
-    this.host.captureAbandoned(this.entries, this.spilled);
+    this.resolving = false;
+    this.host.captureAbandoned(this.entries, this.spilled?.log);
     this.entries = [];
-    this.spilled = SpilledRecords.NONE;
+    this.spilled = undefined;
   }
 
   private settled(): CapturedParts {
