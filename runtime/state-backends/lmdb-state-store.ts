@@ -15,7 +15,10 @@ const MARKER_FORMAT = 1;
  * on the calling thread, which state reads need (`ValueState.read()` returns the value); writes come
  * in synchronous batches (one transaction per eviction batch). The environment is a working copy,
  * written without fsync: a crash may leave it anywhere, so it is trusted only through its marker
- * (a warm copy, see markWarm), and otherwise removed and made afresh.
+ * (a warm copy, see markWarm), and otherwise removed and made afresh. For the same reason it is
+ * written through LMDB's write map (transactions change the memory map in place, no malloc'd page
+ * copies and file writes), whose cost is that a stray write could corrupt the file: a file nobody
+ * trusts after a crash anyway.
  */
 export class LmdbStateStore implements LocalStateStore {
   private readonly root: RootDatabase<Uint8Array, Uint8Array>;
@@ -31,6 +34,7 @@ export class LmdbStateStore implements LocalStateStore {
       compression: false,
       noSync: true,
       noMetaSync: true,
+      useWritemap: true,
       maxDbs: 4,
     });
     const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
