@@ -23,7 +23,7 @@ import type {
 import { unappliedRecords } from './state-command.ts';
 import { etagOf } from './etag.ts';
 import { applyKeyWrite, clearKey, parseKeyWrite, readKeyJson } from './state-json.ts';
-import type { Json } from './state-json.ts';
+import type { Json, KeyWrite } from './state-json.ts';
 import type { StateStore, StateStores } from './state-stores.ts';
 
 /** A key as read: its value (absent: the key has no state) and ETag. */
@@ -68,6 +68,8 @@ interface PendingWrite {
   readonly id: string;
   readonly actor: Actor;
   readonly partition: number;
+  /** Each operation's value as checked when the write was taken (undefined for a delete), applied as it is. */
+  readonly parsed: readonly (KeyWrite | undefined)[];
   readonly resolve: (result: StateCommandResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -92,12 +94,17 @@ export function readKey(runner: Runner, store: StateStore, keyText: string): Key
  * since the command was logged) skips that operation and is reported, as a mismatch is. A replay
  * sees the same state at the same place among the messages, so it comes to the same result.
  */
-export function applyCommand(runner: Runner, store: StateStore, command: StateCommand): StateCommandResult {
+export function applyCommand(
+  runner: Runner,
+  store: StateStore,
+  command: StateCommand,
+  parsed?: readonly (KeyWrite | undefined)[],
+): StateCommandResult {
   const tags = runner.boundTags();
   const mismatched: string[] = [];
   const rejected: { key: string; reason: string }[] = [];
   const planned: { key: unknown; apply: (state: Parameters<typeof clearKey>[0]) => void }[] = [];
-  for (const op of command.ops) {
+  for (const [index, op] of command.ops.entries()) {
     const key = store.parseKey(op.key);
     if (op.etag !== undefined && keyETag(runner, store, key) !== op.etag) {
       mismatched.push(op.key);
@@ -108,7 +115,7 @@ export function applyCommand(runner: Runner, store: StateStore, command: StateCo
       continue;
     }
     try {
-      const write = parseKeyWrite(op.value, tags);
+      const write = parsed?.[index] ?? parseKeyWrite(op.value, tags);
       planned.push({ key, apply: (state) => applyKeyWrite(state, write) });
     } catch (error) {
       rejected.push({ key: op.key, reason: (error as Error).message });
@@ -375,11 +382,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
             command.ops.map((op) => op.key),
           );
     const tags = actor.runner.boundTags();
-    for (const op of command.ops) if (op.op === 'upsert') parseKeyWrite(op.value, tags);
+    // Checked here (400 before anything is logged); applied as checked, with the same bound tags.
+    const parsed = command.ops.map((op) => (op.op === 'upsert' ? parseKeyWrite(op.value, tags) : undefined));
     const known = this.answers.get(id);
     if (known !== undefined) return known;
     const answer = new Promise<StateCommandResult>((resolve, reject) => {
-      const pending: PendingWrite = { store, command, id, actor, partition, resolve, reject };
+      const pending: PendingWrite = { store, command, id, actor, partition, parsed, resolve, reject };
       if (this.pipeline === undefined) {
         reject(new StateUnavailableError(`job is not running here: writes need the job running (stator run)`));
         return;
@@ -473,7 +481,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
             return;
           }
           try {
-            pending.resolve(applyCommand(runner, pending.store, pending.command));
+            pending.resolve(applyCommand(runner, pending.store, pending.command, pending.parsed));
           } catch (error) {
             pending.reject(error);
           }
