@@ -4,11 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
+import { collectingLogger } from '../support/collecting-logger.ts';
 import { connectNats, runNatsJob } from '../../runtime/nats/index.ts';
-import type { Logger } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import {
   assertSameOutputs,
+  checkpointed,
   produce,
   readOutputs,
   referenceOutputs,
@@ -42,8 +43,7 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
     // capture, a write under way): random moments spread over the run.
     if (i % 3 === 1)
       await waitFor(() => /running job wordcount/.test(job.stderr()) || job.child.exitCode !== null, 'the job to run');
-    if (i % 3 === 2)
-      await waitFor(() => /checkpoint \d+ \(/.test(job.stderr()) || job.child.exitCode !== null, 'a checkpoint');
+    if (i % 3 === 2) await checkpointed(job);
     await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * (i % 3 === 0 ? 1500 : 800))));
     const flowing = !sliceDone;
     job.child.kill('SIGKILL');
@@ -71,21 +71,6 @@ test('SIGKILLed 6 times at random moments while input flows, the job still outpu
   const stored = await streamMessages(link, 'WORDCOUNT_OUT');
   assertSameOutputs(await readOutputs(link, stored), reference, true, notes.join('; '));
 });
-
-function collectingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (line: string): void => void lines.push(line);
-  return {
-    level: 'info',
-    interactive: false,
-    lines,
-    debug: () => {},
-    info: record,
-    warn: record,
-    error: record,
-    progress: () => {},
-  };
-}
 
 test('nats-server SIGKILLed and restarted mid-run while the producer publishes: no loss, no duplicate, same order', async () => {
   await using server = await startNatsServer();

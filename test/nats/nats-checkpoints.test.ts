@@ -4,28 +4,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
+import { collectingLogger } from '../support/collecting-logger.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
 import { openJetStreamCheckpointStore } from '../../runtime/checkpoint/index.ts';
 import { connectNats, NATS_CHECKPOINT_TASK, runNatsJob } from '../../runtime/nats/index.ts';
-import type { Logger } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { produce, streamMessages, text, waitFor } from './wordcount-support.ts';
-
-function collectingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (line: string): void => void lines.push(line);
-  return {
-    level: 'info',
-    interactive: false,
-    lines,
-    debug: () => {},
-    info: record,
-    warn: record,
-    error: record,
-    progress: () => {},
-  };
-}
 
 const checkpointIds = (lines: readonly string[]): number[] =>
   lines.flatMap((line) => {

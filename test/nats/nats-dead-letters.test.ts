@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startConfiguredNatsServer } from './support.ts';
+import { collectingLogger } from '../support/collecting-logger.ts';
 import {
   connectNats,
   DeadLetterHeaders,
@@ -15,27 +16,12 @@ import {
   type NatsLink,
   type SourceRecord,
 } from '../../runtime/nats/index.ts';
-import type { Job, Logger } from '../../runtime/index.ts';
+import type { Job } from '../../runtime/index.ts';
 import { job as dedupe } from '../../examples/dedupe.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function collectingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (line: string): void => void lines.push(line);
-  return {
-    level: 'info',
-    interactive: false,
-    lines,
-    debug: () => {},
-    info: record,
-    warn: record,
-    error: record,
-    progress: () => {},
-  };
-}
 
 async function publishAll(link: NatsLink, subject: string, payloads: readonly Uint8Array[]): Promise<void> {
   await ensureSubjectStream(await link.jetstreamManager(), subject, { defaultName: subjectStreamName(subject) });

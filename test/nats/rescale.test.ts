@@ -17,6 +17,7 @@ import {
   text,
   waitFor,
   waitForAllOutputs,
+  checkpointed,
   type JobProcess,
 } from './wordcount-support.ts';
 
@@ -32,18 +33,6 @@ async function end(job: JobProcess, signal: NodeJS.Signals): Promise<{ code: num
   job.child.kill(signal);
   const exit = await job.exited;
   return exit;
-}
-
-/**
- * Waits until the job committed a checkpoint while running (any trigger but the final stop: a job
- * that has worked off its input before the first watermark trigger checkpoints for max-spacing), or
- * exited.
- */
-function checkpointed(job: JobProcess): Promise<void> {
-  return waitFor(
-    () => /checkpoint \d+ \((?!stop)[a-z-]+,/.test(job.stderr()) || job.child.exitCode !== null,
-    'a checkpoint',
-  );
 }
 
 test('4 -> 6 after a SIGTERM while input flows: every count once, per word in order', async () => {

@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
+import { collectingLogger } from '../support/collecting-logger.ts';
 import { connectNats, runNatsJob, type NatsLink } from '../../runtime/nats/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
-import type { Logger } from '../../runtime/index.ts';
 import { produce, readOutputs, startJob, streamMessages, text, waitFor } from './wordcount-support.ts';
 import { waitForProgress } from '../support/wait-for.ts';
 
@@ -135,21 +135,6 @@ test('a nats-server restart in the middle of a run loses, duplicates and reorder
   assert.is(outputs.length, lines.length * 5);
   assertExactlyOnce(outputs, lines);
 });
-
-function collectingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const record = (line: string): void => void lines.push(line);
-  return {
-    level: 'info',
-    interactive: false,
-    lines,
-    debug: () => {},
-    info: record,
-    warn: record,
-    error: record,
-    progress: () => {},
-  };
-}
 
 test('an outage longer than --max-outage fails the run with NatsOutageError', async () => {
   await using server = await startNatsServer();

@@ -125,6 +125,18 @@ export async function streamMessages(link: NatsLink, stream: string): Promise<nu
   }
 }
 
+/**
+ * Waits until the job committed a checkpoint while running (any trigger but the final stop: a job
+ * that has worked off its input before the first watermark trigger checkpoints for max-spacing), or
+ * exited.
+ */
+export function checkpointed(job: JobProcess): Promise<void> {
+  return waitFor(
+    () => /checkpoint \d+ \((?!stop)[a-z-]+,/.test(job.stderr()) || job.child.exitCode !== null,
+    'a checkpoint',
+  );
+}
+
 /** Polls `condition` every 100 ms (90 s guard against a hang); see test/support/wait-for.ts. */
 export function waitFor(condition: () => Promise<boolean> | boolean, what: string, limitMs = 90_000): Promise<void> {
   return waitForCondition(condition, what, { limitMs, intervalMs: 100 });

@@ -9,6 +9,7 @@ import { createEmbeddedRuntime, createLogger } from '../../runtime/index.ts';
 import type { RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { sleep, tempDir, waitUntil } from './support/cli.ts';
+import { collectingLogger } from '../support/collecting-logger.ts';
 
 const tmp = tempDir('idle-checkpoints');
 test.after(() => tmp.remove());
@@ -106,8 +107,8 @@ test('checkpoint() on demand writes even when nothing changed', async () => {
 test('a fresh job with nothing to read writes no checkpoint and logs no throughput while idle; input brings both', async () => {
   const input = join(tmp.dir, 'fresh.txt');
   writeFileSync(input, '');
-  const lines: string[] = [];
-  const record = (line: string): void => void lines.push(line);
+  const logger = collectingLogger();
+  const lines = logger.lines;
   const runtime = createEmbeddedRuntime({
     job: wordcount,
     input,
@@ -116,15 +117,7 @@ test('a fresh job with nothing to read writes no checkpoint and logs no throughp
     follow: true,
     checkpointIntervalMs: 20,
     throughputLogIntervalMs: 20,
-    logger: {
-      level: 'info',
-      interactive: false,
-      debug: () => {},
-      info: record,
-      warn: record,
-      error: record,
-      progress: () => {},
-    },
+    logger,
   });
   const checkpoints: CheckpointEvent[] = [];
   let throughputEvents = 0;
