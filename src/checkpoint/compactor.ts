@@ -16,15 +16,46 @@ export interface Compactor {
   close(): Promise<void>;
 }
 
+/** Options of {@link createCompactor}. */
+export interface CompactorOptions {
+  /**
+   * A job whose merges read at most this many bytes (the segments merged plus the fresh payloads
+   * merged into them) is built on the calling thread, without the worker (which is then not even
+   * started). @default 1048576 (INLINE_MERGE_MAX_BYTES)
+   */
+  readonly inlineMaxBytes?: number;
+}
+
 /**
- * A compactor for `merge`. The state layer's own merge runs in a worker thread: a full checkpoint
- * reads back and merges the whole state (tens of MB at a million keys), and doing that on the
- * processing thread both takes turns from it and fills its heap, which then pays for it with major
- * GCs inside later turns. Any other merge (a test's, say) cannot be sent to a worker, so it runs on
- * the calling thread, yielding between key groups. Both give the same bytes (buildPartitionPart).
+ * Merges up to this size cost the processing thread a few milliseconds, spread over its turns (the
+ * build yields between key groups): less than a round trip to the worker, and far less than
+ * starting it (a thread loading its modules), which the checkpoint's commit would wait for.
  */
-export function createCompactor(merge: MergeKeyGroupParts): Compactor {
-  return merge === mergeKeyGroupParts ? new WorkerCompactor() : new InlineCompactor(merge);
+export const INLINE_MERGE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * A compactor for `merge`. The state layer's own merge runs in a worker thread once a job's merges
+ * exceed `inlineMaxBytes`: a full checkpoint of a large state reads back and merges the whole
+ * state (tens of MB at a million keys), and doing that on the processing thread both takes turns
+ * from it and fills its heap, which then pays for it with major GCs inside later turns. Smaller
+ * jobs, and any other merge (a test's, say, which cannot be sent to a worker), run on the calling
+ * thread, yielding between key groups. Both give the same bytes (buildPartitionPart).
+ */
+export function createCompactor(merge: MergeKeyGroupParts, options: CompactorOptions = {}): Compactor {
+  return merge === mergeKeyGroupParts
+    ? new WorkerCompactor(options.inlineMaxBytes ?? INLINE_MERGE_MAX_BYTES)
+    : new InlineCompactor(merge);
+}
+
+/** The bytes a job's merges read: the compacted groups' segments and their fresh payloads. */
+function mergedBytes(job: PartitionJob): number {
+  let bytes = 0;
+  for (const group of job.groups) {
+    if (!group.compact) continue;
+    for (const ref of group.base) bytes += ref.length;
+    for (const payload of group.fresh) bytes += payload.length;
+  }
+  return bytes;
 }
 
 class InlineCompactor implements Compactor {
@@ -50,9 +81,12 @@ class WorkerCompactor implements Compactor {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
+  constructor(private readonly inlineMaxBytes: number) {}
+
   async build(job: PartitionJob, between: () => Promise<void>): Promise<PartitionPart> {
-    // Nothing to merge: wrapping fresh payloads is cheap and small, not worth a round trip.
-    if (!job.groups.some((g) => g.compact)) return buildPartitionPart(job, mergeKeyGroupParts, between);
+    // Nothing to merge, or little: cheaper here than a round trip (or the worker's start).
+    if (!job.groups.some((g) => g.compact) || mergedBytes(job) <= this.inlineMaxBytes)
+      return buildPartitionPart(job, mergeKeyGroupParts, between);
     if (this.state.kind === 'closed') return buildPartitionPart(job, mergeKeyGroupParts, between);
     const worker = this.start();
     const id = this.nextId++;

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
-import { createCompactor } from '../../src/checkpoint/compactor.ts';
+import { createCompactor, INLINE_MERGE_MAX_BYTES } from '../../src/checkpoint/compactor.ts';
 import { CheckpointCorruptError, createCheckpoints, createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { EnvelopeKind, concatEnvelopes, encodeEnvelope } from '../../src/checkpoint/envelope.ts';
 import { buildPartitionPart, type PartitionJob } from '../../src/checkpoint/partition-compaction.ts';
@@ -9,6 +9,8 @@ import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags
 
 const g = StateNamespaces.global();
 const noYield = async (): Promise<void> => {};
+/** Every job with something to merge goes to the worker (the test jobs are far below the default). */
+const inWorker = { inlineMaxBytes: 0 };
 
 /**
  * A partition's job over real state parts: 4 key groups with a base part holding one segment each,
@@ -50,7 +52,7 @@ async function job(): Promise<() => PartitionJob> {
 test('compactor - the worker builds the same bytes and segments as the merge on the calling thread', async () => {
   const make = await job();
   const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
-  const compactor = createCompactor(mergeKeyGroupParts);
+  const compactor = createCompactor(mergeKeyGroupParts, inWorker);
   try {
     const inWorker = await compactor.build(make(), noYield);
     assert.ok(inline.bytes.length > 0);
@@ -66,7 +68,7 @@ test('compactor - the worker builds the same bytes and segments as the merge on 
 
 test('compactor - a corrupt base part found in the worker fails the build with CheckpointCorruptError naming the part', async () => {
   const make = await job();
-  const compactor = createCompactor(mergeKeyGroupParts);
+  const compactor = createCompactor(mergeKeyGroupParts, inWorker);
   try {
     const j = make();
     const bytes = j.parts.get('base')!;
@@ -87,7 +89,7 @@ test('compactor - a corrupt base part found in the worker fails the build with C
 test('compactor - close terminates the worker (no handle left) and is idempotent; later builds run on the calling thread', async () => {
   const make = await job();
   const before = process.getActiveResourcesInfo().length;
-  const compactor = createCompactor(mergeKeyGroupParts);
+  const compactor = createCompactor(mergeKeyGroupParts, inWorker);
   await compactor.build(make(), noYield);
   await compactor.close();
   await compactor.close();
@@ -96,6 +98,26 @@ test('compactor - close terminates the worker (no handle left) and is idempotent
   const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
   assert.equal(Buffer.compare(Buffer.from(after.bytes), Buffer.from(inline.bytes)), 0);
   assert.is(process.getActiveResourcesInfo().length, before);
+});
+
+test('compactor - a job merging at most inlineMaxBytes is built on the calling thread, not sent to the worker', async () => {
+  const make = await job();
+  // Built here, the job yields to the loop between key groups; sent to the worker, it does not.
+  let yields = 0;
+  const counted = async (): Promise<void> => void yields++;
+  const compactor = createCompactor(mergeKeyGroupParts);
+  try {
+    const built = await compactor.build(make(), counted);
+    assert.is(yields, 4, 'built on the calling thread');
+    const worker = createCompactor(mergeKeyGroupParts, inWorker);
+    await worker.build(make(), counted).finally(() => worker.close());
+    assert.is(yields, 4, 'built in the worker');
+    const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
+    assert.equal(Buffer.compare(Buffer.from(built.bytes), Buffer.from(inline.bytes)), 0);
+    assert.equal(built.segments, inline.segments);
+  } finally {
+    await compactor.close();
+  }
 });
 
 test("compactor - a merge other than the state layer's runs on the calling thread", async () => {
@@ -117,15 +139,20 @@ test('compactor - a full checkpoint compacted in the worker restores the same st
   const checkpoints = createCheckpoints(store, { jobId: 'job', mergeKeyGroupParts, fullEvery: 100 });
   const backend = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), maxKeyGroups: 8 });
   const v = backend.boundState(g, StateTags.value('v', VarLongCoder.of()));
+  // Enough bytes that the full checkpoint's merge goes to the worker, not the calling thread.
+  const pad = backend.boundState(g, StateTags.value('pad', StringUtf8Coder.of()));
+  const padding = 'x'.repeat(Math.ceil((2 * INLINE_MERGE_MAX_BYTES) / 50));
   const expected = new Map<string, number>();
   for (let round = 1; round <= 3; round++) {
     for (let k = 0; k < 50 * round; k += round) {
       backend.setCurrentKey(`k${k}`);
       if (k % 7 === 3 && round === 3) {
         v.clear();
+        pad.clear();
         expected.delete(`k${k}`);
       } else {
         v.write(round * 1000 + k);
+        if (round === 1) pad.write(padding);
         expected.set(`k${k}`, round * 1000 + k);
       }
     }
@@ -138,7 +165,10 @@ test('compactor - a full checkpoint compacted in the worker restores the same st
       },
       { full: round === 3 },
     );
-    if (round === 3) assert.is(written.info.kind, 'full');
+    if (round === 3) {
+      assert.is(written.info.kind, 'full');
+      assert.ok(written.info.stats!.bytesReferenced > INLINE_MERGE_MAX_BYTES);
+    }
   }
   await checkpoints.close();
   assert.is(process.getActiveResourcesInfo().length, before, `left: ${process.getActiveResourcesInfo().join(', ')}`);
