@@ -172,8 +172,11 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       else resolved.set(group.keyGroup, [...group.base, ...group.fresh.map(take)]);
     });
     if (built.segments.length > 0) {
-      // Uploaded while the next partition is built; all are stored before the descriptor names them.
-      uploads.push(store.putPart(partName, built.bytes));
+      // Uploaded while the next partition is built, and the descriptor beside them.
+      const upload = store.putPart(partName, built.bytes);
+      // Awaited below; until then a failure must not count as unhandled (the loop awaits meanwhile).
+      upload.catch(() => {});
+      uploads.push(upload);
       partsWritten++;
       bytesWritten += built.bytes.length;
     }
@@ -185,8 +188,6 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
       keyGroups: resolved,
     });
   }
-
-  await Promise.all(uploads);
 
   let bytesReferenced = 0;
   let keyGroupCount = 0;
@@ -222,7 +223,10 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
   const descriptorBytes = envelopeBytes(
     await encodeEnvelope(EnvelopeKind.DESCRIPTOR, encodeDescriptor(descriptor), { compression: options.compression }),
   );
-  await store.putPart(descriptorPart, descriptorBytes);
+  // Only the manifest names the descriptor, and it is committed after this resolves: the
+  // descriptor need not wait for the parts it names (whichever fails, no manifest refers to any).
+  uploads.push(store.putPart(descriptorPart, descriptorBytes));
+  await Promise.all(uploads);
   return { descriptor, descriptorPart };
 }
 
