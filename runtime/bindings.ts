@@ -83,6 +83,8 @@ export interface CheckpointWritten {
   readonly bytesWritten: number;
   readonly changedKeys: number;
   readonly kind: 'full' | 'incremental';
+  /** When its manifest was committed (epoch millis). */
+  readonly committedAt: number;
 }
 
 /** A checkpoint chosen for restore. */

@@ -178,7 +178,8 @@ export class CheckpointProcedure {
         this.recorded = recordedOf(snapshot);
         sideInput?.committed?.(snapshot.inputs);
         const position = snapshot.inputs[sourceName] ?? -1;
-        const durationMs = Date.now() - triggeredAt;
+        // The commit, not the deletion of unreferenced parts after it (also awaited before this).
+        const durationMs = result.committedAt - triggeredAt;
         this.options.events.next({
           type: 'checkpoint',
           checkpointId: result.id,

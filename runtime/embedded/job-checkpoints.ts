@@ -129,6 +129,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
         bytesWritten: info.stats.bytesWritten,
         changedKeys: info.stats.changedKeys,
         kind: info.kind,
+        committedAt: result.committedAt,
       };
     },
     get lastError() {

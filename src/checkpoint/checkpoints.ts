@@ -58,6 +58,8 @@ export interface PruneResult {
 
 export interface WriteResult {
   readonly info: CheckpointInfo;
+  /** When the manifest naming it was committed (epoch millis), before unreferenced parts were deleted. */
+  readonly committedAt: number;
   readonly pruned: PruneResult;
 }
 
@@ -430,12 +432,13 @@ class CheckpointsImpl implements Checkpoints {
         if (!(error instanceof FencedError)) this.carry = changes;
         throw error;
       }
+      const committedAt = Date.now();
       this.carry = new Map();
       this.seeds = undefined;
       this.base = descriptor;
       this.cutoff = id;
       this.descriptors.set(id, descriptor);
-      return { info, pruned: await this.deleteUnreferenced([]) };
+      return { info, committedAt, pruned: await this.deleteUnreferenced([]) };
     });
   }
 
