@@ -11,7 +11,7 @@ import { ConfigError } from '../errors.ts';
 import type { NatsLink } from './connection.ts';
 import { createDeadLetterPublisher } from './dead-letters.ts';
 import type { JobStreamNames } from './stream-names.ts';
-import { createStreamSink, type StreamSinkOptions } from './stream-sink.ts';
+import { createStreamSink, isSafeHeaderValue, type StreamSinkOptions } from './stream-sink.ts';
 import { Utf8Slab } from './utf8-slab.ts';
 
 const encoder = new TextEncoder();
@@ -71,6 +71,8 @@ export function natsSinkBinding<T>(
   let storedEnd: number | undefined;
   const { unit, stream, ...sinkOptions } = options;
   const prefix = unit === undefined ? `${job}:${definition.name}:` : `${job}:${definition.name}:${unit}:`;
+  // Every id is the prefix and an ordinal: checked here once, not per output by the sink.
+  const idsChecked = isSafeHeaderValue(prefix);
   const sink = createStreamSink(link, {
     ...sinkOptions,
     // Too large to publish: a dead letter (with the output's position unknown here) instead of a failed job.
@@ -116,7 +118,7 @@ export function natsSinkBinding<T>(
         // scaled-out job's units share the output stream, so theirs ask for one each.
         const previous = unit === undefined && n > 0 ? (previousMsgId ?? prefix + (n - 1)) : undefined;
         previousMsgId = msgId;
-        sink.publish({ subject, data: slab.encode(line), msgId, previousMsgId: previous });
+        sink.publish({ subject, data: slab.encode(line), msgId, previousMsgId: previous, idsChecked });
       } catch (error) {
         onError(error);
       }

@@ -31,6 +31,12 @@ export interface OutputMessage {
    * confirms it. Undefined: the message asks for its own acknowledgement (and is not chained).
    */
   readonly previousMsgId?: string | undefined;
+  /**
+   * `msgId` and `previousMsgId` are known to hold no CR or LF (a prefix checked once with
+   * isSafeHeaderValue, then an ordinal), so publishing does not check them again. Unset, each
+   * message's ids are checked; one that holds either is refused (the sink fails), never sent.
+   */
+  readonly idsChecked?: boolean;
   readonly headers?: MsgHdrs | undefined;
 }
 
@@ -182,6 +188,11 @@ class EncodedHeaders extends MsgHdrsImpl {
 
 const unsafeHeaderValue = /[\r\n]/;
 
+/** Whether a string may be a header value (no CR, no LF): what OutputMessage.idsChecked vouches for. */
+export function isSafeHeaderValue(value: string): boolean {
+  return !unsafeHeaderValue.test(value);
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -197,6 +208,7 @@ function headerBytes(headers: MsgHdrs | undefined): number {
 /**
  * The headers of a message: its id, the id it must follow when chained, and its own headers (copied,
  * not changed). `wire` is reused for the common case, a message with an id and no headers of its own.
+ * Ids that may not be header values take the generic headers, which refuse them (throw).
  */
 function headersOf(
   message: OutputMessage,
@@ -207,7 +219,8 @@ function headersOf(
   if (message.msgId === '' && message.headers === undefined) return undefined;
   if (
     message.headers === undefined &&
-    !unsafeHeaderValue.test(chained ? message.msgId + message.previousMsgId! : message.msgId)
+    (message.idsChecked === true ||
+      (isSafeHeaderValue(message.msgId) && (!chained || isSafeHeaderValue(message.previousMsgId!))))
   ) {
     wire.bytes = slab.encode(
       chained
@@ -384,10 +397,11 @@ class Sink implements StreamSink {
     entry.attempts++;
     entry.sentAt = now;
     const { subject, data } = entry.message;
-    // nats.js encodes the headers at once: one object serves every publish.
-    const headers = headersOf(entry.message, entry.chained && mode !== 'anchor', this.wire, this.headerSlab);
     const reply = mode === 'silent' ? undefined : `${this.inbox}${entry.ordinal}.${entry.attempts}`;
     try {
+      // nats.js encodes the headers at once: one object serves every publish. An id that may not be
+      // a header value throws here (a terminal failure of the sink).
+      const headers = headersOf(entry.message, entry.chained && mode !== 'anchor', this.wire, this.headerSlab);
       this.link.nc.publish(
         subject,
         data,
@@ -403,6 +417,7 @@ class Sink implements StreamSink {
       );
     } catch (error) {
       // A closed connection (or one closing): the connection watch fails the sink with the reason.
+      // Anything else not retryable (a header nats.js refuses) fails the sink.
       this.onError(entry, error, describe(error));
     }
   }

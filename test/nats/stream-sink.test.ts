@@ -276,6 +276,29 @@ test('a subject no stream captures fails the sink once retries run out', async (
   }
 });
 
+test('an id with a CR or LF is never sent as a header: the sink fails and the stream stores nothing of it', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  // Each after message 1 (which anchors the chain, so the second one is sent chained).
+  const unsafe: OutputMessage[] = [
+    { ...message(2), msgId: 'job:x\r\nNats-Expected-Stream: NONE:1' },
+    { ...message(2, 'out.a', true), previousMsgId: 'job:x\n1' },
+  ];
+  for (const bad of unsafe) {
+    const sink = createStreamSink(link, { maxRetryMs: 300 });
+    sink.publish(message(1));
+    sink.publish(bad);
+    try {
+      await sink.flush();
+      assert.unreachable('flush must fail');
+    } catch (error) {
+      assert.is((error as { code?: string }).code, 'NATS_PUBLISH');
+    }
+    await sink.close();
+  }
+  assert.equal(await readAll(link, 'OUT'), ['o1']);
+});
+
 test('an oversize message goes to onOversize, or fails the sink without it', async () => {
   await using server = await startConfiguredNatsServer('max_payload: 4096\n');
   await using link = await setup(server);
