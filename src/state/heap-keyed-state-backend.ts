@@ -24,6 +24,7 @@ import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import { PendingCapture, type CaptureHost, type SpilledChanges } from './pending-capture.ts';
 import { SpillLog } from './spill-log.ts';
+import { KeyFilter } from './key-filter.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
 import { storeKey, storeKeyGroup, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
 import { PartCursor } from './key-group-part.ts';
@@ -177,6 +178,11 @@ export class HeapKeyedStateBackend<K>
   private reloadedHashes = new Set<number>();
   /** The next capture checks every record of the log for older duplicates (a capture failed). */
   private resolveAll = false;
+  /**
+   * The keys ever written to a store that started empty (not a warm copy), by murmur3 of their key
+   * bytes: a key it does not hold is new, and is not looked up in the store.
+   */
+  private readonly storedFilter: KeyFilter | undefined;
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -192,6 +198,7 @@ export class HeapKeyedStateBackend<K>
             budget: new HeapCacheBudget(options.tier.memoryBytes),
             reused: options.tier.reused ?? false,
           };
+    this.storedFilter = options.tier !== undefined && options.tier.reused !== true ? new KeyFilter() : undefined;
     this.identityKeys = this.keyCoder.consistentWithEquals();
     // A string key's record field (length + UTF-8) is exactly what writeUtf8 writes: no copy.
     this.stringKeys = this.keyCoder instanceof StringUtf8Coder;
@@ -368,7 +375,8 @@ export class HeapKeyedStateBackend<K>
     if (this.tier !== undefined) {
       // Outside a turn nothing holds an entry but `current`: a good time to make room.
       if (this.journal === undefined) this.evictIfOver();
-      const loaded = this.load(key, id, group, keyBytes);
+      const filter = this.storedFilter;
+      const loaded = filter === undefined || filter.mayHold(hash) ? this.load(key, id, group, keyBytes) : undefined;
       const logged = this.spillLog.mayHold(hash);
       if (loaded !== undefined) {
         if (logged) this.noteReloaded(loaded, hash);
@@ -811,9 +819,11 @@ export class HeapKeyedStateBackend<K>
         return false;
       }
       const value = cells.toBytes();
+      const hash = murmur3(keyBytes);
       batch.push({ key: storeKey(entry.keyGroup, keyBytes), value });
+      this.storedFilter?.add(hash);
       // Its record for the next capture, as it is now (the capture does not read the store).
-      if (changed) this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, value);
+      if (changed) this.spillLog.append(hash, entry.keyGroup, keyBytes, value);
     }
     this.entries.delete(entry.id);
     entry.attached = false;
@@ -873,6 +883,7 @@ export class HeapKeyedStateBackend<K>
     group.materialize((keyBytes, cells) => {
       if (keyBytes.length > MAX_STORE_KEY_BYTES) return false;
       batch.push({ key: storeKey(keyGroup, keyBytes), value: cells });
+      this.storedFilter?.add(murmur3(keyBytes));
       return true;
     });
     tier.store.write(batch);
@@ -920,6 +931,7 @@ export class HeapKeyedStateBackend<K>
         const cells = new ByteWriter(64);
         encodeCells(entry, cells, this.cellScratch);
         writes.push({ key, value: cells.toBytes() });
+        this.storedFilter?.add(murmur3(key.subarray(2)));
         entry.stored = true;
       }
     }

@@ -1,9 +1,6 @@
 import { ByteWriter } from '../../coders/index.ts';
 import { FLAG_STATE, FLAG_TOMBSTONE, keyId, PartCursor } from './key-group-part.ts';
-
-/** Bits of the smallest filter; it doubles whenever it holds more than one key per FILTER_BITS_PER_KEY bits. */
-const MIN_FILTER_BITS = 1 << 16;
-const FILTER_BITS_PER_KEY = 8;
+import { KeyFilter } from './key-filter.ts';
 
 /**
  * The records of keys a tiered backend evicted with changes since the last capture, as eviction
@@ -14,9 +11,8 @@ const FILTER_BITS_PER_KEY = 8;
  * A key evicted, read back and evicted again between two captures has two records here, and a key
  * read back and changed in the cache has a newer one in the capture's entries: a part must hold
  * one record per key, so `resolve` drops the older ones. Only keys read back since they were
- * logged can have them, and the log keeps a filter of its keys (`mayHold`, a Bloom filter of two
- * bits per key over a bitset that grows with the log: never false for a logged key) so that the
- * backend can tell which reads back those are.
+ * logged can have them, and the log keeps a Bloom filter of its keys (`mayHold`, a KeyFilter:
+ * never false for a logged key) so that the backend can tell which reads back those are.
  */
 export class SpillLog {
   readonly bytes = new ByteWriter(4096);
@@ -24,8 +20,7 @@ export class SpillLog {
   private groups: Int32Array = new Int32Array(1024);
   private hashes: Int32Array = new Int32Array(1024);
   private count = 0;
-  private filter: Int32Array = new Int32Array(MIN_FILTER_BITS >>> 5);
-  private filterMask = MIN_FILTER_BITS - 1;
+  private readonly filter = new KeyFilter();
 
   /** Number of records. */
   get length(): number {
@@ -60,29 +55,12 @@ export class SpillLog {
     this.groups[this.count] = keyGroup;
     this.hashes[this.count] = hash;
     this.count++;
-    if (this.count * FILTER_BITS_PER_KEY > this.filterMask + 1) this.growFilter();
-    else this.addToFilter(hash);
+    this.filter.add(hash);
   }
 
   /** Whether the log may hold a record of the key with this hash: false only when it holds none. */
   mayHold(hash: number): boolean {
-    const a = bitA(hash, this.filterMask);
-    const b = bitB(hash, this.filterMask);
-    return (this.filter[a >>> 5]! & (1 << (a & 31))) !== 0 && (this.filter[b >>> 5]! & (1 << (b & 31))) !== 0;
-  }
-
-  private addToFilter(hash: number): void {
-    const a = bitA(hash, this.filterMask);
-    const b = bitB(hash, this.filterMask);
-    this.filter[a >>> 5]! |= 1 << (a & 31);
-    this.filter[b >>> 5]! |= 1 << (b & 31);
-  }
-
-  private growFilter(): void {
-    const bits = 2 * (this.filterMask + 1);
-    this.filter = new Int32Array(bits >>> 5);
-    this.filterMask = bits - 1;
-    for (let i = 0; i < this.count; i++) this.addToFilter(this.hashes[i]!);
+    return this.filter.mayHold(hash);
   }
 
   /** Where record i ends in `bytes` (it starts where record i - 1 ended, or at 0). */
@@ -149,17 +127,4 @@ function grow(array: Int32Array): Int32Array {
   const bigger = new Int32Array(array.length * 2);
   bigger.set(array);
   return bigger;
-}
-
-// Two bit positions per key from its 32-bit murmur3 hash. Its low bits are the key group
-// (hash % maxKeyGroups), the same few values for all of one partition's keys: the first position
-// takes the bits above them, the second a remix of the whole hash.
-function bitA(hash: number, mask: number): number {
-  return (hash >>> 7) & mask;
-}
-
-function bitB(hash: number, mask: number): number {
-  let h = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
-  h ^= h >>> 13;
-  return (h >>> 3) & mask;
 }
