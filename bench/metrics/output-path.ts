@@ -13,9 +13,11 @@ import {
 
 function workloadNote(runs: WordcountRuns, quick: boolean): string {
   const { workload } = runs;
+  const restarted = runs.nats.filter((r) => r.restores > 1).length;
   return (
     `wordcount over examples/data/sample.txt × ${workload.repeat} (${workload.lines.length} lines → ${workload.outputs} outputs), ` +
-    `input already in the stream, median of ${runs.nats.length}${quick ? ' (quick: a smaller input, one run)' : ''}`
+    `input already in the stream, median of ${runs.nats.length}${quick ? ' (quick: a smaller input, one run)' : ''}` +
+    (restarted === 0 ? '' : `; in ${restarted} NATS run(s) the job's unit restarted (timed from its first start)`)
   );
 }
 

@@ -58,11 +58,13 @@ export interface CheckpointSample {
 }
 
 export interface NatsWordcountRun {
-  /** Start of the run (restored) → every output stored in the output stream. */
+  /** Start of the run (its first restore) → every output stored in the output stream. */
   readonly ms: number;
   readonly linesPerSec: number;
   readonly outputsPerSec: number;
   readonly checkpoints: readonly CheckpointSample[];
+  /** Restores during the run: more than 1 when the job's unit restarted (e.g. fenced after late heartbeats). */
+  readonly restores: number;
 }
 
 export interface EmbeddedWordcountRun {
@@ -157,8 +159,10 @@ export async function natsWordcount(
   });
   const events: RuntimeEvent[] = [];
   let started = 0;
+  let restores = 0;
   runtime.events.subscribe((event) => {
-    if (event.type === 'restored') started = now();
+    // A unit that restarts mid-run restores again: the run still counts from its first start.
+    if (event.type === 'restored' && restores++ === 0) started = now();
     events.push(event);
   });
   const running = runtime.run();
@@ -189,6 +193,7 @@ export async function natsWordcount(
     linesPerSec: (target.workload.lines.length / ms) * 1000,
     outputsPerSec: (target.workload.outputs / ms) * 1000,
     checkpoints: checkpointsOf(events),
+    restores,
   };
 }
 
@@ -241,7 +246,7 @@ export async function embeddedWordcount(
     const events: RuntimeEvent[] = [];
     let started = 0;
     runtime.events.subscribe((event) => {
-      if (event.type === 'restored') started = now();
+      if (event.type === 'restored' && started === 0) started = now();
       events.push(event);
     });
     await runtime.run();
