@@ -160,7 +160,9 @@ export class PendingCapture<K> implements CapturedChanges {
         this.write(i);
         if (++sinceClock === CLOCK_EVERY) {
           sinceClock = 0;
-          if (performance.now() >= deadline) return;
+          // Out of time with records left: the next slice goes on. With none left, this one
+          // completes the capture (a capture done but not completed would have no parts).
+          if (this.remaining > 0 && performance.now() >= deadline) return;
         }
       }
       if (this.resolving) {

@@ -191,6 +191,29 @@ test('deferred capture - taking it is a flag per key; settle writes in slices th
   assert.is(capture.changedKeys, keys);
 });
 
+test('deferred capture - completes when its last record is written just as a slice runs out of time', async () => {
+  // Each record takes 50 µs to encode, so every slice ends at its 64th write (its time check);
+  // with 5 × 64 keys the last record is such a write.
+  const slow = {
+    toJSON(): number {
+      const end = performance.now() + 0.05;
+      while (performance.now() < end);
+      return 1;
+    },
+  };
+  const b = createKeyedStateBackend({ keyCoder: str });
+  const value = b.boundState(g, StateTags.value('slow', JsonCoder.of<unknown>()));
+  const keys = 5 * 64;
+  for (let i = 0; i < keys; i++) {
+    b.setCurrentKey(`key-${i}`);
+    value.write(slow);
+  }
+  const capture = b.captureChanges();
+  await capture.settle();
+  assert.is(capture.changedKeys, keys);
+  assert.is(capture.keyGroups.length > 0, true);
+});
+
 test('deferred capture - a key the task uses is written first; a value that does not encode voids the capture, not the task', async () => {
   const b = createKeyedStateBackend({ keyCoder: str });
   const count = b.boundState(g, COUNT);
