@@ -241,9 +241,15 @@ class JetStreamStore implements JetStreamCheckpointStore {
 
   async readManifest(): Promise<StoredManifest | undefined> {
     return this.retrying('read manifest', async () => {
-      const entry = await this.kv.get(MANIFEST_KEY);
-      if (entry === null || entry.operation !== 'PUT') return undefined;
-      return { bytes: entry.value, revision: entry.revision };
+      // From the stream's leader, not kv.get: a KV bucket allows direct gets, which any replica may
+      // answer before it has applied the last commit. The revision read here fences the next
+      // commit, so a stale one would fence this process by its own earlier write.
+      const stored = await this.jsm.streams.getMessage(`KV_${this.options.bucket}`, {
+        last_by_subj: `$KV.${this.options.bucket}.${MANIFEST_KEY}`,
+      });
+      const operation = stored?.header?.get('KV-Operation') ?? '';
+      if (stored === null || (operation !== '' && operation !== 'PUT')) return undefined;
+      return { bytes: stored.data, revision: stored.seq };
     });
   }
 

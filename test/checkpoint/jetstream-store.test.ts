@@ -123,6 +123,33 @@ test('jetstream store - a commit whose acknowledgement was lost is retried and s
   }
 });
 
+test('jetstream store - on a 3-node cluster, the manifest read right after a commit is that commit, from any node', async () => {
+  // KV reads may be answered by any replica (direct get); one that has not applied the commit yet
+  // would hand back the revision before it, and the next commit would then be fenced as stale.
+  await using cluster = await startNatsCluster();
+  const stores = [];
+  for (const node of cluster.nodes) {
+    stores.push(
+      await openJetStreamCheckpointStore({ job: 'wordcount', task: 'counter', servers: node.url, replicas: 3 }),
+    );
+  }
+  try {
+    let revision: number | undefined;
+    for (let i = 0; i < 150; i++) {
+      revision = await stores[i % stores.length]!.commitManifest(bytesOf(`m${i}`), revision);
+      // Read through every node, the one that committed and the two others.
+      const reads = await Promise.all(stores.map((store) => store.readManifest()));
+      assert.equal(
+        reads.map((read) => read?.revision),
+        stores.map(() => revision),
+        `reads after commit ${i} (through node ${i % stores.length})`,
+      );
+    }
+  } finally {
+    for (const store of stores) await store.close();
+  }
+});
+
 test('jetstream store - different tasks of a job have separate buckets', async () => {
   await using server = await startNatsServer();
   await using counter = await open(server);
