@@ -15,6 +15,7 @@ import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import { ensureStream } from '../nats/ensure-stream.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
+import { PublishTurn } from './publish-turn.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
 import { StateUnavailableError } from './state-api-errors.ts';
 import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
@@ -45,26 +46,6 @@ export interface JetStreamCommandLogOptions {
   readonly onFenced?: (error: StateUnavailableError) => void;
   /** Where it schedules its publishes; share one between the logs of a connection. @default its own */
   readonly publishTurn?: PublishTurn;
-}
-
-/**
- * Where command logs schedule their publishes: the flushes asked for during one turn of the event
- * loop run together in one setImmediate, so nats.js writes the batches of every log sharing it to
- * the socket at once (one write instead of one per partition).
- */
-export class PublishTurn {
-  private due: (() => void)[] = [];
-
-  schedule(flush: () => void): void {
-    this.due.push(flush);
-    if (this.due.length === 1) setImmediate(this.run);
-  }
-
-  private readonly run = (): void => {
-    const due = this.due;
-    this.due = [];
-    for (const flush of due) flush();
-  };
 }
 
 /** Records per pull while reading the records a checkpoint does not cover. */
