@@ -607,6 +607,10 @@ export class HeapKeyedStateBackend<K>
     const start = out.length;
     this.writeRecord(entry, shape, out);
     this.tier?.budget.observe(out.length - start);
+    // A checkpoint now holds the key, from this record on, not only once the capture completes: a
+    // tiered backend may evict the key emptied before then, and that eviction owes a tombstone.
+    // (A tombstone's key still counts as persisted until completion, in case the capture fails.)
+    if (shape !== EntryShape.EMPTY) entry.persisted = true;
     return shape;
   }
 

@@ -737,7 +737,27 @@ test('backend - a disk capture holds the state at its cut while keys are evicted
         );
       });
     }),
-    { numRuns: 150 },
+    {
+      numRuns: 150,
+      examples: [
+        // k3 has its record written into a capture still resolving its spill log (k0 was evicted
+        // changed and read back), is emptied and evicted before the capture completes: the next
+        // capture owes its tombstone.
+        [
+          [
+            ['k0', { op: 'list', s: '', n: 0 }],
+            ['k5', { op: 'windowValue', n: 0 }],
+            ['k0', { op: 'bag', s: '' }],
+            ['k3', { op: 'value', n: 0 }],
+            ['k4', { op: 'listClearRange', n: 0 }],
+            ['k0', { op: 'capture' }],
+            ['k3', { op: 'clearAll' }],
+            ['k1', { op: 'set', n: 2 }],
+            ['k4', { op: 'map', s: 'a', n: 428450766 }],
+          ],
+        ],
+      ],
+    },
   );
 });
 
