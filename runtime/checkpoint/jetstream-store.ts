@@ -25,6 +25,7 @@ import {
 import { LifecycleError } from '../errors.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { DEFAULT_RETRY_POLICY, isTransientNatsError, retryTransient, type RetryPolicy } from '../nats/retry.ts';
+import { leaderKvGet } from '../nats/kv-leader-get.ts';
 import { jetStreamBucketName } from './jetstream-bucket-name.ts';
 
 /** Options of {@link openJetStreamCheckpointStore}. Give exactly one of `connection` and `servers`. */
@@ -241,15 +242,11 @@ class JetStreamStore implements JetStreamCheckpointStore {
 
   async readManifest(): Promise<StoredManifest | undefined> {
     return this.retrying('read manifest', async () => {
-      // From the stream's leader, not kv.get: a KV bucket allows direct gets, which any replica may
-      // answer before it has applied the last commit. The revision read here fences the next
+      // From the stream's leader, not kv.get (leaderKvGet): the revision read here fences the next
       // commit, so a stale one would fence this process by its own earlier write.
-      const stored = await this.jsm.streams.getMessage(`KV_${this.options.bucket}`, {
-        last_by_subj: `$KV.${this.options.bucket}.${MANIFEST_KEY}`,
-      });
-      const operation = stored?.header?.get('KV-Operation') ?? '';
-      if (stored === null || (operation !== '' && operation !== 'PUT')) return undefined;
-      return { bytes: stored.data, revision: stored.seq };
+      const stored = await leaderKvGet(this.jsm, this.options.bucket, MANIFEST_KEY);
+      if (stored === null || stored.operation !== 'PUT') return undefined;
+      return { bytes: stored.value, revision: stored.revision };
     });
   }
 
@@ -287,7 +284,7 @@ class JetStreamStore implements JetStreamCheckpointStore {
         if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE)) throw error;
         const stored = await this.lastWriteOf(subject);
         if (stored?.header.get('Nats-Msg-Id') === msgID) return stored.seq;
-        const current = await this.kv.get(MANIFEST_KEY).catch(() => null);
+        const current = await leaderKvGet(this.jsm, this.options.bucket, MANIFEST_KEY).catch(() => null);
         // "No manifest" is also a key whose last entry is a delete or purge marker (kv delete/purge
         // outside stator): replace the marker, compare-and-set on its revision as kv.create does.
         if (expectedRevision === undefined && current !== null && current.operation !== 'PUT') {
@@ -297,7 +294,7 @@ class JetStreamStore implements JetStreamCheckpointStore {
             if (!(retryError instanceof JetStreamApiError && retryError.code === WRONG_LAST_SEQUENCE)) throw retryError;
           }
         }
-        const latest = await this.kv.get(MANIFEST_KEY).catch(() => null);
+        const latest = await leaderKvGet(this.jsm, this.options.bucket, MANIFEST_KEY).catch(() => null);
         throw new FencedError(this.description, {
           expectedRevision,
           actualRevision: latest?.operation === 'PUT' ? latest.revision : undefined,

@@ -22,6 +22,7 @@ import type { KV, KvEntry } from '@nats-io/kv';
 import { Subject, type Observable } from 'rxjs';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, retryTransient } from '../nats/retry.ts';
+import { leaderKvReader, type LeaderKvRead } from '../nats/kv-leader-get.ts';
 import type { Logger } from '../log.ts';
 import { balancedAssignment } from './assignment.ts';
 import {
@@ -201,7 +202,8 @@ function validate(options: WorkerGroupOptions): {
 export async function joinWorkerGroup(options: WorkerGroupOptions): Promise<WorkerGroup> {
   const { workerId, leaseTtlMs, replicas, maxUnitFailures } = validate(options);
   const kv = await createGroupBucket(options.connection, options.job, replicas);
-  const group = new Group(options, kv, workerId, leaseTtlMs, maxUnitFailures);
+  const latest = await leaderKvReader(options.connection, groupBucketName(options.job));
+  const group = new Group(options, kv, latest, workerId, leaseTtlMs, maxUnitFailures);
   try {
     await group.join();
   } catch (error) {
@@ -250,6 +252,8 @@ class Group implements WorkerGroup {
   constructor(
     private readonly options: WorkerGroupOptions,
     private readonly kv: KV,
+    /** Reads that decide something go to the bucket stream's leader (see leaderKvGet). */
+    private readonly latest: LeaderKvRead,
     readonly workerId: string,
     private readonly leaseTtlMs: number,
     private readonly maxUnitFailures: number,
@@ -359,7 +363,7 @@ class Group implements WorkerGroup {
    * Older revisions than the view's are ignored: a watch opened again replays entries already seen, and
    * their age must not restart.
    */
-  private apply(entry: KvEntry): void {
+  private apply(entry: Pick<KvEntry, 'key' | 'revision' | 'operation' | 'value'>): void {
     const now = performance.now();
     const deleted = entry.operation !== 'PUT';
     if (isWorkerKey(entry.key)) {
@@ -396,7 +400,7 @@ class Group implements WorkerGroup {
   private refresh(unit: string, key: string): void {
     this.retryAt.set(unit, performance.now() + this.retryDelayMs);
     this.track(
-      this.kv.get(key).then(
+      this.latest(key).then(
         (entry) => {
           if (entry !== null) this.apply(entry);
           this.schedule();
@@ -645,9 +649,10 @@ class Group implements WorkerGroup {
     const seen = this.workers.get(holder);
     const mine: LocalUnit = { phase: 'claiming' };
     this.local.set(unit, mine);
-    // The watch may lag: ask the server whether the holder's heartbeat really stopped.
+    // The watch may lag: ask the stream's leader (a replica may lag too) whether the holder's
+    // heartbeat really stopped.
     this.track(
-      this.kv.get(workerKey(holder)).then(
+      this.latest(workerKey(holder)).then(
         (entry) => {
           if (this.local.get(unit) !== mine) return;
           this.local.delete(unit);

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { LayoutMismatchError, RescaleError } from '../rescale-errors.ts';
 import { isWorkerKey } from '../group/group-bucket.ts';
 import { DEFAULT_RETRY_POLICY, retryTransient } from './retry.ts';
+import type { LeaderKvRead } from './kv-leader-get.ts';
 
 /** The key of the layout record in the group bucket (not a `worker.` or `lease.` key). */
 export const LAYOUT_KEY = 'layout';
@@ -88,7 +89,10 @@ export interface LayoutLock {
 }
 
 export interface SettleLayoutOptions {
+  /** The job's group bucket: writes go through it. */
   readonly kv: KV;
+  /** Reads of the group bucket, from its stream's leader: they decide whether to write. */
+  readonly latest: LeaderKvRead;
   readonly job: string;
   /** `<host>-<pid>`, named in the record while this worker rescales. */
   readonly worker: string;
@@ -136,10 +140,10 @@ function sameLayout(a: JobLayout, b: JobLayout): boolean {
  * a worker of the job is alive.
  */
 export async function settleJobLayout(options: SettleLayoutOptions): Promise<SettledLayout> {
-  const { kv, job, wanted, logger } = options;
+  const { kv, latest, job, wanted, logger } = options;
   let waitingFor: { revision: number; since: number } | undefined;
   for (;;) {
-    const entry = await read(() => kv.get(LAYOUT_KEY));
+    const entry = await read(() => latest(LAYOUT_KEY));
     const record = entry !== null && entry.operation === 'PUT' ? decodeLayout(entry.value) : undefined;
     if (entry === null || record === undefined) {
       // The first worker of the job, or of a job from before the record: its checkpoints say what ran.
@@ -155,7 +159,7 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
         else await kv.update(LAYOUT_KEY, encodeLayout(initial), entry.revision);
       } catch (error) {
         // Another worker wrote it first: compare with that one.
-        if ((await read(() => kv.get(LAYOUT_KEY)))?.operation !== 'PUT') throw error;
+        if ((await read(() => latest(LAYOUT_KEY)))?.operation !== 'PUT') throw error;
       }
       continue;
     }
@@ -219,7 +223,7 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
     } catch {
       continue; // another worker changed the record meanwhile
     }
-    const alive = await liveWorkers(kv, options.leaseTtlMs);
+    const alive = await liveWorkers(kv, latest, options.leaseTtlMs);
     if (alive.length > 0) {
       await kv.update(LAYOUT_KEY, encodeLayout(record), revision).catch(() => undefined);
       const stage = rescaledStages(record, wanted)[0]!;
@@ -320,7 +324,7 @@ async function runLocked(options: SettleLayoutOptions, locked: LayoutRecord, loc
  * The job's workers whose heartbeat is alive: present, and rewritten within one TTL. Dead ones'
  * entries are deleted (compare-and-set on the revision seen), as the group itself would.
  */
-async function liveWorkers(kv: KV, leaseTtlMs: number): Promise<string[]> {
+async function liveWorkers(kv: KV, latest: LeaderKvRead, leaseTtlMs: number): Promise<string[]> {
   const seen = new Map<string, number>();
   for (const key of await read(async () => {
     const keys: string[] = [];
@@ -328,7 +332,7 @@ async function liveWorkers(kv: KV, leaseTtlMs: number): Promise<string[]> {
     return keys;
   })) {
     if (!isWorkerKey(key)) continue;
-    const entry = await read(() => kv.get(key));
+    const entry = await read(() => latest(key));
     if (entry !== null && entry.operation === 'PUT') seen.set(key, entry.revision);
   }
   if (seen.size === 0) return [];
@@ -336,7 +340,8 @@ async function liveWorkers(kv: KV, leaseTtlMs: number): Promise<string[]> {
   await sleep(leaseTtlMs + Math.floor(leaseTtlMs / 3));
   const alive: string[] = [];
   for (const [key, revision] of seen) {
-    const entry = await read(() => kv.get(key));
+    // From the leader: a lagging replica would show the revision seen and call a live worker dead.
+    const entry = await read(() => latest(key));
     if (entry === null || entry.operation !== 'PUT') continue;
     if (entry.revision !== revision) alive.push(key.slice('worker.'.length));
     else await kv.delete(key, { previousSeq: revision }).catch(() => undefined);

@@ -23,7 +23,8 @@ import { openNatsJobFiles, type NatsJobFiles } from './nats-job-files.ts';
 import { serveWorkerStateApi, type WorkerStateApi } from '../state-api/serve-nats-state-api.ts';
 import { checkpointedParallelism } from './unit-layout.ts';
 import { DEFAULT_LEASE_TTL_MS } from '../group/index.ts';
-import { createGroupBucket } from '../group/group-bucket.ts';
+import { createGroupBucket, groupBucketName } from '../group/group-bucket.ts';
+import { leaderKvReader } from './kv-leader-get.ts';
 import { describeLayout, LAYOUT_KEY, settleJobLayout, type SettledLayout } from './job-layout.ts';
 import { rescaleUnits } from './rescale-units.ts';
 import { LayoutMismatchError } from '../rescale-errors.ts';
@@ -86,8 +87,8 @@ export function groupAssignment(
       if (layout === undefined) return;
       // A worker that began rescaling between this worker's check and its first heartbeat did not
       // see it alive: this one must not run the old layout beside the rescale.
-      const kv = await createGroupBucket(link.nc, options.job, options.replicas);
-      const entry = await retryTransient(() => kv.get(LAYOUT_KEY), DEFAULT_RETRY_POLICY, new AbortController().signal);
+      const latest = await leaderKvReader(link.nc, groupBucketName(options.job));
+      const entry = await retryTransient(() => latest(LAYOUT_KEY), DEFAULT_RETRY_POLICY, new AbortController().signal);
       if (entry?.revision !== layout.revision) {
         await group.close();
         throw new LayoutMismatchError(
@@ -206,6 +207,7 @@ export async function openWorkerRuntime(options: WorkerOptions): Promise<Prepare
     for (const unit of units) if (unit.stage !== undefined) stageParallelism[unit.stage] = unit.partition + 1;
     const layout = await settleJobLayout({
       kv: await createGroupBucket(checkpointLink.nc, job.name, replicas),
+      latest: await leaderKvReader(checkpointLink.nc, groupBucketName(job.name)),
       job: job.name,
       worker: `${hostname()}-${process.pid}`,
       wanted: split

@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { createGroupBucket } from '../../runtime/group/group-bucket.ts';
+import { createGroupBucket, groupBucketName } from '../../runtime/group/group-bucket.ts';
+import { leaderKvReader, type LeaderKvRead } from '../../runtime/nats/kv-leader-get.ts';
 import { encodeLayout, LAYOUT_KEY, settleJobLayout, type JobLayout } from '../../runtime/nats/job-layout.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { startNatsServer } from '../support/nats-server.ts';
@@ -12,9 +13,15 @@ const target = { inputPartitions: null, parallelism: { count: 6 }, generations: 
 // A rescale from 4 to 6 partitions whose worker died: nobody refreshes the record.
 const stale = { ...target, rescale: { from, by: 'host-1', refreshedAt: new Date(0).toISOString() } };
 
-function settle(kv: Awaited<ReturnType<typeof createGroupBucket>>, wanted: JobLayout, rescaled: string[]) {
+function settle(
+  kv: Awaited<ReturnType<typeof createGroupBucket>>,
+  latest: LeaderKvRead,
+  wanted: JobLayout,
+  rescaled: string[],
+) {
   return settleJobLayout({
     kv,
+    latest,
     job: 'wordcount',
     worker: 'host-2',
     wanted,
@@ -32,13 +39,14 @@ test('a worker of another layout than a stale rescale exits with what to start; 
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   const kv = await createGroupBucket(link.nc, 'wordcount', 1);
+  const latest = await leaderKvReader(link.nc, groupBucketName('wordcount'));
   await kv.put(LAYOUT_KEY, encodeLayout(stale));
   const rescaled: string[] = [];
   try {
     // A guard against the old behaviour (waiting for ever), not a timing assertion.
     let guard: NodeJS.Timeout | undefined;
     await Promise.race([
-      settle(kv, { inputPartitions: null, parallelism: { count: 4 } }, rescaled),
+      settle(kv, latest, { inputPartitions: null, parallelism: { count: 4 } }, rescaled),
       new Promise((_, reject) => (guard = setTimeout(() => reject(new Error('still waiting after 30 s')), 30_000))),
     ]).finally(() => clearTimeout(guard));
     assert.unreachable('a worker of the old layout must not wait for ever');
@@ -51,7 +59,7 @@ test('a worker of another layout than a stale rescale exits with what to start; 
   }
   assert.equal(rescaled, [], 'it did not rescale');
 
-  const settled = await settle(kv, { inputPartitions: null, parallelism: { count: 6 } }, rescaled);
+  const settled = await settle(kv, latest, { inputPartitions: null, parallelism: { count: 6 } }, rescaled);
   assert.equal(rescaled, ['{"count":6}'], 'the worker of the target layout finished the rescale');
   assert.equal(settled.record.parallelism, { count: 6 });
   assert.is(settled.record.rescale, undefined);
