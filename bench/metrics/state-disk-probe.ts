@@ -1,7 +1,10 @@
 // Child process of state.disk.keysPerGiB:
 //   node --expose-gc --import tsx bench/metrics/state-disk-probe.ts keys <heap|disk> <keys> <memoryBytes>
-// Prints one JSON line. A fresh process, so its RSS is this workload's and nothing else's.
-import { mkdtempSync, rmSync } from 'node:fs';
+// Prints one JSON line. A fresh process, so its RSS is this workload's and nothing else's. RSS is
+// read whole and split (/proc/self/status: anonymous, file-backed), with V8's committed heap and the
+// store's file and pages; STATOR_PROBE_SMAPS=1 adds resident bytes per mapping.
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { getHeapStatistics } from 'node:v8';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
@@ -44,6 +47,36 @@ function fill(b: HeapKeyedStateBackend<string>, n: number): void {
   }
 }
 
+/** The kB fields of /proc/self/status, in bytes (Linux). */
+function procStatus(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+    const m = /^(\w+):\s+(\d+) kB$/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]) * 1024;
+  }
+  return out;
+}
+
+/**
+ * Resident bytes per mapping name (anonymous memory together; each LMDB map apart, with its
+ * address range: lmdb-js keeps outgrown maps), above 1 MiB. With STATOR_PROBE_SMAPS=1.
+ */
+function smaps(): Record<string, number> {
+  const out: Record<string, number> = {};
+  let name = '';
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      name = head[1] || '[anon]';
+      if (name.endsWith('.mdb')) name = `${name} ${line.split(' ')[0]}`;
+      continue;
+    }
+    const m = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (m) out[name] = (out[name] ?? 0) + Number(m[1]) * 1024;
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, v]) => v > 1 << 20));
+}
+
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === 'keys') {
@@ -56,6 +89,8 @@ async function main(): Promise<void> {
     gc!();
     gc!();
     const usage = process.memoryUsage();
+    const status = procStatus();
+    const heapStats = getHeapStatistics();
     // Every key is still there: read a sample back.
     const count = b.boundState(StateNamespaces.global(), tag);
     for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 1000))) {
@@ -70,6 +105,15 @@ async function main(): Promise<void> {
         heapUsed: usage.heapUsed,
         external: usage.external,
         stored: store?.size ?? 0,
+        heapTotal: usage.heapTotal,
+        arrayBuffers: usage.arrayBuffers,
+        heapCommitted: heapStats.total_physical_size,
+        rssAnon: status.RssAnon,
+        rssFile: status.RssFile,
+        rssShmem: status.RssShmem,
+        storeFile: store === undefined ? 0 : statSync(join(store.path, 'data.mdb')).size,
+        smaps: process.env.STATOR_PROBE_SMAPS === '1' ? smaps() : undefined,
+        storeStats: store === undefined ? undefined : store.stats(),
       }) + '\n',
     );
     await store?.close();

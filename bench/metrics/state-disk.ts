@@ -149,14 +149,42 @@ interface KeysProbe {
   readonly rss: number;
   readonly heapUsed: number;
   readonly stored: number;
+  /** RSS split (/proc/self/status): anonymous memory and file-backed pages (LMDB's map, Node's binary). */
+  readonly rssAnon: number;
+  readonly rssFile: number;
+  /** V8 heap committed (physical). */
+  readonly heapCommitted: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+  /** Size of the store's data file, and its LMDB leaf pages. */
+  readonly storeFile: number;
+  readonly storeStats?: { readonly treeLeafPageCount: number; readonly pageSize: number };
+}
+
+/** The probe's memory readings as details fields named `${side}Rss`, `${side}RssAnon`... */
+function breakdown(side: string, p: KeysProbe): Record<string, number> {
+  const fields: Record<string, number> = {
+    Rss: p.rss,
+    RssAnon: p.rssAnon,
+    RssFile: p.rssFile,
+    HeapUsed: p.heapUsed,
+    HeapCommitted: p.heapCommitted,
+    External: p.external,
+    ArrayBuffers: p.arrayBuffers,
+    StoreFile: p.storeFile,
+    StoreLeafPages: p.storeStats?.treeLeafPageCount ?? 0,
+  };
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [side + k, v]));
 }
 
 export const stateDiskKeysPerGiB: Metric = {
   name: 'state.disk.keysPerGiB',
   description:
-    'ValueState<number> keys held per GiB of process RSS: disk backend (64 MiB budget) vs heap backend, each in a fresh child process',
+    'ValueState<number> keys held per GiB of process RSS (full RSS, file-backed pages included): disk backend (64 MiB budget) vs heap backend, each in a fresh child process',
   goal: { field: 'value', op: '>=', target: 20_000_000 },
   async run(ctx: BenchContext): Promise<MetricResult> {
+    // The goal is stated for 20M keys (STATOR_BENCH_DISK_KEYS=20000000, minutes per side); the
+    // default 2M keeps the full suite short, where Node's own ~100 MiB weighs more.
     const n = keyCount(ctx, 2_000_000, 300_000);
     const budget = 64 * 2 ** 20;
     const disk = await runChildJson<KeysProbe>(probePath, ['keys', 'disk', String(n), String(budget)], ctx.signal);
@@ -170,18 +198,21 @@ export const stateDiskKeysPerGiB: Metric = {
       baseline: perGiB(heap),
       ratio: perGiB(disk) / perGiB(heap),
       note:
-        `${n} keys written in turns with a capture every 100k; RSS after gc: disk ${(disk.rss / 2 ** 20).toFixed(0)} MiB (heap used ${(disk.heapUsed / 2 ** 20).toFixed(0)} MiB, ` +
-        `${disk.stored} keys in the store, its mapped pages count in RSS), heap ${(heap.rss / 2 ** 20).toFixed(0)} MiB`,
+        `${n} keys written in turns with a capture every 100k; RSS after gc: disk ${mib(disk.rss)} MiB (anonymous ${mib(disk.rssAnon)}, ` +
+        `file-backed ${mib(disk.rssFile)}: the store's mapped pages and Node's binary; heap used ${mib(disk.heapUsed)} of ${mib(disk.heapCommitted)} MiB committed; ` +
+        `${disk.stored} keys in a ${mib(disk.storeFile)} MiB store), heap ${mib(heap.rss)} MiB (anonymous ${mib(heap.rssAnon)}, heap used ${mib(heap.heapUsed)} of ${mib(heap.heapCommitted)} MiB)`,
       details: {
         keys: n,
-        diskRss: disk.rss,
-        heapRss: heap.rss,
-        diskHeapUsed: disk.heapUsed,
-        heapHeapUsed: heap.heapUsed,
+        ...breakdown('disk', disk),
+        ...breakdown('heap', heap),
       },
     };
   },
 };
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
+}
 
 export const restoreDiskReadyMs: Metric = {
   name: 'restore.disk.readyMs',

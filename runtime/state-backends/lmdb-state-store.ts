@@ -143,6 +143,11 @@ export class LmdbStateStore implements LocalStateStore {
     return (this.records.getStats() as { entryCount: number }).entryCount;
   }
 
+  /** LMDB's statistics of the records table (page size, depth, page counts, entries), for diagnostics. */
+  stats(): Record<string, unknown> {
+    return this.records.getStats() as Record<string, unknown>;
+  }
+
   clear(): void {
     rmSync(join(this.path, MARKER), { force: true });
     this.records.clearSync();
