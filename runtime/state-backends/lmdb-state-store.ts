@@ -9,16 +9,15 @@ import type { LocalStateStore, LocalStoreWrite } from '../../src/state/index.ts'
  */
 const MARKER = 'reflects.json';
 const MARKER_FORMAT = 1;
+/** The LMDB map of one partition's environment (see the constructor); 2,048 of them fit a 47-bit address space. */
+const MAP_BYTES = 64 * 2 ** 30;
 
 /**
  * A LocalStateStore in an LMDB environment (lmdb-js): reads are synchronous memory-mapped lookups
  * on the calling thread, which state reads need (`ValueState.read()` returns the value); writes come
  * in synchronous batches (one transaction per eviction batch). The environment is a working copy,
  * written without fsync: a crash may leave it anywhere, so it is trusted only through its marker
- * (a warm copy, see markWarm), and otherwise removed and made afresh. For the same reason it is
- * written through LMDB's write map (transactions change the memory map in place, no malloc'd page
- * copies and file writes), whose cost is that a stray write could corrupt the file: a file nobody
- * trusts after a crash anyway.
+ * (a warm copy, see markWarm), and otherwise removed and made afresh.
  */
 export class LmdbStateStore implements LocalStateStore {
   private readonly root: RootDatabase<Uint8Array, Uint8Array>;
@@ -34,7 +33,12 @@ export class LmdbStateStore implements LocalStateStore {
       compression: false,
       noSync: true,
       noMetaSync: true,
-      useWritemap: true,
+      // Not the write map: it leaves every written page in this process's mapping, counted in its
+      // RSS, where pwrite-ed pages stay out of it until read (docs/performance.md, keysPerGiB).
+      useWritemap: false,
+      // Address space, not memory: a map this size is never grown, and lmdb-js keeps every
+      // outgrown map mapped (with its resident pages) until close. Past it, it grows as before.
+      mapSize: MAP_BYTES,
       maxDbs: 4,
     });
     const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
