@@ -1,14 +1,16 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { LocalStateStore, LocalStoreWrite } from '../../src/state/index.ts';
+import { StatePartCorruptError } from '../../src/state/index.ts';
+import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../src/state/index.ts';
 
 /**
  * The warm-copy marker, next to LMDB's files: present only while the environment, synced to disk,
  * holds exactly the state of the checkpoint partition it names (see markWarm).
  */
 const MARKER = 'reflects.json';
-const MARKER_FORMAT = 1;
+/** 2: values in the local cell form (LocalCellFormat); a copy marked 1 holds checkpoint-form cells and is rebuilt. */
+const MARKER_FORMAT = 2;
 /** The LMDB map of one partition's environment (see the constructor); 2,048 of them fit a 47-bit address space. */
 const MAP_BYTES = 64 * 2 ** 30;
 
@@ -23,6 +25,8 @@ export class LmdbStateStore implements LocalStateStore {
   private readonly root: RootDatabase<Uint8Array, Uint8Array>;
   private readonly records: Database<Uint8Array, Uint8Array>;
   private readonly eager: Database<Uint8Array, Uint8Array>;
+  /** The cell heads the records' values number (LocalCellFormat), by id as 4 bytes big-endian. */
+  private readonly cellHeads: Database<Uint8Array, Uint8Array>;
   private closed: Promise<void> | undefined = undefined;
 
   private constructor(readonly path: string) {
@@ -44,6 +48,7 @@ export class LmdbStateStore implements LocalStateStore {
     const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
     this.records = this.root.openDB<Uint8Array, Uint8Array>('records', binary);
     this.eager = this.root.openDB<Uint8Array, Uint8Array>('eager', binary);
+    this.cellHeads = this.root.openDB<Uint8Array, Uint8Array>('heads', binary);
   }
 
   /** Opens a fresh (empty) store in `path`, removing whatever was there. */
@@ -114,14 +119,26 @@ export class LmdbStateStore implements LocalStateStore {
     return this.records.getBinary(key);
   }
 
-  write(batch: readonly LocalStoreWrite[]): void {
-    if (batch.length === 0) return;
+  write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void {
+    if (batch.length === 0 && heads === undefined) return;
     this.root.transactionSync(() => {
+      if (heads !== undefined) heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
       for (const w of batch) {
         if (w.value === undefined) this.records.removeSync(w.key);
         else this.records.putSync(w.key, w.value);
       }
     });
+  }
+
+  heads(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const { key, value } of this.cellHeads.getRange()) {
+      const id = new DataView((key as Uint8Array).buffer, (key as Uint8Array).byteOffset, 4).getUint32(0);
+      if (id !== out.length + 1)
+        throw new StatePartCorruptError(`the local state store's cell heads skip from ${out.length} to ${id}`);
+      out.push(new Uint8Array(value as Uint8Array));
+    }
+    return out;
   }
 
   writeEager(records: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): void {
@@ -156,12 +173,19 @@ export class LmdbStateStore implements LocalStateStore {
     rmSync(join(this.path, MARKER), { force: true });
     this.records.clearSync();
     this.eager.clearSync();
+    this.cellHeads.clearSync();
   }
 
   close(): Promise<void> {
     this.closed ??= this.root.close();
     return this.closed;
   }
+}
+
+function headId(id: number): Uint8Array {
+  const key = new Uint8Array(4);
+  new DataView(key.buffer).setUint32(0, id);
+  return key;
 }
 
 /** fsync of a directory, so a rename or unlink in it survives a host crash. */

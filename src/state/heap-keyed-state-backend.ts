@@ -24,6 +24,7 @@ import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import { PendingCapture, type CaptureHost, type SpilledChanges } from './pending-capture.ts';
 import { SpillLog } from './spill-log.ts';
+import { LocalCellFormat } from './local-cells.ts';
 import { KeyFilter } from './key-filter.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
 import { storeKey, storeKeyGroup, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
@@ -80,6 +81,8 @@ interface Tier {
   readonly store: LocalStateStore;
   readonly budget: HeapCacheBudget;
   readonly reused: boolean;
+  /** How the store's values hold cells (its dictionary of cell heads). */
+  readonly cells: LocalCellFormat;
 }
 
 interface ResolvedOptions<K> {
@@ -197,6 +200,8 @@ export class HeapKeyedStateBackend<K>
             store: options.tier.store,
             budget: new HeapCacheBudget(options.tier.memoryBytes),
             reused: options.tier.reused ?? false,
+            // A fresh store (or a cleared one) holds no heads: only a warm copy's are read.
+            cells: new LocalCellFormat(options.tier.reused === true ? options.tier.store.heads() : []),
           };
     this.storedFilter = options.tier !== undefined && options.tier.reused !== true ? new KeyFilter() : undefined;
     this.identityKeys = this.keyCoder.consistentWithEquals();
@@ -661,7 +666,14 @@ export class HeapKeyedStateBackend<K>
       entry.attached = false;
       if (this.current === entry) this.current = undefined;
     }
-    if (deletes !== undefined) this.tier!.store.write(deletes);
+    if (deletes !== undefined) this.writeStore(deletes);
+  }
+
+  /** Writes a batch to the local store, with the cell heads its values may use that it lacks. */
+  private writeStore(batch: readonly LocalStoreWrite[]): void {
+    const tier = this.tier!;
+    tier.store.write(batch, tier.cells.unsaved());
+    tier.cells.savedAll();
   }
 
   /** The key's key in the local store. */
@@ -693,7 +705,9 @@ export class HeapKeyedStateBackend<K>
       }
       const skey = this.storeKeyOf(entry);
       const keyBytes = skey.subarray(2);
-      this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, this.tier!.store.get(skey));
+      const local = this.tier!.store.get(skey);
+      const cells = local === undefined ? undefined : this.tier!.cells.toCheckpoint(local);
+      this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, cells);
     }
   }
 
@@ -784,7 +798,7 @@ export class HeapKeyedStateBackend<K>
     // Keys that must stay (timers, holds, keys too long for the store) may keep the cache over its
     // limit: the next walk waits until another tenth of the limit was added, not the next miss.
     this.nextEvictionAt = toEvict > 0 ? entries.size + Math.max(1, Math.floor(limit * 0.1)) : 0;
-    if (batch.length > 0) tier.store.write(batch);
+    if (batch.length > 0) this.writeStore(batch);
     // Evicted keys stay in the dirty list, no longer dirty, for the next capture to skip: dropped
     // once the list outgrows the cache, else a long checkpoint keeps every key evicted since the
     // last capture on the heap (the budget would bound nothing).
@@ -822,9 +836,9 @@ export class HeapKeyedStateBackend<K>
         // A value changed in place into one its coder refuses: the capture reports it; keep the key.
         return false;
       }
-      const value = cells.toBytes();
+      const value = cells.view();
       const hash = murmur3(keyBytes);
-      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value });
+      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: this.tier!.cells.toLocal(value) });
       this.storedFilter?.add(hash);
       // Its record for the next capture, as it is now (the capture does not read the store).
       if (changed) this.spillLog.append(hash, entry.keyGroup, keyBytes, value);
@@ -847,7 +861,7 @@ export class HeapKeyedStateBackend<K>
     entry.keyGroup = keyGroup;
     entry.persisted = true;
     const cursor = new PartCursor(cells, 0, cells.length);
-    decodeCellsAt(cursor, entry.table);
+    this.tier!.cells.decodeAt(cursor, entry.table);
     if (!cursor.atEnd())
       throw new StatePartCorruptError(
         `the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`,
@@ -886,11 +900,11 @@ export class HeapKeyedStateBackend<K>
     const batch: LocalStoreWrite[] = [];
     group.materialize((keyBytes, cells) => {
       if (keyBytes.length > MAX_STORE_KEY_BYTES) return false;
-      batch.push({ key: storeKey(keyGroup, keyBytes), value: cells });
+      batch.push({ key: storeKey(keyGroup, keyBytes), value: tier.cells.toLocal(cells) });
       this.storedFilter?.add(murmur3(keyBytes));
       return true;
     });
-    tier.store.write(batch);
+    this.writeStore(batch);
   }
 
   /**
@@ -932,14 +946,15 @@ export class HeapKeyedStateBackend<K>
       } else if (shape === EntryShape.EMPTY) {
         writes.push({ key, value: undefined });
       } else if (!entry.stored) {
-        const cells = new ByteWriter(64);
+        const cells = this.spillScratch;
+        cells.reset();
         encodeCells(entry, cells, this.cellScratch);
-        writes.push({ key, value: cells.toBytes() });
+        writes.push({ key, value: tier.cells.toLocal(cells.view()) });
         this.storedFilter?.add(murmur3(key.subarray(2)));
         entry.stored = true;
       }
     }
-    tier.store.write(writes);
+    this.writeStore(writes);
     tier.store.writeEager(eager);
     return true;
   }

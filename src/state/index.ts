@@ -37,7 +37,7 @@ export { InMemoryTimerInternals, compareTimerData } from './in-memory-timer-inte
 export type { KeyedStateBackend, CapturedChanges, MergeKeyGroupParts } from './keyed-state-backend.ts';
 export { HeapKeyedStateBackend, createKeyedStateBackend } from './heap-keyed-state-backend.ts';
 export type { KeyedStateBackendOptions, StateTierOptions } from './heap-keyed-state-backend.ts';
-export type { LocalStateStore, LocalStoreWrite } from './local-state-store.ts';
+export type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from './local-state-store.ts';
 export {
   DEFAULT_MAX_KEY_GROUPS,
   keyGroupFor,

@@ -409,6 +409,21 @@ export function decodeCellsAt(cursor: PartCursor, table: StateTable): void {
   }
 }
 
+/** The head of a cell (namespace, column, kind, signature) at the cursor, names shared as decodeCellsAt shares them. */
+export function readCellHead(cursor: PartCursor): {
+  readonly ns: string;
+  readonly col: string;
+  readonly kind: StateKind;
+  readonly signature: string;
+} {
+  const ns = readNameAt(cursor);
+  const col = readNameAt(cursor);
+  const kind = KIND_CODES[cursor.byte()];
+  if (kind === undefined) throw new StatePartCorruptError('unknown state kind code');
+  const signature = readNameAt(cursor);
+  return { ns, col, kind, signature };
+}
+
 /**
  * A namespace, column or signature at the cursor, as the one string already made for the same bytes
  * when there is one: restoring a million keys then neither decodes nor keeps a million copies of

@@ -5,7 +5,8 @@
  * and rebuilt from the latest checkpoint.
  *
  * Keys are `storeKey(keyGroup, keyBytes)` (the key group first, big-endian, so one key group's keys
- * are one range); values are a record's cells section (see key-group-part.ts). Which keys were
+ * are one range); values are a record's cells section in the local form (see LocalCellFormat: each
+ * cell's head is a number in a dictionary of cell heads the store keeps too). Which keys were
  * evicted with changes the next checkpoint must include is the backend's business (its spill log
  * keeps their records), not the store's.
  *
@@ -15,8 +16,13 @@
 export interface LocalStateStore {
   /** The value of `key`, or undefined. The bytes are the caller's (not reused by the store). */
   get(key: Uint8Array): Uint8Array | undefined;
-  /** Applies one batch atomically: every put (value) or delete (undefined). */
-  write(batch: readonly LocalStoreWrite[]): void;
+  /**
+   * Applies one batch atomically: every put (value) or delete (undefined), and the cell heads
+   * numbered since the last write (ids `heads.from`, `heads.from + 1`...), which its values may use.
+   */
+  write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void;
+  /** Every cell head written (by id, from 1): the dictionary of the values it holds. */
+  heads(): Uint8Array[];
   /**
    * Keeps the records of keys with timers or watermark holds (a record's eager section length, the
    * eager section, then its cells), apart from the others: they are restored eagerly from a warm
@@ -33,6 +39,12 @@ export interface LocalStateStore {
   clear(): void;
   /** Releases the store; idempotent. */
   close(): Promise<void>;
+}
+
+/** Cell heads a LocalStateStore batch adds to the store's dictionary, from id `from` on. */
+export interface LocalStoreHeads {
+  readonly from: number;
+  readonly heads: readonly Uint8Array[];
 }
 
 /** One write of a LocalStateStore batch. */

@@ -1,0 +1,173 @@
+import { ByteWriter } from '../../coders/index.ts';
+import { RawCell } from './cell.ts';
+import { readCellHead } from './key-entry.ts';
+import { PartCursor } from './key-group-part.ts';
+import { StatePartCorruptError } from './state-errors.ts';
+import type { StateKind } from './state-tag.ts';
+import type { StateTable } from './state-table.ts';
+
+/** Distinct cell heads a store numbers; others are written inline (window namespaces are unbounded). */
+const MAX_HEADS = 4096;
+/** The id of a cell whose head is written inline, in the checkpoint encoding. */
+const INLINE = 0;
+
+interface Head {
+  /** The head as a checkpoint record encodes it (namespace, column, kind, signature). */
+  readonly bytes: Uint8Array;
+  readonly ns: string;
+  readonly col: string;
+  readonly kind: StateKind;
+  readonly signature: string;
+}
+
+/**
+ * The cells section as a tiered backend's local store holds it: a checkpoint record's cells
+ * section with each cell's head (namespace, column, kind, signature: about 30 bytes for a
+ * ValueState, repeated in every key's record) replaced by a small number, the head's id in a
+ * dictionary of the store. Count, then per cell: id (INLINE, then the head, for heads past
+ * MAX_HEADS), payload length, payload.
+ *
+ * The dictionary is the store's (LocalStateStore.write persists new heads with the records that
+ * use them, heads() gives them back for a warm copy), so it lives as long as the store's content.
+ */
+export class LocalCellFormat {
+  private readonly ids = new Map<string, number>();
+  /** Heads by id - 1. */
+  private readonly heads: Head[] = [];
+  /** Heads the store holds (the first `saved` ids). */
+  private saved: number;
+  private last: Head | undefined = undefined;
+  private lastId = INLINE;
+  private readonly out = new ByteWriter(256);
+
+  /** A format over the heads a store already holds (LocalStateStore.heads(), by id from 1). */
+  constructor(stored: readonly Uint8Array[] = []) {
+    for (const bytes of stored) this.add(new Uint8Array(bytes));
+    this.saved = this.heads.length;
+  }
+
+  /** Heads the store does not hold yet: pass them to its next write, then call `savedAll`. */
+  unsaved(): { readonly from: number; readonly heads: readonly Uint8Array[] } | undefined {
+    if (this.saved === this.heads.length) return undefined;
+    return { from: this.saved + 1, heads: this.heads.slice(this.saved).map((h) => h.bytes) };
+  }
+
+  /** The store wrote every head `unsaved` gave. */
+  savedAll(): void {
+    this.saved = this.heads.length;
+  }
+
+  /** A checkpoint cells section (count, then cells) in the local form. */
+  toLocal(cells: Uint8Array): Uint8Array {
+    return this.rewrite(cells, this.localHead);
+  }
+
+  /** A local cells section back in the checkpoint form. */
+  toCheckpoint(local: Uint8Array): Uint8Array {
+    return this.rewrite(local, this.checkpointHead);
+  }
+
+  /** Copies a cells section cell by cell, `head` turning each head at the cursor into `out`'s. */
+  private rewrite(cells: Uint8Array, head: (cursor: PartCursor, out: ByteWriter) => void): Uint8Array {
+    const cursor = new PartCursor(cells, 0, cells.length);
+    const out = this.out;
+    out.reset();
+    const n = cursor.length();
+    out.writeVarLong(n);
+    for (let i = 0; i < n; i++) {
+      head(cursor, out);
+      const len = cursor.length();
+      const start = cursor.skip(len);
+      out.writeVarLong(len);
+      out.writeBytes(cells.subarray(start, start + len));
+    }
+    if (!cursor.atEnd()) throw new StatePartCorruptError(`${cursor.end - cursor.pos} unexpected bytes after the cells`);
+    return out.toBytes();
+  }
+
+  /** A checkpoint head at the cursor as its id (or INLINE and the head, past MAX_HEADS). */
+  private readonly localHead = (cursor: PartCursor, out: ByteWriter): void => {
+    const at = cursor.pos;
+    const cells = cursor.bytes;
+    const last = this.last;
+    // Most keys' cells have the previous one's head: one byte comparison instead of a lookup.
+    if (last !== undefined && sameBytes(last.bytes, cells, at, cursor.end)) {
+      cursor.pos = at + last.bytes.length;
+      out.writeVarLong(this.lastId);
+      return;
+    }
+    skipHead(cursor);
+    const head = cells.subarray(at, cursor.pos);
+    const id = this.idOf(head);
+    out.writeVarLong(id);
+    if (id === INLINE) out.writeBytes(head);
+  };
+
+  /** A local head at the cursor (an id, or INLINE and the head) as the checkpoint head. */
+  private readonly checkpointHead = (cursor: PartCursor, out: ByteWriter): void => {
+    const id = cursor.length();
+    if (id !== INLINE) {
+      out.writeBytes(this.head(id).bytes);
+      return;
+    }
+    const at = cursor.pos;
+    skipHead(cursor);
+    out.writeBytes(cursor.bytes.subarray(at, cursor.pos));
+  };
+
+  /** Reads a local cells section at the cursor into `table`, as RawCells over the cursor's bytes. */
+  decodeAt(cursor: PartCursor, table: StateTable): void {
+    const n = cursor.length();
+    for (let i = 0; i < n; i++) {
+      const id = cursor.length();
+      const head = id === INLINE ? readCellHead(cursor) : this.head(id);
+      const len = cursor.length();
+      const start = cursor.skip(len);
+      table.put(head.ns, head.col, new RawCell(head.kind, head.signature, cursor.bytes, start, start + len));
+    }
+  }
+
+  private head(id: number): Head {
+    const head = this.heads[id - 1];
+    if (head === undefined) throw new StatePartCorruptError(`the local state store has no cell head ${id}`);
+    return head;
+  }
+
+  /** The id of a head (numbered now if new and there is room), or INLINE. */
+  private idOf(bytes: Uint8Array): number {
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      if (this.heads.length >= MAX_HEADS) return INLINE;
+      // A copy: `bytes` may be a view of a writer's buffer (Buffer#slice would be one too).
+      id = this.add(new Uint8Array(bytes));
+    }
+    this.last = this.heads[id - 1];
+    this.lastId = id;
+    return id;
+  }
+
+  private add(bytes: Uint8Array): number {
+    const cursor = new PartCursor(bytes, 0, bytes.length);
+    const { ns, col, kind, signature } = readCellHead(cursor);
+    if (!cursor.atEnd()) throw new StatePartCorruptError('a cell head of the local state store is malformed');
+    this.heads.push({ bytes, ns, col, kind, signature });
+    const id = this.heads.length;
+    this.ids.set(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), id);
+    return id;
+  }
+}
+
+/** Skips a cell head (namespace, column, kind, signature) without decoding it. */
+function skipHead(cursor: PartCursor): void {
+  cursor.skip(cursor.length());
+  cursor.skip(cursor.length());
+  cursor.skip(1);
+  cursor.skip(cursor.length());
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, at: number, end: number): boolean {
+  if (at + a.length > end) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[at + i]) return false;
+  return true;
+}
