@@ -364,24 +364,32 @@ class IncomingRequest implements HttpRequest {
     return (this.body ??= readBody(this.req, this.maxBodyBytes));
   }
 
-  async text(): Promise<string> {
-    try {
-      return utf8.decode(await this.bytes());
-    } catch (error) {
-      if (error instanceof HttpError) throw error;
-      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', 'the request body is not UTF-8 text', { cause: error });
-    }
+  text(): Promise<string> {
+    return this.bytes().then(decodeText);
   }
 
-  async json(): Promise<unknown> {
-    const text = await this.text();
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `the request body is not JSON: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+  /** One step after the body is read (every write of the state API parses one). */
+  json(): Promise<unknown> {
+    return this.bytes().then(parseJsonBody);
+  }
+}
+
+function decodeText(bytes: Uint8Array): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (error) {
+    throw new HttpError(400, 'ERR_MALFORMED_REQUEST', 'the request body is not UTF-8 text', { cause: error });
+  }
+}
+
+function parseJsonBody(bytes: Uint8Array): unknown {
+  const text = decodeText(bytes);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `the request body is not JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -408,43 +416,46 @@ function tooLarge(maxBodyBytes: number): HttpError {
   });
 }
 
-/** Reads the body up to `maxBodyBytes`; beyond it stops reading and throws 413. */
+/**
+ * Reads the body up to `maxBodyBytes`; beyond it stops reading and throws 413. The listeners stay
+ * (the request is done with when the body is): once settled, later events change nothing.
+ */
 function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer | Buffer[] | undefined;
     let size = 0;
-    const cleanup = (): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    const onData = (chunk: Buffer): void => {
+    let settled = false;
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
       size += chunk.length;
       if (size > maxBodyBytes) {
-        cleanup();
+        settled = true;
         req.pause();
         reject(tooLarge(maxBodyBytes));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(
-        new HttpError(400, 'ERR_MALFORMED_REQUEST', `reading the request body failed: ${error.message}`, {
-          cause: error,
-        }),
-      );
-    };
-    const onAborted = (): void => onError(new Error('the client went away'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
+      } else if (chunks === undefined) chunks = chunk;
+      else if (Array.isArray(chunks)) chunks.push(chunk);
+      else chunks = [chunks, chunk];
+    });
+    req.on('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks === undefined ? Buffer.alloc(0) : Array.isArray(chunks) ? Buffer.concat(chunks) : chunks);
+    });
+    req.on('error', (error: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(bodyFailed(error));
+    });
+    req.on('aborted', () => {
+      if (settled) return;
+      settled = true;
+      reject(bodyFailed(new Error('the client went away')));
+    });
+  });
+}
+
+function bodyFailed(error: Error): HttpError {
+  return new HttpError(400, 'ERR_MALFORMED_REQUEST', `reading the request body failed: ${error.message}`, {
+    cause: error,
   });
 }
