@@ -57,11 +57,11 @@ export class FileCommandLog implements StateCommandLog {
   }
 
   /** One process appends (the job's lease): a record is never a retry of another here. */
-  append(record: StateCommandRecord): Promise<AppendedCommand> {
+  append(record: StateCommandRecord, json?: string): Promise<AppendedCommand> {
     if (this.closed) return Promise.reject(new Error(`state command log ${this.path} is closed`));
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line: `${JSON.stringify(record)}\n`, done: { resolve, reject } });
+      this.queue.push({ line: `${json ?? JSON.stringify(record)}\n`, done: { resolve, reject } });
       this.writing ??= this.writeLoop();
     }).then(() => ({ position: record.seq, duplicate: false }));
   }

@@ -66,22 +66,15 @@ export class ForwardingStateOwners implements StateOwners {
     return keyTexts.map((key) => reads.get(key) ?? { key });
   }
 
-  write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult> {
-    const byPartition = this.byPartition(
-      store,
-      command.ops.map((op) => op.key),
-    );
-    if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
-    const partition = [...byPartition.keys()][0] ?? 0;
+  write(store: StateStore, command: StateCommand, id: string, knownPartition?: number): Promise<StateCommandResult> {
+    const partition = knownPartition ?? this.onePartition(store, command);
     const local = this.options.local?.owning(store.stage.name, partition);
     if (local !== undefined) {
       // The same bound as a forwarded request: the logged record is about this size.
-      assertFitsNatsMessage(
-        this.options.link,
-        Buffer.byteLength(JSON.stringify(command)) + RECORD_OVERHEAD_BYTES,
-        'write',
-      );
-      return local.write(store, command, id, partition);
+      const commandJson = JSON.stringify(command);
+      assertFitsNatsMessage(this.options.link, Buffer.byteLength(commandJson) + RECORD_OVERHEAD_BYTES, 'write');
+      // `id` was made for this call (StateService) and is never sent again: no answer to keep.
+      return local.write(store, command, id, partition, { commandJson });
     }
     return askOwner<StateCommandResult>(
       this.options.link,
@@ -90,6 +83,16 @@ export class ForwardingStateOwners implements StateOwners {
       Date.now() + this.timeoutMs,
       `a write to ${store.name}`,
     );
+  }
+
+  /** The one partition of a command's keys. @throws StateRequestError naming the keys when they span partitions. */
+  private onePartition(store: StateStore, command: StateCommand): number {
+    const byPartition = this.byPartition(
+      store,
+      command.ops.map((op) => op.key),
+    );
+    if (byPartition.size > 1) throw spanningPartitions(store, byPartition);
+    return [...byPartition.keys()][0] ?? 0;
   }
 
   private subject(store: StateStore, partition: number): string {

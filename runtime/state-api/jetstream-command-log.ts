@@ -199,13 +199,13 @@ export class JetStreamCommandLog implements StateCommandLog {
    * limit ends the run, and with it the retries.
    * @throws StateUnavailableError when another owner claimed the stream (nothing stored).
    */
-  append(record: StateCommandRecord): Promise<AppendedCommand> {
+  append(record: StateCommandRecord, json?: string): Promise<AppendedCommand> {
     if (this.abort.signal.aborted) return Promise.reject(new Error(`state command log ${this.description} is closed`));
     if (this.fenced !== undefined) return Promise.reject(this.fenced);
     if (this.claimed === undefined)
       return Promise.reject(new Error(`state command log ${this.description}: append before claim`));
     return new Promise<AppendedCommand>((resolve, reject) => {
-      this.queue.push({ data: JSON.stringify(record), resolve, reject });
+      this.queue.push({ data: json ?? JSON.stringify(record), resolve, reject });
       // Out with the others taken in during this turn of the event loop (group commit): one publish,
       // one socket write for the requests that arrived together.
       this.scheduleFlush();

@@ -70,8 +70,9 @@ export interface StateCommandLog {
   /**
    * Resolves once the record is durable. @throws on a write failure: the log takes no more
    * (StateUnavailableError when another owner claimed the log: the record was not stored).
+   * `json`: the record as JSON text, when the caller has it (it is not serialized again).
    */
-  append(record: StateCommandRecord): Promise<AppendedCommand>;
+  append(record: StateCommandRecord, json?: string): Promise<AppendedCommand>;
   /**
    * Removes the records at positions up to `position`, which no restore reads again; a log that
    * cannot drop its head (the embedded mode's one file) leaves this out and keeps them.

@@ -13,6 +13,7 @@ import type { SideInput } from '../checkpoint-procedure.ts';
 import type { Logger } from '../log.ts';
 import { StateRequestError, StateTimeoutError, StateUnavailableError } from './state-api-errors.ts';
 import type {
+  AppendedCommand,
   CommandLane,
   CommandLanes,
   LoggedCommand,
@@ -48,9 +49,10 @@ export interface StateOwners {
   /**
    * Logs a command (keys of one partition) durably, then applies it in a turn of the partition.
    * `id` names the request: a retry with the same id is answered, not applied, again.
+   * `partition`: the caller found the one partition of every key (it is not looked up again).
    * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
    */
-  write(store: StateStore, command: StateCommand, id: string): Promise<StateCommandResult>;
+  write(store: StateStore, command: StateCommand, id: string, partition?: number): Promise<StateCommandResult>;
   /** The partition of a key, to split a save of keys of several partitions (one command each). */
   partitionOf(store: StateStore, keyText: string): number;
 }
@@ -61,17 +63,93 @@ const RECENT_ANSWERS = 10_000;
 type Actor = PartitionActor<unknown, unknown, unknown>;
 type Runner = TaskRunner<unknown, unknown, unknown>;
 
-/** A live write waiting to be taken in (while a checkpoint is captured or the replay runs). */
-interface PendingWrite {
-  readonly store: StateStore;
-  readonly command: StateCommand;
-  readonly id: string;
-  readonly actor: Actor;
-  readonly partition: number;
-  /** Each operation's value as checked when the write was taken (undefined for a delete), applied as it is. */
-  readonly parsed: readonly (KeyWrite | undefined)[];
-  readonly resolve: (result: StateCommandResult) => void;
-  readonly reject: (error: unknown) => void;
+/**
+ * A live write, from its check to its answer: held while it may not be taken in yet (a checkpoint
+ * capture, the replay), then logged and enqueued to its partition, whose turn applies it once the
+ * log made it durable. A turn that reaches it after that applies it at once (no wait, no promise).
+ */
+class PendingWrite {
+  /** The log's answer: durable at a position, or failed (undefined: not yet). */
+  private logged: { readonly appended: AppendedCommand } | { readonly error: unknown } | undefined;
+  /** The partition's turn waiting for the log's answer. */
+  private turn: { readonly runner: Runner; readonly done: () => void } | undefined;
+
+  constructor(
+    readonly store: StateStore,
+    readonly command: StateCommand,
+    readonly id: string,
+    readonly actor: Actor,
+    readonly partition: number,
+    /** Each operation's value as checked when the write was taken (undefined for a delete), applied as it is. */
+    readonly parsed: readonly (KeyWrite | undefined)[],
+    /** `command` as JSON text, when the caller serialized it already. */
+    readonly commandJson: string | undefined,
+    readonly resolve: (result: StateCommandResult) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  durable(appended: AppendedCommand): void {
+    this.logged = { appended };
+    this.settleTurn();
+  }
+
+  failed(error: unknown): void {
+    this.logged = { error };
+    this.settleTurn();
+  }
+
+  /** The partition's turn for this write: applies it now when durable, else holds the partition until it is. */
+  run(runner: Runner): Promise<void> | undefined {
+    if (this.logged !== undefined) {
+      this.apply(runner);
+      return undefined;
+    }
+    return new Promise<void>((done) => (this.turn = { runner, done }));
+  }
+
+  private settleTurn(): void {
+    const turn = this.turn;
+    if (turn === undefined) return;
+    this.turn = undefined;
+    this.apply(turn.runner);
+    turn.done();
+  }
+
+  private apply(runner: Runner): void {
+    const logged = this.logged!;
+    if ('error' in logged) {
+      this.reject(logged.error);
+      return;
+    }
+    if (logged.appended.duplicate) {
+      // The log holds this request from an attempt answered before this process's answers
+      // begin (an earlier run): it was applied then, once.
+      this.reject(
+        new StateTimeoutError(
+          `the write was applied by an earlier attempt of the same request (log position ${logged.appended.position}), whose answer was lost: read the key to see its outcome`,
+        ),
+      );
+      return;
+    }
+    try {
+      this.resolve(applyCommand(runner, this.store, this.command, this.parsed));
+    } catch (error) {
+      this.reject(error);
+    }
+  }
+}
+
+/** What a caller in this process that made a write's request id passes along. */
+export interface DirectWrite {
+  /** The command as JSON text (the caller checked its size): the logged record is built around it. */
+  readonly commandJson: string;
+}
+
+/** JSON.stringify(record), around the command's JSON text made before. */
+function recordJson(record: StateCommandRecord, commandJson: string): string | undefined {
+  if (!Number.isFinite(record.after)) return undefined;
+  const id = record.id === undefined ? '' : `,"id":${JSON.stringify(record.id)}`;
+  return `{"seq":${record.seq},"after":${record.after},"command":${commandJson}${id}}`;
 }
 
 /** The key's current ETag (undefined: no state). */
@@ -103,7 +181,8 @@ export function applyCommand(
   const tags = runner.boundTags();
   const mismatched: string[] = [];
   const rejected: { key: string; reason: string }[] = [];
-  const planned: { key: unknown; apply: (state: Parameters<typeof clearKey>[0]) => void }[] = [];
+  // Each key to change with its write (null: the key is deleted), in the command's order.
+  const planned: { key: unknown; write: KeyWrite | null }[] = [];
   for (const [index, op] of command.ops.entries()) {
     const key = store.parseKey(op.key);
     if (op.etag !== undefined && keyETag(runner, store, key) !== op.etag) {
@@ -111,19 +190,21 @@ export function applyCommand(
       continue;
     }
     if (op.op === 'delete') {
-      planned.push({ key, apply: (state) => clearKey(state, tags) });
+      planned.push({ key, write: null });
       continue;
     }
     try {
-      const write = parsed?.[index] ?? parseKeyWrite(op.value, tags);
-      planned.push({ key, apply: (state) => applyKeyWrite(state, write) });
+      planned.push({ key, write: parsed?.[index] ?? parseKeyWrite(op.value, tags) });
     } catch (error) {
       rejected.push({ key: op.key, reason: (error as Error).message });
     }
   }
   if (command.atomic && (mismatched.length > 0 || rejected.length > 0)) return { mismatched, rejected };
   runner.changeState((stateOf) => {
-    for (const { key, apply } of planned) apply(stateOf(key));
+    for (const { key, write } of planned) {
+      if (write === null) clearKey(stateOf(key), tags);
+      else applyKeyWrite(stateOf(key), write);
+    }
   });
   return { mismatched, rejected };
 }
@@ -369,9 +450,18 @@ export class LocalStateOwner implements SideInput, StateOwners {
    * Checks a command against the partition's tags (400 before anything is logged), then logs it
    * and applies it in a turn of the partition once it is durable. A request id seen before gets the
    * answer of its first attempt. `knownPartition`: the caller found the one partition of the keys.
+   * `direct`: the caller made `id` for this call and never sends it again (a request taken in over
+   * HTTP by this process), so no answer is kept for a retry.
    * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
    */
-  write(store: StateStore, command: StateCommand, id: string, knownPartition?: number): Promise<StateCommandResult> {
+  write(
+    store: StateStore,
+    command: StateCommand,
+    id: string,
+    knownPartition?: number,
+    direct?: DirectWrite,
+  ): Promise<StateCommandResult> {
+    const once = direct !== undefined;
     if (this.logs === undefined) throw new StateUnavailableError('this process takes no writes (no command log)');
     const live = knownPartition === undefined ? undefined : this.liveActorOf(store, knownPartition);
     const { actor, partition } =
@@ -384,18 +474,30 @@ export class LocalStateOwner implements SideInput, StateOwners {
     const tags = actor.runner.boundTags();
     // Checked here (400 before anything is logged); applied as checked, with the same bound tags.
     const parsed = command.ops.map((op) => (op.op === 'upsert' ? parseKeyWrite(op.value, tags) : undefined));
-    const known = this.answers.get(id);
-    if (known !== undefined) return known;
+    if (!once) {
+      const known = this.answers.get(id);
+      if (known !== undefined) return known;
+    }
     const answer = new Promise<StateCommandResult>((resolve, reject) => {
-      const pending: PendingWrite = { store, command, id, actor, partition, parsed, resolve, reject };
       if (this.pipeline === undefined) {
         reject(new StateUnavailableError(`job is not running here: writes need the job running (stator run)`));
         return;
       }
+      const pending = new PendingWrite(
+        store,
+        command,
+        id,
+        actor,
+        partition,
+        parsed,
+        direct?.commandJson,
+        resolve,
+        reject,
+      );
       if (!this.opened || this.paused || this.replaying) this.held.push(pending);
       else this.takeIn(pending);
     });
-    this.remember(id, answer);
+    if (!once) this.remember(id, answer);
     return answer;
   }
 
@@ -462,33 +564,16 @@ export class LocalStateOwner implements SideInput, StateOwners {
       command: pending.command,
       id: pending.id,
     };
-    const durable = lane.log.append(record).then((appended) => {
-      lane.maxPosition = Math.max(lane.maxPosition, appended.position);
-      return appended;
-    });
-    durable.catch(() => {});
-    const run = (runner: Runner): Promise<void> =>
-      durable.then(
+    lane.log
+      .append(record, pending.commandJson === undefined ? undefined : recordJson(record, pending.commandJson))
+      .then(
         (appended) => {
-          if (appended.duplicate) {
-            // The log holds this request from an attempt answered before this process's answers
-            // begin (an earlier run): it was applied then, once.
-            pending.reject(
-              new StateTimeoutError(
-                `the write was applied by an earlier attempt of the same request (log position ${appended.position}), whose answer was lost: read the key to see its outcome`,
-              ),
-            );
-            return;
-          }
-          try {
-            pending.resolve(applyCommand(runner, pending.store, pending.command, pending.parsed));
-          } catch (error) {
-            pending.reject(error);
-          }
+          lane.maxPosition = Math.max(lane.maxPosition, appended.position);
+          pending.durable(appended);
         },
-        (error: unknown) => pending.reject(error),
+        (error: unknown) => pending.failed(error),
       );
-    pending.actor.enqueue(EntryKind.CALL, undefined, run, 0, -1);
+    pending.actor.enqueue(EntryKind.CALL, undefined, (runner: Runner) => pending.run(runner), 0, -1);
   }
 
   private injectReplay(upTo: number): void {

@@ -87,7 +87,6 @@ export class StateService {
       throw new StateUnavailableError(
         `job ${this.stores.job.name} is not running in this process: writes are applied by the running job`,
       );
-    for (const w of writes) store.parseKey(w.key);
     const ops: StateOperation[] = writes.map((w) => {
       const etag = w.firstWrite ? w.etag : undefined;
       if (w.op === 'delete')
@@ -96,24 +95,26 @@ export class StateService {
         ? { op: 'upsert', key: w.key, value: w.value ?? null }
         : { op: 'upsert', key: w.key, value: w.value ?? null, etag };
     });
-    const commands: StateCommand[] = [];
+    const what = `a write to ${store.name} (it is logged and will be applied; read the key to see the outcome)`;
     if (atomic) {
-      commands.push({ stage: store.stage.name, atomic: true, ops });
-    } else {
-      const byPartition = new Map<number, StateOperation[]>();
-      for (const op of ops) {
-        const partition = owner.partitionOf(store, op.key);
-        byPartition.set(partition, [...(byPartition.get(partition) ?? []), op]);
-      }
-      for (const partOps of byPartition.values())
-        commands.push({ stage: store.stage.name, atomic: false, ops: partOps });
-    }
-    const results = await this.withTimeout(
+      for (const w of writes) store.parseKey(w.key);
       // One id per command: a forwarded command retried after a lost answer is applied once.
-      Promise.all(commands.map((command) => owner.write(store, command, randomUUID()))),
-      `a write to ${store.name} (it is logged and will be applied; read the key to see the outcome)`,
+      const command: StateCommand = { stage: store.stage.name, atomic: true, ops };
+      settle([await this.withTimeout(owner.write(store, command, randomUUID()), what)]);
+      return;
+    }
+    // Each key parsed (400 for a key the coder rejects) as its partition is found.
+    const byPartition = new Map<number, StateOperation[]>();
+    for (const op of ops) {
+      const partition = owner.partitionOf(store, op.key);
+      const partOps = byPartition.get(partition);
+      if (partOps === undefined) byPartition.set(partition, [op]);
+      else partOps.push(op);
+    }
+    const writing = [...byPartition].map(([partition, partOps]) =>
+      owner.write(store, { stage: store.stage.name, atomic: false, ops: partOps }, randomUUID(), partition),
     );
-    settle(results);
+    settle(await this.withTimeout(writing.length === 1 ? writing[0]!.then(inArray) : Promise.all(writing), what));
   }
 
   private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -134,6 +135,10 @@ export class StateService {
       );
     });
   }
+}
+
+function inArray<T>(value: T): T[] {
+  return [value];
 }
 
 function settle(results: readonly StateCommandResult[]): void {
