@@ -112,6 +112,8 @@ function shapeOf(segments: readonly Segment[]): string {
 }
 
 function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
+  // A path of another length cannot match a pattern without a rest (most of those tried).
+  if (parts.length !== segments.length && segments.at(-1)?.kind !== 'rest') return undefined;
   const params: Record<string, string> = {};
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i]!;
