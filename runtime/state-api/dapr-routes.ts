@@ -33,20 +33,19 @@ export function addStateApiRoutes(
     operation: Operation | undefined,
     handler: HttpHandler,
   ): (() => void) =>
-    http.route(method, pattern, async (request) => {
+    http.route(method, pattern, (request) => {
       guard(request);
+      let answer: ReturnType<HttpHandler>;
       try {
-        return await handler(request);
+        answer = handler(request);
       } catch (error) {
-        if (error instanceof StateApiError) {
-          const code =
-            error.status === 409 || error.status === 504 || error.status === 503
-              ? (operation ?? error.code)
-              : error.code;
-          throw new HttpError(error.status, code, error.message, { cause: error });
-        }
-        throw error;
+        throw asHttpError(error, operation);
       }
+      return answer instanceof Promise
+        ? answer.catch((error: unknown) => {
+            throw asHttpError(error, operation);
+          })
+        : answer;
     });
   const removals = [
     http.route('GET', '/v1.0/healthz', () => ({ status: 204 })),
@@ -122,6 +121,14 @@ export function addStateApiRoutes(
   return () => {
     for (const remove of removals) remove();
   };
+}
+
+/** A StateApiError as the HTTP error to answer (409, 503, 504 with the operation's errorCode); others as they are. */
+function asHttpError(error: unknown, operation: Operation | undefined): unknown {
+  if (!(error instanceof StateApiError)) return error;
+  const code =
+    error.status === 409 || error.status === 504 || error.status === 503 ? (operation ?? error.code) : error.code;
+  return new HttpError(error.status, code, error.message, { cause: error });
 }
 
 function malformed(message: string): HttpError {
