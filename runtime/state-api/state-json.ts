@@ -167,12 +167,14 @@ export function fromJson(json: unknown, coder: Coder<unknown>, what: string): un
   return value;
 }
 
+/** Why `json` is not a value of `coder`. */
+function notConvertible(json: unknown, coder: Coder<unknown>, what: string, expected: string): never {
+  throw new StateValueError(
+    `${what}: expected ${expected} for ${coder.toString()}, got ${JSON.stringify(json)?.slice(0, 80)}`,
+  );
+}
+
 function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
-  const fail = (expected: string): never => {
-    throw new StateValueError(
-      `${what}: expected ${expected} for ${coder.toString()}, got ${JSON.stringify(json)?.slice(0, 80)}`,
-    );
-  };
   if (coder instanceof NullableCoder) return json === null ? null : convert(json, coder.getCoderArguments()[0]!, what);
   if (coder instanceof VarLongCoder || coder instanceof BigEndianLongCoder || coder instanceof InstantCoder) {
     if (typeof json === 'number' && Number.isSafeInteger(json)) return json;
@@ -180,7 +182,7 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
       const big = BigInt(json);
       return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
     }
-    return fail('an integer (or a decimal string beyond 2^53)');
+    return notConvertible(json, coder, what, 'an integer (or a decimal string beyond 2^53)');
   }
   if (
     coder instanceof VarLongNumberCoder ||
@@ -189,22 +191,25 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
     coder instanceof BigEndianShortCoder ||
     coder instanceof ByteCoder
   ) {
-    return typeof json === 'number' && Number.isInteger(json) ? json : fail('an integer');
+    return typeof json === 'number' && Number.isInteger(json) ? json : notConvertible(json, coder, what, 'an integer');
   }
   if (coder instanceof DoubleCoder || coder instanceof FloatCoder) {
     if (typeof json === 'number') return json;
     // toJson writes the numbers JSON has no form for as text.
     if (json === 'NaN' || json === 'Infinity' || json === '-Infinity') return Number(json);
-    return fail('a number');
+    return notConvertible(json, coder, what, 'a number');
   }
-  if (coder instanceof StringUtf8Coder) return typeof json === 'string' ? json : fail('a string');
-  if (coder instanceof BooleanCoder) return typeof json === 'boolean' ? json : fail('true or false');
+  if (coder instanceof StringUtf8Coder)
+    return typeof json === 'string' ? json : notConvertible(json, coder, what, 'a string');
+  if (coder instanceof BooleanCoder)
+    return typeof json === 'boolean' ? json : notConvertible(json, coder, what, 'true or false');
   if (coder instanceof ByteArrayCoder) {
-    if (typeof json !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(json)) return fail('base64 text');
+    if (typeof json !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(json))
+      return notConvertible(json, coder, what, 'base64 text');
     return new Uint8Array(Buffer.from(json, 'base64'));
   }
   if (coder instanceof ListCoder || coder instanceof IterableCoder || coder instanceof SetCoder) {
-    if (!Array.isArray(json)) return fail('an array');
+    if (!Array.isArray(json)) return notConvertible(json, coder, what, 'an array');
     const element = coder.getCoderArguments()[0]!;
     const items = json.map((item, i) => convert(item, element, `${what}[${i}]`));
     return coder instanceof SetCoder ? new Set(items) : items;
@@ -212,7 +217,7 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
   if (coder instanceof MapCoder) {
     const [keyCoder, valueCoder] = coder.getCoderArguments() as [Coder<unknown>, Coder<unknown>];
     return new Map(
-      jsonEntries(json, what, fail).map(([k, v]) => [
+      jsonEntries(json, what, (expected) => notConvertible(json, coder, what, expected)).map(([k, v]) => [
         convert(k, keyCoder, `${what} key`),
         convert(v, valueCoder, `${what}[${JSON.stringify(k)}]`),
       ]),
@@ -220,7 +225,7 @@ function convert(json: unknown, coder: Coder<unknown>, what: string): unknown {
   }
   if (coder instanceof KvCoder) {
     if (typeof json !== 'object' || json === null || !('key' in json) || !('value' in json))
-      return fail('{"key": ..., "value": ...}');
+      return notConvertible(json, coder, what, '{"key": ..., "value": ...}');
     const [keyCoder, valueCoder] = coder.getCoderArguments() as [Coder<unknown>, Coder<unknown>];
     const kv = json as { key: unknown; value: unknown };
     return KV(convert(kv.key, keyCoder, `${what}.key`), convert(kv.value, valueCoder, `${what}.value`));
@@ -256,10 +261,12 @@ export function parseKeyWrite(json: unknown, tags: readonly StateTag<State>[]): 
       `the value must be a JSON object of state cells by tag id (${describeTags(tags)}), got ${JSON.stringify(json)?.slice(0, 80)}`,
     );
   }
-  const byId = new Map(tags.filter((t) => t.origin === 'user').map((t) => [t.id, t]));
   const write: { tag: StateTag<State>; value: unknown }[] = [];
-  for (const [id, cellJson] of Object.entries(json as Record<string, unknown>)) {
-    const tag = byId.get(id);
+  for (const id in json) {
+    if (!Object.hasOwn(json, id)) continue;
+    const cellJson = (json as Record<string, unknown>)[id];
+    // A task binds a handful of tags: a scan costs less than a map made for each write.
+    const tag = tags.find((t) => t.id === id && t.origin === 'user');
     if (tag === undefined)
       throw new StateValueError(
         `the value names tag ${JSON.stringify(id)}, which the task does not have (${describeTags(tags)})`,
@@ -276,24 +283,26 @@ function describeTags(tags: readonly StateTag<State>[]): string {
     : `its tags: ${user.map((t) => `${t.id} ${t.signature}`).join(', ')}`;
 }
 
+/** The JSON of a list-like cell. @throws StateValueError when it is not an array. */
+function cellList(tag: StateTag<State>, json: unknown, what: string, expected: string): unknown[] {
+  if (!Array.isArray(json))
+    throw new StateValueError(
+      `${what} (${tag.signature}): expected ${expected}, got ${JSON.stringify(json)?.slice(0, 80)}`,
+    );
+  return json as unknown[];
+}
+
 function convertCell(tag: StateTag<State>, json: unknown): unknown {
   const spec = tag.spec;
   const what = `tag ${tag.id}`;
-  const list = (expected: string): unknown[] => {
-    if (!Array.isArray(json))
-      throw new StateValueError(
-        `${what} (${tag.signature}): expected ${expected}, got ${JSON.stringify(json)?.slice(0, 80)}`,
-      );
-    return json as unknown[];
-  };
   switch (spec.kind) {
     case 'value':
       return fromJson(json, spec.coder, what);
     case 'bag':
     case 'set':
-      return list('an array').map((item, i) => fromJson(item, spec.elemCoder, `${what}[${i}]`));
+      return cellList(tag, json, what, 'an array').map((item, i) => fromJson(item, spec.elemCoder, `${what}[${i}]`));
     case 'orderedList':
-      return list('an array of {"value", "timestamp"}').map((item, i) => {
+      return cellList(tag, json, what, 'an array of {"value", "timestamp"}').map((item, i) => {
         const entry = item as { value?: unknown; timestamp?: unknown };
         if (typeof item !== 'object' || item === null || !('value' in entry) || typeof entry.timestamp !== 'number') {
           throw new StateValueError(`${what}[${i}]: expected {"value": ..., "timestamp": <epoch millis>}`);
