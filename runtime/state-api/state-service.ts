@@ -114,7 +114,11 @@ export class StateService {
     const writing = [...byPartition].map(([partition, partOps]) =>
       owner.write(store, { stage: store.stage.name, atomic: false, ops: partOps }, randomUUID(), partition),
     );
-    settle(await this.withTimeout(writing.length === 1 ? writing[0]!.then(inArray) : Promise.all(writing), what));
+    settle(
+      writing.length === 1
+        ? [await this.withTimeout(writing[0]!, what)]
+        : await this.withTimeout(Promise.all(writing), what),
+    );
   }
 
   private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
@@ -135,10 +139,6 @@ export class StateService {
       );
     });
   }
-}
-
-function inArray<T>(value: T): T[] {
-  return [value];
 }
 
 function settle(results: readonly StateCommandResult[]): void {
