@@ -32,6 +32,13 @@ export interface OutputMessage {
    */
   readonly previousMsgId?: string | undefined;
   /**
+   * A chained message that only its own acknowledgement confirms, never a later one of the chain:
+   * one whose id a replay may not repeat in the same place (a watermark marker, which depends on
+   * timing). A later message's PubAck proves a copy of its predecessor's id is stored, and through
+   * that copy's own chain only what every run sends alike (docs/scale-out.md, "The exchange's chain").
+   */
+  readonly confirmAlone?: boolean;
+  /**
    * `msgId` and `previousMsgId` are known to hold no CR or LF (a prefix checked once with
    * isSafeHeaderValue, then an ordinal), so publishing does not check them again. Unset, each
    * message's ids are checked; one that holds either is refused (the sink fails), never sent.
@@ -141,6 +148,8 @@ interface Entry {
   readonly ordinal: number;
   /** Sent with Nats-Expected-Last-Msg-Id (message.previousMsgId): a later acknowledged entry confirms it. */
   readonly chained: boolean;
+  /** Chained, but confirmed by its own PubAck only (message.confirmAlone). */
+  readonly alone: boolean;
   /** When the current attempt was sent; 0 while it waits for a retry after a retryable error. */
   sentAt: number;
   attempts: number;
@@ -347,6 +356,7 @@ class Sink implements StreamSink {
       message,
       ordinal: ++this.accepted,
       chained,
+      alone: chained && message.confirmAlone === true,
       sentAt: 0,
       attempts: 0,
       firstFailureAt: 0,
@@ -377,10 +387,10 @@ class Sink implements StreamSink {
 
   /**
    * How an attempt of a chained entry asks: every `confirmEvery`-th and the last of a run ask for a
-   * PubAck (`confirm`), the others not (`silent`). An unchained entry always asks.
+   * PubAck (`confirm`), the others not (`silent`). An unchained entry, or one confirmed alone, always asks.
    */
   private modeOf(entry: Entry, last: boolean): SendMode {
-    if (!entry.chained) return 'confirm';
+    if (!entry.chained || entry.alone) return 'confirm';
     if (last || ++this.sinceConfirm >= this.confirmEvery) {
       this.sinceConfirm = 0;
       return 'confirm';
@@ -579,13 +589,15 @@ class Sink implements StreamSink {
 
   /**
    * A successful PubAck (stored, or a duplicate: a copy is stored). For a chained entry it confirms
-   * every chained entry before it too: a chained message is stored only right after the one it names.
+   * every chained entry before it too (but those confirmed alone): a chained message is stored only
+   * right after the one it names.
    */
   private confirm(entry: Entry, duplicate: boolean): void {
     if (entry.chained) {
       for (const earlier of this.unacked.values()) {
         if (earlier.ordinal > entry.ordinal) break;
-        if (earlier.chained) this.settle(earlier, earlier === entry && duplicate);
+        if (earlier === entry || (earlier.chained && !earlier.alone))
+          this.settle(earlier, earlier === entry && duplicate);
       }
     } else {
       this.settle(entry, duplicate);

@@ -1,3 +1,4 @@
+import { headers } from '@nats-io/transport-node';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
@@ -321,6 +322,72 @@ test('an oversize message goes to onOversize, or fails the sink without it', asy
     assert.match((error as Error).message, /5\d\d\d bytes, more than the 4096 bytes allowed/);
   }
   await strict.close();
+});
+
+test('nats-server: a message without Nats-Msg-Id resets the last id, and a duplicate is dropped before its expectation is checked', async () => {
+  // What the exchange's chain rests on (docs/scale-out.md, "The exchange's chain"): a marker without an
+  // id would end the chain, and a replayed message passes whatever it expects.
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  const publish = async (id: string | undefined, expected?: string): Promise<string> => {
+    const h = headers();
+    if (id !== undefined) h.set('Nats-Msg-Id', id);
+    if (expected !== undefined) h.set('Nats-Expected-Last-Msg-Id', expected);
+    return decoder.decode((await link.nc.request('out.a', encoder.encode('x'), { headers: h, timeout: 5000 })).data);
+  };
+  assert.not.match(await publish('a'), '"error"');
+  assert.not.match(await publish(undefined), '"error"');
+  assert.match(await publish('b', 'a'), '"err_code":10070');
+  assert.not.match(await publish('c'), '"error"');
+  assert.not.match(await publish('d', 'c'), '"error"');
+  // `a` is stored: dropped as a duplicate though the last id is `d`, not `x`.
+  assert.match(await publish('a', 'x'), /"duplicate":\s*true/);
+});
+
+test('chained, with markers confirmed alone: a replay whose marker the first run did not send stores it', async () => {
+  await using server = await startNatsServer();
+  await using link = await setup(server);
+  const data = (i: number, previousMsgId?: string): OutputMessage => ({
+    subject: 'out.a',
+    data: encoder.encode(`o${i}`),
+    msgId: idOf(i),
+    previousMsgId,
+  });
+  {
+    // The first run: 1, 2, 3, no marker (its input had not caught up yet).
+    await using sink = createStreamSink(link);
+    for (let i = 1; i <= 3; i++) sink.publish(data(i, i > 1 ? idOf(i - 1) : undefined));
+    await sink.flush();
+  }
+  // The replay from a checkpoint after 1 sends a marker after 2 (its input caught up there). The
+  // marker is refused (3 is the last id, not 2), 3 is a duplicate whatever it expects, and 4 follows
+  // 3: 4's PubAck must not confirm the marker.
+  await using replay = createStreamSink(link);
+  replay.publish(data(2));
+  const marker = 'job:count:0:2.w100.p0';
+  replay.publish({
+    subject: 'out.a',
+    data: encoder.encode('m'),
+    msgId: marker,
+    previousMsgId: idOf(2),
+    confirmAlone: true,
+  });
+  replay.publish(data(3, marker));
+  replay.publish(data(4, idOf(3)));
+  await replay.flush();
+  const stored = await readAll(link, 'OUT');
+  assert.equal(
+    stored.filter((payload) => payload === 'm'),
+    ['m'],
+    `stored: ${stored.join(' ')}`,
+  );
+  // The marker after 2 may land later (a late watermark), never before data it followed.
+  assert.equal(
+    stored.filter((payload) => payload !== 'm'),
+    ['o1', 'o2', 'o3', 'o4'],
+  );
+  assert.ok(stored.indexOf('m') > stored.indexOf('o2'));
+  assert.is(replay.stats.acknowledged, 4);
 });
 
 test.run();
