@@ -4,8 +4,15 @@
 // unit's data messages. The unit's input is a stored log and its processing deterministic, so a
 // replay from a checkpoint (or a fenced zombie still running) re-emits the same messages with the
 // same ids, and JetStream keeps one of each. Watermarks and idleness go to every downstream
-// partition as markers without an id: a repeated marker changes nothing downstream, and markers may
-// depend on timing (an input that caught up, an idle timeout), so they cannot number the data.
+// partition as markers: a repeated marker changes nothing downstream, and markers may depend on
+// timing (an input that caught up, an idle timeout), so they cannot number the data.
+//
+// The only writer of its exchange stream (`soleWriter`) chains its messages as a job's outputs are
+// chained (one PubAck per few hundred). A marker then needs an id, or it would end the chain (a
+// message without one resets the stream's last id): `<job>:<unit>:<n>.w<watermark>.p<partition>` or
+// `...<n>.i.p<partition>`, n the data count before it, so two markers share an id only when they are
+// the same marker at the same place. It asks for its own PubAck and no later one confirms it
+// (docs/scale-out.md, "The exchange's chain"). Otherwise every message asks for its own PubAck.
 import type { SinkBinding } from '../bindings.ts';
 import { EntryKind } from '../engine/mailbox.ts';
 import { KeyRouter } from '../engine/key-router.ts';
@@ -16,7 +23,7 @@ import type { NatsLink } from './connection.ts';
 import { encodeExchangeData, encodeExchangeIdle, encodeExchangeWatermark } from './exchange-message.ts';
 import type { NatsDeadLetter } from './nats-sink-binding.ts';
 import { decodeOrdinal, encodeOrdinal } from './nats-sink-binding.ts';
-import { createStreamSink, type StreamSinkOptions } from './stream-sink.ts';
+import { createStreamSink, isSafeHeaderValue, type StreamSinkOptions } from './stream-sink.ts';
 
 type KeyByStep = Extract<StepDefinition, { kind: 'keyBy' }>;
 
@@ -31,6 +38,8 @@ export interface ExchangeSinkOptions {
   readonly parallelism: number;
   readonly subjectOf: (partition: number) => string;
   readonly grouping: KeyGrouping;
+  /** No other unit publishes to the exchange's stream: its messages are chained. */
+  readonly soleWriter?: boolean;
   readonly sink?: StreamSinkOptions;
 }
 
@@ -44,10 +53,20 @@ export function exchangeSinkBinding(
   const sink = createStreamSink(link, options.sink ?? {});
   const name = `exchange:${options.keyBy.name}`;
   const prefix = `${options.job}:${options.unit}:`;
+  const chained = options.soleWriter === true;
+  // Every id is the prefix, counts and a watermark: checked here once, not per message by the sink.
+  const idsChecked = isSafeHeaderValue(prefix);
   let ordinal = 0;
-  const publish = (subject: string, data: Uint8Array, msgId: string): void => {
+  /** The id of the last message this binding published (what the next one is chained to). */
+  let previousMsgId: string | undefined;
+  const publish = (subject: string, data: Uint8Array, msgId: string, marker: boolean): void => {
     try {
-      sink.publish({ subject, data, msgId });
+      if (!chained) {
+        sink.publish({ subject, data, msgId: marker ? '' : msgId });
+        return;
+      }
+      sink.publish({ subject, data, msgId, previousMsgId, idsChecked, confirmAlone: marker });
+      previousMsgId = msgId;
     } catch (error) {
       onError(error);
     }
@@ -75,14 +94,19 @@ export function exchangeSinkBinding(
               deadLetter(letter);
               return;
             }
-            publish(subject, data, prefix + ordinal++);
+            publish(subject, data, prefix + ordinal++, false);
             return;
           }
           case EntryKind.WATERMARK:
-            publish(subject, encodeExchangeWatermark(options.from, timestamp), '');
+            publish(
+              subject,
+              encodeExchangeWatermark(options.from, timestamp),
+              `${prefix}${ordinal}.w${timestamp}.p${partition}`,
+              true,
+            );
             return;
           case EntryKind.IDLE:
-            publish(subject, encodeExchangeIdle(options.from), '');
+            publish(subject, encodeExchangeIdle(options.from), `${prefix}${ordinal}.i.p${partition}`, true);
             return;
           default:
             return;
@@ -115,6 +139,8 @@ export function exchangeSinkBinding(
     outlet,
     open: async (record) => {
       ordinal = record === undefined ? 0 : decodeOrdinal(record, name);
+      // The first message after a restore asks for its own PubAck: what preceded it is not known.
+      previousMsgId = undefined;
     },
     // flush() waits for what was published before the call: exactly the messages the count covers.
     cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),

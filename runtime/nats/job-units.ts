@@ -10,7 +10,14 @@ type KeyByStep = Extract<StepDefinition, { kind: 'keyBy' }>;
 
 /** Where a unit's outputs go: the keyed exchange into the next stage, or the job's sink. */
 export type UnitOutput =
-  | { readonly kind: 'exchange'; readonly keyBy: KeyByStep; readonly stage: string; readonly parallelism: number }
+  | {
+      readonly kind: 'exchange';
+      readonly keyBy: KeyByStep;
+      readonly stage: string;
+      readonly parallelism: number;
+      /** How many units publish into this exchange (the stage's `inputs`). */
+      readonly writers: number;
+    }
   | { readonly kind: 'sink' };
 
 /** One unit of a job: a name (its checkpoints and lease), what it reads, runs and writes. */
@@ -79,11 +86,11 @@ export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
     if (step.kind === 'keyBy' && steps[i + 1]?.kind === 'process') cuts.push(i);
   });
   const segment = (from: number, to: number): Job => ({ ...job, steps: steps.slice(from, to) });
-  const outputAfter = (cut: number | undefined): UnitOutput => {
+  const outputAfter = (cut: number | undefined, writers: number): UnitOutput => {
     if (cut === undefined) return { kind: 'sink' };
     const keyBy = steps[cut] as KeyByStep;
     const stage = steps[cut + 1] as Extract<StepDefinition, { kind: 'process' }>;
-    return { kind: 'exchange', keyBy, stage: stage.name, parallelism: stage.parallelism };
+    return { kind: 'exchange', keyBy, stage: stage.name, parallelism: stage.parallelism, writers };
   };
   const units: JobUnit[] = [];
   const sourceJob = segment(0, cuts[0] ?? steps.length);
@@ -94,7 +101,7 @@ export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
       partition,
       inputs: 1,
       job: sourceJob,
-      output: outputAfter(cuts[0]),
+      output: outputAfter(cuts[0], inputPartitions),
     });
   }
   let inputs = inputPartitions;
@@ -109,7 +116,7 @@ export function planJobUnits(job: Job, inputPartitions = 1): JobUnit[] {
         stage: stage.name,
         inputs,
         job: stageJob,
-        output: outputAfter(cuts[k + 1]),
+        output: outputAfter(cuts[k + 1], stage.parallelism),
       });
     }
     inputs = stage.parallelism;

@@ -133,6 +133,7 @@ export async function openUnitRuntime(
           parallelism: output.parallelism,
           subjectOf: (partition) => streams.names.exchangeSubject(output.stage, partition),
           grouping: jobTaskRunners(job).grouping,
+          soleWriter: output.writers === 1,
           ...(env.publishRetryMs === undefined ? {} : { sink: { maxRetryMs: env.publishRetryMs } }),
         },
         deadLetter,
