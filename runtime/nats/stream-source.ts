@@ -200,14 +200,28 @@ class Source implements StreamSource {
   }
 }
 
+/** A record whose headers are decoded when asked for: the runtime's sources never read them. */
+class JsRecord implements SourceRecord {
+  readonly seq: number;
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly timestampMs: number;
+
+  constructor(private readonly m: JsMsg) {
+    const info = m.info;
+    this.seq = info.streamSequence;
+    this.subject = m.subject;
+    this.data = m.data;
+    this.timestampMs = Math.floor(info.timestampNanos / 1_000_000);
+  }
+
+  get headers(): MsgHdrs | undefined {
+    return this.m.headers;
+  }
+}
+
 function toRecord(m: JsMsg): SourceRecord {
-  return {
-    seq: m.seq,
-    subject: m.subject,
-    data: m.data,
-    headers: m.headers,
-    timestampMs: Math.floor(m.info.timestampNanos / 1_000_000),
-  };
+  return new JsRecord(m);
 }
 
 /**
