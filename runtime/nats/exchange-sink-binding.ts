@@ -38,8 +38,10 @@ export interface ExchangeSinkOptions {
   readonly parallelism: number;
   readonly subjectOf: (partition: number) => string;
   readonly grouping: KeyGrouping;
-  /** No other unit publishes to the exchange's stream: its messages are chained. */
+  /** No other unit publishes to the exchange's stream (`stream`): its messages are chained. */
   readonly soleWriter?: boolean;
+  /** The exchange's stream: a sole writer reads how far its last run got from its last message. */
+  readonly stream?: string;
   readonly sink?: StreamSinkOptions;
 }
 
@@ -59,12 +61,18 @@ export function exchangeSinkBinding(
   let ordinal = 0;
   /** The id of the last message this binding published (what the next one is chained to). */
   let previousMsgId: string | undefined;
+  /** How many data messages the stream held from this unit at open (chained only; 0 when unknown). */
+  let storedEnd = 0;
   const publish = (subject: string, data: Uint8Array, msgId: string, marker: boolean): void => {
     try {
       if (!chained) {
         sink.publish({ subject, data, msgId: marker ? '' : msgId });
         return;
       }
+      // A replay's data up to storedEnd are duplicates, so its markers there would follow nothing new;
+      // sent, each would be refused (the stream's last id is further on) and make the sink send
+      // everything unacknowledged again. The markers an earlier run stored there stay.
+      if (marker && ordinal < storedEnd) return;
       sink.publish({ subject, data, msgId, previousMsgId, idsChecked, confirmAlone: marker });
       previousMsgId = msgId;
     } catch (error) {
@@ -141,10 +149,35 @@ export function exchangeSinkBinding(
       ordinal = record === undefined ? 0 : decodeOrdinal(record, name);
       // The first message after a restore asks for its own PubAck: what preceded it is not known.
       previousMsgId = undefined;
+      storedEnd =
+        chained && options.stream !== undefined ? ((await storedDataEnd(link, options.stream, prefix)) ?? 0) : 0;
     },
     // flush() waits for what was published before the call: exactly the messages the count covers.
     cut: () => ({ record: encodeOrdinal(ordinal), durable: sink.flush() }),
     close: () => sink.close(),
     dedupesByOrdinal: true,
   };
+}
+
+/**
+ * How many data messages of the unit numbered `prefix` the stream's last message follows (its data
+ * id + 1, or a marker's count), or undefined when another writer wrote it or it cannot be read. A sole
+ * writer's messages are chained, so the last one stored is the furthest.
+ */
+async function storedDataEnd(link: NatsLink, stream: string, prefix: string): Promise<number | undefined> {
+  try {
+    const jsm = await link.jetstreamManager();
+    const { state } = await jsm.streams.info(stream);
+    if (state.messages === 0) return 0;
+    const last = await jsm.streams.getMessage(stream, { seq: state.last_seq });
+    const id = last?.header?.get('Nats-Msg-Id') ?? '';
+    if (!id.startsWith(prefix)) return undefined;
+    const parsed = /^(\d+)(\..*)?$/.exec(id.slice(prefix.length));
+    if (parsed === null) return undefined;
+    const n = Number(parsed[1]);
+    return parsed[2] === undefined ? n + 1 : n;
+  } catch {
+    // Unknown: markers are sent as they come (a replay then costs re-sends, never correctness).
+    return undefined;
+  }
 }

@@ -134,6 +134,7 @@ export async function openUnitRuntime(
           subjectOf: (partition) => streams.names.exchangeSubject(output.stage, partition),
           grouping: jobTaskRunners(job).grouping,
           soleWriter: output.writers === 1,
+          stream: streams.names.exchangeStream(output.stage),
           ...(env.publishRetryMs === undefined ? {} : { sink: { maxRetryMs: env.publishRetryMs } }),
         },
         deadLetter,

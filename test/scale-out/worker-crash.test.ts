@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
-import { connectNats } from '../../runtime/nats/index.ts';
+import { connectNats, openStreamSource } from '../../runtime/nats/index.ts';
 import {
   produce,
   readOutputs,
@@ -68,6 +68,29 @@ test('a worker killed 4 times at random points loses and repeats nothing', async
   }
   const actual = await readOutputs(link, await streamMessages(link, 'WORDCOUNT_OUT'));
   assertSamePerKey(actual, reference, (line) => (JSON.parse(line) as { word: string }).word, log);
+  // The exchange has one writer, in.i0, so its messages are chained: its data is stored once each
+  // and in the unit's order, across every kill (docs/scale-out.md, "The exchange's chain").
+  const data: number[] = [];
+  const total = await streamMessages(link, 'STATOR_WORDCOUNT_COUNT');
+  await using exchange = await openStreamSource(link, {
+    stream: 'STATOR_WORDCOUNT_COUNT',
+    filterSubject: '>',
+    startSeq: 1,
+  });
+  for (let read = 0; read < total;) {
+    for (const record of (await exchange.nextBatch()) ?? []) {
+      read++;
+      const n = /^wordcount:in\.i0:(\d+)$/.exec(record.headers?.get('Nats-Msg-Id') ?? '')?.[1];
+      if (n !== undefined) data.push(Number(n));
+    }
+  }
+  assert.is(data.length, reference.length, 'one exchange message per word');
+  const misplaced = data.findIndex((n, i) => n !== i);
+  assert.is(
+    misplaced,
+    -1,
+    `exchange data out of order or repeated at ${misplaced}: ${data.slice(misplaced - 2, misplaced + 3).join(' ')}`,
+  );
 });
 
 test.run();
