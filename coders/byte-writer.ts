@@ -4,6 +4,8 @@ const TWO_32 = 0x1_0000_0000;
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 const UINT64_MASK = (1n << 64n) - 1n;
+/** Ranges up to this many bytes are copied by a loop: a subarray view for set() costs more. */
+const SHORT_COPY = 64;
 
 /**
  * A growable byte buffer that coders write into. One writer can be reused across many values
@@ -62,10 +64,36 @@ export class ByteWriter {
     this.buf[this.pos++] = b & 0xff;
   }
 
-  writeBytes(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+  /** Writes `bytes`, or [start, end) of them: a short range is copied without a subarray view. */
+  writeBytes(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    if (start === 0 && end === bytes.length) {
+      this.ensure(bytes.length);
+      this.buf.set(bytes, this.pos);
+      this.pos += bytes.length;
+      return;
+    }
+    if (!(start >= 0 && start <= end && end <= bytes.length))
+      throw new CoderError(`writeBytes: [${start}, ${end}) is not a range of ${bytes.length} bytes`);
+    const n = end - start;
+    this.ensure(n);
+    if (n > SHORT_COPY) {
+      this.buf.set(bytes.subarray(start, end), this.pos);
+      this.pos += n;
+      return;
+    }
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = start; i < end; i++) buf[pos++] = bytes[i]!;
+    this.pos = pos;
+  }
+
+  /**
+   * Writes what `other` holds, its length (varint) first: a nested value encoded in a scratch
+   * writer, without the view `writeBytes(other.view())` would make.
+   */
+  writeLengthPrefixed(other: ByteWriter): void {
+    this.writeVarUint32(other.pos);
+    this.writeBytes(other.buf, 0, other.pos);
   }
 
   /**
