@@ -72,14 +72,6 @@ export class CapturedParts {
     return { order, groupStart };
   }
 
-  /** Record i's bytes: [start, end) of `records` for an entry, of the spill log's buffer for the others. */
-  private span(i: number): { bytes: Uint8Array; start: number; end: number } {
-    if (i < this.entryCount) return { bytes: this.records, start: this.starts[i]!, end: this.ends[i]! };
-    const log = this.spilled!;
-    const j = i - this.entryCount;
-    return { bytes: log.bytes.view(), start: j === 0 ? 0 : log.end(j - 1), end: log.end(j) };
-  }
-
   /** Assembles the key group's part (eager records first); the same bytes at every call. */
   encodeKeyGroup(keyGroup: number): Uint8Array {
     if (!Number.isInteger(keyGroup) || keyGroup < 0 || keyGroup >= this.maxKeyGroups) {
@@ -89,18 +81,23 @@ export class CapturedParts {
     const from = groupStart[keyGroup]!;
     const to = groupStart[keyGroup + 1]!;
     if (from === to) throw new StateError(`key group ${keyGroup} has no captured changes; use one of keyGroups`);
-    const { eager, entryCount } = this;
-    const isEager = (i: number): boolean => i < entryCount && eager[i] === 1;
+    // Nothing per record is allocated here either (a part has a record per changed key): record i
+    // is [starts[i], ends[i]) of `records` below entryCount, else spill log record i - entryCount.
+    const { eager, entryCount, starts, ends, records, spilled } = this;
     let eagerCount = 0;
     let eagerLength = 0;
     let total = 0;
     for (let j = from; j < to; j++) {
       const i = order[j]!;
-      const { start, end } = this.span(i);
-      total += end - start;
-      if (isEager(i)) {
+      if (i >= entryCount) {
+        total += spilledLength(spilled!, i - entryCount);
+        continue;
+      }
+      const length = ends[i]! - starts[i]!;
+      total += length;
+      if (eager[i] === 1) {
         eagerCount++;
-        eagerLength += end - start;
+        eagerLength += length;
       }
     }
     const writer = new ByteWriter(32 + total);
@@ -108,28 +105,37 @@ export class CapturedParts {
     if (eagerCount > 0) {
       for (let j = from; j < to; j++) {
         const i = order[j]!;
-        if (isEager(i)) writer.writeBytes(this.records.subarray(this.starts[i]!, this.ends[i]!));
+        if (i < entryCount && eager[i] === 1) writer.writeBytes(records, starts[i]!, ends[i]!);
       }
     }
     writer.writeVarLong(to - from - eagerCount);
     // Records that follow each other in one buffer are copied in one run.
-    let runBytes: Uint8Array | undefined;
+    const logBytes = spilled === undefined || spilled.length === 0 ? undefined : spilled.bytes.view();
+    let runInLog = false;
     let runStart = -1;
     let runEnd = -1;
     for (let j = from; j < to; j++) {
       const i = order[j]!;
-      if (isEager(i)) continue;
-      const { bytes, start, end } = this.span(i);
-      if (bytes === runBytes && start === runEnd) {
+      const inLog = i >= entryCount;
+      if (!inLog && eager[i] === 1) continue;
+      const k = i - entryCount;
+      const start = inLog ? (k === 0 ? 0 : spilled!.end(k - 1)) : starts[i]!;
+      const end = inLog ? spilled!.end(k) : ends[i]!;
+      if (runStart >= 0 && inLog === runInLog && start === runEnd) {
         runEnd = end;
         continue;
       }
-      if (runBytes !== undefined) writer.writeBytes(runBytes.subarray(runStart, runEnd));
-      runBytes = bytes;
+      if (runStart >= 0) writer.writeBytes(runInLog ? logBytes! : records, runStart, runEnd);
+      runInLog = inLog;
       runStart = start;
       runEnd = end;
     }
-    if (runBytes !== undefined) writer.writeBytes(runBytes.subarray(runStart, runEnd));
+    if (runStart >= 0) writer.writeBytes(runInLog ? logBytes! : records, runStart, runEnd);
     return finishPart(writer);
   }
+}
+
+/** The length of spill log record j. */
+function spilledLength(log: SpillLog, j: number): number {
+  return log.end(j) - (j === 0 ? 0 : log.end(j - 1));
 }

@@ -18,7 +18,7 @@ import {
   KeyEntry,
   MAX_DEFERRED_CAPTURE,
 } from './key-entry.ts';
-import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor, murmur3 } from './key-group.ts';
+import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor, murmur3, asciiKeyGroupFor } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
@@ -719,9 +719,14 @@ export class HeapKeyedStateBackend<K>
 
   /** Writes the key's record field (length-prefixed key-coder bytes) and makes sure its key group is known. */
   private writeKey(out: ByteWriter, entry: KeyEntry<K>): void {
-    if (this.stringKeys && entry.keyGroup >= 0) {
-      out.writeUtf8(entry.key as string, true);
-      return;
+    if (this.stringKeys) {
+      // An ASCII key's group from its chars: no bytes to encode (a compact key inflated by a write
+      // has none yet, and a capture takes every changed key).
+      if (entry.keyGroup < 0) entry.keyGroup = asciiKeyGroupFor(entry.key as string, this.maxKeyGroups);
+      if (entry.keyGroup >= 0) {
+        out.writeUtf8(entry.key as string, true);
+        return;
+      }
     }
     const scratch = this.keyScratch;
     scratch.reset();

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, type Instant } from '../../coders/index.ts';
-import { RawCell, type Cell, type HoldListener } from './cell.ts';
+import { RawCell, type Cell, type HoldListener, type TableEntry } from './cell.ts';
 import { TimestampCombiner } from './state.ts';
 import { StateError, StatePartCorruptError } from './state-errors.ts';
 import type { StateNamespace } from './state-namespace.ts';
@@ -219,6 +219,13 @@ export type EntryShape = (typeof EntryShape)[keyof typeof EntryShape];
 export function inspectEntry<K>(entry: KeyEntry<K>): EntryShape {
   if (entry.table.prune()) entry.clearSlots();
   const hasTimers = entry.timers !== undefined && entry.timers.size > 0;
+  // One cell, the common case, without a closure (a capture inspects every key it takes).
+  const sole = entry.table.soleEntry();
+  if (sole !== undefined) return hasTimers || sole instanceof WatermarkHoldCell ? EntryShape.EAGER : EntryShape.CELLS;
+  return inspectCells(entry, hasTimers);
+}
+
+function inspectCells<K>(entry: KeyEntry<K>, hasTimers: boolean): EntryShape {
   let any = false;
   let holds = false;
   entry.table.forEach((_ns, _col, cell) => {
@@ -268,6 +275,17 @@ export function encodeEager<K>(entry: KeyEntry<K>, eager: ByteWriter): void {
  */
 export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: ByteWriter): void {
   const table = entry.table;
+  // One cell, the common case, without closures (a capture encodes every key it takes).
+  const sole = table.soleEntry();
+  if (sole !== undefined) {
+    if (sole instanceof WatermarkHoldCell) {
+      cells.writeVarLong(0);
+      return;
+    }
+    cells.writeVarLong(1);
+    encodeCell(entry, cells, scratch, table.soleNamespace()!, table.soleColumn()!, sole);
+    return;
+  }
   let cellCount = 0;
   table.forEach((_ns, _col, cell) => {
     if (!(cell instanceof WatermarkHoldCell)) cellCount++;
@@ -275,28 +293,38 @@ export function encodeCells<K>(entry: KeyEntry<K>, cells: ByteWriter, scratch: B
   cells.writeVarLong(cellCount);
   if (cellCount === 0) return;
   table.forEach((ns, col, cell) => {
-    if (cell instanceof WatermarkHoldCell) return;
-    if (cell instanceof RawCell) {
-      writeCellHead(cells, ns, col, cell.storedKind, cell.signature);
-      const bytes = cell.bytes;
-      cells.writeVarLong(bytes.length);
-      cells.writeBytes(bytes);
-    } else {
-      writeCellHead(cells, ns, col, cell.kind, cell.signature);
-      scratch.reset();
-      try {
-        cell.encode(scratch, entry);
-      } catch (cause) {
-        throw new StateError(
-          `cannot checkpoint key ${String(entry.key)}: state '${col.slice(1)}' in namespace '${ns}' does not encode as ${cell.signature}; ` +
-            'state refuses such values at write, so one was changed in place after it was written: write a new value instead (the changes stay pending for the next capture)',
-          { cause },
-        );
-      }
-      cells.writeVarLong(scratch.length);
-      cells.writeBytes(scratch.view());
-    }
+    if (!(cell instanceof WatermarkHoldCell)) encodeCell(entry, cells, scratch, ns, col, cell);
   });
+}
+
+/** Writes one cell (its head, then its payload's length and bytes); see encodeCells. */
+function encodeCell<K>(
+  entry: KeyEntry<K>,
+  cells: ByteWriter,
+  scratch: ByteWriter,
+  ns: string,
+  col: string,
+  cell: TableEntry,
+): void {
+  if (cell instanceof RawCell) {
+    writeCellHead(cells, ns, col, cell.storedKind, cell.signature);
+    const bytes = cell.bytes;
+    cells.writeVarLong(bytes.length);
+    cells.writeBytes(bytes);
+    return;
+  }
+  writeCellHead(cells, ns, col, cell.kind, cell.signature);
+  scratch.reset();
+  try {
+    cell.encode(scratch, entry);
+  } catch (cause) {
+    throw new StateError(
+      `cannot checkpoint key ${String(entry.key)}: state '${col.slice(1)}' in namespace '${ns}' does not encode as ${cell.signature}; ` +
+        'state refuses such values at write, so one was changed in place after it was written: write a new value instead (the changes stay pending for the next capture)',
+      { cause },
+    );
+  }
+  cells.writeLengthPrefixed(scratch);
 }
 
 // The head of a cell (namespace, column, kind, signature) is the same for most keys: the last one

@@ -8,26 +8,64 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
   let h = seed >>> 0;
   const n = bytes.length;
   const blocks = n & ~3;
-  for (let i = 0; i < blocks; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
+  for (let i = 0; i < blocks; i += 4)
+    h = mixBlock(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
   const tail = n & 3;
   if (tail !== 0) {
     let k = 0;
     if (tail === 3) k ^= bytes[blocks + 2]! << 16;
     if (tail >= 2) k ^= bytes[blocks + 1]! << 8;
     k ^= bytes[blocks]!;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
+    h = mixTail(h, k);
   }
+  return finish(h, n);
+}
+
+/**
+ * keyGroupFor of a string key's UTF-8 bytes (StringUtf8Coder's encoding) when it is all ASCII (its
+ * bytes are then its char codes), with no encoding; -1 otherwise.
+ */
+export function asciiKeyGroupFor(s: string, maxKeyGroups: number): number {
+  let h = 0;
+  const n = s.length;
+  const blocks = n & ~3;
+  // Every char code ORed: above 0x7f once any is not ASCII (the hash is then not of its bytes).
+  let codes = 0;
+  for (let i = 0; i < blocks; i += 4) {
+    const c0 = s.charCodeAt(i);
+    const c1 = s.charCodeAt(i + 1);
+    const c2 = s.charCodeAt(i + 2);
+    const c3 = s.charCodeAt(i + 3);
+    codes |= c0 | c1 | c2 | c3;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
+  }
+  const tail = n & 3;
+  if (tail !== 0) {
+    let k = 0;
+    for (let i = blocks + tail - 1; i >= blocks; i--) {
+      const c = s.charCodeAt(i);
+      codes |= c;
+      k = (k << 8) | c;
+    }
+    h = mixTail(h, k);
+  }
+  return codes > 0x7f ? -1 : finish(h, n) % maxKeyGroups;
+}
+
+function mixBlock(h: number, k: number): number {
+  h = mixTail(h, k);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function mixTail(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  return h ^ k;
+}
+
+function finish(h: number, n: number): number {
   h ^= n;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

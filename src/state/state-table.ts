@@ -105,6 +105,16 @@ export class StateTable {
     return this.flat === undefined ? this.cell0 : undefined;
   }
 
+  /** The namespace of the sole entry (see soleEntry), else undefined. */
+  soleNamespace(): string | undefined {
+    return this.flat === undefined ? this.ns0 : undefined;
+  }
+
+  /** The column of the sole entry (see soleEntry), else undefined. */
+  soleColumn(): string | undefined {
+    return this.flat === undefined ? this.col0 : undefined;
+  }
+
   /** Every (namespace, column, entry). */
   entries(): [string, string, TableEntry][] {
     const out: [string, string, TableEntry][] = [];
@@ -129,10 +139,22 @@ export class StateTable {
 
   /** Drops empty cells (marking them pruned) and empty rows; true when a cell was dropped. */
   prune(): boolean {
+    // One cell, the common case, without the closure below (a capture prunes every key it takes).
+    const cell0 = this.cell0;
+    if (cell0 !== undefined && this.flat === undefined) {
+      if (!cell0.isEmpty(this)) return false;
+      cell0.pruned = true;
+      this.ns0 = this.col0 = this.cell0 = undefined;
+      return true;
+    }
+    return this.pruneMany();
+  }
+
+  /** prune() of a table with more than one cell, or none. */
+  private pruneMany(): boolean {
     const cell0 = this.cell0;
     if (cell0 !== undefined) {
       const flat = this.flat;
-      if (!cell0.isEmpty(this) && flat === undefined) return false;
       // Keep the live cells in order: the first moves into the fields, the rest stay flat.
       const live: (string | TableEntry)[] = [];
       let dropped = false;

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { keyGroupFor, keyGroupRangeForPartition, murmur3, partitionForKeyGroup } from '../../src/state/index.ts';
+import { asciiKeyGroupFor } from '../../src/state/key-group.ts';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -19,6 +20,16 @@ test('key group - in range and stable for equal bytes', () => {
       return kg >= 0 && kg < max && kg === keyGroupFor(Uint8Array.from(bytes), max);
     }),
   );
+});
+
+test('key group - an ASCII string key has the group of its UTF-8 bytes, any other string -1', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary-ascii', maxLength: 40 }), fc.integer({ min: 1, max: 32768 }), (s, max) => {
+      return asciiKeyGroupFor(s, max) === keyGroupFor(utf8(s), max);
+    }),
+  );
+  for (const s of ['é', 'key-é', 'abc\u0100', 'ab\u0080', '\uffff', 'xyz\ud800', '\u0080abcd'])
+    assert.is(asciiKeyGroupFor(s, 128), -1, JSON.stringify(s));
 });
 
 test('key group - partitions own contiguous ranges that cover every key group once', () => {
