@@ -131,9 +131,18 @@ export function encodeDescriptor(descriptor: CheckpointDescriptor): Uint8Array {
         watermark: p.watermark,
         processingTime: p.processingTime,
         keyGroups,
-        chains: keyGroups.map((kg) =>
-          p.keyGroups.get(kg)!.flatMap((ref) => [intern(ref.part), ref.offset, ref.length]),
-        ),
+        chains: keyGroups.map((kg) => {
+          // A loop, not flatMap: no array per segment (a chain may be hundreds long).
+          const chain = p.keyGroups.get(kg)!;
+          const flat = new Array<number>(chain.length * 3);
+          for (let i = 0; i < chain.length; i++) {
+            const ref = chain[i]!;
+            flat[3 * i] = intern(ref.part);
+            flat[3 * i + 1] = ref.offset;
+            flat[3 * i + 2] = ref.length;
+          }
+          return flat;
+        }),
       };
     }),
     stats: descriptor.stats,

@@ -14,6 +14,8 @@ export type GroupPlan =
   /** The base segments from `from` on and every fresh payload are merged into one segment; those below stay. */
   | { readonly merge: true; readonly from: number };
 
+const NO_MERGE: GroupPlan = { merge: false };
+
 export interface PlanOptions {
   /** Merge every chain longer than one (a forced or counted full checkpoint). */
   readonly full: boolean;
@@ -40,24 +42,26 @@ const OVERDUE_FACTOR = 4;
  * rewritten a logarithmic number of times. Returns one plan per group, in the order given.
  */
 export function planCompaction(groups: readonly GroupChain[], options: PlanOptions): GroupPlan[] {
-  const plans: GroupPlan[] = groups.map(() => ({ merge: false }));
-  const sizes = groups.map((g) => [...g.base.map((r) => r.length), ...g.fresh.map((f) => f.byteLength)]);
+  const plans: GroupPlan[] = groups.map(() => NO_MERGE);
   let changedBytes = 0;
   for (const g of groups) for (const f of g.fresh) changedBytes += f.byteLength;
 
   const due: { index: number; weight: number; bytes: number; overdue: boolean }[] = [];
   for (let i = 0; i < groups.length; i++) {
-    const s = sizes[i]!;
-    if (s.length <= 1) continue;
+    const g = groups[i]!;
+    const length = g.base.length + g.fresh.length;
+    if (length <= 1) continue;
     if (options.full) {
       plans[i] = { merge: true, from: 0 };
       continue;
     }
-    const head = s[0]!;
-    let tail = 0;
-    for (let k = 1; k < s.length; k++) tail += s[k]!;
+    // Sums, not a sizes array: every checkpoint plans every chain, however long.
+    const head = g.base.length > 0 ? g.base[0]!.length : g.fresh[0]!.byteLength;
+    let tail = -head;
+    for (const r of g.base) tail += r.length;
+    for (const f of g.fresh) tail += f.byteLength;
     // A chain that may not keep a base and a merged tail (maxChainLength 1) can only be merged whole.
-    const mustMerge = s.length > options.maxChainLength && options.maxChainLength < 2;
+    const mustMerge = length > options.maxChainLength && options.maxChainLength < 2;
     const overdue = mustMerge || tail >= head * options.compactionRatio * OVERDUE_FACTOR;
     if (overdue || tail >= head * options.compactionRatio)
       due.push({ index: i, weight: tail / Math.max(1, head), bytes: head + tail, overdue });
@@ -72,9 +76,10 @@ export function planCompaction(groups: readonly GroupChain[], options: PlanOptio
   }
 
   for (let i = 0; i < groups.length; i++) {
-    const s = sizes[i]!;
-    if (plans[i]!.merge || s.length <= options.maxChainLength) continue;
-    plans[i] = { merge: true, from: tieredStart(s, options.maxChainLength, groups[i]!.base.length) };
+    const g = groups[i]!;
+    if (plans[i]!.merge || g.base.length + g.fresh.length <= options.maxChainLength) continue;
+    const sizes = [...g.base.map((r) => r.length), ...g.fresh.map((f) => f.byteLength)];
+    plans[i] = { merge: true, from: tieredStart(sizes, options.maxChainLength, g.base.length) };
   }
   return plans;
 }
