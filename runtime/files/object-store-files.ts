@@ -553,8 +553,14 @@ class ObjectStoreFiles implements ClosableJobFiles {
       const handle = await open(temp, 'wx', 0o600);
       let meta: ObjectMeta;
       try {
+        // Each chunk at its own offset: writes at the file's position may run in any order on
+        // libuv's threads, and a chunk overtaking the one before it scrambles the copy.
         const writes: Promise<unknown>[] = [];
-        meta = await this.readCurrent(name, (chunk) => void writes.push(handle.write(chunk)));
+        let offset = 0;
+        meta = await this.readCurrent(name, (chunk) => {
+          writes.push(handle.write(chunk, 0, chunk.length, offset));
+          offset += chunk.length;
+        });
         await Promise.all(writes);
       } finally {
         await handle.close();

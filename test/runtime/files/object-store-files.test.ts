@@ -37,6 +37,10 @@ jobFilesContract(contract, (maxBytes) =>
 contract.run();
 
 const own = suite('object store files (NATS mode)');
+
+/** An area of its own job and cache whose files are stored in chunks of `chunkBytes`. */
+const openWithChunks = (job: string, chunkBytes: number) =>
+  openObjectStoreFiles({ connection: nc, job, cacheDir: join(root, job), chunkBytes });
 own.after(async () => {
   await nc.close();
   await server.stop();
@@ -184,6 +188,14 @@ own(
   },
 );
 
+own('path(): a copy of many chunks holds them in order, however its writes are scheduled', async () => {
+  await using files = await openWithChunks('many-chunks', 1024);
+  const content = Buffer.alloc(2_000_000);
+  for (let i = 0; i < content.length; i++) content[i] = (i * 31 + (i >> 10)) & 0xff;
+  await files.put('big.bin', content);
+  assert.ok(readFileSync(await files.path('big.bin')).equals(content));
+});
+
 own('a chunk altered in the stream is reported as FileCorruptError, by get, getStream and path', async () => {
   await using files = await openObjectStoreFiles({ connection: nc, job: 'corrupt', cacheDir: join(root, 'corrupt') });
   const info = await files.put('x.bin', Buffer.alloc(1000, 1));
@@ -230,12 +242,7 @@ own('create: false refuses a job without a bucket (a tool must not create one)',
 });
 
 own('property: put/get round trip of random bytes across chunk boundaries (small chunks)', async () => {
-  await using files = await openObjectStoreFiles({
-    connection: nc,
-    job: 'property',
-    cacheDir: join(root, 'property'),
-    chunkBytes: 64,
-  });
+  await using files = await openWithChunks('property', 64);
   await fc.assert(
     fc.asyncProperty(
       fc.uint8Array({ minLength: 0, maxLength: 700 }),
