@@ -6,11 +6,12 @@
 // stores none of them out of turn, so one acknowledgement confirms every message before it
 // (docs/jetstream.md, "Outputs", has the argument). The ids make every re-send harmless: JetStream
 // drops a repeated id inside the stream's duplicate window. `flush()` is what a checkpoint waits for.
-import { createInbox, headers as createHeaders, MsgHdrsImpl } from '@nats-io/transport-node';
-import type { Msg, MsgHdrs, PublishOptions, Subscription as NatsSubscription } from '@nats-io/transport-node';
+import { headers as createHeaders, MsgHdrsImpl } from '@nats-io/transport-node';
+import type { MsgHdrs, PublishOptions } from '@nats-io/transport-node';
 import type { Subscription } from 'rxjs';
 import type { NatsLink } from './connection.ts';
 import { PublishError } from './errors.ts';
+import { PubAckInbox, type PubAckAnswer, type PubAckErrorFields } from './pub-ack-inbox.ts';
 import { isTransientJetStreamStatus, isTransientNatsError } from './retry.ts';
 import { Utf8Slab } from './utf8-slab.ts';
 
@@ -166,12 +167,6 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
-/** What JetStream answers on the reply subject: a PubAck, or an API error. */
-interface PubAckReply {
-  readonly duplicate?: boolean;
-  readonly error?: { readonly code?: number; readonly err_code?: number; readonly description?: string };
-}
-
 // JetStream API error code: "message size exceeds maximum allowed" (the stream's max_msg_size).
 const MESSAGE_TOO_LARGE = 10054;
 // JetStream API error code: "wrong last msg ID" (Nats-Expected-Last-Msg-Id did not match).
@@ -180,8 +175,6 @@ const WRONG_LAST_MSG_ID = 10070;
 const HEADER_OVERHEAD_BYTES = 64;
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 const EXPECTED_LAST_MSG_ID_HEADER = 'Nats-Expected-Last-Msg-Id';
-
-const decoder = new TextDecoder();
 
 /**
  * Headers handed to nats.js already encoded: its publish() only asks them for encode(). Spares the
@@ -246,18 +239,6 @@ function headersOf(
   return headers;
 }
 
-/** Parses an acknowledgement; the common PubAck (no error) is recognised without JSON.parse. */
-function parseReply(data: Uint8Array): PubAckReply {
-  const text = decoder.decode(data);
-  // nats-server 2.9 writes `"duplicate": true` (with a space); a JSON writer may not.
-  if (!text.includes('"error"')) return { duplicate: /"duplicate":\s*true/.test(text) };
-  try {
-    return JSON.parse(text) as PubAckReply;
-  } catch {
-    return { error: { description: `unreadable acknowledgement: ${text.slice(0, 200)}` } };
-  }
-}
-
 class Sink implements StreamSink {
   state: StreamSinkState = 'open';
   private readonly window: number;
@@ -265,9 +246,9 @@ class Sink implements StreamSink {
   private readonly ackTimeoutMs: number;
   private readonly maxRetryMs: number;
   private readonly confirmEvery: number;
-  /** Reply subjects are `<inbox><ordinal>.<attempt>`. */
-  private readonly inbox: string;
-  private readonly replies: NatsSubscription;
+  /** Where the acknowledgements come, and the overdue check (armed while entries are unacknowledged). */
+  private readonly acks: PubAckInbox;
+  private readonly checkEveryMs: number;
   private queue: Entry[] = [];
   private queueHead = 0;
   private inFlight = 0;
@@ -284,8 +265,6 @@ class Sink implements StreamSink {
   private uncongestedWaiters: Waiter[] = [];
   /** Sent and not yet acknowledged, in ordinal order (sends happen in order; re-sends keep their place). */
   private readonly unacked = new Map<number, Entry>();
-  /** Checks for acknowledgements overdue (one timer for the whole window). */
-  private readonly timeoutCheck: NodeJS.Timeout;
   /** The pending re-send of entries that got a retryable error. */
   private retryTimer: NodeJS.Timeout | undefined;
   /** Sends what publish() queued once the current burst of publishes is over. */
@@ -311,15 +290,12 @@ class Sink implements StreamSink {
     this.ackTimeoutMs = Math.max(1, options.ackTimeoutMs ?? 5000);
     this.maxRetryMs = options.maxRetryMs ?? 120_000;
     this.confirmEvery = Math.max(1, Math.min(options.confirmEvery ?? 256, this.window));
-    this.inbox = `${createInbox()}.`;
-    this.replies = link.nc.subscribe(`${this.inbox}>`, {
-      callback: (error, msg) => (error === null ? this.onReply(msg) : this.fail(error)),
+    this.checkEveryMs = Math.max(10, Math.min(1000, Math.floor(this.ackTimeoutMs / 4)));
+    this.acks = new PubAckInbox(link.nc, {
+      onAnswer: (ordinal, attempt, answer) => this.onAnswer(ordinal, attempt, answer),
+      onOverdueCheck: () => this.resendOverdue(),
+      onSubscriptionError: (error) => this.fail(error),
     });
-    this.timeoutCheck = setInterval(
-      () => this.resendOverdue(),
-      Math.max(10, Math.min(1000, Math.floor(this.ackTimeoutMs / 4))),
-    );
-    this.timeoutCheck.unref();
   }
 
   get stats(): StreamSinkStats {
@@ -407,7 +383,8 @@ class Sink implements StreamSink {
     entry.attempts++;
     entry.sentAt = now;
     const { subject, data } = entry.message;
-    const reply = mode === 'silent' ? undefined : `${this.inbox}${entry.ordinal}.${entry.attempts}`;
+    const reply = mode === 'silent' ? undefined : this.acks.replySubject(entry.ordinal, entry.attempts);
+    this.acks.watch(this.checkEveryMs);
     try {
       // nats.js encodes the headers at once: one object serves every publish. An id that may not be
       // a header value throws here (a terminal failure of the sink).
@@ -432,27 +409,26 @@ class Sink implements StreamSink {
     }
   }
 
-  private onReply(msg: Msg): void {
+  private onAnswer(ordinal: number, attempt: number, answer: PubAckAnswer): void {
     if (this.state === 'failed') return;
-    const token = msg.subject.slice(this.inbox.length);
-    const dot = token.indexOf('.');
-    const entry = this.unacked.get(Number(token.slice(0, dot)));
+    const entry = this.unacked.get(ordinal);
     // An answer to an earlier attempt of an entry already acknowledged: nothing to do.
     if (entry === undefined) return;
+    if (answer.kind === 'stored') {
+      this.confirm(entry, answer.duplicate);
+      return;
+    }
     // An error answers one attempt: it says nothing of a later one under way.
-    const current = Number(token.slice(dot + 1)) === entry.attempts;
-    if (msg.data.length === 0 && msg.headers?.code === 503) {
-      // No responders: no stream listens on the subject, or (after a server restart) not yet.
-      if (current) this.onError(entry, undefined, 'no stream captures the subject (no responders)');
+    if (attempt !== entry.attempts) return;
+    if (answer.kind === 'no-responders') {
+      // No stream listens on the subject, or (after a server restart) not yet.
+      this.onError(entry, undefined, 'no stream captures the subject (no responders)');
       return;
     }
-    const reply = parseReply(msg.data);
-    const error = reply.error;
-    if (error === undefined) {
-      this.confirm(entry, reply.duplicate === true);
-      return;
-    }
-    if (!current) return;
+    const error: PubAckErrorFields =
+      answer.kind === 'error'
+        ? answer.error
+        : { description: `unreadable acknowledgement: ${answer.text.slice(0, 200)}` };
     if (error.err_code === MESSAGE_TOO_LARGE) {
       // The stream's max_msg_size is below the server's max_payload: same treatment as oversize.
       this.tooLarge(entry.message, entry.message.data.length, -1);
@@ -546,10 +522,11 @@ class Sink implements StreamSink {
    * Sends again, in order, every entry whose acknowledgement is overdue: the message or its
    * acknowledgement was lost (a server restarting, a slow consumer cut off) while the connection
    * stayed up, or the server is slow; an overdue entry counts as failing, up to maxRetryMs. Overdue
-   * chained entries send every unacknowledged entry again.
+   * chained entries send every unacknowledged entry again. Returns in how many ms to look again.
    */
-  private resendOverdue(): void {
-    if (this.state === 'failed' || this.unacked.size === 0 || this.link.state !== 'connected') return;
+  private resendOverdue(): number | undefined {
+    if (this.state === 'failed' || this.unacked.size === 0) return undefined;
+    if (this.link.state !== 'connected') return this.checkEveryMs;
     const now = Date.now();
     const deadline = now - this.ackTimeoutMs;
     for (const entry of this.unacked.values()) {
@@ -557,15 +534,16 @@ class Sink implements StreamSink {
       if (entry.firstFailureAt === 0) entry.firstFailureAt = entry.sentAt;
       if (now - entry.firstFailureAt > this.maxRetryMs) {
         this.terminal(entry, `no acknowledgement for ${Math.round((now - entry.firstFailureAt) / 1000)} s`, undefined);
-        return;
+        return undefined;
       }
       if (entry.chained) {
         this.resendAll();
-        return;
+        return this.checkEveryMs;
       }
       this.retries++;
       this.send(entry, now, 'confirm');
     }
+    return this.checkEveryMs;
   }
 
   /**
@@ -674,17 +652,16 @@ class Sink implements StreamSink {
     for (const waiter of waiters) waiter.reject(error);
   }
 
-  /** Stops the timers, the connection watch and the inbox subscription. */
+  /** Stops the timers, the connection watch and the acknowledgements' inbox. */
   private release(): void {
     if (this.released) return;
     this.released = true;
-    clearInterval(this.timeoutCheck);
+    this.acks.close();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     if (this.drainTimer !== undefined) clearImmediate(this.drainTimer);
     this.drainTimer = undefined;
     this.stateSubscription?.unsubscribe();
-    if (!this.link.nc.isClosed()) this.replies.unsubscribe();
   }
 
   whenUncongested(): Promise<void> {

@@ -10,10 +10,10 @@ import { setMaxListeners } from 'node:events';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { PubAck } from '@nats-io/jetstream';
-import { createInbox, errors, headers as createHeaders } from '@nats-io/transport-node';
-import type { Msg, Subscription } from '@nats-io/transport-node';
+import { errors, headers as createHeaders } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import { ensureStream } from '../nats/ensure-stream.ts';
+import { PubAckInbox, type PubAckAnswer } from '../nats/pub-ack-inbox.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import { PublishTurn } from './publish-turn.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
@@ -68,8 +68,6 @@ interface QueuedAppend {
   readonly reject: (error: unknown) => void;
 }
 
-const decoder = new TextDecoder();
-
 /**
  * One batch message on its way. `sent`: an attempt is out and unanswered; `retry`: the last attempt
  * failed for a transient reason and is sent again after a pause; `refused`: JetStream refused it
@@ -105,13 +103,10 @@ export class JetStreamCommandLog implements StateCommandLog {
   private fenced: StateUnavailableError | undefined;
   private readonly encoder = new TextEncoder();
   /**
-   * Batches are plain publishes whose JetStream acknowledgement comes to a reply subject of this
-   * inbox (one subscription, as the output sink does): no request, promise or timer per batch.
+   * Batches are plain publishes whose JetStream acknowledgement comes to this inbox (as the output
+   * sink's do), which also checks the attempts out for a missing one. Made by claim().
    */
-  private readonly inbox = `${createInbox()}.`;
-  private replies: Subscription | undefined;
-  /** Checks the attempts out for a missing acknowledgement; armed while one is out. */
-  private ackTimer: NodeJS.Timeout | undefined;
+  private acks: PubAckInbox | undefined;
   /** close() waits for the attempts out to be answered (or to time out). */
   private whenAnswered: (() => void) | undefined;
   private readonly publishTurn: PublishTurn;
@@ -168,7 +163,10 @@ export class JetStreamCommandLog implements StateCommandLog {
       try {
         const ack = await this.publishRetrying(subject, data, id, { lastSequence: last });
         this.claimed = { token, batches: 0, last: { seq: ack.seq, id } };
-        this.replies ??= link.nc.subscribe(`${this.inbox}>`, { callback: (error, msg) => this.onReply(error, msg) });
+        this.acks ??= new PubAckInbox(link.nc, {
+          onAnswer: (ordinal, attempt, answer) => this.onAnswer(ordinal, attempt, answer),
+          onOverdueCheck: this.checkOverdue,
+        });
         return;
       } catch (error) {
         if (!isWrongLastSequence(error)) throw error;
@@ -233,8 +231,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     // The attempts out get their answers (stored, or not), as long as they may take.
     if (this.pending.some((batch) => batch.state === 'sent'))
       await new Promise<void>((resolve) => (this.whenAnswered = resolve));
-    clearTimeout(this.ackTimer);
-    this.replies?.unsubscribe();
+    this.acks?.close();
     await Promise.allSettled([...this.inFlight]);
     const closed = new Error(`state command log ${this.description} closed before the write was published`);
     for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(closed);
@@ -311,7 +308,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     else headers.set('Nats-Expected-Last-Msg-Id', this.pending[index - 1]!.id);
     try {
       this.options.link.nc.publish(this.options.subject, batch.payload, {
-        reply: `${this.inbox}${batch.ordinal}.${attempt}`,
+        reply: this.acks!.replySubject(batch.ordinal, attempt),
         headers,
       });
     } catch (error) {
@@ -319,16 +316,18 @@ export class JetStreamCommandLog implements StateCommandLog {
       this.failed(batch, attempt, error);
       return;
     }
-    this.ackTimer ??= setTimeout(this.checkOverdue, this.ackTimeoutMs);
+    this.acks!.watch(this.ackTimeoutMs);
   }
 
   private get ackTimeoutMs(): number {
     return this.options.ackTimeoutMs ?? 5000;
   }
 
-  /** Attempts unanswered for ackTimeoutMs fail as timeouts (sent again with the same id). */
-  private readonly checkOverdue = (): void => {
-    this.ackTimer = undefined;
+  /**
+   * Attempts unanswered for ackTimeoutMs fail as timeouts (sent again with the same id). Returns
+   * when to look again: when the next attempt out is due, if any.
+   */
+  private readonly checkOverdue = (): number | undefined => {
     const now = performance.now();
     let next = Number.POSITIVE_INFINITY;
     for (const batch of [...this.pending]) {
@@ -337,32 +336,35 @@ export class JetStreamCommandLog implements StateCommandLog {
       if (dueAt <= now) this.failed(batch, batch.attempt, new errors.TimeoutError());
       else next = Math.min(next, dueAt);
     }
-    if (next !== Number.POSITIVE_INFINITY && this.ackTimer === undefined)
-      this.ackTimer = setTimeout(this.checkOverdue, Math.max(1, next - now));
+    return next === Number.POSITIVE_INFINITY ? undefined : next - now;
   };
 
   /** JetStream's answer to an attempt: a PubAck, an API error, or no responders (no stream listens, yet). */
-  private onReply(error: Error | null, msg: Msg): void {
-    if (error !== null) return;
-    const token = msg.subject.slice(this.inbox.length);
-    const dot = token.indexOf('.');
-    const ordinal = Number(token.slice(0, dot));
+  private onAnswer(ordinal: number, attempt: number, answer: PubAckAnswer): void {
     const batch = this.pending.find((b) => b.ordinal === ordinal);
     // An answer to an earlier attempt, or to a batch already settled: the current attempt decides.
-    if (batch === undefined || Number(token.slice(dot + 1)) !== batch.attempt || batch.state !== 'sent') return;
-    if (msg.data.length === 0 && msg.headers?.code === 503) {
-      this.failed(batch, batch.attempt, new errors.NoRespondersError(this.options.subject));
-      return;
+    if (batch === undefined || attempt !== batch.attempt || batch.state !== 'sent') return;
+    switch (answer.kind) {
+      case 'stored':
+        this.acknowledged(batch, attempt, answer.seq);
+        return;
+      case 'no-responders':
+        this.failed(batch, attempt, new errors.NoRespondersError(this.options.subject));
+        return;
+      case 'unreadable':
+        this.failed(batch, attempt, new Error('JetStream sent an unreadable acknowledgement', { cause: answer.cause }));
+        return;
+      case 'error':
+        this.failed(
+          batch,
+          attempt,
+          new JetStreamApiError({
+            code: answer.error.code ?? 0,
+            err_code: answer.error.err_code ?? 0,
+            description: answer.error.description ?? '',
+          }),
+        );
     }
-    let reply: { seq?: number; error?: { code: number; err_code: number; description: string } };
-    try {
-      reply = JSON.parse(decoder.decode(msg.data)) as typeof reply;
-    } catch (cause) {
-      this.failed(batch, batch.attempt, new Error('JetStream sent an unreadable acknowledgement', { cause }));
-      return;
-    }
-    if (reply.error !== undefined) this.failed(batch, batch.attempt, new JetStreamApiError(reply.error));
-    else this.acknowledged(batch, batch.attempt, reply.seq!);
   }
 
   private acknowledged(batch: Batch, attempt: number, seq: number): void {
