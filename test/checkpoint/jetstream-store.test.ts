@@ -13,6 +13,7 @@ import {
 } from '../../runtime/checkpoint/jetstream-store.ts';
 import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../support/index.ts';
+import { assertEveryNodeReadsEachWrite } from '../support/reads-after-writes.ts';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { ToyState, toyMerge } from './support/toy-state.ts';
 
@@ -127,7 +128,7 @@ test('jetstream store - on a 3-node cluster, the manifest read right after a com
   // KV reads may be answered by any replica (direct get); one that has not applied the commit yet
   // would hand back the revision before it, and the next commit would then be fenced as stale.
   await using cluster = await startNatsCluster();
-  const stores = [];
+  const stores: Awaited<ReturnType<typeof openJetStreamCheckpointStore>>[] = [];
   for (const node of cluster.nodes) {
     stores.push(
       await openJetStreamCheckpointStore({ job: 'wordcount', task: 'counter', servers: node.url, replicas: 3 }),
@@ -135,16 +136,13 @@ test('jetstream store - on a 3-node cluster, the manifest read right after a com
   }
   try {
     let revision: number | undefined;
-    for (let i = 0; i < 150; i++) {
-      revision = await stores[i % stores.length]!.commitManifest(bytesOf(`m${i}`), revision);
-      // Read through every node, the one that committed and the two others.
-      const reads = await Promise.all(stores.map((store) => store.readManifest()));
-      assert.equal(
-        reads.map((read) => read?.revision),
-        stores.map(() => revision),
-        `reads after commit ${i} (through node ${i % stores.length})`,
-      );
-    }
+    // Read through every node, the one that committed and the two others.
+    await assertEveryNodeReadsEachWrite(
+      stores.length,
+      150,
+      async (node, round) => (revision = await stores[node]!.commitManifest(bytesOf(`m${round}`), revision)),
+      async (node) => (await stores[node]!.readManifest())?.revision,
+    );
   } finally {
     for (const store of stores) await store.close();
   }

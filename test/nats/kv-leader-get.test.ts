@@ -1,11 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Kvm } from '@nats-io/kv';
+import { Kvm, type KV } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { connectNats } from '../../runtime/nats/index.ts';
 import { leaderKvReader } from '../../runtime/nats/kv-leader-get.ts';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { startNatsServer } from '../support/nats-server.ts';
+import { assertEveryNodeReadsEachWrite } from '../support/reads-after-writes.ts';
 
 const text = new TextEncoder();
 
@@ -36,18 +37,15 @@ test('leader reads - on a 3-node cluster, a read right after a write through any
   const links = [];
   for (const node of cluster.nodes) links.push(await connectNats({ nats: node.url }));
   try {
-    const kvs = [];
+    const kvs: KV[] = [];
     for (const link of links) kvs.push(await new Kvm(jetstream(link.nc)).create('leader-reads', { replicas: 3 }));
     const readers = await Promise.all(links.map((link) => leaderKvReader(link.nc, 'leader-reads')));
-    for (let i = 0; i < 150; i++) {
-      const revision = await kvs[i % kvs.length]!.put('worker.w1', text.encode(`beat ${i}`));
-      const reads = await Promise.all(readers.map((latest) => latest('worker.w1')));
-      assert.equal(
-        reads.map((entry) => entry?.revision),
-        readers.map(() => revision),
-        `reads after write ${i} (through node ${i % kvs.length})`,
-      );
-    }
+    await assertEveryNodeReadsEachWrite(
+      kvs.length,
+      150,
+      (node, round) => kvs[node]!.put('worker.w1', text.encode(`beat ${round}`)),
+      async (node) => (await readers[node]!('worker.w1'))?.revision,
+    );
   } finally {
     for (const link of links) await link.close();
   }
