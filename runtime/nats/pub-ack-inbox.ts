@@ -47,7 +47,8 @@ export function readPubAck(data: Uint8Array): PubAckAnswer {
   if (!text.includes('"error"')) {
     const seq = seqOf(text);
     // nats-server writes `"duplicate":true`; a JSON writer may put a space after the colon.
-    if (seq >= 0) return { kind: 'stored', seq, duplicate: /"duplicate":\s*true/.test(text) };
+    if (seq >= 0)
+      return { kind: 'stored', seq, duplicate: text.includes('"duplicate"') && /"duplicate":\s*true/.test(text) };
   }
   let parsed: { seq?: unknown; duplicate?: unknown; error?: PubAckErrorFields };
   try {
