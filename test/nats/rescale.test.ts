@@ -89,20 +89,27 @@ test('after a SIGKILL a rescale is refused until a run in the old layout has rep
   await using link = await connectNats({ nats: server.url });
   const lines = text(8_000, 23);
   const reference = await referenceOutputs(lines);
-  // Input keeps coming (for 8 s) while the first run is killed, once the stream holds outputs (5 per
-  // line) past its last checkpoint: outputs a replay re-emits, more than a run reads in its first
-  // batch (512 lines) when it is checkpointed every 4 s.
+  // The first run is killed once the stream holds outputs (5 per line) for more than 600 lines past
+  // its last checkpoint: outputs a replay re-emits, more than a run reads in its first batch (512
+  // lines). Input is fed while it runs, 50 lines every 100 ms, until that holds: a fixed amount could
+  // be worked off between two checkpoints on a slow host that started the run late.
   const first = start(server.url, 4, ['--checkpoint-interval', '4000']);
-  const producing = produce(link, lines.slice(0, 4_000), 50, 100);
-  await checkpointed(first);
+  await waitFor(() => /running job wordcount/.test(first.stderr()), 'the job to run');
+  const pastCheckpoint = async (): Promise<boolean> =>
+    lastCheckpointPosition(first) >= 0 &&
+    (await streamMessages(link, 'WORDCOUNT_OUT')) > 5 * (lastCheckpointPosition(first) + 600);
+  let fed = 0;
+  while (fed < 7_000 && first.child.exitCode === null && !(await pastCheckpoint())) {
+    await produce(link, lines.slice(fed, fed + 50), 50, 0, fed);
+    fed += 50;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   await waitFor(
-    async () =>
-      (await streamMessages(link, 'WORDCOUNT_OUT')) > 5 * (lastCheckpointPosition(first) + 600) ||
-      first.child.exitCode !== null,
+    async () => (await pastCheckpoint()) || first.child.exitCode !== null,
     'outputs past the last checkpoint',
   );
+  assert.is(first.child.exitCode, null, first.stderr());
   assert.is((await end(first, 'SIGKILL')).signal, 'SIGKILL');
-  await producing;
 
   for (let attempt = 0; attempt < 2; attempt++) assert.ok((await refusedRescale(server.url)) > 0);
 
@@ -119,7 +126,7 @@ test('after a SIGKILL a rescale is refused until a run in the old layout has rep
   await waitFor(() => /restored checkpoint/.test(old.stderr()), 'the restore');
   if (/replay re-emits/.test(old.stderr())) await waitFor(() => /replay done/.test(old.stderr()), 'the replay');
   assert.is((await end(old, 'SIGTERM')).code, 0, old.stderr());
-  const rest = produce(link, lines.slice(4_000), 200, 100, 4_000);
+  const rest = produce(link, lines.slice(fed), 200, 100, fed);
   const rescaled = start(server.url, 6);
   await rest;
   await waitForAllOutputs(
