@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { EventualStateView } from './checkpoint-state-view.ts';
-import { ETagMismatchError, StateTimeoutError, StateUnavailableError, StateValueError } from './state-api-errors.ts';
+import { OwnerDeadlines } from './owner-deadlines.ts';
+import { ETagMismatchError, StateUnavailableError, StateValueError } from './state-api-errors.ts';
 import type { StateCommand, StateCommandResult, StateOperation } from './state-command.ts';
 import type { Json } from './state-json.ts';
 import type { KeyRead, StateOwners } from './state-owner.ts';
@@ -40,11 +41,11 @@ export interface StateServiceOptions {
  */
 export class StateService {
   readonly stores: StateStores;
-  private readonly timeoutMs: number;
+  private readonly deadlines: OwnerDeadlines;
 
   constructor(private readonly options: StateServiceOptions) {
     this.stores = options.stores;
-    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.deadlines = new OwnerDeadlines(options.timeoutMs ?? 5000);
   }
 
   /** The default consistency: strong where the job runs (read-your-writes), else eventual. */
@@ -65,7 +66,7 @@ export class StateService {
         throw new StateUnavailableError(
           `job ${this.stores.job.name} is not running in this process: a strong read needs its owner; read with consistency=eventual (from its checkpoints)`,
         );
-      return this.withTimeout(owner.read(store, keys), `a strong read of ${store.name}`);
+      return this.deadlines.within(owner.read(store, keys), `a strong read of ${store.name}`);
     }
     const view = this.options.view;
     if (view === undefined)
@@ -100,10 +101,16 @@ export class StateService {
       for (const w of writes) store.parseKey(w.key);
       // One id per command: a forwarded command retried after a lost answer is applied once.
       const command: StateCommand = { stage: store.stage.name, atomic: true, ops };
-      settle([await this.withTimeout(owner.write(store, command, randomUUID()), what)]);
+      settle(await this.deadlines.within(owner.write(store, command, randomUUID()), what));
       return;
     }
-    // Each key parsed (400 for a key the coder rejects) as its partition is found.
+    if (ops.length === 1) {
+      // Each key parsed (400 for a key the coder rejects) as its partition is found.
+      const partition = owner.partitionOf(store, ops[0]!.key);
+      const command: StateCommand = { stage: store.stage.name, atomic: false, ops };
+      settle(await this.deadlines.within(owner.write(store, command, randomUUID(), partition), what));
+      return;
+    }
     const byPartition = new Map<number, StateOperation[]>();
     for (const op of ops) {
       const partition = owner.partitionOf(store, op.key);
@@ -114,37 +121,19 @@ export class StateService {
     const writing = [...byPartition].map(([partition, partOps]) =>
       owner.write(store, { stage: store.stage.name, atomic: false, ops: partOps }, randomUUID(), partition),
     );
-    settle(
-      writing.length === 1
-        ? [await this.withTimeout(writing[0]!, what)]
-        : await this.withTimeout(Promise.all(writing), what),
-    );
-  }
-
-  private withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new StateTimeoutError(`${what}: the key's owner did not answer within ${this.timeoutMs} ms`)),
-        this.timeoutMs,
-      );
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    const results = await this.deadlines.within(Promise.all(writing), what);
+    settle(mergeResults(results));
   }
 }
 
-function settle(results: readonly StateCommandResult[]): void {
-  const mismatched = results.flatMap((r) => r.mismatched);
-  const rejected = results.flatMap((r) => r.rejected);
+function settle(result: StateCommandResult): void {
+  const { mismatched, rejected } = result;
   if (rejected.length > 0)
     throw new StateValueError(rejected.map((r) => `key ${JSON.stringify(r.key)}: ${r.reason}`).join('; '));
   if (mismatched.length > 0) throw new ETagMismatchError(mismatched);
+}
+
+/** The results of a save's commands (one per partition) as one. */
+function mergeResults(results: readonly StateCommandResult[]): StateCommandResult {
+  return { mismatched: results.flatMap((r) => r.mismatched), rejected: results.flatMap((r) => r.rejected) };
 }
