@@ -14,6 +14,9 @@ type Segment =
 
 const rank = { literal: 0, param: 1, rest: 2 } as const;
 
+/** Matches remembered at most (see RouteTable.recent). */
+const RECENT_MATCHES = 256;
+
 interface Entry<H> {
   readonly method: string;
   readonly pattern: string;
@@ -31,6 +34,11 @@ export interface RouteMatch<H> {
 /** Routes by method and path pattern (a handful of routes: a linear scan is the fast path). */
 export class RouteTable<H> {
   private readonly entries: Entry<H>[] = [];
+  /**
+   * Recent answers of match() by method and path (a client repeats a few paths: every save of a
+   * store posts to one), forgotten whenever a route is added or removed, and all at once when full.
+   */
+  private readonly recent = new Map<string, RouteMatch<H> | { readonly allowed: readonly string[] }>();
 
   /**
    * Adds a route; returns its removal.
@@ -49,9 +57,11 @@ export class RouteTable<H> {
       );
     const entry: Entry<H> = { method: upper, pattern, segments, handler };
     this.entries.push(entry);
+    this.recent.clear();
     return () => {
       const at = this.entries.indexOf(entry);
       if (at >= 0) this.entries.splice(at, 1);
+      this.recent.clear();
     };
   }
 
@@ -61,6 +71,17 @@ export class RouteTable<H> {
    * @throws URIError when a parameter is not valid percent-encoding.
    */
   match(method: string, path: string): RouteMatch<H> | { readonly allowed: readonly string[] } {
+    const id = `${method} ${path}`;
+    let found = this.recent.get(id);
+    if (found === undefined) {
+      found = this.find(method, path);
+      if (this.recent.size >= RECENT_MATCHES) this.recent.clear();
+      this.recent.set(id, found);
+    }
+    return found;
+  }
+
+  private find(method: string, path: string): RouteMatch<H> | { readonly allowed: readonly string[] } {
     const parts = path.split('/').slice(1);
     let best: Entry<H> | undefined;
     let bestParams: Record<string, string> | undefined;
@@ -75,9 +96,10 @@ export class RouteTable<H> {
       const allowed = new Set<string>();
       for (const entry of this.entries)
         if (matchSegments(entry.segments, parts) !== undefined) allowed.add(entry.method);
-      return { allowed: [...allowed].sort() };
+      return Object.freeze({ allowed: Object.freeze([...allowed].sort()) });
     }
-    return { handler: best.handler, pattern: best.pattern, params: bestParams! };
+    // Frozen: the same match answers every request for the path.
+    return Object.freeze({ handler: best.handler, pattern: best.pattern, params: Object.freeze(bestParams!) });
   }
 }
 

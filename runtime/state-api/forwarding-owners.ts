@@ -70,9 +70,12 @@ export class ForwardingStateOwners implements StateOwners {
     const partition = knownPartition ?? this.onePartition(store, command);
     const local = this.options.local?.owning(store.stage.name, partition);
     if (local !== undefined) {
-      // The same bound as a forwarded request: the logged record is about this size.
+      // The same bound as a forwarded request: the logged record is about this size. A UTF-8 byte
+      // is at most 3 per UTF-16 unit, so a command well under the bound is not measured.
       const commandJson = JSON.stringify(command);
-      assertFitsNatsMessage(this.options.link, Buffer.byteLength(commandJson) + RECORD_OVERHEAD_BYTES, 'write');
+      const maxPayload = this.options.link.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
+      if (commandJson.length * 3 + RECORD_OVERHEAD_BYTES > maxPayload)
+        assertFitsNatsMessage(this.options.link, Buffer.byteLength(commandJson) + RECORD_OVERHEAD_BYTES, 'write');
       // `id` was made for this call (StateService) and is never sent again: no answer to keep.
       return local.write(store, command, id, partition, { commandJson });
     }

@@ -25,6 +25,7 @@ import { unappliedRecords } from './state-command.ts';
 import { etagOf } from './etag.ts';
 import { applyKeyWrite, clearKey, parseKeyWrite, readKeyJson } from './state-json.ts';
 import type { Json, KeyWrite } from './state-json.ts';
+import type { State, StateTag } from '../../src/state/index.ts';
 import type { StateStore, StateStores } from './state-stores.ts';
 
 /** A key as read: its value (absent: the key has no state) and ETag. */
@@ -82,6 +83,8 @@ class PendingWrite {
     readonly partition: number,
     /** Each operation's value as checked when the write was taken (undefined for a delete), applied as it is. */
     readonly parsed: readonly (KeyWrite | undefined)[],
+    /** The partition's bound tags `parsed` was checked against. */
+    readonly tags: readonly StateTag<State>[],
     /** `command` as JSON text, when the caller serialized it already. */
     readonly commandJson: string | undefined,
     readonly resolve: (result: StateCommandResult) => void,
@@ -132,7 +135,7 @@ class PendingWrite {
       return;
     }
     try {
-      this.resolve(applyCommand(runner, this.store, this.command, this.parsed));
+      this.resolve(applyCommand(runner, this.store, this.command, this.parsed, this.tags));
     } catch (error) {
       this.reject(error);
     }
@@ -171,14 +174,16 @@ export function readKey(runner: Runner, store: StateStore, keyText: string): Key
  * mismatch changes nothing), then every write. A value its tag rejects (the job's tags changed
  * since the command was logged) skips that operation and is reported, as a mismatch is. A replay
  * sees the same state at the same place among the messages, so it comes to the same result.
+ * `parsed` and `boundTags`: the values as checked when the write was taken in, and the tags checked against.
  */
 export function applyCommand(
   runner: Runner,
   store: StateStore,
   command: StateCommand,
   parsed?: readonly (KeyWrite | undefined)[],
+  boundTags?: readonly StateTag<State>[],
 ): StateCommandResult {
-  const tags = runner.boundTags();
+  const tags = boundTags ?? runner.boundTags();
   const mismatched: string[] = [];
   const rejected: { key: string; reason: string }[] = [];
   // Each key to change with its write (null: the key is deleted), in the command's order.
@@ -490,6 +495,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
         actor,
         partition,
         parsed,
+        tags,
         direct?.commandJson,
         resolve,
         reject,
