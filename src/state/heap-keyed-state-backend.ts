@@ -38,6 +38,7 @@ import type { StateInternals, StateInternalsFactory } from './state-internals.ts
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
 import { HeapTimerInternals, type TimerHost } from './timer-internals.ts';
+import { KEY_MAP_SHARD_ENTRIES, KeyMap } from './key-map.ts';
 import { WatermarkHoldIndex } from './watermark-hold-index.ts';
 
 /** Options of createKeyedStateBackend. */
@@ -131,8 +132,9 @@ export class HeapKeyedStateBackend<K>
    * Key → its KeyEntry, or, for a key at rest whose only state is the value of the slot-0 ValueState
    * (see `compact`), that value itself: an entry object costs ~150 bytes, a Map slot ~30, and most
    * keys of a large state are at rest. Such a key gets its entry back at its next use (inflate).
+   * A KeyMap once one `Map` is full (putEntry).
    */
-  private readonly entries = new Map<unknown, unknown>();
+  private entries: Map<unknown, unknown> | KeyMap<unknown> = new Map<unknown, unknown>();
   /** The slot-0 ValueState's shared cell and its (namespace, column), once bound: what a compact value is. */
   private compact:
     { readonly cell: InlineValueCell<unknown>; readonly ns: string; readonly column: string } | undefined = undefined;
@@ -224,7 +226,7 @@ export class HeapKeyedStateBackend<K>
             t.seq,
           );
         }
-        this.entries.set(entry.id, entry);
+        this.putEntry(entry.id, entry);
       },
     };
     if (options.tier?.reused === true) this.adoptWarmEager();
@@ -277,7 +279,7 @@ export class HeapKeyedStateBackend<K>
     entry.value0 = value;
     entry.table.put(ns, column, cell);
     entry.slot0 = cell;
-    this.entries.set(key, entry);
+    this.putEntry(key, entry);
     return entry;
   }
 
@@ -416,7 +418,7 @@ export class HeapKeyedStateBackend<K>
     entry.stored = false;
     if (!entry.attached) {
       entry.attached = true;
-      this.entries.set(entry.id, entry);
+      this.putEntry(entry.id, entry);
       if (evicted && this.spillLog.length > 0) {
         // An evicted entry something still held, changed: the log may hold an older record of it.
         const hash = murmur3(CoderUtils.encodeToByteArray(this.keyCoder, entry.key));
@@ -649,7 +651,7 @@ export class HeapKeyedStateBackend<K>
       if (shapes[i] !== EntryShape.EMPTY) {
         entry.persisted = true;
         if (shapes[i] === EntryShape.CELLS && this.compactable(entry)) {
-          this.entries.set(entry.id, entry.value0);
+          this.putEntry(entry.id, entry.value0);
           // A reference to it left anywhere re-enters the map if it is changed (markDirty).
           entry.attached = false;
         }
@@ -767,6 +769,17 @@ export class HeapKeyedStateBackend<K>
     if (group !== undefined) this.pending.set(keyGroup, group);
   }
 
+  /** Sets a key's entry (or compact value); a key map that one `Map` cannot hold becomes a KeyMap. */
+  private putEntry(id: unknown, value: unknown): void {
+    const entries = this.entries;
+    if (entries instanceof Map && entries.size >= KEY_MAP_SHARD_ENTRIES && !entries.has(id)) {
+      this.entries = new KeyMap(KEY_MAP_SHARD_ENTRIES, entries);
+      // The hand walked the old Map: it restarts over the whole key map.
+      this.clockHand = undefined;
+    }
+    this.entries.set(id, value);
+  }
+
   /**
    * Evicts keys until the cache is within 90 % of its key limit (a CLOCK: the hand walks the key map
    * in insertion order; a key used since the hand last passed gets a second chance). Keys with
@@ -872,7 +885,7 @@ export class HeapKeyedStateBackend<K>
         `the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`,
       );
     entry.attached = true;
-    this.entries.set(id, entry);
+    this.putEntry(id, entry);
     entry.stored = true;
     return entry;
   }
