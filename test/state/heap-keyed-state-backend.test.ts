@@ -27,7 +27,7 @@ import {
   type CombineFn,
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
-import { BACKENDS, backendOf, warmTieredBackend } from './support/local-store.ts';
+import { BACKENDS, backendOf, freshLocalStore, warmTieredBackend } from './support/local-store.ts';
 
 const g = StateNamespaces.global();
 const w = StateNamespaces.fromString('/AQI/');
@@ -786,6 +786,67 @@ test('backend - writeBack makes a warm copy only of state unchanged since the la
     (e: unknown) => e instanceof StateError && /warm copy/.test(e.message),
   );
   assert.not.ok(createKeyedStateBackend({ keyCoder: str }).writeBack(), 'the heap backend has no store');
+});
+
+test('backend - a disk backend caching a few dozen of 300 skewed keys reads and captures what the heap backend does', () => {
+  // Eviction walks that leave part of the cache (not the one-key cache of the other tests): hot keys
+  // stay, cold ones go to the store in batches and come back, with captures cut in between.
+  const stepArb = fc.oneof(
+    { weight: 30, arbitrary: fc.tuple(fc.integer({ min: 0, max: 299 }), fc.double({ min: 0, max: 1, noNaN: true })) },
+    { weight: 1, arbitrary: fc.constant('capture' as const) },
+  );
+  fc.assert(
+    fc.property(fc.array(stepArb, { minLength: 200, maxLength: 1500 }), (steps) => {
+      const store = freshLocalStore(0);
+      let batches = 0;
+      const write = store.write.bind(store);
+      const counting = Object.assign(Object.create(store) as typeof store, {
+        write: (...args: Parameters<typeof store.write>) => {
+          batches++;
+          write(...args);
+        },
+      });
+      // About 30 keys (the budget's first estimate is 264 B a key).
+      const disk = createKeyedStateBackend({ keyCoder: str, tier: { store: counting, memoryBytes: 30 * 264 } });
+      const heap = createKeyedStateBackend({ keyCoder: str });
+      const sides = [disk, heap].map((b) => ({
+        b,
+        count: b.boundState(g, StateTags.value('count', long)),
+        chains: new Map<number, Uint8Array[]>(),
+      }));
+      const used = new Set<string>();
+      for (const step of steps) {
+        for (const side of sides) {
+          if (step === 'capture') {
+            appendCapture(side.b, side.chains);
+            continue;
+          }
+          // Skewed: u³ makes low ranks hot; the rank picks one of 300 keys (scattered by the seed).
+          const [seed, u] = step;
+          const key = `k${(seed + Math.floor(300 * u * u * u)) % 300}`;
+          used.add(key);
+          side.b.beginTurn();
+          side.b.setCurrentKey(key);
+          const old = side.count.read() as number | null;
+          if (old !== null && old % 7 === 6) side.count.clear();
+          else side.count.write((old ?? 0) + 1);
+          side.b.commitTurn();
+        }
+      }
+      for (const side of sides) appendCapture(side.b, side.chains);
+      const [d, h] = sides as [(typeof sides)[0], (typeof sides)[0]];
+      for (let i = 0; i < 300; i++) {
+        for (const side of sides) side.b.setCurrentKey(`k${i}`);
+        assert.is(d.count.read(), h.count.read(), `k${i}`);
+      }
+      assert.equal(
+        dump(restoreInto(backendOf('heap', str), d.chains)),
+        dump(restoreInto(backendOf('heap', str), h.chains)),
+      );
+      if (used.size > 40) assert.ok(batches > 0, 'keys were evicted');
+    }),
+    { numRuns: 30 },
+  );
 });
 
 test('backend - a rolled-back turn leaves state and timers as if it never ran', () => {
