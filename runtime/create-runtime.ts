@@ -9,7 +9,8 @@ import { LocalState, type StateBackendKind } from './state-backends/local-state.
 import { createEmbeddedRuntime } from './embedded/embedded-runtime.ts';
 import { LifecycleError } from './errors.ts';
 import type { HttpRoutes } from './http/index.ts';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from './deferred-packages.ts';
 import type { TurnTimer } from './engine/turn-timer.ts';
 import { jobEndpoints } from './job-endpoints.ts';
 import type { RuntimeObservation, RuntimeObserver } from './job-endpoints.ts';
@@ -20,7 +21,6 @@ import { Lifecycle } from './lifecycle.ts';
 import type { LifecycleState } from './lifecycle.ts';
 import { createLogger } from './log.ts';
 import type { Logger } from './log.ts';
-import { openWorkerRuntime } from './nats/open-worker.ts';
 import { FileCommandLog, serveStateApi, stateCommandLogPath } from './state-api/index.ts';
 import type { StateApiOptions } from './state-api/index.ts';
 import type { FilesTransport, Transport } from './transport.ts';
@@ -89,7 +89,11 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   const observer =
     options.http === undefined
       ? undefined
-      : jobEndpoints({ http: options.http, registry: options.registry ?? new Registry(), jobName: job.name });
+      : jobEndpoints({
+          http: options.http,
+          registry: options.registry ?? new (promClient().Registry)(),
+          jobName: job.name,
+        });
   const baseLogger = options.logger ?? createLogger('info');
   const logger = observer?.recordingLogger(baseLogger) ?? baseLogger;
   const checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
@@ -105,7 +109,9 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
             ...(options.stateMemoryBytes === undefined ? {} : { memoryBytes: options.stateMemoryBytes }),
           }),
           logger,
-          (localState) => {
+          async (localState) => {
+            // The worker runtime, the NATS client with it, loads only for a job on NATS.
+            const { openWorkerRuntime } = await import('./nats/open-worker.ts');
             const nats = {
               job,
               transport,

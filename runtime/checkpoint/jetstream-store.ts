@@ -3,17 +3,9 @@
 // compare-and-set on its revision. Both buckets are named by jetStreamBucketName(job, task).
 import { createHash, randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import {
-  jetstream,
-  jetstreamManager,
-  JetStreamApiError,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-  type StoredMsg,
-} from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
-import { Base64UrlPaddedCodec, Objm, type ObjectStore } from '@nats-io/obj';
+import type { JetStreamClient, JetStreamManager, StorageType, StoredMsg } from '@nats-io/jetstream';
+import type { KV, KvEntry } from '@nats-io/kv';
+import type { ObjectStore } from '@nats-io/obj';
 import { StatorError } from '../../coders/index.ts';
 import { PART_NAME_PATTERN, type CheckpointStore, type StoredManifest } from '../../src/checkpoint/checkpoint-store.ts';
 import {
@@ -27,6 +19,7 @@ import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { DEFAULT_RETRY_POLICY, isTransientNatsError, retryTransient, type RetryPolicy } from '../nats/retry.ts';
 import { leaderKvGet } from '../nats/kv-leader-get.ts';
 import { jetStreamBucketName } from './jetstream-bucket-name.ts';
+import { natsJetStream, natsKv, natsObj } from '../deferred-packages.ts';
 
 /** Options of {@link openJetStreamCheckpointStore}. Give exactly one of `connection` and `servers`. */
 export interface JetStreamCheckpointStoreOptions {
@@ -117,7 +110,8 @@ function resolveOptions(options: JetStreamCheckpointStoreOptions): ResolvedOptio
     job: options.job,
     task: options.task,
     bucket: jetStreamBucketName(options.job, options.task, options.bucketPrefix),
-    storage: (options.storage ?? 'file') === 'file' ? StorageType.File : StorageType.Memory,
+    storage:
+      (options.storage ?? 'file') === 'file' ? natsJetStream().StorageType.File : natsJetStream().StorageType.Memory,
     replicas: positive(options.replicas, 1, 'replicas'),
     requestTimeoutMs: positive(options.requestTimeoutMs, 5_000, 'requestTimeoutMs'),
     retry,
@@ -218,7 +212,7 @@ class JetStreamStore implements JetStreamCheckpointStore {
       const prefix = `$O.${this.options.bucket}.M.`;
       const info = await this.jsm.streams.info(`OBJ_${this.options.bucket}`, { subjects_filter: `${prefix}>` });
       return Object.keys(info.state.subjects ?? {})
-        .map((subject) => Base64UrlPaddedCodec.decode(subject.slice(prefix.length), false) as string)
+        .map((subject) => natsObj().Base64UrlPaddedCodec.decode(subject.slice(prefix.length), false) as string)
         .sort();
     });
   }
@@ -281,7 +275,7 @@ class JetStreamStore implements JetStreamCheckpointStore {
       try {
         return (await publish(expectedRevision ?? 0)).seq;
       } catch (error) {
-        if (!(error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE)) throw error;
+        if (!(error instanceof natsJetStream().JetStreamApiError && error.code === WRONG_LAST_SEQUENCE)) throw error;
         const stored = await this.lastWriteOf(subject);
         if (stored?.header.get('Nats-Msg-Id') === msgID) return stored.seq;
         const current = await leaderKvGet(this.jsm, this.options.bucket, MANIFEST_KEY).catch(() => null);
@@ -291,7 +285,8 @@ class JetStreamStore implements JetStreamCheckpointStore {
           try {
             return (await publish(current.revision)).seq;
           } catch (retryError) {
-            if (!(retryError instanceof JetStreamApiError && retryError.code === WRONG_LAST_SEQUENCE)) throw retryError;
+            if (!(retryError instanceof natsJetStream().JetStreamApiError && retryError.code === WRONG_LAST_SEQUENCE))
+              throw retryError;
           }
         }
         const latest = await leaderKvGet(this.jsm, this.options.bucket, MANIFEST_KEY).catch(() => null);
@@ -336,7 +331,7 @@ class JetStreamStore implements JetStreamCheckpointStore {
 
   private metaSubject(name: string): string {
     // The Object Store client's own encoding of names in subjects (padded base64url).
-    return `$O.${this.options.bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
+    return `$O.${this.options.bucket}.M.${natsObj().Base64UrlPaddedCodec.encode(name)}`;
   }
 
   private checkPartName(name: string): void {
@@ -414,9 +409,9 @@ export async function openJetStreamCheckpointStore(
   const nc = ownLink?.nc ?? options.connection!;
   const abort = new AbortController(); // never aborted: opening is bounded by the retry policy alone
   try {
-    const js = jetstream(nc, { timeout: resolved.requestTimeoutMs });
+    const js = natsJetStream().jetstream(nc, { timeout: resolved.requestTimeoutMs });
     const jsm = await retryTransient(
-      () => jetstreamManager(nc, { timeout: resolved.requestTimeoutMs }),
+      () => natsJetStream().jetstreamManager(nc, { timeout: resolved.requestTimeoutMs }),
       resolved.retry,
       abort.signal,
     );
@@ -425,7 +420,7 @@ export async function openJetStreamCheckpointStore(
     let os: ObjectStore;
     if (resolved.create) {
       kv = await retryTransient(
-        () => new Kvm(js).create(resolved.bucket, { ...bucketOptions, history: MANIFEST_HISTORY }),
+        () => new (natsKv().Kvm)(js).create(resolved.bucket, { ...bucketOptions, history: MANIFEST_HISTORY }),
         resolved.retry,
         abort.signal,
       );
@@ -440,7 +435,7 @@ export async function openJetStreamCheckpointStore(
         );
       }
       os = await retryTransient(
-        () => new Objm(js).create(resolved.bucket, bucketOptions),
+        () => new (natsObj().Objm)(js).create(resolved.bucket, bucketOptions),
         resolved.retry,
         abort.signal,
       );
@@ -453,7 +448,7 @@ export async function openJetStreamCheckpointStore(
             jsm.streams.info(stream).then(
               () => true,
               (error: unknown) => {
-                if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
+                if (error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
                 throw error;
               },
             ),
@@ -463,8 +458,8 @@ export async function openJetStreamCheckpointStore(
         if (!exists) missing.push(stream);
       }
       if (missing.length > 0) throw new NoCheckpointBucketsError(resolved.job, resolved.bucket, missing);
-      kv = await retryTransient(() => new Kvm(js).open(resolved.bucket), resolved.retry, abort.signal);
-      os = await retryTransient(() => new Objm(js).open(resolved.bucket), resolved.retry, abort.signal);
+      kv = await retryTransient(() => new (natsKv().Kvm)(js).open(resolved.bucket), resolved.retry, abort.signal);
+      os = await retryTransient(() => new (natsObj().Objm)(js).open(resolved.bucket), resolved.retry, abort.signal);
     }
     const maxPayload = nc.info?.max_payload ?? resolved.chunkBytes;
     return new JetStreamStore(ownLink, js, jsm, kv, os, {

@@ -12,13 +12,8 @@
 // applies it when `stator` is run directly (npx stator, node_modules/.bin/stator); `node main.js`
 // needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
 import { readFileSync } from 'node:fs';
-import { checkpointsCommand } from './checkpoints-command.ts';
-import { filesCommand } from './files-command.ts';
 import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
-import { runCommand } from './run-command.ts';
-import { stateCommand } from './state-command.ts';
-import { statusCommand } from './status-command.ts';
 import { mainUsage } from './usage.ts';
 
 /**
@@ -41,16 +36,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      // Each command's modules load when it runs: `stator --help` loads none of them.
       case 'run':
-        return await runCommand(rest, env);
+        return await (await import('./run-command.ts')).runCommand(rest, env);
       case 'checkpoints':
-        return await checkpointsCommand(rest, env);
+        return await (await import('./checkpoints-command.ts')).checkpointsCommand(rest, env);
       case 'state':
-        return await stateCommand(rest, env);
+        return await (await import('./state-command.ts')).stateCommand(rest, env);
       case 'files':
-        return await filesCommand(rest, env);
+        return await (await import('./files-command.ts')).filesCommand(rest, env);
       case 'status':
-        return await statusCommand(rest, env);
+        return await (await import('./status-command.ts')).statusCommand(rest, env);
       case '--version':
       case '-V':
       case 'version':

@@ -14,16 +14,8 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { headers, nuid, type NatsConnection } from '@nats-io/transport-node';
-import {
-  jetstream,
-  jetstreamManager,
-  JetStreamApiError,
-  StorageType,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
-import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { StatorError } from '../../coders/index.ts';
 import {
   checkFileName,
@@ -45,6 +37,7 @@ import type { ClosableJobFiles } from './closable-job-files.ts';
 import { chunksOf } from './file-data.ts';
 import { digestOfFile, digestString } from './file-digest.ts';
 import { resolveMaxBytes } from './files-options.ts';
+import { natsCore, natsJetStream, natsObj } from '../deferred-packages.ts';
 
 /** Options of {@link openObjectStoreFiles}. */
 export interface ObjectStoreFilesOptions {
@@ -125,13 +118,17 @@ export async function openObjectStoreFiles(options: ObjectStoreFilesOptions): Pr
     );
   }
   const nc = options.connection;
-  const js = jetstream(nc, { timeout: requestTimeoutMs });
+  const js = natsJetStream().jetstream(nc, { timeout: requestTimeoutMs });
   const never = new AbortController().signal;
   try {
-    const jsm = await retryTransient(() => jetstreamManager(nc, { timeout: requestTimeoutMs }), RETRY, never);
+    const jsm = await retryTransient(
+      () => natsJetStream().jetstreamManager(nc, { timeout: requestTimeoutMs }),
+      RETRY,
+      never,
+    );
     if (options.create ?? true) {
       await retryTransient(
-        () => new Objm(js).create(bucket, { storage: StorageType.File, replicas }),
+        () => new (natsObj().Objm)(js).create(bucket, { storage: natsJetStream().StorageType.File, replicas }),
         DEFAULT_RETRY_POLICY,
         never,
       );
@@ -141,7 +138,7 @@ export async function openObjectStoreFiles(options: ObjectStoreFilesOptions): Pr
           jsm.streams.info(`OBJ_${bucket}`).then(
             () => true,
             (error: unknown) => {
-              if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
+              if (error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
               throw error;
             },
           ),
@@ -289,7 +286,7 @@ class ObjectStoreFiles implements ClosableJobFiles {
     const used = (await this.liveMetas()).reduce((sum, meta) => sum + meta.size, 0);
     const currentSize = isLive(current) ? current.meta.size : 0;
     const allowance = this.maxBytes - (used - currentSize);
-    const id = nuid.next();
+    const id = natsCore().nuid.next();
     const chunkSubject = `$O.${this.bucket}.C.${id}`;
     let uploaded: { size: number; chunks: number; digest: string };
     try {
@@ -383,14 +380,14 @@ class ObjectStoreFiles implements ClosableJobFiles {
     const subject = this.metaSubject(name);
     const body = JSON.stringify(meta);
     for (let round = 0; round < MAX_COMMIT_ROUNDS; round++) {
-      const h = headers();
+      const h = natsCore().headers();
       h.set('Nats-Expected-Last-Subject-Sequence', String(expected?.revision ?? 0));
       h.set('Nats-Rollup', 'sub');
       try {
         await this.js.publish(subject, body, { headers: h, timeout: this.requestTimeoutMs });
         return expected;
       } catch (error) {
-        const conflict = error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
+        const conflict = error instanceof natsJetStream().JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
         if (!conflict && !isTransientNatsError(error)) throw error;
         // Another writer replaced the version first (or the publish timed out): look again.
         const latest = await this.readMeta(name);
@@ -548,7 +545,7 @@ class ObjectStoreFiles implements ClosableJobFiles {
       this.verified.set(name, { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, digest });
       if (digest === stored.meta.digest) return local;
     }
-    const temp = join(this.tempDir, `${process.pid}-${nuid.next()}`);
+    const temp = join(this.tempDir, `${process.pid}-${natsCore().nuid.next()}`);
     try {
       const handle = await open(temp, 'wx', 0o600);
       let meta: ObjectMeta;

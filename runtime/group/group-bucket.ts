@@ -11,11 +11,11 @@
 // characters) are written as "_" + 2 hex digits, so the key names stay valid and distinct. The records
 // carry the names verbatim.
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiError } from '@nats-io/jetstream';
-import { Kvm, type KV } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { DEFAULT_RETRY_POLICY, retryTransient } from '../nats/retry.ts';
 import { jetStreamBucketName } from '../checkpoint/jetstream-bucket-name.ts';
 import type { UnitProgress } from './unit-host.ts';
+import { natsJetStream, natsKv } from '../deferred-packages.ts';
 
 /** What a worker writes with every heartbeat. */
 export interface HeartbeatRecord {
@@ -127,7 +127,7 @@ export function decodeRecord<T extends HeartbeatRecord | LeaseRecord | FailureRe
  */
 export async function createGroupBucket(nc: NatsConnection, job: string, replicas: number): Promise<KV> {
   return retryTransient(
-    () => new Kvm(jetstream(nc)).create(groupBucketName(job), { replicas, history: 1 }),
+    () => new (natsKv().Kvm)(natsJetStream().jetstream(nc)).create(groupBucketName(job), { replicas, history: 1 }),
     DEFAULT_RETRY_POLICY,
     new AbortController().signal,
   );
@@ -137,10 +137,10 @@ export async function createGroupBucket(nc: NatsConnection, job: string, replica
 export async function openGroupBucket(nc: NatsConnection, job: string): Promise<KV | undefined> {
   const name = groupBucketName(job);
   try {
-    await (await jetstreamManager(nc)).streams.info(`KV_${name}`);
+    await (await natsJetStream().jetstreamManager(nc)).streams.info(`KV_${name}`);
   } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined;
+    if (error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined;
     throw error;
   }
-  return new Kvm(jetstream(nc)).open(name);
+  return new (natsKv().Kvm)(natsJetStream().jetstream(nc)).open(name);
 }

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { promClient } from '../deferred-packages.ts';
 import type { Subscription } from 'rxjs';
 import type { TurnTimer } from '../engine/turn-timer.ts';
 import type { JobRuntime } from '../job-runtime.ts';
@@ -74,6 +74,7 @@ class PrometheusJobMetrics implements JobMetrics {
     jobName: string,
     private readonly runtime: JobRuntime,
   ) {
+    const { Counter, Gauge, Histogram } = promClient();
     const job = { job_name: jobName };
     const registers = [registry];
     const before = new Set(registry.getMetricsAsArray().map((m) => m.name));

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { promClient } from '../deferred-packages.ts';
 
 /**
  * A prom-client registry with prom-client's default Node.js metrics (CPU, memory, heap spaces,
@@ -6,6 +7,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
  * event-loop and GC monitors it starts stay for the life of the process.
  */
 export function createProcessRegistry(): Registry {
+  const { collectDefaultMetrics, Registry } = promClient();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return registry;

@@ -2,13 +2,9 @@
 // variable names follow the `nats` CLI (--user, --password, --creds, --nkey, --tlscert, --tlskey,
 // --tlsca; NATS_URL, NATS_USER, ...), so an operator's existing NATS setup carries over unchanged.
 import { readFileSync } from 'node:fs';
-import {
-  credsAuthenticator,
-  nkeyAuthenticator,
-  type Authenticator,
-  type ConnectionOptions,
-} from '@nats-io/transport-node';
+import type { Authenticator, ConnectionOptions } from '@nats-io/transport-node';
 import { NatsConfigError } from './errors.ts';
+import { natsCore } from '../deferred-packages.ts';
 
 /**
  * NATS options as the CLI receives them (`stator run ... --nats <url> --creds <file>`). Every field
@@ -270,11 +266,11 @@ export function toConnectionOptions(
   const authenticators: Authenticator[] = [];
   if (settings.credsFile !== undefined) {
     const file = settings.credsFile;
-    authenticators.push(credsAuthenticator(() => readFileSync(file)));
+    authenticators.push(natsCore().credsAuthenticator(() => readFileSync(file)));
   }
   if (settings.nkeySeedFile !== undefined) {
     const file = settings.nkeySeedFile;
-    authenticators.push(nkeyAuthenticator(() => readSeed(file)));
+    authenticators.push(natsCore().nkeyAuthenticator(() => readSeed(file)));
   }
   const options: ConnectionOptions = {
     servers: [...settings.servers],

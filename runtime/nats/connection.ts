@@ -1,8 +1,8 @@
 // One NATS connection for a stator process: connect with the resolved settings, reconnect forever
 // with a growing delay, and turn an outage longer than `maxOutageMs` into a NatsOutageError (the
 // connection is then closed, so everything waiting on it fails instead of hanging).
-import { connect, type NatsConnection, type Status } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection, Status } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { NatsConnectError, NatsOutageError } from './errors.ts';
 import {
@@ -12,6 +12,7 @@ import {
   type NatsFlags,
 } from './connection-options.ts';
 import { serverFeatures, type ServerFeatures } from './server-features.ts';
+import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 /** What happened to the connection, for logs and metrics. */
 export type NatsConnectionEvent =
@@ -72,7 +73,7 @@ class Link implements NatsLink {
     readonly nc: NatsConnection,
     readonly settings: NatsConnectionSettings,
   ) {
-    this.js = jetstream(nc);
+    this.js = natsJetStream().jetstream(nc);
     this.state$ = new BehaviorSubject<NatsConnectionState>('connected');
     this.watching = this.watch();
     this.ended = nc.closed().then((error) => {
@@ -100,7 +101,7 @@ class Link implements NatsLink {
   }
 
   jetstreamManager(): Promise<JetStreamManager> {
-    this.jsm ??= jetstreamManager(this.nc);
+    this.jsm ??= natsJetStream().jetstreamManager(this.nc);
     return this.jsm;
   }
 
@@ -195,7 +196,7 @@ export async function connectNats(settingsOrFlags: NatsConnectionSettings | Nats
   const delay = (): number => Math.min(2000, Math.max(250, (link?.outageElapsedMs() ?? 0) / 4));
   let nc: NatsConnection;
   try {
-    nc = await connect(toConnectionOptions(settings, delay));
+    nc = await natsCore().connect(toConnectionOptions(settings, delay));
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     const auth = /authori[sz]ation|authentication|permission/i.test(text);

@@ -1,9 +1,9 @@
 // Dead letters: messages a job could not process (undecodable input, a task that kept throwing, an
 // output too large to publish) go to the job's dead-letter stream with the error, the stage and the
 // original subject in headers, so an operator can inspect and replay them (`nats stream view`).
-import { headers as createHeaders } from '@nats-io/transport-node';
 import type { OutputMessage, StreamSink } from './stream-sink.ts';
 import type { JobStreamNames } from './stream-names.ts';
+import { natsCore } from '../deferred-packages.ts';
 
 /** Header names on a dead letter. */
 export const DeadLetterHeaders = {
@@ -91,7 +91,7 @@ export function createDeadLetterPublisher(options: DeadLetterOptions): DeadLette
   };
 
   const publish = (letter: DeadLetterMessage): void => {
-    const h = createHeaders();
+    const h = natsCore().headers();
     const error = letter.error;
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     h.set(DeadLetterHeaders.ERROR, oneLine(text));

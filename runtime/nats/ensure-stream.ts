@@ -3,10 +3,9 @@
 // interest stream drops what a replay needs, a short duplicate window lets replays through), so every
 // difference that matters is reported with the command that fixes it.
 import type { JetStreamManager, StreamConfig, StreamInfo } from '@nats-io/jetstream';
-import { JetStreamApiError, RetentionPolicy, StorageType, DiscardPolicy } from '@nats-io/jetstream';
-import { nanos, millis } from '@nats-io/transport-node';
 import { StreamConfigError, type StreamConfigDifference } from './errors.ts';
 import type { ServerFeatures } from './server-features.ts';
+import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 /** What a job needs from one stream. Fields left out are not checked and get the server's defaults. */
 export interface StreamRequirements {
@@ -78,14 +77,18 @@ export function streamConfigDifferences(config: StreamConfig, wanted: StreamRequ
   const uncovered = wanted.subjects.filter((subject) => !subjects.some((pattern) => subjectCovers(pattern, subject)));
   if (uncovered.length > 0)
     differences.push({ field: 'subjects', actual: list(subjects), expected: list(wanted.subjects) });
-  if (config.retention !== RetentionPolicy.Limits) {
-    differences.push({ field: 'retention', actual: String(config.retention), expected: RetentionPolicy.Limits });
+  if (config.retention !== natsJetStream().RetentionPolicy.Limits) {
+    differences.push({
+      field: 'retention',
+      actual: String(config.retention),
+      expected: natsJetStream().RetentionPolicy.Limits,
+    });
   }
   const storage = wanted.storage ?? 'file';
   if (config.storage !== storage)
     differences.push({ field: 'storage', actual: String(config.storage), expected: storage });
   if (wanted.minDuplicateWindowMs !== undefined) {
-    const windowMs = millis(config.duplicate_window ?? 0);
+    const windowMs = natsCore().millis(config.duplicate_window ?? 0);
     if (windowMs < wanted.minDuplicateWindowMs) {
       differences.push({
         field: 'duplicate_window',
@@ -159,14 +162,16 @@ function configFor(wanted: StreamRequirements): Partial<StreamConfig> & { name: 
   const config: Partial<StreamConfig> & { name: string } = {
     name: wanted.name,
     subjects: [...wanted.subjects],
-    retention: RetentionPolicy.Limits,
-    storage: (wanted.storage ?? 'file') === 'file' ? StorageType.File : StorageType.Memory,
-    discard: DiscardPolicy.Old,
+    retention: natsJetStream().RetentionPolicy.Limits,
+    storage:
+      (wanted.storage ?? 'file') === 'file' ? natsJetStream().StorageType.File : natsJetStream().StorageType.Memory,
+    discard: natsJetStream().DiscardPolicy.Old,
     num_replicas: wanted.replicas ?? 1,
   };
   if (wanted.description !== undefined) config.description = wanted.description;
-  if (wanted.minDuplicateWindowMs !== undefined) config.duplicate_window = nanos(wanted.minDuplicateWindowMs);
-  if (wanted.maxAgeMs !== undefined) config.max_age = nanos(wanted.maxAgeMs);
+  if (wanted.minDuplicateWindowMs !== undefined)
+    config.duplicate_window = natsCore().nanos(wanted.minDuplicateWindowMs);
+  if (wanted.maxAgeMs !== undefined) config.max_age = natsCore().nanos(wanted.maxAgeMs);
   return config;
 }
 
@@ -186,7 +191,7 @@ async function widenStream(
   wanted: StreamRequirements,
   differences: readonly StreamConfigDifference[],
 ): Promise<EnsureStreamResult> {
-  const fromMs = millis(found.config.duplicate_window ?? 0);
+  const fromMs = natsCore().millis(found.config.duplicate_window ?? 0);
   const toMs = wanted.minDuplicateWindowMs;
   const widenWindow = toMs !== undefined && differences.some((d) => d.field === 'duplicate_window');
   const subjects = found.config.subjects ?? [];
@@ -194,7 +199,7 @@ async function widenStream(
   let info: StreamInfo;
   try {
     info = await jsm.streams.update(wanted.name, {
-      ...(widenWindow ? { duplicate_window: nanos(toMs) } : {}),
+      ...(widenWindow ? { duplicate_window: natsCore().nanos(toMs) } : {}),
       ...(added.length > 0 ? { subjects: [...subjects, ...added] } : {}),
     });
   } catch (error) {
@@ -218,7 +223,7 @@ async function existing(jsm: JetStreamManager, name: string): Promise<StreamInfo
   try {
     return await jsm.streams.info(name);
   } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined;
+    if (error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NOT_FOUND) return undefined;
     throw error;
   }
 }
@@ -253,12 +258,12 @@ export async function ensureStream(
     info = await jsm.streams.add(configFor(wanted));
   } catch (error) {
     // Another process created it between our look-up and our add: check theirs instead.
-    if (error instanceof JetStreamApiError && error.code === STREAM_NAME_IN_USE) {
+    if (error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NAME_IN_USE) {
       const raced = await existing(jsm, wanted.name);
       if (raced === undefined) throw error;
       info = raced;
       created = false;
-    } else if (error instanceof JetStreamApiError && /subjects overlap/i.test(error.message)) {
+    } else if (error instanceof natsJetStream().JetStreamApiError && /subjects overlap/i.test(error.message)) {
       throw new StreamConfigError(
         wanted.name,
         `cannot create stream ${wanted.name} for ${list(wanted.subjects)}: another stream already captures these subjects ` +

@@ -1,8 +1,7 @@
 // Sets up every stream a job uses, in one call the runtime makes at start: the input (a user
 // subject, possibly in the producer's own stream), one keyed exchange per stateful stage, the
 // output, and the dead letters. See docs/jetstream.md for the scheme.
-import { DeliverPolicy, type JetStreamManager } from '@nats-io/jetstream';
-import { millis } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsLink } from './connection.ts';
 import {
   ensureStream,
@@ -11,6 +10,7 @@ import {
   type StreamRequirements,
 } from './ensure-stream.ts';
 import { jobStreamNames, subjectStreamName, type JobStreamNames } from './stream-names.ts';
+import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 export interface JobStreamsSpec {
   readonly job: string;
@@ -93,7 +93,7 @@ export async function ensureJobStreams(link: NatsLink, spec: JobStreamsSpec): Pr
     stream: result.info.config.name,
     subject,
     created: result.created,
-    duplicateWindowMs: millis(result.info.config.duplicate_window ?? 0),
+    duplicateWindowMs: natsCore().millis(result.info.config.duplicate_window ?? 0),
     ...(result.widenedDuplicateWindow === undefined ? {} : { widenedDuplicateWindow: result.widenedDuplicateWindow }),
     ...(result.addedSubjects === undefined ? {} : { addedSubjects: result.addedSubjects }),
   });
@@ -173,7 +173,7 @@ export async function trimConsumedOutsideWindow(
   if (last === null) return 0;
   // The first message stored at most windowMs before the last one: it and every later one stay.
   const reader = await link.js.consumers.get(stream, {
-    deliver_policy: DeliverPolicy.StartTime,
+    deliver_policy: natsJetStream().DeliverPolicy.StartTime,
     opt_start_time: new Date(last.time.getTime() - windowMs).toISOString(),
   });
   const first = await reader.next({ expires: 5000 });

@@ -3,8 +3,9 @@
 // a direct get, including one that has not applied the latest write yet. Where a read decides
 // something (a compare-and-set revision, whether a holder is still alive), read from the leader:
 // STREAM.MSG.GET with last_by_subj is answered by the stream's leader only.
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { natsJetStream } from '../deferred-packages.ts';
 
 /** The latest entry of a key, as the bucket stream's leader holds it. */
 export interface LeaderKvEntry {
@@ -30,6 +31,6 @@ export type LeaderKvRead = (key: string) => Promise<LeaderKvEntry | null>;
 
 /** A LeaderKvRead of `bucket` over `nc`. */
 export async function leaderKvReader(nc: NatsConnection, bucket: string): Promise<LeaderKvRead> {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await natsJetStream().jetstreamManager(nc);
   return (key) => leaderKvGet(jsm, bucket, key);
 }

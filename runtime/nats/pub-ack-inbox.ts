@@ -2,8 +2,8 @@
 // asks for one names `<inbox><ordinal>.<attempt>` as its reply subject, and its answer is routed back
 // by those two numbers, with no request, promise or timer per message. One timer looks for answers
 // overdue, armed while the owner has publishes out.
-import { createInbox } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { natsCore } from '../deferred-packages.ts';
 
 /** The fields of a JetStream API error, as its JSON answer carries them. */
 export interface PubAckErrorFields {
@@ -77,7 +77,7 @@ function seqOf(text: string): number {
 /** See the top of this file. close() unsubscribes and stops the timer. */
 export class PubAckInbox {
   /** Reply subjects are `<prefix><ordinal>.<attempt>`. */
-  private readonly prefix = `${createInbox()}.`;
+  private readonly prefix = `${natsCore().createInbox()}.`;
   private readonly subscription: Subscription;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;

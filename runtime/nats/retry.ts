@@ -1,6 +1,4 @@
 // Which NATS failures are worth retrying, and a bounded retry with exponential backoff.
-import { errors } from '@nats-io/transport-node';
-import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
 
 /** How many times and how patiently to retry a transient failure. */
 export interface RetryPolicy {
@@ -15,6 +13,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 10, initialDelay
 
 // JetStream API codes that mean "not now" rather than "no": the meta layer or the stream is not
 // ready yet, typically right after a server (re)start.
+import { natsCore, natsJetStream } from '../deferred-packages.ts';
 const TRANSIENT_API_CODES = new Set([
   10008, // JetStream system temporarily unavailable
   10023, // insufficient resources (may pass once the server finished recovering)
@@ -26,23 +25,27 @@ const TRANSIENT_API_CODES = new Set([
  * request) and for a connection that was closed on purpose.
  */
 export function isTransientNatsError(error: unknown): boolean {
-  if (error instanceof errors.ClosedConnectionError || error instanceof errors.DrainingConnectionError) return false;
   if (
-    error instanceof errors.TimeoutError ||
-    error instanceof errors.NoRespondersError ||
-    error instanceof errors.RequestError ||
-    error instanceof errors.ConnectionError
+    error instanceof natsCore().errors.ClosedConnectionError ||
+    error instanceof natsCore().errors.DrainingConnectionError
+  )
+    return false;
+  if (
+    error instanceof natsCore().errors.TimeoutError ||
+    error instanceof natsCore().errors.NoRespondersError ||
+    error instanceof natsCore().errors.RequestError ||
+    error instanceof natsCore().errors.ConnectionError
   ) {
     return true;
   }
-  if (error instanceof JetStreamApiError) return isTransientJetStreamStatus(error.status, error.code);
+  if (error instanceof natsJetStream().JetStreamApiError) return isTransientJetStreamStatus(error.status, error.code);
   // nats.js reports "no responders" to a JetStream publish as JetStreamNotEnabled. Right after a
   // server restart that is what a stream not yet loaded looks like, so it is worth retrying; a server
   // without JetStream keeps answering it and the caller's retry limit ends with a clear message.
   // (The class is not exported by @nats-io/jetstream; its constructor sets this name.)
   if (error instanceof Error && error.name === 'JetStreamNotEnabled') return true;
   // JetStreamError without an API code: e.g. heartbeats missed by a consumer while the server restarted.
-  if (error instanceof JetStreamError) return true;
+  if (error instanceof natsJetStream().JetStreamError) return true;
   return false;
 }
 

@@ -6,14 +6,14 @@
 // stores none of them out of turn, so one acknowledgement confirms every message before it
 // (docs/jetstream.md, "Outputs", has the argument). The ids make every re-send harmless: JetStream
 // drops a repeated id inside the stream's duplicate window. `flush()` is what a checkpoint waits for.
-import { headers as createHeaders, MsgHdrsImpl } from '@nats-io/transport-node';
-import type { MsgHdrs, PublishOptions } from '@nats-io/transport-node';
+import type { MsgHdrs, MsgHdrsImpl, PublishOptions } from '@nats-io/transport-node';
 import type { Subscription } from 'rxjs';
 import type { NatsLink } from './connection.ts';
 import { PublishError } from './errors.ts';
 import { PubAckInbox, type PubAckAnswer, type PubAckErrorFields } from './pub-ack-inbox.ts';
 import { isTransientJetStreamStatus, isTransientNatsError } from './retry.ts';
 import { Utf8Slab } from './utf8-slab.ts';
+import { natsCore } from '../deferred-packages.ts';
 
 /** One message to publish. */
 export interface OutputMessage {
@@ -180,12 +180,20 @@ const EXPECTED_LAST_MSG_ID_HEADER = 'Nats-Expected-Last-Msg-Id';
  * Headers handed to nats.js already encoded: its publish() only asks them for encode(). Spares the
  * generic headers object (a Map, a validation and a string per header) on every message.
  */
-class EncodedHeaders extends MsgHdrsImpl {
-  bytes: Uint8Array = new Uint8Array(0);
+type EncodedHeaders = MsgHdrsImpl & { bytes: Uint8Array };
 
-  override encode(): Uint8Array {
-    return this.bytes;
-  }
+/** The class of EncodedHeaders, defined at the first sink (it extends the client's, loaded then). */
+let encodedHeadersClass: (new () => EncodedHeaders) | undefined;
+
+function encodedHeaders(): EncodedHeaders {
+  encodedHeadersClass ??= class extends natsCore().MsgHdrsImpl {
+    bytes: Uint8Array = new Uint8Array(0);
+
+    override encode(): Uint8Array {
+      return this.bytes;
+    }
+  };
+  return new encodedHeadersClass();
 }
 
 const unsafeHeaderValue = /[\r\n]/;
@@ -231,7 +239,7 @@ function headersOf(
     );
     return wire;
   }
-  const headers = createHeaders();
+  const headers = natsCore().headers();
   if (message.headers !== undefined)
     for (const [key, values] of message.headers) for (const value of values) headers.append(key, value);
   if (message.msgId !== '') headers.set(MSG_ID_HEADER, message.msgId);
@@ -271,7 +279,7 @@ class Sink implements StreamSink {
   private drainTimer: NodeJS.Immediate | undefined;
   /** Chained entries sent without asking for an acknowledgement since the last one that asked. */
   private sinceConfirm = 0;
-  private readonly wire = new EncodedHeaders();
+  private readonly wire = encodedHeaders();
   /** The options of most publishes: no reply, the reused headers (nats.js reads them at once). */
   private readonly wireOnly: PublishOptions = { headers: this.wire };
   /** The header bytes of the messages in flight (nats.js copies them at its next socket write). */

@@ -2,10 +2,10 @@
 // state on the server and no per-message acks, because stator's checkpoint is the acknowledgement
 // (it records the last sequence processed and the next run starts after it).
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { DeliverPolicy } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { NatsLink } from './connection.ts';
 import { LifecycleStateError } from './errors.ts';
+import { natsJetStream } from '../deferred-packages.ts';
 
 /** One message read from a stream. */
 export interface SourceRecord {
@@ -234,7 +234,7 @@ export async function openStreamSource(link: NatsLink, options: StreamSourceOpti
   }
   const consumer = await link.js.consumers.get(options.stream, {
     filter_subjects: options.filterSubject,
-    deliver_policy: DeliverPolicy.StartSequence,
+    deliver_policy: natsJetStream().DeliverPolicy.StartSequence,
     opt_start_seq: options.startSeq,
   });
   // A short expiry keeps idle heartbeats at 2.5 s: after a server restart the lost consumer is noticed

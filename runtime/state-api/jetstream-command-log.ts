@@ -7,10 +7,7 @@
 // docs/state-api.md, "NATS mode".
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { DeliverPolicy } from '@nats-io/jetstream';
-import { JetStreamApiError } from '@nats-io/jetstream';
 import type { PubAck } from '@nats-io/jetstream';
-import { errors, headers as createHeaders } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import { ensureStream } from '../nats/ensure-stream.ts';
 import { PubAckInbox, type PubAckAnswer } from '../nats/pub-ack-inbox.ts';
@@ -19,6 +16,7 @@ import { PublishTurn } from './publish-turn.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
 import { StateUnavailableError } from './state-api-errors.ts';
 import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
+import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 export interface JetStreamCommandLogOptions {
   readonly link: NatsLink;
@@ -302,7 +300,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     batch.state = 'sent';
     batch.anchor = index === 0;
     batch.sentAt = performance.now();
-    const headers = createHeaders();
+    const headers = natsCore().headers();
     headers.set('Nats-Msg-Id', batch.id);
     if (batch.anchor) headers.set('Nats-Expected-Last-Sequence', String(this.claimed!.last.seq));
     else headers.set('Nats-Expected-Last-Msg-Id', this.pending[index - 1]!.id);
@@ -333,7 +331,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     for (const batch of [...this.pending]) {
       if (batch.state !== 'sent') continue;
       const dueAt = batch.sentAt + this.ackTimeoutMs;
-      if (dueAt <= now) this.failed(batch, batch.attempt, new errors.TimeoutError());
+      if (dueAt <= now) this.failed(batch, batch.attempt, new (natsCore().errors.TimeoutError)());
       else next = Math.min(next, dueAt);
     }
     return next === Number.POSITIVE_INFINITY ? undefined : next - now;
@@ -349,7 +347,7 @@ export class JetStreamCommandLog implements StateCommandLog {
         this.acknowledged(batch, attempt, answer.seq);
         return;
       case 'no-responders':
-        this.failed(batch, attempt, new errors.NoRespondersError(this.options.subject));
+        this.failed(batch, attempt, new (natsCore().errors.NoRespondersError)(this.options.subject));
         return;
       case 'unreadable':
         this.failed(batch, attempt, new Error('JetStream sent an unreadable acknowledgement', { cause: answer.cause }));
@@ -358,7 +356,7 @@ export class JetStreamCommandLog implements StateCommandLog {
         this.failed(
           batch,
           attempt,
-          new JetStreamApiError({
+          new (natsJetStream().JetStreamApiError)({
             code: answer.error.code ?? 0,
             err_code: answer.error.err_code ?? 0,
             description: answer.error.description ?? '',
@@ -486,7 +484,7 @@ async function streamExists(link: NatsLink, stream: string): Promise<boolean> {
     await jsm.streams.info(stream);
     return true;
   } catch (error) {
-    if (error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
+    if (error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NOT_FOUND) return false;
     throw error;
   }
 }
@@ -503,7 +501,7 @@ async function readSubjectAfter(
   if (last === null || last.seq <= position) return [];
   const consumer = await link.js.consumers.get(stream, {
     filter_subjects: subject,
-    deliver_policy: DeliverPolicy.StartSequence,
+    deliver_policy: natsJetStream().DeliverPolicy.StartSequence,
     opt_start_seq: position + 1,
   });
   const records: LoggedCommand[] = [];
@@ -521,11 +519,11 @@ async function readSubjectAfter(
 }
 
 function isWrongLastMsgId(error: unknown): boolean {
-  return error instanceof JetStreamApiError && error.code === WRONG_LAST_MSG_ID;
+  return error instanceof natsJetStream().JetStreamApiError && error.code === WRONG_LAST_MSG_ID;
 }
 
 function isWrongLastSequence(error: unknown): boolean {
-  return error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
+  return error instanceof natsJetStream().JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
 }
 
 function parseMessage(data: Uint8Array, what: string): StateCommandRecord[] {
@@ -568,7 +566,7 @@ export async function clearStateCommands(link: NatsLink, job: string): Promise<n
     try {
       purged += (await jsm.streams.purge(stream)).purged;
     } catch (error) {
-      if (!(error instanceof JetStreamApiError && error.code === STREAM_NOT_FOUND)) throw error;
+      if (!(error instanceof natsJetStream().JetStreamApiError && error.code === STREAM_NOT_FOUND)) throw error;
     }
   }
   return purged;

@@ -2,7 +2,6 @@
 // partition's subject, answered by whoever runs the partition, with a JSON reply. Errors travel as
 // their status, code and message and are raised again as the same StateApiError subclass, so a
 // forwarded request fails exactly as a local one would.
-import { errors } from '@nats-io/transport-node';
 import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import type { Logger } from '../log.ts';
@@ -18,6 +17,7 @@ import {
 import type { StateCommand, StateCommandResult } from './state-command.ts';
 import type { KeyRead, LocalStateOwner } from './state-owner.ts';
 import type { StateStores } from './state-stores.ts';
+import { natsCore } from '../deferred-packages.ts';
 
 /** What a process asks a partition's owner. */
 export type OwnerRequest =
@@ -166,13 +166,13 @@ export async function askOwner<T>(
       msg = await link.nc.request(subject, data, { timeout: remaining });
     } catch (error) {
       if (
-        error instanceof errors.NoRespondersError ||
-        (error instanceof errors.RequestError && error.isNoResponders())
+        error instanceof natsCore().errors.NoRespondersError ||
+        (error instanceof natsCore().errors.RequestError && error.isNoResponders())
       ) {
         unavailable = new StateUnavailableError(
           `${what}: no process runs this partition of job ${subject.split('.')[1]} now; start the job (stator run --nats) or read with consistency=eventual`,
         );
-      } else if (error instanceof errors.TimeoutError) {
+      } else if (error instanceof natsCore().errors.TimeoutError) {
         throw new StateTimeoutError(
           `${what}: the partition's owner did not answer in time${request.op === 'write' ? ' (the write may be applied: read the key to see)' : ''}`,
         );

@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
+import { lmdb } from '../deferred-packages.ts';
 import { StatePartCorruptError } from '../../src/state/index.ts';
 import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../src/state/index.ts';
 
@@ -30,7 +31,7 @@ export class LmdbStateStore implements LocalStateStore {
   private closed: Promise<void> | undefined = undefined;
 
   private constructor(readonly path: string) {
-    this.root = open<Uint8Array, Uint8Array>({
+    this.root = lmdb().open<Uint8Array, Uint8Array>({
       path,
       encoding: 'binary',
       keyEncoding: 'binary',
