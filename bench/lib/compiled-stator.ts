@@ -1,5 +1,5 @@
 // stator as a user's application gets it: the package compiled as `npm run build` compiles it (tsc
-// with tsconfig.build.json), into a temp directory so the checkout stays as it is, and an
+// with tsconfig.build.json, its JavaScript only), into a temp directory so the checkout stays as it is, and an
 // application beside it whose node_modules/stator is that package. `stator` there is the package's
 // bin, dist/runtime/cli/main.js, and a job module imports 'stator', not stator's TypeScript sources.
 import { spawn } from 'node:child_process';
@@ -32,6 +32,15 @@ export async function compileStator(dir: string, signal: AbortSignal): Promise<C
       join(root, 'tsconfig.build.json'),
       '--outDir',
       join(pkg, 'dist'),
+      // The same JavaScript (less each file's sourceMappingURL comment) in a quarter of the time:
+      // the checks and the declarations are the build's, not what a run loads.
+      '--noCheck',
+      '--declaration',
+      'false',
+      '--sourceMap',
+      'false',
+      '--inlineSources',
+      'false',
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], signal, killSignal: 'SIGKILL' },
   );
