@@ -1,4 +1,5 @@
 // Which NATS failures are worth retrying, and a bounded retry with exponential backoff.
+import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 /** How many times and how patiently to retry a transient failure. */
 export interface RetryPolicy {
@@ -13,7 +14,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 10, initialDelay
 
 // JetStream API codes that mean "not now" rather than "no": the meta layer or the stream is not
 // ready yet, typically right after a server (re)start.
-import { natsCore, natsJetStream } from '../deferred-packages.ts';
 const TRANSIENT_API_CODES = new Set([
   10008, // JetStream system temporarily unavailable
   10023, // insufficient resources (may pass once the server finished recovering)
