@@ -113,6 +113,28 @@ export class ExchangeMessageError extends StatorError {
   }
 }
 
+/**
+ * Units that failed while they stopped for a graceful leave (their final checkpoint did not commit,
+ * or they were fenced meanwhile). Nothing acknowledged is lost: the next owner replays them from
+ * their last checkpoint. But the stop was not clean, so the process must not report it as one: a
+ * rescale, for one, needs every unit stopped at a final checkpoint.
+ */
+export class UnitStopError extends StatorError {
+  override name = 'UnitStopError';
+  readonly units: readonly string[];
+  constructor(failures: ReadonlyMap<string, unknown>) {
+    const units = [...failures.keys()];
+    const why = [...failures].map(([unit, error]) => `${unit}: ${error instanceof Error ? error.message : String(error)}`);
+    super(
+      'NATS_UNIT_STOP_FAILED',
+      `${units.length === 1 ? 'unit' : 'units'} ${units.join(', ')} did not stop cleanly (${why.join('; ')}); ` +
+        'the next run replays them from their last checkpoint. Start the job again in the same layout and stop it once more before a rescale',
+      { cause: failures.size === 1 ? [...failures.values()][0] : [...failures.values()] },
+    );
+    this.units = units;
+  }
+}
+
 /** A unit of a scaled-out job was abandoned: its lease expired or another worker holds it now. */
 export class UnitAbandonedError extends StatorError {
   override name = 'UnitAbandonedError';

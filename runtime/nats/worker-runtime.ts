@@ -8,7 +8,7 @@ import type { JobRuntime, RunResult, RuntimeEvent } from '../job-runtime.ts';
 import { watermarkTime, type JobView, type PartitionView, type SourceView, type StageView } from '../job-view.ts';
 import { Lifecycle, type LifecycleState } from '../lifecycle.ts';
 import type { Logger } from '../log.ts';
-import { UnitAbandonedError } from './errors.ts';
+import { UnitAbandonedError, UnitStopError } from './errors.ts';
 import { ConfigError } from '../errors.ts';
 import { RescaleError } from '../rescale-errors.ts';
 import type { UnitHost, UnitProgress } from '../group/index.ts';
@@ -43,6 +43,8 @@ interface RunningUnit {
   readonly progress: { lastCheckpoint?: { readonly id: number; readonly at: string } };
   /** Being stopped or abandoned: a new start waits for it to close. */
   ending: boolean;
+  /** Why its run failed, once it has. */
+  error?: unknown;
 }
 
 export interface WorkerRuntimeOptions {
@@ -61,6 +63,9 @@ export class WorkerRuntime implements JobRuntime {
   private stopRequested = false;
   private wakeStop: (() => void) | undefined;
   private failure: { error: unknown } | undefined;
+  /** Set while the worker hands its units over to stop: a unit whose stop fails then is recorded below. */
+  private leaving = false;
+  private readonly uncleanStops = new Map<string, unknown>();
   /** Counters of units that ran here and stopped, so totals do not drop when a unit leaves. */
   private finished = { messagesRead: 0, deadLetters: 0, checkpoints: 0 };
 
@@ -174,8 +179,10 @@ export class WorkerRuntime implements JobRuntime {
       this.throwIfFailed();
       this.lifecycle.transition('draining');
       logger.info(`stopping: handing over ${this.running.size} unit(s) after a final checkpoint each`);
+      this.leaving = true;
       await assignment.leave();
       this.throwIfFailed();
+      if (this.uncleanStops.size > 0) throw new UnitStopError(this.uncleanStops);
       this.lifecycle.transition('stopped');
       this.eventSubject.complete();
       return { reason: 'stopped', ...this.finished, restoredCheckpoint: undefined };
@@ -222,6 +229,7 @@ export class WorkerRuntime implements JobRuntime {
         return result;
       },
       (error: unknown) => {
+        running.error = error;
         if (error instanceof FencedError || error instanceof UnitAbandonedError) {
           this.options.logger.warn(
             `[${name}] ${error instanceof FencedError ? 'fenced: another worker committed a checkpoint of this unit' : error.message}; it runs elsewhere now`,
@@ -241,6 +249,11 @@ export class WorkerRuntime implements JobRuntime {
           // run on; the group releases this one and starts it again after a back-off, here or
           // elsewhere, from its last checkpoint.
           const why = error instanceof Error ? error.message : String(error);
+          if (running.ending) {
+            // stopUnit reports it to the group, which abandons and releases it.
+            this.options.logger.error(`[${name}] failed while stopping: ${why}`);
+            return undefined;
+          }
           this.options.logger.error(`[${name}] failed: ${why}; handing it back to the group`);
           this.endedOnItsOwn(running, `failed: ${why}`, true);
         }
@@ -277,7 +290,12 @@ export class WorkerRuntime implements JobRuntime {
     if (running === undefined) return;
     running.ending = true;
     await running.runtime.stop();
-    await running.done;
+    // A run that failed while stopping did not commit its final checkpoint: the group must hear it,
+    // not hand the unit over as if it had.
+    if ((await running.done) !== undefined) return;
+    const error = running.error ?? new Error(`unit ${name} ended without a result`);
+    if (this.leaving) this.uncleanStops.set(name, error);
+    throw error;
   }
 
   /** How far an owned unit got, for `stator status`. */
