@@ -124,7 +124,9 @@ export class UnitStopError extends StatorError {
   readonly units: readonly string[];
   constructor(failures: ReadonlyMap<string, unknown>) {
     const units = [...failures.keys()];
-    const why = [...failures].map(([unit, error]) => `${unit}: ${error instanceof Error ? error.message : String(error)}`);
+    const why = [...failures].map(
+      ([unit, error]) => `${unit}: ${error instanceof Error ? error.message : String(error)}`,
+    );
     super(
       'NATS_UNIT_STOP_FAILED',
       `${units.length === 1 ? 'unit' : 'units'} ${units.join(', ')} did not stop cleanly (${why.join('; ')}); ` +
