@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Subject } from 'rxjs';
+import { Subject } from './rx.ts';
 import type { Observable, Subscription } from 'rxjs';
 import { createFileCheckpointStore } from './checkpoint/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_STATE_DIR } from './defaults.ts';

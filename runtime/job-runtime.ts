@@ -1,4 +1,4 @@
-import { Subject } from 'rxjs';
+import { Subject } from './rx.ts';
 import type { Observable } from 'rxjs';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from './defaults.ts';
 import type { Job } from './job/job.ts';

@@ -1,4 +1,4 @@
-import { BehaviorSubject } from 'rxjs';
+import { BehaviorSubject } from './rx.ts';
 import type { Observable } from 'rxjs';
 import { LifecycleError } from './errors.ts';
 

@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { pino } from './deferred-packages.ts';
 import { redactCredentials } from './redact.ts';
 
 /** Log levels, most to least verbose. */
@@ -90,11 +90,12 @@ function textLogger(level: LogLevel, stream: NodeJS.WritableStream & { isTTY?: b
  * 8601), `level` (its name), the bindings (`job`), the fields, `msg`.
  */
 function jsonLogger(level: LogLevel, stream: NodeJS.WritableStream, bindings: LogFields): Logger {
-  const log = pino(
+  const { pino: createPino, stdTimeFunctions } = pino();
+  const log = createPino(
     {
       level,
       base: null,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     stream,

@@ -3,7 +3,8 @@
 // connection is then closed, so everything waiting on it fails instead of hanging).
 import type { NatsConnection, Status } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { BehaviorSubject, Subject } from '../rx.ts';
 import { NatsConnectError, NatsOutageError } from './errors.ts';
 import {
   resolveNatsSettings,

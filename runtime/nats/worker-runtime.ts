@@ -2,7 +2,8 @@
 // own checkpoints (unit-runtime.ts), and presents them to the CLI, metrics and the status page as
 // one JobRuntime. Units start when the worker gains them (restoring their last checkpoint first)
 // and stop when it hands them over (after a final checkpoint) or loses them (abandoned at once).
-import { Subject, type Observable, type Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
+import { Subject } from '../rx.ts';
 import { FencedError } from '../../src/checkpoint/index.ts';
 import type { JobRuntime, RunResult, RuntimeEvent } from '../job-runtime.ts';
 import { watermarkTime, type JobView, type PartitionView, type SourceView, type StageView } from '../job-view.ts';
