@@ -141,7 +141,11 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
   return new PreparingRuntime(prepare, options.signal, observer);
 }
 
-function backendOf(options: RuntimeOptions): StateBackendKind {
+/** The state backend `options` select: `stateBackend`, else disk when a memory budget is given. */
+export function backendOf(options: {
+  readonly stateBackend?: StateBackendKind | undefined;
+  readonly stateMemoryBytes?: number | undefined;
+}): StateBackendKind {
   return options.stateBackend ?? (options.stateMemoryBytes === undefined ? 'heap' : 'disk');
 }
 

@@ -1,4 +1,5 @@
-import { createRuntime } from '../create-runtime.ts';
+import { backendOf, createRuntime } from '../create-runtime.ts';
+import { lmdb, natsCore, natsJetStream, natsKv, natsObj, pino, promClient } from '../deferred-packages.ts';
 import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { ConfigError } from '../errors.ts';
 import { loadJob } from '../job/load-job.ts';
@@ -247,6 +248,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.follow && args.input === args.output)
       throw new ConfigError('--input and --output are the same file; the job would read its own output');
   }
+  preloadPackages(args);
   const loaded = await loadJob(args.modulePath);
   const job = args.parallelism === undefined ? loaded : withParallelism(loaded, args.parallelism);
   const logger = createLogger(args.logLevel, process.stderr, { format: args.logFormat, bindings: { job: job.name } });
@@ -267,6 +269,28 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(error instanceof StatorError ? { code: error.code } : {}),
     });
     throw new ReportedError(error);
+  }
+}
+
+/**
+ * Loads the deferred packages this run will use before its job module: for a TypeScript job,
+ * loadJob registers tsx's module hooks, and every file of a package required after them goes
+ * through tsx, which reads and lexes it (lmdb's, on the disk backend, right before the first
+ * message). A package that fails to load here fails again, and is reported, where it is used.
+ */
+function preloadPackages(args: RunArguments): void {
+  const packages = [
+    ...(backendOf(args) === 'disk' ? [lmdb] : []),
+    ...(args.logFormat === 'json' ? [pino] : []),
+    ...(args.http === undefined ? [] : [promClient]),
+    ...(args.natsUrl === undefined ? [] : [natsCore, natsJetStream, natsKv, natsObj]),
+  ];
+  for (const load of packages) {
+    try {
+      load();
+    } catch {
+      // reported at its use
+    }
   }
 }
 

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,6 +96,8 @@ function loadFailure(error: unknown, absolute: string): string {
  */
 function checkedLocation(absolute: string): string {
   if (!/\.(?:js|mjs|cjs)$/.test(absolute)) return '';
+  // Loaded on this failure path only.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
   const check = spawnSync(process.execPath, ['--check', absolute], { encoding: 'utf8', timeout: 10_000 });
   const match = /^(?:file:\/\/)?(\/[^\n]+?):(\d+)\n/.exec(check.stderr ?? '');
   return match === null ? '' : ` at ${match[1]}:${match[2]}`;

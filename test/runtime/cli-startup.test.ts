@@ -1,6 +1,7 @@
 // What `stator` loads at start: a command loads its own modules only, and the packages that only
-// some runs use (lmdb for the disk backend, the NATS client for --nats, prom-client for --http)
-// load with those runs only, also when the job module imports all of stator's runtime API.
+// some runs use (lmdb for the disk backend, the NATS client for --nats, prom-client for --http,
+// pino for --log-format json) load with those runs only, also when the job module imports all of
+// stator's runtime API; of rxjs, a run loads the classes it uses, not rxjs's index of every operator.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,12 +16,16 @@ test.after(() => {
   tmp.remove();
 });
 
-const DEFERRED = ['lmdb', '@nats-io/transport-node', '@nats-io/nats-core', '@nats-io/jetstream', 'prom-client'];
+const DEFERRED = ['lmdb', '@nats-io/transport-node', '@nats-io/nats-core', '@nats-io/jetstream', 'prom-client', 'pino'];
+/** rxjs's CommonJS index, which requires all of rxjs's 224 files. */
+const RXJS_INDEX = '/node_modules/rxjs/dist/cjs/index.js';
 
 let runs = 0;
 
 /** Runs `stator <args>` with the recorder preloaded: its exit code and the deferred packages it loaded. */
-async function loadedBy(args: readonly string[]): Promise<{ code: number | null; packages: string[]; stderr: string }> {
+async function loadedBy(
+  args: readonly string[],
+): Promise<{ code: number | null; packages: string[]; rxjsIndex: boolean; rxjsFiles: number; stderr: string }> {
   const log = join(tmp.dir, `loaded-${++runs}.txt`);
   const result = await runCli(args, {
     env: {
@@ -32,6 +37,8 @@ async function loadedBy(args: readonly string[]): Promise<{ code: number | null;
   return {
     code: result.code,
     packages: DEFERRED.filter((name) => loaded.includes(`/node_modules/${name}/`)),
+    rxjsIndex: loaded.includes(RXJS_INDEX),
+    rxjsFiles: loaded.split('\n').filter((line) => line.includes('/node_modules/rxjs/')).length,
     stderr: result.stderr,
   };
 }
@@ -54,6 +61,17 @@ test('a heap-backend run without --nats or --http loads none of them (its job im
   assert.is(result.code, 0, result.stderr);
   assert.equal(result.packages, []);
   assert.is(readFileSync(run.output, 'utf8').trim().split('\n').length, 6);
+  // Subject and BehaviorSubject with what they need (20 files with rxjs 7.8), not the 224 of its index.
+  assert.not.ok(result.rxjsIndex, `${RXJS_INDEX} was loaded`);
+  assert.ok(result.rxjsFiles > 0 && result.rxjsFiles < 40, `${result.rxjsFiles} rxjs files loaded`);
+});
+
+test('a run with --log-format json loads pino, and only it', async () => {
+  const run = files('json');
+  const result = await loadedBy(embeddedRunArgs(run, ['--log-format', 'json']));
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(result.packages, ['pino']);
+  assert.match(result.stderr, /^\{"level":"info",.*"job":"wordcount".*"msg":"running job wordcount/m);
 });
 
 test('a disk-backend run loads lmdb, and only it', async () => {
