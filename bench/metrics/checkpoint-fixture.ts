@@ -49,8 +49,9 @@ export interface CheckpointFixture extends Disposable {
 
 export interface CheckpointFixtureOptions {
   /**
-   * Compact as the runtime does by default (a full checkpoint every 10 increments, chains of at most
-   * 8); otherwise every write is an increment unless asked, so increments are measured alone.
+   * Compact as the runtime does by default (a key group's chain merged once its increments reach its
+   * base's bytes, chains of at most 8 segments); otherwise every write is an increment, so
+   * increments are measured alone.
    */
   readonly compaction?: boolean;
 }
@@ -75,7 +76,8 @@ export async function openCheckpointFixture(
       store,
       options.compaction === true
         ? { jobId: JOB, mergeKeyGroupParts }
-        : { jobId: JOB, mergeKeyGroupParts, fullEvery: 1000, maxChainLength: 1000, retain: 2 },
+        : // Compaction by size needs a ratio no chain reaches, and by length a bound none reaches.
+          { jobId: JOB, mergeKeyGroupParts, compactionRatio: 1e9, maxChainLength: 1000, retain: 2 },
     );
     const snapshot = (capture: CapturedChanges, position: number): CheckpointSnapshot => ({
       inputs: { in: position },
