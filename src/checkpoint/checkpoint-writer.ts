@@ -7,7 +7,7 @@ import type { ResolvedCheckpointsOptions } from './checkpoint-options.ts';
 import type { Compactor } from './compactor.ts';
 import { EnvelopeKind, encodeEnvelope, envelopeBytes } from './envelope.ts';
 import { planCompaction, type GroupChain } from './compaction-plan.ts';
-import { segmentKey, type GroupJob } from './partition-compaction.ts';
+import { segmentKey, wholeBuffer, type GroupJob } from './partition-compaction.ts';
 import { CheckpointConfigError } from './errors.ts';
 
 /** One partition of one stage, as captured between two turns. */
@@ -150,13 +150,9 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
         ...(plan.from > 0 ? { keepTombstones: true } : {}),
       });
     });
+    const { parts, owned } = await readSegments(store, toRead);
     const built = await compactor.build(
-      {
-        compression: options.compression,
-        baseCheckpointId: base?.id,
-        parts: await readSegments(store, toRead),
-        groups,
-      },
+      { compression: options.compression, baseCheckpointId: base?.id, parts, owned, groups },
       slice,
     );
 
@@ -231,26 +227,62 @@ export async function writeCheckpointParts(input: WriteInput): Promise<WriteOutp
 }
 
 /**
- * Reads the segments a compaction merges, each alone (by `segmentKey`) when the store reads ranges,
- * so compacting a few key groups does not read the whole parts they were written in; otherwise each
- * part once, whole (by name).
+ * Reads the segments a compaction merges, by `segmentKey`, when the store reads ranges, so compacting
+ * a few key groups does not read the whole parts they were written in; otherwise each part once,
+ * whole (by name). A checkpoint writes a partition's key groups one after another, so the segments a
+ * merge takes from one part are mostly adjacent: each run of adjacent ones is one read, and its
+ * segments are views of that read's buffer, which only this job holds (`owned`: the compactor may move it).
  */
-async function readSegments(store: CheckpointStore, refs: readonly SegmentRef[]): Promise<Map<string, Uint8Array>> {
+async function readSegments(
+  store: CheckpointStore,
+  refs: readonly SegmentRef[],
+): Promise<{ parts: Map<string, Uint8Array>; owned: Set<ArrayBufferLike> }> {
   const parts = new Map<string, Uint8Array>();
+  const owned = new Set<ArrayBufferLike>();
   const readRange = store.getPartRange?.bind(store);
   if (readRange === undefined) {
     const names = new Set(refs.map((r) => r.part));
     await Promise.all([...names].map(async (name) => parts.set(name, await store.getPart(name))));
-    return parts;
+    return { parts, owned };
   }
-  // A few at a time: a compaction may read thousands of segments.
-  const queue = [...refs];
+  // A few at a time: a compaction may read thousands of runs.
+  const queue = adjacentRuns(refs);
   const reader = async (): Promise<void> => {
-    for (let ref = queue.pop(); ref !== undefined; ref = queue.pop())
-      parts.set(segmentKey(ref), await readRange(ref.part, ref.offset, ref.length));
+    for (let run = queue.pop(); run !== undefined; run = queue.pop()) {
+      const bytes = await readRange(run.part, run.offset, run.end - run.offset);
+      if (run.refs.length > 1 && wholeBuffer(bytes)) owned.add(bytes.buffer);
+      for (const ref of run.refs) {
+        const from = ref.offset - run.offset;
+        parts.set(segmentKey(ref), run.refs.length === 1 ? bytes : bytes.subarray(from, from + ref.length));
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(RANGE_READERS, queue.length) }, reader));
-  return parts;
+  return { parts, owned };
+}
+
+interface RangeRun {
+  readonly part: string;
+  readonly offset: number;
+  end: number;
+  readonly refs: SegmentRef[];
+}
+
+/** The segments grouped into runs of adjacent (or overlapping) byte ranges of the same part. */
+export function adjacentRuns(refs: readonly SegmentRef[]): RangeRun[] {
+  const sorted = [...refs].sort((a, b) => (a.part === b.part ? a.offset - b.offset : a.part < b.part ? -1 : 1));
+  const runs: RangeRun[] = [];
+  let run: RangeRun | undefined;
+  for (const ref of sorted) {
+    if (run !== undefined && run.part === ref.part && ref.offset <= run.end) {
+      run.end = Math.max(run.end, ref.offset + ref.length);
+      run.refs.push(ref);
+    } else {
+      run = { part: ref.part, offset: ref.offset, end: ref.offset + ref.length, refs: [ref] };
+      runs.push(run);
+    }
+  }
+  return runs;
 }
 
 const RANGE_READERS = 8;

@@ -90,12 +90,13 @@ class WorkerCompactor implements Compactor {
     if (this.state.kind === 'closed') return buildPartitionPart(job, mergeKeyGroupParts, between);
     const worker = this.start();
     const id = this.nextId++;
-    const transfer: ArrayBuffer[] = [];
+    // A set: a buffer behind several views is listed once (twice would throw DataCloneError).
+    const transfer = new Set<ArrayBuffer>();
     const parts: Array<readonly [string, Uint8Array]> = [];
     for (const [name, bytes] of job.parts) {
       parts.push([name, bytes]);
       // Moved, not copied: the base parts are the bulk of a full checkpoint.
-      if (wholeBuffer(bytes)) transfer.push(bytes.buffer as ArrayBuffer);
+      if (wholeBuffer(bytes) || job.owned?.has(bytes.buffer) === true) transfer.add(bytes.buffer as ArrayBuffer);
     }
     const request: CompactionRequest = {
       id,
@@ -104,7 +105,7 @@ class WorkerCompactor implements Compactor {
     const result = new Promise<PartitionPart>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     // Referenced only while a job is in flight: an idle worker never keeps the process alive.
     worker.ref();
-    worker.postMessage(request, transfer);
+    worker.postMessage(request, [...transfer]);
     try {
       return await result;
     } finally {

@@ -43,6 +43,8 @@ export interface PartitionJob {
    * segment alone (read as a range of its part) by `segmentKey(ref)`.
    */
   readonly parts: ReadonlyMap<string, Uint8Array>;
+  /** Buffers behind several of `parts` that nothing outside this job holds: they may be moved too. */
+  readonly owned?: ReadonlySet<ArrayBufferLike>;
   /** In key-group order. */
   readonly groups: readonly GroupJob[];
 }

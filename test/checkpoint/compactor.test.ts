@@ -4,7 +4,7 @@ import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { createCompactor, INLINE_MERGE_MAX_BYTES } from '../../src/checkpoint/compactor.ts';
 import { CheckpointCorruptError, createCheckpoints, createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import { EnvelopeKind, concatEnvelopes, encodeEnvelope } from '../../src/checkpoint/envelope.ts';
-import { buildPartitionPart, type PartitionJob } from '../../src/checkpoint/partition-compaction.ts';
+import { buildPartitionPart, segmentKey, type PartitionJob } from '../../src/checkpoint/partition-compaction.ts';
 import { createKeyedStateBackend, mergeKeyGroupParts, StateNamespaces, StateTags } from '../../src/state/index.ts';
 
 const g = StateNamespaces.global();
@@ -61,6 +61,26 @@ test('compactor - the worker builds the same bytes and segments as the merge on 
     // A second job reuses the worker.
     const again = await compactor.build(make(), noYield);
     assert.equal(Buffer.compare(Buffer.from(again.bytes), Buffer.from(inline.bytes)), 0);
+  } finally {
+    await compactor.close();
+  }
+});
+
+test('compactor - segments that are views of one owned buffer are moved to the worker and build the same bytes', async () => {
+  const make = await job();
+  const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
+  // The base segments as a compaction reads a run of adjacent ones: views of one buffer, by segmentKey.
+  const whole = make();
+  const buffer = whole.parts.get('base')!;
+  const parts = new Map<string, Uint8Array>();
+  for (const group of whole.groups)
+    for (const ref of group.base) parts.set(segmentKey(ref), buffer.subarray(ref.offset, ref.offset + ref.length));
+  const compactor = createCompactor(mergeKeyGroupParts, inWorker);
+  try {
+    const built = await compactor.build({ ...whole, parts, owned: new Set([buffer.buffer]) }, noYield);
+    assert.equal(Buffer.compare(Buffer.from(built.bytes), Buffer.from(inline.bytes)), 0);
+    assert.equal(built.segments, inline.segments);
+    assert.is(buffer.buffer.byteLength, 0, 'the owned buffer was moved, not copied');
   } finally {
     await compactor.close();
   }
