@@ -318,14 +318,16 @@ class RuntimeHttpServer implements HttpServer {
       payload = response.body;
       if (typeof payload === 'string') contentType = 'text/plain; charset=utf-8';
     }
-    const headers: Record<string, string> = { 'X-Content-Type-Options': 'nosniff' };
+    const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    // nosniff where there is a body to sniff (a 204 has none, and every header costs the client too).
+    const headers: Record<string, string> = length === 0 ? {} : { 'X-Content-Type-Options': 'nosniff' };
     if (contentType !== undefined) headers['Content-Type'] = contentType;
     if (response.headers !== undefined) Object.assign(headers, response.headers);
-    headers['Content-Length'] = String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength);
+    headers['Content-Length'] = String(length);
     // A request body the handler left unread (or over the limit) is not worth reading: close after.
     if (!req.complete) headers.Connection = 'close';
     res.writeHead(response.status ?? 200, headers);
-    if (req.method === 'HEAD' || payload.length === 0) res.end();
+    if (req.method === 'HEAD' || length === 0) res.end();
     else res.end(payload);
   }
 }
