@@ -1,5 +1,6 @@
 // NATS mode's way to a key's owner: the partition this process runs, called directly, or the process
 // that runs it, asked over NATS request/reply. So any process's HTTP server answers any key.
+import { randomUUID } from 'node:crypto';
 import { CoderUtils } from '../../coders/index.ts';
 import { keyGroupFor, partitionForKeyGroup } from '../../src/state/index.ts';
 import type { Job } from '../job/job.ts';
@@ -45,28 +46,39 @@ export class ForwardingStateOwners implements StateOwners {
   }
 
   async read(store: StateStore, keyTexts: readonly string[]): Promise<KeyRead[]> {
+    // One key (a GET): its partition's answer is the answer, one read per key in order.
+    if (keyTexts.length === 1)
+      return this.readPartition(store, keyPartition(this.options.job, store, keyTexts[0]!), keyTexts);
     const byPartition = this.byPartition(store, keyTexts);
     const reads = new Map<string, KeyRead>();
     await Promise.all(
       [...byPartition].map(async ([partition, keys]) => {
-        const local = this.options.local?.owning(store.stage.name, partition);
-        const answered =
-          local !== undefined
-            ? await local.read(store, keys, partition)
-            : await askOwner<KeyRead[]>(
-                this.options.link,
-                this.subject(store, partition),
-                { op: 'read', store: store.name, keys },
-                Date.now() + this.timeoutMs,
-                `a strong read of ${store.name}`,
-              );
-        for (const read of answered) reads.set(read.key, read);
+        for (const read of await this.readPartition(store, partition, keys)) reads.set(read.key, read);
       }),
     );
     return keyTexts.map((key) => reads.get(key) ?? { key });
   }
 
-  write(store: StateStore, command: StateCommand, id: string, knownPartition?: number): Promise<StateCommandResult> {
+  /** Strong reads of keys of one partition: by its local owner, or asked of the process that runs it. */
+  private readPartition(store: StateStore, partition: number, keys: readonly string[]): Promise<KeyRead[]> {
+    const local = this.options.local?.owning(store.stage.name, partition);
+    return local !== undefined
+      ? local.read(store, keys, partition)
+      : askOwner<KeyRead[]>(
+          this.options.link,
+          this.subject(store, partition),
+          { op: 'read', store: store.name, keys },
+          Date.now() + this.timeoutMs,
+          `a strong read of ${store.name}`,
+        );
+  }
+
+  write(
+    store: StateStore,
+    command: StateCommand,
+    id: string | undefined,
+    knownPartition?: number,
+  ): Promise<StateCommandResult> {
     const partition = knownPartition ?? this.onePartition(store, command);
     const local = this.options.local?.owning(store.stage.name, partition);
     if (local !== undefined) {
@@ -76,13 +88,13 @@ export class ForwardingStateOwners implements StateOwners {
       const maxPayload = this.options.link.nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
       if (commandJson.length * 3 + RECORD_OVERHEAD_BYTES > maxPayload)
         assertFitsNatsMessage(this.options.link, Buffer.byteLength(commandJson) + RECORD_OVERHEAD_BYTES, 'write');
-      // `id` was made for this call (StateService) and is never sent again: no answer to keep.
       return local.write(store, command, id, partition, { commandJson });
     }
     return askOwner<StateCommandResult>(
       this.options.link,
       this.subject(store, partition),
-      { op: 'write', store: store.name, id, command },
+      // Forwarded requests are retried after a lost answer: one id per request, applied once.
+      { op: 'write', store: store.name, id: id ?? randomUUID(), command },
       Date.now() + this.timeoutMs,
       `a write to ${store.name}`,
     );

@@ -49,11 +49,18 @@ export interface StateOwners {
   read(store: StateStore, keyTexts: readonly string[]): Promise<KeyRead[]>;
   /**
    * Logs a command (keys of one partition) durably, then applies it in a turn of the partition.
-   * `id` names the request: a retry with the same id is answered, not applied, again.
+   * `id` names the request: a retry with the same id is answered, not applied, again. Undefined: the
+   * request is this call's alone (taken in by this process and never sent again), so no answer is
+   * kept for a retry and no id is logged.
    * `partition`: the caller found the one partition of every key (it is not looked up again).
    * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
    */
-  write(store: StateStore, command: StateCommand, id: string, partition?: number): Promise<StateCommandResult>;
+  write(
+    store: StateStore,
+    command: StateCommand,
+    id: string | undefined,
+    partition?: number,
+  ): Promise<StateCommandResult>;
   /** The partition of a key, to split a save of keys of several partitions (one command each). */
   partitionOf(store: StateStore, keyText: string): number;
 }
@@ -78,7 +85,8 @@ class PendingWrite {
   constructor(
     readonly store: StateStore,
     readonly command: StateCommand,
-    readonly id: string,
+    /** Undefined: nobody can send the request again (see StateOwners.write). */
+    readonly id: string | undefined,
     readonly actor: Actor,
     readonly partition: number,
     /** Each operation's value as checked when the write was taken (undefined for a delete), applied as it is. */
@@ -142,7 +150,50 @@ class PendingWrite {
   }
 }
 
-/** What a caller in this process that made a write's request id passes along. */
+/**
+ * A strong read of keys of one partition, answered in a turn of it (one object per read, its
+ * methods called by the mailbox and by the owner: no closures made per request).
+ */
+class PartitionRead {
+  private resolveAnswer: ((reads: KeyRead[]) => void) | undefined;
+  private rejectAnswer: ((error: unknown) => void) | undefined;
+
+  constructor(
+    private readonly owner: LocalStateOwner,
+    private readonly store: StateStore,
+    private readonly keyTexts: readonly string[],
+    private readonly partition: number,
+  ) {}
+
+  /** The caller's answer; call once, before the turn can run. */
+  answer(): Promise<KeyRead[]> {
+    return new Promise<KeyRead[]>((resolve, reject) => {
+      this.resolveAnswer = resolve;
+      this.rejectAnswer = reject;
+    });
+  }
+
+  /** The turn: reads every key (must not throw: the answer carries the failure). */
+  run(runner: Runner): void {
+    this.owner.endWaiting(this);
+    let reads: KeyRead[];
+    try {
+      this.owner.assertConfirmed(this.store, this.partition);
+      reads = this.keyTexts.map((keyText) => readKey(runner, this.store, keyText));
+    } catch (error) {
+      this.rejectAnswer!(error);
+      return;
+    }
+    this.resolveAnswer!(reads);
+  }
+
+  /** The run ended before the turn. */
+  fail(error: unknown): void {
+    this.rejectAnswer!(error);
+  }
+}
+
+/** What a caller in this process passes along with a write that is its alone. */
 export interface DirectWrite {
   /** The command as JSON text (the caller checked its size): the logged record is built around it. */
   readonly commandJson: string;
@@ -247,7 +298,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
   private opened = false;
   private paused = false;
   private held: PendingWrite[] = [];
-  private readonly waiting = new Set<(error: unknown) => void>();
+  private readonly waiting = new Set<PartitionRead>();
   /** The lane positions of the newest committed checkpoint: records up to them are trimmed at the next commit. */
   private committedInputs: Readonly<Record<string, number>> | undefined;
   /** Answers by request id, so a retried request gets the first answer instead of a second application. */
@@ -419,7 +470,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
     for (const pending of this.held) pending.reject(notTaken);
     this.held = [];
     const error = new StateUnavailableError('the job stopped before the request was answered');
-    for (const reject of this.waiting) reject(error);
+    for (const read of this.waiting) read.fail(error);
     this.waiting.clear();
   }
 
@@ -429,24 +480,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
    */
   read(store: StateStore, keyTexts: readonly string[], partition?: number): Promise<KeyRead[]> {
     const actor = partition === undefined ? undefined : this.liveActorOf(store, partition);
-    if (actor !== undefined) {
-      return this.call<KeyRead[]>(actor, (runner, settle) =>
-        settle(() => {
-          this.assertConfirmed(store, partition!);
-          return keyTexts.map((keyText) => readKey(runner, store, keyText));
-        }),
-      );
-    }
+    if (actor !== undefined) return this.call(actor, new PartitionRead(this, store, keyTexts, partition!));
     return Promise.all(
       keyTexts.map((keyText) => {
         const key = store.parseKey(keyText);
         const actor = this.ownerOf(store, key);
-        return this.call<KeyRead>(actor, (runner, settle) =>
-          settle(() => {
-            this.assertConfirmed(store, actor.partition);
-            return readKey(runner, store, keyText);
-          }),
-        );
+        return this.call(actor, new PartitionRead(this, store, [keyText], actor.partition)).then(([read]) => read!);
       }),
     );
   }
@@ -454,19 +493,18 @@ export class LocalStateOwner implements SideInput, StateOwners {
   /**
    * Checks a command against the partition's tags (400 before anything is logged), then logs it
    * and applies it in a turn of the partition once it is durable. A request id seen before gets the
-   * answer of its first attempt. `knownPartition`: the caller found the one partition of the keys.
-   * `direct`: the caller made `id` for this call and never sends it again (a request taken in over
-   * HTTP by this process), so no answer is kept for a retry.
+   * answer of its first attempt; `id` undefined: the request is this call's alone, nothing is kept
+   * for a retry (see StateOwners.write). `knownPartition`: the caller found the one partition of the
+   * keys. `direct`: what the caller prepared (the command's JSON).
    * @throws StateRequestError when the keys span partitions, StateValueError for a value its tag rejects.
    */
   write(
     store: StateStore,
     command: StateCommand,
-    id: string,
+    id: string | undefined,
     knownPartition?: number,
     direct?: DirectWrite,
   ): Promise<StateCommandResult> {
-    const once = direct !== undefined;
     if (this.logs === undefined) throw new StateUnavailableError('this process takes no writes (no command log)');
     const live = knownPartition === undefined ? undefined : this.liveActorOf(store, knownPartition);
     const { actor, partition } =
@@ -479,7 +517,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
     const tags = actor.runner.boundTags();
     // Checked here (400 before anything is logged); applied as checked, with the same bound tags.
     const parsed = command.ops.map((op) => (op.op === 'upsert' ? parseKeyWrite(op.value, tags) : undefined));
-    if (!once) {
+    if (id !== undefined) {
       const known = this.answers.get(id);
       if (known !== undefined) return known;
     }
@@ -503,12 +541,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
       if (!this.opened || this.paused || this.replaying) this.held.push(pending);
       else this.takeIn(pending);
     });
-    if (!once) this.remember(id, answer);
+    if (id !== undefined) this.remember(id, answer);
     return answer;
   }
 
   /** Checked in the turn that reads: a worker that stalled past its lease may no longer own the partition. */
-  private assertConfirmed(store: StateStore, partition: number): void {
+  assertConfirmed(store: StateStore, partition: number): void {
     if (!this.confirmed())
       throw new StateUnavailableError(
         `partition ${partition} of ${store.name} may have moved: this worker's hold on it is not confirmed (no heartbeat acknowledged lately); ask again`,
@@ -564,12 +602,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
 
   private takeIn(pending: PendingWrite): void {
     const lane = this.lane(pending.store.stage.name, pending.partition);
-    const record: StateCommandRecord = {
-      seq: ++lane.seq,
-      after: this.sourcePosition(),
-      command: pending.command,
-      id: pending.id,
-    };
+    const seq = ++lane.seq;
+    const after = this.sourcePosition();
+    const record: StateCommandRecord =
+      pending.id === undefined
+        ? { seq, after, command: pending.command }
+        : { seq, after, command: pending.command, id: pending.id };
     lane.log
       .append(record, pending.commandJson === undefined ? undefined : recordJson(record, pending.commandJson))
       .then(
@@ -632,26 +670,23 @@ export class LocalStateOwner implements SideInput, StateOwners {
     actor.enqueue(EntryKind.CALL, undefined, run, 0, -1);
   }
 
-  /** Runs `body` on the actor between turns; rejects when the run ends first. */
-  private call<T>(actor: Actor, body: (runner: Runner, settle: (f: () => T) => void) => void): Promise<T> {
+  /** Runs `read` on the actor between turns; rejects when the run ends first. */
+  private call(actor: Actor, read: PartitionRead): Promise<KeyRead[]> {
     if (!this.running)
       return Promise.reject(
         new StateUnavailableError(
           'job is not running here: a strong read needs the job running; read with consistency=eventual (from its checkpoints)',
         ),
       );
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.add(reject);
-      const settle = (f: () => T): void => {
-        this.waiting.delete(reject);
-        try {
-          resolve(f());
-        } catch (error) {
-          reject(error);
-        }
-      };
-      actor.enqueue(EntryKind.CALL, undefined, (runner: Runner) => body(runner, settle), 0, -1);
-    });
+    const answer = read.answer();
+    this.waiting.add(read);
+    actor.enqueue(EntryKind.CALL, undefined, (runner: Runner) => read.run(runner), 0, -1);
+    return answer;
+  }
+
+  /** A read's turn came (it no longer waits for the run's end). */
+  endWaiting(read: PartitionRead): void {
+    this.waiting.delete(read);
   }
 
   /** The stage's partitions in this process (all of them, or a scaled-out unit's one). */

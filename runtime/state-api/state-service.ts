@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import type { EventualStateView } from './checkpoint-state-view.ts';
 import { OwnerDeadlines } from './owner-deadlines.ts';
@@ -99,16 +98,16 @@ export class StateService {
     const what = `a write to ${store.name} (it is logged and will be applied; read the key to see the outcome)`;
     if (atomic) {
       for (const w of writes) store.parseKey(w.key);
-      // One id per command: a forwarded command retried after a lost answer is applied once.
+      // No request id: this call is the request's only sender (a forwarded one gets its own id).
       const command: StateCommand = { stage: store.stage.name, atomic: true, ops };
-      settle(await this.deadlines.within(owner.write(store, command, randomUUID()), what));
+      settle(await this.deadlines.within(owner.write(store, command, undefined), what));
       return;
     }
     if (ops.length === 1) {
       // Each key parsed (400 for a key the coder rejects) as its partition is found.
       const partition = owner.partitionOf(store, ops[0]!.key);
       const command: StateCommand = { stage: store.stage.name, atomic: false, ops };
-      settle(await this.deadlines.within(owner.write(store, command, randomUUID(), partition), what));
+      settle(await this.deadlines.within(owner.write(store, command, undefined, partition), what));
       return;
     }
     const byPartition = new Map<number, StateOperation[]>();
@@ -119,7 +118,7 @@ export class StateService {
       else partOps.push(op);
     }
     const writing = [...byPartition].map(([partition, partOps]) =>
-      owner.write(store, { stage: store.stage.name, atomic: false, ops: partOps }, randomUUID(), partition),
+      owner.write(store, { stage: store.stage.name, atomic: false, ops: partOps }, undefined, partition),
     );
     const results = await this.deadlines.within(Promise.all(writing), what);
     settle(mergeResults(results));
