@@ -104,6 +104,24 @@ test('http server - routes get parameters, query and JSON bodies; responses carr
   });
 });
 
+test('http server - an answer with a body says nosniff and its type; a 204 carries no body headers', async () => {
+  await withServer(async (server) => {
+    server.route('POST', '/saved', () => ({ status: 204 }));
+    server.route('GET', '/text', () => ({ body: 'plain' }));
+    const saved = await send(server, 'POST', '/saved', { body: '[]' });
+    assert.is(saved.status, 204);
+    assert.is(saved.body, '');
+    assert.is(saved.headers['x-content-type-options'], undefined);
+    assert.is(saved.headers['content-type'], undefined);
+    const json = await send(server, 'GET', '/healthz');
+    assert.is(json.headers['x-content-type-options'], 'nosniff');
+    const text = await send(server, 'GET', '/text');
+    assert.is(text.headers['x-content-type-options'], 'nosniff');
+    assert.is(text.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.is(text.headers['content-length'], '5');
+  });
+});
+
 test('http server - errors are JSON: 404, 405 with Allow, 400 malformed JSON, HttpError as thrown, 500 without details', async () => {
   await withServer(async (server) => {
     server.route('PUT', '/thing', async (req) => ({ json: await req.json() }));

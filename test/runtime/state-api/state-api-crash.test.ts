@@ -96,6 +96,11 @@ test('acknowledged writes survive SIGKILL exactly once, in order with the messag
   const records = (): number => readFileSync(commandLog, 'utf8').split('\n').length - 1;
   // Three commands: the two writes and the refused one (logged before its ETag check, which replays).
   assert.is(records(), 3, 'no checkpoint before the final one to trim through');
+  // Writes taken in over the process's own HTTP server log no request id: nobody can send them again.
+  for (const line of readFileSync(commandLog, 'utf8')
+    .split('\n')
+    .filter((l) => l !== ''))
+    assert.not.ok('id' in (JSON.parse(line) as object), line);
 
   // A graceful restart (from the final checkpoint, nothing to replay) has the same state.
   run = start();
