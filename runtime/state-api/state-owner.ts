@@ -159,7 +159,10 @@ class PartitionRead {
   private rejectAnswer: ((error: unknown) => void) | undefined;
 
   constructor(
-    private readonly owner: LocalStateOwner,
+    /** The owner's reads waiting for their turn (this one leaves it when its turn comes). */
+    private readonly waiting: Set<PartitionRead>,
+    /** Whether the owner still surely holds its partitions (see LocalStateOwner). */
+    private readonly confirmed: () => boolean,
     private readonly store: StateStore,
     private readonly keyTexts: readonly string[],
     private readonly partition: number,
@@ -175,10 +178,11 @@ class PartitionRead {
 
   /** The turn: reads every key (must not throw: the answer carries the failure). */
   run(runner: Runner): void {
-    this.owner.endWaiting(this);
+    this.waiting.delete(this);
     let reads: KeyRead[];
     try {
-      this.owner.assertConfirmed(this.store, this.partition);
+      // Checked in the turn that reads: a worker that stalled past its lease may no longer own the partition.
+      if (!this.confirmed()) throw unconfirmed(this.store, this.partition);
       reads = this.keyTexts.map((keyText) => readKey(runner, this.store, keyText));
     } catch (error) {
       this.rejectAnswer!(error);
@@ -480,12 +484,16 @@ export class LocalStateOwner implements SideInput, StateOwners {
    */
   read(store: StateStore, keyTexts: readonly string[], partition?: number): Promise<KeyRead[]> {
     const actor = partition === undefined ? undefined : this.liveActorOf(store, partition);
-    if (actor !== undefined) return this.call(actor, new PartitionRead(this, store, keyTexts, partition!));
+    if (actor !== undefined)
+      return this.call(actor, new PartitionRead(this.waiting, this.confirmed, store, keyTexts, partition!));
     return Promise.all(
       keyTexts.map((keyText) => {
         const key = store.parseKey(keyText);
         const actor = this.ownerOf(store, key);
-        return this.call(actor, new PartitionRead(this, store, [keyText], actor.partition)).then(([read]) => read!);
+        return this.call(
+          actor,
+          new PartitionRead(this.waiting, this.confirmed, store, [keyText], actor.partition),
+        ).then(([read]) => read!);
       }),
     );
   }
@@ -543,14 +551,6 @@ export class LocalStateOwner implements SideInput, StateOwners {
     });
     if (id !== undefined) this.remember(id, answer);
     return answer;
-  }
-
-  /** Checked in the turn that reads: a worker that stalled past its lease may no longer own the partition. */
-  assertConfirmed(store: StateStore, partition: number): void {
-    if (!this.confirmed())
-      throw new StateUnavailableError(
-        `partition ${partition} of ${store.name} may have moved: this worker's hold on it is not confirmed (no heartbeat acknowledged lately); ask again`,
-      );
   }
 
   /** Splits keys by partition, for a save of keys of several partitions (one command each). */
@@ -684,11 +684,6 @@ export class LocalStateOwner implements SideInput, StateOwners {
     return answer;
   }
 
-  /** A read's turn came (it no longer waits for the run's end). */
-  endWaiting(read: PartitionRead): void {
-    this.waiting.delete(read);
-  }
-
   /** The stage's partitions in this process (all of them, or a scaled-out unit's one). */
   private stageInstance(store: StateStore): StageInstance {
     const stage = this.pipeline?.stages.find((s) => s.name === store.stage.name);
@@ -744,6 +739,13 @@ export class LocalStateOwner implements SideInput, StateOwners {
     const partition = [...byPartition.keys()][0] ?? 0;
     return { actor: this.actorOf(store, partition), partition };
   }
+}
+
+/** A strong read refused because the worker's hold on the partition is not confirmed (503). */
+function unconfirmed(store: StateStore, partition: number): StateUnavailableError {
+  return new StateUnavailableError(
+    `partition ${partition} of ${store.name} may have moved: this worker's hold on it is not confirmed (no heartbeat acknowledged lately); ask again`,
+  );
 }
 
 /** A transaction whose keys fall in several partitions: 400 naming the keys of each. */
