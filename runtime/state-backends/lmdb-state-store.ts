@@ -10,8 +10,11 @@ import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../sr
  * holds exactly the state of the checkpoint partition it names (see markWarm).
  */
 const MARKER = 'reflects.json';
-/** 2: values in the local cell form (LocalCellFormat); a copy marked 1 holds checkpoint-form cells and is rebuilt. */
-const MARKER_FORMAT = 2;
+/**
+ * 3: keys in storeKey's length-first form, values in the local cell form (LocalCellFormat). A copy
+ * marked 2 (keys after their key group) or 1 (checkpoint-form cells too) is rebuilt, never misread.
+ */
+const MARKER_FORMAT = 3;
 /** The LMDB map of one partition's environment (see the constructor); 2,048 of them fit a 47-bit address space. */
 const MAP_BYTES = 64 * 2 ** 30;
 

@@ -27,7 +27,7 @@ import { SpillLog } from './spill-log.ts';
 import { LocalCellFormat } from './local-cells.ts';
 import { KeyFilter } from './key-filter.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
-import { storeKey, storeKeyGroup, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
+import { storeKey, storeKeyBytes, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
 import { PartCursor } from './key-group-part.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS, type InlineValueCell } from './bound-value-state.ts';
@@ -83,8 +83,8 @@ export interface StateTierOptions {
  */
 const EVICT_TO = 0.7;
 
-/** Longest key the local store takes (LMDB's default limit, less the key group): longer keys stay in memory. */
-const MAX_STORE_KEY_BYTES = 1976;
+/** Longest key the local store takes (LMDB's default limit, less storeKey's length): longer keys stay in memory. */
+const MAX_STORE_KEY_BYTES = 1975;
 
 interface Tier {
   readonly store: LocalStateStore;
@@ -243,9 +243,10 @@ export class HeapKeyedStateBackend<K>
   /** A warm copy's keys with timers or holds, restored now (timers fire in order, holds bound the watermark). */
   private adoptWarmEager(): void {
     for (const { key: skey, value } of this.tier!.store.takeEager()) {
-      const key = CoderUtils.decodeFromByteArray(this.keyCoder, skey.subarray(2));
+      const keyBytes = storeKeyBytes(skey);
+      const key = CoderUtils.decodeFromByteArray(this.keyCoder, keyBytes);
       const entry = new KeyEntry(key, this.identityKeys ? key : this.keyCoder.structuralValue(key));
-      entry.keyGroup = storeKeyGroup(skey);
+      entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
       entry.persisted = true;
       entry.attached = true;
       const cursor = new PartCursor(value, 0, value.length);
@@ -670,7 +671,11 @@ export class HeapKeyedStateBackend<K>
       // Evicted since (a tiered backend): the key's entry, if any, is another one now.
       if (!entry.attached) continue;
       // The store may hold an older copy (`stored` only says whether it holds the current one).
-      if (this.tier !== undefined) (deletes ??= []).push({ key: this.storeKeyOf(entry), value: undefined });
+      if (this.tier !== undefined) {
+        const key = this.storeKeyOf(entry);
+        // A key too long for the store was never stored (LMDB refuses even its delete).
+        if (storeKeyBytes(key).length <= MAX_STORE_KEY_BYTES) (deletes ??= []).push({ key, value: undefined });
+      }
       entry.persisted = false;
       this.entries.delete(entry.id);
       entry.attached = false;
@@ -690,7 +695,7 @@ export class HeapKeyedStateBackend<K>
   private storeKeyOf(entry: KeyEntry<K>): Uint8Array {
     const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, entry.key);
     if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
-    return storeKey(entry.keyGroup, keyBytes);
+    return storeKey(keyBytes);
   }
 
   /** @internal CaptureHost: a record failed to encode; every key of the capture is changed again. */
@@ -714,7 +719,7 @@ export class HeapKeyedStateBackend<K>
         continue;
       }
       const skey = this.storeKeyOf(entry);
-      const keyBytes = skey.subarray(2);
+      const keyBytes = storeKeyBytes(skey);
       const local = this.tier!.store.get(skey);
       const cells = local === undefined ? undefined : this.tier!.cells.toCheckpoint(local);
       this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, cells);
@@ -851,7 +856,7 @@ export class HeapKeyedStateBackend<K>
     const changed = entry.dirty;
     if (shape === EntryShape.EMPTY) {
       // Any older copy goes; a checkpoint holding the key needs the next capture's tombstone.
-      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: undefined });
+      batch.push({ key: storeKey(keyBytes), value: undefined });
       if (changed && entry.persisted) this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, undefined);
     } else if (changed || !entry.stored) {
       const cells = this.spillScratch;
@@ -864,7 +869,7 @@ export class HeapKeyedStateBackend<K>
       }
       const value = cells.view();
       const hash = murmur3(keyBytes);
-      batch.push({ key: storeKey(entry.keyGroup, keyBytes), value: this.tier!.cells.toLocal(value) });
+      batch.push({ key: storeKey(keyBytes), value: this.tier!.cells.toLocal(value) });
       this.storedFilter?.add(hash);
       // Its record for the next capture, as it is now (the capture does not read the store).
       if (changed) this.spillLog.append(hash, entry.keyGroup, keyBytes, value);
@@ -880,7 +885,7 @@ export class HeapKeyedStateBackend<K>
   /** A key the store holds, back in the cache; undefined when the store has none. */
   private load(key: K, id: unknown, keyGroup: number, keyBytes: Uint8Array): KeyEntry<K> | undefined {
     const store = this.tier!.store;
-    const skey = storeKey(keyGroup, keyBytes);
+    const skey = storeKey(keyBytes);
     const cells = store.get(skey);
     if (cells === undefined) return undefined;
     const entry = new KeyEntry(key, id);
@@ -902,7 +907,7 @@ export class HeapKeyedStateBackend<K>
   private storedKeys(): K[] {
     const out: K[] = [];
     for (const skey of this.tier!.store.keys()) {
-      const key = CoderUtils.decodeFromByteArray(this.keyCoder, skey.subarray(2));
+      const key = CoderUtils.decodeFromByteArray(this.keyCoder, storeKeyBytes(skey));
       const id = this.identityKeys ? key : this.keyCoder.structuralValue(key);
       if (!this.entries.has(id)) out.push(key);
     }
@@ -926,7 +931,7 @@ export class HeapKeyedStateBackend<K>
     const batch: LocalStoreWrite[] = [];
     group.materialize((keyBytes, cells) => {
       if (keyBytes.length > MAX_STORE_KEY_BYTES) return false;
-      batch.push({ key: storeKey(keyGroup, keyBytes), value: tier.cells.toLocal(cells) });
+      batch.push({ key: storeKey(keyBytes), value: tier.cells.toLocal(cells) });
       this.storedFilter?.add(murmur3(keyBytes));
       return true;
     });
@@ -953,7 +958,7 @@ export class HeapKeyedStateBackend<K>
       if (!(found instanceof KeyEntry)) return false;
       const entry = found as KeyEntry<K>;
       const key = this.storeKeyOf(entry);
-      if (key.length - 2 > MAX_STORE_KEY_BYTES) return false;
+      if (storeKeyBytes(key).length > MAX_STORE_KEY_BYTES) return false;
       cached.push({ entry, key });
     }
     const writes: LocalStoreWrite[] = [];
@@ -976,7 +981,7 @@ export class HeapKeyedStateBackend<K>
         cells.reset();
         encodeCells(entry, cells, this.cellScratch);
         writes.push({ key, value: tier.cells.toLocal(cells.view()) });
-        this.storedFilter?.add(murmur3(key.subarray(2)));
+        this.storedFilter?.add(murmur3(storeKeyBytes(key)));
         entry.stored = true;
       }
     }

@@ -4,11 +4,11 @@
  * working copy, never the source of truth: checkpoints are. Anything it holds can be thrown away
  * and rebuilt from the latest checkpoint.
  *
- * Keys are `storeKey(keyGroup, keyBytes)` (the key group first, big-endian, so one key group's keys
- * are one range); values are a record's cells section in the local form (see LocalCellFormat: each
- * cell's head is a number in a dictionary of cell heads the store keeps too). Which keys were
- * evicted with changes the next checkpoint must include is the backend's business (its spill log
- * keeps their records), not the store's.
+ * Keys are `storeKey(keyBytes)` (the key's length, then its key-coder bytes); values are a
+ * record's cells section in the local form (see LocalCellFormat: each cell's head is a number in a
+ * dictionary of cell heads the store keeps too). Which keys were evicted with changes the next
+ * checkpoint must include is the backend's business (its spill log keeps their records), not the
+ * store's.
  *
  * Reads are synchronous (state reads are: `ValueState.read()` returns the value), so the store must
  * serve a read from the calling thread; a write batch is visible to the next read.
@@ -54,16 +54,33 @@ export interface LocalStoreWrite {
   readonly value: Uint8Array | undefined;
 }
 
-/** The store key of a key: its key group (2 bytes, big-endian), then its key-coder bytes. */
-export function storeKey(keyGroup: number, keyBytes: Uint8Array): Uint8Array {
-  const out = new Uint8Array(2 + keyBytes.length);
-  out[0] = keyGroup >>> 8;
-  out[1] = keyGroup & 0xff;
-  out.set(keyBytes, 2);
+/** Key lengths from this one on take 3 bytes in a store key (LONG_KEY, then the length, big-endian). */
+const LONG_KEY = 0xff;
+
+/**
+ * The store key of a key: its length (one byte below 255; else 255 and two bytes, big-endian), then
+ * its key-coder bytes. Shorter keys sort first, so keys that grow in length as they grow in value
+ * (numbered ids: `key-9`, `key-10`) and fixed-length ids arrive in order when they are made in order:
+ * each goes last on its B-tree page, where LMDB splits a full page so the old one stays full (a key
+ * inserted mid-page splits it in halves that later inserts elsewhere leave half full). The key
+ * group is not part of it: no store operation takes a key group's range, and keyGroupFor finds it
+ * from the key bytes.
+ */
+export function storeKey(keyBytes: Uint8Array): Uint8Array {
+  const n = keyBytes.length;
+  const head = n < LONG_KEY ? 1 : 3;
+  const out = new Uint8Array(head + n);
+  if (head === 1) out[0] = n;
+  else {
+    out[0] = LONG_KEY;
+    out[1] = n >>> 8;
+    out[2] = n & 0xff;
+  }
+  out.set(keyBytes, head);
   return out;
 }
 
-/** The key group of a store key. */
-export function storeKeyGroup(key: Uint8Array): number {
-  return (key[0]! << 8) | key[1]!;
+/** The key-coder bytes of a store key (a view). */
+export function storeKeyBytes(key: Uint8Array): Uint8Array {
+  return key.subarray(key[0] === LONG_KEY ? 3 : 1);
 }

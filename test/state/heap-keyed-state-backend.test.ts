@@ -28,6 +28,7 @@ import {
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
 import { BACKENDS, backendOf, freshLocalStore, warmTieredBackend } from './support/local-store.ts';
+import { storeKey, storeKeyBytes } from '../../src/state/local-state-store.ts';
 
 const g = StateNamespaces.global();
 const w = StateNamespaces.fromString('/AQI/');
@@ -786,6 +787,42 @@ test('backend - writeBack makes a warm copy only of state unchanged since the la
     (e: unknown) => e instanceof StateError && /warm copy/.test(e.message),
   );
   assert.not.ok(createKeyedStateBackend({ keyCoder: str }).writeBack(), 'the heap backend has no store');
+});
+
+test('backend - keys of every length the local store takes (one-byte and three-byte lengths) are evicted, listed and read back warm', () => {
+  // 1975 chars is the longest key the store takes; a longer one stays in the cache.
+  const keys = ['', 'a', 'b'.repeat(254), 'c'.repeat(255), 'd'.repeat(256), 'e'.repeat(1975), 'f'.repeat(1976)];
+  const live = backendOf('disk', str, 0);
+  const v = live.boundState(g, StateTags.value('v', long));
+  keys.forEach((key, i) => {
+    live.beginTurn();
+    live.setCurrentKey(key);
+    v.write(i);
+    live.commitTurn();
+  });
+  void live.captureChanges().changedKeys;
+  assert.equal([...live.keys()].sort(), [...keys].sort());
+  assert.ok(live.writeBack() === false, 'a key too long for the store');
+  live.setCurrentKey(keys[6]!);
+  v.clear();
+  void live.captureChanges().changedKeys;
+  assert.ok(live.writeBack());
+  const warm = warmTieredBackend(str, 0);
+  const w = warm.boundState(g, StateTags.value('v', long));
+  assert.equal([...warm.keys()].sort(), keys.slice(0, 6).sort());
+  assert.equal(
+    keys.slice(0, 6).map((key) => (warm.setCurrentKey(key), w.read())),
+    [0, 1, 2, 3, 4, 5],
+  );
+});
+
+test('backend - store keys sort shorter keys first: numbered keys made in order go last', () => {
+  const numbered = Array.from({ length: 1200 }, (_, i) => storeKey(new TextEncoder().encode(`key-${i}`)));
+  for (let i = 1; i < numbered.length; i++) assert.ok(Buffer.compare(numbered[i - 1]!, numbered[i]!) < 0, `key-${i}`);
+  for (const n of [0, 254, 255, 300, 1975]) {
+    const bytes = new Uint8Array(n).fill(7);
+    assert.equal(storeKeyBytes(storeKey(bytes)), bytes);
+  }
 });
 
 test('backend - a disk backend caching a few dozen of 300 skewed keys reads and captures what the heap backend does', () => {

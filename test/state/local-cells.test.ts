@@ -85,7 +85,7 @@ test('local cells - the store keeps the heads its values use, and a format over 
   }
 });
 
-test('local cells - a warm copy marked by the older format (checkpoint-form values) is not trusted', async () => {
+test('local cells - a warm copy marked by an older format (checkpoint-form values, or keys after their key group) is not trusted', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stator-local-cells-'));
   try {
     const path = join(dir, 'lmdb');
@@ -93,8 +93,12 @@ test('local cells - a warm copy marked by the older format (checkpoint-form valu
     await store.markWarm('d1');
     await store.close();
     const mark = join(path, 'reflects.json');
-    writeFileSync(mark, readFileSync(mark, 'utf8').replace(/"format":\d+/, '"format":1'));
-    assert.is(LmdbStateStore.warmDigest(path), undefined);
+    assert.is(LmdbStateStore.warmDigest(path), 'd1');
+    const current = readFileSync(mark, 'utf8');
+    for (const older of [1, 2]) {
+      writeFileSync(mark, current.replace(/"format":\d+/, `"format":${older}`));
+      assert.is(LmdbStateStore.warmDigest(path), undefined);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
