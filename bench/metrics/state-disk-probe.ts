@@ -1,5 +1,7 @@
 // Child process of state.disk.keysPerGiB:
-//   node --expose-gc --import tsx bench/metrics/state-disk-probe.ts keys <heap|disk> <keys> <memoryBytes>
+//   node --expose-gc --import tsx bench/metrics/state-disk-probe.ts keys <heap|disk> <keys> <memoryBytes> [order]
+// order: `numbered` (default: key-0, key-1... in turn) or `shuffled` (the same keys in a scattered
+// order, as keys that are not ids made in order arrive).
 // Prints one JSON line. A fresh process, so its RSS is this workload's and nothing else's. RSS is
 // read whole and split (/proc/self/status: anonymous, file-backed), with V8's committed heap and the
 // store's file and pages; STATOR_PROBE_SMAPS=1 adds resident bytes per mapping.
@@ -20,7 +22,31 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('state-disk-probe: run with node --expose-gc');
 const dir = mkdtempSync(join(tmpdir(), 'stator-disk-probe-'));
 const tag = StateTags.value('count', VarLongCoder.of());
-const key = (i: number): string => `key-${i}`;
+let key = (i: number): string => `key-${i}`;
+
+/**
+ * A permutation of [0, n) that scatters neighbours (rounds of multiply-add and xorshift on the
+ * smallest power of two holding n, each a bijection; values past n walk on), in O(1) memory: a
+ * shuffled array of 20M indexes would itself weigh 80 MiB of the RSS measured.
+ */
+function scatter(n: number): (i: number) => number {
+  const bits = Math.max(2, Math.ceil(Math.log2(n)));
+  if (bits > 31) throw new Error('state-disk-probe: shuffled order takes at most 2^31 keys');
+  const mask = 2 ** bits - 1;
+  const shift = bits >>> 1;
+  const mix = (x: number): number => {
+    for (let round = 0; round < 3; round++) {
+      x = (Math.imul(x, 0x9e3779b1) + 0x7f4a7c15) & mask;
+      x ^= x >>> shift;
+    }
+    return x;
+  };
+  return (i) => {
+    let x = mix(i);
+    while (x >= n) x = mix(x);
+    return x;
+  };
+}
 
 function backend(
   kind: string,
@@ -80,8 +106,12 @@ function smaps(): Record<string, number> {
 async function main(): Promise<void> {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === 'keys') {
-    const [kind, keysArg, memoryArg] = args;
+    const [kind, keysArg, memoryArg, order = 'numbered'] = args;
     const n = Number(keysArg);
+    if (order === 'shuffled') {
+      const at = scatter(n);
+      key = (i) => `key-${at(i)}`;
+    } else if (order !== 'numbered') throw new Error(`state-disk-probe: unknown key order ${order}`);
     gc!();
     const rssBefore = process.memoryUsage().rss;
     const { b, store } = backend(kind!, Number(memoryArg), 'keys');
@@ -100,6 +130,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       JSON.stringify({
         keys: n,
+        order,
         rss: usage.rss,
         rssBefore,
         heapUsed: usage.heapUsed,
