@@ -15,6 +15,13 @@ const MARKER = 'reflects.json';
  * marked 2 (keys after their key group) or 1 (checkpoint-form cells too) is rebuilt, never misread.
  */
 const MARKER_FORMAT = 3;
+/**
+ * Pages a write transaction should change at most (64 MiB). LMDB copies each page a transaction
+ * changes into memory it mallocs, and keeps the copies for reuse until the environment closes: the
+ * largest transaction's pages stay in the process's RSS, and the pages it frees stay in the file
+ * beside the new ones until it commits.
+ */
+const TRANSACTION_PAGES = 16_384;
 /** The LMDB map of one partition's environment (see the constructor); 2,048 of them fit a 47-bit address space. */
 const MAP_BYTES = 64 * 2 ** 30;
 
@@ -125,13 +132,24 @@ export class LmdbStateStore implements LocalStateStore {
 
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void {
     if (batch.length === 0 && heads === undefined) return;
-    this.root.transactionSync(() => {
-      if (heads !== undefined) heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
-      for (const w of batch) {
-        if (w.value === undefined) this.records.removeSync(w.key);
-        else this.records.putSync(w.key, w.value);
-      }
-    });
+    const perTransaction = transactionWrites(this.leafPages(), batch.length);
+    // The heads go with the first writes, which may use them.
+    for (let from = 0; from === 0 || from < batch.length; from += perTransaction) {
+      this.root.transactionSync(() => {
+        if (from === 0 && heads !== undefined)
+          heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
+        const to = Math.min(batch.length, from + perTransaction);
+        for (let i = from; i < to; i++) {
+          const w = batch[i]!;
+          if (w.value === undefined) this.records.removeSync(w.key);
+          else this.records.putSync(w.key, w.value);
+        }
+      });
+    }
+  }
+
+  private leafPages(): number {
+    return (this.records.getStats() as { treeLeafPageCount: number }).treeLeafPageCount;
   }
 
   heads(): Uint8Array[] {
@@ -184,6 +202,17 @@ export class LmdbStateStore implements LocalStateStore {
     this.closed ??= this.root.close();
     return this.closed;
   }
+}
+
+/**
+ * Writes per transaction of a batch of `batch` writes into a tree of `leaves` leaf pages: all of
+ * them while the tree is within TRANSACTION_PAGES; else as many as change about TRANSACTION_PAGES
+ * leaves when their keys are spread over the tree (n such writes change leaves × (1 - e^(-n/leaves))
+ * of them; keys made in order change far fewer).
+ */
+export function transactionWrites(leaves: number, batch: number): number {
+  if (leaves <= TRANSACTION_PAGES) return Math.max(1, batch);
+  return Math.max(1, Math.floor(-leaves * Math.log(1 - TRANSACTION_PAGES / leaves)));
 }
 
 function headId(id: number): Uint8Array {

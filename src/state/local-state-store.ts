@@ -17,8 +17,10 @@ export interface LocalStateStore {
   /** The value of `key`, or undefined. The bytes are the caller's (not reused by the store). */
   get(key: Uint8Array): Uint8Array | undefined;
   /**
-   * Applies one batch atomically: every put (value) or delete (undefined), and the cell heads
-   * numbered since the last write (ids `heads.from`, `heads.from + 1`...), which its values may use.
+   * Applies one batch in order: every put (value) or delete (undefined), and the cell heads
+   * numbered since the last write (ids `heads.from`, `heads.from + 1`...), which its values may use,
+   * with its first writes. A large batch may be committed in several transactions: the store is
+   * not trusted after a failure or a crash anyway (a working copy, see above).
    */
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void;
   /** Every cell head written (by id, from 1): the dictionary of the values it holds. */
