@@ -16,6 +16,8 @@ const rank = { literal: 0, param: 1, rest: 2 } as const;
 
 /** Matches remembered at most (see RouteTable.recent). */
 const RECENT_MATCHES = 256;
+/** Misses of a full RouteTable.recent before it starts over. */
+const RECENT_REFILL_MISSES = 8 * RECENT_MATCHES;
 
 interface Entry<H> {
   readonly method: string;
@@ -31,14 +33,23 @@ export interface RouteMatch<H> {
   readonly params: Readonly<Record<string, string>>;
 }
 
-/** Routes by method and path pattern (a handful of routes: a linear scan is the fast path). */
+/**
+ * Routes by method and path pattern (a handful of routes). Each method's routes are kept most
+ * specific first, so a request takes the first that matches.
+ */
 export class RouteTable<H> {
   private readonly entries: Entry<H>[] = [];
+  /** Each method's entries, most specific first (in the order added among equals). */
+  private readonly byMethod = new Map<string, Entry<H>[]>();
   /**
-   * Recent answers of match() by method and path (a client repeats a few paths: every save of a
-   * store posts to one), forgotten whenever a route is added or removed, and all at once when full.
+   * Matches of paths seen before, by method and path (a client repeats a few paths: every save of a
+   * store posts to one). Once full it takes no more until RECENT_REFILL_MISSES misses later, when it
+   * starts over: paths that each come once (a read per key) neither evict the frequent ones at every
+   * request nor make it refill itself all the time.
    */
-  private readonly recent = new Map<string, RouteMatch<H> | { readonly allowed: readonly string[] }>();
+  private readonly recent = new Map<string, Map<string, RouteMatch<H>>>();
+  private recentSize = 0;
+  private missesWhileFull = 0;
 
   /**
    * Adds a route; returns its removal.
@@ -57,11 +68,11 @@ export class RouteTable<H> {
       );
     const entry: Entry<H> = { method: upper, pattern, segments, handler };
     this.entries.push(entry);
-    this.recent.clear();
+    this.index();
     return () => {
       const at = this.entries.indexOf(entry);
       if (at >= 0) this.entries.splice(at, 1);
-      this.recent.clear();
+      this.index();
     };
   }
 
@@ -71,35 +82,62 @@ export class RouteTable<H> {
    * @throws URIError when a parameter is not valid percent-encoding.
    */
   match(method: string, path: string): RouteMatch<H> | { readonly allowed: readonly string[] } {
-    const id = `${method} ${path}`;
-    let found = this.recent.get(id);
-    if (found === undefined) {
-      found = this.find(method, path);
-      if (this.recent.size >= RECENT_MATCHES) this.recent.clear();
-      this.recent.set(id, found);
-    }
-    return found;
+    const recent = this.recent.get(method);
+    const known = recent?.get(path);
+    if (known !== undefined) return known;
+    const candidates = this.byMethod.get(method);
+    if (candidates !== undefined)
+      for (const entry of candidates) {
+        if (matchPath(entry.segments, path, false) === undefined) continue;
+        const found = {
+          handler: entry.handler,
+          pattern: entry.pattern,
+          params: matchPath(entry.segments, path, true)!,
+        };
+        this.remember(recent, method, path, found);
+        return found;
+      }
+    const allowed = new Set<string>();
+    for (const entry of this.entries)
+      if (matchPath(entry.segments, path, false) !== undefined) allowed.add(entry.method);
+    return { allowed: [...allowed].sort() };
   }
 
-  private find(method: string, path: string): RouteMatch<H> | { readonly allowed: readonly string[] } {
-    const parts = path.split('/').slice(1);
-    let best: Entry<H> | undefined;
-    let bestParams: Record<string, string> | undefined;
+  private remember(
+    recent: Map<string, RouteMatch<H>> | undefined,
+    method: string,
+    path: string,
+    found: RouteMatch<H>,
+  ): void {
+    if (this.recentSize >= RECENT_MATCHES) {
+      if (++this.missesWhileFull < RECENT_REFILL_MISSES) return;
+      this.forget();
+      recent = undefined;
+    }
+    if (recent === undefined) this.recent.set(method, (recent = new Map()));
+    // Frozen: a remembered match answers every later request for the path.
+    Object.freeze(found.params);
+    recent.set(path, Object.freeze(found));
+    this.recentSize++;
+  }
+
+  private forget(): void {
+    this.recent.clear();
+    this.recentSize = 0;
+    this.missesWhileFull = 0;
+  }
+
+  private index(): void {
+    this.forget();
+    this.byMethod.clear();
     for (const entry of this.entries) {
-      if (entry.method !== method || (best !== undefined && !moreSpecific(entry.segments, best.segments))) continue;
-      const params = matchSegments(entry.segments, parts);
-      if (params === undefined) continue;
-      best = entry;
-      bestParams = params;
+      const list = this.byMethod.get(entry.method);
+      if (list === undefined) this.byMethod.set(entry.method, [entry]);
+      else list.push(entry);
     }
-    if (best === undefined) {
-      const allowed = new Set<string>();
-      for (const entry of this.entries)
-        if (matchSegments(entry.segments, parts) !== undefined) allowed.add(entry.method);
-      return Object.freeze({ allowed: Object.freeze([...allowed].sort()) });
-    }
-    // Frozen: the same match answers every request for the path.
-    return Object.freeze({ handler: best.handler, pattern: best.pattern, params: Object.freeze(bestParams!) });
+    // Stable: among equally specific patterns (none can match the same paths) the first added stays first.
+    for (const list of this.byMethod.values())
+      list.sort((a, b) => (moreSpecific(a.segments, b.segments) ? -1 : moreSpecific(b.segments, a.segments) ? 1 : 0));
   }
 }
 
@@ -133,31 +171,42 @@ function shapeOf(segments: readonly Segment[]): string {
   return segments.map((s) => (s.kind === 'literal' ? `=${s.text}` : s.kind)).join('/');
 }
 
-function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
-  // A path of another length cannot match a pattern without a rest (most of those tried).
-  if (parts.length !== segments.length && segments.at(-1)?.kind !== 'rest') return undefined;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < segments.length; i++) {
-    const segment = segments[i]!;
-    const part = parts[i];
-    if (part === undefined) return undefined;
-    switch (segment.kind) {
-      case 'literal':
-        if (part !== segment.text) return undefined;
-        break;
-      case 'param':
-        if (part === '') return undefined;
-        params[segment.name] = decode(part);
-        break;
-      case 'rest': {
-        const rest = parts.slice(i);
-        if (rest.every((p) => p === '')) return undefined;
-        params[segment.name] = rest.map(decode).join('/');
-        return params;
-      }
+/** No parameters (a literal pattern's match): one frozen object for all. */
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * Whether `path` matches `segments`, and with `collect` its parameters (else NO_PARAMS). Scans the
+ * path in place (no split: a key's path is new to each request), and a route tried and not taken
+ * collects nothing.
+ * @throws URIError (collecting only) when a parameter is not valid percent-encoding.
+ */
+function matchPath(
+  segments: readonly Segment[],
+  path: string,
+  collect: boolean,
+): Readonly<Record<string, string>> | undefined {
+  let params: Record<string, string> | undefined;
+  // Where the next `/`-separated part starts; past the end: no part is left.
+  let at = 1;
+  for (const segment of segments) {
+    if (at > path.length) return undefined;
+    if (segment.kind === 'rest') {
+      const rest = path.slice(at);
+      if (!/[^/]/.test(rest)) return undefined;
+      if (collect) (params ??= {})[segment.name] = rest.split('/').map(decode).join('/');
+      return params ?? NO_PARAMS;
     }
+    let end = path.indexOf('/', at);
+    if (end < 0) end = path.length;
+    if (segment.kind === 'literal') {
+      if (end - at !== segment.text.length || !path.startsWith(segment.text, at)) return undefined;
+    } else {
+      if (end === at) return undefined;
+      if (collect) (params ??= {})[segment.name] = decode(path.slice(at, end));
+    }
+    at = end + 1;
   }
-  return parts.length === segments.length ? params : undefined;
+  return at === path.length + 1 ? (params ?? NO_PARAMS) : undefined;
 }
 
 /** Percent-decodes a segment (most have nothing to decode). @throws URIError on malformed encoding. */

@@ -60,6 +60,22 @@ test('route table - a duplicate route or a malformed pattern is a ConfigError; r
   assert.is(handlerOf(routes.match('GET', '/a/1')), 'two');
 });
 
+test('route table - many distinct paths and a frequent one all match, and a removal applies to paths matched before', () => {
+  const routes = new RouteTable<string>();
+  routes.add('GET', '/v1.0/state/:store/:key', 'get');
+  const removePost = routes.add('POST', '/v1.0/state/:store', 'save');
+  routes.add('POST', '/v1.0/state/:store/bulk', 'bulk');
+  for (let i = 0; i < 5000; i++) {
+    const found = routes.match('GET', `/v1.0/state/s/key${i % 3000}`);
+    assert.equal('params' in found ? found.params : undefined, { store: 's', key: `key${i % 3000}` });
+    assert.is(handlerOf(routes.match('POST', '/v1.0/state/s')), 'save');
+    assert.is(handlerOf(routes.match('POST', '/v1.0/state/s/bulk')), 'bulk');
+  }
+  removePost();
+  assert.equal(routes.match('POST', '/v1.0/state/s'), { allowed: [] });
+  assert.is(handlerOf(routes.match('POST', '/v1.0/state/s/bulk')), 'bulk');
+});
+
 test('route table - malformed percent-encoding throws URIError', () => {
   const routes = new RouteTable<string>();
   routes.add('GET', '/k/:key', 'k');
