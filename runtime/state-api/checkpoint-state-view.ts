@@ -24,6 +24,11 @@ export interface CheckpointRead {
 export interface EventualStateView {
   /** The keys as of the latest committed checkpoint that holds them. */
   read(store: StateStore, keyTexts: readonly string[]): Promise<{ readonly keys: readonly KeyRead[] }>;
+  /**
+   * The same answer as read() when it needs no wait (the checkpoint is loaded and the store's state
+   * restored), else undefined: call read(). Most eventual reads are answered so, without a promise.
+   */
+  readNow(store: StateStore, keyTexts: readonly string[]): readonly KeyRead[] | undefined;
   /** Drops what it restored. Idempotent. */
   close(): Promise<void>;
 }
@@ -41,6 +46,8 @@ export interface CheckpointStateViewOptions {
 interface Loaded {
   readonly id: number | undefined;
   readonly stages: Map<string, Promise<Runner>>;
+  /** The runners of `stages` that are open, for reads that do not wait. */
+  readonly opened: Map<string, Runner>;
   /** Keys already read from this checkpoint (its state never changes), by store and key. */
   readonly reads: Map<string, KeyRead>;
   readonly restoreFor: (step: ProcessStep) => Map<number, readonly Uint8Array[]>;
@@ -68,6 +75,18 @@ export class CheckpointStateView implements EventualStateView {
       mergeKeyGroupParts,
     });
     this.refreshMs = options.refreshMs ?? 250;
+  }
+
+  readNow(store: StateStore, keyTexts: readonly string[]): readonly KeyRead[] | undefined {
+    const loaded = this.ready;
+    if (loaded === undefined || this.closed) return undefined;
+    this.refreshWhenDue();
+    if (loaded.id === undefined) return keyTexts.map((key) => ({ key }));
+    const runner = loaded.opened.get(store.stage.name);
+    if (runner === undefined) return undefined;
+    return keyTexts.length === 1
+      ? [this.cachedRead(loaded, runner, store, keyTexts[0]!)]
+      : keyTexts.map((key) => this.cachedRead(loaded, runner, store, key));
   }
 
   async read(store: StateStore, keyTexts: readonly string[]): Promise<CheckpointRead> {
@@ -113,8 +132,13 @@ export class CheckpointStateView implements EventualStateView {
       if (this.ready === undefined) throw this.lastError;
       return this.ready;
     }
-    if (this.refreshing === undefined && Date.now() - this.checkedAt >= this.refreshMs) void this.startRefresh();
+    this.refreshWhenDue();
     return this.ready;
+  }
+
+  /** Looks up the latest checkpoint in the background once refreshMs passed since the last look. */
+  private refreshWhenDue(): void {
+    if (this.refreshing === undefined && Date.now() - this.checkedAt >= this.refreshMs) void this.startRefresh();
   }
 
   private startRefresh(): Promise<void> {
@@ -150,14 +174,13 @@ export class CheckpointStateView implements EventualStateView {
   private async refresh(before: Loaded | undefined): Promise<Loaded> {
     const latest = await this.checkpoints.latest();
     if (before !== undefined && before.id === latest?.id) return before;
-    if (latest === undefined)
-      return { id: undefined, stages: new Map(), reads: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
+    if (latest === undefined) return emptyLoaded();
     const restored = await this.checkpoints.load();
-    if (restored === undefined)
-      return { id: undefined, stages: new Map(), reads: new Map(), restoreFor: () => new Map(), watermarks: () => 0 };
+    if (restored === undefined) return emptyLoaded();
     return {
       id: restored.info.id,
       stages: new Map(),
+      opened: new Map(),
       reads: new Map(),
       restoreFor: (step) => {
         const keyGroups = new Map<number, readonly Uint8Array[]>();
@@ -186,8 +209,20 @@ export class CheckpointStateView implements EventualStateView {
     });
     runner.restore({ watermark: loaded.watermarks(step), processingTime: 0, keyGroups: loaded.restoreFor(step) });
     await runner.open();
+    loaded.opened.set(step.name, runner);
     return runner;
   }
+}
+
+function emptyLoaded(): Loaded {
+  return {
+    id: undefined,
+    stages: new Map(),
+    opened: new Map(),
+    reads: new Map(),
+    restoreFor: () => new Map(),
+    watermarks: () => 0,
+  };
 }
 
 async function closeRunners(loaded: Loaded): Promise<void> {

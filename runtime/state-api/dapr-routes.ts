@@ -2,11 +2,12 @@
 // status codes and headers, so the official Dapr clients work against stator unchanged.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { HttpError } from '../http/index.ts';
-import type { HttpHandler, HttpRequest, HttpRoutes } from '../http/index.ts';
+import type { HttpHandler, HttpRequest, HttpResponse, HttpRoutes } from '../http/index.ts';
 import { parseETag } from './etag.ts';
 import { StateApiError } from './state-api-errors.ts';
 import type { Json } from './state-json.ts';
 import type { Consistency, StateService, StateWrite } from './state-service.ts';
+import type { KeyRead } from './state-owner.ts';
 
 export interface StateApiRoutesOptions {
   /** Required in the `dapr-api-token` header of every request but /v1.0/healthz when set (Dapr's API token). */
@@ -58,14 +59,14 @@ export function addStateApiRoutes(
           .map((name) => ({ name, type: 'state.stator', version: 'v1', capabilities: ['ETAG', 'TRANSACTIONAL'] })),
       },
     })),
-    route('GET', '/v1.0/state/:store/:key', 'ERR_STATE_GET', async (request) => {
-      const [read] = await service.get(
-        request.params.store!,
-        [request.params.key!],
-        consistencyOf(request.query.get('consistency')),
-      );
-      if (read?.value === undefined) return { status: 204 };
-      return { headers: read.etag === undefined ? {} : { ETag: read.etag }, json: read.value };
+    route('GET', '/v1.0/state/:store/:key', 'ERR_STATE_GET', (request) => {
+      const store = request.params.store!;
+      const keys = [request.params.key!];
+      const consistency = consistencyOf(request.query.get('consistency'));
+      // An eventual read of a loaded checkpoint is answered at once (no promise).
+      const now = service.getNow(store, keys, consistency);
+      if (now !== undefined) return readAnswer(now[0]);
+      return service.get(store, keys, consistency).then(([read]) => readAnswer(read));
     }),
     route('POST', '/v1.0/state/:store', 'ERR_STATE_SAVE', async (request) => {
       const body = await request.json();
@@ -121,6 +122,12 @@ export function addStateApiRoutes(
   return () => {
     for (const remove of removals) remove();
   };
+}
+
+/** A GET's answer: the value with its ETag, or 204 for a key without state. */
+function readAnswer(read: KeyRead | undefined): HttpResponse {
+  if (read?.value === undefined) return { status: 204 };
+  return { headers: read.etag === undefined ? {} : { ETag: read.etag }, json: read.value };
 }
 
 /** A StateApiError as the HTTP error to answer (409, 503, 504 with the operation's errorCode); others as they are. */

@@ -76,6 +76,23 @@ export class StateService {
   }
 
   /**
+   * The answer of get() when it needs no wait: an eventual read of a loaded checkpoint (see
+   * EventualStateView.readNow). Undefined otherwise (a strong read, a checkpoint still loading): call get().
+   * @throws what get() rejects with for a store or key it refuses.
+   */
+  getNow(
+    storeName: string,
+    keys: readonly string[],
+    consistency: Consistency = this.defaultConsistency,
+  ): readonly KeyRead[] | undefined {
+    const view = this.options.view;
+    if (consistency !== 'eventual' || view === undefined) return undefined;
+    const store = this.stores.get(storeName);
+    for (const key of keys) store.parseKey(key);
+    return view.readNow(store, keys);
+  }
+
+  /**
    * Applies writes: each partition's share as one command (a save is not atomic across keys, as in
    * Dapr), or all of them as one atomic command (`atomic`: every key in one partition).
    * @throws ETagMismatchError (409) naming the keys whose ETag did not match (not changed).

@@ -7,7 +7,7 @@ import { NoCheckpointBucketsError, openJetStreamCheckpointStore } from '../check
 import type { Job } from '../job/job.ts';
 import { stageUnitName, unitJobId } from '../nats/job-units.ts';
 import { CheckpointStateView, type EventualStateView } from './checkpoint-state-view.ts';
-import { keysByPartition } from './forwarding-owners.ts';
+import { keyPartition, keysByPartition } from './forwarding-owners.ts';
 import type { KeyRead } from './state-owner.ts';
 import type { StateStore } from './state-stores.ts';
 
@@ -27,15 +27,30 @@ interface UnitView {
 export class UnitCheckpointViews implements EventualStateView {
   /** By unit; undefined while the unit has no checkpoint buckets (looked for again at the next read). */
   private readonly views = new Map<string, Promise<UnitView | undefined>>();
+  /** The views of `views` that are open, for reads that do not wait. */
+  private readonly opened = new Map<string, CheckpointStateView>();
+  /** By stage: the one unit whose checkpoints hold every partition (a job run in one process), or undefined. */
+  private readonly onlyUnits = new Map<string, string | undefined>();
   private closed = false;
 
   constructor(private readonly options: UnitCheckpointViewsOptions) {}
+
+  readNow(store: StateStore, keyTexts: readonly string[]): readonly KeyRead[] | undefined {
+    if (this.closed) return undefined;
+    let unit = this.onlyUnitOf(store);
+    if (unit === undefined) {
+      // Keys of several units are read the long way.
+      if (keyTexts.length !== 1) return undefined;
+      unit = this.unitOf(store.stage.name, keyPartition(this.options.job, store, keyTexts[0]!));
+    }
+    return this.opened.get(unit)?.readNow(store, keyTexts);
+  }
 
   async read(store: StateStore, keyTexts: readonly string[]): Promise<{ readonly keys: readonly KeyRead[] }> {
     const reads = new Map<string, KeyRead>();
     await Promise.all(
       [...keysByPartition(this.options.job, store, keyTexts)].map(async ([partition, keys]) => {
-        const unit = await this.viewOf((this.options.unitOf ?? stageUnitName)(store.stage.name, partition));
+        const unit = await this.viewOf(this.unitOf(store.stage.name, partition));
         if (unit === undefined) return;
         for (const read of (await unit.view.read(store, keys)).keys) reads.set(read.key, read);
       }),
@@ -52,6 +67,22 @@ export class UnitCheckpointViews implements EventualStateView {
       await unit?.store.close();
     }
     this.views.clear();
+    this.opened.clear();
+  }
+
+  private unitOf(stage: string, partition: number): string {
+    return (this.options.unitOf ?? stageUnitName)(stage, partition);
+  }
+
+  private onlyUnitOf(store: StateStore): string | undefined {
+    const stage = store.stage;
+    if (!this.onlyUnits.has(stage.name)) {
+      const units = new Set(
+        Array.from({ length: stage.parallelism }, (_, partition) => this.unitOf(stage.name, partition)),
+      );
+      this.onlyUnits.set(stage.name, units.size === 1 ? [...units][0] : undefined);
+    }
+    return this.onlyUnits.get(stage.name);
   }
 
   private viewOf(unit: string): Promise<UnitView | undefined> {
@@ -61,7 +92,9 @@ export class UnitCheckpointViews implements EventualStateView {
       this.views.set(unit, opened);
       void opened.then(
         (view) => {
-          if (view === undefined && this.views.get(unit) === opened) this.views.delete(unit);
+          if (this.views.get(unit) !== opened) return;
+          if (view === undefined) this.views.delete(unit);
+          else if (!this.closed) this.opened.set(unit, view.view);
         },
         () => {
           if (this.views.get(unit) === opened) this.views.delete(unit);

@@ -191,6 +191,29 @@ export function daprClientCases(suite: Test, target: () => DaprTarget): void {
     );
   });
 
+  test('repeated eventual GETs (answered from the loaded checkpoint) carry the value, the ETag and the status of the first', async () => {
+    // The key the case above checkpointed (another checkpoint would trim the state streams later cases count).
+    const get = (key: string, consistency = 'eventual'): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}/v1.0/state/wordcount/${key}?consistency=${consistency}`, {
+        headers: { 'dapr-api-token': TOKEN },
+      });
+    const strong = await get('eventual', 'strong');
+    await strong.arrayBuffer();
+    for (let i = 0; i < 3; i++) {
+      const read = await get('eventual');
+      assert.is(read.status, 200);
+      assert.equal(await read.json(), { count: 1 });
+      assert.is(read.headers.get('etag'), strong.headers.get('etag'));
+      assert.is(read.headers.get('content-type'), 'application/json; charset=utf-8');
+      const missing = await get('never-written');
+      assert.is(missing.status, 204);
+      assert.is(await missing.text(), '');
+      const bad = await get('eventual', 'sometimes');
+      assert.is(bad.status, 400);
+      assert.is(((await bad.json()) as { errorCode: string }).errorCode, 'ERR_MALFORMED_REQUEST');
+    }
+  });
+
   test('bad input is a 400 with a one-line reason, and nothing changes', async () => {
     const post = (path: string, body: string, headers: Record<string, string> = {}): Promise<Response> =>
       fetch(`http://127.0.0.1:${port}${path}`, {
