@@ -55,6 +55,11 @@ export type HttpHandler = (request: HttpRequest) => HttpResponse | Promise<HttpR
 export interface RouteOptions {
   /** The largest request body this route reads. @default the server's maxBodyBytes */
   readonly maxBodyBytes?: number;
+  /**
+   * What the handler threw (or its promise rejected with) as the error to answer, e.g. a feature's
+   * own errors as HttpErrors; what it returns (or throws) is answered like anything a handler throws.
+   */
+  readonly mapError?: (error: unknown) => unknown;
 }
 
 /** Where features add their endpoints (the state API, /metrics, the status page). */
@@ -110,13 +115,54 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   return server;
 }
 
-interface Route {
+interface RouteEntry {
   readonly handler: HttpHandler;
   readonly maxBodyBytes: number;
+  readonly mapError: ((error: unknown) => unknown) | undefined;
+}
+
+/** A request's route and where its path and query are in its target. */
+interface Route extends RouteEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly target: string;
+  readonly queryAt: number;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** Answers a handler's response (process.nextTick takes it without a closure). */
+function answered(
+  server: RuntimeHttpServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: HttpResponse,
+  started: number,
+): void {
+  server.finish(req, res, response, started);
+}
+
+/** Answers what a route (or finding it) threw, through the route's mapError when it has one. */
+function failed(
+  server: RuntimeHttpServer,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route | undefined,
+  error: unknown,
+  started: number,
+): void {
+  let mapped = error;
+  if (route?.mapError !== undefined) {
+    try {
+      mapped = route.mapError(error);
+    } catch (mapping) {
+      mapped = mapping;
+    }
+  }
+  server.finish(req, res, server.errorResponse(mapped, req), started);
 }
 
 class RuntimeHttpServer implements HttpServer {
-  private readonly routes = new RouteTable<Route>();
+  private readonly routes = new RouteTable<RouteEntry>();
   private readonly server: Server;
   private readonly log: Logger;
   private readonly maxBodyBytes: number;
@@ -158,7 +204,11 @@ class RuntimeHttpServer implements HttpServer {
   }
 
   route(method: string, pattern: PathPattern, handler: HttpHandler, options: RouteOptions = {}): () => void {
-    return this.routes.add(method, pattern, { handler, maxBodyBytes: options.maxBodyBytes ?? this.maxBodyBytes });
+    return this.routes.add(method, pattern, {
+      handler,
+      maxBodyBytes: options.maxBodyBytes ?? this.maxBodyBytes,
+      mapError: options.mapError,
+    });
   }
 
   async listen(): Promise<void> {
@@ -226,21 +276,26 @@ class RuntimeHttpServer implements HttpServer {
   /** Answers one request. */
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const started = this.log.level === 'debug' ? performance.now() : 0;
+    let route: Route | undefined;
     let response: HttpResponse | Promise<HttpResponse>;
     try {
-      response = this.dispatch(req, res);
+      route = this.routeOf(req);
+      response = route.handler(this.requestOf(req, res, route));
     } catch (error) {
-      response = this.errorResponse(error, req);
+      process.nextTick(failed, this, req, res, route, error, started);
+      return;
     }
     // Answered after the request event, never in it: a response finished inside it leaves a
     // keep-alive connection that server.closeIdleConnections() does not see as idle.
-    Promise.resolve(response).then(
-      (answer) => this.finish(req, res, answer, started),
-      (error: unknown) => this.finish(req, res, this.errorResponse(error, req), started),
-    );
+    if (typeof (response as { then?: unknown }).then === 'function')
+      (response as Promise<HttpResponse>).then(
+        (answer) => this.finish(req, res, answer, started),
+        (error: unknown) => failed(this, req, res, route, error, started),
+      );
+    else process.nextTick(answered, this, req, res, response as HttpResponse, started);
   }
 
-  private finish(req: IncomingMessage, res: ServerResponse, response: HttpResponse, started: number): void {
+  finish(req: IncomingMessage, res: ServerResponse, response: HttpResponse, started: number): void {
     this.send(req, res, response);
     if (this.log.level === 'debug')
       this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
@@ -266,7 +321,11 @@ class RuntimeHttpServer implements HttpServer {
     return controller.signal;
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse): HttpResponse | Promise<HttpResponse> {
+  /**
+   * The request's route.
+   * @throws HttpError 503 while closing, 400, 404, 405, or 413 for a declared body over the limit.
+   */
+  private routeOf(req: IncomingMessage): Route {
     if (this.closing !== undefined)
       throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', {
         headers: { Connection: 'close' },
@@ -277,7 +336,7 @@ class RuntimeHttpServer implements HttpServer {
     const queryAt = target.indexOf('?');
     const path = queryAt < 0 ? target : target.slice(0, queryAt);
     const method = req.method === undefined ? 'GET' : req.method.toUpperCase();
-    let found: ReturnType<RouteTable<Route>['match']>;
+    let found: ReturnType<RouteTable<RouteEntry>['match']>;
     try {
       found = this.routes.match(method === 'HEAD' ? 'GET' : method, path);
     } catch (error) {
@@ -292,13 +351,27 @@ class RuntimeHttpServer implements HttpServer {
         headers: { Allow: allowed.join(', ') },
       });
     }
-    const { handler, maxBodyBytes } = found.handler;
+    const { handler, maxBodyBytes, mapError } = found.handler;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > maxBodyBytes) throw tooLarge(maxBodyBytes);
-    return handler(new IncomingRequest(this, req, res, method, path, target, queryAt, found.params, maxBodyBytes));
+    return { handler, maxBodyBytes, mapError, method, path, target, queryAt, params: found.params };
   }
 
-  private errorResponse(error: unknown, req: IncomingMessage): HttpResponse {
+  private requestOf(req: IncomingMessage, res: ServerResponse, route: Route): IncomingRequest {
+    return new IncomingRequest(
+      this,
+      req,
+      res,
+      route.method,
+      route.path,
+      route.target,
+      route.queryAt,
+      route.params,
+      route.maxBodyBytes,
+    );
+  }
+
+  errorResponse(error: unknown, req: IncomingMessage): HttpResponse {
     if (error instanceof HttpError) {
       return { status: error.status, headers: error.headers, json: { errorCode: error.code, message: error.message } };
     }

@@ -242,4 +242,34 @@ test('http server - a port in use is a ConfigError that says so', async () => {
   });
 });
 
+test('http server - mapError of a route turns what its handler throws or rejects with into the error answered', async () => {
+  await withServer(async (server) => {
+    class Busy extends Error {}
+    const mapError = (error: unknown): unknown =>
+      error instanceof Busy ? new HttpError(409, 'ERR_BUSY', `mapped: ${error.message}`) : error;
+    server.route(
+      'GET',
+      '/sync/:what',
+      (request) => {
+        if (request.params.what === 'busy') throw new Busy('sync');
+        if (request.params.what === 'other') throw new Error('not mapped');
+        return { json: { ok: true } };
+      },
+      { mapError },
+    );
+    server.route('GET', '/async', () => Promise.reject(new Busy('async')), { mapError });
+    server.route('GET', '/unmapped', () => Promise.reject(new Busy('plain')));
+    const busy = await send(server, 'GET', '/sync/busy');
+    assert.is(busy.status, 409);
+    assert.equal(JSON.parse(busy.body), { errorCode: 'ERR_BUSY', message: 'mapped: sync' });
+    const later = await send(server, 'GET', '/async');
+    assert.is(later.status, 409);
+    assert.equal(JSON.parse(later.body), { errorCode: 'ERR_BUSY', message: 'mapped: async' });
+    assert.is((await send(server, 'GET', '/sync/other')).status, 500, 'what mapError passes on is answered as thrown');
+    assert.is((await send(server, 'GET', '/unmapped')).status, 500);
+    assert.is((await send(server, 'GET', '/sync/fine')).status, 200);
+    assert.is((await send(server, 'GET', '/nothing-here')).status, 404, 'no route: nothing to map');
+  });
+});
+
 test.run();
