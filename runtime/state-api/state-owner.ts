@@ -215,13 +215,46 @@ function keyETag(runner: Runner, store: StateStore, key: unknown): string | unde
   return etagOf(CoderUtils.encodeToByteArray(store.stage.keyCoder, key), runner.encodeKeyCells(key));
 }
 
-/** Reads a key's value and ETag on its owner (between turns). */
+/** A key's last read on a runner, with the bytes of its cells then (its ETag's input). */
+interface KnownRead {
+  readonly cells: Uint8Array;
+  readonly read: KeyRead;
+}
+
+/** Reads remembered per runner (a runner is one partition of one stage), by key text. */
+const knownReads = new WeakMap<Runner, Map<string, KnownRead>>();
+/** Keys remembered per runner at most; past this many the runner's memory starts over. */
+const KNOWN_READS = 10_000;
+/** Larger states are not remembered (a read is then worth its memory no more). */
+const KNOWN_READ_MAX_CELL_BYTES = 512;
+
+/**
+ * Reads a key's value and ETag on its owner (between turns). Both follow from the key's cells, so
+ * a key read again with the same cell bytes gets the answer made for them (the same value object:
+ * callers only serialize it), without the digest and the value's conversion to JSON.
+ */
 export function readKey(runner: Runner, store: StateStore, keyText: string): KeyRead {
   const key = store.parseKey(keyText);
-  const etag = keyETag(runner, store, key);
-  if (etag === undefined) return { key: keyText };
+  const cells = runner.encodeKeyCells(key);
+  if (cells === undefined) return { key: keyText };
+  let known = knownReads.get(runner);
+  const before = known?.get(keyText);
+  if (before !== undefined && sameBytes(before.cells, cells)) return before.read;
+  const etag = etagOf(CoderUtils.encodeToByteArray(store.stage.keyCoder, key), cells)!;
   const value = runner.inspectKey(key, (state) => readKeyJson(state, runner.boundTags()));
-  return value === undefined ? { key: keyText, etag } : { key: keyText, value, etag };
+  const read: KeyRead = value === undefined ? { key: keyText, etag } : { key: keyText, value, etag };
+  if (cells.length <= KNOWN_READ_MAX_CELL_BYTES) {
+    if (known === undefined) knownReads.set(runner, (known = new Map()));
+    else if (known.size >= KNOWN_READS && before === undefined) known.clear();
+    known.set(keyText, { cells, read });
+  }
+  return read;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
