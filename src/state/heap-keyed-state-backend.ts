@@ -32,7 +32,7 @@ import { PartCursor } from './key-group-part.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS, type InlineValueCell } from './bound-value-state.ts';
 import { bindState, HandleCache, TagRegistry } from './state-binder.ts';
-import { CurrentKeySlot, FixedKeySlot } from './key-slots.ts';
+import { CurrentKeySlot, FixedKeySlot, type SlotHost } from './key-slots.ts';
 import { StateError, StatePartCorruptError } from './state-errors.ts';
 import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
@@ -116,6 +116,31 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
  * windows).
  */
 const MAX_SLOTS = 64;
+
+/** One key's state (stateInternalsForKey): an object of a class, no functions made per call. */
+class FixedKeyInternals<K> implements StateInternals<K> {
+  private readonly handles = new HandleCache(MAX_SLOTS);
+
+  constructor(
+    private readonly backend: SlotHost<K>,
+    private readonly registry: TagRegistry,
+    private readonly key: K,
+  ) {}
+
+  getKey(): K {
+    return this.key;
+  }
+
+  state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
+    this.registry.check(tag);
+    const ns = namespace.stringKey();
+    const cached = this.handles.get(ns, tag);
+    if (cached !== undefined) return cached as S;
+    const state = bindState(tag, new FixedKeySlot(this.backend, this.key, ns, tag), namespace);
+    this.handles.set(ns, tag, state);
+    return state;
+  }
+}
 
 /**
  * The in-memory keyed state backend: a Map from key to the key's StateTable, with change tracking
@@ -469,20 +494,7 @@ export class HeapKeyedStateBackend<K>
 
   /** The state of one given key, whatever the current key is (Beam's StateInternalsFactory). */
   stateInternalsForKey(key: K): StateInternals<K> {
-    const backend = this;
-    const handles = new HandleCache(MAX_SLOTS);
-    return {
-      getKey: () => key,
-      state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
-        backend.registry.check(tag);
-        const ns = namespace.stringKey();
-        const cached = handles.get(ns, tag);
-        if (cached !== undefined) return cached as S;
-        const state = bindState(tag, new FixedKeySlot(backend, key, ns, tag), namespace);
-        handles.set(ns, tag, state);
-        return state;
-      },
-    };
+    return new FixedKeyInternals(this, this.registry, key);
   }
 
   /** Every tag bound so far (by boundState or a StateInternals), the first of each id. */
