@@ -62,7 +62,7 @@ export function addStateApiRoutes(
       const body = await request.json();
       if (!Array.isArray(body))
         throw malformed('the body must be a JSON array of {"key", "value", "etag"?, "options"?} objects');
-      const writes = body.map((item, i) => writeOf(item, `item ${i}`, 'upsert'));
+      const writes = body.map((item, i) => writeOf(item, 'item', i, 'upsert'));
       await service.write(request.params.store!, writes, false);
       return { status: 204 };
     }),
@@ -103,7 +103,7 @@ export function addStateApiRoutes(
         const { operation, request: item } = (entry ?? {}) as { operation?: unknown; request?: unknown };
         if (operation !== 'upsert' && operation !== 'delete')
           throw malformed(`operation ${i}: "operation" must be "upsert" or "delete", got ${JSON.stringify(operation)}`);
-        return writeOf(item, `operation ${i}`, operation);
+        return writeOf(item, 'operation', i, operation);
       });
       await service.write(request.params.store!, writes, true);
       return { status: 204 };
@@ -155,28 +155,35 @@ function etagOf(value: unknown, what: string): string {
   return etag;
 }
 
-/** One save item or transaction request: {key, value, etag?, options?: {concurrency, consistency}}. */
-function writeOf(item: unknown, what: string, op: 'upsert' | 'delete'): StateWrite {
+/**
+ * One save item or transaction request: {key, value, etag?, options?: {concurrency, consistency}}.
+ * `label` and `index` name it in an error (`item 3`); the text is made only then.
+ */
+function writeOf(item: unknown, label: string, index: number, op: 'upsert' | 'delete'): StateWrite {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
-    throw malformed(`${what}: expected an object {"key", "value", "etag"?, "options"?}`);
+    throw malformed(`${label} ${index}: expected an object {"key", "value", "etag"?, "options"?}`);
   const { key, value, etag, options } = item as { key?: unknown; value?: unknown; etag?: unknown; options?: unknown };
-  if (typeof key !== 'string' || key.length === 0) throw malformed(`${what}: "key" must be a non-empty string`);
+  if (typeof key !== 'string' || key.length === 0)
+    throw malformed(`${label} ${index}: "key" must be a non-empty string`);
   if (op === 'upsert' && value === undefined)
-    throw malformed(`${what} (key ${JSON.stringify(key)}): "value" is missing`);
-  if (options !== undefined && (typeof options !== 'object' || options === null))
-    throw malformed(`${what}: "options" must be an object`);
-  const opts = (options ?? {}) as { concurrency?: unknown; consistency?: unknown };
-  const concurrency = concurrencyOf(opts.concurrency, `${what}: options.concurrency`);
-  if (opts.consistency !== undefined && opts.consistency !== null && opts.consistency !== '')
-    consistencyOf(String(opts.consistency));
-  const hasETag = etag !== undefined && etag !== null && etag !== '';
-  return {
-    op,
-    key,
-    ...(op === 'upsert' ? { value: value as Json } : {}),
-    ...(hasETag ? { etag: etagOf(etag, `${what}: etag`) } : {}),
-    firstWrite: concurrency !== 'last-write',
-  };
+    throw malformed(`${label} ${index} (key ${JSON.stringify(key)}): "value" is missing`);
+  let concurrency: 'first-write' | 'last-write' | undefined;
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null)
+      throw malformed(`${label} ${index}: "options" must be an object`);
+    const opts = options as { concurrency?: unknown; consistency?: unknown };
+    concurrency = concurrencyOf(opts.concurrency, `${label} ${index}: options.concurrency`);
+    if (opts.consistency !== undefined && opts.consistency !== null && opts.consistency !== '')
+      consistencyOf(String(opts.consistency));
+  }
+  const firstWrite = concurrency !== 'last-write';
+  // The same fields in the same order whichever are present (op, key, value?, etag?, firstWrite).
+  if (etag === undefined || etag === null || etag === '')
+    return op === 'upsert' ? { op, key, value: value as Json, firstWrite } : { op, key, firstWrite };
+  const checked = etagOf(etag, `${label} ${index}: etag`);
+  return op === 'upsert'
+    ? { op, key, value: value as Json, etag: checked, firstWrite }
+    : { op, key, etag: checked, firstWrite };
 }
 
 /** Checks `dapr-api-token` in constant time (digests of equal length), 401 otherwise; undefined without a token. */
