@@ -1,8 +1,9 @@
 // NATS mode's way to a key's owner: the partition this process runs, called directly, or the process
 // that runs it, asked over NATS request/reply. So any process's HTTP server answers any key.
 import { randomUUID } from 'node:crypto';
-import { CoderUtils } from '../../coders/index.ts';
+import { CoderUtils, StringUtf8Coder } from '../../coders/index.ts';
 import { keyGroupFor, partitionForKeyGroup } from '../../src/state/index.ts';
+import { asciiKeyGroupFor } from '../../src/state/key-group.ts';
 import type { Job } from '../job/job.ts';
 import type { JobStreamNames } from '../nats/stream-names.ts';
 import type { NatsLink } from '../nats/connection.ts';
@@ -132,10 +133,11 @@ export function keysByPartition(job: Job, store: StateStore, keyTexts: readonly 
 /** The key's partition, computed as the job routes its messages (key group, then partition). */
 export function keyPartition(job: Job, store: StateStore, keyText: string): number {
   const { maxKeyGroups } = job;
-  const keyGroup = keyGroupFor(
-    CoderUtils.encodeToByteArray(store.stage.keyCoder, store.parseKey(keyText)),
-    maxKeyGroups,
-  );
+  const coder = store.stage.keyCoder;
+  const key = store.parseKey(keyText);
+  // A string key in ASCII: its group from its chars, which are its UTF-8 bytes (nothing encoded).
+  let keyGroup = coder instanceof StringUtf8Coder ? asciiKeyGroupFor(key as string, maxKeyGroups) : -1;
+  if (keyGroup < 0) keyGroup = keyGroupFor(CoderUtils.encodeToByteArray(coder, key), maxKeyGroups);
   return partitionForKeyGroup(keyGroup, maxKeyGroups, store.stage.parallelism);
 }
 
