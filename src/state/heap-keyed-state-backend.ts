@@ -34,7 +34,7 @@ import { BoundValueState, INLINE_VALUE_SLOTS, type InlineValueCell } from './bou
 import { bindState, HandleCache, TagRegistry } from './state-binder.ts';
 import { CurrentKeySlot, FixedKeySlot, type SlotHost } from './key-slots.ts';
 import { StateError, StatePartCorruptError } from './state-errors.ts';
-import type { StateInternals, StateInternalsFactory } from './state-internals.ts';
+import { cachedState, type SlotMaker, type StateInternals, type StateInternalsFactory } from './state-internals.ts';
 import { StateNamespaces, type StateNamespace } from './state-namespace.ts';
 import type { StateTag } from './state-tag.ts';
 import { HeapTimerInternals, type TimerHost } from './timer-internals.ts';
@@ -118,7 +118,7 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
 const MAX_SLOTS = 64;
 
 /** One key's state (stateInternalsForKey): an object of a class, no functions made per call. */
-class FixedKeyInternals<K> implements StateInternals<K> {
+class FixedKeyInternals<K> implements StateInternals<K>, SlotMaker {
   private readonly handles = new HandleCache(MAX_SLOTS);
 
   constructor(
@@ -132,13 +132,11 @@ class FixedKeyInternals<K> implements StateInternals<K> {
   }
 
   state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
-    this.registry.check(tag);
-    const ns = namespace.stringKey();
-    const cached = this.handles.get(ns, tag);
-    if (cached !== undefined) return cached as S;
-    const state = bindState(tag, new FixedKeySlot(this.backend, this.key, ns, tag), namespace);
-    this.handles.set(ns, tag, state);
-    return state;
+    return cachedState(this.registry, this.handles, namespace, tag, this);
+  }
+
+  slotFor(namespace: string, tag: StateTag<State>): FixedKeySlot<K> {
+    return new FixedKeySlot(this.backend, this.key, namespace, tag);
   }
 }
 

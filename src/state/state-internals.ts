@@ -27,6 +27,31 @@ export interface StateInternalsFactory<K> {
   stateInternalsForKey(key: K): StateInternals<K>;
 }
 
+/** Makes the slot of a (namespace, tag) pair for a StateInternals (see cachedState). */
+export interface SlotMaker {
+  slotFor(namespace: string, tag: StateTag<State>): CellSlot<Cell>;
+}
+
+/**
+ * StateInternals.state() over a cache of handles: the handle bound before for the pair, or a new
+ * one bound to `maker`'s slot, then cached.
+ */
+export function cachedState<S extends State>(
+  registry: TagRegistry,
+  handles: HandleCache,
+  namespace: StateNamespace,
+  tag: StateTag<S>,
+  maker: SlotMaker,
+): S {
+  registry.check(tag);
+  const ns = namespace.stringKey();
+  const cached = handles.get(ns, tag);
+  if (cached !== undefined) return cached as S;
+  const state = bindState(tag, maker.slotFor(ns, tag), namespace);
+  handles.set(ns, tag, state);
+  return state;
+}
+
 /**
  * A slot over one table, for a table whose key is fixed. `changed` is called before every mutation
  * (the backend uses it to mark the key dirty).
@@ -87,6 +112,9 @@ export class InMemoryStateInternals<K> implements StateInternals<K> {
   private readonly table = new StateTable();
   private readonly registry = new TagRegistry();
   private readonly handles = new HandleCache(Infinity);
+  private readonly slots: SlotMaker = {
+    slotFor: (ns, tag) => new TableSlot(() => this.table, ns, tag, undefined, noop, this),
+  };
   private constructor(private readonly key: K) {}
 
   static forKey<K>(key: K): InMemoryStateInternals<K> {
@@ -98,14 +126,7 @@ export class InMemoryStateInternals<K> implements StateInternals<K> {
   }
 
   state<S extends State>(namespace: StateNamespace, tag: StateTag<S>): S {
-    this.registry.check(tag);
-    const ns = namespace.stringKey();
-    const cached = this.handles.get(ns, tag);
-    if (cached !== undefined) return cached as S;
-    const table = this.table;
-    const state = bindState(tag, new TableSlot(() => table, ns, tag, undefined, noop, this), namespace);
-    this.handles.set(ns, tag, state);
-    return state;
+    return cachedState(this.registry, this.handles, namespace, tag, this.slots);
   }
 
   /** True when no cell holds anything. */
