@@ -116,6 +116,8 @@ function resolveOptions<K>(options: KeyedStateBackendOptions<K>): ResolvedOption
  * windows).
  */
 const MAX_SLOTS = 64;
+/** Keys a capture's completion applies between two looks at the clock. */
+const COMPLETE_CLOCK_EVERY = 64;
 
 /** One key's state (stateInternalsForKey): an object of a class, no functions made per call. */
 class FixedKeyInternals<K> implements StateInternals<K>, SlotMaker {
@@ -662,10 +664,11 @@ export class HeapKeyedStateBackend<K>
    * @internal CaptureHost: every record is written. Keys captured with state are persisted; keys
    * captured empty and not changed since leave the key map.
    */
-  captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array): void {
-    if (this.pendingCapture !== undefined && this.pendingCapture.done) this.pendingCapture = undefined;
+  captureCompleted(entries: readonly KeyEntry<K>[], shapes: Uint8Array, from: number, deadline: number): number {
     let deletes: LocalStoreWrite[] | undefined;
-    for (let i = 0; i < entries.length; i++) {
+    let i = from;
+    for (; i < entries.length; i++) {
+      if ((i - from) % COMPLETE_CLOCK_EVERY === 0 && i > from && performance.now() >= deadline) break;
       const entry = entries[i]!;
       if (shapes[i] !== EntryShape.EMPTY) {
         entry.persisted = true;
@@ -692,6 +695,9 @@ export class HeapKeyedStateBackend<K>
       if (this.current === entry) this.current = undefined;
     }
     if (deletes !== undefined) this.writeStore(deletes);
+    // Done: the capture in completion is the pending one (a new capture settles it first) or none.
+    if (i === entries.length) this.pendingCapture = undefined;
+    return i;
   }
 
   /** Writes a batch to the local store, with the cell heads its values may use that it lacks. */
