@@ -24,6 +24,12 @@ export interface CompactorOptions {
    * started). @default 1048576 (INLINE_MERGE_MAX_BYTES)
    */
   readonly inlineMaxBytes?: number;
+  /**
+   * A job with a key group whose merge reads more than this many bytes goes to the worker, whatever
+   * its total: the calling thread yields between key groups, not within one merge.
+   * @default 65536 (INLINE_GROUP_MERGE_MAX_BYTES)
+   */
+  readonly inlineGroupMaxBytes?: number;
 }
 
 /**
@@ -34,8 +40,14 @@ export interface CompactorOptions {
 export const INLINE_MERGE_MAX_BYTES = 1024 * 1024;
 
 /**
+ * One key group's merge runs in one piece, at roughly 1 ms per 64 KiB it reads: the largest a merge
+ * on the calling thread may be, so that it stalls the loop about as long as a slice of the capture.
+ */
+export const INLINE_GROUP_MERGE_MAX_BYTES = 64 * 1024;
+
+/**
  * A compactor for `merge`. The state layer's own merge runs in a worker thread once a job's merges
- * exceed `inlineMaxBytes`: a full checkpoint of a large state reads back and merges the whole
+ * exceed `inlineMaxBytes`, or one key group's merge `inlineGroupMaxBytes`: a full checkpoint of a large state reads back and merges the whole
  * state (tens of MB at a million keys), and doing that on the processing thread both takes turns
  * from it and fills its heap, which then pays for it with major GCs inside later turns. Smaller
  * jobs, and any other merge (a test's, say, which cannot be sent to a worker), run on the calling
@@ -43,19 +55,26 @@ export const INLINE_MERGE_MAX_BYTES = 1024 * 1024;
  */
 export function createCompactor(merge: MergeKeyGroupParts, options: CompactorOptions = {}): Compactor {
   return merge === mergeKeyGroupParts
-    ? new WorkerCompactor(options.inlineMaxBytes ?? INLINE_MERGE_MAX_BYTES)
+    ? new WorkerCompactor(
+        options.inlineMaxBytes ?? INLINE_MERGE_MAX_BYTES,
+        options.inlineGroupMaxBytes ?? INLINE_GROUP_MERGE_MAX_BYTES,
+      )
     : new InlineCompactor(merge);
 }
 
-/** The bytes a job's merges read: the compacted groups' segments and their fresh payloads. */
-function mergedBytes(job: PartitionJob): number {
-  let bytes = 0;
+/** The bytes a job's merges read (the compacted groups' segments and their fresh payloads), and its largest merge's. */
+function mergedBytes(job: PartitionJob): { total: number; largest: number } {
+  let total = 0;
+  let largest = 0;
   for (const group of job.groups) {
     if (!group.compact) continue;
+    let bytes = 0;
     for (const ref of group.base) bytes += ref.length;
     for (const payload of group.fresh) bytes += payload.length;
+    total += bytes;
+    largest = Math.max(largest, bytes);
   }
-  return bytes;
+  return { total, largest };
 }
 
 class InlineCompactor implements Compactor {
@@ -81,11 +100,15 @@ class WorkerCompactor implements Compactor {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(private readonly inlineMaxBytes: number) {}
+  constructor(
+    private readonly inlineMaxBytes: number,
+    private readonly inlineGroupMaxBytes: number,
+  ) {}
 
   async build(job: PartitionJob, between: () => Promise<void>): Promise<PartitionPart> {
     // Nothing to merge, or little: cheaper here than a round trip (or the worker's start).
-    if (!job.groups.some((g) => g.compact) || mergedBytes(job) <= this.inlineMaxBytes)
+    const merged = mergedBytes(job);
+    if (merged.total === 0 || (merged.total <= this.inlineMaxBytes && merged.largest <= this.inlineGroupMaxBytes))
       return buildPartitionPart(job, mergeKeyGroupParts, between);
     if (this.state.kind === 'closed') return buildPartitionPart(job, mergeKeyGroupParts, between);
     const worker = this.start();

@@ -120,7 +120,7 @@ test('compactor - close terminates the worker (no handle left) and is idempotent
   assert.is(process.getActiveResourcesInfo().length, before);
 });
 
-test('compactor - a job merging at most inlineMaxBytes is built on the calling thread, not sent to the worker', async () => {
+test('compactor - a job merging at most inlineMaxBytes, inlineGroupMaxBytes per key group, is built on the calling thread, not sent to the worker', async () => {
   const make = await job();
   // Built here, the job yields to the loop between key groups; sent to the worker, it does not.
   let yields = 0;
@@ -132,6 +132,10 @@ test('compactor - a job merging at most inlineMaxBytes is built on the calling t
     const worker = createCompactor(mergeKeyGroupParts, inWorker);
     await worker.build(make(), counted).finally(() => worker.close());
     assert.is(yields, 4, 'built in the worker');
+    // Far below inlineMaxBytes in all, but one key group's merge is above the bound: the worker.
+    const large = createCompactor(mergeKeyGroupParts, { inlineGroupMaxBytes: 64 });
+    await large.build(make(), counted).finally(() => large.close());
+    assert.is(yields, 4, 'a key group above inlineGroupMaxBytes: built in the worker');
     const inline = await buildPartitionPart(make(), mergeKeyGroupParts, noYield);
     assert.equal(Buffer.compare(Buffer.from(built.bytes), Buffer.from(inline.bytes)), 0);
     assert.equal(built.segments, inline.segments);

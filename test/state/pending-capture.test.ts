@@ -192,6 +192,65 @@ test('deferred capture - taking it is a flag per key; settle writes in slices th
   assert.is(capture.changedKeys, keys);
 });
 
+test('deferred capture - keys used while the capture is applied to them in slices end as if it completed first', async () => {
+  // Applying a large capture to its keys (keys left with only a value go back to the value alone,
+  // keys left empty leave the key map) runs in slices too: a task's turns between them see it half
+  // applied. Whatever they do must leave the same state as on a backend where it completed at once.
+  const keys = 40_000;
+  const make = () => {
+    const backend = createKeyedStateBackend({ keyCoder: str });
+    return { backend, count: backend.boundState(g, COUNT) };
+  };
+  const now = make();
+  const deferred = make();
+  for (const { backend, count } of [now, deferred]) {
+    for (let i = 0; i < keys; i++) {
+      backend.setCurrentKey(`key-${i}`);
+      count.write(i);
+    }
+    await backend.captureChanges().settle();
+    // Changed for the capture under test: a value for most keys, none for every 7th (a tombstone).
+    for (let i = 0; i < keys; i++) {
+      backend.setCurrentKey(`key-${i}`);
+      if (i % 7 === 0) count.clear();
+      else count.write(i + 1);
+    }
+  }
+  const turn = (b: ReturnType<typeof make>, t: number): void => {
+    b.backend.beginTurn();
+    for (let j = 0; j < 50; j++) {
+      // From the end of the change list down: the keys applied last, so most are used before.
+      const k = keys - 1 - ((t * 50 + j) % keys);
+      b.backend.setCurrentKey(`key-${k}`);
+      if (j % 3 === 0) b.count.write(t * 1000 + j);
+      else if (j % 3 === 1) b.count.clear();
+      else b.count.read();
+    }
+    b.backend.commitTurn();
+  };
+  const expected = partsOf(now.backend.captureChanges());
+  const capture = deferred.backend.captureChanges();
+  let turns = 0;
+  let settled = false;
+  const tick = (): void => {
+    if (settled) return;
+    turn(deferred, turns++);
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  await capture.settle();
+  settled = true;
+  assert.equal(partsOf(capture), expected);
+  for (let t = 0; t < turns; t++) turn(now, t);
+  assert.equal([...deferred.backend.keys()].sort(), [...now.backend.keys()].sort());
+  for (let i = 0; i < keys; i++) {
+    now.backend.setCurrentKey(`key-${i}`);
+    deferred.backend.setCurrentKey(`key-${i}`);
+    assert.is(deferred.count.read(), now.count.read(), `key-${i}`);
+  }
+  assert.equal(partsOf(deferred.backend.captureChanges()), partsOf(now.backend.captureChanges()));
+});
+
 test('deferred capture - completes when its last record is written just as a slice runs out of time', async () => {
   // Each record takes 50 µs to encode, so every slice ends at its 64th write (its time check);
   // with 5 × 64 keys the last record is such a write.
