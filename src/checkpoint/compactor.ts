@@ -47,11 +47,12 @@ export const INLINE_GROUP_MERGE_MAX_BYTES = 64 * 1024;
 
 /**
  * A compactor for `merge`. The state layer's own merge runs in a worker thread once a job's merges
- * exceed `inlineMaxBytes`, or one key group's merge `inlineGroupMaxBytes`: a full checkpoint of a large state reads back and merges the whole
- * state (tens of MB at a million keys), and doing that on the processing thread both takes turns
- * from it and fills its heap, which then pays for it with major GCs inside later turns. Smaller
- * jobs, and any other merge (a test's, say, which cannot be sent to a worker), run on the calling
- * thread, yielding between key groups. Both give the same bytes (buildPartitionPart).
+ * exceed `inlineMaxBytes`, or one key group's merge `inlineGroupMaxBytes`: a full checkpoint of a
+ * large state reads back and merges the whole state (tens of MB at a million keys), and doing that
+ * on the processing thread both takes turns from it and fills its heap, which then pays for it with
+ * major GCs inside later turns. Smaller jobs, and any other merge (a test's, say, which cannot be
+ * sent to a worker), run on the calling thread, yielding between key groups. Both give the same
+ * bytes (buildPartitionPart).
  */
 export function createCompactor(merge: MergeKeyGroupParts, options: CompactorOptions = {}): Compactor {
   return merge === mergeKeyGroupParts
@@ -62,7 +63,7 @@ export function createCompactor(merge: MergeKeyGroupParts, options: CompactorOpt
     : new InlineCompactor(merge);
 }
 
-/** The bytes a job's merges read (the compacted groups' segments and their fresh payloads), and its largest merge's. */
+/** The bytes a job's merges read (compacted groups' segments and fresh payloads): in all, and its largest merge's. */
 function mergedBytes(job: PartitionJob): { total: number; largest: number } {
   let total = 0;
   let largest = 0;
