@@ -42,4 +42,8 @@ export class BooleanCoder extends BaseCoder<boolean> {
   override minEncodedBytes(): number {
     return 1;
   }
+
+  override encodesWithoutTrying(value: unknown): boolean {
+    return typeof value === 'boolean';
+  }
 }

@@ -95,6 +95,16 @@ export abstract class BaseCoder<T> implements Coder<T> {
     return 0;
   }
 
+  /**
+   * True when `encode(value)` certainly succeeds, in either context, decided by a test of the
+   * value alone (its type, its range) without encoding it; false when that takes encoding it.
+   * State checks every value written to it (encode once, bytes dropped): for the common coders
+   * this answers instead. Must never be true for a value `encode` would refuse.
+   */
+  encodesWithoutTrying(_value: unknown): boolean {
+    return false;
+  }
+
   consistentWithEquals(): boolean {
     return false;
   }

@@ -42,6 +42,10 @@ export class DoubleCoder extends BaseCoder<number> {
   override minEncodedBytes(): number {
     return 8;
   }
+
+  override encodesWithoutTrying(value: unknown): boolean {
+    return typeof value === 'number';
+  }
 }
 
 // -0 encodes differently from 0 but is the same Map key; a string can never equal a number, so it

@@ -33,4 +33,8 @@ export class StringUtf8Coder extends BaseCoder<string> {
   override structuralValue(value: string): unknown {
     return value;
   }
+
+  override encodesWithoutTrying(value: unknown): boolean {
+    return typeof value === 'string';
+  }
 }

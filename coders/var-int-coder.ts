@@ -40,4 +40,8 @@ export class VarIntCoder extends BaseCoder<number> {
   override minEncodedBytes(): number {
     return 1;
   }
+
+  override encodesWithoutTrying(value: unknown): boolean {
+    return typeof value === 'number' && (value | 0) === value;
+  }
 }

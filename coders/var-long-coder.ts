@@ -41,6 +41,11 @@ export class VarLongCoder extends BaseCoder<number | bigint> {
   override minEncodedBytes(): number {
     return 1;
   }
+
+  /** A safe integer number (writeVarLong's own test); bigints are encoded to be checked. */
+  override encodesWithoutTrying(value: unknown): boolean {
+    return Number.isSafeInteger(value);
+  }
 }
 
 /** An int64 by the number/bigint rule: a bigint inside the safe range becomes its number; -0 becomes 0. */

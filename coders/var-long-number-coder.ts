@@ -56,4 +56,8 @@ export class VarLongNumberCoder extends BaseCoder<number> {
   override minEncodedBytes(): number {
     return 1;
   }
+
+  override encodesWithoutTrying(value: unknown): boolean {
+    return Number.isSafeInteger(value);
+  }
 }

@@ -1,4 +1,4 @@
-import { ByteWriter, type Coder, type Context } from '../../coders/index.ts';
+import { BaseCoder, ByteWriter, type Coder, type Context } from '../../coders/index.ts';
 import { StateValueNotEncodableError } from './state-errors.ts';
 
 // One scratch writer for every check: the bytes are thrown away, only the coder's verdict counts.
@@ -14,6 +14,12 @@ const SCRATCH_KEEP_BYTES = 1 << 20;
  * @throws StateValueNotEncodableError with the coder's error as `cause`.
  */
 export function checkEncodable<T>(coder: Coder<T>, value: T, context: Context, what: string): void {
+  // A type test answers for the common coders (a number for VarLongCoder...): no encode. Kept
+  // apart from the encode so that this part inlines into the write.
+  if (!(coder instanceof BaseCoder && coder.encodesWithoutTrying(value))) encodeToCheck(coder, value, context, what);
+}
+
+function encodeToCheck<T>(coder: Coder<T>, value: T, context: Context, what: string): void {
   const writer = scratch;
   writer.reset();
   try {

@@ -405,7 +405,7 @@ export class HeapKeyedStateBackend<K>
     // and gives its key group.
     const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
     const hash = murmur3(keyBytes);
-    const group = hash % this.maxKeyGroups;
+    const group = (hash % this.maxKeyGroups) | 0;
     if (this.pending.size > 0) {
       if (this.pending.has(group)) {
         this.materializeGroup(group);

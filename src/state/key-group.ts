@@ -49,7 +49,7 @@ export function asciiKeyGroupFor(s: string, maxKeyGroups: number): number {
     }
     h = mixTail(h, k);
   }
-  return codes > 0x7f ? -1 : finish(h, n) % maxKeyGroups;
+  return codes > 0x7f ? -1 : (finish(h, n) % maxKeyGroups) | 0;
 }
 
 function mixBlock(h: number, k: number): number {
@@ -84,10 +84,12 @@ function checkMaxKeyGroups(maxKeyGroups: number): void {
 /**
  * The key group of a key: murmur3 of the key coder's OUTER bytes, modulo `maxKeyGroups`. The
  * runtime routes keys to partitions with this function, and checkpoints are split by it, so it must
- * never change.
+ * never change. `| 0` changes no value (< 32768): it makes the result a small integer where the
+ * remainder of a uint32 may be a heap number, and a key entry's keyGroup field would then hold
+ * every entry's in a box of its own.
  */
 export function keyGroupFor(keyBytes: Uint8Array, maxKeyGroups: number): number {
-  return murmur3(keyBytes) % maxKeyGroups;
+  return (murmur3(keyBytes) % maxKeyGroups) | 0;
 }
 
 /**

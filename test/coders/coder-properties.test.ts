@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  BaseCoder,
   BigEndianIntegerCoder,
   BigEndianLongCoder,
   BigEndianShortCoder,
@@ -34,6 +35,7 @@ import {
   TimestampedValueCoder,
   VarIntCoder,
   VarLongCoder,
+  VarLongNumberCoder,
   VoidCoder,
   type Coder,
 } from '../../coders/index.ts';
@@ -284,6 +286,50 @@ for (const c of cases) {
     );
   });
 }
+
+// State skips the encode of a written value when its coder says it certainly encodes: that answer
+// must never be yes for a value encode refuses.
+const anyValue = fc.oneof(
+  fc.anything(),
+  fc.double(),
+  fc.bigInt(),
+  fc.constantFrom(-0, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, -(2 ** 53), 0.5, NaN, Infinity, 2n ** 64n, '\uD800'),
+);
+const varLongNumber: Case = {
+  name: 'VarLongNumberCoder',
+  coder: VarLongNumberCoder.of() as Coder<unknown>,
+  values: fc.maxSafeInteger(),
+};
+for (const c of [...cases, varLongNumber]) {
+  test(`${c.name}: encodesWithoutTrying(v) only for values that encode, in both contexts`, () => {
+    if (!(c.coder instanceof BaseCoder)) return;
+    const coder = c.coder;
+    fc.assert(
+      fc.property(fc.oneof(c.values, anyValue), (v) => {
+        if (!coder.encodesWithoutTrying(v)) return;
+        CoderUtils.encodeToByteArray(coder, v, Context.OUTER);
+        CoderUtils.encodeToByteArray(coder, v, Context.NESTED);
+      }),
+      { numRuns: NUM_RUNS * 4 },
+    );
+  });
+}
+
+test('encodesWithoutTrying answers for the common coders by the value type alone', () => {
+  assert.ok(VarLongCoder.of().encodesWithoutTrying(-(2 ** 53 - 1)));
+  assert.not.ok(VarLongCoder.of().encodesWithoutTrying(0.5));
+  assert.not.ok(VarLongCoder.of().encodesWithoutTrying(1n)); // encoded to be checked
+  assert.ok(VarLongNumberCoder.of().encodesWithoutTrying(7));
+  assert.not.ok(VarLongNumberCoder.of().encodesWithoutTrying(2 ** 53));
+  assert.ok(VarIntCoder.of().encodesWithoutTrying(-(2 ** 31)));
+  assert.not.ok(VarIntCoder.of().encodesWithoutTrying(2 ** 31));
+  assert.ok(StringUtf8Coder.of().encodesWithoutTrying('\uD800'));
+  assert.not.ok(StringUtf8Coder.of().encodesWithoutTrying(null));
+  assert.ok(DoubleCoder.of().encodesWithoutTrying(NaN));
+  assert.ok(BooleanCoder.of().encodesWithoutTrying(false));
+  assert.not.ok(BooleanCoder.of().encodesWithoutTrying(0));
+  assert.not.ok(JsonCoder.of().encodesWithoutTrying({})); // not overridden: encoded to be checked
+});
 
 test('MsgpackCoder renames a "__proto__" key to "__proto_" rather than setting a prototype (msgpackr)', () => {
   const back = CoderUtils.clone(MsgpackCoder.of(), JSON.parse('{"__proto__": {"polluted": true}, "a": 1}')) as Record<
