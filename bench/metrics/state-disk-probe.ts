@@ -4,7 +4,8 @@
 // order, as keys that are not ids made in order arrive).
 // Prints one JSON line. A fresh process, so its RSS is this workload's and nothing else's. RSS is
 // read whole and split (/proc/self/status: anonymous, file-backed), with V8's committed heap and the
-// store's file and pages; STATOR_PROBE_SMAPS=1 adds resident bytes per mapping.
+// store's file and pages, and the fill's CPU (user + system, ms) and wall time; STATOR_PROBE_SMAPS=1
+// adds resident bytes per mapping.
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { tmpdir } from 'node:os';
@@ -114,10 +115,15 @@ async function main(): Promise<void> {
     } else if (order !== 'numbered') throw new Error(`state-disk-probe: unknown key order ${order}`);
     gc!();
     const rssBefore = process.memoryUsage().rss;
+    // All threads' CPU: a store may write or compact on threads of its own.
+    const cpuBefore = process.cpuUsage();
+    const start = performance.now();
     const { b, store } = backend(kind!, Number(memoryArg), 'keys');
     fill(b, n);
     gc!();
     gc!();
+    const cpu = process.cpuUsage(cpuBefore);
+    const wallMs = performance.now() - start;
     const usage = process.memoryUsage();
     const status = procStatus();
     const heapStats = getHeapStatistics();
@@ -142,6 +148,8 @@ async function main(): Promise<void> {
         rssAnon: status.RssAnon,
         rssFile: status.RssFile,
         rssShmem: status.RssShmem,
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        wallMs,
         storeFile: store === undefined ? 0 : statSync(join(store.path, 'data.mdb')).size,
         smaps: process.env.STATOR_PROBE_SMAPS === '1' ? smaps() : undefined,
         storeStats: store === undefined ? undefined : store.stats(),

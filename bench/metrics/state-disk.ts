@@ -159,6 +159,9 @@ interface KeysProbe {
   /** Size of the store's data file, and its LMDB leaf pages. */
   readonly storeFile: number;
   readonly storeStats?: { readonly treeLeafPageCount: number; readonly pageSize: number };
+  /** CPU of the fill (user + system, all threads) and its wall time, ms. */
+  readonly cpuMs: number;
+  readonly wallMs: number;
 }
 
 /** The probe's memory readings as details fields named `${side}Rss`, `${side}RssAnon`... */
@@ -173,6 +176,8 @@ function breakdown(side: string, p: KeysProbe): Record<string, number> {
     ArrayBuffers: p.arrayBuffers,
     StoreFile: p.storeFile,
     StoreLeafPages: p.storeStats?.treeLeafPageCount ?? 0,
+    CpuMs: p.cpuMs,
+    WallMs: p.wallMs,
   };
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [side + k, v]));
 }
