@@ -130,6 +130,11 @@ export class LmdbStateStore implements LocalStateStore {
     return this.records.getBinary(key);
   }
 
+  peek(key: Uint8Array): Uint8Array | undefined {
+    // lmdb-js's reused read buffer: its `length` is set to the value's.
+    return this.records.getBinaryFast(key);
+  }
+
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void {
     if (batch.length === 0 && heads === undefined) return;
     const perTransaction = transactionWrites(this.leafPages(), batch.length);

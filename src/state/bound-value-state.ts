@@ -1,4 +1,4 @@
-import { Context, type ByteWriter, type Coder } from '../../coders/index.ts';
+import { ByteReader, Context, type ByteWriter, type Coder } from '../../coders/index.ts';
 import { RawCell, type Cell, type Undo } from './cell.ts';
 import { checkEncodable } from './encodable.ts';
 import type { KeyEntry } from './key-entry.ts';
@@ -37,6 +37,19 @@ export class InlineValueCell<T> implements Cell {
   /** Throws StateValueNotEncodableError when `value` does not encode (see checkEncodable). */
   check(value: T): void {
     checkEncodable(this.coder, value, Context.OUTER, 'ValueState.write value');
+  }
+  /**
+   * The value `bytes[start, end)` hold when they are exactly one non-null value of its coder, else
+   * undefined (the caller then takes the general path, which reports what is wrong).
+   */
+  decodeValue(bytes: Uint8Array, start: number, end: number): T | undefined {
+    try {
+      const reader = new ByteReader(bytes, start, end);
+      const value = this.coder.decode(reader, Context.OUTER);
+      return reader.isAtEnd() && value !== null && value !== undefined ? value : undefined;
+    } catch {
+      return undefined;
+    }
   }
   /** The cell of one key, as an ordinary value cell (`value` reads and writes the key's field). */
   viewOf(entry: KeyEntry<unknown>): InlineValueView<T> {

@@ -18,7 +18,14 @@ import {
   KeyEntry,
   MAX_DEFERRED_CAPTURE,
 } from './key-entry.ts';
-import { checkMaxKeyGroups, DEFAULT_MAX_KEY_GROUPS, keyGroupFor, murmur3, asciiKeyGroupFor } from './key-group.ts';
+import {
+  asciiKeyGroupFor,
+  asciiMurmur3,
+  checkMaxKeyGroups,
+  DEFAULT_MAX_KEY_GROUPS,
+  keyGroupFor,
+  murmur3,
+} from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
 import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
@@ -27,7 +34,14 @@ import { SpillLog } from './spill-log.ts';
 import { LocalCellFormat } from './local-cells.ts';
 import { KeyFilter } from './key-filter.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
-import { storeKey, storeKeyBytes, type LocalStateStore, type LocalStoreWrite } from './local-state-store.ts';
+import {
+  storeKey,
+  storeKeyBytes,
+  storeKeyHeadLength,
+  writeStoreKeyHead,
+  type LocalStateStore,
+  type LocalStoreWrite,
+} from './local-state-store.ts';
 import { PartCursor } from './key-group-part.ts';
 import type { State, ValueState } from './state.ts';
 import { BoundValueState, INLINE_VALUE_SLOTS, type InlineValueCell } from './bound-value-state.ts';
@@ -221,6 +235,12 @@ export class HeapKeyedStateBackend<K>
    * bytes: a key it does not hold is new, and is not looked up in the store.
    */
   private readonly storedFilter: KeyFilter | undefined;
+  /** The slot-0 ValueState's cell head's id in the local store's dictionary (0 while not numbered; see loadCompact). */
+  private compactHeadId = 0;
+  /** The dictionary's size when compactHeadId was last looked for. */
+  private compactHeadsSeen = -1;
+  /** A store key written from a key's chars (asciiStoreKey), reused. */
+  private storeKeyScratch = new Uint8Array(64);
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -402,9 +422,13 @@ export class HeapKeyedStateBackend<K>
   private lookupMiss(key: K, id: unknown): KeyEntry<K> {
     this.used = true;
     // Encoding a new key once checks its type early (a wrong key fails here, not at the checkpoint)
-    // and gives its key group.
-    const keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
-    const hash = murmur3(keyBytes);
+    // and gives its key group. An ASCII string is its bytes: hashed from its chars, not encoded.
+    let keyBytes: Uint8Array | undefined;
+    let hash = this.stringKeys && typeof key === 'string' ? asciiMurmur3(key) : -1;
+    if (hash < 0) {
+      keyBytes = CoderUtils.encodeToByteArray(this.keyCoder, key);
+      hash = murmur3(keyBytes);
+    }
     const group = (hash % this.maxKeyGroups) | 0;
     if (this.pending.size > 0) {
       if (this.pending.has(group)) {
@@ -898,25 +922,77 @@ export class HeapKeyedStateBackend<K>
     return true;
   }
 
-  /** A key the store holds, back in the cache; undefined when the store has none. */
-  private load(key: K, id: unknown, keyGroup: number, keyBytes: Uint8Array): KeyEntry<K> | undefined {
+  /**
+   * A key the store holds, back in the cache; undefined when the store has none. `keyBytes`
+   * undefined: the key is an ASCII string (its chars are its bytes).
+   */
+  private load(key: K, id: unknown, keyGroup: number, keyBytes: Uint8Array | undefined): KeyEntry<K> | undefined {
     const store = this.tier!.store;
-    const skey = storeKey(keyBytes);
-    const cells = store.get(skey);
-    if (cells === undefined) return undefined;
+    const skey = keyBytes === undefined ? this.asciiStoreKey(key as string) : storeKey(keyBytes);
+    const peeked = store.peek !== undefined;
+    const found = peeked ? store.peek!(skey) : store.get(skey);
+    if (found === undefined) return undefined;
     const entry = new KeyEntry(key, id);
     entry.keyGroup = keyGroup;
     entry.persisted = true;
-    const cursor = new PartCursor(cells, 0, cells.length);
-    this.tier!.cells.decodeAt(cursor, entry.table);
-    if (!cursor.atEnd())
-      throw new StatePartCorruptError(
-        `the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`,
-      );
+    if (!this.loadCompact(entry, found)) {
+      // Its RawCells keep pointing into the bytes: a peeked view is copied.
+      const cells = peeked ? Uint8Array.prototype.slice.call(found, 0, found.length) : found;
+      const cursor = new PartCursor(cells, 0, cells.length);
+      this.tier!.cells.decodeAt(cursor, entry.table);
+      if (!cursor.atEnd())
+        throw new StatePartCorruptError(
+          `the local state store's record of key ${String(key)} has ${cells.length - cursor.pos} unexpected bytes`,
+        );
+    }
     entry.attached = true;
     this.putEntry(id, entry);
     entry.stored = true;
     return entry;
+  }
+
+  /**
+   * Reads a local record that holds only the slot-0 ValueState's value (one cell of its head, one-byte
+   * id and length) straight into the entry, as `inflate` makes a compact key's: no RawCell and no
+   * copy of the bytes. False, reading nothing, for any other record.
+   */
+  private loadCompact(entry: KeyEntry<K>, bytes: Uint8Array): boolean {
+    const compact = this.compact;
+    if (compact === undefined) return false;
+    const cells = this.tier!.cells;
+    if (this.compactHeadId === 0 && this.compactHeadsSeen !== cells.size) {
+      this.compactHeadsSeen = cells.size;
+      this.compactHeadId = cells.find(compact.ns, compact.column, 'value', compact.cell.signature);
+    }
+    const id = this.compactHeadId;
+    const end = bytes.length;
+    if (
+      id === 0 ||
+      id > 0x7f ||
+      end < 3 ||
+      bytes[0] !== 1 ||
+      bytes[1] !== id ||
+      bytes[2]! > 0x7f ||
+      bytes[2]! + 3 !== end
+    )
+      return false;
+    const value = compact.cell.decodeValue(bytes, 3, end);
+    if (value === undefined) return false;
+    entry.value0 = value;
+    entry.table.put(compact.ns, compact.column, compact.cell);
+    entry.slot0 = compact.cell;
+    return true;
+  }
+
+  /** The store key of an ASCII string key, from its chars: a view of a scratch, valid until the next call. */
+  private asciiStoreKey(key: string): Uint8Array {
+    const n = key.length;
+    const length = storeKeyHeadLength(n) + n;
+    if (this.storeKeyScratch.length < length) this.storeKeyScratch = new Uint8Array(2 * length);
+    const out = this.storeKeyScratch;
+    const head = writeStoreKeyHead(out, 0, n);
+    for (let i = 0; i < n; i++) out[head + i] = key.charCodeAt(i);
+    return out.subarray(0, length);
   }
 
   /** Keys only the store holds (not cached now). */

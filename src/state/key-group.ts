@@ -26,6 +26,12 @@ export function murmur3(bytes: Uint8Array, seed = 0): number {
  * bytes are then its char codes), with no encoding; -1 otherwise.
  */
 export function asciiKeyGroupFor(s: string, maxKeyGroups: number): number {
+  const h = asciiMurmur3(s);
+  return h < 0 ? -1 : (h % maxKeyGroups) | 0;
+}
+
+/** murmur3 of a string's UTF-8 bytes when it is all ASCII (its bytes are its char codes), unencoded; else -1. */
+export function asciiMurmur3(s: string): number {
   let h = 0;
   const n = s.length;
   const blocks = n & ~3;
@@ -49,7 +55,7 @@ export function asciiKeyGroupFor(s: string, maxKeyGroups: number): number {
     }
     h = mixTail(h, k);
   }
-  return codes > 0x7f ? -1 : (finish(h, n) % maxKeyGroups) | 0;
+  return codes > 0x7f ? -1 : finish(h, n);
 }
 
 function mixBlock(h: number, k: number): number {

@@ -46,6 +46,17 @@ export class LocalCellFormat {
     this.saved = this.heads.length;
   }
 
+  /** How many heads are numbered. */
+  get size(): number {
+    return this.heads.length;
+  }
+
+  /** The id of the head (namespace, column, kind, signature), or 0 when it is not numbered. */
+  find(ns: string, col: string, kind: StateKind, signature: string): number {
+    const i = this.heads.findIndex((h) => h.ns === ns && h.col === col && h.kind === kind && h.signature === signature);
+    return i + 1;
+  }
+
   /** Heads the store does not hold yet: pass them to its next write, then call `savedAll`. */
   unsaved(): { readonly from: number; readonly heads: readonly Uint8Array[] } | undefined {
     if (this.saved === this.heads.length) return undefined;

@@ -17,6 +17,12 @@ export interface LocalStateStore {
   /** The value of `key`, or undefined. The bytes are the caller's (not reused by the store). */
   get(key: Uint8Array): Uint8Array | undefined;
   /**
+   * The value of `key` without a copy, or undefined: a view whose `length` is the value's, valid
+   * only until the store's next call (the store may reuse its memory). Optional: without it, the
+   * backend reads with `get`.
+   */
+  peek?(key: Uint8Array): Uint8Array | undefined;
+  /**
    * Applies one batch in order: every put (value) or delete (undefined), and the cell heads
    * numbered since the last write (ids `heads.from`, `heads.from + 1`...), which its values may use,
    * with its first writes. A large batch may be committed in several transactions: the store is
@@ -70,16 +76,26 @@ const LONG_KEY = 0xff;
  */
 export function storeKey(keyBytes: Uint8Array): Uint8Array {
   const n = keyBytes.length;
-  const head = n < LONG_KEY ? 1 : 3;
-  const out = new Uint8Array(head + n);
-  if (head === 1) out[0] = n;
-  else {
-    out[0] = LONG_KEY;
-    out[1] = n >>> 8;
-    out[2] = n & 0xff;
-  }
-  out.set(keyBytes, head);
+  const out = new Uint8Array(storeKeyHeadLength(n) + n);
+  out.set(keyBytes, writeStoreKeyHead(out, 0, n));
   return out;
+}
+
+/** Bytes storeKey puts before a key of `n` bytes. */
+export function storeKeyHeadLength(n: number): number {
+  return n < LONG_KEY ? 1 : 3;
+}
+
+/** Writes the head of a store key (see storeKey) for `n` key bytes at `at`; returns where the key bytes go. */
+export function writeStoreKeyHead(out: Uint8Array, at: number, n: number): number {
+  if (n < LONG_KEY) {
+    out[at] = n;
+    return at + 1;
+  }
+  out[at] = LONG_KEY;
+  out[at + 1] = n >>> 8;
+  out[at + 2] = n & 0xff;
+  return at + 3;
 }
 
 /** The key-coder bytes of a store key (a view). */

@@ -816,6 +816,69 @@ test('backend - keys of every length the local store takes (one-byte and three-b
   );
 });
 
+test('backend - values read back from the local store are the ones written: any key chars, any value size, with or without peek', () => {
+  // The slot-0 ValueState's one-cell records are read straight into the entry; everything else
+  // (long values, a second cell, non-ASCII keys, a store without peek) takes the general path.
+  const keys = ['a', 'k-1', 'é', 'ключ', '\u{1F600}x', 'z'.repeat(300)];
+  const values = [0, -1, 127, 128, 2 ** 40, -(2 ** 50)];
+  for (const withPeek of [true, false]) {
+    const base = freshLocalStore(0);
+    const store = withPeek ? base : Object.assign(Object.create(base) as typeof base, { peek: undefined });
+    const b = createKeyedStateBackend({ keyCoder: str, tier: { store, memoryBytes: 1 } });
+    const v = b.boundState(g, StateTags.value('v', long));
+    const text = b.boundState(g, StateTags.value('text', str));
+    const bag = b.boundState(g, StateTags.bag('bag', long));
+    const expected = new Map<string, [number, string | null, number[]]>();
+    for (let round = 0; round < 3; round++) {
+      keys.forEach((key, i) => {
+        b.beginTurn();
+        b.setCurrentKey(key);
+        const n = values[(i + round) % values.length]!;
+        v.write(n);
+        // A second cell on some keys, a long value on others.
+        const t = i % 3 === 0 ? 'x'.repeat(200 * round) : null;
+        if (t !== null) text.write(t);
+        else text.clear();
+        if (i % 2 === 1) bag.add(round);
+        const prev = expected.get(key)?.[2] ?? [];
+        expected.set(key, [n, t, i % 2 === 1 ? [...prev, round] : prev]);
+        b.commitTurn();
+      });
+      if (round === 1) void b.captureChanges().changedKeys;
+      for (const key of [...keys].reverse()) {
+        b.setCurrentKey(key);
+        const [n, t, items] = expected.get(key)!;
+        assert.is(v.read(), n, `${key} (peek ${withPeek})`);
+        assert.is(text.read(), t, key);
+        assert.equal([...bag.read()], items, key);
+      }
+    }
+  }
+});
+
+test('backend - a record read back from a warm copy with another coder is the restore mismatch error', () => {
+  const live = backendOf('disk', str, 0);
+  const v = live.boundState(g, StateTags.value('count', long));
+  for (const key of ['a', 'b']) {
+    live.beginTurn();
+    live.setCurrentKey(key);
+    v.write(3);
+    live.commitTurn();
+  }
+  void live.captureChanges().changedKeys;
+  assert.ok(live.writeBack());
+  const warm = warmTieredBackend(str, 0);
+  const wrong = warm.boundState(g, StateTags.value('count', str));
+  warm.setCurrentKey('a');
+  try {
+    wrong.read();
+    assert.unreachable('expected a mismatch');
+  } catch (err) {
+    assert.instance(err, RestoredStateMismatchError);
+    assert.match((err as Error).message, /value\(VarLongCoder\)/);
+  }
+});
+
 test('backend - store keys sort shorter keys first: numbered keys made in order go last', () => {
   const numbered = Array.from({ length: 1200 }, (_, i) => storeKey(new TextEncoder().encode(`key-${i}`)));
   for (let i = 1; i < numbered.length; i++) assert.ok(Buffer.compare(numbered[i - 1]!, numbered[i]!) < 0, `key-${i}`);
