@@ -239,8 +239,17 @@ export class HeapKeyedStateBackend<K>
   private compactHeadId = 0;
   /** The dictionary's size when compactHeadId was last looked for. */
   private compactHeadsSeen = -1;
-  /** A store key written from a key's chars (asciiStoreKey), reused. */
+  /** A store key written from a key's chars or bytes (asciiStoreKey, scratchStoreKey), reused. */
   private storeKeyScratch = new Uint8Array(64);
+  /** murmur3 of the key bytes of the last scratchStoreKey. */
+  private scratchKeyHash = 0;
+  /**
+   * An eviction walk's writes: store keys and local values back to back, and per write where its
+   * key starts, where it ends and where its value ends (the key's end for a delete). One buffer for
+   * the walk, not two arrays per key.
+   */
+  private readonly evictBytes = new ByteWriter(4096);
+  private readonly evictSpans: number[] = [];
   private used = false;
 
   constructor(options: KeyedStateBackendOptions<K>) {
@@ -847,7 +856,8 @@ export class HeapKeyedStateBackend<K>
     const limit = tier.budget.keyLimit;
     if (entries.size <= limit || entries.size < this.nextEvictionAt) return;
     let toEvict = entries.size - Math.floor(limit * EVICT_TO);
-    const batch: LocalStoreWrite[] = [];
+    this.evictBytes.reset();
+    this.evictSpans.length = 0;
     let hand = this.clockHand ?? entries.values();
     // Two turns of the clock at most: the first may only clear second chances.
     for (let budget = 2 * entries.size + 1; toEvict > 0 && budget > 0; budget--) {
@@ -863,13 +873,13 @@ export class HeapKeyedStateBackend<K>
         entry.referenced = false;
         continue;
       }
-      if (this.spill(entry, batch)) toEvict--;
+      if (this.spill(entry)) toEvict--;
     }
     this.clockHand = hand;
     // Keys that must stay (timers, holds, keys too long for the store) may keep the cache over its
     // limit: the next walk waits until another tenth of the limit was added, not the next miss.
     this.nextEvictionAt = toEvict > 0 ? entries.size + Math.max(1, Math.floor(limit * 0.1)) : 0;
-    if (batch.length > 0) this.writeStore(batch);
+    if (this.evictSpans.length > 0) this.writeStore(this.evictedWrites());
     // Evicted keys stay in the dirty list, no longer dirty, for the next capture to skip: dropped
     // once the list outgrows the cache, else a long checkpoint keeps every key evicted since the
     // last capture on the heap (the budget would bound nothing).
@@ -879,40 +889,46 @@ export class HeapKeyedStateBackend<K>
     }
   }
 
-  /** Takes one key out of the cache, adding its write (if any) to `batch`; false when it must stay. */
-  private spill(entry: KeyEntry<K>, batch: LocalStoreWrite[]): boolean {
+  /** Takes one key out of the cache, adding its write (if any) to the walk's (evictBytes); false when it must stay. */
+  private spill(entry: KeyEntry<K>): boolean {
     if (entry.timers !== undefined && entry.timers.size > 0) return false;
     const shape = inspectEntry(entry);
     if (shape === EntryShape.EAGER) return false;
     // Its capture record is written first (as before a use), so a capture still being written in
     // the background does not pin every key it took in the cache.
     if (entry.capturing) this.writeBeforeUse(entry);
-    const scratch = this.keyScratch;
-    scratch.reset();
-    this.keyCoder.encode(entry.key, scratch, Context.OUTER);
-    if (scratch.length > MAX_STORE_KEY_BYTES) return false;
-    const keyBytes = scratch.view();
-    if (entry.keyGroup < 0) entry.keyGroup = keyGroupFor(keyBytes, this.maxKeyGroups);
     const changed = entry.dirty;
-    if (shape === EntryShape.EMPTY) {
-      // Any older copy goes; a checkpoint holding the key needs the next capture's tombstone.
-      batch.push({ key: storeKey(keyBytes), value: undefined });
-      if (changed && entry.persisted) this.spillLog.append(murmur3(keyBytes), entry.keyGroup, keyBytes, undefined);
-    } else if (changed || !entry.stored) {
-      const cells = this.spillScratch;
-      cells.reset();
-      try {
-        encodeCells(entry, cells, this.cellScratch);
-      } catch {
-        // A value changed in place into one its coder refuses: the capture reports it; keep the key.
-        return false;
+    // A key stored as it is needs no write (and was short enough for the store).
+    if (shape === EntryShape.EMPTY || changed || !entry.stored) {
+      let cells: Uint8Array | undefined;
+      if (shape !== EntryShape.EMPTY) {
+        const scratch = this.spillScratch;
+        scratch.reset();
+        try {
+          encodeCells(entry, scratch, this.cellScratch);
+        } catch {
+          // A value changed in place into one its coder refuses: the capture reports it; keep the key.
+          return false;
+        }
+        cells = scratch.view();
       }
-      const value = cells.view();
-      const hash = murmur3(keyBytes);
-      batch.push({ key: storeKey(keyBytes), value: this.tier!.cells.toLocal(value) });
-      this.storedFilter?.add(hash);
-      // Its record for the next capture, as it is now (the capture does not read the store).
-      if (changed) this.spillLog.append(hash, entry.keyGroup, keyBytes, value);
+      const skey = this.scratchStoreKey(entry);
+      if (skey === undefined) return false;
+      const hash = this.scratchKeyHash;
+      const out = this.evictBytes;
+      const keyStart = out.length;
+      out.writeBytes(skey);
+      const keyEnd = out.length;
+      if (cells === undefined) {
+        // Any older copy goes; a checkpoint holding the key needs the next capture's tombstone.
+        if (changed && entry.persisted) this.spillLog.append(hash, entry.keyGroup, storeKeyBytes(skey), undefined);
+      } else {
+        this.tier!.cells.writeLocal(cells, out);
+        this.storedFilter?.add(hash);
+        // Its record for the next capture, as it is now (the capture does not read the store).
+        if (changed) this.spillLog.append(hash, entry.keyGroup, storeKeyBytes(skey), cells);
+      }
+      this.evictSpans.push(keyStart, keyEnd, out.length);
     }
     this.entries.delete(entry.id);
     entry.attached = false;
@@ -920,6 +936,51 @@ export class HeapKeyedStateBackend<K>
     entry.dirty = false;
     entry.stored = true;
     return true;
+  }
+
+  /** The eviction walk's writes (see evictBytes), as views of its buffer. */
+  private evictedWrites(): LocalStoreWrite[] {
+    const view = this.evictBytes.view();
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.length);
+    const spans = this.evictSpans;
+    const writes: LocalStoreWrite[] = new Array<LocalStoreWrite>(spans.length / 3);
+    for (let i = 0; i < spans.length; i += 3) {
+      const keyEnd = spans[i + 1]!;
+      const end = spans[i + 2]!;
+      writes[i / 3] = {
+        key: bytes.subarray(spans[i]!, keyEnd),
+        value: end === keyEnd ? undefined : bytes.subarray(keyEnd, end),
+      };
+    }
+    return writes;
+  }
+
+  /**
+   * The store key of an entry's key, a view of a scratch valid until the next call, or undefined
+   * when the key is too long for the store; sets the entry's key group and scratchKeyHash.
+   */
+  private scratchStoreKey(entry: KeyEntry<K>): Uint8Array | undefined {
+    const key = entry.key;
+    let hash = this.stringKeys && typeof key === 'string' ? asciiMurmur3(key) : -1;
+    let skey: Uint8Array;
+    if (hash >= 0) {
+      if ((key as string).length > MAX_STORE_KEY_BYTES) return undefined;
+      skey = this.asciiStoreKey(key as string);
+    } else {
+      const scratch = this.keyScratch;
+      scratch.reset();
+      this.keyCoder.encode(key, scratch, Context.OUTER);
+      const n = scratch.length;
+      if (n > MAX_STORE_KEY_BYTES) return undefined;
+      const keyBytes = scratch.view();
+      hash = murmur3(keyBytes);
+      const out = this.storeKeyScratchFor(n);
+      out.set(keyBytes, writeStoreKeyHead(out, 0, n));
+      skey = out.subarray(0, storeKeyHeadLength(n) + n);
+    }
+    if (entry.keyGroup < 0) entry.keyGroup = hash % this.maxKeyGroups;
+    this.scratchKeyHash = hash;
+    return skey;
   }
 
   /**
@@ -987,12 +1048,17 @@ export class HeapKeyedStateBackend<K>
   /** The store key of an ASCII string key, from its chars: a view of a scratch, valid until the next call. */
   private asciiStoreKey(key: string): Uint8Array {
     const n = key.length;
-    const length = storeKeyHeadLength(n) + n;
-    if (this.storeKeyScratch.length < length) this.storeKeyScratch = new Uint8Array(2 * length);
-    const out = this.storeKeyScratch;
+    const out = this.storeKeyScratchFor(n);
     const head = writeStoreKeyHead(out, 0, n);
     for (let i = 0; i < n; i++) out[head + i] = key.charCodeAt(i);
-    return out.subarray(0, length);
+    return out.subarray(0, head + n);
+  }
+
+  /** The store key scratch, with room for the store key of `n` key bytes. */
+  private storeKeyScratchFor(n: number): Uint8Array {
+    const length = storeKeyHeadLength(n) + n;
+    if (this.storeKeyScratch.length < length) this.storeKeyScratch = new Uint8Array(2 * length);
+    return this.storeKeyScratch;
   }
 
   /** Keys only the store holds (not cached now). */

@@ -70,19 +70,26 @@ export class LocalCellFormat {
 
   /** A checkpoint cells section (count, then cells) in the local form. */
   toLocal(cells: Uint8Array): Uint8Array {
-    return this.rewrite(cells, this.localHead);
+    this.out.reset();
+    this.rewrite(cells, this.localHead, this.out);
+    return this.out.toBytes();
+  }
+
+  /** Writes a checkpoint cells section in the local form to `out` (toLocal without a copy of its own). */
+  writeLocal(cells: Uint8Array, out: ByteWriter): void {
+    this.rewrite(cells, this.localHead, out);
   }
 
   /** A local cells section back in the checkpoint form. */
   toCheckpoint(local: Uint8Array): Uint8Array {
-    return this.rewrite(local, this.checkpointHead);
+    this.out.reset();
+    this.rewrite(local, this.checkpointHead, this.out);
+    return this.out.toBytes();
   }
 
-  /** Copies a cells section cell by cell, `head` turning each head at the cursor into `out`'s. */
-  private rewrite(cells: Uint8Array, head: (cursor: PartCursor, out: ByteWriter) => void): Uint8Array {
+  /** Copies a cells section cell by cell to `out`, `head` turning each head at the cursor into `out`'s. */
+  private rewrite(cells: Uint8Array, head: (cursor: PartCursor, out: ByteWriter) => void, out: ByteWriter): void {
     const cursor = new PartCursor(cells, 0, cells.length);
-    const out = this.out;
-    out.reset();
     const n = cursor.length();
     out.writeVarLong(n);
     for (let i = 0; i < n; i++) {
@@ -90,10 +97,9 @@ export class LocalCellFormat {
       const len = cursor.length();
       const start = cursor.skip(len);
       out.writeVarLong(len);
-      out.writeBytes(cells.subarray(start, start + len));
+      out.writeBytes(cells, start, start + len);
     }
     if (!cursor.atEnd()) throw new StatePartCorruptError(`${cursor.end - cursor.pos} unexpected bytes after the cells`);
-    return out.toBytes();
   }
 
   /** A checkpoint head at the cursor as its id (or INLINE and the head, past MAX_HEADS). */
