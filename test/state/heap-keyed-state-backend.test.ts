@@ -870,13 +870,10 @@ test('backend - a record read back from a warm copy with another coder is the re
   const warm = warmTieredBackend(str, 0);
   const wrong = warm.boundState(g, StateTags.value('count', str));
   warm.setCurrentKey('a');
-  try {
-    wrong.read();
-    assert.unreachable('expected a mismatch');
-  } catch (err) {
-    assert.instance(err, RestoredStateMismatchError);
-    assert.match((err as Error).message, /value\(VarLongCoder\)/);
-  }
+  assert.throws(
+    () => wrong.read(),
+    (err: unknown) => err instanceof RestoredStateMismatchError && /value\(VarLongCoder\)/.test(err.message),
+  );
 });
 
 test('backend - store keys sort shorter keys first: numbered keys made in order go last', () => {
