@@ -978,7 +978,7 @@ export class HeapKeyedStateBackend<K>
       out.set(keyBytes, writeStoreKeyHead(out, 0, n));
       skey = out.subarray(0, storeKeyHeadLength(n) + n);
     }
-    if (entry.keyGroup < 0) entry.keyGroup = hash % this.maxKeyGroups;
+    if (entry.keyGroup < 0) entry.keyGroup = (hash % this.maxKeyGroups) | 0;
     this.scratchKeyHash = hash;
     return skey;
   }
