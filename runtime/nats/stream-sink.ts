@@ -180,12 +180,12 @@ const EXPECTED_LAST_MSG_ID_HEADER = 'Nats-Expected-Last-Msg-Id';
  * Headers handed to nats.js already encoded: its publish() only asks them for encode(). Spares the
  * generic headers object (a Map, a validation and a string per header) on every message.
  */
-type EncodedHeaders = MsgHdrsImpl & { bytes: Uint8Array };
+export type EncodedHeaders = MsgHdrsImpl & { bytes: Uint8Array };
 
 /** The class of EncodedHeaders, defined at the first sink (it extends the client's, loaded then). */
 let encodedHeadersClass: (new () => EncodedHeaders) | undefined;
 
-function encodedHeaders(): EncodedHeaders {
+export function encodedHeaders(): EncodedHeaders {
   encodedHeadersClass ??= class extends natsCore().MsgHdrsImpl {
     bytes: Uint8Array = new Uint8Array(0);
 

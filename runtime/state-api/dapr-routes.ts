@@ -58,14 +58,10 @@ export function addStateApiRoutes(
       if (now !== undefined) return readAnswer(now[0]);
       return service.get(store, keys, consistency).then(([read]) => readAnswer(read));
     }),
-    route('POST', '/v1.0/state/:store', 'ERR_STATE_SAVE', async (request) => {
-      const body = await request.json();
-      if (!Array.isArray(body))
-        throw malformed('the body must be a JSON array of {"key", "value", "etag"?, "options"?} objects');
-      const writes = body.map((item, i) => writeOf(item, 'item', i, 'upsert'));
-      await service.write(request.params.store!, writes, false);
-      return { status: 204 };
-    }),
+    // Not async: the body's promise, then the write's, is the answer (one step less per save).
+    route('POST', '/v1.0/state/:store', 'ERR_STATE_SAVE', (request) =>
+      request.json().then((body) => saveItems(service, request.params.store!, body)),
+    ),
     route('DELETE', '/v1.0/state/:store/:key', 'ERR_STATE_DELETE', async (request) => {
       const ifMatch = request.headers['if-match'];
       const concurrency = concurrencyOf(request.query.get('concurrency') ?? undefined, 'the concurrency parameter');
@@ -112,6 +108,21 @@ export function addStateApiRoutes(
   return () => {
     for (const remove of removals) remove();
   };
+}
+
+/** What a save, a delete and a transaction answer once applied (read only by the server). */
+const NO_CONTENT: HttpResponse = Object.freeze({ status: 204 });
+
+/** A save's items (Dapr's body: an array of them) written; answers 204 once applied. */
+function saveItems(service: StateService, store: string, body: unknown): Promise<HttpResponse> {
+  if (!Array.isArray(body))
+    throw malformed('the body must be a JSON array of {"key", "value", "etag"?, "options"?} objects');
+  const writes = body.map((item, i) => writeOf(item, 'item', i, 'upsert'));
+  return service.write(store, writes, false).then(noContent);
+}
+
+function noContent(): HttpResponse {
+  return NO_CONTENT;
 }
 
 /** A GET's answer: the value with its ETag, or 204 for a key without state. */

@@ -1,7 +1,13 @@
 import { mkdir, open, readFile, rename, rm, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
+import type {
+  AppendDone,
+  AppendedCommand,
+  LoggedCommand,
+  StateCommandLog,
+  StateCommandRecord,
+} from './state-command.ts';
 
 /**
  * The embedded mode's command log: one JSON record per line in a private file, appended and
@@ -12,8 +18,7 @@ import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecor
  */
 export class FileCommandLog implements StateCommandLog {
   private handle: FileHandle | undefined;
-  private queue: { readonly line: string; readonly done: { resolve: () => void; reject: (error: unknown) => void } }[] =
-    [];
+  private queue: { readonly line: string; readonly position: number; readonly done: AppendDone }[] = [];
   private writing: Promise<void> | undefined;
   /** The greatest position a trim asked for and its callers, until the write loop has done it. */
   private trim: { through: number; done: { resolve: () => void; reject: (error: unknown) => void }[] } | undefined;
@@ -56,14 +61,18 @@ export class FileCommandLog implements StateCommandLog {
     return records;
   }
 
-  /** One process appends (the job's lease): a record is never a retry of another here. */
   append(record: StateCommandRecord, json?: string): Promise<AppendedCommand> {
-    if (this.closed) return Promise.reject(new Error(`state command log ${this.path} is closed`));
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ line: `${json ?? JSON.stringify(record)}\n`, done: { resolve, reject } });
+    return new Promise((durable, failed) => this.appendTo(record, json, { durable, failed }));
+  }
+
+  /** One process appends (the job's lease): a record is never a retry of another here. */
+  appendTo(record: StateCommandRecord, json: string | undefined, done: AppendDone): void {
+    if (this.closed) done.failed(new Error(`state command log ${this.path} is closed`));
+    else if (this.failure !== undefined) done.failed(this.failure);
+    else {
+      this.queue.push({ line: `${json ?? JSON.stringify(record)}\n`, position: record.seq, done });
       this.writing ??= this.writeLoop();
-    }).then(() => ({ position: record.seq, duplicate: false }));
+    }
   }
 
   /**
@@ -113,14 +122,14 @@ export class FileCommandLog implements StateCommandLog {
           }
           await this.handle.write(batch.map((b) => b.line).join(''));
           await this.handle.datasync();
-          for (const b of batch) b.done.resolve();
+          for (const b of batch) b.done.durable({ position: b.position, duplicate: false });
         } catch (error) {
           // A failed append may have written part of a line: nothing more goes after it.
           this.failure ??= new Error(
             `cannot append to the state command log ${this.path}: ${(error as Error).message}`,
             { cause: error },
           );
-          for (const b of batch) b.done.reject(this.failure);
+          for (const b of batch) b.done.failed(this.failure);
         }
       }
     } finally {

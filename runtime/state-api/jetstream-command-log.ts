@@ -8,14 +8,22 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { PubAck } from '@nats-io/jetstream';
+import type { PublishOptions } from '@nats-io/transport-node';
 import type { NatsLink } from '../nats/connection.ts';
 import { ensureStream } from '../nats/ensure-stream.ts';
+import { encodedHeaders } from '../nats/stream-sink.ts';
 import { PubAckInbox, type PubAckAnswer } from '../nats/pub-ack-inbox.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import { PublishTurn } from './publish-turn.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
 import { StateUnavailableError } from './state-api-errors.ts';
-import type { AppendedCommand, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
+import type {
+  AppendDone,
+  AppendedCommand,
+  LoggedCommand,
+  StateCommandLog,
+  StateCommandRecord,
+} from './state-command.ts';
 import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 export interface JetStreamCommandLogOptions {
@@ -62,8 +70,7 @@ type LogMessage = { readonly claim: string } | { readonly batch: readonly StateC
 
 interface QueuedAppend {
   readonly data: string;
-  readonly resolve: (appended: AppendedCommand) => void;
-  readonly reject: (error: unknown) => void;
+  readonly done: AppendDone;
 }
 
 /**
@@ -100,6 +107,12 @@ export class JetStreamCommandLog implements StateCommandLog {
   private flushScheduled = false;
   private fenced: StateUnavailableError | undefined;
   private readonly encoder = new TextEncoder();
+  /**
+   * The headers and options of every batch attempt, filled in for each (nats.js reads them during
+   * publish()): the header block is encoded here, without the generic headers' Map and checks.
+   */
+  private readonly wire = encodedHeaders();
+  private readonly publishOptions: PublishOptions = { reply: '', headers: this.wire };
   /**
    * Batches are plain publishes whose JetStream acknowledgement comes to this inbox (as the output
    * sink's do), which also checks the attempts out for a missing one. Made by claim().
@@ -196,16 +209,21 @@ export class JetStreamCommandLog implements StateCommandLog {
    * @throws StateUnavailableError when another owner claimed the stream (nothing stored).
    */
   append(record: StateCommandRecord, json?: string): Promise<AppendedCommand> {
-    if (this.abort.signal.aborted) return Promise.reject(new Error(`state command log ${this.description} is closed`));
-    if (this.fenced !== undefined) return Promise.reject(this.fenced);
-    if (this.claimed === undefined)
-      return Promise.reject(new Error(`state command log ${this.description}: append before claim`));
-    return new Promise<AppendedCommand>((resolve, reject) => {
-      this.queue.push({ data: json ?? JSON.stringify(record), resolve, reject });
+    return new Promise((durable, failed) => this.appendTo(record, json, { durable, failed }));
+  }
+
+  /** append() reporting to `done`. */
+  appendTo(record: StateCommandRecord, json: string | undefined, done: AppendDone): void {
+    if (this.abort.signal.aborted) done.failed(new Error(`state command log ${this.description} is closed`));
+    else if (this.fenced !== undefined) done.failed(this.fenced);
+    else if (this.claimed === undefined)
+      done.failed(new Error(`state command log ${this.description}: append before claim`));
+    else {
+      this.queue.push({ data: json ?? JSON.stringify(record), done });
       // Out with the others taken in during this turn of the event loop (group commit): one publish,
       // one socket write for the requests that arrived together.
       this.scheduleFlush();
-    });
+    }
   }
 
   /**
@@ -232,8 +250,8 @@ export class JetStreamCommandLog implements StateCommandLog {
     this.acks?.close();
     await Promise.allSettled([...this.inFlight]);
     const closed = new Error(`state command log ${this.description} closed before the write was published`);
-    for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(closed);
-    for (const queued of this.queue.splice(0)) queued.reject(closed);
+    for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.done.failed(closed);
+    for (const queued of this.queue.splice(0)) queued.done.failed(closed);
   }
 
   private track(promise: Promise<unknown>): void {
@@ -273,7 +291,7 @@ export class JetStreamCommandLog implements StateCommandLog {
       const batch: Batch = {
         id: `${claimed.token}:${++claimed.batches}`,
         ordinal: claimed.batches,
-        payload: this.encoder.encode(data),
+        payload: this.publishTurn.slab.encode(data),
         appends,
         state: 'sent',
         attempt: 0,
@@ -300,15 +318,15 @@ export class JetStreamCommandLog implements StateCommandLog {
     batch.state = 'sent';
     batch.anchor = index === 0;
     batch.sentAt = performance.now();
-    const headers = natsCore().headers();
-    headers.set('Nats-Msg-Id', batch.id);
-    if (batch.anchor) headers.set('Nats-Expected-Last-Sequence', String(this.claimed!.last.seq));
-    else headers.set('Nats-Expected-Last-Msg-Id', this.pending[index - 1]!.id);
+    // Ids are `<uuid>:<n>` and `claim:<uuid>`, sequences digits: nothing a header value may not hold.
+    this.wire.bytes = this.publishTurn.slab.encode(
+      batch.anchor
+        ? `NATS/1.0\r\nNats-Msg-Id: ${batch.id}\r\nNats-Expected-Last-Sequence: ${this.claimed!.last.seq}\r\n\r\n`
+        : `NATS/1.0\r\nNats-Msg-Id: ${batch.id}\r\nNats-Expected-Last-Msg-Id: ${this.pending[index - 1]!.id}\r\n\r\n`,
+    );
+    this.publishOptions.reply = this.acks!.replySubject(batch.ordinal, attempt);
     try {
-      this.options.link.nc.publish(this.options.subject, batch.payload, {
-        reply: this.acks!.replySubject(batch.ordinal, attempt),
-        headers,
-      });
+      this.options.link.nc.publish(this.options.subject, batch.payload, this.publishOptions);
     } catch (error) {
       // The connection is closed or closing: nothing was sent.
       this.failed(batch, attempt, error);
@@ -373,7 +391,8 @@ export class JetStreamCommandLog implements StateCommandLog {
     while (this.pending[0]?.state === 'acked') {
       const done = this.pending.shift()!;
       this.claimed!.last = { seq: done.seq, id: done.id };
-      for (const append of done.appends) append.resolve({ position: done.seq, duplicate: false });
+      const appended: AppendedCommand = { position: done.seq, duplicate: false };
+      for (const append of done.appends) append.done.durable(appended);
     }
     this.afterAnswer();
   }
@@ -407,7 +426,7 @@ export class JetStreamCommandLog implements StateCommandLog {
       // Not stored and never will be (the log closed, or JetStream refused it for good): the batches
       // after it expect it, so they are refused and sent again from a new anchor.
       this.pending.splice(this.pending.indexOf(batch), 1);
-      for (const append of batch.appends) append.reject(error);
+      for (const append of batch.appends) append.done.failed(error);
       this.broken = this.pending.length > 0;
     }
     this.afterAnswer();
@@ -443,8 +462,8 @@ export class JetStreamCommandLog implements StateCommandLog {
       `the partition of ${this.options.stream} moved to another owner (it claimed the partition's state command log): the write was not applied`,
     );
     this.fenced.cause = cause;
-    for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.reject(this.fenced);
-    for (const queued of this.queue.splice(0)) queued.reject(this.fenced);
+    for (const batch of this.pending.splice(0)) for (const append of batch.appends) append.done.failed(this.fenced);
+    for (const queued of this.queue.splice(0)) queued.done.failed(this.fenced);
     this.options.onFenced?.(this.fenced);
     this.afterAnswer();
   }

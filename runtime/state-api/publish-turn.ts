@@ -1,4 +1,6 @@
 // When state command logs publish: together, once per turn of the event loop.
+import { Utf8Slab } from '../nats/utf8-slab.ts';
+
 /**
  * Where command logs schedule their publishes: the flushes asked for during one turn of the event
  * loop run together in one setImmediate, so nats.js writes the batches of every log sharing it to
@@ -6,6 +8,8 @@
  */
 export class PublishTurn {
   private due: (() => void)[] = [];
+  /** Where the logs sharing the turn encode their messages' payloads and headers (views never written again). */
+  readonly slab = new Utf8Slab();
 
   schedule(flush: () => void): void {
     this.due.push(flush);

@@ -44,6 +44,15 @@ export interface AppendedCommand {
   readonly duplicate: boolean;
 }
 
+/**
+ * Who hears how an append ended (StateCommandLog.appendTo): called once, with the position the
+ * record was made durable at, or with why it was not.
+ */
+export interface AppendDone {
+  durable(appended: AppendedCommand): void;
+  failed(error: unknown): void;
+}
+
 /** What applying a command did. */
 export interface StateCommandResult {
   /** Keys (as sent) whose ETag did not match: not changed. */
@@ -73,6 +82,8 @@ export interface StateCommandLog {
    * `json`: the record as JSON text, when the caller has it (it is not serialized again).
    */
   append(record: StateCommandRecord, json?: string): Promise<AppendedCommand>;
+  /** append() reporting to `done` instead of a promise (one object per write on the save path). */
+  appendTo(record: StateCommandRecord, json: string | undefined, done: AppendDone): void;
   /**
    * Removes the records at positions up to `position`, which no restore reads again; a log that
    * cannot drop its head (the embedded mode's one file) leaves this out and keeps them.

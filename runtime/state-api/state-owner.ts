@@ -13,6 +13,7 @@ import type { SideInput } from '../checkpoint-procedure.ts';
 import type { Logger } from '../log.ts';
 import { StateRequestError, StateTimeoutError, StateUnavailableError } from './state-api-errors.ts';
 import type {
+  AppendDone,
   AppendedCommand,
   CommandLane,
   CommandLanes,
@@ -76,9 +77,11 @@ type Runner = TaskRunner<unknown, unknown, unknown>;
  * capture, the replay), then logged and enqueued to its partition, whose turn applies it once the
  * log made it durable. A turn that reaches it after that applies it at once (no wait, no promise).
  */
-class PendingWrite {
+class PendingWrite implements AppendDone {
   /** The log's answer: durable at a position, or failed (undefined: not yet). */
   private logged: { readonly appended: AppendedCommand } | { readonly error: unknown } | undefined;
+  /** The lane it was logged in, once taken in. */
+  lane: Lane | undefined;
   /** The partition's turn waiting for the log's answer. */
   private turn: { readonly runner: Runner; readonly done: () => void } | undefined;
 
@@ -100,6 +103,8 @@ class PendingWrite {
   ) {}
 
   durable(appended: AppendedCommand): void {
+    const lane = this.lane!;
+    if (appended.position > lane.maxPosition) lane.maxPosition = appended.position;
     this.logged = { appended };
     this.settleTurn();
   }
@@ -641,15 +646,12 @@ export class LocalStateOwner implements SideInput, StateOwners {
       pending.id === undefined
         ? { seq, after, command: pending.command }
         : { seq, after, command: pending.command, id: pending.id };
-    lane.log
-      .append(record, pending.commandJson === undefined ? undefined : recordJson(record, pending.commandJson))
-      .then(
-        (appended) => {
-          lane.maxPosition = Math.max(lane.maxPosition, appended.position);
-          pending.durable(appended);
-        },
-        (error: unknown) => pending.failed(error),
-      );
+    pending.lane = lane;
+    lane.log.appendTo(
+      record,
+      pending.commandJson === undefined ? undefined : recordJson(record, pending.commandJson),
+      pending,
+    );
     pending.actor.enqueue(EntryKind.CALL, undefined, (runner: Runner) => pending.run(runner), 0, -1);
   }
 
