@@ -1,13 +1,7 @@
 import { mkdir, open, readFile, rename, rm, truncate } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type {
-  AppendDone,
-  AppendedCommand,
-  LoggedCommand,
-  StateCommandLog,
-  StateCommandRecord,
-} from './state-command.ts';
+import type { AppendDone, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
 
 /**
  * The embedded mode's command log: one JSON record per line in a private file, appended and
@@ -61,12 +55,8 @@ export class FileCommandLog implements StateCommandLog {
     return records;
   }
 
-  append(record: StateCommandRecord, json?: string): Promise<AppendedCommand> {
-    return new Promise((durable, failed) => this.appendTo(record, json, { durable, failed }));
-  }
-
   /** One process appends (the job's lease): a record is never a retry of another here. */
-  appendTo(record: StateCommandRecord, json: string | undefined, done: AppendDone): void {
+  append(record: StateCommandRecord, json: string | undefined, done: AppendDone): void {
     if (this.closed) done.failed(new Error(`state command log ${this.path} is closed`));
     else if (this.failure !== undefined) done.failed(this.failure);
     else {

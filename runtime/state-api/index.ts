@@ -7,7 +7,9 @@ export { serveWorkerStateApi, stateCommandsInput } from './serve-nats-state-api.
 export type { UnitStateApi, WorkerStateApi, WorkerStateApiOptions } from './serve-nats-state-api.ts';
 export { ForwardingStateOwners } from './forwarding-owners.ts';
 export type { LocalPartitions } from './forwarding-owners.ts';
+export { appendCommand } from './state-command.ts';
 export type {
+  AppendDone,
   AppendedCommand,
   CommandLane,
   CommandLanes,

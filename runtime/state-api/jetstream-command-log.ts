@@ -17,13 +17,7 @@ import { jobStreamNames } from '../nats/stream-names.ts';
 import { PublishTurn } from './publish-turn.ts';
 import { isTransientNatsError, sleep } from '../nats/retry.ts';
 import { StateUnavailableError } from './state-api-errors.ts';
-import type {
-  AppendDone,
-  AppendedCommand,
-  LoggedCommand,
-  StateCommandLog,
-  StateCommandRecord,
-} from './state-command.ts';
+import type { AppendDone, LoggedCommand, StateCommandLog, StateCommandRecord } from './state-command.ts';
 import { natsCore, natsJetStream } from '../deferred-packages.ts';
 
 export interface JetStreamCommandLogOptions {
@@ -202,18 +196,13 @@ export class JetStreamCommandLog implements StateCommandLog {
   }
 
   /**
-   * Resolves with the stream sequence of the batch message that holds the record, once JetStream
+   * Tells `done` the stream sequence of the batch message that holds the record, once JetStream
    * stored it. Transient failures (timeout, reconnecting, no responders while a server restarts) are
    * retried with the same message id for as long as the log is open: the connection's own outage
-   * limit ends the run, and with it the retries.
-   * @throws StateUnavailableError when another owner claimed the stream (nothing stored).
+   * limit ends the run, and with it the retries. Fails with StateUnavailableError when another
+   * owner claimed the stream (nothing stored).
    */
-  append(record: StateCommandRecord, json?: string): Promise<AppendedCommand> {
-    return new Promise((durable, failed) => this.appendTo(record, json, { durable, failed }));
-  }
-
-  /** append() reporting to `done`. */
-  appendTo(record: StateCommandRecord, json: string | undefined, done: AppendDone): void {
+  append(record: StateCommandRecord, json: string | undefined, done: AppendDone): void {
     if (this.abort.signal.aborted) done.failed(new Error(`state command log ${this.description} is closed`));
     else if (this.fenced !== undefined) done.failed(this.fenced);
     else if (this.claimed === undefined)
@@ -391,7 +380,7 @@ export class JetStreamCommandLog implements StateCommandLog {
     while (this.pending[0]?.state === 'acked') {
       const done = this.pending.shift()!;
       this.claimed!.last = { seq: done.seq, id: done.id };
-      const appended: AppendedCommand = { position: done.seq, duplicate: false };
+      const appended = { position: done.seq, duplicate: false };
       for (const append of done.appends) append.done.durable(appended);
     }
     this.afterAnswer();

@@ -45,7 +45,7 @@ export interface AppendedCommand {
 }
 
 /**
- * Who hears how an append ended (StateCommandLog.appendTo): called once, with the position the
+ * Who hears how an append ended (StateCommandLog.append): called once, with the position the
  * record was made durable at, or with why it was not.
  */
 export interface AppendDone {
@@ -77,13 +77,12 @@ export interface StateCommandLog {
   /** The records at positions after `position`, in log order (a torn last record of a crashed append is dropped). */
   readAfter(position: number): Promise<LoggedCommand[]>;
   /**
-   * Resolves once the record is durable. @throws on a write failure: the log takes no more
+   * Tells `done` once the record is durable, or that it failed: the log takes no more
    * (StateUnavailableError when another owner claimed the log: the record was not stored).
    * `json`: the record as JSON text, when the caller has it (it is not serialized again).
+   * No promise: the pending write itself hears the outcome (appendCommand() gives a promise).
    */
-  append(record: StateCommandRecord, json?: string): Promise<AppendedCommand>;
-  /** append() reporting to `done` instead of a promise (one object per write on the save path). */
-  appendTo(record: StateCommandRecord, json: string | undefined, done: AppendDone): void;
+  append(record: StateCommandRecord, json: string | undefined, done: AppendDone): void;
   /**
    * Removes the records at positions up to `position`, which no restore reads again; a log that
    * cannot drop its head (the embedded mode's one file) leaves this out and keeps them.
@@ -91,6 +90,15 @@ export interface StateCommandLog {
   trimThrough?(position: number): Promise<void>;
   /** Waits for appends in flight, releases the file or subscription. Idempotent. */
   close(): Promise<void>;
+}
+
+/** StateCommandLog.append as a promise of the durable position. */
+export function appendCommand(
+  log: StateCommandLog,
+  record: StateCommandRecord,
+  json?: string,
+): Promise<AppendedCommand> {
+  return new Promise((durable, failed) => log.append(record, json, { durable, failed }));
 }
 
 /**

@@ -647,7 +647,7 @@ export class LocalStateOwner implements SideInput, StateOwners {
         ? { seq, after, command: pending.command }
         : { seq, after, command: pending.command, id: pending.id };
     pending.lane = lane;
-    lane.log.appendTo(
+    lane.log.append(
       record,
       pending.commandJson === undefined ? undefined : recordJson(record, pending.commandJson),
       pending,

@@ -8,7 +8,12 @@ import * as assert from 'uvu/assert';
 import { connectNats, ensureStream } from '../../../runtime/nats/index.ts';
 import type { NatsLink } from '../../../runtime/nats/index.ts';
 import { jobStreamNames } from '../../../runtime/nats/stream-names.ts';
-import { JetStreamCommandLog, StateUnavailableError, clearStateCommands } from '../../../runtime/state-api/index.ts';
+import {
+  JetStreamCommandLog,
+  StateUnavailableError,
+  appendCommand,
+  clearStateCommands,
+} from '../../../runtime/state-api/index.ts';
 import type { StateCommandRecord } from '../../../runtime/state-api/index.ts';
 import { partitionCommandLane } from '../../../runtime/state-api/serve-nats-state-api.ts';
 import { unappliedRecords } from '../../../runtime/state-api/state-command.ts';
@@ -81,14 +86,14 @@ test('appends after a claim, read back after a position, a stream per partition;
   const p1 = log(link, 1);
   try {
     let early: unknown;
-    await p0.append(record(1, 'x')).catch((error: unknown) => (early = error));
+    await appendCommand(p0, record(1, 'x')).catch((error: unknown) => (early = error));
     assert.match(String(early), /before claim/);
     await p0.claim(); // seq 1 of its stream, created by the claim
     await p1.claim(); // seq 1 of the other
     assert.equal(await p0.readAfter(0), [], 'a claim is not a record');
-    assert.equal(await p0.append(record(1, 'a')), { position: 2, duplicate: false });
-    assert.equal(await p1.append(record(1, 'b')), { position: 2, duplicate: false });
-    assert.equal(await p0.append(record(2, 'c')), { position: 3, duplicate: false });
+    assert.equal(await appendCommand(p0, record(1, 'a')), { position: 2, duplicate: false });
+    assert.equal(await appendCommand(p1, record(1, 'b')), { position: 2, duplicate: false });
+    assert.equal(await appendCommand(p0, record(2, 'c')), { position: 3, duplicate: false });
     const all = await p0.readAfter(0);
     assert.equal(
       all.map((r) => [r.position, r.record.id]),
@@ -119,8 +124,8 @@ test('appends after a claim, read back after a position, a stream per partition;
       (await p0.readAfter(0)).map((r) => r.position),
       [3],
     );
-    assert.equal(await p0.append(record(3, 'd')), { position: 4, duplicate: false });
-    assert.equal(await p0.append(record(4, 'e')), { position: 5, duplicate: false });
+    assert.equal(await appendCommand(p0, record(3, 'd')), { position: 4, duplicate: false });
+    assert.equal(await appendCommand(p0, record(4, 'e')), { position: 5, duplicate: false });
     assert.equal(
       (await p1.readAfter(0)).map((r) => r.record.id),
       ['b'],
@@ -133,7 +138,7 @@ test('appends after a claim, read back after a position, a stream per partition;
   }
   await p0.close();
   let refused: unknown;
-  await p0.append(record(9, 'z')).catch((error: unknown) => (refused = error));
+  await appendCommand(p0, record(9, 'z')).catch((error: unknown) => (refused = error));
   assert.match(String(refused), /closed/);
 });
 
@@ -143,7 +148,7 @@ test('writes taken in together go out together, batches pipelined, in order, eac
   const p0 = log(link, 0, undefined, { maxBatch: 4 });
   try {
     await p0.claim();
-    const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => p0.append(record(i + 1, `w${i}`))));
+    const appended = await Promise.all(Array.from({ length: 50 }, (_, i) => appendCommand(p0, record(i + 1, `w${i}`))));
     const positions = appended.map((a) => a.position);
     assert.equal(
       positions,
@@ -174,16 +179,16 @@ test("a former owner's appends fail once another owner claimed the stream: nothi
   const next = log(link, 0);
   try {
     await former.claim();
-    await former.append(record(1, 'before'));
+    await appendCommand(former, record(1, 'before'));
     await next.claim();
     let refused: unknown;
-    await former.append(record(2, 'zombie')).catch((error: unknown) => (refused = error));
+    await appendCommand(former, record(2, 'zombie')).catch((error: unknown) => (refused = error));
     assert.ok(refused instanceof StateUnavailableError, String(refused));
     assert.is(fenced.length, 1, 'onFenced was called');
     let again: unknown;
-    await former.append(record(3, 'zombie-2')).catch((error: unknown) => (again = error));
+    await appendCommand(former, record(3, 'zombie-2')).catch((error: unknown) => (again = error));
     assert.ok(again instanceof StateUnavailableError, 'it takes no more');
-    await next.append(record(2, 'after'));
+    await appendCommand(next, record(2, 'after'));
     assert.equal(
       (await next.readAfter(0)).map((r) => r.record.id),
       ['before', 'after'],
@@ -202,7 +207,7 @@ test("a claim that lands between a former owner's pipelined batches: the later o
   const former = log(link, 0, (error) => fenced.push(error), { maxBatch: 1, maxInFlight: 2 });
   try {
     await former.claim();
-    const appends = Array.from({ length: 6 }, (_, i) => former.append(record(i + 1, `w${i + 1}`)));
+    const appends = Array.from({ length: 6 }, (_, i) => appendCommand(former, record(i + 1, `w${i + 1}`)));
     // Once batch 1 is acknowledged (batch 2 is on the wire, batch 3 not yet), another owner's claim
     // record goes out on the same connection, so the server sees: 1, 2, claim, 3 (chained to 2).
     await appends[0];
@@ -239,7 +244,7 @@ test('a claim racing a pipelined owner: every acknowledged write is below the cl
     // acknowledged), so the claim lands among them.
     let claimedAt: number | undefined;
     for (let i = 0; claimedAt === undefined || i < claimedAt + 100; i++) {
-      const append = former.append(record(i + 1, `w${i + 1}`));
+      const append = appendCommand(former, record(i + 1, `w${i + 1}`));
       append.catch(() => {}); // refused once the claim is stored: looked at below
       appends.push(append);
       if (i % 20 === 19) await new Promise((resolve) => setImmediate(resolve));
@@ -267,7 +272,7 @@ test('acknowledgements lost when the server is killed mid-pipeline: retried, eac
   const p0 = log(link, 0, (error) => fenced.push(error), { maxBatch: 3, maxInFlight: 16, ackTimeoutMs: 500 });
   try {
     await p0.claim();
-    const appends = Array.from({ length: 300 }, (_, i) => p0.append(record(i + 1, `w${i + 1}`)));
+    const appends = Array.from({ length: 300 }, (_, i) => appendCommand(p0, record(i + 1, `w${i + 1}`)));
     await new Promise((resolve) => setImmediate(resolve));
     await server.kill();
     await server.restart();
@@ -276,7 +281,7 @@ test('acknowledgements lost when the server is killed mid-pipeline: retried, eac
     const next = log(link, 0);
     await next.claim();
     let refused: unknown;
-    await p0.append(record(301, 'zombie')).catch((error: unknown) => (refused = error));
+    await appendCommand(p0, record(301, 'zombie')).catch((error: unknown) => (refused = error));
     assert.ok(refused instanceof StateUnavailableError, String(refused));
     await next.close();
   } finally {
@@ -294,7 +299,7 @@ test('acknowledgements that come too late (a stalled server): the batches are se
     // The server stops reading while the batches are on the wire; it stores them once it goes on,
     // after their publishes timed out and were sent again with the same ids.
     process.kill(server.pid!, 'SIGSTOP');
-    const appends = Array.from({ length: 40 }, (_, i) => p0.append(record(i + 1, `w${i + 1}`)));
+    const appends = Array.from({ length: 40 }, (_, i) => appendCommand(p0, record(i + 1, `w${i + 1}`)));
     await new Promise((resolve) => setTimeout(resolve, 1000));
     process.kill(server.pid!, 'SIGCONT');
     await assertEachStoredOnce(p0, appends, fenced);
@@ -331,7 +336,7 @@ test("the former one-stream layout: claimed too (fencing an earlier version's ow
       })
       .catch((error: unknown) => (refused = error));
     assert.match(String(refused), /wrong last sequence/);
-    await lane.log.append(record(4, 'd'));
+    await appendCommand(lane.log, record(4, 'd'));
     // A checkpoint of the former layout that covered write 1: writes 2 and 3 from the former stream, then d.
     const fromFormer = await unappliedRecords(lane, { 'state-commands.count.p0': 2, 'state-commands.count.p0.seq': 1 });
     assert.equal(
