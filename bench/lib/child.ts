@@ -7,10 +7,16 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * Runs a TypeScript script in a fresh Node process (`node --expose-gc --import tsx <script> ...args`)
  * and parses the JSON it prints on stdout. A fresh process measures without this one's heap and
  * garbage; --expose-gc lets it collect before each reading. Killed (SIGKILL) when `signal` aborts.
+ * `nodeFlags` replace `--expose-gc`.
  */
-export function runChildJson<T>(script: string, args: readonly string[], signal: AbortSignal): Promise<T> {
+export function runChildJson<T>(
+  script: string,
+  args: readonly string[],
+  signal: AbortSignal,
+  nodeFlags: readonly string[] = ['--expose-gc'],
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       signal,

@@ -15,6 +15,8 @@ export interface CompiledStator {
   readonly appDir: string;
   /** The command line that starts `stator` as the package's bin does (its shebang's Node flags included). */
   readonly command: readonly string[];
+  /** The Node flags of the bin's shebang (in `command` too). */
+  readonly nodeFlags: readonly string[];
   /** Writes an example job (examples/<name>) into the application, importing 'stator' instead of the sources. */
   writeExample(name: string): string;
 }
@@ -68,6 +70,7 @@ export async function compileStator(dir: string, signal: AbortSignal): Promise<C
   return {
     appDir,
     command: [process.execPath, ...flags, main],
+    nodeFlags: flags,
     writeExample(name: string): string {
       const source = readFileSync(join(root, 'examples', name), 'utf8');
       const rewritten = source

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { headers } from '@nats-io/transport-node';
 import { job as wordcount } from '../../examples/wordcount.ts';
-import { createRuntime, files, nats, type Logger, type RuntimeEvent } from '../../runtime/index.ts';
+import { createRuntime, files, nats, type RuntimeEvent } from '../../runtime/index.ts';
 import { DEFAULT_CHECKPOINT_INTERVAL_MS } from '../../runtime/defaults.ts';
 import {
   createStreamSink,
@@ -19,6 +19,7 @@ import {
   subjectStreamName,
   type NatsLink,
 } from '../../runtime/nats/index.ts';
+import { quietLogger } from '../lib/quiet-logger.ts';
 import { openFilledServer, type BenchServer } from './jetstream-fixture.ts';
 
 const INPUT_SUBJECT = 'wordcount.in';
@@ -73,16 +74,7 @@ export interface EmbeddedWordcountRun {
   readonly checkpoints: readonly CheckpointSample[];
 }
 
-/** A logger that keeps the bench's output to its table. */
-export const quietLogger: Logger = {
-  level: 'warn',
-  interactive: false,
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  progress: () => {},
-};
+export { quietLogger };
 
 function checkpointsOf(events: readonly RuntimeEvent[]): CheckpointSample[] {
   const samples: CheckpointSample[] = [];
