@@ -16,8 +16,13 @@ export class KeyFilter {
   private capacity = 0;
   private count = 0;
 
-  /** Adds a key by its hash (murmur3 of its bytes). */
+  /**
+   * Adds a key by its hash (murmur3 of its bytes). A key it may hold already is not added again (its
+   * bits never clear), so a filter of keys that are written over and over grows with the keys, not
+   * with the writes.
+   */
   add(hash: number): void {
+    if (this.mayHold(hash)) return;
     if (this.count >= this.capacity) this.grow();
     const bits = this.segments[this.segments.length - 1]!;
     const mask = this.masks[this.masks.length - 1]!;
@@ -45,6 +50,13 @@ export class KeyFilter {
       if ((bits[c >>> 5]! & (1 << (c & 31))) !== 0) return true;
     }
     return false;
+  }
+
+  /** Bytes of its segments. */
+  get bytes(): number {
+    let n = 0;
+    for (const bits of this.segments) n += bits.byteLength;
+    return n;
   }
 
   private grow(): void {

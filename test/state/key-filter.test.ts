@@ -36,4 +36,15 @@ test('key filter - says absent for most keys never added (about 1 % false positi
   assert.ok(maybe < 10_000, `${maybe} false positives in 100,000`);
 });
 
+test('key filter - keys added again do not grow it', () => {
+  const filter = new KeyFilter();
+  const hashes = Array.from({ length: 50_000 }, (_, i) => murmur3(new TextEncoder().encode(`k${i}`)));
+  for (const h of hashes) filter.add(h);
+  const bytes = filter.bytes;
+  // As a store's filter sees keys evicted, read back and evicted again.
+  for (let round = 0; round < 20; round++) for (const h of hashes) filter.add(h);
+  assert.is(filter.bytes, bytes);
+  for (const h of hashes) assert.ok(filter.mayHold(h));
+});
+
 test.run();
