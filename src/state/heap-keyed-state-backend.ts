@@ -924,7 +924,10 @@ export class HeapKeyedStateBackend<K>
         if (changed && entry.persisted) this.spillLog.append(hash, entry.keyGroup, storeKeyBytes(skey), undefined);
       } else {
         this.tier!.cells.writeLocal(cells, out);
-        this.storedFilter?.add(hash);
+        if (!entry.inStore) {
+          this.storedFilter?.add(hash);
+          entry.inStore = true;
+        }
         // Its record for the next capture, as it is now (the capture does not read the store).
         if (changed) this.spillLog.append(hash, entry.keyGroup, storeKeyBytes(skey), cells);
       }
@@ -1009,6 +1012,7 @@ export class HeapKeyedStateBackend<K>
     entry.attached = true;
     this.putEntry(id, entry);
     entry.stored = true;
+    entry.inStore = true;
     return entry;
   }
 
@@ -1141,6 +1145,7 @@ export class HeapKeyedStateBackend<K>
         writes.push({ key, value: tier.cells.toLocal(cells.view()) });
         this.storedFilter?.add(murmur3(storeKeyBytes(key)));
         entry.stored = true;
+        entry.inStore = true;
       }
     }
     this.writeStore(writes);

@@ -30,10 +30,14 @@ const PERSISTED = 4;
 const CAPTURING = 8;
 const STORED = 16;
 const REFERENCED = 32;
+const IN_STORE = 64;
 /** Flags a capture keeps. */
-const KEPT = ATTACHED | PERSISTED | STORED | REFERENCED;
-/** While CAPTURING, the bits above the flags hold the key's index in its capture. */
-const INDEX_SHIFT = 6;
+const KEPT = ATTACHED | PERSISTED | STORED | REFERENCED | IN_STORE;
+/**
+ * While CAPTURING, the bits above the flags hold the key's index in its capture (below
+ * MAX_DEFERRED_CAPTURE, so the field stays below 2^31: an int32).
+ */
+const INDEX_SHIFT = 7;
 /** Captures larger than this many keys encode at once (the index must fit a small integer). */
 export const MAX_DEFERRED_CAPTURE = 2 ** 24;
 
@@ -101,6 +105,16 @@ export class KeyEntry<K> extends StateTable {
   }
   set stored(on: boolean) {
     this.flags = on ? this.flags | STORED : this.flags & ~STORED;
+  }
+  /**
+   * A tiered backend's filter of stored keys holds the key (it was read from or written to the
+   * local store). Unlike `stored`, a change does not clear it: eviction then need not ask the filter.
+   */
+  get inStore(): boolean {
+    return (this.flags & IN_STORE) !== 0;
+  }
+  set inStore(on: boolean) {
+    this.flags = on ? this.flags | IN_STORE : this.flags & ~IN_STORE;
   }
   /** Used since the eviction clock last passed it (a tiered backend's second chance). */
   get referenced(): boolean {
