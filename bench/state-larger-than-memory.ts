@@ -3,10 +3,14 @@
 // order, then again in a scrambled order, so the second pass reads keys evicted long before), run
 // embedded with the disk backend in processes limited to 1.5 GiB of heap. One run goes through
 // uninterrupted; another is SIGKILLed at `--kills` random moments and finished; their outputs must be
-// byte for byte identical.
+// byte for byte identical, and each must hold every word exactly twice, first with count 1, then 2.
+// `--check per-key` skips the uninterrupted run (half the time at 50M keys) and proves the
+// interrupted output by that per-key check alone: the expected output is known from the input, only
+// the interleaving of keys across partitions is the runtime's.
 //
 //   node --import tsx bench/state-larger-than-memory.ts [--keys 50000000] [--kills 2] [--dir /tmp/...] [--state-memory
-// 512MiB] [--checkpoint-interval 2000] [--out bench/results/state-larger-than-memory-50m.json] [--uninterrupted-only]
+// 512MiB] [--checkpoint-interval 2000] [--out bench/results/state-larger-than-memory-50m.json]
+// [--uninterrupted-only | --check per-key]
 //
 // --out writes what was measured as JSON: wall time, messages/s and peak RSS of every process, when
 // the kills came, the sizes on disk, the machine's load, and whether the outputs are identical.
@@ -41,8 +45,14 @@ const { values } = parseArgs({
     out: { type: 'string' },
     // Only the uninterrupted run (to measure it, e.g. its checkpoints): no proof.
     'uninterrupted-only': { type: 'boolean', default: false },
+    // `uninterrupted`: compare with an uninterrupted run, byte for byte; `per-key`: no such run.
+    check: { type: 'string', default: 'uninterrupted' },
   },
 });
+const check = values.check;
+if (check !== 'uninterrupted' && check !== 'per-key') throw new Error('--check is uninterrupted or per-key');
+if (check === 'per-key' && values['uninterrupted-only'])
+  throw new Error('--uninterrupted-only runs no interrupted run to check per key');
 const keys = Number(values.keys);
 const kills = Number(values.kills);
 const dir = values.dir;
@@ -160,7 +170,18 @@ function peakRss(pid: number): number {
 const loads: number[] = [loadavg()[0]!];
 const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 30_000);
 
-function run(args: string[], killAfterMs?: number): Promise<RunResult> {
+/** When to SIGKILL a run: after a time, or once its output file has reached a size (its progress). */
+type KillAt = { readonly afterMs: number } | { readonly outputPath: string; readonly outputBytes: number };
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function run(args: string[], killAt?: KillAt): Promise<RunResult> {
   const started = Date.now();
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
   const checkpoints: CheckpointTally = {
@@ -175,11 +196,16 @@ function run(args: string[], killAfterMs?: number): Promise<RunResult> {
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (!tallyLine(checkpoints, line)) process.stderr.write(line + '\n');
   });
-  const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+  const timer =
+    killAt === undefined || !('afterMs' in killAt)
+      ? undefined
+      : setTimeout(() => child.kill('SIGKILL'), killAt.afterMs);
   // VmHWM only grows: the last sample before the exit is within one interval of the peak's time.
   let peak = 0;
   const sample = (): void => {
     if (child.pid !== undefined) peak = Math.max(peak, peakRss(child.pid));
+    if (killAt !== undefined && 'outputPath' in killAt && fileSize(killAt.outputPath) >= killAt.outputBytes)
+      child.kill('SIGKILL');
   };
   const sampler = setInterval(sample, 200);
   return new Promise((resolve, reject) => {
@@ -234,6 +260,50 @@ async function digest(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** The output's size when complete: each word's line twice, `{"word":"w<i>","count":<1|2>}` and a newline. */
+function expectedOutputBytes(): number {
+  // Digits of 0..keys-1: the numbers of each width, 0-9 taking one digit.
+  let digits = 0;
+  for (let width = 1, low = 0; low < keys; width++, low = 10 ** (width - 1))
+    digits += (Math.min(keys, 10 ** width) - low) * width;
+  return 2 * (23 * keys + digits);
+}
+
+interface PerKeyCheck {
+  readonly lines: number;
+  /** Words seen exactly twice, first with count 1 then with count 2. */
+  readonly complete: number;
+  /** The first line that breaks the rule (a count out of order, a word seen again, a line not of this job), if any. */
+  readonly firstProblem?: string;
+  readonly ok: boolean;
+}
+
+/**
+ * Checks an output per key: every word w0..w(keys-1) exactly twice, first with count 1, then 2,
+ * and nothing else. Two bits of state a word, so 50M words take 50 MB.
+ */
+async function checkPerKey(path: string): Promise<PerKeyCheck> {
+  const seen = new Uint8Array(keys);
+  let lines = 0;
+  let complete = 0;
+  let firstProblem: string | undefined;
+  const pattern = /^\{"word":"w(\d+)","count":([12])\}$/;
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+    lines++;
+    const match = pattern.exec(line);
+    const word = match === null ? -1 : Number(match[1]);
+    const count = match === null ? 0 : Number(match[2]);
+    if (word < 0 || word >= keys || seen[word] !== count - 1) {
+      firstProblem ??= `line ${lines}: ${line.slice(0, 80)} (the word's earlier count: ${word >= 0 && word < keys ? seen[word] : 'not a word of the input'})`;
+      continue;
+    }
+    seen[word] = count;
+    if (count === 2) complete++;
+  }
+  const ok = firstProblem === undefined && complete === keys && lines === 2 * keys;
+  return { lines, complete, ...(firstProblem === undefined ? {} : { firstProblem }), ok };
+}
+
 rmSync(dir, { recursive: true, force: true });
 mkdirSync(dir, { recursive: true });
 const startedAt = new Date();
@@ -241,15 +311,22 @@ const loadAtStart = loadavg();
 console.log(`writing ${keys} distinct words, each twice, to ${dir}/input.txt`);
 await writeInput(join(dir, 'input.txt'));
 const messages = 2 * keys;
+const outputBytes = expectedOutputBytes();
 
-const clean = await run(runArgs(join(dir, 'clean.jsonl'), join(dir, 'clean-state')));
-console.log(
-  `uninterrupted run: exit ${clean.code} in ${(clean.ms / 1000).toFixed(0)} s, peak RSS ${(clean.peakRssBytes / 2 ** 20).toFixed(0)} MiB, checkpoints ${JSON.stringify(clean.checkpoints)}`,
-);
-if (clean.code !== 0) throw new Error('the uninterrupted run failed');
-const cleanSizes = stateSizes(join(dir, 'clean-state'));
+let clean: RunResult | undefined;
+let cleanCheck: PerKeyCheck | undefined;
+if (check === 'uninterrupted') {
+  clean = await run(runArgs(join(dir, 'clean.jsonl'), join(dir, 'clean-state')));
+  console.log(
+    `uninterrupted run: exit ${clean.code} in ${(clean.ms / 1000).toFixed(0)} s, peak RSS ${(clean.peakRssBytes / 2 ** 20).toFixed(0)} MiB, checkpoints ${JSON.stringify(clean.checkpoints)}`,
+  );
+  if (clean.code !== 0) throw new Error('the uninterrupted run failed');
+  cleanCheck = await checkPerKey(join(dir, 'clean.jsonl'));
+  console.log(`uninterrupted output per key: ${JSON.stringify(cleanCheck)}`);
+}
+const cleanSizes = clean === undefined ? undefined : stateSizes(join(dir, 'clean-state'));
 
-if (values['uninterrupted-only']) {
+if (values['uninterrupted-only'] && clean !== undefined) {
   clearInterval(loadSampler);
   const record = {
     name: 'state-larger-than-memory (uninterrupted only)',
@@ -257,33 +334,53 @@ if (values['uninterrupted-only']) {
     load: { atStart: loadAtStart.map((l) => Number(l.toFixed(2))), atEnd: loadavg().map((l) => Number(l.toFixed(2))) },
     keys,
     stateMemory: values['state-memory'],
-    uninterrupted: { ...described(clean, messages), ...cleanSizes },
+    uninterrupted: { ...described(clean, messages), ...cleanSizes, perKeyCheck: cleanCheck },
   };
   console.log(JSON.stringify(record));
   if (values.out !== undefined) writeFileSync(values.out, JSON.stringify(record, null, 2) + '\n');
-  process.exit(0);
+  process.exit(cleanCheck?.ok === true ? 0 : 1);
 }
 
-const interrupted: { killAfterSeconds: number; run: RunResult }[] = [];
+// Kill moments: with an uninterrupted run, at random times within 20-80 % of its duration; without
+// one, at random points of progress (sizes of the output, 10-90 % of the complete output's bytes),
+// later ones further on.
+const killPoints =
+  clean === undefined
+    ? Array.from({ length: kills }, () => 0.1 + 0.8 * Math.random()).sort((x, y) => x - y)
+    : Array.from({ length: kills }, () => 0.2 + 0.6 * Math.random());
+const crashedOutput = join(dir, 'crashed.jsonl');
+const interrupted: { killAt: { afterSeconds: number } | { outputFraction: number }; run: RunResult }[] = [];
 let killed = 0;
-for (let k = 0; k < kills; k++) {
-  const at = Math.floor(clean.ms * (0.2 + 0.6 * Math.random()));
-  const result = await run(runArgs(join(dir, 'crashed.jsonl'), join(dir, 'crashed-state')), at);
-  interrupted.push({ killAfterSeconds: at / 1000, run: result });
+for (const [k, point] of killPoints.entries()) {
+  const killAt: KillAt =
+    clean === undefined
+      ? { outputPath: crashedOutput, outputBytes: Math.floor(point * outputBytes) }
+      : { afterMs: Math.floor(clean.ms * point) };
+  const result = await run(runArgs(crashedOutput, join(dir, 'crashed-state')), killAt);
+  const at =
+    'afterMs' in killAt ? { afterSeconds: killAt.afterMs / 1000 } : { outputFraction: Number(point.toFixed(4)) };
+  interrupted.push({ killAt: at, run: result });
   if (result.signal === 'SIGKILL') killed++;
   console.log(
-    `run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(at / 1000).toFixed(0)} s` : `exit ${result.code} before the kill`}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+    `run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(result.ms / 1000).toFixed(0)} s (${JSON.stringify(at)})` : `exit ${result.code} before the kill`}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
   );
 }
-const final = await run(runArgs(join(dir, 'crashed.jsonl'), join(dir, 'crashed-state')));
+const final = await run(runArgs(crashedOutput, join(dir, 'crashed-state')));
 console.log(`finishing run: exit ${final.code} in ${(final.ms / 1000).toFixed(0)} s`);
 if (final.code !== 0) throw new Error('the run finishing after the kills failed');
-const [a, b] = await Promise.all([digest(join(dir, 'clean.jsonl')), digest(join(dir, 'crashed.jsonl'))]);
+const crashedCheck = await checkPerKey(crashedOutput);
+console.log(`interrupted output per key: ${JSON.stringify(crashedCheck)}`);
+const [a, b] = await Promise.all([
+  clean === undefined ? Promise.resolve(undefined) : digest(join(dir, 'clean.jsonl')),
+  digest(crashedOutput),
+]);
 clearInterval(loadSampler);
-const summary = { keys, killed, cleanSeconds: Math.round(clean.ms / 1000), identical: a === b, sha256: a };
+const identical = a === undefined ? undefined : a === b;
+const proven = crashedCheck.ok && (cleanCheck?.ok ?? true) && identical !== false && killed > 0;
+const summary = { keys, killed, check, identical, perKeyOk: crashedCheck.ok, proven };
 console.log(JSON.stringify(summary));
 if (values.out !== undefined) {
-  const all = [clean, ...interrupted.map((i) => i.run), final];
+  const all = [...(clean === undefined ? [] : [clean]), ...interrupted.map((i) => i.run), final];
   const record = {
     name: 'state-larger-than-memory',
     startedAt: startedAt.toISOString(),
@@ -304,24 +401,34 @@ if (values.out !== undefined) {
       stateMemory: values['state-memory'],
       checkpointIntervalMs: Number(values['checkpoint-interval']),
     },
-    uninterrupted: { ...described(clean, messages), ...cleanSizes },
+    check,
+    ...(clean === undefined
+      ? {}
+      : { uninterrupted: { ...described(clean, messages), ...cleanSizes, perKeyCheck: cleanCheck } }),
     interrupted: {
-      kills: interrupted.map((i) => ({ killAfterSeconds: i.killAfterSeconds, ...described(i.run) })),
+      kills: interrupted.map((i) => ({ ...i.killAt, ...described(i.run) })),
       killed,
       finishing: described(final),
       totalWallSeconds: (interrupted.reduce((n, i) => n + i.run.ms, 0) + final.ms) / 1000,
+      messagesPerSec: Math.round(messages / ((interrupted.reduce((n, i) => n + i.run.ms, 0) + final.ms) / 1000)),
       ...stateSizes(join(dir, 'crashed-state')),
+      perKeyCheck: crashedCheck,
     },
     peakRssMiB: Math.round(Math.max(...all.map((r) => r.peakRssBytes)) / 2 ** 20),
-    outputBytes: statSync(join(dir, 'clean.jsonl')).size,
-    outputsIdentical: a === b,
-    sha256: { uninterrupted: a, interrupted: b },
+    outputBytes: { expected: outputBytes, interrupted: statSync(crashedOutput).size },
+    ...(identical === undefined ? {} : { outputsIdentical: identical, sha256: { uninterrupted: a, interrupted: b } }),
+    sha256Interrupted: b,
+    proven,
   };
   writeFileSync(values.out, JSON.stringify(record, null, 2) + '\n');
   console.log(`wrote ${values.out}`);
 }
-if (a !== b) {
-  console.error('outputs differ');
+if (!proven) {
+  console.error(
+    killed === 0
+      ? 'no run was killed: nothing is proven (a smaller --keys finishes before its kill moments?)'
+      : 'the outputs are not what the input implies: see the per-key checks above',
+  );
   process.exitCode = 1;
 }
 
