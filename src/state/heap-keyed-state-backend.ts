@@ -27,7 +27,7 @@ import {
   murmur3,
 } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
-import { RestoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
+import { RestoredKeyGroup, StoredKeyGroup, type RestoreHost, type RestoreStore } from './key-group-restore.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import { PendingCapture, type CaptureHost, type SpilledChanges } from './pending-capture.ts';
 import { SpillLog } from './spill-log.ts';
@@ -198,7 +198,7 @@ export class HeapKeyedStateBackend<K>
   /** Set by clearCurrentKey: the message for a missing key names the callbacks without one. */
   private keyCleared = false;
   /** Restored key groups whose lazy records are not decoded yet. */
-  private readonly pending = new Map<number, RestoredKeyGroup<K>>();
+  private readonly pending = new Map<number, RestoredKeyGroup<K> | StoredKeyGroup<K>>();
   /** Capture's scratch writers (a timer/hold section, one cell payload, a key), reused across captures. */
   private readonly eagerScratch = new ByteWriter(64);
   private readonly cellScratch = new ByteWriter(256);
@@ -826,7 +826,10 @@ export class HeapKeyedStateBackend<K>
         `key group ${keyGroup} was already restored: hand over its whole chain (base, then increments) in one call`,
       );
     }
-    const group = RestoredKeyGroup.restore(this.restoreHost, keyGroup, chain);
+    const group =
+      this.tier === undefined
+        ? RestoredKeyGroup.restore(this.restoreHost, keyGroup, chain)
+        : StoredKeyGroup.restore(this.restoreHost, keyGroup, chain);
     this.restoredGroups.add(keyGroup);
     if (group !== undefined) this.pending.set(keyGroup, group);
   }
@@ -1086,17 +1089,20 @@ export class HeapKeyedStateBackend<K>
     if (group === undefined) return;
     this.pending.delete(keyGroup);
     const tier = this.tier;
-    if (tier === undefined) {
+    if (group instanceof RestoredKeyGroup) {
       group.materialize();
       return;
     }
     const batch: LocalStoreWrite[] = [];
-    group.materialize((keyBytes, cells) => {
-      if (keyBytes.length > MAX_STORE_KEY_BYTES) return false;
-      batch.push({ key: storeKey(keyBytes), value: tier.cells.toLocal(cells) });
-      this.storedFilter?.add(murmur3(keyBytes));
-      return true;
-    });
+    const store: RestoreStore = {
+      accepts: (keyLength) => keyLength <= MAX_STORE_KEY_BYTES,
+      put: (keyBytes, cells) => {
+        batch.push({ key: storeKey(keyBytes), value: tier!.cells.toLocal(cells) });
+        this.storedFilter?.add(murmur3(keyBytes));
+      },
+      delete: (keyBytes) => batch.push({ key: storeKey(keyBytes), value: undefined }),
+    };
+    group.materialize(store);
     this.writeStore(batch);
   }
 

@@ -25,7 +25,8 @@ export interface RestoreHost<K> {
 }
 
 /**
- * One restored key group: its keys with timers or holds are restored when the group is handed over;
+ * One restored key group of a heap backend (a tiered one's: StoredKeyGroup): its keys with timers or
+ * holds are restored when the group is handed over;
  * the others stay as the part's bytes until `materialize()` (the first use of one of its keys, or
  * keys()). The base part's lazy records are not even scanned before then; newer parts of the chain
  * (increments, small next to their base) are read in full at once, since their records override the
@@ -90,11 +91,9 @@ export class RestoredKeyGroup<K> {
   /**
    * Restores every remaining key of the group. One pass over the lazy records with no view or
    * record object per key: string keys are decoded straight from the part, cells stay as offsets
-   * into it (RawCell). With `toStore` (a tiered backend) a key without timers or holds is not
-   * decoded at all: its key bytes and cells section go to `toStore`, for the local store (a key
-   * it refuses, returning false, is restored in memory).
+   * into it (RawCell).
    */
-  materialize(toStore?: (keyBytes: Uint8Array, cells: Uint8Array) => boolean): void {
+  materialize(): void {
     const { host, base, skip, keyGroup } = this;
     const bytes = base.bytes;
     const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -118,11 +117,6 @@ export class RestoredKeyGroup<K> {
           cursor.skipCells();
           continue;
         }
-        if (toStore !== undefined && eager === undefined) {
-          const cellsStart = cursor.skipCells();
-          if (toStore(bytes.subarray(keyStart, keyStart + keyLength), bytes.subarray(cellsStart, cursor.pos))) continue;
-          cursor.pos = cellsStart;
-        }
         const key =
           stringKeys && isAscii(bytes, keyStart, keyLength)
             ? (text.toString('latin1', keyStart, keyStart + keyLength) as K)
@@ -139,9 +133,113 @@ export class RestoredKeyGroup<K> {
       throw new StatePartCorruptError(
         `${base.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`,
       );
-    for (const record of this.extra) {
-      if (toStore?.(record.keyBytes, record.cells) !== true) restoreRecord(host, record, keyGroup);
+    for (const record of this.extra) restoreRecord(host, record, keyGroup);
+  }
+}
+
+/** Where a tiered backend's restored keys go: its local store, as bytes (see StoredKeyGroup). */
+export interface RestoreStore {
+  /** Whether the store takes a key of this many bytes (a key it does not take is restored in memory). */
+  accepts(keyLength: number): boolean;
+  /** Stores a key's cells section, replacing what the store holds for it. */
+  put(keyBytes: Uint8Array, cells: Uint8Array): void;
+  /** Removes a key (a tombstone of a newer part). */
+  delete(keyBytes: Uint8Array): void;
+}
+
+/**
+ * One restored key group of a tiered backend: its records go to the local store as bytes, part by
+ * part in the chain's order, so that a newer part's record (a put or a delete) lands over an older
+ * one's and nothing per key is held on the heap, however large the increments are (RestoredKeyGroup
+ * resolves the increments in a Map of every key they hold: after a crash mid-run they can hold most
+ * of the state). Only keys with timers or holds, restored in memory when the group is handed over,
+ * and keys too long for the store are resolved on the heap.
+ */
+export class StoredKeyGroup<K> {
+  private constructor(
+    private readonly host: RestoreHost<K>,
+    readonly keyGroup: number,
+    private readonly parts: readonly PartSections[],
+    /** The newest record of every key with an eager record in some part (their older records are skipped). */
+    private readonly eagerKeys: ReadonlyMap<string, PartRecord>,
+  ) {}
+
+  /**
+   * Verifies every part of `chain` (checksums, key group) and restores the keys whose newest record
+   * has timers or holds. Returns the group still to materialize, or undefined when nothing is left.
+   * @throws StatePartCorruptError (StatePartVersionError for another format version)
+   */
+  static restore<K>(
+    host: RestoreHost<K>,
+    keyGroup: number,
+    chain: readonly Uint8Array[],
+  ): StoredKeyGroup<K> | undefined {
+    if (chain.length === 0) return undefined;
+    const parts = chain.map((bytes) => readPartSections(bytes, keyGroup));
+    // A part holds one record per key: a key's newest record is the one in the newest part holding it.
+    const eagerKeys = new Map<string, { record: PartRecord; part: number }>();
+    parts.forEach((s, part) => {
+      for (const record of readRecords(s.bytes, s.eagerStart, s.eagerEnd, s.eagerCount))
+        eagerKeys.set(keyId(record.keyBytes), { record, part });
+    });
+    if (eagerKeys.size > 0) {
+      for (let part = 1; part < parts.length; part++) {
+        const s = parts[part]!;
+        const cursor = new PartCursor(s.bytes, s.lazyStart, s.lazyEnd);
+        for (let i = 0; i < s.lazyCount; i++) {
+          const record = cursor.record();
+          const found = eagerKeys.get(keyId(record.keyBytes));
+          if (found !== undefined && found.part < part) eagerKeys.set(keyId(record.keyBytes), { record, part });
+        }
+      }
     }
+    const newest = new Map([...eagerKeys].map(([id, { record }]) => [id, record]));
+    for (const record of newest.values()) {
+      if (!record.tombstone && record.eager.length > 0) restoreRecord(host, record, keyGroup);
+    }
+    const lazy = parts.reduce((n, s) => n + s.lazyCount, 0);
+    if (lazy === 0 && [...newest.values()].every((r) => r.tombstone || r.eager.length > 0)) return undefined;
+    return new StoredKeyGroup(host, keyGroup, parts, newest);
+  }
+
+  /** Records still held as bytes (tombstones and overridden records included: an estimate). */
+  get pendingKeys(): number {
+    return this.parts.reduce((n, s) => n + s.lazyCount, 0);
+  }
+
+  /** Writes every remaining key of the group into `store`, oldest part first. */
+  materialize(store: RestoreStore): void {
+    const { host, parts, keyGroup, eagerKeys } = this;
+    // Keys the store does not take, resolved here: their newest record.
+    const inMemory = new Map<string, PartRecord>();
+    const skip = eagerKeys.size > 0;
+    try {
+      for (const s of parts) {
+        const cursor = new PartCursor(s.bytes, s.lazyStart, s.lazyEnd);
+        for (let i = 0; i < s.lazyCount; i++) {
+          const record = cursor.record();
+          if (record.eager.length > 0)
+            throw new StatePartCorruptError('a record with timers or holds outside the eager section');
+          if (skip && eagerKeys.has(keyId(record.keyBytes))) continue;
+          if (!store.accepts(record.keyBytes.length)) inMemory.set(keyId(record.keyBytes), record);
+          else if (record.tombstone) store.delete(record.keyBytes);
+          else store.put(record.keyBytes, record.cells);
+        }
+        if (!cursor.atEnd())
+          throw new StatePartCorruptError(
+            `${s.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`,
+          );
+      }
+    } catch (cause) {
+      if (cause instanceof StatePartCorruptError) throw cause;
+      throw new StatePartCorruptError(`the records of key group ${keyGroup} are malformed`, { cause });
+    }
+    for (const record of eagerKeys.values()) {
+      if (record.tombstone || record.eager.length > 0) continue;
+      if (store.accepts(record.keyBytes.length)) store.put(record.keyBytes, record.cells);
+      else restoreRecord(host, record, keyGroup);
+    }
+    for (const record of inMemory.values()) if (!record.tombstone) restoreRecord(host, record, keyGroup);
   }
 }
 
