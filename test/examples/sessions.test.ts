@@ -7,6 +7,7 @@ import type { PageView, Session } from '../../examples/sessions.ts';
 import { embeddedRunArgs, killAll, root, runCli, tempDir } from '../runtime/support/cli.ts';
 import type { CliResult } from '../runtime/support/cli.ts';
 import { crashTest } from '../runtime/support/crash.ts';
+import { generatedClicks } from './support/generated-input.ts';
 
 const tmp = tempDir('sessions');
 test.after(() => {
@@ -175,19 +176,6 @@ test('event times that are not finite or beyond an exact epoch-millis range are 
   }
   assert.match(dead[0]!.error.message, /returned Infinity/);
 });
-
-function generatedClicks(count: number): string {
-  const pages = ['/', '/search', '/product/1', '/product/2', '/cart', '/checkout'];
-  let x = 99;
-  const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
-  let ts = 1_767_225_600_000;
-  const lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    ts += next() % 2000;
-    lines.push(JSON.stringify({ user: `u${next() % 3000}`, ts, page: pages[next() % pages.length] }));
-  }
-  return lines.join('\n') + '\n';
-}
 
 test('SIGKILL at random moments: sessions (timers, watermark, bags) come out as in an uninterrupted run', async () => {
   const input = join(tmp.dir, 'clicks.jsonl');
