@@ -1,4 +1,5 @@
 import { StatorError } from '../coders/index.ts';
+import type { CheckpointStoreError } from '../src/checkpoint/index.ts';
 
 /** Bad options or arguments: the message names the option and what to pass instead. */
 export class ConfigError extends StatorError {
@@ -101,5 +102,22 @@ export class FileWriteError extends StatorError {
       { cause },
     );
     this.path = path;
+  }
+}
+
+/**
+ * A stop's final checkpoint could not be written (the checkpoint store failed: a full disk, an
+ * unreachable server). Nothing is lost: the next run resumes from the last committed checkpoint and
+ * processes the input after it again, cutting back the outputs it wrote since.
+ */
+export class FinalCheckpointError extends StatorError {
+  override name = 'FinalCheckpointError';
+  constructor(cause: CheckpointStoreError) {
+    super(
+      'FINAL_CHECKPOINT_FAILED',
+      `the final checkpoint was not written: ${cause.failure}; nothing is lost: fix that (free disk space, ` +
+        "check the checkpoint store's connection) and run again: the job resumes from its last committed checkpoint",
+      { cause, retryable: true },
+    );
   }
 }

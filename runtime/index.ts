@@ -33,6 +33,7 @@ export {
   LifecycleError,
   InputNotUtf8Error,
   InvalidEventTimeError,
+  FinalCheckpointError,
 } from './errors.ts';
 export {
   RescaleError,

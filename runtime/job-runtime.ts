@@ -16,6 +16,8 @@ import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { restoreRunners, type Rescale } from './restore-runners.ts';
 import { RescaleAfterCrashError } from './rescale-errors.ts';
+import { FinalCheckpointError } from './errors.ts';
+import { CheckpointStoreError } from '../src/checkpoint/index.ts';
 import type { LocalStateOwner } from './state-api/state-owner.ts';
 import type { LocalState, WarmCopy } from './state-backends/local-state.ts';
 import type { RunResult, RuntimeEvent } from './runtime-events.ts';
@@ -359,7 +361,7 @@ class JobRuntimeImpl implements JobRuntime {
       // The final checkpoint runs after any periodic capture still under way.
       while (this.capturing !== undefined) await this.orFail(this.capturing);
       await this.orFail(pipeline.drained());
-      await this.checkpointOnce('stop', true);
+      await this.finalCheckpoint();
       // A bounded input's end is emitted after it (below): rolled back by a rerun, not covered.
       if (!completed) this.stoppedCleanly(sink);
       // Writes arriving from now on are refused (503): the final checkpoint is taken.
@@ -507,6 +509,15 @@ class JobRuntimeImpl implements JobRuntime {
    * committed output describe one instant. The source resumes before the write, which runs in the
    * background unless `awaitWrite` (the final one is awaited, and its failure fails the run).
    */
+  /** The stop's checkpoint; a store failure says that nothing is lost and what to do (FinalCheckpointError). */
+  private async finalCheckpoint(): Promise<void> {
+    try {
+      await this.checkpointOnce('stop', true);
+    } catch (error) {
+      throw error instanceof CheckpointStoreError ? new FinalCheckpointError(error) : error;
+    }
+  }
+
   private async checkpointOnce(
     reason: string,
     awaitWrite: boolean,

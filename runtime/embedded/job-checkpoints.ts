@@ -63,6 +63,8 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
   let leased = false;
   let clean = false;
   let closed = false;
+  /** After requestStop: a failed write is the final checkpoint's, which fails the run with its own message. */
+  let stopping = false;
   const coordinatorOf = (): CheckpointCoordinator => {
     if (coordinator === undefined) throw new Error('checkpoints used before restoreLatest()');
     return coordinator;
@@ -109,7 +111,8 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
         ...(watermarks.length === 0 ? {} : { initialWatermark: Math.min(...watermarks) }),
         onError: (error) => {
           if (error instanceof FencedError) options.onFatal(error);
-          else logger.warn(`checkpoint failed (its changes go into the next one): ${(error as Error).message}`);
+          else if (!stopping)
+            logger.warn(`checkpoint failed (its changes go into the next one): ${(error as Error).message}`);
         },
       });
       return restored;
@@ -135,7 +138,10 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
     get lastError() {
       return coordinator?.lastError;
     },
-    requestStop: () => coordinator?.requestStop(),
+    requestStop: () => {
+      stopping = true;
+      coordinator?.requestStop();
+    },
     get previousRunStopped() {
       return checkpoints.previousRunStopped;
     },

@@ -117,14 +117,17 @@ export class JobRunningError extends StatorError {
  */
 export class CheckpointStoreError extends StatorError {
   override name = 'CheckpointStoreError';
+  /** What failed, without the advice: "checkpoint store <store> failed to <operation>: <cause>". */
+  readonly failure: string;
   constructor(store: string, operation: string, options?: { cause?: unknown }) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    const failure = `checkpoint store ${store} failed to ${operation}${reason}`;
     super(
       'CHECKPOINT_STORE_UNAVAILABLE',
-      `checkpoint store ${store} failed to ${operation}${reason}; it is retried at the next checkpoint, ` +
-        'check the disk or the connection if it persists',
+      `${failure}; it is retried at the next checkpoint, check the disk or the connection if it persists`,
       { ...(options?.cause === undefined ? {} : { cause: options.cause }), retryable: true },
     );
+    this.failure = failure;
   }
 }
 

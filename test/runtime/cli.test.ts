@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
 import { killAll, root, runCli, tempDir } from './support/cli.ts';
@@ -168,6 +168,42 @@ test('a full disk under --output fails the run with a message naming the output 
     ]);
     assert.is(result.code, 1, result.stderr);
     assert.match(result.stderr, new RegExp(`cannot write ${output.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOSPC`));
+  } finally {
+    fs.unmount();
+  }
+});
+
+test('a full disk under --state-dir fails the final checkpoint saying nothing is lost; the run again after it gives the exact output', async () => {
+  const fs = mountSmallFilesystem(256 * 1024);
+  if (typeof fs === 'string') return reportSkipped('cli - full disk state', fs);
+  try {
+    // 20,000 distinct words: a full checkpoint of ~800 KB, more than the 256 KiB file system holds.
+    const input = join(tmp.dir, 'many-words.txt');
+    writeFileSync(
+      input,
+      Array.from({ length: 2000 }, (_, i) => Array.from({ length: 10 }, (_, j) => `w${i * 10 + j}`).join(' ')).join(
+        '\n',
+      ) + '\n',
+    );
+    const run = (output: string, state: string) =>
+      runCli(['run', 'examples/wordcount.ts', '--input', input, '--output', output, '--state-dir', state]);
+    const reference = join(tmp.dir, 'many-words-reference.jsonl');
+    assert.is((await run(reference, join(tmp.dir, 'many-words-reference-state'))).code, 0);
+
+    const output = join(tmp.dir, 'many-words.jsonl');
+    const full = await run(output, join(fs.path, 'state'));
+    assert.is(full.code, 1, full.stderr);
+    const last = full.stderr.trim().split('\n').at(-1)!;
+    assert.match(last, /the final checkpoint was not written: checkpoint store .* failed to .*ENOSPC/);
+    assert.match(last, /nothing is lost: .*run again: the job resumes from its last committed checkpoint/);
+    assert.not.match(last, /retried at the next checkpoint/);
+
+    // The same state directory, moved where there is room: the rerun gives one uninterrupted run's output.
+    const roomy = join(tmp.dir, 'many-words-state');
+    cpSync(join(fs.path, 'state'), roomy, { recursive: true });
+    const again = await run(output, roomy);
+    assert.is(again.code, 0, again.stderr);
+    assert.is(readFileSync(output, 'utf8'), readFileSync(reference, 'utf8'));
   } finally {
     fs.unmount();
   }
