@@ -26,9 +26,9 @@ export class KeyFilter {
     if (this.count >= this.capacity) this.grow();
     const bits = this.segments[this.segments.length - 1]!;
     const mask = this.masks[this.masks.length - 1]!;
-    const a = bitA(hash, mask);
-    const b = bitB(hash, mask);
-    const c = bitC(hash, mask);
+    const a = mixA(hash) & mask;
+    const b = mixB(hash) & mask;
+    const c = mixC(hash) & mask;
     bits[a >>> 5]! |= 1 << (a & 31);
     bits[b >>> 5]! |= 1 << (b & 31);
     bits[c >>> 5]! |= 1 << (c & 31);
@@ -38,16 +38,21 @@ export class KeyFilter {
   /** False only when no key with this hash was added. */
   mayHold(hash: number): boolean {
     const segments = this.segments;
+    if (segments.length === 0) return false;
+    // The three positions in the largest segment; a smaller one takes their low bits (its mask).
+    const a = mixA(hash);
+    const b = mixB(hash);
+    const c = mixC(hash);
     // Newest first: the largest segment holds most keys.
     for (let s = segments.length - 1; s >= 0; s--) {
       const bits = segments[s]!;
       const mask = this.masks[s]!;
-      const a = bitA(hash, mask);
-      if ((bits[a >>> 5]! & (1 << (a & 31))) === 0) continue;
-      const b = bitB(hash, mask);
-      if ((bits[b >>> 5]! & (1 << (b & 31))) === 0) continue;
-      const c = bitC(hash, mask);
-      if ((bits[c >>> 5]! & (1 << (c & 31))) !== 0) return true;
+      const pa = a & mask;
+      if ((bits[pa >>> 5]! & (1 << (pa & 31))) === 0) continue;
+      const pb = b & mask;
+      if ((bits[pb >>> 5]! & (1 << (pb & 31))) === 0) continue;
+      const pc = c & mask;
+      if ((bits[pc >>> 5]! & (1 << (pc & 31))) !== 0) return true;
     }
     return false;
   }
@@ -68,22 +73,25 @@ export class KeyFilter {
   }
 }
 
-// Three bit positions per key from its 32-bit murmur3 hash. Its low bits are the key group
-// (hash % maxKeyGroups), the same few values for all of one partition's keys: the first position
-// takes the bits above them, the others remixes of the whole hash.
-function bitA(hash: number, mask: number): number {
-  return (hash >>> 7) & mask;
-}
-
-function bitB(hash: number, mask: number): number {
+// Three bit positions per key, each from a remix of the whole 32-bit murmur3 hash (xorshift-multiply
+// rounds, bijections, with constants of their own). Not the hash's bits as they are: its low bits are
+// the key group (hash % maxKeyGroups), and a partition's keys share the top bits of their key groups'
+// range, which with many key groups reach into any fixed bit window; and a shifted hash has too few
+// bits for the largest segments (2^26 bits and more).
+function mixA(hash: number): number {
   let h = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
-  h ^= h >>> 13;
-  return (h >>> 3) & mask;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return h ^ (h >>> 16);
 }
 
-function bitC(hash: number, mask: number): number {
+function mixB(hash: number): number {
   let h = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d);
-  h ^= h >>> 12;
-  h = Math.imul(h, 0x297a2d39);
-  return (h >>> 2) & mask;
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return h ^ (h >>> 15);
+}
+
+function mixC(hash: number): number {
+  let h = Math.imul(hash ^ (hash >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  return h ^ (h >>> 16);
 }
