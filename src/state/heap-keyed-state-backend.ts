@@ -558,6 +558,14 @@ export class HeapKeyedStateBackend<K>
     return this.holds.minimum();
   }
 
+  /**
+   * @internal A tiered backend's heap cache: the keys its budget holds by the current estimate of a
+   * key's heap (HeapCacheBudget), and the keys cached now; undefined when not tiered.
+   */
+  get cache(): { readonly keyLimit: number; readonly keys: number } | undefined {
+    return this.tier === undefined ? undefined : { keyLimit: this.tier.budget.keyLimit, keys: this.entries.size };
+  }
+
   get keyCount(): number {
     let count = this.entries.size;
     for (const group of this.pending.values()) count += group.pendingKeys;
