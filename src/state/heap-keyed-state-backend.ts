@@ -27,7 +27,8 @@ import {
   murmur3,
 } from './key-group.ts';
 import { FLAG_STATE, FLAG_STATE_EAGER, FLAG_TOMBSTONE } from './key-group-part.ts';
-import { RestoredKeyGroup, StoredKeyGroup, type RestoreHost, type RestoreStore } from './key-group-restore.ts';
+import { RestoredKeyGroup, StoredKeyGroup, type RestoreHost } from './key-group-restore.ts';
+import { copyStoredGroups } from './stored-group-copy.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import { PendingCapture, type CaptureHost, type SpilledChanges } from './pending-capture.ts';
 import { SpillLog } from './spill-log.ts';
@@ -96,6 +97,13 @@ export interface StateTierOptions {
  * evicted key than a tenth would (docs/performance.md), for a cache a little emptier between walks.
  */
 const EVICT_TO = 0.7;
+
+/**
+ * Writes per batch (one store write, a transaction) of a restore's copy into the local store: they
+ * come in store-key order, so a batch changes about one leaf page per page's worth of keys, far
+ * below the store's bound on the pages one transaction changes.
+ */
+const COPY_BATCH_WRITES = 16_384;
 
 /** Longest key the local store takes (LMDB's default limit, less storeKey's length): longer keys stay in memory. */
 const MAX_STORE_KEY_BYTES = 1975;
@@ -890,7 +898,7 @@ export class HeapKeyedStateBackend<K>
     // Keys that must stay (timers, holds, keys too long for the store) may keep the cache over its
     // limit: the next walk waits until another tenth of the limit was added, not the next miss.
     this.nextEvictionAt = toEvict > 0 ? entries.size + Math.max(1, Math.floor(limit * 0.1)) : 0;
-    if (this.evictSpans.length > 0) this.writeStore(this.evictedWrites());
+    if (this.evictSpans.length > 0) this.writeStore(writesOf(this.evictBytes, this.evictSpans));
     // Evicted keys stay in the dirty list, no longer dirty, for the next capture to skip: dropped
     // once the list outgrows the cache, else a long checkpoint keeps every key evicted since the
     // last capture on the heap (the budget would bound nothing).
@@ -950,23 +958,6 @@ export class HeapKeyedStateBackend<K>
     entry.dirty = false;
     entry.stored = true;
     return true;
-  }
-
-  /** The eviction walk's writes (see evictBytes), as views of its buffer. */
-  private evictedWrites(): LocalStoreWrite[] {
-    const view = this.evictBytes.view();
-    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.length);
-    const spans = this.evictSpans;
-    const writes: LocalStoreWrite[] = new Array<LocalStoreWrite>(spans.length / 3);
-    for (let i = 0; i < spans.length; i += 3) {
-      const keyEnd = spans[i + 1]!;
-      const end = spans[i + 2]!;
-      writes[i / 3] = {
-        key: bytes.subarray(spans[i]!, keyEnd),
-        value: end === keyEnd ? undefined : bytes.subarray(keyEnd, end),
-      };
-    }
-    return writes;
   }
 
   /**
@@ -1089,29 +1080,55 @@ export class HeapKeyedStateBackend<K>
 
   /**
    * Decodes a restored key group's lazy records (the first use of one of its keys). A tiered
-   * backend copies them into its local store instead, as bytes, in one batch: the key group's keys
-   * are then read from there at their use, like evicted keys, and the heap holds none of them.
+   * backend copies every restored key group still pending into its local store then, as bytes, in
+   * one pass in store-key order (copyStoredGroups): the keys are then read from there at their use,
+   * like evicted keys, and the heap holds none of them.
    */
   private materializeGroup(keyGroup: number): void {
     const group = this.pending.get(keyGroup);
     if (group === undefined) return;
-    this.pending.delete(keyGroup);
-    const tier = this.tier;
     if (group instanceof RestoredKeyGroup) {
+      this.pending.delete(keyGroup);
       group.materialize();
       return;
     }
-    const batch: LocalStoreWrite[] = [];
-    const store: RestoreStore = {
+    this.copyPendingGroups();
+  }
+
+  /**
+   * Copies every pending key group into the local store (copyStoredGroups), in batches of
+   * COPY_BATCH_WRITES writes: consecutive in store-key order, each changes few pages.
+   */
+  private copyPendingGroups(): void {
+    const tier = this.tier!;
+    const groups = [...this.pending.values()] as StoredKeyGroup<unknown>[];
+    this.pending.clear();
+    const bytes = new ByteWriter(1 << 16);
+    const spans: number[] = [];
+    const head = new Uint8Array(3);
+    const flush = (): void => {
+      if (spans.length > 0) this.writeStore(writesOf(bytes, spans));
+      bytes.reset();
+      spans.length = 0;
+    };
+    const add = (keyBytes: Uint8Array, cells: Uint8Array | undefined): void => {
+      const keyStart = bytes.length;
+      bytes.writeBytes(head.subarray(0, writeStoreKeyHead(head, 0, keyBytes.length)));
+      bytes.writeBytes(keyBytes);
+      const keyEnd = bytes.length;
+      if (cells !== undefined) tier.cells.writeLocal(cells, bytes);
+      spans.push(keyStart, keyEnd, bytes.length);
+      if (spans.length === 3 * COPY_BATCH_WRITES) flush();
+    };
+    copyStoredGroups(groups, {
       accepts: (keyLength) => keyLength <= MAX_STORE_KEY_BYTES,
       put: (keyBytes, cells) => {
-        batch.push({ key: storeKey(keyBytes), value: tier!.cells.toLocal(cells) });
+        add(keyBytes, cells);
         this.storedFilter?.add(murmur3(keyBytes));
       },
-      delete: (keyBytes) => batch.push({ key: storeKey(keyBytes), value: undefined }),
-    };
-    group.materialize(store);
-    this.writeStore(batch);
+      delete: (keyBytes) => add(keyBytes, undefined),
+    });
+    flush();
   }
 
   /**
@@ -1162,6 +1179,8 @@ export class HeapKeyedStateBackend<K>
         entry.inStore = true;
       }
     }
+    // In store-key order, the writes walk the B-tree once (cached keys are spread over it).
+    writes.sort((a, b) => Buffer.compare(a.key, b.key));
     this.writeStore(writes);
     tier.store.writeEager(eager);
     return true;
@@ -1178,6 +1197,25 @@ export class HeapKeyedStateBackend<K>
     }
     return ns;
   }
+}
+
+/**
+ * Writes kept in one buffer (store keys and values back to back; per write where its key starts,
+ * where it ends and where its value ends: the key's end for a delete), as views of the buffer.
+ */
+function writesOf(buffer: ByteWriter, spans: readonly number[]): LocalStoreWrite[] {
+  const view = buffer.view();
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.length);
+  const writes: LocalStoreWrite[] = new Array<LocalStoreWrite>(spans.length / 3);
+  for (let i = 0; i < spans.length; i += 3) {
+    const keyEnd = spans[i + 1]!;
+    const end = spans[i + 2]!;
+    writes[i / 3] = {
+      key: bytes.subarray(spans[i]!, keyEnd),
+      value: end === keyEnd ? undefined : bytes.subarray(keyEnd, end),
+    };
+  }
+  return writes;
 }
 
 /** A keyed state backend holding state in memory, checkpointed incrementally by key group. */

@@ -137,20 +137,23 @@ export class RestoredKeyGroup<K> {
   }
 }
 
-/** Where a tiered backend's restored keys go: its local store, as bytes (see StoredKeyGroup). */
+/**
+ * Where a tiered backend's restored keys go: its local store, as bytes (see StoredKeyGroup). The
+ * views passed are valid during the call only.
+ */
 export interface RestoreStore {
   /** Whether the store takes a key of this many bytes (a key it does not take is restored in memory). */
   accepts(keyLength: number): boolean;
   /** Stores a key's cells section, replacing what the store holds for it. */
   put(keyBytes: Uint8Array, cells: Uint8Array): void;
-  /** Removes a key (a tombstone of a newer part). */
+  /** Removes a key (its newest record is a tombstone). */
   delete(keyBytes: Uint8Array): void;
 }
 
 /**
- * One restored key group of a tiered backend: its records go to the local store as bytes, part by
- * part in the chain's order, so that a newer part's record (a put or a delete) lands over an older
- * one's and nothing per key is held on the heap, however large the increments are (RestoredKeyGroup
+ * One restored key group of a tiered backend: its records go to the local store as bytes
+ * (copyStoredGroups, with the other groups pending), each key's newest record over its older ones,
+ * and nothing per key is held on the heap, however large the increments are (RestoredKeyGroup
  * resolves the increments in a Map of every key they hold: after a crash mid-run they can hold most
  * of the state). Only keys with timers or holds, restored in memory when the group is handed over,
  * and keys too long for the store are resolved on the heap.
@@ -159,14 +162,15 @@ export class StoredKeyGroup<K> {
   private constructor(
     private readonly host: RestoreHost<K>,
     readonly keyGroup: number,
-    private readonly parts: readonly PartSections[],
-    /** The newest record of every key with an eager record in some part (their older records are skipped). */
-    private readonly eagerKeys: ReadonlyMap<string, PartRecord>,
+    /** The chain's parts, oldest first. */
+    readonly parts: readonly PartSections[],
+    /** Keys whose newest record has timers or holds, restored in memory (their older records are skipped). */
+    private readonly inMemory: ReadonlySet<string>,
   ) {}
 
   /**
    * Verifies every part of `chain` (checksums, key group) and restores the keys whose newest record
-   * has timers or holds. Returns the group still to materialize, or undefined when nothing is left.
+   * has timers or holds. Returns the group still to copy, or undefined when nothing is left.
    * @throws StatePartCorruptError (StatePartVersionError for another format version)
    */
   static restore<K>(
@@ -188,18 +192,21 @@ export class StoredKeyGroup<K> {
         const cursor = new PartCursor(s.bytes, s.lazyStart, s.lazyEnd);
         for (let i = 0; i < s.lazyCount; i++) {
           const record = cursor.record();
-          const found = eagerKeys.get(keyId(record.keyBytes));
-          if (found !== undefined && found.part < part) eagerKeys.set(keyId(record.keyBytes), { record, part });
+          const id = keyId(record.keyBytes);
+          const found = eagerKeys.get(id);
+          if (found !== undefined && found.part < part) eagerKeys.set(id, { record, part });
         }
       }
     }
-    const newest = new Map([...eagerKeys].map(([id, { record }]) => [id, record]));
-    for (const record of newest.values()) {
-      if (!record.tombstone && record.eager.length > 0) restoreRecord(host, record, keyGroup);
+    // Their older records are skipped at the copy; a newest record without timers or holds is copied.
+    const inMemory = new Set<string>();
+    for (const [id, { record }] of eagerKeys) {
+      if (record.tombstone || record.eager.length === 0) continue;
+      restoreRecord(host, record, keyGroup);
+      inMemory.add(id);
     }
-    const lazy = parts.reduce((n, s) => n + s.lazyCount, 0);
-    if (lazy === 0 && [...newest.values()].every((r) => r.tombstone || r.eager.length > 0)) return undefined;
-    return new StoredKeyGroup(host, keyGroup, parts, newest);
+    if (parts.every((s) => s.lazyCount === 0)) return undefined;
+    return new StoredKeyGroup(host, keyGroup, parts, inMemory);
   }
 
   /** Records still held as bytes (tombstones and overridden records included: an estimate). */
@@ -207,39 +214,14 @@ export class StoredKeyGroup<K> {
     return this.parts.reduce((n, s) => n + s.lazyCount, 0);
   }
 
-  /** Writes every remaining key of the group into `store`, oldest part first. */
-  materialize(store: RestoreStore): void {
-    const { host, parts, keyGroup, eagerKeys } = this;
-    // Keys the store does not take, resolved here: their newest record.
-    const inMemory = new Map<string, PartRecord>();
-    const skip = eagerKeys.size > 0;
-    try {
-      for (const s of parts) {
-        const cursor = new PartCursor(s.bytes, s.lazyStart, s.lazyEnd);
-        for (let i = 0; i < s.lazyCount; i++) {
-          const record = cursor.record();
-          if (record.eager.length > 0)
-            throw new StatePartCorruptError('a record with timers or holds outside the eager section');
-          if (skip && eagerKeys.has(keyId(record.keyBytes))) continue;
-          if (!store.accepts(record.keyBytes.length)) inMemory.set(keyId(record.keyBytes), record);
-          else if (record.tombstone) store.delete(record.keyBytes);
-          else store.put(record.keyBytes, record.cells);
-        }
-        if (!cursor.atEnd())
-          throw new StatePartCorruptError(
-            `${s.lazyEnd - cursor.pos} unexpected bytes after the records of key group ${keyGroup}`,
-          );
-      }
-    } catch (cause) {
-      if (cause instanceof StatePartCorruptError) throw cause;
-      throw new StatePartCorruptError(`the records of key group ${keyGroup} are malformed`, { cause });
-    }
-    for (const record of eagerKeys.values()) {
-      if (record.tombstone || record.eager.length > 0) continue;
-      if (store.accepts(record.keyBytes.length)) store.put(record.keyBytes, record.cells);
-      else restoreRecord(host, record, keyGroup);
-    }
-    for (const record of inMemory.values()) if (!record.tombstone) restoreRecord(host, record, keyGroup);
+  /** Whether the lazy records of this key are not copied: its newest record, with timers or holds, is in memory. */
+  skips(keyBytes: Uint8Array): boolean {
+    return this.inMemory.size > 0 && this.inMemory.has(keyId(keyBytes));
+  }
+
+  /** Restores in memory a key whose newest record is `record` and which the store does not take. */
+  restoreInMemory(record: PartRecord): void {
+    restoreRecord(this.host, record, this.keyGroup);
   }
 }
 
