@@ -10,7 +10,7 @@
 //
 //   node --import tsx bench/state-larger-than-memory.ts [--keys 50000000] [--kills 2] [--dir /tmp/...] [--state-memory
 // 512MiB] [--checkpoint-interval 2000] [--out bench/results/state-larger-than-memory-50m.json]
-// [--uninterrupted-only | --check per-key]
+// [--uninterrupted-only | --check per-key [--kill-at 0.6]]
 //
 // --out writes what was measured as JSON: wall time, messages/s and peak RSS of every process, when
 // the kills came, the sizes on disk, the machine's load, and whether the outputs are identical.
@@ -47,6 +47,9 @@ const { values } = parseArgs({
     'uninterrupted-only': { type: 'boolean', default: false },
     // `uninterrupted`: compare with an uninterrupted run, byte for byte; `per-key`: no such run.
     check: { type: 'string', default: 'uninterrupted' },
+    // With --check per-key: every kill at this share of the complete output's bytes, not at random
+    // (runs to compare, e.g. two commits' cold restores of the same state).
+    'kill-at': { type: 'string' },
   },
 });
 const check = values.check;
@@ -59,6 +62,9 @@ const dir = values.dir;
 const HEAP_LIMIT_MIB = 1536;
 if (!Number.isSafeInteger(keys) || keys < 10 || !Number.isSafeInteger(kills) || kills < 0)
   throw new Error('--keys >= 10 and --kills >= 0, integers');
+const killAtFraction = values['kill-at'] === undefined ? undefined : Number(values['kill-at']);
+if (killAtFraction !== undefined && (check !== 'per-key' || !(killAtFraction > 0 && killAtFraction < 1)))
+  throw new Error('--kill-at is a share of the output between 0 and 1, with --check per-key');
 
 /** Writes the input: 10 words a line, every word w0..w(keys-1) in order, then all again scrambled. */
 async function writeInput(path: string): Promise<void> {
@@ -114,6 +120,11 @@ interface RunResult {
   readonly code: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly ms: number;
+  /**
+   * Spawn to the first growth of the output file past its size at the spawn (sampled every 200 ms),
+   * or undefined when it did not grow.
+   */
+  readonly firstOutputMs: number | undefined;
   /** The highest VmHWM (peak resident set) read from /proc while the process ran, in bytes; 0 off Linux. */
   readonly peakRssBytes: number;
   readonly checkpoints: CheckpointTally;
@@ -181,8 +192,10 @@ function fileSize(path: string): number {
   }
 }
 
-function run(args: string[], killAt?: KillAt): Promise<RunResult> {
+function run(args: string[], output: string, killAt?: KillAt): Promise<RunResult> {
   const started = Date.now();
+  const outputAtStart = fileSize(output);
+  let firstOutputMs: number | undefined;
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
   const checkpoints: CheckpointTally = {
     count: 0,
@@ -204,6 +217,7 @@ function run(args: string[], killAt?: KillAt): Promise<RunResult> {
   let peak = 0;
   const sample = (): void => {
     if (child.pid !== undefined) peak = Math.max(peak, peakRss(child.pid));
+    if (firstOutputMs === undefined && fileSize(output) > outputAtStart) firstOutputMs = Date.now() - started;
     if (killAt !== undefined && 'outputPath' in killAt && fileSize(killAt.outputPath) >= killAt.outputBytes)
       child.kill('SIGKILL');
   };
@@ -218,7 +232,7 @@ function run(args: string[], killAt?: KillAt): Promise<RunResult> {
     child.on('close', (code, signal) => {
       clearInterval(sampler);
       if (timer !== undefined) clearTimeout(timer);
-      resolve({ code, signal, ms: Date.now() - started, peakRssBytes: peak, checkpoints });
+      resolve({ code, signal, ms: Date.now() - started, firstOutputMs, peakRssBytes: peak, checkpoints });
     });
   });
 }
@@ -248,6 +262,7 @@ function described(r: RunResult, messages?: number) {
     exitCode: r.code,
     signal: r.signal,
     wallSeconds: r.ms / 1000,
+    ...(r.firstOutputMs === undefined ? {} : { firstOutputSeconds: r.firstOutputMs / 1000 }),
     ...(messages === undefined ? {} : { messagesPerSec: Math.round(messages / (r.ms / 1000)) }),
     peakRssMiB: Math.round(r.peakRssBytes / 2 ** 20),
     checkpoints: r.checkpoints,
@@ -316,7 +331,7 @@ const outputBytes = expectedOutputBytes();
 let clean: RunResult | undefined;
 let cleanCheck: PerKeyCheck | undefined;
 if (check === 'uninterrupted') {
-  clean = await run(runArgs(join(dir, 'clean.jsonl'), join(dir, 'clean-state')));
+  clean = await run(runArgs(join(dir, 'clean.jsonl'), join(dir, 'clean-state')), join(dir, 'clean.jsonl'));
   console.log(
     `uninterrupted run: exit ${clean.code} in ${(clean.ms / 1000).toFixed(0)} s, peak RSS ${(clean.peakRssBytes / 2 ** 20).toFixed(0)} MiB, checkpoints ${JSON.stringify(clean.checkpoints)}`,
   );
@@ -346,7 +361,7 @@ if (values['uninterrupted-only'] && clean !== undefined) {
 // later ones further on.
 const killPoints =
   clean === undefined
-    ? Array.from({ length: kills }, () => 0.1 + 0.8 * Math.random()).sort((x, y) => x - y)
+    ? Array.from({ length: kills }, () => killAtFraction ?? 0.1 + 0.8 * Math.random()).sort((x, y) => x - y)
     : Array.from({ length: kills }, () => 0.2 + 0.6 * Math.random());
 const crashedOutput = join(dir, 'crashed.jsonl');
 const interrupted: { killAt: { afterSeconds: number } | { outputFraction: number }; run: RunResult }[] = [];
@@ -356,7 +371,7 @@ for (const [k, point] of killPoints.entries()) {
     clean === undefined
       ? { outputPath: crashedOutput, outputBytes: Math.floor(point * outputBytes) }
       : { afterMs: Math.floor(clean.ms * point) };
-  const result = await run(runArgs(crashedOutput, join(dir, 'crashed-state')), killAt);
+  const result = await run(runArgs(crashedOutput, join(dir, 'crashed-state')), crashedOutput, killAt);
   const at =
     'afterMs' in killAt ? { afterSeconds: killAt.afterMs / 1000 } : { outputFraction: Number(point.toFixed(4)) };
   interrupted.push({ killAt: at, run: result });
@@ -365,8 +380,10 @@ for (const [k, point] of killPoints.entries()) {
     `run ${k + 1}: ${result.signal === 'SIGKILL' ? `SIGKILL after ${(result.ms / 1000).toFixed(0)} s (${JSON.stringify(at)})` : `exit ${result.code} before the kill`}, peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
   );
 }
-const final = await run(runArgs(crashedOutput, join(dir, 'crashed-state')));
-console.log(`finishing run: exit ${final.code} in ${(final.ms / 1000).toFixed(0)} s`);
+const final = await run(runArgs(crashedOutput, join(dir, 'crashed-state')), crashedOutput);
+console.log(
+  `finishing run: exit ${final.code} in ${(final.ms / 1000).toFixed(0)} s, first new output after ${final.firstOutputMs === undefined ? '-' : (final.firstOutputMs / 1000).toFixed(1)} s`,
+);
 if (final.code !== 0) throw new Error('the run finishing after the kills failed');
 const crashedCheck = await checkPerKey(crashedOutput);
 console.log(`interrupted output per key: ${JSON.stringify(crashedCheck)}`);
