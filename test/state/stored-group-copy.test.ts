@@ -18,6 +18,8 @@ const tag = StateTags.value('v', VarLongCoder.of());
 /** Longer than the local store takes: restored in memory. */
 const LONG = 'L'.repeat(2100);
 const LONG_CLEARED = 'M'.repeat(2100);
+/** Keys whose store key's length takes one byte, and three (from 255 bytes on). */
+const LENGTHY = ['a'.repeat(40), 'b'.repeat(254), 'c'.repeat(255), 'd'.repeat(256), 'e'.repeat(1975)];
 
 /** The store key order LMDB keeps (bytes, the shorter first on a common prefix). */
 const storeOrder = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
@@ -52,7 +54,7 @@ function capture(b: HeapKeyedStateBackend<string>, chains: Map<number, Uint8Arra
  * A state over many key groups in three parts: a base, an increment that changes some keys and
  * clears others (tombstones), one that gives some cleared keys a value again; a key whose timer of
  * the base is gone in the increment, one that keeps its timer, one that gets a timer in the
- * increment, and keys too long for the store.
+ * increment, long keys, and keys too long for the store.
  */
 function liveState(keys: number): { live: HeapKeyedStateBackend<string>; chains: Map<number, Uint8Array[]> } {
   const live = createKeyedStateBackend({ keyCoder: str });
@@ -62,7 +64,7 @@ function liveState(keys: number): { live: HeapKeyedStateBackend<string>; chains:
     return { namespace: g, timerId: 't', domain: TimeDomain.EVENT_TIME, timestamp: 5, outputTimestamp: 5 } as const;
   };
   for (let i = 0; i < keys; i++) write(live, `k${i}`, i);
-  for (const key of ['timer-gone', 'timer-kept', 'timer-late', LONG, LONG_CLEARED]) write(live, key, 1);
+  for (const key of ['timer-gone', 'timer-kept', 'timer-late', ...LENGTHY, LONG, LONG_CLEARED]) write(live, key, 1);
   live.timerInternals.setTimer(timer('timer-gone'));
   live.timerInternals.setTimer(timer('timer-kept'));
   capture(live, chains);
@@ -108,6 +110,7 @@ test('tiered restore - the first use of a key group copies every pending group i
     'timer-gone',
     'timer-kept',
     'timer-late',
+    ...LENGTHY,
     LONG,
     LONG_CLEARED,
   ];
