@@ -1,4 +1,5 @@
 import type { TaskOutput, TaskRunner } from '../../src/task/task-runner.ts';
+import { LocalStateStoreError } from '../../src/state/index.ts';
 import { EntryKind, Mailbox } from './mailbox.ts';
 import type { DeadLetterReceiver, Outlet } from './outlet.ts';
 import type { PartitionInbox } from './key-router.ts';
@@ -308,6 +309,10 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         }
         return undefined;
       } catch (error) {
+        if (failsTheJob(error)) {
+          this.host.fail(error);
+          return undefined;
+        }
         if (attempt > this.options.maxRetries) {
           this.giveUp(key, value, position, attempt, error);
           return undefined;
@@ -326,6 +331,10 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     attempt: number,
     error: unknown,
   ): Promise<void> | undefined {
+    if (failsTheJob(error)) {
+      this.host.fail(error);
+      return undefined;
+    }
     if (attempt > this.options.maxRetries) {
       this.giveUp(key, value, position, attempt, error);
       return undefined;
@@ -366,4 +375,15 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
 
 function isPromise(value: unknown): value is Promise<never> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Whether a failed turn is the job's failure rather than its message's: the local state store
+ * failed (LocalStateStoreError, maybe as the cause of a task callback's error). Retrying the message
+ * or dead-lettering it would lose it; the job fails instead and a rerun restores its checkpoint.
+ */
+function failsTheJob(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++)
+    if (e instanceof LocalStateStoreError) return true;
+  return false;
 }

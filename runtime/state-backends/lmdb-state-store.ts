@@ -1,8 +1,18 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { lmdb } from '../deferred-packages.ts';
-import { StatePartCorruptError } from '../../src/state/index.ts';
+import { LocalStateStoreError, StatePartCorruptError } from '../../src/state/index.ts';
 import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../src/state/index.ts';
 
 /**
@@ -39,6 +49,8 @@ export class LmdbStateStore implements LocalStateStore {
   /** The cell heads the records' values number (LocalCellFormat), by id as 4 bytes big-endian. */
   private readonly cellHeads: Database<Uint8Array, Uint8Array>;
   private closed: Promise<void> | undefined = undefined;
+  /** The first failed write: every later call throws it (see LocalStateStoreError). */
+  private failure: LocalStateStoreError | undefined = undefined;
 
   private constructor(readonly path: string) {
     this.root = lmdb().open<Uint8Array, Uint8Array>({
@@ -108,6 +120,7 @@ export class LmdbStateStore implements LocalStateStore {
    * close).
    */
   async markWarm(digest: string): Promise<void> {
+    this.throwIfFailed();
     await new Promise<void>((resolve, reject) => {
       // lmdb-js's env.sync (mdb_env_sync, forced), missing from its type declarations.
       (this.root as unknown as { sync(done: (error?: unknown) => void): void }).sync((error) =>
@@ -127,30 +140,58 @@ export class LmdbStateStore implements LocalStateStore {
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
+    this.throwIfFailed();
     return this.records.getBinary(key);
   }
 
   peek(key: Uint8Array): Uint8Array | undefined {
+    this.throwIfFailed();
     // lmdb-js's reused read buffer: its `length` is set to the value's.
     return this.records.getBinaryFast(key);
   }
 
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void {
     if (batch.length === 0 && heads === undefined) return;
+    this.throwIfFailed();
     const perTransaction = transactionWrites(this.leafPages(), batch.length);
     // The heads go with the first writes, which may use them.
     for (let from = 0; from === 0 || from < batch.length; from += perTransaction) {
-      this.root.transactionSync(() => {
-        if (from === 0 && heads !== undefined)
-          heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
-        const to = Math.min(batch.length, from + perTransaction);
-        for (let i = from; i < to; i++) {
-          const w = batch[i]!;
-          if (w.value === undefined) this.records.removeSync(w.key);
-          else this.records.putSync(w.key, w.value);
-        }
-      });
+      try {
+        this.root.transactionSync(() => {
+          if (from === 0 && heads !== undefined)
+            heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
+          const to = Math.min(batch.length, from + perTransaction);
+          for (let i = from; i < to; i++) {
+            const w = batch[i]!;
+            if (w.value === undefined) this.records.removeSync(w.key);
+            else this.records.putSync(w.key, w.value);
+          }
+        });
+      } catch (error) {
+        throw this.fail('write evicted state', error);
+      }
     }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Records the store's first failure, which every later call throws: after a failed transaction the
+   * backend's view (what it evicted) and the store's differ, and lmdb-js is not to be driven further.
+   */
+  private fail(operation: string, error: unknown): LocalStateStoreError {
+    if (this.failure !== undefined) return this.failure;
+    let detail = '';
+    try {
+      const fs = statfsSync(this.path);
+      detail = ` (${Math.floor((fs.bavail * fs.bsize) / 1024)} KiB free on its file system)`;
+    } catch {
+      // no figure to add
+    }
+    this.failure = new LocalStateStoreError(this.path, operation, detail, { cause: error });
+    return this.failure;
   }
 
   private leafPages(): number {
@@ -158,6 +199,7 @@ export class LmdbStateStore implements LocalStateStore {
   }
 
   heads(): Uint8Array[] {
+    this.throwIfFailed();
     const out: Uint8Array[] = [];
     for (const { key, value } of this.cellHeads.getRange()) {
       const id = new DataView((key as Uint8Array).buffer, (key as Uint8Array).byteOffset, 4).getUint32(0);
@@ -170,24 +212,36 @@ export class LmdbStateStore implements LocalStateStore {
 
   writeEager(records: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): void {
     if (records.length === 0) return;
-    this.root.transactionSync(() => {
-      for (const r of records) this.eager.putSync(r.key, r.value);
-    });
+    this.throwIfFailed();
+    try {
+      this.root.transactionSync(() => {
+        for (const r of records) this.eager.putSync(r.key, r.value);
+      });
+    } catch (error) {
+      throw this.fail('write the records of keys with timers', error);
+    }
   }
 
   takeEager(): { key: Uint8Array; value: Uint8Array }[] {
+    this.throwIfFailed();
     const out: { key: Uint8Array; value: Uint8Array }[] = [];
     for (const { key, value } of this.eager.getRange())
       out.push({ key: key as Uint8Array, value: value as Uint8Array });
-    if (out.length > 0) this.eager.clearSync();
+    try {
+      if (out.length > 0) this.eager.clearSync();
+    } catch (error) {
+      throw this.fail('clear the records of keys with timers', error);
+    }
     return out;
   }
 
   keys(): Iterable<Uint8Array> {
+    this.throwIfFailed();
     return this.records.getKeys() as Iterable<Uint8Array>;
   }
 
   get size(): number {
+    this.throwIfFailed();
     return (this.records.getStats() as { entryCount: number }).entryCount;
   }
 
@@ -197,10 +251,15 @@ export class LmdbStateStore implements LocalStateStore {
   }
 
   clear(): void {
+    this.throwIfFailed();
     rmSync(join(this.path, MARKER), { force: true });
-    this.records.clearSync();
-    this.eager.clearSync();
-    this.cellHeads.clearSync();
+    try {
+      this.records.clearSync();
+      this.eager.clearSync();
+      this.cellHeads.clearSync();
+    } catch (error) {
+      throw this.fail('clear', error);
+    }
   }
 
   close(): Promise<void> {

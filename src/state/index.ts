@@ -54,4 +54,5 @@ export {
   StatePartCorruptError,
   StatePartVersionError,
   StateValueNotEncodableError,
+  LocalStateStoreError,
 } from './state-errors.ts';

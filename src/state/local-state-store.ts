@@ -26,7 +26,9 @@ export interface LocalStateStore {
    * Applies one batch in order: every put (value) or delete (undefined), and the cell heads
    * numbered since the last write (ids `heads.from`, `heads.from + 1`...), which its values may use,
    * with its first writes. A large batch may be committed in several transactions: the store is
-   * not trusted after a failure or a crash anyway (a working copy, see above).
+   * not trusted after a failure or a crash anyway (a working copy, see above). A store that fails
+   * throws LocalStateStoreError, then the same error from every later call: the job fails (a rerun
+   * restores from the checkpoints) rather than read state the store may have lost.
    */
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void;
   /** Every cell head written (by id, from 1): the dictionary of the values it holds. */

@@ -92,3 +92,25 @@ export class StateValueNotEncodableError extends StatorError {
     );
   }
 }
+
+/**
+ * The disk backend's local store failed (a full disk under --state-dir, an I/O error). The store is
+ * a working copy, not the source of truth: nothing is lost, but the job cannot go on with it (state
+ * it evicted there may be missing), so the job fails and a rerun restores from its last checkpoint.
+ * The store refuses every later call with this same error.
+ */
+export class LocalStateStoreError extends StatorError {
+  override name = 'LocalStateStoreError';
+  readonly path: string;
+  constructor(path: string, operation: string, detail: string, options?: { cause?: unknown }) {
+    const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(
+      'LOCAL_STATE_STORE_FAILED',
+      `the local state store in ${path} failed to ${operation}${reason}${detail}; nothing is lost (the checkpoints ` +
+        'hold the state): free disk space under --state-dir and run again, the job resumes from its last checkpoint ' +
+        '(or run with --state-backend heap)',
+      options,
+    );
+    this.path = path;
+  }
+}

@@ -3,7 +3,8 @@
 // across a switch of backend between runs (both ways) and across SIGKILLs at random moments.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
 import { embeddedRunArgs, killAll, runCli, sleep, startCli, tempDir } from '../runtime/support/cli.ts';
 import { crashTest } from '../runtime/support/crash.ts';
@@ -179,6 +180,41 @@ test("SIGKILL of a disk-backend run at random moments, then finishing, gives a c
     crashedArgs: DISK,
   });
   assert.ok(killed > 0, 'at least one run was killed');
+});
+
+test('a full disk under the local store fails the run saying nothing is lost (no dead letters); the run again where there is room gives the exact output', async () => {
+  const fs = mountSmallFilesystem(1024 * 1024);
+  if (typeof fs === 'string') return reportSkipped('disk backend - full disk', fs);
+  try {
+    // 60,000 distinct words: the local stores outgrow the 1 MiB file system before the first checkpoint.
+    const { whole, reference } = await heapReference(
+      'full',
+      Array.from({ length: 60_000 }, (_, i) => `key${i} x${i % 7}`).join('\n') + '\n',
+    );
+    const output = join(tmp.dir, 'full.jsonl');
+    const full = await run(whole, output, join(fs.path, 'state'), [
+      '--state-backend',
+      'disk',
+      '--state-memory',
+      '64KiB',
+    ]);
+    assert.is(full.code, 1, full.stderr);
+    assert.match(
+      full.stderr,
+      /stator: the local state store in .*local\/count-\d failed to write evicted state: .*nothing is lost .*free disk space under --state-dir and run again/,
+    );
+    assert.not.match(full.stderr, /dead letter/);
+    assert.ok(!existsSync(`${output}.dead.jsonl`) || statSync(`${output}.dead.jsonl`).size === 0, 'no dead letters');
+
+    // The same state directory where there is room: its unmarked local copies are rebuilt.
+    const roomy = join(tmp.dir, 'full-state');
+    cpSync(join(fs.path, 'state'), roomy, { recursive: true });
+    const again = await run(whole, output, roomy, DISK);
+    assert.is(again.code, 0, again.stderr);
+    assert.is(readFileSync(output, 'utf8'), readFileSync(reference, 'utf8'));
+  } finally {
+    fs.unmount();
+  }
 });
 
 test.run();
