@@ -309,8 +309,9 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         }
         return undefined;
       } catch (error) {
-        if (failsTheJob(error)) {
-          this.host.fail(error);
+        const fatal = jobFailure(error);
+        if (fatal !== undefined) {
+          this.host.fail(fatal);
           return undefined;
         }
         if (attempt > this.options.maxRetries) {
@@ -331,8 +332,9 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     attempt: number,
     error: unknown,
   ): Promise<void> | undefined {
-    if (failsTheJob(error)) {
-      this.host.fail(error);
+    const fatal = jobFailure(error);
+    if (fatal !== undefined) {
+      this.host.fail(fatal);
       return undefined;
     }
     if (attempt > this.options.maxRetries) {
@@ -378,12 +380,13 @@ function isPromise(value: unknown): value is Promise<never> {
 }
 
 /**
- * Whether a failed turn is the job's failure rather than its message's: the local state store
- * failed (LocalStateStoreError, maybe as the cause of a task callback's error). Retrying the message
- * or dead-lettering it would lose it; the job fails instead and a rerun restores its checkpoint.
+ * The job's failure in a failed turn, when it is not its message's: the local state store failed
+ * (LocalStateStoreError, maybe as the cause of a task callback's error, which a state read inside
+ * the callback gives). Retrying the message or dead-lettering it would lose it; the job fails with
+ * the store's error instead, and a rerun restores its checkpoint.
  */
-function failsTheJob(error: unknown): boolean {
+function jobFailure(error: unknown): LocalStateStoreError | undefined {
   for (let e = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++)
-    if (e instanceof LocalStateStoreError) return true;
-  return false;
+    if (e instanceof LocalStateStoreError) return e;
+  return undefined;
 }
