@@ -504,11 +504,6 @@ class JobRuntimeImpl implements JobRuntime {
     this.replayed = 0;
   }
 
-  /**
-   * The consistency rule in one process (see CheckpointProcedure): state, input position and
-   * committed output describe one instant. The source resumes before the write, which runs in the
-   * background unless `awaitWrite` (the final one is awaited, and its failure fails the run).
-   */
   /** The stop's checkpoint; a store failure says that nothing is lost and what to do (FinalCheckpointError). */
   private async finalCheckpoint(): Promise<void> {
     try {
@@ -518,6 +513,11 @@ class JobRuntimeImpl implements JobRuntime {
     }
   }
 
+  /**
+   * The consistency rule in one process (see CheckpointProcedure): state, input position and
+   * committed output describe one instant. The source resumes before the write, which runs in the
+   * background unless `awaitWrite` (the final one is awaited, and its failure fails the run).
+   */
   private async checkpointOnce(
     reason: string,
     awaitWrite: boolean,

@@ -168,7 +168,7 @@ export class LmdbStateStore implements LocalStateStore {
           }
         });
       } catch (error) {
-        throw this.fail('write evicted state', error);
+        throw this.fail('write state', error);
       }
     }
   }

@@ -201,7 +201,7 @@ test('a full disk under the local store fails the run saying nothing is lost (no
     assert.is(full.code, 1, full.stderr);
     assert.match(
       full.stderr,
-      /stator: the local state store in .*local\/count-\d failed to write evicted state: .*nothing is lost .*free disk space under --state-dir and run again/,
+      /stator: the local state store in .*local\/count-\d failed to write state: .*nothing is lost .*free disk space under --state-dir and run again/,
     );
     assert.not.match(full.stderr, /dead letter/);
     assert.ok(!existsSync(`${output}.dead.jsonl`) || statSync(`${output}.dead.jsonl`).size === 0, 'no dead letters');
