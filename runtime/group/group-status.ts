@@ -53,7 +53,7 @@ export interface GroupStatus {
   /** False when the job has no group bucket (it never ran as a group on this NATS). */
   readonly exists: boolean;
   readonly workers: readonly WorkerStatus[];
-  /** Every unit the workers know of (the job's order) and any other unit with a lease. */
+  /** Every unit the workers know of (the job's order), then any other unit with a lease or a failure record. */
   readonly units: readonly UnitStatus[];
 }
 
@@ -109,10 +109,13 @@ export async function readGroupStatus(
     }
   }
   heartbeats.sort((a, b) => (a.record.worker < b.record.worker ? -1 : a.record.worker > b.record.worker ? 1 : 0));
-  // The job's units in its order, as the freshest heartbeat lists them, then units only a lease names.
+  // The job's units in its order, as the freshest heartbeat lists them, then units only a lease or
+  // a failure record names: with no heartbeat (no worker running, or its heartbeat late), a unit
+  // marked failed holds no lease and would be missing.
   const freshest = [...heartbeats].sort((a, b) => b.entry.revision - a.entry.revision)[0];
   const order = [...(freshest?.record.units ?? [])];
-  for (const unit of [...leases.keys()].sort()) if (!order.includes(unit)) order.push(unit);
+  for (const unit of [...new Set([...leases.keys(), ...failures.keys()])].sort())
+    if (!order.includes(unit)) order.push(unit);
   const at = now();
   const workers = heartbeats.map(({ record, entry }): WorkerStatus => {
     const ago = Math.max(0, at - entry.created.getTime());
