@@ -25,7 +25,7 @@ test("fraud: SIGKILLed disk runs, finished, give a clean heap run's alerts (both
   mkdirSync(dir);
   const input = join(tmp.dir, 'transactions.jsonl');
   writeFileSync(input, generatedTransactions(80_000));
-  const { killed, clean } = await crashTest({ module: 'examples/fraud.ts', input, dir, kills: 3, crashedArgs: DISK });
+  const { killed, clean } = await crashTest({ module: 'examples/fraud.ts', input, dir, kills: 2, crashedArgs: DISK });
   assert.ok(killed > 0, 'at least one run was killed');
   const rules = new Set(
     readFileSync(clean, 'utf8')
@@ -41,7 +41,7 @@ test("sessions: SIGKILLed disk runs, finished, give a clean heap run's sessions"
   mkdirSync(dir);
   const input = join(tmp.dir, 'clicks.jsonl');
   writeFileSync(input, generatedClicks(120_000));
-  const { killed } = await crashTest({ module: 'examples/sessions.ts', input, dir, kills: 3, crashedArgs: DISK });
+  const { killed } = await crashTest({ module: 'examples/sessions.ts', input, dir, kills: 2, crashedArgs: DISK });
   assert.ok(killed > 0, 'at least one run was killed');
 });
 
