@@ -12,6 +12,8 @@ import {
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { lmdb } from '../deferred-packages.ts';
+import { growthPages, LmdbFileGrowth, sumWrites, tallyWrites, treePages } from './lmdb-file-growth.ts';
+import type { TransactionWrites, TreeStats } from './lmdb-file-growth.ts';
 import { LocalStateStoreError, StatePartCorruptError } from '../../src/state/index.ts';
 import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../src/state/index.ts';
 
@@ -51,27 +53,33 @@ export class LmdbStateStore implements LocalStateStore {
   private closed: Promise<void> | undefined = undefined;
   /** The first failed write: every later call throws it (see LocalStateStoreError). */
   private failure: LocalStateStoreError | undefined = undefined;
+  /** Room for each transaction's new pages, made before it runs (see lmdb-file-growth.ts). */
+  private readonly growth: LmdbFileGrowth;
+  private readonly pageBytes: number;
+  /**
+   * Pages of the eager and heads trees, which change only through this store: read again after each
+   * transaction that writes them, not before every one.
+   */
+  private smallTreePages = 0;
 
   private constructor(readonly path: string) {
-    this.root = lmdb().open<Uint8Array, Uint8Array>({
-      path,
-      encoding: 'binary',
-      keyEncoding: 'binary',
-      compression: false,
-      noSync: true,
-      noMetaSync: true,
-      // Not the write map: it leaves every written page in this process's mapping, counted in its
-      // RSS, where pwrite-ed pages stay out of it until read (docs/performance.md, keysPerGiB).
-      useWritemap: false,
-      // Address space, not memory: a map this size is never grown, and lmdb-js keeps every
-      // outgrown map mapped (with its resident pages) until close. Past it, it grows as before.
-      mapSize: MAP_BYTES,
-      maxDbs: 4,
-    });
-    const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
-    this.records = this.root.openDB<Uint8Array, Uint8Array>('records', binary);
-    this.eager = this.root.openDB<Uint8Array, Uint8Array>('eager', binary);
-    this.cellHeads = this.root.openDB<Uint8Array, Uint8Array>('heads', binary);
+    // LMDB makes its files and first pages at open, before any reserve (lmdb-file-growth.ts) can run.
+    const free = freeBytes(path);
+    if (free !== undefined && free < OPEN_FREE_BYTES)
+      throw new LocalStateStoreError(
+        path,
+        'open',
+        ` (${Math.floor(free / 1024)} KiB free on its file system; it needs ${OPEN_FREE_BYTES / 1024} KiB to start)`,
+      );
+    try {
+      const env = openEnvironment(path);
+      ({ root: this.root, records: this.records, eager: this.eager, cellHeads: this.cellHeads } = env);
+      this.growth = new LmdbFileGrowth(join(path, 'data.mdb'));
+      this.pageBytes = (this.root.getStats() as EnvStats).pageSize;
+      this.countSmallTrees();
+    } catch (error) {
+      throw new LocalStateStoreError(path, 'open', freeDetail(path), { cause: error });
+    }
   }
 
   /** Opens a fresh (empty) store in `path`, removing whatever was there. */
@@ -153,14 +161,20 @@ export class LmdbStateStore implements LocalStateStore {
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void {
     if (batch.length === 0 && heads === undefined) return;
     this.throwIfFailed();
-    const perTransaction = transactionWrites(this.leafPages(), batch.length);
+    let records = this.records.getStats() as TreeStats;
+    const perTransaction = transactionWrites(records.treeLeafPageCount, batch.length);
     // The heads go with the first writes, which may use them.
     for (let from = 0; from === 0 || from < batch.length; from += perTransaction) {
+      const to = Math.min(batch.length, from + perTransaction);
+      let writes = tallyWrites(batch, this.pageBytes, from, to);
+      if (from === 0 && heads !== undefined)
+        writes = sumWrites(writes, tallyWrites(headWrites(heads.heads), this.pageBytes));
+      if (from > 0) records = this.records.getStats() as TreeStats;
+      this.reserve(records, this.smallTreePages, writes, 'write state');
       try {
         this.root.transactionSync(() => {
           if (from === 0 && heads !== undefined)
             heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
-          const to = Math.min(batch.length, from + perTransaction);
           for (let i = from; i < to; i++) {
             const w = batch[i]!;
             if (w.value === undefined) this.records.removeSync(w.key);
@@ -170,7 +184,40 @@ export class LmdbStateStore implements LocalStateStore {
       } catch (error) {
         throw this.fail('write state', error);
       }
+      if (from === 0 && heads !== undefined) this.countSmallTrees();
     }
+  }
+
+  /**
+   * Makes room in the data file for what a transaction making `writes` into the tree `tree` describes
+   * can add, the trees it does not write counted whole (`otherPages` and the main and free trees);
+   * or fails the store with the file system's error.
+   */
+  private reserve(tree: TreeStats, otherPages: number, writes: TransactionWrites, operation: string): void {
+    const env = this.root.getStats() as EnvStats;
+    const others = otherPages + treePages(env.root) + treePages(env.free);
+    const pages = growthPages(writes, tree, others);
+    this.reserveBytes((env.lastPageNumber + 1 + pages) * this.pageBytes, operation);
+  }
+
+  /** Room for clearing trees of `pages` pages: the freed pages' numbers go into the free tree (8 bytes each). */
+  private reserveForClear(pages: number, operation: string): void {
+    const env = this.root.getStats() as EnvStats;
+    const room = treePages(env.root) + treePages(env.free) + Math.ceil((8 * pages) / this.pageBytes) + 16;
+    this.reserveBytes((env.lastPageNumber + 1 + room) * this.pageBytes, operation);
+  }
+
+  private reserveBytes(bytes: number, operation: string): void {
+    try {
+      this.growth.reserve(bytes);
+    } catch (error) {
+      throw this.fail(operation, error);
+    }
+  }
+
+  private countSmallTrees(): void {
+    this.smallTreePages =
+      treePages(this.eager.getStats() as TreeStats) + treePages(this.cellHeads.getStats() as TreeStats);
   }
 
   private throwIfFailed(): void {
@@ -183,19 +230,8 @@ export class LmdbStateStore implements LocalStateStore {
    */
   private fail(operation: string, error: unknown): LocalStateStoreError {
     if (this.failure !== undefined) return this.failure;
-    let detail = '';
-    try {
-      const fs = statfsSync(this.path);
-      detail = ` (${Math.floor((fs.bavail * fs.bsize) / 1024)} KiB free on its file system)`;
-    } catch {
-      // no figure to add
-    }
-    this.failure = new LocalStateStoreError(this.path, operation, detail, { cause: error });
+    this.failure = new LocalStateStoreError(this.path, operation, freeDetail(this.path), { cause: error });
     return this.failure;
-  }
-
-  private leafPages(): number {
-    return (this.records.getStats() as { treeLeafPageCount: number }).treeLeafPageCount;
   }
 
   heads(): Uint8Array[] {
@@ -213,6 +249,13 @@ export class LmdbStateStore implements LocalStateStore {
   writeEager(records: readonly { readonly key: Uint8Array; readonly value: Uint8Array }[]): void {
     if (records.length === 0) return;
     this.throwIfFailed();
+    const others = treePages(this.records.getStats() as TreeStats) + treePages(this.cellHeads.getStats() as TreeStats);
+    this.reserve(
+      this.eager.getStats() as TreeStats,
+      others,
+      tallyWrites(records, this.pageBytes),
+      'write the records of keys with timers',
+    );
     try {
       this.root.transactionSync(() => {
         for (const r of records) this.eager.putSync(r.key, r.value);
@@ -220,6 +263,7 @@ export class LmdbStateStore implements LocalStateStore {
     } catch (error) {
       throw this.fail('write the records of keys with timers', error);
     }
+    this.countSmallTrees();
   }
 
   takeEager(): { key: Uint8Array; value: Uint8Array }[] {
@@ -227,11 +271,14 @@ export class LmdbStateStore implements LocalStateStore {
     const out: { key: Uint8Array; value: Uint8Array }[] = [];
     for (const { key, value } of this.eager.getRange())
       out.push({ key: key as Uint8Array, value: value as Uint8Array });
+    if (out.length === 0) return out;
+    this.reserveForClear(treePages(this.eager.getStats() as TreeStats), 'clear the records of keys with timers');
     try {
-      if (out.length > 0) this.eager.clearSync();
+      this.eager.clearSync();
     } catch (error) {
       throw this.fail('clear the records of keys with timers', error);
     }
+    this.countSmallTrees();
     return out;
   }
 
@@ -253,6 +300,7 @@ export class LmdbStateStore implements LocalStateStore {
   clear(): void {
     this.throwIfFailed();
     rmSync(join(this.path, MARKER), { force: true });
+    this.reserveForClear(treePages(this.records.getStats() as TreeStats) + this.smallTreePages, 'clear');
     try {
       this.records.clearSync();
       this.eager.clearSync();
@@ -260,12 +308,57 @@ export class LmdbStateStore implements LocalStateStore {
     } catch (error) {
       throw this.fail('clear', error);
     }
+    this.countSmallTrees();
   }
 
   close(): Promise<void> {
     this.closed ??= this.root.close();
     return this.closed;
   }
+}
+
+/** Free bytes a store needs to open: LMDB's lock file and first pages (40 KiB), with room to spare. */
+const OPEN_FREE_BYTES = 256 * 1024;
+
+function openEnvironment(path: string) {
+  const root = lmdb().open<Uint8Array, Uint8Array>({
+    path,
+    encoding: 'binary',
+    keyEncoding: 'binary',
+    compression: false,
+    noSync: true,
+    noMetaSync: true,
+    // Not the write map: it leaves every written page in this process's mapping, counted in its
+    // RSS, where pwrite-ed pages stay out of it until read (docs/performance.md, keysPerGiB).
+    useWritemap: false,
+    // Address space, not memory: a map this size is never grown, and lmdb-js keeps every
+    // outgrown map mapped (with its resident pages) until close. Past it, it grows as before.
+    mapSize: MAP_BYTES,
+    maxDbs: 4,
+  });
+  const binary = { encoding: 'binary', keyEncoding: 'binary', compression: false } as const;
+  return {
+    root,
+    records: root.openDB<Uint8Array, Uint8Array>('records', binary),
+    eager: root.openDB<Uint8Array, Uint8Array>('eager', binary),
+    cellHeads: root.openDB<Uint8Array, Uint8Array>('heads', binary),
+  };
+}
+
+/** Free bytes on the file system of `path` for this user, or undefined when it cannot say. */
+function freeBytes(path: string): number | undefined {
+  try {
+    const fs = statfsSync(path);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The free space for an error message: " (N KiB free on its file system)", or nothing. */
+function freeDetail(path: string): string {
+  const free = freeBytes(path);
+  return free === undefined ? '' : ` (${Math.floor(free / 1024)} KiB free on its file system)`;
 }
 
 /**
@@ -277,6 +370,20 @@ export class LmdbStateStore implements LocalStateStore {
 export function transactionWrites(leaves: number, batch: number): number {
   if (leaves <= TRANSACTION_PAGES) return Math.max(1, batch);
   return Math.max(1, Math.floor(-leaves * Math.log(1 - TRANSACTION_PAGES / leaves)));
+}
+
+/** lmdb-js's environment statistics (getStats() of the root database), the parts read here. */
+interface EnvStats {
+  readonly pageSize: number;
+  readonly lastPageNumber: number;
+  readonly root: TreeStats;
+  readonly free: TreeStats;
+}
+
+/** The cell heads as writes, for tallying (every head's key is 4 bytes). */
+function headWrites(heads: readonly Uint8Array[]): LocalStoreWrite[] {
+  const key = new Uint8Array(4);
+  return heads.map((value) => ({ key, value }));
 }
 
 function headId(id: number): Uint8Array {
