@@ -217,4 +217,35 @@ test('a full disk under the local store fails the run saying nothing is lost (no
   }
 });
 
+test('a state directory with no room fails the run at start, typed, saying nothing is lost', async () => {
+  const fs = mountSmallFilesystem(1024 * 1024);
+  if (typeof fs === 'string') return reportSkipped('disk backend - no room at start', fs);
+  try {
+    const input = join(tmp.dir, 'no-room.txt');
+    writeFileSync(input, corpus(50, 3));
+    const output = join(tmp.dir, 'no-room.jsonl');
+    const filler = join(fs.path, 'filler');
+    // 100 KiB left: the checkpoint store takes its lock, the local store refuses to open.
+    writeFileSync(filler, new Uint8Array(1024 * 1024 - 100 * 1024));
+    const low = await run(input, output, join(fs.path, 'state'), DISK);
+    assert.is(low.code, 1, low.stderr);
+    assert.match(
+      low.stderr,
+      /stator: the local state store in .*local\/count-\d failed to open \(\d+ KiB free on its file system; it needs 256 KiB to start\); nothing is lost/,
+    );
+    // Nothing left: the checkpoint store's lock fails first, and its message does not promise a retry.
+    try {
+      for (;;) appendFileSync(filler, new Uint8Array(4096));
+    } catch (error) {
+      assert.is((error as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    const none = await run(input, output, join(fs.path, 'state-2'), DISK);
+    assert.is(none.code, 1, none.stderr);
+    assert.match(none.stderr, /stator: checkpoint store .* failed to .*ENOSPC.*; nothing is lost: fix that/);
+    assert.not.match(none.stderr, /retried at the next checkpoint/);
+  } finally {
+    fs.unmount();
+  }
+});
+
 test.run();
