@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { readGroupStatus } from '../../runtime/group/index.ts';
 import {
   produce,
   referenceOutputs,
@@ -21,7 +20,7 @@ import {
   waitForAllOutputs,
   type JobProcess,
 } from '../nats/wordcount-support.ts';
-import { assertWordCountsOnce, createInputStream, killAll, logsOf, startWorker } from './support.ts';
+import { assertWordCountsOnce, createInputStream, killAll, leasesOf, logsOf, startWorker } from './support.ts';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'stator-disk-handover-'));
 test.after(() => rmSync(stateDir, { recursive: true, force: true }));
@@ -40,13 +39,6 @@ test('disk backend: units handed between live workers and back keep every count 
     workers.push(worker);
     return worker;
   };
-  /** Units (of 5) each worker holds, by the group's leases; -1 each while the status cannot be read. */
-  const leases = async (of: readonly JobProcess[]): Promise<number[]> => {
-    const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
-    return of.map((w) =>
-      status === undefined ? -1 : status.units.filter((u) => u.owner?.endsWith(`-${w.child.pid}`) === true).length,
-    );
-  };
   const until = (check: () => Promise<boolean>, what: string): Promise<void> =>
     waitFor(check, what).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${logsOf(workers)}`);
@@ -57,15 +49,15 @@ test('disk backend: units handed between live workers and back keep every count 
     const first = start();
     await until(async () => (await streamMessages(link, 'WORDCOUNT_OUT')) > 0, 'first outputs');
     const second = start();
-    await until(async () => (await leases([second]))[0]! >= 2, 'the second worker took units');
+    await until(async () => (await leasesOf(link, [second]))[0]! >= 2, 'the second worker took units');
     second.child.kill('SIGTERM');
     assert.is((await second.exited).code, 0, logsOf(workers));
-    await until(async () => (await leases([first]))[0] === 5, 'the units back on the first worker');
+    await until(async () => (await leasesOf(link, [first]))[0] === 5, 'the units back on the first worker');
     const third = start();
-    await until(async () => (await leases([third]))[0]! >= 2, 'the third worker took units');
+    await until(async () => (await leasesOf(link, [third]))[0]! >= 2, 'the third worker took units');
     first.child.kill('SIGTERM');
     assert.is((await first.exited).code, 0, logsOf(workers));
-    await until(async () => (await leases([third]))[0] === 5, 'every unit on the third worker');
+    await until(async () => (await leasesOf(link, [third]))[0] === 5, 'every unit on the third worker');
     await producing;
     await waitForAllOutputs(
       link,

@@ -4,8 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsCluster } from '../support/nats-cluster.ts';
-import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
-import { readGroupStatus } from '../../runtime/group/index.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
 import {
   produce,
   referenceOutputs,
@@ -15,18 +14,7 @@ import {
   waitForAllOutputs,
   type JobProcess,
 } from '../nats/wordcount-support.ts';
-import { createInputStream, killAll, logsOf, startWorker, assertWordCountsOnce } from './support.ts';
-
-/** How many unit leases each worker holds now, by the group's bucket (workers are `<host>-<pid>`). */
-async function leasesOf(link: NatsLink, workers: readonly JobProcess[]): Promise<number[]> {
-  // A read that fails on a busy cluster counts as no answer yet (-1 each): the caller asks again.
-  const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
-  if (status === undefined) return workers.map(() => -1);
-  return workers.map(
-    (worker) =>
-      status.units.filter((unit) => unit.owner !== undefined && unit.owner.endsWith(`-${worker.child.pid}`)).length,
-  );
-}
+import { createInputStream, killAll, leasesOf, logsOf, startWorker, assertWordCountsOnce } from './support.ts';
 
 /** Whether another worker took `unit` from `worker` as from a dead or fenced one (not handed over). */
 function movedAsAfterCrash(workers: readonly JobProcess[], worker: JobProcess, unit: string): boolean {

@@ -3,8 +3,7 @@
 // was fenced before it writes anything that survives dedupe, then rejoin. Every word once, in order.
 import { test } from 'uvu';
 import { startNatsCluster } from '../support/nats-cluster.ts';
-import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
-import { readGroupStatus } from '../../runtime/group/index.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
 import {
   produce,
   referenceOutputs,
@@ -17,18 +16,12 @@ import {
   createInputStream,
   finishGracefully,
   killAll,
+  leasesOf,
   logsOf,
   startWorker,
   waitForMoreOutputs,
   assertWordCountsOnce,
 } from './support.ts';
-
-/** Unit leases `worker` holds, by the group's bucket; -1 when the read failed (a busy cluster: ask again). */
-async function leasesOf(link: NatsLink, worker: JobProcess): Promise<number> {
-  const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
-  if (status === undefined) return -1;
-  return status.units.filter((unit) => unit.owner?.endsWith(`-${worker.child.pid}`) === true).length;
-}
 
 test('a worker stopped past its lease TTL is fenced, writes nothing that survives, and rejoins', async () => {
   await using cluster = await startNatsCluster();
@@ -44,12 +37,12 @@ test('a worker stopped past its lease TTL is fenced, writes nothing that survive
   try {
     const zombie = workers[0]!;
     await waitFor(
-      async () => (await leasesOf(link, zombie)) >= 1 && (await streamMessages(link, 'WORDCOUNT_OUT')) > 0,
+      async () => (await leasesOf(link, [zombie]))[0]! >= 1 && (await streamMessages(link, 'WORDCOUNT_OUT')) > 0,
       'the zombie-to-be runs a unit',
     ).catch(fail);
     zombie.child.kill('SIGSTOP');
     // Its units move to the other two once its lease expires.
-    await waitFor(async () => (await leasesOf(link, zombie)) === 0, 'the others took its units').catch(fail);
+    await waitFor(async () => (await leasesOf(link, [zombie]))[0]! === 0, 'the others took its units').catch(fail);
     const movedAt = await streamMessages(link, 'WORDCOUNT_OUT');
     await waitForMoreOutputs(link, movedAt, reference.length, 'progress without it', workers);
     zombie.child.kill('SIGCONT');

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import { ensureSubjectStream, subjectStreamName, type NatsLink } from '../../runtime/nats/index.ts';
+import { readGroupStatus } from '../../runtime/group/index.ts';
 import { readOutputs, streamMessages, waitFor, waitForAllOutputs, type JobProcess } from '../nats/wordcount-support.ts';
 import { assertSamePerKey } from './per-key.ts';
 
@@ -53,6 +54,20 @@ export async function createInputStream(link: NatsLink, replicas: number): Promi
 }
 
 /** Every worker's log, for a failure message. */
+/**
+ * Units each worker holds, by the wordcount group's leases (matched on the worker id's pid suffix);
+ * -1 each while the status cannot be read (a read failing on a busy cluster is no answer yet: the
+ * caller asks again).
+ */
+export async function leasesOf(link: NatsLink, workers: readonly JobProcess[]): Promise<number[]> {
+  const status = await readGroupStatus(link.nc, 'wordcount').catch(() => undefined);
+  return workers.map((worker) =>
+    status === undefined
+      ? -1
+      : status.units.filter((unit) => unit.owner?.endsWith(`-${worker.child.pid}`) === true).length,
+  );
+}
+
 export function logsOf(workers: readonly JobProcess[]): string {
   return workers.map((w, i) => `--- worker ${i} (pid ${w.child.pid}) ---\n${w.stderr().slice(-3000)}`).join('\n');
 }
