@@ -1,12 +1,14 @@
-// Room in an LMDB data file for the pages a write transaction can add, allocated before it runs.
+// Room in an LMDB data file for the pages a write transaction can add, made before it runs.
 //
 // Why: when a page write of LMDB's commit fails (ENOSPC on a full disk), lmdb-js 3.5.6 formats its
 // error message into a 100-byte heap buffer with a longer text (mdb.c, mdb_page_flush), corrupting
 // the C heap: the process later aborts in free(). The store therefore never lets LMDB meet a full
-// disk: it writes the zeros of the file's growth itself first, where ENOSPC is a plain error, and
-// LMDB's page writes then land on blocks the file already holds. Pages past LMDB's last page are
-// never read by it (its meta pages name the last page), so the zeros are inert.
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+// disk: while the file system has plenty of room beyond a transaction's bound, LMDB grows the file
+// itself; once it has not, the store writes the zeros of the file's growth first, where ENOSPC is a
+// plain error, and LMDB's page writes then land on blocks the file already holds. Pages past LMDB's
+// last page are never read by it (its meta pages name the last page), so the zeros are inert.
+import { closeSync, fstatSync, openSync, statfsSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** The B+tree statistics lmdb-js's getStats() returns for one database. */
 export interface TreeStats {
@@ -108,6 +110,11 @@ export function growthPages(writes: TransactionWrites, records: TreeStats, other
   return dirty + freeList + SLACK_PAGES;
 }
 
+/**
+ * Free space beyond a transaction's bound under which the zeros are written: what other writers to
+ * the file system (the job's checkpoints, other processes) may take while one transaction runs.
+ */
+const ROOM_MARGIN_BYTES = 256 * 1024 * 1024;
 /** Zeros written at a time while extending. */
 const CHUNK_BYTES = 1024 * 1024;
 /** Room made past what a transaction needs: the zeros of the next few small ones. */
@@ -132,12 +139,15 @@ export class LmdbFileGrowth {
   }
 
   /**
-   * Makes the file at least `needed` bytes long, with real blocks, by writing zeros past its end (and
-   * up to EXTRA_BYTES more, so that small transactions do not each extend it). Throws the file
-   * system's error (ENOSPC on a full disk) when it cannot reach `needed`.
+   * Makes sure the file can be `needed` bytes long: at once when the file system has the growth and
+   * ROOM_MARGIN_BYTES free, else by writing zeros past its end (and up to EXTRA_BYTES more, so that
+   * small transactions do not each extend it). Throws the file system's error (ENOSPC on a full
+   * disk) when it cannot reach `needed`.
    */
   reserve(needed: number): void {
     if (needed <= this.bytes) return;
+    const free = freeBytes(dirname(this.file));
+    if (free !== undefined && free >= needed - this.bytes + ROOM_MARGIN_BYTES) return;
     const target = needed + EXTRA_BYTES;
     zeros ??= new Uint8Array(CHUNK_BYTES);
     const fd = openSync(this.file, 'r+');
@@ -155,5 +165,15 @@ export class LmdbFileGrowth {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/** Free bytes on the file system of `path` for this user, or undefined when it cannot say. */
+export function freeBytes(path: string): number | undefined {
+  try {
+    const fs = statfsSync(path);
+    return fs.bavail * fs.bsize;
+  } catch {
+    return undefined;
   }
 }

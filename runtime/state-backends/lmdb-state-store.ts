@@ -1,18 +1,8 @@
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { lmdb } from '../deferred-packages.ts';
-import { growthPages, LmdbFileGrowth, sumWrites, tallyWrites, treePages } from './lmdb-file-growth.ts';
+import { freeBytes, growthPages, LmdbFileGrowth, sumWrites, tallyWrites, treePages } from './lmdb-file-growth.ts';
 import type { TransactionWrites, TreeStats } from './lmdb-file-growth.ts';
 import { LocalStateStoreError, StatePartCorruptError } from '../../src/state/index.ts';
 import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../src/state/index.ts';
@@ -343,16 +333,6 @@ function openEnvironment(path: string) {
     eager: root.openDB<Uint8Array, Uint8Array>('eager', binary),
     cellHeads: root.openDB<Uint8Array, Uint8Array>('heads', binary),
   };
-}
-
-/** Free bytes on the file system of `path` for this user, or undefined when it cannot say. */
-function freeBytes(path: string): number | undefined {
-  try {
-    const fs = statfsSync(path);
-    return fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The free space for an error message: " (N KiB free on its file system)", or nothing. */

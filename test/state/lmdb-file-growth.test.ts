@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import type { Database, RootDatabase } from 'lmdb';
 import {
+  freeBytes,
   growthPages,
   LmdbFileGrowth,
   tallyWrites,
@@ -96,21 +97,37 @@ test('lmdb growth - no transaction adds more pages past the last one than growth
   assert.ok(closest > 0.5, `the closest transaction added ${closest} of its bound`);
 });
 
-test('lmdb growth - reserve makes the file that long with zeros, and more, once', () => {
-  const store = LmdbStateStore.openFresh(join(dir, 'reserve'));
-  const file = join(dir, 'reserve', 'data.mdb');
-  const growth = new LmdbFileGrowth(file);
-  const start = statSync(file).size;
-  growth.reserve(start + 10_000);
-  const grown = statSync(file).size;
-  assert.ok(grown >= start + 10_000, `${grown} bytes after reserving ${start + 10_000}`);
-  assert.ok(statSync(file).blocks * 512 >= start + 10_000, 'the zeros are written, not a hole');
-  growth.reserve(start + 20_000);
-  assert.is(statSync(file).size, grown, 'within the extra room nothing is written');
-  // LMDB still reads and writes the file it now ends past its last page.
-  store.write([{ key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
-  assert.equal([...(store.get(new Uint8Array([1])) ?? [])], [2]);
-  return store.close();
+test('lmdb growth - with room to spare LMDB grows the file itself; near a full disk reserve writes the zeros', async () => {
+  const roomy = LmdbStateStore.openFresh(join(dir, 'roomy'));
+  const roomyFile = join(dir, 'roomy', 'data.mdb');
+  const free = freeBytes(dir);
+  if (free !== undefined && free > 1024 * 1024 * 1024) {
+    const start = statSync(roomyFile).size;
+    new LmdbFileGrowth(roomyFile).reserve(start + 10_000);
+    assert.is(statSync(roomyFile).size, start, 'no zeros written with GiBs free');
+  }
+  await roomy.close();
+
+  const fs = mountSmallFilesystem(2 * 1024 * 1024);
+  if (typeof fs === 'string') return reportSkipped('lmdb growth - reserve near a full disk', fs);
+  try {
+    const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
+    const file = join(fs.path, 'store', 'data.mdb');
+    const growth = new LmdbFileGrowth(file);
+    const start = statSync(file).size;
+    growth.reserve(start + 10_000);
+    const grown = statSync(file).size;
+    assert.ok(grown >= start + 10_000, `${grown} bytes after reserving ${start + 10_000}`);
+    assert.ok(statSync(file).blocks * 512 >= start + 10_000, 'the zeros are written, not a hole');
+    growth.reserve(start + 20_000);
+    assert.is(statSync(file).size, grown, 'within the extra room nothing is written');
+    // LMDB still reads and writes the file it now ends past its last page.
+    store.write([{ key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
+    assert.equal([...(store.get(new Uint8Array([1])) ?? [])], [2]);
+    await store.close();
+  } finally {
+    fs.unmount();
+  }
 });
 
 test('lmdb growth - a full disk fails the store with the file system error before LMDB writes, and every later call with it', async () => {
