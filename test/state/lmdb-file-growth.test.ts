@@ -110,8 +110,9 @@ test('lmdb growth - with room to spare LMDB grows the file itself; near a full d
 
   const fs = mountSmallFilesystem(2 * 1024 * 1024);
   if (typeof fs === 'string') return reportSkipped('lmdb growth - reserve near a full disk', fs);
+  // The store is closed before the unmount, also when an assertion fails: an open one keeps it busy.
+  const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
   try {
-    const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
     const file = join(fs.path, 'store', 'data.mdb');
     const growth = new LmdbFileGrowth(file);
     const start = statSync(file).size;
@@ -124,8 +125,8 @@ test('lmdb growth - with room to spare LMDB grows the file itself; near a full d
     // LMDB still reads and writes the file it now ends past its last page.
     store.write([{ key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
     assert.equal([...(store.get(new Uint8Array([1])) ?? [])], [2]);
-    await store.close();
   } finally {
+    await store.close();
     fs.unmount();
   }
 });
@@ -133,8 +134,8 @@ test('lmdb growth - with room to spare LMDB grows the file itself; near a full d
 test('lmdb growth - a full disk fails the store with the file system error before LMDB writes, and every later call with it', async () => {
   const fs = mountSmallFilesystem(512 * 1024);
   if (typeof fs === 'string') return reportSkipped('lmdb growth - full disk', fs);
+  const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
   try {
-    const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
     let failure: unknown;
     let key = 0;
     try {
@@ -158,8 +159,8 @@ test('lmdb growth - a full disk fails the store with the file system error befor
       () => store.get(new Uint8Array(8)),
       (e: unknown) => e === failure,
     );
-    await store.close();
   } finally {
+    await store.close();
     fs.unmount();
   }
 });
