@@ -219,7 +219,14 @@ class JobRuntimeImpl implements JobRuntime {
   async checkpoint(): Promise<void> {
     while (this.capturing !== undefined) await this.capturing.catch(() => {});
     const capture = this.checkpointOnce('on-demand', true, true);
-    this.capturing = capture.then(() => undefined).finally(() => (this.capturing = undefined));
+    // The caller gets the failure from `capture`; `capturing` only orders captures, so it must not
+    // reject unhandled (that ended the process when an on-demand checkpoint failed).
+    this.capturing = capture
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => (this.capturing = undefined));
     await capture;
   }
 

@@ -67,20 +67,6 @@ export function exitCodeFor(error: unknown): ExitCode {
 }
 
 /**
- * The message the command prints for the error that ended it. A checkpoint store's failure says in
- * its own message that it is retried at the next checkpoint, true while a job runs (where it is a
- * warning); once it ends the command, nothing retries it. Matched by code: this module loads before
- * any command's.
- */
-export function messageFor(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const { code, failure } = error as { code?: unknown; failure?: unknown };
-  if (code === 'CHECKPOINT_STORE_UNAVAILABLE' && typeof failure === 'string')
-    return `${failure}; nothing is lost: fix that (free disk space, check the checkpoint store's connection) and run again`;
-  return error.message;
-}
-
-/**
  * An error the command already reported in its log (`--log-format json` writes it as a JSON line):
  * main maps `cause` to the exit code without printing it again.
  */

@@ -12,7 +12,7 @@
 // applies it when `stator` is run directly (npx stator, node_modules/.bin/stator); `node main.js`
 // needs the flag on its own command line. It only sets V8 heap sizing: the JS is the same.
 import { readFileSync } from 'node:fs';
-import { ExitCode, exitCodeFor, messageFor, ReportedError } from './exit-codes.ts';
+import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
 import { mainUsage } from './usage.ts';
 
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   } catch (error) {
     if (error instanceof ReportedError) return exitCodeFor(error.reported);
     const code = exitCodeFor(error);
-    const message = redactCredentials(messageFor(error));
+    const message = redactCredentials(error instanceof Error ? error.message : String(error));
     process.stderr.write(`stator: ${message}\n`);
     if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
       process.stderr.write(`${error.stack}\n`);

@@ -16,7 +16,7 @@ import { createProcessRegistry } from '../metrics/index.ts';
 import { files, nats } from '../transport.ts';
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
-import { ExitCode, exitCodeFor, messageFor, ReportedError } from './exit-codes.ts';
+import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runUsage } from './usage.ts';
 
@@ -264,7 +264,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.logFormat !== 'json') throw error;
     // One JSON line, not a plain `stator:` line in the middle of a JSON log.
     const exitCode = exitCodeFor(error);
-    logger.error(messageFor(error), {
+    logger.error(error instanceof Error ? error.message : String(error), {
       exitCode,
       ...(error instanceof StatorError ? { code: error.code } : {}),
     });

@@ -112,7 +112,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
         onError: (error) => {
           if (error instanceof FencedError) options.onFatal(error);
           else if (!stopping)
-            logger.warn(`checkpoint failed (its changes go into the next one): ${(error as Error).message}`);
+            logger.warn(`checkpoint failed, retried at the next trigger with its changes: ${(error as Error).message}`);
         },
       });
       return restored;

@@ -112,8 +112,9 @@ export class JobRunningError extends StatorError {
 }
 
 /**
- * A store operation failed for a reason that may pass (I/O error, network, timeout). Retryable: the
- * checkpoint is retried at the next trigger, with the changes of the failed one carried over.
+ * A store operation failed for a reason that may pass (I/O error, network, timeout). Retryable: a
+ * running job retries a failed checkpoint at the next trigger, with its changes carried over (its
+ * warning says so); the message itself says only what failed and what to fix, true wherever it ends up.
  */
 export class CheckpointStoreError extends StatorError {
   override name = 'CheckpointStoreError';
@@ -124,7 +125,7 @@ export class CheckpointStoreError extends StatorError {
     const failure = `checkpoint store ${store} failed to ${operation}${reason}`;
     super(
       'CHECKPOINT_STORE_UNAVAILABLE',
-      `${failure}; it is retried at the next checkpoint, check the disk or the connection if it persists`,
+      `${failure}; nothing is lost: free disk space or check the checkpoint store's connection`,
       { ...(options?.cause === undefined ? {} : { cause: options.cause }), retryable: true },
     );
     this.failure = failure;

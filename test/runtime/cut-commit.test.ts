@@ -200,4 +200,55 @@ test('intake resumes after the cut while the sink makes it durable; the commit r
   await running;
 });
 
+test('a failed checkpoint is retried at the next trigger with its changes, and its warning says so', async () => {
+  const sink = new HeldSink(Number.MAX_SAFE_INTEGER);
+  const store = createMemoryCheckpointStore();
+  const warnings: string[] = [];
+  const input = join(tmp.dir, 'retried.txt');
+  writeFileSync(input, '');
+  const runtime = createJobRuntime({
+    job: wordcount,
+    ...jobTaskRunners(wordcount),
+    source: (entry, deadLetter) =>
+      fileSourceBinding(wordcount.source, { path: input, follow: true }, entry, deadLetter),
+    sink: () => sink.binding(),
+    deadLetters: (fail) => deadLetterFileBinding(join(tmp.dir, 'retried.dead.jsonl'), fail, logger),
+    checkpoints: jobCheckpoints({
+      store,
+      jobId: 'retried',
+      logger: { ...logger, warn: (message: string) => void warnings.push(message) },
+      intervalMs: 3_600_000,
+      onFatal: (error) => runtime.fail(error),
+    }),
+    logger,
+    checkpointIntervalMs: 3_600_000,
+  });
+  const events: RuntimeEvent[] = [];
+  runtime.events.subscribe((event) => events.push(event));
+  const running = runtime.run();
+  try {
+    await waitUntil(() => runtime.state === 'running', 'running');
+    sink.release();
+    appendFileSync(input, lines(0, 20));
+    await waitUntil(() => sink.outputs.length === 40, 'the outputs of 20 lines');
+    sink.release();
+    store.faults.failNextCommit();
+    await runtime.checkpoint().catch(() => {});
+    await waitUntil(() => events.some((e) => e.type === 'checkpoint-failed'), 'the failed checkpoint');
+    assert.equal(warnings, [
+      `checkpoint failed, retried at the next trigger with its changes: checkpoint store ${store.description} failed to commit ` +
+        "the manifest (injected fault); nothing is lost: free disk space or check the checkpoint store's connection",
+    ]);
+    // Nothing new since: the next checkpoint still holds the failed one's 12 keys (7 w's and 5 v's).
+    await runtime.checkpoint();
+    const written = events.find((e): e is Extract<RuntimeEvent, { type: 'checkpoint' }> => e.type === 'checkpoint');
+    assert.is(written?.changedKeys, 12);
+    assert.is(written?.position, lines(0, 20).length - 1);
+  } finally {
+    sink.release();
+    await runtime.stop();
+  }
+  await running;
+});
+
 test.run();

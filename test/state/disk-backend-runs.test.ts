@@ -241,7 +241,10 @@ test('a state directory with no room fails the run at start, typed, saying nothi
     }
     const none = await run(input, output, join(fs.path, 'state-2'), DISK);
     assert.is(none.code, 1, none.stderr);
-    assert.match(none.stderr, /stator: checkpoint store .* failed to .*ENOSPC.*; nothing is lost: fix that/);
+    assert.match(
+      none.stderr,
+      /stator: checkpoint store .* failed to .*ENOSPC.*; nothing is lost: free disk space or check the checkpoint store's connection\n/,
+    );
     assert.not.match(none.stderr, /retried at the next checkpoint/);
   } finally {
     fs.unmount();
