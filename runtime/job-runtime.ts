@@ -257,6 +257,8 @@ class JobRuntimeImpl implements JobRuntime {
     this.lifecycle.transition('restoring');
     let restored: RestoredCheckpoint | undefined;
     try {
+      // Failed before it ran (a unit abandoned while it opened): no restore, which takes the lease.
+      if (this.failure !== undefined) throw this.failure.error;
       const restoreStarted = Date.now();
       let bytesRead = 0;
       restored = await this.readLatest((done) => (bytesRead = done));

@@ -14,7 +14,7 @@ import { ConfigError } from '../errors.ts';
 import { RescaleError } from '../rescale-errors.ts';
 import type { UnitHost, UnitProgress } from '../group/index.ts';
 import type { JobUnit } from './job-units.ts';
-import { openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
+import { openUnitRuntime, type UnitEnvironment, type UnitRuntime } from './unit-runtime.ts';
 
 /** How a worker learns which units it owns. */
 export interface UnitAssignment {
@@ -59,6 +59,8 @@ export class WorkerRuntime implements JobRuntime {
   private readonly lifecycle = new Lifecycle();
   private readonly eventSubject = new Subject<RuntimeEvent>();
   private readonly running = new Map<string, RunningUnit>();
+  /** Units whose start is pending, with why they were abandoned meanwhile (they must not run then). */
+  private readonly starting = new Map<string, { abandoned?: string }>();
   private readonly byName: ReadonlyMap<string, JobUnit>;
   private runPromise: Promise<RunResult> | undefined;
   private stopRequested = false;
@@ -209,13 +211,22 @@ export class WorkerRuntime implements JobRuntime {
     const unit = this.byName.get(name);
     if (unit === undefined) throw new Error(`no unit ${name} in job ${this.options.env.job.name}`);
     const previous = this.running.get(name);
-    if (previous !== undefined) {
-      if (!previous.ending) return;
+    if (previous !== undefined && !previous.ending) return;
+    const starting: { abandoned?: string } = {};
+    this.starting.set(name, starting);
+    let opened: UnitRuntime;
+    try {
       // Abandoned or handed over, and now assigned here again: the new incarnation restores what
       // the old one committed, so it starts once the old one has closed.
-      await previous.done;
+      if (previous !== undefined) await previous.done;
+      opened = await openUnitRuntime(this.options.env, unit, { takeover: true });
+    } finally {
+      this.starting.delete(name);
     }
-    const { runtime, inputLag } = await openUnitRuntime(this.options.env, unit, { takeover: true });
+    const { runtime, inputLag } = opened;
+    // Abandoned while it opened: failed before it runs, so it neither restores (its restore would take
+    // over the checkpoint lease from the unit's next owner) nor writes; run() only closes what it opened.
+    if (starting.abandoned !== undefined) runtime.fail(new UnitAbandonedError(name, starting.abandoned));
     const progress: { lastCheckpoint?: { readonly id: number; readonly at: string } } = {};
     const events = runtime.events.subscribe((event) => {
       if (event.type === 'checkpoint')
@@ -261,7 +272,15 @@ export class WorkerRuntime implements JobRuntime {
         return undefined;
       },
     );
-    const running: RunningUnit = { unit, runtime, inputLag, done, events, progress, ending: false };
+    const running: RunningUnit = {
+      unit,
+      runtime,
+      inputLag,
+      done,
+      events,
+      progress,
+      ending: starting.abandoned !== undefined,
+    };
     this.running.set(name, running);
     void done.then((result) => this.forget(running, result));
     // Started once it runs (restored and reading), or ended trying.
@@ -316,6 +335,8 @@ export class WorkerRuntime implements JobRuntime {
   }
 
   private abandonUnit(name: string, reason: string): void {
+    const starting = this.starting.get(name);
+    if (starting !== undefined) starting.abandoned ??= reason;
     const running = this.running.get(name);
     if (running === undefined) return;
     running.ending = true;

@@ -1,0 +1,73 @@
+// The worker's side of the group contract (runtime/group/unit-host.ts): a unit abandoned while its
+// start is still pending is given up at once. The group is replaced by an assignment that starts a
+// unit and abandons it right away, as a worker that fences itself during a start does.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createLogger } from '../../runtime/index.ts';
+import { connectNats } from '../../runtime/nats/index.ts';
+import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
+import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
+import type { RuntimeEvent } from '../../runtime/job-runtime.ts';
+import { nats } from '../../runtime/transport.ts';
+import { openJetStreamCheckpointStore } from '../../runtime/checkpoint/index.ts';
+import { job } from '../../examples/wordcount.ts';
+import { produce, text } from './wordcount-support.ts';
+import { startNatsServer } from '../support/nats-server.ts';
+
+test('worker runtime - a unit abandoned while it starts does not restore or run', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(50));
+  const logs: string[] = [];
+  let started: Promise<unknown> | undefined;
+  const prepared = await openWorkerRuntime({
+    split: true,
+    job,
+    transport: nats({ servers: server.url }),
+    logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),
+    checkpointIntervalMs: 200,
+    maxRetries: undefined,
+    http: undefined,
+    assignment: () => ({
+      join: async (host) => {
+        // The lease is lost while the unit opens its checkpoints (the group fenced itself).
+        started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 }).then(
+          () => 'started',
+          (error: unknown) => error,
+        );
+        host.abandon('in.i0', 'its lease was lost (test)');
+      },
+      leave: async () => {},
+      unitEnded: () => {},
+    }),
+  });
+  const runtime = prepared.runtime as WorkerRuntime;
+  const events: RuntimeEvent[] = [];
+  runtime.events.subscribe((event) => events.push(event));
+  const run = runtime.run().catch((error: unknown) => error);
+  try {
+    await started;
+    // Time for a unit that runs anyway to restore and read.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const log = logs.join('');
+    assert.equal(runtime.ownedUnits, [], `units running after the abandon:\n${log}`);
+    assert.equal(
+      events.filter((event) => event.type === 'restored'),
+      [],
+      `the abandoned unit restored its checkpoint:\n${log}`,
+    );
+    // Its restore would have taken over the checkpoint lease (a manifest commit) from its next owner.
+    const store = await openJetStreamCheckpointStore({ job: job.name, task: 'in.i0', connection: link.nc });
+    try {
+      assert.is(await store.readManifest(), undefined, `the abandoned unit took the checkpoint lease:\n${log}`);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await runtime.stop();
+    await run;
+    await prepared.close();
+  }
+});
+
+test.run();
