@@ -114,6 +114,7 @@ export class JetStreamCommandLog implements StateCommandLog {
   private acks: PubAckInbox | undefined;
   /** close() waits for the attempts out to be answered (or to time out). */
   private whenAnswered: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
   private readonly publishTurn: PublishTurn;
 
   constructor(private readonly options: JetStreamCommandLogOptions) {
@@ -231,7 +232,13 @@ export class JetStreamCommandLog implements StateCommandLog {
     return trimmed;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Once: a second call would replace the first one's wait for the answers, which then never ends.
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.abort.abort(new Error(`state command log ${this.description} closed while a write was being published`));
     // The attempts out get their answers (stored, or not), as long as they may take.
     if (this.pending.some((batch) => batch.state === 'sent'))

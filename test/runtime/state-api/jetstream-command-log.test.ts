@@ -309,6 +309,36 @@ test('acknowledgements that come too late (a stalled server): the batches are se
   }
 });
 
+test('close() twice while a batch awaits its acknowledgement: both calls resolve (close is idempotent)', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  const p0 = log(link, 0);
+  try {
+    await p0.claim();
+    // The server stops reading: the batch stays unanswered while close() is called twice.
+    process.kill(server.pid!, 'SIGSTOP');
+    const appended = appendCommand(p0, record(1, 'w1')).catch((error: unknown) => error);
+    await new Promise((resolve) => setImmediate(resolve));
+    const closes = [p0.close(), p0.close()].map((closing, i) =>
+      closing.then(
+        () => `close ${i + 1} resolved`,
+        (error: unknown) => `close ${i + 1} rejected: ${String(error)}`,
+      ),
+    );
+    process.kill(server.pid!, 'SIGCONT');
+    const timeout = (i: number): Promise<string> =>
+      new Promise((resolve) => setTimeout(() => resolve(`close ${i + 1} still pending after 10 s`), 10_000).unref());
+    assert.equal(await Promise.all(closes.map((closing, i) => Promise.race([closing, timeout(i)]))), [
+      'close 1 resolved',
+      'close 2 resolved',
+    ]);
+    await appended;
+  } finally {
+    process.kill(server.pid!, 'SIGCONT');
+    await p0.close();
+  }
+});
+
 test("the former one-stream layout: claimed too (fencing an earlier version's owner) and read for old checkpoints", async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
