@@ -9,6 +9,8 @@ export class SourceControl {
   private paused: { resolve: (position: number) => void; promise: Promise<number> } | undefined;
   private resumeGate: (() => void) | undefined;
   private stopRequested = false;
+  /** The position the loop returned at after a stop: a pause asked for later is answered with it. */
+  private stoppedAt: number | undefined;
   /** Ends the loop's wait in `whenWritableOrInterrupted`, if it is waiting there. */
   private interruptWait: (() => void) | undefined;
 
@@ -22,6 +24,8 @@ export class SourceControl {
 
   /** Asks the loop to halt at the next message boundary; resolves with the position it halted at. */
   pause(): Promise<number> {
+    // The loop has returned (a checkpoint asked right after stop()): no boundary would answer it.
+    if (this.stoppedAt !== undefined) return Promise.resolve(this.stoppedAt);
     if (this.paused === undefined) {
       let resolve!: (position: number) => void;
       const promise = new Promise<number>((r) => (resolve = r));
@@ -85,7 +89,10 @@ export class SourceControl {
       this.paused?.resolve(position);
       await new Promise<void>((resolve) => (this.resumeGate = resolve));
     }
-    if (this.stopRequested) this.paused?.resolve(position);
+    if (this.stopRequested) {
+      this.stoppedAt = position;
+      this.paused?.resolve(position);
+    }
     return this.stopRequested;
   }
 }

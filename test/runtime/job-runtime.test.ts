@@ -86,6 +86,42 @@ test('job runtime - stop() in follow mode drains, checkpoints and resolves run()
   assert.is(result.checkpoints, 1);
 });
 
+test('job runtime - checkpoint() right after stop() resolves, and so does run() (neither waits forever)', async () => {
+  const input = join(tmp.dir, 'd.txt');
+  writeFileSync(input, 'p q\n');
+  const runtime = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output: join(tmp.dir, 'd.jsonl'),
+    store: createMemoryCheckpointStore(),
+    follow: true,
+    // Only the test's checkpoint() takes a cut.
+    checkpointIntervalMs: 3_600_000,
+    logger,
+  });
+  const running = runtime.run();
+  while (runtime.view?.source.messagesRead !== 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  // The source waits for the input to grow.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  // The checkpoint asks the source to pause just after it was told to stop.
+  const stopped = runtime.stop();
+  const checkpointed = runtime.checkpoint();
+  const outcome = (what: string, promise: Promise<unknown>): Promise<string> =>
+    Promise.race([
+      promise.then(
+        () => `${what} resolved`,
+        (error: unknown) => `${what} rejected: ${String(error)}`,
+      ),
+      new Promise<string>((resolve) => setTimeout(() => resolve(`${what} pending after 10 s`), 10_000)),
+    ]);
+  assert.equal(await Promise.all([outcome('checkpoint()', checkpointed), outcome('run()', running)]), [
+    'checkpoint() resolved',
+    'run() resolved',
+  ]);
+  await stopped;
+  assert.is(runtime.state, 'stopped');
+});
+
 class FailingTimer extends StatefulTask<string, string, string> {
   private t!: Timer;
   override open(): void {

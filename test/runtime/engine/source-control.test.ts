@@ -38,4 +38,15 @@ test('source control - a pause requested just before a stop is still answered wh
   assert.is(await paused, 12, 'a checkpoint waiting for the pause does not hang');
 });
 
+test('source control - a pause requested after the loop returned on a stop is answered with where it stopped', async () => {
+  const control = new SourceControl(() => {});
+  control.stop();
+  assert.is(await control.holdOrStop(12), true);
+  const answered = await Promise.race([
+    control.pause(),
+    new Promise<string>((resolve) => setTimeout(() => resolve('still pending'), 100)),
+  ]);
+  assert.is(answered, 12, 'a checkpoint asking after the loop returned does not hang');
+});
+
 test.run();
