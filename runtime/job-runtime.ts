@@ -16,7 +16,7 @@ import type { LifecycleState } from './lifecycle.ts';
 import type { Logger } from './log.ts';
 import { restoreRunners, type Rescale } from './restore-runners.ts';
 import { RescaleAfterCrashError } from './rescale-errors.ts';
-import { FinalCheckpointError } from './errors.ts';
+import { FinalCheckpointError, LifecycleError } from './errors.ts';
 import { CheckpointStoreError } from '../src/checkpoint/index.ts';
 import type { LocalStateOwner } from './state-api/state-owner.ts';
 import type { LocalState, WarmCopy } from './state-backends/local-state.ts';
@@ -108,7 +108,10 @@ export interface JobRuntime {
   run(): Promise<RunResult>;
   /** Stops intake, drains, writes the final checkpoint and closes; resolves when `run()` has finished. */
   stop(): Promise<void>;
-  /** Writes a checkpoint now (between turns); resolves when it is committed. */
+  /**
+   * Writes a checkpoint now (between turns); resolves when it is committed.
+   * @throws LifecycleError once the stop's final checkpoint has begun (it covers everything).
+   */
   checkpoint(): Promise<void>;
   /** Fails the run (e.g. checkpoints were fenced by another writer): `run()` rejects with `error`. */
   fail(error: unknown): void;
@@ -130,8 +133,10 @@ class JobRuntimeImpl implements JobRuntime {
   private stopRequested = false;
   private failure: { error: unknown } | undefined;
   private failWaiters: ((error: unknown) => void)[] = [];
-  /** The capture under way (periodic or final): at most one at a time. */
+  /** The capture under way (periodic or on demand): at most one at a time. */
   private capturing: Promise<void> | undefined;
+  /** Set once the stop's final checkpoint begins: checkpoint() is refused from then on. */
+  private finalCheckpointTaken = false;
   private readonly procedure: CheckpointProcedure;
   /** When a capture last found nothing to write: the next periodic one waits an interval from there. */
   private skippedAt = 0;
@@ -218,6 +223,10 @@ class JobRuntimeImpl implements JobRuntime {
 
   async checkpoint(): Promise<void> {
     while (this.capturing !== undefined) await this.capturing.catch(() => {});
+    // It would race the final checkpoint (an empty capture of its own committed first, without the
+    // final's changes, and the final failed); the runners close after it anyway.
+    if (this.finalCheckpointTaken)
+      throw new LifecycleError(`cannot write a checkpoint while ${this.state}: the stop's final checkpoint is taken`);
     const capture = this.checkpointOnce('on-demand', true, true);
     // The caller gets the failure from `capture`; `capturing` only orders captures, so it must not
     // reject unhandled (that ended the process when an on-demand checkpoint failed).
@@ -369,6 +378,7 @@ class JobRuntimeImpl implements JobRuntime {
       checkpoints.requestStop();
       // The final checkpoint runs after any periodic capture still under way.
       while (this.capturing !== undefined) await this.orFail(this.capturing);
+      this.finalCheckpointTaken = true;
       await this.orFail(pipeline.drained());
       await this.finalCheckpoint();
       // A bounded input's end is emitted after it (below): rolled back by a rerun, not covered.

@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatefulTask, StringUtf8Coder, TimeDomain } from '../../src/index.ts';
 import type { FiredTimer, Message, ProcessContext, Timer, TimerContext } from '../../src/index.ts';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
-import { createEmbeddedRuntime, createLogger, defineJob, json, lines } from '../../runtime/index.ts';
+import { createEmbeddedRuntime, createLogger, defineJob, json, LifecycleError, lines } from '../../runtime/index.ts';
 import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { tempDir } from './support/cli.ts';
@@ -120,6 +120,58 @@ test('job runtime - checkpoint() right after stop() resolves, and so does run() 
   ]);
   await stopped;
   assert.is(runtime.state, 'stopped');
+});
+
+test('job runtime - checkpoint() asked while the stop drains is refused, not raced with the final checkpoint, which keeps every key', async () => {
+  const input = join(tmp.dir, 'e.txt');
+  writeFileSync(input, '');
+  const store = createMemoryCheckpointStore();
+  const runtime = createEmbeddedRuntime({
+    job: wordcount,
+    input,
+    output: join(tmp.dir, 'e.jsonl'),
+    store,
+    follow: true,
+    checkpointIntervalMs: 3_600_000,
+    logger,
+  });
+  const events: RuntimeEvent[] = [];
+  runtime.events.subscribe((event) => events.push(event));
+  const running = runtime.run().then(
+    (result) => result.reason,
+    (error: unknown) => `run() rejected: ${String(error)}`,
+  );
+  while (runtime.state !== 'running') await new Promise((resolve) => setTimeout(resolve, 10));
+  // 200,000 keys: the final capture takes many slices to settle, time for an empty capture to overtake it.
+  const count = 40_000;
+  appendFileSync(input, Array.from({ length: count }, (_, i) => `a${i} b${i} c${i} d${i} e${i}\n`).join(''));
+  while (runtime.view!.source.messagesRead < count) await new Promise((resolve) => setTimeout(resolve, 20));
+  let checkpointed: Promise<unknown> | undefined;
+  runtime.stateChanges.subscribe((state) => {
+    if (state === 'draining')
+      setImmediate(() => {
+        checkpointed = runtime.checkpoint().then(
+          () => 'resolved',
+          (error: unknown) => error,
+        );
+      });
+  });
+  await runtime.stop();
+  assert.is(await running, 'stopped');
+  const refused = await checkpointed;
+  assert.instance(refused, LifecycleError, String(refused));
+  assert.match((refused as Error).message, /final checkpoint/);
+  const written = events.filter((e): e is Extract<RuntimeEvent, { type: 'checkpoint' }> => e.type === 'checkpoint');
+  assert.equal(
+    written.map((e) => [e.reason, e.changedKeys]),
+    [['stop', 5 * count]],
+  );
+  // A rerun restores every key: a0 seen again counts 2.
+  const output = join(tmp.dir, 'e.jsonl');
+  const before = readFileSync(output).length;
+  appendFileSync(input, 'a0\n');
+  await createEmbeddedRuntime({ job: wordcount, input, output, store, logger }).run();
+  assert.equal(readFileSync(output).subarray(before).toString(), `${JSON.stringify({ word: 'a0', count: 2 })}\n`);
 });
 
 class FailingTimer extends StatefulTask<string, string, string> {
