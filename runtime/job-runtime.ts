@@ -110,7 +110,8 @@ export interface JobRuntime {
   stop(): Promise<void>;
   /**
    * Writes a checkpoint now (between turns); resolves when it is committed.
-   * @throws LifecycleError once the stop's final checkpoint has begun (it covers everything).
+   * @throws LifecycleError before run() has restored, or once the stop's final checkpoint has begun
+   * (it covers everything).
    */
   checkpoint(): Promise<void>;
   /** Fails the run (e.g. checkpoints were fenced by another writer): `run()` rejects with `error`. */
@@ -227,6 +228,15 @@ class JobRuntimeImpl implements JobRuntime {
     // final's changes, and the final failed); the runners close after it anyway.
     if (this.finalCheckpointTaken)
       throw new LifecycleError(`cannot write a checkpoint while ${this.state}: the stop's final checkpoint is taken`);
+    // While restoring, the input and sinks are not open yet: a cut would record positions before the
+    // restored ones (-1) with the restored state.
+    if (this.state !== 'running' && this.state !== 'draining')
+      throw new LifecycleError(
+        `cannot write a checkpoint while ${this.state}: ` +
+          (this.state === 'created' || this.state === 'restoring'
+            ? 'call it once run() has restored'
+            : 'the run ended'),
+      );
     const capture = this.checkpointOnce('on-demand', true, true);
     // The caller gets the failure from `capture`; `capturing` only orders captures, so it must not
     // reject unhandled (that ended the process when an on-demand checkpoint failed).

@@ -174,6 +174,40 @@ test('job runtime - checkpoint() asked while the stop drains is refused, not rac
   assert.equal(readFileSync(output).subarray(before).toString(), `${JSON.stringify({ word: 'a0', count: 2 })}\n`);
 });
 
+test('job runtime - checkpoint() while it restores is refused (LifecycleError), never resolved without a checkpoint or cut before the input opened', async () => {
+  const input = join(tmp.dir, 'f.txt');
+  writeFileSync(input, 'x y\n'.repeat(100));
+  const output = join(tmp.dir, 'f.jsonl');
+  const store = createMemoryCheckpointStore();
+  await createEmbeddedRuntime({ job: wordcount, input, output, store, logger }).run();
+  const runtime = createEmbeddedRuntime({ job: wordcount, input, output, store, follow: true, logger });
+  const events: RuntimeEvent[] = [];
+  runtime.events.subscribe((event) => events.push(event));
+  const running = runtime.run();
+  const asked: Promise<unknown>[] = [];
+  while (runtime.state === 'restoring') {
+    asked.push(
+      runtime.checkpoint().then(
+        () => `resolved while ${runtime.state}`,
+        (error: unknown) => error,
+      ),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await runtime.stop();
+  await running;
+  for (const outcome of await Promise.all(asked)) {
+    assert.instance(outcome, LifecycleError, String(outcome));
+    assert.match((outcome as Error).message, /while restoring/);
+  }
+  // Nothing was written: no cut at position -1 over the restored state (the stop's is skipped, nothing changed).
+  const written = events.filter((e): e is Extract<RuntimeEvent, { type: 'checkpoint' }> => e.type === 'checkpoint');
+  assert.equal(
+    written.map((e) => [e.reason, e.position]),
+    [],
+  );
+});
+
 class FailingTimer extends StatefulTask<string, string, string> {
   private t!: Timer;
   override open(): void {
