@@ -108,8 +108,16 @@ export class WorkerRuntime implements JobRuntime {
     await this.runPromise.catch(() => undefined);
   }
 
+  /**
+   * A checkpoint of every unit that runs. A unit still restoring holds nothing its checkpoint lacks,
+   * and one that is stopping writes its final checkpoint anyway: both are left out.
+   */
   async checkpoint(): Promise<void> {
-    await Promise.all([...this.running.values()].map((running) => running.runtime.checkpoint()));
+    await Promise.all(
+      [...this.running.values()]
+        .filter((running) => !running.ending && running.runtime.state === 'running')
+        .map((running) => running.runtime.checkpoint()),
+    );
   }
 
   fail(error: unknown): void {

@@ -70,4 +70,46 @@ test('worker runtime - a unit abandoned while it starts does not restore or run'
   }
 });
 
+test('worker runtime - checkpoint() writes one for each unit that runs', async () => {
+  let started: Promise<void> | undefined;
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(50));
+  const prepared = await openWorkerRuntime({
+    split: true,
+    job,
+    transport: nats({ servers: server.url }),
+    logger: createLogger('silent'),
+    // Long: only checkpoint() writes one after the start.
+    checkpointIntervalMs: 3_600_000,
+    maxRetries: undefined,
+    http: undefined,
+    assignment: () => ({
+      join: async (host) => {
+        started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 });
+      },
+      leave: async () => {},
+      unitEnded: () => {},
+    }),
+  });
+  const runtime = prepared.runtime as WorkerRuntime;
+  const events: RuntimeEvent[] = [];
+  runtime.events.subscribe((event) => events.push(event));
+  const run = runtime.run().catch((error: unknown) => error);
+  try {
+    // Resolves once the unit runs (restored and reading).
+    await started;
+    assert.equal(runtime.ownedUnits, ['in.i0']);
+    await runtime.checkpoint();
+    assert.ok(
+      events.some((event) => event.type === 'checkpoint' && event.reason === 'on-demand'),
+      JSON.stringify(events.map((event) => event.type)),
+    );
+  } finally {
+    await runtime.stop();
+    await run;
+    await prepared.close();
+  }
+});
+
 test.run();
