@@ -1,7 +1,8 @@
 // `stator files list|get|put|delete`: a job's file area (ctx.files, docs/files.md) from the shell,
 // in the job's folder under --state-dir (embedded) or its Object Store bucket (--nats).
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -155,16 +156,21 @@ async function run(
       const target: Writable =
         values.output === undefined || values.output === '-'
           ? stdoutWithoutClosing()
-          : createWriteStream(values.output);
+          : (await openPath(values.output, 'w')).createWriteStream();
       await pipeline(stream, target);
       return ExitCode.OK;
     }
     case 'put': {
-      const data = values.input === undefined || values.input === '-' ? process.stdin : createReadStream(values.input);
+      const input = values.input === undefined || values.input === '-' ? undefined : await openPath(values.input, 'r');
       const expected = values['expected-digest'];
       const options: PutOptions =
         expected === undefined ? {} : { expectedDigest: expected === 'none' ? null : expected };
-      const info = await files.put(operand!, data, options);
+      let info;
+      try {
+        info = await files.put(operand!, input?.createReadStream() ?? process.stdin, options);
+      } finally {
+        await input?.close();
+      }
       if (values.json === true) process.stdout.write(`${JSON.stringify(info)}\n`);
       else process.stdout.write(`put ${info.name} in ${files.description}: ${info.size} bytes, ${info.digest}\n`);
       return ExitCode.OK;
@@ -177,6 +183,31 @@ async function run(
       return existed ? ExitCode.OK : ExitCode.FAILED;
     }
   }
+}
+
+/**
+ * Opens --input (r) or --output (w) before any byte moves, so that a missing file, a folder or a
+ * missing parent folder is a bad argument in one line (a stream opening the path itself would
+ * report it as an unhandled 'error' event with a stack, or as a bare errno).
+ */
+async function openPath(path: string, flags: 'r' | 'w'): Promise<FileHandle> {
+  const option = flags === 'r' ? '--input' : '--output';
+  let handle: FileHandle;
+  try {
+    handle = await open(path, flags);
+  } catch (error) {
+    throw new ConfigError(
+      flags === 'r'
+        ? `cannot read ${option} ${path}: ${(error as Error).message}; pass an existing file, or leave ${option} out to read stdin`
+        : `cannot write ${option} ${path}: ${(error as Error).message}; pass a file path in an existing folder, or leave ${option} out to write stdout`,
+      { cause: error },
+    );
+  }
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new ConfigError(`${option} ${path} is a folder; pass a file`);
+  }
+  return handle;
 }
 
 /** A job without a file area: list says so (exit 0); get and delete find nothing (exit 1). */

@@ -126,4 +126,34 @@ test('stator files: bad arguments are usage errors (exit 2) saying what is wrong
   assert.match(help.stdout, /usage: stator files list \[prefix\] --job <name>/);
 });
 
+test('stator files: an --input that is missing or a folder, an --output that cannot be written: exit 2, one line, nothing written', async () => {
+  const stateDir = join(tmp.dir, 'paths');
+  const files = (args: readonly string[]) => runCli(['files', ...args, '--job', 'j', '--state-dir', stateDir]);
+  const source = join(tmp.dir, 'paths-source.txt');
+  writeFileSync(source, 'kept');
+  assert.is((await files(['put', 'kept.txt', '--input', source])).code, 0);
+  const cases: [string[], RegExp][] = [
+    [
+      ['put', 'a.txt', '--input', join(tmp.dir, 'no-such-file')],
+      /cannot read --input .*no-such-file: ENOENT.*; pass an existing file/,
+    ],
+    [['put', 'a.txt', '--input', tmp.dir], /--input .* is a folder; pass a file/],
+    [['get', 'kept.txt', '--output', tmp.dir], /cannot write --output .*: EISDIR.*; pass a file path/],
+    [
+      ['get', 'kept.txt', '--output', join(tmp.dir, 'no-such-folder', 'x')],
+      /cannot write --output .*: ENOENT.*; pass a file path/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const result = await files(args);
+    assert.is(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+    assert.match(result.stderr, message);
+  }
+  assert.equal(
+    (JSON.parse((await files(['list', '--json'])).stdout) as { name: string }[]).map((entry) => entry.name),
+    ['kept.txt'],
+  );
+});
+
 test.run();
