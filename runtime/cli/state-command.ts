@@ -18,7 +18,7 @@ import {
   StateStores,
   UnitCheckpointViews,
 } from '../state-api/index.ts';
-import type { EventualStateView, Json, StateWrite } from '../state-api/index.ts';
+import type { EventualStateView, Json, StateStore, StateWrite } from '../state-api/index.ts';
 import { parseETag } from '../state-api/etag.ts';
 import { jobStreamNames } from '../nats/stream-names.ts';
 import { createLogger } from '../log.ts';
@@ -105,8 +105,12 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
       await link.close();
     }
   }
-  const stores = new StateStores(job);
-  const store = stores.get(storeName);
+  let store: StateStore;
+  try {
+    store = new StateStores(job).get(storeName);
+  } catch (error) {
+    return stateApiFailure(error);
+  }
   let link: NatsLink | undefined;
   let checkpointStore: CheckpointStore | undefined;
   let view: EventualStateView;
@@ -142,6 +146,8 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
       `${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`,
     );
     return ExitCode.OK;
+  } catch (error) {
+    return stateApiFailure(error);
   } finally {
     await view.close();
     await checkpointStore?.close();
@@ -198,11 +204,19 @@ async function viaOwner(
     await service.write(storeName, [write], false);
     return ExitCode.OK;
   } catch (error) {
-    if (!(error instanceof StateApiError)) throw error;
-    // As over HTTP: the status and the one-line reason; a refused first-write exits 1.
-    process.stderr.write(`stator: ${error.status}: ${error.message}\n`);
-    return error.status === 409 ? ExitCode.FAILED : ExitCode.USAGE;
+    return stateApiFailure(error);
   }
+}
+
+/**
+ * A refused request as over HTTP, whichever way the command went: the status and the one-line
+ * reason; a refused first-write exits 1, any other refusal is a bad argument.
+ * @throws the error when it is not the state API's
+ */
+function stateApiFailure(error: unknown): number {
+  if (!(error instanceof StateApiError)) throw error;
+  process.stderr.write(`stator: ${error.status}: ${error.message}\n`);
+  return error.status === 409 ? ExitCode.FAILED : ExitCode.USAGE;
 }
 
 async function overHttp(

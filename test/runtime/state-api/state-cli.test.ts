@@ -103,4 +103,21 @@ test('get reads a stopped job from its checkpoints; put and delete go through th
   assert.is(bad.code, 2);
 });
 
+test('get from checkpoints refuses an unknown --stage as a bad argument (exit 2), as it does over HTTP and NATS', async () => {
+  const result = await runCli([
+    'state',
+    'get',
+    'examples/wordcount.ts',
+    '--key',
+    'a',
+    '--stage',
+    'nope',
+    '--state-dir',
+    join(tmp.dir, 'no-stage'),
+  ]);
+  assert.is(result.code, 2, result.stderr);
+  assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+  assert.match(result.stderr, /^stator: 400: state store "wordcount.nope" is not found: .*wordcount.count/);
+});
+
 test.run();
