@@ -229,6 +229,10 @@ async function overHttp(
   etag: string | undefined,
   consistency: string | undefined,
 ): Promise<number> {
+  if (!URL.canParse(url) || !['http:', 'https:'].includes(new URL(url).protocol))
+    throw new ConfigError(
+      `--url ${url} is not an http:// or https:// URL; e.g. --url http://127.0.0.1:3500 (--url, else STATOR_URL)`,
+    );
   const base = `${url.replace(/\/+$/, '')}/v1.0/state/${encodeURIComponent(store)}`;
   const headers: Record<string, string> = token === undefined || token === '' ? {} : { 'dapr-api-token': token };
   let response: Response;
@@ -258,9 +262,12 @@ async function overHttp(
     }
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`cannot reach ${url}: ${(error as Error).message}; is the job running with --http there?`, {
-      cause: error,
-    });
+    // fetch says only "fetch failed"; why (ECONNREFUSED, ENOTFOUND, a TLS error) is in its cause.
+    const reason = (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : undefined;
+    throw new ConfigError(
+      `cannot reach ${url}: ${(error as Error).message}${reason === undefined ? '' : ` (${reason})`}; is the job running with --http there?`,
+      { cause: error },
+    );
   }
   const text = await response.text();
   if (response.status >= 400) {

@@ -2,6 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { killAll, runCli, startCli, tempDir } from '../support/cli.ts';
 import { httpUrlOf } from '../support/http.ts';
@@ -118,6 +120,28 @@ test('get from checkpoints refuses an unknown --stage as a bad argument (exit 2)
   assert.is(result.code, 2, result.stderr);
   assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
   assert.match(result.stderr, /^stator: 400: state store "wordcount.nope" is not found: .*wordcount.count/);
+});
+
+test('an unreachable or malformed --url is exit 2 with the reason, not a bare "fetch failed"', async () => {
+  const get = (url: string) => runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'a', '--url', url]);
+  // A port that was free a moment ago: nothing listens there, so the connection is refused.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  const refused = await get(`http://127.0.0.1:${port}`);
+  assert.is(refused.code, 2, refused.stderr);
+  assert.is(refused.stderr.trim().split('\n').length, 1, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /cannot reach http:\/\/127\.0\.0\.1:\d+: fetch failed \(connect ECONNREFUSED.*; is the job running with --http there\?/,
+  );
+  const malformed = await get('localhost:3500');
+  assert.is(malformed.code, 2, malformed.stderr);
+  assert.match(
+    malformed.stderr,
+    /--url localhost:3500 is not an http:\/\/ or https:\/\/ URL; e\.g\. --url http:\/\/127\.0\.0\.1:3500/,
+  );
 });
 
 test.run();
