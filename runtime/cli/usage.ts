@@ -70,8 +70,8 @@ ${NATS_CLI_USAGE}
 Exit codes: 0 done, 1 failed, 2 bad arguments or options (also a NATS stream that does not fit the
 job, a parallelism its checkpoints cannot be rescaled to, or a worker whose layout differs from the
 job's), 3 module not found, 4 module exports no job, 5 checkpoints unusable (corrupt, or embedded
-mode's state used by another process), 6 not available, 69 NATS unreachable at start (or authentication
-refused), 75 NATS unreachable longer than --max-outage while running, 130 second signal.`;
+mode's state used by another process), 69 NATS unreachable at start (or authentication refused),
+75 NATS unreachable longer than --max-outage while running, 130 second signal.`;
 
 export const checkpointsUsage = `usage: stator checkpoints <list|inspect [id]|clear> --job <name> [options]
        stator checkpoints <list|inspect [id]|clear> <job-module> [options]

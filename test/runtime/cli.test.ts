@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync }
 import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
 import { killAll, root, runCli, tempDir } from './support/cli.ts';
+import { ExitCode } from '../../runtime/cli/exit-codes.ts';
 
 const tmp = tempDir('cli');
 // Job modules live in an ES module package, as in a user's project.
@@ -25,6 +26,16 @@ test('stator run --help prints its options and exits 0', async () => {
   assert.is(result.code, 0);
   assert.match(result.stdout, /--state-dir/);
   assert.match(result.stdout, /--checkpoint-interval/);
+});
+
+test('stator run --help lists exactly the exit codes the command has', async () => {
+  const result = await runCli(['run', '--help']);
+  const listed = /Exit codes: ([^]*)$/.exec(result.stdout)![1]!;
+  const codes = [...listed.matchAll(/(?:^|, )(\d+) /g)].map((match) => Number(match[1]));
+  assert.equal(
+    codes.sort((a, b) => a - b),
+    Object.values(ExitCode).sort((a, b) => a - b),
+  );
 });
 
 test('an unknown option is one line on stderr and exit code 2', async () => {
