@@ -322,6 +322,8 @@ class CheckpointsImpl implements Checkpoints {
         return undefined;
       }
       const skipped: (CheckpointCorruptError | CheckpointPartMissingError)[] = [];
+      // What is wrong with each, newest first: the one line a user gets must say it (the cause has the rest).
+      const reasons: string[] = [];
       const cache = new Map<string, Promise<Uint8Array>>();
       for (const info of candidates) {
         try {
@@ -338,11 +340,14 @@ class CheckpointsImpl implements Checkpoints {
         } catch (error) {
           if (!isUnreadableCheckpoint(error)) throw error;
           skipped.push(error);
+          reasons.push(
+            `checkpoint ${info.id}: part ${error.part} ${error instanceof CheckpointCorruptError ? `is corrupt: ${error.problem}` : 'is missing'}`,
+          );
         }
       }
       throw new CheckpointCorruptError(
         'checkpoints',
-        `none of the ${candidates.length} retained checkpoints (${candidates.map((c) => c.id).join(', ')}) is readable`,
+        `none of the ${candidates.length} retained checkpoints (${candidates.map((c) => c.id).join(', ')}) is readable (${reasons.join('; ')})`,
         { cause: new AggregateError(skipped, 'every retained checkpoint failed verification') },
       );
     });

@@ -291,6 +291,28 @@ test('every checkpoint corrupt - load throws CheckpointCorruptError rather than 
   }
 });
 
+test('every checkpoint unreadable - the error says what is wrong with each: the part and its problem', async () => {
+  const corrupt = createMemoryCheckpointStore();
+  await threeCheckpoints(corrupt);
+  for (const part of await corrupt.listParts()) corrupt.faults.truncatePart(part, 10);
+  const missing = createMemoryCheckpointStore();
+  await threeCheckpoints(missing);
+  for (const part of await missing.listParts()) await missing.deletePart(part);
+  for (const [store, problem] of [
+    [corrupt, /checkpoint 3: part \S+ is corrupt: truncated[^;]*; checkpoint 2: part \S+ is corrupt: /],
+    [missing, /checkpoint 3: part \S+ is missing; checkpoint 2: part \S+ is missing; checkpoint 1: /],
+  ] as const) {
+    try {
+      await open(store).load();
+      assert.unreachable('load should throw');
+    } catch (error) {
+      assert.instance(error, CheckpointCorruptError);
+      assert.match((error as Error).message, /none of the 3 retained checkpoints \(3, 2, 1\) is readable \(/);
+      assert.match((error as Error).message, problem);
+    }
+  }
+});
+
 test('a corrupt manifest - load falls back to the previous manifest the store kept, says so, and ids stay unique', async () => {
   const store = createMemoryCheckpointStore();
   const states = await threeCheckpoints(store);
