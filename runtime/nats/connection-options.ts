@@ -195,6 +195,11 @@ export function resolveNatsSettings(flags: NatsFlags, env: NodeJS.ProcessEnv = p
     .map((s) => s.trim())
     .filter((s) => s !== '')) {
     const split = splitUrlCredentials(part);
+    // nats.js would fail it at connect as "Invalid URL", which reads as a server that is down (exit 69).
+    if (!URL.canParse(/^[a-z][a-z0-9+.-]*:\/\//i.test(split.url) ? split.url : `nats://${split.url}`))
+      throw new NatsConfigError(
+        `${JSON.stringify(split.url)} is not a NATS server URL: write e.g. nats://127.0.0.1:4222 (--nats or NATS_URL; several separated by commas)`,
+      );
     servers.push(split.url);
     user ??= split.user;
     password ??= split.password;

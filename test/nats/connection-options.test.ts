@@ -79,6 +79,24 @@ test('inconsistent or unreadable options are configuration errors', () => {
   );
 });
 
+test('a server address that is not a URL is a configuration error naming it, not a connection failure', () => {
+  for (const bad of ['not a url', 'nats://127.0.0.1:99999', 'nats://a:1,nats://b c:2']) {
+    try {
+      resolveNatsSettings({ nats: bad }, {});
+      assert.unreachable(`${bad} should be refused`);
+    } catch (error) {
+      assert.is((error as { code?: string }).code, 'NATS_CONFIG', bad);
+      assert.match((error as Error).message, /is not a NATS server URL: write e\.g\. nats:\/\/127\.0\.0\.1:4222/);
+    }
+  }
+  // What nats.js accepts stays accepted: host:port without a scheme, a host without a port, ws://.
+  assert.equal(resolveNatsSettings({ nats: '127.0.0.1:4222,nats://h,ws://h:8080' }, {}).servers, [
+    '127.0.0.1:4222',
+    'nats://h',
+    'ws://h:8080',
+  ]);
+});
+
 test('durations accept ms, s, m, h and bare seconds', () => {
   assert.is(parseDurationMs('500ms', 'x'), 500);
   assert.is(parseDurationMs('90', 'x'), 90_000);
