@@ -31,7 +31,7 @@ test('stator run --help prints its options and exits 0', async () => {
 test('stator run --help lists exactly the exit codes the command has', async () => {
   const result = await runCli(['run', '--help']);
   const listed = /Exit codes: ([^]*)$/.exec(result.stdout)![1]!;
-  const codes = [...listed.matchAll(/(?:^|, )(\d+) /g)].map((match) => Number(match[1]));
+  const codes = [...listed.matchAll(/(?:^|,\s+)(\d+) /g)].map((match) => Number(match[1]));
   assert.equal(
     codes.sort((a, b) => a - b),
     Object.values(ExitCode).sort((a, b) => a - b),
