@@ -65,6 +65,22 @@ export class InputNotUtf8Error extends StatorError {
 }
 
 /**
+ * An input line is longer than a JavaScript string can hold (V8: 0x1fffffe8 characters). The file
+ * source dead-letters it by position, without its bytes (they would not fit a dead letter either; they
+ * stay in the input file), instead of failing the run at every restart on the same line.
+ */
+export class InputLineTooLongError extends StatorError {
+  override name = 'InputLineTooLongError';
+  constructor(what: string, bytes: number, options?: { cause?: unknown }) {
+    super(
+      'INPUT_LINE_TOO_LONG',
+      `${what} is ${bytes} bytes, longer than a string can hold: dead-lettered by position, its bytes stay in the input; split it into lines, or fix the producer`,
+      options,
+    );
+  }
+}
+
+/**
  * A message's event time (or an explicit watermark message's watermark) is not an integer of epoch
  * milliseconds that stator can hold exactly: a safe integer, |t| <= 2^53 - 1 ms (about ±285,000
  * years), inside Beam's timestamp range (TIMESTAMP_MIN_VALUE..TIMESTAMP_MAX_VALUE, ±2^63 µs). The

@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { ConfigError, InputNotUtf8Error } from '../errors.ts';
+import { ConfigError, InputLineTooLongError, InputNotUtf8Error } from '../errors.ts';
 import type { SourceDefinition } from '../job/job.ts';
 import { SourceWatermarks } from '../job/source-watermarks.ts';
 import type { SourceBinding } from '../bindings.ts';
@@ -272,8 +272,22 @@ export class FileSource<T> implements SourceBinding {
 
   private emitLine(buffer: Buffer, start: number, end: number, offset: number, now: number): void {
     this.linesRead++;
-    const raw = buffer.toString('utf8', start, end);
     const definition = this.definition;
+    let raw: string;
+    try {
+      raw = buffer.toString('utf8', start, end);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_STRING_TOO_LONG') throw error;
+      this.deadLetter({
+        stage: definition.name,
+        position: offset,
+        error: new InputLineTooLongError(`the line at byte ${offset} of ${this.options.path}`, end - start, {
+          cause: error,
+        }),
+        attempts: 1,
+      });
+      return;
+    }
     // toString puts U+FFFD in place of bytes that are not UTF-8; only then is the line checked
     // (a U+FFFD in the text itself is valid UTF-8), so valid lines pay one string scan.
     if (raw.includes('\uFFFD') && !isUtf8(buffer.subarray(start, end))) {

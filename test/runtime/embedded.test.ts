@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killAll, runCli, startCli, tempDir, waitForOutput, waitUntil } from './support/cli.ts';
 
@@ -265,6 +265,40 @@ test('input lines that are not UTF-8 are dead letters with their original bytes,
     assert.equal([...Buffer.from(letter.rawBase64!, 'base64')], [...bad[i]!], 'the original bytes');
     offset += bad[i]!.length + 1;
   }
+});
+
+test('a line longer than a string can hold is dead-lettered by position (its bytes stay in the input), not a failed run', async () => {
+  // A sparse file: 2^29 NUL bytes (over V8's 0x1fffffe8-character string limit) take no disk space.
+  const input = join(tmp.dir, 'long-line.txt');
+  const longLineBytes = 2 ** 29;
+  writeFileSync(input, '');
+  truncateSync(input, longLineBytes);
+  appendFileSync(input, '\nalpha beta\n');
+  const output = join(tmp.dir, 'long-line-out.jsonl');
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, 'long-line-state'),
+  ]);
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(jsonLinesOf(output), [
+    { word: 'alpha', count: 1 },
+    { word: 'beta', count: 1 },
+  ]);
+  const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<{
+    stage: string;
+    position: number;
+    error: { code: string; message: string };
+  }>;
+  assert.is(dead.length, 1);
+  assert.is(dead[0]!.position, 0);
+  assert.is(dead[0]!.error.code, 'INPUT_LINE_TOO_LONG');
+  assert.match(dead[0]!.error.message, new RegExp(`line at byte 0 of .*long-line.txt is ${longLineBytes} bytes`));
 });
 
 test('a last line without newline is not committed as a line: a rerun after it grew writes what one run over the final file writes', async () => {
