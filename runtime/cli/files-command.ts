@@ -12,6 +12,7 @@ import { DEFAULT_STATE_DIR } from '../defaults.ts';
 import { ConfigError } from '../errors.ts';
 import type { ClosableJobFiles } from '../files/closable-job-files.ts';
 import { openDirectoryFiles } from '../files/directory-files.ts';
+import { digestHex } from '../files/file-digest.ts';
 import { openObjectStoreFiles } from '../files/object-store-files.ts';
 import { loadJob } from '../job/load-job.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
@@ -74,6 +75,12 @@ export async function filesCommand(argv: readonly string[], env: NodeJS.ProcessE
   only('files-max-bytes', ['put']);
   only('replicas', ['put']);
   only('output', ['get']);
+  const expected = values['expected-digest'];
+  // A malformed digest would read as another writer's change ("expected digest x, found ...").
+  if (expected !== undefined && expected !== 'none' && digestHex(expected) === undefined)
+    throw new ConfigError(
+      `--expected-digest ${expected} is not a digest: give one as list --json or a previous put printed it (SHA-256=...), or none`,
+    );
   const maxBytes =
     values['files-max-bytes'] === undefined ? undefined : parseByteSize('--files-max-bytes', values['files-max-bytes']);
   const replicas = values.replicas === undefined ? undefined : Number(values.replicas);

@@ -115,6 +115,10 @@ test('stator files: bad arguments are usage errors (exit 2) saying what is wrong
     [['files', 'list', 'a', 'b', '--job', 'j'], /at most one prefix/],
     [['files', 'get', 'a', '--job', 'j', '--input', 'x'], /--input is an option of stator files put, not of get/],
     [['files', 'put', 'a', '--job', 'j', '--files-max-bytes', 'lots'], /--files-max-bytes lots is not a size/],
+    [
+      ['files', 'put', 'a', '--job', 'j', '--expected-digest', 'bogus'],
+      /--expected-digest bogus is not a digest: .*SHA-256=.*, or none/,
+    ],
   ];
   for (const [args, message] of cases) {
     const result = await runCli([...args, '--state-dir', join(tmp.dir, 'usage')]);
