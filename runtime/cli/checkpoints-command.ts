@@ -43,7 +43,14 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
   for (const arg of rest) {
     if (/^\d+$/.test(arg) && action === 'inspect' && idText === undefined) idText = arg;
     else if (jobName === undefined) jobName = (await loadJob(arg)).name;
-    else throw new ConfigError(`stator checkpoints ${action}: unexpected argument ${JSON.stringify(arg)}`);
+    else if (action === 'inspect' && idText === undefined)
+      throw new ConfigError(
+        `stator checkpoints inspect takes a checkpoint id (a number, as checkpoints list shows), got ${JSON.stringify(arg)}`,
+      );
+    else
+      throw new ConfigError(
+        `stator checkpoints ${action}: unexpected argument ${JSON.stringify(arg)}; name the job once, with --job <name> or its module${action === 'inspect' ? ', and at most one checkpoint id' : ''}`,
+      );
   }
   if (jobName === undefined) throw new ConfigError(`stator checkpoints ${action} needs --job <name> or a job module`);
   const flags = natsFlagsFrom(values);

@@ -83,6 +83,16 @@ test('checkpoints without an action or a job is exit code 2', async () => {
   assert.match(help.stdout, /inspect/);
 });
 
+test('checkpoints inspect with an id that is not a number, or a stray argument, says what to pass (exit 2)', async () => {
+  const state = ['--state-dir', join(tmp.dir, 'stray')];
+  const notAnId = await runCli(['checkpoints', 'inspect', 'latest', '--job', 'wordcount', ...state]);
+  assert.is(notAnId.code, 2, notAnId.stderr);
+  assert.match(notAnId.stderr, /inspect takes a checkpoint id \(a number, as checkpoints list shows\), got "latest"/);
+  const stray = await runCli(['checkpoints', 'list', 'extra', '--job', 'wordcount', ...state]);
+  assert.is(stray.code, 2, stray.stderr);
+  assert.match(stray.stderr, /list: unexpected argument "extra"; name the job once, with --job <name> or its module/);
+});
+
 test('with --nats, checkpoints lists the checkpoints a NATS-mode run wrote to JetStream', async () => {
   const server = await startNatsServer();
   try {
