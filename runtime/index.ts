@@ -31,6 +31,7 @@ export {
   NoJobExportedError,
   JobDefinitionError,
   LifecycleError,
+  InputLineTooLongError,
   InputNotUtf8Error,
   InvalidEventTimeError,
   FinalCheckpointError,
