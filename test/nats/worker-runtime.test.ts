@@ -4,6 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../runtime/index.ts';
+import type { Logger } from '../../runtime/index.ts';
+import type { UnitHost } from '../../runtime/group/index.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
 import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
 import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
@@ -14,37 +16,58 @@ import { job } from '../../examples/wordcount.ts';
 import { produce, text } from './wordcount-support.ts';
 import { startNatsServer } from '../support/nats-server.ts';
 
+/**
+ * A worker of the wordcount job on `url` whose group is `join` (it starts and abandons units by hand),
+ * running, with its events collected. Stop it with `stop()`.
+ */
+async function openWorker(
+  url: string,
+  options: { join: (host: UnitHost) => Promise<void>; logger: Logger; checkpointIntervalMs: number },
+): Promise<{ runtime: WorkerRuntime; events: RuntimeEvent[]; stop: () => Promise<void> }> {
+  const prepared = await openWorkerRuntime({
+    split: true,
+    job,
+    transport: nats({ servers: url }),
+    logger: options.logger,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+    maxRetries: undefined,
+    http: undefined,
+    assignment: () => ({ join: options.join, leave: async () => {}, unitEnded: () => {} }),
+  });
+  const runtime = prepared.runtime as WorkerRuntime;
+  const events: RuntimeEvent[] = [];
+  runtime.events.subscribe((event) => events.push(event));
+  const run = runtime.run().catch((error: unknown) => error);
+  return {
+    runtime,
+    events,
+    stop: async () => {
+      await runtime.stop();
+      await run;
+      await prepared.close();
+    },
+  };
+}
+
 test('worker runtime - a unit abandoned while it starts does not restore or run', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   await produce(link, text(50));
   const logs: string[] = [];
   let started: Promise<unknown> | undefined;
-  const prepared = await openWorkerRuntime({
-    split: true,
-    job,
-    transport: nats({ servers: server.url }),
+  const worker = await openWorker(server.url, {
     logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),
     checkpointIntervalMs: 200,
-    maxRetries: undefined,
-    http: undefined,
-    assignment: () => ({
-      join: async (host) => {
-        // The lease is lost while the unit opens its checkpoints (the group fenced itself).
-        started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 }).then(
-          () => 'started',
-          (error: unknown) => error,
-        );
-        host.abandon('in.i0', 'its lease was lost (test)');
-      },
-      leave: async () => {},
-      unitEnded: () => {},
-    }),
+    join: async (host) => {
+      // The lease is lost while the unit opens its checkpoints (the group fenced itself).
+      started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 }).then(
+        () => 'started',
+        (error: unknown) => error,
+      );
+      host.abandon('in.i0', 'its lease was lost (test)');
+    },
   });
-  const runtime = prepared.runtime as WorkerRuntime;
-  const events: RuntimeEvent[] = [];
-  runtime.events.subscribe((event) => events.push(event));
-  const run = runtime.run().catch((error: unknown) => error);
+  const { runtime, events } = worker;
   try {
     await started;
     // Time for a unit that runs anyway to restore and read.
@@ -64,9 +87,7 @@ test('worker runtime - a unit abandoned while it starts does not restore or run'
       await store.close();
     }
   } finally {
-    await runtime.stop();
-    await run;
-    await prepared.close();
+    await worker.stop();
   }
 });
 
@@ -75,27 +96,15 @@ test('worker runtime - checkpoint() writes one for each unit that runs', async (
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   await produce(link, text(50));
-  const prepared = await openWorkerRuntime({
-    split: true,
-    job,
-    transport: nats({ servers: server.url }),
+  const worker = await openWorker(server.url, {
     logger: createLogger('silent'),
     // Long: only checkpoint() writes one after the start.
     checkpointIntervalMs: 3_600_000,
-    maxRetries: undefined,
-    http: undefined,
-    assignment: () => ({
-      join: async (host) => {
-        started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 });
-      },
-      leave: async () => {},
-      unitEnded: () => {},
-    }),
+    join: async (host) => {
+      started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 });
+    },
   });
-  const runtime = prepared.runtime as WorkerRuntime;
-  const events: RuntimeEvent[] = [];
-  runtime.events.subscribe((event) => events.push(event));
-  const run = runtime.run().catch((error: unknown) => error);
+  const { runtime, events } = worker;
   try {
     // Resolves once the unit runs (restored and reading).
     await started;
@@ -106,9 +115,7 @@ test('worker runtime - checkpoint() writes one for each unit that runs', async (
       JSON.stringify(events.map((event) => event.type)),
     );
   } finally {
-    await runtime.stop();
-    await run;
-    await prepared.close();
+    await worker.stop();
   }
 });
 

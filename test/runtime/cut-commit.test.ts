@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import type { CheckpointStore } from '../../src/checkpoint/index.ts';
 import { createLogger } from '../../runtime/index.ts';
-import type { RuntimeEvent } from '../../runtime/index.ts';
+import type { Logger, RuntimeEvent } from '../../runtime/index.ts';
 import type { SinkBinding } from '../../runtime/bindings.ts';
 import { createJobRuntime } from '../../runtime/job-runtime.ts';
 import type { JobRuntime } from '../../runtime/job-runtime.ts';
@@ -108,6 +108,7 @@ function start(
   name: string,
   sink: HeldSink,
   store: CheckpointStore,
+  checkpointLogger: Logger = logger,
 ): { runtime: JobRuntime; input: string; events: RuntimeEvent[] } {
   const input = join(tmp.dir, `${name}.txt`);
   writeFileSync(input, '');
@@ -122,7 +123,7 @@ function start(
     checkpoints: jobCheckpoints({
       store,
       jobId: name,
-      logger,
+      logger: checkpointLogger,
       intervalMs: 3_600_000,
       onFatal: (error) => runtime.fail(error),
     }),
@@ -204,27 +205,10 @@ test('a failed checkpoint is retried at the next trigger with its changes, and i
   const sink = new HeldSink(Number.MAX_SAFE_INTEGER);
   const store = createMemoryCheckpointStore();
   const warnings: string[] = [];
-  const input = join(tmp.dir, 'retried.txt');
-  writeFileSync(input, '');
-  const runtime = createJobRuntime({
-    job: wordcount,
-    ...jobTaskRunners(wordcount),
-    source: (entry, deadLetter) =>
-      fileSourceBinding(wordcount.source, { path: input, follow: true }, entry, deadLetter),
-    sink: () => sink.binding(),
-    deadLetters: (fail) => deadLetterFileBinding(join(tmp.dir, 'retried.dead.jsonl'), fail, logger),
-    checkpoints: jobCheckpoints({
-      store,
-      jobId: 'retried',
-      logger: { ...logger, warn: (message: string) => void warnings.push(message) },
-      intervalMs: 3_600_000,
-      onFatal: (error) => runtime.fail(error),
-    }),
-    logger,
-    checkpointIntervalMs: 3_600_000,
+  const { runtime, input, events } = start('retried', sink, store, {
+    ...logger,
+    warn: (message: string) => void warnings.push(message),
   });
-  const events: RuntimeEvent[] = [];
-  runtime.events.subscribe((event) => events.push(event));
   const running = runtime.run();
   try {
     await waitUntil(() => runtime.state === 'running', 'running');

@@ -96,57 +96,57 @@ test('lmdb growth - no transaction adds more pages past the last one than growth
   assert.ok(closest > 0.5, `the closest transaction added ${closest} of its bound`);
 });
 
-test('lmdb growth - with room to spare LMDB grows the file itself; with less than 256 MiB beyond the bound the zeros are written', async () => {
-  // A 512 MiB tmpfs (memory is used only for what is written): the margin's two sides on one file system.
-  const fs = mountSmallFilesystem(512 * 1024 * 1024);
-  if (typeof fs === 'string') return reportSkipped('lmdb growth - the margin', fs);
+/**
+ * Runs `use` on a fresh store in a tmpfs of `bytes`, then closes the store before unmounting (also
+ * when an assertion fails: an open store keeps the mount busy); reports a skip where no tmpfs mounts.
+ */
+async function onSmallFilesystem(
+  name: string,
+  bytes: number,
+  use: (store: LmdbStateStore, fs: { path: string; file: string }) => void,
+): Promise<void> {
+  const fs = mountSmallFilesystem(bytes);
+  if (typeof fs === 'string') return reportSkipped(name, fs);
   const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
   try {
-    const file = join(fs.path, 'store', 'data.mdb');
-    const growth = new LmdbFileGrowth(file);
-    const start = statSync(file).size;
+    use(store, { path: fs.path, file: join(fs.path, 'store', 'data.mdb') });
+  } finally {
+    await store.close();
+    fs.unmount();
+  }
+}
+
+test('lmdb growth - with room to spare LMDB grows the file itself; with less than 256 MiB beyond the bound the zeros are written', () =>
+  // 512 MiB (a tmpfs uses memory only for what is written): the margin's two sides on one file system.
+  onSmallFilesystem('lmdb growth - the margin', 512 * 1024 * 1024, (_store, fs) => {
+    const growth = new LmdbFileGrowth(fs.file);
+    const start = statSync(fs.file).size;
     growth.reserve(start + 10_000);
-    assert.is(statSync(file).size, start, 'no zeros written with 512 MiB free');
+    assert.is(statSync(fs.file).size, start, 'no zeros written with 512 MiB free');
     // 300 MiB taken by another writer: 212 MiB free, under the margin.
     writeFileSync(join(fs.path, 'filler'), new Uint8Array(300 * 1024 * 1024));
     growth.reserve(start + 10_000);
-    assert.ok(statSync(file).size >= start + 10_000, 'the file reaches the reserve');
-    assert.ok(statSync(file).blocks * 512 >= start + 10_000, 'the zeros are written, not a hole');
-  } finally {
-    await store.close();
-    fs.unmount();
-  }
-});
+    assert.ok(statSync(fs.file).size >= start + 10_000, 'the file reaches the reserve');
+    assert.ok(statSync(fs.file).blocks * 512 >= start + 10_000, 'the zeros are written, not a hole');
+  }));
 
-test('lmdb growth - near a full disk reserve writes the zeros, and LMDB goes on past them', async () => {
-  const fs = mountSmallFilesystem(2 * 1024 * 1024);
-  if (typeof fs === 'string') return reportSkipped('lmdb growth - reserve near a full disk', fs);
-  // The store is closed before the unmount, also when an assertion fails: an open one keeps it busy.
-  const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
-  try {
-    const file = join(fs.path, 'store', 'data.mdb');
-    const growth = new LmdbFileGrowth(file);
-    const start = statSync(file).size;
+test('lmdb growth - near a full disk reserve writes the zeros, and LMDB goes on past them', () =>
+  onSmallFilesystem('lmdb growth - reserve near a full disk', 2 * 1024 * 1024, (store, fs) => {
+    const growth = new LmdbFileGrowth(fs.file);
+    const start = statSync(fs.file).size;
     growth.reserve(start + 10_000);
-    const grown = statSync(file).size;
+    const grown = statSync(fs.file).size;
     assert.ok(grown >= start + 10_000, `${grown} bytes after reserving ${start + 10_000}`);
-    assert.ok(statSync(file).blocks * 512 >= start + 10_000, 'the zeros are written, not a hole');
+    assert.ok(statSync(fs.file).blocks * 512 >= start + 10_000, 'the zeros are written, not a hole');
     growth.reserve(start + 20_000);
-    assert.is(statSync(file).size, grown, 'within the extra room nothing is written');
+    assert.is(statSync(fs.file).size, grown, 'within the extra room nothing is written');
     // LMDB still reads and writes the file it now ends past its last page.
     store.write([{ key: new Uint8Array([1]), value: new Uint8Array([2]) }]);
     assert.equal([...(store.get(new Uint8Array([1])) ?? [])], [2]);
-  } finally {
-    await store.close();
-    fs.unmount();
-  }
-});
+  }));
 
-test('lmdb growth - a full disk fails the store with the file system error before LMDB writes, and every later call with it', async () => {
-  const fs = mountSmallFilesystem(512 * 1024);
-  if (typeof fs === 'string') return reportSkipped('lmdb growth - full disk', fs);
-  const store = LmdbStateStore.openFresh(join(fs.path, 'store'));
-  try {
+test('lmdb growth - a full disk fails the store with the file system error before LMDB writes, and every later call with it', () =>
+  onSmallFilesystem('lmdb growth - full disk', 512 * 1024, (store) => {
     let failure: unknown;
     let key = 0;
     try {
@@ -170,10 +170,6 @@ test('lmdb growth - a full disk fails the store with the file system error befor
       () => store.get(new Uint8Array(8)),
       (e: unknown) => e === failure,
     );
-  } finally {
-    await store.close();
-    fs.unmount();
-  }
-});
+  }));
 
 test.run();
