@@ -1,67 +1,35 @@
-// The disk backend (issue 18) against the heap backend in the same run: Zipf-skewed throughput with
+// The disk backend (issue 18) against the heap backend: Zipf-skewed throughput with
 // a cache holding a tenth of the keys, keys held per GiB of RSS, and a restart to the first output
 // (restore-disk-ready.ts).
 // Key counts: state.disk.zipfRatioToHeap and restore.disk.readyMs run on the issue's 10M keys;
 // state.disk.keysPerGiB on 2M, so the suite fits a shared 2-core machine (its goal's 20M is
 // STATOR_BENCH_DISK_KEYS=20000000, which sets every count; each note says how many).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
-import { LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts';
-import {
-  createKeyedStateBackend,
-  StateNamespaces,
-  StateTags,
-  type HeapKeyedStateBackend,
-} from '../../src/state/index.ts';
 import { runChildJson } from '../lib/child.ts';
-import { interleave, median } from '../lib/measure.ts';
+import { median } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
-import { lcg, stringKeys } from '../lib/workload.ts';
 import { measureRestoreReady } from './restore-disk-ready.ts';
 
 const probePath = fileURLToPath(new URL('./state-disk-probe.ts', import.meta.url));
-/**
- * Heap a cached ValueState<number> key of the Zipf workload costs by the disk backend's own estimate
- * (HeapCacheBudget: its entry and twice its record): the budget then holds 10 % of the keys, which
- * the metric checks after its fill.
- */
-const CACHED_KEY_BYTES = 290;
+const zipfPath = fileURLToPath(new URL('./state-disk-zipf.ts', import.meta.url));
 
+/** What state-disk-zipf.ts prints. */
+interface ZipfResult {
+  readonly ours: number;
+  readonly baseline: number;
+  readonly ratio: number;
+  readonly pairedRatio: number;
+  readonly oursSamples: readonly number[];
+  readonly baselineSamples: readonly number[];
+  readonly memoryBytes: number;
+  readonly cacheKeyLimit: number;
+  readonly cachedKeyBytes: number;
+  readonly stored: number;
+}
 function keyCount(ctx: BenchContext, full: number, quick: number): number {
   const fromEnv = Number(process.env.STATOR_BENCH_DISK_KEYS);
   if (Number.isSafeInteger(fromEnv) && fromEnv > 0) return fromEnv;
   return ctx.quick ? quick : full;
-}
-
-/**
- * Draws of `ops` key indexes from a Zipf distribution with exponent `s` over `n` keys (inverse CDF),
- * a fresh one per seed.
- */
-function zipfDraws(n: number, s: number): (ops: number, seed: number) => Uint32Array {
-  const cdf = new Float64Array(n);
-  let sum = 0;
-  for (let i = 0; i < n; i++) cdf[i] = sum += 1 / Math.pow(i + 1, s);
-  // Ranks are scattered over the key space, so hot keys are not the first ones written.
-  const scatter = (rank: number): number => Number((BigInt(rank) * 2654435761n) % BigInt(n));
-  return (ops, seed) => {
-    const next = lcg(seed);
-    const order = new Uint32Array(ops);
-    for (let k = 0; k < ops; k++) {
-      const u = (next() / 2 ** 32) * sum;
-      let lo = 0;
-      let hi = n - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cdf[mid]! < u) lo = mid + 1;
-        else hi = mid;
-      }
-      order[k] = scatter(lo);
-    }
-    return order;
-  };
 }
 
 export const stateDiskZipfRatioToHeap: Metric = {
@@ -74,96 +42,28 @@ export const stateDiskZipfRatioToHeap: Metric = {
     const n = keyCount(ctx, 10_000_000, 200_000);
     const ops = ctx.quick ? 200_000 : 1_000_000;
     const repetitions = ctx.quick ? 3 : 7;
-    const warmup = 1;
-    const keys = stringKeys(n);
-    // A fresh draw for each repetition (both sides run the same one): a replayed sequence would let
-    // a cache policy learn its period, which no real stream of keys has.
-    const draw = zipfDraws(n, 1.1);
-    const orders = Array.from({ length: warmup + repetitions }, (_, i) => draw(ops, 7 + i));
-    const dir = mkdtempSync(join(tmpdir(), 'stator-bench-disk-'));
-    const store = LmdbStateStore.openFresh(join(dir, 'lmdb'));
-    const memoryBytes = Math.ceil(n / 10) * CACHED_KEY_BYTES;
-    try {
-      const heap = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
-      const disk = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of(), tier: { store, memoryBytes } });
-      const tag = StateTags.value('count', VarLongCoder.of());
-      const side = (b: HeapKeyedStateBackend<string>) => {
-        const count = b.boundState(StateNamespaces.global(), tag);
-        let runs = 0;
-        return {
-          b,
-          fill(): void {
-            for (let i = 0; i < n; i++) {
-              b.beginTurn();
-              b.setCurrentKey(keys[i]!);
-              count.write(0);
-              b.commitTurn();
-              if (i % 100_000 === 99_999) void b.captureChanges().changedKeys;
-            }
-            void b.captureChanges().changedKeys;
-          },
-          run(): number {
-            const order = orders[runs++ % orders.length]!;
-            for (let i = 0; i < ops; i++) {
-              b.beginTurn();
-              b.setCurrentKey(keys[order[i]!]!);
-              count.write(((count.read() as number | null) ?? 0) + 1);
-              b.commitTurn();
-            }
-            return ops;
-          },
-        };
-      };
-      const h = side(heap);
-      const d = side(disk);
-      h.fill();
-      d.fill();
-      const cache = disk.cache!;
-      if (Math.abs(cache.keyLimit / n - 0.1) > 0.005)
-        throw new Error(
-          `the disk budget holds ${cache.keyLimit} of ${n} keys, not 10 %: the backend's estimate of a cached key's heap is no longer CACHED_KEY_BYTES (${CACHED_KEY_BYTES} B)`,
-        );
-      ctx.progress(0.2);
-      const result = await interleave(
-        { run: d.run },
-        { run: h.run },
-        {
-          repetitions,
-          warmup,
-          signal: ctx.signal,
-          // A checkpoint capture between repetitions, untimed, as the runtime takes them.
-          onRepetition: (done, total) => {
-            void heap.captureChanges().changedKeys;
-            void disk.captureChanges().changedKeys;
-            ctx.progress(0.2 + (0.8 * done) / total);
-          },
-        },
-      );
-      const probe = keys[orders[0]![0]!]!;
-      for (const b of [heap, disk]) b.setCurrentKey(probe);
-      const hv = heap.boundState(StateNamespaces.global(), tag).read();
-      const dv = disk.boundState(StateNamespaces.global(), tag).read();
-      if (hv !== dv) throw new Error(`heap and disk disagree on ${probe}: ${String(hv)} vs ${String(dv)}`);
-      return {
-        value: result.ours,
-        unit: 'ops/s',
-        baseline: result.baseline,
-        ratio: result.ratio,
-        note:
-          `${n} keys (Zipf s=1.1, ranks scattered), ${ops} read+write turns per repetition (a fresh draw each), median of ${repetitions}; disk budget ` +
-          `${(memoryBytes / 2 ** 20).toFixed(1)} MiB (${cache.keyLimit} keys, ${((100 * cache.keyLimit) / n).toFixed(1)} %, by the backend's estimate of ${CACHED_KEY_BYTES} B each), ${store.size} keys in its store at the end; paired ratio ${result.pairedRatio.toFixed(2)}`,
-        details: {
-          keys: n,
-          cacheKeyLimit: cache.keyLimit,
-          pairedRatio: result.pairedRatio,
-          oursSamples: result.oursSamples,
-          baselineSamples: result.baselineSamples,
-        },
-      };
-    } finally {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // A child process with the suite's own Node flags: both backends' keys (gigabytes at 10M) are
+    // garbage once it ends, not in the heap the next metrics measure pauses in.
+    const r = await runChildJson<ZipfResult>(zipfPath, [String(n), String(ops), String(repetitions)], ctx.signal, [
+      ...process.execArgv.filter((flag) => flag.startsWith('--max-semi-space-size')),
+    ]);
+    ctx.progress(1);
+    return {
+      value: r.ours,
+      unit: 'ops/s',
+      baseline: r.baseline,
+      ratio: r.ratio,
+      note:
+        `${n} keys (Zipf s=1.1, ranks scattered), ${ops} read+write turns per repetition (a fresh draw each), median of ${repetitions}, in a child process; disk budget ` +
+        `${(r.memoryBytes / 2 ** 20).toFixed(1)} MiB (${r.cacheKeyLimit} keys, ${((100 * r.cacheKeyLimit) / n).toFixed(1)} %, by the backend's estimate of ${r.cachedKeyBytes} B each), ${r.stored} keys in its store at the end; paired ratio ${r.pairedRatio.toFixed(2)}`,
+      details: {
+        keys: n,
+        cacheKeyLimit: r.cacheKeyLimit,
+        pairedRatio: r.pairedRatio,
+        oursSamples: r.oursSamples,
+        baselineSamples: r.baselineSamples,
+      },
+    };
   },
 };
 
