@@ -212,6 +212,7 @@ async function openEmbeddedRuntime(
     ...(transport.deadLetter === undefined ? {} : { deadLetter: transport.deadLetter }),
     store,
     follow: transport.follow ?? false,
+    ...(transport.maxLineBytes === undefined ? {} : { maxLineBytes: transport.maxLineBytes }),
     ...(options.checkpointIntervalMs === undefined ? {} : { checkpointIntervalMs: options.checkpointIntervalMs }),
     ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     logger,

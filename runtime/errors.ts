@@ -65,16 +65,21 @@ export class InputNotUtf8Error extends StatorError {
 }
 
 /**
- * An input line is longer than a JavaScript string can hold (V8: 0x1fffffe8 characters). The file
- * source dead-letters it by position, without its bytes (they would not fit a dead letter either; they
- * stay in the input file), instead of failing the run at every restart on the same line.
+ * An input line is longer than the file source's line limit (`maxLineBytes`, `--max-line-bytes`;
+ * 64 MiB by default), or than a JavaScript string can hold (V8: 0x1fffffe8 characters) under a
+ * higher limit. The file source dead-letters it by position, without its bytes (they stay in the
+ * input file), holding no more than the limit of it in memory, instead of failing the run at every
+ * restart on the same line.
  */
 export class InputLineTooLongError extends StatorError {
   override name = 'InputLineTooLongError';
-  constructor(what: string, bytes: number, options?: { cause?: unknown }) {
+  /** `limit`: the line limit in bytes it is over, or 'string' for V8's longest string. */
+  constructor(what: string, bytes: number, limit: number | 'string', options?: { cause?: unknown }) {
     super(
       'INPUT_LINE_TOO_LONG',
-      `${what} is ${bytes} bytes, longer than a string can hold: dead-lettered by position, its bytes stay in the input; split it into lines, or fix the producer`,
+      `${what} is ${bytes} bytes, ${limit === 'string' ? 'longer than a string can hold' : `over the ${limit}-byte line limit`}: ` +
+        'dead-lettered by position, its bytes stay in the input; split it into lines, fix the producer' +
+        `${limit === 'string' ? '' : ', or raise the limit (--max-line-bytes)'}`,
       options,
     );
   }

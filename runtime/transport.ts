@@ -24,6 +24,12 @@ export interface FilesTransportOptions {
   readonly store?: CheckpointStore;
   /** Keep reading as the input grows, until stopped. @default false */
   readonly follow?: boolean;
+  /**
+   * The longest input line read as a message, in bytes; a longer one is dead-lettered by position
+   * (INPUT_LINE_TOO_LONG) and skipped, holding no more than this many bytes of it in memory.
+   * @default 64 MiB
+   */
+  readonly maxLineBytes?: number;
 }
 
 export interface FilesTransport extends FilesTransportOptions {

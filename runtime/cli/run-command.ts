@@ -28,6 +28,8 @@ export interface RunArguments {
   readonly deadLetter: string | undefined;
   readonly stateDir: string;
   readonly follow: boolean;
+  /** --max-line-bytes: the longest input line read as a message. */
+  readonly maxLineBytes: number | undefined;
   readonly checkpointIntervalMs: number | undefined;
   readonly maxRetries: number | undefined;
   readonly natsUrl: string | undefined;
@@ -64,7 +66,7 @@ export interface RunArguments {
 }
 
 /** Options that only embedded mode reads: NATS mode would ignore them, so giving them with it is refused. */
-const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'follow'] as const;
+const EMBEDDED_ONLY_FLAGS = ['input', 'output', 'dead-letter', 'follow', 'max-line-bytes'] as const;
 
 /** @throws ConfigError on bad arguments; returns undefined for --help. */
 export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEnv): RunArguments | undefined {
@@ -74,6 +76,7 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     'dead-letter': { type: 'string' },
     'state-dir': { type: 'string' },
     follow: { type: 'boolean' },
+    'max-line-bytes': { type: 'string' },
     'checkpoint-interval': { type: 'string' },
     'max-retries': { type: 'string' },
     'state-backend': { type: 'string' },
@@ -131,6 +134,8 @@ export function parseRunArguments(argv: readonly string[], env: NodeJS.ProcessEn
     deadLetter: values['dead-letter'],
     stateDir: values['state-dir'] ?? DEFAULT_STATE_DIR,
     follow: values.follow ?? false,
+    maxLineBytes:
+      values['max-line-bytes'] === undefined ? undefined : parseByteSize('--max-line-bytes', values['max-line-bytes']),
     checkpointIntervalMs: integerOption('--checkpoint-interval', values['checkpoint-interval'], 1),
     maxRetries: integerOption('--max-retries', values['max-retries'], 0),
     natsUrl: natsUrlFrom({ nats: values.nats }, env),
@@ -303,6 +308,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
           output: args.output!,
           stateDir: args.stateDir,
           follow: args.follow,
+          ...(args.maxLineBytes === undefined ? {} : { maxLineBytes: args.maxLineBytes }),
           ...(args.deadLetter === undefined ? {} : { deadLetter: args.deadLetter }),
         })
       : nats({

@@ -30,6 +30,8 @@ Options:
   --files-max-bytes <size>       size limit of the job's file area (ctx.files), e.g. 500MiB
                                  [default: 10GiB]
   --follow                       keep reading as the input grows (until SIGTERM/SIGINT)
+  --max-line-bytes <size>        embedded mode: a longer input line is dead-lettered by position
+                                 and skipped (INPUT_LINE_TOO_LONG) [default: 64MiB]
   --checkpoint-interval <ms>     time between checkpoints [default: 5000]
   --parallelism <[stage=]n>      partitions of a keyed stage (or of every one) instead of the job's
                                  own; between runs this rescales: state moves by key group

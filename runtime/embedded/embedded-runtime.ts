@@ -26,6 +26,8 @@ export interface EmbeddedOptions {
   readonly store: CheckpointStore;
   /** Keep reading as the input grows. @default false */
   readonly follow?: boolean;
+  /** The longest input line read as a message (FileSourceOptions.maxLineBytes). */
+  readonly maxLineBytes?: number;
   readonly checkpointIntervalMs?: number;
   readonly maxRetries?: number;
   readonly mailboxCapacity?: number;
@@ -55,7 +57,16 @@ export function createEmbeddedRuntime(options: EmbeddedOptions): JobRuntime {
     job,
     ...jobTaskRunners(job, options.files, options.localState),
     source: (entry, deadLetter) =>
-      fileSourceBinding(job.source, { path: options.input, follow: options.follow ?? false }, entry, deadLetter),
+      fileSourceBinding(
+        job.source,
+        {
+          path: options.input,
+          follow: options.follow ?? false,
+          ...(options.maxLineBytes === undefined ? {} : { maxLineBytes: options.maxLineBytes }),
+        },
+        entry,
+        deadLetter,
+      ),
     sink: (deadLetter, fail) => fileSinkBinding(job.sink, options.output, deadLetter, fail, options.logger),
     deadLetters: (fail) => deadLetterFileBinding(deadLetterPath, fail, options.logger),
     checkpoints: jobCheckpoints({

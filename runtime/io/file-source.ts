@@ -28,7 +28,16 @@ export interface FileSourceOptions {
   readonly pollIntervalMs?: number;
   /** Follow mode: after this long without input the source reports itself idle. @default 5000 */
   readonly idleTimeoutMs?: number;
+  /**
+   * The longest line read as a message, in bytes (without its `\n`). A longer line is
+   * dead-lettered by position and skipped to its end, holding at most this many bytes of it in
+   * memory. @default DEFAULT_MAX_LINE_BYTES
+   */
+  readonly maxLineBytes?: number;
 }
+
+/** 64 MiB: 64 times NATS's default max_payload, and a bound on what one line holds in memory. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
 
 const NEWLINE = 0x0a;
 /** Watermark markers are sent when a line ends in a new block of this many bytes. */
@@ -60,8 +69,14 @@ export class FileSource<T> implements SourceBinding {
   private lastMarkerPosition = -1;
   /** Bounded input read to its end: finishInput() may send the end. */
   private ended = false;
-  /** A last line without `\n` (bounded input), held for finishInput(). */
-  private tail: { readonly bytes: Buffer; readonly offset: number } | undefined = undefined;
+  /**
+   * A last line without `\n` (bounded input), held for finishInput(): its bytes, or only its
+   * length when it is over the line limit.
+   */
+  private tail:
+    | { readonly bytes: Buffer; readonly offset: number }
+    | { readonly tooLong: number; readonly offset: number }
+    | undefined = undefined;
 
   constructor(
     private readonly definition: SourceDefinition<T>,
@@ -69,6 +84,9 @@ export class FileSource<T> implements SourceBinding {
     private readonly outlet: Outlet,
     private readonly deadLetter: DeadLetterReceiver,
   ) {
+    const { maxLineBytes } = options;
+    if (maxLineBytes !== undefined && !(Number.isSafeInteger(maxLineBytes) && maxLineBytes >= 1))
+      throw new ConfigError(`the file source's maxLineBytes must be a positive integer of bytes, got ${maxLineBytes}`);
     this.watermarks = new SourceWatermarks(definition, outlet);
   }
 
@@ -123,8 +141,11 @@ export class FileSource<T> implements SourceBinding {
     const handle = this.handle;
     if (handle === undefined) throw new Error('FileSource.run before open');
     const chunkBytes = this.options.chunkBytes ?? 1024 * 1024;
+    const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     let buffer = Buffer.allocUnsafe(chunkBytes);
     let carry = 0; // bytes of an incomplete line kept at the start of `buffer`
+    // The file offset of a line found longer than maxLineBytes: read on to its `\n` without keeping it.
+    let skipFrom: number | undefined;
     let readOffset = this.position + 1;
     let idleSince = Date.now();
     let idleReported = false;
@@ -132,8 +153,8 @@ export class FileSource<T> implements SourceBinding {
     for (;;) {
       if (await this.control.holdOrStop(this.position)) return false;
       if (carry === buffer.length) {
-        // A line longer than the buffer: grow it.
-        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        // A line longer than the buffer: grow it, to room for one more read past the line limit.
+        const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxLineBytes + chunkBytes));
         buffer.copy(bigger, 0, 0, carry);
         buffer = bigger;
       }
@@ -145,7 +166,11 @@ export class FileSource<T> implements SourceBinding {
           if (await this.control.holdOrStop(this.position)) return false;
           // The end of the input waits for finishInput(), after the final checkpoint.
           this.tail =
-            carry > 0 ? { bytes: Buffer.from(buffer.subarray(0, carry)), offset: readOffset - carry } : undefined;
+            skipFrom !== undefined
+              ? { tooLong: readOffset - skipFrom, offset: skipFrom }
+              : carry > 0
+                ? { bytes: Buffer.from(buffer.subarray(0, carry)), offset: readOffset - carry }
+                : undefined;
           this.ended = true;
           return true;
         }
@@ -181,7 +206,14 @@ export class FileSource<T> implements SourceBinding {
       for (;;) {
         const newline = buffer.indexOf(NEWLINE, start);
         if (newline === -1 || newline >= end) break;
-        this.emitLine(buffer, start, newline, base + start, now);
+        if (skipFrom !== undefined) {
+          this.deadLetterLongLine(skipFrom, base + newline - skipFrom, maxLineBytes);
+          skipFrom = undefined;
+        } else if (newline - start > maxLineBytes) {
+          this.deadLetterLongLine(base + start, newline - start, maxLineBytes);
+        } else {
+          this.emitLine(buffer, start, newline, base + start, now);
+        }
         const position = base + newline;
         // A watermark marker at every MARKER_BLOCK_BYTES boundary of the file: at the same lines
         // in every run, whatever the read chunks and restore points, so timers fire at the same
@@ -199,11 +231,14 @@ export class FileSource<T> implements SourceBinding {
         }
       }
       carry = end - start;
+      if (skipFrom === undefined && carry > maxLineBytes) skipFrom = base + start;
+      if (skipFrom !== undefined) carry = 0;
       if (carry > 0 && start > 0) buffer.copy(buffer, 0, start, end);
       if (this.control.interrupted) {
         // Re-read from after the last processed line once resumed (simpler than keeping a partial buffer).
         readOffset = this.position + 1;
         carry = 0;
+        skipFrom = undefined;
       }
     }
   }
@@ -221,7 +256,10 @@ export class FileSource<T> implements SourceBinding {
     this.ended = false;
     const tail = this.tail;
     this.tail = undefined;
-    if (tail !== undefined) {
+    if (tail !== undefined && 'tooLong' in tail) {
+      this.deadLetterLongLine(tail.offset, tail.tooLong, this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+      this.position += tail.tooLong;
+    } else if (tail !== undefined) {
       this.emitLine(tail.bytes, 0, tail.bytes.length, tail.offset, this.ingestionTime());
       this.position += tail.bytes.length;
     }
@@ -278,10 +316,11 @@ export class FileSource<T> implements SourceBinding {
       raw = buffer.toString('utf8', start, end);
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'ERR_STRING_TOO_LONG') throw error;
+      // Only with a line limit raised past V8's string length.
       this.deadLetter({
         stage: definition.name,
         position: offset,
-        error: new InputLineTooLongError(`the line at byte ${offset} of ${this.options.path}`, end - start, {
+        error: new InputLineTooLongError(`the line at byte ${offset} of ${this.options.path}`, end - start, 'string', {
           cause: error,
         }),
         attempts: 1,
@@ -316,6 +355,17 @@ export class FileSource<T> implements SourceBinding {
     // Event time: the watermark follows every message that moves it, so event-time timers fire
     // between the same messages in every run (and as early as the data allows).
     if (this.watermarks.eventTime) this.watermarks.advance(this.position);
+  }
+
+  /** Dead-letters a line over the line limit by position (its bytes stay in the input), counted as read. */
+  private deadLetterLongLine(offset: number, bytes: number, maxLineBytes: number): void {
+    this.linesRead++;
+    this.deadLetter({
+      stage: this.definition.name,
+      position: offset,
+      error: new InputLineTooLongError(`the line at byte ${offset} of ${this.options.path}`, bytes, maxLineBytes),
+      attempts: 1,
+    });
   }
 
   /** Sends the current watermark (ingestion time: `now`; else greatest event time − out-of-orderness). */

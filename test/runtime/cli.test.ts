@@ -323,6 +323,11 @@ test('--nats (or NATS_URL) together with --input/--output/--follow is refused, n
   });
   assert.is(env.code, 2, env.stderr);
   assert.match(env.stderr, /--follow is an embedded-mode option, but NATS_URL is set.*unset NATS_URL to run embedded/);
+  const lineLimit = await runCli(['run', 'examples/wordcount.ts', '--max-line-bytes', '1MiB'], {
+    env: { NATS_URL: 'nats://127.0.0.1:1' },
+  });
+  assert.is(lineLimit.code, 2, lineLimit.stderr);
+  assert.match(lineLimit.stderr, /--max-line-bytes is an embedded-mode option, but NATS_URL is set/);
   // --state-dir is read in NATS mode too (the file area's local cache): accepted, so the run goes on to connect.
   const stateDir = await runCli(['run', 'examples/wordcount.ts', '--state-dir', 'state'], {
     env: { NATS_URL: 'nats://127.0.0.1:1' },

@@ -17,6 +17,36 @@ function jsonLinesOf(path: string): unknown[] {
   return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as unknown);
 }
 
+interface DeadLetterLine {
+  readonly stage: string;
+  readonly position: number;
+  readonly error: { readonly code: string; readonly message: string };
+  readonly raw?: string;
+  readonly rawBase64?: string;
+}
+
+/** `stator run examples/wordcount.ts` over `input`, into outputs named after `name`: its outputs and dead letters. */
+async function runWordcount(
+  input: string,
+  name: string,
+  extra: readonly string[] = [],
+): Promise<{ outputs: unknown[]; dead: DeadLetterLine[] }> {
+  const output = join(tmp.dir, `${name}-out.jsonl`);
+  const result = await runCli([
+    'run',
+    'examples/wordcount.ts',
+    '--input',
+    input,
+    '--output',
+    output,
+    '--state-dir',
+    join(tmp.dir, `${name}-state`),
+    ...extra,
+  ]);
+  assert.is(result.code, 0, result.stderr);
+  return { outputs: jsonLinesOf(output), dead: jsonLinesOf(`${output}.dead.jsonl`) as DeadLetterLine[] };
+}
+
 test('failing messages are retried (when state rolls back), then dead-lettered with error, stage and position; undecodable input too; the rest goes on', async () => {
   const input = join(tmp.dir, 'flaky.jsonl');
   const lines = [
@@ -228,32 +258,14 @@ test('input lines that are not UTF-8 are dead letters with their original bytes,
   ];
   const lines = [Buffer.from('alpha beta \uFFFD'), ...bad, Buffer.from('alpha')];
   writeFileSync(input, Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
-  const output = join(tmp.dir, 'not-utf8-out.jsonl');
-  const result = await runCli([
-    'run',
-    'examples/wordcount.ts',
-    '--input',
-    input,
-    '--output',
-    output,
-    '--state-dir',
-    join(tmp.dir, 'not-utf8-state'),
-  ]);
-  assert.is(result.code, 0, result.stderr);
+  const { outputs, dead } = await runWordcount(input, 'not-utf8');
   // A U+FFFD written as text (valid UTF-8) is an ordinary word.
-  assert.equal(jsonLinesOf(output), [
+  assert.equal(outputs, [
     { word: 'alpha', count: 1 },
     { word: 'beta', count: 1 },
     { word: '\uFFFD', count: 1 },
     { word: 'alpha', count: 2 },
   ]);
-  const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<{
-    stage: string;
-    position: number;
-    error: { code: string; message: string };
-    raw?: string;
-    rawBase64?: string;
-  }>;
   assert.is(dead.length, 3);
   let offset = lines[0]!.length + 1;
   for (const [i, letter] of dead.entries()) {
@@ -267,38 +279,45 @@ test('input lines that are not UTF-8 are dead letters with their original bytes,
   }
 });
 
-test('a line longer than a string can hold is dead-lettered by position (its bytes stay in the input), not a failed run', async () => {
-  // A sparse file: 2^29 NUL bytes (over V8's 0x1fffffe8-character string limit) take no disk space.
+test('a line over the line limit (64 MiB, or --max-line-bytes) is dead-lettered by position (its bytes stay in the input), not a failed run', async () => {
+  // A sparse file: 64 MiB + 1 NUL bytes take no disk space.
   const input = join(tmp.dir, 'long-line.txt');
-  const longLineBytes = 2 ** 29;
-  writeFileSync(input, '');
-  truncateSync(input, longLineBytes);
-  appendFileSync(input, '\nalpha beta\n');
-  const output = join(tmp.dir, 'long-line-out.jsonl');
-  const result = await runCli([
-    'run',
-    'examples/wordcount.ts',
-    '--input',
-    input,
-    '--output',
-    output,
-    '--state-dir',
-    join(tmp.dir, 'long-line-state'),
+  const longLineBytes = 64 * 2 ** 20 + 1;
+  writeFileSync(input, 'alpha\n');
+  truncateSync(input, 6 + longLineBytes);
+  const word = 'y'.repeat(1025);
+  appendFileSync(input, `\n${word}\nbeta\n`);
+  const wordAt = 6 + longLineBytes + 1;
+  const byDefault = await runWordcount(input, 'long-line');
+  assert.equal(byDefault.outputs, [
+    { word: 'alpha', count: 1 },
+    { word, count: 1 },
+    { word: 'beta', count: 1 },
   ]);
-  assert.is(result.code, 0, result.stderr);
-  assert.equal(jsonLinesOf(output), [
+  assert.equal(
+    byDefault.dead.map((d) => [d.stage, d.position, d.error.code, d.raw, d.rawBase64]),
+    [['in', 6, 'INPUT_LINE_TOO_LONG', undefined, undefined]],
+  );
+  assert.match(
+    byDefault.dead[0]!.error.message,
+    new RegExp(`line at byte 6 of .*long-line.txt is ${longLineBytes} bytes, over the ${64 * 2 ** 20}-byte line limit`),
+  );
+  const limited = await runWordcount(input, 'long-line-1k', ['--max-line-bytes', '1KiB']);
+  assert.equal(limited.outputs, [
     { word: 'alpha', count: 1 },
     { word: 'beta', count: 1 },
   ]);
-  const dead = jsonLinesOf(`${output}.dead.jsonl`) as Array<{
-    stage: string;
-    position: number;
-    error: { code: string; message: string };
-  }>;
-  assert.is(dead.length, 1);
-  assert.is(dead[0]!.position, 0);
-  assert.is(dead[0]!.error.code, 'INPUT_LINE_TOO_LONG');
-  assert.match(dead[0]!.error.message, new RegExp(`line at byte 0 of .*long-line.txt is ${longLineBytes} bytes`));
+  assert.equal(
+    limited.dead.map((d) => [d.position, d.error.code]),
+    [
+      [6, 'INPUT_LINE_TOO_LONG'],
+      [wordAt, 'INPUT_LINE_TOO_LONG'],
+    ],
+  );
+  assert.match(
+    limited.dead[1]!.error.message,
+    /is 1025 bytes, over the 1024-byte line limit.*raise the limit \(--max-line-bytes\)/,
+  );
 });
 
 test('a last line without newline is not committed as a line: a rerun after it grew writes what one run over the final file writes', async () => {
