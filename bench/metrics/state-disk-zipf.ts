@@ -14,8 +14,16 @@ import {
   StateTags,
   type HeapKeyedStateBackend,
 } from '../../src/state/index.ts';
-import { interleave } from '../lib/measure.ts';
+import { interleave, type Interleaved } from '../lib/measure.ts';
 import { lcg, stringKeys } from '../lib/workload.ts';
+
+/** What this prints: the interleaved throughputs (disk is `ours`), the disk side's budget and store. */
+export interface ZipfResult extends Interleaved {
+  readonly memoryBytes: number;
+  readonly cacheKeyLimit: number;
+  readonly cachedKeyBytes: number;
+  readonly stored: number;
+}
 
 /**
  * Heap a cached ValueState<number> key of the Zipf workload costs by the disk backend's own estimate
@@ -123,13 +131,8 @@ async function main(): Promise<void> {
     const hv = heap.boundState(StateNamespaces.global(), tag).read();
     const dv = disk.boundState(StateNamespaces.global(), tag).read();
     if (hv !== dv) throw new Error(`heap and disk disagree on ${probe}: ${String(hv)} vs ${String(dv)}`);
-    const out: Record<string, unknown> = {
-      ours: result.ours,
-      baseline: result.baseline,
-      ratio: result.ratio,
-      pairedRatio: result.pairedRatio,
-      oursSamples: result.oursSamples,
-      baselineSamples: result.baselineSamples,
+    const out: ZipfResult = {
+      ...result,
       memoryBytes,
       cacheKeyLimit: cache.keyLimit,
       cachedKeyBytes: CACHED_KEY_BYTES,

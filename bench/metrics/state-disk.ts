@@ -9,23 +9,11 @@ import { runChildJson } from '../lib/child.ts';
 import { median } from '../lib/measure.ts';
 import type { BenchContext, Metric, MetricResult } from '../lib/types.ts';
 import { measureRestoreReady } from './restore-disk-ready.ts';
+import type { ZipfResult } from './state-disk-zipf.ts';
 
 const probePath = fileURLToPath(new URL('./state-disk-probe.ts', import.meta.url));
 const zipfPath = fileURLToPath(new URL('./state-disk-zipf.ts', import.meta.url));
 
-/** What state-disk-zipf.ts prints. */
-interface ZipfResult {
-  readonly ours: number;
-  readonly baseline: number;
-  readonly ratio: number;
-  readonly pairedRatio: number;
-  readonly oursSamples: readonly number[];
-  readonly baselineSamples: readonly number[];
-  readonly memoryBytes: number;
-  readonly cacheKeyLimit: number;
-  readonly cachedKeyBytes: number;
-  readonly stored: number;
-}
 function keyCount(ctx: BenchContext, full: number, quick: number): number {
   const fromEnv = Number(process.env.STATOR_BENCH_DISK_KEYS);
   if (Number.isSafeInteger(fromEnv) && fromEnv > 0) return fromEnv;
