@@ -1,6 +1,7 @@
-import { createServer } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { formatHttpAuthority } from './http-address.ts';
@@ -25,7 +26,8 @@ export interface HttpRequest {
   readonly signal: AbortSignal;
   /**
    * The body (read once, then cached).
-   * @throws HttpError 413 ERR_BODY_TOO_LARGE beyond the route's body limit.
+   * @throws HttpError 413 ERR_BODY_TOO_LARGE beyond the route's body limit; 400 ERR_MALFORMED_REQUEST
+   * when the client went away before the whole body arrived.
    */
   bytes(): Promise<Uint8Array>;
   /** The body as UTF-8 text. @throws HttpError 413, or 400 ERR_MALFORMED_REQUEST when not UTF-8. */
@@ -77,7 +79,8 @@ export interface HttpRoutes {
  * The runtime's HTTP server: one per process (`stator run --http host:port`). Built in: `GET
  * /healthz` (200 while the process runs and its event loop has not stalled lately, else 503).
  * Unknown paths answer 404 ERR_NOT_FOUND, a known path with another method 405 (with `Allow`),
- * a body over the limit 413, malformed input 400, all as JSON `{ "errorCode", "message" }`.
+ * a body over the limit 413, malformed input 400 (malformed HTTP too, and a body cut short of its
+ * Content-Length; headers over Node's limit 431), all as JSON `{ "errorCode", "message" }`.
  */
 export interface HttpServer extends HttpRoutes {
   /** Where it listens, with the port it got (when 0 was asked for). */
@@ -113,6 +116,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const server = new RuntimeHttpServer(options);
   await server.listen();
   return server;
+}
+
+/** A request body being read, by its connection: what clientError needs to say how it was cut short. */
+interface BodyRead {
+  readonly request: IncomingMessage;
+  received: number;
 }
 
 interface RouteEntry {
@@ -169,6 +178,7 @@ class RuntimeHttpServer implements HttpServer {
   private readonly closeGraceMs: number;
   private readonly monitor = startLoopMonitor();
   private readonly inFlight = new Set<AbortController>();
+  readonly bodyReads = new Map<Duplex, BodyRead>();
   private bound: HttpAddress;
   private closing: Promise<void> | undefined;
 
@@ -239,12 +249,27 @@ class RuntimeHttpServer implements HttpServer {
     }
     const info = this.server.address() as AddressInfo;
     this.bound = { host: this.options.address.host, port: info.port };
-    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-      // Malformed HTTP (or a client that went away): answer 400 when the socket still takes it.
-      if (socket.writable && error.code !== 'ECONNRESET')
-        socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
-    });
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => this.answerClientError(error, socket));
+  }
+
+  /**
+   * Malformed HTTP, or a connection that ended mid-request. Node gives no request or response here: the
+   * answer is written on the socket, which this closes (Node's docs ask that of the listener). A
+   * handler reading the body sees its read fail once the socket has closed, so nothing is applied.
+   */
+  private answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+    // ECONNRESET: the client is gone; not writable: an answer already closes the connection.
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const answer = clientErrorOf(error, this.bodyReads.get(socket));
+    this.log.debug(`http: ${error.code ?? 'client error'}: answered ${answer.status} ${answer.code}`);
+    const body = JSON.stringify({ errorCode: answer.code, message: answer.message });
+    socket.end(
+      `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
 
   close(): Promise<void> {
@@ -412,7 +437,10 @@ class IncomingRequest implements HttpRequest {
   private body: Promise<Uint8Array> | undefined;
 
   constructor(
-    private readonly server: { signalOf(res: ServerResponse): AbortSignal },
+    private readonly server: {
+      signalOf(res: ServerResponse): AbortSignal;
+      readonly bodyReads: Map<Duplex, BodyRead>;
+    },
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
     readonly method: string,
@@ -436,7 +464,7 @@ class IncomingRequest implements HttpRequest {
   }
 
   bytes(): Promise<Uint8Array> {
-    return (this.body ??= readBody(this.req, this.maxBodyBytes));
+    return (this.body ??= readBody(this.req, this.maxBodyBytes, this.server.bodyReads));
   }
 
   text(): Promise<string> {
@@ -493,18 +521,29 @@ function tooLarge(maxBodyBytes: number): HttpError {
 
 /**
  * Reads the body up to `maxBodyBytes`; beyond it stops reading and throws 413. The listeners stay
- * (the request is done with when the body is): once settled, later events change nothing.
+ * (the request is done with when the body is): once settled, later events change nothing. While it
+ * reads, `reads` has it under the request's socket.
  */
-function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array> {
+function readBody(req: IncomingMessage, maxBodyBytes: number, reads: Map<Duplex, BodyRead>): Promise<Uint8Array> {
+  // Aborted before the handler asked: no event is left to settle the read.
+  if (req.destroyed && !req.complete) return Promise.reject(bodyFailed(new Error('the client went away')));
   return new Promise((resolve, reject) => {
     let chunks: Buffer | Buffer[] | undefined;
-    let size = 0;
+    const read: BodyRead = { request: req, received: 0 };
+    const socket = req.socket;
+    reads.set(socket, read);
     let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      if (reads.get(socket) === read) reads.delete(socket);
+      return true;
+    };
     req.on('data', (chunk: Buffer) => {
       if (settled) return;
-      size += chunk.length;
-      if (size > maxBodyBytes) {
-        settled = true;
+      read.received += chunk.length;
+      if (read.received > maxBodyBytes) {
+        settle();
         req.pause();
         reject(tooLarge(maxBodyBytes));
       } else if (chunks === undefined) chunks = chunk;
@@ -512,21 +551,68 @@ function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Arra
       else chunks = [chunks, chunk];
     });
     req.on('end', () => {
-      if (settled) return;
-      settled = true;
+      if (!settle()) return;
       resolve(chunks === undefined ? Buffer.alloc(0) : Array.isArray(chunks) ? Buffer.concat(chunks) : chunks);
     });
     req.on('error', (error: Error) => {
-      if (settled) return;
-      settled = true;
-      reject(bodyFailed(error));
+      if (settle()) reject(bodyFailed(error));
     });
     req.on('aborted', () => {
-      if (settled) return;
-      settled = true;
-      reject(bodyFailed(new Error('the client went away')));
+      if (settle()) reject(bodyFailed(new Error('the client went away')));
     });
   });
+}
+
+/**
+ * What clientError answers, by Node's error code: the statuses Node's own default answers, as JSON.
+ * `read` is the body being read on that connection, if any.
+ */
+function clientErrorOf(error: NodeJS.ErrnoException, read: BodyRead | undefined): HttpError {
+  const options = { cause: error };
+  switch (error.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new HttpError(
+        431,
+        'ERR_HEADERS_TOO_LARGE',
+        `the request headers are larger than ${maxHeaderSize} bytes: send fewer or shorter headers`,
+        options,
+      );
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return new HttpError(
+        413,
+        'ERR_BODY_TOO_LARGE',
+        'the chunk extensions of the request body are too large: send its chunks without extensions',
+        options,
+      );
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new HttpError(
+        408,
+        'ERR_REQUEST_TIMEOUT',
+        "the request did not arrive whole within the server's time limit: send it again",
+        options,
+      );
+    case 'HPE_INVALID_EOF_STATE':
+      return new HttpError(400, 'ERR_MALFORMED_REQUEST', cutShort(read), options);
+    default: {
+      const reason = (error as { reason?: string }).reason ?? error.message;
+      return new HttpError(
+        400,
+        'ERR_MALFORMED_REQUEST',
+        `the request is not valid HTTP/1.1: ${reason} (${error.code}): fix the client that sent it`,
+        options,
+      );
+    }
+  }
+}
+
+/** Why a request that the client's end of the connection cut short is refused, and what to do. */
+function cutShort(read: BodyRead | undefined): string {
+  if (read === undefined)
+    return 'the connection ended before the request was complete: send the whole request, with as many body bytes as its Content-Length says';
+  const declared = read.request.headers['content-length'];
+  return declared === undefined
+    ? `the request body ended after ${read.received} bytes, before its last chunk: send the whole body`
+    : `the request body ended after ${read.received} of its ${declared} bytes (Content-Length): send the whole body, with a Content-Length that matches it`;
 }
 
 function bodyFailed(error: Error): HttpError {

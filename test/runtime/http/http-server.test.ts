@@ -1,11 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Agent, request } from 'node:http';
+import { Agent, maxHeaderSize, request } from 'node:http';
 import { connect } from 'node:net';
 import { waitFor } from '../../support/wait-for.ts';
 import { createLogger } from '../../../runtime/log.ts';
 import { HttpError, startHttpServer } from '../../../runtime/http/index.ts';
-import type { HttpServer } from '../../../runtime/http/index.ts';
+import type { HttpRequest, HttpResponse, HttpServer } from '../../../runtime/http/index.ts';
 
 const logger = createLogger('silent');
 
@@ -35,6 +35,50 @@ function send(
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** What a server answered on a raw connection, read until the server closed it. */
+interface RawAnswer extends Answer {
+  statusLine: string;
+}
+
+/**
+ * Sends `bytes` as they are on a new connection, then ends the client's side when `end` (a body cut
+ * short) or leaves it open (the server must close it); resolves with the answer once the socket closes.
+ */
+function sendRaw(server: HttpServer, bytes: string, end: boolean): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(server.address.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const headEnd = text.indexOf('\r\n\r\n');
+      const [statusLine = '', ...lines] = text.slice(0, headEnd < 0 ? text.length : headEnd).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const status = Number(statusLine.split(' ')[1]);
+      resolve({ statusLine, status, headers, body: headEnd < 0 ? '' : text.slice(headEnd + 4) });
+    });
+    socket.write(bytes, () => {
+      if (end) socket.end();
+    });
+  });
+}
+
+/** A raw answer is one JSON error: its type, its exact length, the connection closed; returns its body. */
+function jsonError(answer: RawAnswer): { errorCode: string; message: string } {
+  assert.is(answer.headers['content-type'], 'application/json; charset=utf-8', answer.statusLine);
+  assert.is(answer.headers['content-length'], String(Buffer.byteLength(answer.body)));
+  assert.is(answer.headers.connection, 'close');
+  const body = JSON.parse(answer.body) as { errorCode: string; message: string };
+  assert.equal(Object.keys(body), ['errorCode', 'message']);
+  assert.not.match(body.message, /\n/);
+  return body;
 }
 
 async function withServer(
@@ -269,6 +313,77 @@ test('http server - mapError of a route turns what its handler throws or rejects
     assert.is((await send(server, 'GET', '/unmapped')).status, 500);
     assert.is((await send(server, 'GET', '/sync/fine')).status, 200);
     assert.is((await send(server, 'GET', '/nothing-here')).status, 404, 'no route: nothing to map');
+  });
+});
+
+test('http server - a body cut short of its Content-Length is a JSON 400 that says so; the handler gets no body', async () => {
+  await withServer(async (server) => {
+    const reads: string[] = [];
+    const reading = async (req: HttpRequest): Promise<HttpResponse> => {
+      try {
+        const body = await req.bytes();
+        reads.push(`read ${body.length}`);
+        return { body: String(body.length) };
+      } catch (error) {
+        reads.push(`failed ${(error as HttpError).code}`);
+        throw error;
+      }
+    };
+    server.route('POST', '/in', reading);
+    const head = 'POST /in HTTP/1.1\r\nHost: 127.0.0.1\r\n';
+    const cut = await sendRaw(server, `${head}Content-Length: 100\r\n\r\n${'x'.repeat(40)}`, true);
+    assert.is(cut.status, 400);
+    const body = jsonError(cut);
+    assert.is(body.errorCode, 'ERR_MALFORMED_REQUEST');
+    assert.match(body.message, /the request body ended after 40 of its 100 bytes \(Content-Length\)/);
+    const chunked = await sendRaw(server, `${head}Transfer-Encoding: chunked\r\n\r\n28\r\n${'x'.repeat(40)}\r\n`, true);
+    assert.is(chunked.status, 400);
+    assert.match(jsonError(chunked).message, /ended after 40 bytes, before its last chunk/);
+    await waitFor(() => reads.length === 2, 'both body reads to end');
+    assert.equal(reads, ['failed ERR_MALFORMED_REQUEST', 'failed ERR_MALFORMED_REQUEST'], 'no handler got a body');
+
+    // A handler that asks for the body only after the connection ended: its read fails, it does not hang.
+    server.route('POST', '/late', async (req) => {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return reading(req);
+    });
+    const late = await sendRaw(server, `POST /late HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{}`, true);
+    assert.is(late.status, 400);
+    assert.match(jsonError(late).message, /ended before the request was complete/);
+    await waitFor(() => reads.length === 3, 'the late read to end', { limitMs: 5000 });
+    assert.is(reads[2], 'failed ERR_MALFORMED_REQUEST');
+    assert.is((await send(server, 'POST', '/in', { body: 'whole' })).body, '5', 'the server still answers');
+  });
+});
+
+test('http server - malformed HTTP is a JSON error (400; 431, 413 for headers, chunk extensions over the limit) and the connection closes', async () => {
+  await withServer(async (server) => {
+    const badHeader = await sendRaw(server, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n', false);
+    assert.is(badHeader.status, 400);
+    assert.equal(jsonError(badHeader), {
+      errorCode: 'ERR_MALFORMED_REQUEST',
+      message:
+        'the request is not valid HTTP/1.1: Invalid header token (HPE_INVALID_HEADER_TOKEN): fix the client that sent it',
+    });
+    const badMethod = await sendRaw(server, 'HELLO\r\n\r\n', false);
+    assert.is(badMethod.status, 400);
+    assert.match(jsonError(badMethod).message, /HPE_INVALID_METHOD/);
+    const big = `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(maxHeaderSize)}\r\n\r\n`;
+    const tooLarge = await sendRaw(server, big, false);
+    assert.is(tooLarge.statusLine, 'HTTP/1.1 431 Request Header Fields Too Large');
+    assert.equal(jsonError(tooLarge), {
+      errorCode: 'ERR_HEADERS_TOO_LARGE',
+      message: `the request headers are larger than ${maxHeaderSize} bytes: send fewer or shorter headers`,
+    });
+    server.route('POST', '/in', async (req) => ({ body: String((await req.bytes()).length) }));
+    const extension = `1;a=${'b'.repeat(20_000)}\r\nx\r\n0\r\n\r\n`;
+    const chunked = 'POST /in HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const extended = await sendRaw(server, `${chunked}${extension}`, false);
+    assert.is(extended.status, 413, "Node's limit on chunk extensions");
+    assert.is(jsonError(extended).errorCode, 'ERR_BODY_TOO_LARGE');
+    const cutHeaders = await sendRaw(server, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', true);
+    assert.is(cutHeaders.status, 400);
+    assert.match(jsonError(cutHeaders).message, /ended before the request was complete/);
   });
 });
 
