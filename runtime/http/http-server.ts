@@ -26,8 +26,9 @@ export interface HttpRequest {
   readonly signal: AbortSignal;
   /**
    * The body (read once, then cached).
-   * @throws HttpError 413 ERR_BODY_TOO_LARGE beyond the route's body limit; 400 ERR_MALFORMED_REQUEST
-   * when the client went away before the whole body arrived.
+   * @throws HttpError 413 ERR_BODY_TOO_LARGE beyond the route's body limit; 415
+   * ERR_UNSUPPORTED_CONTENT_ENCODING for a Content-Encoding other than identity; 400
+   * ERR_MALFORMED_REQUEST when the client went away before the whole body arrived.
    */
   bytes(): Promise<Uint8Array>;
   /** The body as UTF-8 text. @throws HttpError 413, or 400 ERR_MALFORMED_REQUEST when not UTF-8. */
@@ -79,8 +80,9 @@ export interface HttpRoutes {
  * The runtime's HTTP server: one per process (`stator run --http host:port`). Built in: `GET
  * /healthz` (200 while the process runs and its event loop has not stalled lately, else 503).
  * Unknown paths answer 404 ERR_NOT_FOUND, a known path with another method 405 (with `Allow`),
- * a body over the limit 413, malformed input 400 (malformed HTTP too, and a body cut short of its
- * Content-Length; headers over Node's limit 431), all as JSON `{ "errorCode", "message" }`.
+ * a body over the limit 413, a compressed body 415, malformed input 400 (malformed HTTP too, and a
+ * body cut short of its Content-Length; headers over Node's limit 431), all as JSON
+ * `{ "errorCode", "message" }`.
  */
 export interface HttpServer extends HttpRoutes {
   /** Where it listens, with the port it got (when 0 was asked for). */
@@ -525,6 +527,8 @@ function tooLarge(maxBodyBytes: number): HttpError {
  * reads, `reads` has it under the request's socket.
  */
 function readBody(req: IncomingMessage, maxBodyBytes: number, reads: Map<Duplex, BodyRead>): Promise<Uint8Array> {
+  const coding = req.headers['content-encoding'];
+  if (coding !== undefined && !isIdentity(coding)) return Promise.reject(unsupportedCoding(coding));
   // Aborted before the handler asked: no event is left to settle the read.
   if (req.destroyed && !req.complete) return Promise.reject(bodyFailed(new Error('the client went away')));
   return new Promise((resolve, reject) => {
@@ -561,6 +565,28 @@ function readBody(req: IncomingMessage, maxBodyBytes: number, reads: Map<Duplex,
       if (settle()) reject(bodyFailed(new Error('the client went away')));
     });
   });
+}
+
+/** A Content-Encoding that leaves the body as it is: identity, or nothing, for each coding listed. */
+function isIdentity(coding: string): boolean {
+  return coding.split(',').every((part) => {
+    const name = part.trim().toLowerCase();
+    return name === '' || name === 'identity';
+  });
+}
+
+/**
+ * Compressed bodies are refused rather than decoded: Dapr decodes none (it parses the bytes as sent,
+ * so a gzip body fails there as malformed JSON), and a body stator took where Dapr does not would tie
+ * a client to stator. RFC 9110 (12.5.3) asks for 415 with the codings accepted in Accept-Encoding.
+ */
+function unsupportedCoding(coding: string): HttpError {
+  return new HttpError(
+    415,
+    'ERR_UNSUPPORTED_CONTENT_ENCODING',
+    `the request body has Content-Encoding ${coding}; this server reads only identity (uncompressed) bodies: send the body uncompressed, without Content-Encoding`,
+    { headers: { 'Accept-Encoding': 'identity' } },
+  );
 }
 
 /**

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Agent, maxHeaderSize, request } from 'node:http';
 import { connect } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { waitFor } from '../../support/wait-for.ts';
 import { createLogger } from '../../../runtime/log.ts';
 import { HttpError, startHttpServer } from '../../../runtime/http/index.ts';
@@ -384,6 +385,29 @@ test('http server - malformed HTTP is a JSON error (400; 431, 413 for headers, c
     const cutHeaders = await sendRaw(server, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', true);
     assert.is(cutHeaders.status, 400);
     assert.match(jsonError(cutHeaders).message, /ended before the request was complete/);
+  });
+});
+
+test('http server - a body with a content coding other than identity is refused with 415 and Accept-Encoding: identity', async () => {
+  await withServer(async (server) => {
+    server.route('PUT', '/thing', async (req) => ({ json: await req.json() }));
+    const json = '{"a":1}';
+    for (const [coding, body] of [
+      ['gzip', gzipSync(json)],
+      ['br', brotliCompressSync(json)],
+      ['identity, gzip', gzipSync(json)],
+    ] as const) {
+      const refused = await send(server, 'PUT', '/thing', { body, headers: { 'Content-Encoding': coding } });
+      assert.is(refused.status, 415, coding);
+      assert.is(refused.headers['accept-encoding'], 'identity');
+      assert.equal(JSON.parse(refused.body), {
+        errorCode: 'ERR_UNSUPPORTED_CONTENT_ENCODING',
+        message: `the request body has Content-Encoding ${coding}; this server reads only identity (uncompressed) bodies: send the body uncompressed, without Content-Encoding`,
+      });
+    }
+    const identity = await send(server, 'PUT', '/thing', { body: json, headers: { 'Content-Encoding': 'Identity' } });
+    assert.is(identity.status, 200);
+    assert.equal(JSON.parse(identity.body), { a: 1 });
   });
 });
 

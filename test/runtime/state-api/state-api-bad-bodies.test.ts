@@ -1,11 +1,12 @@
-// Saves whose body the server cannot read whole (cut short of its Content-Length) are refused with a
-// JSON error, and nothing of them is written (embedded mode, a running wordcount).
+// Saves whose body the server cannot read whole (cut short of its Content-Length, or compressed) are
+// refused with a JSON error, and nothing of them is written (embedded mode, a running wordcount).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { createLogger, createRuntime, files } from '../../../runtime/index.ts';
 import type { JobRuntime } from '../../../runtime/index.ts';
 import { startHttpServer } from '../../../runtime/http/index.ts';
@@ -72,6 +73,21 @@ test('a save whose body ends before its Content-Length is a JSON 400 and writes 
     new RegExp(`ended after ${Buffer.byteLength(save)} of its ${Buffer.byteLength(save) + 60} bytes`),
   );
   assert.is(await countOf('cat'), 1, 'nothing was written');
+});
+
+test('a gzip-encoded save is refused with 415 and writes nothing', async () => {
+  const response = await fetch(`${http.url}/v1.0/state/wordcount`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' },
+    body: gzipSync(save),
+  });
+  assert.is(response.status, 415);
+  assert.is(response.headers.get('accept-encoding'), 'identity');
+  assert.is(((await response.json()) as { errorCode: string }).errorCode, 'ERR_UNSUPPORTED_CONTENT_ENCODING');
+  assert.is(await countOf('cat'), 1, 'nothing was written');
+  const plain = await fetch(`${http.url}/v1.0/state/wordcount`, { method: 'POST', body: save });
+  assert.is(plain.status, 204, 'the same save uncompressed is written');
+  assert.is(await countOf('cat'), 99);
 });
 
 test.run();
