@@ -41,11 +41,14 @@ export class JobDefinitionError extends StatorError {
   }
 }
 
-/** The runtime was asked to do something its lifecycle state does not allow. */
+/**
+ * The runtime was asked to do something its lifecycle state does not allow. `cause`: the run's
+ * failure, when the run is failing.
+ */
 export class LifecycleError extends StatorError {
   override name = 'LifecycleError';
-  constructor(message: string) {
-    super('LIFECYCLE_ERROR', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LIFECYCLE_ERROR', message, options);
   }
 }
 

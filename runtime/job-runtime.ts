@@ -110,8 +110,8 @@ export interface JobRuntime {
   stop(): Promise<void>;
   /**
    * Writes a checkpoint now (between turns); resolves when it is committed.
-   * @throws LifecycleError before run() has restored, or once the stop's final checkpoint has begun
-   * (it covers everything).
+   * @throws LifecycleError before run() has restored, once the stop's final checkpoint has begun
+   * (it covers everything), or once the run has failed (its failure is the `cause`).
    */
   checkpoint(): Promise<void>;
   /** Fails the run (e.g. checkpoints were fenced by another writer): `run()` rejects with `error`. */
@@ -224,6 +224,16 @@ class JobRuntimeImpl implements JobRuntime {
 
   async checkpoint(): Promise<void> {
     while (this.capturing !== undefined) await this.capturing.catch(() => {});
+    // The run is going down (its state becomes 'failed' once the bindings are closed): a capture
+    // would write nothing, and resolving would say it did.
+    if (this.failure !== undefined) {
+      const { error } = this.failure;
+      throw new LifecycleError(
+        `cannot write a checkpoint: the run failed (${error instanceof Error ? error.message : String(error)}); ` +
+          'run() rejects with that error, and the next run resumes from the last committed checkpoint',
+        { cause: error },
+      );
+    }
     // It would race the final checkpoint (an empty capture of its own committed first, without the
     // final's changes, and the final failed); the runners close after it anyway.
     if (this.finalCheckpointTaken)

@@ -8,7 +8,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
 import type { CheckpointStore } from '../../src/checkpoint/index.ts';
-import { createLogger } from '../../runtime/index.ts';
+import { createLogger, LifecycleError } from '../../runtime/index.ts';
 import type { Logger, RuntimeEvent } from '../../runtime/index.ts';
 import type { SinkBinding } from '../../runtime/bindings.ts';
 import { createJobRuntime } from '../../runtime/job-runtime.ts';
@@ -35,6 +35,7 @@ class HeldSink {
   readonly cuts: number[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
   private uncongested: (() => void)[] = [];
+  private fail: ((error: unknown) => void) | undefined;
 
   constructor(private readonly congestAt: number) {}
 
@@ -53,7 +54,13 @@ class HeldSink {
     for (const resolve of wake) resolve();
   }
 
-  binding(): SinkBinding {
+  /** Reports a write error as a real sink does: through the runtime's `fail`. */
+  failWrite(error: Error): void {
+    this.fail!(error);
+  }
+
+  binding(fail: (error: unknown) => void): SinkBinding {
+    this.fail = fail;
     return {
       name: 'out',
       outlet: {
@@ -117,7 +124,7 @@ function start(
     ...jobTaskRunners(wordcount),
     source: (entry, deadLetter) =>
       fileSourceBinding(wordcount.source, { path: input, follow: true }, entry, deadLetter),
-    sink: () => sink.binding(),
+    sink: (_deadLetter, fail) => sink.binding(fail),
     deadLetters: (fail) => deadLetterFileBinding(join(tmp.dir, `${name}.dead.jsonl`), fail, logger),
     // A long interval: only the test's checkpoint() takes a cut.
     checkpoints: jobCheckpoints({
@@ -233,6 +240,36 @@ test('a failed checkpoint is retried at the next trigger with its changes, and i
     await runtime.stop();
   }
   await running;
+});
+
+test('checkpoint() once a write error is failing the run is refused (LifecycleError, the failure as cause), never resolved without a commit', async () => {
+  const sink = new HeldSink(Number.MAX_SAFE_INTEGER);
+  const store = createMemoryCheckpointStore();
+  const { runtime, input, events } = start('failing', sink, store);
+  const running = runtime.run().then(
+    () => 'run() resolved',
+    (error: unknown) => error,
+  );
+  await waitUntil(() => runtime.state === 'running', 'running');
+  appendFileSync(input, lines(0, 20));
+  await waitUntil(() => sink.outputs.length === 40, 'the outputs of 20 lines');
+  sink.release();
+  const writeError = new Error('no space left on device');
+  sink.failWrite(writeError);
+  // The run is going down but has not reached 'failed' yet.
+  assert.is(runtime.state, 'running');
+  const refused = await runtime.checkpoint().then(
+    () => 'checkpoint() resolved',
+    (error: unknown) => error,
+  );
+  assert.instance(refused, LifecycleError, String(refused));
+  assert.is((refused as LifecycleError).code, 'LIFECYCLE_ERROR');
+  assert.is((refused as Error).cause, writeError);
+  assert.is(await running, writeError);
+  assert.is(runtime.state, 'failed');
+  // Nothing was written (the run's manifest commits hold its lease only).
+  assert.not.ok(events.some((e) => e.type === 'checkpoint'));
+  assert.equal(await store.listParts(), []);
 });
 
 test.run();
