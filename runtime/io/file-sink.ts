@@ -35,7 +35,8 @@ export class FileSink<T> implements Outlet {
   private writing: Promise<void> | undefined;
   private writingBytes = 0;
   private failure: unknown;
-  private waiters: (() => void)[] = [];
+  /** Producers waiting for the backlog to shrink (whenUncongested). */
+  private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private readonly writeThreshold: number;
   private readonly maxBuffered: number;
 
@@ -142,10 +143,15 @@ export class FileSink<T> implements Outlet {
     return this.bufferedChars + this.writingBytes >= this.maxBuffered;
   }
 
+  /** Rejects with the write error (as durableTo and flush throw it) once a write failed. */
   whenUncongested(): Promise<void> {
-    if (!this.congested) return Promise.resolve();
-    if (this.writing === undefined) this.startWrite();
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.failure === undefined) {
+      if (!this.congested) return Promise.resolve();
+      if (this.writing === undefined) this.startWrite();
+    }
+    // Also when startWrite failed at once (the file is not open).
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   /** Bytes appended so far, written or still buffered: the length a checkpoint's cut records. */
@@ -237,6 +243,10 @@ export class FileSink<T> implements Outlet {
           this.failure = new FileWriteError(this.options.path, error);
           this.options.onError?.(this.failure);
         }
+        // The backlog will not be worked off: nobody may wait for it.
+        const waiters = this.waiters;
+        this.waiters = [];
+        for (const waiter of waiters) waiter.reject(this.failure);
       },
     );
   }
@@ -245,7 +255,7 @@ export class FileSink<T> implements Outlet {
     if (this.waiters.length === 0 || this.congested) return;
     const waiters = this.waiters;
     this.waiters = [];
-    for (const wake of waiters) wake();
+    for (const waiter of waiters) waiter.resolve();
   }
 }
 
