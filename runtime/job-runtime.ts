@@ -431,6 +431,7 @@ class JobRuntimeImpl implements JobRuntime {
       this.options.stateOwner?.detach();
       this.fail(error);
       this.stopTimers();
+      await this.closeRunnersAfterFailure();
       await this.closeBindings().catch(() => {});
       this.lifecycle.tryTransition('failed');
       this.eventSubject.complete();
@@ -626,6 +627,26 @@ class JobRuntimeImpl implements JobRuntime {
   private stopTimers(): void {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+  }
+
+  /**
+   * After a failure, as after a stop: every runner is closed, so each task that opened releases what
+   * it holds in close(). A runner whose abandoned turn is still settling closes once it settles,
+   * without holding the run's end (a task that ignores ctx.signal must not keep the failure from
+   * being reported). A close that fails is logged: the run rejects with its own error.
+   */
+  private async closeRunnersAfterFailure(): Promise<void> {
+    for (const actor of this.pipeline?.actors() ?? []) {
+      const settling = actor.turnPending;
+      const closed = actor.closeRunner().catch((error: unknown) => {
+        const { stage, partition } = actor;
+        this.log.warn(
+          `${stage} partition ${partition}: closing the task after the run failed: ${error instanceof Error ? error.message : String(error)}`,
+          { stage, partition },
+        );
+      });
+      if (!settling) await closed;
+    }
   }
 
   private async closeBindings(): Promise<void> {

@@ -56,6 +56,8 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   private turnPosition = -1;
   private scheduled = false;
   private turnInProgress = false;
+  /** The asynchronous turn under way, until its outcome is handled. */
+  private turnUnderWay: Promise<void> | undefined;
   private waitingDownstream = false;
   private lastOutputWatermark = -Number.MAX_VALUE;
   private stopped = false;
@@ -154,6 +156,20 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     this.runner.abort('the job stopped after a failure, so the turn under way will not be used');
   }
 
+  /** True while an asynchronous turn is under way (after stop(): abandoned, but not settled yet). */
+  get turnPending(): boolean {
+    return this.turnUnderWay !== undefined;
+  }
+
+  /**
+   * Closes the runner (the task's close() runs) once no turn is under way: the runner refuses
+   * close() during a turn, and a stopped actor's abandoned turn may still be settling. Idempotent.
+   */
+  async closeRunner(): Promise<void> {
+    while (this.turnUnderWay !== undefined) await this.turnUnderWay;
+    await this.runner.close();
+  }
+
   private schedule(): void {
     this.scheduled = true;
     setImmediate(this.run);
@@ -180,13 +196,17 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         if (pending !== undefined) {
           // An async turn: the rest of this run continues once it settles.
           this.turnInProgress = true;
-          pending.then(
+          this.turnUnderWay = pending.then(
             () => {
+              this.turnUnderWay = undefined;
               this.turnInProgress = false;
               this.finishEntry();
               this.run();
             },
-            (error: unknown) => this.host.fail(error),
+            (error: unknown) => {
+              this.turnUnderWay = undefined;
+              this.host.fail(error);
+            },
           );
           mailbox.notifyIfWritable();
           return;

@@ -72,7 +72,10 @@ export abstract class StatefulTask<In, Out, K = string> {
   /** Called after the input watermark advanced (and due event-time timers fired). No key is in scope. */
   onWatermark(_watermark: Instant, _ctx: WatermarkContext<Out, K>): void | Promise<void> {}
 
-  /** Called once when the runner closes. */
+  /**
+   * Called once when the runner closes: after a run's final checkpoint, and when the run fails (once
+   * the turn under way, abandoned through ctx.signal, has settled). Release what open() took here.
+   */
   close(_ctx: TaskContext): void | Promise<void> {}
 
   /**

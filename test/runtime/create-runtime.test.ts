@@ -1,12 +1,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StatefulTask, StringUtf8Coder, TimeDomain } from '../../src/index.ts';
+import type { Message, ProcessContext, TaskContext, Timer } from '../../src/index.ts';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
-import { createLogger, createRuntime, files, LifecycleError } from '../../runtime/index.ts';
+import { createLogger, createRuntime, defineJob, files, json, LifecycleError, lines } from '../../runtime/index.ts';
 import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
+import { waitUntil } from './support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stator-create-runtime-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,6 +109,76 @@ test('a follow run stops when its signal aborts: drains, writes the final checkp
   assert.is(result.reason, 'stopped');
   assert.is(runtime.state, 'stopped');
   assert.ok(result.checkpoints >= 1);
+});
+
+/** Records open() and close() per partition; the line `boom` sets a timer whose firing fails the run. */
+class ClosingTask extends StatefulTask<string, string, string> {
+  private readonly boom: Timer = this.timer('boom', TimeDomain.PROCESSING_TIME);
+
+  constructor(private readonly calls: string[]) {
+    super();
+  }
+
+  override open(ctx: TaskContext): void {
+    this.calls.push(`open ${ctx.partition}`);
+  }
+
+  override invoke(message: Message<string, string>, ctx: ProcessContext<string, string>): void {
+    if (message.value === 'boom') this.boom.offset(1).setRelative();
+    else ctx.output(message.value);
+  }
+
+  override onTimer(): void {
+    throw new Error('the timer broke');
+  }
+
+  override close(ctx: TaskContext): void {
+    this.calls.push(`close ${ctx.partition}`);
+  }
+}
+
+/** This process's open files under `dir` (LMDB keeps its environment's data.mdb and lock.mdb open). */
+function openFilesUnder(dir: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(join('/proc/self/fd', fd));
+      return target.startsWith(dir) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+test('a run that fails closes every task it opened and, under the disk backend, every local store; it rejects with its error', async () => {
+  const calls: string[] = [];
+  const job = defineJob({ name: 'closing' })
+    .source(lines())
+    .keyBy((line) => line, StringUtf8Coder.of())
+    .process(() => new ClosingTask(calls), { name: 'record', parallelism: 2 })
+    .sink(json());
+  const input = join(dir, 'closing-in.txt');
+  writeFileSync(input, 'a\nb\nc\n');
+  const stateDir = join(dir, 'closing-state');
+  const runtime = createRuntime({
+    job,
+    transport: files({ input, output: join(dir, 'closing-out.jsonl'), stateDir, follow: true }),
+    stateBackend: 'disk',
+    logger,
+  });
+  const running = runtime.run().then(
+    () => 'run() resolved',
+    (error: unknown) => error,
+  );
+  await waitUntil(() => runtime.view?.source.messagesRead === 3, 'the first lines');
+  const local = join(stateDir, job.name, 'local');
+  assert.ok(openFilesUnder(local).length > 0, 'the local stores are open while it runs');
+  appendFileSync(input, 'boom\n');
+  const failure = await running;
+  assert.instance(failure, Error);
+  assert.match(String((failure as Error).message) + String((failure as Error).cause), /the timer broke/);
+  assert.is(runtime.state, 'failed');
+  assert.equal(calls.sort(), ['close 0', 'close 1', 'open 0', 'open 1']);
+  assert.equal(openFilesUnder(local), []);
 });
 
 test.run();

@@ -245,4 +245,105 @@ test('job runtime - a failing event-time timer fails the run (state failed), kee
   assert.is(runtime.state, 'failed');
 });
 
+class FailingTimerFailingClose extends FailingTimer {
+  closes = 0;
+  override close(): void {
+    this.closes++;
+    throw new Error('close broke');
+  }
+}
+
+test('job runtime - a failed run closes its tasks; a close() that throws is logged, and the run rejects with its own error', async () => {
+  const input = join(tmp.dir, 'g.txt');
+  writeFileSync(input, '1\n');
+  const tasks: FailingTimerFailingClose[] = [];
+  const job = defineJob({ name: 'failing-close' })
+    .source(lines({ timestamp: (line) => Number(line) * 1000 }))
+    .keyBy((line) => line, StringUtf8Coder.of())
+    .process(
+      () => {
+        const task = new FailingTimerFailingClose();
+        tasks.push(task);
+        return task;
+      },
+      { name: 'fail' },
+    )
+    .sink(json());
+  const warnings: string[] = [];
+  const runtime = createEmbeddedRuntime({
+    job,
+    input,
+    output: join(tmp.dir, 'g.jsonl'),
+    store: createMemoryCheckpointStore(),
+    logger: { ...logger, warn: (message: string) => void warnings.push(message) },
+  });
+  const failure = await runtime.run().then(
+    () => undefined,
+    (error: unknown) => error as Error,
+  );
+  assert.match(String(failure?.message) + String(failure?.cause), /timer broke/);
+  assert.not.match(String(failure?.message), /close broke/);
+  assert.is(runtime.state, 'failed');
+  assert.equal(
+    tasks.map((task) => task.closes),
+    [1],
+  );
+  assert.ok(
+    warnings.some((w) => /closing the task after the run failed: .*close broke/.test(w)),
+    warnings.join('\n'),
+  );
+});
+
+/** A task whose turn for `hang` waits for the test, ignoring ctx.signal. */
+class HangingTask extends StatefulTask<string, string, string> {
+  started = false;
+  closed = false;
+  constructor(private readonly held: Promise<void>) {
+    super();
+  }
+  override invoke(message: Message<string, string>): void | Promise<void> {
+    if (message.value !== 'hang') return;
+    this.started = true;
+    return this.held;
+  }
+  override close(): void {
+    this.closed = true;
+  }
+}
+
+test('job runtime - a failed run does not wait for a turn that ignores ctx.signal, and closes its task once that turn settles', async () => {
+  const input = join(tmp.dir, 'h.txt');
+  writeFileSync(input, 'a\n');
+  let release!: () => void;
+  const task = new HangingTask(new Promise<void>((resolve) => (release = resolve)));
+  const job = defineJob({ name: 'hanging' })
+    .source(lines())
+    .keyBy((line) => line, StringUtf8Coder.of())
+    .process(() => task, { name: 'hang' })
+    .sink(json());
+  const runtime = createEmbeddedRuntime({
+    job,
+    input,
+    output: join(tmp.dir, 'h.jsonl'),
+    store: createMemoryCheckpointStore(),
+    follow: true,
+    logger,
+  });
+  const running = runtime.run().then(
+    () => 'run() resolved',
+    (error: unknown) => error,
+  );
+  while (runtime.view?.source.messagesRead !== 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  appendFileSync(input, 'hang\n');
+  while (!task.started) await new Promise((resolve) => setTimeout(resolve, 10));
+  const fenced = new Error('fenced');
+  runtime.fail(fenced);
+  assert.is(await running, fenced);
+  assert.is(runtime.state, 'failed');
+  assert.not.ok(task.closed, 'not during its turn');
+  release();
+  for (let i = 0; i < 100 && !task.closed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.ok(task.closed, 'closed once the turn settled');
+});
+
 test.run();
