@@ -274,6 +274,11 @@ class JobRuntimeImpl implements JobRuntime {
     return new Promise((_, reject) => this.failWaiters.push(reject));
   }
 
+  /** Throws the run's failure, if any: a step that found nothing to do because of it is no success. */
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+
   private async orFail<T>(promise: Promise<T>): Promise<T> {
     const failed = this.failed();
     failed.catch(() => {});
@@ -418,6 +423,8 @@ class JobRuntimeImpl implements JobRuntime {
       for (const actor of pipeline.actors()) await actor.runner.close();
       await this.keepLocalCopies(pipeline);
       await this.closeBindings();
+      // A failure reported while the run was stopping (a binding's close, a fenced commit) fails it.
+      this.throwIfFailed();
       this.lifecycle.transition('stopped');
       this.eventSubject.complete();
       return {
@@ -548,6 +555,8 @@ class JobRuntimeImpl implements JobRuntime {
   private async finalCheckpoint(): Promise<void> {
     try {
       await this.checkpointOnce('stop', true);
+      // A failure since the drain: checkpointOnce wrote nothing.
+      this.throwIfFailed();
     } catch (error) {
       throw error instanceof CheckpointStoreError ? new FinalCheckpointError(error) : error;
     }

@@ -36,6 +36,8 @@ class HeldSink {
   private waiters: { count: number; resolve: () => void }[] = [];
   private uncongested: (() => void)[] = [];
   private fail: ((error: unknown) => void) | undefined;
+  /** Runs as the binding closes (a test's hook). */
+  onClose: (() => void) | undefined;
 
   constructor(private readonly congestAt: number) {}
 
@@ -81,7 +83,7 @@ class HeldSink {
             : new Promise<void>((resolve) => this.waiters.push({ count, resolve }));
         return { record: encoder.encode(String(count)), durable };
       },
-      close: async () => {},
+      close: async () => this.onClose?.(),
     };
   }
 }
@@ -270,6 +272,24 @@ test('checkpoint() once a write error is failing the run is refused (LifecycleEr
   // Nothing was written (the run's manifest commits hold its lease only).
   assert.not.ok(events.some((e) => e.type === 'checkpoint'));
   assert.equal(await store.listParts(), []);
+});
+
+test('a failure reported while the run stops (here by the sink as it closes) fails the run: it does not resolve as stopped', async () => {
+  const sink = new HeldSink(Number.MAX_SAFE_INTEGER);
+  const closeError = new Error('the last flush failed');
+  sink.onClose = () => sink.failWrite(closeError);
+  const { runtime, input } = start('fails-closing', sink, createMemoryCheckpointStore());
+  const running = runtime.run().then(
+    () => 'run() resolved',
+    (error: unknown) => error,
+  );
+  await waitUntil(() => runtime.state === 'running', 'running');
+  appendFileSync(input, lines(0, 5));
+  await waitUntil(() => sink.outputs.length === 10, 'the outputs of 5 lines');
+  sink.release();
+  await runtime.stop();
+  assert.is(await running, closeError);
+  assert.is(runtime.state, 'failed');
 });
 
 test.run();
