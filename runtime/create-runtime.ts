@@ -138,7 +138,7 @@ export function createRuntime(options: RuntimeOptions): JobRuntime {
             });
           },
         );
-  return new PreparingRuntime(prepare, options.signal, observer);
+  return new PreparingRuntime(prepare, options.signal, observer, logger);
 }
 
 /** The state backend `options` select: `stateBackend`, else disk when a memory budget is given. */
@@ -165,11 +165,24 @@ async function withLocalState(
   }
   return {
     ...prepared,
-    close: async () => {
-      await prepared.close();
-      await localState.close();
-    },
+    close: () => closeInOrder([() => prepared.close(), () => localState.close()]),
   };
+}
+
+/**
+ * Closes each in turn, every one even when an earlier one failed (a state API that fails to close
+ * must not leave the local stores open); throws the first failure.
+ */
+async function closeInOrder(closes: readonly (() => Promise<void>)[]): Promise<void> {
+  const errors: unknown[] = [];
+  for (const close of closes) {
+    try {
+      await close();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
 }
 
 async function openEmbeddedRuntime(
@@ -223,11 +236,7 @@ async function openEmbeddedRuntime(
   });
   return {
     runtime,
-    close: async () => {
-      await stateApi.close();
-      await files.close();
-      await localState.close();
-    },
+    close: () => closeInOrder([() => stateApi.close(), () => files.close(), () => localState.close()]),
   };
 }
 
@@ -248,6 +257,7 @@ class PreparingRuntime implements JobRuntime {
     private readonly prepare: (turnTimer: TurnTimer | undefined) => Promise<PreparedRuntime>,
     private readonly signal: AbortSignal | undefined,
     private readonly observer: RuntimeObserver | undefined,
+    private readonly logger: Logger,
   ) {}
 
   get state(): LifecycleState {
@@ -311,6 +321,16 @@ class PreparingRuntime implements JobRuntime {
     const subscriptions: Subscription[] = [];
     let prepared: PreparedRuntime | undefined;
     let observation: RuntimeObservation | undefined;
+    const release = async (): Promise<void> => {
+      this.signal?.removeEventListener('abort', onAbort);
+      for (const subscription of subscriptions) subscription.unsubscribe();
+      try {
+        await closeInOrder([async () => observation?.close(), async () => prepared?.close()]);
+      } finally {
+        this.eventSubject.complete();
+      }
+    };
+    let result: RunResult;
     try {
       observation = this.observer?.observe(this);
       if (this.signal?.aborted) this.stopRequested = true;
@@ -322,22 +342,25 @@ class PreparingRuntime implements JobRuntime {
       if (this.failure !== undefined) throw this.failure.error;
       if (prepared === undefined || this.stopRequested) {
         this.lifecycle.tryTransition('stopped');
-        return { reason: 'stopped', messagesRead: 0, deadLetters: 0, checkpoints: 0, restoredCheckpoint: undefined };
+        result = { reason: 'stopped', messagesRead: 0, deadLetters: 0, checkpoints: 0, restoredCheckpoint: undefined };
+      } else {
+        const inner = prepared.runtime;
+        subscriptions.push(inner.events.subscribe((event) => this.eventSubject.next(event)));
+        subscriptions.push(inner.stateChanges.subscribe((state) => this.lifecycle.tryTransition(state)));
+        this.inner = inner;
+        result = await inner.run();
       }
-      const inner = prepared.runtime;
-      subscriptions.push(inner.events.subscribe((event) => this.eventSubject.next(event)));
-      subscriptions.push(inner.stateChanges.subscribe((state) => this.lifecycle.tryTransition(state)));
-      this.inner = inner;
-      return await inner.run();
     } catch (error) {
       this.lifecycle.tryTransition('failed');
+      // The run's own error is what run() reports; a failure to close after it is logged.
+      await release().catch((closeError: unknown) =>
+        this.logger.warn(
+          `closing the job's resources after the failed run also failed: ${closeError instanceof Error ? closeError.message : String(closeError)}`,
+        ),
+      );
       throw error;
-    } finally {
-      this.signal?.removeEventListener('abort', onAbort);
-      for (const subscription of subscriptions) subscription.unsubscribe();
-      observation?.close();
-      await prepared?.close();
-      this.eventSubject.complete();
     }
+    await release();
+    return result;
   }
 }

@@ -6,7 +6,17 @@ import { join } from 'node:path';
 import { StatefulTask, StringUtf8Coder, TimeDomain } from '../../src/index.ts';
 import type { Message, ProcessContext, TaskContext, Timer } from '../../src/index.ts';
 import { createMemoryCheckpointStore } from '../../src/checkpoint/index.ts';
-import { createLogger, createRuntime, defineJob, files, json, LifecycleError, lines } from '../../runtime/index.ts';
+import {
+  createLogger,
+  createRuntime,
+  defineJob,
+  files,
+  json,
+  LifecycleError,
+  lines,
+  startHttpServer,
+} from '../../runtime/index.ts';
+import type { HttpRoutes } from '../../runtime/index.ts';
 import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { waitUntil } from './support/cli.ts';
@@ -178,6 +188,50 @@ test('a run that fails closes every task it opened and, under the disk backend, 
   assert.match(String((failure as Error).message) + String((failure as Error).cause), /the timer broke/);
   assert.is(runtime.state, 'failed');
   assert.equal(calls.sort(), ['close 0', 'close 1', 'open 0', 'open 1']);
+  assert.equal(openFilesUnder(local), []);
+});
+
+test("a failed run whose resources also fail to close rejects with the run's own error, and closes the local stores all the same", async () => {
+  const calls: string[] = [];
+  const job = defineJob({ name: 'closing-twice' })
+    .source(lines())
+    .keyBy((line) => line, StringUtf8Coder.of())
+    .process(() => new ClosingTask(calls), { name: 'record', parallelism: 2 })
+    .sink(json());
+  const input = join(dir, 'closing-twice-in.txt');
+  writeFileSync(input, 'a\nb\n');
+  const stateDir = join(dir, 'closing-twice-state');
+  await using server = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger });
+  // The real server, whose routes' removal fails: the state API's close() throws (and the metrics and
+  // status endpoints' too).
+  const http: HttpRoutes = {
+    route: (...args) => {
+      const remove = server.route(...args);
+      return () => {
+        remove();
+        throw new Error('the routes would not go');
+      };
+    },
+  };
+  const runtime = createRuntime({
+    job,
+    transport: files({ input, output: join(dir, 'closing-twice-out.jsonl'), stateDir, follow: true }),
+    stateBackend: 'disk',
+    http,
+    logger,
+  });
+  const running = runtime.run().then(
+    () => 'run() resolved',
+    (error: unknown) => error,
+  );
+  await waitUntil(() => runtime.view?.source.messagesRead === 2, 'the first lines');
+  const local = join(stateDir, job.name, 'local');
+  assert.ok(openFilesUnder(local).length > 0, 'the local stores are open while it runs');
+  appendFileSync(input, 'boom\n');
+  const failure = await running;
+  assert.instance(failure, Error);
+  assert.match(String((failure as Error).message) + String((failure as Error).cause), /the timer broke/);
+  assert.is(runtime.state, 'failed');
   assert.equal(openFilesUnder(local), []);
 });
 
