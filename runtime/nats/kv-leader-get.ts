@@ -29,8 +29,12 @@ export async function leaderKvGet(jsm: JetStreamManager, bucket: string, key: st
 /** Reads keys of one bucket from its stream's leader (see leaderKvGet). */
 export type LeaderKvRead = (key: string) => Promise<LeaderKvEntry | null>;
 
-/** A LeaderKvRead of `bucket` over `nc`. */
+/**
+ * A LeaderKvRead of `bucket` over `nc`. Makes no request itself: jetstreamManager's default check (an
+ * account info request, which only a cluster's meta leader answers) times out while a server is down
+ * or the cluster is slow, and its callers, who created the bucket already, retry their reads instead.
+ */
 export async function leaderKvReader(nc: NatsConnection, bucket: string): Promise<LeaderKvRead> {
-  const jsm = await natsJetStream().jetstreamManager(nc);
+  const jsm = await natsJetStream().jetstreamManager(nc, { checkAPI: false });
   return (key) => leaderKvGet(jsm, bucket, key);
 }

@@ -7,6 +7,8 @@ import { leaderKvReader } from '../../runtime/nats/kv-leader-get.ts';
 import { startNatsCluster } from '../support/nats-cluster.ts';
 import { startNatsServer } from '../support/nats-server.ts';
 import { assertEveryNodeReadsEachWrite } from '../support/reads-after-writes.ts';
+import { DEFAULT_RETRY_POLICY, retryTransient } from '../../runtime/nats/retry.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const text = new TextEncoder();
 
@@ -28,6 +30,25 @@ test('leader reads - a value, a delete and a purge marker, and a key never writt
   await kv.put('worker.b', text.encode('x'));
   await kv.purge('worker.b');
   assert.is((await latest('worker.b'))?.operation, 'PURGE');
+});
+
+test('leader reads - a reader made while the server is down reads once it is back', async () => {
+  // A worker makes its readers as it joins its group: a server dying then must cost the reads a
+  // retry, not the worker its life.
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url, maxOutage: '60s' });
+  const kv = await new Kvm(jetstream(link.nc)).create('leader-reads', { history: 1 });
+  const put = await kv.put('worker.a', text.encode('alive'));
+  await server.kill();
+  // Down for longer than a request's 5 s timeout.
+  const restarted = sleep(6_000).then(() => server.restart());
+  try {
+    const latest = await leaderKvReader(link.nc, 'leader-reads');
+    const read = await retryTransient(() => latest('worker.a'), DEFAULT_RETRY_POLICY, new AbortController().signal);
+    assert.is(read?.revision, put);
+  } finally {
+    await restarted;
+  }
 });
 
 test('leader reads - on a 3-node cluster, a read right after a write through any node is that write', async () => {
