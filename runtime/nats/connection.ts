@@ -37,7 +37,7 @@ export type NatsConnectionState = 'connected' | 'reconnecting' | 'closed' | 'fai
 export interface NatsLink {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
-  /** A JetStream manager (created on first use, then reused). */
+  /** A JetStream manager (created on first use, then reused; asked for again after it failed). */
   jetstreamManager(): Promise<JetStreamManager>;
   /** Capabilities of the server currently connected (re-read after a reconnect to another server). */
   readonly features: ServerFeatures;
@@ -102,8 +102,15 @@ class Link implements NatsLink {
   }
 
   jetstreamManager(): Promise<JetStreamManager> {
-    this.jsm ??= natsJetStream().jetstreamManager(this.nc);
-    return this.jsm;
+    if (this.jsm !== undefined) return this.jsm;
+    const jsm = natsJetStream().jetstreamManager(this.nc);
+    this.jsm = jsm;
+    // Its check (an account info request) can time out while a server is down: the next call asks
+    // again, or every retry of the caller would get this one failure back.
+    jsm.catch(() => {
+      if (this.jsm === jsm) this.jsm = undefined;
+    });
+    return jsm;
   }
 
   private clearOutageTimer(): void {

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { firstValueFrom, filter, toArray } from 'rxjs';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats, resolveNatsSettings, type NatsConnectionEvent } from '../../runtime/nats/index.ts';
+import { DEFAULT_RETRY_POLICY, isTransientNatsError, retryTransient } from '../../runtime/nats/retry.ts';
 
 test('connects with user and password given as flags, and refuses a wrong password as terminal', async () => {
   await using server = await startNatsServer({ args: ['--user', 'app', '--pass', 's3cret'] });
@@ -52,6 +53,26 @@ test('survives a server restart: reports the disconnect and the reconnect, and k
   assert.is(link.state, 'connected');
   await link.nc.flush();
   await link.close();
+});
+
+test('a JetStream manager that could not be made while the server was down is made again once it is back', async () => {
+  // Callers retry a timeout (ensureJobStreams at a worker's start): a failure kept from the first
+  // attempt would fail every retry.
+  await using server = await startNatsServer();
+  const link = await connectNats({ nats: server.url, maxOutage: '60s' });
+  try {
+    await server.kill();
+    const error = await link.jetstreamManager().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isTransientNatsError(error), String(error));
+    await server.restart();
+    const jsm = await retryTransient(() => link.jetstreamManager(), DEFAULT_RETRY_POLICY, new AbortController().signal);
+    assert.ok((await jsm.getAccountInfo()).streams >= 0);
+  } finally {
+    await link.close();
+  }
 });
 
 test('an outage longer than --max-outage closes the connection with a NatsOutageError', async () => {
