@@ -5,6 +5,7 @@ import type { JobRuntime } from '../job-runtime.ts';
 import type { Logger } from '../log.ts';
 import type { NatsLink } from './connection.ts';
 import { replayExposure } from './msg-id.ts';
+import { DEFAULT_RETRY_POLICY, retryTransient } from './retry.ts';
 
 /**
  * Warns when a restored checkpoint is so old that the replay after it re-publishes outputs the
@@ -51,15 +52,22 @@ export interface ReplayedStreams {
  * The shortest duplicate window among `streams` (the stream that bounds exactly-once replays) and
  * when the newest message among them was stored (server time; undefined when all are empty).
  */
-export async function replayedStreams(link: NatsLink, streams: readonly string[]): Promise<ReplayedStreams> {
-  const jsm = await link.jetstreamManager();
-  let shortest = { stream: streams[0] ?? '', ms: Number.POSITIVE_INFINITY };
-  let lastStoredAtMs: number | undefined;
-  for (const stream of streams) {
-    const info = await jsm.streams.info(stream);
-    const ms = (info.config.duplicate_window ?? 0) / 1_000_000;
-    if (ms < shortest.ms) shortest = { stream, ms };
-    if (info.state.last_seq > 0) lastStoredAtMs = Math.max(lastStoredAtMs ?? 0, Date.parse(info.state.last_ts));
-  }
-  return { ...shortest, lastStoredAtMs };
+export function replayedStreams(link: NatsLink, streams: readonly string[]): Promise<ReplayedStreams> {
+  // Read as a worker starts, when a server of the cluster may be down: retried like its other requests.
+  return retryTransient(
+    async () => {
+      const jsm = await link.jetstreamManager();
+      let shortest = { stream: streams[0] ?? '', ms: Number.POSITIVE_INFINITY };
+      let lastStoredAtMs: number | undefined;
+      for (const stream of streams) {
+        const info = await jsm.streams.info(stream);
+        const ms = (info.config.duplicate_window ?? 0) / 1_000_000;
+        if (ms < shortest.ms) shortest = { stream, ms };
+        if (info.state.last_seq > 0) lastStoredAtMs = Math.max(lastStoredAtMs ?? 0, Date.parse(info.state.last_ts));
+      }
+      return { ...shortest, lastStoredAtMs };
+    },
+    DEFAULT_RETRY_POLICY,
+    new AbortController().signal,
+  );
 }

@@ -8,7 +8,7 @@ import { startNatsCluster } from '../support/nats-cluster.ts';
 import { startNatsServer } from '../support/nats-server.ts';
 import { assertEveryNodeReadsEachWrite } from '../support/reads-after-writes.ts';
 import { DEFAULT_RETRY_POLICY, retryTransient } from '../../runtime/nats/retry.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { whileDown } from '../support/server-outage.ts';
 
 const text = new TextEncoder();
 
@@ -39,16 +39,11 @@ test('leader reads - a reader made while the server is down reads once it is bac
   await using link = await connectNats({ nats: server.url, maxOutage: '60s' });
   const kv = await new Kvm(jetstream(link.nc)).create('leader-reads', { history: 1 });
   const put = await kv.put('worker.a', text.encode('alive'));
-  await server.kill();
-  // Down for longer than a request's 5 s timeout.
-  const restarted = sleep(6_000).then(() => server.restart());
-  try {
+  const read = await whileDown(server, async () => {
     const latest = await leaderKvReader(link.nc, 'leader-reads');
-    const read = await retryTransient(() => latest('worker.a'), DEFAULT_RETRY_POLICY, new AbortController().signal);
-    assert.is(read?.revision, put);
-  } finally {
-    await restarted;
-  }
+    return retryTransient(() => latest('worker.a'), DEFAULT_RETRY_POLICY, new AbortController().signal);
+  });
+  assert.is(read?.revision, put);
 });
 
 test('leader reads - on a 3-node cluster, a read right after a write through any node is that write', async () => {
