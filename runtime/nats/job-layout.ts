@@ -119,8 +119,11 @@ export interface SettledLayout {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A read of the bucket, retried while JetStream says "not now" (a bucket just created on a cluster). */
-function read<T>(operation: () => Promise<T>): Promise<T> {
+/**
+ * A request to the bucket, retried while JetStream says "not now" (a bucket just created on a cluster,
+ * a server of the cluster down).
+ */
+function retried<T>(operation: () => Promise<T>): Promise<T> {
   return retryTransient(operation, DEFAULT_RETRY_POLICY, new AbortController().signal);
 }
 
@@ -143,7 +146,7 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
   const { kv, latest, job, wanted, logger } = options;
   let waitingFor: { revision: number; since: number } | undefined;
   for (;;) {
-    const entry = await read(() => latest(LAYOUT_KEY));
+    const entry = await retried(() => latest(LAYOUT_KEY));
     const record = entry !== null && entry.operation === 'PUT' ? decodeLayout(entry.value) : undefined;
     if (entry === null || record === undefined) {
       // The first worker of the job, or of a job from before the record: its checkpoints say what ran.
@@ -155,11 +158,15 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
         generations: {},
       };
       try {
-        if (entry === null || entry.operation !== 'PUT') await kv.create(LAYOUT_KEY, encodeLayout(initial));
-        else await kv.update(LAYOUT_KEY, encodeLayout(initial), entry.revision);
+        // A retry after a write that was stored after all fails its compare-and-set: the read below tells.
+        await retried(() =>
+          entry === null || entry.operation !== 'PUT'
+            ? kv.create(LAYOUT_KEY, encodeLayout(initial))
+            : kv.update(LAYOUT_KEY, encodeLayout(initial), entry.revision),
+        );
       } catch (error) {
         // Another worker wrote it first: compare with that one.
-        if ((await read(() => latest(LAYOUT_KEY)))?.operation !== 'PUT') throw error;
+        if ((await retried(() => latest(LAYOUT_KEY)))?.operation !== 'PUT') throw error;
       }
       continue;
     }
@@ -326,13 +333,13 @@ async function runLocked(options: SettleLayoutOptions, locked: LayoutRecord, loc
  */
 async function liveWorkers(kv: KV, latest: LeaderKvRead, leaseTtlMs: number): Promise<string[]> {
   const seen = new Map<string, number>();
-  for (const key of await read(async () => {
+  for (const key of await retried(async () => {
     const keys: string[] = [];
     for await (const key of await kv.keys('worker.>')) keys.push(key);
     return keys;
   })) {
     if (!isWorkerKey(key)) continue;
-    const entry = await read(() => latest(key));
+    const entry = await retried(() => latest(key));
     if (entry !== null && entry.operation === 'PUT') seen.set(key, entry.revision);
   }
   if (seen.size === 0) return [];
@@ -341,7 +348,7 @@ async function liveWorkers(kv: KV, latest: LeaderKvRead, leaseTtlMs: number): Pr
   const alive: string[] = [];
   for (const [key, revision] of seen) {
     // From the leader: a lagging replica would show the revision seen and call a live worker dead.
-    const entry = await read(() => latest(key));
+    const entry = await retried(() => latest(key));
     if (entry === null || entry.operation !== 'PUT') continue;
     if (entry.revision !== revision) alive.push(key.slice('worker.'.length));
     else await kv.delete(key, { previousSeq: revision }).catch(() => undefined);

@@ -6,6 +6,7 @@ import { leaderKvReader, type LeaderKvRead } from '../../runtime/nats/kv-leader-
 import { encodeLayout, LAYOUT_KEY, settleJobLayout, type JobLayout } from '../../runtime/nats/job-layout.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { startNatsServer } from '../support/nats-server.ts';
+import { killFor } from '../support/server-outage.ts';
 
 const LEASE_TTL_MS = 300;
 const from = { inputPartitions: null, parallelism: { count: 4 }, generations: {} };
@@ -18,6 +19,7 @@ function settle(
   latest: LeaderKvRead,
   wanted: JobLayout,
   rescaled: string[],
+  checkpointed: () => Promise<Record<string, number>> = () => Promise.resolve({}),
 ) {
   return settleJobLayout({
     kv,
@@ -25,7 +27,7 @@ function settle(
     job: 'wordcount',
     worker: 'host-2',
     wanted,
-    checkpointed: () => Promise.resolve({}),
+    checkpointed,
     leaseTtlMs: LEASE_TTL_MS,
     logger: createLogger('silent'),
     pollMs: 20,
@@ -64,6 +66,25 @@ test('a worker of another layout than a stale rescale exits with what to start; 
   assert.equal(settled.record.parallelism, { count: 6 });
   assert.is(settled.record.rescale, undefined);
   assert.equal(settled.record.generations, { count: 1 });
+});
+
+test('the first worker of a job records its layout once the server that died before it wrote it is back', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url, maxOutage: '60s' });
+  const kv = await createGroupBucket(link.nc, 'wordcount', 1);
+  const latest = await leaderKvReader(link.nc, groupBucketName('wordcount'));
+  let outage: { readonly restarted: Promise<void> } | undefined;
+  try {
+    // Asked between reading that the job has no layout yet and writing it: the server dies then.
+    const settled = await settle(kv, latest, { inputPartitions: null, parallelism: { count: 4 } }, [], async () => {
+      outage = await killFor(server);
+      return {};
+    });
+    assert.equal(settled.record.parallelism, { count: 4 });
+    assert.is((await latest(LAYOUT_KEY))?.revision, settled.revision);
+  } finally {
+    await outage?.restarted;
+  }
 });
 
 test.run();

@@ -9,17 +9,27 @@ import type { NatsServerHandle } from './nats-server.ts';
  */
 export const LONGER_THAN_A_REQUEST_MS = 6_000;
 
+type Restartable = Pick<NatsServerHandle, 'kill' | 'restart'>;
+
+/** Kills `server` and restarts it `downMs` later; resolves once it is killed, with the restart to await. */
+export async function killFor(
+  server: Restartable,
+  downMs = LONGER_THAN_A_REQUEST_MS,
+): Promise<{ readonly restarted: Promise<void> }> {
+  await server.kill();
+  return { restarted: sleep(downMs).then(() => server.restart()) };
+}
+
 /**
  * Kills `server`, runs `during` while it is down, and restarts it `downMs` after the kill (or once
  * `during` settles, if later): `during` settles with the server running again.
  */
 export async function whileDown<T>(
-  server: Pick<NatsServerHandle, 'kill' | 'restart'>,
+  server: Restartable,
   during: () => Promise<T>,
   downMs = LONGER_THAN_A_REQUEST_MS,
 ): Promise<T> {
-  await server.kill();
-  const restarted = sleep(downMs).then(() => server.restart());
+  const { restarted } = await killFor(server, downMs);
   try {
     return await during();
   } finally {
