@@ -1,7 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=64
-// The `stator` command: dispatches to the commands, maps errors to one line on stderr and a
-// documented exit code. The package's bin is the compiled dist/runtime/cli/main.js, plain
-// JavaScript: tsx is loaded only to import a job module written in TypeScript (load-job.ts).
+// The `stator` command: dispatches to the commands, maps errors to one line on stderr (an unexpected
+// one, not a StatorError, with its stack after it) and a documented exit code. The package's bin is
+// the compiled dist/runtime/cli/main.js, plain JavaScript: tsx is loaded only to import a job module
+// written in TypeScript (load-job.ts).
 // runtime/cli/bin.js runs this file from the TypeScript sources (stator's own tests and npm start).
 //
 // --max-semi-space-size=64 (MiB; Node's default is 16): a young generation large enough that what a
@@ -14,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
+import { unexpectedErrorDetails } from './unexpected-error.ts';
 import { mainUsage } from './usage.ts';
 
 /**
@@ -69,7 +71,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const code = exitCodeFor(error);
     const message = redactCredentials(error instanceof Error ? error.message : String(error));
     process.stderr.write(`stator: ${message}\n`);
-    if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
+    const details = unexpectedErrorDetails(error);
+    if (details !== undefined)
+      process.stderr.write(`stator: an unexpected error (please report it with what follows):\n${details}\n`);
+    else if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
       process.stderr.write(`${error.stack}\n`);
     return code;
   }

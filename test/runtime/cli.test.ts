@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
-import { killAll, root, runCli, tempDir } from './support/cli.ts';
+import { embeddedRunArgs, killAll, root, runCli, tempDir } from './support/cli.ts';
 import { ExitCode } from '../../runtime/cli/exit-codes.ts';
 
 const tmp = tempDir('cli');
@@ -87,6 +87,23 @@ test('a module that fails to load is exit code 3 with the reason', async () => {
   const result = await runCli(['run', module, '--input', 'x', '--output', join(tmp.dir, 'o.jsonl')]);
   assert.is(result.code, 3);
   assert.match(result.stderr, /boom at import/);
+});
+
+test('an unexpected error (not a StatorError) is its message, then its stack naming where it was thrown: exit code 1', async () => {
+  const result = await runCli(
+    embeddedRunArgs({
+      job: 'test/runtime/fixtures/factory-throws-job.ts',
+      input: 'examples/data/sample.txt',
+      output: join(tmp.dir, 'factory-throws.jsonl'),
+      stateDir: join(tmp.dir, 'factory-throws-state'),
+    }),
+  );
+  assert.is(result.code, 1, result.stderr);
+  const report = result.stderr.slice(result.stderr.indexOf('stator: '));
+  assert.match(
+    report,
+    /^stator: the task factory failed\nstator: an unexpected error .*\nError: the task factory failed\n\s+at (?:\S+\.)?brokenTask \(.*factory-throws-job\.ts:\d+:\d+\)/,
+  );
 });
 
 test('a missing input file is exit code 2 naming the file', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../runtime/log.ts';
 import { redactCredentials } from '../../runtime/redact.ts';
 import { startNatsServer } from '../support/nats-server.ts';
-import { killAll, runCli, startCli, tempDir, waitForOutput } from './support/cli.ts';
+import { embeddedRunArgs, killAll, runCli, startCli, tempDir, waitForOutput } from './support/cli.ts';
 
 const tmp = tempDir('log');
 test.after(() => {
@@ -135,6 +135,29 @@ test('stator run --log-format json: a fatal error is one JSON line with its exit
   assert.match(fatal.msg, /cannot read input/);
   assert.is(fatal.exitCode, 2);
   assert.is(fatal.code, 'CONFIG_ERROR');
+});
+
+test('stator run --log-format json: an unexpected fatal error (not a StatorError) carries its stack', async () => {
+  const result = await runCli(
+    embeddedRunArgs(
+      {
+        job: 'test/runtime/fixtures/factory-throws-job.ts',
+        input: 'examples/data/sample.txt',
+        output: join(tmp.dir, 'factory-throws.jsonl'),
+        stateDir: join(tmp.dir, 'factory-throws-state'),
+      },
+      ['--log-format', 'json'],
+    ),
+  );
+  assert.is(result.code, 1, result.stderr);
+  const fatal = jsonLines(result.stderr).at(-1)!;
+  assert.is(fatal.level, 'error');
+  assert.is(fatal.msg, 'the task factory failed');
+  assert.is(fatal.exitCode, 1);
+  assert.match(
+    String(fatal.stack),
+    /^Error: the task factory failed\n\s+at (?:\S+\.)?brokenTask \(.*factory-throws-job\.ts:\d+:\d+\)/,
+  );
 });
 
 test('a bad --log-format is exit code 2 naming the choices', async () => {
