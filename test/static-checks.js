@@ -1,7 +1,6 @@
 // `npm test`'s first step: the type check (tsc --noEmit), the lint (eslint .) and the format check
-// (prettier --check .) at the same time. Each is one single-threaded process, so one after another
-// they left all but one core idle for two minutes of every CI run. Each one's output is printed
-// whole when it ends; the step fails when any of them failed.
+// (prettier --check .) at the same time, since none of them keeps two cores busy on its own. Each
+// one's output is printed whole when it ends; the step fails when any of them failed.
 import { spawn } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
