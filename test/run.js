@@ -9,11 +9,8 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { Buffer } from 'node:buffer';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { root, runNode } from './node-child.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const testDir = join(root, 'test');
 const suffix = /\.test\.ts$/;
 const filter = process.argv[2] === undefined ? null : new RegExp(process.argv[2]);
@@ -44,44 +41,11 @@ const requested = Number(process.env.STATOR_TEST_JOBS);
 const jobs =
   Number.isInteger(requested) && requested > 0 ? requested : Math.min(4, Math.max(1, availableParallelism()));
 
-// Interrupted (Ctrl-C, a CI timeout): stop the files still running, so their servers stop with them.
-const running = new Set();
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    for (const child of running) child.kill('SIGTERM');
-    process.exit(130);
-  });
-}
-
 /** Runs one file; resolves with its exit status and uvu's counts (absent when it died before its summary). */
-function runFile(file) {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    running.add(child);
-    const chunks = [];
-    child.stdout.on('data', (chunk) => chunks.push(chunk));
-    child.stderr.on('data', (chunk) => chunks.push(chunk));
-    child.on('close', (code, signal) => {
-      running.delete(child);
-      const output = Buffer.concat(chunks).toString('utf8');
-      const count = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(output)?.[1] ?? NaN);
-      resolve({
-        file,
-        code: code ?? 1,
-        signal,
-        output,
-        seconds: (Date.now() - started) / 1000,
-        total: count('Total'),
-        passed: count('Passed'),
-        skipped: count('Skipped'),
-      });
-    });
-  });
+async function runFile(file) {
+  const result = await runNode(['--import', 'tsx', file]);
+  const count = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(result.output)?.[1] ?? NaN);
+  return { file, ...result, total: count('Total'), passed: count('Passed'), skipped: count('Skipped') };
 }
 
 const results = [];
