@@ -159,65 +159,26 @@ function openFilesUnder(dir: string): string[] {
   });
 }
 
-test('a run that fails closes every task it opened and, under the disk backend, every local store; it rejects with its error', async () => {
+/**
+ * Runs a disk-backend job of two ClosingTask partitions until a `boom` line fails it (its timer
+ * throws), checking its local stores were open meanwhile and that run() rejected with the timer's
+ * error; returns the tasks' open/close calls and the local stores' directory.
+ */
+async function failingDiskRun(name: string, http?: HttpRoutes): Promise<{ calls: string[]; local: string }> {
   const calls: string[] = [];
-  const job = defineJob({ name: 'closing' })
+  const job = defineJob({ name })
     .source(lines())
     .keyBy((line) => line, StringUtf8Coder.of())
     .process(() => new ClosingTask(calls), { name: 'record', parallelism: 2 })
     .sink(json());
-  const input = join(dir, 'closing-in.txt');
-  writeFileSync(input, 'a\nb\nc\n');
-  const stateDir = join(dir, 'closing-state');
-  const runtime = createRuntime({
-    job,
-    transport: files({ input, output: join(dir, 'closing-out.jsonl'), stateDir, follow: true }),
-    stateBackend: 'disk',
-    logger,
-  });
-  const running = runtime.run().then(
-    () => 'run() resolved',
-    (error: unknown) => error,
-  );
-  await waitUntil(() => runtime.view?.source.messagesRead === 3, 'the first lines');
-  const local = join(stateDir, job.name, 'local');
-  assert.ok(openFilesUnder(local).length > 0, 'the local stores are open while it runs');
-  appendFileSync(input, 'boom\n');
-  const failure = await running;
-  assert.instance(failure, Error);
-  assert.match(String((failure as Error).message) + String((failure as Error).cause), /the timer broke/);
-  assert.is(runtime.state, 'failed');
-  assert.equal(calls.sort(), ['close 0', 'close 1', 'open 0', 'open 1']);
-  assert.equal(openFilesUnder(local), []);
-});
-
-test("a failed run whose resources also fail to close rejects with the run's own error, and closes the local stores all the same", async () => {
-  const calls: string[] = [];
-  const job = defineJob({ name: 'closing-twice' })
-    .source(lines())
-    .keyBy((line) => line, StringUtf8Coder.of())
-    .process(() => new ClosingTask(calls), { name: 'record', parallelism: 2 })
-    .sink(json());
-  const input = join(dir, 'closing-twice-in.txt');
+  const input = join(dir, `${name}-in.txt`);
   writeFileSync(input, 'a\nb\n');
-  const stateDir = join(dir, 'closing-twice-state');
-  await using server = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger });
-  // The real server, whose routes' removal fails: the state API's close() throws (and the metrics and
-  // status endpoints' too).
-  const http: HttpRoutes = {
-    route: (...args) => {
-      const remove = server.route(...args);
-      return () => {
-        remove();
-        throw new Error('the routes would not go');
-      };
-    },
-  };
+  const stateDir = join(dir, `${name}-state`);
   const runtime = createRuntime({
     job,
-    transport: files({ input, output: join(dir, 'closing-twice-out.jsonl'), stateDir, follow: true }),
+    transport: files({ input, output: join(dir, `${name}-out.jsonl`), stateDir, follow: true }),
     stateBackend: 'disk',
-    http,
+    ...(http === undefined ? {} : { http }),
     logger,
   });
   const running = runtime.run().then(
@@ -232,6 +193,29 @@ test("a failed run whose resources also fail to close rejects with the run's own
   assert.instance(failure, Error);
   assert.match(String((failure as Error).message) + String((failure as Error).cause), /the timer broke/);
   assert.is(runtime.state, 'failed');
+  return { calls, local };
+}
+
+test('a run that fails closes every task it opened and, under the disk backend, every local store; it rejects with its error', async () => {
+  const { calls, local } = await failingDiskRun('closing');
+  assert.equal(calls.sort(), ['close 0', 'close 1', 'open 0', 'open 1']);
+  assert.equal(openFilesUnder(local), []);
+});
+
+test("a failed run whose resources also fail to close rejects with the run's own error, and closes the local stores all the same", async () => {
+  await using server = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger });
+  // The real server, whose routes' removal fails: the state API's close() throws (and the metrics and
+  // status endpoints' too).
+  const http: HttpRoutes = {
+    route: (...args) => {
+      const remove = server.route(...args);
+      return () => {
+        remove();
+        throw new Error('the routes would not go');
+      };
+    },
+  };
+  const { local } = await failingDiskRun('closing-twice', http);
   assert.equal(openFilesUnder(local), []);
 });
 
