@@ -78,6 +78,9 @@ export class FileSource<T> implements SourceBinding {
     | { readonly tooLong: number; readonly offset: number }
     | undefined = undefined;
 
+  /** options.maxLineBytes, or its default. */
+  private readonly maxLineBytes: number;
+
   constructor(
     private readonly definition: SourceDefinition<T>,
     private readonly options: FileSourceOptions,
@@ -87,6 +90,7 @@ export class FileSource<T> implements SourceBinding {
     const { maxLineBytes } = options;
     if (maxLineBytes !== undefined && !(Number.isSafeInteger(maxLineBytes) && maxLineBytes >= 1))
       throw new ConfigError(`the file source's maxLineBytes must be a positive integer of bytes, got ${maxLineBytes}`);
+    this.maxLineBytes = maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.watermarks = new SourceWatermarks(definition, outlet);
   }
 
@@ -141,7 +145,7 @@ export class FileSource<T> implements SourceBinding {
     const handle = this.handle;
     if (handle === undefined) throw new Error('FileSource.run before open');
     const chunkBytes = this.options.chunkBytes ?? 1024 * 1024;
-    const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const maxLineBytes = this.maxLineBytes;
     let buffer = Buffer.allocUnsafe(chunkBytes);
     let carry = 0; // bytes of an incomplete line kept at the start of `buffer`
     // The file offset of a line found longer than maxLineBytes: read on to its `\n` without keeping it.
@@ -207,10 +211,10 @@ export class FileSource<T> implements SourceBinding {
         const newline = buffer.indexOf(NEWLINE, start);
         if (newline === -1 || newline >= end) break;
         if (skipFrom !== undefined) {
-          this.deadLetterLongLine(skipFrom, base + newline - skipFrom, maxLineBytes);
+          this.deadLetterLongLine(skipFrom, base + newline - skipFrom);
           skipFrom = undefined;
         } else if (newline - start > maxLineBytes) {
-          this.deadLetterLongLine(base + start, newline - start, maxLineBytes);
+          this.deadLetterLongLine(base + start, newline - start);
         } else {
           this.emitLine(buffer, start, newline, base + start, now);
         }
@@ -257,7 +261,7 @@ export class FileSource<T> implements SourceBinding {
     const tail = this.tail;
     this.tail = undefined;
     if (tail !== undefined && 'tooLong' in tail) {
-      this.deadLetterLongLine(tail.offset, tail.tooLong, this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES);
+      this.deadLetterLongLine(tail.offset, tail.tooLong);
       this.position += tail.tooLong;
     } else if (tail !== undefined) {
       this.emitLine(tail.bytes, 0, tail.bytes.length, tail.offset, this.ingestionTime());
@@ -358,12 +362,12 @@ export class FileSource<T> implements SourceBinding {
   }
 
   /** Dead-letters a line over the line limit by position (its bytes stay in the input), counted as read. */
-  private deadLetterLongLine(offset: number, bytes: number, maxLineBytes: number): void {
+  private deadLetterLongLine(offset: number, bytes: number): void {
     this.linesRead++;
     this.deadLetter({
       stage: this.definition.name,
       position: offset,
-      error: new InputLineTooLongError(`the line at byte ${offset} of ${this.options.path}`, bytes, maxLineBytes),
+      error: new InputLineTooLongError(`the line at byte ${offset} of ${this.options.path}`, bytes, this.maxLineBytes),
       attempts: 1,
     });
   }
