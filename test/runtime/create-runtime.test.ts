@@ -20,6 +20,7 @@ import type { HttpRoutes } from '../../runtime/index.ts';
 import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { waitUntil } from './support/cli.ts';
+import { outcomeOf } from '../support/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stator-create-runtime-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -181,10 +182,7 @@ async function failingDiskRun(name: string, http?: HttpRoutes): Promise<{ calls:
     ...(http === undefined ? {} : { http }),
     logger,
   });
-  const running = runtime.run().then(
-    () => 'run() resolved',
-    (error: unknown) => error,
-  );
+  const running = outcomeOf(runtime.run(), 'run()');
   await waitUntil(() => runtime.view?.source.messagesRead === 2, 'the first lines');
   const local = join(stateDir, job.name, 'local');
   assert.ok(openFilesUnder(local).length > 0, 'the local stores are open while it runs');

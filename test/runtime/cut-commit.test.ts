@@ -18,6 +18,7 @@ import { jobCheckpoints } from '../../runtime/embedded/job-checkpoints.ts';
 import { jobTaskRunners } from '../../runtime/task-runners.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { tempDir, waitUntil } from './support/cli.ts';
+import { outcomeOf } from '../support/index.ts';
 
 const tmp = tempDir('cut-commit');
 test.after(() => tmp.remove());
@@ -248,10 +249,7 @@ test('checkpoint() once a write error is failing the run is refused (LifecycleEr
   const sink = new HeldSink(Number.MAX_SAFE_INTEGER);
   const store = createMemoryCheckpointStore();
   const { runtime, input, events } = start('failing', sink, store);
-  const running = runtime.run().then(
-    () => 'run() resolved',
-    (error: unknown) => error,
-  );
+  const running = outcomeOf(runtime.run(), 'run()');
   await waitUntil(() => runtime.state === 'running', 'running');
   appendFileSync(input, lines(0, 20));
   await waitUntil(() => sink.outputs.length === 40, 'the outputs of 20 lines');
@@ -279,10 +277,7 @@ test('a failure reported while the run stops (here by the sink as it closes) fai
   const closeError = new Error('the last flush failed');
   sink.onClose = () => sink.failWrite(closeError);
   const { runtime, input } = start('fails-closing', sink, createMemoryCheckpointStore());
-  const running = runtime.run().then(
-    () => 'run() resolved',
-    (error: unknown) => error,
-  );
+  const running = outcomeOf(runtime.run(), 'run()');
   await waitUntil(() => runtime.state === 'running', 'running');
   appendFileSync(input, lines(0, 5));
   await waitUntil(() => sink.outputs.length === 10, 'the outputs of 5 lines');

@@ -9,6 +9,7 @@ import { createEmbeddedRuntime, createLogger, defineJob, json, LifecycleError, l
 import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { tempDir } from './support/cli.ts';
+import { outcomeOf } from '../support/index.ts';
 
 const tmp = tempDir('job-runtime');
 test.after(() => tmp.remove());
@@ -329,10 +330,7 @@ test('job runtime - a failed run does not wait for a turn that ignores ctx.signa
     follow: true,
     logger,
   });
-  const running = runtime.run().then(
-    () => 'run() resolved',
-    (error: unknown) => error,
-  );
+  const running = outcomeOf(runtime.run(), 'run()');
   while (runtime.view?.source.messagesRead !== 1) await new Promise((resolve) => setTimeout(resolve, 10));
   appendFileSync(input, 'hang\n');
   while (!task.started) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -5,3 +5,4 @@ export { waitFor } from './wait-for.ts';
 export { startNatsCluster } from './nats-cluster.ts';
 export type { NatsClusterHandle, NatsClusterNode, NatsClusterOptions } from './nats-cluster.ts';
 export { processExists } from './process-exists.ts';
+export { outcomeOf } from './outcome.ts';
