@@ -1,9 +1,10 @@
 import { keyGroupFor, partitionForKeyGroup } from '../src/state/index.ts';
-import { createTaskRunner } from '../src/task/index.ts';
+import { createTaskRunner, TaskFactoryError } from '../src/task/index.ts';
 import type { StatefulTask } from '../src/task/index.ts';
+import { isStatefulTask } from '../src/task/stateful-task.ts';
 import type { JobFiles } from '../src/files/index.ts';
 import type { KeyGrouping } from './engine/key-router.ts';
-import type { RunnerFactory } from './engine/pipeline.ts';
+import type { ProcessStep, RunnerFactory } from './engine/pipeline.ts';
 import type { Job } from './job/job.ts';
 import type { LocalState } from './state-backends/local-state.ts';
 
@@ -23,7 +24,7 @@ export function jobTaskRunners(
     grouping: { maxKeyGroups: job.maxKeyGroups, keyGroupFor, partitionForKeyGroup },
     createRunner: (step, partition, output) => {
       const stateTier = localState?.tierFor(step.name, partition);
-      return createTaskRunner(step.factory() as StatefulTask<unknown, unknown, unknown>, {
+      return createTaskRunner(newTask(step), {
         keyCoder: step.keyCoder,
         maxKeyGroups: job.maxKeyGroups,
         partition,
@@ -34,4 +35,32 @@ export function jobTaskRunners(
       });
     },
   };
+}
+
+/**
+ * A fresh task instance of `step`, from the factory given to `process()`. A factory that throws, or
+ * returns anything but a StatefulTask (`() => MyTask` for `() => new MyTask()`, say), fails with
+ * TaskFactoryError naming the stage, instead of failing later where the value is used.
+ */
+export function newTask(step: ProcessStep): StatefulTask<unknown, unknown, unknown> {
+  let task: unknown;
+  try {
+    task = step.factory();
+  } catch (error) {
+    throw new TaskFactoryError(step.name, `threw: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+  if (!isStatefulTask(task))
+    throw new TaskFactoryError(
+      step.name,
+      `returned ${describeValue(task)}, not a StatefulTask: return a new instance of a class that extends StatefulTask, as in \`process(() => new MyTask())\``,
+    );
+  return task;
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'function') return `the function ${value.name || '(anonymous)'} (missing \`new\`?)`;
+  if (typeof value === 'object' && value !== null) return `an object of class ${value.constructor?.name ?? '(none)'}`;
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }

@@ -25,6 +25,7 @@ export type {
 export {
   TaskLifecycleError,
   TaskCallbackError,
+  TaskFactoryError,
   TaskAbandonedError,
   WatermarkRegressionError,
   OutputTimestampError,

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
-import { unexpectedErrorDetails } from './unexpected-error.ts';
+import { jobCodeStack, unexpectedErrorDetails } from './unexpected-error.ts';
 import { mainUsage } from './usage.ts';
 
 /**
@@ -72,8 +72,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     const message = redactCredentials(error instanceof Error ? error.message : String(error));
     process.stderr.write(`stator: ${message}\n`);
     const details = unexpectedErrorDetails(error);
+    const thrownAt = jobCodeStack(error);
     if (details !== undefined)
       process.stderr.write(`stator: an unexpected error (please report it with what follows):\n${details}\n`);
+    else if (thrownAt !== undefined) process.stderr.write(`stator: thrown by the job's code:\n${thrownAt}\n`);
     else if (env.STATOR_DEBUG === '1' && error instanceof Error && error.stack !== undefined)
       process.stderr.write(`${error.stack}\n`);
     return code;

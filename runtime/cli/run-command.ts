@@ -17,7 +17,7 @@ import { files, nats } from '../transport.ts';
 import type { Job } from '../job/job.ts';
 import type { Logger } from '../log.ts';
 import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
-import { unexpectedErrorDetails } from './unexpected-error.ts';
+import { jobCodeStack, unexpectedErrorDetails } from './unexpected-error.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runUsage } from './usage.ts';
 
@@ -270,11 +270,11 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     if (args.logFormat !== 'json') throw error;
     // One JSON line, not a plain `stator:` line in the middle of a JSON log.
     const exitCode = exitCodeFor(error);
-    const details = unexpectedErrorDetails(error);
+    const details = unexpectedErrorDetails(error) ?? jobCodeStack(error);
     logger.error(error instanceof Error ? error.message : String(error), {
       exitCode,
       ...(error instanceof StatorError ? { code: error.code } : {}),
-      // Not a StatorError: where it came from, as the text format prints it.
+      // Not a StatorError, or the job's own code failed: where it came from, as the text format prints it.
       ...(details === undefined ? {} : { stack: details }),
     });
     throw new ReportedError(error);

@@ -21,3 +21,18 @@ export function unexpectedErrorDetails(error: unknown): string | undefined {
   if (!(error instanceof Error) || isStatorError(error)) return undefined;
   return redactCredentials(inspect(error, { depth: 4, colors: false }));
 }
+
+/** StatorError codes whose `cause` is the job's own error (its task factory or a task callback threw). */
+const JOB_CODE_FAILURES = new Set(['TASK_FACTORY_FAILED', 'TASK_CALLBACK_FAILED']);
+
+/**
+ * Where the job's own code threw, for a StatorError that reports such a failure: its cause's stack,
+ * credentials redacted (the one-line message says what failed, not where). Else undefined.
+ */
+export function jobCodeStack(error: unknown): string | undefined {
+  if (!(error instanceof Error) || !isStatorError(error)) return undefined;
+  const { code } = error as { code?: unknown };
+  if (typeof code !== 'string' || !JOB_CODE_FAILURES.has(code)) return undefined;
+  const cause = error.cause;
+  return cause instanceof Error && cause.stack !== undefined ? redactCredentials(cause.stack) : undefined;
+}

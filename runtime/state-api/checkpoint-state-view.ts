@@ -2,11 +2,12 @@ import { createCheckpoints } from '../../src/checkpoint/index.ts';
 import type { Checkpoints, CheckpointStore } from '../../src/checkpoint/index.ts';
 import { mergeKeyGroupParts } from '../../src/state/index.ts';
 import { createTaskRunner } from '../../src/task/index.ts';
-import type { StatefulTask, TaskRunner } from '../../src/task/index.ts';
+import type { TaskRunner } from '../../src/task/index.ts';
 import type { Job } from '../job/job.ts';
 import type { KeyRead } from './state-owner.ts';
 import { readKey } from './state-owner.ts';
 import type { ProcessStep, StateStore } from './state-stores.ts';
+import { newTask } from '../task-runners.ts';
 
 type Runner = TaskRunner<unknown, unknown, unknown>;
 
@@ -200,7 +201,7 @@ export class CheckpointStateView implements EventualStateView {
 
   /** A runner holding every key group of the stage (one partition of all), opened so its tags are bound. */
   private async openRunner(step: ProcessStep, loaded: Loaded): Promise<Runner> {
-    const runner = createTaskRunner(step.factory() as StatefulTask<unknown, unknown, unknown>, {
+    const runner = createTaskRunner(newTask(step), {
       keyCoder: step.keyCoder,
       maxKeyGroups: this.options.job.maxKeyGroups,
       partition: 0,

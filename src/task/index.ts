@@ -17,6 +17,7 @@ export type {
 export {
   TaskLifecycleError,
   TaskCallbackError,
+  TaskFactoryError,
   TaskAbandonedError,
   WatermarkRegressionError,
   OutputTimestampError,

@@ -120,6 +120,14 @@ export abstract class StatefulTask<In, Out, K = string> {
   }
 }
 
+/**
+ * Whether `value` is a StatefulTask instance, of this copy of stator or another (a job may load its
+ * own copy; see `binding`). Internal.
+ */
+export function isStatefulTask(value: unknown): value is StatefulTask<unknown, unknown, unknown> {
+  return typeof value === 'object' && value !== null && binding in value;
+}
+
 /** Attaches a task to its runner (internal to src/task). */
 export function attachTask(task: StatefulTask<unknown, unknown, unknown>, b: TaskBinding): void {
   if (task[binding] !== undefined) {

@@ -24,6 +24,20 @@ export class TaskAbandonedError extends StatorError {
   }
 }
 
+/**
+ * A stateful stage's task factory (the function given to `process()`) threw, or returned something
+ * that is not a StatefulTask. The factory's error is `cause`. The job's code is at fault, not the
+ * input: the run fails (it is not retried or dead-lettered).
+ */
+export class TaskFactoryError extends StatorError {
+  override name = 'TaskFactoryError';
+  readonly stage: string;
+  constructor(stage: string, problem: string, options?: { cause?: unknown }) {
+    super('TASK_FACTORY_FAILED', `the task factory of stage ${stage} ${problem}`, options);
+    this.stage = stage;
+  }
+}
+
 /** The input watermark was moved backwards. Watermarks only advance; pass the same or a later time. */
 export class WatermarkRegressionError extends StatorError {
   override name = 'WatermarkRegressionError';

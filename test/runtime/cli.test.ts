@@ -89,7 +89,7 @@ test('a module that fails to load is exit code 3 with the reason', async () => {
   assert.match(result.stderr, /boom at import/);
 });
 
-test('an unexpected error (not a StatorError) is its message, then its stack naming where it was thrown: exit code 1', async () => {
+test('a task factory that throws fails the run in one line naming the stage, then where the job threw: exit code 1', async () => {
   const result = await runCli(
     embeddedRunArgs({
       job: 'test/runtime/fixtures/factory-throws-job.ts',
@@ -102,8 +102,9 @@ test('an unexpected error (not a StatorError) is its message, then its stack nam
   const report = result.stderr.slice(result.stderr.indexOf('stator: '));
   assert.match(
     report,
-    /^stator: the task factory failed\nstator: an unexpected error .*\nError: the task factory failed\n\s+at (?:\S+\.)?brokenTask \(.*factory-throws-job\.ts:\d+:\d+\)/,
+    /^stator: the task factory of stage broken threw: the task factory failed\nstator: thrown by the job's code:\nError: the task factory failed\n\s+at (?:\S+\.)?brokenTask \(.*factory-throws-job\.ts:\d+:\d+\)/,
   );
+  assert.not.match(report, /unexpected error/);
 });
 
 test('a missing input file is exit code 2 naming the file', async () => {

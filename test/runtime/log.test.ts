@@ -137,7 +137,7 @@ test('stator run --log-format json: a fatal error is one JSON line with its exit
   assert.is(fatal.code, 'CONFIG_ERROR');
 });
 
-test('stator run --log-format json: an unexpected fatal error (not a StatorError) carries its stack', async () => {
+test("stator run --log-format json: a fatal error of the job's own code carries its code and where the job threw", async () => {
   const result = await runCli(
     embeddedRunArgs(
       {
@@ -152,7 +152,8 @@ test('stator run --log-format json: an unexpected fatal error (not a StatorError
   assert.is(result.code, 1, result.stderr);
   const fatal = jsonLines(result.stderr).at(-1)!;
   assert.is(fatal.level, 'error');
-  assert.is(fatal.msg, 'the task factory failed');
+  assert.is(fatal.msg, 'the task factory of stage broken threw: the task factory failed');
+  assert.is(fatal.code, 'TASK_FACTORY_FAILED');
   assert.is(fatal.exitCode, 1);
   assert.match(
     String(fatal.stack),
