@@ -116,8 +116,14 @@ export class FileSink<T> implements Outlet {
     this.append(line);
   }
 
-  /** Appends one line (used directly by the dead-letter sink). */
+  /**
+   * Appends one line (used directly by the dead-letter sink). Once a write failed the sink is failed
+   * for good: the line is refused (not buffered, never written), and flush, durableTo, close and
+   * whenUncongested reject with that write's error; the next run truncates the file to its committed
+   * length and writes the lines again.
+   */
   append(line: string): void {
+    if (this.failure !== undefined) return;
     this.buffered += line + '\n';
     this.bufferedChars += line.length + 1;
     if (this.writing !== undefined) return;
@@ -139,8 +145,9 @@ export class FileSink<T> implements Outlet {
   watermark(): void {}
   idle(): void {}
 
+  /** Also once a write failed: producers stop, and whenUncongested tells them why. */
   get congested(): boolean {
-    return this.bufferedChars + this.writingBytes >= this.maxBuffered;
+    return this.failure !== undefined || this.bufferedChars + this.writingBytes >= this.maxBuffered;
   }
 
   /** Rejects with the write error (as durableTo and flush throw it) once a write failed. */
@@ -188,6 +195,7 @@ export class FileSink<T> implements Outlet {
    */
   async flush(durable: boolean): Promise<number> {
     while (this.writing !== undefined || this.bufferedChars > 0) {
+      this.throwIfFailed();
       if (this.writing === undefined) this.startWrite();
       await this.writing;
     }
@@ -217,7 +225,9 @@ export class FileSink<T> implements Outlet {
     if (this.failure !== undefined) throw this.failure;
   }
 
+  /** Writes the buffer at the file's end; never once a write failed (nothing goes past a failure). */
   private startWrite(): void {
+    if (this.failure !== undefined) return;
     const handle = this.handle;
     if (handle === undefined) {
       this.failure ??= new Error(`output ${this.options.path} is not open`);
@@ -243,7 +253,10 @@ export class FileSink<T> implements Outlet {
           this.failure = new FileWriteError(this.options.path, error);
           this.options.onError?.(this.failure);
         }
-        // The backlog will not be worked off: nobody may wait for it.
+        // The backlog will not be worked off (nor written: it would land past the failed bytes):
+        // nobody may wait for it.
+        this.buffered = '';
+        this.bufferedChars = 0;
         const waiters = this.waiters;
         this.waiters = [];
         for (const waiter of waiters) waiter.reject(this.failure);

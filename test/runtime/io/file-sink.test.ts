@@ -1,9 +1,13 @@
 // The file sink on its own: how it reports a failed write to producers waiting for its backlog.
+import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileSink } from '../../../runtime/io/file-sink.ts';
 import { FileWriteError } from '../../../runtime/errors.ts';
 import { jsonCodec } from '../../../runtime/job/codecs.ts';
+import { mountSmallFilesystem, reportSkipped } from '../../support/small-filesystem.ts';
 
 /** How `promise` settled, or that it had not within `ms`. */
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {
@@ -53,6 +57,86 @@ test('file sink - a failed write rejects every whenUncongested() waiter with the
     assert.is(await settledWithin(sink.whenUncongested(), 2000), failure);
   } finally {
     await sink.close().catch(() => {});
+  }
+});
+
+/** A sink on `path` whose first write failure settles `failed`. */
+function sinkReportingFailure(path: string): { sink: FileSink<string>; failed: Promise<unknown> } {
+  let report: (error: unknown) => void = () => {};
+  const failed = new Promise<unknown>((resolve) => (report = resolve));
+  const sink = new FileSink<string>(
+    { name: 'out', path, onError: (error) => report(error) },
+    jsonCodec<string>(),
+    () => {},
+  );
+  return { sink, failed };
+}
+
+test('file sink - after a failed write it starts no other: lines appended later are refused, flush and close reject with that error', async () => {
+  const { sink, failed } = sinkReportingFailure('/dev/full');
+  await sink.open();
+  sink.data('first', 0, 0);
+  const failure = await failed;
+  assert.instance(failure, FileWriteError);
+  const written = sink.writtenBytes;
+  sink.data('after the failure', 0, 1);
+  // The write an append schedules runs at the end of this turn of the event loop.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.is(sink.writtenBytes, written, 'no write was started after the failure');
+  assert.is(sink.appendedLength, written, 'the refused line is not buffered either');
+  assert.is(await sink.flush(true).catch((error: unknown) => error), failure);
+  assert.is(await sink.durableTo(written + 1).catch((error: unknown) => error), failure);
+  assert.is(await sink.close().catch((error: unknown) => error), failure);
+  await sink.close();
+});
+
+test('file sink - once space is freed after a failed write, nothing lands past the failure', async () => {
+  const name = 'file sink - nothing past a failed write';
+  const fs = mountSmallFilesystem(64 * 1024);
+  if (typeof fs === 'string') return reportSkipped(name, fs);
+  try {
+    const path = join(fs.path, 'out.jsonl');
+    const { sink, failed } = sinkReportingFailure(path);
+    await sink.open();
+    // Fill the file system: the sink's first write fails with ENOSPC.
+    const filler = join(fs.path, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(128 * 1024, 1));
+    } catch (error) {
+      assert.is((error as NodeJS.ErrnoException).code, 'ENOSPC');
+    }
+    sink.data('lost on the full disk', 0, 0);
+    const failure = await failed;
+    assert.match((failure as Error).message, /ENOSPC/);
+    // Space is back; a line appended now must not be written after the failed line's bytes.
+    unlinkSync(filler);
+    sink.data('after the failure', 0, 1);
+    assert.is(await sink.flush(true).catch((error: unknown) => error), failure);
+    await sink.close().catch(() => {});
+    assert.is(statSync(path).size, 0, readFileSync(path, 'latin1'));
+  } finally {
+    fs.unmount();
+  }
+});
+
+test('file sink - open(committedLength) removes what was written after it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stator-file-sink-'));
+  try {
+    const path = join(dir, 'out.jsonl');
+    const first = new FileSink<string>({ name: 'out', path }, jsonCodec<string>(), () => {});
+    await first.open();
+    first.data('committed', 0, 0);
+    const committed = await first.flush(true);
+    first.data('after the checkpoint', 0, 1);
+    await first.close();
+    assert.ok(statSync(path).size > committed);
+    const next = new FileSink<string>({ name: 'out', path }, jsonCodec<string>(), () => {});
+    await next.open(committed, false);
+    next.data('again', 0, 1);
+    await next.close();
+    assert.is(readFileSync(path, 'utf8'), '"committed"\n"again"\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
