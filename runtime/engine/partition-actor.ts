@@ -205,7 +205,8 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
             },
             (error: unknown) => {
               this.turnUnderWay = undefined;
-              this.host.fail(error);
+              // After stop() the job has failed already; an abandoned turn's failure is not news.
+              if (!this.stopped) this.host.fail(error);
             },
           );
           mailbox.notifyIfWritable();
@@ -214,7 +215,7 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         this.finishEntry();
       }
     } catch (error) {
-      this.host.fail(error);
+      if (!this.stopped) this.host.fail(error);
       return;
     }
     mailbox.notifyIfWritable();
@@ -329,6 +330,7 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
         }
         return undefined;
       } catch (error) {
+        if (this.stopped) throw error;
         const fatal = jobFailure(error);
         if (fatal !== undefined) {
           this.host.fail(fatal);
@@ -352,6 +354,9 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
     attempt: number,
     error: unknown,
   ): Promise<void> | undefined {
+    // A turn that failed after stop() (abandoned: its ctx.signal aborted) is neither retried nor
+    // dead-lettered: the job failed, its message is not committed, and the next run processes it again.
+    if (this.stopped) throw error;
     const fatal = jobFailure(error);
     if (fatal !== undefined) {
       this.host.fail(fatal);

@@ -344,4 +344,90 @@ test('job runtime - a failed run does not wait for a turn that ignores ctx.signa
   assert.ok(task.closed, 'closed once the turn settled');
 });
 
+/**
+ * A task that echoes each line; its turn for `boom` does what a task calling another service with
+ * ctx.signal does: it rejects once the signal aborts (on the first run only: `abortable`).
+ */
+class AbortableTask extends StatefulTask<string, string, string> {
+  boomAttempts = 0;
+  private closedNow!: () => void;
+  readonly closed = new Promise<void>((resolve) => (this.closedNow = resolve));
+  private startedNow!: () => void;
+  readonly started = new Promise<void>((resolve) => (this.startedNow = resolve));
+  constructor(private readonly abortable: boolean) {
+    super();
+  }
+  override invoke(message: Message<string, string>, ctx: ProcessContext<string, string>): void | Promise<void> {
+    ctx.output(message.value);
+    if (message.value !== 'boom' || !this.abortable) return;
+    this.boomAttempts++;
+    this.startedNow();
+    return new Promise<void>((_, reject) => {
+      const signal = ctx.signal;
+      if (signal.aborted) reject(signal.reason);
+      else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+  }
+  override close(): void {
+    this.closedNow();
+  }
+}
+
+test('job runtime - a turn that rejects after the run failed is neither retried nor dead-lettered; the next run processes its message again', async () => {
+  const input = join(tmp.dir, 'i.txt');
+  const output = join(tmp.dir, 'i.jsonl');
+  writeFileSync(input, 'a\n');
+  const store = createMemoryCheckpointStore();
+  const task = new AbortableTask(true);
+  const jobOf = (make: () => AbortableTask) =>
+    defineJob({ name: 'abortable' })
+      .source(lines())
+      .keyBy((line) => line, StringUtf8Coder.of())
+      .process(make, { name: 'echo' })
+      .sink(json<string>());
+  const warnings: string[] = [];
+  const runtime = createEmbeddedRuntime({
+    job: jobOf(() => task),
+    input,
+    output,
+    store,
+    follow: true,
+    logger: { ...logger, warn: (message: string) => void warnings.push(message) },
+  });
+  const running = runtime.run().then(
+    () => 'run() resolved',
+    (error: unknown) => error,
+  );
+  while (runtime.view?.source.messagesRead !== 1) await new Promise((resolve) => setTimeout(resolve, 10));
+  await runtime.checkpoint();
+  appendFileSync(input, 'boom\n');
+  await task.started;
+  const fenced = new Error('fenced');
+  runtime.fail(fenced);
+  assert.is(await running, fenced);
+  // The runner closes once the abandoned turn (with any retry of it) settled.
+  await task.closed;
+  const partition = runtime.view!.stages[0]!.partitions[0]!;
+  assert.equal(
+    { attempts: task.boomAttempts, retries: partition.retries, deadLetters: runtime.view!.deadLetters },
+    { attempts: 1, retries: 0, deadLetters: 0 },
+  );
+  assert.equal(
+    warnings.filter((w) => /dead letter/.test(w)),
+    [],
+  );
+  // Its input was not committed: the next run reads `boom` again, from the checkpoint after `a`.
+  const again = await createEmbeddedRuntime({
+    job: jobOf(() => new AbortableTask(false)),
+    input,
+    output,
+    store,
+    logger,
+  }).run();
+  assert.is(again.restoredCheckpoint, 1);
+  assert.is(again.messagesRead, 1);
+  assert.is(again.deadLetters, 0);
+  assert.is(readFileSync(output, 'utf8'), '"a"\n"boom"\n');
+});
+
 test.run();
