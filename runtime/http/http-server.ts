@@ -189,7 +189,8 @@ class RuntimeHttpServer implements HttpServer {
     this.bound = options.address;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.closeGraceMs = options.closeGraceMs ?? 2000;
-    this.server = createServer((req, res) => this.handle(req, res));
+    // Node's own check of the Host header answers 400 with an empty body: routeOf answers it as JSON.
+    this.server = createServer({ requireHostHeader: false }, (req, res) => this.handle(req, res));
     const stallThresholdMs = options.stallThresholdMs ?? 5000;
     this.route('GET', '/healthz', () => {
       const loopDelayMaxMs = Math.round(this.monitor.recentMaxDelayMs());
@@ -350,13 +351,22 @@ class RuntimeHttpServer implements HttpServer {
 
   /**
    * The request's route.
-   * @throws HttpError 503 while closing, 400, 404, 405, or 413 for a declared body over the limit.
+   * @throws HttpError 503 while closing, 400 (no Host, a target that is not a path), 404, 405, or 413
+   * for a declared body over the limit.
    */
   private routeOf(req: IncomingMessage): Route {
     if (this.closing !== undefined)
       throw new HttpError(503, 'ERR_SHUTTING_DOWN', 'the server is shutting down', {
         headers: { Connection: 'close' },
       });
+    // RFC 9112 (3.2): a server must answer 400 to an HTTP/1.1 request without Host.
+    if (req.httpVersion === '1.1' && req.headers.host === undefined)
+      throw new HttpError(
+        400,
+        'ERR_MALFORMED_REQUEST',
+        'the HTTP/1.1 request has no Host header: send one (RFC 9112, section 3.2)',
+        { headers: { Connection: 'close' } },
+      );
     const target = req.url ?? '';
     if (!target.startsWith('/'))
       throw new HttpError(400, 'ERR_MALFORMED_REQUEST', `request target ${JSON.stringify(target)} is not a path`);

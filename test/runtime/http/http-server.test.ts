@@ -357,7 +357,7 @@ test('http server - a body cut short of its Content-Length is a JSON 400 that sa
   });
 });
 
-test('http server - malformed HTTP is a JSON error (400; 431, 413 for headers, chunk extensions over the limit) and the connection closes', async () => {
+test('http server - malformed HTTP is a JSON error (400, also for HTTP/1.1 without Host; 431, 413 for headers, chunk extensions over the limit) and the connection closes', async () => {
   await withServer(async (server) => {
     const badHeader = await sendRaw(server, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n', false);
     assert.is(badHeader.status, 400);
@@ -382,6 +382,14 @@ test('http server - malformed HTTP is a JSON error (400; 431, 413 for headers, c
     const extended = await sendRaw(server, `${chunked}${extension}`, false);
     assert.is(extended.status, 413, "Node's limit on chunk extensions");
     assert.is(jsonError(extended).errorCode, 'ERR_BODY_TOO_LARGE');
+    const noHost = await sendRaw(server, 'GET /healthz HTTP/1.1\r\n\r\n', false);
+    assert.is(noHost.status, 400);
+    assert.equal(jsonError(noHost), {
+      errorCode: 'ERR_MALFORMED_REQUEST',
+      message: 'the HTTP/1.1 request has no Host header: send one (RFC 9112, section 3.2)',
+    });
+    const http10 = await sendRaw(server, 'GET /healthz HTTP/1.0\r\n\r\n', false);
+    assert.is(http10.status, 200, 'HTTP/1.0 has no Host header to require');
     const cutHeaders = await sendRaw(server, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n', true);
     assert.is(cutHeaders.status, 400);
     assert.match(jsonError(cutHeaders).message, /ended before the request was complete/);
