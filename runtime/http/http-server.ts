@@ -324,9 +324,18 @@ class RuntimeHttpServer implements HttpServer {
   }
 
   finish(req: IncomingMessage, res: ServerResponse, response: HttpResponse, started: number): void {
-    this.send(req, res, response);
-    if (this.log.level === 'debug')
-      this.log.debug(`http: ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
+    const sent = this.send(req, res, response);
+    if (this.log.level !== 'debug') return;
+    const ms = (performance.now() - started).toFixed(1);
+    const what = `http: ${req.method} ${req.url}`;
+    const status = response.status ?? 200;
+    this.log.debug(
+      sent
+        ? `${what} ${res.statusCode} ${ms} ms`
+        : res.destroyed
+          ? `${what}: the client had gone; its answer (${status}) was dropped (${ms} ms)`
+          : `${what}: answered ${res.statusCode} already; the answer ${status} was dropped (${ms} ms)`,
+    );
   }
 
   /**
@@ -417,8 +426,9 @@ class RuntimeHttpServer implements HttpServer {
     return { status: 500, json: { errorCode: 'ERR_INTERNAL', message: 'internal error (logged by the server)' } };
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, response: HttpResponse): void {
-    if (res.headersSent || res.destroyed) return;
+  /** Sends the answer; false when it cannot be (the connection is gone, or an answer was sent already). */
+  private send(req: IncomingMessage, res: ServerResponse, response: HttpResponse): boolean {
+    if (res.headersSent || res.destroyed) return false;
     let payload: string | Uint8Array = '';
     let contentType: string | undefined;
     if (response.json !== undefined) {
@@ -439,6 +449,7 @@ class RuntimeHttpServer implements HttpServer {
     res.writeHead(response.status ?? 200, headers);
     if (req.method === 'HEAD' || length === 0) res.end();
     else res.end(payload);
+    return true;
   }
 }
 

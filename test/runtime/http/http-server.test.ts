@@ -419,4 +419,44 @@ test('http server - a body with a content coding other than identity is refused 
   });
 });
 
+test('http server - the debug log line of a request says the client had gone when the answer was dropped, not its status', async () => {
+  const lines: string[] = [];
+  let slowLogged!: (line: string) => void;
+  const slowLine = new Promise<string>((resolve) => (slowLogged = resolve));
+  const debugLogger = {
+    ...logger,
+    level: 'debug' as const,
+    debug: (line: string) => {
+      lines.push(line);
+      if (line.startsWith('http: POST /slow')) slowLogged(line);
+    },
+  };
+  const server = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger: debugLogger });
+  try {
+    let entered!: () => void;
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve));
+    server.route('POST', '/slow', async (req) => {
+      entered();
+      await new Promise((resolve) => req.signal.addEventListener('abort', resolve, { once: true }));
+      return { json: { late: true } };
+    });
+    const socket = connect(server.address.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write('POST /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n');
+    await handlerEntered;
+    socket.destroy();
+    assert.match(
+      await slowLine,
+      /^http: POST \/slow: the client had gone; its answer \(200\) was dropped \(\d+\.\d ms\)$/,
+    );
+    assert.is((await send(server, 'GET', '/healthz')).status, 200);
+    assert.ok(
+      lines.some((line) => /^http: GET \/healthz 200 \d+\.\d ms$/.test(line)),
+      lines.join('\n'),
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 test.run();
