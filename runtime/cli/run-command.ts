@@ -191,15 +191,16 @@ const BYTE_UNITS: Readonly<Record<string, number>> = {
   TB: 1e12,
 };
 
-/** A size such as 268435456, 256MiB, 1.5GiB or 512MB. */
+/** A size such as 268435456, 256MiB, 1.5GiB or 512MB: at least 1 byte. */
 export function parseByteSize(name: string, value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(value.trim());
   const unit = match === null ? undefined : BYTE_UNITS[match[2]!];
   const bytes = match === null || unit === undefined ? NaN : Math.floor(Number(match[1]) * unit);
-  if (!(bytes >= 1))
+  if (Number.isNaN(bytes))
     throw new ConfigError(
       `${name} ${value} is not a size; give bytes or a number with KiB, MiB, GiB (or KB, MB, GB), e.g. 256MiB`,
     );
+  if (bytes < 1) throw new ConfigError(`${name} ${value} is less than 1 byte: the limit must be at least 1 byte`);
   return bytes;
 }
 

@@ -298,6 +298,22 @@ test('stator --version prints the package version', async () => {
   assert.is(result.stdout, `stator ${version}\n`);
 });
 
+test('--max-line-bytes 0 (or a fraction of a byte) says the limit must be at least 1 byte; a word is not a size', async () => {
+  const base = ['run', 'examples/wordcount.ts', '--input', 'x', '--output', 'y', '--max-line-bytes'];
+  const answers = await Promise.all(['0', '0.5', 'lots'].map((size) => runCli([...base, size])));
+  assert.equal(
+    answers.map((answer) => [answer.code, answer.stderr]),
+    [
+      [2, 'stator: --max-line-bytes 0 is less than 1 byte: the limit must be at least 1 byte\n'],
+      [2, 'stator: --max-line-bytes 0.5 is less than 1 byte: the limit must be at least 1 byte\n'],
+      [
+        2,
+        'stator: --max-line-bytes lots is not a size; give bytes or a number with KiB, MiB, GiB (or KB, MB, GB), e.g. 256MiB\n',
+      ],
+    ],
+  );
+});
+
 test('a negative --max-retries is one line saying what is wrong; an unknown option has no stray quotes', async () => {
   const negative = await runCli([
     'run',
