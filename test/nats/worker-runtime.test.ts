@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../../runtime/index.ts';
-import type { Logger } from '../../runtime/index.ts';
+import type { Job, Logger } from '../../runtime/index.ts';
 import type { UnitHost } from '../../runtime/group/index.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
 import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
@@ -15,6 +15,7 @@ import { openJetStreamCheckpointStore } from '../../runtime/checkpoint/index.ts'
 import { job } from '../../examples/wordcount.ts';
 import { produce, text } from './wordcount-support.ts';
 import { startNatsServer } from '../support/nats-server.ts';
+import { heldOpenWordcount } from '../support/held-open-wordcount.ts';
 
 /**
  * A worker of the wordcount job on `url` whose group is `join` (it starts and abandons units by hand),
@@ -22,11 +23,16 @@ import { startNatsServer } from '../support/nats-server.ts';
  */
 async function openWorker(
   url: string,
-  options: { join: (host: UnitHost) => Promise<void>; logger: Logger; checkpointIntervalMs: number },
+  options: {
+    join: (host: UnitHost) => Promise<void>;
+    logger: Logger;
+    checkpointIntervalMs: number;
+    job?: Job;
+  },
 ): Promise<{ runtime: WorkerRuntime; events: RuntimeEvent[]; stop: () => Promise<void> }> {
   const prepared = await openWorkerRuntime({
     split: true,
-    job,
+    job: options.job ?? job,
     transport: nats({ servers: url }),
     logger: options.logger,
     checkpointIntervalMs: options.checkpointIntervalMs,
@@ -69,10 +75,12 @@ test('worker runtime - a unit abandoned while it starts does not restore or run'
   });
   const { runtime, events } = worker;
   try {
-    await started;
-    // Time for a unit that runs anyway to restore and read.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The start settles once the unit runs (restored and reading) or its run ended without running.
+    const outcome = await started;
     const log = logs.join('');
+    assert.instance(outcome, Error, `the abandoned unit started:\n${log}`);
+    assert.match((outcome as Error).message, /unit in\.i0 did not start/);
+    assert.match(log, /\[in\.i0\] unit in\.i0 abandoned: its lease was lost \(test\); it runs elsewhere now/);
     assert.equal(runtime.ownedUnits, [], `units running after the abandon:\n${log}`);
     assert.equal(
       events.filter((event) => event.type === 'restored'),
@@ -91,8 +99,18 @@ test('worker runtime - a unit abandoned while it starts does not restore or run'
   }
 });
 
-test('worker runtime - checkpoint() writes one for each unit that runs', async () => {
-  let started: Promise<void> | undefined;
+test('worker runtime - checkpoint() writes one for each unit that runs, leaving out a unit that is still restoring', async () => {
+  /** Each start's outcome: 'started', or what it rejected with. */
+  const starts = new Map<string, Promise<unknown>>();
+  const start = (host: UnitHost, unit: string): void =>
+    void starts.set(
+      unit,
+      host.start(unit, { unit, worker: 'w1', revision: 1 }).then(
+        () => 'started',
+        (error: unknown) => error,
+      ),
+    );
+  const held = heldOpenWordcount();
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   await produce(link, text(50));
@@ -100,21 +118,34 @@ test('worker runtime - checkpoint() writes one for each unit that runs', async (
     logger: createLogger('silent'),
     // Long: only checkpoint() writes one after the start.
     checkpointIntervalMs: 3_600_000,
+    job: held.job,
     join: async (host) => {
-      started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 });
+      start(host, 'in.i0');
+      start(host, 'count.p0');
     },
   });
   const { runtime, events } = worker;
+  const onDemand = (): number =>
+    events.filter((event) => event.type === 'checkpoint' && event.reason === 'on-demand').length;
   try {
-    // Resolves once the unit runs (restored and reading).
-    await started;
-    assert.equal(runtime.ownedUnits, ['in.i0']);
-    await runtime.checkpoint();
-    assert.ok(
-      events.some((event) => event.type === 'checkpoint' && event.reason === 'on-demand'),
-      JSON.stringify(events.map((event) => event.type)),
-    );
+    // Settles once the unit runs (restored and reading).
+    assert.is(await starts.get('in.i0'), 'started');
+    // count.p0 is held in its restore: its task's open() waits.
+    await held.opening;
+    assert.equal([...runtime.ownedUnits].sort(), ['count.p0', 'in.i0']);
+    const checkpointed = (): Promise<unknown> =>
+      runtime.checkpoint().then(
+        () => 'resolved',
+        (error: unknown) => error,
+      );
+    assert.is(await checkpointed(), 'resolved');
+    assert.is(onDemand(), 1, JSON.stringify(events.map((event) => event.type)));
+    held.release();
+    assert.is(await starts.get('count.p0'), 'started');
+    assert.is(await checkpointed(), 'resolved');
+    assert.is(onDemand(), 3, JSON.stringify(events.map((event) => event.type)));
   } finally {
+    held.release();
     await worker.stop();
   }
 });
