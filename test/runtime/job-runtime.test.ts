@@ -10,6 +10,7 @@ import type { LifecycleState, RuntimeEvent } from '../../runtime/index.ts';
 import { job as wordcount } from '../../examples/wordcount.ts';
 import { tempDir } from './support/cli.ts';
 import { outcomeOf } from '../support/index.ts';
+import { heldOpenWordcount } from '../support/held-open-wordcount.ts';
 
 const tmp = tempDir('job-runtime');
 test.after(() => tmp.remove());
@@ -181,26 +182,23 @@ test('job runtime - checkpoint() while it restores is refused (LifecycleError), 
   const output = join(tmp.dir, 'f.jsonl');
   const store = createMemoryCheckpointStore();
   await createEmbeddedRuntime({ job: wordcount, input, output, store, logger }).run();
-  const runtime = createEmbeddedRuntime({ job: wordcount, input, output, store, follow: true, logger });
+  // The restore is held in its tasks' open(), after the checkpoint was read and before the input opened.
+  const held = heldOpenWordcount();
+  const runtime = createEmbeddedRuntime({ job: held.job, input, output, store, follow: true, logger });
   const events: RuntimeEvent[] = [];
   runtime.events.subscribe((event) => events.push(event));
   const running = runtime.run();
-  const asked: Promise<unknown>[] = [];
-  while (runtime.state === 'restoring') {
-    asked.push(
-      runtime.checkpoint().then(
-        () => `resolved while ${runtime.state}`,
-        (error: unknown) => error,
-      ),
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-  }
+  await held.opening;
+  assert.is(runtime.state, 'restoring');
+  const outcome = await runtime.checkpoint().then(
+    () => `resolved while ${runtime.state}`,
+    (error: unknown) => error,
+  );
+  held.release();
   await runtime.stop();
   await running;
-  for (const outcome of await Promise.all(asked)) {
-    assert.instance(outcome, LifecycleError, String(outcome));
-    assert.match((outcome as Error).message, /while restoring/);
-  }
+  assert.instance(outcome, LifecycleError, String(outcome));
+  assert.match((outcome as Error).message, /while restoring/);
   // Nothing was written: no cut at position -1 over the restored state (the stop's is skipped, nothing changed).
   const written = events.filter((e): e is Extract<RuntimeEvent, { type: 'checkpoint' }> => e.type === 'checkpoint');
   assert.equal(
