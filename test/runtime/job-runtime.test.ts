@@ -392,10 +392,7 @@ test('job runtime - a turn that rejects after the run failed is neither retried 
     follow: true,
     logger: { ...logger, warn: (message: string) => void warnings.push(message) },
   });
-  const running = runtime.run().then(
-    () => 'run() resolved',
-    (error: unknown) => error,
-  );
+  const running = outcomeOf(runtime.run(), 'run()');
   while (runtime.view?.source.messagesRead !== 1) await new Promise((resolve) => setTimeout(resolve, 10));
   await runtime.checkpoint();
   appendFileSync(input, 'boom\n');
