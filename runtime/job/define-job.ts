@@ -109,9 +109,22 @@ export function defineJob(options: JobOptions): { source<T>(source: SourceDefini
   }
   return {
     source<T>(src: SourceDefinition<T>): Stream<T> {
+      // Checked here, as sink() is: a source that is not one (`lines` uncalled) would otherwise run and
+      // dead-letter every message with a TypeError.
+      if ((src as { kind?: unknown } | undefined)?.kind !== 'source')
+        throw new JobDefinitionError(
+          `job ${options.name}: source() takes a source such as lines() or jsonLines()${calledHint(src)}`,
+        );
       return new StreamBuilder<T>(options.name, maxKeyGroups, src as SourceDefinition<unknown>, []);
     },
   };
+}
+
+/** `; got lines itself: pass lines()` when a function (or class) was passed where what it makes was meant. */
+function calledHint(value: unknown, call = ''): string {
+  if (value === undefined) return '; got nothing';
+  if (typeof value !== 'function') return '';
+  return value.name === '' ? '; got a function' : `; got ${value.name} itself: pass ${value.name}${call}()`;
 }
 
 // Immutable builder: each call returns a new builder, so a partial chain can be reused safely.
@@ -157,6 +170,11 @@ class StreamBuilder<T> implements Stream<T> {
   }
 
   keyBy<K>(fn: (value: T) => K, keyCoder: Coder<K>, name?: string): KeyedStream<T, K> {
+    if (typeof (keyCoder as Partial<Coder<K>> | undefined)?.verifyDeterministic !== 'function')
+      throw new JobDefinitionError(
+        `job ${this.jobName}: keyBy(fn, keyCoder) takes the key's coder as its second argument, ` +
+          `e.g. StringUtf8Coder.of()${calledHint(keyCoder, '.of')}`,
+      );
     try {
       keyCoder.verifyDeterministic();
     } catch (err) {
@@ -194,7 +212,9 @@ class StreamBuilder<T> implements Stream<T> {
 
   sink(sink: SinkDefinition<T>): Job {
     if (sink?.kind !== 'sink')
-      throw new JobDefinitionError(`job ${this.jobName}: sink() takes a sink such as json() or text()`);
+      throw new JobDefinitionError(
+        `job ${this.jobName}: sink() takes a sink such as json() or text()${calledHint(sink)}`,
+      );
     return Object.freeze({
       kind: 'stator.job',
       name: this.jobName,
