@@ -23,11 +23,15 @@ export class JobModuleError extends StatorError {
 export class NoJobExportedError extends StatorError {
   override name = 'NoJobExportedError';
   readonly modulePath: string;
-  constructor(modulePath: string, exportNames: readonly string[]) {
+  /**
+   * @param hint - what to do instead of the generic advice, when an export is close to a job (a chain
+   * without its sink, a job under another name).
+   */
+  constructor(modulePath: string, exportNames: readonly string[], hint?: string) {
     super(
       'NO_JOB_EXPORTED',
       `${modulePath} exports no job (exports: ${exportNames.length === 0 ? 'none' : exportNames.join(', ')}): ` +
-        `export the result of defineJob(...) as the default export or as \`export const job\``,
+        (hint ?? `export the result of defineJob(...) as the default export or as \`export const job\``),
     );
     this.modulePath = modulePath;
   }

@@ -63,7 +63,35 @@ export async function loadJob(modulePath: string): Promise<Job> {
   for (const candidate of [exports.default, exports.job, commonJs.default, commonJs.job]) {
     if (isJob(candidate)) return candidate;
   }
-  throw new NoJobExportedError(modulePath, Object.keys(exports));
+  throw new NoJobExportedError(modulePath, Object.keys(exports), nearJobHint({ ...commonJs, ...exports }));
+}
+
+/**
+ * What to do when an export is close to a job: a `defineJob(...)` chain that stops before `.sink(...)`
+ * (what it lacks), a task class instead of a job, or a job exported under another name.
+ */
+function nearJobHint(exports: Record<string, unknown>): string | undefined {
+  const entries = Object.entries(exports);
+  const misnamed = entries.find(([name, value]) => name !== 'default' && name !== 'job' && isJob(value));
+  if (misnamed !== undefined)
+    return `${misnamed[0]} is a job: export it as \`export default ${misnamed[0]}\` or \`export const job = ${misnamed[0]}\``;
+  for (const name of ['default', 'job']) {
+    const value: unknown = exports[name];
+    if (
+      typeof value === 'function' &&
+      typeof (value.prototype as { invoke?: unknown } | undefined)?.invoke === 'function'
+    )
+      return `${name} is a task class, not a job: export defineJob(...).source(lines()).keyBy(...).process(() => new ${value.name || 'MyTask'}()).sink(json())`;
+    if (typeof value !== 'object' || value === null) continue;
+    const chain = value as Record<string, unknown>;
+    if (typeof chain.sink === 'function')
+      return `${name} is a defineJob(...) chain without its sink: end it with .sink(json()) (or text())`;
+    if (typeof chain.process === 'function')
+      return `${name} is a defineJob(...) chain that ends at keyBy(...): add .process(() => new MyTask()) and .sink(json())`;
+    if (typeof chain.source === 'function')
+      return `${name} is defineJob(...) alone: add .source(lines()), the steps and .sink(json())`;
+  }
+  return undefined;
 }
 
 /** One line that names the real cause of a failed import. */

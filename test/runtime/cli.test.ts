@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { mountSmallFilesystem, reportSkipped } from '../support/small-filesystem.ts';
 import { join } from 'node:path';
 import { embeddedRunArgs, killAll, root, runCli, tempDir } from './support/cli.ts';
@@ -79,6 +80,39 @@ test('a module that exports no job is exit code 4 and lists its exports', async 
   const result = await runCli(['run', module, '--input', 'x', '--output', join(tmp.dir, 'o.jsonl')]);
   assert.is(result.code, 4);
   assert.match(result.stderr, /exports no job \(exports: answer\)/);
+});
+
+test('a module whose export is close to a job (no sink, a task class, another name) is exit code 4 saying what to change', async () => {
+  const from = (path: string) => JSON.stringify(pathToFileURL(join(root, path)).href);
+  const header =
+    `import { StatefulTask, StringUtf8Coder } from ${from('src/index.ts')};\n` +
+    `import { defineJob, json, lines } from ${from('runtime/index.ts')};\n` +
+    'export class Echo extends StatefulTask { invoke(m, ctx) { ctx.output(m.value); } }\n';
+  const chain = "defineJob({ name: 'near' }).source(lines()).keyBy((l) => l, StringUtf8Coder.of())";
+  const cases = [
+    [
+      `export const job = ${chain}.process(() => new Echo());`,
+      /^job is a defineJob\(\.\.\.\) chain without its sink: end it with \.sink\(json\(\)\)/,
+    ],
+    [
+      `export default ${chain};`,
+      /^default is a defineJob\(\.\.\.\) chain that ends at keyBy\(\.\.\.\): add \.process\(/,
+    ],
+    ['export default Echo;', /^default is a task class, not a job: .*\.process\(\(\) => new Echo\(\)\)/],
+    [
+      `export const wordcount = ${chain}.process(() => new Echo()).sink(json());`,
+      /^wordcount is a job: export it as `export default wordcount`/,
+    ],
+  ] as const;
+  for (const [index, [body, expected]] of cases.entries()) {
+    const module = join(tmp.dir, `near-${index}.mjs`);
+    writeFileSync(module, `${header}${body}\n`);
+    const result = await runCli(['run', module, '--input', 'x', '--output', join(tmp.dir, 'o.jsonl')]);
+    assert.is(result.code, 4, result.stderr);
+    const advice = /exports no job \(exports: [^)]*\): (.*)\n$/.exec(result.stderr);
+    assert.ok(advice, result.stderr);
+    assert.match(advice[1]!, expected);
+  }
 });
 
 test('a module that fails to load is exit code 3 with the reason', async () => {
