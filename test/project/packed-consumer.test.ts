@@ -134,16 +134,41 @@ export async function typesOnly(): Promise<void> {
 }
 `;
 
+// The README's "Run a job from your own code": imports the job module by its .ts name, as Node's type
+// stripping and tsx run it.
+const MAIN_TS = `
+import { createRuntime, files, nats } from 'stator/runtime';
+import { job } from './job.ts';
+
+const controller = new AbortController();
+process.once('SIGTERM', () => controller.abort());
+const runtime = createRuntime({
+  job,
+  transport: files({ input: 'in.txt', output: 'out/counts.jsonl', stateDir: './state' }),
+  signal: controller.signal,
+  checkpointIntervalMs: 5000,
+});
+const other = nats({ servers: 'nats://127.0.0.1:4222', connection: { token: process.env.TOKEN } });
+runtime.stateChanges.subscribe((state) => console.log('state', state));
+runtime.events.subscribe((event) => {
+  if (event.type === 'checkpoint') console.log('checkpoint', event.checkpointId);
+});
+const result = await runtime.run();
+console.log(result.reason, result.messagesRead, result.checkpoints, other);
+`;
+
+// The README's tsconfig.json, with skipLibCheck false spelled out.
 const TSCONFIG = {
   compilerOptions: {
     module: 'nodenext',
     target: 'es2022',
     types: ['node'],
     strict: true,
+    allowImportingTsExtensions: true,
     skipLibCheck: false,
     noEmit: true,
   },
-  include: ['job.ts'],
+  include: ['job.ts', 'main.ts'],
 };
 
 let work = '';
@@ -179,6 +204,7 @@ test.before(async () => {
   await writeFile(join(app, 'count.test.mjs'), NODE_TEST_MJS);
   await writeFile(join(app, 'job.mjs'), JOB_MJS);
   await writeFile(join(app, 'job.ts'), JOB_TS);
+  await writeFile(join(app, 'main.ts'), MAIN_TS);
   await writeFile(join(app, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   await writeFile(join(app, 'in.txt'), 'to be or not to be\nto\n');
 });
