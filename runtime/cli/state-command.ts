@@ -142,6 +142,13 @@ export async function stateCommand(argv: readonly string[], env: NodeJS.ProcessE
   }
   try {
     const [read] = (await view.read(store, [key])).keys;
+    // A --state-dir or cwd where the job never checkpointed reads every key as null: say so, since
+    // that null alone looks like "this key has no state".
+    if (link === undefined && (await checkpointStore!.readManifest()) === undefined)
+      process.stderr.write(
+        `stator: no checkpoint of job ${job.name} in ${checkpointStore!.description}: every key reads as null there; ` +
+          `is --state-dir the job's (default ${DEFAULT_STATE_DIR})?\n`,
+      );
     process.stdout.write(
       `${JSON.stringify({ key, value: read?.value ?? null, ...(read?.etag === undefined ? {} : { etag: read.etag }) })}\n`,
     );

@@ -36,6 +36,7 @@ test('get reads a stopped job from its checkpoints; put and delete go through th
   assert.type(read.etag, 'string');
   const absent = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'zzz', '--state-dir', stateDir]);
   assert.equal(JSON.parse(absent.stdout), { key: 'zzz', value: null });
+  assert.is(absent.stderr, '', 'a key without state in a checkpoint is a null, with nothing on stderr');
   const put = await runCli([
     'state',
     'put',
@@ -103,6 +104,17 @@ test('get reads a stopped job from its checkpoints; put and delete go through th
   assert.equal(JSON.parse(after.stdout), { key: 'b', value: null }, 'the delete is in the final checkpoint');
   const bad = await runCli(['state', 'frobnicate', 'examples/wordcount.ts']);
   assert.is(bad.code, 2);
+});
+
+test('get from a --state-dir where the job never checkpointed says so on stderr, besides its null', async () => {
+  const elsewhere = join(tmp.dir, 'not-the-state-dir');
+  const got = await runCli(['state', 'get', 'examples/wordcount.ts', '--key', 'a', '--state-dir', elsewhere]);
+  assert.is(got.code, 0, got.stderr);
+  assert.equal(JSON.parse(got.stdout), { key: 'a', value: null });
+  assert.match(
+    got.stderr,
+    /^stator: no checkpoint of job wordcount in file:\S*not-the-state-dir\S*: every key reads as null there; is --state-dir the job's \(default \.\/state\)\?\n$/,
+  );
 });
 
 test('get from checkpoints refuses an unknown --stage as a bad argument (exit 2), as it does over HTTP and NATS', async () => {
