@@ -145,8 +145,12 @@ async function run(
   switch (action) {
     case 'list': {
       const entries = await files.list(operand ?? '');
-      if (values.json === true) process.stdout.write(`${JSON.stringify(entries)}\n`);
-      else if (entries.length === 0)
+      if (values.json === true) {
+        // With each file's digest (stat's), the version --expected-digest names; a file deleted since
+        // the listing is left out.
+        const infos = await Promise.all(entries.map((entry) => files.stat(entry.name)));
+        process.stdout.write(`${JSON.stringify(infos.filter((info) => info !== undefined))}\n`);
+      } else if (entries.length === 0)
         process.stdout.write(
           `no files${operand === undefined ? '' : ` starting with ${operand}`} in ${files.description}\n`,
         );

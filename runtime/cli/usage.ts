@@ -144,6 +144,6 @@ Options:
                                Another version: exit 1, nothing written
   --files-max-bytes <size>     put: the area's size limit, e.g. 500MiB [default: 10GiB]
   --replicas <n>               put with --nats: replicas of the bucket if this put creates it [default: 1]
-  --json                       list, put: JSON output
+  --json                       list, put: JSON output (list: each file's digest too)
   -h, --help                   this help
 ${NATS_CLI_USAGE}`;

@@ -34,6 +34,11 @@ async function session(mode: readonly string[], where: RegExp): Promise<void> {
   const listed = await files(['list', 'tables/']);
   assert.is(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /^\s+18 {2}\d{4}-.*Z {2}tables\/zip\.json\n$/);
+  // list --json gives each file's digest: the version --expected-digest names, as the help says.
+  const listedJson = await files(['list', '--json']);
+  assert.is(listedJson.code, 0, listedJson.stderr);
+  const [entry] = JSON.parse(listedJson.stdout) as { name: string; size: number; digest: string }[];
+  assert.equal([entry?.name, entry?.size, entry?.digest], ['tables/zip.json', 18, info.digest]);
   const got = await files(['get', 'tables/zip.json']);
   assert.is(got.stdout, '{"10115":"Berlin"}');
   const out = join(tmp.dir, `got-${mode.length}.json`);
