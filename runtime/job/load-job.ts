@@ -110,6 +110,8 @@ function loadFailure(error: unknown, absolute: string): string {
   }
   if (error instanceof SyntaxError) {
     const where = syntaxErrorLocation(error);
+    // Node reports an import of a name the module does not export as a SyntaxError; the syntax is fine.
+    if (/does not provide an export named/.test(firstLine)) return `${firstLine}${where}`;
     if (/Cannot use import statement outside a module|Unexpected token 'export'/.test(error.message)) {
       return `${firstLine}${where} (the file uses ES module syntax but was loaded as CommonJS: name it .mjs or .mts, or set "type": "module" in its package.json)`;
     }

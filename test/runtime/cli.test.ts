@@ -123,6 +123,19 @@ test('a module that fails to load is exit code 3 with the reason', async () => {
   assert.match(result.stderr, /boom at import/);
 });
 
+test('a module importing a name its dependency does not export is exit code 3 naming it, not a "syntax error"', async () => {
+  writeFileSync(join(tmp.dir, 'dep.mjs'), 'export const there = 1;\n');
+  const module = join(tmp.dir, 'missing-export.mjs');
+  writeFileSync(module, "import { StatefullTask } from './dep.mjs';\nexport default StatefullTask;\n");
+  const result = await runCli(['run', module, '--input', 'x', '--output', join(tmp.dir, 'o.jsonl')]);
+  assert.is(result.code, 3);
+  assert.match(
+    result.stderr,
+    /failed to load: The requested module '\.\/dep\.mjs' does not provide an export named 'StatefullTask' at \S*missing-export\.mjs:1\n$/,
+  );
+  assert.not.match(result.stderr, /syntax error/);
+});
+
 test('a task factory that throws fails the run in one line naming the stage, then where the job threw: exit code 1', async () => {
   const result = await runCli(
     embeddedRunArgs({
