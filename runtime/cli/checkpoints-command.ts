@@ -9,6 +9,8 @@ import {
   openJetStreamCheckpointStore,
 } from '../checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
+import { openGroupBucket } from '../group/group-bucket.ts';
+import { decodeLayout, LAYOUT_KEY } from '../nats/job-layout.ts';
 import { connectNats, type NatsLink } from '../nats/connection.ts';
 import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } from '../nats/connection-options.ts';
 import { NATS_CHECKPOINT_TASK } from '../nats/run-nats-job.ts';
@@ -74,8 +76,17 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
         create: false,
       });
     } catch (error) {
+      // A scaled-out job has no single-process buckets: "no checkpoints" (or "nothing to clear") would
+      // be false; its units' checkpoints are not read here yet.
+      const scaledOut = error instanceof NoCheckpointBucketsError && (await runsScaledOut(link, jobName));
       await link.close();
       if (!(error instanceof NoCheckpointBucketsError)) throw error;
+      if (scaledOut)
+        throw new ConfigError(
+          `job ${jobName} runs scaled out (--scale-out): its checkpoints are per unit, in the buckets ` +
+            `stator-${jobName}-<unit>, which stator checkpoints does not reach yet (docs/scale-out.md, ` +
+            `"What is not there yet"); stator status --job ${jobName} shows each unit's last checkpoint`,
+        );
       if (action === 'list' && values.json === true) process.stdout.write('[]\n');
       else
         process.stdout.write(
@@ -105,6 +116,14 @@ export async function checkpointsCommand(argv: readonly string[], env: NodeJS.Pr
     await store.close();
     await link?.close();
   }
+}
+
+/** Whether the job's layout record (in its group bucket, read only) says it runs scaled out. */
+async function runsScaledOut(link: NatsLink, job: string): Promise<boolean> {
+  const kv = await openGroupBucket(link.nc, job);
+  const entry = await kv?.get(LAYOUT_KEY);
+  const record = entry?.operation === 'PUT' ? decodeLayout(entry.value) : undefined;
+  return record !== undefined && record.wholeJob !== true;
 }
 
 function summary(info: CheckpointInfo): Record<string, unknown> {

@@ -117,4 +117,26 @@ test('with --nats, checkpoints lists the checkpoints a NATS-mode run wrote to Je
   }
 });
 
+test('with --nats, checkpoints of a scaled-out job says its checkpoints are per unit (exit 2), not "no checkpoints"', async () => {
+  const server = await startNatsServer();
+  try {
+    const running = startCli(['run', 'examples/wordcount.ts', '--nats', server.url, '--scale-out']);
+    await waitForOutput(running.child, 'joined the group');
+    running.child.kill('SIGTERM');
+    const stopped = await running.done;
+    assert.is(stopped.code, 0, stopped.stderr);
+    for (const action of ['list', 'inspect', 'clear']) {
+      const result = await runCli(['checkpoints', action, '--job', 'wordcount', '--nats', server.url]);
+      assert.is(result.code, 2, `${action}: ${result.stdout}${result.stderr}`);
+      assert.is(result.stdout, '');
+      assert.match(
+        result.stderr,
+        /^stator: job wordcount runs scaled out \(--scale-out\): its checkpoints are per unit, in the buckets stator-wordcount-<unit>, which stator checkpoints does not reach yet .*stator status --job wordcount shows each unit's last checkpoint\n$/,
+      );
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
 test.run();
