@@ -203,7 +203,9 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
         record.wholeJob === true ? 'one unit (no --scale-out)' : '--scale-out',
         wanted.wholeJob === true ? 'one unit (no --scale-out)' : '--scale-out',
         record.wholeJob === true
-          ? `start this worker without --scale-out (a job's state cannot move from its one checkpoint chain, stator-${job}-main, into units yet)`
+          ? `start this worker without --scale-out (a job's state cannot move from its one checkpoint chain, stator-${job}-main, into units yet); ` +
+              `to start the job over scaled out, without its state: stop its workers, clear its checkpoints ` +
+              `(stator checkpoints clear --job ${job} --nats <url>) and delete its layout record (nats kv del stator-${job}-group layout)`
           : `start this worker with --scale-out (a scaled-out job's units cannot be merged into one yet)`,
       );
     }

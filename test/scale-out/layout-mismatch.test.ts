@@ -6,7 +6,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { produce, startJob, streamMessages, text, waitFor } from '../nats/wordcount-support.ts';
+import { Kvm } from '@nats-io/kv';
+import { checkpointed, produce, startJob, streamMessages, text, waitFor } from '../nats/wordcount-support.ts';
+import { runCli } from '../runtime/support/cli.ts';
 import { killAll, logsOf, startWorker, stopWorkers } from './support.ts';
 import type { JobProcess } from '../nats/wordcount-support.ts';
 
@@ -61,6 +63,32 @@ test('a worker with another layout than the running workers is refused before it
   assert.is(running.child.exitCode, null, logsOf(workers));
   assert.not.match(running.stderr(), /released|rescal/, 'the running worker kept its units');
   await stopWorkers([running], workers);
+});
+
+test('a --scale-out worker of a job that ran as one unit is refused, saying how to start it over scaled out, which works', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(200, 5));
+  const whole = startJob(server.url);
+  workers.push(whole);
+  await checkpointed(whole);
+  await stopWorkers([whole], workers);
+
+  const refused = startWorker(server.url, 1);
+  workers.push(refused);
+  assert.is((await refused.exited).code, 2, refused.stderr());
+  assert.match(
+    refused.stderr(),
+    /job wordcount runs with one unit \(no --scale-out\) .* and this worker was started with --scale-out: start this worker without --scale-out .*; to start the job over scaled out, without its state: stop its workers, clear its checkpoints \(stator checkpoints clear --job wordcount --nats <url>\) and delete its layout record \(nats kv del stator-wordcount-group layout\)/,
+  );
+  // What the message says to do.
+  const cleared = await runCli(['checkpoints', 'clear', '--job', 'wordcount', '--nats', server.url]);
+  assert.is(cleared.code, 0, cleared.stderr);
+  await (await new Kvm(link.nc).open('stator-wordcount-group')).delete('layout');
+  const scaledOut = startWorker(server.url, 1);
+  workers.push(scaledOut);
+  await waitFor(() => /took partition count\.p3/.test(scaledOut.stderr()), 'the scaled-out worker runs its units');
+  await stopWorkers([scaledOut], workers);
 });
 
 test.run();
