@@ -110,8 +110,8 @@ export class FileSource<T> implements SourceBinding {
 
   /**
    * Opens the file to resume after `position`.
-   * @throws ConfigError when the file is missing, or shorter than the checkpoint's position (it was
-   * replaced or truncated: the checkpoint no longer describes it).
+   * @throws ConfigError when the file is missing, shorter than the checkpoint's position, or has no
+   * line end at it (it was replaced, truncated or rewritten: the checkpoint no longer describes it).
    */
   async open(position = -1): Promise<void> {
     let size: number;
@@ -133,7 +133,22 @@ export class FileSource<T> implements SourceBinding {
           `restore it, or start over with \`stator checkpoints clear\``,
       );
     }
-    this.handle = await open(this.options.path, 'r');
+    const handle = await open(this.options.path, 'r');
+    if (position >= 0) {
+      // A checkpoint's position is the `\n` of the last line it processed. Another byte there: this
+      // is not the file the checkpoint read (another --input, or the file rewritten), and resuming
+      // would skip that many bytes of it, cutting a line in two.
+      const { buffer } = await handle.read(Buffer.alloc(1), 0, 1, position);
+      if (buffer[0] !== NEWLINE) {
+        await handle.close();
+        throw new ConfigError(
+          `input ${this.options.path} is not the file the checkpoint read: it processed ${position + 1} bytes, ` +
+            `up to a line end, and this file has no line end there (another file, or one rewritten since); ` +
+            `pass the input the job read, or start over with \`stator checkpoints clear\``,
+        );
+      }
+    }
+    this.handle = handle;
     this.position = position;
   }
 

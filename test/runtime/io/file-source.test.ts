@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { FileSource, FINAL_WATERMARK } from '../../../runtime/io/file-source.ts';
 import type { DeadLetter, Outlet } from '../../../runtime/engine/outlet.ts';
-import { lines } from '../../../runtime/index.ts';
+import { ConfigError, lines } from '../../../runtime/index.ts';
 import { tempDir } from '../support/cli.ts';
 
 const tmp = tempDir('file-source');
@@ -53,6 +53,28 @@ test('file source - a bounded input ends at its last newline; the unterminated l
   assert.is(file.lastPosition, 13);
   await file.close();
   assert.equal(letters, []);
+});
+
+test('file source - a restore position that is not a line end in the file (another input) is refused, not resumed mid-line', async () => {
+  const path = join(tmp.dir, 'other.txt');
+  writeFileSync(path, 'x y z\nq r\n'); // the checkpoint read 'a b\n' of another file: position 3
+  const file = new FileSource(source, { path, follow: false }, recorder(), () => {});
+  try {
+    await file.open(3);
+    assert.unreachable('opened');
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    assert.is(
+      (error as Error).message,
+      `input ${path} is not the file the checkpoint read: it processed 4 bytes, up to a line end, and this file has ` +
+        'no line end there (another file, or one rewritten since); pass the input the job read, or start over with ' +
+        '`stator checkpoints clear`',
+    );
+  }
+  const same = new FileSource(source, { path, follow: false }, recorder(), () => {});
+  await same.open(5); // its own first line end
+  assert.is(same.lastPosition, 5);
+  await same.close();
 });
 
 test('file source - a pause asked for during the last read of a bounded input is answered, not left waiting', async () => {
