@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { ConfigError, FileWriteError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -62,11 +62,26 @@ export class FileSink<T> implements Outlet {
    * Opens (creating when missing) and truncates the file to `committedLength`: the length the
    * restored checkpoint committed, or 0 on a fresh start (no checkpoint covers any of its lines, so
    * keeping them would duplicate what the run writes again).
-   * @throws ConfigError when the file is shorter than `committedLength`: output the checkpoint
-   * covers is gone (the file was replaced or truncated by someone else).
+   * @throws ConfigError when the file is missing (it is not created then) or shorter than
+   * `committedLength`: output the checkpoint covers is gone (the file was deleted, replaced or
+   * truncated by someone else).
    */
   async open(committedLength = 0, fresh = committedLength === 0): Promise<void> {
     const path = this.options.path;
+    const missing =
+      committedLength > 0 &&
+      (await stat(path).then(
+        () => false,
+        (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT',
+      ));
+    if (missing) {
+      // Not created here: an empty file would only stand for the output that is gone.
+      throw new ConfigError(
+        `${path} does not exist, but the checkpoint covers ${committedLength} bytes of it: it was deleted or moved, ` +
+          `or the earlier runs wrote it elsewhere; restore it, or start over with ` +
+          `\`stator checkpoints clear\` and a fresh output file`,
+      );
+    }
     let handle: FileHandle;
     try {
       // 'a+' creates the file; reopen with r+ so writes go at explicit positions after a truncate.

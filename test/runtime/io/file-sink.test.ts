@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileSink } from '../../../runtime/io/file-sink.ts';
-import { FileWriteError } from '../../../runtime/errors.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, FileWriteError } from '../../../runtime/errors.ts';
+import { tempDir } from '../support/cli.ts';
 import { jsonCodec } from '../../../runtime/job/codecs.ts';
 import { mountSmallFilesystem, reportSkipped } from '../../support/small-filesystem.ts';
 
@@ -24,6 +27,28 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<unk
     clearTimeout(timer);
   }
 }
+
+test('file sink - restoring into a missing file that the checkpoint covers says so, and creates nothing', async () => {
+  const tmp = tempDir('file-sink');
+  try {
+    const path = join(tmp.dir, 'out.jsonl');
+    const sink = new FileSink<string>({ name: 'out', path, onError: () => {} }, jsonCodec<string>(), () => {});
+    try {
+      await sink.open(349, false);
+      assert.unreachable('opened');
+    } catch (error) {
+      assert.instance(error, ConfigError);
+      assert.is(
+        (error as Error).message,
+        `${path} does not exist, but the checkpoint covers 349 bytes of it: it was deleted or moved, or the earlier ` +
+          'runs wrote it elsewhere; restore it, or start over with `stator checkpoints clear` and a fresh output file',
+      );
+    }
+    assert.not.ok(existsSync(path), 'no empty file left behind');
+  } finally {
+    tmp.remove();
+  }
+});
 
 test('file sink - a failed write rejects every whenUncongested() waiter with the error it reports, and later waits at once', async () => {
   const reported: unknown[] = [];
