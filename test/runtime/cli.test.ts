@@ -361,6 +361,20 @@ test('--max-line-bytes 0 (or a fraction of a byte) says the limit must be at lea
   );
 });
 
+test('a mistyped option names the one it is close to', async () => {
+  const typo = await runCli(['run', 'examples/wordcount.ts', '--input', 'x', '--ouput', 'y']);
+  assert.is(typo.code, 2);
+  assert.is(
+    typo.stderr,
+    'stator: stator run: unknown option --ouput (did you mean --output?); see stator run --help\n',
+  );
+  const files = await runCli(['files', 'list', '--jbo', 'j']);
+  assert.is(
+    files.stderr,
+    'stator: stator files: unknown option --jbo (did you mean --job?); see stator files --help\n',
+  );
+});
+
 test('a negative --max-retries is one line saying what is wrong; an unknown option has no stray quotes', async () => {
   const negative = await runCli([
     'run',
