@@ -1,12 +1,10 @@
 // The file sink on its own: how it reports a failed write to producers waiting for its backlog.
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileSink } from '../../../runtime/io/file-sink.ts';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ConfigError, FileWriteError } from '../../../runtime/errors.ts';
 import { tempDir } from '../support/cli.ts';
 import { jsonCodec } from '../../../runtime/job/codecs.ts';
