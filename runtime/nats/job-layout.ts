@@ -9,7 +9,7 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from '../log.ts';
 import { LayoutMismatchError, RescaleError } from '../rescale-errors.ts';
 import { isWorkerKey } from '../group/group-bucket.ts';
-import { DEFAULT_RETRY_POLICY, retryTransient } from './retry.ts';
+import { DEFAULT_RETRY_POLICY, isTransientNatsError, retryTransient } from './retry.ts';
 import type { LeaderKvRead } from './kv-leader-get.ts';
 
 /** The key of the layout record in the group bucket (not a `worker.` or `lease.` key). */
@@ -127,6 +127,35 @@ function retried<T>(operation: () => Promise<T>): Promise<T> {
   return retryTransient(operation, DEFAULT_RETRY_POLICY, new AbortController().signal);
 }
 
+/**
+ * Writes `record` over the revision `revision` (compare-and-set), retried while JetStream says "not
+ * now". A retry after a write that was stored after all fails its compare-and-set: the record on the
+ * stream's leader tells whether it is this write. Resolves with the new revision, or undefined when
+ * another write came first.
+ * @throws the last error when the attempts ran out (whether the write was stored is then unknown).
+ */
+async function updateLayout(
+  kv: KV,
+  latest: LeaderKvRead,
+  record: LayoutRecord,
+  revision: number,
+): Promise<number | undefined> {
+  const value = encodeLayout(record);
+  try {
+    return await retried(() => kv.update(LAYOUT_KEY, value, revision));
+  } catch (error) {
+    if (isTransientNatsError(error)) throw error;
+    const entry = await retried(() => latest(LAYOUT_KEY));
+    const stored =
+      entry !== null && entry.operation === 'PUT' && entry.revision > revision && sameBytes(entry.value, value);
+    return stored ? entry.revision : undefined;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 function sameLayout(a: JobLayout, b: JobLayout): boolean {
   if ((a.wholeJob === true) !== (b.wholeJob === true)) return false;
   if (a.wholeJob === true) return true;
@@ -185,7 +214,7 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
           ...record,
           rescale: { ...record.rescale, by: options.worker, refreshedAt: stamp() },
         };
-        const revision = await kv.update(LAYOUT_KEY, encodeLayout(taken), entry.revision).catch(() => undefined);
+        const revision = await updateLayout(kv, latest, taken, entry.revision).catch(() => undefined);
         if (revision !== undefined) await runLocked(options, taken, revision);
         waitingFor = undefined;
         continue;
@@ -226,15 +255,11 @@ export async function settleJobLayout(options: SettleLayoutOptions): Promise<Set
       parallelism: { ...wanted.parallelism },
       rescale: { from: record, by: options.worker, refreshedAt: stamp() },
     };
-    let revision: number;
-    try {
-      revision = await kv.update(LAYOUT_KEY, encodeLayout(target), entry.revision);
-    } catch {
-      continue; // another worker changed the record meanwhile
-    }
+    const revision = await updateLayout(kv, latest, target, entry.revision);
+    if (revision === undefined) continue; // another worker changed the record meanwhile
     const alive = await liveWorkers(kv, latest, options.leaseTtlMs);
     if (alive.length > 0) {
-      await kv.update(LAYOUT_KEY, encodeLayout(record), revision).catch(() => undefined);
+      await updateLayout(kv, latest, record, revision).catch(() => undefined);
       const stage = rescaledStages(record, wanted)[0]!;
       throw new LayoutMismatchError(
         job,
@@ -278,28 +303,43 @@ function staleRescaleError(job: string, target: LayoutRecord, wanted: JobLayout)
 
 /** Runs the rescale while refreshing the lock, then commits the new layout (a new generation per rescaled stage). */
 async function runLocked(options: SettleLayoutOptions, locked: LayoutRecord, lockedRevision: number): Promise<void> {
-  const { kv } = options;
+  const { kv, latest } = options;
   let record = locked;
   let revision = lockedRevision;
   let lost: unknown;
   let writing = Promise.resolve();
+  // Retried while a server is down: a timeout is no proof that another worker took the rescale over.
   const write = (next: LayoutRecord): Promise<void> => {
     writing = writing.then(async () => {
       if (lost !== undefined) throw lost;
+      let written: number | undefined;
       try {
-        revision = await kv.update(LAYOUT_KEY, encodeLayout(next), revision);
-        record = next;
+        written = await updateLayout(kv, latest, next, revision);
       } catch (error) {
-        lost = new Error(`the rescale of job ${options.job} was taken over by another worker`, { cause: error });
+        lost = new Error(`the rescale of job ${options.job} could not record its progress: ${String(error)}`, {
+          cause: error,
+        });
         throw lost;
       }
+      if (written === undefined) {
+        lost = new Error(`the rescale of job ${options.job} was taken over by another worker`);
+        throw lost;
+      }
+      revision = written;
+      record = next;
     });
     return writing;
   };
+  // One refresh at a time: while a write waits for a server, refreshes must not queue up behind it.
+  let refreshing = false;
   const refresh = setInterval(
     () => {
       const progress = record.rescale;
-      if (progress !== undefined) write({ ...record, rescale: { ...progress, refreshedAt: stamp() } }).catch(() => {});
+      if (progress === undefined || refreshing) return;
+      refreshing = true;
+      write({ ...record, rescale: { ...progress, refreshedAt: stamp() } })
+        .catch(() => {})
+        .finally(() => (refreshing = false));
     },
     Math.max(100, Math.floor(options.leaseTtlMs / 3)),
   );

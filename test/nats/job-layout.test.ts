@@ -3,7 +3,13 @@ import * as assert from 'uvu/assert';
 import { connectNats } from '../../runtime/nats/index.ts';
 import { createGroupBucket, groupBucketName } from '../../runtime/group/group-bucket.ts';
 import { leaderKvReader, type LeaderKvRead } from '../../runtime/nats/kv-leader-get.ts';
-import { encodeLayout, LAYOUT_KEY, settleJobLayout, type JobLayout } from '../../runtime/nats/job-layout.ts';
+import {
+  encodeLayout,
+  LAYOUT_KEY,
+  settleJobLayout,
+  type JobLayout,
+  type LayoutLock,
+} from '../../runtime/nats/job-layout.ts';
 import { createLogger } from '../../runtime/index.ts';
 import { startNatsServer } from '../support/nats-server.ts';
 import { killFor } from '../support/server-outage.ts';
@@ -20,6 +26,7 @@ function settle(
   wanted: JobLayout,
   rescaled: string[],
   checkpointed: () => Promise<Record<string, number>> = () => Promise.resolve({}),
+  moved: (lock: LayoutLock) => Promise<void> = () => Promise.resolve(),
 ) {
   return settleJobLayout({
     kv,
@@ -33,6 +40,7 @@ function settle(
     pollMs: 20,
     rescale: async (lock) => {
       rescaled.push(JSON.stringify(lock.record.parallelism));
+      await moved(lock);
     },
   });
 }
@@ -82,6 +90,39 @@ test('the first worker of a job records its layout once the server that died bef
     });
     assert.equal(settled.record.parallelism, { count: 4 });
     assert.is((await latest(LAYOUT_KEY))?.revision, settled.revision);
+  } finally {
+    await outage?.restarted;
+  }
+});
+
+test('a rescale records its progress and its new layout once the server that died during it is back', async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url, maxOutage: '60s' });
+  const kv = await createGroupBucket(link.nc, 'wordcount', 1);
+  const latest = await leaderKvReader(link.nc, groupBucketName('wordcount'));
+  await kv.put(LAYOUT_KEY, encodeLayout(from));
+  const rescaled: string[] = [];
+  let outage: { readonly restarted: Promise<void> } | undefined;
+  try {
+    // The old units drained: the server dies before the rescale records it.
+    const settled = await settle(
+      kv,
+      latest,
+      { inputPartitions: null, parallelism: { count: 6 } },
+      rescaled,
+      undefined,
+      async (lock) => {
+        outage = await killFor(server);
+        await lock.update({
+          ...lock.record,
+          rescale: { ...lock.record.rescale!, drained: { boundary: { count: 0 }, checkpoints: {} } },
+        });
+      },
+    );
+    assert.equal(rescaled, ['{"count":6}']);
+    assert.equal(settled.record.parallelism, { count: 6 });
+    assert.equal(settled.record.generations, { count: 1 });
+    assert.is(settled.record.rescale, undefined);
   } finally {
     await outage?.restarted;
   }
