@@ -149,3 +149,39 @@ export class FinalCheckpointError extends StatorError {
     );
   }
 }
+
+/**
+ * A worker could not join its job's group: its heartbeat was stored, but the watch of the group's
+ * bucket did not deliver it in time, so the worker cannot know the group (a server of the cluster
+ * down, or consumers refused on the bucket's stream). Nothing was claimed; retryable.
+ */
+export class GroupJoinError extends StatorError {
+  override name = 'GroupJoinError';
+  /** The worker that could not join. */
+  readonly workerId: string;
+  /** The job whose group it could not join. */
+  readonly job: string;
+  constructor(
+    workerId: string,
+    job: string,
+    bucket: string,
+    revision: number,
+    waitedMs: number,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause;
+    super(
+      'GROUP_JOIN',
+      `worker ${workerId} could not join the group of job ${job}: the watch of bucket ${bucket} did not deliver ` +
+        `its first heartbeat (revision ${revision}) within ${waitedMs} ms` +
+        (cause === undefined
+          ? ''
+          : ` (the watch failed last with: ${cause instanceof Error ? cause.message : String(cause)})`) +
+        `; it holds no partition. Check that the cluster's servers run and that the account may create consumers ` +
+        `on KV_${bucket} (nats stream info KV_${bucket}), then start the worker again`,
+      { cause, retryable: true },
+    );
+    this.workerId = workerId;
+    this.job = job;
+  }
+}

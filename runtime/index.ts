@@ -35,6 +35,7 @@ export {
   InputNotUtf8Error,
   InvalidEventTimeError,
   FinalCheckpointError,
+  GroupJoinError,
 } from './errors.ts';
 export {
   RescaleError,

@@ -21,8 +21,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV, KvEntry } from '@nats-io/kv';
 import type { Observable } from 'rxjs';
 import { Subject } from '../rx.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, GroupJoinError } from '../errors.ts';
 import { DEFAULT_RETRY_POLICY, retryTransient } from '../nats/retry.ts';
+import { natsJetStream } from '../deferred-packages.ts';
 import { leaderKvReader, type LeaderKvRead } from '../nats/kv-leader-get.ts';
 import type { Logger } from '../log.ts';
 import { balancedAssignment } from './assignment.ts';
@@ -42,6 +43,7 @@ import {
   type LeaseRecord,
 } from './group-bucket.ts';
 import type { UnitFailure, UnitHost, UnitLease, UnitProgress } from './unit-host.ts';
+import { RepeatedFailures } from './repeated-failures.ts';
 
 /** Default lease TTL: a dead worker's units move after about this long. */
 export const DEFAULT_LEASE_TTL_MS = 5_000;
@@ -158,6 +160,10 @@ interface LocalUnit {
 }
 
 const FENCE_FRACTION = 2 / 3;
+/** How long join() waits for the watch to deliver this worker's first heartbeat, in lease TTLs. */
+const JOIN_TIMEOUT_TTLS = 6;
+/** JetStream's answer to a compare-and-set on a revision that moved: another write came first. */
+const WRONG_LAST_SEQUENCE = 10071;
 const MAX_FAILURE_BACKOFF_MS = 300_000;
 /** A unit that ran this many TTLs without failing has its failures forgotten. */
 const STABLE_RUN_TTLS = 10;
@@ -248,7 +254,10 @@ class Group implements WorkerGroup {
   private watching: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private watchSettled: (() => void) | undefined;
+  /** Why the watch failed last (the cause of a join that gives up). */
+  private lastWatchError: unknown;
   private readonly log: Logger;
+  private readonly repeated: RepeatedFailures;
 
   constructor(
     private readonly options: WorkerGroupOptions,
@@ -264,6 +273,7 @@ class Group implements WorkerGroup {
     this.retryDelayMs = Math.max(50, Math.floor(leaseTtlMs / 10));
     this.watchStaleMs = Math.floor(leaseTtlMs / 2);
     this.log = options.logger;
+    this.repeated = new RepeatedFailures(options.logger);
   }
 
   // ---- joining and the view ----------------------------------------------------------------------
@@ -285,7 +295,7 @@ class Group implements WorkerGroup {
     );
     this.acknowledged(sentAt);
     if (this.lastWatchedRevision >= this.firstHeartbeatRevision) this.watchSettled?.();
-    await seen;
+    await this.firstHeartbeatSeen(seen);
     if (this.state !== 'joining') return; // closed meanwhile
     this.state = 'active';
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
@@ -301,6 +311,46 @@ class Group implements WorkerGroup {
     this.schedule();
   }
 
+  /**
+   * Waits until the watch delivered this worker's first heartbeat (`seen` resolves; it also does when
+   * the watch ends for good, the connection closed). A watch that has not within watchStaleMs is
+   * opened again, as checkWatch does once joined; after JOIN_TIMEOUT_TTLS lease TTLs the join fails.
+   */
+  private async firstHeartbeatSeen(seen: Promise<void>): Promise<void> {
+    const limitMs = JOIN_TIMEOUT_TTLS * this.leaseTtlMs;
+    const since = performance.now();
+    const failure = (): GroupJoinError =>
+      new GroupJoinError(
+        this.workerId,
+        this.options.job,
+        this.bucket,
+        this.firstHeartbeatRevision,
+        Math.round(performance.now() - since),
+        { cause: this.options.connection.isClosed() ? 'the NATS connection closed' : this.lastWatchError },
+      );
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<never>((_, reject) => {
+      const check = (): void => {
+        const waitedMs = Math.round(performance.now() - since);
+        if (waitedMs >= limitMs) return reject(failure());
+        this.log.warn(
+          `group ${this.bucket}: the watch has not delivered this worker's first heartbeat (revision ${this.firstHeartbeatRevision}) ` +
+            `after ${waitedMs} ms; watching again (the join gives up after ${limitMs} ms)`,
+        );
+        this.watcher?.stop();
+        timer = setTimeout(check, this.watchStaleMs);
+      };
+      timer = setTimeout(check, this.watchStaleMs);
+    });
+    try {
+      await Promise.race([seen, givenUp]);
+    } finally {
+      clearTimeout(timer);
+    }
+    // The watch ended without it (the connection closed): this worker cannot know the group.
+    if (this.state === 'joining' && this.lastWatchedRevision < this.firstHeartbeatRevision) throw failure();
+  }
+
   private isClosed(): boolean {
     return this.state === 'closed';
   }
@@ -314,8 +364,9 @@ class Group implements WorkerGroup {
         if (this.isClosed()) watch.stop();
         for await (const entry of watch) this.onEntry(entry);
       } catch (error) {
+        this.lastWatchError = error;
         if (!this.isClosed())
-          this.log.warn(`group ${this.bucket}: the watch failed (${String(error)}); watching again`);
+          this.repeated.failed(`the watch of group bucket ${this.bucket}`, error, 'watching again in 200 ms');
       }
       if (this.isClosed() || this.options.connection.isClosed()) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -346,6 +397,7 @@ class Group implements WorkerGroup {
   private onEntry(entry: KvEntry): void {
     // A worker woken from a stall may find news here first: it fences itself before reading them.
     this.guard();
+    this.repeated.succeeded(`the watch of group bucket ${this.bucket}`);
     this.lastWatchedRevision = Math.max(this.lastWatchedRevision, entry.revision);
     this.apply(entry);
     if (
@@ -403,10 +455,16 @@ class Group implements WorkerGroup {
     this.track(
       this.latest(key).then(
         (entry) => {
+          this.repeated.succeeded(`the read of ${key}`);
           if (entry !== null) this.apply(entry);
           this.schedule();
         },
-        (error: unknown) => this.log.debug(`could not read ${key}: ${String(error)}`),
+        (error: unknown) =>
+          this.repeated.failed(
+            `the read of ${key}`,
+            error,
+            `partition ${unit} is planned again in ${this.retryDelayMs} ms from the view the watch keeps`,
+          ),
       ),
     );
   }
@@ -447,10 +505,18 @@ class Group implements WorkerGroup {
     this.track(
       this.kv.put(workerKey(this.workerId), encodeRecord(this.heartbeat(state))).then(
         (revision) => {
+          this.repeated.succeeded(`the heartbeat of worker ${this.workerId}`);
           this.acknowledged(sentAt);
           if (revision > this.lastWatchedRevision) this.unseenHeartbeats.push({ revision, at: performance.now() });
         },
-        (error: unknown) => this.log.debug(`heartbeat of worker ${this.workerId} failed: ${String(error)}`),
+        (error: unknown) =>
+          this.repeated.failed(
+            `the heartbeat of worker ${this.workerId}`,
+            error,
+            this.state === 'fenced'
+              ? 'it stays fenced and sends the next one on its timer; it rejoins once one is acknowledged'
+              : `it sends the next one on its timer, and fences itself when none is acknowledged for ${this.fenceAfterMs} ms`,
+          ),
       ),
     );
   }
@@ -625,6 +691,7 @@ class Group implements WorkerGroup {
     this.track(
       this.kv.put(leaseKey(unit), encodeRecord(record), { previousSeq: previousRevision }).then(
         (revision) => {
+          this.repeated.succeeded(`the claim of partition ${unit}`);
           if (this.local.get(unit) !== mine) return this.schedule(); // fenced meanwhile: reconcile returns the lease
           if (!this.guard()) return;
           const lease: UnitLease = { unit, worker: this.workerId, revision };
@@ -639,7 +706,16 @@ class Group implements WorkerGroup {
         (error: unknown) => {
           // Most often another worker was faster (the revision moved): read who.
           if (this.local.get(unit) === mine) this.local.delete(unit);
-          this.log.debug(`could not take partition ${unit}: ${String(error)}`);
+          if (isConflict(error)) {
+            this.repeated.succeeded(`the claim of partition ${unit}`);
+            this.log.debug(`could not take partition ${unit}: its lease changed since revision ${previousRevision}`);
+          } else {
+            this.repeated.failed(
+              `the claim of partition ${unit}`,
+              error,
+              `reading its lease again; the claim is retried in ${this.retryDelayMs} ms if the partition is still this worker's`,
+            );
+          }
           this.refresh(unit, leaseKey(unit));
         },
       ),
@@ -655,6 +731,7 @@ class Group implements WorkerGroup {
     this.track(
       this.latest(workerKey(holder)).then(
         (entry) => {
+          this.repeated.succeeded(`the read of the heartbeat of ${holder}`);
           if (this.local.get(unit) !== mine) return;
           this.local.delete(unit);
           const record = entry?.operation === 'PUT' ? decodeRecord<HeartbeatRecord>(entry.value, 'worker') : undefined;
@@ -668,7 +745,13 @@ class Group implements WorkerGroup {
         },
         (error: unknown) => {
           if (this.local.get(unit) === mine) this.local.delete(unit);
-          this.log.debug(`could not read the heartbeat of ${holder}: ${String(error)}`);
+          // Not at once: a read failing fast (no responders) would be asked again in a busy loop.
+          this.retryAt.set(unit, performance.now() + this.retryDelayMs);
+          this.repeated.failed(
+            `the read of the heartbeat of ${holder}`,
+            error,
+            `partition ${unit}, whose lease it holds, is taken only once it is read; retrying in ${this.retryDelayMs} ms`,
+          );
           this.schedule();
         },
       ),
@@ -762,12 +845,19 @@ class Group implements WorkerGroup {
     this.track(
       this.kv.put(failureKey(unit), encodeRecord(record), { previousSeq: seen?.revision ?? 0 }).then(
         (revision) => {
+          this.repeated.succeeded(`the record of the failures of ${unit}`);
           if ((this.failures.get(unit)?.revision ?? 0) >= revision) return;
           this.failures.set(unit, { revision, seenAt: performance.now(), record });
           this.options.host.failuresChanged?.(unit, unitFailure(record));
         },
         (error: unknown) => {
-          this.log.debug(`could not record the failure of ${unit}: ${String(error)}`);
+          if (isConflict(error)) this.log.debug(`the failures of ${unit} were recorded meanwhile by another worker`);
+          else
+            this.repeated.failed(
+              `the record of the failures of ${unit}`,
+              error,
+              'this worker backs off on its own; the other workers may start the partition sooner',
+            );
           this.refresh(unit, failureKey(unit));
         },
       ),
@@ -845,9 +935,18 @@ class Group implements WorkerGroup {
         .delete(leaseKey(unit), { previousSeq: lease.revision })
         .then(
           // The view shows the lease as ours until the watch delivers the delete: not an orphan to delete again.
-          () => void this.retryAt.set(unit, performance.now() + this.retryDelayMs),
+          () => {
+            this.repeated.succeeded(`the release of the lease of ${unit}`);
+            this.retryAt.set(unit, performance.now() + this.retryDelayMs);
+          },
           (error: unknown) => {
-            this.log.debug(`lease of ${unit} not deleted (${String(error)}): someone else holds it already`);
+            if (isConflict(error)) this.log.debug(`lease of ${unit} not deleted: another worker holds it already`);
+            else
+              this.repeated.failed(
+                `the release of the lease of ${unit}`,
+                error,
+                'reading it again; a lease still naming this worker is deleted on the next reconcile',
+              );
             this.refresh(unit, leaseKey(unit));
           },
         )
@@ -915,6 +1014,11 @@ class Group implements WorkerGroup {
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
   }
+}
+
+/** A compare-and-set refused because the key's revision moved: an answer, not a failure to retry. */
+function isConflict(error: unknown): boolean {
+  return error instanceof natsJetStream().JetStreamApiError && error.code === WRONG_LAST_SEQUENCE;
 }
 
 function unitFailure(record: FailureRecord): UnitFailure {

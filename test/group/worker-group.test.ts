@@ -14,6 +14,9 @@ import {
   type WorkerGroup,
 } from '../../runtime/group/index.ts';
 import { RecordingHost, UnitRegistry, type HostCall } from './recording-host.ts';
+import { startConfiguredNatsServer } from '../nats/support.ts';
+import { whileDown } from '../support/server-outage.ts';
+import { createGroupBucket } from '../../runtime/group/group-bucket.ts';
 
 const UNITS = Array.from({ length: 8 }, (_, i) => `count.p${i}`);
 // Long enough that the loaded test machine never misses two heartbeats in a row by accident.
@@ -307,6 +310,136 @@ test('group - bad options are refused with a clear error', async () => {
   } finally {
     await nc.close();
   }
+});
+
+test('group - heartbeats failing while the server is down are logged at warn, with what the worker does, and their end at info', async () => {
+  await using server = await startNatsServer();
+  const nc = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const lines: string[] = [];
+  const recording = {
+    ...logger,
+    warn: (m: string) => lines.push(`warn ${m}`),
+    info: (m: string) => lines.push(`info ${m}`),
+  };
+  const host = new RecordingHost('w', new UnitRegistry());
+  const group = await joinWorkerGroup({
+    connection: nc,
+    job: 'outage',
+    workerId: 'w',
+    units: UNITS,
+    leaseTtlMs: 600,
+    logger: recording,
+    host,
+  });
+  const events: GroupEvent[] = [];
+  group.events.subscribe((event) => events.push(event));
+  try {
+    await waitFor(() => host.running.size === UNITS.length, 'it runs every unit');
+    await whileDown(server, () => waitFor(() => events.some((e) => e.type === 'fenced'), 'it fences itself'));
+    await waitFor(() => events.some((e) => e.type === 'rejoined'), 'it rejoins once the server is back');
+    await waitFor(() => host.running.size === UNITS.length, 'it runs every unit again');
+    const failing = lines.filter((line) => /^warn the heartbeat of worker w failed \(\d+ times in a row\)/.test(line));
+    assert.ok(failing.length > 0, lines.join('\n'));
+    assert.match(
+      failing.at(-1)!,
+      /it stays fenced and sends the next one on its timer; it rejoins once one is acknowledged/,
+    );
+    assert.ok(
+      lines.some((line) => /^info the heartbeat of worker w succeeded again after \d+ failures in a row/.test(line)),
+      lines.join('\n'),
+    );
+  } finally {
+    await group.close();
+    await nc.close();
+  }
+});
+
+/**
+ * A server whose account may have one consumer, taken by another: the group's watch (a consumer) is
+ * refused each time it is opened, while its writes and reads work.
+ */
+async function serverRefusingWatches(job: string) {
+  const server = await startConfiguredNatsServer(
+    'accounts { APP { jetstream: { max_consumers: 1 }, users: [{ user: app, password: app }] } }',
+  );
+  const nc = await connect({ servers: server.url, user: 'app', pass: 'app' });
+  const kv = await createGroupBucket(nc, job, 1);
+  await (
+    await jetstream(nc).jetstreamManager()
+  ).consumers.add(`KV_${groupBucketName(job)}`, {
+    durable_name: 'the-only-one',
+  });
+  return { server, nc, kv };
+}
+
+/** How `joining` failed; a guard against the old behaviour (waiting for ever), not a timing assertion. */
+async function joinFailure(joining: Promise<WorkerGroup>): Promise<unknown> {
+  let guard: NodeJS.Timeout | undefined;
+  return Promise.race([
+    joining.then(async (group) => {
+      await group.close();
+      return assert.unreachable('the join must fail');
+    }),
+    new Promise((_, reject) => (guard = setTimeout(() => reject(new Error('still joining after 60 s')), 60_000))),
+  ])
+    .then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    .finally(() => clearTimeout(guard));
+}
+
+test('group - a worker whose watch never delivers its first heartbeat gives up joining with a GroupJoinError', async () => {
+  const { server, nc, kv } = await serverRefusingWatches('no-watch');
+  await using _server = server;
+  try {
+    const host = new RecordingHost('w', new UnitRegistry());
+    const error = await joinFailure(
+      joinWorkerGroup({ connection: nc, job: 'no-watch', workerId: 'w', units: UNITS, leaseTtlMs: 500, logger, host }),
+    );
+    assert.is((error as { code?: string }).code, 'GROUP_JOIN', String(error));
+    assert.match(
+      (error as Error).message,
+      /could not join the group of job no-watch: the watch of bucket .* did not deliver its first heartbeat/,
+    );
+    assert.match(String((error as Error).cause), /maximum consumers/);
+    assert.is((error as { retryable?: boolean }).retryable, true);
+    assert.equal(host.calls, [], 'it ran nothing');
+    assert.is.not((await kv.get('worker.w'))?.operation, 'PUT', 'its heartbeat is gone: the others do not count it');
+  } finally {
+    await nc.close();
+  }
+});
+
+test('group - a worker whose connection closes while it joins fails to join instead of joining blind', async () => {
+  const { server, nc, kv } = await serverRefusingWatches('closed-join');
+  await using _server = server;
+  const host = new RecordingHost('w', new UnitRegistry());
+  // Once its heartbeat is stored and its watch failed: the connection closes under the join.
+  let closing = false;
+  const closeOnWatchFailure = (line: string): void => {
+    if (closing || !/watch/.test(line)) return;
+    void kv.get('worker.w').then((entry) => {
+      if (closing || entry?.operation !== 'PUT') return;
+      closing = true;
+      void nc.close();
+    });
+  };
+  const watching = { ...logger, debug: closeOnWatchFailure, warn: closeOnWatchFailure };
+  const error = await joinFailure(
+    joinWorkerGroup({
+      connection: nc,
+      job: 'closed-join',
+      workerId: 'w',
+      units: UNITS,
+      leaseTtlMs: 500,
+      logger: watching,
+      host,
+    }),
+  );
+  assert.is((error as { code?: string }).code, 'GROUP_JOIN', String(error));
+  assert.match(String((error as Error).cause), /connection closed/);
+  assert.equal(host.calls, [], 'it ran nothing');
 });
 
 // ---- a worker in its own process, stalled with SIGSTOP ---------------------------------------------
