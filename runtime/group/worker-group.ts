@@ -159,9 +159,17 @@ interface LocalUnit {
   runningSince?: number;
 }
 
+/** Why reconcile leaves a partition as it is this time: it waits to stop here, or to run here. */
+interface Waiting {
+  readonly stopping: boolean;
+  readonly why: string;
+}
+
 const FENCE_FRACTION = 2 / 3;
 /** How long join() waits for the watch to deliver this worker's first heartbeat, in lease TTLs. */
 const JOIN_TIMEOUT_TTLS = 6;
+/** A partition waited for this many lease TTLs (to start here, or to stop here) is logged at warn. */
+const STUCK_WARN_TTLS = 3;
 /** JetStream's answer to a compare-and-set on a revision that moved: another write came first. */
 const WRONG_LAST_SEQUENCE = 10071;
 const MAX_FAILURE_BACKOFF_MS = 300_000;
@@ -258,6 +266,8 @@ class Group implements WorkerGroup {
   private lastWatchError: unknown;
   private readonly log: Logger;
   private readonly repeated: RepeatedFailures;
+  /** Partitions waited for (see noteWaiting): since when, and when the wait is logged next. */
+  private readonly waitingSince = new Map<string, { at: number; stopping: boolean; warnAfterMs: number }>();
 
   constructor(
     private readonly options: WorkerGroupOptions,
@@ -558,6 +568,7 @@ class Group implements WorkerGroup {
   private fence(reason: string, silentMs = 0): void {
     const units = [...this.local.keys()];
     this.state = this.state === 'leaving' ? 'leaving' : 'fenced';
+    this.waitingSince.clear();
     for (const unit of units) this.abandon(unit, `${reason}: this worker may no longer hold it`);
     if (this.state === 'leaving') return;
     this.log.warn(
@@ -652,31 +663,85 @@ class Group implements WorkerGroup {
     const units = this.options.units.filter((unit) => this.failures.get(unit)?.record?.failed !== true);
     const plan = balancedAssignment({ units, workers: active, owners });
     const release: string[] = [];
+    const waiting = new Map<string, Waiting>();
     for (const unit of this.options.units) {
       const mine = this.local.get(unit);
       if (mine !== undefined) {
         if (mine.phase === 'running' && plan.get(unit) !== this.workerId) release.push(unit);
+        if (mine.phase === 'stopping')
+          waiting.set(unit, {
+            stopping: true,
+            why: 'its graceful stop (UnitHost.stop, with the final checkpoint) has not ended, and its lease stays with this worker until it does',
+          });
         continue;
       }
-      if ((this.retryAt.get(unit) ?? 0) > now) continue;
+      const planned = plan.get(unit) === this.workerId;
+      if ((this.retryAt.get(unit) ?? 0) > now) {
+        if (planned)
+          waiting.set(unit, { stopping: false, why: 'its last claim failed or lost a race; it is tried again' });
+        continue;
+      }
       const seen = this.leases.get(unit);
       const holder = seen?.record?.worker;
-      if (plan.get(unit) !== this.workerId) {
+      if (!planned) {
         // A lease naming this worker that it does not run (it was fenced, or is an earlier process with
         // this id): give it back so the unit's next owner need not wait for the TTL.
         if (holder === this.workerId) this.deleteLease(unit, seen!.revision);
         continue;
       }
       const wait = this.backoff.get(unit);
-      if (wait !== undefined && now < wait.until) continue;
+      if (wait !== undefined && now < wait.until) {
+        waiting.set(unit, {
+          stopping: false,
+          why: `it ended here: this worker backs off from it for ${wait.delayMs} ms`,
+        });
+        continue;
+      }
       // The group's back-off, whichever worker it failed on (counted from when this one saw it).
       const failure = this.failures.get(unit);
-      if (failure?.record !== undefined && now < failure.seenAt + this.failureDelay(failure.record.failures)) continue;
+      if (failure?.record !== undefined && now < failure.seenAt + this.failureDelay(failure.record.failures)) {
+        const { failures, worker, error } = failure.record;
+        waiting.set(unit, {
+          stopping: false,
+          why: `it failed ${failures} times in a row (last on worker ${worker}: ${error}); every worker backs off from it for ${this.failureDelay(failures)} ms`,
+        });
+        continue;
+      }
       if (holder === undefined) this.claim(unit, seen?.revision ?? 0, undefined, 'free');
       else if (holder === this.workerId) this.claim(unit, seen!.revision, undefined, 'rejoined');
       else if (!this.holds(holder, now)) this.takeFromDead(unit, seen!.revision, holder);
+      else
+        waiting.set(unit, {
+          stopping: false,
+          why: `worker ${holder} holds its lease and heartbeats; waiting for it to hand the partition over`,
+        });
     }
+    this.noteWaiting(waiting, now);
     if (release.length > 0) this.release(release, leaving ? 'leave' : 'rebalance');
+  }
+
+  /**
+   * Partitions this worker should run and does not, or should hand over and cannot yet, with why. A
+   * wait is normal for a moment (a handover, a back-off); one that lasts STUCK_WARN_TTLS lease TTLs is
+   * logged at warn, and again each time it has lasted twice as long: a group that stalls says where.
+   */
+  private noteWaiting(waiting: ReadonlyMap<string, Waiting>, now: number): void {
+    for (const unit of this.waitingSince.keys()) if (!waiting.has(unit)) this.waitingSince.delete(unit);
+    for (const [unit, { stopping, why }] of waiting) {
+      let since = this.waitingSince.get(unit);
+      if (since === undefined || since.stopping !== stopping) {
+        since = { at: now, stopping, warnAfterMs: STUCK_WARN_TTLS * this.leaseTtlMs };
+        this.waitingSince.set(unit, since);
+      }
+      const waitedMs = now - since.at;
+      if (waitedMs < since.warnAfterMs) continue;
+      since.warnAfterMs *= 2;
+      this.log.warn(
+        stopping
+          ? `partition ${unit} has been stopping for ${Math.round(waitedMs)} ms: ${why}`
+          : `partition ${unit} is this worker's by the assignment but has not run here for ${Math.round(waitedMs)} ms: ${why}`,
+      );
+    }
   }
 
   private claim(unit: string, previousRevision: number, from: string | undefined, reason: TookReason): void {

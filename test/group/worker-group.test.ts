@@ -354,6 +354,69 @@ test('group - heartbeats failing while the server is down are logged at warn, wi
   }
 });
 
+/** A host whose graceful stops wait until `stopsEnd()`. */
+class SlowStops extends RecordingHost {
+  private ended!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.ended = resolve));
+  stopsEnd(): void {
+    this.ended();
+  }
+  override async stop(unit: string): Promise<void> {
+    await this.gate;
+    await super.stop(unit);
+  }
+}
+
+test('group - a handover that does not end is logged at warn by both workers, with what each waits for', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const lines: string[] = [];
+  const recording = (name: string) => ({ ...logger, warn: (m: string) => lines.push(`${name} warn ${m}`) });
+  const members: { nc: NatsConnection; host: RecordingHost; group: WorkerGroup }[] = [];
+  const start = async (name: string, host: RecordingHost) => {
+    const nc = await connect({ servers: server.url });
+    const group = await joinWorkerGroup({
+      connection: nc,
+      job: 'slow-stop',
+      workerId: name,
+      units: UNITS,
+      leaseTtlMs: 600,
+      logger: recording(name),
+      host,
+    });
+    members.push({ nc, host, group });
+  };
+  const a = new SlowStops('a', registry);
+  try {
+    await start('a', a);
+    await waitFor(() => a.running.size === UNITS.length, 'a runs every unit');
+    const b = new RecordingHost('b', registry);
+    await start('b', b);
+    await waitFor(
+      () =>
+        lines.some((line) =>
+          /^a warn partition count\.p\d has been stopping for \d+ ms: its graceful stop/.test(line),
+        ) &&
+        lines.some((line) =>
+          /^b warn partition count\.p\d is this worker's by the assignment but has not run here for \d+ ms: worker a holds its lease and heartbeats; waiting for it to hand the partition over/.test(
+            line,
+          ),
+        ),
+      'both say what they wait for',
+    );
+    assert.is(b.running.size, 0, 'nothing moved while the stops had not ended');
+    a.stopsEnd();
+    await waitFor(() => a.running.size === 4 && b.running.size === 4, 'the handover ends: 4 units each');
+    assert.equal(registry.violations, []);
+  } finally {
+    a.stopsEnd();
+    for (const member of members) {
+      await member.group.close();
+      await member.nc.close();
+    }
+  }
+});
+
 /**
  * A server whose account may have one consumer, taken by another: the group's watch (a consumer) is
  * refused each time it is opened, while its writes and reads work.
