@@ -51,8 +51,8 @@ export interface UnitHost {
   /**
    * A graceful handover (rebalance or leave): stop the unit after a final checkpoint. The group
    * deletes the lease once this resolves, so the next owner restores exactly that checkpoint. When it
-   * rejects, the group abandons the unit and releases the lease anyway: the next owner replays from
-   * the last checkpoint that did commit.
+   * rejects, or has not settled after 12 lease TTLs, the group abandons the unit and releases the
+   * lease anyway: the next owner replays from the last checkpoint that did commit.
    */
   stop(unit: string): Promise<void>;
   /**

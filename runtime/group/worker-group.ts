@@ -168,6 +168,8 @@ interface Waiting {
 const FENCE_FRACTION = 2 / 3;
 /** How long join() waits for the watch to deliver this worker's first heartbeat, in lease TTLs. */
 const JOIN_TIMEOUT_TTLS = 6;
+/** A graceful stop that has not ended after this many lease TTLs is abandoned, as one that failed. */
+const STOP_LIMIT_TTLS = 12;
 /** A partition waited for this many lease TTLs (to start here, or to stop here) is logged at warn. */
 const STUCK_WARN_TTLS = 3;
 /** JetStream's answer to a compare-and-set on a revision that moved: another write came first. */
@@ -972,8 +974,18 @@ class Group implements WorkerGroup {
       } catch (error) {
         stopped = Promise.reject(error);
       }
+      // A stop that never ends would keep the lease here for ever (and close() waiting): after the
+      // bound it is abandoned like a stop that failed.
+      const limitMs = STOP_LIMIT_TTLS * this.leaseTtlMs;
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = Promise.race([
+        stopped,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`it had not stopped after ${limitMs} ms`)), limitMs);
+        }),
+      ]).finally(() => clearTimeout(timer));
       this.track(
-        stopped.then(
+        bounded.then(
           () => {
             if (this.local.get(unit) !== mine) return;
             mine.phase = 'releasing';

@@ -5,7 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
 import { startNatsServer, waitFor, type NatsServerHandle } from '../support/index.ts';
-import { createLogger } from '../../runtime/log.ts';
+import { createLogger, type Logger } from '../../runtime/log.ts';
 import {
   groupBucketName,
   joinWorkerGroup,
@@ -367,54 +367,104 @@ class SlowStops extends RecordingHost {
   }
 }
 
-test('group - a handover that does not end is logged at warn by both workers, with what each waits for', async () => {
-  await using server = await startNatsServer();
-  const registry = new UnitRegistry();
-  const lines: string[] = [];
-  const recording = (name: string) => ({ ...logger, warn: (m: string) => lines.push(`${name} warn ${m}`) });
-  const members: { nc: NatsConnection; host: RecordingHost; group: WorkerGroup }[] = [];
-  const start = async (name: string, host: RecordingHost) => {
-    const nc = await connect({ servers: server.url });
-    const group = await joinWorkerGroup({
-      connection: nc,
-      job: 'slow-stop',
-      workerId: name,
-      units: UNITS,
-      leaseTtlMs: 600,
-      logger: recording(name),
-      host,
-    });
-    members.push({ nc, host, group });
-  };
+/** Joins `job` as `name` with a lease TTL of 600 ms, logging to `log`. */
+async function joinQuickly(
+  server: NatsServerHandle,
+  job: string,
+  name: string,
+  host: RecordingHost,
+  log: Logger,
+): Promise<{ nc: NatsConnection; group: WorkerGroup }> {
+  const nc = await connect({ servers: server.url });
+  const group = await joinWorkerGroup({
+    connection: nc,
+    job,
+    workerId: name,
+    units: UNITS,
+    leaseTtlMs: 600,
+    logger: log,
+    host,
+  });
+  return { nc, group };
+}
+
+/**
+ * Worker `a`, whose graceful stops wait, runs every unit; then `b` joins: half of them are to move
+ * from `a` to `b`. Disposing lets the stops end and closes both.
+ */
+async function startHandover(
+  server: NatsServerHandle,
+  job: string,
+  registry: UnitRegistry,
+  log: (name: string) => Logger,
+) {
   const a = new SlowStops('a', registry);
-  try {
-    await start('a', a);
-    await waitFor(() => a.running.size === UNITS.length, 'a runs every unit');
-    const b = new RecordingHost('b', registry);
-    await start('b', b);
-    await waitFor(
-      () =>
-        lines.some((line) =>
-          /^a warn partition count\.p\d has been stopping for \d+ ms: its graceful stop/.test(line),
-        ) &&
-        lines.some((line) =>
-          /^b warn partition count\.p\d is this worker's by the assignment but has not run here for \d+ ms: worker a holds its lease and heartbeats; waiting for it to hand the partition over/.test(
-            line,
-          ),
-        ),
-      'both say what they wait for',
-    );
-    assert.is(b.running.size, 0, 'nothing moved while the stops had not ended');
-    a.stopsEnd();
-    await waitFor(() => a.running.size === 4 && b.running.size === 4, 'the handover ends: 4 units each');
-    assert.equal(registry.violations, []);
-  } finally {
+  const b = new RecordingHost('b', registry);
+  const members = [await joinQuickly(server, job, 'a', a, log('a'))];
+  const dispose = async (): Promise<void> => {
     a.stopsEnd();
     for (const member of members) {
       await member.group.close();
       await member.nc.close();
     }
+  };
+  try {
+    await waitFor(() => a.running.size === UNITS.length, 'a runs every unit');
+    members.push(await joinQuickly(server, job, 'b', b, log('b')));
+  } catch (error) {
+    await dispose();
+    throw error;
   }
+  return { a, b, [Symbol.asyncDispose]: dispose };
+}
+
+test('group - a handover that does not end is logged at warn by both workers, with what each waits for', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const lines: string[] = [];
+  await using handover = await startHandover(server, 'slow-stop', registry, (name) => ({
+    ...logger,
+    warn: (m: string) => lines.push(`${name} warn ${m}`),
+  }));
+  const { a, b } = handover;
+  await waitFor(
+    () =>
+      lines.some((line) => /^a warn partition count\.p\d has been stopping for \d+ ms: its graceful stop/.test(line)) &&
+      lines.some((line) =>
+        /^b warn partition count\.p\d is this worker's by the assignment but has not run here for \d+ ms: worker a holds its lease and heartbeats; waiting for it to hand the partition over/.test(
+          line,
+        ),
+      ),
+    'both say what they wait for',
+  );
+  assert.is(b.running.size, 0, 'nothing moved while the stops had not ended');
+  a.stopsEnd();
+  await waitFor(() => a.running.size === 4 && b.running.size === 4, 'the handover ends: 4 units each');
+  assert.equal(registry.violations, []);
+});
+
+test('group - a graceful stop that never ends is abandoned after 12 lease TTLs: the partition moves on', async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const lines: string[] = [];
+  await using handover = await startHandover(server, 'hung-stop', registry, () => ({
+    ...logger,
+    warn: (m: string) => lines.push(m),
+  }));
+  const { a, b } = handover;
+  // The stops are never let end.
+  await waitFor(() => a.running.size === 4 && b.running.size === 4, 'the handover ends: 4 units each');
+  const abandoned = a.calls.filter((call) => call.call === 'abandon').map((call) => call.unit);
+  assert.equal(abandoned.sort(), [...b.running].sort(), 'a abandoned what b runs now');
+  assert.ok(
+    lines.some((line) =>
+      /^partition count\.p\d did not stop cleanly \(it had not stopped after 7200 ms\): abandoned it; its next owner replays from its last checkpoint$/.test(
+        line,
+      ),
+    ),
+    lines.join('\n'),
+  );
+  assert.equal(registry.violations, []);
 });
 
 /**
