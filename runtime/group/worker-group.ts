@@ -459,16 +459,34 @@ class Group implements WorkerGroup {
   }
 
   /**
-   * After a compare-and-set on `key` failed, this worker's view of it is behind: read it from the
-   * server, and leave the unit alone for a moment so a lagging view cannot make it retry in a loop.
+   * After a compare-and-set on `key` (the unit's lease or failure record) failed, this worker's view
+   * of it is wrong: read it from the stream's leader, and leave the unit alone for a moment so a
+   * lagging view cannot make it retry in a loop.
+   *
+   * The leader's entry replaces the view's even when the view shows a later revision, or an entry the
+   * leader does not have: a compare-and-set is checked against the leader, so a revision it does not
+   * hold can never succeed. Seen after a cluster node was killed and restarted (nats-server 2.9.10):
+   * the replicas of the bucket's stream disagreed on a delete's sequence (16 on the leader, 17 on two
+   * watches), and the worker whose watch said 17 retried its claim on 17 for ever.
    */
   private refresh(unit: string, key: string): void {
     this.retryAt.set(unit, performance.now() + this.retryDelayMs);
+    const view = key === leaseKey(unit) ? this.leases : this.failures;
     this.track(
       this.latest(key).then(
         (entry) => {
           this.repeated.succeeded(`the read of ${key}`);
-          if (entry !== null) this.apply(entry);
+          const seen = view.get(unit);
+          const revision = entry?.revision ?? 0;
+          if (seen === undefined ? entry === null : seen.revision === revision) return this.schedule();
+          if (seen !== undefined && seen.revision > revision)
+            this.log.warn(
+              `group ${this.bucket}: the watch showed ${key} at revision ${seen.revision}, the stream's leader ` +
+                `${entry === null ? 'has no entry' : `at revision ${revision}`}: the leader's is kept (a compare-and-set is checked against it)`,
+            );
+          view.delete(unit);
+          if (entry === null) view.set(unit, { revision: 0, seenAt: performance.now(), record: undefined });
+          else this.apply(entry);
           this.schedule();
         },
         (error: unknown) =>

@@ -354,6 +354,34 @@ test('group - heartbeats failing while the server is down are logged at warn, wi
   }
 });
 
+test("group - a lease the watch showed at a revision the stream leader does not have is claimed again with the leader's", async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const member = await join(server, 'diverged', 'w', registry);
+  const nc = await connect({ servers: server.url });
+  try {
+    await waitFor(() => member.host.running.size === UNITS.length, 'it runs every unit');
+    // What the watch showed is no longer on the leader: here the lease's message is removed from the
+    // stream; after a node was killed, replicas that disagree on its sequence look the same.
+    const jsm = await jetstream(nc).jetstreamManager();
+    const stream = `KV_${groupBucketName('diverged')}`;
+    const lease = await jsm.streams.getMessage(stream, {
+      last_by_subj: `$KV.${groupBucketName('diverged')}.lease.count.p7`,
+    });
+    assert.ok(lease !== null);
+    await jsm.streams.deleteMessage(stream, lease.seq);
+    const starts = (): number => member.host.calls.filter((c) => c.call === 'start' && c.unit === 'count.p7').length;
+    // The unit stops on its own: the group deletes its lease by the revision it holds (refused: the
+    // leader has none), then claims the unit again.
+    member.group.unitEnded('count.p7', 'test: it stopped');
+    await waitFor(() => starts() === 2, 'count.p7 runs again');
+    assert.equal(registry.violations, []);
+  } finally {
+    await nc.close();
+    await leave(member);
+  }
+});
+
 /** A host whose graceful stops wait until `stopsEnd()`. */
 class SlowStops extends RecordingHost {
   private ended!: () => void;
