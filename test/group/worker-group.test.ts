@@ -343,6 +343,7 @@ test('group - heartbeats failing while the server is down are logged at warn, wi
     assert.match(
       failing.at(-1)!,
       /it stays fenced and sends the next one on its timer; it rejoins once one is acknowledged/,
+      lines.join('\n'),
     );
     assert.ok(
       lines.some((line) => /^info the heartbeat of worker w succeeded again after \d+ failures in a row/.test(line)),
@@ -374,7 +375,7 @@ test("group - a lease the watch showed at a revision the stream leader does not 
     // The unit stops on its own: the group deletes its lease by the revision it holds (refused: the
     // leader has none), then claims the unit again.
     member.group.unitEnded('count.p7', 'test: it stopped');
-    await waitFor(() => starts() === 2, 'count.p7 runs again');
+    await waitFor(() => starts() >= 2, 'count.p7 runs again');
     assert.equal(registry.violations, []);
   } finally {
     await nc.close();
@@ -395,7 +396,7 @@ class SlowStops extends RecordingHost {
   }
 }
 
-/** Joins `job` as `name` with a lease TTL of 600 ms, logging to `log`. */
+/** Joins `job` as `name` with a lease TTL of 1 s (a loaded machine may stall for 2/3 of less), logging to `log`. */
 async function joinQuickly(
   server: NatsServerHandle,
   job: string,
@@ -409,7 +410,7 @@ async function joinQuickly(
     job,
     workerId: name,
     units: UNITS,
-    leaseTtlMs: 600,
+    leaseTtlMs: 1_000,
     logger: log,
     host,
   });
@@ -486,7 +487,7 @@ test('group - a graceful stop that never ends is abandoned after 12 lease TTLs: 
   assert.equal(abandoned.sort(), [...b.running].sort(), 'a abandoned what b runs now');
   assert.ok(
     lines.some((line) =>
-      /^partition count\.p\d did not stop cleanly \(it had not stopped after 7200 ms\): abandoned it; its next owner replays from its last checkpoint$/.test(
+      /^partition count\.p\d did not stop cleanly \(it had not stopped after 12000 ms\): abandoned it; its next owner replays from its last checkpoint$/.test(
         line,
       ),
     ),
