@@ -239,6 +239,9 @@ export class WorkerRuntime implements JobRuntime {
     const events = runtime.events.subscribe((event) => {
       if (event.type === 'checkpoint')
         progress.lastCheckpoint = { id: event.checkpointId, at: new Date().toISOString() };
+      // The checkpoint it restored is its last one until it writes another (an idle unit may never).
+      else if (event.type === 'restored' && event.checkpointId !== undefined && event.createdAt !== undefined)
+        progress.lastCheckpoint ??= { id: event.checkpointId, at: new Date(event.createdAt).toISOString() };
       this.eventSubject.next(event);
     });
     let started = false;

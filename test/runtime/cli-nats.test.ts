@@ -3,6 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startNatsServer } from '../support/nats-server.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { connectNats, ensureSubjectStream } from '../../runtime/nats/index.ts';
 import { killAll, runCli, startCli, waitForOutput } from './support/cli.ts';
 
@@ -158,6 +159,33 @@ test('checkpoints --nats lists, inspects and clears what a NATS-mode run committ
   assert.is(clear.code, 0, clear.stderr);
   const after = await runCli(['checkpoints', 'list', '--job', 'wordcount'], { env });
   assert.match(after.stdout, /no checkpoints in jetstream:/);
+});
+
+test('stator status after a restart: a unit that restored a checkpoint and wrote none since shows the restored one', async () => {
+  await using server = await startNatsServer();
+  {
+    await using link = await connectNats({ nats: server.url });
+    await ensureSubjectStream(await link.jetstreamManager(), 'wordcount.in', { defaultName: 'WORDCOUNT_IN' });
+    await link.js.publish('wordcount.in', new TextEncoder().encode('a b'));
+  }
+  const args = ['run', 'examples/wordcount.ts', '--nats', server.url, '--checkpoint-interval', '200'];
+  const first = startCli(args);
+  await waitForOutput(first.child, 'checkpoint 1 ');
+  first.child.kill('SIGTERM');
+  assert.is((await first.done).code, 0);
+  // Nothing new to read: the second run writes no checkpoint.
+  const second = startCli(args);
+  await waitForOutput(second.child, 'restored checkpoint 1 ');
+  type Status = { units: { unit: string; progress?: { lastCheckpoint?: { id: number } } }[] };
+  let main: Status['units'][number] | undefined;
+  await waitFor(async () => {
+    const status = await runCli(['status', '--job', 'wordcount', '--nats', server.url, '--json']);
+    main = (JSON.parse(status.stdout) as Status).units.find((u) => u.unit === 'main');
+    return main?.progress !== undefined;
+  }, 'the second run heartbeats its progress');
+  assert.is(main?.progress?.lastCheckpoint?.id, 1, JSON.stringify(main));
+  second.child.kill('SIGTERM');
+  assert.is((await second.done).code, 0);
 });
 
 test.run();
