@@ -443,10 +443,12 @@ class RuntimeHttpServer implements HttpServer {
     const headers: Record<string, string> = length === 0 ? {} : { 'X-Content-Type-Options': 'nosniff' };
     if (contentType !== undefined) headers['Content-Type'] = contentType;
     if (response.headers !== undefined) Object.assign(headers, response.headers);
-    headers['Content-Length'] = String(length);
+    const status = response.status ?? 200;
+    // RFC 9110 §8.6: never on a 204 (which has no body; Node frames it without one).
+    if (status !== 204) headers['Content-Length'] = String(length);
     // A request body the handler left unread (or over the limit) is not worth reading: close after.
     if (!req.complete) headers.Connection = 'close';
-    res.writeHead(response.status ?? 200, headers);
+    res.writeHead(status, headers);
     if (req.method === 'HEAD' || length === 0) res.end();
     else res.end(payload);
     return true;

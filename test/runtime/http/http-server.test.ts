@@ -149,7 +149,7 @@ test('http server - routes get parameters, query and JSON bodies; responses carr
   });
 });
 
-test('http server - an answer with a body says nosniff and its type; a 204 carries no body headers', async () => {
+test('http server - an answer with a body says nosniff and its type; a 204 carries no body headers, not even Content-Length', async () => {
   await withServer(async (server) => {
     server.route('POST', '/saved', () => ({ status: 204 }));
     server.route('GET', '/text', () => ({ body: 'plain' }));
@@ -158,6 +158,8 @@ test('http server - an answer with a body says nosniff and its type; a 204 carri
     assert.is(saved.body, '');
     assert.is(saved.headers['x-content-type-options'], undefined);
     assert.is(saved.headers['content-type'], undefined);
+    // RFC 9110 §8.6: a server MUST NOT send Content-Length in a 204.
+    assert.is(saved.headers['content-length'], undefined);
     const json = await send(server, 'GET', '/healthz');
     assert.is(json.headers['x-content-type-options'], 'nosniff');
     const text = await send(server, 'GET', '/text');
