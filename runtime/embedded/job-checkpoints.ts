@@ -20,6 +20,12 @@ export interface JobCheckpointsOptions {
    * previous holder's commits. @default false
    */
   readonly takeover?: boolean;
+  /**
+   * Called right before the lease is taken; throws to refuse it. With `takeover`, the caller's own
+   * hold may have lapsed while it opened (a worker paused past its group lease): taking the lease
+   * then would fence the unit's new owner.
+   */
+  readonly beforeLease?: () => void;
 }
 
 /**
@@ -72,6 +78,7 @@ export function jobCheckpoints(options: JobCheckpointsOptions): JobCheckpoints {
   return {
     description: store.description,
     async restoreLatest(progress, read) {
+      options.beforeLease?.();
       await checkpoints.acquireLease({ takeover: options.takeover ?? false });
       leased = true;
       if (checkpoints.manifestFallback !== undefined) logger.warn(checkpoints.manifestFallback.message);

@@ -862,7 +862,9 @@ class Group implements WorkerGroup {
           this.schedule();
         },
         (error: unknown) => {
-          if (this.local.get(unit) !== mine) return;
+          // A start refused because this worker's hold lapsed is not the unit's failure: the guard
+          // fences this worker (which abandons the unit) before the failure could be counted.
+          if (!this.guard() || this.local.get(unit) !== mine) return;
           const why = error instanceof Error ? error.message : String(error);
           this.failed(unit, `partition ${unit} could not start: ${why}`, why);
           this.emit({ type: 'start-failed', unit, error });

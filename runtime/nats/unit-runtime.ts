@@ -69,11 +69,13 @@ export interface UnitRuntime {
 /**
  * Opens `unit`'s runtime (not yet run). `takeover` replaces a live checkpoint lease of the unit's
  * previous owner: the caller holds the unit's group lease, and the replaced lease fences that owner.
+ * `beforeLease` runs right before the restore takes the lease, and throws if the caller no longer
+ * holds the unit for sure.
  */
 export async function openUnitRuntime(
   env: UnitEnvironment,
   unit: JobUnit,
-  options: { readonly takeover: boolean },
+  options: { readonly takeover: boolean; readonly beforeLease?: () => void },
 ): Promise<UnitRuntime> {
   const { job, link, streams } = env;
   // A whole job logs as NATS mode did before it ran as a group: without the unit on every line.
@@ -149,6 +151,7 @@ export async function openUnitRuntime(
       intervalMs: env.checkpointIntervalMs,
       onFatal: (error) => fatal(error),
       takeover: options.takeover,
+      ...(options.beforeLease === undefined ? {} : { beforeLease: options.beforeLease }),
     }),
     logger,
     checkpointIntervalMs: env.checkpointIntervalMs,

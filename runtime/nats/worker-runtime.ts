@@ -227,7 +227,20 @@ export class WorkerRuntime implements JobRuntime {
       // Abandoned or handed over, and now assigned here again: the new incarnation restores what
       // the old one committed, so it starts once the old one has closed.
       if (previous !== undefined) await previous.done;
-      opened = await openUnitRuntime(this.options.env, unit, { takeover: true });
+      opened = await openUnitRuntime(this.options.env, unit, {
+        takeover: true,
+        // A worker paused while this unit opened (a stopped process, a long GC) may find on waking
+        // that the group gave the unit to another, before its own timers run and fence it: taking
+        // the checkpoint lease then would fence the new owner, whose checkpoints would be refused.
+        beforeLease: () => {
+          if (starting.abandoned !== undefined) throw new UnitAbandonedError(name, starting.abandoned);
+          if (this.options.assignment.confirmed?.() === false)
+            throw new UnitAbandonedError(
+              name,
+              "this worker's hold on the group is not confirmed (no heartbeat acknowledged lately), so it may run elsewhere",
+            );
+        },
+      });
     } finally {
       this.starting.delete(name);
     }

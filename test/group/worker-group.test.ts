@@ -247,6 +247,45 @@ test('group - a unit whose start fails is released and retried', async () => {
   }
 });
 
+test("group - a start that fails once the worker stalled past its lease fences the worker, and does not count as the unit's failure", async () => {
+  await using server = await startNatsServer();
+  const registry = new UnitRegistry();
+  const nc = await connect({ servers: server.url });
+  let stalls = 1;
+  const host = new RecordingHost('worker-a', registry, (unit) => {
+    if (unit !== 'count.p1' || stalls-- <= 0) return false;
+    // The process stalls while the unit starts (no timer runs, no heartbeat is acknowledged), and
+    // its start fails on waking: the unit may run elsewhere by now, so whatever refused it is not
+    // the unit's fault.
+    const until = performance.now() + 1_000;
+    while (performance.now() < until);
+    return true;
+  });
+  const group = await joinWorkerGroup({
+    connection: nc,
+    job: 'stalled-start-test',
+    workerId: 'worker-a',
+    units: UNITS.slice(0, 3),
+    leaseTtlMs: 600,
+    logger,
+    host,
+  });
+  const events: GroupEvent[] = [];
+  group.events.subscribe((event) => events.push(event));
+  try {
+    await waitFor(() => events.some((e) => e.type === 'fenced'), 'the stalled worker fences itself');
+    await waitFor(() => host.running.size === 3, 'all three units once it rejoined');
+    assert.equal(
+      events.filter((e) => e.type === 'unit-failed' || e.type === 'start-failed'),
+      [],
+      'a start that failed after the stall counted as a failure of the unit',
+    );
+  } finally {
+    await group.close();
+    await nc.close();
+  }
+});
+
 test('group - a unit that stops on its own (fenced, failed) is released and started again', async () => {
   await using server = await startNatsServer();
   const registry = new UnitRegistry();

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { createLogger } from '../../runtime/index.ts';
 import type { Job, Logger } from '../../runtime/index.ts';
 import type { UnitHost } from '../../runtime/group/index.ts';
-import { connectNats } from '../../runtime/nats/index.ts';
+import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
 import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
 import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
 import type { RuntimeEvent } from '../../runtime/job-runtime.ts';
@@ -28,6 +28,8 @@ async function openWorker(
     logger: Logger;
     checkpointIntervalMs: number;
     job?: Job;
+    /** UnitAssignment.confirmed. @default always */
+    confirmed?: () => boolean;
   },
 ): Promise<{ runtime: WorkerRuntime; events: RuntimeEvent[]; stop: () => Promise<void> }> {
   const prepared = await openWorkerRuntime({
@@ -38,7 +40,12 @@ async function openWorker(
     checkpointIntervalMs: options.checkpointIntervalMs,
     maxRetries: undefined,
     http: undefined,
-    assignment: () => ({ join: options.join, leave: async () => {}, unitEnded: () => {} }),
+    assignment: () => ({
+      join: options.join,
+      leave: async () => {},
+      unitEnded: () => {},
+      ...(options.confirmed === undefined ? {} : { confirmed: options.confirmed }),
+    }),
   });
   const runtime = prepared.runtime as WorkerRuntime;
   const events: RuntimeEvent[] = [];
@@ -53,6 +60,35 @@ async function openWorker(
       await prepared.close();
     },
   };
+}
+
+/**
+ * Asserts that the unit in.i0 gave up its start (`outcome`, what host.start settled with) for `reason`
+ * (a line of its log) without running, restoring, or taking its checkpoint lease: a restore takes
+ * over the lease (a manifest commit) from the unit's next owner.
+ */
+async function assertGaveUpStart(
+  link: NatsLink,
+  worker: { runtime: WorkerRuntime; events: RuntimeEvent[] },
+  outcome: unknown,
+  log: string,
+  reason: RegExp,
+): Promise<void> {
+  assert.instance(outcome, Error, `the unit started:\n${log}`);
+  assert.match((outcome as Error).message, /unit in\.i0 did not start/);
+  assert.match(log, reason);
+  assert.equal(worker.runtime.ownedUnits, [], `units running:\n${log}`);
+  assert.equal(
+    worker.events.filter((event) => event.type === 'restored'),
+    [],
+    `the unit restored its checkpoint:\n${log}`,
+  );
+  const store = await openJetStreamCheckpointStore({ job: job.name, task: 'in.i0', connection: link.nc });
+  try {
+    assert.is(await store.readManifest(), undefined, `the unit took the checkpoint lease:\n${log}`);
+  } finally {
+    await store.close();
+  }
 }
 
 test('worker runtime - a unit abandoned while it starts does not restore or run', async () => {
@@ -73,27 +109,50 @@ test('worker runtime - a unit abandoned while it starts does not restore or run'
       host.abandon('in.i0', 'its lease was lost (test)');
     },
   });
-  const { runtime, events } = worker;
   try {
     // The start settles once the unit runs (restored and reading) or its run ended without running.
-    const outcome = await started;
-    const log = logs.join('');
-    assert.instance(outcome, Error, `the abandoned unit started:\n${log}`);
-    assert.match((outcome as Error).message, /unit in\.i0 did not start/);
-    assert.match(log, /\[in\.i0\] unit in\.i0 abandoned: its lease was lost \(test\); it runs elsewhere now/);
-    assert.equal(runtime.ownedUnits, [], `units running after the abandon:\n${log}`);
-    assert.equal(
-      events.filter((event) => event.type === 'restored'),
-      [],
-      `the abandoned unit restored its checkpoint:\n${log}`,
+    await assertGaveUpStart(
+      link,
+      worker,
+      await started,
+      logs.join(''),
+      /\[in\.i0\] unit in\.i0 abandoned: its lease was lost \(test\); it runs elsewhere now/,
     );
-    // Its restore would have taken over the checkpoint lease (a manifest commit) from its next owner.
-    const store = await openJetStreamCheckpointStore({ job: job.name, task: 'in.i0', connection: link.nc });
-    try {
-      assert.is(await store.readManifest(), undefined, `the abandoned unit took the checkpoint lease:\n${log}`);
-    } finally {
-      await store.close();
-    }
+  } finally {
+    await worker.stop();
+  }
+});
+
+test("worker runtime - a unit whose worker's hold lapsed while it opened does not take the checkpoint lease", async () => {
+  await using server = await startNatsServer();
+  await using link = await connectNats({ nats: server.url });
+  await produce(link, text(50));
+  const logs: string[] = [];
+  let started: Promise<unknown> | undefined;
+  let confirmed = true;
+  const worker = await openWorker(server.url, {
+    logger: createLogger('info', { write: (line: string) => logs.push(line) > 0 } as unknown as NodeJS.WritableStream),
+    checkpointIntervalMs: 200,
+    confirmed: () => confirmed,
+    join: async (host) => {
+      started = host.start('in.i0', { unit: 'in.i0', worker: 'w1', revision: 1 }).then(
+        () => 'started',
+        (error: unknown) => error,
+      );
+      // The worker stalls while the unit opens (a stopped process): no heartbeat acknowledged in
+      // time, and the group may have given the unit to another worker, before this one's timers
+      // run and fence it.
+      confirmed = false;
+    },
+  });
+  try {
+    await assertGaveUpStart(
+      link,
+      worker,
+      await started,
+      logs.join(''),
+      /\[in\.i0\] unit in\.i0 abandoned: this worker's hold on the group is not confirmed/,
+    );
   } finally {
     await worker.stop();
   }
