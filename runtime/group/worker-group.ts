@@ -503,8 +503,15 @@ class Group implements WorkerGroup {
   private checkLease(unit: string, revision: number, record: LeaseRecord | undefined): void {
     const mine = this.local.get(unit);
     if (mine?.lease === undefined || revision <= mine.lease.revision) return;
-    if (mine.phase === 'releasing' && record === undefined) return; // our own delete
     if (record?.instance === this.instance) return;
+    // Releasing: the unit no longer runs here (it stopped, or its start failed), so a new holder is the
+    // handover this worker began, shown by a watch that lagged behind its delete (a loaded host), not a
+    // loss: nothing is abandoned. finishRelease forgets the unit once its delete settles.
+    if (mine.phase === 'releasing') {
+      if (record !== undefined)
+        this.log.debug(`partition ${unit}: worker ${record.worker} took its lease while this worker released it`);
+      return;
+    }
     this.lose(
       unit,
       record === undefined ? 'its lease was deleted by another worker' : `worker ${record.worker} holds its lease now`,

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
@@ -16,8 +17,10 @@ import {
 import { RecordingHost, UnitRegistry, type HostCall } from './recording-host.ts';
 import { startConfiguredNatsServer } from '../nats/support.ts';
 import { whileDown } from '../support/server-outage.ts';
+import { collectingLogger } from '../support/collecting-logger.ts';
 import { createGroupBucket } from '../../runtime/group/group-bucket.ts';
 
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const UNITS = Array.from({ length: 8 }, (_, i) => `count.p${i}`);
 // Long enough that the loaded test machine never misses two heartbeats in a row by accident.
 const TTL_MS = 4_000;
@@ -217,6 +220,52 @@ test('group - a worker abandons a unit at once when its lease names another work
     assert.is(a.host.calls.filter((call) => call.unit === 'count.p0').length, 1);
   } finally {
     await leave(a);
+  }
+});
+
+test('group - a lease taken by the next owner while this worker releases a unit it stopped is a handover, not a lost partition', async () => {
+  await using server = await startNatsServer();
+  const lines = collectingLogger();
+  const nc = await connect({ servers: server.url });
+  const job = 'handover-test';
+  // The next owner writes the lease while this worker ends its stop, and this worker's watch shows it
+  // only once the stop has ended (as on a loaded host, where the watch lags): blocking the event loop
+  // while another process writes makes that order certain.
+  const host = new (class extends RecordingHost {
+    override async stop(unit: string): Promise<void> {
+      await super.stop(unit);
+      takeLease(server.url, groupBucketName(job), `lease.${unit}`);
+    }
+  })('worker-a', new UnitRegistry());
+  const group = await joinWorkerGroup({
+    connection: nc,
+    job,
+    workerId: 'worker-a',
+    units: UNITS.slice(0, 1),
+    // Long enough that the blocked event loop does not fence the worker.
+    leaseTtlMs: 60_000,
+    logger: lines,
+    host,
+  });
+  const events: GroupEvent[] = [];
+  group.events.subscribe((event) => events.push(event));
+  try {
+    await waitFor(() => host.running.size === 1, 'worker-a to run its unit');
+    await group.close();
+    const kv = await new Kvm(jetstream(nc)).open(groupBucketName(job));
+    assert.match(String((await kv.get(`lease.${UNITS[0]}`))?.string()), /"worker":"worker-b"/);
+    assert.equal(
+      lines.lines.filter((line) => line.includes('lost partition')),
+      [],
+    );
+    assert.not.ok(events.some((e) => e.type === 'lost'));
+    assert.equal(
+      host.calls.map((call) => call.call),
+      ['start', 'stop'],
+    );
+  } finally {
+    await group.close();
+    await nc.close();
   }
 });
 
@@ -737,5 +786,25 @@ test('group - a stalled worker (SIGSTOP past its TTL) abandons everything on wak
   }
   assert.equal(registry.violations, []);
 });
+
+/** Blocks this process while another one writes `key` as worker-b's lease, on the revision it holds now. */
+function takeLease(url: string, bucket: string, key: string): void {
+  const record = {
+    unit: key.slice('lease.'.length),
+    worker: 'worker-b',
+    instance: 'b',
+    takenAt: new Date().toISOString(),
+  };
+  const script = `
+    import { connect } from '@nats-io/transport-node';
+    import { jetstream } from '@nats-io/jetstream';
+    import { Kvm } from '@nats-io/kv';
+    const nc = await connect({ servers: ${JSON.stringify(url)} });
+    const kv = await new Kvm(jetstream(nc)).open(${JSON.stringify(bucket)});
+    const entry = await kv.get(${JSON.stringify(key)});
+    await kv.update(${JSON.stringify(key)}, ${JSON.stringify(JSON.stringify(record))}, entry.revision);
+    await nc.close();`;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, timeout: 30_000 });
+}
 
 test.run();
