@@ -50,6 +50,12 @@ export async function statusCommand(argv: readonly string[], env: NodeJS.Process
 function render(status: GroupStatus, servers: string): string {
   if (!status.exists)
     return `no group for job ${status.job} on ${servers}: no worker of it ran there (no bucket KV_${status.bucket})\n`;
+  // Every worker left (or none joined since the bucket was made): no heartbeat lists the job's partitions.
+  if (status.workers.length === 0 && status.units.length === 0)
+    return (
+      `job ${status.job}: no worker is running on ${servers} (its group bucket KV_${status.bucket} holds no heartbeat ` +
+      `and no lease: every worker left); the partitions show once a worker runs (stator run ... --scale-out)\n`
+    );
   const owned = status.units.filter((unit) => unit.owner !== undefined).length;
   let out = `job ${status.job}: ${status.workers.length} worker${status.workers.length === 1 ? '' : 's'}, ${owned} of ${status.units.length} partitions owned\n\n`;
   out += table(

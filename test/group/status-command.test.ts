@@ -119,6 +119,37 @@ test('stator status - shows the workers and each partition owner of a running gr
   }
 });
 
+test('stator status - a group whose workers all left says no worker runs, not 0 of 0 partitions owned', async () => {
+  await using server = await startNatsServer();
+  const nc = await connect({ servers: server.url });
+  try {
+    const host = new RecordingHost('worker-a', new UnitRegistry());
+    const group = await joinWorkerGroup({
+      connection: nc,
+      job: 'left',
+      workerId: 'worker-a',
+      units: UNITS,
+      logger,
+      host,
+    });
+    await waitFor(() => host.running.size === UNITS.length, 'worker-a to run every partition');
+    await group.close();
+  } finally {
+    await nc.close();
+  }
+  const result = await runCli(['status', '--job', 'left', '--nats', server.url]);
+  assert.is(result.code, 0, result.stderr);
+  assert.match(
+    result.stdout,
+    /^job left: no worker is running on .* \(its group bucket KV_stator-left-group holds no heartbeat and no lease: every worker left\)/,
+  );
+  assert.not.match(result.stdout, /0 of 0/);
+  const json = JSON.parse(
+    (await runCli(['status', '--job', 'left', '--nats', server.url, '--json'])).stdout,
+  ) as GroupStatus;
+  assert.equal([json.exists, json.workers, json.units], [true, [], []]);
+});
+
 test('stator status - a job that never ran as a group, and bad arguments', async () => {
   await using server = await startNatsServer();
   const none = await runCli(['status', '--job', 'never-ran', '--nats', server.url]);
