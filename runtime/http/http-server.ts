@@ -78,7 +78,8 @@ export interface HttpRoutes {
 
 /**
  * The runtime's HTTP server: one per process (`stator run --http host:port`). Built in: `GET
- * /healthz` (200 while the process runs and its event loop has not stalled lately, else 503).
+ * /healthz` (200 while the process runs and its event loop has not stalled lately, else 503), and
+ * `GET /readyz` answering 503 `{"status":"no-job"}` while no route serves it (a job's run adds one).
  * Unknown paths answer 404 ERR_NOT_FOUND, a known path with another method 405 (with `Allow`),
  * a body over the limit 413, a compressed body 415, malformed input 400 (malformed HTTP too, and a
  * body cut short of its Content-Length; headers over Node's limit 431), all as JSON
@@ -109,6 +110,9 @@ export interface HttpServerOptions {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The readiness probe's path: a job routes it while it runs; the server answers 503 otherwise. */
+const READYZ_PATH = '/readyz';
 
 /**
  * Starts listening; resolves once bound.
@@ -183,6 +187,7 @@ class RuntimeHttpServer implements HttpServer {
   readonly bodyReads = new Map<Duplex, BodyRead>();
   private bound: HttpAddress;
   private closing: Promise<void> | undefined;
+  private readonly noJobReadiness: RouteEntry;
 
   constructor(private readonly options: HttpServerOptions) {
     this.log = options.logger;
@@ -192,6 +197,15 @@ class RuntimeHttpServer implements HttpServer {
     // Node's own check of the Host header answers 400 with an empty body: routeOf answers it as JSON.
     this.server = createServer({ requireHostHeader: false }, (req, res) => this.handle(req, res));
     const stallThresholdMs = options.stallThresholdMs ?? 5000;
+    this.noJobReadiness = {
+      handler: () => ({
+        status: 503,
+        headers: { 'Cache-Control': 'no-store' },
+        json: { status: 'no-job', message: 'no job runs in this process: it has not started yet, or it has ended' },
+      }),
+      maxBodyBytes: this.maxBodyBytes,
+      mapError: undefined,
+    };
     this.route('GET', '/healthz', () => {
       const loopDelayMaxMs = Math.round(this.monitor.recentMaxDelayMs());
       const stalled = loopDelayMaxMs > stallThresholdMs;
@@ -391,6 +405,10 @@ class RuntimeHttpServer implements HttpServer {
       });
     }
     if (!('handler' in found)) {
+      // A probe asking while no job serves /readyz (before its run starts, and after it ends while the
+      // process shuts down) must read "not ready", not "no such endpoint".
+      if (found.allowed.length === 0 && path === READYZ_PATH && (method === 'GET' || method === 'HEAD'))
+        return { ...this.noJobReadiness, method, path, target, queryAt, params: {} };
       if (found.allowed.length === 0) throw new HttpError(404, 'ERR_NOT_FOUND', `nothing at ${method} ${path}`);
       const allowed = found.allowed.includes('GET') ? [...found.allowed, 'HEAD'] : found.allowed;
       throw new HttpError(405, 'ERR_METHOD_NOT_ALLOWED', `${path} answers ${allowed.join(', ')}, not ${method}`, {

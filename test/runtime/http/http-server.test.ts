@@ -110,6 +110,26 @@ test('http server - listens on the port it got and answers /healthz with the loo
   });
 });
 
+test('http server - /readyz answers 503 not ready while no job routes it: before its run, and after the run removed its route', async () => {
+  await withServer(async (server) => {
+    const before = await send(server, 'GET', '/readyz');
+    assert.is(before.status, 503);
+    assert.equal(JSON.parse(before.body), {
+      status: 'no-job',
+      message: 'no job runs in this process: it has not started yet, or it has ended',
+    });
+    assert.is((await send(server, 'HEAD', '/readyz')).status, 503);
+    const remove = server.route('GET', '/readyz', () => ({ json: { status: 'running' } }));
+    assert.is((await send(server, 'GET', '/readyz')).status, 200);
+    // A job's run ends: its routes go, the server runs on until the process closes it.
+    remove();
+    const after = await send(server, 'GET', '/readyz');
+    assert.is(after.status, 503);
+    assert.is((JSON.parse(after.body) as { status: string }).status, 'no-job');
+    assert.is((await send(server, 'POST', '/readyz')).status, 404);
+  });
+});
+
 test('http server - /healthz answers 503 after the event loop stalled beyond the threshold', async () => {
   const server = await startHttpServer({ address: { host: '127.0.0.1', port: 0 }, logger, stallThresholdMs: 300 });
   try {
