@@ -2,6 +2,8 @@
 export type RuntimeEvent =
   | {
       readonly type: 'restored';
+      /** NATS mode: the unit that restored (a worker runs several; the whole job is unit `main`). */
+      readonly unit?: string;
       readonly checkpointId: number | undefined;
       /** When the restored checkpoint was captured (epoch millis); undefined without one. */
       readonly createdAt: number | undefined;

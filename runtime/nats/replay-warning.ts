@@ -31,12 +31,14 @@ export function warnOfReplayExposure(
     });
     if (exposed === undefined) return;
     const ago = (ms: number) => `${Math.round((now - ms) / 1000)} s ago`;
+    // Each unit restores its own checkpoint: the warning names the one whose replay is exposed.
     logger.warn(
-      `restored checkpoint ${event.checkpointId} was captured ${ago(event.createdAt)}; the previous run stored outputs until ${ago(stored.lastStoredAtMs ?? now)}, ` +
+      `${event.unit === undefined ? '' : `[${event.unit}] `}restored checkpoint ${event.checkpointId} was captured ${ago(event.createdAt)}; the previous run stored outputs until ${ago(stored.lastStoredAtMs ?? now)}, ` +
         `and the duplicate window of ${stored.stream} (${Math.round(stored.ms / 1000)} s) no longer covers those it stored from ` +
         `${ago(exposed.fromMs)} to ${ago(exposed.toMs)} once the replay (after position ${event.position}, up to ${Math.round((checkpointIntervalMs + maxOutageMs) / 1000)} s ` +
         `for one checkpoint interval + --max-outage) re-publishes them: they may be stored twice. To keep replays exactly-once, raise the duplicate window above the longest restart ` +
         `(nats stream edit ${stored.stream} --dupe-window 1h)`,
+      event.unit === undefined ? undefined : { unit: event.unit },
     );
   });
 }

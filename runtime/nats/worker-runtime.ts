@@ -255,7 +255,7 @@ export class WorkerRuntime implements JobRuntime {
       // The checkpoint it restored is its last one until it writes another (an idle unit may never).
       else if (event.type === 'restored' && event.checkpointId !== undefined && event.createdAt !== undefined)
         progress.lastCheckpoint ??= { id: event.checkpointId, at: new Date(event.createdAt).toISOString() };
-      this.eventSubject.next(event);
+      this.eventSubject.next(event.type === 'restored' ? { ...event, unit: name } : event);
     });
     let started = false;
     let startError: unknown;

@@ -91,7 +91,7 @@ async function runUntilPosition(serverUrl: string, position: number): Promise<st
   return logger.lines;
 }
 
-test('a restore from a checkpoint older than the duplicate window covers warns when outputs were stored after it', async () => {
+test('a restore from a checkpoint older than the duplicate window covers warns, naming the unit, when outputs were stored after it', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   await produce(link, text(10));
@@ -105,6 +105,8 @@ test('a restore from a checkpoint older than the duplicate window covers warns w
     (line) => /duplicate window/.test(line) && /restored checkpoint \d+ was captured/.test(line),
   );
   assert.ok(warning !== undefined, lines.join('\n'));
+  // Named by its unit: a scaled-out worker restores one checkpoint per unit (the whole job is `main`).
+  assert.match(warning, /^\[main\] restored checkpoint \d+ was captured/);
   assert.match(warning, /captured 720\d s ago; the previous run stored outputs until \d s ago/);
   assert.match(warning, /WORDCOUNT_OUT \(480 s\)/);
   // now + 0.2 s interval + 60 s outage - 480 s window: stored before ~420 s ago are forgotten.
