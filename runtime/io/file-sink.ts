@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { ConfigError, FileWriteError } from '../errors.ts';
+import { ConfigError, FileWriteError, LifecycleError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { MessageCodec } from '../job/codecs.ts';
 import type { DeadLetterReceiver, Outlet } from '../engine/outlet.ts';
@@ -245,7 +245,10 @@ export class FileSink<T> implements Outlet {
     if (this.failure !== undefined) return;
     const handle = this.handle;
     if (handle === undefined) {
-      this.failure ??= new Error(`output ${this.options.path} is not open`);
+      this.failure ??= new LifecycleError(
+        `output ${this.options.path} is not open: a line was written before open() or after close(); ` +
+          'open the sink before the job produces into it, and close it only once the job has stopped',
+      );
       return;
     }
     const bytes = Buffer.from(this.buffered, 'utf8');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileSink } from '../../../runtime/io/file-sink.ts';
-import { ConfigError, FileWriteError } from '../../../runtime/errors.ts';
+import { ConfigError, FileWriteError, LifecycleError } from '../../../runtime/errors.ts';
 import { tempDir } from '../support/cli.ts';
 import { jsonCodec } from '../../../runtime/job/codecs.ts';
 import { mountSmallFilesystem, reportSkipped } from '../../support/small-filesystem.ts';
@@ -140,6 +140,22 @@ test('file sink - once space is freed after a failed write, nothing lands past t
   } finally {
     fs.unmount();
   }
+});
+
+test('file sink - a line written to a sink that is not open fails it with a LifecycleError that says what to do', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stator-file-sink-'));
+  const path = join(dir, 'never-opened.jsonl');
+  const { sink } = sinkReportingFailure(path);
+  sink.data('too early', 0, 0);
+  const failure = await sink.flush(true).catch((error: unknown) => error);
+  assert.instance(failure, LifecycleError);
+  assert.is((failure as LifecycleError).code, 'LIFECYCLE_ERROR');
+  assert.match(
+    (failure as Error).message,
+    `output ${path} is not open: a line was written before open() or after close(); open the sink before`,
+  );
+  assert.not.ok(existsSync(path), 'nothing was created');
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('file sink - open(committedLength) removes what was written after it', async () => {
