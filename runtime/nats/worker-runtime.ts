@@ -323,8 +323,10 @@ export class WorkerRuntime implements JobRuntime {
       // This worker stops for it (a configuration refusal, above): not a failure of the unit for the
       // group to count and back off from, since it would keep the next worker waiting.
       if (this.failure !== undefined && this.failure.error === startError) return;
-      const why = startError instanceof Error ? startError.message : String(startError ?? runtime.state);
-      throw new Error(`unit ${name} did not start: ${why}`, { cause: startError });
+      // Fenced or abandoned while starting records no startError (it is not the unit's failure), but is the cause.
+      const cause = startError ?? running.error;
+      const why = cause instanceof Error ? cause.message : String(cause ?? runtime.state);
+      throw new Error(`unit ${name} did not start: ${why}`, { cause });
     }
     started = true;
   }

@@ -9,6 +9,7 @@ import type { UnitHost } from '../../runtime/group/index.ts';
 import { connectNats, type NatsLink } from '../../runtime/nats/index.ts';
 import { openWorkerRuntime } from '../../runtime/nats/open-worker.ts';
 import type { WorkerRuntime } from '../../runtime/nats/worker-runtime.ts';
+import { UnitAbandonedError } from '../../runtime/nats/errors.ts';
 import type { RuntimeEvent } from '../../runtime/job-runtime.ts';
 import { nats } from '../../runtime/transport.ts';
 import { openJetStreamCheckpointStore } from '../../runtime/checkpoint/index.ts';
@@ -63,20 +64,22 @@ async function openWorker(
 }
 
 /**
- * Asserts that the unit in.i0 gave up its start (`outcome`, what host.start settled with) for `reason`
- * (a line of its log) without running, restoring, or taking its checkpoint lease: a restore takes
- * over the lease (a manifest commit) from the unit's next owner.
+ * Asserts that the unit in.i0 gave up its start (`outcome`, what host.start settled with) because it
+ * was abandoned for `reason`, saying so in its log and in the start's error (with the abandon as
+ * cause, not "did not start: failed"), without running, restoring, or taking its checkpoint lease:
+ * a restore takes over the lease (a manifest commit) from the unit's next owner.
  */
 async function assertGaveUpStart(
   link: NatsLink,
   worker: { runtime: WorkerRuntime; events: RuntimeEvent[] },
   outcome: unknown,
   log: string,
-  reason: RegExp,
+  reason: string,
 ): Promise<void> {
   assert.instance(outcome, Error, `the unit started:\n${log}`);
-  assert.match((outcome as Error).message, /unit in\.i0 did not start/);
-  assert.match(log, reason);
+  assert.is((outcome as Error).message, `unit in.i0 did not start: unit in.i0 abandoned: ${reason}`);
+  assert.instance((outcome as Error).cause, UnitAbandonedError);
+  assert.ok(log.includes(`[in.i0] unit in.i0 abandoned: ${reason}; it runs elsewhere now`), log);
   assert.equal(worker.runtime.ownedUnits, [], `units running:\n${log}`);
   assert.equal(
     worker.events.filter((event) => event.type === 'restored'),
@@ -91,7 +94,7 @@ async function assertGaveUpStart(
   }
 }
 
-test('worker runtime - a unit abandoned while it starts does not restore or run', async () => {
+test('worker runtime - a unit abandoned while it starts does not restore or run, and its start fails with why', async () => {
   await using server = await startNatsServer();
   await using link = await connectNats({ nats: server.url });
   await produce(link, text(50));
@@ -111,13 +114,7 @@ test('worker runtime - a unit abandoned while it starts does not restore or run'
   });
   try {
     // The start settles once the unit runs (restored and reading) or its run ended without running.
-    await assertGaveUpStart(
-      link,
-      worker,
-      await started,
-      logs.join(''),
-      /\[in\.i0\] unit in\.i0 abandoned: its lease was lost \(test\); it runs elsewhere now/,
-    );
+    await assertGaveUpStart(link, worker, await started, logs.join(''), 'its lease was lost (test)');
   } finally {
     await worker.stop();
   }
@@ -151,7 +148,7 @@ test("worker runtime - a unit whose worker's hold lapsed while it opened does no
       worker,
       await started,
       logs.join(''),
-      /\[in\.i0\] unit in\.i0 abandoned: this worker's hold on the group is not confirmed/,
+      "this worker's hold on the group is not confirmed (no heartbeat acknowledged lately), so it may run elsewhere",
     );
   } finally {
     await worker.stop();
