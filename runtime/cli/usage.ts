@@ -4,13 +4,13 @@ import { NATS_CLI_USAGE } from '../nats/connection-options.ts';
 export const mainUsage = `usage: stator <command> [options]
 
 Commands:
-  run <job-module>          run a job (embedded mode by default; NATS mode with --nats or NATS_URL)
-  checkpoints list          list a job's checkpoints
-  checkpoints inspect [id]  show one checkpoint (default: the latest)
-  checkpoints clear         delete a job's checkpoints (refused while the job runs)
-  state get|put|delete      a key's state (docs/state-api.md)
+  run <job-module>           run a job (embedded mode by default; NATS mode with --nats or NATS_URL)
+  checkpoints list           list a job's checkpoints
+  checkpoints inspect [id]   show one checkpoint (default: the latest)
+  checkpoints clear          delete a job's checkpoints (refused while the job runs)
+  state get|put|delete       a key's state (docs/state-api.md)
   files list|get|put|delete  the job's file area, ctx.files (docs/files.md)
-  status                    a job's workers and who owns each partition (NATS mode)
+  status                     a job's workers and who owns each partition (NATS mode)
 
 Run 'stator <command> --help' for the options of a command; 'stator --version' prints the version.`;
 

@@ -20,6 +20,10 @@ test('stator --help prints the commands and exits 0', async () => {
   assert.is(result.code, 0);
   assert.match(result.stdout, /stator <command>/);
   assert.match(result.stdout, /checkpoints list/);
+  // Every command's description starts in one column, the longest name's included.
+  const commands = result.stdout.slice(result.stdout.indexOf('Commands:\n') + 'Commands:\n'.length).split('\n\n')[0]!;
+  const columns = commands.split('\n').map((row) => /^ {2}\S.*? {2,}(?=\S)/.exec(row)?.[0].length);
+  assert.ok(columns.length >= 7 && columns.every((column) => column === columns[0]), commands);
 });
 
 test('stator run --help prints its options and exits 0', async () => {
