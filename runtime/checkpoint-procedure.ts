@@ -9,6 +9,7 @@ import type { Pipeline } from './engine/pipeline.ts';
 import type { JobCheckpoints, RestoredCheckpoint, SinkBinding, SourceBinding } from './bindings.ts';
 import type { Logger } from './log.ts';
 import type { RuntimeEvent } from './runtime-events.ts';
+import { counted } from './counted.ts';
 
 /** What a checkpoint covers: the pipeline and its bindings, once the run has opened them. */
 export interface CheckpointParticipants {
@@ -193,7 +194,7 @@ export class CheckpointProcedure {
         });
         log.info(
           `checkpoint ${result.id} (${reason}, ${result.kind}) at position ${position}: ` +
-            `${result.changedKeys} keys changed, ${formatBytes(result.bytesWritten)}, committed ${durationMs} ms after the trigger (intake paused ${pausedMs} ms)`,
+            `${counted(result.changedKeys, 'key')} changed, ${formatBytes(result.bytesWritten)}, committed ${durationMs} ms after the trigger (intake paused ${pausedMs} ms)`,
           {
             checkpointId: result.id,
             reason,

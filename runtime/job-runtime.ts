@@ -21,6 +21,7 @@ import { CheckpointStoreError } from '../src/checkpoint/index.ts';
 import type { LocalStateOwner } from './state-api/state-owner.ts';
 import type { LocalState, WarmCopy } from './state-backends/local-state.ts';
 import type { RunResult, RuntimeEvent } from './runtime-events.ts';
+import { counted } from './counted.ts';
 
 export type { RunResult, RuntimeEvent } from './runtime-events.ts';
 
@@ -395,8 +396,8 @@ class JobRuntimeImpl implements JobRuntime {
         this.lifecycle.transition('draining');
         this.log.info(
           completed
-            ? `${source.name} ended after ${source.messagesRead} messages in ${Date.now() - started} ms: draining`
-            : `stopping: intake stopped after ${source.messagesRead} messages, draining`,
+            ? `${source.name} ended after ${counted(source.messagesRead, 'message')} in ${Date.now() - started} ms: draining`
+            : `stopping: intake stopped after ${counted(source.messagesRead, 'message')}, draining`,
         );
       }
       this.stopTimers();
@@ -619,11 +620,14 @@ class JobRuntimeImpl implements JobRuntime {
       this.eventSubject.next({ type: 'throughput', messagesPerSecond: rate, messagesRead: count, deadLetters });
       // An idle job stays quiet: a line only when something was read or dead-lettered since the last.
       if (count !== lastCount || deadLetters !== lastDeadLetters) {
-        this.log.info(`throughput: ${Math.round(rate)} msg/s (${count} messages read, ${deadLetters} dead letters)`, {
-          messagesPerSecond: Math.round(rate),
-          messagesRead: count,
-          deadLetters,
-        });
+        this.log.info(
+          `throughput: ${Math.round(rate)} msg/s (${counted(count, 'message')} read, ${counted(deadLetters, 'dead letter')})`,
+          {
+            messagesPerSecond: Math.round(rate),
+            messagesRead: count,
+            deadLetters,
+          },
+        );
       }
       lastCount = count;
       lastDeadLetters = deadLetters;

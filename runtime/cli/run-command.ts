@@ -20,6 +20,7 @@ import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { jobCodeStack, unexpectedErrorDetails } from './unexpected-error.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { runUsage } from './usage.ts';
+import { counted } from '../counted.ts';
 
 /** Parsed options of `stator run`. */
 export interface RunArguments {
@@ -352,7 +353,7 @@ async function runJob(args: RunArguments, job: Job, logger: Logger, http: HttpSe
     });
     const result = await runtime.run();
     logger.info(
-      `job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`,
+      `job ${job.name} ${result.reason}: ${counted(result.messagesRead, 'message')} read, ${counted(result.checkpoints, 'checkpoint')} written, ${counted(result.deadLetters, 'dead letter')}`,
     );
     return ExitCode.OK;
   } finally {

@@ -6,6 +6,7 @@ import { NATS_CLI_OPTIONS, natsFlagsFrom, natsUrlFrom, resolveNatsSettings } fro
 import { ExitCode } from './exit-codes.ts';
 import { parseCommandLine } from './parse-command-line.ts';
 import { statusUsage } from './usage.ts';
+import { counted } from '../counted.ts';
 
 /** `stator status`: a job's workers and who owns each partition, read from its group bucket. Returns the exit code. */
 export async function statusCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -57,7 +58,7 @@ function render(status: GroupStatus, servers: string): string {
       `and no lease: every worker left); the partitions show once a worker runs (stator run ... --scale-out)\n`
     );
   const owned = status.units.filter((unit) => unit.owner !== undefined).length;
-  let out = `job ${status.job}: ${status.workers.length} worker${status.workers.length === 1 ? '' : 's'}, ${owned} of ${status.units.length} partitions owned\n\n`;
+  let out = `job ${status.job}: ${counted(status.workers.length, 'worker')}, ${owned} of ${counted(status.units.length, 'partition')} owned\n\n`;
   out += table(
     ['WORKER', 'HOST', 'PID', 'STATE', 'LAST SEEN', 'PARTITIONS'],
     status.workers.map((w) => [

@@ -44,6 +44,7 @@ import {
 } from './group-bucket.ts';
 import type { UnitFailure, UnitHost, UnitLease, UnitProgress } from './unit-host.ts';
 import { RepeatedFailures } from './repeated-failures.ts';
+import { counted } from '../counted.ts';
 
 /** Default lease TTL: a dead worker's units move after about this long. */
 export const DEFAULT_LEASE_TTL_MS = 5_000;
@@ -313,7 +314,7 @@ class Group implements WorkerGroup {
     this.heartbeatTimer = setInterval(() => this.sendHeartbeat(), Math.max(50, Math.floor(this.leaseTtlMs / 3)));
     this.livenessTimer = setInterval(() => this.checkLiveness(), Math.max(25, Math.floor(this.leaseTtlMs / 6)));
     this.log.info(
-      `joined the group of job ${this.options.job} as worker ${this.workerId} (${this.options.units.length} partitions, lease TTL ${this.leaseTtlMs} ms)`,
+      `joined the group of job ${this.options.job} as worker ${this.workerId} (${counted(this.options.units.length, 'partition')}, lease TTL ${this.leaseTtlMs} ms)`,
     );
     this.emit({ type: 'joined', worker: this.workerId });
     // A closed connection never comes back: nothing this worker holds can be handed over any more.

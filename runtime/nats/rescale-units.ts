@@ -30,6 +30,7 @@ import { trimConsumedOutsideWindow } from './job-streams.ts';
 import { MIN_DUPLICATE_WINDOW_MS } from './msg-id.ts';
 import { describeLayout, rescaledStages, type LayoutLock, type LayoutRecord } from './job-layout.ts';
 import { EXCHANGE_SOURCE, openUnitRuntime, type UnitEnvironment } from './unit-runtime.ts';
+import { counted } from '../counted.ts';
 
 export interface RescaleUnitsOptions {
   /** The worker's unit environment (its job in the new layout; generations are taken from the record). */
@@ -118,7 +119,9 @@ async function drainUnit(env: UnitEnvironment, unit: JobUnit, logger: Logger): P
     await runtime.stop();
   }
   const result = await done;
-  logger.info(`drained ${unit.name} of the old layout: read ${subject} to ${end} (${result.messagesRead} messages)`);
+  logger.info(
+    `drained ${unit.name} of the old layout: read ${subject} to ${end} (${counted(result.messagesRead, 'message')})`,
+  );
 }
 
 /** Writes each new unit of `stage` its first checkpoint, cut by key group from the old units' drained ones. */

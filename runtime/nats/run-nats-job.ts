@@ -14,6 +14,7 @@ import { WHOLE_JOB_UNIT } from './job-units.ts';
 import type { LocalState } from '../state-backends/local-state.ts';
 import type { NatsLink } from './connection.ts';
 import type { StateApiOptions } from '../state-api/index.ts';
+import { counted } from '../counted.ts';
 
 /**
  * The checkpoint task name of a job run in NATS mode as one unit: buckets `stator-<job>-main` (KV_
@@ -74,7 +75,7 @@ export async function runNatsJob(request: NatsRunOptions): Promise<void> {
   });
   const result = await runtime.run();
   logger.info(
-    `job ${job.name} ${result.reason}: ${result.messagesRead} messages read, ${result.checkpoints} checkpoints written, ${result.deadLetters} dead letters`,
+    `job ${job.name} ${result.reason}: ${counted(result.messagesRead, 'message')} read, ${counted(result.checkpoints, 'checkpoint')} written, ${counted(result.deadLetters, 'dead letter')}`,
   );
 }
 

@@ -137,7 +137,7 @@ test('a fresh job with nothing to read writes no checkpoint and logs no throughp
     appendFileSync(input, 'a b\n');
     await waitUntil(() => checkpoints.some((c) => c.position === 3), 'a checkpoint covering the line');
     await waitUntil(
-      () => lines.some((l) => /throughput: \d+ msg\/s \(1 messages read/.test(l)),
+      () => lines.some((l) => /throughput: \d+ msg\/s \(1 message read, 0 dead letters\)/.test(l)),
       'a throughput line once input came',
     );
   } finally {

@@ -43,6 +43,17 @@ test('stator run --help lists exactly the exit codes the command has', async () 
   );
 });
 
+test('a run of one line says so in the singular: 1 message read, 1 checkpoint written, 0 dead letters', async () => {
+  const input = join(tmp.dir, 'one-line.txt');
+  writeFileSync(input, 'alpha alpha\n');
+  const result = await runCli(
+    embeddedRunArgs({ input, output: join(tmp.dir, 'one-line.jsonl'), stateDir: join(tmp.dir, 'one-line-state') }),
+  );
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, /: 1 key changed,/);
+  assert.match(result.stderr, /job wordcount completed: 1 message read, 1 checkpoint written, 0 dead letters\n/);
+});
+
 test('an unknown option is one line on stderr and exit code 2', async () => {
   const result = await runCli(['run', 'examples/wordcount.ts', '--bogus']);
   assert.is(result.code, 2);
