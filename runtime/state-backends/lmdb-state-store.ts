@@ -18,12 +18,15 @@ const MARKER = 'reflects.json';
  */
 const MARKER_FORMAT = 3;
 /**
- * Pages a write transaction should change at most (64 MiB). LMDB copies each page a transaction
+ * Pages a write transaction should change at most (8 MiB). LMDB copies each page a transaction
  * changes into memory it mallocs, and keeps the copies for reuse until the environment closes: the
- * largest transaction's pages stay in the process's RSS, and the pages it frees stay in the file
- * beside the new ones until it commits.
+ * largest transaction's pages stay in the process's RSS. And the pages a transaction frees can be
+ * reused only by the transaction after next (the one between may still be read), so the file holds
+ * the tree plus about two transactions' pages, all of it mapped once read.
  */
-const TRANSACTION_PAGES = 16_384;
+const TRANSACTION_PAGES = 2_048;
+/** Keys sampled per part to split a batch into key ranges (see keyRangeParts). */
+const SAMPLES_PER_PART = 32;
 /** The LMDB map of one partition's environment (see the constructor); 2,048 of them fit a 47-bit address space. */
 const MAP_BYTES = 64 * 2 ** 30;
 
@@ -152,21 +155,20 @@ export class LmdbStateStore implements LocalStateStore {
     if (batch.length === 0 && heads === undefined) return;
     this.throwIfFailed();
     let records = this.records.getStats() as TreeStats;
-    const perTransaction = transactionWrites(records.treeLeafPageCount, batch.length);
+    const parts = keyRangeParts(batch, records.treeLeafPageCount);
     // The heads go with the first writes, which may use them.
-    for (let from = 0; from === 0 || from < batch.length; from += perTransaction) {
-      const to = Math.min(batch.length, from + perTransaction);
-      let writes = tallyWrites(batch, this.pageBytes, from, to);
-      if (from === 0 && heads !== undefined)
-        writes = sumWrites(writes, tallyWrites(headWrites(heads.heads), this.pageBytes));
-      if (from > 0) records = this.records.getStats() as TreeStats;
+    let first = true;
+    for (const part of parts) {
+      if (part.length === 0 && !(first && heads !== undefined)) continue;
+      const withHeads = first && heads !== undefined;
+      let writes = tallyWrites(part, this.pageBytes);
+      if (withHeads) writes = sumWrites(writes, tallyWrites(headWrites(heads.heads), this.pageBytes));
+      if (!first) records = this.records.getStats() as TreeStats;
       this.reserve(records, this.smallTreePages, writes, 'write state');
       try {
         this.root.transactionSync(() => {
-          if (from === 0 && heads !== undefined)
-            heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
-          for (let i = from; i < to; i++) {
-            const w = batch[i]!;
+          if (withHeads) heads.heads.forEach((h, i) => this.cellHeads.putSync(headId(heads.from + i), h));
+          for (const w of part) {
             if (w.value === undefined) this.records.removeSync(w.key);
             else this.records.putSync(w.key, w.value);
           }
@@ -174,7 +176,8 @@ export class LmdbStateStore implements LocalStateStore {
       } catch (error) {
         throw this.fail('write state', error);
       }
-      if (from === 0 && heads !== undefined) this.countSmallTrees();
+      if (withHeads) this.countSmallTrees();
+      first = false;
     }
   }
 
@@ -342,14 +345,44 @@ function freeDetail(path: string): string {
 }
 
 /**
- * Writes per transaction of a batch of `batch` writes into a tree of `leaves` leaf pages: all of
- * them while the tree is within TRANSACTION_PAGES; else as many as change about TRANSACTION_PAGES
- * leaves when their keys are spread over the tree (n such writes change leaves × (1 - e^(-n/leaves))
- * of them; keys made in order change far fewer).
+ * A batch split into parts of disjoint key ranges, each committed as one transaction: the whole
+ * batch when it changes at most TRANSACTION_PAGES leaves (a tree of `leaves` leaf pages within that,
+ * or a batch of fewer writes: each changes one leaf at most); else about min(leaves, batch) /
+ * TRANSACTION_PAGES parts. A part's keys lie between two splitters (keys of an evenly spaced
+ * sample, sorted), so it changes only the leaves of its range: the parts together change the
+ * leaves the whole batch would in one transaction, where parts of writes taken in batch order
+ * would each change about one leaf per write when the keys are spread. Each part keeps the batch's
+ * order (writes to one key fall in the same part, in order).
  */
-export function transactionWrites(leaves: number, batch: number): number {
-  if (leaves <= TRANSACTION_PAGES) return Math.max(1, batch);
-  return Math.max(1, Math.floor(-leaves * Math.log(1 - TRANSACTION_PAGES / leaves)));
+export function keyRangeParts(batch: readonly LocalStoreWrite[], leaves: number): (readonly LocalStoreWrite[])[] {
+  const count = Math.ceil(Math.min(leaves, batch.length) / TRANSACTION_PAGES);
+  if (count <= 1) return [batch];
+  const size = count * SAMPLES_PER_PART;
+  const sample: Uint8Array[] = [];
+  for (let i = 0; i < size; i++) sample.push(batch[Math.floor(((i + 0.5) * batch.length) / size)]!.key);
+  sample.sort(compareBytes);
+  const splitters: Uint8Array[] = [];
+  for (let j = 1; j < count; j++) splitters.push(sample[j * SAMPLES_PER_PART]!);
+  const parts: LocalStoreWrite[][] = Array.from({ length: count }, () => []);
+  for (const w of batch) {
+    // The first splitter above the key: its part holds the keys below it.
+    let low = 0;
+    let high = splitters.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareBytes(w.key, splitters[middle]!) < 0) high = middle;
+      else low = middle + 1;
+    }
+    parts[low]!.push(w);
+  }
+  return parts;
+}
+
+/** LMDB's default key order: bytewise, a prefix first. */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** lmdb-js's environment statistics (getStats() of the root database), the parts read here. */
