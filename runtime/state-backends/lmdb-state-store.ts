@@ -360,7 +360,8 @@ export function keyRangeParts(batch: readonly LocalStoreWrite[], leaves: number)
   const size = count * SAMPLES_PER_PART;
   const sample: Uint8Array[] = [];
   for (let i = 0; i < size; i++) sample.push(batch[Math.floor(((i + 0.5) * batch.length) / size)]!.key);
-  sample.sort(compareBytes);
+  // LMDB's default key order: bytewise, a prefix first.
+  sample.sort(Buffer.compare);
   const splitters: Uint8Array[] = [];
   for (let j = 1; j < count; j++) splitters.push(sample[j * SAMPLES_PER_PART]!);
   const parts: LocalStoreWrite[][] = Array.from({ length: count }, () => []);
@@ -370,19 +371,12 @@ export function keyRangeParts(batch: readonly LocalStoreWrite[], leaves: number)
     let high = splitters.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (compareBytes(w.key, splitters[middle]!) < 0) high = middle;
+      if (Buffer.compare(w.key, splitters[middle]!) < 0) high = middle;
       else low = middle + 1;
     }
     parts[low]!.push(w);
   }
   return parts;
-}
-
-/** LMDB's default key order: bytewise, a prefix first. */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 /** lmdb-js's environment statistics (getStats() of the root database), the parts read here. */
