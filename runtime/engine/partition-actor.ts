@@ -130,7 +130,9 @@ export class PartitionActor<In, Out, K> implements PartitionInbox {
   /** Starts from a restored watermark (after `runner.restore`). */
   restoreWatermark(watermark: number): void {
     this.tracker.restore(watermark);
-    this.lastOutputWatermark = watermark;
+    // What the runner publishes, held back by its restored holds: taking the input watermark would
+    // hold back the output watermarks between the two, which the run that went on sends downstream.
+    this.lastOutputWatermark = Number(this.runner.outputWatermark);
   }
 
   enqueue(kind: EntryKind, key: unknown, value: unknown, timestamp: number, position: number): void {

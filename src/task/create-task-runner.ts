@@ -229,7 +229,9 @@ class DefaultTaskRunner<In, Out, K> implements TaskRunner<In, Out, K>, TimerHost
     for (const [keyGroup, chain] of snapshot.keyGroups) this.backend.restoreKeyGroup(keyGroup, chain);
     this.input = clampTime(snapshot.watermark);
     this.processing = clampTime(snapshot.processingTime);
-    this.published = this.input;
+    // The input watermark held back by the restored holds and timers, as the runner that went on
+    // had published it (starting from the input watermark instead held back none of them). Earlier
+    // only where a hold was added behind what it had published: the capture does not record that.
     this.published = this.outputWatermark;
     this.phase = 'restored';
   }

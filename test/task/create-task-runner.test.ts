@@ -509,6 +509,29 @@ test('the output watermark is the input watermark held back by watermark holds, 
   assert.is(r.outputWatermark, 120, 'the published output watermark does not go back');
 });
 
+// A crash must not show: the runner restored from a capture holds the output watermark back by the
+// restored holds, as the runner that went on does (it took the input watermark, past every hold,
+// so it held back none of the watermarks the holds' releases publish, until the input's).
+test('a runner restored from a capture publishes the same output watermarks as the one that went on', () => {
+  const { r } = runner(new HoldingTask());
+  r.open();
+  r.processElement('a', 'x', 30);
+  r.processElement('b', 'y', 50);
+  assert.is(r.advanceWatermark(100), 30);
+  const capture = r.capture();
+  const keyGroups = new Map(capture.state.keyGroups.map((kg) => [kg, [capture.state.encodeKeyGroup(kg)]]));
+  const restored = runner(new HoldingTask()).r;
+  restored.restore({ watermark: capture.watermark, processingTime: capture.processingTime, keyGroups });
+  restored.open();
+  for (const each of [r, restored]) {
+    assert.is(each.outputWatermark, 30, 'held at a');
+    each.processElement('a', 'flush', 101);
+    assert.is(each.advanceWatermark(110), 50, 'b still holds');
+    each.processElement('b', 'flush', 111);
+    assert.is(each.advanceWatermark(120), 120);
+  }
+});
+
 test('onWatermark emits unkeyed at the watermark by default, and not behind the published output watermark', () => {
   const attempts: string[] = [];
   class Ticker extends StatefulTask<string, string, string> {
