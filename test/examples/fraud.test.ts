@@ -122,7 +122,7 @@ test('a transaction whose merchant is null is dead-lettered with the reason; the
   const state = join(tmp.dir, 'with-null-state');
   const first = await runCli(['run', 'examples/fraud.ts', '--input', bad, '--output', output, '--state-dir', state]);
   assert.is(first.code, 0, first.stderr);
-  assert.match(first.stderr, /1 dead letters/);
+  assert.match(first.stderr, /\b1 dead letter\b/);
   assert.is(readFileSync(output, 'utf8'), readFileSync(clean, 'utf8'));
   const letters = readFileSync(`${output}.dead.jsonl`, 'utf8')
     .trim()
