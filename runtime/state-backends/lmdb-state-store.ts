@@ -360,8 +360,7 @@ export function keyRangeParts(batch: readonly LocalStoreWrite[], leaves: number)
   const size = count * SAMPLES_PER_PART;
   const sample: Uint8Array[] = [];
   for (let i = 0; i < size; i++) sample.push(batch[Math.floor(((i + 0.5) * batch.length) / size)]!.key);
-  // LMDB's default key order: bytewise, a prefix first.
-  sample.sort(Buffer.compare);
+  sample.sort(compareBytes);
   const splitters: Uint8Array[] = [];
   for (let j = 1; j < count; j++) splitters.push(sample[j * SAMPLES_PER_PART]!);
   const parts: LocalStoreWrite[][] = Array.from({ length: count }, () => []);
@@ -371,12 +370,22 @@ export function keyRangeParts(batch: readonly LocalStoreWrite[], leaves: number)
     let high = splitters.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (Buffer.compare(w.key, splitters[middle]!) < 0) high = middle;
+      if (compareBytes(w.key, splitters[middle]!) < 0) high = middle;
       else low = middle + 1;
     }
     parts[low]!.push(w);
   }
   return parts;
+}
+
+/**
+ * LMDB's default key order: bytewise, a prefix first. Not Buffer.compare: its call into C++ costs
+ * more than the comparison of short keys (a batch's split took 3-4x as long).
+ */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** lmdb-js's environment statistics (getStats() of the root database), the parts read here. */
