@@ -269,15 +269,17 @@ test('group - a lease taken by the next owner while this worker releases a unit 
   }
 });
 
-test('group - a unit whose start fails is released and retried', async () => {
-  await using server = await startNatsServer();
-  const registry = new UnitRegistry();
+/** One worker alone in the group of `job` on 3 units with a 600 ms lease, its host failing starts `failStart` says. */
+async function joinAlone(
+  server: NatsServerHandle,
+  job: string,
+  failStart: (unit: string) => boolean,
+): Promise<{ host: RecordingHost; group: WorkerGroup; events: GroupEvent[]; close: () => Promise<void> }> {
   const nc = await connect({ servers: server.url });
-  let refusals = 2;
-  const host = new RecordingHost('worker-a', registry, (unit) => unit === 'count.p1' && refusals-- > 0);
+  const host = new RecordingHost('worker-a', new UnitRegistry(), failStart);
   const group = await joinWorkerGroup({
     connection: nc,
-    job: 'retry-test',
+    job,
     workerId: 'worker-a',
     units: UNITS.slice(0, 3),
     leaseTtlMs: 600,
@@ -286,22 +288,38 @@ test('group - a unit whose start fails is released and retried', async () => {
   });
   const events: GroupEvent[] = [];
   group.events.subscribe((event) => events.push(event));
+  return {
+    host,
+    group,
+    events,
+    close: async () => {
+      await group.close();
+      await group.close();
+      await nc.close();
+    },
+  };
+}
+
+test('group - a unit whose start fails is released and retried', async () => {
+  await using server = await startNatsServer();
+  let refusals = 2;
+  const { host, events, close } = await joinAlone(
+    server,
+    'retry-test',
+    (unit) => unit === 'count.p1' && refusals-- > 0,
+  );
   try {
     await waitFor(() => host.running.size === 3, 'all three units, count.p1 after two failed starts');
     assert.is(events.filter((e) => e.type === 'start-failed').length, 2);
   } finally {
-    await group.close();
-    await group.close();
-    await nc.close();
+    await close();
   }
 });
 
 test("group - a start that fails once the worker stalled past its lease fences the worker, and does not count as the unit's failure", async () => {
   await using server = await startNatsServer();
-  const registry = new UnitRegistry();
-  const nc = await connect({ servers: server.url });
   let stalls = 1;
-  const host = new RecordingHost('worker-a', registry, (unit) => {
+  const { host, events, close } = await joinAlone(server, 'stalled-start-test', (unit) => {
     if (unit !== 'count.p1' || stalls-- <= 0) return false;
     // The process stalls while the unit starts (no timer runs, no heartbeat is acknowledged), and
     // its start fails on waking: the unit may run elsewhere by now, so whatever refused it is not
@@ -310,17 +328,6 @@ test("group - a start that fails once the worker stalled past its lease fences t
     while (performance.now() < until);
     return true;
   });
-  const group = await joinWorkerGroup({
-    connection: nc,
-    job: 'stalled-start-test',
-    workerId: 'worker-a',
-    units: UNITS.slice(0, 3),
-    leaseTtlMs: 600,
-    logger,
-    host,
-  });
-  const events: GroupEvent[] = [];
-  group.events.subscribe((event) => events.push(event));
   try {
     await waitFor(() => events.some((e) => e.type === 'fenced'), 'the stalled worker fences itself');
     await waitFor(() => host.running.size === 3, 'all three units once it rejoined');
@@ -330,8 +337,7 @@ test("group - a start that fails once the worker stalled past its lease fences t
       'a start that failed after the stall counted as a failure of the unit',
     );
   } finally {
-    await group.close();
-    await nc.close();
+    await close();
   }
 });
 
