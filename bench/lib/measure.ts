@@ -69,6 +69,45 @@ export async function interleave(ours: Side, baseline: Side, options: MeasureOpt
   );
 }
 
+/** {@link interleave}'s result with a reference side measured right after ours in every repetition. */
+export interface InterleavedWithReference extends Interleaved {
+  /** Median operations per second of the reference side. */
+  readonly reference: number;
+  readonly referenceSamples: readonly number[];
+  /** Median of the per-repetition ours / reference (each pair back to back). */
+  readonly pairedToReference: number;
+}
+
+/**
+ * Like {@link interleave}, with a third side (e.g. the cheapest request of the same server) run right
+ * after ours in every repetition, warm-up included: ours / reference is then paired in time as ours /
+ * baseline is, instead of comparing medians taken in different phases of a shared machine.
+ */
+export async function interleaveWithReference(
+  ours: Side,
+  baseline: Side,
+  reference: Side,
+  options: MeasureOptions,
+): Promise<InterleavedWithReference> {
+  const referenceSamples: number[] = [];
+  const measured = await alternate(
+    async () => {
+      const rateOfOurs = await rate(ours);
+      referenceSamples.push(await rate(reference));
+      return rateOfOurs;
+    },
+    () => rate(baseline),
+    options,
+  );
+  const counted = referenceSamples.slice(options.warmup);
+  return {
+    ...measured,
+    reference: median(counted),
+    referenceSamples: counted,
+    pairedToReference: median(measured.oursSamples.map((o, i) => o / counted[i]!)),
+  };
+}
+
 /** A side whose repetitions are timed by the caller (e.g. excluding setup): returns milliseconds. */
 export interface TimedSide {
   run(): number | Promise<number>;

@@ -2,17 +2,19 @@
 // concurrent loops over an undici Pool of CLIENTS keep-alive connections (the HTTP client of the
 // Node.js project, which its fetch is built on; what a Node service calling the state API for speed
 // uses) against the job's state API, and the same loops over a NATS connection doing KV get/put of
-// the same values (the baseline), interleaved; then the HTTP round trip alone (GET /healthz), that
-// of a bare node:http server answering a constant, and the same operation over a keep-alive
-// node:http agent (the transport of @dapr/dapr's HTTP client, through node-fetch), which costs the
-// client about twice the CPU per request. Prints one JSON line.
+// the same values (the baseline), interleaved, each repetition of ours followed at once by one of
+// the HTTP round trip alone (GET /healthz, the server's cheapest route: our share of a request is
+// ours against it, paired in time); then the round trip of a bare node:http server answering a
+// constant, and the same operation over a keep-alive node:http agent (the transport of @dapr/dapr's
+// HTTP client, through node-fetch), which costs the client about twice the CPU per request. Prints
+// one JSON line.
 //   node --import tsx bench/metrics/state-api-client.ts <json options>
 import http from 'node:http';
 import { Kvm } from '@nats-io/kv';
 import { Pool } from 'undici';
 import { connectNats } from '../../runtime/nats/index.ts';
-import { interleave, median } from '../lib/measure.ts';
-import type { Interleaved } from '../lib/measure.ts';
+import { interleaveWithReference, median } from '../lib/measure.ts';
+import type { InterleavedWithReference } from '../lib/measure.ts';
 
 export type Operation = 'strong' | 'eventual' | 'write';
 
@@ -34,8 +36,8 @@ export interface ClientOptions {
 }
 
 export interface ClientResult {
-  readonly measured: Interleaved;
-  readonly httpFloor: number;
+  /** Ours, the baseline, and as the reference the HTTP floor (GET /healthz) right after each repetition of ours. */
+  readonly measured: InterleavedWithReference;
   readonly bareFloor: number;
   /** The measured operation over a keep-alive node:http agent instead (median of 3 runs, not interleaved). */
   readonly nodeHttp: number;
@@ -128,7 +130,11 @@ const link = await connectNats({ nats: options.natsUrl });
 try {
   const kv = await new Kvm(link.nc).open(options.bucket);
   const { operation, n, keys } = options;
-  const measured = await interleave(
+  const floor = (url: string) => async (): Promise<void> => {
+    const status = await request('GET', url);
+    if (status !== 200) throw new Error(`GET ${url}: HTTP ${status}`);
+  };
+  const measured = await interleaveWithReference(
     { run: () => loops(n, (i) => operate(request, i)) },
     {
       run: () =>
@@ -143,18 +149,13 @@ try {
           }
         }),
     },
+    { run: () => loops(n, floor(options.floorUrl)) },
     { repetitions: options.repetitions, warmup: 1 },
   );
-  const floor = (url: string): Promise<number> =>
-    rate(async () => {
-      const status = await request('GET', url);
-      if (status !== 200) throw new Error(`GET ${url}: HTTP ${status}`);
-    });
-  const httpFloor = await floor(options.floorUrl);
-  const bareFloor = await floor(options.bareUrl);
+  const bareFloor = await rate(floor(options.bareUrl));
   await loops(Math.min(n, 2_000), (i) => operate(nodeRequest, i)); // warm-up
   const nodeHttp = await rate((i) => operate(nodeRequest, i));
-  process.stdout.write(`${JSON.stringify({ measured, httpFloor, bareFloor, nodeHttp } satisfies ClientResult)}\n`);
+  process.stdout.write(`${JSON.stringify({ measured, bareFloor, nodeHttp } satisfies ClientResult)}\n`);
 } finally {
   agent.destroy();
   await Promise.all([...pools.values()].map((pool) => pool.close()));

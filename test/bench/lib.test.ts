@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { median, percentile, interleave, interleaveMs } from '../../bench/lib/measure.ts';
+import { median, percentile, interleave, interleaveMs, interleaveWithReference } from '../../bench/lib/measure.ts';
 import { MetricTimeoutError, runMetric } from '../../bench/lib/run-metric.ts';
 import { keyOrder, skewedWords, stringKeys } from '../../bench/lib/workload.ts';
 import type { Metric } from '../../bench/lib/types.ts';
@@ -97,6 +97,25 @@ test('interleave alternates which side goes first and reports paired ratios', as
   assert.is(result.oursSamples.length, 4);
   assert.is(result.baselineSamples.length, 4);
   assert.ok(Number.isFinite(result.pairedRatio) && result.pairedRatio > 0);
+});
+
+test('interleaveWithReference runs the reference right after ours, warm-up included, and counts it after', async () => {
+  const calls: string[] = [];
+  const side = (name: string) => ({
+    run: () => {
+      calls.push(name);
+      return 1;
+    },
+  });
+  const result = await interleaveWithReference(side('ours'), side('base'), side('ref'), {
+    repetitions: 2,
+    warmup: 1,
+  });
+  assert.equal(calls, ['base', 'ours', 'ref', 'base', 'ours', 'ref', 'ours', 'ref', 'base']);
+  assert.is(result.referenceSamples.length, 2);
+  assert.is(result.oursSamples.length, 2);
+  assert.ok(Number.isFinite(result.pairedToReference) && result.pairedToReference > 0);
+  assert.ok(Number.isFinite(result.reference) && result.reference > 0);
 });
 
 test('interleaveMs takes medians of the durations each side reports', async () => {
