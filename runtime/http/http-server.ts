@@ -18,6 +18,11 @@ export interface HttpRequest {
   /** The path as sent (still percent-encoded), without the query. */
   readonly path: string;
   readonly query: URLSearchParams;
+  /**
+   * `query.get(name)`: the first value of the query parameter `name`, null when absent. Reads a query
+   * that needs no decoding in place, without making `query` (a GET's usual case).
+   */
+  queryParam(name: string): string | null;
   /** The pattern's `:name` and `*name` parameters, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
   /** Header names in lower case. */
@@ -38,8 +43,9 @@ export interface HttpRequest {
 }
 
 /**
- * What a handler answers. `json` is serialized (bigints as decimal strings) with
- * `Content-Type: application/json`; a string `body` defaults to `text/plain; charset=utf-8`.
+ * What a handler answers. `json` is serialized (bigints as decimal strings; see toJsonText) with
+ * `Content-Type: application/json`, `jsonText` sent as it is with that type; a string `body`
+ * defaults to `text/plain; charset=utf-8`.
  */
 export interface HttpResponse {
   /** @default 200 */
@@ -47,6 +53,8 @@ export interface HttpResponse {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string | Uint8Array;
   readonly json?: unknown;
+  /** JSON text made before (e.g. kept with a cached value: one serialization for many answers). */
+  readonly jsonText?: string;
 }
 
 /**
@@ -449,8 +457,11 @@ class RuntimeHttpServer implements HttpServer {
     if (res.headersSent || res.destroyed) return false;
     let payload: string | Uint8Array = '';
     let contentType: string | undefined;
-    if (response.json !== undefined) {
-      payload = stringifyJson(response.json);
+    if (response.jsonText !== undefined) {
+      payload = response.jsonText;
+      contentType = 'application/json; charset=utf-8';
+    } else if (response.json !== undefined) {
+      payload = toJsonText(response.json);
       contentType = 'application/json; charset=utf-8';
     } else if (response.body !== undefined) {
       payload = response.body;
@@ -502,6 +513,26 @@ class IncomingRequest implements HttpRequest {
     return (this.queryParams ??= new URLSearchParams(this.queryAt < 0 ? '' : this.target.slice(this.queryAt + 1)));
   }
 
+  queryParam(name: string): string | null {
+    if (this.queryParams !== undefined) return this.queryParams.get(name);
+    if (this.queryAt < 0) return null;
+    const target = this.target;
+    const from = this.queryAt + 1;
+    // Decoding (%XX, + as a space) and a second '?' (which URLSearchParams drops) take the long way.
+    if (target.charCodeAt(from) === 63 || target.includes('%', from) || target.includes('+', from))
+      return this.query.get(name);
+    for (let at = from; at < target.length;) {
+      let end = target.indexOf('&', at);
+      if (end < 0) end = target.length;
+      const equals = target.indexOf('=', at);
+      const nameEnd = equals < 0 || equals > end ? end : equals;
+      if (nameEnd - at === name.length && target.startsWith(name, at) && end > at)
+        return nameEnd === end ? '' : target.slice(nameEnd + 1, end);
+      at = end + 1;
+    }
+    return null;
+  }
+
   get signal(): AbortSignal {
     return (this.abortSignal ??= this.server.signalOf(this.res));
   }
@@ -546,8 +577,11 @@ function clientGone(): HttpError {
   return new HttpError(499, 'ERR_CLIENT_GONE', 'the client closed the connection');
 }
 
-/** JSON text with bigints as decimal strings; the replacer (slow) only for values that hold one. */
-function stringifyJson(value: unknown): string {
+/**
+ * JSON text with bigints as decimal strings (as the server sends `json`); the replacer (slow) only
+ * for values that hold one.
+ */
+export function toJsonText(value: unknown): string {
   try {
     return JSON.stringify(value);
   } catch (error) {

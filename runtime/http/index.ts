@@ -1,5 +1,5 @@
 // The runtime's HTTP server (one per process) and what features use to add routes to it.
-export { startHttpServer, DEFAULT_MAX_BODY_BYTES } from './http-server.ts';
+export { startHttpServer, toJsonText, DEFAULT_MAX_BODY_BYTES } from './http-server.ts';
 export type {
   HttpServer,
   HttpServerOptions,

@@ -88,12 +88,9 @@ export class RouteTable<H> {
     const candidates = this.byMethod.get(method);
     if (candidates !== undefined)
       for (const entry of candidates) {
-        if (matchPath(entry.segments, path, false) === undefined) continue;
-        const found = {
-          handler: entry.handler,
-          pattern: entry.pattern,
-          params: matchPath(entry.segments, path, true)!,
-        };
+        const params = matchPath(entry.segments, path, true);
+        if (params === undefined) continue;
+        const found = { handler: entry.handler, pattern: entry.pattern, params };
         this.remember(recent, method, path, found);
         return found;
       }
@@ -176,9 +173,9 @@ const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Whether `path` matches `segments`, and with `collect` its parameters (else NO_PARAMS). Scans the
- * path in place (no split: a key's path is new to each request), and a route tried and not taken
- * collects nothing.
- * @throws URIError (collecting only) when a parameter is not valid percent-encoding.
+ * path in place (no split: a key's path is new to each request), once; parameters are decoded only
+ * when the whole path matched, so a route tried and not taken throws nothing.
+ * @throws URIError (collecting only) when a parameter of the matched path is not valid percent-encoding.
  */
 function matchPath(
   segments: readonly Segment[],
@@ -193,8 +190,10 @@ function matchPath(
     if (segment.kind === 'rest') {
       const rest = path.slice(at);
       if (!/[^/]/.test(rest)) return undefined;
-      if (collect) (params ??= {})[segment.name] = rest.split('/').map(decode).join('/');
-      return params ?? NO_PARAMS;
+      if (!collect) return NO_PARAMS;
+      const decoded = decodeAll(params ?? {});
+      decoded[segment.name] = rest.split('/').map(decode).join('/');
+      return decoded;
     }
     let end = path.indexOf('/', at);
     if (end < 0) end = path.length;
@@ -202,11 +201,18 @@ function matchPath(
       if (end - at !== segment.text.length || !path.startsWith(segment.text, at)) return undefined;
     } else {
       if (end === at) return undefined;
-      if (collect) (params ??= {})[segment.name] = decode(path.slice(at, end));
+      if (collect) (params ??= {})[segment.name] = path.slice(at, end);
     }
     at = end + 1;
   }
-  return at === path.length + 1 ? (params ?? NO_PARAMS) : undefined;
+  if (at !== path.length + 1) return undefined;
+  return params === undefined ? NO_PARAMS : decodeAll(params);
+}
+
+/** Percent-decodes the `:name` parameters collected, in place. */
+function decodeAll(params: Record<string, string>): Record<string, string> {
+  for (const name in params) params[name] = decode(params[name]!);
+  return params;
 }
 
 /** Percent-decodes a segment (most have nothing to decode). @throws URIError on malformed encoding. */

@@ -1,7 +1,7 @@
 // Dapr's state API over HTTP (https://docs.dapr.io/reference/api/state_api/): the same paths, bodies,
 // status codes and headers, so the official Dapr clients work against stator unchanged.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { HttpError } from '../http/index.ts';
+import { HttpError, toJsonText } from '../http/index.ts';
 import type { HttpHandler, HttpRequest, HttpResponse, HttpRoutes } from '../http/index.ts';
 import { parseETag } from './etag.ts';
 import { StateApiError } from './state-api-errors.ts';
@@ -52,7 +52,7 @@ export function addStateApiRoutes(
     route('GET', '/v1.0/state/:store/:key', 'ERR_STATE_GET', (request) => {
       const store = request.params.store!;
       const keys = [request.params.key!];
-      const consistency = consistencyOf(request.query.get('consistency'));
+      const consistency = consistencyOf(request.queryParam('consistency'));
       // An eventual read of a loaded checkpoint is answered at once (no promise).
       const now = service.getNow(store, keys, consistency);
       if (now !== undefined) return readAnswer(now[0]);
@@ -125,10 +125,22 @@ function noContent(): HttpResponse {
   return NO_CONTENT;
 }
 
+/**
+ * The answers made for reads, by read: a read the view caches (per checkpoint) or the owner
+ * remembers (while the key's cells stay the same) is answered again without serializing its value.
+ */
+const readAnswers = new WeakMap<KeyRead, HttpResponse>();
+
 /** A GET's answer: the value with its ETag, or 204 for a key without state. */
 function readAnswer(read: KeyRead | undefined): HttpResponse {
-  if (read?.value === undefined) return { status: 204 };
-  return { headers: read.etag === undefined ? {} : { ETag: read.etag }, json: read.value };
+  if (read?.value === undefined) return NO_CONTENT;
+  let answer = readAnswers.get(read);
+  if (answer === undefined) {
+    const headers = Object.freeze(read.etag === undefined ? {} : { ETag: read.etag });
+    answer = Object.freeze({ headers, jsonText: toJsonText(read.value) });
+    readAnswers.set(read, answer);
+  }
+  return answer;
 }
 
 /** A StateApiError as the HTTP error to answer (409, 503, 504 with the operation's errorCode); others as they are. */

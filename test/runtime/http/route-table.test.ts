@@ -82,4 +82,20 @@ test('route table - malformed percent-encoding throws URIError', () => {
   assert.throws(() => routes.match('GET', '/k/%E0%A4%A'), URIError);
 });
 
+test('route table - parameters are decoded once, and only for the route taken', () => {
+  const routes = new RouteTable<string>();
+  routes.add('GET', '/k/:key/x', 'k');
+  routes.add('GET', '/:store/*rest', 'rest');
+  // %2525 is "%25" once decoded: not decoded a second time, in a :name or beside a *name.
+  const once = routes.match('GET', '/k/a%2525/x');
+  assert.equal('params' in once ? once.params : undefined, { key: 'a%25' });
+  const rest = routes.match('GET', '/s%2525/a%2525/b');
+  assert.equal('params' in rest ? rest.params : undefined, { store: 's%25', rest: 'a%25/b' });
+  // Tried first (literal k), /k/:key/x does not match: its malformed :key is never decoded.
+  routes.add('GET', '/:store/%E0%A4%A/y', 'literal');
+  const taken = routes.match('GET', '/k/%E0%A4%A/y');
+  assert.is(handlerOf(taken), 'literal');
+  assert.equal('params' in taken ? taken.params : undefined, { store: 'k' });
+});
+
 test.run();
