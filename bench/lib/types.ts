@@ -37,6 +37,11 @@ export interface Metric {
   readonly name: string;
   readonly description: string;
   readonly goal?: Goal;
+  /**
+   * The time limit of a full run, ms, for a metric that needs longer than the suite's default (600 s);
+   * `--time-limit` overrides it.
+   */
+  readonly fullTimeLimitMs?: number;
   run(ctx: BenchContext): Promise<MetricResult>;
 }
 
