@@ -35,28 +35,35 @@ export async function crashTest(
   const cleanMs = Date.now() - started;
   assert.is(reference.code, 0, reference.stderr);
 
-  const crashed = join(options.dir, 'crashed.jsonl');
-  const crashedState = join(options.dir, 'crashed-state');
-  const args = [
+  // Kill moments spread over a clean run's duration (measured above, so the first kill lands
+  // before the end on a slow machine too): during start-up, restore, processing and checkpoints.
+  const min = Math.min(300, cleanMs / 4);
+  let max = Math.max(min + 1, cleanMs * 0.8);
+  // A run that finished before its kill (the machine got faster than during the clean run, or little
+  // work was left) is no crash: the killed runs start again on fresh output and state, with kill
+  // moments within the time that run took, so `kills` kills land whatever the machine's speed.
+  let round = 0;
+  const paths = (): { crashed: string; crashedState: string } => ({
+    crashed: join(options.dir, round === 0 ? 'crashed.jsonl' : `crashed-${round}.jsonl`),
+    crashedState: join(options.dir, round === 0 ? 'crashed-state' : `crashed-state-${round}`),
+  });
+  const args = (): string[] => [
     'run',
     options.module,
     '--input',
     options.input,
     '--output',
-    crashed,
+    paths().crashed,
     '--state-dir',
-    crashedState,
+    paths().crashedState,
     '--checkpoint-interval',
     '50',
     ...(options.crashedArgs ?? []),
   ];
-  // Kill moments spread over a clean run's duration (measured above, so the first kill lands
-  // before the end on a slow machine too): during start-up, restore, processing and checkpoints.
-  const min = Math.min(300, cleanMs / 4);
-  const max = Math.max(min + 1, cleanMs * 0.8);
   let killed = 0;
-  for (let attempt = 0; attempt < options.kills; attempt++) {
-    const { child, done } = startCli(args);
+  for (let attempt = 0; killed < options.kills && attempt < options.kills * 4; attempt++) {
+    const runStarted = Date.now();
+    const { child, done } = startCli(args());
     await sleep(min + Math.floor(Math.random() * (max - min)));
     if (child.exitCode === null) {
       child.kill('SIGKILL');
@@ -64,9 +71,14 @@ export async function crashTest(
     }
     const result = await done;
     assert.ok(result.signal === 'SIGKILL' || result.code === 0, result.stderr);
+    if (result.code === 0) {
+      round++;
+      max = Math.max(min + 1, (Date.now() - runStarted) * 0.8);
+    }
   }
-  const final = await runCli(args);
+  const final = await runCli(args());
   assert.is(final.code, 0, final.stderr);
+  const { crashed, crashedState } = paths();
   assert.ok(
     readFileSync(crashed).equals(readFileSync(clean)),
     `${options.module}: output after ${killed} SIGKILLs differs from the clean run`,
