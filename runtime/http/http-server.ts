@@ -18,11 +18,6 @@ export interface HttpRequest {
   /** The path as sent (still percent-encoded), without the query. */
   readonly path: string;
   readonly query: URLSearchParams;
-  /**
-   * `query.get(name)`: the first value of the query parameter `name`, null when absent. Reads a query
-   * that needs no decoding in place, without making `query` (a GET's usual case).
-   */
-  queryParam(name: string): string | null;
   /** The pattern's `:name` and `*name` parameters, percent-decoded. */
   readonly params: Readonly<Record<string, string>>;
   /** Header names in lower case. */
@@ -511,26 +506,6 @@ class IncomingRequest implements HttpRequest {
 
   get query(): URLSearchParams {
     return (this.queryParams ??= new URLSearchParams(this.queryAt < 0 ? '' : this.target.slice(this.queryAt + 1)));
-  }
-
-  queryParam(name: string): string | null {
-    if (this.queryParams !== undefined) return this.queryParams.get(name);
-    if (this.queryAt < 0) return null;
-    const target = this.target;
-    const from = this.queryAt + 1;
-    // Decoding (%XX, + as a space) and a second '?' (which URLSearchParams drops) take the long way.
-    if (target.charCodeAt(from) === 63 || target.includes('%', from) || target.includes('+', from))
-      return this.query.get(name);
-    for (let at = from; at < target.length;) {
-      let end = target.indexOf('&', at);
-      if (end < 0) end = target.length;
-      const equals = target.indexOf('=', at);
-      const nameEnd = equals < 0 || equals > end ? end : equals;
-      if (nameEnd - at === name.length && target.startsWith(name, at) && end > at)
-        return nameEnd === end ? '' : target.slice(nameEnd + 1, end);
-      at = end + 1;
-    }
-    return null;
   }
 
   get signal(): AbortSignal {

@@ -52,7 +52,7 @@ export function addStateApiRoutes(
     route('GET', '/v1.0/state/:store/:key', 'ERR_STATE_GET', (request) => {
       const store = request.params.store!;
       const keys = [request.params.key!];
-      const consistency = consistencyOf(request.queryParam('consistency'));
+      const consistency = consistencyOf(request.query.get('consistency'));
       // An eventual read of a loaded checkpoint is answered at once (no promise).
       const now = service.getNow(store, keys, consistency);
       if (now !== undefined) return readAnswer(now[0]);

@@ -169,29 +169,6 @@ test('http server - routes get parameters, query and JSON bodies; responses carr
   });
 });
 
-test('http server - queryParam answers as query.get does, decoding or not', async () => {
-  await withServer(async (server) => {
-    server.route('GET', '/q', (req) => {
-      const names = ['consistency', 'a', 'b', 'c', '', 'missing', 'a b'];
-      const fast = names.map((name) => req.queryParam(name));
-      return { json: { fast, slow: names.map((name) => req.query.get(name)), again: req.queryParam('a') } };
-    });
-    for (const query of [
-      '',
-      '?',
-      '?consistency=eventual',
-      '?a=1&a=2&b&=x&&c=3=4',
-      '?consistency=strong&b=',
-      '?a=%41&a+b=1+2',
-      '??a=1',
-      '?ab=1&a=2',
-    ]) {
-      const answer = JSON.parse((await send(server, 'GET', `/q${query}`)).body) as Record<string, unknown>;
-      assert.equal(answer.fast, answer.slow, query);
-    }
-  });
-});
-
 test('http server - jsonText is sent as it is, as JSON', async () => {
   await withServer(async (server) => {
     server.route('GET', '/made', () => ({ headers: { ETag: 'e' }, jsonText: '{"count":1}' }));
