@@ -17,6 +17,7 @@ import { ExitCode, exitCodeFor, ReportedError } from './exit-codes.ts';
 import { redactCredentials } from '../redact.ts';
 import { jobCodeStack, unexpectedErrorDetails } from './unexpected-error.ts';
 import { mainUsage } from './usage.ts';
+import { loadOwnModule } from '../own-module.ts';
 
 /**
  * The version in stator's package.json: the nearest one above this file whose name is stator (this
@@ -34,21 +35,34 @@ function statorVersion(): string {
   }
 }
 
+/** A command's module, loaded when the command runs. */
+function commandModule<T>(specifier: string): Promise<T> {
+  return loadOwnModule<T>(import.meta.url, specifier);
+}
+
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       // Each command's modules load when it runs: `stator --help` loads none of them.
       case 'run':
-        return await (await import('./run-command.ts')).runCommand(rest, env);
+        return await (await commandModule<typeof import('./run-command.ts')>('./run-command.ts')).runCommand(rest, env);
       case 'checkpoints':
-        return await (await import('./checkpoints-command.ts')).checkpointsCommand(rest, env);
+        return await (
+          await commandModule<typeof import('./checkpoints-command.ts')>('./checkpoints-command.ts')
+        ).checkpointsCommand(rest, env);
       case 'state':
-        return await (await import('./state-command.ts')).stateCommand(rest, env);
+        return await (
+          await commandModule<typeof import('./state-command.ts')>('./state-command.ts')
+        ).stateCommand(rest, env);
       case 'files':
-        return await (await import('./files-command.ts')).filesCommand(rest, env);
+        return await (
+          await commandModule<typeof import('./files-command.ts')>('./files-command.ts')
+        ).filesCommand(rest, env);
       case 'status':
-        return await (await import('./status-command.ts')).statusCommand(rest, env);
+        return await (
+          await commandModule<typeof import('./status-command.ts')>('./status-command.ts')
+        ).statusCommand(rest, env);
       case '--version':
       case '-V':
       case 'version':

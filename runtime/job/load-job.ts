@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { JobModuleError, NoJobExportedError } from '../errors.ts';
 import { isJob } from './job.ts';
 import type { Job } from './job.ts';
+import { loadOwnModule } from '../own-module.ts';
 
 const TYPESCRIPT_MODULE = /\.(?:ts|mts|cts)$/;
 
@@ -19,7 +20,8 @@ async function enableTypeScript(): Promise<void> {
   // stator's own entry points first, which the job imports: once module hooks are registered, every
   // ES module loaded after makes a round trip to the hooks thread (about a second for stator's few
   // hundred modules on 2 busy cores); loaded before, the job's imports find them in the module map.
-  await Promise.all([import('../index.ts'), import('../../src/index.ts'), import('../../coders/index.ts')]);
+  for (const entryPoint of ['../index.ts', '../../src/index.ts', '../../coders/index.ts'])
+    await loadOwnModule(import.meta.url, entryPoint);
   // Both hooks: a .ts file in a package without "type": "module" is CommonJS, loaded through require.
   typeScriptLoader ??= Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]).then(([esm, cjs]) => {
     esm.register();
