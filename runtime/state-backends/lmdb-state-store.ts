@@ -13,10 +13,11 @@ import type { LocalStateStore, LocalStoreHeads, LocalStoreWrite } from '../../sr
  */
 const MARKER = 'reflects.json';
 /**
- * 3: keys in storeKey's length-first form, values in the local cell form (LocalCellFormat). A copy
- * marked 2 (keys after their key group) or 1 (checkpoint-form cells too) is rebuilt, never misread.
+ * 4: keys in storeKey's length-first form, values in the local cell form (LocalCellFormat) with its
+ * one-cell form. A copy marked 3 (every value with a cell count and lengths), 2 (keys after their
+ * key group) or 1 (checkpoint-form cells too) is rebuilt, never misread.
  */
-const MARKER_FORMAT = 3;
+const MARKER_FORMAT = 4;
 /**
  * Pages a write transaction should change at most (8 MiB). LMDB copies each page a transaction
  * changes into memory it mallocs, and keeps the copies for reuse until the environment closes: the

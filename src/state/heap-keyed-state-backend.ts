@@ -1019,9 +1019,9 @@ export class HeapKeyedStateBackend<K>
   }
 
   /**
-   * Reads a local record that holds only the slot-0 ValueState's value (one cell of its head, one-byte
-   * id and length) straight into the entry, as `inflate` makes a compact key's: no RawCell and no
-   * copy of the bytes. False, reading nothing, for any other record.
+   * Reads a local record that holds only the slot-0 ValueState's value (the one-cell form of its
+   * head, in one byte: id below 64) straight into the entry, as `inflate` makes a compact key's: no
+   * RawCell and no copy of the bytes. False, reading nothing, for any other record.
    */
   private loadCompact(entry: KeyEntry<K>, bytes: Uint8Array): boolean {
     const compact = this.compact;
@@ -1033,17 +1033,8 @@ export class HeapKeyedStateBackend<K>
     }
     const id = this.compactHeadId;
     const end = bytes.length;
-    if (
-      id === 0 ||
-      id > 0x7f ||
-      end < 3 ||
-      bytes[0] !== 1 ||
-      bytes[1] !== id ||
-      bytes[2]! > 0x7f ||
-      bytes[2]! + 3 !== end
-    )
-      return false;
-    const value = compact.cell.decodeValue(bytes, 3, end);
+    if (id === 0 || id > 0x3f || end < 1 || bytes[0] !== 2 * id + 1) return false;
+    const value = compact.cell.decodeValue(bytes, 1, end);
     if (value === undefined) return false;
     entry.value0 = value;
     entry.table.put(compact.ns, compact.column, compact.cell);

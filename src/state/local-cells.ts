@@ -24,8 +24,12 @@ interface Head {
  * The cells section as a tiered backend's local store holds it: a checkpoint record's cells
  * section with each cell's head (namespace, column, kind, signature: about 30 bytes for a
  * ValueState, repeated in every key's record) replaced by a small number, the head's id in a
- * dictionary of the store. Count, then per cell: id (INLINE, then the head, for heads past
- * MAX_HEADS), payload length, payload.
+ * dictionary of the store. A value is one of two forms, told apart by its first varint:
+ * - one cell (a key with one ValueState, the common record): 2 * id + 1 (id INLINE is followed by
+ *   the head, for heads past MAX_HEADS), then the payload, which runs to the value's end;
+ * - any other count: 2 * count, then per cell: id (INLINE, then the head), payload length, payload.
+ * The one-cell form drops the count and the length (2 of a ValueState's ~5 bytes of value): every
+ * store entry's bytes are resident in the process's map once its page is read.
  *
  * The dictionary is the store's (LocalStateStore.write persists new heads with the records that
  * use them, heads() gives them back for a warm copy), so it lives as long as the store's content.
@@ -71,70 +75,100 @@ export class LocalCellFormat {
   /** A checkpoint cells section (count, then cells) in the local form. */
   toLocal(cells: Uint8Array): Uint8Array {
     this.out.reset();
-    this.rewrite(cells, this.localHead, this.out);
+    this.writeLocal(cells, this.out);
     return this.out.toBytes();
   }
 
   /** Writes a checkpoint cells section in the local form to `out` (toLocal without a copy of its own). */
   writeLocal(cells: Uint8Array, out: ByteWriter): void {
-    this.rewrite(cells, this.localHead, out);
-  }
-
-  /** A local cells section back in the checkpoint form. */
-  toCheckpoint(local: Uint8Array): Uint8Array {
-    this.out.reset();
-    this.rewrite(local, this.checkpointHead, this.out);
-    return this.out.toBytes();
-  }
-
-  /** Copies a cells section cell by cell to `out`, `head` turning each head at the cursor into `out`'s. */
-  private rewrite(cells: Uint8Array, head: (cursor: PartCursor, out: ByteWriter) => void, out: ByteWriter): void {
     const cursor = new PartCursor(cells, 0, cells.length);
     const n = cursor.length();
-    out.writeVarLong(n);
-    for (let i = 0; i < n; i++) {
-      head(cursor, out);
+    if (n === 1) {
+      const at = cursor.pos;
+      const id = this.localId(cursor);
+      out.writeVarLong(2 * id + 1);
+      if (id === INLINE) out.writeBytes(cells, at, cursor.pos);
       const len = cursor.length();
       const start = cursor.skip(len);
-      out.writeVarLong(len);
       out.writeBytes(cells, start, start + len);
+    } else {
+      out.writeVarLong(2 * n);
+      for (let i = 0; i < n; i++) {
+        const at = cursor.pos;
+        const id = this.localId(cursor);
+        out.writeVarLong(id);
+        if (id === INLINE) out.writeBytes(cells, at, cursor.pos);
+        copyPayload(cursor, out);
+      }
     }
     if (!cursor.atEnd()) throw new StatePartCorruptError(`${cursor.end - cursor.pos} unexpected bytes after the cells`);
   }
 
-  /** A checkpoint head at the cursor as its id (or INLINE and the head, past MAX_HEADS). */
-  private readonly localHead = (cursor: PartCursor, out: ByteWriter): void => {
+  /** A local cells section (a whole store value) back in the checkpoint form. */
+  toCheckpoint(local: Uint8Array): Uint8Array {
+    const out = this.out;
+    out.reset();
+    const cursor = new PartCursor(local, 0, local.length);
+    const first = cursor.length();
+    if (first % 2 === 1) {
+      out.writeVarLong(1);
+      this.writeCheckpointHead((first - 1) / 2, cursor, out);
+      out.writeVarLong(cursor.end - cursor.pos);
+      out.writeBytes(local, cursor.pos, cursor.end);
+      return out.toBytes();
+    }
+    const n = first / 2;
+    out.writeVarLong(n);
+    for (let i = 0; i < n; i++) {
+      this.writeCheckpointHead(cursor.length(), cursor, out);
+      copyPayload(cursor, out);
+    }
+    if (!cursor.atEnd()) throw new StatePartCorruptError(`${cursor.end - cursor.pos} unexpected bytes after the cells`);
+    return out.toBytes();
+  }
+
+  /**
+   * The id of the checkpoint head at the cursor, moving past it (INLINE past MAX_HEADS: the head is
+   * then written as it is, from where the cursor was).
+   */
+  private localId(cursor: PartCursor): number {
     const at = cursor.pos;
     const cells = cursor.bytes;
     const last = this.last;
     // Most keys' cells have the previous one's head: one byte comparison instead of a lookup.
     if (last !== undefined && sameBytes(last.bytes, cells, at, cursor.end)) {
       cursor.pos = at + last.bytes.length;
-      out.writeVarLong(this.lastId);
-      return;
+      return this.lastId;
     }
     skipHead(cursor);
-    const head = cells.subarray(at, cursor.pos);
-    const id = this.idOf(head);
-    out.writeVarLong(id);
-    if (id === INLINE) out.writeBytes(head);
-  };
+    return this.idOf(cells.subarray(at, cursor.pos));
+  }
 
-  /** A local head at the cursor (an id, or INLINE and the head) as the checkpoint head. */
-  private readonly checkpointHead = (cursor: PartCursor, out: ByteWriter): void => {
-    const id = cursor.length();
+  /** Writes the checkpoint head of local id `id` (INLINE: the head at the cursor, moving past it). */
+  private writeCheckpointHead(id: number, cursor: PartCursor, out: ByteWriter): void {
     if (id !== INLINE) {
       out.writeBytes(this.head(id).bytes);
       return;
     }
     const at = cursor.pos;
     skipHead(cursor);
-    out.writeBytes(cursor.bytes.subarray(at, cursor.pos));
-  };
+    out.writeBytes(cursor.bytes, at, cursor.pos);
+  }
 
-  /** Reads a local cells section at the cursor into `table`, as RawCells over the cursor's bytes. */
+  /**
+   * Reads a local cells section into `table`, as RawCells over the cursor's bytes: the whole rest of
+   * the cursor (a one-cell value's payload runs to its end).
+   */
   decodeAt(cursor: PartCursor, table: StateTable): void {
-    const n = cursor.length();
+    const first = cursor.length();
+    if (first % 2 === 1) {
+      const id = (first - 1) / 2;
+      const head = id === INLINE ? readCellHead(cursor) : this.head(id);
+      const start = cursor.skip(cursor.end - cursor.pos);
+      table.put(head.ns, head.col, new RawCell(head.kind, head.signature, cursor.bytes, start, cursor.end));
+      return;
+    }
+    const n = first / 2;
     for (let i = 0; i < n; i++) {
       const id = cursor.length();
       const head = id === INLINE ? readCellHead(cursor) : this.head(id);
@@ -173,6 +207,14 @@ export class LocalCellFormat {
     this.ids.set(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), id);
     return id;
   }
+}
+
+/** Copies a cell's payload at the cursor (length, then bytes) to `out`, as it is. */
+function copyPayload(cursor: PartCursor, out: ByteWriter): void {
+  const len = cursor.length();
+  const start = cursor.skip(len);
+  out.writeVarLong(len);
+  out.writeBytes(cursor.bytes, start, start + len);
 }
 
 /** Skips a cell head (namespace, column, kind, signature) without decoding it. */

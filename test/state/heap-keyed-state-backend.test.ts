@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
   BaseCoder,
+  ByteArrayCoder,
   JsonCoder,
   KV,
   KvCoder,
@@ -854,6 +855,43 @@ test('backend - values read back from the local store are the ones written: any 
       }
     }
   }
+});
+
+test('backend - one-cell records of any state read back from the local store (the short one-cell form)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.uint8Array({ maxLength: 200 }), fc.integer()), {
+        minLength: 1,
+        maxLength: 30,
+      }),
+      (writes) => {
+        const b = createKeyedStateBackend({ keyCoder: str, tier: { store: freshLocalStore(0), memoryBytes: 1 } });
+        // Each key holds one cell: the slot-0 ValueState (any bytes, the empty array too), a bag,
+        // or a second ValueState alone.
+        const bytes = b.boundState(g, StateTags.value('bytes', ByteArrayCoder.of()));
+        const bag = b.boundState(g, StateTags.bag('bag', long));
+        const other = b.boundState(g, StateTags.value('other', long));
+        writes.forEach(([kind, payload, n], i) => {
+          b.beginTurn();
+          b.setCurrentKey(`k${i}`);
+          if (kind === 0) bytes.write(payload);
+          else if (kind === 1) bag.add(n);
+          else other.write(n);
+          b.commitTurn();
+        });
+        void b.captureChanges().changedKeys;
+        writes.forEach(([kind, payload, n], i) => {
+          b.setCurrentKey(`k${i}`);
+          const read = bytes.read();
+          // The coder decodes to a Buffer: compared as plain bytes.
+          assert.equal(read === null ? null : new Uint8Array(read), kind === 0 ? payload : null);
+          assert.equal([...bag.read()], kind === 1 ? [n] : []);
+          assert.is(other.read(), kind === 2 ? n : null);
+        });
+      },
+    ),
+    { numRuns: 30 },
+  );
 });
 
 test('backend - a record read back from a warm copy with another coder is the restore mismatch error', () => {

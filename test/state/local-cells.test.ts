@@ -4,11 +4,13 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
+import { ByteArrayCoder, ByteWriter, StringUtf8Coder, VarLongCoder } from '../../coders/index.ts';
 import { LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts';
 import { createKeyedStateBackend, StateNamespaces, StateTags } from '../../src/state/index.ts';
+import { readCellHead } from '../../src/state/key-entry.ts';
 import { PartCursor } from '../../src/state/key-group-part.ts';
 import { LocalCellFormat } from '../../src/state/local-cells.ts';
+import { RawCell } from '../../src/state/cell.ts';
 import { StateTable } from '../../src/state/state-table.ts';
 
 /** A checkpoint cells section of one key holding ValueStates `names` (in namespace `ns`) with `values`. */
@@ -59,6 +61,75 @@ test('local cells - a checkpoint cells section survives the local form and back,
   );
 });
 
+/** A checkpoint cells section of one key holding byte-array ValueStates `names` with `payloads`. */
+function byteCells(names: readonly string[], payloads: readonly Uint8Array[]): Uint8Array {
+  const b = createKeyedStateBackend({ keyCoder: StringUtf8Coder.of() });
+  b.setCurrentKey('k');
+  names.forEach((name, i) =>
+    b
+      .stateInternalsForKey('k')
+      .state(StateNamespaces.global(), StateTags.value(name, ByteArrayCoder.of()))
+      .write(payloads[i]!),
+  );
+  return b.encodeKeyCells('k')!;
+}
+
+/** The payload of each cell of a checkpoint cells section, by column. */
+function checkpointPayloads(cells: Uint8Array): Map<string, Uint8Array> {
+  const cursor = new PartCursor(cells, 0, cells.length);
+  const out = new Map<string, Uint8Array>();
+  const n = cursor.length();
+  for (let i = 0; i < n; i++) {
+    const { col } = readCellHead(cursor);
+    const len = cursor.length();
+    const start = cursor.skip(len);
+    out.set(col, cells.subarray(start, start + len));
+  }
+  assert.ok(cursor.atEnd());
+  return out;
+}
+
+test('local cells - every record round-trips, one cell in its short form (payload to the end), numbered or inline', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.constantFrom('a', 'count', 'sum', 'x'), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 3, maxLength: 3 }),
+      fc.boolean(),
+      (names, payloads, inline) => {
+        const format = new LocalCellFormat();
+        // A full dictionary: the record's heads are written inline.
+        if (inline) for (let i = 0; i < 4096; i++) format.toLocal(checkpointCells('/', [`filler${i}`], [1]));
+        const cells = byteCells(names, payloads);
+        const local = format.toLocal(cells);
+        assert.equal(format.toCheckpoint(local), cells);
+        const written = new ByteWriter(16);
+        format.writeLocal(cells, written);
+        assert.equal(written.toBytes(), local);
+        const table = new StateTable();
+        const cursor = new PartCursor(local, 0, local.length);
+        format.decodeAt(cursor, table);
+        assert.ok(cursor.atEnd());
+        const read = new Map<string, RawCell>();
+        let head = { ns: '', col: '' };
+        table.forEach((ns, col, cell) => {
+          head = { ns, col };
+          read.set(col, cell as RawCell);
+        });
+        const expected = checkpointPayloads(cells);
+        assert.equal([...read.keys()].sort(), [...expected.keys()].sort());
+        for (const [col, cell] of read) assert.equal(cell.bytes, expected.get(col));
+        if (names.length === 1 && !inline) {
+          // The one-cell form: its id (2 * id + 1, one byte), then the payload alone.
+          const cell = read.get(head.col)!;
+          assert.is(local.length, 1 + cell.bytes.length);
+          assert.is(local[0], 2 * format.find(head.ns, head.col, 'value', cell.signature) + 1);
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
 test('local cells - the store keeps the heads its values use, and a format over them reads those values', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stator-local-cells-'));
   try {
@@ -85,7 +156,7 @@ test('local cells - the store keeps the heads its values use, and a format over 
   }
 });
 
-test('local cells - a warm copy marked by an older format (checkpoint-form values, or keys after their key group) is not trusted', async () => {
+test('local cells - a warm copy marked by an older format (no one-cell form, checkpoint-form values, or keys after their key group) is not trusted', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'stator-local-cells-'));
   try {
     const path = join(dir, 'lmdb');
@@ -95,7 +166,7 @@ test('local cells - a warm copy marked by an older format (checkpoint-form value
     const mark = join(path, 'reflects.json');
     assert.is(LmdbStateStore.warmDigest(path), 'd1');
     const current = readFileSync(mark, 'utf8');
-    for (const older of [1, 2]) {
+    for (const older of [1, 2, 3]) {
       writeFileSync(mark, current.replace(/"format":\d+/, `"format":${older}`));
       assert.is(LmdbStateStore.warmDigest(path), undefined);
     }
