@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { keyRangeParts, LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts';
+import { keyRangeParts, LmdbStateStore, TRANSACTION_PAGES } from '../../runtime/state-backends/lmdb-state-store.ts';
 import { storeKey, type LocalStoreWrite } from '../../src/state/local-state-store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stator-lmdb-store-'));
@@ -26,11 +26,11 @@ function compare(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);
 }
 
-test('lmdb store - a batch goes in one part while it can change at most 2,048 leaf pages', () => {
+test('lmdb store - a batch goes in one part while it can change at most TRANSACTION_PAGES leaf pages', () => {
   const batch = Array.from({ length: 75_000 }, (_, i) => ({ key: keyOf(i), value: undefined }));
   assert.is(keyRangeParts(batch, 0).length, 1);
-  assert.is(keyRangeParts(batch, 2_048).length, 1);
-  assert.is(keyRangeParts(batch.slice(0, 2_048), 1_000_000).length, 1);
+  assert.is(keyRangeParts(batch, TRANSACTION_PAGES).length, 1);
+  assert.is(keyRangeParts(batch.slice(0, TRANSACTION_PAGES), 1_000_000).length, 1);
   assert.is(keyRangeParts([], 1_000_000).length, 1);
 });
 
@@ -44,8 +44,8 @@ test('lmdb store - a larger batch is split into parts of disjoint key ranges, ea
   batch.push({ key: keyOf(scattered(10, n)), value: undefined });
   for (const leaves of [20_000, 200_000]) {
     const parts = keyRangeParts(batch, leaves);
-    // About min(leaves, writes) / 2,048 parts, of about equal size (an evenly spaced sample's splitters).
-    assert.is(parts.length, Math.ceil(Math.min(leaves, batch.length) / 2_048));
+    // About min(leaves, writes) / TRANSACTION_PAGES parts, of about equal size (an evenly spaced sample's splitters).
+    assert.is(parts.length, Math.ceil(Math.min(leaves, batch.length) / TRANSACTION_PAGES));
     assert.is(
       parts.reduce((sum, p) => sum + p.length, 0),
       batch.length,
@@ -93,8 +93,11 @@ test('lmdb store - batches of spread keys into a large store keep its file near 
   const stats = store.stats() as { treeLeafPageCount: number; treeBranchPageCount: number; lastPageNumber: number };
   const tree = stats.treeLeafPageCount + stats.treeBranchPageCount;
   // Transactions that each change about the whole tree leave it three times in the file (the pages
-  // one frees wait for the one after next); a tree's parts of 2,048 pages leave about two parts more.
-  assert.ok(stats.lastPageNumber < tree + 4 * 2_048, `file of ${stats.lastPageNumber} pages for a tree of ${tree}`);
+  // one frees wait for the one after next); a tree's parts of TRANSACTION_PAGES leave about two parts more.
+  assert.ok(
+    stats.lastPageNumber < tree + 4 * TRANSACTION_PAGES,
+    `file of ${stats.lastPageNumber} pages for a tree of ${tree}`,
+  );
   assert.is(store.size, n);
   assert.equal(bytes(store.get(keyOf(5))), value(9, 5));
   for (let round = 1; round <= 3; round++) assert.is(store.get(keyOf(n + round)), undefined);
