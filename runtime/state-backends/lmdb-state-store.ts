@@ -157,8 +157,8 @@ export class LmdbStateStore implements LocalStateStore {
   write(batch: readonly LocalStoreWrite[], heads?: LocalStoreHeads): void {
     if (batch.length === 0 && heads === undefined) return;
     this.throwIfFailed();
-    let records = this.records.getStats() as TreeStats;
-    const parts = keyRangeParts(batch, records.treeLeafPageCount);
+    let records = this.records.getStats() as RecordsStats;
+    const parts = keyRangeParts(batch, this.leavesChanged(batch, records));
     // The heads go with the first writes, which may use them.
     let first = true;
     for (const part of parts) {
@@ -166,7 +166,7 @@ export class LmdbStateStore implements LocalStateStore {
       const withHeads = first && heads !== undefined;
       let writes = tallyWrites(part, this.pageBytes);
       if (withHeads) writes = sumWrites(writes, tallyWrites(headWrites(heads.heads), this.pageBytes));
-      if (!first) records = this.records.getStats() as TreeStats;
+      if (!first) records = this.records.getStats() as RecordsStats;
       this.reserve(records, this.smallTreePages, writes, 'write state');
       try {
         this.root.transactionSync(() => {
@@ -182,6 +182,24 @@ export class LmdbStateStore implements LocalStateStore {
       if (withHeads) this.countSmallTrees();
       first = false;
     }
+  }
+
+  /**
+   * The leaf pages a batch can change at most: one per write inside the tree's key range (the tree's
+   * leaves at most), and for the writes past its last key (keys made in order) the pages LMDB
+   * appends for them. Splitting appends into parts would only add transactions: each reads the
+   * tree's right edge through the map, which maps the freshly written pages around it.
+   */
+  private leavesChanged(batch: readonly LocalStoreWrite[], tree: RecordsStats): number {
+    const leaves = tree.treeLeafPageCount;
+    if (leaves === 0 || tree.entryCount === 0) return leaves;
+    let last: Uint8Array | undefined;
+    for (const key of this.records.getKeys({ reverse: true, limit: 1 })) last = key as Uint8Array;
+    if (last === undefined) return leaves;
+    let past = 0;
+    for (const w of batch) if (compareBytes(w.key, last) > 0) past++;
+    const perLeaf = tree.entryCount / leaves;
+    return Math.min(leaves, batch.length - past) + Math.ceil(past / perLeaf);
   }
 
   /**
@@ -349,13 +367,13 @@ function freeDetail(path: string): string {
 
 /**
  * A batch split into parts of disjoint key ranges, each committed as one transaction: the whole
- * batch when it changes at most TRANSACTION_PAGES leaves (a tree of `leaves` leaf pages within that,
- * or a batch of fewer writes: each changes one leaf at most); else about min(leaves, batch) /
- * TRANSACTION_PAGES parts. A part's keys lie between two splitters (keys of an evenly spaced
- * sample, sorted), so it changes only the leaves of its range: the parts together change the
- * leaves the whole batch would in one transaction, where parts of writes taken in batch order
- * would each change about one leaf per write when the keys are spread. Each part keeps the batch's
- * order (writes to one key fall in the same part, in order).
+ * batch when it changes at most TRANSACTION_PAGES leaves (`leaves`, the leaf pages it can change,
+ * within that, or a batch of fewer writes: each changes one leaf at most); else about min(leaves,
+ * batch) / TRANSACTION_PAGES parts. A part's keys lie between two splitters (keys of an evenly
+ * spaced sample, sorted), so it changes only the leaves of its range: the parts together change the
+ * leaves the whole batch would in one transaction, where parts of writes taken in batch order would
+ * each change about one leaf per write when the keys are spread. Each part keeps the batch's order
+ * (writes to one key fall in the same part, in order).
  */
 export function keyRangeParts(batch: readonly LocalStoreWrite[], leaves: number): (readonly LocalStoreWrite[])[] {
   const count = Math.ceil(Math.min(leaves, batch.length) / TRANSACTION_PAGES);
@@ -389,6 +407,11 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
+}
+
+/** lmdb-js's statistics of the records table, the parts read here. */
+interface RecordsStats extends TreeStats {
+  readonly entryCount: number;
 }
 
 /** lmdb-js's environment statistics (getStats() of the root database), the parts read here. */

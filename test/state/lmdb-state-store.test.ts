@@ -66,6 +66,34 @@ test('lmdb store - a larger batch is split into parts of disjoint key ranges, ea
   }
 });
 
+test('lmdb store - a batch of keys past the last one (made in order) is one transaction, whatever the tree', () => {
+  const store = LmdbStateStore.openFresh(join(dir, 'appends'));
+  stores.push(store);
+  const value = new Uint8Array(100).fill(7);
+  const txn = (): number => (store.stats() as { lastTxnId: number }).lastTxnId;
+  let next = 0;
+  const writes = (n: number): LocalStoreWrite[] => Array.from({ length: n }, () => ({ key: keyOf(next++), value }));
+  // A tree of many more leaves than a transaction changes, written in order.
+  for (let round = 0; round < 10; round++) store.write(writes(24_000));
+  const leaves = (store.stats() as { treeLeafPageCount: number }).treeLeafPageCount;
+  assert.ok(leaves > 8 * TRANSACTION_PAGES, `the tree has ${leaves} leaf pages`);
+  // Appends fill about 10,000 / 33 new pages: one transaction.
+  let before = txn();
+  store.write(writes(10_000));
+  assert.is(txn(), before + 1);
+  const now = (store.stats() as { treeLeafPageCount: number }).treeLeafPageCount;
+  // Writes spread over the tree can change a page each: parts as before, all landing.
+  const spread: LocalStoreWrite[] = Array.from({ length: 10_000 }, (_, i) => ({
+    key: keyOf(scattered(i, next)),
+    value: new Uint8Array([i & 0xff]),
+  }));
+  before = txn();
+  store.write(spread);
+  assert.is(txn() - before, Math.ceil(Math.min(now, 10_000) / TRANSACTION_PAGES));
+  for (const w of spread.slice(0, 100)) assert.equal(bytes(store.get(w.key)), w.value);
+  assert.is(store.size, next);
+});
+
 test('lmdb store - batches of spread keys into a large store keep its file near the tree, and every write lands', () => {
   const store = LmdbStateStore.openFresh(join(dir, 'spread'));
   stores.push(store);
