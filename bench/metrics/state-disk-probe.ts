@@ -74,6 +74,26 @@ function fill(b: HeapKeyedStateBackend<string>, n: number): void {
   }
 }
 
+/**
+ * Resolves once the anonymous RSS has not fallen for 200 ms (10 ms steps, at most 5 s): a GC hands
+ * the pages it freed to V8's background threads and the event loop's tasks, which return them to
+ * the system tens of milliseconds later (at 20M keys 50-140 MiB of anonymous RSS read right after
+ * the gc calls was gone 50 ms later). RSS read before that counts memory the process has freed.
+ */
+async function settled(): Promise<void> {
+  const until = performance.now() + 5_000;
+  let low = procStatus().RssAnon ?? 0;
+  let since = performance.now();
+  while (performance.now() < until && performance.now() - since < 200) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const anon = procStatus().RssAnon ?? 0;
+    if (anon < low) {
+      low = anon;
+      since = performance.now();
+    }
+  }
+}
+
 /** The kB fields of /proc/self/status, in bytes (Linux). */
 function procStatus(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -124,6 +144,7 @@ async function main(): Promise<void> {
     gc!();
     const cpu = process.cpuUsage(cpuBefore);
     const wallMs = performance.now() - start;
+    await settled();
     const usage = process.memoryUsage();
     const status = procStatus();
     const heapStats = getHeapStatistics();
