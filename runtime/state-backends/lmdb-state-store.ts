@@ -192,7 +192,8 @@ export class LmdbStateStore implements LocalStateStore {
    */
   private leavesChanged(batch: readonly LocalStoreWrite[], tree: RecordsStats): number {
     const leaves = tree.treeLeafPageCount;
-    if (leaves === 0 || tree.entryCount === 0) return leaves;
+    // One transaction either way (keyRangeParts): no need to find the tree's last key.
+    if (leaves === 0 || tree.entryCount === 0 || batch.length <= TRANSACTION_PAGES) return leaves;
     let last: Uint8Array | undefined;
     for (const key of this.records.getKeys({ reverse: true, limit: 1 })) last = key as Uint8Array;
     if (last === undefined) return leaves;

@@ -32,7 +32,7 @@ import { copyStoredGroups } from './stored-group-copy.ts';
 import type { CapturedChanges, KeyedStateBackend } from './keyed-state-backend.ts';
 import { PendingCapture, type CaptureHost, type SpilledChanges } from './pending-capture.ts';
 import { SpillLog } from './spill-log.ts';
-import { LocalCellFormat } from './local-cells.ts';
+import { LocalCellFormat, oneCellPayloadStart } from './local-cells.ts';
 import { KeyFilter } from './key-filter.ts';
 import { HeapCacheBudget } from './heap-cache-budget.ts';
 import {
@@ -1019,8 +1019,8 @@ export class HeapKeyedStateBackend<K>
   }
 
   /**
-   * Reads a local record that holds only the slot-0 ValueState's value (the one-cell form of its
-   * head, in one byte: id below 64) straight into the entry, as `inflate` makes a compact key's: no
+   * Reads a local record that holds only the slot-0 ValueState's value (its head's one-cell form,
+   * oneCellPayloadStart) straight into the entry, as `inflate` makes a compact key's: no
    * RawCell and no copy of the bytes. False, reading nothing, for any other record.
    */
   private loadCompact(entry: KeyEntry<K>, bytes: Uint8Array): boolean {
@@ -1031,10 +1031,9 @@ export class HeapKeyedStateBackend<K>
       this.compactHeadsSeen = cells.size;
       this.compactHeadId = cells.find(compact.ns, compact.column, 'value', compact.cell.signature);
     }
-    const id = this.compactHeadId;
-    const end = bytes.length;
-    if (id === 0 || id > 0x3f || end < 1 || bytes[0] !== 2 * id + 1) return false;
-    const value = compact.cell.decodeValue(bytes, 1, end);
+    const start = oneCellPayloadStart(bytes, this.compactHeadId);
+    if (start < 0) return false;
+    const value = compact.cell.decodeValue(bytes, start, bytes.length);
     if (value === undefined) return false;
     entry.value0 = value;
     entry.table.put(compact.ns, compact.column, compact.cell);

@@ -6,6 +6,15 @@ import { StatePartCorruptError } from './state-errors.ts';
 import type { StateKind } from './state-tag.ts';
 import type { StateTable } from './state-table.ts';
 
+/**
+ * Where the payload of `value` starts when it is the one-cell form of numbered head `id` in one
+ * byte (ids below 64), else -1: the backend's fast path for a slot-0 ValueState's record, which
+ * decodes the payload without a RawCell.
+ */
+export function oneCellPayloadStart(value: Uint8Array, id: number): number {
+  return id > 0 && id < 0x40 && value.length > 0 && value[0] === 2 * id + 1 ? 1 : -1;
+}
+
 /** Distinct cell heads a store numbers; others are written inline (window namespaces are unbounded). */
 const MAX_HEADS = 4096;
 /** The id of a cell whose head is written inline, in the checkpoint encoding. */

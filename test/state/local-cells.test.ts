@@ -9,7 +9,7 @@ import { LmdbStateStore } from '../../runtime/state-backends/lmdb-state-store.ts
 import { createKeyedStateBackend, StateNamespaces, StateTags } from '../../src/state/index.ts';
 import { readCellHead } from '../../src/state/key-entry.ts';
 import { PartCursor } from '../../src/state/key-group-part.ts';
-import { LocalCellFormat } from '../../src/state/local-cells.ts';
+import { LocalCellFormat, oneCellPayloadStart } from '../../src/state/local-cells.ts';
 import { RawCell } from '../../src/state/cell.ts';
 import { StateTable } from '../../src/state/state-table.ts';
 
@@ -128,6 +128,31 @@ test('local cells - every record round-trips, one cell in its short form (payloa
     ),
     { numRuns: 60 },
   );
+});
+
+test('local cells - oneCellPayloadStart finds the payload of a one-cell record of its head only', () => {
+  const format = new LocalCellFormat();
+  const one = format.toLocal(checkpointCells('/', ['count'], [300]));
+  // The head's signature, as the checkpoint encoding writes it for a VarLong ValueState.
+  const table = new StateTable();
+  format.decodeAt(new PartCursor(one, 0, one.length), table);
+  let head = { ns: '', col: '', signature: '' };
+  table.forEach((ns, col, cell) => (head = { ns, col, signature: (cell as RawCell).signature }));
+  const id = format.find(head.ns, head.col, 'value', head.signature);
+  assert.ok(id > 0);
+  assert.is(oneCellPayloadStart(one, id), 1);
+  // The payload is the value's VarLong bytes, to the record's end.
+  assert.equal([...one.subarray(1)], [0xac, 0x02]);
+  assert.is(oneCellPayloadStart(one, id + 1), -1);
+  assert.is(oneCellPayloadStart(one, 0), -1);
+  assert.is(oneCellPayloadStart(new Uint8Array(0), id), -1);
+  // Two cells: the general form (2 * count first).
+  assert.is(oneCellPayloadStart(format.toLocal(checkpointCells('/', ['count', 'sum'], [1, 2])), id), -1);
+  // Ids from 64 on take two bytes: never the one-byte fast path.
+  for (let i = 0; i < 70; i++) format.toLocal(checkpointCells('/', [`c${i}`], [i]));
+  const late = format.find(head.ns, head.col.replace('count', 'c68'), 'value', head.signature);
+  assert.ok(late >= 64);
+  assert.is(oneCellPayloadStart(format.toLocal(checkpointCells('/', ['c68'], [5])), late), -1);
 });
 
 test('local cells - the store keeps the heads its values use, and a format over them reads those values', async () => {
